@@ -1,0 +1,305 @@
+//! AUM composition: from component balances to a customer's monthly daily-average AUM (月日均).
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{InputError, RuleError};
+use crate::money::round_fen;
+use crate::month::Month;
+use crate::rules::{AumFile, amount};
+
+/// The divisor of a monthly daily average.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Divisor {
+    /// The calendar days of the month, 28 to 31 (default).
+    #[default]
+    CalendarDays,
+    /// A fixed 30, as some banks' rules define it.
+    Thirty,
+}
+
+/// What a day with no balance in a daily extract counts as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingDay {
+    /// Zero (default): the account held nothing that day.
+    #[default]
+    Zero,
+    /// The previous day's balance (for extracts that skip non-business days); zero before the
+    /// month's first balance.
+    CarryForward,
+}
+
+/// How the average is rounded to the fen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Rounding {
+    /// 四舍五入, half away from zero (default).
+    #[default]
+    HalfUp,
+    /// Banker's rounding, half to even.
+    HalfEven,
+}
+
+impl Rounding {
+    fn strategy(self) -> RoundingStrategy {
+        match self {
+            Rounding::HalfUp => RoundingStrategy::MidpointAwayFromZero,
+            Rounding::HalfEven => RoundingStrategy::MidpointNearestEven,
+        }
+    }
+}
+
+/// Where rounding happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RoundingLevel {
+    /// Once, on the customer's total (default).
+    #[default]
+    Customer,
+    /// On each component entry's average, then on the weighted total.
+    Component,
+}
+
+/// A component of the AUM catalogue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Component {
+    /// Code, such as `time_deposit`.
+    pub code: String,
+    /// Chinese display name.
+    pub name_zh: String,
+    /// English display name.
+    pub name_en: String,
+    /// Group, such as `deposits`.
+    pub group: String,
+    /// Whether it counts toward AUM.
+    pub included: bool,
+    /// Its weight.
+    pub weight: Decimal,
+}
+
+/// The AUM composition of a rule version: the component catalogue and how averages are made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Composition {
+    components: Vec<Component>,
+    /// The divisor.
+    pub divisor: Divisor,
+    /// Missing days in daily extracts.
+    pub missing_day: MissingDay,
+    /// Rounding mode.
+    pub rounding: Rounding,
+    /// Rounding level.
+    pub rounding_level: RoundingLevel,
+}
+
+/// An amount for one component.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentAmount {
+    /// The component code.
+    pub component: String,
+    /// The amount.
+    #[serde(with = "amount")]
+    pub amount: Decimal,
+}
+
+/// End-of-day balances for one component, one slot per calendar day (`None`: no balance).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentDaily {
+    /// The component code.
+    pub component: String,
+    /// One balance per day of the month.
+    pub balances: Vec<Option<Decimal>>,
+}
+
+/// A customer's AUM input for one month, in one of the forms warehouses export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AumInput {
+    /// The month's AUM, already computed (rounded to the fen by the engine).
+    Total(#[serde(with = "amount")] Decimal),
+    /// Monthly daily averages per component (what most warehouses hold).
+    Averages(Vec<ComponentAmount>),
+    /// Sums of daily balances (积数) per component.
+    DaySums(Vec<ComponentAmount>),
+    /// Daily end-of-day balances per component.
+    Daily(Vec<ComponentDaily>),
+}
+
+impl Default for AumInput {
+    fn default() -> Self {
+        AumInput::Total(Decimal::ZERO)
+    }
+}
+
+impl Composition {
+    pub(crate) fn compile(file: &AumFile, at: &str) -> Result<Self, RuleError> {
+        let mut components: Vec<Component> = Vec::with_capacity(file.components.len());
+        let ten = Decimal::TEN;
+        for (i, c) in file.components.iter().enumerate() {
+            let cat = format!("{at}.components[{i}]");
+            let valid = !c.code.is_empty()
+                && c.code.len() <= 40
+                && c.code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+            if !valid {
+                return Err(RuleError::new(
+                    format!("{cat}.code"),
+                    format!("`{}` is not a valid component code: expected 1 to 40 characters of a-z, 0-9, `_` or `-`", c.code),
+                ));
+            }
+            if components.iter().any(|p| p.code == c.code) {
+                return Err(RuleError::new(format!("{cat}.code"), format!("duplicate component code `{}`", c.code)));
+            }
+            if c.weight < Decimal::ZERO || c.weight > ten {
+                return Err(RuleError::new(
+                    format!("{cat}.weight"),
+                    format!("weight must be from 0 to 10, got {}", c.weight),
+                ));
+            }
+            components.push(Component {
+                code: c.code.clone(),
+                name_zh: c.name_zh.clone(),
+                name_en: c.name_en.clone(),
+                group: c.group.clone(),
+                included: c.included,
+                weight: c.weight,
+            });
+        }
+        if !components.iter().any(|c| c.included) {
+            return Err(RuleError::new(format!("{at}.components"), "at least one component must be included"));
+        }
+        Ok(Composition {
+            components,
+            divisor: file.divisor,
+            missing_day: file.missing_day,
+            rounding: file.rounding,
+            rounding_level: file.rounding_level,
+        })
+    }
+
+    /// The component catalogue.
+    pub fn components(&self) -> &[Component] {
+        &self.components
+    }
+
+    /// The component with this code.
+    pub fn component(&self, code: &str) -> Option<&Component> {
+        self.components.iter().find(|c| c.code == code)
+    }
+
+    /// The divisor for a month's daily average.
+    pub fn days(&self, month: Month) -> u32 {
+        match self.divisor {
+            Divisor::CalendarDays => month.days(),
+            Divisor::Thirty => 30,
+        }
+    }
+
+    /// Computes a customer's AUM for a month, rounded to the fen.
+    ///
+    /// ```
+    /// use crm_tiering::{AumInput, ComponentAmount, RuleBook, parse_amount};
+    /// let book = RuleBook::default_book()?;
+    /// let v = book.rule_sets()[0].version_for("2024-04".parse()?).unwrap();
+    /// // 积数 (sums of daily balances) over April's 30 days.
+    /// let input = AumInput::DaySums(vec![
+    ///     ComponentAmount { component: "time_deposit".into(), amount: parse_amount("6000000")? },
+    ///     ComponentAmount { component: "wealth_product".into(), amount: parse_amount("100.01")? },
+    /// ]);
+    /// let aum = v.aum.compute(&input, "2024-04".parse()?, "c1")?;
+    /// assert_eq!(aum.to_string(), "200003.33"); // 6000100.01 / 30, half-up to the fen
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`InputError`] naming the customer, month and component for an unknown component, a
+    /// negative amount, a daily series of the wrong length, or an amount too large.
+    pub fn compute(&self, input: &AumInput, month: Month, customer: &str) -> Result<Decimal, InputError> {
+        let strategy = self.rounding.strategy();
+        let days = Decimal::from(self.days(month));
+        let err = |field: &str, msg: String| InputError::new(customer, Some(month), field, msg);
+        let too_large = |field: &str| err(field, "amount is too large to compute".to_string());
+        let check = |field: &str, a: Decimal| -> Result<(), InputError> {
+            if a.is_sign_negative() && !a.is_zero() {
+                Err(err(field, format!("amount {a} is negative")))
+            } else {
+                Ok(())
+            }
+        };
+        let component_level = self.rounding_level == RoundingLevel::Component;
+        // Sums `weight * value` over included entries; `divide` says whether each value is a
+        // sum over days (divided once at the end, or per entry at component level).
+        let weighted = |entries: &mut dyn Iterator<Item = (&str, Decimal)>, divide: bool| -> Result<Decimal, InputError> {
+            let mut total = Decimal::ZERO;
+            for (code, value) in entries {
+                check(code, value)?;
+                let c = self
+                    .component(code)
+                    .ok_or_else(|| err(code, format!("`{code}` is not a component of the rule book's AUM catalogue")))?;
+                if !c.included {
+                    continue;
+                }
+                let mut v = value;
+                if component_level {
+                    if divide {
+                        v = v.checked_div(days).ok_or_else(|| too_large(code))?;
+                    }
+                    v = round_fen(v, strategy);
+                }
+                let w = v.checked_mul(c.weight).ok_or_else(|| too_large(code))?;
+                total = total.checked_add(w).ok_or_else(|| too_large(code))?;
+            }
+            if divide && !component_level {
+                total = total.checked_div(days).ok_or_else(|| too_large("aum"))?;
+            }
+            Ok(round_fen(total, strategy))
+        };
+        match input {
+            AumInput::Total(a) => {
+                check("aum", *a)?;
+                Ok(round_fen(*a, strategy))
+            }
+            AumInput::Averages(list) => weighted(&mut list.iter().map(|c| (c.component.as_str(), c.amount)), false),
+            AumInput::DaySums(list) => weighted(&mut list.iter().map(|c| (c.component.as_str(), c.amount)), true),
+            AumInput::Daily(list) => {
+                let mut sums = Vec::with_capacity(list.len());
+                for series in list {
+                    let code = series.component.as_str();
+                    if series.balances.len() != month.days() as usize {
+                        return Err(err(
+                            code,
+                            format!("daily series has {} balances, but {month} has {} days", series.balances.len(), month.days()),
+                        ));
+                    }
+                    sums.push((code, self.day_sum(&series.balances, code, &check)?));
+                }
+                weighted(&mut sums.into_iter(), true)
+            }
+        }
+    }
+
+    fn day_sum(
+        &self,
+        balances: &[Option<Decimal>],
+        code: &str,
+        check: &dyn Fn(&str, Decimal) -> Result<(), InputError>,
+    ) -> Result<Decimal, InputError> {
+        let mut sum = Decimal::ZERO;
+        let mut last = Decimal::ZERO;
+        for b in balances {
+            let day = match (b, self.missing_day) {
+                (Some(v), _) => {
+                    check(code, *v)?;
+                    last = *v;
+                    *v
+                }
+                (None, MissingDay::Zero) => Decimal::ZERO,
+                (None, MissingDay::CarryForward) => last,
+            };
+            sum = sum.checked_add(day).ok_or_else(|| {
+                InputError::new("", None, code, "amount is too large to compute")
+            })?;
+        }
+        Ok(sum)
+    }
+}

@@ -1,0 +1,218 @@
+//! Errors. Every message is lowercase and names the user's input: the rule file field, or the
+//! customer, month and field of a record.
+
+use std::fmt;
+
+use crate::month::Month;
+
+/// A value that could not be parsed: a month, an amount or a tier code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// Not a month in `YYYY-MM` form (or `year * 100 + month`).
+    #[error("`{0}` is not a month: expected YYYY-MM with a year from 1900 to 9999")]
+    Month(String),
+    /// Not a decimal amount.
+    #[error("`{0}` is not a decimal amount")]
+    Amount(String),
+    /// Not a valid tier or component code.
+    #[error("`{0}` is not a valid code: expected 1 to 16 characters of a-z, 0-9, `_` or `-`")]
+    Code(String),
+}
+
+/// Any error the engine reports.
+///
+/// The variants are stable categories that the C ABI and the Python binding map one to one
+/// (result codes and exception classes).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TieringError {
+    /// The rule book is invalid.
+    #[error(transparent)]
+    Rules(#[from] RuleError),
+    /// A customer's input for a month is invalid.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// A customer's months are not evaluated strictly in order.
+    #[error(transparent)]
+    Sequence(#[from] SequenceError),
+    /// A stored state cannot be used.
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+impl TieringError {
+    /// The customer the error is about, when it is about one.
+    pub fn customer(&self) -> Option<&str> {
+        match self {
+            TieringError::Rules(_) => None,
+            TieringError::Input(e) => Some(&e.customer),
+            TieringError::Sequence(e) => Some(e.customer()),
+            TieringError::State(e) => e.customer(),
+        }
+    }
+}
+
+/// An invalid rule book, naming the field (and the line and column where the parser gives them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleError {
+    /// Path of the offending field, such as `rule_sets[0].versions[1].tiers[2].min_aum`.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+    /// 1-based line in the rule file, when known.
+    pub line: Option<usize>,
+    /// 1-based column in the rule file, when known.
+    pub column: Option<usize>,
+}
+
+impl RuleError {
+    pub(crate) fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        RuleError { field: field.into(), message: message.into(), line: None, column: None }
+    }
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid rule book: ")?;
+        if !self.field.is_empty() {
+            write!(f, "{}: ", self.field)?;
+        }
+        write!(f, "{}", self.message)?;
+        if let (Some(line), Some(column)) = (self.line, self.column) {
+            write!(f, " (line {line}, column {column})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for RuleError {}
+
+/// An invalid input record: which customer, which month, which field, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    /// The customer id.
+    pub customer: String,
+    /// The month being evaluated, when known.
+    pub month: Option<Month>,
+    /// The field, such as a component code, `aum` or `special`.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl InputError {
+    pub(crate) fn new(
+        customer: &str,
+        month: Option<Month>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        InputError {
+            customer: customer.to_string(),
+            month,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid input for customer `{}`", self.customer)?;
+        if let Some(m) = self.month {
+            write!(f, ", month {m}")?;
+        }
+        write!(f, ", field `{}`: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+/// A month evaluated out of order for a customer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SequenceError {
+    /// A month was skipped.
+    #[error(
+        "customer `{customer}`: month {got} follows {last} but {expected} is missing (months are evaluated strictly in order)"
+    )]
+    Gap {
+        /// The customer id.
+        customer: String,
+        /// The last month evaluated.
+        last: Month,
+        /// The month expected next.
+        expected: Month,
+        /// The month given.
+        got: Month,
+    },
+    /// A month was given again, or an earlier month after a later one.
+    #[error(
+        "customer `{customer}`: month {got} was given after {last} had been evaluated (a month is evaluated once, in order)"
+    )]
+    Repeated {
+        /// The customer id.
+        customer: String,
+        /// The last month evaluated.
+        last: Month,
+        /// The month given.
+        got: Month,
+    },
+}
+
+impl SequenceError {
+    /// The customer id.
+    pub fn customer(&self) -> &str {
+        match self {
+            SequenceError::Gap { customer, .. } | SequenceError::Repeated { customer, .. } => {
+                customer
+            }
+        }
+    }
+}
+
+/// A stored state that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    /// The state was written by an unknown schema version.
+    #[error("state schema version {found} is not supported (this library reads version {supported})")]
+    SchemaVersion {
+        /// The version found.
+        found: u32,
+        /// The version this library reads.
+        supported: u32,
+    },
+    /// The state is not valid state JSON.
+    #[error("state is malformed: {0}")]
+    Malformed(String),
+    /// A tier in the state is not in the rules in force and no tier map maps it.
+    #[error(
+        "customer `{customer}`: tier `{tier}` in the state is not in the rules in force for {month} and the rules do not map it (add it to `tier_map`)"
+    )]
+    UnknownTier {
+        /// The customer id.
+        customer: String,
+        /// The tier code.
+        tier: String,
+        /// The month being evaluated.
+        month: Month,
+    },
+    /// The state is inconsistent (for example a rated state without a tier).
+    #[error("customer `{customer}`: state is inconsistent: {message}")]
+    Inconsistent {
+        /// The customer id.
+        customer: String,
+        /// What is inconsistent.
+        message: String,
+    },
+}
+
+impl StateError {
+    /// The customer the error is about, when it is about one.
+    pub fn customer(&self) -> Option<&str> {
+        match self {
+            StateError::UnknownTier { customer, .. } | StateError::Inconsistent { customer, .. } => {
+                Some(customer)
+            }
+            _ => None,
+        }
+    }
+}

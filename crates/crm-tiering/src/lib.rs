@@ -1,0 +1,58 @@
+//! # crm-tiering
+//!
+//! A deterministic rules engine for bank customer tiering (客户分层管理): a customer's monthly
+//! daily-average AUM (月日均) decides entry into VIP management, upgrades, the downgrade watch
+//! (关注), the exit into retention (已退未评级) and special VIP designations (特殊VIP).
+//!
+//! Everything is a pure function: the same rule book and inputs give the same states, events
+//! and alerts, in Rust and through the C ABI and the Python binding. Money is
+//! [`rust_decimal::Decimal`], never floating point. The rules are normative in `rules-spec/`.
+//!
+//! ```
+//! use crm_tiering::{Engine, RuleBook, Customer, CustomerState, MonthInput, EventKind, parse_amount};
+//!
+//! let engine = Engine::new(RuleBook::default_book()?);
+//! let customer = Customer::personal("6221000001");
+//! let history: Vec<_> = [("2024-01", "1200000"), ("2024-02", "650000"), ("2024-03", "640000"), ("2024-04", "630000")]
+//!     .iter()
+//!     .map(|(m, a)| Ok((m.parse()?, MonthInput::total(parse_amount(a)?))))
+//!     .collect::<Result<_, Box<dyn std::error::Error>>>()?;
+//! let months = engine.replay(&customer, &CustomerState::default(), &history)?;
+//! // Entered at 钻石卡 (diamond) for February, watched for three short months, then
+//! // downgraded to the highest tier reached in the window, 白金卡 (platinum), from May.
+//! let last = months.last().unwrap();
+//! assert_eq!(last.state.tier.unwrap().as_str(), "platinum");
+//! assert_eq!(last.events.last().unwrap().kind, EventKind::Downgraded);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The shape of the crate is explained in `DESIGN.md`.
+#![forbid(unsafe_code)]
+
+mod aum;
+mod code;
+mod engine;
+mod error;
+mod event;
+mod money;
+mod month;
+mod rules;
+mod state;
+
+pub use aum::{AumInput, Component, ComponentAmount, ComponentDaily, Composition, Divisor, MissingDay, Rounding, RoundingLevel};
+pub use code::TierCode;
+pub use engine::{
+    BatchAlert, BatchError, BatchEvent, BatchOutcome, Customer, Engine, EngineOptions, MissingMonths, MonthInput,
+    MonthOutcome, SpecialChange,
+};
+pub use error::{InputError, ParseError, RuleError, SequenceError, StateError, TieringError};
+pub use event::{Alert, AlertKind, Event, EventKind, Evidence, Reason};
+pub use money::{from_fen, parse_amount, to_fen};
+pub use month::Month;
+pub use rules::{
+    AumFile, ComponentFile, CustomerKind, DEFAULT_RULES_TOML, DowngradeTarget, RULE_FORMAT_VERSION, RuleBook,
+    RuleBookFile, RuleSet, RuleSetFile, RuleSetId, RuleVersion, RuleVersionFile, Settings, ThresholdComparison, Tier,
+    TierFile,
+};
+pub use state::{BelowEntryRun, CustomerState, STATE_SCHEMA_VERSION, SpecialVip, Status, Watch};
+pub use rust_decimal::Decimal;

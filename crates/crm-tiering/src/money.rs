@@ -1,0 +1,71 @@
+//! Exact money: `rust_decimal::Decimal` amounts in CNY, rounded to the fen (0.01).
+
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use crate::error::ParseError;
+
+/// Parses a decimal amount such as `"200000"`, `"523400.50"` or `"-1.5"`.
+///
+/// Only plain decimal notation is accepted: no exponent, no thousands separators, no spaces
+/// inside, at most 28 significant digits. Amounts are never read through binary floating point.
+///
+/// ```
+/// use crm_tiering::parse_amount;
+/// assert_eq!(parse_amount("200000.10")?.to_string(), "200000.10");
+/// assert!(parse_amount("2e5").is_err());
+/// assert!(parse_amount("200,000").is_err());
+/// # Ok::<(), crm_tiering::ParseError>(())
+/// ```
+///
+/// # Errors
+/// [`ParseError::Amount`] when the text is not a plain decimal number.
+pub fn parse_amount(text: &str) -> Result<Decimal, ParseError> {
+    let t = text.trim();
+    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+    let plain = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && digits.bytes().filter(|b| *b == b'.').count() <= 1
+        && digits.bytes().any(|b| b.is_ascii_digit());
+    if !plain {
+        return Err(ParseError::Amount(text.to_string()));
+    }
+    Decimal::from_str_exact(t).map_err(|_| ParseError::Amount(text.to_string()))
+}
+
+/// An amount in fen (integer minor units) as a decimal in yuan: `12345` is `123.45`.
+///
+/// ```
+/// assert_eq!(crm_tiering::from_fen(20_000_000).to_string(), "200000.00");
+/// ```
+pub fn from_fen(fen: i64) -> Decimal {
+    Decimal::new(fen, 2)
+}
+
+/// An amount in fen, when it has at most two decimals and fits in an `i64`.
+///
+/// ```
+/// use crm_tiering::{parse_amount, to_fen};
+/// assert_eq!(to_fen(parse_amount("200000.5").unwrap()), Some(20_000_050));
+/// assert_eq!(to_fen(parse_amount("0.001").unwrap()), None);
+/// ```
+pub fn to_fen(amount: Decimal) -> Option<i64> {
+    if amount.normalize().scale() > 2 {
+        return None;
+    }
+    let mut a = amount;
+    a.rescale(2);
+    i64::try_from(a.mantissa()).ok()
+}
+
+/// Rounds to the fen with the given strategy and sets the scale to exactly 2, so that
+/// comparisons between amounts take the fast path.
+pub(crate) fn round_fen(amount: Decimal, strategy: RoundingStrategy) -> Decimal {
+    let mut r = amount.round_dp_with_strategy(2, strategy);
+    r.rescale(2);
+    r
+}
+
+/// Sets the scale of an amount with at most two decimals to exactly 2.
+pub(crate) fn to_fen_scale(amount: Decimal) -> Decimal {
+    round_fen(amount, RoundingStrategy::MidpointAwayFromZero)
+}

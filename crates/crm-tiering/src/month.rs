@@ -1,0 +1,190 @@
+//! Calendar months, the engine's unit of time.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::ParseError;
+
+/// A calendar month such as `2024-03`.
+///
+/// The engine never reads a clock: every month it works with is given by the caller.
+/// Months order chronologically and step with [`Month::next`] and [`Month::plus`].
+/// They serialize as `"YYYY-MM"` strings and cross the C ABI as `year * 100 + month`.
+///
+/// ```
+/// use crm_tiering::Month;
+/// let m: Month = "2024-12".parse()?;
+/// assert_eq!(m.next().to_string(), "2025-01");
+/// assert_eq!(m.days(), 31);
+/// assert_eq!(Month::from_yyyymm(202402)?.days(), 29);
+/// # Ok::<(), crm_tiering::ParseError>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Month(i32);
+
+impl Month {
+    /// The earliest year a month may have.
+    pub const MIN_YEAR: i32 = 1900;
+    /// The latest year a month may have.
+    pub const MAX_YEAR: i32 = 9999;
+
+    /// Builds a month from a year and a month number (1 to 12).
+    ///
+    /// # Errors
+    /// When the month number is not 1 to 12 or the year is outside 1900 to 9999.
+    pub fn new(year: i32, month: u32) -> Result<Self, ParseError> {
+        if !(1..=12).contains(&month) || !(Self::MIN_YEAR..=Self::MAX_YEAR).contains(&year) {
+            return Err(ParseError::Month(format!("{year:04}-{month:02}")));
+        }
+        Ok(Month(year * 12 + month as i32 - 1))
+    }
+
+    /// Builds a month from a `year * 100 + month` integer such as `202403`.
+    ///
+    /// # Errors
+    /// When the number is not a valid month in that form.
+    pub fn from_yyyymm(value: i64) -> Result<Self, ParseError> {
+        let bad = || ParseError::Month(value.to_string());
+        let year = i32::try_from(value / 100).map_err(|_| bad())?;
+        let month = u32::try_from(value % 100).map_err(|_| bad())?;
+        Month::new(year, month).map_err(|_| bad())
+    }
+
+    /// The month of a calendar date.
+    ///
+    /// # Errors
+    /// When the date's year is outside 1900 to 9999.
+    pub fn from_date(date: NaiveDate) -> Result<Self, ParseError> {
+        Month::new(date.year(), date.month())
+    }
+
+    /// The year, such as 2024.
+    pub fn year(self) -> i32 {
+        self.0.div_euclid(12)
+    }
+
+    /// The month number, 1 to 12.
+    pub fn month(self) -> u32 {
+        self.0.rem_euclid(12) as u32 + 1
+    }
+
+    /// The month as `year * 100 + month`, such as `202403`.
+    pub fn yyyymm(self) -> i64 {
+        i64::from(self.year()) * 100 + i64::from(self.month())
+    }
+
+    /// The first day of the month.
+    pub fn first_day(self) -> NaiveDate {
+        // Every Month is built from a valid year and month, so the date exists.
+        NaiveDate::from_ymd_opt(self.year(), self.month(), 1).unwrap_or(NaiveDate::MIN)
+    }
+
+    /// The number of calendar days in the month (28 to 31).
+    pub fn days(self) -> u32 {
+        match self.month() {
+            2 if is_leap(self.year()) => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        }
+    }
+
+    /// The following month.
+    #[must_use]
+    pub fn next(self) -> Self {
+        Month(self.0 + 1)
+    }
+
+    /// The month `n` months later (earlier when `n` is negative).
+    #[must_use]
+    pub fn plus(self, n: i32) -> Self {
+        Month(self.0 + n)
+    }
+
+    /// The number of months from `earlier` to `self` (negative when `earlier` is later).
+    pub fn months_since(self, earlier: Month) -> i32 {
+        self.0 - earlier.0
+    }
+}
+
+fn is_leap(year: i32) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+impl fmt::Display for Month {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}", self.year(), self.month())
+    }
+}
+
+impl fmt::Debug for Month {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl FromStr for Month {
+    type Err = ParseError;
+
+    /// Parses `YYYY-MM` (also accepts `YYYYMM`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || ParseError::Month(s.to_string());
+        let t = s.trim();
+        let (y, m) = match t.split_once('-') {
+            Some((y, m)) => (y, m),
+            None if t.len() == 6 => t.split_at(4),
+            None => return Err(bad()),
+        };
+        if y.len() != 4 || m.is_empty() || m.len() > 2 {
+            return Err(bad());
+        }
+        let year: i32 = y.parse().map_err(|_| bad())?;
+        let month: u32 = m.parse().map_err(|_| bad())?;
+        Month::new(year, month).map_err(|_| bad())
+    }
+}
+
+impl Serialize for Month {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Month {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_prints() {
+        let m: Month = "2024-02".parse().unwrap();
+        assert_eq!((m.year(), m.month(), m.days()), (2024, 2, 29));
+        assert_eq!(m.to_string(), "2024-02");
+        assert_eq!("202402".parse::<Month>().unwrap(), m);
+        assert_eq!(Month::from_yyyymm(202402).unwrap(), m);
+        assert_eq!(m.yyyymm(), 202402);
+        assert_eq!(m.plus(11).to_string(), "2025-01");
+        assert_eq!(m.plus(-2).to_string(), "2023-12");
+        assert_eq!(m.plus(11).months_since(m), 11);
+        assert_eq!(Month::new(1900, 2).unwrap().days(), 28);
+        assert_eq!(Month::new(2000, 2).unwrap().days(), 29);
+    }
+
+    #[test]
+    fn rejects_bad_months() {
+        for bad in ["2024-13", "2024-00", "24-01", "2024/01", "", "abcd-ef", "202413", "0000-01"] {
+            assert!(bad.parse::<Month>().is_err(), "{bad}");
+        }
+        assert!(Month::from_yyyymm(202400).is_err());
+        assert!(Month::from_yyyymm(-202401).is_err());
+    }
+}
