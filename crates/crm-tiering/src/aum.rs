@@ -109,6 +109,7 @@ pub struct ComponentDaily {
     /// The component code.
     pub component: String,
     /// One balance per day of the month.
+    #[serde(with = "amount::option_list")]
     pub balances: Vec<Option<Decimal>>,
 }
 
@@ -271,7 +272,7 @@ impl Composition {
                             format!("daily series has {} balances, but {month} has {} days", series.balances.len(), month.days()),
                         ));
                     }
-                    sums.push((code, self.day_sum(&series.balances, code, &check)?));
+                    sums.push((code, self.day_sum(&series.balances, code, &check, &too_large)?));
                 }
                 weighted(&mut sums.into_iter(), true)
             }
@@ -283,6 +284,7 @@ impl Composition {
         balances: &[Option<Decimal>],
         code: &str,
         check: &dyn Fn(&str, Decimal) -> Result<(), InputError>,
+        too_large: &dyn Fn(&str) -> InputError,
     ) -> Result<Decimal, InputError> {
         let mut sum = Decimal::ZERO;
         let mut last = Decimal::ZERO;
@@ -296,9 +298,7 @@ impl Composition {
                 (None, MissingDay::Zero) => Decimal::ZERO,
                 (None, MissingDay::CarryForward) => last,
             };
-            sum = sum.checked_add(day).ok_or_else(|| {
-                InputError::new("", None, code, "amount is too large to compute")
-            })?;
+            sum = sum.checked_add(day).ok_or_else(|| too_large(code))?;
         }
         Ok(sum)
     }

@@ -323,6 +323,28 @@ pub(crate) mod amount {
         }
         d.deserialize_any(V)
     }
+
+    /// A list of optional amounts (daily balances), each a string or an integer, or null.
+    pub(crate) mod option_list {
+        use rust_decimal::Decimal;
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        #[derive(Deserialize)]
+        struct One(#[serde(deserialize_with = "super::deserialize")] Decimal);
+
+        #[derive(Serialize)]
+        struct Out(#[serde(serialize_with = "super::serialize")] Decimal);
+
+        pub(crate) fn serialize<S: Serializer>(v: &[Option<Decimal>], s: S) -> Result<S::Ok, S::Error> {
+            let out: Vec<Option<Out>> = v.iter().map(|d| d.map(Out)).collect();
+            out.serialize(s)
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Option<Decimal>>, D::Error> {
+            let v: Vec<Option<One>> = Vec::deserialize(d)?;
+            Ok(v.into_iter().map(|o| o.map(|One(x)| x)).collect())
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -847,7 +869,7 @@ mod tests {
         let book = RuleBook::default_book().unwrap();
         let v = book.rule_sets()[0].version_for("2030-01".parse().unwrap()).unwrap();
         assert_eq!(v.tiers.len(), 4);
-        assert_eq!(v.entry_threshold(), Decimal::new(200_000_00, 2));
+        assert_eq!(v.entry_threshold(), Decimal::new(20_000_000, 2));
         assert_eq!(v.settings.exit_after_months, 6);
         assert_eq!(v.aum.components().len(), 8);
         let again = RuleBook::from_json_str(&book.to_json()).unwrap();
