@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use crm_tiering::{
-    Alert, Customer, CustomerState, Engine, EngineOptions, Event, Month, MonthInput, RuleBook, RuleBookFile,
+    Alert, Customer, CustomerState, Engine, EngineOptions, Event, Month, MonthInput, RuleBook,
     TieringError,
 };
 use serde_json::{Value, json};
@@ -130,15 +130,19 @@ fn run_vector(path: &Path, update: bool) -> Result<Option<Value>, String> {
         Some(r) if !update => r.clone(),
         _ => resolve_rules(&vector),
     };
-    let file: RuleBookFile = serde_json::from_value(rules.clone()).map_err(|e| format!("rules: {e}"))?;
     let options: EngineOptions =
         vector.get("options").map(|o| serde_json::from_value(o.clone()).unwrap()).unwrap_or_default();
-    let engine = match (RuleBook::from_file(file), vector.get("expect_rules_error")) {
+    let engine = match (RuleBook::from_json_str(&rules.to_string()), vector.get("expect_rules_error")) {
         (Ok(book), None) => Engine::with_options(book, options),
         (Err(TieringError::Rules(e)), Some(want)) => {
             let field = want.get("field").and_then(Value::as_str).unwrap_or("");
             if e.field != field {
                 return Err(format!("rules error on `{}`, expected `{field}`: {e}", e.field));
+            }
+            if let Some(part) = want.get("message_contains").and_then(Value::as_str)
+                && !e.message.contains(part)
+            {
+                return Err(format!("rules error message lacks `{part}`: {e}"));
             }
             if update {
                 vector["rules"] = rules;
