@@ -145,7 +145,10 @@ impl Composition {
             if !valid {
                 return Err(RuleError::new(
                     format!("{cat}.code"),
-                    format!("`{}` is not a valid component code: expected 1 to 40 characters of a-z, 0-9, `_` or `-`", c.code),
+                    format!(
+                        "`{}` is not a valid component code: expected 1 to 40 characters of a-z, 0-9, `_` or `-`",
+                        c.code
+                    ),
                 ));
             }
             if components.iter().any(|p| p.code == c.code) {
@@ -216,6 +219,13 @@ impl Composition {
     /// [`InputError`] naming the customer, month and component for an unknown component, a
     /// negative amount, a daily series of the wrong length, or an amount too large.
     pub fn compute(&self, input: &AumInput, month: Month, customer: &str) -> Result<Decimal, InputError> {
+        if let AumInput::Total(a) = input {
+            // The hot path of a batch: the warehouse already computed the AUM.
+            if a.is_sign_negative() && !a.is_zero() {
+                return Err(InputError::new(customer, Some(month), "aum", format!("amount {a} is negative")));
+            }
+            return Ok(round_fen(*a, self.rounding.strategy()));
+        }
         let strategy = self.rounding.strategy();
         let days = Decimal::from(self.days(month));
         let err = |field: &str, msg: String| InputError::new(customer, Some(month), field, msg);
@@ -230,36 +240,34 @@ impl Composition {
         let component_level = self.rounding_level == RoundingLevel::Component;
         // Sums `weight * value` over included entries; `divide` says whether each value is a
         // sum over days (divided once at the end, or per entry at component level).
-        let weighted = |entries: &mut dyn Iterator<Item = (&str, Decimal)>, divide: bool| -> Result<Decimal, InputError> {
-            let mut total = Decimal::ZERO;
-            for (code, value) in entries {
-                check(code, value)?;
-                let c = self
-                    .component(code)
-                    .ok_or_else(|| err(code, format!("`{code}` is not a component of the rule book's AUM catalogue")))?;
-                if !c.included {
-                    continue;
-                }
-                let mut v = value;
-                if component_level {
-                    if divide {
-                        v = v.checked_div(days).ok_or_else(|| too_large(code))?;
+        let weighted =
+            |entries: &mut dyn Iterator<Item = (&str, Decimal)>, divide: bool| -> Result<Decimal, InputError> {
+                let mut total = Decimal::ZERO;
+                for (code, value) in entries {
+                    check(code, value)?;
+                    let c = self.component(code).ok_or_else(|| {
+                        err(code, format!("`{code}` is not a component of the rule book's AUM catalogue"))
+                    })?;
+                    if !c.included {
+                        continue;
                     }
-                    v = round_fen(v, strategy);
+                    let mut v = value;
+                    if component_level {
+                        if divide {
+                            v = v.checked_div(days).ok_or_else(|| too_large(code))?;
+                        }
+                        v = round_fen(v, strategy);
+                    }
+                    let w = v.checked_mul(c.weight).ok_or_else(|| too_large(code))?;
+                    total = total.checked_add(w).ok_or_else(|| too_large(code))?;
                 }
-                let w = v.checked_mul(c.weight).ok_or_else(|| too_large(code))?;
-                total = total.checked_add(w).ok_or_else(|| too_large(code))?;
-            }
-            if divide && !component_level {
-                total = total.checked_div(days).ok_or_else(|| too_large("aum"))?;
-            }
-            Ok(round_fen(total, strategy))
-        };
+                if divide && !component_level {
+                    total = total.checked_div(days).ok_or_else(|| too_large("aum"))?;
+                }
+                Ok(round_fen(total, strategy))
+            };
         match input {
-            AumInput::Total(a) => {
-                check("aum", *a)?;
-                Ok(round_fen(*a, strategy))
-            }
+            AumInput::Total(a) => Ok(round_fen(*a, strategy)),
             AumInput::Averages(list) => weighted(&mut list.iter().map(|c| (c.component.as_str(), c.amount)), false),
             AumInput::DaySums(list) => weighted(&mut list.iter().map(|c| (c.component.as_str(), c.amount)), true),
             AumInput::Daily(list) => {
@@ -269,7 +277,11 @@ impl Composition {
                     if series.balances.len() != month.days() as usize {
                         return Err(err(
                             code,
-                            format!("daily series has {} balances, but {month} has {} days", series.balances.len(), month.days()),
+                            format!(
+                                "daily series has {} balances, but {month} has {} days",
+                                series.balances.len(),
+                                month.days()
+                            ),
                         ));
                     }
                     sums.push((code, self.day_sum(&series.balances, code, &check, &too_large)?));

@@ -22,7 +22,8 @@ use crate::error::ParseError;
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TierCode {
-    len: u8,
+    /// Never zero, which lets `Option<TierCode>` take no extra byte.
+    len: std::num::NonZeroU8,
     bytes: [u8; TierCode::MAX_LEN],
 }
 
@@ -45,13 +46,14 @@ impl TierCode {
         }
         let mut bytes = [0u8; Self::MAX_LEN];
         bytes[..b.len()].copy_from_slice(b);
-        Ok(TierCode { len: b.len() as u8, bytes })
+        let len = std::num::NonZeroU8::new(b.len() as u8).ok_or_else(|| ParseError::Code(code.to_string()))?;
+        Ok(TierCode { len, bytes })
     }
 
     /// The code as text.
     pub fn as_str(&self) -> &str {
         // Only ASCII bytes are ever stored.
-        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")
+        std::str::from_utf8(&self.bytes[..usize::from(self.len.get())]).unwrap_or("")
     }
 }
 

@@ -236,8 +236,10 @@ impl Engine {
         let mut state = *prior;
         let mut events = Vec::new();
         let mut alerts = Vec::new();
+        let version = self.book.version_for(set, month, &customer.id)?;
         let aum = self.evaluate_into(
             set,
+            version,
             &customer.id,
             &mut state,
             month,
@@ -302,26 +304,31 @@ impl Engine {
         }
         let mut out = BatchOutcome { aums: Vec::with_capacity(customers.len()), ..BatchOutcome::default() };
         // Consecutive customers usually share a legal entity and kind: remember the last selection.
-        let mut last: Option<(&Option<String>, CustomerKind, Result<RuleSetId, TieringError>)> = None;
+        let mut last: Option<(&Option<String>, CustomerKind, RuleSetId, &RuleVersion)> = None;
         for (i, ((customer, input), state)) in customers.iter().zip(inputs).zip(states.iter_mut()).enumerate() {
             let index = i as u32;
-            let set = match &last {
-                Some((e, k, r)) if **e == customer.legal_entity && *k == customer.kind => r.clone(),
-                _ => {
-                    let r = self.book.select(customer.legal_entity.as_deref(), customer.kind);
-                    last = Some((&customer.legal_entity, customer.kind, r.clone()));
-                    r
-                }
+            let selected = match last {
+                Some((e, k, id, v)) if *e == customer.legal_entity && k == customer.kind => Ok((id, v)),
+                _ => self.book.select(customer.legal_entity.as_deref(), customer.kind).and_then(|id| {
+                    let v = self.book.version_for(id, month, &customer.id)?;
+                    last = Some((&customer.legal_entity, customer.kind, id, v));
+                    Ok((id, v))
+                }),
             };
-            let mut next = *state;
-            let result = set.and_then(|set| {
-                self.evaluate_into(set, &customer.id, &mut next, month, input, &mut BatchSink { index, out: &mut out })
+            let result = selected.and_then(|(set, version)| {
+                // On error `evaluate_into` leaves the state untouched.
+                self.evaluate_into(
+                    set,
+                    version,
+                    &customer.id,
+                    state,
+                    month,
+                    input,
+                    &mut BatchSink { index, out: &mut out },
+                )
             });
             match result {
-                Ok(aum) => {
-                    *state = next;
-                    out.aums.push(aum);
-                }
+                Ok(aum) => out.aums.push(aum),
                 Err(error) => {
                     out.errors.push(BatchError { index, error });
                     out.aums.push(Decimal::ZERO);
@@ -345,7 +352,11 @@ impl Engine {
         threads: usize,
     ) -> Result<BatchOutcome, TieringError> {
         let threads = threads.max(1);
-        if threads == 1 || customers.len() < 2 * threads || customers.len() != inputs.len() || customers.len() != states.len() {
+        if threads == 1
+            || customers.len() < 2 * threads
+            || customers.len() != inputs.len()
+            || customers.len() != states.len()
+        {
             return self.evaluate_batch(month, customers, inputs, states);
         }
         let chunk = customers.len().div_ceil(threads);
@@ -388,9 +399,11 @@ impl Engine {
 
     /// Checks the sequence, fills gaps when allowed, computes the AUM and steps the state.
     /// On error the state is unchanged and the sink has received nothing.
+    #[allow(clippy::too_many_arguments)]
     fn evaluate_into(
         &self,
         set: RuleSetId,
+        version: &RuleVersion,
         customer: &str,
         state: &mut CustomerState,
         month: Month,
@@ -405,12 +418,13 @@ impl Engine {
             }
             if month > expected {
                 if self.options.missing_months == MissingMonths::Error {
-                    return Err(SequenceError::Gap { customer: customer.to_string(), last, expected, got: month }.into());
+                    return Err(
+                        SequenceError::Gap { customer: customer.to_string(), last, expected, got: month }.into()
+                    );
                 }
                 fill_from = Some(expected);
             }
         }
-        let version = self.book.version_for(set, month, customer)?;
         let aum = version.aum.compute(&input.aum, month, customer)?;
         let Some(from) = fill_from else {
             let plan = plan(version, customer, state, month, aum, input.special.as_ref())?;
@@ -464,7 +478,12 @@ fn unknown_tier(customer: &str, tier: TierCode, month: Month) -> TieringError {
     StateError::UnknownTier { customer: customer.to_string(), tier: tier.to_string(), month }.into()
 }
 
-fn resolve(v: &RuleVersion, customer: &str, tier: Option<TierCode>, month: Month) -> Result<Option<usize>, TieringError> {
+fn resolve(
+    v: &RuleVersion,
+    customer: &str,
+    tier: Option<TierCode>,
+    month: Month,
+) -> Result<Option<usize>, TieringError> {
     match tier {
         None => Ok(None),
         Some(t) => v.resolve(t).map(Some).ok_or_else(|| unknown_tier(customer, t, month)),
@@ -555,7 +574,8 @@ fn step(v: &RuleVersion, s: &mut CustomerState, month: Month, aum: Decimal, plan
     let code = |r: usize| v.tiers[r].code;
     let min = |r: usize| v.tiers[r].min_aum;
     let entry = v.entry_threshold();
-    let q = v.qualifying_rank(aum);
+    let key = v.key(aum);
+    let q = v.qualifying_rank_key(key);
     let event = |kind, from: Option<usize>, to: Option<usize>, reason, evidence| Event {
         month,
         effective_from: next,
@@ -571,21 +591,39 @@ fn step(v: &RuleVersion, s: &mut CustomerState, month: Month, aum: Decimal, plan
     match s.status {
         Status::NotEnrolled => {
             if let Some(r) = q {
-                sink.event(event(EventKind::Entered, None, Some(r), Reason::MetTierMinimum, Evidence::aum(aum, Some(min(r)))));
+                sink.event(event(
+                    EventKind::Entered,
+                    None,
+                    Some(r),
+                    Reason::MetTierMinimum,
+                    Evidence::aum(aum, Some(min(r))),
+                ));
                 s.status = Status::Rated;
                 earned = Some(r);
             }
         }
         Status::Retained => {
             if let Some(r) = q {
-                sink.event(event(EventKind::ReEntered, earned, Some(r), Reason::MetTierMinimum, Evidence::aum(aum, Some(min(r)))));
+                sink.event(event(
+                    EventKind::ReEntered,
+                    earned,
+                    Some(r),
+                    Reason::MetTierMinimum,
+                    Evidence::aum(aum, Some(min(r))),
+                ));
                 s.status = Status::Rated;
                 s.retention_months_left = 0;
                 earned = Some(r);
             } else {
                 s.retention_months_left = s.retention_months_left.saturating_sub(1);
                 if s.retention_months_left == 0 {
-                    sink.event(event(EventKind::FullyExited, earned, None, Reason::RetentionEnded, Evidence::aum(aum, Some(entry))));
+                    sink.event(event(
+                        EventKind::FullyExited,
+                        earned,
+                        None,
+                        Reason::RetentionEnded,
+                        Evidence::aum(aum, Some(entry)),
+                    ));
                     s.status = Status::NotEnrolled;
                     earned = None;
                 }
@@ -596,7 +634,9 @@ fn step(v: &RuleVersion, s: &mut CustomerState, month: Month, aum: Decimal, plan
             // The exit counter runs independently of the watch.
             s.below_entry = match (q, s.below_entry) {
                 (Some(_), _) => None,
-                (None, Some(run)) => Some(BelowEntryRun { months: run.months + 1, peak_aum: run.peak_aum.max(aum), ..run }),
+                (None, Some(run)) => {
+                    Some(BelowEntryRun { months: run.months + 1, peak_aum: run.peak_aum.max(aum), ..run })
+                }
                 (None, None) => Some(BelowEntryRun { since: month, months: 1, peak_aum: aum }),
             };
             match s.below_entry {
@@ -628,7 +668,13 @@ fn step(v: &RuleVersion, s: &mut CustomerState, month: Month, aum: Decimal, plan
                         watch_best = None;
                     }
                     if r > t {
-                        sink.event(event(EventKind::Upgraded, Some(t), Some(r), Reason::MetTierMinimum, Evidence::aum(aum, Some(min(r)))));
+                        sink.event(event(
+                            EventKind::Upgraded,
+                            Some(t),
+                            Some(r),
+                            Reason::MetTierMinimum,
+                            Evidence::aum(aum, Some(min(r))),
+                        ));
                         earned = Some(r);
                     }
                 }
@@ -637,7 +683,13 @@ fn step(v: &RuleVersion, s: &mut CustomerState, month: Month, aum: Decimal, plan
                     let w = match s.watch {
                         Some(w) => Watch { short_months: w.short_months + 1, peak_aum: w.peak_aum.max(aum), ..w },
                         None => {
-                            sink.event(event(EventKind::WatchStarted, Some(t), None, Reason::ShortOfTier, Evidence::aum(aum, Some(min(t)))));
+                            sink.event(event(
+                                EventKind::WatchStarted,
+                                Some(t),
+                                None,
+                                Reason::ShortOfTier,
+                                Evidence::aum(aum, Some(min(t))),
+                            ));
                             Watch { since: month, short_months: 1, best_tier: None, peak_aum: aum }
                         }
                     };
@@ -683,19 +735,55 @@ fn step(v: &RuleVersion, s: &mut CustomerState, month: Month, aum: Decimal, plan
     let special = match plan.special {
         SpecialPlan::Keep(k) => k,
         SpecialPlan::Expire(old, k) => {
-            sink.event(special_event(v, month, EventKind::SpecialExpired, Some(old.tier), None, Reason::ValidityEnded, aum, old));
+            sink.event(special_event(
+                v,
+                month,
+                EventKind::SpecialExpired,
+                Some(old.tier),
+                None,
+                Reason::ValidityEnded,
+                aum,
+                old,
+            ));
             k
         }
         SpecialPlan::Revoke(old) => {
-            sink.event(special_event(v, month, EventKind::SpecialRevoked, Some(old.tier), None, Reason::Revoked, aum, old));
+            sink.event(special_event(
+                v,
+                month,
+                EventKind::SpecialRevoked,
+                Some(old.tier),
+                None,
+                Reason::Revoked,
+                aum,
+                old,
+            ));
             None
         }
         SpecialPlan::Grant { expired, replaced, new } => {
             if let Some(old) = expired {
-                sink.event(special_event(v, month, EventKind::SpecialExpired, Some(old.tier), None, Reason::ValidityEnded, aum, old));
+                sink.event(special_event(
+                    v,
+                    month,
+                    EventKind::SpecialExpired,
+                    Some(old.tier),
+                    None,
+                    Reason::ValidityEnded,
+                    aum,
+                    old,
+                ));
             }
             let from = if replaced { s.special.map(|o| o.tier) } else { None };
-            sink.event(special_event(v, month, EventKind::SpecialGranted, from, Some(new.0.tier), Reason::Designated, aum, new.0));
+            sink.event(special_event(
+                v,
+                month,
+                EventKind::SpecialGranted,
+                from,
+                Some(new.0.tier),
+                Reason::Designated,
+                aum,
+                new.0,
+            ));
             Some(new)
         }
     };
@@ -704,7 +792,7 @@ fn step(v: &RuleVersion, s: &mut CustomerState, month: Month, aum: Decimal, plan
     s.effective_tier = earned_rated.max(special.map(|(_, r)| r)).map(code);
     s.last_month = Some(month);
 
-    alerts(v, s, month, aum, earned_rated, sink);
+    alerts(v, s, month, aum, key, earned_rated, sink);
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -731,7 +819,15 @@ fn special_event(
     }
 }
 
-fn alerts(v: &RuleVersion, s: &CustomerState, month: Month, aum: Decimal, rated: Option<usize>, sink: &mut dyn Sink) {
+fn alerts(
+    v: &RuleVersion,
+    s: &CustomerState,
+    month: Month,
+    aum: Decimal,
+    key: i128,
+    rated: Option<usize>,
+    sink: &mut dyn Sink,
+) {
     let alert = |kind, tier: Option<TierCode>| Alert {
         month,
         kind,
@@ -775,8 +871,8 @@ fn alerts(v: &RuleVersion, s: &CustomerState, month: Month, aum: Decimal, rated:
     match rated {
         Some(t) => {
             if let Some(n) = v.tiers.get(t + 1)
-                && aum >= n.band_below
-                && !v.meets(aum, n.min_aum)
+                && key >= n.band_below_key
+                && !v.meets_key(key, n)
             {
                 sink.alert(Alert {
                     threshold: Some(n.min_aum),
@@ -785,7 +881,7 @@ fn alerts(v: &RuleVersion, s: &CustomerState, month: Month, aum: Decimal, rated:
                 });
             }
             let cur = &v.tiers[t];
-            if v.meets(aum, cur.min_aum) && aum < cur.band_above {
+            if v.meets_key(key, cur) && key < cur.band_above_key {
                 sink.alert(Alert {
                     threshold: Some(cur.min_aum),
                     gap: Some(aum - cur.min_aum),
@@ -795,8 +891,8 @@ fn alerts(v: &RuleVersion, s: &CustomerState, month: Month, aum: Decimal, rated:
         }
         None => {
             if let Some(e) = v.tiers.first()
-                && aum >= e.band_below
-                && !v.meets(aum, e.min_aum)
+                && key >= e.band_below_key
+                && !v.meets_key(key, e)
             {
                 sink.alert(Alert {
                     threshold: Some(e.min_aum),

@@ -22,21 +22,46 @@ pub enum ParseError {
 /// Any error the engine reports.
 ///
 /// The variants are stable categories that the C ABI and the Python binding map one to one
-/// (result codes and exception classes).
+/// (result codes and exception classes). Details are boxed so that results stay small on the
+/// batch hot path.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TieringError {
     /// The rule book is invalid.
     #[error(transparent)]
-    Rules(#[from] RuleError),
+    Rules(Box<RuleError>),
     /// A customer's input for a month is invalid.
     #[error(transparent)]
-    Input(#[from] InputError),
+    Input(Box<InputError>),
     /// A customer's months are not evaluated strictly in order.
     #[error(transparent)]
-    Sequence(#[from] SequenceError),
+    Sequence(Box<SequenceError>),
     /// A stored state cannot be used.
     #[error(transparent)]
-    State(#[from] StateError),
+    State(Box<StateError>),
+}
+
+impl From<RuleError> for TieringError {
+    fn from(e: RuleError) -> Self {
+        TieringError::Rules(Box::new(e))
+    }
+}
+
+impl From<InputError> for TieringError {
+    fn from(e: InputError) -> Self {
+        TieringError::Input(Box::new(e))
+    }
+}
+
+impl From<SequenceError> for TieringError {
+    fn from(e: SequenceError) -> Self {
+        TieringError::Sequence(Box::new(e))
+    }
+}
+
+impl From<StateError> for TieringError {
+    fn from(e: StateError) -> Self {
+        TieringError::State(Box::new(e))
+    }
 }
 
 impl TieringError {
@@ -106,12 +131,7 @@ impl InputError {
         field: impl Into<String>,
         message: impl Into<String>,
     ) -> Self {
-        InputError {
-            customer: customer.to_string(),
-            month,
-            field: field.into(),
-            message: message.into(),
-        }
+        InputError { customer: customer.to_string(), month, field: field.into(), message: message.into() }
     }
 }
 
@@ -162,9 +182,7 @@ impl SequenceError {
     /// The customer id.
     pub fn customer(&self) -> &str {
         match self {
-            SequenceError::Gap { customer, .. } | SequenceError::Repeated { customer, .. } => {
-                customer
-            }
+            SequenceError::Gap { customer, .. } | SequenceError::Repeated { customer, .. } => customer,
         }
     }
 }
@@ -209,9 +227,7 @@ impl StateError {
     /// The customer the error is about, when it is about one.
     pub fn customer(&self) -> Option<&str> {
         match self {
-            StateError::UnknownTier { customer, .. } | StateError::Inconsistent { customer, .. } => {
-                Some(customer)
-            }
+            StateError::UnknownTier { customer, .. } | StateError::Inconsistent { customer, .. } => Some(customer),
             _ => None,
         }
     }

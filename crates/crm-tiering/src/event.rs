@@ -193,7 +193,13 @@ impl Event {
         let tier = |t: Option<TierCode>| t.map(|t| t.to_string()).unwrap_or_else(|| "-".into());
         let _ = match self.kind {
             EventKind::Entered | EventKind::ReEntered => {
-                write!(s, "{} at {} from {}", self.kind.as_str().replace('_', "-"), tier(self.to_tier), self.effective_from)
+                write!(
+                    s,
+                    "{} at {} from {}",
+                    self.kind.as_str().replace('_', "-"),
+                    tier(self.to_tier),
+                    self.effective_from
+                )
             }
             EventKind::Upgraded | EventKind::Downgraded => write!(
                 s,
@@ -203,7 +209,9 @@ impl Event {
                 tier(self.to_tier),
                 self.effective_from
             ),
-            EventKind::SpecialGranted => write!(s, "special VIP at {} from {}", tier(self.to_tier), self.effective_from),
+            EventKind::SpecialGranted => {
+                write!(s, "special VIP at {} from {}", tier(self.to_tier), self.effective_from)
+            }
             _ => write!(s, "{} ({})", self.kind.as_str().replace('_', " "), tier(self.from_tier.or(self.to_tier))),
         };
         let e = &self.evidence;

@@ -39,7 +39,9 @@ mod month;
 mod rules;
 mod state;
 
-pub use aum::{AumInput, Component, ComponentAmount, ComponentDaily, Composition, Divisor, MissingDay, Rounding, RoundingLevel};
+pub use aum::{
+    AumInput, Component, ComponentAmount, ComponentDaily, Composition, Divisor, MissingDay, Rounding, RoundingLevel,
+};
 pub use code::TierCode;
 pub use engine::{
     BatchAlert, BatchError, BatchEvent, BatchOutcome, Customer, Engine, EngineOptions, MissingMonths, MonthInput,
@@ -54,5 +56,5 @@ pub use rules::{
     RuleBookFile, RuleSet, RuleSetFile, RuleSetId, RuleVersion, RuleVersionFile, Settings, ThresholdComparison, Tier,
     TierFile,
 };
-pub use state::{BelowEntryRun, CustomerState, STATE_SCHEMA_VERSION, SpecialVip, Status, Watch};
 pub use rust_decimal::Decimal;
+pub use state::{BelowEntryRun, CustomerState, STATE_SCHEMA_VERSION, SpecialVip, Status, Watch};

@@ -59,7 +59,11 @@ pub fn to_fen(amount: Decimal) -> Option<i64> {
 
 /// Rounds to the fen with the given strategy and sets the scale to exactly 2, so that
 /// comparisons between amounts take the fast path.
+#[inline]
 pub(crate) fn round_fen(amount: Decimal, strategy: RoundingStrategy) -> Decimal {
+    if amount.scale() == 2 {
+        return amount;
+    }
     let mut r = amount.round_dp_with_strategy(2, strategy);
     r.rescale(2);
     r

@@ -363,10 +363,14 @@ pub struct Tier {
     pub min_aum: Decimal,
     /// Consecutive short months before a downgrade from this tier.
     pub watch_months: u32,
-    /// Lower edge of the near-threshold band: `min_aum * (1 - band)`.
-    pub(crate) band_below: Decimal,
-    /// Upper edge of the near-threshold band: `min_aum * (1 + band)`.
-    pub(crate) band_above: Decimal,
+    /// The smallest comparison key that qualifies: `min_aum` as an integer at the version's
+    /// comparison scale, plus one when the comparison is strict (keys are exact integers, so
+    /// `key > min` is `key >= min + 1`).
+    pub(crate) qualify_key: i128,
+    /// Lower edge of the near-threshold band, `min_aum * (1 - band)`, as a comparison key.
+    pub(crate) band_below_key: i128,
+    /// Upper edge of the near-threshold band, `min_aum * (1 + band)`, as a comparison key.
+    pub(crate) band_above_key: i128,
 }
 
 /// The settings of a rule version (all the numbers of the rules).
@@ -405,9 +409,39 @@ pub struct RuleVersion {
     pub tier_map: Vec<(TierCode, TierCode)>,
     /// AUM composition.
     pub aum: Composition,
+    /// Thresholds and band edges are compared as integers at this scale (2 plus the band's
+    /// decimals), so the hot path never rescales decimals.
+    key_scale: u32,
+    /// `10^(key_scale - 2)`: turns an amount in fen into a comparison key.
+    fen_key_factor: i128,
 }
 
 impl RuleVersion {
+    /// An AUM as a comparison key: an integer at the version's comparison scale.
+    ///
+    /// AUMs reach the engine rounded to the fen, so the key is exact.
+    #[inline]
+    pub(crate) fn key(&self, aum: Decimal) -> i128 {
+        if aum.scale() == 2 {
+            // |mantissa| < 2^96 and the factor is at most 10^4: the product cannot overflow.
+            aum.mantissa() * self.fen_key_factor
+        } else {
+            decimal_key(aum, self.key_scale)
+        }
+    }
+
+    /// Whether a comparison key meets a tier's minimum.
+    #[inline]
+    pub(crate) fn meets_key(&self, key: i128, tier: &Tier) -> bool {
+        key >= tier.qualify_key
+    }
+
+    /// The qualifying tier of a month's AUM key.
+    #[inline]
+    pub(crate) fn qualifying_rank_key(&self, key: i128) -> Option<usize> {
+        self.tiers.iter().rposition(|t| key >= t.qualify_key)
+    }
+
     /// The tier with this code, as an index into [`RuleVersion::tiers`].
     pub fn rank_of(&self, code: TierCode) -> Option<usize> {
         self.tiers.iter().position(|t| t.code == code)
@@ -415,9 +449,8 @@ impl RuleVersion {
 
     /// Like [`RuleVersion::rank_of`], but follows the tier map for codes of earlier versions.
     pub fn resolve(&self, code: TierCode) -> Option<usize> {
-        self.rank_of(code).or_else(|| {
-            self.tier_map.iter().find(|(from, _)| *from == code).and_then(|(_, to)| self.rank_of(*to))
-        })
+        self.rank_of(code)
+            .or_else(|| self.tier_map.iter().find(|(from, _)| *from == code).and_then(|(_, to)| self.rank_of(*to)))
     }
 
     /// The entry threshold: the lowest tier's minimum.
@@ -435,7 +468,6 @@ impl RuleVersion {
     }
 
     /// The qualifying tier of a month: the highest tier whose minimum the AUM meets.
-    #[inline]
     pub fn qualifying_rank(&self, aum: Decimal) -> Option<usize> {
         self.tiers.iter().rposition(|t| self.meets(aum, t.min_aum))
     }
@@ -535,11 +567,7 @@ impl RuleBook {
     /// # Errors
     /// As [`RuleBook::from_toml_str`] and [`RuleBook::from_json_str`].
     pub fn from_str_auto(text: &str) -> Result<Self, TieringError> {
-        if text.trim_start().starts_with('{') {
-            Self::from_json_str(text)
-        } else {
-            Self::from_toml_str(text)
-        }
+        if text.trim_start().starts_with('{') { Self::from_json_str(text) } else { Self::from_toml_str(text) }
     }
 
     /// Reads a rule book file (`.json` is JSON, anything else TOML).
@@ -548,9 +576,8 @@ impl RuleBook {
     /// When the file cannot be read, or as [`RuleBook::from_toml_str`].
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self, TieringError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            RuleError::new(path.display().to_string(), format!("cannot read the rule file: {e}"))
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| RuleError::new(path.display().to_string(), format!("cannot read the rule file: {e}")))?;
         if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
             Self::from_json_str(&text)
         } else {
@@ -598,11 +625,7 @@ impl RuleBook {
     ///
     /// # Errors
     /// [`TieringError::Rules`] when no rule set applies (a book without a default set).
-    pub fn select(
-        &self,
-        legal_entity: Option<&str>,
-        kind: CustomerKind,
-    ) -> Result<RuleSetId, TieringError> {
+    pub fn select(&self, legal_entity: Option<&str>, kind: CustomerKind) -> Result<RuleSetId, TieringError> {
         let mut best: Option<(u8, usize)> = None;
         for (i, s) in self.rule_sets.iter().enumerate() {
             let mut score = 0u8;
@@ -639,12 +662,7 @@ impl RuleBook {
     ///
     /// # Errors
     /// [`TieringError::Input`] naming the customer and month when no version is in force yet.
-    pub fn version_for(
-        &self,
-        id: RuleSetId,
-        month: Month,
-        customer: &str,
-    ) -> Result<&RuleVersion, TieringError> {
+    pub fn version_for(&self, id: RuleSetId, month: Month, customer: &str) -> Result<&RuleVersion, TieringError> {
         let set = self.rule_set(id);
         set.version_for(month).ok_or_else(|| {
             InputError::new(
@@ -660,6 +678,14 @@ impl RuleBook {
             .into()
         })
     }
+}
+
+/// An amount with at most `scale` decimals as an integer at that scale (saturating: amounts
+/// are bounded far below the limits by validation and by `Decimal`'s 96-bit mantissa).
+fn decimal_key(amount: Decimal, scale: u32) -> i128 {
+    let m = amount.mantissa();
+    let s = amount.scale();
+    if s <= scale { m.saturating_mul(10i128.pow(scale - s)) } else { m / 10i128.pow(s - scale) }
 }
 
 fn line_col(text: &str, offset: usize) -> (Option<usize>, Option<usize>) {
@@ -706,10 +732,7 @@ fn compile(file: &RuleBookFile) -> Result<Vec<RuleSet>, RuleError> {
         if !selectors.insert((s.legal_entity.clone(), s.customer_kind)) {
             return Err(RuleError::new(
                 &at,
-                format!(
-                    "rule set `{}` has the same legal entity and customer kind as an earlier one",
-                    s.name
-                ),
+                format!("rule set `{}` has the same legal entity and customer kind as an earlier one", s.name),
             ));
         }
         if s.versions.is_empty() {
@@ -758,12 +781,13 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
         return Err(RuleError::new(format!("{at}.tiers"), "a version needs at least one tier"));
     }
     let band = v.near_threshold_band;
-    if band < Decimal::ZERO || band >= Decimal::ONE {
+    if band < Decimal::ZERO || band >= Decimal::ONE || band.normalize().scale() > 4 {
         return Err(RuleError::new(
             format!("{at}.near_threshold_band"),
-            format!("band must be at least 0 and below 1, got {band}"),
+            format!("band must be at least 0 and below 1, with at most 4 decimals, got {band}"),
         ));
     }
+    let key_scale = 2 + band.normalize().scale();
     let watch_default = months(v.watch_months, format!("{at}.watch_months"), 120)?;
     let mut tiers: Vec<Tier> = Vec::with_capacity(v.tiers.len());
     for (k, t) in v.tiers.iter().enumerate() {
@@ -806,8 +830,10 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
             name_en: t.name_en.clone(),
             min_aum: min,
             watch_months: watch,
-            band_below: min * (Decimal::ONE - band),
-            band_above: min * (Decimal::ONE + band),
+            qualify_key: decimal_key(min, key_scale)
+                + i128::from(v.threshold_comparison == ThresholdComparison::GreaterThan),
+            band_below_key: decimal_key(min * (Decimal::ONE - band), key_scale),
+            band_above_key: decimal_key(min * (Decimal::ONE + band), key_scale),
         });
     }
     let special_vip_default_tier = match &v.special_vip_default_tier {
@@ -846,7 +872,15 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
         near_threshold_band: band,
     };
     let aum = Composition::compile(&v.aum, &format!("{at}.aum"))?;
-    Ok(RuleVersion { effective_from: v.effective_from, tiers, settings, tier_map, aum })
+    Ok(RuleVersion {
+        effective_from: v.effective_from,
+        tiers,
+        settings,
+        tier_map,
+        aum,
+        key_scale,
+        fen_key_factor: 10i128.pow(key_scale - 2),
+    })
 }
 
 #[cfg(test)]
@@ -859,7 +893,7 @@ mod tests {
 
     fn err(text: &str) -> RuleError {
         match RuleBook::from_toml_str(text) {
-            Err(TieringError::Rules(e)) => e,
+            Err(TieringError::Rules(e)) => *e,
             other => panic!("expected a rule error, got {other:?}"),
         }
     }

@@ -150,8 +150,7 @@ impl CustomerState {
         struct Probe {
             schema_version: Option<u32>,
         }
-        let probe: Probe =
-            serde_json::from_str(text).map_err(|e| StateError::Malformed(e.to_string()))?;
+        let probe: Probe = serde_json::from_str(text).map_err(|e| StateError::Malformed(e.to_string()))?;
         match probe.schema_version {
             Some(STATE_SCHEMA_VERSION) => {}
             Some(found) => {

@@ -11,8 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use crm_tiering::{
-    Alert, Customer, CustomerState, Engine, EngineOptions, Event, Month, MonthInput, RuleBook,
-    TieringError,
+    Alert, Customer, CustomerState, Engine, EngineOptions, Event, Month, MonthInput, RuleBook, TieringError,
 };
 use serde_json::{Value, json};
 
@@ -153,7 +152,8 @@ fn run_vector(path: &Path, update: bool) -> Result<Option<Value>, String> {
         (Ok(_), Some(_)) => return Err("rule book loaded, but an error was expected".into()),
         (Err(e), _) => return Err(format!("rule book: {e}")),
     };
-    let customer: Customer = serde_json::from_value(vector["customer"].clone()).map_err(|e| format!("customer: {e}"))?;
+    let customer: Customer =
+        serde_json::from_value(vector["customer"].clone()).map_err(|e| format!("customer: {e}"))?;
     let mut state: CustomerState = match vector.get("initial_state") {
         None | Some(Value::Null) => CustomerState::default(),
         Some(s) => serde_json::from_value(s.clone()).map_err(|e| format!("initial_state: {e}"))?,
