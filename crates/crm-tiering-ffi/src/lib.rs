@@ -1,1 +1,66 @@
-//! Placeholder.
+//! # crm-tiering C ABI
+//!
+//! The engine for C and Java core-banking systems: every symbol and type starts with `crmt_`,
+//! every function returns a [`crmt_result`] (or a plain value for infallible accessors) and runs
+//! inside a panic boundary, so no Rust panic ever unwinds into the caller.
+//!
+//! ## Conventions
+//! - **Months** cross as `int32_t` `year * 100 + month` (`202403` is March 2024).
+//! - **Amounts** cross as decimal strings (`"523400.50"`, plain notation, no exponent, no
+//!   separators) or as `int64_t` fen (integer minor units: `52340050` is 523400.50 CNY). Amounts
+//!   the library returns in fen use [`CRMT_NO_AMOUNT`] (`INT64_MIN`) for "none".
+//! - **Strings** passed in are NUL-terminated UTF-8; byte buffers are `(pointer, length)` and
+//!   need no NUL. Invalid UTF-8 gives [`crmt_result::CRMT_INVALID_UTF8`].
+//! - **Ownership**: every handle (`crmt_rulebook`, `crmt_state`, `crmt_states`, `crmt_outcome`,
+//!   `crmt_batch`, `crmt_buffer`) is created by the library and released by its `_free`
+//!   function, which accepts NULL. Pointers returned by accessors borrow from their handle and
+//!   stay valid until that handle is freed or changed. Static strings (codes, names, the
+//!   version) are never freed. The caller never calls `free()` on library memory.
+//! - **Errors**: a failing call returns a non-zero [`crmt_result`] and records details (message,
+//!   customer, month, field) for the calling thread, read with `crmt_last_error_*`. Every call
+//!   but those accessors clears the details first.
+//! - **Threads**: a `crmt_rulebook` is immutable and may be shared by any number of threads.
+//!   `crmt_state`, `crmt_states`, `crmt_outcome`, `crmt_batch` and `crmt_buffer` are not
+//!   synchronized: one thread at a time per handle.
+#![allow(non_camel_case_types)]
+#![allow(unsafe_code)]
+
+mod batch;
+mod error;
+mod evaluate;
+mod ffi;
+mod rulebook;
+mod state;
+
+pub use batch::*;
+pub use error::*;
+pub use evaluate::*;
+pub use ffi::crmt_buffer;
+pub use ffi::*;
+pub use rulebook::*;
+pub use state::*;
+
+/// The ABI version: bumped on any incompatible change to a function or type of the header.
+pub const CRMT_ABI_VERSION: u32 = 1;
+
+/// The "no amount" marker of `int64_t` fen fields (`INT64_MIN`).
+pub const CRMT_NO_AMOUNT: i64 = i64::MIN;
+
+/// The longest tier code, in bytes; code fields hold it and a terminating NUL.
+pub const CRMT_CODE_LEN: usize = 16;
+
+/// The library version, such as `"0.1.0"`: a static NUL-terminated string, never freed.
+///
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn crmt_version() -> *const std::ffi::c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// The ABI version of the loaded library, to compare with the header's `CRMT_ABI_VERSION`.
+///
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn crmt_abi_version() -> u32 {
+    CRMT_ABI_VERSION
+}

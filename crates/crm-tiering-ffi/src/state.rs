@@ -1,0 +1,366 @@
+//! Customer states: one (`crmt_state`) or a portfolio's (`crmt_states`), to and from bytes.
+
+use std::ffi::c_char;
+
+use crm_tiering::{CustomerState, Status};
+
+use crate::CRMT_CODE_LEN;
+use crate::error::{Failure, crmt_result};
+use crate::ffi::{arg, arg_mut, bytes, code_field, crmt_buffer, fen, free_box, guard, put, put_box, utf8};
+
+/// One customer's state between monthly evaluations. Not synchronized.
+pub struct crmt_state {
+    pub(crate) state: CustomerState,
+}
+
+/// The states of a portfolio, indexed like the batch's customers. Not synchronized.
+pub struct crmt_states {
+    pub(crate) states: Vec<CustomerState>,
+}
+
+/// Where a customer stands in VIP management.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum crmt_status {
+    /// 未纳入: not in VIP management.
+    CRMT_STATUS_NOT_ENROLLED = 0,
+    /// 已评级: rated at a tier.
+    CRMT_STATUS_RATED = 1,
+    /// 已退未评级: exited, in retention.
+    CRMT_STATUS_RETAINED = 2,
+}
+
+/// A state's figures, for display and checks. Codes are NUL-terminated, empty when none;
+/// months are `year * 100 + month`, 0 when none.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct crmt_state_info {
+    /// Status.
+    pub status: crmt_status,
+    /// The earned tier (current when rated, last when retained).
+    pub tier: [c_char; CRMT_CODE_LEN + 1],
+    /// The effective tier (earned or special VIP, whichever is higher).
+    pub effective_tier: [c_char; CRMT_CODE_LEN + 1],
+    /// The last evaluated month; the state is effective for the month after it.
+    pub last_month: i32,
+    /// Consecutive months of the downgrade watch (关注), 0 when none.
+    pub watch_months: u32,
+    /// Consecutive months below the entry threshold while rated, 0 when none.
+    pub below_entry_months: u32,
+    /// Months of retention left.
+    pub retention_months_left: u32,
+    /// The special VIP tier, empty when none.
+    pub special_tier: [c_char; CRMT_CODE_LEN + 1],
+    /// The last month of the special VIP designation, 0 when none.
+    pub special_last_month: i32,
+    /// Highest AUM of the watch in fen, `CRMT_NO_AMOUNT` when none.
+    pub watch_peak_aum_fen: i64,
+}
+
+fn yyyymm(m: Option<crm_tiering::Month>) -> i32 {
+    m.map_or(0, |m| i32::try_from(m.yyyymm()).unwrap_or(0))
+}
+
+pub(crate) fn info(s: &CustomerState) -> crmt_state_info {
+    crmt_state_info {
+        status: match s.status {
+            Status::NotEnrolled => crmt_status::CRMT_STATUS_NOT_ENROLLED,
+            Status::Rated => crmt_status::CRMT_STATUS_RATED,
+            Status::Retained => crmt_status::CRMT_STATUS_RETAINED,
+        },
+        tier: code_field(s.tier),
+        effective_tier: code_field(s.effective_tier),
+        last_month: yyyymm(s.last_month),
+        watch_months: s.watch.map_or(0, |w| w.short_months),
+        below_entry_months: s.below_entry.map_or(0, |r| r.months),
+        retention_months_left: s.retention_months_left,
+        special_tier: code_field(s.special.map(|sp| sp.tier)),
+        special_last_month: yyyymm(s.special.map(|sp| sp.last_month)),
+        watch_peak_aum_fen: s.watch.map_or(crate::CRMT_NO_AMOUNT, |w| fen(w.peak_aum)),
+    }
+}
+
+/// Reads a state from its serialized bytes; empty bytes are a new customer's state.
+pub(crate) fn parse_state(data: &[u8], name: &str) -> Result<CustomerState, Failure> {
+    if data.iter().all(u8::is_ascii_whitespace) {
+        return Ok(CustomerState::default());
+    }
+    let text = utf8(data, name)?;
+    CustomerState::from_json(text).map_err(|e| Failure::from(e).field(name))
+}
+
+/// A new customer's state: not enrolled, never evaluated. Released with `crmt_state_free`.
+///
+/// # Errors
+/// `CRMT_NULL_ARGUMENT`.
+///
+/// # Safety
+/// `out` is writable. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn crmt_state_new(out: *mut *mut crmt_state) -> crmt_result {
+    // SAFETY: per the contract.
+    guard(|| unsafe { put_box(out, crmt_state { state: CustomerState::default() }, "out") })
+}
+
+/// Reads a state written by `crmt_state_to_bytes` (versioned JSON). Zero bytes (or only
+/// whitespace) give a new customer's state. Released with `crmt_state_free`.
+///
+/// # Errors
+/// `CRMT_NULL_ARGUMENT`, `CRMT_INVALID_UTF8`, `CRMT_STATE_ERROR` (malformed, or another schema
+/// version).
+///
+/// # Safety
+/// `data` is readable for `len` bytes; `out` is writable. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn crmt_state_from_bytes(data: *const u8, len: usize, out: *mut *mut crmt_state) -> crmt_result {
+    guard(|| {
+        // SAFETY: per the contract.
+        let state = parse_state(unsafe { bytes(data, len, "data") }?, "data")?;
+        // SAFETY: per the contract.
+        unsafe { put_box(out, crmt_state { state }, "out") }
+    })
+}
+
+/// Serializes a state (versioned JSON, one line, UTF-8) into a new buffer the caller stores
+/// in its own database and releases with `crmt_buffer_free`.
+///
+/// # Errors
+/// `CRMT_NULL_ARGUMENT`.
+///
+/// # Safety
+/// `state` is a live state; `out` is writable. Not synchronized.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn crmt_state_to_bytes(state: *const crmt_state, out: *mut *mut crmt_buffer) -> crmt_result {
+    guard(|| {
+        // SAFETY: per the contract.
+        let s = unsafe { arg(state, "state") }?;
+        // SAFETY: per the contract.
+        unsafe { put_box(out, crmt_buffer::new(s.state.to_json().into_bytes()), "out") }
+    })
+}
+
+/// A copy of a state, released with `crmt_state_free`.
+///
+/// # Errors
+/// `CRMT_NULL_ARGUMENT`.
+///
+/// # Safety
+/// `state` is a live state; `out` is writable. Not synchronized.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn crmt_state_clone(state: *const crmt_state, out: *mut *mut crmt_state) -> crmt_result {
+    guard(|| {
+        // SAFETY: per the contract.
+        let s = unsafe { arg(state, "state") }?;
+        // SAFETY: per the contract.
+        unsafe { put_box(out, crmt_state { state: s.state }, "out") }
+    })
+}
+
+/// Fills `*out` with the state's figures.
+///
+/// # Errors
+/// `CRMT_NULL_ARGUMENT`.
+///
+/// # Safety
+/// `state` is a live state; `out` is writable. Not synchronized.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn crmt_state_info(state: *const crmt_state, out: *mut crmt_state_info) -> crmt_result {
+    guard(|| {
+        // SAFETY: per the contract.
+        let s = unsafe { arg(state, "state") }?;
+        // SAFETY: per the contract.
+        unsafe { put(out, info(&s.state), "out") }
+    })
+}
+
+/// Frees a state. NULL is ignored.
+///
+/// # Safety
+/// `state` is NULL or a state from this library not yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn crmt_state_free(state: *mut crmt_state) {
+    let _ = guard(|| {
+        // SAFETY: per the contract.
+        unsafe { free_box(state) };
+        Ok(())
+    });
+}
+
+/// `count` new customers' states, for a batch. Released with `crmt_states_free`.
+///
+/// # Errors
+/// `CRMT_NULL_ARGUMENT`.
+///
+/// # Safety
+/// `out` is writable. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn crmt_states_new(count: usize, out: *mut *mut crmt_states) -> crmt_result {
+    guard(|| {
+        if out.is_null() {
+            return Err(Failure::null("out"));
+        }
+        // SAFETY: per the contract.
+        unsafe { put_box(out, crmt_states { states: vec![CustomerState::default(); count] }, "out") }
+    })
+}
+
+/// Reads a portfolio's states from JSON Lines: one state per line, in customer order, as
+/// `crmt_state_to_bytes` writes them; an empty line is a new customer. A final newline does not
+/// start another state. Released with `crmt_states_free`.
+///
+/// # Errors
+/// `CRMT_NULL_ARGUMENT`, `CRMT_INVALID_UTF8`, `CRMT_STATE_ERROR`: the field names the line
+/// (`line 12`).
+///
+/// # Safety
+/// `data` is readable for `len` bytes; `out` is writable. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn crmt_states_from_lines(
+    data: *const u8,
+    len: usize,
+    out: *mut *mut crmt_states,
+) -> crmt_result {
+    guard(|| {
+        // SAFETY: per the contract.
+        let data = unsafe { bytes(data, len, "data") }?;
+        if out.is_null() {
+            return Err(Failure::null("out"));
+        }
+        let body = data.strip_suffix(b"\n").unwrap_or(data);
+        let mut states = Vec::new();
+        if !data.is_empty() {
+            for (i, line) in body.split(|b| *b == b'\n').enumerate() {
+                let name = format!("line {}", i + 1);
+                let state =
+                    parse_state(line, &name).map_err(|f| Failure { message: format!("{name}: {}", f.message), ..f })?;
+                states.push(state);
+            }
+        }
+        // SAFETY: per the contract.
+        unsafe { put_box(out, crmt_states { states }, "out") }
+    })
+}
+
+/// Writes the states as JSON Lines (one line per customer, each ending with a newline) into a
+/// new buffer released with `crmt_buffer_free`.
+///
+/// # Errors
+/// `CRMT_NULL_ARGUMENT`.
+///
+/// # Safety
+/// `states` is live; `out` is writable. Not synchronized.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn crmt_states_to_lines(states: *const crmt_states, out: *mut *mut crmt_buffer) -> crmt_result {
+    guard(|| {
+        // SAFETY: per the contract.
+        let s = unsafe { arg(states, "states") }?;
+        let mut text = Vec::with_capacity(s.states.len() * 160);
+        for st in &s.states {
+            serde_json::to_writer(&mut text, st)
+                .map_err(|e| Failure::new(crmt_result::CRMT_STATE_ERROR, format!("state could not be written: {e}")))?;
+            text.push(b'\n');
+        }
+        // SAFETY: per the contract.
+        unsafe { put_box(out, crmt_buffer::new(text), "out") }
+    })
+}
+
+/// The number of states; 0 when `states` is NULL.
+///
+/// # Safety
+/// `states` is NULL or live. Not synchronized.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn crmt_states_len(states: *const crmt_states) -> usize {
+    // SAFETY: per the contract.
+    unsafe { states.as_ref() }.map_or(0, |s| s.states.len())
+}
+
+fn at<'a>(s: &'a mut crmt_states, index: usize) -> Result<&'a mut CustomerState, Failure> {
+    let len = s.states.len();
+    s.states.get_mut(index).ok_or_else(|| {
+        Failure::new(crmt_result::CRMT_INDEX_OUT_OF_RANGE, format!("index {index} is past the end ({len} states)"))
+            .field("index")
+    })
+}
+
+/// Replaces state `index` with one read from bytes (as `crmt_state_from_bytes`).
+///
+/// # Errors
+/// `CRMT_NULL_ARGUMENT`, `CRMT_INDEX_OUT_OF_RANGE`, `CRMT_INVALID_UTF8`, `CRMT_STATE_ERROR`;
+/// the state is unchanged on error.
+///
+/// # Safety
+/// `states` is live; `data` is readable for `len` bytes. Not synchronized.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn crmt_states_set_bytes(
+    states: *mut crmt_states,
+    index: usize,
+    data: *const u8,
+    len: usize,
+) -> crmt_result {
+    guard(|| {
+        // SAFETY: per the contract.
+        let s = unsafe { arg_mut(states, "states") }?;
+        // SAFETY: per the contract.
+        let state = parse_state(unsafe { bytes(data, len, "data") }?, "data")?;
+        *at(s, index)? = state;
+        Ok(())
+    })
+}
+
+/// Serializes state `index` into a new buffer released with `crmt_buffer_free`.
+///
+/// # Errors
+/// `CRMT_NULL_ARGUMENT`, `CRMT_INDEX_OUT_OF_RANGE`.
+///
+/// # Safety
+/// `states` is live; `out` is writable. Not synchronized.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn crmt_states_get_bytes(
+    states: *mut crmt_states,
+    index: usize,
+    out: *mut *mut crmt_buffer,
+) -> crmt_result {
+    guard(|| {
+        // SAFETY: per the contract.
+        let s = unsafe { arg_mut(states, "states") }?;
+        let json = at(s, index)?.to_json();
+        // SAFETY: per the contract.
+        unsafe { put_box(out, crmt_buffer::new(json.into_bytes()), "out") }
+    })
+}
+
+/// Fills `*out` with the figures of state `index`.
+///
+/// # Errors
+/// `CRMT_NULL_ARGUMENT`, `CRMT_INDEX_OUT_OF_RANGE`.
+///
+/// # Safety
+/// `states` is live; `out` is writable. Not synchronized.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn crmt_states_info(
+    states: *mut crmt_states,
+    index: usize,
+    out: *mut crmt_state_info,
+) -> crmt_result {
+    guard(|| {
+        // SAFETY: per the contract.
+        let s = unsafe { arg_mut(states, "states") }?;
+        let i = info(at(s, index)?);
+        // SAFETY: per the contract.
+        unsafe { put(out, i, "out") }
+    })
+}
+
+/// Frees a portfolio's states. NULL is ignored.
+///
+/// # Safety
+/// `states` is NULL or states from this library not yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn crmt_states_free(states: *mut crmt_states) {
+    let _ = guard(|| {
+        // SAFETY: per the contract.
+        unsafe { free_box(states) };
+        Ok(())
+    });
+}
