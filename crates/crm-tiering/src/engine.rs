@@ -515,8 +515,12 @@ fn plan(
         None => None,
     };
     let next = month.next();
+    // The designation's tier, rewritten through the tier map like the earned tier.
     let current = match state.special {
-        Some(sp) => Some((sp, resolve(v, customer, Some(sp.tier), month)?.unwrap_or(0))),
+        Some(sp) => {
+            let rank = resolve(v, customer, Some(sp.tier), month)?.unwrap_or(0);
+            Some((SpecialVip { tier: v.tiers[rank].code, ..sp }, rank))
+        }
         None => None,
     };
     let (kept, expired) = match current {
@@ -528,9 +532,11 @@ fn plan(
             Some(sp) => SpecialPlan::Expire(sp, None),
             None => SpecialPlan::Keep(kept),
         },
-        Some(SpecialChange::Revoke) => match kept {
-            Some((sp, _)) => SpecialPlan::Revoke(sp),
-            None => {
+        Some(SpecialChange::Revoke) => match (kept, expired) {
+            (Some((sp, _)), _) => SpecialPlan::Revoke(sp),
+            // Revoked in its last month: it ends now either way, as an expiry.
+            (None, Some(sp)) => SpecialPlan::Expire(sp, None),
+            (None, None) => {
                 return Err(InputError::new(
                     customer,
                     Some(month),
@@ -718,7 +724,20 @@ fn step(v: &RuleVersion, s: &mut CustomerState, month: Month, aum: Decimal, plan
                         s.watch = Some(w);
                     }
                 }
-                _ => {}
+                _ => {
+                    // Short of the lowest tier: only the exit counter runs. A watch carried
+                    // over from a version in which this tier had a tier below it ends here.
+                    if let Some(w) = s.watch.take() {
+                        sink.event(event(
+                            EventKind::WatchCleared,
+                            Some(t),
+                            Some(t),
+                            Reason::NoLowerTier,
+                            Evidence::aum(aum, Some(min(t))).window(w.since, w.short_months, Some(w.peak_aum)),
+                        ));
+                        watch_best = None;
+                    }
+                }
             }
         }
     }

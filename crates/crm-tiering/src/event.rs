@@ -99,6 +99,9 @@ code_enum! {
         ValidityEnded = "validity_ended" / "有效期届满",
         /// The designation was revoked.
         Revoked = "revoked" / "撤销",
+        /// The watched tier has no tier below it any more (a newer rule version made it the
+        /// lowest): the watch ends, and only the exit rule applies.
+        NoLowerTier = "no_lower_tier" / "已是最低等级,解除关注",
     }
 }
 
@@ -219,6 +222,7 @@ impl Event {
         let _ = match self.reason {
             Reason::MetTierMinimum => write!(s, ": AUM {} met the minimum {threshold}", e.aum),
             Reason::ShortOfTier => write!(s, ": AUM {} is short of the minimum {threshold}", e.aum),
+            Reason::NoLowerTier => write!(s, ": the tier has no tier below it under the rules in force"),
             Reason::HighestInWindow | Reason::LastMonth | Reason::OneDown | Reason::LowestTierFloor => write!(
                 s,
                 ": {} consecutive months short of {threshold} since {} (peak AUM {}), target rule {}",

@@ -104,6 +104,7 @@ impl DowngradeTarget {
 #[serde(deny_unknown_fields)]
 pub struct RuleBookFile {
     /// Must be 1.
+    #[serde(deserialize_with = "whole::deserialize_u32")]
     pub format_version: u32,
     /// A name for the book, shown by tools.
     #[serde(default)]
@@ -138,25 +139,25 @@ pub struct RuleVersionFile {
     #[serde(default)]
     pub threshold_comparison: ThresholdComparison,
     /// Consecutive months below entry that end a rating (default 6).
-    #[serde(default = "defaults::exit_after_months")]
+    #[serde(default = "defaults::exit_after_months", deserialize_with = "whole::deserialize")]
     pub exit_after_months: i64,
     /// Months of 已退未评级 retention after an exit (default 2).
-    #[serde(default = "defaults::retention_months")]
+    #[serde(default = "defaults::retention_months", deserialize_with = "whole::deserialize")]
     pub retention_months: i64,
     /// Consecutive short months of a downgrade watch (default 3; tiers may override).
-    #[serde(default = "defaults::watch_months")]
+    #[serde(default = "defaults::watch_months", deserialize_with = "whole::deserialize")]
     pub watch_months: i64,
     /// `highest_in_window` (default), `last_month` or `one_down`.
     #[serde(default)]
     pub downgrade_target: DowngradeTarget,
     /// Months a special VIP designation lasts (default 12).
-    #[serde(default = "defaults::special_vip_months")]
+    #[serde(default = "defaults::special_vip_months", deserialize_with = "whole::deserialize")]
     pub special_vip_months: i64,
     /// Tier of a special VIP designation that names none (default: the lowest tier).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub special_vip_default_tier: Option<String>,
     /// Months before a special VIP designation ends that the expiry alert starts (default 2).
-    #[serde(default = "defaults::special_vip_notice_months")]
+    #[serde(default = "defaults::special_vip_notice_months", deserialize_with = "whole::deserialize")]
     pub special_vip_notice_months: i64,
     /// Near-threshold (临界) band as a fraction of a tier's minimum (default 0.10).
     #[serde(default = "defaults::near_threshold_band", with = "amount")]
@@ -187,7 +188,7 @@ pub struct TierFile {
     #[serde(with = "amount")]
     pub min_aum: Decimal,
     /// Watch length for this tier when it differs from the version's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole::deserialize_option")]
     pub watch_months: Option<i64>,
 }
 
@@ -284,6 +285,48 @@ mod defaults {
                 c("cts_margin", "第三方存管保证金", "Third-party custody (CTS) margin", "custody_margin"),
             ],
         }
+    }
+}
+
+/// Serde for whole numbers (months, versions) in rule files, with messages that name no type.
+mod whole {
+    use std::fmt;
+
+    use serde::Deserializer;
+    use serde::de::{self, Visitor};
+
+    struct V;
+
+    impl Visitor<'_> for V {
+        type Value = i64;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a whole number")
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<i64, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<i64, E> {
+            i64::try_from(v).map_err(|_| E::custom(format!("{v} is too large")))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<i64, E> {
+            Err(E::custom(format!("expected a whole number, got {v}")))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<i64, E> {
+            Err(E::custom(format!("expected a whole number, got the text \"{v}\"")))
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        d.deserialize_any(V)
+    }
+
+    pub(super) fn deserialize_option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        d.deserialize_any(V).map(Some)
+    }
+
+    pub(super) fn deserialize_u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        let v = d.deserialize_any(V)?;
+        u32::try_from(v).map_err(|_| de::Error::custom(format!("expected a whole number from 0, got {v}")))
     }
 }
 
@@ -763,6 +806,12 @@ fn compile(file: &RuleBookFile) -> Result<Vec<RuleSet>, RuleError> {
             versions,
         });
     }
+    if !sets.iter().any(|s| s.legal_entity.is_none() && s.customer_kind.is_none()) {
+        return Err(RuleError::new(
+            "rule_sets",
+            "a rule book needs a default rule set, one without `legal_entity` and `customer_kind`",
+        ));
+    }
     Ok(sets)
 }
 
@@ -932,6 +981,22 @@ mod tests {
         assert_eq!(e.field, "rule_sets[0].versions[0].retention_months");
         let e = err(&base().replace("exit_after_months = 6", "exit_after_months = -1"));
         assert!(e.message.contains("at least 1 month"), "{e}");
+    }
+
+    #[test]
+    fn whole_numbers_name_no_types() {
+        let e = err(&base().replace("exit_after_months = 6", "exit_after_months = 6.0"));
+        assert!(e.message.contains("whole number"), "{e}");
+        assert!(!e.message.contains("i64"), "{e}");
+        let e = err(&base().replace("format_version = 1", "format_version = -1"));
+        assert!(!e.message.contains("u32"), "{e}");
+    }
+
+    #[test]
+    fn a_default_rule_set_is_required() {
+        let e = err(&base().replace("name = \"default\"", "name = \"default\"\nlegal_entity = \"620101\""));
+        assert_eq!(e.field, "rule_sets");
+        assert!(e.message.contains("default rule set"), "{e}");
     }
 
     #[test]
