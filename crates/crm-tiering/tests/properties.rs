@@ -1,7 +1,7 @@
 //! Property tests (proptest): invariants of the rules over generated histories and settings,
 //! and the intuitive properties that do NOT hold (each asserted to have a counterexample,
 //! written up in `rules-spec/PROPERTIES.md`).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout, missing_docs)]
 
 use crm_tiering::{
     Customer, CustomerState, DowngradeTarget, Engine, EventKind, Month, MonthInput, MonthOutcome, RuleBook,
