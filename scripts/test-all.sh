@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every test of crm-tiering: Rust (format, lints, unit/property/vector/doc tests, CLI end to
+# end), C (plain, AddressSanitizer, valgrind), Java and Python. Installs what it needs (Debian
+# packages, a Python venv) on a fresh machine. `.ci/run` calls this script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+started=$(date +%s)
+
+step "Rust: formatting"
+cargo fmt --all -- --check
+
+step "Rust: clippy (warnings denied)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "Rust: tests (unit, properties, conformance vectors, CLI end to end, doctests)"
+cargo test --workspace --locked
+
+for suite in bindings/c/run-tests.sh bindings/java/run-tests.sh bindings/python/run-tests.sh; do
+  step "$suite"
+  bash "$suite"
+done
+
+printf '\nall test suites passed in %ss\n' "$(( $(date +%s) - started ))"
