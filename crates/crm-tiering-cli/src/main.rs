@@ -1,2 +1,244 @@
-//! Placeholder.
-fn main() {}
+//! `crm-tiering`: the monthly customer-tiering batch (客户分层月度批处理) on the command line.
+//!
+//! The subcommands are thin layers over the `crm-tiering` core crate: `run` evaluates a
+//! portfolio month by month from delimited extracts, `demo` generates a realistic seeded
+//! portfolio and runs it, `explain` tells one customer's story from a run's outputs,
+//! `check-rules` validates a rule book and `bench` measures the engine. The operator's guide is
+//! `crates/crm-tiering-cli/README.md`.
+// A command-line tool prints its results.
+#![allow(clippy::print_stdout)]
+
+mod bench;
+mod check_rules;
+mod demo;
+mod exit;
+mod explain;
+mod input;
+mod output;
+mod progress;
+mod run;
+mod summary;
+mod text;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::exit::{Exit, Failure};
+
+const EXIT_CODES: &str = "\
+Exit codes (for the scheduler):
+  0  success: every row accepted, every customer evaluated
+  1  internal error (an output file could not be written, ...)
+  2  usage error: invalid arguments, an input file that cannot be read, an unknown customer
+  3  invalid rule book (every message names the field, with line and column when known)
+  4  bad input rows or headers: all of them are listed on stderr and nothing is written
+     (use --skip-bad-rows to write the good ones and a rejects file)
+  5  the engine rejected some customers (for example a month out of sequence with the prior
+     states): all of them are listed on stderr and nothing is written
+  6  completed with --skip-bad-rows, but some rows or customers were rejected: see rejects.csv";
+
+/// The monthly customer-tiering batch (客户分层): VIP entry, upgrades, the downgrade watch (关注),
+/// exit into retention (已退未评级) and special VIPs (特殊VIP), by monthly daily-average AUM (月日均).
+#[derive(Debug, Parser)]
+#[command(name = "crm-tiering", version, after_long_help = EXIT_CODES, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Evaluates one or more months for a whole portfolio and writes states, events, alerts and
+    /// a summary into --out.
+    ///
+    /// Months are taken from the AUM files and evaluated in order; every customer known from the
+    /// prior states or the files is evaluated every month (a customer without a row for a month
+    /// has zero AUM that month, unless --absent error). Feed the written states.jsonl to the next
+    /// month's run with --states.
+    #[command(after_long_help = EXIT_CODES)]
+    Run(RunArgs),
+    /// Generates a realistic seeded portfolio (by default 100,000 customers over 24 months across
+    /// eight legal entities), writes its input files, runs it and prints the summary.
+    Demo(DemoArgs),
+    /// Tells one customer's story month by month from a run's outputs: AUM, standing, and each
+    /// event with its reason and evidence.
+    Explain(ExplainArgs),
+    /// Validates a rule book and prints its tiers and settings, or its error.
+    CheckRules(CheckRulesArgs),
+    /// Measures the engine: batch evaluation of 1M and 10M customers, a 24-month replay of 1M
+    /// customers, and the AUM computation from daily balances. Run it on a release build.
+    Bench(bench::BenchArgs),
+}
+
+/// Text encodings of input files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub(crate) enum Encoding {
+    /// UTF-8 (a byte-order mark is tolerated).
+    #[default]
+    Utf8,
+    /// GBK / GB18030, as many core-banking extracts are written.
+    Gbk,
+}
+
+/// Options for reading delimited input files.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ReadArgs {
+    /// Encoding of the input files.
+    #[arg(long, value_enum, default_value_t = Encoding::Utf8)]
+    encoding: Encoding,
+    /// Field delimiter of the input files: a single character, or `tab`.
+    #[arg(long, default_value = ",", value_parser = parse_delimiter)]
+    delimiter: char,
+}
+
+fn parse_delimiter(s: &str) -> Result<char, String> {
+    match s {
+        "tab" | "\\t" | "\t" => Ok('\t'),
+        _ => {
+            let mut chars = s.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) if c != '"' && c != '\n' && c != '\r' => Ok(c),
+                _ => Err(format!("`{s}` is not a delimiter: give one character such as `,`, `|` or `tab`")),
+            }
+        }
+    }
+}
+
+/// What a customer without a row in a month's AUM files means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub(crate) enum Absent {
+    /// The customer held nothing that month: evaluated with zero AUM (extracts usually list
+    /// only customers with balances).
+    #[default]
+    Zero,
+    /// The extract is incomplete: the customer is reported as rejected for that month.
+    Error,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct RunArgs {
+    /// Monthly AUM file(s): `month,customer_id,legal_entity,customer_kind,<component codes...>`
+    /// or with a single `aum` column. Several files (or repeated options) are read together.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    aum: Vec<PathBuf>,
+    /// Daily balance file(s): `date,customer_id,legal_entity,customer_kind,component,balance`.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    daily: Vec<PathBuf>,
+    /// Prior states (JSON Lines, the states.jsonl of the previous run). Without it every
+    /// customer starts not enrolled (未纳入).
+    #[arg(long, value_name = "FILE")]
+    states: Option<PathBuf>,
+    /// Special VIP designations: `customer_id,month,action,tier,months` (action grant or revoke).
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    designations: Vec<PathBuf>,
+    /// The rule book (TOML or JSON). Default: rules-spec/default-rules.toml when it exists in the
+    /// current directory, otherwise the default book built into the tool.
+    #[arg(long, value_name = "FILE")]
+    rules: Option<PathBuf>,
+    /// Output directory (created when missing). Files are replaced only when the run succeeds.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    #[command(flatten)]
+    read: ReadArgs,
+    /// Write the good rows' results and list the bad rows and rejected customers in rejects.csv
+    /// instead of stopping (exit code 6 when anything was rejected).
+    #[arg(long)]
+    skip_bad_rows: bool,
+    /// What a known customer without a row in a month's files means.
+    #[arg(long, value_enum, default_value_t = Absent::Zero)]
+    absent: Absent,
+    /// Worker threads for the evaluation (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Print only the output directory, not the summary.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+struct DemoArgs {
+    /// Directory for the generated inputs (input/) and the run's outputs (output/).
+    #[arg(long, value_name = "DIR", default_value = "out/demo")]
+    out: PathBuf,
+    /// Number of customers.
+    #[arg(long, default_value_t = 100_000)]
+    customers: u32,
+    /// Number of months.
+    #[arg(long, default_value_t = 24)]
+    months: u32,
+    /// First month (YYYY-MM).
+    #[arg(long, default_value = "2023-01")]
+    start: String,
+    /// Seed of the generator: the same seed gives the same portfolio.
+    #[arg(long, default_value_t = 20240601)]
+    seed: u64,
+    /// The rule book (default as for `run`).
+    #[arg(long, value_name = "FILE")]
+    rules: Option<PathBuf>,
+    /// Worker threads for the evaluation (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+#[derive(Debug, Clone, Args)]
+struct ExplainArgs {
+    /// The customer id (客户号).
+    #[arg(long)]
+    customer: String,
+    /// The output directory of a run.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+struct CheckRulesArgs {
+    /// The rule book to check (TOML, or JSON when it ends in .json or starts with `{`).
+    file: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run::run_command(&args),
+        Command::Demo(args) => demo::demo_command(
+            &args.out,
+            demo::DemoSpec { customers: args.customers, months: args.months, start: args.start, seed: args.seed },
+            args.rules.as_deref(),
+            args.threads,
+        ),
+        Command::Explain(args) => explain::explain_command(&args.customer, &args.out),
+        Command::CheckRules(args) => check_rules::check_rules_command(&args.file),
+        Command::Bench(args) => bench::bench_command(&args),
+    };
+    match result {
+        Ok(exit) => exit.code(),
+        Err(failure) => {
+            failure.print();
+            failure.exit.code()
+        }
+    }
+}
+
+/// Loads the rule book: the given file, else `rules-spec/default-rules.toml` in the current
+/// directory, else the built-in default book.
+pub(crate) fn load_rules(path: Option<&std::path::Path>) -> Result<(crm_tiering::RuleBook, String), Failure> {
+    let default_path = std::path::Path::new("rules-spec/default-rules.toml");
+    let (result, source) = match path {
+        Some(p) => (crm_tiering::RuleBook::from_path(p), p.display().to_string()),
+        None if default_path.is_file() => {
+            (crm_tiering::RuleBook::from_path(default_path), default_path.display().to_string())
+        }
+        None => (crm_tiering::RuleBook::default_book(), "built-in default rule book".to_string()),
+    };
+    match result {
+        Ok(book) => Ok((book, source)),
+        Err(e) => Err(Failure::new(Exit::Rules, format!("{source}: {e}"))),
+    }
+}
+
+/// The number of worker threads: the option, else the available cores.
+pub(crate) fn thread_count(option: Option<usize>) -> usize {
+    option.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1)
+}

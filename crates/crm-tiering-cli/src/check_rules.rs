@@ -1,0 +1,108 @@
+//! `crm-tiering check-rules`: validates a rule book and prints its tiers and settings.
+
+use std::path::Path;
+
+use crm_tiering::{RuleBook, TieringError};
+
+use crate::exit::{Exit, Failure};
+use crate::summary::Table;
+
+pub(crate) fn check_rules_command(path: &Path) -> Result<Exit, Failure> {
+    let book = match RuleBook::from_path(path) {
+        Ok(b) => b,
+        Err(TieringError::Rules(e)) => {
+            let mut msg = format!("{}: invalid rule book", path.display());
+            if !e.field.is_empty() {
+                msg.push_str(&format!("\n  field:   {}", e.field));
+            }
+            if let (Some(l), Some(c)) = (e.line, e.column) {
+                msg.push_str(&format!("\n  at:      line {l}, column {c}"));
+            }
+            msg.push_str(&format!("\n  problem: {}", e.message));
+            return Err(Failure::new(Exit::Rules, msg));
+        }
+        Err(e) => return Err(Failure::new(Exit::Rules, format!("{}: {e}", path.display()))),
+    };
+    print!("{}", render(&book, &path.display().to_string()));
+    Ok(Exit::Ok)
+}
+
+/// The rule book as text: rule sets, versions, settings, tiers and AUM components.
+pub(crate) fn render(book: &RuleBook, source: &str) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(s, "{source}: valid rule book \"{}\" with {} rule set(s)", book.name(), book.rule_sets().len());
+    for set in book.rule_sets() {
+        let selector = match (&set.legal_entity, set.customer_kind) {
+            (None, None) => "default rule set".to_string(),
+            (e, k) => format!(
+                "for{}{}",
+                e.as_ref().map(|e| format!(" legal entity {e}")).unwrap_or_default(),
+                k.map(|k| format!(" {k} customers")).unwrap_or_default()
+            ),
+        };
+        let _ = writeln!(s, "\nrule set \"{}\" ({selector})", set.name);
+        for v in &set.versions {
+            let st = &v.settings;
+            let _ = writeln!(s, "  version effective from {}", v.effective_from);
+            let _ = writeln!(
+                s,
+                "    threshold comparison {}; exit after {} months below entry; retention {} months; watch {} months; downgrade target {}",
+                match st.threshold_comparison {
+                    crm_tiering::ThresholdComparison::AtLeast => "at_least (>=)",
+                    crm_tiering::ThresholdComparison::GreaterThan => "greater_than (>)",
+                },
+                st.exit_after_months,
+                st.retention_months,
+                st.watch_months,
+                st.downgrade_target.as_str()
+            );
+            let _ = writeln!(
+                s,
+                "    special VIP {} months at {} by default, notice {} months; near-threshold band {}",
+                st.special_vip_months, st.special_vip_default_tier, st.special_vip_notice_months, st.near_threshold_band
+            );
+            let mut t = Table::new(&["    tier", "中文", "English", "minimum AUM", "watch months"]);
+            for tier in &v.tiers {
+                t.row(vec![
+                    format!("    {}", tier.code),
+                    tier.name_zh.clone(),
+                    tier.name_en.clone(),
+                    tier.min_aum.to_string(),
+                    tier.watch_months.to_string(),
+                ]);
+            }
+            s.push_str(&t.render());
+            if !v.tier_map.is_empty() {
+                let map: Vec<String> = v.tier_map.iter().map(|(a, b)| format!("{a} -> {b}")).collect();
+                let _ = writeln!(s, "    tier map: {}", map.join(", "));
+            }
+            let a = &v.aum;
+            let _ = writeln!(
+                s,
+                "    AUM: divisor {}, missing day {}, rounding {} at {} level",
+                code(&a.divisor),
+                code(&a.missing_day),
+                code(&a.rounding),
+                code(&a.rounding_level)
+            );
+            let mut t = Table::new(&["    component", "中文", "group", "included", "weight"]);
+            for c in a.components() {
+                t.row(vec![
+                    format!("    {}", c.code),
+                    c.name_zh.clone(),
+                    c.group.clone(),
+                    if c.included { "yes" } else { "no" }.into(),
+                    c.weight.to_string(),
+                ]);
+            }
+            s.push_str(&t.render());
+        }
+    }
+    s
+}
+
+/// The snake_case code of a setting, as written in rule files.
+fn code<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}

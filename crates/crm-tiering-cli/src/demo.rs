@@ -1,0 +1,342 @@
+//! `crm-tiering demo`: a seeded, realistic portfolio of a provincial rural credit union
+//! (农信社) system, written as the input files a bank would export, then run like `run` does.
+//!
+//! Money is integer fen throughout the generator; amounts are written with
+//! [`crm_tiering::from_fen`]. The generator is a small splitmix64, so the same seed gives the
+//! same files on every machine.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crm_tiering::{Month, RuleBook, from_fen};
+
+use crate::exit::{Exit, Failure};
+use crate::input::{InputFiles, Portfolio};
+use crate::output::Staging;
+use crate::run::{EventLine, RunConfig, display_dir, execute};
+use crate::{Absent, Encoding, load_rules, thread_count};
+
+/// The size and seed of a demo portfolio.
+pub(crate) struct DemoSpec {
+    pub(crate) customers: u32,
+    pub(crate) months: u32,
+    pub(crate) start: String,
+    pub(crate) seed: u64,
+}
+
+/// splitmix64: a tiny, well-mixed, deterministic generator.
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A uniform integer in `0..n` (n > 0).
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        ((u128::from(self.next_u64()) * u128::from(n.max(1))) >> 64) as u64
+    }
+
+    /// True with a probability of `per_mille` / 1000.
+    pub(crate) fn chance(&mut self, per_mille: u64) -> bool {
+        self.below(1000) < per_mille
+    }
+
+    /// A uniform integer in `lo..=hi`.
+    pub(crate) fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + self.below((hi - lo + 1) as u64) as i64
+    }
+}
+
+/// County- and city-level rural commercial banks and credit unions (法人机构) of one province,
+/// with their share of customers.
+const ENTITIES: &[(&str, &str, u64)] = &[
+    ("620101", "兰州", 30),
+    ("620201", "嘉峪关", 6),
+    ("620301", "金昌", 7),
+    ("620401", "白银", 11),
+    ("620501", "天水", 16),
+    ("620621", "民勤", 7),
+    ("620722", "民乐", 7),
+    ("620802", "崆峒", 16),
+];
+
+/// The default book's AUM components, and each profile's shares of a customer's AUM (per mille).
+const COMPONENTS: &[&str] = &[
+    "demand_deposit",
+    "time_deposit",
+    "cert_treasury",
+    "wealth_product",
+    "securities_fund",
+    "treasury_bond",
+    "gold",
+    "cts_margin",
+];
+const PROFILES: &[[i64; 8]] = &[
+    // Savers: deposits and certificate bonds (most rural customers).
+    [300, 620, 80, 0, 0, 0, 0, 0],
+    // Mixed: deposits and wealth-management products.
+    [200, 400, 0, 250, 100, 0, 50, 0],
+    // Investors: funds, bonds and a securities account's margin.
+    [100, 150, 0, 300, 200, 100, 0, 150],
+];
+
+struct Customer {
+    entity: usize,
+    corporate: bool,
+    /// The customer's underlying wealth with the bank, in fen.
+    wealth: i64,
+    profile: usize,
+    /// Monthly trend in per mille while `m < drift_until`, then `trend`.
+    drift: i64,
+    drift_from: u32,
+    drift_until: u32,
+    trend: i64,
+    salaried: bool,
+    joins: u32,
+    away_from: u32,
+    away_until: u32,
+    leaves_at: u32,
+}
+
+fn pick_entity(rng: &mut Rng) -> usize {
+    let total: u64 = ENTITIES.iter().map(|e| e.2).sum();
+    let mut r = rng.below(total);
+    for (i, e) in ENTITIES.iter().enumerate() {
+        if r < e.2 {
+            return i;
+        }
+        r -= e.2;
+    }
+    0
+}
+
+fn new_customer(rng: &mut Rng, months: u32) -> Customer {
+    // A Pareto-like tail: each doubling of wealth is half as likely (integer draws only).
+    let mut doublings = 0u32;
+    while doublings < 14 && rng.below(1000) < 500 {
+        doublings += 1;
+    }
+    let base_fen: i64 = 600_000; // 6,000 CNY
+    let wealth = (base_fen << doublings) * (1000 + rng.below(1000) as i64) / 1000;
+    let profile = match rng.below(100) {
+        0..70 => 0,
+        70..92 => 1,
+        _ => 2,
+    };
+    let drifting = rng.chance(120);
+    let drift_from = rng.below(u64::from(months)) as u32;
+    let away = rng.chance(40);
+    let away_from = if away { 1 + rng.below(u64::from(months.max(2) - 1)) as u32 } else { u32::MAX };
+    Customer {
+        entity: pick_entity(rng),
+        corporate: rng.chance(30),
+        wealth,
+        profile,
+        drift: if drifting { rng.range(-70, -20) } else { 0 },
+        drift_from,
+        drift_until: if drifting { drift_from + rng.range(4, 12) as u32 } else { 0 },
+        trend: rng.range(-6, 14),
+        salaried: rng.chance(550),
+        joins: if rng.chance(100) { 1 + rng.below(u64::from(months.max(2) - 1)) as u32 } else { 0 },
+        away_from,
+        away_until: away_from.saturating_add(rng.range(3, 9) as u32),
+        leaves_at: if rng.chance(20) { 1 + rng.below(u64::from(months.max(2) - 1)) as u32 } else { u32::MAX },
+    }
+}
+
+/// Seasonal flows in per mille of a customer's wealth, by calendar month: year-end bonuses
+/// (年终奖) in December and January, Spring Festival (春节) inflows and the spending after.
+fn seasonal(month: u32, salaried: bool) -> i64 {
+    match (month, salaried) {
+        (12, true) => 120,
+        (1, true) => 150,
+        (1, false) => 60,
+        (2, _) => 40,
+        (3, _) => -50,
+        (6, _) | (9, _) => 15,
+        _ => 0,
+    }
+}
+
+/// Writes the demo inputs: aum-monthly.csv and designations.csv.
+fn generate(dir: &Path, spec: &DemoSpec, start: Month, book: &RuleBook) -> Result<(), Failure> {
+    let mut rng = Rng::new(spec.seed);
+    let mut people: Vec<Customer> = (0..spec.customers).map(|_| new_customer(&mut rng, spec.months)).collect();
+    let components = book
+        .rule_sets()
+        .first()
+        .and_then(|s| s.versions.last())
+        .is_some_and(|v| COMPONENTS.iter().all(|c| v.aum.component(c).is_some()));
+    let tiers: Vec<String> = book
+        .rule_sets()
+        .first()
+        .and_then(|s| s.versions.last())
+        .map(|v| v.tiers.iter().map(|t| t.code.to_string()).collect())
+        .unwrap_or_default();
+
+    let mut staging = Staging::new(dir)?;
+    let mut aum = staging.create("aum-monthly.csv")?;
+    let mut header = String::from("month,customer_id,legal_entity,legal_entity_name,customer_kind");
+    if components {
+        for c in COMPONENTS {
+            header.push(',');
+            header.push_str(c);
+        }
+    } else {
+        header.push_str(",aum");
+    }
+    aum.line(&header)?;
+    let mut designations = staging.create("designations.csv")?;
+    designations.line("customer_id,month,action,tier,months")?;
+    let mut line = String::with_capacity(200);
+    for m in 0..spec.months {
+        let month = start.plus(m as i32);
+        for (k, c) in people.iter_mut().enumerate() {
+            let id = k as u64 + 1;
+            let drift = if (c.drift_from..c.drift_until).contains(&m) { c.drift } else { c.trend };
+            let noise = rng.range(-30, 30);
+            c.wealth = (c.wealth * (1000 + drift + noise) / 1000).max(0);
+            // Someone who drifted to almost nothing sometimes rebuilds (a new job, a sale).
+            if c.wealth < 100_000 && rng.chance(8) {
+                c.wealth = 5_000_000 + rng.below(30_000_000) as i64;
+            }
+            let present = m >= c.joins && !(c.away_from..c.away_until).contains(&m) && m < c.leaves_at;
+            if !present {
+                continue;
+            }
+            let total = c.wealth * (1000 + seasonal(month.month(), c.salaried)) / 1000;
+            let (code, name) = (ENTITIES[c.entity].0, ENTITIES[c.entity].1);
+            line.clear();
+            let kind = if c.corporate { "corporate" } else { "personal" };
+            let _ = write!(line, "{month},62{id:08},{code},{name},{kind}");
+            if components {
+                let shares = &PROFILES[c.profile];
+                let parts: Vec<i64> = shares.iter().map(|s| total * s / 1000).collect();
+                let rest = total - parts.iter().sum::<i64>();
+                for (i, p) in parts.iter().enumerate() {
+                    let v = if i == 0 { p + rest } else { *p };
+                    if shares[i] == 0 && i != 0 {
+                        line.push(',');
+                    } else {
+                        let _ = write!(line, ",{}", from_fen(v));
+                    }
+                }
+            } else {
+                let _ = write!(line, ",{}", from_fen(total));
+            }
+            aum.line(&line)?;
+            // A few special VIPs (特殊VIP): designated by the branch, some revoked later.
+            if m + 2 < spec.months && rng.chance(1) && !tiers.is_empty() {
+                let tier = if rng.chance(300) { tiers.get(1).cloned().unwrap_or_default() } else { String::new() };
+                let months = if rng.chance(500) { 6 } else { 12 };
+                designations.line(&format!("62{id:08},{month},grant,{tier},{months}"))?;
+                if rng.chance(250) {
+                    let revoke = m + 1 + rng.below(4) as u32;
+                    let stays = revoke < spec.months
+                        && revoke < c.leaves_at
+                        && !(c.away_from..c.away_until).contains(&revoke);
+                    if stays {
+                        designations.line(&format!("62{id:08},{},revoke,,", start.plus(revoke as i32)))?;
+                    }
+                }
+            }
+        }
+    }
+    aum.finish()?;
+    designations.finish()?;
+    staging.commit()
+}
+
+pub(crate) fn demo_command(
+    out: &Path,
+    spec: DemoSpec,
+    rules: Option<&Path>,
+    threads: Option<usize>,
+) -> Result<Exit, Failure> {
+    let start: Month = spec
+        .start
+        .parse()
+        .map_err(|e| Failure::new(Exit::Usage, format!("--start: {e}")))?;
+    if spec.customers == 0 || spec.months == 0 || spec.months > 600 {
+        return Err(Failure::new(Exit::Usage, "--customers must be at least 1 and --months from 1 to 600"));
+    }
+    let (book, source) = load_rules(rules)?;
+    let clock = std::time::Instant::now();
+    let input_dir = out.join("input");
+    let output_dir = out.join("output");
+    generate(&input_dir, &spec, start, &book)?;
+    let generated = clock.elapsed();
+    let aum = vec![input_dir.join("aum-monthly.csv")];
+    let designations = vec![input_dir.join("designations.csv")];
+    let files = InputFiles {
+        states: None,
+        aum: &aum,
+        daily: &[],
+        designations: &designations,
+        encoding: Encoding::Utf8,
+        delimiter: ',',
+    };
+    let portfolio = Portfolio::load(&book, &files)?;
+    let config = RunConfig { out: &output_dir, skip_bad_rows: false, absent: Absent::Zero, threads: thread_count(threads) };
+    let report = execute(&book, &source, portfolio, &config)?;
+    print!("{}", report.summary.render());
+    println!(
+        "\ndemo: {} customers x {} months generated in {:.1}s, run in {:.1}s (seed {})",
+        spec.customers,
+        spec.months,
+        generated.as_secs_f64(),
+        (clock.elapsed() - generated).as_secs_f64(),
+        spec.seed
+    );
+    println!("inputs:  {}  (aum-monthly.csv, designations.csv)", display_dir(&input_dir));
+    println!(
+        "outputs: {}  (states.jsonl, events.jsonl/.csv, alerts.jsonl/.csv, history.csv, summary.json, rejects.csv)",
+        display_dir(&output_dir)
+    );
+    println!("\nthe same run by hand:");
+    println!(
+        "  crm-tiering run --aum {} --designations {} --out {}",
+        aum[0].display(),
+        designations[0].display(),
+        output_dir.display()
+    );
+    if let Some(id) = storied_customer(&output_dir) {
+        println!("one customer's story:\n  crm-tiering explain --customer {id} --out {}", output_dir.display());
+    }
+    Ok(report.exit)
+}
+
+/// A customer whose events show the most kinds (entry, watch, downgrade, exit, ...).
+fn storied_customer(out: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(out.join("events.jsonl")).ok()?;
+    let mut best: Option<(usize, String)> = None;
+    let mut per_customer: std::collections::HashMap<String, Vec<crm_tiering::EventKind>> =
+        std::collections::HashMap::new();
+    for l in text.lines() {
+        if let Ok(e) = serde_json::from_str::<EventLine>(l) {
+            let kinds = per_customer.entry(e.customer_id).or_default();
+            if !kinds.contains(&e.event.kind) {
+                kinds.push(e.event.kind);
+            }
+        }
+    }
+    for (id, kinds) in per_customer {
+        let better = match &best {
+            None => true,
+            Some((n, b)) => kinds.len() > *n || (kinds.len() == *n && id < *b),
+        };
+        if better {
+            best = Some((kinds.len(), id));
+        }
+    }
+    best.map(|(_, id)| id)
+}
