@@ -533,9 +533,9 @@ fn plan(
             None => SpecialPlan::Keep(kept),
         },
         Some(SpecialChange::Revoke) => match (kept, expired) {
-            (Some((sp, _)), _) => SpecialPlan::Revoke(sp),
-            // Revoked in its last month: it ends now either way, as an expiry.
-            (None, Some(sp)) => SpecialPlan::Expire(sp, None),
+            // A designation in its last month is still active in the evaluated month: the
+            // bank's revocation is what gets recorded.
+            (Some((sp, _)), _) | (None, Some(sp)) => SpecialPlan::Revoke(sp),
             (None, None) => {
                 return Err(InputError::new(
                     customer,

@@ -581,12 +581,12 @@ impl RuleBook {
     /// [`TieringError::Rules`] naming the field (and line and column for syntax errors and
     /// unknown fields).
     pub fn from_toml_str(text: &str) -> Result<Self, TieringError> {
-        let file: RuleBookFile = toml::from_str(text).map_err(|e| {
-            let (line, column) = match e.span() {
+        let file: RuleBookFile = serde_path_to_error::deserialize(toml::Deserializer::new(text)).map_err(|e| {
+            let (line, column) = match e.inner().span() {
                 Some(span) => line_col(text, span.start),
                 None => (None, None),
             };
-            RuleError { field: String::new(), message: toml_message(&e), line, column }
+            RuleError { field: field_path(e.path()), message: toml_message(e.inner()), line, column }
         })?;
         Self::from_file(file)
     }
@@ -596,12 +596,16 @@ impl RuleBook {
     /// # Errors
     /// [`TieringError::Rules`] naming the field, line and column.
     pub fn from_json_str(text: &str) -> Result<Self, TieringError> {
-        let file: RuleBookFile = serde_json::from_str(text).map_err(|e| RuleError {
-            field: String::new(),
+        let json_error = |field: String, e: &serde_json::Error| RuleError {
+            field,
             message: strip_json_position(&e.to_string()),
             line: Some(e.line()),
             column: Some(e.column()),
-        })?;
+        };
+        let mut de = serde_json::Deserializer::from_str(text);
+        let file: RuleBookFile =
+            serde_path_to_error::deserialize(&mut de).map_err(|e| json_error(field_path(e.path()), e.inner()))?;
+        de.end().map_err(|e| json_error(String::new(), &e))?;
         Self::from_file(file)
     }
 
@@ -729,6 +733,12 @@ fn decimal_key(amount: Decimal, scale: u32) -> i128 {
     let m = amount.mantissa();
     let s = amount.scale();
     if s <= scale { m.saturating_mul(10i128.pow(scale - s)) } else { m / 10i128.pow(s - scale) }
+}
+
+/// The path of a field as `rule_sets[0].versions[1].tiers[2].min_aum` (empty at the top).
+fn field_path(path: &serde_path_to_error::Path) -> String {
+    let p = path.to_string();
+    if p == "." { String::new() } else { p }
 }
 
 fn line_col(text: &str, offset: usize) -> (Option<usize>, Option<usize>) {

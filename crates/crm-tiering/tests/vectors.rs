@@ -19,7 +19,7 @@ fn vectors_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules-spec/vectors")
 }
 
-/// Applies a `rules_patch` to the default rule book: `version` fields are merged into every
+/// Applies a `rules_patch` to the default rule book: `version` fields are merged into the first
 /// version of the default rule set; other keys are documented in VECTORS.md.
 fn resolve_rules(vector: &Value) -> Value {
     if let Some(rules) = vector.get("rules").filter(|_| vector.get("rules_patch").is_none()) {

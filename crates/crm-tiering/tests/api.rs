@@ -1,0 +1,107 @@
+//! API-level guarantees: thread safety, state schema versions, batch accounting, error texts.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use crm_tiering::{
+    AumInput, ComponentAmount, Customer, CustomerState, Engine, Month, MonthInput, RuleBook, SpecialChange,
+    StateError, TieringError, parse_amount,
+};
+
+fn engine() -> Engine {
+    Engine::new(RuleBook::default_book().unwrap())
+}
+
+fn m(s: &str) -> Month {
+    s.parse().unwrap()
+}
+
+#[test]
+fn engine_and_rules_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Engine>();
+    assert_send_sync::<RuleBook>();
+    assert_send_sync::<CustomerState>();
+    assert_send_sync::<TieringError>();
+}
+
+#[test]
+fn unknown_state_schema_version_is_an_error() {
+    let json = CustomerState::default().to_json().replace("\"schema_version\":1", "\"schema_version\":2");
+    match CustomerState::from_json(&json) {
+        Err(TieringError::State(e)) => {
+            assert_eq!(*e, StateError::SchemaVersion { found: 2, supported: 1 });
+            assert_eq!(e.to_string(), "state schema version 2 is not supported (this library reads version 1)");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(CustomerState::from_json("{}"), Err(TieringError::State(_))));
+    assert!(matches!(CustomerState::from_json("not json"), Err(TieringError::State(_))));
+    // Through plain serde too.
+    assert!(serde_json::from_str::<CustomerState>(&json).is_err());
+}
+
+#[test]
+fn batch_accounts_for_every_customer() {
+    let e = engine();
+    let customers: Vec<Customer> = (0..5).map(|i| Customer::personal(format!("c{i}"))).collect();
+    let inputs = vec![
+        MonthInput::total(parse_amount("250000").unwrap()),
+        MonthInput::total(parse_amount("-1").unwrap()),
+        MonthInput { aum: AumInput::Averages(vec![ComponentAmount { component: "bitcoin".into(), amount: parse_amount("1").unwrap() }]), special: None },
+        MonthInput { aum: AumInput::Total(parse_amount("10").unwrap()), special: Some(SpecialChange::Revoke) },
+        MonthInput::total(parse_amount("3000000").unwrap()),
+    ];
+    let mut states = vec![CustomerState::default(); 5];
+    let out = e.evaluate_batch(m("2024-01"), &customers, &inputs, &mut states).unwrap();
+    let bad: Vec<u32> = out.errors.iter().map(|e| e.index).collect();
+    assert_eq!(bad, [1, 2, 3]);
+    assert_eq!(out.aums.len(), 5);
+    assert_eq!(states[0].tier.unwrap().as_str(), "gold");
+    assert_eq!(states[4].tier.unwrap().as_str(), "private");
+    for i in [1, 2, 3] {
+        assert_eq!(states[i], CustomerState::default(), "a customer in error keeps its state");
+    }
+    let messages: Vec<String> = out.errors.iter().map(|e| e.error.to_string()).collect();
+    assert_eq!(messages[0], "invalid input for customer `c1`, month 2024-01, field `aum`: amount -1 is negative");
+    assert_eq!(
+        messages[1],
+        "invalid input for customer `c2`, month 2024-01, field `bitcoin`: `bitcoin` is not a component of the rule book's AUM catalogue"
+    );
+    assert!(messages[2].contains("no active special VIP designation to revoke"), "{}", messages[2]);
+    // Slices of different lengths are refused as a whole.
+    assert!(e.evaluate_batch(m("2024-02"), &customers, &inputs[..4], &mut states).is_err());
+}
+
+#[test]
+fn sequence_errors_name_the_customer_and_months() {
+    let e = engine();
+    let c = Customer::personal("6221");
+    let jan = e.evaluate(&c, &CustomerState::default(), m("2024-01"), &MonthInput::total(parse_amount("1").unwrap())).unwrap();
+    let gap = e.evaluate(&c, &jan.state, m("2024-03"), &MonthInput::default()).unwrap_err();
+    assert_eq!(
+        gap.to_string(),
+        "customer `6221`: month 2024-03 follows 2024-01 but 2024-02 is missing (months are evaluated strictly in order)"
+    );
+    let again = e.evaluate(&c, &jan.state, m("2024-01"), &MonthInput::default()).unwrap_err();
+    assert!(matches!(again, TieringError::Sequence(_)));
+}
+
+#[test]
+fn error_messages_are_lowercase_and_name_no_types() {
+    let e = engine();
+    let c = Customer::personal("c");
+    let mut errors: Vec<TieringError> = vec![
+        RuleBook::from_toml_str("format_version = 1\nrule_sets = 3").unwrap_err(),
+        RuleBook::from_json_str("{\"format_version\": \"x\"}").unwrap_err(),
+        RuleBook::from_toml_str(&crm_tiering::DEFAULT_RULES_TOML.replace("min_aum = \"200000\"", "min_aum = 200000.5"))
+            .unwrap_err(),
+        CustomerState::from_json("[]").unwrap_err(),
+    ];
+    errors.push(e.evaluate(&c, &CustomerState::default(), m("1999-12"), &MonthInput::default()).unwrap_err());
+    for err in errors {
+        let text = err.to_string();
+        assert!(text.chars().next().unwrap().is_lowercase(), "{text}");
+        for word in ["i64", "u32", "f64", "Decimal", "String", "crm_tiering::", "Option<"] {
+            assert!(!text.contains(word), "{text}");
+        }
+    }
+}
