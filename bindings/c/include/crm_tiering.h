@@ -34,9 +34,14 @@
 #define CRMT_NO_AMOUNT INT64_MIN
 
 /**
- * The longest tier code, in bytes; code fields hold it and a terminating NUL.
+ * The longest tier code, in bytes.
  */
 #define CRMT_CODE_LEN 16
+
+/**
+ * The size of the code fields of returned structs: the longest code and its NUL.
+ */
+#define CRMT_CODE_SIZE 17
 
 /**
  * Personal customers (个人客户): value of `crmt_customer.kind`.
@@ -110,18 +115,142 @@ typedef enum crmt_result {
 } crmt_result;
 
 /**
- * What to do when a customer's months skip one (values of `crmt_rulebook_with_missing_months`).
+ * What happened to a customer's standing (codes: `crmt_event_kind_code`).
  */
-typedef enum crmt_missing_months {
+typedef enum crmt_event_kind {
   /**
-   * A gap is a `CRMT_SEQUENCE_ERROR` (default).
+   * entered (纳入).
    */
-  CRMT_MISSING_MONTHS_ERROR = 0,
+  CRMT_EVENT_ENTERED = 0,
   /**
-   * Each missing month is evaluated with zero AUM.
+   * upgraded (升级).
    */
-  CRMT_MISSING_MONTHS_TREAT_AS_ZERO = 1,
-} crmt_missing_months;
+  CRMT_EVENT_UPGRADED = 1,
+  /**
+   * watch_started (进入关注).
+   */
+  CRMT_EVENT_WATCH_STARTED = 2,
+  /**
+   * watch_cleared (解除关注).
+   */
+  CRMT_EVENT_WATCH_CLEARED = 3,
+  /**
+   * downgraded (降级).
+   */
+  CRMT_EVENT_DOWNGRADED = 4,
+  /**
+   * exited_to_retention (退出, 已退未评级).
+   */
+  CRMT_EVENT_EXITED_TO_RETENTION = 5,
+  /**
+   * re_entered (重新评级).
+   */
+  CRMT_EVENT_RE_ENTERED = 6,
+  /**
+   * fully_exited (完全退出).
+   */
+  CRMT_EVENT_FULLY_EXITED = 7,
+  /**
+   * special_granted (特殊VIP认定).
+   */
+  CRMT_EVENT_SPECIAL_GRANTED = 8,
+  /**
+   * special_expired (特殊VIP到期).
+   */
+  CRMT_EVENT_SPECIAL_EXPIRED = 9,
+  /**
+   * special_revoked (特殊VIP撤销).
+   */
+  CRMT_EVENT_SPECIAL_REVOKED = 10,
+} crmt_event_kind;
+
+/**
+ * Why an event happened (codes: `crmt_reason_code`).
+ */
+typedef enum crmt_reason {
+  /**
+   * met_tier_minimum.
+   */
+  CRMT_REASON_MET_TIER_MINIMUM = 0,
+  /**
+   * short_of_tier.
+   */
+  CRMT_REASON_SHORT_OF_TIER = 1,
+  /**
+   * highest_in_window.
+   */
+  CRMT_REASON_HIGHEST_IN_WINDOW = 2,
+  /**
+   * last_month.
+   */
+  CRMT_REASON_LAST_MONTH = 3,
+  /**
+   * one_down.
+   */
+  CRMT_REASON_ONE_DOWN = 4,
+  /**
+   * lowest_tier_floor.
+   */
+  CRMT_REASON_LOWEST_TIER_FLOOR = 5,
+  /**
+   * below_entry_run.
+   */
+  CRMT_REASON_BELOW_ENTRY_RUN = 6,
+  /**
+   * retention_ended.
+   */
+  CRMT_REASON_RETENTION_ENDED = 7,
+  /**
+   * designated.
+   */
+  CRMT_REASON_DESIGNATED = 8,
+  /**
+   * validity_ended.
+   */
+  CRMT_REASON_VALIDITY_ENDED = 9,
+  /**
+   * revoked.
+   */
+  CRMT_REASON_REVOKED = 10,
+  /**
+   * no_lower_tier.
+   */
+  CRMT_REASON_NO_LOWER_TIER = 11,
+} crmt_reason;
+
+/**
+ * What an account manager is told about (codes: `crmt_alert_kind_code`).
+ */
+typedef enum crmt_alert_kind {
+  /**
+   * watch_active (关注中).
+   */
+  CRMT_ALERT_WATCH_ACTIVE = 0,
+  /**
+   * exit_risk (退出风险).
+   */
+  CRMT_ALERT_EXIT_RISK = 1,
+  /**
+   * in_retention (已退未评级).
+   */
+  CRMT_ALERT_IN_RETENTION = 2,
+  /**
+   * special_expiring (特殊VIP即将到期).
+   */
+  CRMT_ALERT_SPECIAL_EXPIRING = 3,
+  /**
+   * upgrade_opportunity (临界升级).
+   */
+  CRMT_ALERT_UPGRADE_OPPORTUNITY = 4,
+  /**
+   * potential_vip (潜在VIP).
+   */
+  CRMT_ALERT_POTENTIAL_VIP = 5,
+  /**
+   * downgrade_risk (临界降级).
+   */
+  CRMT_ALERT_DOWNGRADE_RISK = 6,
+} crmt_alert_kind;
 
 /**
  * Where a customer stands in VIP management.
@@ -142,9 +271,18 @@ typedef enum crmt_status {
 } crmt_status;
 
 /**
- * An alert as a plain struct; conventions as `crmt_event`; counts are -1 when none.
+ * What to do when a customer's months skip one (values of `crmt_rulebook_with_missing_months`).
  */
-typedef struct crmt_alert crmt_alert;
+typedef enum crmt_missing_months {
+  /**
+   * A gap is a `CRMT_SEQUENCE_ERROR` (default).
+   */
+  CRMT_MISSING_MONTHS_ERROR = 0,
+  /**
+   * Each missing month is evaluated with zero AUM.
+   */
+  CRMT_MISSING_MONTHS_TREAT_AS_ZERO = 1,
+} crmt_missing_months;
 
 /**
  * The result of a batch: events, alerts and AUMs as flat arrays, and the customers in error.
@@ -162,12 +300,6 @@ typedef struct crmt_batch crmt_batch;
 typedef struct crmt_buffer crmt_buffer;
 
 /**
- * An event as a plain struct. Codes are NUL-terminated (empty when none), months are
- * `year * 100 + month` (0 when none), amounts are fen (`CRMT_NO_AMOUNT` when none).
- */
-typedef struct crmt_event crmt_event;
-
-/**
  * The result of one customer's month. Not synchronized; released with `crmt_outcome_free`.
  */
 typedef struct crmt_outcome crmt_outcome;
@@ -181,12 +313,6 @@ typedef struct crmt_rulebook crmt_rulebook;
  * One customer's state between monthly evaluations. Not synchronized.
  */
 typedef struct crmt_state crmt_state;
-
-/**
- * A state's figures, for display and checks. Codes are NUL-terminated, empty when none;
- * months are `year * 100 + month`, 0 when none.
- */
-typedef struct crmt_state_info crmt_state_info;
 
 /**
  * The states of a portfolio, indexed like the batch's customers. Not synchronized.
@@ -252,6 +378,103 @@ typedef struct crmt_batch_aum {
 } crmt_batch_aum;
 
 /**
+ * An event as a plain struct. Codes are NUL-terminated (empty when none), months are
+ * `year * 100 + month` (0 when none), amounts are fen (`CRMT_NO_AMOUNT` when none).
+ */
+typedef struct crmt_event {
+  /**
+   * Index of the customer in the batch (0 for a single evaluation).
+   */
+  uint32_t customer_index;
+  /**
+   * What happened.
+   */
+  enum crmt_event_kind kind;
+  /**
+   * The rule that decided it.
+   */
+  enum crmt_reason reason;
+  /**
+   * The evaluated month.
+   */
+  int32_t month;
+  /**
+   * The month it takes effect.
+   */
+  int32_t effective_from;
+  /**
+   * The tier before.
+   */
+  char from_tier[CRMT_CODE_SIZE];
+  /**
+   * The tier after.
+   */
+  char to_tier[CRMT_CODE_SIZE];
+  /**
+   * The month's AUM.
+   */
+  int64_t aum_fen;
+  /**
+   * The threshold compared with.
+   */
+  int64_t threshold_fen;
+  /**
+   * First month of the deciding window (watch, run below entry, designation).
+   */
+  int32_t window_from;
+  /**
+   * Months in that window, 0 when none.
+   */
+  uint32_t window_months;
+  /**
+   * Highest AUM in that window.
+   */
+  int64_t peak_aum_fen;
+} crmt_event;
+
+/**
+ * An alert as a plain struct; conventions as `crmt_event`; counts are -1 when none.
+ */
+typedef struct crmt_alert {
+  /**
+   * Index of the customer in the batch (0 for a single evaluation).
+   */
+  uint32_t customer_index;
+  /**
+   * What it is about.
+   */
+  enum crmt_alert_kind kind;
+  /**
+   * The evaluated month.
+   */
+  int32_t month;
+  /**
+   * The tier concerned.
+   */
+  char tier[CRMT_CODE_SIZE];
+  /**
+   * Months counted so far (watch months, months below entry), -1 when none.
+   */
+  int32_t months_counted;
+  /**
+   * Months left before the watch, exit, retention or designation ends, -1 when none.
+   */
+  int32_t months_left;
+  /**
+   * The month's AUM.
+   */
+  int64_t aum_fen;
+  /**
+   * The threshold concerned.
+   */
+  int64_t threshold_fen;
+  /**
+   * Distance to the threshold.
+   */
+  int64_t gap_fen;
+} crmt_alert;
+
+/**
  * Who a customer is. Strings are NUL-terminated UTF-8, borrowed for the call only.
  */
 typedef struct crmt_customer {
@@ -282,6 +505,53 @@ typedef struct crmt_component_amount {
    */
   const char *amount;
 } crmt_component_amount;
+
+/**
+ * A state's figures, for display and checks. Codes are NUL-terminated, empty when none;
+ * months are `year * 100 + month`, 0 when none.
+ */
+typedef struct crmt_state_info {
+  /**
+   * Status.
+   */
+  enum crmt_status status;
+  /**
+   * The earned tier (current when rated, last when retained).
+   */
+  char tier[CRMT_CODE_SIZE];
+  /**
+   * The effective tier (earned or special VIP, whichever is higher).
+   */
+  char effective_tier[CRMT_CODE_SIZE];
+  /**
+   * The last evaluated month; the state is effective for the month after it.
+   */
+  int32_t last_month;
+  /**
+   * Consecutive months of the downgrade watch (关注), 0 when none.
+   */
+  uint32_t watch_months;
+  /**
+   * Consecutive months below the entry threshold while rated, 0 when none.
+   */
+  uint32_t below_entry_months;
+  /**
+   * Months of retention left.
+   */
+  uint32_t retention_months_left;
+  /**
+   * The special VIP tier, empty when none.
+   */
+  char special_tier[CRMT_CODE_SIZE];
+  /**
+   * The last month of the special VIP designation, 0 when none.
+   */
+  int32_t special_last_month;
+  /**
+   * Highest AUM of the watch in fen, `CRMT_NO_AMOUNT` when none.
+   */
+  int64_t watch_peak_aum_fen;
+} crmt_state_info;
 
 #ifdef __cplusplus
 extern "C" {
@@ -528,6 +798,36 @@ int32_t crmt_last_error_month(void);
  * Thread-safe.
  */
 enum crmt_result crmt_selftest_panic(void);
+
+/**
+ * The stable code of an event kind, such as `"watch_started"`; `""` for an unknown value.
+ * Static, never freed. Thread-safe.
+ */
+const char *crmt_event_kind_code(int kind);
+
+/**
+ * The Chinese display name of an event kind, such as `"进入关注"`; `""` for an unknown value.
+ * Static, never freed. Thread-safe.
+ */
+const char *crmt_event_kind_name_zh(int kind);
+
+/**
+ * The stable code of a reason, such as `"highest_in_window"`; `""` for an unknown value.
+ * Static, never freed. Thread-safe.
+ */
+const char *crmt_reason_code(int reason_value);
+
+/**
+ * The stable code of an alert kind, such as `"exit_risk"`; `""` for an unknown value.
+ * Static, never freed. Thread-safe.
+ */
+const char *crmt_alert_kind_code(int kind);
+
+/**
+ * The Chinese display name of an alert kind, such as `"临界升级"`; `""` for an unknown value.
+ * Static, never freed. Thread-safe.
+ */
+const char *crmt_alert_kind_name_zh(int kind);
 
 /**
  * Evaluates one customer's month from the month's AUM in fen.
@@ -845,7 +1145,7 @@ enum crmt_result crmt_state_clone(const struct crmt_state *state, struct crmt_st
  * # Safety
  * `state` is a live state; `out` is writable. Not synchronized.
  */
-enum crmt_result crmt_state_info(const struct crmt_state *state, struct crmt_state_info *out);
+enum crmt_result crmt_state_get_info(const struct crmt_state *state, struct crmt_state_info *out);
 
 /**
  * Frees a state. NULL is ignored.
@@ -937,9 +1237,9 @@ enum crmt_result crmt_states_get_bytes(struct crmt_states *states,
  * # Safety
  * `states` is live; `out` is writable. Not synchronized.
  */
-enum crmt_result crmt_states_info(struct crmt_states *states,
-                                  size_t index,
-                                  struct crmt_state_info *out);
+enum crmt_result crmt_states_get_info(struct crmt_states *states,
+                                      size_t index,
+                                      struct crmt_state_info *out);
 
 /**
  * Frees a portfolio's states. NULL is ignored.

@@ -1,13 +1,14 @@
 //! One customer's month: inputs, the outcome handle, and the plain event and alert structs.
 
-use std::ffi::{c_char, c_int};
+use std::ffi::{CString, c_char, c_int};
+use std::sync::OnceLock;
 
 use crm_tiering::{
     Alert, AlertKind, AumInput, ComponentAmount, Customer, CustomerKind, Event, EventKind, Month, MonthInput,
     MonthOutcome, Reason, from_fen, parse_amount,
 };
 
-use crate::CRMT_CODE_LEN;
+use crate::CRMT_CODE_SIZE;
 use crate::error::{Failure, crmt_result};
 use crate::ffi::{
     arg, arg_mut, bytes, c_str, c_str_opt, code_field, crmt_buffer, fen, fen_opt, free_box, guard, put_box, slice,
@@ -97,6 +98,8 @@ pub enum crmt_reason {
     CRMT_REASON_VALIDITY_ENDED = 9,
     /// revoked.
     CRMT_REASON_REVOKED = 10,
+    /// no_lower_tier.
+    CRMT_REASON_NO_LOWER_TIER = 11,
 }
 
 /// What an account manager is told about (codes: `crmt_alert_kind_code`).
@@ -135,9 +138,9 @@ pub struct crmt_event {
     /// The month it takes effect.
     pub effective_from: i32,
     /// The tier before.
-    pub from_tier: [c_char; CRMT_CODE_LEN + 1],
+    pub from_tier: [c_char; CRMT_CODE_SIZE],
     /// The tier after.
-    pub to_tier: [c_char; CRMT_CODE_LEN + 1],
+    pub to_tier: [c_char; CRMT_CODE_SIZE],
     /// The month's AUM.
     pub aum_fen: i64,
     /// The threshold compared with.
@@ -161,7 +164,7 @@ pub struct crmt_alert {
     /// The evaluated month.
     pub month: i32,
     /// The tier concerned.
-    pub tier: [c_char; CRMT_CODE_LEN + 1],
+    pub tier: [c_char; CRMT_CODE_SIZE],
     /// Months counted so far (watch months, months below entry), -1 when none.
     pub months_counted: i32,
     /// Months left before the watch, exit, retention or designation ends, -1 when none.
@@ -213,6 +216,7 @@ fn reason(r: Reason) -> crmt_reason {
         Reason::Designated => CRMT_REASON_DESIGNATED,
         Reason::ValidityEnded => CRMT_REASON_VALIDITY_ENDED,
         Reason::Revoked => CRMT_REASON_REVOKED,
+        Reason::NoLowerTier => CRMT_REASON_NO_LOWER_TIER,
     }
 }
 
@@ -260,49 +264,66 @@ pub(crate) fn alert_struct(index: u32, a: &Alert) -> crmt_alert {
     }
 }
 
-/// NUL-terminated copies of an enum's codes or names, made once, indexed by the C value (the
-/// C enums number the values in the core's declaration order; a test checks it).
-macro_rules! static_text_fn {
-    ($(#[$m:meta])* $name:ident, $all:expr, $text:expr) => {
-        $(#[$m])*
-        #[unsafe(no_mangle)]
-        pub extern "C" fn $name(value: c_int) -> *const c_char {
-            static TABLE: std::sync::OnceLock<Vec<std::ffi::CString>> = std::sync::OnceLock::new();
-            crate::ffi::guard_value(c"".as_ptr(), || {
-                let table = TABLE.get_or_init(|| {
-                    $all.iter().map(|v| std::ffi::CString::new($text(*v)).unwrap_or_default()).collect()
-                });
-                usize::try_from(value).ok().and_then(|i| table.get(i)).map_or(c"".as_ptr(), |c| c.as_ptr())
-            })
-        }
-    };
+/// NUL-terminated copies of an enum's codes or names, made once and indexed by the C value.
+/// The C values are the ABI's own (stable whatever order the core declares its variants in).
+fn text_table<T: Copy>(
+    table: &'static OnceLock<Vec<CString>>,
+    all: &[T],
+    c_value: impl Fn(T) -> usize,
+    text: impl Fn(T) -> &'static str,
+    value: c_int,
+) -> *const c_char {
+    crate::ffi::guard_value(c"".as_ptr(), || {
+        let table = table.get_or_init(|| {
+            let mut t = vec![CString::default(); all.iter().map(|v| c_value(*v) + 1).max().unwrap_or(0)];
+            for v in all {
+                t[c_value(*v)] = CString::new(text(*v)).unwrap_or_default();
+            }
+            t
+        });
+        usize::try_from(value).ok().and_then(|i| table.get(i)).map_or(c"".as_ptr(), |c| c.as_ptr())
+    })
 }
 
-static_text_fn!(
-    /// The stable code of an event kind, such as `"watch_started"`; `""` for an unknown value.
-    /// Static, never freed. Thread-safe.
-    crmt_event_kind_code, EventKind::ALL, EventKind::as_str
-);
-static_text_fn!(
-    /// The Chinese display name of an event kind, such as `"进入关注"`; `""` for an unknown
-    /// value. Static, never freed. Thread-safe.
-    crmt_event_kind_name_zh, EventKind::ALL, EventKind::name_zh
-);
-static_text_fn!(
-    /// The stable code of a reason, such as `"highest_in_window"`; `""` for an unknown value.
-    /// Static, never freed. Thread-safe.
-    crmt_reason_code, Reason::ALL, Reason::as_str
-);
-static_text_fn!(
-    /// The stable code of an alert kind, such as `"exit_risk"`; `""` for an unknown value.
-    /// Static, never freed. Thread-safe.
-    crmt_alert_kind_code, AlertKind::ALL, AlertKind::as_str
-);
-static_text_fn!(
-    /// The Chinese display name of an alert kind, such as `"临界升级"`; `""` for an unknown
-    /// value. Static, never freed. Thread-safe.
-    crmt_alert_kind_name_zh, AlertKind::ALL, AlertKind::name_zh
-);
+/// The stable code of an event kind, such as `"watch_started"`; `""` for an unknown value.
+/// Static, never freed. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn crmt_event_kind_code(kind: c_int) -> *const c_char {
+    static T: OnceLock<Vec<CString>> = OnceLock::new();
+    text_table(&T, EventKind::ALL, |k| event_kind(k) as usize, EventKind::as_str, kind)
+}
+
+/// The Chinese display name of an event kind, such as `"进入关注"`; `""` for an unknown value.
+/// Static, never freed. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn crmt_event_kind_name_zh(kind: c_int) -> *const c_char {
+    static T: OnceLock<Vec<CString>> = OnceLock::new();
+    text_table(&T, EventKind::ALL, |k| event_kind(k) as usize, EventKind::name_zh, kind)
+}
+
+/// The stable code of a reason, such as `"highest_in_window"`; `""` for an unknown value.
+/// Static, never freed. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn crmt_reason_code(reason_value: c_int) -> *const c_char {
+    static T: OnceLock<Vec<CString>> = OnceLock::new();
+    text_table(&T, Reason::ALL, |r| reason(r) as usize, Reason::as_str, reason_value)
+}
+
+/// The stable code of an alert kind, such as `"exit_risk"`; `""` for an unknown value.
+/// Static, never freed. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn crmt_alert_kind_code(kind: c_int) -> *const c_char {
+    static T: OnceLock<Vec<CString>> = OnceLock::new();
+    text_table(&T, AlertKind::ALL, |k| alert_kind(k) as usize, AlertKind::as_str, kind)
+}
+
+/// The Chinese display name of an alert kind, such as `"临界升级"`; `""` for an unknown value.
+/// Static, never freed. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn crmt_alert_kind_name_zh(kind: c_int) -> *const c_char {
+    static T: OnceLock<Vec<CString>> = OnceLock::new();
+    text_table(&T, AlertKind::ALL, |k| alert_kind(k) as usize, AlertKind::name_zh, kind)
+}
 
 /// The result of one customer's month. Not synchronized; released with `crmt_outcome_free`.
 pub struct crmt_outcome {
@@ -660,15 +681,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn c_enum_values_follow_the_core_declaration_order() {
-        for (i, k) in EventKind::ALL.iter().enumerate() {
-            assert_eq!(event_kind(*k) as usize, i, "{k}");
+    fn every_value_has_a_distinct_c_value_and_code() {
+        let mut seen = std::collections::HashSet::new();
+        for k in EventKind::ALL {
+            assert!(seen.insert(event_kind(*k) as usize), "{k}");
+            let code = unsafe { std::ffi::CStr::from_ptr(crmt_event_kind_code(event_kind(*k) as c_int)) };
+            assert_eq!(code.to_str().unwrap(), k.as_str());
         }
-        for (i, r) in Reason::ALL.iter().enumerate() {
-            assert_eq!(reason(*r) as usize, i, "{r}");
+        seen.clear();
+        for r in Reason::ALL {
+            assert!(seen.insert(reason(*r) as usize), "{r}");
+            let code = unsafe { std::ffi::CStr::from_ptr(crmt_reason_code(reason(*r) as c_int)) };
+            assert_eq!(code.to_str().unwrap(), r.as_str());
         }
-        for (i, k) in AlertKind::ALL.iter().enumerate() {
-            assert_eq!(alert_kind(*k) as usize, i, "{k}");
+        seen.clear();
+        for k in AlertKind::ALL {
+            assert!(seen.insert(alert_kind(*k) as usize), "{k}");
+            let code = unsafe { std::ffi::CStr::from_ptr(crmt_alert_kind_code(alert_kind(*k) as c_int)) };
+            assert_eq!(code.to_str().unwrap(), k.as_str());
         }
     }
 }

@@ -260,8 +260,8 @@ pub(crate) fn fen_opt(amount: Option<Decimal>) -> i64 {
 }
 
 /// A code in a fixed NUL-terminated field (empty when none).
-pub(crate) fn code_field(code: Option<TierCode>) -> [c_char; crate::CRMT_CODE_LEN + 1] {
-    let mut out = [0 as c_char; crate::CRMT_CODE_LEN + 1];
+pub(crate) fn code_field(code: Option<TierCode>) -> [c_char; crate::CRMT_CODE_SIZE] {
+    let mut out = [0 as c_char; crate::CRMT_CODE_SIZE];
     if let Some(c) = code {
         for (o, b) in out.iter_mut().zip(c.as_str().bytes().take(crate::CRMT_CODE_LEN)) {
             *o = b as c_char;

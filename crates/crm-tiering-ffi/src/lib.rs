@@ -46,8 +46,11 @@ pub const CRMT_ABI_VERSION: u32 = 1;
 /// The "no amount" marker of `int64_t` fen fields (`INT64_MIN`).
 pub const CRMT_NO_AMOUNT: i64 = i64::MIN;
 
-/// The longest tier code, in bytes; code fields hold it and a terminating NUL.
+/// The longest tier code, in bytes.
 pub const CRMT_CODE_LEN: usize = 16;
+
+/// The size of the code fields of returned structs: the longest code and its NUL.
+pub const CRMT_CODE_SIZE: usize = 17;
 
 /// The library version, such as `"0.1.0"`: a static NUL-terminated string, never freed.
 ///

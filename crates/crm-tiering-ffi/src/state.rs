@@ -4,7 +4,7 @@ use std::ffi::c_char;
 
 use crm_tiering::{CustomerState, Status};
 
-use crate::CRMT_CODE_LEN;
+use crate::CRMT_CODE_SIZE;
 use crate::error::{Failure, crmt_result};
 use crate::ffi::{arg, arg_mut, bytes, code_field, crmt_buffer, fen, free_box, guard, put, put_box, utf8};
 
@@ -38,9 +38,9 @@ pub struct crmt_state_info {
     /// Status.
     pub status: crmt_status,
     /// The earned tier (current when rated, last when retained).
-    pub tier: [c_char; CRMT_CODE_LEN + 1],
+    pub tier: [c_char; CRMT_CODE_SIZE],
     /// The effective tier (earned or special VIP, whichever is higher).
-    pub effective_tier: [c_char; CRMT_CODE_LEN + 1],
+    pub effective_tier: [c_char; CRMT_CODE_SIZE],
     /// The last evaluated month; the state is effective for the month after it.
     pub last_month: i32,
     /// Consecutive months of the downgrade watch (关注), 0 when none.
@@ -50,7 +50,7 @@ pub struct crmt_state_info {
     /// Months of retention left.
     pub retention_months_left: u32,
     /// The special VIP tier, empty when none.
-    pub special_tier: [c_char; CRMT_CODE_LEN + 1],
+    pub special_tier: [c_char; CRMT_CODE_SIZE],
     /// The last month of the special VIP designation, 0 when none.
     pub special_last_month: i32,
     /// Highest AUM of the watch in fen, `CRMT_NO_AMOUNT` when none.
@@ -164,7 +164,7 @@ pub unsafe extern "C" fn crmt_state_clone(state: *const crmt_state, out: *mut *m
 /// # Safety
 /// `state` is a live state; `out` is writable. Not synchronized.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn crmt_state_info(state: *const crmt_state, out: *mut crmt_state_info) -> crmt_result {
+pub unsafe extern "C" fn crmt_state_get_info(state: *const crmt_state, out: *mut crmt_state_info) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
         let s = unsafe { arg(state, "state") }?;
@@ -338,7 +338,7 @@ pub unsafe extern "C" fn crmt_states_get_bytes(
 /// # Safety
 /// `states` is live; `out` is writable. Not synchronized.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn crmt_states_info(
+pub unsafe extern "C" fn crmt_states_get_info(
     states: *mut crmt_states,
     index: usize,
     out: *mut crmt_state_info,

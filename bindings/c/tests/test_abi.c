@@ -1,0 +1,820 @@
+/*
+ * C tests of the crm-tiering ABI: every conformance vector of rules-spec/vectors/ (single
+ * evaluations compared structurally with the vectors' expected JSON, plus struct accessors and
+ * the batch entry point), and the misuse cases (NULL, bad UTF-8, bad amounts, bad months,
+ * out-of-order months, buffers too small, the panic boundary, frees of NULL).
+ *
+ * Usage: test_abi <rules-spec/vectors directory>
+ * Prints one line per failure and a closing "N passed, N failed".
+ */
+#define _DEFAULT_SOURCE
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "crm_tiering.h"
+
+static int passed = 0;
+static int failed = 0;
+static int check_failed = 0; /* failures inside the current case */
+static const char *current = "";
+
+#define CHECK(cond, ...)                                                   \
+    do {                                                                   \
+        if (!(cond)) {                                                     \
+            check_failed++;                                                \
+            fprintf(stderr, "FAIL %s:%d [%s] %s: ", __FILE__, __LINE__,   \
+                    current, #cond);                                       \
+            fprintf(stderr, __VA_ARGS__);                                  \
+            fputc('\n', stderr);                                           \
+        }                                                                  \
+    } while (0)
+
+static void begin(const char *name) {
+    current = name;
+    check_failed = 0;
+}
+
+static void end(void) {
+    if (check_failed == 0) {
+        passed++;
+    } else {
+        failed++;
+    }
+}
+
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf) {
+        buf[n] = 0;
+        if (len) *len = (size_t)n;
+    }
+    return buf;
+}
+
+/* The thread's last error field, message and customer, in static buffers. */
+static const char *last_field(void) {
+    static char buf[256];
+    crmt_last_error_field(buf, sizeof buf, NULL);
+    return buf;
+}
+static const char *last_message(void) {
+    static char buf[1024];
+    crmt_last_error_message(buf, sizeof buf, NULL);
+    return buf;
+}
+static const char *last_customer(void) {
+    static char buf[256];
+    crmt_last_error_customer(buf, sizeof buf, NULL);
+    return buf;
+}
+
+static int32_t month_of(const char *yyyy_mm) {
+    int y = 0, m = 0;
+    if (sscanf(yyyy_mm, "%d-%d", &y, &m) != 2) return 0;
+    return y * 100 + m;
+}
+
+/* "123.45" -> 12345 fen; returns 0 and sets *ok = 0 when not representable with 2 decimals. */
+static int64_t fen_of(const char *s, int *ok) {
+    int64_t sign = 1, v = 0;
+    int decimals = -1;
+    *ok = 1;
+    if (*s == '-') { sign = -1; s++; }
+    for (; *s; s++) {
+        if (*s == '.') { if (decimals >= 0) { *ok = 0; return 0; } decimals = 0; continue; }
+        if (*s < '0' || *s > '9') { *ok = 0; return 0; }
+        if (decimals >= 0 && ++decimals > 2) { if (*s != '0') { *ok = 0; return 0; } decimals = 2; continue; }
+        v = v * 10 + (*s - '0');
+    }
+    if (decimals < 0) decimals = 0;
+    while (decimals++ < 2) v *= 10;
+    return sign * v;
+}
+
+static crmt_result category_code(const char *category) {
+    if (strcmp(category, "rules") == 0) return CRMT_RULES_ERROR;
+    if (strcmp(category, "input") == 0) return CRMT_INPUT_ERROR;
+    if (strcmp(category, "sequence") == 0) return CRMT_SEQUENCE_ERROR;
+    if (strcmp(category, "state") == 0) return CRMT_STATE_ERROR;
+    return CRMT_OK;
+}
+
+static char *state_json(const crmt_state *s) {
+    crmt_buffer *b = NULL;
+    if (crmt_state_to_bytes(s, &b) != CRMT_OK) return NULL;
+    char *copy = strdup((const char *)crmt_buffer_data(b));
+    crmt_buffer_free(b);
+    return copy;
+}
+
+static const char *str_or(const cJSON *o, const char *key, const char *fallback) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : fallback;
+}
+
+/* The struct renderings agree with the expected JSON events and alerts. */
+static void check_structs(const cJSON *expected, const crmt_event *ev, size_t nev,
+                          const crmt_alert *al, size_t nal, const char *month) {
+    const cJSON *events = cJSON_GetObjectItemCaseSensitive(expected, "events");
+    const cJSON *alerts = cJSON_GetObjectItemCaseSensitive(expected, "alerts");
+    CHECK((size_t)cJSON_GetArraySize(events) == nev, "%s: %zu events", month, nev);
+    CHECK((size_t)cJSON_GetArraySize(alerts) == nal, "%s: %zu alerts", month, nal);
+    size_t i = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, events) {
+        if (i >= nev) break;
+        int ok;
+        CHECK(strcmp(crmt_event_kind_code(ev[i].kind), str_or(e, "kind", "?")) == 0, "%s: event %zu kind", month, i);
+        CHECK(strcmp(crmt_reason_code(ev[i].reason), str_or(e, "reason", "?")) == 0, "%s: event %zu reason", month, i);
+        CHECK(strcmp(ev[i].from_tier, str_or(e, "from_tier", "")) == 0, "%s: event %zu from_tier", month, i);
+        CHECK(strcmp(ev[i].to_tier, str_or(e, "to_tier", "")) == 0, "%s: event %zu to_tier", month, i);
+        CHECK(ev[i].month == month_of(str_or(e, "month", "")), "%s: event %zu month", month, i);
+        CHECK(ev[i].effective_from == month_of(str_or(e, "effective_from", "")), "%s: event %zu effective", month, i);
+        const cJSON *evidence = cJSON_GetObjectItemCaseSensitive(e, "evidence");
+        int64_t aum = fen_of(str_or(evidence, "aum", "x"), &ok);
+        CHECK(!ok || ev[i].aum_fen == aum, "%s: event %zu aum_fen %lld", month, i, (long long)ev[i].aum_fen);
+        const char *th = str_or(evidence, "threshold", NULL);
+        if (th) {
+            int64_t t = fen_of(th, &ok);
+            CHECK(!ok || ev[i].threshold_fen == t, "%s: event %zu threshold", month, i);
+        } else {
+            CHECK(ev[i].threshold_fen == CRMT_NO_AMOUNT, "%s: event %zu threshold none", month, i);
+        }
+        i++;
+    }
+    i = 0;
+    cJSON_ArrayForEach(e, alerts) {
+        if (i >= nal) break;
+        int ok;
+        CHECK(strcmp(crmt_alert_kind_code(al[i].kind), str_or(e, "kind", "?")) == 0, "%s: alert %zu kind", month, i);
+        CHECK(strcmp(al[i].tier, str_or(e, "tier", "")) == 0, "%s: alert %zu tier", month, i);
+        const cJSON *left = cJSON_GetObjectItemCaseSensitive(e, "months_left");
+        CHECK(al[i].months_left == (cJSON_IsNumber(left) ? left->valueint : -1), "%s: alert %zu left", month, i);
+        int64_t aum = fen_of(str_or(e, "aum", "x"), &ok);
+        CHECK(!ok || al[i].aum_fen == aum, "%s: alert %zu aum", month, i);
+        const char *gap = str_or(e, "gap", NULL);
+        if (gap) {
+            int64_t g = fen_of(gap, &ok);
+            CHECK(!ok || al[i].gap_fen == g, "%s: alert %zu gap", month, i);
+        }
+        i++;
+    }
+}
+
+/* One vector through crmt_evaluate_json, month by month. */
+static void run_vector_single(const char *name, const cJSON *v) {
+    char label[512];
+    snprintf(label, sizeof label, "vector %s", name);
+    begin(label);
+    char *rules = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(v, "rules"));
+    crmt_rulebook *book = NULL;
+    crmt_result rc = crmt_rulebook_from_json((const uint8_t *)rules, rules ? strlen(rules) : 0, &book);
+    free(rules);
+    const cJSON *rules_error = cJSON_GetObjectItemCaseSensitive(v, "expect_rules_error");
+    if (rules_error) {
+        CHECK(rc == CRMT_RULES_ERROR, "expected a rules error, got %s", crmt_result_name(rc));
+        CHECK(book == NULL, "no handle on error");
+        CHECK(strcmp(last_field(), str_or(rules_error, "field", "")) == 0, "field `%s`, expected `%s`: %s",
+              last_field(), str_or(rules_error, "field", ""), last_message());
+        crmt_rulebook_free(book);
+        end();
+        return;
+    }
+    CHECK(rc == CRMT_OK, "rule book: %s %s", crmt_result_name(rc), last_message());
+    if (rc != CRMT_OK) { end(); return; }
+    const cJSON *options = cJSON_GetObjectItemCaseSensitive(v, "options");
+    if (options && strcmp(str_or(options, "missing_months", "error"), "treat_as_zero") == 0) {
+        crmt_rulebook *b2 = NULL;
+        CHECK(crmt_rulebook_with_missing_months(book, CRMT_MISSING_MONTHS_TREAT_AS_ZERO, &b2) == CRMT_OK, "options");
+        crmt_rulebook_free(book);
+        book = b2;
+    }
+    const cJSON *cust = cJSON_GetObjectItemCaseSensitive(v, "customer");
+    crmt_customer customer = {
+        .id = str_or(cust, "id", ""),
+        .legal_entity = str_or(cust, "legal_entity", NULL),
+        .kind = strcmp(str_or(cust, "kind", "personal"), "corporate") == 0 ? CRMT_KIND_CORPORATE : CRMT_KIND_PERSONAL,
+    };
+    crmt_state *state = NULL;
+    const cJSON *initial = cJSON_GetObjectItemCaseSensitive(v, "initial_state");
+    if (initial && !cJSON_IsNull(initial)) {
+        char *text = cJSON_PrintUnformatted(initial);
+        rc = crmt_state_from_bytes((const uint8_t *)text, strlen(text), &state);
+        CHECK(rc == CRMT_OK, "initial state: %s", last_message());
+        free(text);
+    } else {
+        rc = crmt_state_new(&state);
+    }
+    const cJSON *m;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(v, "months")) {
+        if (!state) break;
+        const char *month_text = str_or(m, "month", "");
+        int32_t month = month_of(month_text);
+        char *input = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(m, "input"));
+        char *before = state_json(state);
+        crmt_outcome *out = NULL;
+        rc = crmt_evaluate_json(book, &customer, state, month, (const uint8_t *)input, strlen(input), &out);
+        free(input);
+        const cJSON *want_error = cJSON_GetObjectItemCaseSensitive(m, "expect_error");
+        if (want_error) {
+            crmt_result want = category_code(str_or(want_error, "category", ""));
+            CHECK(rc == want, "%s: expected %s, got %s (%s)", month_text, crmt_result_name(want), crmt_result_name(rc),
+                  last_message());
+            const char *field = str_or(want_error, "field", NULL);
+            if (field && want == CRMT_INPUT_ERROR) {
+                CHECK(strcmp(last_field(), field) == 0, "%s: field `%s`, expected `%s`", month_text, last_field(), field);
+            }
+            if (want != CRMT_RULES_ERROR) {
+                CHECK(strcmp(last_customer(), customer.id) == 0, "%s: error names `%s`", month_text, last_customer());
+            }
+            CHECK(out == NULL, "%s: no outcome on error", month_text);
+            char *after = state_json(state);
+            CHECK(after && before && strcmp(before, after) == 0, "%s: state changed on error", month_text);
+            free(after);
+        } else {
+            CHECK(rc == CRMT_OK, "%s: %s %s", month_text, crmt_result_name(rc), last_message());
+            const cJSON *expected = cJSON_GetObjectItemCaseSensitive(m, "expected");
+            if (rc == CRMT_OK && expected) {
+                crmt_buffer *json = NULL;
+                CHECK(crmt_outcome_to_json(out, &json) == CRMT_OK, "to_json");
+                cJSON *got = cJSON_Parse((const char *)crmt_buffer_data(json));
+                CHECK(got && cJSON_Compare(expected, got, 1), "%s: outcome differs:\n  expected %s\n  got      %s",
+                      month_text, cJSON_PrintUnformatted(expected), (const char *)crmt_buffer_data(json));
+                cJSON_Delete(got);
+                crmt_buffer_free(json);
+                size_t nev = 0, nal = 0;
+                const crmt_event *ev = crmt_outcome_events(out, &nev);
+                const crmt_alert *al = crmt_outcome_alerts(out, &nal);
+                check_structs(expected, ev, nev, al, nal, month_text);
+                int ok;
+                int64_t aum = fen_of(str_or(expected, "aum", "x"), &ok);
+                CHECK(!ok || crmt_outcome_aum_fen(out) == aum, "%s: aum_fen", month_text);
+                char aum_text[64];
+                CHECK(crmt_outcome_aum(out, aum_text, sizeof aum_text, NULL) == CRMT_OK &&
+                          strcmp(aum_text, str_or(expected, "aum", "")) == 0, "%s: aum text %s", month_text, aum_text);
+                /* The state round-trips through bytes, and the outcome's copy is the new state. */
+                char *now = state_json(state);
+                char *copy = state_json(crmt_outcome_state(out));
+                CHECK(now && copy && strcmp(now, copy) == 0, "%s: outcome state", month_text);
+                crmt_state *back = NULL;
+                CHECK(crmt_state_from_bytes((const uint8_t *)now, strlen(now), &back) == CRMT_OK, "round trip");
+                char *again = state_json(back);
+                CHECK(again && strcmp(again, now) == 0, "%s: state round trip", month_text);
+                free(again);
+                crmt_state_free(back);
+                free(now);
+                free(copy);
+            }
+        }
+        free(before);
+        crmt_outcome_free(out);
+    }
+    crmt_state_free(state);
+    crmt_rulebook_free(book);
+    end();
+}
+
+/* Whether every month of a vector has a total AUM with at most two decimals and no special. */
+static int totals_only(const cJSON *v) {
+    if (cJSON_GetObjectItemCaseSensitive(v, "expect_rules_error")) return 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(v, "months")) {
+        const cJSON *input = cJSON_GetObjectItemCaseSensitive(m, "input");
+        if (cJSON_GetObjectItemCaseSensitive(input, "special")) return 0;
+        const char *total = str_or(cJSON_GetObjectItemCaseSensitive(input, "aum"), "total", NULL);
+        int ok;
+        if (!total) return 0;
+        fen_of(total, &ok);
+        if (!ok) return 0;
+    }
+    return 1;
+}
+
+/* A vector of totals through the batch entry point: the vector's customer and two copies. */
+static void run_vector_batch(const char *name, const cJSON *v) {
+    char label[512];
+    snprintf(label, sizeof label, "batch %s", name);
+    begin(label);
+    char *rules = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(v, "rules"));
+    crmt_rulebook *book = NULL;
+    CHECK(crmt_rulebook_from_json((const uint8_t *)rules, strlen(rules), &book) == CRMT_OK, "rules");
+    free(rules);
+    const cJSON *options = cJSON_GetObjectItemCaseSensitive(v, "options");
+    if (book && options && strcmp(str_or(options, "missing_months", "error"), "treat_as_zero") == 0) {
+        crmt_rulebook *b2 = NULL;
+        crmt_rulebook_with_missing_months(book, CRMT_MISSING_MONTHS_TREAT_AS_ZERO, &b2);
+        crmt_rulebook_free(book);
+        book = b2;
+    }
+    const cJSON *cust = cJSON_GetObjectItemCaseSensitive(v, "customer");
+    const char *id = str_or(cust, "id", "");
+    const char *entity = str_or(cust, "legal_entity", "");
+    uint8_t kind = strcmp(str_or(cust, "kind", "personal"), "corporate") == 0 ? CRMT_KIND_CORPORATE : 0;
+    enum { N = 3 };
+    char ids[512], entities[512];
+    size_t id_off[N + 1], entity_off[N + 1];
+    uint8_t kinds[N];
+    size_t idl = strlen(id), el = strlen(entity);
+    if (idl > 100 || el > 100) { end(); crmt_rulebook_free(book); return; }
+    for (size_t i = 0; i <= N; i++) { id_off[i] = i * idl; entity_off[i] = i * el; }
+    for (size_t i = 0; i < N; i++) {
+        memcpy(ids + i * idl, id, idl);
+        memcpy(entities + i * el, entity, el);
+        kinds[i] = kind;
+    }
+    crmt_batch_customers customers = {N, ids, id_off, entities, entity_off, kinds};
+    crmt_states *states = NULL;
+    const cJSON *initial = cJSON_GetObjectItemCaseSensitive(v, "initial_state");
+    if (initial && !cJSON_IsNull(initial)) {
+        char *text = cJSON_PrintUnformatted(initial);
+        size_t tl = strlen(text);
+        char *lines = malloc(N * (tl + 1));
+        for (size_t i = 0; i < N; i++) { memcpy(lines + i * (tl + 1), text, tl); lines[i * (tl + 1) + tl] = '\n'; }
+        CHECK(crmt_states_from_lines((const uint8_t *)lines, N * (tl + 1), &states) == CRMT_OK, "%s", last_message());
+        free(lines);
+        free(text);
+    } else {
+        CHECK(crmt_states_new(N, &states) == CRMT_OK, "states");
+    }
+    const cJSON *m;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(v, "months")) {
+        if (!book || !states) break;
+        const char *month_text = str_or(m, "month", "");
+        int ok;
+        int64_t fen = fen_of(str_or(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "input"), "aum"),
+                                    "total", "x"), &ok);
+        int64_t amounts[N] = {fen, fen, fen};
+        crmt_batch_aum aum = {0, NULL, amounts};
+        crmt_result errors[N];
+        crmt_batch *batch = NULL;
+        crmt_result rc = crmt_evaluate_batch(book, month_of(month_text), &customers, &aum, states, 1, errors, &batch);
+        CHECK(rc == CRMT_OK, "%s: batch %s", month_text, last_message());
+        const cJSON *want_error = cJSON_GetObjectItemCaseSensitive(m, "expect_error");
+        const cJSON *expected = cJSON_GetObjectItemCaseSensitive(m, "expected");
+        if (want_error) {
+            crmt_result want = category_code(str_or(want_error, "category", ""));
+            for (size_t i = 0; i < N; i++) CHECK(errors[i] == want, "%s: slot %zu %s", month_text, i, crmt_result_name(errors[i]));
+            CHECK(crmt_batch_error_count(batch) == N, "%s: error count", month_text);
+            char msg[512];
+            CHECK(crmt_batch_error_message(batch, 1, msg, sizeof msg, NULL) == CRMT_OK && strstr(msg, id) != NULL,
+                  "%s: message `%s` names the customer", month_text, msg);
+        } else if (expected) {
+            size_t nev = 0, nal = 0;
+            const crmt_event *ev = crmt_batch_events(batch, &nev);
+            const crmt_alert *al = crmt_batch_alerts(batch, &nal);
+            size_t ne = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(expected, "events"));
+            size_t na = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(expected, "alerts"));
+            CHECK(nev == N * ne && nal == N * na, "%s: %zu events, %zu alerts", month_text, nev, nal);
+            if (nev == N * ne && nal == N * na) {
+                for (size_t i = 0; i < N; i++) {
+                    CHECK(errors[i] == CRMT_OK, "%s: slot %zu", month_text, i);
+                    for (size_t k = 0; k < ne; k++) CHECK(ev[i * ne + k].customer_index == i, "event index");
+                    for (size_t k = 0; k < na; k++) CHECK(al[i * na + k].customer_index == i, "alert index");
+                    check_structs(expected, ev + i * ne, ne, al + i * na, na, month_text);
+                    crmt_buffer *b = NULL;
+                    CHECK(crmt_states_get_bytes(states, i, &b) == CRMT_OK, "get bytes");
+                    cJSON *got = cJSON_Parse((const char *)crmt_buffer_data(b));
+                    CHECK(cJSON_Compare(cJSON_GetObjectItemCaseSensitive(expected, "state"), got, 1),
+                          "%s: state %zu %s", month_text, i, (const char *)crmt_buffer_data(b));
+                    cJSON_Delete(got);
+                    crmt_buffer_free(b);
+                }
+            }
+            size_t naums = 0;
+            const int64_t *aums = crmt_batch_aums_fen(batch, &naums);
+            int64_t want = fen_of(str_or(expected, "aum", "x"), &ok);
+            CHECK(naums == N && (!ok || aums[2] == want), "%s: aums", month_text);
+        }
+        crmt_batch_free(batch);
+    }
+    crmt_states_free(states);
+    crmt_rulebook_free(book);
+    end();
+}
+
+static int json_file(const struct dirent *e) {
+    size_t n = strlen(e->d_name);
+    return n > 5 && strcmp(e->d_name + n - 5, ".json") == 0;
+}
+
+static void run_vectors(const char *dir) {
+    struct dirent **list = NULL;
+    int n = scandir(dir, &list, json_file, alphasort);
+    begin("vectors folder");
+    CHECK(n > 0, "no vectors in %s", dir);
+    end();
+    for (int i = 0; i < n; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, list[i]->d_name);
+        char *text = read_file(path, NULL);
+        cJSON *v = text ? cJSON_Parse(text) : NULL;
+        begin(list[i]->d_name);
+        CHECK(v != NULL, "not readable JSON");
+        end();
+        if (v) {
+            run_vector_single(list[i]->d_name, v);
+            if (totals_only(v)) run_vector_batch(list[i]->d_name, v);
+        }
+        cJSON_Delete(v);
+        free(text);
+        free(list[i]);
+    }
+    free(list);
+}
+
+/* ---- misuse and API cases ------------------------------------------------------------- */
+
+static crmt_rulebook *default_book(void) {
+    crmt_rulebook *b = NULL;
+    if (crmt_rulebook_default(&b) != CRMT_OK) return NULL;
+    return b;
+}
+
+static void test_version(void) {
+    begin("version");
+    CHECK(crmt_abi_version() == CRMT_ABI_VERSION, "abi %u", crmt_abi_version());
+    CHECK(crmt_version() != NULL && strlen(crmt_version()) > 0, "version");
+    CHECK(strcmp(crmt_result_name(CRMT_SEQUENCE_ERROR), "CRMT_SEQUENCE_ERROR") == 0, "name");
+    CHECK(strcmp(crmt_result_name(12345), "CRMT_UNKNOWN") == 0, "unknown name");
+    CHECK(CRMT_OK == 0 && CRMT_NULL_ARGUMENT == 1 && CRMT_RULES_ERROR == 10 && CRMT_PANIC == 99, "stable values");
+    CHECK(strcmp(crmt_event_kind_code(CRMT_EVENT_WATCH_STARTED), "watch_started") == 0, "event code");
+    CHECK(strcmp(crmt_event_kind_name_zh(CRMT_EVENT_DOWNGRADED), "降级") == 0, "zh name");
+    CHECK(strcmp(crmt_alert_kind_code(CRMT_ALERT_POTENTIAL_VIP), "potential_vip") == 0, "alert code");
+    CHECK(strcmp(crmt_event_kind_code(-1), "") == 0 && strcmp(crmt_alert_kind_code(1000), "") == 0, "out of range");
+    end();
+}
+
+static void test_nulls(void) {
+    begin("null arguments");
+    crmt_rulebook *book = NULL;
+    CHECK(crmt_rulebook_from_toml(NULL, 10, &book) == CRMT_NULL_ARGUMENT, "data");
+    CHECK(strcmp(last_field(), "data") == 0, "field %s", last_field());
+    CHECK(crmt_rulebook_from_toml((const uint8_t *)"x", 1, NULL) == CRMT_NULL_ARGUMENT, "out");
+    CHECK(crmt_rulebook_from_json(NULL, 0, &book) == CRMT_RULES_ERROR, "empty json is a rules error");
+    CHECK(book == NULL, "no handle");
+    CHECK(crmt_rulebook_default(NULL) == CRMT_NULL_ARGUMENT, "default out");
+    crmt_rulebook *b = default_book();
+    crmt_state *s = NULL;
+    crmt_state_new(&s);
+    crmt_customer c = {"c1", NULL, CRMT_KIND_PERSONAL};
+    crmt_customer no_id = {NULL, NULL, CRMT_KIND_PERSONAL};
+    CHECK(crmt_evaluate_total_fen(NULL, &c, s, 202401, 100, NULL) == CRMT_NULL_ARGUMENT, "book");
+    CHECK(crmt_evaluate_total_fen(b, NULL, s, 202401, 100, NULL) == CRMT_NULL_ARGUMENT, "customer");
+    CHECK(crmt_evaluate_total_fen(b, &no_id, s, 202401, 100, NULL) == CRMT_NULL_ARGUMENT, "id");
+    CHECK(strcmp(last_field(), "customer.id") == 0, "field %s", last_field());
+    CHECK(crmt_evaluate_total_fen(b, &c, NULL, 202401, 100, NULL) == CRMT_NULL_ARGUMENT, "state");
+    CHECK(crmt_evaluate_total(b, &c, s, 202401, NULL, NULL) == CRMT_NULL_ARGUMENT, "aum");
+    CHECK(crmt_evaluate_averages(b, &c, s, 202401, NULL, 2, NULL) == CRMT_NULL_ARGUMENT, "components");
+    CHECK(crmt_evaluate_json(b, &c, s, 202401, NULL, 3, NULL) == CRMT_NULL_ARGUMENT, "input");
+    CHECK(crmt_state_to_bytes(NULL, NULL) == CRMT_NULL_ARGUMENT, "to bytes");
+    CHECK(crmt_state_get_info(s, NULL) == CRMT_NULL_ARGUMENT, "info");
+    CHECK(crmt_outcome_to_json(NULL, NULL) == CRMT_NULL_ARGUMENT, "outcome json");
+    CHECK(crmt_outcome_aum_fen(NULL) == CRMT_NO_AMOUNT, "aum of null");
+    size_t n = 7;
+    CHECK(crmt_outcome_events(NULL, &n) == NULL && n == 0, "events of null");
+    CHECK(crmt_batch_events(NULL, &n) == NULL && n == 0, "batch events of null");
+    CHECK(crmt_buffer_data(NULL) == NULL && crmt_buffer_len(NULL) == 0, "buffer null");
+    CHECK(crmt_states_len(NULL) == 0, "states len");
+    CHECK(crmt_evaluate_batch(b, 202401, NULL, NULL, NULL, 1, NULL, NULL) == CRMT_NULL_ARGUMENT, "batch");
+    /* Every free accepts NULL. */
+    crmt_rulebook_free(NULL);
+    crmt_state_free(NULL);
+    crmt_states_free(NULL);
+    crmt_outcome_free(NULL);
+    crmt_batch_free(NULL);
+    crmt_buffer_free(NULL);
+    /* The state is untouched by all of it. */
+    crmt_state_info info;
+    CHECK(crmt_state_get_info(s, &info) == CRMT_OK && info.status == CRMT_STATUS_NOT_ENROLLED && info.last_month == 0, "state");
+    crmt_state_free(s);
+    crmt_rulebook_free(b);
+    end();
+}
+
+static void test_utf8(void) {
+    begin("invalid utf-8");
+    crmt_rulebook *book = NULL;
+    const uint8_t bad[] = {'n', 'a', 'm', 'e', '=', '"', 0xff, '"'};
+    CHECK(crmt_rulebook_from_toml(bad, sizeof bad, &book) == CRMT_INVALID_UTF8, "rules");
+    CHECK(book == NULL, "no handle");
+    crmt_rulebook *b = default_book();
+    crmt_state *s = NULL;
+    crmt_state_new(&s);
+    crmt_customer c = {"c\xc3\x28", NULL, 0};
+    CHECK(crmt_evaluate_total_fen(b, &c, s, 202401, 100, NULL) == CRMT_INVALID_UTF8, "id");
+    crmt_customer c2 = {"c1", "\xfe", 0};
+    CHECK(crmt_evaluate_total_fen(b, &c2, s, 202401, 100, NULL) == CRMT_INVALID_UTF8, "entity");
+    CHECK(strcmp(last_field(), "customer.legal_entity") == 0, "field %s", last_field());
+    const uint8_t bad_state[] = {'{', 0xc0, '}'};
+    crmt_state *s2 = NULL;
+    CHECK(crmt_state_from_bytes(bad_state, sizeof bad_state, &s2) == CRMT_INVALID_UTF8 && s2 == NULL, "state");
+    crmt_state_free(s);
+    crmt_rulebook_free(b);
+    end();
+}
+
+static void test_amounts(void) {
+    begin("invalid amounts");
+    crmt_rulebook *b = default_book();
+    crmt_state *s = NULL;
+    crmt_state_new(&s);
+    crmt_customer c = {"6221000001", NULL, 0};
+    const char *bad[] = {"200,000", "2e5", "abc", "", "1.2.3", " ", "--5", "0x10"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        crmt_outcome *o = NULL;
+        crmt_result rc = crmt_evaluate_total(b, &c, s, 202401, bad[i], &o);
+        CHECK(rc == CRMT_INVALID_AMOUNT, "`%s` gave %s", bad[i], crmt_result_name(rc));
+        CHECK(o == NULL, "no outcome");
+        CHECK(strcmp(last_field(), "aum") == 0, "field `%s`", last_field());
+        CHECK(strcmp(last_customer(), "6221000001") == 0, "customer `%s`", last_customer());
+        CHECK(crmt_last_error_month() == 202401, "month %d", crmt_last_error_month());
+        CHECK(strstr(last_message(), "6221000001") != NULL, "message `%s`", last_message());
+    }
+    crmt_component_amount comps[] = {{"time_deposit", "150000"}, {"demand_deposit", "1,000"}};
+    CHECK(crmt_evaluate_averages(b, &c, s, 202401, comps, 2, NULL) == CRMT_INVALID_AMOUNT, "component");
+    CHECK(strcmp(last_field(), "demand_deposit") == 0, "component field `%s`", last_field());
+    crmt_component_amount unknown[] = {{"no_such_thing", "1"}};
+    CHECK(crmt_evaluate_averages(b, &c, s, 202401, unknown, 1, NULL) == CRMT_INPUT_ERROR, "unknown component: %s",
+          last_message());
+    crmt_state_info info;
+    crmt_state_get_info(s, &info);
+    CHECK(info.last_month == 0, "state unchanged");
+    /* Good amounts, both ways, agree. */
+    crmt_component_amount good[] = {{"time_deposit", "150000.50"}, {"demand_deposit", "60000"}};
+    crmt_outcome *o = NULL;
+    CHECK(crmt_evaluate_averages(b, &c, s, 202401, good, 2, &o) == CRMT_OK, "%s", last_message());
+    CHECK(crmt_outcome_aum_fen(o) == 21000050, "aum %lld", (long long)crmt_outcome_aum_fen(o));
+    size_t n = 0;
+    const crmt_event *ev = crmt_outcome_events(o, &n);
+    CHECK(n == 1 && ev[0].kind == CRMT_EVENT_ENTERED && strcmp(ev[0].to_tier, "gold") == 0, "entered gold");
+    CHECK(n == 1 && ev[0].threshold_fen == 20000000 && ev[0].effective_from == 202402, "evidence");
+    crmt_outcome_free(o);
+    crmt_state_free(s);
+    crmt_rulebook_free(b);
+    end();
+}
+
+static void test_months(void) {
+    begin("months and sequence");
+    crmt_rulebook *b = default_book();
+    crmt_state *s = NULL;
+    crmt_state_new(&s);
+    crmt_customer c = {"c-seq", NULL, 0};
+    CHECK(crmt_evaluate_total_fen(b, &c, s, 202413, 100, NULL) == CRMT_INVALID_MONTH, "month 13");
+    CHECK(crmt_evaluate_total_fen(b, &c, s, 0, 100, NULL) == CRMT_INVALID_MONTH, "month 0");
+    CHECK(crmt_evaluate_total_fen(b, &c, s, -202401, 100, NULL) == CRMT_INVALID_MONTH, "negative");
+    CHECK(crmt_evaluate_total_fen(b, &c, s, 202401, 30000000, NULL) == CRMT_OK, "first month");
+    CHECK(crmt_evaluate_total_fen(b, &c, s, 202401, 30000000, NULL) == CRMT_SEQUENCE_ERROR, "repeated");
+    CHECK(crmt_last_error_month() == 202401, "month %d", crmt_last_error_month());
+    CHECK(strcmp(last_customer(), "c-seq") == 0, "customer");
+    CHECK(crmt_evaluate_total_fen(b, &c, s, 202312, 30000000, NULL) == CRMT_SEQUENCE_ERROR, "earlier");
+    CHECK(crmt_evaluate_total_fen(b, &c, s, 202403, 30000000, NULL) == CRMT_SEQUENCE_ERROR, "gap");
+    CHECK(strstr(last_message(), "2024-02") != NULL, "names the missing month: %s", last_message());
+    crmt_state_info info;
+    crmt_state_get_info(s, &info);
+    CHECK(info.last_month == 202401 && info.status == CRMT_STATUS_RATED && strcmp(info.tier, "gold") == 0, "state kept");
+    /* The gap is fine with treat-as-zero. */
+    crmt_rulebook *z = NULL;
+    CHECK(crmt_rulebook_with_missing_months(b, 7, &z) == CRMT_INVALID_ARGUMENT && z == NULL, "bad mode");
+    CHECK(crmt_rulebook_with_missing_months(b, CRMT_MISSING_MONTHS_TREAT_AS_ZERO, &z) == CRMT_OK, "mode");
+    CHECK(crmt_evaluate_total_fen(z, &c, s, 202403, 30000000, NULL) == CRMT_OK, "%s", last_message());
+    /* A success clears the details. */
+    CHECK(crmt_last_error_code() == CRMT_OK && strcmp(last_message(), "") == 0, "cleared");
+    crmt_customer corp = {"c-corp", NULL, 9};
+    CHECK(crmt_evaluate_total_fen(b, &corp, s, 202404, 1, NULL) == CRMT_INVALID_ARGUMENT, "kind");
+    CHECK(strcmp(last_field(), "kind") == 0, "kind field");
+    crmt_rulebook_free(z);
+    crmt_state_free(s);
+    crmt_rulebook_free(b);
+    end();
+}
+
+static void test_buffers(void) {
+    begin("buffers");
+    crmt_rulebook *b = default_book();
+    crmt_state *s = NULL;
+    crmt_state_new(&s);
+    crmt_customer c = {"buffer-customer", NULL, 0};
+    CHECK(crmt_evaluate_total(b, &c, s, 202401, "x", NULL) == CRMT_INVALID_AMOUNT, "setup");
+    size_t needed = 0;
+    CHECK(crmt_last_error_message(NULL, 0, &needed) == CRMT_BUFFER_TOO_SMALL && needed > 10, "size query");
+    char small[5];
+    memset(small, 'Z', sizeof small);
+    size_t w = 0;
+    CHECK(crmt_last_error_message(small, sizeof small, &w) == CRMT_BUFFER_TOO_SMALL, "too small");
+    CHECK(w == needed && strlen(small) == 4, "truncated, NUL-terminated: %zu", w);
+    char *full = malloc(needed + 1);
+    CHECK(crmt_last_error_message(full, needed + 1, &w) == CRMT_OK && strlen(full) == needed, "exact fit");
+    CHECK(strncmp(full, small, 4) == 0, "same prefix");
+    free(full);
+    /* Reading the details did not clear them. */
+    CHECK(crmt_last_error_code() == CRMT_INVALID_AMOUNT, "kept");
+    char desc[8];
+    CHECK(crmt_error_message(CRMT_INPUT_ERROR, desc, sizeof desc, &w) == CRMT_BUFFER_TOO_SMALL && w > 8, "desc");
+    char big[256];
+    CHECK(crmt_error_message(999, big, sizeof big, NULL) == CRMT_OK && strcmp(big, "unknown result code") == 0, "unknown");
+    /* Cut on a character boundary: a Chinese legal entity in a message. */
+    crmt_customer zh = {"客户甲", NULL, 0};
+    CHECK(crmt_evaluate_total(b, &zh, s, 202401, "1e3", NULL) == CRMT_INVALID_AMOUNT, "zh");
+    char cut[40];
+    crmt_last_error_message(cut, sizeof cut, NULL);
+    crmt_state *dummy = NULL;
+    CHECK(crmt_state_from_bytes((const uint8_t *)cut, strlen(cut), &dummy) != CRMT_INVALID_UTF8, "valid utf-8 after cut");
+    crmt_state_free(dummy);
+    crmt_outcome *o = NULL;
+    crmt_evaluate_total(b, &c, s, 202401, "523400.5", &o);
+    char aum[4];
+    CHECK(crmt_outcome_aum(o, aum, sizeof aum, &w) == CRMT_BUFFER_TOO_SMALL && w == 9, "aum buffer");
+    crmt_outcome_free(o);
+    crmt_state_free(s);
+    crmt_rulebook_free(b);
+    end();
+}
+
+static void test_panic(void) {
+    begin("panic boundary");
+    CHECK(crmt_selftest_panic() == CRMT_PANIC, "panic caught");
+    CHECK(crmt_last_error_code() == CRMT_PANIC, "code");
+    CHECK(strstr(last_message(), "panic") != NULL, "message `%s`", last_message());
+    /* The library still works afterwards. */
+    crmt_rulebook *b = default_book();
+    CHECK(b != NULL, "usable after a panic");
+    crmt_rulebook_free(b);
+    end();
+}
+
+static void test_rules_and_states(void) {
+    begin("rules and states");
+    crmt_rulebook *book = NULL;
+    const char *toml = "name = \"broken\"\n[[rule_sets]]\nid = 3\n";
+    CHECK(crmt_rulebook_from_toml((const uint8_t *)toml, strlen(toml), &book) == CRMT_RULES_ERROR, "broken");
+    CHECK(book == NULL && strlen(last_message()) > 0, "message");
+    size_t len = 0;
+    char *text = read_file(getenv("CRMT_DEFAULT_RULES") ? getenv("CRMT_DEFAULT_RULES") : "rules-spec/default-rules.toml", &len);
+    CHECK(text != NULL, "default rules file (CRMT_DEFAULT_RULES)");
+    if (text) {
+        CHECK(crmt_rulebook_from_toml((const uint8_t *)text, len, &book) == CRMT_OK, "%s", last_message());
+        crmt_buffer *json = NULL;
+        CHECK(crmt_rulebook_to_json(book, &json) == CRMT_OK, "to json");
+        crmt_rulebook *again = NULL;
+        CHECK(crmt_rulebook_from_json(crmt_buffer_data(json), crmt_buffer_len(json), &again) == CRMT_OK, "json back");
+        crmt_rulebook_free(again);
+        crmt_buffer_free(json);
+        free(text);
+    }
+    crmt_state *s = NULL;
+    const char *garbage = "{\"schema_version\": 1, \"status\": \"flying\"}";
+    CHECK(crmt_state_from_bytes((const uint8_t *)garbage, strlen(garbage), &s) == CRMT_STATE_ERROR && s == NULL, "bad");
+    const char *future = "{\"schema_version\": 99, \"status\": \"rated\"}";
+    CHECK(crmt_state_from_bytes((const uint8_t *)future, strlen(future), &s) == CRMT_STATE_ERROR, "version");
+    CHECK(strstr(last_message(), "99") != NULL, "names the version: %s", last_message());
+    CHECK(crmt_state_from_bytes(NULL, 0, &s) == CRMT_OK, "empty is new");
+    crmt_state_info info;
+    CHECK(crmt_state_get_info(s, &info) == CRMT_OK && info.status == CRMT_STATUS_NOT_ENROLLED, "new");
+    /* Clones are independent: evaluating one leaves the other. */
+    crmt_state *copy = NULL;
+    crmt_customer c = {"c", NULL, 0};
+    CHECK(crmt_state_clone(s, &copy) == CRMT_OK, "clone");
+    CHECK(crmt_evaluate_total_fen(book, &c, copy, 202401, 100000000, NULL) == CRMT_OK, "evaluate");
+    crmt_state_get_info(s, &info);
+    CHECK(info.last_month == 0, "original untouched");
+    crmt_state_get_info(copy, &info);
+    CHECK(info.last_month == 202401 && strcmp(info.tier, "diamond") == 0, "copy evaluated: %s", info.tier);
+    /* States as JSON Lines. */
+    crmt_states *all = NULL;
+    const char *lines = "\n{\"schema_version\":1,\"status\":\"not_enrolled\"}\n\n";
+    CHECK(crmt_states_from_lines((const uint8_t *)lines, strlen(lines), &all) == CRMT_OK, "%s", last_message());
+    CHECK(crmt_states_len(all) == 3, "3 states, got %zu", crmt_states_len(all));
+    crmt_states *bad = NULL;
+    const char *bad_lines = "\n{\"schema_version\":1}\nnot json\n";
+    CHECK(crmt_states_from_lines((const uint8_t *)bad_lines, strlen(bad_lines), &bad) == CRMT_STATE_ERROR, "bad lines");
+    CHECK(strcmp(last_field(), "line 2") == 0 || strcmp(last_field(), "line 3") == 0, "line field `%s`", last_field());
+    CHECK(crmt_states_set_bytes(all, 3, NULL, 0) == CRMT_INDEX_OUT_OF_RANGE, "index");
+    crmt_buffer *out = NULL;
+    CHECK(crmt_states_to_lines(all, &out) == CRMT_OK, "to lines");
+    CHECK(crmt_buffer_len(out) > 0 && crmt_buffer_data(out)[crmt_buffer_len(out) - 1] == '\n', "lines");
+    crmt_buffer_free(out);
+    crmt_states_free(all);
+    crmt_state_free(copy);
+    crmt_state_free(s);
+    crmt_rulebook_free(book);
+    end();
+}
+
+static void test_batch(void) {
+    begin("batch misuse and per-customer errors");
+    crmt_rulebook *b = default_book();
+    /* Five customers: a good one, one with an invalid UTF-8 id, one with an unknown kind, one
+     * whose state is already at the month (sequence error), one with components. */
+    const char ids[] = "c0c\xff" "c2c3c4";
+    size_t id_off[] = {0, 2, 4, 6, 8, 10};
+    uint8_t kinds[] = {0, 0, 5, 0, 1};
+    crmt_batch_customers customers = {5, ids, id_off, NULL, NULL, kinds};
+    int64_t totals[] = {25000000, 25000000, 25000000, 25000000, 60000000};
+    crmt_batch_aum aum = {0, NULL, totals};
+    crmt_states *states = NULL;
+    crmt_states_new(4, &states);
+    crmt_result errors[5];
+    crmt_batch *batch = NULL;
+    CHECK(crmt_evaluate_batch(b, 202401, &customers, &aum, states, 1, errors, &batch) == CRMT_INVALID_ARGUMENT, "count");
+    CHECK(batch == NULL, "no batch");
+    crmt_states_free(states);
+    crmt_states_new(5, &states);
+    const char *later = "{\"schema_version\":1,\"status\":\"not_enrolled\",\"last_month\":\"2024-01\"}";
+    CHECK(crmt_states_set_bytes(states, 3, (const uint8_t *)later, strlen(later)) == CRMT_OK, "%s", last_message());
+    CHECK(crmt_evaluate_batch(b, 202413, &customers, &aum, states, 1, errors, &batch) == CRMT_INVALID_MONTH, "month");
+    size_t bad_off[] = {0, 2, 1, 6, 8, 10};
+    crmt_batch_customers bad = {5, ids, bad_off, NULL, NULL, kinds};
+    CHECK(crmt_evaluate_batch(b, 202401, &bad, &aum, states, 1, errors, &batch) == CRMT_INVALID_ARGUMENT, "offsets");
+    CHECK(strcmp(last_field(), "customers.id_offsets") == 0, "field %s", last_field());
+    CHECK(crmt_evaluate_batch(b, 202401, &customers, &aum, states, 1, errors, &batch) == CRMT_OK, "%s", last_message());
+    CHECK(errors[0] == CRMT_OK && errors[4] == CRMT_OK, "good ones");
+    CHECK(errors[1] == CRMT_INVALID_UTF8, "utf-8 slot %s", crmt_result_name(errors[1]));
+    CHECK(errors[2] == CRMT_INVALID_ARGUMENT, "kind slot %s", crmt_result_name(errors[2]));
+    CHECK(errors[3] == CRMT_SEQUENCE_ERROR, "sequence slot %s", crmt_result_name(errors[3]));
+    CHECK(crmt_batch_error_count(batch) == 3, "3 errors");
+    uint32_t idx = 0;
+    crmt_result code = CRMT_OK;
+    CHECK(crmt_batch_error_at(batch, 2, &idx, &code) == CRMT_OK && idx == 3 && code == CRMT_SEQUENCE_ERROR, "at");
+    CHECK(crmt_batch_error_at(batch, 3, &idx, &code) == CRMT_INDEX_OUT_OF_RANGE, "past the end");
+    char msg[512], field[64];
+    CHECK(crmt_batch_error_message(batch, 3, msg, sizeof msg, NULL) == CRMT_OK && strstr(msg, "c3"), "msg %s", msg);
+    CHECK(crmt_batch_error_field(batch, 2, field, sizeof field, NULL) == CRMT_OK && strcmp(field, "kind") == 0, "kind");
+    CHECK(crmt_batch_error_month(batch, 3) == 202401, "month");
+    CHECK(crmt_batch_error_message(batch, 0, msg, sizeof msg, NULL) == CRMT_OK && msg[0] == 0, "no error for 0");
+    size_t nev = 0;
+    const crmt_event *ev = crmt_batch_events(batch, &nev);
+    CHECK(nev == 2 && ev[0].customer_index == 0 && ev[1].customer_index == 4, "events of good customers: %zu", nev);
+    CHECK(nev == 2 && strcmp(ev[1].to_tier, "platinum") == 0, "platinum");
+    crmt_state_info info;
+    crmt_states_get_info(states, 1, &info);
+    CHECK(info.last_month == 0, "rejected record's state untouched");
+    crmt_states_get_info(states, 0, &info);
+    CHECK(info.last_month == 202401 && strcmp(info.tier, "gold") == 0, "state updated");
+    crmt_batch_free(batch);
+    batch = NULL;
+    /* Components and threads: 2 threads give the same result as 1. */
+    const char *codes[] = {"time_deposit", "demand_deposit"};
+    int64_t matrix[] = {10000000, 10000000, 30000000, CRMT_NO_AMOUNT, 1, 2, 100, 100, 20000000, -1};
+    crmt_batch_aum comps = {2, codes, matrix};
+    const char ids2[] = "d0d1d2d3d4";
+    crmt_batch_customers good = {5, ids2, id_off, NULL, NULL, NULL};
+    crmt_states *s1 = NULL, *s2 = NULL;
+    crmt_states_new(5, &s1);
+    crmt_states_new(5, &s2);
+    crmt_batch *b1 = NULL, *b2 = NULL;
+    CHECK(crmt_evaluate_batch(b, 202401, &good, &comps, s1, 1, NULL, &b1) == CRMT_OK, "%s", last_message());
+    CHECK(crmt_evaluate_batch(b, 202401, &good, &comps, s2, 2, NULL, &b2) == CRMT_OK, "%s", last_message());
+    size_t na1 = 0, na2 = 0, n1 = 0, n2 = 0;
+    const int64_t *a1 = crmt_batch_aums_fen(b1, &na1);
+    crmt_batch_aums_fen(b2, &na2);
+    crmt_batch_events(b1, &n1);
+    crmt_batch_events(b2, &n2);
+    CHECK(na1 == 5 && a1[0] == 20000000 && a1[1] == 30000000 && a1[2] == 3, "aums %lld", (long long)a1[0]);
+    CHECK(n1 == n2 && n1 == 2, "same events %zu %zu", n1, n2);
+    CHECK(crmt_batch_error_count(b1) == 1 && crmt_batch_error_count(b2) == 1, "negative amount is an input error");
+    crmt_buffer *l1 = NULL, *l2 = NULL;
+    crmt_states_to_lines(s1, &l1);
+    crmt_states_to_lines(s2, &l2);
+    CHECK(crmt_buffer_len(l1) == crmt_buffer_len(l2) &&
+              memcmp(crmt_buffer_data(l1), crmt_buffer_data(l2), crmt_buffer_len(l1)) == 0, "same states");
+    crmt_buffer_free(l1);
+    crmt_buffer_free(l2);
+    crmt_batch_free(b1);
+    crmt_batch_free(b2);
+    crmt_states_free(s1);
+    crmt_states_free(s2);
+    crmt_states_free(states);
+    crmt_rulebook_free(b);
+    end();
+}
+
+int main(int argc, char **argv) {
+    const char *dir = argc > 1 ? argv[1] : "rules-spec/vectors";
+    test_version();
+    test_nulls();
+    test_utf8();
+    test_amounts();
+    test_months();
+    test_buffers();
+    test_panic();
+    test_rules_and_states();
+    test_batch();
+    run_vectors(dir);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}
