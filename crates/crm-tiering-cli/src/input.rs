@@ -46,14 +46,17 @@ impl std::fmt::Display for Reject {
             }
             write!(f, ": ")?;
         }
-        if !self.customer.is_empty() {
-            write!(f, "customer `{}`: ", self.customer)?;
-        }
-        if let Some(m) = self.month {
-            write!(f, "month {m}: ")?;
-        }
-        if !self.field.is_empty() {
-            write!(f, "field `{}`: ", self.field)?;
+        // Engine messages name the customer and month themselves.
+        if !self.message.starts_with("customer `") && !self.message.starts_with("invalid input for customer") {
+            if !self.customer.is_empty() {
+                write!(f, "customer `{}`: ", self.customer)?;
+            }
+            if let Some(m) = self.month {
+                write!(f, "month {m}: ")?;
+            }
+            if !self.field.is_empty() {
+                write!(f, "field `{}`: ", self.field)?;
+            }
         }
         write!(f, "{}", self.message)
     }
@@ -355,6 +358,10 @@ impl Portfolio {
             self.bad(&f.name, 1, "", "the file is empty: expected a header line", "");
             return None;
         };
+        if let Some(msg) = text::undecodable(h, files.encoding) {
+            self.bad(&f.name, line, "header", msg, h);
+            return None;
+        }
         let mut fields = Vec::new();
         if let Err(e) = text::split(h, files.delimiter, &mut fields) {
             self.bad(&f.name, line, "header", e, h);
