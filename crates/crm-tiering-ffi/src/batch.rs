@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use crm_tiering::{AumInput, ComponentAmount, Customer, MonthInput, from_fen};
+use engine::{AumInput, ComponentAmount, Customer, MonthInput, from_fen};
 
 use crate::error::{Failure, crmt_result};
 use crate::evaluate::{alert_struct, crmt_alert, crmt_event, customer_kind, event_struct, parse_month};

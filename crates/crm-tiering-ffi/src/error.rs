@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int};
 
-use crm_tiering::{SequenceError, StateError, TieringError};
+use engine::{SequenceError, StateError, TieringError};
 
 use crate::ffi::{guard_keep, write_str};
 
@@ -135,7 +135,7 @@ impl Failure {
     }
 }
 
-fn yyyymm(m: crm_tiering::Month) -> i32 {
+fn yyyymm(m: engine::Month) -> i32 {
     i32::try_from(m.yyyymm()).unwrap_or(0)
 }
 

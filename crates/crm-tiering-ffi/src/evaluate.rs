@@ -3,7 +3,7 @@
 use std::ffi::{CString, c_char, c_int};
 use std::sync::OnceLock;
 
-use crm_tiering::{
+use engine::{
     Alert, AlertKind, AumInput, ComponentAmount, Customer, CustomerKind, Event, EventKind, Month, MonthInput,
     MonthOutcome, Reason, from_fen, parse_amount,
 };

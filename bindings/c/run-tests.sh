@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Tests of the C ABI: the header check and the crate's Rust tests, the C test suite (every
+# conformance vector and the misuse cases) plain, under AddressSanitizer and under valgrind,
+# and the C example. Runs from any directory; installs what it needs on Debian.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+target="${CARGO_TARGET_DIR:-$root/target}"
+out="$target/c-tests"
+export DEBIAN_FRONTEND=noninteractive
+
+missing=()
+command -v gcc >/dev/null || missing+=(gcc)
+command -v valgrind >/dev/null || missing+=(valgrind)
+[ -f /usr/include/cjson/cJSON.h ] || missing+=(libcjson-dev)
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "== installing ${missing[*]}"
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -q
+    $sudo_cmd apt-get install -y -q "${missing[@]}"
+fi
+
+echo "== cargo build and test -p crm-tiering-ffi (header check included)"
+cd "$root"
+cargo build -q -p crm-tiering-ffi
+cargo test -q -p crm-tiering-ffi
+
+mkdir -p "$out"
+lib="$target/debug/libcrm_tiering.a"
+cflags=(-std=c11 -Wall -Wextra -Werror -g -I"$here/include")
+libs=("$lib" -lcjson -lpthread -ldl -lm)
+vectors="$root/rules-spec/vectors"
+export CRMT_DEFAULT_RULES="$root/rules-spec/default-rules.toml"
+export RUST_BACKTRACE=0
+
+echo "== C tests (plain)"
+gcc "${cflags[@]}" "$here/tests/test_abi.c" -o "$out/test_abi" "${libs[@]}"
+"$out/test_abi" "$vectors"
+
+echo "== C tests (AddressSanitizer)"
+gcc "${cflags[@]}" -fsanitize=address -fno-omit-frame-pointer "$here/tests/test_abi.c" -o "$out/test_abi_asan" "${libs[@]}"
+ASAN_OPTIONS=detect_leaks=1 "$out/test_abi_asan" "$vectors"
+
+echo "== C tests (valgrind)"
+valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1 \
+    "$out/test_abi" "$vectors"
+
+echo "== C example"
+"$root/examples/c/run.sh"
