@@ -60,7 +60,10 @@ pub(crate) fn render(book: &RuleBook, source: &str) -> String {
             let _ = writeln!(
                 s,
                 "    special VIP {} months at {} by default, notice {} months; near-threshold band {}",
-                st.special_vip_months, st.special_vip_default_tier, st.special_vip_notice_months, st.near_threshold_band
+                st.special_vip_months,
+                st.special_vip_default_tier,
+                st.special_vip_notice_months,
+                st.near_threshold_band
             );
             let mut t = Table::new(&["    tier", "中文", "English", "minimum AUM", "watch months"]);
             for tier in &v.tiers {

@@ -241,9 +241,8 @@ fn generate(dir: &Path, spec: &DemoSpec, start: Month, book: &RuleBook) -> Resul
                 designations.line(&format!("62{id:08},{month},grant,{tier},{months}"))?;
                 if rng.chance(250) {
                     let revoke = m + 1 + rng.below(4) as u32;
-                    let stays = revoke < spec.months
-                        && revoke < c.leaves_at
-                        && !(c.away_from..c.away_until).contains(&revoke);
+                    let stays =
+                        revoke < spec.months && revoke < c.leaves_at && !(c.away_from..c.away_until).contains(&revoke);
                     if stays {
                         designations.line(&format!("62{id:08},{},revoke,,", start.plus(revoke as i32)))?;
                     }
@@ -262,10 +261,7 @@ pub(crate) fn demo_command(
     rules: Option<&Path>,
     threads: Option<usize>,
 ) -> Result<Exit, Failure> {
-    let start: Month = spec
-        .start
-        .parse()
-        .map_err(|e| Failure::new(Exit::Usage, format!("--start: {e}")))?;
+    let start: Month = spec.start.parse().map_err(|e| Failure::new(Exit::Usage, format!("--start: {e}")))?;
     if spec.customers == 0 || spec.months == 0 || spec.months > 600 {
         return Err(Failure::new(Exit::Usage, "--customers must be at least 1 and --months from 1 to 600"));
     }
@@ -286,7 +282,8 @@ pub(crate) fn demo_command(
         delimiter: ',',
     };
     let portfolio = Portfolio::load(&book, &files)?;
-    let config = RunConfig { out: &output_dir, skip_bad_rows: false, absent: Absent::Zero, threads: thread_count(threads) };
+    let config =
+        RunConfig { out: &output_dir, skip_bad_rows: false, absent: Absent::Zero, threads: thread_count(threads) };
     let report = execute(&book, &source, portfolio, &config)?;
     print!("{}", report.summary.render());
     println!(

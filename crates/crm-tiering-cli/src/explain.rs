@@ -74,7 +74,15 @@ pub(crate) fn explain(customer: &str, out: &Path) -> Result<String, Failure> {
         if entity.is_empty() { String::new() } else { format!(" (legal entity {entity})") },
         months.len()
     );
-    let mut t = Table::new(&["month", "AUM 月日均", "status from next month", "tier", "effective tier", "watch", "below entry"]);
+    let mut t = Table::new(&[
+        "month",
+        "AUM 月日均",
+        "status from next month",
+        "tier",
+        "effective tier",
+        "watch",
+        "below entry",
+    ]);
     let mut story = String::new();
     for m in &months {
         let get = |i: usize| m.get(i).map(String::as_str).unwrap_or("");
@@ -97,13 +105,8 @@ pub(crate) fn explain(customer: &str, out: &Path) -> Result<String, Failure> {
             if get(9).is_empty() { "-".into() } else { format!("{} mo", get(9)) },
         ]);
         for e in my_events.iter().filter(|e| e.event.month.to_string() == get(0)) {
-            let _ = writeln!(
-                story,
-                "  {}  [{} / {}]",
-                e.event.explain(),
-                e.event.kind.name_zh(),
-                e.event.reason.name_zh()
-            );
+            let _ =
+                writeln!(story, "  {}  [{} / {}]", e.event.explain(), e.event.kind.name_zh(), e.event.reason.name_zh());
         }
         for a in my_alerts.iter().filter(|a| a.alert.month.to_string() == get(0)) {
             let al = &a.alert;

@@ -331,7 +331,11 @@ impl Portfolio {
                     if let (Some(e), Some(n)) = (&s.legal_entity, &s.legal_entity_name) {
                         self.entity_names.insert(e.clone(), n.clone());
                     }
-                    self.customers.push(Customer { id: s.customer_id, legal_entity: s.legal_entity, kind: s.customer_kind });
+                    self.customers.push(Customer {
+                        id: s.customer_id,
+                        legal_entity: s.legal_entity,
+                        kind: s.customer_kind,
+                    });
                     self.states.push(s.state);
                 }
                 Err(e) => {
@@ -496,7 +500,13 @@ impl Portfolio {
             let Some((id, entity, kind)) = self.identity(f, line, l, &header, &fields) else { continue };
             let month_text = header.get(&fields, "month").unwrap_or_default();
             let Ok(month) = month_text.parse::<Month>() else {
-                self.bad(&f.name, line, "month", format!("`{month_text}` is not a month: expected YYYY-MM or YYYYMM"), l);
+                self.bad(
+                    &f.name,
+                    line,
+                    "month",
+                    format!("`{month_text}` is not a month: expected YYYY-MM or YYYYMM"),
+                    l,
+                );
                 self.bad_for(&id, None);
                 continue;
             };
@@ -551,7 +561,6 @@ impl Portfolio {
             rows.rows.insert(i, Row { source: Source { file, line }, entity, kind, aum });
         }
     }
-
 
     fn read_daily(&mut self, f: &TextFile, files: &InputFiles<'_>, first_seen: &mut Vec<Option<Month>>) {
         let required = ["date", "customer_id", "component", "balance"];
@@ -639,12 +648,24 @@ impl Portfolio {
             let id = header.get(&fields, "customer_id").unwrap_or_default().to_string();
             let month_text = header.get(&fields, "month").unwrap_or_default();
             let Ok(month) = month_text.parse::<Month>() else {
-                self.bad(&f.name, line, "month", format!("`{month_text}` is not a month: expected YYYY-MM or YYYYMM"), l);
+                self.bad(
+                    &f.name,
+                    line,
+                    "month",
+                    format!("`{month_text}` is not a month: expected YYYY-MM or YYYYMM"),
+                    l,
+                );
                 self.bad_for(&id, None);
                 continue;
             };
             let Some(&i) = self.index.get(&id) else {
-                self.bad(&f.name, line, "customer_id", "the customer is neither in the prior states nor in the AUM files", l);
+                self.bad(
+                    &f.name,
+                    line,
+                    "customer_id",
+                    "the customer is neither in the prior states nor in the AUM files",
+                    l,
+                );
                 continue;
             };
             let action = header.get(&fields, "action").unwrap_or_default();
@@ -710,11 +731,9 @@ impl Portfolio {
         for (k, &i) in order.iter().enumerate() {
             new_of[i as usize] = k as u32;
         }
-        let take = |v: &mut Vec<Customer>| -> Vec<Customer> {
-            let mut old: Vec<Option<Customer>> = std::mem::take(v).into_iter().map(Some).collect();
-            order.iter().map(|&i| old[i as usize].take().unwrap_or_else(|| Customer::personal(""))).collect()
-        };
-        self.customers = take(&mut self.customers);
+        let mut old: Vec<Option<Customer>> = std::mem::take(&mut self.customers).into_iter().map(Some).collect();
+        self.customers =
+            order.iter().map(|&i| old[i as usize].take().unwrap_or_else(|| Customer::personal(""))).collect();
         self.states = order.iter().map(|&i| self.states[i as usize]).collect();
         self.first_month = order.iter().map(|&i| self.first_month[i as usize]).collect();
         for v in self.index.values_mut() {
@@ -758,7 +777,10 @@ impl Portfolio {
                         RowAum::Components { start, len } => AumInput::Averages(
                             rows.amounts[*start as usize..*start as usize + *len as usize]
                                 .iter()
-                                .map(|(c, a)| ComponentAmount { component: self.codes[*c as usize].clone(), amount: *a })
+                                .map(|(c, a)| ComponentAmount {
+                                    component: self.codes[*c as usize].clone(),
+                                    amount: *a,
+                                })
                                 .collect(),
                         ),
                         RowAum::Daily(d) => AumInput::Daily(d.clone()),

@@ -4,9 +4,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crm_tiering::{
-    Alert, BatchOutcome, Decimal, Engine, Event, Month, RuleBook, SpecialVip, TierCode, TieringError,
-};
+use crm_tiering::{Alert, BatchOutcome, Decimal, Engine, Event, Month, RuleBook, SpecialVip, TierCode, TieringError};
 use serde::{Deserialize, Serialize};
 
 use crate::exit::{Exit, Failure};
@@ -233,7 +231,15 @@ pub(crate) fn execute(
         }
         write_month(&mut w, &p, month, &outcome, &evaluated, &has_row)?;
         let without_row = has_row.iter().filter(|h| !**h).count() as u64;
-        summary.add_month(tally_month(month, &p.customers[..n], &before, &p.states[..n], &outcome, without_row, rejected));
+        summary.add_month(tally_month(
+            month,
+            &p.customers[..n],
+            &before,
+            &p.states[..n],
+            &outcome,
+            without_row,
+            rejected,
+        ));
     }
     progress.finish();
 

@@ -25,7 +25,11 @@ pub(crate) fn tier_names(book: &RuleBook) -> Vec<TierName> {
         for v in &set.versions {
             for t in &v.tiers {
                 if !out.iter().any(|n| n.code == t.code.as_str()) {
-                    out.push(TierName { code: t.code.to_string(), name_zh: t.name_zh.clone(), name_en: t.name_en.clone() });
+                    out.push(TierName {
+                        code: t.code.to_string(),
+                        name_zh: t.name_zh.clone(),
+                        name_en: t.name_en.clone(),
+                    });
                 }
             }
         }
@@ -241,7 +245,8 @@ impl RunSummary {
         s.push_str(&t.render());
         let Some(m) = self.months.last() else { return s };
 
-        let _ = writeln!(s, "\nStanding per legal entity (法人机构) after {}, effective {}:", m.month, m.effective_from);
+        let _ =
+            writeln!(s, "\nStanding per legal entity (法人机构) after {}, effective {}:", m.month, m.effective_from);
         let mut head: Vec<String> = vec!["legal entity".into(), "customers".into()];
         let statuses = [Status::NotEnrolled, Status::Rated, Status::Retained];
         head.extend(statuses.iter().map(|st| format!("{} {}", st.name_zh(), st.as_str())));
@@ -266,7 +271,11 @@ impl RunSummary {
         s.push_str(&t.render());
         let _ = writeln!(s, "(tier columns count the effective tier: the rated tier or an active special VIP tier)");
 
-        let _ = writeln!(s, "\nEffective tier migration {} -> {} (rows: before, columns: after):", m.month, m.effective_from);
+        let _ = writeln!(
+            s,
+            "\nEffective tier migration {} -> {} (rows: before, columns: after):",
+            m.month, m.effective_from
+        );
         let mut codes: Vec<String> = vec!["none".into()];
         codes.extend(self.tiers.iter().map(|t| t.code.clone()));
         for (from, tos) in &m.migration {

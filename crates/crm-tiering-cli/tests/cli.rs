@@ -171,7 +171,8 @@ fn run_feeds_states_forward_and_explains_a_customer() {
 
     // Running month 3 again on the same states is out of sequence: exit 5 and nothing written.
     let out3 = d.join("out3");
-    let o = cli(&["run", "--aum", p(&d.join("aum-2.csv")), "--states", p(&out2.join("states.jsonl")), "--out", p(&out3)]);
+    let o =
+        cli(&["run", "--aum", p(&d.join("aum-2.csv")), "--states", p(&out2.join("states.jsonl")), "--out", p(&out3)]);
     assert_eq!(code(&o), 5, "{}", stderr(&o));
     assert!(stderr(&o).contains("customer `c1`") && stderr(&o).contains("2024-03"), "{}", stderr(&o));
     assert!(!out3.join("states.jsonl").exists());
@@ -188,17 +189,8 @@ fn reads_a_gbk_extract_with_chinese_headers() {
     assert!(!unmappable);
     std::fs::write(d.join("aum-gbk.txt"), &gbk).unwrap();
     let out = d.join("out");
-    let o = cli(&[
-        "run",
-        "--aum",
-        p(&d.join("aum-gbk.txt")),
-        "--encoding",
-        "gbk",
-        "--delimiter",
-        "|",
-        "--out",
-        p(&out),
-    ]);
+    let o =
+        cli(&["run", "--aum", p(&d.join("aum-gbk.txt")), "--encoding", "gbk", "--delimiter", "|", "--out", p(&out)]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stdout(&o).contains("620301 金昌"), "{}", stdout(&o));
     let states = jsonl(&out.join("states.jsonl"));
@@ -249,7 +241,9 @@ fn bad_rows_stop_the_run_or_go_to_the_rejects_file() {
         format!("{name}:5: customer `b3`: month 2024-01: field `aum`: amount -5 is negative"),
         format!("{name}:6: customer `b4`: field `customer_kind`"),
         format!("{name}:7: the row has 4 fields, the header 5"),
-        format!("{name}:8: customer `g1`: month 2024-01: field `customer_id`: the customer already has a row for 2024-01 at {name}:2"),
+        format!(
+            "{name}:8: customer `g1`: month 2024-01: field `customer_id`: the customer already has a row for 2024-01 at {name}:2"
+        ),
     ] {
         assert!(err.contains(&expected), "missing {expected:?} in\n{err}");
     }
@@ -262,7 +256,12 @@ fn bad_rows_stop_the_run_or_go_to_the_rejects_file() {
     let rejects = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
     let lines: Vec<&str> = rejects.lines().collect();
     assert_eq!(lines[0], "file,line,customer_id,month,category,field,message,original_line");
-    assert!(lines.iter().any(|l| l.ends_with(",row,aum,`25O000` is not a decimal amount,\"2024-01,b1,620101,personal,25O000\"")), "{rejects}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.ends_with(",row,aum,`25O000` is not a decimal amount,\"2024-01,b1,620101,personal,25O000\"")),
+        "{rejects}"
+    );
     assert!(lines.iter().any(|l| l.contains(",7,,,row,,\"the row has 4 fields, the header 5\",")), "{rejects}");
     // g1's January has two rows: g1 is held back from January on; b1 (a bad January row) from
     // its first month, although its February row is good: a skipped row never silently becomes
@@ -282,14 +281,18 @@ fn check_rules_prints_the_tiers_or_names_the_broken_field() {
     let o = cli(&["check-rules", concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules-spec/default-rules.toml")]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let text = stdout(&o);
-    for expected in ["金卡", "Gold", "200000.00", "私行级", "3000000.00", "exit after 6 months", "retention 2 months", "活期存款"] {
+    for expected in
+        ["金卡", "Gold", "200000.00", "私行级", "3000000.00", "exit after 6 months", "retention 2 months", "活期存款"]
+    {
         assert!(text.contains(expected), "missing {expected} in\n{text}");
     }
 
     let dir = tempfile::tempdir().unwrap();
     let broken = dir.path().join("broken.toml");
-    let default = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules-spec/default-rules.toml")).unwrap();
-    std::fs::write(&broken, default.replace("exit_after_months = 6", "exit_after_months = 6\nexit_afer_months = 7")).unwrap();
+    let default =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules-spec/default-rules.toml")).unwrap();
+    std::fs::write(&broken, default.replace("exit_after_months = 6", "exit_after_months = 6\nexit_afer_months = 7"))
+        .unwrap();
     let o = cli(&["check-rules", p(&broken)]);
     assert_eq!(code(&o), 3);
     let err = stderr(&o);
