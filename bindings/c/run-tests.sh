@@ -44,7 +44,7 @@ gcc "${cflags[@]}" -fsanitize=address -fno-omit-frame-pointer "$here/tests/test_
 ASAN_OPTIONS=detect_leaks=1 "$out/test_abi_asan" "$vectors"
 
 echo "== C tests (valgrind)"
-valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1 \
+valgrind -q --leak-check=full --suppressions="$here/tests/valgrind.supp" --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1 \
     "$out/test_abi" "$vectors"
 
 echo "== C example"

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The batch benchmark: the C program over the ABI and the Rust batch on the same data, back to
+# back, with the ratio. Release build.  Usage: bindings/c/bench.sh [customers] [threads]
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+target="${CARGO_TARGET_DIR:-$root/target}"
+n="${1:-1000000}"
+threads="${2:-1}"
+cd "$root"
+cargo build -q --release -p crm-tiering-ffi --example bench_batch
+mkdir -p "$target/c-bench"
+gcc -std=c11 -O2 -Wall -Wextra -Werror -I"$here/include" "$here/bench/bench_batch.c" -o "$target/c-bench/bench_batch" \
+    "$target/release/libcrm_tiering.a" -lpthread -ldl -lm
+c_line="$("$target/c-bench/bench_batch" "$n" "$threads")"
+r_lines="$("$target/release/examples/bench_batch" "$n" "$threads")"
+echo "$r_lines"
+echo "$c_line"
+rust_rate="$(echo "$r_lines" | head -1 | sed -E 's/.*= ([0-9]+) customer-months.*/\1/')"
+c_rate="$(echo "$c_line" | sed -E 's/.*= ([0-9]+) customer-months.*/\1/')"
+awk -v r="$rust_rate" -v c="$c_rate" 'BEGIN { printf "ratio: C over the ABI takes %.2fx the time of the Rust batch (target <= 1.25x)\n", r / c }'
