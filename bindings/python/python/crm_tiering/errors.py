@@ -1,0 +1,77 @@
+"""The exceptions of crm_tiering, one class per category of the engine's errors.
+
+``TieringError`` is the base class. The engine's four categories map one to one:
+
+* ``RuleFileError``: an invalid rule book (``.field``, ``.line``, ``.column``);
+* ``InputError``: an invalid input record; also a ``ValueError`` (``.customer``, ``.month``,
+  ``.field``);
+* ``SequenceError``: months not evaluated strictly in order (``.customer``, ``.month``,
+  ``.last_month``, ``.expected_month``);
+* ``StateError``: a stored state that cannot be used (``.customer``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+__all__ = ["TieringError", "RuleFileError", "InputError", "SequenceError", "StateError"]
+
+
+class TieringError(Exception):
+    """Any error the tiering engine reports."""
+
+    category: str = ""
+
+    def __init__(self, message: str, **attrs: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self._attrs = attrs
+        self.customer: Optional[str] = attrs.get("customer")
+        self.month: Optional[str] = attrs.get("month")
+        self.field: Optional[str] = attrs.get("field")
+
+    def __reduce__(self) -> Any:
+        return (_rebuild, (type(self), self.message, self._attrs))
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _rebuild(cls: type, message: str, attrs: dict) -> TieringError:
+    return cls(message, **attrs)  # type: ignore[no-any-return]
+
+
+class RuleFileError(TieringError):
+    """The rule book is invalid: ``field`` names the offending field, with ``line`` and
+    ``column`` where the parser gives them."""
+
+    category = "rules"
+
+    def __init__(self, message: str, **attrs: Any) -> None:
+        super().__init__(message, **attrs)
+        self.line: Optional[int] = int(attrs["line"]) if attrs.get("line") is not None else None
+        self.column: Optional[int] = int(attrs["column"]) if attrs.get("column") is not None else None
+
+
+class InputError(TieringError, ValueError):
+    """A customer's input for a month is invalid: ``customer``, ``month`` and ``field`` say
+    which record and which value."""
+
+    category = "input"
+
+
+class SequenceError(TieringError):
+    """A customer's months are not evaluated strictly in order."""
+
+    category = "sequence"
+
+    def __init__(self, message: str, **attrs: Any) -> None:
+        super().__init__(message, **attrs)
+        self.last_month: Optional[str] = attrs.get("last_month")
+        self.expected_month: Optional[str] = attrs.get("expected_month")
+
+
+class StateError(TieringError):
+    """A stored state cannot be used (schema version, malformed, unknown tier)."""
+
+    category = "state"
