@@ -304,11 +304,13 @@ impl Engine {
         }
         let mut out = BatchOutcome { aums: Vec::with_capacity(customers.len()), ..BatchOutcome::default() };
         // Consecutive customers usually share a legal entity and kind: remember the last selection.
+        let by_entity = self.book.selects_by_legal_entity();
         let mut last: Option<(&Option<String>, CustomerKind, RuleSetId, &RuleVersion)> = None;
         for (i, ((customer, input), state)) in customers.iter().zip(inputs).zip(states.iter_mut()).enumerate() {
             let index = i as u32;
             let selected = match last {
-                Some((e, k, id, v)) if *e == customer.legal_entity && k == customer.kind => Ok((id, v)),
+                // The legal entity is compared only when some rule set selects by it.
+                Some((e, k, id, v)) if k == customer.kind && (!by_entity || *e == customer.legal_entity) => Ok((id, v)),
                 _ => self.book.select(customer.legal_entity.as_deref(), customer.kind).and_then(|id| {
                     let v = self.book.version_for(id, month, &customer.id)?;
                     last = Some((&customer.legal_entity, customer.kind, id, v));
@@ -490,6 +492,7 @@ fn resolve(
     }
 }
 
+#[inline(always)]
 fn plan(
     v: &RuleVersion,
     customer: &str,
@@ -514,6 +517,10 @@ fn plan(
         Some(w) => resolve(v, customer, w.best_tier, month)?,
         None => None,
     };
+    if state.special.is_none() && change.is_none() {
+        // Most customers of a portfolio: no designation, nothing to change.
+        return Ok(Plan { earned, watch_best, special: SpecialPlan::Keep(None) });
+    }
     let next = month.next();
     // The designation's tier, rewritten through the tier map like the earned tier.
     let current = match state.special {
@@ -575,6 +582,7 @@ fn plan(
 }
 
 /// Applies the rules to a validated plan. Infallible: every check happened in [`plan`].
+#[inline(always)]
 fn step(v: &RuleVersion, s: &mut CustomerState, month: Month, aum: Decimal, plan: Plan, sink: &mut dyn Sink) {
     let next = month.next();
     let code = |r: usize| v.tiers[r].code;
@@ -838,6 +846,7 @@ fn special_event(
     }
 }
 
+#[inline(always)]
 fn alerts(
     v: &RuleVersion,
     s: &CustomerState,

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use std::num::NonZeroI32;
+
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -23,7 +25,7 @@ use crate::error::ParseError;
 /// # Ok::<(), crm_tiering::ParseError>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Month(i32);
+pub struct Month(NonZeroI32);
 
 impl Month {
     /// The earliest year a month may have.
@@ -39,7 +41,15 @@ impl Month {
         if !(1..=12).contains(&month) || !(Self::MIN_YEAR..=Self::MAX_YEAR).contains(&year) {
             return Err(ParseError::Month(format!("{year:04}-{month:02}")));
         }
-        Ok(Month(year * 12 + month as i32 - 1))
+        Ok(Month::from_index(year * 12 + month as i32 - 1))
+    }
+
+    /// The month with a given `year * 12 + month - 1` index, saturating at the ends of the
+    /// supported range (the index of 1900-01 is far above zero, so the `NonZeroI32` that lets
+    /// `Option<Month>` and the state's optional parts take no extra space always holds).
+    fn from_index(index: i32) -> Self {
+        let clamped = index.clamp(Self::MIN_YEAR * 12, Self::MAX_YEAR * 12 + 11);
+        Month(NonZeroI32::new(clamped).unwrap_or(NonZeroI32::MIN))
     }
 
     /// Builds a month from a `year * 100 + month` integer such as `202403`.
@@ -63,12 +73,12 @@ impl Month {
 
     /// The year, such as 2024.
     pub fn year(self) -> i32 {
-        self.0.div_euclid(12)
+        self.0.get().div_euclid(12)
     }
 
     /// The month number, 1 to 12.
     pub fn month(self) -> u32 {
-        self.0.rem_euclid(12) as u32 + 1
+        self.0.get().rem_euclid(12) as u32 + 1
     }
 
     /// The month as `year * 100 + month`, such as `202403`.
@@ -92,21 +102,22 @@ impl Month {
         }
     }
 
-    /// The following month.
+    /// The following month (9999-12 is followed by itself).
     #[must_use]
     pub fn next(self) -> Self {
-        Month(self.0 + 1)
+        Month::from_index(self.0.get() + 1)
     }
 
-    /// The month `n` months later (earlier when `n` is negative).
+    /// The month `n` months later (earlier when `n` is negative), saturating at 1900-01 and
+    /// 9999-12.
     #[must_use]
     pub fn plus(self, n: i32) -> Self {
-        Month(self.0 + n)
+        Month::from_index(self.0.get().saturating_add(n))
     }
 
     /// The number of months from `earlier` to `self` (negative when `earlier` is later).
     pub fn months_since(self, earlier: Month) -> i32 {
-        self.0 - earlier.0
+        self.0.get() - earlier.0.get()
     }
 }
 

@@ -646,6 +646,11 @@ impl RuleBook {
         &self.name
     }
 
+    /// Whether any rule set selects by legal entity (when none does, selection ignores it).
+    pub fn selects_by_legal_entity(&self) -> bool {
+        self.rule_sets.iter().any(|s| s.legal_entity.is_some())
+    }
+
     /// The rule sets.
     pub fn rule_sets(&self) -> &[RuleSet] {
         &self.rule_sets

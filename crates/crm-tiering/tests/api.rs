@@ -2,8 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use crm_tiering::{
-    AumInput, ComponentAmount, Customer, CustomerState, Engine, Month, MonthInput, RuleBook, SpecialChange,
-    StateError, TieringError, parse_amount,
+    AumInput, ComponentAmount, Customer, CustomerState, Engine, Month, MonthInput, RuleBook, SpecialChange, StateError,
+    TieringError, parse_amount,
 };
 
 fn engine() -> Engine {
@@ -46,7 +46,13 @@ fn batch_accounts_for_every_customer() {
     let inputs = vec![
         MonthInput::total(parse_amount("250000").unwrap()),
         MonthInput::total(parse_amount("-1").unwrap()),
-        MonthInput { aum: AumInput::Averages(vec![ComponentAmount { component: "bitcoin".into(), amount: parse_amount("1").unwrap() }]), special: None },
+        MonthInput {
+            aum: AumInput::Averages(vec![ComponentAmount {
+                component: "bitcoin".into(),
+                amount: parse_amount("1").unwrap(),
+            }]),
+            special: None,
+        },
         MonthInput { aum: AumInput::Total(parse_amount("10").unwrap()), special: Some(SpecialChange::Revoke) },
         MonthInput::total(parse_amount("3000000").unwrap()),
     ];
@@ -75,7 +81,9 @@ fn batch_accounts_for_every_customer() {
 fn sequence_errors_name_the_customer_and_months() {
     let e = engine();
     let c = Customer::personal("6221");
-    let jan = e.evaluate(&c, &CustomerState::default(), m("2024-01"), &MonthInput::total(parse_amount("1").unwrap())).unwrap();
+    let jan = e
+        .evaluate(&c, &CustomerState::default(), m("2024-01"), &MonthInput::total(parse_amount("1").unwrap()))
+        .unwrap();
     let gap = e.evaluate(&c, &jan.state, m("2024-03"), &MonthInput::default()).unwrap_err();
     assert_eq!(
         gap.to_string(),
