@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the crm_tiering wheel (abi3) with maturin, installs it in a fresh venv, runs pytest and
+# the example end to end. Runs from any directory. Usage: bindings/python/run-tests.sh
+# Env: VENV (default <repo>/.venv), PROFILE (dev, or release for benchmarks).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+VENV="${VENV:-$ROOT/.venv}"
+PROFILE="${PROFILE:-dev}"
+PY="${PYTHON:-python3}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q maturin pytest pandas polars pyarrow matplotlib mypy
+
+WHEELS="$(mktemp -d)"
+OUT="$(mktemp -d)"
+trap 'rm -rf "$WHEELS" "$OUT"' EXIT
+echo "== building the wheel ($PROFILE)"
+(cd "$HERE" && "$VENV/bin/maturin" build --profile "$PROFILE" --out "$WHEELS" --interpreter "$VENV/bin/python")
+"$VENV/bin/python" -m pip install -q --force-reinstall --no-deps "$WHEELS"/crm_tiering-*.whl
+
+echo "== pytest"
+# Run from the tests folder so that the installed wheel, not the source tree, is imported.
+(cd "$HERE/tests" && "$VENV/bin/python" -m pytest -q -p no:cacheprovider)
+
+echo "== example"
+"$VENV/bin/python" "$ROOT/examples/python/make_notebook.py" --check
+MPLBACKEND=Agg "$VENV/bin/python" "$ROOT/examples/python/portfolio_walkthrough.py" "$OUT" > "$OUT/log.txt"
+for plot in tier_distribution.png migration_matrix.png threshold_change.png; do
+  [ -s "$OUT/$plot" ] || { echo "missing plot $plot"; cat "$OUT/log.txt"; exit 1; }
+done
+echo "example wrote $(ls "$OUT"/*.png | wc -l) plots"
+echo "python binding: all checks passed"
