@@ -8,7 +8,7 @@ target="${CARGO_TARGET_DIR:-$root/target}"
 n="${1:-1000000}"
 threads="${2:-1}"
 cd "$root"
-cargo build -q --release -p crm-tiering-ffi --example bench_batch
+cargo build -q --release -p crm-tiering-ffi --lib --example bench_batch
 mkdir -p "$target/c-bench"
 gcc -std=c11 -O2 -Wall -Wextra -Werror -I"$here/include" "$here/bench/bench_batch.c" -o "$target/c-bench/bench_batch" \
     "$target/release/libcrm_tiering.a" -lpthread -ldl -lm

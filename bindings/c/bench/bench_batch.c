@@ -35,7 +35,7 @@ int main(int argc, char **argv) {
     crmt_result *errors = malloc(n * sizeof *errors);
     offsets[0] = 0;
     for (size_t i = 0; i < n; i++) {
-        char id[16];
+        char id[24];
         snprintf(id, sizeof id, "%010llu", 6221000000ULL + (unsigned long long)i);
         memcpy(ids + i * 10, id, 10);
         offsets[i + 1] = (i + 1) * 10;
@@ -52,7 +52,9 @@ int main(int argc, char **argv) {
         crmt_batch *batch = NULL;
         double t = now();
         crmt_result rc = crmt_evaluate_batch(book, months[m], &customers, &aum, states, threads, errors, &batch);
-        secs += now() - t;
+        double dt = now() - t;
+        secs += dt;
+        fprintf(stderr, "  c month %d: %.3f s\n", months[m], dt);
         if (rc != CRMT_OK || crmt_batch_error_count(batch) != 0) {
             fprintf(stderr, "batch failed: %s\n", crmt_result_name(rc));
             return 1;

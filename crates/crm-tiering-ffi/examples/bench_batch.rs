@@ -28,12 +28,14 @@ fn main() {
     let engine = Engine::new(RuleBook::default_book().unwrap());
 
     // Rust API: customers built once, inputs per month (outside the timing), states in place.
-    let customers: Vec<Customer> = (0..n).map(|i| Customer::personal(format!("{:010}", 6_221_000_000u64 + i as u64))).collect();
+    let customers: Vec<Customer> =
+        (0..n).map(|i| Customer::personal(format!("{:010}", 6_221_000_000u64 + i as u64))).collect();
     let mut states = vec![CustomerState::default(); n];
     let mut rust_secs = 0.0;
     let mut rust_events = 0;
     for (m, month) in MONTHS.iter().enumerate() {
-        let inputs: Vec<MonthInput> = (0..n).map(|i| MonthInput::total(from_fen(aum_fen(i as u64, m as u64)))).collect();
+        let inputs: Vec<MonthInput> =
+            (0..n).map(|i| MonthInput::total(from_fen(aum_fen(i as u64, m as u64)))).collect();
         let month = Month::from_yyyymm(i64::from(*month)).unwrap();
         let t = Instant::now();
         let out = if threads > 1 {
@@ -41,7 +43,9 @@ fn main() {
         } else {
             engine.evaluate_batch(month, &customers, &inputs, &mut states).unwrap()
         };
-        rust_secs += t.elapsed().as_secs_f64();
+        let dt = t.elapsed().as_secs_f64();
+        rust_secs += dt;
+        eprintln!("  rust month {month}: {dt:.3} s");
         rust_events += out.events.len();
         assert!(out.errors.is_empty());
     }
@@ -78,10 +82,20 @@ fn main() {
         assert_eq!(crm_tiering::crmt_states_new(n, &mut st), crmt_result::CRMT_OK);
         for (m, month) in MONTHS.iter().enumerate() {
             let amounts: Vec<i64> = (0..n).map(|i| aum_fen(i as u64, m as u64)).collect();
-            let aum = crmt_batch_aum { component_count: 0, components: std::ptr::null(), amounts_fen: amounts.as_ptr() };
+            let aum =
+                crmt_batch_aum { component_count: 0, components: std::ptr::null(), amounts_fen: amounts.as_ptr() };
             let mut batch: *mut crmt_batch = std::ptr::null_mut();
             let t = Instant::now();
-            let rc = crm_tiering::crmt_evaluate_batch(book, *month, &cols, &aum, st, threads, errors.as_mut_ptr(), &mut batch);
+            let rc = crm_tiering::crmt_evaluate_batch(
+                book,
+                *month,
+                &cols,
+                &aum,
+                st,
+                threads,
+                errors.as_mut_ptr(),
+                &mut batch,
+            );
             abi_secs += t.elapsed().as_secs_f64();
             assert_eq!(rc, crmt_result::CRMT_OK);
             let mut count = 0;

@@ -59,6 +59,98 @@ pub struct crmt_batch {
     errors: Vec<(u32, Failure)>,
 }
 
+/// The customer columns of a call, borrowed.
+struct CustomersKey<'a> {
+    ids: &'a [u8],
+    id_offsets: &'a [usize],
+    entities: Option<(&'a [u8], &'a [usize])>,
+    kinds: Option<&'a [u8]>,
+}
+
+/// Buffers kept on a `crmt_states` between monthly batches: the customers built from the last
+/// call's columns (reused as they are when the next call's columns are byte for byte the same,
+/// as they are month after month for a portfolio) and the inputs' storage.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    ids: Vec<u8>,
+    id_offsets: Vec<usize>,
+    entities: Option<(Vec<u8>, Vec<usize>)>,
+    kinds: Option<Vec<u8>>,
+    customers: Vec<Customer>,
+    rejected: Vec<(u32, Failure)>,
+    inputs: Vec<MonthInput>,
+}
+
+impl Scratch {
+    fn matches(&self, key: &CustomersKey<'_>) -> bool {
+        self.customers.len() + 1 == key.id_offsets.len()
+            && self.ids == key.ids
+            && self.id_offsets == key.id_offsets
+            && self.entities.as_ref().map(|(d, o)| (d.as_slice(), o.as_slice())) == key.entities
+            && self.kinds.as_deref() == key.kinds
+    }
+
+    /// Builds the customers, noting the records that cannot be evaluated.
+    fn build(&mut self, key: &CustomersKey<'_>) {
+        let n = key.id_offsets.len() - 1;
+        self.ids = key.ids.to_vec();
+        self.id_offsets = key.id_offsets.to_vec();
+        self.entities = key.entities.map(|(d, o)| (d.to_vec(), o.to_vec()));
+        self.kinds = key.kinds.map(<[u8]>::to_vec);
+        self.customers.clear();
+        self.rejected.clear();
+        let rejected = &mut self.rejected;
+        for i in 0..n {
+            let raw = text_at(key.ids, key.id_offsets, i);
+            let id = match std::str::from_utf8(raw) {
+                Ok(id) => id.to_string(),
+                Err(_) => {
+                    let lossy = String::from_utf8_lossy(raw).into_owned();
+                    rejected.push((
+                        i as u32,
+                        Failure::new(
+                            crmt_result::CRMT_INVALID_UTF8,
+                            format!("customer {i}: the id is not valid UTF-8"),
+                        )
+                        .customer(lossy.clone())
+                        .field("id"),
+                    ));
+                    lossy
+                }
+            };
+            let legal_entity = match key.entities {
+                Some((data, o)) => match std::str::from_utf8(text_at(data, o, i)) {
+                    Ok("") => None,
+                    Ok(e) => Some(e.to_string()),
+                    Err(_) => {
+                        rejected.push((
+                            i as u32,
+                            Failure::new(
+                                crmt_result::CRMT_INVALID_UTF8,
+                                format!("customer `{id}`: the legal entity is not valid UTF-8"),
+                            )
+                            .customer(id.clone())
+                            .field("legal_entity"),
+                        ));
+                        None
+                    }
+                },
+                None => None,
+            };
+            let kind = match customer_kind(key.kinds.map_or(0, |k| u32::from(k[i])), &id) {
+                Ok(k) => k,
+                Err(f) => {
+                    rejected.push((i as u32, f));
+                    Default::default()
+                }
+            };
+            self.customers.push(Customer { id, legal_entity, kind });
+        }
+        // A record rejected twice (id and kind) is reported once, with its first failure.
+        rejected.dedup_by_key(|(i, _)| *i);
+    }
+}
+
 fn offsets<'a>(p: *const usize, count: usize, name: &str) -> Result<&'a [usize], Failure> {
     // SAFETY: the exported function's contract: `count + 1` readable entries.
     let o = unsafe { slice(p, count + 1, name) }?;
@@ -138,61 +230,18 @@ pub unsafe extern "C" fn crmt_evaluate_batch(
         // SAFETY: `count` entries when not NULL, per the contract.
         let kinds = if c.kinds.is_null() { None } else { Some(unsafe { slice(c.kinds, n, "customers.kinds") }?) };
 
-        // The customers, noting the records that cannot be evaluated.
-        let mut rejected: Vec<(u32, Failure)> = Vec::new();
-        let mut list = Vec::with_capacity(n);
-        for i in 0..n {
-            let raw = text_at(ids, id_off, i);
-            let id = match std::str::from_utf8(raw) {
-                Ok(id) => id.to_string(),
-                Err(_) => {
-                    let lossy = String::from_utf8_lossy(raw).into_owned();
-                    rejected.push((
-                        i as u32,
-                        Failure::new(
-                            crmt_result::CRMT_INVALID_UTF8,
-                            format!("customer {i}: the id is not valid UTF-8"),
-                        )
-                        .customer(lossy.clone())
-                        .field("id"),
-                    ));
-                    lossy
-                }
-            };
-            let legal_entity = match &entities {
-                Some((data, o)) => match std::str::from_utf8(text_at(data, o, i)) {
-                    Ok("") => None,
-                    Ok(e) => Some(e.to_string()),
-                    Err(_) => {
-                        rejected.push((
-                            i as u32,
-                            Failure::new(
-                                crmt_result::CRMT_INVALID_UTF8,
-                                format!("customer `{id}`: the legal entity is not valid UTF-8"),
-                            )
-                            .customer(id.clone())
-                            .field("legal_entity"),
-                        ));
-                        None
-                    }
-                },
-                None => None,
-            };
-            let kind = match customer_kind(kinds.map_or(0, |k| u32::from(k[i])), &id) {
-                Ok(k) => k,
-                Err(f) => {
-                    rejected.push((i as u32, f));
-                    Default::default()
-                }
-            };
-            list.push(Customer { id, legal_entity, kind });
+        let scratch = &mut st.scratch;
+        let key = CustomersKey { ids, id_offsets: id_off, entities, kinds };
+        if !scratch.matches(&key) {
+            scratch.build(&key);
         }
-
-        // The inputs.
-        let inputs: Vec<MonthInput> = if a.component_count == 0 {
+        // The inputs, in the buffer of the last month.
+        let mut inputs = std::mem::take(&mut scratch.inputs);
+        inputs.clear();
+        if a.component_count == 0 {
             // SAFETY: `count` entries per the contract.
             let amounts = unsafe { slice(a.amounts_fen, n, "aum.amounts_fen") }?;
-            amounts.iter().map(|f| MonthInput::total(from_fen(*f))).collect()
+            inputs.extend(amounts.iter().map(|f| MonthInput::total(from_fen(*f))));
         } else {
             let k = a.component_count;
             // SAFETY: `component_count` entries per the contract.
@@ -207,28 +256,28 @@ pub unsafe extern "C" fn crmt_evaluate_batch(
                 n.checked_mul(k).ok_or_else(|| Failure::new(crmt_result::CRMT_INVALID_ARGUMENT, "too many amounts"))?;
             // SAFETY: `count * component_count` entries per the contract.
             let amounts = unsafe { slice(a.amounts_fen, total, "aum.amounts_fen") }?;
-            amounts
-                .chunks_exact(k)
-                .map(|row| {
-                    let items = row
-                        .iter()
-                        .zip(&codes)
-                        .filter(|(f, _)| **f != crate::CRMT_NO_AMOUNT)
-                        .map(|(f, code)| ComponentAmount { component: code.clone(), amount: from_fen(*f) })
-                        .collect();
-                    MonthInput { aum: AumInput::Averages(items), special: None }
-                })
-                .collect()
-        };
+            inputs.extend(amounts.chunks_exact(k).map(|row| {
+                let items = row
+                    .iter()
+                    .zip(&codes)
+                    .filter(|(f, _)| **f != crate::CRMT_NO_AMOUNT)
+                    .map(|(f, code)| ComponentAmount { component: code.clone(), amount: from_fen(*f) })
+                    .collect();
+                MonthInput { aum: AumInput::Averages(items), special: None }
+            }));
+        }
+        let rejected = scratch.rejected.clone();
+        let list = std::mem::take(&mut scratch.customers);
 
-        // A record rejected twice (id and kind) is reported once, with its first failure.
-        rejected.dedup_by_key(|(i, _)| *i);
         let saved: Vec<_> = rejected.iter().map(|(i, _)| st.states[*i as usize]).collect();
         let outcome = if threads > 1 {
-            book.engine.evaluate_batch_parallel(month, &list, &inputs, &mut st.states, threads)?
+            book.engine.evaluate_batch_parallel(month, &list, &inputs, &mut st.states, threads)
         } else {
-            book.engine.evaluate_batch(month, &list, &inputs, &mut st.states)?
+            book.engine.evaluate_batch(month, &list, &inputs, &mut st.states)
         };
+        st.scratch.customers = list;
+        st.scratch.inputs = inputs;
+        let outcome = outcome?;
         let mut aums: Vec<i64> = outcome.aums.iter().map(|d| fen(*d)).collect();
         let mut errors: Vec<(u32, Failure)> =
             outcome.errors.into_iter().map(|e| (e.index, Failure::from(e.error))).collect();

@@ -416,7 +416,7 @@ unsafe fn evaluate_with(
     guard(|| {
         // SAFETY: per the contract.
         let customer = unsafe { read_customer(customer) }?;
-        let m = parse_month(month).map(|m| m).map_err(|f| f.customer(customer.id.clone()))?;
+        let m = parse_month(month).map_err(|f| f.customer(customer.id.clone()))?;
         let input = input(&customer)?;
         // SAFETY: per the contract.
         unsafe { run(book, &customer, state, m, &input, out) }
@@ -685,18 +685,21 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for k in EventKind::ALL {
             assert!(seen.insert(event_kind(*k) as usize), "{k}");
+            // SAFETY: the functions return static NUL-terminated strings.
             let code = unsafe { std::ffi::CStr::from_ptr(crmt_event_kind_code(event_kind(*k) as c_int)) };
             assert_eq!(code.to_str().unwrap(), k.as_str());
         }
         seen.clear();
         for r in Reason::ALL {
             assert!(seen.insert(reason(*r) as usize), "{r}");
+            // SAFETY: the functions return static NUL-terminated strings.
             let code = unsafe { std::ffi::CStr::from_ptr(crmt_reason_code(reason(*r) as c_int)) };
             assert_eq!(code.to_str().unwrap(), r.as_str());
         }
         seen.clear();
         for k in AlertKind::ALL {
             assert!(seen.insert(alert_kind(*k) as usize), "{k}");
+            // SAFETY: the functions return static NUL-terminated strings.
             let code = unsafe { std::ffi::CStr::from_ptr(crmt_alert_kind_code(alert_kind(*k) as c_int)) };
             assert_eq!(code.to_str().unwrap(), k.as_str());
         }

@@ -235,7 +235,7 @@ pub unsafe extern "C" fn crmt_buffer_len(buffer: *const crmt_buffer) -> usize {
 /// `buffer` is NULL or a buffer returned by this library and not yet freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_buffer_free(buffer: *mut crmt_buffer) {
-    let _ = guard_value((), || {
+    guard_value((), || {
         // SAFETY: per the contract.
         unsafe { free_box(buffer) }
     });

@@ -16,6 +16,14 @@ pub struct crmt_state {
 /// The states of a portfolio, indexed like the batch's customers. Not synchronized.
 pub struct crmt_states {
     pub(crate) states: Vec<CustomerState>,
+    /// What the last batch over these states built, reused by the next month's batch.
+    pub(crate) scratch: crate::batch::Scratch,
+}
+
+impl crmt_states {
+    fn new(states: Vec<CustomerState>) -> Self {
+        crmt_states { states, scratch: Default::default() }
+    }
 }
 
 /// Where a customer stands in VIP management.
@@ -200,7 +208,7 @@ pub unsafe extern "C" fn crmt_states_new(count: usize, out: *mut *mut crmt_state
             return Err(Failure::null("out"));
         }
         // SAFETY: per the contract.
-        unsafe { put_box(out, crmt_states { states: vec![CustomerState::default(); count] }, "out") }
+        unsafe { put_box(out, crmt_states::new(vec![CustomerState::default(); count]), "out") }
     })
 }
 
@@ -237,7 +245,7 @@ pub unsafe extern "C" fn crmt_states_from_lines(
             }
         }
         // SAFETY: per the contract.
-        unsafe { put_box(out, crmt_states { states }, "out") }
+        unsafe { put_box(out, crmt_states::new(states), "out") }
     })
 }
 
@@ -275,7 +283,7 @@ pub unsafe extern "C" fn crmt_states_len(states: *const crmt_states) -> usize {
     unsafe { states.as_ref() }.map_or(0, |s| s.states.len())
 }
 
-fn at<'a>(s: &'a mut crmt_states, index: usize) -> Result<&'a mut CustomerState, Failure> {
+fn at(s: &mut crmt_states, index: usize) -> Result<&mut CustomerState, Failure> {
     let len = s.states.len();
     s.states.get_mut(index).ok_or_else(|| {
         Failure::new(crmt_result::CRMT_INDEX_OUT_OF_RANGE, format!("index {index} is past the end ({len} states)"))
