@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Tests of the Java binding: builds the native library and the jar, runs every conformance
+# vector and the API cases through JNA, then the Java example. Installs what it needs on Debian.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+target="${CARGO_TARGET_DIR:-$root/target}"
+export DEBIAN_FRONTEND=noninteractive
+
+missing=()
+command -v javac >/dev/null || missing+=(openjdk-17-jdk-headless)
+[ -f /usr/share/java/jna.jar ] || missing+=(libjna-java)
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "== installing ${missing[*]}"
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -q
+    $sudo_cmd apt-get install -y -q "${missing[@]}"
+fi
+
+echo "== cargo build -p crm-tiering-ffi"
+(cd "$root" && cargo build -q -p crm-tiering-ffi)
+echo "== javac"
+"$here/build.sh"
+echo "== Java tests"
+RUST_BACKTRACE=0 java -Djna.library.path="$target/debug" -cp "$target/java/test-classes:$target/java/crm-tiering.jar:/usr/share/java/jna.jar" \
+    crm.tiering.TieringTests "$root/rules-spec/vectors"
+echo "== Java example"
+"$root/examples/java/run.sh"

@@ -1,0 +1,21 @@
+package crm.tiering;
+
+import java.math.BigDecimal;
+import java.time.YearMonth;
+
+/**
+ * A notice for the account manager.
+ *
+ * @param customerIndex the customer's index in a batch (0 for a single evaluation)
+ * @param kind the stable code, such as {@code exit_risk}
+ * @param kindZh the Chinese display name, such as 退出风险
+ * @param month the evaluated month
+ * @param tier the tier concerned, or null
+ * @param monthsCounted months counted so far, or null
+ * @param monthsLeft months left, or null
+ * @param aum the month's AUM
+ * @param threshold the threshold concerned, or null
+ * @param gap the distance to the threshold, or null
+ */
+public record Alert(int customerIndex, String kind, String kindZh, YearMonth month, String tier,
+        Integer monthsCounted, Integer monthsLeft, BigDecimal aum, BigDecimal threshold, BigDecimal gap) {}

@@ -1,0 +1,88 @@
+package crm.tiering;
+
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+import com.sun.jna.Pointer;
+import com.sun.jna.ptr.IntByReference;
+import com.sun.jna.ptr.LongByReference;
+import com.sun.jna.ptr.PointerByReference;
+
+/**
+ * The C ABI of {@code crm_tiering.h}, mapped with JNA. Package-private: use {@link RuleBook}.
+ * {@code size_t} is mapped to {@code long} (64-bit platforms only, checked at load).
+ */
+interface CrmtLibrary extends Library {
+    CrmtLibrary C = load();
+
+    private static CrmtLibrary load() {
+        if (Native.SIZE_T_SIZE != 8) {
+            throw new UnsatisfiedLinkError("crm-tiering's Java binding needs a 64-bit platform");
+        }
+        CrmtLibrary lib = Native.load("crm_tiering", CrmtLibrary.class);
+        if (lib.crmt_abi_version() != Tiering.ABI_VERSION) {
+            throw new UnsatisfiedLinkError("libcrm_tiering has ABI version " + lib.crmt_abi_version()
+                    + ", this binding needs " + Tiering.ABI_VERSION);
+        }
+        return lib;
+    }
+
+    Pointer crmt_version();
+    int crmt_abi_version();
+    Pointer crmt_result_name(int result);
+    int crmt_last_error_code();
+    int crmt_last_error_message(byte[] buf, long len, LongByReference written);
+    int crmt_last_error_customer(byte[] buf, long len, LongByReference written);
+    int crmt_last_error_field(byte[] buf, long len, LongByReference written);
+    int crmt_last_error_month();
+    int crmt_selftest_panic();
+
+    int crmt_rulebook_from_toml(byte[] data, long len, PointerByReference out);
+    int crmt_rulebook_from_json(byte[] data, long len, PointerByReference out);
+    int crmt_rulebook_default(PointerByReference out);
+    int crmt_rulebook_with_missing_months(Pointer book, int mode, PointerByReference out);
+    void crmt_rulebook_free(Pointer book);
+
+    Pointer crmt_buffer_data(Pointer buffer);
+    long crmt_buffer_len(Pointer buffer);
+    void crmt_buffer_free(Pointer buffer);
+
+    int crmt_state_from_bytes(byte[] data, long len, PointerByReference out);
+    int crmt_state_to_bytes(Pointer state, PointerByReference out);
+    void crmt_state_free(Pointer state);
+
+    int crmt_evaluate_total(Pointer book, Pointer customer, Pointer state, int month, byte[] aum, PointerByReference out);
+    int crmt_evaluate_json(Pointer book, Pointer customer, Pointer state, int month, byte[] input, long len,
+            PointerByReference out);
+    long crmt_outcome_aum_fen(Pointer outcome);
+    Pointer crmt_outcome_events(Pointer outcome, LongByReference count);
+    Pointer crmt_outcome_alerts(Pointer outcome, LongByReference count);
+    int crmt_outcome_to_json(Pointer outcome, PointerByReference out);
+    int crmt_outcome_aum(Pointer outcome, byte[] buf, long len, LongByReference written);
+    void crmt_outcome_free(Pointer outcome);
+
+    Pointer crmt_event_kind_code(int kind);
+    Pointer crmt_event_kind_name_zh(int kind);
+    Pointer crmt_reason_code(int reason);
+    Pointer crmt_alert_kind_code(int kind);
+    Pointer crmt_alert_kind_name_zh(int kind);
+
+    int crmt_states_new(long count, PointerByReference out);
+    int crmt_states_from_lines(byte[] data, long len, PointerByReference out);
+    int crmt_states_to_lines(Pointer states, PointerByReference out);
+    long crmt_states_len(Pointer states);
+    int crmt_states_set_bytes(Pointer states, long index, byte[] data, long len);
+    int crmt_states_get_bytes(Pointer states, long index, PointerByReference out);
+    void crmt_states_free(Pointer states);
+
+    int crmt_evaluate_batch(Pointer book, int month, Pointer customers, Pointer aum, Pointer states, long threads,
+            Pointer errorsOut, PointerByReference out);
+    Pointer crmt_batch_events(Pointer batch, LongByReference count);
+    Pointer crmt_batch_alerts(Pointer batch, LongByReference count);
+    Pointer crmt_batch_aums_fen(Pointer batch, LongByReference count);
+    long crmt_batch_error_count(Pointer batch);
+    int crmt_batch_error_at(Pointer batch, long k, IntByReference customerIndex, IntByReference code);
+    int crmt_batch_error_message(Pointer batch, int customerIndex, byte[] buf, long len, LongByReference written);
+    int crmt_batch_error_field(Pointer batch, int customerIndex, byte[] buf, long len, LongByReference written);
+    int crmt_batch_error_month(Pointer batch, int customerIndex);
+    void crmt_batch_free(Pointer batch);
+}

@@ -1,0 +1,286 @@
+package crm.tiering;
+
+import com.sun.jna.Memory;
+import com.sun.jna.Pointer;
+import com.sun.jna.ptr.IntByReference;
+import com.sun.jna.ptr.LongByReference;
+import com.sun.jna.ptr.PointerByReference;
+import java.io.ByteArrayOutputStream;
+import java.lang.ref.Reference;
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.time.YearMonth;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A validated rule book: the entry point of the binding.
+ *
+ * <p>Evaluations may run concurrently from any number of threads. {@link #close()} frees the
+ * native rule book: call it once no thread uses the rule book any more.
+ *
+ * <pre>{@code
+ * try (RuleBook rules = RuleBook.defaults()) {
+ *     MonthResult jan = rules.evaluate(Customer.personal("6221000001"), CustomerState.NEW,
+ *             YearMonth.of(2024, 1), new BigDecimal("250000"));
+ *     store(jan.state().toBytes());
+ * }
+ * }</pre>
+ */
+public final class RuleBook implements AutoCloseable {
+    private volatile Pointer handle;
+
+    private RuleBook(Pointer handle) {
+        this.handle = handle;
+    }
+
+    private static RuleBook load(int rc, PointerByReference out) {
+        Tiering.check(rc);
+        return new RuleBook(out.getValue());
+    }
+
+    /**
+     * Loads a rule book from TOML text.
+     *
+     * @throws TieringException.Rules naming the field (and line) that is wrong
+     */
+    public static RuleBook fromToml(String toml) {
+        byte[] b = toml.getBytes(StandardCharsets.UTF_8);
+        PointerByReference out = new PointerByReference();
+        return load(CrmtLibrary.C.crmt_rulebook_from_toml(b, b.length, out), out);
+    }
+
+    /**
+     * Loads a rule book from JSON text.
+     *
+     * @throws TieringException.Rules naming the field that is wrong
+     */
+    public static RuleBook fromJson(String json) {
+        byte[] b = json.getBytes(StandardCharsets.UTF_8);
+        PointerByReference out = new PointerByReference();
+        return load(CrmtLibrary.C.crmt_rulebook_from_json(b, b.length, out), out);
+    }
+
+    /** The default rule book (金卡 200000, 白金卡 500000, 钻石卡 1000000, 私行级 3000000). */
+    public static RuleBook defaults() {
+        PointerByReference out = new PointerByReference();
+        return load(CrmtLibrary.C.crmt_rulebook_default(out), out);
+    }
+
+    /** A new rule book with the same rules, evaluating skipped months with zero AUM instead of failing. */
+    public RuleBook withMissingMonthsAsZero() {
+        PointerByReference out = new PointerByReference();
+        return load(CrmtLibrary.C.crmt_rulebook_with_missing_months(handle(), 1, out), out);
+    }
+
+    private Pointer handle() {
+        Pointer h = handle;
+        if (h == null) {
+            throw new IllegalStateException("the rule book is closed");
+        }
+        return h;
+    }
+
+    /** The native {@code crmt_customer}; the returned memory keeps the strings alive. */
+    private static Memory[] customer(Customer c) {
+        Memory id = Tiering.nativeString(c.id());
+        Memory entity = c.legalEntity() == null ? null : Tiering.nativeString(c.legalEntity());
+        Memory s = new Memory(24);
+        s.setPointer(0, id);
+        s.setPointer(8, entity);
+        s.setInt(16, c.kind() == Customer.Kind.CORPORATE ? 1 : 0);
+        return new Memory[] {s, id, entity};
+    }
+
+    interface Call {
+        int run(Pointer book, Pointer customer, Pointer state, int month, PointerByReference out);
+    }
+
+    private MonthResult evaluate(Customer customer, CustomerState prior, YearMonth month, Call call) {
+        Objects.requireNonNull(customer, "customer");
+        Objects.requireNonNull(prior, "prior");
+        Objects.requireNonNull(month, "month");
+        CrmtLibrary c = CrmtLibrary.C;
+        Memory[] cust = customer(customer);
+        PointerByReference stateRef = new PointerByReference();
+        byte[] raw = prior.raw();
+        Tiering.check(c.crmt_state_from_bytes(raw, raw.length, stateRef));
+        Pointer state = stateRef.getValue();
+        PointerByReference outRef = new PointerByReference();
+        try {
+            Tiering.check(call.run(handle(), cust[0], state, Tiering.month(month), outRef));
+            Pointer out = outRef.getValue();
+            try {
+                LongByReference n = new LongByReference();
+                List<Event> events = Structs.events(c.crmt_outcome_events(out, n), n.getValue());
+                List<Alert> alerts = Structs.alerts(c.crmt_outcome_alerts(out, n), n.getValue());
+                String aum = Tiering.text((buf, len, w) -> c.crmt_outcome_aum(out, buf, len, w));
+                PointerByReference json = new PointerByReference();
+                Tiering.check(c.crmt_outcome_to_json(out, json));
+                String text = new String(Tiering.takeBuffer(json), StandardCharsets.UTF_8);
+                PointerByReference bytes = new PointerByReference();
+                Tiering.check(c.crmt_state_to_bytes(state, bytes));
+                return new MonthResult(month, new BigDecimal(aum), CustomerState.own(Tiering.takeBuffer(bytes)),
+                        events, alerts, text);
+            } finally {
+                c.crmt_outcome_free(out);
+            }
+        } finally {
+            c.crmt_state_free(state);
+            Reference.reachabilityFence(cust);
+        }
+    }
+
+    /**
+     * Evaluates one customer's month from the month's AUM.
+     *
+     * @param customer the customer
+     * @param prior the state stored after the previous month ({@link CustomerState#NEW} for a new customer)
+     * @param month the month; it must follow the prior state's last month
+     * @param aum the month's daily-average AUM (月日均), exact
+     * @return the result, with the new state to store
+     * @throws TieringException.Sequence when the month does not follow the state's
+     * @throws TieringException.Input for invalid figures
+     * @throws TieringException.State when the prior state cannot be used
+     * @throws TieringException.Rules when no rule set applies to the customer
+     */
+    public MonthResult evaluate(Customer customer, CustomerState prior, YearMonth month, BigDecimal aum) {
+        byte[] text = Tiering.cString(Objects.requireNonNull(aum, "aum").toPlainString());
+        return evaluate(customer, prior, month,
+                (b, c, s, m, out) -> CrmtLibrary.C.crmt_evaluate_total(b, c, s, m, text, out));
+    }
+
+    /**
+     * Evaluates one customer's month from a JSON input record, the conformance vectors' form:
+     * {@code {"aum": {"total": "…"} | {"averages": [...]} | {"day_sums": [...]} | {"daily": [...]},
+     * "special": {"action": "grant" | "revoke", ...}}}.
+     *
+     * @throws TieringException as {@link #evaluate(Customer, CustomerState, YearMonth, BigDecimal)}
+     */
+    public MonthResult evaluateJson(Customer customer, CustomerState prior, YearMonth month, String inputJson) {
+        byte[] input = Objects.requireNonNull(inputJson, "inputJson").getBytes(StandardCharsets.UTF_8);
+        return evaluate(customer, prior, month,
+                (b, c, s, m, out) -> CrmtLibrary.C.crmt_evaluate_json(b, c, s, m, input, input.length, out));
+    }
+
+    /**
+     * Evaluates a portfolio for one month in one native call, updating {@code states} in place.
+     *
+     * @param month the month
+     * @param customers the customers, in the order of {@code states}
+     * @param aumFen each customer's AUM in fen (integer minor units)
+     * @param states the prior states, replaced by the new ones (customers in error keep theirs)
+     * @param threads 1 for the calling thread, n to split the portfolio over n threads
+     * @return events, alerts, AUMs and the customers in error
+     * @throws TieringException.Argument when the lengths differ
+     */
+    public BatchResult evaluateBatch(YearMonth month, List<Customer> customers, long[] aumFen, PortfolioStates states,
+            int threads) {
+        int n = customers.size();
+        if (aumFen.length != n) {
+            throw new IllegalArgumentException(aumFen.length + " amounts for " + n + " customers");
+        }
+        ByteArrayOutputStream ids = new ByteArrayOutputStream(n * 12);
+        ByteArrayOutputStream entities = new ByteArrayOutputStream();
+        long[] idOffsets = new long[n + 1];
+        long[] entityOffsets = new long[n + 1];
+        byte[] kinds = new byte[Math.max(n, 1)];
+        boolean anyEntity = false;
+        for (int i = 0; i < n; i++) {
+            Customer c = customers.get(i);
+            ids.writeBytes(c.id().getBytes(StandardCharsets.UTF_8));
+            idOffsets[i + 1] = ids.size();
+            if (c.legalEntity() != null) {
+                anyEntity = true;
+                entities.writeBytes(c.legalEntity().getBytes(StandardCharsets.UTF_8));
+            }
+            entityOffsets[i + 1] = entities.size();
+            kinds[i] = (byte) (c.kind() == Customer.Kind.CORPORATE ? 1 : 0);
+        }
+        Memory idMem = bytes(ids.toByteArray());
+        Memory idOff = longs(idOffsets);
+        Memory entMem = anyEntity ? bytes(entities.toByteArray()) : null;
+        Memory entOff = anyEntity ? longs(entityOffsets) : null;
+        Memory kindMem = bytes(kinds);
+        Memory amounts = longs(aumFen.length == 0 ? new long[1] : aumFen);
+        Memory cols = new Memory(48);
+        cols.setLong(0, n);
+        cols.setPointer(8, idMem);
+        cols.setPointer(16, idOff);
+        cols.setPointer(24, entMem);
+        cols.setPointer(32, entOff);
+        cols.setPointer(40, kindMem);
+        Memory aum = new Memory(24);
+        aum.setLong(0, 0);
+        aum.setPointer(8, null);
+        aum.setPointer(16, amounts);
+        CrmtLibrary c = CrmtLibrary.C;
+        PointerByReference out = new PointerByReference();
+        try {
+            Tiering.check(c.crmt_evaluate_batch(handle(), Tiering.month(month), cols, aum, states.handle(), threads,
+                    null, out));
+        } finally {
+            Reference.reachabilityFence(new Object[] {idMem, idOff, entMem, entOff, kindMem, amounts});
+        }
+        Pointer batch = out.getValue();
+        try {
+            LongByReference count = new LongByReference();
+            List<Event> events = Structs.events(c.crmt_batch_events(batch, count), count.getValue());
+            List<Alert> alerts = Structs.alerts(c.crmt_batch_alerts(batch, count), count.getValue());
+            Pointer aums = c.crmt_batch_aums_fen(batch, count);
+            long[] aumOut = aums == null || count.getValue() == 0 ? new long[0] : aums.getLongArray(0, n);
+            long nerr = c.crmt_batch_error_count(batch);
+            List<CustomerError> errors = new ArrayList<>((int) nerr);
+            IntByReference index = new IntByReference();
+            IntByReference code = new IntByReference();
+            for (long k = 0; k < nerr; k++) {
+                Tiering.check(c.crmt_batch_error_at(batch, k, index, code));
+                int i = index.getValue();
+                String message = Tiering.text((buf, len, w) -> c.crmt_batch_error_message(batch, i, buf, len, w));
+                String field = Tiering.text((buf, len, w) -> c.crmt_batch_error_field(batch, i, buf, len, w));
+                errors.add(new CustomerError(i, code.getValue(), message, field,
+                        Tiering.month(c.crmt_batch_error_month(batch, i))));
+            }
+            return new BatchResult(events, alerts, aumOut, errors);
+        } finally {
+            c.crmt_batch_free(batch);
+        }
+    }
+
+    /**
+     * As {@link #evaluateBatch(YearMonth, List, long[], PortfolioStates, int)} with exact amounts.
+     *
+     * @throws IllegalArgumentException for an amount that is not a whole number of fen
+     */
+    public BatchResult evaluateBatch(YearMonth month, List<Customer> customers, List<BigDecimal> aums,
+            PortfolioStates states, int threads) {
+        long[] fen = new long[aums.size()];
+        for (int i = 0; i < fen.length; i++) {
+            fen[i] = Tiering.fen(aums.get(i));
+        }
+        return evaluateBatch(month, customers, fen, states, threads);
+    }
+
+    private static Memory bytes(byte[] b) {
+        Memory m = new Memory(Math.max(b.length, 1));
+        m.write(0, b, 0, b.length);
+        return m;
+    }
+
+    private static Memory longs(long[] v) {
+        Memory m = new Memory(8L * Math.max(v.length, 1));
+        m.write(0, v, 0, v.length);
+        return m;
+    }
+
+    /** Frees the native rule book. Idempotent; later calls throw {@link IllegalStateException}. */
+    @Override
+    public synchronized void close() {
+        Pointer h = handle;
+        handle = null;
+        if (h != null) {
+            CrmtLibrary.C.crmt_rulebook_free(h);
+        }
+    }
+}

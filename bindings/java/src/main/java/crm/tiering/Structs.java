@@ -1,0 +1,88 @@
+package crm.tiering;
+
+import com.sun.jna.Pointer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Reads arrays of {@code crmt_event} and {@code crmt_alert} in one copy each. The layouts are
+ * those of the C header (checked against JNA's layout rules by the tests).
+ */
+final class Structs {
+    static final int EVENT_SIZE = 88;
+    static final int ALERT_SIZE = 64;
+    private static final int CODE_SIZE = 17;
+
+    private Structs() {}
+
+    private static String code(ByteBuffer b, int at) {
+        int len = 0;
+        while (len < CODE_SIZE && b.get(at + len) != 0) {
+            len++;
+        }
+        if (len == 0) {
+            return null;
+        }
+        byte[] s = new byte[len];
+        b.get(at, s);
+        return new String(s, StandardCharsets.UTF_8);
+    }
+
+    private static ByteBuffer read(Pointer p, long count, int size) {
+        byte[] raw = p == null || count == 0 ? new byte[0] : p.getByteArray(0, Math.toIntExact(count * size));
+        return ByteBuffer.wrap(raw).order(ByteOrder.nativeOrder());
+    }
+
+    private static final String[] EVENT_CODES = new String[16];
+    private static final String[] EVENT_ZH = new String[16];
+    private static final String[] REASONS = new String[16];
+    private static final String[] ALERT_CODES = new String[16];
+    private static final String[] ALERT_ZH = new String[16];
+
+    static {
+        for (int i = 0; i < 16; i++) {
+            EVENT_CODES[i] = Tiering.code(CrmtLibrary.C.crmt_event_kind_code(i));
+            EVENT_ZH[i] = Tiering.code(CrmtLibrary.C.crmt_event_kind_name_zh(i));
+            REASONS[i] = Tiering.code(CrmtLibrary.C.crmt_reason_code(i));
+            ALERT_CODES[i] = Tiering.code(CrmtLibrary.C.crmt_alert_kind_code(i));
+            ALERT_ZH[i] = Tiering.code(CrmtLibrary.C.crmt_alert_kind_name_zh(i));
+        }
+    }
+
+    private static String at(String[] table, int i) {
+        return i >= 0 && i < table.length ? table[i] : "";
+    }
+
+    static List<Event> events(Pointer p, long count) {
+        ByteBuffer b = read(p, count, EVENT_SIZE);
+        List<Event> out = new ArrayList<>((int) count);
+        for (int k = 0; k < count; k++) {
+            int o = k * EVENT_SIZE;
+            int kind = b.getInt(o + 4);
+            out.add(new Event(b.getInt(o), at(EVENT_CODES, kind), at(EVENT_ZH, kind), at(REASONS, b.getInt(o + 8)),
+                    Tiering.month(b.getInt(o + 12)), Tiering.month(b.getInt(o + 16)), code(b, o + 20), code(b, o + 37),
+                    Tiering.amount(b.getLong(o + 56)), Tiering.amount(b.getLong(o + 64)),
+                    Tiering.month(b.getInt(o + 72)), b.getInt(o + 76), Tiering.amount(b.getLong(o + 80))));
+        }
+        return out;
+    }
+
+    static List<Alert> alerts(Pointer p, long count) {
+        ByteBuffer b = read(p, count, ALERT_SIZE);
+        List<Alert> out = new ArrayList<>((int) count);
+        for (int k = 0; k < count; k++) {
+            int o = k * ALERT_SIZE;
+            int kind = b.getInt(o + 4);
+            int counted = b.getInt(o + 32);
+            int left = b.getInt(o + 36);
+            out.add(new Alert(b.getInt(o), at(ALERT_CODES, kind), at(ALERT_ZH, kind), Tiering.month(b.getInt(o + 8)),
+                    code(b, o + 12), counted < 0 ? null : counted, left < 0 ? null : left,
+                    Tiering.amount(b.getLong(o + 40)), Tiering.amount(b.getLong(o + 48)),
+                    Tiering.amount(b.getLong(o + 56))));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,385 @@
+package crm.tiering;
+
+import com.sun.jna.Structure;
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.YearMonth;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * The Java binding's tests: every conformance vector of rules-spec/vectors/ and the API cases.
+ * A plain runner: prints each failure and a closing "N passed, N failed"; exits non-zero on failure.
+ *
+ * <p>Usage: {@code java -Djna.library.path=target/debug -cp ... crm.tiering.TieringTests rules-spec/vectors}
+ */
+public final class TieringTests {
+    private static int passed;
+    private static int failed;
+    private static final List<String> problems = new ArrayList<>();
+
+    private TieringTests() {}
+
+    private static void check(boolean ok, String what) {
+        if (!ok) {
+            problems.add(what);
+        }
+    }
+
+    interface Case {
+        void run() throws Exception;
+    }
+
+    private static void run(String name, Case c) {
+        problems.clear();
+        try {
+            c.run();
+        } catch (Throwable t) {
+            problems.add("threw " + t);
+        }
+        if (problems.isEmpty()) {
+            passed++;
+        } else {
+            failed++;
+            for (String p : problems) {
+                System.err.println("FAIL [" + name + "] " + p);
+            }
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> obj(Object o) {
+        return (Map<String, Object>) o;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Object> list(Object o) {
+        return o == null ? List.of() : (List<Object>) o;
+    }
+
+    private static String category(TieringException e) {
+        if (e instanceof TieringException.Rules) {
+            return "rules";
+        }
+        if (e instanceof TieringException.Input) {
+            return "input";
+        }
+        if (e instanceof TieringException.Sequence) {
+            return "sequence";
+        }
+        if (e instanceof TieringException.State) {
+            return "state";
+        }
+        return "other:" + e.codeName();
+    }
+
+    private static void vector(Path path) throws IOException {
+        Map<String, Object> v = obj(Json.parse(Files.readString(path, StandardCharsets.UTF_8)));
+        String rules = Json.write(v.get("rules"));
+        Map<String, Object> rulesError = obj(v.get("expect_rules_error"));
+        RuleBook book;
+        try {
+            book = RuleBook.fromJson(rules);
+        } catch (TieringException.Rules e) {
+            check(rulesError != null, "unexpected rules error: " + e.getMessage());
+            if (rulesError != null) {
+                Object field = rulesError.get("field");
+                check(e.field().equals(field == null ? "" : field), "rules error on `" + e.field() + "`, expected `"
+                        + field + "`: " + e.getMessage());
+                check(e.code() == 10, "code " + e.code());
+            }
+            return;
+        }
+        check(rulesError == null, "the rule book loaded, but an error was expected");
+        try (RuleBook base = book) {
+            Map<String, Object> options = obj(v.get("options"));
+            RuleBook rb = options != null && "treat_as_zero".equals(options.get("missing_months"))
+                    ? base.withMissingMonthsAsZero()
+                    : base;
+            try {
+                runMonths(v, rb);
+            } finally {
+                if (rb != base) {
+                    rb.close();
+                }
+            }
+        }
+    }
+
+    private static void runMonths(Map<String, Object> v, RuleBook rb) {
+        Map<String, Object> c = obj(v.get("customer"));
+        Customer customer = new Customer((String) c.get("id"), (String) c.get("legal_entity"),
+                "corporate".equals(c.get("kind")) ? Customer.Kind.CORPORATE : Customer.Kind.PERSONAL);
+        Object initial = v.get("initial_state");
+        CustomerState state = initial == null ? CustomerState.NEW : CustomerState.fromJson(Json.write(initial));
+        for (Object mo : list(v.get("months"))) {
+            Map<String, Object> m = obj(mo);
+            String monthText = (String) m.get("month");
+            YearMonth month = YearMonth.parse(monthText);
+            String input = Json.write(m.get("input"));
+            Map<String, Object> wantError = obj(m.get("expect_error"));
+            try {
+                MonthResult r = rb.evaluateJson(customer, state, month, input);
+                check(wantError == null, monthText + ": expected an error, got none");
+                Map<String, Object> expected = obj(m.get("expected"));
+                if (expected != null) {
+                    Object got = Json.parse(r.json());
+                    check(Json.same(expected, got), monthText + ": outcome differs:\n  expected " + Json.write(expected)
+                            + "\n  got      " + r.json());
+                    check(r.aum().equals(new BigDecimal((String) expected.get("aum"))), monthText + ": aum " + r.aum());
+                    check(Json.same(expected.get("state"), Json.parse(r.state().toJson())), monthText + ": state");
+                    List<Object> events = list(expected.get("events"));
+                    check(events.size() == r.events().size(), monthText + ": " + r.events().size() + " events");
+                    for (int k = 0; k < Math.min(events.size(), r.events().size()); k++) {
+                        Map<String, Object> e = obj(events.get(k));
+                        Event got2 = r.events().get(k);
+                        check(e.get("kind").equals(got2.kind()), monthText + ": event kind " + got2.kind());
+                        check(e.get("reason").equals(got2.reason()), monthText + ": reason " + got2.reason());
+                        check(java.util.Objects.equals(e.get("to_tier"), got2.toTier()), monthText + ": to_tier");
+                        check(java.util.Objects.equals(e.get("from_tier"), got2.fromTier()), monthText + ": from_tier");
+                        check(YearMonth.parse((String) e.get("effective_from")).equals(got2.effectiveFrom()),
+                                monthText + ": effective_from");
+                        Map<String, Object> ev = obj(e.get("evidence"));
+                        check(new BigDecimal((String) ev.get("aum")).compareTo(got2.aum()) == 0, monthText + ": aum");
+                    }
+                    List<Object> alerts = list(expected.get("alerts"));
+                    check(alerts.size() == r.alerts().size(), monthText + ": " + r.alerts().size() + " alerts");
+                    for (int k = 0; k < Math.min(alerts.size(), r.alerts().size()); k++) {
+                        Map<String, Object> a = obj(alerts.get(k));
+                        Alert got2 = r.alerts().get(k);
+                        check(a.get("kind").equals(got2.kind()), monthText + ": alert kind " + got2.kind());
+                        Object left = a.get("months_left");
+                        check(left == null ? got2.monthsLeft() == null
+                                : got2.monthsLeft() != null && ((BigDecimal) left).intValue() == got2.monthsLeft(),
+                                monthText + ": months_left");
+                        Object gap = a.get("gap");
+                        check(gap == null ? got2.gap() == null : new BigDecimal((String) gap).compareTo(got2.gap()) == 0,
+                                monthText + ": gap");
+                    }
+                }
+                state = r.state();
+            } catch (TieringException e) {
+                check(wantError != null, monthText + ": unexpected error: " + e.getMessage());
+                if (wantError != null) {
+                    check(wantError.get("category").equals(category(e)), monthText + ": expected a "
+                            + wantError.get("category") + " error, got " + category(e) + ": " + e.getMessage());
+                    Object field = wantError.get("field");
+                    if (field != null && e instanceof TieringException.Input) {
+                        check(field.equals(e.field()), monthText + ": field `" + e.field() + "`, expected `" + field + "`");
+                    }
+                    if (!(e instanceof TieringException.Rules)) {
+                        check(customer.id().equals(e.customer()), monthText + ": error names `" + e.customer() + "`");
+                    }
+                }
+            }
+        }
+    }
+
+    /** JNA's layout of the C structs, to check the offsets Structs reads. */
+    @Structure.FieldOrder({"customer_index", "kind", "reason", "month", "effective_from", "from_tier", "to_tier",
+            "aum_fen", "threshold_fen", "window_from", "window_months", "peak_aum_fen"})
+    public static class CEvent extends Structure {
+        public int customer_index;
+        public int kind;
+        public int reason;
+        public int month;
+        public int effective_from;
+        public byte[] from_tier = new byte[17];
+        public byte[] to_tier = new byte[17];
+        public long aum_fen;
+        public long threshold_fen;
+        public int window_from;
+        public int window_months;
+        public long peak_aum_fen;
+
+        int offset(String field) {
+            return fieldOffset(field);
+        }
+    }
+
+    /** JNA's layout of {@code crmt_alert}. */
+    @Structure.FieldOrder({"customer_index", "kind", "month", "tier", "months_counted", "months_left", "aum_fen",
+            "threshold_fen", "gap_fen"})
+    public static class CAlert extends Structure {
+        public int customer_index;
+        public int kind;
+        public int month;
+        public byte[] tier = new byte[17];
+        public int months_counted;
+        public int months_left;
+        public long aum_fen;
+        public long threshold_fen;
+        public long gap_fen;
+
+        int offset(String field) {
+            return fieldOffset(field);
+        }
+    }
+
+    private static void apiCases(String defaultRules) {
+        run("version and layout", () -> {
+            check(!Tiering.version().isEmpty(), "version");
+            CEvent e = new CEvent();
+            CAlert a = new CAlert();
+            check(e.size() == Structs.EVENT_SIZE, "event size " + e.size());
+            check(e.offset("aum_fen") == 56 && e.offset("to_tier") == 37 && e.offset("window_from") == 72,
+                    "event offsets");
+            check(a.size() == Structs.ALERT_SIZE, "alert size " + a.size());
+            check(a.offset("months_counted") == 32 && a.offset("aum_fen") == 40, "alert offsets");
+        });
+        run("evaluate, then sequence errors", () -> {
+            try (RuleBook rb = RuleBook.fromToml(defaultRules)) {
+                Customer c = Customer.personal("6221000001");
+                MonthResult jan = rb.evaluate(c, CustomerState.NEW, YearMonth.of(2024, 1), new BigDecimal("523400.5"));
+                check(jan.aum().equals(new BigDecimal("523400.50")), "aum " + jan.aum());
+                check(jan.events().size() == 1 && "entered".equals(jan.events().get(0).kind())
+                        && "platinum".equals(jan.events().get(0).toTier()), "entered platinum");
+                check("纳入".equals(jan.events().get(0).kindZh()), "zh");
+                check(jan.events().get(0).threshold().equals(new BigDecimal("500000.00")), "threshold");
+                check(jan.events().get(0).effectiveFrom().equals(YearMonth.of(2024, 2)), "effective");
+                try {
+                    rb.evaluate(c, jan.state(), YearMonth.of(2024, 1), BigDecimal.ONE);
+                    check(false, "repeated month accepted");
+                } catch (TieringException.Sequence e) {
+                    check(e.code() == 12 && e.customer().equals("6221000001"), "sequence " + e.code());
+                    check(YearMonth.of(2024, 1).equals(e.month()), "month " + e.month());
+                }
+                try {
+                    rb.evaluate(c, jan.state(), YearMonth.of(2024, 3), BigDecimal.ONE);
+                    check(false, "gap accepted");
+                } catch (TieringException.Sequence e) {
+                    check(e.getMessage().contains("2024-02"), "names the missing month: " + e.getMessage());
+                }
+                // Stored and read back, the state goes on.
+                CustomerState stored = CustomerState.fromBytes(jan.state().toBytes());
+                MonthResult feb = rb.evaluate(c, stored, YearMonth.of(2024, 2), new BigDecimal("100"));
+                check(feb.events().size() == 1 && "watch_started".equals(feb.events().get(0).kind()), "watch");
+            }
+        });
+        run("misuse", () -> {
+            RuleBook rb = RuleBook.defaults();
+            Customer c = Customer.personal("c1");
+            try {
+                rb.evaluate(c, CustomerState.fromJson("{\"schema_version\": 99}"), YearMonth.of(2024, 1), BigDecimal.TEN);
+                check(false, "bad state accepted");
+            } catch (TieringException.State e) {
+                check(e.getMessage().contains("99"), e.getMessage());
+            }
+            try {
+                rb.evaluate(c, CustomerState.NEW, YearMonth.of(2024, 1), new BigDecimal("-5"));
+                check(false, "negative AUM accepted");
+            } catch (TieringException.Input e) {
+                check("c1".equals(e.customer()) && !e.field().isEmpty(), "input names customer and field");
+            }
+            try {
+                rb.evaluateJson(c, CustomerState.NEW, YearMonth.of(2024, 1), "{\"aum\": {\"total\": \"1e5\"}}");
+                check(false, "exponent accepted");
+            } catch (TieringException.Input e) {
+                check(e.getMessage().contains("1e5"), e.getMessage());
+            }
+            try {
+                RuleBook.fromToml("name = 3");
+                check(false, "bad rules accepted");
+            } catch (TieringException.Rules e) {
+                check(e.code() == 10, "rules code");
+            }
+            try {
+                rb.evaluate(c, CustomerState.NEW, YearMonth.of(2024, 1), null);
+                check(false, "null accepted");
+            } catch (NullPointerException e) {
+                check(true, "");
+            }
+            try {
+                Tiering.selftestPanic();
+                check(false, "no panic");
+            } catch (TieringException.Internal e) {
+                check(e.code() == 99 && e.getMessage().contains("panic"), e.getMessage());
+            }
+            rb.close();
+            rb.close(); // idempotent: no double free
+            try {
+                rb.evaluate(c, CustomerState.NEW, YearMonth.of(2024, 1), BigDecimal.TEN);
+                check(false, "closed rule book used");
+            } catch (IllegalStateException e) {
+                check(true, "");
+            }
+            try {
+                Tiering.fen(new BigDecimal("0.001"));
+                check(false, "sub-fen amount accepted for the batch");
+            } catch (IllegalArgumentException e) {
+                check(true, "");
+            }
+        });
+        run("batch agrees with single evaluations", () -> {
+            try (RuleBook rb = RuleBook.defaults(); PortfolioStates states = PortfolioStates.create(50)) {
+                List<Customer> customers = new ArrayList<>();
+                CustomerState[] singles = new CustomerState[50];
+                for (int i = 0; i < 50; i++) {
+                    customers.add(new Customer("c" + i, i % 2 == 0 ? "0101" : null,
+                            i % 7 == 0 ? Customer.Kind.CORPORATE : Customer.Kind.PERSONAL));
+                    singles[i] = CustomerState.NEW;
+                }
+                for (int m = 1; m <= 8; m++) {
+                    List<BigDecimal> aums = new ArrayList<>();
+                    for (int i = 0; i < 50; i++) {
+                        aums.add(BigDecimal.valueOf(((i * 7919L + m * 104729L) % 4_000_000) * 100 + i, 2));
+                    }
+                    YearMonth month = YearMonth.of(2024, m);
+                    BatchResult b = rb.evaluateBatch(month, customers, aums, states, m % 2 + 1);
+                    check(b.errors().isEmpty(), "errors " + b.errors());
+                    List<Event> expectedEvents = new ArrayList<>();
+                    for (int i = 0; i < 50; i++) {
+                        MonthResult r = rb.evaluate(customers.get(i), singles[i], month, aums.get(i));
+                        singles[i] = r.state();
+                        for (Event e : r.events()) {
+                            expectedEvents.add(new Event(i, e.kind(), e.kindZh(), e.reason(), e.month(), e.effectiveFrom(),
+                                    e.fromTier(), e.toTier(), e.aum(), e.threshold(), e.windowFrom(), e.windowMonths(),
+                                    e.peakAum()));
+                        }
+                        check(b.aum(i).equals(r.aum()), "aum " + i);
+                    }
+                    check(expectedEvents.equals(b.events()), month + ": batch events differ");
+                    for (int i = 0; i < 50; i++) {
+                        check(states.get(i).equals(singles[i]), month + ": state " + i);
+                    }
+                }
+                // Through the store and back.
+                try (PortfolioStates again = PortfolioStates.fromLines(states.toLines())) {
+                    check(again.size() == 50 && again.get(3).equals(states.get(3)), "lines round trip");
+                }
+                // A customer in error keeps its state and is reported; the others go on.
+                List<Customer> two = List.of(Customer.personal("ok"), Customer.personal("late"));
+                try (PortfolioStates s2 = PortfolioStates.create(2)) {
+                    s2.set(1, CustomerState.fromJson(
+                            "{\"schema_version\":1,\"status\":\"not_enrolled\",\"last_month\":\"2024-05\"}"));
+                    BatchResult b = rb.evaluateBatch(YearMonth.of(2024, 3), two, new long[] {30_000_000L, 1L}, s2, 1);
+                    check(b.errors().size() == 1 && b.errors().get(0).index() == 1 && b.errors().get(0).code() == 12,
+                            "error slot " + b.errors());
+                    check(b.errors().get(0).toException("late") instanceof TieringException.Sequence, "category");
+                    check(b.events().size() == 1 && b.events().get(0).customerIndex() == 0, "events of the good one");
+                }
+            }
+        });
+    }
+
+    public static void main(String[] args) throws IOException {
+        Path dir = Path.of(args.length > 0 ? args[0] : "rules-spec/vectors");
+        String defaultRules = Files.readString(dir.resolveSibling("default-rules.toml"));
+        apiCases(defaultRules);
+        List<Path> vectors;
+        try (Stream<Path> s = Files.list(dir)) {
+            vectors = s.filter(p -> p.toString().endsWith(".json")).sorted().toList();
+        }
+        run("vectors folder", () -> check(!vectors.isEmpty(), "no vectors in " + dir));
+        for (Path p : vectors) {
+            run("vector " + p.getFileName(), () -> vector(p));
+        }
+        System.out.println(passed + " passed, " + failed + " failed");
+        System.exit(failed == 0 ? 0 : 1);
+    }
+}
