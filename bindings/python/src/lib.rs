@@ -75,13 +75,20 @@ impl PyPortfolio {
     /// Evaluates one month for every row of `table` (`customer_id`, `aum`, optional
     /// `legal_entity`, `kind`, `special`, `special_tier`, `special_months`). Returns the
     /// states, events, alerts and errors tables. The GIL is released while the engine works.
-    fn evaluate_month(&mut self, py: Python<'_>, month: &Bound<'_, PyAny>, table: AnyRecordBatch) -> PyResult<Tables4> {
+    #[pyo3(signature = (month, table, explain=false))]
+    fn evaluate_month(
+        &mut self,
+        py: Python<'_>,
+        month: &Bound<'_, PyAny>,
+        table: AnyRecordBatch,
+        explain: bool,
+    ) -> PyResult<Tables4> {
         let month = extract_month(month)?;
         let batches = collect_batches(table)?;
         let book = &mut self.book;
         let result = py.detach(move || -> Result<[PyTable; 4], Fail> {
-            let rows = read_rows(&batches, false)?;
-            let mut sink = TablesSink::new(rows.customers.len());
+            let rows = read_rows(&batches, false, Some(&book.customers))?;
+            let mut sink = TablesSink::new(rows.inputs.len(), explain);
             book.run_month(month, &rows, None, &mut sink)?;
             Ok(sink.finish()?)
         });
@@ -89,12 +96,13 @@ impl PyPortfolio {
     }
 
     /// Evaluates a history table (with a `month` column), month by month.
-    fn evaluate_history(&mut self, py: Python<'_>, history: AnyRecordBatch) -> PyResult<Tables4> {
+    #[pyo3(signature = (history, explain=false))]
+    fn evaluate_history(&mut self, py: Python<'_>, history: AnyRecordBatch, explain: bool) -> PyResult<Tables4> {
         let batches = collect_batches(history)?;
         let book = &mut self.book;
         let result = py.detach(move || -> Result<[PyTable; 4], Fail> {
-            let rows = read_rows(&batches, true)?;
-            let mut sink = TablesSink::new(rows.customers.len());
+            let rows = read_rows(&batches, true, None)?;
+            let mut sink = TablesSink::new(rows.inputs.len(), explain);
             book.run_history(&rows, &mut sink)?;
             Ok(sink.finish()?)
         });
@@ -150,15 +158,16 @@ impl PyPortfolio {
 
 /// Replays a history table (`customer_id`, `month`, `aum`, ...) from empty states.
 #[pyfunction]
-#[pyo3(signature = (rules, history, missing_months="error"))]
+#[pyo3(signature = (rules, history, missing_months="error", explain=false))]
 fn replay_table(
     py: Python<'_>,
     rules: &PyRuleBook,
     history: AnyRecordBatch,
     missing_months: &str,
+    explain: bool,
 ) -> PyResult<Tables4> {
     let mut p = PyPortfolio::new(py, rules, missing_months)?;
-    p.evaluate_history(py, history)
+    p.evaluate_history(py, history, explain)
 }
 
 fn tier_order(books: &[&PyRuleBook]) -> Vec<TierCode> {
@@ -194,7 +203,7 @@ fn simulate(
     let b = Arc::new(Engine::with_options((*rules_b.book).clone(), opts));
     let order = tier_order(&[rules_a, rules_b]);
     let result = py.detach(move || -> Result<[PyTable; 2], Fail> {
-        let rows = read_rows(&batches, true)?;
+        let rows = read_rows(&batches, true, None)?;
         let mut sink = SimulationSink {
             first: std::collections::HashMap::with_capacity(rows.customers.len()),
             counts: Default::default(),
@@ -282,8 +291,8 @@ fn _bench_rust_batch<'py>(
     let (b1, b2) = (collect_batches(table1)?, collect_batches(table2)?);
     let engine = Engine::new((*rules.book).clone());
     let result = py.detach(move || -> Result<(f64, usize, usize, usize), Fail> {
-        let r1 = read_rows(&b1, false)?;
-        let r2 = read_rows(&b2, false)?;
+        let r1 = read_rows(&b1, false, None)?;
+        let r2 = read_rows(&b2, false, None)?;
         let mut states = vec![CustomerState::default(); r1.customers.len()];
         engine.evaluate_batch(m1, &r1.customers, &r1.inputs, &mut states)?;
         let start = Instant::now();

@@ -58,6 +58,8 @@ pub(crate) struct Rows {
     /// Per row, the month (history tables only; `None` when unusable).
     pub(crate) months: Vec<Option<Month>>,
     pub(crate) has_problems: bool,
+    /// The ids are exactly the portfolio's customers, in order: `customers` is left empty.
+    pub(crate) aligned: bool,
 }
 
 /// Collects the batches of a table-like object (anything with `__arrow_c_stream__` or
@@ -199,27 +201,39 @@ fn required<'a>(batch: &'a RecordBatch, name: &str) -> TResult<&'a ArrayRef> {
 
 /// Reads the rows of a table: `customer_id`, `aum`, optional `legal_entity`, `kind`,
 /// `special` (`grant`/`revoke`), `special_tier`, `special_months`, and `month` when `with_month`.
-pub(crate) fn read_rows(batches: &[RecordBatch], with_month: bool) -> TResult<Rows> {
+pub(crate) fn read_rows(batches: &[RecordBatch], with_month: bool, known: Option<&[Customer]>) -> TResult<Rows> {
     let n: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let aligned = match known {
+        Some(k) if k.len() == n && n > 0 => ids_match(batches, k)?,
+        _ => false,
+    };
     let mut rows = Rows {
         customers: Vec::with_capacity(n),
         inputs: Vec::with_capacity(n),
         problems: Vec::with_capacity(n),
         months: Vec::with_capacity(if with_month { n } else { 0 }),
         has_problems: false,
+        aligned,
     };
     let mut amounts = Vec::with_capacity(n);
     let mut months = Vec::new();
+    let mut offset = 0usize;
     for batch in batches {
-        let start = rows.customers.len();
+        let start = offset;
+        let end = offset + batch.num_rows();
+        offset = end;
         let mut missing_id = Vec::new();
-        for_each_str(required(batch, "customer_id")?, "customer_id", |v| {
-            if v.is_none() {
-                missing_id.push(rows.customers.len());
-            }
-            rows.customers.push(Customer::personal(v.unwrap_or("")));
-        })?;
-        if let Some(col) = column(batch, "legal_entity") {
+        if !aligned {
+            let mut i = start;
+            for_each_str(required(batch, "customer_id")?, "customer_id", |v| {
+                if v.is_none() {
+                    missing_id.push(i);
+                }
+                rows.customers.push(Customer::personal(v.unwrap_or("")));
+                i += 1;
+            })?;
+        }
+        if let Some(col) = column(batch, "legal_entity").filter(|_| !aligned) {
             let mut i = start;
             for_each_str(col, "legal_entity", |v| {
                 rows.customers[i].legal_entity = v.map(str::to_string);
@@ -227,7 +241,7 @@ pub(crate) fn read_rows(batches: &[RecordBatch], with_month: bool) -> TResult<Ro
             })?;
         }
         let mut kind_problems = Vec::new();
-        if let Some(col) = column(batch, "kind") {
+        if let Some(col) = column(batch, "kind").filter(|_| !aligned) {
             let mut i = start;
             for_each_str(col, "kind", |v| {
                 match v.map(str::parse::<CustomerKind>) {
@@ -255,7 +269,7 @@ pub(crate) fn read_rows(batches: &[RecordBatch], with_month: bool) -> TResult<Ro
             let c = arrow_cast::cast(col, &DataType::Int64)?;
             special_months.extend(c.as_primitive::<Int64Type>().iter());
         }
-        for i in start..rows.customers.len() {
+        for i in start..end {
             let mut problem: Option<(&'static str, String)> = None;
             let aum = match amounts.get(i) {
                 Some(Ok(a)) => *a,
@@ -324,6 +338,25 @@ pub(crate) fn read_rows(batches: &[RecordBatch], with_month: bool) -> TResult<Ro
     Ok(rows)
 }
 
+/// Whether the tables' ids are exactly `known`'s, in order, with no selector columns.
+fn ids_match(batches: &[RecordBatch], known: &[Customer]) -> TResult<bool> {
+    let mut i = 0usize;
+    let mut same = true;
+    for batch in batches {
+        if column(batch, "legal_entity").is_some() || column(batch, "kind").is_some() {
+            return Ok(false);
+        }
+        for_each_str(required(batch, "customer_id")?, "customer_id", |v| {
+            same = same && v.is_some_and(|v| known.get(i).is_some_and(|k| k.id == v));
+            i += 1;
+        })?;
+        if !same {
+            return Ok(false);
+        }
+    }
+    Ok(same && i == known.len())
+}
+
 /// Receives what a month of a portfolio produces.
 pub(crate) trait MonthSink {
     /// A row's result: its state after the month (unchanged on error), AUM and error.
@@ -362,11 +395,11 @@ impl Book {
         sel: Option<&[u32]>,
         sink: &mut dyn MonthSink,
     ) -> Result<(), TieringError> {
-        let n = rows.customers.len();
+        let n = rows.inputs.len();
         let aligned = sel.is_none()
             && !rows.has_problems
             && self.customers.len() == n
-            && self.customers.iter().zip(&rows.customers).all(|(a, b)| a == b);
+            && (rows.aligned || self.customers.iter().zip(&rows.customers).all(|(a, b)| a == b));
         if aligned {
             let out = self.engine.evaluate_batch(month, &self.customers, &rows.inputs, &mut self.states)?;
             let mut errors = out.errors.iter().peekable();
@@ -396,12 +429,19 @@ impl Book {
                 &all
             }
         };
+        let known;
+        let source: &[Customer] = if rows.aligned {
+            known = self.customers.clone();
+            &known
+        } else {
+            &rows.customers
+        };
         let mut seen: HashMap<u32, ()> = HashMap::with_capacity(sel.len());
         let mut batch_rows = Vec::with_capacity(sel.len());
         let mut batch_idx = Vec::with_capacity(sel.len());
         for &r in sel {
             let r = r as usize;
-            let c = &rows.customers[r];
+            let c = &source[r];
             let idx = match self.index.get(&c.id) {
                 Some(&i) => {
                     if self.customers[i as usize] != *c {
@@ -435,7 +475,7 @@ impl Book {
             batch_rows.push(r);
             batch_idx.push(idx);
         }
-        let customers: Vec<Customer> = batch_rows.iter().map(|&r| rows.customers[r].clone()).collect();
+        let customers: Vec<Customer> = batch_rows.iter().map(|&r| source[r].clone()).collect();
         let inputs: Vec<MonthInput> = batch_rows.iter().map(|&r| rows.inputs[r].clone()).collect();
         let mut states: Vec<CustomerState> = batch_idx.iter().map(|&i| self.states[i as usize]).collect();
         let out = self.engine.evaluate_batch(month, &customers, &inputs, &mut states)?;
@@ -528,7 +568,9 @@ fn strs(cap: usize) -> StringBuilder {
 
 /// The result tables of a portfolio month or history.
 pub(crate) struct TablesSink {
-    month_text: Option<(Month, String)>,
+    month: Option<Month>,
+    month_text: String,
+    explain: bool,
     // states
     s_customer: StringBuilder,
     s_month: StringBuilder,
@@ -587,10 +629,12 @@ fn opt_tier(b: &mut StringBuilder, t: Option<TierCode>) {
 }
 
 impl TablesSink {
-    pub(crate) fn new(rows: usize) -> Self {
+    pub(crate) fn new(rows: usize, explain: bool) -> Self {
         let ev = rows / 8 + 16;
         TablesSink {
-            month_text: None,
+            month: None,
+            month_text: String::new(),
+            explain,
             s_customer: strs(rows),
             s_month: strs(rows),
             s_aum: dec_builder(rows),
@@ -638,11 +682,11 @@ impl TablesSink {
         }
     }
 
-    fn month_str(&mut self, m: Month) -> &str {
-        if self.month_text.as_ref().is_none_or(|(lm, _)| *lm != m) {
-            self.month_text = Some((m, m.to_string()));
+    fn set_month(&mut self, m: Month) {
+        if self.month != Some(m) {
+            self.month = Some(m);
+            self.month_text = m.to_string();
         }
-        self.month_text.as_ref().map_or("", |(_, s)| s.as_str())
     }
 
     /// The four tables: states, events, alerts, errors.
@@ -721,9 +765,10 @@ impl MonthSink for TablesSink {
         aum: Option<Decimal>,
         error: Option<(&str, &str, String)>,
     ) {
-        let m = self.month_str(month).to_string();
+        self.set_month(month);
+        let m = &self.month_text;
         self.s_customer.append_value(&c.id);
-        self.s_month.append_value(&m);
+        self.s_month.append_value(m);
         append_dec(&mut self.s_aum, aum);
         self.s_status.append_value(s.status.as_str());
         self.s_status_zh.append_value(s.status.name_zh());
@@ -742,7 +787,7 @@ impl MonthSink for TablesSink {
             Some((cat, field, message)) => {
                 self.s_error.append_value(&message);
                 self.x_customer.append_value(&c.id);
-                self.x_month.append_value(&m);
+                self.x_month.append_value(m);
                 self.x_category.append_value(cat);
                 self.x_field.append_value(field);
                 self.x_message.append_value(&message);
@@ -752,9 +797,10 @@ impl MonthSink for TablesSink {
     }
 
     fn event(&mut self, c: &Customer, e: &Event) {
-        let m = self.month_str(e.month).to_string();
+        self.set_month(e.month);
+        let m = &self.month_text;
         self.e_customer.append_value(&c.id);
-        self.e_month.append_value(&m);
+        self.e_month.append_value(m);
         self.e_effective.append_value(e.effective_from.to_string());
         self.e_kind.append_value(e.kind.as_str());
         self.e_kind_zh.append_value(e.kind.name_zh());
@@ -770,13 +816,18 @@ impl MonthSink for TablesSink {
         }
         self.e_window_months.append_option(e.evidence.window_months);
         append_dec(&mut self.e_peak, e.evidence.peak_aum);
-        self.e_explain.append_value(e.explain());
+        if self.explain {
+            self.e_explain.append_value(e.explain());
+        } else {
+            self.e_explain.append_null();
+        }
     }
 
     fn alert(&mut self, c: &Customer, a: &Alert) {
-        let m = self.month_str(a.month).to_string();
+        self.set_month(a.month);
+        let m = &self.month_text;
         self.a_customer.append_value(&c.id);
-        self.a_month.append_value(&m);
+        self.a_month.append_value(m);
         self.a_kind.append_value(a.kind.as_str());
         self.a_kind_zh.append_value(a.kind.name_zh());
         opt_tier(&mut self.a_tier, a.tier);

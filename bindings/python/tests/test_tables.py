@@ -57,7 +57,7 @@ def test_portfolio_matches_customer_by_customer(rules, history):
     engine = ct.Engine(rules)
     states = {}
     for m in MONTHS:
-        r = p.evaluate_month(m, month_table(history, m))
+        r = p.evaluate_month(m, month_table(history, m), explain=True)
         assert r.errors.num_rows == 0
         got_states = {row["customer_id"]: row for row in r.states.to_pylist()}
         got_events = {}
@@ -239,3 +239,14 @@ def test_works_without_pyarrow_objects(rules):
     )
     assert hasattr(states, "__arrow_c_stream__")
     assert pa.table(states).column("tier").to_pylist() == ["gold"]
+
+
+def test_same_customers_with_a_bad_row_after_the_first_month(rules):
+    """The fast path (same ids in the same order) falls back cleanly when a row is invalid."""
+    p = ct.Portfolio(rules)
+    p.evaluate_month("2024-01", pa.table({"customer_id": ["a", "b"], "aum": ["250000", "600000"]}))
+    r = p.evaluate_month("2024-02", pa.table({"customer_id": ["a", "b"], "aum": [None, "1200000"]}))
+    assert [(e["customer_id"], e["field"]) for e in r.errors.to_pylist()] == [("a", "aum")]
+    assert p.state("a").last_month == "2024-01" and p.state("b").tier == "diamond"
+    r = p.evaluate_month("2024-02", pa.table({"customer_id": ["a", "b"], "aum": ["250000", "1200000"]}))
+    assert [e["category"] for e in r.errors.to_pylist()] == ["sequence"]

@@ -154,15 +154,16 @@ class Portfolio:
     def __init__(self, rules: RulesLike = None, *, missing_months: str = "error") -> None:
         self._native = _native.Portfolio(load_rules(rules), missing_months)
 
-    def evaluate_month(self, month: Any, table: Any) -> PortfolioResult:
+    def evaluate_month(self, month: Any, table: Any, *, explain: bool = False) -> PortfolioResult:
         """Evaluates a month for every row of ``table`` (columns ``customer_id``, ``aum`` as
         decimal128 or strings; optional ``legal_entity``, ``kind``, ``special``,
-        ``special_tier``, ``special_months``). The GIL is released while the engine works."""
-        return _result(self._native.evaluate_month(month, table))
+        ``special_tier``, ``special_months``). The GIL is released while the engine works.
+        ``explain=True`` fills the events' ``explain`` column (one English line each)."""
+        return _result(self._native.evaluate_month(month, table, explain))
 
-    def evaluate_history(self, history: Any) -> PortfolioResult:
+    def evaluate_history(self, history: Any, *, explain: bool = False) -> PortfolioResult:
         """Evaluates a long history table (with a ``month`` column), months ascending."""
-        return _result(self._native.evaluate_history(history))
+        return _result(self._native.evaluate_history(history, explain))
 
     def state(self, customer_id: str) -> Optional[CustomerState]:
         """A customer's current state, or ``None`` for an unknown customer."""
@@ -186,18 +187,20 @@ class Portfolio:
 
 
 def evaluate_portfolio(
-    rules: Union[RulesLike, Portfolio], month: Any, table: Any, *, missing_months: str = "error"
+    rules: Union[RulesLike, Portfolio], month: Any, table: Any, *, missing_months: str = "error", explain: bool = False
 ) -> PortfolioResult:
     """Evaluates one portfolio month: with a ``Portfolio``, from its states; with rules, from new
     customers' states."""
     portfolio = rules if isinstance(rules, Portfolio) else Portfolio(rules, missing_months=missing_months)
-    return portfolio.evaluate_month(month, table)
+    return portfolio.evaluate_month(month, table, explain=explain)
 
 
-def replay_portfolio(rules: RulesLike, history: Any, *, missing_months: str = "error") -> PortfolioResult:
+def replay_portfolio(
+    rules: RulesLike, history: Any, *, missing_months: str = "error", explain: bool = False
+) -> PortfolioResult:
     """Replays a long history table (``customer_id``, ``month``, ``aum``, ...) from new
     customers' states, months ascending."""
-    return _result(_native.replay_table(load_rules(rules), history, missing_months))
+    return _result(_native.replay_table(load_rules(rules), history, missing_months, explain))
 
 
 @dataclass(frozen=True)
