@@ -19,3 +19,11 @@ echo "$c_line"
 rust_rate="$(echo "$r_lines" | head -1 | sed -E 's/.*= ([0-9]+) customer-months.*/\1/')"
 c_rate="$(echo "$c_line" | sed -E 's/.*= ([0-9]+) customer-months.*/\1/')"
 awk -v r="$rust_rate" -v c="$c_rate" 'BEGIN { printf "ratio: C over the ABI takes %.2fx the time of the Rust batch (target <= 1.25x)\n", r / c }'
+
+# The Java figure (JNA binding over the same release library), when Java and JNA are present.
+if command -v javac >/dev/null && [ -f /usr/share/java/jna.jar ]; then
+    "$root/bindings/java/build.sh"
+    java -Xmx4g -Djna.library.path="$target/release" \
+        -cp "$target/java/test-classes:$target/java/crm-tiering.jar:/usr/share/java/jna.jar" \
+        crm.tiering.BatchBench "$n" "$threads"
+fi

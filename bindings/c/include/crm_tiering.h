@@ -608,6 +608,39 @@ enum crmt_result crmt_evaluate_batch(const struct crmt_rulebook *book,
                                      struct crmt_batch **out);
 
 /**
+ * An empty batch result, to pass to `crmt_evaluate_batch_into` month after month. Released
+ * with `crmt_batch_free`.
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT`.
+ *
+ * # Safety
+ * `out` is writable. Thread-safe.
+ */
+enum crmt_result crmt_batch_new(struct crmt_batch **out);
+
+/**
+ * As `crmt_evaluate_batch`, writing the result into an existing batch handle (from
+ * `crmt_batch_new` or an earlier call), whose memory is reused: a monthly job that keeps one
+ * handle allocates nothing for events, alerts and AUMs after the first month. Arrays read from
+ * the handle before the call are invalid after it. On failure the handle is left empty.
+ *
+ * # Errors
+ * As `crmt_evaluate_batch`, and `CRMT_NULL_ARGUMENT` when `batch` is NULL.
+ *
+ * # Safety
+ * As `crmt_evaluate_batch`; `batch` is a live batch used by no other thread.
+ */
+enum crmt_result crmt_evaluate_batch_into(const struct crmt_rulebook *book,
+                                          int32_t month,
+                                          const struct crmt_batch_customers *customers,
+                                          const struct crmt_batch_aum *aum,
+                                          struct crmt_states *states,
+                                          size_t threads,
+                                          enum crmt_result *errors_out,
+                                          struct crmt_batch *batch);
+
+/**
  * The batch's events, `*count` plain structs in customer order, owned by the batch (valid
  * until `crmt_batch_free`); NULL and 0 when `batch` is NULL.
  *

@@ -794,6 +794,27 @@ static void test_batch(void) {
               memcmp(crmt_buffer_data(l1), crmt_buffer_data(l2), crmt_buffer_len(l1)) == 0, "same states");
     crmt_buffer_free(l1);
     crmt_buffer_free(l2);
+    /* The same through one reused handle, month after month. */
+    crmt_states *s3 = NULL;
+    crmt_states_new(5, &s3);
+    crmt_batch *reused = NULL;
+    CHECK(crmt_batch_new(&reused) == CRMT_OK && crmt_batch_error_count(reused) == 0, "new batch");
+    CHECK(crmt_evaluate_batch_into(b, 202401, &good, &comps, s3, 1, NULL, NULL) == CRMT_NULL_ARGUMENT, "null batch");
+    CHECK(crmt_evaluate_batch_into(b, 202401, &good, &comps, s3, 1, NULL, reused) == CRMT_OK, "%s", last_message());
+    size_t n3 = 0;
+    crmt_batch_events(reused, &n3);
+    CHECK(n3 == n1 && crmt_batch_error_count(reused) == 1, "first month into: %zu", n3);
+    CHECK(crmt_evaluate_batch_into(b, 202402, &good, &comps, s3, 1, NULL, reused) == CRMT_OK, "%s", last_message());
+    crmt_batch_events(reused, &n3);
+    CHECK(crmt_batch_error_count(reused) == 1 && crmt_batch_aums_fen(reused, &na1) != NULL && na1 == 5, "second month");
+    CHECK(crmt_evaluate_batch_into(b, 202402, &good, &comps, s3, 1, NULL, reused) == CRMT_OK, "all in error");
+    CHECK(crmt_batch_error_count(reused) == 5, "repeated month: every customer in error, got %zu",
+          crmt_batch_error_count(reused));
+    CHECK(crmt_evaluate_batch_into(b, 209913, &good, &comps, s3, 1, NULL, reused) == CRMT_INVALID_MONTH, "bad month");
+    crmt_batch_events(reused, &n3);
+    CHECK(n3 == 0 && crmt_batch_error_count(reused) == 0, "emptied on failure");
+    crmt_batch_free(reused);
+    crmt_states_free(s3);
     crmt_batch_free(b1);
     crmt_batch_free(b2);
     crmt_states_free(s1);

@@ -80,6 +80,8 @@ fn main() {
     unsafe {
         assert_eq!(crm_tiering::crmt_rulebook_default(&mut book), crmt_result::CRMT_OK);
         assert_eq!(crm_tiering::crmt_states_new(n, &mut st), crmt_result::CRMT_OK);
+        let mut batch: *mut crmt_batch = std::ptr::null_mut();
+        assert_eq!(crm_tiering::crmt_batch_new(&mut batch), crmt_result::CRMT_OK);
         for (m, month) in MONTHS.iter().enumerate() {
             let amounts: Vec<i64> = (0..n).map(|i| aum_fen(i as u64, m as u64)).collect();
             let aum =
@@ -101,8 +103,8 @@ fn main() {
             let mut count = 0;
             crm_tiering::crmt_batch_events(batch, &mut count);
             abi_events += count;
-            crm_tiering::crmt_batch_free(batch);
         }
+        crm_tiering::crmt_batch_free(batch);
         crm_tiering::crmt_states_free(st);
         crm_tiering::crmt_rulebook_free(book);
     }

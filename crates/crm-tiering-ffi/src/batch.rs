@@ -52,6 +52,7 @@ pub struct crmt_batch_aum {
 
 /// The result of a batch: events, alerts and AUMs as flat arrays, and the customers in error.
 /// Not synchronized; released with `crmt_batch_free`.
+#[derive(Default)]
 pub struct crmt_batch {
     events: Vec<crmt_event>,
     alerts: Vec<crmt_alert>,
@@ -205,6 +206,81 @@ pub unsafe extern "C" fn crmt_evaluate_batch(
     out: *mut *mut crmt_batch,
 ) -> crmt_result {
     guard(|| {
+        let mut batch = crmt_batch::default();
+        // SAFETY: forwarded contract.
+        unsafe { run_batch(book, month, customers, aum, states, threads, errors_out, &mut batch) }?;
+        if !out.is_null() {
+            // SAFETY: writable per the contract.
+            unsafe { put_box(out, batch, "out") }?;
+        }
+        Ok(())
+    })
+}
+
+/// An empty batch result, to pass to `crmt_evaluate_batch_into` month after month. Released
+/// with `crmt_batch_free`.
+///
+/// # Errors
+/// `CRMT_NULL_ARGUMENT`.
+///
+/// # Safety
+/// `out` is writable. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn crmt_batch_new(out: *mut *mut crmt_batch) -> crmt_result {
+    // SAFETY: per the contract.
+    guard(|| unsafe { put_box(out, crmt_batch::default(), "out") })
+}
+
+/// As `crmt_evaluate_batch`, writing the result into an existing batch handle (from
+/// `crmt_batch_new` or an earlier call), whose memory is reused: a monthly job that keeps one
+/// handle allocates nothing for events, alerts and AUMs after the first month. Arrays read from
+/// the handle before the call are invalid after it. On failure the handle is left empty.
+///
+/// # Errors
+/// As `crmt_evaluate_batch`, and `CRMT_NULL_ARGUMENT` when `batch` is NULL.
+///
+/// # Safety
+/// As `crmt_evaluate_batch`; `batch` is a live batch used by no other thread.
+#[allow(clippy::too_many_arguments)]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn crmt_evaluate_batch_into(
+    book: *const crmt_rulebook,
+    month: i32,
+    customers: *const crmt_batch_customers,
+    aum: *const crmt_batch_aum,
+    states: *mut crmt_states,
+    threads: usize,
+    errors_out: *mut crmt_result,
+    batch: *mut crmt_batch,
+) -> crmt_result {
+    guard(|| {
+        // SAFETY: per the contract.
+        let batch = unsafe { arg_mut(batch, "batch") }?;
+        // SAFETY: forwarded contract.
+        unsafe { run_batch(book, month, customers, aum, states, threads, errors_out, batch) }
+    })
+}
+
+/// The batch evaluation behind both entry points.
+///
+/// # Safety
+/// As `crmt_evaluate_batch`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn run_batch(
+    book: *const crmt_rulebook,
+    month: i32,
+    customers: *const crmt_batch_customers,
+    aum: *const crmt_batch_aum,
+    states: *mut crmt_states,
+    threads: usize,
+    errors_out: *mut crmt_result,
+    out: &mut crmt_batch,
+) -> Result<(), Failure> {
+    out.events.clear();
+    out.alerts.clear();
+    out.aums.clear();
+    out.errors.clear();
+    {
         // SAFETY: per the contract.
         let (book, c, a, st) =
             unsafe { (arg(book, "book")?, arg(customers, "customers")?, arg(aum, "aum")?, arg_mut(states, "states")?) };
@@ -278,11 +354,11 @@ pub unsafe extern "C" fn crmt_evaluate_batch(
         st.scratch.customers = list;
         st.scratch.inputs = inputs;
         let outcome = outcome?;
-        let mut aums: Vec<i64> = outcome.aums.iter().map(|d| fen(*d)).collect();
-        let mut errors: Vec<(u32, Failure)> =
-            outcome.errors.into_iter().map(|e| (e.index, Failure::from(e.error))).collect();
-        let mut events: Vec<crmt_event> = outcome.events.iter().map(|e| event_struct(e.index, &e.event)).collect();
-        let mut alerts: Vec<crmt_alert> = outcome.alerts.iter().map(|a| alert_struct(a.index, &a.alert)).collect();
+        let crmt_batch { events, alerts, aums, errors } = out;
+        aums.extend(outcome.aums.iter().map(|d| fen(*d)));
+        errors.extend(outcome.errors.into_iter().map(|e| (e.index, Failure::from(e.error))));
+        events.extend(outcome.events.iter().map(|e| event_struct(e.index, &e.event)));
+        alerts.extend(outcome.alerts.iter().map(|a| alert_struct(a.index, &a.alert)));
         if !rejected.is_empty() {
             // Rejected records were evaluated with a placeholder: undo what they produced.
             let is_rejected = |i: u32| rejected.binary_search_by_key(&i, |(r, _)| *r).is_ok();
@@ -300,16 +376,12 @@ pub unsafe extern "C" fn crmt_evaluate_batch(
             // SAFETY: `count` writable entries per the contract.
             let slots = unsafe { std::slice::from_raw_parts_mut(errors_out, n) };
             slots.fill(crmt_result::CRMT_OK);
-            for (i, f) in &errors {
+            for (i, f) in errors.iter() {
                 slots[*i as usize] = f.code;
             }
         }
-        if !out.is_null() {
-            // SAFETY: writable per the contract.
-            unsafe { put_box(out, crmt_batch { events, alerts, aums, errors }, "out") }?;
-        }
         Ok(())
-    })
+    }
 }
 
 /// The batch's events, `*count` plain structs in customer order, owned by the batch (valid

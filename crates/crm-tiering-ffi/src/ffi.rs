@@ -244,6 +244,10 @@ pub unsafe extern "C" fn crmt_buffer_free(buffer: *mut crmt_buffer) {
 /// An amount at most two decimals as fen; [`CRMT_NO_AMOUNT`] otherwise.
 pub(crate) fn fen(amount: Decimal) -> i64 {
     let scale = amount.scale();
+    if scale == 2 {
+        // The engine's amounts are at the fen scale: the mantissa is the answer.
+        return i64::try_from(amount.mantissa()).ok().filter(|v| *v != CRMT_NO_AMOUNT).unwrap_or(CRMT_NO_AMOUNT);
+    }
     let m = amount.mantissa();
     let v = if scale <= 2 {
         m.checked_mul(10i128.pow(2 - scale))
@@ -263,8 +267,10 @@ pub(crate) fn fen_opt(amount: Option<Decimal>) -> i64 {
 pub(crate) fn code_field(code: Option<TierCode>) -> [c_char; crate::CRMT_CODE_SIZE] {
     let mut out = [0 as c_char; crate::CRMT_CODE_SIZE];
     if let Some(c) = code {
-        for (o, b) in out.iter_mut().zip(c.as_str().bytes().take(crate::CRMT_CODE_LEN)) {
-            *o = b as c_char;
+        let b = c.as_str().as_bytes();
+        let n = b.len().min(crate::CRMT_CODE_LEN);
+        for (o, b) in out[..n].iter_mut().zip(&b[..n]) {
+            *o = *b as c_char;
         }
     }
     out

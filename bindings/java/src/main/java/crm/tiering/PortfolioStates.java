@@ -11,6 +11,8 @@ import java.nio.charset.StandardCharsets;
  */
 public final class PortfolioStates implements AutoCloseable {
     private Pointer handle;
+    /** The batch result handle reused month after month ({@code crmt_evaluate_batch_into}). */
+    private Pointer batch;
 
     private PortfolioStates(Pointer handle) {
         this.handle = handle;
@@ -59,6 +61,15 @@ public final class PortfolioStates implements AutoCloseable {
         Tiering.check(CrmtLibrary.C.crmt_states_set_bytes(handle(), i, b, b.length));
     }
 
+    Pointer batch() {
+        if (batch == null) {
+            PointerByReference out = new PointerByReference();
+            Tiering.check(CrmtLibrary.C.crmt_batch_new(out));
+            batch = out.getValue();
+        }
+        return batch;
+    }
+
     Pointer handle() {
         if (handle == null) {
             throw new IllegalStateException("the portfolio states are closed");
@@ -71,7 +82,9 @@ public final class PortfolioStates implements AutoCloseable {
     public void close() {
         if (handle != null) {
             CrmtLibrary.C.crmt_states_free(handle);
+            CrmtLibrary.C.crmt_batch_free(batch);
             handle = null;
+            batch = null;
         }
     }
 

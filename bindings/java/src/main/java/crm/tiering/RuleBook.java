@@ -216,15 +216,14 @@ public final class RuleBook implements AutoCloseable {
         aum.setPointer(8, null);
         aum.setPointer(16, amounts);
         CrmtLibrary c = CrmtLibrary.C;
-        PointerByReference out = new PointerByReference();
+        Pointer batch = states.batch();
         try {
-            Tiering.check(c.crmt_evaluate_batch(handle(), Tiering.month(month), cols, aum, states.handle(), threads,
-                    null, out));
+            Tiering.check(c.crmt_evaluate_batch_into(handle(), Tiering.month(month), cols, aum, states.handle(), threads,
+                    null, batch));
         } finally {
             Reference.reachabilityFence(new Object[] {idMem, idOff, entMem, entOff, kindMem, amounts});
         }
-        Pointer batch = out.getValue();
-        try {
+        {
             LongByReference count = new LongByReference();
             List<Event> events = Structs.events(c.crmt_batch_events(batch, count), count.getValue());
             List<Alert> alerts = Structs.alerts(c.crmt_batch_alerts(batch, count), count.getValue());
@@ -243,8 +242,6 @@ public final class RuleBook implements AutoCloseable {
                         Tiering.month(c.crmt_batch_error_month(batch, i))));
             }
             return new BatchResult(events, alerts, aumOut, errors);
-        } finally {
-            c.crmt_batch_free(batch);
         }
     }
 
