@@ -42,30 +42,38 @@ int main(int argc, char **argv) {
     }
     crmt_batch_customers customers = {n, ids, offsets, NULL, NULL, NULL};
     crmt_rulebook *book = NULL;
-    crmt_states *states = NULL;
-    if (crmt_rulebook_default(&book) != CRMT_OK || crmt_states_new(n, &states) != CRMT_OK) return 1;
+    if (crmt_rulebook_default(&book) != CRMT_OK) return 1;
     /* One result handle for the whole run: its memory is reused month after month. */
     crmt_batch *batch = NULL;
     if (crmt_batch_new(&batch) != CRMT_OK) return 1;
-    double secs = 0;
+    /* ROUNDS runs of the three months, each from new states; the best time of each month counts. */
+    enum { ROUNDS = 3 };
+    double best[3] = {1e9, 1e9, 1e9};
     size_t events = 0;
-    for (size_t m = 0; m < 3; m++) {
-        for (size_t i = 0; i < n; i++) amounts[i] = aum_fen(i, m);
-        crmt_batch_aum aum = {0, NULL, amounts};
-        double t = now();
-        crmt_result rc = crmt_evaluate_batch_into(book, months[m], &customers, &aum, states, threads, errors, batch);
-        double dt = now() - t;
-        secs += dt;
-        fprintf(stderr, "  c month %d: %.3f s\n", months[m], dt);
-        if (rc != CRMT_OK || crmt_batch_error_count(batch) != 0) {
-            fprintf(stderr, "batch failed: %s\n", crmt_result_name(rc));
-            return 1;
+    crmt_states *states = NULL;
+    for (int r = 0; r < ROUNDS; r++) {
+        crmt_states_free(states);
+        if (crmt_states_new(n, &states) != CRMT_OK) return 1;
+        events = 0;
+        for (size_t m = 0; m < 3; m++) {
+            for (size_t i = 0; i < n; i++) amounts[i] = aum_fen(i, m);
+            crmt_batch_aum aum = {0, NULL, amounts};
+            double t = now();
+            crmt_result rc = crmt_evaluate_batch_into(book, months[m], &customers, &aum, states, threads, errors, batch);
+            double dt = now() - t;
+            if (dt < best[m]) best[m] = dt;
+            if (rc != CRMT_OK || crmt_batch_error_count(batch) != 0) {
+                fprintf(stderr, "batch failed: %s\n", crmt_result_name(rc));
+                return 1;
+            }
+            size_t count = 0;
+            crmt_batch_events(batch, &count);
+            events += count;
         }
-        size_t count = 0;
-        crmt_batch_events(batch, &count);
-        events += count;
     }
     crmt_batch_free(batch);
+    double secs = best[0] + best[1] + best[2];
+    fprintf(stderr, "  c best months: %.3f %.3f %.3f s\n", best[0], best[1], best[2]);
     printf("c     crmt_evaluate_batch : %zu customers x 3 months in %.3f s = %.0f customer-months/s (%zu events)\n", n,
            secs, (double)(n * 3) / secs, events);
     crmt_states_free(states);
