@@ -109,7 +109,9 @@ typedef enum crmt_result {
    */
   CRMT_INDEX_OUT_OF_RANGE = 21,
   /**
-   * An internal error: a Rust panic was caught at the boundary. Please report it.
+   * An internal error: a Rust panic was caught at the boundary (the default panic hook
+   * also prints it to stderr). Please report it. The handles passed to the failed call are
+   * still valid and may be freed; a state or batch it was updating may be half-updated.
    */
   CRMT_PANIC = 99,
 } crmt_result;

@@ -170,7 +170,8 @@ public final class RuleBook implements AutoCloseable {
      * @param month the month
      * @param customers the customers, in the order of {@code states}
      * @param aumFen each customer's AUM in fen (integer minor units)
-     * @param states the prior states, replaced by the new ones (customers in error keep theirs)
+     * @param states the prior states, replaced by the new ones (customers in error keep theirs); one
+     *     thread at a time per {@code PortfolioStates}
      * @param threads 1 for the calling thread, n to split the portfolio over n threads
      * @return events, alerts, AUMs and the customers in error
      * @throws TieringException.Argument when the lengths differ
@@ -223,26 +224,24 @@ public final class RuleBook implements AutoCloseable {
         } finally {
             Reference.reachabilityFence(new Object[] {idMem, idOff, entMem, entOff, kindMem, amounts});
         }
-        {
-            LongByReference count = new LongByReference();
-            List<Event> events = Structs.events(c.crmt_batch_events(batch, count), count.getValue());
-            List<Alert> alerts = Structs.alerts(c.crmt_batch_alerts(batch, count), count.getValue());
-            Pointer aums = c.crmt_batch_aums_fen(batch, count);
-            long[] aumOut = aums == null || count.getValue() == 0 ? new long[0] : aums.getLongArray(0, n);
-            long nerr = c.crmt_batch_error_count(batch);
-            List<CustomerError> errors = new ArrayList<>((int) nerr);
-            IntByReference index = new IntByReference();
-            IntByReference code = new IntByReference();
-            for (long k = 0; k < nerr; k++) {
-                Tiering.check(c.crmt_batch_error_at(batch, k, index, code));
-                int i = index.getValue();
-                String message = Tiering.text((buf, len, w) -> c.crmt_batch_error_message(batch, i, buf, len, w));
-                String field = Tiering.text((buf, len, w) -> c.crmt_batch_error_field(batch, i, buf, len, w));
-                errors.add(new CustomerError(i, code.getValue(), message, field,
-                        Tiering.month(c.crmt_batch_error_month(batch, i))));
-            }
-            return new BatchResult(events, alerts, aumOut, errors);
+        LongByReference count = new LongByReference();
+        List<Event> events = Structs.events(c.crmt_batch_events(batch, count), count.getValue());
+        List<Alert> alerts = Structs.alerts(c.crmt_batch_alerts(batch, count), count.getValue());
+        Pointer aums = c.crmt_batch_aums_fen(batch, count);
+        long[] aumOut = aums == null || count.getValue() == 0 ? new long[0] : aums.getLongArray(0, n);
+        long nerr = c.crmt_batch_error_count(batch);
+        List<CustomerError> errors = new ArrayList<>((int) nerr);
+        IntByReference index = new IntByReference();
+        IntByReference code = new IntByReference();
+        for (long k = 0; k < nerr; k++) {
+            Tiering.check(c.crmt_batch_error_at(batch, k, index, code));
+            int i = index.getValue();
+            String message = Tiering.text((buf, len, w) -> c.crmt_batch_error_message(batch, i, buf, len, w));
+            String field = Tiering.text((buf, len, w) -> c.crmt_batch_error_field(batch, i, buf, len, w));
+            errors.add(new CustomerError(i, code.getValue(), message, field,
+                    Tiering.month(c.crmt_batch_error_month(batch, i))));
         }
+        return new BatchResult(events, alerts, aumOut, errors);
     }
 
     /**
