@@ -34,6 +34,11 @@
 #define CRMT_NO_AMOUNT INT64_MIN
 
 /**
+ * The most threads a batch splits its customers over; larger requests are capped.
+ */
+#define CRMT_MAX_THREADS 256
+
+/**
  * The longest tier code, in bytes.
  */
 #define CRMT_CODE_LEN 16
@@ -584,7 +589,7 @@ uint32_t crmt_abi_version(void);
  * its customer's index. Nothing is allocated per customer on the caller's side.
  *
  * `threads` 0 or 1 evaluates on the calling thread; n > 1 splits the customers over n
- * threads with the same result in the same order.
+ * threads (at most `CRMT_MAX_THREADS`) with the same result in the same order.
  *
  * On success `*out` (when not NULL) receives a batch handle released with `crmt_batch_free`.
  *
@@ -1194,7 +1199,7 @@ void crmt_state_free(struct crmt_state *state);
  * `count` new customers' states, for a batch. Released with `crmt_states_free`.
  *
  * # Errors
- * `CRMT_NULL_ARGUMENT`.
+ * `CRMT_NULL_ARGUMENT`; `CRMT_INVALID_ARGUMENT` when `count` states cannot be allocated.
  *
  * # Safety
  * `out` is writable. Thread-safe.

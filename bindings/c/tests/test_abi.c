@@ -489,6 +489,8 @@ static void test_nulls(void) {
     CHECK(crmt_batch_events(NULL, &n) == NULL && n == 0, "batch events of null");
     CHECK(crmt_buffer_data(NULL) == NULL && crmt_buffer_len(NULL) == 0, "buffer null");
     CHECK(crmt_states_len(NULL) == 0, "states len");
+    crmt_states *huge = NULL;
+    CHECK(crmt_states_new(SIZE_MAX / 2, &huge) == CRMT_INVALID_ARGUMENT && huge == NULL, "impossible allocation");
     CHECK(crmt_evaluate_batch(b, 202401, NULL, NULL, NULL, 1, NULL, NULL) == CRMT_NULL_ARGUMENT, "batch");
     /* Every free accepts NULL. */
     crmt_rulebook_free(NULL);

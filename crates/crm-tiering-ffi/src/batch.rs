@@ -179,7 +179,7 @@ fn text_at<'a>(data: &'a [u8], o: &[usize], i: usize) -> &'a [u8] {
 /// its customer's index. Nothing is allocated per customer on the caller's side.
 ///
 /// `threads` 0 or 1 evaluates on the calling thread; n > 1 splits the customers over n
-/// threads with the same result in the same order.
+/// threads (at most `CRMT_MAX_THREADS`) with the same result in the same order.
 ///
 /// On success `*out` (when not NULL) receives a batch handle released with `crmt_batch_free`.
 ///
@@ -346,6 +346,7 @@ unsafe fn run_batch(
         let list = std::mem::take(&mut scratch.customers);
 
         let saved: Vec<_> = rejected.iter().map(|(i, _)| st.states[*i as usize]).collect();
+        let threads = threads.min(crate::CRMT_MAX_THREADS);
         let outcome = if threads > 1 {
             book.engine.evaluate_batch_parallel(month, &list, &inputs, &mut st.states, threads)
         } else {

@@ -46,6 +46,9 @@ pub const CRMT_ABI_VERSION: u32 = 1;
 /// The "no amount" marker of `int64_t` fen fields (`INT64_MIN`).
 pub const CRMT_NO_AMOUNT: i64 = i64::MIN;
 
+/// The most threads a batch splits its customers over; larger requests are capped.
+pub const CRMT_MAX_THREADS: usize = 256;
+
 /// The longest tier code, in bytes.
 pub const CRMT_CODE_LEN: usize = 16;
 

@@ -197,7 +197,7 @@ pub unsafe extern "C" fn crmt_state_free(state: *mut crmt_state) {
 /// `count` new customers' states, for a batch. Released with `crmt_states_free`.
 ///
 /// # Errors
-/// `CRMT_NULL_ARGUMENT`.
+/// `CRMT_NULL_ARGUMENT`; `CRMT_INVALID_ARGUMENT` when `count` states cannot be allocated.
 ///
 /// # Safety
 /// `out` is writable. Thread-safe.
@@ -207,8 +207,13 @@ pub unsafe extern "C" fn crmt_states_new(count: usize, out: *mut *mut crmt_state
         if out.is_null() {
             return Err(Failure::null("out"));
         }
+        let mut states = Vec::new();
+        states.try_reserve_exact(count).map_err(|_| {
+            Failure::new(crmt_result::CRMT_INVALID_ARGUMENT, format!("cannot allocate {count} states")).field("count")
+        })?;
+        states.resize(count, CustomerState::default());
         // SAFETY: per the contract.
-        unsafe { put_box(out, crmt_states::new(vec![CustomerState::default(); count]), "out") }
+        unsafe { put_box(out, crmt_states::new(states), "out") }
     })
 }
 
