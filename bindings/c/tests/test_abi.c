@@ -9,6 +9,7 @@
  */
 #define _DEFAULT_SOURCE
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -826,6 +827,59 @@ static void test_batch(void) {
     end();
 }
 
+/* Threads sharing one rule book, each with its own state; error details stay per thread. */
+struct worker {
+    const crmt_rulebook *book;
+    int id;
+    char tier[CRMT_CODE_SIZE];
+    int errors_ok;
+};
+
+static void *work(void *arg) {
+    struct worker *w = arg;
+    char id[32];
+    snprintf(id, sizeof id, "thread-%d", w->id);
+    crmt_customer c = {id, NULL, 0};
+    crmt_state *s = NULL;
+    crmt_state_new(&s);
+    w->errors_ok = 1;
+    for (int m = 1; m <= 12; m++) {
+        static const int64_t base[4] = {25000000, 60000000, 120000000, 350000000};
+        int64_t fen = base[w->id] + m;
+        if (crmt_evaluate_total_fen(w->book, &c, s, 202400 + m, fen, NULL) != CRMT_OK) w->errors_ok = 0;
+        /* A failure on this thread names this thread's customer. */
+        if (crmt_evaluate_total_fen(w->book, &c, s, 202400 + m, fen, NULL) != CRMT_SEQUENCE_ERROR) w->errors_ok = 0;
+        char who[32];
+        crmt_last_error_customer(who, sizeof who, NULL);
+        if (strcmp(who, id) != 0) w->errors_ok = 0;
+    }
+    crmt_state_info info;
+    crmt_state_get_info(s, &info);
+    memcpy(w->tier, info.tier, sizeof w->tier);
+    crmt_state_free(s);
+    return NULL;
+}
+
+static void test_threads(void) {
+    begin("threads share a rule book");
+    crmt_rulebook *b = default_book();
+    enum { T = 4 };
+    pthread_t threads[T];
+    struct worker workers[T];
+    for (int i = 0; i < T; i++) {
+        workers[i] = (struct worker){b, i, {0}, 0};
+        CHECK(pthread_create(&threads[i], NULL, work, &workers[i]) == 0, "spawn");
+    }
+    for (int i = 0; i < T; i++) pthread_join(threads[i], NULL);
+    const char *want[T] = {"gold", "platinum", "diamond", "private"};
+    for (int i = 0; i < T; i++) {
+        CHECK(workers[i].errors_ok, "thread %d: per-thread error details", i);
+        CHECK(strcmp(workers[i].tier, want[i]) == 0, "thread %d: tier %s", i, workers[i].tier);
+    }
+    crmt_rulebook_free(b);
+    end();
+}
+
 int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : "rules-spec/vectors";
     test_version();
@@ -837,6 +891,7 @@ int main(int argc, char **argv) {
     test_panic();
     test_rules_and_states();
     test_batch();
+    test_threads();
     run_vectors(dir);
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
