@@ -3,6 +3,7 @@ package crm.tiering;
 import com.sun.jna.Pointer;
 import com.sun.jna.ptr.PointerByReference;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /**
  * The states of a portfolio, indexed like the batch's customers, held natively between monthly
@@ -13,6 +14,9 @@ public final class PortfolioStates implements AutoCloseable {
     private Pointer handle;
     /** The batch result handle reused month after month ({@code crmt_evaluate_batch_into}). */
     private Pointer batch;
+    /** The customers of the last batch and their native columns, reused while they are equal. */
+    private List<Customer> lastCustomers;
+    private Object lastColumns;
 
     private PortfolioStates(Pointer handle) {
         this.handle = handle;
@@ -70,6 +74,15 @@ public final class PortfolioStates implements AutoCloseable {
         return batch;
     }
 
+    Object columnsFor(List<Customer> customers) {
+        return customers.equals(lastCustomers) ? lastColumns : null;
+    }
+
+    void remember(List<Customer> customers, Object columns) {
+        lastCustomers = List.copyOf(customers);
+        lastColumns = columns;
+    }
+
     Pointer handle() {
         if (handle == null) {
             throw new IllegalStateException("the portfolio states are closed");
@@ -85,6 +98,8 @@ public final class PortfolioStates implements AutoCloseable {
             CrmtLibrary.C.crmt_batch_free(batch);
             handle = null;
             batch = null;
+            lastCustomers = null;
+            lastColumns = null;
         }
     }
 

@@ -182,36 +182,12 @@ public final class RuleBook implements AutoCloseable {
         if (aumFen.length != n) {
             throw new IllegalArgumentException(aumFen.length + " amounts for " + n + " customers");
         }
-        ByteArrayOutputStream ids = new ByteArrayOutputStream(n * 12);
-        ByteArrayOutputStream entities = new ByteArrayOutputStream();
-        long[] idOffsets = new long[n + 1];
-        long[] entityOffsets = new long[n + 1];
-        byte[] kinds = new byte[Math.max(n, 1)];
-        boolean anyEntity = false;
-        for (int i = 0; i < n; i++) {
-            Customer c = customers.get(i);
-            ids.writeBytes(c.id().getBytes(StandardCharsets.UTF_8));
-            idOffsets[i + 1] = ids.size();
-            if (c.legalEntity() != null) {
-                anyEntity = true;
-                entities.writeBytes(c.legalEntity().getBytes(StandardCharsets.UTF_8));
-            }
-            entityOffsets[i + 1] = entities.size();
-            kinds[i] = (byte) (c.kind() == Customer.Kind.CORPORATE ? 1 : 0);
+        Columns cols = (Columns) states.columnsFor(customers);
+        if (cols == null) {
+            cols = Columns.of(customers);
+            states.remember(customers, cols);
         }
-        Memory idMem = bytes(ids.toByteArray());
-        Memory idOff = longs(idOffsets);
-        Memory entMem = anyEntity ? bytes(entities.toByteArray()) : null;
-        Memory entOff = anyEntity ? longs(entityOffsets) : null;
-        Memory kindMem = bytes(kinds);
         Memory amounts = longs(aumFen.length == 0 ? new long[1] : aumFen);
-        Memory cols = new Memory(48);
-        cols.setLong(0, n);
-        cols.setPointer(8, idMem);
-        cols.setPointer(16, idOff);
-        cols.setPointer(24, entMem);
-        cols.setPointer(32, entOff);
-        cols.setPointer(40, kindMem);
         Memory aum = new Memory(24);
         aum.setLong(0, 0);
         aum.setPointer(8, null);
@@ -219,10 +195,11 @@ public final class RuleBook implements AutoCloseable {
         CrmtLibrary c = CrmtLibrary.C;
         Pointer batch = states.batch();
         try {
-            Tiering.check(c.crmt_evaluate_batch_into(handle(), Tiering.month(month), cols, aum, states.handle(), threads,
-                    null, batch));
+            Tiering.check(c.crmt_evaluate_batch_into(handle(), Tiering.month(month), cols.struct, aum, states.handle(),
+                    threads, null, batch));
         } finally {
-            Reference.reachabilityFence(new Object[] {idMem, idOff, entMem, entOff, kindMem, amounts});
+            Reference.reachabilityFence(cols);
+            Reference.reachabilityFence(amounts);
         }
         LongByReference count = new LongByReference();
         List<Event> events = Structs.events(c.crmt_batch_events(batch, count), count.getValue());
@@ -256,6 +233,52 @@ public final class RuleBook implements AutoCloseable {
             fen[i] = Tiering.fen(aums.get(i));
         }
         return evaluateBatch(month, customers, fen, states, threads);
+    }
+
+    /** A batch's customers as native columns ({@code crmt_batch_customers} and its arrays). */
+    private static final class Columns {
+        final Memory struct;
+        /** The arrays the struct points to, kept reachable with it. */
+        final Memory[] arrays;
+
+        private Columns(Memory struct, Memory[] arrays) {
+            this.struct = struct;
+            this.arrays = arrays;
+        }
+
+        static Columns of(List<Customer> customers) {
+            int n = customers.size();
+            ByteArrayOutputStream ids = new ByteArrayOutputStream(n * 12);
+            ByteArrayOutputStream entities = new ByteArrayOutputStream();
+            long[] idOffsets = new long[n + 1];
+            long[] entityOffsets = new long[n + 1];
+            byte[] kinds = new byte[Math.max(n, 1)];
+            boolean anyEntity = false;
+            for (int i = 0; i < n; i++) {
+                Customer c = customers.get(i);
+                ids.writeBytes(c.id().getBytes(StandardCharsets.UTF_8));
+                idOffsets[i + 1] = ids.size();
+                if (c.legalEntity() != null) {
+                    anyEntity = true;
+                    entities.writeBytes(c.legalEntity().getBytes(StandardCharsets.UTF_8));
+                }
+                entityOffsets[i + 1] = entities.size();
+                kinds[i] = (byte) (c.kind() == Customer.Kind.CORPORATE ? 1 : 0);
+            }
+            Memory idMem = bytes(ids.toByteArray());
+            Memory idOff = longs(idOffsets);
+            Memory entMem = anyEntity ? bytes(entities.toByteArray()) : null;
+            Memory entOff = anyEntity ? longs(entityOffsets) : null;
+            Memory kindMem = bytes(kinds);
+            Memory struct = new Memory(48);
+            struct.setLong(0, n);
+            struct.setPointer(8, idMem);
+            struct.setPointer(16, idOff);
+            struct.setPointer(24, entMem);
+            struct.setPointer(32, entOff);
+            struct.setPointer(40, kindMem);
+            return new Columns(struct, new Memory[] {idMem, idOff, entMem, entOff, kindMem});
+        }
     }
 
     private static Memory bytes(byte[] b) {

@@ -18,17 +18,52 @@ final class Structs {
 
     private Structs() {}
 
-    private static String code(ByteBuffer b, int at) {
-        int len = 0;
-        while (len < CODE_SIZE && b.get(at + len) != 0) {
-            len++;
+    /** Tier codes seen so far (a rule book has a handful): decoded once, shared after. */
+    private static final class Codes {
+        private byte[][] raw = new byte[0][];
+        private String[] text = new String[0];
+
+        String get(ByteBuffer b, int at) {
+            int len = 0;
+            while (len < CODE_SIZE && b.get(at + len) != 0) {
+                len++;
+            }
+            if (len == 0) {
+                return null;
+            }
+            search:
+            for (int k = 0; k < raw.length; k++) {
+                byte[] r = raw[k];
+                if (r.length != len) {
+                    continue;
+                }
+                for (int j = 0; j < len; j++) {
+                    if (r[j] != b.get(at + j)) {
+                        continue search;
+                    }
+                }
+                return text[k];
+            }
+            byte[] s = new byte[len];
+            b.get(at, s);
+            String t = new String(s, StandardCharsets.UTF_8);
+            if (raw.length < 64) {
+                raw = java.util.Arrays.copyOf(raw, raw.length + 1);
+                text = java.util.Arrays.copyOf(text, text.length + 1);
+                raw[raw.length - 1] = s;
+                text[text.length - 1] = t;
+            }
+            return t;
         }
-        if (len == 0) {
-            return null;
+    }
+
+    /** Months seen so far, by {@code yyyymm}. */
+    private static final class Months {
+        private final java.util.HashMap<Integer, java.time.YearMonth> seen = new java.util.HashMap<>();
+
+        java.time.YearMonth get(int yyyymm) {
+            return yyyymm == 0 ? null : seen.computeIfAbsent(yyyymm, Tiering::month);
         }
-        byte[] s = new byte[len];
-        b.get(at, s);
-        return new String(s, StandardCharsets.UTF_8);
     }
 
     private static ByteBuffer read(Pointer p, long count, int size) {
@@ -58,28 +93,32 @@ final class Structs {
 
     static List<Event> events(Pointer p, long count) {
         ByteBuffer b = read(p, count, EVENT_SIZE);
+        Codes codes = new Codes();
+        Months months = new Months();
         List<Event> out = new ArrayList<>((int) count);
         for (int k = 0; k < count; k++) {
             int o = k * EVENT_SIZE;
             int kind = b.getInt(o + 4);
             out.add(new Event(b.getInt(o), at(EVENT_CODES, kind), at(EVENT_ZH, kind), at(REASONS, b.getInt(o + 8)),
-                    Tiering.month(b.getInt(o + 12)), Tiering.month(b.getInt(o + 16)), code(b, o + 20), code(b, o + 37),
-                    Tiering.amount(b.getLong(o + 56)), Tiering.amount(b.getLong(o + 64)),
-                    Tiering.month(b.getInt(o + 72)), b.getInt(o + 76), Tiering.amount(b.getLong(o + 80))));
+                    months.get(b.getInt(o + 12)), months.get(b.getInt(o + 16)), codes.get(b, o + 20),
+                    codes.get(b, o + 37), Tiering.amount(b.getLong(o + 56)), Tiering.amount(b.getLong(o + 64)),
+                    months.get(b.getInt(o + 72)), b.getInt(o + 76), Tiering.amount(b.getLong(o + 80))));
         }
         return out;
     }
 
     static List<Alert> alerts(Pointer p, long count) {
         ByteBuffer b = read(p, count, ALERT_SIZE);
+        Codes codes = new Codes();
+        Months months = new Months();
         List<Alert> out = new ArrayList<>((int) count);
         for (int k = 0; k < count; k++) {
             int o = k * ALERT_SIZE;
             int kind = b.getInt(o + 4);
             int counted = b.getInt(o + 32);
             int left = b.getInt(o + 36);
-            out.add(new Alert(b.getInt(o), at(ALERT_CODES, kind), at(ALERT_ZH, kind), Tiering.month(b.getInt(o + 8)),
-                    code(b, o + 12), counted < 0 ? null : counted, left < 0 ? null : left,
+            out.add(new Alert(b.getInt(o), at(ALERT_CODES, kind), at(ALERT_ZH, kind), months.get(b.getInt(o + 8)),
+                    codes.get(b, o + 12), counted < 0 ? null : counted, left < 0 ? null : left,
                     Tiering.amount(b.getLong(o + 40)), Tiering.amount(b.getLong(o + 48)),
                     Tiering.amount(b.getLong(o + 56))));
         }
