@@ -12,6 +12,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 missing=()
 command -v gcc >/dev/null || missing+=(gcc)
+command -v g++ >/dev/null || missing+=(g++)
 command -v valgrind >/dev/null || missing+=(valgrind)
 [ -f /usr/include/cjson/cJSON.h ] || missing+=(libcjson-dev)
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -34,6 +35,11 @@ libs=("$lib" -lcjson -lpthread -ldl -lm)
 vectors="$root/rules-spec/vectors"
 export CRMT_DEFAULT_RULES="$root/rules-spec/default-rules.toml"
 export RUST_BACKTRACE=0
+
+echo "== the header compiles as C99 (pedantic) and C++17"
+printf '#include "crm_tiering.h"\nint main(void) { return crmt_abi_version() == CRMT_ABI_VERSION ? 0 : 1; }\n' > "$out/header_check.c"
+gcc -std=c99 -pedantic -Wall -Wextra -Werror -fsyntax-only -I"$here/include" "$out/header_check.c"
+g++ -std=c++17 -Wall -Wextra -Werror -fsyntax-only -x c++ -I"$here/include" "$out/header_check.c"
 
 echo "== C tests (plain)"
 gcc "${cflags[@]}" "$here/tests/test_abi.c" -o "$out/test_abi" "${libs[@]}"
