@@ -315,6 +315,43 @@ public final class TieringTests {
                 check(true, "");
             }
         });
+        run("threads share a rule book", () -> {
+            try (RuleBook rb = RuleBook.defaults()) {
+                String[] want = {"gold", "platinum", "diamond", "private"};
+                long[] aum = {250_000, 600_000, 1_200_000, 3_500_000};
+                String[] got = new String[4];
+                boolean[] detailsOk = new boolean[4];
+                Thread[] threads = new Thread[4];
+                for (int t = 0; t < 4; t++) {
+                    int k = t;
+                    threads[t] = new Thread(() -> {
+                        Customer c = Customer.personal("thread-" + k);
+                        CustomerState s = CustomerState.NEW;
+                        boolean ok = true;
+                        for (int m = 1; m <= 12; m++) {
+                            MonthResult r = rb.evaluate(c, s, YearMonth.of(2024, m), BigDecimal.valueOf(aum[k] + m));
+                            try {
+                                rb.evaluate(c, r.state(), YearMonth.of(2024, m), BigDecimal.ONE);
+                                ok = false;
+                            } catch (TieringException.Sequence e) {
+                                ok &= e.customer().equals("thread-" + k);
+                            }
+                            s = r.state();
+                        }
+                        detailsOk[k] = ok;
+                        got[k] = (String) obj(Json.parse(s.toJson())).get("tier");
+                    });
+                    threads[t].start();
+                }
+                for (Thread t : threads) {
+                    t.join();
+                }
+                for (int t = 0; t < 4; t++) {
+                    check(want[t].equals(got[t]), "thread " + t + ": tier " + got[t]);
+                    check(detailsOk[t], "thread " + t + ": error details of another thread");
+                }
+            }
+        });
         run("batch agrees with single evaluations", () -> {
             try (RuleBook rb = RuleBook.defaults(); PortfolioStates states = PortfolioStates.create(50)) {
                 List<Customer> customers = new ArrayList<>();
