@@ -65,6 +65,36 @@ impl From<StateError> for TieringError {
 }
 
 impl TieringError {
+    /// The month the error is about, when it is about one.
+    pub fn month(&self) -> Option<Month> {
+        match self {
+            TieringError::Rules(_) => None,
+            TieringError::Input(e) => e.month,
+            TieringError::Sequence(e) => Some(match **e {
+                SequenceError::Gap { got, .. } | SequenceError::Repeated { got, .. } => got,
+            }),
+            TieringError::State(e) => match **e {
+                StateError::UnknownTier { month, .. } => Some(month),
+                _ => None,
+            },
+        }
+    }
+
+    /// The field the error is about: the rule file's field path, or the input's field
+    /// (`aum`, a component code, `special`, `month` ...); `month` for sequence errors and
+    /// `tier` for a state's unknown tier.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            TieringError::Rules(e) => Some(e.field.as_str()).filter(|f| !f.is_empty()),
+            TieringError::Input(e) => Some(&e.field),
+            TieringError::Sequence(_) => Some("month"),
+            TieringError::State(e) => match **e {
+                StateError::UnknownTier { .. } => Some("tier"),
+                _ => None,
+            },
+        }
+    }
+
     /// The customer the error is about, when it is about one.
     pub fn customer(&self) -> Option<&str> {
         match self {

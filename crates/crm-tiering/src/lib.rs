@@ -44,8 +44,8 @@ pub use aum::{
 };
 pub use code::TierCode;
 pub use engine::{
-    BatchAlert, BatchError, BatchEvent, BatchOutcome, Customer, Engine, EngineOptions, MissingMonths, MonthInput,
-    MonthOutcome, SpecialChange,
+    BatchAlert, BatchError, BatchEvent, BatchOutcome, BatchSink, Customer, CustomerIdentity, CustomerRef, Engine,
+    EngineOptions, MissingMonths, MonthInput, MonthOutcome, SpecialChange,
 };
 pub use error::{InputError, ParseError, RuleError, SequenceError, StateError, TieringError};
 pub use event::{Alert, AlertKind, Event, EventKind, Evidence, Reason};

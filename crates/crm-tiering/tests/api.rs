@@ -59,6 +59,8 @@ fn batch_accounts_for_every_customer() {
     let mut states = vec![CustomerState::default(); 5];
     let out = e.evaluate_batch(m("2024-01"), &customers, &inputs, &mut states).unwrap();
     let bad: Vec<u32> = out.errors.iter().map(|e| e.index).collect();
+    assert_eq!(out.errors[1].error.field(), Some("bitcoin"));
+    assert_eq!(out.errors[1].error.month(), Some(m("2024-01")));
     assert_eq!(bad, [1, 2, 3]);
     assert_eq!(out.aums.len(), 5);
     assert_eq!(states[0].tier.unwrap().as_str(), "gold");
@@ -89,6 +91,7 @@ fn sequence_errors_name_the_customer_and_months() {
         gap.to_string(),
         "customer `6221`: month 2024-03 follows 2024-01 but 2024-02 is missing (months are evaluated strictly in order)"
     );
+    assert_eq!((gap.customer(), gap.month(), gap.field()), (Some("6221"), Some(m("2024-03")), Some("month")));
     let again = e.evaluate(&c, &jan.state, m("2024-01"), &MonthInput::default()).unwrap_err();
     assert!(matches!(again, TieringError::Sequence(_)));
 }
@@ -112,4 +115,43 @@ fn error_messages_are_lowercase_and_name_no_types() {
             assert!(!text.contains(word), "{text}");
         }
     }
+}
+
+#[test]
+fn borrowed_customers_lazy_inputs_and_sinks_match_the_owned_batch() {
+    use crm_tiering::{BatchOutcome, CustomerKind, CustomerRef, from_fen};
+    let e = engine();
+    let n = 1000;
+    let ids: Vec<String> = (0..n).map(|i| format!("c{i}")).collect();
+    let fen: Vec<i64> = (0..n).map(|i| (i as i64 * 7919 % 400_000) * 1000 - 1_000_000).collect();
+    let owned: Vec<Customer> = ids.iter().map(Customer::personal).collect();
+    let inputs: Vec<MonthInput> = fen.iter().map(|f| MonthInput::total(from_fen(*f))).collect();
+    let borrowed: Vec<CustomerRef> =
+        ids.iter().map(|id| CustomerRef { id, legal_entity: None, kind: CustomerKind::Personal }).collect();
+    let mut a = vec![CustomerState::default(); n];
+    let mut b = a.clone();
+    let mut c = a.clone();
+    let expected = e.evaluate_batch(m("2024-01"), &owned, &inputs, &mut a).unwrap();
+    let mut got = BatchOutcome::default();
+    e.evaluate_batch_with(m("2024-01"), &borrowed, &mut b, |i| Ok(MonthInput::total(from_fen(fen[i]))), &mut got)
+        .unwrap();
+    assert_eq!(got, expected);
+    assert_eq!(a, b);
+    assert!(!expected.errors.is_empty() && !expected.events.is_empty());
+    let parts = e
+        .evaluate_batch_parallel_with(
+            m("2024-01"),
+            &borrowed,
+            &mut c,
+            |i| Ok(MonthInput::total(from_fen(fen[i]))),
+            3,
+            BatchOutcome::default,
+        )
+        .unwrap();
+    assert_eq!(parts.len(), 3);
+    let events: Vec<_> = parts.iter().flat_map(|p| p.events.clone()).collect();
+    let errors: Vec<_> = parts.iter().flat_map(|p| p.errors.clone()).collect();
+    assert_eq!(events, expected.events);
+    assert_eq!(errors, expected.errors);
+    assert_eq!(a, c);
 }
