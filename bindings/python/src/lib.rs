@@ -8,39 +8,23 @@
 //! This crate has no `unsafe` code: the Arrow C Data Interface is handled by `pyo3-arrow`.
 
 mod convert;
+mod fast;
 mod table;
 mod types;
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use crm_tiering::{Customer, CustomerKind, CustomerState, Engine, TierCode, TieringError};
+use crm_tiering::{Customer, CustomerKind, CustomerState, Engine, TierCode};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use pyo3_arrow::PyTable;
 use pyo3_arrow::input::AnyRecordBatch;
 
 use crate::convert::{extract_month, py_err, to_py_decimal};
-use crate::table::{Book, SimulationSink, TableError, TablesSink, collect_batches, read_rows};
+use crate::fast::{Fail, aligned_month};
+use crate::table::{Book, SimulationSink, TablesSink, collect_batches, read_rows, tables};
 use crate::types::{PyAlert, PyCustomerState, PyEngine, PyEvent, PyMonthOutcome, PyRuleBook, options};
-
-/// What can go wrong while the GIL is released.
-enum Fail {
-    Table(TableError),
-    Engine(TieringError),
-}
-
-impl From<TableError> for Fail {
-    fn from(e: TableError) -> Self {
-        Fail::Table(e)
-    }
-}
-
-impl From<TieringError> for Fail {
-    fn from(e: TieringError) -> Self {
-        Fail::Engine(e)
-    }
-}
 
 impl Fail {
     fn into_py(self, py: Python<'_>) -> PyErr {
@@ -74,21 +58,26 @@ impl PyPortfolio {
 
     /// Evaluates one month for every row of `table` (`customer_id`, `aum`, optional
     /// `legal_entity`, `kind`, `special`, `special_tier`, `special_months`). Returns the
-    /// states, events, alerts and errors tables. The GIL is released while the engine works.
-    #[pyo3(signature = (month, table, explain=false))]
+    /// states, events, alerts and errors tables. The GIL is released while the engine works;
+    /// `threads` > 1 splits a month of the portfolio's own customers over that many threads.
+    #[pyo3(signature = (month, table, explain=false, threads=1))]
     fn evaluate_month(
         &mut self,
         py: Python<'_>,
         month: &Bound<'_, PyAny>,
         table: AnyRecordBatch,
         explain: bool,
+        threads: usize,
     ) -> PyResult<Tables4> {
         let month = extract_month(month)?;
         let batches = collect_batches(table)?;
         let book = &mut self.book;
         let result = py.detach(move || -> Result<[PyTable; 4], Fail> {
+            if let Some(parts) = aligned_month(book, month, &batches, threads, explain)? {
+                return Ok(tables(parts)?);
+            }
             let rows = read_rows(&batches, false, Some(&book.customers))?;
-            let mut sink = TablesSink::new(rows.inputs.len(), explain);
+            let mut sink = TablesSink::new(rows.inputs.len(), explain, book.codes.clone());
             book.run_month(month, &rows, None, &mut sink)?;
             Ok(sink.finish()?)
         });
@@ -102,7 +91,7 @@ impl PyPortfolio {
         let book = &mut self.book;
         let result = py.detach(move || -> Result<[PyTable; 4], Fail> {
             let rows = read_rows(&batches, true, None)?;
-            let mut sink = TablesSink::new(rows.inputs.len(), explain);
+            let mut sink = TablesSink::new(rows.inputs.len(), explain, book.codes.clone());
             book.run_history(&rows, &mut sink)?;
             Ok(sink.finish()?)
         });
@@ -134,9 +123,7 @@ impl PyPortfolio {
                 b.states[i as usize] = state.state;
             }
             None => {
-                b.index.insert(customer_id.to_string(), b.customers.len() as u32);
-                b.customers.push(customer);
-                b.states.push(state.state);
+                b.add(customer, state.state);
             }
         }
         Ok(())

@@ -2,16 +2,21 @@
 //! results are built as Arrow arrays with `decimal128(38, 2)` amounts.
 
 use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
-use arrow_array::builder::{BooleanBuilder, Decimal128Builder, StringBuilder, UInt32Builder};
+use arrow_array::builder::{
+    BooleanBuilder, Decimal128Builder, Int8Builder, Int16Builder, StringBuilder, UInt32Builder,
+};
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Decimal128Type, Int64Type};
-use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_array::types::{Decimal128Type, Int8Type, Int16Type, Int64Type};
+use arrow_array::{Array, ArrayRef, DictionaryArray, PrimitiveArray, RecordBatch, StringArray};
+use arrow_buffer::{Buffer, NullBufferBuilder, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{ArrowError, DataType, Field, Schema};
 use crm_tiering::{
-    Alert, Customer, CustomerKind, CustomerState, Decimal, Engine, Event, Month, MonthInput, SpecialChange, TierCode,
-    TieringError, parse_amount,
+    Alert, AlertKind, BatchOutcome, Customer, CustomerKind, CustomerState, Decimal, Engine, Event, EventKind, Month,
+    MonthInput, Reason, SpecialChange, Status, TierCode, TieringError, parse_amount,
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
@@ -89,7 +94,7 @@ fn for_each_str(col: &ArrayRef, name: &str, mut f: impl FnMut(Option<&str>)) -> 
     Ok(())
 }
 
-const MISSING_AUM: &str = "the AUM is missing (null)";
+pub(crate) const MISSING_AUM: &str = "the AUM is missing (null)";
 
 fn read_amounts(col: &ArrayRef, name: &str, out: &mut Vec<Result<Decimal, String>>) -> TResult<()> {
     match col.data_type() {
@@ -377,14 +382,31 @@ pub(crate) trait MonthSink {
 /// A portfolio: customers and their states, kept between months.
 pub(crate) struct Book {
     pub(crate) engine: Arc<Engine>,
-    pub(crate) index: HashMap<String, u32>,
+    /// The dictionaries of the result tables' code columns.
+    pub(crate) codes: Codes,
+    pub(crate) index: FxHashMap<String, u32>,
     pub(crate) customers: Vec<Customer>,
     pub(crate) states: Vec<CustomerState>,
+    /// The `customer_id` columns (as `Utf8`) of the last table whose ids were exactly
+    /// `customers`, in order; empty when unknown. A table whose columns are byte-for-byte the
+    /// same needs no row-by-row comparison. Cleared whenever a customer is added.
+    pub(crate) ids: Vec<ArrayRef>,
 }
 
 impl Book {
     pub(crate) fn new(engine: Arc<Engine>) -> Self {
-        Book { engine, index: HashMap::new(), customers: Vec::new(), states: Vec::new() }
+        let codes = Codes::of(engine.rule_book());
+        Book { engine, codes, index: FxHashMap::default(), customers: Vec::new(), states: Vec::new(), ids: Vec::new() }
+    }
+
+    /// Adds a customer (with a new state) and returns its index.
+    pub(crate) fn add(&mut self, customer: Customer, state: CustomerState) -> u32 {
+        let i = self.customers.len() as u32;
+        self.index.insert(customer.id.clone(), i);
+        self.customers.push(customer);
+        self.states.push(state);
+        self.ids.clear();
+        i
     }
 
     /// Evaluates a month for `rows` (all rows when `sel` is `None`), updating the states.
@@ -402,23 +424,7 @@ impl Book {
             && (rows.aligned || self.customers.iter().zip(&rows.customers).all(|(a, b)| a == b));
         if aligned {
             let out = self.engine.evaluate_batch(month, &self.customers, &rows.inputs, &mut self.states)?;
-            let mut errors = out.errors.iter().peekable();
-            for (i, c) in self.customers.iter().enumerate() {
-                let err = match errors.peek() {
-                    Some(e) if e.index as usize == i => errors.next().map(|e| &e.error),
-                    _ => None,
-                };
-                match err {
-                    Some(e) => sink.row(month, c, &self.states[i], None, Some(describe(e))),
-                    None => sink.row(month, c, &self.states[i], out.aums.get(i).copied(), None),
-                }
-            }
-            for e in &out.events {
-                sink.event(&self.customers[e.index as usize], &e.event);
-            }
-            for a in &out.alerts {
-                sink.alert(&self.customers[a.index as usize], &a.alert);
-            }
+            emit(month, &self.customers, &self.states, &out, sink);
             return Ok(());
         }
         let all: Vec<u32>;
@@ -436,7 +442,8 @@ impl Book {
         } else {
             &rows.customers
         };
-        let mut seen: HashMap<u32, ()> = HashMap::with_capacity(sel.len());
+        // Whether a customer (by index) already has a row this month.
+        let mut seen: Vec<bool> = vec![false; self.customers.len() + sel.len()];
         let mut batch_rows = Vec::with_capacity(sel.len());
         let mut batch_idx = Vec::with_capacity(sel.len());
         for &r in sel {
@@ -449,13 +456,7 @@ impl Book {
                     }
                     i
                 }
-                None => {
-                    let i = self.customers.len() as u32;
-                    self.index.insert(c.id.clone(), i);
-                    self.customers.push(c.clone());
-                    self.states.push(CustomerState::default());
-                    i
-                }
+                None => self.add(c.clone(), CustomerState::default()),
             };
             if let Some((field, message)) = &rows.problems[r] {
                 let e = (
@@ -466,7 +467,7 @@ impl Book {
                 sink.row(month, c, &self.states[idx as usize], None, Some(e));
                 continue;
             }
-            if seen.insert(idx, ()).is_some() {
+            if std::mem::replace(&mut seen[idx as usize], true) {
                 let e =
                     ("input", "customer_id", format!("customer `{}` appears more than once for month {month}", c.id));
                 sink.row(month, c, &self.states[idx as usize], None, Some(e));
@@ -474,6 +475,19 @@ impl Book {
             }
             batch_rows.push(r);
             batch_idx.push(idx);
+        }
+        // Every row in order onto consecutive customers (a first month): evaluate in place.
+        let first = batch_idx.first().copied().unwrap_or(0) as usize;
+        let in_place = batch_rows.len() == n
+            && batch_rows.iter().enumerate().all(|(k, &r)| r == k)
+            && batch_idx.iter().enumerate().all(|(k, &i)| i as usize == first + k);
+        if in_place {
+            let range = first..first + n;
+            let customers = &self.customers[range.clone()];
+            let states = &mut self.states[range];
+            let out = self.engine.evaluate_batch(month, customers, &rows.inputs, states)?;
+            emit(month, customers, states, &out, sink);
+            return Ok(());
         }
         let customers: Vec<Customer> = batch_rows.iter().map(|&r| source[r].clone()).collect();
         let inputs: Vec<MonthInput> = batch_rows.iter().map(|&r| rows.inputs[r].clone()).collect();
@@ -537,7 +551,34 @@ pub(crate) fn group_by_month(rows: &Rows) -> Vec<(Month, Vec<u32>)> {
     out
 }
 
-fn describe(e: &TieringError) -> (&'static str, &str, String) {
+/// Sends a batch's rows (states after the month, or errors), events and alerts to `sink`.
+pub(crate) fn emit(
+    month: Month,
+    customers: &[Customer],
+    states: &[CustomerState],
+    out: &BatchOutcome,
+    sink: &mut dyn MonthSink,
+) {
+    let mut errors = out.errors.iter().peekable();
+    for (i, (c, s)) in customers.iter().zip(states).enumerate() {
+        let err = match errors.peek() {
+            Some(e) if e.index as usize == i => errors.next().map(|e| &e.error),
+            _ => None,
+        };
+        match err {
+            Some(e) => sink.row(month, c, s, None, Some(describe(e))),
+            None => sink.row(month, c, s, out.aums.get(i).copied(), None),
+        }
+    }
+    for e in &out.events {
+        sink.event(&customers[e.index as usize], &e.event);
+    }
+    for a in &out.alerts {
+        sink.alert(&customers[a.index as usize], &a.alert);
+    }
+}
+
+pub(crate) fn describe(e: &TieringError) -> (&'static str, &str, String) {
     (category(e), error_field(e).unwrap_or(""), e.to_string())
 }
 
@@ -566,48 +607,160 @@ fn strs(cap: usize) -> StringBuilder {
     StringBuilder::with_capacity(cap, cap * 8)
 }
 
-/// The result tables of a portfolio month or history.
+/// `"YYYY-MM"` without allocating (years are 1900..=9999, always four digits).
+fn month_text(m: Month) -> [u8; 7] {
+    let y = m.year().clamp(0, 9999) as u32;
+    let mo = m.month();
+    let d = |v: u32| b'0' + (v % 10) as u8;
+    [d(y / 1000), d(y / 100), d(y / 10), d(y), b'-', d(mo / 10), d(mo)]
+}
+
+/// A nullable `"YYYY-MM"` string column, built without a per-row allocation.
+struct MonthColumn {
+    values: Vec<u8>,
+    offsets: Vec<i32>,
+    nulls: NullBufferBuilder,
+}
+
+impl MonthColumn {
+    fn with_capacity(rows: usize) -> Self {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        MonthColumn { values: Vec::with_capacity(rows * 7), offsets, nulls: NullBufferBuilder::new(rows) }
+    }
+
+    fn push(&mut self, m: Option<Month>) {
+        match m {
+            Some(m) => {
+                self.values.extend_from_slice(&month_text(m));
+                self.nulls.append_non_null();
+            }
+            None => self.nulls.append_null(),
+        }
+        // Checked once in `finish`: if the total fits in an i32, every offset does.
+        self.offsets.push(self.values.len() as i32);
+    }
+
+    fn finish(mut self) -> TResult<ArrayRef> {
+        if i32::try_from(self.values.len()).is_err() {
+            return Err(TableError::Arrow("a month column exceeds 2 GiB: split the table".into()));
+        }
+        let offsets = OffsetBuffer::new(ScalarBuffer::from(self.offsets));
+        Ok(Arc::new(StringArray::try_new(offsets, Buffer::from_vec(self.values), self.nulls.finish())?))
+    }
+}
+
+/// The dictionaries of the code columns: one per portfolio, so that every month's tables
+/// share them (they concatenate and compare equal). Tiers are the rule book's codes in
+/// order; a code from elsewhere (a state set from another book) is appended when first seen.
+#[derive(Clone, Debug)]
+pub(crate) struct Codes {
+    tiers: Vec<TierCode>,
+}
+
+impl Codes {
+    /// The tier codes of `book`, in the order its rule sets list them.
+    pub(crate) fn of(book: &crm_tiering::RuleBook) -> Self {
+        let mut tiers: Vec<TierCode> = Vec::new();
+        for set in book.rule_sets() {
+            for v in &set.versions {
+                for t in &v.tiers {
+                    if !tiers.contains(&t.code) {
+                        tiers.push(t.code);
+                    }
+                }
+            }
+        }
+        Codes { tiers }
+    }
+
+    fn tier(&mut self, t: TierCode) -> i16 {
+        match self.tiers.iter().position(|x| *x == t) {
+            Some(i) => i as i16,
+            None => {
+                self.tiers.push(t);
+                (self.tiers.len() - 1) as i16
+            }
+        }
+    }
+
+    fn tier_values(&self) -> ArrayRef {
+        Arc::new(StringArray::from_iter_values(self.tiers.iter().map(TierCode::as_str)))
+    }
+}
+
+const STATUSES: [Status; 3] = [Status::NotEnrolled, Status::Rated, Status::Retained];
+
+fn status_key(s: Status) -> i8 {
+    match s {
+        Status::NotEnrolled => 0,
+        Status::Rated => 1,
+        Status::Retained => 2,
+    }
+}
+
+fn position<T: PartialEq + Copy>(all: &[T], v: T) -> i8 {
+    all.iter().position(|x| *x == v).unwrap_or(0) as i8
+}
+
+fn values(codes: impl Iterator<Item = &'static str>) -> ArrayRef {
+    Arc::new(StringArray::from_iter_values(codes))
+}
+
+fn dict8(keys: &mut Int8Builder, values: ArrayRef) -> TResult<(ArrayRef, PrimitiveArray<Int8Type>)> {
+    let k = keys.finish();
+    Ok((Arc::new(DictionaryArray::<Int8Type>::try_new(k.clone(), values)?), k))
+}
+
+fn with_keys(keys: PrimitiveArray<Int8Type>, values: ArrayRef) -> TResult<ArrayRef> {
+    Ok(Arc::new(DictionaryArray::<Int8Type>::try_new(keys, values)?))
+}
+
+fn dict16(keys: &mut Int16Builder, values: &ArrayRef) -> TResult<ArrayRef> {
+    Ok(Arc::new(DictionaryArray::<Int16Type>::try_new(keys.finish(), values.clone())?))
+}
+
+/// The result tables of a portfolio month or history: codes (status, tiers, event kinds,
+/// reasons) are dictionary columns over the rule book's codes, months are `"YYYY-MM"`
+/// strings, amounts `decimal128(38, 2)`.
 pub(crate) struct TablesSink {
-    month: Option<Month>,
-    month_text: String,
+    codes: Codes,
     explain: bool,
+    /// The states' `customer_id` column is supplied by the caller (the input's own column).
+    ids_given: bool,
     // states
     s_customer: StringBuilder,
-    s_month: StringBuilder,
+    s_month: MonthColumn,
     s_aum: Decimal128Builder,
-    s_status: StringBuilder,
-    s_status_zh: StringBuilder,
-    s_tier: StringBuilder,
-    s_effective: StringBuilder,
+    s_status: Int8Builder,
+    s_tier: Int16Builder,
+    s_effective: Int16Builder,
     s_vip: BooleanBuilder,
     s_watch: UInt32Builder,
     s_below: UInt32Builder,
     s_retention: UInt32Builder,
-    s_special_tier: StringBuilder,
-    s_special_until: StringBuilder,
+    s_special_tier: Int16Builder,
+    s_special_until: MonthColumn,
     s_error: StringBuilder,
     // events
     e_customer: StringBuilder,
-    e_month: StringBuilder,
-    e_effective: StringBuilder,
-    e_kind: StringBuilder,
-    e_kind_zh: StringBuilder,
-    e_from: StringBuilder,
-    e_to: StringBuilder,
-    e_reason: StringBuilder,
-    e_reason_zh: StringBuilder,
+    e_month: MonthColumn,
+    e_effective: MonthColumn,
+    e_kind: Int8Builder,
+    e_from: Int16Builder,
+    e_to: Int16Builder,
+    e_reason: Int8Builder,
     e_aum: Decimal128Builder,
     e_threshold: Decimal128Builder,
-    e_window_from: StringBuilder,
+    e_window_from: MonthColumn,
     e_window_months: UInt32Builder,
     e_peak: Decimal128Builder,
     e_explain: StringBuilder,
     // alerts
     a_customer: StringBuilder,
-    a_month: StringBuilder,
-    a_kind: StringBuilder,
-    a_kind_zh: StringBuilder,
-    a_tier: StringBuilder,
+    a_month: MonthColumn,
+    a_kind: Int8Builder,
+    a_tier: Int16Builder,
     a_counted: UInt32Builder,
     a_left: UInt32Builder,
     a_aum: Decimal128Builder,
@@ -615,144 +768,176 @@ pub(crate) struct TablesSink {
     a_gap: Decimal128Builder,
     // errors
     x_customer: StringBuilder,
-    x_month: StringBuilder,
+    x_month: MonthColumn,
     x_category: StringBuilder,
     x_field: StringBuilder,
     x_message: StringBuilder,
 }
 
-fn opt_tier(b: &mut StringBuilder, t: Option<TierCode>) {
+fn opt_tier(codes: &mut Codes, b: &mut Int16Builder, t: Option<TierCode>) {
     match t {
-        Some(t) => b.append_value(t.as_str()),
+        Some(t) => b.append_value(codes.tier(t)),
         None => b.append_null(),
     }
 }
 
+/// The four result batches of a sink: states, events, alerts, errors.
+pub(crate) type Batches4 = [RecordBatch; 4];
+
+fn batch(columns: Vec<(&str, ArrayRef)>) -> TResult<RecordBatch> {
+    let fields: Vec<Field> = columns.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), true)).collect();
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns.into_iter().map(|(_, a)| a).collect())?)
+}
+
+/// Tables from the batches of one or more sinks (in order; all have the same schemas).
+pub(crate) fn tables(parts: Vec<Batches4>) -> TResult<[PyTable; 4]> {
+    let mut cols: [Vec<RecordBatch>; 4] = Default::default();
+    for part in parts {
+        for (c, b) in cols.iter_mut().zip(part) {
+            c.push(b);
+        }
+    }
+    let mk = |bs: Vec<RecordBatch>| -> TResult<PyTable> {
+        let schema = bs.first().map(|b| b.schema()).unwrap_or_else(|| Arc::new(Schema::empty()));
+        PyTable::try_new(bs, schema).map_err(|e| TableError::Arrow(e.to_string()))
+    };
+    let [s, e, a, x] = cols;
+    Ok([mk(s)?, mk(e)?, mk(a)?, mk(x)?])
+}
+
 impl TablesSink {
-    pub(crate) fn new(rows: usize, explain: bool) -> Self {
+    pub(crate) fn new(rows: usize, explain: bool, codes: Codes) -> Self {
+        Self::with_ids(rows, explain, codes, false)
+    }
+
+    /// A sink whose states' `customer_id` column will be given to `finish` (`ids_given`).
+    pub(crate) fn with_ids(rows: usize, explain: bool, codes: Codes, ids_given: bool) -> Self {
         let ev = rows / 8 + 16;
+        let i16s = Int16Builder::with_capacity;
         TablesSink {
-            month: None,
-            month_text: String::new(),
+            codes,
             explain,
-            s_customer: strs(rows),
-            s_month: strs(rows),
+            ids_given,
+            s_customer: strs(if ids_given { 0 } else { rows }),
+            s_month: MonthColumn::with_capacity(rows),
             s_aum: dec_builder(rows),
-            s_status: strs(rows),
-            s_status_zh: StringBuilder::with_capacity(rows, rows * 10),
-            s_tier: strs(rows),
-            s_effective: strs(rows),
+            s_status: Int8Builder::with_capacity(rows),
+            s_tier: i16s(rows),
+            s_effective: i16s(rows),
             s_vip: BooleanBuilder::with_capacity(rows),
             s_watch: UInt32Builder::with_capacity(rows),
             s_below: UInt32Builder::with_capacity(rows),
             s_retention: UInt32Builder::with_capacity(rows),
-            s_special_tier: strs(rows),
-            s_special_until: strs(rows),
-            s_error: strs(rows),
+            s_special_tier: i16s(rows),
+            s_special_until: MonthColumn::with_capacity(rows / 64),
+            s_error: StringBuilder::with_capacity(rows, 64),
             e_customer: strs(ev),
-            e_month: strs(ev),
-            e_effective: strs(ev),
-            e_kind: strs(ev),
-            e_kind_zh: strs(ev),
-            e_from: strs(ev),
-            e_to: strs(ev),
-            e_reason: strs(ev),
-            e_reason_zh: strs(ev),
+            e_month: MonthColumn::with_capacity(ev),
+            e_effective: MonthColumn::with_capacity(ev),
+            e_kind: Int8Builder::with_capacity(ev),
+            e_from: i16s(ev),
+            e_to: i16s(ev),
+            e_reason: Int8Builder::with_capacity(ev),
             e_aum: dec_builder(ev),
             e_threshold: dec_builder(ev),
-            e_window_from: strs(ev),
+            e_window_from: MonthColumn::with_capacity(ev),
             e_window_months: UInt32Builder::with_capacity(ev),
             e_peak: dec_builder(ev),
-            e_explain: StringBuilder::with_capacity(ev, ev * 80),
+            e_explain: StringBuilder::with_capacity(ev, if explain { ev * 80 } else { 0 }),
             a_customer: strs(ev),
-            a_month: strs(ev),
-            a_kind: strs(ev),
-            a_kind_zh: strs(ev),
-            a_tier: strs(ev),
+            a_month: MonthColumn::with_capacity(ev),
+            a_kind: Int8Builder::with_capacity(ev),
+            a_tier: i16s(ev),
             a_counted: UInt32Builder::with_capacity(ev),
             a_left: UInt32Builder::with_capacity(ev),
             a_aum: dec_builder(ev),
             a_threshold: dec_builder(ev),
             a_gap: dec_builder(ev),
             x_customer: strs(16),
-            x_month: strs(16),
+            x_month: MonthColumn::with_capacity(16),
             x_category: strs(16),
             x_field: strs(16),
             x_message: strs(16),
         }
     }
 
-    fn set_month(&mut self, m: Month) {
-        if self.month != Some(m) {
-            self.month = Some(m);
-            self.month_text = m.to_string();
-        }
-    }
-
-    /// The four tables: states, events, alerts, errors.
-    pub(crate) fn finish(mut self) -> TResult<[PyTable; 4]> {
-        fn table(columns: Vec<(&str, ArrayRef)>) -> TResult<PyTable> {
-            let fields: Vec<Field> = columns.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), true)).collect();
-            let schema = Arc::new(Schema::new(fields));
-            let batch = RecordBatch::try_new(schema.clone(), columns.into_iter().map(|(_, a)| a).collect())?;
-            PyTable::try_new(vec![batch], schema).map_err(|e| TableError::Arrow(e.to_string()))
-        }
+    /// The four batches: states, events, alerts, errors. `ids` is the states' `customer_id`
+    /// column when the sink was made `with_ids`.
+    pub(crate) fn finish_batches(mut self, ids: Option<ArrayRef>) -> TResult<Batches4> {
         fn a<T: arrow_array::builder::ArrayBuilder>(b: &mut T) -> ArrayRef {
             b.finish()
         }
-        let states = table(vec![
-            ("customer_id", a(&mut self.s_customer)),
-            ("month", a(&mut self.s_month)),
+        let tiers = self.codes.tier_values();
+        let ids = match (self.ids_given, ids) {
+            (true, Some(ids)) => ids,
+            _ => a(&mut self.s_customer),
+        };
+        let (status, status_keys) = dict8(&mut self.s_status, values(STATUSES.iter().map(|s| s.as_str())))?;
+        let status_zh = with_keys(status_keys, values(STATUSES.iter().map(|s| s.name_zh())))?;
+        let states = batch(vec![
+            ("customer_id", ids),
+            ("month", self.s_month.finish()?),
             ("aum", a(&mut self.s_aum)),
-            ("status", a(&mut self.s_status)),
-            ("status_zh", a(&mut self.s_status_zh)),
-            ("tier", a(&mut self.s_tier)),
-            ("effective_tier", a(&mut self.s_effective)),
+            ("status", status),
+            ("status_zh", status_zh),
+            ("tier", dict16(&mut self.s_tier, &tiers)?),
+            ("effective_tier", dict16(&mut self.s_effective, &tiers)?),
             ("is_vip", a(&mut self.s_vip)),
             ("watch_months", a(&mut self.s_watch)),
             ("below_entry_months", a(&mut self.s_below)),
             ("retention_months_left", a(&mut self.s_retention)),
-            ("special_tier", a(&mut self.s_special_tier)),
-            ("special_until", a(&mut self.s_special_until)),
+            ("special_tier", dict16(&mut self.s_special_tier, &tiers)?),
+            ("special_until", self.s_special_until.finish()?),
             ("error", a(&mut self.s_error)),
         ])?;
-        let events = table(vec![
+        let (kind, kind_keys) = dict8(&mut self.e_kind, values(EventKind::ALL.iter().map(|k| k.as_str())))?;
+        let kind_zh = with_keys(kind_keys, values(EventKind::ALL.iter().map(|k| k.name_zh())))?;
+        let (reason, reason_keys) = dict8(&mut self.e_reason, values(Reason::ALL.iter().map(|k| k.as_str())))?;
+        let reason_zh = with_keys(reason_keys, values(Reason::ALL.iter().map(|k| k.name_zh())))?;
+        let events = batch(vec![
             ("customer_id", a(&mut self.e_customer)),
-            ("month", a(&mut self.e_month)),
-            ("effective_from", a(&mut self.e_effective)),
-            ("kind", a(&mut self.e_kind)),
-            ("kind_zh", a(&mut self.e_kind_zh)),
-            ("from_tier", a(&mut self.e_from)),
-            ("to_tier", a(&mut self.e_to)),
-            ("reason", a(&mut self.e_reason)),
-            ("reason_zh", a(&mut self.e_reason_zh)),
+            ("month", self.e_month.finish()?),
+            ("effective_from", self.e_effective.finish()?),
+            ("kind", kind),
+            ("kind_zh", kind_zh),
+            ("from_tier", dict16(&mut self.e_from, &tiers)?),
+            ("to_tier", dict16(&mut self.e_to, &tiers)?),
+            ("reason", reason),
+            ("reason_zh", reason_zh),
             ("aum", a(&mut self.e_aum)),
             ("threshold", a(&mut self.e_threshold)),
-            ("window_from", a(&mut self.e_window_from)),
+            ("window_from", self.e_window_from.finish()?),
             ("window_months", a(&mut self.e_window_months)),
             ("peak_aum", a(&mut self.e_peak)),
             ("explain", a(&mut self.e_explain)),
         ])?;
-        let alerts = table(vec![
+        let (akind, akind_keys) = dict8(&mut self.a_kind, values(AlertKind::ALL.iter().map(|k| k.as_str())))?;
+        let akind_zh = with_keys(akind_keys, values(AlertKind::ALL.iter().map(|k| k.name_zh())))?;
+        let alerts = batch(vec![
             ("customer_id", a(&mut self.a_customer)),
-            ("month", a(&mut self.a_month)),
-            ("kind", a(&mut self.a_kind)),
-            ("kind_zh", a(&mut self.a_kind_zh)),
-            ("tier", a(&mut self.a_tier)),
+            ("month", self.a_month.finish()?),
+            ("kind", akind),
+            ("kind_zh", akind_zh),
+            ("tier", dict16(&mut self.a_tier, &tiers)?),
             ("months_counted", a(&mut self.a_counted)),
             ("months_left", a(&mut self.a_left)),
             ("aum", a(&mut self.a_aum)),
             ("threshold", a(&mut self.a_threshold)),
             ("gap", a(&mut self.a_gap)),
         ])?;
-        let errors = table(vec![
+        let errors = batch(vec![
             ("customer_id", a(&mut self.x_customer)),
-            ("month", a(&mut self.x_month)),
+            ("month", self.x_month.finish()?),
             ("category", a(&mut self.x_category)),
             ("field", a(&mut self.x_field)),
             ("message", a(&mut self.x_message)),
         ])?;
         Ok([states, events, alerts, errors])
+    }
+
+    /// The four tables: states, events, alerts, errors.
+    pub(crate) fn finish(self) -> TResult<[PyTable; 4]> {
+        tables(vec![self.finish_batches(None)?])
     }
 }
 
@@ -765,29 +950,25 @@ impl MonthSink for TablesSink {
         aum: Option<Decimal>,
         error: Option<(&str, &str, String)>,
     ) {
-        self.set_month(month);
-        let m = &self.month_text;
-        self.s_customer.append_value(&c.id);
-        self.s_month.append_value(m);
+        if !self.ids_given {
+            self.s_customer.append_value(&c.id);
+        }
+        self.s_month.push(Some(month));
         append_dec(&mut self.s_aum, aum);
-        self.s_status.append_value(s.status.as_str());
-        self.s_status_zh.append_value(s.status.name_zh());
-        opt_tier(&mut self.s_tier, s.tier);
-        opt_tier(&mut self.s_effective, s.effective_tier);
+        self.s_status.append_value(status_key(s.status));
+        opt_tier(&mut self.codes, &mut self.s_tier, s.tier);
+        opt_tier(&mut self.codes, &mut self.s_effective, s.effective_tier);
         self.s_vip.append_value(s.is_vip());
         self.s_watch.append_value(s.watch.map_or(0, |w| w.short_months));
         self.s_below.append_value(s.below_entry.map_or(0, |r| r.months));
         self.s_retention.append_value(s.retention_months_left);
-        opt_tier(&mut self.s_special_tier, s.special.map(|x| x.tier));
-        match s.special {
-            Some(x) => self.s_special_until.append_value(x.last_month.to_string()),
-            None => self.s_special_until.append_null(),
-        }
+        opt_tier(&mut self.codes, &mut self.s_special_tier, s.special.map(|x| x.tier));
+        self.s_special_until.push(s.special.map(|x| x.last_month));
         match error {
             Some((cat, field, message)) => {
                 self.s_error.append_value(&message);
                 self.x_customer.append_value(&c.id);
-                self.x_month.append_value(m);
+                self.x_month.push(Some(month));
                 self.x_category.append_value(cat);
                 self.x_field.append_value(field);
                 self.x_message.append_value(&message);
@@ -797,23 +978,16 @@ impl MonthSink for TablesSink {
     }
 
     fn event(&mut self, c: &Customer, e: &Event) {
-        self.set_month(e.month);
-        let m = &self.month_text;
         self.e_customer.append_value(&c.id);
-        self.e_month.append_value(m);
-        self.e_effective.append_value(e.effective_from.to_string());
-        self.e_kind.append_value(e.kind.as_str());
-        self.e_kind_zh.append_value(e.kind.name_zh());
-        opt_tier(&mut self.e_from, e.from_tier);
-        opt_tier(&mut self.e_to, e.to_tier);
-        self.e_reason.append_value(e.reason.as_str());
-        self.e_reason_zh.append_value(e.reason.name_zh());
+        self.e_month.push(Some(e.month));
+        self.e_effective.push(Some(e.effective_from));
+        self.e_kind.append_value(position(EventKind::ALL, e.kind));
+        opt_tier(&mut self.codes, &mut self.e_from, e.from_tier);
+        opt_tier(&mut self.codes, &mut self.e_to, e.to_tier);
+        self.e_reason.append_value(position(Reason::ALL, e.reason));
         append_dec(&mut self.e_aum, Some(e.evidence.aum));
         append_dec(&mut self.e_threshold, e.evidence.threshold);
-        match e.evidence.window_from {
-            Some(w) => self.e_window_from.append_value(w.to_string()),
-            None => self.e_window_from.append_null(),
-        }
+        self.e_window_from.push(e.evidence.window_from);
         self.e_window_months.append_option(e.evidence.window_months);
         append_dec(&mut self.e_peak, e.evidence.peak_aum);
         if self.explain {
@@ -824,13 +998,10 @@ impl MonthSink for TablesSink {
     }
 
     fn alert(&mut self, c: &Customer, a: &Alert) {
-        self.set_month(a.month);
-        let m = &self.month_text;
         self.a_customer.append_value(&c.id);
-        self.a_month.append_value(m);
-        self.a_kind.append_value(a.kind.as_str());
-        self.a_kind_zh.append_value(a.kind.name_zh());
-        opt_tier(&mut self.a_tier, a.tier);
+        self.a_month.push(Some(a.month));
+        self.a_kind.append_value(position(AlertKind::ALL, a.kind));
+        opt_tier(&mut self.codes, &mut self.a_tier, a.tier);
         self.a_counted.append_option(a.months_counted);
         self.a_left.append_option(a.months_left);
         append_dec(&mut self.a_aum, Some(a.aum));
@@ -894,7 +1065,7 @@ impl SimulationSink {
         let mut delta = arrow_array::builder::Int64Builder::with_capacity(n);
         for ((m, t), (a, b)) in keys {
             month.append_value(m.to_string());
-            opt_tier(&mut tier_b, t);
+            tier_b.append_option(t.as_ref().map(TierCode::as_str));
             let (a, b) = (a as i64, b as i64);
             ca.append_value(a);
             cb.append_value(b);
@@ -914,8 +1085,8 @@ impl SimulationSink {
             c_id.append_value(&id);
             c_month.append_value(m.to_string());
             append_dec(&mut c_aum, aum);
-            opt_tier(&mut c_ta, ta);
-            opt_tier(&mut c_tb, tb);
+            c_ta.append_option(ta.as_ref().map(TierCode::as_str));
+            c_tb.append_option(tb.as_ref().map(TierCode::as_str));
             c_sa.append_value(sa);
             c_sb.append_value(sb);
         }
