@@ -810,8 +810,8 @@ enum crmt_result crmt_last_error_customer(char *buf, size_t len, size_t *written
 
 /**
  * Writes the field the calling thread's last failure is about: a component code, `aum`,
- * `special.tier`, `month`, `state`, a rule file path such as `rule_sets[0].versions[0].tiers`,
- * or an argument name; empty when none.
+ * `special.tier`, `month`, `tier` (a state's tier the rules lack), `state`, a rule file path
+ * such as `rule_sets[0].versions[0].tiers`, or an argument name; empty when none.
  *
  * Buffer rules as `crmt_error_message`.
  *

@@ -1,8 +1,14 @@
 //! A portfolio's month in one call: columns in, flat arrays out, one error slot per customer.
 
+use std::borrow::{Borrow, BorrowMut};
 use std::ffi::c_char;
+use std::ops::Range;
+use std::sync::Mutex;
 
-use engine::{AumInput, ComponentAmount, Customer, MonthInput, from_fen};
+use engine::{
+    Alert, AumInput, BatchSink, ComponentAmount, CustomerKind, CustomerRef, CustomerState, Decimal, Engine, Event,
+    InputError, Month, MonthInput, TieringError, from_fen,
+};
 
 use crate::error::{Failure, crmt_result};
 use crate::evaluate::{alert_struct, crmt_alert, crmt_event, customer_kind, event_struct, parse_month};
@@ -57,98 +63,227 @@ pub struct crmt_batch {
     events: Vec<crmt_event>,
     alerts: Vec<crmt_alert>,
     aums: Vec<i64>,
+    /// The customers in error, in customer order.
     errors: Vec<(u32, Failure)>,
+    /// Emptied per-thread results of the last parallel batch, whose memory the next one reuses.
+    spare: Vec<crmt_batch>,
 }
 
-/// The customer columns of a call, borrowed.
-struct CustomersKey<'a> {
+impl crmt_batch {
+    fn clear(&mut self) {
+        self.events.clear();
+        self.alerts.clear();
+        self.aums.clear();
+        self.errors.clear();
+    }
+
+    /// Moves a part's results to the end of this one's, keeping the part's memory for reuse.
+    fn append(&mut self, mut part: crmt_batch) {
+        self.events.extend_from_slice(&part.events);
+        self.alerts.extend_from_slice(&part.alerts);
+        self.aums.extend_from_slice(&part.aums);
+        self.errors.append(&mut part.errors);
+        part.clear();
+        self.spare.push(part);
+    }
+}
+
+/// Receives the engine's results for the customers of a batch and writes them, already in
+/// their C layout, into a result's arrays (the caller's handle, or one thread's part of it).
+///
+/// The engine reports indices relative to the slice it was given: `base` makes them the
+/// batch's. A customer whose record could not be read (`rejected`) reaches the engine as a
+/// placeholder whose input fails; its error is replaced by the record's own failure.
+struct Collect<'r, B> {
+    out: B,
+    base: u32,
+    rejected: &'r [(u32, Failure)],
+}
+
+impl<B: BorrowMut<crmt_batch>> BatchSink for Collect<'_, B> {
+    fn event(&mut self, index: u32, event: &Event) {
+        self.out.borrow_mut().events.push(event_struct(self.base + index, event));
+    }
+
+    fn alert(&mut self, index: u32, alert: &Alert) {
+        self.out.borrow_mut().alerts.push(alert_struct(self.base + index, alert));
+    }
+
+    fn evaluated(&mut self, _index: u32, aum: Decimal) {
+        self.out.borrow_mut().aums.push(fen(aum));
+    }
+
+    fn error(&mut self, index: u32, error: TieringError) {
+        let index = self.base + index;
+        let failure = match self.rejected.binary_search_by_key(&index, |(i, _)| *i) {
+            Ok(k) => self.rejected[k].1.clone(),
+            Err(_) => Failure::from(error),
+        };
+        let out = self.out.borrow_mut();
+        out.aums.push(0);
+        out.errors.push((index, failure));
+    }
+}
+
+/// The customer columns of a call, borrowed from the caller and checked for length.
+struct Columns<'a> {
     ids: &'a [u8],
     id_offsets: &'a [usize],
     entities: Option<(&'a [u8], &'a [usize])>,
     kinds: Option<&'a [u8]>,
 }
 
-/// Buffers kept on a `crmt_states` between monthly batches: the customers built from the last
-/// call's columns (reused as they are when the next call's columns are byte for byte the same,
-/// as they are month after month for a portfolio) and the inputs' storage.
-#[derive(Default)]
-pub(crate) struct Scratch {
-    ids: Vec<u8>,
-    id_offsets: Vec<usize>,
-    entities: Option<(Vec<u8>, Vec<usize>)>,
-    kinds: Option<Vec<u8>>,
-    customers: Vec<Customer>,
-    rejected: Vec<(u32, Failure)>,
-    inputs: Vec<MonthInput>,
-}
+/// What a record that cannot be read is evaluated as: its input fails before any rule runs.
+const PLACEHOLDER: CustomerRef<'static> = CustomerRef { id: "", legal_entity: None, kind: CustomerKind::Personal };
 
-impl Scratch {
-    fn matches(&self, key: &CustomersKey<'_>) -> bool {
-        self.customers.len() + 1 == key.id_offsets.len()
-            && self.ids == key.ids
-            && self.id_offsets == key.id_offsets
-            && self.entities.as_ref().map(|(d, o)| (d.as_slice(), o.as_slice())) == key.entities
-            && self.kinds.as_deref() == key.kinds
+impl<'a> Columns<'a> {
+    /// Appends the customers of `range` to `refs` as identities borrowed from the columns (the
+    /// text is checked, not copied). A record that cannot be read gets a placeholder, and its
+    /// failure goes to `rejected`.
+    fn read(&self, range: Range<usize>, refs: &mut Vec<CustomerRef<'a>>, rejected: &mut Vec<(u32, Failure)>) {
+        for i in range {
+            match self.customer(i) {
+                Ok(c) => refs.push(c),
+                Err(f) => {
+                    refs.push(PLACEHOLDER);
+                    rejected.push((i as u32, f));
+                }
+            }
+        }
     }
 
-    /// Builds the customers, noting the records that cannot be evaluated.
-    fn build(&mut self, key: &CustomersKey<'_>) {
-        let n = key.id_offsets.len() - 1;
-        self.ids = key.ids.to_vec();
-        self.id_offsets = key.id_offsets.to_vec();
-        self.entities = key.entities.map(|(d, o)| (d.to_vec(), o.to_vec()));
-        self.kinds = key.kinds.map(<[u8]>::to_vec);
-        self.customers.clear();
-        self.rejected.clear();
-        let rejected = &mut self.rejected;
-        for i in 0..n {
-            let raw = text_at(key.ids, key.id_offsets, i);
-            let id = match std::str::from_utf8(raw) {
-                Ok(id) => id.to_string(),
+    fn customer(&self, i: usize) -> Result<CustomerRef<'a>, Failure> {
+        let raw = text_at(self.ids, self.id_offsets, i);
+        let id = std::str::from_utf8(raw).map_err(|_| {
+            Failure::new(crmt_result::CRMT_INVALID_UTF8, format!("customer {i}: the id is not valid UTF-8"))
+                .customer(String::from_utf8_lossy(raw))
+                .field("id")
+        })?;
+        let legal_entity = match self.entities {
+            Some((data, o)) => match std::str::from_utf8(text_at(data, o, i)) {
+                Ok("") => None,
+                Ok(e) => Some(e),
                 Err(_) => {
-                    let lossy = String::from_utf8_lossy(raw).into_owned();
-                    rejected.push((
-                        i as u32,
-                        Failure::new(
-                            crmt_result::CRMT_INVALID_UTF8,
-                            format!("customer {i}: the id is not valid UTF-8"),
-                        )
-                        .customer(lossy.clone())
-                        .field("id"),
-                    ));
-                    lossy
+                    return Err(Failure::new(
+                        crmt_result::CRMT_INVALID_UTF8,
+                        format!("customer `{id}`: the legal entity is not valid UTF-8"),
+                    )
+                    .customer(id)
+                    .field("legal_entity"));
                 }
-            };
-            let legal_entity = match key.entities {
-                Some((data, o)) => match std::str::from_utf8(text_at(data, o, i)) {
-                    Ok("") => None,
-                    Ok(e) => Some(e.to_string()),
-                    Err(_) => {
-                        rejected.push((
-                            i as u32,
-                            Failure::new(
-                                crmt_result::CRMT_INVALID_UTF8,
-                                format!("customer `{id}`: the legal entity is not valid UTF-8"),
-                            )
-                            .customer(id.clone())
-                            .field("legal_entity"),
-                        ));
-                        None
-                    }
-                },
-                None => None,
-            };
-            let kind = match customer_kind(key.kinds.map_or(0, |k| u32::from(k[i])), &id) {
-                Ok(k) => k,
-                Err(f) => {
-                    rejected.push((i as u32, f));
-                    Default::default()
-                }
-            };
-            self.customers.push(Customer { id, legal_entity, kind });
+            },
+            None => None,
+        };
+        let kind = customer_kind(self.kinds.map_or(0, |k| u32::from(k[i])), id)?;
+        Ok(CustomerRef { id, legal_entity, kind })
+    }
+}
+
+/// The failing input of a record that could not be read (the failure reported is the record's).
+fn unreadable(i: usize) -> TieringError {
+    InputError {
+        customer: String::new(),
+        month: None,
+        field: "id".into(),
+        message: format!("record {i} is unreadable"),
+    }
+    .into()
+}
+
+/// Customers per call of the engine on the calling thread: their borrowed identities are
+/// built a chunk at a time, in a buffer that stays in cache.
+const CHUNK: usize = 4096;
+
+/// A vector's memory for another lifetime of the same type: emptied, then collected in place
+/// (the standard library reuses the allocation when the element layout is the same).
+fn recycle<'b>(mut v: Vec<CustomerRef<'_>>) -> Vec<CustomerRef<'b>> {
+    v.clear();
+    v.into_iter().map(|c| CustomerRef { id: "", legal_entity: None, kind: c.kind }).collect()
+}
+
+/// Buffers kept on a `crmt_states` between monthly batches.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    /// The borrowed identities of the last batch, emptied: memory for the next.
+    refs: Vec<CustomerRef<'static>>,
+}
+
+/// Runs the engine over the customers, each input made by `input(i)`, into `out`.
+#[allow(clippy::too_many_arguments)]
+fn evaluate<I, F>(
+    engine: &Engine,
+    month: Month,
+    columns: &Columns<'_>,
+    states: &mut [CustomerState],
+    scratch: &mut Scratch,
+    threads: usize,
+    input: F,
+    out: &mut crmt_batch,
+) -> Result<(), Failure>
+where
+    I: Borrow<MonthInput>,
+    F: Fn(usize) -> Result<I, TieringError> + Sync,
+{
+    let n = states.len();
+    let mut rejected = Vec::new();
+    let mut refs = recycle(std::mem::take(&mut scratch.refs));
+    if threads > 1 {
+        columns.read(0..n, &mut refs, &mut rejected);
+        let rejected = rejected.as_slice();
+        let checked = |i: usize| match rejected.binary_search_by_key(&(i as u32), |(r, _)| *r) {
+            Ok(_) => Err(unreadable(i)),
+            Err(_) => input(i),
+        };
+        let pool = Mutex::new(std::mem::take(&mut out.spare));
+        let parts = engine.evaluate_batch_parallel_with(month, &refs, states, checked, threads, || Collect {
+            out: pool.lock().ok().and_then(|mut p| p.pop()).unwrap_or_default(),
+            base: 0,
+            rejected,
+        })?;
+        out.spare = pool.into_inner().unwrap_or_default();
+        for part in parts {
+            out.append(part.out);
         }
-        // A record rejected twice (id and kind) is reported once, with its first failure.
-        rejected.dedup_by_key(|(i, _)| *i);
+    } else {
+        for (c, chunk) in states.chunks_mut(CHUNK).enumerate() {
+            let base = c * CHUNK;
+            refs.clear();
+            let known = rejected.len();
+            columns.read(base..base + chunk.len(), &mut refs, &mut rejected);
+            let fresh = &rejected[known..];
+            let checked = |i: usize| {
+                let i = base + i;
+                if fresh.is_empty() || fresh.binary_search_by_key(&(i as u32), |(r, _)| *r).is_err() {
+                    input(i)
+                } else {
+                    Err(unreadable(i))
+                }
+            };
+            let mut sink = Collect { out: &mut *out, base: base as u32, rejected: fresh };
+            engine.evaluate_batch_with(month, &refs, chunk, checked, &mut sink)?;
+        }
+    }
+    scratch.refs = recycle(refs);
+    Ok(())
+}
+
+/// A component's monthly daily averages, one row of the `count x k` matrix per customer.
+struct Averages<'a> {
+    codes: Vec<String>,
+    amounts: &'a [i64],
+}
+
+impl Averages<'_> {
+    fn input(&self, i: usize) -> MonthInput {
+        let k = self.codes.len();
+        let row = &self.amounts[i * k..(i + 1) * k];
+        let items = row
+            .iter()
+            .zip(&self.codes)
+            .filter(|(f, _)| **f != crate::CRMT_NO_AMOUNT)
+            .map(|(f, code)| ComponentAmount { component: code.clone(), amount: from_fen(*f) })
+            .collect();
+        MonthInput { aum: AumInput::Averages(items), special: None }
     }
 }
 
@@ -276,113 +411,71 @@ unsafe fn run_batch(
     errors_out: *mut crmt_result,
     out: &mut crmt_batch,
 ) -> Result<(), Failure> {
-    out.events.clear();
-    out.alerts.clear();
-    out.aums.clear();
-    out.errors.clear();
-    {
-        // SAFETY: per the contract.
-        let (book, c, a, st) =
-            unsafe { (arg(book, "book")?, arg(customers, "customers")?, arg(aum, "aum")?, arg_mut(states, "states")?) };
-        let month = parse_month(month)?;
-        let n = c.count;
-        if st.states.len() != n {
-            return Err(Failure::new(
-                crmt_result::CRMT_INVALID_ARGUMENT,
-                format!("`states` holds {} states for {n} customers", st.states.len()),
-            )
-            .field("states"));
-        }
-        let id_off = offsets(c.id_offsets, n, "customers.id_offsets")?;
-        // SAFETY: `ids` is readable up to the last offset per the contract.
-        let ids = unsafe { bytes(c.ids.cast(), id_off[n], "customers.ids") }?;
-        let entities = if c.legal_entities.is_null() {
-            None
-        } else {
-            let o = offsets(c.legal_entity_offsets, n, "customers.legal_entity_offsets")?;
-            // SAFETY: readable up to the last offset per the contract.
-            Some((unsafe { bytes(c.legal_entities.cast(), o[n], "customers.legal_entities") }?, o))
-        };
-        // SAFETY: `count` entries when not NULL, per the contract.
-        let kinds = if c.kinds.is_null() { None } else { Some(unsafe { slice(c.kinds, n, "customers.kinds") }?) };
-
-        let scratch = &mut st.scratch;
-        let key = CustomersKey { ids, id_offsets: id_off, entities, kinds };
-        if !scratch.matches(&key) {
-            scratch.build(&key);
-        }
-        // The inputs, in the buffer of the last month.
-        let mut inputs = std::mem::take(&mut scratch.inputs);
-        inputs.clear();
-        if a.component_count == 0 {
-            // SAFETY: `count` entries per the contract.
-            let amounts = unsafe { slice(a.amounts_fen, n, "aum.amounts_fen") }?;
-            inputs.extend(amounts.iter().map(|f| MonthInput::total(from_fen(*f))));
-        } else {
-            let k = a.component_count;
-            // SAFETY: `component_count` entries per the contract.
-            let codes = unsafe { slice(a.components, k, "aum.components") }?;
-            let codes = codes
-                .iter()
-                .enumerate()
-                // SAFETY: NUL-terminated strings per the contract.
-                .map(|(j, p)| unsafe { c_str(*p, &format!("aum.components[{j}]")) }.map(str::to_string))
-                .collect::<Result<Vec<_>, _>>()?;
-            let total =
-                n.checked_mul(k).ok_or_else(|| Failure::new(crmt_result::CRMT_INVALID_ARGUMENT, "too many amounts"))?;
-            // SAFETY: `count * component_count` entries per the contract.
-            let amounts = unsafe { slice(a.amounts_fen, total, "aum.amounts_fen") }?;
-            inputs.extend(amounts.chunks_exact(k).map(|row| {
-                let items = row
-                    .iter()
-                    .zip(&codes)
-                    .filter(|(f, _)| **f != crate::CRMT_NO_AMOUNT)
-                    .map(|(f, code)| ComponentAmount { component: code.clone(), amount: from_fen(*f) })
-                    .collect();
-                MonthInput { aum: AumInput::Averages(items), special: None }
-            }));
-        }
-        let rejected = scratch.rejected.clone();
-        let list = std::mem::take(&mut scratch.customers);
-
-        let saved: Vec<_> = rejected.iter().map(|(i, _)| st.states[*i as usize]).collect();
-        let threads = threads.min(crate::CRMT_MAX_THREADS);
-        let outcome = if threads > 1 {
-            book.engine.evaluate_batch_parallel(month, &list, &inputs, &mut st.states, threads)
-        } else {
-            book.engine.evaluate_batch(month, &list, &inputs, &mut st.states)
-        };
-        st.scratch.customers = list;
-        st.scratch.inputs = inputs;
-        let outcome = outcome?;
-        let crmt_batch { events, alerts, aums, errors } = out;
-        aums.extend(outcome.aums.iter().map(|d| fen(*d)));
-        errors.extend(outcome.errors.into_iter().map(|e| (e.index, Failure::from(e.error))));
-        events.extend(outcome.events.iter().map(|e| event_struct(e.index, &e.event)));
-        alerts.extend(outcome.alerts.iter().map(|a| alert_struct(a.index, &a.alert)));
-        if !rejected.is_empty() {
-            // Rejected records were evaluated with a placeholder: undo what they produced.
-            let is_rejected = |i: u32| rejected.binary_search_by_key(&i, |(r, _)| *r).is_ok();
-            for ((i, _), s) in rejected.iter().zip(&saved) {
-                st.states[*i as usize] = *s;
-                aums[*i as usize] = 0;
-            }
-            events.retain(|e| !is_rejected(e.customer_index));
-            alerts.retain(|a| !is_rejected(a.customer_index));
-            errors.retain(|(i, _)| !is_rejected(*i));
-            errors.extend(rejected);
-            errors.sort_by_key(|(i, _)| *i);
-        }
-        if !errors_out.is_null() {
-            // SAFETY: `count` writable entries per the contract.
-            let slots = unsafe { std::slice::from_raw_parts_mut(errors_out, n) };
-            slots.fill(crmt_result::CRMT_OK);
-            for (i, f) in errors.iter() {
-                slots[*i as usize] = f.code;
-            }
-        }
-        Ok(())
+    out.clear();
+    // SAFETY: per the contract.
+    let (book, c, a, st) =
+        unsafe { (arg(book, "book")?, arg(customers, "customers")?, arg(aum, "aum")?, arg_mut(states, "states")?) };
+    let month = parse_month(month)?;
+    let n = c.count;
+    if st.states.len() != n {
+        return Err(Failure::new(
+            crmt_result::CRMT_INVALID_ARGUMENT,
+            format!("`states` holds {} states for {n} customers", st.states.len()),
+        )
+        .field("states"));
     }
+    let id_offsets = offsets(c.id_offsets, n, "customers.id_offsets")?;
+    // SAFETY: `ids` is readable up to the last offset per the contract.
+    let ids = unsafe { bytes(c.ids.cast(), id_offsets[n], "customers.ids") }?;
+    let entities = if c.legal_entities.is_null() {
+        None
+    } else {
+        let o = offsets(c.legal_entity_offsets, n, "customers.legal_entity_offsets")?;
+        // SAFETY: readable up to the last offset per the contract.
+        Some((unsafe { bytes(c.legal_entities.cast(), o[n], "customers.legal_entities") }?, o))
+    };
+    // SAFETY: `count` entries when not NULL, per the contract.
+    let kinds = if c.kinds.is_null() { None } else { Some(unsafe { slice(c.kinds, n, "customers.kinds") }?) };
+    let columns = Columns { ids, id_offsets, entities, kinds };
+
+    let threads = threads.min(crate::CRMT_MAX_THREADS);
+    let (engine, states, scratch) = (&book.engine, &mut st.states, &mut st.scratch);
+    let result = if a.component_count == 0 {
+        // SAFETY: `count` entries per the contract.
+        let totals = unsafe { slice(a.amounts_fen, n, "aum.amounts_fen") }?;
+        let input = |i: usize| Ok(MonthInput::total(from_fen(totals[i])));
+        evaluate(engine, month, &columns, states, scratch, threads, input, out)
+    } else {
+        let k = a.component_count;
+        // SAFETY: `component_count` entries per the contract.
+        let codes = unsafe { slice(a.components, k, "aum.components") }?;
+        let codes = codes
+            .iter()
+            .enumerate()
+            // SAFETY: NUL-terminated strings per the contract.
+            .map(|(j, p)| unsafe { c_str(*p, &format!("aum.components[{j}]")) }.map(str::to_string))
+            .collect::<Result<Vec<_>, _>>()?;
+        let total =
+            n.checked_mul(k).ok_or_else(|| Failure::new(crmt_result::CRMT_INVALID_ARGUMENT, "too many amounts"))?;
+        // SAFETY: `count * component_count` entries per the contract.
+        let amounts = unsafe { slice(a.amounts_fen, total, "aum.amounts_fen") }?;
+        let averages = Averages { codes, amounts };
+        let input = |i: usize| Ok(averages.input(i));
+        evaluate(engine, month, &columns, states, scratch, threads, input, out)
+    };
+    if let Err(e) = result {
+        out.clear();
+        return Err(e);
+    }
+    if !errors_out.is_null() {
+        // SAFETY: `count` writable entries per the contract.
+        let slots = unsafe { std::slice::from_raw_parts_mut(errors_out, n) };
+        slots.fill(crmt_result::CRMT_OK);
+        for (i, f) in &out.errors {
+            slots[*i as usize] = f.code;
+        }
+    }
+    Ok(())
 }
 
 /// The batch's events, `*count` plain structs in customer order, owned by the batch (valid

@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int};
 
-use engine::{SequenceError, StateError, TieringError};
+use engine::TieringError;
 
 use crate::ffi::{guard_keep, write_str};
 
@@ -137,32 +137,23 @@ impl Failure {
     }
 }
 
-fn yyyymm(m: engine::Month) -> i32 {
-    i32::try_from(m.yyyymm()).unwrap_or(0)
-}
-
 impl From<TieringError> for Failure {
     fn from(e: TieringError) -> Self {
-        let message = e.to_string();
-        let customer = e.customer().map(str::to_string);
-        let (code, month, field) = match &e {
-            TieringError::Rules(r) => (crmt_result::CRMT_RULES_ERROR, 0, Some(r.field.clone())),
-            TieringError::Input(i) => (crmt_result::CRMT_INPUT_ERROR, i.month.map_or(0, yyyymm), Some(i.field.clone())),
-            TieringError::Sequence(s) => {
-                let got = match &**s {
-                    SequenceError::Gap { got, .. } | SequenceError::Repeated { got, .. } => *got,
-                };
-                (crmt_result::CRMT_SEQUENCE_ERROR, yyyymm(got), Some("month".to_string()))
-            }
-            TieringError::State(s) => {
-                let month = match &**s {
-                    StateError::UnknownTier { month, .. } => yyyymm(*month),
-                    _ => 0,
-                };
-                (crmt_result::CRMT_STATE_ERROR, month, Some("state".to_string()))
-            }
+        let code = match e {
+            TieringError::Rules(_) => crmt_result::CRMT_RULES_ERROR,
+            TieringError::Input(_) => crmt_result::CRMT_INPUT_ERROR,
+            TieringError::Sequence(_) => crmt_result::CRMT_SEQUENCE_ERROR,
+            TieringError::State(_) => crmt_result::CRMT_STATE_ERROR,
         };
-        Failure { code, message, customer, month, field: field.filter(|f| !f.is_empty()) }
+        // A state error names the state when it is about no particular field of it.
+        let field = e.field().or(matches!(e, TieringError::State(_)).then_some("state")).filter(|f| !f.is_empty());
+        Failure {
+            code,
+            message: e.to_string(),
+            customer: e.customer().map(str::to_string),
+            month: e.month().map_or(0, |m| i32::try_from(m.yyyymm()).unwrap_or(0)),
+            field: field.map(str::to_string),
+        }
     }
 }
 
@@ -283,8 +274,8 @@ pub unsafe extern "C" fn crmt_last_error_customer(buf: *mut c_char, len: usize, 
 }
 
 /// Writes the field the calling thread's last failure is about: a component code, `aum`,
-/// `special.tier`, `month`, `state`, a rule file path such as `rule_sets[0].versions[0].tiers`,
-/// or an argument name; empty when none.
+/// `special.tier`, `month`, `tier` (a state's tier the rules lack), `state`, a rule file path
+/// such as `rule_sets[0].versions[0].tiers`, or an argument name; empty when none.
 ///
 /// Buffer rules as `crmt_error_message`.
 ///
