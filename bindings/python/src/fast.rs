@@ -166,6 +166,9 @@ fn run_segment(
     sink: TablesSink,
 ) -> Result<Batches4, Fail> {
     let mut sink = sink;
+    if let AumColumn::Decimal(a, 2) = aum {
+        sink.reuse_aum(&a.slice(segment.local, segment.len));
+    }
     let mut chunk = ChunkOutcome::default();
     let mut a = 0usize;
     while a < customers.len() {
@@ -189,10 +192,10 @@ fn run_segment(
             sink.row(month, c, s, chunk.aums.get(i).copied().flatten(), error);
         }
         for e in &chunk.events {
-            sink.event(&cs[e.index as usize], &e.event);
+            sink.event_at(a + e.index as usize, &e.event);
         }
         for x in &chunk.alerts {
-            sink.alert(&cs[x.index as usize], &x.alert);
+            sink.alert_at(a + x.index as usize, &x.alert);
         }
         a = b;
     }

@@ -728,9 +728,16 @@ pub(crate) struct TablesSink {
     explain: bool,
     /// The states' `customer_id` column is supplied by the caller (the input's own column).
     ids_given: bool,
+    /// States rows so far.
+    rows: usize,
     // states
     s_customer: StringBuilder,
-    s_month: MonthColumn,
+    /// The month of the states rows, as runs (a portfolio month is one run).
+    s_month: Vec<(Month, usize)>,
+    /// The input's AUM column at fen scale: while every row's AUM equals it (null on error),
+    /// it is the states' `aum` column and `s_aum` stays empty (`aum_written` = false).
+    aum_source: Option<PrimitiveArray<Decimal128Type>>,
+    aum_written: bool,
     s_aum: Decimal128Builder,
     s_status: Int8Builder,
     s_tier: Int16Builder,
@@ -739,10 +746,12 @@ pub(crate) struct TablesSink {
     s_watch: UInt32Builder,
     s_below: UInt32Builder,
     s_retention: UInt32Builder,
-    s_special_tier: Int16Builder,
-    s_special_until: MonthColumn,
-    s_error: StringBuilder,
-    // events
+    /// Written from the first row that has a value (nulls before), as most rows have none.
+    s_special_tier: Option<Int16Builder>,
+    s_special_until: Option<MonthColumn>,
+    s_error: Option<StringBuilder>,
+    // events (with `ids_given`, the row of each event's customer instead of its id)
+    e_rows: Vec<u32>,
     e_customer: StringBuilder,
     e_month: MonthColumn,
     e_effective: MonthColumn,
@@ -757,6 +766,7 @@ pub(crate) struct TablesSink {
     e_peak: Decimal128Builder,
     e_explain: StringBuilder,
     // alerts
+    a_rows: Vec<u32>,
     a_customer: StringBuilder,
     a_month: MonthColumn,
     a_kind: Int8Builder,
@@ -779,6 +789,65 @@ fn opt_tier(codes: &mut Codes, b: &mut Int16Builder, t: Option<TierCode>) {
         Some(t) => b.append_value(codes.tier(t)),
         None => b.append_null(),
     }
+}
+
+/// The builder of a mostly-null column, made at its first value with `rows` nulls before it.
+fn lazy<B>(b: &mut Option<B>, rows: usize, new: impl FnOnce() -> B, null: impl Fn(&mut B)) -> &mut B {
+    b.get_or_insert_with(|| {
+        let mut b = new();
+        for _ in 0..rows {
+            null(&mut b);
+        }
+        b
+    })
+}
+
+/// A `"YYYY-MM"` column of `n` rows from runs of equal months, filled by copying.
+fn month_runs(runs: &[(Month, usize)], n: usize) -> TResult<ArrayRef> {
+    if n.checked_mul(7).is_none_or(|b| b > i32::MAX as usize) {
+        return Err(TableError::Arrow("a month column exceeds 2 GiB: split the table".into()));
+    }
+    let mut values: Vec<u8> = Vec::with_capacity(n * 7);
+    for (m, k) in runs {
+        let text = month_text(*m);
+        let start = values.len();
+        values.extend_from_slice(&text);
+        // Double the copied run until it covers k months.
+        while values.len() - start < k * 7 {
+            let have = values.len() - start;
+            let take = have.min(k * 7 - have);
+            values.extend_from_within(start..start + take);
+        }
+        if *k == 0 {
+            values.truncate(start);
+        }
+    }
+    let offsets: Vec<i32> = (0..=n as i32).map(|i| i * 7).collect();
+    let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
+    Ok(Arc::new(StringArray::try_new(offsets, Buffer::from_vec(values), None)?))
+}
+
+/// The strings of `ids` at `rows`, in that order.
+fn take_strings(ids: &ArrayRef, rows: &[u32]) -> TResult<ArrayRef> {
+    let ids = ids.as_string::<i32>();
+    let offs = ids.value_offsets();
+    let bytes: usize = rows.iter().map(|&r| (offs[r as usize + 1] - offs[r as usize]) as usize).sum();
+    if i32::try_from(bytes).is_err() {
+        return Err(TableError::Arrow("a customer_id column exceeds 2 GiB: split the table".into()));
+    }
+    let data = ids.value_data();
+    let mut values: Vec<u8> = Vec::with_capacity(bytes);
+    let mut offsets: Vec<i32> = Vec::with_capacity(rows.len() + 1);
+    offsets.push(0);
+    for &r in rows {
+        let (a, b) = (offs[r as usize] as usize, offs[r as usize + 1] as usize);
+        values.extend_from_slice(&data[a..b]);
+        offsets.push(values.len() as i32);
+    }
+    let nulls = ids
+        .nulls()
+        .map(|n| arrow_buffer::NullBuffer::from(rows.iter().map(|&r| n.is_valid(r as usize)).collect::<Vec<bool>>()));
+    Ok(Arc::new(StringArray::try_new(OffsetBuffer::new(ScalarBuffer::from(offsets)), Buffer::from_vec(values), nulls)?))
 }
 
 /// The four result batches of a sink: states, events, alerts, errors.
@@ -818,8 +887,11 @@ impl TablesSink {
             codes,
             explain,
             ids_given,
+            rows: 0,
             s_customer: strs(if ids_given { 0 } else { rows }),
-            s_month: MonthColumn::with_capacity(rows),
+            s_month: Vec::new(),
+            aum_source: None,
+            aum_written: true,
             s_aum: dec_builder(rows),
             s_status: Int8Builder::with_capacity(rows),
             s_tier: i16s(rows),
@@ -828,10 +900,11 @@ impl TablesSink {
             s_watch: UInt32Builder::with_capacity(rows),
             s_below: UInt32Builder::with_capacity(rows),
             s_retention: UInt32Builder::with_capacity(rows),
-            s_special_tier: i16s(rows),
-            s_special_until: MonthColumn::with_capacity(rows / 64),
-            s_error: StringBuilder::with_capacity(rows, 64),
-            e_customer: strs(ev),
+            s_special_tier: None,
+            s_special_until: None,
+            s_error: None,
+            e_rows: Vec::new(),
+            e_customer: strs(if ids_given { 0 } else { ev }),
             e_month: MonthColumn::with_capacity(ev),
             e_effective: MonthColumn::with_capacity(ev),
             e_kind: Int8Builder::with_capacity(ev),
@@ -844,7 +917,8 @@ impl TablesSink {
             e_window_months: UInt32Builder::with_capacity(ev),
             e_peak: dec_builder(ev),
             e_explain: StringBuilder::with_capacity(ev, if explain { ev * 80 } else { 0 }),
-            a_customer: strs(ev),
+            a_rows: Vec::new(),
+            a_customer: strs(if ids_given { 0 } else { ev }),
             a_month: MonthColumn::with_capacity(ev),
             a_kind: Int8Builder::with_capacity(ev),
             a_tier: i16s(ev),
@@ -861,6 +935,36 @@ impl TablesSink {
         }
     }
 
+    /// Uses `aum` (the input's AUM column for these rows) as the states' `aum` column as long as
+    /// the engine's AUMs are exactly its values (amounts at fen scale: decimal128(_, 2)).
+    pub(crate) fn reuse_aum(&mut self, aum: &PrimitiveArray<Decimal128Type>) {
+        if self.rows == 0 && aum.scale() == 2 {
+            self.aum_source = Some(aum.clone());
+            self.aum_written = false;
+        }
+    }
+
+    fn push_aum(&mut self, aum: Option<Decimal>) {
+        let fen = aum.and_then(fen);
+        if !self.aum_written {
+            if let Some(src) = &self.aum_source {
+                let i = self.rows;
+                let same = match fen {
+                    Some(v) => i < src.len() && src.is_valid(i) && src.value(i) == v,
+                    None => i < src.len() && src.is_null(i),
+                };
+                if same {
+                    return;
+                }
+                for j in 0..i {
+                    self.s_aum.append_option(src.is_valid(j).then(|| src.value(j)));
+                }
+            }
+            self.aum_written = true;
+        }
+        self.s_aum.append_option(fen);
+    }
+
     /// The four batches: states, events, alerts, errors. `ids` is the states' `customer_id`
     /// column when the sink was made `with_ids`.
     pub(crate) fn finish_batches(mut self, ids: Option<ArrayRef>) -> TResult<Batches4> {
@@ -868,16 +972,36 @@ impl TablesSink {
             b.finish()
         }
         let tiers = self.codes.tier_values();
-        let ids = match (self.ids_given, ids) {
-            (true, Some(ids)) => ids,
-            _ => a(&mut self.s_customer),
+        let n = self.rows;
+        let aum = match (self.aum_written, self.aum_source.take()) {
+            (false, Some(src)) => Arc::new(src.with_precision_and_scale(38, 2)?) as ArrayRef,
+            _ => a(&mut self.s_aum),
+        };
+        let special_tier = match self.s_special_tier.as_mut() {
+            Some(b) => dict16(b, &tiers)?,
+            None => Arc::new(DictionaryArray::<Int16Type>::try_new(PrimitiveArray::new_null(n), tiers.clone())?),
+        };
+        let special_until = match self.s_special_until.take() {
+            Some(c) => c.finish()?,
+            None => Arc::new(StringArray::new_null(n)),
+        };
+        let error = match self.s_error.as_mut() {
+            Some(b) => a(b),
+            None => Arc::new(StringArray::new_null(n)),
+        };
+        let (ids, e_ids, a_ids) = match (self.ids_given, ids) {
+            (true, Some(ids)) => {
+                let (e, x) = (take_strings(&ids, &self.e_rows)?, take_strings(&ids, &self.a_rows)?);
+                (ids, e, x)
+            }
+            _ => (a(&mut self.s_customer), a(&mut self.e_customer), a(&mut self.a_customer)),
         };
         let (status, status_keys) = dict8(&mut self.s_status, values(STATUSES.iter().map(|s| s.as_str())))?;
         let status_zh = with_keys(status_keys, values(STATUSES.iter().map(|s| s.name_zh())))?;
         let states = batch(vec![
             ("customer_id", ids),
-            ("month", self.s_month.finish()?),
-            ("aum", a(&mut self.s_aum)),
+            ("month", month_runs(&self.s_month, n)?),
+            ("aum", aum),
             ("status", status),
             ("status_zh", status_zh),
             ("tier", dict16(&mut self.s_tier, &tiers)?),
@@ -886,16 +1010,16 @@ impl TablesSink {
             ("watch_months", a(&mut self.s_watch)),
             ("below_entry_months", a(&mut self.s_below)),
             ("retention_months_left", a(&mut self.s_retention)),
-            ("special_tier", dict16(&mut self.s_special_tier, &tiers)?),
-            ("special_until", self.s_special_until.finish()?),
-            ("error", a(&mut self.s_error)),
+            ("special_tier", special_tier),
+            ("special_until", special_until),
+            ("error", error),
         ])?;
         let (kind, kind_keys) = dict8(&mut self.e_kind, values(EventKind::ALL.iter().map(|k| k.as_str())))?;
         let kind_zh = with_keys(kind_keys, values(EventKind::ALL.iter().map(|k| k.name_zh())))?;
         let (reason, reason_keys) = dict8(&mut self.e_reason, values(Reason::ALL.iter().map(|k| k.as_str())))?;
         let reason_zh = with_keys(reason_keys, values(Reason::ALL.iter().map(|k| k.name_zh())))?;
         let events = batch(vec![
-            ("customer_id", a(&mut self.e_customer)),
+            ("customer_id", e_ids),
             ("month", self.e_month.finish()?),
             ("effective_from", self.e_effective.finish()?),
             ("kind", kind),
@@ -914,7 +1038,7 @@ impl TablesSink {
         let (akind, akind_keys) = dict8(&mut self.a_kind, values(AlertKind::ALL.iter().map(|k| k.as_str())))?;
         let akind_zh = with_keys(akind_keys, values(AlertKind::ALL.iter().map(|k| k.name_zh())))?;
         let alerts = batch(vec![
-            ("customer_id", a(&mut self.a_customer)),
+            ("customer_id", a_ids),
             ("month", self.a_month.finish()?),
             ("kind", akind),
             ("kind_zh", akind_zh),
@@ -953,8 +1077,11 @@ impl MonthSink for TablesSink {
         if !self.ids_given {
             self.s_customer.append_value(&c.id);
         }
-        self.s_month.push(Some(month));
-        append_dec(&mut self.s_aum, aum);
+        match self.s_month.last_mut() {
+            Some((m, k)) if *m == month => *k += 1,
+            _ => self.s_month.push((month, 1)),
+        }
+        self.push_aum(aum);
         self.s_status.append_value(status_key(s.status));
         opt_tier(&mut self.codes, &mut self.s_tier, s.tier);
         opt_tier(&mut self.codes, &mut self.s_effective, s.effective_tier);
@@ -962,23 +1089,64 @@ impl MonthSink for TablesSink {
         self.s_watch.append_value(s.watch.map_or(0, |w| w.short_months));
         self.s_below.append_value(s.below_entry.map_or(0, |r| r.months));
         self.s_retention.append_value(s.retention_months_left);
-        opt_tier(&mut self.codes, &mut self.s_special_tier, s.special.map(|x| x.tier));
-        self.s_special_until.push(s.special.map(|x| x.last_month));
+        let rows = self.rows;
+        if let Some(x) = s.special {
+            let key = self.codes.tier(x.tier);
+            lazy(&mut self.s_special_tier, rows, Int16Builder::new, |b| b.append_null()).append_value(key);
+            lazy(&mut self.s_special_until, rows, || MonthColumn::with_capacity(rows), |b| b.push(None))
+                .push(Some(x.last_month));
+        } else {
+            if let Some(b) = self.s_special_tier.as_mut() {
+                b.append_null();
+            }
+            if let Some(b) = self.s_special_until.as_mut() {
+                b.push(None);
+            }
+        }
         match error {
             Some((cat, field, message)) => {
-                self.s_error.append_value(&message);
+                lazy(&mut self.s_error, rows, StringBuilder::new, |b| b.append_null()).append_value(&message);
                 self.x_customer.append_value(&c.id);
                 self.x_month.push(Some(month));
                 self.x_category.append_value(cat);
                 self.x_field.append_value(field);
                 self.x_message.append_value(&message);
             }
-            None => self.s_error.append_null(),
+            None => {
+                if let Some(b) = self.s_error.as_mut() {
+                    b.append_null();
+                }
+            }
         }
+        self.rows += 1;
     }
 
     fn event(&mut self, c: &Customer, e: &Event) {
         self.e_customer.append_value(&c.id);
+        self.event_fields(e);
+    }
+
+    fn alert(&mut self, c: &Customer, a: &Alert) {
+        self.a_customer.append_value(&c.id);
+        self.alert_fields(a);
+    }
+}
+
+impl TablesSink {
+    /// An event of the customer whose states row is `row` (a sink made `with_ids`: the id is
+    /// taken from the given column, read in order, rather than from the customer's own string).
+    pub(crate) fn event_at(&mut self, row: usize, e: &Event) {
+        self.e_rows.push(row as u32);
+        self.event_fields(e);
+    }
+
+    /// An alert of the customer whose states row is `row` (see [`TablesSink::event_at`]).
+    pub(crate) fn alert_at(&mut self, row: usize, a: &Alert) {
+        self.a_rows.push(row as u32);
+        self.alert_fields(a);
+    }
+
+    fn event_fields(&mut self, e: &Event) {
         self.e_month.push(Some(e.month));
         self.e_effective.push(Some(e.effective_from));
         self.e_kind.append_value(position(EventKind::ALL, e.kind));
@@ -997,8 +1165,7 @@ impl MonthSink for TablesSink {
         }
     }
 
-    fn alert(&mut self, c: &Customer, a: &Alert) {
-        self.a_customer.append_value(&c.id);
+    fn alert_fields(&mut self, a: &Alert) {
         self.a_month.push(Some(a.month));
         self.a_kind.append_value(position(AlertKind::ALL, a.kind));
         opt_tier(&mut self.codes, &mut self.a_tier, a.tier);
