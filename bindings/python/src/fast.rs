@@ -96,6 +96,47 @@ fn same_strings(a: &StringArray, b: &StringArray) -> bool {
     oa.iter().zip(ob).all(|(x, y)| x - oa[0] == y - ob[0])
 }
 
+/// The `customer_id` columns of `batches` as `Utf8`, when every batch has one without nulls.
+fn id_columns(batches: &[RecordBatch]) -> Result<Option<Vec<ArrayRef>>, Fail> {
+    let mut ids = Vec::with_capacity(batches.len());
+    for batch in batches {
+        let Ok(i) = batch.schema_ref().index_of("customer_id") else {
+            return Ok(None);
+        };
+        let id = batch.column(i);
+        let id = match id.data_type() {
+            DataType::Utf8 => id.clone(),
+            DataType::LargeUtf8 | DataType::Utf8View => arrow_cast::cast(id, &DataType::Utf8)?,
+            _ => return Ok(None),
+        };
+        if id.null_count() != 0 {
+            return Ok(None);
+        }
+        ids.push(id);
+    }
+    Ok(Some(ids))
+}
+
+/// After a month on the general path: when the portfolio's customers are now exactly the
+/// table's ids in order (a first month without duplicates), remembers the id columns so that
+/// the next month's ids are compared as buffers.
+pub(crate) fn remember_ids(book: &mut Book, batches: &[RecordBatch]) -> Result<(), Fail> {
+    let n: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    if n == 0 || n != book.customers.len() || !book.ids.is_empty() {
+        return Ok(());
+    }
+    if let Some(ids) = id_columns(batches)? {
+        let mut customers = book.customers.iter();
+        let same = ids
+            .iter()
+            .all(|c| c.as_string::<i32>().iter().flatten().all(|id| customers.next().is_some_and(|c| c.id == id)));
+        if same {
+            book.ids = ids;
+        }
+    }
+    Ok(())
+}
+
 /// Whether `ids` (one `Utf8` column per batch) are exactly the portfolio's customers, in order.
 fn ids_are_the_portfolio(book: &Book, ids: &[ArrayRef]) -> bool {
     let same_columns = book.ids.len() == ids.len()
@@ -240,28 +281,23 @@ pub(crate) fn aligned_month(
     if n == 0 || n != book.customers.len() {
         return Ok(None);
     }
-    let mut ids: Vec<ArrayRef> = Vec::with_capacity(batches.len());
     let mut aums: Vec<AumColumn> = Vec::with_capacity(batches.len());
     for batch in batches {
         let schema = batch.schema_ref();
         if GENERAL_COLUMNS.iter().any(|c| schema.index_of(c).is_ok()) {
             return Ok(None);
         }
-        let (Ok(id), Ok(aum)) = (schema.index_of("customer_id"), schema.index_of("aum")) else {
+        let Ok(aum) = schema.index_of("aum") else {
             return Ok(None);
-        };
-        let id = batch.column(id);
-        let id = match id.data_type() {
-            DataType::Utf8 => id.clone(),
-            DataType::LargeUtf8 | DataType::Utf8View => arrow_cast::cast(id, &DataType::Utf8)?,
-            _ => return Ok(None),
         };
         let Some(aum) = AumColumn::of(batch.column(aum))? else {
             return Ok(None);
         };
-        ids.push(id);
         aums.push(aum);
     }
+    let Some(ids) = id_columns(batches)? else {
+        return Ok(None);
+    };
     if !ids_are_the_portfolio(book, &ids) {
         return Ok(None);
     }

@@ -22,7 +22,7 @@ use pyo3_arrow::PyTable;
 use pyo3_arrow::input::AnyRecordBatch;
 
 use crate::convert::{extract_month, py_err, to_py_decimal};
-use crate::fast::{Fail, aligned_month};
+use crate::fast::{Fail, aligned_month, remember_ids};
 use crate::table::{Book, SimulationSink, TablesSink, collect_batches, read_rows, tables};
 use crate::types::{PyAlert, PyCustomerState, PyEngine, PyEvent, PyMonthOutcome, PyRuleBook, options};
 
@@ -79,6 +79,7 @@ impl PyPortfolio {
             let rows = read_rows(&batches, false, Some(&book.customers))?;
             let mut sink = TablesSink::new(rows.inputs.len(), explain, book.codes.clone());
             book.run_month(month, &rows, None, &mut sink)?;
+            remember_ids(book, &batches)?;
             Ok(sink.finish()?)
         });
         result.map(four).map_err(|e| e.into_py(py))
@@ -262,10 +263,11 @@ fn explain_outcomes(outcomes: Vec<PyRef<'_, PyMonthOutcome>>) -> PyResult<PyTabl
     PyTable::try_new(vec![batch], schema)
 }
 
-/// Benchmark helper: the Rust batch (`Engine::evaluate_batch`) on the same data as a
-/// portfolio month. `table1` sets up the states (untimed); `month2`/`table2` is timed.
+/// Benchmark helper: the Rust batch (`Engine::evaluate_batch`, or `evaluate_batch_parallel`
+/// with `threads` > 1) on the same data as a portfolio month, customers, inputs and states
+/// already in Rust vectors. `table1` sets up the states (untimed); `month2`/`table2` is timed.
 #[pyfunction]
-#[pyo3(signature = (rules, month1, table1, month2, table2))]
+#[pyo3(signature = (rules, month1, table1, month2, table2, threads=1))]
 fn _bench_rust_batch<'py>(
     py: Python<'py>,
     rules: &PyRuleBook,
@@ -273,6 +275,7 @@ fn _bench_rust_batch<'py>(
     table1: AnyRecordBatch,
     month2: &Bound<'py, PyAny>,
     table2: AnyRecordBatch,
+    threads: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
     let (m1, m2) = (extract_month(month1)?, extract_month(month2)?);
     let (b1, b2) = (collect_batches(table1)?, collect_batches(table2)?);
@@ -283,7 +286,11 @@ fn _bench_rust_batch<'py>(
         let mut states = vec![CustomerState::default(); r1.customers.len()];
         engine.evaluate_batch(m1, &r1.customers, &r1.inputs, &mut states)?;
         let start = Instant::now();
-        let out = engine.evaluate_batch(m2, &r2.customers, &r2.inputs, &mut states)?;
+        let out = if threads > 1 {
+            engine.evaluate_batch_parallel(m2, &r2.customers, &r2.inputs, &mut states, threads)?
+        } else {
+            engine.evaluate_batch(m2, &r2.customers, &r2.inputs, &mut states)?
+        };
         let seconds = start.elapsed().as_secs_f64();
         Ok((seconds, r2.customers.len(), out.events.len(), out.alerts.len()))
     });

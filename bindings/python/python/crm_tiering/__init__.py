@@ -154,12 +154,19 @@ class Portfolio:
     def __init__(self, rules: RulesLike = None, *, missing_months: str = "error") -> None:
         self._native = _native.Portfolio(load_rules(rules), missing_months)
 
-    def evaluate_month(self, month: Any, table: Any, *, explain: bool = False) -> PortfolioResult:
+    def evaluate_month(self, month: Any, table: Any, *, explain: bool = False, threads: int = 1) -> PortfolioResult:
         """Evaluates a month for every row of ``table`` (columns ``customer_id``, ``aum`` as
         decimal128 or strings; optional ``legal_entity``, ``kind``, ``special``,
         ``special_tier``, ``special_months``). The GIL is released while the engine works.
-        ``explain=True`` fills the events' ``explain`` column (one English line each)."""
-        return _result(self._native.evaluate_month(month, table, explain))
+        ``explain=True`` fills the events' ``explain`` column (one English line each).
+
+        Code columns (``status``, tiers, event ``kind``, ``reason`` and their ``_zh`` names)
+        are dictionary columns (pandas categoricals). The fast path is a table of exactly the
+        portfolio's customers in the same order with ``aum`` as decimal128 or integers (any
+        month after the first): the states' ``customer_id`` (and ``aum`` at scale 2) are the
+        input's own columns, and ``threads`` > 1 splits it over that many threads (the
+        tables then have one chunk per thread)."""
+        return _result(self._native.evaluate_month(month, table, explain, threads))
 
     def evaluate_history(self, history: Any, *, explain: bool = False) -> PortfolioResult:
         """Evaluates a long history table (with a ``month`` column), months ascending."""
