@@ -2,7 +2,8 @@
  * Benchmark of the batch entry point from C: `customers` personal customers (default 1 000 000)
  * with a total AUM in fen, evaluated for three consecutive months with crmt_evaluate_batch.
  * Only the batch calls are timed (the columns are built before). The data generator is the
- * one of crates/crm-tiering-ffi/examples/bench_batch.rs, so the Rust figure compares directly.
+ * one of crates/crm-tiering-ffi/examples/bench_batch.rs, so the Rust figures compare directly.
+ * Prints `c_batch_into <s month 1> <s month 2> <s month 3> <events>` for bench.sh.
  *
  *   bench_batch [customers] [threads]
  */
@@ -72,10 +73,8 @@ int main(int argc, char **argv) {
         }
     }
     crmt_batch_free(batch);
-    double secs = best[0] + best[1] + best[2];
-    fprintf(stderr, "  c best months: %.3f %.3f %.3f s\n", best[0], best[1], best[2]);
-    printf("c     crmt_evaluate_batch : %zu customers x 3 months in %.3f s = %.0f customer-months/s (%zu events)\n", n,
-           secs, (double)(n * 3) / secs, events);
+    /* One line for bench.sh: the best seconds of each month, then the events of a round. */
+    printf("c_batch_into %.6f %.6f %.6f %zu\n", best[0], best[1], best[2], events);
     crmt_states_free(states);
     crmt_rulebook_free(book);
     free(ids);

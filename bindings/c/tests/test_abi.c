@@ -860,6 +860,100 @@ static void *work(void *arg) {
     return NULL;
 }
 
+static void test_batch_chunks(void) {
+    begin("a batch of several thousand customers with unreadable ids, on 1 and 3 threads");
+    crmt_rulebook *b = default_book();
+    /* 10 000 personal customers (no kinds, no legal entities) of ids "c00000".. with 250000.00
+     * each: everyone enters gold. Customer 5000's id is not UTF-8; customers 7000 and 7001 cut
+     * one character in two (the whole text is valid UTF-8, their ids are not). */
+    enum { N = 10000 };
+    char *ids = malloc(N * 6 + 8);
+    size_t *off = malloc((N + 1) * sizeof *off);
+    int64_t *totals = malloc(N * sizeof *totals);
+    size_t pos = 0;
+    off[0] = 0;
+    for (size_t i = 0; i < N; i++) {
+        if (i == 5000) {
+            memcpy(ids + pos, "\xff\xfe", 2);
+            pos += 2;
+        } else if (i == 7000) {
+            memcpy(ids + pos, "\xe4", 1); /* the first byte of 中 */
+            pos += 1;
+        } else if (i == 7001) {
+            memcpy(ids + pos, "\xb8\xad", 2); /* its last two */
+            pos += 2;
+        } else {
+            char id[16];
+            snprintf(id, sizeof id, "c%05zu", i);
+            memcpy(ids + pos, id, 6);
+            pos += 6;
+        }
+        off[i + 1] = pos;
+        totals[i] = 25000000;
+    }
+    crmt_batch_customers customers = {N, ids, off, NULL, NULL, NULL};
+    crmt_batch_aum aum = {0, NULL, totals};
+    crmt_result *e1 = malloc(N * sizeof *e1), *e3 = malloc(N * sizeof *e3);
+    crmt_states *s1 = NULL, *s3 = NULL;
+    crmt_states_new(N, &s1);
+    crmt_states_new(N, &s3);
+    crmt_batch *b1 = NULL, *b3 = NULL;
+    crmt_batch_new(&b1);
+    crmt_batch_new(&b3);
+    /* Two months through the same handles, so the second reuses their memory. */
+    for (int32_t month = 202401; month <= 202402; month++) {
+        CHECK(crmt_evaluate_batch_into(b, month, &customers, &aum, s1, 1, e1, b1) == CRMT_OK, "%s", last_message());
+        CHECK(crmt_evaluate_batch_into(b, month, &customers, &aum, s3, 3, e3, b3) == CRMT_OK, "%s", last_message());
+        CHECK(memcmp(e1, e3, N * sizeof *e1) == 0, "same error slots on 1 and 3 threads");
+        size_t bad = 0;
+        for (size_t i = 0; i < N; i++) {
+            int rejected = i == 5000 || i == 7000 || i == 7001;
+            CHECK(e1[i] == (rejected ? CRMT_INVALID_UTF8 : CRMT_OK), "slot %zu: %s", i, crmt_result_name(e1[i]));
+            bad += rejected;
+        }
+        CHECK(crmt_batch_error_count(b1) == bad && crmt_batch_error_count(b3) == bad, "%zu errors", bad);
+        char field[32];
+        CHECK(crmt_batch_error_field(b1, 7001, field, sizeof field, NULL) == CRMT_OK && strcmp(field, "id") == 0,
+              "field %s", field);
+        size_t n1 = 0, n3 = 0, na = 0;
+        const crmt_event *ev1 = crmt_batch_events(b1, &n1);
+        const crmt_event *ev3 = crmt_batch_events(b3, &n3);
+        const int64_t *aums = crmt_batch_aums_fen(b1, &na);
+        CHECK(na == N && aums[4999] == 25000000 && aums[5000] == 0 && aums[7001] == 0 && aums[N - 1] == 25000000,
+              "aums");
+        if (month == 202401) {
+            /* One `entered` per readable customer, with its own index. */
+            CHECK(n1 == N - 3 && n3 == n1, "events %zu %zu", n1, n3);
+            for (size_t k = 0, i = 0; k < n1 && n1 == N - 3; k++, i++) {
+                while (i == 5000 || i == 7000 || i == 7001) i++;
+                CHECK(ev1[k].customer_index == i && ev3[k].customer_index == i, "event %zu of customer %u", k,
+                      (unsigned)ev1[k].customer_index);
+                CHECK(ev1[k].kind == CRMT_EVENT_ENTERED && ev1[k].month == 202401, "entered");
+            }
+        } else {
+            CHECK(n1 == 0 && n3 == 0, "nothing changes in February: %zu %zu", n1, n3);
+        }
+    }
+    crmt_state_info info;
+    crmt_states_get_info(s1, 5000, &info);
+    CHECK(info.last_month == 0, "rejected record's state untouched");
+    crmt_states_get_info(s3, 7001, &info);
+    CHECK(info.last_month == 0, "rejected record's state untouched (3 threads)");
+    crmt_states_get_info(s1, N - 1, &info);
+    CHECK(info.last_month == 202402 && strcmp(info.tier, "gold") == 0, "last customer evaluated");
+    crmt_batch_free(b1);
+    crmt_batch_free(b3);
+    crmt_states_free(s1);
+    crmt_states_free(s3);
+    free(e1);
+    free(e3);
+    free(ids);
+    free(off);
+    free(totals);
+    crmt_rulebook_free(b);
+    end();
+}
+
 static void test_threads(void) {
     begin("threads share a rule book");
     crmt_rulebook *b = default_book();
@@ -891,6 +985,7 @@ int main(int argc, char **argv) {
     test_panic();
     test_rules_and_states();
     test_batch();
+    test_batch_chunks();
     test_threads();
     run_vectors(dir);
     printf("%d passed, %d failed\n", passed, failed);

@@ -101,14 +101,17 @@ struct Collect<'r, B> {
 }
 
 impl<B: BorrowMut<crmt_batch>> BatchSink for Collect<'_, B> {
+    #[inline]
     fn event(&mut self, index: u32, event: &Event) {
         self.out.borrow_mut().events.push(event_struct(self.base + index, event));
     }
 
+    #[inline]
     fn alert(&mut self, index: u32, alert: &Alert) {
         self.out.borrow_mut().alerts.push(alert_struct(self.base + index, alert));
     }
 
+    #[inline]
     fn evaluated(&mut self, _index: u32, aum: Decimal) {
         self.out.borrow_mut().aums.push(fen(aum));
     }
@@ -141,8 +144,25 @@ impl<'a> Columns<'a> {
     /// text is checked, not copied). A record that cannot be read gets a placeholder, and its
     /// failure goes to `rejected`.
     fn read(&self, range: Range<usize>, refs: &mut Vec<CustomerRef<'a>>, rejected: &mut Vec<(u32, Failure)>) {
+        // The ids of the range are checked as one text (one pass of the validator instead of
+        // one call per short id); each id is then a slice of it, when it starts and ends on
+        // character boundaries. A range with invalid text is checked id by id.
+        let (o, start) = (self.id_offsets, self.id_offsets[range.start]);
+        let ids = std::str::from_utf8(&self.ids[start..o[range.end]]).ok();
+        if let (Some(text), None, None) = (ids, self.entities, self.kinds) {
+            // Personal customers of no legal entity: only the ids to cut out.
+            let ends = &o[range.start..=range.end];
+            for (i, w) in range.zip(ends.windows(2)) {
+                match text.get(w[0] - start..w[1] - start) {
+                    Some(id) => refs.push(CustomerRef { id, legal_entity: None, kind: CustomerKind::Personal }),
+                    None => self.reject(i, refs, rejected),
+                }
+            }
+            return;
+        }
         for i in range {
-            match self.customer(i) {
+            let id = ids.and_then(|text| text.get(o[i] - start..o[i + 1] - start));
+            match self.customer(i, id) {
                 Ok(c) => refs.push(c),
                 Err(f) => {
                     refs.push(PLACEHOLDER);
@@ -152,13 +172,30 @@ impl<'a> Columns<'a> {
         }
     }
 
-    fn customer(&self, i: usize) -> Result<CustomerRef<'a>, Failure> {
-        let raw = text_at(self.ids, self.id_offsets, i);
-        let id = std::str::from_utf8(raw).map_err(|_| {
-            Failure::new(crmt_result::CRMT_INVALID_UTF8, format!("customer {i}: the id is not valid UTF-8"))
-                .customer(String::from_utf8_lossy(raw))
-                .field("id")
-        })?;
+    /// Adds the placeholder of customer `i`, whose id is not text, and its failure.
+    #[cold]
+    fn reject(&self, i: usize, refs: &mut Vec<CustomerRef<'a>>, rejected: &mut Vec<(u32, Failure)>) {
+        let failure = self.customer(i, None).err().unwrap_or_else(|| {
+            Failure::new(crmt_result::CRMT_INVALID_UTF8, format!("customer {i}: the id is not valid UTF-8")).field("id")
+        });
+        refs.push(PLACEHOLDER);
+        rejected.push((i as u32, failure));
+    }
+
+    /// Customer `i`, whose id is `id` when already checked.
+    #[inline]
+    fn customer(&self, i: usize, id: Option<&'a str>) -> Result<CustomerRef<'a>, Failure> {
+        let id = match id {
+            Some(id) => id,
+            None => {
+                let raw = text_at(self.ids, self.id_offsets, i);
+                std::str::from_utf8(raw).map_err(|_| {
+                    Failure::new(crmt_result::CRMT_INVALID_UTF8, format!("customer {i}: the id is not valid UTF-8"))
+                        .customer(String::from_utf8_lossy(raw))
+                        .field("id")
+                })?
+            }
+        };
         let legal_entity = match self.entities {
             Some((data, o)) => match std::str::from_utf8(text_at(data, o, i)) {
                 Ok("") => None,

@@ -177,14 +177,17 @@ pub struct crmt_alert {
     pub gap_fen: i64,
 }
 
+#[inline]
 fn month_int(m: Month) -> i32 {
     i32::try_from(m.yyyymm()).unwrap_or(0)
 }
 
+#[inline]
 fn count(n: Option<u32>) -> i32 {
     n.map_or(-1, |n| i32::try_from(n).unwrap_or(i32::MAX))
 }
 
+#[inline]
 fn event_kind(k: EventKind) -> crmt_event_kind {
     use crmt_event_kind::*;
     match k {
@@ -202,6 +205,7 @@ fn event_kind(k: EventKind) -> crmt_event_kind {
     }
 }
 
+#[inline]
 fn reason(r: Reason) -> crmt_reason {
     use crmt_reason::*;
     match r {
@@ -220,6 +224,7 @@ fn reason(r: Reason) -> crmt_reason {
     }
 }
 
+#[inline]
 fn alert_kind(k: AlertKind) -> crmt_alert_kind {
     use crmt_alert_kind::*;
     match k {
@@ -233,6 +238,7 @@ fn alert_kind(k: AlertKind) -> crmt_alert_kind {
     }
 }
 
+#[inline]
 pub(crate) fn event_struct(index: u32, e: &Event) -> crmt_event {
     crmt_event {
         customer_index: index,
@@ -250,6 +256,7 @@ pub(crate) fn event_struct(index: u32, e: &Event) -> crmt_event {
     }
 }
 
+#[inline]
 pub(crate) fn alert_struct(index: u32, a: &Alert) -> crmt_alert {
     crmt_alert {
         customer_index: index,

@@ -242,6 +242,7 @@ pub unsafe extern "C" fn crmt_buffer_free(buffer: *mut crmt_buffer) {
 }
 
 /// An amount at most two decimals as fen; [`CRMT_NO_AMOUNT`] otherwise.
+#[inline]
 pub(crate) fn fen(amount: Decimal) -> i64 {
     let scale = amount.scale();
     if scale == 2 {
@@ -259,11 +260,13 @@ pub(crate) fn fen(amount: Decimal) -> i64 {
 }
 
 /// An optional amount as fen.
+#[inline]
 pub(crate) fn fen_opt(amount: Option<Decimal>) -> i64 {
     amount.map_or(CRMT_NO_AMOUNT, fen)
 }
 
 /// A code in a fixed NUL-terminated field (empty when none).
+#[inline]
 pub(crate) fn code_field(code: Option<TierCode>) -> [c_char; crate::CRMT_CODE_SIZE] {
     let mut out = [0 as c_char; crate::CRMT_CODE_SIZE];
     if let Some(c) = code {
