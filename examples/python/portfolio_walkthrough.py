@@ -60,7 +60,8 @@ assert isinstance(states["aum"].iloc[0], Decimal)  # exact all the way
 
 # %%
 order = [t["code"] for t in rules.tiers()]
-states["tier_shown"] = states["effective_tier"].fillna("not VIP")
+# Code columns are pandas categoricals over the rule book's codes: add the label before filling.
+states["tier_shown"] = states["effective_tier"].cat.add_categories(["not VIP"]).fillna("not VIP")
 dist = states.pivot_table(index="month", columns="tier_shown", values="customer_id", aggfunc="count").fillna(0)
 dist = dist[[c for c in ["not VIP"] + order if c in dist.columns]]
 ax = dist.plot.area(figsize=(10, 5), title="Customers per tier, month by month")

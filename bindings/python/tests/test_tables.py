@@ -250,3 +250,52 @@ def test_same_customers_with_a_bad_row_after_the_first_month(rules):
     assert p.state("a").last_month == "2024-01" and p.state("b").tier == "diamond"
     r = p.evaluate_month("2024-02", pa.table({"customer_id": ["a", "b"], "aum": ["250000", "1200000"]}))
     assert [e["category"] for e in r.errors.to_pylist()] == ["sequence"]
+
+
+def _month_tables(history, n_months=4):
+    return [month_table(history, m) for m in MONTHS[:n_months]]
+
+
+def test_fast_month_equals_general_path_and_threads(rules, history):
+    """Months of the portfolio's own customers (decimal AUM: the fast path) give the same rows
+    as string amounts (the general path), on one thread or several."""
+    tables = _month_tables(history)
+    fast1, fast3, general = ct.Portfolio(rules), ct.Portfolio(rules), ct.Portfolio(rules)
+    for m, t in zip(MONTHS, tables):
+        as_strings = t.set_column(1, "aum", pa.array([str(x) for x in t.column("aum").to_pylist()]))
+        a = fast1.evaluate_month(m, t)
+        b = fast3.evaluate_month(m, t, threads=3)
+        c = general.evaluate_month(m, as_strings)
+        for name in ("states", "events", "alerts", "errors"):
+            rows = getattr(c, name).to_pylist()
+            assert getattr(a, name).to_pylist() == rows, (m, name)
+            assert getattr(b, name).to_pylist() == rows, (m, name)
+    assert a.events.num_rows + a.alerts.num_rows > 0
+
+
+def test_code_columns_are_dictionaries_and_ids_are_shared(rules, history):
+    tables = _month_tables(history, 2)
+    p = ct.Portfolio(rules)
+    p.evaluate_month(MONTHS[0], tables[0])
+    r = p.evaluate_month(MONTHS[1], tables[1])
+    for col in ("status", "status_zh", "tier", "effective_tier", "special_tier"):
+        assert pa.types.is_dictionary(r.states.schema.field(col).type), col
+    assert r.states.schema.field("aum").type == pa.decimal128(38, 2)
+    assert r.states.column("status").to_pylist() == [s.status for s in (p.state(c) for c in r.states.column("customer_id").to_pylist())]
+    # The states' customer_id is the input's own column (same buffer, not a copy).
+    assert r.states.column("customer_id").chunk(0).buffers()[2].address == tables[1].column("customer_id").chunk(0).buffers()[2].address
+    pd = pytest.importorskip("pandas")
+    assert isinstance(r.states.to_pandas()["tier"].dtype, pd.CategoricalDtype)
+
+
+def test_fast_month_with_a_bad_amount_keeps_row_order(rules):
+    p = ct.Portfolio(rules)
+    ids = ["a", "b", "c"]
+    p.evaluate_month("2024-01", pa.table({"customer_id": ids, "aum": pa.array([Decimal("250000")] * 3, pa.decimal128(20, 2))}))
+    t = pa.table({"customer_id": ids, "aum": pa.array([Decimal("600000"), None, Decimal("1")], pa.decimal128(20, 2))})
+    r = p.evaluate_month("2024-02", t, threads=2)
+    assert r.states.column("customer_id").to_pylist() == ids
+    assert [e["customer_id"] for e in r.errors.to_pylist()] == ["b"]
+    assert r.errors.to_pylist()[0]["field"] == "aum"
+    assert r.states.column("aum").to_pylist() == [Decimal("600000.00"), None, Decimal("1.00")]
+    assert p.state("b").last_month == "2024-01" and p.state("a").last_month == "2024-02"
