@@ -120,7 +120,8 @@ pub struct RuleError {
 }
 
 impl RuleError {
-    pub(crate) fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+    /// A rule error naming the field, without line and column.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         RuleError { field: field.into(), message: message.into(), line: None, column: None }
     }
 }
@@ -155,7 +156,8 @@ pub struct InputError {
 }
 
 impl InputError {
-    pub(crate) fn new(
+    /// An input error naming the customer, the month (when known) and the field.
+    pub fn new(
         customer: &str,
         month: Option<Month>,
         field: impl Into<String>,
