@@ -2,6 +2,7 @@ package crm.tiering;
 
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
+import com.sun.jna.StringArray;
 import com.sun.jna.ptr.IntByReference;
 import com.sun.jna.ptr.LongByReference;
 import com.sun.jna.ptr.PointerByReference;
@@ -182,15 +183,56 @@ public final class RuleBook implements AutoCloseable {
         if (aumFen.length != n) {
             throw new IllegalArgumentException(aumFen.length + " amounts for " + n + " customers");
         }
+        return batch(month, customers, List.of(), aumFen, states, threads);
+    }
+
+    /**
+     * Evaluates a portfolio for one month from its AUM components, as {@link #evaluateBatch(YearMonth,
+     * List, long[], PortfolioStates, int)} does from totals. {@code averagesFen} holds each customer's
+     * monthly daily average of each of {@code components} (codes of the rule book's catalogue, such as
+     * {@code time_deposit}) in fen, row by row: customer {@code i}'s amount of component {@code j} at
+     * {@code i * components.size() + j}; {@link #NO_AMOUNT} leaves that component out for that
+     * customer. An amount the rules reject (a negative one, say) is that customer's error, naming the
+     * component as its field.
+     *
+     * @param month the month
+     * @param components the component codes, the columns of {@code averagesFen}; at least one
+     * @param customers the customers, in the order of {@code states}
+     * @param averagesFen the {@code customers.size() x components.size()} amounts in fen
+     * @param states the prior states, replaced by the new ones (customers in error keep theirs)
+     * @param threads 1 for the calling thread, n to split the portfolio over n threads
+     * @return events, alerts, AUMs and the customers in error
+     * @throws IllegalArgumentException when the matrix does not have one row per customer and one
+     *     column per component, or when there is no component
+     */
+    public BatchResult evaluateBatch(YearMonth month, List<Customer> customers, List<String> components,
+            long[] averagesFen, PortfolioStates states, int threads) {
+        int n = customers.size();
+        int k = components.size();
+        if (k == 0 || (long) n * k != averagesFen.length) {
+            throw new IllegalArgumentException(averagesFen.length + " amounts for " + n + " customers x " + k
+                    + " components");
+        }
+        return batch(month, customers, components, averagesFen, states, threads);
+    }
+
+    /** "No amount" in a matrix of component averages ({@code CRMT_NO_AMOUNT}). */
+    public static final long NO_AMOUNT = Tiering.NO_AMOUNT;
+
+    private BatchResult batch(YearMonth month, List<Customer> customers, List<String> components, long[] fen,
+            PortfolioStates states, int threads) {
+        int n = customers.size();
         Columns cols = (Columns) states.columnsFor(customers);
         if (cols == null) {
             cols = Columns.of(customers);
             states.remember(customers, cols);
         }
-        Memory amounts = longs(aumFen.length == 0 ? new long[1] : aumFen);
+        Memory amounts = longs(fen.length == 0 ? new long[1] : fen);
+        StringArray codes = components.isEmpty() ? null
+                : new StringArray(components.toArray(new String[0]), StandardCharsets.UTF_8.name());
         Memory aum = new Memory(24);
-        aum.setLong(0, 0);
-        aum.setPointer(8, null);
+        aum.setLong(0, components.size());
+        aum.setPointer(8, codes);
         aum.setPointer(16, amounts);
         CrmtLibrary c = CrmtLibrary.C;
         Pointer batch = states.batch();
@@ -200,6 +242,7 @@ public final class RuleBook implements AutoCloseable {
         } finally {
             Reference.reachabilityFence(cols);
             Reference.reachabilityFence(amounts);
+            Reference.reachabilityFence(codes);
         }
         LongByReference count = new LongByReference();
         List<Event> events = Structs.events(c.crmt_batch_events(batch, count), count.getValue());

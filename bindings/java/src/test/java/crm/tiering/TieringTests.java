@@ -352,6 +352,70 @@ public final class TieringTests {
                 }
             }
         });
+        run("batch of component averages agrees with single evaluations, on 1 and 2 threads", () -> {
+            List<String> components = List.of("time_deposit", "demand_deposit", "wealth_product");
+            int n = 40;
+            List<Customer> customers = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                customers.add(Customer.personal("k" + i));
+            }
+            try (RuleBook rb = RuleBook.defaults(); PortfolioStates s1 = PortfolioStates.create(n);
+                    PortfolioStates s2 = PortfolioStates.create(n)) {
+                CustomerState[] singles = new CustomerState[n];
+                java.util.Arrays.fill(singles, CustomerState.NEW);
+                for (int m = 1; m <= 4; m++) {
+                    YearMonth month = YearMonth.of(2024, m);
+                    long[] fen = new long[n * components.size()];
+                    for (int i = 0; i < n; i++) {
+                        for (int j = 0; j < components.size(); j++) {
+                            long v = ((i * 7919L + j * 31L + m * 104729L) % 1_500_000) * 100 + i;
+                            // Some customers lack a component; customer 13 has a negative amount in April.
+                            fen[i * components.size() + j] = (i + j) % 5 == 0 ? RuleBook.NO_AMOUNT
+                                    : i == 13 && m == 4 && j == 1 ? -100 : v;
+                        }
+                    }
+                    BatchResult b1 = rb.evaluateBatch(month, customers, components, fen, s1, 1);
+                    BatchResult b2 = rb.evaluateBatch(month, customers, components, fen, s2, 2);
+                    check(b1.events().equals(b2.events()) && b1.alerts().equals(b2.alerts()), month + ": 1 vs 2 threads");
+                    List<Event> expected = new ArrayList<>();
+                    int errors = 0;
+                    for (int i = 0; i < n; i++) {
+                        StringBuilder items = new StringBuilder();
+                        for (int j = 0; j < components.size(); j++) {
+                            long v = fen[i * components.size() + j];
+                            if (v != RuleBook.NO_AMOUNT) {
+                                items.append(items.length() == 0 ? "" : ",").append("{\"component\":\"")
+                                        .append(components.get(j)).append("\",\"amount\":\"")
+                                        .append(BigDecimal.valueOf(v, 2).toPlainString()).append("\"}");
+                            }
+                        }
+                        String input = "{\"aum\":{\"averages\":[" + items + "]}}";
+                        try {
+                            MonthResult r = rb.evaluateJson(customers.get(i), singles[i], month, input);
+                            singles[i] = r.state();
+                            check(b1.aum(i).equals(r.aum()), month + ": aum " + i);
+                            for (Event e : r.events()) {
+                                expected.add(new Event(i, e.kind(), e.kindZh(), e.reason(), e.month(),
+                                        e.effectiveFrom(), e.fromTier(), e.toTier(), e.aum(), e.threshold(),
+                                        e.windowFrom(), e.windowMonths(), e.peakAum()));
+                            }
+                        } catch (TieringException.Input e) {
+                            errors++;
+                            CustomerError got = b1.errors().isEmpty() ? null : b1.errors().get(0);
+                            check(got != null && got.index() == i && got.code() == 11
+                                    && "demand_deposit".equals(got.field()), month + ": error slot " + got);
+                        }
+                    }
+                    check(errors == (m == 4 ? 1 : 0) && b1.errors().size() == errors,
+                            month + ": " + errors + " errors, " + b1.errors().size() + " in the batch");
+                    check(!expected.isEmpty() || m > 1, month + ": some events");
+                    check(expected.equals(b1.events()), month + ": batch events differ");
+                    for (int i = 0; i < n; i++) {
+                        check(s1.get(i).equals(singles[i]) && s2.get(i).equals(singles[i]), month + ": state " + i);
+                    }
+                }
+            }
+        });
         run("batch agrees with single evaluations", () -> {
             try (RuleBook rb = RuleBook.defaults(); PortfolioStates states = PortfolioStates.create(50)) {
                 List<Customer> customers = new ArrayList<>();
