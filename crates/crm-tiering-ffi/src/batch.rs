@@ -218,13 +218,7 @@ impl<'a> Columns<'a> {
 
 /// The failing input of a record that could not be read (the failure reported is the record's).
 fn unreadable(i: usize) -> TieringError {
-    InputError {
-        customer: String::new(),
-        month: None,
-        field: "id".into(),
-        message: format!("record {i} is unreadable"),
-    }
-    .into()
+    InputError::new("", None, "id", format!("record {i} is unreadable")).into()
 }
 
 /// Customers per call of the engine on the calling thread: their borrowed identities are
