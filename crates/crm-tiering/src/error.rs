@@ -157,12 +157,7 @@ pub struct InputError {
 
 impl InputError {
     /// An input error naming the customer, the month (when known) and the field.
-    pub fn new(
-        customer: &str,
-        month: Option<Month>,
-        field: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn new(customer: &str, month: Option<Month>, field: impl Into<String>, message: impl Into<String>) -> Self {
         InputError { customer: customer.to_string(), month, field: field.into(), message: message.into() }
     }
 }
