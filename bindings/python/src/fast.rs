@@ -175,7 +175,7 @@ impl BatchSink for ChunkOutcome {
     fn alert(&mut self, index: u32, alert: &Alert) {
         self.alerts.push(BatchAlert { index, alert: *alert });
     }
-    fn evaluated(&mut self, _index: u32, aum: Decimal) {
+    fn evaluated(&mut self, _index: u32, aum: Decimal, _state: &CustomerState) {
         self.aums.push(Some(aum));
     }
     fn error(&mut self, index: u32, error: TieringError) {

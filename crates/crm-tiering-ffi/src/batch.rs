@@ -112,7 +112,7 @@ impl<B: BorrowMut<crmt_batch>> BatchSink for Collect<'_, B> {
     }
 
     #[inline]
-    fn evaluated(&mut self, _index: u32, aum: Decimal) {
+    fn evaluated(&mut self, _index: u32, aum: Decimal, _state: &engine::CustomerState) {
         self.out.borrow_mut().aums.push(fen(aum));
     }
 

@@ -50,6 +50,11 @@ impl TierCode {
         Ok(TierCode { len, bytes })
     }
 
+    /// The code's bytes (ASCII), for callers that copy codes into fixed buffers.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len.get())]
+    }
+
     /// The code as text.
     pub fn as_str(&self) -> &str {
         // Only ASCII bytes are ever stored.

@@ -247,8 +247,10 @@ pub trait BatchSink {
     fn event(&mut self, index: u32, event: &Event);
     /// An alert of the customer at `index`.
     fn alert(&mut self, index: u32, alert: &Alert);
-    /// The customer at `index` was evaluated; its state is updated; `aum` is its month's AUM.
-    fn evaluated(&mut self, index: u32, aum: Decimal);
+    /// The customer at `index` was evaluated: `aum` is its month's AUM and `state` its new
+    /// state (already written to the batch's state slice), so a sink can write a customer's
+    /// whole output row in one pass.
+    fn evaluated(&mut self, index: u32, aum: Decimal, state: &CustomerState);
     /// The customer at `index` could not be evaluated; its state is unchanged.
     fn error(&mut self, index: u32, error: TieringError);
 }
@@ -267,7 +269,7 @@ impl BatchSink for BatchOutcome {
     fn alert(&mut self, index: u32, alert: &Alert) {
         self.alerts.push(BatchAlert { index, alert: *alert });
     }
-    fn evaluated(&mut self, _index: u32, aum: Decimal) {
+    fn evaluated(&mut self, _index: u32, aum: Decimal, _state: &CustomerState) {
         self.aums.push(aum);
     }
     fn error(&mut self, index: u32, error: TieringError) {
@@ -570,7 +572,7 @@ impl Engine {
                 )
             });
             match result {
-                Ok(aum) => sink.evaluated(index, aum),
+                Ok(aum) => sink.evaluated(index, aum, state),
                 Err(error) => sink.error(index, error),
             }
         }
