@@ -17,6 +17,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "Rust: tests (unit, properties, conformance vectors, CLI end to end, doctests)"
 cargo test --workspace --locked
 
+step "Rust: the example month-end batch"
+cargo run -q --locked -p crm-tiering --example monthly_batch | tail -n 1
+
 for suite in bindings/c/run-tests.sh bindings/java/run-tests.sh bindings/python/run-tests.sh; do
   step "$suite"
   bash "$suite"
