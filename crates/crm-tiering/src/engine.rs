@@ -608,7 +608,7 @@ impl Engine {
         }
         let aum = version.aum.compute(&input.aum, month, customer)?;
         let Some(from) = fill_from else {
-            let plan = plan(version, customer, state, month, aum, input.special.as_ref())?;
+            let plan = plan(version, customer, state, month, input.special.as_ref())?;
             step(version, state, month, aum, plan, sink);
             return Ok(aum);
         };
@@ -621,11 +621,11 @@ impl Engine {
         let mut m = from;
         while m < month {
             let v = self.book.version_for(set, m, customer)?;
-            let p = plan(v, customer, &copy, m, Decimal::ZERO, None)?;
+            let p = plan(v, customer, &copy, m, None)?;
             step(v, &mut copy, m, crate::money::from_fen(0), p, &mut buffer);
             m = m.next();
         }
-        let p = plan(version, customer, &copy, month, aum, input.special.as_ref())?;
+        let p = plan(version, customer, &copy, month, input.special.as_ref())?;
         step(version, &mut copy, month, aum, p, &mut buffer);
         *state = copy;
         for e in events {
@@ -677,7 +677,6 @@ fn plan(
     customer: &str,
     state: &CustomerState,
     month: Month,
-    aum: Decimal,
     change: Option<&SpecialChange>,
 ) -> Result<Plan, TieringError> {
     let inconsistent = |message: &str| -> TieringError {
@@ -756,7 +755,6 @@ fn plan(
             SpecialPlan::Grant { expired, replaced: kept.is_some(), new: (new, rank) }
         }
     };
-    let _ = aum;
     Ok(Plan { earned, watch_best, special })
 }
 
@@ -938,24 +936,17 @@ fn step(v: &RuleVersion, s: &mut CustomerState, month: Month, aum: Decimal, plan
     s.tier = earned.map(code);
 
     // The special VIP overlay.
+    let expiry_event = |old: SpecialVip| {
+        special_event(month, EventKind::SpecialExpired, Some(old.tier), None, Reason::ValidityEnded, aum, old)
+    };
     let special = match plan.special {
         SpecialPlan::Keep(k) => k,
         SpecialPlan::Expire(old, k) => {
-            sink.event(special_event(
-                v,
-                month,
-                EventKind::SpecialExpired,
-                Some(old.tier),
-                None,
-                Reason::ValidityEnded,
-                aum,
-                old,
-            ));
+            sink.event(expiry_event(old));
             k
         }
         SpecialPlan::Revoke(old) => {
             sink.event(special_event(
-                v,
                 month,
                 EventKind::SpecialRevoked,
                 Some(old.tier),
@@ -968,20 +959,10 @@ fn step(v: &RuleVersion, s: &mut CustomerState, month: Month, aum: Decimal, plan
         }
         SpecialPlan::Grant { expired, replaced, new } => {
             if let Some(old) = expired {
-                sink.event(special_event(
-                    v,
-                    month,
-                    EventKind::SpecialExpired,
-                    Some(old.tier),
-                    None,
-                    Reason::ValidityEnded,
-                    aum,
-                    old,
-                ));
+                sink.event(expiry_event(old));
             }
             let from = if replaced { s.special.map(|o| o.tier) } else { None };
             sink.event(special_event(
-                v,
                 month,
                 EventKind::SpecialGranted,
                 from,
@@ -1003,7 +984,6 @@ fn step(v: &RuleVersion, s: &mut CustomerState, month: Month, aum: Decimal, plan
 
 #[allow(clippy::too_many_arguments)]
 fn special_event(
-    v: &RuleVersion,
     month: Month,
     kind: EventKind,
     from: Option<TierCode>,
@@ -1013,7 +993,6 @@ fn special_event(
     sp: SpecialVip,
 ) -> Event {
     let months = (sp.last_month.months_since(sp.first_month) + 1).max(0) as u32;
-    let _ = v;
     Event {
         month,
         effective_from: month.next(),
