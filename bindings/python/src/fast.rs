@@ -4,20 +4,22 @@
 //! engine runs in chunks whose states are still in cache when their rows are written, and the
 //! states table reuses the input's own `customer_id` column (Arrow arrays are shared, not copied).
 
+use std::sync::Arc;
+
+use arrow_array::builder::Decimal128Builder;
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Decimal128Type, Int64Type};
-use arrow_array::{Array, ArrayRef, PrimitiveArray, RecordBatch, StringArray};
+use arrow_array::types::{Decimal128Type, Int8Type, Int16Type, Int64Type, UInt32Type};
+use arrow_array::{Array, ArrayRef, BooleanArray, DictionaryArray, PrimitiveArray, RecordBatch, StringArray};
+use arrow_buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
 use arrow_schema::DataType;
 use crm_tiering::{
-    Alert, BatchAlert, BatchEvent, BatchSink, Customer, CustomerState, Decimal, Engine, Event, InputError, Month,
-    MonthInput, TieringError,
+    Alert, BatchSink, Customer, CustomerState, Decimal, Engine, Event, InputError, Month, MonthInput, TierCode,
+    TieringError,
 };
 
-use crate::table::{Batches4, Book, MonthSink, TableError, TablesSink, describe};
-
-/// Customers evaluated per engine call: their states (about 140 bytes each) stay in cache
-/// until their rows are written.
-const CHUNK: usize = 2048;
+use crate::table::{
+    Batches4, Book, MonthColumn, StatesArrays, TableError, TablesSink, describe, fen, month_runs, status_key,
+};
 
 /// Columns that need the general path (they change a customer's selection or add a
 /// special-VIP action).
@@ -159,29 +161,233 @@ fn ids_are_the_portfolio(book: &Book, ids: &[ArrayRef]) -> bool {
     customers.next().is_none()
 }
 
-/// A chunk's results from the engine, kept until its rows are written (reused chunk to chunk).
-#[derive(Default)]
-struct ChunkOutcome {
-    events: Vec<BatchEvent>,
-    alerts: Vec<BatchAlert>,
-    errors: Vec<(u32, TieringError)>,
-    aums: Vec<Option<Decimal>>,
+/// One customer's states row, as its code columns' keys (`-1` for a null tier).
+#[derive(Clone, Copy)]
+struct RowValues {
+    status: i8,
+    tier: i16,
+    effective: i16,
+    watch: u32,
+    below: u32,
+    retention: u32,
+    special: Option<(i16, Month)>,
 }
 
-impl BatchSink for ChunkOutcome {
+/// A segment's output, written in one pass as the engine produces it: each customer's states
+/// row from its new state ([`BatchSink::evaluated`]), its events and alerts into the tables
+/// sink. The states columns are plain vectors (a tier key of `-1` is a null), turned into
+/// Arrow arrays once at the end.
+struct SegmentSink<'a> {
+    customers: &'a [Customer],
+    month: Month,
+    tables: TablesSink,
+    /// The input's AUM values (decimal128 at scale 2, no nulls): the states' `aum` column is
+    /// that array as long as every computed AUM equals it (`aum` stays `None`).
+    aum_source: Option<&'a [i128]>,
+    aum: Option<Decimal128Builder>,
+    status: Vec<i8>,
+    tier: Vec<i16>,
+    effective: Vec<i16>,
+    watch: Vec<u32>,
+    below: Vec<u32>,
+    retention: Vec<u32>,
+    /// Special VIP tier key and last month, made at the first row that has one.
+    special: Option<Vec<Option<(i16, Month)>>>,
+    /// Error messages, made at the first error; and the rows in error.
+    error: Option<Vec<Option<String>>>,
+    error_rows: Vec<u32>,
+}
+
+impl<'a> SegmentSink<'a> {
+    fn new(customers: &'a [Customer], month: Month, tables: TablesSink, aum_source: Option<&'a [i128]>) -> Self {
+        let n = customers.len();
+        SegmentSink {
+            customers,
+            month,
+            tables,
+            aum_source,
+            aum: if aum_source.is_some() { None } else { Some(fen_builder(n)) },
+            status: Vec::with_capacity(n),
+            tier: Vec::with_capacity(n),
+            effective: Vec::with_capacity(n),
+            watch: Vec::with_capacity(n),
+            below: Vec::with_capacity(n),
+            retention: Vec::with_capacity(n),
+            special: None,
+            error: None,
+            error_rows: Vec::new(),
+        }
+    }
+
+    fn values(&mut self, s: &CustomerState) -> RowValues {
+        let mut key = |t: Option<TierCode>| t.map_or(-1, |t| self.tables.tier_key(t));
+        RowValues {
+            status: status_key(s.status),
+            tier: key(s.tier),
+            effective: key(s.effective_tier),
+            watch: s.watch.map_or(0, |w| w.short_months),
+            below: s.below_entry.map_or(0, |r| r.months),
+            retention: s.retention_months_left,
+            special: s.special.map(|x| (self.tables.tier_key(x.tier), x.last_month)),
+        }
+    }
+
+    fn push(&mut self, v: RowValues) {
+        let row = self.status.len();
+        self.status.push(v.status);
+        self.tier.push(v.tier);
+        self.effective.push(v.effective);
+        self.watch.push(v.watch);
+        self.below.push(v.below);
+        self.retention.push(v.retention);
+        match (&mut self.special, v.special) {
+            (Some(col), x) => col.push(x),
+            (None, None) => {}
+            (None, Some(x)) => {
+                let mut col = vec![None; row];
+                col.push(Some(x));
+                self.special = Some(col);
+            }
+        }
+        if let Some(e) = self.error.as_mut() {
+            e.push(None);
+        }
+    }
+
+    /// Overwrites row `i` (a row in error, pushed before its state was known).
+    fn set(&mut self, i: usize, v: RowValues) {
+        self.status[i] = v.status;
+        self.tier[i] = v.tier;
+        self.effective[i] = v.effective;
+        self.watch[i] = v.watch;
+        self.below[i] = v.below;
+        self.retention[i] = v.retention;
+        if self.special.is_none() && v.special.is_some() {
+            self.special = Some(vec![None; self.status.len()]);
+        }
+        if let Some(col) = self.special.as_mut() {
+            col[i] = v.special;
+        }
+    }
+
+    /// The AUM of the next row: `None` for a row in error.
+    fn push_aum(&mut self, fen: Option<i128>) {
+        let row = self.status.len();
+        if let Some(src) = self.aum_source {
+            if fen.is_some_and(|f| src.get(row) == Some(&f)) {
+                return;
+            }
+            // First row that differs from the input column: write the column from here on.
+            let mut b = fen_builder(self.customers.len());
+            b.append_slice(&src[..row]);
+            self.aum = Some(b);
+            self.aum_source = None;
+        }
+        if let Some(b) = self.aum.as_mut() {
+            b.append_option(fen);
+        }
+    }
+
+    /// Writes the rows in error from their (unchanged) states.
+    fn fill_errors(&mut self, states: &[CustomerState]) {
+        for k in 0..self.error_rows.len() {
+            let i = self.error_rows[k] as usize;
+            let v = self.values(&states[i]);
+            self.set(i, v);
+        }
+    }
+
+    /// The four batches; `ids` is the segment's `customer_id` column (the input's own).
+    fn finish(self, ids: ArrayRef, source: Option<ArrayRef>) -> Result<Batches4, TableError> {
+        let n = self.status.len();
+        let tiers = self.tables.tier_values();
+        let aum = match (self.aum, source) {
+            (Some(mut b), _) => Arc::new(b.finish()) as ArrayRef,
+            (None, Some(src)) => src,
+            (None, None) => Arc::new(fen_builder(0).finish()) as ArrayRef,
+        };
+        let vip = BooleanBuffer::collect_bool(n, |i| self.effective[i] >= 0);
+        let (special_tier, special_until) = match self.special {
+            Some(col) => {
+                let keys: Vec<i16> = col.iter().map(|x| x.map_or(-1, |(k, _)| k)).collect();
+                let mut until = MonthColumn::with_capacity(n);
+                for x in &col {
+                    until.push(x.map(|(_, m)| m));
+                }
+                (tier_keys(keys, &tiers)?, until.finish()?)
+            }
+            None => (
+                Arc::new(DictionaryArray::<Int16Type>::try_new(PrimitiveArray::new_null(n), tiers.clone())?)
+                    as ArrayRef,
+                Arc::new(StringArray::new_null(n)) as ArrayRef,
+            ),
+        };
+        let error: ArrayRef = match self.error {
+            Some(e) => Arc::new(StringArray::from(e)),
+            None => Arc::new(StringArray::new_null(n)),
+        };
+        let columns = StatesArrays {
+            customer_id: ids,
+            month: month_runs(&[(self.month, n)], n)?,
+            aum,
+            status: PrimitiveArray::<Int8Type>::new(ScalarBuffer::from(self.status), None),
+            tier: tier_keys(self.tier, &tiers)?,
+            effective_tier: tier_keys(self.effective, &tiers)?,
+            is_vip: Arc::new(BooleanArray::new(vip, None)),
+            watch_months: Arc::new(PrimitiveArray::<UInt32Type>::new(ScalarBuffer::from(self.watch), None)),
+            below_entry_months: Arc::new(PrimitiveArray::<UInt32Type>::new(ScalarBuffer::from(self.below), None)),
+            retention_months_left: Arc::new(PrimitiveArray::<UInt32Type>::new(
+                ScalarBuffer::from(self.retention),
+                None,
+            )),
+            special_tier,
+            special_until,
+            error,
+        };
+        self.tables.finish_with_states(columns)
+    }
+}
+
+impl BatchSink for SegmentSink<'_> {
     fn event(&mut self, index: u32, event: &Event) {
-        self.events.push(BatchEvent { index, event: *event });
+        self.tables.event_at(index as usize, event);
     }
     fn alert(&mut self, index: u32, alert: &Alert) {
-        self.alerts.push(BatchAlert { index, alert: *alert });
+        self.tables.alert_at(index as usize, alert);
     }
-    fn evaluated(&mut self, _index: u32, aum: Decimal, _state: &CustomerState) {
-        self.aums.push(Some(aum));
+    fn evaluated(&mut self, _index: u32, aum: Decimal, state: &CustomerState) {
+        self.push_aum(fen(aum));
+        let v = self.values(state);
+        self.push(v);
     }
     fn error(&mut self, index: u32, error: TieringError) {
-        self.aums.push(None);
-        self.errors.push((index, error));
+        self.push_aum(None);
+        let row = self.status.len();
+        // Placeholder values: `fill_errors` writes the unchanged state once the engine is done.
+        self.push(RowValues { status: 0, tier: -1, effective: -1, watch: 0, below: 0, retention: 0, special: None });
+        self.error_rows.push(index);
+        let (cat, field, message) = describe(&error);
+        let id = self.customers.get(index as usize).map_or("", |c| c.id.as_str());
+        self.tables.push_error(id, self.month, (cat, field, &message));
+        self.error.get_or_insert_with(|| vec![None; row + 1])[row] = Some(message);
     }
+}
+
+/// A Decimal128 builder of `decimal128(38, 2)` (amounts in fen).
+fn fen_builder(rows: usize) -> Decimal128Builder {
+    Decimal128Builder::with_capacity(rows).with_data_type(DataType::Decimal128(38, 2))
+}
+
+/// A dictionary column over the tier codes from keys where `-1` is a null.
+fn tier_keys(mut keys: Vec<i16>, tiers: &ArrayRef) -> Result<ArrayRef, TableError> {
+    let valid = BooleanBuffer::collect_bool(keys.len(), |i| keys[i] >= 0);
+    for k in &mut keys {
+        *k = (*k).max(0);
+    }
+    let nulls = NullBuffer::new(valid);
+    let nulls = (nulls.null_count() > 0).then_some(nulls);
+    let keys = PrimitiveArray::<Int16Type>::new(ScalarBuffer::from(keys), nulls);
+    Ok(Arc::new(DictionaryArray::<Int16Type>::try_new(keys, tiers.clone())?))
 }
 
 /// One consecutive run of rows inside one input batch, evaluated by one thread.
@@ -194,7 +400,8 @@ struct Segment {
     local: usize,
 }
 
-/// Evaluates `segment` chunk by chunk and returns its result batches.
+/// Evaluates `segment` in one pass (each states row written from the new state as the engine
+/// produces it) and returns its result batches.
 #[allow(clippy::too_many_arguments)]
 fn run_segment(
     engine: &Engine,
@@ -204,43 +411,29 @@ fn run_segment(
     aum: &AumColumn,
     ids: &ArrayRef,
     segment: &Segment,
-    sink: TablesSink,
+    tables: TablesSink,
 ) -> Result<Batches4, Fail> {
-    let mut sink = sink;
-    if let AumColumn::Decimal(a, 2) = aum {
-        sink.reuse_aum(&a.slice(segment.local, segment.len));
-    }
-    let mut chunk = ChunkOutcome::default();
-    let mut a = 0usize;
-    while a < customers.len() {
-        let b = (a + CHUNK).min(customers.len());
-        chunk.events.clear();
-        chunk.alerts.clear();
-        chunk.errors.clear();
-        chunk.aums.clear();
-        let (cs, ss) = (&customers[a..b], &mut states[a..b]);
-        let local = segment.local + a;
-        engine.evaluate_batch_with(month, cs, ss, |i| aum.input(local + i, &cs[i].id, month), &mut chunk)?;
-        let mut errors = chunk.errors.iter().peekable();
-        for (i, (c, s)) in cs.iter().zip(ss.iter()).enumerate() {
-            let error = match errors.peek() {
-                Some((k, e)) if *k as usize == i => {
-                    errors.next();
-                    Some(describe(e))
-                }
-                _ => None,
-            };
-            sink.row(month, c, s, chunk.aums.get(i).copied().flatten(), error);
-        }
-        for e in &chunk.events {
-            sink.event_at(a + e.index as usize, &e.event);
-        }
-        for x in &chunk.alerts {
-            sink.alert_at(a + x.index as usize, &x.alert);
-        }
-        a = b;
-    }
-    Ok(sink.finish_batches(Some(ids.slice(segment.local, segment.len)))?)
+    // The input's AUM column is the states' when it is at fen scale without nulls (a null is
+    // a row in error, whose states AUM is null too, but the values under it are arbitrary).
+    let source = match aum {
+        AumColumn::Decimal(a, 2) if a.null_count() == 0 => Some(a.slice(segment.local, segment.len)),
+        _ => None,
+    };
+    let source_column = source
+        .as_ref()
+        .map(|a| a.clone().with_precision_and_scale(38, 2).map(|a| Arc::new(a) as ArrayRef))
+        .transpose()?;
+    let mut sink = SegmentSink::new(customers, month, tables, source.as_ref().map(|a| &a.values()[..]));
+    let local = segment.local;
+    engine.evaluate_batch_with(
+        month,
+        customers,
+        states,
+        |i| aum.input(local + i, &customers[i].id, month),
+        &mut sink,
+    )?;
+    sink.fill_errors(states);
+    Ok(sink.finish(ids.slice(segment.local, segment.len), source_column)?)
 }
 
 /// What can go wrong in the fast path.
@@ -334,7 +527,7 @@ pub(crate) fn aligned_month(
         for seg in segs {
             let (mine, rest) = std::mem::take(&mut states).split_at_mut(seg.len);
             states = rest;
-            let sink = TablesSink::with_ids(seg.len, explain, codes.clone(), true);
+            let sink = TablesSink::for_events(seg.len, explain, codes.clone());
             let cs = &customers[seg.start..seg.start + seg.len];
             out.push(run_segment(engine, month, cs, mine, &aums[seg.batch], &ids[seg.batch], seg, sink)?);
         }

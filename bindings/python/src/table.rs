@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    BooleanBuilder, Decimal128Builder, Int8Builder, Int16Builder, StringBuilder, UInt32Builder,
+    ArrayBuilder, BooleanBuilder, Decimal128Builder, Int8Builder, Int16Builder, StringBuilder, UInt32Builder,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Decimal128Type, Int8Type, Int16Type, Int64Type};
@@ -583,7 +583,7 @@ pub(crate) fn describe(e: &TieringError) -> (&'static str, &str, String) {
 }
 
 /// Fen mantissa of an amount (amounts are at fen scale); `None` when it has more decimals.
-fn fen(d: Decimal) -> Option<i128> {
+pub(crate) fn fen(d: Decimal) -> Option<i128> {
     if d.scale() == 2 {
         return Some(d.mantissa());
     }
@@ -616,20 +616,20 @@ fn month_text(m: Month) -> [u8; 7] {
 }
 
 /// A nullable `"YYYY-MM"` string column, built without a per-row allocation.
-struct MonthColumn {
+pub(crate) struct MonthColumn {
     values: Vec<u8>,
     offsets: Vec<i32>,
     nulls: NullBufferBuilder,
 }
 
 impl MonthColumn {
-    fn with_capacity(rows: usize) -> Self {
+    pub(crate) fn with_capacity(rows: usize) -> Self {
         let mut offsets = Vec::with_capacity(rows + 1);
         offsets.push(0);
         MonthColumn { values: Vec::with_capacity(rows * 7), offsets, nulls: NullBufferBuilder::new(rows) }
     }
 
-    fn push(&mut self, m: Option<Month>) {
+    pub(crate) fn push(&mut self, m: Option<Month>) {
         match m {
             Some(m) => {
                 self.values.extend_from_slice(&month_text(m));
@@ -641,7 +641,7 @@ impl MonthColumn {
         self.offsets.push(self.values.len() as i32);
     }
 
-    fn finish(mut self) -> TResult<ArrayRef> {
+    pub(crate) fn finish(mut self) -> TResult<ArrayRef> {
         if i32::try_from(self.values.len()).is_err() {
             return Err(TableError::Arrow("a month column exceeds 2 GiB: split the table".into()));
         }
@@ -674,7 +674,7 @@ impl Codes {
         Codes { tiers }
     }
 
-    fn tier(&mut self, t: TierCode) -> i16 {
+    pub(crate) fn tier(&mut self, t: TierCode) -> i16 {
         match self.tiers.iter().position(|x| *x == t) {
             Some(i) => i as i16,
             None => {
@@ -684,14 +684,14 @@ impl Codes {
         }
     }
 
-    fn tier_values(&self) -> ArrayRef {
+    pub(crate) fn tier_values(&self) -> ArrayRef {
         Arc::new(StringArray::from_iter_values(self.tiers.iter().map(TierCode::as_str)))
     }
 }
 
 const STATUSES: [Status; 3] = [Status::NotEnrolled, Status::Rated, Status::Retained];
 
-fn status_key(s: Status) -> i8 {
+pub(crate) fn status_key(s: Status) -> i8 {
     match s {
         Status::NotEnrolled => 0,
         Status::Rated => 1,
@@ -734,10 +734,6 @@ pub(crate) struct TablesSink {
     s_customer: StringBuilder,
     /// The month of the states rows, as runs (a portfolio month is one run).
     s_month: Vec<(Month, usize)>,
-    /// The input's AUM column at fen scale: while every row's AUM equals it (null on error),
-    /// it is the states' `aum` column and `s_aum` stays empty (`aum_written` = false).
-    aum_source: Option<PrimitiveArray<Decimal128Type>>,
-    aum_written: bool,
     s_aum: Decimal128Builder,
     s_status: Int8Builder,
     s_tier: Int16Builder,
@@ -753,8 +749,9 @@ pub(crate) struct TablesSink {
     // events (with `ids_given`, the row of each event's customer instead of its id)
     e_rows: Vec<u32>,
     e_customer: StringBuilder,
-    e_month: MonthColumn,
-    e_effective: MonthColumn,
+    /// Event months and effective months as runs (a month's events share them).
+    e_month: Vec<(Month, usize)>,
+    e_effective: Vec<(Month, usize)>,
     e_kind: Int8Builder,
     e_from: Int16Builder,
     e_to: Int16Builder,
@@ -768,7 +765,7 @@ pub(crate) struct TablesSink {
     // alerts
     a_rows: Vec<u32>,
     a_customer: StringBuilder,
-    a_month: MonthColumn,
+    a_month: Vec<(Month, usize)>,
     a_kind: Int8Builder,
     a_tier: Int16Builder,
     a_counted: UInt32Builder,
@@ -802,8 +799,16 @@ fn lazy<B>(b: &mut Option<B>, rows: usize, new: impl FnOnce() -> B, null: impl F
     })
 }
 
+/// Appends `month` to a column kept as runs of equal months.
+fn push_run(runs: &mut Vec<(Month, usize)>, month: Month) {
+    match runs.last_mut() {
+        Some((m, k)) if *m == month => *k += 1,
+        _ => runs.push((month, 1)),
+    }
+}
+
 /// A `"YYYY-MM"` column of `n` rows from runs of equal months, filled by copying.
-fn month_runs(runs: &[(Month, usize)], n: usize) -> TResult<ArrayRef> {
+pub(crate) fn month_runs(runs: &[(Month, usize)], n: usize) -> TResult<ArrayRef> {
     if n.checked_mul(7).is_none_or(|b| b > i32::MAX as usize) {
         return Err(TableError::Arrow("a month column exceeds 2 GiB: split the table".into()));
     }
@@ -853,6 +858,46 @@ fn take_strings(ids: &ArrayRef, rows: &[u32]) -> TResult<ArrayRef> {
 /// The four result batches of a sink: states, events, alerts, errors.
 pub(crate) type Batches4 = [RecordBatch; 4];
 
+/// The columns of a states batch, in table order (`status` as its dictionary keys).
+pub(crate) struct StatesArrays {
+    pub(crate) customer_id: ArrayRef,
+    pub(crate) month: ArrayRef,
+    pub(crate) aum: ArrayRef,
+    pub(crate) status: PrimitiveArray<Int8Type>,
+    pub(crate) tier: ArrayRef,
+    pub(crate) effective_tier: ArrayRef,
+    pub(crate) is_vip: ArrayRef,
+    pub(crate) watch_months: ArrayRef,
+    pub(crate) below_entry_months: ArrayRef,
+    pub(crate) retention_months_left: ArrayRef,
+    pub(crate) special_tier: ArrayRef,
+    pub(crate) special_until: ArrayRef,
+    pub(crate) error: ArrayRef,
+}
+
+/// The states batch (the same schema from the general and the fast path).
+fn states_batch(c: StatesArrays) -> TResult<RecordBatch> {
+    let status =
+        Arc::new(DictionaryArray::<Int8Type>::try_new(c.status.clone(), values(STATUSES.iter().map(|s| s.as_str())))?);
+    let status_zh = with_keys(c.status, values(STATUSES.iter().map(|s| s.name_zh())))?;
+    batch(vec![
+        ("customer_id", c.customer_id),
+        ("month", c.month),
+        ("aum", c.aum),
+        ("status", status),
+        ("status_zh", status_zh),
+        ("tier", c.tier),
+        ("effective_tier", c.effective_tier),
+        ("is_vip", c.is_vip),
+        ("watch_months", c.watch_months),
+        ("below_entry_months", c.below_entry_months),
+        ("retention_months_left", c.retention_months_left),
+        ("special_tier", c.special_tier),
+        ("special_until", c.special_until),
+        ("error", c.error),
+    ])
+}
+
 fn batch(columns: Vec<(&str, ArrayRef)>) -> TResult<RecordBatch> {
     let fields: Vec<Field> = columns.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), true)).collect();
     Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns.into_iter().map(|(_, a)| a).collect())?)
@@ -881,7 +926,16 @@ impl TablesSink {
 
     /// A sink whose states' `customer_id` column will be given to `finish` (`ids_given`).
     pub(crate) fn with_ids(rows: usize, explain: bool, codes: Codes, ids_given: bool) -> Self {
-        let ev = rows / 8 + 16;
+        Self::sized(rows, rows / 8 + 16, explain, codes, ids_given)
+    }
+
+    /// A sink for the events, alerts and errors of `rows` customers whose states columns the
+    /// caller writes (see [`TablesSink::finish_with_states`]); ids as with `with_ids`.
+    pub(crate) fn for_events(rows: usize, explain: bool, codes: Codes) -> Self {
+        Self::sized(0, rows / 8 + 16, explain, codes, true)
+    }
+
+    fn sized(rows: usize, ev: usize, explain: bool, codes: Codes, ids_given: bool) -> Self {
         let i16s = Int16Builder::with_capacity;
         TablesSink {
             codes,
@@ -890,8 +944,6 @@ impl TablesSink {
             rows: 0,
             s_customer: strs(if ids_given { 0 } else { rows }),
             s_month: Vec::new(),
-            aum_source: None,
-            aum_written: true,
             s_aum: dec_builder(rows),
             s_status: Int8Builder::with_capacity(rows),
             s_tier: i16s(rows),
@@ -905,8 +957,8 @@ impl TablesSink {
             s_error: None,
             e_rows: Vec::new(),
             e_customer: strs(if ids_given { 0 } else { ev }),
-            e_month: MonthColumn::with_capacity(ev),
-            e_effective: MonthColumn::with_capacity(ev),
+            e_month: Vec::new(),
+            e_effective: Vec::new(),
             e_kind: Int8Builder::with_capacity(ev),
             e_from: i16s(ev),
             e_to: i16s(ev),
@@ -919,7 +971,7 @@ impl TablesSink {
             e_explain: StringBuilder::with_capacity(ev, if explain { ev * 80 } else { 0 }),
             a_rows: Vec::new(),
             a_customer: strs(if ids_given { 0 } else { ev }),
-            a_month: MonthColumn::with_capacity(ev),
+            a_month: Vec::new(),
             a_kind: Int8Builder::with_capacity(ev),
             a_tier: i16s(ev),
             a_counted: UInt32Builder::with_capacity(ev),
@@ -935,34 +987,8 @@ impl TablesSink {
         }
     }
 
-    /// Uses `aum` (the input's AUM column for these rows) as the states' `aum` column as long as
-    /// the engine's AUMs are exactly its values (amounts at fen scale: decimal128(_, 2)).
-    pub(crate) fn reuse_aum(&mut self, aum: &PrimitiveArray<Decimal128Type>) {
-        if self.rows == 0 && aum.scale() == 2 {
-            self.aum_source = Some(aum.clone());
-            self.aum_written = false;
-        }
-    }
-
     fn push_aum(&mut self, aum: Option<Decimal>) {
-        let fen = aum.and_then(fen);
-        if !self.aum_written {
-            if let Some(src) = &self.aum_source {
-                let i = self.rows;
-                let same = match fen {
-                    Some(v) => i < src.len() && src.is_valid(i) && src.value(i) == v,
-                    None => i < src.len() && src.is_null(i),
-                };
-                if same {
-                    return;
-                }
-                for j in 0..i {
-                    self.s_aum.append_option(src.is_valid(j).then(|| src.value(j)));
-                }
-            }
-            self.aum_written = true;
-        }
-        self.s_aum.append_option(fen);
+        self.s_aum.append_option(aum.and_then(fen));
     }
 
     /// The four batches: states, events, alerts, errors. `ids` is the states' `customer_id`
@@ -973,10 +999,7 @@ impl TablesSink {
         }
         let tiers = self.codes.tier_values();
         let n = self.rows;
-        let aum = match (self.aum_written, self.aum_source.take()) {
-            (false, Some(src)) => Arc::new(src.with_precision_and_scale(38, 2)?) as ArrayRef,
-            _ => a(&mut self.s_aum),
-        };
+        let aum = a(&mut self.s_aum);
         let special_tier = match self.s_special_tier.as_mut() {
             Some(b) => dict16(b, &tiers)?,
             None => Arc::new(DictionaryArray::<Int16Type>::try_new(PrimitiveArray::new_null(n), tiers.clone())?),
@@ -989,39 +1012,62 @@ impl TablesSink {
             Some(b) => a(b),
             None => Arc::new(StringArray::new_null(n)),
         };
-        let (ids, e_ids, a_ids) = match (self.ids_given, ids) {
-            (true, Some(ids)) => {
-                let (e, x) = (take_strings(&ids, &self.e_rows)?, take_strings(&ids, &self.a_rows)?);
-                (ids, e, x)
-            }
-            _ => (a(&mut self.s_customer), a(&mut self.e_customer), a(&mut self.a_customer)),
+        let ids = match (self.ids_given, ids) {
+            (true, Some(ids)) => ids,
+            _ => a(&mut self.s_customer),
         };
-        let (status, status_keys) = dict8(&mut self.s_status, values(STATUSES.iter().map(|s| s.as_str())))?;
-        let status_zh = with_keys(status_keys, values(STATUSES.iter().map(|s| s.name_zh())))?;
-        let states = batch(vec![
-            ("customer_id", ids),
-            ("month", month_runs(&self.s_month, n)?),
-            ("aum", aum),
-            ("status", status),
-            ("status_zh", status_zh),
-            ("tier", dict16(&mut self.s_tier, &tiers)?),
-            ("effective_tier", dict16(&mut self.s_effective, &tiers)?),
-            ("is_vip", a(&mut self.s_vip)),
-            ("watch_months", a(&mut self.s_watch)),
-            ("below_entry_months", a(&mut self.s_below)),
-            ("retention_months_left", a(&mut self.s_retention)),
-            ("special_tier", special_tier),
-            ("special_until", special_until),
-            ("error", error),
-        ])?;
+        let columns = StatesArrays {
+            customer_id: ids,
+            month: month_runs(&self.s_month, n)?,
+            aum,
+            status: self.s_status.finish(),
+            tier: dict16(&mut self.s_tier, &tiers)?,
+            effective_tier: dict16(&mut self.s_effective, &tiers)?,
+            is_vip: a(&mut self.s_vip),
+            watch_months: a(&mut self.s_watch),
+            below_entry_months: a(&mut self.s_below),
+            retention_months_left: a(&mut self.s_retention),
+            special_tier,
+            special_until,
+            error,
+        };
+        let states_ids = columns.customer_id.clone();
+        let states = states_batch(columns)?;
+        let [events, alerts, errors] = self.finish_others(&states_ids)?;
+        Ok([states, events, alerts, errors])
+    }
+
+    /// The four batches, with the states columns written by the caller (the fast month, which
+    /// writes them as the engine produces each state): this sink holds the events, alerts and
+    /// errors; event and alert ids are taken from `columns.customer_id` (a sink made `with_ids`).
+    pub(crate) fn finish_with_states(mut self, columns: StatesArrays) -> TResult<Batches4> {
+        let ids = columns.customer_id.clone();
+        let states = states_batch(columns)?;
+        let [events, alerts, errors] = self.finish_others(&ids)?;
+        Ok([states, events, alerts, errors])
+    }
+
+    /// The events, alerts and errors batches; `ids` is the states' `customer_id` column (read
+    /// when the sink was made `with_ids`).
+    fn finish_others(&mut self, ids: &ArrayRef) -> TResult<[RecordBatch; 3]> {
+        fn a<T: arrow_array::builder::ArrayBuilder>(b: &mut T) -> ArrayRef {
+            b.finish()
+        }
+        let tiers = self.codes.tier_values();
+        let (e_n, a_n) = (ArrayBuilder::len(&self.e_kind), ArrayBuilder::len(&self.a_kind));
+        let (e_ids, a_ids) = if self.ids_given {
+            (take_strings(ids, &self.e_rows)?, take_strings(ids, &self.a_rows)?)
+        } else {
+            (a(&mut self.e_customer), a(&mut self.a_customer))
+        };
         let (kind, kind_keys) = dict8(&mut self.e_kind, values(EventKind::ALL.iter().map(|k| k.as_str())))?;
         let kind_zh = with_keys(kind_keys, values(EventKind::ALL.iter().map(|k| k.name_zh())))?;
         let (reason, reason_keys) = dict8(&mut self.e_reason, values(Reason::ALL.iter().map(|k| k.as_str())))?;
         let reason_zh = with_keys(reason_keys, values(Reason::ALL.iter().map(|k| k.name_zh())))?;
         let events = batch(vec![
             ("customer_id", e_ids),
-            ("month", self.e_month.finish()?),
-            ("effective_from", self.e_effective.finish()?),
+            ("month", month_runs(&self.e_month, e_n)?),
+            ("effective_from", month_runs(&self.e_effective, e_n)?),
             ("kind", kind),
             ("kind_zh", kind_zh),
             ("from_tier", dict16(&mut self.e_from, &tiers)?),
@@ -1030,7 +1076,7 @@ impl TablesSink {
             ("reason_zh", reason_zh),
             ("aum", a(&mut self.e_aum)),
             ("threshold", a(&mut self.e_threshold)),
-            ("window_from", self.e_window_from.finish()?),
+            ("window_from", std::mem::replace(&mut self.e_window_from, MonthColumn::with_capacity(0)).finish()?),
             ("window_months", a(&mut self.e_window_months)),
             ("peak_aum", a(&mut self.e_peak)),
             ("explain", a(&mut self.e_explain)),
@@ -1039,7 +1085,7 @@ impl TablesSink {
         let akind_zh = with_keys(akind_keys, values(AlertKind::ALL.iter().map(|k| k.name_zh())))?;
         let alerts = batch(vec![
             ("customer_id", a_ids),
-            ("month", self.a_month.finish()?),
+            ("month", month_runs(&self.a_month, a_n)?),
             ("kind", akind),
             ("kind_zh", akind_zh),
             ("tier", dict16(&mut self.a_tier, &tiers)?),
@@ -1051,12 +1097,12 @@ impl TablesSink {
         ])?;
         let errors = batch(vec![
             ("customer_id", a(&mut self.x_customer)),
-            ("month", self.x_month.finish()?),
+            ("month", std::mem::replace(&mut self.x_month, MonthColumn::with_capacity(0)).finish()?),
             ("category", a(&mut self.x_category)),
             ("field", a(&mut self.x_field)),
             ("message", a(&mut self.x_message)),
         ])?;
-        Ok([states, events, alerts, errors])
+        Ok([events, alerts, errors])
     }
 
     /// The four tables: states, events, alerts, errors.
@@ -1077,10 +1123,7 @@ impl MonthSink for TablesSink {
         if !self.ids_given {
             self.s_customer.append_value(&c.id);
         }
-        match self.s_month.last_mut() {
-            Some((m, k)) if *m == month => *k += 1,
-            _ => self.s_month.push((month, 1)),
-        }
+        push_run(&mut self.s_month, month);
         self.push_aum(aum);
         self.s_status.append_value(status_key(s.status));
         opt_tier(&mut self.codes, &mut self.s_tier, s.tier);
@@ -1106,11 +1149,7 @@ impl MonthSink for TablesSink {
         match error {
             Some((cat, field, message)) => {
                 lazy(&mut self.s_error, rows, StringBuilder::new, |b| b.append_null()).append_value(&message);
-                self.x_customer.append_value(&c.id);
-                self.x_month.push(Some(month));
-                self.x_category.append_value(cat);
-                self.x_field.append_value(field);
-                self.x_message.append_value(&message);
+                self.push_error(&c.id, month, (cat, field, &message));
             }
             None => {
                 if let Some(b) = self.s_error.as_mut() {
@@ -1146,9 +1185,28 @@ impl TablesSink {
         self.alert_fields(a);
     }
 
+    /// A row of the errors table.
+    pub(crate) fn push_error(&mut self, customer: &str, month: Month, (cat, field, message): (&str, &str, &str)) {
+        self.x_customer.append_value(customer);
+        self.x_month.push(Some(month));
+        self.x_category.append_value(cat);
+        self.x_field.append_value(field);
+        self.x_message.append_value(message);
+    }
+
+    /// The key of `tier` in the tier dictionary (shared by every code column of the sink).
+    pub(crate) fn tier_key(&mut self, tier: TierCode) -> i16 {
+        self.codes.tier(tier)
+    }
+
+    /// The tier dictionary's values, as they stand.
+    pub(crate) fn tier_values(&self) -> ArrayRef {
+        self.codes.tier_values()
+    }
+
     fn event_fields(&mut self, e: &Event) {
-        self.e_month.push(Some(e.month));
-        self.e_effective.push(Some(e.effective_from));
+        push_run(&mut self.e_month, e.month);
+        push_run(&mut self.e_effective, e.effective_from);
         self.e_kind.append_value(position(EventKind::ALL, e.kind));
         opt_tier(&mut self.codes, &mut self.e_from, e.from_tier);
         opt_tier(&mut self.codes, &mut self.e_to, e.to_tier);
@@ -1166,7 +1224,7 @@ impl TablesSink {
     }
 
     fn alert_fields(&mut self, a: &Alert) {
-        self.a_month.push(Some(a.month));
+        push_run(&mut self.a_month, a.month);
         self.a_kind.append_value(position(AlertKind::ALL, a.kind));
         opt_tier(&mut self.codes, &mut self.a_tier, a.tier);
         self.a_counted.append_option(a.months_counted);
