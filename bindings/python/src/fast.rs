@@ -221,10 +221,13 @@ impl<'a> SegmentSink<'a> {
 
     fn values(&mut self, s: &CustomerState) -> RowValues {
         let mut key = |t: Option<TierCode>| t.map_or(-1, |t| self.tables.tier_key(t));
+        let tier = key(s.tier);
+        // Without a special VIP designation the effective tier is usually the earned one.
+        let effective = if s.effective_tier == s.tier { tier } else { key(s.effective_tier) };
         RowValues {
             status: status_key(s.status),
-            tier: key(s.tier),
-            effective: key(s.effective_tier),
+            tier,
+            effective,
             watch: s.watch.map_or(0, |w| w.short_months),
             below: s.below_entry.map_or(0, |r| r.months),
             retention: s.retention_months_left,
