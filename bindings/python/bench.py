@@ -1,6 +1,7 @@
 """Benchmark: a portfolio month from a pyarrow table of N customers (default 1,000,000).
 
-Compares, in one run and on the same data (the second month, states from the first; best of 3):
+Compares, in one run and on the same data (the second month, states from the first; best of 5,
+the two paths alternating):
   * rust-batch: `Engine::evaluate_batch` alone (`evaluate_batch_parallel` for 2 threads), with
     customers, inputs and states already in Rust vectors and no output table built: what a Rust
     caller pays for the engine (through `_native._bench_rust_batch`);
@@ -41,7 +42,7 @@ rules = ct.load_rules()
 results = {}
 for threads in THREADS:
     best = {}
-    for _ in range(3):
+    for _ in range(5):
         p = ct.Portfolio(rules)
         s = time.perf_counter()
         p.evaluate_month("2024-01", t1)
@@ -70,7 +71,7 @@ def rate(sec):
     return f"{sec:.3f} s  {N / sec / 1e6:6.2f} M customer-months/s"
 
 
-print(f"customers: {N:,}; month 2: events {rust['events']:,}, alerts {rust['alerts']:,} (best of 3)")
+print(f"customers: {N:,}; month 2: events {rust['events']:,}, alerts {rust['alerts']:,} (best of 5)")
 for threads, best in results.items():
     print(f"-- {threads} thread(s)")
     print(f"rust-batch   (engine only, no output)          {rate(best['rust'])}")

@@ -1,8 +1,9 @@
 //! The portfolio month when the table holds exactly the portfolio's customers, in order (every
 //! month after the first, as a bank's month-end extract does): the ids are checked in one
-//! comparison, the AUM is read straight from the Arrow column as the engine asks for it, the
-//! engine runs in chunks whose states are still in cache when their rows are written, and the
-//! states table reuses the input's own `customer_id` column (Arrow arrays are shared, not copied).
+//! comparison, the AUM is read straight from the Arrow column as the engine asks for it, each
+//! customer's states row is written from its new state as the engine produces it (one pass, see
+//! [`BatchSink::evaluated`]), and the states table reuses the input's own `customer_id` column
+//! (and `aum` at fen scale: Arrow arrays are shared, not copied).
 
 use std::sync::Arc;
 

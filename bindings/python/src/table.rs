@@ -968,7 +968,7 @@ impl TablesSink {
             e_window_from: MonthColumn::with_capacity(ev),
             e_window_months: UInt32Builder::with_capacity(ev),
             e_peak: dec_builder(ev),
-            e_explain: StringBuilder::with_capacity(ev, if explain { ev * 80 } else { 0 }),
+            e_explain: StringBuilder::with_capacity(if explain { ev } else { 0 }, if explain { ev * 80 } else { 0 }),
             a_rows: Vec::new(),
             a_customer: strs(if ids_given { 0 } else { ev }),
             a_month: Vec::new(),
@@ -1079,7 +1079,7 @@ impl TablesSink {
             ("window_from", std::mem::replace(&mut self.e_window_from, MonthColumn::with_capacity(0)).finish()?),
             ("window_months", a(&mut self.e_window_months)),
             ("peak_aum", a(&mut self.e_peak)),
-            ("explain", a(&mut self.e_explain)),
+            ("explain", if self.explain { a(&mut self.e_explain) } else { Arc::new(StringArray::new_null(e_n)) }),
         ])?;
         let (akind, akind_keys) = dict8(&mut self.a_kind, values(AlertKind::ALL.iter().map(|k| k.as_str())))?;
         let akind_zh = with_keys(akind_keys, values(AlertKind::ALL.iter().map(|k| k.name_zh())))?;
@@ -1216,10 +1216,9 @@ impl TablesSink {
         self.e_window_from.push(e.evidence.window_from);
         self.e_window_months.append_option(e.evidence.window_months);
         append_dec(&mut self.e_peak, e.evidence.peak_aum);
+        // Without `explain` the column is all nulls, made at the end.
         if self.explain {
             self.e_explain.append_value(e.explain());
-        } else {
-            self.e_explain.append_null();
         }
     }
 

@@ -299,3 +299,35 @@ def test_fast_month_with_a_bad_amount_keeps_row_order(rules):
     assert r.errors.to_pylist()[0]["field"] == "aum"
     assert r.states.column("aum").to_pylist() == [Decimal("600000.00"), None, Decimal("1.00")]
     assert p.state("b").last_month == "2024-01" and p.state("a").last_month == "2024-02"
+
+
+def test_fast_month_rows_for_special_vip_and_errors_match_the_general_path(rules):
+    """The fast month writes each states row as the engine produces it: a special VIP's tier and
+    last month, and a row in error (its unchanged state, written after the engine), exactly as
+    the general path writes them."""
+    ids = ["a", "b", "c", "d"]
+    jan = pa.table({
+        "customer_id": ids,
+        "aum": ["250000", "600000", "1000", "3500000"],
+        "special": [None, None, "grant", None],
+        "special_tier": [None, None, "platinum", None],
+        "special_months": [None, None, 6, None],
+    })
+    fast, general = ct.Portfolio(rules), ct.Portfolio(rules)
+    for p in (fast, general):
+        p.evaluate_month("2024-01", jan)
+        p.evaluate_month("2024-02", pa.table({"customer_id": ["b"], "aum": ["100"]}))  # b is ahead
+    amounts = [Decimal("180000"), Decimal("650000"), Decimal("5"), Decimal("90000")]
+    feb = pa.table({"customer_id": list(ids), "aum": pa.array(amounts, pa.decimal128(20, 2))})
+    a = fast.evaluate_month("2024-02", feb)
+    b = general.evaluate_month("2024-02", feb.set_column(1, "aum", pa.array([str(x) for x in amounts])))
+    # The fast path ran: the states' ids are the input's own buffer.
+    assert a.states.column("customer_id").chunk(0).buffers()[2].address == feb.column("customer_id").chunk(0).buffers()[2].address
+    for name in ("states", "events", "alerts", "errors"):
+        assert getattr(a, name).to_pylist() == getattr(b, name).to_pylist(), name
+    rows = {r["customer_id"]: r for r in a.states.to_pylist()}
+    assert rows["c"]["special_tier"] == "platinum" and rows["c"]["special_until"] is not None
+    assert rows["b"]["error"] is not None and rows["b"]["aum"] is None and rows["b"]["tier"] is not None
+    assert rows["a"]["aum"] == Decimal("180000.00") and rows["d"]["effective_tier"] == "private"
+    assert rows["d"]["watch_months"] == 1  # below its tier in February: the watch starts
+    assert [e["customer_id"] for e in a.errors.to_pylist()] == ["b"]
