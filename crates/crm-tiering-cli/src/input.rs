@@ -266,6 +266,19 @@ impl Portfolio {
 
     /// A bad row about a customer: it is held back from that month on (from the start when the
     /// month is unknown), so that a skipped row never silently becomes zero AUM.
+    /// Parses a row's `month` field, recording a bad row for the customer when it is no month.
+    fn month_field(&mut self, file: &str, line: u32, text: &str, month_text: &str, customer: &str) -> Option<Month> {
+        match month_text.parse::<Month>() {
+            Ok(month) => Some(month),
+            Err(_) => {
+                let message = format!("`{month_text}` is not a month: expected YYYY-MM or YYYYMM");
+                self.bad(file, line, "month", message, text);
+                self.bad_for(customer, None);
+                None
+            }
+        }
+    }
+
     fn bad_for(&mut self, customer: &str, month: Option<Month>) {
         if let Some(r) = self.bad_rows.last_mut() {
             r.customer = customer.to_string();
@@ -499,17 +512,7 @@ impl Portfolio {
             }
             let Some((id, entity, kind)) = self.identity(f, line, l, &header, &fields) else { continue };
             let month_text = header.get(&fields, "month").unwrap_or_default();
-            let Ok(month) = month_text.parse::<Month>() else {
-                self.bad(
-                    &f.name,
-                    line,
-                    "month",
-                    format!("`{month_text}` is not a month: expected YYYY-MM or YYYYMM"),
-                    l,
-                );
-                self.bad_for(&id, None);
-                continue;
-            };
+            let Some(month) = self.month_field(&f.name, line, l, month_text, &id) else { continue };
             let aum = if header.components.is_empty() {
                 let text = header.get(&fields, "aum").unwrap_or_default();
                 match amount(text, true) {
@@ -647,17 +650,7 @@ impl Portfolio {
             }
             let id = header.get(&fields, "customer_id").unwrap_or_default().to_string();
             let month_text = header.get(&fields, "month").unwrap_or_default();
-            let Ok(month) = month_text.parse::<Month>() else {
-                self.bad(
-                    &f.name,
-                    line,
-                    "month",
-                    format!("`{month_text}` is not a month: expected YYYY-MM or YYYYMM"),
-                    l,
-                );
-                self.bad_for(&id, None);
-                continue;
-            };
+            let Some(month) = self.month_field(&f.name, line, l, month_text, &id) else { continue };
             let Some(&i) = self.index.get(&id) else {
                 self.bad(
                     &f.name,
