@@ -4,7 +4,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{InputError, RuleError};
-use crate::money::round_fen;
+use crate::money::{MAX_AMOUNT, round_fen};
 use crate::month::Month;
 use crate::rules::{AumFile, amount};
 
@@ -224,19 +224,27 @@ impl Composition {
             if a.is_sign_negative() && !a.is_zero() {
                 return Err(InputError::new(customer, Some(month), "aum", format!("amount {a} is negative")));
             }
+            if *a > MAX_AMOUNT {
+                return Err(InputError::new(customer, Some(month), "aum", above_max(*a)));
+            }
             return Ok(round_fen(*a, self.rounding.strategy()));
         }
         let strategy = self.rounding.strategy();
         let days = Decimal::from(self.days(month));
         let err = |field: &str, msg: String| InputError::new(customer, Some(month), field, msg);
         let too_large = |field: &str| err(field, "amount is too large to compute".to_string());
-        let check = |field: &str, a: Decimal| -> Result<(), InputError> {
+        // A 积数 (sum of a month's daily balances) may reach the month's days times the bound.
+        let limit_of = |is_sum: bool| if is_sum { MAX_AMOUNT * Decimal::from(31) } else { MAX_AMOUNT };
+        let check_limit = |field: &str, a: Decimal, limit: Decimal| -> Result<(), InputError> {
             if a.is_sign_negative() && !a.is_zero() {
                 Err(err(field, format!("amount {a} is negative")))
+            } else if a > limit {
+                Err(err(field, above_max(a)))
             } else {
                 Ok(())
             }
         };
+        let check = |field: &str, a: Decimal| check_limit(field, a, MAX_AMOUNT);
         let component_level = self.rounding_level == RoundingLevel::Component;
         // Sums `weight * value` over included entries; `divide` says whether each value is a
         // sum over days (divided once at the end, or per entry at component level).
@@ -244,7 +252,7 @@ impl Composition {
             |entries: &mut dyn Iterator<Item = (&str, Decimal)>, divide: bool| -> Result<Decimal, InputError> {
                 let mut total = Decimal::ZERO;
                 for (code, value) in entries {
-                    check(code, value)?;
+                    check_limit(code, value, limit_of(divide))?;
                     let c = self.component(code).ok_or_else(|| {
                         err(code, format!("`{code}` is not a component of the rule book's AUM catalogue"))
                     })?;
@@ -264,7 +272,11 @@ impl Composition {
                 if divide && !component_level {
                     total = total.checked_div(days).ok_or_else(|| too_large("aum"))?;
                 }
-                Ok(round_fen(total, strategy))
+                let aum = round_fen(total, strategy);
+                if aum > MAX_AMOUNT {
+                    return Err(err("aum", format!("the computed AUM {aum} is above the maximum amount {MAX_AMOUNT}")));
+                }
+                Ok(aum)
             };
         match input {
             AumInput::Total(a) => Ok(round_fen(*a, strategy)),
@@ -314,4 +326,9 @@ impl Composition {
         }
         Ok(sum)
     }
+}
+
+/// The message for an amount above [`MAX_AMOUNT`].
+pub(crate) fn above_max(a: Decimal) -> String {
+    format!("amount {a} is above the maximum amount {MAX_AMOUNT}")
 }

@@ -591,6 +591,15 @@ impl Engine {
         input: &MonthInput,
         sink: &mut dyn Sink,
     ) -> Result<Decimal, TieringError> {
+        if month == Month::LAST {
+            return Err(InputError::new(
+                customer,
+                Some(month),
+                "month",
+                "the last month there is cannot be evaluated: its outcome would have no month to be effective in",
+            )
+            .into());
+        }
         let mut fill_from = None;
         if let Some(last) = state.last_month {
             let expected = last.next();
@@ -682,6 +691,11 @@ fn plan(
     let inconsistent = |message: &str| -> TieringError {
         StateError::Inconsistent { customer: customer.to_string(), message: message.to_string() }.into()
     };
+    // A state with a standing remembers the month it was evaluated in (SPEC §4): without it
+    // the sequence check could not stop a month from being evaluated twice.
+    if state.last_month.is_none() && *state != CustomerState::default() {
+        return Err(inconsistent("a state with a standing has no last month"));
+    }
     let earned = resolve(v, customer, state.tier, month)?;
     match state.status {
         Status::Rated if earned.is_none() => return Err(inconsistent("status rated without a tier")),

@@ -17,6 +17,9 @@ pub enum ParseError {
     /// Not a valid tier or component code.
     #[error("`{0}` is not a valid code: expected 1 to 16 characters of a-z, 0-9, `_` or `-`")]
     Code(String),
+    /// Not a usable customer id.
+    #[error("{0:?} is not a customer id: {1}")]
+    CustomerId(String, &'static str),
 }
 
 /// Any error the engine reports.
@@ -65,6 +68,17 @@ impl From<StateError> for TieringError {
 }
 
 impl TieringError {
+    /// The stable category code: `rules`, `input`, `sequence` or `state` (SPEC §14). The C
+    /// ABI's result codes and the Python exception classes map these one to one.
+    pub fn category(&self) -> &'static str {
+        match self {
+            TieringError::Rules(_) => "rules",
+            TieringError::Input(_) => "input",
+            TieringError::Sequence(_) => "sequence",
+            TieringError::State(_) => "state",
+        }
+    }
+
     /// The month the error is about, when it is about one.
     pub fn month(&self) -> Option<Month> {
         match self {
@@ -88,10 +102,7 @@ impl TieringError {
             TieringError::Rules(e) => Some(e.field.as_str()).filter(|f| !f.is_empty()),
             TieringError::Input(e) => Some(&e.field),
             TieringError::Sequence(_) => Some("month"),
-            TieringError::State(e) => match **e {
-                StateError::UnknownTier { .. } => Some("tier"),
-                _ => None,
-            },
+            TieringError::State(e) => e.field(),
         }
     }
 
@@ -240,6 +251,25 @@ pub enum StateError {
         /// The month being evaluated.
         month: Month,
     },
+    /// Two stored states for one customer.
+    #[error("customer `{customer}`: the stored states hold two states for the customer")]
+    Duplicate {
+        /// The customer id.
+        customer: String,
+    },
+    /// The stored states were written under another rule book.
+    #[error(
+        "the stored states were written under rule book {found}, not the rule book in force ({expected}): evaluate them with the rule book that wrote them, or accept the change explicitly (mapping retired tiers with `tier_map`)"
+    )]
+    RuleBookChanged {
+        /// Fingerprint of the book that wrote the states.
+        found: String,
+        /// Fingerprint of the book in force.
+        expected: String,
+    },
+    /// A states file is cut short or altered.
+    #[error("the stored states are damaged: {0}")]
+    Integrity(String),
     /// The state is inconsistent (for example a rated state without a tier).
     #[error("customer `{customer}`: state is inconsistent: {message}")]
     Inconsistent {
@@ -254,8 +284,21 @@ impl StateError {
     /// The customer the error is about, when it is about one.
     pub fn customer(&self) -> Option<&str> {
         match self {
-            StateError::UnknownTier { customer, .. } | StateError::Inconsistent { customer, .. } => Some(customer),
+            StateError::UnknownTier { customer, .. }
+            | StateError::Inconsistent { customer, .. }
+            | StateError::Duplicate { customer } => Some(customer),
             _ => None,
         }
+    }
+
+    /// The field of the stored states the error is about.
+    pub fn field(&self) -> Option<&str> {
+        Some(match self {
+            StateError::UnknownTier { .. } => "tier",
+            StateError::Duplicate { .. } => "customer_id",
+            StateError::RuleBookChanged { .. } => "rule_book",
+            StateError::Integrity(_) => "states",
+            StateError::Inconsistent { .. } | StateError::Malformed(_) | StateError::SchemaVersion { .. } => "state",
+        })
     }
 }

@@ -31,11 +31,13 @@
 
 mod aum;
 mod code;
+mod digest;
 mod engine;
 mod error;
 mod event;
 mod money;
 mod month;
+pub mod portfolio;
 mod rules;
 mod state;
 
@@ -49,7 +51,7 @@ pub use engine::{
 };
 pub use error::{InputError, ParseError, RuleError, SequenceError, StateError, TieringError};
 pub use event::{Alert, AlertKind, Event, EventKind, Evidence, Reason};
-pub use money::{from_fen, parse_amount, to_fen};
+pub use money::{MAX_AMOUNT, from_fen, parse_amount, to_fen};
 pub use month::Month;
 pub use rules::{
     AumFile, ComponentFile, CustomerKind, DEFAULT_RULES_TOML, DowngradeTarget, RULE_FORMAT_VERSION, RuleBook,

@@ -4,6 +4,13 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::error::ParseError;
 
+/// The largest amount the engine accepts anywhere: a balance, an average, a month's total, a
+/// computed AUM or a tier minimum, in CNY: 999,999,999,999,999.99 (just under 10^15 yuan, far
+/// above any customer's holdings). With it every amount fits in an `i64` of fen with room for
+/// sums of a month's days and weighted components, and no arithmetic on amounts can overflow.
+/// A 积数 (sum of daily balances) may be up to 31 times this.
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(0x5D89_FFFF, 0x0163_4578, 0, false, 2);
+
 /// Parses a decimal amount such as `"200000"`, `"523400.50"` or `"-1.5"`.
 ///
 /// Only plain decimal notation is accepted: no exponent, no thousands separators, no spaces

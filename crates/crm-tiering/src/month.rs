@@ -28,6 +28,11 @@ use crate::error::ParseError;
 pub struct Month(NonZeroI32);
 
 impl Month {
+    /// The last month there is, 9999-12. It has no next month, so it is never evaluated.
+    pub const LAST: Month = Month(match NonZeroI32::new(Self::MAX_YEAR * 12 + 11) {
+        Some(n) => n,
+        None => NonZeroI32::MIN,
+    });
     /// The earliest year a month may have.
     pub const MIN_YEAR: i32 = 1900;
     /// The latest year a month may have.
@@ -102,7 +107,8 @@ impl Month {
         }
     }
 
-    /// The following month (9999-12 is followed by itself).
+    /// The following month. 9999-12, the last month there is, is followed by itself: the engine
+    /// refuses to evaluate it, so that every evaluated month has a next month for the new state.
     #[must_use]
     pub fn next(self) -> Self {
         Month::from_index(self.0.get() + 1)
@@ -140,21 +146,23 @@ impl fmt::Debug for Month {
 impl FromStr for Month {
     type Err = ParseError;
 
-    /// Parses `YYYY-MM` (also accepts `YYYYMM`).
+    /// Parses exactly `YYYY-MM` (or the six digits `YYYYMM` of bank extracts): ASCII digits
+    /// only, a two-digit month, no sign, no spaces around it (`2024-+3`, `2024-3` and ` 2024-03`
+    /// are not months).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || ParseError::Month(s.to_string());
-        let t = s.trim();
-        let (y, m) = match t.split_once('-') {
-            Some((y, m)) => (y, m),
-            None if t.len() == 6 => t.split_at(4),
-            None => return Err(bad()),
+        let b = s.as_bytes();
+        let (y, m) = match b.len() {
+            7 if b[4] == b'-' => (&b[..4], &b[5..]),
+            6 => (&b[..4], &b[4..]),
+            _ => return Err(bad()),
         };
-        if y.len() != 4 || m.is_empty() || m.len() > 2 {
+        if !y.iter().chain(m).all(u8::is_ascii_digit) {
             return Err(bad());
         }
-        let year: i32 = y.parse().map_err(|_| bad())?;
-        let month: u32 = m.parse().map_err(|_| bad())?;
-        Month::new(year, month).map_err(|_| bad())
+        let digits = |d: &[u8]| d.iter().fold(0i32, |n, c| n * 10 + i32::from(c - b'0'));
+        let month = u32::try_from(digits(m)).map_err(|_| bad())?;
+        Month::new(digits(y), month).map_err(|_| bad())
     }
 }
 
@@ -192,7 +200,23 @@ mod tests {
 
     #[test]
     fn rejects_bad_months() {
-        for bad in ["2024-13", "2024-00", "24-01", "2024/01", "", "abcd-ef", "202413", "0000-01"] {
+        for bad in [
+            "2024-13",
+            "2024-00",
+            "24-01",
+            "2024/01",
+            "",
+            "abcd-ef",
+            "202413",
+            "0000-01",
+            "2024-+3",
+            "2024-3",
+            " 2024-03",
+            "2024-03 ",
+            "+024-03",
+            "2024-1\u{0662}",
+            "20240",
+        ] {
             assert!(bad.parse::<Month>().is_err(), "{bad}");
         }
         assert!(Month::from_yyyymm(202400).is_err());

@@ -563,6 +563,7 @@ pub struct RuleBook {
     name: String,
     rule_sets: Vec<RuleSet>,
     source: RuleBookFile,
+    fingerprint: String,
 }
 
 impl RuleBook {
@@ -638,7 +639,16 @@ impl RuleBook {
     /// [`TieringError::Rules`] naming the first invalid field.
     pub fn from_file(file: RuleBookFile) -> Result<Self, TieringError> {
         let rule_sets = compile(&file)?;
-        Ok(RuleBook { name: file.name.clone(), rule_sets, source: file })
+        let fingerprint = crate::digest::sha256_hex(serde_json::to_string(&file).unwrap_or_default().as_bytes());
+        Ok(RuleBook { name: file.name.clone(), rule_sets, source: file, fingerprint })
+    }
+
+    /// The book's fingerprint: the SHA-256 of its canonical JSON (every setting, defaults
+    /// filled in), as 64 lowercase hex digits. Two books with the same rules have the same
+    /// fingerprint whatever their file format or layout; stored states carry the fingerprint of
+    /// the book that wrote them, so that states are never silently evaluated under other rules.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// The book's name.
@@ -864,6 +874,12 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
             return Err(RuleError::new(
                 format!("{tat}.min_aum"),
                 format!("minimum AUM must be above 0, got {}", t.min_aum),
+            ));
+        }
+        if t.min_aum > crate::money::MAX_AMOUNT {
+            return Err(RuleError::new(
+                format!("{tat}.min_aum"),
+                format!("minimum AUM {} is above the maximum amount {}", t.min_aum, crate::money::MAX_AMOUNT),
             ));
         }
         if t.min_aum.scale() > 2 && t.min_aum != t.min_aum.round_dp(2) {

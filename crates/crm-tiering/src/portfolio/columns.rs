@@ -1,0 +1,239 @@
+//! The columns of an input table: which header names what, resolved once for every surface.
+
+use rustc_hash::FxHashMap;
+
+use crate::error::{InputError, TieringError};
+use crate::rules::RuleBook;
+
+/// The kinds of input table a portfolio month reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TableKind {
+    /// Monthly AUM: one row per customer and month, with a total `aum` or component averages.
+    Aum,
+    /// Daily balances: one row per customer, component and day.
+    Daily,
+    /// Special VIP designations: grant or revoke, per customer and month.
+    Designations,
+}
+
+/// What a column holds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ColumnRole {
+    /// `month` (月份): the evaluated month, `YYYY-MM` or `YYYYMM`.
+    Month,
+    /// `customer_id` (客户号).
+    CustomerId,
+    /// `legal_entity` (法人机构号), for rule selection.
+    LegalEntity,
+    /// `legal_entity_name` (法人机构名称), for reports.
+    LegalEntityName,
+    /// `customer_kind` (客户类型): personal or corporate.
+    CustomerKind,
+    /// `aum` (月日均): the month's AUM.
+    Aum,
+    /// `date` (日期) of a daily balance.
+    Date,
+    /// `component` (资产类型) of a daily balance.
+    Component,
+    /// `balance` (日终余额).
+    Balance,
+    /// `action` (操作) of a designation: grant (认定) or revoke (撤销).
+    Action,
+    /// `tier` (等级) of a designation.
+    Tier,
+    /// `months` (有效月数) of a designation.
+    Months,
+    /// A component's monthly daily average, by the component's code.
+    ComponentAverage(String),
+}
+
+impl ColumnRole {
+    fn name(&self) -> &str {
+        match self {
+            ColumnRole::Month => "month",
+            ColumnRole::CustomerId => "customer_id",
+            ColumnRole::LegalEntity => "legal_entity",
+            ColumnRole::LegalEntityName => "legal_entity_name",
+            ColumnRole::CustomerKind => "customer_kind",
+            ColumnRole::Aum => "aum",
+            ColumnRole::Date => "date",
+            ColumnRole::Component => "component",
+            ColumnRole::Balance => "balance",
+            ColumnRole::Action => "action",
+            ColumnRole::Tier => "tier",
+            ColumnRole::Months => "months",
+            ColumnRole::ComponentAverage(code) => code,
+        }
+    }
+}
+
+/// Header names of each role, in English and Chinese.
+const NAMES: &[(&[&str], ColumnRole)] = &[
+    (&["month", "stat_month", "月份", "数据月份", "统计月份"], ColumnRole::Month),
+    (&["customer_id", "cust_id", "客户号", "客户编号"], ColumnRole::CustomerId),
+    (&["legal_entity", "法人机构号", "法人机构", "法人行号"], ColumnRole::LegalEntity),
+    (&["legal_entity_name", "法人机构名称", "机构名称"], ColumnRole::LegalEntityName),
+    (&["customer_kind", "客户类型"], ColumnRole::CustomerKind),
+    (&["aum", "月日均aum", "月日均"], ColumnRole::Aum),
+    (&["date", "日期", "数据日期"], ColumnRole::Date),
+    (&["component", "资产类型", "产品类型"], ColumnRole::Component),
+    (&["balance", "余额", "日终余额"], ColumnRole::Balance),
+    (&["action", "操作"], ColumnRole::Action),
+    (&["tier", "等级"], ColumnRole::Tier),
+    (&["months", "有效月数"], ColumnRole::Months),
+];
+
+fn normalize(header: &str) -> String {
+    header.trim().to_lowercase().replace([' ', '-'], "_")
+}
+
+/// The columns of a table: each header resolved to its role, every role named once.
+///
+/// ```
+/// use crm_tiering::RuleBook;
+/// use crm_tiering::portfolio::{Columns, TableKind};
+/// let book = RuleBook::default_book()?;
+/// let cols = Columns::resolve(&book, TableKind::Aum, &["month", "客户号", "time_deposit"])?;
+/// assert_eq!(cols.width(), 3);
+/// // Two names of one component are refused, naming both columns.
+/// let err = Columns::resolve(&book, TableKind::Aum, &["customer_id", "time_deposit", "定期存款"]).unwrap_err();
+/// assert_eq!(err.field(), Some("定期存款"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Columns {
+    pub(crate) kind: TableKind,
+    pub(crate) roles: Vec<Option<ColumnRole>>,
+    by_role: FxHashMap<ColumnRole, usize>,
+    /// Component average columns: (column, component code), in column order.
+    pub(crate) components: Vec<(usize, String)>,
+}
+
+impl Columns {
+    /// Resolves a header against the rule book: role names in English or Chinese, component
+    /// columns by code or Chinese name (AUM tables only). Columns whose role the table does not
+    /// use (`legal_entity_name`, say) are kept but ignored.
+    ///
+    /// # Errors
+    /// [`TieringError::Input`] naming the column (field) for an unknown column, two columns of
+    /// one role or component, a missing required column, or an `aum` column together with
+    /// component columns.
+    pub fn resolve(book: &RuleBook, kind: TableKind, headers: &[&str]) -> Result<Self, TieringError> {
+        let err = |field: &str, message: String| -> TieringError { InputError::new("", None, field, message).into() };
+        let mut components: FxHashMap<String, String> = FxHashMap::default();
+        if kind == TableKind::Aum {
+            for set in book.rule_sets() {
+                for v in &set.versions {
+                    for c in v.aum.components() {
+                        components.entry(c.code.clone()).or_insert_with(|| c.code.clone());
+                        if !c.name_zh.is_empty() {
+                            components.entry(c.name_zh.clone()).or_insert_with(|| c.code.clone());
+                        }
+                    }
+                }
+            }
+        }
+        let mut cols = Columns { kind, roles: Vec::new(), by_role: FxHashMap::default(), components: Vec::new() };
+        for (i, raw) in headers.iter().enumerate() {
+            let h = raw.trim().trim_start_matches('\u{feff}');
+            let n = normalize(h);
+            let role = NAMES
+                .iter()
+                .find(|(names, _)| names.contains(&n.as_str()))
+                .map(|(_, r)| r.clone())
+                .or_else(|| components.get(h).map(|code| ColumnRole::ComponentAverage(code.clone())));
+            let Some(role) = role else {
+                let expected = match kind {
+                    TableKind::Aum => {
+                        let mut codes: Vec<&str> =
+                            components.iter().filter(|(k, v)| k == v).map(|(k, _)| k.as_str()).collect();
+                        codes.sort_unstable();
+                        format!(
+                            "month, customer_id, legal_entity, legal_entity_name, customer_kind, and either aum or component codes of the rule book ({})",
+                            codes.join(", ")
+                        )
+                    }
+                    TableKind::Daily => {
+                        "date, customer_id, legal_entity, legal_entity_name, customer_kind, component, balance".into()
+                    }
+                    TableKind::Designations => "customer_id, month, action, tier, months".into(),
+                };
+                return Err(err(h, format!("unknown column (expected {expected})")));
+            };
+            if let Some(&first) = cols.by_role.get(&role) {
+                return Err(err(
+                    h,
+                    format!(
+                        "column `{h}` names `{}` like column `{}` before it: each is named once",
+                        role.name(),
+                        headers[first].trim()
+                    ),
+                ));
+            }
+            let usable = match (&role, kind) {
+                (ColumnRole::CustomerId | ColumnRole::LegalEntity | ColumnRole::LegalEntityName, _) => true,
+                (ColumnRole::CustomerKind, TableKind::Aum | TableKind::Daily) => true,
+                (ColumnRole::Month | ColumnRole::Aum | ColumnRole::ComponentAverage(_), TableKind::Aum) => true,
+                (ColumnRole::Date | ColumnRole::Component | ColumnRole::Balance, TableKind::Daily) => true,
+                (
+                    ColumnRole::Month | ColumnRole::Action | ColumnRole::Tier | ColumnRole::Months,
+                    TableKind::Designations,
+                ) => true,
+                _ => false,
+            };
+            if !usable {
+                return Err(err(h, format!("column `{h}` ({}) does not belong in this table", role.name())));
+            }
+            if let ColumnRole::ComponentAverage(code) = &role {
+                cols.components.push((i, code.clone()));
+            }
+            cols.by_role.insert(role.clone(), i);
+            cols.roles.push(Some(role));
+        }
+        let required: &[ColumnRole] = match kind {
+            TableKind::Aum => &[ColumnRole::CustomerId],
+            TableKind::Daily => &[ColumnRole::Date, ColumnRole::CustomerId, ColumnRole::Component, ColumnRole::Balance],
+            TableKind::Designations => &[ColumnRole::CustomerId, ColumnRole::Month, ColumnRole::Action],
+        };
+        for r in required {
+            if !cols.by_role.contains_key(r) {
+                return Err(err(r.name(), format!("the table has no `{}` column", r.name())));
+            }
+        }
+        if kind == TableKind::Aum {
+            match (cols.by_role.contains_key(&ColumnRole::Aum), cols.components.is_empty()) {
+                (true, false) => {
+                    return Err(err(
+                        "aum",
+                        "the table has both an `aum` column and component columns: give one or the other".into(),
+                    ));
+                }
+                (false, true) => {
+                    return Err(err("aum", "the table has neither an `aum` column nor component columns".into()));
+                }
+                _ => {}
+            }
+        }
+        Ok(cols)
+    }
+
+    /// The number of columns.
+    pub fn width(&self) -> usize {
+        self.roles.len()
+    }
+
+    /// The column of a role.
+    pub fn column(&self, role: &ColumnRole) -> Option<usize> {
+        self.by_role.get(role).copied()
+    }
+
+    /// The table kind.
+    pub fn kind(&self) -> TableKind {
+        self.kind
+    }
+
+    /// Whether the table carries component averages rather than a total.
+    pub fn has_components(&self) -> bool {
+        !self.components.is_empty()
+    }
+}

@@ -1,0 +1,452 @@
+//! A portfolio month's records, read from text cells or given as typed values, each checked
+//! and located.
+
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
+use rustc_hash::FxHashMap;
+
+use super::columns::{ColumnRole, Columns, TableKind};
+use super::record::{RecordError, RecordRef, validate_customer_id};
+use crate::aum::{AumInput, ComponentAmount, ComponentDaily};
+use crate::code::TierCode;
+use crate::engine::SpecialChange;
+use crate::error::{InputError, TieringError};
+use crate::money::parse_amount;
+use crate::month::Month;
+use crate::rules::{CustomerKind, RuleBook};
+
+/// A customer-month's AUM record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AumRow {
+    pub(crate) table: u32,
+    /// The row in its table.
+    pub row: u64,
+    /// The customer id.
+    pub customer_id: String,
+    /// The legal entity; none when the table has no such column or the cell is empty (the
+    /// stored value is kept).
+    pub legal_entity: Option<String>,
+    /// The customer kind; none when not given (the stored value is kept).
+    pub kind: Option<CustomerKind>,
+    /// The month; none when the table has no month column (the declared month).
+    pub month: Option<Month>,
+    /// The AUM figures.
+    pub aum: AumInput,
+}
+
+/// A designation record: a special VIP grant or revoke for a customer-month.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesignationRow {
+    pub(crate) table: u32,
+    /// The row in its table.
+    pub row: u64,
+    /// The customer id.
+    pub customer_id: String,
+    /// The evaluated month the change is applied with.
+    pub month: Month,
+    /// The change.
+    pub change: SpecialChange,
+}
+
+/// A rejected record of an identified customer: the customer is held back.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Reject {
+    pub(crate) customer_id: String,
+    /// The month, when the record's month could be read.
+    pub(crate) month: Option<Month>,
+    pub(crate) error: RecordError,
+}
+
+/// The records of a portfolio month (or of a range of months): AUM rows, daily balances and
+/// designations, with every bad record kept and located.
+///
+/// Records come from text cells under a resolved header ([`Extract::push_cells`]), as the CLI
+/// reads CSV, or as typed values ([`Extract::push_aum`], [`Extract::push_designation`]), as the
+/// bindings read columns. Parsing, identity and amount rules are the same either way.
+///
+/// ```
+/// use crm_tiering::RuleBook;
+/// use crm_tiering::portfolio::{Columns, Extract, TableKind};
+/// let book = RuleBook::default_book()?;
+/// let cols = Columns::resolve(&book, TableKind::Aum, &["month", "customer_id", "aum"])?;
+/// let mut extract = Extract::new(&book);
+/// extract.push_cells("aum.csv", &cols, 2, &["2024-03", "c1", "250000"]);
+/// extract.push_cells("aum.csv", &cols, 3, &["2024-03", "c2", "12,000"]);
+/// assert_eq!(extract.rows().len(), 1);
+/// assert_eq!(extract.rejected().next().unwrap().field(), Some("aum"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Extract {
+    tables: Vec<String>,
+    pub(crate) rows: Vec<AumRow>,
+    pub(crate) designations: Vec<DesignationRow>,
+    pub(crate) rejects: Vec<Reject>,
+    pub(crate) fatal: Vec<RecordError>,
+    /// Daily rows of a customer-month: index into `rows`.
+    daily_rows: FxHashMap<(String, Month), usize>,
+    tier_names: FxHashMap<String, TierCode>,
+}
+
+fn date(text: &str) -> Option<NaiveDate> {
+    let b = text.as_bytes();
+    let fmt = match b.len() {
+        10 if b[4] == b'-' && b[7] == b'-' => "%Y-%m-%d",
+        8 if b.iter().all(u8::is_ascii_digit) => "%Y%m%d",
+        _ => return None,
+    };
+    let digits_ok = b.iter().enumerate().all(|(i, c)| c.is_ascii_digit() || (b.len() == 10 && (i == 4 || i == 7)));
+    if !digits_ok {
+        return None;
+    }
+    NaiveDate::parse_from_str(text, fmt).ok()
+}
+
+impl Extract {
+    /// An empty extract for a rule book (designation tiers are resolved against its tier codes
+    /// and Chinese and English names).
+    pub fn new(book: &RuleBook) -> Self {
+        let mut tier_names = FxHashMap::default();
+        for set in book.rule_sets() {
+            for v in &set.versions {
+                for t in &v.tiers {
+                    tier_names.insert(t.code.to_string(), t.code);
+                    tier_names.entry(t.name_zh.clone()).or_insert(t.code);
+                    tier_names.entry(t.name_en.to_lowercase()).or_insert(t.code);
+                }
+            }
+        }
+        Extract { tier_names, ..Extract::default() }
+    }
+
+    /// The AUM rows read so far (daily balances gathered into one row per customer-month).
+    pub fn rows(&self) -> &[AumRow] {
+        &self.rows
+    }
+
+    /// The designations read so far.
+    pub fn designations(&self) -> &[DesignationRow] {
+        &self.designations
+    }
+
+    /// The rejected records of identified customers, who are held back.
+    pub fn rejected(&self) -> impl Iterator<Item = &RecordError> {
+        self.rejects.iter().map(|r| &r.error)
+    }
+
+    /// The records whose customer cannot be identified: the month cannot run while there are
+    /// any.
+    pub fn fatal(&self) -> &[RecordError] {
+        &self.fatal
+    }
+
+    /// The table name of a row.
+    pub(crate) fn record(&self, table: u32, row: u64) -> RecordRef {
+        RecordRef { table: self.tables.get(table as usize).cloned().unwrap_or_default(), row }
+    }
+
+    fn table(&mut self, name: &str) -> u32 {
+        if let Some(i) = self.tables.iter().rposition(|t| t == name) {
+            return i as u32;
+        }
+        self.tables.push(name.to_string());
+        (self.tables.len() - 1) as u32
+    }
+
+    /// Records a bad record. With a usable customer id the customer is held back (from the
+    /// record's month on, or for every month when the month is unknown); without one the month
+    /// cannot run.
+    pub fn reject(
+        &mut self,
+        table: &str,
+        row: u64,
+        customer_id: Option<&str>,
+        month: Option<Month>,
+        field: &str,
+        message: impl Into<String>,
+    ) {
+        let at = Some(RecordRef { table: table.to_string(), row });
+        match customer_id.filter(|id| validate_customer_id(id).is_ok()) {
+            Some(id) => {
+                let error = RecordError::at(InputError::new(id, month, field, message), at);
+                self.rejects.push(Reject { customer_id: id.to_string(), month, error });
+            }
+            None => {
+                let message = message.into();
+                let why = match customer_id {
+                    Some(id) => match validate_customer_id(id) {
+                        Err(e) => format!("{message}; and the customer cannot be identified: {e}"),
+                        Ok(()) => message,
+                    },
+                    None => format!("{message}; and the record names no customer"),
+                };
+                self.fatal.push(RecordError::at(InputError::new("", month, field, why), at));
+            }
+        }
+    }
+
+    /// Checks an id; an unusable one makes the record fatal.
+    fn identify(&mut self, table: &str, row: u64, id: &str, month: Option<Month>) -> bool {
+        match validate_customer_id(id) {
+            Ok(()) => true,
+            Err(e) => {
+                let at = Some(RecordRef { table: table.to_string(), row });
+                let error = InputError::new(
+                    "",
+                    month,
+                    "customer_id",
+                    format!("{e}: a record whose customer cannot be identified stops the run"),
+                );
+                self.fatal.push(RecordError::at(error, at));
+                false
+            }
+        }
+    }
+
+    /// Adds a typed AUM record.
+    #[allow(clippy::too_many_arguments)]
+    pub fn push_aum(
+        &mut self,
+        table: &str,
+        row: u64,
+        customer_id: &str,
+        legal_entity: Option<&str>,
+        kind: Option<CustomerKind>,
+        month: Option<Month>,
+        aum: AumInput,
+    ) {
+        if !self.identify(table, row, customer_id, month) {
+            return;
+        }
+        let legal_entity = legal_entity.filter(|e| !e.is_empty());
+        if let Some(e) = legal_entity
+            && let Err(err) = validate_customer_id(e)
+        {
+            let message = err.to_string().replace("customer id", "legal entity code");
+            self.reject(table, row, Some(customer_id), month, "legal_entity", message);
+            return;
+        }
+        let t = self.table(table);
+        self.rows.push(AumRow {
+            table: t,
+            row,
+            customer_id: customer_id.to_string(),
+            legal_entity: legal_entity.map(str::to_string),
+            kind,
+            month,
+            aum,
+        });
+    }
+
+    /// Adds a typed designation.
+    pub fn push_designation(&mut self, table: &str, row: u64, customer_id: &str, month: Month, change: SpecialChange) {
+        if !self.identify(table, row, customer_id, Some(month)) {
+            return;
+        }
+        let t = self.table(table);
+        self.designations.push(DesignationRow { table: t, row, customer_id: customer_id.to_string(), month, change });
+    }
+
+    /// Adds one daily balance (`None`: no balance that day).
+    #[allow(clippy::too_many_arguments)]
+    pub fn push_daily(
+        &mut self,
+        table: &str,
+        row: u64,
+        customer_id: &str,
+        legal_entity: Option<&str>,
+        kind: Option<CustomerKind>,
+        day: NaiveDate,
+        component: &str,
+        balance: Option<Decimal>,
+    ) {
+        let month = match Month::from_date(day) {
+            Ok(m) => m,
+            Err(e) => {
+                self.reject(table, row, Some(customer_id), None, "date", e.to_string());
+                return;
+            }
+        };
+        if !self.identify(table, row, customer_id, Some(month)) {
+            return;
+        }
+        let key = (customer_id.to_string(), month);
+        let index = match self.daily_rows.get(&key) {
+            Some(&i) => i,
+            None => {
+                let before = self.rows.len();
+                self.push_aum(table, row, customer_id, legal_entity, kind, Some(month), AumInput::Daily(Vec::new()));
+                if self.rows.len() == before {
+                    return;
+                }
+                self.daily_rows.insert(key, before);
+                before
+            }
+        };
+        let days = month.days() as usize;
+        let slot = day.day0() as usize;
+        let r = &mut self.rows[index];
+        if let Some(e) = legal_entity.filter(|e| !e.is_empty()) {
+            r.legal_entity.get_or_insert_with(|| e.to_string());
+        }
+        if kind.is_some() {
+            r.kind = r.kind.or(kind);
+        }
+        let AumInput::Daily(series) = &mut r.aum else { return };
+        let s = match series.iter().position(|s| s.component == component) {
+            Some(k) => &mut series[k],
+            None => {
+                series.push(ComponentDaily { component: component.to_string(), balances: vec![None; days] });
+                let last = series.len() - 1;
+                &mut series[last]
+            }
+        };
+        if s.balances[slot].is_some() {
+            let message = format!("a second balance of component `{component}` for {day}");
+            self.reject(table, row, Some(customer_id), Some(month), "balance", message);
+            return;
+        }
+        s.balances[slot] = balance;
+    }
+
+    /// Reads a row of text cells under a resolved header. Empty component and balance cells
+    /// mean nothing held; an empty `legal_entity` or `customer_kind` keeps the stored value.
+    /// A bad cell rejects the record (its customer is held back); a record whose customer
+    /// cannot be identified is fatal.
+    pub fn push_cells(&mut self, table: &str, cols: &Columns, row: u64, cells: &[&str]) {
+        let cell = |role: &ColumnRole| cols.column(role).and_then(|i| cells.get(i)).map(|c| c.trim_matches('\r'));
+        let id = cell(&ColumnRole::CustomerId);
+        if cells.len() != cols.width() {
+            let message = format!("the record has {} fields, the header {}", cells.len(), cols.width());
+            self.reject(table, row, id, None, "record", message);
+            return;
+        }
+        let id = id.unwrap_or_default();
+        let month_of = |this: &mut Self, text: Option<&str>, field: &str| -> Result<Option<Month>, ()> {
+            match text {
+                None => Ok(None),
+                Some(t) => match t.parse::<Month>() {
+                    Ok(m) => Ok(Some(m)),
+                    Err(e) => {
+                        this.reject(table, row, Some(id), None, field, e.to_string());
+                        Err(())
+                    }
+                },
+            }
+        };
+        let kind = match cell(&ColumnRole::CustomerKind).filter(|k| !k.trim().is_empty()) {
+            None => None,
+            Some(k) => match k.parse::<CustomerKind>() {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    self.reject(table, row, Some(id), None, "customer_kind", e);
+                    return;
+                }
+            },
+        };
+        let entity = cell(&ColumnRole::LegalEntity).map(str::trim);
+        match cols.kind {
+            TableKind::Aum => {
+                let Ok(month) = month_of(self, cell(&ColumnRole::Month), "month") else { return };
+                let aum = if cols.has_components() {
+                    let mut list = Vec::with_capacity(cols.components.len());
+                    for (i, code) in &cols.components {
+                        let text = cells[*i].trim();
+                        if text.is_empty() {
+                            continue;
+                        }
+                        match parse_amount(text) {
+                            Ok(amount) => list.push(ComponentAmount { component: code.clone(), amount }),
+                            Err(e) => return self.reject(table, row, Some(id), month, code, e.to_string()),
+                        }
+                    }
+                    AumInput::Averages(list)
+                } else {
+                    let text = cell(&ColumnRole::Aum).unwrap_or_default().trim();
+                    match parse_amount(text) {
+                        Ok(a) => AumInput::Total(a),
+                        Err(_) if text.is_empty() => {
+                            return self.reject(table, row, Some(id), month, "aum", "the AUM is empty");
+                        }
+                        Err(e) => return self.reject(table, row, Some(id), month, "aum", e.to_string()),
+                    }
+                };
+                self.push_aum(table, row, id, entity, kind, month, aum);
+            }
+            TableKind::Daily => {
+                let text = cell(&ColumnRole::Date).unwrap_or_default().trim();
+                let Some(day) = date(text) else {
+                    let message = format!("`{text}` is not a date: expected YYYY-MM-DD or YYYYMMDD");
+                    return self.reject(table, row, Some(id), None, "date", message);
+                };
+                let month = Month::from_date(day).ok();
+                let component = cell(&ColumnRole::Component).unwrap_or_default().trim();
+                let text = cell(&ColumnRole::Balance).unwrap_or_default().trim();
+                let balance = if text.is_empty() {
+                    None
+                } else {
+                    match parse_amount(text) {
+                        Ok(a) => Some(a),
+                        Err(e) => return self.reject(table, row, Some(id), month, "balance", e.to_string()),
+                    }
+                };
+                self.push_daily(table, row, id, entity, kind, day, component, balance);
+            }
+            TableKind::Designations => {
+                let Ok(Some(month)) = month_of(self, cell(&ColumnRole::Month), "month") else { return };
+                match self.designation_change(cols, cells) {
+                    Ok(change) => self.push_designation(table, row, id, month, change),
+                    Err((field, message)) => self.reject(table, row, Some(id), Some(month), &field, message),
+                }
+            }
+        }
+    }
+
+    fn designation_change(&self, cols: &Columns, cells: &[&str]) -> Result<SpecialChange, (String, String)> {
+        let cell =
+            |role: &ColumnRole| cols.column(role).and_then(|i| cells.get(i)).map(|c| c.trim()).unwrap_or_default();
+        let action = cell(&ColumnRole::Action);
+        match action.to_lowercase().as_str() {
+            "revoke" | "撤销" => return Ok(SpecialChange::Revoke),
+            "grant" | "认定" => {}
+            _ => {
+                return Err((
+                    "special".into(),
+                    format!("`{action}` is not a designation action: expected grant (认定) or revoke (撤销)"),
+                ));
+            }
+        }
+        let tier_text = cell(&ColumnRole::Tier);
+        let tier = if tier_text.is_empty() {
+            None
+        } else {
+            let found = self.tier_names.get(tier_text).or_else(|| self.tier_names.get(&tier_text.to_lowercase()));
+            match found {
+                Some(t) => Some(*t),
+                None => {
+                    return Err((
+                        "special.tier".into(),
+                        format!("`{tier_text}` is not a tier of the rule book (a code or a Chinese or English name)"),
+                    ));
+                }
+            }
+        };
+        let months_text = cell(&ColumnRole::Months);
+        let months = if months_text.is_empty() {
+            None
+        } else if months_text.bytes().all(|b| b.is_ascii_digit()) && months_text.len() <= 4 {
+            months_text.parse::<u32>().ok()
+        } else {
+            return Err((
+                "special.months".into(),
+                format!("`{months_text}` is not a number of months: expected a whole number such as 12"),
+            ));
+        };
+        Ok(SpecialChange::Grant { tier, months })
+    }
+}
+
+/// A typed error about a record, for the evaluation.
+pub(crate) fn located(error: impl Into<TieringError>, record: RecordRef) -> RecordError {
+    RecordError::at(error, Some(record))
+}

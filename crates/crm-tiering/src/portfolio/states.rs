@@ -1,0 +1,275 @@
+//! A portfolio's stored states, keyed by customer id, and their checked text form.
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use super::record::{RecordError, RecordRef, validate_customer_id};
+use crate::digest::Running;
+use crate::engine::Customer;
+use crate::error::{InputError, StateError, TieringError};
+use crate::rules::{CustomerKind, RuleBook};
+use crate::state::CustomerState;
+
+/// The version of the states text format written by [`PortfolioStates::to_jsonl`].
+pub const STATES_FORMAT_VERSION: u32 = 2;
+
+/// Every customer's identity and state, keyed by customer id, in a stable order (the order
+/// customers were first added).
+///
+/// A stored state carries its customer's id, legal entity and kind, and the states as a whole
+/// carry the fingerprint of the rule book that wrote them ([`PortfolioStates::rule_book`]), so
+/// that an extract is matched to states by id, never by position, and states are never
+/// silently evaluated under other rules.
+///
+/// ```
+/// use crm_tiering::{Customer, CustomerState, RuleBook};
+/// use crm_tiering::portfolio::PortfolioStates;
+/// let book = RuleBook::default_book()?;
+/// let mut states = PortfolioStates::new();
+/// states.insert(Customer::personal("c1"), CustomerState::default())?;
+/// let text = states.to_jsonl(&book);
+/// let back = PortfolioStates::from_jsonl(&text, "states.jsonl")?;
+/// assert_eq!(back.len(), 1);
+/// assert_eq!(back.rule_book(), Some(book.fingerprint()));
+/// // Cut anywhere, the text is refused.
+/// assert!(PortfolioStates::from_jsonl(&text[..text.len() - 1], "states.jsonl").is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PortfolioStates {
+    pub(crate) customers: Vec<Customer>,
+    pub(crate) states: Vec<CustomerState>,
+    index: FxHashMap<String, u32>,
+    rule_book: Option<String>,
+}
+
+/// The first line of a states text.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    crm_tiering_states: u32,
+    rule_book: String,
+    customers: u64,
+}
+
+/// A customer's line.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    customer_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    legal_entity: Option<String>,
+    #[serde(default)]
+    customer_kind: CustomerKind,
+    state: CustomerState,
+}
+
+/// The last line: the count and the SHA-256 of every byte before it.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Trailer {
+    end_of_states: End,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct End {
+    customers: u64,
+    sha256: String,
+}
+
+impl PortfolioStates {
+    /// No customers, written by no rule book yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The number of customers.
+    pub fn len(&self) -> usize {
+        self.customers.len()
+    }
+
+    /// Whether there are no customers.
+    pub fn is_empty(&self) -> bool {
+        self.customers.is_empty()
+    }
+
+    /// The fingerprint of the rule book that wrote these states ([`RuleBook::fingerprint`]),
+    /// none for states that no evaluation has written yet.
+    pub fn rule_book(&self) -> Option<&str> {
+        self.rule_book.as_deref()
+    }
+
+    /// Records the rule book that wrote the states (done by the portfolio evaluation).
+    pub fn set_rule_book(&mut self, book: &RuleBook) {
+        self.rule_book = Some(book.fingerprint().to_string());
+    }
+
+    /// The customers, in order.
+    pub fn customers(&self) -> &[Customer] {
+        &self.customers
+    }
+
+    /// The states, parallel to [`PortfolioStates::customers`].
+    pub fn states(&self) -> &[CustomerState] {
+        &self.states
+    }
+
+    /// The index of a customer.
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.index.get(id).map(|&i| i as usize)
+    }
+
+    /// A customer's identity and state.
+    pub fn get(&self, id: &str) -> Option<(&Customer, &CustomerState)> {
+        self.index_of(id).map(|i| (&self.customers[i], &self.states[i]))
+    }
+
+    /// Customers and states, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Customer, &CustomerState)> {
+        self.customers.iter().zip(&self.states)
+    }
+
+    /// Adds a customer with its state.
+    ///
+    /// # Errors
+    /// [`TieringError::Input`] for an unusable id; [`StateError::Duplicate`] when the
+    /// customer is already there.
+    pub fn insert(&mut self, customer: Customer, state: CustomerState) -> Result<usize, TieringError> {
+        validate_customer_id(&customer.id)
+            .map_err(|e| InputError::new(&customer.id, state.last_month, "customer_id", e.to_string()))?;
+        if self.index.contains_key(&customer.id) {
+            return Err(StateError::Duplicate { customer: customer.id }.into());
+        }
+        Ok(self.push(customer, state))
+    }
+
+    /// Adds a customer known to be new.
+    pub(crate) fn push(&mut self, customer: Customer, state: CustomerState) -> usize {
+        let i = self.customers.len();
+        self.index.insert(customer.id.clone(), i as u32);
+        self.customers.push(customer);
+        self.states.push(state);
+        i
+    }
+
+    /// The states as text: a header line (format version, rule book fingerprint, count), one
+    /// JSON line per customer (`customer_id`, `legal_entity`, `customer_kind`, `state`), and a
+    /// trailer line with the count and the SHA-256 of every byte before it.
+    ///
+    /// The states are stamped with `book`'s fingerprint.
+    pub fn to_jsonl(&self, book: &RuleBook) -> String {
+        let mut out = String::with_capacity(64 + self.len() * 300);
+        let mut digest = Running::default();
+        let header = Header {
+            crm_tiering_states: STATES_FORMAT_VERSION,
+            rule_book: book.fingerprint().to_string(),
+            customers: self.len() as u64,
+        };
+        let mut push = |out: &mut String, line: String| {
+            digest.update(line.as_bytes());
+            digest.update(b"\n");
+            out.push_str(&line);
+            out.push('\n');
+        };
+        push(&mut out, serde_json::to_string(&header).unwrap_or_default());
+        for (c, s) in self.iter() {
+            let line = Line {
+                customer_id: c.id.clone(),
+                legal_entity: c.legal_entity.clone(),
+                customer_kind: c.kind,
+                state: *s,
+            };
+            push(&mut out, serde_json::to_string(&line).unwrap_or_default());
+        }
+        let trailer = Trailer { end_of_states: End { customers: self.len() as u64, sha256: digest.hex() } };
+        out.push_str(&serde_json::to_string(&trailer).unwrap_or_default());
+        out.push('\n');
+        out
+    }
+
+    /// Reads the text written by [`PortfolioStates::to_jsonl`]. `table` names it in errors
+    /// (the file path), with 1-based line numbers.
+    ///
+    /// # Errors
+    /// A [`StateError::Integrity`] when the text is cut short at any byte, altered (count or
+    /// checksum), has no header or trailer; [`StateError::Malformed`] or
+    /// [`StateError::SchemaVersion`] for a line that is not a state; [`StateError::Duplicate`]
+    /// naming both lines for a customer given twice. Every error names its line.
+    pub fn from_jsonl(text: &str, table: &str) -> Result<Self, RecordError> {
+        let at = |row: usize| Some(RecordRef { table: table.to_string(), row: row as u64 });
+        let damaged = |row: usize, why: String| RecordError::at(StateError::Integrity(why), at(row));
+        let Some(body) = text.strip_suffix('\n') else {
+            let what = if text.is_empty() { "the text is empty" } else { "the last line is cut short" };
+            return Err(damaged(text.lines().count().max(1), format!("{what}: the states end with a trailer line")));
+        };
+        let mut lines: Vec<&str> = body.split('\n').collect();
+        let last_row = lines.len();
+        let trailer_text = lines.pop().unwrap_or_default();
+        let header: Header = match lines.first().map(|l| serde_json::from_str(l)) {
+            Some(Ok(h)) => h,
+            _ => {
+                return Err(damaged(
+                    1,
+                    "the first line is not a states header (`crm_tiering_states`): the text is not states written by this version, or it is damaged".into(),
+                ));
+            }
+        };
+        if header.crm_tiering_states != STATES_FORMAT_VERSION {
+            return Err(damaged(
+                1,
+                format!(
+                    "states format version {} is not supported (this library reads version {STATES_FORMAT_VERSION})",
+                    header.crm_tiering_states
+                ),
+            ));
+        }
+        let trailer: Trailer = serde_json::from_str(trailer_text).map_err(|_| {
+            damaged(last_row, "the last line is not the states trailer: the states are cut short".into())
+        })?;
+        let mut digest = Running::default();
+        for l in &lines {
+            digest.update(l.as_bytes());
+            digest.update(b"\n");
+        }
+        let customers = lines.len() as u64 - 1;
+        if trailer.end_of_states.customers != customers || header.customers != customers {
+            return Err(damaged(
+                last_row,
+                format!(
+                    "the header announces {} customers and the trailer {}, but {customers} lines are there",
+                    header.customers, trailer.end_of_states.customers
+                ),
+            ));
+        }
+        if digest.hex() != trailer.end_of_states.sha256 {
+            return Err(damaged(last_row, "the checksum does not match: the states were altered".into()));
+        }
+        let mut out = PortfolioStates {
+            rule_book: Some(header.rule_book),
+            customers: Vec::with_capacity(lines.len()),
+            states: Vec::with_capacity(lines.len()),
+            ..PortfolioStates::default()
+        };
+        let mut first_row: FxHashMap<String, usize> = FxHashMap::default();
+        for (k, l) in lines.iter().enumerate().skip(1) {
+            let row = k + 1;
+            let line: Line = serde_json::from_str(l).map_err(|e| {
+                let message = e.to_string();
+                let message = message.rfind(" at line ").map_or(message.as_str(), |i| &message[..i]).to_string();
+                RecordError::at(StateError::Malformed(message), at(row))
+            })?;
+            if let Some(&first) = first_row.get(&line.customer_id) {
+                return Err(RecordError {
+                    error: StateError::Duplicate { customer: line.customer_id }.into(),
+                    record: at(row),
+                    other_record: at(first),
+                });
+            }
+            first_row.insert(line.customer_id.clone(), row);
+            let customer = Customer { id: line.customer_id, legal_entity: line.legal_entity, kind: line.customer_kind };
+            out.insert(customer, line.state).map_err(|e| RecordError::at(e, at(row)))?;
+        }
+        Ok(out)
+    }
+}
