@@ -11,10 +11,12 @@ use std::path::Path;
 use crm_tiering::{Month, RuleBook, from_fen};
 
 use crate::exit::{Exit, Failure};
-use crate::input::{InputFiles, Portfolio};
+use crm_tiering::portfolio::{MonthRange, PortfolioOptions};
+
+use crate::input::{self, InputFiles};
 use crate::output::Staging;
 use crate::run::{EventLine, RunConfig, display_dir, execute};
-use crate::{Absent, Encoding, load_rules, thread_count};
+use crate::{Encoding, load_rules, thread_count};
 
 /// The size and seed of a demo portfolio.
 pub(crate) struct DemoSpec {
@@ -265,6 +267,9 @@ pub(crate) fn demo_command(
     if spec.customers == 0 || spec.months == 0 || spec.months > 600 {
         return Err(Failure::new(Exit::Usage, "--customers must be at least 1 and --months from 1 to 600"));
     }
+    let last = start.plus(spec.months as i32 - 1);
+    let months =
+        MonthRange::new(start, last).map_err(|e| Failure::new(Exit::Usage, format!("--start, --months: {e}")))?;
     let (book, source) = load_rules(rules)?;
     let clock = std::time::Instant::now();
     let input_dir = out.join("input");
@@ -281,10 +286,15 @@ pub(crate) fn demo_command(
         encoding: Encoding::Utf8,
         delimiter: ',',
     };
-    let portfolio = Portfolio::load(&book, &files)?;
-    let config =
-        RunConfig { out: &output_dir, skip_bad_rows: false, absent: Absent::Zero, threads: thread_count(threads) };
-    let report = execute(&book, &source, portfolio, &config)?;
+    let inputs = input::load(&book, &files)?;
+    let config = RunConfig {
+        out: &output_dir,
+        months,
+        skip_bad_rows: false,
+        options: PortfolioOptions { threads: thread_count(threads), ..PortfolioOptions::default() },
+        encoding: Encoding::Utf8,
+    };
+    let report = execute(&book, &source, inputs, &config)?;
     print!("{}", report.summary.render());
     println!(
         "\ndemo: {} customers x {} months generated in {:.1}s, run in {:.1}s (seed {})",
@@ -301,7 +311,7 @@ pub(crate) fn demo_command(
     );
     println!("\nthe same run by hand:");
     println!(
-        "  crm-tiering run --aum {} --designations {} --out {}",
+        "  crm-tiering run --month {months} --aum {} --designations {} --out {}",
         aum[0].display(),
         designations[0].display(),
         output_dir.display()

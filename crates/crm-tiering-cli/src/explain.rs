@@ -8,7 +8,7 @@ use crm_tiering::{RuleBook, Status};
 use crate::exit::{Exit, Failure};
 use crate::run::{AlertLine, EventLine, HISTORY_HEADER};
 use crate::summary::{Table, tier_names};
-use crate::text::{read_utf8, split};
+use crate::text::{csv_field, read_utf8, split};
 
 pub(crate) fn explain_command(customer: &str, out: &Path) -> Result<Exit, Failure> {
     print!("{}", explain(customer, out)?);
@@ -40,11 +40,13 @@ pub(crate) fn explain(customer: &str, out: &Path) -> Result<String, Failure> {
             format!("{}: not a history file written by this version of crm-tiering", out.join("history.csv").display()),
         ));
     }
-    let needle = format!(",{customer},");
+    // history.csv holds the id as written by `csv_field` (quoted, formulas neutralised).
+    let written = csv_field(customer);
+    let needle = format!(",{written},");
     let mut fields = Vec::new();
     let mut months: Vec<Vec<String>> = Vec::new();
     for l in lines.filter(|l| l.contains(&needle)) {
-        if split(l, ',', &mut fields).is_ok() && fields.get(1).is_some_and(|c| c == customer) {
+        if split(l, ',', &mut fields).is_ok() && fields.get(1).is_some_and(|c| csv_field(c) == written) {
             months.push(fields.iter().map(|f| f.to_string()).collect());
         }
     }

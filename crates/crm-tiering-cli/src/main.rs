@@ -33,11 +33,12 @@ Exit codes (for the scheduler):
   1  internal error (an output file could not be written, ...)
   2  usage error: invalid arguments, an input file that cannot be read, an unknown customer
   3  invalid rule book (every message names the field, with line and column when known)
-  4  bad input rows or headers: all of them are listed on stderr and nothing is written
-     (use --skip-bad-rows to write the good ones and a rejects file)
+  4  bad input: a header, a record (file:line, field) or a states file (cut short, altered,
+     written under another rule book): all of them are listed on stderr and nothing is written
+     (with --skip-bad-rows, records of identified customers hold them back instead)
   5  the engine rejected some customers (for example a month out of sequence with the prior
      states): all of them are listed on stderr and nothing is written
-  6  completed with --skip-bad-rows, but some rows or customers were rejected: see rejects.csv";
+  6  completed with --skip-bad-rows, but some customers were held back: see rejects.csv";
 
 /// The monthly customer-tiering batch (客户分层): VIP entry, upgrades, the downgrade watch (关注),
 /// exit into retention (已退未评级) and special VIPs (特殊VIP), by monthly daily-average AUM (月日均).
@@ -50,13 +51,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Evaluates one or more months for a whole portfolio and writes states, events, alerts and
-    /// a summary into --out.
+    /// Evaluates the declared month (or range of months) for a whole portfolio and writes
+    /// states, events, alerts and a summary into --out.
     ///
-    /// Months are taken from the AUM files and evaluated in order; every customer known from the
-    /// prior states or the files is evaluated every month (a customer without a row for a month
-    /// has zero AUM that month, unless --absent error). Feed the written states.jsonl to the next
-    /// month's run with --states.
+    /// Records are matched to the prior states by customer id; every customer known from the
+    /// prior states or the files is evaluated each declared month (a customer without a record
+    /// has zero AUM that month, unless --absent hold or error). A bad record holds its customer
+    /// back; a record whose customer cannot be identified stops the run. Feed the written
+    /// states.jsonl to the next month's run with --states.
     #[command(after_long_help = EXIT_CODES)]
     Run(RunArgs),
     /// Generates a realistic seeded portfolio (by default 100,000 customers over 24 months across
@@ -106,19 +108,37 @@ fn parse_delimiter(s: &str) -> Result<char, String> {
     }
 }
 
-/// What a customer without a row in a month's AUM files means.
+/// What a known customer without a record in a month's files means (the core's
+/// `portfolio::Absent`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub(crate) enum Absent {
     /// The customer held nothing that month: evaluated with zero AUM (extracts usually list
     /// only customers with balances).
     #[default]
     Zero,
-    /// The extract is incomplete: the customer is reported as rejected for that month.
+    /// Not evaluated: the state is kept as it is (the customer will need that month later).
+    Hold,
+    /// The extract must list everybody: a missing customer is an error and is held back.
     Error,
+}
+
+impl From<Absent> for crm_tiering::portfolio::Absent {
+    fn from(a: Absent) -> Self {
+        match a {
+            Absent::Zero => crm_tiering::portfolio::Absent::Zero,
+            Absent::Hold => crm_tiering::portfolio::Absent::Hold,
+            Absent::Error => crm_tiering::portfolio::Absent::Error,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
 pub(crate) struct RunArgs {
+    /// The declared month, `YYYY-MM`, or range of months, `YYYY-MM..YYYY-MM` (required). Only
+    /// these months are evaluated; a record dated outside them holds its customer back and is
+    /// listed with its file, line and field `month`.
+    #[arg(long, value_name = "YYYY-MM[..YYYY-MM]")]
+    month: crm_tiering::portfolio::MonthRange,
     /// Monthly AUM file(s): `month,customer_id,legal_entity,customer_kind,<component codes...>`
     /// or with a single `aum` column. Several files (or repeated options) are read together.
     #[arg(long, num_args = 1.., value_name = "FILE")]
@@ -126,10 +146,16 @@ pub(crate) struct RunArgs {
     /// Daily balance file(s): `date,customer_id,legal_entity,customer_kind,component,balance`.
     #[arg(long, num_args = 1.., value_name = "FILE")]
     daily: Vec<PathBuf>,
-    /// Prior states (JSON Lines, the states.jsonl of the previous run). Without it every
+    /// Prior states: the states.jsonl of the previous run, read with its integrity checks
+    /// (header, one line per customer id, trailer with the count and SHA-256). Without it every
     /// customer starts not enrolled (未纳入).
     #[arg(long, value_name = "FILE")]
     states: Option<PathBuf>,
+    /// Accept prior states written under another rule book (by default they are refused, exit
+    /// code 4): give it when the rule change is meant and retired tiers are mapped with
+    /// `tier_map`.
+    #[arg(long)]
+    accept_rule_change: bool,
     /// Special VIP designations: `customer_id,month,action,tier,months` (action grant or revoke).
     #[arg(long, num_args = 1.., value_name = "FILE")]
     designations: Vec<PathBuf>,
@@ -142,11 +168,12 @@ pub(crate) struct RunArgs {
     out: PathBuf,
     #[command(flatten)]
     read: ReadArgs,
-    /// Write the good rows' results and list the bad rows and rejected customers in rejects.csv
-    /// instead of stopping (exit code 6 when anything was rejected).
+    /// Hold back the customers of bad records (state kept, nothing emitted), write everybody
+    /// else's results and list the held customers in rejects.csv instead of stopping (exit code 6
+    /// when anything was held back).
     #[arg(long)]
     skip_bad_rows: bool,
-    /// What a known customer without a row in a month's files means.
+    /// What a known customer without a record in a month's files means.
     #[arg(long, value_enum, default_value_t = Absent::Zero)]
     absent: Absent,
     /// Worker threads for the evaluation (default: all cores).

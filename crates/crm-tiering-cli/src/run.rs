@@ -1,19 +1,20 @@
-//! `crm-tiering run`: a portfolio's months, evaluated in order, with every output written
-//! atomically.
+//! `crm-tiering run`: the declared month (or range of months) of a portfolio, evaluated by the
+//! core's portfolio month, with every output written atomically.
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use crm_tiering::{Alert, BatchOutcome, Decimal, Engine, Event, Month, RuleBook, SpecialVip, TierCode, TieringError};
+use crm_tiering::portfolio::{Absent, MonthRange, PortfolioOptions, PortfolioSink, RecordError, RuleBookChange};
+use crm_tiering::{Alert, Customer, CustomerState, Decimal, Engine, Event, Month, RuleBook, SpecialVip, TierCode};
 use serde::{Deserialize, Serialize};
 
 use crate::exit::{Exit, Failure};
-use crate::input::{InputFiles, Portfolio, Reject, StateLine};
+use crate::input::{self, InputFiles, Inputs};
 use crate::output::{OutFile, Staging};
 use crate::progress::Progress;
-use crate::summary::{RunSummary, tally_month};
+use crate::summary::{Entities, MonthSummary, MonthTally, RunSummary};
 use crate::text::csv_field;
-use crate::{Absent, RunArgs, load_rules, thread_count};
+use crate::{Encoding, RunArgs, load_rules, thread_count};
 
 /// An event as written to events.jsonl (and read back by `explain`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -46,14 +47,19 @@ pub(crate) const HISTORY_HEADER: &str = "month,customer_id,legal_entity,has_row,
 const EVENTS_HEADER: &str = "customer_id,legal_entity,month,effective_from,kind,kind_zh,from_tier,to_tier,reason,reason_zh,aum,threshold,window_from,window_months,peak_aum";
 const ALERTS_HEADER: &str =
     "customer_id,legal_entity,month,kind,kind_zh,tier,months_counted,months_left,aum,threshold,gap";
-const REJECTS_HEADER: &str = "file,line,customer_id,month,category,field,message,original_line";
+
+/// The header of rejects.csv: one line per held customer or refused record.
+pub(crate) const REJECTS_HEADER: &str =
+    "file,line,customer_id,month,category,field,message,other_file,other_line,held_from,original_line";
 
 /// How a run behaves, beyond its inputs.
 pub(crate) struct RunConfig<'a> {
     pub(crate) out: &'a Path,
+    pub(crate) months: MonthRange,
     pub(crate) skip_bad_rows: bool,
-    pub(crate) absent: Absent,
-    pub(crate) threads: usize,
+    pub(crate) options: PortfolioOptions,
+    /// The inputs' encoding, to quote rejected lines.
+    pub(crate) encoding: Encoding,
 }
 
 /// What a successful run reports.
@@ -68,21 +74,26 @@ pub(crate) fn run_command(args: &RunArgs) -> Result<Exit, Failure> {
         return Err(Failure::new(Exit::Usage, "give the months' AUM with --aum FILE or --daily FILE"));
     }
     let files = InputFiles {
-        states: args.states.as_ref(),
+        states: args.states.as_deref(),
         aum: &args.aum,
         daily: &args.daily,
         designations: &args.designations,
         encoding: args.read.encoding,
         delimiter: args.read.delimiter,
     };
-    let portfolio = Portfolio::load(&book, &files)?;
+    let inputs = input::load(&book, &files)?;
     let config = RunConfig {
         out: &args.out,
+        months: args.month,
         skip_bad_rows: args.skip_bad_rows,
-        absent: args.absent,
-        threads: thread_count(args.threads),
+        options: PortfolioOptions {
+            absent: args.absent.into(),
+            rule_book_change: if args.accept_rule_change { RuleBookChange::Accept } else { RuleBookChange::Refuse },
+            threads: thread_count(args.threads),
+        },
+        encoding: args.read.encoding,
     };
-    let report = execute(&book, &source, portfolio, &config)?;
+    let report = execute(&book, &source, inputs, &config)?;
     if !args.quiet {
         print!("{}", report.summary.render());
         println!();
@@ -97,12 +108,17 @@ pub(crate) fn display_dir(p: &Path) -> String {
     if s.ends_with(std::path::MAIN_SEPARATOR) { s } else { format!("{s}{}", std::path::MAIN_SEPARATOR) }
 }
 
-fn category(e: &TieringError) -> (&'static str, String) {
-    match e {
-        TieringError::Rules(r) => ("rules", r.field.clone()),
-        TieringError::Input(i) => ("input", i.field.clone()),
-        TieringError::Sequence(_) => ("sequence", "month".into()),
-        TieringError::State(_) => ("state", "state".into()),
+/// An error as printed on stderr: the core's message, then its category and field.
+pub(crate) fn describe(e: &RecordError) -> String {
+    let tags = format!("[category {}, field {}]", e.category(), e.field().unwrap_or("-"));
+    match (&e.error, e.customer(), &e.record) {
+        // An input error that names no customer (a header, an unidentifiable record): the
+        // record, the field and the message, without an empty customer.
+        (crm_tiering::TieringError::Input(i), None, Some(r)) => {
+            let month = i.month.map(|m| format!("month {m}, ")).unwrap_or_default();
+            format!("{r}: {month}field `{}`: {} {tags}", i.field, i.message)
+        }
+        _ => format!("{e} {tags}"),
     }
 }
 
@@ -118,39 +134,196 @@ fn opt<T: ToString>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
-/// Evaluates a loaded portfolio and writes the outputs into `config.out`.
+/// Streams the portfolio evaluation into the output files and the summary.
+struct Sink {
+    w: Writers,
+    /// The first write error: the run fails with it.
+    error: Option<Failure>,
+    entities: Entities,
+    tally: Option<MonthTally>,
+    months: Vec<MonthSummary>,
+    /// Each customer's effective tier before the month being evaluated, by index.
+    before: Vec<Option<TierCode>>,
+    /// Held customers and refused records: (month first held, error).
+    held: Vec<(Month, Option<usize>, RecordError)>,
+    progress: Progress,
+    done: usize,
+    line: String,
+}
+
+impl Sink {
+    fn put(&mut self, write: impl FnOnce(&mut Writers, &mut String) -> Result<(), Failure>) {
+        if self.error.is_none()
+            && let Err(e) = write(&mut self.w, &mut self.line)
+        {
+            self.error = Some(e);
+        }
+    }
+}
+
+impl PortfolioSink for Sink {
+    fn begin_month(&mut self, month: Month) {
+        self.progress.set(self.done, &month.to_string());
+        self.tally = Some(MonthTally::new(month));
+    }
+
+    fn event(&mut self, _month: Month, _index: usize, c: &Customer, ev: &Event) {
+        if let Some(t) = &mut self.tally {
+            t.event(ev.kind);
+        }
+        self.put(|w, _| {
+            let line = EventLine {
+                customer_id: c.id.clone(),
+                legal_entity: c.legal_entity.clone(),
+                event: *ev,
+                kind_zh: ev.kind.name_zh().into(),
+                reason_zh: ev.reason.name_zh().into(),
+            };
+            w.events_jsonl.line(&erased::Json::to_json(&line)?)?;
+            let x = &ev.evidence;
+            let fields = [
+                csv_field(&c.id).into_owned(),
+                csv_field(c.legal_entity.as_deref().unwrap_or("")).into_owned(),
+                ev.month.to_string(),
+                ev.effective_from.to_string(),
+                ev.kind.as_str().into(),
+                ev.kind.name_zh().into(),
+                opt(ev.from_tier),
+                opt(ev.to_tier),
+                ev.reason.as_str().into(),
+                csv_field(ev.reason.name_zh()).into_owned(),
+                x.aum.to_string(),
+                opt(x.threshold),
+                opt(x.window_from),
+                opt(x.window_months),
+                opt(x.peak_aum),
+            ];
+            w.events_csv.line(&fields.join(","))
+        });
+    }
+
+    fn alert(&mut self, _month: Month, _index: usize, c: &Customer, al: &Alert) {
+        if let Some(t) = &mut self.tally {
+            t.alert(al.kind);
+        }
+        self.put(|w, _| {
+            let line = AlertLine {
+                customer_id: c.id.clone(),
+                legal_entity: c.legal_entity.clone(),
+                alert: *al,
+                kind_zh: al.kind.name_zh().into(),
+            };
+            w.alerts_jsonl.line(&erased::Json::to_json(&line)?)?;
+            let fields = [
+                csv_field(&c.id).into_owned(),
+                csv_field(c.legal_entity.as_deref().unwrap_or("")).into_owned(),
+                al.month.to_string(),
+                al.kind.as_str().into(),
+                al.kind.name_zh().into(),
+                opt(al.tier),
+                opt(al.months_counted),
+                opt(al.months_left),
+                al.aum.to_string(),
+                opt(al.threshold),
+                opt(al.gap),
+            ];
+            w.alerts_csv.line(&fields.join(","))
+        });
+    }
+
+    fn evaluated(
+        &mut self,
+        month: Month,
+        index: usize,
+        c: &Customer,
+        aum: Decimal,
+        has_record: bool,
+        s: &CustomerState,
+    ) {
+        if index >= self.before.len() {
+            self.before.resize(index + 1, None);
+        }
+        let before = std::mem::replace(&mut self.before[index], s.effective_tier);
+        if let Some(t) = &mut self.tally {
+            t.evaluated(&mut self.entities, c, before, s, has_record);
+        }
+        self.put(|w, line| {
+            use std::fmt::Write as _;
+            let sp: Option<SpecialVip> = s.special;
+            line.clear();
+            let _ = write!(
+                line,
+                "{month},{},{},{},{aum},{},{},{},{},{},{},{},{}",
+                csv_field(&c.id),
+                csv_field(c.legal_entity.as_deref().unwrap_or("")),
+                u8::from(has_record),
+                s.status.as_str(),
+                opt(s.tier),
+                opt(s.effective_tier),
+                opt(s.watch.map(|w| w.short_months)),
+                opt(s.below_entry.map(|b| b.months)),
+                s.retention_months_left,
+                opt(sp.map(|sp| sp.tier)),
+                opt(sp.map(|sp| sp.last_month)),
+            );
+            w.history.line(line)
+        });
+    }
+
+    fn held(&mut self, month: Month, index: Option<usize>, error: &RecordError) {
+        if let Some(t) = &mut self.tally {
+            t.held();
+        }
+        self.held.push((month, index, error.clone()));
+    }
+
+    fn end_month(&mut self, _month: Month) {
+        if let Some(t) = self.tally.take() {
+            self.months.push(t.finish(&self.entities));
+        }
+        self.done += 1;
+    }
+}
+
+/// Stops a run that cannot go on: every error on stderr, nothing written.
+fn stop(errors: &[RecordError], what: &str) -> Failure {
+    for e in errors {
+        eprintln!("error: {}", describe(e));
+    }
+    Failure::new(Exit::BadInput, format!("{} {what}; nothing was written", errors.len()))
+}
+
+/// Evaluates the declared month(s) over the prior states and the extract, and writes the
+/// outputs into `config.out` (all of them, or none).
 pub(crate) fn execute(
     book: &RuleBook,
     source: &str,
-    mut p: Portfolio,
+    inputs: Inputs,
     config: &RunConfig<'_>,
 ) -> Result<RunReport, Failure> {
-    if !p.bad_rows.is_empty() && !config.skip_bad_rows {
-        for r in &p.bad_rows {
-            eprintln!("bad row: {r}");
-        }
-        return Err(Failure::new(
-            Exit::BadInput,
-            format!(
-                "{} bad row(s) in the input; nothing was written (correct them, or give --skip-bad-rows to write the good rows and a rejects file)",
-                p.bad_rows.len()
-            ),
+    let Inputs { mut states, extract, entity_names, file_errors } = inputs;
+    if !file_errors.is_empty() || !extract.fatal().is_empty() {
+        let mut errors = file_errors;
+        errors.extend(extract.fatal().iter().cloned());
+        return Err(stop(
+            &errors,
+            "input file(s) or record(s) cannot be used, and no customer can be held back for them (a record whose customer cannot be identified stops the run)",
         ));
     }
-    let months: Vec<Month> = p.months.keys().copied().collect();
-    let Some(&first) = months.first() else {
-        return Err(Failure::new(Exit::BadInput, "no month to evaluate: the AUM files have no good rows"));
-    };
-    for (k, m) in months.iter().enumerate() {
-        if *m != first.plus(k as i32) {
-            return Err(Failure::new(
-                Exit::BadInput,
-                format!(
-                    "the input has no rows for {} (between {} and {m}): months are evaluated in order without gaps",
-                    first.plus(k as i32),
-                    first
-                ),
-            ));
+    // A month without a single AUM record would evaluate every stored customer at zero: that is
+    // a missing extract, not a month in which nobody held anything.
+    if config.options.absent != Absent::Hold {
+        let single = (config.months.first() == config.months.last()).then_some(config.months.first());
+        for m in config.months.months() {
+            if !extract.rows().iter().any(|r| r.month.or(single) == Some(m)) {
+                return Err(Failure::new(
+                    Exit::BadInput,
+                    format!(
+                        "the input has no AUM record for {m} (declared with --month {}): every customer would be evaluated at zero AUM; nothing was written (check the files, or give --absent hold)",
+                        config.months
+                    ),
+                ));
+            }
         }
     }
 
@@ -166,120 +339,82 @@ pub(crate) fn execute(
     w.events_csv.line(EVENTS_HEADER)?;
     w.alerts_csv.line(ALERTS_HEADER)?;
     w.history.line(HISTORY_HEADER)?;
-
-    let mut rejects: Vec<Reject> = std::mem::take(&mut p.bad_rows);
-    let bad_rows = rejects.len() as u64;
-    let mut engine_rejects = 0usize;
-    let mut summary = RunSummary::new(book, source, p.entity_names.clone());
-    let progress = Progress::new(months.len());
-    let mut announced_blocks: HashMap<u32, ()> = HashMap::new();
-    for (k, &month) in months.iter().enumerate() {
-        progress.set(k, &month.to_string());
-        let n = p.active_in(month);
-        let (inputs, has_row) = p.month_inputs(month, n);
-        if config.absent == Absent::Error {
-            for (i, has) in has_row.iter().enumerate() {
-                if !has && !is_blocked(&p, i as u32, month) {
-                    rejects.push(Reject {
-                        customer: p.customers[i].id.clone(),
-                        month: Some(month),
-                        category: "input".into(),
-                        field: "aum".into(),
-                        message: "the customer has no row in the month's AUM files (--absent error)".into(),
-                        ..Reject::default()
-                    });
-                    engine_rejects += 1;
-                    p.blocked.insert(i as u32, Some(month));
-                }
-            }
-        }
-        let before: Vec<Option<TierCode>> = p.states[..n].iter().map(|s| s.effective_tier).collect();
-        let held: Vec<u32> = (0..n as u32).filter(|&i| is_blocked(&p, i, month)).collect();
-        for &i in &held {
-            if announced_blocks.insert(i, ()).is_none() {
-                rejects.push(Reject {
-                    customer: p.customers[i as usize].id.clone(),
-                    month: Some(month),
-                    category: "blocked".into(),
-                    message: format!(
-                        "not evaluated from {month} on: an input row of the customer was rejected; its state stays at its last good month"
-                    ),
-                    ..Reject::default()
-                });
-            }
-        }
-        let (outcome, evaluated) = evaluate(&engine, &mut p, month, n, inputs, &held, config.threads)?;
-        let mut rejected = held.len() as u64;
-        for e in &outcome.errors {
-            let i = e.index;
-            let (cat, field) = category(&e.error);
-            let (file, line) = p.source_of(month, i).map_or((String::new(), None), |(f, l)| (f, Some(l)));
-            rejects.push(Reject {
-                file,
-                line,
-                customer: p.customers[i as usize].id.clone(),
-                month: Some(month),
-                category: cat.into(),
-                field,
-                message: e.error.to_string(),
-                text: String::new(),
-            });
-            engine_rejects += 1;
-            rejected += 1;
-            p.blocked.insert(i, Some(month.next()));
-            announced_blocks.insert(i, ());
-        }
-        write_month(&mut w, &p, month, &outcome, &evaluated, &has_row)?;
-        let without_row = has_row.iter().filter(|h| !**h).count() as u64;
-        summary.add_month(tally_month(
-            month,
-            &p.customers[..n],
-            &before,
-            &p.states[..n],
-            &outcome,
-            without_row,
-            rejected,
-        ));
+    let mut sink = Sink {
+        w,
+        error: None,
+        entities: Entities::default(),
+        tally: None,
+        months: Vec::new(),
+        before: states.states().iter().map(|s| s.effective_tier).collect(),
+        held: Vec::new(),
+        progress: Progress::new(config.months.months().count()),
+        done: 0,
+        line: String::with_capacity(160),
+    };
+    let result = engine.evaluate_portfolio_with(&mut states, config.months, &extract, &config.options, &mut sink);
+    sink.progress.finish();
+    if let Err(failure) = result {
+        return Err(stop(&failure.errors, "error(s) stop the run"));
     }
-    progress.finish();
+    if let Some(e) = sink.error.take() {
+        return Err(e);
+    }
+    let Sink { w, months, held, .. } = sink;
 
-    if engine_rejects > 0 && !config.skip_bad_rows {
-        for r in rejects.iter().filter(|r| r.category != "row") {
-            eprintln!("rejected: {r}");
+    if !held.is_empty() && !config.skip_bad_rows {
+        for (_, _, e) in &held {
+            eprintln!("rejected: {}", describe(e));
         }
+        let bad_input = held.iter().any(|(_, _, e)| e.category() == "input");
+        let (exit, what) = if bad_input {
+            (Exit::BadInput, "bad input record(s)")
+        } else {
+            (Exit::EngineErrors, "customer(s) the engine could not evaluate")
+        };
         return Err(Failure::new(
-            Exit::EngineErrors,
+            exit,
             format!(
-                "{engine_rejects} customer-month(s) could not be evaluated; nothing was written (correct the inputs, or give --skip-bad-rows to write the others and a rejects file)"
+                "{} {what}; nothing was written (correct the inputs, or give --skip-bad-rows to hold those customers back, write the others and a rejects file)",
+                held.len()
             ),
         ));
     }
 
-    summary.customers = p.customers.len() as u64;
-    summary.bad_rows = bad_rows;
+    let mut summary = RunSummary::new(book, source, entity_names);
+    for m in months {
+        summary.add_month(m);
+    }
+    summary.customers = states.len() as u64;
+    summary.bad_rows = extract.rejected().count() as u64;
     let Writers { events_jsonl, events_csv, alerts_jsonl, alerts_csv, history } = w;
     for f in [events_jsonl, events_csv, alerts_jsonl, alerts_csv, history] {
         f.finish()?;
     }
-    let mut states = staging.create("states.jsonl")?;
-    for (c, s) in p.customers.iter().zip(&p.states) {
-        let line = StateLine {
-            customer_id: c.id.clone(),
-            legal_entity: c.legal_entity.clone(),
-            legal_entity_name: c.legal_entity.as_ref().and_then(|e| p.entity_names.get(e).cloned()),
-            customer_kind: c.kind,
-            state: *s,
-        };
-        states.line(&serde_json::to_string(&line).map_err(|e| Failure::internal(e.to_string()))?)?;
-    }
-    states.finish()?;
+    staging.write("states.jsonl", &states.to_jsonl(book))?;
     let mut rj = staging.create("rejects.csv")?;
     rj.line(REJECTS_HEADER)?;
-    for r in &rejects {
-        let month = opt(r.month);
-        let line = opt(r.line);
-        let fields = [&r.file, &line, &r.customer, &month, &r.category, &r.field, &r.message, &r.text];
-        rj.line(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","))?;
+    let originals = original_lines(&held, config.encoding);
+    for (from, _, e) in &held {
+        let (file, line) =
+            e.record.as_ref().map_or((String::new(), String::new()), |r| (r.table.clone(), r.row.to_string()));
+        let (other_file, other_line) =
+            e.other_record.as_ref().map_or((String::new(), String::new()), |r| (r.table.clone(), r.row.to_string()));
+        let original =
+            e.record.as_ref().and_then(|r| originals.get(&(r.table.clone(), r.row))).map_or("", String::as_str);
+        let fields = [
+            csv_field(&file).into_owned(),
+            line,
+            csv_field(e.customer().unwrap_or("")).into_owned(),
+            opt(e.month()),
+            e.category().to_string(),
+            csv_field(e.field().unwrap_or("")).into_owned(),
+            csv_field(&e.error.to_string()).into_owned(),
+            csv_field(&other_file).into_owned(),
+            other_line,
+            from.to_string(),
+            csv_field(original).into_owned(),
+        ];
+        rj.line(&fields.join(","))?;
     }
     rj.finish()?;
     staging.write("rules.json", &book.to_json())?;
@@ -288,156 +423,34 @@ pub(crate) fn execute(
         &serde_json::to_string_pretty(&summary).map_err(|e| Failure::internal(e.to_string()))?,
     )?;
     staging.commit()?;
-    for r in &rejects {
-        eprintln!("rejected: {r}");
+    for (_, _, e) in &held {
+        eprintln!("rejected: {}", describe(e));
     }
-    let exit = if rejects.is_empty() { Exit::Ok } else { Exit::Rejects };
+    let exit = if held.is_empty() { Exit::Ok } else { Exit::Rejects };
     Ok(RunReport { summary, exit })
 }
 
-fn is_blocked(p: &Portfolio, i: u32, month: Month) -> bool {
-    match p.blocked.get(&i) {
-        None => false,
-        Some(None) => true,
-        Some(Some(from)) => *from <= month,
-    }
-}
-
-/// Evaluates the first `n` customers except the held ones. Returns the outcome with indices
-/// into the portfolio, and the evaluated customers' indices (parallel to `outcome.aums`).
-fn evaluate(
-    engine: &Engine,
-    p: &mut Portfolio,
-    month: Month,
-    n: usize,
-    inputs: Vec<crm_tiering::MonthInput>,
-    held: &[u32],
-    threads: usize,
-) -> Result<(BatchOutcome, Vec<u32>), Failure> {
-    let internal = |e: TieringError| Failure::internal(e.to_string());
-    if held.is_empty() {
-        let outcome = engine
-            .evaluate_batch_parallel(month, &p.customers[..n], &inputs, &mut p.states[..n], threads)
-            .map_err(internal)?;
-        return Ok((outcome, (0..n as u32).collect()));
-    }
-    let keep: Vec<u32> = (0..n as u32).filter(|i| held.binary_search(i).is_err()).collect();
-    let customers: Vec<_> = keep.iter().map(|&i| p.customers[i as usize].clone()).collect();
-    let mut states: Vec<_> = keep.iter().map(|&i| p.states[i as usize]).collect();
-    let mut inputs: Vec<Option<crm_tiering::MonthInput>> = inputs.into_iter().map(Some).collect();
-    let inputs: Vec<_> = keep.iter().map(|&i| inputs[i as usize].take().unwrap_or_default()).collect();
-    let mut outcome =
-        engine.evaluate_batch_parallel(month, &customers, &inputs, &mut states, threads).map_err(internal)?;
-    for (k, &i) in keep.iter().enumerate() {
-        p.states[i as usize] = states[k];
-    }
-    for e in &mut outcome.events {
-        e.index = keep[e.index as usize];
-    }
-    for a in &mut outcome.alerts {
-        a.index = keep[a.index as usize];
-    }
-    for e in &mut outcome.errors {
-        e.index = keep[e.index as usize];
-    }
-    Ok((outcome, keep))
-}
-
-fn write_month(
-    w: &mut Writers,
-    p: &Portfolio,
-    month: Month,
-    outcome: &BatchOutcome,
-    evaluated: &[u32],
-    has_row: &[bool],
-) -> Result<(), Failure> {
-    let json = |v: &dyn erased::Json| v.to_json();
-    for e in &outcome.events {
-        let c = &p.customers[e.index as usize];
-        let ev = &e.event;
-        let line = EventLine {
-            customer_id: c.id.clone(),
-            legal_entity: c.legal_entity.clone(),
-            event: *ev,
-            kind_zh: ev.kind.name_zh().into(),
-            reason_zh: ev.reason.name_zh().into(),
-        };
-        w.events_jsonl.line(&json(&line)?)?;
-        let x = &ev.evidence;
-        let fields = [
-            csv_field(&c.id).into_owned(),
-            csv_field(c.legal_entity.as_deref().unwrap_or("")).into_owned(),
-            ev.month.to_string(),
-            ev.effective_from.to_string(),
-            ev.kind.as_str().into(),
-            ev.kind.name_zh().into(),
-            opt(ev.from_tier),
-            opt(ev.to_tier),
-            ev.reason.as_str().into(),
-            csv_field(ev.reason.name_zh()).into_owned(),
-            x.aum.to_string(),
-            opt(x.threshold),
-            opt(x.window_from),
-            opt(x.window_months),
-            opt(x.peak_aum),
-        ];
-        w.events_csv.line(&fields.join(","))?;
-    }
-    for a in &outcome.alerts {
-        let c = &p.customers[a.index as usize];
-        let al = &a.alert;
-        let line = AlertLine {
-            customer_id: c.id.clone(),
-            legal_entity: c.legal_entity.clone(),
-            alert: *al,
-            kind_zh: al.kind.name_zh().into(),
-        };
-        w.alerts_jsonl.line(&json(&line)?)?;
-        let fields = [
-            csv_field(&c.id).into_owned(),
-            csv_field(c.legal_entity.as_deref().unwrap_or("")).into_owned(),
-            al.month.to_string(),
-            al.kind.as_str().into(),
-            al.kind.name_zh().into(),
-            opt(al.tier),
-            opt(al.months_counted),
-            opt(al.months_left),
-            al.aum.to_string(),
-            opt(al.threshold),
-            opt(al.gap),
-        ];
-        w.alerts_csv.line(&fields.join(","))?;
-    }
-    let failed: std::collections::HashSet<u32> = outcome.errors.iter().map(|e| e.index).collect();
-    let mut line = String::with_capacity(160);
-    for (k, &i) in evaluated.iter().enumerate() {
-        if failed.contains(&i) {
-            continue;
+/// The original text of the records named by errors, read again from their files (only when
+/// there are rejects, so the inputs need not stay in memory).
+fn original_lines(held: &[(Month, Option<usize>, RecordError)], encoding: Encoding) -> HashMap<(String, u64), String> {
+    let mut wanted: HashMap<String, Vec<u64>> = HashMap::new();
+    for (_, _, e) in held {
+        if let Some(r) = &e.record {
+            wanted.entry(r.table.clone()).or_default().push(r.row);
         }
-        let c = &p.customers[i as usize];
-        let s = &p.states[i as usize];
-        let aum: Decimal = outcome.aums.get(k).copied().unwrap_or_default();
-        let sp: Option<SpecialVip> = s.special;
-        line.clear();
-        use std::fmt::Write as _;
-        let _ = write!(
-            line,
-            "{month},{},{},{},{aum},{},{},{},{},{},{},{},{}",
-            csv_field(&c.id),
-            csv_field(c.legal_entity.as_deref().unwrap_or("")),
-            u8::from(has_row.get(i as usize).copied().unwrap_or(false)),
-            s.status.as_str(),
-            opt(s.tier),
-            opt(s.effective_tier),
-            opt(s.watch.map(|w| w.short_months)),
-            opt(s.below_entry.map(|b| b.months)),
-            s.retention_months_left,
-            opt(sp.map(|sp| sp.tier)),
-            opt(sp.map(|sp| sp.last_month)),
-        );
-        w.history.line(&line)?;
     }
-    Ok(())
+    let mut out = HashMap::new();
+    for (file, rows) in wanted {
+        let Ok(bytes) = std::fs::read(&file) else { continue };
+        let text = crate::text::decode(bytes, encoding);
+        for (k, l) in text.lines().enumerate() {
+            let row = k as u64 + 1;
+            if rows.contains(&row) {
+                out.insert((file.clone(), row), l.to_string());
+            }
+        }
+    }
+    out
 }
 
 /// JSON serialization of output lines.

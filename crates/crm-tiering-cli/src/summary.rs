@@ -5,8 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use crm_tiering::{
-    AlertKind, BatchOutcome, Customer, CustomerState, EventKind, Month, RuleBook, STATE_SCHEMA_VERSION, Status,
-    TierCode,
+    AlertKind, Customer, CustomerState, EventKind, Month, RuleBook, STATE_SCHEMA_VERSION, Status, TierCode,
 };
 use serde::{Deserialize, Serialize};
 
@@ -61,7 +60,8 @@ pub(crate) struct MonthSummary {
     pub(crate) customers: u64,
     /// Of those, customers without a row in the month's files (evaluated with zero AUM).
     pub(crate) without_row: u64,
-    /// Customers rejected or held back this month (see rejects.csv).
+    /// Customers held back from this month on (see rejects.csv): reported once, in the month
+    /// they are first held.
     pub(crate) rejected: u64,
     /// Customers with an effective tier (rated or special VIP) after the month.
     pub(crate) vip: u64,
@@ -92,85 +92,123 @@ pub(crate) struct RunSummary {
     pub(crate) months: Vec<MonthSummary>,
 }
 
-type Key<'a> = (&'a str, Status, Option<TierCode>, bool);
+/// Counts one month as the portfolio evaluation streams it: every evaluated customer's
+/// standing after the month, the migration from its effective tier before, events, alerts,
+/// customers without a record and customers held back.
+pub(crate) struct MonthTally {
+    month: Month,
+    /// (legal entity, status, effective tier, active special VIP) -> customers.
+    standing: HashMap<(u32, Status, Option<TierCode>, bool), u64>,
+    migration: HashMap<(Option<TierCode>, Option<TierCode>), u64>,
+    events: BTreeMap<&'static str, u64>,
+    alerts: BTreeMap<&'static str, u64>,
+    customers: u64,
+    without_row: u64,
+    rejected: u64,
+    vip: u64,
+}
 
-fn flush<'a>(key: Key<'a>, n: u64, by_entity: &mut HashMap<&'a str, EntityCounts>) {
-    let e = by_entity.entry(key.0).or_default();
-    e.customers += n;
-    *e.status.entry(key.1.as_str().to_string()).or_default() += n;
-    if let Some(t) = key.2 {
-        *e.effective_tier.entry(t.to_string()).or_default() += n;
+/// Interned legal entity codes (`-` for none), shared by a run's months.
+#[derive(Default)]
+pub(crate) struct Entities {
+    codes: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl Entities {
+    fn get(&mut self, code: Option<&str>) -> u32 {
+        let code = code.unwrap_or("-");
+        if let Some(&i) = self.index.get(code) {
+            return i;
+        }
+        let i = self.codes.len() as u32;
+        self.codes.push(code.to_string());
+        self.index.insert(code.to_string(), i);
+        i
     }
-    if key.3 {
-        e.special_vip += n;
+}
+
+impl MonthTally {
+    pub(crate) fn new(month: Month) -> Self {
+        MonthTally {
+            month,
+            standing: HashMap::new(),
+            migration: HashMap::new(),
+            events: BTreeMap::new(),
+            alerts: BTreeMap::new(),
+            customers: 0,
+            without_row: 0,
+            rejected: 0,
+            vip: 0,
+        }
+    }
+
+    pub(crate) fn event(&mut self, kind: EventKind) {
+        *self.events.entry(kind.as_str()).or_default() += 1;
+    }
+
+    pub(crate) fn alert(&mut self, kind: AlertKind) {
+        *self.alerts.entry(kind.as_str()).or_default() += 1;
+    }
+
+    pub(crate) fn held(&mut self) {
+        self.rejected += 1;
+    }
+
+    /// An evaluated customer: its effective tier before the month and its state after.
+    pub(crate) fn evaluated(
+        &mut self,
+        entities: &mut Entities,
+        customer: &Customer,
+        before: Option<TierCode>,
+        after: &CustomerState,
+        has_record: bool,
+    ) {
+        let special = after.special.is_some_and(|sp| sp.is_active_in(self.month.next()));
+        let key = (entities.get(customer.legal_entity.as_deref()), after.status, after.effective_tier, special);
+        *self.standing.entry(key).or_default() += 1;
+        *self.migration.entry((before, after.effective_tier)).or_default() += 1;
+        self.customers += 1;
+        self.without_row += u64::from(!has_record);
+        self.vip += u64::from(after.effective_tier.is_some());
+    }
+
+    pub(crate) fn finish(self, entities: &Entities) -> MonthSummary {
+        let mut by_legal_entity: BTreeMap<String, EntityCounts> = BTreeMap::new();
+        for ((entity, status, tier, special), n) in self.standing {
+            let code = entities.codes.get(entity as usize).cloned().unwrap_or_default();
+            let e = by_legal_entity.entry(code).or_default();
+            e.customers += n;
+            *e.status.entry(status.as_str().to_string()).or_default() += n;
+            if let Some(t) = tier {
+                *e.effective_tier.entry(t.to_string()).or_default() += n;
+            }
+            if special {
+                e.special_vip += n;
+            }
+        }
+        let mut migration: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        for ((from, to), n) in self.migration {
+            *migration.entry(tier_key(from)).or_default().entry(tier_key(to)).or_default() += n;
+        }
+        let owned = |m: BTreeMap<&'static str, u64>| m.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        MonthSummary {
+            month: self.month,
+            effective_from: self.month.next(),
+            customers: self.customers,
+            without_row: self.without_row,
+            rejected: self.rejected,
+            vip: self.vip,
+            by_legal_entity,
+            migration,
+            events: owned(self.events),
+            alerts: owned(self.alerts),
+        }
     }
 }
 
 fn tier_key(t: Option<TierCode>) -> String {
     t.map_or_else(|| "none".to_string(), |t| t.to_string())
-}
-
-/// Tallies a month from the states before and after and the batch outcome.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn tally_month(
-    month: Month,
-    customers: &[Customer],
-    before: &[Option<TierCode>],
-    after: &[CustomerState],
-    outcome: &BatchOutcome,
-    without_row: u64,
-    rejected: u64,
-) -> MonthSummary {
-    let mut by_entity: HashMap<&str, EntityCounts> = HashMap::new();
-    let mut migration: HashMap<(Option<TierCode>, Option<TierCode>), u64> = HashMap::new();
-    let mut last: Option<Key<'_>> = None;
-    let mut run = 0u64;
-    for (i, (c, s)) in customers.iter().zip(after).enumerate() {
-        let special = s.special.is_some_and(|sp| sp.is_active_in(month.next()));
-        let key = (c.legal_entity.as_deref().unwrap_or("-"), s.status, s.effective_tier, special);
-        // Runs of equal keys are common (sorted extracts): count them in one go.
-        match last {
-            Some(k) if k == key => run += 1,
-            Some(k) => {
-                flush(k, run, &mut by_entity);
-                last = Some(key);
-                run = 1;
-            }
-            None => {
-                last = Some(key);
-                run = 1;
-            }
-        }
-        *migration.entry((before.get(i).copied().flatten(), s.effective_tier)).or_default() += 1;
-    }
-    if let Some(k) = last {
-        flush(k, run, &mut by_entity);
-    }
-    let mut events = BTreeMap::new();
-    for e in &outcome.events {
-        *events.entry(e.event.kind.as_str().to_string()).or_default() += 1;
-    }
-    let mut alerts = BTreeMap::new();
-    for a in &outcome.alerts {
-        *alerts.entry(a.alert.kind.as_str().to_string()).or_default() += 1;
-    }
-    let mut matrix: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    for ((from, to), n) in migration {
-        *matrix.entry(tier_key(from)).or_default().entry(tier_key(to)).or_default() += n;
-    }
-    let vip = after.iter().filter(|s| s.effective_tier.is_some()).count() as u64;
-    MonthSummary {
-        month,
-        effective_from: month.next(),
-        customers: customers.len() as u64,
-        without_row,
-        rejected,
-        vip,
-        by_legal_entity: by_entity.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-        migration: matrix,
-        events,
-        alerts,
-    }
 }
 
 impl RunSummary {
@@ -225,7 +263,7 @@ impl RunSummary {
         if self.bad_rows > 0 || self.rejected > 0 {
             let _ = writeln!(
                 s,
-                "rejected: {} bad row(s), {} customer-month(s) not evaluated (see rejects.csv)",
+                "rejected: {} bad record(s), {} customer(s) held back: state kept, not evaluated (see rejects.csv)",
                 self.bad_rows, self.rejected
             );
         }

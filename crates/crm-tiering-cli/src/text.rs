@@ -53,7 +53,8 @@ pub(crate) fn undecodable(line: &str, encoding: Encoding) -> Option<String> {
 }
 
 /// Splits a line into fields. Fields may be quoted with `"` (a doubled `""` inside is a quote).
-/// Unquoted fields are trimmed of surrounding spaces.
+/// Unquoted fields are trimmed of surrounding spaces. On an error `out` holds the fields read
+/// correctly before the one that cannot be read.
 pub(crate) fn split<'a>(line: &'a str, delimiter: char, out: &mut Vec<Cow<'a, str>>) -> Result<(), String> {
     out.clear();
     if !line.contains('"') {
@@ -83,13 +84,16 @@ pub(crate) fn split<'a>(line: &'a str, delimiter: char, out: &mut Vec<Cow<'a, st
             let Some(end) = end else {
                 return Err("a quoted field is not closed".to_string());
             };
-            out.push(Cow::Owned(value));
             let after = quoted[end..].trim_start_matches(' ');
             if after.is_empty() {
+                out.push(Cow::Owned(value));
                 return Ok(());
             }
             match after.strip_prefix(delimiter) {
-                Some(r) => rest = r,
+                Some(r) => {
+                    out.push(Cow::Owned(value));
+                    rest = r;
+                }
                 None => return Err("unexpected text after a quoted field".to_string()),
             }
         } else {
@@ -107,12 +111,21 @@ pub(crate) fn split<'a>(line: &'a str, delimiter: char, out: &mut Vec<Cow<'a, st
     }
 }
 
-/// Quotes a field for CSV output when it needs it.
+/// A text cell for CSV output: a cell starting with `=`, `+`, `-` or `@` (a spreadsheet
+/// formula) is neutralised with a leading `'`, and the cell is quoted when it needs it.
+///
+/// For text only (ids, entity codes and names, messages, original lines): numbers the tool
+/// formats itself are written as they are.
 pub(crate) fn csv_field(value: &str) -> Cow<'_, str> {
-    if value.contains([',', '"', '\n', '\r']) {
-        Cow::Owned(format!("\"{}\"", value.replace('"', "\"\"")))
-    } else {
-        Cow::Borrowed(value)
+    let formula = value.starts_with(['=', '+', '-', '@']);
+    let quote = value.contains([',', '"', '\n', '\r']);
+    match (formula, quote) {
+        (false, false) => Cow::Borrowed(value),
+        (true, false) => Cow::Owned(format!("'{value}")),
+        (formula, true) => {
+            let mark = if formula { "'" } else { "" };
+            Cow::Owned(format!("\"{mark}{}\"", value.replace('"', "\"\"")))
+        }
     }
 }
 
@@ -138,7 +151,21 @@ mod tests {
         assert_eq!(fields(r#""x,1","say ""hi""",3"#, ','), ["x,1", r#"say "hi""#, "3"]);
         assert_eq!(fields("\"a\"\t\"b\"", '\t'), ["a", "b"]);
         let mut out = Vec::new();
-        assert!(split(r#""open,1"#, ',', &mut out).is_err());
+        assert!(split(r#"c1,"open,1"#, ',', &mut out).is_err());
+        assert_eq!(out, ["c1"], "the fields before the broken one are kept");
+        assert!(split(r#"c1,"x"y,2"#, ',', &mut out).is_err());
+        assert_eq!(out, ["c1"]);
+    }
+
+    #[test]
+    fn neutralises_formulas_and_quotes() {
+        assert_eq!(csv_field("c1"), "c1");
+        assert_eq!(csv_field("=1+1"), "'=1+1");
+        assert_eq!(csv_field("+86"), "'+86");
+        assert_eq!(csv_field("-5"), "'-5");
+        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\",1)"), "\"'=HYPERLINK(\"\"x\"\",1)\"");
     }
 
     #[test]
