@@ -53,12 +53,14 @@ pub(crate) fn undecodable(line: &str, encoding: Encoding) -> Option<String> {
 }
 
 /// Splits a line into fields. Fields may be quoted with `"` (a doubled `""` inside is a quote).
-/// Unquoted fields are trimmed of surrounding spaces. On an error `out` holds the fields read
-/// correctly before the one that cannot be read.
+/// Unquoted fields are kept as they are (spaces included: the core refuses an id with
+/// leading or trailing spaces, and trims the cells where spaces do not matter); spaces around a
+/// quoted field are dropped. On an error `out` holds the fields read correctly before the one
+/// that cannot be read.
 pub(crate) fn split<'a>(line: &'a str, delimiter: char, out: &mut Vec<Cow<'a, str>>) -> Result<(), String> {
     out.clear();
     if !line.contains('"') {
-        out.extend(line.split(delimiter).map(|f| Cow::Borrowed(f.trim())));
+        out.extend(line.split(delimiter).map(Cow::Borrowed));
         return Ok(());
     }
     let mut rest = line;
@@ -99,11 +101,11 @@ pub(crate) fn split<'a>(line: &'a str, delimiter: char, out: &mut Vec<Cow<'a, st
         } else {
             match rest.split_once(delimiter) {
                 Some((field, r)) => {
-                    out.push(Cow::Borrowed(field.trim()));
+                    out.push(Cow::Borrowed(field));
                     rest = r;
                 }
                 None => {
-                    out.push(Cow::Borrowed(rest.trim()));
+                    out.push(Cow::Borrowed(rest));
                     return Ok(());
                 }
             }
@@ -146,7 +148,8 @@ mod tests {
 
     #[test]
     fn splits_plain_and_quoted_fields() {
-        assert_eq!(fields("a, b ,c", ','), ["a", "b", "c"]);
+        assert_eq!(fields("a, b ,c", ','), ["a", " b ", "c"]);
+        assert_eq!(fields("a, \"b\" ,c", ','), ["a", "b", "c"]);
         assert_eq!(fields("a|b||", '|'), ["a", "b", "", ""]);
         assert_eq!(fields(r#""x,1","say ""hi""",3"#, ','), ["x,1", r#"say "hi""#, "3"]);
         assert_eq!(fields("\"a\"\t\"b\"", '\t'), ["a", "b"]);

@@ -30,6 +30,20 @@ fn jsonl(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
+/// The customer lines of a states file, after checking its header and trailer.
+fn states_file(path: &Path) -> Vec<Value> {
+    let lines = jsonl(path);
+    assert_eq!(lines[0]["crm_tiering_states"], 2, "header: {}", lines[0]);
+    let n = lines[0]["customers"].as_u64().unwrap() as usize;
+    assert_eq!(lines.len(), n + 2);
+    assert_eq!(lines[n + 1]["end_of_states"]["customers"], n as u64);
+    lines[1..=n].to_vec()
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+}
+
 fn state_of(states: &[Value], id: &str) -> Value {
     states.iter().find(|s| s["customer_id"] == id).unwrap_or_else(|| panic!("no state for {id}"))["state"].clone()
 }
@@ -78,6 +92,8 @@ fn run_feeds_states_forward_and_explains_a_customer() {
     let out1 = d.join("out1");
     let o = cli(&[
         "run",
+        "--month",
+        "2024-01..2024-02",
         "--aum",
         p(&d.join("aum-1.csv")),
         "--daily",
@@ -92,7 +108,7 @@ fn run_feeds_states_forward_and_explains_a_customer() {
     assert!(text.contains("620101 兰州"), "{text}");
     assert!(text.contains("金卡"), "{text}");
 
-    let states = jsonl(&out1.join("states.jsonl"));
+    let states = states_file(&out1.join("states.jsonl"));
     assert_eq!(states.len(), 6);
     assert_eq!(state_of(&states, "c1")["tier"], "gold");
     assert_eq!(state_of(&states, "c2")["tier"], "diamond");
@@ -125,6 +141,8 @@ fn run_feeds_states_forward_and_explains_a_customer() {
     let out2 = d.join("out2");
     let o = cli(&[
         "run",
+        "--month",
+        "2024-03..2024-04",
         "--aum",
         p(&d.join("aum-2.csv")),
         "--states",
@@ -134,7 +152,7 @@ fn run_feeds_states_forward_and_explains_a_customer() {
         "--quiet",
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let states = jsonl(&out2.join("states.jsonl"));
+    let states = states_file(&out2.join("states.jsonl"));
     assert_eq!(states.len(), 6);
     // Three months short of diamond (650,000, 640,000, 630,000): down to the best tier of the
     // window, platinum.
@@ -153,7 +171,10 @@ fn run_feeds_states_forward_and_explains_a_customer() {
     assert_eq!(april["migration"]["gold"]["gold"], 3);
     assert_eq!(april["without_row"], 4);
     assert_eq!(april["by_legal_entity"]["620101"]["effective_tier"]["platinum"], 1);
-    assert_eq!(summary["legal_entity_names"]["620201"], "嘉峪关");
+    // Display names come from the extracts' legal_entity_name column (the second extract has
+    // none); the first run's summary has them.
+    let summary1: Value = serde_json::from_str(&std::fs::read_to_string(out1.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary1["legal_entity_names"]["620201"], "嘉峪关");
     let csv = std::fs::read_to_string(out2.join("events.csv")).unwrap();
     assert!(csv.lines().nth(1).unwrap().starts_with("c2,620101,2024-04,2024-05,downgraded,降级,diamond,platinum,"));
 
@@ -171,8 +192,17 @@ fn run_feeds_states_forward_and_explains_a_customer() {
 
     // Running month 3 again on the same states is out of sequence: exit 5 and nothing written.
     let out3 = d.join("out3");
-    let o =
-        cli(&["run", "--aum", p(&d.join("aum-2.csv")), "--states", p(&out2.join("states.jsonl")), "--out", p(&out3)]);
+    let o = cli(&[
+        "run",
+        "--month",
+        "2024-03..2024-04",
+        "--aum",
+        p(&d.join("aum-2.csv")),
+        "--states",
+        p(&out2.join("states.jsonl")),
+        "--out",
+        p(&out3),
+    ]);
     assert_eq!(code(&o), 5, "{}", stderr(&o));
     assert!(stderr(&o).contains("customer `c1`") && stderr(&o).contains("2024-03"), "{}", stderr(&o));
     assert!(!out3.join("states.jsonl").exists());
@@ -189,31 +219,45 @@ fn reads_a_gbk_extract_with_chinese_headers() {
     assert!(!unmappable);
     std::fs::write(d.join("aum-gbk.txt"), &gbk).unwrap();
     let out = d.join("out");
-    let o =
-        cli(&["run", "--aum", p(&d.join("aum-gbk.txt")), "--encoding", "gbk", "--delimiter", "|", "--out", p(&out)]);
+    let o = cli(&[
+        "run",
+        "--month",
+        "2024-03",
+        "--aum",
+        p(&d.join("aum-gbk.txt")),
+        "--encoding",
+        "gbk",
+        "--delimiter",
+        "|",
+        "--out",
+        p(&out),
+    ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stdout(&o).contains("620301 金昌"), "{}", stdout(&o));
-    let states = jsonl(&out.join("states.jsonl"));
+    let states = states_file(&out.join("states.jsonl"));
     assert_eq!(state_of(&states, "6221000001")["tier"], "platinum");
-    assert_eq!(states[0]["legal_entity_name"], "金昌");
+    assert_eq!(states[0]["legal_entity"], "620301");
     assert_eq!(states[1]["customer_kind"], "corporate");
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["legal_entity_names"]["620301"], "金昌");
     let events = jsonl(&out.join("events.jsonl"));
     assert_eq!(events[0]["evidence"]["aum"], "520000.50");
 
     // The same bytes read as UTF-8: every undecodable line is a bad row, nothing is written.
     let out2 = d.join("out-utf8");
-    let o = cli(&["run", "--aum", p(&d.join("aum-gbk.txt")), "--delimiter", "|", "--out", p(&out2)]);
+    let o =
+        cli(&["run", "--month", "2024-03", "--aum", p(&d.join("aum-gbk.txt")), "--delimiter", "|", "--out", p(&out2)]);
     assert_eq!(code(&o), 4, "{}", stderr(&o));
     assert!(stderr(&o).contains("--encoding gbk"), "{}", stderr(&o));
     assert!(!out2.join("states.jsonl").exists());
 }
 
 #[test]
-fn bad_rows_stop_the_run_or_go_to_the_rejects_file() {
+fn bad_rows_stop_the_run_or_hold_their_customers_back() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let aum = d.join("aum.csv");
-    std::fs::write(
+    write(
         &aum,
         "month,customer_id,legal_entity,customer_kind,aum\n\
          2024-01,g1,620101,personal,250000\n\
@@ -224,56 +268,341 @@ fn bad_rows_stop_the_run_or_go_to_the_rejects_file() {
          2024-01,b5,620101,personal\n\
          2024-01,g1,620101,personal,1\n\
          2024-02,g1,620101,personal,250000\n\
-         2024-02,b1,620101,personal,250000\n",
-    )
-    .unwrap();
+         2024-02,b1,620101,personal,250000\n\
+         2024-01,g2,620101,personal,600000\n",
+    );
     let out = d.join("out");
     // A previous run's file in the output directory must survive a failed run untouched.
     std::fs::create_dir_all(&out).unwrap();
-    std::fs::write(out.join("states.jsonl"), "previous\n").unwrap();
-    let o = cli(&["run", "--aum", p(&aum), "--out", p(&out)]);
+    write(&out.join("states.jsonl"), "previous\n");
+    let o = cli(&["run", "--month", "2024-01..2024-02", "--aum", p(&aum), "--out", p(&out)]);
     assert_eq!(code(&o), 4, "{}", stderr(&o));
     let err = stderr(&o);
     let name = p(&aum);
     for expected in [
-        format!("{name}:3: customer `b1`: month 2024-01: field `aum`: `25O000` is not a decimal amount"),
-        format!("{name}:4: customer `b2`: field `month`: `2024-13` is not a month"),
-        format!("{name}:5: customer `b3`: month 2024-01: field `aum`: amount -5 is negative"),
-        format!("{name}:6: customer `b4`: field `customer_kind`"),
-        format!("{name}:7: the row has 4 fields, the header 5"),
         format!(
-            "{name}:8: customer `g1`: month 2024-01: field `customer_id`: the customer already has a row for 2024-01 at {name}:2"
+            "{name}:3: invalid input for customer `b1`, month 2024-01, field `aum`: `25O000` is not a decimal amount"
+        ),
+        format!("{name}:4: invalid input for customer `b2`, field `month`: `2024-13` is not a month"),
+        format!("{name}:5: invalid input for customer `b3`, month 2024-01, field `aum`: amount -5 is negative"),
+        format!("{name}:6: invalid input for customer `b4`, field `customer_kind`"),
+        format!("{name}:7: invalid input for customer `b5`, field `record`: the record has 4 fields, the header 5"),
+        format!(
+            "{name}:8: invalid input for customer `g1`, month 2024-01, field `customer_id`: a second record for the customer in the month (first at {name}:2)"
         ),
     ] {
         assert!(err.contains(&expected), "missing {expected:?} in\n{err}");
     }
-    assert!(err.contains("6 bad row(s)"), "{err}");
+    assert!(err.contains("6 bad input record(s); nothing was written"), "{err}");
     assert_eq!(std::fs::read_to_string(out.join("states.jsonl")).unwrap(), "previous\n");
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1, "no temporary file is left behind");
 
-    let o = cli(&["run", "--aum", p(&aum), "--out", p(&out), "--skip-bad-rows"]);
+    let o = cli(&["run", "--month", "2024-01..2024-02", "--aum", p(&aum), "--out", p(&out), "--skip-bad-rows"]);
     assert_eq!(code(&o), 6, "{}", stderr(&o));
     let rejects = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
     let lines: Vec<&str> = rejects.lines().collect();
-    assert_eq!(lines[0], "file,line,customer_id,month,category,field,message,original_line");
-    assert!(
+    assert_eq!(
+        lines[0],
+        "file,line,customer_id,month,category,field,message,other_file,other_line,held_from,original_line"
+    );
+    let row = |line: u32| -> &str {
         lines
             .iter()
-            .any(|l| l.ends_with(",row,aum,`25O000` is not a decimal amount,\"2024-01,b1,620101,personal,25O000\"")),
-        "{rejects}"
-    );
-    assert!(lines.iter().any(|l| l.contains(",7,,,row,,\"the row has 4 fields, the header 5\",")), "{rejects}");
-    // g1's January has two rows: g1 is held back from January on; b1 (a bad January row) from
-    // its first month, although its February row is good: a skipped row never silently becomes
-    // zero AUM.
-    assert!(lines.iter().any(|l| l.contains(",g1,2024-01,blocked,")), "{rejects}");
-    assert!(lines.iter().any(|l| l.contains(",b1,2024-02,blocked,")), "{rejects}");
-    assert_eq!(lines.len(), 1 + 6 + 2, "{rejects}");
-    let states = jsonl(&out.join("states.jsonl"));
-    assert_eq!(states.len(), 2);
-    assert!(states.iter().all(|s| s["state"]["status"] == "not_enrolled" && s["state"]["last_month"].is_null()));
+            .find(|l| l.starts_with(&format!("{name},{line},")))
+            .unwrap_or_else(|| panic!("no line {line} in {rejects}"))
+    };
+    assert!(row(3).starts_with(&format!("{name},3,b1,2024-01,input,aum,")), "{rejects}");
+    assert!(row(3).ends_with(",,,2024-01,\"2024-01,b1,620101,personal,25O000\""), "{rejects}");
+    assert!(row(4).starts_with(&format!("{name},4,b2,,input,month,")), "{rejects}");
+    assert!(row(7).starts_with(&format!("{name},7,b5,,input,record,")), "{rejects}");
+    // The duplicate names both records.
+    assert!(row(8).starts_with(&format!("{name},8,g1,2024-01,input,customer_id,")), "{rejects}");
+    assert!(row(8).contains(&format!(",{name},2,2024-01,")), "{rejects}");
+    // Every held customer once; b1 (a bad January row) is held from January on although its
+    // February row is good: a skipped row never silently becomes zero AUM.
+    assert_eq!(lines.len(), 1 + 6, "{rejects}");
+    // g2 was evaluated both months; b3's negative amount is refused by the engine when b3 joins
+    // the portfolio, so b3 is stored but never evaluated; the others never joined.
+    let states = states_file(&out.join("states.jsonl"));
+    let ids: Vec<&str> = states.iter().map(|s| s["customer_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["b3", "g2"]);
+    assert_eq!(state_of(&states, "g2")["last_month"], "2024-02");
+    assert!(state_of(&states, "b3")["last_month"].is_null());
     let history = std::fs::read_to_string(out.join("history.csv")).unwrap();
-    assert_eq!(history.lines().count(), 1, "nobody was evaluated: {history}");
+    assert!(history.lines().skip(1).all(|l| l.contains(",g2,")), "{history}");
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["rejected"], 6);
+}
+
+/// Issue 8: a March extract with one stray April row never evaluates April.
+#[test]
+fn a_stray_row_of_another_month_holds_its_customer_and_no_other_month_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let aum = d.join("aum.csv");
+    write(&aum, "month,customer_id,aum\n2024-03,c1,250000\n2024-04,c2,900000\n2024-03,c3,600000\n");
+    let out = d.join("out");
+    let o = cli(&["run", "--month", "2024-03", "--aum", p(&aum), "--out", p(&out)]);
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("{}:3: invalid input for customer `c2`, month 2024-04, field `month`", p(&aum))),
+        "{err}"
+    );
+    assert!(!out.join("states.jsonl").exists());
+
+    let o = cli(&["run", "--month", "2024-03", "--aum", p(&aum), "--out", p(&out), "--skip-bad-rows"]);
+    assert_eq!(code(&o), 6, "{}", stderr(&o));
+    let states = states_file(&out.join("states.jsonl"));
+    assert_eq!(states.len(), 2);
+    assert!(states.iter().all(|s| s["state"]["last_month"] == "2024-03"), "{states:?}");
+    assert_eq!(state_of(&states, "c1")["tier"], "gold");
+    assert_eq!(state_of(&states, "c3")["tier"], "platinum");
+    let history = std::fs::read_to_string(out.join("history.csv")).unwrap();
+    assert!(!history.contains("2024-04"), "{history}");
+    let rejects = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
+    assert!(rejects.contains(&format!("{},3,c2,2024-04,input,month,", p(&aum))), "{rejects}");
+
+    // The month is required, and strict.
+    let o = cli(&["run", "--aum", p(&aum), "--out", p(&out)]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let o = cli(&["run", "--month", "2024-+3", "--aum", p(&aum), "--out", p(&out)]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    // A declared month without a single record is a missing extract, not a month of zeros.
+    let o = cli(&[
+        "run",
+        "--month",
+        "2024-05",
+        "--aum",
+        p(&aum),
+        "--states",
+        p(&out.join("states.jsonl")),
+        "--out",
+        p(&d.join("o2")),
+    ]);
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    assert!(stderr(&o).contains("no AUM record for 2024-05"), "{}", stderr(&o));
+}
+
+/// Issue 8: two names of one component are refused, naming the column.
+#[test]
+fn two_names_of_one_component_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let aum = d.join("aum.csv");
+    write(&aum, "month,customer_id,time_deposit,定期存款\n2024-03,c1,100,250000\n");
+    let out = d.join("out");
+    for skip in [false, true] {
+        let mut args = vec!["run", "--month", "2024-03", "--aum", p(&aum), "--out", p(&out)];
+        if skip {
+            args.push("--skip-bad-rows");
+        }
+        let o = cli(&args);
+        assert_eq!(code(&o), 4, "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains(&format!("{}:1: field `定期存款`: column `定期存款`", p(&aum))), "{err}");
+        assert!(!out.join("states.jsonl").exists());
+    }
+}
+
+/// Issue 8: an extract without the legal_entity column keeps the stored legal entity.
+#[test]
+fn a_missing_identity_column_keeps_the_stored_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A rule book where legal entity 620101 enters at 100,000 (the default book: 200,000).
+    let default =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules-spec/default-rules.json")).ok();
+    let _ = default;
+    write(&d.join("jan.csv"), "month,customer_id,legal_entity,customer_kind,aum\n2024-01,c1,620101,corporate,250000\n");
+    let o = cli(&["run", "--month", "2024-01", "--aum", p(&d.join("jan.csv")), "--out", p(&d.join("o1"))]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    write(&d.join("feb.csv"), "month,customer_id,aum\n2024-02,c1,260000\n");
+    let o = cli(&[
+        "run",
+        "--month",
+        "2024-02",
+        "--aum",
+        p(&d.join("feb.csv")),
+        "--states",
+        p(&d.join("o1/states.jsonl")),
+        "--out",
+        p(&d.join("o2")),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let states = states_file(&d.join("o2/states.jsonl"));
+    assert_eq!(states[0]["legal_entity"], "620101");
+    assert_eq!(states[0]["customer_kind"], "corporate");
+    assert_eq!(states[0]["state"]["last_month"], "2024-02");
+    let history = std::fs::read_to_string(d.join("o2/history.csv")).unwrap();
+    assert!(history.lines().nth(1).unwrap().starts_with("2024-02,c1,620101,1,260000.00,rated,gold"), "{history}");
+}
+
+/// Issue 8: a row with the wrong number of fields holds its customer back under
+/// --skip-bad-rows: no zero-AUM evaluation, no exit-risk alert, state kept.
+#[test]
+fn a_row_with_the_wrong_number_of_fields_holds_its_customer() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // c1 is gold and 5 months below... simply gold since January.
+    write(
+        &d.join("jan.csv"),
+        "month,customer_id,legal_entity,aum\n2024-01,c1,620101,250000\n2024-01,c2,620101,600000\n",
+    );
+    let o = cli(&["run", "--month", "2024-01", "--aum", p(&d.join("jan.csv")), "--out", p(&d.join("o1"))]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let before = states_file(&d.join("o1/states.jsonl"));
+    let feb = d.join("feb.csv");
+    write(&feb, "month,customer_id,legal_entity,aum\n2024-02,c1,620101\n2024-02,c2,620101,600000\n");
+    let o = cli(&[
+        "run",
+        "--month",
+        "2024-02",
+        "--aum",
+        p(&feb),
+        "--states",
+        p(&d.join("o1/states.jsonl")),
+        "--out",
+        p(&d.join("o2")),
+        "--skip-bad-rows",
+    ]);
+    assert_eq!(code(&o), 6, "{}", stderr(&o));
+    let states = states_file(&d.join("o2/states.jsonl"));
+    assert_eq!(state_of(&states, "c1"), state_of(&before, "c1"), "c1's state is kept");
+    assert_eq!(state_of(&states, "c2")["last_month"], "2024-02");
+    let alerts = jsonl(&d.join("o2/alerts.jsonl"));
+    assert!(alerts.iter().all(|a| a["customer_id"] != "c1"), "{alerts:?}");
+    let events = jsonl(&d.join("o2/events.jsonl"));
+    assert!(events.iter().all(|e| e["customer_id"] != "c1"), "{events:?}");
+    let rejects = std::fs::read_to_string(d.join("o2/rejects.csv")).unwrap();
+    assert!(rejects.contains(&format!("{},2,c1,,input,record,", p(&feb))), "{rejects}");
+    // A row whose customer cannot be identified stops the run even with --skip-bad-rows.
+    write(&feb, "month,customer_id,legal_entity,aum\n2024-02, c1,620101,1\n2024-02,c2,620101,600000\n");
+    let o = cli(&[
+        "run",
+        "--month",
+        "2024-02",
+        "--aum",
+        p(&feb),
+        "--states",
+        p(&d.join("o1/states.jsonl")),
+        "--out",
+        p(&d.join("o3")),
+        "--skip-bad-rows",
+    ]);
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    assert!(stderr(&o).contains(&format!("{}:2: ", p(&feb))), "{}", stderr(&o));
+    assert!(!d.join("o3/states.jsonl").exists());
+}
+
+/// Issue 8: a states file cut short, at a line end or anywhere, or altered, is refused.
+#[test]
+fn damaged_or_stale_states_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(&d.join("jan.csv"), "month,customer_id,aum\n2024-01,c1,250000\n2024-01,c2,600000\n2024-01,c3,1200000\n");
+    let o = cli(&["run", "--month", "2024-01", "--aum", p(&d.join("jan.csv")), "--out", p(&d.join("o1"))]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let good = std::fs::read_to_string(d.join("o1/states.jsonl")).unwrap();
+    write(&d.join("feb.csv"), "month,customer_id,aum\n2024-02,c1,250000\n");
+    let cut_at_line_end = {
+        let lines: Vec<&str> = good.lines().collect();
+        format!("{}\n", lines[..lines.len() - 2].join("\n"))
+    };
+    let cut_mid = good[..good.len() * 2 / 3].to_string();
+    let altered = good.replace("\"platinum\"", "\"diamond\"");
+    let run = |text: &str, extra: &[&str]| {
+        let states = d.join("states.jsonl");
+        write(&states, text);
+        let out = d.join("o2");
+        let _ = std::fs::remove_dir_all(&out);
+        let feb = d.join("feb.csv");
+        let mut args = vec!["run", "--month", "2024-02", "--aum", p(&feb), "--out"];
+        args.push(p(&out));
+        args.extend(["--states", p(&states)]);
+        args.extend(extra);
+        let o = cli(&args);
+        (o, out.join("states.jsonl").exists())
+    };
+    for (what, text) in [("cut at a line end", &cut_at_line_end), ("cut mid-line", &cut_mid), ("altered", &altered)] {
+        let (o, written) = run(text, &["--skip-bad-rows"]);
+        assert_eq!(code(&o), 4, "{what}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains(&format!("{}:", p(&d.join("states.jsonl")))), "{what}: {err}");
+        assert!(err.contains("category state"), "{what}: {err}");
+        assert!(!written, "{what}: nothing is written");
+    }
+    let (o, written) = run(&good, &[]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(written);
+
+    // States written under another rule book: refused unless --accept-rule-change.
+    let default =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules-spec/default-rules.toml")).unwrap();
+    let other = d.join("other.toml");
+    write(&other, &default.replace("near_threshold_band = \"0.10\"", "near_threshold_band = \"0.05\""));
+    assert_ne!(std::fs::read_to_string(&other).unwrap(), default, "the rule book changed");
+    let (o, written) = run(&good, &["--rules", p(&other)]);
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    assert!(stderr(&o).contains("field rule_book"), "{}", stderr(&o));
+    assert!(!written);
+    let (o, written) = run(&good, &["--rules", p(&other), "--accept-rule-change"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(written);
+}
+
+/// Issue 8: a duplicate id in the extract names both lines.
+#[test]
+fn a_duplicate_customer_names_both_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let aum = d.join("aum.csv");
+    write(&aum, "month,customer_id,aum\n2024-03,c1,250000\n2024-03,c2,250000\n2024-03,c1,900000\n");
+    let o = cli(&["run", "--month", "2024-03", "--aum", p(&aum), "--out", p(&d.join("o"))]);
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    let name = p(&aum);
+    assert!(
+        stderr(&o).contains(&format!("{name}:4: ")) && stderr(&o).contains(&format!("(first at {name}:2)")),
+        "{}",
+        stderr(&o)
+    );
+    let o = cli(&["run", "--month", "2024-03", "--aum", p(&aum), "--out", p(&d.join("o")), "--skip-bad-rows"]);
+    assert_eq!(code(&o), 6, "{}", stderr(&o));
+    let rejects = std::fs::read_to_string(d.join("o/rejects.csv")).unwrap();
+    assert!(rejects.contains(&format!("{name},4,c1,2024-03,input,customer_id,")), "{rejects}");
+    assert!(rejects.contains(&format!(",{name},2,2024-03,")), "{rejects}");
+    let states = states_file(&d.join("o/states.jsonl"));
+    assert_eq!(states.len(), 1, "c1 is held back, never evaluated: {states:?}");
+}
+
+/// Issue 8: CSV outputs neutralise cells that a spreadsheet would run as formulas; the tool's
+/// own numbers are written as they are, and explain still finds the customer.
+#[test]
+fn formula_cells_are_neutralised() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let aum = d.join("aum.csv");
+    write(
+        &aum,
+        "month,customer_id,legal_entity,aum\n2024-03,=1+2,@SUM(A1),250000\n2024-03,+86,-5,12x\n2024-03,c3,\"=HYPERLINK(\"\"x\"\",1)\",600000\n",
+    );
+    let out = d.join("o");
+    let o = cli(&["run", "--month", "2024-03", "--aum", p(&aum), "--out", p(&out), "--skip-bad-rows"]);
+    assert_eq!(code(&o), 6, "{}", stderr(&o));
+    let events = std::fs::read_to_string(out.join("events.csv")).unwrap();
+    assert!(events.lines().any(|l| l.starts_with("'=1+2,'@SUM(A1),2024-03,2024-04,entered,")), "{events}");
+    assert!(events.lines().any(|l| l.starts_with("c3,\"'=HYPERLINK(\"\"x\"\",1)\",2024-03,")), "{events}");
+    let history = std::fs::read_to_string(out.join("history.csv")).unwrap();
+    assert!(history.lines().any(|l| l == "2024-03,'=1+2,'@SUM(A1),1,250000.00,rated,gold,gold,,,0,,"), "{history}");
+    let rejects = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
+    assert!(rejects.lines().any(|l| l.starts_with(&format!("{},3,'+86,2024-03,input,aum,", p(&aum)))), "{rejects}");
+    assert!(rejects.contains(",\"2024-03,+86,-5,12x\""), "the original line is one quoted cell: {rejects}");
+    // The JSON outputs keep the exact ids, and explain finds the customer.
+    let states = states_file(&out.join("states.jsonl"));
+    assert_eq!(state_of(&states, "=1+2")["tier"], "gold");
+    let o = cli(&["explain", "--customer", "=1+2", "--out", p(&out)]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("entered at gold"), "{}", stdout(&o));
 }
 
 #[test]
@@ -304,7 +633,7 @@ fn check_rules_prints_the_tiers_or_names_the_broken_field() {
     assert!(stderr(&o).contains("rule_sets[0].versions[0].tiers[1].min_aum"), "{}", stderr(&o));
 
     // A run refuses an invalid rule book with the same exit code.
-    let o = cli(&["run", "--rules", p(&broken), "--aum", p(&broken), "--out", p(dir.path())]);
+    let o = cli(&["run", "--month", "2024-01", "--rules", p(&broken), "--aum", p(&broken), "--out", p(dir.path())]);
     assert_eq!(code(&o), 3);
 }
 
@@ -325,12 +654,15 @@ fn demo_generates_runs_and_reproduces_by_hand() {
     let vip = last["vip"].as_u64().unwrap();
     assert!(vip > 20 && vip < customers / 4, "most customers are below entry: {vip} of {customers}");
     let states = std::fs::read_to_string(out.join("output/states.jsonl")).unwrap();
-    assert_eq!(states.lines().count() as u64, customers);
+    assert_eq!(states_file(&out.join("output/states.jsonl")).len() as u64, customers);
+    assert!(text.contains("run --month 2023-01..2023-06 --aum"), "{text}");
 
     // The printed command gives the same states.
     let again = dir.path().join("again");
     let o = cli(&[
         "run",
+        "--month",
+        "2023-01..2023-06",
         "--aum",
         p(&out.join("input/aum-monthly.csv")),
         "--designations",
