@@ -1,0 +1,169 @@
+//! What each backend implements, and the month's data as the writer collects it.
+
+use crm_tiering::{Alert, Event, Month};
+
+use crate::codec::{Dictionaries, F_EVALUATED, STATE_BYTES};
+use crate::types::{
+    AlertRow, CustomerHistory, EventRow, LatestStates, RejectRow, RunCounts, RunMeta, RunRecord, StateRow,
+};
+use crate::StoreError;
+
+/// A run that took the lock.
+pub(crate) struct Begun {
+    pub(crate) run_id: i64,
+    pub(crate) dicts: Dictionaries,
+}
+
+/// An event or alert row: customer, order within the customer's month, kind code, JSON.
+pub(crate) struct JsonRow {
+    pub(crate) customer_id: String,
+    pub(crate) seq: i32,
+    pub(crate) kind: &'static str,
+    pub(crate) json: String,
+}
+
+/// A month as collected by the writer.
+#[derive(Default)]
+pub(crate) struct MonthData {
+    pub(crate) dicts: Dictionaries,
+    pub(crate) states: Vec<(String, [u8; STATE_BYTES])>,
+    pub(crate) events: Vec<JsonRow>,
+    pub(crate) alerts: Vec<JsonRow>,
+    pub(crate) rejects: Vec<RejectRow>,
+}
+
+impl MonthData {
+    fn seq(rows: &[JsonRow], customer_id: &str) -> i32 {
+        match rows.last() {
+            Some(last) if last.customer_id == customer_id => last.seq + 1,
+            _ => 0,
+        }
+    }
+
+    pub(crate) fn push_event(&mut self, customer_id: &str, e: &Event) {
+        let seq = Self::seq(&self.events, customer_id);
+        let json = serde_json::to_string(e).unwrap_or_default();
+        self.events.push(JsonRow { customer_id: customer_id.to_string(), seq, kind: e.kind.as_str(), json });
+    }
+
+    pub(crate) fn push_alert(&mut self, customer_id: &str, a: &Alert) {
+        let seq = Self::seq(&self.alerts, customer_id);
+        let json = serde_json::to_string(a).unwrap_or_default();
+        self.alerts.push(JsonRow { customer_id: customer_id.to_string(), seq, kind: a.kind.as_str(), json });
+    }
+
+    /// Sorts the rows by key (states by customer id, events and alerts by customer and order),
+    /// refuses a customer given twice, and counts.
+    pub(crate) fn prepare(&mut self) -> Result<RunCounts, StoreError> {
+        self.states.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        if let Some(w) = self.states.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(StoreError::Input(format!("customer {} was given twice in the month", w[0].0)));
+        }
+        let key = |r: &JsonRow| (r.customer_id.clone(), r.seq);
+        // Seqs restart per customer run; a customer given in two separate runs gets them renumbered.
+        for rows in [&mut self.events, &mut self.alerts] {
+            rows.sort_by(|a, b| a.customer_id.as_bytes().cmp(b.customer_id.as_bytes()).then(a.seq.cmp(&b.seq)));
+            let mut prev: Option<(String, i32)> = None;
+            for r in rows.iter_mut() {
+                if let Some((c, s)) = &prev
+                    && *c == r.customer_id
+                    && r.seq <= *s
+                {
+                    r.seq = s + 1;
+                }
+                prev = Some(key(r));
+            }
+        }
+        Ok(RunCounts {
+            states: self.states.len() as u64,
+            evaluated: self.states.iter().filter(|(_, b)| b[3] & F_EVALUATED != 0).count() as u64,
+            events: self.events.len() as u64,
+            alerts: self.alerts.len() as u64,
+            rejects: self.rejects.len() as u64,
+        })
+    }
+}
+
+/// A database holding a store.
+pub(crate) trait Backend {
+    fn begin(&mut self, month: Month, meta: &RunMeta) -> Result<Begun, StoreError>;
+    fn commit(&mut self, run_id: i64, month: Month, meta: &RunMeta, data: MonthData) -> Result<RunRecord, StoreError>;
+    fn abort(&mut self, run_id: i64, why: &str) -> Result<(), StoreError>;
+    fn committed_months(&mut self) -> Result<Vec<Month>, StoreError>;
+    fn states_before(&mut self, month: Option<Month>) -> Result<Option<LatestStates>, StoreError>;
+    fn customer_history(&mut self, customer_id: &str) -> Result<CustomerHistory, StoreError>;
+    fn runs(&mut self) -> Result<Vec<RunRecord>, StoreError>;
+    fn run_rule_book(&mut self, run_id: i64) -> Result<Option<String>, StoreError>;
+    fn for_each_state(
+        &mut self,
+        first: Month,
+        last: Month,
+        f: &mut dyn FnMut(StateRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    fn events(&mut self, first: Month, last: Month, customer: Option<&str>) -> Result<Vec<EventRow>, StoreError>;
+    fn alerts(&mut self, first: Month, last: Month, customer: Option<&str>) -> Result<Vec<AlertRow>, StoreError>;
+    fn rejects(&mut self, first: Month, last: Month) -> Result<Vec<RejectRow>, StoreError>;
+}
+
+/// Checks the month against the committed months (shared by the backends). `committed` is
+/// the month's committing run when there is one; `latest` the latest committed month.
+pub(crate) fn check_sequence(
+    month: Month,
+    rerun: bool,
+    committed: Option<(i64, String)>,
+    latest: Option<i64>,
+) -> Result<(), StoreError> {
+    let latest = latest.and_then(|m| Month::from_yyyymm(m).ok());
+    if let Some((run, at)) = committed {
+        if !rerun {
+            return Err(StoreError::AlreadyCommitted(format!(
+                "month {month} is already committed (run {run}, finished {at}); nothing was written: pass --rerun to replace it (both runs stay in the audit)"
+            )));
+        }
+        if let Some(l) = latest
+            && l > month
+        {
+            return Err(StoreError::Sequence(format!(
+                "month {month} cannot be rerun: later months up to {l} are committed and were computed from it"
+            )));
+        }
+        return Ok(());
+    }
+    if let Some(l) = latest
+        && l > month
+    {
+        return Err(StoreError::Sequence(format!(
+            "month {month} is before the latest committed month {l}; nothing was written"
+        )));
+    }
+    Ok(())
+}
+
+/// Decodes event/alert JSON rows.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("a stored {what} does not decode: {e}")))
+}
+
+/// A run's inputs from their stored JSON.
+pub(crate) fn parse_inputs(text: &str) -> Result<Vec<crate::InputFile>, StoreError> {
+    parse_json("list of input files", text)
+}
+
+/// A run's counts from their stored JSON.
+pub(crate) fn parse_counts(text: Option<String>) -> Result<Option<RunCounts>, StoreError> {
+    text.map(|t| parse_json("run counts", &t)).transpose()
+}
+
+/// The rule book text must give the fingerprint, so that states read back are stamped right.
+pub(crate) fn check_meta(meta: &RunMeta) -> Result<(), StoreError> {
+    let book = crm_tiering::RuleBook::from_str_auto(&meta.rule_book_text)
+        .map_err(|e| StoreError::Input(format!("the run's rule book text does not load: {e}")))?;
+    if book.fingerprint() != meta.rule_book_fingerprint {
+        return Err(StoreError::Input(format!(
+            "the run's rule book text gives fingerprint {} but the run names {}",
+            book.fingerprint(),
+            meta.rule_book_fingerprint
+        )));
+    }
+    Ok(())
+}
