@@ -170,17 +170,17 @@ impl Columns {
                     ),
                 ));
             }
-            let usable = match (&role, kind) {
-                (ColumnRole::CustomerId | ColumnRole::LegalEntity | ColumnRole::LegalEntityName, _) => true,
-                (ColumnRole::CustomerKind, TableKind::Aum | TableKind::Daily) => true,
-                (ColumnRole::Month | ColumnRole::Aum | ColumnRole::ComponentAverage(_), TableKind::Aum) => true,
-                (ColumnRole::Date | ColumnRole::Component | ColumnRole::Balance, TableKind::Daily) => true,
-                (
-                    ColumnRole::Month | ColumnRole::Action | ColumnRole::Tier | ColumnRole::Months,
-                    TableKind::Designations,
-                ) => true,
-                _ => false,
-            };
+            let usable = matches!(
+                (&role, kind),
+                (ColumnRole::CustomerId | ColumnRole::LegalEntity | ColumnRole::LegalEntityName, _)
+                    | (ColumnRole::CustomerKind, TableKind::Aum | TableKind::Daily)
+                    | (ColumnRole::Month | ColumnRole::Aum | ColumnRole::ComponentAverage(_), TableKind::Aum)
+                    | (ColumnRole::Date | ColumnRole::Component | ColumnRole::Balance, TableKind::Daily)
+                    | (
+                        ColumnRole::Month | ColumnRole::Action | ColumnRole::Tier | ColumnRole::Months,
+                        TableKind::Designations
+                    )
+            );
             if !usable {
                 return Err(err(h, format!("column `{h}` ({}) does not belong in this table", role.name())));
             }

@@ -488,8 +488,8 @@ impl Engine {
             let mut active: Vec<u32> = Vec::with_capacity(states.len());
             let mut has_record: Vec<bool> = Vec::with_capacity(states.len());
             let mut events_of_held: Vec<(usize, RecordError)> = Vec::new();
-            for i in 0..states.len() {
-                if joins[i] > m {
+            for (i, &joined) in joins.iter().enumerate() {
+                if joined > m {
                     continue;
                 }
                 let id = states.customers[i].id.as_str();

@@ -1,0 +1,357 @@
+//! The batch (SPEC §15): a portfolio's customers for one month, in place, in customer order,
+//! optionally over scoped threads.
+
+use rust_decimal::Decimal;
+
+use super::Engine;
+use super::customer::{Customer, CustomerIdentity};
+use super::input::MonthInput;
+use crate::error::{InputError, TieringError};
+use crate::event::{Alert, Event};
+use crate::month::Month;
+use crate::rules::{CustomerKind, RuleSetId, RuleVersion};
+use crate::state::CustomerState;
+
+/// An event of a batch, with the index of its customer in the batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchEvent {
+    /// Index of the customer in the batch's slices.
+    pub index: u32,
+    /// The event.
+    pub event: Event,
+}
+
+/// An alert of a batch, with the index of its customer in the batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchAlert {
+    /// Index of the customer in the batch's slices.
+    pub index: u32,
+    /// The alert.
+    pub alert: Alert,
+}
+
+/// A customer of a batch that could not be evaluated. Its state is left unchanged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchError {
+    /// Index of the customer in the batch's slices.
+    pub index: u32,
+    /// The error, naming the customer.
+    pub error: TieringError,
+}
+
+/// The result of a batch: events, alerts and errors in customer order.
+///
+/// Every customer of the batch is accounted for: either its state was updated in place or it
+/// has an entry in `errors`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchOutcome {
+    /// Events, in customer order.
+    pub events: Vec<BatchEvent>,
+    /// Alerts, in customer order.
+    pub alerts: Vec<BatchAlert>,
+    /// Customers that could not be evaluated, in customer order.
+    pub errors: Vec<BatchError>,
+    /// The computed AUM of each customer (zero for customers in error).
+    pub aums: Vec<Decimal>,
+}
+
+/// Receives what a step produces.
+pub(super) trait Sink {
+    fn event(&mut self, e: Event);
+    fn alert(&mut self, a: Alert);
+}
+
+pub(super) struct VecSink<'a> {
+    pub(super) events: &'a mut Vec<Event>,
+    pub(super) alerts: &'a mut Vec<Alert>,
+}
+
+impl Sink for VecSink<'_> {
+    fn event(&mut self, e: Event) {
+        self.events.push(e);
+    }
+    fn alert(&mut self, a: Alert) {
+        self.alerts.push(a);
+    }
+}
+
+/// Feeds a step's output to a [`BatchSink`] with the customer's index.
+struct Indexed<'a, S: BatchSink + ?Sized> {
+    index: u32,
+    sink: &'a mut S,
+}
+
+impl<S: BatchSink + ?Sized> Sink for Indexed<'_, S> {
+    fn event(&mut self, e: Event) {
+        self.sink.event(self.index, &e);
+    }
+    fn alert(&mut self, a: Alert) {
+        self.sink.alert(self.index, &a);
+    }
+}
+
+pub(super) fn check_lengths(
+    month: Month,
+    customers: usize,
+    inputs: Option<usize>,
+    states: usize,
+) -> Result<(), TieringError> {
+    if customers == states && inputs.is_none_or(|n| n == customers) && customers <= u32::MAX as usize {
+        return Ok(());
+    }
+    Err(InputError::new(
+        "",
+        Some(month),
+        "batch",
+        format!(
+            "customers, inputs and states must have the same length, at most 4294967295 (got {customers}, {} and {states})",
+            inputs.map_or_else(|| "-".to_string(), |n| n.to_string())
+        ),
+    )
+    .into())
+}
+
+/// Receives a batch's results as they are produced, in customer order. For each customer,
+/// its events and alerts come first, then exactly one of [`BatchSink::evaluated`] or
+/// [`BatchSink::error`].
+pub trait BatchSink {
+    /// An event of the customer at `index`.
+    fn event(&mut self, index: u32, event: &Event);
+    /// An alert of the customer at `index`.
+    fn alert(&mut self, index: u32, alert: &Alert);
+    /// The customer at `index` was evaluated: `aum` is its month's AUM and `state` its new
+    /// state (already written to the batch's state slice), so a sink can write a customer's
+    /// whole output row in one pass.
+    fn evaluated(&mut self, index: u32, aum: Decimal, state: &CustomerState);
+    /// The customer at `index` could not be evaluated; its state is unchanged.
+    fn error(&mut self, index: u32, error: TieringError);
+}
+
+impl BatchOutcome {
+    /// An empty outcome with room for `customers` AUMs.
+    pub fn with_capacity(customers: usize) -> Self {
+        BatchOutcome { aums: Vec::with_capacity(customers), ..BatchOutcome::default() }
+    }
+}
+
+impl BatchSink for BatchOutcome {
+    fn event(&mut self, index: u32, event: &Event) {
+        self.events.push(BatchEvent { index, event: *event });
+    }
+    fn alert(&mut self, index: u32, alert: &Alert) {
+        self.alerts.push(BatchAlert { index, alert: *alert });
+    }
+    fn evaluated(&mut self, _index: u32, aum: Decimal, _state: &CustomerState) {
+        self.aums.push(aum);
+    }
+    fn error(&mut self, index: u32, error: TieringError) {
+        self.errors.push(BatchError { index, error });
+        self.aums.push(Decimal::ZERO);
+    }
+}
+
+impl Engine {
+    /// Evaluates a whole portfolio for one month, updating `states` in place.
+    ///
+    /// `customers`, `inputs` and `states` are parallel slices. A customer in error keeps its
+    /// prior state and is reported in [`BatchOutcome::errors`] with its index; nothing is
+    /// dropped. Events and alerts come in customer order, so the result is deterministic.
+    /// [`Engine::evaluate_batch_with`] is the same without owned customers or materialized
+    /// inputs.
+    ///
+    /// # Errors
+    /// [`TieringError::Input`] only when the slices differ in length or hold more than
+    /// `u32::MAX` customers; per-customer errors are in the outcome.
+    pub fn evaluate_batch(
+        &self,
+        month: Month,
+        customers: &[Customer],
+        inputs: &[MonthInput],
+        states: &mut [CustomerState],
+    ) -> Result<BatchOutcome, TieringError> {
+        check_lengths(month, customers.len(), Some(inputs.len()), states.len())?;
+        let mut out = BatchOutcome::with_capacity(customers.len());
+        self.evaluate_batch_with(month, customers, states, |i| Ok(&inputs[i]), &mut out)?;
+        Ok(out)
+    }
+
+    /// The batch at its most general: customers of any [`CustomerIdentity`] (owned
+    /// [`Customer`]s or borrowed [`CustomerRef`]s), each input made on demand by `input(index)`
+    /// (no vector of inputs needed; an `Err` is that customer's error), and results streamed to
+    /// a [`BatchSink`] in customer order.
+    ///
+    /// ```
+    /// use crm_tiering::{BatchOutcome, CustomerKind, CustomerRef, CustomerState, Engine, MonthInput, RuleBook, from_fen};
+    /// let engine = Engine::new(RuleBook::default_book()?);
+    /// let ids = ["c1", "c2"];
+    /// let fen = [25_000_000i64, 100];
+    /// let customers: Vec<CustomerRef> =
+    ///     ids.iter().map(|id| CustomerRef { id, legal_entity: None, kind: CustomerKind::Personal }).collect();
+    /// let mut states = vec![CustomerState::default(); 2];
+    /// let mut out = BatchOutcome::default();
+    /// engine.evaluate_batch_with("2024-01".parse()?, &customers, &mut states,
+    ///     |i| Ok(MonthInput::total(from_fen(fen[i]))), &mut out)?;
+    /// assert_eq!(states[0].tier.unwrap().as_str(), "gold");
+    /// assert_eq!(out.events.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`TieringError::Input`] only when `customers` and `states` differ in length or hold more
+    /// than `u32::MAX` customers; per-customer errors go to the sink.
+    pub fn evaluate_batch_with<C, I, F, S>(
+        &self,
+        month: Month,
+        customers: &[C],
+        states: &mut [CustomerState],
+        mut input: F,
+        sink: &mut S,
+    ) -> Result<(), TieringError>
+    where
+        C: CustomerIdentity,
+        I: std::borrow::Borrow<MonthInput>,
+        F: FnMut(usize) -> Result<I, TieringError>,
+        S: BatchSink + ?Sized,
+    {
+        check_lengths(month, customers.len(), None, states.len())?;
+        self.batch_chunk(month, customers, states, 0, &mut input, sink);
+        Ok(())
+    }
+
+    /// Like [`Engine::evaluate_batch`], split over `threads` threads. The outcome is identical
+    /// to the single-threaded one (same order).
+    ///
+    /// # Errors
+    /// As [`Engine::evaluate_batch`].
+    pub fn evaluate_batch_parallel(
+        &self,
+        month: Month,
+        customers: &[Customer],
+        inputs: &[MonthInput],
+        states: &mut [CustomerState],
+        threads: usize,
+    ) -> Result<BatchOutcome, TieringError> {
+        check_lengths(month, customers.len(), Some(inputs.len()), states.len())?;
+        let parts = self.evaluate_batch_parallel_with(
+            month,
+            customers,
+            states,
+            |i| Ok(&inputs[i]),
+            threads,
+            BatchOutcome::default,
+        )?;
+        let mut parts = parts.into_iter();
+        let mut out = parts.next().unwrap_or_default();
+        for part in parts {
+            out.events.extend(part.events);
+            out.alerts.extend(part.alerts);
+            out.errors.extend(part.errors);
+            out.aums.extend(part.aums);
+        }
+        Ok(out)
+    }
+
+    /// [`Engine::evaluate_batch_with`] split over `threads` scoped threads: the slices are cut
+    /// into consecutive chunks, each chunk's results go to its own sink made by `new_sink`, and
+    /// the sinks come back in chunk order (indices in them are indices of the whole batch), so
+    /// concatenating them gives exactly the single-threaded results.
+    ///
+    /// # Errors
+    /// As [`Engine::evaluate_batch_with`].
+    pub fn evaluate_batch_parallel_with<C, I, F, S>(
+        &self,
+        month: Month,
+        customers: &[C],
+        states: &mut [CustomerState],
+        input: F,
+        threads: usize,
+        new_sink: impl Fn() -> S + Sync,
+    ) -> Result<Vec<S>, TieringError>
+    where
+        C: CustomerIdentity + Sync,
+        I: std::borrow::Borrow<MonthInput>,
+        F: Fn(usize) -> Result<I, TieringError> + Sync,
+        S: BatchSink + Send,
+    {
+        check_lengths(month, customers.len(), None, states.len())?;
+        let threads = threads.clamp(1, 1024);
+        if threads == 1 || customers.len() < 2 * threads {
+            let mut sink = new_sink();
+            self.batch_chunk(month, customers, states, 0, &mut |i| input(i), &mut sink);
+            return Ok(vec![sink]);
+        }
+        let chunk = customers.len().div_ceil(threads);
+        let (input, new_sink) = (&input, &new_sink);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = customers
+                .chunks(chunk)
+                .zip(states.chunks_mut(chunk))
+                .enumerate()
+                .map(|(n, (c, s))| {
+                    scope.spawn(move || {
+                        let mut sink = new_sink();
+                        self.batch_chunk(month, c, s, n * chunk, &mut |i| input(i), &mut sink);
+                        sink
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().map_err(|_| InputError::new("", Some(month), "batch", "a worker thread failed").into())
+                })
+                .collect()
+        })
+    }
+
+    /// Evaluates one consecutive chunk of a batch; `base` is the index of its first customer.
+    fn batch_chunk<C, I, F, S>(
+        &self,
+        month: Month,
+        customers: &[C],
+        states: &mut [CustomerState],
+        base: usize,
+        input: &mut F,
+        sink: &mut S,
+    ) where
+        C: CustomerIdentity,
+        I: std::borrow::Borrow<MonthInput>,
+        F: FnMut(usize) -> Result<I, TieringError>,
+        S: BatchSink + ?Sized,
+    {
+        // Consecutive customers usually share a legal entity and kind: remember the last
+        // selection. The legal entity is compared only when some rule set selects by it.
+        let by_entity = self.book.selects_by_legal_entity();
+        let mut last: Option<(Option<&str>, CustomerKind, RuleSetId, &RuleVersion)> = None;
+        for (offset, (customer, state)) in customers.iter().zip(states.iter_mut()).enumerate() {
+            let i = base + offset;
+            let index = i as u32;
+            let (entity, kind) = (customer.legal_entity(), customer.kind());
+            let selected = match last {
+                Some((e, k, id, v)) if k == kind && (!by_entity || e == entity) => Ok((id, v)),
+                _ => self.book.select(entity, kind).and_then(|id| {
+                    let v = self.book.version_for(id, month, customer.id())?;
+                    last = Some((entity, kind, id, v));
+                    Ok((id, v))
+                }),
+            };
+            let result = selected.and_then(|(set, version)| {
+                let input = input(i)?;
+                // On error `evaluate_into` leaves the state untouched and emits nothing.
+                self.evaluate_into(
+                    set,
+                    version,
+                    customer.id(),
+                    state,
+                    month,
+                    input.borrow(),
+                    &mut Indexed { index, sink: &mut *sink },
+                )
+            });
+            match result {
+                Ok(aum) => sink.evaluated(index, aum, state),
+                Err(error) => sink.error(index, error),
+            }
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! The tier state machine and its three entry points: one month ([`Engine::evaluate`]), a
+//! history ([`Engine::replay`]) and a batch ([`Engine::evaluate_batch_with`] and friends).
+//!
+//! Each month runs in two phases (DESIGN.md): [`plan`](plan::plan) does everything that can fail
+//! (SPEC §6.1) and [`step`](step::step) applies the rules and cannot fail (SPEC §6.2); alerts
+//! follow (SPEC §11).
+
+mod alerts;
+mod batch;
+mod customer;
+mod input;
+mod plan;
+mod step;
+
+use rust_decimal::Decimal;
+
+pub use batch::{BatchAlert, BatchError, BatchEvent, BatchOutcome, BatchSink};
+use batch::{Sink, VecSink};
+pub use customer::{Customer, CustomerIdentity, CustomerRef};
+pub use input::{EngineOptions, MissingMonths, MonthInput, MonthOutcome, SpecialChange};
+use plan::plan;
+use step::step;
+
+use crate::error::{InputError, SequenceError, TieringError};
+use crate::month::Month;
+use crate::rules::{RuleBook, RuleSetId, RuleVersion};
+use crate::state::CustomerState;
+
+/// The rules engine: a validated rule book and options. Immutable, `Send + Sync`.
+///
+/// Every method is a pure function of its arguments: no clock, no I/O, no shared state.
+///
+/// ```
+/// use crm_tiering::{Engine, RuleBook, Customer, CustomerState, MonthInput, Status, parse_amount};
+/// let engine = Engine::new(RuleBook::default_book()?);
+/// let c = Customer::personal("6221000001");
+/// let jan = engine.evaluate(&c, &CustomerState::default(), "2024-01".parse()?,
+///                           &MonthInput::total(parse_amount("250000")?))?;
+/// assert_eq!(jan.state.status, Status::Rated);
+/// assert_eq!(jan.state.tier.unwrap().as_str(), "gold");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Engine {
+    book: RuleBook,
+    options: EngineOptions,
+}
+
+impl Engine {
+    /// An engine with default options.
+    pub fn new(book: RuleBook) -> Self {
+        Engine { book, options: EngineOptions::default() }
+    }
+
+    /// An engine with the given options.
+    pub fn with_options(book: RuleBook, options: EngineOptions) -> Self {
+        Engine { book, options }
+    }
+
+    /// The rule book.
+    pub fn rule_book(&self) -> &RuleBook {
+        &self.book
+    }
+
+    /// The options.
+    pub fn options(&self) -> EngineOptions {
+        self.options
+    }
+
+    /// Evaluates one customer for one month: the new state is effective for the next month.
+    ///
+    /// # Errors
+    /// - [`TieringError::Sequence`] when `month` is not the month after the state's last one
+    ///   (unless [`MissingMonths::TreatAsZero`] fills a gap);
+    /// - [`TieringError::Input`] for invalid AUM figures or designation changes;
+    /// - [`TieringError::State`] when the state names a tier the rules in force lack;
+    /// - [`TieringError::Rules`] when no rule set applies to the customer.
+    pub fn evaluate(
+        &self,
+        customer: &Customer,
+        prior: &CustomerState,
+        month: Month,
+        input: &MonthInput,
+    ) -> Result<MonthOutcome, TieringError> {
+        let set = self.book.select(customer.legal_entity.as_deref(), customer.kind)?;
+        let mut state = *prior;
+        let mut events = Vec::new();
+        let mut alerts = Vec::new();
+        let version = self.book.version_for(set, month, &customer.id)?;
+        let aum = self.evaluate_into(
+            set,
+            version,
+            &customer.id,
+            &mut state,
+            month,
+            input,
+            &mut VecSink { events: &mut events, alerts: &mut alerts },
+        )?;
+        Ok(MonthOutcome { month, aum, state, events, alerts })
+    }
+
+    /// Replays a customer's history from a starting state, month by month.
+    ///
+    /// The result has one outcome per month of `history`, each equal to what
+    /// [`Engine::evaluate`] gives for that month from the previous outcome's state.
+    ///
+    /// # Errors
+    /// The first month's error, as [`Engine::evaluate`] reports it.
+    pub fn replay(
+        &self,
+        customer: &Customer,
+        initial: &CustomerState,
+        history: &[(Month, MonthInput)],
+    ) -> Result<Vec<MonthOutcome>, TieringError> {
+        let mut state = *initial;
+        let mut out = Vec::with_capacity(history.len());
+        for (month, input) in history {
+            let o = self.evaluate(customer, &state, *month, input)?;
+            state = o.state;
+            out.push(o);
+        }
+        Ok(out)
+    }
+
+    /// Checks the sequence, fills gaps when allowed, computes the AUM and steps the state.
+    /// On error the state is unchanged and the sink has received nothing.
+    #[allow(clippy::too_many_arguments)]
+    fn evaluate_into(
+        &self,
+        set: RuleSetId,
+        version: &RuleVersion,
+        customer: &str,
+        state: &mut CustomerState,
+        month: Month,
+        input: &MonthInput,
+        sink: &mut dyn Sink,
+    ) -> Result<Decimal, TieringError> {
+        if month == Month::LAST {
+            return Err(InputError::new(
+                customer,
+                Some(month),
+                "month",
+                "the last month there is cannot be evaluated: its outcome would have no month to be effective in",
+            )
+            .into());
+        }
+        let mut fill_from = None;
+        if let Some(last) = state.last_month {
+            let expected = last.next();
+            if month < expected {
+                return Err(SequenceError::Repeated { customer: customer.to_string(), last, got: month }.into());
+            }
+            if month > expected {
+                if self.options.missing_months == MissingMonths::Error {
+                    return Err(
+                        SequenceError::Gap { customer: customer.to_string(), last, expected, got: month }.into()
+                    );
+                }
+                fill_from = Some(expected);
+            }
+        }
+        let aum = version.aum.compute(&input.aum, month, customer)?;
+        let Some(from) = fill_from else {
+            let plan = plan(version, customer, state, month, input.special.as_ref())?;
+            step(version, state, month, aum, plan, sink);
+            return Ok(aum);
+        };
+        // Gap months with zero AUM: run on a copy, and buffer their output, so that an error
+        // in any month leaves the state and the sink untouched.
+        let mut copy = *state;
+        let mut events = Vec::new();
+        let mut alerts = Vec::new();
+        let mut buffer = VecSink { events: &mut events, alerts: &mut alerts };
+        let mut m = from;
+        while m < month {
+            let v = self.book.version_for(set, m, customer)?;
+            let p = plan(v, customer, &copy, m, None)?;
+            step(v, &mut copy, m, crate::money::from_fen(0), p, &mut buffer);
+            m = m.next();
+        }
+        let p = plan(version, customer, &copy, month, input.special.as_ref())?;
+        step(version, &mut copy, month, aum, p, &mut buffer);
+        *state = copy;
+        for e in events {
+            sink.event(e);
+        }
+        for a in alerts {
+            sink.alert(a);
+        }
+        Ok(aum)
+    }
+}

@@ -1,0 +1,282 @@
+//! The step (SPEC §6.2): the rules applied to a validated plan. Infallible: every check
+//! happened in [`plan`](super::plan::plan). Each function below is one section of SPEC §5 or §7.
+
+use rust_decimal::Decimal;
+
+use super::alerts::alerts;
+use super::batch::Sink;
+use super::plan::{Plan, SpecialPlan};
+use crate::code::TierCode;
+use crate::event::{Event, EventKind, Evidence, Reason};
+use crate::month::Month;
+use crate::rules::{DowngradeTarget, RuleVersion};
+use crate::state::{BelowEntryRun, CustomerState, SpecialVip, Status, Watch};
+
+/// What every rule of a month's step reads: the version, the month and its AUM, and the
+/// highest tier the AUM qualifies for.
+struct MonthContext<'a> {
+    v: &'a RuleVersion,
+    month: Month,
+    aum: Decimal,
+    /// The rank of the highest tier the month's AUM qualifies for (SPEC §3).
+    qualifies: Option<usize>,
+}
+
+/// The tiers a step changes: the earned tier and the best tier of the watch's months, as ranks.
+struct Ranks {
+    earned: Option<usize>,
+    watch_best: Option<usize>,
+}
+
+impl MonthContext<'_> {
+    fn code(&self, rank: usize) -> TierCode {
+        self.v.tiers[rank].code
+    }
+
+    fn min(&self, rank: usize) -> Decimal {
+        self.v.tiers[rank].min_aum
+    }
+
+    fn event(
+        &self,
+        kind: EventKind,
+        from: Option<usize>,
+        to: Option<usize>,
+        reason: Reason,
+        evidence: Evidence,
+    ) -> Event {
+        Event {
+            month: self.month,
+            effective_from: self.month.next(),
+            kind,
+            from_tier: from.map(|r| self.code(r)),
+            to_tier: to.map(|r| self.code(r)),
+            reason,
+            evidence,
+        }
+    }
+}
+
+/// One month of one customer (SPEC §6.2): the status's transitions, the special VIP overlay,
+/// then the alerts.
+#[inline(always)]
+pub(super) fn step(
+    v: &RuleVersion,
+    s: &mut CustomerState,
+    month: Month,
+    aum: Decimal,
+    plan: Plan,
+    sink: &mut dyn Sink,
+) {
+    let key = v.key(aum);
+    let m = MonthContext { v, month, aum, qualifies: v.qualifying_rank_key(key) };
+    let mut ranks = Ranks { earned: plan.earned, watch_best: plan.watch_best };
+    match s.status {
+        Status::NotEnrolled => entry(&m, s, &mut ranks, sink),
+        Status::Retained => retention(&m, s, &mut ranks, sink),
+        Status::Rated => rated(&m, s, &mut ranks, sink),
+    }
+    if s.status != Status::Rated {
+        s.watch = None;
+        s.below_entry = None;
+    }
+    if let Some(w) = s.watch.as_mut() {
+        w.best_tier = ranks.watch_best.map(|r| m.code(r));
+    }
+    s.tier = ranks.earned.map(|r| m.code(r));
+    let special = special_overlay(&m, s, plan.special, sink);
+    let earned_rated = if s.status == Status::Rated { ranks.earned } else { None };
+    s.effective_tier = earned_rated.max(special).map(|r| m.code(r));
+    s.last_month = Some(month);
+    alerts(v, s, month, aum, key, earned_rated, sink);
+}
+
+/// SPEC §5.1 Entry (纳入): a month at or above the entry threshold rates the customer at the
+/// highest tier it qualifies for, from the next month.
+fn entry(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, sink: &mut dyn Sink) {
+    if let Some(r) = m.qualifies {
+        let evidence = Evidence::aum(m.aum, Some(m.min(r)));
+        sink.event(m.event(EventKind::Entered, None, Some(r), Reason::MetTierMinimum, evidence));
+        s.status = Status::Rated;
+        ranks.earned = Some(r);
+    }
+}
+
+/// SPEC §5.7 Retention (已退未评级) and re-entry, and §5.8 the full exit when retention runs out.
+fn retention(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, sink: &mut dyn Sink) {
+    if let Some(r) = m.qualifies {
+        let evidence = Evidence::aum(m.aum, Some(m.min(r)));
+        sink.event(m.event(EventKind::ReEntered, ranks.earned, Some(r), Reason::MetTierMinimum, evidence));
+        s.status = Status::Rated;
+        s.retention_months_left = 0;
+        ranks.earned = Some(r);
+        return;
+    }
+    s.retention_months_left = s.retention_months_left.saturating_sub(1);
+    if s.retention_months_left == 0 {
+        let evidence = Evidence::aum(m.aum, Some(m.v.entry_threshold()));
+        sink.event(m.event(EventKind::FullyExited, ranks.earned, None, Reason::RetentionEnded, evidence));
+        s.status = Status::NotEnrolled;
+        ranks.earned = None;
+    }
+}
+
+/// A rated customer's month: the exit counter (§5.6) runs independently of the watch, and an
+/// exit wins over a downgrade due the same month (§6.3); otherwise the month meets the tier
+/// (§5.2, §5.4), falls short of a tier with a tier below it (§5.3, §5.5), or falls short of the
+/// lowest tier (§5.3, decision 15).
+fn rated(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, sink: &mut dyn Sink) {
+    let t = ranks.earned.unwrap_or(0);
+    s.below_entry = count_below_entry(m, s.below_entry);
+    match s.below_entry {
+        Some(run) if run.months >= m.v.settings.exit_after_months => exit_to_retention(m, s, ranks, t, run, sink),
+        _ if m.qualifies.is_some_and(|r| r >= t) => met_tier(m, s, ranks, t, sink),
+        _ if t > 0 => short_of_tier(m, s, ranks, t, sink),
+        _ => short_of_lowest_tier(m, s, ranks, t, sink),
+    }
+}
+
+/// SPEC §5.6 The exit counter: consecutive months below entry while rated.
+fn count_below_entry(m: &MonthContext<'_>, run: Option<BelowEntryRun>) -> Option<BelowEntryRun> {
+    match (m.qualifies, run) {
+        (Some(_), _) => None,
+        (None, Some(run)) => Some(BelowEntryRun { months: run.months + 1, peak_aum: run.peak_aum.max(m.aum), ..run }),
+        (None, None) => Some(BelowEntryRun { since: m.month, months: 1, peak_aum: m.aum }),
+    }
+}
+
+/// SPEC §5.6 Exit (退出): the counter reached `exit_after_months`; retention starts.
+fn exit_to_retention(
+    m: &MonthContext<'_>,
+    s: &mut CustomerState,
+    ranks: &mut Ranks,
+    t: usize,
+    run: BelowEntryRun,
+    sink: &mut dyn Sink,
+) {
+    let evidence = Evidence::aum(m.aum, Some(m.v.entry_threshold())).window(run.since, run.months, Some(run.peak_aum));
+    sink.event(m.event(EventKind::ExitedToRetention, Some(t), None, Reason::BelowEntryRun, evidence));
+    s.status = Status::Retained;
+    s.retention_months_left = m.v.settings.retention_months;
+    s.below_entry = None;
+    s.watch = None;
+    ranks.watch_best = None;
+}
+
+/// SPEC §5.4 Watch cleared by a month meeting the current tier, and §5.2 Upgrade (升级) when
+/// the month qualifies for a higher one, from the next month.
+fn met_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, t: usize, sink: &mut dyn Sink) {
+    let r = m.qualifies.unwrap_or(t);
+    if let Some(w) = s.watch.take() {
+        let evidence = Evidence::aum(m.aum, Some(m.min(t))).window(w.since, w.short_months, Some(w.peak_aum));
+        sink.event(m.event(EventKind::WatchCleared, Some(t), Some(t), Reason::MetTierMinimum, evidence));
+        ranks.watch_best = None;
+    }
+    if r > t {
+        let evidence = Evidence::aum(m.aum, Some(m.min(r)));
+        sink.event(m.event(EventKind::Upgraded, Some(t), Some(r), Reason::MetTierMinimum, evidence));
+        ranks.earned = Some(r);
+    }
+}
+
+/// SPEC §5.3 Watch (关注): a month short of the current tier, which has a tier below it, starts
+/// or extends the watch; §5.5 Downgrade (降级) when the watch reaches the tier's watch months.
+fn short_of_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, t: usize, sink: &mut dyn Sink) {
+    let w = match s.watch {
+        Some(w) => Watch { short_months: w.short_months + 1, peak_aum: w.peak_aum.max(m.aum), ..w },
+        None => {
+            let evidence = Evidence::aum(m.aum, Some(m.min(t)));
+            sink.event(m.event(EventKind::WatchStarted, Some(t), None, Reason::ShortOfTier, evidence));
+            Watch { since: m.month, short_months: 1, best_tier: None, peak_aum: m.aum }
+        }
+    };
+    ranks.watch_best = ranks.watch_best.max(m.qualifies);
+    if w.short_months < m.v.tiers[t].watch_months {
+        s.watch = Some(w);
+        return;
+    }
+    let (target, reason) = downgrade_target(m, ranks.watch_best, t);
+    let evidence = Evidence::aum(m.aum, Some(m.min(t))).window(w.since, w.short_months, Some(w.peak_aum));
+    sink.event(m.event(EventKind::Downgraded, Some(t), Some(target), reason, evidence));
+    ranks.earned = Some(target);
+    s.watch = None;
+    ranks.watch_best = None;
+}
+
+/// SPEC §5.5 The downgrade target: by `downgrade_target`, at most one tier below the current
+/// one, and the lowest tier when the rule gives none (decision 3).
+fn downgrade_target(m: &MonthContext<'_>, watch_best: Option<usize>, t: usize) -> (usize, Reason) {
+    let (target, reason) = match m.v.settings.downgrade_target {
+        DowngradeTarget::HighestInWindow => (watch_best, Reason::HighestInWindow),
+        DowngradeTarget::LastMonth => (m.qualifies, Reason::LastMonth),
+        DowngradeTarget::OneDown => (Some(t - 1), Reason::OneDown),
+    };
+    match target {
+        Some(r) => (r.min(t - 1), reason),
+        None => (0, Reason::LowestTierFloor),
+    }
+}
+
+/// SPEC §5.3 Short of the lowest tier: only the exit counter runs. A watch carried over from a
+/// version in which this tier had a tier below it ends here (decision 15).
+fn short_of_lowest_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, t: usize, sink: &mut dyn Sink) {
+    if let Some(w) = s.watch.take() {
+        let evidence = Evidence::aum(m.aum, Some(m.min(t))).window(w.since, w.short_months, Some(w.peak_aum));
+        sink.event(m.event(EventKind::WatchCleared, Some(t), Some(t), Reason::NoLowerTier, evidence));
+        ranks.watch_best = None;
+    }
+}
+
+/// SPEC §7 The special VIP overlay (特殊VIP): expiry, revocation and grants as planned. Returns
+/// the rank of the designation in force next month.
+fn special_overlay(
+    m: &MonthContext<'_>,
+    s: &mut CustomerState,
+    plan: SpecialPlan,
+    sink: &mut dyn Sink,
+) -> Option<usize> {
+    let expired =
+        |old: SpecialVip| special_event(m, EventKind::SpecialExpired, Some(old.tier), None, Reason::ValidityEnded, old);
+    let special = match plan {
+        SpecialPlan::Keep(k) => k,
+        SpecialPlan::Expire(old, k) => {
+            sink.event(expired(old));
+            k
+        }
+        SpecialPlan::Revoke(old) => {
+            sink.event(special_event(m, EventKind::SpecialRevoked, Some(old.tier), None, Reason::Revoked, old));
+            None
+        }
+        SpecialPlan::Grant { expired: old, replaced, new } => {
+            if let Some(old) = old {
+                sink.event(expired(old));
+            }
+            let from = if replaced { s.special.map(|o| o.tier) } else { None };
+            sink.event(special_event(m, EventKind::SpecialGranted, from, Some(new.0.tier), Reason::Designated, new.0));
+            Some(new)
+        }
+    };
+    s.special = special.map(|(sp, _)| sp);
+    special.map(|(_, rank)| rank)
+}
+
+/// An event about a designation, with its validity as the window (SPEC §12).
+fn special_event(
+    m: &MonthContext<'_>,
+    kind: EventKind,
+    from: Option<TierCode>,
+    to: Option<TierCode>,
+    reason: Reason,
+    sp: SpecialVip,
+) -> Event {
+    let months = (sp.last_month.months_since(sp.first_month) + 1).max(0) as u32;
+    Event {
+        month: m.month,
+        effective_from: m.month.next(),
+        kind,
+        from_tier: from,
+        to_tier: to,
+        reason,
+        evidence: Evidence::aum(m.aum, None).window(sp.first_month, months, None),
+    }
+}
