@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Tests of the C ABI: the header check and the crate's Rust tests, the C test suite (every
-# conformance vector and the misuse cases) plain, under AddressSanitizer and under valgrind,
+# Tests of the C ABI: the header check and the crate's Rust tests, the C test suites (every
+# conformance vector and the misuse cases; the portfolio month and every portfolio vector) plain, under AddressSanitizer and under valgrind,
 # and the C example. Runs from any directory; installs what it needs on Debian.
 set -euo pipefail
 
@@ -33,6 +33,7 @@ lib="$target/debug/libcrm_tiering.a"
 cflags=(-std=c11 -Wall -Wextra -Werror -g -I"$here/include")
 libs=("$lib" -lcjson -lpthread -ldl -lm)
 vectors="$root/rules-spec/vectors"
+pvectors="$root/rules-spec/portfolio-vectors"
 export CRMT_DEFAULT_RULES="$root/rules-spec/default-rules.toml"
 export RUST_BACKTRACE=0
 
@@ -44,14 +45,20 @@ g++ -std=c++17 -Wall -Wextra -Werror -fsyntax-only -x c++ -I"$here/include" "$ou
 echo "== C tests (plain)"
 gcc "${cflags[@]}" "$here/tests/test_abi.c" -o "$out/test_abi" "${libs[@]}"
 "$out/test_abi" "$vectors"
+gcc "${cflags[@]}" "$here/tests/test_portfolio.c" -o "$out/test_portfolio" "${libs[@]}"
+"$out/test_portfolio" "$pvectors"
 
 echo "== C tests (AddressSanitizer)"
 gcc "${cflags[@]}" -fsanitize=address -fno-omit-frame-pointer "$here/tests/test_abi.c" -o "$out/test_abi_asan" "${libs[@]}"
 ASAN_OPTIONS=detect_leaks=1 "$out/test_abi_asan" "$vectors"
+gcc "${cflags[@]}" -fsanitize=address -fno-omit-frame-pointer "$here/tests/test_portfolio.c" -o "$out/test_portfolio_asan" "${libs[@]}"
+ASAN_OPTIONS=detect_leaks=1 "$out/test_portfolio_asan" "$pvectors"
 
 echo "== C tests (valgrind)"
 valgrind -q --leak-check=full --suppressions="$here/tests/valgrind.supp" --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1 \
     "$out/test_abi" "$vectors"
+valgrind -q --leak-check=full --suppressions="$here/tests/valgrind.supp" --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1 \
+    "$out/test_portfolio" "$pvectors"
 
 echo "== C example"
 "$root/examples/c/run.sh"

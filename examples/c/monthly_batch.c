@@ -1,17 +1,19 @@
 /*
- * A core system's monthly tiering run over the C ABI.
+ * A core system's monthly tiering run over the C ABI: the portfolio month.
  *
- *   monthly_batch RULES.toml PORTFOLIO.csv YYYY-MM STATES_IN.jsonl STATES_OUT.jsonl
+ *   monthly_batch RULES.toml PORTFOLIO.csv YYYY-MM STATES_IN STATES_OUT
  *
  * 1. loads the rule book;
- * 2. reads the month's rows of the portfolio extract (customer_id, legal_entity, kind, month,
- *    then one column of monthly daily average per AUM component, decimal yuan);
- * 3. reads the prior states from the store (JSON Lines, one per customer in extract order; a
- *    missing file means every customer is new);
- * 4. evaluates the whole portfolio in one batch call;
- * 5. writes the new states back to the store and prints events, alerts and rejected records.
+ * 2. reads the portfolio extract (customer_id, legal_entity, customer_kind, month, then one
+ *    column of monthly daily average per AUM component, decimal yuan): the rows of the month
+ *    (as a month's extract would hold them) go into a crmt_extract, cell by cell under the
+ *    resolved header; a row dated outside the declared month would hold its customer back;
+ * 3. reads the prior states from the store (checked text keyed by customer id; a missing file
+ *    means an empty portfolio);
+ * 4. evaluates the declared month: rows are matched to stored customers by id;
+ * 5. writes the new states back to the store and prints events, alerts and held customers.
  *
- * Money stays exact: amounts are parsed from decimal text straight into integer fen.
+ * Money stays exact: amounts go from decimal text to the engine's decimals, never floats.
  */
 #define _DEFAULT_SOURCE
 #include <stdio.h>
@@ -43,24 +45,6 @@ static char *read_file(const char *path, size_t *len) {
     return buf;
 }
 
-/* "123456.7" -> 12345670 fen; returns 0 on text that is not a plain amount with <= 2 decimals. */
-static int parse_fen(const char *s, int64_t *out) {
-    int64_t v = 0, sign = 1;
-    int decimals = -1, digits = 0;
-    if (*s == '-') { sign = -1; s++; }
-    for (; *s; s++) {
-        if (*s == '.' && decimals < 0) { decimals = 0; continue; }
-        if (*s < '0' || *s > '9' || decimals == 2) return 0;
-        v = v * 10 + (*s - '0');
-        digits++;
-        if (decimals >= 0) decimals++;
-    }
-    if (!digits) return 0;
-    for (int d = decimals < 0 ? 0 : decimals; d < 2; d++) v *= 10;
-    *out = sign * v;
-    return 1;
-}
-
 static int split(char *line, char **cols) {
     int n = 0;
     cols[n++] = line;
@@ -80,7 +64,7 @@ static void yuan(int64_t fen, char *buf, size_t len) {
 
 int main(int argc, char **argv) {
     if (argc != 6) {
-        fprintf(stderr, "usage: %s RULES.toml PORTFOLIO.csv YYYY-MM STATES_IN.jsonl STATES_OUT.jsonl\n", argv[0]);
+        fprintf(stderr, "usage: %s RULES.toml PORTFOLIO.csv YYYY-MM STATES_IN STATES_OUT\n", argv[0]);
         return 2;
     }
     int year = 0, mon = 0;
@@ -95,130 +79,95 @@ int main(int argc, char **argv) {
     if (crmt_rulebook_from_toml((const uint8_t *)rules, len, &book) != CRMT_OK) die("rule book");
     free(rules);
 
-    /* 2. The month's rows, as columns. */
+    /* 2. The extract: the header resolved once, then every row's cells (bad rows are kept and
+     * reported by the evaluation, their customers held back). */
     char *csv = read_file(argv[2], &len);
     if (!csv) { perror(argv[2]); return 1; }
-    size_t cap = 64, count = 0, ids_len = 0, entities_len = 0, ncomp = 0;
-    char *ids = malloc(len + 1), *entities = malloc(len + 1);
-    size_t *id_off = malloc((cap + 1) * sizeof *id_off), *entity_off = malloc((cap + 1) * sizeof *entity_off);
-    uint8_t *kinds = malloc(cap);
-    int64_t *amounts = NULL;
-    const char *components[MAX_COLS];
-    char *header = NULL;
-    id_off[0] = entity_off[0] = 0;
+    crmt_extract *extract = NULL;
+    if (crmt_extract_new(book, &extract) != CRMT_OK) die("extract");
+    crmt_columns *columns = NULL;
+    int month_col = -1;
+    uint64_t line_no = 0;
     for (char *line = strtok(csv, "\n"); line; line = strtok(NULL, "\n")) {
-        char *cols[MAX_COLS];
-        char copy[1024];
-        snprintf(copy, sizeof copy, "%s", line);
-        int n = split(line, cols);
-        if (!header) {
-            header = line;
-            ncomp = (size_t)(n - 4);
-            for (size_t j = 0; j < ncomp; j++) components[j] = cols[4 + j];
-            amounts = malloc(cap * ncomp * sizeof *amounts);
+        line_no++;
+        char *cells[MAX_COLS];
+        int n = split(line, cells);
+        if (line_no == 1) {
+            for (int i = 0; i < n; i++) if (strcmp(cells[i], "month") == 0) month_col = i;
+            if (crmt_columns_resolve(book, CRMT_TABLE_AUM, (const char *const *)cells, (size_t)n, &columns) != CRMT_OK)
+                die("header");
             continue;
         }
-        if (n != (int)(4 + ncomp) || strcmp(cols[3], argv[3]) != 0) continue;
-        if (count == cap) {
-            cap *= 2;
-            id_off = realloc(id_off, (cap + 1) * sizeof *id_off);
-            entity_off = realloc(entity_off, (cap + 1) * sizeof *entity_off);
-            kinds = realloc(kinds, cap);
-            amounts = realloc(amounts, cap * ncomp * sizeof *amounts);
-        }
-        memcpy(ids + ids_len, cols[0], strlen(cols[0]));
-        ids_len += strlen(cols[0]);
-        memcpy(entities + entities_len, cols[1], strlen(cols[1]));
-        entities_len += strlen(cols[1]);
-        id_off[count + 1] = ids_len;
-        entity_off[count + 1] = entities_len;
-        kinds[count] = strcmp(cols[2], "corporate") == 0 ? CRMT_KIND_CORPORATE : CRMT_KIND_PERSONAL;
-        for (size_t j = 0; j < ncomp; j++) {
-            int64_t fen = CRMT_NO_AMOUNT;
-            if (cols[4 + j][0] && !parse_fen(cols[4 + j], &fen)) {
-                fprintf(stderr, "%s: `%s` is not an amount: %s left out\n", cols[0], cols[4 + j], components[j]);
-                fen = CRMT_NO_AMOUNT;
-            }
-            amounts[count * ncomp + j] = fen;
-        }
-        count++;
+        if (month_col >= 0 && month_col < n && strcmp(cells[month_col], argv[3]) != 0) continue; /* another month */
+        if (crmt_extract_push_cells(extract, argv[2], columns, line_no, (const char *const *)cells, (size_t)n) != CRMT_OK)
+            die("row");
     }
-    crmt_batch_customers customers = {count, ids, id_off, entities, entity_off, kinds};
-    crmt_batch_aum aum = {ncomp, components, amounts};
 
-    /* 3. The prior states from the store. */
-    crmt_states *states = NULL;
+    /* 3. The prior states, keyed by customer id, checked against truncation and corruption. */
+    crmt_portfolio *portfolio = NULL;
     char *stored = read_file(argv[4], &len);
     if (stored) {
-        if (crmt_states_from_lines((const uint8_t *)stored, len, &states) != CRMT_OK) die("stored states");
+        if (crmt_portfolio_from_text((const uint8_t *)stored, len, &portfolio) != CRMT_OK) die("stored states");
         free(stored);
-        if (crmt_states_len(states) != count) {
-            fprintf(stderr, "the store holds %zu states for %zu customers\n", crmt_states_len(states), count);
-            return 1;
-        }
-    } else if (crmt_states_new(count, &states) != CRMT_OK) {
-        die("states");
+    } else if (crmt_portfolio_new(&portfolio) != CRMT_OK) {
+        die("portfolio");
     }
 
-    /* 4. One call for the portfolio. */
-    crmt_result *errors = malloc(count * sizeof *errors);
-    crmt_batch *batch = NULL;
-    if (crmt_evaluate_batch(book, month, &customers, &aum, states, 2, errors, &batch) != CRMT_OK) die("batch");
+    /* 4. The declared month, for the whole portfolio, on 2 threads. */
+    crmt_portfolio_options options = {CRMT_ABSENT_ZERO, false, 2};
+    crmt_portfolio_result *result = NULL;
+    if (crmt_portfolio_result_new(&result) != CRMT_OK) die("result");
+    if (crmt_evaluate_portfolio(book, portfolio, month, 0, extract, &options, result) != CRMT_OK) die("portfolio month");
 
     /* 5. Store the new states, then report. */
-    crmt_buffer *lines = NULL;
-    if (crmt_states_to_lines(states, &lines) != CRMT_OK) die("states");
+    crmt_buffer *text = NULL;
+    if (crmt_portfolio_to_text(portfolio, book, &text) != CRMT_OK) die("states");
     FILE *f = fopen(argv[5], "wb");
-    if (!f || fwrite(crmt_buffer_data(lines), 1, crmt_buffer_len(lines), f) != crmt_buffer_len(lines)) {
+    if (!f || fwrite(crmt_buffer_data(text), 1, crmt_buffer_len(text), f) != crmt_buffer_len(text)) {
         perror(argv[5]);
         return 1;
     }
     fclose(f);
-    crmt_buffer_free(lines);
+    crmt_buffer_free(text);
 
-    size_t nev = 0, nal = 0;
-    const crmt_event *ev = crmt_batch_events(batch, &nev);
-    const crmt_alert *al = crmt_batch_alerts(batch, &nal);
-    printf("%s: %zu customers, %zu events, %zu alerts, %zu rejected\n", argv[3], count, nev, nal,
-           crmt_batch_error_count(batch));
+    size_t nev = 0, nal = 0, nval = 0, nerr = 0;
+    const crmt_event *ev = crmt_portfolio_result_events(result, &nev);
+    const crmt_alert *al = crmt_portfolio_result_alerts(result, &nal);
+    crmt_portfolio_result_evaluated(result, &nval);
+    const crmt_record_error *err = crmt_portfolio_result_errors(result, &nerr);
+    printf("%s: %zu customers, %zu evaluated, %zu events, %zu alerts, %zu held\n", argv[3],
+           crmt_portfolio_len(portfolio), nval, nev, nal, nerr);
+    char id[72];
     for (size_t i = 0; i < nev; i++) {
         char a[32], t[32];
-        uint32_t c = ev[i].customer_index;
+        crmt_portfolio_customer_id(portfolio, ev[i].customer_index, id, sizeof id, NULL);
         yuan(ev[i].aum_fen, a, sizeof a);
         yuan(ev[i].threshold_fen, t, sizeof t);
-        printf("  event  %.*s %-20s %-10s %-9s -> %-9s from %d  (AUM %s, threshold %s, %s)\n",
-               (int)(id_off[c + 1] - id_off[c]), ids + id_off[c], crmt_event_kind_code(ev[i].kind),
-               crmt_event_kind_name_zh(ev[i].kind), ev[i].from_tier[0] ? ev[i].from_tier : "-",
-               ev[i].to_tier[0] ? ev[i].to_tier : "-", ev[i].effective_from, a, t, crmt_reason_code(ev[i].reason));
+        printf("  event  %s %-20s %-10s %-9s -> %-9s from %d  (AUM %s, threshold %s, %s)\n", id,
+               crmt_event_kind_code(ev[i].kind), crmt_event_kind_name_zh(ev[i].kind),
+               ev[i].from_tier[0] ? ev[i].from_tier : "-", ev[i].to_tier[0] ? ev[i].to_tier : "-",
+               ev[i].effective_from, a, t, crmt_reason_code(ev[i].reason));
     }
     for (size_t i = 0; i < nal; i++) {
         char a[32], g[32];
-        uint32_t c = al[i].customer_index;
+        crmt_portfolio_customer_id(portfolio, al[i].customer_index, id, sizeof id, NULL);
         yuan(al[i].aum_fen, a, sizeof a);
         yuan(al[i].gap_fen, g, sizeof g);
-        printf("  alert  %.*s %-20s %-10s tier %-9s months left %2d  (AUM %s, gap %s)\n",
-               (int)(id_off[c + 1] - id_off[c]), ids + id_off[c], crmt_alert_kind_code(al[i].kind),
-               crmt_alert_kind_name_zh(al[i].kind), al[i].tier[0] ? al[i].tier : "-", al[i].months_left, a, g);
+        printf("  alert  %s %-20s %-10s tier %-9s months left %2d  (AUM %s, gap %s)\n", id,
+               crmt_alert_kind_code(al[i].kind), crmt_alert_kind_name_zh(al[i].kind), al[i].tier[0] ? al[i].tier : "-",
+               al[i].months_left, a, g);
     }
-    for (size_t k = 0; k < crmt_batch_error_count(batch); k++) {
-        uint32_t c = 0;
-        crmt_result code = CRMT_OK;
-        char msg[512];
-        crmt_batch_error_at(batch, k, &c, &code);
-        crmt_batch_error_message(batch, c, msg, sizeof msg, NULL);
-        printf("  reject %s: %s\n", crmt_result_name(code), msg);
+    for (size_t k = 0; k < nerr; k++) {
+        printf("  held   %s (%s, field %s, %s:%llu): %s\n", err[k].customer_id ? err[k].customer_id : "-",
+               err[k].category, err[k].field ? err[k].field : "-", err[k].record_table ? err[k].record_table : "-",
+               (unsigned long long)err[k].record_row, err[k].message);
     }
 
-    crmt_batch_free(batch);
-    crmt_states_free(states);
+    crmt_portfolio_result_free(result);
+    crmt_portfolio_free(portfolio);
+    crmt_extract_free(extract);
+    crmt_columns_free(columns);
     crmt_rulebook_free(book);
-    free(errors);
-    free(amounts);
-    free(kinds);
-    free(id_off);
-    free(entity_off);
-    free(ids);
-    free(entities);
     free(csv);
     return 0;
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the C example and runs three monthly batches over portfolio.csv, carrying the states
+# Builds the C example and runs three portfolio months over portfolio.csv, carrying the states
 # from month to month in a store file, as a core system's month-end job would.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -15,7 +15,7 @@ store="$out/states"
 rm -f "$store".*
 prev="$store.none"
 for month in 2024-01 2024-02 2024-03; do
-    "$out/monthly_batch" "$root/rules-spec/default-rules.toml" "$here/portfolio.csv" "$month" "$prev" "$store.$month.jsonl"
-    prev="$store.$month.jsonl"
+    "$out/monthly_batch" "$root/rules-spec/default-rules.toml" "$here/portfolio.csv" "$month" "$prev" "$store.$month.txt"
+    prev="$store.$month.txt"
 done
-echo "final states: $prev ($(wc -l < "$prev") customers)"
+echo "final states: $prev ($(( $(wc -l < "$prev") - 2 )) customers, keyed by id, with a header and a checked trailer)"

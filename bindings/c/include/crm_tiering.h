@@ -59,6 +59,41 @@
 #define CRMT_KIND_CORPORATE 1
 
 /**
+ * `kind` of a typed record: keep the stored customer kind (a new customer is personal).
+ */
+#define CRMT_KIND_KEEP 4294967295
+
+/**
+ * An AUM table: one row per customer and month, with `aum` or component averages.
+ */
+#define CRMT_TABLE_AUM 0
+
+/**
+ * A daily balances table: one row per customer, component and day.
+ */
+#define CRMT_TABLE_DAILY 1
+
+/**
+ * A designations table: special VIP grant (认定) or revoke (撤销) per customer and month.
+ */
+#define CRMT_TABLE_DESIGNATIONS 2
+
+/**
+ * Absent customers (known, no record in a month) are evaluated at zero AUM (the default).
+ */
+#define CRMT_ABSENT_ZERO 0
+
+/**
+ * Absent customers are not evaluated: their state is kept as it is.
+ */
+#define CRMT_ABSENT_HOLD 1
+
+/**
+ * Absent customers are errors: each is held back and reported.
+ */
+#define CRMT_ABSENT_ERROR 2
+
+/**
  * The result of a call. The values are stable: new codes may be added, none renumbered.
  *
  * 1 to 9 are argument errors found at the boundary; 10 to 13 are the engine's error
@@ -106,6 +141,12 @@ typedef enum crmt_result {
    */
   CRMT_STATE_ERROR = 13,
   /**
+   * A portfolio run was refused as a whole (nothing evaluated, states unchanged): every
+   * reason is in the result handle (`crmt_portfolio_result_errors`), the first in the
+   * thread's error details.
+   */
+  CRMT_PORTFOLIO_REFUSED = 14,
+  /**
    * The caller's buffer is too small; the needed length was written.
    */
   CRMT_BUFFER_TOO_SMALL = 20,
@@ -113,6 +154,10 @@ typedef enum crmt_result {
    * An index was past the end.
    */
   CRMT_INDEX_OUT_OF_RANGE = 21,
+  /**
+   * A customer id was looked up that the portfolio does not hold.
+   */
+  CRMT_NOT_FOUND = 22,
   /**
    * An internal error: a Rust panic was caught at the boundary (the default panic hook
    * also prints it to stderr). Please report it. The handles passed to the failed call are
@@ -307,9 +352,38 @@ typedef struct crmt_batch crmt_batch;
 typedef struct crmt_buffer crmt_buffer;
 
 /**
+ * The columns of an input table: its header resolved against a rule book, each role and
+ * component named once. Immutable once made; released with `crmt_columns_free`.
+ */
+typedef struct crmt_columns crmt_columns;
+
+/**
+ * A month's (or a range's) records: AUM rows, daily balances and designations, each checked
+ * and located by table and row. Bad records are kept and reported by the evaluation. Not
+ * synchronized; released with `crmt_extract_free`.
+ */
+typedef struct crmt_extract crmt_extract;
+
+/**
  * The result of one customer's month. Not synchronized; released with `crmt_outcome_free`.
  */
 typedef struct crmt_outcome crmt_outcome;
+
+/**
+ * A portfolio's stored states, keyed by customer id: each customer's id, legal entity, kind and
+ * state, in a stable order (stored customers first, new customers appended in record order),
+ * and the fingerprint of the rule book that last wrote them. Customer indices never change
+ * (customers are only appended). Not synchronized; released with `crmt_portfolio_free`.
+ */
+typedef struct crmt_portfolio crmt_portfolio;
+
+/**
+ * The result of `crmt_evaluate_portfolio`: events, alerts, evaluated customers and errors of
+ * every month of the run, as flat arrays of plain structs in order (month by month, customer
+ * by customer). Not synchronized; released with `crmt_portfolio_result_free`; reused (emptied)
+ * by the next `crmt_evaluate_portfolio` it is passed to.
+ */
+typedef struct crmt_portfolio_result crmt_portfolio_result;
 
 /**
  * A validated rule book with its engine options. Immutable: share it freely between threads.
@@ -322,7 +396,11 @@ typedef struct crmt_rulebook crmt_rulebook;
 typedef struct crmt_state crmt_state;
 
 /**
- * The states of a portfolio, indexed like the batch's customers. Not synchronized.
+ * The states of a batch's customers, for `crmt_evaluate_batch`: made new
+ * (`crmt_states_new`) and **bound to the ordered ids of the first batch** it is used with;
+ * a later batch whose ids differ in any position (order, count, an id) is refused, so states
+ * are never matched to customers by position silently. It cannot be stored or loaded: stored
+ * states are keyed by id in a `crmt_portfolio`. Not synchronized.
  */
 typedef struct crmt_states crmt_states;
 
@@ -560,6 +638,126 @@ typedef struct crmt_state_info {
   int64_t watch_peak_aum_fen;
 } crmt_state_info;
 
+/**
+ * A stored customer: its index in the portfolio, its kind and its state's figures. The id and
+ * legal entity are read with `crmt_portfolio_customer_id` / `_legal_entity`.
+ */
+typedef struct crmt_portfolio_entry {
+  /**
+   * The customer's index in the portfolio (stable).
+   */
+  size_t index;
+  /**
+   * `CRMT_KIND_PERSONAL` or `CRMT_KIND_CORPORATE`.
+   */
+  uint32_t kind;
+  /**
+   * The state: status, tier, effective tier, last month and the rest.
+   */
+  struct crmt_state_info state;
+} crmt_portfolio_entry;
+
+/**
+ * Options of `crmt_evaluate_portfolio`. NULL options mean `{CRMT_ABSENT_ZERO, false, 1}`.
+ */
+typedef struct crmt_portfolio_options {
+  /**
+   * `CRMT_ABSENT_ZERO`, `CRMT_ABSENT_HOLD` or `CRMT_ABSENT_ERROR`.
+   */
+  uint32_t absent;
+  /**
+   * Evaluate states written under another rule book (the caller has mapped retired tiers);
+   * false refuses them (the run fails with a state error on field `rule_book`).
+   */
+  bool accept_rule_book_change;
+  /**
+   * Worker threads: 0 or 1 on the calling thread, at most `CRMT_MAX_THREADS`; the results are
+   * the same for any number.
+   */
+  size_t threads;
+} crmt_portfolio_options;
+
+/**
+ * A customer evaluated in a month of a portfolio run.
+ */
+typedef struct crmt_portfolio_evaluated {
+  /**
+   * The evaluated month (`year * 100 + month`).
+   */
+  int32_t month;
+  /**
+   * The customer's index in the portfolio.
+   */
+  uint32_t customer_index;
+  /**
+   * The month's AUM in fen.
+   */
+  int64_t aum_fen;
+  /**
+   * Whether the customer had a record (false: absent, evaluated at zero AUM).
+   */
+  bool has_record;
+} crmt_portfolio_evaluated;
+
+/**
+ * An error of a portfolio run: a customer held back, a record refused, or (in a refused run)
+ * one of the reasons nothing ran. Every part is the core's error as it is (`RecordError`):
+ * nothing is rebuilt or parsed from the message. Strings are NUL-terminated, borrowed from the
+ * result handle (valid until it is freed or reused); NULL when the error names none.
+ */
+typedef struct crmt_record_error {
+  /**
+   * The category as a result code: `CRMT_RULES_ERROR`, `CRMT_INPUT_ERROR`,
+   * `CRMT_SEQUENCE_ERROR` or `CRMT_STATE_ERROR`.
+   */
+  enum crmt_result code;
+  /**
+   * The category: `"rules"`, `"input"`, `"sequence"` or `"state"` (static).
+   */
+  const char *category;
+  /**
+   * The month of the run it was reported in; 0 in a refused run.
+   */
+  int32_t reported_month;
+  /**
+   * The customer's index in the portfolio; -1 when the portfolio does not hold it.
+   */
+  int64_t customer_index;
+  /**
+   * The customer id; NULL when none.
+   */
+  const char *customer_id;
+  /**
+   * The month the error is about (`year * 100 + month`); 0 when none.
+   */
+  int32_t month;
+  /**
+   * The field (`month`, `aum`, a component code, `customer_id`, `special.tier`, ...); NULL
+   * when none.
+   */
+  const char *field;
+  /**
+   * The message.
+   */
+  const char *message;
+  /**
+   * The table of the record it is about (as the caller named it); NULL when none.
+   */
+  const char *record_table;
+  /**
+   * The record's row (as the caller numbered it); 0 when `record_table` is NULL.
+   */
+  uint64_t record_row;
+  /**
+   * For a duplicate: the table of the other (first) record; NULL when none.
+   */
+  const char *other_table;
+  /**
+   * The other record's row; 0 when `other_table` is NULL.
+   */
+  uint64_t other_row;
+} crmt_record_error;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -582,7 +780,12 @@ uint32_t crmt_abi_version(void);
  * Evaluates a portfolio for one month (`year * 100 + month`), updating `states` in place.
  *
  * Customer `i` has its AUM in `aum`, its prior state at index `i` of `states` (which must
- * hold `customers->count` states) and, on success, its new state there. A customer that
+ * hold `customers->count` states) and, on success, its new state there. `states` are bound to
+ * the ids of the first batch they are used with: a batch whose ids differ from those in any
+ * position is refused (`CRMT_INVALID_ARGUMENT`, field `states`), so a reordered or changed
+ * customer list never meets another customer's state. This is the in-memory fast path (a
+ * replay from new states, a benchmark); a month-end run over stored states uses
+ * `crmt_evaluate_portfolio`, which matches by id, takes designations and checks the month. A customer that
  * cannot be evaluated keeps its prior state: `errors_out[i]` (when `errors_out` is not NULL;
  * `count` entries) receives its code, `CRMT_OK` for the others, and the batch handle has its
  * details (`crmt_batch_error_message`). Events and alerts come in customer order, each with
@@ -598,6 +801,7 @@ uint32_t crmt_abi_version(void);
  * `CRMT_INVALID_UTF8` (a component code), `CRMT_INVALID_ARGUMENT` (decreasing offsets, or a
  * number of states other than `count`). Per-customer failures (invalid UTF-8 in an id, an
  * unknown kind, the engine's input, sequence, state and rule errors) are in `errors_out`.
+ * `CRMT_INVALID_ARGUMENT` with field `states` when the ids are not those `states` are bound to.
  *
  * # Safety
  * `book` is a live rule book; `customers` and `aum` point to valid descriptions whose arrays
@@ -832,6 +1036,37 @@ enum crmt_result crmt_last_error_field(char *buf, size_t len, size_t *written);
 int32_t crmt_last_error_month(void);
 
 /**
+ * The record the calling thread's last failure is about: `*row` (when not NULL) receives its
+ * row and `buf` its table (as the caller named it: `states` for stored states, whose rows are
+ * 1-based lines); an empty table and row 0 when none.
+ *
+ * Buffer rules as `crmt_error_message`.
+ *
+ * # Errors
+ * `CRMT_BUFFER_TOO_SMALL` when the table name and its NUL do not fit.
+ *
+ * # Safety
+ * `row` is NULL or writable; `buf` is NULL or writable for `len` bytes; `written` is NULL or
+ * writable. Thread-safe: each thread has its own details.
+ */
+enum crmt_result crmt_last_error_record(uint64_t *row, char *buf, size_t len, size_t *written);
+
+/**
+ * For a duplicate, the other (first) record the calling thread's last failure names; as
+ * `crmt_last_error_record`.
+ *
+ * # Errors
+ * `CRMT_BUFFER_TOO_SMALL` when the table name and its NUL do not fit.
+ *
+ * # Safety
+ * As `crmt_last_error_record`. Thread-safe: each thread has its own details.
+ */
+enum crmt_result crmt_last_error_other_record(uint64_t *row,
+                                              char *buf,
+                                              size_t len,
+                                              size_t *written);
+
+/**
  * Raises a Rust panic inside the panic boundary, for an embedder's tests of its error
  * handling: returns `CRMT_PANIC` with details like any failure. Never unwinds into the caller.
  *
@@ -1049,6 +1284,490 @@ size_t crmt_buffer_len(const struct crmt_buffer *buffer);
 void crmt_buffer_free(struct crmt_buffer *buffer);
 
 /**
+ * An empty portfolio (no customers, written by no rule book yet). Released with
+ * `crmt_portfolio_free`.
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT`.
+ *
+ * # Safety
+ * `out` is writable. Thread-safe.
+ */
+enum crmt_result crmt_portfolio_new(struct crmt_portfolio **out);
+
+/**
+ * Reads a portfolio's stored states from the checked text written by `crmt_portfolio_to_text`
+ * (a header line, one JSON line per customer with its id, and a trailer with the count and a
+ * SHA-256): text cut at any byte (a line end included), altered, or holding an id twice is
+ * refused. Released with `crmt_portfolio_free`.
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT`, `CRMT_INVALID_UTF8`, `CRMT_STATE_ERROR` (truncated, altered, a line
+ * that is not a state, a duplicate id) or `CRMT_INPUT_ERROR` (an unusable id). The details
+ * name the line: `crmt_last_error_record` gives table `states` and the 1-based line, and for
+ * a duplicate `crmt_last_error_other_record` the line of the first one.
+ *
+ * # Safety
+ * `data` is readable for `len` bytes; `out` is writable. Thread-safe.
+ */
+enum crmt_result crmt_portfolio_from_text(const uint8_t *data,
+                                          size_t len,
+                                          struct crmt_portfolio **out);
+
+/**
+ * Writes the portfolio as checked text (see `crmt_portfolio_from_text`), stamped with `book`'s
+ * fingerprint, into a new buffer released with `crmt_buffer_free`.
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT`.
+ *
+ * # Safety
+ * `portfolio` and `book` are live; `out` is writable. Not synchronized (`portfolio`).
+ */
+enum crmt_result crmt_portfolio_to_text(const struct crmt_portfolio *portfolio,
+                                        const struct crmt_rulebook *book,
+                                        struct crmt_buffer **out);
+
+/**
+ * The number of customers; 0 when `portfolio` is NULL.
+ *
+ * # Safety
+ * `portfolio` is NULL or live. Not synchronized.
+ */
+size_t crmt_portfolio_len(const struct crmt_portfolio *portfolio);
+
+/**
+ * Adds a customer with its stored state (bytes as `crmt_state_to_bytes` writes them; empty for
+ * a new customer), as a core system migrating its own store builds a portfolio. `legal_entity`
+ * may be NULL or empty (none); `kind` is `CRMT_KIND_PERSONAL` or `CRMT_KIND_CORPORATE`.
+ * `*index` (when not NULL) receives the customer's index.
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT`, `CRMT_INVALID_UTF8`, `CRMT_INVALID_ARGUMENT` (kind),
+ * `CRMT_INPUT_ERROR` (an unusable id: empty, control characters, leading or trailing spaces,
+ * longer than 64 bytes), `CRMT_STATE_ERROR` (a state that cannot be read, or the id is already
+ * there). Nothing is added on error.
+ *
+ * # Safety
+ * `portfolio` is live; `id` is a NUL-terminated string; `legal_entity` is NULL or one;
+ * `state` is readable for `state_len` bytes; `index` is NULL or writable. Not synchronized.
+ */
+enum crmt_result crmt_portfolio_insert(struct crmt_portfolio *portfolio,
+                                       const char *id,
+                                       const char *legal_entity,
+                                       uint32_t kind,
+                                       const uint8_t *state,
+                                       size_t state_len,
+                                       size_t *index);
+
+/**
+ * Finds a customer by id: `*out` receives its index, kind and state.
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT`, `CRMT_INVALID_UTF8`, `CRMT_NOT_FOUND` when the portfolio does not hold
+ * the id (`*out` unchanged).
+ *
+ * # Safety
+ * `portfolio` is live; `id` is a NUL-terminated string; `out` is writable. Not synchronized.
+ */
+enum crmt_result crmt_portfolio_find(const struct crmt_portfolio *portfolio,
+                                     const char *id,
+                                     struct crmt_portfolio_entry *out);
+
+/**
+ * The customer at `index` (0 to `crmt_portfolio_len - 1`, in portfolio order): `*out` receives
+ * its index, kind and state.
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT`, `CRMT_INDEX_OUT_OF_RANGE`.
+ *
+ * # Safety
+ * `portfolio` is live; `out` is writable. Not synchronized.
+ */
+enum crmt_result crmt_portfolio_entry_at(const struct crmt_portfolio *portfolio,
+                                         size_t index,
+                                         struct crmt_portfolio_entry *out);
+
+/**
+ * Writes the id of the customer at `index`. Buffer rules as `crmt_error_message`.
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT`, `CRMT_INDEX_OUT_OF_RANGE`, `CRMT_BUFFER_TOO_SMALL`.
+ *
+ * # Safety
+ * `portfolio` is live; `buf` is NULL or writable for `len` bytes; `written` is NULL or
+ * writable. Not synchronized.
+ */
+enum crmt_result crmt_portfolio_customer_id(const struct crmt_portfolio *portfolio,
+                                            size_t index,
+                                            char *buf,
+                                            size_t len,
+                                            size_t *written);
+
+/**
+ * Writes the legal entity of the customer at `index` (empty when none). Buffer rules as
+ * `crmt_error_message`.
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT`, `CRMT_INDEX_OUT_OF_RANGE`, `CRMT_BUFFER_TOO_SMALL`.
+ *
+ * # Safety
+ * As `crmt_portfolio_customer_id`.
+ */
+enum crmt_result crmt_portfolio_legal_entity(const struct crmt_portfolio *portfolio,
+                                             size_t index,
+                                             char *buf,
+                                             size_t len,
+                                             size_t *written);
+
+/**
+ * Serializes the state of the customer at `index` (as `crmt_state_to_bytes`) into a new
+ * buffer released with `crmt_buffer_free`.
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT`, `CRMT_INDEX_OUT_OF_RANGE`.
+ *
+ * # Safety
+ * `portfolio` is live; `out` is writable. Not synchronized.
+ */
+enum crmt_result crmt_portfolio_state_bytes(const struct crmt_portfolio *portfolio,
+                                            size_t index,
+                                            struct crmt_buffer **out);
+
+/**
+ * Writes the fingerprint of the rule book that last wrote the states (empty when none has:
+ * a new portfolio, or one built with `crmt_portfolio_insert`). Buffer rules as
+ * `crmt_error_message`.
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT`, `CRMT_BUFFER_TOO_SMALL`.
+ *
+ * # Safety
+ * `portfolio` is live; `buf` is NULL or writable for `len` bytes; `written` is NULL or
+ * writable. Not synchronized.
+ */
+enum crmt_result crmt_portfolio_rule_book(const struct crmt_portfolio *portfolio,
+                                          char *buf,
+                                          size_t len,
+                                          size_t *written);
+
+/**
+ * Writes the rule book's fingerprint (what stored states are stamped with). Buffer rules as
+ * `crmt_error_message`.
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT`, `CRMT_BUFFER_TOO_SMALL`.
+ *
+ * # Safety
+ * `book` is live; `buf` is NULL or writable for `len` bytes; `written` is NULL or writable.
+ * Thread-safe.
+ */
+enum crmt_result crmt_rulebook_fingerprint(const struct crmt_rulebook *book,
+                                           char *buf,
+                                           size_t len,
+                                           size_t *written);
+
+/**
+ * Frees a portfolio. NULL is ignored.
+ *
+ * # Safety
+ * `portfolio` is NULL or a portfolio from this library not yet freed.
+ */
+void crmt_portfolio_free(struct crmt_portfolio *portfolio);
+
+/**
+ * Resolves a table's header against the rule book: role names in English or Chinese
+ * (`month`/`月份`, `customer_id`/`客户号`, `legal_entity`, `customer_kind`, `aum`, `date`,
+ * `component`, `balance`, `action`, `tier`, `months`), component columns by code or Chinese
+ * name (AUM tables). Each role and component is named once. Released with
+ * `crmt_columns_free`.
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT`, `CRMT_INVALID_UTF8`, `CRMT_INVALID_ARGUMENT` (kind),
+ * `CRMT_INPUT_ERROR` with the column as the field: an unknown column, two columns of one role
+ * or component (`time_deposit` and `定期存款`), a missing required column, `aum` together with
+ * component columns.
+ *
+ * # Safety
+ * `book` is live; `headers` is readable for `count` NUL-terminated strings; `out` is writable.
+ * Thread-safe (`book` may be shared).
+ */
+enum crmt_result crmt_columns_resolve(const struct crmt_rulebook *book,
+                                      uint32_t kind,
+                                      const char *const *headers,
+                                      size_t count,
+                                      struct crmt_columns **out);
+
+/**
+ * The number of columns; 0 when `columns` is NULL.
+ *
+ * # Safety
+ * `columns` is NULL or live. Thread-safe.
+ */
+size_t crmt_columns_width(const struct crmt_columns *columns);
+
+/**
+ * Frees resolved columns. NULL is ignored.
+ *
+ * # Safety
+ * `columns` is NULL or columns from this library not yet freed.
+ */
+void crmt_columns_free(struct crmt_columns *columns);
+
+/**
+ * An empty extract for a rule book (designation tiers are resolved against its tier codes and
+ * names). Evaluate it with the same rule book. Released with `crmt_extract_free`.
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT`.
+ *
+ * # Safety
+ * `book` is live; `out` is writable. Thread-safe.
+ */
+enum crmt_result crmt_extract_new(const struct crmt_rulebook *book, struct crmt_extract **out);
+
+/**
+ * Adds a row of text cells under resolved columns, as read from a CSV extract: `table` names the
+ * table (a file name) and `row` the record (a line number or 0-based row) in every error about
+ * it. Empty `legal_entity` / `customer_kind` cells (or no such column) keep the stored values;
+ * empty component and balance cells mean nothing held.
+ *
+ * A bad record is not a failure of the call: it is kept and reported by the evaluation (its
+ * customer held back), or, when its customer cannot be identified (empty or unusable id), it
+ * makes the run fail as a whole. A cell that is not UTF-8 makes a bad record of the row.
+ *
+ * # Errors
+ * Only when nothing could be recorded: `CRMT_NULL_ARGUMENT`, `CRMT_INVALID_UTF8` (`table`).
+ *
+ * # Safety
+ * `extract` and `columns` are live; `table` is NUL-terminated; `cells` is readable for `count`
+ * NUL-terminated strings. Not synchronized (`extract`).
+ */
+enum crmt_result crmt_extract_push_cells(struct crmt_extract *extract,
+                                         const char *table,
+                                         const struct crmt_columns *columns,
+                                         uint64_t row,
+                                         const char *const *cells,
+                                         size_t count);
+
+/**
+ * Adds a typed AUM record: the month's total AUM in fen for a customer. `legal_entity` NULL or
+ * empty keeps the stored one; `kind` `CRMT_KIND_KEEP` keeps the stored kind; `month` 0 means
+ * the declared month (a one-month run). Same checks and reporting as
+ * `crmt_extract_push_cells`: a bad record (unusable id, month, kind, `CRMT_NO_AMOUNT`) is kept
+ * and reported by the evaluation.
+ *
+ * # Errors
+ * Only when nothing could be recorded: `CRMT_NULL_ARGUMENT`, `CRMT_INVALID_UTF8` (`table`).
+ *
+ * # Safety
+ * `extract` is live; `table` and `id` are NUL-terminated; `legal_entity` is NULL or
+ * NUL-terminated. Not synchronized.
+ */
+enum crmt_result crmt_extract_push_total_fen(struct crmt_extract *extract,
+                                             const char *table,
+                                             uint64_t row,
+                                             const char *id,
+                                             const char *legal_entity,
+                                             uint32_t kind,
+                                             int32_t month,
+                                             int64_t aum_fen);
+
+/**
+ * Adds a special VIP grant (认定) for a customer, applied with the evaluation of `month`
+ * (effective from the month after). `tier` NULL or empty: the rule version's
+ * `special_vip_default_tier`; `months` 0: its `special_vip_months`. A designation is part of
+ * the portfolio month like an AUM record: dated outside the declared month(s), given twice for
+ * a customer-month, or naming an unknown tier, it holds its customer back. A designated
+ * customer without an AUM record is evaluated at zero AUM.
+ *
+ * # Errors
+ * Only when nothing could be recorded: `CRMT_NULL_ARGUMENT`, `CRMT_INVALID_UTF8` (`table`).
+ *
+ * # Safety
+ * `extract` is live; `table` and `id` are NUL-terminated; `tier` is NULL or NUL-terminated.
+ * Not synchronized.
+ */
+enum crmt_result crmt_extract_push_grant(struct crmt_extract *extract,
+                                         const char *table,
+                                         uint64_t row,
+                                         const char *id,
+                                         int32_t month,
+                                         const char *tier,
+                                         uint32_t months);
+
+/**
+ * Adds a special VIP revocation (撤销) for a customer, applied with the evaluation of `month`.
+ * Reporting as `crmt_extract_push_grant`.
+ *
+ * # Errors
+ * Only when nothing could be recorded: `CRMT_NULL_ARGUMENT`, `CRMT_INVALID_UTF8` (`table`).
+ *
+ * # Safety
+ * `extract` is live; `table` and `id` are NUL-terminated. Not synchronized.
+ */
+enum crmt_result crmt_extract_push_revoke(struct crmt_extract *extract,
+                                          const char *table,
+                                          uint64_t row,
+                                          const char *id,
+                                          int32_t month);
+
+/**
+ * Frees an extract. NULL is ignored.
+ *
+ * # Safety
+ * `extract` is NULL or an extract from this library not yet freed.
+ */
+void crmt_extract_free(struct crmt_extract *extract);
+
+/**
+ * An empty portfolio result, for `crmt_evaluate_portfolio`. Released with
+ * `crmt_portfolio_result_free`.
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT`.
+ *
+ * # Safety
+ * `out` is writable. Thread-safe.
+ */
+enum crmt_result crmt_portfolio_result_new(struct crmt_portfolio_result **out);
+
+/**
+ * Evaluates a portfolio over a declared month (`last_month` 0 or equal to `first_month`) or a
+ * range of consecutive months (`year * 100 + month`, both included), updating `portfolio` in
+ * place and writing the results into `result` (emptied first; arrays read from it before are
+ * invalid after the call).
+ *
+ * The rules are the core's portfolio month (SPEC §15): records are matched to stored customers
+ * **by id** (the order of the extract does not matter); new ids join the portfolio; a record
+ * dated outside the declared month(s), a second record of a customer-month (both rows named),
+ * a bad record, or a customer the engine refuses holds that customer back (state kept, nothing
+ * emitted, one `crmt_record_error`); known customers without a record follow
+ * `options->absent`; the portfolio is stamped with `book`'s fingerprint.
+ *
+ * # Errors
+ * - `CRMT_PORTFOLIO_REFUSED` when the run cannot go through as a whole (records whose customer
+ *   cannot be identified, states written under another rule book without
+ *   `accept_rule_book_change`, a table without a month column over a range): nothing is
+ *   evaluated, `portfolio` is unchanged, `crmt_portfolio_result_refused` is true and every
+ *   reason is in `crmt_portfolio_result_errors`; the thread's error details (`crmt_last_error_*`)
+ *   are the first reason's, with code `CRMT_PORTFOLIO_REFUSED`.
+ * - `CRMT_NULL_ARGUMENT`, `CRMT_INVALID_MONTH` (a month, a range that ends before it starts or
+ *   at 9999-12), `CRMT_INVALID_ARGUMENT` (options): nothing evaluated, `result` empty.
+ *
+ * # Safety
+ * `book`, `portfolio`, `extract` and `result` are live; `options` is NULL or valid.
+ * Thread rules: `book` may be shared by concurrent calls; `portfolio`, `extract` and `result`
+ * may not be used by another thread during the call. `options->threads > 1` splits the work
+ * over that many threads itself.
+ */
+enum crmt_result crmt_evaluate_portfolio(const struct crmt_rulebook *book,
+                                         struct crmt_portfolio *portfolio,
+                                         int32_t first_month,
+                                         int32_t last_month,
+                                         const struct crmt_extract *extract,
+                                         const struct crmt_portfolio_options *options,
+                                         struct crmt_portfolio_result *result);
+
+/**
+ * Whether the last run into `result` was refused as a whole (`CRMT_PORTFOLIO_REFUSED`); false
+ * when `result` is NULL.
+ *
+ * # Safety
+ * `result` is NULL or live. Not synchronized.
+ */
+bool crmt_portfolio_result_refused(const struct crmt_portfolio_result *result);
+
+/**
+ * The months the run evaluated (`year * 100 + month`), `*count` entries owned by the result.
+ *
+ * # Safety
+ * `result` is NULL or live; `count` is NULL or writable. Not synchronized.
+ */
+const int32_t *crmt_portfolio_result_months(const struct crmt_portfolio_result *result,
+                                            size_t *count);
+
+/**
+ * The run's events, `*count` plain structs month by month in portfolio order, owned by the
+ * result; `customer_index` is the customer's index in the portfolio
+ * (`crmt_portfolio_customer_id` gives its id).
+ *
+ * # Safety
+ * `result` is NULL or live; `count` is NULL or writable. Not synchronized.
+ */
+const struct crmt_event *crmt_portfolio_result_events(const struct crmt_portfolio_result *result,
+                                                      size_t *count);
+
+/**
+ * The run's alerts, as `crmt_portfolio_result_events`.
+ *
+ * # Safety
+ * `result` is NULL or live; `count` is NULL or writable. Not synchronized.
+ */
+const struct crmt_alert *crmt_portfolio_result_alerts(const struct crmt_portfolio_result *result,
+                                                      size_t *count);
+
+/**
+ * The customers evaluated, month by month in portfolio order (AUM in fen, whether they had a
+ * record), owned by the result.
+ *
+ * # Safety
+ * `result` is NULL or live; `count` is NULL or writable. Not synchronized.
+ */
+const struct crmt_portfolio_evaluated *crmt_portfolio_result_evaluated(const struct crmt_portfolio_result *result,
+                                                                       size_t *count);
+
+/**
+ * The run's errors in the order reported (customers held back and refused records; for a
+ * refused run, every reason), owned by the result with their strings.
+ *
+ * # Safety
+ * `result` is NULL or live; `count` is NULL or writable. Not synchronized.
+ */
+const struct crmt_record_error *crmt_portfolio_result_errors(const struct crmt_portfolio_result *result,
+                                                             size_t *count);
+
+/**
+ * Writes the run's results as JSON in the layout of the portfolio vectors' `expected.months`
+ * (`rules-spec/VECTORS.md` §7): `{"months": [{"month", "events": [{"customer_id", "event"}],
+ * "alerts": [...], "evaluated": [{"customer_id", "aum", "has_record"}], "held": [{"customer_id",
+ * "category", "month", "field", "record", "other_record"}]}]}`, amounts as exact decimal
+ * strings; a refused run gives `{"refused": [errors]}`. `portfolio` is the one the run updated
+ * (for the customer ids). Into a new buffer released with `crmt_buffer_free`.
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT`, `CRMT_INDEX_OUT_OF_RANGE` (another portfolio than the run's).
+ *
+ * # Safety
+ * `result` and `portfolio` are live; `out` is writable. Not synchronized.
+ */
+enum crmt_result crmt_portfolio_result_to_json(const struct crmt_portfolio_result *result,
+                                               const struct crmt_portfolio *portfolio,
+                                               struct crmt_buffer **out);
+
+/**
+ * Writes the portfolio's stored states as JSON, in the layout of the portfolio vectors'
+ * `expected.states`: `[{"customer_id", "legal_entity", "customer_kind", "state"}]` in portfolio
+ * order. Into a new buffer released with `crmt_buffer_free`.
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT`.
+ *
+ * # Safety
+ * `portfolio` is live; `out` is writable. Not synchronized.
+ */
+enum crmt_result crmt_portfolio_to_json(const struct crmt_portfolio *portfolio,
+                                        struct crmt_buffer **out);
+
+/**
+ * Frees a portfolio result. NULL is ignored.
+ *
+ * # Safety
+ * `result` is NULL or a result from this library not yet freed.
+ */
+void crmt_portfolio_result_free(struct crmt_portfolio_result *result);
+
+/**
  * Loads and validates a rule book from TOML text (`len` bytes of UTF-8, no NUL needed).
  *
  * On success `*out` receives a new handle, owned by the caller and released with
@@ -1196,7 +1915,8 @@ enum crmt_result crmt_state_get_info(const struct crmt_state *state, struct crmt
 void crmt_state_free(struct crmt_state *state);
 
 /**
- * `count` new customers' states, for a batch. Released with `crmt_states_free`.
+ * `count` new customers' states, for a batch (bound to the ids of the first batch it is used
+ * with). Released with `crmt_states_free`.
  *
  * # Errors
  * `CRMT_NULL_ARGUMENT`; `CRMT_INVALID_ARGUMENT` when `count` states cannot be allocated.
@@ -1207,53 +1927,12 @@ void crmt_state_free(struct crmt_state *state);
 enum crmt_result crmt_states_new(size_t count, struct crmt_states **out);
 
 /**
- * Reads a portfolio's states from JSON Lines: one state per line, in customer order, as
- * `crmt_state_to_bytes` writes them; an empty line is a new customer. A final newline does not
- * start another state. Released with `crmt_states_free`.
- *
- * # Errors
- * `CRMT_NULL_ARGUMENT`, `CRMT_INVALID_UTF8`, `CRMT_STATE_ERROR`: the field names the line
- * (`line 12`).
- *
- * # Safety
- * `data` is readable for `len` bytes; `out` is writable. Thread-safe.
- */
-enum crmt_result crmt_states_from_lines(const uint8_t *data, size_t len, struct crmt_states **out);
-
-/**
- * Writes the states as JSON Lines (one line per customer, each ending with a newline) into a
- * new buffer released with `crmt_buffer_free`.
- *
- * # Errors
- * `CRMT_NULL_ARGUMENT`.
- *
- * # Safety
- * `states` is live; `out` is writable. Not synchronized.
- */
-enum crmt_result crmt_states_to_lines(const struct crmt_states *states, struct crmt_buffer **out);
-
-/**
  * The number of states; 0 when `states` is NULL.
  *
  * # Safety
  * `states` is NULL or live. Not synchronized.
  */
 size_t crmt_states_len(const struct crmt_states *states);
-
-/**
- * Replaces state `index` with one read from bytes (as `crmt_state_from_bytes`).
- *
- * # Errors
- * `CRMT_NULL_ARGUMENT`, `CRMT_INDEX_OUT_OF_RANGE`, `CRMT_INVALID_UTF8`, `CRMT_STATE_ERROR`;
- * the state is unchanged on error.
- *
- * # Safety
- * `states` is live; `data` is readable for `len` bytes. Not synchronized.
- */
-enum crmt_result crmt_states_set_bytes(struct crmt_states *states,
-                                       size_t index,
-                                       const uint8_t *data,
-                                       size_t len);
 
 /**
  * Serializes state `index` into a new buffer released with `crmt_buffer_free`.

@@ -338,7 +338,12 @@ fn text_at<'a>(data: &'a [u8], o: &[usize], i: usize) -> &'a [u8] {
 /// Evaluates a portfolio for one month (`year * 100 + month`), updating `states` in place.
 ///
 /// Customer `i` has its AUM in `aum`, its prior state at index `i` of `states` (which must
-/// hold `customers->count` states) and, on success, its new state there. A customer that
+/// hold `customers->count` states) and, on success, its new state there. `states` are bound to
+/// the ids of the first batch they are used with: a batch whose ids differ from those in any
+/// position is refused (`CRMT_INVALID_ARGUMENT`, field `states`), so a reordered or changed
+/// customer list never meets another customer's state. This is the in-memory fast path (a
+/// replay from new states, a benchmark); a month-end run over stored states uses
+/// `crmt_evaluate_portfolio`, which matches by id, takes designations and checks the month. A customer that
 /// cannot be evaluated keeps its prior state: `errors_out[i]` (when `errors_out` is not NULL;
 /// `count` entries) receives its code, `CRMT_OK` for the others, and the batch handle has its
 /// details (`crmt_batch_error_message`). Events and alerts come in customer order, each with
@@ -354,6 +359,7 @@ fn text_at<'a>(data: &'a [u8], o: &[usize], i: usize) -> &'a [u8] {
 /// `CRMT_INVALID_UTF8` (a component code), `CRMT_INVALID_ARGUMENT` (decreasing offsets, or a
 /// number of states other than `count`). Per-customer failures (invalid UTF-8 in an id, an
 /// unknown kind, the engine's input, sequence, state and rule errors) are in `errors_out`.
+/// `CRMT_INVALID_ARGUMENT` with field `states` when the ids are not those `states` are bound to.
 ///
 /// # Safety
 /// `book` is a live rule book; `customers` and `aum` point to valid descriptions whose arrays
@@ -427,6 +433,41 @@ pub unsafe extern "C" fn crmt_evaluate_batch_into(
     })
 }
 
+/// Binds `states` to the ordered ids of its first batch, or checks that this batch's ids are
+/// those, position by position: states are never matched to other customers by position.
+fn bind(st: &mut crmt_states, ids: &[u8], o: &[usize]) -> Result<(), Failure> {
+    let n = o.len() - 1;
+    let text = ids.get(o[0]..o[n]).unwrap_or(&[]);
+    match &st.bound {
+        None => {
+            let ends = o[1..].iter().map(|e| e - o[0]).collect();
+            st.bound = Some((text.to_vec(), ends));
+            Ok(())
+        }
+        Some((bound, ends)) => {
+            let same_ends = ends.len() == n && ends.iter().zip(&o[1..]).all(|(a, b)| *a == b - o[0]);
+            if same_ends && bound.as_slice() == text {
+                return Ok(());
+            }
+            // The first customer whose id differs.
+            let bound_id = |i: usize| {
+                let start = if i == 0 { 0 } else { ends[i - 1] };
+                bound.get(start..ends[i]).unwrap_or(&[])
+            };
+            let first =
+                (0..n.min(ends.len())).find(|&i| bound_id(i) != text_at(ids, o, i)).unwrap_or(n.min(ends.len()));
+            Err(Failure::new(
+                crmt_result::CRMT_INVALID_ARGUMENT,
+                format!(
+                    "`states` belong to the {} customers of their first batch, in that order; this batch has {n} and differs at customer {first}: states are matched to customers by id in a crmt_portfolio (crmt_evaluate_portfolio), never by position",
+                    ends.len()
+                ),
+            )
+            .field("states"))
+        }
+    }
+}
+
 /// The batch evaluation behind both entry points.
 ///
 /// # Safety
@@ -467,6 +508,7 @@ unsafe fn run_batch(
     };
     // SAFETY: `count` entries when not NULL, per the contract.
     let kinds = if c.kinds.is_null() { None } else { Some(unsafe { slice(c.kinds, n, "customers.kinds") }?) };
+    bind(st, ids, id_offsets)?;
     let columns = Columns { ids, id_offsets, entities, kinds };
 
     let threads = threads.min(crate::CRMT_MAX_THREADS);

@@ -34,10 +34,16 @@ pub enum crmt_result {
     CRMT_SEQUENCE_ERROR = 12,
     /// A stored state is malformed, of another schema version, or unusable with the rules.
     CRMT_STATE_ERROR = 13,
+    /// A portfolio run was refused as a whole (nothing evaluated, states unchanged): every
+    /// reason is in the result handle (`crmt_portfolio_result_errors`), the first in the
+    /// thread's error details.
+    CRMT_PORTFOLIO_REFUSED = 14,
     /// The caller's buffer is too small; the needed length was written.
     CRMT_BUFFER_TOO_SMALL = 20,
     /// An index was past the end.
     CRMT_INDEX_OUT_OF_RANGE = 21,
+    /// A customer id was looked up that the portfolio does not hold.
+    CRMT_NOT_FOUND = 22,
     /// An internal error: a Rust panic was caught at the boundary (the default panic hook
     /// also prints it to stderr). Please report it. The handles passed to the failed call are
     /// still valid and may be freed; a state or batch it was updating may be half-updated.
@@ -45,7 +51,7 @@ pub enum crmt_result {
 }
 
 impl crmt_result {
-    const ALL: [crmt_result; 13] = [
+    const ALL: [crmt_result; 15] = [
         crmt_result::CRMT_OK,
         crmt_result::CRMT_NULL_ARGUMENT,
         crmt_result::CRMT_INVALID_UTF8,
@@ -56,8 +62,10 @@ impl crmt_result {
         crmt_result::CRMT_INPUT_ERROR,
         crmt_result::CRMT_SEQUENCE_ERROR,
         crmt_result::CRMT_STATE_ERROR,
+        crmt_result::CRMT_PORTFOLIO_REFUSED,
         crmt_result::CRMT_BUFFER_TOO_SMALL,
         crmt_result::CRMT_INDEX_OUT_OF_RANGE,
+        crmt_result::CRMT_NOT_FOUND,
         crmt_result::CRMT_PANIC,
     ];
 
@@ -77,6 +85,8 @@ impl crmt_result {
             crmt_result::CRMT_INPUT_ERROR => "CRMT_INPUT_ERROR\0",
             crmt_result::CRMT_SEQUENCE_ERROR => "CRMT_SEQUENCE_ERROR\0",
             crmt_result::CRMT_STATE_ERROR => "CRMT_STATE_ERROR\0",
+            crmt_result::CRMT_PORTFOLIO_REFUSED => "CRMT_PORTFOLIO_REFUSED\0",
+            crmt_result::CRMT_NOT_FOUND => "CRMT_NOT_FOUND\0",
             crmt_result::CRMT_BUFFER_TOO_SMALL => "CRMT_BUFFER_TOO_SMALL\0",
             crmt_result::CRMT_INDEX_OUT_OF_RANGE => "CRMT_INDEX_OUT_OF_RANGE\0",
             crmt_result::CRMT_PANIC => "CRMT_PANIC\0",
@@ -95,6 +105,8 @@ impl crmt_result {
             crmt_result::CRMT_INPUT_ERROR => "a customer's input for the month is invalid",
             crmt_result::CRMT_SEQUENCE_ERROR => "a month was evaluated out of order for a customer",
             crmt_result::CRMT_STATE_ERROR => "a stored state cannot be used",
+            crmt_result::CRMT_PORTFOLIO_REFUSED => "the portfolio run was refused as a whole",
+            crmt_result::CRMT_NOT_FOUND => "no such customer",
             crmt_result::CRMT_BUFFER_TOO_SMALL => "the buffer is too small",
             crmt_result::CRMT_INDEX_OUT_OF_RANGE => "an index was past the end",
             crmt_result::CRMT_PANIC => "internal error (a panic was caught at the library boundary)",
@@ -110,11 +122,23 @@ pub(crate) struct Failure {
     pub(crate) customer: Option<String>,
     pub(crate) month: i32,
     pub(crate) field: Option<String>,
+    /// The record (table, row) it is about.
+    pub(crate) record: Option<Box<(String, u64)>>,
+    /// The other record, for a duplicate.
+    pub(crate) other_record: Option<Box<(String, u64)>>,
 }
 
 impl Failure {
     pub(crate) fn new(code: crmt_result, message: impl Into<String>) -> Self {
-        Failure { code, message: message.into(), customer: None, month: 0, field: None }
+        Failure {
+            code,
+            message: message.into(),
+            customer: None,
+            month: 0,
+            field: None,
+            record: None,
+            other_record: None,
+        }
     }
 
     pub(crate) fn null(name: &str) -> Self {
@@ -153,6 +177,8 @@ impl From<TieringError> for Failure {
             customer: e.customer().map(str::to_string),
             month: e.month().map_or(0, |m| i32::try_from(m.yyyymm()).unwrap_or(0)),
             field: field.map(str::to_string),
+            record: None,
+            other_record: None,
         }
     }
 }
@@ -296,6 +322,69 @@ pub unsafe extern "C" fn crmt_last_error_field(buf: *mut c_char, len: usize, wri
 #[unsafe(no_mangle)]
 pub extern "C" fn crmt_last_error_month() -> i32 {
     crate::ffi::guard_value(0, || with_last(|l| l.map_or(0, |f| f.month)))
+}
+
+fn write_record(
+    pick: impl FnOnce(&Failure) -> Option<&Box<(String, u64)>>,
+    row: *mut u64,
+    buf: *mut c_char,
+    len: usize,
+    written: *mut usize,
+) -> crmt_result {
+    guard_keep(|| {
+        with_last(|l| {
+            let (table, r) = l.and_then(pick).map_or(("", 0), |b| (b.0.as_str(), b.1));
+            if !row.is_null() {
+                // SAFETY: forwarded contract of the exported callers.
+                unsafe { row.write(r) };
+            }
+            // SAFETY: forwarded contract of the exported callers.
+            match unsafe { write_str(table, buf, len, written) } {
+                crmt_result::CRMT_OK => Ok(()),
+                other => Err(other),
+            }
+        })
+    })
+}
+
+/// The record the calling thread's last failure is about: `*row` (when not NULL) receives its
+/// row and `buf` its table (as the caller named it: `states` for stored states, whose rows are
+/// 1-based lines); an empty table and row 0 when none.
+///
+/// Buffer rules as `crmt_error_message`.
+///
+/// # Errors
+/// `CRMT_BUFFER_TOO_SMALL` when the table name and its NUL do not fit.
+///
+/// # Safety
+/// `row` is NULL or writable; `buf` is NULL or writable for `len` bytes; `written` is NULL or
+/// writable. Thread-safe: each thread has its own details.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn crmt_last_error_record(
+    row: *mut u64,
+    buf: *mut c_char,
+    len: usize,
+    written: *mut usize,
+) -> crmt_result {
+    write_record(|f| f.record.as_ref(), row, buf, len, written)
+}
+
+/// For a duplicate, the other (first) record the calling thread's last failure names; as
+/// `crmt_last_error_record`.
+///
+/// # Errors
+/// `CRMT_BUFFER_TOO_SMALL` when the table name and its NUL do not fit.
+///
+/// # Safety
+/// As `crmt_last_error_record`. Thread-safe: each thread has its own details.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn crmt_last_error_other_record(
+    row: *mut u64,
+    buf: *mut c_char,
+    len: usize,
+    written: *mut usize,
+) -> crmt_result {
+    write_record(|f| f.other_record.as_ref(), row, buf, len, written)
 }
 
 /// Raises a Rust panic inside the panic boundary, for an embedder's tests of its error

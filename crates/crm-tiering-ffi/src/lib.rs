@@ -29,6 +29,7 @@ mod batch;
 mod error;
 mod evaluate;
 mod ffi;
+mod portfolio;
 mod rulebook;
 mod state;
 
@@ -37,6 +38,7 @@ pub use error::*;
 pub use evaluate::*;
 pub use ffi::crmt_buffer;
 pub use ffi::*;
+pub use portfolio::*;
 pub use rulebook::*;
 pub use state::*;
 

@@ -13,16 +13,22 @@ pub struct crmt_state {
     pub(crate) state: CustomerState,
 }
 
-/// The states of a portfolio, indexed like the batch's customers. Not synchronized.
+/// The states of a batch's customers, for `crmt_evaluate_batch`: made new
+/// (`crmt_states_new`) and **bound to the ordered ids of the first batch** it is used with;
+/// a later batch whose ids differ in any position (order, count, an id) is refused, so states
+/// are never matched to customers by position silently. It cannot be stored or loaded: stored
+/// states are keyed by id in a `crmt_portfolio`. Not synchronized.
 pub struct crmt_states {
     pub(crate) states: Vec<CustomerState>,
+    /// The ids of the first batch (concatenated, and their ends), once bound.
+    pub(crate) bound: Option<(Vec<u8>, Vec<usize>)>,
     /// What the last batch over these states built, reused by the next month's batch.
     pub(crate) scratch: crate::batch::Scratch,
 }
 
 impl crmt_states {
     fn new(states: Vec<CustomerState>) -> Self {
-        crmt_states { states, scratch: Default::default() }
+        crmt_states { states, bound: None, scratch: Default::default() }
     }
 }
 
@@ -194,7 +200,8 @@ pub unsafe extern "C" fn crmt_state_free(state: *mut crmt_state) {
     });
 }
 
-/// `count` new customers' states, for a batch. Released with `crmt_states_free`.
+/// `count` new customers' states, for a batch (bound to the ids of the first batch it is used
+/// with). Released with `crmt_states_free`.
 ///
 /// # Errors
 /// `CRMT_NULL_ARGUMENT`; `CRMT_INVALID_ARGUMENT` when `count` states cannot be allocated.
@@ -217,67 +224,6 @@ pub unsafe extern "C" fn crmt_states_new(count: usize, out: *mut *mut crmt_state
     })
 }
 
-/// Reads a portfolio's states from JSON Lines: one state per line, in customer order, as
-/// `crmt_state_to_bytes` writes them; an empty line is a new customer. A final newline does not
-/// start another state. Released with `crmt_states_free`.
-///
-/// # Errors
-/// `CRMT_NULL_ARGUMENT`, `CRMT_INVALID_UTF8`, `CRMT_STATE_ERROR`: the field names the line
-/// (`line 12`).
-///
-/// # Safety
-/// `data` is readable for `len` bytes; `out` is writable. Thread-safe.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn crmt_states_from_lines(
-    data: *const u8,
-    len: usize,
-    out: *mut *mut crmt_states,
-) -> crmt_result {
-    guard(|| {
-        // SAFETY: per the contract.
-        let data = unsafe { bytes(data, len, "data") }?;
-        if out.is_null() {
-            return Err(Failure::null("out"));
-        }
-        let body = data.strip_suffix(b"\n").unwrap_or(data);
-        let mut states = Vec::new();
-        if !data.is_empty() {
-            for (i, line) in body.split(|b| *b == b'\n').enumerate() {
-                let name = format!("line {}", i + 1);
-                let state =
-                    parse_state(line, &name).map_err(|f| Failure { message: format!("{name}: {}", f.message), ..f })?;
-                states.push(state);
-            }
-        }
-        // SAFETY: per the contract.
-        unsafe { put_box(out, crmt_states::new(states), "out") }
-    })
-}
-
-/// Writes the states as JSON Lines (one line per customer, each ending with a newline) into a
-/// new buffer released with `crmt_buffer_free`.
-///
-/// # Errors
-/// `CRMT_NULL_ARGUMENT`.
-///
-/// # Safety
-/// `states` is live; `out` is writable. Not synchronized.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn crmt_states_to_lines(states: *const crmt_states, out: *mut *mut crmt_buffer) -> crmt_result {
-    guard(|| {
-        // SAFETY: per the contract.
-        let s = unsafe { arg(states, "states") }?;
-        let mut text = Vec::with_capacity(s.states.len() * 160);
-        for st in &s.states {
-            serde_json::to_writer(&mut text, st)
-                .map_err(|e| Failure::new(crmt_result::CRMT_STATE_ERROR, format!("state could not be written: {e}")))?;
-            text.push(b'\n');
-        }
-        // SAFETY: per the contract.
-        unsafe { put_box(out, crmt_buffer::new(text), "out") }
-    })
-}
-
 /// The number of states; 0 when `states` is NULL.
 ///
 /// # Safety
@@ -293,31 +239,6 @@ fn at(s: &mut crmt_states, index: usize) -> Result<&mut CustomerState, Failure> 
     s.states.get_mut(index).ok_or_else(|| {
         Failure::new(crmt_result::CRMT_INDEX_OUT_OF_RANGE, format!("index {index} is past the end ({len} states)"))
             .field("index")
-    })
-}
-
-/// Replaces state `index` with one read from bytes (as `crmt_state_from_bytes`).
-///
-/// # Errors
-/// `CRMT_NULL_ARGUMENT`, `CRMT_INDEX_OUT_OF_RANGE`, `CRMT_INVALID_UTF8`, `CRMT_STATE_ERROR`;
-/// the state is unchanged on error.
-///
-/// # Safety
-/// `states` is live; `data` is readable for `len` bytes. Not synchronized.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn crmt_states_set_bytes(
-    states: *mut crmt_states,
-    index: usize,
-    data: *const u8,
-    len: usize,
-) -> crmt_result {
-    guard(|| {
-        // SAFETY: per the contract.
-        let s = unsafe { arg_mut(states, "states") }?;
-        // SAFETY: per the contract.
-        let state = parse_state(unsafe { bytes(data, len, "data") }?, "data")?;
-        *at(s, index)? = state;
-        Ok(())
     })
 }
 
