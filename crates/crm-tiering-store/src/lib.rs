@@ -24,6 +24,8 @@ mod backend;
 mod codec;
 mod pg;
 mod sqlite;
+#[doc(hidden)]
+pub mod synthetic;
 mod types;
 
 use std::fmt;
