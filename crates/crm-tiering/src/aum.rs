@@ -4,9 +4,9 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{InputError, RuleError};
+use crate::money::serde_amount as amount;
 use crate::money::{MAX_AMOUNT, round_fen};
 use crate::month::Month;
-use crate::rules::{AumFile, amount};
 
 /// The divisor of a monthly daily average.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -60,6 +60,56 @@ pub enum RoundingLevel {
     Customer,
     /// On each component entry's average, then on the weighted total.
     Component,
+}
+
+/// AUM composition as written in a file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AumFile {
+    /// `calendar_days` (default) or `thirty`.
+    #[serde(default)]
+    pub divisor: Divisor,
+    /// `zero` (default) or `carry_forward`.
+    #[serde(default)]
+    pub missing_day: MissingDay,
+    /// `half_up` (default) or `half_even`.
+    #[serde(default)]
+    pub rounding: Rounding,
+    /// `customer` (default) or `component`.
+    #[serde(default)]
+    pub rounding_level: RoundingLevel,
+    /// The component catalogue.
+    pub components: Vec<ComponentFile>,
+}
+
+/// An AUM component as written in a file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentFile {
+    /// Component code, such as `time_deposit`.
+    pub code: String,
+    /// Chinese display name.
+    #[serde(default)]
+    pub name_zh: String,
+    /// English display name.
+    #[serde(default)]
+    pub name_en: String,
+    /// Group, such as `deposits`, `investment_wealth` or `custody_margin`.
+    pub group: String,
+    /// Whether the component counts toward AUM (default true).
+    #[serde(default = "included_by_default")]
+    pub included: bool,
+    /// Weight from 0 to 10 (default 1).
+    #[serde(default = "weight_one", with = "amount")]
+    pub weight: Decimal,
+}
+
+fn included_by_default() -> bool {
+    true
+}
+
+fn weight_one() -> Decimal {
+    Decimal::ONE
 }
 
 /// A component of the AUM catalogue.

@@ -42,7 +42,8 @@ mod rules;
 mod state;
 
 pub use aum::{
-    AumInput, Component, ComponentAmount, ComponentDaily, Composition, Divisor, MissingDay, Rounding, RoundingLevel,
+    AumFile, AumInput, Component, ComponentAmount, ComponentDaily, ComponentFile, Composition, Divisor, MissingDay,
+    Rounding, RoundingLevel,
 };
 pub use code::TierCode;
 pub use engine::{
@@ -54,9 +55,8 @@ pub use event::{Alert, AlertKind, Event, EventKind, Evidence, Reason};
 pub use money::{MAX_AMOUNT, from_fen, parse_amount, to_fen};
 pub use month::Month;
 pub use rules::{
-    AumFile, ComponentFile, CustomerKind, DEFAULT_RULES_TOML, DowngradeTarget, RULE_FORMAT_VERSION, RuleBook,
-    RuleBookFile, RuleSet, RuleSetFile, RuleSetId, RuleVersion, RuleVersionFile, Settings, ThresholdComparison, Tier,
-    TierFile,
+    CustomerKind, DEFAULT_RULES_TOML, DowngradeTarget, RULE_FORMAT_VERSION, RuleBook, RuleBookFile, RuleSet,
+    RuleSetFile, RuleSetId, RuleVersion, RuleVersionFile, Settings, ThresholdComparison, Tier, TierFile,
 };
 pub use rust_decimal::Decimal;
 pub use state::{BelowEntryRun, CustomerState, STATE_SCHEMA_VERSION, SpecialVip, Status, Watch};

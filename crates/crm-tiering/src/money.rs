@@ -80,3 +80,63 @@ pub(crate) fn round_fen(amount: Decimal, strategy: RoundingStrategy) -> Decimal 
 pub(crate) fn to_fen_scale(amount: Decimal) -> Decimal {
     round_fen(amount, RoundingStrategy::MidpointAwayFromZero)
 }
+
+/// Serde for amounts in rule files: decimal strings or integers, never floats.
+pub(crate) mod serde_amount {
+    use std::fmt;
+
+    use rust_decimal::Decimal;
+    use serde::de::{self, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(v: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(v)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Decimal;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a decimal amount written as a string, such as \"200000.00\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Decimal, E> {
+                crate::money::parse_amount(v).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Decimal, E> {
+                Ok(Decimal::from(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Decimal, E> {
+                Ok(Decimal::from(v))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Decimal, E> {
+                Err(E::custom(format!(
+                    "amount {v} is written as a binary floating-point number: write it as a string, such as \"{v}\", so that it stays exact"
+                )))
+            }
+        }
+        d.deserialize_any(V)
+    }
+
+    /// A list of optional amounts (daily balances), each a string or an integer, or null.
+    pub(crate) mod option_list {
+        use rust_decimal::Decimal;
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        #[derive(Deserialize)]
+        struct One(#[serde(deserialize_with = "super::deserialize")] Decimal);
+
+        #[derive(Serialize)]
+        struct Out(#[serde(serialize_with = "super::serialize")] Decimal);
+
+        pub(crate) fn serialize<S: Serializer>(v: &[Option<Decimal>], s: S) -> Result<S::Ok, S::Error> {
+            let out: Vec<Option<Out>> = v.iter().map(|d| d.map(Out)).collect();
+            out.serialize(s)
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Option<Decimal>>, D::Error> {
+            let v: Vec<Option<One>> = Vec::deserialize(d)?;
+            Ok(v.into_iter().map(|o| o.map(|One(x)| x)).collect())
+        }
+    }
+}

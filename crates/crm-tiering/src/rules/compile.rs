@@ -1,0 +1,296 @@
+//! Validation and compilation of a rule file into rule sets (RULES.md, "Validation").
+
+use std::collections::HashSet;
+
+use rust_decimal::Decimal;
+
+use super::file::{RuleBookFile, RuleVersionFile};
+use super::{RULE_FORMAT_VERSION, RuleSet, RuleVersion, Settings, ThresholdComparison, Tier};
+use crate::aum::Composition;
+use crate::code::TierCode;
+use crate::error::RuleError;
+
+/// An amount with at most `scale` decimals as an integer at that scale (saturating: amounts
+/// are bounded far below the limits by validation and by `Decimal`'s 96-bit mantissa).
+pub(super) fn decimal_key(amount: Decimal, scale: u32) -> i128 {
+    let m = amount.mantissa();
+    let s = amount.scale();
+    if s <= scale { m.saturating_mul(10i128.pow(scale - s)) } else { m / 10i128.pow(s - scale) }
+}
+
+pub(super) fn compile(file: &RuleBookFile) -> Result<Vec<RuleSet>, RuleError> {
+    if file.format_version != RULE_FORMAT_VERSION {
+        return Err(RuleError::new(
+            "format_version",
+            format!("format version {} is not supported (expected {RULE_FORMAT_VERSION})", file.format_version),
+        ));
+    }
+    if file.rule_sets.is_empty() {
+        return Err(RuleError::new("rule_sets", "a rule book needs at least one rule set"));
+    }
+    let mut selectors = HashSet::new();
+    let mut names = HashSet::new();
+    let mut sets = Vec::with_capacity(file.rule_sets.len());
+    for (i, s) in file.rule_sets.iter().enumerate() {
+        let at = format!("rule_sets[{i}]");
+        if !names.insert(s.name.as_str()) {
+            return Err(RuleError::new(format!("{at}.name"), format!("duplicate rule set name `{}`", s.name)));
+        }
+        if let Some(e) = &s.legal_entity
+            && e.trim().is_empty()
+        {
+            return Err(RuleError::new(format!("{at}.legal_entity"), "legal entity is empty"));
+        }
+        if !selectors.insert((s.legal_entity.clone(), s.customer_kind)) {
+            return Err(RuleError::new(
+                &at,
+                format!("rule set `{}` has the same legal entity and customer kind as an earlier one", s.name),
+            ));
+        }
+        if s.versions.is_empty() {
+            return Err(RuleError::new(format!("{at}.versions"), "a rule set needs at least one version"));
+        }
+        let mut versions = Vec::with_capacity(s.versions.len());
+        for (j, v) in s.versions.iter().enumerate() {
+            versions.push(compile_version(v, &format!("{at}.versions[{j}]"))?);
+        }
+        let mut order: Vec<usize> = (0..versions.len()).collect();
+        order.sort_by_key(|&j| versions[j].effective_from);
+        for w in order.windows(2) {
+            if versions[w[0]].effective_from == versions[w[1]].effective_from {
+                return Err(RuleError::new(
+                    format!("{at}.versions[{}].effective_from", w[1]),
+                    format!(
+                        "versions {} and {} overlap: both take effect in {}",
+                        w[0], w[1], versions[w[1]].effective_from
+                    ),
+                ));
+            }
+        }
+        versions.sort_by_key(|v| v.effective_from);
+        sets.push(RuleSet {
+            name: s.name.clone(),
+            legal_entity: s.legal_entity.clone(),
+            customer_kind: s.customer_kind,
+            versions,
+        });
+    }
+    if !sets.iter().any(|s| s.legal_entity.is_none() && s.customer_kind.is_none()) {
+        return Err(RuleError::new(
+            "rule_sets",
+            "a rule book needs a default rule set, one without `legal_entity` and `customer_kind`",
+        ));
+    }
+    Ok(sets)
+}
+
+fn months(value: i64, field: String, max: i64) -> Result<u32, RuleError> {
+    if value <= 0 {
+        return Err(RuleError::new(field, format!("duration must be at least 1 month, got {value}")));
+    }
+    if value > max {
+        return Err(RuleError::new(field, format!("duration must be at most {max} months, got {value}")));
+    }
+    Ok(value as u32)
+}
+
+fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleError> {
+    if v.tiers.is_empty() {
+        return Err(RuleError::new(format!("{at}.tiers"), "a version needs at least one tier"));
+    }
+    let band = v.near_threshold_band;
+    if band < Decimal::ZERO || band >= Decimal::ONE || band.normalize().scale() > 4 {
+        return Err(RuleError::new(
+            format!("{at}.near_threshold_band"),
+            format!("band must be at least 0 and below 1, with at most 4 decimals, got {band}"),
+        ));
+    }
+    let key_scale = 2 + band.normalize().scale();
+    let watch_default = months(v.watch_months, format!("{at}.watch_months"), 120)?;
+    let mut tiers: Vec<Tier> = Vec::with_capacity(v.tiers.len());
+    for (k, t) in v.tiers.iter().enumerate() {
+        let tat = format!("{at}.tiers[{k}]");
+        let code = TierCode::new(&t.code).map_err(|e| RuleError::new(format!("{tat}.code"), e.to_string()))?;
+        if tiers.iter().any(|p| p.code == code) {
+            return Err(RuleError::new(format!("{tat}.code"), format!("duplicate tier code `{code}`")));
+        }
+        if t.min_aum <= Decimal::ZERO {
+            return Err(RuleError::new(
+                format!("{tat}.min_aum"),
+                format!("minimum AUM must be above 0, got {}", t.min_aum),
+            ));
+        }
+        if t.min_aum > crate::money::MAX_AMOUNT {
+            return Err(RuleError::new(
+                format!("{tat}.min_aum"),
+                format!("minimum AUM {} is above the maximum amount {}", t.min_aum, crate::money::MAX_AMOUNT),
+            ));
+        }
+        if t.min_aum.scale() > 2 && t.min_aum != t.min_aum.round_dp(2) {
+            return Err(RuleError::new(
+                format!("{tat}.min_aum"),
+                format!("minimum AUM {} has more decimals than fen", t.min_aum),
+            ));
+        }
+        if let Some(prev) = tiers.last()
+            && t.min_aum <= prev.min_aum
+        {
+            return Err(RuleError::new(
+                format!("{tat}.min_aum"),
+                format!(
+                    "tier thresholds must ascend: `{code}` minimum {} is not above `{}` minimum {}",
+                    t.min_aum, prev.code, prev.min_aum
+                ),
+            ));
+        }
+        let watch = match t.watch_months {
+            Some(w) => months(w, format!("{tat}.watch_months"), 120)?,
+            None => watch_default,
+        };
+        let min = crate::money::to_fen_scale(t.min_aum);
+        tiers.push(Tier {
+            code,
+            name_zh: t.name_zh.clone(),
+            name_en: t.name_en.clone(),
+            min_aum: min,
+            watch_months: watch,
+            qualify_key: decimal_key(min, key_scale)
+                + i128::from(v.threshold_comparison == ThresholdComparison::GreaterThan),
+            band_below_key: decimal_key(min * (Decimal::ONE - band), key_scale),
+            band_above_key: decimal_key(min * (Decimal::ONE + band), key_scale),
+        });
+    }
+    let special_vip_default_tier = match &v.special_vip_default_tier {
+        Some(c) => {
+            let field = format!("{at}.special_vip_default_tier");
+            let code = TierCode::new(c).map_err(|e| RuleError::new(&field, e.to_string()))?;
+            if !tiers.iter().any(|t| t.code == code) {
+                return Err(RuleError::new(field, format!("tier `{code}` is not in this version's tiers")));
+            }
+            code
+        }
+        None => tiers[0].code,
+    };
+    let mut tier_map = Vec::with_capacity(v.tier_map.len());
+    for (from, to) in &v.tier_map {
+        let field = format!("{at}.tier_map.{from}");
+        let f = TierCode::new(from).map_err(|e| RuleError::new(&field, e.to_string()))?;
+        let t = TierCode::new(to).map_err(|e| RuleError::new(&field, e.to_string()))?;
+        if !tiers.iter().any(|x| x.code == t) {
+            return Err(RuleError::new(field, format!("maps to tier `{t}`, which is not in this version's tiers")));
+        }
+        if tiers.iter().any(|x| x.code == f) {
+            return Err(RuleError::new(field, format!("tier `{f}` is in this version's tiers and cannot be mapped")));
+        }
+        tier_map.push((f, t));
+    }
+    let settings = Settings {
+        threshold_comparison: v.threshold_comparison,
+        exit_after_months: months(v.exit_after_months, format!("{at}.exit_after_months"), 120)?,
+        retention_months: months(v.retention_months, format!("{at}.retention_months"), 120)?,
+        watch_months: watch_default,
+        downgrade_target: v.downgrade_target,
+        special_vip_months: months(v.special_vip_months, format!("{at}.special_vip_months"), 120)?,
+        special_vip_default_tier,
+        special_vip_notice_months: months(v.special_vip_notice_months, format!("{at}.special_vip_notice_months"), 120)?,
+        near_threshold_band: band,
+    };
+    let aum = Composition::compile(&v.aum, &format!("{at}.aum"))?;
+    Ok(RuleVersion {
+        effective_from: v.effective_from,
+        tiers,
+        settings,
+        tier_map,
+        aum,
+        key_scale,
+        fen_key_factor: 10i128.pow(key_scale - 2),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::TieringError;
+    use crate::rules::{DEFAULT_RULES_TOML, RuleBook};
+
+    fn base() -> String {
+        DEFAULT_RULES_TOML.to_string()
+    }
+
+    fn err(text: &str) -> RuleError {
+        match RuleBook::from_toml_str(text) {
+            Err(TieringError::Rules(e)) => *e,
+            other => panic!("expected a rule error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn default_book_loads() {
+        let book = RuleBook::default_book().unwrap();
+        let v = book.rule_sets()[0].version_for("2030-01".parse().unwrap()).unwrap();
+        assert_eq!(v.tiers.len(), 4);
+        assert_eq!(v.entry_threshold(), Decimal::new(20_000_000, 2));
+        assert_eq!(v.settings.exit_after_months, 6);
+        assert_eq!(v.aum.components().len(), 8);
+        let again = RuleBook::from_json_str(&book.to_json()).unwrap();
+        assert_eq!(again.rule_sets(), book.rule_sets());
+    }
+
+    #[test]
+    fn unknown_field_names_line() {
+        let e = err(&base().replace("retention_months = 2", "retention_months = 2\nretention_monthz = 2"));
+        assert!(e.message.contains("retention_monthz"), "{e}");
+        assert!(e.line.is_some());
+    }
+
+    #[test]
+    fn thresholds_must_ascend() {
+        let e = err(&base().replace("min_aum = \"500000\"", "min_aum = \"150000\""));
+        assert_eq!(e.field, "rule_sets[0].versions[0].tiers[1].min_aum");
+        assert!(e.to_string().contains("must ascend"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_codes_and_bad_durations() {
+        let e = err(&base().replace("code = \"platinum\"", "code = \"gold\""));
+        assert!(e.message.contains("duplicate tier code"), "{e}");
+        let e = err(&base().replace("retention_months = 2", "retention_months = 0"));
+        assert_eq!(e.field, "rule_sets[0].versions[0].retention_months");
+        let e = err(&base().replace("exit_after_months = 6", "exit_after_months = -1"));
+        assert!(e.message.contains("at least 1 month"), "{e}");
+    }
+
+    #[test]
+    fn whole_numbers_name_no_types() {
+        let e = err(&base().replace("exit_after_months = 6", "exit_after_months = 6.0"));
+        assert!(e.message.contains("whole number"), "{e}");
+        assert!(!e.message.contains("i64"), "{e}");
+        let e = err(&base().replace("format_version = 1", "format_version = -1"));
+        assert!(!e.message.contains("u32"), "{e}");
+    }
+
+    #[test]
+    fn a_default_rule_set_is_required() {
+        let e = err(&base().replace("name = \"default\"", "name = \"default\"\nlegal_entity = \"620101\""));
+        assert_eq!(e.field, "rule_sets");
+        assert!(e.message.contains("default rule set"), "{e}");
+    }
+
+    #[test]
+    fn floats_are_refused() {
+        let e = err(&base().replace("near_threshold_band = \"0.10\"", "near_threshold_band = 0.1"));
+        assert!(e.message.contains("string"), "{e}");
+        assert!(!e.to_string().contains("f64"), "{e}");
+    }
+
+    #[test]
+    fn json_errors_name_line_and_column() {
+        match RuleBook::from_json_str("{\n  \"format_version\": 1,\n  \"rule_sets\": [], \"bogus\": 1}") {
+            Err(TieringError::Rules(e)) => {
+                assert_eq!(e.line, Some(3));
+                assert!(e.message.contains("bogus"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! The compiled form of a rule book: tier tables with integer comparison keys, settings, and
+//! effective-dated versions, as the engine reads them.
+
+use rust_decimal::Decimal;
+
+use super::compile::decimal_key;
+use super::{CustomerKind, DowngradeTarget, ThresholdComparison};
+use crate::aum::Composition;
+use crate::code::TierCode;
+use crate::month::Month;
+
+/// A tier of a rule version's table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tier {
+    /// Tier code.
+    pub code: TierCode,
+    /// Chinese display name (金卡).
+    pub name_zh: String,
+    /// English display name (Gold).
+    pub name_en: String,
+    /// Minimum AUM, at fen scale.
+    pub min_aum: Decimal,
+    /// Consecutive short months before a downgrade from this tier.
+    pub watch_months: u32,
+    /// The smallest comparison key that qualifies: `min_aum` as an integer at the version's
+    /// comparison scale, plus one when the comparison is strict (keys are exact integers, so
+    /// `key > min` is `key >= min + 1`).
+    pub(crate) qualify_key: i128,
+    /// Lower edge of the near-threshold band, `min_aum * (1 - band)`, as a comparison key.
+    pub(crate) band_below_key: i128,
+    /// Upper edge of the near-threshold band, `min_aum * (1 + band)`, as a comparison key.
+    pub(crate) band_above_key: i128,
+}
+
+/// The settings of a rule version (all the numbers of the rules).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Inclusive (default) or strict threshold comparison.
+    pub threshold_comparison: ThresholdComparison,
+    /// Consecutive months below entry that end a rating.
+    pub exit_after_months: u32,
+    /// Months of 已退未评级 retention.
+    pub retention_months: u32,
+    /// Default watch length.
+    pub watch_months: u32,
+    /// Where a downgrade lands.
+    pub downgrade_target: DowngradeTarget,
+    /// Months a special VIP designation lasts.
+    pub special_vip_months: u32,
+    /// Tier of a designation that names none.
+    pub special_vip_default_tier: TierCode,
+    /// Months of notice before a designation ends.
+    pub special_vip_notice_months: u32,
+    /// Near-threshold band, a fraction such as 0.10.
+    pub near_threshold_band: Decimal,
+}
+
+/// One effective-dated version of a rule set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleVersion {
+    /// First month in force.
+    pub effective_from: Month,
+    /// The tier table, lowest first, minimums strictly ascending.
+    pub tiers: Vec<Tier>,
+    /// The settings.
+    pub settings: Settings,
+    /// Codes of earlier versions mapped to codes of this one.
+    pub tier_map: Vec<(TierCode, TierCode)>,
+    /// AUM composition.
+    pub aum: Composition,
+    /// Thresholds and band edges are compared as integers at this scale (2 plus the band's
+    /// decimals), so the hot path never rescales decimals.
+    pub(super) key_scale: u32,
+    /// `10^(key_scale - 2)`: turns an amount in fen into a comparison key.
+    pub(super) fen_key_factor: i128,
+}
+
+impl RuleVersion {
+    /// An AUM as a comparison key: an integer at the version's comparison scale.
+    ///
+    /// AUMs reach the engine rounded to the fen, so the key is exact.
+    #[inline]
+    pub(crate) fn key(&self, aum: Decimal) -> i128 {
+        if aum.scale() == 2 {
+            // |mantissa| < 2^96 and the factor is at most 10^4: the product cannot overflow.
+            aum.mantissa() * self.fen_key_factor
+        } else {
+            decimal_key(aum, self.key_scale)
+        }
+    }
+
+    /// Whether a comparison key meets a tier's minimum.
+    #[inline]
+    pub(crate) fn meets_key(&self, key: i128, tier: &Tier) -> bool {
+        key >= tier.qualify_key
+    }
+
+    /// The qualifying tier of a month's AUM key.
+    #[inline]
+    pub(crate) fn qualifying_rank_key(&self, key: i128) -> Option<usize> {
+        self.tiers.iter().rposition(|t| key >= t.qualify_key)
+    }
+
+    /// The tier with this code, as an index into [`RuleVersion::tiers`].
+    pub fn rank_of(&self, code: TierCode) -> Option<usize> {
+        self.tiers.iter().position(|t| t.code == code)
+    }
+
+    /// Like [`RuleVersion::rank_of`], but follows the tier map for codes of earlier versions.
+    pub fn resolve(&self, code: TierCode) -> Option<usize> {
+        self.rank_of(code)
+            .or_else(|| self.tier_map.iter().find(|(from, _)| *from == code).and_then(|(_, to)| self.rank_of(*to)))
+    }
+
+    /// The entry threshold: the lowest tier's minimum.
+    pub fn entry_threshold(&self) -> Decimal {
+        self.tiers.first().map(|t| t.min_aum).unwrap_or_default()
+    }
+
+    /// Whether an AUM qualifies for a tier's minimum under this version's comparison.
+    #[inline]
+    pub fn meets(&self, aum: Decimal, min: Decimal) -> bool {
+        match self.settings.threshold_comparison {
+            ThresholdComparison::AtLeast => aum >= min,
+            ThresholdComparison::GreaterThan => aum > min,
+        }
+    }
+
+    /// The qualifying tier of a month: the highest tier whose minimum the AUM meets.
+    pub fn qualifying_rank(&self, aum: Decimal) -> Option<usize> {
+        self.tiers.iter().rposition(|t| self.meets(aum, t.min_aum))
+    }
+}
+
+/// A rule set: the default one, or an override for a legal entity and/or customer kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleSet {
+    /// Its name.
+    pub name: String,
+    /// Legal entity selector.
+    pub legal_entity: Option<String>,
+    /// Customer kind selector.
+    pub customer_kind: Option<CustomerKind>,
+    /// Versions, in order of `effective_from`.
+    pub versions: Vec<RuleVersion>,
+}
+
+impl RuleSet {
+    /// The version in force for a month, if any.
+    pub fn version_for(&self, month: Month) -> Option<&RuleVersion> {
+        self.versions.iter().rev().find(|v| v.effective_from <= month)
+    }
+}
+
+/// Index of a rule set in a [`RuleBook`], as returned by [`RuleBook::select`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RuleSetId(pub(crate) u32);
+
+impl RuleSetId {
+    /// The index as a number.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}

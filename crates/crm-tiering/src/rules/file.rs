@@ -1,0 +1,193 @@
+//! The rule file format: what serde reads from TOML or JSON. Unknown fields are errors;
+//! amounts are decimal strings or integers, never floats (RULES.md).
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::{CustomerKind, DowngradeTarget, ThresholdComparison};
+use crate::aum::{AumFile, ComponentFile, Divisor, MissingDay, Rounding, RoundingLevel};
+use crate::money::serde_amount as amount;
+use crate::month::Month;
+
+/// A rule book as written in a file. [`RuleBook`] is its validated, compiled form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleBookFile {
+    /// Must be 1.
+    #[serde(deserialize_with = "whole::deserialize_u32")]
+    pub format_version: u32,
+    /// A name for the book, shown by tools.
+    #[serde(default)]
+    pub name: String,
+    /// The rule sets: exactly one without selectors (the default), and overrides.
+    pub rule_sets: Vec<RuleSetFile>,
+}
+
+/// A rule set as written in a file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSetFile {
+    /// A name for the rule set.
+    pub name: String,
+    /// Applies only to this legal entity (法人机构号) when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_entity: Option<String>,
+    /// Applies only to this customer kind when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_kind: Option<CustomerKind>,
+    /// The effective-dated versions.
+    pub versions: Vec<RuleVersionFile>,
+}
+
+/// A rule version as written in a file; missing settings take their defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleVersionFile {
+    /// First month this version is in force (`YYYY-MM`).
+    pub effective_from: Month,
+    /// `at_least` (default) or `greater_than`.
+    #[serde(default)]
+    pub threshold_comparison: ThresholdComparison,
+    /// Consecutive months below entry that end a rating (default 6).
+    #[serde(default = "defaults::exit_after_months", deserialize_with = "whole::deserialize")]
+    pub exit_after_months: i64,
+    /// Months of 已退未评级 retention after an exit (default 2).
+    #[serde(default = "defaults::retention_months", deserialize_with = "whole::deserialize")]
+    pub retention_months: i64,
+    /// Consecutive short months of a downgrade watch (default 3; tiers may override).
+    #[serde(default = "defaults::watch_months", deserialize_with = "whole::deserialize")]
+    pub watch_months: i64,
+    /// `highest_in_window` (default), `last_month` or `one_down`.
+    #[serde(default)]
+    pub downgrade_target: DowngradeTarget,
+    /// Months a special VIP designation lasts (default 12).
+    #[serde(default = "defaults::special_vip_months", deserialize_with = "whole::deserialize")]
+    pub special_vip_months: i64,
+    /// Tier of a special VIP designation that names none (default: the lowest tier).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub special_vip_default_tier: Option<String>,
+    /// Months before a special VIP designation ends that the expiry alert starts (default 2).
+    #[serde(default = "defaults::special_vip_notice_months", deserialize_with = "whole::deserialize")]
+    pub special_vip_notice_months: i64,
+    /// Near-threshold (临界) band as a fraction of a tier's minimum (default 0.10).
+    #[serde(default = "defaults::near_threshold_band", with = "amount")]
+    pub near_threshold_band: Decimal,
+    /// Tier codes of earlier versions mapped to codes of this one.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tier_map: std::collections::BTreeMap<String, String>,
+    /// The tier table, lowest first.
+    pub tiers: Vec<TierFile>,
+    /// AUM composition; the default personal composition when omitted.
+    #[serde(default = "defaults::aum")]
+    pub aum: AumFile,
+}
+
+/// A tier as written in a file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierFile {
+    /// Tier code, such as `gold`.
+    pub code: String,
+    /// Chinese display name, such as 金卡.
+    #[serde(default)]
+    pub name_zh: String,
+    /// English display name, such as Gold.
+    #[serde(default)]
+    pub name_en: String,
+    /// Minimum monthly daily-average AUM (CNY), as a decimal string.
+    #[serde(with = "amount")]
+    pub min_aum: Decimal,
+    /// Watch length for this tier when it differs from the version's.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole::deserialize_option")]
+    pub watch_months: Option<i64>,
+}
+
+mod defaults {
+    use super::*;
+    pub(super) fn exit_after_months() -> i64 {
+        6
+    }
+    pub(super) fn retention_months() -> i64 {
+        2
+    }
+    pub(super) fn watch_months() -> i64 {
+        3
+    }
+    pub(super) fn special_vip_months() -> i64 {
+        12
+    }
+    pub(super) fn special_vip_notice_months() -> i64 {
+        2
+    }
+    pub(super) fn near_threshold_band() -> Decimal {
+        Decimal::new(10, 2)
+    }
+    pub(super) fn aum() -> AumFile {
+        let c = |code: &str, zh: &str, en: &str, group: &str| ComponentFile {
+            code: code.into(),
+            name_zh: zh.into(),
+            name_en: en.into(),
+            group: group.into(),
+            included: true,
+            weight: Decimal::ONE,
+        };
+        AumFile {
+            divisor: Divisor::default(),
+            missing_day: MissingDay::default(),
+            rounding: Rounding::default(),
+            rounding_level: RoundingLevel::default(),
+            components: vec![
+                c("demand_deposit", "活期存款", "Demand deposits", "deposits"),
+                c("time_deposit", "定期存款", "Time deposits", "deposits"),
+                c("cert_treasury", "凭证式国债", "Certificate treasury bonds", "investment_wealth"),
+                c("wealth_product", "理财产品", "Wealth-management products", "investment_wealth"),
+                c("securities_fund", "证券基金", "Securities funds", "investment_wealth"),
+                c("treasury_bond", "国债", "Treasury bonds", "investment_wealth"),
+                c("gold", "黄金", "Gold", "investment_wealth"),
+                c("cts_margin", "第三方存管保证金", "Third-party custody (CTS) margin", "custody_margin"),
+            ],
+        }
+    }
+}
+
+/// Serde for whole numbers (months, versions) in rule files, with messages that name no type.
+mod whole {
+    use std::fmt;
+
+    use serde::Deserializer;
+    use serde::de::{self, Visitor};
+
+    struct V;
+
+    impl Visitor<'_> for V {
+        type Value = i64;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a whole number")
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<i64, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<i64, E> {
+            i64::try_from(v).map_err(|_| E::custom(format!("{v} is too large")))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<i64, E> {
+            Err(E::custom(format!("expected a whole number, got {v}")))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<i64, E> {
+            Err(E::custom(format!("expected a whole number, got the text \"{v}\"")))
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        d.deserialize_any(V)
+    }
+
+    pub(super) fn deserialize_option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        d.deserialize_any(V).map(Some)
+    }
+
+    pub(super) fn deserialize_u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        let v = d.deserialize_any(V)?;
+        u32::try_from(v).map_err(|_| de::Error::custom(format!("expected a whole number from 0, got {v}")))
+    }
+}

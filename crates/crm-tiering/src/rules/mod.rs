@@ -1,0 +1,103 @@
+//! Rule books: tier tables, settings and AUM composition, loaded from TOML or JSON and validated.
+//!
+//! A [`RuleBook`] holds one or more [`RuleSet`]s (the default one, and overrides per legal entity
+//! and customer kind); each rule set holds [`RuleVersion`]s with an `effective_from` month.
+//! The file format is documented in `rules-spec/RULES.md`; `rules-spec/default-rules.toml` is the
+//! default book, also available as [`RuleBook::default_book`].
+
+//!
+//! The module is cut by what a reader looks for: [`file`] is the file format serde reads,
+//! [`compile`] validates it into the compiled form of [`compiled`], and [`book`] is the
+//! [`RuleBook`] that holds it and selects rule sets and versions.
+
+mod book;
+mod compile;
+mod compiled;
+mod file;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+pub use book::RuleBook;
+pub use compiled::{RuleSet, RuleSetId, RuleVersion, Settings, Tier};
+pub use file::{RuleBookFile, RuleSetFile, RuleVersionFile, TierFile};
+
+/// The rule file format version this library reads.
+pub const RULE_FORMAT_VERSION: u32 = 1;
+
+/// The default rule book shipped in `rules-spec/default-rules.toml`.
+pub const DEFAULT_RULES_TOML: &str = include_str!("../../../../rules-spec/default-rules.toml");
+
+/// Personal or corporate customer: rule sets can be selected by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomerKind {
+    /// 个人客户, a personal customer.
+    #[default]
+    Personal,
+    /// 对公客户, a corporate customer.
+    Corporate,
+}
+
+impl CustomerKind {
+    /// The code used in files: `personal` or `corporate`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CustomerKind::Personal => "personal",
+            CustomerKind::Corporate => "corporate",
+        }
+    }
+}
+
+impl std::str::FromStr for CustomerKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "personal" | "p" | "个人" => Ok(CustomerKind::Personal),
+            "corporate" | "c" | "对公" => Ok(CustomerKind::Corporate),
+            other => Err(format!("`{other}` is not a customer kind: expected personal or corporate")),
+        }
+    }
+}
+
+impl fmt::Display for CustomerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a month's AUM is compared with a tier's minimum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ThresholdComparison {
+    /// AUM >= minimum qualifies (含, the default).
+    #[default]
+    AtLeast,
+    /// AUM > minimum qualifies (the source text's literal "大于").
+    GreaterThan,
+}
+
+/// Which tier a downgrade lands on after a full watch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DowngradeTarget {
+    /// The highest tier qualified in the watch window (the requirement's rule, default).
+    #[default]
+    HighestInWindow,
+    /// The tier qualified by the window's last month.
+    LastMonth,
+    /// One tier below the current one.
+    OneDown,
+}
+
+impl DowngradeTarget {
+    /// The code used in rule files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DowngradeTarget::HighestInWindow => "highest_in_window",
+            DowngradeTarget::LastMonth => "last_month",
+            DowngradeTarget::OneDown => "one_down",
+        }
+    }
+}
