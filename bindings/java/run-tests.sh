@@ -25,5 +25,8 @@ echo "== javac"
 echo "== Java tests"
 RUST_BACKTRACE=0 java -Djna.library.path="$target/debug" -cp "$target/java/test-classes:$target/java/crm-tiering.jar:/usr/share/java/jna.jar" \
     crm.tiering.TieringTests "$root/rules-spec/vectors"
+echo "== Java portfolio month tests"
+RUST_BACKTRACE=0 java -Djna.library.path="$target/debug" -cp "$target/java/test-classes:$target/java/crm-tiering.jar:/usr/share/java/jna.jar" \
+    crm.tiering.PortfolioTests "$root/rules-spec/portfolio-vectors"
 echo "== Java example"
 "$root/examples/java/run.sh"

@@ -16,7 +16,7 @@ rm -f "$store".*
 prev="$store.none"
 for month in 2024-01 2024-02 2024-03; do
     java -Djna.library.path="$target/debug" -cp "$cp" MonthlyBatch "$root/rules-spec/default-rules.toml" \
-        "$here/portfolio.csv" "$month" "$prev" "$store.$month.jsonl"
-    prev="$store.$month.jsonl"
+        "$here/portfolio.csv" "$month" "$prev" "$store.$month.txt"
+    prev="$store.$month.txt"
 done
-echo "final states: $prev ($(wc -l < "$prev") customers)"
+echo "final states: $prev ($(( $(wc -l < "$prev") - 2 )) customers, keyed by id)"

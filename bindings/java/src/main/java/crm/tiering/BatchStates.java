@@ -6,11 +6,13 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
- * The states of a portfolio, indexed like the batch's customers, held natively between monthly
- * batches (which also keeps the customers' native form from one month to the next). Not
- * thread-safe; close it when done.
+ * The states of a batch's customers for {@link RuleBook#evaluateBatch}: created new and bound to
+ * the ordered customer ids of the first batch (a later batch with other ids, or the same ids in
+ * another order, is refused), held natively between months. It cannot be stored or loaded:
+ * stored states are keyed by customer id in {@link PortfolioStates}, evaluated with
+ * {@link RuleBook#evaluatePortfolio}. Not thread-safe; close it when done.
  */
-public final class PortfolioStates implements AutoCloseable {
+public final class BatchStates implements AutoCloseable {
     private Pointer handle;
     /** The batch result handle reused month after month ({@code crmt_evaluate_batch_into}). */
     private Pointer batch;
@@ -18,33 +20,15 @@ public final class PortfolioStates implements AutoCloseable {
     private List<Customer> lastCustomers;
     private Object lastColumns;
 
-    private PortfolioStates(Pointer handle) {
+    private BatchStates(Pointer handle) {
         this.handle = handle;
     }
 
     /** {@code count} new customers. */
-    public static PortfolioStates create(int count) {
+    public static BatchStates create(int count) {
         PointerByReference out = new PointerByReference();
         Tiering.check(CrmtLibrary.C.crmt_states_new(count, out));
-        return new PortfolioStates(out.getValue());
-    }
-
-    /**
-     * States from JSON Lines (one per customer in batch order; an empty line is a new customer).
-     *
-     * @throws TieringException.State naming the line of a state that cannot be read
-     */
-    public static PortfolioStates fromLines(byte[] lines) {
-        PointerByReference out = new PointerByReference();
-        Tiering.check(CrmtLibrary.C.crmt_states_from_lines(lines, lines.length, out));
-        return new PortfolioStates(out.getValue());
-    }
-
-    /** The states as JSON Lines, to store. */
-    public byte[] toLines() {
-        PointerByReference out = new PointerByReference();
-        Tiering.check(CrmtLibrary.C.crmt_states_to_lines(handle(), out));
-        return Tiering.takeBuffer(out);
+        return new BatchStates(out.getValue());
     }
 
     /** The number of states. */
@@ -57,12 +41,6 @@ public final class PortfolioStates implements AutoCloseable {
         PointerByReference out = new PointerByReference();
         Tiering.check(CrmtLibrary.C.crmt_states_get_bytes(handle(), i, out));
         return CustomerState.own(Tiering.takeBuffer(out));
-    }
-
-    /** Replaces state {@code i}. */
-    public void set(int i, CustomerState state) {
-        byte[] b = state.raw();
-        Tiering.check(CrmtLibrary.C.crmt_states_set_bytes(handle(), i, b, b.length));
     }
 
     Pointer batch() {
@@ -85,7 +63,7 @@ public final class PortfolioStates implements AutoCloseable {
 
     Pointer handle() {
         if (handle == null) {
-            throw new IllegalStateException("the portfolio states are closed");
+            throw new IllegalStateException("the batch states are closed");
         }
         return handle;
     }
@@ -105,7 +83,7 @@ public final class PortfolioStates implements AutoCloseable {
 
     @Override
     public String toString() {
-        return handle == null ? "PortfolioStates(closed)" : "PortfolioStates(" + size() + ")";
+        return handle == null ? "BatchStates(closed)" : "BatchStates(" + size() + ")";
     }
 
     static String utf8(byte[] b) {

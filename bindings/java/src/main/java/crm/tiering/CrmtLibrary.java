@@ -67,10 +67,7 @@ interface CrmtLibrary extends Library {
     Pointer crmt_alert_kind_name_zh(int kind);
 
     int crmt_states_new(long count, PointerByReference out);
-    int crmt_states_from_lines(byte[] data, long len, PointerByReference out);
-    int crmt_states_to_lines(Pointer states, PointerByReference out);
     long crmt_states_len(Pointer states);
-    int crmt_states_set_bytes(Pointer states, long index, byte[] data, long len);
     int crmt_states_get_bytes(Pointer states, long index, PointerByReference out);
     void crmt_states_free(Pointer states);
 
@@ -88,4 +85,45 @@ interface CrmtLibrary extends Library {
     int crmt_batch_error_field(Pointer batch, int customerIndex, byte[] buf, long len, LongByReference written);
     int crmt_batch_error_month(Pointer batch, int customerIndex);
     void crmt_batch_free(Pointer batch);
+
+    int crmt_state_get_info(Pointer state, Pointer out);
+    int crmt_last_error_record(LongByReference row, byte[] buf, long len, LongByReference written);
+    int crmt_last_error_other_record(LongByReference row, byte[] buf, long len, LongByReference written);
+    int crmt_rulebook_fingerprint(Pointer book, byte[] buf, long len, LongByReference written);
+
+    int crmt_portfolio_new(PointerByReference out);
+    int crmt_portfolio_from_text(byte[] data, long len, PointerByReference out);
+    int crmt_portfolio_to_text(Pointer portfolio, Pointer book, PointerByReference out);
+    long crmt_portfolio_len(Pointer portfolio);
+    int crmt_portfolio_insert(Pointer portfolio, byte[] id, byte[] legalEntity, int kind, byte[] state, long stateLen,
+            LongByReference index);
+    int crmt_portfolio_find(Pointer portfolio, byte[] id, Pointer out);
+    int crmt_portfolio_entry_at(Pointer portfolio, long index, Pointer out);
+    int crmt_portfolio_customer_id(Pointer portfolio, long index, byte[] buf, long len, LongByReference written);
+    int crmt_portfolio_legal_entity(Pointer portfolio, long index, byte[] buf, long len, LongByReference written);
+    int crmt_portfolio_state_bytes(Pointer portfolio, long index, PointerByReference out);
+    int crmt_portfolio_rule_book(Pointer portfolio, byte[] buf, long len, LongByReference written);
+    int crmt_portfolio_to_json(Pointer portfolio, PointerByReference out);
+    void crmt_portfolio_free(Pointer portfolio);
+
+    int crmt_columns_resolve(Pointer book, int kind, Pointer headers, long count, PointerByReference out);
+    void crmt_columns_free(Pointer columns);
+    int crmt_extract_new(Pointer book, PointerByReference out);
+    int crmt_extract_push_cells(Pointer extract, byte[] table, Pointer columns, long row, Pointer cells, long count);
+    int crmt_extract_push_total_fen(Pointer extract, byte[] table, long row, byte[] id, byte[] legalEntity, int kind,
+            int month, long aumFen);
+    int crmt_extract_push_grant(Pointer extract, byte[] table, long row, byte[] id, int month, byte[] tier, int months);
+    int crmt_extract_push_revoke(Pointer extract, byte[] table, long row, byte[] id, int month);
+    void crmt_extract_free(Pointer extract);
+
+    int crmt_portfolio_result_new(PointerByReference out);
+    int crmt_evaluate_portfolio(Pointer book, Pointer portfolio, int first, int last, Pointer extract, Pointer options,
+            Pointer result);
+    boolean crmt_portfolio_result_refused(Pointer result);
+    Pointer crmt_portfolio_result_events(Pointer result, LongByReference count);
+    Pointer crmt_portfolio_result_alerts(Pointer result, LongByReference count);
+    Pointer crmt_portfolio_result_evaluated(Pointer result, LongByReference count);
+    Pointer crmt_portfolio_result_errors(Pointer result, LongByReference count);
+    int crmt_portfolio_result_to_json(Pointer result, Pointer portfolio, PointerByReference out);
+    void crmt_portfolio_result_free(Pointer result);
 }

@@ -36,6 +36,54 @@ public final class CustomerState {
         return bytes;
     }
 
+    /** A state's figures, read natively from the state ({@code crmt_state_get_info}). */
+    private com.sun.jna.Memory info() {
+        com.sun.jna.ptr.PointerByReference st = new com.sun.jna.ptr.PointerByReference();
+        Tiering.check(CrmtLibrary.C.crmt_state_from_bytes(bytes, bytes.length, st));
+        try {
+            com.sun.jna.Memory m = new com.sun.jna.Memory(INFO_SIZE);
+            Tiering.check(CrmtLibrary.C.crmt_state_get_info(st.getValue(), m));
+            return m;
+        } finally {
+            CrmtLibrary.C.crmt_state_free(st.getValue());
+        }
+    }
+
+    static final int INFO_SIZE = 88;
+
+    /** Where the customer stands in VIP management. */
+    public enum Status { NOT_ENROLLED, RATED, RETAINED }
+
+    private static String code(com.sun.jna.Memory m, long offset) {
+        String s = m.getString(offset, "UTF-8");
+        return s.isEmpty() ? null : s;
+    }
+
+    /** The status: not enrolled (未纳入), rated (已评级) or retained (已退未评级). */
+    public Status status() {
+        return Status.values()[info().getInt(0)];
+    }
+
+    /** The earned tier (current when rated, last when retained), or null. */
+    public String tier() {
+        return code(info(), 4);
+    }
+
+    /** The effective tier: earned or special VIP, whichever is higher; null when none. */
+    public String effectiveTier() {
+        return code(info(), 21);
+    }
+
+    /** The special VIP tier, or null. */
+    public String specialTier() {
+        return code(info(), 56);
+    }
+
+    /** The last evaluated month, or null for a new customer. */
+    public java.time.YearMonth lastMonth() {
+        return Tiering.month(info().getInt(40));
+    }
+
     /** The bytes to store. */
     public byte[] toBytes() {
         return bytes.clone();

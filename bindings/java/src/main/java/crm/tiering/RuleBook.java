@@ -75,7 +75,7 @@ public final class RuleBook implements AutoCloseable {
         return load(CrmtLibrary.C.crmt_rulebook_with_missing_months(handle(), 1, out), out);
     }
 
-    private Pointer handle() {
+    Pointer handle() {
         Pointer h = handle;
         if (h == null) {
             throw new IllegalStateException("the rule book is closed");
@@ -172,12 +172,12 @@ public final class RuleBook implements AutoCloseable {
      * @param customers the customers, in the order of {@code states}
      * @param aumFen each customer's AUM in fen (integer minor units)
      * @param states the prior states, replaced by the new ones (customers in error keep theirs); one
-     *     thread at a time per {@code PortfolioStates}
+     *     thread at a time per {@code BatchStates}
      * @param threads 1 for the calling thread, n to split the portfolio over n threads
      * @return events, alerts, AUMs and the customers in error
      * @throws TieringException.Argument when the lengths differ
      */
-    public BatchResult evaluateBatch(YearMonth month, List<Customer> customers, long[] aumFen, PortfolioStates states,
+    public BatchResult evaluateBatch(YearMonth month, List<Customer> customers, long[] aumFen, BatchStates states,
             int threads) {
         int n = customers.size();
         if (aumFen.length != n) {
@@ -188,7 +188,7 @@ public final class RuleBook implements AutoCloseable {
 
     /**
      * Evaluates a portfolio for one month from its AUM components, as {@link #evaluateBatch(YearMonth,
-     * List, long[], PortfolioStates, int)} does from totals. {@code averagesFen} holds each customer's
+     * List, long[], BatchStates, int)} does from totals. {@code averagesFen} holds each customer's
      * monthly daily average of each of {@code components} (codes of the rule book's catalogue, such as
      * {@code time_deposit}) in fen, row by row: customer {@code i}'s amount of component {@code j} at
      * {@code i * components.size() + j}; {@link #NO_AMOUNT} leaves that component out for that
@@ -206,7 +206,7 @@ public final class RuleBook implements AutoCloseable {
      *     column per component, or when there is no component
      */
     public BatchResult evaluateBatch(YearMonth month, List<Customer> customers, List<String> components,
-            long[] averagesFen, PortfolioStates states, int threads) {
+            long[] averagesFen, BatchStates states, int threads) {
         int n = customers.size();
         int k = components.size();
         if (k == 0 || (long) n * k != averagesFen.length) {
@@ -220,7 +220,7 @@ public final class RuleBook implements AutoCloseable {
     public static final long NO_AMOUNT = Tiering.NO_AMOUNT;
 
     private BatchResult batch(YearMonth month, List<Customer> customers, List<String> components, long[] fen,
-            PortfolioStates states, int threads) {
+            BatchStates states, int threads) {
         int n = customers.size();
         Columns cols = (Columns) states.columnsFor(customers);
         if (cols == null) {
@@ -265,12 +265,12 @@ public final class RuleBook implements AutoCloseable {
     }
 
     /**
-     * As {@link #evaluateBatch(YearMonth, List, long[], PortfolioStates, int)} with exact amounts.
+     * As {@link #evaluateBatch(YearMonth, List, long[], BatchStates, int)} with exact amounts.
      *
      * @throws IllegalArgumentException for an amount that is not a whole number of fen
      */
     public BatchResult evaluateBatch(YearMonth month, List<Customer> customers, List<BigDecimal> aums,
-            PortfolioStates states, int threads) {
+            BatchStates states, int threads) {
         long[] fen = new long[aums.size()];
         for (int i = 0; i < fen.length; i++) {
             fen[i] = Tiering.fen(aums.get(i));
@@ -344,5 +344,96 @@ public final class RuleBook implements AutoCloseable {
         if (h != null) {
             CrmtLibrary.C.crmt_rulebook_free(h);
         }
+    }
+
+    /**
+     * Evaluates a portfolio over a declared month, or a range of consecutive months ({@code first}
+     * to {@code last}, both included), updating {@code states} in place: records are matched to
+     * stored customers by id (the order of the extract does not matter), new ids join, a record or
+     * designation dated outside the declared month(s), a duplicate (both rows named) or a bad record
+     * holds its customer back (state kept, nothing emitted, one {@link RecordError}); known customers
+     * without a record follow {@code options.absent()}.
+     *
+     * @throws TieringException.Refused when the run cannot go through as a whole (states unchanged)
+     * @throws TieringException.Argument for a range that ends before it starts or at 9999-12
+     */
+    public PortfolioResult evaluatePortfolio(PortfolioStates states, YearMonth first, YearMonth last, Extract extract,
+            PortfolioOptions options) {
+        CrmtLibrary c = CrmtLibrary.C;
+        com.sun.jna.Memory opts = new com.sun.jna.Memory(16);
+        opts.clear();
+        opts.setInt(0, options.absent().ordinal());
+        opts.setByte(4, (byte) (options.acceptRuleBookChange() ? 1 : 0));
+        opts.setLong(8, Math.max(1, options.threads()));
+        PointerByReference ref = new PointerByReference();
+        Tiering.check(c.crmt_portfolio_result_new(ref));
+        Pointer r = ref.getValue();
+        try {
+            int rc = c.crmt_evaluate_portfolio(handle(), states.handle(), Tiering.yyyymm(first), Tiering.yyyymm(last),
+                    extract.handle(), opts, r);
+            if (rc == 14) {
+                TieringException e = TieringException.fromLastError(rc);
+                throw new TieringException.Refused(rc, e.getMessage(), e.customer(), e.field(), e.month(),
+                        errors(r, states));
+            }
+            Tiering.check(rc);
+            java.util.Map<Integer, String> ids = new java.util.HashMap<>();
+            java.util.function.IntFunction<String> id = i -> ids.computeIfAbsent(i, k -> states.idAt(k));
+            LongByReference n = new LongByReference();
+            Pointer p = c.crmt_portfolio_result_events(r, n);
+            List<PortfolioResult.CustomerEvent> events = new ArrayList<>();
+            for (Event e : Structs.events(p, n.getValue())) {
+                events.add(new PortfolioResult.CustomerEvent(id.apply(e.customerIndex()), e));
+            }
+            p = c.crmt_portfolio_result_alerts(r, n);
+            List<PortfolioResult.CustomerAlert> alerts = new ArrayList<>();
+            for (Alert a : Structs.alerts(p, n.getValue())) {
+                alerts.add(new PortfolioResult.CustomerAlert(id.apply(a.customerIndex()), a));
+            }
+            p = c.crmt_portfolio_result_evaluated(r, n);
+            List<PortfolioResult.Evaluated> evaluated = new ArrayList<>();
+            for (long k = 0; k < n.getValue(); k++) {
+                long o = k * 24;
+                evaluated.add(new PortfolioResult.Evaluated(Tiering.month(p.getInt(o)), id.apply(p.getInt(o + 4)),
+                        Tiering.amount(p.getLong(o + 8)), p.getByte(o + 16) != 0));
+            }
+            PointerByReference json = new PointerByReference();
+            Tiering.check(c.crmt_portfolio_result_to_json(r, states.handle(), json));
+            String text = new String(Tiering.takeBuffer(json), StandardCharsets.UTF_8);
+            return new PortfolioResult(List.copyOf(events), List.copyOf(alerts), List.copyOf(evaluated),
+                    errors(r, states), text);
+        } finally {
+            c.crmt_portfolio_result_free(r);
+        }
+    }
+
+    /** As {@link #evaluatePortfolio(PortfolioStates, YearMonth, YearMonth, Extract, PortfolioOptions)} for one month. */
+    public PortfolioResult evaluatePortfolio(PortfolioStates states, YearMonth month, Extract extract,
+            PortfolioOptions options) {
+        return evaluatePortfolio(states, month, month, extract, options);
+    }
+
+    /** The fingerprint of this rule book, which stored states are stamped with. */
+    public String fingerprint() {
+        Pointer h = handle();
+        return Tiering.text((b, l, w) -> CrmtLibrary.C.crmt_rulebook_fingerprint(h, b, l, w));
+    }
+
+    private static String str(Pointer p, long offset) {
+        Pointer s = p.getPointer(offset);
+        return s == null ? null : s.getString(0, "UTF-8");
+    }
+
+    private static List<RecordError> errors(Pointer r, PortfolioStates states) {
+        LongByReference n = new LongByReference();
+        Pointer p = CrmtLibrary.C.crmt_portfolio_result_errors(r, n);
+        List<RecordError> out = new ArrayList<>();
+        for (long k = 0; k < n.getValue(); k++) {
+            long o = k * 96;
+            out.add(new RecordError(str(p, o + 8), p.getInt(o), Tiering.month(p.getInt(o + 16)), p.getLong(o + 24),
+                    str(p, o + 32), Tiering.month(p.getInt(o + 40)), str(p, o + 48), str(p, o + 56), str(p, o + 64),
+                    p.getLong(o + 72), str(p, o + 80), p.getLong(o + 88)));
+        }
+        return List.copyOf(out);
     }
 }

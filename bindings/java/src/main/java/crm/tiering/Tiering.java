@@ -42,6 +42,10 @@ public final class Tiering {
         return m.getYear() * 100 + m.getMonthValue();
     }
 
+    static int yyyymm(YearMonth m) {
+        return m.getYear() * 100 + m.getMonthValue();
+    }
+
     static YearMonth month(int yyyymm) {
         return yyyymm == 0 ? null : YearMonth.of(yyyymm / 100, yyyymm % 100);
     }

@@ -53,7 +53,41 @@ public class TieringException extends RuntimeException {
         String customer = Tiering.text(c::crmt_last_error_customer);
         String field = Tiering.text(c::crmt_last_error_field);
         YearMonth month = Tiering.month(c.crmt_last_error_month());
-        return of(rc, message, customer, field, month);
+        com.sun.jna.ptr.LongByReference row = new com.sun.jna.ptr.LongByReference();
+        String table = Tiering.text((b, l, w) -> c.crmt_last_error_record(row, b, l, w));
+        com.sun.jna.ptr.LongByReference otherRow = new com.sun.jna.ptr.LongByReference();
+        String other = Tiering.text((b, l, w) -> c.crmt_last_error_other_record(otherRow, b, l, w));
+        TieringException e = of(rc, message, customer, field, month);
+        e.recordTable = table;
+        e.recordRow = row.getValue();
+        e.otherTable = other;
+        e.otherRow = otherRow.getValue();
+        return e;
+    }
+
+    private String recordTable = "";
+    private long recordRow;
+    private String otherTable = "";
+    private long otherRow;
+
+    /** The table of the record the failure is about ({@code states} for stored states), or empty. */
+    public String recordTable() {
+        return recordTable;
+    }
+
+    /** That record's row (for stored states, the 1-based line); 0 when none. */
+    public long recordRow() {
+        return recordRow;
+    }
+
+    /** For a duplicate, the table of the first record, or empty. */
+    public String otherTable() {
+        return otherTable;
+    }
+
+    /** That record's row; 0 when none. */
+    public long otherRow() {
+        return otherRow;
     }
 
     static TieringException of(int rc, String message, String customer, String field, YearMonth month) {
@@ -62,6 +96,7 @@ public class TieringException extends RuntimeException {
             case 11 -> new Input(rc, message, customer, field, month);
             case 12 -> new Sequence(rc, message, customer, field, month);
             case 13 -> new State(rc, message, customer, field, month);
+            case 14 -> new Refused(rc, message, customer, field, month, java.util.List.of());
             case 99 -> new Internal(rc, message, customer, field, month);
             default -> new Argument(rc, message, customer, field, month);
         };
@@ -100,6 +135,26 @@ public class TieringException extends RuntimeException {
 
         State(int c, String m, String cu, String f, YearMonth mo) {
             super(c, m, cu, f, mo);
+        }
+    }
+
+    /**
+     * A portfolio run refused as a whole ({@code CRMT_PORTFOLIO_REFUSED}): nothing was evaluated and
+     * the states are unchanged; {@link #errors()} lists every reason (records whose customer cannot
+     * be identified, states of another rule book...).
+     */
+    public static final class Refused extends TieringException {
+        private static final long serialVersionUID = 1L;
+        private final transient java.util.List<RecordError> errors;
+
+        Refused(int c, String m, String cu, String f, YearMonth mo, java.util.List<RecordError> errors) {
+            super(c, m, cu, f, mo);
+            this.errors = java.util.List.copyOf(errors);
+        }
+
+        /** Every reason, in record order. */
+        public java.util.List<RecordError> errors() {
+            return errors;
         }
     }
 

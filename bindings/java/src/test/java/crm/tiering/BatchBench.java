@@ -26,7 +26,7 @@ public final class BatchBench {
         for (int i = 0; i < n; i++) {
             customers.add(Customer.personal(String.format("%010d", 6_221_000_000L + i)));
         }
-        try (RuleBook rules = RuleBook.defaults(); PortfolioStates states = PortfolioStates.create(n)) {
+        try (RuleBook rules = RuleBook.defaults(); BatchStates states = BatchStates.create(n)) {
             double secs = 0;
             long events = 0;
             for (int m = 0; m < 3; m++) {

@@ -359,8 +359,8 @@ public final class TieringTests {
             for (int i = 0; i < n; i++) {
                 customers.add(Customer.personal("k" + i));
             }
-            try (RuleBook rb = RuleBook.defaults(); PortfolioStates s1 = PortfolioStates.create(n);
-                    PortfolioStates s2 = PortfolioStates.create(n)) {
+            try (RuleBook rb = RuleBook.defaults(); BatchStates s1 = BatchStates.create(n);
+                    BatchStates s2 = BatchStates.create(n)) {
                 CustomerState[] singles = new CustomerState[n];
                 java.util.Arrays.fill(singles, CustomerState.NEW);
                 for (int m = 1; m <= 4; m++) {
@@ -417,7 +417,7 @@ public final class TieringTests {
             }
         });
         run("batch agrees with single evaluations", () -> {
-            try (RuleBook rb = RuleBook.defaults(); PortfolioStates states = PortfolioStates.create(50)) {
+            try (RuleBook rb = RuleBook.defaults(); BatchStates states = BatchStates.create(50)) {
                 List<Customer> customers = new ArrayList<>();
                 CustomerState[] singles = new CustomerState[50];
                 for (int i = 0; i < 50; i++) {
@@ -449,19 +449,25 @@ public final class TieringTests {
                         check(states.get(i).equals(singles[i]), month + ": state " + i);
                     }
                 }
-                // Through the store and back.
-                try (PortfolioStates again = PortfolioStates.fromLines(states.toLines())) {
-                    check(again.size() == 50 && again.get(3).equals(states.get(3)), "lines round trip");
+                // Bound to the ids of the first batch: the same customers reordered are refused.
+                List<Customer> reordered = new ArrayList<>(customers);
+                java.util.Collections.reverse(reordered);
+                try {
+                    rb.evaluateBatch(YearMonth.of(2024, 7), reordered, new long[50], states, 1);
+                    check(false, "reordered customers accepted by position");
+                } catch (TieringException.Argument e) {
+                    check("states".equals(e.field()), "field " + e.field());
                 }
                 // A customer in error keeps its state and is reported; the others go on.
                 List<Customer> two = List.of(Customer.personal("ok"), Customer.personal("late"));
-                try (PortfolioStates s2 = PortfolioStates.create(2)) {
-                    s2.set(1, CustomerState.fromJson(
-                            "{\"schema_version\":1,\"status\":\"not_enrolled\",\"last_month\":\"2024-05\"}"));
-                    BatchResult b = rb.evaluateBatch(YearMonth.of(2024, 3), two, new long[] {30_000_000L, 1L}, s2, 1);
-                    check(b.errors().size() == 1 && b.errors().get(0).index() == 1 && b.errors().get(0).code() == 12,
+                try (BatchStates s2 = BatchStates.create(2)) {
+                    rb.evaluateBatch(YearMonth.of(2024, 2), List.of(Customer.personal("ok"), Customer.personal("late")),
+                            new long[] {0L, 1L}, s2, 1);
+                    // "late" gets a negative amount: an input error, its state kept.
+                    BatchResult b = rb.evaluateBatch(YearMonth.of(2024, 3), two, new long[] {30_000_000L, -1L}, s2, 1);
+                    check(b.errors().size() == 1 && b.errors().get(0).index() == 1 && b.errors().get(0).code() == 11,
                             "error slot " + b.errors());
-                    check(b.errors().get(0).toException("late") instanceof TieringException.Sequence, "category");
+                    check(b.errors().get(0).toException("late") instanceof TieringException.Input, "category");
                     check(b.events().size() == 1 && b.events().get(0).customerIndex() == 0, "events of the good one");
                 }
             }
