@@ -1,14 +1,17 @@
-//! Python values to engine values and back: amounts, months, customers, JSON, errors.
+//! Python values to engine values and back: amounts, months, customers, JSON.
 //!
 //! Money crosses as `decimal.Decimal` built from a decimal string, or is read from a
 //! `decimal.Decimal` through its `(sign, digits, exponent)` tuple: never through a float.
 
-use crm_tiering::{Customer, CustomerKind, Decimal, Month, TieringError, parse_amount};
+use crm_tiering::portfolio::{MonthRange, validate_customer_id};
+use crm_tiering::{Customer, CustomerKind, Decimal, Month, parse_amount};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 use serde_json::Value;
+
+use crate::errors::input_error;
 
 static DECIMAL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static DATE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
@@ -90,14 +93,21 @@ fn decimal_from_tuple(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Decimal> {
     Decimal::try_from_i128_with_scale(mantissa, scale).map_err(|_| bad("does not fit in 28 significant digits"))
 }
 
-/// Reads a month: a `datetime.date` (its month), a `"YYYY-MM"` string or a `YYYYMM` integer.
+/// Reads a month: a `datetime.date` (its month) or a `"YYYY-MM"` string, parsed by the core
+/// (so `"2024-+3"` is not March). A `datetime.datetime` is a date: a naive one gives its
+/// calendar month; a timezone-aware one is refused (its month depends on the zone: convert it
+/// to the bank's zone and pass `.date()`). Integers are refused.
 pub(crate) fn extract_month(obj: &Bound<'_, PyAny>) -> PyResult<Month> {
     let py = obj.py();
     let parsed = if let Ok(s) = obj.cast::<PyString>() {
         s.to_cow()?.parse::<Month>()
-    } else if obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyBool>() {
-        Month::from_yyyymm(obj.extract()?)
     } else if obj.is_instance(DATE.import(py, "datetime", "date")?)? {
+        if obj.hasattr("tzinfo")? && !obj.getattr("tzinfo")?.is_none() {
+            return Err(PyTypeError::new_err(format!(
+                "a month cannot be the timezone-aware datetime {obj}: its month depends on the zone; \
+                 convert it to the bank's zone and pass .date() (or a \"YYYY-MM\" string)"
+            )));
+        }
         let year: i32 = obj.getattr("year")?.extract()?;
         let month: u32 = obj.getattr("month")?.extract()?;
         Month::new(year, month)
@@ -110,11 +120,38 @@ pub(crate) fn extract_month(obj: &Bound<'_, PyAny>) -> PyResult<Month> {
     parsed.map_err(|e| input_error(py, None, None, "month", &e.to_string()))
 }
 
+/// Reads the declared month or range of a portfolio run: a month (as [`extract_month`]), a
+/// `"YYYY-MM..YYYY-MM"` string, or a `(first, last)` tuple of months.
+pub(crate) fn extract_months(obj: &Bound<'_, PyAny>) -> PyResult<MonthRange> {
+    let py = obj.py();
+    let range = if let Ok(s) = obj.cast::<PyString>()
+        && s.to_cow()?.contains("..")
+    {
+        s.to_cow()?.parse::<MonthRange>()
+    } else if let Ok(t) = obj.cast::<PyTuple>() {
+        if t.len() != 2 {
+            return Err(PyTypeError::new_err("a month range is a (first, last) tuple of months"));
+        }
+        MonthRange::new(extract_month(&t.get_item(0)?)?, extract_month(&t.get_item(1)?)?)
+    } else {
+        MonthRange::single(extract_month(obj)?)
+    };
+    range.map_err(|e| input_error(py, None, None, "month", &e))
+}
+
+/// Checks a customer id given from Python with the core's rule (no empty id, control
+/// characters, or leading or trailing spaces).
+pub(crate) fn check_customer_id(py: Python<'_>, id: &str) -> PyResult<()> {
+    validate_customer_id(id).map_err(|e| input_error(py, Some(id), None, "customer_id", &e.to_string()))
+}
+
 /// Reads a customer: an id string, or a dict with `id` and optional `legal_entity` and `kind`.
 pub(crate) fn extract_customer(obj: &Bound<'_, PyAny>) -> PyResult<Customer> {
     let py = obj.py();
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Customer::personal(s.to_cow()?.as_ref()));
+        let id = s.to_cow()?;
+        check_customer_id(py, &id)?;
+        return Ok(Customer::personal(id.as_ref()));
     }
     let Ok(d) = obj.cast::<PyDict>() else {
         return Err(PyTypeError::new_err(
@@ -125,6 +162,7 @@ pub(crate) fn extract_customer(obj: &Bound<'_, PyAny>) -> PyResult<Customer> {
         Some(v) => v.extract()?,
         None => return Err(input_error(py, None, None, "customer.id", "the customer has no `id`")),
     };
+    check_customer_id(py, &id)?;
     let legal_entity: Option<String> = d.get_item("legal_entity")?.map(|v| v.extract()).transpose()?;
     let kind = match d.get_item("kind")? {
         None => CustomerKind::Personal,
@@ -216,115 +254,4 @@ pub(crate) fn json_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<
 /// Serializes a value to JSON; the engine's types always serialize.
 pub(crate) fn to_value<T: serde::Serialize>(v: &T) -> PyResult<Value> {
     serde_json::to_value(v).map_err(|e| PyRuntimeError::new_err(format!("cannot serialize: {e}")))
-}
-
-/// Builds an instance of one of `crm_tiering.errors`' classes.
-fn make_error(py: Python<'_>, class: &str, message: &str, attrs: &[(&str, Option<String>)]) -> PyErr {
-    let build = || -> PyResult<PyErr> {
-        let cls = py.import("crm_tiering.errors")?.getattr(class)?;
-        let kwargs = PyDict::new(py);
-        for (k, v) in attrs {
-            kwargs.set_item(*k, v)?;
-        }
-        Ok(PyErr::from_value(cls.call((message,), Some(&kwargs))?))
-    };
-    build().unwrap_or_else(|e| e)
-}
-
-/// An `InputError` about a value given from Python.
-pub(crate) fn input_error(
-    py: Python<'_>,
-    customer: Option<&str>,
-    month: Option<Month>,
-    field: &str,
-    message: &str,
-) -> PyErr {
-    let text = match customer {
-        Some(c) => format!("invalid input for customer `{c}`, field `{field}`: {message}"),
-        None => format!("invalid `{field}`: {message}"),
-    };
-    make_error(
-        py,
-        "InputError",
-        &text,
-        &[
-            ("customer", customer.map(str::to_string)),
-            ("month", month.map(|m| m.to_string())),
-            ("field", Some(field.to_string())),
-        ],
-    )
-}
-
-/// The category code of an error: `rules`, `input`, `sequence` or `state`.
-pub(crate) fn category(e: &TieringError) -> &'static str {
-    match e {
-        TieringError::Rules(_) => "rules",
-        TieringError::Input(_) => "input",
-        TieringError::Sequence(_) => "sequence",
-        TieringError::State(_) => "state",
-    }
-}
-
-/// The field an error names, when it names one.
-pub(crate) fn error_field(e: &TieringError) -> Option<&str> {
-    match e {
-        TieringError::Rules(r) => Some(r.field.as_str()),
-        TieringError::Input(i) => Some(i.field.as_str()),
-        TieringError::Sequence(_) | TieringError::State(_) => None,
-    }
-}
-
-/// The exception of an engine error: one class per [`TieringError`] variant.
-pub(crate) fn tiering_error(e: &TieringError) -> PyErr {
-    use crm_tiering::SequenceError;
-    Python::attach(|py| {
-        let message = e.to_string();
-        match e {
-            TieringError::Rules(r) => make_error(
-                py,
-                "RuleFileError",
-                &message,
-                &[
-                    ("field", Some(r.field.clone())),
-                    ("line", r.line.map(|l| l.to_string())),
-                    ("column", r.column.map(|c| c.to_string())),
-                ],
-            ),
-            TieringError::Input(i) => make_error(
-                py,
-                "InputError",
-                &message,
-                &[
-                    ("customer", Some(i.customer.clone())),
-                    ("month", i.month.map(|m| m.to_string())),
-                    ("field", Some(i.field.clone())),
-                ],
-            ),
-            TieringError::Sequence(s) => {
-                let (last, expected, got) = match &**s {
-                    SequenceError::Gap { last, expected, got, .. } => (*last, Some(*expected), *got),
-                    SequenceError::Repeated { last, got, .. } => (*last, None, *got),
-                };
-                make_error(
-                    py,
-                    "SequenceError",
-                    &message,
-                    &[
-                        ("customer", Some(s.customer().to_string())),
-                        ("month", Some(got.to_string())),
-                        ("last_month", Some(last.to_string())),
-                        ("expected_month", expected.map(|m| m.to_string())),
-                    ],
-                )
-            }
-            TieringError::State(s) => {
-                make_error(py, "StateError", &message, &[("customer", s.customer().map(str::to_string))])
-            }
-        }
-    })
-}
-
-/// `map_err` helper.
-pub(crate) fn py_err(e: TieringError) -> PyErr {
-    tiering_error(&e)
 }

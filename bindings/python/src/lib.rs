@@ -8,170 +8,45 @@
 //! This crate has no `unsafe` code: the Arrow C Data Interface is handled by `pyo3-arrow`.
 
 mod convert;
-mod fast;
-mod table;
+mod errors;
+mod portfolio;
+mod reader;
 mod types;
+mod writers;
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use crm_tiering::{Customer, CustomerKind, CustomerState, Engine, TierCode};
+use crm_tiering::portfolio::TableKind;
+use crm_tiering::{Customer, CustomerState, Engine, MonthInput};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use pyo3_arrow::PyTable;
 use pyo3_arrow::input::AnyRecordBatch;
 
-use crate::convert::{extract_month, py_err, to_py_decimal};
-use crate::fast::{Fail, aligned_month, remember_ids};
-use crate::table::{Book, SimulationSink, TablesSink, collect_batches, read_rows, tables};
+use crate::convert::{extract_month, to_py_decimal};
+use crate::portfolio::{PyPortfolio, RunError, Tables4, read_all, simulate_history};
+use crate::reader::InputTable;
 use crate::types::{PyAlert, PyCustomerState, PyEngine, PyEvent, PyMonthOutcome, PyRuleBook, options};
+use crate::writers::Codes;
 
-impl Fail {
-    fn into_py(self, py: Python<'_>) -> PyErr {
-        match self {
-            Fail::Table(e) => e.into_py(py),
-            Fail::Engine(e) => py_err(e),
-        }
-    }
-}
-
-type Tables4 = (PyTable, PyTable, PyTable, PyTable);
-
-fn four([a, b, c, d]: [PyTable; 4]) -> Tables4 {
-    (a, b, c, d)
-}
-
-/// A portfolio of customers whose states are kept between months.
-#[pyclass(module = "crm_tiering._native", name = "Portfolio")]
-struct PyPortfolio {
-    book: Book,
-}
-
-#[pymethods]
-impl PyPortfolio {
-    #[new]
-    #[pyo3(signature = (rules, missing_months="error"))]
-    fn new(py: Python<'_>, rules: &PyRuleBook, missing_months: &str) -> PyResult<Self> {
-        let engine = Engine::with_options((*rules.book).clone(), options(py, missing_months)?);
-        Ok(PyPortfolio { book: Book::new(Arc::new(engine)) })
-    }
-
-    /// Evaluates one month for every row of `table` (`customer_id`, `aum`, optional
-    /// `legal_entity`, `kind`, `special`, `special_tier`, `special_months`). Returns the
-    /// states, events, alerts and errors tables. The GIL is released while the engine works;
-    /// `threads` > 1 splits a month of the portfolio's own customers over that many threads.
-    #[pyo3(signature = (month, table, explain=false, threads=1))]
-    fn evaluate_month(
-        &mut self,
-        py: Python<'_>,
-        month: &Bound<'_, PyAny>,
-        table: AnyRecordBatch,
-        explain: bool,
-        threads: usize,
-    ) -> PyResult<Tables4> {
-        let month = extract_month(month)?;
-        let batches = collect_batches(table)?;
-        let book = &mut self.book;
-        let result = py.detach(move || -> Result<[PyTable; 4], Fail> {
-            if let Some(parts) = aligned_month(book, month, &batches, threads, explain)? {
-                return Ok(tables(parts)?);
-            }
-            let rows = read_rows(&batches, false, Some(&book.customers))?;
-            let mut sink = TablesSink::new(rows.inputs.len(), explain, book.codes.clone());
-            book.run_month(month, &rows, None, &mut sink)?;
-            remember_ids(book, &batches)?;
-            Ok(sink.finish()?)
-        });
-        result.map(four).map_err(|e| e.into_py(py))
-    }
-
-    /// Evaluates a history table (with a `month` column), month by month.
-    #[pyo3(signature = (history, explain=false))]
-    fn evaluate_history(&mut self, py: Python<'_>, history: AnyRecordBatch, explain: bool) -> PyResult<Tables4> {
-        let batches = collect_batches(history)?;
-        let book = &mut self.book;
-        let result = py.detach(move || -> Result<[PyTable; 4], Fail> {
-            let rows = read_rows(&batches, true, None)?;
-            let mut sink = TablesSink::new(rows.inputs.len(), explain, book.codes.clone());
-            book.run_history(&rows, &mut sink)?;
-            Ok(sink.finish()?)
-        });
-        result.map(four).map_err(|e| e.into_py(py))
-    }
-
-    /// A customer's current state, if the portfolio knows the customer.
-    fn state(&self, customer_id: &str) -> Option<PyCustomerState> {
-        self.book.index.get(customer_id).map(|&i| PyCustomerState { state: self.book.states[i as usize] })
-    }
-
-    /// Sets a customer's state (for instance one stored by the bank's core system).
-    #[pyo3(signature = (customer_id, state, legal_entity=None, kind="personal"))]
-    fn set_state(
-        &mut self,
-        py: Python<'_>,
-        customer_id: &str,
-        state: &PyCustomerState,
-        legal_entity: Option<String>,
-        kind: &str,
-    ) -> PyResult<()> {
-        let kind: CustomerKind =
-            kind.parse().map_err(|e: String| convert::input_error(py, Some(customer_id), None, "kind", &e))?;
-        let customer = Customer { id: customer_id.to_string(), legal_entity, kind };
-        let b = &mut self.book;
-        match b.index.get(customer_id) {
-            Some(&i) => {
-                b.customers[i as usize] = customer;
-                b.states[i as usize] = state.state;
-            }
-            None => {
-                b.add(customer, state.state);
-            }
-        }
-        Ok(())
-    }
-
-    /// The customer ids, in the order the portfolio first saw them.
-    fn customer_ids(&self) -> Vec<String> {
-        self.book.customers.iter().map(|c| c.id.clone()).collect()
-    }
-
-    fn __len__(&self) -> usize {
-        self.book.customers.len()
-    }
-
-    fn __repr__(&self) -> String {
-        format!("Portfolio(customers={}, rules={:?})", self.book.customers.len(), self.book.engine.rule_book().name())
-    }
-}
-
-/// Replays a history table (`customer_id`, `month`, `aum`, ...) from empty states.
+/// Replays a history table (`customer_id`, `month`, `aum`, ...) from empty states, over
+/// `months` (by default the table's first to last month).
 #[pyfunction]
-#[pyo3(signature = (rules, history, missing_months="error", explain=false))]
+#[pyo3(signature = (rules, history, missing_months="error", explain=false, months=None, absent="zero", designations=None))]
+#[allow(clippy::too_many_arguments)]
 fn replay_table(
     py: Python<'_>,
     rules: &PyRuleBook,
-    history: AnyRecordBatch,
+    history: &Bound<'_, PyAny>,
     missing_months: &str,
     explain: bool,
+    months: Option<&Bound<'_, PyAny>>,
+    absent: &str,
+    designations: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Tables4> {
-    let mut p = PyPortfolio::new(py, rules, missing_months)?;
-    p.evaluate_history(py, history, explain)
-}
-
-fn tier_order(books: &[&PyRuleBook]) -> Vec<TierCode> {
-    let mut out: Vec<TierCode> = Vec::new();
-    for b in books {
-        for set in b.book.rule_sets() {
-            for v in &set.versions {
-                for t in &v.tiers {
-                    if !out.contains(&t.code) {
-                        out.push(t.code);
-                    }
-                }
-            }
-        }
-    }
-    out
+    let mut p = PyPortfolio::new(py, rules, missing_months, absent)?;
+    p.evaluate_history(py, history, months, designations, explain, 1, None, false, "aum", "designations")
 }
 
 /// Replays one history under two rule books: per month and tier the counts under each, and
@@ -180,29 +55,17 @@ fn tier_order(books: &[&PyRuleBook]) -> Vec<TierCode> {
 #[pyo3(signature = (history, rules_a, rules_b, missing_months="error"))]
 fn simulate(
     py: Python<'_>,
-    history: AnyRecordBatch,
+    history: &Bound<'_, PyAny>,
     rules_a: &PyRuleBook,
     rules_b: &PyRuleBook,
     missing_months: &str,
 ) -> PyResult<(PyTable, PyTable)> {
     let opts = options(py, missing_months)?;
-    let batches = collect_batches(history)?;
-    let a = Arc::new(Engine::with_options((*rules_a.book).clone(), opts));
-    let b = Arc::new(Engine::with_options((*rules_b.book).clone(), opts));
-    let order = tier_order(&[rules_a, rules_b]);
-    let result = py.detach(move || -> Result<[PyTable; 2], Fail> {
-        let rows = read_rows(&batches, true, None)?;
-        let mut sink = SimulationSink {
-            first: std::collections::HashMap::with_capacity(rows.customers.len()),
-            counts: Default::default(),
-            second_pass: false,
-            changes: Vec::new(),
-        };
-        Book::new(a).run_history(&rows, &mut sink)?;
-        sink.second_pass = true;
-        Book::new(b).run_history(&rows, &mut sink)?;
-        Ok(sink.finish(&order)?)
-    });
+    let tables = vec![InputTable::from_py(history, TableKind::Aum, "aum")?];
+    let a = Engine::with_options((*rules_a.book).clone(), opts);
+    let b = Engine::with_options((*rules_b.book).clone(), opts);
+    let codes = Codes::of(&[&rules_a.book, &rules_b.book]);
+    let result = py.detach(move || simulate_history(&a, &b, &tables, &codes));
     result.map(|[c, d]| (c, d)).map_err(|e| e.into_py(py))
 }
 
@@ -278,21 +141,38 @@ fn _bench_rust_batch<'py>(
     threads: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
     let (m1, m2) = (extract_month(month1)?, extract_month(month2)?);
-    let (b1, b2) = (collect_batches(table1)?, collect_batches(table2)?);
+    let t1 = vec![InputTable::collect(table1, TableKind::Aum, "aum")?];
+    let t2 = vec![InputTable::collect(table2, TableKind::Aum, "aum")?];
     let engine = Engine::new((*rules.book).clone());
-    let result = py.detach(move || -> Result<(f64, usize, usize, usize), Fail> {
-        let r1 = read_rows(&b1, false, None)?;
-        let r2 = read_rows(&b2, false, None)?;
-        let mut states = vec![CustomerState::default(); r1.customers.len()];
-        engine.evaluate_batch(m1, &r1.customers, &r1.inputs, &mut states)?;
+    let result = py.detach(move || -> Result<(f64, usize, usize, usize), RunError> {
+        let vectors = |tables: &[InputTable]| -> Result<(Vec<Customer>, Vec<MonthInput>), RunError> {
+            let extract = read_all(&engine, tables)?;
+            Ok(extract
+                .rows()
+                .iter()
+                .map(|r| {
+                    let c = Customer {
+                        id: r.customer_id.clone(),
+                        legal_entity: r.legal_entity.clone(),
+                        kind: r.kind.unwrap_or_default(),
+                    };
+                    (c, MonthInput { aum: r.aum.clone(), special: None })
+                })
+                .unzip())
+        };
+        let (c1, i1) = vectors(&t1)?;
+        let (c2, i2) = vectors(&t2)?;
+        let mut states = vec![CustomerState::default(); c1.len()];
+        let fail = |e: crm_tiering::TieringError| RunError::NoMonths(e.to_string());
+        engine.evaluate_batch(m1, &c1, &i1, &mut states).map_err(fail)?;
         let start = Instant::now();
         let out = if threads > 1 {
-            engine.evaluate_batch_parallel(m2, &r2.customers, &r2.inputs, &mut states, threads)?
+            engine.evaluate_batch_parallel(m2, &c2, &i2, &mut states, threads).map_err(fail)?
         } else {
-            engine.evaluate_batch(m2, &r2.customers, &r2.inputs, &mut states)?
+            engine.evaluate_batch(m2, &c2, &i2, &mut states).map_err(fail)?
         };
         let seconds = start.elapsed().as_secs_f64();
-        Ok((seconds, r2.customers.len(), out.events.len(), out.alerts.len()))
+        Ok((seconds, c2.len(), out.events.len(), out.alerts.len()))
     });
     let (seconds, customers, events, alerts) = result.map_err(|e| e.into_py(py))?;
     let d = PyDict::new(py);

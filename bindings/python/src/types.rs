@@ -12,9 +12,9 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 use serde_json::json;
 
 use crate::convert::{
-    extract_amount, extract_customer, extract_month, input_error, json_to_py, py_err, py_to_json, to_py_decimal,
-    to_py_decimal_opt, to_value,
+    extract_amount, extract_customer, extract_month, json_to_py, py_to_json, to_py_decimal, to_py_decimal_opt, to_value,
 };
+use crate::errors::{input_error, py_err};
 
 /// A validated rule book (规则手册).
 #[pyclass(module = "crm_tiering._native", name = "RuleBook", frozen)]
@@ -87,6 +87,12 @@ impl PyRuleBook {
     }
 
     /// The book as JSON text, defaults filled in.
+    /// The rule book's fingerprint (stamped on the states it writes).
+    #[getter]
+    fn fingerprint(&self) -> &str {
+        self.book.fingerprint()
+    }
+
     fn to_json(&self) -> String {
         self.book.to_json()
     }

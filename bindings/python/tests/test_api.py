@@ -74,14 +74,31 @@ def test_amounts_are_exact(rules):
     assert isinstance(below.aum, Decimal)
 
 
-def test_months_as_dates_strings_and_ints(rules):
+def test_months_are_dates_or_strict_strings(rules):
     a = ct.evaluate(rules, "c1", datetime.date(2024, 3, 31), "250000")
     b = ct.evaluate(rules, "c1", "2024-03", "250000")
-    c = ct.evaluate(rules, "c1", 202403, "250000")
+    c = ct.evaluate(rules, "c1", datetime.datetime(2024, 3, 31, 23, 59), "250000")  # naive: its calendar month
     assert a.to_dict() == b.to_dict() == c.to_dict()
     assert a.month == "2024-03"
+    for bad in ("2024-13", "2024-+3", "2024-3", " 2024-03"):
+        with pytest.raises(ct.InputError) as info:
+            ct.evaluate(rules, "c1", bad, "250000")
+        assert info.value.field == "month"
+    # An integer is not a month; an aware datetime's month depends on its zone.
+    with pytest.raises(TypeError):
+        ct.evaluate(rules, "c1", 202403, "250000")
+    aware = datetime.datetime(2024, 3, 31, 23, 0, tzinfo=datetime.timezone.utc)
+    with pytest.raises(TypeError, match="timezone-aware"):
+        ct.evaluate(rules, "c1", aware, "250000")
+
+
+def test_customer_ids_are_checked(rules):
+    for bad in ("", " c1", "c1 ", "c\x001"):
+        with pytest.raises(ct.InputError) as info:
+            ct.evaluate(rules, bad, "2024-01", "250000")
+        assert info.value.field == "customer_id"
     with pytest.raises(ct.InputError):
-        ct.evaluate(rules, "c1", "2024-13", "250000")
+        ct.Portfolio(rules).set_state(" c1", ct.CustomerState())
 
 
 def test_replay_and_state_round_trips(rules):

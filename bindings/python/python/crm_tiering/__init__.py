@@ -1,7 +1,8 @@
 """crm_tiering: deterministic bank customer tiering by AUM (客户分层管理), for analysts.
 
 Money is ``decimal.Decimal`` in and out (a float is a ``TypeError``); months are
-``datetime.date`` or ``"YYYY-MM"``. Portfolio functions take any table with the Arrow
+``datetime.date`` or ``"YYYY-MM"`` (a naive ``datetime`` gives its calendar month; a
+timezone-aware one is a ``TypeError``: convert it to the bank's zone first). Portfolio functions take any table with the Arrow
 PyCapsule interface (pyarrow, polars, pandas >= 2.2) and return Arrow tables whose amounts
 are ``decimal128(38, 2)``: pyarrow tables when pyarrow is installed.
 
@@ -129,9 +130,18 @@ def _table(obj: Any) -> Any:
 
 @dataclass(frozen=True)
 class PortfolioResult:
-    """The tables of a portfolio month (or history): one ``states`` row per input row, the
-    ``events``, the ``alerts`` and the per-customer ``errors`` (customers in error keep their
-    prior state). Amount columns are ``decimal128(38, 2)``."""
+    """The tables of a portfolio run (a month, a range of months or a history):
+
+    * ``states``: one row per customer evaluated in a month (``has_record`` false for a
+      customer absent from the extract and evaluated at zero AUM);
+    * ``events`` and ``alerts``;
+    * ``errors``: one row per customer held back or record refused (the customer keeps its
+      state and is not evaluated), with the core's error parts: ``customer_id``, ``month``
+      (the error's), ``reported_in`` (the evaluated month), ``category``, ``field``,
+      ``message``, ``record_table``/``record_row`` and ``other_record_table``/
+      ``other_record_row`` (the first record of a duplicate).
+
+    Amount columns are ``decimal128(38, 2)``."""
 
     states: Any
     events: Any
@@ -144,33 +154,102 @@ def _result(tables: Tuple[Any, Any, Any, Any]) -> PortfolioResult:
 
 
 class Portfolio:
-    """A portfolio whose customers' states are kept between months.
+    """A portfolio whose customers' states are kept between months, keyed by customer id.
+
+    Every run goes through the core's portfolio month, the same as the CLI, C and Java: input
+    tables are matched to states by id; a record dated outside the declared month, a
+    duplicate or a bad record holds its customer back (reported in ``errors``); a known
+    customer without a record follows ``absent`` (``"zero"``: evaluated at zero AUM, the
+    default everywhere; ``"hold"``: left as it is; ``"error"``: held back and reported).
 
     >>> p = Portfolio(load_rules())                                    # doctest: +SKIP
     >>> r = p.evaluate_month("2024-01", table)   # customer_id, aum    # doctest: +SKIP
-    >>> r.states.to_pandas()                                           # doctest: +SKIP
+    >>> text = p.to_states_text()                # checked, keyed by id # doctest: +SKIP
     """
 
-    def __init__(self, rules: RulesLike = None, *, missing_months: str = "error") -> None:
-        self._native = _native.Portfolio(load_rules(rules), missing_months)
+    def __init__(self, rules: RulesLike = None, *, missing_months: str = "error", absent: str = "zero") -> None:
+        self._native = _native.Portfolio(load_rules(rules), missing_months, absent)
 
-    def evaluate_month(self, month: Any, table: Any, *, explain: bool = False, threads: int = 1) -> PortfolioResult:
-        """Evaluates a month for every row of ``table`` (columns ``customer_id``, ``aum`` as
-        decimal128 or strings; optional ``legal_entity``, ``kind``, ``special``,
-        ``special_tier``, ``special_months``). The GIL is released while the engine works.
-        ``explain=True`` fills the events' ``explain`` column (one English line each).
+    @classmethod
+    def from_states_text(
+        cls,
+        rules: RulesLike,
+        text: str,
+        *,
+        missing_months: str = "error",
+        absent: str = "zero",
+        accept_rule_change: bool = False,
+        name: str = "states",
+    ) -> "Portfolio":
+        """A portfolio from states written by ``to_states_text`` (or by the CLI, C or Java).
 
-        Code columns (``status``, tiers, event ``kind``, ``reason`` and their ``_zh`` names)
-        are dictionary columns (pandas categoricals). The fast path is a table of exactly the
-        portfolio's customers in the same order with ``aum`` as decimal128 or integers (any
-        month after the first): the states' ``customer_id`` (and ``aum`` at scale 2) are the
-        input's own columns, and ``threads`` > 1 splits it over that many threads (the
-        tables then have one chunk per thread)."""
-        return _result(self._native.evaluate_month(month, table, explain, threads))
+        The text is checked (header, count, SHA-256): a cut or altered text raises
+        ``StateError`` naming its line (``.record == (name, line)``). States written under
+        another rule book raise ``StateError`` unless ``accept_rule_change=True`` (retired
+        tiers mapped with ``tier_map``)."""
+        p = cls.__new__(cls)
+        p._native = _native.Portfolio.from_states_text(
+            load_rules(rules), text, missing_months, absent, accept_rule_change, name
+        )
+        return p
 
-    def evaluate_history(self, history: Any, *, explain: bool = False) -> PortfolioResult:
-        """Evaluates a long history table (with a ``month`` column), months ascending."""
-        return _result(self._native.evaluate_history(history, explain))
+    def to_states_text(self) -> str:
+        """The states in the core's checked text form, stamped with this portfolio's rule book."""
+        return self._native.to_states_text()
+
+    @property
+    def states_rule_book(self) -> Optional[str]:
+        """The fingerprint of the rule book that wrote the states (``RuleBook.fingerprint``)."""
+        return self._native.states_rule_book
+
+    def evaluate_month(
+        self,
+        month: Any,
+        table: Any = None,
+        *,
+        designations: Any = None,
+        daily: Any = None,
+        explain: bool = False,
+        threads: int = 1,
+        absent: Optional[str] = None,
+        accept_rule_change: bool = False,
+        table_name: str = "aum",
+        designations_name: str = "designations",
+        daily_name: str = "daily",
+    ) -> PortfolioResult:
+        """Evaluates the declared ``month`` (``"YYYY-MM"``, a ``datetime.date``, or a range
+        ``"YYYY-MM..YYYY-MM"``) for the AUM ``table`` (``customer_id`` and ``aum`` or
+        component columns; optional ``month``, ``legal_entity``, ``customer_kind``), the
+        special VIP ``designations`` (``customer_id``, ``month``, ``action``, optional
+        ``tier``, ``months``) and the ``daily`` balances. Headers may be English or Chinese,
+        as the CLI reads them. Records are reported as ``(table_name, row)``, rows 0-based.
+
+        The GIL is released while the engine works; ``threads`` > 1 splits the batch. Raises
+        (with every error in ``.errors``, the states unchanged) when a record names no usable
+        customer or the states were written under another rule book."""
+        return _result(
+            self._native.evaluate_month(
+                month, table, designations, daily, explain, threads, absent, accept_rule_change,
+                table_name, designations_name, daily_name,
+            )
+        )
+
+    def evaluate_history(
+        self,
+        history: Any,
+        *,
+        months: Any = None,
+        designations: Any = None,
+        explain: bool = False,
+        threads: int = 1,
+        absent: Optional[str] = None,
+        accept_rule_change: bool = False,
+    ) -> PortfolioResult:
+        """Evaluates a long history table (with a ``month`` column) over ``months`` (a range
+        ``"YYYY-MM..YYYY-MM"``; by default the table's first to last month), months ascending."""
+        return _result(
+            self._native.evaluate_history(history, months, designations, explain, threads, absent, accept_rule_change)
+        )
 
     def state(self, customer_id: str) -> Optional[CustomerState]:
         """A customer's current state, or ``None`` for an unknown customer."""
@@ -183,7 +262,7 @@ class Portfolio:
         self._native.set_state(customer_id, state, legal_entity, kind)
 
     def customer_ids(self) -> List[str]:
-        """The customers, in the order first seen."""
+        """The customers, in the portfolio's order."""
         return self._native.customer_ids()
 
     def __len__(self) -> int:
@@ -194,20 +273,36 @@ class Portfolio:
 
 
 def evaluate_portfolio(
-    rules: Union[RulesLike, Portfolio], month: Any, table: Any, *, missing_months: str = "error", explain: bool = False
+    rules: Union[RulesLike, Portfolio],
+    month: Any,
+    table: Any,
+    *,
+    designations: Any = None,
+    missing_months: str = "error",
+    absent: str = "zero",
+    explain: bool = False,
 ) -> PortfolioResult:
     """Evaluates one portfolio month: with a ``Portfolio``, from its states; with rules, from new
     customers' states."""
-    portfolio = rules if isinstance(rules, Portfolio) else Portfolio(rules, missing_months=missing_months)
-    return portfolio.evaluate_month(month, table, explain=explain)
+    portfolio = rules if isinstance(rules, Portfolio) else Portfolio(rules, missing_months=missing_months, absent=absent)
+    return portfolio.evaluate_month(month, table, designations=designations, explain=explain)
 
 
 def replay_portfolio(
-    rules: RulesLike, history: Any, *, missing_months: str = "error", explain: bool = False
+    rules: RulesLike,
+    history: Any,
+    *,
+    months: Any = None,
+    designations: Any = None,
+    missing_months: str = "error",
+    absent: str = "zero",
+    explain: bool = False,
 ) -> PortfolioResult:
     """Replays a long history table (``customer_id``, ``month``, ``aum``, ...) from new
-    customers' states, months ascending."""
-    return _result(_native.replay_table(load_rules(rules), history, missing_months, explain))
+    customers' states over ``months`` (by default the table's first to last month)."""
+    return _result(
+        _native.replay_table(load_rules(rules), history, missing_months, explain, months, absent, designations)
+    )
 
 
 @dataclass(frozen=True)

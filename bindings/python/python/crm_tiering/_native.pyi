@@ -7,7 +7,8 @@ import os
 
 from typing import final
 
-_MonthLike = Union[datetime.date, str, int]
+_MonthLike = Union[datetime.date, str]
+_MonthsLike = Union[_MonthLike, Tuple[_MonthLike, _MonthLike]]
 _Amount = Union[decimal.Decimal, str, int]
 _CustomerLike = Union[str, Mapping[str, Any]]
 _InputLike = Union[_Amount, Mapping[str, Any]]
@@ -27,6 +28,8 @@ class RuleBook:
     def from_dict(data: Mapping[str, Any]) -> RuleBook: ...
     @property
     def name(self) -> str: ...
+    @property
+    def fingerprint(self) -> str: ...
     def to_json(self) -> str: ...
     def to_dict(self) -> Any: ...
     def rule_sets(self) -> list[dict[str, Any]]: ...
@@ -161,20 +164,60 @@ class Engine:
 
 @final
 class Portfolio:
-    def __new__(cls, rules: RuleBook, missing_months: str = "error") -> Portfolio: ...
+    def __new__(cls, rules: RuleBook, missing_months: str = "error", absent: str = "zero") -> Portfolio: ...
     def evaluate_month(
-        self, month: _MonthLike, table: Any, explain: bool = False, threads: int = 1
+        self,
+        month: _MonthsLike,
+        table: Any = None,
+        designations: Any = None,
+        daily: Any = None,
+        explain: bool = False,
+        threads: int = 1,
+        absent: Optional[str] = None,
+        accept_rule_change: bool = False,
+        table_name: str = "aum",
+        designations_name: str = "designations",
+        daily_name: str = "daily",
     ) -> Tuple[Any, Any, Any, Any]: ...
-    def evaluate_history(self, history: Any, explain: bool = False) -> Tuple[Any, Any, Any, Any]: ...
+    def evaluate_history(
+        self,
+        history: Any,
+        months: Optional[_MonthsLike] = None,
+        designations: Any = None,
+        explain: bool = False,
+        threads: int = 1,
+        absent: Optional[str] = None,
+        accept_rule_change: bool = False,
+        table_name: str = "aum",
+        designations_name: str = "designations",
+    ) -> Tuple[Any, Any, Any, Any]: ...
     def state(self, customer_id: str) -> Optional[CustomerState]: ...
     def set_state(
         self, customer_id: str, state: CustomerState, legal_entity: Optional[str] = None, kind: str = "personal"
     ) -> None: ...
     def customer_ids(self) -> list[str]: ...
+    @property
+    def states_rule_book(self) -> Optional[str]: ...
+    def to_states_text(self) -> str: ...
+    @staticmethod
+    def from_states_text(
+        rules: RuleBook,
+        text: str,
+        missing_months: str = "error",
+        absent: str = "zero",
+        accept_rule_change: bool = False,
+        name: str = "states",
+    ) -> Portfolio: ...
     def __len__(self) -> int: ...
 
 def replay_table(
-    rules: RuleBook, history: Any, missing_months: str = "error", explain: bool = False
+    rules: RuleBook,
+    history: Any,
+    missing_months: str = "error",
+    explain: bool = False,
+    months: Optional[_MonthsLike] = None,
+    absent: str = "zero",
+    designations: Any = None,
 ) -> Tuple[Any, Any, Any, Any]: ...
 def simulate(history: Any, rules_a: RuleBook, rules_b: RuleBook, missing_months: str = "error") -> Tuple[Any, Any]: ...
 def explain_outcomes(outcomes: Sequence[MonthOutcome]) -> Any: ...

@@ -7,12 +7,19 @@
   ``.field``);
 * ``SequenceError``: months not evaluated strictly in order (``.customer``, ``.month``,
   ``.last_month``, ``.expected_month``);
-* ``StateError``: a stored state that cannot be used (``.customer``).
+* ``StateError``: a stored state that cannot be used (``.customer``, ``.field``).
+
+Every error has ``.category``, ``.customer``, ``.month`` (``"YYYY-MM"``), ``.field``, exactly
+as the core reports them (no surface rebuilds them), and for an error about a record of an
+input table or a states text, ``.record`` and ``.other_record`` as ``(table, row)`` (rows are
+0-based for tables, 1-based lines for states text; ``other_record`` is the first record of a
+duplicate). A portfolio month that cannot run at all raises the class of its first error with
+every error in ``.errors``; any other error's ``.errors`` is ``[self]``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, List, Optional, Tuple
 
 __all__ = ["TieringError", "RuleFileError", "InputError", "SequenceError", "StateError"]
 
@@ -29,12 +36,23 @@ class TieringError(Exception):
         self.customer: Optional[str] = attrs.get("customer")
         self.month: Optional[str] = attrs.get("month")
         self.field: Optional[str] = attrs.get("field")
+        self.record: Optional[Tuple[str, int]] = _record(attrs.get("record"))
+        self.other_record: Optional[Tuple[str, int]] = _record(attrs.get("other_record"))
+        errors = attrs.get("errors")
+        self.errors: List[TieringError] = list(errors) if errors else [self]
 
     def __reduce__(self) -> Any:
         return (_rebuild, (type(self), self.message, self._attrs))
 
     def __str__(self) -> str:
         return self.message
+
+
+def _record(value: Any) -> Optional[Tuple[str, int]]:
+    if value is None:
+        return None
+    table, row = value
+    return (str(table), int(row))
 
 
 def _rebuild(cls: type, message: str, attrs: dict) -> TieringError:

@@ -1,0 +1,126 @@
+//! The one mapping from the core's errors to the exceptions of `crm_tiering.errors`.
+//!
+//! Every attribute comes from the core's accessors (category, customer, month, field, record):
+//! nothing is rebuilt and no message is parsed. A whole-run failure raises the class of its
+//! first error with every error attached as `.errors`.
+
+use crm_tiering::portfolio::{PortfolioFailure, RecordError, RecordRef};
+use crm_tiering::{SequenceError, TieringError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+
+/// The exception class of a category.
+fn class_of(category: &str) -> &'static str {
+    match category {
+        "rules" => "RuleFileError",
+        "input" => "InputError",
+        "sequence" => "SequenceError",
+        _ => "StateError",
+    }
+}
+
+/// Builds an instance of one of `crm_tiering.errors`' classes.
+fn make<'py>(py: Python<'py>, class: &str, message: &str, attrs: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyAny>> {
+    let cls = py.import("crm_tiering.errors")?.getattr(class)?;
+    cls.call((message,), Some(attrs))
+}
+
+fn record<'py>(py: Python<'py>, r: Option<&RecordRef>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    r.map(|r| PyTuple::new(py, [r.table.clone().into_pyobject(py)?.into_any(), r.row.into_pyobject(py)?.into_any()]))
+        .transpose()
+}
+
+/// The attributes of an error: customer, month, field, and the class-specific ones.
+fn attrs<'py>(
+    py: Python<'py>,
+    e: &TieringError,
+    at: Option<&RecordRef>,
+    other: Option<&RecordRef>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("customer", e.customer().filter(|c| !c.is_empty()))?;
+    d.set_item("month", e.month().map(|m| m.to_string()))?;
+    d.set_item("field", e.field())?;
+    d.set_item("record", record(py, at)?)?;
+    d.set_item("other_record", record(py, other)?)?;
+    match e {
+        TieringError::Rules(r) => {
+            d.set_item("line", r.line)?;
+            d.set_item("column", r.column)?;
+        }
+        TieringError::Sequence(s) => {
+            let (last, expected) = match &**s {
+                SequenceError::Gap { last, expected, .. } => (*last, Some(*expected)),
+                SequenceError::Repeated { last, .. } => (*last, None),
+            };
+            d.set_item("last_month", last.to_string())?;
+            d.set_item("expected_month", expected.map(|m| m.to_string()))?;
+        }
+        _ => {}
+    }
+    Ok(d)
+}
+
+fn exception<'py>(py: Python<'py>, e: &RecordError) -> PyResult<Bound<'py, PyAny>> {
+    let d = attrs(py, &e.error, e.record.as_ref(), e.other_record.as_ref())?;
+    make(py, class_of(e.category()), &e.to_string(), &d)
+}
+
+/// The message of an error: the core's, except that an input error about no customer (a
+/// table's columns, an argument) does not name an empty customer.
+fn message(e: &TieringError) -> String {
+    match e {
+        TieringError::Input(i) if i.customer.is_empty() => format!("invalid `{}`: {}", i.field, i.message),
+        _ => e.to_string(),
+    }
+}
+
+/// The exception of an engine error.
+pub(crate) fn tiering_error(e: &TieringError) -> PyErr {
+    Python::attach(|py| {
+        let build = || -> PyResult<PyErr> {
+            let d = attrs(py, e, None, None)?;
+            Ok(PyErr::from_value(make(py, class_of(e.category()), &message(e), &d)?))
+        };
+        build().unwrap_or_else(|err| err)
+    })
+}
+
+/// `map_err` helper.
+pub(crate) fn py_err(e: TieringError) -> PyErr {
+    tiering_error(&e)
+}
+
+/// The exception of an error about a record (a states line, an input row).
+pub(crate) fn record_error(py: Python<'_>, e: &RecordError) -> PyErr {
+    exception(py, e).map(PyErr::from_value).unwrap_or_else(|err| err)
+}
+
+/// The exception of a whole-run failure: the first error's class, every error in `.errors`.
+pub(crate) fn failure(py: Python<'_>, f: &PortfolioFailure) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let Some(first) = f.errors.first() else {
+            return Ok(PyErr::from_value(make(py, "TieringError", &f.to_string(), &PyDict::new(py))?));
+        };
+        let all = PyList::empty(py);
+        for e in &f.errors {
+            all.append(exception(py, e)?)?;
+        }
+        let d = attrs(py, &first.error, first.record.as_ref(), first.other_record.as_ref())?;
+        d.set_item("errors", all)?;
+        Ok(PyErr::from_value(make(py, class_of(first.category()), &f.to_string(), &d)?))
+    };
+    build().unwrap_or_else(|err| err)
+}
+
+/// An `InputError` about a value given from Python (an argument, not a record): a core input
+/// error, so it has the same attributes as every other.
+pub(crate) fn input_error(
+    _py: Python<'_>,
+    customer: Option<&str>,
+    month: Option<crm_tiering::Month>,
+    field: &str,
+    message: &str,
+) -> PyErr {
+    tiering_error(&crm_tiering::InputError::new(customer.unwrap_or(""), month, field, message).into())
+}

@@ -1,0 +1,368 @@
+//! `Portfolio`: a core [`PortfolioStates`] (keyed by customer id, stamped with the rule book
+//! that wrote it) evaluated month by month through the core's portfolio month, with the
+//! tables read by the one reader and written by the writers.
+
+use std::sync::Arc;
+
+use arrow_schema::ArrowError;
+use crm_tiering::portfolio::{
+    Absent, Extract, MonthRange, PortfolioFailure, PortfolioOptions, PortfolioStates, RuleBookChange, TableKind,
+};
+use crm_tiering::{Customer, CustomerKind, Engine, Month, StateError, TieringError};
+use pyo3::prelude::*;
+use pyo3_arrow::PyTable;
+
+use crate::convert::{check_customer_id, extract_months};
+use crate::errors::{failure, input_error, record_error, tiering_error};
+use crate::reader::{InputTable, ReadError, read_table};
+use crate::types::{PyCustomerState, PyRuleBook, options};
+use crate::writers::{Codes, SimulationSink, TablesSink};
+
+pub(crate) type Tables4 = (PyTable, PyTable, PyTable, PyTable);
+
+/// Why a run gives no tables.
+pub(crate) enum RunError {
+    Read(ReadError),
+    Failure(PortfolioFailure),
+    /// No declared months and none in the table.
+    NoMonths(String),
+    Arrow(String),
+}
+
+impl From<ReadError> for RunError {
+    fn from(e: ReadError) -> Self {
+        RunError::Read(e)
+    }
+}
+
+impl From<PortfolioFailure> for RunError {
+    fn from(e: PortfolioFailure) -> Self {
+        RunError::Failure(e)
+    }
+}
+
+impl From<ArrowError> for RunError {
+    fn from(e: ArrowError) -> Self {
+        RunError::Arrow(e.to_string())
+    }
+}
+
+impl RunError {
+    pub(crate) fn into_py(self, py: Python<'_>) -> PyErr {
+        match self {
+            RunError::Read(e) => e.into_py(),
+            RunError::Failure(f) => failure(py, &f),
+            RunError::NoMonths(m) => input_error(py, None, None, "month", &m),
+            RunError::Arrow(m) => pyo3::exceptions::PyRuntimeError::new_err(format!("arrow: {m}")),
+        }
+    }
+}
+
+/// Reads the tables into one extract (the one reader).
+pub(crate) fn read_all(engine: &Engine, tables: &[InputTable]) -> Result<Extract, ReadError> {
+    let book = engine.rule_book();
+    let mut extract = Extract::new(book);
+    for t in tables {
+        read_table(book, t, &mut extract)?;
+    }
+    Ok(extract)
+}
+
+/// The months a history covers when the caller declares none: its first to its last dated
+/// record. `None` for an extract with no record at all.
+pub(crate) fn months_of(extract: &Extract) -> Result<Option<MonthRange>, RunError> {
+    let dated = extract.rows().iter().filter_map(|r| r.month).chain(extract.designations().iter().map(|d| d.month));
+    let (mut first, mut last): (Option<Month>, Option<Month>) = (None, None);
+    for m in dated {
+        first = Some(first.map_or(m, |f| f.min(m)));
+        last = Some(last.map_or(m, |l| l.max(m)));
+    }
+    match (first, last) {
+        (Some(f), Some(l)) => MonthRange::new(f, l).map(Some).map_err(RunError::NoMonths),
+        _ if !extract.fatal().is_empty() => Err(PortfolioFailure { errors: extract.fatal().to_vec() }.into()),
+        _ if extract.rows().is_empty() && extract.rejected().next().is_none() => Ok(None),
+        _ => Err(RunError::NoMonths("the table has no usable month: give the months to evaluate".into())),
+    }
+}
+
+fn absent_of(py: Python<'_>, absent: &str) -> PyResult<Absent> {
+    absent.parse().map_err(|e: String| input_error(py, None, None, "absent", &e))
+}
+
+/// A portfolio of customers whose states are kept between months, keyed by customer id.
+#[pyclass(module = "crm_tiering._native", name = "Portfolio")]
+pub(crate) struct PyPortfolio {
+    engine: Arc<Engine>,
+    states: PortfolioStates,
+    codes: Codes,
+    absent: Absent,
+    /// The caller accepted states written under another rule book (`from_states_text`).
+    accept_rule_change: bool,
+}
+
+impl PyPortfolio {
+    fn build(py: Python<'_>, rules: &PyRuleBook, missing_months: &str, absent: &str) -> PyResult<Self> {
+        let engine = Engine::with_options((*rules.book).clone(), options(py, missing_months)?);
+        let codes = Codes::of(&[engine.rule_book()]);
+        Ok(PyPortfolio {
+            engine: Arc::new(engine),
+            states: PortfolioStates::new(),
+            codes,
+            absent: absent_of(py, absent)?,
+            accept_rule_change: false,
+        })
+    }
+
+    /// Runs the core's portfolio month over `tables` with the GIL released.
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &mut self,
+        py: Python<'_>,
+        months: Option<MonthRange>,
+        tables: Vec<InputTable>,
+        explain: bool,
+        threads: usize,
+        absent: Option<&str>,
+        accept_rule_change: bool,
+    ) -> PyResult<Tables4> {
+        let options = PortfolioOptions {
+            absent: match absent {
+                Some(a) => absent_of(py, a)?,
+                None => self.absent,
+            },
+            rule_book_change: if accept_rule_change || self.accept_rule_change {
+                RuleBookChange::Accept
+            } else {
+                RuleBookChange::Refuse
+            },
+            threads: threads.max(1),
+        };
+        let rows: usize = tables.iter().map(InputTable::rows).sum::<usize>().max(self.states.len());
+        let (engine, states, codes) = (&self.engine, &mut self.states, self.codes.clone());
+        let result = py.detach(move || -> Result<[PyTable; 4], RunError> {
+            let extract = read_all(engine, &tables)?;
+            let mut sink = TablesSink::new(rows, explain, codes);
+            let months = match months {
+                Some(m) => Some(m),
+                None => months_of(&extract)?,
+            };
+            if let Some(months) = months {
+                engine.evaluate_portfolio_with(states, months, &extract, &options, &mut sink)?;
+            }
+            Ok(sink.finish()?)
+        });
+        match result {
+            Ok([a, b, c, d]) => {
+                self.accept_rule_change = false;
+                Ok((a, b, c, d))
+            }
+            Err(e) => Err(e.into_py(py)),
+        }
+    }
+}
+
+/// The input tables of a run: the AUM table, designations and daily balances, each named.
+fn inputs<'py>(
+    table: Option<&Bound<'py, PyAny>>,
+    table_name: &str,
+    designations: Option<&Bound<'py, PyAny>>,
+    designations_name: &str,
+    daily: Option<&Bound<'py, PyAny>>,
+    daily_name: &str,
+) -> PyResult<Vec<InputTable>> {
+    let mut out = Vec::new();
+    let given = |t: Option<&Bound<'py, PyAny>>| t.filter(|t| !t.is_none()).cloned();
+    if let Some(t) = given(table) {
+        out.push(InputTable::from_py(&t, TableKind::Aum, table_name)?);
+    }
+    if let Some(t) = given(daily) {
+        out.push(InputTable::from_py(&t, TableKind::Daily, daily_name)?);
+    }
+    if let Some(t) = given(designations) {
+        out.push(InputTable::from_py(&t, TableKind::Designations, designations_name)?);
+    }
+    Ok(out)
+}
+
+#[pymethods]
+impl PyPortfolio {
+    #[new]
+    #[pyo3(signature = (rules, missing_months="error", absent="zero"))]
+    pub(crate) fn new(py: Python<'_>, rules: &PyRuleBook, missing_months: &str, absent: &str) -> PyResult<Self> {
+        Self::build(py, rules, missing_months, absent)
+    }
+
+    /// Evaluates a declared month (`"YYYY-MM"`, a date, or a range `"YYYY-MM..YYYY-MM"`) for
+    /// the AUM `table`, the `designations` and the `daily` balances. Returns the states,
+    /// events, alerts and errors tables.
+    #[pyo3(signature = (
+        month, table=None, designations=None, daily=None, explain=false, threads=1, absent=None,
+        accept_rule_change=false, table_name="aum", designations_name="designations", daily_name="daily"
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn evaluate_month(
+        &mut self,
+        py: Python<'_>,
+        month: &Bound<'_, PyAny>,
+        table: Option<&Bound<'_, PyAny>>,
+        designations: Option<&Bound<'_, PyAny>>,
+        daily: Option<&Bound<'_, PyAny>>,
+        explain: bool,
+        threads: usize,
+        absent: Option<&str>,
+        accept_rule_change: bool,
+        table_name: &str,
+        designations_name: &str,
+        daily_name: &str,
+    ) -> PyResult<Tables4> {
+        let months = extract_months(month)?;
+        let tables = inputs(table, table_name, designations, designations_name, daily, daily_name)?;
+        self.run(py, Some(months), tables, explain, threads, absent, accept_rule_change)
+    }
+
+    /// Evaluates a history table (with a `month` column) over `months`, by default its first
+    /// to its last month.
+    #[pyo3(signature = (
+        history, months=None, designations=None, explain=false, threads=1, absent=None,
+        accept_rule_change=false, table_name="aum", designations_name="designations"
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn evaluate_history(
+        &mut self,
+        py: Python<'_>,
+        history: &Bound<'_, PyAny>,
+        months: Option<&Bound<'_, PyAny>>,
+        designations: Option<&Bound<'_, PyAny>>,
+        explain: bool,
+        threads: usize,
+        absent: Option<&str>,
+        accept_rule_change: bool,
+        table_name: &str,
+        designations_name: &str,
+    ) -> PyResult<Tables4> {
+        let months = months.map(extract_months).transpose()?;
+        let tables = inputs(Some(history), table_name, designations, designations_name, None, "daily")?;
+        self.run(py, months, tables, explain, threads, absent, accept_rule_change)
+    }
+
+    /// A customer's current state, if the portfolio knows the customer.
+    fn state(&self, customer_id: &str) -> Option<PyCustomerState> {
+        self.states.get(customer_id).map(|(_, s)| PyCustomerState { state: *s })
+    }
+
+    /// Sets a customer's state (for instance one stored by the bank's core system).
+    #[pyo3(signature = (customer_id, state, legal_entity=None, kind="personal"))]
+    fn set_state(
+        &mut self,
+        py: Python<'_>,
+        customer_id: &str,
+        state: &PyCustomerState,
+        legal_entity: Option<String>,
+        kind: &str,
+    ) -> PyResult<()> {
+        check_customer_id(py, customer_id)?;
+        let kind: CustomerKind =
+            kind.parse().map_err(|e: String| input_error(py, Some(customer_id), None, "customer_kind", &e))?;
+        let customer = Customer { id: customer_id.to_string(), legal_entity, kind };
+        // Replacing a customer keeps its place: rebuild the states in order.
+        if self.states.get(customer_id).is_some() {
+            let mut next = PortfolioStates::new();
+            for (c, s) in self.states.iter() {
+                let (c, s) = if c.id == customer_id { (customer.clone(), state.state) } else { (c.clone(), *s) };
+                next.insert(c, s).map_err(|e| tiering_error(&e))?;
+            }
+            if let Some(fp) = self.states.rule_book()
+                && fp == self.engine.rule_book().fingerprint()
+            {
+                next.set_rule_book(self.engine.rule_book());
+            }
+            self.states = next;
+            return Ok(());
+        }
+        self.states.insert(customer, state.state).map_err(|e| tiering_error(&e))?;
+        Ok(())
+    }
+
+    /// The customer ids, in the portfolio's order.
+    fn customer_ids(&self) -> Vec<String> {
+        self.states.customers().iter().map(|c| c.id.clone()).collect()
+    }
+
+    /// The fingerprint of the rule book that wrote the states (none before any evaluation).
+    #[getter]
+    fn states_rule_book(&self) -> Option<String> {
+        self.states.rule_book().map(str::to_string)
+    }
+
+    /// The states in the core's checked text form (header, one line per customer, trailer with
+    /// count and SHA-256), stamped with this portfolio's rule book.
+    fn to_states_text(&self, py: Python<'_>) -> PyResult<String> {
+        let book = self.engine.rule_book();
+        if let Some(found) = self.states.rule_book()
+            && found != book.fingerprint()
+            && !self.accept_rule_change
+        {
+            let e = StateError::RuleBookChanged { found: found.to_string(), expected: book.fingerprint().into() };
+            return Err(tiering_error(&e.into()));
+        }
+        let _ = py;
+        Ok(self.states.to_jsonl(book))
+    }
+
+    /// Reads states written by `to_states_text` (or by the CLI, C or Java). States written
+    /// under another rule book are refused unless `accept_rule_change`.
+    #[staticmethod]
+    #[pyo3(signature = (rules, text, missing_months="error", absent="zero", accept_rule_change=false, name="states"))]
+    fn from_states_text(
+        py: Python<'_>,
+        rules: &PyRuleBook,
+        text: &str,
+        missing_months: &str,
+        absent: &str,
+        accept_rule_change: bool,
+        name: &str,
+    ) -> PyResult<Self> {
+        let mut p = Self::build(py, rules, missing_months, absent)?;
+        p.states = PortfolioStates::from_jsonl(text, name).map_err(|e| record_error(py, &e))?;
+        let book = p.engine.rule_book();
+        if let Some(found) = p.states.rule_book()
+            && found != book.fingerprint()
+        {
+            if !accept_rule_change {
+                let e: TieringError =
+                    StateError::RuleBookChanged { found: found.to_string(), expected: book.fingerprint().into() }
+                        .into();
+                return Err(tiering_error(&e));
+            }
+            p.accept_rule_change = true;
+        }
+        Ok(p)
+    }
+
+    fn __len__(&self) -> usize {
+        self.states.len()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Portfolio(customers={}, rules={:?})", self.states.len(), self.engine.rule_book().name())
+    }
+}
+
+/// Replays a history table under two rule books into one simulation sink.
+pub(crate) fn simulate_history(
+    a: &Engine,
+    b: &Engine,
+    tables: &[InputTable],
+    codes: &Codes,
+) -> Result<[PyTable; 2], RunError> {
+    let mut sink = SimulationSink::default();
+    for (k, engine) in [a, b].into_iter().enumerate() {
+        sink.second_pass = k == 1;
+        let extract = read_all(engine, tables)?;
+        if let Some(months) = months_of(&extract)? {
+            let options = PortfolioOptions::default();
+            engine.evaluate_portfolio_with(&mut PortfolioStates::new(), months, &extract, &options, &mut sink)?;
+        }
+    }
+    Ok(sink.finish(codes)?)
+}
