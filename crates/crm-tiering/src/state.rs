@@ -24,6 +24,9 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, in order (for bindings that list or encode them).
+    pub const ALL: [Status; 3] = [Status::NotEnrolled, Status::Rated, Status::Retained];
+
     /// The code used in files: `not_enrolled`, `rated` or `retained`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -128,6 +131,16 @@ impl CustomerState {
     /// The month this state is effective for (the month after the last evaluated one).
     pub fn effective_month(&self) -> Option<Month> {
         self.last_month.map(Month::next)
+    }
+
+    /// Consecutive short months of the watch in progress (0 when none).
+    pub fn watch_months(&self) -> u32 {
+        self.watch.map_or(0, |w| w.short_months)
+    }
+
+    /// Consecutive months below entry while rated, the exit counter (0 when none).
+    pub fn below_entry_months(&self) -> u32 {
+        self.below_entry.map_or(0, |r| r.months)
     }
 
     /// Whether the customer counts as a VIP in statistics (rated, or an active special VIP).

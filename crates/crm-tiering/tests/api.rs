@@ -155,3 +155,16 @@ fn borrowed_customers_lazy_inputs_and_sinks_match_the_owned_batch() {
     assert_eq!(errors, expected.errors);
     assert_eq!(a, c);
 }
+
+#[test]
+fn helpers_the_bindings_share() {
+    use crm_tiering::{CustomerState, RuleBook, Status};
+    let book = RuleBook::default_book().unwrap();
+    let codes: Vec<String> = book.tier_codes().iter().map(|c| c.to_string()).collect();
+    assert_eq!(codes, ["gold", "platinum", "diamond", "private"]);
+    assert_eq!(Status::ALL.map(Status::as_str), ["not_enrolled", "rated", "retained"]);
+    let s = CustomerState::default();
+    assert_eq!((s.watch_months(), s.below_entry_months()), (0, 0));
+    assert_eq!(book.fingerprint().len(), 64);
+    assert_eq!(RuleBook::from_json_str(&book.to_json()).unwrap().fingerprint(), book.fingerprint());
+}

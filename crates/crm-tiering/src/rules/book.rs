@@ -111,6 +111,25 @@ impl RuleBook {
         &self.fingerprint
     }
 
+    /// Every tier code of the book, each once: the default rule set's latest version's tiers in
+    /// rank order, then codes found only in other sets and versions, in book order. Bindings
+    /// use it for categorical tier columns.
+    pub fn tier_codes(&self) -> Vec<crate::code::TierCode> {
+        let mut sets: Vec<&RuleSet> = self.rule_sets.iter().collect();
+        sets.sort_by_key(|s| s.legal_entity.is_some() || s.customer_kind.is_some());
+        let mut codes = Vec::new();
+        for set in sets {
+            for v in set.versions.iter().rev() {
+                for t in &v.tiers {
+                    if !codes.contains(&t.code) {
+                        codes.push(t.code);
+                    }
+                }
+            }
+        }
+        codes
+    }
+
     /// The book's name.
     pub fn name(&self) -> &str {
         &self.name
