@@ -12,7 +12,8 @@
 //! - **Strings** passed in are NUL-terminated UTF-8; byte buffers are `(pointer, length)` and
 //!   need no NUL. Invalid UTF-8 gives [`crmt_result::CRMT_INVALID_UTF8`].
 //! - **Ownership**: every handle (`crmt_rulebook`, `crmt_state`, `crmt_states`, `crmt_outcome`,
-//!   `crmt_batch`, `crmt_buffer`) is created by the library and released by its `_free`
+//!   `crmt_batch`, `crmt_portfolio`, `crmt_columns`, `crmt_extract`, `crmt_portfolio_result`,
+//!   `crmt_buffer`) is created by the library and released by its `_free`
 //!   function, which accepts NULL. Pointers returned by accessors borrow from their handle and
 //!   stay valid until that handle is freed or changed. Static strings (codes, names, the
 //!   version) are never freed. The caller never calls `free()` on library memory.
@@ -20,8 +21,11 @@
 //!   customer, month, field) for the calling thread, read with `crmt_last_error_*`. Every call
 //!   but those accessors clears the details first.
 //! - **Threads**: a `crmt_rulebook` is immutable and may be shared by any number of threads.
-//!   `crmt_state`, `crmt_states`, `crmt_outcome`, `crmt_batch` and `crmt_buffer` are not
-//!   synchronized: one thread at a time per handle.
+//!   `crmt_columns` is immutable once made. `crmt_state`, `crmt_states`, `crmt_outcome`,
+//!   `crmt_batch`, `crmt_portfolio`, `crmt_extract`, `crmt_portfolio_result` and `crmt_buffer` are
+//!   not synchronized: one thread at a time per handle.
+//! - **Portfolio month**: stored states are keyed by customer id (`crmt_portfolio`); a month's
+//!   records (`crmt_extract`) meet them by id in `crmt_evaluate_portfolio`, never by position.
 #![allow(non_camel_case_types)]
 #![allow(unsafe_code)]
 
