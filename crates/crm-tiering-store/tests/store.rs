@@ -37,7 +37,8 @@ fn fresh(name: &str) -> Fresh {
         Ok(url) if !url.is_empty() => {
             let db = format!("crmt_{name}_{}", std::process::id());
             let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-            c.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE); CREATE DATABASE {db}")).unwrap();
+            c.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).unwrap();
+            c.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
             let base = url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
             locations.push(format!("{base}/{db}"));
             pg_admin = Some((url, db));
@@ -335,11 +336,13 @@ fn random_below(max: u64, salt: u64) -> u64 {
 fn kill_test(loc: &str, iterations: usize, customers: usize) {
     drop(Store::open(loc).unwrap());
     // Time one undisturbed run to spread the kills over it.
-    let t = std::time::Instant::now();
     let out = fixture().args([loc, "2020-01", &customers.to_string()]).output().unwrap();
     assert!(out.status.success(), "{out:?}");
+    let t = std::time::Instant::now();
+    let out = fixture().args([loc, "2020-02", &customers.to_string()]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
     let full_ms = t.elapsed().as_millis() as u64;
-    let mut months = vec![month("2020-01")];
+    let mut months = vec![month("2020-01"), month("2020-02")];
     let (mut killed_before, mut completed) = (0, 0);
     for i in 0..iterations {
         let next = months.last().unwrap().next();
@@ -350,7 +353,7 @@ fn kill_test(loc: &str, iterations: usize, customers: usize) {
             .spawn()
             .unwrap();
         // Most kills land in the evaluation and the commit (the last part of the run).
-        let delay = random_below(full_ms * 11 / 10, i as u64);
+        let delay = random_below(full_ms * 13 / 10, i as u64);
         std::thread::sleep(std::time::Duration::from_millis(delay));
         let _ = child.kill(); // SIGKILL
         let status = child.wait().unwrap();
