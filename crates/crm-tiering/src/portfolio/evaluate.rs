@@ -1,5 +1,6 @@
 //! Evaluating a portfolio over a declared month or range of months (SPEC §15).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use rust_decimal::Decimal;
@@ -269,6 +270,10 @@ impl PortfolioSink for PortfolioOutcome {
     }
 }
 
+/// The input of a customer with a designation but no AUM record, or of an absent one under
+/// [`Absent::Zero`]: nothing held.
+static NOTHING_HELD: MonthInput = MonthInput { aum: AumInput::Total(Decimal::ZERO), special: None };
+
 /// Why and from when a customer is held back.
 struct Hold {
     from: Month,
@@ -528,12 +533,15 @@ impl Engine {
                 m,
                 &active,
                 |id| {
-                    let aum = match rows[offset].get(id) {
-                        Some(&r) => extract.rows[r].aum.clone(),
-                        None => AumInput::Total(Decimal::ZERO),
-                    };
-                    let special = designations[offset].get(id).map(|&d| extract.designations[d].change);
-                    MonthInput { aum, special }
+                    let row = rows[offset].get(id).map(|&r| &extract.rows[r].input);
+                    match (row, designations[offset].get(id)) {
+                        (Some(input), None) => Cow::Borrowed(input),
+                        (None, None) => Cow::Borrowed(&NOTHING_HELD),
+                        (row, Some(&d)) => Cow::Owned(MonthInput {
+                            aum: row.map_or(AumInput::Total(Decimal::ZERO), |i| i.aum.clone()),
+                            special: Some(extract.designations[d].change),
+                        }),
+                    }
                 },
                 options.threads,
             );
@@ -571,12 +579,12 @@ impl Engine {
     }
 
     /// Runs the batch over the active customers (indices into the states), in place.
-    fn evaluate_active(
+    fn evaluate_active<'e>(
         &self,
         states: &mut PortfolioStates,
         month: Month,
         active: &[u32],
-        input: impl Fn(&str) -> MonthInput + Sync,
+        input: impl Fn(&str) -> Cow<'e, MonthInput> + Sync,
         threads: usize,
     ) -> BatchOutcome {
         let customers: Vec<CustomerRef<'_>> = active

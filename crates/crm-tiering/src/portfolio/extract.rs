@@ -9,7 +9,7 @@ use super::columns::{ColumnRole, Columns, TableKind};
 use super::record::{RecordError, RecordRef, validate_customer_id};
 use crate::aum::{AumInput, ComponentAmount, ComponentDaily};
 use crate::code::TierCode;
-use crate::engine::SpecialChange;
+use crate::engine::{MonthInput, SpecialChange};
 use crate::error::{InputError, TieringError};
 use crate::money::parse_amount;
 use crate::month::Month;
@@ -30,8 +30,15 @@ pub struct AumRow {
     pub kind: Option<CustomerKind>,
     /// The month; none when the table has no month column (the declared month).
     pub month: Option<Month>,
+    /// The month's input: the AUM figures (designations come from their own records).
+    pub(crate) input: MonthInput,
+}
+
+impl AumRow {
     /// The AUM figures.
-    pub aum: AumInput,
+    pub fn aum(&self) -> &AumInput {
+        &self.input.aum
+    }
 }
 
 /// A designation record: a special VIP grant or revoke for a customer-month.
@@ -234,7 +241,7 @@ impl Extract {
             legal_entity: legal_entity.map(str::to_string),
             kind,
             month,
-            aum,
+            input: MonthInput { aum, special: None },
         });
     }
 
@@ -292,7 +299,7 @@ impl Extract {
         if kind.is_some() {
             r.kind = r.kind.or(kind);
         }
-        let AumInput::Daily(series) = &mut r.aum else { return };
+        let AumInput::Daily(series) = &mut r.input.aum else { return };
         let s = match series.iter().position(|s| s.component == component) {
             Some(k) => &mut series[k],
             None => {
