@@ -17,7 +17,7 @@ cd "$root"
 cargo build -q --release -p crm-tiering-ffi --lib --example bench_batch
 mkdir -p "$target/c-bench"
 gcc -std=c11 -O2 -Wall -Wextra -Werror -I"$here/include" "$here/bench/bench_batch.c" -o "$target/c-bench/bench_batch" \
-    "$target/release/libcrm_tiering.a" -lpthread -ldl -lm
+    "$target/release/libcrm_tiering_ffi.a" -lpthread -ldl -lm
 
 lines=""
 for _ in $(seq "$reps"); do

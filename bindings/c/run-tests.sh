@@ -29,7 +29,7 @@ cargo build -q -p crm-tiering-ffi
 cargo test -q -p crm-tiering-ffi
 
 mkdir -p "$out"
-lib="$target/debug/libcrm_tiering.a"
+lib="$target/debug/libcrm_tiering_ffi.a"
 cflags=(-std=c11 -Wall -Wextra -Werror -g -I"$here/include")
 libs=("$lib" -lcjson -lpthread -ldl -lm)
 vectors="$root/rules-spec/vectors"

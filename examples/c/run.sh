@@ -6,11 +6,11 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
 profile="${CRMT_PROFILE:-debug}"
-[ -f "$target/$profile/libcrm_tiering.so" ] || (cd "$root" && cargo build -q -p crm-tiering-ffi)
+[ -f "$target/$profile/libcrm_tiering_ffi.so" ] || (cd "$root" && cargo build -q -p crm-tiering-ffi)
 out="$target/c-example"
 mkdir -p "$out"
 gcc -std=c11 -Wall -Wextra -Werror -O2 -I"$root/bindings/c/include" "$here/monthly_batch.c" \
-    -o "$out/monthly_batch" -L"$target/$profile" -Wl,-rpath,"$target/$profile" -lcrm_tiering
+    -o "$out/monthly_batch" -L"$target/$profile" -Wl,-rpath,"$target/$profile" -lcrm_tiering_ffi
 store="$out/states"
 rm -f "$store".*
 prev="$store.none"

@@ -6,7 +6,7 @@ root="$(cd "$here/../.." && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
 jna=/usr/share/java/jna.jar
 [ -f "$target/java/crm-tiering.jar" ] || "$root/bindings/java/build.sh"
-[ -f "$target/debug/libcrm_tiering.so" ] || (cd "$root" && cargo build -q -p crm-tiering-ffi)
+[ -f "$target/debug/libcrm_tiering_ffi.so" ] || (cd "$root" && cargo build -q -p crm-tiering-ffi)
 out="$target/java-example"
 mkdir -p "$out/classes"
 javac -Xlint:all -Werror -d "$out/classes" -cp "$target/java/crm-tiering.jar:$jna" "$here/MonthlyBatch.java"

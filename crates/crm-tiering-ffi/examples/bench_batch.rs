@@ -16,7 +16,7 @@
 
 use std::time::Instant;
 
-use engine::{
+use crm_tiering::{
     BatchOutcome, Customer, CustomerKind, CustomerRef, CustomerState, Engine, Month, MonthInput, RuleBook, from_fen,
 };
 

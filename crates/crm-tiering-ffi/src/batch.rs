@@ -5,7 +5,7 @@ use std::ffi::c_char;
 use std::ops::Range;
 use std::sync::Mutex;
 
-use engine::{
+use crm_tiering::{
     Alert, AumInput, BatchSink, ComponentAmount, CustomerKind, CustomerRef, CustomerState, Decimal, Engine, Event,
     InputError, Month, MonthInput, TieringError, from_fen,
 };
@@ -112,7 +112,7 @@ impl<B: BorrowMut<crmt_batch>> BatchSink for Collect<'_, B> {
     }
 
     #[inline]
-    fn evaluated(&mut self, _index: u32, aum: Decimal, _state: &engine::CustomerState) {
+    fn evaluated(&mut self, _index: u32, aum: Decimal, _state: &crm_tiering::CustomerState) {
         self.out.borrow_mut().aums.push(fen(aum));
     }
 

@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int};
 
-use engine::TieringError;
+use crm_tiering::TieringError;
 
 use crate::ffi::{guard_keep, write_str};
 

@@ -3,7 +3,7 @@
 use std::ffi::{CString, c_char, c_int};
 use std::sync::OnceLock;
 
-use engine::{
+use crm_tiering::{
     Alert, AlertKind, AumInput, ComponentAmount, Customer, CustomerKind, Event, EventKind, Month, MonthInput,
     MonthOutcome, Reason, from_fen, parse_amount,
 };

@@ -3,7 +3,7 @@
 use std::ffi::{CStr, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use engine::{Decimal, TierCode};
+use crm_tiering::{Decimal, TierCode};
 
 use crate::CRMT_NO_AMOUNT;
 use crate::error::{Failure, clear_last_error, crmt_result, set_last_error};

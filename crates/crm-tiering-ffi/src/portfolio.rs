@@ -5,16 +5,16 @@
 //!
 //! Every rule of the meeting of an extract with stored states (matching by id, duplicates,
 //! records outside the declared month, bad records holding their customer back, absent
-//! customers, integrity of the stored text) is the core's (`engine::portfolio`); this module
+//! customers, integrity of the stored text) is the core's (`crm_tiering::portfolio`); this module
 //! only converts at the boundary and reports the core's errors as they are.
 
 use std::ffi::{CString, c_char};
 
-use engine::portfolio::{
+use crm_tiering::portfolio::{
     Absent, Columns, Extract, MonthRange, PortfolioOptions, PortfolioSink, PortfolioStates, RecordError,
     RuleBookChange, TableKind,
 };
-use engine::{
+use crm_tiering::{
     Alert, AumInput, Customer, CustomerKind, CustomerState, Decimal, Event, Month, SpecialChange, TierCode,
     TieringError, from_fen,
 };
@@ -811,7 +811,7 @@ pub unsafe extern "C" fn crmt_extract_push_cells(
         match bad {
             None => x.extract.push_cells(table, &cols.columns, row, &texts),
             Some(i) => {
-                let id_col = cols.columns.column(&engine::portfolio::ColumnRole::CustomerId);
+                let id_col = cols.columns.column(&crm_tiering::portfolio::ColumnRole::CustomerId);
                 let id = id_col.filter(|c| *c != i).and_then(|c| texts.get(c).copied());
                 x.extract.reject(table, row, id, None, "record", format!("cell {i} is not valid UTF-8"));
             }
@@ -1209,7 +1209,7 @@ pub unsafe extern "C" fn crmt_portfolio_result_errors(
     unsafe { array(result.as_ref().map(|r| r.errors.as_slice()), count) }
 }
 
-fn record_json(r: Option<&engine::portfolio::RecordRef>) -> serde_json::Value {
+fn record_json(r: Option<&crm_tiering::portfolio::RecordRef>) -> serde_json::Value {
     r.map_or(serde_json::Value::Null, |r| serde_json::json!({"table": r.table, "row": r.row}))
 }
 

@@ -2,7 +2,7 @@
 
 use std::ffi::c_int;
 
-use engine::{Engine, EngineOptions, MissingMonths, RuleBook};
+use crm_tiering::{Engine, EngineOptions, MissingMonths, RuleBook};
 
 use crate::error::{Failure, crmt_result};
 use crate::ffi::{arg, bytes, crmt_buffer, free_box, guard, put_box, utf8};
@@ -26,7 +26,7 @@ fn load(
     data: *const u8,
     len: usize,
     out: *mut *mut crmt_rulebook,
-    parse: fn(&str) -> Result<RuleBook, engine::TieringError>,
+    parse: fn(&str) -> Result<RuleBook, crm_tiering::TieringError>,
 ) -> crmt_result {
     guard(|| {
         // SAFETY: `data` is NULL or readable for `len` bytes per the exported functions' contract.

@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use engine::{CustomerState, Status};
+use crm_tiering::{CustomerState, Status};
 
 use crate::CRMT_CODE_SIZE;
 use crate::error::{Failure, crmt_result};
@@ -71,7 +71,7 @@ pub struct crmt_state_info {
     pub watch_peak_aum_fen: i64,
 }
 
-fn yyyymm(m: Option<engine::Month>) -> i32 {
+fn yyyymm(m: Option<crm_tiering::Month>) -> i32 {
     m.map_or(0, |m| i32::try_from(m.yyyymm()).unwrap_or(0))
 }
 

@@ -18,9 +18,9 @@ interface CrmtLibrary extends Library {
         if (Native.SIZE_T_SIZE != 8) {
             throw new UnsatisfiedLinkError("crm-tiering's Java binding needs a 64-bit platform");
         }
-        CrmtLibrary lib = Native.load("crm_tiering", CrmtLibrary.class);
+        CrmtLibrary lib = Native.load("crm_tiering_ffi", CrmtLibrary.class);
         if (lib.crmt_abi_version() != Tiering.ABI_VERSION) {
-            throw new UnsatisfiedLinkError("libcrm_tiering has ABI version " + lib.crmt_abi_version()
+            throw new UnsatisfiedLinkError("libcrm_tiering_ffi has ABI version " + lib.crmt_abi_version()
                     + ", this binding needs " + Tiering.ABI_VERSION);
         }
         return lib;
