@@ -176,7 +176,7 @@ impl Engine {
     }
 
     /// The batch at its most general: customers of any [`CustomerIdentity`] (owned
-    /// [`Customer`]s or borrowed [`CustomerRef`]s), each input made on demand by `input(index)`
+    /// [`Customer`]s or borrowed [`CustomerRef`](super::CustomerRef)s), each input made on demand by `input(index)`
     /// (no vector of inputs needed; an `Err` is that customer's error), and results streamed to
     /// a [`BatchSink`] in customer order.
     ///

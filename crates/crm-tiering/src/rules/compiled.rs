@@ -152,7 +152,8 @@ impl RuleSet {
     }
 }
 
-/// Index of a rule set in a [`RuleBook`], as returned by [`RuleBook::select`].
+/// Index of a rule set in a [`RuleBook`](crate::RuleBook), as returned by
+/// [`RuleBook::select`](crate::RuleBook::select).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RuleSetId(pub(crate) u32);
 

@@ -9,7 +9,7 @@ use crate::aum::{AumFile, ComponentFile, Divisor, MissingDay, Rounding, Rounding
 use crate::money::serde_amount as amount;
 use crate::month::Month;
 
-/// A rule book as written in a file. [`RuleBook`] is its validated, compiled form.
+/// A rule book as written in a file. [`RuleBook`](crate::RuleBook) is its validated, compiled form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleBookFile {
