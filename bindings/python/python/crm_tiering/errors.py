@@ -90,6 +90,8 @@ class SequenceError(TieringError):
 
 
 class StateError(TieringError):
-    """A stored state cannot be used (schema version, malformed, unknown tier)."""
+    """A stored state cannot be used: schema version, malformed, unknown tier (``field``
+    ``tier``), a states text cut short or altered (``record`` names its line), states written
+    under another rule book (``field`` ``rule_book``)."""
 
     category = "state"
