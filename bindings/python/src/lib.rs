@@ -156,7 +156,7 @@ fn _bench_rust_batch<'py>(
                         legal_entity: r.legal_entity.clone(),
                         kind: r.kind.unwrap_or_default(),
                     };
-                    (c, MonthInput { aum: r.aum.clone(), special: None })
+                    (c, MonthInput { aum: r.aum().clone(), special: None })
                 })
                 .unzip())
         };
