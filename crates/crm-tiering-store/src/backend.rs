@@ -2,11 +2,17 @@
 
 use crm_tiering::{Alert, Event, Month};
 
+use crate::StoreError;
 use crate::codec::{Dictionaries, F_EVALUATED, STATE_BYTES};
 use crate::types::{
     AlertRow, CustomerHistory, EventRow, LatestStates, RejectRow, RunCounts, RunMeta, RunRecord, StateRow,
 };
-use crate::StoreError;
+
+/// The run that committed a month (id, finish time) and the latest committed month.
+pub(crate) type Committed = (Option<(i64, String)>, Option<i64>);
+
+/// A holder of the lock: run id, month, start, pid, host.
+pub(crate) type Holder = (i64, i64, String, i64, String);
 
 /// A run that took the lock.
 pub(crate) struct Begun {

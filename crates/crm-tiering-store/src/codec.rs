@@ -261,12 +261,14 @@ pub(crate) struct Decoded {
 }
 
 fn fen(a: Decimal, who: impl Fn() -> String) -> Result<i64, StoreError> {
-    to_fen(a).ok_or_else(|| StoreError::Input(format!("customer {}: the amount {a} is not a whole number of fen", who())))
+    to_fen(a)
+        .ok_or_else(|| StoreError::Input(format!("customer {}: the amount {a} is not a whole number of fen", who())))
 }
 
 fn small(v: u32, who: impl Fn() -> String) -> Result<u16, StoreError> {
-    u16::try_from(v)
-        .map_err(|_| StoreError::Input(format!("customer {}: the month count {v} does not fit the stored state", who())))
+    u16::try_from(v).map_err(|_| {
+        StoreError::Input(format!("customer {}: the month count {v} does not fit the stored state", who()))
+    })
 }
 
 fn put_u16(b: &mut [u8], o: usize, v: u16) {
@@ -353,10 +355,8 @@ pub(crate) trait Dialect {
             ("first_month", m(56), false),
             ("last_month", m(60), false),
         ]);
-        let status = format!(
-            "CASE {} WHEN 0 THEN 'not_enrolled' WHEN 1 THEN 'rated' WHEN 2 THEN 'retained' END",
-            self.byte(1)
-        );
+        let status =
+            format!("CASE {} WHEN 0 THEN 'not_enrolled' WHEN 1 THEN 'rated' WHEN 2 THEN 'retained' END", self.byte(1));
         self.object(&[
             ("schema_version", "1".into(), false),
             ("status", status, false),

@@ -9,7 +9,9 @@ use crm_tiering::Month;
 use crm_tiering::portfolio::PortfolioStates;
 use postgres::{Client, NoTls, Transaction};
 
-use crate::backend::{Backend, Begun, JsonRow, MonthData, check_meta, check_sequence, parse_counts, parse_inputs, parse_json};
+use crate::backend::{
+    Backend, Begun, JsonRow, MonthData, check_meta, check_sequence, parse_counts, parse_inputs, parse_json,
+};
 use crate::codec::{Dialect, Dictionaries};
 use crate::sqlite::{month_of, schema_version_ok};
 use crate::types::{
@@ -120,8 +122,6 @@ pub(crate) struct Postgres {
     locked: bool,
 }
 
-type Holder = (i64, i64, String, i64, String);
-
 impl Postgres {
     pub(crate) fn open(url: &str) -> Result<Self, StoreError> {
         let location = redact_url(url);
@@ -170,7 +170,9 @@ impl Postgres {
             .map_err(e("reading the schema version"))?
             .and_then(|r| r.try_get::<_, String>(0).ok())
             .and_then(|v| v.parse::<i64>().ok())
-            .ok_or_else(|| StoreError::Schema(format!("{location} has no readable schema version: it is not a crm-tiering store")))?;
+            .ok_or_else(|| {
+                StoreError::Schema(format!("{location} has no readable schema version: it is not a crm-tiering store"))
+            })?;
         tx.commit().map_err(e("opening the store"))?;
         schema_version_ok(&location, v)
     }
@@ -212,7 +214,13 @@ impl Postgres {
         Dictionaries::load(t, l)
     }
 
-    fn write_month(&mut self, run_id: i64, month: Month, meta: &RunMeta, mut data: MonthData) -> Result<RunRecord, StoreError> {
+    fn write_month(
+        &mut self,
+        run_id: i64,
+        month: Month,
+        meta: &RunMeta,
+        mut data: MonthData,
+    ) -> Result<RunRecord, StoreError> {
         let counts = data.prepare()?;
         let location = self.location.clone();
         let e = |x| pg_err(&location, "committing the month", x);
@@ -225,8 +233,11 @@ impl Postgres {
             for t in ["states", "events", "alerts"] {
                 tx.execute(&format!("DELETE FROM {t} WHERE month = $1"), &[&m]).map_err(e)?;
             }
-            tx.execute("UPDATE runs SET status = 'replaced', note = $2 WHERE run_id = $1", &[&old, &format!("replaced by run {run_id}")])
-                .map_err(e)?;
+            tx.execute(
+                "UPDATE runs SET status = 'replaced', note = $2 WHERE run_id = $1",
+                &[&old, &format!("replaced by run {run_id}")],
+            )
+            .map_err(e)?;
         }
         for (i, code) in &data.dicts.new_tiers {
             tx.execute("INSERT INTO tier_codes (idx, code) VALUES ($1, $2)", &[&(*i as i32), code]).map_err(e)?;
@@ -252,7 +263,10 @@ impl Postgres {
             w.write_all(&buf).map_err(io)?;
             w.finish().map_err(e)?;
         }
-        for (table, rows) in [("events (month, customer_id, seq, kind, event)", &data.events), ("alerts (month, customer_id, seq, kind, alert)", &data.alerts)] {
+        for (table, rows) in [
+            ("events (month, customer_id, seq, kind, event)", &data.events),
+            ("alerts (month, customer_id, seq, kind, alert)", &data.alerts),
+        ] {
             copy_json_rows(&mut tx, table, m, rows).map_err(|x| match x {
                 CopyErr::Pg(p) => e(p),
                 CopyErr::Io(i) => io(i),
@@ -266,8 +280,21 @@ impl Postgres {
                 )
                 .map_err(e)?;
             for r in &data.rejects {
-                tx.execute(&st, &[&run_id, &r.seq, &m, &r.customer_id, &r.category, &r.field, &r.record, &r.other_record, &r.message])
-                    .map_err(e)?;
+                tx.execute(
+                    &st,
+                    &[
+                        &run_id,
+                        &r.seq,
+                        &m,
+                        &r.customer_id,
+                        &r.category,
+                        &r.field,
+                        &r.record,
+                        &r.other_record,
+                        &r.message,
+                    ],
+                )
+                .map_err(e)?;
             }
         }
         let now = now_utc();
@@ -285,7 +312,9 @@ impl Postgres {
         .map_err(e)?;
         tx.commit().map_err(e)?;
         self.unlock();
-        self.read_runs(Some(run_id))?.pop().ok_or_else(|| StoreError::Corrupt(format!("run {run_id} vanished after its commit")))
+        self.read_runs(Some(run_id))?
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt(format!("run {run_id} vanished after its commit")))
     }
 
     fn read_runs(&mut self, only: Option<i64>) -> Result<Vec<RunRecord>, StoreError> {
@@ -329,12 +358,15 @@ fn pg_err(location: &str, context: &str, x: postgres::Error) -> StoreError {
         return StoreError::ReadOnly(format!("the store {location} cannot be written ({detail}); nothing was written"));
     }
     if code == Some(SqlState::DISK_FULL) {
-        return StoreError::db(format!("{context} in {location}"), format!("{detail}: the disk is full; nothing of this run was written"));
+        return StoreError::db(
+            format!("{context} in {location}"),
+            format!("{detail}: the disk is full; nothing of this run was written"),
+        );
     }
     StoreError::db(format!("{context} in {location}"), detail)
 }
 
-fn committed(tx: &mut Transaction<'_>, month: Month) -> Result<(Option<(i64, String)>, Option<i64>), postgres::Error> {
+fn committed(tx: &mut Transaction<'_>, month: Month) -> Result<Committed, postgres::Error> {
     let c = tx
         .query_opt(
             "SELECT m.run_id, coalesce(r.finished_at, m.committed_at) FROM months m JOIN runs r ON r.run_id = m.run_id WHERE m.month = $1",
@@ -395,7 +427,8 @@ impl Backend for Postgres {
         check_meta(meta)?;
         let location = self.location.clone();
         let e = |x| pg_err(&location, "taking the store lock", x);
-        let got: bool = self.client.query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_KEY]).map_err(e)?.try_get(0).map_err(e)?;
+        let got: bool =
+            self.client.query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_KEY]).map_err(e)?.try_get(0).map_err(e)?;
         if !got {
             let holder = self.holder();
             return Err(StoreError::Locked(lock_message(&location, holder)));
@@ -470,10 +503,15 @@ impl Backend for Postgres {
     }
 
     fn committed_months(&mut self) -> Result<Vec<Month>, StoreError> {
-        let rows = self.client.query("SELECT month FROM months ORDER BY month", &[]).map_err(self.e("reading the committed months"))?;
+        let rows = self
+            .client
+            .query("SELECT month FROM months ORDER BY month", &[])
+            .map_err(self.e("reading the committed months"))?;
         let location = self.location.clone();
         rows.iter()
-            .map(|r| month_of(i64::from(r.try_get::<_, i32>(0).map_err(|x| pg_err(&location, "reading the months", x))?)))
+            .map(|r| {
+                month_of(i64::from(r.try_get::<_, i32>(0).map_err(|x| pg_err(&location, "reading the months", x))?))
+            })
             .collect()
     }
 
@@ -569,7 +607,10 @@ impl Backend for Postgres {
         for month in month_span(first, last) {
             let rows = self
                 .client
-                .query("SELECT customer_id, state FROM states WHERE month = $1 ORDER BY customer_id", &[&(month.yyyymm() as i32)])
+                .query(
+                    "SELECT customer_id, state FROM states WHERE month = $1 ORDER BY customer_id",
+                    &[&(month.yyyymm() as i32)],
+                )
                 .map_err(e)?;
             for r in &rows {
                 let id: &str = r.try_get(0).map_err(e)?;
@@ -591,7 +632,12 @@ impl Backend for Postgres {
             )
             .map_err(e)?;
         rows.iter()
-            .map(|r| Ok(EventRow { customer_id: r.try_get(0).map_err(e)?, event: parse_json("event", r.try_get(1).map_err(e)?)? }))
+            .map(|r| {
+                Ok(EventRow {
+                    customer_id: r.try_get(0).map_err(e)?,
+                    event: parse_json("event", r.try_get(1).map_err(e)?)?,
+                })
+            })
             .collect()
     }
 
@@ -606,7 +652,12 @@ impl Backend for Postgres {
             )
             .map_err(e)?;
         rows.iter()
-            .map(|r| Ok(AlertRow { customer_id: r.try_get(0).map_err(e)?, alert: parse_json("alert", r.try_get(1).map_err(e)?)? }))
+            .map(|r| {
+                Ok(AlertRow {
+                    customer_id: r.try_get(0).map_err(e)?,
+                    alert: parse_json("alert", r.try_get(1).map_err(e)?)?,
+                })
+            })
             .collect()
     }
 

@@ -9,7 +9,9 @@ use crm_tiering::Month;
 use crm_tiering::portfolio::PortfolioStates;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 
-use crate::backend::{Backend, Begun, MonthData, check_meta, check_sequence, parse_counts, parse_inputs, parse_json};
+use crate::backend::{
+    Backend, Begun, Committed, Holder, MonthData, check_meta, check_sequence, parse_counts, parse_inputs, parse_json,
+};
 use crate::codec::{Dialect, Dictionaries};
 use crate::types::{
     AlertRow, CustomerHistory, EventRow, LatestStates, RejectRow, RunMeta, RunRecord, RunStatus, StateRow, host_name,
@@ -94,7 +96,9 @@ impl Dialect for SqliteDialect {
         format!("printf('%04d-%02d', ({e}) / 100, ({e}) % 100)")
     }
     fn amount_text(&self, e: &str) -> String {
-        format!("(CASE WHEN ({e}) < 0 THEN '-' ELSE '' END || (abs({e}) / 100) || '.' || substr('0' || (abs({e}) % 100), -2))")
+        format!(
+            "(CASE WHEN ({e}) < 0 THEN '-' ELSE '' END || (abs({e}) / 100) || '.' || substr('0' || (abs({e}) % 100), -2))"
+        )
     }
     fn object(&self, pairs: &[(&str, String, bool)]) -> String {
         let body: Vec<String> = pairs
@@ -132,7 +136,9 @@ fn err(path: &Path, context: &str, e: rusqlite::Error) -> StoreError {
             format!("{context} in {}", path.display()),
             format!("{e}: the disk is full; nothing of this run was written"),
         ),
-        Some(ErrorCode::NotADatabase) => StoreError::Schema(format!("{} is not a crm-tiering store: {e}", path.display())),
+        Some(ErrorCode::NotADatabase) => {
+            StoreError::Schema(format!("{} is not a crm-tiering store: {e}", path.display()))
+        }
         _ => StoreError::db(format!("{context} in {}", path.display()), e),
     }
 }
@@ -219,7 +225,10 @@ impl Sqlite {
             .optional()
             .map_err(self.e("reading the schema version"))?;
         let version: i64 = version.and_then(|v| v.parse().ok()).ok_or_else(|| {
-            StoreError::Schema(format!("{} has no readable schema version: it is not a crm-tiering store", self.path.display()))
+            StoreError::Schema(format!(
+                "{} has no readable schema version: it is not a crm-tiering store",
+                self.path.display()
+            ))
         })?;
         schema_version_ok(&self.path.display().to_string(), version)
     }
@@ -239,7 +248,7 @@ impl Sqlite {
         }
     }
 
-    fn holder(&self) -> rusqlite::Result<Option<(i64, i64, String, i64, String)>> {
+    fn holder(&self) -> rusqlite::Result<Option<Holder>> {
         self.conn
             .query_row(
                 "SELECT run_id, month, started_at, pid, host FROM runs WHERE status = 'running' ORDER BY run_id DESC LIMIT 1",
@@ -272,7 +281,7 @@ impl Sqlite {
         )
     }
 
-    fn committed(&self, month: Month) -> Result<(Option<(i64, String)>, Option<i64>), StoreError> {
+    fn committed(&self, month: Month) -> Result<Committed, StoreError> {
         let committed: Option<(i64, String)> = self
             .conn
             .query_row(
@@ -289,7 +298,13 @@ impl Sqlite {
         Ok((committed, latest))
     }
 
-    fn write_month(&mut self, run_id: i64, month: Month, meta: &RunMeta, mut data: MonthData) -> Result<RunRecord, StoreError> {
+    fn write_month(
+        &mut self,
+        run_id: i64,
+        month: Month,
+        meta: &RunMeta,
+        mut data: MonthData,
+    ) -> Result<RunRecord, StoreError> {
         let counts = data.prepare()?;
         let (committed, latest) = self.committed(month)?;
         check_sequence(month, meta.rerun, committed.clone(), latest)?;
@@ -319,7 +334,10 @@ impl Sqlite {
             for (id, row) in &data.states {
                 st.execute(params![m, id, &row[..]]).map_err(e)?;
             }
-            for (table, rows) in [("events (month, customer_id, seq, kind, event)", &data.events), ("alerts (month, customer_id, seq, kind, alert)", &data.alerts)] {
+            for (table, rows) in [
+                ("events (month, customer_id, seq, kind, event)", &data.events),
+                ("alerts (month, customer_id, seq, kind, alert)", &data.alerts),
+            ] {
                 let mut st = c.prepare(&format!("INSERT INTO {table} VALUES (?1, ?2, ?3, ?4, ?5)")).map_err(e)?;
                 for r in rows {
                     st.execute(params![m, r.customer_id, r.seq, r.kind, r.json]).map_err(e)?;
@@ -332,8 +350,18 @@ impl Sqlite {
                 )
                 .map_err(e)?;
             for r in &data.rejects {
-                st.execute(params![run_id, r.seq, m, r.customer_id, r.category, r.field, r.record, r.other_record, r.message])
-                    .map_err(e)?;
+                st.execute(params![
+                    run_id,
+                    r.seq,
+                    m,
+                    r.customer_id,
+                    r.category,
+                    r.field,
+                    r.record,
+                    r.other_record,
+                    r.message
+                ])
+                .map_err(e)?;
             }
         }
         let now = now_utc();
@@ -391,23 +419,39 @@ impl Sqlite {
             .collect::<Result<Vec<_>, _>>()
             .map_err(&e)?;
         raw.into_iter()
-            .map(|(run_id, month, status, started_at, finished_at, pid, host, tool_version, fp, inputs, counts, rerun, note)| {
-                Ok(RunRecord {
+            .map(
+                |(
                     run_id,
-                    month: month_of(month)?,
-                    status: RunStatus::parse(&status)?,
+                    month,
+                    status,
                     started_at,
                     finished_at,
                     pid,
                     host,
                     tool_version,
-                    rule_book_fingerprint: fp,
-                    inputs: parse_inputs(&inputs)?,
-                    counts: parse_counts(counts)?,
+                    fp,
+                    inputs,
+                    counts,
                     rerun,
                     note,
-                })
-            })
+                )| {
+                    Ok(RunRecord {
+                        run_id,
+                        month: month_of(month)?,
+                        status: RunStatus::parse(&status)?,
+                        started_at,
+                        finished_at,
+                        pid,
+                        host,
+                        tool_version,
+                        rule_book_fingerprint: fp,
+                        inputs: parse_inputs(&inputs)?,
+                        counts: parse_counts(counts)?,
+                        rerun,
+                        note,
+                    })
+                },
+            )
             .collect()
     }
 }
@@ -570,8 +614,11 @@ impl Backend for Sqlite {
             ("SELECT alert FROM alerts WHERE customer_id = ?1 ORDER BY month, seq", false),
         ] {
             let mut st = self.conn.prepare_cached(sql).map_err(&e)?;
-            let texts =
-                st.query_map([customer_id], |r| r.get::<_, String>(0)).map_err(&e)?.collect::<Result<Vec<_>, _>>().map_err(&e)?;
+            let texts = st
+                .query_map([customer_id], |r| r.get::<_, String>(0))
+                .map_err(&e)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(&e)?;
             for t in texts {
                 if is_event {
                     h.events.push(parse_json("event", &t)?);
@@ -623,7 +670,9 @@ impl Backend for Sqlite {
         let e = self.e("reading the events");
         let mut st = self
             .conn
-            .prepare_cached("SELECT customer_id, event FROM events WHERE month BETWEEN ?1 AND ?2 ORDER BY month, customer_id, seq")
+            .prepare_cached(
+                "SELECT customer_id, event FROM events WHERE month BETWEEN ?1 AND ?2 ORDER BY month, customer_id, seq",
+            )
             .map_err(&e)?;
         let rows = st
             .query_map([first.yyyymm(), last.yyyymm()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
@@ -637,7 +686,9 @@ impl Backend for Sqlite {
         let e = self.e("reading the alerts");
         let mut st = self
             .conn
-            .prepare_cached("SELECT customer_id, alert FROM alerts WHERE month BETWEEN ?1 AND ?2 ORDER BY month, customer_id, seq")
+            .prepare_cached(
+                "SELECT customer_id, alert FROM alerts WHERE month BETWEEN ?1 AND ?2 ORDER BY month, customer_id, seq",
+            )
             .map_err(&e)?;
         let rows = st
             .query_map([first.yyyymm(), last.yyyymm()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
@@ -675,7 +726,17 @@ impl Backend for Sqlite {
             .map_err(&e)?;
         rows.into_iter()
             .map(|(run_id, month, seq, customer_id, category, field, record, other_record, message)| {
-                Ok(RejectRow { run_id, month: month_of(month)?, seq, customer_id, category, field, record, other_record, message })
+                Ok(RejectRow {
+                    run_id,
+                    month: month_of(month)?,
+                    seq,
+                    customer_id,
+                    category,
+                    field,
+                    record,
+                    other_record,
+                    message,
+                })
             })
             .collect()
     }

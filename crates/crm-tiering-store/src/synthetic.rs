@@ -15,7 +15,8 @@ pub const DEFAULT_RULES: &str = crm_tiering::DEFAULT_RULES_TOML;
 /// When the default rule book does not load.
 pub fn default_meta(rerun: bool) -> Result<(Engine, RunMeta), StoreError> {
     let book = RuleBook::from_str_auto(DEFAULT_RULES).map_err(|e| StoreError::Input(e.to_string()))?;
-    let mut meta = RunMeta::new(concat!("crm-tiering-store ", env!("CARGO_PKG_VERSION")), book.fingerprint(), DEFAULT_RULES);
+    let mut meta =
+        RunMeta::new(concat!("crm-tiering-store ", env!("CARGO_PKG_VERSION")), book.fingerprint(), DEFAULT_RULES);
     meta.rerun = rerun;
     Ok((Engine::new(book), meta))
 }
@@ -34,8 +35,8 @@ pub fn aum_fen(i: usize, month: Month) -> i64 {
     let band = mix(i as u64) % 100;
     let wobble = (h % 40) as i64 - 20; // -20%..+20%
     let base: i64 = match band {
-        0..=4 => 200_000_00 + (mix(i as u64 + 7) % 2_800_000) as i64 * 100,
-        5..=7 => 185_000_00,
+        0..=4 => 20_000_000 + (mix(i as u64 + 7) % 2_800_000) as i64 * 100,
+        5..=7 => 18_500_000,
         _ => (mix(i as u64 + 3) % 100_000) as i64 * 100,
     };
     (base + base * wobble / 100).max(0)

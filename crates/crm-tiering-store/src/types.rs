@@ -268,10 +268,8 @@ pub(crate) fn redact_url(url: &str) -> String {
 /// Now, UTC, RFC 3339 to the second. The store reads the clock for the audit (the engine
 /// never does).
 pub(crate) fn now_utc() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let secs =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     // Civil from days (H. Hinnant).
@@ -300,7 +298,7 @@ pub(crate) fn host_name() -> String {
 }
 
 /// The lock message, from the holder's audit row when it is known.
-pub(crate) fn lock_message(location: &str, holder: Option<(i64, i64, String, i64, String)>) -> String {
+pub(crate) fn lock_message(location: &str, holder: Option<crate::backend::Holder>) -> String {
     match holder {
         Some((run_id, month, started, pid, host)) => format!(
             "another run holds the store lock since {started} (pid {pid} on {host}, run {run_id} writing month {}) on {location}; nothing was written: wait for it to finish and run again",

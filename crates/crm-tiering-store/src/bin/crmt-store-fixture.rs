@@ -15,7 +15,12 @@ fn main() {
         std::process::exit(2);
     };
     let rerun = args.iter().any(|a| a == "--rerun");
-    let hold_ms: u64 = args.iter().position(|a| a == "--hold-ms").and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let hold_ms: u64 = args
+        .iter()
+        .position(|a| a == "--hold-ms")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let (Ok(month), Ok(n)) = (month.parse(), n.parse::<usize>()) else {
         eprintln!("bad month or count");
         std::process::exit(2);
