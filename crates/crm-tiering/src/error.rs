@@ -175,7 +175,12 @@ impl InputError {
 
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid input for customer `{}`", self.customer)?;
+        // An error about a table or an argument names no customer.
+        if self.customer.is_empty() {
+            write!(f, "invalid input")?;
+        } else {
+            write!(f, "invalid input for customer `{}`", self.customer)?;
+        }
         if let Some(m) = self.month {
             write!(f, ", month {m}")?;
         }

@@ -217,6 +217,11 @@ impl Columns {
         Ok(cols)
     }
 
+    /// The role of column `i` (none past the last column).
+    pub fn role(&self, i: usize) -> Option<&ColumnRole> {
+        self.roles.get(i).and_then(Option::as_ref)
+    }
+
     /// The number of columns.
     pub fn width(&self) -> usize {
         self.roles.len()

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use rust_decimal::Decimal;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use super::extract::{Extract, located};
 use super::record::{PortfolioFailure, RecordError, RecordRef};
@@ -274,18 +274,174 @@ impl PortfolioSink for PortfolioOutcome {
 /// [`Absent::Zero`]: nothing held.
 static NOTHING_HELD: MonthInput = MonthInput { aum: AumInput::Total(Decimal::ZERO), special: None };
 
+/// No record (an index that is never a row's).
+const NONE: u32 = u32::MAX;
+
 /// Why and from when a customer is held back.
 struct Hold {
     from: Month,
     error: RecordError,
 }
 
-fn hold(holds: &mut FxHashMap<String, Hold>, id: &str, from: Month, error: RecordError) {
+fn hold<'x>(holds: &mut FxHashMap<&'x str, Hold>, id: &'x str, from: Month, error: RecordError) {
     match holds.get_mut(id) {
         Some(h) if h.from <= from => {}
         Some(h) => *h = Hold { from, error },
         None => {
-            holds.insert(id.to_string(), Hold { from, error });
+            holds.insert(id, Hold { from, error });
+        }
+    }
+}
+
+/// What a portfolio evaluation decides before it changes anything: the records of each month,
+/// the customers held back, and the new customers with the month they join.
+struct Plan<'x> {
+    /// Indices of each month's AUM records.
+    month_rows: Vec<Vec<u32>>,
+    /// Indices of each month's designations.
+    month_designations: Vec<Vec<u32>>,
+    holds: FxHashMap<&'x str, Hold>,
+    /// New customers, in the order they join, with their first record.
+    order: Vec<(&'x str, (usize, u32, u64))>,
+    /// The month each new customer joins, parallel to `order`.
+    join: Vec<Month>,
+    /// Every customer with a record, by id: its index in the states.
+    customer_of: FxHashMap<&'x str, u32>,
+}
+
+impl<'x> Plan<'x> {
+    fn new(states: &PortfolioStates, months: MonthRange, extract: &'x Extract) -> Result<Self, PortfolioFailure> {
+        let n_months = months.len();
+        let mut holds: FxHashMap<&'x str, Hold> = FxHashMap::default();
+        for r in &extract.rejects {
+            let from = r.month.filter(|m| months.contains(*m)).unwrap_or(months.first());
+            hold(&mut holds, &r.customer_id, from, r.error.clone());
+        }
+        let mut month_rows: Vec<Vec<u32>> = vec![Vec::new(); n_months];
+        let mut undated = Vec::new();
+        for (k, r) in extract.rows.iter().enumerate() {
+            let Some(m) = r.month.or((n_months == 1).then_some(months.first())) else {
+                let message = format!("the record has no month, and the run covers {months}");
+                let error = InputError::new(&r.customer_id, None, "month", message);
+                undated.push(located(error, extract.record(r.table, r.row)));
+                continue;
+            };
+            if !months.contains(m) {
+                let message = format!("the record is dated {m}, outside the declared month(s) {months}");
+                let error = InputError::new(&r.customer_id, Some(m), "month", message);
+                hold(&mut holds, &r.customer_id, months.first(), located(error, extract.record(r.table, r.row)));
+                continue;
+            }
+            month_rows[months.offset(m)].push(k as u32);
+        }
+        if !undated.is_empty() {
+            return Err(PortfolioFailure { errors: undated });
+        }
+        let mut month_designations: Vec<Vec<u32>> = vec![Vec::new(); n_months];
+        for (k, d) in extract.designations.iter().enumerate() {
+            if !months.contains(d.month) {
+                let message = format!("the designation is dated {}, outside the declared month(s) {months}", d.month);
+                let error = InputError::new(&d.customer_id, Some(d.month), "month", message);
+                hold(&mut holds, &d.customer_id, months.first(), located(error, extract.record(d.table, d.row)));
+                continue;
+            }
+            month_designations[months.offset(d.month)].push(k as u32);
+        }
+        // Every customer with a record: stored ones by their index, new ones in record order.
+        let mut customer_of: FxHashMap<&'x str, u32> = FxHashMap::default();
+        customer_of.reserve(extract.rows.len());
+        let mut first_seen: Vec<(&'x str, (usize, u32, u64))> = Vec::new();
+        for offset in 0..n_months {
+            // Duplicates within the month, by record order: the first stands, later ones hold.
+            let mut seen: FxHashMap<&'x str, u32> = FxHashMap::default();
+            let mut seen_designation: FxHashMap<&'x str, u32> = FxHashMap::default();
+            let m = months.first().plus(offset as i32);
+            let mut keep = Vec::with_capacity(month_rows[offset].len());
+            for &k in &month_rows[offset] {
+                let r = &extract.rows[k as usize];
+                let id = r.customer_id.as_str();
+                if let Some(&first) = seen.get(id) {
+                    let f = &extract.rows[first as usize];
+                    let error = RecordError {
+                        error: InputError::new(
+                            id,
+                            Some(m),
+                            "customer_id",
+                            "a second record for the customer in the month",
+                        )
+                        .into(),
+                        record: Some(extract.record(r.table, r.row)),
+                        other_record: Some(extract.record(f.table, f.row)),
+                    };
+                    hold(&mut holds, id, m, error);
+                    continue;
+                }
+                seen.insert(id, k);
+                keep.push(k);
+                note(states, &mut customer_of, &mut first_seen, id, (offset, r.table, r.row));
+            }
+            month_rows[offset] = keep;
+            let mut keep = Vec::with_capacity(month_designations[offset].len());
+            for &k in &month_designations[offset] {
+                let d = &extract.designations[k as usize];
+                let id = d.customer_id.as_str();
+                if let Some(&first) = seen_designation.get(id) {
+                    let f = &extract.designations[first as usize];
+                    let error = RecordError {
+                        error: InputError::new(
+                            id,
+                            Some(m),
+                            "special",
+                            "a second designation for the customer in the month",
+                        )
+                        .into(),
+                        record: Some(extract.record(d.table, d.row)),
+                        other_record: Some(extract.record(f.table, f.row)),
+                    };
+                    hold(&mut holds, id, m, error);
+                    continue;
+                }
+                seen_designation.insert(id, k);
+                keep.push(k);
+                note(states, &mut customer_of, &mut first_seen, id, (offset, d.table, d.row));
+            }
+            month_designations[offset] = keep;
+        }
+        // New customers join at their first record, in record order, unless held from before.
+        first_seen.sort_by_key(|&(_, first)| first);
+        let mut order = Vec::new();
+        let mut join = Vec::new();
+        for (id, first) in first_seen {
+            customer_of.remove(id);
+            let m = months.first().plus(first.0 as i32);
+            if holds.get(id).is_some_and(|h| h.from <= m) {
+                continue;
+            }
+            order.push((id, first));
+            join.push(m);
+        }
+        Ok(Plan { month_rows, month_designations, holds, order, join, customer_of })
+    }
+}
+
+/// Notes a record's customer: a stored customer's index, or a new customer's first record.
+fn note<'x>(
+    states: &PortfolioStates,
+    customer_of: &mut FxHashMap<&'x str, u32>,
+    first_seen: &mut Vec<(&'x str, (usize, u32, u64))>,
+    id: &'x str,
+    at: (usize, u32, u64),
+) {
+    if customer_of.contains_key(id) {
+        return;
+    }
+    match states.index_of(id) {
+        Some(i) => {
+            customer_of.insert(id, i as u32);
+        }
+        None => {
+            customer_of.insert(id, NONE);
+            first_seen.push((id, at));
         }
     }
 }
@@ -362,189 +518,110 @@ impl Engine {
             let error = StateError::RuleBookChanged { found: found.to_string(), expected: book.fingerprint().into() };
             return Err(RecordError::at(error, None).into());
         }
-        let n_months = months.len();
-        let mut holds: FxHashMap<String, Hold> = FxHashMap::default();
-        for r in &extract.rejects {
-            let from = r.month.filter(|m| months.contains(*m)).unwrap_or(months.first());
-            hold(&mut holds, &r.customer_id, from, r.error.clone());
-        }
-        // Records by month and customer; out-of-range and duplicate records hold their customer.
-        let mut rows: Vec<FxHashMap<&str, usize>> = vec![FxHashMap::default(); n_months];
-        let mut undated = Vec::new();
-        for (k, r) in extract.rows.iter().enumerate() {
-            let record = extract.record(r.table, r.row);
-            let Some(m) = r.month.or((n_months == 1).then_some(months.first())) else {
-                undated.push(located(
-                    InputError::new(
-                        &r.customer_id,
-                        None,
-                        "month",
-                        format!("the record has no month, and the run covers {months}"),
-                    ),
-                    record,
-                ));
-                continue;
-            };
-            if !months.contains(m) {
-                let message = format!("the record is dated {m}, outside the declared month(s) {months}");
-                let error = located(InputError::new(&r.customer_id, Some(m), "month", message), record);
-                hold(&mut holds, &r.customer_id, months.first(), error);
-                continue;
-            }
-            if let Some(&first) = rows[months.offset(m)].get(r.customer_id.as_str()) {
-                let f = &extract.rows[first];
-                let message = "a second record for the customer in the month".to_string();
-                let error = RecordError {
-                    error: InputError::new(&r.customer_id, Some(m), "customer_id", message).into(),
-                    record: Some(record),
-                    other_record: Some(extract.record(f.table, f.row)),
-                };
-                hold(&mut holds, &r.customer_id, m, error);
-                continue;
-            }
-            rows[months.offset(m)].insert(&r.customer_id, k);
-        }
-        if !undated.is_empty() {
-            return Err(PortfolioFailure { errors: undated });
-        }
-        let mut designations: Vec<FxHashMap<&str, usize>> = vec![FxHashMap::default(); n_months];
-        for (k, d) in extract.designations.iter().enumerate() {
-            let record = extract.record(d.table, d.row);
-            if !months.contains(d.month) {
-                let message = format!("the designation is dated {}, outside the declared month(s) {months}", d.month);
-                let error = located(InputError::new(&d.customer_id, Some(d.month), "month", message), record);
-                hold(&mut holds, &d.customer_id, months.first(), error);
-                continue;
-            }
-            if let Some(&first) = designations[months.offset(d.month)].get(d.customer_id.as_str()) {
-                let f = &extract.designations[first];
-                let message = "a second designation for the customer in the month".to_string();
-                let error = RecordError {
-                    error: InputError::new(&d.customer_id, Some(d.month), "special", message).into(),
-                    record: Some(record),
-                    other_record: Some(extract.record(f.table, f.row)),
-                };
-                hold(&mut holds, &d.customer_id, d.month, error);
-                continue;
-            }
-            designations[months.offset(d.month)].insert(&d.customer_id, k);
-        }
-
+        let plan = Plan::new(states, months, extract)?;
         // From here on the evaluation cannot fail as a whole.
-        let known = states.len();
-        // The month each customer joins: stored customers from the first month, new ones from
-        // their first record.
-        let mut joins: Vec<Month> = vec![months.first(); known];
-        for (offset, m) in months.months().enumerate() {
-            let ids = rows[offset].keys().chain(designations[offset].keys());
-            let mut new_ids: Vec<(&str, u64, u32)> = Vec::new();
-            for id in ids {
-                if states.index_of(id).is_none() {
-                    let (table, row) = match rows[offset].get(id) {
-                        Some(&k) => (extract.rows[k].table, extract.rows[k].row),
-                        None => {
-                            let d = &extract.designations[designations[offset][id]];
-                            (d.table, d.row)
-                        }
-                    };
-                    new_ids.push((id, row, table));
+        let Plan { month_rows, month_designations, holds, order, join, mut customer_of } = plan;
+        for (id, _) in order {
+            customer_of.insert(id, states.len() as u32);
+            let customer = Customer { id: id.to_string(), legal_entity: None, kind: Default::default() };
+            states.push(customer, CustomerState::default());
+        }
+        let n = states.len();
+        let mut joins: Vec<Month> = vec![months.first(); n];
+        for (i, j) in join.iter().enumerate() {
+            joins[n - join.len() + i] = *j;
+        }
+        // Held customers: stored or joined ones by index, the others (new customers held before
+        // they could join) reported without one.
+        let mut held_from: Vec<Option<Month>> = vec![None; n];
+        let mut hold_error: FxHashMap<usize, &RecordError> = FxHashMap::default();
+        let mut unknown: Vec<(&str, &Hold)> = Vec::new();
+        for (id, h) in &holds {
+            match customer_of.get(id).map(|&i| i as usize).or_else(|| states.index_of(id)) {
+                Some(i) => {
+                    held_from[i] = Some(h.from);
+                    hold_error.insert(i, &h.error);
                 }
-            }
-            // Record order, so the portfolio's order does not depend on hashing.
-            new_ids.sort_by_key(|&(_, row, table)| (table, row));
-            new_ids.dedup_by_key(|e| e.0);
-            for (id, _, _) in new_ids {
-                if holds.get(id).is_some_and(|h| h.from <= m) {
-                    continue;
-                }
-                states.push(
-                    Customer { id: id.to_string(), legal_entity: None, kind: Default::default() },
-                    CustomerState::default(),
-                );
-                joins.push(m);
+                None => unknown.push((id, h)),
             }
         }
-        let mut reported: FxHashSet<String> = FxHashSet::default();
-        // Held customers the states do not hold are reported in their first month.
+        unknown.sort_by(|a, b| a.1.error.record.cmp(&b.1.error.record).then(a.0.cmp(b.0)));
+        let mut reported = vec![false; n];
+        let mut row_of = vec![NONE; n];
+        let mut designation_of = vec![NONE; n];
         for m in months.months() {
             sink.begin_month(m);
             let offset = months.offset(m);
-            let mut held_unknown: Vec<(&String, &Hold)> =
-                holds.iter().filter(|(id, h)| h.from == m && states.index_of(id).is_none()).collect();
-            held_unknown.sort_by(|a, b| a.1.error.record.cmp(&b.1.error.record));
-            for (id, h) in held_unknown {
-                if reported.insert(id.clone()) {
-                    sink.held(m, None, &h.error);
+            for (_, h) in unknown.iter().filter(|(_, h)| h.from == m) {
+                sink.held(m, None, &h.error);
+            }
+            // This month's records by customer; identity cells given replace, missing ones keep.
+            for &k in &month_rows[offset] {
+                let r = &extract.rows[k as usize];
+                let Some(&i) = customer_of.get(r.customer_id.as_str()) else { continue };
+                let i = i as usize;
+                row_of[i] = k;
+                let c = &mut states.customers[i];
+                if let Some(e) = &r.legal_entity {
+                    c.legal_entity = Some(e.clone());
+                }
+                if let Some(kind) = r.kind {
+                    c.kind = kind;
                 }
             }
-            // Identity from this month's records: given cells replace, missing ones keep.
-            for (id, &k) in &rows[offset] {
-                let r = &extract.rows[k];
-                if let Some(i) = states.index_of(id) {
-                    let c = &mut states.customers[i];
-                    if let Some(e) = &r.legal_entity {
-                        c.legal_entity = Some(e.clone());
-                    }
-                    if let Some(kind) = r.kind {
-                        c.kind = kind;
-                    }
+            for &k in &month_designations[offset] {
+                if let Some(&i) = customer_of.get(extract.designations[k as usize].customer_id.as_str()) {
+                    designation_of[i as usize] = k;
                 }
             }
-            let mut active: Vec<u32> = Vec::with_capacity(states.len());
-            let mut has_record: Vec<bool> = Vec::with_capacity(states.len());
-            let mut events_of_held: Vec<(usize, RecordError)> = Vec::new();
+            let mut active: Vec<u32> = Vec::with_capacity(n);
+            let mut newly_held: Vec<(usize, RecordError)> = Vec::new();
             for (i, &joined) in joins.iter().enumerate() {
                 if joined > m {
                     continue;
                 }
-                let id = states.customers[i].id.as_str();
-                if let Some(h) = holds.get(id)
-                    && h.from <= m
-                {
-                    if reported.insert(id.to_string()) {
-                        events_of_held.push((i, h.error.clone()));
+                if held_from[i].is_some_and(|from| from <= m) {
+                    if !reported[i] {
+                        reported[i] = true;
+                        if let Some(e) = hold_error.get(&i) {
+                            newly_held.push((i, (*e).clone()));
+                        }
                     }
                     continue;
                 }
-                let has = rows[offset].contains_key(id);
-                if !has && !designations[offset].contains_key(id) {
+                if row_of[i] == NONE && designation_of[i] == NONE {
                     match options.absent {
                         Absent::Zero => {}
                         Absent::Hold => continue,
                         Absent::Error => {
+                            let id = states.customers[i].id.as_str();
                             let message =
                                 "the customer has no record in the month's extract (absent customers are errors)";
                             let error = RecordError::at(InputError::new(id, Some(m), "aum", message), None);
-                            reported.insert(id.to_string());
-                            holds.insert(id.to_string(), Hold { from: m, error: error.clone() });
-                            events_of_held.push((i, error));
+                            held_from[i] = Some(m);
+                            reported[i] = true;
+                            newly_held.push((i, error));
                             continue;
                         }
                     }
                 }
                 active.push(i as u32);
-                has_record.push(has);
             }
-            for (i, e) in &events_of_held {
+            for (i, e) in &newly_held {
                 sink.held(m, Some(*i), e);
             }
-            let outcomes = self.evaluate_active(
-                states,
-                m,
-                &active,
-                |id| {
-                    let row = rows[offset].get(id).map(|&r| &extract.rows[r].input);
-                    match (row, designations[offset].get(id)) {
-                        (Some(input), None) => Cow::Borrowed(input),
-                        (None, None) => Cow::Borrowed(&NOTHING_HELD),
-                        (row, Some(&d)) => Cow::Owned(MonthInput {
-                            aum: row.map_or(AumInput::Total(Decimal::ZERO), |i| i.aum.clone()),
-                            special: Some(extract.designations[d].change),
-                        }),
-                    }
-                },
-                options.threads,
-            );
+            let input = |i: usize| {
+                let row = (row_of[i] != NONE).then(|| &extract.rows[row_of[i] as usize].input);
+                match (row, designation_of[i]) {
+                    (Some(input), NONE) => Cow::Borrowed(input),
+                    (None, NONE) => Cow::Borrowed(&NOTHING_HELD),
+                    (row, d) => Cow::Owned(MonthInput {
+                        aum: row.map_or(AumInput::Total(Decimal::ZERO), |i| i.aum.clone()),
+                        special: Some(extract.designations[d as usize].change),
+                    }),
+                }
+            };
+            let outcomes = self.evaluate_active(states, m, &active, input, options.threads);
             // Results, customer by customer.
             let (mut e, mut a, mut x) = (0, 0, 0);
             for (k, &i) in active.iter().enumerate() {
@@ -559,18 +636,28 @@ impl Engine {
                     a += 1;
                 }
                 if x < outcomes.errors.len() && outcomes.errors[x].index as usize == k {
-                    let record = rows[offset].get(customer.id.as_str()).map(|&r| {
-                        let r = &extract.rows[r];
+                    let record = (row_of[i] != NONE).then(|| {
+                        let r = &extract.rows[row_of[i] as usize];
                         extract.record(r.table, r.row)
                     });
                     let error = RecordError::at(outcomes.errors[x].error.clone(), record);
-                    holds.insert(customer.id.clone(), Hold { from: m, error: error.clone() });
-                    reported.insert(customer.id.clone());
+                    held_from[i] = Some(m);
+                    reported[i] = true;
                     sink.held(m, Some(i), &error);
                     x += 1;
                     continue;
                 }
-                sink.evaluated(m, i, customer, outcomes.aums[k], has_record[k], &states.states[i]);
+                sink.evaluated(m, i, customer, outcomes.aums[k], row_of[i] != NONE, &states.states[i]);
+            }
+            for &k in &month_rows[offset] {
+                if let Some(&i) = customer_of.get(extract.rows[k as usize].customer_id.as_str()) {
+                    row_of[i as usize] = NONE;
+                }
+            }
+            for &k in &month_designations[offset] {
+                if let Some(&i) = customer_of.get(extract.designations[k as usize].customer_id.as_str()) {
+                    designation_of[i as usize] = NONE;
+                }
             }
             sink.end_month(m);
         }
@@ -584,7 +671,7 @@ impl Engine {
         states: &mut PortfolioStates,
         month: Month,
         active: &[u32],
-        input: impl Fn(&str) -> Cow<'e, MonthInput> + Sync,
+        input: impl Fn(usize) -> Cow<'e, MonthInput> + Sync,
         threads: usize,
     ) -> BatchOutcome {
         let customers: Vec<CustomerRef<'_>> = active
@@ -599,7 +686,7 @@ impl Engine {
             month,
             &customers,
             &mut subset,
-            |k| Ok::<_, TieringError>(input(customers[k].id)),
+            |k| Ok::<_, TieringError>(input(active[k] as usize)),
             threads,
             BatchOutcome::default,
         );

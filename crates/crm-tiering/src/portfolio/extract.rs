@@ -131,6 +131,16 @@ impl Extract {
         &self.rows
     }
 
+    /// The months the records are dated, in order, each once (records without a month, of a
+    /// table without a month column, are not counted).
+    pub fn months(&self) -> Vec<Month> {
+        let mut months: Vec<Month> =
+            self.rows.iter().filter_map(|r| r.month).chain(self.designations.iter().map(|d| d.month)).collect();
+        months.sort_unstable();
+        months.dedup();
+        months
+    }
+
     /// The designations read so far.
     pub fn designations(&self) -> &[DesignationRow] {
         &self.designations

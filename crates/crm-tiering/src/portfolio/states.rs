@@ -130,6 +130,23 @@ impl PortfolioStates {
         self.customers.iter().zip(&self.states)
     }
 
+    /// Replaces a stored customer's state (an analyst's what-if, a correction).
+    ///
+    /// # Errors
+    /// [`TieringError::Input`] on field `customer_id` when the customer is not stored.
+    pub fn replace(&mut self, id: &str, state: CustomerState) -> Result<(), TieringError> {
+        match self.index_of(id) {
+            Some(i) => {
+                self.states[i] = state;
+                Ok(())
+            }
+            None => {
+                Err(InputError::new(id, state.last_month, "customer_id", "the customer is not in the stored states")
+                    .into())
+            }
+        }
+    }
+
     /// Adds a customer with its state.
     ///
     /// # Errors
@@ -157,13 +174,15 @@ impl PortfolioStates {
     /// JSON line per customer (`customer_id`, `legal_entity`, `customer_kind`, `state`), and a
     /// trailer line with the count and the SHA-256 of every byte before it.
     ///
-    /// The states are stamped with `book`'s fingerprint.
+    /// The states keep the stamp of the rule book that last evaluated them; states that no
+    /// evaluation has written yet are stamped with `book`'s fingerprint. So writing states read
+    /// from another book never passes them off as this book's.
     pub fn to_jsonl(&self, book: &RuleBook) -> String {
         let mut out = String::with_capacity(64 + self.len() * 300);
         let mut digest = Running::default();
         let header = Header {
             crm_tiering_states: STATES_FORMAT_VERSION,
-            rule_book: book.fingerprint().to_string(),
+            rule_book: self.rule_book.clone().unwrap_or_else(|| book.fingerprint().to_string()),
             customers: self.len() as u64,
         };
         let mut push = |out: &mut String, line: String| {
