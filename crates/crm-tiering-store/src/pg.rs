@@ -10,7 +10,8 @@ use crm_tiering::portfolio::PortfolioStates;
 use postgres::{Client, NoTls, Transaction};
 
 use crate::backend::{
-    Backend, Begun, JsonRow, MonthData, check_meta, check_sequence, parse_counts, parse_inputs, parse_json,
+    Backend, Begun, Committed, Holder, JsonRow, MonthData, check_meta, check_sequence, parse_counts, parse_inputs,
+    parse_json,
 };
 use crate::codec::{Dialect, Dictionaries};
 use crate::sqlite::{month_of, schema_version_ok};
