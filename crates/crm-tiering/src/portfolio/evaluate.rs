@@ -283,43 +283,73 @@ struct Hold {
     error: RecordError,
 }
 
-fn hold<'x>(holds: &mut FxHashMap<&'x str, Hold>, id: &'x str, from: Month, error: RecordError) {
-    match holds.get_mut(id) {
-        Some(h) if h.from <= from => {}
-        Some(h) => *h = Hold { from, error },
-        None => {
-            holds.insert(id, Hold { from, error });
+/// What a portfolio evaluation decides before it changes anything: the records of each month
+/// and the customer each belongs to, the customers held back, and the new customers with the
+/// month they join. Every record's customer is resolved here, once.
+struct Plan<'x> {
+    /// Indices of each month's AUM records (duplicates and records of customers that never
+    /// join removed).
+    month_rows: Vec<Vec<u32>>,
+    /// Indices of each month's designations (likewise).
+    month_designations: Vec<Vec<u32>>,
+    /// The customer (index in the states after the new ones join) of each AUM record.
+    row_customer: Vec<u32>,
+    /// The customer of each designation.
+    designation_customer: Vec<u32>,
+    /// New customers, in the order they join, with the month they join.
+    joining: Vec<(&'x str, Month)>,
+    /// Held customers: (customer index, or none for a customer that never joins; from; why).
+    holds: Vec<(Option<usize>, Month, RecordError)>,
+}
+
+/// Customers by provisional index: stored ones first, then every new id in the order met.
+struct Ids<'x> {
+    known: usize,
+    new: FxHashMap<&'x str, u32>,
+    names: Vec<&'x str>,
+}
+
+impl<'x> Ids<'x> {
+    fn of(&mut self, states: &PortfolioStates, id: &'x str) -> u32 {
+        if let Some(i) = states.index_of(id) {
+            return i as u32;
         }
+        let next = (self.known + self.names.len()) as u32;
+        let names = &mut self.names;
+        *self.new.entry(id).or_insert_with(|| {
+            names.push(id);
+            next
+        })
     }
 }
 
-/// What a portfolio evaluation decides before it changes anything: the records of each month,
-/// the customers held back, and the new customers with the month they join.
-struct Plan<'x> {
-    /// Indices of each month's AUM records.
-    month_rows: Vec<Vec<u32>>,
-    /// Indices of each month's designations.
-    month_designations: Vec<Vec<u32>>,
-    holds: FxHashMap<&'x str, Hold>,
-    /// New customers, in the order they join, with their first record.
-    order: Vec<(&'x str, (usize, u32, u64))>,
-    /// The month each new customer joins, parallel to `order`.
-    join: Vec<Month>,
-    /// Every customer with a record, by id: its index in the states.
-    customer_of: FxHashMap<&'x str, u32>,
+fn hold(holds: &mut FxHashMap<u32, Hold>, customer: u32, from: Month, error: RecordError) {
+    match holds.get_mut(&customer) {
+        Some(h) if h.from <= from => {}
+        Some(h) => *h = Hold { from, error },
+        None => {
+            holds.insert(customer, Hold { from, error });
+        }
+    }
 }
 
 impl<'x> Plan<'x> {
     fn new(states: &PortfolioStates, months: MonthRange, extract: &'x Extract) -> Result<Self, PortfolioFailure> {
         let n_months = months.len();
-        let mut holds: FxHashMap<&'x str, Hold> = FxHashMap::default();
+        let known = states.len();
+        let mut ids = Ids { known, new: FxHashMap::default(), names: Vec::new() };
+        let mut holds: FxHashMap<u32, Hold> = FxHashMap::default();
         for r in &extract.rejects {
             let from = r.month.filter(|m| months.contains(*m)).unwrap_or(months.first());
-            hold(&mut holds, &r.customer_id, from, r.error.clone());
+            let c = ids.of(states, &r.customer_id);
+            hold(&mut holds, c, from, r.error.clone());
         }
+        // Date every record: undated ones stop the run, ones outside the months hold.
         let mut month_rows: Vec<Vec<u32>> = vec![Vec::new(); n_months];
+        let mut row_customer = vec![NONE; extract.rows.len()];
         let mut undated = Vec::new();
         for (k, r) in extract.rows.iter().enumerate() {
+            let c = ids.of(states, &r.customer_id);
             let Some(m) = r.month.or((n_months == 1).then_some(months.first())) else {
                 let message = format!("the record has no month, and the run covers {months}");
                 let error = InputError::new(&r.customer_id, None, "month", message);
@@ -329,120 +359,163 @@ impl<'x> Plan<'x> {
             if !months.contains(m) {
                 let message = format!("the record is dated {m}, outside the declared month(s) {months}");
                 let error = InputError::new(&r.customer_id, Some(m), "month", message);
-                hold(&mut holds, &r.customer_id, months.first(), located(error, extract.record(r.table, r.row)));
+                hold(&mut holds, c, months.first(), located(error, extract.record(r.table, r.row)));
                 continue;
             }
+            row_customer[k] = c;
             month_rows[months.offset(m)].push(k as u32);
         }
         if !undated.is_empty() {
             return Err(PortfolioFailure { errors: undated });
         }
         let mut month_designations: Vec<Vec<u32>> = vec![Vec::new(); n_months];
+        let mut designation_customer = vec![NONE; extract.designations.len()];
         for (k, d) in extract.designations.iter().enumerate() {
+            let c = ids.of(states, &d.customer_id);
             if !months.contains(d.month) {
                 let message = format!("the designation is dated {}, outside the declared month(s) {months}", d.month);
                 let error = InputError::new(&d.customer_id, Some(d.month), "month", message);
-                hold(&mut holds, &d.customer_id, months.first(), located(error, extract.record(d.table, d.row)));
+                hold(&mut holds, c, months.first(), located(error, extract.record(d.table, d.row)));
                 continue;
             }
+            designation_customer[k] = c;
             month_designations[months.offset(d.month)].push(k as u32);
         }
-        // Every customer with a record: stored ones by their index, new ones in record order.
-        let mut customer_of: FxHashMap<&'x str, u32> = FxHashMap::default();
-        customer_of.reserve(extract.rows.len());
-        let mut first_seen: Vec<(&'x str, (usize, u32, u64))> = Vec::new();
+        // A second record of a customer-month holds the customer (both are named); each new
+        // customer's first record, in (month, table, row) order, decides where it joins.
+        let total = known + ids.names.len();
+        let mut first_seen: Vec<Option<(usize, u32, u64)>> = vec![None; ids.names.len()];
+        let mut seen = Seen { month: vec![NONE; total], first: vec![NONE; total] };
+        let mut seen_designation = Seen { month: vec![NONE; total], first: vec![NONE; total] };
         for offset in 0..n_months {
-            // Duplicates within the month, by record order: the first stands, later ones hold.
-            let mut seen: FxHashMap<&'x str, u32> = FxHashMap::default();
-            let mut seen_designation: FxHashMap<&'x str, u32> = FxHashMap::default();
             let m = months.first().plus(offset as i32);
-            let mut keep = Vec::with_capacity(month_rows[offset].len());
-            for &k in &month_rows[offset] {
+            let locate = |k: u32| {
                 let r = &extract.rows[k as usize];
-                let id = r.customer_id.as_str();
-                if let Some(&first) = seen.get(id) {
-                    let f = &extract.rows[first as usize];
-                    let error = RecordError {
-                        error: InputError::new(
-                            id,
-                            Some(m),
-                            "customer_id",
-                            "a second record for the customer in the month",
-                        )
-                        .into(),
-                        record: Some(extract.record(r.table, r.row)),
-                        other_record: Some(extract.record(f.table, f.row)),
-                    };
-                    hold(&mut holds, id, m, error);
-                    continue;
-                }
-                seen.insert(id, k);
-                keep.push(k);
-                note(states, &mut customer_of, &mut first_seen, id, (offset, r.table, r.row));
-            }
-            month_rows[offset] = keep;
-            let mut keep = Vec::with_capacity(month_designations[offset].len());
-            for &k in &month_designations[offset] {
+                (r.table, r.row, r.customer_id.as_str())
+            };
+            let kept = seen.dedup(&month_rows[offset], &mut row_customer, offset, |k, f| {
+                duplicate(extract, m, "record", "customer_id", locate(k), locate(f))
+            });
+            let locate = |k: u32| {
                 let d = &extract.designations[k as usize];
-                let id = d.customer_id.as_str();
-                if let Some(&first) = seen_designation.get(id) {
-                    let f = &extract.designations[first as usize];
-                    let error = RecordError {
-                        error: InputError::new(
-                            id,
-                            Some(m),
-                            "special",
-                            "a second designation for the customer in the month",
-                        )
-                        .into(),
-                        record: Some(extract.record(d.table, d.row)),
-                        other_record: Some(extract.record(f.table, f.row)),
-                    };
-                    hold(&mut holds, id, m, error);
-                    continue;
-                }
-                seen_designation.insert(id, k);
-                keep.push(k);
-                note(states, &mut customer_of, &mut first_seen, id, (offset, d.table, d.row));
+                (d.table, d.row, d.customer_id.as_str())
+            };
+            let kept_designations =
+                seen_designation.dedup(&month_designations[offset], &mut designation_customer, offset, |k, f| {
+                    duplicate(extract, m, "designation", "special", locate(k), locate(f))
+                });
+            for (c, error) in kept.1.into_iter().chain(kept_designations.1) {
+                hold(&mut holds, c, m, error);
             }
-            month_designations[offset] = keep;
+            for (list, owner, locate) in [
+                (
+                    &kept.0,
+                    &row_customer,
+                    &(|k: u32| {
+                        let r = &extract.rows[k as usize];
+                        (r.table, r.row)
+                    }) as &dyn Fn(u32) -> (u32, u64),
+                ),
+                (&kept_designations.0, &designation_customer, &|k: u32| {
+                    let d = &extract.designations[k as usize];
+                    (d.table, d.row)
+                }),
+            ] {
+                for &k in list {
+                    let c = owner[k as usize] as usize;
+                    if c >= known {
+                        let (t, r) = locate(k);
+                        let f = &mut first_seen[c - known];
+                        if f.is_none_or(|f| (offset, t, r) < f) {
+                            *f = Some((offset, t, r));
+                        }
+                    }
+                }
+            }
+            month_rows[offset] = kept.0;
+            month_designations[offset] = kept_designations.0;
         }
         // New customers join at their first record, in record order, unless held from before.
-        first_seen.sort_by_key(|&(_, first)| first);
-        let mut order = Vec::new();
-        let mut join = Vec::new();
-        for (id, first) in first_seen {
-            customer_of.remove(id);
-            let m = months.first().plus(first.0 as i32);
-            if holds.get(id).is_some_and(|h| h.from <= m) {
+        let mut order: Vec<(usize, (usize, u32, u64))> =
+            first_seen.iter().enumerate().filter_map(|(j, f)| f.map(|f| (j, f))).collect();
+        order.sort_by_key(|&(_, f)| f);
+        let mut final_of_new = vec![NONE; ids.names.len()];
+        let mut joining = Vec::new();
+        for (j, (offset, _, _)) in order {
+            let m = months.first().plus(offset as i32);
+            if holds.get(&((known + j) as u32)).is_some_and(|h| h.from <= m) {
                 continue;
             }
-            order.push((id, first));
-            join.push(m);
+            final_of_new[j] = (known + joining.len()) as u32;
+            joining.push((ids.names[j], m));
         }
-        Ok(Plan { month_rows, month_designations, holds, order, join, customer_of })
+        let final_of = |c: u32| if c == NONE || (c as usize) < known { c } else { final_of_new[c as usize - known] };
+        for c in row_customer.iter_mut().chain(designation_customer.iter_mut()) {
+            *c = final_of(*c);
+        }
+        for list in &mut month_rows {
+            list.retain(|&k| row_customer[k as usize] != NONE);
+        }
+        for list in &mut month_designations {
+            list.retain(|&k| designation_customer[k as usize] != NONE);
+        }
+        let mut holds: Vec<(Option<usize>, Month, RecordError)> = holds
+            .into_iter()
+            .map(|(c, h)| (Some(final_of(c)).filter(|&c| c != NONE).map(|c| c as usize), h.from, h.error))
+            .collect();
+        holds.sort_by(|a, b| a.2.record.cmp(&b.2.record).then(a.2.customer().cmp(&b.2.customer())));
+        Ok(Plan { month_rows, month_designations, row_customer, designation_customer, joining, holds })
     }
 }
 
-/// Notes a record's customer: a stored customer's index, or a new customer's first record.
-fn note<'x>(
-    states: &PortfolioStates,
-    customer_of: &mut FxHashMap<&'x str, u32>,
-    first_seen: &mut Vec<(&'x str, (usize, u32, u64))>,
-    id: &'x str,
-    at: (usize, u32, u64),
-) {
-    if customer_of.contains_key(id) {
-        return;
+/// The first record of each customer in the month being scanned.
+struct Seen {
+    /// The month (offset) each customer was last seen in.
+    month: Vec<u32>,
+    /// Its first record in that month.
+    first: Vec<u32>,
+}
+
+impl Seen {
+    /// Keeps each customer's first record of the month; a later one is dropped (its owner set
+    /// to none) and returned as a hold of the customer.
+    fn dedup(
+        &mut self,
+        records: &[u32],
+        owner: &mut [u32],
+        offset: usize,
+        duplicate: impl Fn(u32, u32) -> RecordError,
+    ) -> (Vec<u32>, Vec<(u32, RecordError)>) {
+        let mut kept = Vec::with_capacity(records.len());
+        let mut held = Vec::new();
+        for &k in records {
+            let c = owner[k as usize] as usize;
+            if self.month[c] == offset as u32 {
+                held.push((c as u32, duplicate(k, self.first[c])));
+                owner[k as usize] = NONE;
+                continue;
+            }
+            self.month[c] = offset as u32;
+            self.first[c] = k;
+            kept.push(k);
+        }
+        (kept, held)
     }
-    match states.index_of(id) {
-        Some(i) => {
-            customer_of.insert(id, i as u32);
-        }
-        None => {
-            customer_of.insert(id, NONE);
-            first_seen.push((id, at));
-        }
+}
+
+/// The error of a second record of a customer-month, naming both.
+fn duplicate(
+    extract: &Extract,
+    month: Month,
+    what: &str,
+    field: &str,
+    (table, row, id): (u32, u64, &str),
+    (first_table, first_row, _): (u32, u64, &str),
+) -> RecordError {
+    RecordError {
+        error: InputError::new(id, Some(month), field, format!("a second {what} for the customer in the month")).into(),
+        record: Some(extract.record(table, row)),
+        other_record: Some(extract.record(first_table, first_row)),
     }
 }
 
@@ -520,47 +593,40 @@ impl Engine {
         }
         let plan = Plan::new(states, months, extract)?;
         // From here on the evaluation cannot fail as a whole.
-        let Plan { month_rows, month_designations, holds, order, join, mut customer_of } = plan;
-        for (id, _) in order {
-            customer_of.insert(id, states.len() as u32);
+        let Plan { month_rows, month_designations, row_customer, designation_customer, joining, holds } = plan;
+        let known = states.len();
+        for (id, _) in &joining {
             let customer = Customer { id: id.to_string(), legal_entity: None, kind: Default::default() };
             states.push(customer, CustomerState::default());
         }
         let n = states.len();
         let mut joins: Vec<Month> = vec![months.first(); n];
-        for (i, j) in join.iter().enumerate() {
-            joins[n - join.len() + i] = *j;
+        for (j, (_, m)) in joining.iter().enumerate() {
+            joins[known + j] = *m;
         }
-        // Held customers: stored or joined ones by index, the others (new customers held before
-        // they could join) reported without one.
+        // Held customers by index; those that never join are reported without one.
         let mut held_from: Vec<Option<Month>> = vec![None; n];
         let mut hold_error: FxHashMap<usize, &RecordError> = FxHashMap::default();
-        let mut unknown: Vec<(&str, &Hold)> = Vec::new();
-        for (id, h) in &holds {
-            match customer_of.get(id).map(|&i| i as usize).or_else(|| states.index_of(id)) {
-                Some(i) => {
-                    held_from[i] = Some(h.from);
-                    hold_error.insert(i, &h.error);
-                }
-                None => unknown.push((id, h)),
+        for (c, from, error) in &holds {
+            if let Some(i) = *c {
+                held_from[i] = Some(*from);
+                hold_error.insert(i, error);
             }
         }
-        unknown.sort_by(|a, b| a.1.error.record.cmp(&b.1.error.record).then(a.0.cmp(b.0)));
         let mut reported = vec![false; n];
         let mut row_of = vec![NONE; n];
         let mut designation_of = vec![NONE; n];
         for m in months.months() {
             sink.begin_month(m);
             let offset = months.offset(m);
-            for (_, h) in unknown.iter().filter(|(_, h)| h.from == m) {
-                sink.held(m, None, &h.error);
+            for (_, _, error) in holds.iter().filter(|(c, from, _)| c.is_none() && *from == m) {
+                sink.held(m, None, error);
             }
             // This month's records by customer; identity cells given replace, missing ones keep.
             for &k in &month_rows[offset] {
-                let r = &extract.rows[k as usize];
-                let Some(&i) = customer_of.get(r.customer_id.as_str()) else { continue };
-                let i = i as usize;
+                let i = row_customer[k as usize] as usize;
                 row_of[i] = k;
+                let r = &extract.rows[k as usize];
                 let c = &mut states.customers[i];
                 if let Some(e) = &r.legal_entity {
                     c.legal_entity = Some(e.clone());
@@ -570,9 +636,7 @@ impl Engine {
                 }
             }
             for &k in &month_designations[offset] {
-                if let Some(&i) = customer_of.get(extract.designations[k as usize].customer_id.as_str()) {
-                    designation_of[i as usize] = k;
-                }
+                designation_of[designation_customer[k as usize] as usize] = k;
             }
             let mut active: Vec<u32> = Vec::with_capacity(n);
             let mut newly_held: Vec<(usize, RecordError)> = Vec::new();
@@ -650,14 +714,10 @@ impl Engine {
                 sink.evaluated(m, i, customer, outcomes.aums[k], row_of[i] != NONE, &states.states[i]);
             }
             for &k in &month_rows[offset] {
-                if let Some(&i) = customer_of.get(extract.rows[k as usize].customer_id.as_str()) {
-                    row_of[i as usize] = NONE;
-                }
+                row_of[row_customer[k as usize] as usize] = NONE;
             }
             for &k in &month_designations[offset] {
-                if let Some(&i) = customer_of.get(extract.designations[k as usize].customer_id.as_str()) {
-                    designation_of[i as usize] = NONE;
-                }
+                designation_of[designation_customer[k as usize] as usize] = NONE;
             }
             sink.end_month(m);
         }
@@ -681,6 +741,18 @@ impl Engine {
                 CustomerRef { id: &c.id, legal_entity: c.legal_entity.as_deref(), kind: c.kind }
             })
             .collect();
+        // The whole portfolio on one thread (the usual month): in place, no copy.
+        if threads <= 1 && active.len() == states.states.len() {
+            let mut out = BatchOutcome::with_capacity(active.len());
+            let input = |k: usize| Ok::<_, TieringError>(input(k));
+            if let Err(error) = self.evaluate_batch_with(month, &customers, &mut states.states, input, &mut out) {
+                out.aums = vec![Decimal::ZERO; active.len()];
+                out.errors = (0..active.len() as u32)
+                    .map(|index| crate::engine::BatchError { index, error: error.clone() })
+                    .collect();
+            }
+            return out;
+        }
         let mut subset: Vec<CustomerState> = active.iter().map(|&i| states.states[i as usize]).collect();
         let parts = self.evaluate_batch_parallel_with(
             month,
