@@ -595,10 +595,12 @@ impl Backend for Sqlite {
         let e = self.e("reading the customer's history");
         let dicts = self.dictionaries()?;
         let mut h = CustomerHistory::default();
+        // CROSS JOIN keeps `months` the outer loop (one key lookup per month): with a bound
+        // parameter and no statistics, SQLite's planner would otherwise scan every state.
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT m.month, s.state FROM months m JOIN states s ON s.month = m.month AND s.customer_id = ?1 ORDER BY m.month",
+                "SELECT m.month, s.state FROM months m CROSS JOIN states s ON s.month = m.month AND s.customer_id = ?1 ORDER BY m.month",
             )
             .map_err(&e)?;
         let mut rows = st.query([customer_id]).map_err(&e)?;
