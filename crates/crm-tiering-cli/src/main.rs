@@ -3,7 +3,8 @@
 //! The subcommands are thin layers over the `crm-tiering` core crate: `run` evaluates a
 //! portfolio month by month from delimited extracts, `demo` generates a realistic seeded
 //! portfolio and runs it, `explain` tells one customer's story from a run's outputs,
-//! `check-rules` validates a rule book and `bench` measures the engine. The operator's guide is
+//! `simulate` sizes a rule change under two rule books, `check-rules` validates a rule book and
+//! `bench` measures the engine. The operator's guide is
 //! `crates/crm-tiering-cli/README.md`.
 // A command-line tool prints its results.
 #![allow(clippy::print_stdout)]
@@ -17,6 +18,7 @@ mod input;
 mod output;
 mod progress;
 mod run;
+mod simulate;
 mod summary;
 mod text;
 
@@ -67,6 +69,13 @@ enum Command {
     /// Tells one customer's story month by month from a run's outputs: AUM, standing, and each
     /// event with its reason and evidence.
     Explain(ExplainArgs),
+    /// Sizes a rule change: replays the same extract over the declared months, from the same
+    /// prior states, under rule books A and B; writes counts.csv (customers per month and
+    /// effective tier under each) and changes.csv (every customer-month whose effective tier
+    /// differs) into --out and prints the counts. Exit code 6 when some customers were held back
+    /// (listed on stderr; the counts leave them out).
+    #[command(after_long_help = EXIT_CODES)]
+    Simulate(simulate::SimulateArgs),
     /// Validates a rule book and prints its tiers and settings, or its error.
     CheckRules(CheckRulesArgs),
     /// Measures the engine: batch evaluation of 1M and 10M customers, a 24-month replay of 1M
@@ -236,6 +245,7 @@ fn main() -> ExitCode {
             args.threads,
         ),
         Command::Explain(args) => explain::explain_command(&args.customer, &args.out),
+        Command::Simulate(args) => simulate::simulate_command(&args),
         Command::CheckRules(args) => check_rules::check_rules_command(&args.file),
         Command::Bench(args) => bench::bench_command(&args),
     };

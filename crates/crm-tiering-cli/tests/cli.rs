@@ -689,3 +689,85 @@ fn help_documents_the_exit_codes() {
     let o = cli(&["run", "--out"]);
     assert_eq!(code(&o), 2);
 }
+
+#[test]
+fn simulate_sizes_a_rule_change_as_python_does() {
+    // The expected files are checked by bindings/python/tests/test_simulate_cli.py too: the CLI
+    // and Python's `simulate` (both over the core's `portfolio::simulate`) give the same tables.
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/simulate");
+    let rules_a = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules-spec/default-rules.toml");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("sim");
+    let o = cli(&[
+        "simulate",
+        "--rules-a",
+        p(&rules_a),
+        "--rules-b",
+        p(&data.join("rules-b.toml")),
+        "--month",
+        "2024-01..2024-06",
+        "--aum",
+        p(&data.join("aum.csv")),
+        "--designations",
+        p(&data.join("designations.csv")),
+        "--out",
+        p(&out),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    for name in ["counts", "changes"] {
+        let got = std::fs::read_to_string(out.join(format!("{name}.csv"))).expect("written");
+        let expected = std::fs::read_to_string(data.join(format!("expected-{name}.csv"))).expect("checked in");
+        assert_eq!(got, expected, "{name}.csv differs from tests/data/simulate/expected-{name}.csv");
+    }
+    assert!(stdout(&o).contains("2024-06 gold"), "{}", stdout(&o));
+    // From a run's states: simulate one later month from them.
+    let run = dir.path().join("run");
+    let o = cli(&[
+        "run",
+        "--rules",
+        p(&rules_a),
+        "--month",
+        "2024-01",
+        "--aum",
+        p(&data.join("aum.csv")),
+        "--out",
+        p(&run),
+        "--skip-bad-rows",
+        "-q",
+    ]);
+    assert_eq!(code(&o), 6, "{}", stderr(&o)); // the other months' rows are held back
+    let later = dir.path().join("later");
+    let o = cli(&[
+        "simulate",
+        "--rules-a",
+        p(&rules_a),
+        "--rules-b",
+        p(&data.join("rules-b.toml")),
+        "--month",
+        "2024-02",
+        "--aum",
+        p(&data.join("aum.csv")),
+        "--states",
+        p(&run.join("states.jsonl")),
+        "--out",
+        p(&later),
+    ]);
+    // Rows of other months hold their customers back: exit 6, and they are listed.
+    assert_eq!(code(&o), 6, "{}", stderr(&o));
+    assert!(stderr(&o).contains("held back under rules A"), "{}", stderr(&o));
+    // A broken rule book B is a rules error naming the file.
+    let o = cli(&[
+        "simulate",
+        "--rules-a",
+        p(&rules_a),
+        "--rules-b",
+        p(&data.join("aum.csv")),
+        "--month",
+        "2024-01",
+        "--aum",
+        p(&data.join("aum.csv")),
+        "--out",
+        p(&later),
+    ]);
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+}

@@ -21,6 +21,7 @@ mod columns;
 mod evaluate;
 mod extract;
 mod record;
+mod simulate;
 mod states;
 
 pub use columns::{ColumnRole, Columns, TableKind};
@@ -29,4 +30,5 @@ pub use evaluate::{
 };
 pub use extract::{AumRow, DesignationRow, Extract};
 pub use record::{MAX_CUSTOMER_ID_BYTES, PortfolioFailure, RecordError, RecordRef, validate_customer_id};
+pub use simulate::{Simulation, TierChange, TierCount, simulate};
 pub use states::{PortfolioStates, STATES_FORMAT_VERSION};

@@ -1,0 +1,170 @@
+//! `crm-tiering simulate`: sizes a rule change. The same extract over the same months, from the
+//! same prior states, under two rule books (the core's `portfolio::simulate`, which Python's
+//! `simulate` also calls): per month the customers at each effective tier under each book
+//! (`counts.csv`) and every customer-month whose effective tier differs (`changes.csv`).
+
+use std::path::PathBuf;
+
+use clap::Args;
+use crm_tiering::portfolio::{PortfolioOptions, RuleBookChange, Simulation, simulate};
+use crm_tiering::{Decimal, Engine};
+
+use crate::exit::{Exit, Failure};
+use crate::input::{self, InputFiles, Inputs};
+use crate::output::Staging;
+use crate::run::{describe, display_dir};
+use crate::text::csv_field;
+use crate::{Absent, ReadArgs, load_rules, thread_count};
+
+/// The header of counts.csv (the columns of Python's `Simulation.counts`).
+pub(crate) const COUNTS_HEADER: &str = "month,tier,count_a,count_b,delta";
+/// The header of changes.csv (the columns of Python's `Simulation.changes`).
+pub(crate) const CHANGES_HEADER: &str = "customer_id,month,aum,tier_a,tier_b,status_a,status_b";
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct SimulateArgs {
+    /// The current rule book, A (TOML or JSON).
+    #[arg(long, value_name = "FILE")]
+    rules_a: PathBuf,
+    /// The rule book to size, B (TOML or JSON).
+    #[arg(long, value_name = "FILE")]
+    rules_b: PathBuf,
+    /// The months to replay, `YYYY-MM` or `YYYY-MM..YYYY-MM` (required); a record dated outside
+    /// them holds its customer back, as in `run`.
+    #[arg(long, value_name = "YYYY-MM[..YYYY-MM]")]
+    month: crm_tiering::portfolio::MonthRange,
+    /// Monthly AUM file(s), as for `run`.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    aum: Vec<PathBuf>,
+    /// Daily balance file(s), as for `run`.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    daily: Vec<PathBuf>,
+    /// Special VIP designations, as for `run`.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    designations: Vec<PathBuf>,
+    /// Starting states (a run's states.jsonl), used by both books; without it every customer
+    /// starts not enrolled. They must have been written under rule book A unless
+    /// --accept-rule-change; under B they are always accepted (the change is the point).
+    #[arg(long, value_name = "FILE")]
+    states: Option<PathBuf>,
+    /// Accept starting states written under another rule book than A.
+    #[arg(long)]
+    accept_rule_change: bool,
+    /// Output directory: counts.csv and changes.csv (created when missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    #[command(flatten)]
+    read: ReadArgs,
+    /// What a known customer without a record in a month's files means.
+    #[arg(long, value_enum, default_value_t = Absent::Zero)]
+    absent: Absent,
+    /// Worker threads for the evaluation (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+/// An amount at fen scale, as Python's `decimal128(38, 2)` columns print it.
+fn fen(mut d: Decimal) -> String {
+    d.rescale(2);
+    d.to_string()
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn stop(errors: &[crm_tiering::portfolio::RecordError]) -> Failure {
+    for e in errors {
+        eprintln!("error: {}", describe(e));
+    }
+    Failure::new(
+        Exit::BadInput,
+        format!("{} input file(s) or record(s) cannot be used; nothing was written", errors.len()),
+    )
+}
+
+fn check(inputs: &Inputs) -> Result<(), Failure> {
+    if inputs.file_errors.is_empty() && inputs.extract.fatal().is_empty() {
+        return Ok(());
+    }
+    let mut errors = inputs.file_errors.clone();
+    errors.extend(inputs.extract.fatal().iter().cloned());
+    Err(stop(&errors))
+}
+
+pub(crate) fn simulate_command(args: &SimulateArgs) -> Result<Exit, Failure> {
+    let (book_a, _) = load_rules(Some(&args.rules_a))?;
+    let (book_b, _) = load_rules(Some(&args.rules_b))?;
+    if args.aum.is_empty() && args.daily.is_empty() {
+        return Err(Failure::new(Exit::Usage, "give the months' AUM with --aum FILE or --daily FILE"));
+    }
+    let files = |states| InputFiles {
+        states,
+        aum: &args.aum,
+        daily: &args.daily,
+        designations: &args.designations,
+        encoding: args.read.encoding,
+        delimiter: args.read.delimiter,
+    };
+    // The same files read against each book (component and tier names are the book's).
+    let inputs_a = input::load(&book_a, &files(args.states.as_deref()))?;
+    check(&inputs_a)?;
+    let inputs_b = input::load(&book_b, &files(None))?;
+    check(&inputs_b)?;
+    let options = PortfolioOptions {
+        absent: args.absent.into(),
+        rule_book_change: if args.accept_rule_change { RuleBookChange::Accept } else { RuleBookChange::Refuse },
+        threads: thread_count(args.threads),
+    };
+    let (a, b) = (Engine::new(book_a), Engine::new(book_b));
+    let sim = simulate((&a, &inputs_a.extract), (&b, &inputs_b.extract), &inputs_a.states, args.month, &options)
+        .map_err(|f| stop(&f.errors))?;
+    write(&sim, args)?;
+    print!("{}", render(&sim));
+    for (book, held) in [("A", &sim.held_a), ("B", &sim.held_b)] {
+        for (_, e) in held {
+            eprintln!("held back under rules {book}: {}", describe(e));
+        }
+    }
+    println!("counts.csv and changes.csv written to {}", display_dir(&args.out));
+    Ok(if sim.held_a.is_empty() && sim.held_b.is_empty() { Exit::Ok } else { Exit::Rejects })
+}
+
+fn write(sim: &Simulation, args: &SimulateArgs) -> Result<(), Failure> {
+    let mut staging = Staging::new(&args.out)?;
+    let mut counts = staging.create("counts.csv")?;
+    counts.line(COUNTS_HEADER)?;
+    for c in &sim.counts {
+        counts.line(&format!("{},{},{},{},{}", c.month, opt(c.tier), c.count_a, c.count_b, c.delta()))?;
+    }
+    counts.finish()?;
+    let mut changes = staging.create("changes.csv")?;
+    changes.line(CHANGES_HEADER)?;
+    for c in &sim.changes {
+        changes.line(&format!(
+            "{},{},{},{},{},{},{}",
+            csv_field(&c.customer_id),
+            c.month,
+            fen(c.aum),
+            opt(c.tier_a),
+            opt(c.tier_b),
+            c.status_a.as_str(),
+            c.status_b.as_str()
+        ))?;
+    }
+    changes.finish()?;
+    staging.commit()
+}
+
+/// The counts as a table: one line per month and tier, then the changed customer-months.
+fn render(sim: &Simulation) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "{:<8} {:<12} {:>10} {:>10} {:>9}", "month", "tier", "rules A", "rules B", "delta");
+    for c in &sim.counts {
+        let tier = c.tier.map_or_else(|| "(not VIP)".to_string(), |t| t.to_string());
+        let _ = writeln!(out, "{:<8} {:<12} {:>10} {:>10} {:>+9}", c.month, tier, c.count_a, c.count_b, c.delta());
+    }
+    let _ = writeln!(out, "customer-months in a different effective tier: {}", sim.changes.len());
+    out
+}

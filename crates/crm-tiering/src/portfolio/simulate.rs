@@ -1,0 +1,285 @@
+//! Sizing a rule change: the same extract, over the same months, from the same starting
+//! states, under two rule books; tier counts per month under each and the customers whose
+//! effective tier differs. Written once here for the CLI's `simulate` and Python's `simulate`.
+
+use rust_decimal::Decimal;
+use rustc_hash::FxHashMap;
+
+use super::evaluate::{MonthRange, PortfolioOptions, PortfolioSink, RuleBookChange};
+use super::extract::Extract;
+use super::record::{PortfolioFailure, RecordError};
+use super::states::PortfolioStates;
+use crate::code::TierCode;
+use crate::engine::{Customer, Engine};
+use crate::event::{Alert, Event};
+use crate::month::Month;
+use crate::rules::RuleBook;
+use crate::state::{CustomerState, Status};
+
+/// How many customers stand at one effective tier in one month, under each rule book.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TierCount {
+    /// The evaluated month (the tier is effective from the month after).
+    pub month: Month,
+    /// The effective tier; none for customers who are not VIPs.
+    pub tier: Option<TierCode>,
+    /// Customers at that tier under rule book A.
+    pub count_a: u64,
+    /// Customers at that tier under rule book B.
+    pub count_b: u64,
+}
+
+impl TierCount {
+    /// `count_b - count_a`.
+    pub fn delta(&self) -> i64 {
+        self.count_b as i64 - self.count_a as i64
+    }
+}
+
+/// A customer-month whose effective tier differs between the two rule books.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TierChange {
+    /// The customer.
+    pub customer_id: String,
+    /// The evaluated month.
+    pub month: Month,
+    /// The month's AUM (the same under both books unless their compositions differ: B's).
+    pub aum: Decimal,
+    /// The effective tier under A (none when not a VIP, or not evaluated under A).
+    pub tier_a: Option<TierCode>,
+    /// The effective tier under B.
+    pub tier_b: Option<TierCode>,
+    /// The status under A (`not_enrolled` when not evaluated under A).
+    pub status_a: Status,
+    /// The status under B.
+    pub status_b: Status,
+}
+
+/// The result of [`simulate`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Simulation {
+    /// Per month, then per tier (none first, then the tiers in the order of book A's rule
+    /// sets, then B's new codes): the counts under each book. Every tier seen in a month under
+    /// either book has a row.
+    pub counts: Vec<TierCount>,
+    /// The customer-months evaluated under B whose effective tier differs from A's, month by
+    /// month in portfolio order.
+    pub changes: Vec<TierChange>,
+    /// Customers held back and refused records under A, with the month reported.
+    pub held_a: Vec<(Month, RecordError)>,
+    /// The same under B.
+    pub held_b: Vec<(Month, RecordError)>,
+}
+
+/// The tier codes of two books, in order: the rank of each tier in the counts.
+struct Ranks {
+    tiers: Vec<TierCode>,
+}
+
+impl Ranks {
+    fn of(books: [&RuleBook; 2]) -> Self {
+        let mut tiers: Vec<TierCode> = Vec::new();
+        for book in books {
+            for set in book.rule_sets() {
+                for v in &set.versions {
+                    for t in &v.tiers {
+                        if !tiers.contains(&t.code) {
+                            tiers.push(t.code);
+                        }
+                    }
+                }
+            }
+        }
+        Ranks { tiers }
+    }
+
+    /// 0 for none, 1 + position for a tier (a code from elsewhere is appended).
+    fn rank(&mut self, t: Option<TierCode>) -> usize {
+        match t {
+            None => 0,
+            Some(t) => match self.tiers.iter().position(|x| *x == t) {
+                Some(i) => i + 1,
+                None => {
+                    self.tiers.push(t);
+                    self.tiers.len()
+                }
+            },
+        }
+    }
+
+    fn tier(&self, rank: usize) -> Option<TierCode> {
+        rank.checked_sub(1).and_then(|i| self.tiers.get(i).copied())
+    }
+}
+
+/// What a customer-month was under A.
+#[derive(Clone, Copy)]
+struct Standing {
+    tier: Option<TierCode>,
+    status: Status,
+}
+
+/// Collects one pass.
+struct Pass<'r> {
+    months: MonthRange,
+    ranks: &'r mut Ranks,
+    /// Counts per month offset and rank, under this pass's book.
+    counts: Vec<Vec<u64>>,
+    held: Vec<(Month, RecordError)>,
+    /// First pass: each month's standings by customer index.
+    record: Option<Vec<Vec<Option<Standing>>>>,
+    /// Second pass: the first pass's standings, its customers, and the changes found.
+    compare: Option<Compare<'r>>,
+}
+
+struct Compare<'r> {
+    standings: &'r [Vec<Option<Standing>>],
+    customers: &'r [Customer],
+    /// Built only when the two passes number a customer differently.
+    index: Option<FxHashMap<&'r str, usize>>,
+    changes: Vec<TierChange>,
+}
+
+impl Compare<'_> {
+    fn standing_a(&mut self, offset: usize, index: usize, id: &str) -> Option<Standing> {
+        let i = if self.customers.get(index).is_some_and(|c| c.id == id) {
+            Some(index)
+        } else {
+            let customers = self.customers;
+            let map = self
+                .index
+                .get_or_insert_with(|| customers.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect());
+            map.get(id).copied()
+        };
+        i.and_then(|i| self.standings.get(offset).and_then(|m| m.get(i)).copied().flatten())
+    }
+}
+
+impl PortfolioSink for Pass<'_> {
+    fn event(&mut self, _: Month, _: usize, _: &Customer, _: &Event) {}
+    fn alert(&mut self, _: Month, _: usize, _: &Customer, _: &Alert) {}
+    fn held(&mut self, month: Month, _: Option<usize>, error: &RecordError) {
+        self.held.push((month, error.clone()));
+    }
+    fn evaluated(&mut self, m: Month, index: usize, c: &Customer, aum: Decimal, _: bool, s: &CustomerState) {
+        let offset = m.months_since(self.months.first()) as usize;
+        let rank = self.ranks.rank(s.effective_tier);
+        if let Some(month) = self.counts.get_mut(offset) {
+            if month.len() <= rank {
+                month.resize(rank + 1, 0);
+            }
+            month[rank] += 1;
+        }
+        let standing = Standing { tier: s.effective_tier, status: s.status };
+        if let Some(record) = &mut self.record
+            && let Some(month) = record.get_mut(offset)
+        {
+            if month.len() <= index {
+                month.resize(index + 1, None);
+            }
+            month[index] = Some(standing);
+        }
+        if let Some(cmp) = &mut self.compare {
+            let a =
+                cmp.standing_a(offset, index, &c.id).unwrap_or(Standing { tier: None, status: Status::NotEnrolled });
+            if a.tier != s.effective_tier {
+                cmp.changes.push(TierChange {
+                    customer_id: c.id.clone(),
+                    month: m,
+                    aum,
+                    tier_a: a.tier,
+                    tier_b: s.effective_tier,
+                    status_a: a.status,
+                    status_b: s.status,
+                });
+            }
+        }
+    }
+}
+
+/// Runs the same extract over `months` under two rule books, each from a copy of `states`:
+/// per month the number of customers at each effective tier under each book (customers who
+/// are not VIPs under tier none), and every customer-month evaluated under B whose effective
+/// tier differs from A's (a customer not evaluated under A counts as not enrolled there).
+///
+/// Each extract is the same records read against its own book (`a.1` with `a.0`'s rule book,
+/// `b.1` with `b.0`'s), since component and tier names are resolved against the book. The
+/// states must suit book A (as [`Engine::evaluate_portfolio`] checks, with
+/// `options.rule_book_change`); under B they are always accepted, the rule change being the
+/// point of the simulation. `states` itself is left unchanged.
+///
+/// ```
+/// use crm_tiering::{Engine, RuleBook};
+/// use crm_tiering::portfolio::{Columns, Extract, PortfolioOptions, PortfolioStates, TableKind, simulate};
+/// let a = Engine::new(RuleBook::default_book()?);
+/// let mut file = a.rule_book().source().clone();
+/// file.rule_sets[0].versions[0].tiers[0].min_aum = "300000".parse()?;
+/// let b = Engine::new(RuleBook::from_file(file)?);
+/// let read = |book: &RuleBook| -> Result<Extract, crm_tiering::TieringError> {
+///     let cols = Columns::resolve(book, TableKind::Aum, &["month", "customer_id", "aum"])?;
+///     let mut x = Extract::new(book);
+///     x.push_cells("aum.csv", &cols, 2, &["2024-01", "c1", "250000"]);
+///     x.push_cells("aum.csv", &cols, 3, &["2024-01", "c2", "600000"]);
+///     Ok(x)
+/// };
+/// let (xa, xb) = (read(a.rule_book())?, read(b.rule_book())?);
+/// let sim = simulate((&a, &xa), (&b, &xb), &PortfolioStates::new(), "2024-01".parse()?,
+///                    &PortfolioOptions::default())?;
+/// let gold = sim.counts.iter().find(|c| c.tier.is_some_and(|t| t.as_str() == "gold")).unwrap();
+/// assert_eq!((gold.count_a, gold.count_b, gold.delta()), (1, 0, -1));
+/// assert_eq!(sim.changes[0].customer_id, "c1");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// [`PortfolioFailure`] when either run cannot go at all (as [`Engine::evaluate_portfolio`]).
+pub fn simulate(
+    a: (&Engine, &Extract),
+    b: (&Engine, &Extract),
+    states: &PortfolioStates,
+    months: MonthRange,
+    options: &PortfolioOptions,
+) -> Result<Simulation, PortfolioFailure> {
+    let n_months = months.months().count();
+    let mut ranks = Ranks::of([a.0.rule_book(), b.0.rule_book()]);
+    let mut pass_a = Pass {
+        months,
+        ranks: &mut ranks,
+        counts: vec![Vec::new(); n_months],
+        held: Vec::new(),
+        record: Some(vec![Vec::new(); n_months]),
+        compare: None,
+    };
+    let mut states_a = states.clone();
+    a.0.evaluate_portfolio_with(&mut states_a, months, a.1, options, &mut pass_a)?;
+    let (counts_a, held_a, standings) = (pass_a.counts, pass_a.held, pass_a.record.unwrap_or_default());
+    let options_b = PortfolioOptions { rule_book_change: RuleBookChange::Accept, ..*options };
+    let mut pass_b = Pass {
+        months,
+        ranks: &mut ranks,
+        counts: vec![Vec::new(); n_months],
+        held: Vec::new(),
+        record: None,
+        compare: Some(Compare {
+            standings: &standings,
+            customers: states_a.customers(),
+            index: None,
+            changes: Vec::new(),
+        }),
+    };
+    let mut states_b = states.clone();
+    b.0.evaluate_portfolio_with(&mut states_b, months, b.1, &options_b, &mut pass_b)?;
+    let (counts_b, held_b) = (pass_b.counts, pass_b.held);
+    let changes = pass_b.compare.map(|c| c.changes).unwrap_or_default();
+    let mut counts = Vec::new();
+    for (offset, m) in months.months().enumerate() {
+        let (ca, cb) = (&counts_a[offset], &counts_b[offset]);
+        for rank in 0..ca.len().max(cb.len()) {
+            let (x, y) = (ca.get(rank).copied().unwrap_or(0), cb.get(rank).copied().unwrap_or(0));
+            if x + y > 0 {
+                counts.push(TierCount { month: m, tier: ranks.tier(rank), count_a: x, count_b: y });
+            }
+        }
+    }
+    Ok(Simulation { counts, changes, held_a, held_b })
+}
