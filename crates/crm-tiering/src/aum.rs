@@ -274,8 +274,8 @@ impl Composition {
             if a.is_sign_negative() && !a.is_zero() {
                 return Err(InputError::new(customer, Some(month), "aum", format!("amount {a} is negative")));
             }
-            if *a > MAX_AMOUNT {
-                return Err(InputError::new(customer, Some(month), "aum", above_max(*a)));
+            if crate::money::above_max(*a) {
+                return Err(InputError::new(customer, Some(month), "aum", above_max_message(*a)));
             }
             return Ok(round_fen(*a, self.rounding.strategy()));
         }
@@ -289,7 +289,7 @@ impl Composition {
             if a.is_sign_negative() && !a.is_zero() {
                 Err(err(field, format!("amount {a} is negative")))
             } else if a > limit {
-                Err(err(field, above_max(a)))
+                Err(err(field, above_max_message(a)))
             } else {
                 Ok(())
             }
@@ -379,6 +379,6 @@ impl Composition {
 }
 
 /// The message for an amount above [`MAX_AMOUNT`].
-pub(crate) fn above_max(a: Decimal) -> String {
+pub(crate) fn above_max_message(a: Decimal) -> String {
     format!("amount {a} is above the maximum amount {MAX_AMOUNT}")
 }

@@ -11,6 +11,18 @@ use crate::error::ParseError;
 /// A 积数 (sum of daily balances) may be up to 31 times this.
 pub const MAX_AMOUNT: Decimal = Decimal::from_parts(0x5D89_FFFF, 0x0163_4578, 0, false, 2);
 
+/// Whether an amount is above [`MAX_AMOUNT`], without a decimal comparison for amounts of at
+/// most two decimals (the batch's hot path).
+#[inline]
+pub(crate) fn above_max(amount: Decimal) -> bool {
+    const MAX_FEN: i128 = 99_999_999_999_999_999;
+    match amount.scale() {
+        2 => amount.mantissa() > MAX_FEN,
+        s @ 0..=1 => amount.mantissa() > MAX_FEN / 10i128.pow(2 - s),
+        _ => amount > MAX_AMOUNT,
+    }
+}
+
 /// Parses a decimal amount such as `"200000"`, `"523400.50"` or `"-1.5"`.
 ///
 /// Only plain decimal notation is accepted: no exponent, no thousands separators, no spaces
