@@ -11,8 +11,14 @@ started=$(date +%s)
 step "Rust: formatting"
 cargo fmt --all -- --check
 
-step "Rust: clippy (warnings denied)"
+step "Rust: clippy (warnings denied; incompatible_msrv refuses std APIs newer than the MSRV)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "Rust: the MSRV (every dependency's rust-version at or below it)"
+bash scripts/check-msrv.sh
+
+step "Rust: docs (cargo doc --workspace, warnings denied)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 
 step "Rust: tests (unit, properties, conformance vectors, CLI end to end, doctests)"
 cargo test --workspace --locked
