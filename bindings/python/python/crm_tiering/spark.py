@@ -203,12 +203,14 @@ def _sorted(name: str, table: pa.Table) -> pa.Table:
     return table.take(pc.sort_indices(table, keys)).combine_chunks()
 
 
-def canonical(result: Any, portfolio: Any = None) -> Dict[str, pa.Table]:
+def canonical(result: Any, portfolio: Any = None, *, rows: Optional[Dict[str, Any]] = None) -> Dict[str, pa.Table]:
     """A single-process ``PortfolioResult`` (and, with ``portfolio``, its stored states) in the
     Spark outputs' form and canonical order: what ``SparkResult.to_arrow()`` gives for the same
-    run."""
+    run. ``rows`` (``{"aum": array, ...}``: each table row's name, e.g. the ``row_column``
+    values) renames errors' record rows as the Spark run names them."""
     text = portfolio.to_states_text() if portfolio is not None else None
-    return {k: _sorted(k, v) for k, v in _present(result, None, text).items()}
+    rows = {k: pa.array(v, pa.int64()) if not isinstance(v, pa.Array) else v for k, v in (rows or {}).items()}
+    return {k: _sorted(k, v) for k, v in _present(result, rows, text).items()}
 
 
 # ---------------------------------------------------------------------------------------------
