@@ -121,18 +121,20 @@ pub(crate) fn extract_month(obj: &Bound<'_, PyAny>) -> PyResult<Month> {
 }
 
 /// Reads the declared month or range of a portfolio run: a month (as [`extract_month`]), a
-/// `"YYYY-MM..YYYY-MM"` string, or a `(first, last)` tuple of months.
+/// `"YYYY-MM..YYYY-MM"` string, or a `(first, last)` pair of months (a tuple or a list, as
+/// `json.load` gives it).
 pub(crate) fn extract_months(obj: &Bound<'_, PyAny>) -> PyResult<MonthRange> {
     let py = obj.py();
     let range = if let Ok(s) = obj.cast::<PyString>()
         && s.to_cow()?.contains("..")
     {
         s.to_cow()?.parse::<MonthRange>()
-    } else if let Ok(t) = obj.cast::<PyTuple>() {
-        if t.len() != 2 {
-            return Err(PyTypeError::new_err("a month range is a (first, last) tuple of months"));
-        }
-        MonthRange::new(extract_month(&t.get_item(0)?)?, extract_month(&t.get_item(1)?)?)
+    } else if obj.is_instance_of::<PyTuple>() || obj.is_instance_of::<PyList>() {
+        let items: Vec<Bound<'_, PyAny>> = obj.try_iter()?.collect::<PyResult<_>>()?;
+        let [first, last] = items.as_slice() else {
+            return Err(PyTypeError::new_err("a month range is a (first, last) pair of months (a tuple or a list)"));
+        };
+        MonthRange::new(extract_month(first)?, extract_month(last)?)
     } else {
         MonthRange::single(extract_month(obj)?)
     };

@@ -17,74 +17,175 @@ mod writers;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crm_tiering::portfolio::TableKind;
-use crm_tiering::{Customer, CustomerState, Engine, MonthInput};
+use crm_tiering::portfolio::PortfolioFailure;
+use crm_tiering::portfolio::{PortfolioOptions, RuleBookChange, TableKind};
+use crm_tiering::{Customer, CustomerState, Engine, Month, MonthInput, MonthOutcome};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use pyo3_arrow::PyTable;
 use pyo3_arrow::input::AnyRecordBatch;
 
-use crate::convert::{extract_month, to_py_decimal};
-use crate::portfolio::{PyPortfolio, RunError, Tables4, read_all, simulate_history};
+use crate::convert::{extract_month, extract_months, to_py_decimal};
+use crate::portfolio::{PyPortfolio, RunError, Tables4, read_all, simulate_tables};
 use crate::reader::InputTable;
 use crate::types::{PyAlert, PyCustomerState, PyEngine, PyEvent, PyMonthOutcome, PyRuleBook, options};
-use crate::writers::Codes;
+use crate::writers::month_days;
 
 /// Replays a history table (`customer_id`, `month`, `aum`, ...) from empty states, over
 /// `months` (by default the table's first to last month).
 #[pyfunction]
-#[pyo3(signature = (rules, history, missing_months="error", explain=false, months=None, absent="zero", designations=None))]
+#[pyo3(signature = (rules, history, *, months=None, designations=None, missing_months="error", absent="zero", explain=false, threads=1))]
 #[allow(clippy::too_many_arguments)]
 fn replay_table(
     py: Python<'_>,
     rules: &PyRuleBook,
     history: &Bound<'_, PyAny>,
-    missing_months: &str,
-    explain: bool,
     months: Option<&Bound<'_, PyAny>>,
-    absent: &str,
     designations: Option<&Bound<'_, PyAny>>,
+    missing_months: &str,
+    absent: &str,
+    explain: bool,
+    threads: usize,
 ) -> PyResult<Tables4> {
     let mut p = PyPortfolio::new(py, rules, missing_months, absent)?;
-    p.evaluate_history(py, history, months, designations, explain, 1, None, false, "aum", "designations")
+    p.evaluate_history(py, history, months, designations, explain, threads, None, false, "aum", "designations")
 }
 
-/// Replays one history under two rule books: per month and tier the counts under each, and
-/// the customers whose effective tier differs.
+/// The same history under two rule books (the core's `portfolio::simulate`): per month and
+/// effective tier the counts under each, and the customer-months whose effective tier differs.
+/// From `states` (a `Portfolio`'s states; new customers when none), over `months` (by default
+/// the table's first to last month).
 #[pyfunction]
-#[pyo3(signature = (history, rules_a, rules_b, missing_months="error"))]
+#[pyo3(signature = (
+    rules_a, rules_b, history, *, months=None, designations=None, daily=None, states=None,
+    missing_months="error", absent="zero", accept_rule_change=false, threads=1
+))]
+#[allow(clippy::too_many_arguments)]
 fn simulate(
     py: Python<'_>,
-    history: &Bound<'_, PyAny>,
     rules_a: &PyRuleBook,
     rules_b: &PyRuleBook,
+    history: &Bound<'_, PyAny>,
+    months: Option<&Bound<'_, PyAny>>,
+    designations: Option<&Bound<'_, PyAny>>,
+    daily: Option<&Bound<'_, PyAny>>,
+    states: Option<PyRef<'_, PyPortfolio>>,
     missing_months: &str,
+    absent: &str,
+    accept_rule_change: bool,
+    threads: usize,
 ) -> PyResult<(PyTable, PyTable)> {
     let opts = options(py, missing_months)?;
-    let tables = vec![InputTable::from_py(history, TableKind::Aum, "aum")?];
+    let months = months.map(extract_months).transpose()?;
+    let mut tables = vec![InputTable::from_py(history, TableKind::Aum, "aum")?];
+    if let Some(d) = daily.filter(|d| !d.is_none()) {
+        tables.push(InputTable::from_py(d, TableKind::Daily, "daily")?);
+    }
+    if let Some(d) = designations.filter(|d| !d.is_none()) {
+        tables.push(InputTable::from_py(d, TableKind::Designations, "designations")?);
+    }
     let a = Engine::with_options((*rules_a.book).clone(), opts);
     let b = Engine::with_options((*rules_b.book).clone(), opts);
-    let codes = Codes::of(&[&rules_a.book, &rules_b.book]);
-    let result = py.detach(move || simulate_history(&a, &b, &tables, &codes));
+    let states = states.map(|p| p.states.clone()).unwrap_or_default();
+    let options = PortfolioOptions {
+        absent: absent.parse().map_err(|e: String| errors::input_error(py, None, None, "absent", &e))?,
+        rule_book_change: if accept_rule_change { RuleBookChange::Accept } else { RuleBookChange::Refuse },
+        threads: threads.max(1),
+    };
+    let result = py.detach(move || simulate_tables(&a, &b, &tables, months, &states, &options));
     result.map(|[c, d]| (c, d)).map_err(|e| e.into_py(py))
 }
 
 /// The month-by-month story of one customer's outcomes, as a table.
 #[pyfunction]
 fn explain_outcomes(outcomes: Vec<PyRef<'_, PyMonthOutcome>>) -> PyResult<PyTable> {
-    use arrow_array::builder::{Decimal128Builder, StringBuilder, UInt32Builder};
+    let list: Vec<&MonthOutcome> = outcomes.iter().map(|o| &o.outcome).collect();
+    story_table(&list)
+}
+
+/// One customer's story from a long table (any number of customers, read by the one reader:
+/// `aum` or component columns, English or Chinese headers): the rows of `customer` (which may
+/// be left out when the table holds one customer only), in month order, replayed from
+/// `initial`.
+#[pyfunction]
+#[pyo3(signature = (rules, table, *, customer=None, initial=None, missing_months="error"))]
+fn explain_table(
+    py: Python<'_>,
+    rules: &PyRuleBook,
+    table: &Bound<'_, PyAny>,
+    customer: Option<&str>,
+    initial: Option<&PyCustomerState>,
+    missing_months: &str,
+) -> PyResult<PyTable> {
+    let engine = Engine::with_options((*rules.book).clone(), options(py, missing_months)?);
+    let tables = [InputTable::from_py(table, TableKind::Aum, "history")?];
+    let extract = read_all(&engine, &tables).map_err(|e| RunError::from(e).into_py(py))?;
+    if !extract.fatal().is_empty() {
+        return Err(errors::failure(py, &PortfolioFailure { errors: extract.fatal().to_vec() }));
+    }
+    let mut ids: Vec<&str> = Vec::new();
+    for r in extract.rows() {
+        if !ids.contains(&r.customer_id.as_str()) {
+            ids.push(&r.customer_id);
+        }
+    }
+    let id = match (customer, ids.as_slice()) {
+        (Some(c), _) => c,
+        (None, [one]) => one,
+        (None, []) => return Err(errors::input_error(py, None, None, "customer", "the table has no usable row")),
+        (None, many) => {
+            let shown: Vec<&str> = many.iter().take(5).copied().collect();
+            let message = format!(
+                "the table holds {} customers ({}{}): name one with customer=...",
+                many.len(),
+                shown.join(", "),
+                if many.len() > 5 { ", ..." } else { "" }
+            );
+            return Err(errors::input_error(py, None, None, "customer", &message));
+        }
+    };
+    if let Some(e) = extract.rejected().find(|e| e.customer() == Some(id)) {
+        return Err(errors::record_error(py, e));
+    }
+    let mut rows: Vec<&crm_tiering::portfolio::AumRow> =
+        extract.rows().iter().filter(|r| r.customer_id == id).collect();
+    if rows.is_empty() {
+        return Err(errors::input_error(py, Some(id), None, "customer", "the customer has no row in the table"));
+    }
+    if rows.iter().any(|r| r.month.is_none()) {
+        return Err(errors::input_error(py, Some(id), None, "month", "the table has no month column"));
+    }
+    rows.sort_by_key(|r| r.month);
+    let last = rows[rows.len() - 1];
+    let who =
+        Customer { id: id.to_string(), legal_entity: last.legal_entity.clone(), kind: last.kind.unwrap_or_default() };
+    let mut state = initial.map(|s| s.state).unwrap_or_default();
+    let mut outcomes = Vec::with_capacity(rows.len());
+    for r in rows {
+        let input = MonthInput { aum: r.aum().clone(), special: None };
+        let month = r.month.unwrap_or(Month::LAST);
+        let o = engine.evaluate(&who, &state, month, &input).map_err(errors::py_err)?;
+        state = o.state;
+        outcomes.push(o);
+    }
+    let list: Vec<&MonthOutcome> = outcomes.iter().collect();
+    story_table(&list)
+}
+
+fn story_table(outcomes: &[&MonthOutcome]) -> PyResult<PyTable> {
+    use arrow_array::builder::{Date32Builder, Decimal128Builder, StringBuilder, UInt32Builder};
     use arrow_array::{ArrayRef, RecordBatch};
     use arrow_schema::{DataType, Field, Schema};
     let n = outcomes.len();
     let s = || StringBuilder::with_capacity(n, n * 16);
-    let (mut month, mut status, mut status_zh, mut tier, mut effective) = (s(), s(), s(), s(), s());
+    let mut month = Date32Builder::with_capacity(n);
+    let (mut status, mut status_zh, mut tier, mut effective) = (s(), s(), s(), s());
     let (mut events, mut events_zh, mut reasons, mut story, mut alerts) = (s(), s(), s(), s(), s());
     let mut aum = Decimal128Builder::with_capacity(n).with_data_type(DataType::Decimal128(38, 2));
     let (mut watch, mut below, mut retention) =
         (UInt32Builder::with_capacity(n), UInt32Builder::with_capacity(n), UInt32Builder::with_capacity(n));
-    for o in &outcomes {
-        let o = &o.outcome;
-        month.append_value(o.month.to_string());
+    for o in outcomes {
+        month.append_value(month_days(o.month));
         let mut a = o.aum;
         a.rescale(2);
         aum.append_value(a.mantissa());
@@ -202,6 +303,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(replay_table, m)?)?;
     m.add_function(wrap_pyfunction!(simulate, m)?)?;
     m.add_function(wrap_pyfunction!(explain_outcomes, m)?)?;
+    m.add_function(wrap_pyfunction!(explain_table, m)?)?;
     m.add_function(wrap_pyfunction!(_bench_rust_batch, m)?)?;
     m.add_function(wrap_pyfunction!(parse_amount, m)?)?;
     m.add("STATE_SCHEMA_VERSION", crm_tiering::STATE_SCHEMA_VERSION)?;

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use arrow_schema::ArrowError;
 use crm_tiering::portfolio::{
-    Absent, Extract, MonthRange, PortfolioFailure, PortfolioOptions, PortfolioStates, RuleBookChange, TableKind,
+    Absent, Extract, MonthRange, PortfolioFailure, PortfolioOptions, PortfolioStates, RuleBookChange, Simulation,
+    TableKind, simulate,
 };
 use crm_tiering::{Customer, CustomerKind, Engine, Month, StateError, TieringError};
 use pyo3::prelude::*;
@@ -16,7 +17,7 @@ use crate::convert::{check_customer_id, extract_months};
 use crate::errors::{failure, input_error, record_error, tiering_error};
 use crate::reader::{InputTable, ReadError, read_table};
 use crate::types::{PyCustomerState, PyRuleBook, options};
-use crate::writers::{Codes, SimulationSink, TablesSink};
+use crate::writers::{Codes, TablesSink, simulation_tables};
 
 pub(crate) type Tables4 = (PyTable, PyTable, PyTable, PyTable);
 
@@ -93,7 +94,7 @@ fn absent_of(py: Python<'_>, absent: &str) -> PyResult<Absent> {
 #[pyclass(module = "crm_tiering._native", name = "Portfolio")]
 pub(crate) struct PyPortfolio {
     engine: Arc<Engine>,
-    states: PortfolioStates,
+    pub(crate) states: PortfolioStates,
     codes: Codes,
     absent: Absent,
     /// The caller accepted states written under another rule book (`from_states_text`).
@@ -187,7 +188,7 @@ fn inputs<'py>(
 #[pymethods]
 impl PyPortfolio {
     #[new]
-    #[pyo3(signature = (rules, missing_months="error", absent="zero"))]
+    #[pyo3(signature = (rules, *, missing_months="error", absent="zero"))]
     pub(crate) fn new(py: Python<'_>, rules: &PyRuleBook, missing_months: &str, absent: &str) -> PyResult<Self> {
         Self::build(py, rules, missing_months, absent)
     }
@@ -196,7 +197,7 @@ impl PyPortfolio {
     /// the AUM `table`, the `designations` and the `daily` balances. Returns the states,
     /// events, alerts and errors tables.
     #[pyo3(signature = (
-        month, table=None, designations=None, daily=None, explain=false, threads=1, absent=None,
+        month, table=None, *, designations=None, daily=None, explain=false, threads=1, absent=None,
         accept_rule_change=false, table_name="aum", designations_name="designations", daily_name="daily"
     ))]
     #[allow(clippy::too_many_arguments)]
@@ -223,7 +224,7 @@ impl PyPortfolio {
     /// Evaluates a history table (with a `month` column) over `months`, by default its first
     /// to its last month.
     #[pyo3(signature = (
-        history, months=None, designations=None, explain=false, threads=1, absent=None,
+        history, *, months=None, designations=None, explain=false, threads=1, absent=None,
         accept_rule_change=false, table_name="aum", designations_name="designations"
     ))]
     #[allow(clippy::too_many_arguments)]
@@ -251,7 +252,7 @@ impl PyPortfolio {
     }
 
     /// Sets a customer's state (for instance one stored by the bank's core system).
-    #[pyo3(signature = (customer_id, state, legal_entity=None, kind="personal"))]
+    #[pyo3(signature = (customer_id, state, *, legal_entity=None, kind="personal"))]
     fn set_state(
         &mut self,
         py: Python<'_>,
@@ -312,7 +313,7 @@ impl PyPortfolio {
     /// Reads states written by `to_states_text` (or by the CLI, C or Java). States written
     /// under another rule book are refused unless `accept_rule_change`.
     #[staticmethod]
-    #[pyo3(signature = (rules, text, missing_months="error", absent="zero", accept_rule_change=false, name="states"))]
+    #[pyo3(signature = (rules, text, *, missing_months="error", absent="zero", accept_rule_change=false, name="states"))]
     fn from_states_text(
         py: Python<'_>,
         rules: &PyRuleBook,
@@ -348,21 +349,25 @@ impl PyPortfolio {
     }
 }
 
-/// Replays a history table under two rule books into one simulation sink.
-pub(crate) fn simulate_history(
+/// Runs the core's simulation: the same tables read against each book, over `months` (by
+/// default the first book's extract's first to last month), from `states` (new customers when
+/// none).
+pub(crate) fn simulate_tables(
     a: &Engine,
     b: &Engine,
     tables: &[InputTable],
-    codes: &Codes,
+    months: Option<MonthRange>,
+    states: &PortfolioStates,
+    options: &PortfolioOptions,
 ) -> Result<[PyTable; 2], RunError> {
-    let mut sink = SimulationSink::default();
-    for (k, engine) in [a, b].into_iter().enumerate() {
-        sink.second_pass = k == 1;
-        let extract = read_all(engine, tables)?;
-        if let Some(months) = months_of(&extract)? {
-            let options = PortfolioOptions::default();
-            engine.evaluate_portfolio_with(&mut PortfolioStates::new(), months, &extract, &options, &mut sink)?;
-        }
-    }
-    Ok(sink.finish(codes)?)
+    let (xa, xb) = (read_all(a, tables)?, read_all(b, tables)?);
+    let months = match months {
+        Some(m) => m,
+        None => match months_of(&xa)? {
+            Some(m) => m,
+            None => return Ok(simulation_tables(&Simulation::default())?),
+        },
+    };
+    let sim = simulate((a, &xa), (b, &xb), states, months, options)?;
+    Ok(simulation_tables(&sim)?)
 }

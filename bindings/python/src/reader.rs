@@ -45,15 +45,21 @@ impl InputTable {
 
     /// A table given from Python: an object with the Arrow PyCapsule interface, or a
     /// `(header, rows)` pair of text cells (a list of column names and an iterable of rows,
-    /// each a sequence of `str`, as `csv.reader` gives them).
+    /// each a sequence of `str`, as `csv.reader` gives them; a `[header, rows]` list too).
     pub(crate) fn from_py(obj: &Bound<'_, PyAny>, kind: TableKind, name: &str) -> PyResult<Self> {
-        if let Ok(t) = obj.cast::<pyo3::types::PyTuple>() {
-            if t.len() != 2 {
-                return Err(PyTypeError::new_err("a table of text cells is a (header, rows) pair"));
+        let pair = match (obj.cast::<pyo3::types::PyTuple>(), obj.cast::<pyo3::types::PyList>()) {
+            (Ok(t), _) if t.len() == 2 => Some((t.get_item(0)?, t.get_item(1)?)),
+            (Ok(_), _) => return Err(PyTypeError::new_err("a table of text cells is a (header, rows) pair")),
+            // A list [header, rows], as json.load gives the pair.
+            (_, Ok(l)) if l.len() == 2 && l.get_item(0)?.is_instance_of::<pyo3::types::PyList>() => {
+                Some((l.get_item(0)?, l.get_item(1)?))
             }
-            let header: Vec<String> = t.get_item(0)?.extract()?;
+            _ => None,
+        };
+        if let Some((header, body)) = pair {
+            let header: Vec<String> = header.extract()?;
             let mut rows = Vec::new();
-            for row in t.get_item(1)?.try_iter()? {
+            for row in body.try_iter()? {
                 let row = row?;
                 if row.is_instance_of::<pyo3::types::PyString>() {
                     return Err(PyTypeError::new_err("each row of a table of text cells is a sequence of str"));

@@ -4,11 +4,12 @@ use std::sync::Arc;
 
 use crm_tiering::{
     Alert, CustomerKind, CustomerState, Engine, EngineOptions, Event, MissingMonths, Month, MonthInput, MonthOutcome,
-    RuleBook, TieringError,
+    RuleBook, RuleBookFile, RuleError,
 };
-use pyo3::exceptions::PyValueError;
+use crm_tiering::{AumInput, ComponentAmount, SpecialChange};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::types::{PyBool, PyDict, PyList, PyTuple};
 use serde_json::json;
 
 use crate::convert::{
@@ -172,6 +173,74 @@ impl PyRuleBook {
         Ok(d)
     }
 
+    /// A new book with tier `tier`'s minimum AUM set to `min_aum` (a `Decimal`, str or int) in
+    /// every version that has the tier, or only in rule set `rule_set` (by name) and the version
+    /// in force from `effective_from`. The new book is validated by the core (ascending
+    /// minimums, ...): a `RuleFileError` names the field. This book is unchanged.
+    #[pyo3(signature = (tier, min_aum, *, rule_set=None, effective_from=None))]
+    fn with_tier_minimum(
+        &self,
+        py: Python<'_>,
+        tier: &str,
+        min_aum: &Bound<'_, PyAny>,
+        rule_set: Option<&str>,
+        effective_from: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let amount = extract_amount(min_aum, "min_aum")?;
+        let mut file = self.book.source().clone();
+        let mut found = 0;
+        for v in versions(py, &mut file, rule_set, effective_from)?.into_iter().map(|(_, v)| v) {
+            for t in v.tiers.iter_mut().filter(|t| t.code == tier) {
+                t.min_aum = amount;
+                found += 1;
+            }
+        }
+        if found == 0 {
+            return Err(input_error(py, None, None, "tier", &format!("no selected version has a tier `{tier}`")));
+        }
+        Ok(PyRuleBook { book: Arc::new(RuleBook::from_file(file).map_err(py_err)?) })
+    }
+
+    /// A new book with setting `name` (a field of a rule version: `watch_months`,
+    /// `exit_after_months`, `retention_months`, `downgrade_target`, `near_threshold_band`,
+    /// `threshold_comparison`, `special_vip_months`, ...) set to `value` in every version, or
+    /// only in rule set `rule_set` and the version in force from `effective_from`. Validated by
+    /// the core (a `RuleFileError` names the field); this book is unchanged.
+    #[pyo3(signature = (name, value, *, rule_set=None, effective_from=None))]
+    fn with_setting(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        value: &Bound<'_, PyAny>,
+        rule_set: Option<&str>,
+        effective_from: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        if matches!(name, "tiers" | "effective_from") {
+            return Err(input_error(
+                py,
+                None,
+                None,
+                name,
+                "not a setting: use with_tier_minimum for tiers, or edit to_dict() for the versions",
+            ));
+        }
+        let value = py_to_json(value, name)?;
+        let mut file = self.book.source().clone();
+        for (at, v) in versions(py, &mut file, rule_set, effective_from)? {
+            let mut obj = serde_json::to_value(&*v).map_err(|e| PyValueError::new_err(e.to_string()))?;
+            let known = obj.get(name).is_some() || matches!(name, "special_vip_default_tier" | "tier_map");
+            if !known {
+                return Err(input_error(py, None, None, name, &format!("`{name}` is not a setting of a rule version")));
+            }
+            if let Some(o) = obj.as_object_mut() {
+                o.insert(name.to_string(), value.clone());
+            }
+            *v = serde_json::from_value(obj)
+                .map_err(|e| py_err(RuleError::new(format!("{at}.{name}"), e.to_string()).into()))?;
+        }
+        Ok(PyRuleBook { book: Arc::new(RuleBook::from_file(file).map_err(py_err)?) })
+    }
+
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
         Ok((slf.get_type().getattr("from_str")?, (slf.get().book.to_json(),)))
     }
@@ -183,6 +252,39 @@ impl PyRuleBook {
     fn __repr__(&self) -> String {
         format!("RuleBook(name={:?}, rule_sets={})", self.book.name(), self.book.rule_sets().len())
     }
+}
+
+/// The versions of a book file selected by rule set name and effective month, with their field
+/// paths; an error when the selection is empty.
+fn versions<'f>(
+    py: Python<'_>,
+    file: &'f mut RuleBookFile,
+    rule_set: Option<&str>,
+    effective_from: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Vec<(String, &'f mut crm_tiering::RuleVersionFile)>> {
+    let from = effective_from.map(extract_month).transpose()?;
+    let mut out = Vec::new();
+    for (i, set) in file.rule_sets.iter_mut().enumerate() {
+        if rule_set.is_some_and(|n| n != set.name) {
+            continue;
+        }
+        for (j, v) in set.versions.iter_mut().enumerate() {
+            if from.is_some_and(|m| m != v.effective_from) {
+                continue;
+            }
+            out.push((format!("rule_sets[{i}].versions[{j}]"), v));
+        }
+    }
+    if out.is_empty() {
+        let what = match (rule_set, from) {
+            (Some(n), Some(m)) => format!("rule set `{n}` has no version effective from {m}"),
+            (Some(n), None) => format!("the book has no rule set `{n}`"),
+            (None, Some(m)) => format!("no version is effective from {m}"),
+            (None, None) => "the book has no versions".to_string(),
+        };
+        return Err(input_error(py, None, None, if rule_set.is_some() { "rule_set" } else { "effective_from" }, &what));
+    }
+    Ok(out)
 }
 
 /// A customer's standing between evaluations; pickles and serializes to JSON.
@@ -355,6 +457,12 @@ impl PyEvent {
     #[getter]
     fn to_tier(&self) -> Option<String> {
         tier_str(self.event.to_tier)
+    }
+    /// The tier the event is about, the same rule for every kind: the tier after it (`to_tier`)
+    /// when there is one, else the tier it ends or leaves (`from_tier`).
+    #[getter]
+    fn tier(&self) -> Option<String> {
+        tier_str(self.event.to_tier.or(self.event.from_tier))
     }
     /// The rule that decided it, such as `met_tier_minimum`.
     #[getter]
@@ -531,6 +639,23 @@ impl PyMonthOutcome {
     }
 }
 
+/// An error about one month of a customer's history: an input error is given the customer
+/// and month (the value's own error knows neither); other errors get them in the message.
+fn in_month(py: Python<'_>, e: PyErr, customer: &str, month: Option<Month>) -> PyErr {
+    let value = e.value(py);
+    let is_input = value.getattr("category").and_then(|c| c.extract::<String>()).is_ok_and(|c| c == "input");
+    if is_input {
+        let field: String = value.getattr("field").and_then(|f| f.extract()).unwrap_or_else(|_| "input".into());
+        let message: String = value.getattr("message").and_then(|m| m.extract()).unwrap_or_default();
+        let message = message.strip_prefix(&format!("invalid `{field}`: ")).unwrap_or(&message).to_string();
+        return input_error(py, Some(customer), month, &field, &message);
+    }
+    let at = month.map_or_else(String::new, |m| format!(", month {m}"));
+    let text = value.str().map(|s| s.to_string()).unwrap_or_default();
+    let new = PyTypeError::new_err(format!("customer {customer}{at}: {text}"));
+    if value.is_instance_of::<PyTypeError>() { new } else { e }
+}
+
 pub(crate) fn options(py: Python<'_>, missing_months: &str) -> PyResult<EngineOptions> {
     let missing_months = match missing_months {
         "error" => MissingMonths::Error,
@@ -548,14 +673,102 @@ pub(crate) fn options(py: Python<'_>, missing_months: &str) -> PyResult<EngineOp
     Ok(EngineOptions { missing_months })
 }
 
-/// Reads a month's input: an amount (the month's AUM), or a dict in the vectors' input form.
+/// Reads a month's input: an amount (the month's AUM), or a mapping. A mapping is either the
+/// conformance vectors' nested form (`{"aum": {"total": "200000"}, "special": {"action":
+/// "grant"}}`) or the plain form: `aum` (an amount) or component codes with amounts
+/// (`{"time_deposit": "150000", "wealth_product": "60000"}`), plus optionally `grant` (a mapping
+/// with optional `tier` and `months`, or `True`) or `revoke` (`True`), or the nested `special`.
 pub(crate) fn extract_input(obj: &Bound<'_, PyAny>) -> PyResult<MonthInput> {
-    if obj.is_instance_of::<PyDict>() {
+    let py = obj.py();
+    let Ok(d) = obj.cast::<PyDict>() else {
+        if obj.is_instance_of::<PyDict>() || obj.hasattr("keys")? && obj.hasattr("items")? {
+            let d = PyDict::new(py);
+            for item in obj.call_method0("items")?.try_iter()? {
+                let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item?.extract()?;
+                d.set_item(k, v)?;
+            }
+            return extract_input(d.as_any());
+        }
+        return Ok(MonthInput::total(extract_amount(obj, "aum")?));
+    };
+    let bad = |field: &str, m: &str| input_error(py, None, None, field, m);
+    let nested = match d.get_item("aum")? {
+        Some(a) => a.is_instance_of::<PyDict>(),
+        None => false,
+    };
+    if nested {
         let value = py_to_json(obj, "input")?;
-        return serde_json::from_value(value)
-            .map_err(|e| input_error(obj.py(), None, None, "input", &format!("not a month input: {e}")));
+        return serde_json::from_value(value).map_err(|e| bad("input", &format!("not a month input: {e}")));
     }
-    Ok(MonthInput::total(extract_amount(obj, "aum")?))
+    let mut total = None;
+    let mut components = Vec::new();
+    let mut special: Option<SpecialChange> = None;
+    for (k, v) in d.iter() {
+        let key: String = k.extract().map_err(|_| PyTypeError::new_err("a month input's keys are str"))?;
+        match key.as_str() {
+            "aum" => total = Some(extract_amount(&v, "aum")?),
+            "special" => {
+                let value = py_to_json(&v, "special")?;
+                special = Some(
+                    serde_json::from_value(value)
+                        .map_err(|e| bad("special", &format!("not a designation change: {e}")))?,
+                );
+            }
+            "grant" => {
+                let (mut tier, mut months) = (None, None);
+                if let Ok(g) = v.cast::<PyDict>() {
+                    for (gk, gv) in g.iter() {
+                        let gk: String = gk.extract()?;
+                        match gk.as_str() {
+                            "tier" if !gv.is_none() => {
+                                let t: String = gv.extract()?;
+                                tier = Some(
+                                    crm_tiering::TierCode::new(&t).map_err(|e| bad("special.tier", &e.to_string()))?,
+                                );
+                            }
+                            "months" if !gv.is_none() => months = Some(gv.extract::<u32>()?),
+                            "tier" | "months" => {}
+                            other => {
+                                return Err(bad(
+                                    "special",
+                                    &format!("`{other}` is not part of a grant: expected tier and months"),
+                                ));
+                            }
+                        }
+                    }
+                } else if !(v.is_instance_of::<PyBool>() && v.is_truthy()?) {
+                    return Err(bad("special", "`grant` is a mapping with optional `tier` and `months`, or True"));
+                }
+                special = Some(SpecialChange::Grant { tier, months });
+            }
+            "revoke" => {
+                if !(v.is_instance_of::<PyBool>() && v.is_truthy()?) {
+                    return Err(bad("special", "`revoke` is True"));
+                }
+                special = Some(SpecialChange::Revoke);
+            }
+            code => components.push(ComponentAmount { component: code.to_string(), amount: extract_amount(&v, code)? }),
+        }
+    }
+    let aum = match (total, components.is_empty()) {
+        (Some(t), true) => AumInput::Total(t),
+        (None, false) => AumInput::Averages(components),
+        (None, true) if special.is_some() => AumInput::Total(crm_tiering::Decimal::ZERO),
+        (None, true) => {
+            return Err(bad("aum", "the month input has neither `aum` nor component amounts"));
+        }
+        (Some(_), false) => {
+            let names: Vec<&str> = components.iter().map(|c| c.component.as_str()).collect();
+            return Err(bad(
+                "aum",
+                &format!(
+                    "the month input has both `aum` and component amounts ({}): give one or the other",
+                    names.join(", ")
+                ),
+            ));
+        }
+    };
+    Ok(MonthInput { aum, special })
 }
 
 /// The rules engine: a rule book and options.
@@ -588,7 +801,7 @@ impl PyEngine {
     }
 
     /// Evaluates one customer for one month.
-    #[pyo3(signature = (customer, month, input, state=None))]
+    #[pyo3(signature = (customer, month, input, *, state=None))]
     fn evaluate(
         &self,
         customer: &Bound<'_, PyAny>,
@@ -604,8 +817,11 @@ impl PyEngine {
         Ok(PyMonthOutcome { outcome })
     }
 
-    /// Replays a history: an iterable of `(month, input)` pairs, or a dict month -> input.
-    #[pyo3(signature = (customer, history, initial=None))]
+    /// Replays a history: an iterable of `(month, input)` pairs (tuples or lists, as
+    /// `json.load` gives them), or a mapping month -> input. A month that cannot be evaluated
+    /// raises its error naming the customer and the month, with the outcomes of the months
+    /// before it as `.outcomes` (nothing evaluated is lost).
+    #[pyo3(signature = (customer, history, *, initial=None))]
     fn replay(
         &self,
         py: Python<'_>,
@@ -616,24 +832,57 @@ impl PyEngine {
         let customer = extract_customer(customer)?;
         let items = match history.cast::<PyDict>() {
             Ok(d) => d.items().into_any(),
+            Err(_) if history.hasattr("items")? && !history.is_instance_of::<PyList>() => {
+                history.call_method0("items")?
+            }
             Err(_) => history.clone(),
         };
-        let mut months: Vec<(Month, MonthInput)> = Vec::new();
+        let mut state = initial.map(|s| s.state).unwrap_or_default();
+        let mut out: Vec<PyMonthOutcome> = Vec::new();
+        let fail = |err: PyErr, out: Vec<PyMonthOutcome>| -> PyErr {
+            let value = err.value(py);
+            let done = PyList::empty(py);
+            for o in out {
+                if let Ok(o) = Py::new(py, o) {
+                    let _ = done.append(o);
+                }
+            }
+            let _ = value.setattr("outcomes", done);
+            err
+        };
         for item in items.try_iter()? {
             let item = item?;
-            let pair = item.cast::<PyTuple>().map_err(|_| {
-                pyo3::exceptions::PyTypeError::new_err("a history is a dict month -> input or (month, input) pairs")
-            })?;
-            if pair.len() != 2 {
-                return Err(pyo3::exceptions::PyTypeError::new_err("a history item is a (month, input) pair"));
+            let pair: Vec<Bound<'_, PyAny>> = match (item.cast::<PyTuple>(), item.cast::<PyList>()) {
+                (Ok(t), _) => t.iter().collect(),
+                (_, Ok(l)) => l.iter().collect(),
+                _ => {
+                    let e = PyTypeError::new_err("a history is a mapping month -> input or (month, input) pairs");
+                    return Err(fail(e, out));
+                }
+            };
+            let [month, input] = pair.as_slice() else {
+                return Err(fail(PyTypeError::new_err("a history item is a (month, input) pair"), out));
+            };
+            let month = match extract_month(month) {
+                Ok(m) => m,
+                Err(e) => {
+                    let e = in_month(py, e, &customer.id, None);
+                    return Err(fail(e, out));
+                }
+            };
+            let input = match extract_input(input) {
+                Ok(i) => i,
+                Err(e) => return Err(fail(in_month(py, e, &customer.id, Some(month)), out)),
+            };
+            match self.engine.evaluate(&customer, &state, month, &input) {
+                Ok(outcome) => {
+                    state = outcome.state;
+                    out.push(PyMonthOutcome { outcome });
+                }
+                Err(e) => return Err(fail(py_err(e), out)),
             }
-            months.push((extract_month(&pair.get_item(0)?)?, extract_input(&pair.get_item(1)?)?));
         }
-        let prior = initial.map(|s| s.state).unwrap_or_default();
-        let engine = Arc::clone(&self.engine);
-        let outcomes: Result<Vec<MonthOutcome>, TieringError> =
-            py.detach(move || engine.replay(&customer, &prior, &months));
-        Ok(outcomes.map_err(py_err)?.into_iter().map(|outcome| PyMonthOutcome { outcome }).collect())
+        Ok(out)
     }
 
     fn __repr__(&self) -> String {

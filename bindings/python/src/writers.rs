@@ -2,19 +2,19 @@
 //! the core's portfolio month through [`PortfolioSink`], and the simulation's counts.
 //!
 //! Code columns (status, tiers, event and alert kinds, reasons) are dictionary columns over the
-//! rule book's codes, months are `"YYYY-MM"` strings, amounts `decimal128(38, 2)`.
+//! rule book's codes, months are `date32` (the month's first day: `datetime.date` in Python),
+//! amounts `decimal128(38, 2)`.
 
-use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    BooleanBuilder, Decimal128Builder, Int8Builder, Int16Builder, Int64Builder, StringBuilder, UInt32Builder,
-    UInt64Builder,
+    BooleanBuilder, Date32Builder, Decimal128Builder, Int8Builder, Int16Builder, Int64Builder, StringBuilder,
+    UInt32Builder, UInt64Builder,
 };
 use arrow_array::types::{Int8Type, Int16Type};
 use arrow_array::{ArrayRef, DictionaryArray, RecordBatch, StringArray};
 use arrow_schema::{ArrowError, DataType, Field, Schema};
-use crm_tiering::portfolio::{PortfolioSink, RecordError};
+use crm_tiering::portfolio::{PortfolioSink, RecordError, Simulation};
 use crm_tiering::{
     Alert, AlertKind, Customer, CustomerState, Decimal, Event, EventKind, Month, Reason, RuleBook, Status, TierCode,
     to_fen,
@@ -53,11 +53,6 @@ impl Codes {
                 (self.tiers.len() - 1) as i16
             }
         }
-    }
-
-    /// The rank of a tier (none first), for sorting.
-    pub(crate) fn rank(&self, t: Option<TierCode>) -> usize {
-        t.map_or(0, |t| 1 + self.tiers.iter().position(|x| *x == t).unwrap_or(self.tiers.len()))
     }
 
     fn values(&self) -> ArrayRef {
@@ -104,11 +99,21 @@ fn opt_tier(codes: &mut Codes, b: &mut Int16Builder, t: Option<TierCode>) {
     }
 }
 
-fn month(b: &mut StringBuilder, m: Option<Month>) {
-    match m {
-        Some(m) => b.append_value(m.to_string()),
-        None => b.append_null(),
-    }
+/// Days from 1970-01-01 to the first day of a month (the proleptic Gregorian calendar), as
+/// Arrow's `date32` counts them.
+pub(crate) fn month_days(m: Month) -> i32 {
+    let (y, mo) = (i64::from(m.year()), i64::from(m.month()));
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe - 719_468) as i32
+}
+
+fn month(b: &mut Date32Builder, m: Option<Month>) {
+    b.append_option(m.map(month_days));
 }
 
 fn batch(columns: Vec<(&str, ArrayRef)>) -> Result<RecordBatch, ArrowError> {
@@ -124,7 +129,7 @@ fn table(b: RecordBatch) -> Result<PyTable, ArrowError> {
 /// The states table: one row per customer evaluated in a month.
 struct StatesWriter {
     customer: StringBuilder,
-    month: StringBuilder,
+    month: Date32Builder,
     aum: Decimal128Builder,
     has_record: BooleanBuilder,
     status: Int8Builder,
@@ -135,14 +140,14 @@ struct StatesWriter {
     below: UInt32Builder,
     retention: UInt32Builder,
     special_tier: Int16Builder,
-    special_until: StringBuilder,
+    special_until: Date32Builder,
 }
 
 impl StatesWriter {
     fn new(n: usize) -> Self {
         StatesWriter {
-            customer: StringBuilder::with_capacity(n, n * 10),
-            month: StringBuilder::with_capacity(n, n * 7),
+            customer: StringBuilder::with_capacity(n, n * 12),
+            month: Date32Builder::with_capacity(n),
             aum: dec_builder(n),
             has_record: BooleanBuilder::with_capacity(n),
             status: Int8Builder::with_capacity(n),
@@ -153,14 +158,14 @@ impl StatesWriter {
             below: UInt32Builder::with_capacity(n),
             retention: UInt32Builder::with_capacity(n),
             special_tier: Int16Builder::with_capacity(n),
-            special_until: StringBuilder::new(),
+            special_until: Date32Builder::with_capacity(n),
         }
     }
 
     #[allow(clippy::too_many_arguments)]
     fn row(&mut self, codes: &mut Codes, m: Month, c: &Customer, aum: Decimal, has_record: bool, s: &CustomerState) {
         self.customer.append_value(&c.id);
-        self.month.append_value(m.to_string());
+        self.month.append_value(month_days(m));
         append_dec(&mut self.aum, Some(aum));
         self.has_record.append_value(has_record);
         self.status.append_value(position(&STATUSES, s.status));
@@ -203,15 +208,16 @@ impl StatesWriter {
 struct EventsWriter {
     explain: bool,
     customer: StringBuilder,
-    month: StringBuilder,
-    effective: StringBuilder,
+    month: Date32Builder,
+    effective: Date32Builder,
     kind: Int8Builder,
+    tier: Int16Builder,
     from: Int16Builder,
     to: Int16Builder,
     reason: Int8Builder,
     aum: Decimal128Builder,
     threshold: Decimal128Builder,
-    window_from: StringBuilder,
+    window_from: Date32Builder,
     window_months: UInt32Builder,
     peak: Decimal128Builder,
     text: StringBuilder,
@@ -222,15 +228,16 @@ impl EventsWriter {
         EventsWriter {
             explain,
             customer: StringBuilder::with_capacity(n, n * 10),
-            month: StringBuilder::with_capacity(n, n * 7),
-            effective: StringBuilder::with_capacity(n, n * 7),
+            month: Date32Builder::with_capacity(n),
+            effective: Date32Builder::with_capacity(n),
             kind: Int8Builder::with_capacity(n),
+            tier: Int16Builder::with_capacity(n),
             from: Int16Builder::with_capacity(n),
             to: Int16Builder::with_capacity(n),
             reason: Int8Builder::with_capacity(n),
             aum: dec_builder(n),
             threshold: dec_builder(n),
-            window_from: StringBuilder::new(),
+            window_from: Date32Builder::with_capacity(n),
             window_months: UInt32Builder::with_capacity(n),
             peak: dec_builder(n),
             text: StringBuilder::new(),
@@ -239,9 +246,10 @@ impl EventsWriter {
 
     fn row(&mut self, codes: &mut Codes, c: &Customer, e: &Event) {
         self.customer.append_value(&c.id);
-        self.month.append_value(e.month.to_string());
-        self.effective.append_value(e.effective_from.to_string());
+        self.month.append_value(month_days(e.month));
+        self.effective.append_value(month_days(e.effective_from));
         self.kind.append_value(position(EventKind::ALL, e.kind));
+        opt_tier(codes, &mut self.tier, e.to_tier.or(e.from_tier));
         opt_tier(codes, &mut self.from, e.from_tier);
         opt_tier(codes, &mut self.to, e.to_tier);
         self.reason.append_value(position(Reason::ALL, e.reason));
@@ -274,6 +282,7 @@ impl EventsWriter {
             ("effective_from", Arc::new(self.effective.finish())),
             ("kind", kind),
             ("kind_zh", kind_zh),
+            ("tier", tiers(&mut self.tier, tier_values)?),
             ("from_tier", tiers(&mut self.from, tier_values)?),
             ("to_tier", tiers(&mut self.to, tier_values)?),
             ("reason", reason),
@@ -291,7 +300,7 @@ impl EventsWriter {
 /// The alerts table.
 struct AlertsWriter {
     customer: StringBuilder,
-    month: StringBuilder,
+    month: Date32Builder,
     kind: Int8Builder,
     tier: Int16Builder,
     counted: UInt32Builder,
@@ -305,7 +314,7 @@ impl AlertsWriter {
     fn new(n: usize) -> Self {
         AlertsWriter {
             customer: StringBuilder::with_capacity(n, n * 10),
-            month: StringBuilder::with_capacity(n, n * 7),
+            month: Date32Builder::with_capacity(n),
             kind: Int8Builder::with_capacity(n),
             tier: Int16Builder::with_capacity(n),
             counted: UInt32Builder::with_capacity(n),
@@ -318,7 +327,7 @@ impl AlertsWriter {
 
     fn row(&mut self, codes: &mut Codes, c: &Customer, a: &Alert) {
         self.customer.append_value(&c.id);
-        self.month.append_value(a.month.to_string());
+        self.month.append_value(month_days(a.month));
         self.kind.append_value(position(AlertKind::ALL, a.kind));
         opt_tier(codes, &mut self.tier, a.tier);
         self.counted.append_option(a.months_counted);
@@ -354,8 +363,8 @@ impl AlertsWriter {
 #[derive(Default)]
 pub(crate) struct ErrorsWriter {
     customer: StringBuilder,
-    month: StringBuilder,
-    reported_in: StringBuilder,
+    month: Date32Builder,
+    reported_in: Date32Builder,
     category: StringBuilder,
     field: StringBuilder,
     message: StringBuilder,
@@ -444,86 +453,48 @@ impl PortfolioSink for TablesSink {
     }
 }
 
-/// A customer-month whose effective tier differs: id, month, AUM, tiers and statuses under A and B.
-type Change = (String, Month, Decimal, Option<TierCode>, Option<TierCode>, &'static str, &'static str);
-
-/// The same history under two rule books: per month and tier the counts under each, and the
-/// customer-months whose effective tier differs.
-#[derive(Default)]
-pub(crate) struct SimulationSink {
-    /// Effective tier and status per (month, customer), from the first book.
-    first: HashMap<(Month, String), (Option<TierCode>, &'static str)>,
-    counts: BTreeMap<(Month, Option<TierCode>), (u64, u64)>,
-    /// Whether the second book runs.
-    pub(crate) second_pass: bool,
-    changes: Vec<Change>,
-}
-
-impl PortfolioSink for SimulationSink {
-    fn event(&mut self, _: Month, _: usize, _: &Customer, _: &Event) {}
-    fn alert(&mut self, _: Month, _: usize, _: &Customer, _: &Alert) {}
-    fn held(&mut self, _: Month, _: Option<usize>, _: &RecordError) {}
-    fn evaluated(&mut self, m: Month, _: usize, c: &Customer, aum: Decimal, _: bool, s: &CustomerState) {
-        let entry = self.counts.entry((m, s.effective_tier)).or_insert((0, 0));
-        if self.second_pass {
-            entry.1 += 1;
-            let (a_tier, a_status) = self.first.get(&(m, c.id.clone())).copied().unwrap_or((None, "not_enrolled"));
-            if a_tier != s.effective_tier {
-                self.changes.push((c.id.clone(), m, aum, a_tier, s.effective_tier, a_status, s.status.as_str()));
-            }
-        } else {
-            entry.0 += 1;
-            self.first.insert((m, c.id.clone()), (s.effective_tier, s.status.as_str()));
-        }
+/// The `counts` and `changes` tables of a simulation (the core's [`Simulation`]).
+pub(crate) fn simulation_tables(sim: &Simulation) -> Result<[PyTable; 2], ArrowError> {
+    let n = sim.counts.len();
+    let (mut month_b, mut tier_b) = (Date32Builder::with_capacity(n), StringBuilder::new());
+    let (mut ca, mut cb, mut delta) =
+        (Int64Builder::with_capacity(n), Int64Builder::with_capacity(n), Int64Builder::with_capacity(n));
+    for c in &sim.counts {
+        month_b.append_value(month_days(c.month));
+        tier_b.append_option(c.tier.as_ref().map(TierCode::as_str));
+        ca.append_value(c.count_a as i64);
+        cb.append_value(c.count_b as i64);
+        delta.append_value(c.delta());
     }
-}
-
-impl SimulationSink {
-    /// The `counts` and `changes` tables.
-    pub(crate) fn finish(self, codes: &Codes) -> Result<[PyTable; 2], ArrowError> {
-        let mut keys: Vec<_> = self.counts.into_iter().collect();
-        keys.sort_by(|((ma, ta), _), ((mb, tb), _)| (ma, codes.rank(*ta), ta).cmp(&(mb, codes.rank(*tb), tb)));
-        let n = keys.len();
-        let (mut month_b, mut tier_b) = (StringBuilder::new(), StringBuilder::new());
-        let (mut ca, mut cb, mut delta) =
-            (Int64Builder::with_capacity(n), Int64Builder::with_capacity(n), Int64Builder::with_capacity(n));
-        for ((m, t), (a, b)) in keys {
-            month_b.append_value(m.to_string());
-            tier_b.append_option(t.as_ref().map(TierCode::as_str));
-            let (a, b) = (a as i64, b as i64);
-            ca.append_value(a);
-            cb.append_value(b);
-            delta.append_value(b - a);
-        }
-        let counts = batch(vec![
-            ("month", Arc::new(month_b.finish())),
-            ("tier", Arc::new(tier_b.finish())),
-            ("count_a", Arc::new(ca.finish())),
-            ("count_b", Arc::new(cb.finish())),
-            ("delta", Arc::new(delta.finish())),
-        ])?;
-        let k = self.changes.len();
-        let s = || StringBuilder::with_capacity(k, k * 8);
-        let (mut c_id, mut c_month, mut c_ta, mut c_tb, mut c_sa, mut c_sb) = (s(), s(), s(), s(), s(), s());
-        let mut c_aum = dec_builder(k);
-        for (id, m, aum, ta, tb, sa, sb) in self.changes {
-            c_id.append_value(&id);
-            c_month.append_value(m.to_string());
-            append_dec(&mut c_aum, Some(aum));
-            c_ta.append_option(ta.as_ref().map(TierCode::as_str));
-            c_tb.append_option(tb.as_ref().map(TierCode::as_str));
-            c_sa.append_value(sa);
-            c_sb.append_value(sb);
-        }
-        let changes = batch(vec![
-            ("customer_id", Arc::new(c_id.finish())),
-            ("month", Arc::new(c_month.finish())),
-            ("aum", Arc::new(c_aum.finish())),
-            ("tier_a", Arc::new(c_ta.finish())),
-            ("tier_b", Arc::new(c_tb.finish())),
-            ("status_a", Arc::new(c_sa.finish())),
-            ("status_b", Arc::new(c_sb.finish())),
-        ])?;
-        Ok([table(counts)?, table(changes)?])
+    let counts = batch(vec![
+        ("month", Arc::new(month_b.finish())),
+        ("tier", Arc::new(tier_b.finish())),
+        ("count_a", Arc::new(ca.finish())),
+        ("count_b", Arc::new(cb.finish())),
+        ("delta", Arc::new(delta.finish())),
+    ])?;
+    let k = sim.changes.len();
+    let s = || StringBuilder::with_capacity(k, k * 8);
+    let (mut c_id, mut c_ta, mut c_tb, mut c_sa, mut c_sb) = (s(), s(), s(), s(), s());
+    let mut c_month = Date32Builder::with_capacity(k);
+    let mut c_aum = dec_builder(k);
+    for c in &sim.changes {
+        c_id.append_value(&c.customer_id);
+        c_month.append_value(month_days(c.month));
+        append_dec(&mut c_aum, Some(c.aum));
+        c_ta.append_option(c.tier_a.as_ref().map(TierCode::as_str));
+        c_tb.append_option(c.tier_b.as_ref().map(TierCode::as_str));
+        c_sa.append_value(c.status_a.as_str());
+        c_sb.append_value(c.status_b.as_str());
     }
+    let changes = batch(vec![
+        ("customer_id", Arc::new(c_id.finish())),
+        ("month", Arc::new(c_month.finish())),
+        ("aum", Arc::new(c_aum.finish())),
+        ("tier_a", Arc::new(c_ta.finish())),
+        ("tier_b", Arc::new(c_tb.finish())),
+        ("status_a", Arc::new(c_sa.finish())),
+        ("status_b", Arc::new(c_sb.finish())),
+    ])?;
+    Ok([table(counts)?, table(changes)?])
 }

@@ -46,6 +46,11 @@ def _error(e):
     }
 
 
+def _m(d):
+    """A month of an output table (a ``datetime.date``, the month's first day) as "YYYY-MM"."""
+    return None if d is None else f"{d:%Y-%m}"
+
+
 def _drop_none(d):
     return {k: v for k, v in d.items() if v is not None}
 
@@ -54,14 +59,14 @@ def _event(row):
     evidence = {
         "aum": str(row["aum"]),
         "threshold": None if row["threshold"] is None else str(row["threshold"]),
-        "window_from": row["window_from"],
+        "window_from": _m(row["window_from"]),
         "window_months": row["window_months"],
         "peak_aum": None if row["peak_aum"] is None else str(row["peak_aum"]),
     }
     return _drop_none(
         {
-            "month": row["month"],
-            "effective_from": row["effective_from"],
+            "month": _m(row["month"]),
+            "effective_from": _m(row["effective_from"]),
             "kind": row["kind"],
             "from_tier": row["from_tier"],
             "to_tier": row["to_tier"],
@@ -74,7 +79,7 @@ def _event(row):
 def _alert(row):
     return _drop_none(
         {
-            "month": row["month"],
+            "month": _m(row["month"]),
             "kind": row["kind"],
             "tier": row["tier"],
             "months_counted": row["months_counted"],
@@ -104,19 +109,19 @@ def _months(result):
         return by_month.setdefault(m, {"month": m, "events": [], "alerts": [], "evaluated": [], "held": []})
 
     for row in result.states.to_pylist():
-        month(row["month"])["evaluated"].append(
+        month(_m(row["month"]))["evaluated"].append(
             {"customer_id": row["customer_id"], "aum": str(row["aum"]), "has_record": row["has_record"]}
         )
     for row in result.events.to_pylist():
-        month(row["month"])["events"].append({"customer_id": row["customer_id"], "event": _event(row)})
+        month(_m(row["month"]))["events"].append({"customer_id": row["customer_id"], "event": _event(row)})
     for row in result.alerts.to_pylist():
-        month(row["month"])["alerts"].append({"customer_id": row["customer_id"], "alert": _alert(row)})
+        month(_m(row["month"]))["alerts"].append({"customer_id": row["customer_id"], "alert": _alert(row)})
     for row in result.errors.to_pylist():
-        month(row["reported_in"])["held"].append(
+        month(_m(row["reported_in"]))["held"].append(
             {
                 "customer_id": row["customer_id"],
                 "category": row["category"],
-                "month": row["month"],
+                "month": _m(row["month"]),
                 "field": row["field"],
                 "record": None if row["record_table"] is None else {"table": row["record_table"], "row": row["record_row"]},
                 "other_record": None
@@ -150,8 +155,8 @@ def test_portfolio_vector(path):
             portfolio.set_state(
                 line["customer_id"],
                 ct.CustomerState.from_dict(line["state"]),
-                line.get("legal_entity"),
-                line.get("customer_kind", "personal"),
+                legal_entity=line.get("legal_entity"),
+                kind=line.get("customer_kind", "personal"),
             )
 
     for k, run in enumerate(runs):

@@ -1,5 +1,6 @@
 """Portfolio tables through the Arrow PyCapsule interface: pyarrow, pandas and polars."""
 
+import datetime
 import random
 from decimal import Decimal
 
@@ -65,7 +66,7 @@ def test_portfolio_matches_customer_by_customer(rules, history):
             got_events.setdefault(e["customer_id"], []).append(e)
         for row in (x for x in history if x["month"] == m):
             cid = row["customer_id"]
-            out = engine.evaluate(cid, m, row["aum"], states.get(cid))
+            out = engine.evaluate(cid, m, row["aum"], state=states.get(cid))
             states[cid] = out.state
             g = got_states[cid]
             assert (g["status"], g["tier"], g["effective_tier"]) == (
@@ -125,7 +126,7 @@ def test_bad_rows_hold_their_customer_back(rules):
         ("c", "input", "aum", 2, None),
         ("a", "input", "customer_id", 3, 0),
     ]
-    assert all(e["record_table"] == "aum" and e["reported_in"] == "2024-01" for e in errors)
+    assert all(e["record_table"] == "aum" and e["reported_in"] == datetime.date(2024, 1, 1) for e in errors)
     assert len(p) == 0 and p.state("a") is None
 
 
@@ -136,7 +137,7 @@ def test_out_of_month_row_holds_only_its_customer(rules):
     r = p.evaluate_month("2024-03", t)
     assert r.states.column("customer_id").to_pylist() == ["a"]
     (e,) = r.errors.to_pylist()
-    assert (e["customer_id"], e["field"], e["month"], e["record_row"]) == ("b", "month", "2024-04", 1)
+    assert (e["customer_id"], e["field"], e["month"], e["record_row"]) == ("b", "month", datetime.date(2024, 4, 1), 1)
     assert p.state("a").last_month == "2024-03" and p.state("b") is None
 
 
@@ -261,7 +262,7 @@ def test_designations_table(rules):
     d = pa.table({"customer_id": ["a"], "month": ["2024-01"], "action": ["grant"], "tier": ["diamond"], "months": ["12"]})
     r = ct.Portfolio(rules).evaluate_month("2024-01", t, designations=d)
     s = {x["customer_id"]: x for x in r.states.to_pylist()}
-    assert s["a"]["effective_tier"] == "diamond" and s["a"]["special_until"] == "2025-01"
+    assert s["a"]["effective_tier"] == "diamond" and s["a"]["special_until"] == datetime.date(2025, 1, 1)
     assert s["b"]["effective_tier"] is None
     assert r.events.to_pylist()[0]["kind"] == "special_granted"
     # A designation dated another month holds its customer back, naming the record.
@@ -315,25 +316,23 @@ def test_dates_as_months(rules):
         }
     )
     r = ct.replay_portfolio(rules, t)
-    assert r.states.column("month").to_pylist() == ["2024-01", "2024-02"]
+    assert r.states.column("month").to_pylist() == [datetime.date(2024, 1, 1), datetime.date(2024, 2, 1)]
     assert r.states.column("tier").to_pylist() == ["gold", "platinum"]
 
 
 def test_simulate_sizes_a_threshold_change(rules, history):
-    d = rules.to_dict()
-    d["rule_sets"][0]["versions"][0]["tiers"][0]["min_aum"] = "300000"
-    stricter = ct.load_rules(d)
-    sim = ct.simulate(as_table(history), rules, stricter)
+    stricter = rules.with_tier_minimum("gold", "300000")
+    sim = ct.simulate(rules, stricter, as_table(history))
     counts = sim.counts.to_pylist()
     # Every month counts every customer once under each book.
     for m in MONTHS:
-        rows = [c for c in counts if c["month"] == m]
+        rows = [c for c in counts if f"{c['month']:%Y-%m}" == m]
         assert sum(c["count_a"] for c in rows) == 300 == sum(c["count_b"] for c in rows)
         assert all(c["delta"] == c["count_b"] - c["count_a"] for c in rows)
     # Counts agree with separate replays.
     a = ct.replay_portfolio(rules, as_table(history)).states.to_pylist()
     b = ct.replay_portfolio(stricter, as_table(history)).states.to_pylist()
-    for m in MONTHS:
+    for m in (datetime.date(2024, k, 1) for k in range(1, 9)):
         gold_a = sum(1 for s in a if s["month"] == m and s["effective_tier"] == "gold")
         gold_b = sum(1 for s in b if s["month"] == m and s["effective_tier"] == "gold")
         row = next(c for c in counts if c["month"] == m and c["tier"] == "gold")

@@ -51,14 +51,14 @@ def test_vector(path):
             want = m["expect_error"]
             cls = CATEGORY[want["category"]]
             with pytest.raises(ct.TieringError) as info:
-                engine.evaluate(customer, month, m["input"], state)
+                engine.evaluate(customer, month, m["input"], state=state)
             assert type(info.value) is cls, f"{month}: expected {cls.__name__}, got {info.value!r}"
             if "field" in want and cls is ct.InputError:
                 assert info.value.field == want["field"], f"{month}: {info.value}"
             if cls is not ct.RuleFileError:
                 assert info.value.customer == customer["id"], f"{month}: error does not name the customer"
             continue
-        out = engine.evaluate(customer, month, m["input"], state)
+        out = engine.evaluate(customer, month, m["input"], state=state)
         assert out.to_dict() == m["expected"], f"{path.name} {month}"
         # The typed view agrees with the JSON view, and amounts are exact Decimals.
         assert str(out.aum) == m["expected"]["aum"]

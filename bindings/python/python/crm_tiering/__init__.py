@@ -4,7 +4,10 @@ Money is ``decimal.Decimal`` in and out (a float is a ``TypeError``); months are
 ``datetime.date`` or ``"YYYY-MM"`` (a naive ``datetime`` gives its calendar month; a
 timezone-aware one is a ``TypeError``: convert it to the bank's zone first). Portfolio functions take any table with the Arrow
 PyCapsule interface (pyarrow, polars, pandas >= 2.2) and return Arrow tables whose amounts
-are ``decimal128(38, 2)``: pyarrow tables when pyarrow is installed.
+are ``decimal128(38, 2)`` and months ``date32`` (``datetime.date``, the month's first day):
+pyarrow tables when pyarrow is installed.
+
+Every function takes the rules first, then the data, then options, which are keyword-only.
 
 >>> import crm_tiering as ct
 >>> out = ct.evaluate(ct.load_rules(), "6221000001", "2024-01", "523400")
@@ -52,6 +55,7 @@ __all__ = [
     "evaluate_portfolio",
     "explain",
     "load_rules",
+    "read_parquet",
     "replay",
     "replay_portfolio",
     "simulate",
@@ -93,30 +97,34 @@ def evaluate(
     customer: Any,
     month: Any,
     input: Any,
-    state: Optional[CustomerState] = None,
     *,
+    state: Optional[CustomerState] = None,
     missing_months: str = "error",
 ) -> MonthOutcome:
-    """Evaluates one customer for one month.
+    """Evaluates one customer for one month, from ``state`` (a new customer by default).
 
     ``customer`` is an id or a dict (``id``, ``legal_entity``, ``kind``); ``input`` is the
-    month's AUM (``Decimal``/``str``/``int``) or a dict in the conformance vectors' input form
-    (``{"aum": {"averages": [...]}, "special": {"action": "grant"}}``).
+    month's AUM (``Decimal``/``str``/``int``) or a mapping: plain (``{"aum": "200000"}``,
+    component codes ``{"time_deposit": "150000", "wealth_product": "60000"}``, with
+    ``"grant": {"tier": "gold", "months": 12}`` or ``"revoke": True``) or the conformance
+    vectors' nested form (``{"aum": {"averages": [...]}, "special": {"action": "grant"}}``).
     """
-    return _engine(rules, missing_months).evaluate(customer, month, input, state)
+    return _engine(rules, missing_months).evaluate(customer, month, input, state=state)
 
 
 def replay(
     rules: Union[RulesLike, Engine],
     customer: Any,
-    history: Union[Mapping[Any, Any], Iterable[Tuple[Any, Any]]],
-    initial: Optional[CustomerState] = None,
+    history: Union[Mapping[Any, Any], Iterable[Any]],
     *,
+    initial: Optional[CustomerState] = None,
     missing_months: str = "error",
 ) -> List[MonthOutcome]:
-    """Replays a customer's history (``{month: input}`` or ``[(month, input), ...]``) month by
-    month from ``initial`` (a new customer by default)."""
-    return _engine(rules, missing_months).replay(customer, history, initial)
+    """Replays a customer's history (``{month: input}``, or ``(month, input)`` pairs as tuples or
+    lists, as ``json.load`` gives them) month by month from ``initial`` (a new customer by
+    default). A month that cannot be evaluated raises its error naming the customer and the
+    month, with the outcomes of the months before it in ``.outcomes``."""
+    return _engine(rules, missing_months).replay(customer, history, initial=initial)
 
 
 def _table(obj: Any) -> Any:
@@ -148,6 +156,39 @@ class PortfolioResult:
     alerts: Any
     errors: Any
 
+    def write_parquet(self, directory: Union[str, "os.PathLike[str]"]) -> None:
+        """Writes ``states.parquet``, ``events.parquet``, ``alerts.parquet`` and
+        ``errors.parquet`` into ``directory`` (created when missing; needs pyarrow). Amounts stay
+        ``decimal128(38, 2)``, months ``date32``, code columns dictionaries."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        os.makedirs(directory, exist_ok=True)
+        for name in _RESULT_TABLES:
+            pq.write_table(pa.table(getattr(self, name)), os.path.join(directory, f"{name}.parquet"))
+
+    @classmethod
+    def read_parquet(cls, directory: Union[str, "os.PathLike[str]"]) -> "PortfolioResult":
+        """Reads the tables written by ``write_parquet`` (or by a Spark job writing the same
+        columns) back as pyarrow tables; a table missing from the directory is empty."""
+        return read_parquet(directory)
+
+
+_RESULT_TABLES = ("states", "events", "alerts", "errors")
+
+
+def read_parquet(directory: Union[str, "os.PathLike[str]"]) -> PortfolioResult:
+    """States, events, alerts and errors from ``<directory>/<name>.parquet`` as pyarrow tables
+    (``PortfolioResult.write_parquet`` writes them); a missing file gives an empty table."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tables = []
+    for name in _RESULT_TABLES:
+        path = os.path.join(directory, f"{name}.parquet")
+        tables.append(pq.read_table(path) if os.path.exists(path) else pa.table({}))
+    return PortfolioResult(*tables)
+
 
 def _result(tables: Tuple[Any, Any, Any, Any]) -> PortfolioResult:
     return PortfolioResult(*(_table(t) for t in tables))
@@ -168,7 +209,7 @@ class Portfolio:
     """
 
     def __init__(self, rules: RulesLike = None, *, missing_months: str = "error", absent: str = "zero") -> None:
-        self._native = _native.Portfolio(load_rules(rules), missing_months, absent)
+        self._native = _native.Portfolio(load_rules(rules), missing_months=missing_months, absent=absent)
 
     @classmethod
     def from_states_text(
@@ -189,9 +230,29 @@ class Portfolio:
         tiers mapped with ``tier_map``)."""
         p = cls.__new__(cls)
         p._native = _native.Portfolio.from_states_text(
-            load_rules(rules), text, missing_months, absent, accept_rule_change, name
+            load_rules(rules), text, missing_months=missing_months, absent=absent,
+            accept_rule_change=accept_rule_change, name=name,
         )
         return p
+
+    @classmethod
+    def from_states_file(
+        cls,
+        rules: RulesLike,
+        path: Union[str, "os.PathLike[str]"],
+        *,
+        missing_months: str = "error",
+        absent: str = "zero",
+        accept_rule_change: bool = False,
+    ) -> "Portfolio":
+        """A portfolio from a states file: the ``states.jsonl`` the CLI's ``run`` writes, or
+        ``to_states_text()`` saved. Errors name the file and line (``.record == (path, line)``)."""
+        with open(path, encoding="utf-8", newline="") as f:
+            text = f.read()
+        return cls.from_states_text(
+            rules, text, missing_months=missing_months, absent=absent,
+            accept_rule_change=accept_rule_change, name=os.fspath(path),
+        )
 
     def to_states_text(self) -> str:
         """The states in the core's checked text form, stamped with this portfolio's rule book."""
@@ -229,8 +290,9 @@ class Portfolio:
         customer or the states were written under another rule book."""
         return _result(
             self._native.evaluate_month(
-                month, table, designations, daily, explain, threads, absent, accept_rule_change,
-                table_name, designations_name, daily_name,
+                month, table, designations=designations, daily=daily, explain=explain, threads=threads,
+                absent=absent, accept_rule_change=accept_rule_change, table_name=table_name,
+                designations_name=designations_name, daily_name=daily_name,
             )
         )
 
@@ -248,7 +310,10 @@ class Portfolio:
         """Evaluates a long history table (with a ``month`` column) over ``months`` (a range
         ``"YYYY-MM..YYYY-MM"``; by default the table's first to last month), months ascending."""
         return _result(
-            self._native.evaluate_history(history, months, designations, explain, threads, absent, accept_rule_change)
+            self._native.evaluate_history(
+                history, months=months, designations=designations, explain=explain, threads=threads,
+                absent=absent, accept_rule_change=accept_rule_change,
+            )
         )
 
     def state(self, customer_id: str) -> Optional[CustomerState]:
@@ -256,10 +321,10 @@ class Portfolio:
         return self._native.state(customer_id)
 
     def set_state(
-        self, customer_id: str, state: CustomerState, legal_entity: Optional[str] = None, kind: str = "personal"
+        self, customer_id: str, state: CustomerState, *, legal_entity: Optional[str] = None, kind: str = "personal"
     ) -> None:
         """Sets a customer's state, for instance one stored by the core system."""
-        self._native.set_state(customer_id, state, legal_entity, kind)
+        self._native.set_state(customer_id, state, legal_entity=legal_entity, kind=kind)
 
     def customer_ids(self) -> List[str]:
         """The customers, in the portfolio's order."""
@@ -278,14 +343,18 @@ def evaluate_portfolio(
     table: Any,
     *,
     designations: Any = None,
+    daily: Any = None,
     missing_months: str = "error",
     absent: str = "zero",
     explain: bool = False,
+    threads: int = 1,
 ) -> PortfolioResult:
-    """Evaluates one portfolio month: with a ``Portfolio``, from its states; with rules, from new
-    customers' states."""
+    """Evaluates one portfolio month: with a ``Portfolio``, from its states (which it keeps);
+    with rules, from new customers' states."""
     portfolio = rules if isinstance(rules, Portfolio) else Portfolio(rules, missing_months=missing_months, absent=absent)
-    return portfolio.evaluate_month(month, table, designations=designations, explain=explain)
+    return portfolio.evaluate_month(
+        month, table, designations=designations, daily=daily, explain=explain, threads=threads
+    )
 
 
 def replay_portfolio(
@@ -297,21 +366,29 @@ def replay_portfolio(
     missing_months: str = "error",
     absent: str = "zero",
     explain: bool = False,
+    threads: int = 1,
 ) -> PortfolioResult:
-    """Replays a long history table (``customer_id``, ``month``, ``aum``, ...) from new
-    customers' states over ``months`` (by default the table's first to last month)."""
+    """Replays a long history table (``customer_id``, ``month``, ``aum`` or component columns,
+    ...) from new customers' states over ``months`` (by default the table's first to last
+    month)."""
     return _result(
-        _native.replay_table(load_rules(rules), history, missing_months, explain, months, absent, designations)
+        _native.replay_table(
+            load_rules(rules), history, months=months, designations=designations,
+            missing_months=missing_months, absent=absent, explain=explain, threads=threads,
+        )
     )
 
 
 @dataclass(frozen=True)
 class Simulation:
-    """The same history under two rule books.
+    """The same history under two rule books (the core's ``portfolio::simulate``, which the
+    CLI's ``crm-tiering simulate`` also runs: the same columns as its ``counts.csv`` and
+    ``changes.csv``).
 
-    ``counts``: per ``month`` and ``tier`` (effective tier; null for customers who are not
-    VIPs), ``count_a``, ``count_b`` and ``delta`` (b - a). ``changes``: each customer-month
-    whose effective tier differs, with ``tier_a``, ``tier_b``, ``status_a``, ``status_b``.
+    ``counts``: per evaluated ``month`` (a ``datetime.date``; the tier is effective from the
+    month after) and effective ``tier`` (null for customers who are not VIPs), ``count_a``,
+    ``count_b`` and ``delta`` (b - a). ``changes``: each customer-month whose effective tier
+    differs, with ``aum``, ``tier_a``, ``tier_b``, ``status_a``, ``status_b``.
     """
 
     counts: Any
@@ -322,44 +399,100 @@ class Simulation:
         import pyarrow as pa
 
         changes = pa.table(self.changes)
-        months = changes.column("month").to_pylist()
         per_month: dict = {}
-        for m in months:
+        for m in changes.column("month").to_pylist():
             per_month[m] = per_month.get(m, 0) + 1
-        lines = [f"{m}: {n} customers land in a different tier" for m, n in sorted(per_month.items())]
+        lines = [
+            f"{m:%Y-%m}: {n} customers land in a different tier (effective from the month after)"
+            for m, n in sorted(per_month.items())
+        ]
         return "\n".join(lines) if lines else "no customer lands in a different tier"
 
 
-def simulate(history: Any, rules_a: RulesLike, rules_b: RulesLike, *, missing_months: str = "error") -> Simulation:
-    """Replays the same history table under two rule books and reports, per month, how many
-    customers land in each tier under each, and who changes: how a bank sizes a rule change."""
-    counts, changes = _native.simulate(history, load_rules(rules_a), load_rules(rules_b), missing_months)
+def simulate(
+    rules_a: RulesLike,
+    rules_b: RulesLike,
+    history: Any,
+    *,
+    months: Any = None,
+    designations: Any = None,
+    daily: Any = None,
+    states: Optional[Portfolio] = None,
+    missing_months: str = "error",
+    absent: str = "zero",
+    accept_rule_change: bool = False,
+    threads: int = 1,
+) -> Simulation:
+    """Replays the same history table under two rule books, from the same starting ``states``
+    (a ``Portfolio``; new customers by default), over ``months`` (by default the table's first
+    to last month), and reports per month how many customers stand at each effective tier
+    under each book, and who changes: how a bank sizes a rule change.
+
+    >>> sim = simulate(rules, rules.with_tier_minimum("gold", "300000"), history)  # doctest: +SKIP
+    """
+    for name, value in (("rules_a", rules_a), ("rules_b", rules_b)):
+        if hasattr(value, "__arrow_c_stream__") or hasattr(value, "__arrow_c_array__"):
+            raise TypeError(f"simulate(rules_a, rules_b, history, ...): `{name}` is a table; the rule books come first")
+    native_states = states._native if isinstance(states, Portfolio) else states
+    counts, changes = _native.simulate(
+        load_rules(rules_a), load_rules(rules_b), history, months=months, designations=designations, daily=daily,
+        states=native_states, missing_months=missing_months, absent=absent,
+        accept_rule_change=accept_rule_change, threads=threads,
+    )
     return Simulation(_table(counts), _table(changes))
 
 
+_ID_COLUMNS = ("customer_id", "cust_id", "客户号", "客户编号")
+
+
 def explain(
-    customer_history: Any,
-    rules: Union[RulesLike, Engine] = None,
+    rules: Union[RulesLike, Engine],
+    history: Any,
     *,
-    customer: Any = "customer",
+    customer: Any = None,
     initial: Optional[CustomerState] = None,
     missing_months: str = "error",
 ) -> Any:
     """The month-by-month story of one customer as a table: AUM, standing, events with their
     reasons (codes, 中文 names and one English line each) and alerts.
 
-    ``customer_history`` is a list of ``MonthOutcome`` (already replayed), ``{month: input}``,
-    ``[(month, input), ...]``, or a table with ``month`` and ``aum`` columns (needs pyarrow).
+    ``history`` is a list of ``MonthOutcome`` (already replayed; ``rules`` is then unused and
+    may be ``None``), ``{month: input}``, ``(month, input)`` pairs, or a table (pyarrow, pandas,
+    polars, or ``(header, rows)`` text cells) with ``month`` and ``aum`` or component columns.
+    A long table of many customers gives the story of ``customer``; a table of one customer
+    (or without a ``customer_id`` column) needs none.
     """
-    if hasattr(customer_history, "__arrow_c_stream__") or hasattr(customer_history, "__arrow_c_array__"):
-        import pyarrow as pa
+    if hasattr(history, "__arrow_c_stream__") or hasattr(history, "__arrow_c_array__") or _is_cells(history):
+        if not _is_cells(history):
+            import pyarrow as pa
 
-        t = pa.table(customer_history)
-        customer_history = list(zip(t.column("month").to_pylist(), t.column("aum").to_pylist()))
-    items = customer_history.items() if isinstance(customer_history, Mapping) else customer_history
-    items = list(items)
+            t = pa.table(history)
+            if not any(n.strip().lower() in _ID_COLUMNS for n in t.column_names):
+                t = t.append_column("customer_id", pa.array([str(customer or "customer")] * t.num_rows, pa.string()))
+            history = t
+        engine = _engine(rules, missing_months)
+        return _table(
+            _native.explain_table(
+                engine.rules, history, customer=None if customer is None else str(customer), initial=initial,
+                missing_months=engine.missing_months,
+            )
+        )
+    items = list(history.items() if isinstance(history, Mapping) else history)
     if items and all(isinstance(o, MonthOutcome) for o in items):
         outcomes = items
     else:
-        outcomes = replay(rules, customer, items, initial, missing_months=missing_months)
+        outcomes = replay(rules, customer if customer is not None else "customer", items, initial=initial,
+                          missing_months=missing_months)
     return _table(_native.explain_outcomes(outcomes))
+
+
+def _is_cells(obj: Any) -> bool:
+    """A ``(header, rows)`` pair of text cells."""
+    return (
+        isinstance(obj, (tuple, list))
+        and len(obj) == 2
+        and isinstance(obj[0], (list, tuple))
+        and all(isinstance(h, str) for h in obj[0])
+        and isinstance(obj[1], (list, tuple))
+        and all(isinstance(r, (list, tuple)) for r in obj[1])
+    )

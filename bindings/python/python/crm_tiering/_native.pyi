@@ -8,7 +8,7 @@ import os
 from typing import final
 
 _MonthLike = Union[datetime.date, str]
-_MonthsLike = Union[_MonthLike, Tuple[_MonthLike, _MonthLike]]
+_MonthsLike = Union[_MonthLike, Tuple[_MonthLike, _MonthLike], Sequence[_MonthLike]]
 _Amount = Union[decimal.Decimal, str, int]
 _CustomerLike = Union[str, Mapping[str, Any]]
 _InputLike = Union[_Amount, Mapping[str, Any]]
@@ -32,6 +32,12 @@ class RuleBook:
     def fingerprint(self) -> str: ...
     def to_json(self) -> str: ...
     def to_dict(self) -> Any: ...
+    def with_tier_minimum(
+        self, tier: str, min_aum: _Amount, *, rule_set: Optional[str] = None, effective_from: Optional[_MonthLike] = None
+    ) -> RuleBook: ...
+    def with_setting(
+        self, name: str, value: Any, *, rule_set: Optional[str] = None, effective_from: Optional[_MonthLike] = None
+    ) -> RuleBook: ...
     def rule_sets(self) -> list[dict[str, Any]]: ...
     def tiers(
         self, month: Optional[_MonthLike] = None, legal_entity: Optional[str] = None, kind: str = "personal"
@@ -90,6 +96,8 @@ class Event:
     def from_tier(self) -> Optional[str]: ...
     @property
     def to_tier(self) -> Optional[str]: ...
+    @property
+    def tier(self) -> Optional[str]: ...
     @property
     def reason(self) -> str: ...
     @property
@@ -153,22 +161,24 @@ class Engine:
     @property
     def missing_months(self) -> str: ...
     def evaluate(
-        self, customer: _CustomerLike, month: _MonthLike, input: _InputLike, state: Optional[CustomerState] = None
+        self, customer: _CustomerLike, month: _MonthLike, input: _InputLike, *, state: Optional[CustomerState] = None
     ) -> MonthOutcome: ...
     def replay(
         self,
         customer: _CustomerLike,
-        history: Union[Mapping[Any, Any], Iterable[Tuple[Any, Any]]],
+        history: Union[Mapping[Any, Any], Iterable[Any]],
+        *,
         initial: Optional[CustomerState] = None,
     ) -> list[MonthOutcome]: ...
 
 @final
 class Portfolio:
-    def __new__(cls, rules: RuleBook, missing_months: str = "error", absent: str = "zero") -> Portfolio: ...
+    def __new__(cls, rules: RuleBook, *, missing_months: str = "error", absent: str = "zero") -> Portfolio: ...
     def evaluate_month(
         self,
         month: _MonthsLike,
         table: Any = None,
+        *,
         designations: Any = None,
         daily: Any = None,
         explain: bool = False,
@@ -182,6 +192,7 @@ class Portfolio:
     def evaluate_history(
         self,
         history: Any,
+        *,
         months: Optional[_MonthsLike] = None,
         designations: Any = None,
         explain: bool = False,
@@ -193,7 +204,7 @@ class Portfolio:
     ) -> Tuple[Any, Any, Any, Any]: ...
     def state(self, customer_id: str) -> Optional[CustomerState]: ...
     def set_state(
-        self, customer_id: str, state: CustomerState, legal_entity: Optional[str] = None, kind: str = "personal"
+        self, customer_id: str, state: CustomerState, *, legal_entity: Optional[str] = None, kind: str = "personal"
     ) -> None: ...
     def customer_ids(self) -> list[str]: ...
     @property
@@ -203,6 +214,7 @@ class Portfolio:
     def from_states_text(
         rules: RuleBook,
         text: str,
+        *,
         missing_months: str = "error",
         absent: str = "zero",
         accept_rule_change: bool = False,
@@ -213,14 +225,37 @@ class Portfolio:
 def replay_table(
     rules: RuleBook,
     history: Any,
-    missing_months: str = "error",
-    explain: bool = False,
+    *,
     months: Optional[_MonthsLike] = None,
-    absent: str = "zero",
     designations: Any = None,
+    missing_months: str = "error",
+    absent: str = "zero",
+    explain: bool = False,
+    threads: int = 1,
 ) -> Tuple[Any, Any, Any, Any]: ...
-def simulate(history: Any, rules_a: RuleBook, rules_b: RuleBook, missing_months: str = "error") -> Tuple[Any, Any]: ...
+def simulate(
+    rules_a: RuleBook,
+    rules_b: RuleBook,
+    history: Any,
+    *,
+    months: Optional[_MonthsLike] = None,
+    designations: Any = None,
+    daily: Any = None,
+    states: Optional[Portfolio] = None,
+    missing_months: str = "error",
+    absent: str = "zero",
+    accept_rule_change: bool = False,
+    threads: int = 1,
+) -> Tuple[Any, Any]: ...
 def explain_outcomes(outcomes: Sequence[MonthOutcome]) -> Any: ...
+def explain_table(
+    rules: RuleBook,
+    table: Any,
+    *,
+    customer: Optional[str] = None,
+    initial: Optional[CustomerState] = None,
+    missing_months: str = "error",
+) -> Any: ...
 def _bench_rust_batch(
     rules: RuleBook, month1: _MonthLike, table1: Any, month2: _MonthLike, table2: Any, threads: int = 1
 ) -> dict[str, Any]: ...

@@ -14,7 +14,9 @@ as the core reports them (no surface rebuilds them), and for an error about a re
 input table or a states text, ``.record`` and ``.other_record`` as ``(table, row)`` (rows are
 0-based for tables, 1-based lines for states text; ``other_record`` is the first record of a
 duplicate). A portfolio month that cannot run at all raises the class of its first error with
-every error in ``.errors``; any other error's ``.errors`` is ``[self]``.
+every error in ``.errors``; any other error's ``.errors`` is ``[self]``. An error raised by a
+replay (``replay``, ``Engine.replay``) names the customer and month and carries the outcomes of
+the months before it as ``.outcomes`` (an empty list for the first month; ``None`` elsewhere).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class TieringError(Exception):
         self.other_record: Optional[Tuple[str, int]] = _record(attrs.get("other_record"))
         errors = attrs.get("errors")
         self.errors: List[TieringError] = list(errors) if errors else [self]
+        self.outcomes: Optional[List[Any]] = None
 
     def __reduce__(self) -> Any:
         return (_rebuild, (type(self), self.message, self._attrs))
