@@ -15,7 +15,7 @@ use crm_tiering::portfolio::{MonthRange, PortfolioOptions};
 
 use crate::input::{self, InputFiles};
 use crate::output::Staging;
-use crate::run::{EventLine, RunConfig, display_dir, execute};
+use crate::run::{RunConfig, display_dir, execute, print_committed};
 use crate::{Encoding, load_rules, thread_count};
 
 /// The size and seed of a demo portfolio.
@@ -262,6 +262,7 @@ pub(crate) fn demo_command(
     spec: DemoSpec,
     rules: Option<&Path>,
     threads: Option<usize>,
+    store: Option<&str>,
 ) -> Result<Exit, Failure> {
     let start: Month = spec.start.parse().map_err(|e| Failure::new(Exit::Usage, format!("--start: {e}")))?;
     if spec.customers == 0 || spec.months == 0 || spec.months > 600 {
@@ -273,7 +274,24 @@ pub(crate) fn demo_command(
     let (book, source) = load_rules(rules)?;
     let clock = std::time::Instant::now();
     let input_dir = out.join("input");
-    let output_dir = out.join("output");
+    // The demo's own store is made anew with its inputs; a store given with --store is used as
+    // it is (its months must not be committed yet).
+    let default_store = out.join("crm-tiering.db");
+    let location = match store {
+        Some(s) => s.to_string(),
+        None => {
+            std::fs::create_dir_all(out)
+                .map_err(|e| crate::exit::io_error(Exit::Internal, out, "create the output directory", &e))?;
+            for suffix in ["", "-wal", "-shm"] {
+                let p = std::path::PathBuf::from(format!("{}{suffix}", default_store.display()));
+                if p.exists() {
+                    std::fs::remove_file(&p)
+                        .map_err(|e| crate::exit::io_error(Exit::Internal, &p, "remove the previous demo store", &e))?;
+                }
+            }
+            default_store.display().to_string()
+        }
+    };
     generate(&input_dir, &spec, start, &book)?;
     let generated = clock.elapsed();
     let aum = vec![input_dir.join("aum-monthly.csv")];
@@ -288,16 +306,16 @@ pub(crate) fn demo_command(
     };
     let inputs = input::load(&book, &files)?;
     let config = RunConfig {
-        out: &output_dir,
+        store: &location,
         months,
         skip_bad_rows: false,
         options: PortfolioOptions { threads: thread_count(threads), ..PortfolioOptions::default() },
-        encoding: Encoding::Utf8,
+        rerun: false,
     };
     let report = execute(&book, &source, inputs, &config)?;
     print!("{}", report.summary.render());
     println!(
-        "\ndemo: {} customers x {} months generated in {:.1}s, run in {:.1}s (seed {})",
+        "\ndemo: {} customers x {} months generated in {:.1}s, run and committed in {:.1}s (seed {})",
         spec.customers,
         spec.months,
         generated.as_secs_f64(),
@@ -305,35 +323,36 @@ pub(crate) fn demo_command(
         spec.seed
     );
     println!("inputs:  {}  (aum-monthly.csv, designations.csv)", display_dir(&input_dir));
+    print_committed(&report, &location);
+    let store_arg = if location.contains(' ') { format!("'{location}'") } else { location.clone() };
+    println!("\nthe same run by hand (into an empty store):");
     println!(
-        "outputs: {}  (states.jsonl, events.jsonl/.csv, alerts.jsonl/.csv, history.csv, summary.json, rejects.csv)",
-        display_dir(&output_dir)
-    );
-    println!("\nthe same run by hand:");
-    println!(
-        "  crm-tiering run --month {months} --aum {} --designations {} --out {}",
+        "  crm-tiering run --month {months} --aum {} --designations {} --store {store_arg}",
         aum[0].display(),
         designations[0].display(),
-        output_dir.display()
     );
-    if let Some(id) = storied_customer(&output_dir) {
-        println!("one customer's story:\n  crm-tiering explain --customer {id} --out {}", output_dir.display());
+    println!("the runs and their audit data:\n  crm-tiering history --store {store_arg}");
+    println!(
+        "every output as files:\n  crm-tiering export --month {months} --format csv --store {store_arg} --out {}",
+        out.join("export").display()
+    );
+    if let Some(id) = storied_customer(&location, months) {
+        println!("one customer's story:\n  crm-tiering explain --customer {id} --store {store_arg}");
     }
     Ok(report.exit)
 }
 
 /// A customer whose events show the most kinds (entry, watch, downgrade, exit, ...).
-fn storied_customer(out: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(out.join("events.jsonl")).ok()?;
+fn storied_customer(location: &str, months: MonthRange) -> Option<String> {
+    let mut store = crm_tiering_store::Store::open(location).ok()?;
+    let events = store.events(months.first(), months.last()).ok()?;
     let mut best: Option<(usize, String)> = None;
     let mut per_customer: std::collections::HashMap<String, Vec<crm_tiering::EventKind>> =
         std::collections::HashMap::new();
-    for l in text.lines() {
-        if let Ok(e) = serde_json::from_str::<EventLine>(l) {
-            let kinds = per_customer.entry(e.customer_id).or_default();
-            if !kinds.contains(&e.event.kind) {
-                kinds.push(e.event.kind);
-            }
+    for e in events {
+        let kinds = per_customer.entry(e.customer_id).or_default();
+        if !kinds.contains(&e.event.kind) {
+            kinds.push(e.event.kind);
         }
     }
     for (id, kinds) in per_customer {

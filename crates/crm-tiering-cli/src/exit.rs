@@ -19,6 +19,13 @@ pub(crate) enum Exit {
     EngineErrors = 5,
     /// Completed with rejects (`--skip-bad-rows`).
     Rejects = 6,
+    /// Another run holds the store's lock; nothing written.
+    Locked = 7,
+    /// The month is committed already (without `--rerun`) or out of order with the committed
+    /// months; nothing written.
+    Committed = 8,
+    /// The store's schema is of another version, it is not a store, or it is read-only.
+    StoreSchema = 9,
 }
 
 impl Exit {

@@ -38,6 +38,8 @@ pub(crate) struct Inputs {
     /// Errors that make a whole file unusable (an empty file, a header that cannot be
     /// resolved): the run cannot go on while there are any.
     pub(crate) file_errors: Vec<RecordError>,
+    /// The input files read, for the audit: (role, path, data rows).
+    pub(crate) files: Vec<(String, PathBuf, u64)>,
 }
 
 /// Reads the prior states with their integrity checks.
@@ -66,46 +68,60 @@ pub(crate) fn load(book: &RuleBook, files: &InputFiles<'_>) -> Result<Inputs, Fa
         Some(path) => read_states(path)?,
         None => PortfolioStates::new(),
     };
-    let mut inputs =
-        Inputs { states, extract: Extract::new(book), entity_names: BTreeMap::new(), file_errors: Vec::new() };
-    let tables =
-        [(files.aum, TableKind::Aum), (files.daily, TableKind::Daily), (files.designations, TableKind::Designations)];
-    for (paths, kind) in tables {
+    let mut inputs = Inputs {
+        states,
+        extract: Extract::new(book),
+        entity_names: BTreeMap::new(),
+        file_errors: Vec::new(),
+        files: Vec::new(),
+    };
+    let tables = [
+        (files.aum, TableKind::Aum, "aum"),
+        (files.daily, TableKind::Daily, "daily"),
+        (files.designations, TableKind::Designations, "designations"),
+    ];
+    for (paths, kind, role) in tables {
         for path in paths {
-            let f = text::read_text(path, files.encoding)?;
-            inputs.read_table(book, &f, kind, files);
+            let rows = if crate::parquet_in::is_parquet(path) {
+                crate::parquet_in::read_table(&mut inputs, book, path, kind)?
+            } else {
+                let f = text::read_text(path, files.encoding)?;
+                inputs.read_table(book, &f, kind, files)
+            };
+            inputs.files.push((role.to_string(), path.clone(), rows));
         }
     }
     Ok(inputs)
 }
 
 /// A file-level error (no customer can be identified from the file).
-fn file_error(file: &str, line: u64, field: &str, message: impl Into<String>) -> RecordError {
+pub(crate) fn file_error(file: &str, line: u64, field: &str, message: impl Into<String>) -> RecordError {
     let error = crm_tiering::InputError::new("", None, field, message);
     RecordError::at(error, Some(crm_tiering::portfolio::RecordRef::new(file, line)))
 }
 
 impl Inputs {
-    fn read_table(&mut self, book: &RuleBook, f: &TextFile, kind: TableKind, files: &InputFiles<'_>) {
+    /// Reads a delimited table; returns the number of data lines.
+    fn read_table(&mut self, book: &RuleBook, f: &TextFile, kind: TableKind, files: &InputFiles<'_>) -> u64 {
         let mut lines = text::lines(&f.text);
         let Some((line, h)) = lines.next() else {
             self.file_errors.push(file_error(&f.name, 1, "header", "the file is empty: expected a header line"));
-            return;
+            return 0;
         };
         let line = u64::from(line);
         if let Some(msg) = text::undecodable(h, files.encoding) {
             self.file_errors.push(file_error(&f.name, line, "header", msg));
-            return;
+            return 0;
         }
         let mut cells: Vec<Cow<'_, str>> = Vec::new();
         if let Err(e) = text::split(h, files.delimiter, &mut cells) {
             self.file_errors.push(file_error(&f.name, line, "header", e));
-            return;
+            return 0;
         }
         if cells.len() == 1 && files.delimiter != ',' && h.contains(',') {
             let msg = "the header has one column: is --delimiter right?";
             self.file_errors.push(file_error(&f.name, line, "header", msg));
-            return;
+            return 0;
         }
         let headers: Vec<&str> = cells.iter().map(|c| c.as_ref()).collect();
         let cols = match Columns::resolve(book, kind, &headers) {
@@ -113,13 +129,15 @@ impl Inputs {
             Err(e) => {
                 let located = RecordError::at(e, Some(crm_tiering::portfolio::RecordRef::new(&f.name, line)));
                 self.file_errors.push(located);
-                return;
+                return 0;
             }
         };
         let id_col = cols.column(&ColumnRole::CustomerId);
         let entity_col = cols.column(&ColumnRole::LegalEntity);
         let name_col = cols.column(&ColumnRole::LegalEntityName);
+        let mut rows = 0u64;
         for (line, l) in lines {
+            rows += 1;
             let line = u64::from(line);
             if let Some(msg) = text::undecodable(l, files.encoding) {
                 // Which bytes were lost is unknown (a lost byte can be a delimiter), so the
@@ -145,5 +163,6 @@ impl Inputs {
             }
             self.extract.push_cells(&f.name, &cols, line, &refs);
         }
+        rows
     }
 }

@@ -14,11 +14,14 @@ mod check_rules;
 mod demo;
 mod exit;
 mod explain;
+mod export;
 mod input;
 mod output;
+mod parquet_in;
 mod progress;
 mod run;
 mod simulate;
+mod store;
 mod summary;
 mod text;
 
@@ -32,7 +35,7 @@ use crate::exit::{Exit, Failure};
 const EXIT_CODES: &str = "\
 Exit codes (for the scheduler):
   0  success: every row accepted, every customer evaluated
-  1  internal error (an output file could not be written, ...)
+  1  internal error (an output file could not be written, the database failed, ...)
   2  usage error: invalid arguments, an input file that cannot be read, an unknown customer
   3  invalid rule book (every message names the field, with line and column when known)
   4  bad input: a header, a record (file:line, field) or a states file (cut short, altered,
@@ -40,7 +43,13 @@ Exit codes (for the scheduler):
      (with --skip-bad-rows, records of identified customers hold them back instead)
   5  the engine rejected some customers (for example a month out of sequence with the prior
      states): all of them are listed on stderr and nothing is written
-  6  completed with --skip-bad-rows, but some customers were held back: see rejects.csv";
+  6  completed with --skip-bad-rows, but some customers were held back: listed on stderr and
+     kept in the store (`export` writes them to rejects.csv)
+  7  another run holds the store's lock: nothing was written; run again when it is done
+  8  the month is committed already (give --rerun to replace it) or is out of order with the
+     committed months (before the latest one): nothing was written
+  9  the store cannot be used: a newer or unknown schema version, not a crm-tiering store, or
+     read-only: nothing was written";
 
 /// The monthly customer-tiering batch (客户分层): VIP entry, upgrades, the downgrade watch (关注),
 /// exit into retention (已退未评级) and special VIPs (特殊VIP), by monthly daily-average AUM (月日均).
@@ -53,22 +62,34 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Evaluates the declared month (or range of months) for a whole portfolio and writes
-    /// states, events, alerts and a summary into --out.
+    /// Evaluates the declared month (or range of months) for a whole portfolio from the
+    /// store's latest committed states, and commits each month into the store (--store, default
+    /// crm-tiering.db): states, events, alerts, rejects and the run's audit data.
     ///
     /// Records are matched to the prior states by customer id; every customer known from the
     /// prior states or the files is evaluated each declared month (a customer without a record
     /// has zero AUM that month, unless --absent hold or error). A bad record holds its customer
-    /// back; a record whose customer cannot be identified stops the run. Feed the written
-    /// states.jsonl to the next month's run with --states.
+    /// back; a record whose customer cannot be identified stops the run. Each month is
+    /// committed in one transaction or not at all.
     #[command(after_long_help = EXIT_CODES)]
     Run(RunArgs),
     /// Generates a realistic seeded portfolio (by default 100,000 customers over 24 months across
     /// eight legal entities), writes its input files, runs it and prints the summary.
     Demo(DemoArgs),
-    /// Tells one customer's story month by month from a run's outputs: AUM, standing, and each
-    /// event with its reason and evidence.
+    /// Tells one customer's story across every committed month of the store: AUM, standing,
+    /// and each event with its reason and evidence, and the alerts.
     Explain(ExplainArgs),
+    /// Lists the store's runs with their audit data: month, status, times, tool version, rule
+    /// book fingerprint, input files with SHA-256 and row counts, counts.
+    History(HistoryArgs),
+    /// Writes committed months out of the store: states, events, alerts and rejects as Parquet
+    /// or CSV, or the checked states text (JSON Lines) that `import-states` reads.
+    Export(ExportArgs),
+    /// Loads a checked states file (a states.jsonl) into the store as the starting point: the
+    /// states after --month (default: the latest month a customer was evaluated), committed
+    /// by a run of its own.
+    #[command(after_long_help = EXIT_CODES)]
+    ImportStates(ImportStatesArgs),
     /// Sizes a rule change: replays the same extract over the declared months, from the same
     /// prior states, under rule books A and B; writes counts.csv (customers per month and
     /// effective tier under each) and changes.csv (every customer-month whose effective tier
@@ -150,16 +171,21 @@ pub(crate) struct RunArgs {
     month: crm_tiering::portfolio::MonthRange,
     /// Monthly AUM file(s): `month,customer_id,legal_entity,customer_kind,<component codes...>`
     /// or with a single `aum` column. Several files (or repeated options) are read together.
+    /// Delimited text, or Parquet when the name ends in .parquet.
     #[arg(long, num_args = 1.., value_name = "FILE")]
     aum: Vec<PathBuf>,
     /// Daily balance file(s): `date,customer_id,legal_entity,customer_kind,component,balance`.
     #[arg(long, num_args = 1.., value_name = "FILE")]
     daily: Vec<PathBuf>,
-    /// Prior states: the states.jsonl of the previous run, read with its integrity checks
-    /// (header, one line per customer id, trailer with the count and SHA-256). Without it every
-    /// customer starts not enrolled (未纳入).
-    #[arg(long, value_name = "FILE")]
-    states: Option<PathBuf>,
+    /// The store: a SQLite file (created when missing) or a `postgres://` URL. The prior
+    /// states are those of its latest committed month (an empty store: every customer starts
+    /// not enrolled, 未纳入; `import-states` loads a states file).
+    #[arg(long, value_name = "PATH|URL", default_value = store::DEFAULT_STORE)]
+    store: String,
+    /// Replace the month when it is committed already (the latest committed month only); the
+    /// replaced run stays in the audit.
+    #[arg(long)]
+    rerun: bool,
     /// Accept prior states written under another rule book (by default they are refused, exit
     /// code 4): give it when the rule change is meant and retired tiers are mapped with
     /// `tier_map`.
@@ -172,14 +198,11 @@ pub(crate) struct RunArgs {
     /// current directory, otherwise the default book built into the tool.
     #[arg(long, value_name = "FILE")]
     rules: Option<PathBuf>,
-    /// Output directory (created when missing). Files are replaced only when the run succeeds.
-    #[arg(long, value_name = "DIR")]
-    out: PathBuf,
     #[command(flatten)]
     read: ReadArgs,
     /// Hold back the customers of bad records (state kept, nothing emitted), write everybody
-    /// else's results and list the held customers in rejects.csv instead of stopping (exit code 6
-    /// when anything was held back).
+    /// else's results and keep the held customers as the run's rejects in the store instead of
+    /// stopping (exit code 6 when anything was held back).
     #[arg(long)]
     skip_bad_rows: bool,
     /// What a known customer without a record in a month's files means.
@@ -188,16 +211,21 @@ pub(crate) struct RunArgs {
     /// Worker threads for the evaluation (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
-    /// Print only the output directory, not the summary.
+    /// Print only the committed months, not the summary.
     #[arg(long, short)]
     quiet: bool,
 }
 
 #[derive(Debug, Clone, Args)]
 struct DemoArgs {
-    /// Directory for the generated inputs (input/) and the run's outputs (output/).
+    /// Directory for the generated inputs (input/) and the demo's store (crm-tiering.db, made
+    /// anew by each demo).
     #[arg(long, value_name = "DIR", default_value = "out/demo")]
     out: PathBuf,
+    /// Commit into this store instead (a SQLite path or `postgres://` URL; the demo's months
+    /// must not be committed in it yet).
+    #[arg(long, value_name = "PATH|URL")]
+    store: Option<String>,
     /// Number of customers.
     #[arg(long, default_value_t = 100_000)]
     customers: u32,
@@ -223,9 +251,57 @@ struct ExplainArgs {
     /// The customer id (客户号).
     #[arg(long)]
     customer: String,
-    /// The output directory of a run.
+    /// The store (SQLite path or `postgres://` URL).
+    #[arg(long, value_name = "PATH|URL", default_value = store::DEFAULT_STORE)]
+    store: String,
+}
+
+#[derive(Debug, Clone, Args)]
+struct HistoryArgs {
+    /// The store (SQLite path or `postgres://` URL).
+    #[arg(long, value_name = "PATH|URL", default_value = store::DEFAULT_STORE)]
+    store: String,
+    /// One JSON object per run instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+struct ExportArgs {
+    /// The month `YYYY-MM` or range `YYYY-MM..YYYY-MM` to export (its committed months).
+    #[arg(long, value_name = "YYYY-MM[..YYYY-MM]")]
+    month: crm_tiering::portfolio::MonthRange,
+    /// parquet, csv, or jsonl (the checked states text of each month, events, alerts).
+    #[arg(long, value_enum)]
+    format: export::Format,
+    /// Start CSV files with a UTF-8 byte-order mark, so that Excel reads Chinese text.
+    #[arg(long)]
+    bom: bool,
+    /// Output directory (created when missing).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    /// The store (SQLite path or `postgres://` URL).
+    #[arg(long, value_name = "PATH|URL", default_value = store::DEFAULT_STORE)]
+    store: String,
+}
+
+#[derive(Debug, Clone, Args)]
+struct ImportStatesArgs {
+    /// The checked states file (a states.jsonl written by `export --format jsonl` or an older
+    /// crm-tiering run).
+    file: PathBuf,
+    /// The month the states are after (default: the latest month a customer was evaluated).
+    #[arg(long, value_name = "YYYY-MM")]
+    month: Option<crm_tiering::Month>,
+    /// The rule book that wrote the states (default as for `run`).
+    #[arg(long, value_name = "FILE")]
+    rules: Option<PathBuf>,
+    /// Replace that month when it is committed already.
+    #[arg(long)]
+    rerun: bool,
+    /// The store (SQLite path or `postgres://` URL).
+    #[arg(long, value_name = "PATH|URL", default_value = store::DEFAULT_STORE)]
+    store: String,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -243,8 +319,14 @@ fn main() -> ExitCode {
             demo::DemoSpec { customers: args.customers, months: args.months, start: args.start, seed: args.seed },
             args.rules.as_deref(),
             args.threads,
+            args.store.as_deref(),
         ),
-        Command::Explain(args) => explain::explain_command(&args.customer, &args.out),
+        Command::Explain(args) => explain::explain_command(&args.customer, &args.store),
+        Command::History(args) => store::history_command(&args.store, args.json),
+        Command::Export(args) => export::export_command(&args.store, args.month, args.format, args.bom, &args.out),
+        Command::ImportStates(args) => {
+            store::import_states_command(&args.store, &args.file, args.month, args.rules.as_deref(), args.rerun)
+        }
         Command::Simulate(args) => simulate::simulate_command(&args),
         Command::CheckRules(args) => check_rules::check_rules_command(&args.file),
         Command::Bench(args) => bench::bench_command(&args),

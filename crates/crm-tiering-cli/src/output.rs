@@ -29,6 +29,12 @@ impl OutFile {
             .map_err(|e| io_error(Exit::Internal, &self.path, "write", &e))
     }
 
+    /// Flushes the buffer and gives the file itself (for writers that take a `File`).
+    pub(crate) fn into_file(mut self) -> Result<File, Failure> {
+        self.w.flush().map_err(|e| io_error(Exit::Internal, &self.path, "write", &e))?;
+        self.w.into_inner().map_err(|e| io_error(Exit::Internal, &self.path, "write", e.error()))
+    }
+
     /// Flushes and closes the file.
     pub(crate) fn finish(mut self) -> Result<(), Failure> {
         self.w.flush().map_err(|e| io_error(Exit::Internal, &self.path, "write", &e))

@@ -1,22 +1,30 @@
 //! `crm-tiering run`: the declared month (or range of months) of a portfolio, evaluated by the
-//! core's portfolio month, with every output written atomically.
+//! core's portfolio month from the store's latest committed states, and committed into the
+//! store month by month (each month in one transaction, or not at all).
+//!
+//! The evaluation runs on a thread of its own and streams each month's results through a
+//! bounded channel; the calling thread holds the store's lock and writes each month with a
+//! `MonthWriter` while the next month is evaluated. Before the first month the lock is taken
+//! and the prior states are read from the store; after each commit the next month's writer is
+//! begun at once.
 
-use std::collections::HashMap;
-use std::path::Path;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use crm_tiering::portfolio::{Absent, MonthRange, PortfolioOptions, PortfolioSink, RecordError, RuleBookChange};
-use crm_tiering::{Alert, Customer, CustomerState, Decimal, Engine, Event, Month, RuleBook, SpecialVip, TierCode};
+use crm_tiering::portfolio::{
+    Absent, MonthRange, PortfolioOptions, PortfolioSink, PortfolioStates, RecordError, RuleBookChange,
+};
+use crm_tiering::{Alert, Customer, CustomerState, Decimal, Engine, Event, Month, RuleBook, TierCode};
+use crm_tiering_store::{InputFile, MonthWriter, RunMeta, Store, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::exit::{Exit, Failure};
 use crate::input::{self, InputFiles, Inputs};
-use crate::output::{OutFile, Staging};
 use crate::progress::Progress;
+use crate::store::{self as cli_store, failure};
 use crate::summary::{Entities, MonthSummary, MonthTally, RunSummary};
-use crate::text::csv_field;
-use crate::{Encoding, RunArgs, load_rules, thread_count};
+use crate::{RunArgs, load_rules, thread_count};
 
-/// An event as written to events.jsonl (and read back by `explain`).
+/// An event as written by `export --format jsonl` (events.jsonl).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct EventLine {
     pub(crate) customer_id: String,
@@ -30,7 +38,7 @@ pub(crate) struct EventLine {
     pub(crate) reason_zh: String,
 }
 
-/// An alert as written to alerts.jsonl.
+/// An alert as written by `export --format jsonl` (alerts.jsonl).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct AlertLine {
     pub(crate) customer_id: String,
@@ -42,30 +50,23 @@ pub(crate) struct AlertLine {
     pub(crate) kind_zh: String,
 }
 
-/// The header of history.csv: each customer's standing after each evaluated month.
-pub(crate) const HISTORY_HEADER: &str = "month,customer_id,legal_entity,has_row,aum,status,tier,effective_tier,watch_short_months,below_entry_months,retention_months_left,special_tier,special_last_month";
-const EVENTS_HEADER: &str = "customer_id,legal_entity,month,effective_from,kind,kind_zh,from_tier,to_tier,reason,reason_zh,aum,threshold,window_from,window_months,peak_aum";
-const ALERTS_HEADER: &str =
-    "customer_id,legal_entity,month,kind,kind_zh,tier,months_counted,months_left,aum,threshold,gap";
-
-/// The header of rejects.csv: one line per held customer or refused record.
-pub(crate) const REJECTS_HEADER: &str =
-    "file,line,customer_id,month,category,field,message,other_file,other_line,held_from,original_line";
-
 /// How a run behaves, beyond its inputs.
 pub(crate) struct RunConfig<'a> {
-    pub(crate) out: &'a Path,
+    /// The store's location (SQLite path or `postgres://` URL).
+    pub(crate) store: &'a str,
     pub(crate) months: MonthRange,
     pub(crate) skip_bad_rows: bool,
     pub(crate) options: PortfolioOptions,
-    /// The inputs' encoding, to quote rejected lines.
-    pub(crate) encoding: Encoding,
+    /// Replace the first month when it is committed already.
+    pub(crate) rerun: bool,
 }
 
 /// What a successful run reports.
 pub(crate) struct RunReport {
     pub(crate) summary: RunSummary,
     pub(crate) exit: Exit,
+    /// The months committed, with their run ids.
+    pub(crate) committed: Vec<(Month, i64)>,
 }
 
 pub(crate) fn run_command(args: &RunArgs) -> Result<Exit, Failure> {
@@ -74,7 +75,7 @@ pub(crate) fn run_command(args: &RunArgs) -> Result<Exit, Failure> {
         return Err(Failure::new(Exit::Usage, "give the months' AUM with --aum FILE or --daily FILE"));
     }
     let files = InputFiles {
-        states: args.states.as_deref(),
+        states: None,
         aum: &args.aum,
         daily: &args.daily,
         designations: &args.designations,
@@ -83,7 +84,7 @@ pub(crate) fn run_command(args: &RunArgs) -> Result<Exit, Failure> {
     };
     let inputs = input::load(&book, &files)?;
     let config = RunConfig {
-        out: &args.out,
+        store: &args.store,
         months: args.month,
         skip_bad_rows: args.skip_bad_rows,
         options: PortfolioOptions {
@@ -91,19 +92,31 @@ pub(crate) fn run_command(args: &RunArgs) -> Result<Exit, Failure> {
             rule_book_change: if args.accept_rule_change { RuleBookChange::Accept } else { RuleBookChange::Refuse },
             threads: thread_count(args.threads),
         },
-        encoding: args.read.encoding,
+        rerun: args.rerun,
     };
     let report = execute(&book, &source, inputs, &config)?;
     if !args.quiet {
         print!("{}", report.summary.render());
         println!();
     }
-    println!("outputs written to {}", display_dir(&args.out));
+    print_committed(&report, args.store.as_str());
     Ok(report.exit)
 }
 
+/// The committed months, for stdout.
+pub(crate) fn print_committed(report: &RunReport, store: &str) {
+    let store = crm_tiering_store::StoreLocation::parse(store);
+    match (report.committed.first(), report.committed.last()) {
+        (Some((first, r1)), Some((last, r2))) if first != last => {
+            println!("committed {first}..{last} (runs {r1}..{r2}) into {store}")
+        }
+        (Some((m, r)), _) => println!("committed {m} (run {r}) into {store}"),
+        _ => println!("nothing committed into {store}"),
+    }
+}
+
 /// A directory for messages, with a trailing separator.
-pub(crate) fn display_dir(p: &Path) -> String {
+pub(crate) fn display_dir(p: &std::path::Path) -> String {
     let s = p.display().to_string();
     if s.ends_with(std::path::MAIN_SEPARATOR) { s } else { format!("{s}{}", std::path::MAIN_SEPARATOR) }
 }
@@ -122,118 +135,72 @@ pub(crate) fn describe(e: &RecordError) -> String {
     }
 }
 
-struct Writers {
-    events_jsonl: OutFile,
-    events_csv: OutFile,
-    alerts_jsonl: OutFile,
-    alerts_csv: OutFile,
-    history: OutFile,
+/// One evaluated month, sent from the evaluation thread to the writing thread.
+struct MonthResults {
+    month: Month,
+    events: Vec<(usize, Event)>,
+    alerts: Vec<(usize, Alert)>,
+    /// (customer index, AUM, had a record) of the evaluated customers.
+    evaluated: Vec<(u32, Decimal, bool)>,
+    held: Vec<RecordError>,
+    /// Every customer's identity and state after the month, by index; none for the range's
+    /// last month, whose states are the evaluation's final states.
+    snapshot: Option<Vec<Option<(Customer, CustomerState)>>>,
 }
 
-fn opt<T: ToString>(v: Option<T>) -> String {
-    v.map(|v| v.to_string()).unwrap_or_default()
-}
-
-/// Streams the portfolio evaluation into the output files and the summary.
-struct Sink {
-    w: Writers,
-    /// The first write error: the run fails with it.
-    error: Option<Failure>,
+/// Collects each month for the writer, and the summary.
+struct StreamSink {
+    tx: Option<SyncSender<MonthResults>>,
+    last: Month,
+    current: Option<MonthResults>,
+    /// Each customer's identity and latest state, by index (ranges of several months only).
+    shadow: Option<Vec<Option<(Customer, CustomerState)>>>,
     entities: Entities,
     tally: Option<MonthTally>,
     months: Vec<MonthSummary>,
     /// Each customer's effective tier before the month being evaluated, by index.
     before: Vec<Option<TierCode>>,
-    /// Held customers and refused records: (month first held, error).
-    held: Vec<(Month, Option<usize>, RecordError)>,
+    /// Every held customer or refused record: (month, error).
+    held: Vec<(Month, RecordError)>,
     progress: Progress,
     done: usize,
-    line: String,
 }
 
-impl Sink {
-    fn put(&mut self, write: impl FnOnce(&mut Writers, &mut String) -> Result<(), Failure>) {
-        if self.error.is_none()
-            && let Err(e) = write(&mut self.w, &mut self.line)
-        {
-            self.error = Some(e);
-        }
-    }
-}
-
-impl PortfolioSink for Sink {
+impl PortfolioSink for StreamSink {
     fn begin_month(&mut self, month: Month) {
         self.progress.set(self.done, &month.to_string());
         self.tally = Some(MonthTally::new(month));
+        self.current = Some(MonthResults {
+            month,
+            events: Vec::new(),
+            alerts: Vec::new(),
+            evaluated: Vec::with_capacity(self.before.len()),
+            held: Vec::new(),
+            snapshot: None,
+        });
     }
 
-    fn event(&mut self, _month: Month, _index: usize, c: &Customer, ev: &Event) {
+    fn event(&mut self, _month: Month, index: usize, _c: &Customer, ev: &Event) {
         if let Some(t) = &mut self.tally {
             t.event(ev.kind);
         }
-        self.put(|w, _| {
-            let line = EventLine {
-                customer_id: c.id.clone(),
-                legal_entity: c.legal_entity.clone(),
-                event: *ev,
-                kind_zh: ev.kind.name_zh().into(),
-                reason_zh: ev.reason.name_zh().into(),
-            };
-            w.events_jsonl.line(&erased::Json::to_json(&line)?)?;
-            let x = &ev.evidence;
-            let fields = [
-                csv_field(&c.id).into_owned(),
-                csv_field(c.legal_entity.as_deref().unwrap_or("")).into_owned(),
-                ev.month.to_string(),
-                ev.effective_from.to_string(),
-                ev.kind.as_str().into(),
-                ev.kind.name_zh().into(),
-                opt(ev.from_tier),
-                opt(ev.to_tier),
-                ev.reason.as_str().into(),
-                csv_field(ev.reason.name_zh()).into_owned(),
-                x.aum.to_string(),
-                opt(x.threshold),
-                opt(x.window_from),
-                opt(x.window_months),
-                opt(x.peak_aum),
-            ];
-            w.events_csv.line(&fields.join(","))
-        });
+        if let Some(m) = &mut self.current {
+            m.events.push((index, *ev));
+        }
     }
 
-    fn alert(&mut self, _month: Month, _index: usize, c: &Customer, al: &Alert) {
+    fn alert(&mut self, _month: Month, index: usize, _c: &Customer, al: &Alert) {
         if let Some(t) = &mut self.tally {
             t.alert(al.kind);
         }
-        self.put(|w, _| {
-            let line = AlertLine {
-                customer_id: c.id.clone(),
-                legal_entity: c.legal_entity.clone(),
-                alert: *al,
-                kind_zh: al.kind.name_zh().into(),
-            };
-            w.alerts_jsonl.line(&erased::Json::to_json(&line)?)?;
-            let fields = [
-                csv_field(&c.id).into_owned(),
-                csv_field(c.legal_entity.as_deref().unwrap_or("")).into_owned(),
-                al.month.to_string(),
-                al.kind.as_str().into(),
-                al.kind.name_zh().into(),
-                opt(al.tier),
-                opt(al.months_counted),
-                opt(al.months_left),
-                al.aum.to_string(),
-                opt(al.threshold),
-                opt(al.gap),
-            ];
-            w.alerts_csv.line(&fields.join(","))
-        });
+        if let Some(m) = &mut self.current {
+            m.alerts.push((index, *al));
+        }
     }
 
     fn evaluated(
         &mut self,
-        month: Month,
+        _month: Month,
         index: usize,
         c: &Customer,
         aum: Decimal,
@@ -247,41 +214,43 @@ impl PortfolioSink for Sink {
         if let Some(t) = &mut self.tally {
             t.evaluated(&mut self.entities, c, before, s, has_record);
         }
-        self.put(|w, line| {
-            use std::fmt::Write as _;
-            let sp: Option<SpecialVip> = s.special;
-            line.clear();
-            let _ = write!(
-                line,
-                "{month},{},{},{},{aum},{},{},{},{},{},{},{},{}",
-                csv_field(&c.id),
-                csv_field(c.legal_entity.as_deref().unwrap_or("")),
-                u8::from(has_record),
-                s.status.as_str(),
-                opt(s.tier),
-                opt(s.effective_tier),
-                opt(s.watch.map(|w| w.short_months)),
-                opt(s.below_entry.map(|b| b.months)),
-                s.retention_months_left,
-                opt(sp.map(|sp| sp.tier)),
-                opt(sp.map(|sp| sp.last_month)),
-            );
-            w.history.line(line)
-        });
+        if let Some(m) = &mut self.current {
+            m.evaluated.push((index as u32, aum, has_record));
+        }
+        if let Some(shadow) = &mut self.shadow {
+            if index >= shadow.len() {
+                shadow.resize(index + 1, None);
+            }
+            shadow[index] = Some((c.clone(), *s));
+        }
     }
 
-    fn held(&mut self, month: Month, index: Option<usize>, error: &RecordError) {
+    fn held(&mut self, month: Month, _index: Option<usize>, error: &RecordError) {
         if let Some(t) = &mut self.tally {
             t.held();
         }
-        self.held.push((month, index, error.clone()));
+        if let Some(m) = &mut self.current {
+            m.held.push(error.clone());
+        }
+        self.held.push((month, error.clone()));
     }
 
-    fn end_month(&mut self, _month: Month) {
+    fn end_month(&mut self, month: Month) {
         if let Some(t) = self.tally.take() {
             self.months.push(t.finish(&self.entities));
         }
         self.done += 1;
+        if let Some(mut results) = self.current.take() {
+            if month != self.last {
+                results.snapshot = self.shadow.clone();
+            }
+            // The writer gone (it failed): the evaluation finishes without sending.
+            if let Some(tx) = &self.tx
+                && tx.send(results).is_err()
+            {
+                self.tx = None;
+            }
+        }
     }
 }
 
@@ -293,15 +262,94 @@ fn stop(errors: &[RecordError], what: &str) -> Failure {
     Failure::new(Exit::BadInput, format!("{} {what}; nothing was written", errors.len()))
 }
 
-/// Evaluates the declared month(s) over the prior states and the extract, and writes the
-/// outputs into `config.out` (all of them, or none).
+/// The failure for held customers without `--skip-bad-rows`.
+fn held_failure<'e>(held: impl Iterator<Item = &'e RecordError>) -> Failure {
+    let mut n = 0;
+    let mut bad_input = false;
+    for e in held {
+        eprintln!("rejected: {}", describe(e));
+        n += 1;
+        bad_input |= e.category() == "input";
+    }
+    let (exit, what) = if bad_input {
+        (Exit::BadInput, "bad input record(s)")
+    } else {
+        (Exit::EngineErrors, "customer(s) the engine could not evaluate")
+    };
+    Failure::new(
+        exit,
+        format!(
+            "{n} {what}; nothing was written (correct the inputs, or give --skip-bad-rows to hold those customers back, commit the others and keep the rejects in the store)"
+        ),
+    )
+}
+
+/// Only the held customers (the dry pass over a range).
+#[derive(Default)]
+struct HeldOnly(Vec<RecordError>);
+
+impl PortfolioSink for HeldOnly {
+    fn event(&mut self, _: Month, _: usize, _: &Customer, _: &Event) {}
+    fn alert(&mut self, _: Month, _: usize, _: &Customer, _: &Alert) {}
+    fn evaluated(&mut self, _: Month, _: usize, _: &Customer, _: Decimal, _: bool, _: &CustomerState) {}
+    fn held(&mut self, _: Month, _: Option<usize>, error: &RecordError) {
+        self.0.push(error.clone());
+    }
+}
+
+/// Gives up the month being written (recorded as `aborted` with the reason) and returns the
+/// failure.
+fn abort_with(w: MonthWriter<'_>, f: Failure) -> Failure {
+    let _ = w.abort(&f.message);
+    f
+}
+
+/// Writes one month's states, events, alerts and rejects into its writer. `customer(i)` is
+/// the identity and state of the customer at index `i` after the month, among `n`.
+fn write_results<'c>(
+    w: &mut MonthWriter<'_>,
+    results: &MonthResults,
+    n: usize,
+    customer: impl Fn(usize) -> Option<(&'c Customer, &'c CustomerState)>,
+) -> Result<(), StoreError> {
+    let mut aum: Vec<Option<(Decimal, bool)>> = vec![None; n];
+    for &(i, a, has) in &results.evaluated {
+        if let Some(slot) = aum.get_mut(i as usize) {
+            *slot = Some((a, has));
+        }
+    }
+    for (i, a) in aum.into_iter().enumerate() {
+        if let Some((c, s)) = customer(i) {
+            w.state(c, s, a)?;
+        }
+    }
+    let id = |i: usize| customer(i).map(|(c, _)| c.id.as_str()).unwrap_or("");
+    for (i, e) in &results.events {
+        w.event(id(*i), e);
+    }
+    for (i, a) in &results.alerts {
+        w.alert(id(*i), a);
+    }
+    for e in &results.held {
+        w.reject(e);
+    }
+    Ok(())
+}
+
+/// The input files of a run, with their digests, for the audit.
+fn audit_inputs(inputs: &[(String, std::path::PathBuf, u64)]) -> Result<Vec<InputFile>, Failure> {
+    inputs.iter().map(|(role, path, rows)| cli_store::digest(role, path, *rows)).collect()
+}
+
+/// Evaluates the declared month(s) from the store's latest committed states and commits each
+/// month into the store (all of a month, or nothing of it).
 pub(crate) fn execute(
     book: &RuleBook,
     source: &str,
     inputs: Inputs,
     config: &RunConfig<'_>,
 ) -> Result<RunReport, Failure> {
-    let Inputs { mut states, extract, entity_names, file_errors } = inputs;
+    let Inputs { extract, entity_names, file_errors, files, .. } = inputs;
     if !file_errors.is_empty() || !extract.fatal().is_empty() {
         let mut errors = file_errors;
         errors.extend(extract.fatal().iter().cloned());
@@ -326,144 +374,159 @@ pub(crate) fn execute(
             }
         }
     }
-
+    let meta: RunMeta = cli_store::run_meta(book, audit_inputs(&files)?)?;
     let engine = Engine::new(book.clone());
-    let mut staging = Staging::new(config.out)?;
-    let mut w = Writers {
-        events_jsonl: staging.create("events.jsonl")?,
-        events_csv: staging.create("events.csv")?,
-        alerts_jsonl: staging.create("alerts.jsonl")?,
-        alerts_csv: staging.create("alerts.csv")?,
-        history: staging.create("history.csv")?,
+    let mut store: Store = cli_store::open(config.store)?;
+    let mut committed: Vec<(Month, i64)> = Vec::new();
+    let result =
+        std::thread::scope(|scope| commit_months(scope, &mut store, &engine, &extract, &meta, config, &mut committed));
+    let (states, sink) = result.map_err(|f| with_committed(f, &committed))?;
+
+    let StreamSink { months: month_summaries, held, .. } = sink;
+    let mut summary = RunSummary::new(book, source, entity_names);
+    for m in month_summaries {
+        summary.add_month(m);
+    }
+    summary.customers = states.len() as u64;
+    summary.bad_rows = extract.rejected().count() as u64;
+    for (_, e) in &held {
+        eprintln!("rejected: {}", describe(e));
+    }
+    let exit = if held.is_empty() { Exit::Ok } else { Exit::Rejects };
+    Ok(RunReport { summary, exit, committed })
+}
+
+/// Takes the store's lock, reads the prior states, evaluates the months on a thread of its
+/// own and commits each month as it comes. Returns the final states and the sink (summary,
+/// held customers).
+fn commit_months<'scope, 'env: 'scope>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    store: &mut Store,
+    engine: &'env Engine,
+    extract: &'env crm_tiering::portfolio::Extract,
+    meta: &RunMeta,
+    config: &'env RunConfig<'env>,
+    committed: &mut Vec<(Month, i64)>,
+) -> Result<(PortfolioStates, StreamSink), Failure> {
+    let months = config.months;
+    let options = &config.options;
+    let mut first_meta = meta.clone();
+    first_meta.rerun = config.rerun;
+    // The lock: a second run fails here at once.
+    let mut writer = store.begin_month(months.first(), first_meta).map_err(failure)?;
+    let mut states = match writer.previous_states() {
+        Ok(Some(latest)) => latest.states,
+        Ok(None) => PortfolioStates::new(),
+        Err(e) => return Err(abort_with(writer, failure(e))),
     };
-    w.events_csv.line(EVENTS_HEADER)?;
-    w.alerts_csv.line(ALERTS_HEADER)?;
-    w.history.line(HISTORY_HEADER)?;
-    let mut sink = Sink {
-        w,
-        error: None,
+    let multi = months.first() != months.last();
+    // A range is checked whole before its first month is committed: a bad record in a later
+    // month must not leave the earlier months committed.
+    if multi && !config.skip_bad_rows {
+        let mut copy = states.clone();
+        let mut held = HeldOnly::default();
+        if let Err(f) = engine.evaluate_portfolio_with(&mut copy, months, extract, options, &mut held) {
+            return Err(abort_with(writer, stop(&f.errors, "error(s) stop the run")));
+        }
+        if !held.0.is_empty() {
+            return Err(abort_with(writer, held_failure(held.0.iter())));
+        }
+    }
+
+    let shadow = multi.then(|| states.iter().map(|(c, s)| Some((c.clone(), *s))).collect::<Vec<_>>());
+    let (tx, rx): (SyncSender<MonthResults>, Receiver<MonthResults>) = sync_channel(1);
+    let sink = StreamSink {
+        tx: Some(tx),
+        last: months.last(),
+        current: None,
+        shadow,
         entities: Entities::default(),
         tally: None,
         months: Vec::new(),
         before: states.states().iter().map(|s| s.effective_tier).collect(),
         held: Vec::new(),
-        progress: Progress::new(config.months.months().count()),
+        progress: Progress::new(months.months().count()),
         done: 0,
-        line: String::with_capacity(160),
     };
-    let result = engine.evaluate_portfolio_with(&mut states, config.months, &extract, &config.options, &mut sink);
-    sink.progress.finish();
-    if let Err(failure) = result {
-        return Err(stop(&failure.errors, "error(s) stop the run"));
-    }
-    if let Some(e) = sink.error.take() {
-        return Err(e);
-    }
-    let Sink { w, months, held, .. } = sink;
-
-    if !held.is_empty() && !config.skip_bad_rows {
-        for (_, _, e) in &held {
-            eprintln!("rejected: {}", describe(e));
-        }
-        let bad_input = held.iter().any(|(_, _, e)| e.category() == "input");
-        let (exit, what) = if bad_input {
-            (Exit::BadInput, "bad input record(s)")
-        } else {
-            (Exit::EngineErrors, "customer(s) the engine could not evaluate")
+    let handle = scope.spawn(move || {
+        let mut sink = sink;
+        let r = engine.evaluate_portfolio_with(&mut states, months, extract, options, &mut sink);
+        sink.tx = None;
+        sink.progress.finish();
+        (r, states, sink)
+    });
+    // The writer of the month being received: begun before the evaluation for the first
+    // month, right after each commit for the next.
+    let mut w = writer;
+    let outcome: Result<(MonthWriter<'_>, MonthResults), (Option<MonthWriter<'_>>, Option<Failure>)> = loop {
+        let Ok(results) = rx.recv() else {
+            // Nothing (more) came: the evaluation failed as a whole.
+            break Err((Some(w), None));
         };
-        return Err(Failure::new(
-            exit,
-            format!(
-                "{} {what}; nothing was written (correct the inputs, or give --skip-bad-rows to hold those customers back, write the others and a rejects file)",
-                held.len()
-            ),
-        ));
+        if results.month != w.month() {
+            break Err((Some(w), Some(Failure::internal("the evaluation and the store disagree on the month"))));
+        }
+        if !results.held.is_empty() && !config.skip_bad_rows {
+            break Err((Some(w), Some(held_failure(results.held.iter()))));
+        }
+        let Some(snapshot) = &results.snapshot else {
+            break Ok((w, results));
+        };
+        let at = |i: usize| snapshot.get(i).and_then(|x| x.as_ref()).map(|(c, s)| (c, s));
+        if let Err(e) = write_results(&mut w, &results, snapshot.len(), at) {
+            break Err((Some(w), Some(failure(e))));
+        }
+        match w.commit() {
+            Ok(run) => committed.push((results.month, run.run_id)),
+            Err(e) => break Err((None, Some(failure(e)))),
+        }
+        match store.begin_month(results.month.plus(1), meta.clone()) {
+            Ok(next) => w = next,
+            Err(e) => break Err((None, Some(failure(e)))),
+        }
+    };
+    drop(rx);
+    let joined = handle.join();
+    let (mut w, results) = match outcome {
+        Ok(x) => x,
+        Err((writer, error)) => {
+            let e = match (error, &joined) {
+                (Some(e), _) => e,
+                (None, Ok((Err(f), _, _))) => stop(&f.errors, "error(s) stop the run"),
+                (None, _) => Failure::internal("the evaluation stopped without its results"),
+            };
+            return Err(match writer {
+                Some(w) => abort_with(w, e),
+                None => e,
+            });
+        }
+    };
+    let Ok((evaluation, states, sink)) = joined else {
+        return Err(abort_with(w, Failure::internal("the evaluation thread panicked")));
+    };
+    if let Err(f) = evaluation {
+        return Err(abort_with(w, stop(&f.errors, "error(s) stop the run")));
     }
-
-    let mut summary = RunSummary::new(book, source, entity_names);
-    for m in months {
-        summary.add_month(m);
+    let customers = states.customers();
+    let all = states.states();
+    let at = |i: usize| customers.get(i).zip(all.get(i));
+    if let Err(e) = write_results(&mut w, &results, states.len(), at) {
+        return Err(abort_with(w, failure(e)));
     }
-    summary.customers = states.len() as u64;
-    summary.bad_rows = extract.rejected().count() as u64;
-    let Writers { events_jsonl, events_csv, alerts_jsonl, alerts_csv, history } = w;
-    for f in [events_jsonl, events_csv, alerts_jsonl, alerts_csv, history] {
-        f.finish()?;
+    match w.commit() {
+        Ok(run) => committed.push((results.month, run.run_id)),
+        Err(e) => return Err(failure(e)),
     }
-    staging.write("states.jsonl", &states.to_jsonl(book))?;
-    let mut rj = staging.create("rejects.csv")?;
-    rj.line(REJECTS_HEADER)?;
-    let originals = original_lines(&held, config.encoding);
-    for (from, _, e) in &held {
-        let (file, line) =
-            e.record.as_ref().map_or((String::new(), String::new()), |r| (r.table.clone(), r.row.to_string()));
-        let (other_file, other_line) =
-            e.other_record.as_ref().map_or((String::new(), String::new()), |r| (r.table.clone(), r.row.to_string()));
-        let original =
-            e.record.as_ref().and_then(|r| originals.get(&(r.table.clone(), r.row))).map_or("", String::as_str);
-        let fields = [
-            csv_field(&file).into_owned(),
-            line,
-            csv_field(e.customer().unwrap_or("")).into_owned(),
-            opt(e.month()),
-            e.category().to_string(),
-            csv_field(e.field().unwrap_or("")).into_owned(),
-            csv_field(&e.error.to_string()).into_owned(),
-            csv_field(&other_file).into_owned(),
-            other_line,
-            from.to_string(),
-            csv_field(original).into_owned(),
-        ];
-        rj.line(&fields.join(","))?;
-    }
-    rj.finish()?;
-    staging.write("rules.json", &book.to_json())?;
-    staging.write(
-        "summary.json",
-        &serde_json::to_string_pretty(&summary).map_err(|e| Failure::internal(e.to_string()))?,
-    )?;
-    staging.commit()?;
-    for (_, _, e) in &held {
-        eprintln!("rejected: {}", describe(e));
-    }
-    let exit = if held.is_empty() { Exit::Ok } else { Exit::Rejects };
-    Ok(RunReport { summary, exit })
+    Ok((states, sink))
 }
 
-/// The original text of the records named by errors, read again from their files (only when
-/// there are rejects, so the inputs need not stay in memory).
-fn original_lines(held: &[(Month, Option<usize>, RecordError)], encoding: Encoding) -> HashMap<(String, u64), String> {
-    let mut wanted: HashMap<String, Vec<u64>> = HashMap::new();
-    for (_, _, e) in held {
-        if let Some(r) = &e.record {
-            wanted.entry(r.table.clone()).or_default().push(r.row);
-        }
+/// A failure after some months of a range were committed says which.
+fn with_committed(mut f: Failure, committed: &[(Month, i64)]) -> Failure {
+    if let (Some((first, _)), Some((last, _))) = (committed.first(), committed.last()) {
+        let _ = std::fmt::Write::write_fmt(
+            &mut f.message,
+            format_args!(" (months {first}..{last} were committed before it; the range can go on from the next month)"),
+        );
     }
-    let mut out = HashMap::new();
-    for (file, rows) in wanted {
-        let Ok(bytes) = std::fs::read(&file) else { continue };
-        let text = crate::text::decode(bytes, encoding);
-        for (k, l) in text.lines().enumerate() {
-            let row = k as u64 + 1;
-            if rows.contains(&row) {
-                out.insert((file.clone(), row), l.to_string());
-            }
-        }
-    }
-    out
-}
-
-/// JSON serialization of output lines.
-mod erased {
-    use crate::exit::Failure;
-
-    pub(crate) trait Json {
-        fn to_json(&self) -> Result<String, Failure>;
-    }
-
-    impl<T: serde::Serialize> Json for T {
-        fn to_json(&self) -> Result<String, Failure> {
-            serde_json::to_string(self).map_err(|e| Failure::internal(format!("cannot write a JSON line: {e}")))
-        }
-    }
+    f
 }

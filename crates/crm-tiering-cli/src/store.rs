@@ -1,0 +1,196 @@
+//! The month-end store from the command line: opening it, the exit code of each store error,
+//! the audit data of a run, `history` and `import-states`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crm_tiering::{Month, RuleBook};
+use crm_tiering_store::{InputFile, RunMeta, RunStatus, Store, StoreError, StoreErrorKind};
+
+use crate::exit::{Exit, Failure};
+
+/// The store used when `--store` is not given: a SQLite file in the working directory.
+pub(crate) const DEFAULT_STORE: &str = "crm-tiering.db";
+
+/// The tool and its version, as recorded in the audit.
+pub(crate) fn tool_version() -> String {
+    format!("crm-tiering {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The exit code of a store error (see `EXIT_CODES` in main.rs).
+pub(crate) fn exit_of(kind: StoreErrorKind) -> Exit {
+    match kind {
+        StoreErrorKind::Locked => Exit::Locked,
+        StoreErrorKind::AlreadyCommitted | StoreErrorKind::Sequence => Exit::Committed,
+        StoreErrorKind::Schema | StoreErrorKind::ReadOnly => Exit::StoreSchema,
+        StoreErrorKind::Corrupt | StoreErrorKind::Input | StoreErrorKind::Database => Exit::Internal,
+    }
+}
+
+/// A store error as a failure with its exit code.
+pub(crate) fn failure(e: StoreError) -> Failure {
+    Failure::new(exit_of(e.kind()), e.to_string())
+}
+
+/// Opens the store at `location` (a SQLite path or a `postgres://` URL).
+pub(crate) fn open(location: &str) -> Result<Store, Failure> {
+    Store::open(location).map_err(failure)
+}
+
+/// Opens a store that must exist already (the readers: a SQLite path that is not there is a
+/// usage error, not a new empty store).
+pub(crate) fn open_existing(location: &str) -> Result<Store, Failure> {
+    if !location.starts_with("postgres://") && !location.starts_with("postgresql://") && !Path::new(location).exists() {
+        return Err(Failure::new(
+            Exit::Usage,
+            format!("{location}: no store here (give --store PATH or a postgres:// URL; `run` and `demo` create one)"),
+        ));
+    }
+    open(location)
+}
+
+/// The text of the rule book as the audit keeps it: text from which the store reloads the
+/// same book (same fingerprint). The book's own JSON (defaults filled in) is used, since it
+/// loads to an equal book whatever the original file looked like.
+pub(crate) fn rule_book_text(book: &RuleBook) -> Result<String, Failure> {
+    let text = book.to_json();
+    match RuleBook::from_str_auto(&text) {
+        Ok(again) if again.fingerprint() == book.fingerprint() => Ok(text),
+        _ => Err(Failure::internal("the rule book's JSON does not reload to the same fingerprint")),
+    }
+}
+
+/// The audit data of a run (the inputs with their digests and row counts).
+pub(crate) fn run_meta(book: &RuleBook, inputs: Vec<InputFile>) -> Result<RunMeta, Failure> {
+    let mut meta = RunMeta::new(&tool_version(), book.fingerprint(), &rule_book_text(book)?);
+    meta.inputs = inputs;
+    Ok(meta)
+}
+
+/// An input file's digest for the audit.
+pub(crate) fn digest(role: &str, path: &Path, rows: u64) -> Result<InputFile, Failure> {
+    InputFile::digest(role, path, rows).map_err(|e| Failure::new(Exit::Usage, e.to_string()))
+}
+
+/// `crm-tiering history`: every run with its audit data.
+pub(crate) fn history_command(location: &str, json: bool) -> Result<Exit, Failure> {
+    let mut store = open_existing(location)?;
+    let runs = store.runs().map_err(failure)?;
+    if json {
+        for r in &runs {
+            let v = serde_json::json!({
+                "run_id": r.run_id,
+                "month": r.month.to_string(),
+                "status": r.status.as_str(),
+                "started_at": r.started_at,
+                "finished_at": r.finished_at,
+                "pid": r.pid,
+                "host": r.host,
+                "tool_version": r.tool_version,
+                "rule_book_fingerprint": r.rule_book_fingerprint,
+                "inputs": r.inputs,
+                "counts": r.counts,
+                "rerun": r.rerun,
+                "note": r.note,
+            });
+            println!("{v}");
+        }
+        return Ok(Exit::Ok);
+    }
+    print!("{}", render_history(&store.location().to_string(), &runs));
+    Ok(Exit::Ok)
+}
+
+fn render_history(location: &str, runs: &[crm_tiering_store::RunRecord]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "store {location}: {} run(s)", runs.len());
+    for r in runs {
+        let _ = writeln!(
+            s,
+            "\nrun {} month {} {}{}: {} .. {} (pid {} on {})",
+            r.run_id,
+            r.month,
+            r.status.as_str(),
+            if r.rerun { " (rerun)" } else { "" },
+            r.started_at,
+            r.finished_at.as_deref().unwrap_or("-"),
+            r.pid,
+            r.host
+        );
+        let _ = writeln!(s, "  tool {}, rule book {}", r.tool_version, r.rule_book_fingerprint);
+        if let Some(c) = r.counts {
+            let _ = writeln!(
+                s,
+                "  states {}, evaluated {}, events {}, alerts {}, rejects {}",
+                c.states, c.evaluated, c.events, c.alerts, c.rejects
+            );
+        }
+        for f in &r.inputs {
+            let _ = writeln!(s, "  input {} {} ({} rows, sha256 {})", f.role, f.path, f.rows, f.sha256);
+        }
+        if let Some(n) = &r.note {
+            let _ = writeln!(s, "  note: {n}");
+        }
+        if r.status == RunStatus::Running {
+            let _ = writeln!(s, "  (running now, or killed: the next run marks it abandoned)");
+        }
+    }
+    s
+}
+
+/// `crm-tiering import-states FILE`: a checked states file becomes the store's starting point,
+/// committed as the states after `month` (default: the latest month a customer was evaluated)
+/// by a run of its own.
+pub(crate) fn import_states_command(
+    location: &str,
+    file: &Path,
+    month: Option<Month>,
+    rules: Option<&Path>,
+    rerun: bool,
+) -> Result<Exit, Failure> {
+    let (book, _) = crate::load_rules(rules)?;
+    let states = crate::input::read_states(file)?;
+    if let Some(found) = states.rule_book()
+        && found != book.fingerprint()
+    {
+        return Err(Failure::new(
+            Exit::BadInput,
+            format!(
+                "{}: the states were written under rule book {found}, but the rule book given is {}: give --rules with the book that wrote them; nothing was written",
+                file.display(),
+                book.fingerprint()
+            ),
+        ));
+    }
+    let month = match month.or_else(|| states.states().iter().filter_map(|s| s.last_month).max()) {
+        Some(m) => m,
+        None => {
+            return Err(Failure::new(
+                Exit::Usage,
+                format!(
+                    "{}: no customer has been evaluated: give --month, the month the states are after",
+                    file.display()
+                ),
+            ));
+        }
+    };
+    let mut meta = run_meta(&book, vec![digest("states", file, states.len() as u64)?])?;
+    meta.rerun = rerun;
+    let mut store = open(location)?;
+    let mut w = store.begin_month(month, meta).map_err(failure)?;
+    for (c, s) in states.iter() {
+        if let Err(e) = w.state(c, s, None) {
+            let _ = w.abort(&e.to_string());
+            return Err(failure(e));
+        }
+    }
+    let run = w.commit().map_err(failure)?;
+    println!(
+        "imported {} customer state(s) from {} as the states after {month} (run {}) into {}",
+        states.len(),
+        file.display(),
+        run.run_id,
+        store.location()
+    );
+    Ok(Exit::Ok)
+}
