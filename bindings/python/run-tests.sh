@@ -12,7 +12,11 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
-"$VENV/bin/python" -m pip install -q maturin pytest pandas polars pyarrow matplotlib mypy
+"$VENV/bin/python" -m pip install -q maturin pytest pandas polars pyarrow matplotlib mypy "pyspark>=3.5"
+# PySpark (tests/test_spark.py, examples/spark) runs on Java 17.
+if [ -z "${JAVA_HOME:-}" ] && [ -d /usr/lib/jvm/java-17-openjdk-amd64 ]; then
+  export JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64
+fi
 
 WHEELS="$(mktemp -d)"
 OUT="$(mktemp -d)"
@@ -32,4 +36,6 @@ for plot in tier_distribution.png migration_matrix.png threshold_change.png; do
   [ -s "$OUT/$plot" ] || { echo "missing plot $plot"; cat "$OUT/log.txt"; exit 1; }
 done
 echo "example wrote $(ls "$OUT"/*.png | wc -l) plots"
+echo "== spark example"
+CUSTOMERS=5000 PROFILE="$PROFILE" VENV="$VENV" "$ROOT/examples/spark/run.sh" "$OUT/spark"
 echo "python binding: all checks passed"
