@@ -62,6 +62,49 @@ fn daily_rows(id: &str, month: &str, component: &str, balance: &str, days: u32, 
         .collect()
 }
 
+/// `run` as the tests of the file outputs knew it, over the store: `--out DIR` becomes the store
+/// `DIR/crm-tiering.db` (a prior `--states FILE` is imported into it first with
+/// `import-states`), and a successful run is exported into DIR: `states.jsonl` (the checked
+/// states of the last month), `events.jsonl`, `alerts.jsonl`, and the CSV files `states.csv`,
+/// `events.csv`, `alerts.csv`, `rejects.csv`.
+fn run_out(args: &[&str]) -> Output {
+    let value = |name: &str| args.iter().position(|a| *a == name).and_then(|i| args.get(i + 1)).copied();
+    let out = Path::new(value("--out").expect("--out")).to_path_buf();
+    std::fs::create_dir_all(&out).unwrap();
+    let db = out.join("crm-tiering.db");
+    if let Some(states) = value("--states") {
+        let o = cli(&["import-states", states, "--store", p(&db)]);
+        if code(&o) != 0 {
+            return o;
+        }
+    }
+    let mut run: Vec<&str> = Vec::new();
+    let mut skip = false;
+    for a in args {
+        if skip {
+            skip = false;
+            continue;
+        }
+        if *a == "--out" || *a == "--states" {
+            skip = true;
+            continue;
+        }
+        run.push(a);
+    }
+    run.extend(["--store", p(&db)]);
+    let o = cli(&run);
+    if code(&o) == 0 || code(&o) == 6 {
+        let month = value("--month").unwrap();
+        let last = month.rsplit("..").next().unwrap();
+        for format in ["jsonl", "csv"] {
+            let e = cli(&["export", "--month", month, "--format", format, "--store", p(&db), "--out", p(&out)]);
+            assert_eq!(code(&e), 0, "{}", stderr(&e));
+        }
+        std::fs::rename(out.join(format!("states-{last}.jsonl")), out.join("states.jsonl")).unwrap();
+    }
+    o
+}
+
 /// Two runs of two months each, the second fed with the first's states.jsonl.
 #[test]
 fn run_feeds_states_forward_and_explains_a_customer() {
@@ -90,7 +133,7 @@ fn run_feeds_states_forward_and_explains_a_customer() {
     std::fs::write(d.join("designations.csv"), "customer_id,month,action,tier,months\nc3,2024-02,grant,platinum,6\n")
         .unwrap();
     let out1 = d.join("out1");
-    let o = cli(&[
+    let o = run_out(&[
         "run",
         "--month",
         "2024-01..2024-02",
@@ -139,7 +182,7 @@ fn run_feeds_states_forward_and_explains_a_customer() {
     )
     .unwrap();
     let out2 = d.join("out2");
-    let o = cli(&[
+    let o = run_out(&[
         "run",
         "--month",
         "2024-03..2024-04",
@@ -163,36 +206,29 @@ fn run_feeds_states_forward_and_explains_a_customer() {
     assert_eq!(state_of(&states, "c6")["last_month"], "2024-04");
     let events = jsonl(&out2.join("events.jsonl"));
     assert_eq!(event_kinds(&events, "c2"), ["downgraded"]);
-    let summary: Value = serde_json::from_str(&std::fs::read_to_string(out2.join("summary.json")).unwrap()).unwrap();
-    let april = &summary["months"][1];
-    assert_eq!(april["month"], "2024-04");
-    assert_eq!(april["events"]["downgraded"], 1);
-    assert_eq!(april["migration"]["diamond"]["platinum"], 1);
-    assert_eq!(april["migration"]["gold"]["gold"], 3);
-    assert_eq!(april["without_row"], 4);
-    assert_eq!(april["by_legal_entity"]["620101"]["effective_tier"]["platinum"], 1);
-    // Display names come from the extracts' legal_entity_name column (the second extract has
-    // none); the first run's summary has them.
-    let summary1: Value = serde_json::from_str(&std::fs::read_to_string(out1.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(summary1["legal_entity_names"]["620201"], "嘉峪关");
     let csv = std::fs::read_to_string(out2.join("events.csv")).unwrap();
-    assert!(csv.lines().nth(1).unwrap().starts_with("c2,620101,2024-04,2024-05,downgraded,降级,diamond,platinum,"));
+    assert!(csv.lines().nth(1).unwrap().starts_with("2024-04,c2,2024-05,downgraded,降级,diamond,platinum,"), "{csv}");
+    // The committed months: the second run went on from the first's states in the store.
+    assert!(stdout(&o).contains("committed 2024-03..2024-04 (runs 2..3)"), "{}", stdout(&o));
 
     // The story of c2 across the second run's outputs.
-    let o = cli(&["explain", "--customer", "c2", "--out", p(&out2)]);
+    let o = cli(&["explain", "--customer", "c2", "--store", p(&out2.join("crm-tiering.db"))]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let story = stdout(&o);
     assert!(story.contains("640000.00") && story.contains("630000.00"), "{story}");
     assert!(story.contains("downgraded from diamond to platinum from 2024-05"), "{story}");
     assert!(story.contains("降级"), "{story}");
     assert!(story.contains("白金卡 platinum"), "{story}");
-    let o = cli(&["explain", "--customer", "nobody", "--out", p(&out2)]);
+    let o = cli(&["explain", "--customer", "nobody", "--store", p(&out2.join("crm-tiering.db"))]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("`nobody`"));
 
+    // The story of c2 across both runs (one store): January's entry and February's watch too.
+    let o = cli(&["explain", "--customer", "c2", "--store", p(&out1.join("crm-tiering.db"))]);
+    assert!(stdout(&o).contains("watch started"), "{}", stdout(&o));
     // Running month 3 again on the same states is out of sequence: exit 5 and nothing written.
     let out3 = d.join("out3");
-    let o = cli(&[
+    let o = run_out(&[
         "run",
         "--month",
         "2024-03..2024-04",
@@ -203,8 +239,9 @@ fn run_feeds_states_forward_and_explains_a_customer() {
         "--out",
         p(&out3),
     ]);
-    assert_eq!(code(&o), 5, "{}", stderr(&o));
-    assert!(stderr(&o).contains("customer `c1`") && stderr(&o).contains("2024-03"), "{}", stderr(&o));
+    // (The store holds the states after 2024-04: 2024-03 is before it, exit 8.)
+    assert_eq!(code(&o), 8, "{}", stderr(&o));
+    assert!(stderr(&o).contains("month 2024-03 is before the latest committed month 2024-04"), "{}", stderr(&o));
     assert!(!out3.join("states.jsonl").exists());
 }
 
@@ -219,7 +256,7 @@ fn reads_a_gbk_extract_with_chinese_headers() {
     assert!(!unmappable);
     std::fs::write(d.join("aum-gbk.txt"), &gbk).unwrap();
     let out = d.join("out");
-    let o = cli(&[
+    let o = run_out(&[
         "run",
         "--month",
         "2024-03",
@@ -238,15 +275,13 @@ fn reads_a_gbk_extract_with_chinese_headers() {
     assert_eq!(state_of(&states, "6221000001")["tier"], "platinum");
     assert_eq!(states[0]["legal_entity"], "620301");
     assert_eq!(states[1]["customer_kind"], "corporate");
-    let summary: Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["legal_entity_names"]["620301"], "金昌");
     let events = jsonl(&out.join("events.jsonl"));
     assert_eq!(events[0]["evidence"]["aum"], "520000.50");
 
     // The same bytes read as UTF-8: every undecodable line is a bad row, nothing is written.
     let out2 = d.join("out-utf8");
     let o =
-        cli(&["run", "--month", "2024-03", "--aum", p(&d.join("aum-gbk.txt")), "--delimiter", "|", "--out", p(&out2)]);
+        run_out(&["run", "--month", "2024-03", "--aum", p(&d.join("aum-gbk.txt")), "--delimiter", "|", "--out", p(&out2)]);
     assert_eq!(code(&o), 4, "{}", stderr(&o));
     assert!(stderr(&o).contains("--encoding gbk"), "{}", stderr(&o));
     assert!(!out2.join("states.jsonl").exists());
@@ -275,7 +310,7 @@ fn bad_rows_stop_the_run_or_hold_their_customers_back() {
     // A previous run's file in the output directory must survive a failed run untouched.
     std::fs::create_dir_all(&out).unwrap();
     write(&out.join("states.jsonl"), "previous\n");
-    let o = cli(&["run", "--month", "2024-01..2024-02", "--aum", p(&aum), "--out", p(&out)]);
+    let o = run_out(&["run", "--month", "2024-01..2024-02", "--aum", p(&aum), "--out", p(&out)]);
     assert_eq!(code(&o), 4, "{}", stderr(&o));
     let err = stderr(&o);
     let name = p(&aum);
@@ -295,29 +330,32 @@ fn bad_rows_stop_the_run_or_hold_their_customers_back() {
     }
     assert!(err.contains("6 bad input record(s); nothing was written"), "{err}");
     assert_eq!(std::fs::read_to_string(out.join("states.jsonl")).unwrap(), "previous\n");
-    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1, "no temporary file is left behind");
+    let mut left: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    left.sort();
+    assert_eq!(left, ["crm-tiering.db", "states.jsonl"], "no temporary file is left behind");
+    let o = cli(&["history", "--store", p(&out.join("crm-tiering.db"))]);
+    // The refused run is in the audit as aborted, with why; no month is committed.
+    assert!(stdout(&o).contains("run 1 month 2024-01 aborted"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("note: 6 bad input record(s)"), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("committed"), "{}", stdout(&o));
 
-    let o = cli(&["run", "--month", "2024-01..2024-02", "--aum", p(&aum), "--out", p(&out), "--skip-bad-rows"]);
+    let o = run_out(&["run", "--month", "2024-01..2024-02", "--aum", p(&aum), "--out", p(&out), "--skip-bad-rows"]);
     assert_eq!(code(&o), 6, "{}", stderr(&o));
     let rejects = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
     let lines: Vec<&str> = rejects.lines().collect();
-    assert_eq!(
-        lines[0],
-        "file,line,customer_id,month,category,field,message,other_file,other_line,held_from,original_line"
-    );
+    assert_eq!(lines[0].trim_start_matches('\u{feff}'), "month,run_id,seq,customer_id,category,field,record,other_record,message");
     let row = |line: u32| -> &str {
         lines
             .iter()
-            .find(|l| l.starts_with(&format!("{name},{line},")))
+            .find(|l| l.contains(&format!(",{name}:{line},")))
             .unwrap_or_else(|| panic!("no line {line} in {rejects}"))
     };
-    assert!(row(3).starts_with(&format!("{name},3,b1,2024-01,input,aum,")), "{rejects}");
-    assert!(row(3).ends_with(",,,2024-01,\"2024-01,b1,620101,personal,25O000\""), "{rejects}");
-    assert!(row(4).starts_with(&format!("{name},4,b2,,input,month,")), "{rejects}");
-    assert!(row(7).starts_with(&format!("{name},7,b5,,input,record,")), "{rejects}");
+    assert!(row(3).starts_with("2024-01,2,") && row(3).contains(&format!(",b1,input,aum,{name}:3,,")), "{rejects}");
+    assert!(row(4).contains(&format!(",b2,input,month,{name}:4,,")), "{rejects}");
+    assert!(row(7).contains(&format!(",b5,input,record,{name}:7,,")), "{rejects}");
     // The duplicate names both records.
-    assert!(row(8).starts_with(&format!("{name},8,g1,2024-01,input,customer_id,")), "{rejects}");
-    assert!(row(8).contains(&format!(",{name},2,2024-01,")), "{rejects}");
+    assert!(row(8).contains(&format!(",g1,input,customer_id,{name}:8,{name}:2,")), "{rejects}");
     // Every held customer once; b1 (a bad January row) is held from January on although its
     // February row is good: a skipped row never silently becomes zero AUM.
     assert_eq!(lines.len(), 1 + 6, "{rejects}");
@@ -328,10 +366,8 @@ fn bad_rows_stop_the_run_or_hold_their_customers_back() {
     assert_eq!(ids, ["b3", "g2"]);
     assert_eq!(state_of(&states, "g2")["last_month"], "2024-02");
     assert!(state_of(&states, "b3")["last_month"].is_null());
-    let history = std::fs::read_to_string(out.join("history.csv")).unwrap();
-    assert!(history.lines().skip(1).all(|l| l.contains(",g2,")), "{history}");
-    let summary: Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["rejected"], 6);
+    let history = std::fs::read_to_string(out.join("states.csv")).unwrap();
+    assert!(history.lines().skip(1).filter(|l| l.split(',').nth(4) == Some("true")).all(|l| l.contains(",g2,")), "{history}");
 }
 
 /// Issue 8: a March extract with one stray April row never evaluates April.
@@ -342,7 +378,7 @@ fn a_stray_row_of_another_month_holds_its_customer_and_no_other_month_runs() {
     let aum = d.join("aum.csv");
     write(&aum, "month,customer_id,aum\n2024-03,c1,250000\n2024-04,c2,900000\n2024-03,c3,600000\n");
     let out = d.join("out");
-    let o = cli(&["run", "--month", "2024-03", "--aum", p(&aum), "--out", p(&out)]);
+    let o = run_out(&["run", "--month", "2024-03", "--aum", p(&aum), "--out", p(&out)]);
     assert_eq!(code(&o), 4, "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
@@ -351,25 +387,25 @@ fn a_stray_row_of_another_month_holds_its_customer_and_no_other_month_runs() {
     );
     assert!(!out.join("states.jsonl").exists());
 
-    let o = cli(&["run", "--month", "2024-03", "--aum", p(&aum), "--out", p(&out), "--skip-bad-rows"]);
+    let o = run_out(&["run", "--month", "2024-03", "--aum", p(&aum), "--out", p(&out), "--skip-bad-rows"]);
     assert_eq!(code(&o), 6, "{}", stderr(&o));
     let states = states_file(&out.join("states.jsonl"));
     assert_eq!(states.len(), 2);
     assert!(states.iter().all(|s| s["state"]["last_month"] == "2024-03"), "{states:?}");
     assert_eq!(state_of(&states, "c1")["tier"], "gold");
     assert_eq!(state_of(&states, "c3")["tier"], "platinum");
-    let history = std::fs::read_to_string(out.join("history.csv")).unwrap();
+    let history = std::fs::read_to_string(out.join("states.csv")).unwrap();
     assert!(!history.contains("2024-04"), "{history}");
     let rejects = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
-    assert!(rejects.contains(&format!("{},3,c2,2024-04,input,month,", p(&aum))), "{rejects}");
+    assert!(rejects.contains(&format!(",c2,input,month,{}:3,", p(&aum))), "{rejects}");
 
     // The month is required, and strict.
-    let o = cli(&["run", "--aum", p(&aum), "--out", p(&out)]);
+    let o = run_out(&["run", "--aum", p(&aum), "--out", p(&out)]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
-    let o = cli(&["run", "--month", "2024-+3", "--aum", p(&aum), "--out", p(&out)]);
+    let o = run_out(&["run", "--month", "2024-+3", "--aum", p(&aum), "--out", p(&out)]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     // A declared month without a single record is a missing extract, not a month of zeros.
-    let o = cli(&[
+    let o = run_out(&[
         "run",
         "--month",
         "2024-05",
@@ -397,7 +433,7 @@ fn two_names_of_one_component_are_refused() {
         if skip {
             args.push("--skip-bad-rows");
         }
-        let o = cli(&args);
+        let o = run_out(&args);
         assert_eq!(code(&o), 4, "{}", stderr(&o));
         let err = stderr(&o);
         assert!(err.contains(&format!("{}:1: field `定期存款`: column `定期存款`", p(&aum))), "{err}");
@@ -415,10 +451,10 @@ fn a_missing_identity_column_keeps_the_stored_values() {
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules-spec/default-rules.json")).ok();
     let _ = default;
     write(&d.join("jan.csv"), "month,customer_id,legal_entity,customer_kind,aum\n2024-01,c1,620101,corporate,250000\n");
-    let o = cli(&["run", "--month", "2024-01", "--aum", p(&d.join("jan.csv")), "--out", p(&d.join("o1"))]);
+    let o = run_out(&["run", "--month", "2024-01", "--aum", p(&d.join("jan.csv")), "--out", p(&d.join("o1"))]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     write(&d.join("feb.csv"), "month,customer_id,aum\n2024-02,c1,260000\n");
-    let o = cli(&[
+    let o = run_out(&[
         "run",
         "--month",
         "2024-02",
@@ -434,8 +470,11 @@ fn a_missing_identity_column_keeps_the_stored_values() {
     assert_eq!(states[0]["legal_entity"], "620101");
     assert_eq!(states[0]["customer_kind"], "corporate");
     assert_eq!(states[0]["state"]["last_month"], "2024-02");
-    let history = std::fs::read_to_string(d.join("o2/history.csv")).unwrap();
-    assert!(history.lines().nth(1).unwrap().starts_with("2024-02,c1,620101,1,260000.00,rated,gold"), "{history}");
+    let history = std::fs::read_to_string(d.join("o2/states.csv")).unwrap();
+    assert!(
+        history.lines().nth(1).unwrap().starts_with("2024-02,c1,620101,corporate,true,true,260000.00,rated,gold"),
+        "{history}"
+    );
 }
 
 /// Issue 8: a row with the wrong number of fields holds its customer back under
@@ -449,12 +488,12 @@ fn a_row_with_the_wrong_number_of_fields_holds_its_customer() {
         &d.join("jan.csv"),
         "month,customer_id,legal_entity,aum\n2024-01,c1,620101,250000\n2024-01,c2,620101,600000\n",
     );
-    let o = cli(&["run", "--month", "2024-01", "--aum", p(&d.join("jan.csv")), "--out", p(&d.join("o1"))]);
+    let o = run_out(&["run", "--month", "2024-01", "--aum", p(&d.join("jan.csv")), "--out", p(&d.join("o1"))]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let before = states_file(&d.join("o1/states.jsonl"));
     let feb = d.join("feb.csv");
     write(&feb, "month,customer_id,legal_entity,aum\n2024-02,c1,620101\n2024-02,c2,620101,600000\n");
-    let o = cli(&[
+    let o = run_out(&[
         "run",
         "--month",
         "2024-02",
@@ -475,10 +514,10 @@ fn a_row_with_the_wrong_number_of_fields_holds_its_customer() {
     let events = jsonl(&d.join("o2/events.jsonl"));
     assert!(events.iter().all(|e| e["customer_id"] != "c1"), "{events:?}");
     let rejects = std::fs::read_to_string(d.join("o2/rejects.csv")).unwrap();
-    assert!(rejects.contains(&format!("{},2,c1,,input,record,", p(&feb))), "{rejects}");
+    assert!(rejects.contains(&format!(",c1,input,record,{}:2,", p(&feb))), "{rejects}");
     // A row whose customer cannot be identified stops the run even with --skip-bad-rows.
     write(&feb, "month,customer_id,legal_entity,aum\n2024-02, c1,620101,1\n2024-02,c2,620101,600000\n");
-    let o = cli(&[
+    let o = run_out(&[
         "run",
         "--month",
         "2024-02",
@@ -501,7 +540,7 @@ fn damaged_or_stale_states_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write(&d.join("jan.csv"), "month,customer_id,aum\n2024-01,c1,250000\n2024-01,c2,600000\n2024-01,c3,1200000\n");
-    let o = cli(&["run", "--month", "2024-01", "--aum", p(&d.join("jan.csv")), "--out", p(&d.join("o1"))]);
+    let o = run_out(&["run", "--month", "2024-01", "--aum", p(&d.join("jan.csv")), "--out", p(&d.join("o1"))]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let good = std::fs::read_to_string(d.join("o1/states.jsonl")).unwrap();
     write(&d.join("feb.csv"), "month,customer_id,aum\n2024-02,c1,250000\n");
@@ -521,7 +560,7 @@ fn damaged_or_stale_states_are_refused() {
         args.push(p(&out));
         args.extend(["--states", p(&states)]);
         args.extend(extra);
-        let o = cli(&args);
+        let o = run_out(&args);
         (o, out.join("states.jsonl").exists())
     };
     for (what, text) in [("cut at a line end", &cut_at_line_end), ("cut mid-line", &cut_mid), ("altered", &altered)] {
@@ -558,7 +597,7 @@ fn a_duplicate_customer_names_both_lines() {
     let d = dir.path();
     let aum = d.join("aum.csv");
     write(&aum, "month,customer_id,aum\n2024-03,c1,250000\n2024-03,c2,250000\n2024-03,c1,900000\n");
-    let o = cli(&["run", "--month", "2024-03", "--aum", p(&aum), "--out", p(&d.join("o"))]);
+    let o = run_out(&["run", "--month", "2024-03", "--aum", p(&aum), "--out", p(&d.join("o"))]);
     assert_eq!(code(&o), 4, "{}", stderr(&o));
     let name = p(&aum);
     assert!(
@@ -566,11 +605,10 @@ fn a_duplicate_customer_names_both_lines() {
         "{}",
         stderr(&o)
     );
-    let o = cli(&["run", "--month", "2024-03", "--aum", p(&aum), "--out", p(&d.join("o")), "--skip-bad-rows"]);
+    let o = run_out(&["run", "--month", "2024-03", "--aum", p(&aum), "--out", p(&d.join("o")), "--skip-bad-rows"]);
     assert_eq!(code(&o), 6, "{}", stderr(&o));
     let rejects = std::fs::read_to_string(d.join("o/rejects.csv")).unwrap();
-    assert!(rejects.contains(&format!("{name},4,c1,2024-03,input,customer_id,")), "{rejects}");
-    assert!(rejects.contains(&format!(",{name},2,2024-03,")), "{rejects}");
+    assert!(rejects.contains(&format!(",c1,input,customer_id,{name}:4,{name}:2,")), "{rejects}");
     let states = states_file(&d.join("o/states.jsonl"));
     assert_eq!(states.len(), 1, "c1 is held back, never evaluated: {states:?}");
 }
@@ -587,20 +625,22 @@ fn formula_cells_are_neutralised() {
         "month,customer_id,legal_entity,aum\n2024-03,=1+2,@SUM(A1),250000\n2024-03,+86,-5,12x\n2024-03,c3,\"=HYPERLINK(\"\"x\"\",1)\",600000\n",
     );
     let out = d.join("o");
-    let o = cli(&["run", "--month", "2024-03", "--aum", p(&aum), "--out", p(&out), "--skip-bad-rows"]);
+    let o = run_out(&["run", "--month", "2024-03", "--aum", p(&aum), "--out", p(&out), "--skip-bad-rows"]);
     assert_eq!(code(&o), 6, "{}", stderr(&o));
     let events = std::fs::read_to_string(out.join("events.csv")).unwrap();
-    assert!(events.lines().any(|l| l.starts_with("'=1+2,'@SUM(A1),2024-03,2024-04,entered,")), "{events}");
-    assert!(events.lines().any(|l| l.starts_with("c3,\"'=HYPERLINK(\"\"x\"\",1)\",2024-03,")), "{events}");
-    let history = std::fs::read_to_string(out.join("history.csv")).unwrap();
-    assert!(history.lines().any(|l| l == "2024-03,'=1+2,'@SUM(A1),1,250000.00,rated,gold,gold,,,0,,"), "{history}");
+    assert!(events.lines().any(|l| l.starts_with("2024-03,'=1+2,2024-04,entered,")), "{events}");
+    let history = std::fs::read_to_string(out.join("states.csv")).unwrap();
+    assert!(history.lines().any(|l| l.starts_with("2024-03,c3,\"'=HYPERLINK(\"\"x\"\",1)\",personal,")), "{history}");
+    assert!(
+        history.lines().any(|l| l.starts_with("2024-03,'=1+2,'@SUM(A1),personal,true,true,250000.00,rated,gold,gold,")),
+        "{history}"
+    );
     let rejects = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
-    assert!(rejects.lines().any(|l| l.starts_with(&format!("{},3,'+86,2024-03,input,aum,", p(&aum)))), "{rejects}");
-    assert!(rejects.contains(",\"2024-03,+86,-5,12x\""), "the original line is one quoted cell: {rejects}");
+    assert!(rejects.lines().any(|l| l.contains(&format!(",'+86,input,aum,{}:3,", p(&aum)))), "{rejects}");
     // The JSON outputs keep the exact ids, and explain finds the customer.
     let states = states_file(&out.join("states.jsonl"));
     assert_eq!(state_of(&states, "=1+2")["tier"], "gold");
-    let o = cli(&["explain", "--customer", "=1+2", "--out", p(&out)]);
+    let o = cli(&["explain", "--customer", "=1+2", "--store", p(&out.join("crm-tiering.db"))]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stdout(&o).contains("entered at gold"), "{}", stdout(&o));
 }
@@ -633,7 +673,7 @@ fn check_rules_prints_the_tiers_or_names_the_broken_field() {
     assert!(stderr(&o).contains("rule_sets[0].versions[0].tiers[1].min_aum"), "{}", stderr(&o));
 
     // A run refuses an invalid rule book with the same exit code.
-    let o = cli(&["run", "--month", "2024-01", "--rules", p(&broken), "--aum", p(&broken), "--out", p(dir.path())]);
+    let o = run_out(&["run", "--month", "2024-01", "--rules", p(&broken), "--aum", p(&broken), "--out", p(dir.path())]);
     assert_eq!(code(&o), 3);
 }
 
@@ -646,19 +686,22 @@ fn demo_generates_runs_and_reproduces_by_hand() {
     let text = stdout(&o);
     assert!(text.contains("620101 兰州") && text.contains("620802 崆峒"), "{text}");
     assert!(text.contains("2023-06") && text.contains("entered"), "{text}");
-    let summary: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("output/summary.json")).unwrap()).unwrap();
-    let customers = summary["customers"].as_u64().unwrap();
+    let db = out.join("crm-tiering.db");
+    assert!(text.contains(&format!("committed 2023-01..2023-06 (runs 1..6) into {}", p(&db))), "{text}");
+    let e = cli(&["export", "--month", "2023-06", "--format", "jsonl", "--store", p(&db), "--out", p(&out.join("x"))]);
+    assert_eq!(code(&e), 0, "{}", stderr(&e));
+    let states = std::fs::read_to_string(out.join("x/states-2023-06.jsonl")).unwrap();
+    let customers = states_file(&out.join("x/states-2023-06.jsonl")).len() as u64;
     assert!((1900..=2000).contains(&customers), "{customers}");
-    let last = &summary["months"][5];
-    let vip = last["vip"].as_u64().unwrap();
-    assert!(vip > 20 && vip < customers / 4, "most customers are below entry: {vip} of {customers}");
-    let states = std::fs::read_to_string(out.join("output/states.jsonl")).unwrap();
-    assert_eq!(states_file(&out.join("output/states.jsonl")).len() as u64, customers);
     assert!(text.contains("run --month 2023-01..2023-06 --aum"), "{text}");
+    // Only the store (and the inputs) in the demo's directory: no temporary file.
+    let mut names: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["crm-tiering.db", "input", "x"]);
 
-    // The printed command gives the same states.
-    let again = dir.path().join("again");
+    // The printed command gives the same states, in a store of its own.
+    let again = dir.path().join("again.db");
     let o = cli(&[
         "run",
         "--month",
@@ -667,18 +710,25 @@ fn demo_generates_runs_and_reproduces_by_hand() {
         p(&out.join("input/aum-monthly.csv")),
         "--designations",
         p(&out.join("input/designations.csv")),
-        "--out",
+        "--store",
         p(&again),
         "--quiet",
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert_eq!(std::fs::read_to_string(again.join("states.jsonl")).unwrap(), states);
+    let e = cli(&["export", "--month", "2023-06", "--format", "jsonl", "--store", p(&again), "--out", p(&out.join("y"))]);
+    assert_eq!(code(&e), 0, "{}", stderr(&e));
+    assert_eq!(std::fs::read_to_string(out.join("y/states-2023-06.jsonl")).unwrap(), states);
 
-    // The customer the demo suggests has a story.
+    // The customer the demo suggests has a story across the committed months.
     let id = text.split("explain --customer ").nth(1).unwrap().split_whitespace().next().unwrap();
-    let o = cli(&["explain", "--customer", id, "--out", p(&out.join("output"))]);
+    let o = cli(&["explain", "--customer", id, "--store", p(&db)]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stdout(&o).contains("entered at"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("6 committed month(s), 2023-01 to 2023-06"), "{}", stdout(&o));
+
+    // A demo again makes its store anew.
+    let o = cli(&["demo", "--out", p(&out), "--customers", "200", "--months", "2"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
 }
 
 #[test]
@@ -722,7 +772,7 @@ fn simulate_sizes_a_rule_change_as_python_does() {
     assert!(stdout(&o).contains("2024-06 gold"), "{}", stdout(&o));
     // From a run's states: simulate one later month from them.
     let run = dir.path().join("run");
-    let o = cli(&[
+    let o = run_out(&[
         "run",
         "--rules",
         p(&rules_a),
