@@ -280,8 +280,17 @@ fn reads_a_gbk_extract_with_chinese_headers() {
 
     // The same bytes read as UTF-8: every undecodable line is a bad row, nothing is written.
     let out2 = d.join("out-utf8");
-    let o =
-        run_out(&["run", "--month", "2024-03", "--aum", p(&d.join("aum-gbk.txt")), "--delimiter", "|", "--out", p(&out2)]);
+    let o = run_out(&[
+        "run",
+        "--month",
+        "2024-03",
+        "--aum",
+        p(&d.join("aum-gbk.txt")),
+        "--delimiter",
+        "|",
+        "--out",
+        p(&out2),
+    ]);
     assert_eq!(code(&o), 4, "{}", stderr(&o));
     assert!(stderr(&o).contains("--encoding gbk"), "{}", stderr(&o));
     assert!(!out2.join("states.jsonl").exists());
@@ -344,7 +353,10 @@ fn bad_rows_stop_the_run_or_hold_their_customers_back() {
     assert_eq!(code(&o), 6, "{}", stderr(&o));
     let rejects = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
     let lines: Vec<&str> = rejects.lines().collect();
-    assert_eq!(lines[0].trim_start_matches('\u{feff}'), "month,run_id,seq,customer_id,category,field,record,other_record,message");
+    assert_eq!(
+        lines[0].trim_start_matches('\u{feff}'),
+        "month,run_id,seq,customer_id,category,field,record,other_record,message"
+    );
     let row = |line: u32| -> &str {
         lines
             .iter()
@@ -367,7 +379,10 @@ fn bad_rows_stop_the_run_or_hold_their_customers_back() {
     assert_eq!(state_of(&states, "g2")["last_month"], "2024-02");
     assert!(state_of(&states, "b3")["last_month"].is_null());
     let history = std::fs::read_to_string(out.join("states.csv")).unwrap();
-    assert!(history.lines().skip(1).filter(|l| l.split(',').nth(4) == Some("true")).all(|l| l.contains(",g2,")), "{history}");
+    assert!(
+        history.lines().skip(1).filter(|l| l.split(',').nth(4) == Some("true")).all(|l| l.contains(",g2,")),
+        "{history}"
+    );
 }
 
 /// Issue 8: a March extract with one stray April row never evaluates April.
@@ -715,7 +730,8 @@ fn demo_generates_runs_and_reproduces_by_hand() {
         "--quiet",
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let e = cli(&["export", "--month", "2023-06", "--format", "jsonl", "--store", p(&again), "--out", p(&out.join("y"))]);
+    let e =
+        cli(&["export", "--month", "2023-06", "--format", "jsonl", "--store", p(&again), "--out", p(&out.join("y"))]);
     assert_eq!(code(&e), 0, "{}", stderr(&e));
     assert_eq!(std::fs::read_to_string(out.join("y/states-2023-06.jsonl")).unwrap(), states);
 
