@@ -20,7 +20,12 @@ bash scripts/check-msrv.sh
 step "Rust: docs (cargo doc --workspace, warnings denied)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 
-step "Rust: tests (unit, properties, conformance vectors, CLI end to end, doctests)"
+step "PostgreSQL: a throwaway cluster for the store and CLI tests"
+source scripts/postgres-test-cluster.sh
+pg_test_cluster_start
+trap pg_test_cluster_stop EXIT
+
+step "Rust: tests (unit, properties, conformance vectors, CLI end to end, store on SQLite and PostgreSQL, doctests)"
 cargo test --workspace --locked
 
 step "Rust: the example month-end batch"
