@@ -284,6 +284,65 @@ fn _bench_rust_batch<'py>(
     Ok(d)
 }
 
+/// Benchmark helper: where a later portfolio month's time goes on the Python path, 1 thread.
+/// `table1` sets up the states (timed as `first`); then, for `month2`/`table2`: `read` (the
+/// one reader: Arrow columns into the core's `Extract`), `month` (the core's portfolio month
+/// with a sink that builds nothing), `tables` (the portfolio month again, from the same states,
+/// with the four table writers, tables finished).
+#[pyfunction]
+fn _bench_phases<'py>(
+    py: Python<'py>,
+    rules: &PyRuleBook,
+    month1: &Bound<'py, PyAny>,
+    table1: AnyRecordBatch,
+    month2: &Bound<'py, PyAny>,
+    table2: AnyRecordBatch,
+) -> PyResult<Bound<'py, PyDict>> {
+    use crm_tiering::portfolio::{MonthRange, PortfolioSink, PortfolioStates, RecordError};
+    struct Null;
+    impl PortfolioSink for Null {
+        fn event(&mut self, _: Month, _: usize, _: &Customer, _: &crm_tiering::Event) {}
+        fn alert(&mut self, _: Month, _: usize, _: &Customer, _: &crm_tiering::Alert) {}
+        fn evaluated(&mut self, _: Month, _: usize, _: &Customer, _: crm_tiering::Decimal, _: bool, _: &CustomerState) {
+        }
+        fn held(&mut self, _: Month, _: Option<usize>, _: &RecordError) {}
+    }
+    let (m1, m2) = (extract_month(month1)?, extract_month(month2)?);
+    let t1 = vec![InputTable::collect(table1, TableKind::Aum, "aum")?];
+    let t2 = vec![InputTable::collect(table2, TableKind::Aum, "aum")?];
+    let engine = Engine::new((*rules.book).clone());
+    let codes = writers::Codes::of(&[engine.rule_book()]);
+    let result = py.detach(move || -> Result<[f64; 4], RunError> {
+        let options = PortfolioOptions::default();
+        let range = |m| MonthRange::single(m).map_err(RunError::NoMonths);
+        let start = Instant::now();
+        let x1 = read_all(&engine, &t1)?;
+        let mut states = PortfolioStates::new();
+        engine.evaluate_portfolio_with(&mut states, range(m1)?, &x1, &options, &mut Null)?;
+        let first = start.elapsed().as_secs_f64();
+        let start = Instant::now();
+        let x2 = read_all(&engine, &t2)?;
+        let read = start.elapsed().as_secs_f64();
+        let mut again = states.clone();
+        let start = Instant::now();
+        engine.evaluate_portfolio_with(&mut again, range(m2)?, &x2, &options, &mut Null)?;
+        let month = start.elapsed().as_secs_f64();
+        let start = Instant::now();
+        let mut sink = writers::TablesSink::new(states.len(), false, codes);
+        engine.evaluate_portfolio_with(&mut states, range(m2)?, &x2, &options, &mut sink)?;
+        let _tables = sink.finish()?;
+        let tables = start.elapsed().as_secs_f64();
+        Ok([first, read, month, tables])
+    });
+    let [first, read, month, tables] = result.map_err(|e| e.into_py(py))?;
+    let d = PyDict::new(py);
+    d.set_item("first", first)?;
+    d.set_item("read", read)?;
+    d.set_item("month", month)?;
+    d.set_item("tables", tables)?;
+    Ok(d)
+}
+
 /// Parses an amount exactly (for tests and helpers): returns a `decimal.Decimal`.
 #[pyfunction]
 fn parse_amount<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
@@ -305,6 +364,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(explain_outcomes, m)?)?;
     m.add_function(wrap_pyfunction!(explain_table, m)?)?;
     m.add_function(wrap_pyfunction!(_bench_rust_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(_bench_phases, m)?)?;
     m.add_function(wrap_pyfunction!(parse_amount, m)?)?;
     m.add("STATE_SCHEMA_VERSION", crm_tiering::STATE_SCHEMA_VERSION)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
