@@ -20,15 +20,17 @@
 mod columns;
 mod evaluate;
 mod extract;
+mod options;
+mod plan;
 mod record;
 mod simulate;
+mod sink;
 mod states;
 
 pub use columns::{ColumnRole, Columns, TableKind};
-pub use evaluate::{
-    Absent, Evaluated, MonthRange, PortfolioMonth, PortfolioOptions, PortfolioOutcome, PortfolioSink, RuleBookChange,
-};
 pub use extract::{AumRow, DesignationRow, Extract};
+pub use options::{Absent, MonthRange, PortfolioOptions, RuleBookChange};
 pub use record::{MAX_CUSTOMER_ID_BYTES, PortfolioFailure, RecordError, RecordRef, validate_customer_id};
 pub use simulate::{Simulation, TierChange, TierCount, simulate};
+pub use sink::{Evaluated, PortfolioMonth, PortfolioOutcome, PortfolioSink};
 pub use states::{PortfolioStates, STATES_FORMAT_VERSION};

@@ -5,9 +5,10 @@
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
 
-use super::evaluate::{MonthRange, PortfolioOptions, PortfolioSink, RuleBookChange};
 use super::extract::Extract;
+use super::options::{MonthRange, PortfolioOptions, RuleBookChange};
 use super::record::{PortfolioFailure, RecordError};
+use super::sink::PortfolioSink;
 use super::states::PortfolioStates;
 use crate::code::TierCode;
 use crate::engine::{Customer, Engine};

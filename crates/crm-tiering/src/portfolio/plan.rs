@@ -1,0 +1,260 @@
+//! The plan of a portfolio evaluation (SPEC §15.1, §15.4): every record dated and resolved to
+//! its customer once, duplicates and out-of-month records held, new customers ordered.
+
+use rustc_hash::FxHashMap;
+
+use super::extract::{Extract, located};
+use super::options::MonthRange;
+use super::record::{PortfolioFailure, RecordError};
+use super::states::PortfolioStates;
+use crate::error::InputError;
+use crate::month::Month;
+
+/// No record (an index that is never a row's).
+pub(super) const NONE: u32 = u32::MAX;
+
+/// Why and from when a customer is held back.
+struct Hold {
+    from: Month,
+    error: RecordError,
+}
+
+/// What a portfolio evaluation decides before it changes anything: the records of each month
+/// and the customer each belongs to, the customers held back, and the new customers with the
+/// month they join. Every record's customer is resolved here, once.
+pub(super) struct Plan<'x> {
+    /// Indices of each month's AUM records (duplicates and records of customers that never
+    /// join removed).
+    pub(super) month_rows: Vec<Vec<u32>>,
+    /// Indices of each month's designations (likewise).
+    pub(super) month_designations: Vec<Vec<u32>>,
+    /// The customer (index in the states after the new ones join) of each AUM record.
+    pub(super) row_customer: Vec<u32>,
+    /// The customer of each designation.
+    pub(super) designation_customer: Vec<u32>,
+    /// New customers, in the order they join, with the month they join.
+    pub(super) joining: Vec<(&'x str, Month)>,
+    /// Held customers: (customer index, or none for a customer that never joins; from; why).
+    pub(super) holds: Vec<(Option<usize>, Month, RecordError)>,
+}
+
+/// Customers by provisional index: stored ones first, then every new id in the order met.
+struct Ids<'x> {
+    known: usize,
+    new: FxHashMap<&'x str, u32>,
+    names: Vec<&'x str>,
+}
+
+impl<'x> Ids<'x> {
+    fn of(&mut self, states: &PortfolioStates, id: &'x str) -> u32 {
+        if let Some(i) = states.index_of(id) {
+            return i as u32;
+        }
+        let next = (self.known + self.names.len()) as u32;
+        let names = &mut self.names;
+        *self.new.entry(id).or_insert_with(|| {
+            names.push(id);
+            next
+        })
+    }
+}
+
+fn hold(holds: &mut FxHashMap<u32, Hold>, customer: u32, from: Month, error: RecordError) {
+    match holds.get_mut(&customer) {
+        Some(h) if h.from <= from => {}
+        Some(h) => *h = Hold { from, error },
+        None => {
+            holds.insert(customer, Hold { from, error });
+        }
+    }
+}
+
+impl<'x> Plan<'x> {
+    pub(super) fn new(
+        states: &PortfolioStates,
+        months: MonthRange,
+        extract: &'x Extract,
+    ) -> Result<Self, PortfolioFailure> {
+        let n_months = months.len();
+        let known = states.len();
+        let mut ids = Ids { known, new: FxHashMap::default(), names: Vec::new() };
+        let mut holds: FxHashMap<u32, Hold> = FxHashMap::default();
+        for r in &extract.rejects {
+            let from = r.month.filter(|m| months.contains(*m)).unwrap_or(months.first());
+            let c = ids.of(states, &r.customer_id);
+            hold(&mut holds, c, from, r.error.clone());
+        }
+        // Date every record: undated ones stop the run, ones outside the months hold.
+        let mut month_rows: Vec<Vec<u32>> = vec![Vec::new(); n_months];
+        let mut row_customer = vec![NONE; extract.rows.len()];
+        let mut undated = Vec::new();
+        for (k, r) in extract.rows.iter().enumerate() {
+            let c = ids.of(states, &r.customer_id);
+            let Some(m) = r.month.or((n_months == 1).then_some(months.first())) else {
+                let message = format!("the record has no month, and the run covers {months}");
+                let error = InputError::new(&r.customer_id, None, "month", message);
+                undated.push(located(error, extract.record(r.table, r.row)));
+                continue;
+            };
+            if !months.contains(m) {
+                let message = format!("the record is dated {m}, outside the declared month(s) {months}");
+                let error = InputError::new(&r.customer_id, Some(m), "month", message);
+                hold(&mut holds, c, months.first(), located(error, extract.record(r.table, r.row)));
+                continue;
+            }
+            row_customer[k] = c;
+            month_rows[months.offset(m)].push(k as u32);
+        }
+        if !undated.is_empty() {
+            return Err(PortfolioFailure { errors: undated });
+        }
+        let mut month_designations: Vec<Vec<u32>> = vec![Vec::new(); n_months];
+        let mut designation_customer = vec![NONE; extract.designations.len()];
+        for (k, d) in extract.designations.iter().enumerate() {
+            let c = ids.of(states, &d.customer_id);
+            if !months.contains(d.month) {
+                let message = format!("the designation is dated {}, outside the declared month(s) {months}", d.month);
+                let error = InputError::new(&d.customer_id, Some(d.month), "month", message);
+                hold(&mut holds, c, months.first(), located(error, extract.record(d.table, d.row)));
+                continue;
+            }
+            designation_customer[k] = c;
+            month_designations[months.offset(d.month)].push(k as u32);
+        }
+        // A second record of a customer-month holds the customer (both are named); each new
+        // customer's first record, in (month, table, row) order, decides where it joins.
+        let total = known + ids.names.len();
+        let mut first_seen: Vec<Option<(usize, u32, u64)>> = vec![None; ids.names.len()];
+        let mut seen = Seen { month: vec![NONE; total], first: vec![NONE; total] };
+        let mut seen_designation = Seen { month: vec![NONE; total], first: vec![NONE; total] };
+        for offset in 0..n_months {
+            let m = months.first().plus(offset as i32);
+            let locate = |k: u32| {
+                let r = &extract.rows[k as usize];
+                (r.table, r.row, r.customer_id.as_str())
+            };
+            let kept = seen.dedup(&month_rows[offset], &mut row_customer, offset, |k, f| {
+                duplicate(extract, m, "record", "customer_id", locate(k), locate(f))
+            });
+            let locate = |k: u32| {
+                let d = &extract.designations[k as usize];
+                (d.table, d.row, d.customer_id.as_str())
+            };
+            let kept_designations =
+                seen_designation.dedup(&month_designations[offset], &mut designation_customer, offset, |k, f| {
+                    duplicate(extract, m, "designation", "special", locate(k), locate(f))
+                });
+            for (c, error) in kept.1.into_iter().chain(kept_designations.1) {
+                hold(&mut holds, c, m, error);
+            }
+            for (list, owner, locate) in [
+                (
+                    &kept.0,
+                    &row_customer,
+                    &(|k: u32| {
+                        let r = &extract.rows[k as usize];
+                        (r.table, r.row)
+                    }) as &dyn Fn(u32) -> (u32, u64),
+                ),
+                (&kept_designations.0, &designation_customer, &|k: u32| {
+                    let d = &extract.designations[k as usize];
+                    (d.table, d.row)
+                }),
+            ] {
+                for &k in list {
+                    let c = owner[k as usize] as usize;
+                    if c >= known {
+                        let (t, r) = locate(k);
+                        let f = &mut first_seen[c - known];
+                        if f.is_none_or(|f| (offset, t, r) < f) {
+                            *f = Some((offset, t, r));
+                        }
+                    }
+                }
+            }
+            month_rows[offset] = kept.0;
+            month_designations[offset] = kept_designations.0;
+        }
+        // New customers join at their first record, in record order, unless held from before.
+        let mut order: Vec<(usize, (usize, u32, u64))> =
+            first_seen.iter().enumerate().filter_map(|(j, f)| f.map(|f| (j, f))).collect();
+        order.sort_by_key(|&(_, f)| f);
+        let mut final_of_new = vec![NONE; ids.names.len()];
+        let mut joining = Vec::new();
+        for (j, (offset, _, _)) in order {
+            let m = months.first().plus(offset as i32);
+            if holds.get(&((known + j) as u32)).is_some_and(|h| h.from <= m) {
+                continue;
+            }
+            final_of_new[j] = (known + joining.len()) as u32;
+            joining.push((ids.names[j], m));
+        }
+        let final_of = |c: u32| if c == NONE || (c as usize) < known { c } else { final_of_new[c as usize - known] };
+        for c in row_customer.iter_mut().chain(designation_customer.iter_mut()) {
+            *c = final_of(*c);
+        }
+        for list in &mut month_rows {
+            list.retain(|&k| row_customer[k as usize] != NONE);
+        }
+        for list in &mut month_designations {
+            list.retain(|&k| designation_customer[k as usize] != NONE);
+        }
+        let mut holds: Vec<(Option<usize>, Month, RecordError)> = holds
+            .into_iter()
+            .map(|(c, h)| (Some(final_of(c)).filter(|&c| c != NONE).map(|c| c as usize), h.from, h.error))
+            .collect();
+        holds.sort_by(|a, b| a.2.record.cmp(&b.2.record).then(a.2.customer().cmp(&b.2.customer())));
+        Ok(Plan { month_rows, month_designations, row_customer, designation_customer, joining, holds })
+    }
+}
+
+/// The first record of each customer in the month being scanned.
+struct Seen {
+    /// The month (offset) each customer was last seen in.
+    month: Vec<u32>,
+    /// Its first record in that month.
+    first: Vec<u32>,
+}
+
+impl Seen {
+    /// Keeps each customer's first record of the month; a later one is dropped (its owner set
+    /// to none) and returned as a hold of the customer.
+    fn dedup(
+        &mut self,
+        records: &[u32],
+        owner: &mut [u32],
+        offset: usize,
+        duplicate: impl Fn(u32, u32) -> RecordError,
+    ) -> (Vec<u32>, Vec<(u32, RecordError)>) {
+        let mut kept = Vec::with_capacity(records.len());
+        let mut held = Vec::new();
+        for &k in records {
+            let c = owner[k as usize] as usize;
+            if self.month[c] == offset as u32 {
+                held.push((c as u32, duplicate(k, self.first[c])));
+                owner[k as usize] = NONE;
+                continue;
+            }
+            self.month[c] = offset as u32;
+            self.first[c] = k;
+            kept.push(k);
+        }
+        (kept, held)
+    }
+}
+
+/// The error of a second record of a customer-month, naming both.
+fn duplicate(
+    extract: &Extract,
+    month: Month,
+    what: &str,
+    field: &str,
+    (table, row, id): (u32, u64, &str),
+    (first_table, first_row, _): (u32, u64, &str),
+) -> RecordError {
+    RecordError {
+        error: InputError::new(id, Some(month), field, format!("a second {what} for the customer in the month")).into(),
+        record: Some(extract.record(table, row)),
+        other_record: Some(extract.record(first_table, first_row)),
+    }
+}
