@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::error::ParseError;
+use crate::parse::ParseError;
 
 /// A tier code from the rule book, such as `gold` or `private`.
 ///

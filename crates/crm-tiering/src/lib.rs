@@ -37,6 +37,7 @@ mod error;
 mod event;
 mod money;
 mod month;
+mod parse;
 pub mod portfolio;
 mod rules;
 mod state;
@@ -50,10 +51,11 @@ pub use engine::{
     BatchAlert, BatchError, BatchEvent, BatchOutcome, BatchSink, Customer, CustomerIdentity, CustomerRef, Engine,
     EngineOptions, MissingMonths, MonthInput, MonthOutcome, SpecialChange,
 };
-pub use error::{InputError, ParseError, RuleError, SequenceError, StateError, TieringError};
+pub use error::{InputError, RuleError, SequenceError, StateError, TieringError};
 pub use event::{Alert, AlertKind, Event, EventKind, Evidence, Reason};
 pub use money::{MAX_AMOUNT, from_fen, parse_amount, to_fen};
 pub use month::Month;
+pub use parse::ParseError;
 pub use rules::{
     CustomerKind, DEFAULT_RULES_TOML, DowngradeTarget, RULE_FORMAT_VERSION, RuleBook, RuleBookFile, RuleSet,
     RuleSetFile, RuleSetId, RuleVersion, RuleVersionFile, Settings, ThresholdComparison, Tier, TierFile,

@@ -2,7 +2,7 @@
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use crate::error::ParseError;
+use crate::parse::ParseError;
 
 /// The largest amount the engine accepts anywhere: a balance, an average, a month's total, a
 /// computed AUM or a tier minimum, in CNY: 999,999,999,999,999.99 (just under 10^15 yuan, far

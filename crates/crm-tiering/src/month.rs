@@ -8,7 +8,7 @@ use std::num::NonZeroI32;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::error::ParseError;
+use crate::parse::ParseError;
 
 /// A calendar month such as `2024-03`.
 ///

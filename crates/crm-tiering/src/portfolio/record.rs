@@ -2,8 +2,9 @@
 
 use std::fmt;
 
-use crate::error::{ParseError, TieringError};
+use crate::error::TieringError;
 use crate::month::Month;
+use crate::parse::ParseError;
 
 /// A record of an input table: the table's name (a file path, or `aum`, `daily`,
 /// `designations`, `states` for in-memory tables) and the record's row, as the caller numbers

@@ -1,0 +1,19 @@
+//! Values that could not be parsed: months, amounts, codes, customer ids. Kept apart from
+//! `error` so that the value types (`Month`, `TierCode`, amounts) depend on nothing above them.
+
+/// A value that could not be parsed: a month, an amount or a tier code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// Not a month in `YYYY-MM` form (or `year * 100 + month`).
+    #[error("`{0}` is not a month: expected YYYY-MM with a year from 1900 to 9999")]
+    Month(String),
+    /// Not a decimal amount.
+    #[error("`{0}` is not a decimal amount")]
+    Amount(String),
+    /// Not a valid tier or component code.
+    #[error("`{0}` is not a valid code: expected 1 to 16 characters of a-z, 0-9, `_` or `-`")]
+    Code(String),
+    /// Not a usable customer id.
+    #[error("{0:?} is not a customer id: {1}")]
+    CustomerId(String, &'static str),
+}
