@@ -91,7 +91,10 @@ impl MonthData {
 }
 
 /// A database holding a store.
-pub(crate) trait Backend {
+///
+/// `Send` so that a [`crate::Store`] can be moved to (and used from) another thread, as the Python
+/// binding does while the GIL is released.
+pub(crate) trait Backend: Send {
     fn begin(&mut self, month: Month, meta: &RunMeta) -> Result<Begun, StoreError>;
     fn commit(&mut self, run_id: i64, month: Month, meta: &RunMeta, data: MonthData) -> Result<RunRecord, StoreError>;
     fn abort(&mut self, run_id: i64, why: &str) -> Result<(), StoreError>;
