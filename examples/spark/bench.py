@@ -56,7 +56,7 @@ def spark(inp, out, months, partitions):
 
     s = (SparkSession.builder.master("local[2]").appName("crm-tiering-bench")
          .config("spark.driver.memory", "8g").config("spark.ui.showConsoleProgress", "false")
-         .config("spark.driver.bindAddress", "127.0.0.1").getOrCreate())
+         .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1").getOrCreate())
     s.sparkContext.setLogLevel("ERROR")
     first, last = months_range(months)
     in_months = F.col("month").between(F.lit(first), F.lit(last))

@@ -23,7 +23,7 @@ echo "== Parquet"
 "$VENV/bin/python" "$HERE/make_parquet.py" "$OUT/demo/input" "$OUT/input" --rows-per-file 250000
 echo "== spark-submit (local[2])"
 "$VENV/bin/spark-submit" --master "local[2]" \
-  --conf spark.ui.showConsoleProgress=false --conf spark.driver.bindAddress=127.0.0.1 \
+  --conf spark.ui.showConsoleProgress=false --conf spark.driver.bindAddress=127.0.0.1 --conf spark.driver.host=127.0.0.1 \
   "$HERE/tiering_job.py" --input "$OUT/input" --output "$OUT/output" \
   --months 2023-01..2023-12 --partitions "${PARTITIONS:-4}" --check 2> "$OUT/spark.log" \
   || { tail -50 "$OUT/spark.log"; exit 1; }
