@@ -11,6 +11,7 @@ mod convert;
 mod errors;
 mod portfolio;
 mod reader;
+mod store;
 mod types;
 mod writers;
 
@@ -359,6 +360,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyMonthOutcome>()?;
     m.add_class::<PyEngine>()?;
     m.add_class::<PyPortfolio>()?;
+    m.add_class::<store::PyStore>()?;
     m.add_function(wrap_pyfunction!(replay_table, m)?)?;
     m.add_function(wrap_pyfunction!(simulate, m)?)?;
     m.add_function(wrap_pyfunction!(explain_outcomes, m)?)?;

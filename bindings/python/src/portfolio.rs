@@ -114,6 +114,34 @@ impl PyPortfolio {
         })
     }
 
+    /// A portfolio over `states` (read from a states text or a store), stamped with the rule
+    /// book that wrote them: states of another rule book are refused (`StateError`, field
+    /// `rule_book`) unless `accept_rule_change`.
+    pub(crate) fn with_states(
+        py: Python<'_>,
+        rules: &PyRuleBook,
+        missing_months: &str,
+        absent: &str,
+        states: PortfolioStates,
+        accept_rule_change: bool,
+    ) -> PyResult<Self> {
+        let mut p = Self::build(py, rules, missing_months, absent)?;
+        p.states = states;
+        let book = p.engine.rule_book();
+        if let Some(found) = p.states.rule_book()
+            && found != book.fingerprint()
+        {
+            if !accept_rule_change {
+                let e: TieringError =
+                    StateError::RuleBookChanged { found: found.to_string(), expected: book.fingerprint().into() }
+                        .into();
+                return Err(tiering_error(&e));
+            }
+            p.accept_rule_change = true;
+        }
+        Ok(p)
+    }
+
     /// Runs the core's portfolio month over `tables` with the GIL released.
     #[allow(clippy::too_many_arguments)]
     fn run(
@@ -323,21 +351,8 @@ impl PyPortfolio {
         accept_rule_change: bool,
         name: &str,
     ) -> PyResult<Self> {
-        let mut p = Self::build(py, rules, missing_months, absent)?;
-        p.states = PortfolioStates::from_jsonl(text, name).map_err(|e| record_error(py, &e))?;
-        let book = p.engine.rule_book();
-        if let Some(found) = p.states.rule_book()
-            && found != book.fingerprint()
-        {
-            if !accept_rule_change {
-                let e: TieringError =
-                    StateError::RuleBookChanged { found: found.to_string(), expected: book.fingerprint().into() }
-                        .into();
-                return Err(tiering_error(&e));
-            }
-            p.accept_rule_change = true;
-        }
-        Ok(p)
+        let states = PortfolioStates::from_jsonl(text, name).map_err(|e| record_error(py, &e))?;
+        Self::with_states(py, rules, missing_months, absent, states, accept_rule_change)
     }
 
     fn __len__(&self) -> usize {

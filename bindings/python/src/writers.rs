@@ -116,12 +116,12 @@ fn month(b: &mut Date32Builder, m: Option<Month>) {
     b.append_option(m.map(month_days));
 }
 
-fn batch(columns: Vec<(&str, ArrayRef)>) -> Result<RecordBatch, ArrowError> {
+pub(crate) fn batch(columns: Vec<(&str, ArrayRef)>) -> Result<RecordBatch, ArrowError> {
     let fields: Vec<Field> = columns.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), true)).collect();
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns.into_iter().map(|(_, a)| a).collect())
 }
 
-fn table(b: RecordBatch) -> Result<PyTable, ArrowError> {
+pub(crate) fn table(b: RecordBatch) -> Result<PyTable, ArrowError> {
     let schema = b.schema();
     PyTable::try_new(vec![b], schema).map_err(|e| ArrowError::ExternalError(Box::new(e)))
 }
@@ -162,12 +162,13 @@ impl StatesWriter {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn row(&mut self, codes: &mut Codes, m: Month, c: &Customer, aum: Decimal, has_record: bool, s: &CustomerState) {
+    /// `evaluated` is the month's AUM and whether the customer had a record; none for a
+    /// customer held back (read from a store: `aum` and `has_record` are then null).
+    fn row(&mut self, codes: &mut Codes, m: Month, c: &Customer, evaluated: Option<(Decimal, bool)>, s: &CustomerState) {
         self.customer.append_value(&c.id);
         self.month.append_value(month_days(m));
-        append_dec(&mut self.aum, Some(aum));
-        self.has_record.append_value(has_record);
+        append_dec(&mut self.aum, evaluated.map(|e| e.0));
+        self.has_record.append_option(evaluated.map(|e| e.1));
         self.status.append_value(position(&STATUSES, s.status));
         opt_tier(codes, &mut self.tier, s.tier);
         opt_tier(codes, &mut self.effective, s.effective_tier);
@@ -244,8 +245,8 @@ impl EventsWriter {
         }
     }
 
-    fn row(&mut self, codes: &mut Codes, c: &Customer, e: &Event) {
-        self.customer.append_value(&c.id);
+    fn row(&mut self, codes: &mut Codes, customer_id: &str, e: &Event) {
+        self.customer.append_value(customer_id);
         self.month.append_value(month_days(e.month));
         self.effective.append_value(month_days(e.effective_from));
         self.kind.append_value(position(EventKind::ALL, e.kind));
@@ -325,8 +326,8 @@ impl AlertsWriter {
         }
     }
 
-    fn row(&mut self, codes: &mut Codes, c: &Customer, a: &Alert) {
-        self.customer.append_value(&c.id);
+    fn row(&mut self, codes: &mut Codes, customer_id: &str, a: &Alert) {
+        self.customer.append_value(customer_id);
         self.month.append_value(month_days(a.month));
         self.kind.append_value(position(AlertKind::ALL, a.kind));
         opt_tier(codes, &mut self.tier, a.tier);
@@ -440,16 +441,60 @@ impl TablesSink {
 
 impl PortfolioSink for TablesSink {
     fn event(&mut self, _month: Month, _index: usize, customer: &Customer, event: &Event) {
-        self.events.row(&mut self.codes, customer, event);
+        self.events.row(&mut self.codes, &customer.id, event);
     }
     fn alert(&mut self, _month: Month, _index: usize, customer: &Customer, alert: &Alert) {
-        self.alerts.row(&mut self.codes, customer, alert);
+        self.alerts.row(&mut self.codes, &customer.id, alert);
     }
     fn evaluated(&mut self, m: Month, _index: usize, c: &Customer, aum: Decimal, has_record: bool, s: &CustomerState) {
-        self.states.row(&mut self.codes, m, c, aum, has_record, s);
+        self.states.row(&mut self.codes, m, c, Some((aum, has_record)), s);
     }
     fn held(&mut self, m: Month, _index: Option<usize>, error: &RecordError) {
         self.errors.row(Some(m), error);
+    }
+}
+
+/// The states, events and alerts tables of rows read back from a store (`store.rs`): the same
+/// columns as [`TablesSink`]'s.
+pub(crate) struct RowTables {
+    codes: Codes,
+    states: StatesWriter,
+    events: EventsWriter,
+    alerts: AlertsWriter,
+}
+
+impl RowTables {
+    /// Tables for about `states`, `events` and `alerts` rows.
+    pub(crate) fn new(states: usize, events: usize, alerts: usize, explain: bool, codes: Codes) -> Self {
+        RowTables {
+            codes,
+            states: StatesWriter::new(states),
+            events: EventsWriter::new(events, explain),
+            alerts: AlertsWriter::new(alerts),
+        }
+    }
+
+    /// A customer's state after month `m`; `evaluated` none for a customer held back.
+    pub(crate) fn state(&mut self, m: Month, c: &Customer, evaluated: Option<(Decimal, bool)>, s: &CustomerState) {
+        self.states.row(&mut self.codes, m, c, evaluated, s);
+    }
+
+    pub(crate) fn event(&mut self, customer_id: &str, e: &Event) {
+        self.events.row(&mut self.codes, customer_id, e);
+    }
+
+    pub(crate) fn alert(&mut self, customer_id: &str, a: &Alert) {
+        self.alerts.row(&mut self.codes, customer_id, a);
+    }
+
+    /// The states, events and alerts tables.
+    pub(crate) fn finish(self) -> Result<[PyTable; 3], ArrowError> {
+        let tier_values = self.codes.values();
+        Ok([
+            table(self.states.finish(&tier_values)?)?,
+            table(self.events.finish(&tier_values)?)?,
+            table(self.alerts.finish(&tier_values)?)?,
+        ])
     }
 }
 

@@ -31,7 +31,7 @@ from ._native import (
     MonthOutcome,
     RuleBook,
 )
-from .errors import InputError, RuleFileError, SequenceError, StateError, TieringError
+from .errors import InputError, RuleFileError, SequenceError, StateError, StoreError, TieringError
 
 __version__: str = _native.__version__
 
@@ -50,11 +50,15 @@ __all__ = [
     "SequenceError",
     "Simulation",
     "StateError",
+    "Store",
+    "StoreError",
+    "StoreHistory",
     "TieringError",
     "evaluate",
     "evaluate_portfolio",
     "explain",
     "load_rules",
+    "open_store",
     "read_parquet",
     "replay",
     "replay_portfolio",
@@ -335,6 +339,125 @@ class Portfolio:
 
     def __repr__(self) -> str:
         return repr(self._native)
+
+
+@dataclass(frozen=True)
+class StoreHistory:
+    """One customer's history across the committed months of a store (``Store.history``):
+    ``states`` (one row per committed month the customer has a state in), ``events`` (with
+    their ``explain`` text) and ``alerts``, with the columns of a ``PortfolioResult``'s."""
+
+    states: Any
+    events: Any
+    alerts: Any
+
+
+class Store:
+    """The month-end store the CLI's ``run`` commits into (``crates/crm-tiering-store``): a
+    SQLite file or a PostgreSQL database (``postgres://user@host:port/db``).
+
+    Tables are Arrow (pyarrow when installed) with the columns of a ``PortfolioResult``'s:
+    amounts ``decimal128(38, 2)``, months ``date32``. ``months`` is a month (``"YYYY-MM"``,
+    ``datetime.date``) or a range (``"YYYY-MM..YYYY-MM"``, ``(first, last)``); by default the
+    latest committed month. A single month that is not committed is an ``InputError``; a range
+    gives the committed months in it. Store failures raise ``StoreError`` (``.kind``). Reads
+    release the GIL. A ``Store`` is a context manager (``close()`` at the end).
+
+    >>> store = open_store("out/demo/crm-tiering.db")                  # doctest: +SKIP
+    >>> store.months()[-1], store.states().num_rows                    # doctest: +SKIP
+    >>> p = store.portfolio(load_rules())  # continues after the latest committed month  # doctest: +SKIP
+    """
+
+    def __init__(self, location: Union[str, "os.PathLike[str]"], *, create: bool = False) -> None:
+        self._native = _native.Store(os.fspath(location), create=create)
+
+    @property
+    def location(self) -> str:
+        """The SQLite path or the PostgreSQL URL (without its password)."""
+        return self._native.location
+
+    def months(self) -> List[str]:
+        """The committed months, in order, as ``"YYYY-MM"``."""
+        return self._native.months()
+
+    def runs(self) -> Any:
+        """Every run, oldest first, with its audit data: ``run_id``, ``month``, ``status``
+        (``running``, ``committed``, ``replaced``, ``aborted``, ``abandoned``), ``rerun``,
+        ``started_at``/``finished_at`` (UTC timestamps), ``pid``, ``host``, ``tool_version``,
+        ``rule_book_fingerprint``, ``inputs`` (JSON: role, path, sha256, rows), the counts
+        ``states``, ``evaluated``, ``events``, ``alerts``, ``rejects`` (null until committed),
+        ``note``."""
+        return _table(self._native.runs())
+
+    def rule_book(self, run_id: Optional[int] = None) -> Optional[RuleBook]:
+        """The rule book a run used; by default the one that committed the latest month
+        (``None`` for an empty store)."""
+        return self._native.rule_book(run_id)
+
+    def states(self, months: Any = None) -> Any:
+        """The states after the committed ``months``: one row per customer and month, the
+        columns of ``PortfolioResult.states`` (``aum`` and ``has_record`` null for a customer
+        held back that month), customers in id order."""
+        return _table(self._native.states(months))
+
+    def events(self, months: Any = None, *, explain: bool = False) -> Any:
+        """The events of the committed ``months`` (``explain=True`` fills the ``explain``
+        column with each event's English line)."""
+        return _table(self._native.events(months, explain=explain))
+
+    def alerts(self, months: Any = None) -> Any:
+        """The alerts of the committed ``months``."""
+        return _table(self._native.alerts(months))
+
+    def rejects(self, months: Any = None) -> Any:
+        """The customers held back and records refused by the runs that committed ``months``:
+        ``customer_id``, ``month``, ``run_id``, ``seq``, ``category``, ``field``, ``message``,
+        ``record`` and ``other_record`` (``file:line``, as the CLI names them)."""
+        return _table(self._native.rejects(months))
+
+    def history(self, customer_id: str) -> StoreHistory:
+        """One customer's states, events and alerts across every committed month. A customer
+        the store does not hold is an ``InputError``."""
+        return StoreHistory(*(_table(t) for t in self._native.history(customer_id)))
+
+    def portfolio(
+        self,
+        rules: RulesLike,
+        *,
+        missing_months: str = "error",
+        absent: str = "zero",
+        accept_rule_change: bool = False,
+    ) -> "Portfolio":
+        """A ``Portfolio`` holding the latest committed states (new customers for an empty
+        store), to evaluate the months after them as the CLI's ``run`` would. States written
+        under another rule book raise ``StateError`` (field ``rule_book``) unless
+        ``accept_rule_change=True``. The store is not written: the portfolio is yours."""
+        p = Portfolio.__new__(Portfolio)
+        p._native = self._native.portfolio(
+            load_rules(rules), missing_months=missing_months, absent=absent, accept_rule_change=accept_rule_change
+        )
+        return p
+
+    def close(self) -> None:
+        """Closes the connection; later reads raise ``ValueError``."""
+        self._native.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return repr(self._native)
+
+
+def open_store(location: Union[str, "os.PathLike[str]"], *, create: bool = False) -> Store:
+    """Opens the month-end store at ``location``: a SQLite file path (the CLI's
+    ``crm-tiering.db``) or a ``postgres://`` URL. A SQLite file that does not exist raises
+    ``StoreError`` (kind ``input``) unless ``create=True``. A store of a newer schema raises
+    ``StoreError`` (kind ``schema``)."""
+    return Store(location, create=create)
 
 
 def evaluate_portfolio(

@@ -9,6 +9,10 @@
   ``.last_month``, ``.expected_month``);
 * ``StateError``: a stored state that cannot be used (``.customer``, ``.field``).
 
+``StoreError`` is the month-end store's (``open_store``): ``.kind`` is the store's error kind
+(``locked``, ``already_committed``, ``sequence``, ``schema``, ``read_only``, ``corrupt``,
+``input``, ``database``), ``.category`` is ``"store"``.
+
 Every error has ``.category``, ``.customer``, ``.month`` (``"YYYY-MM"``), ``.field``, exactly
 as the core reports them (no surface rebuilds them), and for an error about a record of an
 input table or a states text, ``.record`` and ``.other_record`` as ``(table, row)`` (rows are
@@ -23,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any, List, Optional, Tuple
 
-__all__ = ["TieringError", "RuleFileError", "InputError", "SequenceError", "StateError"]
+__all__ = ["TieringError", "RuleFileError", "InputError", "SequenceError", "StateError", "StoreError"]
 
 
 class TieringError(Exception):
@@ -98,3 +102,17 @@ class StateError(TieringError):
     under another rule book (``field`` ``rule_book``)."""
 
     category = "state"
+
+
+class StoreError(TieringError):
+    """The month-end store failed or refused: ``kind`` is the store's error kind (``locked``,
+    ``already_committed``, ``sequence``, ``schema`` for a newer or unknown schema or a database
+    that is not a store, ``read_only``, ``corrupt`` for stored data that does not decode,
+    ``input`` (for instance a SQLite file that does not exist), ``database`` for the database's
+    own failures: connection, disk)."""
+
+    category = "store"
+
+    def __init__(self, message: str, **attrs: Any) -> None:
+        super().__init__(message, **attrs)
+        self.kind: Optional[str] = attrs.get("kind")

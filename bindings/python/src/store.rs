@@ -1,0 +1,482 @@
+//! `Store`: the month-end store (`crates/crm-tiering-store`: a SQLite file or a PostgreSQL
+//! database the CLI's `run` commits into) read from Python, as Arrow tables with the same
+//! columns as a `Portfolio`'s results, and a `Portfolio` continuing from its latest committed
+//! states.
+//!
+//! Every read runs with the GIL released. Store errors are `crm_tiering.errors.StoreError`
+//! (`.kind` is the store's error kind); a month or customer given from Python that the store
+//! does not hold is an `InputError`.
+
+use std::sync::{Arc, Mutex};
+
+use arrow_array::builder::{
+    BooleanBuilder, Date32Builder, Int64Builder, StringBuilder, TimestampSecondBuilder, UInt64Builder,
+};
+use arrow_array::ArrayRef;
+use arrow_schema::ArrowError;
+use crm_tiering::portfolio::{MonthRange, PortfolioStates};
+use crm_tiering::{Month, RuleBook};
+use crm_tiering_store::{RunStatus, Store, StoreError, StoreErrorKind};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use pyo3_arrow::PyTable;
+
+use crate::convert::{check_customer_id, extract_months};
+use crate::errors::{input_error, make};
+use crate::portfolio::PyPortfolio;
+use crate::types::PyRuleBook;
+use crate::writers::{Codes, RowTables, month_days};
+
+/// The `kind` attribute of a `StoreError`.
+fn kind_name(k: StoreErrorKind) -> &'static str {
+    match k {
+        StoreErrorKind::Locked => "locked",
+        StoreErrorKind::AlreadyCommitted => "already_committed",
+        StoreErrorKind::Sequence => "sequence",
+        StoreErrorKind::Schema => "schema",
+        StoreErrorKind::ReadOnly => "read_only",
+        StoreErrorKind::Corrupt => "corrupt",
+        StoreErrorKind::Input => "input",
+        StoreErrorKind::Database => "database",
+    }
+}
+
+fn store_exception(py: Python<'_>, kind: &str, message: &str) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let d = PyDict::new(py);
+        d.set_item("kind", kind)?;
+        Ok(PyErr::from_value(make(py, "StoreError", message, &d)?))
+    };
+    build().unwrap_or_else(|e| e)
+}
+
+/// Why a read gives nothing.
+enum Fail {
+    Store(StoreError),
+    Arrow(ArrowError),
+    /// A month given from Python that is not committed.
+    NotCommitted(Month, Vec<Month>),
+    /// A customer the store has no row of.
+    NoCustomer(String),
+    Closed,
+}
+
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Self {
+        Fail::Store(e)
+    }
+}
+
+impl From<ArrowError> for Fail {
+    fn from(e: ArrowError) -> Self {
+        Fail::Arrow(e)
+    }
+}
+
+fn committed_text(months: &[Month]) -> String {
+    match months {
+        [] => "the store has no committed month".into(),
+        [one] => format!("the store holds {one} only"),
+        [first, .., last] => format!("the store holds {} months, {first}..{last}", months.len()),
+    }
+}
+
+impl Fail {
+    fn into_py(self, py: Python<'_>) -> PyErr {
+        match self {
+            Fail::Store(e) => store_exception(py, kind_name(e.kind()), &e.to_string()),
+            Fail::Arrow(e) => pyo3::exceptions::PyRuntimeError::new_err(format!("arrow: {e}")),
+            Fail::NotCommitted(m, months) => input_error(
+                py,
+                None,
+                Some(m),
+                "month",
+                &format!("month {m} is not committed in the store ({})", committed_text(&months)),
+            ),
+            Fail::NoCustomer(id) => {
+                input_error(py, Some(&id), None, "customer_id", "the store holds no state, event or alert of the customer")
+            }
+            Fail::Closed => pyo3::exceptions::PyValueError::new_err("the store is closed"),
+        }
+    }
+}
+
+/// The months a read covers: the latest committed month when none is given; a single month
+/// must be committed, a range gives the committed months in it.
+enum Months {
+    Latest,
+    Given(MonthRange),
+}
+
+impl Months {
+    fn of(months: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        Ok(match months.filter(|m| !m.is_none()) {
+            None => Months::Latest,
+            Some(m) => Months::Given(extract_months(m)?),
+        })
+    }
+
+    /// The range to read; none when the store has no committed month (empty tables).
+    fn resolve(&self, store: &mut Store) -> Result<Option<MonthRange>, Fail> {
+        let committed = store.committed_months()?;
+        match self {
+            Months::Latest => Ok(committed.last().map(|&m| MonthRange::single(m).expect("one month is a range"))),
+            Months::Given(r) if r.first() == r.last() && !committed.contains(&r.first()) => {
+                Err(Fail::NotCommitted(r.first(), committed))
+            }
+            Months::Given(r) => Ok(Some(*r)),
+        }
+    }
+}
+
+/// The tier codes of the rule books of the runs that committed the months in `range` (every
+/// committed month when none), in their books' order: the dictionaries of the tier columns.
+fn codes_for(store: &mut Store, range: Option<MonthRange>) -> Result<Codes, Fail> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut books: Vec<RuleBook> = Vec::new();
+    for run in store.runs()? {
+        if run.status != RunStatus::Committed
+            || range.is_some_and(|r| !r.contains(run.month))
+            || seen.contains(&run.rule_book_fingerprint)
+        {
+            continue;
+        }
+        seen.push(run.rule_book_fingerprint.clone());
+        if let Some(text) = store.run_rule_book(run.run_id)? {
+            let book = RuleBook::from_str_auto(&text).map_err(|e| {
+                StoreError::Corrupt(format!("the rule book of run {} does not load: {e}", run.run_id))
+            })?;
+            books.push(book);
+        }
+    }
+    let refs: Vec<&RuleBook> = books.iter().collect();
+    Ok(Codes::of(&refs))
+}
+
+/// The month-end store: committed months of states, events, alerts and rejects, and the audit
+/// of the runs that wrote them.
+#[pyclass(module = "crm_tiering._native", name = "Store")]
+pub(crate) struct PyStore {
+    store: Mutex<Option<Store>>,
+    location: String,
+}
+
+impl PyStore {
+    /// Runs `f` on the store with the GIL released.
+    fn with<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut Store) -> Result<T, Fail> + Send) -> PyResult<T> {
+        let store = &self.store;
+        let result = py.detach(move || {
+            let mut guard = store.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            match guard.as_mut() {
+                Some(s) => f(s),
+                None => Err(Fail::Closed),
+            }
+        });
+        result.map_err(|e| e.into_py(py))
+    }
+}
+
+#[pymethods]
+impl PyStore {
+    /// Opens the store at `location`: a SQLite file path or a `postgres://` URL. A SQLite file
+    /// that does not exist is refused (`StoreError`, kind `input`) unless `create`.
+    #[new]
+    #[pyo3(signature = (location, *, create=false))]
+    fn new(py: Python<'_>, location: &str, create: bool) -> PyResult<Self> {
+        let parsed = crm_tiering_store::StoreLocation::parse(location);
+        if let crm_tiering_store::StoreLocation::Sqlite(path) = &parsed
+            && !create
+            && !path.exists()
+        {
+            return Err(store_exception(
+                py,
+                "input",
+                &format!(
+                    "no store at {}: the file does not exist (pass create=True to make an empty store)",
+                    path.display()
+                ),
+            ));
+        }
+        let store = py.detach(move || Store::open_location(parsed)).map_err(|e| Fail::Store(e).into_py(py))?;
+        let location = store.location().to_string();
+        Ok(PyStore { store: Mutex::new(Some(store)), location })
+    }
+
+    /// Where the store is (a PostgreSQL URL without its password).
+    #[getter]
+    fn location(&self) -> String {
+        self.location.clone()
+    }
+
+    /// The committed months, in order, as `"YYYY-MM"`.
+    fn months(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        let months = self.with(py, |s| Ok(s.committed_months()?))?;
+        Ok(months.iter().map(Month::to_string).collect())
+    }
+
+    /// Every run, oldest first, with its audit data.
+    fn runs(&self, py: Python<'_>) -> PyResult<PyTable> {
+        self.with(py, |s| Ok(runs_table(&s.runs()?)?))
+    }
+
+    /// The rule book a run used: by default the run that committed the latest month (none for
+    /// an empty store).
+    #[pyo3(signature = (run_id=None))]
+    fn rule_book(&self, py: Python<'_>, run_id: Option<i64>) -> PyResult<Option<PyRuleBook>> {
+        let text = self.with(py, move |s| {
+            let run_id = match run_id {
+                Some(id) => Some(id),
+                None => {
+                    let latest = s.committed_months()?.last().copied();
+                    s.runs()?
+                        .iter()
+                        .rev()
+                        .find(|r| Some(r.month) == latest && r.status == RunStatus::Committed)
+                        .map(|r| r.run_id)
+                }
+            };
+            match run_id {
+                Some(id) => Ok(s.run_rule_book(id)?),
+                None => Ok(None),
+            }
+        })?;
+        text.map(|t| {
+            RuleBook::from_str_auto(&t)
+                .map(|b| PyRuleBook { book: Arc::new(b) })
+                .map_err(|e| store_exception(py, "corrupt", &format!("the store is damaged: the rule book does not load: {e}")))
+        })
+        .transpose()
+    }
+
+    /// The states after the committed `months` (a month or a range; by default the latest
+    /// committed month): one row per customer and month, the columns of a `Portfolio`'s
+    /// states table (`aum` and `has_record` null for a customer held back that month).
+    #[pyo3(signature = (months=None))]
+    fn states(&self, py: Python<'_>, months: Option<&Bound<'_, PyAny>>) -> PyResult<PyTable> {
+        let months = Months::of(months)?;
+        self.with(py, move |s| {
+            let range = months.resolve(s)?;
+            let codes = codes_for(s, range)?;
+            let rows: u64 = match range {
+                Some(r) => s
+                    .runs()?
+                    .iter()
+                    .filter(|x| x.status == RunStatus::Committed && r.contains(x.month))
+                    .filter_map(|x| x.counts.map(|c| c.states))
+                    .sum(),
+                None => 0,
+            };
+            let mut t = RowTables::new(rows as usize, 0, 0, false, codes);
+            if let Some(r) = range {
+                s.for_each_state(r.first(), r.last(), &mut |row| {
+                    t.state(row.month, &row.customer, row.evaluated, &row.state);
+                    Ok(())
+                })?;
+            }
+            let [states, _, _] = t.finish()?;
+            Ok(states)
+        })
+    }
+
+    /// The events of the committed `months` (by default the latest committed month).
+    #[pyo3(signature = (months=None, *, explain=false))]
+    fn events(&self, py: Python<'_>, months: Option<&Bound<'_, PyAny>>, explain: bool) -> PyResult<PyTable> {
+        let months = Months::of(months)?;
+        self.with(py, move |s| {
+            let range = months.resolve(s)?;
+            let codes = codes_for(s, range)?;
+            let rows = match range {
+                Some(r) => s.events(r.first(), r.last())?,
+                None => Vec::new(),
+            };
+            let mut t = RowTables::new(0, rows.len(), 0, explain, codes);
+            for r in &rows {
+                t.event(&r.customer_id, &r.event);
+            }
+            let [_, events, _] = t.finish()?;
+            Ok(events)
+        })
+    }
+
+    /// The alerts of the committed `months` (by default the latest committed month).
+    #[pyo3(signature = (months=None))]
+    fn alerts(&self, py: Python<'_>, months: Option<&Bound<'_, PyAny>>) -> PyResult<PyTable> {
+        let months = Months::of(months)?;
+        self.with(py, move |s| {
+            let range = months.resolve(s)?;
+            let codes = codes_for(s, range)?;
+            let rows = match range {
+                Some(r) => s.alerts(r.first(), r.last())?,
+                None => Vec::new(),
+            };
+            let mut t = RowTables::new(0, 0, rows.len(), false, codes);
+            for r in &rows {
+                t.alert(&r.customer_id, &r.alert);
+            }
+            let [_, _, alerts] = t.finish()?;
+            Ok(alerts)
+        })
+    }
+
+    /// The rejects (customers held back, records refused) of the runs that committed `months`
+    /// (by default the latest committed month).
+    #[pyo3(signature = (months=None))]
+    fn rejects(&self, py: Python<'_>, months: Option<&Bound<'_, PyAny>>) -> PyResult<PyTable> {
+        let months = Months::of(months)?;
+        self.with(py, move |s| {
+            let rows = match months.resolve(s)? {
+                Some(r) => s.rejects(r.first(), r.last())?,
+                None => Vec::new(),
+            };
+            Ok(rejects_table(&rows)?)
+        })
+    }
+
+    /// One customer's history across every committed month: its states, events and alerts
+    /// tables. A customer the store does not hold is an `InputError`.
+    fn history(&self, py: Python<'_>, customer_id: &str) -> PyResult<(PyTable, PyTable, PyTable)> {
+        check_customer_id(py, customer_id)?;
+        let id = customer_id.to_string();
+        let [a, b, c] = self.with(py, move |s| {
+            let h = s.customer_history(&id)?;
+            if h.states.is_empty() && h.events.is_empty() && h.alerts.is_empty() {
+                return Err(Fail::NoCustomer(id));
+            }
+            let codes = codes_for(s, None)?;
+            let mut t = RowTables::new(h.states.len(), h.events.len(), h.alerts.len(), true, codes);
+            for r in &h.states {
+                t.state(r.month, &r.customer, r.evaluated, &r.state);
+            }
+            for e in &h.events {
+                t.event(&id, e);
+            }
+            for a in &h.alerts {
+                t.alert(&id, a);
+            }
+            Ok(t.finish()?)
+        })?;
+        Ok((a, b, c))
+    }
+
+    /// A `Portfolio` over the latest committed states (new customers for an empty store),
+    /// evaluating the months after them under `rules`. States written under another rule
+    /// book are refused (`StateError`, field `rule_book`) unless `accept_rule_change`.
+    #[pyo3(signature = (rules, *, missing_months="error", absent="zero", accept_rule_change=false))]
+    fn portfolio(
+        &self,
+        py: Python<'_>,
+        rules: &PyRuleBook,
+        missing_months: &str,
+        absent: &str,
+        accept_rule_change: bool,
+    ) -> PyResult<PyPortfolio> {
+        let latest = self.with(py, |s| Ok(s.latest_states()?))?;
+        let states = latest.map(|l| l.states).unwrap_or_else(PortfolioStates::new);
+        PyPortfolio::with_states(py, rules, missing_months, absent, states, accept_rule_change)
+    }
+
+    /// Closes the connection; any later read raises `ValueError`.
+    fn close(&self, py: Python<'_>) {
+        let store = &self.store;
+        py.detach(move || {
+            let mut guard = store.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            guard.take();
+        });
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Store({:?})", self.location)
+    }
+}
+
+fn columns(cols: Vec<(&str, ArrayRef)>) -> Result<PyTable, ArrowError> {
+    crate::writers::table(crate::writers::batch(cols)?)
+}
+
+/// Seconds since 1970 of a store timestamp (UTC, RFC 3339).
+fn timestamp(s: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp())
+}
+
+/// The runs table: one row per run with its audit data.
+fn runs_table(runs: &[crm_tiering_store::RunRecord]) -> Result<PyTable, ArrowError> {
+    let n = runs.len();
+    let s = || StringBuilder::with_capacity(n, n * 16);
+    let u = || UInt64Builder::with_capacity(n);
+    let ts = || TimestampSecondBuilder::with_capacity(n).with_timezone("UTC");
+    let (mut run_id, mut pid) = (Int64Builder::with_capacity(n), Int64Builder::with_capacity(n));
+    let mut month = Date32Builder::with_capacity(n);
+    let (mut status, mut host, mut tool, mut fp, mut inputs, mut note) = (s(), s(), s(), s(), s(), s());
+    let (mut started, mut finished) = (ts(), ts());
+    let (mut states, mut evaluated, mut events, mut alerts, mut rejects) = (u(), u(), u(), u(), u());
+    let mut rerun = BooleanBuilder::with_capacity(n);
+    for r in runs {
+        run_id.append_value(r.run_id);
+        month.append_value(month_days(r.month));
+        status.append_value(r.status.as_str());
+        rerun.append_value(r.rerun);
+        started.append_option(timestamp(&r.started_at));
+        finished.append_option(r.finished_at.as_deref().and_then(timestamp));
+        pid.append_value(r.pid);
+        host.append_value(&r.host);
+        tool.append_value(&r.tool_version);
+        fp.append_value(&r.rule_book_fingerprint);
+        inputs.append_value(serde_json::to_string(&r.inputs).map_err(|e| ArrowError::ExternalError(Box::new(e)))?);
+        states.append_option(r.counts.map(|c| c.states));
+        evaluated.append_option(r.counts.map(|c| c.evaluated));
+        events.append_option(r.counts.map(|c| c.events));
+        alerts.append_option(r.counts.map(|c| c.alerts));
+        rejects.append_option(r.counts.map(|c| c.rejects));
+        note.append_option(r.note.as_deref());
+    }
+    columns(vec![
+        ("run_id", Arc::new(run_id.finish())),
+        ("month", Arc::new(month.finish())),
+        ("status", Arc::new(status.finish())),
+        ("rerun", Arc::new(rerun.finish())),
+        ("started_at", Arc::new(started.finish())),
+        ("finished_at", Arc::new(finished.finish())),
+        ("pid", Arc::new(pid.finish())),
+        ("host", Arc::new(host.finish())),
+        ("tool_version", Arc::new(tool.finish())),
+        ("rule_book_fingerprint", Arc::new(fp.finish())),
+        ("inputs", Arc::new(inputs.finish())),
+        ("states", Arc::new(states.finish())),
+        ("evaluated", Arc::new(evaluated.finish())),
+        ("events", Arc::new(events.finish())),
+        ("alerts", Arc::new(alerts.finish())),
+        ("rejects", Arc::new(rejects.finish())),
+        ("note", Arc::new(note.finish())),
+    ])
+}
+
+/// The rejects table: one row per customer held back or record refused by a committing run.
+fn rejects_table(rows: &[crm_tiering_store::RejectRow]) -> Result<PyTable, ArrowError> {
+    let n = rows.len();
+    let s = || StringBuilder::with_capacity(n, n * 16);
+    let (mut customer, mut category, mut field, mut message, mut record, mut other) = (s(), s(), s(), s(), s(), s());
+    let mut month = Date32Builder::with_capacity(n);
+    let (mut run_id, mut seq) = (Int64Builder::with_capacity(n), Int64Builder::with_capacity(n));
+    for r in rows {
+        customer.append_option(r.customer_id.as_deref());
+        month.append_value(month_days(r.month));
+        run_id.append_value(r.run_id);
+        seq.append_value(r.seq);
+        category.append_value(&r.category);
+        field.append_option(r.field.as_deref());
+        message.append_value(&r.message);
+        record.append_option(r.record.as_deref());
+        other.append_option(r.other_record.as_deref());
+    }
+    columns(vec![
+        ("customer_id", Arc::new(customer.finish())),
+        ("month", Arc::new(month.finish())),
+        ("run_id", Arc::new(run_id.finish())),
+        ("seq", Arc::new(seq.finish())),
+        ("category", Arc::new(category.finish())),
+        ("field", Arc::new(field.finish())),
+        ("message", Arc::new(message.finish())),
+        ("record", Arc::new(record.finish())),
+        ("other_record", Arc::new(other.finish())),
+    ])
+}
