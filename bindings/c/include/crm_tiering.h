@@ -1621,6 +1621,52 @@ enum crmt_result crmt_extract_push_revoke(struct crmt_extract *extract,
 void crmt_extract_free(struct crmt_extract *extract);
 
 /**
+ * Adds `count` typed AUM records at once: record `i` is row `first_row + i` of `table`, the
+ * month's total AUM in fen `amounts_fen[i]` of the customer whose id is the UTF-8 bytes
+ * `ids[id_offsets[i] .. id_offsets[i + 1]]` (the layout of `crmt_batch_customers`:
+ * `id_offsets` has `count + 1` non-decreasing entries, no NUL needed).
+ *
+ * The optional columns (NULL: the default for every record):
+ * - `legal_entities` / `legal_entity_offsets`: as the ids; an empty entry (or NULL) keeps the
+ *   stored legal entity;
+ * - `kinds`: `CRMT_KIND_PERSONAL`, `CRMT_KIND_CORPORATE`, or -1 (`(int8_t)CRMT_KIND_KEEP`) to
+ *   keep the stored kind (a new customer is personal); NULL keeps every kind;
+ * - `months`: `year * 100 + month` of each record, 0 for the declared month; NULL: every record
+ *   is of the declared month (a one-month run).
+ *
+ * Every record is recorded as `crmt_extract_push_total_fen` would record it, with the same
+ * checks and the same reporting: a bad record (an id or legal entity that is not UTF-8, an
+ * unknown kind, a month that is not one, `CRMT_NO_AMOUNT`) is kept and holds its customer back
+ * in the evaluation; a record whose customer cannot be identified (empty id, spaces, not UTF-8)
+ * makes the run refused as a whole. The same records pushed row by row or in chunks of any size
+ * give the same extract. One call per chunk: nothing is allocated per record beyond what the
+ * extract keeps (the id, and the legal entity when given).
+ *
+ * # Errors
+ * Only when nothing could be recorded, and then nothing is: `CRMT_NULL_ARGUMENT` (`extract`,
+ * `table`, or a required column NULL with `count` > 0; `legal_entities` without offsets),
+ * `CRMT_INVALID_UTF8` (`table`), `CRMT_INVALID_ARGUMENT` (offsets that decrease).
+ *
+ * # Safety
+ * `extract` is live; `table` is NUL-terminated; `id_offsets` (and `legal_entity_offsets` when
+ * `legal_entities` is not NULL) hold `count + 1` entries; `ids` (`legal_entities`) is readable
+ * up to its last offset; `kinds`, `months` are NULL or hold `count` entries; `amounts_fen` holds
+ * `count` entries. The columns are only read during the call (the extract copies what it keeps).
+ * Thread rules: not synchronized (`extract`); the columns may be shared with other readers.
+ */
+enum crmt_result crmt_extract_push_totals_fen(struct crmt_extract *extract,
+                                              const char *table,
+                                              uint64_t first_row,
+                                              size_t count,
+                                              const char *ids,
+                                              const size_t *id_offsets,
+                                              const char *legal_entities,
+                                              const size_t *legal_entity_offsets,
+                                              const int8_t *kinds,
+                                              const int32_t *months,
+                                              const int64_t *amounts_fen);
+
+/**
  * An empty portfolio result, for `crmt_evaluate_portfolio`. Released with
  * `crmt_portfolio_result_free`.
  *

@@ -320,6 +320,147 @@ static void test_designations(void) {
     end();
 }
 
+/* Rows of a typed extract, pushed either one call per row or in chunks of `chunk` rows by
+ * crmt_extract_push_totals_fen from concatenated columns. */
+struct total_row {
+    const char *id;
+    const char *entity; /* NULL: none */
+    int8_t kind;        /* -1 keeps */
+    int32_t month;
+    int64_t fen;
+};
+
+static crmt_extract *extract_of(const crmt_rulebook *book, const struct total_row *rows, size_t n, size_t chunk) {
+    crmt_extract *x = NULL;
+    crmt_extract_new(book, &x);
+    if (chunk == 0) {
+        for (size_t i = 0; i < n; i++) {
+            uint32_t kind = rows[i].kind == -1 ? CRMT_KIND_KEEP : (uint32_t)(int32_t)rows[i].kind;
+            CHECK(crmt_extract_push_total_fen(x, "aum", 10 + i, rows[i].id, rows[i].entity, kind, rows[i].month,
+                                              rows[i].fen) == CRMT_OK,
+                  "row %zu: %s", i, last_message());
+        }
+        return x;
+    }
+    for (size_t start = 0; start < n; start += chunk) {
+        size_t m = n - start < chunk ? n - start : chunk;
+        char ids[256], entities[256];
+        size_t io[16], eo[16], il = 0, el = 0;
+        int8_t kinds[16];
+        int32_t months[16];
+        int64_t fen[16];
+        io[0] = eo[0] = 0;
+        for (size_t k = 0; k < m; k++) {
+            const struct total_row *r = &rows[start + k];
+            size_t a = strlen(r->id), b = r->entity ? strlen(r->entity) : 0;
+            memcpy(ids + il, r->id, a);
+            il += a;
+            if (b) memcpy(entities + el, r->entity, b);
+            el += b;
+            io[k + 1] = il;
+            eo[k + 1] = el;
+            kinds[k] = r->kind;
+            months[k] = r->month;
+            fen[k] = r->fen;
+        }
+        CHECK(crmt_extract_push_totals_fen(x, "aum", 10 + start, m, ids, io, entities, eo, kinds, months, fen) ==
+                  CRMT_OK,
+              "chunk at %zu: %s", start, last_message());
+    }
+    return x;
+}
+
+/* Evaluates February over the January portfolio with the rows pushed per row (chunk 0) or in
+ * chunks; returns the result's JSON, the code, and (through `states`) the stored states. */
+static char *february_with(const struct total_row *rows, size_t n, size_t chunk, crmt_result *rc, char **states) {
+    crmt_rulebook *book = default_book();
+    crmt_portfolio *p = january(book);
+    crmt_extract *x = extract_of(book, rows, n, chunk);
+    crmt_portfolio_result *r = NULL;
+    crmt_portfolio_result_new(&r);
+    *rc = crmt_evaluate_portfolio(book, p, 202402, 0, x, NULL, r);
+    char *json = result_json(r, p);
+    *states = portfolio_text(p, book);
+    crmt_portfolio_result_free(r);
+    crmt_extract_free(x);
+    crmt_portfolio_free(p);
+    crmt_rulebook_free(book);
+    return json;
+}
+
+static void test_bulk_totals(void) {
+    begin("bulk typed totals equal the per-row push");
+    /* Good rows, a new customer, and bad cells: a kind that is none, no amount, a month that is
+     * not one, a month outside the declared one, a legal entity that is not UTF-8. */
+    static const struct total_row rows[] = {
+        {"c1", NULL, -1, 0, 30000000},         {"c2", "3301", 7, 202402, 60000000},
+        {"c3", NULL, -1, 0, INT64_MIN},        {"c4", "3301", 1, 202402, 120000000},
+        {"c5", NULL, 0, 202413, 21000000},     {"c6", "", 0, 0, 55000000},
+        {"c7", "\xff\xfe", -1, 0, 100},        {"c8", NULL, -1, 202403, 100},
+        {"\xe5\xae\xa2\xe6\x88\xb7", NULL, -1, 0, 600000000},
+    };
+    size_t n = sizeof rows / sizeof rows[0];
+    crmt_result rc0, rc1, rc3;
+    char *s0, *s1, *s3;
+    char *j0 = february_with(rows, n, 0, &rc0, &s0);
+    char *j1 = february_with(rows, n, 1, &rc1, &s1);
+    char *j3 = february_with(rows, n, 4, &rc3, &s3);
+    CHECK(rc0 == CRMT_OK && rc1 == CRMT_OK && rc3 == CRMT_OK, "%d %d %d", rc0, rc1, rc3);
+    CHECK(strcmp(j0, j1) == 0 && strcmp(j0, j3) == 0, "results differ:\n%s\n%s\n%s", j0, j1, j3);
+    CHECK(strcmp(s0, s1) == 0 && strcmp(s0, s3) == 0, "states differ");
+    CHECK(strstr(j0, "\"customer_kind\"") && strstr(j0, "\"field\":\"aum\"") && strstr(j0, "\"legal_entity\""),
+          "bad cells held: %s", j0);
+    free(j0), free(j1), free(j3), free(s0), free(s1), free(s3);
+
+    /* Unidentifiable rows (an empty id, spaces, not UTF-8) refuse the run the same way. */
+    static const struct total_row bad[] = {
+        {"c1", NULL, -1, 0, 100}, {"", NULL, -1, 0, 100}, {" c2", NULL, -1, 0, 100}, {"c\xff", NULL, -1, 0, 100},
+    };
+    n = sizeof bad / sizeof bad[0];
+    j0 = february_with(bad, n, 0, &rc0, &s0);
+    j3 = february_with(bad, n, 3, &rc3, &s3);
+    CHECK(rc0 == CRMT_PORTFOLIO_REFUSED && rc3 == CRMT_PORTFOLIO_REFUSED, "%d %d", rc0, rc3);
+    CHECK(strcmp(j0, j3) == 0 && strstr(j0, "\"refused\""), "refusals differ:\n%s\n%s", j0, j3);
+    CHECK(strcmp(s0, s3) == 0, "states differ");
+    free(j0), free(j3), free(s0), free(s3);
+
+    /* Misuse: nothing recorded. */
+    crmt_rulebook *book = default_book();
+    crmt_extract *x = NULL;
+    crmt_extract_new(book, &x);
+    const char ids[] = "c1c2";
+    size_t io[] = {0, 2, 4}, down[] = {0, 3, 2};
+    int64_t fen[] = {1, 2};
+    CHECK(crmt_extract_push_totals_fen(NULL, "aum", 0, 2, ids, io, NULL, NULL, NULL, NULL, fen) == CRMT_NULL_ARGUMENT,
+          "extract");
+    CHECK(crmt_extract_push_totals_fen(x, NULL, 0, 2, ids, io, NULL, NULL, NULL, NULL, fen) == CRMT_NULL_ARGUMENT,
+          "table");
+    CHECK(crmt_extract_push_totals_fen(x, "aum", 0, 2, ids, io, NULL, NULL, NULL, NULL, NULL) == CRMT_NULL_ARGUMENT,
+          "amounts");
+    CHECK(crmt_extract_push_totals_fen(x, "aum", 0, 2, ids, io, ids, NULL, NULL, NULL, fen) == CRMT_NULL_ARGUMENT &&
+              strcmp(last_field(), "legal_entity_offsets") == 0,
+          "entity offsets: %s", last_field());
+    CHECK(crmt_extract_push_totals_fen(x, "aum", 0, 2, ids, down, NULL, NULL, NULL, NULL, fen) ==
+                  CRMT_INVALID_ARGUMENT &&
+              strcmp(last_field(), "id_offsets") == 0,
+          "decreasing offsets: %s", last_field());
+    CHECK(crmt_extract_push_totals_fen(x, "\xff", 0, 2, ids, io, NULL, NULL, NULL, NULL, fen) == CRMT_INVALID_UTF8,
+          "table not UTF-8");
+    CHECK(crmt_extract_push_totals_fen(x, "aum", 0, 0, NULL, io, NULL, NULL, NULL, NULL, NULL) == CRMT_OK, "empty");
+    /* Nothing was recorded by the failed calls: the portfolio month sees no record. */
+    crmt_portfolio *p = NULL;
+    crmt_portfolio_new(&p);
+    crmt_portfolio_result *r = NULL;
+    crmt_portfolio_result_new(&r);
+    CHECK(crmt_evaluate_portfolio(book, p, 202402, 0, x, NULL, r) == CRMT_OK && crmt_portfolio_len(p) == 0,
+          "no records: %zu", crmt_portfolio_len(p));
+    crmt_portfolio_result_free(r);
+    crmt_portfolio_free(p);
+    crmt_extract_free(x);
+    crmt_rulebook_free(book);
+    end();
+}
+
 static void test_refused(void) {
     begin("a run refused as a whole");
     crmt_rulebook *book = default_book();
@@ -810,6 +951,7 @@ int main(int argc, char **argv) {
     test_truncated();
     test_designations();
     test_refused();
+    test_bulk_totals();
     test_columns();
     test_misuse();
     run_portfolio_vectors(dir);

@@ -29,17 +29,29 @@
 #![allow(non_camel_case_types)]
 #![allow(unsafe_code)]
 
+// The modules are declared in the order of their functions in the header (cbindgen reads them in
+// turn), one comment apart so that rustfmt keeps the order.
+// The positional batch: caller's columns in, flat arrays out.
 mod batch;
+// Result codes and the thread's error details.
 mod error;
+// Events and alerts as C values, their codes and names.
+mod event;
+// One customer's month.
 mod evaluate;
+// Panic boundary, argument checks, library buffers.
 mod ffi;
+// The portfolio month: stored states, extract, evaluation, reports.
 mod portfolio;
+// Rule books.
 mod rulebook;
+// One customer's state, and the batch's states.
 mod state;
 
 pub use batch::*;
 pub use error::*;
 pub use evaluate::*;
+pub use event::*;
 pub use ffi::crmt_buffer;
 pub use ffi::*;
 pub use portfolio::*;

@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use crm_tiering::{CustomerState, Status};
+use crm_tiering::{CustomerRef, CustomerState, Status};
 
 use crate::CRMT_CODE_SIZE;
 use crate::error::{Failure, crmt_result};
@@ -22,8 +22,9 @@ pub struct crmt_states {
     pub(crate) states: Vec<CustomerState>,
     /// The ids of the first batch (concatenated, and their ends), once bound.
     pub(crate) bound: Option<(Vec<u8>, Vec<usize>)>,
-    /// What the last batch over these states built, reused by the next month's batch.
-    pub(crate) scratch: crate::batch::Scratch,
+    /// The borrowed identities of the last batch over these states, emptied: memory the next
+    /// month's batch reuses.
+    pub(crate) scratch: Vec<CustomerRef<'static>>,
 }
 
 impl crmt_states {

@@ -1,0 +1,310 @@
+//! A portfolio's month in one call: columns in, flat arrays out, one error slot per customer.
+//!
+//! This is the positional, in-memory fast path (`crmt_evaluate_batch`): `columns` reads the
+//! caller's customer and amount columns, `result` is the result handle and the sink that fills it.
+
+mod columns;
+mod result;
+
+pub use columns::{crmt_batch_aum, crmt_batch_customers};
+pub(crate) use columns::{offsets, text_at};
+pub use result::*;
+
+use std::borrow::Borrow;
+use std::sync::Mutex;
+
+use crm_tiering::{CustomerRef, CustomerState, Engine, Month, MonthInput, TieringError, from_fen};
+
+use crate::error::{Failure, crmt_result};
+use crate::evaluate::parse_month;
+use crate::ffi::{arg, arg_mut, bytes, c_str, guard, put_box, slice};
+use crate::rulebook::crmt_rulebook;
+use crate::state::crmt_states;
+use columns::{Averages, Columns, unreadable};
+use result::Collect;
+
+/// Customers per call of the engine on the calling thread: their borrowed identities are
+/// built a chunk at a time, in a buffer that stays in cache.
+const CHUNK: usize = 4096;
+
+/// A vector's memory for another lifetime of the same type: emptied, then collected in place
+/// (the standard library reuses the allocation when the element layout is the same).
+fn recycle<'b>(mut v: Vec<CustomerRef<'_>>) -> Vec<CustomerRef<'b>> {
+    v.clear();
+    v.into_iter().map(|c| CustomerRef { id: "", legal_entity: None, kind: c.kind }).collect()
+}
+
+/// Runs the engine over the customers, each input made by `input(i)`, into `out`.
+#[allow(clippy::too_many_arguments)]
+fn evaluate<I, F>(
+    engine: &Engine,
+    month: Month,
+    columns: &Columns<'_>,
+    states: &mut [CustomerState],
+    scratch: &mut Vec<CustomerRef<'static>>,
+    threads: usize,
+    input: F,
+    out: &mut crmt_batch,
+) -> Result<(), Failure>
+where
+    I: Borrow<MonthInput>,
+    F: Fn(usize) -> Result<I, TieringError> + Sync,
+{
+    let n = states.len();
+    let mut rejected = Vec::new();
+    let mut refs = recycle(std::mem::take(scratch));
+    if threads > 1 {
+        columns.read(0..n, &mut refs, &mut rejected);
+        let rejected = rejected.as_slice();
+        let checked = |i: usize| match rejected.binary_search_by_key(&(i as u32), |(r, _)| *r) {
+            Ok(_) => Err(unreadable(i)),
+            Err(_) => input(i),
+        };
+        let pool = Mutex::new(std::mem::take(&mut out.spare));
+        let parts = engine.evaluate_batch_parallel_with(month, &refs, states, checked, threads, || Collect {
+            out: pool.lock().ok().and_then(|mut p| p.pop()).unwrap_or_default(),
+            base: 0,
+            rejected,
+        })?;
+        out.spare = pool.into_inner().unwrap_or_default();
+        for part in parts {
+            out.append(part.out);
+        }
+    } else {
+        for (c, chunk) in states.chunks_mut(CHUNK).enumerate() {
+            let base = c * CHUNK;
+            refs.clear();
+            let known = rejected.len();
+            columns.read(base..base + chunk.len(), &mut refs, &mut rejected);
+            let fresh = &rejected[known..];
+            let checked = |i: usize| {
+                let i = base + i;
+                if fresh.is_empty() || fresh.binary_search_by_key(&(i as u32), |(r, _)| *r).is_err() {
+                    input(i)
+                } else {
+                    Err(unreadable(i))
+                }
+            };
+            let mut sink = Collect { out: &mut *out, base: base as u32, rejected: fresh };
+            engine.evaluate_batch_with(month, &refs, chunk, checked, &mut sink)?;
+        }
+    }
+    *scratch = recycle(refs);
+    Ok(())
+}
+
+/// Evaluates a portfolio for one month (`year * 100 + month`), updating `states` in place.
+///
+/// Customer `i` has its AUM in `aum`, its prior state at index `i` of `states` (which must
+/// hold `customers->count` states) and, on success, its new state there. `states` are bound to
+/// the ids of the first batch they are used with: a batch whose ids differ from those in any
+/// position is refused (`CRMT_INVALID_ARGUMENT`, field `states`), so a reordered or changed
+/// customer list never meets another customer's state. This is the in-memory fast path (a
+/// replay from new states, a benchmark); a month-end run over stored states uses
+/// `crmt_evaluate_portfolio`, which matches by id, takes designations and checks the month. A customer that
+/// cannot be evaluated keeps its prior state: `errors_out[i]` (when `errors_out` is not NULL;
+/// `count` entries) receives its code, `CRMT_OK` for the others, and the batch handle has its
+/// details (`crmt_batch_error_message`). Events and alerts come in customer order, each with
+/// its customer's index. Nothing is allocated per customer on the caller's side.
+///
+/// `threads` 0 or 1 evaluates on the calling thread; n > 1 splits the customers over n
+/// threads (at most `CRMT_MAX_THREADS`) with the same result in the same order.
+///
+/// On success `*out` (when not NULL) receives a batch handle released with `crmt_batch_free`.
+///
+/// # Errors
+/// Only for the batch as a whole: `CRMT_NULL_ARGUMENT`, `CRMT_INVALID_MONTH`,
+/// `CRMT_INVALID_UTF8` (a component code), `CRMT_INVALID_ARGUMENT` (decreasing offsets, or a
+/// number of states other than `count`). Per-customer failures (invalid UTF-8 in an id, an
+/// unknown kind, the engine's input, sequence, state and rule errors) are in `errors_out`.
+/// `CRMT_INVALID_ARGUMENT` with field `states` when the ids are not those `states` are bound to.
+///
+/// # Safety
+/// `book` is a live rule book; `customers` and `aum` point to valid descriptions whose arrays
+/// have the documented lengths; `states` is live and used by no other thread; `errors_out` is
+/// NULL or writable for `count` entries; `out` is NULL or writable.
+/// Thread rules: `book` may be shared by concurrent batches; `states` may not.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn crmt_evaluate_batch(
+    book: *const crmt_rulebook,
+    month: i32,
+    customers: *const crmt_batch_customers,
+    aum: *const crmt_batch_aum,
+    states: *mut crmt_states,
+    threads: usize,
+    errors_out: *mut crmt_result,
+    out: *mut *mut crmt_batch,
+) -> crmt_result {
+    guard(|| {
+        let mut batch = crmt_batch::default();
+        // SAFETY: forwarded contract.
+        unsafe { run_batch(book, month, customers, aum, states, threads, errors_out, &mut batch) }?;
+        if !out.is_null() {
+            // SAFETY: writable per the contract.
+            unsafe { put_box(out, batch, "out") }?;
+        }
+        Ok(())
+    })
+}
+
+/// An empty batch result, to pass to `crmt_evaluate_batch_into` month after month. Released
+/// with `crmt_batch_free`.
+///
+/// # Errors
+/// `CRMT_NULL_ARGUMENT`.
+///
+/// # Safety
+/// `out` is writable. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn crmt_batch_new(out: *mut *mut crmt_batch) -> crmt_result {
+    // SAFETY: per the contract.
+    guard(|| unsafe { put_box(out, crmt_batch::default(), "out") })
+}
+
+/// As `crmt_evaluate_batch`, writing the result into an existing batch handle (from
+/// `crmt_batch_new` or an earlier call), whose memory is reused: a monthly job that keeps one
+/// handle allocates nothing for events, alerts and AUMs after the first month. Arrays read from
+/// the handle before the call are invalid after it. On failure the handle is left empty.
+///
+/// # Errors
+/// As `crmt_evaluate_batch`, and `CRMT_NULL_ARGUMENT` when `batch` is NULL.
+///
+/// # Safety
+/// As `crmt_evaluate_batch`; `batch` is a live batch used by no other thread.
+#[allow(clippy::too_many_arguments)]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn crmt_evaluate_batch_into(
+    book: *const crmt_rulebook,
+    month: i32,
+    customers: *const crmt_batch_customers,
+    aum: *const crmt_batch_aum,
+    states: *mut crmt_states,
+    threads: usize,
+    errors_out: *mut crmt_result,
+    batch: *mut crmt_batch,
+) -> crmt_result {
+    guard(|| {
+        // SAFETY: per the contract.
+        let batch = unsafe { arg_mut(batch, "batch") }?;
+        // SAFETY: forwarded contract.
+        unsafe { run_batch(book, month, customers, aum, states, threads, errors_out, batch) }
+    })
+}
+
+/// Binds `states` to the ordered ids of its first batch, or checks that this batch's ids are
+/// those, position by position: states are never matched to other customers by position.
+fn bind(st: &mut crmt_states, ids: &[u8], o: &[usize]) -> Result<(), Failure> {
+    let n = o.len() - 1;
+    let text = ids.get(o[0]..o[n]).unwrap_or(&[]);
+    match &st.bound {
+        None => {
+            let ends = o[1..].iter().map(|e| e - o[0]).collect();
+            st.bound = Some((text.to_vec(), ends));
+            Ok(())
+        }
+        Some((bound, ends)) => {
+            let same_ends = ends.len() == n && ends.iter().zip(&o[1..]).all(|(a, b)| *a == b - o[0]);
+            if same_ends && bound.as_slice() == text {
+                return Ok(());
+            }
+            // The first customer whose id differs.
+            let bound_id = |i: usize| {
+                let start = if i == 0 { 0 } else { ends[i - 1] };
+                bound.get(start..ends[i]).unwrap_or(&[])
+            };
+            let first =
+                (0..n.min(ends.len())).find(|&i| bound_id(i) != text_at(ids, o, i)).unwrap_or(n.min(ends.len()));
+            Err(Failure::new(
+                crmt_result::CRMT_INVALID_ARGUMENT,
+                format!(
+                    "`states` belong to the {} customers of their first batch, in that order; this batch has {n} and differs at customer {first}: states are matched to customers by id in a crmt_portfolio (crmt_evaluate_portfolio), never by position",
+                    ends.len()
+                ),
+            )
+            .field("states"))
+        }
+    }
+}
+
+/// The batch evaluation behind both entry points.
+///
+/// # Safety
+/// As `crmt_evaluate_batch`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn run_batch(
+    book: *const crmt_rulebook,
+    month: i32,
+    customers: *const crmt_batch_customers,
+    aum: *const crmt_batch_aum,
+    states: *mut crmt_states,
+    threads: usize,
+    errors_out: *mut crmt_result,
+    out: &mut crmt_batch,
+) -> Result<(), Failure> {
+    out.clear();
+    // SAFETY: per the contract.
+    let (book, c, a, st) =
+        unsafe { (arg(book, "book")?, arg(customers, "customers")?, arg(aum, "aum")?, arg_mut(states, "states")?) };
+    let month = parse_month(month)?;
+    let n = c.count;
+    if st.states.len() != n {
+        return Err(Failure::new(
+            crmt_result::CRMT_INVALID_ARGUMENT,
+            format!("`states` holds {} states for {n} customers", st.states.len()),
+        )
+        .field("states"));
+    }
+    let id_offsets = offsets(c.id_offsets, n, "customers.id_offsets")?;
+    // SAFETY: `ids` is readable up to the last offset per the contract.
+    let ids = unsafe { bytes(c.ids.cast(), id_offsets[n], "customers.ids") }?;
+    let entities = if c.legal_entities.is_null() {
+        None
+    } else {
+        let o = offsets(c.legal_entity_offsets, n, "customers.legal_entity_offsets")?;
+        // SAFETY: readable up to the last offset per the contract.
+        Some((unsafe { bytes(c.legal_entities.cast(), o[n], "customers.legal_entities") }?, o))
+    };
+    // SAFETY: `count` entries when not NULL, per the contract.
+    let kinds = if c.kinds.is_null() { None } else { Some(unsafe { slice(c.kinds, n, "customers.kinds") }?) };
+    bind(st, ids, id_offsets)?;
+    let columns = Columns { ids, id_offsets, entities, kinds };
+
+    let threads = threads.min(crate::CRMT_MAX_THREADS);
+    let (engine, states, scratch) = (&book.engine, &mut st.states, &mut st.scratch);
+    let result = if a.component_count == 0 {
+        // SAFETY: `count` entries per the contract.
+        let totals = unsafe { slice(a.amounts_fen, n, "aum.amounts_fen") }?;
+        let input = |i: usize| Ok(MonthInput::total(from_fen(totals[i])));
+        evaluate(engine, month, &columns, states, scratch, threads, input, out)
+    } else {
+        let k = a.component_count;
+        // SAFETY: `component_count` entries per the contract.
+        let codes = unsafe { slice(a.components, k, "aum.components") }?;
+        let codes = codes
+            .iter()
+            .enumerate()
+            // SAFETY: NUL-terminated strings per the contract.
+            .map(|(j, p)| unsafe { c_str(*p, &format!("aum.components[{j}]")) }.map(str::to_string))
+            .collect::<Result<Vec<_>, _>>()?;
+        let total =
+            n.checked_mul(k).ok_or_else(|| Failure::new(crmt_result::CRMT_INVALID_ARGUMENT, "too many amounts"))?;
+        // SAFETY: `count * component_count` entries per the contract.
+        let amounts = unsafe { slice(a.amounts_fen, total, "aum.amounts_fen") }?;
+        let averages = Averages { codes, amounts };
+        let input = |i: usize| Ok(averages.input(i));
+        evaluate(engine, month, &columns, states, scratch, threads, input, out)
+    };
+    if let Err(e) = result {
+        out.clear();
+        return Err(e);
+    }
+    if !errors_out.is_null() {
+        // SAFETY: `count` writable entries per the contract.
+        let slots = unsafe { std::slice::from_raw_parts_mut(errors_out, n) };
+        slots.fill(crmt_result::CRMT_OK);
+        for (i, f) in &out.errors {
+            slots[*i as usize] = f.code;
+        }
+    }
+    Ok(())
+}

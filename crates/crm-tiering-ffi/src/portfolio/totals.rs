@@ -1,0 +1,158 @@
+//! Typed totals pushed in bulk: a chunk of customers' month totals in one call, from columns laid
+//! out as the batch takes them (ids and legal entities as concatenated bytes with offsets, one
+//! kind, month and amount per customer). Each row is recorded exactly as
+//! `crmt_extract_push_total_fen` records it; only the crossing of the boundary is shared.
+
+use std::ffi::c_char;
+
+use crm_tiering::{AumInput, from_fen};
+
+use crate::batch::{offsets, text_at};
+use crate::error::crmt_result;
+use crate::evaluate::{customer_kind, parse_month};
+use crate::ffi::{arg_mut, bytes, c_str, guard, slice};
+use crate::portfolio::extract::crmt_extract;
+
+/// The text of a column entry: `Some` when it is UTF-8. `text` is the whole column checked at
+/// once when it is valid; otherwise each entry is checked alone.
+#[inline]
+fn entry<'a>(text: Option<&'a str>, data: &'a [u8], o: &[usize], i: usize) -> Option<&'a str> {
+    match text {
+        Some(t) => t.get(o[i] - o[0]..o[i + 1] - o[0]),
+        None => std::str::from_utf8(text_at(data, o, i)).ok(),
+    }
+}
+
+/// A column of concatenated strings: its bytes from the first offset to the last, checked as
+/// one text (`None` when some entry is not UTF-8).
+fn column<'a>(data: &'a [u8], o: &[usize]) -> Option<&'a str> {
+    data.get(o[0]..o[o.len() - 1]).and_then(|b| std::str::from_utf8(b).ok())
+}
+
+/// Adds `count` typed AUM records at once: record `i` is row `first_row + i` of `table`, the
+/// month's total AUM in fen `amounts_fen[i]` of the customer whose id is the UTF-8 bytes
+/// `ids[id_offsets[i] .. id_offsets[i + 1]]` (the layout of `crmt_batch_customers`:
+/// `id_offsets` has `count + 1` non-decreasing entries, no NUL needed).
+///
+/// The optional columns (NULL: the default for every record):
+/// - `legal_entities` / `legal_entity_offsets`: as the ids; an empty entry (or NULL) keeps the
+///   stored legal entity;
+/// - `kinds`: `CRMT_KIND_PERSONAL`, `CRMT_KIND_CORPORATE`, or -1 (`(int8_t)CRMT_KIND_KEEP`) to
+///   keep the stored kind (a new customer is personal); NULL keeps every kind;
+/// - `months`: `year * 100 + month` of each record, 0 for the declared month; NULL: every record
+///   is of the declared month (a one-month run).
+///
+/// Every record is recorded as `crmt_extract_push_total_fen` would record it, with the same
+/// checks and the same reporting: a bad record (an id or legal entity that is not UTF-8, an
+/// unknown kind, a month that is not one, `CRMT_NO_AMOUNT`) is kept and holds its customer back
+/// in the evaluation; a record whose customer cannot be identified (empty id, spaces, not UTF-8)
+/// makes the run refused as a whole. The same records pushed row by row or in chunks of any size
+/// give the same extract. One call per chunk: nothing is allocated per record beyond what the
+/// extract keeps (the id, and the legal entity when given).
+///
+/// # Errors
+/// Only when nothing could be recorded, and then nothing is: `CRMT_NULL_ARGUMENT` (`extract`,
+/// `table`, or a required column NULL with `count` > 0; `legal_entities` without offsets),
+/// `CRMT_INVALID_UTF8` (`table`), `CRMT_INVALID_ARGUMENT` (offsets that decrease).
+///
+/// # Safety
+/// `extract` is live; `table` is NUL-terminated; `id_offsets` (and `legal_entity_offsets` when
+/// `legal_entities` is not NULL) hold `count + 1` entries; `ids` (`legal_entities`) is readable
+/// up to its last offset; `kinds`, `months` are NULL or hold `count` entries; `amounts_fen` holds
+/// `count` entries. The columns are only read during the call (the extract copies what it keeps).
+/// Thread rules: not synchronized (`extract`); the columns may be shared with other readers.
+#[allow(clippy::too_many_arguments)]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn crmt_extract_push_totals_fen(
+    extract: *mut crmt_extract,
+    table: *const c_char,
+    first_row: u64,
+    count: usize,
+    ids: *const c_char,
+    id_offsets: *const usize,
+    legal_entities: *const c_char,
+    legal_entity_offsets: *const usize,
+    kinds: *const i8,
+    months: *const i32,
+    amounts_fen: *const i64,
+) -> crmt_result {
+    guard(|| {
+        // SAFETY: per the contract.
+        let (x, table) = unsafe { (arg_mut(extract, "extract")?, c_str(table, "table")?) };
+        // Every column is checked before anything is recorded.
+        let io = offsets(id_offsets, count, "id_offsets")?;
+        // SAFETY: readable up to the last offset per the contract.
+        let id_data = unsafe { bytes(ids.cast(), io[count], "ids") }?;
+        let entities = if legal_entities.is_null() {
+            None
+        } else {
+            let o = offsets(legal_entity_offsets, count, "legal_entity_offsets")?;
+            // SAFETY: readable up to the last offset per the contract.
+            Some((unsafe { bytes(legal_entities.cast(), o[count], "legal_entities") }?, o))
+        };
+        // SAFETY: `count` entries when not NULL, per the contract.
+        let kinds = if kinds.is_null() { None } else { Some(unsafe { slice(kinds, count, "kinds") }?) };
+        // SAFETY: as above.
+        let months = if months.is_null() { None } else { Some(unsafe { slice(months, count, "months") }?) };
+        // SAFETY: `count` entries per the contract.
+        let amounts = unsafe { slice(amounts_fen, count, "amounts_fen") }?;
+
+        let id_text = column(id_data, io);
+        let entity_text = entities.map(|(d, o)| column(d, o));
+        for i in 0..count {
+            let row = first_row.wrapping_add(i as u64);
+            let Some(id) = entry(id_text, id_data, io, i) else {
+                x.extract.reject(table, row, None, None, "customer_id", "the customer id is not valid UTF-8");
+                continue;
+            };
+            let entity = match entities {
+                None => None,
+                Some((d, o)) => match entry(entity_text.flatten(), d, o, i) {
+                    Some(e) => Some(e),
+                    None => {
+                        x.extract.reject(
+                            table,
+                            row,
+                            Some(id),
+                            None,
+                            "legal_entity",
+                            "the legal entity is not valid UTF-8",
+                        );
+                        continue;
+                    }
+                },
+            };
+            let month = match months.map_or(0, |m| m[i]) {
+                0 => None,
+                m => match parse_month(m) {
+                    Ok(m) => Some(m),
+                    Err(f) => {
+                        x.extract.reject(table, row, Some(id), None, "month", f.message);
+                        continue;
+                    }
+                },
+            };
+            let kind = match kinds.map_or(-1, |k| k[i]) {
+                -1 => None,
+                k => {
+                    // The message is the per-row push's for the same kind (widened as C would).
+                    let kind = u32::from_ne_bytes(i32::from(k).to_ne_bytes());
+                    match customer_kind(kind, id) {
+                        Ok(k) => Some(k),
+                        Err(f) => {
+                            x.extract.reject(table, row, Some(id), month, "customer_kind", f.message);
+                            continue;
+                        }
+                    }
+                }
+            };
+            let fen = amounts[i];
+            if fen == crate::CRMT_NO_AMOUNT {
+                x.extract.reject(table, row, Some(id), month, "aum", "the AUM is empty (CRMT_NO_AMOUNT)");
+                continue;
+            }
+            x.extract.push_aum(table, row, id, entity, kind, month, AumInput::Total(from_fen(fen)));
+        }
+        Ok(())
+    })
+}
