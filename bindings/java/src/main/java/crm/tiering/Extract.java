@@ -83,6 +83,96 @@ public final class Extract implements AutoCloseable {
     }
 
     /**
+     * Adds a chunk of customers' month totals in one native call (the fast path): record {@code i}
+     * is row {@code firstRow + i} of {@code table}; customer {@code i}'s id is the UTF-8 bytes
+     * {@code ids[idOffsets[i] .. idOffsets[i + 1]]} ({@code idOffsets} has {@code count + 1}
+     * non-decreasing entries). {@code legalEntities}/{@code legalEntityOffsets} likewise (null, or
+     * an empty entry, keeps the stored one); {@code kinds} 0 personal, 1 corporate, -1 keep (null:
+     * keep all); {@code months} {@code yyyymm}, 0 for the declared month (null: all declared);
+     * {@code fen} the totals in fen. Each record is checked and reported exactly as
+     * {@link #addTotal} would (bad records hold their customer back; an unidentifiable customer
+     * refuses the run). The arrays are only read during the call.
+     *
+     * @throws TieringException.Argument for offsets that decrease or arrays too short (nothing added)
+     */
+    public Extract addTotals(String table, long firstRow, int count, byte[] ids, long[] idOffsets, byte[] legalEntities,
+            long[] legalEntityOffsets, byte[] kinds, int[] months, long[] fen) {
+        java.util.Objects.checkFromIndexSize(0, count + 1, idOffsets.length);
+        java.util.Objects.checkFromIndexSize(0, count, fen.length);
+        java.util.Objects.checkFromIndexSize(0, (int) idOffsets[count], ids.length);
+        if (legalEntities != null) {
+            java.util.Objects.checkFromIndexSize(0, count + 1, legalEntityOffsets.length);
+            java.util.Objects.checkFromIndexSize(0, (int) legalEntityOffsets[count], legalEntities.length);
+        }
+        if (kinds != null) {
+            java.util.Objects.checkFromIndexSize(0, count, kinds.length);
+        }
+        if (months != null) {
+            java.util.Objects.checkFromIndexSize(0, count, months.length);
+        }
+        Tiering.check(CrmtDirect.crmt_extract_push_totals_fen(handle(), Tiering.cString(table), firstRow, count, ids,
+                idOffsets, legalEntities, legalEntityOffsets, kinds, months, fen));
+        return this;
+    }
+
+    /**
+     * As {@link #addTotals(String, long, int, byte[], long[], byte[], long[], byte[], int[], long[])}
+     * from strings: the ids (and legal entities, null for none) are encoded as UTF-8 columns here.
+     */
+    public Extract addTotals(String table, long firstRow, String[] ids, String[] legalEntities, byte[] kinds,
+            int[] months, long[] fen) {
+        int n = ids.length;
+        long[] idOffsets = new long[n + 1];
+        byte[] idBytes = utf8Column(ids, idOffsets);
+        long[] entityOffsets = legalEntities == null ? null : new long[n + 1];
+        byte[] entityBytes = legalEntities == null ? null : utf8Column(legalEntities, entityOffsets);
+        return addTotals(table, firstRow, n, idBytes, idOffsets, entityBytes, entityOffsets, kinds, months, fen);
+    }
+
+    /** Concatenated UTF-8 of the strings (null: empty), with their offsets. ASCII is copied directly. */
+    static byte[] utf8Column(String[] values, long[] offsets) {
+        int len = 0;
+        boolean ascii = true;
+        for (String v : values) {
+            if (v == null) {
+                continue;
+            }
+            len += v.length();
+            for (int k = 0; k < v.length() && ascii; k++) {
+                ascii = v.charAt(k) < 0x80;
+            }
+        }
+        if (!ascii) {
+            byte[][] parts = new byte[values.length][];
+            len = 0;
+            for (int i = 0; i < values.length; i++) {
+                parts[i] = values[i] == null ? new byte[0] : values[i].getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                len += parts[i].length;
+            }
+            byte[] out = new byte[len];
+            int at = 0;
+            for (int i = 0; i < values.length; i++) {
+                System.arraycopy(parts[i], 0, out, at, parts[i].length);
+                at += parts[i].length;
+                offsets[i + 1] = at;
+            }
+            return out;
+        }
+        byte[] out = new byte[len];
+        int at = 0;
+        for (int i = 0; i < values.length; i++) {
+            String v = values[i];
+            if (v != null) {
+                for (int k = 0; k < v.length(); k++) {
+                    out[at++] = (byte) v.charAt(k);
+                }
+            }
+            offsets[i + 1] = at;
+        }
+        return out;
+    }
+
+    /**
      * Adds a special VIP grant (认定), applied with the evaluation of {@code month}; {@code tier}
      * null: the rules' default special tier; {@code months} 0: the rules' validity.
      */

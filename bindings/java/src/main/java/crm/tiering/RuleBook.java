@@ -413,6 +413,40 @@ public final class RuleBook implements AutoCloseable {
         return evaluatePortfolio(states, month, month, extract, options);
     }
 
+    /**
+     * The fast path of {@link #evaluatePortfolio(PortfolioStates, YearMonth, YearMonth, Extract, PortfolioOptions)}:
+     * the same run (same rules, same checks, same refusals), its results left in {@code run} to be
+     * read as primitive columns, with no Java object per customer. {@code run} is reused month after
+     * month.
+     *
+     * @throws TieringException.Refused when the run is refused as a whole (states unchanged)
+     */
+    public PortfolioRun evaluatePortfolioInto(PortfolioStates states, YearMonth first, YearMonth last, Extract extract,
+            PortfolioOptions options, PortfolioRun run) {
+        com.sun.jna.Memory opts = new com.sun.jna.Memory(16);
+        opts.clear();
+        opts.setInt(0, options.absent().ordinal());
+        opts.setByte(4, (byte) (options.acceptRuleBookChange() ? 1 : 0));
+        opts.setLong(8, Math.max(1, options.threads()));
+        Pointer r = run.handle();
+        int rc = CrmtDirect.crmt_evaluate_portfolio(handle(), states.handle(), Tiering.yyyymm(first),
+                Tiering.yyyymm(last), extract.handle(), opts, r);
+        if (rc == 14) {
+            TieringException e = TieringException.fromLastError(rc);
+            run.filled(states);
+            throw new TieringException.Refused(rc, e.getMessage(), e.customer(), e.field(), e.month(), errors(r, states));
+        }
+        Tiering.check(rc);
+        run.filled(states);
+        return run;
+    }
+
+    /** As {@link #evaluatePortfolioInto(PortfolioStates, YearMonth, YearMonth, Extract, PortfolioOptions, PortfolioRun)} for one month. */
+    public PortfolioRun evaluatePortfolioInto(PortfolioStates states, YearMonth month, Extract extract,
+            PortfolioOptions options, PortfolioRun run) {
+        return evaluatePortfolioInto(states, month, month, extract, options, run);
+    }
+
     /** The fingerprint of this rule book, which stored states are stamped with. */
     public String fingerprint() {
         Pointer h = handle();
@@ -424,7 +458,7 @@ public final class RuleBook implements AutoCloseable {
         return s == null ? null : s.getString(0, "UTF-8");
     }
 
-    private static List<RecordError> errors(Pointer r, PortfolioStates states) {
+    static List<RecordError> errors(Pointer r, PortfolioStates states) {
         LongByReference n = new LongByReference();
         Pointer p = CrmtLibrary.C.crmt_portfolio_result_errors(r, n);
         List<RecordError> out = new ArrayList<>();
