@@ -1,0 +1,302 @@
+"""The month-end store read from Python (`crm_tiering.open_store`), against the CLI that wrote it.
+
+The stores are written by the real `crm-tiering` binary (`demo` and `run`), then read back and
+compared with the CLI's own `export`, and a `Portfolio` continued from a store is compared with
+the CLI running the same month. SQLite always; PostgreSQL too when `CRMT_TEST_POSTGRES_URL` is
+set (`scripts/postgres-test-cluster.sh` starts a throwaway server)."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import glob
+import os
+import pathlib
+import shutil
+import sqlite3
+import subprocess
+from decimal import Decimal
+
+import pytest
+
+import crm_tiering as ct
+
+pa = pytest.importorskip("pyarrow")
+
+REPO = pathlib.Path(__file__).resolve().parents[3]
+CUSTOMERS = 2000
+MONTHS = ["2023-01", "2023-02", "2023-03", "2023-04"]
+
+
+def _cli() -> pathlib.Path:
+    target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+    exe = target / "debug" / "crm-tiering"
+    if not exe.exists():
+        if shutil.which("cargo") is None:
+            pytest.skip(f"the crm-tiering CLI is not built ({exe}) and cargo is not available to build it")
+        subprocess.run(["cargo", "build", "-q", "-p", "crm-tiering-cli"], cwd=REPO, check=True)
+    return exe
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    r = subprocess.run([str(_cli()), *args], capture_output=True, text=True)
+    assert r.returncode == 0, f"crm-tiering {' '.join(args)} exited {r.returncode}:\n{r.stdout}\n{r.stderr}"
+    return r
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    """The CLI's demo: 2,000 customers x 4 months committed into demo/crm-tiering.db."""
+    out = tmp_path_factory.mktemp("store") / "demo"
+    run_cli("demo", "--customers", str(CUSTOMERS), "--months", str(len(MONTHS)), "--out", str(out))
+    return out
+
+
+def cli_run(demo: pathlib.Path, months: list, store: str, work: pathlib.Path) -> None:
+    """The CLI's `run` of `months` over the demo's inputs cut to those months (a record dated
+    outside the declared months holds its customer back)."""
+    work.mkdir(parents=True, exist_ok=True)
+    files = []
+    for name in ("aum-monthly.csv", "designations.csv"):
+        with open(demo / "input" / name, encoding="utf-8", newline="") as f:
+            rows = list(csv.reader(f))
+        at = rows[0].index("month")
+        path = work / f"{months[0]}-{months[-1]}-{name}"
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            csv.writer(f).writerows([rows[0]] + [r for r in rows[1:] if r[at] in months])
+        files.append(str(path))
+    span = months[0] if len(months) == 1 else f"{months[0]}..{months[-1]}"
+    run_cli("run", "--quiet", "--month", span, "--aum", files[0], "--designations", files[1], "--store", store)
+
+
+def export_csv(store: str, months: str, out: pathlib.Path) -> dict:
+    run_cli("export", "--month", months, "--format", "csv", "--store", store, "--out", str(out))
+    tables = {}
+    for name in ("states", "events", "alerts", "rejects"):
+        with open(out / f"{name}.csv", encoding="utf-8", newline="") as f:
+            tables[name] = list(csv.DictReader(f))
+    return tables
+
+
+def cells_of_month(path: pathlib.Path, month: str):
+    """The rows of a CLI input file dated `month`, as (header, rows) text cells."""
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], rows[1:]
+    at = header.index("month")
+    return header, [r for r in body if r[at] == month]
+
+
+def month_text(d):
+    return None if d is None else f"{d:%Y-%m}"
+
+
+def cell(v):
+    return "" if v is None else str(v)
+
+
+def state_key(row: dict) -> tuple:
+    """A states row of the Python table, as the CLI's export writes its columns."""
+    return (
+        month_text(row["month"]), row["customer_id"], cell(row["aum"]),
+        "" if row["has_record"] is None else str(row["has_record"]).lower(),
+        row["status"], cell(row["tier"]), cell(row["effective_tier"]), str(row["watch_months"]),
+        str(row["below_entry_months"]), str(row["retention_months_left"]), cell(row["special_tier"]),
+        cell(month_text(row["special_until"])),
+    )
+
+
+def export_state_key(row: dict) -> tuple:
+    return (
+        row["month"], row["customer_id"], row["aum"], row["has_record"] if row["evaluated"] == "true" else "",
+        row["status"], row["tier"], row["effective_tier"], row["watch_short_months"] or "0",
+        row["below_entry_months"] or "0", row["retention_months_left"], row["special_tier"], row["special_last_month"],
+    )
+
+
+def event_key(row: dict) -> tuple:
+    return (
+        month_text(row["month"]), row["customer_id"], month_text(row["effective_from"]), row["kind"],
+        cell(row["from_tier"]), cell(row["to_tier"]), row["reason"], cell(row["aum"]), cell(row["threshold"]),
+    )
+
+
+def export_event_key(row: dict) -> tuple:
+    return (
+        row["month"], row["customer_id"], row["effective_from"], row["kind"], row["from_tier"], row["to_tier"],
+        row["reason"], row["aum"], row["threshold"],
+    )
+
+
+def test_months_runs_and_schema(demo):
+    store = ct.open_store(demo / "crm-tiering.db")
+    assert store.months() == MONTHS
+    runs = store.runs()
+    assert runs.column("status").to_pylist() == ["committed"] * len(MONTHS)
+    assert [month_text(m) for m in runs.column("month").to_pylist()] == MONTHS
+    assert runs.schema.field("started_at").type == pa.timestamp("s", tz="UTC")
+    assert all(n > 0 for n in runs.column("states").to_pylist())
+    assert runs.column("rule_book_fingerprint").to_pylist()[0] == ct.load_rules().fingerprint
+    assert store.rule_book().fingerprint == ct.load_rules().fingerprint
+    states = store.states()
+    assert states.num_rows == runs.column("states").to_pylist()[-1]
+    assert states.schema.field("aum").type == pa.decimal128(38, 2)
+    assert states.schema.field("month").type == pa.date32()
+    assert set(states.column("month").to_pylist()) == {datetime.date(2023, 4, 1)}
+    # The same columns and types as a Portfolio's states table.
+    p = ct.Portfolio(ct.load_rules())
+    r = p.evaluate_month("2023-01", pa.table({"customer_id": ["c1"], "aum": pa.array([Decimal("250000.00")], pa.decimal128(20, 2))}))
+    assert states.schema == r.states.schema
+    everything = store.states(("2023-01", "2023-04"))
+    assert everything.num_rows == sum(runs.column("states").to_pylist())
+
+
+def test_states_equal_the_cli_export(demo, tmp_path):
+    location = str(demo / "crm-tiering.db")
+    store = ct.open_store(location)
+    exported = export_csv(location, "2023-04", tmp_path / "export")
+    mine = sorted(state_key(r) for r in store.states("2023-04").to_pylist())
+    theirs = sorted(export_state_key(r) for r in exported["states"])
+    assert len(mine) > 1900 and mine == theirs
+    # Latest by default; amounts are exact decimals.
+    assert store.states().to_pylist() == store.states("2023-04").to_pylist()
+    assert all(isinstance(r["aum"], Decimal) for r in store.states().to_pylist() if r["aum"] is not None)
+
+
+def test_events_and_alerts_of_a_range(demo, tmp_path):
+    location = str(demo / "crm-tiering.db")
+    store = ct.open_store(location)
+    exported = export_csv(location, "2023-02..2023-03", tmp_path / "export")
+    events = store.events("2023-02..2023-03", explain=True)
+    assert events.num_rows > 0
+    assert sorted(event_key(r) for r in events.to_pylist()) == sorted(export_event_key(r) for r in exported["events"])
+    assert {r["explain"] for r in events.to_pylist()} == {r["explanation"] for r in exported["events"]}
+    alerts = store.alerts("2023-02..2023-03")
+    assert sorted((month_text(r["month"]), r["customer_id"], r["kind"]) for r in alerts.to_pylist()) == sorted(
+        (r["month"], r["customer_id"], r["kind"]) for r in exported["alerts"]
+    )
+    assert store.rejects("2023-02..2023-03").num_rows == len(exported["rejects"])
+    # A range gives the committed months in it; a single month must be committed.
+    assert store.events("2022-01..2023-01").num_rows == store.events("2023-01").num_rows
+    with pytest.raises(ct.InputError) as e:
+        store.events("2024-01")
+    assert e.value.field == "month" and "2023-01..2023-04" in str(e.value)
+
+
+def test_one_customers_history(demo):
+    store = ct.open_store(demo / "crm-tiering.db")
+    everything = store.events(("2023-01", "2023-04")).to_pylist()
+    per_customer: dict = {}
+    for e in everything:
+        per_customer.setdefault(e["customer_id"], set()).add(e["month"])
+    customer = max(sorted(per_customer), key=lambda c: len(per_customer[c]))
+    h = store.history(customer)
+    assert isinstance(h, ct.StoreHistory)
+    assert [month_text(m) for m in h.states.column("month").to_pylist()] == MONTHS
+    all_states = store.states("2023-01..2023-04").to_pylist()
+    assert h.states.to_pylist() == [r for r in all_states if r["customer_id"] == customer]
+    assert [event_key(r) for r in h.events.to_pylist()] == [event_key(r) for r in everything if r["customer_id"] == customer]
+    assert all(r["explain"] for r in h.events.to_pylist())
+    alerts = [r for r in store.alerts("2023-01..2023-04").to_pylist() if r["customer_id"] == customer]
+    assert h.alerts.to_pylist() == alerts
+    with pytest.raises(ct.InputError) as e:
+        store.history("no-such-customer")
+    assert e.value.customer == "no-such-customer"
+
+
+def check_portfolio_continues(location: str, demo: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    """A store holding 2023-01..03 written by the CLI; the Portfolio from it evaluates 2023-04
+    and gives what the CLI's run of 2023-04 commits."""
+    cli_run(demo, MONTHS[:3], location, tmp_path / "inputs")
+    rules = ct.load_rules()
+    with ct.open_store(location) as store:
+        assert store.months() == MONTHS[:3]
+        p = store.portfolio(rules)
+        assert len(p) == store.states().num_rows and p.states_rule_book == rules.fingerprint
+        # Another rule book is refused unless accepted.
+        stricter = rules.with_tier_minimum("gold", "300000")
+        with pytest.raises(ct.StateError) as e:
+            store.portfolio(stricter)
+        assert e.value.field == "rule_book"
+        assert len(store.portfolio(stricter, accept_rule_change=True)) == len(p)
+    r = p.evaluate_month(
+        "2023-04", cells_of_month(demo / "input" / "aum-monthly.csv", "2023-04"),
+        designations=cells_of_month(demo / "input" / "designations.csv", "2023-04"),
+    )
+    assert r.errors.num_rows == 0
+    cli_run(demo, MONTHS[3:], location, tmp_path / "inputs")
+    with ct.open_store(location) as store:
+        assert store.months() == MONTHS
+        committed = store.states()
+        assert sorted(state_key(x) for x in r.states.to_pylist()) == sorted(state_key(x) for x in committed.to_pylist())
+        assert sorted(event_key(x) for x in r.events.to_pylist()) == sorted(
+            event_key(x) for x in store.events().to_pylist()
+        )
+        assert r.alerts.num_rows == store.alerts().num_rows
+    # And the same as the demo, which ran the four months in one go.
+    demo_states = ct.open_store(demo / "crm-tiering.db").states().to_pylist()
+    assert sorted(state_key(x) for x in committed.to_pylist()) == sorted(state_key(x) for x in demo_states)
+
+
+def test_portfolio_continues_like_the_cli_sqlite(demo, tmp_path):
+    check_portfolio_continues(str(tmp_path / "crm-tiering.db"), demo, tmp_path)
+
+
+def _psql() -> str:
+    for d in filter(None, [os.environ.get("CRMT_PG_TEST_BINDIR")] + sorted(glob.glob("/usr/lib/postgresql/*/bin"))):
+        if os.access(os.path.join(d, "psql"), os.X_OK):
+            return os.path.join(d, "psql")
+    found = shutil.which("psql")
+    if found is None:
+        pytest.skip("psql is not available to create a fresh PostgreSQL database")
+    return found
+
+
+@pytest.fixture
+def pg_store():
+    url = os.environ.get("CRMT_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("CRMT_TEST_POSTGRES_URL is not set (scripts/postgres-test-cluster.sh starts a server)")
+    db = f"crmt_python_{os.getpid()}"
+    psql = _psql()
+    drop = [psql, url, "-q", "-c", f"DROP DATABASE IF EXISTS {db} WITH (FORCE)"]
+    subprocess.run(drop, check=True, capture_output=True)
+    subprocess.run([psql, url, "-q", "-c", f"CREATE DATABASE {db}"], check=True, capture_output=True)
+    yield url.rsplit("/", 1)[0] + "/" + db
+    subprocess.run(drop, capture_output=True)
+
+
+def test_portfolio_continues_like_the_cli_postgres(demo, tmp_path, pg_store):
+    check_portfolio_continues(pg_store, demo, tmp_path)
+    store = ct.open_store(pg_store)
+    exported = export_csv(pg_store, "2023-04", tmp_path / "export")
+    assert sorted(state_key(r) for r in store.states().to_pylist()) == sorted(
+        export_state_key(r) for r in exported["states"]
+    )
+    assert store.location.startswith("postgres://")
+
+
+def test_errors(demo, tmp_path):
+    with pytest.raises(ct.StoreError) as e:
+        ct.open_store(tmp_path / "missing.db")
+    assert e.value.kind == "input" and isinstance(e.value, ct.TieringError) and e.value.category == "store"
+    assert not (tmp_path / "missing.db").exists()
+    empty = ct.open_store(tmp_path / "new.db", create=True)
+    assert empty.months() == [] and empty.states().num_rows == 0 and empty.rule_book() is None
+    assert len(empty.portfolio(ct.load_rules())) == 0
+    # A store of a newer schema is refused with the store's error kind.
+    newer = tmp_path / "newer.db"
+    shutil.copy(demo / "crm-tiering.db", newer)
+    with sqlite3.connect(newer) as c:
+        c.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(ct.StoreError) as e:
+        ct.open_store(newer)
+    assert e.value.kind == "schema" and "99" in str(e.value)
+    store = ct.Store(demo / "crm-tiering.db")
+    store.close()
+    with pytest.raises(ValueError):
+        store.months()
+    import pickle
+
+    again = pickle.loads(pickle.dumps(ct.StoreError("x", kind="locked")))
+    assert isinstance(again, ct.StoreError) and again.kind == "locked"
