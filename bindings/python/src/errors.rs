@@ -20,7 +20,12 @@ fn class_of(category: &str) -> &'static str {
 }
 
 /// Builds an instance of one of `crm_tiering.errors`' classes.
-pub(crate) fn make<'py>(py: Python<'py>, class: &str, message: &str, attrs: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn make<'py>(
+    py: Python<'py>,
+    class: &str,
+    message: &str,
+    attrs: &Bound<'py, PyDict>,
+) -> PyResult<Bound<'py, PyAny>> {
     let cls = py.import("crm_tiering.errors")?.getattr(class)?;
     cls.call((message,), Some(attrs))
 }

@@ -9,10 +9,10 @@
 
 use std::sync::{Arc, Mutex};
 
+use arrow_array::ArrayRef;
 use arrow_array::builder::{
     BooleanBuilder, Date32Builder, Int64Builder, StringBuilder, TimestampSecondBuilder, UInt64Builder,
 };
-use arrow_array::ArrayRef;
 use arrow_schema::ArrowError;
 use crm_tiering::portfolio::{MonthRange, PortfolioStates};
 use crm_tiering::{Month, RuleBook};
@@ -93,9 +93,13 @@ impl Fail {
                 "month",
                 &format!("month {m} is not committed in the store ({})", committed_text(&months)),
             ),
-            Fail::NoCustomer(id) => {
-                input_error(py, Some(&id), None, "customer_id", "the store holds no state, event or alert of the customer")
-            }
+            Fail::NoCustomer(id) => input_error(
+                py,
+                Some(&id),
+                None,
+                "customer_id",
+                "the store holds no state, event or alert of the customer",
+            ),
             Fail::Closed => pyo3::exceptions::PyValueError::new_err("the store is closed"),
         }
     }
@@ -120,7 +124,10 @@ impl Months {
     fn resolve(&self, store: &mut Store) -> Result<Option<MonthRange>, Fail> {
         let committed = store.committed_months()?;
         match self {
-            Months::Latest => Ok(committed.last().map(|&m| MonthRange::single(m).expect("one month is a range"))),
+            Months::Latest => match committed.last() {
+                Some(&m) => Ok(Some(MonthRange::single(m).map_err(StoreError::Input)?)),
+                None => Ok(None),
+            },
             Months::Given(r) if r.first() == r.last() && !committed.contains(&r.first()) => {
                 Err(Fail::NotCommitted(r.first(), committed))
             }
@@ -143,9 +150,8 @@ fn codes_for(store: &mut Store, range: Option<MonthRange>) -> Result<Codes, Fail
         }
         seen.push(run.rule_book_fingerprint.clone());
         if let Some(text) = store.run_rule_book(run.run_id)? {
-            let book = RuleBook::from_str_auto(&text).map_err(|e| {
-                StoreError::Corrupt(format!("the rule book of run {} does not load: {e}", run.run_id))
-            })?;
+            let book = RuleBook::from_str_auto(&text)
+                .map_err(|e| StoreError::Corrupt(format!("the rule book of run {} does not load: {e}", run.run_id)))?;
             books.push(book);
         }
     }
@@ -241,9 +247,9 @@ impl PyStore {
             }
         })?;
         text.map(|t| {
-            RuleBook::from_str_auto(&t)
-                .map(|b| PyRuleBook { book: Arc::new(b) })
-                .map_err(|e| store_exception(py, "corrupt", &format!("the store is damaged: the rule book does not load: {e}")))
+            RuleBook::from_str_auto(&t).map(|b| PyRuleBook { book: Arc::new(b) }).map_err(|e| {
+                store_exception(py, "corrupt", &format!("the store is damaged: the rule book does not load: {e}"))
+            })
         })
         .transpose()
     }

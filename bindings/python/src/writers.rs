@@ -164,7 +164,14 @@ impl StatesWriter {
 
     /// `evaluated` is the month's AUM and whether the customer had a record; none for a
     /// customer held back (read from a store: `aum` and `has_record` are then null).
-    fn row(&mut self, codes: &mut Codes, m: Month, c: &Customer, evaluated: Option<(Decimal, bool)>, s: &CustomerState) {
+    fn row(
+        &mut self,
+        codes: &mut Codes,
+        m: Month,
+        c: &Customer,
+        evaluated: Option<(Decimal, bool)>,
+        s: &CustomerState,
+    ) {
         self.customer.append_value(&c.id);
         self.month.append_value(month_days(m));
         append_dec(&mut self.aum, evaluated.map(|e| e.0));
