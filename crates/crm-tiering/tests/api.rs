@@ -168,3 +168,36 @@ fn helpers_the_bindings_share() {
     assert_eq!(book.fingerprint().len(), 64);
     assert_eq!(RuleBook::from_json_str(&book.to_json()).unwrap().fingerprint(), book.fingerprint());
 }
+
+#[test]
+fn a_customer_twice_in_stored_states_names_both_lines() {
+    use crm_tiering::portfolio::PortfolioStates;
+    use crm_tiering::{Customer, CustomerState, RuleBook};
+    let book = RuleBook::default_book().unwrap();
+    let mut states = PortfolioStates::new();
+    for id in ["c1", "c2", "c3"] {
+        states.insert(Customer::personal(id), CustomerState::default()).unwrap();
+    }
+    // Rewrite c3's line as c1's and recompute nothing: the checksum catches the edit first.
+    let text = states.to_jsonl(&book).replace("\"customer_id\":\"c3\"", "\"customer_id\":\"c1\"");
+    let err = PortfolioStates::from_jsonl(&text, "states.jsonl").unwrap_err();
+    assert_eq!(err.field(), Some("states"));
+    // A file written with the duplicate (by another tool) has a valid checksum: the duplicate
+    // is named with both lines.
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines.pop();
+    let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let sum = {
+        use sha2::Digest as _;
+        use std::fmt::Write as _;
+        sha2::Sha256::digest(body.as_bytes()).iter().fold(String::new(), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+    };
+    let text = format!("{body}{{\"end_of_states\":{{\"customers\":3,\"sha256\":\"{sum}\"}}}}\n");
+    let err = PortfolioStates::from_jsonl(&text, "states.jsonl").unwrap_err();
+    assert_eq!((err.category(), err.field(), err.customer()), ("state", Some("customer_id"), Some("c1")));
+    assert_eq!(err.record.as_ref().map(|r| r.row), Some(4));
+    assert_eq!(err.other_record.as_ref().map(|r| r.row), Some(2));
+}

@@ -97,6 +97,7 @@ impl Engine {
         // From here on the evaluation cannot fail as a whole.
         let Plan { month_rows, month_designations, row_customer, designation_customer, joining, holds } = plan;
         let known = states.len();
+        states.reserve(joining.len());
         for (id, _) in &joining {
             let customer = Customer { id: id.to_string(), legal_entity: None, kind: Default::default() };
             states.push(customer, CustomerState::default());

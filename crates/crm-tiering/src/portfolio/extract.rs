@@ -163,6 +163,12 @@ impl Extract {
     }
 
     fn table(&mut self, name: &str) -> u32 {
+        // Records come table by table: the last table is the usual answer.
+        if let Some(last) = self.tables.last()
+            && last == name
+        {
+            return (self.tables.len() - 1) as u32;
+        }
         if let Some(i) = self.tables.iter().rposition(|t| t == name) {
             return i as u32;
         }

@@ -1,6 +1,9 @@
 //! A portfolio's stored states, keyed by customer id, and their checked text form.
 
-use rustc_hash::FxHashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
 use serde::{Deserialize, Serialize};
 
 use super::record::{RecordError, RecordRef, validate_customer_id};
@@ -35,12 +38,23 @@ pub const STATES_FORMAT_VERSION: u32 = 2;
 /// assert!(PortfolioStates::from_jsonl(&text[..text.len() - 1], "states.jsonl").is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct PortfolioStates {
     pub(crate) customers: Vec<Customer>,
     pub(crate) states: Vec<CustomerState>,
-    index: FxHashMap<String, u32>,
+    /// Customer indices by id; the ids themselves live once, in `customers`.
+    index: HashTable<u32>,
     rule_book: Option<String>,
+}
+
+impl PartialEq for PortfolioStates {
+    fn eq(&self, other: &Self) -> bool {
+        self.customers == other.customers && self.states == other.states && self.rule_book == other.rule_book
+    }
+}
+
+fn hash(id: &str) -> u64 {
+    FxBuildHasher.hash_one(id)
 }
 
 /// The first line of a states text.
@@ -117,7 +131,16 @@ impl PortfolioStates {
 
     /// The index of a customer.
     pub fn index_of(&self, id: &str) -> Option<usize> {
-        self.index.get(id).map(|&i| i as usize)
+        let customers = &self.customers;
+        self.index.find(hash(id), |&i| customers[i as usize].id == id).map(|&i| i as usize)
+    }
+
+    /// Makes room for `additional` more customers.
+    pub fn reserve(&mut self, additional: usize) {
+        self.customers.reserve(additional);
+        self.states.reserve(additional);
+        let customers = &self.customers;
+        self.index.reserve(additional, |&i| hash(&customers[i as usize].id));
     }
 
     /// A customer's identity and state.
@@ -155,7 +178,7 @@ impl PortfolioStates {
     pub fn insert(&mut self, customer: Customer, state: CustomerState) -> Result<usize, TieringError> {
         validate_customer_id(&customer.id)
             .map_err(|e| InputError::new(&customer.id, state.last_month, "customer_id", e.to_string()))?;
-        if self.index.contains_key(&customer.id) {
+        if self.index_of(&customer.id).is_some() {
             return Err(StateError::Duplicate { customer: customer.id }.into());
         }
         Ok(self.push(customer, state))
@@ -164,7 +187,8 @@ impl PortfolioStates {
     /// Adds a customer known to be new.
     pub(crate) fn push(&mut self, customer: Customer, state: CustomerState) -> usize {
         let i = self.customers.len();
-        self.index.insert(customer.id.clone(), i as u32);
+        let customers = &self.customers;
+        self.index.insert_unique(hash(&customer.id), i as u32, |&k| hash(&customers[k as usize].id));
         self.customers.push(customer);
         self.states.push(state);
         i
@@ -264,13 +288,8 @@ impl PortfolioStates {
         if digest.hex() != trailer.end_of_states.sha256 {
             return Err(damaged(last_row, "the checksum does not match: the states were altered".into()));
         }
-        let mut out = PortfolioStates {
-            rule_book: Some(header.rule_book),
-            customers: Vec::with_capacity(lines.len()),
-            states: Vec::with_capacity(lines.len()),
-            ..PortfolioStates::default()
-        };
-        let mut first_row: FxHashMap<String, usize> = FxHashMap::default();
+        let mut out = PortfolioStates { rule_book: Some(header.rule_book), ..PortfolioStates::default() };
+        out.reserve(lines.len());
         for (k, l) in lines.iter().enumerate().skip(1) {
             let row = k + 1;
             let line: Line = serde_json::from_str(l).map_err(|e| {
@@ -278,14 +297,14 @@ impl PortfolioStates {
                 let message = message.rfind(" at line ").map_or(message.as_str(), |i| &message[..i]).to_string();
                 RecordError::at(StateError::Malformed(message), at(row))
             })?;
-            if let Some(&first) = first_row.get(&line.customer_id) {
+            // Customer k stands on line k + 2 (after the header).
+            if let Some(first) = out.index_of(&line.customer_id) {
                 return Err(RecordError {
                     error: StateError::Duplicate { customer: line.customer_id }.into(),
                     record: at(row),
-                    other_record: at(first),
+                    other_record: at(first + 2),
                 });
             }
-            first_row.insert(line.customer_id.clone(), row);
             let customer = Customer { id: line.customer_id, legal_entity: line.legal_entity, kind: line.customer_kind };
             out.insert(customer, line.state).map_err(|e| RecordError::at(e, at(row)))?;
         }
