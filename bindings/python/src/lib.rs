@@ -194,8 +194,8 @@ fn story_table(outcomes: &[&MonthOutcome]) -> PyResult<PyTable> {
         status_zh.append_value(o.state.status.name_zh());
         tier.append_option(o.state.tier.map(|t| t.to_string()));
         effective.append_option(o.state.effective_tier.map(|t| t.to_string()));
-        watch.append_value(o.state.watch.map_or(0, |w| w.short_months));
-        below.append_value(o.state.below_entry.map_or(0, |r| r.months));
+        watch.append_value(o.state.watch_months());
+        below.append_value(o.state.below_entry_months());
         retention.append_value(o.state.retention_months_left);
         let join = |f: &dyn Fn(&crm_tiering::Event) -> String| o.events.iter().map(f).collect::<Vec<_>>().join("; ");
         events.append_value(join(&|e| e.kind.as_str().to_string()));

@@ -366,13 +366,13 @@ impl PyCustomerState {
     /// Consecutive months short of the tier in the downgrade watch (0 without a watch).
     #[getter]
     fn watch_months(&self) -> u32 {
-        self.state.watch.map_or(0, |w| w.short_months)
+        self.state.watch_months()
     }
 
     /// Consecutive months below the entry threshold while rated.
     #[getter]
     fn below_entry_months(&self) -> u32 {
-        self.state.below_entry.map_or(0, |r| r.months)
+        self.state.below_entry_months()
     }
 
     /// Months of retention (已退未评级) left.

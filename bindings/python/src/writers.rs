@@ -31,15 +31,9 @@ pub(crate) struct Codes {
 impl Codes {
     pub(crate) fn of(books: &[&RuleBook]) -> Self {
         let mut tiers: Vec<TierCode> = Vec::new();
-        for book in books {
-            for set in book.rule_sets() {
-                for v in &set.versions {
-                    for t in &v.tiers {
-                        if !tiers.contains(&t.code) {
-                            tiers.push(t.code);
-                        }
-                    }
-                }
+        for t in books.iter().flat_map(|b| b.tier_codes()) {
+            if !tiers.contains(&t) {
+                tiers.push(t);
             }
         }
         Codes { tiers }
@@ -60,7 +54,7 @@ impl Codes {
     }
 }
 
-const STATUSES: [Status; 3] = [Status::NotEnrolled, Status::Rated, Status::Retained];
+const STATUSES: [Status; 3] = Status::ALL;
 
 fn position<T: PartialEq + Copy>(all: &[T], v: T) -> i8 {
     all.iter().position(|x| *x == v).unwrap_or(0) as i8
@@ -180,8 +174,8 @@ impl StatesWriter {
         opt_tier(codes, &mut self.tier, s.tier);
         opt_tier(codes, &mut self.effective, s.effective_tier);
         self.vip.append_value(s.is_vip());
-        self.watch.append_value(s.watch.map_or(0, |w| w.short_months));
-        self.below.append_value(s.below_entry.map_or(0, |r| r.months));
+        self.watch.append_value(s.watch_months());
+        self.below.append_value(s.below_entry_months());
         self.retention.append_value(s.retention_months_left);
         opt_tier(codes, &mut self.special_tier, s.special.map(|x| x.tier));
         month(&mut self.special_until, s.special.map(|x| x.last_month));

@@ -244,19 +244,7 @@ pub unsafe extern "C" fn crmt_buffer_free(buffer: *mut crmt_buffer) {
 /// An amount at most two decimals as fen; [`CRMT_NO_AMOUNT`] otherwise.
 #[inline]
 pub(crate) fn fen(amount: Decimal) -> i64 {
-    let scale = amount.scale();
-    if scale == 2 {
-        // The engine's amounts are at the fen scale: the mantissa is the answer.
-        return i64::try_from(amount.mantissa()).ok().filter(|v| *v != CRMT_NO_AMOUNT).unwrap_or(CRMT_NO_AMOUNT);
-    }
-    let m = amount.mantissa();
-    let v = if scale <= 2 {
-        m.checked_mul(10i128.pow(2 - scale))
-    } else {
-        let div = 10i128.pow(scale - 2);
-        if m % div == 0 { Some(m / div) } else { None }
-    };
-    v.and_then(|v| i64::try_from(v).ok()).filter(|v| *v != CRMT_NO_AMOUNT).unwrap_or(CRMT_NO_AMOUNT)
+    crm_tiering::to_fen(amount).filter(|v| *v != CRMT_NO_AMOUNT).unwrap_or(CRMT_NO_AMOUNT)
 }
 
 /// An optional amount as fen.

@@ -68,12 +68,17 @@ pub fn from_fen(fen: i64) -> Decimal {
 /// assert_eq!(to_fen(parse_amount("0.001").unwrap()), None);
 /// ```
 pub fn to_fen(amount: Decimal) -> Option<i64> {
-    if amount.normalize().scale() > 2 {
-        return None;
-    }
-    let mut a = amount;
-    a.rescale(2);
-    i64::try_from(a.mantissa()).ok()
+    let m = amount.mantissa();
+    let fen = match amount.scale() {
+        // The engine's amounts are at the fen scale: the mantissa is the answer.
+        2 => Some(m),
+        s @ 0..=1 => m.checked_mul(10i128.pow(2 - s)),
+        s => {
+            let div = 10i128.pow(s - 2);
+            (m % div == 0).then(|| m / div)
+        }
+    };
+    fen.and_then(|f| i64::try_from(f).ok())
 }
 
 /// Rounds to the fen with the given strategy and sets the scale to exactly 2, so that
