@@ -1,0 +1,282 @@
+//! The rule book (规则手册) as Python sees it: loading, inspection and edits as values.
+
+use std::sync::Arc;
+
+use crm_tiering::{CustomerKind, RuleBook, RuleBookFile, RuleError};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use serde_json::json;
+
+use crate::convert::{extract_amount, extract_month, json_to_py, py_to_json, to_py_decimal, to_value};
+use crate::errors::{input_error, py_err};
+
+/// A validated rule book (规则手册).
+#[pyclass(module = "crm_tiering._native", name = "RuleBook", frozen)]
+pub(crate) struct PyRuleBook {
+    pub(crate) book: Arc<RuleBook>,
+}
+
+fn kind_of(py: Python<'_>, kind: &str) -> PyResult<CustomerKind> {
+    kind.parse().map_err(|e: String| input_error(py, None, None, "kind", &e))
+}
+
+impl PyRuleBook {
+    fn version(
+        &self,
+        py: Python<'_>,
+        month: Option<&Bound<'_, PyAny>>,
+        legal_entity: Option<&str>,
+        kind: &str,
+    ) -> PyResult<&crm_tiering::RuleVersion> {
+        let set = self.book.rule_set(self.book.select(legal_entity, kind_of(py, kind)?).map_err(py_err)?);
+        match month {
+            Some(m) => {
+                let m = extract_month(m)?;
+                set.version_for(m).ok_or_else(|| {
+                    input_error(
+                        py,
+                        None,
+                        Some(m),
+                        "month",
+                        &format!("no version of rule set `{}` is in force", set.name),
+                    )
+                })
+            }
+            None => set.versions.last().ok_or_else(|| PyValueError::new_err("the rule set has no version")),
+        }
+    }
+}
+
+#[pymethods]
+impl PyRuleBook {
+    /// The default rule book shipped with the library.
+    #[staticmethod]
+    fn default() -> PyResult<Self> {
+        Ok(PyRuleBook { book: Arc::new(RuleBook::default_book().map_err(py_err)?) })
+    }
+
+    /// Reads a rule file: `.json` is JSON, anything else TOML.
+    #[staticmethod]
+    fn from_path(path: std::path::PathBuf) -> PyResult<Self> {
+        Ok(PyRuleBook { book: Arc::new(RuleBook::from_path(path).map_err(py_err)?) })
+    }
+
+    /// Parses rule-book text: JSON when it starts with `{`, TOML otherwise.
+    #[staticmethod]
+    fn from_str(text: &str) -> PyResult<Self> {
+        Ok(PyRuleBook { book: Arc::new(RuleBook::from_str_auto(text).map_err(py_err)?) })
+    }
+
+    /// Builds a rule book from a dict shaped like the JSON format (amounts as Decimal or str).
+    #[staticmethod]
+    fn from_dict(data: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let value = py_to_json(data, "rules")?;
+        Ok(PyRuleBook { book: Arc::new(RuleBook::from_json_str(&value.to_string()).map_err(py_err)?) })
+    }
+
+    /// The book's name.
+    #[getter]
+    fn name(&self) -> &str {
+        self.book.name()
+    }
+
+    /// The book as JSON text, defaults filled in.
+    /// The rule book's fingerprint (stamped on the states it writes).
+    #[getter]
+    fn fingerprint(&self) -> &str {
+        self.book.fingerprint()
+    }
+
+    fn to_json(&self) -> String {
+        self.book.to_json()
+    }
+
+    /// The book as a dict (amounts as decimal strings).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json_to_py(py, &to_value(self.book.source())?)
+    }
+
+    /// The rule sets: name, selectors and the months their versions take effect.
+    fn rule_sets<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        for s in self.book.rule_sets() {
+            let v = json!({
+                "name": s.name,
+                "legal_entity": s.legal_entity,
+                "customer_kind": s.customer_kind.map(|k| k.as_str()),
+                "versions": s.versions.iter().map(|v| v.effective_from.to_string()).collect::<Vec<_>>(),
+            });
+            list.append(json_to_py(py, &v)?)?;
+        }
+        Ok(list)
+    }
+
+    /// The tier table in force (lowest first): code, names, minimum AUM (Decimal), watch months.
+    #[pyo3(signature = (month=None, legal_entity=None, kind="personal"))]
+    fn tiers<'py>(
+        &self,
+        py: Python<'py>,
+        month: Option<&Bound<'py, PyAny>>,
+        legal_entity: Option<&str>,
+        kind: &str,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let v = self.version(py, month, legal_entity, kind)?;
+        let list = PyList::empty(py);
+        for t in &v.tiers {
+            let d = PyDict::new(py);
+            d.set_item("code", t.code.as_str())?;
+            d.set_item("name_zh", &t.name_zh)?;
+            d.set_item("name_en", &t.name_en)?;
+            d.set_item("min_aum", to_py_decimal(py, t.min_aum)?)?;
+            d.set_item("watch_months", t.watch_months)?;
+            list.append(d)?;
+        }
+        Ok(list)
+    }
+
+    /// The settings in force: months of watch, exit and retention, downgrade target, bands.
+    #[pyo3(signature = (month=None, legal_entity=None, kind="personal"))]
+    fn settings<'py>(
+        &self,
+        py: Python<'py>,
+        month: Option<&Bound<'py, PyAny>>,
+        legal_entity: Option<&str>,
+        kind: &str,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let v = self.version(py, month, legal_entity, kind)?;
+        let s = &v.settings;
+        let d = PyDict::new(py);
+        d.set_item("effective_from", v.effective_from.to_string())?;
+        d.set_item(
+            "threshold_comparison",
+            match s.threshold_comparison {
+                crm_tiering::ThresholdComparison::AtLeast => "at_least",
+                crm_tiering::ThresholdComparison::GreaterThan => "greater_than",
+            },
+        )?;
+        d.set_item("entry_threshold", to_py_decimal(py, v.entry_threshold())?)?;
+        d.set_item("exit_after_months", s.exit_after_months)?;
+        d.set_item("retention_months", s.retention_months)?;
+        d.set_item("watch_months", s.watch_months)?;
+        d.set_item("downgrade_target", s.downgrade_target.as_str())?;
+        d.set_item("special_vip_months", s.special_vip_months)?;
+        d.set_item("special_vip_default_tier", s.special_vip_default_tier.as_str())?;
+        d.set_item("special_vip_notice_months", s.special_vip_notice_months)?;
+        d.set_item("near_threshold_band", to_py_decimal(py, s.near_threshold_band)?)?;
+        Ok(d)
+    }
+
+    /// A new book with tier `tier`'s minimum AUM set to `min_aum` (a `Decimal`, str or int) in
+    /// every version that has the tier, or only in rule set `rule_set` (by name) and the version
+    /// in force from `effective_from`. The new book is validated by the core (ascending
+    /// minimums, ...): a `RuleFileError` names the field. This book is unchanged.
+    #[pyo3(signature = (tier, min_aum, *, rule_set=None, effective_from=None))]
+    fn with_tier_minimum(
+        &self,
+        py: Python<'_>,
+        tier: &str,
+        min_aum: &Bound<'_, PyAny>,
+        rule_set: Option<&str>,
+        effective_from: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let amount = extract_amount(min_aum, "min_aum")?;
+        let mut file = self.book.source().clone();
+        let mut found = 0;
+        for v in versions(py, &mut file, rule_set, effective_from)?.into_iter().map(|(_, v)| v) {
+            for t in v.tiers.iter_mut().filter(|t| t.code == tier) {
+                t.min_aum = amount;
+                found += 1;
+            }
+        }
+        if found == 0 {
+            return Err(input_error(py, None, None, "tier", &format!("no selected version has a tier `{tier}`")));
+        }
+        Ok(PyRuleBook { book: Arc::new(RuleBook::from_file(file).map_err(py_err)?) })
+    }
+
+    /// A new book with setting `name` (a field of a rule version: `watch_months`,
+    /// `exit_after_months`, `retention_months`, `downgrade_target`, `near_threshold_band`,
+    /// `threshold_comparison`, `special_vip_months`, ...) set to `value` in every version, or
+    /// only in rule set `rule_set` and the version in force from `effective_from`. Validated by
+    /// the core (a `RuleFileError` names the field); this book is unchanged.
+    #[pyo3(signature = (name, value, *, rule_set=None, effective_from=None))]
+    fn with_setting(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        value: &Bound<'_, PyAny>,
+        rule_set: Option<&str>,
+        effective_from: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        if matches!(name, "tiers" | "effective_from") {
+            return Err(input_error(
+                py,
+                None,
+                None,
+                name,
+                "not a setting: use with_tier_minimum for tiers, or edit to_dict() for the versions",
+            ));
+        }
+        let value = py_to_json(value, name)?;
+        let mut file = self.book.source().clone();
+        for (at, v) in versions(py, &mut file, rule_set, effective_from)? {
+            let mut obj = serde_json::to_value(&*v).map_err(|e| PyValueError::new_err(e.to_string()))?;
+            let known = obj.get(name).is_some() || matches!(name, "special_vip_default_tier" | "tier_map");
+            if !known {
+                return Err(input_error(py, None, None, name, &format!("`{name}` is not a setting of a rule version")));
+            }
+            if let Some(o) = obj.as_object_mut() {
+                o.insert(name.to_string(), value.clone());
+            }
+            *v = serde_json::from_value(obj)
+                .map_err(|e| py_err(RuleError::new(format!("{at}.{name}"), e.to_string()).into()))?;
+        }
+        Ok(PyRuleBook { book: Arc::new(RuleBook::from_file(file).map_err(py_err)?) })
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
+        Ok((slf.get_type().getattr("from_str")?, (slf.get().book.to_json(),)))
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other.cast::<PyRuleBook>().is_ok_and(|o| o.get().book.source() == self.book.source())
+    }
+
+    fn __repr__(&self) -> String {
+        format!("RuleBook(name={:?}, rule_sets={})", self.book.name(), self.book.rule_sets().len())
+    }
+}
+
+/// The versions of a book file selected by rule set name and effective month, with their field
+/// paths; an error when the selection is empty.
+fn versions<'f>(
+    py: Python<'_>,
+    file: &'f mut RuleBookFile,
+    rule_set: Option<&str>,
+    effective_from: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Vec<(String, &'f mut crm_tiering::RuleVersionFile)>> {
+    let from = effective_from.map(extract_month).transpose()?;
+    let mut out = Vec::new();
+    for (i, set) in file.rule_sets.iter_mut().enumerate() {
+        if rule_set.is_some_and(|n| n != set.name) {
+            continue;
+        }
+        for (j, v) in set.versions.iter_mut().enumerate() {
+            if from.is_some_and(|m| m != v.effective_from) {
+                continue;
+            }
+            out.push((format!("rule_sets[{i}].versions[{j}]"), v));
+        }
+    }
+    if out.is_empty() {
+        let what = match (rule_set, from) {
+            (Some(n), Some(m)) => format!("rule set `{n}` has no version effective from {m}"),
+            (Some(n), None) => format!("the book has no rule set `{n}`"),
+            (None, Some(m)) => format!("no version is effective from {m}"),
+            (None, None) => "the book has no versions".to_string(),
+        };
+        return Err(input_error(py, None, None, if rule_set.is_some() { "rule_set" } else { "effective_from" }, &what));
+    }
+    Ok(out)
+}
