@@ -75,6 +75,9 @@ pub(crate) fn load(book: &RuleBook, files: &InputFiles<'_>) -> Result<Inputs, Fa
         file_errors: Vec::new(),
         files: Vec::new(),
     };
+    if let Some(path) = files.states {
+        inputs.files.push(("states".to_string(), path.to_path_buf(), inputs.states.len() as u64));
+    }
     let tables = [
         (files.aum, TableKind::Aum, "aum"),
         (files.daily, TableKind::Daily, "daily"),

@@ -182,6 +182,11 @@ pub(crate) struct RunArgs {
     /// not enrolled, 未纳入; `import-states` loads a states file).
     #[arg(long, value_name = "PATH|URL", default_value = store::DEFAULT_STORE)]
     store: String,
+    /// Start from this checked states file (a states.jsonl) instead of the store's latest
+    /// month: an import path, for a store without committed months only (`import-states` loads
+    /// a file on its own).
+    #[arg(long, value_name = "FILE")]
+    states: Option<PathBuf>,
     /// Replace the month when it is committed already (the latest committed month only); the
     /// replaced run stays in the audit.
     #[arg(long)]

@@ -75,7 +75,7 @@ pub(crate) fn run_command(args: &RunArgs) -> Result<Exit, Failure> {
         return Err(Failure::new(Exit::Usage, "give the months' AUM with --aum FILE or --daily FILE"));
     }
     let files = InputFiles {
-        states: None,
+        states: args.states.as_deref(),
         aum: &args.aum,
         daily: &args.daily,
         designations: &args.designations,
@@ -349,7 +349,8 @@ pub(crate) fn execute(
     inputs: Inputs,
     config: &RunConfig<'_>,
 ) -> Result<RunReport, Failure> {
-    let Inputs { extract, entity_names, file_errors, files, .. } = inputs;
+    let Inputs { states: imported, extract, entity_names, file_errors, files } = inputs;
+    let imported = files.iter().any(|(role, _, _)| role == "states").then_some(imported);
     if !file_errors.is_empty() || !extract.fatal().is_empty() {
         let mut errors = file_errors;
         errors.extend(extract.fatal().iter().cloned());
@@ -363,7 +364,10 @@ pub(crate) fn execute(
     if config.options.absent != Absent::Hold {
         let single = (config.months.first() == config.months.last()).then_some(config.months.first());
         for m in config.months.months() {
-            if !extract.rows().iter().any(|r| r.month.or(single) == Some(m)) {
+            // A month whose records are all bad is not a missing extract: its customers are held.
+            let present = extract.rows().iter().any(|r| r.month.or(single) == Some(m))
+                || extract.rejected().any(|e| e.month().or(single) == Some(m));
+            if !present {
                 return Err(Failure::new(
                     Exit::BadInput,
                     format!(
@@ -378,8 +382,9 @@ pub(crate) fn execute(
     let engine = Engine::new(book.clone());
     let mut store: Store = cli_store::open(config.store)?;
     let mut committed: Vec<(Month, i64)> = Vec::new();
-    let result =
-        std::thread::scope(|scope| commit_months(scope, &mut store, &engine, &extract, &meta, config, &mut committed));
+    let result = std::thread::scope(|scope| {
+        commit_months(scope, &mut store, &engine, &extract, imported, &meta, config, &mut committed)
+    });
     let (states, sink) = result.map_err(|f| with_committed(f, &committed))?;
 
     let StreamSink { months: month_summaries, held, .. } = sink;
@@ -399,11 +404,13 @@ pub(crate) fn execute(
 /// Takes the store's lock, reads the prior states, evaluates the months on a thread of its
 /// own and commits each month as it comes. Returns the final states and the sink (summary,
 /// held customers).
+#[allow(clippy::too_many_arguments)]
 fn commit_months<'scope, 'env: 'scope>(
     scope: &'scope std::thread::Scope<'scope, 'env>,
     store: &mut Store,
     engine: &'env Engine,
     extract: &'env crm_tiering::portfolio::Extract,
+    imported: Option<PortfolioStates>,
     meta: &RunMeta,
     config: &'env RunConfig<'env>,
     committed: &mut Vec<(Month, i64)>,
@@ -414,10 +421,18 @@ fn commit_months<'scope, 'env: 'scope>(
     first_meta.rerun = config.rerun;
     // The lock: a second run fails here at once.
     let mut writer = store.begin_month(months.first(), first_meta).map_err(failure)?;
-    let mut states = match writer.previous_states() {
-        Ok(Some(latest)) => latest.states,
-        Ok(None) => PortfolioStates::new(),
-        Err(e) => return Err(abort_with(writer, failure(e))),
+    let mut states = match (writer.previous_states(), imported) {
+        (Ok(Some(latest)), None) => latest.states,
+        (Ok(None), None) => PortfolioStates::new(),
+        (Ok(None), Some(file)) => file,
+        (Ok(Some(latest)), Some(_)) => {
+            let message = format!(
+                "--states imports a starting point into a store without committed months, but this store holds the states after {}; nothing was written (leave --states out: the run goes on from the store)",
+                latest.month
+            );
+            return Err(abort_with(writer, Failure::new(Exit::Usage, message)));
+        }
+        (Err(e), _) => return Err(abort_with(writer, failure(e))),
     };
     let multi = months.first() != months.last();
     // A range is checked whole before its first month is committed: a bad record in a later
