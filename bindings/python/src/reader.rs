@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Date32Type, Decimal128Type, Int64Type};
+use arrow_array::types::{Date32Type, Decimal128Type};
 use arrow_array::{Array, ArrayRef, PrimitiveArray, RecordBatch, StringArray};
 use arrow_schema::{ArrowError, DataType};
 use chrono::NaiveDate;
@@ -115,7 +115,6 @@ impl ReadError {
 enum Values {
     Text(StringArray),
     Decimal(PrimitiveArray<Decimal128Type>, u32),
-    Int(PrimitiveArray<Int64Type>),
     Date(PrimitiveArray<Date32Type>),
 }
 
@@ -127,7 +126,7 @@ const USE_DECIMAL: &str = "money is exact in crm_tiering, use decimal128 or stri
      (pyarrow: pa.decimal128(20, 2); polars: pl.Decimal(20, 2); pandas: Decimal objects or str)";
 
 impl Values {
-    fn of(col: &ArrayRef, name: &str, role: Option<&ColumnRole>) -> Result<Self, ReadError> {
+    fn of(col: &ArrayRef, name: &str, role: Option<&ColumnRole>, fen: bool) -> Result<Self, ReadError> {
         let text = |c: &ArrayRef| -> Result<Values, ReadError> {
             Ok(Values::Text(arrow_cast::cast(c, &DataType::Utf8)?.as_string::<i32>().clone()))
         };
@@ -135,8 +134,11 @@ impl Values {
             DataType::Utf8 => Values::Text(col.as_string::<i32>().clone()),
             DataType::Null => Values::Text(StringArray::new_null(col.len())),
             DataType::Float16 | DataType::Float32 | DataType::Float64 => {
-                let why = if is_amount(role) { USE_DECIMAL } else { "use strings" };
-                return Err(ReadError::Type(format!("column `{name}` is {}: {why}", col.data_type())));
+                return Err(ReadError::Type(if is_amount(role) {
+                    format!("{} ({USE_DECIMAL})", Columns::float_amount_message(name))
+                } else {
+                    format!("column `{name}` is {}: use strings", col.data_type())
+                }));
             }
             DataType::Timestamp(_, Some(tz)) => {
                 return Err(ReadError::Type(format!(
@@ -168,7 +170,15 @@ impl Values {
             | DataType::UInt64
                 if is_amount(role) =>
             {
-                Values::Int(arrow_cast::cast(col, &DataType::Int64)?.as_primitive::<Int64Type>().clone())
+                // Integer amounts only in a `<name>_fen` column, as fen: the core's rule.
+                if !fen {
+                    return Err(ReadError::Type(Columns::integer_amount_message(name)));
+                }
+                let c = arrow_cast::cast(col, &DataType::Int64)?;
+                let c = arrow_cast::cast(&c, &DataType::Decimal128(20, 0))?;
+                let fen: arrow_array::Decimal128Array =
+                    c.as_primitive::<Decimal128Type>().clone().with_precision_and_scale(20, 2)?;
+                Values::Decimal(fen, 2)
             }
             DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, None)
                 if matches!(role, Some(ColumnRole::Month | ColumnRole::Date)) =>
@@ -184,7 +194,7 @@ impl Values {
     }
 
     fn is_typed_amount(&self) -> bool {
-        matches!(self, Values::Decimal(..) | Values::Int(_))
+        matches!(self, Values::Decimal(..))
     }
 
     /// The text of a cell (empty when null), as a CSV extract would hold it.
@@ -196,7 +206,6 @@ impl Values {
                 Decimal::try_from_i128_with_scale(a.value(i), *s)
                     .map_or_else(|_| format!("{}e-{s}", a.value(i)), |d| d.to_string()),
             ),
-            Values::Int(a) => Cow::Owned(a.value(i).to_string()),
             Values::Date(a) => Cow::Owned(match (day(a.value(i)), role) {
                 (Some(d), Some(ColumnRole::Month)) => {
                     Month::from_date(d).map_or_else(|_| d.to_string(), |m| m.to_string())
@@ -211,7 +220,6 @@ impl Values {
         match self {
             Values::Text(a) => a.is_null(i),
             Values::Decimal(a, _) => a.is_null(i),
-            Values::Int(a) => a.is_null(i),
             Values::Date(a) => a.is_null(i),
         }
     }
@@ -224,7 +232,6 @@ impl Values {
                 Decimal::try_from_i128_with_scale(a.value(i), *s)
                     .map_err(|_| format!("the amount {}e-{s} does not fit in 28 significant digits", a.value(i))),
             ),
-            Values::Int(a) => Some(Ok(Decimal::from(a.value(i)))),
             Values::Text(a) => Some(parse_amount(a.value(i).trim()).map_err(|e| e.to_string())),
             Values::Date(_) => None,
         }
@@ -264,7 +271,7 @@ pub(crate) fn read_table(book: &RuleBook, table: &InputTable, extract: &mut Extr
             .columns()
             .iter()
             .enumerate()
-            .map(|(i, c)| Values::of(c, headers[i], roles[i].as_ref()))
+            .map(|(i, c)| Values::of(c, headers[i], roles[i].as_ref(), cols.is_fen(i)))
             .collect::<Result<_, _>>()?;
         let typed = table.kind == TableKind::Aum
             && values.iter().zip(&roles).any(|(v, r)| is_amount(r.as_ref()) && v.is_typed_amount());

@@ -107,6 +107,22 @@ def test_float_column_is_a_type_error(rules):
         ct.Portfolio(rules).evaluate_month("2024-01", t)
 
 
+def test_integer_amounts_only_as_fen(rules):
+    # An integer column is never read as yuan or fen by guess: `aum_fen` holds fen (分).
+    bare = pa.table({"customer_id": ["a"], "aum": pa.array([250000], pa.int64())})
+    with pytest.raises(TypeError, match="aum_fen"):
+        ct.Portfolio(rules).evaluate_month("2024-01", bare)
+    fen = pa.table({"customer_id": ["a", "b"], "aum_fen": pa.array([25_000_000, 19_999_999], pa.int64())})
+    p = ct.Portfolio(rules)
+    p.evaluate_month("2024-01", fen)
+    assert p.state("a").tier == "gold"
+    assert p.state("b").tier is None
+    text = pa.table({"customer_id": ["a"], "aum": ["250000.00"]})
+    q = ct.Portfolio(rules)
+    q.evaluate_month("2024-01", text)
+    assert q.state("a").to_json() == p.state("a").to_json()
+
+
 def test_missing_column_is_an_input_error(rules):
     t = pa.table({"id": ["a"], "aum": ["1"]})
     with pytest.raises(ct.InputError, match="customer_id"):

@@ -80,9 +80,7 @@ fn how(name: &str, fen: bool, role: Option<&ColumnRole>, t: &DataType) -> Result
     let amount = is_amount(role);
     if matches!(t, DataType::Float16 | DataType::Float32 | DataType::Float64) {
         return Err(if amount {
-            format!(
-                "column `{name}` is written as binary floating-point numbers ({t}): write it as a decimal (DECIMAL(p, 2)) or a string so that it stays exact, or as integer fen in a column named `{name}_fen`"
-            )
+            Columns::float_amount_message(name)
         } else {
             format!("column `{name}` is written as binary floating-point numbers ({t}): write it as a string")
         });
@@ -108,9 +106,7 @@ fn how(name: &str, fen: bool, role: Option<&ColumnRole>, t: &DataType) -> Result
             DataType::Decimal128(..) | DataType::Decimal256(..) => {
                 Err(format!("column `{name}` is {t}: an amount has 0 to 28 decimals"))
             }
-            t if is_integer(t) => Err(format!(
-                "column `{name}` holds integers ({t}): whether they are yuan or fen is never guessed: name the column `{name}_fen` when it holds fen (分), or write the amounts as decimals or strings"
-            )),
+            t if is_integer(t) => Err(Columns::integer_amount_message(name)),
             _ => Err(format!("column `{name}` is {t}: write amounts as decimals or strings")),
         },
         Some(ColumnRole::Month) if is_integer(t) => Ok(How::Integer),
@@ -159,14 +155,8 @@ fn cells(col: &ArrayRef, how: How) -> Result<Vec<String>, String> {
             let v = ints!(Int8 => Int8Type, Int16 => Int16Type, Int32 => Int32Type, Int64 => Int64Type,
                 UInt8 => UInt8Type, UInt16 => UInt16Type, UInt32 => UInt32Type, UInt64 => UInt64Type);
             v.into_iter()
-                .map(|x| match x {
-                    None => String::new(),
-                    Some(x) if how == How::Integer => x.to_string(),
-                    // Fen: the integer with two decimals, exactly (12345 -> 123.45).
-                    Some(x) => {
-                        Decimal::try_from_i128_with_scale(x, 2).map_or_else(|_| format!("{x}e-2"), |d| d.to_string())
-                    }
-                })
+                // Integers as their digits; a `_fen` column's are read as fen by the core.
+                .map(|x| x.map_or_else(String::new, |x| x.to_string()))
                 .collect()
         }
         How::Decimal => match col.data_type() {
@@ -228,20 +218,8 @@ pub(crate) fn read_table(inputs: &mut Inputs, book: &RuleBook, path: &Path, kind
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| Failure::new(Exit::Usage, format!("{name}: not a readable Parquet file: {e}")))?;
     let schema = builder.schema().clone();
-    let mut headers: Vec<String> = Vec::new();
-    let mut fen: Vec<bool> = Vec::new();
-    for f in schema.fields() {
-        match f.name().strip_suffix("_fen") {
-            Some(base) => {
-                headers.push(base.to_string());
-                fen.push(true);
-            }
-            None => {
-                headers.push(f.name().clone());
-                fen.push(false);
-            }
-        }
-    }
+    // The core resolves the names, a `_fen` suffix included (an amount in integer fen).
+    let headers: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let refs: Vec<&str> = headers.iter().map(String::as_str).collect();
     let cols = match Columns::resolve(book, kind, &refs) {
         Ok(c) => c,
@@ -252,7 +230,8 @@ pub(crate) fn read_table(inputs: &mut Inputs, book: &RuleBook, path: &Path, kind
     };
     let mut hows = Vec::with_capacity(headers.len());
     for (i, f) in schema.fields().iter().enumerate() {
-        match how(&headers[i], fen[i], cols.role(i), f.data_type()) {
+        let base = headers[i].strip_suffix("_fen").filter(|_| cols.is_fen(i)).unwrap_or(&headers[i]);
+        match how(base, cols.is_fen(i), cols.role(i), f.data_type()) {
             Ok(h) => hows.push(h),
             Err(message) => {
                 inputs.file_errors.push(file_error(&name, 0, &headers[i], message));

@@ -2,7 +2,10 @@
 
 use rustc_hash::FxHashMap;
 
+use rust_decimal::Decimal;
+
 use crate::error::{InputError, TieringError};
+use crate::money::from_fen;
 use crate::rules::RuleBook;
 
 /// The kinds of input table a portfolio month reads.
@@ -107,6 +110,8 @@ pub struct Columns {
     by_role: FxHashMap<ColumnRole, usize>,
     /// Component average columns: (column, component code), in column order.
     pub(crate) components: Vec<(usize, String)>,
+    /// Amount columns named `<name>_fen`: they hold integer fen (分).
+    fen: Vec<bool>,
 }
 
 impl Columns {
@@ -133,9 +138,15 @@ impl Columns {
                 }
             }
         }
-        let mut cols = Columns { kind, roles: Vec::new(), by_role: FxHashMap::default(), components: Vec::new() };
+        let mut cols =
+            Columns { kind, roles: Vec::new(), by_role: FxHashMap::default(), components: Vec::new(), fen: Vec::new() };
         for (i, raw) in headers.iter().enumerate() {
-            let h = raw.trim().trim_start_matches('\u{feff}');
+            let full = raw.trim().trim_start_matches('\u{feff}');
+            // `aum_fen`, `time_deposit_fen`, `balance_fen`: an amount column in integer fen.
+            let (h, fen) = match full.strip_suffix("_fen") {
+                Some(base) if !base.is_empty() => (base, true),
+                _ => (full, false),
+            };
             let n = normalize(h);
             let role = NAMES
                 .iter()
@@ -184,6 +195,13 @@ impl Columns {
             if !usable {
                 return Err(err(h, format!("column `{h}` ({}) does not belong in this table", role.name())));
             }
+            if fen && !matches!(role, ColumnRole::Aum | ColumnRole::Balance | ColumnRole::ComponentAverage(_)) {
+                return Err(err(
+                    full,
+                    format!("column `{full}`: only amount columns (aum, balance, the components) can hold integer fen"),
+                ));
+            }
+            cols.fen.push(fen);
             if let ColumnRole::ComponentAverage(code) = &role {
                 cols.components.push((i, code.clone()));
             }
@@ -220,6 +238,38 @@ impl Columns {
     /// The role of column `i` (none past the last column).
     pub fn role(&self, i: usize) -> Option<&ColumnRole> {
         self.roles.get(i).and_then(Option::as_ref)
+    }
+
+    /// Whether column `i` is an amount column named `<name>_fen`, holding integer fen.
+    pub fn is_fen(&self, i: usize) -> bool {
+        self.fen.get(i).copied().unwrap_or(false)
+    }
+
+    /// An amount from an integer cell of column `i` (SPEC §16): fen in a `_fen` column; in any
+    /// other column an integer is refused, since whether it means yuan or fen is never guessed.
+    ///
+    /// # Errors
+    /// The message naming the column, for an integer outside a `_fen` column.
+    pub fn amount_from_integer(&self, i: usize, headers: &[&str], value: i64) -> Result<Decimal, String> {
+        if self.is_fen(i) {
+            return Ok(from_fen(value));
+        }
+        Err(Self::integer_amount_message(headers.get(i).map_or("", |h| h.trim())))
+    }
+
+    /// The message for integer amounts in a column not named `<name>_fen`, refused on every
+    /// surface: whether they are yuan or fen is never guessed.
+    pub fn integer_amount_message(name: &str) -> String {
+        format!(
+            "column `{name}` holds integers: whether they are yuan or fen is never guessed: name the column `{name}_fen` when it holds fen (分), or write the amounts as decimals or strings"
+        )
+    }
+
+    /// The message for a column of binary floating-point amounts, refused on every surface.
+    pub fn float_amount_message(name: &str) -> String {
+        format!(
+            "column `{name}` is written as binary floating-point numbers: write it as a decimal (DECIMAL(p, 2)) or a string so that it stays exact, or as integer fen in a column named `{name}_fen`"
+        )
     }
 
     /// The number of columns.

@@ -378,20 +378,21 @@ impl Extract {
                         if text.is_empty() {
                             continue;
                         }
-                        match parse_amount(text) {
+                        match cell_amount(cols, *i, text) {
                             Ok(amount) => list.push(ComponentAmount { component: code.clone(), amount }),
-                            Err(e) => return self.reject(table, row, Some(id), month, code, e.to_string()),
+                            Err(e) => return self.reject(table, row, Some(id), month, code, e),
                         }
                     }
                     AumInput::Averages(list)
                 } else {
                     let text = cell(&ColumnRole::Aum).unwrap_or_default().trim();
-                    match parse_amount(text) {
+                    let column = cols.column(&ColumnRole::Aum).unwrap_or_default();
+                    match cell_amount(cols, column, text) {
                         Ok(a) => AumInput::Total(a),
                         Err(_) if text.is_empty() => {
                             return self.reject(table, row, Some(id), month, "aum", "the AUM is empty");
                         }
-                        Err(e) => return self.reject(table, row, Some(id), month, "aum", e.to_string()),
+                        Err(e) => return self.reject(table, row, Some(id), month, "aum", e),
                     }
                 };
                 self.push_aum(table, row, id, entity, kind, month, aum);
@@ -408,9 +409,10 @@ impl Extract {
                 let balance = if text.is_empty() {
                     None
                 } else {
-                    match parse_amount(text) {
+                    let column = cols.column(&ColumnRole::Balance).unwrap_or_default();
+                    match cell_amount(cols, column, text) {
                         Ok(a) => Some(a),
-                        Err(e) => return self.reject(table, row, Some(id), month, "balance", e.to_string()),
+                        Err(e) => return self.reject(table, row, Some(id), month, "balance", e),
                     }
                 };
                 self.push_daily(table, row, id, entity, kind, day, component, balance);
@@ -466,6 +468,18 @@ impl Extract {
             ));
         };
         Ok(SpecialChange::Grant { tier, months })
+    }
+}
+
+/// The amount of a text cell: a plain decimal, or whole fen in a `_fen` column.
+fn cell_amount(cols: &Columns, column: usize, text: &str) -> Result<Decimal, String> {
+    if !cols.is_fen(column) {
+        return parse_amount(text).map_err(|e| e.to_string());
+    }
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    match text.parse::<i64>() {
+        Ok(fen) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => Ok(crate::money::from_fen(fen)),
+        _ => Err(format!("`{text}` is not a whole number of fen (分)")),
     }
 }
 
