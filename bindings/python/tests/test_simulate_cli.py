@@ -3,6 +3,7 @@ the expected files of crates/crm-tiering-cli/tests/data/simulate (which the CLI'
 too), and, when the CLI binary is built (target/debug/crm-tiering), run side by side."""
 
 import csv
+import os
 import pathlib
 import subprocess
 
@@ -15,7 +16,7 @@ pa = pytest.importorskip("pyarrow")
 
 DATA = REPO / "crates" / "crm-tiering-cli" / "tests" / "data" / "simulate"
 RULES_A = REPO / "rules-spec" / "default-rules.toml"
-CLI = REPO / "target" / "debug" / "crm-tiering"
+CLI = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target")) / "debug" / "crm-tiering"
 
 
 def _cells(path):
