@@ -793,6 +793,16 @@ static void test_batch(void) {
         crmt_buffer_free(l1);
         crmt_buffer_free(l2);
     }
+    /* A component named twice (its code and its Chinese name) is refused, never summed. */
+    const char *twice[] = {"time_deposit", "\xe5\xae\x9a\xe6\x9c\x9f\xe5\xad\x98\xe6\xac\xbe"}; /* 定期存款 */
+    crmt_batch_aum dup = {2, twice, matrix};
+    crmt_states *s4 = NULL;
+    crmt_states_new(5, &s4);
+    crmt_batch *b4 = NULL;
+    CHECK(crmt_evaluate_batch(b, 202401, &good, &dup, s4, 1, NULL, &b4) == CRMT_INPUT_ERROR, "%s", last_message());
+    CHECK(strstr(last_message(), "each is named once") != NULL, "duplicate component message: %s", last_message());
+    crmt_batch_free(b4);
+    crmt_states_free(s4);
     /* The same through one reused handle, month after month. */
     crmt_states *s3 = NULL;
     crmt_states_new(5, &s3);
