@@ -342,11 +342,12 @@ fn push_typed(
         col(&ColumnRole::Month),
         col(&ColumnRole::Aum),
     );
-    let components: Vec<(&Values, &str)> = roles
+    // Each component's code allocated once for the table, shared by its records.
+    let components: Vec<(&Values, std::sync::Arc<str>)> = roles
         .iter()
         .enumerate()
         .filter_map(|(i, r)| match r {
-            Some(ColumnRole::ComponentAverage(code)) => Some((&values[i], code.as_str())),
+            Some(ColumnRole::ComponentAverage(code)) => Some((&values[i], std::sync::Arc::from(code.as_str()))),
             _ => None,
         })
         .collect();
@@ -421,15 +422,15 @@ fn push_typed(
                 }
                 match c.amount(i) {
                     None => {}
-                    Some(Ok(amount)) => list.push(ComponentAmount { component: (*code).to_string(), amount }),
+                    Some(Ok(amount)) => list.push(ComponentAmount { component: code.clone(), amount }),
                     Some(Err(e)) => {
-                        bad = Some((*code, e));
+                        bad = Some((code.clone(), e));
                         break;
                     }
                 }
             }
             if let Some((code, e)) = bad {
-                extract.reject(table, row, Some(id), month, code, e);
+                extract.reject(table, row, Some(id), month, &code, e);
                 continue;
             }
             AumInput::Averages(list)

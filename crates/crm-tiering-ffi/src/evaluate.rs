@@ -226,7 +226,7 @@ pub unsafe extern "C" fn crmt_evaluate_averages(
                 let code = c_str(item.component, &format!("components[{i}].component")).map_err(with)?;
                 let text = c_str(item.amount, code).map_err(with)?;
                 let amount = parse_amount(text).map_err(|_| amount_failure(&c.id, month, code, text))?;
-                list.push(ComponentAmount { component: code.to_string(), amount });
+                list.push(ComponentAmount { component: code.into(), amount });
             }
             Ok(MonthInput { aum: AumInput::Averages(list), special: None })
         })

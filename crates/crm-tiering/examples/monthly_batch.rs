@@ -42,7 +42,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             .iter()
             .zip(amounts)
             .filter(|(_, a)| !a.is_empty())
-            .map(|(c, a)| Ok(ComponentAmount { component: c.to_string(), amount: parse_amount(a)? }))
+            .map(|(c, a)| Ok(ComponentAmount { component: (*c).into(), amount: parse_amount(a)? }))
             .collect::<Result<Vec<_>, crm_tiering::ParseError>>()
             .map_err(|e| at(&e.to_string()))?;
         let month: Month = month.parse().map_err(|e: crm_tiering::ParseError| at(&e.to_string()))?;

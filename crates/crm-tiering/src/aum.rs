@@ -146,8 +146,8 @@ pub struct Composition {
 /// An amount for one component.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ComponentAmount {
-    /// The component code.
-    pub component: String,
+    /// The component code (shared, so that a reader's records reuse one allocation per code).
+    pub component: std::sync::Arc<str>,
     /// The amount.
     #[serde(with = "amount")]
     pub amount: Decimal,
@@ -330,8 +330,8 @@ impl Composition {
             };
         match input {
             AumInput::Total(a) => Ok(round_fen(*a, strategy)),
-            AumInput::Averages(list) => weighted(&mut list.iter().map(|c| (c.component.as_str(), c.amount)), false),
-            AumInput::DaySums(list) => weighted(&mut list.iter().map(|c| (c.component.as_str(), c.amount)), true),
+            AumInput::Averages(list) => weighted(&mut list.iter().map(|c| (&*c.component, c.amount)), false),
+            AumInput::DaySums(list) => weighted(&mut list.iter().map(|c| (&*c.component, c.amount)), true),
             AumInput::Daily(list) => {
                 let mut sums = Vec::with_capacity(list.len());
                 for series in list {

@@ -117,7 +117,7 @@ pub(crate) fn extract_input(obj: &Bound<'_, PyAny>) -> PyResult<MonthInput> {
                 }
                 special = Some(SpecialChange::Revoke);
             }
-            code => components.push(ComponentAmount { component: code.to_string(), amount: extract_amount(&v, code)? }),
+            code => components.push(ComponentAmount { component: code.into(), amount: extract_amount(&v, code)? }),
         }
     }
     let aum = match (total, components.is_empty()) {
@@ -128,7 +128,7 @@ pub(crate) fn extract_input(obj: &Bound<'_, PyAny>) -> PyResult<MonthInput> {
             return Err(bad("aum", "the month input has neither `aum` nor component amounts"));
         }
         (Some(_), false) => {
-            let names: Vec<&str> = components.iter().map(|c| c.component.as_str()).collect();
+            let names: Vec<&str> = components.iter().map(|c| &*c.component).collect();
             return Err(bad(
                 "aum",
                 &format!(

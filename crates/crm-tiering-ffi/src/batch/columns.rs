@@ -152,7 +152,7 @@ pub(super) fn unreadable(i: usize) -> TieringError {
 
 /// A component's monthly daily averages, one row of the `count x k` matrix per customer.
 pub(super) struct Averages<'a> {
-    pub(super) codes: Vec<String>,
+    pub(super) codes: Vec<std::sync::Arc<str>>,
     pub(super) amounts: &'a [i64],
 }
 

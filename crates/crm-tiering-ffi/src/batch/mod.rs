@@ -284,11 +284,11 @@ unsafe fn run_batch(
             .iter()
             .enumerate()
             // SAFETY: NUL-terminated strings per the contract.
-            .map(|(j, p)| unsafe { c_str(*p, &format!("aum.components[{j}]")) }.map(str::to_string))
+            .map(|(j, p)| unsafe { c_str(*p, &format!("aum.components[{j}]")) }.map(std::sync::Arc::<str>::from))
             .collect::<Result<Vec<_>, _>>()?;
         // Each component named once, by the core's one rule for columns (a code given twice,
         // or a code and its Chinese name, is refused rather than summed).
-        let headers: Vec<&str> = std::iter::once("customer_id").chain(codes.iter().map(String::as_str)).collect();
+        let headers: Vec<&str> = std::iter::once("customer_id").chain(codes.iter().map(|c| &**c)).collect();
         crm_tiering::portfolio::Columns::resolve(engine.rule_book(), crm_tiering::portfolio::TableKind::Aum, &headers)?;
         let total =
             n.checked_mul(k).ok_or_else(|| Failure::new(crmt_result::CRMT_INVALID_ARGUMENT, "too many amounts"))?;

@@ -51,6 +51,25 @@ pub enum ColumnRole {
 }
 
 impl ColumnRole {
+    /// A small index for every role but a component's.
+    fn slot(&self) -> Option<usize> {
+        Some(match self {
+            ColumnRole::Month => 0,
+            ColumnRole::CustomerId => 1,
+            ColumnRole::LegalEntity => 2,
+            ColumnRole::LegalEntityName => 3,
+            ColumnRole::CustomerKind => 4,
+            ColumnRole::Aum => 5,
+            ColumnRole::Date => 6,
+            ColumnRole::Component => 7,
+            ColumnRole::Balance => 8,
+            ColumnRole::Action => 9,
+            ColumnRole::Tier => 10,
+            ColumnRole::Months => 11,
+            ColumnRole::ComponentAverage(_) => return None,
+        })
+    }
+
     fn name(&self) -> &str {
         match self {
             ColumnRole::Month => "month",
@@ -108,8 +127,11 @@ pub struct Columns {
     pub(crate) kind: TableKind,
     pub(crate) roles: Vec<Option<ColumnRole>>,
     by_role: FxHashMap<ColumnRole, usize>,
+    /// The column of each role other than a component, by [`ColumnRole::slot`]: the readers
+    /// look them up for every record.
+    slots: [Option<usize>; 12],
     /// Component average columns: (column, component code), in column order.
-    pub(crate) components: Vec<(usize, String)>,
+    pub(crate) components: Vec<(usize, std::sync::Arc<str>)>,
     /// Amount columns named `<name>_fen`: they hold integer fen (分).
     fen: Vec<bool>,
 }
@@ -138,8 +160,14 @@ impl Columns {
                 }
             }
         }
-        let mut cols =
-            Columns { kind, roles: Vec::new(), by_role: FxHashMap::default(), components: Vec::new(), fen: Vec::new() };
+        let mut cols = Columns {
+            kind,
+            roles: Vec::new(),
+            by_role: FxHashMap::default(),
+            slots: [None; 12],
+            components: Vec::new(),
+            fen: Vec::new(),
+        };
         for (i, raw) in headers.iter().enumerate() {
             let full = raw.trim().trim_start_matches('\u{feff}');
             // `aum_fen`, `time_deposit_fen`, `balance_fen`: an amount column in integer fen.
@@ -203,7 +231,10 @@ impl Columns {
             }
             cols.fen.push(fen);
             if let ColumnRole::ComponentAverage(code) = &role {
-                cols.components.push((i, code.clone()));
+                cols.components.push((i, std::sync::Arc::from(code.as_str())));
+            }
+            if let Some(slot) = role.slot() {
+                cols.slots[slot] = Some(i);
             }
             cols.by_role.insert(role.clone(), i);
             cols.roles.push(Some(role));
@@ -279,7 +310,10 @@ impl Columns {
 
     /// The column of a role.
     pub fn column(&self, role: &ColumnRole) -> Option<usize> {
-        self.by_role.get(role).copied()
+        match role.slot() {
+            Some(slot) => self.slots[slot],
+            None => self.by_role.get(role).copied(),
+        }
     }
 
     /// The table kind.
