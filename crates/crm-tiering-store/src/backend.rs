@@ -96,7 +96,20 @@ impl MonthData {
 /// binding does while the GIL is released.
 pub(crate) trait Backend: Send {
     fn begin(&mut self, month: Month, meta: &RunMeta) -> Result<Begun, StoreError>;
-    fn commit(&mut self, run_id: i64, month: Month, meta: &RunMeta, data: MonthData) -> Result<RunRecord, StoreError>;
+    /// Writes and commits the month in one transaction (an error leaves nothing of it).
+    fn write_month(
+        &mut self,
+        run_id: i64,
+        month: Month,
+        meta: &RunMeta,
+        data: MonthData,
+    ) -> Result<RunRecord, StoreError>;
+    /// Commits the month, or records the run as aborted with the reason.
+    fn commit(&mut self, run_id: i64, month: Month, meta: &RunMeta, data: MonthData) -> Result<RunRecord, StoreError> {
+        self.write_month(run_id, month, meta, data).inspect_err(|x| {
+            let _ = self.abort(run_id, &x.to_string());
+        })
+    }
     fn abort(&mut self, run_id: i64, why: &str) -> Result<(), StoreError>;
     fn committed_months(&mut self) -> Result<Vec<Month>, StoreError>;
     fn states_before(&mut self, month: Option<Month>) -> Result<Option<LatestStates>, StoreError>;

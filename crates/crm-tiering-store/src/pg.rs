@@ -124,6 +124,24 @@ pub(crate) struct Postgres {
 }
 
 impl Postgres {
+    /// The (customer, JSON) rows of `events` or `alerts` (`what` is `event` or `alert`) in
+    /// `first ..= last`, in month, customer and emission order.
+    fn json_rows(
+        &mut self,
+        what: &'static str,
+        first: Month,
+        last: Month,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let location = self.location.clone();
+        let context = if what == "event" { "reading the events" } else { "reading the alerts" };
+        let e = |x| pg_err(&location, context, x);
+        let sql = format!(
+            "SELECT customer_id, {what}::text FROM {what}s WHERE month BETWEEN $1 AND $2 ORDER BY month, customer_id, seq"
+        );
+        let rows = self.client.query(sql.as_str(), &[&(first.yyyymm() as i32), &(last.yyyymm() as i32)]).map_err(e)?;
+        rows.iter().map(|r| Ok((r.try_get(0).map_err(e)?, r.try_get(1).map_err(e)?))).collect()
+    }
+
     pub(crate) fn open(url: &str) -> Result<Self, StoreError> {
         let location = redact_url(url);
         let client = Client::connect(url, NoTls)
@@ -213,109 +231,6 @@ impl Postgres {
         let t = read("SELECT idx, code FROM tier_codes ORDER BY idx")?;
         let l = read("SELECT idx, code FROM legal_entities ORDER BY idx")?;
         Dictionaries::load(t, l)
-    }
-
-    fn write_month(
-        &mut self,
-        run_id: i64,
-        month: Month,
-        meta: &RunMeta,
-        mut data: MonthData,
-    ) -> Result<RunRecord, StoreError> {
-        let counts = data.prepare()?;
-        let location = self.location.clone();
-        let e = |x| pg_err(&location, "committing the month", x);
-        let io = |x: std::io::Error| StoreError::db(format!("committing the month into {location}"), x);
-        let m = month.yyyymm() as i32;
-        let mut tx = self.client.transaction().map_err(e)?;
-        let (committed, latest) = committed(&mut tx, month).map_err(e)?;
-        check_sequence(month, meta.rerun, committed.clone(), latest)?;
-        if let Some((old, _)) = committed {
-            for t in ["states", "events", "alerts"] {
-                tx.execute(&format!("DELETE FROM {t} WHERE month = $1"), &[&m]).map_err(e)?;
-            }
-            tx.execute(
-                "UPDATE runs SET status = 'replaced', note = $2 WHERE run_id = $1",
-                &[&old, &format!("replaced by run {run_id}")],
-            )
-            .map_err(e)?;
-        }
-        for (i, code) in &data.dicts.new_tiers {
-            tx.execute("INSERT INTO tier_codes (idx, code) VALUES ($1, $2)", &[&(*i as i32), code]).map_err(e)?;
-        }
-        for (i, code) in &data.dicts.new_entities {
-            tx.execute("INSERT INTO legal_entities (idx, code) VALUES ($1, $2)", &[&(*i as i32), code]).map_err(e)?;
-        }
-        {
-            let mut w = tx.copy_in("COPY states (month, customer_id, state) FROM STDIN BINARY").map_err(e)?;
-            let mut buf = Vec::with_capacity(1 << 20);
-            copy_header(&mut buf);
-            for (id, row) in &data.states {
-                buf.extend_from_slice(&3i16.to_be_bytes());
-                field(&mut buf, &m.to_be_bytes());
-                field(&mut buf, id.as_bytes());
-                field(&mut buf, row);
-                if buf.len() > (1 << 20) - 256 {
-                    w.write_all(&buf).map_err(io)?;
-                    buf.clear();
-                }
-            }
-            buf.extend_from_slice(&(-1i16).to_be_bytes());
-            w.write_all(&buf).map_err(io)?;
-            w.finish().map_err(e)?;
-        }
-        for (table, rows) in [
-            ("events (month, customer_id, seq, kind, event)", &data.events),
-            ("alerts (month, customer_id, seq, kind, alert)", &data.alerts),
-        ] {
-            copy_json_rows(&mut tx, table, m, rows).map_err(|x| match x {
-                CopyErr::Pg(p) => e(p),
-                CopyErr::Io(i) => io(i),
-            })?;
-        }
-        if !data.rejects.is_empty() {
-            let st = tx
-                .prepare(
-                    "INSERT INTO rejects (run_id, seq, month, customer_id, category, field, record, other_record, message) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .map_err(e)?;
-            for r in &data.rejects {
-                tx.execute(
-                    &st,
-                    &[
-                        &run_id,
-                        &r.seq,
-                        &m,
-                        &r.customer_id,
-                        &r.category,
-                        &r.field,
-                        &r.record,
-                        &r.other_record,
-                        &r.message,
-                    ],
-                )
-                .map_err(e)?;
-            }
-        }
-        let now = now_utc();
-        tx.execute(
-            "INSERT INTO months (month, run_id, committed_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (month) DO UPDATE SET run_id = EXCLUDED.run_id, committed_at = EXCLUDED.committed_at",
-            &[&m, &run_id, &now],
-        )
-        .map_err(e)?;
-        let counts_json = serde_json::to_string(&counts).unwrap_or_default();
-        tx.execute(
-            "UPDATE runs SET status = 'committed', finished_at = $2, counts = $3 WHERE run_id = $1",
-            &[&run_id, &now, &counts_json],
-        )
-        .map_err(e)?;
-        tx.commit().map_err(e)?;
-        self.unlock();
-        self.read_runs(Some(run_id))?
-            .pop()
-            .ok_or_else(|| StoreError::Corrupt(format!("run {run_id} vanished after its commit")))
     }
 
     fn read_runs(&mut self, only: Option<i64>) -> Result<Vec<RunRecord>, StoreError> {
@@ -483,14 +398,107 @@ impl Backend for Postgres {
         }
     }
 
-    fn commit(&mut self, run_id: i64, month: Month, meta: &RunMeta, data: MonthData) -> Result<RunRecord, StoreError> {
-        match self.write_month(run_id, month, meta, data) {
-            Ok(r) => Ok(r),
-            Err(x) => {
-                let _ = self.abort(run_id, &x.to_string());
-                Err(x)
+    fn write_month(
+        &mut self,
+        run_id: i64,
+        month: Month,
+        meta: &RunMeta,
+        mut data: MonthData,
+    ) -> Result<RunRecord, StoreError> {
+        let counts = data.prepare()?;
+        let location = self.location.clone();
+        let e = |x| pg_err(&location, "committing the month", x);
+        let io = |x: std::io::Error| StoreError::db(format!("committing the month into {location}"), x);
+        let m = month.yyyymm() as i32;
+        let mut tx = self.client.transaction().map_err(e)?;
+        let (committed, latest) = committed(&mut tx, month).map_err(e)?;
+        check_sequence(month, meta.rerun, committed.clone(), latest)?;
+        if let Some((old, _)) = committed {
+            for t in ["states", "events", "alerts"] {
+                tx.execute(&format!("DELETE FROM {t} WHERE month = $1"), &[&m]).map_err(e)?;
+            }
+            tx.execute(
+                "UPDATE runs SET status = 'replaced', note = $2 WHERE run_id = $1",
+                &[&old, &format!("replaced by run {run_id}")],
+            )
+            .map_err(e)?;
+        }
+        for (i, code) in &data.dicts.new_tiers {
+            tx.execute("INSERT INTO tier_codes (idx, code) VALUES ($1, $2)", &[&(*i as i32), code]).map_err(e)?;
+        }
+        for (i, code) in &data.dicts.new_entities {
+            tx.execute("INSERT INTO legal_entities (idx, code) VALUES ($1, $2)", &[&(*i as i32), code]).map_err(e)?;
+        }
+        {
+            let mut w = tx.copy_in("COPY states (month, customer_id, state) FROM STDIN BINARY").map_err(e)?;
+            let mut buf = Vec::with_capacity(1 << 20);
+            copy_header(&mut buf);
+            for (id, row) in &data.states {
+                buf.extend_from_slice(&3i16.to_be_bytes());
+                field(&mut buf, &m.to_be_bytes());
+                field(&mut buf, id.as_bytes());
+                field(&mut buf, row);
+                if buf.len() > (1 << 20) - 256 {
+                    w.write_all(&buf).map_err(io)?;
+                    buf.clear();
+                }
+            }
+            buf.extend_from_slice(&(-1i16).to_be_bytes());
+            w.write_all(&buf).map_err(io)?;
+            w.finish().map_err(e)?;
+        }
+        for (table, rows) in [
+            ("events (month, customer_id, seq, kind, event)", &data.events),
+            ("alerts (month, customer_id, seq, kind, alert)", &data.alerts),
+        ] {
+            copy_json_rows(&mut tx, table, m, rows).map_err(|x| match x {
+                CopyErr::Pg(p) => e(p),
+                CopyErr::Io(i) => io(i),
+            })?;
+        }
+        if !data.rejects.is_empty() {
+            let st = tx
+                .prepare(
+                    "INSERT INTO rejects (run_id, seq, month, customer_id, category, field, record, other_record, message) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .map_err(e)?;
+            for r in &data.rejects {
+                tx.execute(
+                    &st,
+                    &[
+                        &run_id,
+                        &r.seq,
+                        &m,
+                        &r.customer_id,
+                        &r.category,
+                        &r.field,
+                        &r.record,
+                        &r.other_record,
+                        &r.message,
+                    ],
+                )
+                .map_err(e)?;
             }
         }
+        let now = now_utc();
+        tx.execute(
+            "INSERT INTO months (month, run_id, committed_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (month) DO UPDATE SET run_id = EXCLUDED.run_id, committed_at = EXCLUDED.committed_at",
+            &[&m, &run_id, &now],
+        )
+        .map_err(e)?;
+        let counts_json = serde_json::to_string(&counts).unwrap_or_default();
+        tx.execute(
+            "UPDATE runs SET status = 'committed', finished_at = $2, counts = $3 WHERE run_id = $1",
+            &[&run_id, &now, &counts_json],
+        )
+        .map_err(e)?;
+        tx.commit().map_err(e)?;
+        self.unlock();
+        self.read_runs(Some(run_id))?
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt(format!("run {run_id} vanished after its commit")))
     }
 
     fn abort(&mut self, run_id: i64, why: &str) -> Result<(), StoreError> {
@@ -623,43 +631,13 @@ impl Backend for Postgres {
     }
 
     fn events(&mut self, first: Month, last: Month, _customer: Option<&str>) -> Result<Vec<EventRow>, StoreError> {
-        let location = self.location.clone();
-        let e = |x| pg_err(&location, "reading the events", x);
-        let rows = self
-            .client
-            .query(
-                "SELECT customer_id, event::text FROM events WHERE month BETWEEN $1 AND $2 ORDER BY month, customer_id, seq",
-                &[&(first.yyyymm() as i32), &(last.yyyymm() as i32)],
-            )
-            .map_err(e)?;
-        rows.iter()
-            .map(|r| {
-                Ok(EventRow {
-                    customer_id: r.try_get(0).map_err(e)?,
-                    event: parse_json("event", r.try_get(1).map_err(e)?)?,
-                })
-            })
-            .collect()
+        let rows = self.json_rows("event", first, last)?;
+        rows.into_iter().map(|(c, t)| Ok(EventRow { customer_id: c, event: parse_json("event", &t)? })).collect()
     }
 
     fn alerts(&mut self, first: Month, last: Month, _customer: Option<&str>) -> Result<Vec<AlertRow>, StoreError> {
-        let location = self.location.clone();
-        let e = |x| pg_err(&location, "reading the alerts", x);
-        let rows = self
-            .client
-            .query(
-                "SELECT customer_id, alert::text FROM alerts WHERE month BETWEEN $1 AND $2 ORDER BY month, customer_id, seq",
-                &[&(first.yyyymm() as i32), &(last.yyyymm() as i32)],
-            )
-            .map_err(e)?;
-        rows.iter()
-            .map(|r| {
-                Ok(AlertRow {
-                    customer_id: r.try_get(0).map_err(e)?,
-                    alert: parse_json("alert", r.try_get(1).map_err(e)?)?,
-                })
-            })
-            .collect()
+        let rows = self.json_rows("alert", first, last)?;
+        rows.into_iter().map(|(c, t)| Ok(AlertRow { customer_id: c, alert: parse_json("alert", &t)? })).collect()
     }
 
     fn rejects(&mut self, first: Month, last: Month) -> Result<Vec<RejectRow>, StoreError> {

@@ -144,6 +144,25 @@ fn err(path: &Path, context: &str, e: rusqlite::Error) -> StoreError {
 }
 
 impl Sqlite {
+    /// The (customer, JSON) rows of `events` or `alerts` (`what` is `event` or `alert`) in
+    /// `first ..= last`, in month, customer and emission order.
+    fn json_rows(
+        &mut self,
+        what: &'static str,
+        first: Month,
+        last: Month,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let e = self.e(if what == "event" { "reading the events" } else { "reading the alerts" });
+        let sql = format!(
+            "SELECT customer_id, {what} FROM {what}s WHERE month BETWEEN ?1 AND ?2 ORDER BY month, customer_id, seq"
+        );
+        let mut st = self.conn.prepare_cached(&sql).map_err(&e)?;
+        st.query_map([first.yyyymm(), last.yyyymm()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(&e)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(&e)
+    }
+
     pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
         if let Ok(md) = std::fs::metadata(path)
             && md.permissions().readonly()
@@ -298,92 +317,6 @@ impl Sqlite {
         Ok((committed, latest))
     }
 
-    fn write_month(
-        &mut self,
-        run_id: i64,
-        month: Month,
-        meta: &RunMeta,
-        mut data: MonthData,
-    ) -> Result<RunRecord, StoreError> {
-        let counts = data.prepare()?;
-        let (committed, latest) = self.committed(month)?;
-        check_sequence(month, meta.rerun, committed.clone(), latest)?;
-        let m = month.yyyymm();
-        let c = &self.conn;
-        let e = |x| err(&self.path, "committing the month", x);
-        if let Some((old, _)) = committed {
-            c.execute("DELETE FROM states WHERE month = ?1", [m]).map_err(e)?;
-            c.execute("DELETE FROM events WHERE month = ?1", [m]).map_err(e)?;
-            c.execute("DELETE FROM alerts WHERE month = ?1", [m]).map_err(e)?;
-            c.execute(
-                "UPDATE runs SET status = 'replaced', note = ?2 WHERE run_id = ?1",
-                params![old, format!("replaced by run {run_id}")],
-            )
-            .map_err(e)?;
-        }
-        {
-            let mut st = c.prepare("INSERT INTO tier_codes (idx, code) VALUES (?1, ?2)").map_err(e)?;
-            for (i, code) in &data.dicts.new_tiers {
-                st.execute(params![i, code]).map_err(e)?;
-            }
-            let mut st = c.prepare("INSERT INTO legal_entities (idx, code) VALUES (?1, ?2)").map_err(e)?;
-            for (i, code) in &data.dicts.new_entities {
-                st.execute(params![i, code]).map_err(e)?;
-            }
-            let mut st = c.prepare("INSERT INTO states (month, customer_id, state) VALUES (?1, ?2, ?3)").map_err(e)?;
-            for (id, row) in &data.states {
-                st.execute(params![m, id, &row[..]]).map_err(e)?;
-            }
-            for (table, rows) in [
-                ("events (month, customer_id, seq, kind, event)", &data.events),
-                ("alerts (month, customer_id, seq, kind, alert)", &data.alerts),
-            ] {
-                let mut st = c.prepare(&format!("INSERT INTO {table} VALUES (?1, ?2, ?3, ?4, ?5)")).map_err(e)?;
-                for r in rows {
-                    st.execute(params![m, r.customer_id, r.seq, r.kind, r.json]).map_err(e)?;
-                }
-            }
-            let mut st = c
-                .prepare(
-                    "INSERT INTO rejects (run_id, seq, month, customer_id, category, field, record, other_record, message) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                )
-                .map_err(e)?;
-            for r in &data.rejects {
-                st.execute(params![
-                    run_id,
-                    r.seq,
-                    m,
-                    r.customer_id,
-                    r.category,
-                    r.field,
-                    r.record,
-                    r.other_record,
-                    r.message
-                ])
-                .map_err(e)?;
-            }
-        }
-        let now = now_utc();
-        c.execute(
-            "INSERT OR REPLACE INTO months (month, run_id, committed_at) VALUES (?1, ?2, ?3)",
-            params![m, run_id, now],
-        )
-        .map_err(e)?;
-        let counts_json = serde_json::to_string(&counts).unwrap_or_default();
-        c.execute(
-            "UPDATE runs SET status = 'committed', finished_at = ?2, counts = ?3 WHERE run_id = ?1",
-            params![run_id, now, counts_json],
-        )
-        .map_err(e)?;
-        c.execute_batch("COMMIT").map_err(e)?;
-        self.in_tx = false;
-        // Fold the WAL back into the file and truncate it, so that nothing of the run is left
-        // beside the store (readers may keep it from completing; the next commit retries).
-        let _ = self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
-        self.run(run_id)?.ok_or_else(|| StoreError::Corrupt(format!("run {run_id} vanished after its commit")))
-    }
-
     fn run(&self, run_id: i64) -> Result<Option<RunRecord>, StoreError> {
         Ok(self.read_runs(Some(run_id))?.pop())
     }
@@ -535,14 +468,90 @@ impl Backend for Sqlite {
         }
     }
 
-    fn commit(&mut self, run_id: i64, month: Month, meta: &RunMeta, data: MonthData) -> Result<RunRecord, StoreError> {
-        match self.write_month(run_id, month, meta, data) {
-            Ok(r) => Ok(r),
-            Err(x) => {
-                let _ = self.abort(run_id, &x.to_string());
-                Err(x)
+    fn write_month(
+        &mut self,
+        run_id: i64,
+        month: Month,
+        meta: &RunMeta,
+        mut data: MonthData,
+    ) -> Result<RunRecord, StoreError> {
+        let counts = data.prepare()?;
+        let (committed, latest) = self.committed(month)?;
+        check_sequence(month, meta.rerun, committed.clone(), latest)?;
+        let m = month.yyyymm();
+        let c = &self.conn;
+        let e = |x| err(&self.path, "committing the month", x);
+        if let Some((old, _)) = committed {
+            c.execute("DELETE FROM states WHERE month = ?1", [m]).map_err(e)?;
+            c.execute("DELETE FROM events WHERE month = ?1", [m]).map_err(e)?;
+            c.execute("DELETE FROM alerts WHERE month = ?1", [m]).map_err(e)?;
+            c.execute(
+                "UPDATE runs SET status = 'replaced', note = ?2 WHERE run_id = ?1",
+                params![old, format!("replaced by run {run_id}")],
+            )
+            .map_err(e)?;
+        }
+        {
+            let mut st = c.prepare("INSERT INTO tier_codes (idx, code) VALUES (?1, ?2)").map_err(e)?;
+            for (i, code) in &data.dicts.new_tiers {
+                st.execute(params![i, code]).map_err(e)?;
+            }
+            let mut st = c.prepare("INSERT INTO legal_entities (idx, code) VALUES (?1, ?2)").map_err(e)?;
+            for (i, code) in &data.dicts.new_entities {
+                st.execute(params![i, code]).map_err(e)?;
+            }
+            let mut st = c.prepare("INSERT INTO states (month, customer_id, state) VALUES (?1, ?2, ?3)").map_err(e)?;
+            for (id, row) in &data.states {
+                st.execute(params![m, id, &row[..]]).map_err(e)?;
+            }
+            for (table, rows) in [
+                ("events (month, customer_id, seq, kind, event)", &data.events),
+                ("alerts (month, customer_id, seq, kind, alert)", &data.alerts),
+            ] {
+                let mut st = c.prepare(&format!("INSERT INTO {table} VALUES (?1, ?2, ?3, ?4, ?5)")).map_err(e)?;
+                for r in rows {
+                    st.execute(params![m, r.customer_id, r.seq, r.kind, r.json]).map_err(e)?;
+                }
+            }
+            let mut st = c
+                .prepare(
+                    "INSERT INTO rejects (run_id, seq, month, customer_id, category, field, record, other_record, message) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .map_err(e)?;
+            for r in &data.rejects {
+                st.execute(params![
+                    run_id,
+                    r.seq,
+                    m,
+                    r.customer_id,
+                    r.category,
+                    r.field,
+                    r.record,
+                    r.other_record,
+                    r.message
+                ])
+                .map_err(e)?;
             }
         }
+        let now = now_utc();
+        c.execute(
+            "INSERT OR REPLACE INTO months (month, run_id, committed_at) VALUES (?1, ?2, ?3)",
+            params![m, run_id, now],
+        )
+        .map_err(e)?;
+        let counts_json = serde_json::to_string(&counts).unwrap_or_default();
+        c.execute(
+            "UPDATE runs SET status = 'committed', finished_at = ?2, counts = ?3 WHERE run_id = ?1",
+            params![run_id, now, counts_json],
+        )
+        .map_err(e)?;
+        c.execute_batch("COMMIT").map_err(e)?;
+        self.in_tx = false;
+        // Fold the WAL back into the file and truncate it, so that nothing of the run is left
+        // beside the store (readers may keep it from completing; the next commit retries).
+        let _ = self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        self.run(run_id)?.ok_or_else(|| StoreError::Corrupt(format!("run {run_id} vanished after its commit")))
     }
 
     fn abort(&mut self, run_id: i64, why: &str) -> Result<(), StoreError> {
@@ -669,34 +678,12 @@ impl Backend for Sqlite {
     }
 
     fn events(&mut self, first: Month, last: Month, _customer: Option<&str>) -> Result<Vec<EventRow>, StoreError> {
-        let e = self.e("reading the events");
-        let mut st = self
-            .conn
-            .prepare_cached(
-                "SELECT customer_id, event FROM events WHERE month BETWEEN ?1 AND ?2 ORDER BY month, customer_id, seq",
-            )
-            .map_err(&e)?;
-        let rows = st
-            .query_map([first.yyyymm(), last.yyyymm()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-            .map_err(&e)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(&e)?;
+        let rows = self.json_rows("event", first, last)?;
         rows.into_iter().map(|(c, t)| Ok(EventRow { customer_id: c, event: parse_json("event", &t)? })).collect()
     }
 
     fn alerts(&mut self, first: Month, last: Month, _customer: Option<&str>) -> Result<Vec<AlertRow>, StoreError> {
-        let e = self.e("reading the alerts");
-        let mut st = self
-            .conn
-            .prepare_cached(
-                "SELECT customer_id, alert FROM alerts WHERE month BETWEEN ?1 AND ?2 ORDER BY month, customer_id, seq",
-            )
-            .map_err(&e)?;
-        let rows = st
-            .query_map([first.yyyymm(), last.yyyymm()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-            .map_err(&e)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(&e)?;
+        let rows = self.json_rows("alert", first, last)?;
         rows.into_iter().map(|(c, t)| Ok(AlertRow { customer_id: c, alert: parse_json("alert", &t)? })).collect()
     }
 
