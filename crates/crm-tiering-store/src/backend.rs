@@ -28,11 +28,72 @@ pub(crate) struct JsonRow {
     pub(crate) json: String,
 }
 
+/// A month's encoded states as the writer collects them: the ids in one buffer, no allocation
+/// per customer; [`StateRows::sort`] orders them by customer id for the backends.
+#[derive(Default)]
+pub(crate) struct StateRows {
+    ids: String,
+    ends: Vec<u32>,
+    rows: Vec<[u8; STATE_BYTES]>,
+    /// Indexes in customer id order (after `sort`).
+    order: Vec<u32>,
+}
+
+impl StateRows {
+    pub(crate) fn reserve(&mut self, customers: usize) {
+        self.ends.reserve(customers);
+        self.rows.reserve(customers);
+        self.ids.reserve(12 * customers);
+    }
+
+    /// Adds a customer's row.
+    ///
+    /// # Errors
+    /// [`StoreError::Input`] beyond `u32::MAX` customers or bytes of ids.
+    pub(crate) fn push(&mut self, customer_id: &str, row: [u8; STATE_BYTES]) -> Result<(), StoreError> {
+        self.ids.push_str(customer_id);
+        let too_many =
+            || StoreError::Input("more than 4 GiB of customer ids or 4 billion customers in one month".into());
+        self.ends.push(u32::try_from(self.ids.len()).map_err(|_| too_many())?);
+        self.order.push(u32::try_from(self.rows.len()).map_err(|_| too_many())?);
+        self.rows.push(row);
+        Ok(())
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn id(&self, i: u32) -> &str {
+        let i = i as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        self.ids.get(start..self.ends[i] as usize).unwrap_or_default()
+    }
+
+    /// Orders the rows by customer id (a stable sort, so the usual order, the stored customers
+    /// in id order followed by the month's new ones, costs one merge), refusing a customer
+    /// given twice.
+    fn sort(&mut self) -> Result<(), StoreError> {
+        let mut order = std::mem::take(&mut self.order);
+        order.sort_by(|&a, &b| self.id(a).as_bytes().cmp(self.id(b).as_bytes()));
+        self.order = order;
+        if let Some(w) = self.order.windows(2).find(|w| self.id(w[0]) == self.id(w[1])) {
+            return Err(StoreError::Input(format!("customer {} was given twice in the month", self.id(w[0]))));
+        }
+        Ok(())
+    }
+
+    /// The (customer id, row) pairs, in customer id order once sorted.
+    pub(crate) fn sorted(&self) -> impl Iterator<Item = (&str, &[u8; STATE_BYTES])> + '_ {
+        self.order.iter().map(|&i| (self.id(i), &self.rows[i as usize]))
+    }
+}
+
 /// A month as collected by the writer.
 #[derive(Default)]
 pub(crate) struct MonthData {
     pub(crate) dicts: Dictionaries,
-    pub(crate) states: Vec<(String, [u8; STATE_BYTES])>,
+    pub(crate) states: StateRows,
     pub(crate) events: Vec<JsonRow>,
     pub(crate) alerts: Vec<JsonRow>,
     pub(crate) rejects: Vec<RejectRow>,
@@ -61,10 +122,7 @@ impl MonthData {
     /// Sorts the rows by key (states by customer id, events and alerts by customer and order),
     /// refuses a customer given twice, and counts.
     pub(crate) fn prepare(&mut self) -> Result<RunCounts, StoreError> {
-        self.states.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-        if let Some(w) = self.states.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(StoreError::Input(format!("customer {} was given twice in the month", w[0].0)));
-        }
+        self.states.sort()?;
         let key = |r: &JsonRow| (r.customer_id.clone(), r.seq);
         // Seqs restart per customer run; a customer given in two separate runs gets them renumbered.
         for rows in [&mut self.events, &mut self.alerts] {
@@ -82,7 +140,7 @@ impl MonthData {
         }
         Ok(RunCounts {
             states: self.states.len() as u64,
-            evaluated: self.states.iter().filter(|(_, b)| b[3] & F_EVALUATED != 0).count() as u64,
+            evaluated: self.states.rows.iter().filter(|b| b[3] & F_EVALUATED != 0).count() as u64,
             events: self.events.len() as u64,
             alerts: self.alerts.len() as u64,
             rejects: self.rejects.len() as u64,

@@ -21,6 +21,7 @@
 //! ```
 
 mod backend;
+mod blocks;
 mod codec;
 mod pg;
 mod sqlite;
@@ -42,7 +43,7 @@ pub use types::{
 use backend::{Backend, MonthData};
 
 /// The schema version this library writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Everything that can go wrong with a store. [`StoreError::kind`] groups them for exit codes.
 #[derive(Debug, thiserror::Error)]
@@ -354,8 +355,7 @@ impl MonthWriter<'_> {
         evaluated: Option<(Decimal, bool)>,
     ) -> Result<(), StoreError> {
         let row = self.data.dicts.encode(customer, state, evaluated)?;
-        self.data.states.push((customer.id.clone(), row));
-        Ok(())
+        self.data.states.push(&customer.id, row)
     }
 
     /// An event of the month.

@@ -192,6 +192,13 @@ impl Postgres {
             .ok_or_else(|| {
                 StoreError::Schema(format!("{location} has no readable schema version: it is not a crm-tiering store"))
             })?;
+        if v == 1 {
+            // Schema 2 changed only the SQLite backend's states (blocks); a PostgreSQL store of
+            // version 1 is one of version 2.
+            tx.execute("UPDATE meta SET value = $1 WHERE key = 'schema_version'", &[&SCHEMA_VERSION.to_string()])
+                .map_err(e("migrating the store from schema version 1"))?;
+            return tx.commit().map_err(e("migrating the store from schema version 1"));
+        }
         tx.commit().map_err(e("opening the store"))?;
         schema_version_ok(&location, v)
     }
@@ -433,7 +440,7 @@ impl Backend for Postgres {
             let mut w = tx.copy_in("COPY states (month, customer_id, state) FROM STDIN BINARY").map_err(e)?;
             let mut buf = Vec::with_capacity(1 << 20);
             copy_header(&mut buf);
-            for (id, row) in &data.states {
+            for (id, row) in data.states.sorted() {
                 buf.extend_from_slice(&3i16.to_be_bytes());
                 field(&mut buf, &m.to_be_bytes());
                 field(&mut buf, id.as_bytes());

@@ -12,7 +12,8 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 use crate::backend::{
     Backend, Begun, Committed, Holder, MonthData, check_meta, check_sequence, parse_counts, parse_inputs, parse_json,
 };
-use crate::codec::{Dialect, Dictionaries};
+use crate::blocks::StoredBlock;
+use crate::codec::{Dialect, Dictionaries, STATE_BYTES};
 use crate::types::{
     AlertRow, CustomerHistory, EventRow, LatestStates, RejectRow, RunMeta, RunRecord, RunStatus, StateRow, host_name,
     lock_message, now_utc,
@@ -44,12 +45,6 @@ CREATE TABLE months (
 );
 CREATE TABLE tier_codes (idx INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE);
 CREATE TABLE legal_entities (idx INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE);
-CREATE TABLE states (
-    month INTEGER NOT NULL,
-    customer_id TEXT NOT NULL,
-    state BLOB NOT NULL,
-    PRIMARY KEY (month, customer_id)
-) WITHOUT ROWID;
 CREATE TABLE events (
     month INTEGER NOT NULL,
     customer_id TEXT NOT NULL,
@@ -81,6 +76,42 @@ CREATE TABLE rejects (
     PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
 ";
+
+/// The states of schema version 2: blocks of customers ([`crate::blocks`]), the slots that
+/// number the customers of a block, and the `states` view (one row per customer-month).
+const STATE_BLOCKS: &str = "
+CREATE TABLE state_blocks (
+    month INTEGER NOT NULL,
+    block INTEGER NOT NULL,
+    first_customer TEXT NOT NULL,
+    customers INTEGER NOT NULL,
+    id_ends BLOB NOT NULL,
+    ids BLOB NOT NULL,
+    states BLOB NOT NULL,
+    PRIMARY KEY (month, block),
+    UNIQUE (month, first_customer)
+);
+CREATE TABLE state_slots (slot INTEGER PRIMARY KEY);
+WITH RECURSIVE n(slot) AS (SELECT 0 UNION ALL SELECT slot + 1 FROM n WHERE slot + 1 < 1024)
+INSERT INTO state_slots (slot) SELECT slot FROM n;
+";
+
+const INSERT_BLOCK: &str = "INSERT INTO state_blocks (month, block, first_customer, customers, id_ends, ids, states) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+/// The `states` view over the blocks: `month`, `customer_id`, `state` (the 64-byte row), as
+/// the PostgreSQL backend's `states` table.
+fn states_view_sql() -> String {
+    let start = format!("CASE WHEN k.slot = 0 THEN 0 ELSE {} END", crate::blocks::sql_u16("b.id_ends", "k.slot - 1"));
+    let end = crate::blocks::sql_u16("b.id_ends", "k.slot");
+    format!(
+        "CREATE VIEW states AS SELECT b.month AS month, \
+         CAST(substr(b.ids, ({start}) + 1, ({end}) - ({start})) AS TEXT) AS customer_id, \
+         substr(b.states, k.slot * {bytes} + 1, {bytes}) AS state \
+         FROM state_blocks b CROSS JOIN state_slots k ON k.slot < b.customers",
+        bytes = crate::codec::STATE_BYTES,
+    )
+}
 
 struct SqliteDialect;
 
@@ -143,7 +174,84 @@ fn err(path: &Path, context: &str, e: rusqlite::Error) -> StoreError {
     }
 }
 
+/// A row's block from column `at` on (`block`, `customers`, `id_ends`, `ids`, `states`).
+fn stored_block<'r>(r: &'r rusqlite::Row<'_>, month: i64, at: usize) -> Result<StoredBlock<'r>, BlockError> {
+    let block: i64 = r.get(at)?;
+    let customers: i64 = r.get(at + 1)?;
+    let blob = |k: usize| -> Result<&'r [u8], BlockError> {
+        r.get_ref(at + k)?
+            .as_blob()
+            .map_err(|x| BlockError::Store(StoreError::Corrupt(format!("block {block} of the states of {month}: {x}"))))
+    };
+    Ok(StoredBlock::new(month, block, customers, blob(2)?, blob(3)?, blob(4)?)?)
+}
+
+/// Reading a block fails in the database or in the data.
+enum BlockError {
+    Sql(rusqlite::Error),
+    Store(StoreError),
+}
+
+impl From<rusqlite::Error> for BlockError {
+    fn from(e: rusqlite::Error) -> Self {
+        BlockError::Sql(e)
+    }
+}
+
+impl From<StoreError> for BlockError {
+    fn from(e: StoreError) -> Self {
+        BlockError::Store(e)
+    }
+}
+
+impl BlockError {
+    fn into_store(self, e: &impl Fn(rusqlite::Error) -> StoreError) -> StoreError {
+        match self {
+            BlockError::Sql(x) => e(x),
+            BlockError::Store(x) => x,
+        }
+    }
+}
+
 impl Sqlite {
+    /// Calls `f` with each block of states of the months `first ..= last` (yyyymm), in month
+    /// and customer order, after checking the block and the order of its ids.
+    fn blocks(
+        &self,
+        first: i64,
+        last: i64,
+        f: &mut dyn FnMut(i64, &StoredBlock<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let e = self.e("reading the states");
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT month, block, customers, id_ends, ids, states FROM state_blocks \
+                 WHERE month BETWEEN ?1 AND ?2 ORDER BY month, block",
+            )
+            .map_err(&e)?;
+        let mut rows = st.query([first, last]).map_err(&e)?;
+        let mut previous: Option<(i64, i64, String)> = None;
+        while let Some(r) = rows.next().map_err(&e)? {
+            let m: i64 = r.get(0).map_err(&e)?;
+            let block = stored_block(r, m, 1).map_err(|x| x.into_store(&e))?;
+            let number: i64 = r.get(1).map_err(&e)?;
+            let (last_id, expected) = match &previous {
+                Some((pm, pb, id)) if *pm == m => (Some(id.as_str()), pb + 1),
+                _ => (None, 0),
+            };
+            if number != expected {
+                return Err(StoreError::Corrupt(format!(
+                    "the states of {m}: block {number} where block {expected} was expected"
+                )));
+            }
+            block.check_order(last_id)?;
+            f(m, &block)?;
+            previous = Some((m, number, block.id(block.len() - 1).to_string()));
+        }
+        Ok(())
+    }
+
     /// The (customer, JSON) rows of `events` or `alerts` (`what` is `event` or `alert`) in
     /// `first ..= last`, in month, customer and emission order.
     fn json_rows(
@@ -179,6 +287,8 @@ impl Sqlite {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(e("opening the store"))?;
         conn.busy_timeout(std::time::Duration::ZERO).map_err(e("setting the busy timeout"))?;
+        // A new store gets 64 KiB pages, the size of a block of states (no-op on an existing one).
+        conn.execute_batch("PRAGMA page_size = 65536").map_err(e("setting the page size"))?;
         let mode: String =
             conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(e("switching to WAL"))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -224,6 +334,8 @@ impl Sqlite {
             self.lock("creating the schema", None)?;
             let r = (|| {
                 self.conn.execute_batch(SCHEMA)?;
+                self.conn.execute_batch(STATE_BLOCKS)?;
+                self.conn.execute_batch(&states_view_sql())?;
                 self.conn.execute_batch(&SqliteDialect.view_sql())?;
                 self.conn.execute(
                     "INSERT INTO meta (key, value) VALUES ('store', 'crm-tiering'), ('schema_version', ?1), ('created_at', ?2)",
@@ -249,7 +361,57 @@ impl Sqlite {
                 self.path.display()
             ))
         })?;
+        if version == 1 {
+            return self.migrate_from_1();
+        }
         schema_version_ok(&self.path.display().to_string(), version)
+    }
+
+    /// Schema 1 kept one `states` row per customer-month; schema 2 keeps blocks of them
+    /// ([`crate::blocks`]). The migration rewrites every committed month's states into blocks
+    /// in one transaction (all of it or nothing), under the store's write lock.
+    fn migrate_from_1(&mut self) -> Result<(), StoreError> {
+        self.lock("migrating the store from schema version 1", None)?;
+        let r = (|| -> rusqlite::Result<()> {
+            let c = &self.conn;
+            c.execute_batch(STATE_BLOCKS)?;
+            let months: Vec<i64> = c
+                .prepare("SELECT DISTINCT month FROM states ORDER BY month")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut insert = c.prepare(INSERT_BLOCK)?;
+            for m in months {
+                let mut st =
+                    c.prepare_cached("SELECT customer_id, state FROM states WHERE month = ?1 ORDER BY customer_id")?;
+                let rows = st
+                    .query_map([m], |r| {
+                        let id: String = r.get(0)?;
+                        let blob: Vec<u8> = r.get(1)?;
+                        // A row of another size is kept padded or cut, and refused when read.
+                        let mut row = [0u8; STATE_BYTES];
+                        let n = blob.len().min(STATE_BYTES);
+                        row[..n].copy_from_slice(&blob[..n]);
+                        Ok((id, row))
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                crate::blocks::for_each_block(rows.iter().map(|(id, row)| (id.as_str(), row)), |k, b| {
+                    insert
+                        .execute(params![m, k, b.first_customer, b.customers as i64, b.id_ends, b.ids, b.states])
+                        .map(|_| ())
+                })?;
+            }
+            c.execute_batch("DROP VIEW states_json; DROP TABLE states;")?;
+            c.execute_batch(&states_view_sql())?;
+            c.execute_batch(&SqliteDialect.view_sql())?;
+            c.execute("UPDATE meta SET value = ?1 WHERE key = 'schema_version'", [SCHEMA_VERSION.to_string()])?;
+            c.execute_batch("COMMIT")
+        })();
+        self.in_tx = false;
+        if let Err(x) = r {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(err(&self.path, "migrating the store from schema version 1", x));
+        }
+        Ok(())
     }
 
     /// Takes the write lock (`BEGIN IMMEDIATE`, failing at once when another run holds it).
@@ -401,8 +563,9 @@ pub(crate) fn schema_version_ok(location: &str, version: i64) -> Result<(), Stor
         )));
     }
     if version < SCHEMA_VERSION {
-        // Migrations from released versions go here, one step per version. Version 1 is the
-        // first released schema, so anything older is a pre-release store.
+        // Migrations from released versions are done by each backend when it opens a store
+        // (version 1 to 2: `Sqlite::migrate_from_1`). Version 1 is the first released schema, so
+        // anything older is a pre-release store.
         return Err(StoreError::Schema(format!(
             "the store {location} has schema version {version}, older than this tool's {SCHEMA_VERSION}, and no migration exists from it (it predates the first released schema); nothing was changed: export its states with the tool that wrote it and import them into a new store"
         )));
@@ -482,7 +645,7 @@ impl Backend for Sqlite {
         let c = &self.conn;
         let e = |x| err(&self.path, "committing the month", x);
         if let Some((old, _)) = committed {
-            c.execute("DELETE FROM states WHERE month = ?1", [m]).map_err(e)?;
+            c.execute("DELETE FROM state_blocks WHERE month = ?1", [m]).map_err(e)?;
             c.execute("DELETE FROM events WHERE month = ?1", [m]).map_err(e)?;
             c.execute("DELETE FROM alerts WHERE month = ?1", [m]).map_err(e)?;
             c.execute(
@@ -500,10 +663,11 @@ impl Backend for Sqlite {
             for (i, code) in &data.dicts.new_entities {
                 st.execute(params![i, code]).map_err(e)?;
             }
-            let mut st = c.prepare("INSERT INTO states (month, customer_id, state) VALUES (?1, ?2, ?3)").map_err(e)?;
-            for (id, row) in &data.states {
-                st.execute(params![m, id, &row[..]]).map_err(e)?;
-            }
+            let mut st = c.prepare(INSERT_BLOCK).map_err(e)?;
+            crate::blocks::for_each_block(data.states.sorted(), |k, b| {
+                st.execute(params![m, k, b.first_customer, b.customers as i64, b.id_ends, b.ids, b.states]).map(|_| ())
+            })
+            .map_err(e)?;
             for (table, rows) in [
                 ("events (month, customer_id, seq, kind, event)", &data.events),
                 ("alerts (month, customer_id, seq, kind, alert)", &data.alerts),
@@ -588,14 +752,18 @@ impl Backend for Sqlite {
         let Some((m, run_id, fingerprint, text)) = found else { return Ok(None) };
         let dicts = self.dictionaries()?;
         let mut states = PortfolioStates::new();
-        let mut st = self.conn.prepare_cached("SELECT customer_id, state FROM states WHERE month = ?1").map_err(&e)?;
-        let mut rows = st.query([m]).map_err(&e)?;
-        while let Some(r) = rows.next().map_err(&e)? {
-            let id = r.get_ref(0).map_err(&e)?.as_str().map_err(|x| StoreError::Corrupt(x.to_string()))?;
-            let blob = r.get_ref(1).map_err(&e)?.as_blob().map_err(|x| StoreError::Corrupt(x.to_string()))?;
-            let d = dicts.decode(id, blob)?;
-            states.insert(d.customer, d.state).map_err(|x| StoreError::Corrupt(x.to_string()))?;
-        }
+        let customers: i64 = self
+            .conn
+            .query_row("SELECT coalesce(sum(customers), 0) FROM state_blocks WHERE month = ?1", [m], |r| r.get(0))
+            .map_err(&e)?;
+        states.reserve(usize::try_from(customers).unwrap_or(0));
+        self.blocks(m, m, &mut |_, block| {
+            for k in 0..block.len() {
+                let d = dicts.decode(block.id(k), block.state(k))?;
+                states.insert(d.customer, d.state).map_err(|x| StoreError::Corrupt(x.to_string()))?;
+            }
+            Ok(())
+        })?;
         stamp(&mut states, &fingerprint, &text)?;
         Ok(Some(LatestStates { month: month_of(m)?, run_id, rule_book_fingerprint: fingerprint, states }))
     }
@@ -606,18 +774,30 @@ impl Backend for Sqlite {
         let mut h = CustomerHistory::default();
         // CROSS JOIN keeps `months` the outer loop (one key lookup per month): with a bound
         // parameter and no statistics, SQLite's planner would otherwise scan every state.
+        // CROSS JOIN keeps `months` the outer loop: per month, the one block whose first
+        // customer is the last at or before the id (the `UNIQUE (month, first_customer)` index).
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT m.month, s.state FROM months m CROSS JOIN states s ON s.month = m.month AND s.customer_id = ?1 ORDER BY m.month",
+                "SELECT m.month, b.block, b.customers, b.id_ends, b.ids, b.states FROM months m CROSS JOIN state_blocks b \
+                 ON b.month = m.month AND b.first_customer = \
+                 (SELECT max(first_customer) FROM state_blocks x WHERE x.month = m.month AND x.first_customer <= ?1) \
+                 ORDER BY m.month",
             )
             .map_err(&e)?;
         let mut rows = st.query([customer_id]).map_err(&e)?;
         while let Some(r) = rows.next().map_err(&e)? {
-            let month = month_of(r.get(0).map_err(&e)?)?;
-            let blob = r.get_ref(1).map_err(&e)?.as_blob().map_err(|x| StoreError::Corrupt(x.to_string()))?;
-            let d = dicts.decode(customer_id, blob)?;
-            h.states.push(StateRow { month, customer: d.customer, state: d.state, evaluated: d.evaluated });
+            let m: i64 = r.get(0).map_err(&e)?;
+            let block = stored_block(r, m, 1).map_err(|x| x.into_store(&e))?;
+            if let Some(k) = block.find(customer_id) {
+                let d = dicts.decode(customer_id, block.state(k))?;
+                h.states.push(StateRow {
+                    month: month_of(m)?,
+                    customer: d.customer,
+                    state: d.state,
+                    evaluated: d.evaluated,
+                });
+            }
         }
         drop(rows);
         for (sql, is_event) in [
@@ -658,23 +838,15 @@ impl Backend for Sqlite {
         last: Month,
         f: &mut dyn FnMut(StateRow) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let e = self.e("reading the states");
         let dicts = self.dictionaries()?;
-        let mut st = self
-            .conn
-            .prepare_cached(
-                "SELECT month, customer_id, state FROM states WHERE month BETWEEN ?1 AND ?2 ORDER BY month, customer_id",
-            )
-            .map_err(&e)?;
-        let mut rows = st.query([first.yyyymm(), last.yyyymm()]).map_err(&e)?;
-        while let Some(r) = rows.next().map_err(&e)? {
-            let month = month_of(r.get(0).map_err(&e)?)?;
-            let id = r.get_ref(1).map_err(&e)?.as_str().map_err(|x| StoreError::Corrupt(x.to_string()))?;
-            let blob = r.get_ref(2).map_err(&e)?.as_blob().map_err(|x| StoreError::Corrupt(x.to_string()))?;
-            let d = dicts.decode(id, blob)?;
-            f(StateRow { month, customer: d.customer, state: d.state, evaluated: d.evaluated })?;
-        }
-        Ok(())
+        self.blocks(first.yyyymm(), last.yyyymm(), &mut |m, block| {
+            let month = month_of(m)?;
+            for k in 0..block.len() {
+                let d = dicts.decode(block.id(k), block.state(k))?;
+                f(StateRow { month, customer: d.customer, state: d.state, evaluated: d.evaluated })?;
+            }
+            Ok(())
+        })
     }
 
     fn events(&mut self, first: Month, last: Month, _customer: Option<&str>) -> Result<Vec<EventRow>, StoreError> {

@@ -134,8 +134,9 @@ fn the_json_view_matches_the_decoded_states() {
     let f = fresh("json_view");
     for loc in &f.locations {
         let mut store = Store::open(loc).unwrap();
-        commit_month(&mut store, "2024-01", 500, false);
-        commit_month(&mut store, "2024-02", 500, false);
+        // Several blocks of states on SQLite (about 850 customers each).
+        commit_month(&mut store, "2024-01", 2600, false);
+        commit_month(&mut store, "2024-02", 2600, false);
         let mut decoded = std::collections::HashMap::new();
         store
             .for_each_state(month("2024-02"), month("2024-02"), &mut |r| {
@@ -160,7 +161,7 @@ fn the_json_view_matches_the_decoded_states() {
                 .map(Result::unwrap)
                 .collect()
         };
-        assert_eq!(rows.len(), 500);
+        assert_eq!(rows.len(), 2600);
         let mut with_watch = 0;
         for (id, json, aum, entity) in rows {
             let d = &decoded[&id];
@@ -316,11 +317,11 @@ fn other_schema_versions_and_other_databases_are_refused() {
     set("99");
     let e = Store::open(&loc).unwrap_err();
     assert_eq!(e.kind(), StoreErrorKind::Schema);
-    assert!(e.to_string().contains("schema version 99, newer than this tool's 1"), "{e}");
+    assert!(e.to_string().contains("schema version 99, newer than this tool's 2"), "{e}");
     set("0");
     let e = Store::open(&loc).unwrap_err();
-    assert!(e.to_string().contains("schema version 0, older than this tool's 1"), "{e}");
-    set("1");
+    assert!(e.to_string().contains("schema version 0, older than this tool's 2"), "{e}");
+    set("2");
     drop(Store::open(&loc).unwrap());
 
     let other = dir.path().join("other.db");
@@ -335,9 +336,79 @@ fn other_schema_versions_and_other_databases_are_refused() {
         let mut c = postgres::Client::connect(pg, postgres::NoTls).unwrap();
         c.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'", &[]).unwrap();
         let e = Store::open(pg).unwrap_err();
-        assert!(e.to_string().contains("newer than this tool's 1"), "{e}");
+        assert!(e.to_string().contains("newer than this tool's 2"), "{e}");
         assert!(!e.to_string().contains(&url) || !url.contains(':'), "no password in messages");
     }
+}
+
+/// Every committed state of a store, in month and customer order.
+fn all_states(store: &mut Store, first: &str, last: &str) -> Vec<crm_tiering_store::StateRow> {
+    let mut rows = Vec::new();
+    store
+        .for_each_state(month(first), month(last), &mut |r| {
+            rows.push(r);
+            Ok(())
+        })
+        .unwrap();
+    rows
+}
+
+#[test]
+fn a_schema_1_sqlite_store_is_migrated_to_blocks_with_every_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let loc = path.display().to_string();
+    let mut store = Store::open(&loc).unwrap();
+    for m in ["2024-01", "2024-02", "2024-03"] {
+        commit_month(&mut store, m, 2000, false);
+    }
+    let before = all_states(&mut store, "2024-01", "2024-03");
+    let customer = before[1234].customer.id.clone();
+    let history = store.customer_history(&customer).unwrap();
+    drop(store);
+    // Schema 1 as it was: one `states` row per customer-month (made here from the view).
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute_batch(
+        "CREATE TABLE states_1 (month INTEGER NOT NULL, customer_id TEXT NOT NULL, state BLOB NOT NULL, \
+         PRIMARY KEY (month, customer_id)) WITHOUT ROWID; \
+         INSERT INTO states_1 SELECT month, customer_id, state FROM states; \
+         DROP VIEW states_json; DROP VIEW states; DROP TABLE state_blocks; DROP TABLE state_slots; \
+         ALTER TABLE states_1 RENAME TO states; \
+         CREATE VIEW states_json AS SELECT month, customer_id FROM states; \
+         UPDATE meta SET value = '1' WHERE key = 'schema_version';",
+    )
+    .unwrap();
+    assert_eq!(c.query_row("SELECT count(*) FROM states", [], |r| r.get::<_, i64>(0)).unwrap(), 6000);
+    drop(c);
+
+    let mut store = Store::open(&loc).unwrap();
+    assert_eq!(all_states(&mut store, "2024-01", "2024-03"), before);
+    assert_eq!(store.customer_history(&customer).unwrap(), history);
+    commit_month(&mut store, "2024-04", 2000, false);
+    drop(store);
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let version: String = c.query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, "2");
+    let n: i64 = c.query_row("SELECT count(*) FROM states_json", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 8000);
+}
+
+#[test]
+fn a_damaged_block_of_states_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let loc = path.display().to_string();
+    let mut store = Store::open(&loc).unwrap();
+    commit_month(&mut store, "2024-01", 2000, false);
+    drop(store);
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute("UPDATE state_blocks SET states = substr(states, 1, 640) WHERE month = 202401 AND block = 1", [])
+        .unwrap();
+    drop(c);
+    let mut store = Store::open(&loc).unwrap();
+    let e = store.latest_states().unwrap_err();
+    assert_eq!(e.kind(), StoreErrorKind::Corrupt);
+    assert!(e.to_string().contains("block 1 of the states of 202401"), "{e}");
 }
 
 fn random_below(max: u64, salt: u64) -> u64 {

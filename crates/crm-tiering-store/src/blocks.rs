@@ -1,0 +1,284 @@
+//! A month's states in blocks: how the SQLite backend keeps them.
+//!
+//! One row per customer costs SQLite about a microsecond to insert and half of one to read
+//! back, which for a million customers is most of a monthly run. The SQLite backend therefore
+//! keeps a month's states in blocks of consecutive customers (in customer id order), one row
+//! of `state_blocks` each:
+//!
+//! | column | content |
+//! |---|---|
+//! | `month`, `block` | the month (yyyymm) and the block's number within it, from 0 |
+//! | `first_customer` | the block's first customer id (the lookup key of one customer) |
+//! | `customers` | how many customers the block holds (1 to [`BLOCK_CUSTOMERS`]) |
+//! | `id_ends` | for each customer, where its id ends in `ids`: a big-endian `u16` each |
+//! | `ids` | the customer ids, UTF-8, one after the other without separators |
+//! | `states` | the 64-byte states ([`crate::codec`]), one after the other |
+//!
+//! A block holds at most [`BLOCK_CUSTOMERS`] customers and [`BLOCK_BYTES`] bytes of ids, id
+//! ends and states, so that it fills one 64 KiB database page (a new store's page size) and
+//! the SQL view `states`, which unnests the blocks into one row per customer-month like the
+//! PostgreSQL backend's table, reads each block in place rather than copying it per customer.
+
+use crate::StoreError;
+use crate::codec::STATE_BYTES;
+
+/// The most customers in one block (the rows of the `state_slots` table).
+pub(crate) const BLOCK_CUSTOMERS: usize = 1024;
+/// The most bytes of ids, id ends and states in one block: below a 64 KiB page's local payload
+/// (65,501 bytes) with room for the other columns, and below `u16::MAX` for `id_ends`.
+pub(crate) const BLOCK_BYTES: usize = 65_000;
+
+/// One block, as written.
+#[derive(Debug, Default)]
+pub(crate) struct Block {
+    pub(crate) first_customer: String,
+    pub(crate) customers: usize,
+    pub(crate) id_ends: Vec<u8>,
+    pub(crate) ids: Vec<u8>,
+    pub(crate) states: Vec<u8>,
+}
+
+/// Cuts states sorted by customer id into blocks, calling `f` with each block's number and
+/// contents (one block buffer, reused).
+///
+/// # Errors
+/// What `f` returns.
+pub(crate) fn for_each_block<'a, E>(
+    states: impl IntoIterator<Item = (&'a str, &'a [u8; STATE_BYTES])>,
+    mut f: impl FnMut(i64, &Block) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut b = Block::default();
+    let mut number = 0i64;
+    for (id, row) in states {
+        let bytes = b.ids.len() + b.id_ends.len() + b.states.len();
+        if b.customers == BLOCK_CUSTOMERS || bytes + id.len() + 2 + STATE_BYTES > BLOCK_BYTES {
+            f(number, &b)?;
+            number += 1;
+            b.customers = 0;
+            b.id_ends.clear();
+            b.ids.clear();
+            b.states.clear();
+        }
+        if b.customers == 0 {
+            b.first_customer.clear();
+            b.first_customer.push_str(id);
+            b.id_ends.reserve(2 * 1000);
+            b.ids.reserve(16 * 1000);
+            b.states.reserve(STATE_BYTES * 1000);
+        }
+        b.ids.extend_from_slice(id.as_bytes());
+        // A block holds at most BLOCK_BYTES < u16::MAX bytes: the end fits a u16.
+        let end = u16::try_from(b.ids.len()).unwrap_or(u16::MAX);
+        b.id_ends.extend_from_slice(&end.to_be_bytes());
+        b.states.extend_from_slice(row);
+        b.customers += 1;
+    }
+    if b.customers > 0 {
+        f(number, &b)?;
+    }
+    Ok(())
+}
+
+/// A stored block, checked: its customers' ids and states can be read by index.
+pub(crate) struct StoredBlock<'a> {
+    month: i64,
+    block: i64,
+    ends: &'a [u8],
+    ids: &'a [u8],
+    states: &'a [u8],
+    customers: usize,
+}
+
+impl<'a> StoredBlock<'a> {
+    /// Checks a stored block's columns against each other.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming the month and block when the lengths disagree, the ends
+    /// go backwards or past the ids, or the ids are not UTF-8.
+    pub(crate) fn new(
+        month: i64,
+        block: i64,
+        customers: i64,
+        ends: &'a [u8],
+        ids: &'a [u8],
+        states: &'a [u8],
+    ) -> Result<Self, StoreError> {
+        let bad = |why: String| StoreError::Corrupt(format!("block {block} of the states of {month}: {why}"));
+        let n = usize::try_from(customers)
+            .ok()
+            .filter(|n| (1..=BLOCK_CUSTOMERS).contains(n))
+            .ok_or_else(|| bad(format!("{customers} customers")))?;
+        if ends.len() != 2 * n {
+            return Err(bad(format!("{} bytes of id ends for {n} customers", ends.len())));
+        }
+        if states.len() != STATE_BYTES * n {
+            return Err(bad(format!("{} bytes of states for {n} customers", states.len())));
+        }
+        let mut last = 0usize;
+        for k in 0..n {
+            let end = usize::from(u16::from_be_bytes([ends[2 * k], ends[2 * k + 1]]));
+            if end <= last || end > ids.len() {
+                return Err(bad(format!("the id of customer {k} ends at {end}")));
+            }
+            if std::str::from_utf8(&ids[last..end]).is_err() {
+                return Err(bad(format!("the id of customer {k} is not UTF-8")));
+            }
+            last = end;
+        }
+        if last != ids.len() {
+            return Err(bad(format!("{} bytes of ids, {last} used", ids.len())));
+        }
+        Ok(StoredBlock { month, block, ends, ids, states, customers: n })
+    }
+
+    /// How many customers the block holds.
+    pub(crate) fn len(&self) -> usize {
+        self.customers
+    }
+
+    fn end(&self, k: usize) -> usize {
+        usize::from(u16::from_be_bytes([self.ends[2 * k], self.ends[2 * k + 1]]))
+    }
+
+    /// The id of customer `k` (checked UTF-8 in [`StoredBlock::new`]).
+    pub(crate) fn id(&self, k: usize) -> &'a str {
+        let start = if k == 0 { 0 } else { self.end(k - 1) };
+        std::str::from_utf8(&self.ids[start..self.end(k)]).unwrap_or_default()
+    }
+
+    /// The encoded state of customer `k`.
+    pub(crate) fn state(&self, k: usize) -> &'a [u8] {
+        &self.states[STATE_BYTES * k..STATE_BYTES * (k + 1)]
+    }
+
+    /// The index of a customer in the block.
+    pub(crate) fn find(&self, customer_id: &str) -> Option<usize> {
+        let (mut lo, mut hi) = (0, self.customers);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.id(mid).as_bytes().cmp(customer_id.as_bytes()) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(mid),
+            }
+        }
+        None
+    }
+
+    /// Refuses ids out of order within the block, and after `previous` (the last id of the
+    /// month's previous block).
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming the month, block and ids.
+    pub(crate) fn check_order(&self, previous: Option<&str>) -> Result<(), StoreError> {
+        let mut prev = previous;
+        for k in 0..self.customers {
+            let id = self.id(k);
+            if let Some(p) = prev
+                && p.as_bytes() >= id.as_bytes()
+            {
+                return Err(StoreError::Corrupt(format!(
+                    "block {} of the states of {}: customer {id} comes after {p}",
+                    self.block, self.month
+                )));
+            }
+            prev = Some(id);
+        }
+        Ok(())
+    }
+}
+
+/// SQL for an unsigned big-endian `u16` at index `k` (an SQL expression) of blob column `col`.
+pub(crate) fn sql_u16(col: &str, k: &str) -> String {
+    let digit =
+        |n: usize| format!("(instr('0123456789ABCDEF', substr(hex(substr({col}, 2 * ({k}) + 1, 2)), {n}, 1)) - 1)");
+    format!("({} * 4096 + {} * 256 + {} * 16 + {})", digit(1), digit(2), digit(3), digit(4))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(n: usize, id_len: usize) -> Vec<(String, [u8; STATE_BYTES])> {
+        (0..n)
+            .map(|i| {
+                let mut row = [0u8; STATE_BYTES];
+                row[..8].copy_from_slice(&(i as u64).to_be_bytes());
+                (format!("{i:0id_len$}"), row)
+            })
+            .collect()
+    }
+
+    fn blocks(rows: &[(String, [u8; STATE_BYTES])]) -> Vec<Block> {
+        let mut out = Vec::new();
+        let r: Result<(), ()> = for_each_block(rows.iter().map(|(id, row)| (id.as_str(), row)), |n, b| {
+            assert_eq!(n as usize, out.len());
+            out.push(Block {
+                first_customer: b.first_customer.clone(),
+                customers: b.customers,
+                id_ends: b.id_ends.clone(),
+                ids: b.ids.clone(),
+                states: b.states.clone(),
+            });
+            Ok(())
+        });
+        assert!(r.is_ok());
+        out
+    }
+
+    #[test]
+    fn blocks_round_trip_and_respect_both_limits() -> Result<(), StoreError> {
+        for (n, id_len) in [(1, 1), (854, 10), (855, 10), (856, 10), (5000, 10), (3000, 64), (3000, 4)] {
+            let input = rows(n, id_len);
+            let bs = blocks(&input);
+            let mut seen = Vec::new();
+            let mut previous: Option<String> = None;
+            for (i, b) in bs.iter().enumerate() {
+                assert!(b.customers <= BLOCK_CUSTOMERS);
+                assert!(b.ids.len() + b.id_ends.len() + b.states.len() <= BLOCK_BYTES);
+                let s = StoredBlock::new(202401, i as i64, b.customers as i64, &b.id_ends, &b.ids, &b.states)?;
+                s.check_order(previous.as_deref())?;
+                assert_eq!(s.id(0), b.first_customer);
+                for k in 0..s.len() {
+                    assert_eq!(s.find(s.id(k)), Some(k));
+                    seen.push((s.id(k).to_string(), <[u8; STATE_BYTES]>::try_from(s.state(k)).unwrap_or([9; 64])));
+                }
+                previous = Some(s.id(s.len() - 1).to_string());
+            }
+            assert_eq!(seen, input, "{n} customers of {id_len}-byte ids");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn damaged_blocks_are_refused_naming_the_block() {
+        let b = &blocks(&rows(3, 2))[0];
+        type Case<'a> = (i64, &'a [u8], &'a [u8], &'a [u8]);
+        let cases: [Case<'_>; 5] = [
+            (4, &b.id_ends, &b.ids, &b.states),
+            (3, &b.id_ends[..4], &b.ids, &b.states),
+            (3, &b.id_ends, &b.ids[..5], &b.states),
+            (3, &b.id_ends, &b.ids, &b.states[..100]),
+            (3, &[0, 2, 0, 1, 0, 6], &b.ids, &b.states),
+        ];
+        for (n, ends, ids, states) in cases {
+            match StoredBlock::new(202401, 7, n, ends, ids, states) {
+                Err(e) => assert!(e.to_string().contains("block 7 of the states of 202401"), "{e}"),
+                Ok(_) => panic!("accepted a damaged block"),
+            }
+        }
+        let swapped = blocks(&[("b".to_string(), [0; 64]), ("a".to_string(), [0; 64])]);
+        let s = StoredBlock::new(202401, 0, 2, &swapped[0].id_ends, &swapped[0].ids, &swapped[0].states);
+        assert!(s.is_ok_and(|s| s.check_order(None).is_err()));
+    }
+
+    #[test]
+    fn lookup_misses_between_and_outside_ids() -> Result<(), StoreError> {
+        let b = &blocks(&rows(10, 3))[0];
+        let s = StoredBlock::new(202401, 0, 10, &b.id_ends, &b.ids, &b.states)?;
+        for miss in ["", "0005", "00", "010", "999"] {
+            assert_eq!(s.find(miss), None, "{miss}");
+        }
+        Ok(())
+    }
+}
