@@ -67,6 +67,20 @@ pub(crate) struct RunReport {
     pub(crate) exit: Exit,
     /// The months committed, with their run ids.
     pub(crate) committed: Vec<(Month, i64)>,
+    /// The run's final states and its extract, handed back rather than freed: a command that
+    /// ends the process then skips freeing millions of small allocations one by one (about
+    /// 0.2 s for a million customers), see [`RunReport::end_of_process`].
+    pub(crate) retained: (PortfolioStates, crm_tiering::portfolio::Extract),
+}
+
+impl RunReport {
+    /// Called by a command whose process ends after this report: the memory of the states and
+    /// the extract goes back to the system with the process instead of being freed piece by
+    /// piece.
+    pub(crate) fn end_of_process(self) -> Exit {
+        std::mem::forget(self.retained);
+        self.exit
+    }
 }
 
 pub(crate) fn run_command(args: &RunArgs) -> Result<Exit, Failure> {
@@ -100,7 +114,7 @@ pub(crate) fn run_command(args: &RunArgs) -> Result<Exit, Failure> {
         println!();
     }
     print_committed(&report, args.store.as_str());
-    Ok(report.exit)
+    Ok(report.end_of_process())
 }
 
 /// The committed months, for stdout.
@@ -398,7 +412,7 @@ pub(crate) fn execute(
         eprintln!("rejected: {}", describe(e));
     }
     let exit = if held.is_empty() { Exit::Ok } else { Exit::Rejects };
-    Ok(RunReport { summary, exit, committed })
+    Ok(RunReport { summary, exit, committed, retained: (states, extract) })
 }
 
 /// Takes the store's lock, reads the prior states, evaluates the months on a thread of its

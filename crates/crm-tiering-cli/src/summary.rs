@@ -1,7 +1,9 @@
 //! The run summary: customers per status and tier per legal entity, the tier migration matrix,
 //! and counts of events and alerts; as JSON (summary.json) and as a table for the operator.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt::Write as _;
 
 use crm_tiering::{
@@ -132,8 +134,8 @@ impl MonthTally {
     pub(crate) fn new(month: Month) -> Self {
         MonthTally {
             month,
-            standing: HashMap::new(),
-            migration: HashMap::new(),
+            standing: HashMap::default(),
+            migration: HashMap::default(),
             events: BTreeMap::new(),
             alerts: BTreeMap::new(),
             customers: 0,

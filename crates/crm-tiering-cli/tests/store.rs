@@ -234,7 +234,7 @@ fn small_tmpfs(dir: &Path) -> Option<PathBuf> {
     let m = dir.join("small");
     std::fs::create_dir_all(&m).ok()?;
     let ok = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs", p(&m)])
+        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs", p(&m)])
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
@@ -250,7 +250,7 @@ fn a_full_disk_fails_cleanly_and_keeps_the_store() {
         return;
     };
     month_csv(&d.join("jan.csv"), "2024-01", 100, 1);
-    month_csv(&d.join("feb.csv"), "2024-02", 40_000, 2);
+    month_csv(&d.join("feb.csv"), "2024-02", 80_000, 2);
     let db = small.join("crm-tiering.db");
     let o = cli(&["run", "--month", "2024-01", "--aum", p(&d.join("jan.csv")), "--store", p(&db)]);
     let result = std::panic::catch_unwind(|| {

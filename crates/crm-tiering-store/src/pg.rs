@@ -553,6 +553,8 @@ impl Backend for Postgres {
         let dicts = self.dictionaries()?;
         let rows = self.client.query("SELECT customer_id, state FROM states WHERE month = $1", &[&m]).map_err(e)?;
         let mut states = PortfolioStates::new();
+        // Room for the month's new customers too, so that adding them does not rehash every id.
+        states.reserve(rows.len() + rows.len() / 8);
         for r in &rows {
             let id: &str = r.try_get(0).map_err(e)?;
             let blob: &[u8] = r.try_get(1).map_err(e)?;

@@ -298,7 +298,7 @@ impl Sqlite {
             ));
         }
         conn.execute_batch(
-            "PRAGMA synchronous = FULL; PRAGMA cache_size = -131072; PRAGMA wal_autocheckpoint = 0; \
+            "PRAGMA synchronous = FULL; PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 0; \
              PRAGMA temp_store = MEMORY; PRAGMA foreign_keys = OFF;",
         )
         .map_err(e("setting pragmas"))?;
@@ -756,7 +756,10 @@ impl Backend for Sqlite {
             .conn
             .query_row("SELECT coalesce(sum(customers), 0) FROM state_blocks WHERE month = ?1", [m], |r| r.get(0))
             .map_err(&e)?;
-        states.reserve(usize::try_from(customers).unwrap_or(0));
+        // Room for the month's new customers too (a few percent a month), so that adding them
+        // does not rehash every stored id.
+        let customers = usize::try_from(customers).unwrap_or(0);
+        states.reserve(customers + customers / 8);
         self.blocks(m, m, &mut |_, block| {
             for k in 0..block.len() {
                 let d = dicts.decode(block.id(k), block.state(k))?;

@@ -178,10 +178,18 @@ impl PortfolioStates {
     pub fn insert(&mut self, customer: Customer, state: CustomerState) -> Result<usize, TieringError> {
         validate_customer_id(&customer.id)
             .map_err(|e| InputError::new(&customer.id, state.last_month, "customer_id", e.to_string()))?;
-        if self.index_of(&customer.id).is_some() {
-            return Err(StateError::Duplicate { customer: customer.id }.into());
+        let i = self.customers.len();
+        let customers = &self.customers;
+        let h = hash(&customer.id);
+        match self.index.entry(h, |&k| customers[k as usize].id == customer.id, |&k| hash(&customers[k as usize].id)) {
+            hashbrown::hash_table::Entry::Occupied(_) => Err(StateError::Duplicate { customer: customer.id }.into()),
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert(i as u32);
+                self.customers.push(customer);
+                self.states.push(state);
+                Ok(i)
+            }
         }
-        Ok(self.push(customer, state))
     }
 
     /// Adds a customer known to be new.
