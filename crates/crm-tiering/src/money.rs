@@ -39,7 +39,14 @@ pub(crate) fn above_max(amount: Decimal) -> bool {
 /// # Errors
 /// [`ParseError::Amount`] when the text is not a plain decimal number.
 pub fn parse_amount(text: &str) -> Result<Decimal, ParseError> {
+    // Spaces around the text are read past below; the usual amount has none.
+    if let Some(amount) = parse_short(text) {
+        return Ok(amount);
+    }
     let t = text.trim();
+    if let Some(amount) = parse_short(t) {
+        return Ok(amount);
+    }
     let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
     let plain = !digits.is_empty()
         && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
@@ -49,6 +56,53 @@ pub fn parse_amount(text: &str) -> Result<Decimal, ParseError> {
         return Err(ParseError::Amount(text.to_string()));
     }
     Decimal::from_str_exact(t).map_err(|_| ParseError::Amount(text.to_string()))
+}
+
+/// The usual amount of an extract (an optional sign, at most 18 digits, at most one `.` with
+/// digits on both sides) read without the general decimal reader, giving exactly the value and
+/// scale [`Decimal::from_str_exact`] gives; anything else (a negative zero included) is left
+/// to it.
+#[inline]
+fn parse_short(t: &str) -> Option<Decimal> {
+    let b = t.as_bytes();
+    let (negative, digits) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        b'+' => (false, &b[1..]),
+        _ => (false, b),
+    };
+    // 18 digits at most (19 bytes with the point): the mantissa fits in an i64.
+    let n = digits.len();
+    if n == 0 || n > 19 || (n == 19 && !digits.contains(&b'.')) {
+        return None;
+    }
+    let mut mantissa: i64 = 0;
+    let mut i = 0;
+    while i < n && digits[i].is_ascii_digit() {
+        mantissa = mantissa * 10 + i64::from(digits[i] - b'0');
+        i += 1;
+    }
+    let scale = if i == n {
+        0
+    } else {
+        // A point with digits on both sides, then digits only.
+        if digits[i] != b'.' || i == 0 || i + 1 == n {
+            return None;
+        }
+        i += 1;
+        let fraction = i;
+        while i < n && digits[i].is_ascii_digit() {
+            mantissa = mantissa * 10 + i64::from(digits[i] - b'0');
+            i += 1;
+        }
+        if i != n {
+            return None;
+        }
+        (n - fraction) as u32
+    };
+    if negative && mantissa == 0 {
+        return None;
+    }
+    Decimal::try_new(if negative { -mantissa } else { mantissa }, scale).ok()
 }
 
 /// An amount in fen (integer minor units) as a decimal in yuan: `12345` is `123.45`.
@@ -154,6 +208,82 @@ pub(crate) mod serde_amount {
         pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Option<Decimal>>, D::Error> {
             let v: Vec<Option<One>> = Vec::deserialize(d)?;
             Ok(v.into_iter().map(|o| o.map(|One(x)| x)).collect())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use rust_decimal::Decimal;
+
+    use super::{parse_amount, parse_short};
+
+    /// The general reader, as `parse_amount` ran before its short path.
+    fn general(t: &str) -> Option<Decimal> {
+        let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+        let plain = !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+            && digits.bytes().filter(|b| *b == b'.').count() <= 1
+            && digits.bytes().any(|b| b.is_ascii_digit());
+        if !plain {
+            return None;
+        }
+        Decimal::from_str_exact(t).ok()
+    }
+
+    fn check(t: &str) {
+        if let Some(short) = parse_short(t) {
+            let full = general(t);
+            assert_eq!(full.map(|d| d.serialize()), Some(short.serialize()), "{t:?}");
+        }
+        assert_eq!(parse_amount(t).ok().map(|d| d.serialize()), general(t.trim()).map(|d| d.serialize()), "{t:?}");
+    }
+
+    #[test]
+    fn the_short_path_reads_exactly_as_the_general_one() {
+        for t in [
+            "0",
+            "-0",
+            "+0",
+            "0.00",
+            "-0.00",
+            "+0.00",
+            "00012.50",
+            "-1.5",
+            "+1.5",
+            "1.",
+            ".5",
+            "-.5",
+            "1..2",
+            "1.2.3",
+            "",
+            "-",
+            "+",
+            ".",
+            "2311.44",
+            "999999999999999999",
+            "9999999999999999999",
+            "99999999999999999.9",
+            "-999999999999999999",
+            "0.000000000000000001",
+            "1e5",
+            " 12 ",
+            "12,000",
+            "１２",
+            "+-1",
+            "--1",
+            "123456789012345678.9",
+            "12345678901234567.89",
+        ] {
+            check(t);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn short_path_matches(t in "[-+]?[0-9.]{0,22}") {
+            check(&t);
         }
     }
 }
