@@ -70,6 +70,11 @@ impl ColumnRole {
         })
     }
 
+    /// Whether the column holds amounts (`aum`, a component, `balance`).
+    pub(crate) fn is_amount(&self) -> bool {
+        matches!(self, ColumnRole::Aum | ColumnRole::ComponentAverage(_) | ColumnRole::Balance)
+    }
+
     fn name(&self) -> &str {
         match self {
             ColumnRole::Month => "month",

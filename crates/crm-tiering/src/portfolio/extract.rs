@@ -93,6 +93,8 @@ pub struct Extract {
     /// Daily rows of a customer-month: index into `rows`.
     daily_rows: FxHashMap<(String, Month), usize>,
     tier_names: FxHashMap<String, TierCode>,
+    /// The component amounts of the record being read: (component, amount).
+    scratch: Vec<(usize, Decimal)>,
 }
 
 fn date(text: &str) -> Option<NaiveDate> {
@@ -210,6 +212,9 @@ impl Extract {
 
     /// Checks an id; an unusable one makes the record fatal.
     fn identify(&mut self, table: &str, row: u64, id: &str, month: Option<Month>) -> bool {
+        if plainly_valid(id) {
+            return true;
+        }
         match validate_customer_id(id) {
             Ok(()) => true,
             Err(e) => {
@@ -243,6 +248,7 @@ impl Extract {
         }
         let legal_entity = legal_entity.filter(|e| !e.is_empty());
         if let Some(e) = legal_entity
+            && !plainly_valid(e)
             && let Err(err) = validate_customer_id(e)
         {
             let message = err.to_string().replace("customer id", "legal entity code");
@@ -337,10 +343,61 @@ impl Extract {
     /// A bad cell rejects the record (its customer is held back); a record whose customer
     /// cannot be identified is fatal.
     pub fn push_cells(&mut self, table: &str, cols: &Columns, row: u64, cells: &[&str]) {
-        let cell = |role: &ColumnRole| cols.column(role).and_then(|i| cells.get(i)).map(|c| c.trim_matches('\r'));
+        self.push_row(table, cols, row, cells);
+    }
+
+    /// Reads a row of cells under a resolved header, some of them typed: what a columnar file
+    /// (Parquet, Arrow) holds. A [`Cell::Text`] is read exactly as [`Extract::push_cells`] reads
+    /// it; a [`Cell::Amount`] in an amount column (`aum`, a component, `balance`) is that
+    /// amount, with no text in between, and in any other column reads as its decimal text.
+    ///
+    /// ```
+    /// use crm_tiering::{AumInput, RuleBook, from_fen};
+    /// use crm_tiering::portfolio::{Cell, Columns, Extract, TableKind};
+    /// let book = RuleBook::default_book()?;
+    /// let cols = Columns::resolve(&book, TableKind::Aum, &["month", "customer_id", "aum"])?;
+    /// let mut extract = Extract::new(&book);
+    /// let cells = [Cell::Text("2024-03"), Cell::Text("c1"), Cell::Amount(from_fen(25_000_000))];
+    /// extract.push_values("aum.parquet", &cols, 1, &cells);
+    /// assert_eq!(extract.rows()[0].aum(), &AumInput::Total(from_fen(25_000_000)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn push_values(&mut self, table: &str, cols: &Columns, row: u64, cells: &[Cell<'_>]) {
+        let stray = |i: usize| !matches!(cols.role(i), Some(r) if r.is_amount());
+        if !cells.iter().enumerate().any(|(i, c)| matches!(c, Cell::Amount(_)) && stray(i)) {
+            self.push_row(table, cols, row, cells);
+            return;
+        }
+        // An amount where text is expected (an id, a month): read as its text.
+        let texts: Vec<Option<String>> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match c {
+                Cell::Amount(d) if stray(i) => Some(d.to_string()),
+                _ => None,
+            })
+            .collect();
+        let cells: Vec<Cell<'_>> = cells
+            .iter()
+            .zip(&texts)
+            .map(|(c, t)| match t {
+                Some(t) => Cell::Text(t),
+                None => *c,
+            })
+            .collect();
+        self.push_row(table, cols, row, cells.as_slice());
+    }
+
+    /// Room for `additional` more AUM records, for a reader that knows how many are coming.
+    pub fn reserve(&mut self, additional: usize) {
+        self.rows.reserve(additional);
+    }
+
+    fn push_row<C: Cells + ?Sized>(&mut self, table: &str, cols: &Columns, row: u64, cells: &C) {
+        let cell = |role: &ColumnRole| cols.column(role).and_then(|i| cells.text(i)).map(trim_cr);
         let id = cell(&ColumnRole::CustomerId);
-        if cells.len() != cols.width() {
-            let message = format!("the record has {} fields, the header {}", cells.len(), cols.width());
+        if cells.count() != cols.width() {
+            let message = format!("the record has {} fields, the header {}", cells.count(), cols.width());
             self.reject(table, row, id, None, "record", message);
             return;
         }
@@ -357,9 +414,9 @@ impl Extract {
                 },
             }
         };
-        let kind = match cell(&ColumnRole::CustomerKind).filter(|k| !k.trim().is_empty()) {
+        let kind = match cell(&ColumnRole::CustomerKind).filter(|k| !trim(k).is_empty()) {
             None => None,
-            Some(k) => match k.parse::<CustomerKind>() {
+            Some(k) => match customer_kind(k) {
                 Ok(k) => Some(k),
                 Err(e) => {
                     self.reject(table, row, Some(id), None, "customer_kind", e);
@@ -367,31 +424,33 @@ impl Extract {
                 }
             },
         };
-        let entity = cell(&ColumnRole::LegalEntity).map(str::trim);
+        let entity = cell(&ColumnRole::LegalEntity).map(trim);
         match cols.kind {
             TableKind::Aum => {
                 let Ok(month) = month_of(self, cell(&ColumnRole::Month), "month") else { return };
                 let aum = if cols.has_components() {
-                    let mut list = Vec::with_capacity(cols.components.len());
-                    for (i, code) in &cols.components {
-                        let text = cells[*i].trim();
-                        if text.is_empty() {
-                            continue;
-                        }
-                        match cell_amount(cols, *i, text) {
-                            Ok(amount) => list.push(ComponentAmount { component: code.clone(), amount }),
+                    // Read into the scratch list first, so that the record's list is allocated
+                    // once at its exact length.
+                    let mut read = std::mem::take(&mut self.scratch);
+                    read.clear();
+                    for (k, (i, code)) in cols.components.iter().enumerate() {
+                        match cell_amount_at(cols, cells, *i) {
+                            Ok(Some(amount)) => read.push((k, amount)),
+                            Ok(None) => {}
                             Err(e) => return self.reject(table, row, Some(id), month, code, e),
                         }
                     }
+                    let list = read
+                        .iter()
+                        .map(|&(k, amount)| ComponentAmount { component: cols.components[k].1.clone(), amount })
+                        .collect();
+                    self.scratch = read;
                     AumInput::Averages(list)
                 } else {
-                    let text = cell(&ColumnRole::Aum).unwrap_or_default().trim();
                     let column = cols.column(&ColumnRole::Aum).unwrap_or_default();
-                    match cell_amount(cols, column, text) {
-                        Ok(a) => AumInput::Total(a),
-                        Err(_) if text.is_empty() => {
-                            return self.reject(table, row, Some(id), month, "aum", "the AUM is empty");
-                        }
+                    match cell_amount_at(cols, cells, column) {
+                        Ok(Some(a)) => AumInput::Total(a),
+                        Ok(None) => return self.reject(table, row, Some(id), month, "aum", "the AUM is empty"),
                         Err(e) => return self.reject(table, row, Some(id), month, "aum", e),
                     }
                 };
@@ -405,15 +464,10 @@ impl Extract {
                 };
                 let month = Month::from_date(day).ok();
                 let component = cell(&ColumnRole::Component).unwrap_or_default().trim();
-                let text = cell(&ColumnRole::Balance).unwrap_or_default().trim();
-                let balance = if text.is_empty() {
-                    None
-                } else {
-                    let column = cols.column(&ColumnRole::Balance).unwrap_or_default();
-                    match cell_amount(cols, column, text) {
-                        Ok(a) => Some(a),
-                        Err(e) => return self.reject(table, row, Some(id), month, "balance", e),
-                    }
+                let column = cols.column(&ColumnRole::Balance).unwrap_or_default();
+                let balance = match cell_amount_at(cols, cells, column) {
+                    Ok(balance) => balance,
+                    Err(e) => return self.reject(table, row, Some(id), month, "balance", e),
                 };
                 self.push_daily(table, row, id, entity, kind, day, component, balance);
             }
@@ -427,9 +481,13 @@ impl Extract {
         }
     }
 
-    fn designation_change(&self, cols: &Columns, cells: &[&str]) -> Result<SpecialChange, (String, String)> {
+    fn designation_change<C: Cells + ?Sized>(
+        &self,
+        cols: &Columns,
+        cells: &C,
+    ) -> Result<SpecialChange, (String, String)> {
         let cell =
-            |role: &ColumnRole| cols.column(role).and_then(|i| cells.get(i)).map(|c| c.trim()).unwrap_or_default();
+            |role: &ColumnRole| cols.column(role).and_then(|i| cells.text(i)).map(|c| c.trim()).unwrap_or_default();
         let action = cell(&ColumnRole::Action);
         match action.to_lowercase().as_str() {
             "revoke" | "撤销" => return Ok(SpecialChange::Revoke),
@@ -471,6 +529,111 @@ impl Extract {
     }
 }
 
+/// A cell of a record: text, as a delimited file holds it, or an amount from a typed column.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'a> {
+    /// Text, read as [`Extract::push_cells`] reads a cell (an empty cell: nothing held, the
+    /// stored value kept; a database NULL is one).
+    Text(&'a str),
+    /// An exact amount, from a decimal column (or integer fen the reader converted with
+    /// [`from_fen`](crate::from_fen)).
+    Amount(Decimal),
+}
+
+/// The cells of a record, as text or typed.
+trait Cells {
+    /// The number of cells.
+    fn count(&self) -> usize;
+    /// The text of cell `i` (empty for a typed amount); none past the last cell.
+    fn text(&self, i: usize) -> Option<&str>;
+    /// The typed amount of cell `i`, when it is one.
+    fn amount(&self, i: usize) -> Option<Decimal>;
+}
+
+impl Cells for [&str] {
+    #[inline]
+    fn count(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn text(&self, i: usize) -> Option<&str> {
+        self.get(i).copied()
+    }
+    #[inline]
+    fn amount(&self, _: usize) -> Option<Decimal> {
+        None
+    }
+}
+
+impl Cells for [Cell<'_>] {
+    #[inline]
+    fn count(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn text(&self, i: usize) -> Option<&str> {
+        self.get(i).map(|c| match c {
+            Cell::Text(t) => *t,
+            Cell::Amount(_) => "",
+        })
+    }
+    #[inline]
+    fn amount(&self, i: usize) -> Option<Decimal> {
+        match self.get(i) {
+            Some(Cell::Amount(d)) => Some(*d),
+            _ => None,
+        }
+    }
+}
+
+/// The amount of cell `column` of a record: none for an empty cell.
+#[inline]
+fn cell_amount_at<C: Cells + ?Sized>(cols: &Columns, cells: &C, column: usize) -> Result<Option<Decimal>, String> {
+    if let Some(amount) = cells.amount(column) {
+        return Ok(Some(amount));
+    }
+    let text = trim(cells.text(column).unwrap_or_default());
+    if text.is_empty() {
+        return Ok(None);
+    }
+    cell_amount(cols, column, text).map(Some)
+}
+
+/// `str::trim`, at once when the text neither starts nor ends with a space (the usual cell).
+#[inline]
+fn trim(text: &str) -> &str {
+    match (text.as_bytes().first(), text.as_bytes().last()) {
+        (Some(a), Some(z)) if a.is_ascii_graphic() && z.is_ascii_graphic() => text,
+        _ => text.trim(),
+    }
+}
+
+/// `text.trim_matches('\r')`, at once when the text neither starts nor ends with one.
+#[inline]
+fn trim_cr(text: &str) -> &str {
+    match (text.as_bytes().first(), text.as_bytes().last()) {
+        (Some(a), Some(z)) if *a != b'\r' && *z != b'\r' => text,
+        _ => text.trim_matches('\r'),
+    }
+}
+
+/// A customer kind cell (not blank), the usual spellings without a lowercase copy.
+#[inline]
+fn customer_kind(text: &str) -> Result<CustomerKind, String> {
+    match text {
+        "personal" => Ok(CustomerKind::Personal),
+        "corporate" => Ok(CustomerKind::Corporate),
+        _ => text.parse(),
+    }
+}
+
+/// Whether an id or code is certainly valid (printable ASCII without spaces, 1 to 64 bytes),
+/// the usual case, checked without [`validate_customer_id`]'s character-by-character rule.
+#[inline]
+fn plainly_valid(id: &str) -> bool {
+    !id.is_empty() && id.len() <= super::record::MAX_CUSTOMER_ID_BYTES && id.bytes().all(|b| b.is_ascii_graphic())
+}
+
 /// The amount of a text cell: a plain decimal, or whole fen in a `_fen` column.
 fn cell_amount(cols: &Columns, column: usize, text: &str) -> Result<Decimal, String> {
     if !cols.is_fen(column) {
@@ -486,4 +649,40 @@ fn cell_amount(cols: &Columns, column: usize, text: &str) -> Result<Decimal, Str
 /// A typed error about a record, for the evaluation.
 pub(crate) fn located(error: impl Into<TieringError>, record: RecordRef) -> RecordError {
     RecordError::at(error, Some(record))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use rust_decimal::Decimal;
+
+    use super::{Cell, Extract};
+    use crate::portfolio::{Columns, RecordError, TableKind};
+    use crate::rules::RuleBook;
+
+    fn outcome(x: &Extract) -> (Vec<super::AumRow>, Vec<RecordError>, Vec<RecordError>) {
+        (x.rows().to_vec(), x.rejected().cloned().collect(), x.fatal().to_vec())
+    }
+
+    proptest! {
+        /// A typed amount reads as its decimal text does, in amount columns and elsewhere.
+        #[test]
+        fn typed_amounts_read_as_their_text(
+            mantissas in proptest::collection::vec(any::<i64>(), 3),
+            scales in proptest::collection::vec(0u32..=28, 3),
+            as_id in any::<bool>(),
+        ) {
+            let book = RuleBook::default_book().map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let headers = ["month", "customer_id", "demand_deposit", "time_deposit"];
+            let cols = Columns::resolve(&book, TableKind::Aum, &headers).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let d: Vec<Decimal> = mantissas.iter().zip(&scales).map(|(m, s)| Decimal::new(*m, *s)).collect();
+            let (id, id_text) = if as_id { (Cell::Amount(d[2]), d[2].to_string()) } else { (Cell::Text("c1"), "c1".to_string()) };
+            let texts = [d[0].to_string(), d[1].to_string()];
+            let mut by_text = Extract::new(&book);
+            by_text.push_cells("t", &cols, 2, &["2024-03", &id_text, &texts[0], &texts[1]]);
+            let mut typed = Extract::new(&book);
+            typed.push_values("t", &cols, 2, &[Cell::Text("2024-03"), id, Cell::Amount(d[0]), Cell::Amount(d[1])]);
+            prop_assert_eq!(outcome(&typed), outcome(&by_text));
+        }
+    }
 }
