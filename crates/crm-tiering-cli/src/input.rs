@@ -15,7 +15,7 @@ use crm_tiering::portfolio::{ColumnRole, Columns, Extract, PortfolioStates, Reco
 
 use crate::Encoding;
 use crate::exit::{Exit, Failure};
-use crate::text::{self, TextFile};
+use crate::text;
 
 /// The input files of a run.
 pub(crate) struct InputFiles<'a> {
@@ -88,8 +88,7 @@ pub(crate) fn load(book: &RuleBook, files: &InputFiles<'_>) -> Result<Inputs, Fa
             let rows = if crate::parquet_in::is_parquet(path) {
                 crate::parquet_in::read_table(&mut inputs, book, path, kind)?
             } else {
-                let f = text::read_text(path, files.encoding)?;
-                inputs.read_table(book, &f, kind, files)
+                inputs.read_table(book, path, kind, files)?
             };
             inputs.files.push((role.to_string(), path.clone(), rows));
         }
@@ -105,67 +104,222 @@ pub(crate) fn file_error(file: &str, line: u64, field: &str, message: impl Into<
 
 impl Inputs {
     /// Reads a delimited table; returns the number of data lines.
-    fn read_table(&mut self, book: &RuleBook, f: &TextFile, kind: TableKind, files: &InputFiles<'_>) -> u64 {
-        let mut lines = text::lines(&f.text);
-        let Some((line, h)) = lines.next() else {
-            self.file_errors.push(file_error(&f.name, 1, "header", "the file is empty: expected a header line"));
-            return 0;
+    ///
+    /// # Errors
+    /// A usage failure when the file cannot be read.
+    fn read_table(
+        &mut self,
+        book: &RuleBook,
+        path: &Path,
+        kind: TableKind,
+        files: &InputFiles<'_>,
+    ) -> Result<u64, Failure> {
+        let mut table = Table {
+            name: path.display().to_string(),
+            kind,
+            state: State::Header,
+            rows: 0,
+            names: EntityNames::default(),
         };
-        let line = u64::from(line);
-        if let Some(msg) = text::undecodable(h, files.encoding) {
-            self.file_errors.push(file_error(&f.name, line, "header", msg));
-            return 0;
+        let mut cells: Vec<Cow<'static, str>> = Vec::new();
+        let mut refs: Vec<&'static str> = Vec::new();
+        text::for_each_line(path, files.encoding, |line| {
+            // One buffer of cells and one of their texts serve every line.
+            let mut c = recycle_cells(std::mem::take(&mut cells));
+            let mut r = recycle(std::mem::take(&mut refs));
+            table.line(self, book, files, &line, &mut c, &mut r);
+            cells = recycle_cells(c);
+            refs = recycle(r);
+        })?;
+        if matches!(table.state, State::Header) {
+            self.file_errors.push(file_error(&table.name, 1, "header", "the file is empty: expected a header line"));
         }
-        let mut cells: Vec<Cow<'_, str>> = Vec::new();
-        if let Err(e) = text::split(h, files.delimiter, &mut cells) {
-            self.file_errors.push(file_error(&f.name, line, "header", e));
-            return 0;
+        Ok(table.rows)
+    }
+}
+
+/// A delimited table being read.
+struct Table {
+    /// The path, as the records' table.
+    name: String,
+    kind: TableKind,
+    state: State,
+    /// Data lines read.
+    rows: u64,
+    names: EntityNames,
+}
+
+/// Where the reading of a table is.
+enum State {
+    /// Before the header line.
+    Header,
+    /// The header was resolved: the records follow.
+    Records(Box<Resolved>),
+    /// The header is unusable (a file error was recorded): the rest is not read.
+    Broken,
+}
+
+/// A resolved header and the columns each record is read with.
+struct Resolved {
+    cols: Columns,
+    id: Option<usize>,
+    entity: Option<usize>,
+    entity_name: Option<usize>,
+}
+
+impl Table {
+    /// Reads one non-blank line: the header, then the records.
+    fn line<'l>(
+        &mut self,
+        inputs: &mut Inputs,
+        book: &RuleBook,
+        files: &InputFiles<'_>,
+        line: &text::Line<'l>,
+        cells: &mut Vec<Cow<'l, str>>,
+        refs: &mut Vec<&'l str>,
+    ) {
+        let (number, l) = (line.number, line.text);
+        let resolved = match &self.state {
+            State::Broken => return,
+            State::Records(r) => r,
+            State::Header => {
+                self.state = match self.header(inputs, book, files, line, cells) {
+                    Some(r) => State::Records(Box::new(r)),
+                    None => State::Broken,
+                };
+                return;
+            }
+        };
+        self.rows += 1;
+        let name = self.name.as_str();
+        if line.lossy
+            && let Some(msg) = text::undecodable(l, files.encoding)
+        {
+            // Which bytes were lost is unknown (a lost byte can be a delimiter), so the
+            // customer cannot be identified with confidence: the run stops.
+            inputs.extract.reject(name, number, None, None, "record", msg);
+            return;
+        }
+        // `cells` lives as long as the line, `refs` only as long as this call.
+        let mut texts = recycle(std::mem::take(refs));
+        if !text::split_unquoted(l, files.delimiter, &mut texts) {
+            texts.clear();
+            if let Err(e) = text::split(l, files.delimiter, cells) {
+                // The cells before the broken one are intact: the customer is held back when
+                // its id is among them.
+                let id = resolved.id.and_then(|i| cells.get(i)).map(|c| c.as_ref());
+                inputs.extract.reject(name, number, id, None, "record", e);
+                *refs = recycle(texts);
+                return;
+            }
+            texts.extend(cells.iter().map(|c| c.as_ref()));
+        }
+        let cols = &resolved.cols;
+        if let (Some(e), Some(n)) = (resolved.entity, resolved.entity_name)
+            && texts.len() == cols.width()
+        {
+            self.names.note(&mut inputs.entity_names, texts[e], texts[n]);
+        }
+        inputs.extract.push_cells(name, cols, number, &texts);
+        *refs = recycle(texts);
+    }
+
+    /// Resolves the header line; none (with the file error recorded) when it is unusable.
+    fn header<'l>(
+        &self,
+        inputs: &mut Inputs,
+        book: &RuleBook,
+        files: &InputFiles<'_>,
+        line: &text::Line<'l>,
+        cells: &mut Vec<Cow<'l, str>>,
+    ) -> Option<Resolved> {
+        let (number, h) = (line.number, line.text);
+        if let Some(msg) = text::undecodable(h, files.encoding) {
+            inputs.file_errors.push(file_error(&self.name, number, "header", msg));
+            return None;
+        }
+        if let Err(e) = text::split(h, files.delimiter, cells) {
+            inputs.file_errors.push(file_error(&self.name, number, "header", e));
+            return None;
         }
         if cells.len() == 1 && files.delimiter != ',' && h.contains(',') {
             let msg = "the header has one column: is --delimiter right?";
-            self.file_errors.push(file_error(&f.name, line, "header", msg));
-            return 0;
+            inputs.file_errors.push(file_error(&self.name, number, "header", msg));
+            return None;
         }
         let headers: Vec<&str> = cells.iter().map(|c| c.as_ref()).collect();
-        let cols = match Columns::resolve(book, kind, &headers) {
+        let cols = match Columns::resolve(book, self.kind, &headers) {
             Ok(c) => c,
             Err(e) => {
-                let located = RecordError::at(e, Some(crm_tiering::portfolio::RecordRef::new(&f.name, line)));
-                self.file_errors.push(located);
-                return 0;
+                let located = RecordError::at(e, Some(crm_tiering::portfolio::RecordRef::new(&self.name, number)));
+                inputs.file_errors.push(located);
+                return None;
             }
         };
-        let id_col = cols.column(&ColumnRole::CustomerId);
-        let entity_col = cols.column(&ColumnRole::LegalEntity);
-        let name_col = cols.column(&ColumnRole::LegalEntityName);
-        let mut rows = 0u64;
-        for (line, l) in lines {
-            rows += 1;
-            let line = u64::from(line);
-            if let Some(msg) = text::undecodable(l, files.encoding) {
-                // Which bytes were lost is unknown (a lost byte can be a delimiter), so the
-                // customer cannot be identified with confidence: the run stops.
-                self.extract.reject(&f.name, line, None, None, "record", msg);
-                continue;
-            }
-            if let Err(e) = text::split(l, files.delimiter, &mut cells) {
-                // The cells before the broken one are intact: the customer is held back when its
-                // id is among them.
-                let id = id_col.and_then(|i| cells.get(i)).map(|c| c.as_ref());
-                self.extract.reject(&f.name, line, id, None, "record", e);
-                continue;
-            }
-            let refs: Vec<&str> = cells.iter().map(|c| c.as_ref()).collect();
-            if let (Some(e), Some(n)) = (entity_col, name_col)
-                && refs.len() == cols.width()
-            {
-                let (code, name) = (refs[e].trim(), refs[n].trim());
-                if !code.is_empty() && !name.is_empty() && !self.entity_names.contains_key(code) {
-                    self.entity_names.insert(code.to_string(), name.to_string());
-                }
-            }
-            self.extract.push_cells(&f.name, &cols, line, &refs);
+        Some(Resolved {
+            id: cols.column(&ColumnRole::CustomerId),
+            entity: cols.column(&ColumnRole::LegalEntity),
+            entity_name: cols.column(&ColumnRole::LegalEntityName),
+            cols,
+        })
+    }
+}
+
+/// An empty vector of cells with the allocation of another one, whatever the borrow.
+fn recycle_cells<'b>(mut v: Vec<Cow<'_, str>>) -> Vec<Cow<'b, str>> {
+    v.clear();
+    v.into_iter().map(|_| Cow::Borrowed("")).collect()
+}
+
+/// An empty vector of `&str` with the allocation of another one, whatever the borrow: one
+/// buffer of cells serves every line.
+fn recycle<'b>(mut v: Vec<&str>) -> Vec<&'b str> {
+    v.clear();
+    v.into_iter().map(|_| "").collect()
+}
+
+/// The display names of legal entities, from each record's `legal_entity` and
+/// `legal_entity_name` cells: the first non-empty name of a code is kept.
+pub(crate) struct EntityNames {
+    /// Codes whose name is known, by a hash of the code (a few dozen entities name millions of
+    /// records: most records are answered here without the map).
+    known: Vec<String>,
+}
+
+impl Default for EntityNames {
+    fn default() -> Self {
+        EntityNames { known: vec![String::new(); 256] }
+    }
+}
+
+impl EntityNames {
+    /// Notes a record's code and name.
+    pub(crate) fn note(&mut self, names: &mut BTreeMap<String, String>, code: &str, name: &str) {
+        let code = trim(code);
+        if code.is_empty() {
+            return;
         }
-        rows
+        let slot = code.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))) as usize % 256;
+        if self.known[slot] == code {
+            return;
+        }
+        let name = trim(name);
+        if name.is_empty() {
+            return;
+        }
+        if !names.contains_key(code) {
+            names.insert(code.to_string(), name.to_string());
+        }
+        let known = &mut self.known[slot];
+        known.clear();
+        known.push_str(code);
+    }
+}
+
+/// `str::trim`, at once when the text neither starts nor ends with a space (the usual cell).
+fn trim(text: &str) -> &str {
+    match (text.as_bytes().first(), text.as_bytes().last()) {
+        (Some(a), Some(z)) if a.is_ascii_graphic() && z.is_ascii_graphic() => text,
+        _ => text.trim(),
     }
 }
