@@ -104,17 +104,24 @@ fn run(name: &str, n: usize, months: usize, aum_of: &dyn Fn(usize, usize, &mut u
     let mut seed = 7u64;
     let start: Month = "2024-01".parse().unwrap();
     let mut events = 0usize;
+    // The outcome's buffers are reused month after month, as a batch loop does
+    // (`BatchOutcome::clear`); `CRMT_BENCH_FRESH_OUTCOME=1` allocates a new one each month.
+    let fresh = std::env::var_os("CRMT_BENCH_FRESH_OUTCOME").is_some();
+    let mut out = BatchOutcome::with_capacity(n);
     for m in 0..months {
         let fen: Vec<i64> = (0..n).map(|i| aum_of(i, m, &mut seed)).collect();
         let month = start.plus(m as i32);
         let t = Instant::now();
-        let mut out = BatchOutcome::with_capacity(n);
+        if fresh {
+            out = BatchOutcome::with_capacity(n);
+        } else {
+            out.clear();
+        }
         engine
             .evaluate_batch_with(month, &refs, &mut states, |i| Ok(MonthInput::total(from_fen(fen[i]))), &mut out)
             .unwrap();
         engine_time += t.elapsed();
         events += out.events.len();
-        drop(out);
         let t = Instant::now();
         for (s, f) in kstates.iter_mut().zip(&fen) {
             kernel_step(s, from_fen(*f), &mins);

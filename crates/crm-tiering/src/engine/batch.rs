@@ -132,6 +132,31 @@ impl BatchOutcome {
     pub fn with_capacity(customers: usize) -> Self {
         BatchOutcome { aums: Vec::with_capacity(customers), ..BatchOutcome::default() }
     }
+
+    /// Empties the outcome and keeps its buffers, for the next month of a batch loop: a
+    /// month's outcome then costs no fresh memory.
+    ///
+    /// ```
+    /// # use crm_tiering::{BatchOutcome, Customer, CustomerState, Engine, MonthInput, RuleBook};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let engine = Engine::new(RuleBook::default_book()?);
+    /// let customers = [Customer::personal("c1")];
+    /// let mut states = [CustomerState::default()];
+    /// let mut out = BatchOutcome::with_capacity(customers.len());
+    /// for (month, aum) in [("2024-01", "250000"), ("2024-02", "600000")] {
+    ///     out.clear();
+    ///     let input = MonthInput::total(aum.parse()?);
+    ///     engine.evaluate_batch_with(month.parse()?, &customers, &mut states, |_| Ok(&input), &mut out)?;
+    ///     assert_eq!(out.events.len(), 1); // entered, then upgraded
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn clear(&mut self) {
+        self.events.clear();
+        self.alerts.clear();
+        self.errors.clear();
+        self.aums.clear();
+    }
 }
 
 impl BatchSink for BatchOutcome {
