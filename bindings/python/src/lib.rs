@@ -321,6 +321,9 @@ fn _bench_phases<'py>(
         let mut states = PortfolioStates::new();
         engine.evaluate_portfolio_with(&mut states, range(m1)?, &x1, &options, &mut Null)?;
         let first = start.elapsed().as_secs_f64();
+        // The ids column a portfolio keeps after its first month's states table.
+        let mut ids = writers::IdColumn::default();
+        ids.of(states.customers());
         let start = Instant::now();
         let x2 = read_all(&engine, &t2)?;
         let read = start.elapsed().as_secs_f64();
@@ -329,9 +332,9 @@ fn _bench_phases<'py>(
         engine.evaluate_portfolio_with(&mut again, range(m2)?, &x2, &options, &mut Null)?;
         let month = start.elapsed().as_secs_f64();
         let start = Instant::now();
-        let mut sink = writers::TablesSink::new(states.len(), false, codes);
+        let mut sink = writers::TablesSink::new(states.len(), 0, false, codes);
         engine.evaluate_portfolio_with(&mut states, range(m2)?, &x2, &options, &mut sink)?;
-        let _tables = sink.finish()?;
+        let _tables = sink.finish(&mut ids, states.customers())?;
         let tables = start.elapsed().as_secs_f64();
         Ok([first, read, month, tables])
     });

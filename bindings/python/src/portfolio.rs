@@ -17,7 +17,7 @@ use crate::convert::{check_customer_id, extract_months};
 use crate::errors::{failure, input_error, record_error, tiering_error};
 use crate::reader::{InputTable, ReadError, read_table};
 use crate::types::{PyCustomerState, PyRuleBook, options};
-use crate::writers::{Codes, TablesSink, simulation_tables};
+use crate::writers::{Codes, IdColumn, TablesSink, simulation_tables};
 
 pub(crate) type Tables4 = (PyTable, PyTable, PyTable, PyTable);
 
@@ -95,6 +95,9 @@ fn absent_of(py: Python<'_>, absent: &str) -> PyResult<Absent> {
 pub(crate) struct PyPortfolio {
     engine: Arc<Engine>,
     pub(crate) states: PortfolioStates,
+    /// The ids of `states`, in order, as one Arrow column shared by the states tables (cleared
+    /// whenever `states` is replaced).
+    ids: IdColumn,
     codes: Codes,
     absent: Absent,
     /// The caller accepted states written under another rule book (`from_states_text`).
@@ -108,6 +111,7 @@ impl PyPortfolio {
         Ok(PyPortfolio {
             engine: Arc::new(engine),
             states: PortfolioStates::new(),
+            ids: IdColumn::default(),
             codes,
             absent: absent_of(py, absent)?,
             accept_rule_change: false,
@@ -127,6 +131,7 @@ impl PyPortfolio {
     ) -> PyResult<Self> {
         let mut p = Self::build(py, rules, missing_months, absent)?;
         p.states = states;
+        p.ids.clear();
         let book = p.engine.rule_book();
         if let Some(found) = p.states.rule_book()
             && found != book.fingerprint()
@@ -166,11 +171,12 @@ impl PyPortfolio {
             },
             threads: threads.max(1),
         };
-        let rows: usize = tables.iter().map(InputTable::rows).sum::<usize>().max(self.states.len());
-        let (engine, states, codes) = (&self.engine, &mut self.states, self.codes.clone());
+        let records: usize = tables.iter().map(InputTable::rows).sum();
+        let (rows, joining) = (records.max(self.states.len()), records.saturating_sub(self.states.len()));
+        let (engine, states, ids, codes) = (&self.engine, &mut self.states, &mut self.ids, self.codes.clone());
         let result = py.detach(move || -> Result<[PyTable; 4], RunError> {
             let extract = read_all(engine, &tables)?;
-            let mut sink = TablesSink::new(rows, explain, codes);
+            let mut sink = TablesSink::new(rows, joining, explain, codes);
             let months = match months {
                 Some(m) => Some(m),
                 None => months_of(&extract)?,
@@ -178,7 +184,8 @@ impl PyPortfolio {
             if let Some(months) = months {
                 engine.evaluate_portfolio_with(states, months, &extract, &options, &mut sink)?;
             }
-            Ok(sink.finish()?)
+            drop(extract);
+            Ok(sink.finish(ids, states.customers())?)
         });
         match result {
             Ok([a, b, c, d]) => {
@@ -306,6 +313,7 @@ impl PyPortfolio {
                 next.set_rule_book(self.engine.rule_book());
             }
             self.states = next;
+            self.ids.clear();
             return Ok(());
         }
         self.states.insert(customer, state.state).map_err(|e| tiering_error(&e))?;

@@ -4,15 +4,19 @@
 //! Code columns (status, tiers, event and alert kinds, reasons) are dictionary columns over the
 //! rule book's codes, months are `date32` (the month's first day: `datetime.date` in Python),
 //! amounts `decimal128(38, 2)`.
+//!
+//! Columns are filled into plain vectors with room for the expected rows, and each becomes an
+//! Arrow array without a copy; a validity bitmap is only built once a column meets a null. The
+//! states table's `customer_id` is the portfolio's [`IdColumn`] (every customer's id, kept
+//! between months) or a selection of it: a month that evaluates every customer shares it
+//! without copying an id.
 
 use std::sync::Arc;
 
-use arrow_array::builder::{
-    BooleanBuilder, Date32Builder, Decimal128Builder, Int8Builder, Int16Builder, Int64Builder, StringBuilder,
-    UInt32Builder, UInt64Builder,
-};
-use arrow_array::types::{Int8Type, Int16Type};
-use arrow_array::{ArrayRef, DictionaryArray, RecordBatch, StringArray};
+use arrow_array::builder::{Date32Builder, Int64Builder, StringBuilder, UInt64Builder};
+use arrow_array::types::{ArrowPrimitiveType, Date32Type, Decimal128Type, Int8Type, Int16Type, UInt32Type};
+use arrow_array::{Array, ArrayRef, BooleanArray, DictionaryArray, PrimitiveArray, RecordBatch, StringArray};
+use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer, ScalarBuffer};
 use arrow_schema::{ArrowError, DataType, Field, Schema};
 use crm_tiering::portfolio::{PortfolioSink, RecordError, Simulation};
 use crm_tiering::{
@@ -39,14 +43,23 @@ impl Codes {
         Codes { tiers }
     }
 
+    #[inline]
     fn key(&mut self, t: TierCode) -> i16 {
         match self.tiers.iter().position(|x| *x == t) {
             Some(i) => i as i16,
-            None => {
-                self.tiers.push(t);
-                (self.tiers.len() - 1) as i16
-            }
+            None => self.add(t),
         }
+    }
+
+    #[cold]
+    fn add(&mut self, t: TierCode) -> i16 {
+        self.tiers.push(t);
+        (self.tiers.len() - 1) as i16
+    }
+
+    #[inline]
+    fn opt_key(&mut self, t: Option<TierCode>) -> Option<i16> {
+        t.map(|t| self.key(t))
     }
 
     fn values(&self) -> ArrayRef {
@@ -56,6 +69,7 @@ impl Codes {
 
 const STATUSES: [Status; 3] = Status::ALL;
 
+#[inline]
 fn position<T: PartialEq + Copy>(all: &[T], v: T) -> i8 {
     all.iter().position(|x| *x == v).unwrap_or(0) as i8
 }
@@ -64,33 +78,174 @@ fn values(codes: impl Iterator<Item = &'static str>) -> ArrayRef {
     Arc::new(StringArray::from_iter_values(codes))
 }
 
+/// Bits filled row by row, packed 64 at a time (Arrow's order: row `i` is bit `i % 8` of byte
+/// `i / 8`), without a branch per row.
+#[derive(Default)]
+struct Bits {
+    words: Vec<u64>,
+    word: u64,
+    len: usize,
+}
+
+impl Bits {
+    fn with_capacity(n: usize) -> Self {
+        Bits { words: Vec::with_capacity(n.div_ceil(64)), word: 0, len: 0 }
+    }
+
+    /// `n` bits set.
+    fn ones(n: usize) -> Self {
+        let mut words = Vec::with_capacity(n.div_ceil(64) * 2);
+        words.resize(n / 64, u64::MAX);
+        let rest = n % 64;
+        Bits { words, word: if rest == 0 { 0 } else { u64::MAX >> (64 - rest) }, len: n }
+    }
+
+    #[inline]
+    fn push(&mut self, bit: bool) {
+        self.word |= u64::from(bit) << (self.len % 64);
+        self.len += 1;
+        if self.len.is_multiple_of(64) {
+            self.words.push(self.word.to_le());
+            self.word = 0;
+        }
+    }
+
+    fn finish(mut self) -> BooleanBuffer {
+        if !self.len.is_multiple_of(64) {
+            self.words.push(self.word.to_le());
+        }
+        BooleanBuffer::new(Buffer::from_vec(self.words), 0, self.len)
+    }
+}
+
+/// Validity filled row by row: nothing until the first null, then one bit per row.
+#[derive(Default)]
+struct Validity {
+    rows: usize,
+    bits: Option<Bits>,
+}
+
+impl Validity {
+    #[inline]
+    fn push(&mut self, valid: bool) {
+        match &mut self.bits {
+            Some(b) => b.push(valid),
+            None if valid => {}
+            None => self.first_null(),
+        }
+        self.rows += 1;
+    }
+
+    #[cold]
+    fn first_null(&mut self) {
+        let mut bits = Bits::ones(self.rows);
+        bits.push(false);
+        self.bits = Some(bits);
+    }
+
+    fn finish(self) -> Option<NullBuffer> {
+        self.bits.map(|b| NullBuffer::new(b.finish()))
+    }
+}
+
+/// A primitive column filled row by row: the values in a vector (taken by the array without a
+/// copy), a validity bitmap only once a null is met.
+struct Col<T: ArrowPrimitiveType> {
+    values: Vec<T::Native>,
+    nulls: Validity,
+}
+
+impl<T: ArrowPrimitiveType> Col<T> {
+    fn with_capacity(n: usize) -> Self {
+        Col { values: Vec::with_capacity(n), nulls: Validity::default() }
+    }
+
+    #[inline]
+    fn push(&mut self, v: T::Native) {
+        self.values.push(v);
+        self.nulls.push(true);
+    }
+
+    #[inline]
+    fn push_opt(&mut self, v: Option<T::Native>) {
+        self.nulls.push(v.is_some());
+        self.values.push(v.unwrap_or_default());
+    }
+
+    fn finish(mut self) -> Result<PrimitiveArray<T>, ArrowError> {
+        self.values.shrink_to_fit();
+        PrimitiveArray::try_new(ScalarBuffer::from(self.values), self.nulls.finish())
+    }
+}
+
+/// A boolean column filled row by row.
+struct Bools {
+    values: Bits,
+    nulls: Validity,
+}
+
+impl Bools {
+    fn with_capacity(n: usize) -> Self {
+        Bools { values: Bits::with_capacity(n), nulls: Validity::default() }
+    }
+
+    #[inline]
+    fn push(&mut self, v: bool) {
+        self.values.push(v);
+        self.nulls.push(true);
+    }
+
+    #[inline]
+    fn push_opt(&mut self, v: Option<bool>) {
+        self.nulls.push(v.is_some());
+        self.values.push(v.unwrap_or_default());
+    }
+
+    fn finish(self) -> Result<ArrayRef, ArrowError> {
+        let values = self.values.finish();
+        let nulls = self.nulls.finish();
+        if nulls.as_ref().is_some_and(|n| n.len() != values.len()) {
+            return Err(ArrowError::InvalidArgumentError("a boolean column's validity has another length".into()));
+        }
+        Ok(Arc::new(BooleanArray::new(values, nulls)))
+    }
+}
+
+fn array<T: ArrowPrimitiveType>(col: Col<T>) -> Result<ArrayRef, ArrowError> {
+    Ok(Arc::new(col.finish()?))
+}
+
+/// An amount column: `decimal128(38, 2)`, fen.
+fn amounts(col: Col<Decimal128Type>) -> Result<ArrayRef, ArrowError> {
+    Ok(Arc::new(col.finish()?.with_precision_and_scale(38, 2)?))
+}
+
+/// An amount at fen scale (the core's conversion; amounts out of the engine always are).
+#[inline]
+fn fen(d: Decimal) -> Option<i128> {
+    to_fen(d).map(i128::from)
+}
+
 /// A code column and its Chinese names, sharing the keys.
-fn coded(keys: &mut Int8Builder, codes: ArrayRef, names_zh: ArrayRef) -> Result<(ArrayRef, ArrayRef), ArrowError> {
-    let k = keys.finish();
+fn coded(keys: Col<Int8Type>, codes: ArrayRef, names_zh: ArrayRef) -> Result<(ArrayRef, ArrayRef), ArrowError> {
+    let k = keys.finish()?;
     Ok((
         Arc::new(DictionaryArray::<Int8Type>::try_new(k.clone(), codes)?),
         Arc::new(DictionaryArray::<Int8Type>::try_new(k, names_zh)?),
     ))
 }
 
-fn tiers(keys: &mut Int16Builder, values: &ArrayRef) -> Result<ArrayRef, ArrowError> {
-    Ok(Arc::new(DictionaryArray::<Int16Type>::try_new(keys.finish(), values.clone())?))
+fn tiers(keys: Col<Int16Type>, values: &ArrayRef) -> Result<ArrayRef, ArrowError> {
+    Ok(Arc::new(DictionaryArray::<Int16Type>::try_new(keys.finish()?, values.clone())?))
 }
 
-fn dec_builder(cap: usize) -> Decimal128Builder {
-    Decimal128Builder::with_capacity(cap).with_data_type(DataType::Decimal128(38, 2))
+fn dec_builder(cap: usize) -> arrow_array::builder::Decimal128Builder {
+    arrow_array::builder::Decimal128Builder::with_capacity(cap).with_data_type(DataType::Decimal128(38, 2))
 }
 
 /// Appends an amount at fen scale (the core's conversion; amounts out of the engine always are).
-fn append_dec(b: &mut Decimal128Builder, d: Option<Decimal>) {
-    b.append_option(d.and_then(to_fen).map(i128::from));
-}
-
-fn opt_tier(codes: &mut Codes, b: &mut Int16Builder, t: Option<TierCode>) {
-    match t {
-        Some(t) => b.append_value(codes.key(t)),
-        None => b.append_null(),
-    }
+fn append_dec(b: &mut arrow_array::builder::Decimal128Builder, d: Option<Decimal>) {
+    b.append_option(d.and_then(fen));
 }
 
 /// Days from 1970-01-01 to the first day of a month (the proleptic Gregorian calendar), as
@@ -110,6 +265,24 @@ fn month(b: &mut Date32Builder, m: Option<Month>) {
     b.append_option(m.map(month_days));
 }
 
+/// A month's `date32` value, computed once for the rows of one month.
+#[derive(Default)]
+struct Days(Option<(Month, i32)>);
+
+impl Days {
+    #[inline]
+    fn of(&mut self, m: Month) -> i32 {
+        match self.0 {
+            Some((last, d)) if last == m => d,
+            _ => {
+                let d = month_days(m);
+                self.0 = Some((m, d));
+                d
+            }
+        }
+    }
+}
+
 pub(crate) fn batch(columns: Vec<(&str, ArrayRef)>) -> Result<RecordBatch, ArrowError> {
     let fields: Vec<Field> = columns.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), true)).collect();
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns.into_iter().map(|(_, a)| a).collect())
@@ -120,45 +293,217 @@ pub(crate) fn table(b: RecordBatch) -> Result<PyTable, ArrowError> {
     PyTable::try_new(vec![b], schema).map_err(|e| ArrowError::ExternalError(Box::new(e)))
 }
 
+/// The customer ids of a portfolio's states, in the states' order, as one Arrow column kept
+/// between months: customers only ever join at the end, so the column is extended, and the
+/// states table of a month that evaluates every customer is this column itself (no id copied).
+#[derive(Default)]
+pub(crate) struct IdColumn {
+    ids: Option<StringArray>,
+}
+
+impl IdColumn {
+    /// The column for `customers`: the kept one when it still is their ids' prefix (checked at
+    /// its last id), extended with the customers that joined since; else built anew.
+    pub(crate) fn of(&mut self, customers: &[Customer]) -> &StringArray {
+        let kept = match self.ids.take() {
+            Some(a) if a.len() == customers.len() && a.null_count() == 0 && same_last(&a, customers) => a,
+            Some(a) if a.len() < customers.len() && a.null_count() == 0 && same_last(&a, customers) => {
+                let more = customers.get(a.len()..).unwrap_or_default();
+                let bytes = a.value_data().len() + more.iter().map(|c| c.id.len()).sum::<usize>();
+                let mut b = StringBuilder::with_capacity(customers.len(), bytes);
+                for id in a.iter().flatten() {
+                    b.append_value(id);
+                }
+                for c in more {
+                    b.append_value(&c.id);
+                }
+                b.finish()
+            }
+            _ => {
+                let bytes = customers.iter().map(|c| c.id.len()).sum::<usize>();
+                let mut b = StringBuilder::with_capacity(customers.len(), bytes);
+                for c in customers {
+                    b.append_value(&c.id);
+                }
+                b.finish()
+            }
+        };
+        self.ids.insert(kept)
+    }
+
+    /// Forgets the column (the states were replaced).
+    pub(crate) fn clear(&mut self) {
+        self.ids = None;
+    }
+}
+
+fn same_last(a: &StringArray, customers: &[Customer]) -> bool {
+    match a.len().checked_sub(1) {
+        None => true,
+        Some(last) => customers.get(last).is_some_and(|c| a.value(last) == c.id),
+    }
+}
+
+/// The ids at `index` of `all`, copied.
+fn select(all: &StringArray, index: &[u32]) -> Result<StringArray, ArrowError> {
+    let n = all.len();
+    let mut bytes = 0usize;
+    for &i in index {
+        let i = i as usize;
+        if i >= n {
+            return Err(ArrowError::InvalidArgumentError(format!("customer index {i} of {n}")));
+        }
+        bytes += all.value_length(i) as usize;
+    }
+    let mut b = StringBuilder::with_capacity(index.len(), bytes);
+    for &i in index {
+        b.append_value(all.value(i as usize));
+    }
+    Ok(b.finish())
+}
+
+/// A `customer_id` column: ids copied row by row (rows read back from a store), or the
+/// customers' indices in the portfolio's states, resolved against its [`IdColumn`] when
+/// finished (one copy, from one buffer, rather than one per row from each customer; none at
+/// all for a run of consecutive customers, the states of a month that evaluates everyone).
+enum Ids {
+    Text(StringBuilder),
+    /// Consecutive customers so far: `len` of them from `first`.
+    Run {
+        first: usize,
+        len: usize,
+        capacity: usize,
+    },
+    Index(Vec<u32>),
+}
+
+impl Ids {
+    fn new(n: usize, indexed: bool) -> Self {
+        if indexed {
+            Ids::Run { first: 0, len: 0, capacity: n }
+        } else {
+            Ids::Text(StringBuilder::with_capacity(n, n * 12))
+        }
+    }
+
+    /// The row of the customer at `index`, whose id is `id`.
+    #[inline]
+    fn indexed(&mut self, index: usize, id: &str) {
+        match self {
+            Ids::Run { first, len, .. } if *len == 0 => {
+                *first = index;
+                *len = 1;
+            }
+            Ids::Run { first, len, .. } if *first + *len == index => *len += 1,
+            Ids::Run { .. } => self.break_run(index),
+            Ids::Index(v) => v.push(u32::try_from(index).unwrap_or(u32::MAX)),
+            Ids::Text(b) => b.append_value(id),
+        }
+    }
+
+    /// A run of consecutive customers meets another one: its indices are written out.
+    #[cold]
+    fn break_run(&mut self, index: usize) {
+        if let Ids::Run { first, len, capacity } = *self {
+            let mut v: Vec<u32> = Vec::with_capacity(capacity.max(len + 1));
+            v.extend((first..first + len).map(|i| u32::try_from(i).unwrap_or(u32::MAX)));
+            v.push(u32::try_from(index).unwrap_or(u32::MAX));
+            *self = Ids::Index(v);
+        }
+    }
+
+    /// A row of a customer known by its id only.
+    fn named(&mut self, id: &str) {
+        match self {
+            Ids::Text(b) => b.append_value(id),
+            // A column of indexed rows is never given named ones: an index `finish` refuses.
+            Ids::Run { .. } => self.break_run(u32::MAX as usize),
+            Ids::Index(v) => v.push(u32::MAX),
+        }
+    }
+
+    /// Whether `finish` needs the column of every customer's id.
+    fn needs_all(&self) -> bool {
+        match self {
+            Ids::Text(_) => false,
+            Ids::Run { len, .. } => *len > 0,
+            Ids::Index(v) => !v.is_empty(),
+        }
+    }
+
+    /// The column; indexed ids are resolved against `all`, the column of every customer's id.
+    fn finish(self, all: Option<&StringArray>) -> Result<StringArray, ArrowError> {
+        match (self, all) {
+            (Ids::Text(mut b), _) => Ok(b.finish()),
+            (Ids::Run { len: 0, .. }, _) => Ok(StringArray::from(Vec::<&str>::new())),
+            (Ids::Index(index), _) if index.is_empty() => Ok(StringArray::from(Vec::<&str>::new())),
+            (Ids::Run { first, len, .. }, Some(all)) if first + len <= all.len() => Ok(all.slice(first, len)),
+            (Ids::Index(index), Some(all)) => select(all, &index),
+            (Ids::Run { first, len, .. }, Some(all)) => {
+                Err(ArrowError::InvalidArgumentError(format!("customers {first} to {} of {}", first + len, all.len())))
+            }
+            (_, None) => Err(ArrowError::InvalidArgumentError("the customers' ids are not given".into())),
+        }
+    }
+}
+
 /// The states table: one row per customer evaluated in a month.
 struct StatesWriter {
-    customer: StringBuilder,
-    month: Date32Builder,
-    aum: Decimal128Builder,
-    has_record: BooleanBuilder,
-    status: Int8Builder,
-    tier: Int16Builder,
-    effective: Int16Builder,
-    vip: BooleanBuilder,
-    watch: UInt32Builder,
-    below: UInt32Builder,
-    retention: UInt32Builder,
-    special_tier: Int16Builder,
-    special_until: Date32Builder,
+    ids: Ids,
+    days: Days,
+    month: Col<Date32Type>,
+    aum: Col<Decimal128Type>,
+    has_record: Bools,
+    status: Col<Int8Type>,
+    tier: Col<Int16Type>,
+    effective: Col<Int16Type>,
+    vip: Bools,
+    watch: Col<UInt32Type>,
+    below: Col<UInt32Type>,
+    retention: Col<UInt32Type>,
+    special_tier: Col<Int16Type>,
+    special_until: Col<Date32Type>,
 }
 
 impl StatesWriter {
-    fn new(n: usize) -> Self {
+    /// A writer of about `n` rows whose ids are given as indices (`indexed`) or as text.
+    fn new(n: usize, indexed: bool) -> Self {
         StatesWriter {
-            customer: StringBuilder::with_capacity(n, n * 12),
-            month: Date32Builder::with_capacity(n),
-            aum: dec_builder(n),
-            has_record: BooleanBuilder::with_capacity(n),
-            status: Int8Builder::with_capacity(n),
-            tier: Int16Builder::with_capacity(n),
-            effective: Int16Builder::with_capacity(n),
-            vip: BooleanBuilder::with_capacity(n),
-            watch: UInt32Builder::with_capacity(n),
-            below: UInt32Builder::with_capacity(n),
-            retention: UInt32Builder::with_capacity(n),
-            special_tier: Int16Builder::with_capacity(n),
-            special_until: Date32Builder::with_capacity(n),
+            ids: Ids::new(n, indexed),
+            days: Days::default(),
+            month: Col::with_capacity(n),
+            aum: Col::with_capacity(n),
+            has_record: Bools::with_capacity(n),
+            status: Col::with_capacity(n),
+            tier: Col::with_capacity(n),
+            effective: Col::with_capacity(n),
+            vip: Bools::with_capacity(n),
+            watch: Col::with_capacity(n),
+            below: Col::with_capacity(n),
+            retention: Col::with_capacity(n),
+            special_tier: Col::with_capacity(n),
+            special_until: Col::with_capacity(n),
         }
+    }
+
+    /// The row of the customer at `index` in the portfolio's states.
+    #[inline]
+    fn indexed(
+        &mut self,
+        codes: &mut Codes,
+        m: Month,
+        (index, c): (usize, &Customer),
+        aum: Decimal,
+        record: bool,
+        s: &CustomerState,
+    ) {
+        self.ids.indexed(index, &c.id);
+        self.values(codes, m, Some((aum, record)), s);
     }
 
     /// `evaluated` is the month's AUM and whether the customer had a record; none for a
     /// customer held back (read from a store: `aum` and `has_record` are then null).
-    fn row(
+    fn named(
         &mut self,
         codes: &mut Codes,
         m: Month,
@@ -166,196 +511,203 @@ impl StatesWriter {
         evaluated: Option<(Decimal, bool)>,
         s: &CustomerState,
     ) {
-        self.customer.append_value(&c.id);
-        self.month.append_value(month_days(m));
-        append_dec(&mut self.aum, evaluated.map(|e| e.0));
-        self.has_record.append_option(evaluated.map(|e| e.1));
-        self.status.append_value(position(&STATUSES, s.status));
-        opt_tier(codes, &mut self.tier, s.tier);
-        opt_tier(codes, &mut self.effective, s.effective_tier);
-        self.vip.append_value(s.is_vip());
-        self.watch.append_value(s.watch_months());
-        self.below.append_value(s.below_entry_months());
-        self.retention.append_value(s.retention_months_left);
-        opt_tier(codes, &mut self.special_tier, s.special.map(|x| x.tier));
-        month(&mut self.special_until, s.special.map(|x| x.last_month));
+        self.ids.named(&c.id);
+        self.values(codes, m, evaluated, s);
     }
 
-    fn finish(mut self, tier_values: &ArrayRef) -> Result<RecordBatch, ArrowError> {
+    #[inline]
+    fn values(&mut self, codes: &mut Codes, m: Month, evaluated: Option<(Decimal, bool)>, s: &CustomerState) {
+        self.month.push(self.days.of(m));
+        self.aum.push_opt(evaluated.and_then(|e| fen(e.0)));
+        self.has_record.push_opt(evaluated.map(|e| e.1));
+        self.status.push(position(&STATUSES, s.status));
+        self.tier.push_opt(codes.opt_key(s.tier));
+        self.effective.push_opt(codes.opt_key(s.effective_tier));
+        self.vip.push(s.is_vip());
+        self.watch.push(s.watch_months());
+        self.below.push(s.below_entry_months());
+        self.retention.push(s.retention_months_left);
+        self.special_tier.push_opt(codes.opt_key(s.special.map(|x| x.tier)));
+        self.special_until.push_opt(s.special.map(|x| month_days(x.last_month)));
+    }
+
+    /// The table; indexed ids are resolved against `all`, the column of every customer's id.
+    fn finish(self, tier_values: &ArrayRef, all: Option<&StringArray>) -> Result<RecordBatch, ArrowError> {
+        let ids = self.ids.finish(all)?;
         let (status, status_zh) = coded(
-            &mut self.status,
+            self.status,
             values(STATUSES.iter().map(|s| s.as_str())),
             values(STATUSES.iter().map(|s| s.name_zh())),
         )?;
         batch(vec![
-            ("customer_id", Arc::new(self.customer.finish())),
-            ("month", Arc::new(self.month.finish())),
-            ("aum", Arc::new(self.aum.finish())),
-            ("has_record", Arc::new(self.has_record.finish())),
+            ("customer_id", Arc::new(ids)),
+            ("month", array(self.month)?),
+            ("aum", amounts(self.aum)?),
+            ("has_record", self.has_record.finish()?),
             ("status", status),
             ("status_zh", status_zh),
-            ("tier", tiers(&mut self.tier, tier_values)?),
-            ("effective_tier", tiers(&mut self.effective, tier_values)?),
-            ("is_vip", Arc::new(self.vip.finish())),
-            ("watch_months", Arc::new(self.watch.finish())),
-            ("below_entry_months", Arc::new(self.below.finish())),
-            ("retention_months_left", Arc::new(self.retention.finish())),
-            ("special_tier", tiers(&mut self.special_tier, tier_values)?),
-            ("special_until", Arc::new(self.special_until.finish())),
+            ("tier", tiers(self.tier, tier_values)?),
+            ("effective_tier", tiers(self.effective, tier_values)?),
+            ("is_vip", self.vip.finish()?),
+            ("watch_months", array(self.watch)?),
+            ("below_entry_months", array(self.below)?),
+            ("retention_months_left", array(self.retention)?),
+            ("special_tier", tiers(self.special_tier, tier_values)?),
+            ("special_until", array(self.special_until)?),
         ])
     }
 }
 
 /// The events table.
 struct EventsWriter {
-    explain: bool,
-    customer: StringBuilder,
-    month: Date32Builder,
-    effective: Date32Builder,
-    kind: Int8Builder,
-    tier: Int16Builder,
-    from: Int16Builder,
-    to: Int16Builder,
-    reason: Int8Builder,
-    aum: Decimal128Builder,
-    threshold: Decimal128Builder,
-    window_from: Date32Builder,
-    window_months: UInt32Builder,
-    peak: Decimal128Builder,
-    text: StringBuilder,
+    /// The explanation of each event, when asked for (else the column is all null).
+    text: Option<StringBuilder>,
+    customer: Ids,
+    month: Col<Date32Type>,
+    effective: Col<Date32Type>,
+    kind: Col<Int8Type>,
+    tier: Col<Int16Type>,
+    from: Col<Int16Type>,
+    to: Col<Int16Type>,
+    reason: Col<Int8Type>,
+    aum: Col<Decimal128Type>,
+    threshold: Col<Decimal128Type>,
+    window_from: Col<Date32Type>,
+    window_months: Col<UInt32Type>,
+    peak: Col<Decimal128Type>,
 }
 
 impl EventsWriter {
-    fn new(n: usize, explain: bool) -> Self {
+    fn new(n: usize, explain: bool, indexed: bool) -> Self {
         EventsWriter {
-            explain,
-            customer: StringBuilder::with_capacity(n, n * 10),
-            month: Date32Builder::with_capacity(n),
-            effective: Date32Builder::with_capacity(n),
-            kind: Int8Builder::with_capacity(n),
-            tier: Int16Builder::with_capacity(n),
-            from: Int16Builder::with_capacity(n),
-            to: Int16Builder::with_capacity(n),
-            reason: Int8Builder::with_capacity(n),
-            aum: dec_builder(n),
-            threshold: dec_builder(n),
-            window_from: Date32Builder::with_capacity(n),
-            window_months: UInt32Builder::with_capacity(n),
-            peak: dec_builder(n),
-            text: StringBuilder::new(),
+            text: explain.then(StringBuilder::new),
+            customer: Ids::new(n, indexed),
+            month: Col::with_capacity(n),
+            effective: Col::with_capacity(n),
+            kind: Col::with_capacity(n),
+            tier: Col::with_capacity(n),
+            from: Col::with_capacity(n),
+            to: Col::with_capacity(n),
+            reason: Col::with_capacity(n),
+            aum: Col::with_capacity(n),
+            threshold: Col::with_capacity(n),
+            window_from: Col::with_capacity(n),
+            window_months: Col::with_capacity(n),
+            peak: Col::with_capacity(n),
         }
     }
 
-    fn row(&mut self, codes: &mut Codes, customer_id: &str, e: &Event) {
-        self.customer.append_value(customer_id);
-        self.month.append_value(month_days(e.month));
-        self.effective.append_value(month_days(e.effective_from));
-        self.kind.append_value(position(EventKind::ALL, e.kind));
-        opt_tier(codes, &mut self.tier, e.to_tier.or(e.from_tier));
-        opt_tier(codes, &mut self.from, e.from_tier);
-        opt_tier(codes, &mut self.to, e.to_tier);
-        self.reason.append_value(position(Reason::ALL, e.reason));
-        append_dec(&mut self.aum, Some(e.evidence.aum));
-        append_dec(&mut self.threshold, e.evidence.threshold);
-        month(&mut self.window_from, e.evidence.window_from);
-        self.window_months.append_option(e.evidence.window_months);
-        append_dec(&mut self.peak, e.evidence.peak_aum);
-        if self.explain {
-            self.text.append_value(e.explain());
-        } else {
-            self.text.append_null();
+    fn row(&mut self, codes: &mut Codes, e: &Event) {
+        self.month.push(month_days(e.month));
+        self.effective.push(month_days(e.effective_from));
+        self.kind.push(position(EventKind::ALL, e.kind));
+        self.tier.push_opt(codes.opt_key(e.to_tier.or(e.from_tier)));
+        self.from.push_opt(codes.opt_key(e.from_tier));
+        self.to.push_opt(codes.opt_key(e.to_tier));
+        self.reason.push(position(Reason::ALL, e.reason));
+        self.aum.push_opt(fen(e.evidence.aum));
+        self.threshold.push_opt(e.evidence.threshold.and_then(fen));
+        self.window_from.push_opt(e.evidence.window_from.map(month_days));
+        self.window_months.push_opt(e.evidence.window_months);
+        self.peak.push_opt(e.evidence.peak_aum.and_then(fen));
+        if let Some(text) = &mut self.text {
+            text.append_value(e.explain());
         }
     }
 
-    fn finish(mut self, tier_values: &ArrayRef) -> Result<RecordBatch, ArrowError> {
+    fn finish(mut self, tier_values: &ArrayRef, all: Option<&StringArray>) -> Result<RecordBatch, ArrowError> {
+        let rows = self.month.values.len();
+        let text = match &mut self.text {
+            Some(b) => b.finish(),
+            None => StringArray::new_null(rows),
+        };
         let (kind, kind_zh) = coded(
-            &mut self.kind,
+            self.kind,
             values(EventKind::ALL.iter().map(|k| k.as_str())),
             values(EventKind::ALL.iter().map(|k| k.name_zh())),
         )?;
         let (reason, reason_zh) = coded(
-            &mut self.reason,
+            self.reason,
             values(Reason::ALL.iter().map(|k| k.as_str())),
             values(Reason::ALL.iter().map(|k| k.name_zh())),
         )?;
         batch(vec![
-            ("customer_id", Arc::new(self.customer.finish())),
-            ("month", Arc::new(self.month.finish())),
-            ("effective_from", Arc::new(self.effective.finish())),
+            ("customer_id", Arc::new(self.customer.finish(all)?)),
+            ("month", array(self.month)?),
+            ("effective_from", array(self.effective)?),
             ("kind", kind),
             ("kind_zh", kind_zh),
-            ("tier", tiers(&mut self.tier, tier_values)?),
-            ("from_tier", tiers(&mut self.from, tier_values)?),
-            ("to_tier", tiers(&mut self.to, tier_values)?),
+            ("tier", tiers(self.tier, tier_values)?),
+            ("from_tier", tiers(self.from, tier_values)?),
+            ("to_tier", tiers(self.to, tier_values)?),
             ("reason", reason),
             ("reason_zh", reason_zh),
-            ("aum", Arc::new(self.aum.finish())),
-            ("threshold", Arc::new(self.threshold.finish())),
-            ("window_from", Arc::new(self.window_from.finish())),
-            ("window_months", Arc::new(self.window_months.finish())),
-            ("peak_aum", Arc::new(self.peak.finish())),
-            ("explain", Arc::new(self.text.finish())),
+            ("aum", amounts(self.aum)?),
+            ("threshold", amounts(self.threshold)?),
+            ("window_from", array(self.window_from)?),
+            ("window_months", array(self.window_months)?),
+            ("peak_aum", amounts(self.peak)?),
+            ("explain", Arc::new(text)),
         ])
     }
 }
 
 /// The alerts table.
 struct AlertsWriter {
-    customer: StringBuilder,
-    month: Date32Builder,
-    kind: Int8Builder,
-    tier: Int16Builder,
-    counted: UInt32Builder,
-    left: UInt32Builder,
-    aum: Decimal128Builder,
-    threshold: Decimal128Builder,
-    gap: Decimal128Builder,
+    customer: Ids,
+    month: Col<Date32Type>,
+    kind: Col<Int8Type>,
+    tier: Col<Int16Type>,
+    counted: Col<UInt32Type>,
+    left: Col<UInt32Type>,
+    aum: Col<Decimal128Type>,
+    threshold: Col<Decimal128Type>,
+    gap: Col<Decimal128Type>,
 }
 
 impl AlertsWriter {
-    fn new(n: usize) -> Self {
+    fn new(n: usize, indexed: bool) -> Self {
         AlertsWriter {
-            customer: StringBuilder::with_capacity(n, n * 10),
-            month: Date32Builder::with_capacity(n),
-            kind: Int8Builder::with_capacity(n),
-            tier: Int16Builder::with_capacity(n),
-            counted: UInt32Builder::with_capacity(n),
-            left: UInt32Builder::with_capacity(n),
-            aum: dec_builder(n),
-            threshold: dec_builder(n),
-            gap: dec_builder(n),
+            customer: Ids::new(n, indexed),
+            month: Col::with_capacity(n),
+            kind: Col::with_capacity(n),
+            tier: Col::with_capacity(n),
+            counted: Col::with_capacity(n),
+            left: Col::with_capacity(n),
+            aum: Col::with_capacity(n),
+            threshold: Col::with_capacity(n),
+            gap: Col::with_capacity(n),
         }
     }
 
-    fn row(&mut self, codes: &mut Codes, customer_id: &str, a: &Alert) {
-        self.customer.append_value(customer_id);
-        self.month.append_value(month_days(a.month));
-        self.kind.append_value(position(AlertKind::ALL, a.kind));
-        opt_tier(codes, &mut self.tier, a.tier);
-        self.counted.append_option(a.months_counted);
-        self.left.append_option(a.months_left);
-        append_dec(&mut self.aum, Some(a.aum));
-        append_dec(&mut self.threshold, a.threshold);
-        append_dec(&mut self.gap, a.gap);
+    fn row(&mut self, codes: &mut Codes, a: &Alert) {
+        self.month.push(month_days(a.month));
+        self.kind.push(position(AlertKind::ALL, a.kind));
+        self.tier.push_opt(codes.opt_key(a.tier));
+        self.counted.push_opt(a.months_counted);
+        self.left.push_opt(a.months_left);
+        self.aum.push_opt(fen(a.aum));
+        self.threshold.push_opt(a.threshold.and_then(fen));
+        self.gap.push_opt(a.gap.and_then(fen));
     }
 
-    fn finish(mut self, tier_values: &ArrayRef) -> Result<RecordBatch, ArrowError> {
+    fn finish(self, tier_values: &ArrayRef, all: Option<&StringArray>) -> Result<RecordBatch, ArrowError> {
         let (kind, kind_zh) = coded(
-            &mut self.kind,
+            self.kind,
             values(AlertKind::ALL.iter().map(|k| k.as_str())),
             values(AlertKind::ALL.iter().map(|k| k.name_zh())),
         )?;
         batch(vec![
-            ("customer_id", Arc::new(self.customer.finish())),
-            ("month", Arc::new(self.month.finish())),
+            ("customer_id", Arc::new(self.customer.finish(all)?)),
+            ("month", array(self.month)?),
             ("kind", kind),
             ("kind_zh", kind_zh),
-            ("tier", tiers(&mut self.tier, tier_values)?),
-            ("months_counted", Arc::new(self.counted.finish())),
-            ("months_left", Arc::new(self.left.finish())),
-            ("aum", Arc::new(self.aum.finish())),
-            ("threshold", Arc::new(self.threshold.finish())),
-            ("gap", Arc::new(self.gap.finish())),
+            ("tier", tiers(self.tier, tier_values)?),
+            ("months_counted", array(self.counted)?),
+            ("months_left", array(self.left)?),
+            ("aum", amounts(self.aum)?),
+            ("threshold", amounts(self.threshold)?),
+            ("gap", amounts(self.gap)?),
         ])
     }
 }
@@ -416,39 +768,45 @@ pub(crate) struct TablesSink {
 }
 
 impl TablesSink {
-    /// A sink for about `rows` customer-months.
-    pub(crate) fn new(rows: usize, explain: bool, codes: Codes) -> Self {
-        let ev = rows / 8 + 16;
+    /// A sink for about `rows` customer-months, `joining` of them new customers (each new
+    /// customer's first month usually has an event).
+    pub(crate) fn new(rows: usize, joining: usize, explain: bool, codes: Codes) -> Self {
         TablesSink {
             codes,
-            states: StatesWriter::new(rows),
-            events: EventsWriter::new(ev, explain),
-            alerts: AlertsWriter::new(ev),
+            states: StatesWriter::new(rows, true),
+            events: EventsWriter::new(rows / 4 + joining + 16, explain, true),
+            alerts: AlertsWriter::new(rows / 4 + 16, true),
             errors: ErrorsWriter::default(),
         }
     }
 
-    /// The four tables.
-    pub(crate) fn finish(self) -> Result<[PyTable; 4], ArrowError> {
+    /// The four tables; the customers' ids are taken from `ids`, the column of the ids of
+    /// `customers` (the portfolio's states after the run).
+    pub(crate) fn finish(self, ids: &mut IdColumn, customers: &[Customer]) -> Result<[PyTable; 4], ArrowError> {
         let tier_values = self.codes.values();
+        let needed =
+            self.states.ids.needs_all() || self.events.customer.needs_all() || self.alerts.customer.needs_all();
+        let all = if needed { Some(ids.of(customers)) } else { None };
         Ok([
-            table(self.states.finish(&tier_values)?)?,
-            table(self.events.finish(&tier_values)?)?,
-            table(self.alerts.finish(&tier_values)?)?,
+            table(self.states.finish(&tier_values, all)?)?,
+            table(self.events.finish(&tier_values, all)?)?,
+            table(self.alerts.finish(&tier_values, all)?)?,
             table(self.errors.finish()?)?,
         ])
     }
 }
 
 impl PortfolioSink for TablesSink {
-    fn event(&mut self, _month: Month, _index: usize, customer: &Customer, event: &Event) {
-        self.events.row(&mut self.codes, &customer.id, event);
+    fn event(&mut self, _month: Month, index: usize, customer: &Customer, event: &Event) {
+        self.events.customer.indexed(index, &customer.id);
+        self.events.row(&mut self.codes, event);
     }
-    fn alert(&mut self, _month: Month, _index: usize, customer: &Customer, alert: &Alert) {
-        self.alerts.row(&mut self.codes, &customer.id, alert);
+    fn alert(&mut self, _month: Month, index: usize, customer: &Customer, alert: &Alert) {
+        self.alerts.customer.indexed(index, &customer.id);
+        self.alerts.row(&mut self.codes, alert);
     }
-    fn evaluated(&mut self, m: Month, _index: usize, c: &Customer, aum: Decimal, has_record: bool, s: &CustomerState) {
-        self.states.row(&mut self.codes, m, c, Some((aum, has_record)), s);
+    fn evaluated(&mut self, m: Month, index: usize, c: &Customer, aum: Decimal, has_record: bool, s: &CustomerState) {
+        self.states.indexed(&mut self.codes, m, (index, c), aum, has_record, s);
     }
     fn held(&mut self, m: Month, _index: Option<usize>, error: &RecordError) {
         self.errors.row(Some(m), error);
@@ -469,32 +827,34 @@ impl RowTables {
     pub(crate) fn new(states: usize, events: usize, alerts: usize, explain: bool, codes: Codes) -> Self {
         RowTables {
             codes,
-            states: StatesWriter::new(states),
-            events: EventsWriter::new(events, explain),
-            alerts: AlertsWriter::new(alerts),
+            states: StatesWriter::new(states, false),
+            events: EventsWriter::new(events, explain, false),
+            alerts: AlertsWriter::new(alerts, false),
         }
     }
 
     /// A customer's state after month `m`; `evaluated` none for a customer held back.
     pub(crate) fn state(&mut self, m: Month, c: &Customer, evaluated: Option<(Decimal, bool)>, s: &CustomerState) {
-        self.states.row(&mut self.codes, m, c, evaluated, s);
+        self.states.named(&mut self.codes, m, c, evaluated, s);
     }
 
     pub(crate) fn event(&mut self, customer_id: &str, e: &Event) {
-        self.events.row(&mut self.codes, customer_id, e);
+        self.events.customer.named(customer_id);
+        self.events.row(&mut self.codes, e);
     }
 
     pub(crate) fn alert(&mut self, customer_id: &str, a: &Alert) {
-        self.alerts.row(&mut self.codes, customer_id, a);
+        self.alerts.customer.named(customer_id);
+        self.alerts.row(&mut self.codes, a);
     }
 
     /// The states, events and alerts tables.
     pub(crate) fn finish(self) -> Result<[PyTable; 3], ArrowError> {
         let tier_values = self.codes.values();
         Ok([
-            table(self.states.finish(&tier_values)?)?,
-            table(self.events.finish(&tier_values)?)?,
-            table(self.alerts.finish(&tier_values)?)?,
+            table(self.states.finish(&tier_values, None)?)?,
+            table(self.events.finish(&tier_values, None)?)?,
+            table(self.alerts.finish(&tier_values, None)?)?,
         ])
     }
 }
