@@ -59,10 +59,12 @@ impl RunError {
     }
 }
 
-/// Reads the tables into one extract (the one reader).
+/// Reads the tables into one extract (the one reader), with room for one record per row of
+/// the AUM tables.
 pub(crate) fn read_all(engine: &Engine, tables: &[InputTable]) -> Result<Extract, ReadError> {
     let book = engine.rule_book();
     let mut extract = Extract::new(book);
+    extract.reserve(tables.iter().filter(|t| t.kind == TableKind::Aum).map(InputTable::rows).sum());
     for t in tables {
         read_table(book, t, &mut extract)?;
     }
