@@ -286,10 +286,12 @@ fn _bench_rust_batch<'py>(
 }
 
 /// Benchmark helper: where a later portfolio month's time goes on the Python path, 1 thread.
-/// `table1` sets up the states (timed as `first`); then, for `month2`/`table2`: `read` (the
-/// one reader: Arrow columns into the core's `Extract`), `month` (the core's portfolio month
-/// with a sink that builds nothing), `tables` (the portfolio month again, from the same states,
-/// with the four table writers, tables finished).
+/// `table1` sets up the states (timed as `first`: the reader and the core's portfolio month,
+/// no tables); then, for `month2`/`table2`: `read` (the one reader: Arrow columns into the
+/// core's `Extract`), `month` (the core's portfolio month with a sink that builds nothing),
+/// `tables` (the portfolio month, from other states equal to the first, with the four table
+/// writers, tables finished) and `writers` (the four writers alone, fed the month's results
+/// as the core collected them).
 #[pyfunction]
 fn _bench_phases<'py>(
     py: Python<'py>,
@@ -313,7 +315,7 @@ fn _bench_phases<'py>(
     let t2 = vec![InputTable::collect(table2, TableKind::Aum, "aum")?];
     let engine = Engine::new((*rules.book).clone());
     let codes = writers::Codes::of(&[engine.rule_book()]);
-    let result = py.detach(move || -> Result<[f64; 4], RunError> {
+    let result = py.detach(move || -> Result<[f64; 5], RunError> {
         let options = PortfolioOptions::default();
         let range = |m| MonthRange::single(m).map_err(RunError::NoMonths);
         let start = Instant::now();
@@ -321,29 +323,66 @@ fn _bench_phases<'py>(
         let mut states = PortfolioStates::new();
         engine.evaluate_portfolio_with(&mut states, range(m1)?, &x1, &options, &mut Null)?;
         let first = start.elapsed().as_secs_f64();
+        // Three portfolios after the first month, each built by its own first month as a
+        // portfolio's states are: one for each way of running the second month.
+        let mut with_tables = PortfolioStates::new();
+        engine.evaluate_portfolio_with(&mut with_tables, range(m1)?, &x1, &options, &mut Null)?;
+        let mut collected = PortfolioStates::new();
+        engine.evaluate_portfolio_with(&mut collected, range(m1)?, &x1, &options, &mut Null)?;
+        drop(x1);
         // The ids column a portfolio keeps after its first month's states table.
         let mut ids = writers::IdColumn::default();
-        ids.of(states.customers());
+        ids.of(with_tables.customers());
         let start = Instant::now();
         let x2 = read_all(&engine, &t2)?;
         let read = start.elapsed().as_secs_f64();
-        let mut again = states.clone();
         let start = Instant::now();
-        engine.evaluate_portfolio_with(&mut again, range(m2)?, &x2, &options, &mut Null)?;
+        engine.evaluate_portfolio_with(&mut states, range(m2)?, &x2, &options, &mut Null)?;
         let month = start.elapsed().as_secs_f64();
         let start = Instant::now();
-        let mut sink = writers::TablesSink::new(states.len(), 0, false, codes);
-        engine.evaluate_portfolio_with(&mut states, range(m2)?, &x2, &options, &mut sink)?;
-        let _tables = sink.finish(&mut ids, states.customers())?;
-        let tables = start.elapsed().as_secs_f64();
-        Ok([first, read, month, tables])
+        let mut sink = writers::TablesSink::new(with_tables.len(), 0, false, codes.clone());
+        engine.evaluate_portfolio_with(&mut with_tables, range(m2)?, &x2, &options, &mut sink)?;
+        let tables = sink.finish(&mut ids, with_tables.customers())?;
+        let tables_time = start.elapsed().as_secs_f64();
+        drop(tables);
+        // The writers alone: the month's results, collected by the core, fed to the sink.
+        let outcome = engine.evaluate_portfolio(&mut collected, range(m2)?, &x2, &options)?;
+        let customers = collected.customers();
+        let mut replay_ids = writers::IdColumn::default();
+        replay_ids.of(customers);
+        let start = Instant::now();
+        let mut sink = writers::TablesSink::new(collected.len(), 0, false, codes);
+        for m in &outcome.months {
+            let Some(month) = m.month else { continue };
+            for (i, e) in &m.events {
+                if let Some(c) = customers.get(*i) {
+                    sink.event(month, *i, c, e);
+                }
+            }
+            for (i, a) in &m.alerts {
+                if let Some(c) = customers.get(*i) {
+                    sink.alert(month, *i, c, a);
+                }
+            }
+            for e in &m.evaluated {
+                if let Some(c) = customers.get(e.index) {
+                    sink.evaluated(month, e.index, c, e.aum, e.has_record, &e.state);
+                }
+            }
+        }
+        let replayed = sink.finish(&mut replay_ids, customers)?;
+        let writers = start.elapsed().as_secs_f64();
+        drop(replayed);
+        let tables = tables_time;
+        Ok([first, read, month, tables, writers])
     });
-    let [first, read, month, tables] = result.map_err(|e| e.into_py(py))?;
+    let [first, read, month, tables, writers] = result.map_err(|e| e.into_py(py))?;
     let d = PyDict::new(py);
     d.set_item("first", first)?;
     d.set_item("read", read)?;
     d.set_item("month", month)?;
     d.set_item("tables", tables)?;
+    d.set_item("writers", writers)?;
     Ok(d)
 }
 
