@@ -312,7 +312,7 @@ pub(crate) fn demo_command(
         options: PortfolioOptions { threads: thread_count(threads), ..PortfolioOptions::default() },
         rerun: false,
     };
-    let report = execute(&book, &source, inputs, &config)?;
+    let report = execute(&book, &source, inputs, None, &config)?;
     print!("{}", report.summary.render());
     println!(
         "\ndemo: {} customers x {} months generated in {:.1}s, run and committed in {:.1}s (seed {})",

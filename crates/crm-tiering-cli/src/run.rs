@@ -14,7 +14,7 @@ use crm_tiering::portfolio::{
     Absent, MonthRange, PortfolioOptions, PortfolioSink, PortfolioStates, RecordError, RuleBookChange,
 };
 use crm_tiering::{Alert, Customer, CustomerState, Decimal, Engine, Event, Month, RuleBook, TierCode};
-use crm_tiering_store::{InputFile, MonthWriter, RunMeta, Store, StoreError};
+use crm_tiering_store::{InputFile, LatestStates, MonthWriter, RunMeta, Store, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::exit::{Exit, Failure};
@@ -96,7 +96,22 @@ pub(crate) fn run_command(args: &RunArgs) -> Result<Exit, Failure> {
         encoding: args.read.encoding,
         delimiter: args.read.delimiter,
     };
-    let inputs = input::load(&book, &files)?;
+    let threads = thread_count(args.threads);
+    // With a second thread, the stored states are read while the input is: the writer uses
+    // them once it holds the lock if they are still the latest (else it reads them again).
+    let (inputs, read_before) = if threads > 1 && args.states.is_none() && cli_store::exists(&args.store) {
+        std::thread::scope(|scope| {
+            let reader = scope.spawn(|| {
+                let mut store = Store::open(&args.store).ok()?;
+                store.states_before(args.month.first()).ok().flatten()
+            });
+            let inputs = input::load(&book, &files);
+            (inputs, reader.join().ok().flatten())
+        })
+    } else {
+        (input::load(&book, &files), None)
+    };
+    let inputs = inputs?;
     let config = RunConfig {
         store: &args.store,
         months: args.month,
@@ -104,11 +119,11 @@ pub(crate) fn run_command(args: &RunArgs) -> Result<Exit, Failure> {
         options: PortfolioOptions {
             absent: args.absent.into(),
             rule_book_change: if args.accept_rule_change { RuleBookChange::Accept } else { RuleBookChange::Refuse },
-            threads: thread_count(args.threads),
+            threads,
         },
         rerun: args.rerun,
     };
-    let report = execute(&book, &source, inputs, &config)?;
+    let report = execute(&book, &source, inputs, read_before, &config)?;
     if !args.quiet {
         print!("{}", report.summary.render());
         println!();
@@ -356,11 +371,13 @@ fn audit_inputs(inputs: &[(String, std::path::PathBuf, u64)]) -> Result<Vec<Inpu
 }
 
 /// Evaluates the declared month(s) from the store's latest committed states and commits each
-/// month into the store (all of a month, or nothing of it).
+/// month into the store (all of a month, or nothing of it). `read_before` are the states
+/// before the first month as read before the lock, used if they are still the latest.
 pub(crate) fn execute(
     book: &RuleBook,
     source: &str,
     inputs: Inputs,
+    read_before: Option<LatestStates>,
     config: &RunConfig<'_>,
 ) -> Result<RunReport, Failure> {
     let Inputs { states: imported, extract, entity_names, file_errors, files } = inputs;
@@ -397,7 +414,7 @@ pub(crate) fn execute(
     let mut store: Store = cli_store::open(config.store)?;
     let mut committed: Vec<(Month, i64)> = Vec::new();
     let result = std::thread::scope(|scope| {
-        commit_months(scope, &mut store, &engine, &extract, imported, &meta, config, &mut committed)
+        commit_months(scope, &mut store, &engine, &extract, imported, read_before, &meta, config, &mut committed)
     });
     let (states, sink) = result.map_err(|f| with_committed(f, &committed))?;
 
@@ -425,6 +442,7 @@ fn commit_months<'scope, 'env: 'scope>(
     engine: &'env Engine,
     extract: &'env crm_tiering::portfolio::Extract,
     imported: Option<PortfolioStates>,
+    read_before: Option<LatestStates>,
     meta: &RunMeta,
     config: &'env RunConfig<'env>,
     committed: &mut Vec<(Month, i64)>,
@@ -435,7 +453,7 @@ fn commit_months<'scope, 'env: 'scope>(
     first_meta.rerun = config.rerun;
     // The lock: a second run fails here at once.
     let mut writer = store.begin_month(months.first(), first_meta).map_err(failure)?;
-    let mut states = match (writer.previous_states(), imported) {
+    let mut states = match (writer.previous_states_read_before(read_before), imported) {
         (Ok(Some(latest)), None) => latest.states,
         (Ok(None), None) => PortfolioStates::new(),
         (Ok(None), Some(file)) => file,

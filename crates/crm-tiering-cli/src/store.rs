@@ -37,10 +37,15 @@ pub(crate) fn open(location: &str) -> Result<Store, Failure> {
     Store::open(location).map_err(failure)
 }
 
+/// Whether a store may be there to read: a SQLite file that exists, or any PostgreSQL URL.
+pub(crate) fn exists(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://") || Path::new(location).exists()
+}
+
 /// Opens a store that must exist already (the readers: a SQLite path that is not there is a
 /// usage error, not a new empty store).
 pub(crate) fn open_existing(location: &str) -> Result<Store, Failure> {
-    if !location.starts_with("postgres://") && !location.starts_with("postgresql://") && !Path::new(location).exists() {
+    if !exists(location) {
         return Err(Failure::new(
             Exit::Usage,
             format!("{location}: no store here (give --store PATH or a postgres:// URL; `run` and `demo` create one)"),

@@ -171,6 +171,8 @@ pub(crate) trait Backend: Send {
     fn abort(&mut self, run_id: i64, why: &str) -> Result<(), StoreError>;
     fn committed_months(&mut self) -> Result<Vec<Month>, StoreError>;
     fn states_before(&mut self, month: Option<Month>) -> Result<Option<LatestStates>, StoreError>;
+    /// The latest committed month before `month` and the run that committed it.
+    fn month_before(&mut self, month: Month) -> Result<Option<(Month, i64)>, StoreError>;
     fn customer_history(&mut self, customer_id: &str) -> Result<CustomerHistory, StoreError>;
     fn runs(&mut self) -> Result<Vec<RunRecord>, StoreError>;
     fn run_rule_book(&mut self, run_id: i64) -> Result<Option<String>, StoreError>;

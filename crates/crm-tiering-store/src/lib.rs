@@ -342,6 +342,27 @@ impl MonthWriter<'_> {
         self.store.backend.states_before(Some(self.month))
     }
 
+    /// [`MonthWriter::previous_states`], given what another connection read before the lock
+    /// was taken (by [`Store::states_before`] this writer's month, for example while the month's
+    /// input was being read): it is returned when the latest committed month before this one
+    /// is still the one it was read from (the same month, committed by the same run), and read
+    /// again otherwise. A run overlaps reading the stored states with reading its input this
+    /// way, and still evaluates from what the store holds under its lock.
+    ///
+    /// # Errors
+    /// As [`Store::latest_states`].
+    pub fn previous_states_read_before(
+        &mut self,
+        read_before: Option<LatestStates>,
+    ) -> Result<Option<LatestStates>, StoreError> {
+        let now = self.store.backend.month_before(self.month)?;
+        match read_before {
+            Some(read) if now == Some((read.month, read.run_id)) => Ok(Some(read)),
+            None if now.is_none() => Ok(None),
+            _ => self.previous_states(),
+        }
+    }
+
     /// A customer's state after the month. `evaluated` is the month's AUM and whether the
     /// customer had a record, for a customer that was evaluated; none for one held back.
     ///

@@ -531,6 +531,26 @@ impl Backend for Postgres {
             .collect()
     }
 
+    fn month_before(&mut self, month: Month) -> Result<Option<(Month, i64)>, StoreError> {
+        let location = self.location.clone();
+        let e = |x| pg_err(&location, "reading the committed months", x);
+        let row = self
+            .client
+            .query_opt(
+                "SELECT month, run_id FROM months WHERE month < $1 ORDER BY month DESC LIMIT 1",
+                &[&(month.yyyymm() as i32)],
+            )
+            .map_err(e)?;
+        match row {
+            Some(r) => {
+                let m: i32 = r.try_get(0).map_err(e)?;
+                let run: i64 = r.try_get(1).map_err(e)?;
+                Ok(Some((month_of(i64::from(m))?, run)))
+            }
+            None => Ok(None),
+        }
+    }
+
     fn states_before(&mut self, month: Option<Month>) -> Result<Option<LatestStates>, StoreError> {
         let location = self.location.clone();
         let e = |x| pg_err(&location, "reading the states", x);

@@ -736,6 +736,19 @@ impl Backend for Sqlite {
         ms.into_iter().map(month_of).collect()
     }
 
+    fn month_before(&mut self, month: Month) -> Result<Option<(Month, i64)>, StoreError> {
+        let found: Option<(i64, i64)> = self
+            .conn
+            .query_row(
+                "SELECT month, run_id FROM months WHERE month < ?1 ORDER BY month DESC LIMIT 1",
+                [month.yyyymm()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(self.e("reading the committed months"))?;
+        found.map(|(m, run)| Ok((month_of(m)?, run))).transpose()
+    }
+
     fn states_before(&mut self, month: Option<Month>) -> Result<Option<LatestStates>, StoreError> {
         let e = self.e("reading the states");
         let before = month.map_or(i64::MAX, Month::yyyymm);

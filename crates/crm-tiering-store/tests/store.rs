@@ -341,6 +341,36 @@ fn other_schema_versions_and_other_databases_are_refused() {
     }
 }
 
+#[test]
+fn states_read_before_the_lock_are_used_only_when_still_the_latest() {
+    let f = fresh("read_before");
+    for loc in &f.locations {
+        let mut store = Store::open(loc).unwrap();
+        let r1 = commit_month(&mut store, "2024-01", 300, false);
+        let mut reader = Store::open(loc).unwrap();
+        let read = reader.states_before(month("2024-02")).unwrap().unwrap();
+        assert_eq!(read.run_id, r1.run_id);
+        let (_, meta) = synthetic::default_meta(false).unwrap();
+
+        // Unchanged: what was read is used.
+        let mut w = store.begin_month(month("2024-02"), meta.clone()).unwrap();
+        let used = w.previous_states_read_before(Some(read.clone())).unwrap().unwrap();
+        assert_eq!((used.month, used.run_id), (read.month, read.run_id));
+        // Nothing read, but a month is committed: read under the lock.
+        let used = w.previous_states_read_before(None).unwrap().unwrap();
+        assert_eq!(used.run_id, r1.run_id);
+        w.abort("test").unwrap();
+
+        // January rerun in between: the states read before are stale and read again.
+        let r1b = commit_month(&mut store, "2024-01", 300, true);
+        let mut w = store.begin_month(month("2024-02"), meta.clone()).unwrap();
+        let used = w.previous_states_read_before(Some(read.clone())).unwrap().unwrap();
+        assert_eq!(used.run_id, r1b.run_id);
+        assert_ne!(used.run_id, read.run_id);
+        w.abort("test").unwrap();
+    }
+}
+
 /// Every committed state of a store, in month and customer order.
 fn all_states(store: &mut Store, first: &str, last: &str) -> Vec<crm_tiering_store::StateRow> {
     let mut rows = Vec::new();
