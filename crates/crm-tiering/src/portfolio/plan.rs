@@ -43,11 +43,22 @@ struct Ids<'x> {
     known: usize,
     new: FxHashMap<&'x str, u32>,
     names: Vec<&'x str>,
+    /// The stored customer after the last one found: extracts usually list customers in the
+    /// order the states keep them (both by id), so the next record's customer is tried there
+    /// before the id is hashed.
+    cursor: usize,
 }
 
 impl<'x> Ids<'x> {
     fn of(&mut self, states: &PortfolioStates, id: &'x str) -> u32 {
+        if let Some(c) = states.customers.get(self.cursor)
+            && c.id == id
+        {
+            self.cursor += 1;
+            return (self.cursor - 1) as u32;
+        }
         if let Some(i) = states.index_of(id) {
+            self.cursor = i + 1;
             return i as u32;
         }
         let next = (self.known + self.names.len()) as u32;
@@ -77,7 +88,15 @@ impl<'x> Plan<'x> {
     ) -> Result<Self, PortfolioFailure> {
         let n_months = months.len();
         let known = states.len();
-        let mut ids = Ids { known, new: FxHashMap::default(), names: Vec::new() };
+        // Room for every record's customer to be new when the extract has more records than
+        // there are stored customers (a first month), so that the map does not grow by doubling.
+        let expect_new = extract.rows.len().saturating_sub(known);
+        let mut ids = Ids {
+            known,
+            new: FxHashMap::with_capacity_and_hasher(expect_new, Default::default()),
+            names: Vec::with_capacity(expect_new),
+            cursor: 0,
+        };
         let mut holds: FxHashMap<u32, Hold> = FxHashMap::default();
         for r in &extract.rejects {
             let from = r.month.filter(|m| months.contains(*m)).unwrap_or(months.first());
