@@ -47,15 +47,21 @@ pub fn parse_amount(text: &str) -> Result<Decimal, ParseError> {
     if let Some(amount) = parse_short(t) {
         return Ok(amount);
     }
+    parse_general(t).ok_or_else(|| ParseError::Amount(text.to_string()))
+}
+
+/// The general reader of a trimmed amount: an optional sign, digits and at most one point,
+/// then `rust_decimal`'s exact reader (28 significant digits at most).
+fn parse_general(t: &str) -> Option<Decimal> {
     let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
     let plain = !digits.is_empty()
         && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
         && digits.bytes().filter(|b| *b == b'.').count() <= 1
         && digits.bytes().any(|b| b.is_ascii_digit());
     if !plain {
-        return Err(ParseError::Amount(text.to_string()));
+        return None;
     }
-    Decimal::from_str_exact(t).map_err(|_| ParseError::Amount(text.to_string()))
+    Decimal::from_str_exact(t).ok()
 }
 
 /// The usual amount of an extract (an optional sign, at most 18 digits, at most one `.` with
@@ -217,19 +223,11 @@ mod tests {
     use proptest::prelude::*;
     use rust_decimal::Decimal;
 
-    use super::{parse_amount, parse_short};
+    use super::{parse_amount, parse_general, parse_short};
 
     /// The general reader, as `parse_amount` ran before its short path.
     fn general(t: &str) -> Option<Decimal> {
-        let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
-        let plain = !digits.is_empty()
-            && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-            && digits.bytes().filter(|b| *b == b'.').count() <= 1
-            && digits.bytes().any(|b| b.is_ascii_digit());
-        if !plain {
-            return None;
-        }
-        Decimal::from_str_exact(t).ok()
+        parse_general(t)
     }
 
     fn check(t: &str) {
