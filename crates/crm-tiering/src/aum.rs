@@ -330,7 +330,10 @@ impl Composition {
             };
         match input {
             AumInput::Total(a) => Ok(round_fen(*a, strategy)),
-            AumInput::Averages(list) => weighted(&mut list.iter().map(|c| (&*c.component, c.amount)), false),
+            AumInput::Averages(list) => match self.averages_in_fen(list) {
+                Some(aum) => Ok(aum),
+                None => weighted(&mut list.iter().map(|c| (&*c.component, c.amount)), false),
+            },
             AumInput::DaySums(list) => weighted(&mut list.iter().map(|c| (&*c.component, c.amount)), true),
             AumInput::Daily(list) => {
                 let mut sums = Vec::with_capacity(list.len());
@@ -351,6 +354,38 @@ impl Composition {
                 weighted(&mut sums.into_iter(), true)
             }
         }
+    }
+
+    /// The usual month, summed in integer fen: every amount in fen (two decimals), not
+    /// negative, within `MAX_AMOUNT`, of a known component of weight 1 or excluded, and the
+    /// total within `MAX_AMOUNT`. Then every rounding is the identity and the weighted sum is
+    /// the integer sum, so the result equals the general computation's; anything else (and
+    /// every error) is left to it (`None`).
+    fn averages_in_fen(&self, list: &[ComponentAmount]) -> Option<Decimal> {
+        const MAX_FEN: i128 = 99_999_999_999_999_999;
+        let mut total: i128 = 0;
+        for c in list {
+            let a = c.amount;
+            if a.scale() != 2 || a.is_sign_negative() {
+                return None;
+            }
+            let fen = a.mantissa();
+            if fen > MAX_FEN {
+                return None;
+            }
+            let component = self.component(&c.component)?;
+            if !component.included {
+                continue;
+            }
+            if component.weight != Decimal::ONE {
+                return None;
+            }
+            total += fen;
+        }
+        if total > MAX_FEN {
+            return None;
+        }
+        Decimal::try_from_i128_with_scale(total, 2).ok()
     }
 
     fn day_sum(
