@@ -174,16 +174,21 @@ fn err(path: &Path, context: &str, e: rusqlite::Error) -> StoreError {
     }
 }
 
-/// A row's block from column `at` on (`block`, `customers`, `id_ends`, `ids`, `states`).
+/// A row's block from column `at` on (`block`, `first_customer`, `customers`, `id_ends`, `ids`,
+/// `states`), checked whole, its first id included (the key one customer's block is found by).
 fn stored_block<'r>(r: &'r rusqlite::Row<'_>, month: i64, at: usize) -> Result<StoredBlock<'r>, BlockError> {
     let block: i64 = r.get(at)?;
-    let customers: i64 = r.get(at + 1)?;
-    let blob = |k: usize| -> Result<&'r [u8], BlockError> {
-        r.get_ref(at + k)?
-            .as_blob()
-            .map_err(|x| BlockError::Store(StoreError::Corrupt(format!("block {block} of the states of {month}: {x}"))))
-    };
-    Ok(StoredBlock::new(month, block, customers, blob(2)?, blob(3)?, blob(4)?)?)
+    let corrupt =
+        |why: String| BlockError::Store(StoreError::Corrupt(format!("block {block} of the states of {month}: {why}")));
+    let first = r.get_ref(at + 1)?.as_str().map_err(|x| corrupt(x.to_string()))?;
+    let customers: i64 = r.get(at + 2)?;
+    let blob =
+        |k: usize| -> Result<&'r [u8], BlockError> { r.get_ref(at + k)?.as_blob().map_err(|x| corrupt(x.to_string())) };
+    let stored = StoredBlock::new(month, block, customers, blob(3)?, blob(4)?, blob(5)?)?;
+    if stored.id(0) != first {
+        return Err(corrupt(format!("its first customer is {} but its key says {first}", stored.id(0))));
+    }
+    Ok(stored)
 }
 
 /// Reading a block fails in the database or in the data.
@@ -226,7 +231,7 @@ impl Sqlite {
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT month, block, customers, id_ends, ids, states FROM state_blocks \
+                "SELECT month, block, first_customer, customers, id_ends, ids, states FROM state_blocks \
                  WHERE month BETWEEN ?1 AND ?2 ORDER BY month, block",
             )
             .map_err(&e)?;
@@ -795,7 +800,7 @@ impl Backend for Sqlite {
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT m.month, b.block, b.customers, b.id_ends, b.ids, b.states FROM months m CROSS JOIN state_blocks b \
+                "SELECT m.month, b.block, b.first_customer, b.customers, b.id_ends, b.ids, b.states FROM months m CROSS JOIN state_blocks b \
                  ON b.month = m.month AND b.first_customer = \
                  (SELECT max(first_customer) FROM state_blocks x WHERE x.month = m.month AND x.first_customer <= ?1) \
                  ORDER BY m.month",

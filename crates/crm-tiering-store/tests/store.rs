@@ -439,6 +439,18 @@ fn a_damaged_block_of_states_is_refused_naming_it() {
     let e = store.latest_states().unwrap_err();
     assert_eq!(e.kind(), StoreErrorKind::Corrupt);
     assert!(e.to_string().contains("block 1 of the states of 202401"), "{e}");
+    let e = store.customer_history(&synthetic::customer_id(1500)).unwrap_err();
+    assert!(e.to_string().contains("block 1 of the states of 202401"), "{e}");
+    drop(store);
+
+    // A block's key that does not name its first customer would make `explain` miss the
+    // customer silently: refused.
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute("UPDATE state_blocks SET first_customer = first_customer || '0' WHERE block = 2", []).unwrap();
+    drop(c);
+    let mut store = Store::open(&loc).unwrap();
+    let e = store.customer_history(&synthetic::customer_id(1999)).unwrap_err();
+    assert!(e.to_string().contains("but its key says"), "{e}");
 }
 
 fn random_below(max: u64, salt: u64) -> u64 {
