@@ -272,6 +272,53 @@ mod tests {
         assert!(s.is_ok_and(|s| s.check_order(None).is_err()));
     }
 
+    proptest::proptest! {
+        /// Whatever a damaged or altered store holds, reading a block gives an error or a
+        /// block whose every id, state and lookup can be read: never a panic.
+        #[test]
+        fn any_bytes_read_as_a_block_or_an_error(
+            customers in -2i64..40,
+            ends in proptest::collection::vec(proptest::num::u8::ANY, 0..80),
+            ids in proptest::collection::vec(proptest::num::u8::ANY, 0..120),
+            states in proptest::collection::vec(proptest::num::u8::ANY, 0..(STATE_BYTES * 3)),
+            probe in "[0-9a-z]{0,6}",
+        ) {
+            if let Ok(b) = StoredBlock::new(202401, 0, customers, &ends, &ids, &states) {
+                for k in 0..b.len() {
+                    proptest::prop_assert_eq!(b.state(k).len(), STATE_BYTES);
+                    let _ = b.find(b.id(k));
+                }
+                let _ = b.find(&probe);
+                let _ = b.check_order(Some(&probe));
+            }
+        }
+
+        /// The same from a real block with one byte changed and any customer count.
+        #[test]
+        fn an_altered_block_reads_as_a_block_or_an_error(
+            n in 1usize..60,
+            customers in -1i64..70,
+            column in 0usize..3,
+            at in proptest::num::usize::ANY,
+            byte in proptest::num::u8::ANY,
+            probe in "[0-9]{0,6}",
+        ) {
+            let b = &blocks(&rows(n, 4))[0];
+            let (mut ends, mut ids, mut states) = (b.id_ends.clone(), b.ids.clone(), b.states.clone());
+            let target = [&mut ends, &mut ids, &mut states][column].as_mut_slice();
+            let len = target.len();
+            target[at % len] = byte;
+            if let Ok(s) = StoredBlock::new(202401, 0, customers, &ends, &ids, &states) {
+                for k in 0..s.len() {
+                    proptest::prop_assert_eq!(s.state(k).len(), STATE_BYTES);
+                    let _ = s.find(s.id(k));
+                }
+                let _ = s.find(&probe);
+                let _ = s.check_order(None);
+            }
+        }
+    }
+
     #[test]
     fn lookup_misses_between_and_outside_ids() -> Result<(), StoreError> {
         let b = &blocks(&rows(10, 3))[0];
