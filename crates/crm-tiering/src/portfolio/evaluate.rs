@@ -131,7 +131,10 @@ impl Engine {
                 row_of[i] = k;
                 let r = &extract.rows[k as usize];
                 let c = &mut states.customers[i];
-                if let Some(e) = &r.legal_entity {
+                // Usually the same entity as stored: no allocation then.
+                if let Some(e) = &r.legal_entity
+                    && c.legal_entity.as_deref() != Some(e.as_str())
+                {
                     c.legal_entity = Some(e.clone());
                 }
                 if let Some(kind) = r.kind {
