@@ -377,44 +377,51 @@ impl Sqlite {
     /// in one transaction (all of it or nothing), under the store's write lock.
     fn migrate_from_1(&mut self) -> Result<(), StoreError> {
         self.lock("migrating the store from schema version 1", None)?;
-        let r = (|| -> rusqlite::Result<()> {
+        let path = self.path.clone();
+        let e = |x| err(&path, "migrating the store from schema version 1", x);
+        let r = (|| -> Result<(), StoreError> {
             let c = &self.conn;
-            c.execute_batch(STATE_BLOCKS)?;
+            c.execute_batch(STATE_BLOCKS).map_err(e)?;
             let months: Vec<i64> = c
-                .prepare("SELECT DISTINCT month FROM states ORDER BY month")?
-                .query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            let mut insert = c.prepare(INSERT_BLOCK)?;
+                .prepare("SELECT DISTINCT month FROM states ORDER BY month")
+                .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
+                .map_err(e)?;
+            let mut insert = c.prepare(INSERT_BLOCK).map_err(e)?;
             for m in months {
-                let mut st =
-                    c.prepare_cached("SELECT customer_id, state FROM states WHERE month = ?1 ORDER BY customer_id")?;
-                let rows = st
-                    .query_map([m], |r| {
-                        let id: String = r.get(0)?;
-                        let blob: Vec<u8> = r.get(1)?;
-                        // A row of another size is kept padded or cut, and refused when read.
-                        let mut row = [0u8; STATE_BYTES];
-                        let n = blob.len().min(STATE_BYTES);
-                        row[..n].copy_from_slice(&blob[..n]);
-                        Ok((id, row))
-                    })?
-                    .collect::<Result<Vec<_>, _>>()?;
-                crate::blocks::for_each_block(rows.iter().map(|(id, row)| (id.as_str(), row)), |k, b| {
+                let rows: Vec<(String, Vec<u8>)> = c
+                    .prepare_cached("SELECT customer_id, state FROM states WHERE month = ?1 ORDER BY customer_id")
+                    .and_then(|mut st| st.query_map([m], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+                    .map_err(e)?;
+                // A row of another size cannot be carried into a block (it would be read back as
+                // a plausible state): the migration stops and changes nothing.
+                let mut fixed = Vec::with_capacity(rows.len());
+                for (id, blob) in rows {
+                    let row = <[u8; STATE_BYTES]>::try_from(blob.as_slice()).map_err(|_| {
+                        StoreError::Corrupt(format!(
+                            "the stored state of customer {id} for {m} is {} bytes instead of {STATE_BYTES}; the store was not migrated from schema version 1 (nothing was changed)",
+                            blob.len()
+                        ))
+                    })?;
+                    fixed.push((id, row));
+                }
+                crate::blocks::for_each_block(fixed.iter().map(|(id, row)| (id.as_str(), row)), |k, b| {
                     insert
                         .execute(params![m, k, b.first_customer, b.customers as i64, b.id_ends, b.ids, b.states])
                         .map(|_| ())
-                })?;
+                })
+                .map_err(e)?;
             }
-            c.execute_batch("DROP VIEW states_json; DROP TABLE states;")?;
-            c.execute_batch(&states_view_sql())?;
-            c.execute_batch(&SqliteDialect.view_sql())?;
-            c.execute("UPDATE meta SET value = ?1 WHERE key = 'schema_version'", [SCHEMA_VERSION.to_string()])?;
-            c.execute_batch("COMMIT")
+            c.execute_batch("DROP VIEW states_json; DROP TABLE states;").map_err(e)?;
+            c.execute_batch(&states_view_sql()).map_err(e)?;
+            c.execute_batch(&SqliteDialect.view_sql()).map_err(e)?;
+            c.execute("UPDATE meta SET value = ?1 WHERE key = 'schema_version'", [SCHEMA_VERSION.to_string()])
+                .map_err(e)?;
+            c.execute_batch("COMMIT").map_err(e)
         })();
         self.in_tx = false;
         if let Err(x) = r {
             let _ = self.conn.execute_batch("ROLLBACK");
-            return Err(err(&self.path, "migrating the store from schema version 1", x));
+            return Err(x);
         }
         Ok(())
     }

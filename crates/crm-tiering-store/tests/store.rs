@@ -411,6 +411,21 @@ fn a_schema_1_sqlite_store_is_migrated_to_blocks_with_every_state() {
     assert_eq!(c.query_row("SELECT count(*) FROM states", [], |r| r.get::<_, i64>(0)).unwrap(), 6000);
     drop(c);
 
+    // A row of another size stops the migration: nothing changes, the message names it.
+    let backup = dir.path().join("v1-copy.db");
+    std::fs::copy(&path, &backup).unwrap();
+    let c = rusqlite::Connection::open(&backup).unwrap();
+    c.execute("UPDATE states SET state = substr(state, 1, 63) WHERE month = 202402 AND customer_id = ?1", [&customer])
+        .unwrap();
+    drop(c);
+    let e = Store::open(&backup.display().to_string()).unwrap_err();
+    assert_eq!(e.kind(), StoreErrorKind::Corrupt);
+    assert!(e.to_string().contains(&format!("customer {customer} for 202402 is 63 bytes")), "{e}");
+    let c = rusqlite::Connection::open(&backup).unwrap();
+    let version: String = c.query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, "1", "not migrated");
+    drop(c);
+
     let mut store = Store::open(&loc).unwrap();
     assert_eq!(all_states(&mut store, "2024-01", "2024-03"), before);
     assert_eq!(store.customer_history(&customer).unwrap(), history);
