@@ -196,7 +196,7 @@ fn story_table(outcomes: &[&MonthOutcome]) -> PyResult<PyTable> {
         effective.append_option(o.state.effective_tier.map(|t| t.to_string()));
         watch.append_value(o.state.watch_months());
         below.append_value(o.state.below_entry_months());
-        retention.append_value(o.state.retention_months_left);
+        retention.append_value(u32::from(o.state.retention_months_left));
         let join = |f: &dyn Fn(&crm_tiering::Event) -> String| o.events.iter().map(f).collect::<Vec<_>>().join("; ");
         events.append_value(join(&|e| e.kind.as_str().to_string()));
         events_zh.append_value(join(&|e| e.kind.name_zh().to_string()));

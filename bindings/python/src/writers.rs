@@ -526,7 +526,7 @@ impl StatesWriter {
         self.vip.push(s.is_vip());
         self.watch.push(s.watch_months());
         self.below.push(s.below_entry_months());
-        self.retention.push(s.retention_months_left);
+        self.retention.push(u32::from(s.retention_months_left));
         self.special_tier.push_opt(codes.opt_key(s.special.map(|x| x.tier)));
         self.special_until.push_opt(s.special.map(|x| month_days(x.last_month)));
     }

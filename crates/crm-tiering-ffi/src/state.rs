@@ -6,7 +6,7 @@ use crm_tiering::{CustomerRef, CustomerState, Status};
 
 use crate::CRMT_CODE_SIZE;
 use crate::error::{Failure, crmt_result};
-use crate::ffi::{arg, arg_mut, bytes, code_field, crmt_buffer, fen, free_box, guard, put, put_box, utf8};
+use crate::ffi::{arg, arg_mut, bytes, code_field, crmt_buffer, free_box, guard, put, put_box, utf8};
 
 /// One customer's state between monthly evaluations. Not synchronized.
 pub struct crmt_state {
@@ -88,10 +88,10 @@ pub(crate) fn info(s: &CustomerState) -> crmt_state_info {
         last_month: yyyymm(s.last_month),
         watch_months: s.watch_months(),
         below_entry_months: s.below_entry_months(),
-        retention_months_left: s.retention_months_left,
+        retention_months_left: u32::from(s.retention_months_left),
         special_tier: code_field(s.special.map(|sp| sp.tier)),
         special_last_month: yyyymm(s.special.map(|sp| sp.last_month)),
-        watch_peak_aum_fen: s.watch.map_or(crate::CRMT_NO_AMOUNT, |w| fen(w.peak_aum)),
+        watch_peak_aum_fen: s.watch.map_or(crate::CRMT_NO_AMOUNT, |w| w.peak_aum_fen),
     }
 }
 

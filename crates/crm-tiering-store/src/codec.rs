@@ -165,19 +165,19 @@ impl Dictionaries {
             }
             put_i64(&mut b, 16, fen(aum, who)?);
         }
-        put_u16(&mut b, 24, small(s.retention_months_left, who)?);
+        put_u16(&mut b, 24, s.retention_months_left);
         if let Some(w) = &s.watch {
             flags |= F_WATCH;
             b[6] = self.tier(w.best_tier)?;
-            put_u16(&mut b, 26, small(w.short_months, who)?);
+            put_u16(&mut b, 26, w.short_months);
             put_month(&mut b, 28, w.since);
-            put_i64(&mut b, 32, fen(w.peak_aum, who)?);
+            put_i64(&mut b, 32, w.peak_aum_fen);
         }
         if let Some(r) = &s.below_entry {
             flags |= F_BELOW;
             put_month(&mut b, 40, r.since);
-            put_u16(&mut b, 44, small(r.months, who)?);
-            put_i64(&mut b, 48, fen(r.peak_aum, who)?);
+            put_u16(&mut b, 44, r.months);
+            put_i64(&mut b, 48, r.peak_aum_fen);
         }
         if let Some(sp) = &s.special {
             flags |= F_SPECIAL;
@@ -221,23 +221,19 @@ impl Dictionaries {
             watch: if flags & F_WATCH != 0 {
                 Some(Watch {
                     since: month(28)?,
-                    short_months: u32::from(get_u16(b, 26)),
+                    short_months: get_u16(b, 26),
                     best_tier: self.tier_at(b[6])?,
-                    peak_aum: from_fen(get_i64(b, 32)),
+                    peak_aum_fen: get_i64(b, 32),
                 })
             } else {
                 None
             },
             below_entry: if flags & F_BELOW != 0 {
-                Some(BelowEntryRun {
-                    since: month(40)?,
-                    months: u32::from(get_u16(b, 44)),
-                    peak_aum: from_fen(get_i64(b, 48)),
-                })
+                Some(BelowEntryRun { since: month(40)?, months: get_u16(b, 44), peak_aum_fen: get_i64(b, 48) })
             } else {
                 None
             },
-            retention_months_left: u32::from(get_u16(b, 24)),
+            retention_months_left: get_u16(b, 24),
             special: if flags & F_SPECIAL != 0 {
                 let tier = self.tier_at(b[7])?.ok_or_else(|| bad("special VIP without a tier"))?;
                 Some(SpecialVip { tier, first_month: month(56)?, last_month: month(60)? })
@@ -263,12 +259,6 @@ pub(crate) struct Decoded {
 fn fen(a: Decimal, who: impl Fn() -> String) -> Result<i64, StoreError> {
     to_fen(a)
         .ok_or_else(|| StoreError::Input(format!("customer {}: the amount {a} is not a whole number of fen", who())))
-}
-
-fn small(v: u32, who: impl Fn() -> String) -> Result<u16, StoreError> {
-    u16::try_from(v).map_err(|_| {
-        StoreError::Input(format!("customer {}: the month count {v} does not fit the stored state", who()))
-    })
 }
 
 fn put_u16(b: &mut [u8], o: usize, v: u16) {
@@ -404,13 +394,9 @@ mod tests {
                 since: "2024-02".parse()?,
                 short_months: 2,
                 best_tier: Some(gold),
-                peak_aum: crm_tiering::parse_amount("432100.07")?,
+                peak_aum_fen: 43_210_007,
             }),
-            below_entry: Some(BelowEntryRun {
-                since: "2024-03".parse()?,
-                months: 1,
-                peak_aum: crm_tiering::parse_amount("-5.5")?,
-            }),
+            below_entry: Some(BelowEntryRun { since: "2024-03".parse()?, months: 1, peak_aum_fen: -550 }),
             retention_months_left: 0,
             special: Some(SpecialVip { tier: gold, first_month: "2024-01".parse()?, last_month: "2024-12".parse()? }),
             last_month: Some("2024-03".parse()?),

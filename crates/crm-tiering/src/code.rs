@@ -1,41 +1,122 @@
-//! Short codes for tiers, kept inline so that states stay `Copy` and allocation-free.
+//! Short codes for tiers, interned so that states and events stay small `Copy` values.
 
+use std::cell::RefCell;
+use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::num::NonZeroU16;
 use std::str::FromStr;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::parse::ParseError;
 
 /// A tier code from the rule book, such as `gold` or `private`.
 ///
-/// Codes are 1 to 16 characters of `a-z`, `0-9`, `_` and `-`. They are stored inline (no
-/// allocation), so states and events are plain values. Display names (金卡, Gold) live in the
-/// rule book, not in the code.
+/// Codes are 1 to 16 characters of `a-z`, `0-9`, `_` and `-`. Each distinct code is kept
+/// once per process (interned) and a `TierCode` is a 2-byte handle to it, so states and
+/// events are small plain values with no allocation. Equality, ordering and hashing are those
+/// of the text, so results never depend on the order in which codes were first seen. Display
+/// names (金卡, Gold) live in the rule book, not in the code.
 ///
 /// ```
 /// use crm_tiering::TierCode;
 /// let gold: TierCode = "gold".parse()?;
 /// assert_eq!(gold.as_str(), "gold");
 /// assert!("Gold Card".parse::<TierCode>().is_err());
+/// let silver: TierCode = "silver".parse()?;
+/// assert!(gold < silver); // ordered by text
 /// # Ok::<(), crm_tiering::ParseError>(())
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct TierCode {
-    /// Never zero, which lets `Option<TierCode>` take no extra byte.
-    len: std::num::NonZeroU8,
-    bytes: [u8; TierCode::MAX_LEN],
+    /// The code's slot in the process's table (never zero, which lets `Option<TierCode>`
+    /// take no extra byte).
+    slot: NonZeroU16,
+}
+
+/// Slots per chunk of the table; chunks are allocated as codes arrive.
+const CHUNK: usize = 256;
+
+/// The table of interned codes, read without a lock: slot `n` is chunk `n / CHUNK`, entry
+/// `n % CHUNK`. Slot 0 is never used. Entries are set once, under [`INDEX`]'s lock, before
+/// their slot is handed out.
+static SLOTS: [OnceLock<Box<[OnceLock<&'static str>]>>; 65_536 / CHUNK] = [const { OnceLock::new() }; 65_536 / CHUNK];
+
+/// The slot of each interned code; the lock also serializes interning.
+static INDEX: Mutex<Option<FxHashMap<&'static str, NonZeroU16>>> = Mutex::new(None);
+
+/// How many recently used codes each thread remembers before taking the lock.
+const RECENT: usize = 32;
+
+thread_local! {
+    static RECENT_CODES: RefCell<Vec<(&'static str, NonZeroU16)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn slot_text(slot: NonZeroU16) -> Option<&'static str> {
+    let n = usize::from(slot.get());
+    SLOTS[n / CHUNK].get()?.get(n % CHUNK)?.get().copied()
+}
+
+/// The slot of a valid code, interning it on first sight.
+fn intern(code: &str) -> Result<NonZeroU16, ParseError> {
+    let recent = RECENT_CODES
+        .try_with(|r| r.try_borrow().ok()?.iter().find(|(text, _)| *text == code).map(|&(_, slot)| slot))
+        .ok()
+        .flatten();
+    if let Some(slot) = recent {
+        return Ok(slot);
+    }
+    let slot = {
+        let mut guard = INDEX.lock().unwrap_or_else(PoisonError::into_inner);
+        let index = guard.get_or_insert_with(FxHashMap::default);
+        match index.get(code) {
+            Some(&slot) => slot,
+            None => {
+                let slot = u16::try_from(index.len() + 1)
+                    .ok()
+                    .and_then(NonZeroU16::new)
+                    .ok_or(ParseError::TooManyTierCodes(code.to_string()))?;
+                let n = usize::from(slot.get());
+                let chunk = SLOTS[n / CHUNK].get_or_init(|| (0..CHUNK).map(|_| OnceLock::new()).collect());
+                let text: &'static str = Box::leak(code.into());
+                let entry = chunk.get(n % CHUNK).ok_or(ParseError::TooManyTierCodes(code.to_string()))?;
+                // The lock is held and the slot is new, so the entry is empty.
+                let _ = entry.set(text);
+                index.insert(text, slot);
+                slot
+            }
+        }
+    };
+    if let Some(text) = slot_text(slot) {
+        // Remembering is only a shortcut: a thread being torn down simply skips it.
+        let _ = RECENT_CODES.try_with(|r| {
+            if let Ok(mut r) = r.try_borrow_mut() {
+                if r.len() == RECENT {
+                    r.remove(0);
+                }
+                r.push((text, slot));
+            }
+        });
+    }
+    Ok(slot)
 }
 
 impl TierCode {
     /// The longest code accepted.
     pub const MAX_LEN: usize = 16;
 
+    /// The most distinct codes one process can hold (codes are never forgotten).
+    pub const MAX_DISTINCT: usize = u16::MAX as usize;
+
     /// Parses and validates a code.
     ///
     /// # Errors
-    /// When the code is empty, longer than 16 characters, or has a character other than
-    /// `a-z`, `0-9`, `_` or `-`.
+    /// [`ParseError::Code`] when the code is empty, longer than 16 characters, or has a
+    /// character other than `a-z`, `0-9`, `_` or `-`; [`ParseError::TooManyTierCodes`] when
+    /// the process already holds [`TierCode::MAX_DISTINCT`] other codes.
     pub fn new(code: &str) -> Result<Self, ParseError> {
         let b = code.as_bytes();
         let ok = !b.is_empty()
@@ -44,21 +125,38 @@ impl TierCode {
         if !ok {
             return Err(ParseError::Code(code.to_string()));
         }
-        let mut bytes = [0u8; Self::MAX_LEN];
-        bytes[..b.len()].copy_from_slice(b);
-        let len = std::num::NonZeroU8::new(b.len() as u8).ok_or_else(|| ParseError::Code(code.to_string()))?;
-        Ok(TierCode { len, bytes })
+        Ok(TierCode { slot: intern(code)? })
     }
 
     /// The code's bytes (ASCII), for callers that copy codes into fixed buffers.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..usize::from(self.len.get())]
+    pub fn as_bytes(&self) -> &'static [u8] {
+        self.as_str().as_bytes()
     }
 
     /// The code as text.
-    pub fn as_str(&self) -> &str {
-        // Only ASCII bytes are ever stored.
-        std::str::from_utf8(&self.bytes[..usize::from(self.len.get())]).unwrap_or("")
+    pub fn as_str(&self) -> &'static str {
+        // A slot is handed out only after its text is set.
+        slot_text(self.slot).unwrap_or("")
+    }
+}
+
+impl PartialOrd for TierCode {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for TierCode {
+    /// By text, as the codes read.
+    fn cmp(&self, other: &Self) -> Ordering {
+        if self.slot == other.slot { Ordering::Equal } else { self.as_str().cmp(other.as_str()) }
+    }
+}
+
+impl Hash for TierCode {
+    /// By text, so hashes do not depend on the order codes were first seen.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
     }
 }
 

@@ -13,6 +13,10 @@ pub enum ParseError {
     /// Not a valid tier or component code.
     #[error("`{0}` is not a valid code: expected 1 to 16 characters of a-z, 0-9, `_` or `-`")]
     Code(String),
+    /// A valid tier code that could not be kept: the process already holds the most distinct
+    /// tier codes it can ([`TierCode::MAX_DISTINCT`](crate::TierCode::MAX_DISTINCT)).
+    #[error("tier code `{0}` cannot be kept: this process already holds 65535 distinct tier codes")]
+    TooManyTierCodes(String),
     /// Not a usable customer id.
     #[error("{0:?} is not a customer id: {1}")]
     CustomerId(String, &'static str),

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::code::TierCode;
 use crate::error::{StateError, TieringError};
+use crate::money::{from_fen, parse_amount, to_fen};
 use crate::month::Month;
 
 /// The state schema version written by this library. Reading any other version is an error.
@@ -53,12 +54,21 @@ pub struct Watch {
     /// First short month of the watch.
     pub since: Month,
     /// Consecutive short months so far.
-    pub short_months: u32,
+    #[serde(deserialize_with = "month_count::deserialize")]
+    pub short_months: u16,
     /// Highest tier qualified in the watch's months (none when every month was below entry).
     pub best_tier: Option<TierCode>,
+    /// Highest AUM in the watch's months, in fen (AUMs are whole fen, SPEC §16); written
+    /// `peak_aum` as a decimal string in JSON. See [`Watch::peak_aum`].
+    #[serde(rename = "peak_aum", with = "fen_text")]
+    pub peak_aum_fen: i64,
+}
+
+impl Watch {
     /// Highest AUM in the watch's months.
-    #[serde(with = "rust_decimal::serde::str")]
-    pub peak_aum: Decimal,
+    pub fn peak_aum(&self) -> Decimal {
+        from_fen(self.peak_aum_fen)
+    }
 }
 
 /// A run of consecutive months below the entry threshold while rated (the exit counter).
@@ -68,10 +78,19 @@ pub struct BelowEntryRun {
     /// First month of the run.
     pub since: Month,
     /// Consecutive months so far.
-    pub months: u32,
+    #[serde(deserialize_with = "month_count::deserialize")]
+    pub months: u16,
+    /// Highest AUM in the run, in fen; written `peak_aum` as a decimal string in JSON. See
+    /// [`BelowEntryRun::peak_aum`].
+    #[serde(rename = "peak_aum", with = "fen_text")]
+    pub peak_aum_fen: i64,
+}
+
+impl BelowEntryRun {
     /// Highest AUM in the run.
-    #[serde(with = "rust_decimal::serde::str")]
-    pub peak_aum: Decimal,
+    pub fn peak_aum(&self) -> Decimal {
+        from_fen(self.peak_aum_fen)
+    }
 }
 
 /// A special VIP (特殊VIP) designation.
@@ -95,7 +114,9 @@ impl SpecialVip {
 
 /// A customer's standing, effective for the month after the last evaluated one.
 ///
-/// States are plain `Copy` values with no allocation. They serialize (serde) with a
+/// States are plain `Copy` values with no allocation, at most 64 bytes (tier codes are 2-byte
+/// interned handles, month counts `u16`, peaks whole fen), so ten million of them fit in
+/// 640 MB. They serialize (serde) with a
 /// `schema_version`; see [`CustomerState::to_json`] and [`CustomerState::from_json`].
 ///
 /// ```
@@ -120,7 +141,7 @@ pub struct CustomerState {
     /// The run of months below entry while rated (the exit counter).
     pub below_entry: Option<BelowEntryRun>,
     /// Months of retention left (status retained only).
-    pub retention_months_left: u32,
+    pub retention_months_left: u16,
     /// The special VIP designation, while it lasts.
     pub special: Option<SpecialVip>,
     /// The last month evaluated; the state is effective for the month after it.
@@ -135,12 +156,12 @@ impl CustomerState {
 
     /// Consecutive short months of the watch in progress (0 when none).
     pub fn watch_months(&self) -> u32 {
-        self.watch.map_or(0, |w| w.short_months)
+        self.watch.map_or(0, |w| u32::from(w.short_months))
     }
 
     /// Consecutive months below entry while rated, the exit counter (0 when none).
     pub fn below_entry_months(&self) -> u32 {
-        self.below_entry.map_or(0, |r| r.months)
+        self.below_entry.map_or(0, |r| u32::from(r.months))
     }
 
     /// Whether the customer counts as a VIP in statistics (rated, or an active special VIP).
@@ -189,8 +210,8 @@ struct StateRepr {
     watch: Option<Watch>,
     #[serde(default)]
     below_entry: Option<BelowEntryRun>,
-    #[serde(default)]
-    retention_months_left: u32,
+    #[serde(default, deserialize_with = "month_count::deserialize")]
+    retention_months_left: u16,
     #[serde(default)]
     special: Option<SpecialVip>,
     #[serde(default)]
@@ -233,5 +254,37 @@ impl<'de> Deserialize<'de> for CustomerState {
             special: r.special,
             last_month: r.last_month,
         })
+    }
+}
+
+// Ten million states in at most 640 MB: checked when the crate is built.
+const _: () = assert!(std::mem::size_of::<CustomerState>() <= 64);
+
+/// Month counts in JSON: a whole number of months up to 65535.
+mod month_count {
+    use serde::{Deserialize, Deserializer};
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+        let n = i64::deserialize(d)?;
+        u16::try_from(n)
+            .map_err(|_| serde::de::Error::custom(format!("month count {n} is not a whole number from 0 to 65535")))
+    }
+}
+
+/// An amount in fen written as a decimal string in yuan (`"700000.00"`); reading refuses
+/// more decimals than fen.
+mod fen_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::{from_fen, parse_amount, to_fen};
+
+    pub(super) fn serialize<S: Serializer>(fen: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&from_fen(*fen))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(d)?;
+        let amount = parse_amount(&text).map_err(serde::de::Error::custom)?;
+        to_fen(amount).ok_or_else(|| serde::de::Error::custom(format!("peak AUM {text} is not a whole number of fen")))
     }
 }

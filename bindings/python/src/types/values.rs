@@ -98,7 +98,7 @@ impl PyCustomerState {
     /// Months of retention (已退未评级) left.
     #[getter]
     fn retention_months_left(&self) -> u32 {
-        self.state.retention_months_left
+        u32::from(self.state.retention_months_left)
     }
 
     /// The special VIP designation's tier, while it lasts.

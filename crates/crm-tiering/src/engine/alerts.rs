@@ -32,23 +32,23 @@ pub(super) fn alerts(
     };
     if let (Some(w), Some(t)) = (s.watch, rated) {
         sink.alert(Alert {
-            months_counted: Some(w.short_months),
-            months_left: Some(v.tiers[t].watch_months.saturating_sub(w.short_months)),
+            months_counted: Some(u32::from(w.short_months)),
+            months_left: Some(v.tiers[t].watch_months.saturating_sub(u32::from(w.short_months))),
             threshold: Some(v.tiers[t].min_aum),
             ..alert(AlertKind::WatchActive, s.tier)
         });
     }
     if let (Some(run), Some(_)) = (s.below_entry, rated) {
         sink.alert(Alert {
-            months_counted: Some(run.months),
-            months_left: Some(v.settings.exit_after_months.saturating_sub(run.months)),
+            months_counted: Some(u32::from(run.months)),
+            months_left: Some(v.settings.exit_after_months.saturating_sub(u32::from(run.months))),
             threshold: Some(v.entry_threshold()),
             ..alert(AlertKind::ExitRisk, s.tier)
         });
     }
     if s.status == Status::Retained {
         sink.alert(Alert {
-            months_left: Some(s.retention_months_left),
+            months_left: Some(u32::from(s.retention_months_left)),
             threshold: Some(v.entry_threshold()),
             ..alert(AlertKind::InRetention, s.tier)
         });

@@ -8,6 +8,7 @@ use super::batch::Sink;
 use super::plan::{Plan, SpecialPlan};
 use crate::code::TierCode;
 use crate::event::{Event, EventKind, Evidence, Reason};
+use crate::money::to_fen;
 use crate::month::Month;
 use crate::rules::{DowngradeTarget, RuleVersion};
 use crate::state::{BelowEntryRun, CustomerState, SpecialVip, Status, Watch};
@@ -18,6 +19,8 @@ struct MonthContext<'a> {
     v: &'a RuleVersion,
     month: Month,
     aum: Decimal,
+    /// The AUM in fen, for the peaks of the watch and the exit counter.
+    aum_fen: i64,
     /// The rank of the highest tier the month's AUM qualifies for (SPEC §3).
     qualifies: Option<usize>,
 }
@@ -69,7 +72,10 @@ pub(super) fn step(
     sink: &mut dyn Sink,
 ) {
     let key = v.key(aum);
-    let m = MonthContext { v, month, aum, qualifies: v.qualifying_rank_key(key) };
+    // AUMs reach the step rounded to the fen and within `MAX_AMOUNT` (SPEC §16), so the
+    // conversion is exact; the saturation is never reached.
+    let aum_fen = to_fen(aum).unwrap_or(if aum.is_sign_negative() { i64::MIN } else { i64::MAX });
+    let m = MonthContext { v, month, aum, aum_fen, qualifies: v.qualifying_rank_key(key) };
     let mut ranks = Ranks { earned: plan.earned, watch_best: plan.watch_best };
     match s.status {
         Status::NotEnrolled => entry(&m, s, &mut ranks, sink),
@@ -129,7 +135,9 @@ fn rated(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, sink: &
     let t = ranks.earned.unwrap_or(0);
     s.below_entry = count_below_entry(m, s.below_entry);
     match s.below_entry {
-        Some(run) if run.months >= m.v.settings.exit_after_months => exit_to_retention(m, s, ranks, t, run, sink),
+        Some(run) if u32::from(run.months) >= m.v.settings.exit_after_months => {
+            exit_to_retention(m, s, ranks, t, run, sink)
+        }
         _ if m.qualifies.is_some_and(|r| r >= t) => met_tier(m, s, ranks, t, sink),
         _ if t > 0 => short_of_tier(m, s, ranks, t, sink),
         _ => short_of_lowest_tier(m, s, ranks, t, sink),
@@ -140,8 +148,12 @@ fn rated(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, sink: &
 fn count_below_entry(m: &MonthContext<'_>, run: Option<BelowEntryRun>) -> Option<BelowEntryRun> {
     match (m.qualifies, run) {
         (Some(_), _) => None,
-        (None, Some(run)) => Some(BelowEntryRun { months: run.months + 1, peak_aum: run.peak_aum.max(m.aum), ..run }),
-        (None, None) => Some(BelowEntryRun { since: m.month, months: 1, peak_aum: m.aum }),
+        (None, Some(run)) => Some(BelowEntryRun {
+            months: run.months.saturating_add(1),
+            peak_aum_fen: run.peak_aum_fen.max(m.aum_fen),
+            ..run
+        }),
+        (None, None) => Some(BelowEntryRun { since: m.month, months: 1, peak_aum_fen: m.aum_fen }),
     }
 }
 
@@ -154,10 +166,15 @@ fn exit_to_retention(
     run: BelowEntryRun,
     sink: &mut dyn Sink,
 ) {
-    let evidence = Evidence::aum(m.aum, Some(m.v.entry_threshold())).window(run.since, run.months, Some(run.peak_aum));
+    let evidence = Evidence::aum(m.aum, Some(m.v.entry_threshold())).window(
+        run.since,
+        u32::from(run.months),
+        Some(run.peak_aum()),
+    );
     sink.event(m.event(EventKind::ExitedToRetention, Some(t), None, Reason::BelowEntryRun, evidence));
     s.status = Status::Retained;
-    s.retention_months_left = m.v.settings.retention_months;
+    // Rule books allow at most 120 months.
+    s.retention_months_left = u16::try_from(m.v.settings.retention_months).unwrap_or(u16::MAX);
     s.below_entry = None;
     s.watch = None;
     ranks.watch_best = None;
@@ -168,7 +185,8 @@ fn exit_to_retention(
 fn met_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, t: usize, sink: &mut dyn Sink) {
     let r = m.qualifies.unwrap_or(t);
     if let Some(w) = s.watch.take() {
-        let evidence = Evidence::aum(m.aum, Some(m.min(t))).window(w.since, w.short_months, Some(w.peak_aum));
+        let evidence =
+            Evidence::aum(m.aum, Some(m.min(t))).window(w.since, u32::from(w.short_months), Some(w.peak_aum()));
         sink.event(m.event(EventKind::WatchCleared, Some(t), Some(t), Reason::MetTierMinimum, evidence));
         ranks.watch_best = None;
     }
@@ -183,20 +201,22 @@ fn met_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, t: u
 /// or extends the watch; §5.5 Downgrade (降级) when the watch reaches the tier's watch months.
 fn short_of_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, t: usize, sink: &mut dyn Sink) {
     let w = match s.watch {
-        Some(w) => Watch { short_months: w.short_months + 1, peak_aum: w.peak_aum.max(m.aum), ..w },
+        Some(w) => {
+            Watch { short_months: w.short_months.saturating_add(1), peak_aum_fen: w.peak_aum_fen.max(m.aum_fen), ..w }
+        }
         None => {
             let evidence = Evidence::aum(m.aum, Some(m.min(t)));
             sink.event(m.event(EventKind::WatchStarted, Some(t), None, Reason::ShortOfTier, evidence));
-            Watch { since: m.month, short_months: 1, best_tier: None, peak_aum: m.aum }
+            Watch { since: m.month, short_months: 1, best_tier: None, peak_aum_fen: m.aum_fen }
         }
     };
     ranks.watch_best = ranks.watch_best.max(m.qualifies);
-    if w.short_months < m.v.tiers[t].watch_months {
+    if u32::from(w.short_months) < m.v.tiers[t].watch_months {
         s.watch = Some(w);
         return;
     }
     let (target, reason) = downgrade_target(m, ranks.watch_best, t);
-    let evidence = Evidence::aum(m.aum, Some(m.min(t))).window(w.since, w.short_months, Some(w.peak_aum));
+    let evidence = Evidence::aum(m.aum, Some(m.min(t))).window(w.since, u32::from(w.short_months), Some(w.peak_aum()));
     sink.event(m.event(EventKind::Downgraded, Some(t), Some(target), reason, evidence));
     ranks.earned = Some(target);
     s.watch = None;
@@ -221,7 +241,8 @@ fn downgrade_target(m: &MonthContext<'_>, watch_best: Option<usize>, t: usize) -
 /// version in which this tier had a tier below it ends here (decision 15).
 fn short_of_lowest_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, t: usize, sink: &mut dyn Sink) {
     if let Some(w) = s.watch.take() {
-        let evidence = Evidence::aum(m.aum, Some(m.min(t))).window(w.since, w.short_months, Some(w.peak_aum));
+        let evidence =
+            Evidence::aum(m.aum, Some(m.min(t))).window(w.since, u32::from(w.short_months), Some(w.peak_aum()));
         sink.event(m.event(EventKind::WatchCleared, Some(t), Some(t), Reason::NoLowerTier, evidence));
         ranks.watch_best = None;
     }
