@@ -126,8 +126,8 @@ fn explain_table(
     }
     let mut ids: Vec<&str> = Vec::new();
     for r in extract.rows() {
-        if !ids.contains(&r.customer_id.as_str()) {
-            ids.push(&r.customer_id);
+        if !ids.contains(&r.customer_id()) {
+            ids.push(r.customer_id());
         }
     }
     let id = match (customer, ids.as_slice()) {
@@ -148,23 +148,26 @@ fn explain_table(
     if let Some(e) = extract.rejected().find(|e| e.customer() == Some(id)) {
         return Err(errors::record_error(py, e));
     }
-    let mut rows: Vec<&crm_tiering::portfolio::AumRow> =
-        extract.rows().iter().filter(|r| r.customer_id == id).collect();
+    let mut rows: Vec<crm_tiering::portfolio::AumRow<'_>> =
+        extract.rows().iter().filter(|r| r.customer_id() == id).collect();
     if rows.is_empty() {
         return Err(errors::input_error(py, Some(id), None, "customer", "the customer has no row in the table"));
     }
-    if rows.iter().any(|r| r.month.is_none()) {
+    if rows.iter().any(|r| r.month().is_none()) {
         return Err(errors::input_error(py, Some(id), None, "month", "the table has no month column"));
     }
-    rows.sort_by_key(|r| r.month);
+    rows.sort_by_key(|r| r.month());
     let last = rows[rows.len() - 1];
-    let who =
-        Customer { id: id.to_string(), legal_entity: last.legal_entity.clone(), kind: last.kind.unwrap_or_default() };
+    let who = Customer {
+        id: id.to_string(),
+        legal_entity: last.legal_entity().map(str::to_string),
+        kind: last.kind().unwrap_or_default(),
+    };
     let mut state = initial.map(|s| s.state).unwrap_or_default();
     let mut outcomes = Vec::with_capacity(rows.len());
     for r in rows {
-        let input = MonthInput { aum: r.aum().clone(), special: None };
-        let month = r.month.unwrap_or(Month::LAST);
+        let input = MonthInput { aum: r.aum().into_owned(), special: None };
+        let month = r.month().unwrap_or(Month::LAST);
         let o = engine.evaluate(&who, &state, month, &input).map_err(errors::py_err)?;
         state = o.state;
         outcomes.push(o);
@@ -254,11 +257,11 @@ fn _bench_rust_batch<'py>(
                 .iter()
                 .map(|r| {
                     let c = Customer {
-                        id: r.customer_id.clone(),
-                        legal_entity: r.legal_entity.clone(),
-                        kind: r.kind.unwrap_or_default(),
+                        id: r.customer_id().to_string(),
+                        legal_entity: r.legal_entity().map(str::to_string),
+                        kind: r.kind().unwrap_or_default(),
                     };
-                    (c, MonthInput { aum: r.aum().clone(), special: None })
+                    (c, MonthInput { aum: r.aum().into_owned(), special: None })
                 })
                 .unzip())
         };

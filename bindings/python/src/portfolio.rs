@@ -74,7 +74,7 @@ pub(crate) fn read_all(engine: &Engine, tables: &[InputTable]) -> Result<Extract
 /// The months a history covers when the caller declares none: its first to its last dated
 /// record. `None` for an extract with no record at all.
 pub(crate) fn months_of(extract: &Extract) -> Result<Option<MonthRange>, RunError> {
-    let dated = extract.rows().iter().filter_map(|r| r.month).chain(extract.designations().iter().map(|d| d.month));
+    let dated = extract.rows().iter().filter_map(|r| r.month()).chain(extract.designations().iter().map(|d| d.month));
     let (mut first, mut last): (Option<Month>, Option<Month>) = (None, None);
     for m in dated {
         first = Some(first.map_or(m, |f| f.min(m)));

@@ -396,7 +396,7 @@ pub(crate) fn execute(
         let single = (config.months.first() == config.months.last()).then_some(config.months.first());
         for m in config.months.months() {
             // A month whose records are all bad is not a missing extract: its customers are held.
-            let present = extract.rows().iter().any(|r| r.month.or(single) == Some(m))
+            let present = extract.rows().iter().any(|r| r.month().or(single) == Some(m))
                 || extract.rejected().any(|e| e.month().or(single) == Some(m));
             if !present {
                 return Err(Failure::new(

@@ -362,30 +362,28 @@ impl Composition {
     /// the integer sum, so the result equals the general computation's; anything else (and
     /// every error) is left to it (`None`).
     fn averages_in_fen(&self, list: &[ComponentAmount]) -> Option<Decimal> {
-        const MAX_FEN: i128 = 99_999_999_999_999_999;
         let mut total: i128 = 0;
         for c in list {
-            let a = c.amount;
-            if a.scale() != 2 || a.is_sign_negative() {
-                return None;
+            let fen = fen_of(c.amount)?;
+            match self.fen_slot(&c.component) {
+                FenSlot::Add => total += i128::from(fen),
+                FenSlot::Skip => {}
+                FenSlot::General => return None,
             }
-            let fen = a.mantissa();
-            if fen > MAX_FEN {
-                return None;
-            }
-            let component = self.component(&c.component)?;
-            if !component.included {
-                continue;
-            }
-            if component.weight != Decimal::ONE {
-                return None;
-            }
-            total += fen;
         }
-        if total > MAX_FEN {
-            return None;
+        fen_total(total)
+    }
+
+    /// What the sum in integer fen does with an amount of component `code` (see
+    /// [`Composition::compute`]'s fast path): a component of weight 1 is added, an excluded
+    /// one skipped, and an unknown one or one of another weight needs the general computation.
+    pub(crate) fn fen_slot(&self, code: &str) -> FenSlot {
+        match self.component(code) {
+            None => FenSlot::General,
+            Some(c) if !c.included => FenSlot::Skip,
+            Some(c) if c.weight == Decimal::ONE => FenSlot::Add,
+            Some(_) => FenSlot::General,
         }
-        Decimal::try_from_i128_with_scale(total, 2).ok()
     }
 
     fn day_sum(
@@ -411,6 +409,56 @@ impl Composition {
         }
         Ok(sum)
     }
+}
+
+/// The largest amount in fen ([`MAX_AMOUNT`]).
+const MAX_FEN: i64 = 99_999_999_999_999_999;
+
+/// What the sum in integer fen does with one component of a composition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FenSlot {
+    /// A component of weight 1: its fen are added.
+    Add,
+    /// A component that does not count toward AUM: skipped.
+    Skip,
+    /// An unknown component, or one of another weight: the general computation decides.
+    General,
+}
+
+/// The amount in fen when it can be summed in integer fen: two decimals, not negative, within
+/// [`MAX_AMOUNT`].
+#[inline]
+pub(crate) fn fen_of(amount: Decimal) -> Option<i64> {
+    if amount.scale() != 2 || amount.is_sign_negative() {
+        return None;
+    }
+    i64::try_from(amount.mantissa()).ok().filter(|&fen| fen <= MAX_FEN)
+}
+
+/// The month's AUM from component averages kept in fen (each from [`fen_of`]), `entries`
+/// being (slot, fen) with `slots` the composition's [`FenSlot`] of each: exactly what
+/// [`Composition::compute`] gives for the same averages, or `None` when that computation must
+/// decide (a component it does not sum in fen, or a total above [`MAX_AMOUNT`]).
+#[inline]
+pub(crate) fn sum_fen(slots: &[FenSlot], entries: impl Iterator<Item = (usize, i64)>) -> Option<Decimal> {
+    let mut total: i128 = 0;
+    for (slot, fen) in entries {
+        match slots.get(slot)? {
+            FenSlot::Add => total += i128::from(fen),
+            FenSlot::Skip => {}
+            FenSlot::General => return None,
+        }
+    }
+    fen_total(total)
+}
+
+/// A total in fen as an amount of two decimals, when within [`MAX_AMOUNT`].
+#[inline]
+fn fen_total(total: i128) -> Option<Decimal> {
+    if total > i128::from(MAX_FEN) {
+        return None;
+    }
+    Decimal::try_from_i128_with_scale(total, 2).ok()
 }
 
 /// The message for an amount above [`MAX_AMOUNT`].

@@ -1,6 +1,7 @@
 //! Evaluating a portfolio over a declared month or range of months (SPEC §15).
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
@@ -11,10 +12,11 @@ use super::plan::{NONE, Plan};
 use super::record::{PortfolioFailure, RecordError, RecordRef};
 use super::sink::{PortfolioOutcome, PortfolioSink};
 use super::states::PortfolioStates;
-use crate::aum::AumInput;
+use crate::aum::{AumInput, FenSlot};
 use crate::engine::{BatchOutcome, Customer, CustomerRef, Engine, MonthInput};
 use crate::error::{InputError, StateError, TieringError};
 use crate::month::Month;
+use crate::rules::RuleBook;
 use crate::state::CustomerState;
 
 /// The input of a customer with a designation but no AUM record, or of an absent one under
@@ -129,13 +131,13 @@ impl Engine {
             for &k in &month_rows[offset] {
                 let i = row_customer[k as usize] as usize;
                 row_of[i] = k;
-                let r = &extract.rows[k as usize];
+                let r = &extract.records[k as usize];
                 let c = &mut states.customers[i];
                 // Usually the same entity as stored: no allocation then.
-                if let Some(e) = &r.legal_entity
-                    && c.legal_entity.as_deref() != Some(e.as_str())
+                if let Some(e) = extract.entity_of(r)
+                    && c.legal_entity.as_deref() != Some(e)
                 {
-                    c.legal_entity = Some(e.clone());
+                    c.legal_entity = Some(e.to_string());
                 }
                 if let Some(kind) = r.kind {
                     c.kind = kind;
@@ -180,15 +182,16 @@ impl Engine {
             for (i, e) in &newly_held {
                 sink.held(m, Some(*i), e);
             }
-            let input = |i: usize| {
-                let row = (row_of[i] != NONE).then(|| &extract.rows[row_of[i] as usize].input);
-                match (row, designation_of[i]) {
-                    (Some(input), NONE) => Cow::Borrowed(input),
-                    (None, NONE) => Cow::Borrowed(&NOTHING_HELD),
-                    (row, d) => Cow::Owned(MonthInput {
-                        aum: row.map_or(AumInput::Total(Decimal::ZERO), |i| i.aum.clone()),
-                        special: Some(extract.designations[d as usize].change),
-                    }),
+            let sums = FenSums::new(book, m, extract.fen_codes());
+            let input = |i: usize, who: &CustomerRef<'_>| {
+                let special = match designation_of[i] {
+                    NONE => None,
+                    d => extract.designations.get(d as usize).map(|d| d.change),
+                };
+                match (row_of[i], special) {
+                    (NONE, None) => Cow::Borrowed(&NOTHING_HELD),
+                    (NONE, Some(_)) => Cow::Owned(MonthInput { aum: AumInput::Total(Decimal::ZERO), special }),
+                    (k, special) => extract.input_of(k as usize, sums.slots(book, who), special),
                 }
             };
             let outcomes = self.evaluate_active(states, m, &active, input, options.threads);
@@ -207,7 +210,7 @@ impl Engine {
                 }
                 if x < outcomes.errors.len() && outcomes.errors[x].index as usize == k {
                     let record = (row_of[i] != NONE).then(|| {
-                        let r = &extract.rows[row_of[i] as usize];
+                        let r = &extract.records[row_of[i] as usize];
                         extract.record(r.table, r.row)
                     });
                     let error = RecordError::at(outcomes.errors[x].error.clone(), record);
@@ -237,7 +240,7 @@ impl Engine {
         states: &mut PortfolioStates,
         month: Month,
         active: &[u32],
-        input: impl Fn(usize) -> Cow<'e, MonthInput> + Sync,
+        input: impl Fn(usize, &CustomerRef<'_>) -> Cow<'e, MonthInput> + Sync,
         threads: usize,
     ) -> BatchOutcome {
         let customers: Vec<CustomerRef<'_>> = active
@@ -250,7 +253,7 @@ impl Engine {
         // The whole portfolio on one thread (the usual month): in place, no copy.
         if threads <= 1 && active.len() == states.states.len() {
             let mut out = BatchOutcome::with_capacity(active.len());
-            let input = |k: usize| Ok::<_, TieringError>(input(k));
+            let input = |k: usize| Ok::<_, TieringError>(input(k, &customers[k]));
             if let Err(error) = self.evaluate_batch_with(month, &customers, &mut states.states, input, &mut out) {
                 out.aums = vec![Decimal::ZERO; active.len()];
                 out.errors = (0..active.len() as u32)
@@ -264,7 +267,7 @@ impl Engine {
             month,
             &customers,
             &mut subset,
-            |k| Ok::<_, TieringError>(input(active[k] as usize)),
+            |k| Ok::<_, TieringError>(input(active[k] as usize, &customers[k])),
             threads,
             BatchOutcome::default,
         );
@@ -292,6 +295,42 @@ impl Engine {
             states.states[i as usize] = subset[k];
         }
         out
+    }
+}
+
+/// How the rule sets in force in a month sum the extract's component codes in integer fen:
+/// the [`FenSlot`] of each code under each rule set's composition, and one table for all when
+/// they agree (the usual book), so that a customer's rule set is looked up only otherwise.
+struct FenSums {
+    /// The table every rule set in force has, when they agree.
+    uniform: Option<Vec<FenSlot>>,
+    /// Each rule set's table, by index; none when no version is in force.
+    by_set: Vec<Option<Vec<FenSlot>>>,
+}
+
+impl FenSums {
+    fn new(book: &RuleBook, month: Month, codes: &[Arc<str>]) -> Self {
+        let by_set: Vec<Option<Vec<FenSlot>>> = book
+            .rule_sets()
+            .iter()
+            .map(|set| set.version_for(month).map(|v| codes.iter().map(|c| v.aum.fen_slot(c)).collect()))
+            .collect();
+        let mut tables = by_set.iter().flatten();
+        let uniform = match tables.next() {
+            Some(first) if tables.all(|t| t == first) => Some(first.clone()),
+            _ => None,
+        };
+        FenSums { uniform, by_set }
+    }
+
+    /// The table of a customer's composition, as the batch selects its rule set; none when
+    /// no rule set or version applies (the batch then fails the customer before its input).
+    fn slots(&self, book: &RuleBook, who: &CustomerRef<'_>) -> Option<&[FenSlot]> {
+        if let Some(t) = &self.uniform {
+            return Some(t);
+        }
+        let set = book.select(who.legal_entity, who.kind).ok()?;
+        self.by_set.get(set.index())?.as_deref()
     }
 }
 

@@ -28,7 +28,7 @@ mod sink;
 mod states;
 
 pub use columns::{ColumnRole, Columns, TableKind};
-pub use extract::{AumRow, Cell, DesignationRow, Extract};
+pub use extract::{AumRow, AumRowIter, AumRows, Cell, DesignationRow, Extract};
 pub use options::{Absent, MonthRange, PortfolioOptions, RuleBookChange};
 pub use record::{MAX_CUSTOMER_ID_BYTES, PortfolioFailure, RecordError, RecordRef, validate_customer_id};
 pub use simulate::{Simulation, TierChange, TierCount, simulate};

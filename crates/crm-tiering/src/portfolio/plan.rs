@@ -90,7 +90,7 @@ impl<'x> Plan<'x> {
         let known = states.len();
         // Room for every record's customer to be new when the extract has more records than
         // there are stored customers (a first month), so that the map does not grow by doubling.
-        let expect_new = extract.rows.len().saturating_sub(known);
+        let expect_new = extract.records.len().saturating_sub(known);
         let mut ids = Ids {
             known,
             new: FxHashMap::with_capacity_and_hasher(expect_new, Default::default()),
@@ -105,19 +105,20 @@ impl<'x> Plan<'x> {
         }
         // Date every record: undated ones stop the run, ones outside the months hold.
         let mut month_rows: Vec<Vec<u32>> = vec![Vec::new(); n_months];
-        let mut row_customer = vec![NONE; extract.rows.len()];
+        let mut row_customer = vec![NONE; extract.records.len()];
         let mut undated = Vec::new();
-        for (k, r) in extract.rows.iter().enumerate() {
-            let c = ids.of(states, &r.customer_id);
+        for (k, r) in extract.records.iter().enumerate() {
+            let id = extract.id_of(r);
+            let c = ids.of(states, id);
             let Some(m) = r.month.or((n_months == 1).then_some(months.first())) else {
                 let message = format!("the record has no month, and the run covers {months}");
-                let error = InputError::new(&r.customer_id, None, "month", message);
+                let error = InputError::new(id, None, "month", message);
                 undated.push(located(error, extract.record(r.table, r.row)));
                 continue;
             };
             if !months.contains(m) {
                 let message = format!("the record is dated {m}, outside the declared month(s) {months}");
-                let error = InputError::new(&r.customer_id, Some(m), "month", message);
+                let error = InputError::new(id, Some(m), "month", message);
                 hold(&mut holds, c, months.first(), located(error, extract.record(r.table, r.row)));
                 continue;
             }
@@ -149,8 +150,8 @@ impl<'x> Plan<'x> {
         for offset in 0..n_months {
             let m = months.first().plus(offset as i32);
             let locate = |k: u32| {
-                let r = &extract.rows[k as usize];
-                (r.table, r.row, r.customer_id.as_str())
+                let r = &extract.records[k as usize];
+                (r.table, r.row, extract.id_of(r))
             };
             let kept = seen.dedup(&month_rows[offset], &mut row_customer, offset, |k, f| {
                 duplicate(extract, m, "record", "customer_id", locate(k), locate(f))
@@ -171,7 +172,7 @@ impl<'x> Plan<'x> {
                     &kept.0,
                     &row_customer,
                     &(|k: u32| {
-                        let r = &extract.rows[k as usize];
+                        let r = &extract.records[k as usize];
                         (r.table, r.row)
                     }) as &dyn Fn(u32) -> (u32, u64),
                 ),
