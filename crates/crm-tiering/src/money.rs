@@ -127,6 +127,7 @@ pub fn from_fen(fen: i64) -> Decimal {
 /// assert_eq!(to_fen(parse_amount("200000.5").unwrap()), Some(20_000_050));
 /// assert_eq!(to_fen(parse_amount("0.001").unwrap()), None);
 /// ```
+#[inline]
 pub fn to_fen(amount: Decimal) -> Option<i64> {
     let m = amount.mantissa();
     let fen = match amount.scale() {
