@@ -1129,6 +1129,32 @@ mod tests {
         (x.rows().iter().collect(), x.rejected().cloned().collect(), x.fatal().to_vec())
     }
 
+    /// What a record costs beside its id and amounts (issue 12: memory per customer).
+    #[test]
+    fn a_record_is_48_bytes() {
+        assert_eq!(std::mem::size_of::<super::Record>(), 48);
+    }
+
+    /// The usual record is kept in fen, its entity interned and its id in the arena; an
+    /// amount of three decimals keeps the record as given.
+    #[test]
+    fn usual_records_are_compact() {
+        let book = RuleBook::default_book().unwrap_or_else(|e| unreachable!("{e}"));
+        let headers = ["month", "customer_id", "legal_entity", "demand_deposit", "time_deposit"];
+        let cols = Columns::resolve(&book, TableKind::Aum, &headers).unwrap_or_else(|e| unreachable!("{e}"));
+        let mut x = Extract::new(&book);
+        x.push_cells("t", &cols, 2, &["2024-03", "c1", "620101", "10.00", ""]);
+        x.push_cells("t", &cols, 3, &["2024-03", "c2", "620101", "10.00", "1.005"]);
+        x.push_cells("t", &cols, 4, &["2024-03", "c3", "", "", "7.50"]);
+        let compact: Vec<bool> = x.rows().iter().map(|r| r.is_compact()).collect();
+        assert_eq!(compact, [true, false, true]);
+        assert_eq!(x.entities.len(), 1);
+        assert_eq!(x.ids, "c1c2c3");
+        let ids: Vec<(&str, Option<&str>)> = x.rows().iter().map(|r| (r.customer_id(), r.legal_entity())).collect();
+        assert_eq!(ids, [("c1", Some("620101")), ("c2", Some("620101")), ("c3", None)]);
+        assert_eq!((x.fen_codes.len(), x.fen_amounts.as_slice()), (2, &[1000, 750][..]));
+    }
+
     proptest! {
         /// A typed amount reads as its decimal text does, in amount columns and elsewhere.
         #[test]
