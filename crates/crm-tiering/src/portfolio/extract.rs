@@ -50,7 +50,8 @@ pub(crate) struct Record {
     aum_len: u32,
     /// The month; none when the table has no month column.
     pub(crate) month: Option<Month>,
-    /// The length of the customer id (at most [`MAX_CUSTOMER_ID_BYTES`] bytes).
+    /// The length of the customer id (at most
+    /// [`MAX_CUSTOMER_ID_BYTES`](super::record::MAX_CUSTOMER_ID_BYTES) bytes).
     id_len: u8,
     /// The customer kind, when given.
     pub(crate) kind: Option<CustomerKind>,
