@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use crm_tiering::portfolio::PortfolioFailure;
 use crm_tiering::portfolio::{PortfolioOptions, RuleBookChange, TableKind};
-use crm_tiering::{Customer, CustomerState, Engine, Month, MonthInput, MonthOutcome};
+use crm_tiering::{Customer, CustomerRef, CustomerState, Engine, Month, MonthInput, MonthOutcome};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use pyo3_arrow::PyTable;
@@ -307,9 +307,17 @@ fn _bench_phases<'py>(
     use crm_tiering::portfolio::{MonthRange, PortfolioSink, PortfolioStates, RecordError};
     struct Null;
     impl PortfolioSink for Null {
-        fn event(&mut self, _: Month, _: usize, _: &Customer, _: &crm_tiering::Event) {}
-        fn alert(&mut self, _: Month, _: usize, _: &Customer, _: &crm_tiering::Alert) {}
-        fn evaluated(&mut self, _: Month, _: usize, _: &Customer, _: crm_tiering::Decimal, _: bool, _: &CustomerState) {
+        fn event(&mut self, _: Month, _: usize, _: CustomerRef<'_>, _: &crm_tiering::Event) {}
+        fn alert(&mut self, _: Month, _: usize, _: CustomerRef<'_>, _: &crm_tiering::Alert) {}
+        fn evaluated(
+            &mut self,
+            _: Month,
+            _: usize,
+            _: CustomerRef<'_>,
+            _: crm_tiering::Decimal,
+            _: bool,
+            _: &CustomerState,
+        ) {
         }
         fn held(&mut self, _: Month, _: Option<usize>, _: &RecordError) {}
     }
@@ -335,7 +343,7 @@ fn _bench_phases<'py>(
         drop(x1);
         // The ids column a portfolio keeps after its first month's states table.
         let mut ids = writers::IdColumn::default();
-        ids.of(with_tables.customers());
+        ids.of(&with_tables);
         let start = Instant::now();
         let x2 = read_all(&engine, &t2)?;
         let read = start.elapsed().as_secs_f64();
@@ -345,12 +353,12 @@ fn _bench_phases<'py>(
         let start = Instant::now();
         let mut sink = writers::TablesSink::new(with_tables.len(), 0, false, codes.clone());
         engine.evaluate_portfolio_with(&mut with_tables, range(m2)?, &x2, &options, &mut sink)?;
-        let tables = sink.finish(&mut ids, with_tables.customers())?;
+        let tables = sink.finish(&mut ids, &with_tables)?;
         let tables_time = start.elapsed().as_secs_f64();
         drop(tables);
         // The writers alone: the month's results, collected by the core, fed to the sink.
         let outcome = engine.evaluate_portfolio(&mut collected, range(m2)?, &x2, &options)?;
-        let customers = collected.customers();
+        let customers = &collected;
         let mut replay_ids = writers::IdColumn::default();
         replay_ids.of(customers);
         let start = Instant::now();
@@ -358,17 +366,17 @@ fn _bench_phases<'py>(
         for m in &outcome.months {
             let Some(month) = m.month else { continue };
             for (i, e) in &m.events {
-                if let Some(c) = customers.get(*i) {
+                if let Some(c) = customers.customer(*i) {
                     sink.event(month, *i, c, e);
                 }
             }
             for (i, a) in &m.alerts {
-                if let Some(c) = customers.get(*i) {
+                if let Some(c) = customers.customer(*i) {
                     sink.alert(month, *i, c, a);
                 }
             }
             for e in &m.evaluated {
-                if let Some(c) = customers.get(e.index) {
+                if let Some(c) = customers.customer(e.index) {
                     sink.evaluated(month, e.index, c, e.aum, e.has_record, &e.state);
                 }
             }

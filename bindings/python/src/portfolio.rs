@@ -187,7 +187,7 @@ impl PyPortfolio {
                 engine.evaluate_portfolio_with(states, months, &extract, &options, &mut sink)?;
             }
             drop(extract);
-            Ok(sink.finish(ids, states.customers())?)
+            Ok(sink.finish(ids, states)?)
         });
         match result {
             Ok([a, b, c, d]) => {
@@ -306,7 +306,7 @@ impl PyPortfolio {
         if self.states.get(customer_id).is_some() {
             let mut next = PortfolioStates::new();
             for (c, s) in self.states.iter() {
-                let (c, s) = if c.id == customer_id { (customer.clone(), state.state) } else { (c.clone(), *s) };
+                let (c, s) = if c.id == customer_id { (customer.borrowed(), state.state) } else { (c, *s) };
                 next.insert(c, s).map_err(|e| tiering_error(&e))?;
             }
             if let Some(fp) = self.states.rule_book()
@@ -324,7 +324,7 @@ impl PyPortfolio {
 
     /// The customer ids, in the portfolio's order.
     fn customer_ids(&self) -> Vec<String> {
-        self.states.customers().iter().map(|c| c.id.clone()).collect()
+        self.states.customers().map(|c| c.id.to_string()).collect()
     }
 
     /// The fingerprint of the rule book that wrote the states (none before any evaluation).

@@ -18,10 +18,10 @@ use arrow_array::types::{ArrowPrimitiveType, Date32Type, Decimal128Type, Int8Typ
 use arrow_array::{Array, ArrayRef, BooleanArray, DictionaryArray, PrimitiveArray, RecordBatch, StringArray};
 use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer, ScalarBuffer};
 use arrow_schema::{ArrowError, DataType, Field, Schema};
-use crm_tiering::portfolio::{PortfolioSink, RecordError, Simulation};
+use crm_tiering::portfolio::{PortfolioSink, PortfolioStates, RecordError, Simulation};
 use crm_tiering::{
-    Alert, AlertKind, Customer, CustomerState, Decimal, Event, EventKind, Month, Reason, RuleBook, Status, TierCode,
-    to_fen,
+    Alert, AlertKind, Customer, CustomerRef, CustomerState, Decimal, Event, EventKind, Month, Reason, RuleBook, Status,
+    TierCode, to_fen,
 };
 use pyo3_arrow::PyTable;
 
@@ -304,26 +304,27 @@ pub(crate) struct IdColumn {
 impl IdColumn {
     /// The column for `customers`: the kept one when it still is their ids' prefix (checked at
     /// its last id), extended with the customers that joined since; else built anew.
-    pub(crate) fn of(&mut self, customers: &[Customer]) -> &StringArray {
+    pub(crate) fn of(&mut self, customers: &PortfolioStates) -> &StringArray {
+        let n = customers.len();
         let kept = match self.ids.take() {
-            Some(a) if a.len() == customers.len() && a.null_count() == 0 && same_last(&a, customers) => a,
-            Some(a) if a.len() < customers.len() && a.null_count() == 0 && same_last(&a, customers) => {
-                let more = customers.get(a.len()..).unwrap_or_default();
-                let bytes = a.value_data().len() + more.iter().map(|c| c.id.len()).sum::<usize>();
-                let mut b = StringBuilder::with_capacity(customers.len(), bytes);
+            Some(a) if a.len() == n && a.null_count() == 0 && same_last(&a, customers) => a,
+            Some(a) if a.len() < n && a.null_count() == 0 && same_last(&a, customers) => {
+                let more = || customers.customers().skip(a.len());
+                let bytes = a.value_data().len() + more().map(|c| c.id.len()).sum::<usize>();
+                let mut b = StringBuilder::with_capacity(n, bytes);
                 for id in a.iter().flatten() {
                     b.append_value(id);
                 }
-                for c in more {
-                    b.append_value(&c.id);
+                for c in more() {
+                    b.append_value(c.id);
                 }
                 b.finish()
             }
             _ => {
-                let bytes = customers.iter().map(|c| c.id.len()).sum::<usize>();
-                let mut b = StringBuilder::with_capacity(customers.len(), bytes);
-                for c in customers {
-                    b.append_value(&c.id);
+                let bytes = customers.customers().map(|c| c.id.len()).sum::<usize>();
+                let mut b = StringBuilder::with_capacity(n, bytes);
+                for c in customers.customers() {
+                    b.append_value(c.id);
                 }
                 b.finish()
             }
@@ -337,10 +338,10 @@ impl IdColumn {
     }
 }
 
-fn same_last(a: &StringArray, customers: &[Customer]) -> bool {
+fn same_last(a: &StringArray, customers: &PortfolioStates) -> bool {
     match a.len().checked_sub(1) {
         None => true,
-        Some(last) => customers.get(last).is_some_and(|c| a.value(last) == c.id),
+        Some(last) => customers.customer(last).is_some_and(|c| a.value(last) == c.id),
     }
 }
 
@@ -492,12 +493,12 @@ impl StatesWriter {
         &mut self,
         codes: &mut Codes,
         m: Month,
-        (index, c): (usize, &Customer),
+        (index, c): (usize, CustomerRef<'_>),
         aum: Decimal,
         record: bool,
         s: &CustomerState,
     ) {
-        self.ids.indexed(index, &c.id);
+        self.ids.indexed(index, c.id);
         self.values(codes, m, Some((aum, record)), s);
     }
 
@@ -782,7 +783,7 @@ impl TablesSink {
 
     /// The four tables; the customers' ids are taken from `ids`, the column of the ids of
     /// `customers` (the portfolio's states after the run).
-    pub(crate) fn finish(self, ids: &mut IdColumn, customers: &[Customer]) -> Result<[PyTable; 4], ArrowError> {
+    pub(crate) fn finish(self, ids: &mut IdColumn, customers: &PortfolioStates) -> Result<[PyTable; 4], ArrowError> {
         let tier_values = self.codes.values();
         let needed =
             self.states.ids.needs_all() || self.events.customer.needs_all() || self.alerts.customer.needs_all();
@@ -797,15 +798,23 @@ impl TablesSink {
 }
 
 impl PortfolioSink for TablesSink {
-    fn event(&mut self, _month: Month, index: usize, customer: &Customer, event: &Event) {
-        self.events.customer.indexed(index, &customer.id);
+    fn event(&mut self, _month: Month, index: usize, customer: CustomerRef<'_>, event: &Event) {
+        self.events.customer.indexed(index, customer.id);
         self.events.row(&mut self.codes, event);
     }
-    fn alert(&mut self, _month: Month, index: usize, customer: &Customer, alert: &Alert) {
-        self.alerts.customer.indexed(index, &customer.id);
+    fn alert(&mut self, _month: Month, index: usize, customer: CustomerRef<'_>, alert: &Alert) {
+        self.alerts.customer.indexed(index, customer.id);
         self.alerts.row(&mut self.codes, alert);
     }
-    fn evaluated(&mut self, m: Month, index: usize, c: &Customer, aum: Decimal, has_record: bool, s: &CustomerState) {
+    fn evaluated(
+        &mut self,
+        m: Month,
+        index: usize,
+        c: CustomerRef<'_>,
+        aum: Decimal,
+        has_record: bool,
+        s: &CustomerState,
+    ) {
         self.states.indexed(&mut self.codes, m, (index, c), aum, has_record, s);
     }
     fn held(&mut self, m: Month, _index: Option<usize>, error: &RecordError) {

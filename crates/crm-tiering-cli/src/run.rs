@@ -13,7 +13,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use crm_tiering::portfolio::{
     Absent, MonthRange, PortfolioOptions, PortfolioSink, PortfolioStates, RecordError, RuleBookChange,
 };
-use crm_tiering::{Alert, Customer, CustomerState, Decimal, Engine, Event, Month, RuleBook, TierCode};
+use crm_tiering::{Alert, Customer, CustomerRef, CustomerState, Decimal, Engine, Event, Month, RuleBook, TierCode};
 use crm_tiering_store::{InputFile, LatestStates, MonthWriter, RunMeta, Store, StoreError};
 use serde::{Deserialize, Serialize};
 
@@ -209,7 +209,7 @@ impl PortfolioSink for StreamSink {
         });
     }
 
-    fn event(&mut self, _month: Month, index: usize, _c: &Customer, ev: &Event) {
+    fn event(&mut self, _month: Month, index: usize, _c: CustomerRef<'_>, ev: &Event) {
         if let Some(t) = &mut self.tally {
             t.event(ev.kind);
         }
@@ -218,7 +218,7 @@ impl PortfolioSink for StreamSink {
         }
     }
 
-    fn alert(&mut self, _month: Month, index: usize, _c: &Customer, al: &Alert) {
+    fn alert(&mut self, _month: Month, index: usize, _c: CustomerRef<'_>, al: &Alert) {
         if let Some(t) = &mut self.tally {
             t.alert(al.kind);
         }
@@ -231,7 +231,7 @@ impl PortfolioSink for StreamSink {
         &mut self,
         _month: Month,
         index: usize,
-        c: &Customer,
+        c: CustomerRef<'_>,
         aum: Decimal,
         has_record: bool,
         s: &CustomerState,
@@ -250,7 +250,7 @@ impl PortfolioSink for StreamSink {
             if index >= shadow.len() {
                 shadow.resize(index + 1, None);
             }
-            shadow[index] = Some((c.clone(), *s));
+            shadow[index] = Some((Customer::from(c), *s));
         }
     }
 
@@ -318,9 +318,9 @@ fn held_failure<'e>(held: impl Iterator<Item = &'e RecordError>) -> Failure {
 struct HeldOnly(Vec<RecordError>);
 
 impl PortfolioSink for HeldOnly {
-    fn event(&mut self, _: Month, _: usize, _: &Customer, _: &Event) {}
-    fn alert(&mut self, _: Month, _: usize, _: &Customer, _: &Alert) {}
-    fn evaluated(&mut self, _: Month, _: usize, _: &Customer, _: Decimal, _: bool, _: &CustomerState) {}
+    fn event(&mut self, _: Month, _: usize, _: CustomerRef<'_>, _: &Event) {}
+    fn alert(&mut self, _: Month, _: usize, _: CustomerRef<'_>, _: &Alert) {}
+    fn evaluated(&mut self, _: Month, _: usize, _: CustomerRef<'_>, _: Decimal, _: bool, _: &CustomerState) {}
     fn held(&mut self, _: Month, _: Option<usize>, error: &RecordError) {
         self.0.push(error.clone());
     }
@@ -339,7 +339,7 @@ fn write_results<'c>(
     w: &mut MonthWriter<'_>,
     results: &MonthResults,
     n: usize,
-    customer: impl Fn(usize) -> Option<(&'c Customer, &'c CustomerState)>,
+    customer: impl Fn(usize) -> Option<(CustomerRef<'c>, &'c CustomerState)>,
 ) -> Result<(), StoreError> {
     let mut aum: Vec<Option<(Decimal, bool)>> = vec![None; n];
     for &(i, a, has) in &results.evaluated {
@@ -352,7 +352,7 @@ fn write_results<'c>(
             w.state(c, s, a)?;
         }
     }
-    let id = |i: usize| customer(i).map(|(c, _)| c.id.as_str()).unwrap_or("");
+    let id = |i: usize| customer(i).map_or("", |(c, _)| c.id);
     for (i, e) in &results.events {
         w.event(id(*i), e);
     }
@@ -480,7 +480,7 @@ fn commit_months<'scope, 'env: 'scope>(
         }
     }
 
-    let shadow = multi.then(|| states.iter().map(|(c, s)| Some((c.clone(), *s))).collect::<Vec<_>>());
+    let shadow = multi.then(|| states.iter().map(|(c, s)| Some((Customer::from(c), *s))).collect::<Vec<_>>());
     let (tx, rx): (SyncSender<MonthResults>, Receiver<MonthResults>) = sync_channel(1);
     let sink = StreamSink {
         tx: Some(tx),
@@ -519,7 +519,7 @@ fn commit_months<'scope, 'env: 'scope>(
         let Some(snapshot) = &results.snapshot else {
             break Ok((w, results));
         };
-        let at = |i: usize| snapshot.get(i).and_then(|x| x.as_ref()).map(|(c, s)| (c, s));
+        let at = |i: usize| snapshot.get(i).and_then(|x| x.as_ref()).map(|(c, s)| (c.borrowed(), s));
         if let Err(e) = write_results(&mut w, &results, snapshot.len(), at) {
             break Err((Some(w), Some(failure(e))));
         }
@@ -554,9 +554,8 @@ fn commit_months<'scope, 'env: 'scope>(
     if let Err(f) = evaluation {
         return Err(abort_with(w, stop(&f.errors, "error(s) stop the run")));
     }
-    let customers = states.customers();
     let all = states.states();
-    let at = |i: usize| customers.get(i).zip(all.get(i));
+    let at = |i: usize| states.customer(i).zip(all.get(i));
     if let Err(e) = write_results(&mut w, &results, states.len(), at) {
         return Err(abort_with(w, failure(e)));
     }

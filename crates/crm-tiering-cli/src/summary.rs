@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap as HashMap;
 use std::fmt::Write as _;
 
 use crm_tiering::{
-    AlertKind, Customer, CustomerState, EventKind, Month, RuleBook, STATE_SCHEMA_VERSION, Status, TierCode,
+    AlertKind, CustomerRef, CustomerState, EventKind, Month, RuleBook, STATE_SCHEMA_VERSION, Status, TierCode,
 };
 use serde::{Deserialize, Serialize};
 
@@ -161,13 +161,13 @@ impl MonthTally {
     pub(crate) fn evaluated(
         &mut self,
         entities: &mut Entities,
-        customer: &Customer,
+        customer: CustomerRef<'_>,
         before: Option<TierCode>,
         after: &CustomerState,
         has_record: bool,
     ) {
         let special = after.special.is_some_and(|sp| sp.is_active_in(self.month.next()));
-        let key = (entities.get(customer.legal_entity.as_deref()), after.status, after.effective_tier, special);
+        let key = (entities.get(customer.legal_entity), after.status, after.effective_tier, special);
         *self.standing.entry(key).or_default() += 1;
         *self.migration.entry((before, after.effective_tier)).or_default() += 1;
         self.customers += 1;

@@ -29,8 +29,8 @@
 use std::collections::HashMap;
 
 use crm_tiering::{
-    BelowEntryRun, Customer, CustomerKind, CustomerState, Decimal, Month, SpecialVip, Status, TierCode, Watch,
-    from_fen, to_fen,
+    BelowEntryRun, CustomerIdentity, CustomerKind, CustomerRef, CustomerState, Decimal, Month, SpecialVip, Status,
+    TierCode, Watch, from_fen, to_fen,
 };
 
 use crate::StoreError;
@@ -119,14 +119,13 @@ impl Dictionaries {
             .ok_or_else(|| StoreError::Corrupt(format!("tier index {i} is not in tier_codes")))
     }
 
-    fn entity_at(&self, i: u32) -> Result<Option<String>, StoreError> {
+    fn entity_at(&self, i: u32) -> Result<Option<&str>, StoreError> {
         if i == 0 {
             return Ok(None);
         }
         self.entities
             .get(i as usize - 1)
-            .cloned()
-            .map(Some)
+            .map(|e| Some(e.as_str()))
             .ok_or_else(|| StoreError::Corrupt(format!("legal entity index {i} is not in legal_entities")))
     }
 
@@ -134,26 +133,26 @@ impl Dictionaries {
     /// record, when it was evaluated (none when it was held).
     pub(crate) fn encode(
         &mut self,
-        customer: &Customer,
+        customer: impl CustomerIdentity,
         s: &CustomerState,
         evaluated: Option<(Decimal, bool)>,
     ) -> Result<[u8; STATE_BYTES], StoreError> {
         let mut b = [0u8; STATE_BYTES];
-        let who = || customer.id.clone();
+        let who = || customer.id().to_string();
         b[0] = STATE_ENCODING;
         b[1] = match s.status {
             Status::NotEnrolled => 0,
             Status::Rated => 1,
             Status::Retained => 2,
         };
-        b[2] = match customer.kind {
+        b[2] = match customer.kind() {
             CustomerKind::Personal => 0,
             CustomerKind::Corporate => 1,
         };
         let mut flags = 0u8;
         b[4] = self.tier(s.tier)?;
         b[5] = self.tier(s.effective_tier)?;
-        put_u32(&mut b, 8, self.entity(customer.legal_entity.as_deref())?);
+        put_u32(&mut b, 8, self.entity(customer.legal_entity())?);
         if let Some(m) = s.last_month {
             flags |= F_LAST;
             put_month(&mut b, 12, m);
@@ -190,7 +189,7 @@ impl Dictionaries {
     }
 
     /// Decodes what [`Dictionaries::encode`] wrote.
-    pub(crate) fn decode(&self, id: &str, b: &[u8]) -> Result<Decoded, StoreError> {
+    pub(crate) fn decode<'a>(&'a self, id: &'a str, b: &[u8]) -> Result<Decoded<'a>, StoreError> {
         let bad = |why: &str| StoreError::Corrupt(format!("the stored state of customer {id}: {why}"));
         if b.len() != STATE_BYTES {
             return Err(bad(&format!("{} bytes instead of {STATE_BYTES}", b.len())));
@@ -242,7 +241,7 @@ impl Dictionaries {
             },
             last_month: if flags & F_LAST != 0 { Some(month(12)?) } else { None },
         };
-        let customer = Customer { id: id.to_string(), legal_entity: self.entity_at(get_u32(b, 8))?, kind };
+        let customer = CustomerRef { id, legal_entity: self.entity_at(get_u32(b, 8))?, kind };
         let evaluated = (flags & F_EVALUATED != 0).then(|| (from_fen(get_i64(b, 16)), flags & F_HAS_RECORD != 0));
         Ok(Decoded { customer, state, evaluated })
     }
@@ -250,8 +249,8 @@ impl Dictionaries {
 
 /// A decoded customer-month.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Decoded {
-    pub(crate) customer: Customer,
+pub(crate) struct Decoded<'a> {
+    pub(crate) customer: CustomerRef<'a>,
     pub(crate) state: CustomerState,
     pub(crate) evaluated: Option<(Decimal, bool)>,
 }
@@ -401,15 +400,16 @@ mod tests {
             special: Some(SpecialVip { tier: gold, first_month: "2024-01".parse()?, last_month: "2024-12".parse()? }),
             last_month: Some("2024-03".parse()?),
         };
-        let c = Customer { id: "c1".into(), legal_entity: Some("le01".into()), kind: CustomerKind::Corporate };
+        let c =
+            crm_tiering::Customer { id: "c1".into(), legal_entity: Some("le01".into()), kind: CustomerKind::Corporate };
         let mut d = Dictionaries::default();
         let aum = crm_tiering::parse_amount("999999999999999.99")?;
         let b = d.encode(&c, &s, Some((aum, true)))?;
         let back = d.decode("c1", &b)?;
         assert_eq!(back.state, s);
-        assert_eq!(back.customer, c);
+        assert_eq!(back.customer, c.borrowed());
         assert_eq!(back.evaluated, Some((aum, true)));
-        let empty = d.encode(&Customer::personal("c2"), &CustomerState::default(), None)?;
+        let empty = d.encode(crm_tiering::Customer::personal("c2"), &CustomerState::default(), None)?;
         let back = d.decode("c2", &empty)?;
         assert_eq!(back.state, CustomerState::default());
         assert_eq!(back.evaluated, None);

@@ -32,7 +32,7 @@ mod types;
 use std::fmt;
 
 use crm_tiering::portfolio::{PortfolioMonth, PortfolioStates, RecordError};
-use crm_tiering::{Alert, Customer, CustomerState, Decimal, Event, Month, RuleBook};
+use crm_tiering::{Alert, CustomerIdentity, CustomerState, Decimal, Event, Month, RuleBook};
 
 pub use codec::{STATE_BYTES, STATE_ENCODING};
 pub use types::{
@@ -371,12 +371,12 @@ impl MonthWriter<'_> {
     /// fen.
     pub fn state(
         &mut self,
-        customer: &Customer,
+        customer: impl CustomerIdentity,
         state: &CustomerState,
         evaluated: Option<(Decimal, bool)>,
     ) -> Result<(), StoreError> {
-        let row = self.data.dicts.encode(customer, state, evaluated)?;
-        self.data.states.push(&customer.id, row)
+        let row = self.data.dicts.encode(&customer, state, evaluated)?;
+        self.data.states.push(customer.id(), row)
     }
 
     /// An event of the month.
@@ -418,7 +418,7 @@ impl MonthWriter<'_> {
         for ((c, s), a) in states.iter().zip(aum) {
             self.state(c, s, a)?;
         }
-        let id = |i: usize| states.customers().get(i).map(|c| c.id.as_str()).unwrap_or("");
+        let id = |i: usize| states.customer(i).map_or("", |c| c.id);
         for (i, e) in &month.events {
             self.data.push_event(id(*i), e);
         }

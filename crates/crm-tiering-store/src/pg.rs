@@ -600,7 +600,7 @@ impl Backend for Postgres {
         for r in &rows {
             let month = month_of(i64::from(r.try_get::<_, i32>(0).map_err(e)?))?;
             let d = dicts.decode(customer_id, r.try_get(1).map_err(e)?)?;
-            h.states.push(StateRow { month, customer: d.customer, state: d.state, evaluated: d.evaluated });
+            h.states.push(StateRow { month, customer: d.customer.into(), state: d.state, evaluated: d.evaluated });
         }
         let rows = self
             .client
@@ -653,7 +653,7 @@ impl Backend for Postgres {
             for r in &rows {
                 let id: &str = r.try_get(0).map_err(e)?;
                 let d = dicts.decode(id, r.try_get(1).map_err(e)?)?;
-                f(StateRow { month, customer: d.customer, state: d.state, evaluated: d.evaluated })?;
+                f(StateRow { month, customer: d.customer.into(), state: d.state, evaluated: d.evaluated })?;
             }
         }
         Ok(())

@@ -821,7 +821,7 @@ impl Backend for Sqlite {
                 let d = dicts.decode(customer_id, block.state(k))?;
                 h.states.push(StateRow {
                     month: month_of(m)?,
-                    customer: d.customer,
+                    customer: d.customer.into(),
                     state: d.state,
                     evaluated: d.evaluated,
                 });
@@ -871,7 +871,7 @@ impl Backend for Sqlite {
             let month = month_of(m)?;
             for k in 0..block.len() {
                 let d = dicts.decode(block.id(k), block.state(k))?;
-                f(StateRow { month, customer: d.customer, state: d.state, evaluated: d.evaluated })?;
+                f(StateRow { month, customer: d.customer.into(), state: d.state, evaluated: d.evaluated })?;
             }
             Ok(())
         })

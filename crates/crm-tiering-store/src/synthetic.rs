@@ -63,7 +63,7 @@ pub fn write_month(
     for i in 0..n {
         let id = customer_id(i);
         let (customer, state) = match prev.and_then(|p| p.get(&id)) {
-            Some((c, s)) => (c.clone(), *s),
+            Some((c, s)) => (Customer::from(c), *s),
             None => {
                 let mut c = Customer::personal(id.as_str());
                 c.legal_entity = Some(format!("le{:02}", i % 7));

@@ -96,7 +96,7 @@ fn months_round_trip_with_history_and_audit() {
         let expected = expected.unwrap();
         assert_eq!(latest.states.len(), expected.len());
         for (c, s) in expected.iter() {
-            let (c2, s2) = latest.states.get(&c.id).unwrap();
+            let (c2, s2) = latest.states.get(c.id).unwrap();
             assert_eq!((c2, s2), (c, s));
         }
 

@@ -85,15 +85,15 @@ struct Count {
 }
 
 impl crm_tiering::portfolio::PortfolioSink for Count {
-    fn event(&mut self, _: crm_tiering::Month, _: usize, _: &crm_tiering::Customer, _: &crm_tiering::Event) {
+    fn event(&mut self, _: crm_tiering::Month, _: usize, _: crm_tiering::CustomerRef<'_>, _: &crm_tiering::Event) {
         self.events += 1;
     }
-    fn alert(&mut self, _: crm_tiering::Month, _: usize, _: &crm_tiering::Customer, _: &crm_tiering::Alert) {}
+    fn alert(&mut self, _: crm_tiering::Month, _: usize, _: crm_tiering::CustomerRef<'_>, _: &crm_tiering::Alert) {}
     fn evaluated(
         &mut self,
         _: crm_tiering::Month,
         _: usize,
-        _: &crm_tiering::Customer,
+        _: crm_tiering::CustomerRef<'_>,
         _: crm_tiering::Decimal,
         _: bool,
         _: &crm_tiering::CustomerState,

@@ -47,7 +47,7 @@ fn states_json(states: &PortfolioStates) -> Value {
 }
 
 fn outcome_json(out: &PortfolioOutcome, states: &PortfolioStates) -> Value {
-    let id = |i: usize| states.customers()[i].id.clone();
+    let id = |i: usize| states.customer(i).unwrap().id.to_string();
     let months: Vec<Value> = out
         .months
         .iter()

@@ -154,7 +154,7 @@ impl RunJson<'_> {
     /// `{"refused": [errors]}`; `states` names the customers by index.
     pub(super) fn render(&self, states: &PortfolioStates) -> Result<String, Failure> {
         let id = |i: usize| -> Result<&str, Failure> {
-            states.customers().get(i).map(|c| c.id.as_str()).ok_or_else(|| {
+            states.customer(i).map(|c| c.id).ok_or_else(|| {
                 Failure::new(crmt_result::CRMT_INDEX_OUT_OF_RANGE, format!("customer {i} is not in the portfolio"))
                     .field("portfolio")
             })

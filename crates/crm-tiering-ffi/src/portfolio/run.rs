@@ -3,7 +3,7 @@
 //! arrays of plain structs.
 
 use crm_tiering::portfolio::{Absent, MonthRange, PortfolioOptions, PortfolioSink, RecordError, RuleBookChange};
-use crm_tiering::{Alert, Customer, CustomerState, Decimal, Event, Month};
+use crm_tiering::{Alert, CustomerRef, CustomerState, Decimal, Event, Month};
 
 use crate::error::{Failure, crmt_result};
 use crate::evaluate::parse_month;
@@ -103,13 +103,13 @@ impl PortfolioSink for Sink<'_> {
         self.out.months.push(yyyymm(Some(month)));
     }
 
-    fn event(&mut self, month: Month, index: usize, _customer: &Customer, event: &Event) {
+    fn event(&mut self, month: Month, index: usize, _customer: CustomerRef<'_>, event: &Event) {
         let index32 = u32::try_from(index).unwrap_or(u32::MAX);
         self.out.events.push(event_struct(index32, event));
         self.out.json_events.push((yyyymm(Some(month)), index, *event));
     }
 
-    fn alert(&mut self, month: Month, index: usize, _customer: &Customer, alert: &Alert) {
+    fn alert(&mut self, month: Month, index: usize, _customer: CustomerRef<'_>, alert: &Alert) {
         let index32 = u32::try_from(index).unwrap_or(u32::MAX);
         self.out.alerts.push(alert_struct(index32, alert));
         self.out.json_alerts.push((yyyymm(Some(month)), index, *alert));
@@ -119,7 +119,7 @@ impl PortfolioSink for Sink<'_> {
         &mut self,
         month: Month,
         index: usize,
-        _customer: &Customer,
+        _customer: CustomerRef<'_>,
         aum: Decimal,
         has_record: bool,
         _state: &CustomerState,

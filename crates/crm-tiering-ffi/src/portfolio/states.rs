@@ -5,7 +5,7 @@
 use std::ffi::c_char;
 
 use crm_tiering::portfolio::PortfolioStates;
-use crm_tiering::{Customer, CustomerKind};
+use crm_tiering::{CustomerKind, CustomerRef};
 
 use crate::error::{Failure, crmt_result};
 use crate::evaluate::{CRMT_KIND_CORPORATE, CRMT_KIND_PERSONAL};
@@ -43,7 +43,7 @@ fn kind_code(kind: CustomerKind) -> u32 {
 }
 
 fn entry(p: &PortfolioStates, index: usize) -> Result<crmt_portfolio_entry, Failure> {
-    let (c, s) = p.customers().get(index).zip(p.states().get(index)).ok_or_else(|| {
+    let (c, s) = p.customer(index).zip(p.states().get(index)).ok_or_else(|| {
         Failure::new(
             crmt_result::CRMT_INDEX_OUT_OF_RANGE,
             format!("index {index} is past the end ({} customers)", p.len()),
@@ -166,8 +166,7 @@ pub unsafe extern "C" fn crmt_portfolio_insert(
         let kind = crate::evaluate::customer_kind(kind, id)?;
         // SAFETY: per the contract.
         let st = parse_state(unsafe { bytes(state, state_len, "state") }?, "state")?;
-        let customer =
-            Customer { id: id.to_string(), legal_entity: entity.filter(|e| !e.is_empty()).map(str::to_string), kind };
+        let customer = CustomerRef { id, legal_entity: entity.filter(|e| !e.is_empty()), kind };
         let i = p.states.insert(customer, st).map_err(Failure::from)?;
         if !index.is_null() {
             // SAFETY: per the contract.
@@ -229,7 +228,7 @@ pub unsafe extern "C" fn crmt_portfolio_entry_at(
 fn write_at(
     portfolio: *const crmt_portfolio,
     index: usize,
-    pick: impl FnOnce(&Customer) -> &str,
+    pick: impl for<'c> FnOnce(CustomerRef<'c>) -> &'c str,
     buf: *mut c_char,
     len: usize,
     written: *mut usize,
@@ -237,7 +236,7 @@ fn write_at(
     guard(|| {
         // SAFETY: the exported callers' contract.
         let p = unsafe { arg(portfolio, "portfolio") }?;
-        let c = p.states.customers().get(index).ok_or_else(|| {
+        let c = p.states.customer(index).ok_or_else(|| {
             Failure::new(
                 crmt_result::CRMT_INDEX_OUT_OF_RANGE,
                 format!("index {index} is past the end ({} customers)", p.states.len()),
@@ -268,7 +267,7 @@ pub unsafe extern "C" fn crmt_portfolio_customer_id(
     len: usize,
     written: *mut usize,
 ) -> crmt_result {
-    write_at(portfolio, index, |c| c.id.as_str(), buf, len, written)
+    write_at(portfolio, index, |c| c.id, buf, len, written)
 }
 
 /// Writes the legal entity of the customer at `index` (empty when none). Buffer rules as
@@ -287,7 +286,7 @@ pub unsafe extern "C" fn crmt_portfolio_legal_entity(
     len: usize,
     written: *mut usize,
 ) -> crmt_result {
-    write_at(portfolio, index, |c| c.legal_entity.as_deref().unwrap_or(""), buf, len, written)
+    write_at(portfolio, index, |c| c.legal_entity.unwrap_or(""), buf, len, written)
 }
 
 /// Serializes the state of the customer at `index` (as `crmt_state_to_bytes`) into a new

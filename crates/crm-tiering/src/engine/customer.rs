@@ -24,6 +24,19 @@ impl Customer {
     }
 }
 
+impl From<CustomerRef<'_>> for Customer {
+    fn from(c: CustomerRef<'_>) -> Self {
+        Customer { id: c.id.to_string(), legal_entity: c.legal_entity.map(str::to_string), kind: c.kind }
+    }
+}
+
+impl Customer {
+    /// The customer as a borrowed identity.
+    pub fn borrowed(&self) -> CustomerRef<'_> {
+        CustomerRef { id: &self.id, legal_entity: self.legal_entity.as_deref(), kind: self.kind }
+    }
+}
+
 /// A customer's identity as a batch reads it: an owned [`Customer`] or a borrowed
 /// [`CustomerRef`] (so that callers holding ids in their own buffers need not copy them).
 pub trait CustomerIdentity {
@@ -33,6 +46,18 @@ pub trait CustomerIdentity {
     fn legal_entity(&self) -> Option<&str>;
     /// Personal or corporate.
     fn kind(&self) -> CustomerKind;
+}
+
+impl<T: CustomerIdentity + ?Sized> CustomerIdentity for &T {
+    fn id(&self) -> &str {
+        (**self).id()
+    }
+    fn legal_entity(&self) -> Option<&str> {
+        (**self).legal_entity()
+    }
+    fn kind(&self) -> CustomerKind {
+        (**self).kind()
+    }
 }
 
 impl CustomerIdentity for Customer {

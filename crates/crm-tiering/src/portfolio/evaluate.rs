@@ -13,10 +13,10 @@ use super::record::{PortfolioFailure, RecordError, RecordRef};
 use super::sink::{PortfolioOutcome, PortfolioSink};
 use super::states::PortfolioStates;
 use crate::aum::{AumInput, FenSlot};
-use crate::engine::{BatchOutcome, Customer, CustomerRef, Engine, MonthInput};
+use crate::engine::{BatchOutcome, CustomerRef, Engine, MonthInput};
 use crate::error::{InputError, StateError, TieringError};
 use crate::month::Month;
-use crate::rules::RuleBook;
+use crate::rules::{CustomerKind, RuleBook};
 use crate::state::CustomerState;
 
 /// The input of a customer with a designation but no AUM record, or of an absent one under
@@ -101,8 +101,10 @@ impl Engine {
         let known = states.len();
         states.reserve(joining.len());
         for (id, _) in &joining {
-            let customer = Customer { id: id.to_string(), legal_entity: None, kind: Default::default() };
-            states.push(customer, CustomerState::default());
+            // Beyond 4 billion customers only, which the plan's `u32` indices already exclude.
+            states
+                .push_new(id, CustomerKind::default(), CustomerState::default())
+                .map_err(|e| RecordError::at(e, None))?;
         }
         let n = states.len();
         let mut joins: Vec<Month> = vec![months.first(); n];
@@ -132,15 +134,15 @@ impl Engine {
                 let i = row_customer[k as usize] as usize;
                 row_of[i] = k;
                 let r = &extract.records[k as usize];
-                let c = &mut states.customers[i];
-                // Usually the same entity as stored: no allocation then.
+                // Usually the same entity as stored: nothing to change then.
                 if let Some(e) = extract.entity_of(r)
-                    && c.legal_entity.as_deref() != Some(e)
+                    && states.identities.get(i).is_some_and(|c| c.legal_entity != Some(e))
                 {
-                    c.legal_entity = Some(e.to_string());
+                    // Beyond 4 billion distinct legal entities only.
+                    states.identities.set_legal_entity(i, e).map_err(|e| RecordError::at(e, None))?;
                 }
                 if let Some(kind) = r.kind {
-                    c.kind = kind;
+                    states.identities.set_kind(i, kind);
                 }
             }
             for &k in &month_designations[offset] {
@@ -166,7 +168,7 @@ impl Engine {
                         Absent::Zero => {}
                         Absent::Hold => continue,
                         Absent::Error => {
-                            let id = states.customers[i].id.as_str();
+                            let id = states.identities.id(i);
                             let message =
                                 "the customer has no record in the month's extract (absent customers are errors)";
                             let error = RecordError::at(InputError::new(id, Some(m), "aum", message), None);
@@ -199,7 +201,7 @@ impl Engine {
             let (mut e, mut a, mut x) = (0, 0, 0);
             for (k, &i) in active.iter().enumerate() {
                 let i = i as usize;
-                let customer = &states.customers[i];
+                let Some(customer) = states.identities.get(i) else { continue };
                 while e < outcomes.events.len() && outcomes.events[e].index as usize == k {
                     sink.event(m, i, customer, &outcomes.events[e].event);
                     e += 1;
@@ -246,8 +248,11 @@ impl Engine {
         let customers: Vec<CustomerRef<'_>> = active
             .iter()
             .map(|&i| {
-                let c = &states.customers[i as usize];
-                CustomerRef { id: &c.id, legal_entity: c.legal_entity.as_deref(), kind: c.kind }
+                states.identities.get(i as usize).unwrap_or(CustomerRef {
+                    id: "",
+                    legal_entity: None,
+                    kind: CustomerKind::Personal,
+                })
             })
             .collect();
         // The whole portfolio on one thread (the usual month): in place, no copy.

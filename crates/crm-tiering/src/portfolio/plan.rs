@@ -51,9 +51,7 @@ struct Ids<'x> {
 
 impl<'x> Ids<'x> {
     fn of(&mut self, states: &PortfolioStates, id: &'x str) -> u32 {
-        if let Some(c) = states.customers.get(self.cursor)
-            && c.id == id
-        {
+        if self.cursor < states.len() && states.identities.id(self.cursor) == id {
             self.cursor += 1;
             return (self.cursor - 1) as u32;
         }

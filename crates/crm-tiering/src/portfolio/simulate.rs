@@ -3,7 +3,6 @@
 //! effective tier differs. Written once here for the CLI's `simulate` and Python's `simulate`.
 
 use rust_decimal::Decimal;
-use rustc_hash::FxHashMap;
 
 use super::extract::Extract;
 use super::options::{MonthRange, PortfolioOptions, RuleBookChange};
@@ -11,7 +10,7 @@ use super::record::{PortfolioFailure, RecordError};
 use super::sink::PortfolioSink;
 use super::states::PortfolioStates;
 use crate::code::TierCode;
-use crate::engine::{Customer, Engine};
+use crate::engine::{CustomerRef, Engine};
 use crate::event::{Alert, Event};
 use crate::month::Month;
 use crate::rules::RuleBook;
@@ -135,34 +134,28 @@ struct Pass<'r> {
 
 struct Compare<'r> {
     standings: &'r [Vec<Option<Standing>>],
-    customers: &'r [Customer],
-    /// Built only when the two passes number a customer differently.
-    index: Option<FxHashMap<&'r str, usize>>,
+    customers: &'r PortfolioStates,
     changes: Vec<TierChange>,
 }
 
 impl Compare<'_> {
     fn standing_a(&mut self, offset: usize, index: usize, id: &str) -> Option<Standing> {
-        let i = if self.customers.get(index).is_some_and(|c| c.id == id) {
+        let i = if self.customers.customer(index).is_some_and(|c| c.id == id) {
             Some(index)
         } else {
-            let customers = self.customers;
-            let map = self
-                .index
-                .get_or_insert_with(|| customers.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect());
-            map.get(id).copied()
+            self.customers.index_of(id)
         };
         i.and_then(|i| self.standings.get(offset).and_then(|m| m.get(i)).copied().flatten())
     }
 }
 
 impl PortfolioSink for Pass<'_> {
-    fn event(&mut self, _: Month, _: usize, _: &Customer, _: &Event) {}
-    fn alert(&mut self, _: Month, _: usize, _: &Customer, _: &Alert) {}
+    fn event(&mut self, _: Month, _: usize, _: CustomerRef<'_>, _: &Event) {}
+    fn alert(&mut self, _: Month, _: usize, _: CustomerRef<'_>, _: &Alert) {}
     fn held(&mut self, month: Month, _: Option<usize>, error: &RecordError) {
         self.held.push((month, error.clone()));
     }
-    fn evaluated(&mut self, m: Month, index: usize, c: &Customer, aum: Decimal, _: bool, s: &CustomerState) {
+    fn evaluated(&mut self, m: Month, index: usize, c: CustomerRef<'_>, aum: Decimal, _: bool, s: &CustomerState) {
         let offset = m.months_since(self.months.first()) as usize;
         let rank = self.ranks.rank(s.effective_tier);
         if let Some(month) = self.counts.get_mut(offset) {
@@ -181,11 +174,10 @@ impl PortfolioSink for Pass<'_> {
             month[index] = Some(standing);
         }
         if let Some(cmp) = &mut self.compare {
-            let a =
-                cmp.standing_a(offset, index, &c.id).unwrap_or(Standing { tier: None, status: Status::NotEnrolled });
+            let a = cmp.standing_a(offset, index, c.id).unwrap_or(Standing { tier: None, status: Status::NotEnrolled });
             if a.tier != s.effective_tier {
                 cmp.changes.push(TierChange {
-                    customer_id: c.id.clone(),
+                    customer_id: c.id.to_string(),
                     month: m,
                     aum,
                     tier_a: a.tier,
@@ -261,12 +253,7 @@ pub fn simulate(
         counts: vec![Vec::new(); n_months],
         held: Vec::new(),
         record: None,
-        compare: Some(Compare {
-            standings: &standings,
-            customers: states_a.customers(),
-            index: None,
-            changes: Vec::new(),
-        }),
+        compare: Some(Compare { standings: &standings, customers: &states_a, changes: Vec::new() }),
     };
     let mut states_b = states.clone();
     b.0.evaluate_portfolio_with(&mut states_b, months, b.1, &options_b, &mut pass_b)?;

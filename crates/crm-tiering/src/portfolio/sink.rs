@@ -4,7 +4,7 @@
 use rust_decimal::Decimal;
 
 use super::record::RecordError;
-use crate::engine::Customer;
+use crate::engine::CustomerRef;
 use crate::event::{Alert, Event};
 use crate::month::Month;
 use crate::state::CustomerState;
@@ -16,15 +16,15 @@ pub trait PortfolioSink {
     /// A month starts.
     fn begin_month(&mut self, _month: Month) {}
     /// An event of the customer at `index` (in the portfolio's states).
-    fn event(&mut self, month: Month, index: usize, customer: &Customer, event: &Event);
+    fn event(&mut self, month: Month, index: usize, customer: CustomerRef<'_>, event: &Event);
     /// An alert of the customer at `index`.
-    fn alert(&mut self, month: Month, index: usize, customer: &Customer, alert: &Alert);
+    fn alert(&mut self, month: Month, index: usize, customer: CustomerRef<'_>, alert: &Alert);
     /// The customer at `index` was evaluated: its AUM, whether it had a record, its new state.
     fn evaluated(
         &mut self,
         month: Month,
         index: usize,
-        customer: &Customer,
+        customer: CustomerRef<'_>,
         aum: Decimal,
         has_record: bool,
         state: &CustomerState,
@@ -82,12 +82,12 @@ impl PortfolioSink for PortfolioOutcome {
     fn begin_month(&mut self, month: Month) {
         self.months.push(PortfolioMonth { month: Some(month), ..PortfolioMonth::default() });
     }
-    fn event(&mut self, _month: Month, index: usize, _customer: &Customer, event: &Event) {
+    fn event(&mut self, _month: Month, index: usize, _customer: CustomerRef<'_>, event: &Event) {
         if let Some(m) = self.months.last_mut() {
             m.events.push((index, *event));
         }
     }
-    fn alert(&mut self, _month: Month, index: usize, _customer: &Customer, alert: &Alert) {
+    fn alert(&mut self, _month: Month, index: usize, _customer: CustomerRef<'_>, alert: &Alert) {
         if let Some(m) = self.months.last_mut() {
             m.alerts.push((index, *alert));
         }
@@ -96,7 +96,7 @@ impl PortfolioSink for PortfolioOutcome {
         &mut self,
         _: Month,
         index: usize,
-        _: &Customer,
+        _: CustomerRef<'_>,
         aum: Decimal,
         has_record: bool,
         state: &CustomerState,
