@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 use super::Engine;
 use super::customer::{Customer, CustomerIdentity};
 use super::input::MonthInput;
+use super::steady::steady;
 use crate::error::{InputError, TieringError};
 use crate::event::{Alert, Event};
 use crate::month::Month;
@@ -362,6 +363,10 @@ impl Engine {
             };
             let result = selected.and_then(|(set, version)| {
                 let input = input(i)?;
+                // Most customers' months change nothing but the month: no plan, no step.
+                if let Some(aum) = steady(version, state, month, input.borrow()) {
+                    return Ok(aum);
+                }
                 // On error `evaluate_into` leaves the state untouched and emits nothing.
                 self.evaluate_into(
                     set,

@@ -10,6 +10,7 @@ mod batch;
 mod customer;
 mod input;
 mod plan;
+mod steady;
 mod step;
 
 use rust_decimal::Decimal;

@@ -81,12 +81,15 @@ impl RuleVersion {
     /// AUMs reach the engine rounded to the fen, so the key is exact.
     #[inline]
     pub(crate) fn key(&self, aum: Decimal) -> i128 {
-        if aum.scale() == 2 {
-            // |mantissa| < 2^96 and the factor is at most 10^4: the product cannot overflow.
-            aum.mantissa() * self.fen_key_factor
-        } else {
-            decimal_key(aum, self.key_scale)
-        }
+        if aum.scale() == 2 { self.fen_key(aum.mantissa()) } else { decimal_key(aum, self.key_scale) }
+    }
+
+    /// An amount in fen (a decimal's mantissa at the fen scale) as a comparison key.
+    #[inline]
+    pub(crate) fn fen_key(&self, fen: i128) -> i128 {
+        // |fen| < 2^96 (a decimal's mantissa) and the factor is at most 10^4: the product
+        // cannot overflow.
+        fen * self.fen_key_factor
     }
 
     /// Whether a comparison key meets a tier's minimum.

@@ -1,0 +1,92 @@
+//! The batch's fast path for a steady customer: a month that changes nothing but the month.
+//!
+//! Most customers of a portfolio month are either outside VIP management and far below entry,
+//! or rated and comfortably within their tier. For them the full evaluation (SPEC §6) checks
+//! the sequence, computes the AUM, plans and steps only to conclude: no event, no alert, the
+//! state as it was with this month as its last. [`steady`] recognizes exactly those months with
+//! the same primitives the full path uses, and otherwise leaves everything to it.
+//!
+//! Why the result is the same as the full path's, for a month it accepts:
+//! - checks (SPEC §6.1): the month is not [`Month::LAST`]; it follows the last month (or the
+//!   state is the initial one), so there is no sequence error and no gap to fill; the AUM is a
+//!   `Total` at the fen scale within `0..=MAX_AMOUNT`, which `Composition::compute` returns
+//!   unchanged whatever the rounding; the state has no watch, no designation and no designation
+//!   change, and its tier is none (not enrolled) or a code of the version itself (rated), so
+//!   `plan` resolves it to the same rank and finds the state consistent;
+//! - step (SPEC §6.2): not enrolled with no qualifying tier, nothing changes (§5.1, §5.9) but
+//!   the exit counter, which ends with any status but rated; rated at t with the month
+//!   qualifying for exactly t, the exit counter resets (§5.6),
+//!   the month meets the tier with no watch to clear and no tier above to upgrade to (§5.9); the
+//!   tier code is rewritten to itself, the designation stays none, the effective tier becomes
+//!   the earned tier (rated) or none (not enrolled), and the last month becomes this month;
+//! - alerts (SPEC §11): no watch, no exit counter, not retained, no designation; and the
+//!   near-threshold band tests of `alerts` are evaluated here exactly as there and must all be
+//!   false.
+
+use rust_decimal::Decimal;
+
+use super::input::MonthInput;
+use crate::aum::AumInput;
+use crate::month::Month;
+use crate::rules::RuleVersion;
+use crate::state::{CustomerState, Status};
+
+/// The largest amount in fen ([`crate::MAX_AMOUNT`] times 100).
+const MAX_FEN: i128 = 99_999_999_999_999_999;
+
+/// Evaluates a steady month in place and returns its AUM, or returns `None` having changed
+/// nothing, when the month needs the full evaluation (anything that could emit, fail or change
+/// more than the month).
+#[inline(always)]
+pub(super) fn steady(v: &RuleVersion, s: &mut CustomerState, month: Month, input: &MonthInput) -> Option<Decimal> {
+    let AumInput::Total(aum) = input.aum else { return None };
+    if input.special.is_some() || s.special.is_some() || s.watch.is_some() || month == Month::LAST {
+        return None;
+    }
+    let follows = match s.last_month {
+        Some(last) => last.next() == month,
+        None => *s == CustomerState::default(),
+    };
+    if !follows || aum.scale() != 2 {
+        return None;
+    }
+    let fen = aum.mantissa();
+    if !(0..=MAX_FEN).contains(&fen) {
+        return None;
+    }
+    let key = v.fen_key(fen);
+    let q = v.qualifying_rank_key(key);
+    let effective = match s.status {
+        Status::NotEnrolled => {
+            if s.tier.is_some() || q.is_some() {
+                return None;
+            }
+            // SPEC §11 potential_vip, as `alerts` tests it for a customer not rated.
+            if v.tiers.first().is_some_and(|e| key >= e.band_below_key && !v.meets_key(key, e)) {
+                return None;
+            }
+            None
+        }
+        Status::Rated => {
+            let code = s.tier?;
+            let t = v.rank_of(code)?;
+            if q != Some(t) {
+                return None;
+            }
+            // SPEC §11 upgrade_opportunity and downgrade_risk, as `alerts` tests them.
+            if v.tiers.get(t + 1).is_some_and(|n| key >= n.band_below_key && !v.meets_key(key, n)) {
+                return None;
+            }
+            let cur = v.tiers.get(t)?;
+            if v.meets_key(key, cur) && key < cur.band_above_key {
+                return None;
+            }
+            Some(code)
+        }
+        Status::Retained => return None,
+    };
+    s.below_entry = None;
+    s.effective_tier = effective;
+    s.last_month = Some(month);
+    Some(aum)
+}

@@ -1,0 +1,198 @@
+//! The batch's fast path for steady customers (a month that changes nothing but the month)
+//! gives exactly what the full evaluation gives: a batch over generated states and inputs,
+//! biased towards steady months and the edges around them (thresholds, near-threshold bands,
+//! strict comparison, tier codes of an earlier version, sequence, odd AUM scales), equals
+//! [`Engine::evaluate`] customer by customer (state, AUM, events, alerts, errors).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use crm_tiering::{
+    AumInput, BatchOutcome, BelowEntryRun, Customer, CustomerState, Decimal, Engine, EngineOptions, MissingMonths,
+    Month, MonthInput, RuleBook, SpecialChange, SpecialVip, Status, TierCode, Watch, from_fen,
+};
+use proptest::prelude::*;
+use proptest::test_runner::Config;
+
+/// Two versions of one rule set: `silver` of the first is mapped to `gold` of the second.
+fn book(strict: bool, band: &str) -> RuleBook {
+    let tiers = |list: &[(&str, i64)]| -> String {
+        list.iter().map(|(c, m)| format!("[[rule_sets.versions.tiers]]\ncode = \"{c}\"\nmin_aum = \"{m}\"\n")).collect()
+    };
+    let comparison = if strict { "greater_than" } else { "at_least" };
+    let text = format!(
+        "format_version = 1\n[[rule_sets]]\nname = \"p\"\n\
+         [[rule_sets.versions]]\neffective_from = \"2000-01\"\n{}\
+         [[rule_sets.versions]]\neffective_from = \"2024-01\"\nthreshold_comparison = \"{comparison}\"\n\
+         near_threshold_band = \"{band}\"\n[rule_sets.versions.tier_map]\nsilver = \"gold\"\n{}",
+        tiers(&[("silver", 200_000), ("platinum", 500_000), ("diamond", 1_000_000), ("private", 3_000_000)]),
+        tiers(&[("gold", 200_000), ("platinum", 500_000), ("diamond", 1_000_000), ("private", 3_000_000)]),
+    );
+    RuleBook::from_toml_str(&text).unwrap()
+}
+
+const MONTH: &str = "2024-06";
+const CODES: [&str; 5] = ["gold", "platinum", "diamond", "private", "silver"];
+
+fn month() -> Month {
+    MONTH.parse().unwrap()
+}
+
+fn code() -> impl Strategy<Value = TierCode> {
+    prop_oneof![4 => 0usize..4, 1 => Just(4usize)].prop_map(|i| CODES[i].parse().unwrap())
+}
+
+/// A month of the state: usually the one before the evaluated month.
+fn last_month() -> impl Strategy<Value = Option<Month>> {
+    prop_oneof![
+        12 => Just(Some(month().plus(-1))),
+        1 => Just(None),
+        1 => Just(Some(month())),
+        1 => Just(Some(month().plus(-3))),
+        1 => Just(Some(Month::LAST.plus(-1))),
+    ]
+}
+
+/// A state: mostly steady ones (not enrolled, or rated with nothing running), some with a
+/// watch, an exit counter, a designation, retention, or inconsistent fields.
+fn state() -> impl Strategy<Value = CustomerState> {
+    let watch = (code(), 1u16..4, 0i64..400_000_000).prop_map(|(best, short, peak)| Watch {
+        since: month().plus(-(i32::from(short))),
+        short_months: short,
+        best_tier: Some(best),
+        peak_aum_fen: peak,
+    });
+    let below = (1u16..5, 0i64..20_000_000).prop_map(|(months, peak)| BelowEntryRun {
+        since: month().plus(-(i32::from(months))),
+        months,
+        peak_aum_fen: peak,
+    });
+    let special = (code(), -2i32..4).prop_map(|(tier, end)| SpecialVip {
+        tier,
+        first_month: month().plus(-5),
+        last_month: month().plus(end),
+    });
+    (
+        prop_oneof![4 => Just(Status::NotEnrolled), 6 => Just(Status::Rated), 1 => Just(Status::Retained)],
+        prop::option::weighted(0.6, code()),
+        prop::option::weighted(0.5, code()),
+        prop::option::weighted(0.1, watch),
+        prop::option::weighted(0.15, below),
+        prop_oneof![8 => Just(0u16), 1 => 1u16..3],
+        prop::option::weighted(0.08, special),
+        last_month(),
+        prop::bool::weighted(0.9),
+    )
+        .prop_map(|(status, tier, effective_tier, watch, below_entry, retention, special, last_month, fix)| {
+            let mut s = CustomerState {
+                status,
+                tier,
+                effective_tier,
+                watch,
+                below_entry,
+                retention_months_left: retention,
+                special,
+                last_month,
+            };
+            // Keep most states consistent, so that most months are evaluated.
+            if !fix {
+                return s;
+            }
+            match s.status {
+                Status::NotEnrolled => s.tier = None,
+                Status::Retained => s.retention_months_left = s.retention_months_left.max(1),
+                Status::Rated => {}
+            }
+            if s.status == Status::Rated && s.tier.is_none() {
+                s.tier = Some("gold".parse().unwrap());
+            }
+            s
+        })
+}
+
+/// AUM in fen around the thresholds and the near-threshold band edges of 10% and 5%.
+fn aum_fen() -> impl Strategy<Value = i64> {
+    let mut edges = vec![0i64];
+    for min in [200_000i64, 500_000, 1_000_000, 3_000_000] {
+        for pct in [85, 90, 95, 100, 105, 110, 115] {
+            edges.push(min * pct);
+        }
+    }
+    prop_oneof![
+        4 => (proptest::sample::select(edges), -2i64..=2).prop_map(|(e, d)| (e + d).max(0)),
+        2 => 0i64..500_000_000,
+        1 => 0i64..30_000_000,
+    ]
+}
+
+/// The month's AUM: mostly a fen amount, sometimes another scale, a negative amount, a
+/// negative zero or an amount above the maximum.
+fn aum() -> impl Strategy<Value = Decimal> {
+    prop_oneof![
+        16 => aum_fen().prop_map(from_fen),
+        1 => aum_fen().prop_map(|f| Decimal::new(f / 100, 0)),
+        1 => aum_fen().prop_map(|f| Decimal::new(f * 10 + 5, 3)),
+        1 => (1i64..1_000_000).prop_map(|f| from_fen(-f)),
+        1 => Just(Decimal::new(-0, 2).set_negative_zero()),
+        1 => Just(Decimal::from_i128_with_scale(10_000_000_000_000_000_000, 2)),
+        1 => Just(Decimal::from_i128_with_scale(99_999_999_999_999_999, 2)),
+    ]
+}
+
+trait NegativeZero {
+    fn set_negative_zero(self) -> Self;
+}
+
+impl NegativeZero for Decimal {
+    fn set_negative_zero(mut self) -> Self {
+        self.set_sign_negative(true);
+        self
+    }
+}
+
+fn input() -> impl Strategy<Value = MonthInput> {
+    let grant = (prop::option::of(0usize..4), prop::option::of(1u32..5))
+        .prop_map(|(t, months)| SpecialChange::Grant { tier: t.map(|t| CODES[t].parse().unwrap()), months });
+    (aum(), prop::option::weighted(0.06, prop_oneof![grant, Just(SpecialChange::Revoke)]))
+        .prop_map(|(a, special)| MonthInput { aum: AumInput::Total(a), special })
+}
+
+proptest! {
+    #![proptest_config(Config { cases: 512, ..Config::default() })]
+
+    #[test]
+    fn a_batch_equals_evaluating_each_customer(
+        strict in any::<bool>(),
+        band in prop::sample::select(vec!["0", "0.05", "0.10", "0.3"]),
+        fill in any::<bool>(),
+        customers in prop::collection::vec((state(), input()), 1..64),
+    ) {
+        let missing_months = if fill { MissingMonths::TreatAsZero } else { MissingMonths::Error };
+        let engine = Engine::with_options(book(strict, band), EngineOptions { missing_months });
+        let ids: Vec<Customer> = (0..customers.len()).map(|i| Customer::personal(format!("c{i}"))).collect();
+        let inputs: Vec<MonthInput> = customers.iter().map(|(_, i)| i.clone()).collect();
+        let mut states: Vec<CustomerState> = customers.iter().map(|(s, _)| *s).collect();
+        let mut out = BatchOutcome::default();
+        engine.evaluate_batch_with(month(), &ids, &mut states, |i| Ok(&inputs[i]), &mut out).unwrap();
+        prop_assert_eq!(out.aums.len(), customers.len());
+        for (i, (prior, input)) in customers.iter().enumerate() {
+            let index = i as u32;
+            let events: Vec<_> = out.events.iter().filter(|e| e.index == index).map(|e| e.event).collect();
+            let alerts: Vec<_> = out.alerts.iter().filter(|a| a.index == index).map(|a| a.alert).collect();
+            let error = out.errors.iter().find(|e| e.index == index).map(|e| e.error.clone());
+            match engine.evaluate(&ids[i], prior, month(), input) {
+                Ok(one) => {
+                    prop_assert_eq!(error, None, "customer {}", i);
+                    prop_assert_eq!(states[i], one.state, "customer {}: {:?}", i, prior);
+                    prop_assert_eq!(out.aums[i].serialize(), one.aum.serialize(), "customer {}", i);
+                    prop_assert_eq!(events, one.events, "customer {}", i);
+                    prop_assert_eq!(alerts, one.alerts, "customer {}", i);
+                }
+                Err(e) => {
+                    prop_assert_eq!(error, Some(e), "customer {}", i);
+                    prop_assert_eq!(states[i], *prior);
+                    prop_assert!(events.is_empty() && alerts.is_empty());
+                    prop_assert_eq!(out.aums[i], Decimal::ZERO);
+                }
+            }
+        }
+    }
+}
