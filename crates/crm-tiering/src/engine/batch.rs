@@ -161,12 +161,15 @@ impl BatchOutcome {
 }
 
 impl BatchSink for BatchOutcome {
+    #[inline]
     fn event(&mut self, index: u32, event: &Event) {
         self.events.push(BatchEvent { index, event: *event });
     }
+    #[inline]
     fn alert(&mut self, index: u32, alert: &Alert) {
         self.alerts.push(BatchAlert { index, alert: *alert });
     }
+    #[inline]
     fn evaluated(&mut self, _index: u32, aum: Decimal, _state: &CustomerState) {
         self.aums.push(aum);
     }
@@ -362,9 +365,16 @@ impl Engine {
                 }),
             };
             let result = selected.and_then(|(set, version)| {
-                let input = input(i)?;
+                // The input is read where the closure wrote it, not moved out of its `Result`
+                // first: a move copies it in wider pieces than it was written in, and the
+                // reads then wait for the writes (a store-forwarding stall per customer).
+                let made = input(i);
+                let input = match made {
+                    Ok(ref input) => input.borrow(),
+                    Err(e) => return Err(e),
+                };
                 // Most customers' months change nothing but the month: no plan, no step.
-                if let Some(aum) = steady(version, state, month, input.borrow()) {
+                if let Some(aum) = steady(version, state, month, input) {
                     return Ok(aum);
                 }
                 // On error `evaluate_into` leaves the state untouched and emits nothing.
@@ -374,7 +384,7 @@ impl Engine {
                     customer.id(),
                     state,
                     month,
-                    input.borrow(),
+                    input,
                     &mut Indexed { index, sink: &mut *sink },
                 )
             });
