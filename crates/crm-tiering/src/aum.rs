@@ -268,7 +268,22 @@ impl Composition {
     /// # Errors
     /// [`InputError`] naming the customer, month and component for an unknown component, a
     /// negative amount, a daily series of the wrong length, or an amount too large.
+    #[inline]
     pub fn compute(&self, input: &AumInput, month: Month, customer: &str) -> Result<Decimal, InputError> {
+        // The hot path of a batch, small enough to inline: a valid total, tested exactly as
+        // `compute_general` tests it; everything else (errors included) is out of line.
+        if let AumInput::Total(a) = input
+            && (!a.is_sign_negative() || a.is_zero())
+            && !crate::money::above_max(*a)
+        {
+            return Ok(round_fen(*a, self.rounding.strategy()));
+        }
+        self.compute_general(input, month, customer)
+    }
+
+    /// [`Composition::compute`] for any input.
+    #[inline(never)]
+    fn compute_general(&self, input: &AumInput, month: Month, customer: &str) -> Result<Decimal, InputError> {
         if let AumInput::Total(a) = input {
             // The hot path of a batch: the warehouse already computed the AUM.
             if a.is_sign_negative() && !a.is_zero() {
