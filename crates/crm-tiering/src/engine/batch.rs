@@ -364,30 +364,40 @@ impl Engine {
                     Ok((id, v))
                 }),
             };
-            let result = selected.and_then(|(set, version)| {
-                // The input is read where the closure wrote it, not moved out of its `Result`
-                // first: a move copies it in wider pieces than it was written in, and the
-                // reads then wait for the writes (a store-forwarding stall per customer).
-                let made = input(i);
-                let input = match made {
-                    Ok(ref input) => input.borrow(),
-                    Err(e) => return Err(e),
-                };
-                // Most customers' months change nothing but the month: no plan, no step.
-                if let Some(aum) = steady(version, state, month, input) {
-                    return Ok(aum);
+            let (set, version) = match selected {
+                Ok(selected) => selected,
+                Err(error) => {
+                    sink.error(index, error);
+                    continue;
                 }
-                // On error `evaluate_into` leaves the state untouched and emits nothing.
-                self.evaluate_into(
-                    set,
-                    version,
-                    customer.id(),
-                    state,
-                    month,
-                    input,
-                    &mut Indexed { index, sink: &mut *sink },
-                )
-            });
+            };
+            // The input is read where the closure wrote it, not moved out of its `Result`
+            // first: a move copies it in wider pieces than it was written in, and the reads
+            // then wait for the writes (a store-forwarding stall per customer).
+            let made = input(i);
+            let input = match made {
+                Ok(ref input) => input.borrow(),
+                Err(error) => {
+                    sink.error(index, error);
+                    continue;
+                }
+            };
+            // Most customers' months change nothing but the month: no plan, no step. Their
+            // AUM goes to the sink straight from the fast path's registers.
+            if let Some(aum) = steady(version, state, month, input) {
+                sink.evaluated(index, aum, state);
+                continue;
+            }
+            // On error `evaluate_into` leaves the state untouched and emits nothing.
+            let result = self.evaluate_into(
+                set,
+                version,
+                customer.id(),
+                state,
+                month,
+                input,
+                &mut Indexed { index, sink: &mut *sink },
+            );
             match result {
                 Ok(aum) => sink.evaluated(index, aum, state),
                 Err(error) => sink.error(index, error),

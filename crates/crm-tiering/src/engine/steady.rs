@@ -51,7 +51,8 @@ pub(super) fn steady(v: &RuleVersion, s: &mut CustomerState, month: Month, input
         return None;
     }
     let fen = aum.mantissa();
-    if !(0..=MAX_FEN).contains(&fen) {
+    // A negative zero is left to the full path, which gives it back as it came.
+    if !(0..=MAX_FEN).contains(&fen) || aum.is_sign_negative() {
         return None;
     }
     let key = v.fen_key(fen);
@@ -88,5 +89,7 @@ pub(super) fn steady(v: &RuleVersion, s: &mut CustomerState, month: Month, input
     s.below_entry = None;
     s.effective_tier = effective;
     s.last_month = Some(month);
-    Some(aum)
+    // The AUM as it came (at the fen scale, not negative, below 2^64), made again from the
+    // parts read above rather than copied from the input in other pieces than it was written.
+    Some(Decimal::from_parts(fen as u32, (fen >> 32) as u32, 0, false, 2))
 }

@@ -71,10 +71,16 @@ pub(super) fn step(
     plan: Plan,
     sink: &mut dyn Sink,
 ) {
-    let key = v.key(aum);
     // AUMs reach the step rounded to the fen and within `MAX_AMOUNT` (SPEC §16), so the
-    // conversion is exact; the saturation is never reached.
-    let aum_fen = to_fen(aum).unwrap_or(if aum.is_sign_negative() { i64::MIN } else { i64::MAX });
+    // conversion is exact; the saturation is never reached. At the fen scale the key and the
+    // fen come from one read of the mantissa.
+    let saturated = if aum.is_sign_negative() { i64::MIN } else { i64::MAX };
+    let (key, aum_fen) = if aum.scale() == 2 {
+        let fen = aum.mantissa();
+        (v.fen_key(fen), i64::try_from(fen).unwrap_or(saturated))
+    } else {
+        (v.key(aum), to_fen(aum).unwrap_or(saturated))
+    };
     let m = MonthContext { v, month, aum, aum_fen, qualifies: v.qualifying_rank_key(key) };
     let mut ranks = Ranks { earned: plan.earned, watch_best: plan.watch_best };
     match s.status {
