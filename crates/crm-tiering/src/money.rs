@@ -23,6 +23,27 @@ pub(crate) fn above_max(amount: Decimal) -> bool {
     }
 }
 
+/// An amount at the fen scale, not negative and within [`MAX_AMOUNT`] (the usual AUM of a
+/// batch), as its fen and as a decimal equal to it bit for bit, made from the parts just read.
+/// Anything else is `None`, for the general path.
+///
+/// The decimal is made afresh rather than copied: a decimal just written by its constructor
+/// in 4- and 8-byte pieces and copied at once in 16 bytes makes the copy wait for the writes
+/// (a store-forwarding stall), once per customer on the batch's hot path.
+#[inline(always)]
+pub(crate) fn plain_fen(amount: &Decimal) -> Option<(i128, Decimal)> {
+    const MAX_FEN: i128 = 99_999_999_999_999_999;
+    if amount.scale() != 2 || amount.is_sign_negative() {
+        return None;
+    }
+    let fen = amount.mantissa();
+    if fen > MAX_FEN {
+        return None;
+    }
+    // 0 <= fen < 2^57: the high word is zero.
+    Some((fen, Decimal::from_parts(fen as u32, (fen >> 32) as u32, 0, false, 2)))
+}
+
 /// Parses a decimal amount such as `"200000"`, `"523400.50"` or `"-1.5"`.
 ///
 /// Only plain decimal notation is accepted: no exponent, no thousands separators, no spaces

@@ -9,10 +9,11 @@
 //! Why the result is the same as the full path's, for a month it accepts:
 //! - checks (SPEC §6.1): the month is not [`Month::LAST`]; it follows the last month (or the
 //!   state is the initial one), so there is no sequence error and no gap to fill; the AUM is a
-//!   `Total` at the fen scale within `0..=MAX_AMOUNT`, which `Composition::compute` returns
-//!   unchanged whatever the rounding; the state has no watch, no designation and no designation
-//!   change, and its tier is none (not enrolled) or a code of the version itself (rated), so
-//!   `plan` resolves it to the same rank and finds the state consistent;
+//!   `Total` at the fen scale, not negative (nor a negative zero), within `MAX_AMOUNT`, which
+//!   `Composition::compute` returns unchanged whatever the rounding; the state has no watch, no
+//!   designation and no designation change, and its tier is none (not enrolled) or a code of
+//!   the version itself (rated), so `plan` resolves it to the same rank and finds the state
+//!   consistent;
 //! - step (SPEC §6.2): not enrolled with no qualifying tier, nothing changes (§5.1, §5.9) but
 //!   the exit counter, which ends with any status but rated; rated at t with the month
 //!   qualifying for exactly t, the exit counter resets (§5.6),
@@ -27,19 +28,17 @@ use rust_decimal::Decimal;
 
 use super::input::MonthInput;
 use crate::aum::AumInput;
+use crate::money::plain_fen;
 use crate::month::Month;
 use crate::rules::RuleVersion;
 use crate::state::{CustomerState, Status};
-
-/// The largest amount in fen ([`crate::MAX_AMOUNT`] times 100).
-const MAX_FEN: i128 = 99_999_999_999_999_999;
 
 /// Evaluates a steady month in place and returns its AUM, or returns `None` having changed
 /// nothing, when the month needs the full evaluation (anything that could emit, fail or change
 /// more than the month).
 #[inline(always)]
 pub(super) fn steady(v: &RuleVersion, s: &mut CustomerState, month: Month, input: &MonthInput) -> Option<Decimal> {
-    let AumInput::Total(aum) = input.aum else { return None };
+    let AumInput::Total(aum) = &input.aum else { return None };
     if input.special.is_some() || s.special.is_some() || s.watch.is_some() || month == Month::LAST {
         return None;
     }
@@ -47,14 +46,11 @@ pub(super) fn steady(v: &RuleVersion, s: &mut CustomerState, month: Month, input
         Some(last) => last.next() == month,
         None => *s == CustomerState::default(),
     };
-    if !follows || aum.scale() != 2 {
+    if !follows {
         return None;
     }
-    let fen = aum.mantissa();
     // A negative zero is left to the full path, which gives it back as it came.
-    if !(0..=MAX_FEN).contains(&fen) || aum.is_sign_negative() {
-        return None;
-    }
+    let (fen, aum) = plain_fen(aum)?;
     let key = v.fen_key(fen);
     let q = v.qualifying_rank_key(key);
     let effective = match s.status {
@@ -89,7 +85,5 @@ pub(super) fn steady(v: &RuleVersion, s: &mut CustomerState, month: Month, input
     s.below_entry = None;
     s.effective_tier = effective;
     s.last_month = Some(month);
-    // The AUM as it came (at the fen scale, not negative, below 2^64), made again from the
-    // parts read above rather than copied from the input in other pieces than it was written.
-    Some(Decimal::from_parts(fen as u32, (fen >> 32) as u32, 0, false, 2))
+    Some(aum)
 }
