@@ -11,14 +11,14 @@ use crate::state::{CustomerState, Status};
 
 /// The alerts of a customer after its step (SPEC §11).
 #[inline(always)]
-pub(super) fn alerts(
+pub(super) fn alerts<S: Sink + ?Sized>(
     v: &RuleVersion,
     s: &CustomerState,
     month: Month,
     aum: Decimal,
     key: i128,
     rated: Option<usize>,
-    sink: &mut dyn Sink,
+    sink: &mut S,
 ) {
     let alert = |kind, tier: Option<TierCode>| Alert {
         month,

@@ -384,7 +384,7 @@ impl Engine {
             };
             // Most customers' months change nothing but the month: no plan, no step. Their
             // AUM goes to the sink straight from the fast path's registers.
-            if let Some(aum) = steady(version, state, month, input) {
+            if let Some(aum) = steady(version, state, month, input, &mut Indexed { index, sink: &mut *sink }) {
                 sink.evaluated(index, aum, state);
                 continue;
             }
