@@ -83,9 +83,11 @@ struct Indexed<'a, S: BatchSink + ?Sized> {
 }
 
 impl<S: BatchSink + ?Sized> Sink for Indexed<'_, S> {
+    #[inline]
     fn event(&mut self, e: Event) {
         self.sink.event(self.index, &e);
     }
+    #[inline]
     fn alert(&mut self, a: Alert) {
         self.sink.alert(self.index, &a);
     }

@@ -105,6 +105,7 @@ impl RuleVersion {
     }
 
     /// The tier with this code, as an index into [`RuleVersion::tiers`].
+    #[inline]
     pub fn rank_of(&self, code: TierCode) -> Option<usize> {
         self.tiers.iter().position(|t| t.code == code)
     }
