@@ -25,10 +25,12 @@ pub(super) enum SpecialPlan {
     Revoke(SpecialVip),
 }
 
+#[cold]
 fn unknown_tier(customer: &str, tier: TierCode, month: Month) -> TieringError {
     StateError::UnknownTier { customer: customer.to_string(), tier: tier.to_string(), month }.into()
 }
 
+#[inline]
 fn resolve(
     v: &RuleVersion,
     customer: &str,

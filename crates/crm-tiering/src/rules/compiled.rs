@@ -111,6 +111,7 @@ impl RuleVersion {
     }
 
     /// Like [`RuleVersion::rank_of`], but follows the tier map for codes of earlier versions.
+    #[inline]
     pub fn resolve(&self, code: TierCode) -> Option<usize> {
         self.rank_of(code)
             .or_else(|| self.tier_map.iter().find(|(from, _)| *from == code).and_then(|(_, to)| self.rank_of(*to)))
