@@ -61,7 +61,10 @@ fn main() {
         .unwrap();
     let batch = t.elapsed();
     let (build, eval) = times[1];
-    println!("{n} customers, second month, 1 thread");
+    println!("{n} customers, 1 thread");
+    println!("  first month (every customer joins): {:>8.3} s", times[0].1.as_secs_f64());
+    println!("  first / second month:         {:>8.2}x", times[0].1.as_secs_f64() / eval.as_secs_f64());
+    println!("second month:");
     println!("  extract from typed records:   {:>8.3} s", build.as_secs_f64());
     println!("  portfolio month (evaluate):   {:>8.3} s", eval.as_secs_f64());
     println!("  bare batch (evaluate_batch_with): {:>8.3} s", batch.as_secs_f64());

@@ -1,7 +1,11 @@
 //! The plan of a portfolio evaluation (SPEC §15.1, §15.4): every record dated and resolved to
 //! its customer once, duplicates and out-of-month records held, new customers ordered.
 
-use rustc_hash::FxHashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use super::extract::{Extract, located};
 use super::options::MonthRange;
@@ -41,7 +45,8 @@ pub(super) struct Plan<'x> {
 /// Customers by provisional index: stored ones first, then every new id in the order met.
 struct Ids<'x> {
     known: usize,
-    new: FxHashMap<&'x str, u32>,
+    /// New ids, as indices into `names` (4 bytes a customer: a first month adds them all).
+    new: HashTable<u32>,
     names: Vec<&'x str>,
     /// The stored customer after the last one found: extracts usually list customers in the
     /// order the states keep them (both by id), so the next record's customer is tried there
@@ -55,16 +60,24 @@ impl<'x> Ids<'x> {
             self.cursor += 1;
             return (self.cursor - 1) as u32;
         }
-        if let Some(i) = states.index_of(id) {
+        if !states.is_empty()
+            && let Some(i) = states.index_of(id)
+        {
             self.cursor = i + 1;
             return i as u32;
         }
-        let next = (self.known + self.names.len()) as u32;
         let names = &mut self.names;
-        *self.new.entry(id).or_insert_with(|| {
-            names.push(id);
-            next
-        })
+        let h = FxBuildHasher.hash_one(id);
+        let j = match self.new.entry(h, |&j| names[j as usize] == id, |&j| FxBuildHasher.hash_one(names[j as usize])) {
+            Entry::Occupied(e) => *e.get(),
+            Entry::Vacant(e) => {
+                let j = names.len() as u32;
+                e.insert(j);
+                names.push(id);
+                j
+            }
+        };
+        (self.known + j as usize) as u32
     }
 }
 
@@ -89,12 +102,8 @@ impl<'x> Plan<'x> {
         // Room for every record's customer to be new when the extract has more records than
         // there are stored customers (a first month), so that the map does not grow by doubling.
         let expect_new = extract.records.len().saturating_sub(known);
-        let mut ids = Ids {
-            known,
-            new: FxHashMap::with_capacity_and_hasher(expect_new, Default::default()),
-            names: Vec::with_capacity(expect_new),
-            cursor: 0,
-        };
+        let mut ids =
+            Ids { known, new: HashTable::with_capacity(expect_new), names: Vec::with_capacity(expect_new), cursor: 0 };
         let mut holds: FxHashMap<u32, Hold> = FxHashMap::default();
         for r in &extract.rejects {
             let from = r.month.filter(|m| months.contains(*m)).unwrap_or(months.first());
@@ -142,9 +151,10 @@ impl<'x> Plan<'x> {
         // A second record of a customer-month holds the customer (both are named); each new
         // customer's first record, in (month, table, row) order, decides where it joins.
         let total = known + ids.names.len();
-        let mut first_seen: Vec<Option<(usize, u32, u64)>> = vec![None; ids.names.len()];
-        let mut seen = Seen { month: vec![NONE; total], first: vec![NONE; total] };
-        let mut seen_designation = Seen { month: vec![NONE; total], first: vec![NONE; total] };
+        // Each new customer's first kept record: (month offset, table, row); NOT_SEEN when none.
+        let mut first_seen: Vec<(u32, u32, u64)> = vec![NOT_SEEN; ids.names.len()];
+        let mut seen = Seen::new(total, !extract.records.is_empty());
+        let mut seen_designation = Seen::new(total, !extract.designations.is_empty());
         for offset in 0..n_months {
             let m = months.first().plus(offset as i32);
             let locate = |k: u32| {
@@ -184,8 +194,8 @@ impl<'x> Plan<'x> {
                     if c >= known {
                         let (t, r) = locate(k);
                         let f = &mut first_seen[c - known];
-                        if f.is_none_or(|f| (offset, t, r) < f) {
-                            *f = Some((offset, t, r));
+                        if (offset as u32, t, r) < *f {
+                            *f = (offset as u32, t, r);
                         }
                     }
                 }
@@ -194,12 +204,17 @@ impl<'x> Plan<'x> {
             month_designations[offset] = kept_designations.0;
         }
         // New customers join at their first record, in record order, unless held from before.
-        let mut order: Vec<(usize, (usize, u32, u64))> =
-            first_seen.iter().enumerate().filter_map(|(j, f)| f.map(|f| (j, f))).collect();
-        order.sort_by_key(|&(_, f)| f);
+        // Usually the ids were met in that order already, and the check is all it costs.
+        let mut order: Vec<u32> =
+            (0..first_seen.len() as u32).filter(|&j| first_seen[j as usize] != NOT_SEEN).collect();
+        if !order.is_sorted_by_key(|&j| first_seen[j as usize]) {
+            order.sort_by_key(|&j| first_seen[j as usize]);
+        }
         let mut final_of_new = vec![NONE; ids.names.len()];
         let mut joining = Vec::new();
-        for (j, (offset, _, _)) in order {
+        for j in order {
+            let j = j as usize;
+            let offset = first_seen[j].0;
             let m = months.first().plus(offset as i32);
             if holds.get(&((known + j) as u32)).is_some_and(|h| h.from <= m) {
                 continue;
@@ -226,6 +241,9 @@ impl<'x> Plan<'x> {
     }
 }
 
+/// No kept record of a new customer yet (greater than any real one).
+const NOT_SEEN: (u32, u32, u64) = (u32::MAX, u32::MAX, u64::MAX);
+
 /// The first record of each customer in the month being scanned.
 struct Seen {
     /// The month (offset) each customer was last seen in.
@@ -235,6 +253,12 @@ struct Seen {
 }
 
 impl Seen {
+    /// Room for `customers` when there are records to scan (none is needed otherwise).
+    fn new(customers: usize, needed: bool) -> Self {
+        let n = if needed { customers } else { 0 };
+        Seen { month: vec![NONE; n], first: vec![NONE; n] }
+    }
+
     /// Keeps each customer's first record of the month; a later one is dropped (its owner set
     /// to none) and returned as a hold of the customer.
     fn dedup(
