@@ -94,6 +94,9 @@ fn a_record_replaces_the_stored_entity_and_kind_and_a_missing_one_keeps_them() {
         engine.evaluate_portfolio(states, range, &x, &PortfolioOptions::default()).unwrap();
     };
     run(&mut states, "2024-01", &[("a", Some("le01"), None), ("b", Some("le01"), Some(CustomerKind::Corporate))]);
+    // A first month: every customer is found by id (the index is the plan's table of new ids).
+    assert_eq!((states.index_of("a"), states.index_of("b"), states.index_of("c")), (Some(0), Some(1), None));
+    assert!(states.insert(Customer::personal("b"), CustomerState::default()).is_err());
     run(&mut states, "2024-02", &[("a", Some("le02"), None), ("b", None, None)]);
     assert_eq!(
         states.customer(0),
@@ -112,4 +115,41 @@ fn a_record_replaces_the_stored_entity_and_kind_and_a_missing_one_keeps_them() {
         states.customer(1),
         Some(CustomerRef { id: "b", legal_entity: Some("le02"), kind: CustomerKind::Corporate })
     );
+}
+
+#[test]
+fn a_first_month_indexes_every_joining_customer_whatever_the_record_order() {
+    use crm_tiering::portfolio::{Extract, MonthRange, PortfolioOptions};
+    use crm_tiering::{AumInput, Engine, Month, parse_amount};
+    let engine = Engine::new(RuleBook::default_book().unwrap());
+    let m: Month = "2024-01".parse().unwrap();
+    for (rows, hold) in [(vec![3u64, 4, 5, 6], false), (vec![3, 4, 5, 6], true), (vec![6, 3, 5, 4], false)] {
+        let mut states = PortfolioStates::new();
+        let mut x = Extract::new(engine.rule_book());
+        for (k, row) in rows.iter().enumerate() {
+            let aum = AumInput::Total(parse_amount("250000").unwrap());
+            x.push_aum("aum", *row, &format!("c{k}"), None, None, Some(m), aum);
+        }
+        if hold {
+            // A second record of c1 holds c1 back: it never joins.
+            x.push_aum("aum", 9, "c1", None, None, Some(m), AumInput::Total(parse_amount("1").unwrap()));
+        }
+        engine
+            .evaluate_portfolio(&mut states, MonthRange::single(m).unwrap(), &x, &PortfolioOptions::default())
+            .unwrap();
+        assert_eq!(states.len(), if hold { 3 } else { 4 }, "{rows:?}");
+        for (i, c) in states.customers().enumerate() {
+            assert_eq!(states.index_of(c.id), Some(i), "{rows:?}");
+        }
+        assert_eq!(states.index_of("c1").is_none(), hold);
+        assert_eq!(states.index_of("c9"), None);
+        // Joined in the order of their first record (table, row).
+        let mut by_row: Vec<(u64, String)> =
+            rows.iter().enumerate().filter(|(k, _)| !hold || *k != 1).map(|(k, r)| (*r, format!("c{k}"))).collect();
+        by_row.sort();
+        assert_eq!(
+            states.customers().map(|c| c.id.to_string()).collect::<Vec<_>>(),
+            by_row.into_iter().map(|(_, id)| id).collect::<Vec<_>>()
+        );
+    }
 }

@@ -97,14 +97,21 @@ impl Engine {
         }
         let plan = Plan::new(states, months, extract)?;
         // From here on the evaluation cannot fail as a whole.
-        let Plan { month_rows, month_designations, row_customer, designation_customer, joining, holds } = plan;
+        let Plan { month_rows, month_designations, row_customer, designation_customer, joining, joining_index, holds } =
+            plan;
         let known = states.len();
         states.reserve(joining.len());
-        for (id, _) in &joining {
-            // Beyond 4 billion customers only, which the plan's `u32` indices already exclude.
-            states
-                .push_new(id, CustomerKind::default(), CustomerState::default())
-                .map_err(|e| RecordError::at(e, None))?;
+        match joining_index {
+            // A first month: the plan's table of the new ids is the states' index.
+            Some(index) if known == 0 => states.push_indexed(joining.iter().map(|(id, _)| *id), index),
+            _ => {
+                for (id, _) in &joining {
+                    // Beyond 4 billion customers only, which the plan's `u32` indices exclude.
+                    states
+                        .push_new(id, CustomerKind::default(), CustomerState::default())
+                        .map_err(|e| RecordError::at(e, None))?;
+                }
+            }
         }
         let n = states.len();
         let mut joins: Vec<Month> = vec![months.first(); n];

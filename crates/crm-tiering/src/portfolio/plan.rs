@@ -38,6 +38,10 @@ pub(super) struct Plan<'x> {
     pub(super) designation_customer: Vec<u32>,
     /// New customers, in the order they join, with the month they join.
     pub(super) joining: Vec<(&'x str, Month)>,
+    /// When there are no stored customers and the new ones join in the order their ids were
+    /// met (a first month, as usual): the plan's table of new ids, which is then exactly the
+    /// states' index of the joining customers (same hash, entry `j` is customer `j`).
+    pub(super) joining_index: Option<HashTable<u32>>,
     /// Held customers: (customer index, or none for a customer that never joins; from; why).
     pub(super) holds: Vec<(Option<usize>, Month, RecordError)>,
 }
@@ -237,7 +241,9 @@ impl<'x> Plan<'x> {
             .map(|(c, h)| (Some(final_of(c)).filter(|&c| c != NONE).map(|c| c as usize), h.from, h.error))
             .collect();
         holds.sort_by(|a, b| a.2.record.cmp(&b.2.record).then(a.2.customer().cmp(&b.2.customer())));
-        Ok(Plan { month_rows, month_designations, row_customer, designation_customer, joining, holds })
+        let identity = final_of_new.iter().enumerate().all(|(j, &f)| f as usize == j);
+        let joining_index = (known == 0 && identity).then_some(ids.new);
+        Ok(Plan { month_rows, month_designations, row_customer, designation_customer, joining, joining_index, holds })
     }
 }
 

@@ -299,6 +299,19 @@ impl PortfolioStates {
         }
     }
 
+    /// Fills empty states with new customers (personal, no legal entity yet, the initial
+    /// state) in the order given, and `index` as their index: built by the caller with the same
+    /// hash as [`PortfolioStates::index_of`], entry `j` for the `j`-th id.
+    pub(crate) fn push_indexed<'i>(&mut self, ids: impl Iterator<Item = &'i str>, index: HashTable<u32>) {
+        debug_assert!(self.is_empty());
+        for id in ids {
+            // No legal entity: nothing to intern, so nothing can fail.
+            let _ = self.identities.push(CustomerRef { id, legal_entity: None, kind: CustomerKind::Personal });
+            self.states.push(CustomerState::default());
+        }
+        self.index = index;
+    }
+
     /// Adds a customer known to be new, with no legal entity yet.
     pub(crate) fn push_new(
         &mut self,
