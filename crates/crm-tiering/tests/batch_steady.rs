@@ -1,7 +1,8 @@
 //! The batch's fast path for steady customers (a month that changes nothing but the month)
 //! gives exactly what the full evaluation gives: a batch over generated states and inputs,
 //! biased towards steady months and the edges around them (thresholds, near-threshold bands,
-//! strict comparison, tier codes of an earlier version, sequence, odd AUM scales), equals
+//! strict comparison, tier codes of an earlier version, watches and exit counters near their
+//! lengths, sequence, odd AUM scales), equals
 //! [`Engine::evaluate`] customer by customer (state, AUM, events, alerts, errors).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -12,19 +13,29 @@ use crm_tiering::{
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
-/// Two versions of one rule set: `silver` of the first is mapped to `gold` of the second.
-fn book(strict: bool, band: &str) -> RuleBook {
-    let tiers = |list: &[(&str, i64)]| -> String {
-        list.iter().map(|(c, m)| format!("[[rule_sets.versions.tiers]]\ncode = \"{c}\"\nmin_aum = \"{m}\"\n")).collect()
+/// Two versions of one rule set: `silver` of the first is mapped to `gold` of the second. The
+/// second has its own exit length, and its own watch length for `private`.
+fn book(strict: bool, band: &str, exit_after: u32, private_watch: u32) -> RuleBook {
+    let tiers = |list: &[(&str, i64)], watch: u32| -> String {
+        list.iter()
+            .map(|(c, m)| {
+                let w = if *c == "private" { format!("watch_months = {watch}\n") } else { String::new() };
+                format!("[[rule_sets.versions.tiers]]\ncode = \"{c}\"\nmin_aum = \"{m}\"\n{w}")
+            })
+            .collect()
     };
     let comparison = if strict { "greater_than" } else { "at_least" };
     let text = format!(
         "format_version = 1\n[[rule_sets]]\nname = \"p\"\n\
          [[rule_sets.versions]]\neffective_from = \"2000-01\"\n{}\
          [[rule_sets.versions]]\neffective_from = \"2024-01\"\nthreshold_comparison = \"{comparison}\"\n\
-         near_threshold_band = \"{band}\"\n[rule_sets.versions.tier_map]\nsilver = \"gold\"\n{}",
-        tiers(&[("silver", 200_000), ("platinum", 500_000), ("diamond", 1_000_000), ("private", 3_000_000)]),
-        tiers(&[("gold", 200_000), ("platinum", 500_000), ("diamond", 1_000_000), ("private", 3_000_000)]),
+         near_threshold_band = \"{band}\"\nexit_after_months = {exit_after}\n\
+         [rule_sets.versions.tier_map]\nsilver = \"gold\"\n{}",
+        tiers(&[("silver", 200_000), ("platinum", 500_000), ("diamond", 1_000_000), ("private", 3_000_000)], 3),
+        tiers(
+            &[("gold", 200_000), ("platinum", 500_000), ("diamond", 1_000_000), ("private", 3_000_000)],
+            private_watch
+        ),
     );
     RuleBook::from_toml_str(&text).unwrap()
 }
@@ -51,16 +62,23 @@ fn last_month() -> impl Strategy<Value = Option<Month>> {
     ]
 }
 
-/// A state: mostly steady ones (not enrolled, or rated with nothing running), some with a
-/// watch, an exit counter, a designation, retention, or inconsistent fields.
+/// A state: mostly steady ones (not enrolled, or rated with nothing running), many with a
+/// watch or an exit counter running (near and at the limits of the book's lengths, best tiers
+/// above and below the earned tier, some of the earlier version's, mapped by `tier_map`), some
+/// with a designation, retention, or inconsistent fields.
 fn state() -> impl Strategy<Value = CustomerState> {
-    let watch = (code(), 1u16..4, 0i64..400_000_000).prop_map(|(best, short, peak)| Watch {
-        since: month().plus(-(i32::from(short))),
-        short_months: short,
-        best_tier: Some(best),
-        peak_aum_fen: peak,
-    });
-    let below = (1u16..5, 0i64..20_000_000).prop_map(|(months, peak)| BelowEntryRun {
+    let watch = (
+        prop::option::weighted(0.8, prop_oneof![2 => code(), 1 => Just(CODES[4].parse().unwrap())]),
+        1u16..7,
+        0i64..400_000_000,
+    )
+        .prop_map(|(best, short, peak)| Watch {
+            since: month().plus(-(i32::from(short))),
+            short_months: short,
+            best_tier: best,
+            peak_aum_fen: peak,
+        });
+    let below = (1u16..7, 0i64..20_000_000).prop_map(|(months, peak)| BelowEntryRun {
         since: month().plus(-(i32::from(months))),
         months,
         peak_aum_fen: peak,
@@ -74,8 +92,8 @@ fn state() -> impl Strategy<Value = CustomerState> {
         prop_oneof![4 => Just(Status::NotEnrolled), 6 => Just(Status::Rated), 1 => Just(Status::Retained)],
         prop::option::weighted(0.6, code()),
         prop::option::weighted(0.5, code()),
-        prop::option::weighted(0.1, watch),
-        prop::option::weighted(0.15, below),
+        prop::option::weighted(0.3, watch),
+        prop::option::weighted(0.35, below),
         prop_oneof![8 => Just(0u16), 1 => 1u16..3],
         prop::option::weighted(0.08, special),
         last_month(),
@@ -163,10 +181,12 @@ proptest! {
         strict in any::<bool>(),
         band in prop::sample::select(vec!["0", "0.05", "0.10", "0.3"]),
         fill in any::<bool>(),
+        exit_after in prop::sample::select(vec![1u32, 2, 3, 6]),
+        private_watch in prop::sample::select(vec![1u32, 2, 6]),
         customers in prop::collection::vec((state(), input()), 1..64),
     ) {
         let missing_months = if fill { MissingMonths::TreatAsZero } else { MissingMonths::Error };
-        let engine = Engine::with_options(book(strict, band), EngineOptions { missing_months });
+        let engine = Engine::with_options(book(strict, band, exit_after, private_watch), EngineOptions { missing_months });
         let ids: Vec<Customer> = (0..customers.len()).map(|i| Customer::personal(format!("c{i}"))).collect();
         let inputs: Vec<MonthInput> = customers.iter().map(|(_, i)| i.clone()).collect();
         let mut states: Vec<CustomerState> = customers.iter().map(|(s, _)| *s).collect();

@@ -1,29 +1,40 @@
 //! The batch's fast path for a steady customer: a month with no event, that changes nothing
-//! but the month.
+//! but the month and the counters that run without an event.
 //!
 //! Most customers of a portfolio month are either outside VIP management and below entry, or
-//! rated and within their tier. For them the full evaluation (SPEC §6) checks the sequence,
-//! computes the AUM, plans and steps only to conclude: no event, the state as it was with this
-//! month as its last, and at most the near-threshold alerts. [`steady`] recognizes exactly
-//! those months with the same primitives the full path uses, and otherwise leaves everything
-//! to it.
+//! rated and within their tier; some are rated with a downgrade watch or an exit counter that
+//! runs one more month. For them the full evaluation (SPEC §6) checks the sequence, computes
+//! the AUM, plans and steps only to conclude: no event, the state as it was with this month as
+//! its last and its counters one month on, and at most the alerts. [`steady`] recognizes
+//! exactly those months with the same primitives the full path uses, and otherwise leaves
+//! everything to it.
 //!
 //! Why the result is the same as the full path's, for a month it accepts:
 //! - checks (SPEC §6.1): the month is not [`Month::LAST`]; it follows the last month (or the
 //!   state is the initial one), so there is no sequence error and no gap to fill; the AUM is a
 //!   `Total` at the fen scale, not negative (nor a negative zero), within `MAX_AMOUNT`, which
-//!   `Composition::compute` returns unchanged whatever the rounding; the state has no watch, no
-//!   designation and no designation change, and its tier is none (not enrolled) or a code of
-//!   the version itself (rated), so `plan` resolves it to the same rank and finds the state
-//!   consistent;
-//! - step (SPEC §6.2): not enrolled with no qualifying tier, nothing changes (§5.1, §5.9) but
-//!   the exit counter, which ends with any status but rated; rated at t with the month
-//!   qualifying for exactly t, the exit counter resets (§5.6) and the month meets the tier with
-//!   no watch to clear and no tier above to upgrade to (§5.9). The tier code is rewritten to
+//!   `Composition::compute` returns unchanged whatever the rounding; the state has no
+//!   designation and no designation change; its tier is none (not enrolled, with no watch) or
+//!   a code of the version itself (rated), and so is the best tier of a rated state's watch
+//!   (or none), so `plan` resolves them to the same ranks and finds the state consistent, and
+//!   the step writes back the same codes (a version's codes are distinct);
+//! - step (SPEC §6.2), not enrolled: with no qualifying tier nothing changes (§5.1, §5.9) but
+//!   the exit counter, which ends with any status but rated;
+//! - step, rated at t with qualifying rank q ([`running`] unless q = t with no watch): the exit
+//!   counter resets when q is some, else starts at `{m, 1, A}` or adds a month
+//!   (`saturating_add(1)`, the peak the larger in fen) exactly as `count_below_entry` does;
+//!   reaching `exit_after_months` would be an exit, so it is left to the full path. Then
+//!   q ≥ t is steady only when q = t with no watch (a watch would be cleared, a higher q
+//!   upgrades: events); q < t (or none) with t the lowest tier is steady only with no watch
+//!   (a carried-over watch ends with `watch_cleared`), and only the counter moves; with t
+//!   above the lowest tier a watch must already run (starting one is `watch_started`): its
+//!   short months add one (`saturating_add(1)`) and must stay below t's `watch_months` (else
+//!   a downgrade), its peak becomes the larger in fen, and its best tier the higher of its own
+//!   and q, as `short_of_tier` does. The status stays rated, the tier code is rewritten to
 //!   itself, the designation stays none, the effective tier becomes the earned tier (none when
 //!   not enrolled), and the last month becomes this month;
-//! - alerts (SPEC §11): the same function as the full path's, on the same new state, AUM, key
-//!   and rated tier.
+//! - alerts (SPEC §11): the same function as the full path's, on the same new state (watch and
+//!   exit counter included, for `watch_active` and `exit_risk`), AUM, key and rated tier.
 
 use rust_decimal::Decimal;
 
@@ -34,7 +45,7 @@ use crate::aum::AumInput;
 use crate::money::plain_fen;
 use crate::month::Month;
 use crate::rules::RuleVersion;
-use crate::state::{CustomerState, Status};
+use crate::state::{BelowEntryRun, CustomerState, Status, Watch};
 
 /// Evaluates a steady month in place, sends its alerts to `sink` and returns its AUM; or
 /// returns `None` having changed and sent nothing, when the month needs the full evaluation
@@ -48,7 +59,7 @@ pub(super) fn steady<S: Sink + ?Sized>(
     sink: &mut S,
 ) -> Option<Decimal> {
     let AumInput::Total(aum) = &input.aum else { return None };
-    if input.special.is_some() || s.special.is_some() || s.watch.is_some() || month == Month::LAST {
+    if input.special.is_some() || s.special.is_some() || month == Month::LAST {
         return None;
     }
     let follows = match s.last_month {
@@ -64,23 +75,81 @@ pub(super) fn steady<S: Sink + ?Sized>(
     let q = v.qualifying_rank_key(key);
     let rated = match s.status {
         Status::NotEnrolled => {
-            if s.tier.is_some() || q.is_some() {
+            if s.tier.is_some() || s.watch.is_some() || q.is_some() {
                 return None;
             }
+            s.below_entry = None;
             None
         }
         Status::Rated => {
             let t = v.rank_of(s.tier?)?;
-            if q != Some(t) {
-                return None;
+            if q == Some(t) && s.watch.is_none() {
+                s.below_entry = None;
+            } else {
+                let (watch, below_entry) = running(v, s, month, fen, q, t)?;
+                s.watch = watch;
+                s.below_entry = below_entry;
             }
             Some(t)
         }
         Status::Retained => return None,
     };
-    s.below_entry = None;
     s.effective_tier = s.tier;
     s.last_month = Some(month);
     alerts(v, s, month, aum, key, rated, sink);
     Some(aum)
+}
+
+/// A rated month at tier `t` (a rank of `v`) with qualifying rank `q`, as the step takes it
+/// (SPEC §6.2): the watch and the exit counter after the month, or `None` when the month
+/// emits an event (exit, watch cleared, upgrade, watch started, downgrade) or the watch's best
+/// tier is not a code of `v` itself.
+#[inline]
+fn running(
+    v: &RuleVersion,
+    s: &CustomerState,
+    month: Month,
+    fen: i128,
+    q: Option<usize>,
+    t: usize,
+) -> Option<(Option<Watch>, Option<BelowEntryRun>)> {
+    let aum_fen = i64::try_from(fen).ok()?;
+    // §5.6: the exit counter resets, starts or adds a month; reaching its length is an exit.
+    let below_entry = match (q, s.below_entry) {
+        (Some(_), _) => None,
+        (None, Some(run)) => Some(BelowEntryRun {
+            months: run.months.saturating_add(1),
+            peak_aum_fen: run.peak_aum_fen.max(aum_fen),
+            ..run
+        }),
+        (None, None) => Some(BelowEntryRun { since: month, months: 1, peak_aum_fen: aum_fen }),
+    };
+    if below_entry.is_some_and(|run| u32::from(run.months) >= v.settings.exit_after_months) {
+        return None;
+    }
+    // §5.2, §5.4, §5.9: meeting the tier is steady only at the tier and with no watch to clear.
+    if q.is_some_and(|r| r >= t) {
+        return (q == Some(t) && s.watch.is_none()).then_some((None, below_entry));
+    }
+    // §5.3: short of the lowest tier, only the counter runs; a watch carried over would end.
+    if t == 0 {
+        return s.watch.is_none().then_some((None, below_entry));
+    }
+    // §5.3, §5.5: short of a tier with a tier below it; a watch must already run (starting one
+    // is an event) and stay short of the tier's watch length (reaching it is a downgrade).
+    let w = s.watch?;
+    let best = match w.best_tier {
+        Some(code) => Some(v.rank_of(code)?),
+        None => None,
+    };
+    let short_months = w.short_months.saturating_add(1);
+    if u32::from(short_months) >= v.tiers.get(t)?.watch_months {
+        return None;
+    }
+    let best_tier = match best.max(q) {
+        Some(r) => Some(v.tiers.get(r)?.code),
+        None => None,
+    };
+    let watch = Watch { short_months, peak_aum_fen: w.peak_aum_fen.max(aum_fen), best_tier, ..w };
+    Some((Some(watch), below_entry))
 }
