@@ -18,7 +18,7 @@
 //!   a code of the version itself (rated), and so is the best tier of a rated state's watch
 //!   (or none), so `plan` resolves them to the same ranks and finds the state consistent, and
 //!   the step writes back the same codes (a version's codes are distinct);
-//! - the qualifying rank q comes from [`qualifying_rank`], as in the step;
+//! - the qualifying rank q comes from `RuleVersion::qualifying_rank_key`, as in the step;
 //! - step (SPEC §6.2), not enrolled: with no qualifying tier nothing changes (§5.1, §5.9) but
 //!   the exit counter, which ends with any status but rated;
 //! - step, rated at t with qualifying rank q ([`running`] unless q = t with no watch): the exit
@@ -73,7 +73,7 @@ pub(super) fn steady<S: Sink + ?Sized>(
     // A negative zero is left to the full path, which gives it back as it came.
     let (fen, aum) = plain_fen(aum)?;
     let key = v.fen_key(fen);
-    let q = qualifying_rank(v, key);
+    let q = v.qualifying_rank_key(key);
     let rated = match s.status {
         Status::NotEnrolled => {
             if s.tier.is_some() || s.watch.is_some() || q.is_some() {
@@ -153,18 +153,4 @@ fn running(
     };
     let watch = Watch { short_months, peak_aum_fen: w.peak_aum_fen.max(aum_fen), best_tier, ..w };
     Some((Some(watch), below_entry))
-}
-
-/// The qualifying rank of a month's AUM key (SPEC §3.3), as
-/// [`RuleVersion::qualifying_rank_key`] gives it, without a branch per tier: a version's tier
-/// minimums, and so their keys, are strictly ascending (checked when the book is compiled), so
-/// the tiers a key meets are the lowest ones and their count is the highest one's rank plus one.
-/// A portfolio's AUMs fall on every side of the thresholds, where the search's branches
-/// mispredicted. The step uses it too.
-#[inline(always)]
-pub(super) fn qualifying_rank(v: &RuleVersion, key: i128) -> Option<usize> {
-    let rank = v.tiers.iter().map(|t| usize::from(v.meets_key(key, t))).sum::<usize>().checked_sub(1);
-    // Every debug test (vectors, properties) checks the count against the search.
-    debug_assert_eq!(rank, v.qualifying_rank_key(key));
-    rank
 }

@@ -6,7 +6,6 @@ use rust_decimal::Decimal;
 use super::alerts::alerts;
 use super::batch::Sink;
 use super::plan::{Plan, SpecialPlan};
-use super::steady::qualifying_rank;
 use crate::code::TierCode;
 use crate::event::{Event, EventKind, Evidence, Reason};
 use crate::money::to_fen;
@@ -82,7 +81,7 @@ pub(super) fn step(
     } else {
         (v.key(aum), to_fen(aum).unwrap_or(saturated))
     };
-    let m = MonthContext { v, month, aum, aum_fen, qualifies: qualifying_rank(v, key) };
+    let m = MonthContext { v, month, aum, aum_fen, qualifies: v.qualifying_rank_key(key) };
     let mut ranks = Ranks { earned: plan.earned, watch_best: plan.watch_best };
     match s.status {
         Status::NotEnrolled => entry(&m, s, &mut ranks, sink),

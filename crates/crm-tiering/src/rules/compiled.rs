@@ -98,10 +98,14 @@ impl RuleVersion {
         key >= tier.qualify_key
     }
 
-    /// The qualifying tier of a month's AUM key.
-    #[inline]
+    /// The qualifying tier of a month's AUM key (SPEC §3.3): the highest tier whose minimum the
+    /// key meets. The minimums, and so their keys, are strictly ascending (checked when the book
+    /// is compiled), so the tiers a key meets are the lowest ones and their count is the highest
+    /// one's rank plus one: counted without a branch per tier, where a search mispredicts on a
+    /// portfolio whose AUMs fall on every side of the thresholds.
+    #[inline(always)]
     pub(crate) fn qualifying_rank_key(&self, key: i128) -> Option<usize> {
-        self.tiers.iter().rposition(|t| key >= t.qualify_key)
+        self.tiers.iter().map(|t| usize::from(key >= t.qualify_key)).sum::<usize>().checked_sub(1)
     }
 
     /// The tier with this code, as an index into [`RuleVersion::tiers`].
@@ -166,5 +170,28 @@ impl RuleSetId {
     /// The index as a number.
     pub fn index(self) -> usize {
         self.0 as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::RuleBook;
+    use crate::rules::CustomerKind;
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn the_counted_rank_is_the_highest_tier_met() {
+        let book = RuleBook::default_book().unwrap();
+        let set = book.select(None, CustomerKind::Personal).unwrap();
+        let v = book.version_for(set, "2024-01".parse().unwrap(), "c").unwrap();
+        let keys: Vec<i128> = v.tiers.iter().map(|t| t.qualify_key).collect();
+        let mut probes = vec![i128::MIN, -1, 0, i128::MAX];
+        for k in &keys {
+            probes.extend([k - 1, *k, k + 1]);
+        }
+        for key in probes {
+            let searched = v.tiers.iter().rposition(|t| key >= t.qualify_key);
+            assert_eq!(v.qualifying_rank_key(key), searched, "key {key}");
+        }
     }
 }
