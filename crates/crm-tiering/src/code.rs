@@ -2,13 +2,13 @@
 
 use std::cell::RefCell;
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::num::NonZeroU16;
 use std::str::FromStr;
 use std::sync::{Mutex, OnceLock, PoisonError};
 
-use rustc_hash::FxHashMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::parse::ParseError;
@@ -45,8 +45,10 @@ const CHUNK: usize = 256;
 /// their slot is handed out.
 static SLOTS: [OnceLock<Box<[OnceLock<&'static str>]>>; 65_536 / CHUNK] = [const { OnceLock::new() }; 65_536 / CHUNK];
 
-/// The slot of each interned code; the lock also serializes interning.
-static INDEX: Mutex<Option<FxHashMap<&'static str, NonZeroU16>>> = Mutex::new(None);
+/// The slot of each interned code; the lock also serializes interning. (An ordered map: its
+/// nodes are held by pointers to their start, so leak checkers such as valgrind see the table
+/// as reachable rather than possibly lost.)
+static INDEX: Mutex<BTreeMap<&'static str, NonZeroU16>> = Mutex::new(BTreeMap::new());
 
 /// How many recently used codes each thread remembers before taking the lock.
 const RECENT: usize = 32;
@@ -70,8 +72,7 @@ fn intern(code: &str) -> Result<NonZeroU16, ParseError> {
         return Ok(slot);
     }
     let slot = {
-        let mut guard = INDEX.lock().unwrap_or_else(PoisonError::into_inner);
-        let index = guard.get_or_insert_with(FxHashMap::default);
+        let mut index = INDEX.lock().unwrap_or_else(PoisonError::into_inner);
         match index.get(code) {
             Some(&slot) => slot,
             None => {
