@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{InputError, RuleError};
 use crate::money::serde_amount as amount;
-use crate::money::{MAX_AMOUNT, round_fen};
+use crate::money::{MAX_AMOUNT, MAX_FEN, fen_of, round_fen};
 use crate::month::Month;
 
 /// The divisor of a monthly daily average.
@@ -379,7 +379,7 @@ impl Composition {
     fn averages_in_fen(&self, list: &[ComponentAmount]) -> Option<Decimal> {
         let mut total: i128 = 0;
         for c in list {
-            let fen = fen_of(c.amount)?;
+            let fen = fen_of(&c.amount)?;
             match self.fen_slot(&c.component) {
                 FenSlot::Add => total += i128::from(fen),
                 FenSlot::Skip => {}
@@ -426,9 +426,6 @@ impl Composition {
     }
 }
 
-/// The largest amount in fen ([`MAX_AMOUNT`]).
-const MAX_FEN: i64 = 99_999_999_999_999_999;
-
 /// What the sum in integer fen does with one component of a composition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FenSlot {
@@ -438,16 +435,6 @@ pub(crate) enum FenSlot {
     Skip,
     /// An unknown component, or one of another weight: the general computation decides.
     General,
-}
-
-/// The amount in fen when it can be summed in integer fen: two decimals, not negative, within
-/// [`MAX_AMOUNT`].
-#[inline]
-pub(crate) fn fen_of(amount: Decimal) -> Option<i64> {
-    if amount.scale() != 2 || amount.is_sign_negative() {
-        return None;
-    }
-    i64::try_from(amount.mantissa()).ok().filter(|&fen| fen <= MAX_FEN)
 }
 
 /// The month's AUM from component averages kept in fen (each from [`fen_of`]), `entries`

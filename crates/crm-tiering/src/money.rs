@@ -11,14 +11,17 @@ use crate::parse::ParseError;
 /// A 积数 (sum of daily balances) may be up to 31 times this.
 pub const MAX_AMOUNT: Decimal = Decimal::from_parts(0x5D89_FFFF, 0x0163_4578, 0, false, 2);
 
+/// [`MAX_AMOUNT`] in fen.
+pub(crate) const MAX_FEN: i64 = 99_999_999_999_999_999;
+
 /// Whether an amount is above [`MAX_AMOUNT`], without a decimal comparison for amounts of at
 /// most two decimals (the batch's hot path).
 #[inline]
 pub(crate) fn above_max(amount: Decimal) -> bool {
-    const MAX_FEN: i128 = 99_999_999_999_999_999;
+    let max_fen = i128::from(MAX_FEN);
     match amount.scale() {
-        2 => amount.mantissa() > MAX_FEN,
-        s @ 0..=1 => amount.mantissa() > MAX_FEN / 10i128.pow(2 - s),
+        2 => amount.mantissa() > max_fen,
+        s @ 0..=1 => amount.mantissa() > max_fen / 10i128.pow(2 - s),
         _ => amount > MAX_AMOUNT,
     }
 }
@@ -32,16 +35,19 @@ pub(crate) fn above_max(amount: Decimal) -> bool {
 /// (a store-forwarding stall), once per customer on the batch's hot path.
 #[inline(always)]
 pub(crate) fn plain_fen(amount: &Decimal) -> Option<(i128, Decimal)> {
-    const MAX_FEN: i128 = 99_999_999_999_999_999;
+    let fen = fen_of(amount)?;
+    // 0 <= fen < 2^57: the high word is zero.
+    Some((i128::from(fen), Decimal::from_parts(fen as u32, (fen >> 32) as u32, 0, false, 2)))
+}
+
+/// The amount in fen when it can be summed in integer fen: two decimals, not negative (nor a
+/// negative zero), within [`MAX_AMOUNT`].
+#[inline(always)]
+pub(crate) fn fen_of(amount: &Decimal) -> Option<i64> {
     if amount.scale() != 2 || amount.is_sign_negative() {
         return None;
     }
-    let fen = amount.mantissa();
-    if fen > MAX_FEN {
-        return None;
-    }
-    // 0 <= fen < 2^57: the high word is zero.
-    Some((fen, Decimal::from_parts(fen as u32, (fen >> 32) as u32, 0, false, 2)))
+    i64::try_from(amount.mantissa()).ok().filter(|&fen| fen <= MAX_FEN)
 }
 
 /// Parses a decimal amount such as `"200000"`, `"523400.50"` or `"-1.5"`.

@@ -4,22 +4,22 @@
 //! changing the sum, so the two are compared on the same lists.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
-use crm_tiering::{AumInput, ComponentAmount, Customer, CustomerState, Decimal, Engine, MonthInput, RuleBook};
+use crm_tiering::{
+    AumInput, ComponentAmount, Customer, CustomerKind, CustomerState, Decimal, Engine, MonthInput, RuleBook,
+};
 use proptest::prelude::*;
 
-const CODES: [&str; 9] = [
-    "demand_deposit",
-    "time_deposit",
-    "cert_treasury",
-    "wealth_product",
-    "securities_fund",
-    "treasury_bond",
-    "gold",
-    "cts_margin",
-    "not_a_component",
-];
+/// The default book's component codes, then one that is in no catalogue (the last).
+static CODES: LazyLock<Vec<Arc<str>>> = LazyLock::new(|| {
+    let book = RuleBook::default_book().unwrap();
+    let set = book.select(None, CustomerKind::Personal).unwrap();
+    let v = book.version_for(set, "2024-03".parse().unwrap(), "c1").unwrap();
+    let mut codes: Vec<Arc<str>> = v.aum.components().iter().map(|c| Arc::from(c.code.as_str())).collect();
+    codes.push(Arc::from("not_a_component"));
+    codes
+});
 
 fn amount() -> impl Strategy<Value = Decimal> {
     prop_oneof![
@@ -33,14 +33,14 @@ fn amount() -> impl Strategy<Value = Decimal> {
 }
 
 fn entries() -> impl Strategy<Value = Vec<(usize, Decimal)>> {
-    prop::collection::vec((prop_oneof![20 => 0usize..8, 1 => Just(8usize)], amount()), 0..10)
+    prop::collection::vec((prop_oneof![20 => 0usize..CODES.len() - 1, 1 => Just(CODES.len() - 1)], amount()), 0..10)
 }
 
 fn input(list: &[(usize, Decimal)], force_general: bool) -> MonthInput {
     let mut amounts: Vec<ComponentAmount> =
-        list.iter().map(|(c, a)| ComponentAmount { component: Arc::from(CODES[*c]), amount: *a }).collect();
+        list.iter().map(|(c, a)| ComponentAmount { component: CODES[*c].clone(), amount: *a }).collect();
     if force_general {
-        amounts.push(ComponentAmount { component: Arc::from(CODES[0]), amount: Decimal::new(0, 3) });
+        amounts.push(ComponentAmount { component: CODES[0].clone(), amount: Decimal::new(0, 3) });
     }
     MonthInput { aum: AumInput::Averages(amounts), special: None }
 }

@@ -11,11 +11,11 @@ use rustc_hash::FxHashMap;
 
 use super::columns::{ColumnRole, Columns, TableKind};
 use super::record::{RecordError, RecordRef, validate_customer_id};
-use crate::aum::{AumInput, ComponentAmount, ComponentDaily, FenSlot, fen_of, sum_fen};
+use crate::aum::{AumInput, ComponentAmount, ComponentDaily, FenSlot, sum_fen};
 use crate::code::TierCode;
 use crate::engine::{MonthInput, SpecialChange};
 use crate::error::{InputError, TieringError};
-use crate::money::parse_amount;
+use crate::money::{fen_of, parse_amount};
 use crate::month::Month;
 use crate::rules::{CustomerKind, RuleBook};
 
@@ -513,7 +513,7 @@ impl Extract {
             AumInput::Averages(list) => {
                 let at = self.fen_codes.len();
                 for c in &list {
-                    match (fen_of(c.amount), self.code(&c.component)) {
+                    match (fen_of(&c.amount), self.code(&c.component)) {
                         (Some(fen), Some(code)) => {
                             self.fen_codes.push(code);
                             self.fen_amounts.push(fen);
@@ -547,7 +547,7 @@ impl Extract {
         let len = u32::try_from(read.len()).ok()?;
         let at = self.fen_codes.len();
         for &(k, amount) in read {
-            match (fen_of(amount), self.column_codes.get(k)) {
+            match (fen_of(&amount), self.column_codes.get(k)) {
                 (Some(fen), Some(&(_, code))) => {
                     self.fen_codes.push(code);
                     self.fen_amounts.push(fen);
