@@ -600,17 +600,17 @@ impl EventsWriter {
 
     fn row(&mut self, codes: &mut Codes, e: &Event) {
         self.month.push(month_days(e.month));
-        self.effective.push(month_days(e.effective_from));
+        self.effective.push(month_days(e.effective_from()));
         self.kind.push(position(EventKind::ALL, e.kind));
         self.tier.push_opt(codes.opt_key(e.to_tier.or(e.from_tier)));
         self.from.push_opt(codes.opt_key(e.from_tier));
         self.to.push_opt(codes.opt_key(e.to_tier));
         self.reason.push(position(Reason::ALL, e.reason));
-        self.aum.push_opt(fen(e.evidence.aum));
-        self.threshold.push_opt(e.evidence.threshold.and_then(fen));
+        self.aum.push_opt(Some(i128::from(e.evidence.aum_fen())));
+        self.threshold.push_opt(e.evidence.threshold_fen().map(i128::from));
         self.window_from.push_opt(e.evidence.window_from.map(month_days));
         self.window_months.push_opt(e.evidence.window_months);
-        self.peak.push_opt(e.evidence.peak_aum.and_then(fen));
+        self.peak.push_opt(e.evidence.peak_aum_fen().map(i128::from));
         if let Some(text) = &mut self.text {
             text.append_value(e.explain());
         }
@@ -687,9 +687,9 @@ impl AlertsWriter {
         self.tier.push_opt(codes.opt_key(a.tier));
         self.counted.push_opt(a.months_counted);
         self.left.push_opt(a.months_left);
-        self.aum.push_opt(fen(a.aum));
-        self.threshold.push_opt(a.threshold.and_then(fen));
-        self.gap.push_opt(a.gap.and_then(fen));
+        self.aum.push_opt(Some(i128::from(a.aum_fen())));
+        self.threshold.push_opt(a.threshold_fen().map(i128::from));
+        self.gap.push_opt(a.gap_fen().map(i128::from));
     }
 
     fn finish(self, tier_values: &ArrayRef, all: Option<&StringArray>) -> Result<RecordBatch, ArrowError> {

@@ -91,8 +91,8 @@ pub(crate) fn explain(customer: &str, store: &mut Store) -> Result<String, Failu
             if let Some(n) = al.months_left {
                 let _ = write!(d, ", {n} month(s) left");
             }
-            if let Some(g) = al.gap {
-                let _ = write!(d, ", gap {g} to {}", al.threshold.map(|t| t.to_string()).unwrap_or_default());
+            if let Some(g) = al.gap() {
+                let _ = write!(d, ", gap {g} to {}", al.threshold().map(|t| t.to_string()).unwrap_or_default());
             }
             let _ = writeln!(story, "{d}");
         }

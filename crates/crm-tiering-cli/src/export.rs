@@ -400,18 +400,18 @@ pub(crate) fn export_command(
             t.push(vec![
                 text(ev.month),
                 text(&e.customer_id),
-                text(ev.effective_from),
+                text(ev.effective_from()),
                 text(ev.kind.as_str()),
                 text(ev.kind.name_zh()),
                 opt_text(ev.from_tier),
                 opt_text(ev.to_tier),
                 text(ev.reason.as_str()),
                 text(ev.reason.name_zh()),
-                Cell::Amount(Some(x.aum)),
-                Cell::Amount(x.threshold),
+                Cell::Amount(Some(x.aum())),
+                Cell::Amount(x.threshold()),
                 opt_text(x.window_from),
                 int(x.window_months),
-                Cell::Amount(x.peak_aum),
+                Cell::Amount(x.peak_aum()),
                 text(ev.explain()),
             ])?;
         }
@@ -428,9 +428,9 @@ pub(crate) fn export_command(
                 opt_text(al.tier),
                 int(al.months_counted),
                 int(al.months_left),
-                Cell::Amount(Some(al.aum)),
-                Cell::Amount(al.threshold),
-                Cell::Amount(al.gap),
+                Cell::Amount(Some(al.aum())),
+                Cell::Amount(al.threshold()),
+                Cell::Amount(al.gap()),
             ])?;
         }
         written.push((format!("alerts.{ext}"), t.finish()?));

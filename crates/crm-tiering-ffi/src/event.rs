@@ -6,8 +6,8 @@ use std::sync::OnceLock;
 
 use crm_tiering::{Alert, AlertKind, Event, EventKind, Month, Reason};
 
-use crate::CRMT_CODE_SIZE;
-use crate::ffi::{code_field, fen, fen_opt};
+use crate::{CRMT_CODE_SIZE, CRMT_NO_AMOUNT};
+use crate::ffi::code_field;
 
 /// What happened to a customer's standing (codes: `crmt_event_kind_code`).
 #[repr(C)]
@@ -210,14 +210,14 @@ pub(crate) fn event_struct(index: u32, e: &Event) -> crmt_event {
         kind: event_kind(e.kind),
         reason: reason(e.reason),
         month: month_int(e.month),
-        effective_from: month_int(e.effective_from),
+        effective_from: month_int(e.effective_from()),
         from_tier: code_field(e.from_tier),
         to_tier: code_field(e.to_tier),
-        aum_fen: fen(e.evidence.aum),
-        threshold_fen: fen_opt(e.evidence.threshold),
+        aum_fen: e.evidence.aum_fen(),
+        threshold_fen: e.evidence.threshold_fen().unwrap_or(CRMT_NO_AMOUNT),
         window_from: e.evidence.window_from.map_or(0, month_int),
         window_months: e.evidence.window_months.unwrap_or(0),
-        peak_aum_fen: fen_opt(e.evidence.peak_aum),
+        peak_aum_fen: e.evidence.peak_aum_fen().unwrap_or(CRMT_NO_AMOUNT),
     }
 }
 
@@ -230,9 +230,9 @@ pub(crate) fn alert_struct(index: u32, a: &Alert) -> crmt_alert {
         tier: code_field(a.tier),
         months_counted: count(a.months_counted),
         months_left: count(a.months_left),
-        aum_fen: fen(a.aum),
-        threshold_fen: fen_opt(a.threshold),
-        gap_fen: fen_opt(a.gap),
+        aum_fen: a.aum_fen(),
+        threshold_fen: a.threshold_fen().unwrap_or(CRMT_NO_AMOUNT),
+        gap_fen: a.gap_fen().unwrap_or(CRMT_NO_AMOUNT),
     }
 }
 

@@ -247,12 +247,6 @@ pub(crate) fn fen(amount: Decimal) -> i64 {
     crm_tiering::to_fen(amount).filter(|v| *v != CRMT_NO_AMOUNT).unwrap_or(CRMT_NO_AMOUNT)
 }
 
-/// An optional amount as fen.
-#[inline]
-pub(crate) fn fen_opt(amount: Option<Decimal>) -> i64 {
-    amount.map_or(CRMT_NO_AMOUNT, fen)
-}
-
 /// A code in a fixed NUL-terminated field (empty when none).
 #[inline]
 pub(crate) fn code_field(code: Option<TierCode>) -> [c_char; crate::CRMT_CODE_SIZE] {

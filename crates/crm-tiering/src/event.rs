@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::code::TierCode;
+use crate::money::{MAX_AMOUNT, MAX_FEN, from_fen, to_fen};
 use crate::month::Month;
 
 macro_rules! code_enum {
@@ -125,53 +126,180 @@ code_enum! {
     }
 }
 
-/// The figures that decided an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// An amount in whole fen, kept as two 32-bit halves: events and alerts then need only a
+/// 4-byte alignment and carry no padding (a batch holds one of them per event and per alert).
+/// `i64::MIN` stands for no amount: amounts are never negative (SPEC §16).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct PackedFen {
+    low: u32,
+    high: i32,
+}
+
+impl PackedFen {
+    const NONE: PackedFen = PackedFen::new(i64::MIN);
+
+    #[inline(always)]
+    const fn new(fen: i64) -> Self {
+        PackedFen { low: fen as u32, high: (fen >> 32) as i32 }
+    }
+
+    #[inline(always)]
+    fn opt(fen: Option<i64>) -> Self {
+        fen.map_or(Self::NONE, Self::new)
+    }
+
+    #[inline(always)]
+    const fn get(self) -> i64 {
+        ((self.high as i64) << 32) | self.low as i64
+    }
+
+    #[inline(always)]
+    fn get_opt(self) -> Option<i64> {
+        let fen = self.get();
+        (fen != i64::MIN).then_some(fen)
+    }
+}
+
+/// An amount of an event or an alert read from JSON: whole fen (SPEC §16), not negative.
+fn fen_field(what: &str, amount: Decimal) -> Result<i64, String> {
+    match to_fen(amount) {
+        Some(fen) if (0..=MAX_FEN).contains(&fen) => Ok(fen),
+        _ => Err(format!("{what} {amount} is not a whole number of fen from 0 to {MAX_AMOUNT}")),
+    }
+}
+
+fn fen_field_opt(what: &str, amount: Option<Decimal>) -> Result<Option<i64>, String> {
+    amount.map(|a| fen_field(what, a)).transpose()
+}
+
+/// The figures that decided an event. Amounts are whole fen (SPEC §16); they are read as
+/// decimals ([`Evidence::aum`]) or as fen ([`Evidence::aum_fen`]).
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "EvidenceJson", try_from = "EvidenceJson")]
 pub struct Evidence {
-    /// The evaluated month's AUM.
-    #[serde(with = "rust_decimal::serde::str")]
-    pub aum: Decimal,
-    /// The threshold the AUM was compared with.
-    #[serde(default, with = "rust_decimal::serde::str_option", skip_serializing_if = "Option::is_none")]
-    pub threshold: Option<Decimal>,
+    aum: PackedFen,
+    threshold: PackedFen,
+    peak_aum: PackedFen,
     /// First month of the window that decided it (watch, below-entry run, designation).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_from: Option<Month>,
     /// Months in that window.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_months: Option<u32>,
-    /// Highest AUM in that window.
-    #[serde(default, with = "rust_decimal::serde::str_option", skip_serializing_if = "Option::is_none")]
-    pub peak_aum: Option<Decimal>,
 }
 
 impl Evidence {
-    pub(crate) fn aum(aum: Decimal, threshold: Option<Decimal>) -> Self {
-        Evidence { aum, threshold, window_from: None, window_months: None, peak_aum: None }
+    pub(crate) fn fen(aum_fen: i64, threshold_fen: Option<i64>) -> Self {
+        Evidence {
+            aum: PackedFen::new(aum_fen),
+            threshold: PackedFen::opt(threshold_fen),
+            peak_aum: PackedFen::NONE,
+            window_from: None,
+            window_months: None,
+        }
     }
 
-    pub(crate) fn window(mut self, from: Month, months: u32, peak: Option<Decimal>) -> Self {
+    pub(crate) fn window(mut self, from: Month, months: u32, peak_fen: Option<i64>) -> Self {
         self.window_from = Some(from);
         self.window_months = Some(months);
-        self.peak_aum = peak;
+        self.peak_aum = PackedFen::opt(peak_fen);
         self
+    }
+
+    /// The evaluated month's AUM.
+    pub fn aum(&self) -> Decimal {
+        from_fen(self.aum.get())
+    }
+
+    /// The evaluated month's AUM in fen.
+    pub fn aum_fen(&self) -> i64 {
+        self.aum.get()
+    }
+
+    /// The threshold the AUM was compared with.
+    pub fn threshold(&self) -> Option<Decimal> {
+        self.threshold.get_opt().map(from_fen)
+    }
+
+    /// The threshold in fen.
+    pub fn threshold_fen(&self) -> Option<i64> {
+        self.threshold.get_opt()
+    }
+
+    /// Highest AUM in the window.
+    pub fn peak_aum(&self) -> Option<Decimal> {
+        self.peak_aum.get_opt().map(from_fen)
+    }
+
+    /// Highest AUM in the window, in fen.
+    pub fn peak_aum_fen(&self) -> Option<i64> {
+        self.peak_aum.get_opt()
     }
 }
 
-/// A change of standing, with its reason and evidence.
+impl fmt::Debug for Evidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Evidence")
+            .field("aum", &self.aum())
+            .field("threshold", &self.threshold())
+            .field("window_from", &self.window_from)
+            .field("window_months", &self.window_months)
+            .field("peak_aum", &self.peak_aum())
+            .finish()
+    }
+}
+
+/// The JSON form of [`Evidence`] (SPEC §14): amounts as decimal strings.
+#[derive(Serialize, Deserialize)]
+struct EvidenceJson {
+    #[serde(with = "rust_decimal::serde::str")]
+    aum: Decimal,
+    #[serde(default, with = "rust_decimal::serde::str_option", skip_serializing_if = "Option::is_none")]
+    threshold: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    window_from: Option<Month>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    window_months: Option<u32>,
+    #[serde(default, with = "rust_decimal::serde::str_option", skip_serializing_if = "Option::is_none")]
+    peak_aum: Option<Decimal>,
+}
+
+impl From<Evidence> for EvidenceJson {
+    fn from(e: Evidence) -> Self {
+        EvidenceJson {
+            aum: e.aum(),
+            threshold: e.threshold(),
+            window_from: e.window_from,
+            window_months: e.window_months,
+            peak_aum: e.peak_aum(),
+        }
+    }
+}
+
+impl TryFrom<EvidenceJson> for Evidence {
+    type Error = String;
+
+    fn try_from(e: EvidenceJson) -> Result<Self, String> {
+        Ok(Evidence {
+            aum: PackedFen::new(fen_field("evidence aum", e.aum)?),
+            threshold: PackedFen::opt(fen_field_opt("evidence threshold", e.threshold)?),
+            peak_aum: PackedFen::opt(fen_field_opt("evidence peak_aum", e.peak_aum)?),
+            window_from: e.window_from,
+            window_months: e.window_months,
+        })
+    }
+}
+
+/// A change of standing, with its reason and evidence. It takes effect the month after its
+/// month ([`Event::effective_from`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "EventJson", try_from = "EventJson")]
 pub struct Event {
     /// The evaluated month whose figures decided it.
     pub month: Month,
-    /// The month it takes effect (the month after).
-    pub effective_from: Month,
     /// What happened.
     pub kind: EventKind,
     /// The tier before, when there was one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_tier: Option<TierCode>,
     /// The tier after, when there is one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_tier: Option<TierCode>,
     /// The rule that decided it.
     pub reason: Reason,
@@ -179,7 +307,61 @@ pub struct Event {
     pub evidence: Evidence,
 }
 
+/// The JSON form of [`Event`] (SPEC §14), with its `effective_from`.
+#[derive(Serialize, Deserialize)]
+struct EventJson {
+    month: Month,
+    effective_from: Month,
+    kind: EventKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    from_tier: Option<TierCode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    to_tier: Option<TierCode>,
+    reason: Reason,
+    evidence: Evidence,
+}
+
+impl From<Event> for EventJson {
+    fn from(e: Event) -> Self {
+        EventJson {
+            month: e.month,
+            effective_from: e.effective_from(),
+            kind: e.kind,
+            from_tier: e.from_tier,
+            to_tier: e.to_tier,
+            reason: e.reason,
+            evidence: e.evidence,
+        }
+    }
+}
+
+impl TryFrom<EventJson> for Event {
+    type Error = String;
+
+    fn try_from(e: EventJson) -> Result<Self, String> {
+        if e.month == Month::LAST || e.effective_from != e.month.next() {
+            return Err(format!(
+                "event effective_from {} is not the month after its month {}",
+                e.effective_from, e.month
+            ));
+        }
+        Ok(Event {
+            month: e.month,
+            kind: e.kind,
+            from_tier: e.from_tier,
+            to_tier: e.to_tier,
+            reason: e.reason,
+            evidence: e.evidence,
+        })
+    }
+}
+
 impl Event {
+    /// The month it takes effect: the month after [`Event::month`].
+    pub fn effective_from(&self) -> Month {
+        self.month.next()
+    }
+
     /// One line explaining the event, in English.
     ///
     /// ```
@@ -201,7 +383,7 @@ impl Event {
                     "{} at {} from {}",
                     self.kind.as_str().replace('_', "-"),
                     tier(self.to_tier),
-                    self.effective_from
+                    self.effective_from()
                 )
             }
             EventKind::Upgraded | EventKind::Downgraded => write!(
@@ -210,25 +392,25 @@ impl Event {
                 self.kind,
                 tier(self.from_tier),
                 tier(self.to_tier),
-                self.effective_from
+                self.effective_from()
             ),
             EventKind::SpecialGranted => {
-                write!(s, "special VIP at {} from {}", tier(self.to_tier), self.effective_from)
+                write!(s, "special VIP at {} from {}", tier(self.to_tier), self.effective_from())
             }
             _ => write!(s, "{} ({})", self.kind.as_str().replace('_', " "), tier(self.from_tier.or(self.to_tier))),
         };
         let e = &self.evidence;
-        let threshold = e.threshold.map(|t| t.to_string()).unwrap_or_default();
+        let threshold = e.threshold().map(|t| t.to_string()).unwrap_or_default();
         let _ = match self.reason {
-            Reason::MetTierMinimum => write!(s, ": AUM {} met the minimum {threshold}", e.aum),
-            Reason::ShortOfTier => write!(s, ": AUM {} is short of the minimum {threshold}", e.aum),
+            Reason::MetTierMinimum => write!(s, ": AUM {} met the minimum {threshold}", e.aum()),
+            Reason::ShortOfTier => write!(s, ": AUM {} is short of the minimum {threshold}", e.aum()),
             Reason::NoLowerTier => write!(s, ": the tier has no tier below it under the rules in force"),
             Reason::HighestInWindow | Reason::LastMonth | Reason::OneDown | Reason::LowestTierFloor => write!(
                 s,
                 ": {} consecutive months short of {threshold} since {} (peak AUM {}), target rule {}",
                 e.window_months.unwrap_or(0),
                 e.window_from.map(|m| m.to_string()).unwrap_or_default(),
-                e.peak_aum.unwrap_or_default(),
+                e.peak_aum().unwrap_or_default(),
                 self.reason
             ),
             Reason::BelowEntryRun => write!(
@@ -236,9 +418,9 @@ impl Event {
                 ": {} consecutive months below the entry threshold {threshold} since {} (peak AUM {})",
                 e.window_months.unwrap_or(0),
                 e.window_from.map(|m| m.to_string()).unwrap_or_default(),
-                e.peak_aum.unwrap_or_default()
+                e.peak_aum().unwrap_or_default()
             ),
-            Reason::RetentionEnded => write!(s, ": retention ended with AUM {} below {threshold}", e.aum),
+            Reason::RetentionEnded => write!(s, ": retention ended with AUM {} below {threshold}", e.aum()),
             Reason::Designated => write!(
                 s,
                 ": designated for {} months from {}",
@@ -253,29 +435,154 @@ impl Event {
 }
 
 /// A notice for the account manager, about the month the new state is effective for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Amounts are whole fen (SPEC §16); they are read as decimals ([`Alert::aum`]) or as fen
+/// ([`Alert::aum_fen`]).
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "AlertJson", try_from = "AlertJson")]
 pub struct Alert {
     /// The evaluated month.
     pub month: Month,
     /// What it is about.
     pub kind: AlertKind,
     /// The tier concerned: watched, current, next, entry, last or designated tier.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<TierCode>,
     /// Months counted so far (watch months, months below entry).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub months_counted: Option<u32>,
     /// Months left before the watch, exit, retention or designation ends.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub months_left: Option<u32>,
+    aum: PackedFen,
+    threshold: PackedFen,
+    gap: PackedFen,
+}
+
+impl Alert {
+    /// An alert with no counts, threshold or gap.
+    pub(crate) fn new(month: Month, kind: AlertKind, tier: Option<TierCode>, aum_fen: i64) -> Self {
+        Alert {
+            month,
+            kind,
+            tier,
+            months_counted: None,
+            months_left: None,
+            aum: PackedFen::new(aum_fen),
+            threshold: PackedFen::NONE,
+            gap: PackedFen::NONE,
+        }
+    }
+
+    /// With the months counted so far, if any, and the months left.
+    pub(crate) fn with_months(mut self, counted: Option<u32>, left: u32) -> Self {
+        self.months_counted = counted;
+        self.months_left = Some(left);
+        self
+    }
+
+    /// With its threshold, in fen.
+    pub(crate) fn with_threshold(mut self, threshold_fen: i64) -> Self {
+        self.threshold = PackedFen::new(threshold_fen);
+        self
+    }
+
+    /// With its gap, in fen.
+    pub(crate) fn with_gap(mut self, gap_fen: i64) -> Self {
+        self.gap = PackedFen::new(gap_fen);
+        self
+    }
+
     /// The evaluated month's AUM.
-    #[serde(with = "rust_decimal::serde::str")]
-    pub aum: Decimal,
+    pub fn aum(&self) -> Decimal {
+        from_fen(self.aum.get())
+    }
+
+    /// The evaluated month's AUM in fen.
+    pub fn aum_fen(&self) -> i64 {
+        self.aum.get()
+    }
+
     /// The threshold concerned.
-    #[serde(default, with = "rust_decimal::serde::str_option", skip_serializing_if = "Option::is_none")]
-    pub threshold: Option<Decimal>,
+    pub fn threshold(&self) -> Option<Decimal> {
+        self.threshold.get_opt().map(from_fen)
+    }
+
+    /// The threshold in fen.
+    pub fn threshold_fen(&self) -> Option<i64> {
+        self.threshold.get_opt()
+    }
+
     /// Distance to the threshold: how much is missing (opportunities) or how much cushion is
     /// left (downgrade risk).
+    pub fn gap(&self) -> Option<Decimal> {
+        self.gap.get_opt().map(from_fen)
+    }
+
+    /// The gap in fen.
+    pub fn gap_fen(&self) -> Option<i64> {
+        self.gap.get_opt()
+    }
+}
+
+impl fmt::Debug for Alert {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Alert")
+            .field("month", &self.month)
+            .field("kind", &self.kind)
+            .field("tier", &self.tier)
+            .field("months_counted", &self.months_counted)
+            .field("months_left", &self.months_left)
+            .field("aum", &self.aum())
+            .field("threshold", &self.threshold())
+            .field("gap", &self.gap())
+            .finish()
+    }
+}
+
+/// The JSON form of [`Alert`] (SPEC §14): amounts as decimal strings.
+#[derive(Serialize, Deserialize)]
+struct AlertJson {
+    month: Month,
+    kind: AlertKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tier: Option<TierCode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    months_counted: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    months_left: Option<u32>,
+    #[serde(with = "rust_decimal::serde::str")]
+    aum: Decimal,
     #[serde(default, with = "rust_decimal::serde::str_option", skip_serializing_if = "Option::is_none")]
-    pub gap: Option<Decimal>,
+    threshold: Option<Decimal>,
+    #[serde(default, with = "rust_decimal::serde::str_option", skip_serializing_if = "Option::is_none")]
+    gap: Option<Decimal>,
+}
+
+impl From<Alert> for AlertJson {
+    fn from(a: Alert) -> Self {
+        AlertJson {
+            month: a.month,
+            kind: a.kind,
+            tier: a.tier,
+            months_counted: a.months_counted,
+            months_left: a.months_left,
+            aum: a.aum(),
+            threshold: a.threshold(),
+            gap: a.gap(),
+        }
+    }
+}
+
+impl TryFrom<AlertJson> for Alert {
+    type Error = String;
+
+    fn try_from(a: AlertJson) -> Result<Self, String> {
+        Ok(Alert {
+            month: a.month,
+            kind: a.kind,
+            tier: a.tier,
+            months_counted: a.months_counted,
+            months_left: a.months_left,
+            aum: PackedFen::new(fen_field("alert aum", a.aum)?),
+            threshold: PackedFen::opt(fen_field_opt("alert threshold", a.threshold)?),
+            gap: PackedFen::opt(fen_field_opt("alert gap", a.gap)?),
+        })
+    }
 }

@@ -124,5 +124,5 @@ fn counters_at_their_limit_saturate_instead_of_overflowing() {
     assert_eq!(out.state.status, Status::Retained);
     let exit = out.events.iter().find(|e| e.kind == EventKind::ExitedToRetention).unwrap();
     assert_eq!(exit.evidence.window_months, Some(u32::from(u16::MAX)));
-    assert_eq!(exit.evidence.peak_aum, Some(parse_amount("3.00").unwrap()));
+    assert_eq!(exit.evidence.peak_aum(), Some(parse_amount("3.00").unwrap()));
 }

@@ -155,7 +155,7 @@ impl PyEvent {
     /// The month the change takes effect.
     #[getter]
     fn effective_from(&self) -> String {
-        self.event.effective_from.to_string()
+        self.event.effective_from().to_string()
     }
     /// The event code, such as `entered` or `downgraded`.
     #[getter]
@@ -197,17 +197,17 @@ impl PyEvent {
     /// The evaluated month's AUM.
     #[getter]
     fn aum<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py_decimal(py, self.event.evidence.aum)
+        to_py_decimal(py, self.event.evidence.aum())
     }
     /// The threshold compared with.
     #[getter]
     fn threshold<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        to_py_decimal_opt(py, self.event.evidence.threshold)
+        to_py_decimal_opt(py, self.event.evidence.threshold())
     }
     /// Highest AUM of the deciding window.
     #[getter]
     fn peak_aum<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        to_py_decimal_opt(py, self.event.evidence.peak_aum)
+        to_py_decimal_opt(py, self.event.evidence.peak_aum())
     }
     /// First month of the deciding window.
     #[getter]
@@ -277,17 +277,17 @@ impl PyAlert {
     /// The evaluated month's AUM.
     #[getter]
     fn aum<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py_decimal(py, self.alert.aum)
+        to_py_decimal(py, self.alert.aum())
     }
     /// The threshold concerned.
     #[getter]
     fn threshold<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        to_py_decimal_opt(py, self.alert.threshold)
+        to_py_decimal_opt(py, self.alert.threshold())
     }
     /// Distance to the threshold.
     #[getter]
     fn gap<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        to_py_decimal_opt(py, self.alert.gap)
+        to_py_decimal_opt(py, self.alert.gap())
     }
     /// The alert as a dict (the JSON form).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {

@@ -1,7 +1,5 @@
 //! Alerts (SPEC §11): notices about the standing for next month.
 
-use rust_decimal::Decimal;
-
 use super::batch::Sink;
 use crate::code::TierCode;
 use crate::event::{Alert, AlertKind};
@@ -15,48 +13,39 @@ pub(super) fn alerts<S: Sink + ?Sized>(
     v: &RuleVersion,
     s: &CustomerState,
     month: Month,
-    aum: Decimal,
+    aum_fen: i64,
     key: i128,
     rated: Option<usize>,
     sink: &mut S,
 ) {
-    let alert = |kind, tier: Option<TierCode>| Alert {
-        month,
-        kind,
-        tier,
-        months_counted: None,
-        months_left: None,
-        aum,
-        threshold: None,
-        gap: None,
-    };
+    let alert = |kind, tier: Option<TierCode>| Alert::new(month, kind, tier, aum_fen);
     if let (Some(w), Some(t)) = (s.watch, rated) {
-        sink.alert(Alert {
-            months_counted: Some(u32::from(w.short_months)),
-            months_left: Some(v.tiers[t].watch_months.saturating_sub(u32::from(w.short_months))),
-            threshold: Some(v.tiers[t].min_aum),
-            ..alert(AlertKind::WatchActive, s.tier)
-        });
+        let counted = u32::from(w.short_months);
+        sink.alert(
+            alert(AlertKind::WatchActive, s.tier)
+                .with_months(Some(counted), v.tiers[t].watch_months.saturating_sub(counted))
+                .with_threshold(v.tiers[t].min_fen),
+        );
     }
     if let (Some(run), Some(_)) = (s.below_entry, rated) {
-        sink.alert(Alert {
-            months_counted: Some(u32::from(run.months)),
-            months_left: Some(v.settings.exit_after_months.saturating_sub(u32::from(run.months))),
-            threshold: Some(v.entry_threshold()),
-            ..alert(AlertKind::ExitRisk, s.tier)
-        });
+        let counted = u32::from(run.months);
+        sink.alert(
+            alert(AlertKind::ExitRisk, s.tier)
+                .with_months(Some(counted), v.settings.exit_after_months.saturating_sub(counted))
+                .with_threshold(v.entry_threshold_fen()),
+        );
     }
     if s.status == Status::Retained {
-        sink.alert(Alert {
-            months_left: Some(u32::from(s.retention_months_left)),
-            threshold: Some(v.entry_threshold()),
-            ..alert(AlertKind::InRetention, s.tier)
-        });
+        sink.alert(
+            alert(AlertKind::InRetention, s.tier)
+                .with_months(None, u32::from(s.retention_months_left))
+                .with_threshold(v.entry_threshold_fen()),
+        );
     }
     if let Some(sp) = s.special {
         let left = (sp.last_month.months_since(month.next()) + 1).max(0) as u32;
         if left <= v.settings.special_vip_notice_months {
-            sink.alert(Alert { months_left: Some(left), ..alert(AlertKind::SpecialExpiring, Some(sp.tier)) });
+            sink.alert(alert(AlertKind::SpecialExpiring, Some(sp.tier)).with_months(None, left));
         }
     }
     // Near-threshold (临界) bands.
@@ -66,19 +55,19 @@ pub(super) fn alerts<S: Sink + ?Sized>(
                 && key >= n.band_below_key
                 && !v.meets_key(key, n)
             {
-                sink.alert(Alert {
-                    threshold: Some(n.min_aum),
-                    gap: Some(n.min_aum - aum),
-                    ..alert(AlertKind::UpgradeOpportunity, Some(n.code))
-                });
+                sink.alert(
+                    alert(AlertKind::UpgradeOpportunity, Some(n.code))
+                        .with_threshold(n.min_fen)
+                        .with_gap(n.min_fen.saturating_sub(aum_fen)),
+                );
             }
             let cur = &v.tiers[t];
             if v.meets_key(key, cur) && key < cur.band_above_key {
-                sink.alert(Alert {
-                    threshold: Some(cur.min_aum),
-                    gap: Some(aum - cur.min_aum),
-                    ..alert(AlertKind::DowngradeRisk, Some(cur.code))
-                });
+                sink.alert(
+                    alert(AlertKind::DowngradeRisk, Some(cur.code))
+                        .with_threshold(cur.min_fen)
+                        .with_gap(aum_fen.saturating_sub(cur.min_fen)),
+                );
             }
         }
         None => {
@@ -86,11 +75,9 @@ pub(super) fn alerts<S: Sink + ?Sized>(
                 && key >= e.band_below_key
                 && !v.meets_key(key, e)
             {
-                sink.alert(Alert {
-                    threshold: Some(e.min_aum),
-                    gap: Some(e.min_aum - aum),
-                    ..alert(AlertKind::PotentialVip, Some(e.code))
-                });
+                sink.alert(
+                    alert(AlertKind::PotentialVip, Some(e.code)).with_threshold(e.min_fen).with_gap(e.min_fen.saturating_sub(aum_fen)),
+                );
             }
         }
     }

@@ -97,7 +97,7 @@ pub(super) fn steady<S: Sink + ?Sized>(
     };
     s.effective_tier = s.tier;
     s.last_month = Some(month);
-    alerts(v, s, month, aum, key, rated, sink);
+    alerts(v, s, month, fen as i64, key, rated, sink);
     Some(aum)
 }
 

@@ -18,8 +18,7 @@ use crate::state::{BelowEntryRun, CustomerState, SpecialVip, Status, Watch};
 struct MonthContext<'a> {
     v: &'a RuleVersion,
     month: Month,
-    aum: Decimal,
-    /// The AUM in fen, for the peaks of the watch and the exit counter.
+    /// The AUM in fen, for the evidence, the peaks of the watch and the exit counter.
     aum_fen: i64,
     /// The rank of the highest tier the month's AUM qualifies for (SPEC §3).
     qualifies: Option<usize>,
@@ -36,8 +35,8 @@ impl MonthContext<'_> {
         self.v.tiers[rank].code
     }
 
-    fn min(&self, rank: usize) -> Decimal {
-        self.v.tiers[rank].min_aum
+    fn min_fen(&self, rank: usize) -> i64 {
+        self.v.tiers[rank].min_fen
     }
 
     fn event(
@@ -50,7 +49,6 @@ impl MonthContext<'_> {
     ) -> Event {
         Event {
             month: self.month,
-            effective_from: self.month.next(),
             kind,
             from_tier: from.map(|r| self.code(r)),
             to_tier: to.map(|r| self.code(r)),
@@ -81,7 +79,7 @@ pub(super) fn step(
     } else {
         (v.key(aum), to_fen(aum).unwrap_or(saturated))
     };
-    let m = MonthContext { v, month, aum, aum_fen, qualifies: v.qualifying_rank_key(key) };
+    let m = MonthContext { v, month, aum_fen, qualifies: v.qualifying_rank_key(key) };
     let mut ranks = Ranks { earned: plan.earned, watch_best: plan.watch_best };
     match s.status {
         Status::NotEnrolled => entry(&m, s, &mut ranks, sink),
@@ -100,14 +98,14 @@ pub(super) fn step(
     let earned_rated = if s.status == Status::Rated { ranks.earned } else { None };
     s.effective_tier = earned_rated.max(special).map(|r| m.code(r));
     s.last_month = Some(month);
-    alerts(v, s, month, aum, key, earned_rated, sink);
+    alerts(v, s, month, aum_fen, key, earned_rated, sink);
 }
 
 /// SPEC §5.1 Entry (纳入): a month at or above the entry threshold rates the customer at the
 /// highest tier it qualifies for, from the next month.
 fn entry(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, sink: &mut dyn Sink) {
     if let Some(r) = m.qualifies {
-        let evidence = Evidence::aum(m.aum, Some(m.min(r)));
+        let evidence = Evidence::fen(m.aum_fen, Some(m.min_fen(r)));
         sink.event(m.event(EventKind::Entered, None, Some(r), Reason::MetTierMinimum, evidence));
         s.status = Status::Rated;
         ranks.earned = Some(r);
@@ -117,7 +115,7 @@ fn entry(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, sink: &
 /// SPEC §5.7 Retention (已退未评级) and re-entry, and §5.8 the full exit when retention runs out.
 fn retention(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, sink: &mut dyn Sink) {
     if let Some(r) = m.qualifies {
-        let evidence = Evidence::aum(m.aum, Some(m.min(r)));
+        let evidence = Evidence::fen(m.aum_fen, Some(m.min_fen(r)));
         sink.event(m.event(EventKind::ReEntered, ranks.earned, Some(r), Reason::MetTierMinimum, evidence));
         s.status = Status::Rated;
         s.retention_months_left = 0;
@@ -126,7 +124,7 @@ fn retention(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, sin
     }
     s.retention_months_left = s.retention_months_left.saturating_sub(1);
     if s.retention_months_left == 0 {
-        let evidence = Evidence::aum(m.aum, Some(m.v.entry_threshold()));
+        let evidence = Evidence::fen(m.aum_fen, Some(m.v.entry_threshold_fen()));
         sink.event(m.event(EventKind::FullyExited, ranks.earned, None, Reason::RetentionEnded, evidence));
         s.status = Status::NotEnrolled;
         ranks.earned = None;
@@ -172,10 +170,10 @@ fn exit_to_retention(
     run: BelowEntryRun,
     sink: &mut dyn Sink,
 ) {
-    let evidence = Evidence::aum(m.aum, Some(m.v.entry_threshold())).window(
+    let evidence = Evidence::fen(m.aum_fen, Some(m.v.entry_threshold_fen())).window(
         run.since,
         u32::from(run.months),
-        Some(run.peak_aum()),
+        Some(run.peak_aum_fen),
     );
     sink.event(m.event(EventKind::ExitedToRetention, Some(t), None, Reason::BelowEntryRun, evidence));
     s.status = Status::Retained;
@@ -192,12 +190,12 @@ fn met_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, t: u
     let r = m.qualifies.unwrap_or(t);
     if let Some(w) = s.watch.take() {
         let evidence =
-            Evidence::aum(m.aum, Some(m.min(t))).window(w.since, u32::from(w.short_months), Some(w.peak_aum()));
+            Evidence::fen(m.aum_fen, Some(m.min_fen(t))).window(w.since, u32::from(w.short_months), Some(w.peak_aum_fen));
         sink.event(m.event(EventKind::WatchCleared, Some(t), Some(t), Reason::MetTierMinimum, evidence));
         ranks.watch_best = None;
     }
     if r > t {
-        let evidence = Evidence::aum(m.aum, Some(m.min(r)));
+        let evidence = Evidence::fen(m.aum_fen, Some(m.min_fen(r)));
         sink.event(m.event(EventKind::Upgraded, Some(t), Some(r), Reason::MetTierMinimum, evidence));
         ranks.earned = Some(r);
     }
@@ -211,7 +209,7 @@ fn short_of_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks,
             Watch { short_months: w.short_months.saturating_add(1), peak_aum_fen: w.peak_aum_fen.max(m.aum_fen), ..w }
         }
         None => {
-            let evidence = Evidence::aum(m.aum, Some(m.min(t)));
+            let evidence = Evidence::fen(m.aum_fen, Some(m.min_fen(t)));
             sink.event(m.event(EventKind::WatchStarted, Some(t), None, Reason::ShortOfTier, evidence));
             Watch { since: m.month, short_months: 1, best_tier: None, peak_aum_fen: m.aum_fen }
         }
@@ -222,7 +220,7 @@ fn short_of_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks,
         return;
     }
     let (target, reason) = downgrade_target(m, ranks.watch_best, t);
-    let evidence = Evidence::aum(m.aum, Some(m.min(t))).window(w.since, u32::from(w.short_months), Some(w.peak_aum()));
+    let evidence = Evidence::fen(m.aum_fen, Some(m.min_fen(t))).window(w.since, u32::from(w.short_months), Some(w.peak_aum_fen));
     sink.event(m.event(EventKind::Downgraded, Some(t), Some(target), reason, evidence));
     ranks.earned = Some(target);
     s.watch = None;
@@ -248,7 +246,7 @@ fn downgrade_target(m: &MonthContext<'_>, watch_best: Option<usize>, t: usize) -
 fn short_of_lowest_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, t: usize, sink: &mut dyn Sink) {
     if let Some(w) = s.watch.take() {
         let evidence =
-            Evidence::aum(m.aum, Some(m.min(t))).window(w.since, u32::from(w.short_months), Some(w.peak_aum()));
+            Evidence::fen(m.aum_fen, Some(m.min_fen(t))).window(w.since, u32::from(w.short_months), Some(w.peak_aum_fen));
         sink.event(m.event(EventKind::WatchCleared, Some(t), Some(t), Reason::NoLowerTier, evidence));
         ranks.watch_best = None;
     }
@@ -299,11 +297,10 @@ fn special_event(
     let months = (sp.last_month.months_since(sp.first_month) + 1).max(0) as u32;
     Event {
         month: m.month,
-        effective_from: m.month.next(),
         kind,
         from_tier: from,
         to_tier: to,
         reason,
-        evidence: Evidence::aum(m.aum, None).window(sp.first_month, months, None),
+        evidence: Evidence::fen(m.aum_fen, None).window(sp.first_month, months, None),
     }
 }

@@ -148,11 +148,15 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
             None => watch_default,
         };
         let min = crate::money::to_fen_scale(t.min_aum);
+        let min_fen = crate::money::to_fen(min).ok_or_else(|| {
+            RuleError::new(format!("{tat}.min_aum"), format!("minimum AUM {min} is not a whole number of fen"))
+        })?;
         tiers.push(Tier {
             code,
             name_zh: t.name_zh.clone(),
             name_en: t.name_en.clone(),
             min_aum: min,
+            min_fen,
             watch_months: watch,
             qualify_key: decimal_key(min, key_scale)
                 + i128::from(v.threshold_comparison == ThresholdComparison::GreaterThan),

@@ -20,6 +20,8 @@ pub struct Tier {
     pub name_en: String,
     /// Minimum AUM, at fen scale.
     pub min_aum: Decimal,
+    /// `min_aum` in fen.
+    pub(crate) min_fen: i64,
     /// Consecutive short months before a downgrade from this tier.
     pub watch_months: u32,
     /// The smallest comparison key that qualifies: `min_aum` as an integer at the version's
@@ -124,6 +126,11 @@ impl RuleVersion {
     /// The entry threshold: the lowest tier's minimum.
     pub fn entry_threshold(&self) -> Decimal {
         self.tiers.first().map(|t| t.min_aum).unwrap_or_default()
+    }
+
+    /// [`RuleVersion::entry_threshold`] in fen.
+    pub(crate) fn entry_threshold_fen(&self) -> i64 {
+        self.tiers.first().map_or(0, |t| t.min_fen)
     }
 
     /// Whether an AUM qualifies for a tier's minimum under this version's comparison.
