@@ -6,8 +6,8 @@ use std::sync::OnceLock;
 
 use crm_tiering::{Alert, AlertKind, Event, EventKind, Month, Reason};
 
-use crate::{CRMT_CODE_SIZE, CRMT_NO_AMOUNT};
 use crate::ffi::code_field;
+use crate::{CRMT_CODE_SIZE, CRMT_NO_AMOUNT};
 
 /// What happened to a customer's standing (codes: `crmt_event_kind_code`).
 #[repr(C)]

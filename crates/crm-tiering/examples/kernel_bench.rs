@@ -8,7 +8,8 @@
 //! - `churn`: 3 in 16 customers change wealth each month (many events);
 //! - `realistic`: about 4% VIPs, small monthly drift (the CLI demo's mix).
 //!
-//! `cargo run --release -p crm-tiering --example kernel_bench -- [customers] [months]`
+//! `cargo run --release -p crm-tiering --example kernel_bench -- [customers] [months] [churn|realistic]`
+//! (both portfolios when the third argument is left out)
 #![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
 
 use std::time::{Duration, Instant};
@@ -141,13 +142,18 @@ fn run(name: &str, n: usize, months: usize, aum_of: &dyn Fn(usize, usize, &mut u
 }
 
 fn main() {
-    let args: Vec<usize> = std::env::args().skip(1).map(|a| a.parse().unwrap()).collect();
-    let n = args.first().copied().unwrap_or(1_000_000);
-    let months = args.get(1).copied().unwrap_or(12);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let n = args.first().map_or(1_000_000, |a| a.parse().unwrap());
+    let months = args.get(1).map_or(12, |a| a.parse().unwrap());
+    let only = args.get(2).map(String::as_str);
     let mut seed = 11u64;
     // Churn: a base wealth around the thresholds; 3 in 16 customers jump each month.
     let base: Vec<i64> = (0..n).map(|_| 5_000_000 + (splitmix(&mut seed) % 400_000_000) as i64).collect();
-    run("churn", n, months, &|i, _, s| if splitmix(s) % 16 < 3 { (splitmix(s) % 400_000_000) as i64 } else { base[i] });
+    if only.is_none_or(|o| o == "churn") {
+        run("churn", n, months, &|i, _, s| {
+            if splitmix(s) % 16 < 3 { (splitmix(s) % 400_000_000) as i64 } else { base[i] }
+        });
+    }
     // Realistic: 96% far below entry, 4% VIPs, +-3% drift.
     let wealth: Vec<i64> = (0..n)
         .map(|_| {
@@ -155,5 +161,7 @@ fn main() {
             if x < 960 { (x as i64) * 10_000 } else { (x as i64 - 950) * 8_000_000 }
         })
         .collect();
-    run("realistic", n, months, &|i, _, s| wealth[i] + wealth[i] * ((splitmix(s) % 7) as i64 - 3) / 100);
+    if only.is_none_or(|o| o == "realistic") {
+        run("realistic", n, months, &|i, _, s| wealth[i] + wealth[i] * ((splitmix(s) % 7) as i64 - 3) / 100);
+    }
 }

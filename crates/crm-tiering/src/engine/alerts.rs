@@ -76,7 +76,9 @@ pub(super) fn alerts<S: Sink + ?Sized>(
                 && !v.meets_key(key, e)
             {
                 sink.alert(
-                    alert(AlertKind::PotentialVip, Some(e.code)).with_threshold(e.min_fen).with_gap(e.min_fen.saturating_sub(aum_fen)),
+                    alert(AlertKind::PotentialVip, Some(e.code))
+                        .with_threshold(e.min_fen)
+                        .with_gap(e.min_fen.saturating_sub(aum_fen)),
                 );
             }
         }

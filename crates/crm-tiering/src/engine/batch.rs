@@ -6,7 +6,8 @@ use rust_decimal::Decimal;
 use super::Engine;
 use super::customer::{Customer, CustomerIdentity};
 use super::input::MonthInput;
-use super::steady::steady;
+use super::steady::{plain, steady};
+use super::step::step;
 use crate::error::{InputError, TieringError};
 use crate::event::{Alert, Event};
 use crate::month::Month;
@@ -387,6 +388,13 @@ impl Engine {
             // Most customers' months change nothing but the month: no plan, no step. Their
             // AUM goes to the sink straight from the fast path's registers.
             if let Some(aum) = steady(version, state, month, input, &mut Indexed { index, sink: &mut *sink }) {
+                sink.evaluated(index, aum, state);
+                continue;
+            }
+            // Most of the others emit events but need no gap, no designation and no tier map:
+            // the step alone, with the plan `plan` would make.
+            if let Some((aum, plan)) = plain(version, state, month, input) {
+                step(version, state, month, aum, plan, &mut Indexed { index, sink: &mut *sink });
                 sink.evaluated(index, aum, state);
                 continue;
             }

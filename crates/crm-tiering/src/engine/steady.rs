@@ -42,6 +42,7 @@ use rust_decimal::Decimal;
 use super::alerts::alerts;
 use super::batch::Sink;
 use super::input::MonthInput;
+use super::plan::{Plan, plan_plain};
 use crate::aum::AumInput;
 use crate::money::plain_fen;
 use crate::month::Month;
@@ -153,4 +154,29 @@ fn running(
     };
     let watch = Watch { short_months, peak_aum_fen: w.peak_aum_fen.max(aum_fen), best_tier, ..w };
     Some((Some(watch), below_entry))
+}
+
+/// The batch's path for a month that emits events but needs none of the full evaluation's
+/// general machinery: the same checks as [`steady`] (a `Total` at the fen scale within
+/// `MAX_AMOUNT`, no designation and no designation change, not [`Month::LAST`], the month after
+/// the last or the initial state), and the state's tiers codes of the version itself. For
+/// such a month `evaluate_into` finds no sequence error and no gap, `Composition::compute`
+/// returns the AUM unchanged, and `plan` returns exactly [`plan_plain`]'s plan, so the step
+/// given this AUM and plan does what the full path does. `None` leaves the month to the full
+/// path, having changed nothing.
+#[inline(always)]
+pub(super) fn plain(v: &RuleVersion, s: &CustomerState, month: Month, input: &MonthInput) -> Option<(Decimal, Plan)> {
+    let AumInput::Total(aum) = &input.aum else { return None };
+    if input.special.is_some() || s.special.is_some() || month == Month::LAST {
+        return None;
+    }
+    let follows = match s.last_month {
+        Some(last) => last.next() == month,
+        None => *s == CustomerState::default(),
+    };
+    if !follows {
+        return None;
+    }
+    let (_, aum) = plain_fen(aum)?;
+    Some((aum, plan_plain(v, s)?))
 }

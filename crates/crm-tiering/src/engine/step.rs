@@ -189,8 +189,11 @@ fn exit_to_retention(
 fn met_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, t: usize, sink: &mut dyn Sink) {
     let r = m.qualifies.unwrap_or(t);
     if let Some(w) = s.watch.take() {
-        let evidence =
-            Evidence::fen(m.aum_fen, Some(m.min_fen(t))).window(w.since, u32::from(w.short_months), Some(w.peak_aum_fen));
+        let evidence = Evidence::fen(m.aum_fen, Some(m.min_fen(t))).window(
+            w.since,
+            u32::from(w.short_months),
+            Some(w.peak_aum_fen),
+        );
         sink.event(m.event(EventKind::WatchCleared, Some(t), Some(t), Reason::MetTierMinimum, evidence));
         ranks.watch_best = None;
     }
@@ -220,7 +223,8 @@ fn short_of_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks,
         return;
     }
     let (target, reason) = downgrade_target(m, ranks.watch_best, t);
-    let evidence = Evidence::fen(m.aum_fen, Some(m.min_fen(t))).window(w.since, u32::from(w.short_months), Some(w.peak_aum_fen));
+    let evidence =
+        Evidence::fen(m.aum_fen, Some(m.min_fen(t))).window(w.since, u32::from(w.short_months), Some(w.peak_aum_fen));
     sink.event(m.event(EventKind::Downgraded, Some(t), Some(target), reason, evidence));
     ranks.earned = Some(target);
     s.watch = None;
@@ -245,8 +249,11 @@ fn downgrade_target(m: &MonthContext<'_>, watch_best: Option<usize>, t: usize) -
 /// version in which this tier had a tier below it ends here (decision 15).
 fn short_of_lowest_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, t: usize, sink: &mut dyn Sink) {
     if let Some(w) = s.watch.take() {
-        let evidence =
-            Evidence::fen(m.aum_fen, Some(m.min_fen(t))).window(w.since, u32::from(w.short_months), Some(w.peak_aum_fen));
+        let evidence = Evidence::fen(m.aum_fen, Some(m.min_fen(t))).window(
+            w.since,
+            u32::from(w.short_months),
+            Some(w.peak_aum_fen),
+        );
         sink.event(m.event(EventKind::WatchCleared, Some(t), Some(t), Reason::NoLowerTier, evidence));
         ranks.watch_best = None;
     }
