@@ -135,9 +135,12 @@ fn portfolio_vectors() {
         .collect();
     files.sort();
     assert!(files.len() >= 20, "the portfolio vectors are missing");
-    for path in files {
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    // One thread streams the batch's results to the sink; two collect them per chunk and
+    // replay them: both must give the vectors' outcomes.
+    let passes: &[usize] = if update { &[1] } else { &[1, 2] };
+    for (path, &threads) in files.iter().flat_map(|p| passes.iter().map(move |t| (p, t))) {
+        let name = format!("{} ({threads} thread(s))", path.file_name().unwrap().to_string_lossy());
+        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let book = match v.get("rules").filter(|r| !r.is_null()) {
             Some(r) => RuleBook::from_json_str(&r.to_string()).unwrap(),
             None => RuleBook::default_book().unwrap(),
@@ -150,7 +153,7 @@ fn portfolio_vectors() {
                 Some("accept") => RuleBookChange::Accept,
                 _ => RuleBookChange::Refuse,
             },
-            threads: 1,
+            threads,
         };
         let mut load_error = None;
         let mut states = PortfolioStates::new();
@@ -208,7 +211,7 @@ fn portfolio_vectors() {
         if update {
             let mut text = serde_json::to_string_pretty(&v).unwrap();
             text.push('\n');
-            std::fs::write(&path, text).unwrap();
+            std::fs::write(path, text).unwrap();
         }
     }
 }

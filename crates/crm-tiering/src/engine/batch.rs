@@ -11,7 +11,7 @@ use super::step::step;
 use crate::error::{InputError, TieringError};
 use crate::event::{Alert, Event};
 use crate::month::Month;
-use crate::rules::{CustomerKind, RuleSetId, RuleVersion};
+use crate::rules::{RuleSetId, RuleVersion};
 use crate::state::CustomerState;
 
 /// An event of a batch, with the index of its customer in the batch.
@@ -246,7 +246,30 @@ impl Engine {
         S: BatchSink + ?Sized,
     {
         check_lengths(month, customers.len(), None, states.len())?;
-        self.batch_chunk(month, customers, states, 0, &mut input, sink);
+        self.batch_chunk(month, |k| &customers[k], states, 0, &mut input, sink);
+        Ok(())
+    }
+
+    /// [`Engine::evaluate_batch_with`] over customers given by `customer(index)` instead of a
+    /// slice: the portfolio month's, whose identities are stored apart from its states, so
+    /// that no vector of them is made.
+    pub(crate) fn evaluate_batch_by<C, G, I, F, S>(
+        &self,
+        month: Month,
+        customer: G,
+        states: &mut [CustomerState],
+        mut input: F,
+        sink: &mut S,
+    ) -> Result<(), TieringError>
+    where
+        C: CustomerIdentity + Copy,
+        G: Fn(usize) -> C,
+        I: std::borrow::Borrow<MonthInput>,
+        F: FnMut(usize) -> Result<I, TieringError>,
+        S: BatchSink + ?Sized,
+    {
+        check_lengths(month, states.len(), None, states.len())?;
+        self.batch_chunk(month, customer, states, 0, &mut input, sink);
         Ok(())
     }
 
@@ -309,7 +332,7 @@ impl Engine {
         let threads = threads.clamp(1, 1024);
         if threads == 1 || customers.len() < 2 * threads {
             let mut sink = new_sink();
-            self.batch_chunk(month, customers, states, 0, &mut |i| input(i), &mut sink);
+            self.batch_chunk(month, |k| &customers[k], states, 0, &mut |i| input(i), &mut sink);
             return Ok(vec![sink]);
         }
         let chunk = customers.len().div_ceil(threads);
@@ -322,7 +345,7 @@ impl Engine {
                 .map(|(n, (c, s))| {
                     scope.spawn(move || {
                         let mut sink = new_sink();
-                        self.batch_chunk(month, c, s, n * chunk, &mut |i| input(i), &mut sink);
+                        self.batch_chunk(month, |k| &c[k], s, n * chunk, &mut |i| input(i), &mut sink);
                         sink
                     })
                 })
@@ -336,34 +359,42 @@ impl Engine {
         })
     }
 
-    /// Evaluates one consecutive chunk of a batch; `base` is the index of its first customer.
-    fn batch_chunk<C, I, F, S>(
+    /// Evaluates one consecutive chunk of a batch; `customer(k)` is its `k`th customer and
+    /// `base` the index of its first in the batch.
+    fn batch_chunk<C, G, I, F, S>(
         &self,
         month: Month,
-        customers: &[C],
+        customer: G,
         states: &mut [CustomerState],
         base: usize,
         input: &mut F,
         sink: &mut S,
     ) where
-        C: CustomerIdentity,
+        C: CustomerIdentity + Copy,
+        G: Fn(usize) -> C,
         I: std::borrow::Borrow<MonthInput>,
         F: FnMut(usize) -> Result<I, TieringError>,
         S: BatchSink + ?Sized,
     {
         // Consecutive customers usually share a legal entity and kind: remember the last
-        // selection. The legal entity is compared only when some rule set selects by it.
+        // selection and the customer it was made for. The legal entity is compared only when
+        // some rule set selects by it.
         let by_entity = self.book.selects_by_legal_entity();
-        let mut last: Option<(Option<&str>, CustomerKind, RuleSetId, &RuleVersion)> = None;
-        for (offset, (customer, state)) in customers.iter().zip(states.iter_mut()).enumerate() {
+        let mut last: Option<(C, RuleSetId, &RuleVersion)> = None;
+        for (offset, state) in states.iter_mut().enumerate() {
             let i = base + offset;
             let index = i as u32;
-            let (entity, kind) = (customer.legal_entity(), customer.kind());
+            let customer = customer(offset);
+            let kind = customer.kind();
             let selected = match last {
-                Some((e, k, id, v)) if k == kind && (!by_entity || e == entity) => Ok((id, v)),
-                _ => self.book.select(entity, kind).and_then(|id| {
+                Some((prev, id, v))
+                    if prev.kind() == kind && (!by_entity || prev.legal_entity() == customer.legal_entity()) =>
+                {
+                    Ok((id, v))
+                }
+                _ => self.book.select(customer.legal_entity(), kind).and_then(|id| {
                     let v = self.book.version_for(id, month, customer.id())?;
-                    last = Some((entity, kind, id, v));
+                    last = Some((customer, id, v));
                     Ok((id, v))
                 }),
             };

@@ -11,10 +11,11 @@ use super::options::{Absent, MonthRange, PortfolioOptions, RuleBookChange};
 use super::plan::{NONE, Plan};
 use super::record::{PortfolioFailure, RecordError, RecordRef};
 use super::sink::{PortfolioOutcome, PortfolioSink};
-use super::states::PortfolioStates;
+use super::states::{Identities, PortfolioStates};
 use crate::aum::{AumInput, FenSlot};
-use crate::engine::{BatchOutcome, CustomerRef, Engine, MonthInput};
+use crate::engine::{BatchOutcome, BatchSink, CustomerRef, Engine, MonthInput};
 use crate::error::{InputError, StateError, TieringError};
+use crate::event::{Alert, Event};
 use crate::month::Month;
 use crate::rules::{CustomerKind, RuleBook};
 use crate::state::CustomerState;
@@ -203,33 +204,32 @@ impl Engine {
                     (k, special) => extract.input_of(k as usize, sums.slots(book, who), special),
                 }
             };
-            let outcomes = self.evaluate_active(states, m, &active, input, options.threads);
-            // Results, customer by customer.
-            let (mut e, mut a, mut x) = (0, 0, 0);
-            for (k, &i) in active.iter().enumerate() {
-                let i = i as usize;
-                let Some(customer) = states.identities.get(i) else { continue };
-                while e < outcomes.events.len() && outcomes.events[e].index as usize == k {
-                    sink.event(m, i, customer, &outcomes.events[e].event);
-                    e += 1;
+            let mut forward = Forward {
+                month: m,
+                active: &active,
+                identities: &states.identities,
+                extract,
+                row_of: &row_of,
+                held_from: &mut held_from,
+                reported: &mut reported,
+                sink: &mut *sink,
+            };
+            if options.threads <= 1 && active.len() == states.states.len() {
+                // The whole portfolio on one thread (the usual month): in place, each result
+                // streamed to the sink as it is made, no vector of customers or results.
+                let identities = &states.identities;
+                let customer = |k: usize| identities.get(k).unwrap_or(NO_CUSTOMER);
+                let made = |k: usize| Ok::<_, TieringError>(input(k, &customer(k)));
+                if let Err(error) = self.evaluate_batch_by(m, customer, &mut states.states, made, &mut forward) {
+                    // Beyond 4 billion customers only: every customer is held back.
+                    for k in 0..active.len() {
+                        forward.error(k as u32, error.clone());
+                    }
                 }
-                while a < outcomes.alerts.len() && outcomes.alerts[a].index as usize == k {
-                    sink.alert(m, i, customer, &outcomes.alerts[a].alert);
-                    a += 1;
-                }
-                if x < outcomes.errors.len() && outcomes.errors[x].index as usize == k {
-                    let record = (row_of[i] != NONE).then(|| {
-                        let r = &extract.records[row_of[i] as usize];
-                        extract.record(r.table, r.row)
-                    });
-                    let error = RecordError::at(outcomes.errors[x].error.clone(), record);
-                    held_from[i] = Some(m);
-                    reported[i] = true;
-                    sink.held(m, Some(i), &error);
-                    x += 1;
-                    continue;
-                }
-                sink.evaluated(m, i, customer, outcomes.aums[k], row_of[i] != NONE, &states.states[i]);
+            } else {
+                let outcomes =
+                    self.evaluate_active(&mut states.states, forward.identities, m, &active, input, options.threads);
+                forward.replay(&outcomes, &states.states);
             }
             for &k in &month_rows[offset] {
                 row_of[row_customer[k as usize] as usize] = NONE;
@@ -243,38 +243,21 @@ impl Engine {
         Ok(())
     }
 
-    /// Runs the batch over the active customers (indices into the states), in place.
+    /// Runs the batch over the active customers (indices into the states) on `threads`
+    /// threads, or over a part of the portfolio, and collects the results; the states are
+    /// updated in place.
     fn evaluate_active<'e>(
         &self,
-        states: &mut PortfolioStates,
+        states: &mut [CustomerState],
+        identities: &Identities,
         month: Month,
         active: &[u32],
         input: impl Fn(usize, &CustomerRef<'_>) -> Cow<'e, MonthInput> + Sync,
         threads: usize,
     ) -> BatchOutcome {
-        let customers: Vec<CustomerRef<'_>> = active
-            .iter()
-            .map(|&i| {
-                states.identities.get(i as usize).unwrap_or(CustomerRef {
-                    id: "",
-                    legal_entity: None,
-                    kind: CustomerKind::Personal,
-                })
-            })
-            .collect();
-        // The whole portfolio on one thread (the usual month): in place, no copy.
-        if threads <= 1 && active.len() == states.states.len() {
-            let mut out = BatchOutcome::with_capacity(active.len());
-            let input = |k: usize| Ok::<_, TieringError>(input(k, &customers[k]));
-            if let Err(error) = self.evaluate_batch_with(month, &customers, &mut states.states, input, &mut out) {
-                out.aums = vec![Decimal::ZERO; active.len()];
-                out.errors = (0..active.len() as u32)
-                    .map(|index| crate::engine::BatchError { index, error: error.clone() })
-                    .collect();
-            }
-            return out;
-        }
-        let mut subset: Vec<CustomerState> = active.iter().map(|&i| states.states[i as usize]).collect();
+        let customers: Vec<CustomerRef<'_>> =
+            active.iter().map(|&i| identities.get(i as usize).unwrap_or(NO_CUSTOMER)).collect();
+        let mut subset: Vec<CustomerState> = active.iter().map(|&i| states[i as usize]).collect();
         let parts = self.evaluate_batch_parallel_with(
             month,
             &customers,
@@ -304,9 +287,103 @@ impl Engine {
             }
         }
         for (k, &i) in active.iter().enumerate() {
-            states.states[i as usize] = subset[k];
+            states[i as usize] = subset[k];
         }
         out
+    }
+}
+
+/// A customer index without an identity: never met, as every index of a portfolio has one.
+const NO_CUSTOMER: CustomerRef<'static> = CustomerRef { id: "", legal_entity: None, kind: CustomerKind::Personal };
+
+/// Passes a month's batch results to the portfolio's sink as they come, by customer (the
+/// batch's indices are indices into `active`): events, alerts, then the evaluated customer; a
+/// customer the engine rejects is held back with its record named.
+struct Forward<'a> {
+    month: Month,
+    active: &'a [u32],
+    identities: &'a Identities,
+    extract: &'a Extract,
+    row_of: &'a [u32],
+    held_from: &'a mut [Option<Month>],
+    reported: &'a mut [bool],
+    sink: &'a mut dyn PortfolioSink,
+}
+
+impl<'a> Forward<'a> {
+    /// The customer of a batch index, with its index in the portfolio.
+    #[inline]
+    fn customer(&self, k: u32) -> Option<(usize, CustomerRef<'a>)> {
+        let (active, identities): (&'a [u32], &'a Identities) = (self.active, self.identities);
+        let i = *active.get(k as usize)? as usize;
+        Some((i, identities.get(i)?))
+    }
+
+    /// Feeds collected results, in customer order, as the batch would have streamed them.
+    fn replay(&mut self, out: &BatchOutcome, states: &[CustomerState]) {
+        let (mut e, mut a, mut x) = (0, 0, 0);
+        for (k, &i) in self.active.iter().enumerate() {
+            let k32 = k as u32;
+            while e < out.events.len() && out.events[e].index == k32 {
+                self.event(k32, &out.events[e].event);
+                e += 1;
+            }
+            while a < out.alerts.len() && out.alerts[a].index == k32 {
+                self.alert(k32, &out.alerts[a].alert);
+                a += 1;
+            }
+            if x < out.errors.len() && out.errors[x].index == k32 {
+                self.error(k32, out.errors[x].error.clone());
+                x += 1;
+                continue;
+            }
+            if let (Some(aum), Some(state)) = (out.aums.get(k), states.get(i as usize)) {
+                self.evaluated(k32, *aum, state);
+            }
+        }
+    }
+}
+
+impl BatchSink for Forward<'_> {
+    #[inline]
+    fn event(&mut self, k: u32, event: &Event) {
+        if let Some((i, customer)) = self.customer(k) {
+            self.sink.event(self.month, i, customer, event);
+        }
+    }
+
+    #[inline]
+    fn alert(&mut self, k: u32, alert: &Alert) {
+        if let Some((i, customer)) = self.customer(k) {
+            self.sink.alert(self.month, i, customer, alert);
+        }
+    }
+
+    #[inline]
+    fn evaluated(&mut self, k: u32, aum: Decimal, state: &CustomerState) {
+        if let Some((i, customer)) = self.customer(k) {
+            let has_record = self.row_of.get(i).is_some_and(|&r| r != NONE);
+            self.sink.evaluated(self.month, i, customer, aum, has_record, state);
+        }
+    }
+
+    fn error(&mut self, k: u32, error: TieringError) {
+        let Some(&i) = self.active.get(k as usize) else { return };
+        let i = i as usize;
+        let record = match self.row_of.get(i) {
+            Some(&row) if row != NONE => {
+                self.extract.records.get(row as usize).map(|r| self.extract.record(r.table, r.row))
+            }
+            _ => None,
+        };
+        let error = RecordError::at(error, record);
+        if let Some(held) = self.held_from.get_mut(i) {
+            *held = Some(self.month);
+        }
+        if let Some(reported) = self.reported.get_mut(i) {
+            *reported = true;
+        }
+        self.sink.held(self.month, Some(i), &error);
     }
 }
 
