@@ -60,19 +60,7 @@ pub(super) fn steady<S: Sink + ?Sized>(
     input: &MonthInput,
     sink: &mut S,
 ) -> Option<Decimal> {
-    let AumInput::Total(aum) = &input.aum else { return None };
-    if input.special.is_some() || s.special.is_some() || month == Month::LAST {
-        return None;
-    }
-    let follows = match s.last_month {
-        Some(last) => last.next() == month,
-        None => *s == CustomerState::default(),
-    };
-    if !follows {
-        return None;
-    }
-    // A negative zero is left to the full path, which gives it back as it came.
-    let (fen, aum) = plain_fen(aum)?;
+    let (fen, aum) = plain_month(s, month, input)?;
     let key = v.fen_key(fen);
     let q = v.qualifying_rank_key(key);
     let rated = match s.status {
@@ -157,15 +145,24 @@ fn running(
 }
 
 /// The batch's path for a month that emits events but needs none of the full evaluation's
-/// general machinery: the same checks as [`steady`] (a `Total` at the fen scale within
-/// `MAX_AMOUNT`, no designation and no designation change, not [`Month::LAST`], the month after
-/// the last or the initial state), and the state's tiers codes of the version itself. For
+/// general machinery: the same checks as [`steady`] ([`plain_month`]), and the state's tiers
+/// codes of the version itself. For
 /// such a month `evaluate_into` finds no sequence error and no gap, `Composition::compute`
 /// returns the AUM unchanged, and `plan` returns exactly [`plan_plain`]'s plan, so the step
 /// given this AUM and plan does what the full path does. `None` leaves the month to the full
 /// path, having changed nothing.
 #[inline(always)]
 pub(super) fn plain(v: &RuleVersion, s: &CustomerState, month: Month, input: &MonthInput) -> Option<(Decimal, Plan)> {
+    let (_, aum) = plain_month(s, month, input)?;
+    Some((aum, plan_plain(v, s)?))
+}
+
+/// The checks both short paths make (SPEC §6.1): a `Total` at the fen scale, not negative
+/// (nor a negative zero, which the full path gives back as it came) and within `MAX_AMOUNT`; no
+/// designation and no designation change; not [`Month::LAST`]; the month after the last, or
+/// the initial state. The AUM as its fen and as a decimal, or `None`.
+#[inline(always)]
+fn plain_month(s: &CustomerState, month: Month, input: &MonthInput) -> Option<(i128, Decimal)> {
     let AumInput::Total(aum) = &input.aum else { return None };
     if input.special.is_some() || s.special.is_some() || month == Month::LAST {
         return None;
@@ -177,6 +174,5 @@ pub(super) fn plain(v: &RuleVersion, s: &CustomerState, month: Month, input: &Mo
     if !follows {
         return None;
     }
-    let (_, aum) = plain_fen(aum)?;
-    Some((aum, plan_plain(v, s)?))
+    plain_fen(aum)
 }
