@@ -174,6 +174,19 @@ fn fen_field_opt(what: &str, amount: Option<Decimal>) -> Result<Option<i64>, Str
 
 /// The figures that decided an event. Amounts are whole fen (SPEC §16); they are read as
 /// decimals ([`Evidence::aum`]) or as fen ([`Evidence::aum_fen`]).
+///
+/// ```
+/// use crm_tiering::{Customer, CustomerState, Engine, MonthInput, RuleBook, parse_amount};
+/// let engine = Engine::new(RuleBook::default_book()?);
+/// let out = engine.evaluate(&Customer::personal("c1"), &CustomerState::default(),
+///     "2024-01".parse()?, &MonthInput::total(parse_amount("523400.5")?))?;
+/// let evidence = out.events[0].evidence;
+/// assert_eq!(evidence.aum().to_string(), "523400.50");
+/// assert_eq!(evidence.aum_fen(), 52_340_050);
+/// assert_eq!(evidence.threshold_fen(), Some(50_000_000)); // platinum's minimum
+/// assert_eq!(evidence.peak_aum(), None); // no window decided an entry
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(into = "EvidenceJson", try_from = "EvidenceJson")]
 pub struct Evidence {
@@ -437,6 +450,17 @@ impl Event {
 /// A notice for the account manager, about the month the new state is effective for.
 /// Amounts are whole fen (SPEC §16); they are read as decimals ([`Alert::aum`]) or as fen
 /// ([`Alert::aum_fen`]).
+///
+/// ```
+/// use crm_tiering::{AlertKind, Customer, CustomerState, Engine, MonthInput, RuleBook, parse_amount};
+/// let engine = Engine::new(RuleBook::default_book()?);
+/// let out = engine.evaluate(&Customer::personal("c1"), &CustomerState::default(),
+///     "2024-01".parse()?, &MonthInput::total(parse_amount("190000")?))?;
+/// let potential = out.alerts.iter().find(|a| a.kind == AlertKind::PotentialVip).unwrap();
+/// assert_eq!(potential.gap().unwrap().to_string(), "10000.00"); // missing to 200,000
+/// assert_eq!(potential.gap_fen(), Some(1_000_000));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(into = "AlertJson", try_from = "AlertJson")]
 pub struct Alert {
