@@ -7,7 +7,8 @@
 //! the AUM, plans and steps only to conclude: no event, the state as it was with this month as
 //! its last and its counters one month on, and at most the alerts. [`steady`] recognizes
 //! exactly those months with the same primitives the full path uses, and otherwise leaves
-//! everything to it.
+//! everything to it. [`plain`] takes most of the rest, months with events but no gap,
+//! designation or tier map, straight to the step (its doc says why that is the same).
 //!
 //! Why the result is the same as the full path's, for a month it accepts:
 //! - checks (SPEC §6.1): the month is not [`Month::LAST`]; it follows the last month (or the
@@ -86,6 +87,7 @@ pub(super) fn steady<S: Sink + ?Sized>(
     };
     s.effective_tier = s.tier;
     s.last_month = Some(month);
+    // 0 <= fen <= MAX_FEN (`plain_fen`): the cast is exact.
     alerts(v, s, month, fen as i64, key, rated, sink);
     Some(aum)
 }
@@ -146,11 +148,10 @@ fn running(
 
 /// The batch's path for a month that emits events but needs none of the full evaluation's
 /// general machinery: the same checks as [`steady`] ([`plain_month`]), and the state's tiers
-/// codes of the version itself. For
-/// such a month `evaluate_into` finds no sequence error and no gap, `Composition::compute`
-/// returns the AUM unchanged, and `plan` returns exactly [`plan_plain`]'s plan, so the step
-/// given this AUM and plan does what the full path does. `None` leaves the month to the full
-/// path, having changed nothing.
+/// codes of the version itself. For such a month `evaluate_into` finds no sequence error and
+/// no gap, `Composition::compute` returns the AUM unchanged, and `plan` returns exactly
+/// [`plan_plain`]'s plan, so the step given this AUM and plan does what the full path does.
+/// `None` leaves the month to the full path, having changed nothing.
 #[inline(always)]
 pub(super) fn plain(v: &RuleVersion, s: &CustomerState, month: Month, input: &MonthInput) -> Option<(Decimal, Plan)> {
     let (_, aum) = plain_month(s, month, input)?;
