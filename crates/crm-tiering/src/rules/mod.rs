@@ -6,7 +6,7 @@
 //! default book, also available as [`RuleBook::default_book`].
 
 //!
-//! The module is cut by what a reader looks for: [`file`] is the file format serde reads,
+//! The module is cut by what a reader looks for: [`file`](mod@file) is the file format serde reads,
 //! [`compile`] validates it into the compiled form of [`compiled`], and [`book`] is the
 //! [`RuleBook`] that holds it and selects rule sets and versions.
 
