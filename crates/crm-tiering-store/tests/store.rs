@@ -553,3 +553,41 @@ fn sigkill_at_random_points_leaves_the_previous_or_the_complete_month_postgres()
         kill_test(pg, 20, 5_000);
     }
 }
+
+#[test]
+fn an_altered_stored_event_is_refused_naming_it_never_rounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let loc = path.display().to_string();
+    let mut store = Store::open(&loc).unwrap();
+    commit_month(&mut store, "2024-01", 500, false);
+    assert!(!store.events(month("2024-01"), month("2024-01")).unwrap().is_empty());
+    drop(store);
+    // An amount finer than the fen in one stored event: whole fen is all an event can hold.
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let changed = c
+        .execute(
+            "UPDATE events SET event = json_set(event, '$.evidence.aum', '1.005') \
+             WHERE (month, customer_id, seq) IN (SELECT month, customer_id, seq FROM events LIMIT 1)",
+            [],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    drop(c);
+    let mut store = Store::open(&loc).unwrap();
+    let e = store.events(month("2024-01"), month("2024-01")).unwrap_err();
+    assert_eq!(e.kind(), StoreErrorKind::Corrupt);
+    assert!(
+        e.to_string().contains("a stored event does not decode: evidence aum 1.005 is not a whole number of fen"),
+        "{e}"
+    );
+    drop(store);
+    // An effective month that is not the month after.
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute("UPDATE events SET event = json_set(event, '$.evidence.aum', '1.00', '$.effective_from', '2024-03')", [])
+        .unwrap();
+    drop(c);
+    let mut store = Store::open(&loc).unwrap();
+    let e = store.events(month("2024-01"), month("2024-01")).unwrap_err();
+    assert!(e.to_string().contains("effective_from 2024-03 is not the month after its month 2024-01"), "{e}");
+}
