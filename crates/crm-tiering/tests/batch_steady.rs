@@ -1,6 +1,6 @@
 //! The batch's fast paths, for steady customers (a month that changes nothing but the month)
-//! and for plain ones (a month with events but no gap, designation or tier map: the step
-//! alone), give exactly what the full evaluation gives: a batch over generated states and inputs,
+//! and for plain ones (a month with events but no gap and no designation: `plan` and the step
+//! without the general checks), give exactly what the full evaluation gives: a batch over generated states and inputs,
 //! biased towards steady months and the edges around them (thresholds, near-threshold bands,
 //! strict comparison, tier codes of an earlier version, watches and exit counters near their
 //! lengths, sequence, odd AUM scales), equals

@@ -422,9 +422,9 @@ impl Engine {
                 sink.evaluated(index, aum, state);
                 continue;
             }
-            // Most of the others emit events but need no gap, no designation and no tier map:
-            // the step alone, with the plan `plan` would make.
-            if let Some((aum, plan)) = plain(version, state, month, input) {
+            // Most of the others emit events but need no gap and no designation change: `plan`
+            // and the step, without the full evaluation's general checks.
+            if let Some((aum, plan)) = plain(version, customer.id(), state, month, input) {
                 step(version, state, month, aum, plan, &mut Indexed { index, sink: &mut *sink });
                 sink.evaluated(index, aum, state);
                 continue;

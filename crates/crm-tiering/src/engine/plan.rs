@@ -43,32 +43,6 @@ fn resolve(
     }
 }
 
-/// What [`plan`] returns for a state with no designation, in a month with no designation
-/// change, when the state's tiers are codes of the version itself (no tier map to follow);
-/// `None` when `plan` could return anything else, an error included. The caller has checked
-/// the rest of `plan`'s preconditions: no designation, no change, and a last month unless the
-/// state is the initial one.
-#[inline(always)]
-pub(super) fn plan_plain(v: &RuleVersion, state: &CustomerState) -> Option<Plan> {
-    let earned = match state.tier {
-        Some(code) => Some(v.rank_of(code)?),
-        None => None,
-    };
-    let consistent = match state.status {
-        Status::Rated => earned.is_some(),
-        Status::Retained => earned.is_some() && state.retention_months_left > 0,
-        Status::NotEnrolled => earned.is_none(),
-    };
-    if !consistent {
-        return None;
-    }
-    let watch_best = match state.watch.and_then(|w| w.best_tier) {
-        Some(code) => Some(v.rank_of(code)?),
-        None => None,
-    };
-    Some(Plan { earned, watch_best, special: SpecialPlan::Keep(None) })
-}
-
 #[inline(always)]
 pub(super) fn plan(
     v: &RuleVersion,

@@ -7,8 +7,8 @@
 //! the AUM, plans and steps only to conclude: no event, the state as it was with this month as
 //! its last and its counters one month on, and at most the alerts. [`steady`] recognizes
 //! exactly those months with the same primitives the full path uses, and otherwise leaves
-//! everything to it. [`plain`] takes most of the rest, months with events but no gap,
-//! designation or tier map, straight to the step (its doc says why that is the same).
+//! everything to it. [`plain`] takes most of the rest, months with events but no gap and no
+//! designation, through `plan` and the step alone (its doc says why that is the same).
 //!
 //! Why the result is the same as the full path's, for a month it accepts:
 //! - checks (SPEC §6.1): the month is not [`Month::LAST`]; it follows the last month (or the
@@ -43,7 +43,7 @@ use rust_decimal::Decimal;
 use super::alerts::alerts;
 use super::batch::Sink;
 use super::input::MonthInput;
-use super::plan::{Plan, plan_plain};
+use super::plan::{Plan, plan};
 use crate::aum::AumInput;
 use crate::money::plain_fen;
 use crate::month::Month;
@@ -147,15 +147,21 @@ fn running(
 }
 
 /// The batch's path for a month that emits events but needs none of the full evaluation's
-/// general machinery: the same checks as [`steady`] ([`plain_month`]), and the state's tiers
-/// codes of the version itself. For such a month `evaluate_into` finds no sequence error and
-/// no gap, `Composition::compute` returns the AUM unchanged, and `plan` returns exactly
-/// [`plan_plain`]'s plan, so the step given this AUM and plan does what the full path does.
-/// `None` leaves the month to the full path, having changed nothing.
+/// general machinery: the same checks as [`steady`] ([`plain_month`]), then `plan` itself (no
+/// designation change). For such a month `evaluate_into` finds no sequence error and no gap and
+/// `Composition::compute` returns the AUM unchanged, so the step given this AUM and this plan
+/// does what the full path does. `None` (`plan`'s errors included, which the full path then
+/// reports) leaves the month to the full path, having changed nothing.
 #[inline(always)]
-pub(super) fn plain(v: &RuleVersion, s: &CustomerState, month: Month, input: &MonthInput) -> Option<(Decimal, Plan)> {
+pub(super) fn plain(
+    v: &RuleVersion,
+    customer: &str,
+    s: &CustomerState,
+    month: Month,
+    input: &MonthInput,
+) -> Option<(Decimal, Plan)> {
     let (_, aum) = plain_month(s, month, input)?;
-    Some((aum, plan_plain(v, s)?))
+    Some((aum, plan(v, customer, s, month, None).ok()?))
 }
 
 /// The checks both short paths make (SPEC §6.1): a `Total` at the fen scale, not negative
