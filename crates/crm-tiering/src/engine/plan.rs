@@ -21,7 +21,9 @@ pub(super) struct Plan {
 pub(super) enum SpecialPlan {
     Keep(Option<(SpecialVip, usize)>),
     Expire(SpecialVip, Option<(SpecialVip, usize)>),
-    Grant { expired: Option<SpecialVip>, replaced: bool, new: (SpecialVip, usize) },
+    /// A grant: the designation that expired this month, the active one it replaces (its tier
+    /// already written with the version's code, SPEC §8.3), and the new one with its rank.
+    Grant { expired: Option<SpecialVip>, replaced: Option<SpecialVip>, new: (SpecialVip, usize) },
     Revoke(SpecialVip),
 }
 
@@ -129,7 +131,7 @@ pub(super) fn plan(
                 .into());
             }
             let new = SpecialVip { tier, first_month: next, last_month: next.plus(months as i32 - 1) };
-            SpecialPlan::Grant { expired, replaced: kept.is_some(), new: (new, rank) }
+            SpecialPlan::Grant { expired, replaced: kept.map(|(sp, _)| sp), new: (new, rank) }
         }
     };
     Ok(Plan { earned, watch_best, special })

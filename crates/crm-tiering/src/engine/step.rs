@@ -283,7 +283,8 @@ fn special_overlay(
             if let Some(old) = old {
                 sink.event(expired(old));
             }
-            let from = if replaced { s.special.map(|o| o.tier) } else { None };
+            // The replaced designation's tier as the version in force names it (SPEC §8.3).
+            let from = replaced.map(|o| o.tier);
             sink.event(special_event(m, EventKind::SpecialGranted, from, Some(new.0.tier), Reason::Designated, new.0));
             Some(new)
         }
