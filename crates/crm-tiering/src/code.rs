@@ -62,8 +62,23 @@ fn slot_text(slot: NonZeroU16) -> Option<&'static str> {
     SLOTS[n / CHUNK].get()?.get(n % CHUNK)?.get().copied()
 }
 
+/// The most distinct codes input (states, designations, anything but rule books) may add to
+/// the table: the rest is kept for rule books, so that no input can make a later rule book fail
+/// to load (issue 18). Codes a rule book registered first do not count.
+const INPUT_CODES: usize = 16_384;
+
+/// How many codes input added to the table (under [`INDEX`]'s lock).
+static INPUT_ADDED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Who asks for a code: a rule book, or input (bounded by [`INPUT_CODES`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    RuleBook,
+    Input,
+}
+
 /// The slot of a valid code, interning it on first sight.
-fn intern(code: &str) -> Result<NonZeroU16, ParseError> {
+fn intern(code: &str, origin: Origin) -> Result<NonZeroU16, ParseError> {
     let recent = RECENT_CODES
         .try_with(|r| r.try_borrow().ok()?.iter().find(|(text, _)| *text == code).map(|&(_, slot)| slot))
         .ok()
@@ -76,6 +91,10 @@ fn intern(code: &str) -> Result<NonZeroU16, ParseError> {
         match index.get(code) {
             Some(&slot) => slot,
             None => {
+                use std::sync::atomic::Ordering::Relaxed;
+                if origin == Origin::Input && INPUT_ADDED.load(Relaxed) >= INPUT_CODES {
+                    return Err(ParseError::TooManyInputTierCodes(code.to_string()));
+                }
                 let slot = u16::try_from(index.len() + 1)
                     .ok()
                     .and_then(NonZeroU16::new)
@@ -87,6 +106,9 @@ fn intern(code: &str) -> Result<NonZeroU16, ParseError> {
                 // The lock is held and the slot is new, so the entry is empty.
                 let _ = entry.set(text);
                 index.insert(text, slot);
+                if origin == Origin::Input {
+                    INPUT_ADDED.fetch_add(1, Relaxed);
+                }
                 slot
             }
         }
@@ -112,13 +134,29 @@ impl TierCode {
     /// The most distinct codes one process can hold (codes are never forgotten).
     pub const MAX_DISTINCT: usize = u16::MAX as usize;
 
-    /// Parses and validates a code.
+    /// The most distinct codes that input (states, designations: anything but a rule book) can
+    /// add to the process's table; the rest of the table is kept for rule books, so no input
+    /// can make a later rule book fail to load.
+    pub const MAX_FROM_INPUT: usize = INPUT_CODES;
+
+    /// Parses and validates a code read from input (a state, a designation).
     ///
     /// # Errors
     /// [`ParseError::Code`] when the code is empty, longer than 16 characters, or has a
-    /// character other than `a-z`, `0-9`, `_` or `-`; [`ParseError::TooManyTierCodes`] when
-    /// the process already holds [`TierCode::MAX_DISTINCT`] other codes.
+    /// character other than `a-z`, `0-9`, `_` or `-`; [`ParseError::TooManyInputTierCodes`]
+    /// when input has already added [`TierCode::MAX_FROM_INPUT`] codes that no rule book
+    /// knows; [`ParseError::TooManyTierCodes`] when the process holds
+    /// [`TierCode::MAX_DISTINCT`] codes.
     pub fn new(code: &str) -> Result<Self, ParseError> {
+        Self::interned(code, Origin::Input)
+    }
+
+    /// A rule book's code: not bounded by [`TierCode::MAX_FROM_INPUT`].
+    pub(crate) fn register(code: &str) -> Result<Self, ParseError> {
+        Self::interned(code, Origin::RuleBook)
+    }
+
+    fn interned(code: &str, origin: Origin) -> Result<Self, ParseError> {
         let b = code.as_bytes();
         let ok = !b.is_empty()
             && b.len() <= Self::MAX_LEN
@@ -126,7 +164,7 @@ impl TierCode {
         if !ok {
             return Err(ParseError::Code(code.to_string()));
         }
-        Ok(TierCode { slot: intern(code)? })
+        Ok(TierCode { slot: intern(code, origin)? })
     }
 
     /// The code's bytes (ASCII), for callers that copy codes into fixed buffers.

@@ -68,7 +68,10 @@ impl TieringError {
             TieringError::Rules(_) => None,
             TieringError::Input(e) => e.month,
             TieringError::Sequence(e) => Some(match **e {
-                SequenceError::Gap { got, .. } | SequenceError::Repeated { got, .. } => got,
+                SequenceError::Gap { got, .. }
+                | SequenceError::Repeated { got, .. }
+                | SequenceError::Behind { got, .. }
+                | SequenceError::Portfolio { got, .. } => got,
             }),
             TieringError::State(e) => match **e {
                 StateError::UnknownTier { month, .. } => Some(month),
@@ -202,13 +205,55 @@ pub enum SequenceError {
         /// The month given.
         got: Month,
     },
+    /// A customer of a portfolio was held back in an earlier month and has not been caught up
+    /// (SPEC §15.7): it keeps its standing, frozen, until its missing months are evaluated.
+    #[error(
+        "customer `{customer}`: held back since {missing} (its last evaluated month is {last}), so {got} cannot be evaluated; its standing stays as it was until a catch-up run evaluates {missing} for it"
+    )]
+    Behind {
+        /// The customer id.
+        customer: String,
+        /// The last month evaluated.
+        last: Month,
+        /// The first month it misses.
+        missing: Month,
+        /// The month being evaluated.
+        got: Month,
+    },
+    /// A portfolio's declared month is not the month after its states' latest month (SPEC
+    /// §15.1): months are missing before it, or it was evaluated already.
+    #[error("{}", portfolio_sequence(*.last, *.got))]
+    Portfolio {
+        /// The latest month any stored customer was evaluated in.
+        last: Month,
+        /// The first declared month.
+        got: Month,
+    },
+}
+
+/// The message of [`SequenceError::Portfolio`].
+fn portfolio_sequence(last: Month, got: Month) -> String {
+    if got <= last {
+        format!(
+            "the portfolio's stored states are after {last}: month {got} was evaluated already (a month is evaluated once; to replace it, roll back or rerun the latest month)"
+        )
+    } else {
+        let next = last.next();
+        let missing = if next == got.plus(-1) { next.to_string() } else { format!("{next}..{}", got.plus(-1)) };
+        format!(
+            "the portfolio's stored states are after {last}: {missing} must be evaluated before {got} (months are evaluated in order; nothing was evaluated)"
+        )
+    }
 }
 
 impl SequenceError {
     /// The customer id.
     pub fn customer(&self) -> &str {
         match self {
-            SequenceError::Gap { customer, .. } | SequenceError::Repeated { customer, .. } => customer,
+            SequenceError::Gap { customer, .. }
+            | SequenceError::Repeated { customer, .. }
+            | SequenceError::Behind { customer, .. } => customer,
+            SequenceError::Portfolio { .. } => "",
         }
     }
 }

@@ -123,6 +123,11 @@ code_enum! {
         PotentialVip = "potential_vip" / "潜在VIP",
         /// AUM is within the band above the current tier's minimum.
         DowngradeRisk = "downgrade_risk" / "临界降级",
+        /// The customer was held back (a bad record, the absent policy `hold`, a missing
+        /// file, or an earlier month not caught up): its standing is frozen at `tier` and it
+        /// was not evaluated this month; `months_counted` months have not been evaluated
+        /// since its last evaluated month (SPEC §15.7). No AUM.
+        HeldBack = "held_back" / "暂停评级",
     }
 }
 
@@ -513,14 +518,31 @@ impl Alert {
         self
     }
 
-    /// The evaluated month's AUM.
-    pub fn aum(&self) -> Decimal {
-        from_fen(self.aum.get())
+    /// An alert that a customer was held back in `month`: its standing `tier` is frozen, and
+    /// the months since `last_month` (this one included) were not evaluated.
+    pub fn held_back(month: Month, tier: Option<TierCode>, last_month: Option<Month>) -> Self {
+        let counted = last_month.map(|l| month.months_since(l).max(1) as u32);
+        Alert {
+            month,
+            kind: AlertKind::HeldBack,
+            tier,
+            months_counted: counted,
+            months_left: None,
+            aum: PackedFen::NONE,
+            threshold: PackedFen::NONE,
+            gap: PackedFen::NONE,
+        }
     }
 
-    /// The evaluated month's AUM in fen.
-    pub fn aum_fen(&self) -> i64 {
-        self.aum.get()
+    /// The evaluated month's AUM; none for a `held_back` alert (the customer was not
+    /// evaluated).
+    pub fn aum(&self) -> Option<Decimal> {
+        self.aum.get_opt().map(from_fen)
+    }
+
+    /// The evaluated month's AUM in fen; none for a `held_back` alert.
+    pub fn aum_fen(&self) -> Option<i64> {
+        self.aum.get_opt()
     }
 
     /// The threshold concerned.
@@ -571,8 +593,8 @@ struct AlertJson {
     months_counted: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     months_left: Option<u32>,
-    #[serde(with = "rust_decimal::serde::str")]
-    aum: Decimal,
+    #[serde(default, with = "rust_decimal::serde::str_option", skip_serializing_if = "Option::is_none")]
+    aum: Option<Decimal>,
     #[serde(default, with = "rust_decimal::serde::str_option", skip_serializing_if = "Option::is_none")]
     threshold: Option<Decimal>,
     #[serde(default, with = "rust_decimal::serde::str_option", skip_serializing_if = "Option::is_none")]
@@ -604,7 +626,7 @@ impl TryFrom<AlertJson> for Alert {
             tier: a.tier,
             months_counted: a.months_counted,
             months_left: a.months_left,
-            aum: PackedFen::new(fen_field("alert aum", a.aum)?),
+            aum: PackedFen::opt(fen_field_opt("alert aum", a.aum)?),
             threshold: PackedFen::opt(fen_field_opt("alert threshold", a.threshold)?),
             gap: PackedFen::opt(fen_field_opt("alert gap", a.gap)?),
         })

@@ -52,8 +52,10 @@ pub(crate) fn fen_of(amount: &Decimal) -> Option<i64> {
 
 /// Parses a decimal amount such as `"200000"`, `"523400.50"` or `"-1.5"`.
 ///
-/// Only plain decimal notation is accepted: no exponent, no thousands separators, no spaces
-/// inside, at most 28 significant digits. Amounts are never read through binary floating point.
+/// Only plain decimal notation is accepted (SPEC §16): an optional minus, digits, and an
+/// optional point followed by digits; no plus sign, no spaces, no exponent, no thousands
+/// separators, at most 28 significant digits. Amounts are never read through binary floating
+/// point.
 ///
 /// ```
 /// use crm_tiering::parse_amount;
@@ -66,26 +68,23 @@ pub(crate) fn fen_of(amount: &Decimal) -> Option<i64> {
 /// # Errors
 /// [`ParseError::Amount`] when the text is not a plain decimal number.
 pub fn parse_amount(text: &str) -> Result<Decimal, ParseError> {
-    // Spaces around the text are read past below; the usual amount has none.
     if let Some(amount) = parse_short(text) {
         return Ok(amount);
     }
-    let t = text.trim();
-    if let Some(amount) = parse_short(t) {
-        return Ok(amount);
-    }
-    parse_general(t).ok_or_else(|| ParseError::Amount(text.to_string()))
+    parse_general(text).ok_or_else(|| ParseError::Amount(text.to_string()))
 }
 
-/// The general reader of a trimmed amount: an optional sign, digits and at most one point,
-/// then `rust_decimal`'s exact reader (28 significant digits at most).
+/// The general reader: an optional minus, digits, and an optional point followed by digits
+/// (SPEC §16: no plus sign, no spaces, no `.5` or `5.`), then `rust_decimal`'s exact reader
+/// (28 significant digits at most).
 fn parse_general(t: &str) -> Option<Decimal> {
-    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
-    let plain = !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        && digits.bytes().filter(|b| *b == b'.').count() <= 1
-        && digits.bytes().any(|b| b.is_ascii_digit());
-    if !plain {
+    let digits = t.strip_prefix('-').unwrap_or(t);
+    let (whole, fraction) = match digits.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (digits, None),
+    };
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(whole) || fraction.is_some_and(|f| !all_digits(f)) {
         return None;
     }
     Decimal::from_str_exact(t).ok()
@@ -100,7 +99,6 @@ fn parse_short(t: &str) -> Option<Decimal> {
     let b = t.as_bytes();
     let (negative, digits) = match b.first()? {
         b'-' => (true, &b[1..]),
-        b'+' => (false, &b[1..]),
         _ => (false, b),
     };
     // 18 digits at most (19 bytes with the point): the mantissa fits in an i64.
@@ -263,7 +261,7 @@ mod tests {
             let full = general(t);
             assert_eq!(full.map(|d| d.serialize()), Some(short.serialize()), "{t:?}");
         }
-        assert_eq!(parse_amount(t).ok().map(|d| d.serialize()), general(t.trim()).map(|d| d.serialize()), "{t:?}");
+        assert_eq!(parse_amount(t).ok().map(|d| d.serialize()), general(t).map(|d| d.serialize()), "{t:?}");
     }
 
     #[test]
@@ -303,6 +301,17 @@ mod tests {
             "12345678901234567.89",
         ] {
             check(t);
+        }
+    }
+
+    /// SPEC §16: one spelling of an amount on every entry point.
+    #[test]
+    fn only_plain_decimals_are_amounts() {
+        for ok in ["0", "100", "100.5", "-1.25", "00012.50"] {
+            assert!(parse_amount(ok).is_ok(), "{ok:?}");
+        }
+        for bad in [" 100", "100 ", "+100", ".5", "5.", "-.5", "1e5", "12,000", "１２", "", "-", "1.2.3"] {
+            assert!(parse_amount(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -17,6 +17,14 @@ pub enum ParseError {
     /// tier codes it can ([`TierCode::MAX_DISTINCT`](crate::TierCode::MAX_DISTINCT)).
     #[error("tier code `{0}` cannot be kept: this process already holds 65535 distinct tier codes")]
     TooManyTierCodes(String),
+    /// A tier code read from input (a state, a designation) that no rule book of the process
+    /// knows, after input already added the most such codes it may
+    /// ([`TierCode::MAX_FROM_INPUT`](crate::TierCode::MAX_FROM_INPUT)): the table is kept for
+    /// rule books.
+    #[error(
+        "tier code `{0}` is not a tier of any rule book loaded in this process, and input has already named 16384 such codes"
+    )]
+    TooManyInputTierCodes(String),
     /// Not a usable customer id.
     #[error("{0:?} is not a customer id: {1}")]
     CustomerId(String, &'static str),

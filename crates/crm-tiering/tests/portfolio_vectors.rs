@@ -10,8 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use crm_tiering::portfolio::{
-    Absent, Columns, Extract, MonthRange, PortfolioOptions, PortfolioOutcome, PortfolioStates, RecordError,
-    RuleBookChange, TableKind,
+    Columns, Extract, MonthRange, PortfolioOptions, PortfolioOutcome, PortfolioStates, RecordError, TableKind,
 };
 use crm_tiering::{Customer, CustomerKind, CustomerState, Engine, InputError, RuleBook};
 use serde_json::{Value, json};
@@ -62,6 +61,27 @@ fn outcome_json(out: &PortfolioOutcome, states: &PortfolioStates) -> Value {
         })
         .collect();
     json!({"months": months, "states": states_json(states)})
+}
+
+/// An option's value as the text [`PortfolioOptions::set`] reads (VECTORS.md §7): strings as
+/// they are, booleans and numbers as written, lists joined by commas.
+fn option_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(option_text).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
+    }
+}
+
+/// The vector's options, then the run's, over the defaults, with `threads`.
+fn options(vector: &Value, run: &Value, threads: usize) -> PortfolioOptions {
+    let mut options = PortfolioOptions { threads, ..PortfolioOptions::default() };
+    for o in [vector, run.get("options").unwrap_or(&Value::Null)] {
+        for (key, value) in o.as_object().into_iter().flatten() {
+            options.set(key, &option_text(value)).unwrap();
+        }
+    }
+    options
 }
 
 /// Runs one run; `Ok(outcome JSON)` or `Err(failure errors JSON)`.
@@ -146,15 +166,7 @@ fn portfolio_vectors() {
             None => RuleBook::default_book().unwrap(),
         };
         let engine = Engine::new(book);
-        let o = v.get("options").cloned().unwrap_or(json!({}));
-        let options = PortfolioOptions {
-            absent: o.get("absent").and_then(Value::as_str).map_or(Absent::Zero, |a| a.parse().unwrap()),
-            rule_book_change: match o.get("rule_book_change").and_then(Value::as_str) {
-                Some("accept") => RuleBookChange::Accept,
-                _ => RuleBookChange::Refuse,
-            },
-            threads,
-        };
+        let vector_options = v.get("options").cloned().unwrap_or(json!({}));
         let mut load_error = None;
         let mut states = PortfolioStates::new();
         if let Some(text) = v.get("states_text").and_then(Value::as_str) {
@@ -179,7 +191,7 @@ fn portfolio_vectors() {
             let before = states_json(&states);
             let result = match load_error.take() {
                 Some(e) => Err(e),
-                None => run(&engine, &mut states, r, &options),
+                None => run(&engine, &mut states, r, &options(&vector_options, r, threads)),
             };
             if result.is_err() {
                 assert_eq!(

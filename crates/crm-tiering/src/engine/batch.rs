@@ -129,6 +129,12 @@ pub trait BatchSink {
     fn evaluated(&mut self, index: u32, aum: Decimal, state: &CustomerState);
     /// The customer at `index` could not be evaluated; its state is unchanged.
     fn error(&mut self, index: u32, error: TieringError);
+    /// [`BatchSink::error`] with the customer's state, unchanged (the batch calls this one; by
+    /// default it forwards to `error`). The portfolio month uses the state to tell the
+    /// customer's manager which standing stays frozen.
+    fn error_with_state(&mut self, index: u32, error: TieringError, _state: &CustomerState) {
+        self.error(index, error);
+    }
 }
 
 impl BatchOutcome {
@@ -392,6 +398,7 @@ impl Engine {
                 {
                     Ok((id, v))
                 }
+                _ if !self.book.tiers_kind(kind) => Err(self.book.kind_not_tiered(customer.id(), kind, Some(month))),
                 _ => self.book.select(customer.legal_entity(), kind).and_then(|id| {
                     let v = self.book.version_for(id, month, customer.id())?;
                     last = Some((customer, id, v));
@@ -401,7 +408,7 @@ impl Engine {
             let (set, version) = match selected {
                 Ok(selected) => selected,
                 Err(error) => {
-                    sink.error(index, error);
+                    sink.error_with_state(index, error, state);
                     continue;
                 }
             };
@@ -412,7 +419,7 @@ impl Engine {
             let input = match made {
                 Ok(ref input) => input.borrow(),
                 Err(error) => {
-                    sink.error(index, error);
+                    sink.error_with_state(index, error, state);
                     continue;
                 }
             };
@@ -441,7 +448,7 @@ impl Engine {
             );
             match result {
                 Ok(aum) => sink.evaluated(index, aum, state),
-                Err(error) => sink.error(index, error),
+                Err(error) => sink.error_with_state(index, error, state),
             }
         }
     }

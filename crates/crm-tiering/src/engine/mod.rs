@@ -83,6 +83,9 @@ impl Engine {
         month: Month,
         input: &MonthInput,
     ) -> Result<MonthOutcome, TieringError> {
+        if !self.book.tiers_kind(customer.kind) {
+            return Err(self.book.kind_not_tiered(&customer.id, customer.kind, Some(month)));
+        }
         let set = self.book.select(customer.legal_entity.as_deref(), customer.kind)?;
         let mut state = *prior;
         let mut events = Vec::new();

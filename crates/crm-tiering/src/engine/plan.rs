@@ -130,6 +130,17 @@ pub(super) fn plan(
                 )
                 .into());
             }
+            // A designation never runs past 9999-12, the last month there is: one that would
+            // is refused rather than cut short (SPEC §7.2).
+            if Month::LAST.months_since(next) < months as i32 - 1 {
+                return Err(InputError::new(
+                    customer,
+                    Some(month),
+                    "special.months",
+                    format!("a designation of {months} months from {next} would run past {}", Month::LAST),
+                )
+                .into());
+            }
             let new = SpecialVip { tier, first_month: next, last_month: next.plus(months as i32 - 1) };
             SpecialPlan::Grant { expired, replaced: kept.map(|(sp, _)| sp), new: (new, rank) }
         }

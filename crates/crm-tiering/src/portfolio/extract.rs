@@ -256,6 +256,9 @@ pub struct DesignationRow {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Reject {
     pub(crate) customer_id: String,
+    /// Whether the record is an AUM record (a total, components or a daily balance), which
+    /// makes its month not empty (SPEC §15.6), rather than a designation.
+    pub(crate) aum: bool,
     /// The month, when the record's month could be read.
     pub(crate) month: Option<Month>,
     pub(crate) error: RecordError,
@@ -309,6 +312,8 @@ pub struct Extract {
     tier_names: FxHashMap<String, TierCode>,
     /// The component amounts of the record being read: (component, amount).
     scratch: Vec<(usize, Decimal)>,
+    /// Whether the record being read is a designation (its rejects are not AUM records).
+    rejecting_designation: bool,
 }
 
 fn date(text: &str) -> Option<NaiveDate> {
@@ -335,7 +340,7 @@ impl Extract {
                 for t in &v.tiers {
                     tier_names.insert(t.code.to_string(), t.code);
                     tier_names.entry(t.name_zh.clone()).or_insert(t.code);
-                    tier_names.entry(t.name_en.to_lowercase()).or_insert(t.code);
+                    tier_names.entry(t.name_en.clone()).or_insert(t.code);
                 }
             }
         }
@@ -365,6 +370,14 @@ impl Extract {
     /// The rejected records of identified customers, who are held back.
     pub fn rejected(&self) -> impl Iterator<Item = &RecordError> {
         self.rejects.iter().map(|r| &r.error)
+    }
+
+    /// Whether the extract has an AUM record (readable or not: a total, components or a daily
+    /// balance) dated `month`, or undated when `month` is the single month of a run
+    /// (`single`). A month without one is empty (SPEC §15.6).
+    pub fn has_aum_record(&self, month: Month, single: Option<Month>) -> bool {
+        self.records.iter().any(|r| r.month.or(single) == Some(month))
+            || self.rejects.iter().any(|r| r.aum && r.month.or(single) == Some(month))
     }
 
     /// The records whose customer cannot be identified: the month cannot run while there are
@@ -597,7 +610,8 @@ impl Extract {
         match customer_id.filter(|id| validate_customer_id(id).is_ok()) {
             Some(id) => {
                 let error = RecordError::at(InputError::new(id, month, field, message), at);
-                self.rejects.push(Reject { customer_id: id.to_string(), month, error });
+                let aum = !self.rejecting_designation;
+                self.rejects.push(Reject { customer_id: id.to_string(), aum, month, error });
             }
             None => {
                 let message = message.into();
@@ -839,6 +853,12 @@ impl Extract {
     }
 
     fn push_row<C: Cells + ?Sized>(&mut self, table: &str, cols: &Columns, row: u64, cells: &C) {
+        self.rejecting_designation = cols.kind == TableKind::Designations;
+        self.push_row_of(table, cols, row, cells);
+        self.rejecting_designation = false;
+    }
+
+    fn push_row_of<C: Cells + ?Sized>(&mut self, table: &str, cols: &Columns, row: u64, cells: &C) {
         let cell = |role: &ColumnRole| cols.column(role).and_then(|i| cells.text(i)).map(trim_cr);
         let id = cell(&ColumnRole::CustomerId);
         if cells.count() != cols.width() {
@@ -859,7 +879,7 @@ impl Extract {
                 },
             }
         };
-        let kind = match cell(&ColumnRole::CustomerKind).filter(|k| !trim(k).is_empty()) {
+        let kind = match cell(&ColumnRole::CustomerKind).filter(|k| !k.is_empty()) {
             None => None,
             Some(k) => match customer_kind(k) {
                 Ok(k) => Some(k),
@@ -869,7 +889,7 @@ impl Extract {
                 }
             },
         };
-        let entity = cell(&ColumnRole::LegalEntity).map(trim);
+        let entity = cell(&ColumnRole::LegalEntity);
         match cols.kind {
             TableKind::Aum => {
                 let Ok(month) = month_of(self, cell(&ColumnRole::Month), "month") else { return };
@@ -917,13 +937,13 @@ impl Extract {
                 self.push_aum(table, row, id, entity, kind, month, aum);
             }
             TableKind::Daily => {
-                let text = cell(&ColumnRole::Date).unwrap_or_default().trim();
+                let text = cell(&ColumnRole::Date).unwrap_or_default();
                 let Some(day) = date(text) else {
                     let message = format!("`{text}` is not a date: expected YYYY-MM-DD or YYYYMMDD");
                     return self.reject(table, row, Some(id), None, "date", message);
                 };
                 let month = Month::from_date(day).ok();
-                let component = cell(&ColumnRole::Component).unwrap_or_default().trim();
+                let component = cell(&ColumnRole::Component).unwrap_or_default();
                 let column = cols.column(&ColumnRole::Balance).unwrap_or_default();
                 let balance = match cell_amount_at(cols, cells, column) {
                     Ok(balance) => balance,
@@ -946,10 +966,10 @@ impl Extract {
         cols: &Columns,
         cells: &C,
     ) -> Result<SpecialChange, (String, String)> {
-        let cell =
-            |role: &ColumnRole| cols.column(role).and_then(|i| cells.text(i)).map(|c| c.trim()).unwrap_or_default();
+        let cell = |role: &ColumnRole| cols.column(role).and_then(|i| cells.text(i)).map(trim_cr).unwrap_or_default();
         let action = cell(&ColumnRole::Action);
-        match action.to_lowercase().as_str() {
+        // One spelling rule (SPEC §16): codes and names exactly as written, no case folding.
+        match action {
             "revoke" | "撤销" => return Ok(SpecialChange::Revoke),
             "grant" | "认定" => {}
             _ => {
@@ -963,8 +983,7 @@ impl Extract {
         let tier = if tier_text.is_empty() {
             None
         } else {
-            let found = self.tier_names.get(tier_text).or_else(|| self.tier_names.get(&tier_text.to_lowercase()));
-            match found {
+            match self.tier_names.get(tier_text) {
                 Some(t) => Some(*t),
                 None => {
                     return Err((
@@ -1058,20 +1077,11 @@ fn cell_amount_at<C: Cells + ?Sized>(cols: &Columns, cells: &C, column: usize) -
     if let Some(amount) = cells.amount(column) {
         return Ok(Some(amount));
     }
-    let text = trim(cells.text(column).unwrap_or_default());
+    let text = trim_cr(cells.text(column).unwrap_or_default());
     if text.is_empty() {
         return Ok(None);
     }
     cell_amount(cols, column, text).map(Some)
-}
-
-/// `str::trim`, at once when the text neither starts nor ends with a space (the usual cell).
-#[inline]
-fn trim(text: &str) -> &str {
-    match (text.as_bytes().first(), text.as_bytes().last()) {
-        (Some(a), Some(z)) if a.is_ascii_graphic() && z.is_ascii_graphic() => text,
-        _ => text.trim(),
-    }
 }
 
 /// `text.trim_matches('\r')`, at once when the text neither starts nor ends with one.

@@ -23,13 +23,14 @@ mod extract;
 mod options;
 mod plan;
 mod record;
+mod run;
 mod simulate;
 mod sink;
 mod states;
 
 pub use columns::{ColumnRole, Columns, TableKind};
 pub use extract::{AumRow, AumRowIter, AumRows, Cell, DesignationRow, Extract};
-pub use options::{Absent, MonthRange, PortfolioOptions, RuleBookChange};
+pub use options::{Absent, MAX_THREADS, MonthRange, OptionError, PortfolioOptions, RuleBookChange};
 pub use record::{MAX_CUSTOMER_ID_BYTES, PortfolioFailure, RecordError, RecordRef, validate_customer_id};
 pub use simulate::{Simulation, TierChange, TierCount, simulate};
 pub use sink::{Evaluated, PortfolioMonth, PortfolioOutcome, PortfolioSink};

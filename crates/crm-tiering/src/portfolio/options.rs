@@ -51,20 +51,144 @@ pub enum RuleBookChange {
     Accept,
 }
 
-/// Options of a portfolio evaluation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Options of a portfolio evaluation (SPEC §15).
+///
+/// Every surface reads them through [`PortfolioOptions::set`] (one `key = value` at a time),
+/// so a key means the same in the CLI (`--option key=value` and its named flags), Python
+/// (keyword arguments), the C ABI (`crmt_portfolio_options_set`), Java and the conformance
+/// vectors:
+///
+/// | key | values | default |
+/// |---|---|---|
+/// | `absent` | `zero`, `hold`, `error` | `zero` |
+/// | `rule_book_change` | `refuse`, `accept` | `refuse` |
+/// | `threads` | 1 to 256 | 1 |
+/// | `allow_empty_month` | `true`, `false` | `false` |
+/// | `empty_entities` | legal entity codes, comma-separated | none |
+/// | `catch_up` | `true`, `false` | `false` |
+///
+/// ```
+/// use crm_tiering::portfolio::{Absent, PortfolioOptions};
+/// let mut options = PortfolioOptions::default();
+/// options.set("absent", "hold")?;
+/// options.set("empty_entities", "620101,620102")?;
+/// assert_eq!(options.absent, Absent::Hold);
+/// assert_eq!(options.empty_entities, ["620101", "620102"]);
+/// assert!(options.set("absnet", "hold").is_err()); // names the unknown key
+/// # Ok::<(), crm_tiering::portfolio::OptionError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PortfolioOptions {
-    /// Customers without a record in a month.
+    /// Customers without a record in a month (SPEC §15.3).
     pub absent: Absent,
-    /// States written under another rule book.
+    /// States written under another rule book (SPEC §15.2).
     pub rule_book_change: RuleBookChange,
     /// Worker threads for the batch (1 or more; results are the same for any number).
     pub threads: usize,
+    /// Evaluate a declared month that has no AUM record at all (SPEC §15.6); refused
+    /// otherwise, since it is far more often a missing extract than a month in which nobody
+    /// held anything.
+    pub allow_empty_month: bool,
+    /// Legal entities declared to have no AUM record this month: their stored customers follow
+    /// the absent policy instead of being held back as a missing file (SPEC §15.6).
+    pub empty_entities: Vec<String>,
+    /// A catch-up run (SPEC §15.7): only the stored customers whose next month is the month
+    /// evaluated (held back earlier) are evaluated; every other record is left alone.
+    pub catch_up: bool,
 }
 
 impl Default for PortfolioOptions {
     fn default() -> Self {
-        PortfolioOptions { absent: Absent::Zero, rule_book_change: RuleBookChange::Refuse, threads: 1 }
+        PortfolioOptions {
+            absent: Absent::Zero,
+            rule_book_change: RuleBookChange::Refuse,
+            threads: 1,
+            allow_empty_month: false,
+            empty_entities: Vec::new(),
+            catch_up: false,
+        }
+    }
+}
+
+/// The most worker threads a portfolio evaluation takes.
+pub const MAX_THREADS: usize = 256;
+
+/// An option key or value that cannot be used, naming both.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("option `{key}`: {message}")]
+pub struct OptionError {
+    /// The key, as given.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl PortfolioOptions {
+    /// The keys [`PortfolioOptions::set`] takes, in the order of the table above.
+    pub const KEYS: &'static [&'static str] =
+        &["absent", "rule_book_change", "threads", "allow_empty_month", "empty_entities", "catch_up"];
+
+    /// Sets one option from its text, as every surface gives it.
+    ///
+    /// # Errors
+    /// [`OptionError`] for an unknown key or a value the key does not take.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), OptionError> {
+        let error = |message: String| OptionError { key: key.to_string(), message };
+        match key {
+            "absent" => self.absent = value.parse().map_err(error)?,
+            "rule_book_change" => {
+                self.rule_book_change = match value {
+                    "refuse" => RuleBookChange::Refuse,
+                    "accept" => RuleBookChange::Accept,
+                    _ => return Err(error(format!("`{value}` is not refuse or accept"))),
+                }
+            }
+            "threads" => {
+                self.threads = match value.parse::<usize>() {
+                    Ok(n) if (1..=MAX_THREADS).contains(&n) && value.bytes().all(|b| b.is_ascii_digit()) => n,
+                    _ => return Err(error(format!("`{value}` is not a number of threads from 1 to {MAX_THREADS}"))),
+                }
+            }
+            "allow_empty_month" => self.allow_empty_month = flag(value).map_err(error)?,
+            "catch_up" => self.catch_up = flag(value).map_err(error)?,
+            "empty_entities" => {
+                let mut entities = Vec::new();
+                for e in value.split(',').filter(|e| !e.is_empty()) {
+                    crate::portfolio::validate_customer_id(e)
+                        .map_err(|x| error(x.to_string().replace("customer id", "legal entity code")))?;
+                    entities.push(e.to_string());
+                }
+                self.empty_entities = entities;
+            }
+            _ => return Err(error(format!("unknown option: expected one of {}", Self::KEYS.join(", ")))),
+        }
+        Ok(())
+    }
+
+    /// Options from `key = value` pairs, applied in order over the defaults.
+    ///
+    /// # Errors
+    /// As [`PortfolioOptions::set`].
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, OptionError> {
+        let mut options = PortfolioOptions::default();
+        for (k, v) in pairs {
+            options.set(k, v)?;
+        }
+        Ok(options)
+    }
+
+    /// Whether a legal entity was declared to have no records.
+    pub(crate) fn declared_empty(&self, legal_entity: &str) -> bool {
+        self.empty_entities.iter().any(|e| e == legal_entity)
+    }
+}
+
+/// `true` or `false`, exactly.
+fn flag(value: &str) -> Result<bool, String> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(format!("`{value}` is not true or false")),
     }
 }
 

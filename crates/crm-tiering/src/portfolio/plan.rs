@@ -13,6 +13,7 @@ use super::record::{PortfolioFailure, RecordError};
 use super::states::PortfolioStates;
 use crate::error::InputError;
 use crate::month::Month;
+use crate::rules::RuleBook;
 
 /// No record (an index that is never a row's).
 pub(super) const NONE: u32 = u32::MAX;
@@ -85,21 +86,48 @@ impl<'x> Ids<'x> {
     }
 }
 
-fn hold(holds: &mut FxHashMap<u32, Hold>, customer: u32, from: Month, error: RecordError) {
-    match holds.get_mut(&customer) {
-        Some(h) if h.from <= from => {}
-        Some(h) => *h = Hold { from, error },
-        None => {
-            holds.insert(customer, Hold { from, error });
+/// The customers held back, by provisional index, each from its earliest hold.
+struct Holds<'s> {
+    map: FxHashMap<u32, Hold>,
+    /// For a catch-up run (SPEC §15.7): the stored states, whose customers are evaluated from
+    /// the month after their last one, so that a bad record of a month a customer is not due
+    /// in is left alone.
+    catch_up: Option<&'s PortfolioStates>,
+}
+
+impl Holds<'_> {
+    /// Holds `customer` from `from`; `dated` is whether the record's own month is `from` (an
+    /// undated bad record holds from the first month the customer is evaluated in).
+    fn add(&mut self, customer: u32, from: Month, dated: bool, error: RecordError) {
+        let mut from = from;
+        if let Some(states) = self.catch_up
+            && let Some(due) = states.states.get(customer as usize).and_then(|s| s.last_month).map(Month::next)
+            && from < due
+        {
+            if dated {
+                return;
+            }
+            from = due;
+        }
+        match self.map.get_mut(&customer) {
+            Some(h) if h.from <= from => {}
+            Some(h) => *h = Hold { from, error },
+            None => {
+                self.map.insert(customer, Hold { from, error });
+            }
         }
     }
 }
 
 impl<'x> Plan<'x> {
+    /// Plans the months. `join_new` is false for a catch-up run (SPEC §15.7): the records of
+    /// customers the states do not hold are then left alone, and nobody joins.
     pub(super) fn new(
+        book: &RuleBook,
         states: &PortfolioStates,
         months: MonthRange,
         extract: &'x Extract,
+        join_new: bool,
     ) -> Result<Self, PortfolioFailure> {
         let n_months = months.len();
         let known = states.len();
@@ -108,11 +136,11 @@ impl<'x> Plan<'x> {
         let expect_new = extract.records.len().saturating_sub(known);
         let mut ids =
             Ids { known, new: HashTable::with_capacity(expect_new), names: Vec::with_capacity(expect_new), cursor: 0 };
-        let mut holds: FxHashMap<u32, Hold> = FxHashMap::default();
+        let mut holds = Holds { map: FxHashMap::default(), catch_up: (!join_new).then_some(states) };
         for r in &extract.rejects {
-            let from = r.month.filter(|m| months.contains(*m)).unwrap_or(months.first());
+            let dated = r.month.filter(|m| months.contains(*m));
             let c = ids.of(states, &r.customer_id);
-            hold(&mut holds, c, from, r.error.clone());
+            holds.add(c, dated.unwrap_or(months.first()), dated.is_some(), r.error.clone());
         }
         // Date every record: undated ones stop the run, ones outside the months hold.
         let mut month_rows: Vec<Vec<u32>> = vec![Vec::new(); n_months];
@@ -130,7 +158,14 @@ impl<'x> Plan<'x> {
             if !months.contains(m) {
                 let message = format!("the record is dated {m}, outside the declared month(s) {months}");
                 let error = InputError::new(id, Some(m), "month", message);
-                hold(&mut holds, c, months.first(), located(error, extract.record(r.table, r.row)));
+                holds.add(c, months.first(), false, located(error, extract.record(r.table, r.row)));
+                continue;
+            }
+            // A kind the rule book does not tier holds its customer before anything (SPEC §9):
+            // a new customer of that kind never joins.
+            if let Some(kind) = r.kind.filter(|&k| !book.tiers_kind(k)) {
+                let error = book.kind_not_tiered(id, kind, Some(m));
+                holds.add(c, m, true, located(error, extract.record(r.table, r.row)));
                 continue;
             }
             row_customer[k] = c;
@@ -146,7 +181,7 @@ impl<'x> Plan<'x> {
             if !months.contains(d.month) {
                 let message = format!("the designation is dated {}, outside the declared month(s) {months}", d.month);
                 let error = InputError::new(&d.customer_id, Some(d.month), "month", message);
-                hold(&mut holds, c, months.first(), located(error, extract.record(d.table, d.row)));
+                holds.add(c, months.first(), false, located(error, extract.record(d.table, d.row)));
                 continue;
             }
             designation_customer[k] = c;
@@ -177,7 +212,7 @@ impl<'x> Plan<'x> {
                     duplicate(extract, m, "designation", "special", locate(k), locate(f))
                 });
             for (c, error) in kept.1.into_iter().chain(kept_designations.1) {
-                hold(&mut holds, c, m, error);
+                holds.add(c, m, true, error);
             }
             for (list, owner, locate) in [
                 (
@@ -209,8 +244,9 @@ impl<'x> Plan<'x> {
         }
         // New customers join at their first record, in record order, unless held from before.
         // Usually the ids were met in that order already, and the check is all it costs.
-        let mut order: Vec<u32> =
-            (0..first_seen.len() as u32).filter(|&j| first_seen[j as usize] != NOT_SEEN).collect();
+        let mut order: Vec<u32> = (0..first_seen.len() as u32)
+            .filter(|&j| join_new && first_seen[j as usize] != NOT_SEEN)
+            .collect();
         if !order.is_sorted_by_key(|&j| first_seen[j as usize]) {
             order.sort_by_key(|&j| first_seen[j as usize]);
         }
@@ -220,7 +256,7 @@ impl<'x> Plan<'x> {
             let j = j as usize;
             let offset = first_seen[j].0;
             let m = months.first().plus(offset as i32);
-            if holds.get(&((known + j) as u32)).is_some_and(|h| h.from <= m) {
+            if holds.map.get(&((known + j) as u32)).is_some_and(|h| h.from <= m) {
                 continue;
             }
             final_of_new[j] = (known + joining.len()) as u32;
@@ -237,6 +273,7 @@ impl<'x> Plan<'x> {
             list.retain(|&k| designation_customer[k as usize] != NONE);
         }
         let mut holds: Vec<(Option<usize>, Month, RecordError)> = holds
+            .map
             .into_iter()
             .map(|(c, h)| (Some(final_of(c)).filter(|&c| c != NONE).map(|c| c as usize), h.from, h.error))
             .collect();

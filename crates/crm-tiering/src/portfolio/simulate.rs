@@ -246,7 +246,7 @@ pub fn simulate(
     let mut states_a = states.clone();
     a.0.evaluate_portfolio_with(&mut states_a, months, a.1, options, &mut pass_a)?;
     let (counts_a, held_a, standings) = (pass_a.counts, pass_a.held, pass_a.record.unwrap_or_default());
-    let options_b = PortfolioOptions { rule_book_change: RuleBookChange::Accept, ..*options };
+    let options_b = PortfolioOptions { rule_book_change: RuleBookChange::Accept, ..options.clone() };
     let mut pass_b = Pass {
         months,
         ranks: &mut ranks,

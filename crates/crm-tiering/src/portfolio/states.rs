@@ -11,6 +11,7 @@ use super::record::{RecordError, RecordRef, validate_customer_id};
 use crate::digest::Running;
 use crate::engine::{CustomerIdentity, CustomerRef};
 use crate::error::{InputError, StateError, TieringError};
+use crate::month::Month;
 use crate::rules::{CustomerKind, RuleBook};
 use crate::state::CustomerState;
 
@@ -140,6 +141,22 @@ impl Identities {
         Ok(())
     }
 
+    /// The legal entity slot of the customer at `index`: 0 for none (or past the end), the
+    /// same slot for the same legal entity.
+    pub(crate) fn entity_slot_at(&self, index: usize) -> u32 {
+        self.entity.get(index).copied().unwrap_or(0)
+    }
+
+    /// The legal entity of a slot from [`Identities::entity_slot_at`].
+    pub(crate) fn entity_name(&self, slot: u32) -> Option<&str> {
+        self.entities.get((slot as usize).checked_sub(1)?).map(|e| &**e)
+    }
+
+    /// The number of legal entity slots (slot 0, none, included).
+    pub(crate) fn entity_slots(&self) -> usize {
+        self.entities.len() + 1
+    }
+
     /// Sets the kind of the customer at `index`.
     pub(crate) fn set_kind(&mut self, index: usize, kind: CustomerKind) {
         if let Some(k) = self.kinds.get_mut(index) {
@@ -209,6 +226,12 @@ impl PortfolioStates {
     /// Records the rule book that wrote the states (done by the portfolio evaluation).
     pub fn set_rule_book(&mut self, book: &RuleBook) {
         self.rule_book = Some(book.fingerprint().to_string());
+    }
+
+    /// The latest month any stored customer was evaluated in: the month the portfolio's states
+    /// are after (SPEC §15.1); none when no customer was ever evaluated.
+    pub fn latest_month(&self) -> Option<Month> {
+        self.states.iter().filter_map(|s| s.last_month).max()
     }
 
     /// The customers, in order (borrowed: the states keep every id in one buffer).

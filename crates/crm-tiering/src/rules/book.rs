@@ -21,6 +21,8 @@ use crate::month::Month;
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleBook {
     name: String,
+    /// The customer kinds the book tiers, in [`CustomerKind::ALL`] order.
+    kinds: Vec<CustomerKind>,
     rule_sets: Vec<RuleSet>,
     source: RuleBookFile,
     fingerprint: String,
@@ -99,8 +101,35 @@ impl RuleBook {
     /// [`TieringError::Rules`] naming the first invalid field.
     pub fn from_file(file: RuleBookFile) -> Result<Self, TieringError> {
         let rule_sets = compile(&file)?;
+        let kinds = customer_kinds(&file)?;
         let fingerprint = crate::digest::sha256_hex(serde_json::to_string(&file).unwrap_or_default().as_bytes());
-        Ok(RuleBook { name: file.name.clone(), rule_sets, source: file, fingerprint })
+        Ok(RuleBook { name: file.name.clone(), kinds, rule_sets, source: file, fingerprint })
+    }
+
+    /// The customer kinds the book tiers (`customer_kinds`, SPEC §9).
+    pub fn customer_kinds(&self) -> &[CustomerKind] {
+        &self.kinds
+    }
+
+    /// Whether the book tiers customers of `kind`.
+    pub fn tiers_kind(&self, kind: CustomerKind) -> bool {
+        self.kinds.contains(&kind)
+    }
+
+    /// The error of a customer whose kind the book does not tier (SPEC §9).
+    #[cold]
+    pub(crate) fn kind_not_tiered(&self, customer: &str, kind: CustomerKind, month: Option<Month>) -> TieringError {
+        let kinds: Vec<&str> = self.kinds.iter().map(|k| k.as_str()).collect();
+        InputError::new(
+            customer,
+            month,
+            "customer_kind",
+            format!(
+                "the customer is {kind}, and the rule book tiers {} customers only (customer_kinds): it is refused rather than tiered by rules written for another kind",
+                kinds.join(" and ")
+            ),
+        )
+        .into()
     }
 
     /// The book's fingerprint: the SHA-256 of its canonical JSON (every setting, defaults
@@ -243,4 +272,32 @@ fn strip_json_position(msg: &str) -> String {
         Some(i) => msg[..i].to_string(),
         None => msg.to_string(),
     }
+}
+
+/// The kinds a book tiers: `customer_kinds` as written (not empty, each once, every kind a rule
+/// set selects included), or `personal` and the kinds rule sets select.
+fn customer_kinds(file: &RuleBookFile) -> Result<Vec<CustomerKind>, RuleError> {
+    let selected = |k: CustomerKind| file.rule_sets.iter().any(|s| s.customer_kind == Some(k));
+    let Some(listed) = &file.customer_kinds else {
+        return Ok(CustomerKind::ALL.iter().copied().filter(|&k| k == CustomerKind::Personal || selected(k)).collect());
+    };
+    if listed.is_empty() {
+        return Err(RuleError::new("customer_kinds", "a rule book tiers at least one customer kind"));
+    }
+    for (i, k) in listed.iter().enumerate() {
+        if listed[..i].contains(k) {
+            return Err(RuleError::new(format!("customer_kinds[{i}]"), format!("{k} is listed twice")));
+        }
+    }
+    for (i, set) in file.rule_sets.iter().enumerate() {
+        if let Some(k) = set.customer_kind
+            && !listed.contains(&k)
+        {
+            return Err(RuleError::new(
+                format!("rule_sets[{i}].customer_kind"),
+                format!("the rule set selects {k} customers, which `customer_kinds` does not list"),
+            ));
+        }
+    }
+    Ok(CustomerKind::ALL.iter().copied().filter(|k| listed.contains(k)).collect())
 }

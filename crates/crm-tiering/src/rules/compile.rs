@@ -110,7 +110,7 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
     let mut tiers: Vec<Tier> = Vec::with_capacity(v.tiers.len());
     for (k, t) in v.tiers.iter().enumerate() {
         let tat = format!("{at}.tiers[{k}]");
-        let code = TierCode::new(&t.code).map_err(|e| RuleError::new(format!("{tat}.code"), e.to_string()))?;
+        let code = TierCode::register(&t.code).map_err(|e| RuleError::new(format!("{tat}.code"), e.to_string()))?;
         if tiers.iter().any(|p| p.code == code) {
             return Err(RuleError::new(format!("{tat}.code"), format!("duplicate tier code `{code}`")));
         }
@@ -167,7 +167,7 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
     let special_vip_default_tier = match &v.special_vip_default_tier {
         Some(c) => {
             let field = format!("{at}.special_vip_default_tier");
-            let code = TierCode::new(c).map_err(|e| RuleError::new(&field, e.to_string()))?;
+            let code = TierCode::register(c).map_err(|e| RuleError::new(&field, e.to_string()))?;
             if !tiers.iter().any(|t| t.code == code) {
                 return Err(RuleError::new(field, format!("tier `{code}` is not in this version's tiers")));
             }
@@ -178,8 +178,8 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
     let mut tier_map = Vec::with_capacity(v.tier_map.len());
     for (from, to) in &v.tier_map {
         let field = format!("{at}.tier_map.{from}");
-        let f = TierCode::new(from).map_err(|e| RuleError::new(&field, e.to_string()))?;
-        let t = TierCode::new(to).map_err(|e| RuleError::new(&field, e.to_string()))?;
+        let f = TierCode::register(from).map_err(|e| RuleError::new(&field, e.to_string()))?;
+        let t = TierCode::register(to).map_err(|e| RuleError::new(&field, e.to_string()))?;
         if !tiers.iter().any(|x| x.code == t) {
             return Err(RuleError::new(field, format!("maps to tier `{t}`, which is not in this version's tiers")));
         }

@@ -19,6 +19,11 @@ pub struct RuleBookFile {
     /// A name for the book, shown by tools.
     #[serde(default)]
     pub name: String,
+    /// The customer kinds the book tiers (SPEC §9); a customer of another kind is refused
+    /// (an input error on field `customer_kind`), never tiered by the wrong rules. When absent:
+    /// `personal`, and any kind a rule set selects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_kinds: Option<Vec<CustomerKind>>,
     /// The rule sets: exactly one without selectors (the default), and overrides.
     pub rule_sets: Vec<RuleSetFile>,
 }

@@ -41,6 +41,9 @@ pub enum CustomerKind {
 }
 
 impl CustomerKind {
+    /// Every kind, in order.
+    pub const ALL: [CustomerKind; 2] = [CustomerKind::Personal, CustomerKind::Corporate];
+
     /// The code used in files: `personal` or `corporate`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -53,10 +56,12 @@ impl CustomerKind {
 impl std::str::FromStr for CustomerKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "personal" | "p" | "个人" => Ok(CustomerKind::Personal),
-            "corporate" | "c" | "对公" => Ok(CustomerKind::Corporate),
-            other => Err(format!("`{other}` is not a customer kind: expected personal or corporate")),
+        // One spelling rule on every entry point (SPEC §16): the code or the Chinese name,
+        // exactly; no case folding, no spaces.
+        match s {
+            "personal" | "个人" => Ok(CustomerKind::Personal),
+            "corporate" | "对公" => Ok(CustomerKind::Corporate),
+            other => Err(format!("`{other}` is not a customer kind: expected personal (个人) or corporate (对公)")),
         }
     }
 }

@@ -1,0 +1,570 @@
+//! The months of a portfolio evaluation (SPEC §15.3 to §15.7): each month's records meet the
+//! customers, who are evaluated, held back (with a `held_back` alert every month they are
+//! not evaluated) or, in a catch-up run, left alone.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+use rustc_hash::FxHashMap;
+
+use super::extract::Extract;
+use super::options::{Absent, MonthRange, PortfolioOptions};
+use super::plan::{NONE, Plan};
+use super::record::{PortfolioFailure, RecordError};
+use super::sink::PortfolioSink;
+use super::states::{Identities, PortfolioStates};
+use crate::aum::{AumInput, FenSlot};
+use crate::engine::{BatchOutcome, BatchSink, CustomerRef, Engine, MissingMonths, MonthInput};
+use crate::error::{InputError, SequenceError, TieringError};
+use crate::event::{Alert, Event};
+use crate::month::Month;
+use crate::rules::{CustomerKind, RuleBook};
+use crate::state::CustomerState;
+
+/// The input of a customer with a designation but no AUM record, or of an absent one under
+/// [`Absent::Zero`]: nothing held.
+static NOTHING_HELD: MonthInput = MonthInput { aum: AumInput::Total(Decimal::ZERO), special: None };
+
+/// A customer index without an identity: never met, as every index of a portfolio has one.
+const NO_CUSTOMER: CustomerRef<'static> = CustomerRef { id: "", legal_entity: None, kind: CustomerKind::Personal };
+
+/// Where a stored customer stands in a month of a catch-up run (SPEC §15.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CatchUp {
+    /// Its next month is this one: it is evaluated.
+    Due,
+    /// It misses an earlier month too: still held back.
+    Behind,
+    /// It was evaluated for this month already, or never evaluated: left alone.
+    NotDue,
+}
+
+fn catch_up_standing(state: &CustomerState, m: Month) -> CatchUp {
+    match state.last_month {
+        Some(l) if l.next() == m => CatchUp::Due,
+        Some(l) if l.next() < m => CatchUp::Behind,
+        _ => CatchUp::NotDue,
+    }
+}
+
+/// A portfolio evaluation under way: the plan, and who is held back from when.
+pub(super) struct Run<'r> {
+    engine: &'r Engine,
+    states: &'r mut PortfolioStates,
+    months: MonthRange,
+    extract: &'r Extract,
+    options: &'r PortfolioOptions,
+    month_rows: Vec<Vec<u32>>,
+    month_designations: Vec<Vec<u32>>,
+    row_customer: Vec<u32>,
+    designation_customer: Vec<u32>,
+    /// Held customers that never join the portfolio: (from, why).
+    unjoined: Vec<(Month, RecordError)>,
+    /// Customer state: the month each joins, holds, this month's records.
+    who: Who,
+}
+
+/// What the run knows of each customer, by index.
+struct Who {
+    /// The month each customer joins (the first declared month for stored customers).
+    joins: Vec<Month>,
+    /// The month from which each customer is held back in this run.
+    held_from: Vec<Option<Month>>,
+    /// Why, until it is reported.
+    hold_error: FxHashMap<usize, RecordError>,
+    /// Whether the hold was reported.
+    reported: Vec<bool>,
+    /// This month's AUM record and designation of each customer (`NONE`: none).
+    row_of: Vec<u32>,
+    designation_of: Vec<u32>,
+}
+
+impl<'r> Run<'r> {
+    /// Adds the joining customers to the states and sets the plan's holds.
+    pub(super) fn start(
+        engine: &'r Engine,
+        states: &'r mut PortfolioStates,
+        months: MonthRange,
+        extract: &'r Extract,
+        options: &'r PortfolioOptions,
+        plan: Plan<'_>,
+    ) -> Result<Self, PortfolioFailure> {
+        let Plan { month_rows, month_designations, row_customer, designation_customer, joining, joining_index, holds } =
+            plan;
+        let known = states.len();
+        states.reserve(joining.len());
+        match joining_index {
+            // A first month: the plan's table of the new ids is the states' index.
+            Some(index) if known == 0 => states.push_indexed(joining.iter().map(|(id, _)| *id), index),
+            _ => {
+                for (id, _) in &joining {
+                    // Beyond 4 billion customers only, which the plan's `u32` indices exclude.
+                    states
+                        .push_new(id, CustomerKind::default(), CustomerState::default())
+                        .map_err(|e| RecordError::at(e, None))?;
+                }
+            }
+        }
+        let n = states.len();
+        let mut who = Who {
+            joins: vec![months.first(); n],
+            held_from: vec![None; n],
+            hold_error: FxHashMap::default(),
+            reported: vec![false; n],
+            row_of: vec![NONE; n],
+            designation_of: vec![NONE; n],
+        };
+        for (j, (_, m)) in joining.iter().enumerate() {
+            who.joins[known + j] = *m;
+        }
+        let mut unjoined = Vec::new();
+        for (c, from, error) in holds {
+            match c {
+                Some(i) => {
+                    who.held_from[i] = Some(from);
+                    who.hold_error.insert(i, error);
+                }
+                None => unjoined.push((from, error)),
+            }
+        }
+        Ok(Run {
+            engine,
+            states,
+            months,
+            extract,
+            options,
+            month_rows,
+            month_designations,
+            row_customer,
+            designation_customer,
+            unjoined,
+            who,
+        })
+    }
+
+    /// Evaluates one month of the run, streaming its results to `sink`.
+    ///
+    /// # Errors
+    /// Beyond 4 billion distinct legal entities only.
+    pub(super) fn month(&mut self, m: Month, sink: &mut dyn PortfolioSink) -> Result<(), PortfolioFailure> {
+        sink.begin_month(m);
+        if !self.options.catch_up {
+            for (_, error) in self.unjoined.iter().filter(|(from, _)| *from == m) {
+                sink.held(m, None, error);
+            }
+        }
+        self.begin_records(m)?;
+        let active = self.select(m, sink);
+        self.evaluate(m, &active, sink);
+        self.end_records(m);
+        sink.end_month(m);
+        Ok(())
+    }
+
+    /// Notes this month's records by customer; identity cells given replace the stored ones,
+    /// missing ones keep them (SPEC §15.5). A catch-up run keeps the stored identities: its
+    /// records are older than them.
+    fn begin_records(&mut self, m: Month) -> Result<(), PortfolioFailure> {
+        let offset = self.months.offset(m);
+        for &k in &self.month_rows[offset] {
+            let i = self.row_customer[k as usize] as usize;
+            self.who.row_of[i] = k;
+            if self.options.catch_up {
+                continue;
+            }
+            let r = &self.extract.records[k as usize];
+            let ids = &mut self.states.identities;
+            // Usually the same entity as stored: nothing to change then.
+            if let Some(e) = self.extract.entity_of(r)
+                && ids.get(i).is_some_and(|c| c.legal_entity != Some(e))
+            {
+                // Beyond 4 billion distinct legal entities only.
+                ids.set_legal_entity(i, e).map_err(|e| RecordError::at(e, None))?;
+            }
+            if let Some(kind) = r.kind {
+                ids.set_kind(i, kind);
+            }
+        }
+        for &k in &self.month_designations[offset] {
+            self.who.designation_of[self.designation_customer[k as usize] as usize] = k;
+        }
+        Ok(())
+    }
+
+    fn end_records(&mut self, m: Month) {
+        let offset = self.months.offset(m);
+        for &k in &self.month_rows[offset] {
+            self.who.row_of[self.row_customer[k as usize] as usize] = NONE;
+        }
+        for &k in &self.month_designations[offset] {
+            self.who.designation_of[self.designation_customer[k as usize] as usize] = NONE;
+        }
+    }
+
+    /// The customers evaluated this month, in order; every other customer of the month is
+    /// reported held back (once) and gets its `held_back` alert, or is left alone (a catch-up
+    /// run's customers that are not due).
+    fn select(&mut self, m: Month, sink: &mut dyn PortfolioSink) -> Vec<u32> {
+        let uncovered = self.uncovered_entities(m);
+        let gaps_filled = self.engine.options().missing_months == MissingMonths::TreatAsZero;
+        let n = self.states.len();
+        let mut active = Vec::with_capacity(n);
+        for i in 0..n {
+            if self.who.joins[i] > m {
+                continue;
+            }
+            let state = self.states.states[i];
+            if self.options.catch_up && catch_up_standing(&state, m) == CatchUp::NotDue {
+                continue;
+            }
+            // Not held yet (or only from a later month of the range): held from now on?
+            if self.who.held_from[i].is_none_or(|from| from > m)
+                && let Some(error) = self.hold_reason(i, &state, m, gaps_filled, &uncovered)
+            {
+                self.who.held_from[i] = Some(m);
+                match error {
+                    Some(error) => {
+                        self.who.hold_error.insert(i, error);
+                    }
+                    // Held by the absent policy `hold`: not an error.
+                    None => self.who.reported[i] = true,
+                }
+            }
+            if self.who.held_from[i].is_some_and(|from| from <= m) {
+                self.report_held(m, i, &state, sink);
+                continue;
+            }
+            active.push(i as u32);
+        }
+        active
+    }
+
+    /// Why customer `i`, not held yet, is held back this month: `Some(Some(error))` for an
+    /// error, `Some(None)` for the absent policy `hold`, none when it is evaluated.
+    fn hold_reason(
+        &self,
+        i: usize,
+        state: &CustomerState,
+        m: Month,
+        gaps_filled: bool,
+        uncovered: &Uncovered,
+    ) -> Option<Option<RecordError>> {
+        let id = self.states.identities.id(i);
+        let record = match self.who.row_of.get(i) {
+            Some(&k) if k != NONE => {
+                self.extract.records.get(k as usize).map(|r| self.extract.record(r.table, r.row))
+            }
+            _ => None,
+        };
+        if !gaps_filled
+            && let Some(last) = state.last_month
+            && last.next() < m
+        {
+            let error = SequenceError::Behind { customer: id.to_string(), last, missing: last.next(), got: m };
+            return Some(Some(RecordError::at(error, record)));
+        }
+        if self.who.row_of[i] != NONE {
+            return None;
+        }
+        let absent = |message: String| Some(Some(RecordError::at(InputError::new(id, Some(m), "aum", message), None)));
+        match self.options.absent {
+            Absent::Hold => Some(None),
+            Absent::Error => {
+                absent("the customer has no AUM record in the month's extract (absent customers are errors)".into())
+            }
+            Absent::Zero => {
+                let slot = self.states.identities.entity_slot_at(i);
+                let count = uncovered.count(slot)?;
+                let entity = self.states.identities.entity_name(slot).unwrap_or_default();
+                let message = format!(
+                    "the month's extract has no AUM record of legal entity `{entity}`: its {count} customer(s) without a record are held back rather than evaluated at zero (is its file missing? if none of them held anything, declare the entity in empty_entities)"
+                );
+                Some(Some(RecordError::at(InputError::new(id, Some(m), "legal_entity", message), None)))
+            }
+        }
+    }
+
+    /// Under the absent policy `zero` in a regular run: the legal entities none of whose
+    /// customers has an AUM record this month (nor a bad record held from it), and that were
+    /// not declared empty, with the number of their customers without a record (SPEC §15.6).
+    fn uncovered_entities(&self, m: Month) -> Uncovered {
+        let ids = &self.states.identities;
+        if self.options.absent != Absent::Zero || self.options.catch_up || ids.entity_slots() <= 1 {
+            return Uncovered(Vec::new());
+        }
+        let mut covered = vec![false; ids.entity_slots()];
+        let mut counts = vec![0u32; ids.entity_slots()];
+        for i in 0..self.states.len() {
+            let slot = ids.entity_slot_at(i) as usize;
+            if self.who.row_of[i] != NONE || self.who.held_from[i] == Some(m) {
+                covered[slot] = true;
+            } else if self.who.joins[i] <= m && self.who.held_from[i].is_none() {
+                counts[slot] += 1;
+            }
+        }
+        for (slot, count) in counts.iter_mut().enumerate() {
+            let declared = ids.entity_name(slot as u32).is_none_or(|e| self.options.declared_empty(e));
+            if covered[slot] || declared {
+                *count = 0;
+            }
+        }
+        Uncovered(counts)
+    }
+
+    /// Reports a held customer: its hold, the first time, then this month's `held_back` alert.
+    fn report_held(&mut self, m: Month, i: usize, state: &CustomerState, sink: &mut dyn PortfolioSink) {
+        let customer = self.states.identities.get(i).unwrap_or(NO_CUSTOMER);
+        if !self.who.reported[i] {
+            self.who.reported[i] = true;
+            if let Some(e) = self.who.hold_error.get(&i) {
+                sink.held(m, Some(i), e);
+            }
+        }
+        sink.alert(m, i, customer, &Alert::held_back(m, state.effective_tier, state.last_month));
+    }
+
+    /// Runs the batch over the month's active customers, streaming results to `sink`.
+    fn evaluate(&mut self, m: Month, active: &[u32], sink: &mut dyn PortfolioSink) {
+        let (engine, extract, book) = (self.engine, self.extract, self.engine.rule_book());
+        let states = &mut *self.states;
+        let who = &mut self.who;
+        let sums = FenSums::new(book, m, extract.fen_codes());
+        let (row_of, designation_of) = (&who.row_of, &who.designation_of);
+        let input = |i: usize, c: &CustomerRef<'_>| {
+            let special = match designation_of[i] {
+                NONE => None,
+                d => extract.designations.get(d as usize).map(|d| d.change),
+            };
+            match (row_of[i], special) {
+                (NONE, None) => Cow::Borrowed(&NOTHING_HELD),
+                (NONE, Some(_)) => Cow::Owned(MonthInput { aum: AumInput::Total(Decimal::ZERO), special }),
+                (k, special) => extract.input_of(k as usize, sums.slots(book, c), special),
+            }
+        };
+        let mut forward = Forward {
+            month: m,
+            active,
+            identities: &states.identities,
+            extract,
+            row_of,
+            held_from: &mut who.held_from,
+            reported: &mut who.reported,
+            sink,
+        };
+        if self.options.threads <= 1 && active.len() == states.states.len() {
+            // The whole portfolio on one thread (the usual month): in place, each result
+            // streamed to the sink as it is made, no vector of customers or results.
+            let identities = &states.identities;
+            let customer = |k: usize| identities.get(k).unwrap_or(NO_CUSTOMER);
+            let made = |k: usize| Ok::<_, TieringError>(input(k, &customer(k)));
+            if let Err(error) = engine.evaluate_batch_by(m, customer, &mut states.states, made, &mut forward) {
+                // Beyond 4 billion customers only: every customer is held back.
+                for k in 0..active.len() {
+                    forward.error(k as u32, error.clone());
+                }
+            }
+        } else {
+            let threads = self.options.threads;
+            let outcome = evaluate_active(engine, &mut states.states, forward.identities, m, active, input, threads);
+            forward.replay(&outcome, &states.states);
+        }
+    }
+}
+
+/// The legal entity slots whose customers without a record are held back, with their counts
+/// (zero: not held).
+struct Uncovered(Vec<u32>);
+
+impl Uncovered {
+    fn count(&self, slot: u32) -> Option<u32> {
+        self.0.get(slot as usize).copied().filter(|&c| c > 0)
+    }
+}
+
+/// Runs the batch over the active customers (indices into the states) on `threads` threads,
+/// or over a part of the portfolio, and collects the results; the states are updated in place.
+fn evaluate_active<'e>(
+    engine: &Engine,
+    states: &mut [CustomerState],
+    identities: &Identities,
+    month: Month,
+    active: &[u32],
+    input: impl Fn(usize, &CustomerRef<'_>) -> Cow<'e, MonthInput> + Sync,
+    threads: usize,
+) -> BatchOutcome {
+    let customers: Vec<CustomerRef<'_>> =
+        active.iter().map(|&i| identities.get(i as usize).unwrap_or(NO_CUSTOMER)).collect();
+    let mut subset: Vec<CustomerState> = active.iter().map(|&i| states[i as usize]).collect();
+    let parts = engine.evaluate_batch_parallel_with(
+        month,
+        &customers,
+        &mut subset,
+        |k| Ok::<_, TieringError>(input(active[k] as usize, &customers[k])),
+        threads,
+        BatchOutcome::default,
+    );
+    drop(customers);
+    let mut out = BatchOutcome::with_capacity(active.len());
+    match parts {
+        Ok(parts) => {
+            for p in parts {
+                out.events.extend(p.events);
+                out.alerts.extend(p.alerts);
+                out.errors.extend(p.errors);
+                out.aums.extend(p.aums);
+            }
+        }
+        Err(error) => {
+            // Only a failed worker thread gets here: every customer is held back.
+            out.aums = vec![Decimal::ZERO; active.len()];
+            out.errors = (0..active.len() as u32)
+                .map(|index| crate::engine::BatchError { index, error: error.clone() })
+                .collect();
+            return out;
+        }
+    }
+    for (k, &i) in active.iter().enumerate() {
+        states[i as usize] = subset[k];
+    }
+    out
+}
+
+/// Passes a month's batch results to the portfolio's sink as they come, by customer (the
+/// batch's indices are indices into `active`): events, alerts, then the evaluated customer; a
+/// customer the engine rejects is held back with its record named, and its `held_back` alert.
+struct Forward<'a> {
+    month: Month,
+    active: &'a [u32],
+    identities: &'a Identities,
+    extract: &'a Extract,
+    row_of: &'a [u32],
+    held_from: &'a mut [Option<Month>],
+    reported: &'a mut [bool],
+    sink: &'a mut dyn PortfolioSink,
+}
+
+impl<'a> Forward<'a> {
+    /// The customer of a batch index, with its index in the portfolio.
+    #[inline]
+    fn customer(&self, k: u32) -> Option<(usize, CustomerRef<'a>)> {
+        let (active, identities): (&'a [u32], &'a Identities) = (self.active, self.identities);
+        let i = *active.get(k as usize)? as usize;
+        Some((i, identities.get(i)?))
+    }
+
+    /// Feeds collected results, in customer order, as the batch would have streamed them.
+    fn replay(&mut self, out: &BatchOutcome, states: &[CustomerState]) {
+        let (mut e, mut a, mut x) = (0, 0, 0);
+        for (k, &i) in self.active.iter().enumerate() {
+            let k32 = k as u32;
+            while e < out.events.len() && out.events[e].index == k32 {
+                self.event(k32, &out.events[e].event);
+                e += 1;
+            }
+            while a < out.alerts.len() && out.alerts[a].index == k32 {
+                self.alert(k32, &out.alerts[a].alert);
+                a += 1;
+            }
+            if x < out.errors.len() && out.errors[x].index == k32 {
+                let error = out.errors[x].error.clone();
+                match states.get(i as usize) {
+                    Some(state) => self.error_with_state(k32, error, state),
+                    None => self.error(k32, error),
+                }
+                x += 1;
+                continue;
+            }
+            if let (Some(aum), Some(state)) = (out.aums.get(k), states.get(i as usize)) {
+                self.evaluated(k32, *aum, state);
+            }
+        }
+    }
+}
+
+impl BatchSink for Forward<'_> {
+    #[inline]
+    fn event(&mut self, k: u32, event: &Event) {
+        if let Some((i, customer)) = self.customer(k) {
+            self.sink.event(self.month, i, customer, event);
+        }
+    }
+
+    #[inline]
+    fn alert(&mut self, k: u32, alert: &Alert) {
+        if let Some((i, customer)) = self.customer(k) {
+            self.sink.alert(self.month, i, customer, alert);
+        }
+    }
+
+    #[inline]
+    fn evaluated(&mut self, k: u32, aum: Decimal, state: &CustomerState) {
+        if let Some((i, customer)) = self.customer(k) {
+            let has_record = self.row_of.get(i).is_some_and(|&r| r != NONE);
+            self.sink.evaluated(self.month, i, customer, aum, has_record, state);
+        }
+    }
+
+    fn error(&mut self, k: u32, error: TieringError) {
+        let Some(&i) = self.active.get(k as usize) else { return };
+        let i = i as usize;
+        let record = match self.row_of.get(i) {
+            Some(&row) if row != NONE => {
+                self.extract.records.get(row as usize).map(|r| self.extract.record(r.table, r.row))
+            }
+            _ => None,
+        };
+        let error = RecordError::at(error, record);
+        if let Some(held) = self.held_from.get_mut(i) {
+            *held = Some(self.month);
+        }
+        if let Some(reported) = self.reported.get_mut(i) {
+            *reported = true;
+        }
+        self.sink.held(self.month, Some(i), &error);
+    }
+
+    fn error_with_state(&mut self, k: u32, error: TieringError, state: &CustomerState) {
+        self.error(k, error);
+        if let Some((i, customer)) = self.customer(k) {
+            let alert = Alert::held_back(self.month, state.effective_tier, state.last_month);
+            self.sink.alert(self.month, i, customer, &alert);
+        }
+    }
+}
+
+/// How the rule sets in force in a month sum the extract's component codes in integer fen:
+/// the [`FenSlot`] of each code under each rule set's composition, and one table for all when
+/// they agree (the usual book), so that a customer's rule set is looked up only otherwise.
+struct FenSums {
+    /// The table every rule set in force has, when they agree.
+    uniform: Option<Vec<FenSlot>>,
+    /// Each rule set's table, by index; none when no version is in force.
+    by_set: Vec<Option<Vec<FenSlot>>>,
+}
+
+impl FenSums {
+    fn new(book: &RuleBook, month: Month, codes: &[Arc<str>]) -> Self {
+        let by_set: Vec<Option<Vec<FenSlot>>> = book
+            .rule_sets()
+            .iter()
+            .map(|set| set.version_for(month).map(|v| codes.iter().map(|c| v.aum.fen_slot(c)).collect()))
+            .collect();
+        let mut tables = by_set.iter().flatten();
+        let uniform = match tables.next() {
+            Some(first) if tables.all(|t| t == first) => Some(first.clone()),
+            _ => None,
+        };
+        FenSums { uniform, by_set }
+    }
+
+    /// The table of a customer's composition, as the batch selects its rule set; none when
+    /// no rule set or version applies (the batch then fails the customer before its input).
+    fn slots(&self, book: &RuleBook, who: &CustomerRef<'_>) -> Option<&[FenSlot]> {
+        if let Some(t) = &self.uniform {
+            return Some(t);
+        }
+        let set = book.select(who.legal_entity, who.kind).ok()?;
+        self.by_set.get(set.index())?.as_deref()
+    }
+}
