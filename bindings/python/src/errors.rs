@@ -56,7 +56,8 @@ fn attrs<'py>(
         TieringError::Sequence(s) => {
             let (last, expected) = match &**s {
                 SequenceError::Gap { last, expected, .. } => (*last, Some(*expected)),
-                SequenceError::Repeated { last, .. } => (*last, None),
+                SequenceError::Repeated { last, .. } | SequenceError::Portfolio { last, .. } => (*last, None),
+                SequenceError::Behind { last, missing, .. } => (*last, Some(*missing)),
             };
             d.set_item("last_month", last.to_string())?;
             d.set_item("expected_month", expected.map(|m| m.to_string()))?;

@@ -92,6 +92,7 @@ fn simulate(
         absent: absent.parse().map_err(|e: String| errors::input_error(py, None, None, "absent", &e))?,
         rule_book_change: if accept_rule_change { RuleBookChange::Accept } else { RuleBookChange::Refuse },
         threads: threads.max(1),
+        ..PortfolioOptions::default()
     };
     let result = py.detach(move || simulate_tables(&a, &b, &tables, months, &states, &options));
     result.map(|[c, d]| (c, d)).map_err(|e| e.into_py(py))

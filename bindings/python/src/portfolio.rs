@@ -172,6 +172,7 @@ impl PyPortfolio {
                 RuleBookChange::Refuse
             },
             threads: threads.max(1),
+            ..PortfolioOptions::default()
         };
         let records: usize = tables.iter().map(InputTable::rows).sum();
         let (rows, joining) = (records.max(self.states.len()), records.saturating_sub(self.states.len()));

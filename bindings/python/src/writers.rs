@@ -687,7 +687,7 @@ impl AlertsWriter {
         self.tier.push_opt(codes.opt_key(a.tier));
         self.counted.push_opt(a.months_counted);
         self.left.push_opt(a.months_left);
-        self.aum.push_opt(Some(i128::from(a.aum_fen())));
+        self.aum.push_opt(a.aum_fen().map(i128::from));
         self.threshold.push_opt(a.threshold_fen().map(i128::from));
         self.gap.push_opt(a.gap_fen().map(i128::from));
     }

@@ -257,6 +257,9 @@ fn generate(dir: &Path, spec: &DemoSpec, start: Month, book: &RuleBook) -> Resul
     staging.commit()
 }
 
+/// The demo rule book: `rules-spec/demo-rules.toml`.
+const DEMO_RULES_TOML: &str = include_str!("../../../rules-spec/demo-rules.toml");
+
 pub(crate) fn demo_command(
     out: &Path,
     spec: DemoSpec,
@@ -271,9 +274,23 @@ pub(crate) fn demo_command(
     let last = start.plus(spec.months as i32 - 1);
     let months =
         MonthRange::new(start, last).map_err(|e| Failure::new(Exit::Usage, format!("--start, --months: {e}")))?;
-    let (book, source) = load_rules(rules)?;
     let clock = std::time::Instant::now();
     let input_dir = out.join("input");
+    // The demo portfolio has personal and corporate customers: without --rules it is tiered by
+    // the demo rule book (the default personal rules and a corporate rule set), written beside
+    // its inputs so that the run by hand uses the same book.
+    let demo_rules = input_dir.join("rules.toml");
+    let rules = match rules {
+        Some(r) => r.to_path_buf(),
+        None => {
+            std::fs::create_dir_all(&input_dir)
+                .map_err(|e| crate::exit::io_error(Exit::Internal, &input_dir, "create the input directory", &e))?;
+            std::fs::write(&demo_rules, DEMO_RULES_TOML)
+                .map_err(|e| crate::exit::io_error(Exit::Internal, &demo_rules, "write the demo rule book", &e))?;
+            demo_rules.clone()
+        }
+    };
+    let (book, source) = load_rules(Some(&rules))?;
     // The demo's own store is made anew with its inputs; a store given with --store is used as
     // it is (its months must not be committed yet).
     let default_store = out.join("crm-tiering.db");
@@ -327,7 +344,8 @@ pub(crate) fn demo_command(
     let store_arg = if location.contains(' ') { format!("'{location}'") } else { location.clone() };
     println!("\nthe same run by hand (into an empty store):");
     println!(
-        "  crm-tiering run --month {months} --aum {} --designations {} --store {store_arg}",
+        "  crm-tiering run --month {months} --rules {} --aum {} --designations {} --store {store_arg}",
+        rules.display(),
         aum[0].display(),
         designations[0].display(),
     );

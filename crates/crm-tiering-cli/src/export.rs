@@ -428,7 +428,7 @@ pub(crate) fn export_command(
                 opt_text(al.tier),
                 int(al.months_counted),
                 int(al.months_left),
-                Cell::Amount(Some(al.aum())),
+                Cell::Amount(al.aum()),
                 Cell::Amount(al.threshold()),
                 Cell::Amount(al.gap()),
             ])?;

@@ -16,6 +16,7 @@ mod exit;
 mod explain;
 mod export;
 mod input;
+mod options;
 mod output;
 mod parquet_in;
 mod progress;
@@ -138,30 +139,6 @@ fn parse_delimiter(s: &str) -> Result<char, String> {
     }
 }
 
-/// What a known customer without a record in a month's files means (the core's
-/// `portfolio::Absent`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub(crate) enum Absent {
-    /// The customer held nothing that month: evaluated with zero AUM (extracts usually list
-    /// only customers with balances).
-    #[default]
-    Zero,
-    /// Not evaluated: the state is kept as it is (the customer will need that month later).
-    Hold,
-    /// The extract must list everybody: a missing customer is an error and is held back.
-    Error,
-}
-
-impl From<Absent> for crm_tiering::portfolio::Absent {
-    fn from(a: Absent) -> Self {
-        match a {
-            Absent::Zero => crm_tiering::portfolio::Absent::Zero,
-            Absent::Hold => crm_tiering::portfolio::Absent::Hold,
-            Absent::Error => crm_tiering::portfolio::Absent::Error,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Args)]
 pub(crate) struct RunArgs {
     /// The declared month, `YYYY-MM`, or range of months, `YYYY-MM..YYYY-MM` (required). Only
@@ -191,11 +168,6 @@ pub(crate) struct RunArgs {
     /// replaced run stays in the audit.
     #[arg(long)]
     rerun: bool,
-    /// Accept prior states written under another rule book (by default they are refused, exit
-    /// code 4): give it when the rule change is meant and retired tiers are mapped with
-    /// `tier_map`.
-    #[arg(long)]
-    accept_rule_change: bool,
     /// Special VIP designations: `customer_id,month,action,tier,months` (action grant or revoke).
     #[arg(long, num_args = 1.., value_name = "FILE")]
     designations: Vec<PathBuf>,
@@ -210,12 +182,8 @@ pub(crate) struct RunArgs {
     /// stopping (exit code 6 when anything was held back).
     #[arg(long)]
     skip_bad_rows: bool,
-    /// What a known customer without a record in a month's files means.
-    #[arg(long, value_enum, default_value_t = Absent::Zero)]
-    absent: Absent,
-    /// Worker threads for the evaluation (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
+    #[command(flatten)]
+    portfolio: options::PortfolioArgs,
     /// Print only the committed months, not the summary.
     #[arg(long, short)]
     quiet: bool,

@@ -10,9 +10,7 @@
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use crm_tiering::portfolio::{
-    Absent, MonthRange, PortfolioOptions, PortfolioSink, PortfolioStates, RecordError, RuleBookChange,
-};
+use crm_tiering::portfolio::{MonthRange, PortfolioOptions, PortfolioSink, PortfolioStates, RecordError};
 use crm_tiering::{Alert, Customer, CustomerRef, CustomerState, Decimal, Engine, Event, Month, RuleBook, TierCode};
 use crm_tiering_store::{InputFile, LatestStates, MonthWriter, RunMeta, Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -22,7 +20,7 @@ use crate::input::{self, InputFiles, Inputs};
 use crate::progress::Progress;
 use crate::store::{self as cli_store, failure};
 use crate::summary::{Entities, MonthSummary, MonthTally, RunSummary};
-use crate::{RunArgs, load_rules, thread_count};
+use crate::{RunArgs, load_rules};
 
 /// An event as written by `export --format jsonl` (events.jsonl).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -82,7 +80,8 @@ pub(crate) fn run_command(args: &RunArgs) -> Result<Exit, Failure> {
         encoding: args.read.encoding,
         delimiter: args.read.delimiter,
     };
-    let threads = thread_count(args.threads);
+    let options = args.portfolio.options()?;
+    let threads = options.threads;
     // With a second thread, the stored states are read while the input is: the writer uses
     // them once it holds the lock if they are still the latest (else it reads them again).
     let (inputs, read_before) = if threads > 1 && args.states.is_none() && cli_store::exists(&args.store) {
@@ -102,11 +101,7 @@ pub(crate) fn run_command(args: &RunArgs) -> Result<Exit, Failure> {
         store: &args.store,
         months: args.month,
         skip_bad_rows: args.skip_bad_rows,
-        options: PortfolioOptions {
-            absent: args.absent.into(),
-            rule_book_change: if args.accept_rule_change { RuleBookChange::Accept } else { RuleBookChange::Refuse },
-            threads,
-        },
+        options,
         rerun: args.rerun,
     };
     let report = execute(&book, &source, inputs, read_before, &config)?;
@@ -375,25 +370,6 @@ pub(crate) fn execute(
             &errors,
             "input file(s) or record(s) cannot be used, and no customer can be held back for them (a record whose customer cannot be identified stops the run)",
         ));
-    }
-    // A month without a single AUM record would evaluate every stored customer at zero: that is
-    // a missing extract, not a month in which nobody held anything.
-    if config.options.absent != Absent::Hold {
-        let single = (config.months.first() == config.months.last()).then_some(config.months.first());
-        for m in config.months.months() {
-            // A month whose records are all bad is not a missing extract: its customers are held.
-            let present = extract.rows().iter().any(|r| r.month().or(single) == Some(m))
-                || extract.rejected().any(|e| e.month().or(single) == Some(m));
-            if !present {
-                return Err(Failure::new(
-                    Exit::BadInput,
-                    format!(
-                        "the input has no AUM record for {m} (declared with --month {}): every customer would be evaluated at zero AUM; nothing was written (check the files, or give --absent hold)",
-                        config.months
-                    ),
-                ));
-            }
-        }
     }
     let meta: RunMeta = cli_store::run_meta(book, audit_inputs(&files)?)?;
     let engine = Engine::new(book.clone());

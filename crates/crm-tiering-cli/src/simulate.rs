@@ -6,15 +6,16 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use crm_tiering::portfolio::{PortfolioOptions, RuleBookChange, Simulation, simulate};
+use crm_tiering::portfolio::{Simulation, simulate};
 use crm_tiering::{Decimal, Engine};
 
 use crate::exit::{Exit, Failure};
 use crate::input::{self, InputFiles, Inputs};
+use crate::options::PortfolioArgs;
 use crate::output::Staging;
 use crate::run::{describe, display_dir};
 use crate::text::csv_field;
-use crate::{Absent, ReadArgs, load_rules, thread_count};
+use crate::{ReadArgs, load_rules};
 
 /// The header of counts.csv (the columns of Python's `Simulation.counts`).
 pub(crate) const COUNTS_HEADER: &str = "month,tier,count_a,count_b,delta";
@@ -47,20 +48,15 @@ pub(crate) struct SimulateArgs {
     /// --accept-rule-change; under B they are always accepted (the change is the point).
     #[arg(long, value_name = "FILE")]
     states: Option<PathBuf>,
-    /// Accept starting states written under another rule book than A.
-    #[arg(long)]
-    accept_rule_change: bool,
     /// Output directory: counts.csv and changes.csv (created when missing).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     #[command(flatten)]
     read: ReadArgs,
-    /// What a known customer without a record in a month's files means.
-    #[arg(long, value_enum, default_value_t = Absent::Zero)]
-    absent: Absent,
-    /// Worker threads for the evaluation (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
+    /// The portfolio options; `--accept-rule-change` accepts starting states written under
+    /// another rule book than A.
+    #[command(flatten)]
+    portfolio: PortfolioArgs,
 }
 
 /// An amount at fen scale, as Python's `decimal128(38, 2)` columns print it.
@@ -111,11 +107,7 @@ pub(crate) fn simulate_command(args: &SimulateArgs) -> Result<Exit, Failure> {
     check(&inputs_a)?;
     let inputs_b = input::load(&book_b, &files(None))?;
     check(&inputs_b)?;
-    let options = PortfolioOptions {
-        absent: args.absent.into(),
-        rule_book_change: if args.accept_rule_change { RuleBookChange::Accept } else { RuleBookChange::Refuse },
-        threads: thread_count(args.threads),
-    };
+    let options = args.portfolio.options()?;
     let (a, b) = (Engine::new(book_a), Engine::new(book_b));
     let sim = simulate((&a, &inputs_a.extract), (&b, &inputs_b.extract), &inputs_a.states, args.month, &options)
         .map_err(|f| stop(&f.errors))?;

@@ -6,6 +6,9 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+/// The demo rule book: personal and corporate rule sets.
+const DEMO_RULES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules-spec/demo-rules.toml");
+
 fn cli(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_crm-tiering")).args(args).output().expect("the binary runs")
 }
@@ -73,7 +76,13 @@ fn run_out(args: &[&str]) -> Output {
     std::fs::create_dir_all(&out).unwrap();
     let db = out.join("crm-tiering.db");
     if let Some(states) = value("--states") {
-        let o = cli(&["import-states", states, "--store", p(&db)]);
+        let mut import = vec!["import-states", states, "--store", p(&db)];
+        // The states are imported under the run's rule book, unless the run accepts a change
+        // of rule book (then they keep their own).
+        if let Some(rules) = value("--rules").filter(|_| !args.contains(&"--accept-rule-change")) {
+            import.extend(["--rules", rules]);
+        }
+        let o = cli(&import);
         if code(&o) != 0 {
             return o;
         }
@@ -117,12 +126,12 @@ fn run_feeds_states_forward_and_explains_a_customer() {
          2024-01,c1,620101,兰州,personal,250000\n\
          2024-01,c2,620101,兰州,personal,1200000\n\
          2024-01,c3,620201,嘉峪关,personal,100000\n\
-         2024-01,c4,620201,嘉峪关,corporate,190000\n\
+         2024-01,c4,620201,嘉峪关,personal,190000\n\
          2024-01,c5,620201,嘉峪关,personal,300000\n\
          2024-02,c1,620101,兰州,personal,250000.00\n\
          2024-02,c2,620101,兰州,personal,650000\n\
          2024-02,c3,620201,嘉峪关,personal,100000\n\
-         2024-02,c4,620201,嘉峪关,corporate,190000\n",
+         2024-02,c4,620201,嘉峪关,personal,190000\n",
     )
     .unwrap();
     // c6's January comes from daily balances: 30 days of 217,000 and one day without a balance
@@ -177,7 +186,9 @@ fn run_feeds_states_forward_and_explains_a_customer() {
         "month,customer_id,legal_entity,customer_kind,demand_deposit,time_deposit\n\
          2024-03,c1,620101,personal,100000,150000\n\
          2024-03,c2,620101,personal,40000,600000\n\
+         2024-03,c3,620201,personal,100000,0\n\
          2024-04,c1,620101,personal,100000,150000\n\
+         2024-04,c3,620201,personal,100000,0\n\
          2024-04,c2,620101,personal,30000,600000\n",
     )
     .unwrap();
@@ -266,6 +277,8 @@ fn reads_a_gbk_extract_with_chinese_headers() {
         "gbk",
         "--delimiter",
         "|",
+        "--rules",
+        DEMO_RULES,
         "--out",
         p(&out),
     ]);
@@ -461,18 +474,21 @@ fn two_names_of_one_component_are_refused() {
 fn a_missing_identity_column_keeps_the_stored_values() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    // A rule book where legal entity 620101 enters at 100,000 (the default book: 200,000).
-    let default =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules-spec/default-rules.json")).ok();
-    let _ = default;
-    write(&d.join("jan.csv"), "month,customer_id,legal_entity,customer_kind,aum\n2024-01,c1,620101,corporate,250000\n");
-    let o = run_out(&["run", "--month", "2024-01", "--aum", p(&d.join("jan.csv")), "--out", p(&d.join("o1"))]);
+    // The demo rule book tiers corporate customers (对公金卡 from 1,000,000).
+    write(
+        &d.join("jan.csv"),
+        "month,customer_id,legal_entity,customer_kind,aum\n2024-01,c1,620101,corporate,1250000\n",
+    );
+    let (jan, o1) = (d.join("jan.csv"), d.join("o1"));
+    let o = run_out(&["run", "--month", "2024-01", "--rules", DEMO_RULES, "--aum", p(&jan), "--out", p(&o1)]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    write(&d.join("feb.csv"), "month,customer_id,aum\n2024-02,c1,260000\n");
+    write(&d.join("feb.csv"), "month,customer_id,aum\n2024-02,c1,1260000\n");
     let o = run_out(&[
         "run",
         "--month",
         "2024-02",
+        "--rules",
+        DEMO_RULES,
         "--aum",
         p(&d.join("feb.csv")),
         "--states",
@@ -487,7 +503,7 @@ fn a_missing_identity_column_keeps_the_stored_values() {
     assert_eq!(states[0]["state"]["last_month"], "2024-02");
     let history = std::fs::read_to_string(d.join("o2/states.csv")).unwrap();
     assert!(
-        history.lines().nth(1).unwrap().starts_with("2024-02,c1,620101,corporate,true,true,260000.00,rated,gold"),
+        history.lines().nth(1).unwrap().starts_with("2024-02,c1,620101,corporate,true,true,1260000.00,rated,corp_gold"),
         "{history}"
     );
 }
@@ -524,8 +540,12 @@ fn a_row_with_the_wrong_number_of_fields_holds_its_customer() {
     let states = states_file(&d.join("o2/states.jsonl"));
     assert_eq!(state_of(&states, "c1"), state_of(&before, "c1"), "c1's state is kept");
     assert_eq!(state_of(&states, "c2")["last_month"], "2024-02");
+    // Its only alert says it was held back, its tier frozen (SPEC §15.7).
     let alerts = jsonl(&d.join("o2/alerts.jsonl"));
-    assert!(alerts.iter().all(|a| a["customer_id"] != "c1"), "{alerts:?}");
+    let c1: Vec<&Value> = alerts.iter().filter(|a| a["customer_id"] == "c1").collect();
+    assert_eq!(c1.len(), 1, "{alerts:?}");
+    assert_eq!((c1[0]["kind"].as_str(), c1[0]["tier"].as_str()), (Some("held_back"), Some("gold")), "{alerts:?}");
+    assert!(c1[0].get("aum").is_none(), "{alerts:?}");
     let events = jsonl(&d.join("o2/events.jsonl"));
     assert!(events.iter().all(|e| e["customer_id"] != "c1"), "{events:?}");
     let rejects = std::fs::read_to_string(d.join("o2/rejects.csv")).unwrap();
@@ -598,7 +618,7 @@ fn damaged_or_stale_states_are_refused() {
     assert_ne!(std::fs::read_to_string(&other).unwrap(), default, "the rule book changed");
     let (o, written) = run(&good, &["--rules", p(&other)]);
     assert_eq!(code(&o), 4, "{}", stderr(&o));
-    assert!(stderr(&o).contains("field rule_book"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("written under rule book"), "{}", stderr(&o));
     assert!(!written);
     let (o, written) = run(&good, &["--rules", p(&other), "--accept-rule-change"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -708,7 +728,7 @@ fn demo_generates_runs_and_reproduces_by_hand() {
     let states = std::fs::read_to_string(out.join("x/states-2023-06.jsonl")).unwrap();
     let customers = states_file(&out.join("x/states-2023-06.jsonl")).len() as u64;
     assert!((1900..=2000).contains(&customers), "{customers}");
-    assert!(text.contains("run --month 2023-01..2023-06 --aum"), "{text}");
+    assert!(text.contains("run --month 2023-01..2023-06 --rules"), "{text}");
     // Only the store (and the inputs) in the demo's directory: no temporary file.
     let mut names: Vec<String> =
         std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
@@ -721,6 +741,8 @@ fn demo_generates_runs_and_reproduces_by_hand() {
         "run",
         "--month",
         "2023-01..2023-06",
+        "--rules",
+        p(&out.join("input/rules.toml")),
         "--aum",
         p(&out.join("input/aum-monthly.csv")),
         "--designations",

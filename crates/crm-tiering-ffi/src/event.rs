@@ -85,6 +85,9 @@ pub enum crmt_alert_kind {
     CRMT_ALERT_POTENTIAL_VIP = 5,
     /// downgrade_risk (临界降级).
     CRMT_ALERT_DOWNGRADE_RISK = 6,
+    /// held_back (暂停评级): the portfolio month did not evaluate the customer; its standing is
+    /// frozen at `tier`; `aum_fen` is `CRMT_NO_AMOUNT`.
+    CRMT_ALERT_HELD_BACK = 7,
 }
 
 /// An event as a plain struct. Codes are NUL-terminated (empty when none), months are
@@ -200,6 +203,7 @@ fn alert_kind(k: AlertKind) -> crmt_alert_kind {
         AlertKind::UpgradeOpportunity => CRMT_ALERT_UPGRADE_OPPORTUNITY,
         AlertKind::PotentialVip => CRMT_ALERT_POTENTIAL_VIP,
         AlertKind::DowngradeRisk => CRMT_ALERT_DOWNGRADE_RISK,
+        AlertKind::HeldBack => CRMT_ALERT_HELD_BACK,
     }
 }
 
@@ -230,7 +234,7 @@ pub(crate) fn alert_struct(index: u32, a: &Alert) -> crmt_alert {
         tier: code_field(a.tier),
         months_counted: count(a.months_counted),
         months_left: count(a.months_left),
-        aum_fen: a.aum_fen(),
+        aum_fen: a.aum_fen().unwrap_or(CRMT_NO_AMOUNT),
         threshold_fen: a.threshold_fen().unwrap_or(CRMT_NO_AMOUNT),
         gap_fen: a.gap_fen().unwrap_or(CRMT_NO_AMOUNT),
     }

@@ -13,7 +13,10 @@ fn book(prefix: &str) -> Result<RuleBook, crm_tiering::TieringError> {
     let mut text = default.to_json();
     for (i, code) in ["gold", "platinum", "diamond", "private"].iter().enumerate() {
         text = text.replace(&format!("\"code\": \"{code}\""), &format!("\"code\": \"{prefix}{i}\""));
-        text = text.replace(&format!("\"special_vip_default_tier\": \"{code}\""), &format!("\"special_vip_default_tier\": \"{prefix}{i}\""));
+        text = text.replace(
+            &format!("\"special_vip_default_tier\": \"{code}\""),
+            &format!("\"special_vip_default_tier\": \"{prefix}{i}\""),
+        );
     }
     RuleBook::from_json_str(&text)
 }

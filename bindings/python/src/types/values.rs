@@ -274,10 +274,11 @@ impl PyAlert {
     fn months_left(&self) -> Option<u32> {
         self.alert.months_left
     }
-    /// The evaluated month's AUM.
+    /// The evaluated month's AUM; `None` for a `held_back` alert (the customer was not
+    /// evaluated).
     #[getter]
-    fn aum<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py_decimal(py, self.alert.aum())
+    fn aum<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.alert.aum().map(|a| to_py_decimal(py, a)).transpose()
     }
     /// The threshold concerned.
     #[getter]

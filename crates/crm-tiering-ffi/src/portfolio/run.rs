@@ -170,6 +170,7 @@ fn options(o: Option<&crmt_portfolio_options>) -> Result<PortfolioOptions, Failu
         absent,
         rule_book_change: if o.accept_rule_book_change { RuleBookChange::Accept } else { RuleBookChange::Refuse },
         threads: o.threads.clamp(1, crate::CRMT_MAX_THREADS),
+        ..PortfolioOptions::default()
     })
 }
 

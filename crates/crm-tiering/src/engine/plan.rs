@@ -23,7 +23,11 @@ pub(super) enum SpecialPlan {
     Expire(SpecialVip, Option<(SpecialVip, usize)>),
     /// A grant: the designation that expired this month, the active one it replaces (its tier
     /// already written with the version's code, SPEC §8.3), and the new one with its rank.
-    Grant { expired: Option<SpecialVip>, replaced: Option<SpecialVip>, new: (SpecialVip, usize) },
+    Grant {
+        expired: Option<SpecialVip>,
+        replaced: Option<SpecialVip>,
+        new: (SpecialVip, usize),
+    },
     Revoke(SpecialVip),
 }
 

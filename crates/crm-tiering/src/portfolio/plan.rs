@@ -244,9 +244,8 @@ impl<'x> Plan<'x> {
         }
         // New customers join at their first record, in record order, unless held from before.
         // Usually the ids were met in that order already, and the check is all it costs.
-        let mut order: Vec<u32> = (0..first_seen.len() as u32)
-            .filter(|&j| join_new && first_seen[j as usize] != NOT_SEEN)
-            .collect();
+        let mut order: Vec<u32> =
+            (0..first_seen.len() as u32).filter(|&j| join_new && first_seen[j as usize] != NOT_SEEN).collect();
         if !order.is_sorted_by_key(|&j| first_seen[j as usize]) {
             order.sort_by_key(|&j| first_seen[j as usize]);
         }

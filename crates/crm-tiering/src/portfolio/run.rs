@@ -252,9 +252,7 @@ impl<'r> Run<'r> {
     ) -> Option<Option<RecordError>> {
         let id = self.states.identities.id(i);
         let record = match self.who.row_of.get(i) {
-            Some(&k) if k != NONE => {
-                self.extract.records.get(k as usize).map(|r| self.extract.record(r.table, r.row))
-            }
+            Some(&k) if k != NONE => self.extract.records.get(k as usize).map(|r| self.extract.record(r.table, r.row)),
             _ => None,
         };
         if !gaps_filled
@@ -303,6 +301,9 @@ impl<'r> Run<'r> {
                 counts[slot] += 1;
             }
         }
+        if counts.iter().zip(&covered).any(|(&n, &c)| n > 0 && !c) {
+            self.covered_by_other_records(m, &mut covered);
+        }
         for (slot, count) in counts.iter_mut().enumerate() {
             let declared = ids.entity_name(slot as u32).is_none_or(|e| self.options.declared_empty(e));
             if covered[slot] || declared {
@@ -310,6 +311,29 @@ impl<'r> Run<'r> {
             }
         }
         Uncovered(counts)
+    }
+
+    /// Marks the legal entities of this month's other AUM records: those of customers that do
+    /// not join (held in their first month) and the bad records of stored customers. Only read
+    /// when the evaluated customers' records leave an entity uncovered.
+    fn covered_by_other_records(&self, m: Month, covered: &mut [bool]) {
+        let (ids, extract) = (&self.states.identities, self.extract);
+        let single = (self.months.first() == self.months.last()).then_some(m);
+        let mut mark = |entity: Option<&str>, id: &str| {
+            let slot = match entity {
+                Some(e) => ids.slot_of(e),
+                None => self.states.index_of(id).map(|i| ids.entity_slot_at(i)),
+            };
+            if let Some(c) = slot.and_then(|s| covered.get_mut(s as usize)) {
+                *c = true;
+            }
+        };
+        for r in extract.records.iter().filter(|r| r.month.or(single) == Some(m)) {
+            mark(extract.entity_of(r), extract.id_of(r));
+        }
+        for r in extract.rejects.iter().filter(|r| r.aum && r.month.or(single).is_none_or(|x| x == m)) {
+            mark(None, &r.customer_id);
+        }
     }
 
     /// Reports a held customer: its hold, the first time, then this month's `held_back` alert.

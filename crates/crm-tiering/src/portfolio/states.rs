@@ -152,6 +152,11 @@ impl Identities {
         self.entities.get((slot as usize).checked_sub(1)?).map(|e| &**e)
     }
 
+    /// The slot of a legal entity some customer has, if any.
+    pub(crate) fn slot_of(&self, legal_entity: &str) -> Option<u32> {
+        self.entity_slots.get(legal_entity).copied()
+    }
+
     /// The number of legal entity slots (slot 0, none, included).
     pub(crate) fn entity_slots(&self) -> usize {
         self.entities.len() + 1

@@ -1,0 +1,83 @@
+//! The portfolio options of `run` and `simulate`: named flags for the usual ones and
+//! `--option KEY=VALUE` for any, all read by the core's one parser (`PortfolioOptions::set`).
+
+use clap::{Args, ValueEnum};
+use crm_tiering::portfolio::PortfolioOptions;
+
+use crate::exit::{Exit, Failure};
+
+/// What a known customer without a record in a month means (SPEC §15.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Absent {
+    /// Evaluated with zero AUM (extracts usually list only customers with balances).
+    Zero,
+    /// Not evaluated: the state is kept, with a held_back alert (catch it up later).
+    Hold,
+    /// An error: the customer is held back and listed.
+    Error,
+}
+
+impl Absent {
+    fn code(self) -> &'static str {
+        match self {
+            Absent::Zero => "zero",
+            Absent::Hold => "hold",
+            Absent::Error => "error",
+        }
+    }
+}
+
+/// The options of a portfolio evaluation.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct PortfolioArgs {
+    /// What a known customer without an AUM record in a month's files means.
+    #[arg(long, value_enum, default_value_t = Absent::Zero)]
+    absent: Absent,
+    /// Accept prior states written under another rule book (by default they are refused, exit
+    /// code 4): give it when the rule change is meant and retired tiers are mapped with
+    /// `tier_map`.
+    #[arg(long)]
+    accept_rule_change: bool,
+    /// Evaluate a declared month that has no AUM record at all (by default it is refused, exit
+    /// code 4: a missing extract is far more likely than a month in which nobody held anything).
+    #[arg(long)]
+    allow_empty_month: bool,
+    /// A legal entity (法人机构号) known to have no AUM record this month: its customers follow
+    /// --absent instead of being held back as a missing file. Repeat for several.
+    #[arg(long = "empty-entity", value_name = "CODE")]
+    empty_entities: Vec<String>,
+    /// Any portfolio option as KEY=VALUE (absent, rule_book_change, threads, allow_empty_month,
+    /// empty_entities, catch_up), applied after the flags above.
+    #[arg(long = "option", value_name = "KEY=VALUE")]
+    options: Vec<String>,
+    /// Worker threads for the evaluation (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+impl PortfolioArgs {
+    /// The core's options, every value read by its parser.
+    ///
+    /// # Errors
+    /// A usage failure (exit 2) naming the option that cannot be used.
+    pub(crate) fn options(&self) -> Result<PortfolioOptions, Failure> {
+        let mut pairs: Vec<(String, String)> = vec![
+            ("absent".into(), self.absent.code().into()),
+            ("rule_book_change".into(), if self.accept_rule_change { "accept" } else { "refuse" }.into()),
+            (
+                "threads".into(),
+                crate::thread_count(self.threads).clamp(1, crm_tiering::portfolio::MAX_THREADS).to_string(),
+            ),
+            ("allow_empty_month".into(), self.allow_empty_month.to_string()),
+            ("empty_entities".into(), self.empty_entities.join(",")),
+        ];
+        for o in &self.options {
+            let (k, v) = o.split_once('=').ok_or_else(|| {
+                Failure::new(Exit::Usage, format!("--option {o}: expected KEY=VALUE, such as allow_empty_month=true"))
+            })?;
+            pairs.push((k.to_string(), v.to_string()));
+        }
+        PortfolioOptions::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .map_err(|e| Failure::new(Exit::Usage, format!("{e}")))
+    }
+}
