@@ -25,7 +25,7 @@ public final class CustomerState {
 
     /** A state read back from its JSON text. */
     public static CustomerState fromJson(String json) {
-        return new CustomerState(json.getBytes(StandardCharsets.UTF_8));
+        return new CustomerState(Tiering.utf8(json, "json"));
     }
 
     static CustomerState own(byte[] bytes) {
