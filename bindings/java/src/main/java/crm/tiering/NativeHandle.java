@@ -160,6 +160,11 @@ final class NativeHandle {
         }
     }
 
+    /** Whether a call (of any thread) holds the lock now: a snapshot, for the tests. */
+    boolean isLocked() {
+        return lock.isWriteLocked() || lock.getReadLockCount() > 0;
+    }
+
     @Override
     public String toString() {
         return what;
