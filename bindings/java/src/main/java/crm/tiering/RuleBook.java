@@ -352,11 +352,11 @@ public final class RuleBook implements AutoCloseable {
             boolean anyEntity = false;
             for (int i = 0; i < n; i++) {
                 Customer c = customers.get(i);
-                ids.writeBytes(Tiering.utf8(c.id(), "customers[" + i + "].id"));
+                ids.writeBytes(Tiering.noNul(c.id(), "customers[" + i + "].id"));
                 idOffsets[i + 1] = ids.size();
                 if (c.legalEntity() != null) {
                     anyEntity = true;
-                    entities.writeBytes(Tiering.utf8(c.legalEntity(), "customers[" + i + "].legalEntity"));
+                    entities.writeBytes(Tiering.noNul(c.legalEntity(), "customers[" + i + "].legalEntity"));
                 }
                 entityOffsets[i + 1] = entities.size();
                 kinds[i] = (byte) (c.kind() == Customer.Kind.CORPORATE ? 1 : 0);

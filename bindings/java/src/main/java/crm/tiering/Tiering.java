@@ -131,14 +131,23 @@ public final class Tiering {
      * @throws NullPointerException for null
      */
     static byte[] cString(String s, String what) {
+        byte[] b = noNul(s, what);
+        return java.util.Arrays.copyOf(b, b.length + 1);
+    }
+
+    /**
+     * The UTF-8 of an id or a legal entity that the library takes with a length rather than as a
+     * C string (the batch's columns), refused as {@link #cString} refuses it: one rule for ids
+     * whichever way they cross.
+     */
+    static byte[] noNul(String s, String what) {
         Objects.requireNonNull(s, what);
         int nul = s.indexOf('\0');
         if (nul >= 0) {
             throw new IllegalArgumentException("`" + what + "` holds a NUL character (U+0000) at index " + nul
                     + ": the C library would read it cut there, so it is refused");
         }
-        byte[] b = utf8(s, what);
-        return java.util.Arrays.copyOf(b, b.length + 1);
+        return utf8(s, what);
     }
 
     /** As {@link #cString(String, String)}, null for null. */

@@ -313,6 +313,11 @@ public final class BoundaryTests {
                     expect(IllegalArgumentException.class, "component code",
                             () -> rb.evaluateBatch(JAN, List.of(Customer.personal("b1")),
                                     List.of("time_deposit\u0000x"), new long[] {1}, b, 1), "components[0]", "NUL");
+                    expect(IllegalArgumentException.class, "batch id", () -> rb.evaluateBatch(JAN,
+                            List.of(Customer.personal(bad)), new long[] {1}, b, 1), "customers[0].id", "NUL");
+                    expect(IllegalArgumentException.class, "batch legal entity", () -> rb.evaluateBatch(JAN,
+                            List.of(new Customer("b1", "0101\u0000", Customer.Kind.PERSONAL)), new long[] {1}, b, 1),
+                            "customers[0].legalEntity", "NUL");
                     check(b.get(0).lastMonth() == null, "batch evaluated");
                 }
             }
