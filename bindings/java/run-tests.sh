@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tests of the Java binding: builds the native library and the jar, runs every conformance
-# vector and the API cases through JNA, then the Java example. Installs what it needs on Debian.
+# vector and the API cases through JNA, the boundary tests (BoundaryTests), then the Java
+# example. Installs what it needs on Debian.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -28,5 +29,8 @@ RUST_BACKTRACE=0 java -Djna.library.path="$target/debug" -cp "$target/java/test-
 echo "== Java portfolio month tests"
 RUST_BACKTRACE=0 java -Djna.library.path="$target/debug" -cp "$target/java/test-classes:$target/java/crm-tiering.jar:/usr/share/java/jna.jar" \
     crm.tiering.PortfolioTests "$root/rules-spec/portfolio-vectors"
+echo "== Java boundary tests (checks before the native call, thread model, 4-thread stress)"
+RUST_BACKTRACE=0 java -Djna.library.path="$target/debug" -cp "$target/java/test-classes:$target/java/crm-tiering.jar:/usr/share/java/jna.jar" \
+    crm.tiering.BoundaryTests
 echo "== Java example"
 "$root/examples/java/run.sh"

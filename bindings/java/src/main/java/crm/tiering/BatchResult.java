@@ -5,7 +5,8 @@ import java.util.List;
 
 /**
  * The result of a portfolio's month: events and alerts in customer order (each with its
- * customer's index), each customer's AUM, and the customers in error.
+ * customer's index), each customer's AUM, and the customers in error. An immutable Java copy: it
+ * holds no native memory and may be shared by threads.
  */
 public final class BatchResult {
     private final List<Event> events;

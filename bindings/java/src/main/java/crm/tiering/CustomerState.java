@@ -6,7 +6,8 @@ import java.util.Objects;
 
 /**
  * A customer's state between monthly evaluations, in its serialized form (versioned JSON): what
- * a core system stores in its own database. Immutable.
+ * a core system stores in its own database. Immutable; it holds no native handle (each native
+ * use makes and frees its own), so it may be shared by threads.
  */
 public final class CustomerState {
     /** A new customer: not enrolled, never evaluated. */
@@ -25,7 +26,7 @@ public final class CustomerState {
 
     /** A state read back from its JSON text. */
     public static CustomerState fromJson(String json) {
-        return new CustomerState(json.getBytes(StandardCharsets.UTF_8));
+        return new CustomerState(Tiering.utf8(json, "json"));
     }
 
     static CustomerState own(byte[] bytes) {

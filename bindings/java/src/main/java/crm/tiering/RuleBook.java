@@ -1,8 +1,8 @@
 package crm.tiering;
 
 import com.sun.jna.Memory;
+import com.sun.jna.Native;
 import com.sun.jna.Pointer;
-import com.sun.jna.StringArray;
 import com.sun.jna.ptr.IntByReference;
 import com.sun.jna.ptr.LongByReference;
 import com.sun.jna.ptr.PointerByReference;
@@ -18,8 +18,21 @@ import java.util.Objects;
 /**
  * A validated rule book: the entry point of the binding.
  *
- * <p>Evaluations may run concurrently from any number of threads. {@link #close()} frees the
- * native rule book: call it once no thread uses the rule book any more.
+ * <p><b>Threads.</b> The native rule book is immutable: evaluations (and every call that only
+ * reads the rule book) run concurrently from any number of threads, each holding the rule book in
+ * shared mode. {@link #close()} waits for the calls in progress, then frees the native rule book;
+ * calls after it throw {@link IllegalStateException}; closing again, from any thread, does
+ * nothing. A call that also uses a {@link PortfolioStates}, an {@link Extract}, a
+ * {@link PortfolioRun} or a {@link BatchStates} locks each of them for the call (those are used by
+ * one call at a time: calls from other threads wait), always in the same order (rule book, states,
+ * extract, run, batch states), so no two calls can wait for each other.
+ *
+ * <p><b>Checks before the native call.</b> Months outside 0001-01..9999-11 are refused before
+ * {@code year * 100 + month} is computed (no {@code int} overflow can turn a month into another);
+ * the library refuses months before 1900-01 with the same {@link TieringException.Argument}
+ * ({@code CRMT_INVALID_MONTH}, field {@code month}). Strings that become C strings (ids, legal
+ * entities, component codes) holding a NUL are refused with {@link IllegalArgumentException}, as
+ * are lengths that do not match and negative thread counts.
  *
  * <pre>{@code
  * try (RuleBook rules = RuleBook.defaults()) {
@@ -30,10 +43,11 @@ import java.util.Objects;
  * }</pre>
  */
 public final class RuleBook implements AutoCloseable {
-    private volatile Pointer handle;
+    private final NativeHandle handle;
 
     private RuleBook(Pointer handle) {
-        this.handle = handle;
+        this.handle = new NativeHandle("the rule book", "the rule book is closed", NativeHandle.RULE_BOOK, true,
+                handle, CrmtLibrary.C::crmt_rulebook_free);
     }
 
     private static RuleBook load(int rc, PointerByReference out) {
@@ -47,7 +61,7 @@ public final class RuleBook implements AutoCloseable {
      * @throws TieringException.Rules naming the field (and line) that is wrong
      */
     public static RuleBook fromToml(String toml) {
-        byte[] b = toml.getBytes(StandardCharsets.UTF_8);
+        byte[] b = Tiering.utf8(toml, "toml");
         PointerByReference out = new PointerByReference();
         return load(CrmtLibrary.C.crmt_rulebook_from_toml(b, b.length, out), out);
     }
@@ -58,7 +72,7 @@ public final class RuleBook implements AutoCloseable {
      * @throws TieringException.Rules naming the field that is wrong
      */
     public static RuleBook fromJson(String json) {
-        byte[] b = json.getBytes(StandardCharsets.UTF_8);
+        byte[] b = Tiering.utf8(json, "json");
         PointerByReference out = new PointerByReference();
         return load(CrmtLibrary.C.crmt_rulebook_from_json(b, b.length, out), out);
     }
@@ -72,21 +86,23 @@ public final class RuleBook implements AutoCloseable {
     /** A new rule book with the same rules, evaluating skipped months with zero AUM instead of failing. */
     public RuleBook withMissingMonthsAsZero() {
         PointerByReference out = new PointerByReference();
-        return load(CrmtLibrary.C.crmt_rulebook_with_missing_months(handle(), 1, out), out);
+        Pointer h = handle.enter();
+        try {
+            return load(CrmtLibrary.C.crmt_rulebook_with_missing_months(h, 1, out), out);
+        } finally {
+            handle.exit();
+        }
     }
 
-    Pointer handle() {
-        Pointer h = handle;
-        if (h == null) {
-            throw new IllegalStateException("the rule book is closed");
-        }
-        return h;
+    /** The lock-guarded native handle (see the class comment). */
+    NativeHandle nativeHandle() {
+        return handle;
     }
 
     /** The native {@code crmt_customer}; the returned memory keeps the strings alive. */
     private static Memory[] customer(Customer c) {
-        Memory id = Tiering.nativeString(c.id());
-        Memory entity = c.legalEntity() == null ? null : Tiering.nativeString(c.legalEntity());
+        Memory id = Tiering.nativeString(c.id(), "customer.id");
+        Memory entity = c.legalEntity() == null ? null : Tiering.nativeString(c.legalEntity(), "customer.legalEntity");
         Memory s = new Memory(24);
         s.setPointer(0, id);
         s.setPointer(8, entity);
@@ -101,16 +117,27 @@ public final class RuleBook implements AutoCloseable {
     private MonthResult evaluate(Customer customer, CustomerState prior, YearMonth month, Call call) {
         Objects.requireNonNull(customer, "customer");
         Objects.requireNonNull(prior, "prior");
-        Objects.requireNonNull(month, "month");
-        CrmtLibrary c = CrmtLibrary.C;
+        int yyyymm = Tiering.yyyymm(month, "month");
         Memory[] cust = customer(customer);
+        Pointer book = handle.enter();
+        try {
+            return evaluate(book, cust, prior, month, yyyymm, call);
+        } finally {
+            handle.exit();
+            Reference.reachabilityFence(cust);
+        }
+    }
+
+    private static MonthResult evaluate(Pointer book, Memory[] cust, CustomerState prior, YearMonth month, int yyyymm,
+            Call call) {
+        CrmtLibrary c = CrmtLibrary.C;
         PointerByReference stateRef = new PointerByReference();
         byte[] raw = prior.raw();
         Tiering.check(c.crmt_state_from_bytes(raw, raw.length, stateRef));
         Pointer state = stateRef.getValue();
         PointerByReference outRef = new PointerByReference();
         try {
-            Tiering.check(call.run(handle(), cust[0], state, Tiering.month(month), outRef));
+            Tiering.check(call.run(book, cust[0], state, yyyymm, outRef));
             Pointer out = outRef.getValue();
             try {
                 LongByReference n = new LongByReference();
@@ -129,7 +156,6 @@ public final class RuleBook implements AutoCloseable {
             }
         } finally {
             c.crmt_state_free(state);
-            Reference.reachabilityFence(cust);
         }
     }
 
@@ -147,7 +173,7 @@ public final class RuleBook implements AutoCloseable {
      * @throws TieringException.Rules when no rule set applies to the customer
      */
     public MonthResult evaluate(Customer customer, CustomerState prior, YearMonth month, BigDecimal aum) {
-        byte[] text = Tiering.cString(Objects.requireNonNull(aum, "aum").toPlainString());
+        byte[] text = Tiering.cString(Objects.requireNonNull(aum, "aum").toPlainString(), "aum");
         return evaluate(customer, prior, month,
                 (b, c, s, m, out) -> CrmtLibrary.C.crmt_evaluate_total(b, c, s, m, text, out));
     }
@@ -160,7 +186,7 @@ public final class RuleBook implements AutoCloseable {
      * @throws TieringException as {@link #evaluate(Customer, CustomerState, YearMonth, BigDecimal)}
      */
     public MonthResult evaluateJson(Customer customer, CustomerState prior, YearMonth month, String inputJson) {
-        byte[] input = Objects.requireNonNull(inputJson, "inputJson").getBytes(StandardCharsets.UTF_8);
+        byte[] input = Tiering.utf8(inputJson, "inputJson");
         return evaluate(customer, prior, month,
                 (b, c, s, m, out) -> CrmtLibrary.C.crmt_evaluate_json(b, c, s, m, input, input.length, out));
     }
@@ -171,17 +197,19 @@ public final class RuleBook implements AutoCloseable {
      * @param month the month
      * @param customers the customers, in the order of {@code states}
      * @param aumFen each customer's AUM in fen (integer minor units)
-     * @param states the prior states, replaced by the new ones (customers in error keep theirs); one
-     *     thread at a time per {@code BatchStates}
-     * @param threads 1 for the calling thread, n to split the portfolio over n threads
+     * @param states the prior states, replaced by the new ones (customers in error keep theirs); locked
+     *     for the call (batches on one {@code BatchStates} from several threads run one at a time)
+     * @param threads 0 or 1 for the calling thread, n to split the portfolio over n threads
      * @return events, alerts, AUMs and the customers in error
-     * @throws TieringException.Argument when the lengths differ
+     * @throws IllegalArgumentException when the lengths differ, or {@code threads} is negative
+     * @throws TieringException.Argument for a month the library refuses, or customers other than
+     *     those {@code states} is bound to
      */
     public BatchResult evaluateBatch(YearMonth month, List<Customer> customers, long[] aumFen, BatchStates states,
             int threads) {
         int n = customers.size();
-        if (aumFen.length != n) {
-            throw new IllegalArgumentException(aumFen.length + " amounts for " + n + " customers");
+        if (Objects.requireNonNull(aumFen, "aumFen").length != n) {
+            throw new IllegalArgumentException("`aumFen` has " + aumFen.length + " amounts for " + n + " customers");
         }
         return batch(month, customers, List.of(), aumFen, states, threads);
     }
@@ -209,9 +237,9 @@ public final class RuleBook implements AutoCloseable {
             long[] averagesFen, BatchStates states, int threads) {
         int n = customers.size();
         int k = components.size();
-        if (k == 0 || (long) n * k != averagesFen.length) {
-            throw new IllegalArgumentException(averagesFen.length + " amounts for " + n + " customers x " + k
-                    + " components");
+        if (k == 0 || (long) n * k != Objects.requireNonNull(averagesFen, "averagesFen").length) {
+            throw new IllegalArgumentException("`averagesFen` has " + averagesFen.length + " amounts for " + n
+                    + " customers x " + k + " components");
         }
         return batch(month, customers, components, averagesFen, states, threads);
     }
@@ -221,47 +249,72 @@ public final class RuleBook implements AutoCloseable {
 
     private BatchResult batch(YearMonth month, List<Customer> customers, List<String> components, long[] fen,
             BatchStates states, int threads) {
-        int n = customers.size();
-        Columns cols = (Columns) states.columnsFor(customers);
-        if (cols == null) {
-            cols = Columns.of(customers);
-            states.remember(customers, cols);
+        Objects.requireNonNull(states, "states");
+        if (threads < 0) {
+            throw new IllegalArgumentException("`threads` " + threads
+                    + " is negative: 0 or 1 evaluates on the calling thread, n splits the batch over n threads");
         }
+        int yyyymm = Tiering.yyyymm(month, "month");
+        List<Memory> keep = new ArrayList<>();
+        Memory codes = components.isEmpty() ? null : strings(components, "components", keep);
         Memory amounts = longs(fen.length == 0 ? new long[1] : fen);
-        StringArray codes = components.isEmpty() ? null
-                : new StringArray(components.toArray(new String[0]), StandardCharsets.UTF_8.name());
         Memory aum = new Memory(24);
         aum.setLong(0, components.size());
         aum.setPointer(8, codes);
         aum.setPointer(16, amounts);
         CrmtLibrary c = CrmtLibrary.C;
-        Pointer batch = states.batch();
+        NativeHandle sh = states.nativeHandle();
+        Pointer[] p = NativeHandle.enter(handle, sh);
+        Columns cols = null;
         try {
-            Tiering.check(c.crmt_evaluate_batch_into(handle(), Tiering.month(month), cols.struct, aum, states.handle(),
-                    threads, null, batch));
+            // The columns cached with the states are read and written under the states' lock.
+            cols = (Columns) states.columnsFor(customers);
+            if (cols == null) {
+                cols = Columns.of(customers);
+                states.remember(customers, cols);
+            }
+            Pointer batch = states.batch();
+            Tiering.check(c.crmt_evaluate_batch_into(p[0], yyyymm, cols.struct, aum, p[1], threads, null, batch));
+            LongByReference count = new LongByReference();
+            List<Event> events = Structs.events(c.crmt_batch_events(batch, count), count.getValue());
+            List<Alert> alerts = Structs.alerts(c.crmt_batch_alerts(batch, count), count.getValue());
+            Pointer aums = c.crmt_batch_aums_fen(batch, count);
+            long[] aumOut = aums == null || count.getValue() == 0 ? new long[0]
+                    : aums.getLongArray(0, Math.toIntExact(count.getValue()));
+            long nerr = c.crmt_batch_error_count(batch);
+            List<CustomerError> errors = new ArrayList<>(Math.toIntExact(nerr));
+            IntByReference index = new IntByReference();
+            IntByReference code = new IntByReference();
+            for (long k = 0; k < nerr; k++) {
+                Tiering.check(c.crmt_batch_error_at(batch, k, index, code));
+                int i = index.getValue();
+                String message = Tiering.text((buf, len, w) -> c.crmt_batch_error_message(batch, i, buf, len, w));
+                String field = Tiering.text((buf, len, w) -> c.crmt_batch_error_field(batch, i, buf, len, w));
+                errors.add(new CustomerError(i, code.getValue(), message, field,
+                        Tiering.month(c.crmt_batch_error_month(batch, i))));
+            }
+            return new BatchResult(events, alerts, aumOut, errors);
         } finally {
+            NativeHandle.exit(handle, sh);
             Reference.reachabilityFence(cols);
             Reference.reachabilityFence(amounts);
             Reference.reachabilityFence(codes);
+            Reference.reachabilityFence(keep);
         }
-        LongByReference count = new LongByReference();
-        List<Event> events = Structs.events(c.crmt_batch_events(batch, count), count.getValue());
-        List<Alert> alerts = Structs.alerts(c.crmt_batch_alerts(batch, count), count.getValue());
-        Pointer aums = c.crmt_batch_aums_fen(batch, count);
-        long[] aumOut = aums == null || count.getValue() == 0 ? new long[0] : aums.getLongArray(0, n);
-        long nerr = c.crmt_batch_error_count(batch);
-        List<CustomerError> errors = new ArrayList<>((int) nerr);
-        IntByReference index = new IntByReference();
-        IntByReference code = new IntByReference();
-        for (long k = 0; k < nerr; k++) {
-            Tiering.check(c.crmt_batch_error_at(batch, k, index, code));
-            int i = index.getValue();
-            String message = Tiering.text((buf, len, w) -> c.crmt_batch_error_message(batch, i, buf, len, w));
-            String field = Tiering.text((buf, len, w) -> c.crmt_batch_error_field(batch, i, buf, len, w));
-            errors.add(new CustomerError(i, code.getValue(), message, field,
-                    Tiering.month(c.crmt_batch_error_month(batch, i))));
+    }
+
+    /**
+     * A native array of C strings ({@code const char *const *}), each checked by
+     * {@link Tiering#cString} and named {@code what[i]}; {@code keep} keeps them alive.
+     */
+    static Memory strings(List<String> values, String what, List<Memory> keep) {
+        Memory array = new Memory((long) Native.POINTER_SIZE * Math.max(1, values.size()));
+        for (int i = 0; i < values.size(); i++) {
+            Memory m = Tiering.nativeString(values.get(i), what + "[" + i + "]");
+            keep.add(m);
+            array.setPointer((long) i * Native.POINTER_SIZE, m);
         }
-        return new BatchResult(events, alerts, aumOut, errors);
+        return array;
     }
 
     /**
@@ -299,11 +352,11 @@ public final class RuleBook implements AutoCloseable {
             boolean anyEntity = false;
             for (int i = 0; i < n; i++) {
                 Customer c = customers.get(i);
-                ids.writeBytes(c.id().getBytes(StandardCharsets.UTF_8));
+                ids.writeBytes(Tiering.noNul(c.id(), "customers[" + i + "].id"));
                 idOffsets[i + 1] = ids.size();
                 if (c.legalEntity() != null) {
                     anyEntity = true;
-                    entities.writeBytes(c.legalEntity().getBytes(StandardCharsets.UTF_8));
+                    entities.writeBytes(Tiering.noNul(c.legalEntity(), "customers[" + i + "].legalEntity"));
                 }
                 entityOffsets[i + 1] = entities.size();
                 kinds[i] = (byte) (c.kind() == Customer.Kind.CORPORATE ? 1 : 0);
@@ -336,14 +389,16 @@ public final class RuleBook implements AutoCloseable {
         return m;
     }
 
-    /** Frees the native rule book. Idempotent; later calls throw {@link IllegalStateException}. */
+    /**
+     * Frees the native rule book once the calls in progress (from any thread) have returned; later
+     * calls throw {@link IllegalStateException}. Idempotent and safe from any thread. Extracts,
+     * states and runs made with the rule book keep working (they hold no reference to it), but
+     * calls that need the rule book (evaluations, {@link Extract#addTable}, {@link Extract#Extract},
+     * {@link PortfolioStates#toText}) throw.
+     */
     @Override
-    public synchronized void close() {
-        Pointer h = handle;
-        handle = null;
-        if (h != null) {
-            CrmtLibrary.C.crmt_rulebook_free(h);
-        }
+    public void close() {
+        handle.close();
     }
 
     /**
@@ -354,57 +409,80 @@ public final class RuleBook implements AutoCloseable {
      * holds its customer back (state kept, nothing emitted, one {@link RecordError}); known customers
      * without a record follow {@code options.absent()}.
      *
+     * <p>The rule book is held in shared mode, {@code states} and {@code extract} are locked for the
+     * call (in that order): other threads' calls on them wait.
+     *
      * @throws TieringException.Refused when the run cannot go through as a whole (states unchanged)
-     * @throws TieringException.Argument for a range that ends before it starts or at 9999-12
+     * @throws TieringException.Argument for a range that ends before it starts or at 9999-12, or a
+     *     month outside 0001-01..9999-11 (refused here, before {@code year * 100 + month} is
+     *     computed) or before 1900-01 (refused by the library)
+     * @throws IllegalStateException when one of the objects is closed
      */
     public PortfolioResult evaluatePortfolio(PortfolioStates states, YearMonth first, YearMonth last, Extract extract,
             PortfolioOptions options) {
+        Objects.requireNonNull(states, "states");
+        Objects.requireNonNull(extract, "extract");
+        int firstMonth = Tiering.yyyymm(first, "first");
+        int lastMonth = Tiering.yyyymm(last, "last");
+        Memory opts = options(options);
         CrmtLibrary c = CrmtLibrary.C;
-        com.sun.jna.Memory opts = new com.sun.jna.Memory(16);
-        opts.clear();
-        opts.setInt(0, options.absent().ordinal());
-        opts.setByte(4, (byte) (options.acceptRuleBookChange() ? 1 : 0));
-        opts.setLong(8, Math.max(1, options.threads()));
         PointerByReference ref = new PointerByReference();
         Tiering.check(c.crmt_portfolio_result_new(ref));
         Pointer r = ref.getValue();
+        NativeHandle sh = states.nativeHandle();
+        NativeHandle xh = extract.nativeHandle();
         try {
-            int rc = c.crmt_evaluate_portfolio(handle(), states.handle(), Tiering.yyyymm(first), Tiering.yyyymm(last),
-                    extract.handle(), opts, r);
-            if (rc == 14) {
-                TieringException e = TieringException.fromLastError(rc);
-                throw new TieringException.Refused(rc, e.getMessage(), e.customer(), e.field(), e.month(),
-                        errors(r, states));
+            Pointer[] p = NativeHandle.enter(handle, sh, xh);
+            try {
+                int rc = c.crmt_evaluate_portfolio(p[0], p[1], firstMonth, lastMonth, p[2], opts, r);
+                if (rc == 14) {
+                    TieringException e = TieringException.fromLastError(rc);
+                    throw new TieringException.Refused(rc, e.getMessage(), e.customer(), e.field(), e.month(),
+                            errors(r));
+                }
+                Tiering.check(rc);
+                java.util.Map<Integer, String> ids = new java.util.HashMap<>();
+                java.util.function.IntFunction<String> id = i -> ids.computeIfAbsent(i, k -> states.idAt(k));
+                LongByReference n = new LongByReference();
+                Pointer q = c.crmt_portfolio_result_events(r, n);
+                List<PortfolioResult.CustomerEvent> events = new ArrayList<>();
+                for (Event e : Structs.events(q, n.getValue())) {
+                    events.add(new PortfolioResult.CustomerEvent(id.apply(e.customerIndex()), e));
+                }
+                q = c.crmt_portfolio_result_alerts(r, n);
+                List<PortfolioResult.CustomerAlert> alerts = new ArrayList<>();
+                for (Alert a : Structs.alerts(q, n.getValue())) {
+                    alerts.add(new PortfolioResult.CustomerAlert(id.apply(a.customerIndex()), a));
+                }
+                q = c.crmt_portfolio_result_evaluated(r, n);
+                List<PortfolioResult.Evaluated> evaluated = new ArrayList<>();
+                for (long k = 0; k < n.getValue(); k++) {
+                    long o = k * 24;
+                    evaluated.add(new PortfolioResult.Evaluated(Tiering.month(q.getInt(o)),
+                            id.apply(q.getInt(o + 4)), Tiering.amount(q.getLong(o + 8)), q.getByte(o + 16) != 0));
+                }
+                PointerByReference json = new PointerByReference();
+                Tiering.check(c.crmt_portfolio_result_to_json(r, p[1], json));
+                String text = new String(Tiering.takeBuffer(json), StandardCharsets.UTF_8);
+                return new PortfolioResult(List.copyOf(events), List.copyOf(alerts), List.copyOf(evaluated), errors(r),
+                        text);
+            } finally {
+                NativeHandle.exit(handle, sh, xh);
             }
-            Tiering.check(rc);
-            java.util.Map<Integer, String> ids = new java.util.HashMap<>();
-            java.util.function.IntFunction<String> id = i -> ids.computeIfAbsent(i, k -> states.idAt(k));
-            LongByReference n = new LongByReference();
-            Pointer p = c.crmt_portfolio_result_events(r, n);
-            List<PortfolioResult.CustomerEvent> events = new ArrayList<>();
-            for (Event e : Structs.events(p, n.getValue())) {
-                events.add(new PortfolioResult.CustomerEvent(id.apply(e.customerIndex()), e));
-            }
-            p = c.crmt_portfolio_result_alerts(r, n);
-            List<PortfolioResult.CustomerAlert> alerts = new ArrayList<>();
-            for (Alert a : Structs.alerts(p, n.getValue())) {
-                alerts.add(new PortfolioResult.CustomerAlert(id.apply(a.customerIndex()), a));
-            }
-            p = c.crmt_portfolio_result_evaluated(r, n);
-            List<PortfolioResult.Evaluated> evaluated = new ArrayList<>();
-            for (long k = 0; k < n.getValue(); k++) {
-                long o = k * 24;
-                evaluated.add(new PortfolioResult.Evaluated(Tiering.month(p.getInt(o)), id.apply(p.getInt(o + 4)),
-                        Tiering.amount(p.getLong(o + 8)), p.getByte(o + 16) != 0));
-            }
-            PointerByReference json = new PointerByReference();
-            Tiering.check(c.crmt_portfolio_result_to_json(r, states.handle(), json));
-            String text = new String(Tiering.takeBuffer(json), StandardCharsets.UTF_8);
-            return new PortfolioResult(List.copyOf(events), List.copyOf(alerts), List.copyOf(evaluated),
-                    errors(r, states), text);
         } finally {
             c.crmt_portfolio_result_free(r);
         }
+    }
+
+    /** The native {@code crmt_portfolio_options}. */
+    private static Memory options(PortfolioOptions options) {
+        Objects.requireNonNull(options, "options");
+        Memory opts = new Memory(16);
+        opts.clear();
+        opts.setInt(0, Objects.requireNonNull(options.absent(), "options.absent").ordinal());
+        opts.setByte(4, (byte) (options.acceptRuleBookChange() ? 1 : 0));
+        opts.setLong(8, Math.max(1, options.threads()));
+        return opts;
     }
 
     /** As {@link #evaluatePortfolio(PortfolioStates, YearMonth, YearMonth, Extract, PortfolioOptions)} for one month. */
@@ -417,28 +495,47 @@ public final class RuleBook implements AutoCloseable {
      * The fast path of {@link #evaluatePortfolio(PortfolioStates, YearMonth, YearMonth, Extract, PortfolioOptions)}:
      * the same run (same rules, same checks, same refusals), its results left in {@code run} to be
      * read as primitive columns, with no Java object per customer. {@code run} is reused month after
-     * month.
+     * month; it is emptied first, so after any failure (an exception of this method, whatever its
+     * cause) it shows nothing of an earlier run: a refused run shows only its reasons
+     * ({@link PortfolioRun#errors()}), any other failure nothing at all. The rule book is held in
+     * shared mode, {@code states}, {@code extract} and {@code run} are locked for the call (in that
+     * order).
      *
      * @throws TieringException.Refused when the run is refused as a whole (states unchanged)
+     * @throws TieringException.Argument for a month outside 0001-01..9999-11 (refused here) or
+     *     before 1900-01, a range that ends before it starts
+     * @throws IllegalStateException when one of the objects is closed
      */
     public PortfolioRun evaluatePortfolioInto(PortfolioStates states, YearMonth first, YearMonth last, Extract extract,
             PortfolioOptions options, PortfolioRun run) {
-        com.sun.jna.Memory opts = new com.sun.jna.Memory(16);
-        opts.clear();
-        opts.setInt(0, options.absent().ordinal());
-        opts.setByte(4, (byte) (options.acceptRuleBookChange() ? 1 : 0));
-        opts.setLong(8, Math.max(1, options.threads()));
-        Pointer r = run.handle();
-        int rc = CrmtDirect.crmt_evaluate_portfolio(handle(), states.handle(), Tiering.yyyymm(first),
-                Tiering.yyyymm(last), extract.handle(), opts, r);
-        if (rc == 14) {
-            TieringException e = TieringException.fromLastError(rc);
+        Objects.requireNonNull(run, "run");
+        // Whatever fails from here on, the run shows no earlier results (a refused run shows its reasons).
+        run.reset();
+        Objects.requireNonNull(states, "states");
+        Objects.requireNonNull(extract, "extract");
+        int firstMonth = Tiering.yyyymm(first, "first");
+        int lastMonth = Tiering.yyyymm(last, "last");
+        Memory opts = options(options);
+        NativeHandle sh = states.nativeHandle();
+        NativeHandle xh = extract.nativeHandle();
+        NativeHandle rh = run.nativeHandle();
+        Pointer[] p = NativeHandle.enter(handle, sh, xh, rh);
+        try {
+            // Another thread may have run into `run` since the reset above.
+            run.reset();
+            int rc = CrmtDirect.crmt_evaluate_portfolio(p[0], p[1], firstMonth, lastMonth, p[2], opts, p[3]);
+            if (rc == 14) {
+                TieringException e = TieringException.fromLastError(rc);
+                run.filled(states);
+                throw new TieringException.Refused(rc, e.getMessage(), e.customer(), e.field(), e.month(),
+                        errors(p[3]));
+            }
+            Tiering.check(rc);
             run.filled(states);
-            throw new TieringException.Refused(rc, e.getMessage(), e.customer(), e.field(), e.month(), errors(r, states));
+            return run;
+        } finally {
+            NativeHandle.exit(handle, sh, xh, rh);
         }
-        Tiering.check(rc);
-        run.filled(states);
-        return run;
     }
 
     /** As {@link #evaluatePortfolioInto(PortfolioStates, YearMonth, YearMonth, Extract, PortfolioOptions, PortfolioRun)} for one month. */
@@ -449,8 +546,12 @@ public final class RuleBook implements AutoCloseable {
 
     /** The fingerprint of this rule book, which stored states are stamped with. */
     public String fingerprint() {
-        Pointer h = handle();
-        return Tiering.text((b, l, w) -> CrmtLibrary.C.crmt_rulebook_fingerprint(h, b, l, w));
+        Pointer h = handle.enter();
+        try {
+            return Tiering.text((b, l, w) -> CrmtLibrary.C.crmt_rulebook_fingerprint(h, b, l, w));
+        } finally {
+            handle.exit();
+        }
     }
 
     private static String str(Pointer p, long offset) {
@@ -458,7 +559,8 @@ public final class RuleBook implements AutoCloseable {
         return s == null ? null : s.getString(0, "UTF-8");
     }
 
-    static List<RecordError> errors(Pointer r, PortfolioStates states) {
+    /** The errors of a portfolio result; the caller holds the result's lock. */
+    static List<RecordError> errors(Pointer r) {
         LongByReference n = new LongByReference();
         Pointer p = CrmtLibrary.C.crmt_portfolio_result_errors(r, n);
         List<RecordError> out = new ArrayList<>();

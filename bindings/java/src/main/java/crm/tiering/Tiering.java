@@ -7,6 +7,7 @@ import com.sun.jna.ptr.PointerByReference;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.time.YearMonth;
+import java.util.Objects;
 
 /** Library facts and the conversions shared by the binding's classes. */
 public final class Tiering {
@@ -38,12 +39,43 @@ public final class Tiering {
         }
     }
 
-    static int month(YearMonth m) {
-        return m.getYear() * 100 + m.getMonthValue();
+    /** {@code CRMT_INVALID_MONTH}. */
+    static final int INVALID_MONTH = 4;
+    /** {@code CRMT_INVALID_ARGUMENT}. */
+    static final int INVALID_ARGUMENT = 5;
+
+    /**
+     * A month as the C ABI takes it ({@code year * 100 + month}), refusing months outside
+     * 0001-01..9999-11 <em>before</em> computing it: {@code YearMonth} years run to ±999,999,999,
+     * and {@code year * 100} would overflow an {@code int} onto another month (42951697-01 would
+     * be 2024-05). 9999-12 has no next month and cannot be evaluated. Months from 0001-01 to
+     * 1899-12 go to the library, which refuses them as the spec says (1900-01 is its first month),
+     * with the same exception.
+     *
+     * @param what the argument's name, for the message
+     * @throws TieringException.Argument code {@code CRMT_INVALID_MONTH}, field {@code month}
+     */
+    static int yyyymm(YearMonth m, String what) {
+        Objects.requireNonNull(m, what);
+        int year = m.getYear();
+        int month = m.getMonthValue();
+        if (year < 1 || year > 9999 || (year == 9999 && month == 12)) {
+            throw new TieringException.Argument(INVALID_MONTH, "`" + what + "` " + m
+                    + " is not a month that can be evaluated: months run from 0001-01 to 9999-11 (9999-12 has no"
+                    + " next month; the library's first month is 1900-01)", "", "month", null);
+        }
+        return year * 100 + month;
     }
 
-    static int yyyymm(YearMonth m) {
-        return m.getYear() * 100 + m.getMonthValue();
+    /**
+     * A row number (a {@code uint64_t} natively): negative rows are refused rather than shown as
+     * 18446744073709551615.
+     */
+    static long row(long row, String what) {
+        if (row < 0) {
+            throw new IllegalArgumentException("`" + what + "` " + row + " is negative: rows are 0 or more");
+        }
+        return row;
     }
 
     static YearMonth month(int yyyymm) {
@@ -64,16 +96,67 @@ public final class Tiering {
         }
     }
 
-    /** NUL-terminated UTF-8. */
-    static byte[] cString(String s) {
-        byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        byte[] out = new byte[b.length + 1];
-        System.arraycopy(b, 0, out, 0, b.length);
-        return out;
+    /**
+     * The UTF-8 bytes of a string, refusing what UTF-8 cannot hold: a lone surrogate (which
+     * {@link String#getBytes} would silently turn into {@code ?}, making another id).
+     *
+     * @param what the argument's name, for the message
+     * @throws IllegalArgumentException for a lone surrogate
+     */
+    static byte[] utf8(String s, String what) {
+        Objects.requireNonNull(s, what);
+        for (int k = 0; k < s.length(); k++) {
+            char c = s.charAt(k);
+            if (Character.isSurrogate(c)) {
+                if (Character.isHighSurrogate(c) && k + 1 < s.length() && Character.isLowSurrogate(s.charAt(k + 1))) {
+                    k++;
+                } else {
+                    throw new IllegalArgumentException("`" + what + "` holds a lone surrogate (U+"
+                            + Integer.toHexString(c).toUpperCase(java.util.Locale.ROOT) + ") at index " + k
+                            + ": it is not text UTF-8 can hold, so it is refused");
+                }
+            }
+        }
+        return s.getBytes(StandardCharsets.UTF_8);
     }
 
-    static Memory nativeString(String s) {
-        byte[] b = cString(s);
+    /**
+     * NUL-terminated UTF-8, for every string the C library reads as a C string (ids, legal
+     * entities, tier codes, table names, headers, cells, component codes). A string holding a NUL
+     * is refused: the library would read it cut at the NUL ({@code "c1\u0000other"} would be the
+     * customer {@code c1}).
+     *
+     * @param what the argument's name, for the message
+     * @throws IllegalArgumentException for a NUL or a lone surrogate
+     * @throws NullPointerException for null
+     */
+    static byte[] cString(String s, String what) {
+        byte[] b = noNul(s, what);
+        return java.util.Arrays.copyOf(b, b.length + 1);
+    }
+
+    /**
+     * The UTF-8 of an id or a legal entity that the library takes with a length rather than as a
+     * C string (the batch's columns), refused as {@link #cString} refuses it: one rule for ids
+     * whichever way they cross.
+     */
+    static byte[] noNul(String s, String what) {
+        Objects.requireNonNull(s, what);
+        int nul = s.indexOf('\0');
+        if (nul >= 0) {
+            throw new IllegalArgumentException("`" + what + "` holds a NUL character (U+0000) at index " + nul
+                    + ": the C library would read it cut there, so it is refused");
+        }
+        return utf8(s, what);
+    }
+
+    /** As {@link #cString(String, String)}, null for null. */
+    static byte[] cStringOrNull(String s, String what) {
+        return s == null ? null : cString(s, what);
+    }
+
+    static Memory nativeString(String s, String what) {
+        byte[] b = cString(s, what);
         Memory m = new Memory(b.length);
         m.write(0, b, 0, b.length);
         return m;
