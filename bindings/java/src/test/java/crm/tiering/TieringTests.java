@@ -22,6 +22,8 @@ public final class TieringTests {
     private static int passed;
     private static int failed;
     private static final List<String> problems = new ArrayList<>();
+    /** The folder of the rule books (rules-spec/). */
+    private static Path rulesDir = Path.of("rules-spec");
 
     private TieringTests() {}
 
@@ -417,7 +419,9 @@ public final class TieringTests {
             }
         });
         run("batch agrees with single evaluations", () -> {
-            try (RuleBook rb = RuleBook.defaults(); BatchStates states = BatchStates.create(50)) {
+            // The demo rule book tiers corporate customers too (the default book is personal only).
+            String demo = Files.readString(rulesDir.resolve("demo-rules.toml"));
+            try (RuleBook rb = RuleBook.fromToml(demo); BatchStates states = BatchStates.create(50)) {
                 List<Customer> customers = new ArrayList<>();
                 CustomerState[] singles = new CustomerState[50];
                 for (int i = 0; i < 50; i++) {
@@ -476,6 +480,7 @@ public final class TieringTests {
 
     public static void main(String[] args) throws IOException {
         Path dir = Path.of(args.length > 0 ? args[0] : "rules-spec/vectors");
+        rulesDir = dir.toAbsolutePath().getParent();
         String defaultRules = Files.readString(dir.resolveSibling("default-rules.toml"));
         apiCases(defaultRules);
         List<Path> vectors;
