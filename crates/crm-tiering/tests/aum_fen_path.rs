@@ -142,6 +142,14 @@ proptest! {
                 let id = format!("c{i}");
                 let who = Customer { id: id.clone(), legal_entity: None, kind: kind(c.0) };
                 let expected = engine.evaluate(&who, &prior[i], month, &input(&list(c), false));
+                if !engine.rule_book().tiers_kind(kind(c.0)) {
+                    // A kind the book does not tier: refused before it joins (SPEC §9).
+                    prop_assert!(expected.is_err());
+                    prop_assert!(states.index_of(&id).is_none());
+                    let named = m.held.iter().any(|(h, e)| h.is_none() && e.customer() == Some(&id) && e.field() == Some("customer_kind"));
+                    prop_assert!(named, "{:?}", m.held);
+                    continue;
+                }
                 let index = states.index_of(&id).unwrap();
                 let held: Vec<String> = m.held.iter().filter(|(h, _)| *h == Some(index)).map(|(_, e)| e.error.to_string()).collect();
                 let evaluated = m.evaluated.iter().find(|e| e.index == index);

@@ -81,7 +81,8 @@ fn the_text_form_round_trips_identities_with_escapes() {
 fn a_record_replaces_the_stored_entity_and_kind_and_a_missing_one_keeps_them() {
     use crm_tiering::portfolio::{Extract, MonthRange, PortfolioOptions};
     use crm_tiering::{AumInput, Engine, Month, parse_amount};
-    let engine = Engine::new(RuleBook::default_book().unwrap());
+    // The demo rule book tiers corporate customers too (the default book is personal only).
+    let engine = Engine::new(RuleBook::from_toml_str(include_str!("../../../rules-spec/demo-rules.toml")).unwrap());
     let mut states = PortfolioStates::new();
     let month = |s: &str| s.parse::<Month>().unwrap();
     let run = |states: &mut PortfolioStates, m: &str, rows: &[(&str, Option<&str>, Option<CustomerKind>)]| {
@@ -121,7 +122,8 @@ fn a_record_replaces_the_stored_entity_and_kind_and_a_missing_one_keeps_them() {
 fn a_first_month_indexes_every_joining_customer_whatever_the_record_order() {
     use crm_tiering::portfolio::{Extract, MonthRange, PortfolioOptions};
     use crm_tiering::{AumInput, Engine, Month, parse_amount};
-    let engine = Engine::new(RuleBook::default_book().unwrap());
+    // The demo rule book tiers corporate customers too (the default book is personal only).
+    let engine = Engine::new(RuleBook::from_toml_str(include_str!("../../../rules-spec/demo-rules.toml")).unwrap());
     let m: Month = "2024-01".parse().unwrap();
     for (rows, hold) in [(vec![3u64, 4, 5, 6], false), (vec![3, 4, 5, 6], true), (vec![6, 3, 5, 4], false)] {
         let mut states = PortfolioStates::new();

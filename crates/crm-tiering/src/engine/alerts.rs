@@ -1,6 +1,6 @@
 //! Alerts (SPEC §11): notices about the standing for next month.
 
-use super::batch::Sink;
+use super::sink::Sink;
 use crate::code::TierCode;
 use crate::event::{Alert, AlertKind};
 use crate::month::Month;

@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 use super::Engine;
 use super::customer::{Customer, CustomerIdentity};
 use super::input::MonthInput;
+use super::sink::Sink;
 use super::steady::{plain, steady};
 use super::step::step;
 use crate::error::{InputError, TieringError};
@@ -55,26 +56,6 @@ pub struct BatchOutcome {
     pub errors: Vec<BatchError>,
     /// The computed AUM of each customer (zero for customers in error).
     pub aums: Vec<Decimal>,
-}
-
-/// Receives what a step produces.
-pub(super) trait Sink {
-    fn event(&mut self, e: Event);
-    fn alert(&mut self, a: Alert);
-}
-
-pub(super) struct VecSink<'a> {
-    pub(super) events: &'a mut Vec<Event>,
-    pub(super) alerts: &'a mut Vec<Alert>,
-}
-
-impl Sink for VecSink<'_> {
-    fn event(&mut self, e: Event) {
-        self.events.push(e);
-    }
-    fn alert(&mut self, a: Alert) {
-        self.alerts.push(a);
-    }
 }
 
 /// Feeds a step's output to a [`BatchSink`] with the customer's index.

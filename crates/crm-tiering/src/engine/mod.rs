@@ -10,13 +10,14 @@ mod batch;
 mod customer;
 mod input;
 mod plan;
+mod sink;
 mod steady;
 mod step;
 
 use rust_decimal::Decimal;
 
 pub use batch::{BatchAlert, BatchError, BatchEvent, BatchOutcome, BatchSink};
-use batch::{Sink, VecSink};
+use sink::{Sink, VecSink};
 pub use customer::{Customer, CustomerIdentity, CustomerRef};
 pub use input::{EngineOptions, MissingMonths, MonthInput, MonthOutcome, SpecialChange};
 use plan::plan;

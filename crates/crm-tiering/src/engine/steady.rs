@@ -23,16 +23,16 @@
 //! - step (SPEC §6.2), not enrolled: with no qualifying tier nothing changes (§5.1, §5.9) but
 //!   the exit counter, which ends with any status but rated;
 //! - step, rated at t with qualifying rank q ([`running`] unless q = t with no watch): the exit
-//!   counter resets when q is some, else starts at `{m, 1, A}` or adds a month
-//!   (`saturating_add(1)`, the peak the larger in fen) exactly as `count_below_entry` does;
+//!   counter resets when q is some, else starts at `{m, 1, A}` or adds a month: the step's own
+//!   `below_entry_after` counts it;
 //!   reaching `exit_after_months` would be an exit, so it is left to the full path. Then
 //!   q ≥ t is steady only when q = t with no watch (a watch would be cleared, a higher q
 //!   upgrades: events); q < t (or none) with t the lowest tier is steady only with no watch
 //!   (a carried-over watch ends with `watch_cleared`), and only the counter moves; with t
-//!   above the lowest tier a watch must already run (starting one is `watch_started`): its
-//!   short months add one (`saturating_add(1)`) and must stay below t's `watch_months` (else
-//!   a downgrade), its peak becomes the larger in fen, and its best tier the higher of its own
-//!   and q, as `short_of_tier` does. The status stays rated, the tier code is rewritten to
+//!   above the lowest tier a watch must already run (starting one is `watch_started`): the
+//!   step's own `watch_extended` adds a short month and keeps the larger peak, and
+//!   `watch_best_after` the higher best tier; the short months must stay below t's
+//!   `watch_months` (else a downgrade). The status stays rated, the tier code is rewritten to
 //!   itself, the designation stays none, the effective tier becomes the earned tier (none when
 //!   not enrolled), and the last month becomes this month;
 //! - alerts (SPEC §11): the same function as the full path's, on the same new state (watch and
@@ -41,7 +41,8 @@
 use rust_decimal::Decimal;
 
 use super::alerts::alerts;
-use super::batch::Sink;
+use super::sink::Sink;
+use super::step::{below_entry_after, watch_best_after, watch_extended};
 use super::input::MonthInput;
 use super::plan::{Plan, plan};
 use crate::aum::AumInput;
@@ -107,15 +108,7 @@ fn running(
 ) -> Option<(Option<Watch>, Option<BelowEntryRun>)> {
     let aum_fen = i64::try_from(fen).ok()?;
     // §5.6: the exit counter resets, starts or adds a month; reaching its length is an exit.
-    let below_entry = match (q, s.below_entry) {
-        (Some(_), _) => None,
-        (None, Some(run)) => Some(BelowEntryRun {
-            months: run.months.saturating_add(1),
-            peak_aum_fen: run.peak_aum_fen.max(aum_fen),
-            ..run
-        }),
-        (None, None) => Some(BelowEntryRun { since: month, months: 1, peak_aum_fen: aum_fen }),
-    };
+    let below_entry = below_entry_after(month, aum_fen, q, s.below_entry);
     if below_entry.is_some_and(|run| u32::from(run.months) >= v.settings.exit_after_months) {
         return None;
     }
@@ -134,16 +127,15 @@ fn running(
         Some(code) => Some(v.rank_of(code)?),
         None => None,
     };
-    let short_months = w.short_months.saturating_add(1);
-    if u32::from(short_months) >= v.tiers.get(t)?.watch_months {
+    let extended = watch_extended(w, aum_fen);
+    if u32::from(extended.short_months) >= v.tiers.get(t)?.watch_months {
         return None;
     }
-    let best_tier = match best.max(q) {
+    let best_tier = match watch_best_after(best, q) {
         Some(r) => Some(v.tiers.get(r)?.code),
         None => None,
     };
-    let watch = Watch { short_months, peak_aum_fen: w.peak_aum_fen.max(aum_fen), best_tier, ..w };
-    Some((Some(watch), below_entry))
+    Some((Some(Watch { best_tier, ..extended }), below_entry))
 }
 
 /// The batch's path for a month that emits events but needs none of the full evaluation's

@@ -4,7 +4,7 @@
 use rust_decimal::Decimal;
 
 use super::alerts::alerts;
-use super::batch::Sink;
+use super::sink::Sink;
 use super::plan::{Plan, SpecialPlan};
 use crate::code::TierCode;
 use crate::event::{Event, EventKind, Evidence, Reason};
@@ -150,15 +150,41 @@ fn rated(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, sink: &
 
 /// SPEC §5.6 The exit counter: consecutive months below entry while rated.
 fn count_below_entry(m: &MonthContext<'_>, run: Option<BelowEntryRun>) -> Option<BelowEntryRun> {
-    match (m.qualifies, run) {
+    below_entry_after(m.month, m.aum_fen, m.qualifies, run)
+}
+
+/// SPEC §5.6 The exit counter after month `month` (AUM `aum_fen`, qualifying rank
+/// `qualifies`): a month qualifying for a tier resets it; otherwise it starts at this month or
+/// counts one month more, its peak the larger AUM. The step and the batch's steady path both
+/// count with it.
+#[inline(always)]
+pub(super) fn below_entry_after(
+    month: Month,
+    aum_fen: i64,
+    qualifies: Option<usize>,
+    run: Option<BelowEntryRun>,
+) -> Option<BelowEntryRun> {
+    match (qualifies, run) {
         (Some(_), _) => None,
-        (None, Some(run)) => Some(BelowEntryRun {
-            months: run.months.saturating_add(1),
-            peak_aum_fen: run.peak_aum_fen.max(m.aum_fen),
-            ..run
-        }),
-        (None, None) => Some(BelowEntryRun { since: m.month, months: 1, peak_aum_fen: m.aum_fen }),
+        (None, Some(run)) => {
+            Some(BelowEntryRun { months: run.months.saturating_add(1), peak_aum_fen: run.peak_aum_fen.max(aum_fen), ..run })
+        }
+        (None, None) => Some(BelowEntryRun { since: month, months: 1, peak_aum_fen: aum_fen }),
     }
+}
+
+/// SPEC §5.3 A running watch one short month on: one more short month, the peak the larger
+/// AUM. The step and the batch's steady path both extend watches with it.
+#[inline(always)]
+pub(super) fn watch_extended(w: Watch, aum_fen: i64) -> Watch {
+    Watch { short_months: w.short_months.saturating_add(1), peak_aum_fen: w.peak_aum_fen.max(aum_fen), ..w }
+}
+
+/// SPEC §5.3 The watch's best tier after a short month qualifying for `qualifies`: the higher
+/// of the two, none ranking below every tier (decision).
+#[inline(always)]
+pub(super) fn watch_best_after(best: Option<usize>, qualifies: Option<usize>) -> Option<usize> {
+    best.max(qualifies)
 }
 
 /// SPEC §5.6 Exit (退出): the counter reached `exit_after_months`; retention starts.
@@ -208,16 +234,14 @@ fn met_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, t: u
 /// or extends the watch; §5.5 Downgrade (降级) when the watch reaches the tier's watch months.
 fn short_of_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, t: usize, sink: &mut dyn Sink) {
     let w = match s.watch {
-        Some(w) => {
-            Watch { short_months: w.short_months.saturating_add(1), peak_aum_fen: w.peak_aum_fen.max(m.aum_fen), ..w }
-        }
+        Some(w) => watch_extended(w, m.aum_fen),
         None => {
             let evidence = Evidence::fen(m.aum_fen, Some(m.min_fen(t)));
             sink.event(m.event(EventKind::WatchStarted, Some(t), None, Reason::ShortOfTier, evidence));
             Watch { since: m.month, short_months: 1, best_tier: None, peak_aum_fen: m.aum_fen }
         }
     };
-    ranks.watch_best = ranks.watch_best.max(m.qualifies);
+    ranks.watch_best = watch_best_after(ranks.watch_best, m.qualifies);
     if u32::from(w.short_months) < m.v.tiers[t].watch_months {
         s.watch = Some(w);
         return;
