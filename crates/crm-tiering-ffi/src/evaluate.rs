@@ -6,11 +6,13 @@ use crm_tiering::{
     AumInput, ComponentAmount, Customer, CustomerKind, Month, MonthInput, MonthOutcome, from_fen, parse_amount,
 };
 
-use crate::error::{Failure, crmt_result};
+use crate::args::{arg, arg_mut, bytes, c_str, c_str_opt, free_box, put_box, slice, utf8, write_str};
+use crate::boundary::guard;
+use crate::buffer::crmt_buffer;
+use crate::code::crmt_result;
+use crate::convert::fen;
+use crate::details::Failure;
 use crate::event::{alert_struct, crmt_alert, crmt_event, event_struct};
-use crate::ffi::{
-    arg, arg_mut, bytes, c_str, c_str_opt, crmt_buffer, fen, free_box, guard, put_box, slice, utf8, write_str,
-};
 use crate::rulebook::crmt_rulebook;
 use crate::state::crmt_state;
 

@@ -30,17 +30,29 @@
 #![allow(unsafe_code)]
 
 // The modules are declared in the order of their functions in the header (cbindgen reads them in
-// turn), one comment apart so that rustfmt keeps the order.
+// turn), one comment apart so that rustfmt keeps the order. The first ones export no function and
+// each imports only modules above it (code <- details <- boundary <- args <- convert): no module
+// of the crate imports one that imports it (`tests/modules.rs` checks it).
+// Result codes.
+mod code;
+// A failure's details and the thread's error details.
+mod details;
+// The panic boundary.
+mod boundary;
+// The caller's arguments and text buffers.
+mod args;
+// Amounts and codes going out.
+mod convert;
 // The positional batch: caller's columns in, flat arrays out.
 mod batch;
-// Result codes and the thread's error details.
+// Readers of result codes and of the thread's error details.
 mod error;
 // Events and alerts as C values, their codes and names.
 mod event;
 // One customer's month.
 mod evaluate;
-// Panic boundary, argument checks, library buffers.
-mod ffi;
+// The library-owned buffer.
+mod buffer;
 // The portfolio month: stored states, extract, evaluation, reports.
 mod portfolio;
 // Rule books.
@@ -49,11 +61,11 @@ mod rulebook;
 mod state;
 
 pub use batch::*;
+pub use buffer::*;
+pub use code::crmt_result;
 pub use error::*;
 pub use evaluate::*;
 pub use event::*;
-pub use ffi::crmt_buffer;
-pub use ffi::*;
 pub use portfolio::*;
 pub use rulebook::*;
 pub use state::*;

@@ -4,8 +4,11 @@ use std::ffi::c_int;
 
 use crm_tiering::{Engine, EngineOptions, MissingMonths, RuleBook};
 
-use crate::error::{Failure, crmt_result};
-use crate::ffi::{arg, bytes, crmt_buffer, free_box, guard, put_box, utf8};
+use crate::args::{arg, bytes, free_box, put_box, utf8};
+use crate::boundary::guard;
+use crate::buffer::crmt_buffer;
+use crate::code::crmt_result;
+use crate::details::Failure;
 
 /// A validated rule book with its engine options. Immutable: share it freely between threads.
 pub struct crmt_rulebook {

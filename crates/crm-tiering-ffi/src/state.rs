@@ -5,8 +5,12 @@ use std::ffi::c_char;
 use crm_tiering::{CustomerRef, CustomerState, Status};
 
 use crate::CRMT_CODE_SIZE;
-use crate::error::{Failure, crmt_result};
-use crate::ffi::{arg, arg_mut, bytes, code_field, crmt_buffer, free_box, guard, put, put_box, utf8};
+use crate::args::{arg, arg_mut, bytes, free_box, put, put_box, utf8};
+use crate::boundary::guard;
+use crate::buffer::crmt_buffer;
+use crate::code::crmt_result;
+use crate::convert::code_field;
+use crate::details::Failure;
 
 /// One customer's state between monthly evaluations. Not synchronized.
 pub struct crmt_state {

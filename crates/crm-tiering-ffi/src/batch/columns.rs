@@ -9,9 +9,10 @@ use crm_tiering::{
     AumInput, ComponentAmount, CustomerKind, CustomerRef, InputError, MonthInput, TieringError, from_fen,
 };
 
-use crate::error::{Failure, crmt_result};
+use crate::args::slice;
+use crate::code::crmt_result;
+use crate::details::Failure;
 use crate::evaluate::customer_kind;
-use crate::ffi::slice;
 
 /// The customers of a batch, as columns (the layout of an extract, and cheap to fill from Java).
 ///

@@ -15,9 +15,11 @@ use std::sync::Mutex;
 
 use crm_tiering::{CustomerRef, CustomerState, Engine, Month, MonthInput, TieringError, from_fen};
 
-use crate::error::{Failure, crmt_result};
+use crate::args::{arg, arg_mut, bytes, c_str, put_box, slice};
+use crate::boundary::guard;
+use crate::code::crmt_result;
+use crate::details::Failure;
 use crate::evaluate::parse_month;
-use crate::ffi::{arg, arg_mut, bytes, c_str, guard, put_box, slice};
 use crate::rulebook::crmt_rulebook;
 use crate::state::crmt_states;
 use columns::{Averages, Columns, unreadable};

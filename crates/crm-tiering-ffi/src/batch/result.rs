@@ -6,9 +6,12 @@ use std::ffi::c_char;
 
 use crm_tiering::{Alert, BatchSink, Decimal, Event, TieringError};
 
-use crate::error::{Failure, crmt_result};
+use crate::args::{arg, free_box, write_str};
+use crate::boundary::{guard, guard_keep};
+use crate::code::crmt_result;
+use crate::convert::fen;
+use crate::details::Failure;
 use crate::event::{alert_struct, crmt_alert, crmt_event, event_struct};
-use crate::ffi::{arg, fen, free_box, guard, guard_keep, write_str};
 
 /// The result of a batch: events, alerts and AUMs as flat arrays, and the customers in error.
 /// Not synchronized; released with `crmt_batch_free`.
@@ -167,8 +170,8 @@ pub unsafe extern "C" fn crmt_batch_error_at(
         })?;
         // SAFETY: per the contract.
         unsafe {
-            crate::ffi::put(customer_index, *i, "customer_index")?;
-            crate::ffi::put(code, f.code, "code")
+            crate::args::put(customer_index, *i, "customer_index")?;
+            crate::args::put(code, f.code, "code")
         }
     })
 }
@@ -247,7 +250,7 @@ pub unsafe extern "C" fn crmt_batch_error_field(
 /// `batch` is NULL or live. Not synchronized.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_batch_error_month(batch: *const crmt_batch, customer_index: u32) -> i32 {
-    crate::ffi::guard_value(0, || error_of(batch, customer_index).map_or(0, |f| f.month))
+    crate::boundary::guard_value(0, || error_of(batch, customer_index).map_or(0, |f| f.month))
 }
 
 /// Frees a batch result. NULL is ignored.

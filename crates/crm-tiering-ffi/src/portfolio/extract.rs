@@ -7,9 +7,11 @@ use std::ffi::c_char;
 use crm_tiering::portfolio::{Columns, Extract, TableKind};
 use crm_tiering::{AumInput, Month, SpecialChange, TierCode, from_fen};
 
-use crate::error::{Failure, crmt_result};
+use crate::args::{arg, arg_mut, c_str, free_box, put_box};
+use crate::boundary::guard;
+use crate::code::crmt_result;
+use crate::details::Failure;
 use crate::evaluate::parse_month;
-use crate::ffi::{arg, arg_mut, c_str, free_box, guard, put_box};
 use crate::rulebook::crmt_rulebook;
 
 /// `kind` of a typed record: keep the stored customer kind (a new customer is personal).
@@ -54,7 +56,7 @@ fn table_kind(kind: u32) -> Result<TableKind, Failure> {
 /// `p` is NULL (with `n` 0) or readable for `n` pointers to NUL-terminated strings.
 unsafe fn strings<'a>(p: *const *const c_char, n: usize, name: &str) -> Result<Vec<&'a str>, Failure> {
     // SAFETY: per the contract.
-    let ptrs = unsafe { crate::ffi::slice(p, n, name) }?;
+    let ptrs = unsafe { crate::args::slice(p, n, name) }?;
     ptrs.iter()
         .enumerate()
         // SAFETY: per the contract.
@@ -104,7 +106,7 @@ pub unsafe extern "C" fn crmt_columns_resolve(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_columns_width(columns: *const crmt_columns) -> usize {
     // SAFETY: per the contract.
-    crate::ffi::guard_value(0, || unsafe { columns.as_ref() }.map_or(0, |c| c.columns.width()))
+    crate::boundary::guard_value(0, || unsafe { columns.as_ref() }.map_or(0, |c| c.columns.width()))
 }
 
 /// Frees resolved columns. NULL is ignored.
@@ -181,7 +183,7 @@ pub unsafe extern "C" fn crmt_extract_push_cells(
         let (x, table, cols) =
             unsafe { (arg_mut(extract, "extract")?, c_str(table, "table")?, arg(columns, "columns")?) };
         // SAFETY: per the contract.
-        let ptrs = unsafe { crate::ffi::slice(cells, count, "cells") }?;
+        let ptrs = unsafe { crate::args::slice(cells, count, "cells") }?;
         let mut texts: Vec<&str> = Vec::with_capacity(count);
         let mut bad = None;
         for (i, p) in ptrs.iter().enumerate() {

@@ -5,10 +5,14 @@
 use crm_tiering::portfolio::{Absent, MonthRange, PortfolioOptions, PortfolioSink, RecordError, RuleBookChange};
 use crm_tiering::{Alert, CustomerRef, CustomerState, Decimal, Event, Month};
 
-use crate::error::{Failure, crmt_result};
+use crate::args::{arg, arg_mut, free_box, put_box};
+use crate::boundary::guard;
+use crate::buffer::crmt_buffer;
+use crate::code::crmt_result;
+use crate::convert::fen;
+use crate::details::Failure;
 use crate::evaluate::parse_month;
 use crate::event::{alert_struct, crmt_alert, crmt_event, event_struct};
-use crate::ffi::{arg, arg_mut, crmt_buffer, fen, free_box, guard, put_box};
 use crate::portfolio::extract::crmt_extract;
 use crate::portfolio::report::{
     ErrorText, RunJson, crmt_record_error, error_struct, record_failure, states_json, yyyymm,
@@ -251,7 +255,7 @@ pub unsafe extern "C" fn crmt_evaluate_portfolio(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_portfolio_result_refused(result: *const crmt_portfolio_result) -> bool {
     // SAFETY: per the contract.
-    crate::ffi::guard_value(false, || unsafe { result.as_ref() }.is_some_and(|r| r.refused))
+    crate::boundary::guard_value(false, || unsafe { result.as_ref() }.is_some_and(|r| r.refused))
 }
 
 /// # Safety

@@ -7,9 +7,12 @@ use std::ffi::c_char;
 use crm_tiering::portfolio::PortfolioStates;
 use crm_tiering::{CustomerKind, CustomerRef};
 
-use crate::error::{Failure, crmt_result};
+use crate::args::{arg, arg_mut, bytes, c_str, c_str_opt, free_box, put, put_box, write_str};
+use crate::boundary::guard;
+use crate::buffer::crmt_buffer;
+use crate::code::crmt_result;
+use crate::details::Failure;
 use crate::evaluate::{CRMT_KIND_CORPORATE, CRMT_KIND_PERSONAL};
-use crate::ffi::{arg, arg_mut, bytes, c_str, c_str_opt, crmt_buffer, free_box, guard, put, put_box, write_str};
 use crate::portfolio::report::{category_code, record_failure};
 use crate::rulebook::crmt_rulebook;
 use crate::state::{crmt_state_info, info, parse_state};
@@ -92,7 +95,7 @@ pub unsafe extern "C" fn crmt_portfolio_from_text(
         if out.is_null() {
             return Err(Failure::null("out"));
         }
-        let text = crate::ffi::utf8(data, "data")?;
+        let text = crate::args::utf8(data, "data")?;
         let states = PortfolioStates::from_jsonl(text, "states")
             .map_err(|e| record_failure(category_code(&e.error), &e, e.to_string()))?;
         // SAFETY: per the contract.
@@ -130,7 +133,7 @@ pub unsafe extern "C" fn crmt_portfolio_to_text(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_portfolio_len(portfolio: *const crmt_portfolio) -> usize {
     // SAFETY: per the contract.
-    crate::ffi::guard_value(0, || unsafe { portfolio.as_ref() }.map_or(0, |p| p.states.len()))
+    crate::boundary::guard_value(0, || unsafe { portfolio.as_ref() }.map_or(0, |p| p.states.len()))
 }
 
 /// Adds a customer with its stored state (bytes as `crmt_state_to_bytes` writes them; empty for

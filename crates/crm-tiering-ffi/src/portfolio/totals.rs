@@ -7,10 +7,11 @@ use std::ffi::c_char;
 
 use crm_tiering::{AumInput, from_fen};
 
+use crate::args::{arg_mut, bytes, c_str, slice};
 use crate::batch::{offsets, text_at};
-use crate::error::crmt_result;
+use crate::boundary::guard;
+use crate::code::crmt_result;
 use crate::evaluate::{customer_kind, parse_month};
-use crate::ffi::{arg_mut, bytes, c_str, guard, slice};
 use crate::portfolio::extract::crmt_extract;
 
 /// The text of a column entry: `Some` when it is UTF-8. `text` is the whole column checked at

@@ -1,48 +1,10 @@
-//! The boundary: the panic guard, pointer and string checks, and the library-owned buffer.
+//! The caller's arguments: pointers, NUL-terminated strings, `(pointer, length)` slices, UTF-8
+//! text, out-pointers and the caller's text buffers (`write_str`).
 
 use std::ffi::{CStr, c_char};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crm_tiering::{Decimal, TierCode};
-
-use crate::CRMT_NO_AMOUNT;
-use crate::error::{Failure, clear_last_error, crmt_result, set_last_error};
-
-/// Runs `f` inside the panic boundary: clears the thread's error details, records new ones on
-/// failure, and turns a panic into [`crmt_result::CRMT_PANIC`].
-pub(crate) fn guard(f: impl FnOnce() -> Result<(), Failure>) -> crmt_result {
-    clear_last_error();
-    let outcome = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
-        let what = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown cause".to_string());
-        Err(Failure::new(crmt_result::CRMT_PANIC, format!("internal error (caught a panic): {what}")))
-    });
-    match outcome {
-        Ok(()) => crmt_result::CRMT_OK,
-        Err(failure) => {
-            let code = failure.code;
-            set_last_error(failure);
-            code
-        }
-    }
-}
-
-/// Like [`guard`], for accessors that must keep the thread's error details.
-pub(crate) fn guard_keep(f: impl FnOnce() -> Result<(), crmt_result>) -> crmt_result {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(Ok(())) => crmt_result::CRMT_OK,
-        Ok(Err(code)) => code,
-        Err(_) => crmt_result::CRMT_PANIC,
-    }
-}
-
-/// Runs an infallible accessor inside a panic boundary, with a fallback value.
-pub(crate) fn guard_value<T>(fallback: T, f: impl FnOnce() -> T) -> T {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
-}
+use crate::code::crmt_result;
+use crate::details::Failure;
 
 /// A non-NULL reference, or a NULL-argument failure naming the parameter.
 ///
@@ -185,78 +147,4 @@ pub(crate) unsafe fn write_str(s: &str, buf: *mut c_char, len: usize, written: *
         buf.add(n).write(0);
     }
     if n < s.len() { crmt_result::CRMT_BUFFER_TOO_SMALL } else { crmt_result::CRMT_OK }
-}
-
-/// Bytes owned by the library: a serialized state, a JSON rendering, a rule book.
-///
-/// Read with `crmt_buffer_data` and `crmt_buffer_len`; release with `crmt_buffer_free`.
-/// The data is followed by a NUL byte (not counted in the length), so text can be read as a C
-/// string.
-pub struct crmt_buffer {
-    bytes: Vec<u8>,
-}
-
-impl crmt_buffer {
-    pub(crate) fn new(mut bytes: Vec<u8>) -> Self {
-        bytes.push(0);
-        crmt_buffer { bytes }
-    }
-}
-
-/// The buffer's bytes (followed by a NUL); NULL when `buffer` is NULL. Owned by the buffer.
-///
-/// # Safety
-/// `buffer` is NULL or a live buffer. Not synchronized.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn crmt_buffer_data(buffer: *const crmt_buffer) -> *const u8 {
-    // SAFETY: NULL or live per the contract.
-    match unsafe { buffer.as_ref() } {
-        Some(b) => b.bytes.as_ptr(),
-        None => std::ptr::null(),
-    }
-}
-
-/// The buffer's length in bytes, without the trailing NUL; 0 when `buffer` is NULL.
-///
-/// # Safety
-/// `buffer` is NULL or a live buffer. Not synchronized.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn crmt_buffer_len(buffer: *const crmt_buffer) -> usize {
-    // SAFETY: NULL or live per the contract.
-    match unsafe { buffer.as_ref() } {
-        Some(b) => b.bytes.len().saturating_sub(1),
-        None => 0,
-    }
-}
-
-/// Frees a buffer. NULL is ignored; freeing twice is undefined behaviour.
-///
-/// # Safety
-/// `buffer` is NULL or a buffer returned by this library and not yet freed.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn crmt_buffer_free(buffer: *mut crmt_buffer) {
-    guard_value((), || {
-        // SAFETY: per the contract.
-        unsafe { free_box(buffer) }
-    });
-}
-
-/// An amount at most two decimals as fen; [`CRMT_NO_AMOUNT`] otherwise.
-#[inline]
-pub(crate) fn fen(amount: Decimal) -> i64 {
-    crm_tiering::to_fen(amount).filter(|v| *v != CRMT_NO_AMOUNT).unwrap_or(CRMT_NO_AMOUNT)
-}
-
-/// A code in a fixed NUL-terminated field (empty when none).
-#[inline]
-pub(crate) fn code_field(code: Option<TierCode>) -> [c_char; crate::CRMT_CODE_SIZE] {
-    let mut out = [0 as c_char; crate::CRMT_CODE_SIZE];
-    if let Some(c) = code {
-        let b = c.as_str().as_bytes();
-        let n = b.len().min(crate::CRMT_CODE_LEN);
-        for (o, b) in out[..n].iter_mut().zip(&b[..n]) {
-            *o = *b as c_char;
-        }
-    }
-    out
 }
