@@ -159,9 +159,12 @@ typedef enum crmt_result {
    */
   CRMT_NOT_FOUND = 22,
   /**
-   * An internal error: a Rust panic was caught at the boundary (the default panic hook
-   * also prints it to stderr). Please report it. The handles passed to the failed call are
-   * still valid and may be freed; a state or batch it was updating may be half-updated.
+   * An internal error: a Rust panic was caught at the boundary. Its message and source
+   * location are in the thread's error details (`crmt_last_error_message`); nothing is
+   * printed on the host's stderr (the library's panic hook passes on to the hook it found
+   * only panics outside the library's calls). Please report it. The handles passed to the
+   * failed call are still valid and may be freed; a state or batch it was updating may be
+   * half-updated.
    */
   CRMT_PANIC = 99,
 } crmt_result;
@@ -1068,7 +1071,9 @@ enum crmt_result crmt_last_error_other_record(uint64_t *row,
 
 /**
  * Raises a Rust panic inside the panic boundary, for an embedder's tests of its error
- * handling: returns `CRMT_PANIC` with details like any failure. Never unwinds into the caller.
+ * handling: returns `CRMT_PANIC` with details like any failure (the message, "self-test panic
+ * requested by the caller", and its source location). Never unwinds into the caller and prints
+ * nothing on stderr.
  *
  * Thread-safe.
  */

@@ -53,6 +53,7 @@ pub unsafe extern "C" fn crmt_buffer_len(buffer: *const crmt_buffer) -> usize {
 pub unsafe extern "C" fn crmt_buffer_free(buffer: *mut crmt_buffer) {
     guard_value((), || {
         // SAFETY: per the contract.
-        unsafe { free_box(buffer) }
+        unsafe { free_box(buffer) };
+        Ok(())
     });
 }

@@ -41,9 +41,12 @@ pub enum crmt_result {
     CRMT_INDEX_OUT_OF_RANGE = 21,
     /// A customer id was looked up that the portfolio does not hold.
     CRMT_NOT_FOUND = 22,
-    /// An internal error: a Rust panic was caught at the boundary (the default panic hook
-    /// also prints it to stderr). Please report it. The handles passed to the failed call are
-    /// still valid and may be freed; a state or batch it was updating may be half-updated.
+    /// An internal error: a Rust panic was caught at the boundary. Its message and source
+    /// location are in the thread's error details (`crmt_last_error_message`); nothing is
+    /// printed on the host's stderr (the library's panic hook passes on to the hook it found
+    /// only panics outside the library's calls). Please report it. The handles passed to the
+    /// failed call are still valid and may be freed; a state or batch it was updating may be
+    /// half-updated.
     CRMT_PANIC = 99,
 }
 

@@ -4,7 +4,7 @@
 use std::ffi::{c_char, c_int};
 
 use crate::args::write_str;
-use crate::boundary::{guard, guard_keep, guard_value};
+use crate::boundary::{guard, guard_details};
 use crate::code::crmt_result;
 use crate::details::{Failure, with_last};
 
@@ -42,10 +42,7 @@ pub unsafe extern "C" fn crmt_error_message(
 ) -> crmt_result {
     let text = crmt_result::from_int(result).map_or("unknown result code", crmt_result::description);
     // SAFETY: forwarded contract.
-    guard_keep(|| match unsafe { write_str(text, buf, len, written) } {
-        crmt_result::CRMT_OK => Ok(()),
-        other => Err(other),
-    })
+    guard_details(crmt_result::CRMT_PANIC, || unsafe { write_str(text, buf, len, written) })
 }
 
 /// The result code of the calling thread's last failed call; `CRMT_OK` when the last call
@@ -54,7 +51,7 @@ pub unsafe extern "C" fn crmt_error_message(
 /// Thread-safe: each thread has its own details.
 #[unsafe(no_mangle)]
 pub extern "C" fn crmt_last_error_code() -> crmt_result {
-    guard_value(crmt_result::CRMT_PANIC, || with_last(|l| l.map_or(crmt_result::CRMT_OK, |f| f.code)))
+    guard_details(crmt_result::CRMT_PANIC, || with_last(|l| l.map_or(crmt_result::CRMT_OK, |f| f.code)))
 }
 
 fn write_last(
@@ -63,14 +60,11 @@ fn write_last(
     len: usize,
     written: *mut usize,
 ) -> crmt_result {
-    guard_keep(|| {
+    guard_details(crmt_result::CRMT_PANIC, || {
         with_last(|l| {
             let text = l.and_then(pick).unwrap_or("");
             // SAFETY: forwarded contract of the exported callers.
-            match unsafe { write_str(text, buf, len, written) } {
-                crmt_result::CRMT_OK => Ok(()),
-                other => Err(other),
-            }
+            unsafe { write_str(text, buf, len, written) }
         })
     })
 }
@@ -129,7 +123,7 @@ pub unsafe extern "C" fn crmt_last_error_field(buf: *mut c_char, len: usize, wri
 /// Thread-safe: each thread has its own details.
 #[unsafe(no_mangle)]
 pub extern "C" fn crmt_last_error_month() -> i32 {
-    guard_value(0, || with_last(|l| l.map_or(0, |f| f.month)))
+    guard_details(0, || with_last(|l| l.map_or(0, |f| f.month)))
 }
 
 fn write_record(
@@ -139,7 +133,7 @@ fn write_record(
     len: usize,
     written: *mut usize,
 ) -> crmt_result {
-    guard_keep(|| {
+    guard_details(crmt_result::CRMT_PANIC, || {
         with_last(|l| {
             let (table, r) = l.and_then(pick).map_or(("", 0), |b| (b.0.as_str(), b.1));
             if !row.is_null() {
@@ -147,10 +141,7 @@ fn write_record(
                 unsafe { row.write(r) };
             }
             // SAFETY: forwarded contract of the exported callers.
-            match unsafe { write_str(table, buf, len, written) } {
-                crmt_result::CRMT_OK => Ok(()),
-                other => Err(other),
-            }
+            unsafe { write_str(table, buf, len, written) }
         })
     })
 }
@@ -196,7 +187,9 @@ pub unsafe extern "C" fn crmt_last_error_other_record(
 }
 
 /// Raises a Rust panic inside the panic boundary, for an embedder's tests of its error
-/// handling: returns `CRMT_PANIC` with details like any failure. Never unwinds into the caller.
+/// handling: returns `CRMT_PANIC` with details like any failure (the message, "self-test panic
+/// requested by the caller", and its source location). Never unwinds into the caller and prints
+/// nothing on stderr.
 ///
 /// Thread-safe.
 #[unsafe(no_mangle)]

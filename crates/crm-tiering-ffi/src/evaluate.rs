@@ -387,7 +387,7 @@ pub unsafe extern "C" fn crmt_outcome_to_json(outcome: *const crmt_outcome, out:
 /// `outcome` is NULL or an outcome from this library not yet freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_outcome_free(outcome: *mut crmt_outcome) {
-    let _ = guard(|| {
+    crate::boundary::guard_value((), || {
         // SAFETY: per the contract.
         unsafe { free_box(outcome) };
         Ok(())

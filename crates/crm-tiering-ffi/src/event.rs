@@ -245,7 +245,7 @@ fn text_table<T: Copy>(
     text: impl Fn(T) -> &'static str,
     value: c_int,
 ) -> *const c_char {
-    crate::boundary::guard_value(c"".as_ptr(), || {
+    crate::boundary::guard_details(c"".as_ptr(), || {
         let table = table.get_or_init(|| {
             let mut t = vec![CString::default(); all.iter().map(|v| c_value(*v) + 1).max().unwrap_or(0)];
             for v in all {

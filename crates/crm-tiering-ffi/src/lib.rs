@@ -18,8 +18,15 @@
 //!   stay valid until that handle is freed or changed. Static strings (codes, names, the
 //!   version) are never freed. The caller never calls `free()` on library memory.
 //! - **Errors**: a failing call returns a non-zero [`crmt_result`] and records details (message,
-//!   customer, month, field) for the calling thread, read with `crmt_last_error_*`. Every call
-//!   but those accessors clears the details first.
+//!   customer, month, field, record) for the calling thread, read with `crmt_last_error_*`. A
+//!   call that returns a `crmt_result` clears the details first; the readers of the details,
+//!   the accessors that return a value (a length, an array, a flag) and every `_free` keep
+//!   them, so a caller may free its handles before reading why a call failed. (Such an accessor
+//!   records details only when misused: a pointer that is not a live handle.)
+//! - **Panics**: a panic inside the library is caught at the boundary and returned as
+//!   [`crmt_result::CRMT_PANIC`], its message and source location in the details; nothing is
+//!   printed on the host's stderr. The library's panic hook (installed once, on the first
+//!   call) passes panics outside the library's calls on to the hook it found.
 //! - **Threads**: a `crmt_rulebook` is immutable and may be shared by any number of threads.
 //!   `crmt_columns` is immutable once made. `crmt_state`, `crmt_states`, `crmt_outcome`,
 //!   `crmt_batch`, `crmt_portfolio`, `crmt_extract`, `crmt_portfolio_result` and `crmt_buffer` are

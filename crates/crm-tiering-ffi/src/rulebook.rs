@@ -163,7 +163,7 @@ pub unsafe extern "C" fn crmt_rulebook_to_json(book: *const crmt_rulebook, out: 
 /// `book` is NULL or a rule book from this library not yet freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_rulebook_free(book: *mut crmt_rulebook) {
-    let _ = guard(|| {
+    crate::boundary::guard_value((), || {
         // SAFETY: per the contract.
         unsafe { free_box(book) };
         Ok(())

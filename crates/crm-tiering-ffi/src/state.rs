@@ -198,7 +198,7 @@ pub unsafe extern "C" fn crmt_state_get_info(state: *const crmt_state, out: *mut
 /// `state` is NULL or a state from this library not yet freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_state_free(state: *mut crmt_state) {
-    let _ = guard(|| {
+    crate::boundary::guard_value((), || {
         // SAFETY: per the contract.
         unsafe { free_box(state) };
         Ok(())
@@ -297,7 +297,7 @@ pub unsafe extern "C" fn crmt_states_get_info(
 /// `states` is NULL or states from this library not yet freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_states_free(states: *mut crmt_states) {
-    let _ = guard(|| {
+    crate::boundary::guard_value((), || {
         // SAFETY: per the contract.
         unsafe { free_box(states) };
         Ok(())

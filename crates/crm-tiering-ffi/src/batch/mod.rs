@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use crm_tiering::{CustomerRef, CustomerState, Engine, Month, MonthInput, TieringError, from_fen};
 
 use crate::args::{arg, arg_mut, bytes, c_str, put_box, slice};
-use crate::boundary::guard;
+use crate::boundary::{WorkerPanic, enter_worker, guard, worker_failure};
 use crate::code::crmt_result;
 use crate::details::Failure;
 use crate::evaluate::parse_month;
@@ -58,16 +58,24 @@ where
     if threads > 1 {
         columns.read(0..n, &mut refs, &mut rejected);
         let rejected = rejected.as_slice();
-        let checked = |i: usize| match rejected.binary_search_by_key(&(i as u32), |(r, _)| *r) {
-            Ok(_) => Err(unreadable(i)),
-            Err(_) => input(i),
+        let checked = |i: usize| {
+            #[cfg(test)]
+            tests::panic_at(i);
+            match rejected.binary_search_by_key(&(i as u32), |(r, _)| *r) {
+                Ok(_) => Err(unreadable(i)),
+                Err(_) => input(i),
+            }
         };
         let pool = Mutex::new(std::mem::take(&mut out.spare));
-        let parts = engine.evaluate_batch_parallel_with(month, &refs, states, checked, threads, || Collect {
-            out: pool.lock().ok().and_then(|mut p| p.pop()).unwrap_or_default(),
-            base: 0,
-            rejected,
-        })?;
+        // The engine's worker threads are inside this call's boundary: a panic on one is this
+        // call's `CRMT_PANIC` (the engine reports only that a worker failed), never printed.
+        let (caller, panicked) = (std::thread::current().id(), WorkerPanic::default());
+        let parts = engine
+            .evaluate_batch_parallel_with(month, &refs, states, checked, threads, || {
+                enter_worker(caller, &panicked);
+                Collect { out: pool.lock().ok().and_then(|mut p| p.pop()).unwrap_or_default(), base: 0, rejected }
+            })
+            .map_err(|e| worker_failure(&panicked).unwrap_or_else(|| Failure::from(e)))?;
         out.spare = pool.into_inner().unwrap_or_default();
         for part in parts {
             out.append(part.out);
@@ -313,4 +321,60 @@ unsafe fn run_batch(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// The customer whose input panics, for the test of a worker thread's panic.
+    static PANIC_AT: AtomicUsize = AtomicUsize::new(usize::MAX);
+
+    pub(super) fn panic_at(i: usize) {
+        if PANIC_AT.load(Ordering::SeqCst) == i {
+            panic!("test panic in the input of customer {i}")
+        }
+    }
+
+    #[test]
+    fn a_panic_on_a_worker_thread_is_the_calls_panic_and_is_not_printed() {
+        let _serial = crate::boundary::tests::HOOK_TESTS.lock().unwrap_or_else(|e| e.into_inner());
+        let mut book = std::ptr::null_mut();
+        // SAFETY: a valid out-pointer.
+        assert_eq!(unsafe { crate::crmt_rulebook_default(&mut book) }, crmt_result::CRMT_OK);
+        let n = 16;
+        let ids: Vec<u8> = (0..n).flat_map(|i| format!("c{i:02}").into_bytes()).collect();
+        let offsets: Vec<usize> = (0..=n).map(|i| i * 3).collect();
+        let customers = crmt_batch_customers {
+            count: n,
+            ids: ids.as_ptr().cast(),
+            id_offsets: offsets.as_ptr(),
+            legal_entities: std::ptr::null(),
+            legal_entity_offsets: std::ptr::null(),
+            kinds: std::ptr::null(),
+        };
+        let fen = vec![30_000_000_i64; n];
+        let aum = crmt_batch_aum { component_count: 0, components: std::ptr::null(), amounts_fen: fen.as_ptr() };
+        let mut states = std::ptr::null_mut();
+        // SAFETY: a valid out-pointer.
+        assert_eq!(unsafe { crate::crmt_states_new(n, &mut states) }, crmt_result::CRMT_OK);
+        let forwarded = crate::boundary::FORWARDED.load(Ordering::SeqCst);
+        PANIC_AT.store(12, Ordering::SeqCst);
+        // SAFETY: valid handles and columns of `n` customers.
+        let code = unsafe {
+            crmt_evaluate_batch(book, 202401, &customers, &aum, states, 2, std::ptr::null_mut(), std::ptr::null_mut())
+        };
+        PANIC_AT.store(usize::MAX, Ordering::SeqCst);
+        assert_eq!(code, crmt_result::CRMT_PANIC);
+        assert_eq!(crate::boundary::FORWARDED.load(Ordering::SeqCst), forwarded, "the worker's panic was forwarded");
+        let message = crate::details::with_last(|l| l.map(|f| f.message.clone())).unwrap_or_default();
+        assert!(message.contains("worker thread") && message.contains("input of customer 12"), "{message}");
+        assert!(message.contains("src/batch/mod.rs:"), "no location in {message}");
+        // SAFETY: handles made above.
+        unsafe {
+            crate::crmt_states_free(states);
+            crate::crmt_rulebook_free(book);
+        }
+    }
 }

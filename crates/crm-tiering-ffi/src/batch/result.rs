@@ -197,10 +197,7 @@ fn write_error(
     guard_keep(|| {
         let text = error_of(batch, customer_index).and_then(pick).unwrap_or("");
         // SAFETY: the exported callers' contract.
-        match unsafe { write_str(text, buf, len, written) } {
-            crmt_result::CRMT_OK => Ok(()),
-            code => Err(code),
-        }
+        Ok(unsafe { write_str(text, buf, len, written) })
     })
 }
 
@@ -250,7 +247,7 @@ pub unsafe extern "C" fn crmt_batch_error_field(
 /// `batch` is NULL or live. Not synchronized.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_batch_error_month(batch: *const crmt_batch, customer_index: u32) -> i32 {
-    crate::boundary::guard_value(0, || error_of(batch, customer_index).map_or(0, |f| f.month))
+    crate::boundary::guard_value(0, || Ok(error_of(batch, customer_index).map_or(0, |f| f.month)))
 }
 
 /// Frees a batch result. NULL is ignored.
@@ -259,7 +256,7 @@ pub unsafe extern "C" fn crmt_batch_error_month(batch: *const crmt_batch, custom
 /// `batch` is NULL or a batch from this library not yet freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_batch_free(batch: *mut crmt_batch) {
-    let _ = guard(|| {
+    crate::boundary::guard_value((), || {
         // SAFETY: per the contract.
         unsafe { free_box(batch) };
         Ok(())

@@ -106,7 +106,7 @@ pub unsafe extern "C" fn crmt_columns_resolve(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_columns_width(columns: *const crmt_columns) -> usize {
     // SAFETY: per the contract.
-    crate::boundary::guard_value(0, || unsafe { columns.as_ref() }.map_or(0, |c| c.columns.width()))
+    crate::boundary::guard_value(0, || Ok(unsafe { columns.as_ref() }.map_or(0, |c| c.columns.width())))
 }
 
 /// Frees resolved columns. NULL is ignored.
@@ -115,7 +115,7 @@ pub unsafe extern "C" fn crmt_columns_width(columns: *const crmt_columns) -> usi
 /// `columns` is NULL or columns from this library not yet freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_columns_free(columns: *mut crmt_columns) {
-    let _ = guard(|| {
+    crate::boundary::guard_value((), || {
         // SAFETY: per the contract.
         unsafe { free_box(columns) };
         Ok(())
@@ -391,7 +391,7 @@ pub unsafe extern "C" fn crmt_extract_push_revoke(
 /// `extract` is NULL or an extract from this library not yet freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_extract_free(extract: *mut crmt_extract) {
-    let _ = guard(|| {
+    crate::boundary::guard_value((), || {
         // SAFETY: per the contract.
         unsafe { free_box(extract) };
         Ok(())

@@ -255,7 +255,7 @@ pub unsafe extern "C" fn crmt_evaluate_portfolio(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_portfolio_result_refused(result: *const crmt_portfolio_result) -> bool {
     // SAFETY: per the contract.
-    crate::boundary::guard_value(false, || unsafe { result.as_ref() }.is_some_and(|r| r.refused))
+    crate::boundary::guard_value(false, || Ok(unsafe { result.as_ref() }.is_some_and(|r| r.refused)))
 }
 
 /// # Safety
@@ -406,7 +406,7 @@ pub unsafe extern "C" fn crmt_portfolio_to_json(
 /// `result` is NULL or a result from this library not yet freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_portfolio_result_free(result: *mut crmt_portfolio_result) {
-    let _ = guard(|| {
+    crate::boundary::guard_value((), || {
         // SAFETY: per the contract.
         unsafe { free_box(result) };
         Ok(())

@@ -133,7 +133,7 @@ pub unsafe extern "C" fn crmt_portfolio_to_text(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_portfolio_len(portfolio: *const crmt_portfolio) -> usize {
     // SAFETY: per the contract.
-    crate::boundary::guard_value(0, || unsafe { portfolio.as_ref() }.map_or(0, |p| p.states.len()))
+    crate::boundary::guard_value(0, || Ok(unsafe { portfolio.as_ref() }.map_or(0, |p| p.states.len())))
 }
 
 /// Adds a customer with its stored state (bytes as `crmt_state_to_bytes` writes them; empty for
@@ -377,7 +377,7 @@ pub unsafe extern "C" fn crmt_rulebook_fingerprint(
 /// `portfolio` is NULL or a portfolio from this library not yet freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_portfolio_free(portfolio: *mut crmt_portfolio) {
-    let _ = guard(|| {
+    crate::boundary::guard_value((), || {
         // SAFETY: per the contract.
         unsafe { free_box(portfolio) };
         Ok(())
