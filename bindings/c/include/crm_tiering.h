@@ -121,7 +121,10 @@ typedef enum crmt_result {
    */
   CRMT_INVALID_MONTH = 4,
   /**
-   * Another argument was out of its documented range (a kind, a length, an offset).
+   * Another argument was out of its documented range (a kind, a length, an offset, a count
+   * or length whose size in bytes no object can have), or a handle argument was not a live
+   * handle of its kind (freed, freed twice, another kind of handle, a pointer the library
+   * never returned). The field of the details names the parameter.
    */
   CRMT_INVALID_ARGUMENT = 5,
   /**
@@ -945,10 +948,13 @@ enum crmt_result crmt_batch_error_field(const struct crmt_batch *batch,
 int32_t crmt_batch_error_month(const struct crmt_batch *batch, uint32_t customer_index);
 
 /**
- * Frees a batch result. NULL is ignored.
+ * Frees a batch result. NULL is ignored. A pointer that is not a live `crmt_batch` (freed already,
+ * another kind of handle) is refused: nothing is freed, and the thread's error details say why
+ * (`CRMT_INVALID_ARGUMENT`, field `batch`). Otherwise keeps the error details, so a caller may
+ * free its handles before reading why a call failed.
  *
  * # Safety
- * `batch` is NULL or a batch from this library not yet freed.
+ * No other thread uses `batch` during or after the call.
  */
 void crmt_batch_free(struct crmt_batch *batch);
 
@@ -1257,10 +1263,13 @@ const struct crmt_state *crmt_outcome_state(const struct crmt_outcome *outcome);
 enum crmt_result crmt_outcome_to_json(const struct crmt_outcome *outcome, struct crmt_buffer **out);
 
 /**
- * Frees an outcome. NULL is ignored.
+ * Frees an outcome. NULL is ignored. A pointer that is not a live `crmt_outcome` (freed already,
+ * another kind of handle) is refused: nothing is freed, and the thread's error details say why
+ * (`CRMT_INVALID_ARGUMENT`, field `outcome`). Otherwise keeps the error details, so a caller may
+ * free its handles before reading why a call failed.
  *
  * # Safety
- * `outcome` is NULL or an outcome from this library not yet freed.
+ * No other thread uses `outcome` during or after the call.
  */
 void crmt_outcome_free(struct crmt_outcome *outcome);
 
@@ -1281,10 +1290,13 @@ const uint8_t *crmt_buffer_data(const struct crmt_buffer *buffer);
 size_t crmt_buffer_len(const struct crmt_buffer *buffer);
 
 /**
- * Frees a buffer. NULL is ignored; freeing twice is undefined behaviour.
+ * Frees a buffer. NULL is ignored. A pointer that is not a live `crmt_buffer` (freed already,
+ * another kind of handle) is refused: nothing is freed, and the thread's error details say why
+ * (`CRMT_INVALID_ARGUMENT`, field `buffer`). Otherwise keeps the error details, so a caller may
+ * free its handles before reading why a call failed.
  *
  * # Safety
- * `buffer` is NULL or a buffer returned by this library and not yet freed.
+ * No other thread uses `buffer` during or after the call.
  */
 void crmt_buffer_free(struct crmt_buffer *buffer);
 
@@ -1473,10 +1485,13 @@ enum crmt_result crmt_rulebook_fingerprint(const struct crmt_rulebook *book,
                                            size_t *written);
 
 /**
- * Frees a portfolio. NULL is ignored.
+ * Frees a portfolio. NULL is ignored. A pointer that is not a live `crmt_portfolio` (freed
+ * already, another kind of handle) is refused: nothing is freed, and the thread's error details
+ * say why (`CRMT_INVALID_ARGUMENT`, field `portfolio`). Otherwise keeps the error details, so a
+ * caller may free its handles before reading why a call failed.
  *
  * # Safety
- * `portfolio` is NULL or a portfolio from this library not yet freed.
+ * No other thread uses `portfolio` during or after the call.
  */
 void crmt_portfolio_free(struct crmt_portfolio *portfolio);
 
@@ -1512,10 +1527,13 @@ enum crmt_result crmt_columns_resolve(const struct crmt_rulebook *book,
 size_t crmt_columns_width(const struct crmt_columns *columns);
 
 /**
- * Frees resolved columns. NULL is ignored.
+ * Frees resolved columns. NULL is ignored. A pointer that is not a live `crmt_columns` (freed
+ * already, another kind of handle) is refused: nothing is freed, and the thread's error details
+ * say why (`CRMT_INVALID_ARGUMENT`, field `columns`). Otherwise keeps the error details, so a
+ * caller may free its handles before reading why a call failed.
  *
  * # Safety
- * `columns` is NULL or columns from this library not yet freed.
+ * No other thread uses `columns` during or after the call.
  */
 void crmt_columns_free(struct crmt_columns *columns);
 
@@ -1618,10 +1636,13 @@ enum crmt_result crmt_extract_push_revoke(struct crmt_extract *extract,
                                           int32_t month);
 
 /**
- * Frees an extract. NULL is ignored.
+ * Frees an extract. NULL is ignored. A pointer that is not a live `crmt_extract` (freed already,
+ * another kind of handle) is refused: nothing is freed, and the thread's error details say why
+ * (`CRMT_INVALID_ARGUMENT`, field `extract`). Otherwise keeps the error details, so a caller may
+ * free its handles before reading why a call failed.
  *
  * # Safety
- * `extract` is NULL or an extract from this library not yet freed.
+ * No other thread uses `extract` during or after the call.
  */
 void crmt_extract_free(struct crmt_extract *extract);
 
@@ -1811,10 +1832,13 @@ enum crmt_result crmt_portfolio_to_json(const struct crmt_portfolio *portfolio,
                                         struct crmt_buffer **out);
 
 /**
- * Frees a portfolio result. NULL is ignored.
+ * Frees a portfolio result. NULL is ignored. A pointer that is not a live `crmt_portfolio_result`
+ * (freed already, another kind of handle) is refused: nothing is freed, and the thread's error
+ * details say why (`CRMT_INVALID_ARGUMENT`, field `result`). Otherwise keeps the error details, so
+ * a caller may free its handles before reading why a call failed.
  *
  * # Safety
- * `result` is NULL or a result from this library not yet freed.
+ * No other thread uses `result` during or after the call.
  */
 void crmt_portfolio_result_free(struct crmt_portfolio_result *result);
 
@@ -1892,10 +1916,13 @@ enum crmt_result crmt_rulebook_with_missing_months(const struct crmt_rulebook *b
 enum crmt_result crmt_rulebook_to_json(const struct crmt_rulebook *book, struct crmt_buffer **out);
 
 /**
- * Frees a rule book. NULL is ignored. No other thread may use it any more.
+ * Frees a rule book. NULL is ignored. No other thread may use it any more. A pointer that is not a
+ * live `crmt_rulebook` (freed already, another kind of handle) is refused: nothing is freed, and
+ * the thread's error details say why (`CRMT_INVALID_ARGUMENT`, field `book`). Otherwise keeps the
+ * error details, so a caller may free its handles before reading why a call failed.
  *
  * # Safety
- * `book` is NULL or a rule book from this library not yet freed.
+ * No other thread uses `book` during or after the call.
  */
 void crmt_rulebook_free(struct crmt_rulebook *book);
 
@@ -1958,10 +1985,14 @@ enum crmt_result crmt_state_clone(const struct crmt_state *state, struct crmt_st
 enum crmt_result crmt_state_get_info(const struct crmt_state *state, struct crmt_state_info *out);
 
 /**
- * Frees a state. NULL is ignored.
+ * Frees a state. NULL is ignored. The state an outcome lends (`crmt_outcome_state`) is freed with
+ * its outcome, never here. A pointer that is not a live `crmt_state` (freed already, another kind
+ * of handle) is refused: nothing is freed, and the thread's error details say why
+ * (`CRMT_INVALID_ARGUMENT`, field `state`). Otherwise keeps the error details, so a caller may
+ * free its handles before reading why a call failed.
  *
  * # Safety
- * `state` is NULL or a state from this library not yet freed.
+ * No other thread uses `state` during or after the call.
  */
 void crmt_state_free(struct crmt_state *state);
 
@@ -2012,10 +2043,13 @@ enum crmt_result crmt_states_get_info(struct crmt_states *states,
                                       struct crmt_state_info *out);
 
 /**
- * Frees a portfolio's states. NULL is ignored.
+ * Frees a portfolio's states. NULL is ignored. A pointer that is not a live `crmt_states` (freed
+ * already, another kind of handle) is refused: nothing is freed, and the thread's error details
+ * say why (`CRMT_INVALID_ARGUMENT`, field `states`). Otherwise keeps the error details, so a
+ * caller may free its handles before reading why a call failed.
  *
  * # Safety
- * `states` is NULL or states from this library not yet freed.
+ * No other thread uses `states` during or after the call.
  */
 void crmt_states_free(struct crmt_states *states);
 

@@ -15,15 +15,6 @@ pub(crate) unsafe fn arg<'a, T>(p: *const T, name: &str) -> Result<&'a T, Failur
     unsafe { p.as_ref() }.ok_or_else(|| Failure::null(name))
 }
 
-/// A non-NULL mutable reference, or a NULL-argument failure naming the parameter.
-///
-/// # Safety
-/// `p` is NULL or points to a valid `T` not aliased for the duration of the call.
-pub(crate) unsafe fn arg_mut<'a, T>(p: *mut T, name: &str) -> Result<&'a mut T, Failure> {
-    // SAFETY: the caller guarantees `p` is NULL or valid and unaliased.
-    unsafe { p.as_mut() }.ok_or_else(|| Failure::null(name))
-}
-
 /// A NUL-terminated UTF-8 string argument.
 ///
 /// # Safety
@@ -95,30 +86,6 @@ pub(crate) unsafe fn put<T>(out: *mut T, value: T, name: &str) -> Result<(), Fai
     // SAFETY: non-NULL and writable per the caller's contract.
     unsafe { out.write(value) };
     Ok(())
-}
-
-/// Moves `value` to the heap and stores the handle through `out`.
-///
-/// # Safety
-/// `out` is NULL or valid for writes.
-pub(crate) unsafe fn put_box<T>(out: *mut *mut T, value: T, name: &str) -> Result<(), Failure> {
-    if out.is_null() {
-        return Err(Failure::null(name));
-    }
-    // SAFETY: non-NULL and writable per the caller's contract.
-    unsafe { out.write(Box::into_raw(Box::new(value))) };
-    Ok(())
-}
-
-/// Frees a handle made by [`put_box`]; NULL is ignored.
-///
-/// # Safety
-/// `p` is NULL or a handle from `put_box` not freed before.
-pub(crate) unsafe fn free_box<T>(p: *mut T) {
-    if !p.is_null() {
-        // SAFETY: the caller passes a live handle made by Box::into_raw.
-        drop(unsafe { Box::from_raw(p) });
-    }
 }
 
 /// Writes `s` and a NUL into `buf` (`len` bytes); `*written` receives the full length of `s`

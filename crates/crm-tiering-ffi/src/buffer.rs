@@ -1,7 +1,7 @@
 //! The library-owned buffer (`crmt_buffer`): serialized states, JSON renderings, stored text.
 
-use crate::args::free_box;
 use crate::boundary::guard_value;
+use crate::handle::{Handle, Kind, free_handle, read_value};
 
 /// Bytes owned by the library: a serialized state, a JSON rendering, a rule book.
 ///
@@ -10,6 +10,10 @@ use crate::boundary::guard_value;
 /// string.
 pub struct crmt_buffer {
     bytes: Vec<u8>,
+}
+
+impl Handle for crmt_buffer {
+    const KIND: Kind = Kind::Buffer;
 }
 
 impl crmt_buffer {
@@ -25,11 +29,8 @@ impl crmt_buffer {
 /// `buffer` is NULL or a live buffer. Not synchronized.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_buffer_data(buffer: *const crmt_buffer) -> *const u8 {
-    // SAFETY: NULL or live per the contract.
-    match unsafe { buffer.as_ref() } {
-        Some(b) => b.bytes.as_ptr(),
-        None => std::ptr::null(),
-    }
+    // SAFETY: per the contract.
+    unsafe { read_value(buffer, "buffer", std::ptr::null(), |b| b.bytes.as_ptr()) }
 }
 
 /// The buffer's length in bytes, without the trailing NUL; 0 when `buffer` is NULL.
@@ -38,22 +39,21 @@ pub unsafe extern "C" fn crmt_buffer_data(buffer: *const crmt_buffer) -> *const 
 /// `buffer` is NULL or a live buffer. Not synchronized.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_buffer_len(buffer: *const crmt_buffer) -> usize {
-    // SAFETY: NULL or live per the contract.
-    match unsafe { buffer.as_ref() } {
-        Some(b) => b.bytes.len().saturating_sub(1),
-        None => 0,
-    }
+    // SAFETY: per the contract.
+    unsafe { read_value(buffer, "buffer", 0, |b| b.bytes.len().saturating_sub(1)) }
 }
 
-/// Frees a buffer. NULL is ignored; freeing twice is undefined behaviour.
+/// Frees a buffer. NULL is ignored. A pointer that is not a live `crmt_buffer` (freed already,
+/// another kind of handle) is refused: nothing is freed, and the thread's error details say why
+/// (`CRMT_INVALID_ARGUMENT`, field `buffer`). Otherwise keeps the error details, so a caller may
+/// free its handles before reading why a call failed.
 ///
 /// # Safety
-/// `buffer` is NULL or a buffer returned by this library and not yet freed.
+/// No other thread uses `buffer` during or after the call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_buffer_free(buffer: *mut crmt_buffer) {
     guard_value((), || {
         // SAFETY: per the contract.
-        unsafe { free_box(buffer) };
-        Ok(())
+        unsafe { free_handle(buffer, "buffer") }
     });
 }

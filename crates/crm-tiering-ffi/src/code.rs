@@ -21,7 +21,10 @@ pub enum crmt_result {
     CRMT_INVALID_AMOUNT = 3,
     /// A month was not a valid `year * 100 + month`.
     CRMT_INVALID_MONTH = 4,
-    /// Another argument was out of its documented range (a kind, a length, an offset).
+    /// Another argument was out of its documented range (a kind, a length, an offset, a count
+    /// or length whose size in bytes no object can have), or a handle argument was not a live
+    /// handle of its kind (freed, freed twice, another kind of handle, a pointer the library
+    /// never returned). The field of the details names the parameter.
     CRMT_INVALID_ARGUMENT = 5,
     /// The rule book is invalid, or no rule set applies to the customer.
     CRMT_RULES_ERROR = 10,

@@ -17,6 +17,22 @@
 //!   function, which accepts NULL. Pointers returned by accessors borrow from their handle and
 //!   stay valid until that handle is freed or changed. Static strings (codes, names, the
 //!   version) are never freed. The caller never calls `free()` on library memory.
+//! - **Handle checks**: every handle the library returns is registered (address and kind) until
+//!   it is freed, and every function looks its handle arguments up before reading them. A freed
+//!   handle, a double free, a handle of another kind or a pointer the library never returned is
+//!   refused with [`crmt_result::CRMT_INVALID_ARGUMENT`], the details naming the parameter and
+//!   what is wrong ("`portfolio` is not a live crmt_portfolio handle (freed, or another kind of
+//!   handle)"); its memory is never read. A `_free` of such a pointer frees nothing and records
+//!   the same details; an accessor that returns a value returns its fallback (NULL, 0, false,
+//!   `CRMT_NO_AMOUNT`) and records them. **The limit**: once the allocator gives a freed
+//!   handle's address to a new handle of the same kind, a stale pointer to the old one *is* the
+//!   new one and cannot be told apart (one of another kind is still refused). The checks do not
+//!   lift the thread rules: freeing a handle while another thread uses it stays undefined. The
+//!   cost is a lookup without lock or write per handle argument (see `handle.rs`).
+//! - **Counts and lengths** are checked before anything is read or reserved: a count whose
+//!   array would exceed `isize::MAX` bytes (`SIZE_MAX`, `SIZE_MAX / 2`, ...) is
+//!   [`crmt_result::CRMT_INVALID_ARGUMENT`] naming the parameter; memory sized by a caller's
+//!   count is reserved fallibly, so a huge but possible count is an error too, never an abort.
 //! - **Errors**: a failing call returns a non-zero [`crmt_result`] and records details (message,
 //!   customer, month, field, record) for the calling thread, read with `crmt_last_error_*`. A
 //!   call that returns a `crmt_result` clears the details first; the readers of the details,
@@ -38,8 +54,8 @@
 
 // The modules are declared in the order of their functions in the header (cbindgen reads them in
 // turn), one comment apart so that rustfmt keeps the order. The first ones export no function and
-// each imports only modules above it (code <- details <- boundary <- args <- convert): no module
-// of the crate imports one that imports it (`tests/modules.rs` checks it).
+// each imports only modules above it (code <- details <- boundary <- args <- convert <- handle):
+// no module of the crate imports one that imports it (`tests/modules.rs` checks it).
 // Result codes.
 mod code;
 // A failure's details and the thread's error details.
@@ -50,6 +66,8 @@ mod boundary;
 mod args;
 // Amounts and codes going out.
 mod convert;
+// Handles and the registry of live ones.
+mod handle;
 // The positional batch: caller's columns in, flat arrays out.
 mod batch;
 // Readers of result codes and of the thread's error details.

@@ -15,11 +15,12 @@ use std::sync::Mutex;
 
 use crm_tiering::{CustomerRef, CustomerState, Engine, Month, MonthInput, TieringError, from_fen};
 
-use crate::args::{arg, arg_mut, bytes, c_str, put_box, slice};
+use crate::args::{arg, bytes, c_str, slice};
 use crate::boundary::{WorkerPanic, enter_worker, guard, worker_failure};
 use crate::code::crmt_result;
 use crate::details::Failure;
 use crate::evaluate::parse_month;
+use crate::handle::{handle, handle_mut, put_handle};
 use crate::rulebook::crmt_rulebook;
 use crate::state::crmt_states;
 use columns::{Averages, Columns, unreadable};
@@ -151,7 +152,7 @@ pub unsafe extern "C" fn crmt_evaluate_batch(
         unsafe { run_batch(book, month, customers, aum, states, threads, errors_out, &mut batch) }?;
         if !out.is_null() {
             // SAFETY: writable per the contract.
-            unsafe { put_box(out, batch, "out") }?;
+            unsafe { put_handle(out, batch, "out") }?;
         }
         Ok(())
     })
@@ -168,7 +169,7 @@ pub unsafe extern "C" fn crmt_evaluate_batch(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_batch_new(out: *mut *mut crmt_batch) -> crmt_result {
     // SAFETY: per the contract.
-    guard(|| unsafe { put_box(out, crmt_batch::default(), "out") })
+    guard(|| unsafe { put_handle(out, crmt_batch::default(), "out") })
 }
 
 /// As `crmt_evaluate_batch`, writing the result into an existing batch handle (from
@@ -195,7 +196,7 @@ pub unsafe extern "C" fn crmt_evaluate_batch_into(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let batch = unsafe { arg_mut(batch, "batch") }?;
+        let batch = unsafe { handle_mut(batch, "batch") }?;
         // SAFETY: forwarded contract.
         unsafe { run_batch(book, month, customers, aum, states, threads, errors_out, batch) }
     })
@@ -253,8 +254,9 @@ unsafe fn run_batch(
 ) -> Result<(), Failure> {
     out.clear();
     // SAFETY: per the contract.
-    let (book, c, a, st) =
-        unsafe { (arg(book, "book")?, arg(customers, "customers")?, arg(aum, "aum")?, arg_mut(states, "states")?) };
+    let (book, c, a, st) = unsafe {
+        (handle(book, "book")?, arg(customers, "customers")?, arg(aum, "aum")?, handle_mut(states, "states")?)
+    };
     let month = parse_month(month)?;
     let n = c.count;
     if st.states.len() != n {

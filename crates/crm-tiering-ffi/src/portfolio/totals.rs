@@ -7,11 +7,12 @@ use std::ffi::c_char;
 
 use crm_tiering::{AumInput, from_fen};
 
-use crate::args::{arg_mut, bytes, c_str, slice};
+use crate::args::{bytes, c_str, slice};
 use crate::batch::{offsets, text_at};
 use crate::boundary::guard;
 use crate::code::crmt_result;
 use crate::evaluate::{customer_kind, parse_month};
+use crate::handle::handle_mut;
 use crate::portfolio::extract::crmt_extract;
 
 /// The text of a column entry: `Some` when it is UTF-8. `text` is the whole column checked at
@@ -79,7 +80,7 @@ pub unsafe extern "C" fn crmt_extract_push_totals_fen(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let (x, table) = unsafe { (arg_mut(extract, "extract")?, c_str(table, "table")?) };
+        let (x, table) = unsafe { (handle_mut(extract, "extract")?, c_str(table, "table")?) };
         // Every column is checked before anything is recorded.
         let io = offsets(id_offsets, count, "id_offsets")?;
         // SAFETY: readable up to the last offset per the contract.
