@@ -10,16 +10,17 @@
 //! while another uses it is undefined behaviour, as before.
 //!
 //! ## The registry
-//! One set of live addresses per kind, each split in 16 shards by the address's hash; a shard is
-//! an open-addressing table (linear probing) of addresses, 0 for an empty slot and 1 for a freed
-//! one. Lookups take no lock and write nothing (the per-call cost is a hash and a few loads,
-//! and threads sharing a rule book do not contend on a cache line): slots are atomics, and a
-//! sequence number around the rare in-place rebuild (which clears freed slots) tells a lookup
-//! that read during one to look again. Adding and removing take the shard's mutex; a slot only
-//! goes from empty or freed to an address and from an address to freed, which a concurrent
-//! lookup of another address cannot misread. A table that grows is replaced, and the old one is
-//! kept (a lookup may still be reading it), so the registry's memory is at most twice its largest
-//! table and lives for the process (valgrind: "still reachable").
+//! One set of live addresses per kind, split in 16 shards by the hash of the address's page; a
+//! shard is an open-addressing table (linear probing) of addresses, 0 for an empty slot and 1 for
+//! a freed one, whose home slots keep a page's handles side by side. Lookups take no lock and
+//! write nothing (the per-call cost is a hash and a few loads, and threads sharing a rule book do
+//! not contend on a cache line): slots are atomics, and a sequence number around the rare
+//! in-place rebuild (which clears freed slots) tells a lookup that read during one to look again.
+//! Adding and removing take the shard's mutex; a slot only goes from empty or freed to an address
+//! and from an address to freed, which a concurrent lookup of another address cannot misread. A
+//! table that grows is replaced, and the old one is kept (a lookup may still be reading it), so
+//! the registry's memory is at most twice its largest tables and lives for the process (valgrind:
+//! "still reachable").
 
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering, fence};
 use std::sync::{Mutex, MutexGuard};
@@ -92,7 +93,14 @@ const SHARD_BITS: u32 = 4;
 const SHARDS: usize = 1 << SHARD_BITS;
 const EMPTY: usize = 0;
 const FREED: usize = 1;
-const MIN_BITS: u32 = 4;
+/// A table is made of blocks of 128 slots, one per 4 KiB page of addresses in 32-byte granules:
+/// a page's handles have their home slots side by side, so that handles made one after another
+/// share the table's cache lines (a lookup costs no cache miss of its own when a caller goes
+/// through its handles in the order it made them); pages go to blocks by their hash.
+const PAGE_BITS: u32 = 12;
+const GRANULE_BITS: u32 = 5;
+const BLOCK_BITS: u32 = PAGE_BITS - GRANULE_BITS;
+const MIN_BITS: u32 = BLOCK_BITS;
 
 /// An open-addressing table of addresses; its length is a power of two.
 struct Table {
@@ -106,9 +114,14 @@ impl Table {
         Box::leak(Box::new(Table { slots, bits }))
     }
 
+    /// The home slot of `addr`, whose page hashes to `hash`: the page's block (picked by the bits
+    /// of the hash below the shard's), the granule's place in it.
     #[inline]
-    fn home(&self, hash: u64) -> usize {
-        ((hash << SHARD_BITS) >> (64 - self.bits)) as usize
+    fn home(&self, hash: u64, addr: usize) -> usize {
+        let block_bits = self.bits - BLOCK_BITS;
+        // Two shifts, so that a table of one block (no bit to take) gives block 0.
+        let block = ((hash << SHARD_BITS) >> 1) >> (63 - block_bits);
+        ((block as usize) << BLOCK_BITS) | ((addr >> GRANULE_BITS) & ((1 << BLOCK_BITS) - 1))
     }
 
     #[inline]
@@ -120,7 +133,7 @@ impl Table {
     /// most the whole table, whatever concurrent writers do).
     #[inline]
     fn find(&self, hash: u64, addr: usize) -> bool {
-        let mut i = self.home(hash);
+        let mut i = self.home(hash, addr);
         for _ in 0..self.slots.len() {
             match self.slots[i].load(Ordering::Relaxed) {
                 EMPTY => return false,
@@ -134,7 +147,7 @@ impl Table {
     /// Puts `addr` in the first empty or freed slot of its probe sequence; whether the slot was
     /// empty. The writer holds the shard's lock, and the table has an empty slot.
     fn place(&self, hash: u64, addr: usize) -> bool {
-        let mut i = self.home(hash);
+        let mut i = self.home(hash, addr);
         loop {
             let v = self.slots[i].load(Ordering::Relaxed);
             if v == EMPTY || v == FREED {
@@ -268,7 +281,7 @@ impl Shard {
     fn remove(&self, hash: u64, addr: usize) -> bool {
         let mut w = self.lock();
         let Some(table) = self.table() else { return false };
-        let mut i = table.home(hash);
+        let mut i = table.home(hash, addr);
         for _ in 0..table.slots.len() {
             match table.slots[i].load(Ordering::Relaxed) {
                 EMPTY => return false,
@@ -286,10 +299,11 @@ impl Shard {
 
 static REGISTRY: [[Shard; SHARDS]; KINDS] = [const { [const { Shard::new() }; SHARDS] }; KINDS];
 
-/// The address's hash: Fibonacci hashing, the top bits pick the shard and the next ones the slot.
+/// The hash of the address's page: Fibonacci hashing, the top bits pick the shard and the next
+/// ones the block.
 #[inline]
 fn hash(addr: usize) -> u64 {
-    (addr as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    ((addr >> PAGE_BITS) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 #[inline]
