@@ -633,6 +633,138 @@ static void test_threads(void) {
     end();
 }
 
+/* Counts and lengths no array can have: every one of them is refused before anything is read,
+ * reserved or written, naming the count or length parameter. */
+static const size_t huge[] = {
+    SIZE_MAX, SIZE_MAX - 1, SIZE_MAX / 2 + 1, SIZE_MAX / 2, SIZE_MAX / 4, SIZE_MAX / 8,
+#if SIZE_MAX > 0xFFFFFFFFu
+    (size_t)1 << 58, /* more bytes than any 64-bit address space */
+#endif
+};
+#define HUGE_COUNT (sizeof huge / sizeof *huge)
+
+static void test_impossible_counts(void) {
+    begin("SIZE_MAX and other impossible counts and lengths are argument errors naming the parameter");
+    handles h = make_handles();
+    const char *toml = "name = \"x\"";
+    const char *json = "{\"aum\": {\"total\": \"1\"}}";
+    char buf[64];
+    size_t written = 0, index = 7;
+    crmt_customer c = {"6221000006", NULL, CRMT_KIND_PERSONAL};
+    crmt_component_amount comps[] = {{"time_deposit", "1.00"}};
+    const char *header[] = {"customer_id", "aum"};
+    const char *cells[] = {"6221000002", "1.00"};
+    const char ids[] = "c0c1";
+    size_t offsets[] = {0, 2, 4};
+    int64_t fen[] = {25000000, 100, 1, 2};
+    const char *codes[] = {"time_deposit"};
+    crmt_result errors[2];
+    for (size_t i = 0; i < HUGE_COUNT; i++) {
+        size_t n = huge[i];
+        crmt_rulebook *rb = NULL;
+        crmt_state *s = NULL;
+        crmt_states *ss = NULL;
+        crmt_outcome *o = NULL;
+        crmt_portfolio *p = NULL;
+        crmt_columns *cols = NULL;
+        RC_REFUSED(crmt_rulebook_from_toml((const uint8_t *)toml, n, &rb), "len", "`len` is");
+        RC_REFUSED(crmt_rulebook_from_json((const uint8_t *)toml, n, &rb), "len", "more than any array can hold");
+        RC_REFUSED(crmt_state_from_bytes((const uint8_t *)json, n, &s), "len", "`len` is");
+        RC_REFUSED(crmt_evaluate_averages(h.book, &c, h.state, 202402, comps, n, &o), "count", "`count` is");
+        RC_REFUSED(crmt_evaluate_json(h.book, &c, h.state, 202402, (const uint8_t *)json, n, &o), "len", "`len` is");
+        RC_REFUSED(crmt_outcome_aum(h.outcome, buf, n, &written), "len", "`len` is");
+        RC_REFUSED(crmt_portfolio_from_text((const uint8_t *)json, n, &p), "len", "`len` is");
+        RC_REFUSED(crmt_portfolio_insert(h.portfolio, "6221000007", NULL, CRMT_KIND_PERSONAL, (const uint8_t *)json, n,
+                                         &index),
+                   "state_len", "`state_len` is");
+        RC_REFUSED(crmt_portfolio_customer_id(h.portfolio, 0, buf, n, NULL), "len", "`len` is");
+        RC_REFUSED(crmt_portfolio_legal_entity(h.portfolio, 0, buf, n, NULL), "len", "`len` is");
+        RC_REFUSED(crmt_portfolio_rule_book(h.portfolio, buf, n, NULL), "len", "`len` is");
+        RC_REFUSED(crmt_rulebook_fingerprint(h.book, buf, n, NULL), "len", "`len` is");
+        RC_REFUSED(crmt_columns_resolve(h.book, CRMT_TABLE_AUM, header, n, &cols), "count", "`count` is");
+        RC_REFUSED(crmt_extract_push_cells(h.extract, "aum.csv", h.columns, 9, cells, n), "count", "`count` is");
+        RC_REFUSED(crmt_extract_push_totals_fen(h.extract, "aum", 0, n, ids, offsets, NULL, NULL, NULL, NULL, fen),
+                   "count", "`count` is");
+        RC_REFUSED(crmt_batch_error_message(h.batch, 0, buf, n, NULL), "len", "`len` is");
+        RC_REFUSED(crmt_batch_error_field(h.batch, 0, buf, n, NULL), "len", "`len` is");
+        RC_REFUSED(crmt_states_new(n, &ss), "count", "`count` is");
+        /* The batch: the count of customers, of components, the last offset. */
+        crmt_batch_customers many = {n, ids, offsets, NULL, NULL, NULL};
+        crmt_batch_aum totals = {0, NULL, fen};
+        RC_REFUSED(crmt_evaluate_batch(h.book, 202402, &many, &totals, h.states, 1, errors, NULL), "customers.count",
+                   "`customers.count` is");
+        RC_REFUSED(crmt_evaluate_batch_into(h.book, 202402, &many, &totals, h.states, 1, errors, h.batch),
+                   "customers.count", "`customers.count` is");
+        crmt_batch_customers two = {2, ids, offsets, NULL, NULL, NULL};
+        crmt_batch_aum components = {n, codes, fen};
+        RC_REFUSED(crmt_evaluate_batch(h.book, 202402, &two, &components, h.states, 1, errors, NULL),
+                   "aum.component_count", "`aum.component_count` is");
+        size_t far[] = {0, 2, n};
+        crmt_batch_customers far_ids = {2, ids, far, NULL, NULL, NULL};
+        RC_REFUSED(crmt_evaluate_batch(h.book, 202402, &far_ids, &totals, h.states, 1, errors, NULL),
+                   "customers.id_offsets", "`customers.id_offsets` is");
+        RC_REFUSED(crmt_extract_push_totals_fen(h.extract, "aum", 0, 2, ids, far, NULL, NULL, NULL, NULL, fen),
+                   "id_offsets", "`id_offsets` is");
+        RC_REFUSED(crmt_extract_push_totals_fen(h.extract, "aum", 0, 2, ids, offsets, ids, far, NULL, NULL, fen),
+                   "legal_entity_offsets", "`legal_entity_offsets` is");
+        CHECK(rb == NULL && s == NULL && ss == NULL && o == NULL && p == NULL && cols == NULL, "nothing made");
+        CHECK(index == 7, "nothing written");
+
+        /* Indexes and rows past the end are CRMT_INDEX_OUT_OF_RANGE, as any index past the end. */
+        crmt_state_info info;
+        crmt_portfolio_entry entry;
+        crmt_buffer *b = NULL;
+        uint32_t ci;
+        crmt_result code;
+        CHECK(crmt_states_get_info(h.states, n, &info) == CRMT_INDEX_OUT_OF_RANGE, "states info %zu", n);
+        CHECK(crmt_states_get_bytes(h.states, n, &b) == CRMT_INDEX_OUT_OF_RANGE && b == NULL, "states bytes");
+        CHECK(crmt_portfolio_entry_at(h.portfolio, n, &entry) == CRMT_INDEX_OUT_OF_RANGE, "entry");
+        CHECK(crmt_portfolio_customer_id(h.portfolio, n, buf, sizeof buf, NULL) == CRMT_INDEX_OUT_OF_RANGE, "id");
+        CHECK(crmt_portfolio_legal_entity(h.portfolio, n, buf, sizeof buf, NULL) == CRMT_INDEX_OUT_OF_RANGE, "entity");
+        CHECK(crmt_portfolio_state_bytes(h.portfolio, n, &b) == CRMT_INDEX_OUT_OF_RANGE && b == NULL, "state");
+        CHECK(crmt_batch_error_at(h.batch, n, &ci, &code) == CRMT_INDEX_OUT_OF_RANGE, "batch error");
+        CHECK(strcmp(last_field(), "k") == 0, "field %s", last_field());
+        /* As many threads as asked are capped: not an error. */
+        CHECK(crmt_evaluate_batch_into(h.book, 202402, &two, &totals, h.states, n, errors, h.batch) == CRMT_OK, "%s",
+              last_message());
+        crmt_states *fresh = NULL;
+        CHECK(crmt_states_new(2, &fresh) == CRMT_OK, "states");
+        CHECK(crmt_evaluate_batch(h.book, 202401, &two, &totals, fresh, n, errors, NULL) == CRMT_OK, "%s",
+              last_message());
+        crmt_states_free(fresh);
+    }
+
+    /* The readers of the details refuse an impossible length and keep the details. */
+    fail_with_customer(h.book);
+    details before = snapshot();
+    for (size_t i = 0; i < HUGE_COUNT; i++) {
+        uint64_t row = 5;
+        written = 9;
+        CHECK(crmt_last_error_message(buf, huge[i], &written) == CRMT_INVALID_ARGUMENT && written == 9, "message");
+        CHECK(crmt_last_error_customer(buf, huge[i], NULL) == CRMT_INVALID_ARGUMENT, "customer");
+        CHECK(crmt_last_error_field(buf, huge[i], NULL) == CRMT_INVALID_ARGUMENT, "field");
+        CHECK(crmt_last_error_record(&row, buf, huge[i], NULL) == CRMT_INVALID_ARGUMENT && row == 5, "record");
+        CHECK(crmt_last_error_other_record(&row, buf, huge[i], NULL) == CRMT_INVALID_ARGUMENT, "other record");
+        CHECK(crmt_error_message(CRMT_PANIC, buf, huge[i], NULL) == CRMT_INVALID_ARGUMENT, "description");
+    }
+    details after = snapshot();
+    CHECK(same_details(&before, &after), "details changed: %s", after.message);
+
+    /* A count an array could have but memory cannot hold: the reservation fails, an error, never
+     * an abort (AddressSanitizer runs this with allocator_may_return_null=1). */
+#if SIZE_MAX > 0xFFFFFFFFu
+    crmt_states *big = NULL;
+    RC_REFUSED(crmt_states_new((size_t)1 << 50, &big), "count", "`count` is");
+    CHECK(big == NULL, "nothing made");
+#endif
+    /* Every handle still works. */
+    crmt_state_info info;
+    CHECK(crmt_state_get_info(h.state, &info) == CRMT_OK && info.last_month == 202401, "state");
+    CHECK(crmt_portfolio_len(h.portfolio) == 1, "portfolio unchanged: %zu", crmt_portfolio_len(h.portfolio));
+    free_handles(&h);
+    end();
+}
+
 int main(void) {
     test_details_survive_frees_and_accessors();
     test_panic_is_silent();
@@ -640,6 +772,7 @@ int main(void) {
     test_double_free_and_other_kinds();
     test_lent_state();
     test_threads();
+    test_impossible_counts();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -3,7 +3,7 @@
 
 use std::ffi::{c_char, c_int};
 
-use crate::args::write_str;
+use crate::args::{MAX_BYTES, write_str};
 use crate::boundary::{guard, guard_details};
 use crate::code::crmt_result;
 use crate::details::{Failure, with_last};
@@ -136,6 +136,10 @@ fn write_record(
     guard_details(crmt_result::CRMT_PANIC, || {
         with_last(|l| {
             let (table, r) = l.and_then(pick).map_or(("", 0), |b| (b.0.as_str(), b.1));
+            // An impossible length writes nothing, the row included.
+            if len > MAX_BYTES {
+                return crmt_result::CRMT_INVALID_ARGUMENT;
+            }
             if !row.is_null() {
                 // SAFETY: forwarded contract of the exported callers.
                 unsafe { row.write(r) };

@@ -6,7 +6,7 @@ use crm_tiering::{
     AumInput, ComponentAmount, Customer, CustomerKind, Month, MonthInput, MonthOutcome, from_fen, parse_amount,
 };
 
-use crate::args::{arg, bytes, c_str, c_str_opt, slice, utf8, write_str};
+use crate::args::{arg, bytes, c_str, c_str_opt, slice, utf8, vec_for, write_text};
 use crate::boundary::guard;
 use crate::buffer::crmt_buffer;
 use crate::code::crmt_result;
@@ -234,8 +234,8 @@ pub unsafe extern "C" fn crmt_evaluate_averages(
     unsafe {
         evaluate_with(book, customer, state, month, out, |c| {
             let with = |f: Failure| f.customer(c.id.clone()).month(month);
-            let items = slice(components, count, "components").map_err(with)?;
-            let mut list = Vec::with_capacity(items.len());
+            let items = slice(components, count, "components", "count").map_err(with)?;
+            let mut list = vec_for(items.len(), "components", "count").map_err(with)?;
             for (i, item) in items.iter().enumerate() {
                 let code = c_str(item.component, &format!("components[{i}].component")).map_err(with)?;
                 let text = c_str(item.amount, code).map_err(with)?;
@@ -273,7 +273,7 @@ pub unsafe extern "C" fn crmt_evaluate_json(
     unsafe {
         evaluate_with(book, customer, state, month, out, |c| {
             let with = |f: Failure| f.customer(c.id.clone()).month(month);
-            let text = utf8(bytes(input, len, "input").map_err(with)?, "input").map_err(with)?;
+            let text = utf8(bytes(input, len, "input", "len").map_err(with)?, "input").map_err(with)?;
             serde_json::from_str::<MonthInput>(text).map_err(|e| {
                 Failure::new(
                     crmt_result::CRMT_INPUT_ERROR,
@@ -318,12 +318,7 @@ pub unsafe extern "C" fn crmt_outcome_aum(
         let o = unsafe { handle(outcome, "outcome") }?;
         let text = o.outcome.aum.to_string();
         // SAFETY: per the contract.
-        match unsafe { write_str(&text, buf, len, written) } {
-            crmt_result::CRMT_OK => Ok(()),
-            code => {
-                Err(Failure::new(code, format!("the buffer of {len} bytes cannot hold {} bytes and a NUL", text.len())))
-            }
-        }
+        unsafe { write_text(&text, buf, len, written) }
     })
 }
 

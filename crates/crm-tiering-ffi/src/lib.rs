@@ -29,10 +29,14 @@
 //!   new one and cannot be told apart (one of another kind is still refused). The checks do not
 //!   lift the thread rules: freeing a handle while another thread uses it stays undefined. The
 //!   cost is a lookup without lock or write per handle argument (see `handle.rs`).
-//! - **Counts and lengths** are checked before anything is read or reserved: a count whose
-//!   array would exceed `isize::MAX` bytes (`SIZE_MAX`, `SIZE_MAX / 2`, ...) is
-//!   [`crmt_result::CRMT_INVALID_ARGUMENT`] naming the parameter; memory sized by a caller's
-//!   count is reserved fallibly, so a huge but possible count is an error too, never an abort.
+//! - **Counts and lengths** (of arrays, byte strings, buffers, offsets) are checked before
+//!   anything is read, reserved or written: one whose array would span more than `isize::MAX`
+//!   bytes, or on a 64-bit target more than 2^57 bytes (128 PiB, beyond any process's address
+//!   space) — `SIZE_MAX`, `SIZE_MAX / 2`, ... — is [`crmt_result::CRMT_INVALID_ARGUMENT`] naming
+//!   the count or length parameter; memory sized by a caller's count is reserved fallibly, so a
+//!   count no memory can hold is that error too, never an abort. An index or row past the end is
+//!   [`crmt_result::CRMT_INDEX_OUT_OF_RANGE`], `SIZE_MAX` included. The readers of the error
+//!   details return `CRMT_INVALID_ARGUMENT` for an impossible `len` and keep the details.
 //! - **Errors**: a failing call returns a non-zero [`crmt_result`] and records details (message,
 //!   customer, month, field, record) for the calling thread, read with `crmt_last_error_*`. A
 //!   call that returns a `crmt_result` clears the details first; the readers of the details,

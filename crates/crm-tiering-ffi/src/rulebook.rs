@@ -38,7 +38,7 @@ fn load(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: `data` is NULL or readable for `len` bytes per the exported functions' contract.
-        let text = utf8(unsafe { bytes(data, len, "data") }?, "data")?;
+        let text = utf8(unsafe { bytes(data, len, "data", "len") }?, "data")?;
         if out.is_null() {
             return Err(Failure::null("out"));
         }

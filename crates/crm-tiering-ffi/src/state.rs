@@ -5,7 +5,7 @@ use std::ffi::c_char;
 use crm_tiering::{CustomerRef, CustomerState, Status};
 
 use crate::CRMT_CODE_SIZE;
-use crate::args::{bytes, put, utf8};
+use crate::args::{bytes, put, utf8, vec_for};
 use crate::boundary::guard;
 use crate::buffer::crmt_buffer;
 use crate::code::crmt_result;
@@ -141,7 +141,7 @@ pub unsafe extern "C" fn crmt_state_new(out: *mut *mut crmt_state) -> crmt_resul
 pub unsafe extern "C" fn crmt_state_from_bytes(data: *const u8, len: usize, out: *mut *mut crmt_state) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let state = parse_state(unsafe { bytes(data, len, "data") }?, "data")?;
+        let state = parse_state(unsafe { bytes(data, len, "data", "len") }?, "data")?;
         // SAFETY: per the contract.
         unsafe { put_handle(out, crmt_state { state }, "out") }
     })
@@ -229,10 +229,7 @@ pub unsafe extern "C" fn crmt_states_new(count: usize, out: *mut *mut crmt_state
         if out.is_null() {
             return Err(Failure::null("out"));
         }
-        let mut states = Vec::new();
-        states.try_reserve_exact(count).map_err(|_| {
-            Failure::new(crmt_result::CRMT_INVALID_ARGUMENT, format!("cannot allocate {count} states")).field("count")
-        })?;
+        let mut states = vec_for(count, "states", "count")?;
         states.resize(count, CustomerState::default());
         // SAFETY: per the contract.
         unsafe { put_handle(out, crmt_states::new(states), "out") }

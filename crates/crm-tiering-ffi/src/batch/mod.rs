@@ -15,7 +15,7 @@ use std::sync::Mutex;
 
 use crm_tiering::{CustomerRef, CustomerState, Engine, Month, MonthInput, TieringError, from_fen};
 
-use crate::args::{arg, bytes, c_str, slice};
+use crate::args::{arg, byte_size, bytes, c_str, slice, slice_mut, vec_for};
 use crate::boundary::{WorkerPanic, enter_worker, guard, worker_failure};
 use crate::code::crmt_result;
 use crate::details::Failure;
@@ -209,8 +209,11 @@ fn bind(st: &mut crmt_states, ids: &[u8], o: &[usize]) -> Result<(), Failure> {
     let text = ids.get(o[0]..o[n]).unwrap_or(&[]);
     match &st.bound {
         None => {
-            let ends = o[1..].iter().map(|e| e - o[0]).collect();
-            st.bound = Some((text.to_vec(), ends));
+            let mut ends = vec_for(n, "customers.id_offsets", "customers.count")?;
+            ends.extend(o[1..].iter().map(|e| e - o[0]));
+            let mut bound = vec_for(text.len(), "customers.ids", "customers.id_offsets")?;
+            bound.extend_from_slice(text);
+            st.bound = Some((bound, ends));
             Ok(())
         }
         Some((bound, ends)) => {
@@ -259,6 +262,8 @@ unsafe fn run_batch(
     };
     let month = parse_month(month)?;
     let n = c.count;
+    // The count first: `count + 1` offsets must be an array (SIZE_MAX is refused here).
+    byte_size::<usize>(n.saturating_add(1), "customers.id_offsets", "customers.count")?;
     if st.states.len() != n {
         return Err(Failure::new(
             crmt_result::CRMT_INVALID_ARGUMENT,
@@ -266,18 +271,25 @@ unsafe fn run_batch(
         )
         .field("states"));
     }
-    let id_offsets = offsets(c.id_offsets, n, "customers.id_offsets")?;
+    let id_offsets = offsets(c.id_offsets, n, "customers.id_offsets", "customers.count")?;
     // SAFETY: `ids` is readable up to the last offset per the contract.
-    let ids = unsafe { bytes(c.ids.cast(), id_offsets[n], "customers.ids") }?;
+    let ids = unsafe { bytes(c.ids.cast(), id_offsets[n], "customers.ids", "customers.id_offsets") }?;
     let entities = if c.legal_entities.is_null() {
         None
     } else {
-        let o = offsets(c.legal_entity_offsets, n, "customers.legal_entity_offsets")?;
+        let o = offsets(c.legal_entity_offsets, n, "customers.legal_entity_offsets", "customers.count")?;
         // SAFETY: readable up to the last offset per the contract.
-        Some((unsafe { bytes(c.legal_entities.cast(), o[n], "customers.legal_entities") }?, o))
+        let data = unsafe {
+            bytes(c.legal_entities.cast(), o[n], "customers.legal_entities", "customers.legal_entity_offsets")
+        }?;
+        Some((data, o))
     };
-    // SAFETY: `count` entries when not NULL, per the contract.
-    let kinds = if c.kinds.is_null() { None } else { Some(unsafe { slice(c.kinds, n, "customers.kinds") }?) };
+    let kinds = if c.kinds.is_null() {
+        None
+    } else {
+        // SAFETY: `count` entries when not NULL, per the contract.
+        Some(unsafe { slice(c.kinds, n, "customers.kinds", "customers.count") }?)
+    };
     bind(st, ids, id_offsets)?;
     let columns = Columns { ids, id_offsets, entities, kinds };
 
@@ -285,27 +297,32 @@ unsafe fn run_batch(
     let (engine, states, scratch) = (&book.engine, &mut st.states, &mut st.scratch);
     let result = if a.component_count == 0 {
         // SAFETY: `count` entries per the contract.
-        let totals = unsafe { slice(a.amounts_fen, n, "aum.amounts_fen") }?;
+        let totals = unsafe { slice(a.amounts_fen, n, "aum.amounts_fen", "customers.count") }?;
         let input = |i: usize| Ok(MonthInput::total(from_fen(totals[i])));
         evaluate(engine, month, &columns, states, scratch, threads, input, out)
     } else {
         let k = a.component_count;
         // SAFETY: `component_count` entries per the contract.
-        let codes = unsafe { slice(a.components, k, "aum.components") }?;
-        let codes = codes
-            .iter()
-            .enumerate()
+        let pointers = unsafe { slice(a.components, k, "aum.components", "aum.component_count") }?;
+        let mut codes = vec_for(k, "aum.components", "aum.component_count")?;
+        for (j, p) in pointers.iter().enumerate() {
             // SAFETY: NUL-terminated strings per the contract.
-            .map(|(j, p)| unsafe { c_str(*p, &format!("aum.components[{j}]")) }.map(std::sync::Arc::<str>::from))
-            .collect::<Result<Vec<_>, _>>()?;
+            codes.push(std::sync::Arc::<str>::from(unsafe { c_str(*p, &format!("aum.components[{j}]")) }?));
+        }
         // Each component named once, by the core's one rule for columns (a code given twice,
         // or a code and its Chinese name, is refused rather than summed).
-        let headers: Vec<&str> = std::iter::once("customer_id").chain(codes.iter().map(|c| &**c)).collect();
+        let mut headers: Vec<&str> = vec_for(k.saturating_add(1), "aum.components", "aum.component_count")?;
+        headers.extend(std::iter::once("customer_id").chain(codes.iter().map(|c| &**c)));
         crm_tiering::portfolio::Columns::resolve(engine.rule_book(), crm_tiering::portfolio::TableKind::Aum, &headers)?;
-        let total =
-            n.checked_mul(k).ok_or_else(|| Failure::new(crmt_result::CRMT_INVALID_ARGUMENT, "too many amounts"))?;
+        let total = n.checked_mul(k).ok_or_else(|| {
+            Failure::new(
+                crmt_result::CRMT_INVALID_ARGUMENT,
+                format!("`aum.component_count` is {k}: {n} customers x {k} amounts are more than any array can hold"),
+            )
+            .field("aum.component_count")
+        })?;
         // SAFETY: `count * component_count` entries per the contract.
-        let amounts = unsafe { slice(a.amounts_fen, total, "aum.amounts_fen") }?;
+        let amounts = unsafe { slice(a.amounts_fen, total, "aum.amounts_fen", "aum.component_count") }?;
         let averages = Averages { codes, amounts };
         let input = |i: usize| Ok(averages.input(i));
         evaluate(engine, month, &columns, states, scratch, threads, input, out)
@@ -316,7 +333,7 @@ unsafe fn run_batch(
     }
     if !errors_out.is_null() {
         // SAFETY: `count` writable entries per the contract.
-        let slots = unsafe { std::slice::from_raw_parts_mut(errors_out, n) };
+        let slots = unsafe { slice_mut(errors_out, n, "errors_out", "customers.count") }?;
         slots.fill(crmt_result::CRMT_OK);
         for (i, f) in &out.errors {
             slots[*i as usize] = f.code;

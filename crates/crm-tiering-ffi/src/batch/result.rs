@@ -6,7 +6,7 @@ use std::ffi::c_char;
 
 use crm_tiering::{Alert, BatchSink, Decimal, Event, TieringError};
 
-use crate::args::write_str;
+use crate::args::write_text;
 use crate::boundary::{guard, guard_keep};
 use crate::code::crmt_result;
 use crate::convert::fen;
@@ -185,7 +185,12 @@ fn write_error(
         let b = unsafe { handle(batch, "batch") }?;
         let text = error_of(b, customer_index).and_then(pick).unwrap_or("");
         // SAFETY: the exported callers' contract.
-        Ok(unsafe { write_str(text, buf, len, written) })
+        match unsafe { write_text(text, buf, len, written) } {
+            Ok(()) => Ok(crmt_result::CRMT_OK),
+            // A buffer too small keeps the details, as every reader of text.
+            Err(f) if f.code == crmt_result::CRMT_BUFFER_TOO_SMALL => Ok(f.code),
+            Err(f) => Err(f),
+        }
     })
 }
 

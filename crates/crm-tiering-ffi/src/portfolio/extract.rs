@@ -63,14 +63,15 @@ fn table_kind(kind: u32) -> Result<TableKind, Failure> {
 ///
 /// # Safety
 /// `p` is NULL (with `n` 0) or readable for `n` pointers to NUL-terminated strings.
-unsafe fn strings<'a>(p: *const *const c_char, n: usize, name: &str) -> Result<Vec<&'a str>, Failure> {
+unsafe fn strings<'a>(p: *const *const c_char, n: usize, name: &str, len_name: &str) -> Result<Vec<&'a str>, Failure> {
     // SAFETY: per the contract.
-    let ptrs = unsafe { crate::args::slice(p, n, name) }?;
-    ptrs.iter()
-        .enumerate()
+    let ptrs = unsafe { crate::args::slice(p, n, name, len_name) }?;
+    let mut out = crate::args::vec_for(n, name, len_name)?;
+    for (i, s) in ptrs.iter().enumerate() {
         // SAFETY: per the contract.
-        .map(|(i, s)| unsafe { c_str(*s, &format!("{name}[{i}]")) })
-        .collect()
+        out.push(unsafe { c_str(*s, &format!("{name}[{i}]")) }?);
+    }
+    Ok(out)
 }
 
 /// Resolves a table's header against the rule book: role names in English or Chinese
@@ -101,7 +102,7 @@ pub unsafe extern "C" fn crmt_columns_resolve(
         let b = unsafe { handle(book, "book") }?;
         let kind = table_kind(kind)?;
         // SAFETY: per the contract.
-        let headers = unsafe { strings(headers, count, "headers") }?;
+        let headers = unsafe { strings(headers, count, "headers", "count") }?;
         let columns = Columns::resolve(b.engine.rule_book(), kind, &headers).map_err(Failure::from)?;
         // SAFETY: per the contract.
         unsafe { put_handle(out, crmt_columns { columns }, "out") }
@@ -194,8 +195,8 @@ pub unsafe extern "C" fn crmt_extract_push_cells(
         let (x, table, cols) =
             unsafe { (handle_mut(extract, "extract")?, c_str(table, "table")?, handle(columns, "columns")?) };
         // SAFETY: per the contract.
-        let ptrs = unsafe { crate::args::slice(cells, count, "cells") }?;
-        let mut texts: Vec<&str> = Vec::with_capacity(count);
+        let ptrs = unsafe { crate::args::slice(cells, count, "cells", "count") }?;
+        let mut texts: Vec<&str> = crate::args::vec_for(count, "cells", "count")?;
         let mut bad = None;
         for (i, p) in ptrs.iter().enumerate() {
             // SAFETY: per the contract.

@@ -7,7 +7,7 @@ use std::ffi::c_char;
 use crm_tiering::portfolio::PortfolioStates;
 use crm_tiering::{CustomerKind, CustomerRef};
 
-use crate::args::{bytes, c_str, c_str_opt, put, write_str};
+use crate::args::{bytes, c_str, c_str_opt, put, write_text};
 use crate::boundary::guard;
 use crate::buffer::crmt_buffer;
 use crate::code::crmt_result;
@@ -96,7 +96,7 @@ pub unsafe extern "C" fn crmt_portfolio_from_text(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let data = unsafe { bytes(data, len, "data") }?;
+        let data = unsafe { bytes(data, len, "data", "len") }?;
         if out.is_null() {
             return Err(Failure::null("out"));
         }
@@ -173,7 +173,7 @@ pub unsafe extern "C" fn crmt_portfolio_insert(
         let (id, entity) = unsafe { (c_str(id, "id")?, c_str_opt(legal_entity, "legal_entity")?) };
         let kind = crate::evaluate::customer_kind(kind, id)?;
         // SAFETY: per the contract.
-        let st = parse_state(unsafe { bytes(state, state_len, "state") }?, "state")?;
+        let st = parse_state(unsafe { bytes(state, state_len, "state", "state_len") }?, "state")?;
         let customer = CustomerRef { id, legal_entity: entity.filter(|e| !e.is_empty()), kind };
         let i = p.states.insert(customer, st).map_err(Failure::from)?;
         if !index.is_null() {
@@ -252,10 +252,7 @@ fn write_at(
             .field("index")
         })?;
         // SAFETY: the exported callers' contract.
-        match unsafe { write_str(pick(c), buf, len, written) } {
-            crmt_result::CRMT_OK => Ok(()),
-            code => Err(Failure::new(code, "the buffer is too small").field("buf")),
-        }
+        unsafe { write_text(pick(c), buf, len, written) }
     })
 }
 
@@ -342,10 +339,7 @@ pub unsafe extern "C" fn crmt_portfolio_rule_book(
         // SAFETY: per the contract.
         let p = unsafe { handle(portfolio, "portfolio") }?;
         // SAFETY: per the contract.
-        match unsafe { write_str(p.states.rule_book().unwrap_or(""), buf, len, written) } {
-            crmt_result::CRMT_OK => Ok(()),
-            code => Err(Failure::new(code, "the buffer is too small").field("buf")),
-        }
+        unsafe { write_text(p.states.rule_book().unwrap_or(""), buf, len, written) }
     })
 }
 
@@ -369,10 +363,7 @@ pub unsafe extern "C" fn crmt_rulebook_fingerprint(
         // SAFETY: per the contract.
         let b = unsafe { handle(book, "book") }?;
         // SAFETY: per the contract.
-        match unsafe { write_str(b.engine.rule_book().fingerprint(), buf, len, written) } {
-            crmt_result::CRMT_OK => Ok(()),
-            code => Err(Failure::new(code, "the buffer is too small").field("buf")),
-        }
+        unsafe { write_text(b.engine.rule_book().fingerprint(), buf, len, written) }
     })
 }
 
