@@ -881,7 +881,8 @@ enum crmt_result crmt_evaluate_batch_into(const struct crmt_rulebook *book,
 
 /**
  * The batch's events, `*count` plain structs in customer order, owned by the batch (valid
- * until `crmt_batch_free`); NULL and 0 when `batch` is NULL.
+ * until `crmt_batch_free`); NULL and 0 when `batch` is NULL or not a live handle
+ * (then recorded in the error details).
  *
  * # Safety
  * `batch` is NULL or live; `count` is NULL or writable. Not synchronized.
@@ -906,7 +907,8 @@ const struct crmt_alert *crmt_batch_alerts(const struct crmt_batch *batch, size_
 const int64_t *crmt_batch_aums_fen(const struct crmt_batch *batch, size_t *count);
 
 /**
- * The number of customers in error; 0 when `batch` is NULL.
+ * The number of customers in error; 0 when `batch` is NULL or not a live handle
+ * (then recorded in the error details).
  *
  * # Safety
  * `batch` is NULL or live. Not synchronized.
@@ -1248,7 +1250,8 @@ enum crmt_result crmt_outcome_aum(const struct crmt_outcome *outcome,
 
 /**
  * The outcome's events as an array of `*count` plain structs, owned by the outcome (valid
- * until `crmt_outcome_free`); NULL and 0 when `outcome` is NULL.
+ * until `crmt_outcome_free`); NULL and 0 when `outcome` is NULL or not a live handle
+ * (then recorded in the error details).
  *
  * # Safety
  * `outcome` is NULL or live; `count` is writable. Not synchronized.
@@ -1265,7 +1268,8 @@ const struct crmt_alert *crmt_outcome_alerts(const struct crmt_outcome *outcome,
 
 /**
  * The new state, borrowed from the outcome (valid until `crmt_outcome_free`; copy it with
- * `crmt_state_clone` to keep it); NULL when `outcome` is NULL.
+ * `crmt_state_clone` to keep it); NULL when `outcome` is NULL or not a live handle
+ * (then recorded in the error details).
  *
  * # Safety
  * `outcome` is NULL or live. Not synchronized.
@@ -1296,7 +1300,8 @@ enum crmt_result crmt_outcome_to_json(const struct crmt_outcome *outcome, struct
 void crmt_outcome_free(struct crmt_outcome *outcome);
 
 /**
- * The buffer's bytes (followed by a NUL); NULL when `buffer` is NULL. Owned by the buffer.
+ * The buffer's bytes (followed by a NUL), owned by the buffer; NULL when `buffer` is NULL or not
+ * a live handle (then recorded in the error details).
  *
  * # Safety
  * `buffer` is NULL or a live buffer. Not synchronized.
@@ -1304,7 +1309,8 @@ void crmt_outcome_free(struct crmt_outcome *outcome);
 const uint8_t *crmt_buffer_data(const struct crmt_buffer *buffer);
 
 /**
- * The buffer's length in bytes, without the trailing NUL; 0 when `buffer` is NULL.
+ * The buffer's length in bytes, without the trailing NUL; 0 when `buffer` is NULL or not a live
+ * handle (then recorded in the error details).
  *
  * # Safety
  * `buffer` is NULL or a live buffer. Not synchronized.
@@ -1368,7 +1374,8 @@ enum crmt_result crmt_portfolio_to_text(const struct crmt_portfolio *portfolio,
                                         struct crmt_buffer **out);
 
 /**
- * The number of customers; 0 when `portfolio` is NULL.
+ * The number of customers; 0 when `portfolio` is NULL or not a live handle
+ * (then recorded in the error details).
  *
  * # Safety
  * `portfolio` is NULL or live. Not synchronized.
@@ -1541,7 +1548,8 @@ enum crmt_result crmt_columns_resolve(const struct crmt_rulebook *book,
                                       struct crmt_columns **out);
 
 /**
- * The number of columns; 0 when `columns` is NULL.
+ * The number of columns; 0 when `columns` is NULL or not a live handle
+ * (then recorded in the error details).
  *
  * # Safety
  * `columns` is NULL or live. Thread-safe.
@@ -1765,7 +1773,7 @@ enum crmt_result crmt_evaluate_portfolio(const struct crmt_rulebook *book,
 
 /**
  * Whether the last run into `result` was refused as a whole (`CRMT_PORTFOLIO_REFUSED`); false
- * when `result` is NULL.
+ * when `result` is NULL or not a live handle (then recorded in the error details).
  *
  * # Safety
  * `result` is NULL or live. Not synchronized.
@@ -2031,7 +2039,8 @@ void crmt_state_free(struct crmt_state *state);
 enum crmt_result crmt_states_new(size_t count, struct crmt_states **out);
 
 /**
- * The number of states; 0 when `states` is NULL.
+ * The number of states; 0 when `states` is NULL or not a live handle
+ * (then recorded in the error details).
  *
  * # Safety
  * `states` is NULL or live. Not synchronized.

@@ -23,7 +23,8 @@ impl crmt_buffer {
     }
 }
 
-/// The buffer's bytes (followed by a NUL); NULL when `buffer` is NULL. Owned by the buffer.
+/// The buffer's bytes (followed by a NUL), owned by the buffer; NULL when `buffer` is NULL or not
+/// a live handle (then recorded in the error details).
 ///
 /// # Safety
 /// `buffer` is NULL or a live buffer. Not synchronized.
@@ -33,7 +34,8 @@ pub unsafe extern "C" fn crmt_buffer_data(buffer: *const crmt_buffer) -> *const 
     unsafe { read_value(buffer, "buffer", std::ptr::null(), |b| b.bytes.as_ptr()) }
 }
 
-/// The buffer's length in bytes, without the trailing NUL; 0 when `buffer` is NULL.
+/// The buffer's length in bytes, without the trailing NUL; 0 when `buffer` is NULL or not a live
+/// handle (then recorded in the error details).
 ///
 /// # Safety
 /// `buffer` is NULL or a live buffer. Not synchronized.

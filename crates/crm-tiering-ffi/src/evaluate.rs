@@ -323,7 +323,8 @@ pub unsafe extern "C" fn crmt_outcome_aum(
 }
 
 /// The outcome's events as an array of `*count` plain structs, owned by the outcome (valid
-/// until `crmt_outcome_free`); NULL and 0 when `outcome` is NULL.
+/// until `crmt_outcome_free`); NULL and 0 when `outcome` is NULL or not a live handle
+/// (then recorded in the error details).
 ///
 /// # Safety
 /// `outcome` is NULL or live; `count` is writable. Not synchronized.
@@ -344,7 +345,8 @@ pub unsafe extern "C" fn crmt_outcome_alerts(outcome: *const crmt_outcome, count
 }
 
 /// The new state, borrowed from the outcome (valid until `crmt_outcome_free`; copy it with
-/// `crmt_state_clone` to keep it); NULL when `outcome` is NULL.
+/// `crmt_state_clone` to keep it); NULL when `outcome` is NULL or not a live handle
+/// (then recorded in the error details).
 ///
 /// # Safety
 /// `outcome` is NULL or live. Not synchronized.

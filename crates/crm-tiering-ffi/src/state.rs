@@ -236,7 +236,8 @@ pub unsafe extern "C" fn crmt_states_new(count: usize, out: *mut *mut crmt_state
     })
 }
 
-/// The number of states; 0 when `states` is NULL.
+/// The number of states; 0 when `states` is NULL or not a live handle
+/// (then recorded in the error details).
 ///
 /// # Safety
 /// `states` is NULL or live. Not synchronized.

@@ -91,7 +91,8 @@ impl<B: BorrowMut<crmt_batch>> BatchSink for Collect<'_, B> {
 }
 
 /// The batch's events, `*count` plain structs in customer order, owned by the batch (valid
-/// until `crmt_batch_free`); NULL and 0 when `batch` is NULL.
+/// until `crmt_batch_free`); NULL and 0 when `batch` is NULL or not a live handle
+/// (then recorded in the error details).
 ///
 /// # Safety
 /// `batch` is NULL or live; `count` is NULL or writable. Not synchronized.
@@ -122,7 +123,8 @@ pub unsafe extern "C" fn crmt_batch_aums_fen(batch: *const crmt_batch, count: *m
     unsafe { read_array(batch, "batch", count, |b| &b.aums) }
 }
 
-/// The number of customers in error; 0 when `batch` is NULL.
+/// The number of customers in error; 0 when `batch` is NULL or not a live handle
+/// (then recorded in the error details).
 ///
 /// # Safety
 /// `batch` is NULL or live. Not synchronized.

@@ -109,7 +109,8 @@ pub unsafe extern "C" fn crmt_columns_resolve(
     })
 }
 
-/// The number of columns; 0 when `columns` is NULL.
+/// The number of columns; 0 when `columns` is NULL or not a live handle
+/// (then recorded in the error details).
 ///
 /// # Safety
 /// `columns` is NULL or live. Thread-safe.

@@ -253,7 +253,7 @@ pub unsafe extern "C" fn crmt_evaluate_portfolio(
 }
 
 /// Whether the last run into `result` was refused as a whole (`CRMT_PORTFOLIO_REFUSED`); false
-/// when `result` is NULL.
+/// when `result` is NULL or not a live handle (then recorded in the error details).
 ///
 /// # Safety
 /// `result` is NULL or live. Not synchronized.

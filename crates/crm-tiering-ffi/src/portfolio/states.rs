@@ -131,7 +131,8 @@ pub unsafe extern "C" fn crmt_portfolio_to_text(
     })
 }
 
-/// The number of customers; 0 when `portfolio` is NULL.
+/// The number of customers; 0 when `portfolio` is NULL or not a live handle
+/// (then recorded in the error details).
 ///
 /// # Safety
 /// `portfolio` is NULL or live. Not synchronized.
