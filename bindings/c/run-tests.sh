@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Tests of the C ABI: the header check and the crate's Rust tests, the C test suites (every
-# conformance vector and the misuse cases; the portfolio month and every portfolio vector) plain, under AddressSanitizer and under valgrind,
+# conformance vector and the misuse cases; the portfolio month and every portfolio vector; the
+# guarantees against misuse: handle checks, error details, silent panics, impossible counts) plain,
+# under AddressSanitizer and under valgrind,
 # and the C example. Runs from any directory; installs what it needs on Debian.
 set -euo pipefail
 
@@ -47,18 +49,25 @@ gcc "${cflags[@]}" "$here/tests/test_abi.c" -o "$out/test_abi" "${libs[@]}"
 "$out/test_abi" "$vectors"
 gcc "${cflags[@]}" "$here/tests/test_portfolio.c" -o "$out/test_portfolio" "${libs[@]}"
 "$out/test_portfolio" "$pvectors"
+gcc "${cflags[@]}" "$here/tests/test_guarantees.c" -o "$out/test_guarantees" "${libs[@]}"
+"$out/test_guarantees"
 
 echo "== C tests (AddressSanitizer)"
 gcc "${cflags[@]}" -fsanitize=address -fno-omit-frame-pointer "$here/tests/test_abi.c" -o "$out/test_abi_asan" "${libs[@]}"
 ASAN_OPTIONS=detect_leaks=1 "$out/test_abi_asan" "$vectors"
 gcc "${cflags[@]}" -fsanitize=address -fno-omit-frame-pointer "$here/tests/test_portfolio.c" -o "$out/test_portfolio_asan" "${libs[@]}"
 ASAN_OPTIONS=detect_leaks=1 "$out/test_portfolio_asan" "$pvectors"
+gcc "${cflags[@]}" -fsanitize=address -fno-omit-frame-pointer "$here/tests/test_guarantees.c" -o "$out/test_guarantees_asan" "${libs[@]}"
+# A count memory cannot hold is refused after the allocator says no: let it say no.
+ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 "$out/test_guarantees_asan"
 
 echo "== C tests (valgrind)"
 valgrind -q --leak-check=full --suppressions="$here/tests/valgrind.supp" --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1 \
     "$out/test_abi" "$vectors"
 valgrind -q --leak-check=full --suppressions="$here/tests/valgrind.supp" --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1 \
     "$out/test_portfolio" "$pvectors"
+valgrind -q --leak-check=full --suppressions="$here/tests/valgrind.supp" --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1 \
+    "$out/test_guarantees"
 
 echo "== C example"
 "$root/examples/c/run.sh"

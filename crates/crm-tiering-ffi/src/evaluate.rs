@@ -6,11 +6,14 @@ use crm_tiering::{
     AumInput, ComponentAmount, Customer, CustomerKind, Month, MonthInput, MonthOutcome, from_fen, parse_amount,
 };
 
-use crate::error::{Failure, crmt_result};
+use crate::args::{arg, bytes, c_str, c_str_opt, slice, utf8, vec_for, write_text};
+use crate::boundary::guard;
+use crate::buffer::crmt_buffer;
+use crate::code::crmt_result;
+use crate::convert::fen;
+use crate::details::Failure;
 use crate::event::{alert_struct, crmt_alert, crmt_event, event_struct};
-use crate::ffi::{
-    arg, arg_mut, bytes, c_str, c_str_opt, crmt_buffer, fen, free_box, guard, put_box, slice, utf8, write_str,
-};
+use crate::handle::{Handle, Kind, free_handle, handle, handle_mut, put_handle, read_array, read_value};
 use crate::rulebook::crmt_rulebook;
 use crate::state::crmt_state;
 
@@ -44,9 +47,21 @@ pub struct crmt_component_amount {
 /// The result of one customer's month. Not synchronized; released with `crmt_outcome_free`.
 pub struct crmt_outcome {
     outcome: MonthOutcome,
-    state: crmt_state,
+    /// Lent by `crmt_outcome_state` (the registry knows it by its offset).
+    pub(crate) state: crmt_state,
     events: Vec<crmt_event>,
     alerts: Vec<crmt_alert>,
+}
+
+impl Handle for crmt_outcome {
+    const KIND: Kind = Kind::Outcome;
+}
+
+// Here rather than in `state`, which does not see the outcome.
+impl Handle for crmt_state {
+    const KIND: Kind = Kind::State;
+    // `crmt_outcome_state` lends the state of an outcome, read-only.
+    const LENT_BY: Option<(Kind, usize)> = Some((Kind::Outcome, std::mem::offset_of!(crmt_outcome, state)));
 }
 
 pub(crate) fn parse_month(yyyymm: i32) -> Result<Month, Failure> {
@@ -94,19 +109,15 @@ fn amount_failure(customer: &str, month: i32, field: &str, text: &str) -> Failur
 /// Evaluates and stores the outcome.
 ///
 /// # Safety
-/// Pointers per the exported functions' contracts.
+/// `out` per the exported functions' contracts.
 unsafe fn run(
-    book: *const crmt_rulebook,
+    book: &crmt_rulebook,
     customer: &Customer,
-    state: *mut crmt_state,
+    state: &mut crmt_state,
     month: Month,
     input: &MonthInput,
     out: *mut *mut crmt_outcome,
 ) -> Result<(), Failure> {
-    // SAFETY: per the contract.
-    let book = unsafe { arg(book, "book") }?;
-    // SAFETY: per the contract.
-    let state = unsafe { arg_mut(state, "state") }?;
     let outcome = book.engine.evaluate(customer, &state.state, month, input)?;
     state.state = outcome.state;
     if !out.is_null() {
@@ -114,7 +125,7 @@ unsafe fn run(
         let alerts = outcome.alerts.iter().map(|a| alert_struct(0, a)).collect();
         let value = crmt_outcome { state: crmt_state { state: outcome.state }, outcome, events, alerts };
         // SAFETY: per the contract.
-        unsafe { put_box(out, value, "out") }?;
+        unsafe { put_handle(out, value, "out") }?;
     }
     Ok(())
 }
@@ -130,6 +141,9 @@ unsafe fn evaluate_with(
     input: impl FnOnce(&Customer) -> Result<MonthInput, Failure>,
 ) -> crmt_result {
     guard(|| {
+        // The handles first: checked before anything else is read.
+        // SAFETY: per the contract.
+        let (book, state) = unsafe { (handle(book, "book")?, handle_mut(state, "state")?) };
         // SAFETY: per the contract.
         let customer = unsafe { read_customer(customer) }?;
         let m = parse_month(month).map_err(|f| f.customer(customer.id.clone()))?;
@@ -220,8 +234,8 @@ pub unsafe extern "C" fn crmt_evaluate_averages(
     unsafe {
         evaluate_with(book, customer, state, month, out, |c| {
             let with = |f: Failure| f.customer(c.id.clone()).month(month);
-            let items = slice(components, count, "components").map_err(with)?;
-            let mut list = Vec::with_capacity(items.len());
+            let items = slice(components, count, "components", "count").map_err(with)?;
+            let mut list = vec_for(items.len(), "components", "count").map_err(with)?;
             for (i, item) in items.iter().enumerate() {
                 let code = c_str(item.component, &format!("components[{i}].component")).map_err(with)?;
                 let text = c_str(item.amount, code).map_err(with)?;
@@ -259,7 +273,7 @@ pub unsafe extern "C" fn crmt_evaluate_json(
     unsafe {
         evaluate_with(book, customer, state, month, out, |c| {
             let with = |f: Failure| f.customer(c.id.clone()).month(month);
-            let text = utf8(bytes(input, len, "input").map_err(with)?, "input").map_err(with)?;
+            let text = utf8(bytes(input, len, "input", "len").map_err(with)?, "input").map_err(with)?;
             serde_json::from_str::<MonthInput>(text).map_err(|e| {
                 Failure::new(
                     crmt_result::CRMT_INPUT_ERROR,
@@ -281,7 +295,7 @@ pub unsafe extern "C" fn crmt_evaluate_json(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_outcome_aum_fen(outcome: *const crmt_outcome) -> i64 {
     // SAFETY: per the contract.
-    unsafe { outcome.as_ref() }.map_or(crate::CRMT_NO_AMOUNT, |o| fen(o.outcome.aum))
+    unsafe { read_value(outcome, "outcome", crate::CRMT_NO_AMOUNT, |o| fen(o.outcome.aum)) }
 }
 
 /// Writes the outcome's AUM as a decimal string (`"523400.50"`); buffer rules as
@@ -301,32 +315,23 @@ pub unsafe extern "C" fn crmt_outcome_aum(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let o = unsafe { arg(outcome, "outcome") }?;
+        let o = unsafe { handle(outcome, "outcome") }?;
         let text = o.outcome.aum.to_string();
         // SAFETY: per the contract.
-        match unsafe { write_str(&text, buf, len, written) } {
-            crmt_result::CRMT_OK => Ok(()),
-            code => {
-                Err(Failure::new(code, format!("the buffer of {len} bytes cannot hold {} bytes and a NUL", text.len())))
-            }
-        }
+        unsafe { write_text(&text, buf, len, written) }
     })
 }
 
 /// The outcome's events as an array of `*count` plain structs, owned by the outcome (valid
-/// until `crmt_outcome_free`); NULL and 0 when `outcome` is NULL.
+/// until `crmt_outcome_free`); NULL and 0 when `outcome` is NULL or not a live handle
+/// (then recorded in the error details).
 ///
 /// # Safety
 /// `outcome` is NULL or live; `count` is writable. Not synchronized.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_outcome_events(outcome: *const crmt_outcome, count: *mut usize) -> *const crmt_event {
     // SAFETY: per the contract.
-    let (p, n) = unsafe { outcome.as_ref() }.map_or((std::ptr::null(), 0), |o| (o.events.as_ptr(), o.events.len()));
-    if !count.is_null() {
-        // SAFETY: per the contract.
-        unsafe { count.write(n) };
-    }
-    p
+    unsafe { read_array(outcome, "outcome", count, |o| &o.events) }
 }
 
 /// The outcome's alerts as an array of `*count` plain structs, owned by the outcome.
@@ -336,23 +341,19 @@ pub unsafe extern "C" fn crmt_outcome_events(outcome: *const crmt_outcome, count
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_outcome_alerts(outcome: *const crmt_outcome, count: *mut usize) -> *const crmt_alert {
     // SAFETY: per the contract.
-    let (p, n) = unsafe { outcome.as_ref() }.map_or((std::ptr::null(), 0), |o| (o.alerts.as_ptr(), o.alerts.len()));
-    if !count.is_null() {
-        // SAFETY: per the contract.
-        unsafe { count.write(n) };
-    }
-    p
+    unsafe { read_array(outcome, "outcome", count, |o| &o.alerts) }
 }
 
 /// The new state, borrowed from the outcome (valid until `crmt_outcome_free`; copy it with
-/// `crmt_state_clone` to keep it); NULL when `outcome` is NULL.
+/// `crmt_state_clone` to keep it); NULL when `outcome` is NULL or not a live handle
+/// (then recorded in the error details).
 ///
 /// # Safety
 /// `outcome` is NULL or live. Not synchronized.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_outcome_state(outcome: *const crmt_outcome) -> *const crmt_state {
     // SAFETY: per the contract.
-    unsafe { outcome.as_ref() }.map_or(std::ptr::null(), |o| &o.state as *const crmt_state)
+    unsafe { read_value(outcome, "outcome", std::ptr::null(), |o| &o.state as *const crmt_state) }
 }
 
 /// The outcome as JSON, `{"aum", "state", "events", "alerts"}`, exactly the values of the
@@ -367,7 +368,7 @@ pub unsafe extern "C" fn crmt_outcome_state(outcome: *const crmt_outcome) -> *co
 pub unsafe extern "C" fn crmt_outcome_to_json(outcome: *const crmt_outcome, out: *mut *mut crmt_buffer) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let o = unsafe { arg(outcome, "outcome") }?;
+        let o = unsafe { handle(outcome, "outcome") }?;
         let value = serde_json::json!({
             "aum": o.outcome.aum.to_string(),
             "state": o.outcome.state,
@@ -375,19 +376,21 @@ pub unsafe extern "C" fn crmt_outcome_to_json(outcome: *const crmt_outcome, out:
             "alerts": o.outcome.alerts,
         });
         // SAFETY: per the contract.
-        unsafe { put_box(out, crmt_buffer::new(value.to_string().into_bytes()), "out") }
+        unsafe { put_handle(out, crmt_buffer::new(value.to_string().into_bytes()), "out") }
     })
 }
 
-/// Frees an outcome. NULL is ignored.
+/// Frees an outcome. NULL is ignored. A pointer that is not a live `crmt_outcome` (freed already,
+/// another kind of handle) is refused: nothing is freed, and the thread's error details say why
+/// (`CRMT_INVALID_ARGUMENT`, field `outcome`). Otherwise keeps the error details, so a caller may
+/// free its handles before reading why a call failed.
 ///
 /// # Safety
-/// `outcome` is NULL or an outcome from this library not yet freed.
+/// No other thread uses `outcome` during or after the call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_outcome_free(outcome: *mut crmt_outcome) {
-    let _ = guard(|| {
+    crate::boundary::guard_value((), || {
         // SAFETY: per the contract.
-        unsafe { free_box(outcome) };
-        Ok(())
+        unsafe { free_handle(outcome, "outcome") }
     });
 }

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use crm_tiering::{Alert, AlertKind, Event, EventKind, Month, Reason};
 
-use crate::ffi::code_field;
+use crate::convert::code_field;
 use crate::{CRMT_CODE_SIZE, CRMT_NO_AMOUNT};
 
 /// What happened to a customer's standing (codes: `crmt_event_kind_code`).
@@ -249,7 +249,7 @@ fn text_table<T: Copy>(
     text: impl Fn(T) -> &'static str,
     value: c_int,
 ) -> *const c_char {
-    crate::ffi::guard_value(c"".as_ptr(), || {
+    crate::boundary::guard_details(c"".as_ptr(), || {
         let table = table.get_or_init(|| {
             let mut t = vec![CString::default(); all.iter().map(|v| c_value(*v) + 1).max().unwrap_or(0)];
             for v in all {

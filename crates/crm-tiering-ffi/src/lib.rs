@@ -17,9 +17,36 @@
 //!   function, which accepts NULL. Pointers returned by accessors borrow from their handle and
 //!   stay valid until that handle is freed or changed. Static strings (codes, names, the
 //!   version) are never freed. The caller never calls `free()` on library memory.
+//! - **Handle checks**: every handle the library returns is registered (address and kind) until
+//!   it is freed, and every function looks its handle arguments up before reading them. A freed
+//!   handle, a double free, a handle of another kind or a pointer the library never returned is
+//!   refused with [`crmt_result::CRMT_INVALID_ARGUMENT`], the details naming the parameter and
+//!   what is wrong ("`portfolio` is not a live crmt_portfolio handle (freed, or another kind of
+//!   handle)"); its memory is never read. A `_free` of such a pointer frees nothing and records
+//!   the same details; an accessor that returns a value returns its fallback (NULL, 0, false,
+//!   `CRMT_NO_AMOUNT`) and records them. **The limit**: once the allocator gives a freed
+//!   handle's address to a new handle of the same kind, a stale pointer to the old one *is* the
+//!   new one and cannot be told apart (one of another kind is still refused). The checks do not
+//!   lift the thread rules: freeing a handle while another thread uses it stays undefined. The
+//!   cost is a lookup without lock or write per handle argument (see `handle.rs`).
+//! - **Counts and lengths** (of arrays, byte strings, buffers, offsets) are checked before
+//!   anything is read, reserved or written: one whose array would span more than `isize::MAX`
+//!   bytes, or on a 64-bit target more than 2^57 bytes (128 PiB, beyond any process's address
+//!   space) — `SIZE_MAX`, `SIZE_MAX / 2`, ... — is [`crmt_result::CRMT_INVALID_ARGUMENT`] naming
+//!   the count or length parameter; memory sized by a caller's count is reserved fallibly, so a
+//!   count no memory can hold is that error too, never an abort. An index or row past the end is
+//!   [`crmt_result::CRMT_INDEX_OUT_OF_RANGE`], `SIZE_MAX` included. The readers of the error
+//!   details return `CRMT_INVALID_ARGUMENT` for an impossible `len` and keep the details.
 //! - **Errors**: a failing call returns a non-zero [`crmt_result`] and records details (message,
-//!   customer, month, field) for the calling thread, read with `crmt_last_error_*`. Every call
-//!   but those accessors clears the details first.
+//!   customer, month, field, record) for the calling thread, read with `crmt_last_error_*`. A
+//!   call that returns a `crmt_result` clears the details first; the readers of the details,
+//!   the accessors that return a value (a length, an array, a flag) and every `_free` keep
+//!   them, so a caller may free its handles before reading why a call failed. (Such an accessor
+//!   records details only when misused: a pointer that is not a live handle.)
+//! - **Panics**: a panic inside the library is caught at the boundary and returned as
+//!   [`crmt_result::CRMT_PANIC`], its message and source location in the details; nothing is
+//!   printed on the host's stderr. The library's panic hook (installed once, on the first
+//!   call) passes panics outside the library's calls on to the hook it found.
 //! - **Threads**: a `crmt_rulebook` is immutable and may be shared by any number of threads.
 //!   `crmt_columns` is immutable once made. `crmt_state`, `crmt_states`, `crmt_outcome`,
 //!   `crmt_batch`, `crmt_portfolio`, `crmt_extract`, `crmt_portfolio_result` and `crmt_buffer` are
@@ -30,17 +57,31 @@
 #![allow(unsafe_code)]
 
 // The modules are declared in the order of their functions in the header (cbindgen reads them in
-// turn), one comment apart so that rustfmt keeps the order.
+// turn), one comment apart so that rustfmt keeps the order. The first ones export no function and
+// each imports only modules above it (code <- details <- boundary <- args <- convert <- handle):
+// no module of the crate imports one that imports it (`tests/modules.rs` checks it).
+// Result codes.
+mod code;
+// A failure's details and the thread's error details.
+mod details;
+// The panic boundary.
+mod boundary;
+// The caller's arguments and text buffers.
+mod args;
+// Amounts and codes going out.
+mod convert;
+// Handles and the registry of live ones.
+mod handle;
 // The positional batch: caller's columns in, flat arrays out.
 mod batch;
-// Result codes and the thread's error details.
+// Readers of result codes and of the thread's error details.
 mod error;
 // Events and alerts as C values, their codes and names.
 mod event;
 // One customer's month.
 mod evaluate;
-// Panic boundary, argument checks, library buffers.
-mod ffi;
+// The library-owned buffer.
+mod buffer;
 // The portfolio month: stored states, extract, evaluation, reports.
 mod portfolio;
 // Rule books.
@@ -49,11 +90,11 @@ mod rulebook;
 mod state;
 
 pub use batch::*;
+pub use buffer::*;
+pub use code::crmt_result;
 pub use error::*;
 pub use evaluate::*;
 pub use event::*;
-pub use ffi::crmt_buffer;
-pub use ffi::*;
 pub use portfolio::*;
 pub use rulebook::*;
 pub use state::*;

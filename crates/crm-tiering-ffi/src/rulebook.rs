@@ -4,12 +4,20 @@ use std::ffi::c_int;
 
 use crm_tiering::{Engine, EngineOptions, MissingMonths, RuleBook};
 
-use crate::error::{Failure, crmt_result};
-use crate::ffi::{arg, bytes, crmt_buffer, free_box, guard, put_box, utf8};
+use crate::args::{bytes, utf8};
+use crate::boundary::guard;
+use crate::buffer::crmt_buffer;
+use crate::code::crmt_result;
+use crate::details::Failure;
+use crate::handle::{Handle, Kind, free_handle, handle, put_handle};
 
 /// A validated rule book with its engine options. Immutable: share it freely between threads.
 pub struct crmt_rulebook {
     pub(crate) engine: Engine,
+}
+
+impl Handle for crmt_rulebook {
+    const KIND: Kind = Kind::Rulebook;
 }
 
 /// What to do when a customer's months skip one (values of `crmt_rulebook_with_missing_months`).
@@ -30,13 +38,13 @@ fn load(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: `data` is NULL or readable for `len` bytes per the exported functions' contract.
-        let text = utf8(unsafe { bytes(data, len, "data") }?, "data")?;
+        let text = utf8(unsafe { bytes(data, len, "data", "len") }?, "data")?;
         if out.is_null() {
             return Err(Failure::null("out"));
         }
         let book = parse(text)?;
         // SAFETY: `out` is writable per the contract.
-        unsafe { put_box(out, crmt_rulebook { engine: Engine::new(book) }, "out") }
+        unsafe { put_handle(out, crmt_rulebook { engine: Engine::new(book) }, "out") }
     })
 }
 
@@ -95,7 +103,7 @@ pub unsafe extern "C" fn crmt_rulebook_default(out: *mut *mut crmt_rulebook) -> 
         }
         let book = RuleBook::default_book()?;
         // SAFETY: `out` is writable per the contract.
-        unsafe { put_box(out, crmt_rulebook { engine: Engine::new(book) }, "out") }
+        unsafe { put_handle(out, crmt_rulebook { engine: Engine::new(book) }, "out") }
     })
 }
 
@@ -116,7 +124,7 @@ pub unsafe extern "C" fn crmt_rulebook_with_missing_months(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let book = unsafe { arg(book, "book") }?;
+        let book = unsafe { handle(book, "book") }?;
         let missing_months = match mode {
             0 => MissingMonths::Error,
             1 => MissingMonths::TreatAsZero,
@@ -130,7 +138,7 @@ pub unsafe extern "C" fn crmt_rulebook_with_missing_months(
         };
         let engine = Engine::with_options(book.engine.rule_book().clone(), EngineOptions { missing_months });
         // SAFETY: `out` is writable per the contract.
-        unsafe { put_box(out, crmt_rulebook { engine }, "out") }
+        unsafe { put_handle(out, crmt_rulebook { engine }, "out") }
     })
 }
 
@@ -147,22 +155,24 @@ pub unsafe extern "C" fn crmt_rulebook_with_missing_months(
 pub unsafe extern "C" fn crmt_rulebook_to_json(book: *const crmt_rulebook, out: *mut *mut crmt_buffer) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let book = unsafe { arg(book, "book") }?;
+        let book = unsafe { handle(book, "book") }?;
         let json = book.engine.rule_book().to_json();
         // SAFETY: `out` is writable per the contract.
-        unsafe { put_box(out, crmt_buffer::new(json.into_bytes()), "out") }
+        unsafe { put_handle(out, crmt_buffer::new(json.into_bytes()), "out") }
     })
 }
 
-/// Frees a rule book. NULL is ignored. No other thread may use it any more.
+/// Frees a rule book. NULL is ignored. No other thread may use it any more. A pointer that is not a
+/// live `crmt_rulebook` (freed already, another kind of handle) is refused: nothing is freed, and
+/// the thread's error details say why (`CRMT_INVALID_ARGUMENT`, field `book`). Otherwise keeps the
+/// error details, so a caller may free its handles before reading why a call failed.
 ///
 /// # Safety
-/// `book` is NULL or a rule book from this library not yet freed.
+/// No other thread uses `book` during or after the call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_rulebook_free(book: *mut crmt_rulebook) {
-    let _ = guard(|| {
+    crate::boundary::guard_value((), || {
         // SAFETY: per the contract.
-        unsafe { free_box(book) };
-        Ok(())
+        unsafe { free_handle(book, "book") }
     });
 }

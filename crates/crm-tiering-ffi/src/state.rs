@@ -5,8 +5,13 @@ use std::ffi::c_char;
 use crm_tiering::{CustomerRef, CustomerState, Status};
 
 use crate::CRMT_CODE_SIZE;
-use crate::error::{Failure, crmt_result};
-use crate::ffi::{arg, arg_mut, bytes, code_field, crmt_buffer, free_box, guard, put, put_box, utf8};
+use crate::args::{bytes, put, utf8, vec_for};
+use crate::boundary::guard;
+use crate::buffer::crmt_buffer;
+use crate::code::crmt_result;
+use crate::convert::code_field;
+use crate::details::Failure;
+use crate::handle::{Handle, Kind, free_handle, handle, handle_mut, put_handle, read_value};
 
 /// One customer's state between monthly evaluations. Not synchronized.
 pub struct crmt_state {
@@ -25,6 +30,12 @@ pub struct crmt_states {
     /// The borrowed identities of the last batch over these states, emptied: memory the next
     /// month's batch reuses.
     pub(crate) scratch: Vec<CustomerRef<'static>>,
+}
+
+// `crmt_state`'s `Handle` impl is in `evaluate`, beside the outcome that lends one.
+
+impl Handle for crmt_states {
+    const KIND: Kind = Kind::States;
 }
 
 impl crmt_states {
@@ -114,7 +125,7 @@ pub(crate) fn parse_state(data: &[u8], name: &str) -> Result<CustomerState, Fail
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_state_new(out: *mut *mut crmt_state) -> crmt_result {
     // SAFETY: per the contract.
-    guard(|| unsafe { put_box(out, crmt_state { state: CustomerState::default() }, "out") })
+    guard(|| unsafe { put_handle(out, crmt_state { state: CustomerState::default() }, "out") })
 }
 
 /// Reads a state written by `crmt_state_to_bytes` (versioned JSON). Zero bytes (or only
@@ -130,9 +141,9 @@ pub unsafe extern "C" fn crmt_state_new(out: *mut *mut crmt_state) -> crmt_resul
 pub unsafe extern "C" fn crmt_state_from_bytes(data: *const u8, len: usize, out: *mut *mut crmt_state) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let state = parse_state(unsafe { bytes(data, len, "data") }?, "data")?;
+        let state = parse_state(unsafe { bytes(data, len, "data", "len") }?, "data")?;
         // SAFETY: per the contract.
-        unsafe { put_box(out, crmt_state { state }, "out") }
+        unsafe { put_handle(out, crmt_state { state }, "out") }
     })
 }
 
@@ -148,9 +159,9 @@ pub unsafe extern "C" fn crmt_state_from_bytes(data: *const u8, len: usize, out:
 pub unsafe extern "C" fn crmt_state_to_bytes(state: *const crmt_state, out: *mut *mut crmt_buffer) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let s = unsafe { arg(state, "state") }?;
+        let s = unsafe { handle(state, "state") }?;
         // SAFETY: per the contract.
-        unsafe { put_box(out, crmt_buffer::new(s.state.to_json().into_bytes()), "out") }
+        unsafe { put_handle(out, crmt_buffer::new(s.state.to_json().into_bytes()), "out") }
     })
 }
 
@@ -165,9 +176,9 @@ pub unsafe extern "C" fn crmt_state_to_bytes(state: *const crmt_state, out: *mut
 pub unsafe extern "C" fn crmt_state_clone(state: *const crmt_state, out: *mut *mut crmt_state) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let s = unsafe { arg(state, "state") }?;
+        let s = unsafe { handle(state, "state") }?;
         // SAFETY: per the contract.
-        unsafe { put_box(out, crmt_state { state: s.state }, "out") }
+        unsafe { put_handle(out, crmt_state { state: s.state }, "out") }
     })
 }
 
@@ -182,22 +193,25 @@ pub unsafe extern "C" fn crmt_state_clone(state: *const crmt_state, out: *mut *m
 pub unsafe extern "C" fn crmt_state_get_info(state: *const crmt_state, out: *mut crmt_state_info) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let s = unsafe { arg(state, "state") }?;
+        let s = unsafe { handle(state, "state") }?;
         // SAFETY: per the contract.
         unsafe { put(out, info(&s.state), "out") }
     })
 }
 
-/// Frees a state. NULL is ignored.
+/// Frees a state. NULL is ignored. The state an outcome lends (`crmt_outcome_state`) is freed with
+/// its outcome, never here. A pointer that is not a live `crmt_state` (freed already, another kind
+/// of handle) is refused: nothing is freed, and the thread's error details say why
+/// (`CRMT_INVALID_ARGUMENT`, field `state`). Otherwise keeps the error details, so a caller may
+/// free its handles before reading why a call failed.
 ///
 /// # Safety
-/// `state` is NULL or a state from this library not yet freed.
+/// No other thread uses `state` during or after the call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_state_free(state: *mut crmt_state) {
-    let _ = guard(|| {
+    crate::boundary::guard_value((), || {
         // SAFETY: per the contract.
-        unsafe { free_box(state) };
-        Ok(())
+        unsafe { free_handle(state, "state") }
     });
 }
 
@@ -215,24 +229,22 @@ pub unsafe extern "C" fn crmt_states_new(count: usize, out: *mut *mut crmt_state
         if out.is_null() {
             return Err(Failure::null("out"));
         }
-        let mut states = Vec::new();
-        states.try_reserve_exact(count).map_err(|_| {
-            Failure::new(crmt_result::CRMT_INVALID_ARGUMENT, format!("cannot allocate {count} states")).field("count")
-        })?;
+        let mut states = vec_for(count, "states", "count")?;
         states.resize(count, CustomerState::default());
         // SAFETY: per the contract.
-        unsafe { put_box(out, crmt_states::new(states), "out") }
+        unsafe { put_handle(out, crmt_states::new(states), "out") }
     })
 }
 
-/// The number of states; 0 when `states` is NULL.
+/// The number of states; 0 when `states` is NULL or not a live handle
+/// (then recorded in the error details).
 ///
 /// # Safety
 /// `states` is NULL or live. Not synchronized.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_states_len(states: *const crmt_states) -> usize {
     // SAFETY: per the contract.
-    unsafe { states.as_ref() }.map_or(0, |s| s.states.len())
+    unsafe { read_value(states, "states", 0, |s| s.states.len()) }
 }
 
 fn at(s: &mut crmt_states, index: usize) -> Result<&mut CustomerState, Failure> {
@@ -258,10 +270,10 @@ pub unsafe extern "C" fn crmt_states_get_bytes(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let s = unsafe { arg_mut(states, "states") }?;
+        let s = unsafe { handle_mut(states, "states") }?;
         let json = at(s, index)?.to_json();
         // SAFETY: per the contract.
-        unsafe { put_box(out, crmt_buffer::new(json.into_bytes()), "out") }
+        unsafe { put_handle(out, crmt_buffer::new(json.into_bytes()), "out") }
     })
 }
 
@@ -280,22 +292,24 @@ pub unsafe extern "C" fn crmt_states_get_info(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let s = unsafe { arg_mut(states, "states") }?;
+        let s = unsafe { handle_mut(states, "states") }?;
         let i = info(at(s, index)?);
         // SAFETY: per the contract.
         unsafe { put(out, i, "out") }
     })
 }
 
-/// Frees a portfolio's states. NULL is ignored.
+/// Frees a portfolio's states. NULL is ignored. A pointer that is not a live `crmt_states` (freed
+/// already, another kind of handle) is refused: nothing is freed, and the thread's error details
+/// say why (`CRMT_INVALID_ARGUMENT`, field `states`). Otherwise keeps the error details, so a
+/// caller may free its handles before reading why a call failed.
 ///
 /// # Safety
-/// `states` is NULL or states from this library not yet freed.
+/// No other thread uses `states` during or after the call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_states_free(states: *mut crmt_states) {
-    let _ = guard(|| {
+    crate::boundary::guard_value((), || {
         // SAFETY: per the contract.
-        unsafe { free_box(states) };
-        Ok(())
+        unsafe { free_handle(states, "states") }
     });
 }

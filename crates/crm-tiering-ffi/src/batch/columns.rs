@@ -9,9 +9,10 @@ use crm_tiering::{
     AumInput, ComponentAmount, CustomerKind, CustomerRef, InputError, MonthInput, TieringError, from_fen,
 };
 
-use crate::error::{Failure, crmt_result};
+use crate::args::slice;
+use crate::code::crmt_result;
+use crate::details::Failure;
 use crate::evaluate::customer_kind;
-use crate::ffi::slice;
 
 /// The customers of a batch, as columns (the layout of an extract, and cheap to fill from Java).
 ///
@@ -170,9 +171,18 @@ impl Averages<'_> {
     }
 }
 
-pub(crate) fn offsets<'a>(p: *const usize, count: usize, name: &str) -> Result<&'a [usize], Failure> {
+/// The `count + 1` non-decreasing offsets of a column of concatenated strings; `count_name` names
+/// the count in an error (`SIZE_MAX`, whose `count + 1` does not exist, included).
+pub(crate) fn offsets<'a>(p: *const usize, count: usize, name: &str, count_name: &str) -> Result<&'a [usize], Failure> {
+    let entries = count.checked_add(1).ok_or_else(|| {
+        Failure::new(
+            crmt_result::CRMT_INVALID_ARGUMENT,
+            format!("`{count_name}` is {count}: `{name}` cannot have one more"),
+        )
+        .field(count_name)
+    })?;
     // SAFETY: the exported function's contract: `count + 1` readable entries.
-    let o = unsafe { slice(p, count + 1, name) }?;
+    let o = unsafe { slice(p, entries, name, count_name) }?;
     if let Some(i) = o.windows(2).position(|w| w[0] > w[1]) {
         return Err(Failure::new(
             crmt_result::CRMT_INVALID_ARGUMENT,

@@ -15,9 +15,12 @@ use std::sync::Mutex;
 
 use crm_tiering::{CustomerRef, CustomerState, Engine, Month, MonthInput, TieringError, from_fen};
 
-use crate::error::{Failure, crmt_result};
+use crate::args::{arg, byte_size, bytes, c_str, slice, slice_mut, vec_for};
+use crate::boundary::{WorkerPanic, enter_worker, guard, worker_failure};
+use crate::code::crmt_result;
+use crate::details::Failure;
 use crate::evaluate::parse_month;
-use crate::ffi::{arg, arg_mut, bytes, c_str, guard, put_box, slice};
+use crate::handle::{handle, handle_mut, put_handle};
 use crate::rulebook::crmt_rulebook;
 use crate::state::crmt_states;
 use columns::{Averages, Columns, unreadable};
@@ -56,16 +59,24 @@ where
     if threads > 1 {
         columns.read(0..n, &mut refs, &mut rejected);
         let rejected = rejected.as_slice();
-        let checked = |i: usize| match rejected.binary_search_by_key(&(i as u32), |(r, _)| *r) {
-            Ok(_) => Err(unreadable(i)),
-            Err(_) => input(i),
+        let checked = |i: usize| {
+            #[cfg(test)]
+            tests::panic_at(i);
+            match rejected.binary_search_by_key(&(i as u32), |(r, _)| *r) {
+                Ok(_) => Err(unreadable(i)),
+                Err(_) => input(i),
+            }
         };
         let pool = Mutex::new(std::mem::take(&mut out.spare));
-        let parts = engine.evaluate_batch_parallel_with(month, &refs, states, checked, threads, || Collect {
-            out: pool.lock().ok().and_then(|mut p| p.pop()).unwrap_or_default(),
-            base: 0,
-            rejected,
-        })?;
+        // The engine's worker threads are inside this call's boundary: a panic on one is this
+        // call's `CRMT_PANIC` (the engine reports only that a worker failed), never printed.
+        let (caller, panicked) = (std::thread::current().id(), WorkerPanic::default());
+        let parts = engine
+            .evaluate_batch_parallel_with(month, &refs, states, checked, threads, || {
+                enter_worker(caller, &panicked);
+                Collect { out: pool.lock().ok().and_then(|mut p| p.pop()).unwrap_or_default(), base: 0, rejected }
+            })
+            .map_err(|e| worker_failure(&panicked).unwrap_or_else(|| Failure::from(e)))?;
         out.spare = pool.into_inner().unwrap_or_default();
         for part in parts {
             out.append(part.out);
@@ -141,7 +152,7 @@ pub unsafe extern "C" fn crmt_evaluate_batch(
         unsafe { run_batch(book, month, customers, aum, states, threads, errors_out, &mut batch) }?;
         if !out.is_null() {
             // SAFETY: writable per the contract.
-            unsafe { put_box(out, batch, "out") }?;
+            unsafe { put_handle(out, batch, "out") }?;
         }
         Ok(())
     })
@@ -158,7 +169,7 @@ pub unsafe extern "C" fn crmt_evaluate_batch(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_batch_new(out: *mut *mut crmt_batch) -> crmt_result {
     // SAFETY: per the contract.
-    guard(|| unsafe { put_box(out, crmt_batch::default(), "out") })
+    guard(|| unsafe { put_handle(out, crmt_batch::default(), "out") })
 }
 
 /// As `crmt_evaluate_batch`, writing the result into an existing batch handle (from
@@ -185,7 +196,7 @@ pub unsafe extern "C" fn crmt_evaluate_batch_into(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let batch = unsafe { arg_mut(batch, "batch") }?;
+        let batch = unsafe { handle_mut(batch, "batch") }?;
         // SAFETY: forwarded contract.
         unsafe { run_batch(book, month, customers, aum, states, threads, errors_out, batch) }
     })
@@ -198,8 +209,11 @@ fn bind(st: &mut crmt_states, ids: &[u8], o: &[usize]) -> Result<(), Failure> {
     let text = ids.get(o[0]..o[n]).unwrap_or(&[]);
     match &st.bound {
         None => {
-            let ends = o[1..].iter().map(|e| e - o[0]).collect();
-            st.bound = Some((text.to_vec(), ends));
+            let mut ends = vec_for(n, "customers.id_offsets", "customers.count")?;
+            ends.extend(o[1..].iter().map(|e| e - o[0]));
+            let mut bound = vec_for(text.len(), "customers.ids", "customers.id_offsets")?;
+            bound.extend_from_slice(text);
+            st.bound = Some((bound, ends));
             Ok(())
         }
         Some((bound, ends)) => {
@@ -243,10 +257,13 @@ unsafe fn run_batch(
 ) -> Result<(), Failure> {
     out.clear();
     // SAFETY: per the contract.
-    let (book, c, a, st) =
-        unsafe { (arg(book, "book")?, arg(customers, "customers")?, arg(aum, "aum")?, arg_mut(states, "states")?) };
+    let (book, c, a, st) = unsafe {
+        (handle(book, "book")?, arg(customers, "customers")?, arg(aum, "aum")?, handle_mut(states, "states")?)
+    };
     let month = parse_month(month)?;
     let n = c.count;
+    // The count first: `count + 1` offsets must be an array (SIZE_MAX is refused here).
+    byte_size::<usize>(n.saturating_add(1), "customers.id_offsets", "customers.count")?;
     if st.states.len() != n {
         return Err(Failure::new(
             crmt_result::CRMT_INVALID_ARGUMENT,
@@ -254,18 +271,25 @@ unsafe fn run_batch(
         )
         .field("states"));
     }
-    let id_offsets = offsets(c.id_offsets, n, "customers.id_offsets")?;
+    let id_offsets = offsets(c.id_offsets, n, "customers.id_offsets", "customers.count")?;
     // SAFETY: `ids` is readable up to the last offset per the contract.
-    let ids = unsafe { bytes(c.ids.cast(), id_offsets[n], "customers.ids") }?;
+    let ids = unsafe { bytes(c.ids.cast(), id_offsets[n], "customers.ids", "customers.id_offsets") }?;
     let entities = if c.legal_entities.is_null() {
         None
     } else {
-        let o = offsets(c.legal_entity_offsets, n, "customers.legal_entity_offsets")?;
+        let o = offsets(c.legal_entity_offsets, n, "customers.legal_entity_offsets", "customers.count")?;
         // SAFETY: readable up to the last offset per the contract.
-        Some((unsafe { bytes(c.legal_entities.cast(), o[n], "customers.legal_entities") }?, o))
+        let data = unsafe {
+            bytes(c.legal_entities.cast(), o[n], "customers.legal_entities", "customers.legal_entity_offsets")
+        }?;
+        Some((data, o))
     };
-    // SAFETY: `count` entries when not NULL, per the contract.
-    let kinds = if c.kinds.is_null() { None } else { Some(unsafe { slice(c.kinds, n, "customers.kinds") }?) };
+    let kinds = if c.kinds.is_null() {
+        None
+    } else {
+        // SAFETY: `count` entries when not NULL, per the contract.
+        Some(unsafe { slice(c.kinds, n, "customers.kinds", "customers.count") }?)
+    };
     bind(st, ids, id_offsets)?;
     let columns = Columns { ids, id_offsets, entities, kinds };
 
@@ -273,27 +297,32 @@ unsafe fn run_batch(
     let (engine, states, scratch) = (&book.engine, &mut st.states, &mut st.scratch);
     let result = if a.component_count == 0 {
         // SAFETY: `count` entries per the contract.
-        let totals = unsafe { slice(a.amounts_fen, n, "aum.amounts_fen") }?;
+        let totals = unsafe { slice(a.amounts_fen, n, "aum.amounts_fen", "customers.count") }?;
         let input = |i: usize| Ok(MonthInput::total(from_fen(totals[i])));
         evaluate(engine, month, &columns, states, scratch, threads, input, out)
     } else {
         let k = a.component_count;
         // SAFETY: `component_count` entries per the contract.
-        let codes = unsafe { slice(a.components, k, "aum.components") }?;
-        let codes = codes
-            .iter()
-            .enumerate()
+        let pointers = unsafe { slice(a.components, k, "aum.components", "aum.component_count") }?;
+        let mut codes = vec_for(k, "aum.components", "aum.component_count")?;
+        for (j, p) in pointers.iter().enumerate() {
             // SAFETY: NUL-terminated strings per the contract.
-            .map(|(j, p)| unsafe { c_str(*p, &format!("aum.components[{j}]")) }.map(std::sync::Arc::<str>::from))
-            .collect::<Result<Vec<_>, _>>()?;
+            codes.push(std::sync::Arc::<str>::from(unsafe { c_str(*p, &format!("aum.components[{j}]")) }?));
+        }
         // Each component named once, by the core's one rule for columns (a code given twice,
         // or a code and its Chinese name, is refused rather than summed).
-        let headers: Vec<&str> = std::iter::once("customer_id").chain(codes.iter().map(|c| &**c)).collect();
+        let mut headers: Vec<&str> = vec_for(k.saturating_add(1), "aum.components", "aum.component_count")?;
+        headers.extend(std::iter::once("customer_id").chain(codes.iter().map(|c| &**c)));
         crm_tiering::portfolio::Columns::resolve(engine.rule_book(), crm_tiering::portfolio::TableKind::Aum, &headers)?;
-        let total =
-            n.checked_mul(k).ok_or_else(|| Failure::new(crmt_result::CRMT_INVALID_ARGUMENT, "too many amounts"))?;
+        let total = n.checked_mul(k).ok_or_else(|| {
+            Failure::new(
+                crmt_result::CRMT_INVALID_ARGUMENT,
+                format!("`aum.component_count` is {k}: {n} customers x {k} amounts are more than any array can hold"),
+            )
+            .field("aum.component_count")
+        })?;
         // SAFETY: `count * component_count` entries per the contract.
-        let amounts = unsafe { slice(a.amounts_fen, total, "aum.amounts_fen") }?;
+        let amounts = unsafe { slice(a.amounts_fen, total, "aum.amounts_fen", "aum.component_count") }?;
         let averages = Averages { codes, amounts };
         let input = |i: usize| Ok(averages.input(i));
         evaluate(engine, month, &columns, states, scratch, threads, input, out)
@@ -304,11 +333,67 @@ unsafe fn run_batch(
     }
     if !errors_out.is_null() {
         // SAFETY: `count` writable entries per the contract.
-        let slots = unsafe { std::slice::from_raw_parts_mut(errors_out, n) };
+        let slots = unsafe { slice_mut(errors_out, n, "errors_out", "customers.count") }?;
         slots.fill(crmt_result::CRMT_OK);
         for (i, f) in &out.errors {
             slots[*i as usize] = f.code;
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// The customer whose input panics, for the test of a worker thread's panic.
+    static PANIC_AT: AtomicUsize = AtomicUsize::new(usize::MAX);
+
+    pub(super) fn panic_at(i: usize) {
+        if PANIC_AT.load(Ordering::SeqCst) == i {
+            panic!("test panic in the input of customer {i}")
+        }
+    }
+
+    #[test]
+    fn a_panic_on_a_worker_thread_is_the_calls_panic_and_is_not_printed() {
+        let _serial = crate::boundary::tests::HOOK_TESTS.lock().unwrap_or_else(|e| e.into_inner());
+        let mut book = std::ptr::null_mut();
+        // SAFETY: a valid out-pointer.
+        assert_eq!(unsafe { crate::crmt_rulebook_default(&mut book) }, crmt_result::CRMT_OK);
+        let n = 16;
+        let ids: Vec<u8> = (0..n).flat_map(|i| format!("c{i:02}").into_bytes()).collect();
+        let offsets: Vec<usize> = (0..=n).map(|i| i * 3).collect();
+        let customers = crmt_batch_customers {
+            count: n,
+            ids: ids.as_ptr().cast(),
+            id_offsets: offsets.as_ptr(),
+            legal_entities: std::ptr::null(),
+            legal_entity_offsets: std::ptr::null(),
+            kinds: std::ptr::null(),
+        };
+        let fen = vec![30_000_000_i64; n];
+        let aum = crmt_batch_aum { component_count: 0, components: std::ptr::null(), amounts_fen: fen.as_ptr() };
+        let mut states = std::ptr::null_mut();
+        // SAFETY: a valid out-pointer.
+        assert_eq!(unsafe { crate::crmt_states_new(n, &mut states) }, crmt_result::CRMT_OK);
+        let forwarded = crate::boundary::FORWARDED.load(Ordering::SeqCst);
+        PANIC_AT.store(12, Ordering::SeqCst);
+        // SAFETY: valid handles and columns of `n` customers.
+        let code = unsafe {
+            crmt_evaluate_batch(book, 202401, &customers, &aum, states, 2, std::ptr::null_mut(), std::ptr::null_mut())
+        };
+        PANIC_AT.store(usize::MAX, Ordering::SeqCst);
+        assert_eq!(code, crmt_result::CRMT_PANIC);
+        assert_eq!(crate::boundary::FORWARDED.load(Ordering::SeqCst), forwarded, "the worker's panic was forwarded");
+        let message = crate::details::with_last(|l| l.map(|f| f.message.clone())).unwrap_or_default();
+        assert!(message.contains("worker thread") && message.contains("input of customer 12"), "{message}");
+        assert!(message.contains("src/batch/mod.rs:"), "no location in {message}");
+        // SAFETY: handles made above.
+        unsafe {
+            crate::crmt_states_free(states);
+            crate::crmt_rulebook_free(book);
+        }
+    }
 }

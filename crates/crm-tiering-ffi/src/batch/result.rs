@@ -6,9 +6,13 @@ use std::ffi::c_char;
 
 use crm_tiering::{Alert, BatchSink, Decimal, Event, TieringError};
 
-use crate::error::{Failure, crmt_result};
+use crate::args::write_text;
+use crate::boundary::{guard, guard_keep};
+use crate::code::crmt_result;
+use crate::convert::fen;
+use crate::details::Failure;
 use crate::event::{alert_struct, crmt_alert, crmt_event, event_struct};
-use crate::ffi::{arg, fen, free_box, guard, guard_keep, write_str};
+use crate::handle::{Handle, Kind, free_handle, handle, read_array, read_value};
 
 /// The result of a batch: events, alerts and AUMs as flat arrays, and the customers in error.
 /// Not synchronized; released with `crmt_batch_free`.
@@ -21,6 +25,10 @@ pub struct crmt_batch {
     pub(super) errors: Vec<(u32, Failure)>,
     /// Emptied per-thread results of the last parallel batch, whose memory the next one reuses.
     pub(super) spare: Vec<crmt_batch>,
+}
+
+impl Handle for crmt_batch {
+    const KIND: Kind = Kind::Batch;
 }
 
 impl crmt_batch {
@@ -83,16 +91,15 @@ impl<B: BorrowMut<crmt_batch>> BatchSink for Collect<'_, B> {
 }
 
 /// The batch's events, `*count` plain structs in customer order, owned by the batch (valid
-/// until `crmt_batch_free`); NULL and 0 when `batch` is NULL.
+/// until `crmt_batch_free`); NULL and 0 when `batch` is NULL or not a live handle
+/// (then recorded in the error details).
 ///
 /// # Safety
 /// `batch` is NULL or live; `count` is NULL or writable. Not synchronized.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_batch_events(batch: *const crmt_batch, count: *mut usize) -> *const crmt_event {
     // SAFETY: per the contract.
-    let b = unsafe { batch.as_ref() };
-    // SAFETY: per the contract.
-    unsafe { array(b.map(|b| b.events.as_slice()), count) }
+    unsafe { read_array(batch, "batch", count, |b| &b.events) }
 }
 
 /// The batch's alerts, `*count` plain structs in customer order, owned by the batch.
@@ -102,9 +109,7 @@ pub unsafe extern "C" fn crmt_batch_events(batch: *const crmt_batch, count: *mut
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_batch_alerts(batch: *const crmt_batch, count: *mut usize) -> *const crmt_alert {
     // SAFETY: per the contract.
-    let b = unsafe { batch.as_ref() };
-    // SAFETY: per the contract.
-    unsafe { array(b.map(|b| b.alerts.as_slice()), count) }
+    unsafe { read_array(batch, "batch", count, |b| &b.alerts) }
 }
 
 /// The month's AUM of each customer in fen (0 for customers in error), `*count` entries owned
@@ -115,30 +120,18 @@ pub unsafe extern "C" fn crmt_batch_alerts(batch: *const crmt_batch, count: *mut
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_batch_aums_fen(batch: *const crmt_batch, count: *mut usize) -> *const i64 {
     // SAFETY: per the contract.
-    let b = unsafe { batch.as_ref() };
-    // SAFETY: per the contract.
-    unsafe { array(b.map(|b| b.aums.as_slice()), count) }
+    unsafe { read_array(batch, "batch", count, |b| &b.aums) }
 }
 
-/// # Safety
-/// `count` is NULL or writable.
-unsafe fn array<T>(items: Option<&[T]>, count: *mut usize) -> *const T {
-    let (p, n) = items.map_or((std::ptr::null(), 0), |s| (s.as_ptr(), s.len()));
-    if !count.is_null() {
-        // SAFETY: per the contract.
-        unsafe { count.write(n) };
-    }
-    p
-}
-
-/// The number of customers in error; 0 when `batch` is NULL.
+/// The number of customers in error; 0 when `batch` is NULL or not a live handle
+/// (then recorded in the error details).
 ///
 /// # Safety
 /// `batch` is NULL or live. Not synchronized.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_batch_error_count(batch: *const crmt_batch) -> usize {
     // SAFETY: per the contract.
-    unsafe { batch.as_ref() }.map_or(0, |b| b.errors.len())
+    unsafe { read_value(batch, "batch", 0, |b| b.errors.len()) }
 }
 
 /// The `k`-th customer in error (in customer order): its index in the batch and its code.
@@ -157,7 +150,7 @@ pub unsafe extern "C" fn crmt_batch_error_at(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let b = unsafe { arg(batch, "batch") }?;
+        let b = unsafe { handle(batch, "batch") }?;
         let (i, f) = b.errors.get(k).ok_or_else(|| {
             Failure::new(
                 crmt_result::CRMT_INDEX_OUT_OF_RANGE,
@@ -167,16 +160,14 @@ pub unsafe extern "C" fn crmt_batch_error_at(
         })?;
         // SAFETY: per the contract.
         unsafe {
-            crate::ffi::put(customer_index, *i, "customer_index")?;
-            crate::ffi::put(code, f.code, "code")
+            crate::args::put(customer_index, *i, "customer_index")?;
+            crate::args::put(code, f.code, "code")
         }
     })
 }
 
-fn error_of<'a>(batch: *const crmt_batch, customer_index: u32) -> Option<&'a Failure> {
-    // SAFETY: the exported callers' contract: `batch` is NULL or live for the call; the
-    // reference does not outlive the call.
-    let b = unsafe { batch.as_ref() }?;
+/// The error of customer `customer_index` of a batch; `None` when the customer has none.
+fn error_of(b: &crmt_batch, customer_index: u32) -> Option<&Failure> {
     b.errors.binary_search_by_key(&customer_index, |(i, _)| *i).ok().map(|k| &b.errors[k].1)
 }
 
@@ -192,11 +183,15 @@ fn write_error(
         return crmt_result::CRMT_NULL_ARGUMENT;
     }
     guard_keep(|| {
-        let text = error_of(batch, customer_index).and_then(pick).unwrap_or("");
         // SAFETY: the exported callers' contract.
-        match unsafe { write_str(text, buf, len, written) } {
-            crmt_result::CRMT_OK => Ok(()),
-            code => Err(code),
+        let b = unsafe { handle(batch, "batch") }?;
+        let text = error_of(b, customer_index).and_then(pick).unwrap_or("");
+        // SAFETY: the exported callers' contract.
+        match unsafe { write_text(text, buf, len, written) } {
+            Ok(()) => Ok(crmt_result::CRMT_OK),
+            // A buffer too small keeps the details, as every reader of text.
+            Err(f) if f.code == crmt_result::CRMT_BUFFER_TOO_SMALL => Ok(f.code),
+            Err(f) => Err(f),
         }
     })
 }
@@ -247,18 +242,21 @@ pub unsafe extern "C" fn crmt_batch_error_field(
 /// `batch` is NULL or live. Not synchronized.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_batch_error_month(batch: *const crmt_batch, customer_index: u32) -> i32 {
-    crate::ffi::guard_value(0, || error_of(batch, customer_index).map_or(0, |f| f.month))
+    // SAFETY: per the contract.
+    unsafe { read_value(batch, "batch", 0, |b| error_of(b, customer_index).map_or(0, |f| f.month)) }
 }
 
-/// Frees a batch result. NULL is ignored.
+/// Frees a batch result. NULL is ignored. A pointer that is not a live `crmt_batch` (freed already,
+/// another kind of handle) is refused: nothing is freed, and the thread's error details say why
+/// (`CRMT_INVALID_ARGUMENT`, field `batch`). Otherwise keeps the error details, so a caller may
+/// free its handles before reading why a call failed.
 ///
 /// # Safety
-/// `batch` is NULL or a batch from this library not yet freed.
+/// No other thread uses `batch` during or after the call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_batch_free(batch: *mut crmt_batch) {
-    let _ = guard(|| {
+    crate::boundary::guard_value((), || {
         // SAFETY: per the contract.
-        unsafe { free_box(batch) };
-        Ok(())
+        unsafe { free_handle(batch, "batch") }
     });
 }

@@ -7,9 +7,12 @@ use std::ffi::c_char;
 use crm_tiering::portfolio::{Columns, Extract, TableKind};
 use crm_tiering::{AumInput, Month, SpecialChange, TierCode, from_fen};
 
-use crate::error::{Failure, crmt_result};
+use crate::args::c_str;
+use crate::boundary::guard;
+use crate::code::crmt_result;
+use crate::details::Failure;
 use crate::evaluate::parse_month;
-use crate::ffi::{arg, arg_mut, c_str, free_box, guard, put_box};
+use crate::handle::{Handle, Kind, free_handle, handle, handle_mut, put_handle, read_value};
 use crate::rulebook::crmt_rulebook;
 
 /// `kind` of a typed record: keep the stored customer kind (a new customer is personal).
@@ -28,11 +31,19 @@ pub struct crmt_columns {
     columns: Columns,
 }
 
+impl Handle for crmt_columns {
+    const KIND: Kind = Kind::Columns;
+}
+
 /// A month's (or a range's) records: AUM rows, daily balances and designations, each checked
 /// and located by table and row. Bad records are kept and reported by the evaluation. Not
 /// synchronized; released with `crmt_extract_free`.
 pub struct crmt_extract {
     pub(super) extract: Extract,
+}
+
+impl Handle for crmt_extract {
+    const KIND: Kind = Kind::Extract;
 }
 
 fn table_kind(kind: u32) -> Result<TableKind, Failure> {
@@ -52,14 +63,15 @@ fn table_kind(kind: u32) -> Result<TableKind, Failure> {
 ///
 /// # Safety
 /// `p` is NULL (with `n` 0) or readable for `n` pointers to NUL-terminated strings.
-unsafe fn strings<'a>(p: *const *const c_char, n: usize, name: &str) -> Result<Vec<&'a str>, Failure> {
+unsafe fn strings<'a>(p: *const *const c_char, n: usize, name: &str, len_name: &str) -> Result<Vec<&'a str>, Failure> {
     // SAFETY: per the contract.
-    let ptrs = unsafe { crate::ffi::slice(p, n, name) }?;
-    ptrs.iter()
-        .enumerate()
+    let ptrs = unsafe { crate::args::slice(p, n, name, len_name) }?;
+    let mut out = crate::args::vec_for(n, name, len_name)?;
+    for (i, s) in ptrs.iter().enumerate() {
         // SAFETY: per the contract.
-        .map(|(i, s)| unsafe { c_str(*s, &format!("{name}[{i}]")) })
-        .collect()
+        out.push(unsafe { c_str(*s, &format!("{name}[{i}]")) }?);
+    }
+    Ok(out)
 }
 
 /// Resolves a table's header against the rule book: role names in English or Chinese
@@ -87,36 +99,39 @@ pub unsafe extern "C" fn crmt_columns_resolve(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let b = unsafe { arg(book, "book") }?;
+        let b = unsafe { handle(book, "book") }?;
         let kind = table_kind(kind)?;
         // SAFETY: per the contract.
-        let headers = unsafe { strings(headers, count, "headers") }?;
+        let headers = unsafe { strings(headers, count, "headers", "count") }?;
         let columns = Columns::resolve(b.engine.rule_book(), kind, &headers).map_err(Failure::from)?;
         // SAFETY: per the contract.
-        unsafe { put_box(out, crmt_columns { columns }, "out") }
+        unsafe { put_handle(out, crmt_columns { columns }, "out") }
     })
 }
 
-/// The number of columns; 0 when `columns` is NULL.
+/// The number of columns; 0 when `columns` is NULL or not a live handle
+/// (then recorded in the error details).
 ///
 /// # Safety
 /// `columns` is NULL or live. Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_columns_width(columns: *const crmt_columns) -> usize {
     // SAFETY: per the contract.
-    crate::ffi::guard_value(0, || unsafe { columns.as_ref() }.map_or(0, |c| c.columns.width()))
+    unsafe { read_value(columns, "columns", 0, |c| c.columns.width()) }
 }
 
-/// Frees resolved columns. NULL is ignored.
+/// Frees resolved columns. NULL is ignored. A pointer that is not a live `crmt_columns` (freed
+/// already, another kind of handle) is refused: nothing is freed, and the thread's error details
+/// say why (`CRMT_INVALID_ARGUMENT`, field `columns`). Otherwise keeps the error details, so a
+/// caller may free its handles before reading why a call failed.
 ///
 /// # Safety
-/// `columns` is NULL or columns from this library not yet freed.
+/// No other thread uses `columns` during or after the call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_columns_free(columns: *mut crmt_columns) {
-    let _ = guard(|| {
+    crate::boundary::guard_value((), || {
         // SAFETY: per the contract.
-        unsafe { free_box(columns) };
-        Ok(())
+        unsafe { free_handle(columns, "columns") }
     });
 }
 
@@ -132,9 +147,9 @@ pub unsafe extern "C" fn crmt_columns_free(columns: *mut crmt_columns) {
 pub unsafe extern "C" fn crmt_extract_new(book: *const crmt_rulebook, out: *mut *mut crmt_extract) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let b = unsafe { arg(book, "book") }?;
+        let b = unsafe { handle(book, "book") }?;
         // SAFETY: per the contract.
-        unsafe { put_box(out, crmt_extract { extract: Extract::new(b.engine.rule_book()) }, "out") }
+        unsafe { put_handle(out, crmt_extract { extract: Extract::new(b.engine.rule_book()) }, "out") }
     })
 }
 
@@ -179,10 +194,10 @@ pub unsafe extern "C" fn crmt_extract_push_cells(
     guard(|| {
         // SAFETY: per the contract.
         let (x, table, cols) =
-            unsafe { (arg_mut(extract, "extract")?, c_str(table, "table")?, arg(columns, "columns")?) };
+            unsafe { (handle_mut(extract, "extract")?, c_str(table, "table")?, handle(columns, "columns")?) };
         // SAFETY: per the contract.
-        let ptrs = unsafe { crate::ffi::slice(cells, count, "cells") }?;
-        let mut texts: Vec<&str> = Vec::with_capacity(count);
+        let ptrs = unsafe { crate::args::slice(cells, count, "cells", "count") }?;
+        let mut texts: Vec<&str> = crate::args::vec_for(count, "cells", "count")?;
         let mut bad = None;
         for (i, p) in ptrs.iter().enumerate() {
             // SAFETY: per the contract.
@@ -232,7 +247,7 @@ pub unsafe extern "C" fn crmt_extract_push_total_fen(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let (x, table) = unsafe { (arg_mut(extract, "extract")?, c_str(table, "table")?) };
+        let (x, table) = unsafe { (handle_mut(extract, "extract")?, c_str(table, "table")?) };
         // SAFETY: per the contract.
         let Some(id) = unsafe { record_text(id, "id") }? else {
             x.extract.reject(table, row, None, None, "customer_id", "the customer id is not valid UTF-8");
@@ -329,7 +344,7 @@ pub unsafe extern "C" fn crmt_extract_push_grant(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let (x, table) = unsafe { (arg_mut(extract, "extract")?, c_str(table, "table")?) };
+        let (x, table) = unsafe { (handle_mut(extract, "extract")?, c_str(table, "table")?) };
         // SAFETY: per the contract.
         let Some((id, m)) = unsafe { designation_key(x, table, row, id, month) }? else { return Ok(()) };
         let tier = if tier.is_null() {
@@ -375,7 +390,7 @@ pub unsafe extern "C" fn crmt_extract_push_revoke(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let (x, table) = unsafe { (arg_mut(extract, "extract")?, c_str(table, "table")?) };
+        let (x, table) = unsafe { (handle_mut(extract, "extract")?, c_str(table, "table")?) };
         // SAFETY: per the contract.
         let Some((id, m)) = unsafe { designation_key(x, table, row, id, month) }? else { return Ok(()) };
         x.extract.push_designation(table, row, id, m, SpecialChange::Revoke);
@@ -383,15 +398,17 @@ pub unsafe extern "C" fn crmt_extract_push_revoke(
     })
 }
 
-/// Frees an extract. NULL is ignored.
+/// Frees an extract. NULL is ignored. A pointer that is not a live `crmt_extract` (freed already,
+/// another kind of handle) is refused: nothing is freed, and the thread's error details say why
+/// (`CRMT_INVALID_ARGUMENT`, field `extract`). Otherwise keeps the error details, so a caller may
+/// free its handles before reading why a call failed.
 ///
 /// # Safety
-/// `extract` is NULL or an extract from this library not yet freed.
+/// No other thread uses `extract` during or after the call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_extract_free(extract: *mut crmt_extract) {
-    let _ = guard(|| {
+    crate::boundary::guard_value((), || {
         // SAFETY: per the contract.
-        unsafe { free_box(extract) };
-        Ok(())
+        unsafe { free_handle(extract, "extract") }
     });
 }

@@ -7,7 +7,8 @@ use std::ffi::{CString, c_char};
 use crm_tiering::portfolio::{PortfolioStates, RecordError};
 use crm_tiering::{Alert, Decimal, Event, Month, TieringError};
 
-use crate::error::{Failure, crmt_result};
+use crate::code::crmt_result;
+use crate::details::Failure;
 
 /// An error of a portfolio run: a customer held back, a record refused, or (in a refused run)
 /// one of the reasons nothing ran. Every part is the core's error as it is (`RecordError`):

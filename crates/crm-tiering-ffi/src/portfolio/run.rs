@@ -5,10 +5,14 @@
 use crm_tiering::portfolio::{Absent, MonthRange, PortfolioOptions, PortfolioSink, RecordError, RuleBookChange};
 use crm_tiering::{Alert, CustomerRef, CustomerState, Decimal, Event, Month};
 
-use crate::error::{Failure, crmt_result};
+use crate::boundary::guard;
+use crate::buffer::crmt_buffer;
+use crate::code::crmt_result;
+use crate::convert::fen;
+use crate::details::Failure;
 use crate::evaluate::parse_month;
 use crate::event::{alert_struct, crmt_alert, crmt_event, event_struct};
-use crate::ffi::{arg, arg_mut, crmt_buffer, fen, free_box, guard, put_box};
+use crate::handle::{Handle, Kind, free_handle, handle, handle_mut, put_handle, read_array, read_value};
 use crate::portfolio::extract::crmt_extract;
 use crate::portfolio::report::{
     ErrorText, RunJson, crmt_record_error, error_struct, record_failure, states_json, yyyymm,
@@ -69,6 +73,10 @@ pub struct crmt_portfolio_result {
     json_alerts: Vec<(i32, usize, Alert)>,
     json_evaluated: Vec<Decimal>,
     json_errors: Vec<RecordError>,
+}
+
+impl Handle for crmt_portfolio_result {
+    const KIND: Kind = Kind::PortfolioResult;
 }
 
 impl crmt_portfolio_result {
@@ -149,7 +157,7 @@ impl PortfolioSink for Sink<'_> {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_portfolio_result_new(out: *mut *mut crmt_portfolio_result) -> crmt_result {
     // SAFETY: per the contract.
-    guard(|| unsafe { put_box(out, crmt_portfolio_result::default(), "out") })
+    guard(|| unsafe { put_handle(out, crmt_portfolio_result::default(), "out") })
 }
 
 fn options(o: Option<&crmt_portfolio_options>) -> Result<PortfolioOptions, Failure> {
@@ -213,10 +221,11 @@ pub unsafe extern "C" fn crmt_evaluate_portfolio(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let r = unsafe { arg_mut(result, "result") }?;
+        let r = unsafe { handle_mut(result, "result") }?;
         r.clear();
         // SAFETY: per the contract.
-        let (b, p, x) = unsafe { (arg(book, "book")?, arg_mut(portfolio, "portfolio")?, arg(extract, "extract")?) };
+        let (b, p, x) =
+            unsafe { (handle(book, "book")?, handle_mut(portfolio, "portfolio")?, handle(extract, "extract")?) };
         // SAFETY: per the contract.
         let opts = self::options(unsafe { options.as_ref() })?;
         let first = parse_month(first_month)?;
@@ -245,25 +254,14 @@ pub unsafe extern "C" fn crmt_evaluate_portfolio(
 }
 
 /// Whether the last run into `result` was refused as a whole (`CRMT_PORTFOLIO_REFUSED`); false
-/// when `result` is NULL.
+/// when `result` is NULL or not a live handle (then recorded in the error details).
 ///
 /// # Safety
 /// `result` is NULL or live. Not synchronized.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_portfolio_result_refused(result: *const crmt_portfolio_result) -> bool {
     // SAFETY: per the contract.
-    crate::ffi::guard_value(false, || unsafe { result.as_ref() }.is_some_and(|r| r.refused))
-}
-
-/// # Safety
-/// `count` is NULL or writable.
-unsafe fn array<T>(items: Option<&[T]>, count: *mut usize) -> *const T {
-    let (p, n) = items.map_or((std::ptr::null(), 0), |s| (s.as_ptr(), s.len()));
-    if !count.is_null() {
-        // SAFETY: per the contract.
-        unsafe { count.write(n) };
-    }
-    p
+    unsafe { read_value(result, "result", false, |r| r.refused) }
 }
 
 /// The months the run evaluated (`year * 100 + month`), `*count` entries owned by the result.
@@ -276,7 +274,7 @@ pub unsafe extern "C" fn crmt_portfolio_result_months(
     count: *mut usize,
 ) -> *const i32 {
     // SAFETY: per the contract.
-    unsafe { array(result.as_ref().map(|r| r.months.as_slice()), count) }
+    unsafe { read_array(result, "result", count, |r| &r.months) }
 }
 
 /// The run's events, `*count` plain structs month by month in portfolio order, owned by the
@@ -291,7 +289,7 @@ pub unsafe extern "C" fn crmt_portfolio_result_events(
     count: *mut usize,
 ) -> *const crmt_event {
     // SAFETY: per the contract.
-    unsafe { array(result.as_ref().map(|r| r.events.as_slice()), count) }
+    unsafe { read_array(result, "result", count, |r| &r.events) }
 }
 
 /// The run's alerts, as `crmt_portfolio_result_events`.
@@ -304,7 +302,7 @@ pub unsafe extern "C" fn crmt_portfolio_result_alerts(
     count: *mut usize,
 ) -> *const crmt_alert {
     // SAFETY: per the contract.
-    unsafe { array(result.as_ref().map(|r| r.alerts.as_slice()), count) }
+    unsafe { read_array(result, "result", count, |r| &r.alerts) }
 }
 
 /// The customers evaluated, month by month in portfolio order (AUM in fen, whether they had a
@@ -318,7 +316,7 @@ pub unsafe extern "C" fn crmt_portfolio_result_evaluated(
     count: *mut usize,
 ) -> *const crmt_portfolio_evaluated {
     // SAFETY: per the contract.
-    unsafe { array(result.as_ref().map(|r| r.evaluated.as_slice()), count) }
+    unsafe { read_array(result, "result", count, |r| &r.evaluated) }
 }
 
 /// The run's errors in the order reported (customers held back and refused records; for a
@@ -332,7 +330,7 @@ pub unsafe extern "C" fn crmt_portfolio_result_errors(
     count: *mut usize,
 ) -> *const crmt_record_error {
     // SAFETY: per the contract.
-    unsafe { array(result.as_ref().map(|r| r.errors.as_slice()), count) }
+    unsafe { read_array(result, "result", count, |r| &r.errors) }
 }
 
 /// Writes the run's results as JSON in the layout of the portfolio vectors' `expected.months`
@@ -355,7 +353,7 @@ pub unsafe extern "C" fn crmt_portfolio_result_to_json(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let (r, p) = unsafe { (arg(result, "result")?, arg(portfolio, "portfolio")?) };
+        let (r, p) = unsafe { (handle(result, "result")?, handle(portfolio, "portfolio")?) };
         let view = RunJson {
             refused: r.refused,
             months: &r.months,
@@ -371,7 +369,7 @@ pub unsafe extern "C" fn crmt_portfolio_result_to_json(
         };
         let text = view.render(&p.states)?;
         // SAFETY: per the contract.
-        unsafe { put_box(out, crmt_buffer::new(text.into_bytes()), "out") }
+        unsafe { put_handle(out, crmt_buffer::new(text.into_bytes()), "out") }
     })
 }
 
@@ -391,21 +389,23 @@ pub unsafe extern "C" fn crmt_portfolio_to_json(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let p = unsafe { arg(portfolio, "portfolio") }?;
+        let p = unsafe { handle(portfolio, "portfolio") }?;
         // SAFETY: per the contract.
-        unsafe { put_box(out, crmt_buffer::new(states_json(&p.states).into_bytes()), "out") }
+        unsafe { put_handle(out, crmt_buffer::new(states_json(&p.states).into_bytes()), "out") }
     })
 }
 
-/// Frees a portfolio result. NULL is ignored.
+/// Frees a portfolio result. NULL is ignored. A pointer that is not a live `crmt_portfolio_result`
+/// (freed already, another kind of handle) is refused: nothing is freed, and the thread's error
+/// details say why (`CRMT_INVALID_ARGUMENT`, field `result`). Otherwise keeps the error details, so
+/// a caller may free its handles before reading why a call failed.
 ///
 /// # Safety
-/// `result` is NULL or a result from this library not yet freed.
+/// No other thread uses `result` during or after the call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_portfolio_result_free(result: *mut crmt_portfolio_result) {
-    let _ = guard(|| {
+    crate::boundary::guard_value((), || {
         // SAFETY: per the contract.
-        unsafe { free_box(result) };
-        Ok(())
+        unsafe { free_handle(result, "result") }
     });
 }

@@ -7,9 +7,13 @@ use std::ffi::c_char;
 use crm_tiering::portfolio::PortfolioStates;
 use crm_tiering::{CustomerKind, CustomerRef};
 
-use crate::error::{Failure, crmt_result};
+use crate::args::{bytes, c_str, c_str_opt, put, write_text};
+use crate::boundary::guard;
+use crate::buffer::crmt_buffer;
+use crate::code::crmt_result;
+use crate::details::Failure;
 use crate::evaluate::{CRMT_KIND_CORPORATE, CRMT_KIND_PERSONAL};
-use crate::ffi::{arg, arg_mut, bytes, c_str, c_str_opt, crmt_buffer, free_box, guard, put, put_box, write_str};
+use crate::handle::{Handle, Kind, free_handle, handle, handle_mut, put_handle, read_value};
 use crate::portfolio::report::{category_code, record_failure};
 use crate::rulebook::crmt_rulebook;
 use crate::state::{crmt_state_info, info, parse_state};
@@ -20,6 +24,10 @@ use crate::state::{crmt_state_info, info, parse_state};
 /// (customers are only appended). Not synchronized; released with `crmt_portfolio_free`.
 pub struct crmt_portfolio {
     pub(crate) states: PortfolioStates,
+}
+
+impl Handle for crmt_portfolio {
+    const KIND: Kind = Kind::Portfolio;
 }
 
 /// A stored customer: its index in the portfolio, its kind and its state's figures. The id and
@@ -64,7 +72,7 @@ fn entry(p: &PortfolioStates, index: usize) -> Result<crmt_portfolio_entry, Fail
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_portfolio_new(out: *mut *mut crmt_portfolio) -> crmt_result {
     // SAFETY: per the contract.
-    guard(|| unsafe { put_box(out, crmt_portfolio { states: PortfolioStates::new() }, "out") })
+    guard(|| unsafe { put_handle(out, crmt_portfolio { states: PortfolioStates::new() }, "out") })
 }
 
 /// Reads a portfolio's stored states from the checked text written by `crmt_portfolio_to_text`
@@ -88,15 +96,15 @@ pub unsafe extern "C" fn crmt_portfolio_from_text(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let data = unsafe { bytes(data, len, "data") }?;
+        let data = unsafe { bytes(data, len, "data", "len") }?;
         if out.is_null() {
             return Err(Failure::null("out"));
         }
-        let text = crate::ffi::utf8(data, "data")?;
+        let text = crate::args::utf8(data, "data")?;
         let states = PortfolioStates::from_jsonl(text, "states")
             .map_err(|e| record_failure(category_code(&e.error), &e, e.to_string()))?;
         // SAFETY: per the contract.
-        unsafe { put_box(out, crmt_portfolio { states }, "out") }
+        unsafe { put_handle(out, crmt_portfolio { states }, "out") }
     })
 }
 
@@ -116,21 +124,22 @@ pub unsafe extern "C" fn crmt_portfolio_to_text(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let (p, b) = unsafe { (arg(portfolio, "portfolio")?, arg(book, "book")?) };
+        let (p, b) = unsafe { (handle(portfolio, "portfolio")?, handle(book, "book")?) };
         let text = p.states.to_jsonl(b.engine.rule_book());
         // SAFETY: per the contract.
-        unsafe { put_box(out, crmt_buffer::new(text.into_bytes()), "out") }
+        unsafe { put_handle(out, crmt_buffer::new(text.into_bytes()), "out") }
     })
 }
 
-/// The number of customers; 0 when `portfolio` is NULL.
+/// The number of customers; 0 when `portfolio` is NULL or not a live handle
+/// (then recorded in the error details).
 ///
 /// # Safety
 /// `portfolio` is NULL or live. Not synchronized.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_portfolio_len(portfolio: *const crmt_portfolio) -> usize {
     // SAFETY: per the contract.
-    crate::ffi::guard_value(0, || unsafe { portfolio.as_ref() }.map_or(0, |p| p.states.len()))
+    unsafe { read_value(portfolio, "portfolio", 0, |p| p.states.len()) }
 }
 
 /// Adds a customer with its stored state (bytes as `crmt_state_to_bytes` writes them; empty for
@@ -160,12 +169,12 @@ pub unsafe extern "C" fn crmt_portfolio_insert(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let p = unsafe { arg_mut(portfolio, "portfolio") }?;
+        let p = unsafe { handle_mut(portfolio, "portfolio") }?;
         // SAFETY: per the contract.
         let (id, entity) = unsafe { (c_str(id, "id")?, c_str_opt(legal_entity, "legal_entity")?) };
         let kind = crate::evaluate::customer_kind(kind, id)?;
         // SAFETY: per the contract.
-        let st = parse_state(unsafe { bytes(state, state_len, "state") }?, "state")?;
+        let st = parse_state(unsafe { bytes(state, state_len, "state", "state_len") }?, "state")?;
         let customer = CustomerRef { id, legal_entity: entity.filter(|e| !e.is_empty()), kind };
         let i = p.states.insert(customer, st).map_err(Failure::from)?;
         if !index.is_null() {
@@ -192,7 +201,7 @@ pub unsafe extern "C" fn crmt_portfolio_find(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let (p, id) = unsafe { (arg(portfolio, "portfolio")?, c_str(id, "id")?) };
+        let (p, id) = unsafe { (handle(portfolio, "portfolio")?, c_str(id, "id")?) };
         let i = p.states.index_of(id).ok_or_else(|| {
             Failure::new(crmt_result::CRMT_NOT_FOUND, format!("the portfolio holds no customer `{id}`"))
                 .customer(id)
@@ -219,7 +228,7 @@ pub unsafe extern "C" fn crmt_portfolio_entry_at(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let p = unsafe { arg(portfolio, "portfolio") }?;
+        let p = unsafe { handle(portfolio, "portfolio") }?;
         // SAFETY: per the contract.
         unsafe { put(out, entry(&p.states, index)?, "out") }
     })
@@ -235,7 +244,7 @@ fn write_at(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: the exported callers' contract.
-        let p = unsafe { arg(portfolio, "portfolio") }?;
+        let p = unsafe { handle(portfolio, "portfolio") }?;
         let c = p.states.customer(index).ok_or_else(|| {
             Failure::new(
                 crmt_result::CRMT_INDEX_OUT_OF_RANGE,
@@ -244,10 +253,7 @@ fn write_at(
             .field("index")
         })?;
         // SAFETY: the exported callers' contract.
-        match unsafe { write_str(pick(c), buf, len, written) } {
-            crmt_result::CRMT_OK => Ok(()),
-            code => Err(Failure::new(code, "the buffer is too small").field("buf")),
-        }
+        unsafe { write_text(pick(c), buf, len, written) }
     })
 }
 
@@ -305,11 +311,11 @@ pub unsafe extern "C" fn crmt_portfolio_state_bytes(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let p = unsafe { arg(portfolio, "portfolio") }?;
+        let p = unsafe { handle(portfolio, "portfolio") }?;
         entry(&p.states, index)?;
         let json = p.states.states()[index].to_json();
         // SAFETY: per the contract.
-        unsafe { put_box(out, crmt_buffer::new(json.into_bytes()), "out") }
+        unsafe { put_handle(out, crmt_buffer::new(json.into_bytes()), "out") }
     })
 }
 
@@ -332,12 +338,9 @@ pub unsafe extern "C" fn crmt_portfolio_rule_book(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let p = unsafe { arg(portfolio, "portfolio") }?;
+        let p = unsafe { handle(portfolio, "portfolio") }?;
         // SAFETY: per the contract.
-        match unsafe { write_str(p.states.rule_book().unwrap_or(""), buf, len, written) } {
-            crmt_result::CRMT_OK => Ok(()),
-            code => Err(Failure::new(code, "the buffer is too small").field("buf")),
-        }
+        unsafe { write_text(p.states.rule_book().unwrap_or(""), buf, len, written) }
     })
 }
 
@@ -359,24 +362,23 @@ pub unsafe extern "C" fn crmt_rulebook_fingerprint(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let b = unsafe { arg(book, "book") }?;
+        let b = unsafe { handle(book, "book") }?;
         // SAFETY: per the contract.
-        match unsafe { write_str(b.engine.rule_book().fingerprint(), buf, len, written) } {
-            crmt_result::CRMT_OK => Ok(()),
-            code => Err(Failure::new(code, "the buffer is too small").field("buf")),
-        }
+        unsafe { write_text(b.engine.rule_book().fingerprint(), buf, len, written) }
     })
 }
 
-/// Frees a portfolio. NULL is ignored.
+/// Frees a portfolio. NULL is ignored. A pointer that is not a live `crmt_portfolio` (freed
+/// already, another kind of handle) is refused: nothing is freed, and the thread's error details
+/// say why (`CRMT_INVALID_ARGUMENT`, field `portfolio`). Otherwise keeps the error details, so a
+/// caller may free its handles before reading why a call failed.
 ///
 /// # Safety
-/// `portfolio` is NULL or a portfolio from this library not yet freed.
+/// No other thread uses `portfolio` during or after the call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_portfolio_free(portfolio: *mut crmt_portfolio) {
-    let _ = guard(|| {
+    crate::boundary::guard_value((), || {
         // SAFETY: per the contract.
-        unsafe { free_box(portfolio) };
-        Ok(())
+        unsafe { free_handle(portfolio, "portfolio") }
     });
 }

@@ -7,10 +7,12 @@ use std::ffi::c_char;
 
 use crm_tiering::{AumInput, from_fen};
 
+use crate::args::{bytes, c_str, slice};
 use crate::batch::{offsets, text_at};
-use crate::error::crmt_result;
+use crate::boundary::guard;
+use crate::code::crmt_result;
 use crate::evaluate::{customer_kind, parse_month};
-use crate::ffi::{arg_mut, bytes, c_str, guard, slice};
+use crate::handle::handle_mut;
 use crate::portfolio::extract::crmt_extract;
 
 /// The text of a column entry: `Some` when it is UTF-8. `text` is the whole column checked at
@@ -78,24 +80,24 @@ pub unsafe extern "C" fn crmt_extract_push_totals_fen(
 ) -> crmt_result {
     guard(|| {
         // SAFETY: per the contract.
-        let (x, table) = unsafe { (arg_mut(extract, "extract")?, c_str(table, "table")?) };
+        let (x, table) = unsafe { (handle_mut(extract, "extract")?, c_str(table, "table")?) };
         // Every column is checked before anything is recorded.
-        let io = offsets(id_offsets, count, "id_offsets")?;
+        let io = offsets(id_offsets, count, "id_offsets", "count")?;
         // SAFETY: readable up to the last offset per the contract.
-        let id_data = unsafe { bytes(ids.cast(), io[count], "ids") }?;
+        let id_data = unsafe { bytes(ids.cast(), io[count], "ids", "id_offsets") }?;
         let entities = if legal_entities.is_null() {
             None
         } else {
-            let o = offsets(legal_entity_offsets, count, "legal_entity_offsets")?;
+            let o = offsets(legal_entity_offsets, count, "legal_entity_offsets", "count")?;
             // SAFETY: readable up to the last offset per the contract.
-            Some((unsafe { bytes(legal_entities.cast(), o[count], "legal_entities") }?, o))
+            Some((unsafe { bytes(legal_entities.cast(), o[count], "legal_entities", "legal_entity_offsets") }?, o))
         };
         // SAFETY: `count` entries when not NULL, per the contract.
-        let kinds = if kinds.is_null() { None } else { Some(unsafe { slice(kinds, count, "kinds") }?) };
+        let kinds = if kinds.is_null() { None } else { Some(unsafe { slice(kinds, count, "kinds", "count") }?) };
         // SAFETY: as above.
-        let months = if months.is_null() { None } else { Some(unsafe { slice(months, count, "months") }?) };
+        let months = if months.is_null() { None } else { Some(unsafe { slice(months, count, "months", "count") }?) };
         // SAFETY: `count` entries per the contract.
-        let amounts = unsafe { slice(amounts_fen, count, "amounts_fen") }?;
+        let amounts = unsafe { slice(amounts_fen, count, "amounts_fen", "count") }?;
 
         let id_text = column(id_data, io);
         let entity_text = entities.map(|(d, o)| column(d, o));

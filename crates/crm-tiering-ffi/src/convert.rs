@@ -1,0 +1,27 @@
+//! Values crossing out of the library: amounts as fen, tier codes as fixed NUL-terminated fields.
+
+use std::ffi::c_char;
+
+use crm_tiering::{Decimal, TierCode};
+
+use crate::CRMT_NO_AMOUNT;
+
+/// An amount at most two decimals as fen; [`CRMT_NO_AMOUNT`] otherwise.
+#[inline]
+pub(crate) fn fen(amount: Decimal) -> i64 {
+    crm_tiering::to_fen(amount).filter(|v| *v != CRMT_NO_AMOUNT).unwrap_or(CRMT_NO_AMOUNT)
+}
+
+/// A code in a fixed NUL-terminated field (empty when none).
+#[inline]
+pub(crate) fn code_field(code: Option<TierCode>) -> [c_char; crate::CRMT_CODE_SIZE] {
+    let mut out = [0 as c_char; crate::CRMT_CODE_SIZE];
+    if let Some(c) = code {
+        let b = c.as_str().as_bytes();
+        let n = b.len().min(crate::CRMT_CODE_LEN);
+        for (o, b) in out[..n].iter_mut().zip(&b[..n]) {
+            *o = *b as c_char;
+        }
+    }
+    out
+}
