@@ -330,6 +330,11 @@ typedef enum crmt_alert_kind {
    * downgrade_risk (临界降级).
    */
   CRMT_ALERT_DOWNGRADE_RISK = 6,
+  /**
+   * held_back (暂停评级): the portfolio month did not evaluate the customer; its standing is
+   * frozen at `tier`; `aum_fen` is `CRMT_NO_AMOUNT`.
+   */
+  CRMT_ALERT_HELD_BACK = 7,
 } crmt_alert_kind;
 
 /**
@@ -391,6 +396,13 @@ typedef struct crmt_columns crmt_columns;
  * synchronized; released with `crmt_extract_free`.
  */
 typedef struct crmt_extract crmt_extract;
+
+/**
+ * Options of `crmt_evaluate_portfolio_with_options`, set by key. Made by `crmt_options_new`
+ * (the defaults), changed by `crmt_options_set`, released by `crmt_options_free`. Not
+ * synchronized while it is changed; it may be shared by concurrent evaluations once set.
+ */
+typedef struct crmt_options crmt_options;
 
 /**
  * The result of one customer's month. Not synchronized; released with `crmt_outcome_free`.
@@ -1723,6 +1735,43 @@ enum crmt_result crmt_extract_push_totals_fen(struct crmt_extract *extract,
                                               const int64_t *amounts_fen);
 
 /**
+ * New options with the defaults (absent customers at zero AUM, states of another rule book
+ * refused, one thread, an empty month refused, no legal entity declared empty, a regular run).
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT`.
+ *
+ * # Safety
+ * `out` is writable. Thread-safe.
+ */
+enum crmt_result crmt_options_new(struct crmt_options **out);
+
+/**
+ * Sets one option from its text: `key` and `value` are NUL-terminated UTF-8, as every surface
+ * gives them (`"absent"` / `"hold"`, `"allow_empty_month"` / `"true"`, `"empty_entities"` /
+ * `"620101,620102"`, `"catch_up"` / `"true"`, `"threads"` / `"2"`).
+ *
+ * # Errors
+ * `CRMT_INVALID_ARGUMENT` for an unknown key or a value the key does not take (the details'
+ * field is the key, the message the core's); the options are unchanged then.
+ * `CRMT_NULL_ARGUMENT`, `CRMT_INVALID_UTF8`.
+ *
+ * # Safety
+ * `options` is live; `key` and `value` are NUL-terminated strings. Not synchronized: one thread
+ * at a time, and not while an evaluation uses the options.
+ */
+enum crmt_result crmt_options_set(struct crmt_options *options, const char *key, const char *value);
+
+/**
+ * Frees options. NULL is ignored; a pointer that is not a live `crmt_options` frees nothing
+ * (recorded in the error details).
+ *
+ * # Safety
+ * `options` is NULL or live, and no evaluation uses it.
+ */
+void crmt_options_free(struct crmt_options *options);
+
+/**
  * An empty portfolio result, for `crmt_evaluate_portfolio`. Released with
  * `crmt_portfolio_result_free`.
  *
@@ -1770,6 +1819,26 @@ enum crmt_result crmt_evaluate_portfolio(const struct crmt_rulebook *book,
                                          const struct crmt_extract *extract,
                                          const struct crmt_portfolio_options *options,
                                          struct crmt_portfolio_result *result);
+
+/**
+ * Evaluates as [`crmt_evaluate_portfolio`] does, with options made by `crmt_options_new` and
+ * `crmt_options_set` (NULL: the defaults): every portfolio option the core has, by key.
+ *
+ * # Errors
+ * As `crmt_evaluate_portfolio`; `CRMT_INVALID_ARGUMENT` when `options` is not a live
+ * `crmt_options` handle.
+ *
+ * # Safety
+ * `book`, `portfolio`, `extract` and `result` are live; `options` is NULL or live. Thread
+ * rules as `crmt_evaluate_portfolio`; `options` may be shared by concurrent calls.
+ */
+enum crmt_result crmt_evaluate_portfolio_with_options(const struct crmt_rulebook *book,
+                                                      struct crmt_portfolio *portfolio,
+                                                      int32_t first_month,
+                                                      int32_t last_month,
+                                                      const struct crmt_extract *extract,
+                                                      const struct crmt_options *options,
+                                                      struct crmt_portfolio_result *result);
 
 /**
  * Whether the last run into `result` was refused as a whole (`CRMT_PORTFOLIO_REFUSED`); false

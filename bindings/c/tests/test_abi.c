@@ -704,10 +704,11 @@ static void test_batch(void) {
     begin("batch misuse and per-customer errors");
     crmt_rulebook *b = default_book();
     /* Five customers: a good one, one with an invalid UTF-8 id, one with an unknown kind, one
-     * whose state is already at the month (sequence error), one with components. */
+     * whose state is already at the month (sequence error), one with components (personal: the
+     * default book tiers no corporate customer). */
     const char ids[] = "c0c\xff" "c2c3c4";
     size_t id_off[] = {0, 2, 4, 6, 8, 10};
-    uint8_t kinds[] = {0, 0, 5, 0, 1};
+    uint8_t kinds[] = {0, 0, 5, 0, 0};
     crmt_batch_customers customers = {5, ids, id_off, NULL, NULL, kinds};
     int64_t totals[] = {25000000, 25000000, 25000000, 25000000, 60000000};
     crmt_batch_aum aum = {0, NULL, totals};

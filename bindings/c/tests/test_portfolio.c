@@ -77,6 +77,24 @@ static crmt_rulebook *default_book(void) {
     return b;
 }
 
+/* The default rules for personal and corporate customers alike (`customer_kinds` lists both):
+ * the default book itself tiers personal customers only, and refuses a corporate one. */
+static crmt_rulebook *both_kinds_book(void) {
+    const char *path = getenv("CRMT_DEFAULT_RULES");
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (!f) return NULL;
+    const char *line = "customer_kinds = [\"personal\", \"corporate\"]\n";
+    char *text = malloc(1 << 16);
+    size_t n = strlen(line);
+    memcpy(text, line, n);
+    n += fread(text + n, 1, (1 << 16) - n - 1, f);
+    fclose(f);
+    crmt_rulebook *b = NULL;
+    CHECK(crmt_rulebook_from_toml((const uint8_t *)text, n, &b) == CRMT_OK, "both kinds: %s", last_message());
+    free(text);
+    return b;
+}
+
 /* A buffer's text as a malloc'd C string (the buffer is freed). */
 static char *take(crmt_buffer *b) {
     char *s = strdup(b ? (const char *)crmt_buffer_data(b) : "");
@@ -126,7 +144,7 @@ static crmt_portfolio *january(const crmt_rulebook *book) {
 
 static void test_reordered(void) {
     begin("the same extract reordered gives identical results");
-    crmt_rulebook *book = default_book();
+    crmt_rulebook *book = both_kinds_book();
     crmt_portfolio *jan = january(book);
     char *stored = portfolio_text(jan, book);
     const char *ids[] = {"c1", "c2", "c3", "c4", "c5", "c6"};
@@ -182,13 +200,16 @@ static void test_reordered(void) {
 
 static void test_duplicates(void) {
     begin("duplicate ids are refused naming both rows");
-    crmt_rulebook *book = default_book();
+    crmt_rulebook *book = both_kinds_book();
     crmt_portfolio *p = january(book);
     crmt_extract *x = NULL;
     crmt_extract_new(book, &x);
     crmt_extract_push_total_fen(x, "aum", 0, "c1", NULL, CRMT_KIND_KEEP, 202402, 30000000);
     crmt_extract_push_total_fen(x, "aum", 1, "c2", NULL, CRMT_KIND_KEEP, 202402, 60000000);
     crmt_extract_push_total_fen(x, "aum", 2, "c1", NULL, CRMT_KIND_KEEP, 202402, 90000000);
+    /* c4 is the only customer of legal entity 3301: without a record of it, 3301's file would
+     * be missing (SPEC §15.6). */
+    crmt_extract_push_total_fen(x, "aum", 3, "c4", NULL, CRMT_KIND_KEEP, 202402, 120000000);
     crmt_portfolio_result *r = NULL;
     crmt_portfolio_result_new(&r);
     CHECK(crmt_evaluate_portfolio(book, p, 202402, 0, x, NULL, r) == CRMT_OK, "%s", last_message());
@@ -230,7 +251,7 @@ static void test_duplicates(void) {
 
 static void test_truncated(void) {
     begin("stored states cut at a line end or at any byte are refused");
-    crmt_rulebook *book = default_book();
+    crmt_rulebook *book = both_kinds_book();
     crmt_portfolio *p = january(book);
     char *text = portfolio_text(p, book);
     size_t len = strlen(text);
@@ -272,7 +293,7 @@ static void test_truncated(void) {
 
 static void test_designations(void) {
     begin("designations through the portfolio month");
-    crmt_rulebook *book = default_book();
+    crmt_rulebook *book = both_kinds_book();
     crmt_portfolio *p = january(book);
     crmt_extract *x = NULL;
     crmt_extract_new(book, &x);
@@ -310,7 +331,18 @@ static void test_designations(void) {
     crmt_extract_free(x);
     crmt_extract_new(book, &x);
     crmt_extract_push_revoke(x, "designations", 0, "c3", 202403);
-    CHECK(crmt_evaluate_portfolio(book, p, 202403, 0, x, NULL, r) == CRMT_OK, "%s", last_message());
+    /* A month of designations only has no AUM record: refused unless declared empty. */
+    CHECK(crmt_evaluate_portfolio(book, p, 202403, 0, x, NULL, r) == CRMT_PORTFOLIO_REFUSED, "empty month");
+    CHECK(strcmp(last_field(), "month") == 0, "field %s", last_field());
+    crmt_options *empty = NULL;
+    CHECK(crmt_options_new(&empty) == CRMT_OK, "options");
+    CHECK(crmt_options_set(empty, "allow_empty_month", "yes") == CRMT_INVALID_ARGUMENT &&
+              strcmp(last_field(), "allow_empty_month") == 0,
+          "a value the option does not take: %s", last_message());
+    CHECK(crmt_options_set(empty, "allow_empty_mnoth", "true") == CRMT_INVALID_ARGUMENT, "an unknown option");
+    CHECK(crmt_options_set(empty, "allow_empty_month", "true") == CRMT_OK, "%s", last_message());
+    CHECK(crmt_evaluate_portfolio_with_options(book, p, 202403, 0, x, empty, r) == CRMT_OK, "%s", last_message());
+    crmt_options_free(empty);
     e = find(p, "c3", &rc);
     CHECK(e.state.special_tier[0] == 0 && e.state.last_month == 202403, "c3 revoked: `%s`", e.state.special_tier);
     crmt_portfolio_result_free(r);
@@ -373,7 +405,7 @@ static crmt_extract *extract_of(const crmt_rulebook *book, const struct total_ro
 /* Evaluates February over the January portfolio with the rows pushed per row (chunk 0) or in
  * chunks; returns the result's JSON, the code, and (through `states`) the stored states. */
 static char *february_with(const struct total_row *rows, size_t n, size_t chunk, crmt_result *rc, char **states) {
-    crmt_rulebook *book = default_book();
+    crmt_rulebook *book = both_kinds_book();
     crmt_portfolio *p = january(book);
     crmt_extract *x = extract_of(book, rows, n, chunk);
     crmt_portfolio_result *r = NULL;
@@ -425,7 +457,7 @@ static void test_bulk_totals(void) {
     free(j0), free(j3), free(s0), free(s3);
 
     /* Misuse: nothing recorded. */
-    crmt_rulebook *book = default_book();
+    crmt_rulebook *book = both_kinds_book();
     crmt_extract *x = NULL;
     crmt_extract_new(book, &x);
     const char ids[] = "c1c2";
@@ -452,7 +484,8 @@ static void test_bulk_totals(void) {
     crmt_portfolio_new(&p);
     crmt_portfolio_result *r = NULL;
     crmt_portfolio_result_new(&r);
-    CHECK(crmt_evaluate_portfolio(book, p, 202402, 0, x, NULL, r) == CRMT_OK && crmt_portfolio_len(p) == 0,
+    /* ... and so refuses the month as empty (SPEC §15.6). */
+    CHECK(crmt_evaluate_portfolio(book, p, 202402, 0, x, NULL, r) == CRMT_PORTFOLIO_REFUSED && crmt_portfolio_len(p) == 0,
           "no records: %zu", crmt_portfolio_len(p));
     crmt_portfolio_result_free(r);
     crmt_portfolio_free(p);
@@ -463,7 +496,7 @@ static void test_bulk_totals(void) {
 
 static void test_refused(void) {
     begin("a run refused as a whole");
-    crmt_rulebook *book = default_book();
+    crmt_rulebook *book = both_kinds_book();
     crmt_portfolio *p = january(book);
     char *before = portfolio_text(p, book);
     crmt_extract *x = NULL;
@@ -503,7 +536,7 @@ static void test_refused(void) {
 
 static void test_columns(void) {
     begin("cells under resolved columns");
-    crmt_rulebook *book = default_book();
+    crmt_rulebook *book = both_kinds_book();
     const char *twice[] = {"month", "customer_id", "time_deposit", "定期存款"};
     crmt_columns *cols = NULL;
     CHECK(crmt_columns_resolve(book, CRMT_TABLE_AUM, twice, 4, &cols) == CRMT_INPUT_ERROR && cols == NULL, "twice");
@@ -549,7 +582,7 @@ static void test_columns(void) {
 
 static void test_misuse(void) {
     begin("portfolio misuse");
-    crmt_rulebook *book = default_book();
+    crmt_rulebook *book = both_kinds_book();
     crmt_portfolio *p = NULL;
     CHECK(crmt_portfolio_new(NULL) == CRMT_NULL_ARGUMENT, "new");
     CHECK(crmt_portfolio_from_text(NULL, 5, &p) == CRMT_NULL_ARGUMENT, "from_text");
@@ -739,6 +772,29 @@ static void check_failure(const char *name, int run, const cJSON *r, cJSON *got)
     free(g);
 }
 
+/* Sets each option of a vector's `options` object, its value as text: strings as they are,
+ * booleans true/false, numbers as written, lists joined by commas (VECTORS.md §7). */
+static void set_options(crmt_options *o, const cJSON *opts) {
+    const cJSON *kv;
+    cJSON_ArrayForEach(kv, opts) {
+        char value[1024] = "";
+        if (cJSON_IsString(kv)) {
+            snprintf(value, sizeof value, "%s", kv->valuestring);
+        } else if (cJSON_IsBool(kv)) {
+            snprintf(value, sizeof value, "%s", cJSON_IsTrue(kv) ? "true" : "false");
+        } else if (cJSON_IsNumber(kv)) {
+            snprintf(value, sizeof value, "%g", kv->valuedouble);
+        } else if (cJSON_IsArray(kv)) {
+            const cJSON *item;
+            cJSON_ArrayForEach(item, kv) {
+                size_t used = strlen(value);
+                snprintf(value + used, sizeof value - used, "%s%s", used ? "," : "", item->valuestring);
+            }
+        }
+        CHECK(crmt_options_set(o, kv->string, value) == CRMT_OK, "option %s: %s", kv->string, last_message());
+    }
+}
+
 static void run_portfolio_vector(const char *name, const cJSON *v) {
     begin(name);
     crmt_rulebook *book = NULL;
@@ -752,10 +808,6 @@ static void run_portfolio_vector(const char *name, const cJSON *v) {
     }
     if (!book) { end(); return; }
     const cJSON *opts = cJSON_GetObjectItemCaseSensitive(v, "options");
-    const char *absent = str_or(opts, "absent", "zero");
-    crmt_portfolio_options o = {strcmp(absent, "hold") == 0 ? CRMT_ABSENT_HOLD
-                                : strcmp(absent, "error") == 0 ? CRMT_ABSENT_ERROR : CRMT_ABSENT_ZERO,
-                                strcmp(str_or(opts, "rule_book_change", "refuse"), "accept") == 0, 1};
     const cJSON *runs = cJSON_GetObjectItemCaseSensitive(v, "runs");
     crmt_portfolio *p = NULL;
     const cJSON *states_text = cJSON_GetObjectItemCaseSensitive(v, "states_text");
@@ -840,7 +892,13 @@ static void run_portfolio_vector(const char *name, const cJSON *v) {
             check_failure(name, k, r, header_failure);
             cJSON_Delete(header_failure);
         } else {
-            crmt_result rc = crmt_evaluate_portfolio(book, p, first, last, x, &o, res);
+            /* Every option by key, the vector's then the run's (VECTORS.md §7). */
+            crmt_options *o = NULL;
+            CHECK(crmt_options_new(&o) == CRMT_OK, "options");
+            set_options(o, opts);
+            set_options(o, cJSON_GetObjectItemCaseSensitive(r, "options"));
+            crmt_result rc = crmt_evaluate_portfolio_with_options(book, p, first, last, x, o, res);
+            crmt_options_free(o);
             CHECK(rc == CRMT_OK || rc == CRMT_PORTFOLIO_REFUSED || rc == CRMT_INVALID_MONTH, "%s run %d: %s %s", name, k, crmt_result_name(rc),
                   last_message());
             cJSON *boundary = rc == CRMT_INVALID_MONTH ? last_error_json(rc) : NULL; /* before the next call */

@@ -43,9 +43,10 @@ pub(crate) enum Kind {
     Columns,
     Extract,
     PortfolioResult,
+    Options,
 }
 
-const KINDS: usize = 10;
+const KINDS: usize = 11;
 
 impl Kind {
     const ALL: [Kind; KINDS] = [
@@ -59,6 +60,7 @@ impl Kind {
         Kind::Columns,
         Kind::Extract,
         Kind::PortfolioResult,
+        Kind::Options,
     ];
 
     /// The C type's name, for messages.
@@ -74,6 +76,7 @@ impl Kind {
             Kind::Columns => "crmt_columns",
             Kind::Extract => "crmt_extract",
             Kind::PortfolioResult => "crmt_portfolio_result",
+            Kind::Options => "crmt_options",
         }
     }
 }

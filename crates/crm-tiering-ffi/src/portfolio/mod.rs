@@ -19,12 +19,15 @@ mod states;
 mod extract;
 // Typed totals in bulk.
 mod totals;
+// Options by key.
+mod options;
 // The evaluation and its result.
 mod run;
 // Errors and JSON.
 mod report;
 
 pub use extract::*;
+pub use options::*;
 pub use report::crmt_record_error;
 pub use run::*;
 pub use states::*;

@@ -2,7 +2,7 @@
 //! result handle (`crmt_portfolio_result`): events, alerts, evaluated customers and errors as flat
 //! arrays of plain structs.
 
-use crm_tiering::portfolio::{Absent, MonthRange, PortfolioOptions, PortfolioSink, RecordError, RuleBookChange};
+use crm_tiering::portfolio::{MonthRange, PortfolioOptions, PortfolioSink, RecordError};
 use crm_tiering::{Alert, CustomerRef, CustomerState, Decimal, Event, Month};
 
 use crate::boundary::guard;
@@ -160,12 +160,13 @@ pub unsafe extern "C" fn crmt_portfolio_result_new(out: *mut *mut crmt_portfolio
     guard(|| unsafe { put_handle(out, crmt_portfolio_result::default(), "out") })
 }
 
+/// The options of the fixed struct, read by the core's one parser (as `crmt_options_set` is).
 fn options(o: Option<&crmt_portfolio_options>) -> Result<PortfolioOptions, Failure> {
     let Some(o) = o else { return Ok(PortfolioOptions::default()) };
     let absent = match o.absent {
-        CRMT_ABSENT_ZERO => Absent::Zero,
-        CRMT_ABSENT_HOLD => Absent::Hold,
-        CRMT_ABSENT_ERROR => Absent::Error,
+        CRMT_ABSENT_ZERO => "zero",
+        CRMT_ABSENT_HOLD => "hold",
+        CRMT_ABSENT_ERROR => "error",
         other => {
             return Err(Failure::new(
                 crmt_result::CRMT_INVALID_ARGUMENT,
@@ -174,12 +175,10 @@ fn options(o: Option<&crmt_portfolio_options>) -> Result<PortfolioOptions, Failu
             .field("options.absent"));
         }
     };
-    Ok(PortfolioOptions {
-        absent,
-        rule_book_change: if o.accept_rule_book_change { RuleBookChange::Accept } else { RuleBookChange::Refuse },
-        threads: o.threads.clamp(1, crate::CRMT_MAX_THREADS),
-        ..PortfolioOptions::default()
-    })
+    let threads = o.threads.clamp(1, crate::CRMT_MAX_THREADS).to_string();
+    let change = if o.accept_rule_book_change { "accept" } else { "refuse" };
+    PortfolioOptions::from_pairs([("absent", absent), ("rule_book_change", change), ("threads", threads.as_str())])
+        .map_err(crate::portfolio::options::option_failure)
 }
 
 /// Evaluates a portfolio over a declared month (`last_month` 0 or equal to `first_month`) or a
@@ -224,17 +223,101 @@ pub unsafe extern "C" fn crmt_evaluate_portfolio(
         let r = unsafe { handle_mut(result, "result") }?;
         r.clear();
         // SAFETY: per the contract.
+        let opts = self::options(unsafe { options.as_ref() })?;
+        // SAFETY: per the contract.
+        unsafe { evaluate_into(book, portfolio, first_month, last_month, extract, &opts, r) }
+    })
+}
+
+/// Evaluates as [`crmt_evaluate_portfolio`] does, with options made by `crmt_options_new` and
+/// `crmt_options_set` (NULL: the defaults): every portfolio option the core has, by key.
+///
+/// # Errors
+/// As `crmt_evaluate_portfolio`; `CRMT_INVALID_ARGUMENT` when `options` is not a live
+/// `crmt_options` handle.
+///
+/// # Safety
+/// `book`, `portfolio`, `extract` and `result` are live; `options` is NULL or live. Thread
+/// rules as `crmt_evaluate_portfolio`; `options` may be shared by concurrent calls.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn crmt_evaluate_portfolio_with_options(
+    book: *const crmt_rulebook,
+    portfolio: *mut crmt_portfolio,
+    first_month: i32,
+    last_month: i32,
+    extract: *const crmt_extract,
+    options: *const crate::portfolio::options::crmt_options,
+    result: *mut crmt_portfolio_result,
+) -> crmt_result {
+    guard(|| {
+        // SAFETY: per the contract.
+        let r = unsafe { handle_mut(result, "result") }?;
+        r.clear();
+        // SAFETY: per the contract.
+        let opts = match unsafe { crate::handle::handle_or_null(options, "options") }? {
+            Some(o) => o.options.clone(),
+            None => PortfolioOptions::default(),
+        };
+        // SAFETY: per the contract.
+        unsafe { evaluate_into(book, portfolio, first_month, last_month, extract, &opts, r) }
+    })
+}
+
+/// The evaluation of both entry points, into `r` (emptied on every failure, a panic included,
+/// but for the reasons of a refused run).
+///
+/// # Safety
+/// As `crmt_evaluate_portfolio`.
+unsafe fn evaluate_into(
+    book: *const crmt_rulebook,
+    portfolio: *mut crmt_portfolio,
+    first_month: i32,
+    last_month: i32,
+    extract: *const crmt_extract,
+    opts: &PortfolioOptions,
+    r: &mut crmt_portfolio_result,
+) -> Result<(), Failure> {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: per the contract.
+        unsafe { evaluate_checked(book, portfolio, first_month, last_month, extract, opts, r) }
+    }));
+    match outcome {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => {
+            if !r.refused {
+                r.clear();
+            }
+            Err(e)
+        }
+        Err(panic) => {
+            r.clear();
+            std::panic::resume_unwind(panic)
+        }
+    }
+}
+
+/// # Safety
+/// As `crmt_evaluate_portfolio`.
+unsafe fn evaluate_checked(
+    book: *const crmt_rulebook,
+    portfolio: *mut crmt_portfolio,
+    first_month: i32,
+    last_month: i32,
+    extract: *const crmt_extract,
+    opts: &PortfolioOptions,
+    r: &mut crmt_portfolio_result,
+) -> Result<(), Failure> {
+    {
+        // SAFETY: per the contract.
         let (b, p, x) =
             unsafe { (handle(book, "book")?, handle_mut(portfolio, "portfolio")?, handle(extract, "extract")?) };
-        // SAFETY: per the contract.
-        let opts = self::options(unsafe { options.as_ref() })?;
         let first = parse_month(first_month)?;
         let last = if last_month == 0 { first } else { parse_month(last_month)? };
         // The core's refusal of the range (backwards, or ending at 9999-12, which has no next
         // month): an argument error on field `month`, as every surface reports it.
         let range = MonthRange::new(first, last)
             .map_err(|e| Failure::new(crmt_result::CRMT_INVALID_MONTH, e).field("month"))?;
-        let outcome = b.engine.evaluate_portfolio_with(&mut p.states, range, &x.extract, &opts, &mut Sink { out: r });
+        let outcome = b.engine.evaluate_portfolio_with(&mut p.states, range, &x.extract, opts, &mut Sink { out: r });
         match outcome {
             Ok(()) => Ok(()),
             Err(failure) => {
@@ -250,7 +333,7 @@ pub unsafe extern "C" fn crmt_evaluate_portfolio(
                 })
             }
         }
-    })
+    }
 }
 
 /// Whether the last run into `result` was refused as a whole (`CRMT_PORTFOLIO_REFUSED`); false

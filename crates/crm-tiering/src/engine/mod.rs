@@ -17,10 +17,10 @@ mod step;
 use rust_decimal::Decimal;
 
 pub use batch::{BatchAlert, BatchError, BatchEvent, BatchOutcome, BatchSink};
-use sink::{Sink, VecSink};
 pub use customer::{Customer, CustomerIdentity, CustomerRef};
 pub use input::{EngineOptions, MissingMonths, MonthInput, MonthOutcome, SpecialChange};
 use plan::plan;
+use sink::{Sink, VecSink};
 use step::step;
 
 use crate::error::{InputError, SequenceError, TieringError};

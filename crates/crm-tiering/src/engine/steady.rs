@@ -41,10 +41,10 @@
 use rust_decimal::Decimal;
 
 use super::alerts::alerts;
-use super::sink::Sink;
-use super::step::{below_entry_after, watch_best_after, watch_extended};
 use super::input::MonthInput;
 use super::plan::{Plan, plan};
+use super::sink::Sink;
+use super::step::{below_entry_after, watch_best_after, watch_extended};
 use crate::aum::AumInput;
 use crate::money::plain_fen;
 use crate::month::Month;

@@ -4,8 +4,8 @@
 use rust_decimal::Decimal;
 
 use super::alerts::alerts;
-use super::sink::Sink;
 use super::plan::{Plan, SpecialPlan};
+use super::sink::Sink;
 use crate::code::TierCode;
 use crate::event::{Event, EventKind, Evidence, Reason};
 use crate::money::to_fen;
@@ -166,9 +166,11 @@ pub(super) fn below_entry_after(
 ) -> Option<BelowEntryRun> {
     match (qualifies, run) {
         (Some(_), _) => None,
-        (None, Some(run)) => {
-            Some(BelowEntryRun { months: run.months.saturating_add(1), peak_aum_fen: run.peak_aum_fen.max(aum_fen), ..run })
-        }
+        (None, Some(run)) => Some(BelowEntryRun {
+            months: run.months.saturating_add(1),
+            peak_aum_fen: run.peak_aum_fen.max(aum_fen),
+            ..run
+        }),
         (None, None) => Some(BelowEntryRun { since: month, months: 1, peak_aum_fen: aum_fen }),
     }
 }

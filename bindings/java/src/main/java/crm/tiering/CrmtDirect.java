@@ -24,8 +24,8 @@ final class CrmtDirect {
             long[] idOffsets, byte[] legalEntities, long[] legalEntityOffsets, byte[] kinds, int[] months,
             long[] amountsFen);
 
-    static native int crmt_evaluate_portfolio(Pointer book, Pointer portfolio, int first, int last, Pointer extract,
-            Pointer options, Pointer result);
+    static native int crmt_evaluate_portfolio_with_options(Pointer book, Pointer portfolio, int first, int last,
+            Pointer extract, Pointer options, Pointer result);
 
     static native Pointer crmt_portfolio_result_evaluated(Pointer result, long[] count);
 

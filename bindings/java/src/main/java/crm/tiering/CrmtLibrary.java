@@ -126,4 +126,10 @@ interface CrmtLibrary extends Library {
     Pointer crmt_portfolio_result_errors(Pointer result, LongByReference count);
     int crmt_portfolio_result_to_json(Pointer result, Pointer portfolio, PointerByReference out);
     void crmt_portfolio_result_free(Pointer result);
+
+    int crmt_options_new(PointerByReference out);
+    int crmt_options_set(Pointer options, byte[] key, byte[] value);
+    void crmt_options_free(Pointer options);
+    int crmt_evaluate_portfolio_with_options(Pointer book, Pointer portfolio, int first, int last, Pointer extract,
+            Pointer options, Pointer result);
 }

@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.YearMonth;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -424,17 +425,21 @@ public final class RuleBook implements AutoCloseable {
         Objects.requireNonNull(extract, "extract");
         int firstMonth = Tiering.yyyymm(first, "first");
         int lastMonth = Tiering.yyyymm(last, "last");
-        Memory opts = options(options);
+        Pointer opts = options(options);
         CrmtLibrary c = CrmtLibrary.C;
         PointerByReference ref = new PointerByReference();
-        Tiering.check(c.crmt_portfolio_result_new(ref));
+        int made = c.crmt_portfolio_result_new(ref);
+        if (made != 0) {
+            c.crmt_options_free(opts);
+            Tiering.check(made);
+        }
         Pointer r = ref.getValue();
         NativeHandle sh = states.nativeHandle();
         NativeHandle xh = extract.nativeHandle();
         try {
             Pointer[] p = NativeHandle.enter(handle, sh, xh);
             try {
-                int rc = c.crmt_evaluate_portfolio(p[0], p[1], firstMonth, lastMonth, p[2], opts, r);
+                int rc = c.crmt_evaluate_portfolio_with_options(p[0], p[1], firstMonth, lastMonth, p[2], opts, r);
                 if (rc == 14) {
                     TieringException e = TieringException.fromLastError(rc);
                     throw new TieringException.Refused(rc, e.getMessage(), e.customer(), e.field(), e.month(),
@@ -471,18 +476,32 @@ public final class RuleBook implements AutoCloseable {
             }
         } finally {
             c.crmt_portfolio_result_free(r);
+            c.crmt_options_free(opts);
         }
     }
 
-    /** The native {@code crmt_portfolio_options}. */
-    private static Memory options(PortfolioOptions options) {
+    /**
+     * A native {@code crmt_options} with every option set by key (the library's one parser): the
+     * caller frees it with {@code crmt_options_free}.
+     *
+     * @throws TieringException.Argument for an option the library refuses, naming its key
+     */
+    private static Pointer options(PortfolioOptions options) {
         Objects.requireNonNull(options, "options");
-        Memory opts = new Memory(16);
-        opts.clear();
-        opts.setInt(0, Objects.requireNonNull(options.absent(), "options.absent").ordinal());
-        opts.setByte(4, (byte) (options.acceptRuleBookChange() ? 1 : 0));
-        opts.setLong(8, Math.max(1, options.threads()));
-        return opts;
+        CrmtLibrary c = CrmtLibrary.C;
+        PointerByReference ref = new PointerByReference();
+        Tiering.check(c.crmt_options_new(ref));
+        Pointer o = ref.getValue();
+        try {
+            for (Map.Entry<String, String> kv : options.pairs().entrySet()) {
+                Tiering.check(c.crmt_options_set(o, Tiering.cString(kv.getKey(), "option key"),
+                        Tiering.cString(kv.getValue(), "option " + kv.getKey())));
+            }
+            return o;
+        } catch (RuntimeException e) {
+            c.crmt_options_free(o);
+            throw e;
+        }
     }
 
     /** As {@link #evaluatePortfolio(PortfolioStates, YearMonth, YearMonth, Extract, PortfolioOptions)} for one month. */
@@ -515,15 +534,22 @@ public final class RuleBook implements AutoCloseable {
         Objects.requireNonNull(extract, "extract");
         int firstMonth = Tiering.yyyymm(first, "first");
         int lastMonth = Tiering.yyyymm(last, "last");
-        Memory opts = options(options);
+        Pointer opts = options(options);
         NativeHandle sh = states.nativeHandle();
         NativeHandle xh = extract.nativeHandle();
         NativeHandle rh = run.nativeHandle();
-        Pointer[] p = NativeHandle.enter(handle, sh, xh, rh);
+        Pointer[] p;
+        try {
+            p = NativeHandle.enter(handle, sh, xh, rh);
+        } catch (RuntimeException e) {
+            CrmtLibrary.C.crmt_options_free(opts);
+            throw e;
+        }
         try {
             // Another thread may have run into `run` since the reset above.
             run.reset();
-            int rc = CrmtDirect.crmt_evaluate_portfolio(p[0], p[1], firstMonth, lastMonth, p[2], opts, p[3]);
+            int rc = CrmtDirect.crmt_evaluate_portfolio_with_options(p[0], p[1], firstMonth, lastMonth, p[2], opts,
+                    p[3]);
             if (rc == 14) {
                 TieringException e = TieringException.fromLastError(rc);
                 run.filled(states);
@@ -535,6 +561,7 @@ public final class RuleBook implements AutoCloseable {
             return run;
         } finally {
             NativeHandle.exit(handle, sh, xh, rh);
+            CrmtLibrary.C.crmt_options_free(opts);
         }
     }
 

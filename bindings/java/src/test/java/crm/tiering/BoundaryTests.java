@@ -287,11 +287,11 @@ public final class BoundaryTests {
                 expect(IllegalArgumentException.class, "lone surrogate in the bulk strings",
                         () -> x.addTotals("aum", 0, new String[] {"s00001", "客户\uDC00"}, null, null, null,
                                 new long[] {1, 2}), "ids[1]", "surrogate");
-                // Nothing was recorded: with absent customers held, nobody is evaluated.
-                rb.evaluatePortfolioInto(s, FEB, x, new PortfolioOptions(PortfolioOptions.Absent.HOLD, false, 1),
-                        run);
-                check(run.evaluatedCount() == 0 && run.errorCount() == 0, "records were added: "
-                        + run.evaluatedCount() + " evaluated, " + run.errors());
+                // Nothing was recorded: the month has no AUM record at all, so it is refused as empty.
+                expect(TieringException.Refused.class, "nothing was recorded",
+                        () -> rb.evaluatePortfolioInto(s, FEB, x,
+                                new PortfolioOptions(PortfolioOptions.Absent.HOLD, false, 1), run), "no AUM record");
+                check(run.evaluatedCount() == 0, "records were added: " + run.evaluatedCount() + " evaluated");
                 check(JAN.equals(s.get("s00001").orElseThrow().lastMonth()), "s00001 moved on");
 
                 // Reads by id: before, get("s00001\0other") found s00001.

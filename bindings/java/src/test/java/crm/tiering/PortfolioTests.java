@@ -24,6 +24,8 @@ public final class PortfolioTests {
     private static int passed;
     private static int failed;
     private static final List<String> problems = new ArrayList<>();
+    /** The folder of the rule books (rules-spec/). */
+    private static Path rulesDir = Path.of("rules-spec");
     private static final YearMonth JAN = YearMonth.of(2024, 1);
     private static final YearMonth FEB = YearMonth.of(2024, 2);
     private static final YearMonth MAR = YearMonth.of(2024, 3);
@@ -74,7 +76,7 @@ public final class PortfolioTests {
 
     static void unitTests() {
         run("reordered extract gives identical results", () -> {
-            try (RuleBook rb = RuleBook.defaults(); PortfolioStates jan = january(rb)) {
+            try (RuleBook rb = bothKinds(); PortfolioStates jan = january(rb)) {
                 byte[] stored = jan.toText(rb);
                 String[] ids = {"c1", "c2", "c3", "c4", "c5", "c6"};
                 String[] aum = {"10000", "600000", "300000", "500000", "195000", "400000"};
@@ -105,7 +107,7 @@ public final class PortfolioTests {
             }
         });
         run("bulk totals and the primitive fast path equal the per-row path", () -> {
-            try (RuleBook rb = RuleBook.defaults(); PortfolioStates jan = january(rb)) {
+            try (RuleBook rb = bothKinds(); PortfolioStates jan = january(rb)) {
                 byte[] stored = jan.toText(rb);
                 String[] ids = {"c1", "c2", "c3", "c4", "c5", "c6", "c7", "客户8"};
                 String[] entities = {null, "3301", null, "3301", null, "", " 3301", null};
@@ -195,11 +197,11 @@ public final class PortfolioTests {
             }
         });
         run("duplicate ids are refused naming both rows", () -> {
-            try (RuleBook rb = RuleBook.defaults(); PortfolioStates s = january(rb); Extract x = new Extract(rb)) {
+            try (RuleBook rb = bothKinds(); PortfolioStates s = january(rb); Extract x = new Extract(rb)) {
                 x.addTotal("aum", 0, "c1", null, null, FEB, new BigDecimal("300000"));
                 x.addTotal("aum", 1, "c2", null, null, FEB, new BigDecimal("600000"));
                 x.addTotal("aum", 2, "c1", null, null, FEB, new BigDecimal("900000"));
-                PortfolioResult r = rb.evaluatePortfolio(s, FEB, x, PortfolioOptions.DEFAULT);
+                PortfolioResult r = rb.evaluatePortfolio(s, FEB, x, PortfolioOptions.DEFAULT.emptyEntities("3301"));
                 check(r.errors().size() == 1, "one error: " + r.errors());
                 RecordError e = r.errors().get(0);
                 check("c1".equals(e.customerId()) && "customer_id".equals(e.field()) && "input".equals(e.category()),
@@ -210,7 +212,7 @@ public final class PortfolioTests {
             }
         });
         run("stored states cut at a line end or any byte are refused", () -> {
-            try (RuleBook rb = RuleBook.defaults(); PortfolioStates s = january(rb)) {
+            try (RuleBook rb = bothKinds(); PortfolioStates s = january(rb)) {
                 byte[] text = s.toText(rb);
                 check(rb.fingerprint().equals(s.ruleBook()), "stamped");
                 int lineEnds = 0;
@@ -231,12 +233,13 @@ public final class PortfolioTests {
             }
         });
         run("designations through the portfolio month", () -> {
-            try (RuleBook rb = RuleBook.defaults(); PortfolioStates s = january(rb); Extract x = new Extract(rb)) {
+            try (RuleBook rb = bothKinds(); PortfolioStates s = january(rb); Extract x = new Extract(rb)) {
                 x.addTotal("aum", 0, "c3", null, null, FEB, new BigDecimal("1"));
                 x.grant("designations", 0, "c3", FEB, "platinum", 12);
                 x.grant("designations", 1, "c7", FEB, null, 0);
                 x.grant("designations", 2, "c5", MAR, null, 0);
-                PortfolioResult r = rb.evaluatePortfolio(s, FEB, x, PortfolioOptions.DEFAULT);
+                // c4 is the only customer of legal entity 3301: declared empty, it is evaluated at zero.
+                PortfolioResult r = rb.evaluatePortfolio(s, FEB, x, PortfolioOptions.DEFAULT.emptyEntities("3301"));
                 CustomerState c3 = s.get("c3").orElseThrow();
                 check("platinum".equals(c3.effectiveTier()) && c3.tier() == null && "platinum".equals(c3.specialTier()),
                         "c3 " + c3);
@@ -245,20 +248,33 @@ public final class PortfolioTests {
                         && "month".equals(r.errors().get(0).field()) && r.errors().get(0).recordRow() == 2,
                         "c5 held: " + r.errors());
             }
-            try (RuleBook rb = RuleBook.defaults(); PortfolioStates s = january(rb)) {
+            try (RuleBook rb = bothKinds(); PortfolioStates s = january(rb)) {
                 try (Extract x = new Extract(rb)) {
                     x.grant("designations", 0, "c3", FEB, null, 0);
-                    rb.evaluatePortfolio(s, FEB, x, PortfolioOptions.DEFAULT);
+                    // Designations alone are no AUM record: an empty month, refused unless declared.
+                    try {
+                        rb.evaluatePortfolio(s, FEB, x, PortfolioOptions.DEFAULT);
+                        check(false, "an empty month is refused");
+                    } catch (TieringException.Refused e) {
+                        check("month".equals(e.field()), "empty month: " + e.field());
+                    }
+                    try {
+                        rb.evaluatePortfolio(s, FEB, x, PortfolioOptions.DEFAULT.with("allow_empty_mnoth", "true"));
+                        check(false, "an unknown option is refused");
+                    } catch (TieringException.Argument e) {
+                        check("allow_empty_mnoth".equals(e.field()), "unknown option: " + e.field());
+                    }
+                    rb.evaluatePortfolio(s, FEB, x, PortfolioOptions.DEFAULT.allowEmptyMonth());
                 }
                 try (Extract x = new Extract(rb)) {
                     x.revoke("designations", 0, "c3", MAR);
-                    rb.evaluatePortfolio(s, MAR, x, PortfolioOptions.DEFAULT);
+                    rb.evaluatePortfolio(s, MAR, x, PortfolioOptions.DEFAULT.allowEmptyMonth());
                 }
                 check(s.get("c3").orElseThrow().specialTier() == null, "revoked");
             }
         });
         run("a run refused as a whole", () -> {
-            try (RuleBook rb = RuleBook.defaults(); PortfolioStates s = january(rb); Extract x = new Extract(rb)) {
+            try (RuleBook rb = bothKinds(); PortfolioStates s = january(rb); Extract x = new Extract(rb)) {
                 byte[] before = s.toText(rb);
                 x.addTotal("aum", 0, "c1", null, null, FEB, new BigDecimal("1"));
                 x.addTotal("aum", 1, "", null, null, FEB, new BigDecimal("1"));
@@ -279,7 +295,7 @@ public final class PortfolioTests {
             }
         });
         run("header with two names of one component", () -> {
-            try (RuleBook rb = RuleBook.defaults(); Extract x = new Extract(rb)) {
+            try (RuleBook rb = bothKinds(); Extract x = new Extract(rb)) {
                 x.addTable("aum", Extract.TableKind.AUM, List.of("month", "customer_id", "time_deposit", "定期存款"),
                         List.of(List.of("2024-03", "c1", "100", "250000")));
                 check(false, "accepted");
@@ -385,14 +401,24 @@ public final class PortfolioTests {
         }
     }
 
+    /** An option's value as text: strings as they are, booleans and numbers as written, lists joined by commas. */
+    static String optionText(Object value) {
+        if (value instanceof List<?> items) {
+            List<String> texts = new ArrayList<>();
+            items.forEach(i -> texts.add(optionText(i)));
+            return String.join(",", texts);
+        }
+        if (value instanceof Double d && d == Math.rint(d)) {
+            return Long.toString(d.longValue());
+        }
+        return String.valueOf(value);
+    }
+
     static void runVector(String name, Map<String, Object> v) throws IOException {
         Object rules = v.get("rules");
         List<Object> runs = list(v.get("runs"));
         try (RuleBook rb = rules == null ? RuleBook.defaults() : RuleBook.fromJson(Json.write(rules))) {
             Map<String, Object> opts = v.get("options") == null ? Map.of() : obj(v.get("options"));
-            PortfolioOptions options = new PortfolioOptions(
-                    PortfolioOptions.Absent.valueOf(((String) opts.getOrDefault("absent", "zero")).toUpperCase()),
-                    "accept".equals(opts.get("rule_book_change")), 1);
             PortfolioStates states;
             if (v.get("states_text") instanceof String text) {
                 String fp;
@@ -420,6 +446,14 @@ public final class PortfolioTests {
                 int k = 0;
                 for (Object ro : runs) {
                     Map<String, Object> run = obj(ro);
+                    // Every option by key, the vector's then the run's (VECTORS.md §7).
+                    PortfolioOptions options = PortfolioOptions.DEFAULT;
+                    for (Map<String, Object> o : List.of(opts,
+                            run.get("options") == null ? Map.<String, Object>of() : obj(run.get("options")))) {
+                        for (Map.Entry<String, Object> kv : o.entrySet()) {
+                            options = options.with(kv.getKey(), optionText(kv.getValue()));
+                        }
+                    }
                     String months = (String) run.get("months");
                     String[] parts = months.split("\\.\\.");
                     YearMonth first = YearMonth.parse(parts[0]);
@@ -500,9 +534,19 @@ public final class PortfolioTests {
         return out;
     }
 
+    /**
+     * The default rules for personal and corporate customers alike ({@code customer_kinds} lists
+     * both): the default book itself tiers personal customers only, and refuses a corporate one.
+     */
+    static RuleBook bothKinds() throws IOException {
+        String text = Files.readString(rulesDir.resolve("default-rules.toml"));
+        return RuleBook.fromToml("customer_kinds = [\"personal\", \"corporate\"]\n" + text);
+    }
+
     public static void main(String[] args) throws IOException {
-        unitTests();
         Path dir = Path.of(args.length > 0 ? args[0] : "rules-spec/portfolio-vectors");
+        rulesDir = dir.toAbsolutePath().getParent();
+        unitTests();
         List<Path> files;
         try (Stream<Path> st = Files.list(dir)) {
             files = st.filter(p -> p.toString().endsWith(".json")).sorted().toList();
