@@ -15,7 +15,7 @@ store="$out/states"
 rm -f "$store".*
 prev="$store.none"
 for month in 2024-01 2024-02 2024-03; do
-    "$out/monthly_batch" "$root/rules-spec/default-rules.toml" "$here/portfolio.csv" "$month" "$prev" "$store.$month.txt"
+    "$out/monthly_batch" "$root/rules-spec/demo-rules.toml" "$here/portfolio.csv" "$month" "$prev" "$store.$month.txt"
     prev="$store.$month.txt"
 done
 echo "final states: $prev ($(( $(wc -l < "$prev") - 2 )) customers, keyed by id, with a header and a checked trailer)"

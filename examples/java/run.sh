@@ -15,7 +15,7 @@ store="$out/states"
 rm -f "$store".*
 prev="$store.none"
 for month in 2024-01 2024-02 2024-03; do
-    java -Djna.library.path="$target/debug" -cp "$cp" MonthlyBatch "$root/rules-spec/default-rules.toml" \
+    java -Djna.library.path="$target/debug" -cp "$cp" MonthlyBatch "$root/rules-spec/demo-rules.toml" \
         "$here/portfolio.csv" "$month" "$prev" "$store.$month.txt"
     prev="$store.$month.txt"
 done
