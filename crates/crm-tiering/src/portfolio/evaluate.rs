@@ -3,7 +3,7 @@
 
 use super::extract::Extract;
 use super::options::{MonthRange, PortfolioOptions, RuleBookChange};
-use super::plan::Plan;
+use super::placement::Placement;
 use super::record::{PortfolioFailure, RecordError, RecordRef};
 use super::run::Run;
 use super::sink::{PortfolioOutcome, PortfolioSink};
@@ -82,8 +82,8 @@ impl Engine {
         sink: &mut dyn PortfolioSink,
     ) -> Result<(), PortfolioFailure> {
         self.check_run(states, months, extract, options)?;
-        let plan = Plan::new(self.rule_book(), states, months, extract, !options.catch_up)?;
-        let mut run = Run::start(self, states, months, extract, options, plan)?;
+        let placement = Placement::new(self.rule_book(), states, months, extract, !options.catch_up)?;
+        let mut run = Run::start(self, states, months, extract, options, placement)?;
         for m in months.months() {
             run.month(m, sink)?;
         }

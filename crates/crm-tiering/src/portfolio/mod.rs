@@ -21,7 +21,7 @@ mod columns;
 mod evaluate;
 mod extract;
 mod options;
-mod plan;
+mod placement;
 mod record;
 mod run;
 mod simulate;

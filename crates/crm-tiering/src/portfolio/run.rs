@@ -10,7 +10,7 @@ use rustc_hash::FxHashMap;
 
 use super::extract::Extract;
 use super::options::{Absent, MonthRange, PortfolioOptions};
-use super::plan::{NONE, Plan};
+use super::placement::{NONE, Placement};
 use super::record::{PortfolioFailure, RecordError};
 use super::sink::PortfolioSink;
 use super::states::{Identities, PortfolioStates};
@@ -48,7 +48,7 @@ fn catch_up_standing(state: &CustomerState, m: Month) -> CatchUp {
     }
 }
 
-/// A portfolio evaluation under way: the plan, and who is held back from when.
+/// A portfolio evaluation under way: the records' placement, and who is held back from when.
 pub(super) struct Run<'r> {
     engine: &'r Engine,
     states: &'r mut PortfolioStates,
@@ -81,25 +81,32 @@ struct Who {
 }
 
 impl<'r> Run<'r> {
-    /// Adds the joining customers to the states and sets the plan's holds.
+    /// Adds the joining customers to the states and sets the placement's holds.
     pub(super) fn start(
         engine: &'r Engine,
         states: &'r mut PortfolioStates,
         months: MonthRange,
         extract: &'r Extract,
         options: &'r PortfolioOptions,
-        plan: Plan<'_>,
+        placement: Placement<'_>,
     ) -> Result<Self, PortfolioFailure> {
-        let Plan { month_rows, month_designations, row_customer, designation_customer, joining, joining_index, holds } =
-            plan;
+        let Placement {
+            month_rows,
+            month_designations,
+            row_customer,
+            designation_customer,
+            joining,
+            joining_index,
+            holds,
+        } = placement;
         let known = states.len();
         states.reserve(joining.len());
         match joining_index {
-            // A first month: the plan's table of the new ids is the states' index.
+            // A first month: the placement's table of the new ids is the states' index.
             Some(index) if known == 0 => states.push_indexed(joining.iter().map(|(id, _)| *id), index),
             _ => {
                 for (id, _) in &joining {
-                    // Beyond 4 billion customers only, which the plan's `u32` indices exclude.
+                    // Beyond 4 billion customers only, which the placement's `u32` indices exclude.
                     states
                         .push_new(id, CustomerKind::default(), CustomerState::default())
                         .map_err(|e| RecordError::at(e, None))?;

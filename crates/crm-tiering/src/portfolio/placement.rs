@@ -1,5 +1,6 @@
-//! The plan of a portfolio evaluation (SPEC §15.1, §15.4): every record dated and resolved to
-//! its customer once, duplicates and out-of-month records held, new customers ordered.
+//! Where a portfolio evaluation's records go (SPEC §15.1, §15.4): every record dated and
+//! resolved to its customer once, duplicates and out-of-month records held, new customers
+//! ordered.
 
 use std::hash::BuildHasher;
 
@@ -27,7 +28,7 @@ struct Hold {
 /// What a portfolio evaluation decides before it changes anything: the records of each month
 /// and the customer each belongs to, the customers held back, and the new customers with the
 /// month they join. Every record's customer is resolved here, once.
-pub(super) struct Plan<'x> {
+pub(super) struct Placement<'x> {
     /// Indices of each month's AUM records (duplicates and records of customers that never
     /// join removed).
     pub(super) month_rows: Vec<Vec<u32>>,
@@ -40,7 +41,7 @@ pub(super) struct Plan<'x> {
     /// New customers, in the order they join, with the month they join.
     pub(super) joining: Vec<(&'x str, Month)>,
     /// When there are no stored customers and the new ones join in the order their ids were
-    /// met (a first month, as usual): the plan's table of new ids, which is then exactly the
+    /// met (a first month, as usual): the placement's table of new ids, which is then exactly the
     /// states' index of the joining customers (same hash, entry `j` is customer `j`).
     pub(super) joining_index: Option<HashTable<u32>>,
     /// Held customers: (customer index, or none for a customer that never joins; from; why).
@@ -119,7 +120,7 @@ impl Holds<'_> {
     }
 }
 
-impl<'x> Plan<'x> {
+impl<'x> Placement<'x> {
     /// Plans the months. `join_new` is false for a catch-up run (SPEC §15.7): the records of
     /// customers the states do not hold are then left alone, and nobody joins.
     pub(super) fn new(
@@ -279,7 +280,15 @@ impl<'x> Plan<'x> {
         holds.sort_by(|a, b| a.2.record.cmp(&b.2.record).then(a.2.customer().cmp(&b.2.customer())));
         let identity = final_of_new.iter().enumerate().all(|(j, &f)| f as usize == j);
         let joining_index = (known == 0 && identity).then_some(ids.new);
-        Ok(Plan { month_rows, month_designations, row_customer, designation_customer, joining, joining_index, holds })
+        Ok(Placement {
+            month_rows,
+            month_designations,
+            row_customer,
+            designation_customer,
+            joining,
+            joining_index,
+            holds,
+        })
     }
 }
 
