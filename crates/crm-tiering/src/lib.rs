@@ -62,3 +62,8 @@ pub use rules::{
 };
 pub use rust_decimal::Decimal;
 pub use state::{BelowEntryRun, CustomerState, STATE_SCHEMA_VERSION, SpecialVip, Status, Watch};
+
+/// The crate's README, whose examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
