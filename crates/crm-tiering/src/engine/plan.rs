@@ -82,6 +82,19 @@ pub(super) fn plan(
         // Most customers of a portfolio: no designation, nothing to change.
         return Ok(Plan { earned, watch_best, special: SpecialPlan::Keep(None) });
     }
+    let special = special_plan(v, customer, state, month, change)?;
+    Ok(Plan { earned, watch_best, special })
+}
+
+/// SPEC §7: the designation after expiry and the month's change (grant or revoke), checked.
+#[inline]
+fn special_plan(
+    v: &RuleVersion,
+    customer: &str,
+    state: &CustomerState,
+    month: Month,
+    change: Option<&SpecialChange>,
+) -> Result<SpecialPlan, TieringError> {
     let next = month.next();
     // The designation's tier, rewritten through the tier map like the earned tier.
     let current = match state.special {
@@ -149,5 +162,5 @@ pub(super) fn plan(
             SpecialPlan::Grant { expired, replaced: kept.map(|(sp, _)| sp), new: (new, rank) }
         }
     };
-    Ok(Plan { earned, watch_best, special })
+    Ok(special)
 }

@@ -20,6 +20,7 @@
 mod columns;
 mod evaluate;
 mod extract;
+mod feed;
 mod options;
 mod placement;
 mod record;

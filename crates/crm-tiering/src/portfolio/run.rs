@@ -3,31 +3,24 @@
 //! not evaluated) or, in a catch-up run, left alone.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
 
 use super::extract::Extract;
+use super::feed::{FenSums, NO_CUSTOMER, NOTHING_HELD, evaluate_active};
 use super::options::{Absent, MonthRange, PortfolioOptions};
 use super::placement::{NONE, Placement};
 use super::record::{PortfolioFailure, RecordError};
 use super::sink::PortfolioSink;
 use super::states::{Identities, PortfolioStates};
-use crate::aum::{AumInput, FenSlot};
+use crate::aum::AumInput;
 use crate::engine::{BatchOutcome, BatchSink, CustomerRef, Engine, MissingMonths, MonthInput};
 use crate::error::{InputError, SequenceError, TieringError};
 use crate::event::{Alert, Event};
 use crate::month::Month;
-use crate::rules::{CustomerKind, RuleBook};
+use crate::rules::CustomerKind;
 use crate::state::CustomerState;
-
-/// The input of a customer with a designation but no AUM record, or of an absent one under
-/// [`Absent::Zero`]: nothing held.
-static NOTHING_HELD: MonthInput = MonthInput { aum: AumInput::Total(Decimal::ZERO), special: None };
-
-/// A customer index without an identity: never met, as every index of a portfolio has one.
-const NO_CUSTOMER: CustomerRef<'static> = CustomerRef { id: "", legal_entity: None, kind: CustomerKind::Personal };
 
 /// Where a stored customer stands in a month of a catch-up run (SPEC §15.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -413,54 +406,6 @@ impl Uncovered {
     }
 }
 
-/// Runs the batch over the active customers (indices into the states) on `threads` threads,
-/// or over a part of the portfolio, and collects the results; the states are updated in place.
-fn evaluate_active<'e>(
-    engine: &Engine,
-    states: &mut [CustomerState],
-    identities: &Identities,
-    month: Month,
-    active: &[u32],
-    input: impl Fn(usize, &CustomerRef<'_>) -> Cow<'e, MonthInput> + Sync,
-    threads: usize,
-) -> BatchOutcome {
-    let customers: Vec<CustomerRef<'_>> =
-        active.iter().map(|&i| identities.get(i as usize).unwrap_or(NO_CUSTOMER)).collect();
-    let mut subset: Vec<CustomerState> = active.iter().map(|&i| states[i as usize]).collect();
-    let parts = engine.evaluate_batch_parallel_with(
-        month,
-        &customers,
-        &mut subset,
-        |k| Ok::<_, TieringError>(input(active[k] as usize, &customers[k])),
-        threads,
-        BatchOutcome::default,
-    );
-    drop(customers);
-    let mut out = BatchOutcome::with_capacity(active.len());
-    match parts {
-        Ok(parts) => {
-            for p in parts {
-                out.events.extend(p.events);
-                out.alerts.extend(p.alerts);
-                out.errors.extend(p.errors);
-                out.aums.extend(p.aums);
-            }
-        }
-        Err(error) => {
-            // Only a failed worker thread gets here: every customer is held back.
-            out.aums = vec![Decimal::ZERO; active.len()];
-            out.errors = (0..active.len() as u32)
-                .map(|index| crate::engine::BatchError { index, error: error.clone() })
-                .collect();
-            return out;
-        }
-    }
-    for (k, &i) in active.iter().enumerate() {
-        states[i as usize] = subset[k];
-    }
-    out
-}
-
 /// Passes a month's batch results to the portfolio's sink as they come, by customer (the
 /// batch's indices are indices into `active`): events, alerts, then the evaluated customer; a
 /// customer the engine rejects is held back with its record named, and its `held_back` alert.
@@ -561,41 +506,5 @@ impl BatchSink for Forward<'_> {
             let alert = Alert::held_back(self.month, state.effective_tier, state.last_month);
             self.sink.alert(self.month, i, customer, &alert);
         }
-    }
-}
-
-/// How the rule sets in force in a month sum the extract's component codes in integer fen:
-/// the [`FenSlot`] of each code under each rule set's composition, and one table for all when
-/// they agree (the usual book), so that a customer's rule set is looked up only otherwise.
-struct FenSums {
-    /// The table every rule set in force has, when they agree.
-    uniform: Option<Vec<FenSlot>>,
-    /// Each rule set's table, by index; none when no version is in force.
-    by_set: Vec<Option<Vec<FenSlot>>>,
-}
-
-impl FenSums {
-    fn new(book: &RuleBook, month: Month, codes: &[Arc<str>]) -> Self {
-        let by_set: Vec<Option<Vec<FenSlot>>> = book
-            .rule_sets()
-            .iter()
-            .map(|set| set.version_for(month).map(|v| codes.iter().map(|c| v.aum.fen_slot(c)).collect()))
-            .collect();
-        let mut tables = by_set.iter().flatten();
-        let uniform = match tables.next() {
-            Some(first) if tables.all(|t| t == first) => Some(first.clone()),
-            _ => None,
-        };
-        FenSums { uniform, by_set }
-    }
-
-    /// The table of a customer's composition, as the batch selects its rule set; none when
-    /// no rule set or version applies (the batch then fails the customer before its input).
-    fn slots(&self, book: &RuleBook, who: &CustomerRef<'_>) -> Option<&[FenSlot]> {
-        if let Some(t) = &self.uniform {
-            return Some(t);
-        }
-        let set = book.select(who.legal_entity, who.kind).ok()?;
-        self.by_set.get(set.index())?.as_deref()
     }
 }

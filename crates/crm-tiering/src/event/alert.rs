@@ -1,0 +1,193 @@
+//! An alert: what an account manager should see (SPEC §11).
+
+use std::fmt;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::codes::AlertKind;
+use super::fen::{PackedFen, fen_field_opt};
+use crate::code::TierCode;
+use crate::money::from_fen;
+use crate::month::Month;
+
+/// A notice for the account manager, about the month the new state is effective for.
+/// Amounts are whole fen (SPEC §16); they are read as decimals ([`Alert::aum`]) or as fen
+/// ([`Alert::aum_fen`]).
+///
+/// ```
+/// use crm_tiering::{AlertKind, Customer, CustomerState, Engine, MonthInput, RuleBook, parse_amount};
+/// let engine = Engine::new(RuleBook::default_book()?);
+/// let out = engine.evaluate(&Customer::personal("c1"), &CustomerState::default(),
+///     "2024-01".parse()?, &MonthInput::total(parse_amount("190000")?))?;
+/// let potential = out.alerts.iter().find(|a| a.kind == AlertKind::PotentialVip).unwrap();
+/// assert_eq!(potential.gap().unwrap().to_string(), "10000.00"); // missing to 200,000
+/// assert_eq!(potential.gap_fen(), Some(1_000_000));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "AlertJson", try_from = "AlertJson")]
+pub struct Alert {
+    /// The evaluated month.
+    pub month: Month,
+    /// What it is about.
+    pub kind: AlertKind,
+    /// The tier concerned: watched, current, next, entry, last or designated tier.
+    pub tier: Option<TierCode>,
+    /// Months counted so far (watch months, months below entry).
+    pub months_counted: Option<u32>,
+    /// Months left before the watch, exit, retention or designation ends.
+    pub months_left: Option<u32>,
+    aum: PackedFen,
+    threshold: PackedFen,
+    gap: PackedFen,
+}
+
+impl Alert {
+    /// An alert with no counts, threshold or gap.
+    pub(crate) fn new(month: Month, kind: AlertKind, tier: Option<TierCode>, aum_fen: i64) -> Self {
+        Alert {
+            month,
+            kind,
+            tier,
+            months_counted: None,
+            months_left: None,
+            aum: PackedFen::new(aum_fen),
+            threshold: PackedFen::NONE,
+            gap: PackedFen::NONE,
+        }
+    }
+
+    /// With the months counted so far, if any, and the months left.
+    pub(crate) fn with_months(mut self, counted: Option<u32>, left: u32) -> Self {
+        self.months_counted = counted;
+        self.months_left = Some(left);
+        self
+    }
+
+    /// With its threshold, in fen.
+    pub(crate) fn with_threshold(mut self, threshold_fen: i64) -> Self {
+        self.threshold = PackedFen::new(threshold_fen);
+        self
+    }
+
+    /// With its gap, in fen.
+    pub(crate) fn with_gap(mut self, gap_fen: i64) -> Self {
+        self.gap = PackedFen::new(gap_fen);
+        self
+    }
+
+    /// An alert that a customer was held back in `month`: its standing `tier` is frozen, and
+    /// the months since `last_month` (this one included) were not evaluated.
+    pub fn held_back(month: Month, tier: Option<TierCode>, last_month: Option<Month>) -> Self {
+        let counted = last_month.map(|l| month.months_since(l).max(1) as u32);
+        Alert {
+            month,
+            kind: AlertKind::HeldBack,
+            tier,
+            months_counted: counted,
+            months_left: None,
+            aum: PackedFen::NONE,
+            threshold: PackedFen::NONE,
+            gap: PackedFen::NONE,
+        }
+    }
+
+    /// The evaluated month's AUM; none for a `held_back` alert (the customer was not
+    /// evaluated).
+    pub fn aum(&self) -> Option<Decimal> {
+        self.aum.get_opt().map(from_fen)
+    }
+
+    /// The evaluated month's AUM in fen; none for a `held_back` alert.
+    pub fn aum_fen(&self) -> Option<i64> {
+        self.aum.get_opt()
+    }
+
+    /// The threshold concerned.
+    pub fn threshold(&self) -> Option<Decimal> {
+        self.threshold.get_opt().map(from_fen)
+    }
+
+    /// The threshold in fen.
+    pub fn threshold_fen(&self) -> Option<i64> {
+        self.threshold.get_opt()
+    }
+
+    /// Distance to the threshold: how much is missing (opportunities) or how much cushion is
+    /// left (downgrade risk).
+    pub fn gap(&self) -> Option<Decimal> {
+        self.gap.get_opt().map(from_fen)
+    }
+
+    /// The gap in fen.
+    pub fn gap_fen(&self) -> Option<i64> {
+        self.gap.get_opt()
+    }
+}
+
+impl fmt::Debug for Alert {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Alert")
+            .field("month", &self.month)
+            .field("kind", &self.kind)
+            .field("tier", &self.tier)
+            .field("months_counted", &self.months_counted)
+            .field("months_left", &self.months_left)
+            .field("aum", &self.aum())
+            .field("threshold", &self.threshold())
+            .field("gap", &self.gap())
+            .finish()
+    }
+}
+
+/// The JSON form of [`Alert`] (SPEC §14): amounts as decimal strings.
+#[derive(Serialize, Deserialize)]
+struct AlertJson {
+    month: Month,
+    kind: AlertKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tier: Option<TierCode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    months_counted: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    months_left: Option<u32>,
+    #[serde(default, with = "rust_decimal::serde::str_option", skip_serializing_if = "Option::is_none")]
+    aum: Option<Decimal>,
+    #[serde(default, with = "rust_decimal::serde::str_option", skip_serializing_if = "Option::is_none")]
+    threshold: Option<Decimal>,
+    #[serde(default, with = "rust_decimal::serde::str_option", skip_serializing_if = "Option::is_none")]
+    gap: Option<Decimal>,
+}
+
+impl From<Alert> for AlertJson {
+    fn from(a: Alert) -> Self {
+        AlertJson {
+            month: a.month,
+            kind: a.kind,
+            tier: a.tier,
+            months_counted: a.months_counted,
+            months_left: a.months_left,
+            aum: a.aum(),
+            threshold: a.threshold(),
+            gap: a.gap(),
+        }
+    }
+}
+
+impl TryFrom<AlertJson> for Alert {
+    type Error = String;
+
+    fn try_from(a: AlertJson) -> Result<Self, String> {
+        Ok(Alert {
+            month: a.month,
+            kind: a.kind,
+            tier: a.tier,
+            months_counted: a.months_counted,
+            months_left: a.months_left,
+            aum: PackedFen::opt(fen_field_opt("alert aum", a.aum)?),
+            threshold: PackedFen::opt(fen_field_opt("alert threshold", a.threshold)?),
+            gap: PackedFen::opt(fen_field_opt("alert gap", a.gap)?),
+        })
+    }
+}

@@ -1,0 +1,127 @@
+//! The stable codes of events, reasons and alerts, with their Chinese names (SPEC §11, §12).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! code_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $code:literal / $zh:literal,)* }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vm])* $variant,)*
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            /// The stable snake_case code used in files and across languages.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $code,)* }
+            }
+
+            /// The Chinese display name.
+            pub fn name_zh(self) -> &'static str {
+                match self { $($name::$variant => $zh,)* }
+            }
+
+            /// Parses a code written by [`Self::as_str`].
+            pub fn from_code(code: &str) -> Option<Self> {
+                match code { $($code => Some($name::$variant),)* _ => None }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+code_enum! {
+    /// What happened to a customer's standing.
+    EventKind {
+        /// Entered VIP management (纳入).
+        Entered = "entered" / "纳入",
+        /// Upgraded to a higher tier (升级).
+        Upgraded = "upgraded" / "升级",
+        /// A downgrade watch started (关注).
+        WatchStarted = "watch_started" / "进入关注",
+        /// A downgrade watch ended because a month reached the tier (解除关注).
+        WatchCleared = "watch_cleared" / "解除关注",
+        /// Downgraded after a full watch (降级).
+        Downgraded = "downgraded" / "降级",
+        /// Exited after consecutive months below entry, into retention (已退未评级).
+        ExitedToRetention = "exited_to_retention" / "退出(已退未评级)",
+        /// Qualified again during retention (重新评级).
+        ReEntered = "re_entered" / "重新评级",
+        /// Retention ran out: fully exited (完全退出).
+        FullyExited = "fully_exited" / "完全退出",
+        /// A special VIP designation took effect (特殊VIP认定).
+        SpecialGranted = "special_granted" / "特殊VIP认定",
+        /// A special VIP designation ran out (特殊VIP到期).
+        SpecialExpired = "special_expired" / "特殊VIP到期",
+        /// A special VIP designation was revoked (特殊VIP撤销).
+        SpecialRevoked = "special_revoked" / "特殊VIP撤销",
+    }
+}
+
+code_enum! {
+    /// Why an event happened: the rule that decided it.
+    Reason {
+        /// The month's AUM met the tier's minimum.
+        MetTierMinimum = "met_tier_minimum" / "月日均AUM达到等级标准",
+        /// The month's AUM was short of the current tier's minimum.
+        ShortOfTier = "short_of_tier" / "月日均AUM未达原等级标准",
+        /// A full watch ended; the target is the highest tier qualified in the window.
+        HighestInWindow = "highest_in_window" / "关注期满,降入期内达到的最高等级",
+        /// A full watch ended; the target is the tier of the window's last month.
+        LastMonth = "last_month" / "关注期满,降入末月达到的等级",
+        /// A full watch ended; the target is one tier down.
+        OneDown = "one_down" / "关注期满,降一级",
+        /// A full watch ended with no tier qualified; the lowest tier is the floor (exit is the
+        /// exit rule's job).
+        LowestTierFloor = "lowest_tier_floor" / "关注期满,保底最低等级",
+        /// Consecutive months below the entry threshold reached the exit length.
+        BelowEntryRun = "below_entry_run" / "连续未达准入标准",
+        /// The retention months ran out without qualifying.
+        RetentionEnded = "retention_ended" / "保留期满未达标",
+        /// A special VIP designation was given.
+        Designated = "designated" / "特殊VIP认定",
+        /// The designation's validity ended.
+        ValidityEnded = "validity_ended" / "有效期届满",
+        /// The designation was revoked.
+        Revoked = "revoked" / "撤销",
+        /// The watched tier has no tier below it any more (a newer rule version made it the
+        /// lowest): the watch ends, and only the exit rule applies.
+        NoLowerTier = "no_lower_tier" / "已是最低等级,解除关注",
+    }
+}
+
+code_enum! {
+    /// What an account manager is told about.
+    AlertKind {
+        /// A downgrade watch is active, with months left before the downgrade.
+        WatchActive = "watch_active" / "关注中",
+        /// Rated, with consecutive months below entry: months left before the exit.
+        ExitRisk = "exit_risk" / "退出风险",
+        /// In retention (已退未评级), with months left.
+        InRetention = "in_retention" / "已退未评级",
+        /// A special VIP designation ends soon.
+        SpecialExpiring = "special_expiring" / "特殊VIP即将到期",
+        /// AUM is within the near-threshold band below the next tier's minimum.
+        UpgradeOpportunity = "upgrade_opportunity" / "临界升级",
+        /// Not a VIP, and AUM is within the band below the entry threshold.
+        PotentialVip = "potential_vip" / "潜在VIP",
+        /// AUM is within the band above the current tier's minimum.
+        DowngradeRisk = "downgrade_risk" / "临界降级",
+        /// The customer was held back (a bad record, the absent policy `hold`, a missing
+        /// file, or an earlier month not caught up): its standing is frozen at `tier` and it
+        /// was not evaluated this month; `months_counted` months have not been evaluated
+        /// since its last evaluated month (SPEC §15.7). No AUM.
+        HeldBack = "held_back" / "暂停评级",
+    }
+}

@@ -1,0 +1,108 @@
+//! What the batch is fed in a portfolio month: each customer's input made from the extract
+//! (component sums in integer fen by the rule set in force), and the batch over the month's
+//! active customers when they are not the whole portfolio, or run on several threads.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+
+use super::states::Identities;
+use crate::aum::{AumInput, FenSlot};
+use crate::engine::{BatchOutcome, CustomerRef, Engine, MonthInput};
+use crate::error::TieringError;
+use crate::month::Month;
+use crate::rules::{CustomerKind, RuleBook};
+use crate::state::CustomerState;
+
+/// A customer index without an identity: never met, as every index of a portfolio has one.
+pub(super) const NO_CUSTOMER: CustomerRef<'static> =
+    CustomerRef { id: "", legal_entity: None, kind: CustomerKind::Personal };
+
+/// The input of a customer with a designation but no AUM record, or of an absent one under
+/// `Absent::Zero`: nothing held.
+pub(super) static NOTHING_HELD: MonthInput = MonthInput { aum: AumInput::Total(Decimal::ZERO), special: None };
+
+/// Runs the batch over the active customers (indices into the states) on `threads` threads,
+/// or over a part of the portfolio, and collects the results; the states are updated in place.
+pub(super) fn evaluate_active<'e>(
+    engine: &Engine,
+    states: &mut [CustomerState],
+    identities: &Identities,
+    month: Month,
+    active: &[u32],
+    input: impl Fn(usize, &CustomerRef<'_>) -> Cow<'e, MonthInput> + Sync,
+    threads: usize,
+) -> BatchOutcome {
+    let customers: Vec<CustomerRef<'_>> =
+        active.iter().map(|&i| identities.get(i as usize).unwrap_or(NO_CUSTOMER)).collect();
+    let mut subset: Vec<CustomerState> = active.iter().map(|&i| states[i as usize]).collect();
+    let parts = engine.evaluate_batch_parallel_with(
+        month,
+        &customers,
+        &mut subset,
+        |k| Ok::<_, TieringError>(input(active[k] as usize, &customers[k])),
+        threads,
+        BatchOutcome::default,
+    );
+    drop(customers);
+    let mut out = BatchOutcome::with_capacity(active.len());
+    match parts {
+        Ok(parts) => {
+            for p in parts {
+                out.events.extend(p.events);
+                out.alerts.extend(p.alerts);
+                out.errors.extend(p.errors);
+                out.aums.extend(p.aums);
+            }
+        }
+        Err(error) => {
+            // Only a failed worker thread gets here: every customer is held back.
+            out.aums = vec![Decimal::ZERO; active.len()];
+            out.errors = (0..active.len() as u32)
+                .map(|index| crate::engine::BatchError { index, error: error.clone() })
+                .collect();
+            return out;
+        }
+    }
+    for (k, &i) in active.iter().enumerate() {
+        states[i as usize] = subset[k];
+    }
+    out
+}
+
+/// How the rule sets in force in a month sum the extract's component codes in integer fen:
+/// the [`FenSlot`] of each code under each rule set's composition, and one table for all when
+/// they agree (the usual book), so that a customer's rule set is looked up only otherwise.
+pub(super) struct FenSums {
+    /// The table every rule set in force has, when they agree.
+    uniform: Option<Vec<FenSlot>>,
+    /// Each rule set's table, by index; none when no version is in force.
+    by_set: Vec<Option<Vec<FenSlot>>>,
+}
+
+impl FenSums {
+    pub(super) fn new(book: &RuleBook, month: Month, codes: &[Arc<str>]) -> Self {
+        let by_set: Vec<Option<Vec<FenSlot>>> = book
+            .rule_sets()
+            .iter()
+            .map(|set| set.version_for(month).map(|v| codes.iter().map(|c| v.aum.fen_slot(c)).collect()))
+            .collect();
+        let mut tables = by_set.iter().flatten();
+        let uniform = match tables.next() {
+            Some(first) if tables.all(|t| t == first) => Some(first.clone()),
+            _ => None,
+        };
+        FenSums { uniform, by_set }
+    }
+
+    /// The table of a customer's composition, as the batch selects its rule set; none when
+    /// no rule set or version applies (the batch then fails the customer before its input).
+    pub(super) fn slots(&self, book: &RuleBook, who: &CustomerRef<'_>) -> Option<&[FenSlot]> {
+        if let Some(t) = &self.uniform {
+            return Some(t);
+        }
+        let set = book.select(who.legal_entity, who.kind).ok()?;
+        self.by_set.get(set.index())?.as_deref()
+    }
+}
