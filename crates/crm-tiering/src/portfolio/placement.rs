@@ -121,8 +121,8 @@ impl Holds<'_> {
 }
 
 impl<'x> Placement<'x> {
-    /// Plans the months. `join_new` is false for a catch-up run (SPEC §15.7): the records of
-    /// customers the states do not hold are then left alone, and nobody joins.
+    /// Places the records of the months. `join_new` is false for a catch-up run (SPEC §15.7):
+    /// the records of customers the states do not hold are then left alone, and nobody joins.
     pub(super) fn new(
         book: &RuleBook,
         states: &PortfolioStates,
@@ -130,27 +130,62 @@ impl<'x> Placement<'x> {
         extract: &'x Extract,
         join_new: bool,
     ) -> Result<Self, PortfolioFailure> {
-        let n_months = months.len();
         let known = states.len();
         // Room for every record's customer to be new when the extract has more records than
         // there are stored customers (a first month), so that the map does not grow by doubling.
         let expect_new = extract.records.len().saturating_sub(known);
-        let mut ids =
-            Ids { known, new: HashTable::with_capacity(expect_new), names: Vec::with_capacity(expect_new), cursor: 0 };
-        let mut holds = Holds { map: FxHashMap::default(), catch_up: (!join_new).then_some(states) };
+        let mut draft = Draft {
+            states,
+            months,
+            extract,
+            ids: Ids {
+                known,
+                new: HashTable::with_capacity(expect_new),
+                names: Vec::with_capacity(expect_new),
+                cursor: 0,
+            },
+            holds: Holds { map: FxHashMap::default(), catch_up: (!join_new).then_some(states) },
+            month_rows: vec![Vec::new(); months.len()],
+            row_customer: vec![NONE; extract.records.len()],
+            month_designations: vec![Vec::new(); months.len()],
+            designation_customer: vec![NONE; extract.designations.len()],
+        };
         for r in &extract.rejects {
             let dated = r.month.filter(|m| months.contains(*m));
-            let c = ids.of(states, &r.customer_id);
-            holds.add(c, dated.unwrap_or(months.first()), dated.is_some(), r.error.clone());
+            let c = draft.ids.of(states, &r.customer_id);
+            draft.holds.add(c, dated.unwrap_or(months.first()), dated.is_some(), r.error.clone());
         }
-        // Date every record: undated ones stop the run, ones outside the months hold.
-        let mut month_rows: Vec<Vec<u32>> = vec![Vec::new(); n_months];
-        let mut row_customer = vec![NONE; extract.records.len()];
+        draft.date_records(book)?;
+        draft.date_designations();
+        let first_seen = draft.drop_duplicates();
+        Ok(draft.finish(&first_seen, join_new))
+    }
+}
+
+/// A placement being made: the customers met so far, the holds, and each month's records.
+struct Draft<'x, 's> {
+    states: &'s PortfolioStates,
+    months: MonthRange,
+    extract: &'x Extract,
+    ids: Ids<'x>,
+    holds: Holds<'s>,
+    month_rows: Vec<Vec<u32>>,
+    row_customer: Vec<u32>,
+    month_designations: Vec<Vec<u32>>,
+    designation_customer: Vec<u32>,
+}
+
+impl<'x> Draft<'x, '_> {
+    /// Dates every AUM record: undated ones stop the run, ones outside the months or of a kind
+    /// the book does not tier hold their customer.
+    fn date_records(&mut self, book: &RuleBook) -> Result<(), PortfolioFailure> {
+        let (extract, months) = (self.extract, self.months);
+        let single = (months.len() == 1).then_some(months.first());
         let mut undated = Vec::new();
         for (k, r) in extract.records.iter().enumerate() {
             let id = extract.id_of(r);
-            let c = ids.of(states, id);
-            let Some(m) = r.month.or((n_months == 1).then_some(months.first())) else {
+            let c = self.ids.of(self.states, id);
+            let Some(m) = r.month.or(single) else {
                 let message = format!("the record has no month, and the run covers {months}");
                 let error = InputError::new(id, None, "month", message);
                 undated.push(located(error, extract.record(r.table, r.row)));
@@ -159,136 +194,136 @@ impl<'x> Placement<'x> {
             if !months.contains(m) {
                 let message = format!("the record is dated {m}, outside the declared month(s) {months}");
                 let error = InputError::new(id, Some(m), "month", message);
-                holds.add(c, months.first(), false, located(error, extract.record(r.table, r.row)));
+                self.holds.add(c, months.first(), false, located(error, extract.record(r.table, r.row)));
                 continue;
             }
             // A kind the rule book does not tier holds its customer before anything (SPEC §9):
             // a new customer of that kind never joins.
             if let Some(kind) = r.kind.filter(|&k| !book.tiers_kind(k)) {
                 let error = book.kind_not_tiered(id, kind, Some(m));
-                holds.add(c, m, true, located(error, extract.record(r.table, r.row)));
+                self.holds.add(c, m, true, located(error, extract.record(r.table, r.row)));
                 continue;
             }
-            row_customer[k] = c;
-            month_rows[months.offset(m)].push(k as u32);
+            self.row_customer[k] = c;
+            self.month_rows[months.offset(m)].push(k as u32);
         }
-        if !undated.is_empty() {
-            return Err(PortfolioFailure { errors: undated });
-        }
-        let mut month_designations: Vec<Vec<u32>> = vec![Vec::new(); n_months];
-        let mut designation_customer = vec![NONE; extract.designations.len()];
+        if undated.is_empty() { Ok(()) } else { Err(PortfolioFailure { errors: undated }) }
+    }
+
+    /// Dates every designation: one outside the months holds its customer.
+    fn date_designations(&mut self) {
+        let (extract, months) = (self.extract, self.months);
         for (k, d) in extract.designations.iter().enumerate() {
-            let c = ids.of(states, &d.customer_id);
+            let c = self.ids.of(self.states, &d.customer_id);
             if !months.contains(d.month) {
                 let message = format!("the designation is dated {}, outside the declared month(s) {months}", d.month);
                 let error = InputError::new(&d.customer_id, Some(d.month), "month", message);
-                holds.add(c, months.first(), false, located(error, extract.record(d.table, d.row)));
+                self.holds.add(c, months.first(), false, located(error, extract.record(d.table, d.row)));
                 continue;
             }
-            designation_customer[k] = c;
-            month_designations[months.offset(d.month)].push(k as u32);
+            self.designation_customer[k] = c;
+            self.month_designations[months.offset(d.month)].push(k as u32);
         }
-        // A second record of a customer-month holds the customer (both are named); each new
-        // customer's first record, in (month, table, row) order, decides where it joins.
-        let total = known + ids.names.len();
-        // Each new customer's first kept record: (month offset, table, row); NOT_SEEN when none.
-        let mut first_seen: Vec<(u32, u32, u64)> = vec![NOT_SEEN; ids.names.len()];
+    }
+
+    /// Drops the second record of a customer-month, which holds the customer (both named), and
+    /// returns each new customer's first kept record (month offset, table, row; `NOT_SEEN` when
+    /// none), which decides where it joins.
+    fn drop_duplicates(&mut self) -> Vec<(u32, u32, u64)> {
+        let (extract, months, known) = (self.extract, self.months, self.ids.known);
+        let total = known + self.ids.names.len();
+        let mut first_seen: Vec<(u32, u32, u64)> = vec![NOT_SEEN; self.ids.names.len()];
         let mut seen = Seen::new(total, !extract.records.is_empty());
         let mut seen_designation = Seen::new(total, !extract.designations.is_empty());
-        for offset in 0..n_months {
+        let record_at = |k: u32| {
+            let r = &extract.records[k as usize];
+            (r.table, r.row, extract.id_of(r))
+        };
+        let designation_at = |k: u32| {
+            let d = &extract.designations[k as usize];
+            (d.table, d.row, d.customer_id.as_str())
+        };
+        for offset in 0..months.len() {
             let m = months.first().plus(offset as i32);
-            let locate = |k: u32| {
-                let r = &extract.records[k as usize];
-                (r.table, r.row, extract.id_of(r))
-            };
-            let kept = seen.dedup(&month_rows[offset], &mut row_customer, offset, |k, f| {
-                duplicate(extract, m, "record", "customer_id", locate(k), locate(f))
+            let kept = seen.dedup(&self.month_rows[offset], &mut self.row_customer, offset, |k, f| {
+                duplicate(extract, m, "record", "customer_id", record_at(k), record_at(f))
             });
-            let locate = |k: u32| {
-                let d = &extract.designations[k as usize];
-                (d.table, d.row, d.customer_id.as_str())
-            };
-            let kept_designations =
-                seen_designation.dedup(&month_designations[offset], &mut designation_customer, offset, |k, f| {
-                    duplicate(extract, m, "designation", "special", locate(k), locate(f))
-                });
+            let kept_designations = seen_designation.dedup(
+                &self.month_designations[offset],
+                &mut self.designation_customer,
+                offset,
+                |k, f| duplicate(extract, m, "designation", "special", designation_at(k), designation_at(f)),
+            );
             for (c, error) in kept.1.into_iter().chain(kept_designations.1) {
-                holds.add(c, m, true, error);
+                self.holds.add(c, m, true, error);
             }
-            for (list, owner, locate) in [
-                (
-                    &kept.0,
-                    &row_customer,
-                    &(|k: u32| {
-                        let r = &extract.records[k as usize];
-                        (r.table, r.row)
-                    }) as &dyn Fn(u32) -> (u32, u64),
-                ),
-                (&kept_designations.0, &designation_customer, &|k: u32| {
-                    let d = &extract.designations[k as usize];
-                    (d.table, d.row)
-                }),
-            ] {
+            let mut first = |list: &[u32], owner: &[u32], at: &dyn Fn(u32) -> (u32, u64, &'x str)| {
                 for &k in list {
                     let c = owner[k as usize] as usize;
                     if c >= known {
-                        let (t, r) = locate(k);
+                        let (t, r, _) = at(k);
                         let f = &mut first_seen[c - known];
                         if (offset as u32, t, r) < *f {
                             *f = (offset as u32, t, r);
                         }
                     }
                 }
-            }
-            month_rows[offset] = kept.0;
-            month_designations[offset] = kept_designations.0;
+            };
+            first(&kept.0, &self.row_customer, &record_at);
+            first(&kept_designations.0, &self.designation_customer, &designation_at);
+            self.month_rows[offset] = kept.0;
+            self.month_designations[offset] = kept_designations.0;
         }
-        // New customers join at their first record, in record order, unless held from before.
+        first_seen
+    }
+
+    /// New customers join at their first record, in record order, unless held from before; the
+    /// records and holds are given the customers' final indices.
+    fn finish(mut self, first_seen: &[(u32, u32, u64)], join_new: bool) -> Placement<'x> {
+        let (months, known) = (self.months, self.ids.known);
         // Usually the ids were met in that order already, and the check is all it costs.
         let mut order: Vec<u32> =
             (0..first_seen.len() as u32).filter(|&j| join_new && first_seen[j as usize] != NOT_SEEN).collect();
         if !order.is_sorted_by_key(|&j| first_seen[j as usize]) {
             order.sort_by_key(|&j| first_seen[j as usize]);
         }
-        let mut final_of_new = vec![NONE; ids.names.len()];
+        let mut final_of_new = vec![NONE; self.ids.names.len()];
         let mut joining = Vec::new();
         for j in order {
             let j = j as usize;
-            let offset = first_seen[j].0;
-            let m = months.first().plus(offset as i32);
-            if holds.map.get(&((known + j) as u32)).is_some_and(|h| h.from <= m) {
+            let m = months.first().plus(first_seen[j].0 as i32);
+            if self.holds.map.get(&((known + j) as u32)).is_some_and(|h| h.from <= m) {
                 continue;
             }
             final_of_new[j] = (known + joining.len()) as u32;
-            joining.push((ids.names[j], m));
+            joining.push((self.ids.names[j], m));
         }
         let final_of = |c: u32| if c == NONE || (c as usize) < known { c } else { final_of_new[c as usize - known] };
-        for c in row_customer.iter_mut().chain(designation_customer.iter_mut()) {
+        for c in self.row_customer.iter_mut().chain(self.designation_customer.iter_mut()) {
             *c = final_of(*c);
         }
-        for list in &mut month_rows {
-            list.retain(|&k| row_customer[k as usize] != NONE);
+        for list in &mut self.month_rows {
+            list.retain(|&k| self.row_customer[k as usize] != NONE);
         }
-        for list in &mut month_designations {
-            list.retain(|&k| designation_customer[k as usize] != NONE);
+        for list in &mut self.month_designations {
+            list.retain(|&k| self.designation_customer[k as usize] != NONE);
         }
-        let mut holds: Vec<(Option<usize>, Month, RecordError)> = holds
-            .map
+        let mut holds: Vec<(Option<usize>, Month, RecordError)> = std::mem::take(&mut self.holds.map)
             .into_iter()
             .map(|(c, h)| (Some(final_of(c)).filter(|&c| c != NONE).map(|c| c as usize), h.from, h.error))
             .collect();
         holds.sort_by(|a, b| a.2.record.cmp(&b.2.record).then(a.2.customer().cmp(&b.2.customer())));
         let identity = final_of_new.iter().enumerate().all(|(j, &f)| f as usize == j);
-        let joining_index = (known == 0 && identity).then_some(ids.new);
-        Ok(Placement {
-            month_rows,
-            month_designations,
-            row_customer,
-            designation_customer,
+        let joining_index = (known == 0 && identity).then_some(self.ids.new);
+        Placement {
+            month_rows: self.month_rows,
+            month_designations: self.month_designations,
+            row_customer: self.row_customer,
+            designation_customer: self.designation_customer,
             joining,
             joining_index,
             holds,
-        })
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use rust_decimal::Decimal;
 
-use super::file::{RuleBookFile, RuleVersionFile};
+use super::file::{RuleBookFile, RuleVersionFile, TierFile};
 use super::{RULE_FORMAT_VERSION, RuleSet, RuleVersion, Settings, ThresholdComparison, Tier};
 use crate::aum::Composition;
 use crate::code::TierCode;
@@ -109,60 +109,8 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
     let watch_default = months(v.watch_months, format!("{at}.watch_months"), 120)?;
     let mut tiers: Vec<Tier> = Vec::with_capacity(v.tiers.len());
     for (k, t) in v.tiers.iter().enumerate() {
-        let tat = format!("{at}.tiers[{k}]");
-        let code = TierCode::register(&t.code).map_err(|e| RuleError::new(format!("{tat}.code"), e.to_string()))?;
-        if tiers.iter().any(|p| p.code == code) {
-            return Err(RuleError::new(format!("{tat}.code"), format!("duplicate tier code `{code}`")));
-        }
-        if t.min_aum <= Decimal::ZERO {
-            return Err(RuleError::new(
-                format!("{tat}.min_aum"),
-                format!("minimum AUM must be above 0, got {}", t.min_aum),
-            ));
-        }
-        if t.min_aum > crate::money::MAX_AMOUNT {
-            return Err(RuleError::new(
-                format!("{tat}.min_aum"),
-                format!("minimum AUM {} is above the maximum amount {}", t.min_aum, crate::money::MAX_AMOUNT),
-            ));
-        }
-        if t.min_aum.scale() > 2 && t.min_aum != t.min_aum.round_dp(2) {
-            return Err(RuleError::new(
-                format!("{tat}.min_aum"),
-                format!("minimum AUM {} has more decimals than fen", t.min_aum),
-            ));
-        }
-        if let Some(prev) = tiers.last()
-            && t.min_aum <= prev.min_aum
-        {
-            return Err(RuleError::new(
-                format!("{tat}.min_aum"),
-                format!(
-                    "tier thresholds must ascend: `{code}` minimum {} is not above `{}` minimum {}",
-                    t.min_aum, prev.code, prev.min_aum
-                ),
-            ));
-        }
-        let watch = match t.watch_months {
-            Some(w) => months(w, format!("{tat}.watch_months"), 120)?,
-            None => watch_default,
-        };
-        let min = crate::money::to_fen_scale(t.min_aum);
-        let min_fen = crate::money::to_fen(min).ok_or_else(|| {
-            RuleError::new(format!("{tat}.min_aum"), format!("minimum AUM {min} is not a whole number of fen"))
-        })?;
-        tiers.push(Tier {
-            code,
-            name_zh: t.name_zh.clone(),
-            name_en: t.name_en.clone(),
-            min_aum: min,
-            min_fen,
-            watch_months: watch,
-            qualify_key: decimal_key(min, key_scale)
-                + i128::from(v.threshold_comparison == ThresholdComparison::GreaterThan),
-            band_below_key: decimal_key(min * (Decimal::ONE - band), key_scale),
-            band_above_key: decimal_key(min * (Decimal::ONE + band), key_scale),
-        });
+        let tier = compile_tier(v, t, &format!("{at}.tiers[{k}]"), &tiers, watch_default, key_scale)?;
+        tiers.push(tier);
     }
     let special_vip_default_tier = match &v.special_vip_default_tier {
         Some(c) => {
@@ -175,19 +123,7 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
         }
         None => tiers[0].code,
     };
-    let mut tier_map = Vec::with_capacity(v.tier_map.len());
-    for (from, to) in &v.tier_map {
-        let field = format!("{at}.tier_map.{from}");
-        let f = TierCode::register(from).map_err(|e| RuleError::new(&field, e.to_string()))?;
-        let t = TierCode::register(to).map_err(|e| RuleError::new(&field, e.to_string()))?;
-        if !tiers.iter().any(|x| x.code == t) {
-            return Err(RuleError::new(field, format!("maps to tier `{t}`, which is not in this version's tiers")));
-        }
-        if tiers.iter().any(|x| x.code == f) {
-            return Err(RuleError::new(field, format!("tier `{f}` is in this version's tiers and cannot be mapped")));
-        }
-        tier_map.push((f, t));
-    }
+    let tier_map = compile_tier_map(v, at, &tiers)?;
     let settings = Settings {
         threshold_comparison: v.threshold_comparison,
         exit_after_months: months(v.exit_after_months, format!("{at}.exit_after_months"), 120)?,
@@ -209,6 +145,83 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
         key_scale,
         fen_key_factor: 10i128.pow(key_scale - 2),
     })
+}
+
+/// One tier of a version (at field path `tat`), checked against the tiers below it: its code
+/// (not theirs), its minimum (above 0, within the maximum amount, whole fen, above the last
+/// one's) and its watch length, with the integer keys the hot path compares (SPEC §3).
+fn compile_tier(
+    v: &RuleVersionFile,
+    t: &TierFile,
+    tat: &str,
+    below: &[Tier],
+    watch_default: u32,
+    key_scale: u32,
+) -> Result<Tier, RuleError> {
+    let min_error = |message: String| RuleError::new(format!("{tat}.min_aum"), message);
+    let code = TierCode::register(&t.code).map_err(|e| RuleError::new(format!("{tat}.code"), e.to_string()))?;
+    if below.iter().any(|p| p.code == code) {
+        return Err(RuleError::new(format!("{tat}.code"), format!("duplicate tier code `{code}`")));
+    }
+    if t.min_aum <= Decimal::ZERO {
+        return Err(min_error(format!("minimum AUM must be above 0, got {}", t.min_aum)));
+    }
+    if t.min_aum > crate::money::MAX_AMOUNT {
+        return Err(min_error(format!(
+            "minimum AUM {} is above the maximum amount {}",
+            t.min_aum,
+            crate::money::MAX_AMOUNT
+        )));
+    }
+    if t.min_aum.scale() > 2 && t.min_aum != t.min_aum.round_dp(2) {
+        return Err(min_error(format!("minimum AUM {} has more decimals than fen", t.min_aum)));
+    }
+    if let Some(prev) = below.last()
+        && t.min_aum <= prev.min_aum
+    {
+        return Err(min_error(format!(
+            "tier thresholds must ascend: `{code}` minimum {} is not above `{}` minimum {}",
+            t.min_aum, prev.code, prev.min_aum
+        )));
+    }
+    let watch = match t.watch_months {
+        Some(w) => months(w, format!("{tat}.watch_months"), 120)?,
+        None => watch_default,
+    };
+    let min = crate::money::to_fen_scale(t.min_aum);
+    let min_fen = crate::money::to_fen(min)
+        .ok_or_else(|| min_error(format!("minimum AUM {min} is not a whole number of fen")))?;
+    let band = v.near_threshold_band;
+    Ok(Tier {
+        code,
+        name_zh: t.name_zh.clone(),
+        name_en: t.name_en.clone(),
+        min_aum: min,
+        min_fen,
+        watch_months: watch,
+        qualify_key: decimal_key(min, key_scale)
+            + i128::from(v.threshold_comparison == ThresholdComparison::GreaterThan),
+        band_below_key: decimal_key(min * (Decimal::ONE - band), key_scale),
+        band_above_key: decimal_key(min * (Decimal::ONE + band), key_scale),
+    })
+}
+
+/// A version's `tier_map`: each retired code to a tier of the version (SPEC §8.3).
+fn compile_tier_map(v: &RuleVersionFile, at: &str, tiers: &[Tier]) -> Result<Vec<(TierCode, TierCode)>, RuleError> {
+    let mut tier_map = Vec::with_capacity(v.tier_map.len());
+    for (from, to) in &v.tier_map {
+        let field = format!("{at}.tier_map.{from}");
+        let f = TierCode::register(from).map_err(|e| RuleError::new(&field, e.to_string()))?;
+        let t = TierCode::register(to).map_err(|e| RuleError::new(&field, e.to_string()))?;
+        if !tiers.iter().any(|x| x.code == t) {
+            return Err(RuleError::new(field, format!("maps to tier `{t}`, which is not in this version's tiers")));
+        }
+        if tiers.iter().any(|x| x.code == f) {
+            return Err(RuleError::new(field, format!("tier `{f}` is in this version's tiers and cannot be mapped")));
+        }
+        tier_map.push((f, t));
+    }
+    Ok(tier_map)
 }
 
 #[cfg(test)]
