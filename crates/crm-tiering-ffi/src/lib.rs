@@ -58,7 +58,7 @@
 
 // The modules are declared in the order of their functions in the header (cbindgen reads them in
 // turn), one comment apart so that rustfmt keeps the order. The first ones export no function and
-// each imports only modules above it (code <- details <- boundary <- args <- convert <- handle):
+// each imports only modules above it (code <- details <- boundary <- args <- convert <- registry <- handle):
 // no module of the crate imports one that imports it (`tests/modules.rs` checks it).
 // Result codes.
 mod code;
@@ -70,7 +70,9 @@ mod boundary;
 mod args;
 // Amounts and codes going out.
 mod convert;
-// Handles and the registry of live ones.
+// The registry of live handles.
+mod registry;
+// Handles, checked against the registry.
 mod handle;
 // The positional batch: caller's columns in, flat arrays out.
 mod batch;
