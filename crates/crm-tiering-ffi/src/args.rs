@@ -100,7 +100,7 @@ pub(crate) unsafe fn slice<'a, T>(p: *const T, len: usize, name: &str, len_name:
     Ok(unsafe { std::slice::from_raw_parts(p, len) })
 }
 
-/// A writable slice argument of `len` elements; as [`slice`].
+/// A writable slice argument of `len` elements; as [`slice()`].
 ///
 /// # Safety
 /// `p` is NULL or points to `len` writable elements, not aliased during `'a`.
