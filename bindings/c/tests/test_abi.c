@@ -700,6 +700,33 @@ static void test_rules_and_states(void) {
     end();
 }
 
+/* The batch reads ids by the portfolio's one rule (SPEC §16): a padded id, or one with a
+ * control character, is that customer's input error on field customer_id. */
+static void test_batch_ids(void) {
+    begin("batch ids follow the portfolio's rule");
+    crmt_rulebook *b = default_book();
+    const char ids[] = "c0" " c1" "c\x01" "c3";
+    size_t id_off[] = {0, 2, 5, 7, 9};
+    crmt_batch_customers customers = {4, ids, id_off, NULL, NULL, NULL};
+    int64_t totals[] = {25000000, 25000000, 25000000, 25000000};
+    crmt_batch_aum aum = {0, NULL, totals};
+    crmt_states *states = NULL;
+    crmt_states_new(4, &states);
+    crmt_result errors[4];
+    crmt_batch *batch = NULL;
+    CHECK(crmt_evaluate_batch(b, 202401, &customers, &aum, states, 1, errors, &batch) == CRMT_OK, "%s", last_message());
+    CHECK(errors[0] == CRMT_OK && errors[3] == CRMT_OK, "good ids");
+    CHECK(errors[1] == CRMT_INPUT_ERROR && errors[2] == CRMT_INPUT_ERROR, "padded %s, control %s",
+          crmt_result_name(errors[1]), crmt_result_name(errors[2]));
+    char field[64];
+    CHECK(crmt_batch_error_field(batch, 1, field, sizeof field, NULL) == CRMT_OK && strcmp(field, "customer_id") == 0,
+          "field %s", field);
+    crmt_batch_free(batch);
+    crmt_states_free(states);
+    crmt_rulebook_free(b);
+    end();
+}
+
 static void test_batch(void) {
     begin("batch misuse and per-customer errors");
     crmt_rulebook *b = default_book();
@@ -992,6 +1019,7 @@ int main(int argc, char **argv) {
     test_panic();
     test_rules_and_states();
     test_batch();
+    test_batch_ids();
     test_batch_chunks();
     test_threads();
     run_vectors(dir);

@@ -479,6 +479,10 @@ static void test_bulk_totals(void) {
     CHECK(crmt_extract_push_totals_fen(x, "\xff", 0, 2, ids, io, NULL, NULL, NULL, NULL, fen) == CRMT_INVALID_UTF8,
           "table not UTF-8");
     CHECK(crmt_extract_push_totals_fen(x, "aum", 0, 0, NULL, io, NULL, NULL, NULL, NULL, NULL) == CRMT_OK, "empty");
+    CHECK(crmt_extract_push_totals_fen(x, "aum", UINT64_MAX, 2, ids, io, NULL, NULL, NULL, NULL, fen) ==
+                  CRMT_INVALID_ARGUMENT &&
+              strcmp(last_field(), "first_row") == 0,
+          "rows past the largest row number: %s", last_field());
     /* Nothing was recorded by the failed calls: the portfolio month sees no record. */
     crmt_portfolio *p = NULL;
     crmt_portfolio_new(&p);

@@ -5,6 +5,7 @@
 use std::ffi::c_char;
 use std::ops::Range;
 
+use crm_tiering::portfolio::{MAX_CUSTOMER_ID_BYTES, validate_customer_id};
 use crm_tiering::{
     AumInput, ComponentAmount, CustomerKind, CustomerRef, InputError, MonthInput, TieringError, from_fen,
 };
@@ -83,7 +84,7 @@ impl<'a> Columns<'a> {
             // Personal customers of no legal entity: only the ids to cut out.
             let ends = &o[range.start..=range.end];
             for (i, w) in range.zip(ends.windows(2)) {
-                match text.get(w[0] - start..w[1] - start) {
+                match text.get(w[0] - start..w[1] - start).filter(|id| usable_id(id)) {
                     Some(id) => refs.push(CustomerRef { id, legal_entity: None, kind: CustomerKind::Personal }),
                     None => self.reject(i, refs, rejected),
                 }
@@ -126,6 +127,13 @@ impl<'a> Columns<'a> {
                 })?
             }
         };
+        // One rule for ids on every entry point (SPEC §16): the portfolio's.
+        if !usable_id(id) {
+            let why = validate_customer_id(id).err().map(|e| e.to_string()).unwrap_or_default();
+            return Err(Failure::new(crmt_result::CRMT_INPUT_ERROR, format!("customer {i}: {why}"))
+                .customer(id)
+                .field("customer_id"));
+        }
         let legal_entity = match self.entities {
             Some((data, o)) => match std::str::from_utf8(text_at(data, o, i)) {
                 Ok("") => None,
@@ -144,6 +152,14 @@ impl<'a> Columns<'a> {
         let kind = customer_kind(self.kinds.map_or(0, |k| u32::from(k[i])), id)?;
         Ok(CustomerRef { id, legal_entity, kind })
     }
+}
+
+/// Whether an id is one the portfolio accepts (1 to 64 bytes, no control character, no
+/// surrounding spaces), at once for the usual id (printable ASCII without spaces).
+#[inline]
+fn usable_id(id: &str) -> bool {
+    let plain = !id.is_empty() && id.len() <= MAX_CUSTOMER_ID_BYTES && id.bytes().all(|b| b.is_ascii_graphic());
+    plain || validate_customer_id(id).is_ok()
 }
 
 /// The failing input of a record that could not be read (the failure reported is the record's).

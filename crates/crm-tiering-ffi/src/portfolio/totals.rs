@@ -11,6 +11,7 @@ use crate::args::{bytes, c_str, slice};
 use crate::batch::{offsets, text_at};
 use crate::boundary::guard;
 use crate::code::crmt_result;
+use crate::details::Failure;
 use crate::evaluate::{customer_kind, parse_month};
 use crate::handle::handle_mut;
 use crate::portfolio::extract::crmt_extract;
@@ -99,10 +100,18 @@ pub unsafe extern "C" fn crmt_extract_push_totals_fen(
         // SAFETY: `count` entries per the contract.
         let amounts = unsafe { slice(amounts_fen, count, "amounts_fen", "count") }?;
 
+        // Rows are numbered from `first_row`: they must not wrap past the largest row number.
+        if first_row.checked_add(count as u64).is_none() {
+            return Err(Failure::new(
+                crmt_result::CRMT_INVALID_ARGUMENT,
+                format!("rows {first_row} and the {count} after it pass the largest row number"),
+            )
+            .field("first_row"));
+        }
         let id_text = column(id_data, io);
         let entity_text = entities.map(|(d, o)| column(d, o));
         for i in 0..count {
-            let row = first_row.wrapping_add(i as u64);
+            let row = first_row + i as u64;
             let Some(id) = entry(id_text, id_data, io, i) else {
                 x.extract.reject(table, row, None, None, "customer_id", "the customer id is not valid UTF-8");
                 continue;
