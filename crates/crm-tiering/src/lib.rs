@@ -59,6 +59,7 @@ pub use parse::ParseError;
 pub use rules::{
     CustomerKind, DEFAULT_RULES_TOML, DowngradeTarget, RULE_FORMAT_VERSION, RuleBook, RuleBookFile, RuleSet,
     RuleSetFile, RuleSetId, RuleVersion, RuleVersionFile, Settings, ThresholdComparison, Tier, TierFile,
+    VersionSelection,
 };
 pub use rust_decimal::Decimal;
 pub use state::{BelowEntryRun, CustomerState, STATE_SCHEMA_VERSION, SpecialVip, Status, Watch};

@@ -34,8 +34,10 @@ pub struct Tier {
     pub(crate) band_above_key: i128,
 }
 
-/// The settings of a rule version (all the numbers of the rules).
-#[derive(Debug, Clone, PartialEq)]
+/// The settings of a rule version (all the numbers of the rules). Serialized with the field
+/// names of the rule file, so that every surface shows them as one object instead of listing
+/// them key by key.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Settings {
     /// Inclusive (default) or strict threshold comparison.
     pub threshold_comparison: ThresholdComparison,
@@ -54,6 +56,7 @@ pub struct Settings {
     /// Months of notice before a designation ends.
     pub special_vip_notice_months: u32,
     /// Near-threshold band, a fraction such as 0.10.
+    #[serde(with = "rust_decimal::serde::str")]
     pub near_threshold_band: Decimal,
 }
 

@@ -13,6 +13,7 @@
 mod book;
 mod compile;
 mod compiled;
+mod edit;
 mod file;
 
 use std::fmt;
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 pub use book::RuleBook;
 pub use compiled::{RuleSet, RuleSetId, RuleVersion, Settings, Tier};
+pub use edit::VersionSelection;
 pub use file::{RuleBookFile, RuleSetFile, RuleVersionFile, TierFile};
 
 /// The rule file format version this library reads.
