@@ -126,6 +126,25 @@ impl Engine {
                 return Err(PortfolioFailure { errors: empty });
             }
         }
+        if options.min_records > 0 && !options.catch_up {
+            let single = (months.first() == months.last()).then_some(months.first());
+            let small: Vec<RecordError> = months
+                .months()
+                .filter_map(|m| {
+                    let n = extract.customers_with_records(m, single) as u64;
+                    (n < options.min_records).then(|| {
+                        let message = format!(
+                            "the extract has AUM records of {n} customer(s) for {m}, fewer than the {} expected (min_records): a file may be cut short or missing; nothing was evaluated",
+                            options.min_records
+                        );
+                        RecordError::at(InputError::new("", Some(m), "month", message), None)
+                    })
+                })
+                .collect();
+            if !small.is_empty() {
+                return Err(PortfolioFailure { errors: small });
+            }
+        }
         self.check_sequence(states, months, options)
     }
 

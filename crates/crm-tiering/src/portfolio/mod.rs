@@ -18,6 +18,7 @@
 //! [`Engine::evaluate_portfolio`]: crate::Engine::evaluate_portfolio
 
 mod columns;
+mod control;
 mod evaluate;
 mod extract;
 mod feed;

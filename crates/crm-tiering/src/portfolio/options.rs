@@ -66,6 +66,7 @@ pub enum RuleBookChange {
 /// | `allow_empty_month` | `true`, `false` | `false` |
 /// | `empty_entities` | legal entity codes, comma-separated | none |
 /// | `catch_up` | `true`, `false` | `false` |
+/// | `min_records` | a number of customers | 0 (no check) |
 ///
 /// ```
 /// use crm_tiering::portfolio::{Absent, PortfolioOptions};
@@ -95,6 +96,11 @@ pub struct PortfolioOptions {
     /// A catch-up run (SPEC §15.7): only the stored customers whose next month is the month
     /// evaluated (held back earlier) are evaluated; every other record is left alone.
     pub catch_up: bool,
+    /// The fewest customers with an AUM record a declared month may have (SPEC §15.6): a month
+    /// with fewer is refused as a whole, as a file cut short or missing would be. 0: no check.
+    /// The CLI sets it from the store (a share of the customers with a record in the latest
+    /// committed month).
+    pub min_records: u64,
 }
 
 impl Default for PortfolioOptions {
@@ -106,6 +112,7 @@ impl Default for PortfolioOptions {
             allow_empty_month: false,
             empty_entities: Vec::new(),
             catch_up: false,
+            min_records: 0,
         }
     }
 }
@@ -126,7 +133,7 @@ pub struct OptionError {
 impl PortfolioOptions {
     /// The keys [`PortfolioOptions::set`] takes, in the order of the table above.
     pub const KEYS: &'static [&'static str] =
-        &["absent", "rule_book_change", "threads", "allow_empty_month", "empty_entities", "catch_up"];
+        &["absent", "rule_book_change", "threads", "allow_empty_month", "empty_entities", "catch_up", "min_records"];
 
     /// Sets one option from its text, as every surface gives it.
     ///
@@ -151,6 +158,12 @@ impl PortfolioOptions {
             }
             "allow_empty_month" => self.allow_empty_month = flag(value).map_err(error)?,
             "catch_up" => self.catch_up = flag(value).map_err(error)?,
+            "min_records" => {
+                self.min_records = match value.parse::<u64>() {
+                    Ok(n) if value.bytes().all(|b| b.is_ascii_digit()) => n,
+                    _ => return Err(error(format!("`{value}` is not a number of customers"))),
+                }
+            }
             "empty_entities" => {
                 let mut entities = Vec::new();
                 for e in value.split(',').filter(|e| !e.is_empty()) {
