@@ -16,7 +16,7 @@ use arrow_array::builder::{
 use arrow_schema::ArrowError;
 use crm_tiering::portfolio::{MonthRange, PortfolioStates};
 use crm_tiering::{Month, RuleBook};
-use crm_tiering_store::{RunStatus, Store, StoreError, StoreErrorKind};
+use crm_tiering_store::{OpenMode, RunStatus, Store, StoreError, StoreErrorKind};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use pyo3_arrow::PyTable;
@@ -30,6 +30,8 @@ use crate::writers::{Codes, RowTables, month_days};
 /// The `kind` attribute of a `StoreError`.
 fn kind_name(k: StoreErrorKind) -> &'static str {
     match k {
+        StoreErrorKind::Missing => "missing",
+        StoreErrorKind::Exists => "exists",
         StoreErrorKind::Locked => "locked",
         StoreErrorKind::AlreadyCommitted => "already_committed",
         StoreErrorKind::Sequence => "sequence",
@@ -184,26 +186,23 @@ impl PyStore {
 
 #[pymethods]
 impl PyStore {
-    /// Opens the store at `location`: a SQLite file path or a `postgres://` URL. A SQLite file
-    /// that does not exist is refused (`StoreError`, kind `input`) unless `create`.
+    /// Opens the existing store at `location`: a SQLite file path or a `postgres://` URL
+    /// (`read_only`: nothing is ever written, so a store the user cannot write opens too). A
+    /// location without a store is refused (`StoreError`, kind `missing`), never made:
+    /// `create` makes a new store and refuses one that exists (kind `exists`).
     #[new]
-    #[pyo3(signature = (location, *, create=false))]
-    fn new(py: Python<'_>, location: &str, create: bool) -> PyResult<Self> {
-        let parsed = crm_tiering_store::StoreLocation::parse(location);
-        if let crm_tiering_store::StoreLocation::Sqlite(path) = &parsed
-            && !create
-            && !path.exists()
-        {
-            return Err(store_exception(
-                py,
-                "input",
-                &format!(
-                    "no store at {}: the file does not exist (pass create=True to make an empty store)",
-                    path.display()
-                ),
-            ));
-        }
-        let store = py.detach(move || Store::open_location(parsed)).map_err(|e| Fail::Store(e).into_py(py))?;
+    #[pyo3(signature = (location, *, create=false, read_only=false))]
+    fn new(py: Python<'_>, location: &str, create: bool, read_only: bool) -> PyResult<Self> {
+        let mode = match (create, read_only) {
+            (true, false) => OpenMode::Create,
+            (true, true) => {
+                return Err(pyo3::exceptions::PyValueError::new_err("create and read_only cannot go together"));
+            }
+            (false, true) => OpenMode::ReadOnly,
+            (false, false) => OpenMode::ReadWrite,
+        };
+        let location = location.to_string();
+        let store = py.detach(move || Store::open_with(&location, mode)).map_err(|e| Fail::Store(e).into_py(py))?;
         let location = store.location().to_string();
         Ok(PyStore { store: Mutex::new(Some(store)), location })
     }

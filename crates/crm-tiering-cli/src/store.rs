@@ -17,9 +17,15 @@ pub(crate) fn tool_version() -> String {
     format!("crm-tiering {}", env!("CARGO_PKG_VERSION"))
 }
 
+/// A store location as it may be printed (a PostgreSQL password never is).
+pub(crate) fn shown(location: &str) -> String {
+    crm_tiering_store::StoreLocation::parse(location).map_or_else(|_| "the store given".to_string(), |l| l.to_string())
+}
+
 /// The exit code of a store error (see `EXIT_CODES` in main.rs).
 pub(crate) fn exit_of(kind: StoreErrorKind) -> Exit {
     match kind {
+        StoreErrorKind::Missing | StoreErrorKind::Exists => Exit::Usage,
         StoreErrorKind::Locked => Exit::Locked,
         StoreErrorKind::AlreadyCommitted | StoreErrorKind::Sequence => Exit::Committed,
         StoreErrorKind::Schema | StoreErrorKind::ReadOnly => Exit::StoreSchema,
@@ -32,9 +38,13 @@ pub(crate) fn failure(e: StoreError) -> Failure {
     Failure::new(exit_of(e.kind()), e.to_string())
 }
 
-/// Opens the store at `location` (a SQLite path or a `postgres://` URL).
+/// Opens the store at `location` (a SQLite path or a `postgres://` URL), making it when there
+/// is none.
 pub(crate) fn open(location: &str) -> Result<Store, Failure> {
-    Store::open(location).map_err(failure)
+    match Store::open(location) {
+        Err(e) if e.kind() == StoreErrorKind::Missing => Store::create(location).map_err(failure),
+        other => other.map_err(failure),
+    }
 }
 
 /// Whether a store may be there to read: a SQLite file that exists, or any PostgreSQL URL.
