@@ -101,9 +101,14 @@ fn corrupt_block(month: i64, block: i64, why: impl std::fmt::Display) -> StoreEr
 /// column `at`), checked whole, its first id against its key.
 fn stored_block<'r>(r: &'r dyn crate::driver::Row, month: i64, at: usize) -> Result<StoredBlock<'r>, StoreError> {
     let block = need(r.int(at)?, at)?;
-    let first = need(r.text(at + 1)?, at + 1)?;
-    let customers = need(r.int(at + 2)?, at + 2)?;
-    let blob = |k: usize| -> Result<&'r [u8], StoreError> { need(r.bytes(at + k)?, at + k) };
+    let named = |e: StoreError| match e {
+        StoreError::Corrupt(m) => corrupt_block(month, block, m),
+        other => other,
+    };
+    let first = r.text(at + 1).and_then(|v| need(v, at + 1)).map_err(named)?;
+    let customers = r.int(at + 2).and_then(|v| need(v, at + 2)).map_err(named)?;
+    let blob =
+        |k: usize| -> Result<&'r [u8], StoreError> { r.bytes(at + k).and_then(|v| need(v, at + k)).map_err(named) };
     let stored = StoredBlock::new(month, block, customers, blob(3)?, blob(4)?, blob(5)?)?;
     if stored.id(0) != first {
         return Err(corrupt_block(

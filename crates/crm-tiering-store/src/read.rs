@@ -42,15 +42,19 @@ impl Db {
                 .into_iter()
                 .collect();
             if let Some(&first) = found.first() {
+                let mut seen = first;
                 for r in chain.months.iter().filter(|r| r.month.yyyymm() > first) {
-                    if !found.contains(&r.month.yyyymm()) && !imports.contains(&r.run_id) {
-                        return Err(StoreError::Corrupt(format!(
-                            "customer {customer_id} has a state in {} but none in {}, which the portfolio would have kept: states of {} were deleted; nothing was read: restore the store from a backup",
-                            crate::types::month_text(first),
-                            r.month,
-                            r.month
-                        )));
+                    let m = r.month.yyyymm();
+                    if found.contains(&m) || imports.contains(&r.run_id) {
+                        seen = m;
+                        continue;
                     }
+                    return Err(StoreError::Corrupt(format!(
+                        "customer {customer_id} has a state in {} but none in {}, which the portfolio would have kept: states of {} were deleted; nothing was read: restore the store from a backup",
+                        crate::types::month_text(seen),
+                        r.month,
+                        r.month
+                    )));
                 }
             }
             for what in ["event", "alert"] {

@@ -159,6 +159,14 @@ impl Sqlite {
         let conn = match Connection::open_with_flags(path, ro) {
             Ok(c) if readable(&c).is_ok() => c,
             _ => {
+                // Immutable reads ignore the WAL: committed months still in it would be missed.
+                let wal = format!("{}-wal", path.display());
+                if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+                    return Err(StoreError::ReadOnly(format!(
+                        "the store {} has committed changes in {wal} that SQLite reads only through its shared-memory file, which cannot be made beside it (a read-only directory); nothing was read: read it where that file can be made, or copy the store after a writable open",
+                        path.display()
+                    )));
+                }
                 let mut uri = String::from("file:");
                 for b in path.display().to_string().bytes() {
                     match b {

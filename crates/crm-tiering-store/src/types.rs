@@ -487,3 +487,47 @@ pub(crate) fn host_name() -> String {
         .or_else(|| std::env::var("COMPUTERNAME").ok())
         .unwrap_or_else(|| "unknown-host".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_in_every_form() {
+        let cases = [
+            ("postgres://bob:s3cret@db1:5432/crm", "postgres://bob:***@db1:5432/crm"),
+            ("postgresql://bob:p%40ss@db1/crm?sslmode=disable", "postgresql://bob:***@db1/crm?sslmode=disable"),
+            (
+                "postgres://bob@db1/crm?password=s3cret&sslmode=disable",
+                "postgres://bob@db1/crm?password=***&sslmode=disable",
+            ),
+            (
+                "postgres://bob@db1/crm?sslmode=disable&PASSWORD=s3cret",
+                "postgres://bob@db1/crm?sslmode=disable&PASSWORD=***",
+            ),
+            (
+                "postgres:host=db1 user=bob password=s3cret dbname=crm",
+                "postgres:host=db1 user=bob password=*** dbname=crm",
+            ),
+            ("postgres:host=db1 password = 's3 cr\\'et' dbname=crm", "postgres:host=db1 password = *** dbname=crm"),
+            ("postgres://bob@db1/crm", "postgres://bob@db1/crm"),
+            ("crm-tiering.db", "crm-tiering.db"),
+            ("postgres:host=db1 user=passwordless dbname=crm", "postgres:host=db1 user=passwordless dbname=crm"),
+        ];
+        for (given, shown) in cases {
+            assert_eq!(redact(given), shown, "{given}");
+        }
+        let s = secrets("postgresql://bob:p%40ss@db1/crm");
+        assert!(s.contains(&"p%40ss".to_string()) && s.contains(&"p@ss".to_string()), "{s:?}");
+        let s = secrets("postgres:host=db1 password='s3 cr\\'et'");
+        assert!(s.contains(&"s3 cr'et".to_string()), "{s:?}");
+        assert_eq!(scrub("auth failed for s3 cr'et at db1", &s), "auth failed for *** at db1");
+        assert!(secrets("postgres://bob@db1/crm").is_empty());
+    }
+
+    #[test]
+    fn months_are_named_as_the_user_writes_them() {
+        assert_eq!(month_text(202403), "2024-03");
+        assert_eq!(month_text(202413), "202413");
+    }
+}

@@ -4,67 +4,13 @@
 
 use std::process::Command;
 
-use crm_tiering::Month;
+mod common;
+
+use common::{commit_month, create, fresh, month};
 use crm_tiering_store::{RunStatus, Store, StoreErrorKind, synthetic};
-
-fn month(s: &str) -> Month {
-    s.parse().unwrap()
-}
-
-/// A fresh store per test: a SQLite file in a temp dir, and a fresh PostgreSQL database when a
-/// server is given.
-struct Fresh {
-    locations: Vec<String>,
-    _dir: tempfile::TempDir,
-    pg_admin: Option<(String, String)>,
-}
-
-impl Drop for Fresh {
-    fn drop(&mut self) {
-        if let Some((url, db)) = &self.pg_admin
-            && let Ok(mut c) = postgres::Client::connect(url, postgres::NoTls)
-        {
-            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
-        }
-    }
-}
-
-fn fresh(name: &str) -> Fresh {
-    let dir = tempfile::tempdir().unwrap();
-    let mut locations = vec![dir.path().join("crm-tiering.db").display().to_string()];
-    let mut pg_admin = None;
-    match std::env::var("CRMT_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => {
-            let db = format!("crmt_{name}_{}", std::process::id());
-            let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-            c.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).unwrap();
-            c.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
-            let base = url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
-            locations.push(format!("{base}/{db}"));
-            pg_admin = Some((url, db));
-        }
-        _ => println!(
-            "notice: CRMT_TEST_POSTGRES_URL is not set: {name} runs on SQLite only (scripts/postgres-test-cluster.sh starts a server)"
-        ),
-    }
-    Fresh { locations, _dir: dir, pg_admin }
-}
 
 fn fixture() -> Command {
     Command::new(env!("CARGO_BIN_EXE_crmt-store-fixture"))
-}
-
-/// A new store at a fresh location.
-fn create(loc: &str) -> Store {
-    Store::create(loc).unwrap_or_else(|e| panic!("creating {loc}: {e}"))
-}
-
-fn commit_month(store: &mut Store, m: &str, n: usize, rerun: bool) -> crm_tiering_store::RunRecord {
-    let (engine, meta) = synthetic::default_meta(rerun).unwrap();
-    let mut w = store.begin_month(month(m), meta).unwrap();
-    let prev = w.previous_states().unwrap();
-    synthetic::write_month(&mut w, &engine, prev.as_ref().map(|p| &p.states), n).unwrap();
-    w.commit().unwrap()
 }
 
 #[test]
@@ -91,7 +37,7 @@ fn months_round_trip_with_history_and_audit() {
         assert_eq!(before.run_id, r1.run_id);
         let mut expected = None;
         for m in ["2024-01", "2024-02"] {
-            let replay = format!("{}.replay", f._dir.path().join("x").display());
+            let replay = format!("{}.replay", f.dir.path().join("x").display());
             let mut tmp = Store::open(&replay).unwrap_or_else(|_| create(&replay));
             let (engine, meta) = synthetic::default_meta(false).unwrap();
             let mut w = tmp.begin_month(month(m), meta).unwrap();
