@@ -59,6 +59,8 @@ pub(crate) struct RunConfig<'a> {
     pub(crate) options: PortfolioOptions,
     /// Replace the first month when it is committed already.
     pub(crate) rerun: bool,
+    /// Create the store when there is none.
+    pub(crate) create_store: bool,
 }
 
 /// What a successful run reports.
@@ -85,10 +87,12 @@ pub(crate) fn run_command(args: &RunArgs) -> Result<Exit, Failure> {
     let threads = thread_count(args.threads);
     // With a second thread, the stored states are read while the input is: the writer uses
     // them once it holds the lock if they are still the latest (else it reads them again).
-    let (inputs, read_before) = if threads > 1 && args.states.is_none() && cli_store::exists(&args.store) {
+    // The stored states read before the lock come from a read-only open (never a write, and a
+    // store that is not there stays an error for the run to report).
+    let (inputs, read_before) = if threads > 1 && args.states.is_none() {
         std::thread::scope(|scope| {
             let reader = scope.spawn(|| {
-                let mut store = Store::open(&args.store).ok()?;
+                let mut store = Store::open_read_only(&args.store).ok()?;
                 store.states_before(args.month.first()).ok().flatten()
             });
             let inputs = input::load(&book, &files);
@@ -108,6 +112,7 @@ pub(crate) fn run_command(args: &RunArgs) -> Result<Exit, Failure> {
             threads,
         },
         rerun: args.rerun,
+        create_store: args.create_store,
     };
     let report = execute(&book, &source, inputs, read_before, &config)?;
     if !args.quiet {
@@ -383,7 +388,7 @@ pub(crate) fn execute(
     }
     let meta: RunMeta = cli_store::run_meta(book, audit_inputs(&files)?)?;
     let engine = Engine::new(book.clone());
-    let mut store: Store = cli_store::open(config.store)?;
+    let mut store: Store = cli_store::open(config.store, config.create_store)?;
     let mut committed: Vec<(Month, i64)> = Vec::new();
     let bad_rows = extract.rejected().count() as u64;
     // The extract goes to the evaluation, which frees it as soon as it is done: the month's

@@ -118,7 +118,8 @@ impl Runner {
         // exported into `out` after a successful run.
         let out = dir.join("out");
         let store = dir.join("crm-tiering.db");
-        args.extend(["--store".into(), store.display().to_string(), "--skip-bad-rows".into(), "--quiet".into()]);
+        args.extend(["--store".into(), store.display().to_string(), "--create-store".into()]);
+        args.extend(["--skip-bad-rows".into(), "--quiet".into()]);
         args.extend(["--threads".into(), "2".into()]);
         if let Some(a) = self.options["absent"].as_str() {
             args.extend(["--absent".into(), a.into()]);
