@@ -18,6 +18,10 @@ pub(crate) struct Dialect {
     pub(crate) tables: &'static str,
     /// The expressions of the `states_json` view.
     pub(crate) view: &'static (dyn ViewSql + Sync),
+    /// Statements around a read of a month's rows in key order that make the database follow
+    /// the key's index rather than sort (PostgreSQL plans a sort on disk for a month just
+    /// loaded, before its statistics know it): before, and after.
+    pub(crate) key_order: Option<(&'static str, &'static str)>,
 }
 
 fn sqlite_type(t: Type) -> &'static str {
@@ -48,6 +52,7 @@ pub(crate) static SQLITE: Dialect = Dialect {
     table_exists: "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
     tables: "SELECT count(*) FROM sqlite_master",
     view: &SqliteView,
+    key_order: None,
 };
 
 /// PostgreSQL's dialect (tables in the connection's current schema).
@@ -58,6 +63,7 @@ pub(crate) static POSTGRES: Dialect = Dialect {
     tables: "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
              WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'v', 'p')",
     view: &PgView,
+    key_order: Some(("SET LOCAL enable_sort = off", "SET LOCAL enable_sort = on")),
 };
 
 struct SqliteView;

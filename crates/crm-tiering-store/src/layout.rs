@@ -24,12 +24,15 @@ pub(crate) trait StateLayout: Sync {
         month: i64,
         rows: &mut dyn Iterator<Item = (&str, &[u8; STATE_BYTES])>,
     ) -> Result<(), StoreError>;
-    /// Reads a month's states in customer id order, each id after the one before.
-    fn read(&self, d: &mut dyn Driver, month: i64, f: &mut StateFn<'_>) -> Result<(), StoreError>;
+    /// Reads a month's states in customer id order, each id after the one before. With `fast`,
+    /// a layout may read in the order the rows lie and stop at the first row out of id order,
+    /// returning false: the caller then reads again without `fast`.
+    fn read(&self, d: &mut dyn Driver, month: i64, fast: bool, f: &mut StateFn<'_>) -> Result<bool, StoreError>;
     /// Removes a month's states.
     fn delete(&self, d: &mut dyn Driver, month: i64) -> Result<(), StoreError>;
-    /// At most how many customers the month's stored rows can hold (what reading may reserve).
-    fn capacity(&self, d: &mut dyn Driver, month: i64) -> Result<u64, StoreError>;
+    /// At most how many customers the month's stored rows can hold (what reading may reserve),
+    /// when the layout can tell cheaply.
+    fn capacity(&self, d: &mut dyn Driver, month: i64) -> Result<Option<u64>, StoreError>;
     /// One customer's stored row in each committed month that has one, in month order.
     fn customer(&self, d: &mut dyn Driver, customer_id: &str, f: &mut MonthStateFn<'_>) -> Result<(), StoreError>;
 }
@@ -149,7 +152,7 @@ impl StateLayout for Blocks {
         })
     }
 
-    fn read(&self, d: &mut dyn Driver, month: i64, f: &mut StateFn<'_>) -> Result<(), StoreError> {
+    fn read(&self, d: &mut dyn Driver, month: i64, _fast: bool, f: &mut StateFn<'_>) -> Result<bool, StoreError> {
         let mut expected = 0i64;
         let mut last: Option<String> = None;
         d.query(
@@ -172,20 +175,22 @@ impl StateLayout for Blocks {
                 last = Some(block.id(block.len() - 1).to_string());
                 Ok(())
             },
-        )
+        )?;
+        Ok(true)
     }
 
     fn delete(&self, d: &mut dyn Driver, month: i64) -> Result<(), StoreError> {
         d.execute("DELETE FROM state_blocks WHERE month = ?1", &[Value::Int(month)]).map(|_| ())
     }
 
-    fn capacity(&self, d: &mut dyn Driver, month: i64) -> Result<u64, StoreError> {
+    fn capacity(&self, d: &mut dyn Driver, month: i64) -> Result<Option<u64>, StoreError> {
+        // The blocks' keys only (an index of a few thousand entries): at most 1024 customers each.
         let mut n = 0i64;
         d.query("SELECT count(*) FROM state_blocks WHERE month = ?1", &[Value::Int(month)], &mut |r| {
             n = r.int(0)?.unwrap_or(0);
             Ok(())
         })?;
-        Ok(u64::try_from(n).unwrap_or(0).saturating_mul(BLOCK_CUSTOMERS as u64))
+        Ok(Some(u64::try_from(n).unwrap_or(0).saturating_mul(BLOCK_CUSTOMERS as u64)))
     }
 
     fn customer(&self, d: &mut dyn Driver, customer_id: &str, f: &mut MonthStateFn<'_>) -> Result<(), StoreError> {
@@ -228,10 +233,31 @@ impl StateLayout for Rows {
         })
     }
 
-    fn read(&self, d: &mut dyn Driver, month: i64, f: &mut StateFn<'_>) -> Result<(), StoreError> {
+    fn read(&self, d: &mut dyn Driver, month: i64, fast: bool, f: &mut StateFn<'_>) -> Result<bool, StoreError> {
         let mut last = String::new();
         let mut first = true;
-        d.query(
+        let mut in_order = true;
+        if fast {
+            // A month is loaded in id order, and a scan gives its rows as they lie: in that
+            // order unless the table's space was reused (after a rerun or a rollback).
+            d.query("SELECT customer_id, state FROM states WHERE month = ?1", &[Value::Int(month)], &mut |r| {
+                let id = need(r.text(0)?, 0)?;
+                if !in_order || (!first && last.as_bytes() >= id.as_bytes()) {
+                    in_order = false;
+                    return Ok(());
+                }
+                first = false;
+                last.clear();
+                last.push_str(id);
+                f(id, need(r.bytes(1)?, 1)?)
+            })?;
+            return Ok(in_order);
+        }
+        let key_order = d.dialect().key_order;
+        if let Some((before, _)) = key_order {
+            d.execute(before, &[])?;
+        }
+        let read = d.query(
             "SELECT customer_id, state FROM states WHERE month = ?1 ORDER BY customer_id",
             &[Value::Int(month)],
             &mut |r| {
@@ -247,20 +273,20 @@ impl StateLayout for Rows {
                 last.push_str(id);
                 f(id, need(r.bytes(1)?, 1)?)
             },
-        )
+        );
+        if let Some((_, after)) = key_order {
+            let _ = d.execute(after, &[]);
+        }
+        read.map(|_| true)
     }
 
     fn delete(&self, d: &mut dyn Driver, month: i64) -> Result<(), StoreError> {
         d.execute("DELETE FROM states WHERE month = ?1", &[Value::Int(month)]).map(|_| ())
     }
 
-    fn capacity(&self, d: &mut dyn Driver, month: i64) -> Result<u64, StoreError> {
-        let mut n = 0i64;
-        d.query("SELECT count(*) FROM states WHERE month = ?1", &[Value::Int(month)], &mut |r| {
-            n = r.int(0)?.unwrap_or(0);
-            Ok(())
-        })?;
-        Ok(u64::try_from(n).unwrap_or(0))
+    fn capacity(&self, _: &mut dyn Driver, _: i64) -> Result<Option<u64>, StoreError> {
+        // Counting a million rows costs PostgreSQL as much as reading them.
+        Ok(None)
     }
 
     fn customer(&self, d: &mut dyn Driver, customer_id: &str, f: &mut MonthStateFn<'_>) -> Result<(), StoreError> {

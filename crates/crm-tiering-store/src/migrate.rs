@@ -150,7 +150,7 @@ impl Db {
         for (month, run_id, committed_at, fp) in months {
             let mut h = chain::StatesHasher::default();
             let layout = self.d.layout();
-            layout.read(&mut *self.d, month.yyyymm(), &mut |id, row| {
+            layout.read(&mut *self.d, month.yyyymm(), false, &mut |id, row| {
                 h.add(id, row);
                 Ok(())
             })?;

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use postgres::error::SqlState;
-use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{FromSql, IsNull, ToSql, Type};
 use postgres::{Client, NoTls, Statement};
 
@@ -303,15 +302,14 @@ impl Driver for Postgres {
     ) -> Result<(), StoreError> {
         let st = self.statement(sql)?;
         let params: Vec<Param<'_>> = params.iter().map(|v| Param(*v)).collect();
-        let (location, secrets) = (self.location.clone(), self.secrets.clone());
-        let mut rows = self.client.query_raw(&st, params.iter()).map_err(|e| pg_err(&location, &secrets, &e))?;
-        loop {
-            match rows.next() {
-                Ok(Some(r)) => f(&PgRow(r))?,
-                Ok(None) => return Ok(()),
-                Err(e) => return Err(pg_err(&location, &secrets, &e)),
-            }
+        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        // All the rows in one call: the client then drives its connection once, not once per
+        // row (a month's million rows streamed one by one cost twice the time).
+        let rows = self.client.query(&st, &refs).map_err(|e| pg_err(&self.location, &self.secrets, &e))?;
+        for r in rows {
+            f(&PgRow(r))?;
         }
+        Ok(())
     }
 
     fn load(&mut self, table: &Table, rows: &mut RowSource<'_>) -> Result<(), StoreError> {

@@ -816,33 +816,53 @@ impl Db {
         r: &MonthRecord,
         f: &mut crate::driver::StateFn<'_>,
     ) -> Result<(), StoreError> {
-        let mut h = StatesHasher::default();
+        self.month_states_fast(r, &mut || {}, f, false)
+    }
+
+    /// [`Db::month_states`], letting the layout read the rows as they lie first when `fast`:
+    /// should they not come in id order, `reset` is called and the month is read again in
+    /// order.
+    pub(crate) fn month_states_fast(
+        &mut self,
+        r: &MonthRecord,
+        reset: &mut dyn FnMut(),
+        f: &mut crate::driver::StateFn<'_>,
+        mut fast: bool,
+    ) -> Result<(), StoreError> {
         let layout = self.d.layout();
-        let c = self.ctx("reading the states");
-        layout
-            .read(&mut *self.d, r.month.yyyymm(), &mut |id, row| {
-                if h.count() >= r.states.count {
-                    return Err(StoreError::Corrupt(format!(
-                        "the states of {}: more than the {} customers the month records",
-                        r.month, r.states.count
-                    )));
-                }
-                h.add(id, row);
-                f(id, row)
-            })
-            .map_err(c)?;
-        let got = h.finish();
-        if got != r.states {
-            return Err(StoreError::Corrupt(format!(
-                "the states of {}: {} customer(s) with checksum {} where the month records {} with checksum {}: states were deleted, added or edited; nothing was read or written: restore the store from a backup",
-                r.month,
-                got.count,
-                short(&got.sha256),
-                r.states.count,
-                short(&r.states.sha256)
-            )));
+        loop {
+            let mut h = StatesHasher::default();
+            let c = self.ctx("reading the states");
+            let whole = layout
+                .read(&mut *self.d, r.month.yyyymm(), fast, &mut |id, row| {
+                    if h.count() >= r.states.count {
+                        return Err(StoreError::Corrupt(format!(
+                            "the states of {}: more than the {} customers the month records",
+                            r.month, r.states.count
+                        )));
+                    }
+                    h.add(id, row);
+                    f(id, row)
+                })
+                .map_err(c)?;
+            if !whole {
+                reset();
+                fast = false;
+                continue;
+            }
+            let got = h.finish();
+            if got != r.states {
+                return Err(StoreError::Corrupt(format!(
+                    "the states of {}: {} customer(s) with checksum {} where the month records {} with checksum {}: states were deleted, added or edited; nothing was read or written: restore the store from a backup",
+                    r.month,
+                    got.count,
+                    short(&got.sha256),
+                    r.states.count,
+                    short(&r.states.sha256)
+                )));
+            }
+            return Ok(());
         }
-        Ok(())
     }
 
     /// The states of the latest committed month before `before` (any when none), stamped.
@@ -856,16 +876,29 @@ impl Db {
             let Some(r) = found.cloned() else { return Ok(None) };
             let dicts = db.dictionaries()?;
             let layout = db.d.layout();
+            // What the chain records, but never more than the stored rows can hold (or, where
+            // the layout cannot tell cheaply, than 4M customers: a larger month grows as read).
             let present = layout.capacity(&mut *db.d, r.month.yyyymm()).map_err(db.ctx("reading the states"))?;
-            let reserve = usize::try_from(r.states.count.min(present)).unwrap_or(0);
-            let mut states = PortfolioStates::new();
-            // Room for the month's new customers too (a few percent a month), so that adding
-            // them does not rehash every stored id.
-            states.reserve(reserve + reserve / 8);
-            db.month_states(&r, &mut |id, row| {
-                let d = dicts.decode(id, row)?;
-                states.insert(d.customer, d.state).map(|_| ()).map_err(|x| StoreError::Corrupt(x.to_string()))
-            })?;
+            let reserve = usize::try_from(r.states.count.min(present.unwrap_or(1 << 22))).unwrap_or(0);
+            let fresh = || {
+                let mut states = PortfolioStates::new();
+                // Room for the month's new customers too (a few percent a month), so that
+                // adding them does not rehash every stored id.
+                states.reserve(reserve + reserve / 8);
+                states
+            };
+            let states = std::cell::RefCell::new(fresh());
+            db.month_states_fast(
+                &r,
+                &mut || *states.borrow_mut() = fresh(),
+                &mut |id, row| {
+                    let d = dicts.decode(id, row)?;
+                    let insert = states.borrow_mut().insert(d.customer, d.state);
+                    insert.map(|_| ()).map_err(|x| StoreError::Corrupt(x.to_string()))
+                },
+                true,
+            )?;
+            let mut states = states.into_inner();
             let text = db.run_rule_book(r.run_id)?.unwrap_or_default();
             stamp(&mut states, &r.rule_book_fingerprint, &text)?;
             Ok(Some(LatestStates {

@@ -118,3 +118,29 @@ fn errors_keep_the_drivers_reason_and_never_a_password() {
     let runs = store.runs().unwrap();
     assert!(!format!("{runs:?}").contains("Sup3r"));
 }
+
+#[test]
+fn states_whose_rows_no_longer_lie_in_id_order_are_read_in_order() {
+    let Some(_) = server() else { return };
+    let f = fresh("pg_row_order");
+    let loc = &f.locations[1];
+    let mut store = create(loc);
+    commit_month(&mut store, "2024-01", 2000, false);
+    let before = store.latest_states().unwrap().unwrap().states;
+    // Updated rows move to the end of the table: a scan now gives the first customers last.
+    common::sql(loc, "UPDATE states SET state = state WHERE customer_id < '62210000000100'");
+    let mut c = postgres::Client::connect(loc, postgres::NoTls).unwrap();
+    let scan: Vec<String> =
+        c.query("SELECT customer_id FROM states WHERE month = 202401", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    assert!(scan.windows(2).any(|w| w[0] > w[1]), "a scan gives the rows out of id order");
+    let after = store.latest_states().unwrap().unwrap().states;
+    assert_eq!(after.len(), before.len());
+    let ids: Vec<&str> = after.customers().map(|c| c.id).collect();
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    assert_eq!(ids, sorted, "read in id order");
+    for (c, s) in before.iter() {
+        assert_eq!(after.get(c.id), Some((c, s)));
+    }
+    assert_eq!(store.verify().unwrap().len(), 1);
+}
