@@ -21,7 +21,9 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use pyo3_arrow::PyTable;
 
-use crm_tiering::portfolio::{Absent, PortfolioFailure, PortfolioOptions, PortfolioSink, RecordError, RuleBookChange, TableKind};
+use crm_tiering::portfolio::{
+    Absent, PortfolioFailure, PortfolioOptions, PortfolioSink, RecordError, RuleBookChange, TableKind,
+};
 use crm_tiering::{Alert, CustomerRef, CustomerState, Decimal, Engine, Event};
 use crm_tiering_store::{MonthResults, RunMeta};
 
@@ -322,7 +324,8 @@ impl PyStore {
         if RuleBook::from_str_auto(&text).map(|b| b.fingerprint() == book.fingerprint()) != Ok(true) {
             return Err(pyo3::exceptions::PyRuntimeError::new_err("the rule book's JSON does not reload to it"));
         }
-        let mut meta = RunMeta::new(concat!("crm-tiering-python ", env!("CARGO_PKG_VERSION")), book.fingerprint(), &text);
+        let mut meta =
+            RunMeta::new(concat!("crm-tiering-python ", env!("CARGO_PKG_VERSION")), book.fingerprint(), &text);
         meta.rerun = rerun;
         let options = PortfolioOptions {
             absent,
@@ -343,7 +346,13 @@ impl PyStore {
             let joining = rows.saturating_sub(states.len());
             let mut sink = TablesSink::new(rows.max(states.len()), joining, explain, Codes::of(&[engine.rule_book()]));
             let mut results = MonthResults::new(month);
-            if let Err(f) = engine.evaluate_portfolio_with(&mut states, range, &extract, &options, &mut Tee(&mut sink, &mut results)) {
+            if let Err(f) = engine.evaluate_portfolio_with(
+                &mut states,
+                range,
+                &extract,
+                &options,
+                &mut Tee(&mut sink, &mut results),
+            ) {
                 let _ = w.abort(&f.to_string());
                 return Err(Fail::Run(f));
             }
@@ -364,9 +373,7 @@ impl PyStore {
     #[pyo3(signature = (month, *, who=None))]
     fn rollback(&self, py: Python<'_>, month: &Bound<'_, PyAny>, who: Option<String>) -> PyResult<Vec<i64>> {
         let month = extract_month(month)?;
-        let who = who
-            .or_else(|| std::env::var("USER").ok())
-            .unwrap_or_else(|| "a Python caller".to_string());
+        let who = who.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "a Python caller".to_string());
         self.with(py, move |s| Ok(s.rollback_month(month, &who)?.runs))
     }
 

@@ -511,7 +511,10 @@ fn commit_months<'scope, 'env: 'scope>(
         match w.commit_and_continue(&month_states, &results, meta.clone()) {
             Ok((run, next)) => {
                 committed.push((month, run.run_id));
-                w = next;
+                match next {
+                    Ok(next) => w = next,
+                    Err(e) => break Err((None, Some(failure(e)))),
+                }
             }
             Err(e) => break Err((None, Some(failure(e)))),
         }

@@ -742,15 +742,19 @@ impl<'a> MonthWriter<'a> {
     /// the commit ends, the next month's begin checks under the lock that the store's head is
     /// still the month just committed, and fails otherwise.
     ///
+    /// Returns the committed run and the next month's writer, or why the next month could not
+    /// begin (this month is committed either way).
+    ///
     /// # Errors
-    /// As [`MonthWriter::commit_portfolio_month`]; for the next month as
-    /// [`Store::begin_month_after`].
+    /// As [`MonthWriter::commit_portfolio_month`] (nothing of this month is then written); the
+    /// next month's begin fails as [`Store::begin_month_after`].
+    #[allow(clippy::type_complexity)]
     pub fn commit_and_continue(
         mut self,
         states: &PortfolioStates,
         results: &MonthResults,
         next_meta: RunMeta,
-    ) -> Result<(RunRecord, MonthWriter<'a>), StoreError> {
+    ) -> Result<(RunRecord, Result<MonthWriter<'a>, StoreError>), StoreError> {
         if let Err(e) = self.write_results(states, results) {
             let _ = self.abort_in_place(&e.to_string());
             return Err(e);
@@ -760,10 +764,9 @@ impl<'a> MonthWriter<'a> {
             return Err(StoreError::Input("the month was committed already".into()));
         };
         let after = ChainHead { month: self.month, digest: head.digest };
-        let next = self.month.next();
         // A failed begin releases the lock itself.
-        let writer = store.begin_month_after(next, next_meta, &after)?;
-        Ok((run, writer))
+        let next = store.begin_month_after(self.month.next(), next_meta, &after);
+        Ok((run, next))
     }
 
     fn commit_keeping_lock(&mut self) -> Result<(RunRecord, Head), StoreError> {

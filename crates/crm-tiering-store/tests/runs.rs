@@ -44,6 +44,7 @@ fn a_range_holds_the_store_from_its_first_month_to_its_last() {
             evaluate(&engine, &mut states, "2024-03", &refs(&rows("2024-03", 50, 3)), &PortfolioOptions::default());
         assert_eq!(march[0], results[0]);
         let (run3, w) = w.commit_and_continue(&states, &march[0], meta.clone()).unwrap();
+        let w = w.unwrap();
         let mut b = Store::open(loc).unwrap();
         let mut rerun = meta.clone();
         rerun.rerun = true;
