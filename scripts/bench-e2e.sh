@@ -129,7 +129,7 @@ log "converting $M2 ($ROWS rows) to Parquet"
 run_logged convert "$PY" "$WORK/duck.py" convert "$WORK/m2.csv" "$WORK/m2.parquet"
 
 log "committing $M1 into the base store"
-run_logged base "$BIN" run --month "$M1" --aum "$WORK/m1.csv" --store "$WORK/base.db" --quiet
+run_logged base "$BIN" run --month "$M1" --aum "$WORK/m1.csv" --store "$WORK/base.db" --create-store --quiet
 rm -f "$WORK/m1.csv"
 
 # --- 4. the timed runs ----------------------------------------------------------------------

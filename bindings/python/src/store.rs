@@ -16,20 +16,29 @@ use arrow_array::builder::{
 use arrow_schema::ArrowError;
 use crm_tiering::portfolio::{MonthRange, PortfolioStates};
 use crm_tiering::{Month, RuleBook};
-use crm_tiering_store::{RunStatus, Store, StoreError, StoreErrorKind};
+use crm_tiering_store::{OpenMode, RunStatus, Store, StoreError, StoreErrorKind};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use pyo3_arrow::PyTable;
 
-use crate::convert::{check_customer_id, extract_months};
-use crate::errors::{input_error, make};
-use crate::portfolio::PyPortfolio;
-use crate::types::PyRuleBook;
-use crate::writers::{Codes, RowTables, month_days};
+use crm_tiering::portfolio::{
+    Absent, PortfolioFailure, PortfolioOptions, PortfolioSink, RecordError, RuleBookChange, TableKind,
+};
+use crm_tiering::{Alert, CustomerRef, CustomerState, Decimal, Engine, Event};
+use crm_tiering_store::{MonthResults, RunMeta};
+
+use crate::convert::{check_customer_id, extract_month, extract_months};
+use crate::errors::{failure, input_error, make};
+use crate::portfolio::{PyPortfolio, Tables4, read_all};
+use crate::reader::{InputTable, ReadError};
+use crate::types::{PyRuleBook, options};
+use crate::writers::{Codes, IdColumn, RowTables, TablesSink, month_days};
 
 /// The `kind` attribute of a `StoreError`.
 fn kind_name(k: StoreErrorKind) -> &'static str {
     match k {
+        StoreErrorKind::Missing => "missing",
+        StoreErrorKind::Exists => "exists",
         StoreErrorKind::Locked => "locked",
         StoreErrorKind::AlreadyCommitted => "already_committed",
         StoreErrorKind::Sequence => "sequence",
@@ -59,6 +68,10 @@ enum Fail {
     /// A customer the store has no row of.
     NoCustomer(String),
     Closed,
+    /// An input table that cannot be read.
+    Read(ReadError),
+    /// A month that cannot run (with every error), or held customers without `skip_bad_rows`.
+    Run(PortfolioFailure),
 }
 
 impl From<StoreError> for Fail {
@@ -101,6 +114,8 @@ impl Fail {
                 "the store holds no state, event or alert of the customer",
             ),
             Fail::Closed => pyo3::exceptions::PyValueError::new_err("the store is closed"),
+            Fail::Read(e) => e.into_py(),
+            Fail::Run(f) => failure(py, &f),
         }
     }
 }
@@ -159,6 +174,58 @@ fn codes_for(store: &mut Store, range: Option<MonthRange>) -> Result<Codes, Fail
     Ok(Codes::of(&refs))
 }
 
+/// Forwards a portfolio month's results to the result tables and to what the store takes.
+struct Tee<'a>(&'a mut TablesSink, &'a mut MonthResults);
+
+impl PortfolioSink for Tee<'_> {
+    fn begin_month(&mut self, m: Month) {
+        self.0.begin_month(m);
+        self.1.begin_month(m);
+    }
+    fn event(&mut self, m: Month, i: usize, c: CustomerRef<'_>, e: &Event) {
+        self.0.event(m, i, c, e);
+        self.1.event(m, i, c, e);
+    }
+    fn alert(&mut self, m: Month, i: usize, c: CustomerRef<'_>, a: &Alert) {
+        self.0.alert(m, i, c, a);
+        self.1.alert(m, i, c, a);
+    }
+    fn evaluated(&mut self, m: Month, i: usize, c: CustomerRef<'_>, aum: Decimal, has: bool, s: &CustomerState) {
+        self.0.evaluated(m, i, c, aum, has, s);
+        self.1.evaluated(m, i, c, aum, has, s);
+    }
+    fn held(&mut self, m: Month, i: Option<usize>, e: &RecordError) {
+        self.0.held(m, i, e);
+        self.1.held(m, i, e);
+    }
+    fn end_month(&mut self, m: Month) {
+        self.0.end_month(m);
+        self.1.end_month(m);
+    }
+}
+
+/// The input tables of a month, each named.
+fn month_tables(
+    table: Option<&Bound<'_, PyAny>>,
+    table_name: &str,
+    designations: Option<&Bound<'_, PyAny>>,
+    designations_name: &str,
+    daily: Option<&Bound<'_, PyAny>>,
+    daily_name: &str,
+) -> PyResult<Vec<InputTable>> {
+    let mut out = Vec::new();
+    for (t, kind, name) in [
+        (table, TableKind::Aum, table_name),
+        (daily, TableKind::Daily, daily_name),
+        (designations, TableKind::Designations, designations_name),
+    ] {
+        if let Some(t) = t.filter(|t| !t.is_none()) {
+            out.push(InputTable::from_py(t, kind, name)?);
+        }
+    }
+    Ok(out)
+}
+
 /// The month-end store: committed months of states, events, alerts and rejects, and the audit
 /// of the runs that wrote them.
 #[pyclass(module = "crm_tiering._native", name = "Store")]
@@ -184,26 +251,23 @@ impl PyStore {
 
 #[pymethods]
 impl PyStore {
-    /// Opens the store at `location`: a SQLite file path or a `postgres://` URL. A SQLite file
-    /// that does not exist is refused (`StoreError`, kind `input`) unless `create`.
+    /// Opens the existing store at `location`: a SQLite file path or a `postgres://` URL
+    /// (`read_only`: nothing is ever written, so a store the user cannot write opens too). A
+    /// location without a store is refused (`StoreError`, kind `missing`), never made:
+    /// `create` makes a new store and refuses one that exists (kind `exists`).
     #[new]
-    #[pyo3(signature = (location, *, create=false))]
-    fn new(py: Python<'_>, location: &str, create: bool) -> PyResult<Self> {
-        let parsed = crm_tiering_store::StoreLocation::parse(location);
-        if let crm_tiering_store::StoreLocation::Sqlite(path) = &parsed
-            && !create
-            && !path.exists()
-        {
-            return Err(store_exception(
-                py,
-                "input",
-                &format!(
-                    "no store at {}: the file does not exist (pass create=True to make an empty store)",
-                    path.display()
-                ),
-            ));
-        }
-        let store = py.detach(move || Store::open_location(parsed)).map_err(|e| Fail::Store(e).into_py(py))?;
+    #[pyo3(signature = (location, *, create=false, read_only=false))]
+    fn new(py: Python<'_>, location: &str, create: bool, read_only: bool) -> PyResult<Self> {
+        let mode = match (create, read_only) {
+            (true, false) => OpenMode::Create,
+            (true, true) => {
+                return Err(pyo3::exceptions::PyValueError::new_err("create and read_only cannot go together"));
+            }
+            (false, true) => OpenMode::ReadOnly,
+            (false, false) => OpenMode::ReadWrite,
+        };
+        let location = location.to_string();
+        let store = py.detach(move || Store::open_with(&location, mode)).map_err(|e| Fail::Store(e).into_py(py))?;
         let location = store.location().to_string();
         Ok(PyStore { store: Mutex::new(Some(store)), location })
     }
@@ -212,6 +276,106 @@ impl PyStore {
     #[getter]
     fn location(&self) -> String {
         self.location.clone()
+    }
+
+    /// The store's portfolio id (random, made when the store was created).
+    #[getter]
+    fn portfolio_id(&self, py: Python<'_>) -> PyResult<String> {
+        self.with(py, |s| Ok(s.portfolio_id().to_string()))
+    }
+
+    /// Evaluates the declared `month` for the input tables from the store's latest committed
+    /// states, read under the store's lock, and commits it: the same month protocol as the
+    /// CLI's `run` (`commit_portfolio_month`). Held customers raise with every error and commit
+    /// nothing, unless `skip_bad_rows` (then they are kept as the run's rejects). Returns the
+    /// run id and the month's states, events, alerts and errors tables.
+    #[pyo3(signature = (
+        rules, month, table=None, *, designations=None, daily=None, rerun=false, missing_months="error",
+        absent="zero", accept_rule_change=false, skip_bad_rows=false, threads=1, explain=false,
+        table_name="aum", designations_name="designations", daily_name="daily"
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn commit_month(
+        &self,
+        py: Python<'_>,
+        rules: &PyRuleBook,
+        month: &Bound<'_, PyAny>,
+        table: Option<&Bound<'_, PyAny>>,
+        designations: Option<&Bound<'_, PyAny>>,
+        daily: Option<&Bound<'_, PyAny>>,
+        rerun: bool,
+        missing_months: &str,
+        absent: &str,
+        accept_rule_change: bool,
+        skip_bad_rows: bool,
+        threads: usize,
+        explain: bool,
+        table_name: &str,
+        designations_name: &str,
+        daily_name: &str,
+    ) -> PyResult<(i64, Tables4)> {
+        let month = extract_month(month)?;
+        let range = MonthRange::single(month).map_err(|e| input_error(py, None, Some(month), "month", &e))?;
+        let tables = month_tables(table, table_name, designations, designations_name, daily, daily_name)?;
+        let engine = Engine::with_options((*rules.book).clone(), options(py, missing_months)?);
+        let absent: Absent = absent.parse().map_err(|e: String| input_error(py, None, None, "absent", &e))?;
+        let book = engine.rule_book();
+        let text = book.to_json();
+        if RuleBook::from_str_auto(&text).map(|b| b.fingerprint() == book.fingerprint()) != Ok(true) {
+            return Err(pyo3::exceptions::PyRuntimeError::new_err("the rule book's JSON does not reload to it"));
+        }
+        let mut meta =
+            RunMeta::new(concat!("crm-tiering-python ", env!("CARGO_PKG_VERSION")), book.fingerprint(), &text);
+        meta.rerun = rerun;
+        let options = PortfolioOptions {
+            absent,
+            rule_book_change: if accept_rule_change { RuleBookChange::Accept } else { RuleBookChange::Refuse },
+            threads: threads.max(1),
+            ..PortfolioOptions::default()
+        };
+        let rows: usize = tables.iter().map(InputTable::rows).sum();
+        self.with(py, move |s| {
+            let mut w = s.begin_month(month, meta)?;
+            let mut states = w.previous_states()?.map(|l| l.states).unwrap_or_default();
+            let extract = match read_all(&engine, &tables) {
+                Ok(x) => x,
+                Err(e) => {
+                    let _ = w.abort("an input table cannot be read");
+                    return Err(Fail::Read(e));
+                }
+            };
+            let joining = rows.saturating_sub(states.len());
+            let mut sink = TablesSink::new(rows.max(states.len()), joining, explain, Codes::of(&[engine.rule_book()]));
+            let mut results = MonthResults::new(month);
+            if let Err(f) = engine.evaluate_portfolio_with(
+                &mut states,
+                range,
+                &extract,
+                &options,
+                &mut Tee(&mut sink, &mut results),
+            ) {
+                let _ = w.abort(&f.to_string());
+                return Err(Fail::Run(f));
+            }
+            drop(extract);
+            if !results.held.is_empty() && !skip_bad_rows {
+                let f = PortfolioFailure { errors: results.held.clone() };
+                let _ = w.abort(&format!("{} customer(s) held back, and skip_bad_rows was not given", f.errors.len()));
+                return Err(Fail::Run(f));
+            }
+            let run = w.commit_portfolio_month(&states, &results)?;
+            let [a, b, c, d] = sink.finish(&mut IdColumn::default(), &states)?;
+            Ok((run.run_id, (a, b, c, d)))
+        })
+    }
+
+    /// Undoes the latest committed month (`month` must name it): its runs are audited as
+    /// `rolled_back` with `who`, its rows leave the store. Returns the run ids rolled back.
+    #[pyo3(signature = (month, *, who=None))]
+    fn rollback(&self, py: Python<'_>, month: &Bound<'_, PyAny>, who: Option<String>) -> PyResult<Vec<i64>> {
+        let month = extract_month(month)?;
+        let who = who.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "a Python caller".to_string());
+        self.with(py, move |s| Ok(s.rollback_month(month, &who)?.runs))
     }
 
     /// The committed months, in order, as `"YYYY-MM"`.
@@ -263,16 +427,12 @@ impl PyStore {
         self.with(py, move |s| {
             let range = months.resolve(s)?;
             let codes = codes_for(s, range)?;
+            // Room from the months' records in the chain (checked), not from the audit's counts.
             let rows: u64 = match range {
-                Some(r) => s
-                    .runs()?
-                    .iter()
-                    .filter(|x| x.status == RunStatus::Committed && r.contains(x.month))
-                    .filter_map(|x| x.counts.map(|c| c.states))
-                    .sum(),
+                Some(r) => s.months()?.iter().filter(|x| r.contains(x.month)).map(|x| x.states.count).sum(),
                 None => 0,
             };
-            let mut t = RowTables::new(rows as usize, 0, 0, false, codes);
+            let mut t = RowTables::new(usize::try_from(rows).unwrap_or(0).min(1 << 26), 0, 0, false, codes);
             if let Some(r) = range {
                 s.for_each_state(r.first(), r.last(), &mut |row| {
                     t.state(row.month, &row.customer, row.evaluated, &row.state);

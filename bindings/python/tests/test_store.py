@@ -66,7 +66,10 @@ def cli_run(demo: pathlib.Path, months: list, store: str, work: pathlib.Path) ->
             csv.writer(f).writerows([rows[0]] + [r for r in rows[1:] if r[at] in months])
         files.append(str(path))
     span = months[0] if len(months) == 1 else f"{months[0]}..{months[-1]}"
-    run_cli("run", "--quiet", "--month", span, "--aum", files[0], "--designations", files[1], "--store", store)
+    run_cli(
+        "run", "--quiet", "--month", span, "--aum", files[0], "--designations", files[1], "--store", store,
+        "--create-store",
+    )
 
 
 def export_csv(store: str, months: str, out: pathlib.Path) -> dict:
@@ -279,11 +282,17 @@ def test_portfolio_continues_like_the_cli_postgres(demo, tmp_path, pg_store):
 def test_errors(demo, tmp_path):
     with pytest.raises(ct.StoreError) as e:
         ct.open_store(tmp_path / "missing.db")
-    assert e.value.kind == "input" and isinstance(e.value, ct.TieringError) and e.value.category == "store"
+    assert e.value.kind == "missing" and isinstance(e.value, ct.TieringError) and e.value.category == "store"
+    assert "crm-tiering init --store" in str(e.value)
     assert not (tmp_path / "missing.db").exists()
     empty = ct.open_store(tmp_path / "new.db", create=True)
     assert empty.months() == [] and empty.states().num_rows == 0 and empty.rule_book() is None
     assert len(empty.portfolio(ct.load_rules())) == 0
+    assert len(empty.portfolio_id) == 32
+    # `create` never takes over a store, or any file.
+    with pytest.raises(ct.StoreError) as e:
+        ct.Store.create(tmp_path / "new.db")
+    assert e.value.kind == "exists"
     # A store of a newer schema is refused with the store's error kind.
     newer = tmp_path / "newer.db"
     shutil.copy(demo / "crm-tiering.db", newer)
@@ -300,3 +309,109 @@ def test_errors(demo, tmp_path):
 
     again = pickle.loads(pickle.dumps(ct.StoreError("x", kind="locked")))
     assert isinstance(again, ct.StoreError) and again.kind == "locked"
+
+
+def test_an_empty_or_damaged_store_is_never_read_as_a_new_portfolio(demo, tmp_path):
+    # A store file cut to nothing: damage, and it stays 0 bytes whatever Python does with it.
+    cut = tmp_path / "cut.db"
+    cut.write_bytes(b"")
+    for attempt in (lambda: ct.Store(cut), lambda: ct.Store.open(cut), lambda: ct.Store.open(cut, read_only=True)):
+        with pytest.raises(ct.StoreError) as e:
+            attempt()
+        assert e.value.kind == "corrupt" and "is empty (0 bytes)" in str(e.value)
+    with pytest.raises(ct.StoreError) as e:
+        ct.Store.create(cut)
+    assert e.value.kind == "exists"
+    assert cut.stat().st_size == 0
+    # A month's record deleted: every read refuses, naming what does not chain.
+    damaged = tmp_path / "damaged.db"
+    shutil.copy(demo / "crm-tiering.db", damaged)
+    with sqlite3.connect(damaged) as c:
+        c.execute("DELETE FROM months WHERE month = 202302")
+    with pytest.raises(ct.StoreError) as e:
+        ct.Store.open(damaged, read_only=True)
+    assert e.value.kind == "corrupt" and "month 2023-03 does not chain" in str(e.value)
+
+
+def test_a_read_only_store_opens_read_only(demo, tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    copy = ro / "crm-tiering.db"
+    shutil.copy(demo / "crm-tiering.db", copy)
+    copy.chmod(0o444)
+    ro.chmod(0o555)
+    try:
+        before = copy.read_bytes()
+        store = ct.Store.open(copy, read_only=True)
+        assert store.months() == MONTHS
+        assert store.states().num_rows == ct.Store.open(demo / "crm-tiering.db", read_only=True).states().num_rows
+        with pytest.raises(ct.StoreError) as e:
+            store.commit_month(ct.load_rules(), "2023-05", pa.table({"customer_id": ["c1"], "aum": ["1.00"]}))
+        assert e.value.kind == "read_only"
+        store.close()
+        assert copy.read_bytes() == before
+    finally:
+        ro.chmod(0o755)
+
+
+def test_commit_month_commits_what_the_cli_run_commits(demo, tmp_path):
+    """Python's commit_month and the CLI's run commit the same month the same way."""
+    location = str(tmp_path / "cli.db")
+    cli_run(demo, MONTHS[:3], location, tmp_path / "inputs")
+    mine = tmp_path / "python.db"
+    shutil.copy(location, mine)
+    cli_run(demo, MONTHS[3:], location, tmp_path / "inputs")
+    store = ct.Store.open(mine)
+    rules = ct.load_rules()
+    done = store.commit_month(
+        rules, "2023-04", cells_of_month(demo / "input" / "aum-monthly.csv", "2023-04"),
+        designations=cells_of_month(demo / "input" / "designations.csv", "2023-04"),
+    )
+    assert isinstance(done, ct.CommittedMonth) and done.month == "2023-04" and done.run_id == 4
+    assert done.result.errors.num_rows == 0
+    theirs = ct.Store.open(location, read_only=True)
+    assert store.months() == theirs.months() == MONTHS
+    assert sorted(state_key(x) for x in store.states().to_pylist()) == sorted(
+        state_key(x) for x in theirs.states().to_pylist()
+    )
+    assert sorted(event_key(x) for x in store.events().to_pylist()) == sorted(
+        event_key(x) for x in theirs.events().to_pylist()
+    )
+    assert sorted(state_key(x) for x in done.result.states.to_pylist()) == sorted(
+        state_key(x) for x in store.states().to_pylist()
+    )
+    runs = store.runs()
+    assert runs.column("status").to_pylist()[-1] == "committed"
+    assert runs.column("tool_version").to_pylist()[-1].startswith("crm-tiering-python ")
+    # Committed already; a rerun replaces it.
+    with pytest.raises(ct.StoreError) as e:
+        store.commit_month(rules, "2023-04", cells_of_month(demo / "input" / "aum-monthly.csv", "2023-04"))
+    assert e.value.kind == "already_committed"
+    again = store.commit_month(
+        rules, "2023-04", cells_of_month(demo / "input" / "aum-monthly.csv", "2023-04"),
+        designations=cells_of_month(demo / "input" / "designations.csv", "2023-04"), rerun=True,
+    )
+    assert again.run_id == done.run_id + 1  # the refused attempt left no run
+    assert store.runs().column("status").to_pylist()[-2:] == ["replaced", "committed"]
+
+
+def test_commit_month_holds_bad_records_back_or_commits_nothing(tmp_path):
+    store = ct.Store.create(tmp_path / "s.db")
+    rules = ct.load_rules()
+    table = pa.table({"customer_id": ["c1", "c2", "c3"], "aum": ["250000.00", "12x", "90000"]})
+    with pytest.raises(ct.InputError) as e:
+        store.commit_month(rules, "2024-01", table)
+    assert e.value.customer == "c2" and e.value.field == "aum" and len(e.value.errors) == 1
+    assert store.months() == []
+    assert store.runs().column("status").to_pylist() == ["aborted"]
+    done = store.commit_month(rules, "2024-01", table, skip_bad_rows=True)
+    assert store.months() == ["2024-01"]
+    assert done.result.errors.num_rows == 1
+    assert store.rejects().column("customer_id").to_pylist() == ["c2"]
+    assert store.states().num_rows == 2
+    # Rolled back: the month and its rejects leave the store, audited.
+    assert store.rollback("2024-01", who="tester") == [done.run_id]
+    assert store.months() == [] and store.rejects().num_rows == 0
+    runs = store.runs()
+    assert runs.column("status").to_pylist()[-1] == "rolled_back"
+    assert runs.column("note").to_pylist()[-1].startswith("rolled back by tester on ")

@@ -276,6 +276,9 @@ pub(crate) fn demo_command(
         MonthRange::new(start, last).map_err(|e| Failure::new(Exit::Usage, format!("--start, --months: {e}")))?;
     let clock = std::time::Instant::now();
     let input_dir = out.join("input");
+    // The output directory is the demo's own (new, empty, or marked by an earlier demo): a
+    // directory of anything else is refused before anything in it is touched.
+    claim_out_dir(out)?;
     // The demo portfolio has personal and corporate customers: without --rules it is tiered by
     // the demo rule book (the default personal rules and a corporate rule set), written beside
     // its inputs so that the run by hand uses the same book.
@@ -292,13 +295,11 @@ pub(crate) fn demo_command(
     };
     let (book, source) = load_rules(Some(&rules))?;
     // The demo's own store is made anew with its inputs; a store given with --store is used as
-    // it is (its months must not be committed yet).
+    // it is (made when missing; its months must not be committed yet).
     let default_store = out.join("crm-tiering.db");
-    let location = match store {
-        Some(s) => s.to_string(),
+    let (location, create_store) = match store {
+        Some(s) => (s.to_string(), true),
         None => {
-            std::fs::create_dir_all(out)
-                .map_err(|e| crate::exit::io_error(Exit::Internal, out, "create the output directory", &e))?;
             for suffix in ["", "-wal", "-shm"] {
                 let p = std::path::PathBuf::from(format!("{}{suffix}", default_store.display()));
                 if p.exists() {
@@ -306,7 +307,9 @@ pub(crate) fn demo_command(
                         .map_err(|e| crate::exit::io_error(Exit::Internal, &p, "remove the previous demo store", &e))?;
                 }
             }
-            default_store.display().to_string()
+            let location = default_store.display().to_string();
+            crm_tiering_store::Store::create(&location).map_err(crate::store::failure)?;
+            (location, false)
         }
     };
     generate(&input_dir, &spec, start, &book)?;
@@ -328,6 +331,7 @@ pub(crate) fn demo_command(
         skip_bad_rows: false,
         options: PortfolioOptions { threads: thread_count(threads), ..PortfolioOptions::default() },
         rerun: false,
+        create_store,
     };
     let report = execute(&book, &source, inputs, None, &config)?;
     print!("{}", report.summary.render());
@@ -342,9 +346,9 @@ pub(crate) fn demo_command(
     println!("inputs:  {}  (aum-monthly.csv, designations.csv)", display_dir(&input_dir));
     print_committed(&report, &location);
     let store_arg = if location.contains(' ') { format!("'{location}'") } else { location.clone() };
-    println!("\nthe same run by hand (into an empty store):");
+    println!("\nthe same run by hand (into a new store):");
     println!(
-        "  crm-tiering run --month {months} --rules {} --aum {} --designations {} --store {store_arg}",
+        "  crm-tiering run --month {months} --rules {} --aum {} --designations {} --store NEW.db --create-store",
         rules.display(),
         aum[0].display(),
         designations[0].display(),
@@ -360,8 +364,42 @@ pub(crate) fn demo_command(
     Ok(report.exit)
 }
 
+/// The file that marks a directory as a demo's output, so that a later demo may replace it.
+pub(crate) const DEMO_MARKER: &str = ".crm-tiering-demo";
+
+/// Makes `out` the demo's directory: a new or empty one gets the marker; one with the marker
+/// (an earlier demo's) is the demo's to replace; any other non-empty directory (or a file) is
+/// refused, nothing in it touched.
+fn claim_out_dir(out: &Path) -> Result<(), Failure> {
+    let marker = out.join(DEMO_MARKER);
+    match std::fs::read_dir(out) {
+        Ok(mut entries) => {
+            if entries.next().is_some() && !marker.is_file() {
+                return Err(Failure::new(
+                    Exit::Usage,
+                    format!(
+                        "--out {}: the directory is not empty and no demo made it (it has no {DEMO_MARKER}); nothing was written or removed: give a new or empty directory",
+                        out.display()
+                    ),
+                ));
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(out)
+                .map_err(|e| crate::exit::io_error(Exit::Internal, out, "create the output directory", &e))?;
+        }
+        Err(e) => {
+            return Err(crate::exit::io_error(Exit::Usage, out, "use it as the demo's output directory", &e));
+        }
+    }
+    std::fs::write(&marker, "made by `crm-tiering demo`: a later demo may replace this directory's inputs and store\n")
+        .map_err(|e| crate::exit::io_error(Exit::Internal, &marker, "write", &e))
+}
+
 /// A customer whose events show the most kinds (entry, watch, downgrade, exit, ...).
 fn storied_customer(location: &str, months: MonthRange) -> Option<String> {
+    // The demo's own store, opened writable so that SQLite folds and removes its WAL files on
+    // closing (a read-only open would leave them beside it).
     let mut store = crm_tiering_store::Store::open(location).ok()?;
     let events = store.events(months.first(), months.last()).ok()?;
     let mut best: Option<(usize, String)> = None;

@@ -26,6 +26,8 @@ pub(crate) enum Exit {
     Committed = 8,
     /// The store's schema is of another version, it is not a store, or it is read-only.
     StoreSchema = 9,
+    /// The store is damaged: a month, state, row or head deleted or edited, a file cut short.
+    Damaged = 10,
 }
 
 impl Exit {

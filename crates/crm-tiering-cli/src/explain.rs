@@ -7,11 +7,11 @@ use crm_tiering::RuleBook;
 use crm_tiering_store::{RunStatus, Store};
 
 use crate::exit::{Exit, Failure};
-use crate::store::{failure, open_existing};
+use crate::store::{failure, open_read_only};
 use crate::summary::{Table, TierName, tier_names};
 
 pub(crate) fn explain_command(customer: &str, location: &str) -> Result<Exit, Failure> {
-    let mut store = open_existing(location)?;
+    let mut store = open_read_only(location)?;
     print!("{}", explain(customer, &mut store)?);
     Ok(Exit::Ok)
 }

@@ -22,7 +22,7 @@ use parquet::arrow::ArrowWriter;
 use crate::exit::{Exit, Failure};
 use crate::output::{OutFile, Staging};
 use crate::run::{AlertLine, EventLine};
-use crate::store::{failure, open_existing};
+use crate::store::{failure, open_read_only};
 use crate::text::csv_field;
 
 /// Export formats.
@@ -297,6 +297,21 @@ const REJECTS: &[(&str, Kind)] = &[
     ("message", Kind::Text),
 ];
 
+/// Months as runs of consecutive months: `2024-01..2024-03, 2024-06`.
+pub(crate) fn spans(months: &[crm_tiering::Month]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < months.len() {
+        let mut j = i;
+        while j + 1 < months.len() && months[j] < crm_tiering::Month::LAST && months[j + 1] == months[j].next() {
+            j += 1;
+        }
+        out.push(if i == j { months[i].to_string() } else { format!("{}..{}", months[i], months[j]) });
+        i = j + 1;
+    }
+    out.join(", ")
+}
+
 /// `crm-tiering export`.
 pub(crate) fn export_command(
     location: &str,
@@ -305,10 +320,25 @@ pub(crate) fn export_command(
     bom: bool,
     out: &Path,
 ) -> Result<Exit, Failure> {
-    let mut store = open_existing(location)?;
+    let mut store = open_read_only(location)?;
     let committed = store.committed_months().map_err(failure)?;
-    if !committed.iter().any(|m| months.contains(*m)) {
-        return Err(Failure::new(Exit::Usage, format!("no month of {months} is committed in {}", store.location())));
+    // Every month asked for, or nothing: a range is never exported short of a month.
+    let missing: Vec<crm_tiering::Month> = months.months().filter(|m| !committed.contains(m)).collect();
+    if !missing.is_empty() {
+        let held = if committed.is_empty() {
+            "it has no committed month".to_string()
+        } else {
+            format!("its committed months are {}", spans(&committed))
+        };
+        return Err(Failure::new(
+            Exit::Usage,
+            format!(
+                "{} of {months} {} not committed in {} ({held}); nothing was exported: give committed months only",
+                spans(&missing),
+                if missing.len() == 1 { "is" } else { "are" },
+                store.location()
+            ),
+        ));
     }
     let (first, last) = (months.first(), months.last());
     let mut staging = Staging::new(out)?;

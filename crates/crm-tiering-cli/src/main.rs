@@ -49,8 +49,12 @@ Exit codes (for the scheduler):
   7  another run holds the store's lock: nothing was written; run again when it is done
   8  the month is committed already (give --rerun to replace it) or is out of order with the
      committed months (before the latest one): nothing was written
-  9  the store cannot be used: a newer or unknown schema version, not a crm-tiering store, or
-     read-only: nothing was written";
+  9  the store cannot be used: a newer or unknown schema version (or an older one a read-only
+     command cannot upgrade), not a crm-tiering store, or read-only: nothing was written
+ 10  the store is damaged: a committed month, a state, an event or the head was deleted or
+     edited, or the file was cut short (an empty file included): nothing was read or written;
+     restore the store from a backup
+A missing store (no file, no store in the database) is a usage error (2): `init` creates one.";
 
 /// The monthly customer-tiering batch (客户分层): VIP entry, upgrades, the downgrade watch (关注),
 /// exit into retention (已退未评级) and special VIPs (特殊VIP), by monthly daily-average AUM (月日均).
@@ -63,9 +67,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Creates a new, empty store (a SQLite file that must not exist yet, or a PostgreSQL
+    /// database without a store) with a new portfolio id. `run` never creates one unless
+    /// --create-store is given.
+    Init(InitArgs),
     /// Evaluates the declared month (or range of months) for a whole portfolio from the
     /// store's latest committed states, and commits each month into the store (--store, default
-    /// crm-tiering.db): states, events, alerts, rejects and the run's audit data.
+    /// crm-tiering.db, which must exist: `init` or --create-store): states, events, alerts,
+    /// rejects and the run's audit data.
     ///
     /// Records are matched to the prior states by customer id; every customer known from the
     /// prior states or the files is evaluated each declared month (a customer without a record
@@ -78,19 +87,29 @@ enum Command {
     /// eight legal entities), writes its input files, runs it and prints the summary.
     Demo(DemoArgs),
     /// Tells one customer's story across every committed month of the store: AUM, standing,
-    /// and each event with its reason and evidence, and the alerts.
+    /// and each event with its reason and evidence, and the alerts. Opens the store read-only.
     Explain(ExplainArgs),
     /// Lists the store's runs with their audit data: month, status, times, tool version, rule
-    /// book fingerprint, input files with SHA-256 and row counts, counts.
+    /// book fingerprint, input files with SHA-256 and row counts, counts; and the store's
+    /// portfolio id and latest month. Opens the store read-only.
     History(HistoryArgs),
     /// Writes committed months out of the store: states, events, alerts and rejects as Parquet
-    /// or CSV, or the checked states text (JSON Lines) that `import-states` reads.
+    /// or CSV, or the checked states text (JSON Lines) that `import-states` reads. Opens the
+    /// store read-only.
     Export(ExportArgs),
     /// Loads a checked states file (a states.jsonl) into the store as the starting point: the
     /// states after --month (default: the latest month a customer was evaluated), committed
     /// by a run of its own.
     #[command(after_long_help = EXIT_CODES)]
     ImportStates(ImportStatesArgs),
+    /// Undoes the latest committed month (--month must name it): its runs are audited as
+    /// rolled_back with who and when, its states, events, alerts and rejects leave the store,
+    /// and the month before becomes the latest again.
+    #[command(after_long_help = EXIT_CODES)]
+    Rollback(RollbackArgs),
+    /// Upgrades a store written by an older crm-tiering to this tool's schema (the read-only
+    /// commands `explain`, `history` and `export` never do; `run` does it on its way).
+    Migrate(StoreArgs),
     /// Sizes a rule change: replays the same extract over the declared months, from the same
     /// prior states, under rule books A and B; writes counts.csv (customers per month and
     /// effective tier under each) and changes.csv (every customer-month whose effective tier
@@ -154,11 +173,15 @@ pub(crate) struct RunArgs {
     /// Daily balance file(s): `date,customer_id,legal_entity,customer_kind,component,balance`.
     #[arg(long, num_args = 1.., value_name = "FILE")]
     daily: Vec<PathBuf>,
-    /// The store: a SQLite file (created when missing) or a `postgres://` URL. The prior
-    /// states are those of its latest committed month (an empty store: every customer starts
-    /// not enrolled, 未纳入; `import-states` loads a states file).
+    /// The store: a SQLite file or a `postgres://` URL, made by `init` (or --create-store).
+    /// The prior states are those of its latest committed month (an empty store: every
+    /// customer starts not enrolled, 未纳入; `import-states` loads a states file).
     #[arg(long, value_name = "PATH|URL", default_value = store::DEFAULT_STORE)]
     store: String,
+    /// Create the store when there is none (the first run); without it a missing store is an
+    /// error, never a new empty portfolio.
+    #[arg(long)]
+    create_store: bool,
     /// Start from this checked states file (a states.jsonl) instead of the store's latest
     /// month: an import path, for a store without committed months only (`import-states` loads
     /// a file on its own).
@@ -192,11 +215,12 @@ pub(crate) struct RunArgs {
 #[derive(Debug, Clone, Args)]
 struct DemoArgs {
     /// Directory for the generated inputs (input/) and the demo's store (crm-tiering.db, made
-    /// anew by each demo).
+    /// anew by each demo): a new or empty directory, or one an earlier demo made (marked by
+    /// its .crm-tiering-demo file); any other directory is refused, nothing in it touched.
     #[arg(long, value_name = "DIR", default_value = "out/demo")]
     out: PathBuf,
-    /// Commit into this store instead (a SQLite path or `postgres://` URL; the demo's months
-    /// must not be committed in it yet).
+    /// Commit into this store instead (a SQLite path or `postgres://` URL, created when
+    /// missing; the demo's months must not be committed in it yet).
     #[arg(long, value_name = "PATH|URL")]
     store: Option<String>,
     /// Number of customers.
@@ -241,7 +265,8 @@ struct HistoryArgs {
 
 #[derive(Debug, Clone, Args)]
 struct ExportArgs {
-    /// The month `YYYY-MM` or range `YYYY-MM..YYYY-MM` to export (its committed months).
+    /// The month `YYYY-MM` or range `YYYY-MM..YYYY-MM` to export: every month of it must be
+    /// committed (the months the store does not have are named, nothing is exported).
     #[arg(long, value_name = "YYYY-MM[..YYYY-MM]")]
     month: crm_tiering::portfolio::MonthRange,
     /// parquet, csv, or jsonl (the checked states text of each month, events, alerts).
@@ -275,6 +300,34 @@ struct ImportStatesArgs {
     /// The store (SQLite path or `postgres://` URL).
     #[arg(long, value_name = "PATH|URL", default_value = store::DEFAULT_STORE)]
     store: String,
+    /// Create the store when there is none.
+    #[arg(long)]
+    create_store: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+struct InitArgs {
+    /// Where the new store goes: a SQLite file path (which must not exist) or a `postgres://`
+    /// URL (a database without a store).
+    #[arg(long, value_name = "PATH|URL")]
+    store: String,
+}
+
+#[derive(Debug, Clone, Args)]
+struct StoreArgs {
+    /// The store (SQLite path or `postgres://` URL).
+    #[arg(long, value_name = "PATH|URL", default_value = store::DEFAULT_STORE)]
+    store: String,
+}
+
+#[derive(Debug, Clone, Args)]
+struct RollbackArgs {
+    /// The month to undo: the latest committed month.
+    #[arg(long, value_name = "YYYY-MM")]
+    month: crm_tiering::Month,
+    /// The store (SQLite path or `postgres://` URL).
+    #[arg(long, value_name = "PATH|URL", default_value = store::DEFAULT_STORE)]
+    store: String,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -286,7 +339,10 @@ struct CheckRulesArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Init(args) => store::init_command(&args.store),
         Command::Run(args) => run::run_command(&args),
+        Command::Rollback(args) => store::rollback_command(&args.store, args.month),
+        Command::Migrate(args) => store::migrate_command(&args.store),
         Command::Demo(args) => demo::demo_command(
             &args.out,
             demo::DemoSpec { customers: args.customers, months: args.months, start: args.start, seed: args.seed },
@@ -297,9 +353,14 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::explain_command(&args.customer, &args.store),
         Command::History(args) => store::history_command(&args.store, args.json),
         Command::Export(args) => export::export_command(&args.store, args.month, args.format, args.bom, &args.out),
-        Command::ImportStates(args) => {
-            store::import_states_command(&args.store, &args.file, args.month, args.rules.as_deref(), args.rerun)
-        }
+        Command::ImportStates(args) => store::import_states_command(
+            &args.store,
+            &args.file,
+            args.month,
+            args.rules.as_deref(),
+            args.rerun,
+            args.create_store,
+        ),
         Command::Simulate(args) => simulate::simulate_command(&args),
         Command::CheckRules(args) => check_rules::check_rules_command(&args.file),
         Command::Bench(args) => bench::bench_command(&args),

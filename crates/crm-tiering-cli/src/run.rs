@@ -12,7 +12,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use crm_tiering::portfolio::{MonthRange, PortfolioOptions, PortfolioSink, PortfolioStates, RecordError};
 use crm_tiering::{Alert, Customer, CustomerRef, CustomerState, Decimal, Engine, Event, Month, RuleBook, TierCode};
-use crm_tiering_store::{InputFile, LatestStates, MonthWriter, RunMeta, Store, StoreError};
+use crm_tiering_store::{EvaluatedAum, InputFile, LatestStates, MonthResults, MonthWriter, RunMeta, Store};
 use serde::{Deserialize, Serialize};
 
 use crate::exit::{Exit, Failure};
@@ -57,6 +57,8 @@ pub(crate) struct RunConfig<'a> {
     pub(crate) options: PortfolioOptions,
     /// Replace the first month when it is committed already.
     pub(crate) rerun: bool,
+    /// Create the store when there is none.
+    pub(crate) create_store: bool,
 }
 
 /// What a successful run reports.
@@ -84,10 +86,12 @@ pub(crate) fn run_command(args: &RunArgs) -> Result<Exit, Failure> {
     let threads = options.threads;
     // With a second thread, the stored states are read while the input is: the writer uses
     // them once it holds the lock if they are still the latest (else it reads them again).
-    let (inputs, read_before) = if threads > 1 && args.states.is_none() && cli_store::exists(&args.store) {
+    // The stored states read before the lock come from a read-only open (never a write, and a
+    // store that is not there stays an error for the run to report).
+    let (inputs, read_before) = if threads > 1 && args.states.is_none() {
         std::thread::scope(|scope| {
             let reader = scope.spawn(|| {
-                let mut store = Store::open(&args.store).ok()?;
+                let mut store = Store::open_read_only(&args.store).ok()?;
                 store.states_before(args.month.first()).ok().flatten()
             });
             let inputs = input::load(&book, &files);
@@ -103,6 +107,7 @@ pub(crate) fn run_command(args: &RunArgs) -> Result<Exit, Failure> {
         skip_bad_rows: args.skip_bad_rows,
         options,
         rerun: args.rerun,
+        create_store: args.create_store,
     };
     let report = execute(&book, &source, inputs, read_before, &config)?;
     if !args.quiet {
@@ -115,7 +120,7 @@ pub(crate) fn run_command(args: &RunArgs) -> Result<Exit, Failure> {
 
 /// The committed months, for stdout.
 pub(crate) fn print_committed(report: &RunReport, store: &str) {
-    let store = crm_tiering_store::StoreLocation::parse(store);
+    let store = cli_store::shown(store);
     match (report.committed.first(), report.committed.last()) {
         (Some((first, r1)), Some((last, r2))) if first != last => {
             println!("committed {first}..{last} (runs {r1}..{r2}) into {store}")
@@ -146,13 +151,9 @@ pub(crate) fn describe(e: &RecordError) -> String {
 }
 
 /// One evaluated month, sent from the evaluation thread to the writing thread.
-struct MonthResults {
+struct MonthOut {
     month: Month,
-    events: Vec<(usize, Event)>,
-    alerts: Vec<(usize, Alert)>,
-    /// (customer index, AUM, had a record) of the evaluated customers.
-    evaluated: Vec<(u32, Decimal, bool)>,
-    held: Vec<RecordError>,
+    results: MonthResults,
     /// Every customer's identity and state after the month, by index; none for the range's
     /// last month, whose states are the evaluation's final states.
     snapshot: Option<Vec<Option<(Customer, CustomerState)>>>,
@@ -160,9 +161,9 @@ struct MonthResults {
 
 /// Collects each month for the writer, and the summary.
 struct StreamSink {
-    tx: Option<SyncSender<MonthResults>>,
+    tx: Option<SyncSender<MonthOut>>,
     last: Month,
-    current: Option<MonthResults>,
+    current: Option<MonthOut>,
     /// Each customer's identity and latest state, by index (ranges of several months only).
     shadow: Option<Vec<Option<(Customer, CustomerState)>>>,
     entities: Entities,
@@ -180,14 +181,9 @@ impl PortfolioSink for StreamSink {
     fn begin_month(&mut self, month: Month) {
         self.progress.set(self.done, &month.to_string());
         self.tally = Some(MonthTally::new(month));
-        self.current = Some(MonthResults {
-            month,
-            events: Vec::new(),
-            alerts: Vec::new(),
-            evaluated: Vec::with_capacity(self.before.len()),
-            held: Vec::new(),
-            snapshot: None,
-        });
+        let mut results = MonthResults::new(month);
+        results.evaluated.reserve(self.before.len());
+        self.current = Some(MonthOut { month, results, snapshot: None });
     }
 
     fn event(&mut self, _month: Month, index: usize, _c: CustomerRef<'_>, ev: &Event) {
@@ -195,7 +191,7 @@ impl PortfolioSink for StreamSink {
             t.event(ev.kind);
         }
         if let Some(m) = &mut self.current {
-            m.events.push((index, *ev));
+            m.results.events.push((index, *ev));
         }
     }
 
@@ -204,7 +200,7 @@ impl PortfolioSink for StreamSink {
             t.alert(al.kind);
         }
         if let Some(m) = &mut self.current {
-            m.alerts.push((index, *al));
+            m.results.alerts.push((index, *al));
         }
     }
 
@@ -225,7 +221,7 @@ impl PortfolioSink for StreamSink {
             t.evaluated(&mut self.entities, c, before, s, has_record);
         }
         if let Some(m) = &mut self.current {
-            m.evaluated.push((index as u32, aum, has_record));
+            m.results.evaluated.push(EvaluatedAum { index: index as u32, aum, has_record });
         }
         if let Some(shadow) = &mut self.shadow {
             if index >= shadow.len() {
@@ -240,7 +236,7 @@ impl PortfolioSink for StreamSink {
             t.held();
         }
         if let Some(m) = &mut self.current {
-            m.held.push(error.clone());
+            m.results.held.push(error.clone());
         }
         self.held.push((month, error.clone()));
     }
@@ -314,36 +310,31 @@ fn abort_with(w: MonthWriter<'_>, f: Failure) -> Failure {
     f
 }
 
-/// Writes one month's states, events, alerts and rejects into its writer. `customer(i)` is
-/// the identity and state of the customer at index `i` after the month, among `n`.
-fn write_results<'c>(
-    w: &mut MonthWriter<'_>,
-    results: &MonthResults,
-    n: usize,
-    customer: impl Fn(usize) -> Option<(CustomerRef<'c>, &'c CustomerState)>,
-) -> Result<(), StoreError> {
-    let mut aum: Vec<Option<(Decimal, bool)>> = vec![None; n];
-    for &(i, a, has) in &results.evaluated {
-        if let Some(slot) = aum.get_mut(i as usize) {
-            *slot = Some((a, has));
-        }
+/// The states of a month of a range, from the evaluation's snapshot of every customer after
+/// it, with `results` re-indexed to them (a customer the snapshot does not hold has no state
+/// that month).
+fn snapshot_states(
+    snapshot: &[Option<(Customer, CustomerState)>],
+    results: &mut MonthResults,
+) -> Result<PortfolioStates, Failure> {
+    let mut states = PortfolioStates::new();
+    states.reserve(snapshot.len());
+    let mut index: Vec<Option<usize>> = Vec::with_capacity(snapshot.len());
+    for entry in snapshot {
+        index.push(match entry {
+            Some((c, s)) => Some(states.insert(c, *s).map_err(|e| Failure::internal(e.to_string()))?),
+            None => None,
+        });
     }
-    for (i, a) in aum.into_iter().enumerate() {
-        if let Some((c, s)) = customer(i) {
-            w.state(c, s, a)?;
-        }
-    }
-    let id = |i: usize| customer(i).map_or("", |(c, _)| c.id);
-    for (i, e) in &results.events {
-        w.event(id(*i), e);
-    }
-    for (i, a) in &results.alerts {
-        w.alert(id(*i), a);
-    }
-    for e in &results.held {
-        w.reject(e);
-    }
-    Ok(())
+    let at = |i: usize| index.get(i).copied().flatten();
+    results.events = results.events.iter().filter_map(|(i, e)| Some((at(*i)?, *e))).collect();
+    results.alerts = results.alerts.iter().filter_map(|(i, a)| Some((at(*i)?, *a))).collect();
+    results.evaluated = results
+        .evaluated
+        .iter()
+        .filter_map(|e| Some(EvaluatedAum { index: at(e.index as usize)? as u32, ..*e }))
+        .collect();
+    Ok(states)
 }
 
 /// The input files of a run, with their digests, for the audit.
@@ -373,7 +364,7 @@ pub(crate) fn execute(
     }
     let meta: RunMeta = cli_store::run_meta(book, audit_inputs(&files)?)?;
     let engine = Engine::new(book.clone());
-    let mut store: Store = cli_store::open(config.store)?;
+    let mut store: Store = cli_store::open(config.store, config.create_store)?;
     let mut committed: Vec<(Month, i64)> = Vec::new();
     let bad_rows = extract.rejected().count() as u64;
     // The extract goes to the evaluation, which frees it as soon as it is done: the month's
@@ -446,7 +437,7 @@ fn commit_months<'scope, 'env: 'scope>(
     }
 
     let shadow = multi.then(|| states.iter().map(|(c, s)| Some((Customer::from(c), *s))).collect::<Vec<_>>());
-    let (tx, rx): (SyncSender<MonthResults>, Receiver<MonthResults>) = sync_channel(1);
+    let (tx, rx): (SyncSender<MonthOut>, Receiver<MonthOut>) = sync_channel(1);
     let sink = StreamSink {
         tx: Some(tx),
         last: months.last(),
@@ -470,37 +461,43 @@ fn commit_months<'scope, 'env: 'scope>(
     });
     // The writer of the month being received: begun before the evaluation for the first
     // month, right after each commit for the next.
+    // A month of a range is committed and the next begun without letting another run in
+    // between (the store checks that the month before is still the one this run committed).
     let mut w = writer;
     let outcome: Result<(MonthWriter<'_>, MonthResults), (Option<MonthWriter<'_>>, Option<Failure>)> = loop {
-        let Ok(results) = rx.recv() else {
+        let Ok(out) = rx.recv() else {
             // Nothing (more) came: the evaluation failed as a whole.
             break Err((Some(w), None));
         };
-        if results.month != w.month() {
+        let MonthOut { month, mut results, snapshot } = out;
+        if month != w.month() {
             break Err((Some(w), Some(Failure::internal("the evaluation and the store disagree on the month"))));
         }
         if !results.held.is_empty() && !config.skip_bad_rows {
             break Err((Some(w), Some(held_failure(results.held.iter()))));
         }
-        let Some(snapshot) = &results.snapshot else {
+        let Some(snapshot) = snapshot else {
             break Ok((w, results));
         };
-        let at = |i: usize| snapshot.get(i).and_then(|x| x.as_ref()).map(|(c, s)| (c.borrowed(), s));
-        if let Err(e) = write_results(&mut w, &results, snapshot.len(), at) {
-            break Err((Some(w), Some(failure(e))));
-        }
-        match w.commit() {
-            Ok(run) => committed.push((results.month, run.run_id)),
-            Err(e) => break Err((None, Some(failure(e)))),
-        }
-        match store.begin_month(results.month.plus(1), meta.clone()) {
-            Ok(next) => w = next,
+        let month_states = match snapshot_states(&snapshot, &mut results) {
+            Ok(s) => s,
+            Err(f) => break Err((Some(w), Some(f))),
+        };
+        drop(snapshot);
+        match w.commit_and_continue(&month_states, &results, meta.clone()) {
+            Ok((run, next)) => {
+                committed.push((month, run.run_id));
+                match next {
+                    Ok(next) => w = next,
+                    Err(e) => break Err((None, Some(failure(e)))),
+                }
+            }
             Err(e) => break Err((None, Some(failure(e)))),
         }
     };
     drop(rx);
     let joined = handle.join();
-    let (mut w, results) = match outcome {
+    let (w, results) = match outcome {
         Ok(x) => x,
         Err((writer, error)) => {
             let e = match (error, &joined) {
@@ -520,13 +517,9 @@ fn commit_months<'scope, 'env: 'scope>(
     if let Err(f) = evaluation {
         return Err(abort_with(w, stop(&f.errors, "error(s) stop the run")));
     }
-    let all = states.states();
-    let at = |i: usize| states.customer(i).zip(all.get(i));
-    if let Err(e) = write_results(&mut w, &results, states.len(), at) {
-        return Err(abort_with(w, failure(e)));
-    }
-    match w.commit() {
-        Ok(run) => committed.push((results.month, run.run_id)),
+    let month = w.month();
+    match w.commit_portfolio_month(&states, &results) {
+        Ok(run) => committed.push((month, run.run_id)),
         Err(e) => return Err(failure(e)),
     }
     Ok((states, sink))

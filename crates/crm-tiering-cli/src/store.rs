@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crm_tiering::{Month, RuleBook};
-use crm_tiering_store::{InputFile, RunMeta, RunStatus, Store, StoreError, StoreErrorKind};
+use crm_tiering_store::{InputFile, RunKind, RunMeta, RunStatus, Store, StoreError, StoreErrorKind};
 
 use crate::exit::{Exit, Failure};
 
@@ -17,13 +17,20 @@ pub(crate) fn tool_version() -> String {
     format!("crm-tiering {}", env!("CARGO_PKG_VERSION"))
 }
 
+/// A store location as it may be printed (a PostgreSQL password never is).
+pub(crate) fn shown(location: &str) -> String {
+    crm_tiering_store::StoreLocation::parse(location).map_or_else(|_| "the store given".to_string(), |l| l.to_string())
+}
+
 /// The exit code of a store error (see `EXIT_CODES` in main.rs).
 pub(crate) fn exit_of(kind: StoreErrorKind) -> Exit {
     match kind {
+        StoreErrorKind::Missing | StoreErrorKind::Exists => Exit::Usage,
         StoreErrorKind::Locked => Exit::Locked,
         StoreErrorKind::AlreadyCommitted | StoreErrorKind::Sequence => Exit::Committed,
         StoreErrorKind::Schema | StoreErrorKind::ReadOnly => Exit::StoreSchema,
-        StoreErrorKind::Corrupt | StoreErrorKind::Input | StoreErrorKind::Database => Exit::Internal,
+        StoreErrorKind::Corrupt => Exit::Damaged,
+        StoreErrorKind::Input | StoreErrorKind::Database => Exit::Internal,
     }
 }
 
@@ -32,26 +39,84 @@ pub(crate) fn failure(e: StoreError) -> Failure {
     Failure::new(exit_of(e.kind()), e.to_string())
 }
 
-/// Opens the store at `location` (a SQLite path or a `postgres://` URL).
-pub(crate) fn open(location: &str) -> Result<Store, Failure> {
-    Store::open(location).map_err(failure)
-}
-
-/// Whether a store may be there to read: a SQLite file that exists, or any PostgreSQL URL.
-pub(crate) fn exists(location: &str) -> bool {
-    location.starts_with("postgres://") || location.starts_with("postgresql://") || Path::new(location).exists()
-}
-
-/// Opens a store that must exist already (the readers: a SQLite path that is not there is a
-/// usage error, not a new empty store).
-pub(crate) fn open_existing(location: &str) -> Result<Store, Failure> {
-    if !exists(location) {
-        return Err(Failure::new(
+/// Opens the store at `location` (a SQLite path or a `postgres://` URL) for writing; when there
+/// is none, makes it only if `create` (`--create-store`).
+pub(crate) fn open(location: &str, create: bool) -> Result<Store, Failure> {
+    match Store::open(location) {
+        Err(e) if create && e.kind() == StoreErrorKind::Missing => {
+            let store = Store::create(location).map_err(failure)?;
+            eprintln!("created the store {} (portfolio {})", store.location(), store.portfolio_id());
+            Ok(store)
+        }
+        Err(e) if e.kind() == StoreErrorKind::Missing => Err(Failure::new(
             Exit::Usage,
-            format!("{location}: no store here (give --store PATH or a postgres:// URL; `run` and `demo` create one)"),
-        ));
+            format!(
+                "{e}; nothing was written (a store is never made without being asked: give --create-store for the first run)"
+            ),
+        )),
+        other => other.map_err(failure),
     }
-    open(location)
+}
+
+/// Opens an existing store read-only (the readers: `explain`, `history`, `export`): nothing is
+/// written, so a store the user cannot write is read too.
+pub(crate) fn open_read_only(location: &str) -> Result<Store, Failure> {
+    Store::open_read_only(location).map_err(failure)
+}
+
+/// `crm-tiering init`: a new, empty store.
+pub(crate) fn init_command(location: &str) -> Result<Exit, Failure> {
+    let store = Store::create(location).map_err(failure)?;
+    println!(
+        "created the store {} (portfolio {}, schema version {})",
+        store.location(),
+        store.portfolio_id(),
+        crm_tiering_store::SCHEMA_VERSION
+    );
+    Ok(Exit::Ok)
+}
+
+/// `crm-tiering migrate`: brings a store to this tool's schema (opening it writable does).
+pub(crate) fn migrate_command(location: &str) -> Result<Exit, Failure> {
+    let mut store = Store::open(location).map_err(failure)?;
+    let months = store.months().map_err(failure)?;
+    let latest = months.last().map_or_else(
+        || "no committed month".to_string(),
+        |r| format!("{} committed month(s), the latest {}", months.len(), r.month),
+    );
+    println!(
+        "the store {} is at schema version {} (portfolio {}, {latest})",
+        store.location(),
+        crm_tiering_store::SCHEMA_VERSION,
+        store.portfolio_id()
+    );
+    Ok(Exit::Ok)
+}
+
+/// Who runs this, for the audit of a rollback.
+fn who() -> String {
+    ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "an unknown user".to_string())
+}
+
+/// `crm-tiering rollback --month M`: undoes the latest committed month.
+pub(crate) fn rollback_command(location: &str, month: Month) -> Result<Exit, Failure> {
+    let mut store = Store::open(location).map_err(failure)?;
+    let r = store.rollback_month(month, &who()).map_err(failure)?;
+    let runs: Vec<String> = r.runs.iter().map(|r| r.to_string()).collect();
+    let now = r.head.map_or_else(
+        || "the store has no committed month now".to_string(),
+        |m| format!("the latest committed month is {m} again"),
+    );
+    println!(
+        "rolled back {} (run(s) {}, audited as rolled_back) in {}; {now}",
+        r.month,
+        runs.join(", "),
+        store.location()
+    );
+    Ok(Exit::Ok)
 }
 
 /// The text of the rule book as the audit keeps it: text from which the store reloads the
@@ -79,13 +144,18 @@ pub(crate) fn digest(role: &str, path: &Path, rows: u64) -> Result<InputFile, Fa
 
 /// `crm-tiering history`: every run with its audit data.
 pub(crate) fn history_command(location: &str, json: bool) -> Result<Exit, Failure> {
-    let mut store = open_existing(location)?;
+    let mut store = open_read_only(location)?;
     let runs = store.runs().map_err(failure)?;
+    let head = store.head().map_err(failure)?;
     if json {
         for r in &runs {
             let v = serde_json::json!({
+                "portfolio_id": store.portfolio_id(),
                 "run_id": r.run_id,
                 "month": r.month.to_string(),
+                "kind": r.kind.as_str(),
+                "amends": r.amends.map(|m| m.to_string()),
+                "months": r.months.map(|(a, b)| format!("{a}..{b}")),
                 "status": r.status.as_str(),
                 "started_at": r.started_at,
                 "finished_at": r.finished_at,
@@ -102,17 +172,26 @@ pub(crate) fn history_command(location: &str, json: bool) -> Result<Exit, Failur
         }
         return Ok(Exit::Ok);
     }
-    print!("{}", render_history(&store.location().to_string(), &runs));
+    let head = head.map_or_else(
+        || "latest month: none".to_string(),
+        |h| format!("latest month {} (digest {})", h.month, h.digest.get(..12).unwrap_or(&h.digest)),
+    );
+    print!("{}", render_history(&store.location().to_string(), store.portfolio_id(), &head, &runs));
     Ok(Exit::Ok)
 }
 
-fn render_history(location: &str, runs: &[crm_tiering_store::RunRecord]) -> String {
+fn render_history(location: &str, portfolio: &str, head: &str, runs: &[crm_tiering_store::RunRecord]) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "store {location}: {} run(s)", runs.len());
+    let _ = writeln!(s, "store {location}: portfolio {portfolio}, {head}, {} run(s)", runs.len());
     for r in runs {
+        let kind = match (r.kind, r.months, r.amends) {
+            (RunKind::CatchUp, Some((a, b)), Some(l)) => format!(" catch-up of {a}..{b} amending {l}"),
+            (RunKind::Import, _, _) => " (import)".to_string(),
+            _ => String::new(),
+        };
         let _ = writeln!(
             s,
-            "\nrun {} month {} {}{}: {} .. {} (pid {} on {})",
+            "\nrun {} month {}{kind} {}{}: {} .. {} (pid {} on {})",
             r.run_id,
             r.month,
             r.status.as_str(),
@@ -152,6 +231,7 @@ pub(crate) fn import_states_command(
     month: Option<Month>,
     rules: Option<&Path>,
     rerun: bool,
+    create: bool,
 ) -> Result<Exit, Failure> {
     let (book, _) = crate::load_rules(rules)?;
     let states = crate::input::read_states(file)?;
@@ -181,8 +261,8 @@ pub(crate) fn import_states_command(
     };
     let mut meta = run_meta(&book, vec![digest("states", file, states.len() as u64)?])?;
     meta.rerun = rerun;
-    let mut store = open(location)?;
-    let mut w = store.begin_month(month, meta).map_err(failure)?;
+    let mut store = open(location, create)?;
+    let mut w = store.begin_import(month, meta).map_err(failure)?;
     for (c, s) in states.iter() {
         if let Err(e) = w.state(c, s, None) {
             let _ = w.abort(&e.to_string());

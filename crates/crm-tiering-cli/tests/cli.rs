@@ -76,7 +76,7 @@ fn run_out(args: &[&str]) -> Output {
     std::fs::create_dir_all(&out).unwrap();
     let db = out.join("crm-tiering.db");
     if let Some(states) = value("--states") {
-        let mut import = vec!["import-states", states, "--store", p(&db)];
+        let mut import = vec!["import-states", states, "--store", p(&db), "--create-store"];
         // The states are imported under the run's rule book, unless the run accepts a change
         // of rule book (then they keep their own).
         if let Some(rules) = value("--rules").filter(|_| !args.contains(&"--accept-rule-change")) {
@@ -100,7 +100,7 @@ fn run_out(args: &[&str]) -> Output {
         }
         run.push(a);
     }
-    run.extend(["--store", p(&db)]);
+    run.extend(["--store", p(&db), "--create-store"]);
     let o = cli(&run);
     if code(&o) == 0 || code(&o) == 6 {
         let month = value("--month").unwrap();
@@ -729,11 +729,15 @@ fn demo_generates_runs_and_reproduces_by_hand() {
     let customers = states_file(&out.join("x/states-2023-06.jsonl")).len() as u64;
     assert!((1900..=2000).contains(&customers), "{customers}");
     assert!(text.contains("run --month 2023-01..2023-06 --rules"), "{text}");
-    // Only the store (and the inputs) in the demo's directory: no temporary file.
-    let mut names: Vec<String> =
-        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    // Only the store (and the inputs) in the demo's directory: no temporary file (SQLite's own
+    // -wal and -shm files, which a read-only open of the store leaves, aside).
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with("-wal") && !n.ends_with("-shm"))
+        .collect();
     names.sort();
-    assert_eq!(names, ["crm-tiering.db", "input", "x"]);
+    assert_eq!(names, [".crm-tiering-demo", "crm-tiering.db", "input", "x"]);
 
     // The printed command gives the same states, in a store of its own.
     let again = dir.path().join("again.db");
@@ -749,6 +753,7 @@ fn demo_generates_runs_and_reproduces_by_hand() {
         p(&out.join("input/designations.csv")),
         "--store",
         p(&again),
+        "--create-store",
         "--quiet",
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));

@@ -128,7 +128,8 @@ impl Runner {
         // exported into `out` after a successful run.
         let out = dir.join("out");
         let store = dir.join("crm-tiering.db");
-        args.extend(["--store".into(), store.display().to_string(), "--skip-bad-rows".into(), "--quiet".into()]);
+        args.extend(["--store".into(), store.display().to_string(), "--create-store".into()]);
+        args.extend(["--skip-bad-rows".into(), "--quiet".into()]);
         args.extend(["--threads".into(), "2".into()]);
         // Every option through the CLI's --option KEY=VALUE (the core's one parser), the
         // vector's first, then the run's (VECTORS.md §7).

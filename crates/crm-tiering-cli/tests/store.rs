@@ -145,8 +145,14 @@ fn rerun_is_refused_without_the_flag_and_replaces_the_month_with_it() {
             a.extend(extra);
             cli(&a)
         };
+        // No store yet: `run` makes none without being asked.
         let o = run(p(&d.join("jan.csv")), "2024-01", &[]);
+        assert_eq!(code(&o), 2, "{}", err(&o));
+        assert!(err(&o).contains("crm-tiering init --store"), "{}", err(&o));
+        assert!(err(&o).contains("--create-store"), "{}", err(&o));
+        let o = run(p(&d.join("jan.csv")), "2024-01", &["--create-store"]);
         assert_eq!(code(&o), 0, "{}", err(&o));
+        assert!(err(&o).contains("created the store"), "{}", err(&o));
         let o = run(p(&d.join("feb.csv")), "2024-02", &[]);
         assert_eq!(code(&o), 0, "{}", err(&o));
         let before = states_text(store, "2024-02", &d.join("b"));
@@ -182,7 +188,17 @@ fn two_concurrent_runs_one_commits_the_other_exits_7() {
     month_csv(&d.join("small.csv"), "2024-01", 3, 1);
     for store in &s.locations {
         let a = bin()
-            .args(["run", "--month", "2024-01", "--aum", p(&d.join("big.csv")), "--store", store, "--quiet"])
+            .args([
+                "run",
+                "--create-store",
+                "--month",
+                "2024-01",
+                "--aum",
+                p(&d.join("big.csv")),
+                "--store",
+                store,
+                "--quiet",
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -217,7 +233,7 @@ fn a_read_only_store_is_refused_unchanged() {
     month_csv(&d.join("jan.csv"), "2024-01", 50, 1);
     month_csv(&d.join("feb.csv"), "2024-02", 50, 2);
     let db = d.join("ro.db");
-    let o = cli(&["run", "--month", "2024-01", "--aum", p(&d.join("jan.csv")), "--store", p(&db)]);
+    let o = cli(&["run", "--create-store", "--month", "2024-01", "--aum", p(&d.join("jan.csv")), "--store", p(&db)]);
     assert_eq!(code(&o), 0, "{}", err(&o));
     let before = std::fs::read(&db).unwrap();
     let mut perm = std::fs::metadata(&db).unwrap().permissions();
@@ -252,7 +268,7 @@ fn a_full_disk_fails_cleanly_and_keeps_the_store() {
     month_csv(&d.join("jan.csv"), "2024-01", 100, 1);
     month_csv(&d.join("feb.csv"), "2024-02", 80_000, 2);
     let db = small.join("crm-tiering.db");
-    let o = cli(&["run", "--month", "2024-01", "--aum", p(&d.join("jan.csv")), "--store", p(&db)]);
+    let o = cli(&["run", "--create-store", "--month", "2024-01", "--aum", p(&d.join("jan.csv")), "--store", p(&db)]);
     let result = std::panic::catch_unwind(|| {
         assert_eq!(code(&o), 0, "{}", err(&o));
         let before = states_text(p(&db), "2024-01", &d.join("a"));
@@ -280,7 +296,8 @@ fn a_killed_run_leaves_the_previous_or_the_complete_month() {
     }
     let db = d.join("kill.db");
     let clock = Instant::now();
-    let o = cli(&["run", "--month", "2024-01", "--aum", p(&d.join("2024-01.csv")), "--store", p(&db)]);
+    let o =
+        cli(&["run", "--create-store", "--month", "2024-01", "--aum", p(&d.join("2024-01.csv")), "--store", p(&db)]);
     assert_eq!(code(&o), 0, "{}", err(&o));
     // Kills spread over a whole run (reading, evaluating, writing, committing) and a little past.
     let run_ms = clock.elapsed().as_millis() as u64;
@@ -363,7 +380,17 @@ fn parquet_input_decimal_text_and_fen_columns_and_floats_refused() {
     let mut expected = None;
     for file in ["aum.csv", "dec.parquet", "fen.parquet", "text.parquet"] {
         let db = d.join(format!("{file}.db"));
-        let o = cli(&["run", "--month", "2024-03", "--aum", p(&d.join(file)), "--store", p(&db), "--quiet"]);
+        let o = cli(&[
+            "run",
+            "--create-store",
+            "--month",
+            "2024-03",
+            "--aum",
+            p(&d.join(file)),
+            "--store",
+            p(&db),
+            "--quiet",
+        ]);
         assert_eq!(code(&o), 0, "{file}: {}", err(&o));
         let x = d.join(format!("{file}.x"));
         let states = states_text(p(&db), "2024-03", &x);
@@ -380,7 +407,16 @@ fn parquet_input_decimal_text_and_fen_columns_and_floats_refused() {
         &d.join("float.parquet"),
         vec![("month", months()), ("customer_id", ids()), ("aum", Arc::new(Float64Array::from(vec![1.5, 2.0, 3.0])))],
     );
-    let o = cli(&["run", "--month", "2024-03", "--aum", p(&d.join("float.parquet")), "--store", p(&d.join("f.db"))]);
+    let o = cli(&[
+        "run",
+        "--create-store",
+        "--month",
+        "2024-03",
+        "--aum",
+        p(&d.join("float.parquet")),
+        "--store",
+        p(&d.join("f.db")),
+    ]);
     assert_eq!(code(&o), 4, "{}", err(&o));
     assert!(err(&o).contains("binary floating-point") && err(&o).contains("write it as a decimal"), "{}", err(&o));
     assert!(err(&o).contains("nothing was written"), "{}", err(&o));
@@ -388,7 +424,16 @@ fn parquet_input_decimal_text_and_fen_columns_and_floats_refused() {
         &d.join("int.parquet"),
         vec![("month", months()), ("customer_id", ids()), ("aum", Arc::new(Int64Array::from(vec![1, 2, 3])))],
     );
-    let o = cli(&["run", "--month", "2024-03", "--aum", p(&d.join("int.parquet")), "--store", p(&d.join("i.db"))]);
+    let o = cli(&[
+        "run",
+        "--create-store",
+        "--month",
+        "2024-03",
+        "--aum",
+        p(&d.join("int.parquet")),
+        "--store",
+        p(&d.join("i.db")),
+    ]);
     assert_eq!(code(&o), 4, "{}", err(&o));
     assert!(err(&o).contains("aum_fen"), "{}", err(&o));
 }
@@ -407,7 +452,17 @@ fn export_parquet_and_csv_equal_the_store_and_import_states_round_trips() {
     }
     std::fs::write(&aum, text).unwrap();
     for store in &s.locations {
-        let o = cli(&["run", "--month", "2024-01..2024-03", "--aum", p(&aum), "--store", store, "--quiet"]);
+        let o = cli(&[
+            "run",
+            "--create-store",
+            "--month",
+            "2024-01..2024-03",
+            "--aum",
+            p(&aum),
+            "--store",
+            store,
+            "--quiet",
+        ]);
         assert_eq!(code(&o), 0, "{}", err(&o));
         let px = d.join("px");
         let cx = d.join("cx");
@@ -468,7 +523,7 @@ fn export_parquet_and_csv_equal_the_store_and_import_states_round_trips() {
         let jx = d.join("jx");
         let states = states_text(store, "2024-03", &jx);
         let other = d.join("imported.db");
-        let o = cli(&["import-states", p(&jx.join("states-2024-03.jsonl")), "--store", p(&other)]);
+        let o = cli(&["import-states", p(&jx.join("states-2024-03.jsonl")), "--store", p(&other), "--create-store"]);
         assert_eq!(code(&o), 0, "{}", err(&o));
         assert!(out(&o).contains("as the states after 2024-03 (run 1)"), "{}", out(&o));
         assert_eq!(states_text(p(&other), "2024-03", &d.join("jy")), states);

@@ -47,7 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 fn run(name: &str, loc: &str, n: usize, months: usize, target: f64) -> Result<(), Box<dyn std::error::Error>> {
     println!("== {name}: {n} customers x {months} months");
-    let mut store = Store::open(loc)?;
+    let mut store = Store::create(loc)?;
     let (engine, meta) = synthetic::default_meta(false)?;
     let mut prev = None;
     let mut month: Month = "2023-01".parse()?;

@@ -43,8 +43,8 @@ pub(crate) struct Block {
 ///
 /// # Errors
 /// What `f` returns.
-pub(crate) fn for_each_block<'a, E>(
-    states: impl IntoIterator<Item = (&'a str, &'a [u8; STATE_BYTES])>,
+pub(crate) fn for_each_block<'a, 'b, E>(
+    states: impl IntoIterator<Item = (&'a str, &'b [u8; STATE_BYTES])>,
     mut f: impl FnMut(i64, &Block) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut b = Block::default();
@@ -103,7 +103,9 @@ impl<'a> StoredBlock<'a> {
         ids: &'a [u8],
         states: &'a [u8],
     ) -> Result<Self, StoreError> {
-        let bad = |why: String| StoreError::Corrupt(format!("block {block} of the states of {month}: {why}"));
+        let bad = |why: String| {
+            StoreError::Corrupt(format!("block {block} of the states of {}: {why}", crate::types::month_text(month)))
+        };
         let n = usize::try_from(customers)
             .ok()
             .filter(|n| (1..=BLOCK_CUSTOMERS).contains(n))
@@ -179,7 +181,8 @@ impl<'a> StoredBlock<'a> {
             {
                 return Err(StoreError::Corrupt(format!(
                     "block {} of the states of {}: customer {id} comes after {p}",
-                    self.block, self.month
+                    self.block,
+                    crate::types::month_text(self.month)
                 )));
             }
             prev = Some(id);
@@ -263,7 +266,7 @@ mod tests {
         ];
         for (n, ends, ids, states) in cases {
             match StoredBlock::new(202401, 7, n, ends, ids, states) {
-                Err(e) => assert!(e.to_string().contains("block 7 of the states of 202401"), "{e}"),
+                Err(e) => assert!(e.to_string().contains("block 7 of the states of 2024-01"), "{e}"),
                 Ok(_) => panic!("accepted a damaged block"),
             }
         }

@@ -284,9 +284,9 @@ fn get_i64(b: &[u8], o: usize) -> i64 {
     i64::from_be_bytes(a)
 }
 
-/// SQL that decodes the encoding, for the people's JSON view. `Dialect` builds the byte
-/// access for each backend.
-pub(crate) trait Dialect {
+/// SQL that decodes the encoding, for the people's JSON view: each dialect
+/// ([`crate::dialect`]) gives the byte access and the text functions.
+pub(crate) trait ViewSql {
     /// The unsigned byte at offset `o` of column `state`.
     fn byte(&self, o: usize) -> String;
     /// A month (yyyymm integer expression) as `YYYY-MM` text.
@@ -296,11 +296,17 @@ pub(crate) trait Dialect {
     /// A JSON object from (key, SQL value) pairs; `json` marks values that are JSON already.
     fn object(&self, pairs: &[(&str, String, bool)]) -> String;
     /// The JSON null-or-object for a flag.
-    fn when(&self, flag: u8, object: String) -> String;
+    fn when(&self, flag: u8, object: String) -> String {
+        format!("CASE WHEN {} THEN {object} END", self.flag(flag))
+    }
     /// A tier code from an index expression (null for 0).
-    fn tier(&self, e: &str) -> String;
+    fn tier(&self, e: &str) -> String {
+        format!("(SELECT code FROM tier_codes WHERE idx = ({e}))")
+    }
     /// A legal entity from an index expression.
-    fn entity(&self, e: &str) -> String;
+    fn entity(&self, e: &str) -> String {
+        format!("(SELECT code FROM legal_entities WHERE idx = ({e}))")
+    }
 
     fn unsigned(&self, o: usize, n: usize) -> String {
         let mut parts = Vec::new();

@@ -1,711 +1,352 @@
 //! The PostgreSQL backend: tables in the connection's current schema; the write lock is a
 //! session-level `pg_try_advisory_lock` (released by the server when the session ends, so a
-//! killed run never leaves it behind); a month is loaded with `COPY ... FROM STDIN BINARY` in
-//! one transaction.
+//! killed run never leaves it behind); rows are loaded with `COPY ... FROM STDIN BINARY`;
+//! states are one row per customer ([`crate::layout::ROWS`]).
 
+use std::collections::HashMap;
 use std::io::Write;
 
-use crm_tiering::Month;
-use crm_tiering::portfolio::PortfolioStates;
-use postgres::{Client, NoTls, Transaction};
+use postgres::error::SqlState;
+use postgres::types::{FromSql, IsNull, ToSql, Type};
+use postgres::{Client, NoTls, Statement};
 
-use crate::backend::{
-    Backend, Begun, Committed, Holder, JsonRow, MonthData, check_meta, check_sequence, parse_counts, parse_inputs,
-    parse_json,
-};
-use crate::codec::{Dialect, Dictionaries};
-use crate::sqlite::{month_of, schema_version_ok};
-use crate::types::{
-    AlertRow, CustomerHistory, EventRow, LatestStates, RejectRow, RunMeta, RunRecord, RunStatus, StateRow, host_name,
-    lock_message, now_utc, redact_url,
-};
-use crate::{SCHEMA_VERSION, StoreError, stamp};
+use crate::StoreError;
+use crate::dialect::{Dialect, POSTGRES};
+use crate::driver::{Backend, Driver, OpenMode, Row, RowSource, Value};
+use crate::layout::{ROWS, StateLayout};
+use crate::schema::{self, Table};
+use crate::types::{redact, scrub, secrets};
 
-/// The advisory lock key of the store's write lock ("crmt" in ASCII), and of schema creation.
+/// `postgres://` and `postgresql://` URLs, and `postgres:` followed by a key=value
+/// connection string (`postgres:host=db1 dbname=crm user=batch`).
+pub(crate) static BACKEND: Backend = Backend {
+    name: "PostgreSQL",
+    claims: |l| l.starts_with("postgres://") || l.starts_with("postgresql://") || l.starts_with("postgres:"),
+    display: redact,
+    open: |l, mode| Ok(Box::new(Postgres::open(l, mode)?)),
+};
+
+/// The advisory lock key of the store's write lock ("crmt" in ASCII).
 const LOCK_KEY: i64 = 0x6372_6d74;
-const SCHEMA_LOCK_KEY: i64 = 0x6372_6d75;
-
-const SCHEMA: &str = r#"
-CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
-CREATE TABLE runs (
-    run_id bigserial PRIMARY KEY,
-    month integer NOT NULL,
-    status text NOT NULL,
-    started_at text NOT NULL,
-    finished_at text,
-    pid bigint NOT NULL,
-    host text NOT NULL,
-    tool_version text NOT NULL,
-    rule_book_fingerprint text NOT NULL,
-    rule_book_text text NOT NULL,
-    inputs text NOT NULL,
-    counts text,
-    rerun boolean NOT NULL,
-    note text
-);
-CREATE TABLE months (
-    month integer PRIMARY KEY,
-    run_id bigint NOT NULL REFERENCES runs (run_id),
-    committed_at text NOT NULL
-);
-CREATE TABLE tier_codes (idx integer PRIMARY KEY, code text NOT NULL UNIQUE);
-CREATE TABLE legal_entities (idx integer PRIMARY KEY, code text NOT NULL UNIQUE);
-CREATE TABLE states (
-    month integer NOT NULL,
-    customer_id text COLLATE "C" NOT NULL,
-    state bytea NOT NULL,
-    PRIMARY KEY (month, customer_id)
-);
-CREATE TABLE events (
-    month integer NOT NULL,
-    customer_id text COLLATE "C" NOT NULL,
-    seq integer NOT NULL,
-    kind text NOT NULL,
-    event jsonb NOT NULL,
-    PRIMARY KEY (month, customer_id, seq)
-);
-CREATE INDEX events_by_customer ON events (customer_id, month);
-CREATE TABLE alerts (
-    month integer NOT NULL,
-    customer_id text COLLATE "C" NOT NULL,
-    seq integer NOT NULL,
-    kind text NOT NULL,
-    alert jsonb NOT NULL,
-    PRIMARY KEY (month, customer_id, seq)
-);
-CREATE INDEX alerts_by_customer ON alerts (customer_id, month);
-CREATE TABLE rejects (
-    run_id bigint NOT NULL REFERENCES runs (run_id),
-    seq bigint NOT NULL,
-    month integer NOT NULL,
-    customer_id text,
-    category text NOT NULL,
-    field text,
-    record text,
-    other_record text,
-    message text NOT NULL,
-    PRIMARY KEY (run_id, seq)
-);
-"#;
-
-struct PgDialect;
-
-impl Dialect for PgDialect {
-    fn byte(&self, o: usize) -> String {
-        format!("get_byte(s.state, {o})::bigint")
-    }
-    fn month_text(&self, e: &str) -> String {
-        format!("(lpad((({e}) / 100)::text, 4, '0') || '-' || lpad((({e}) % 100)::text, 2, '0'))")
-    }
-    fn amount_text(&self, e: &str) -> String {
-        format!(
-            "(CASE WHEN ({e}) < 0 THEN '-' ELSE '' END || (abs({e}) / 100)::text || '.' || lpad((abs({e}) % 100)::text, 2, '0'))"
-        )
-    }
-    fn object(&self, pairs: &[(&str, String, bool)]) -> String {
-        let body: Vec<String> = pairs.iter().map(|(k, v, _)| format!("'{k}', {v}")).collect();
-        format!("json_build_object({})", body.join(", "))
-    }
-    fn when(&self, flag: u8, object: String) -> String {
-        format!("CASE WHEN {} THEN {object} END", self.flag(flag))
-    }
-    fn tier(&self, e: &str) -> String {
-        format!("(SELECT code FROM tier_codes WHERE idx = ({e}))")
-    }
-    fn entity(&self, e: &str) -> String {
-        format!("(SELECT code FROM legal_entities WHERE idx = ({e}))")
-    }
-}
 
 pub(crate) struct Postgres {
     client: Client,
     location: String,
+    secrets: Vec<String>,
+    statements: HashMap<String, Statement>,
     locked: bool,
+    in_tx: bool,
+}
+
+/// The driver's reason, whole: the server's message (with its detail and hint), or the
+/// client's error and every cause under it ("connection refused", "password authentication
+/// failed for user ...", "database ... does not exist"), never a password.
+fn reason(e: &postgres::Error, secrets: &[String]) -> String {
+    let text = match e.as_db_error() {
+        Some(db) => {
+            let mut m = db.message().to_string();
+            if let Some(d) = db.detail() {
+                m.push_str(&format!(" ({d})"));
+            }
+            if let Some(h) = db.hint() {
+                m.push_str(&format!("; hint: {h}"));
+            }
+            m
+        }
+        None => {
+            let mut parts = vec![e.to_string()];
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                let t = s.to_string();
+                if !parts.iter().any(|p| p.contains(&t)) {
+                    parts.push(t);
+                }
+                source = s.source();
+            }
+            parts.join(": ")
+        }
+    };
+    scrub(&text, secrets)
+}
+
+fn pg_err(location: &str, secrets: &[String], e: &postgres::Error) -> StoreError {
+    let detail = reason(e, secrets);
+    match e.code() {
+        Some(c) if *c == SqlState::READ_ONLY_SQL_TRANSACTION || *c == SqlState::INSUFFICIENT_PRIVILEGE => {
+            StoreError::ReadOnly(format!("the store {location} cannot be written ({detail}); nothing was written"))
+        }
+        Some(c) if *c == SqlState::DISK_FULL => {
+            StoreError::db("", format!("{detail}: the disk is full; nothing of this run was written"))
+        }
+        _ => StoreError::db("", detail),
+    }
 }
 
 impl Postgres {
-    /// The (customer, JSON) rows of `events` or `alerts` (`what` is `event` or `alert`) in
-    /// `first ..= last`, in month, customer and emission order.
-    fn json_rows(
-        &mut self,
-        what: &'static str,
-        first: Month,
-        last: Month,
-    ) -> Result<Vec<(String, String)>, StoreError> {
-        let location = self.location.clone();
-        let context = if what == "event" { "reading the events" } else { "reading the alerts" };
-        let e = |x| pg_err(&location, context, x);
-        let sql = format!(
-            "SELECT customer_id, {what}::text FROM {what}s WHERE month BETWEEN $1 AND $2 ORDER BY month, customer_id, seq"
-        );
-        let rows = self.client.query(sql.as_str(), &[&(first.yyyymm() as i32), &(last.yyyymm() as i32)]).map_err(e)?;
-        rows.iter().map(|r| Ok((r.try_get(0).map_err(e)?, r.try_get(1).map_err(e)?))).collect()
-    }
-
-    pub(crate) fn open(url: &str) -> Result<Self, StoreError> {
-        let location = redact_url(url);
-        let client = Client::connect(url, NoTls)
-            .map_err(|e| StoreError::db(format!("connecting to the store {location}"), e))?;
-        let mut s = Postgres { client, location, locked: false };
-        s.schema()?;
-        Ok(s)
-    }
-
-    fn e(&self, context: &str) -> impl Fn(postgres::Error) -> StoreError + '_ {
-        let c = context.to_string();
-        move |x| pg_err(&self.location, &c, x)
-    }
-
-    fn schema(&mut self) -> Result<(), StoreError> {
-        let location = self.location.clone();
-        let e = |c: &'static str| {
-            let l = location.clone();
-            move |x| pg_err(&l, c, x)
+    fn open(location: &str, mode: OpenMode) -> Result<Self, StoreError> {
+        let shown = redact(location);
+        let secrets = secrets(location);
+        let conninfo = match location.strip_prefix("postgres:") {
+            Some(kv) if !kv.starts_with("//") => kv,
+            _ => location,
         };
-        let mut tx = self.client.transaction().map_err(e("opening the store"))?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK_KEY]).map_err(e("opening the store"))?;
-        let exists = |tx: &mut Transaction<'_>, t: &str| -> Result<bool, StoreError> {
-            let r = tx.query_one("SELECT to_regclass($1) IS NOT NULL", &[&t]).map_err(e("reading the schema"))?;
-            r.try_get::<_, bool>(0).map_err(e("reading the schema"))
-        };
-        if !exists(&mut tx, "meta")? {
-            if exists(&mut tx, "runs")? || exists(&mut tx, "states")? {
-                return Err(StoreError::Schema(format!(
-                    "the database {location} has `runs` or `states` tables but no `meta` table: it is not a crm-tiering store; nothing was written"
-                )));
+        let mut client = Client::connect(conninfo, NoTls)
+            .map_err(|e| StoreError::db(format!("connecting to the store {shown}"), reason(&e, &secrets)))?;
+        if mode == OpenMode::ReadOnly {
+            client
+                .batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+                .map_err(|e| StoreError::db(format!("opening the store {shown}"), reason(&e, &secrets)))?;
+        }
+        Ok(Postgres { client, location: shown, secrets, statements: HashMap::new(), locked: false, in_tx: false })
+    }
+
+    /// The prepared statement of a query written with `?N` parameters.
+    fn statement(&mut self, sql: &str) -> Result<Statement, StoreError> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let mut text = String::with_capacity(sql.len());
+        let mut chars = sql.chars().peekable();
+        while let Some(c) = chars.next() {
+            text.push(if c == '?' && chars.peek().is_some_and(char::is_ascii_digit) { '$' } else { c });
+        }
+        let st = self.client.prepare(&text).map_err(|e| pg_err(&self.location, &self.secrets, &e))?;
+        self.statements.insert(sql.to_string(), st.clone());
+        Ok(st)
+    }
+
+    fn run(&mut self, sql: &str) -> Result<(), StoreError> {
+        self.client.batch_execute(sql).map_err(|e| pg_err(&self.location, &self.secrets, &e))
+    }
+}
+
+/// A parameter in the binary form of the column type PostgreSQL inferred for it.
+#[derive(Debug)]
+struct Param<'a>(Value<'a>);
+
+fn encode(v: &Value<'_>, ty: &Type, out: &mut Vec<u8>) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+    match *v {
+        Value::Null => return Ok(IsNull::Yes),
+        Value::Int(i) => match *ty {
+            Type::INT2 => out.extend_from_slice(&i16::try_from(i)?.to_be_bytes()),
+            Type::INT4 => out.extend_from_slice(&i32::try_from(i)?.to_be_bytes()),
+            Type::BOOL => out.push(u8::from(i != 0)),
+            _ => out.extend_from_slice(&i.to_be_bytes()),
+        },
+        Value::Text(t) => {
+            if *ty == Type::JSONB {
+                out.push(1);
             }
-            tx.batch_execute(SCHEMA).map_err(e("creating the schema"))?;
-            tx.batch_execute(&PgDialect.view_sql()).map_err(e("creating the schema"))?;
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('store', 'crm-tiering'), ('schema_version', $1), ('created_at', $2)",
-                &[&SCHEMA_VERSION.to_string(), &now_utc()],
-            )
-            .map_err(e("creating the schema"))?;
-            tx.commit().map_err(e("creating the schema"))?;
-            return Ok(());
+            out.extend_from_slice(t.as_bytes());
         }
-        let v = tx
-            .query_opt("SELECT value FROM meta WHERE key = 'schema_version'", &[])
-            .map_err(e("reading the schema version"))?
-            .and_then(|r| r.try_get::<_, String>(0).ok())
-            .and_then(|v| v.parse::<i64>().ok())
-            .ok_or_else(|| {
-                StoreError::Schema(format!("{location} has no readable schema version: it is not a crm-tiering store"))
-            })?;
-        if v == 1 {
-            // Schema 2 changed only the SQLite backend's states (blocks); a PostgreSQL store of
-            // version 1 is one of version 2.
-            tx.execute("UPDATE meta SET value = $1 WHERE key = 'schema_version'", &[&SCHEMA_VERSION.to_string()])
-                .map_err(e("migrating the store from schema version 1"))?;
-            return tx.commit().map_err(e("migrating the store from schema version 1"));
+        Value::Bytes(b) => out.extend_from_slice(b),
+    }
+    Ok(IsNull::No)
+}
+
+impl ToSql for Param<'_> {
+    fn to_sql(&self, ty: &Type, out: &mut bytes::BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        let mut v = Vec::new();
+        let n = encode(&self.0, ty, &mut v)?;
+        out.extend_from_slice(&v);
+        Ok(n)
+    }
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+    postgres::types::to_sql_checked!();
+}
+
+/// A value as the server sent it, read according to its column's type.
+struct Raw<'a>(Option<&'a [u8]>);
+
+impl<'a> FromSql<'a> for Raw<'a> {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Raw(Some(raw)))
+    }
+    fn from_sql_null(_: &Type) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Raw(None))
+    }
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+struct PgRow(postgres::Row);
+
+impl PgRow {
+    fn raw(&self, i: usize) -> Result<(Option<&[u8]>, &Type), StoreError> {
+        let ty = self.0.columns().get(i).map(|c| c.type_()).unwrap_or(&Type::UNKNOWN);
+        let r: Raw<'_> = self.0.try_get(i).map_err(|e| StoreError::db("", e))?;
+        Ok((r.0, ty))
+    }
+}
+
+fn wrong(i: usize, want: &str, ty: &Type) -> StoreError {
+    StoreError::Corrupt(format!("a stored value (column {}) is of type {ty} where {want} must be", i + 1))
+}
+
+impl Row for PgRow {
+    fn int(&self, i: usize) -> Result<Option<i64>, StoreError> {
+        let (Some(b), ty) = self.raw(i)? else { return Ok(None) };
+        let v = match (ty.clone(), b.len()) {
+            (Type::INT2, 2) => i64::from(i16::from_be_bytes([b[0], b[1]])),
+            (Type::INT4, 4) => i64::from(i32::from_be_bytes([b[0], b[1], b[2], b[3]])),
+            (Type::INT8, 8) => i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+            (Type::BOOL, 1) => i64::from(b[0]),
+            _ => return Err(wrong(i, "an integer", ty)),
+        };
+        Ok(Some(v))
+    }
+    fn text(&self, i: usize) -> Result<Option<&str>, StoreError> {
+        let (Some(b), ty) = self.raw(i)? else { return Ok(None) };
+        let b = match *ty {
+            Type::JSONB => b.get(1..).unwrap_or_default(),
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::JSON | Type::UNKNOWN => b,
+            _ => return Err(wrong(i, "text", ty)),
+        };
+        std::str::from_utf8(b)
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt(format!("a stored text (column {}) is not UTF-8", i + 1)))
+    }
+    fn bytes(&self, i: usize) -> Result<Option<&[u8]>, StoreError> {
+        match self.raw(i)? {
+            (Some(b), &Type::BYTEA) => Ok(Some(b)),
+            (None, _) => Ok(None),
+            (_, ty) => Err(wrong(i, "bytes", ty)),
         }
-        tx.commit().map_err(e("opening the store"))?;
-        schema_version_ok(&location, v)
+    }
+}
+
+fn copy_type(t: schema::Type) -> Type {
+    match t {
+        schema::Type::Int => Type::INT4,
+        schema::Type::BigInt | schema::Type::Serial => Type::INT8,
+        schema::Type::Text | schema::Type::Key => Type::TEXT,
+        schema::Type::Bytes => Type::BYTEA,
+        schema::Type::Json => Type::JSONB,
+        schema::Type::Bool => Type::BOOL,
+    }
+}
+
+impl Driver for Postgres {
+    fn location(&self) -> &str {
+        &self.location
     }
 
-    fn holder(&mut self) -> Option<Holder> {
-        let r = self
-            .client
-            .query_opt(
-                "SELECT run_id, month::bigint, started_at, pid, host FROM runs WHERE status = 'running' ORDER BY run_id DESC LIMIT 1",
-                &[],
-            )
-            .ok()
-            .flatten()?;
-        Some((r.try_get(0).ok()?, r.try_get(1).ok()?, r.try_get(2).ok()?, r.try_get(3).ok()?, r.try_get(4).ok()?))
+    fn dialect(&self) -> &'static Dialect {
+        &POSTGRES
+    }
+
+    fn layout(&self) -> &'static dyn StateLayout {
+        &ROWS
+    }
+
+    fn try_lock(&mut self) -> Result<bool, StoreError> {
+        if !self.locked {
+            let got: bool = self
+                .client
+                .query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_KEY])
+                .and_then(|r| r.try_get(0))
+                .map_err(|e| pg_err(&self.location, &self.secrets, &e))?;
+            self.locked = got;
+        }
+        Ok(self.locked)
+    }
+
+    fn locked(&self) -> bool {
+        self.locked
     }
 
     fn unlock(&mut self) {
+        self.rollback();
         if self.locked {
             let _ = self.client.execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY]);
             self.locked = false;
         }
     }
 
-    fn dictionaries(&mut self) -> Result<Dictionaries, StoreError> {
-        let location = self.location.clone();
-        let mut read = |sql: &str| -> Result<Vec<(i64, String)>, StoreError> {
-            let rows = self.client.query(sql, &[]).map_err(|x| pg_err(&location, "reading dictionaries", x))?;
-            rows.iter()
-                .map(|r| {
-                    Ok((
-                        i64::from(r.try_get::<_, i32>(0).map_err(|x| pg_err(&location, "reading dictionaries", x))?),
-                        r.try_get::<_, String>(1).map_err(|x| pg_err(&location, "reading dictionaries", x))?,
-                    ))
-                })
-                .collect()
-        };
-        let t = read("SELECT idx, code FROM tier_codes ORDER BY idx")?;
-        let l = read("SELECT idx, code FROM legal_entities ORDER BY idx")?;
-        Dictionaries::load(t, l)
-    }
-
-    fn read_runs(&mut self, only: Option<i64>) -> Result<Vec<RunRecord>, StoreError> {
-        let location = self.location.clone();
-        let e = |x| pg_err(&location, "reading the runs", x);
-        let rows = self
-            .client
-            .query(
-                "SELECT run_id, month, status, started_at, finished_at, pid, host, tool_version, rule_book_fingerprint, \
-                 inputs, counts, rerun, note FROM runs WHERE $1::bigint IS NULL OR run_id = $1 ORDER BY run_id",
-                &[&only],
-            )
-            .map_err(e)?;
-        rows.iter()
-            .map(|r| {
-                Ok(RunRecord {
-                    run_id: r.try_get(0).map_err(e)?,
-                    month: month_of(i64::from(r.try_get::<_, i32>(1).map_err(e)?))?,
-                    status: RunStatus::parse(r.try_get(2).map_err(e)?)?,
-                    started_at: r.try_get(3).map_err(e)?,
-                    finished_at: r.try_get(4).map_err(e)?,
-                    pid: r.try_get(5).map_err(e)?,
-                    host: r.try_get(6).map_err(e)?,
-                    tool_version: r.try_get(7).map_err(e)?,
-                    rule_book_fingerprint: r.try_get(8).map_err(e)?,
-                    inputs: parse_inputs(r.try_get(9).map_err(e)?)?,
-                    counts: parse_counts(r.try_get(10).map_err(e)?)?,
-                    rerun: r.try_get(11).map_err(e)?,
-                    note: r.try_get(12).map_err(e)?,
-                })
-            })
-            .collect()
-    }
-}
-
-fn pg_err(location: &str, context: &str, x: postgres::Error) -> StoreError {
-    use postgres::error::SqlState;
-    let code = x.code().cloned();
-    let detail = x.as_db_error().map(|d| d.message().to_string()).unwrap_or_else(|| x.to_string());
-    if code == Some(SqlState::READ_ONLY_SQL_TRANSACTION) || code == Some(SqlState::INSUFFICIENT_PRIVILEGE) {
-        return StoreError::ReadOnly(format!("the store {location} cannot be written ({detail}); nothing was written"));
-    }
-    if code == Some(SqlState::DISK_FULL) {
-        return StoreError::db(
-            format!("{context} in {location}"),
-            format!("{detail}: the disk is full; nothing of this run was written"),
-        );
-    }
-    StoreError::db(format!("{context} in {location}"), detail)
-}
-
-fn committed(tx: &mut Transaction<'_>, month: Month) -> Result<Committed, postgres::Error> {
-    let c = tx
-        .query_opt(
-            "SELECT m.run_id, coalesce(r.finished_at, m.committed_at) FROM months m JOIN runs r ON r.run_id = m.run_id WHERE m.month = $1",
-            &[&(month.yyyymm() as i32)],
-        )?
-        .map(|r| Ok::<_, postgres::Error>((r.try_get(0)?, r.try_get(1)?)))
-        .transpose()?;
-    let latest: Option<i32> = tx.query_one("SELECT max(month) FROM months", &[])?.try_get(0)?;
-    Ok((c, latest.map(i64::from)))
-}
-
-fn copy_header(buf: &mut Vec<u8>) {
-    buf.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
-    buf.extend_from_slice(&0i32.to_be_bytes());
-    buf.extend_from_slice(&0i32.to_be_bytes());
-}
-
-fn field(buf: &mut Vec<u8>, bytes: &[u8]) {
-    buf.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
-    buf.extend_from_slice(bytes);
-}
-
-enum CopyErr {
-    Pg(postgres::Error),
-    Io(std::io::Error),
-}
-
-fn copy_json_rows(tx: &mut Transaction<'_>, table: &str, m: i32, rows: &[JsonRow]) -> Result<(), CopyErr> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let mut w = tx.copy_in(&format!("COPY {table} FROM STDIN BINARY")).map_err(CopyErr::Pg)?;
-    let mut buf = Vec::with_capacity(1 << 20);
-    copy_header(&mut buf);
-    for r in rows {
-        buf.extend_from_slice(&5i16.to_be_bytes());
-        field(&mut buf, &m.to_be_bytes());
-        field(&mut buf, r.customer_id.as_bytes());
-        field(&mut buf, &r.seq.to_be_bytes());
-        field(&mut buf, r.kind.as_bytes());
-        // jsonb's binary form: a version byte (1), then the text.
-        buf.extend_from_slice(&((r.json.len() + 1) as i32).to_be_bytes());
-        buf.push(1);
-        buf.extend_from_slice(r.json.as_bytes());
-        if buf.len() > (1 << 20) - 4096 {
-            w.write_all(&buf).map_err(CopyErr::Io)?;
-            buf.clear();
+    fn begin(&mut self) -> Result<bool, StoreError> {
+        if self.in_tx {
+            return Ok(false);
         }
+        self.run("BEGIN ISOLATION LEVEL REPEATABLE READ")?;
+        self.in_tx = true;
+        Ok(true)
     }
-    buf.extend_from_slice(&(-1i16).to_be_bytes());
-    w.write_all(&buf).map_err(CopyErr::Io)?;
-    w.finish().map_err(CopyErr::Pg)?;
-    Ok(())
-}
 
-impl Backend for Postgres {
-    fn begin(&mut self, month: Month, meta: &RunMeta) -> Result<Begun, StoreError> {
-        check_meta(meta)?;
-        let location = self.location.clone();
-        let e = |x| pg_err(&location, "taking the store lock", x);
-        let got: bool =
-            self.client.query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_KEY]).map_err(e)?.try_get(0).map_err(e)?;
-        if !got {
-            let holder = self.holder();
-            return Err(StoreError::Locked(lock_message(&location, holder)));
-        }
-        self.locked = true;
-        let r = (|| -> Result<i64, StoreError> {
-            let e = |x| pg_err(&location, "recording the run", x);
-            let mut tx = self.client.transaction().map_err(e)?;
-            let (c, latest) = committed(&mut tx, month).map_err(e)?;
-            check_sequence(month, meta.rerun, c, latest)?;
-            tx.execute(
-                "UPDATE runs SET status = 'abandoned', finished_at = $1, note = 'its process ended without committing (found by a later run)' WHERE status = 'running'",
-                &[&now_utc()],
-            )
-            .map_err(e)?;
-            let inputs = serde_json::to_string(&meta.inputs).unwrap_or_else(|_| "[]".into());
-            let row = tx
-                .query_one(
-                    "INSERT INTO runs (month, status, started_at, pid, host, tool_version, rule_book_fingerprint, rule_book_text, inputs, rerun) \
-                     VALUES ($1, 'running', $2, $3, $4, $5, $6, $7, $8, $9) RETURNING run_id",
-                    &[
-                        &(month.yyyymm() as i32),
-                        &now_utc(),
-                        &i64::from(std::process::id()),
-                        &host_name(),
-                        &meta.tool_version,
-                        &meta.rule_book_fingerprint,
-                        &meta.rule_book_text,
-                        &inputs,
-                        &meta.rerun,
-                    ],
-                )
-                .map_err(e)?;
-            let id: i64 = row.try_get(0).map_err(e)?;
-            tx.commit().map_err(e)?;
-            Ok(id)
-        })();
-        let run_id = match r {
-            Ok(id) => id,
-            Err(x) => {
-                self.unlock();
-                return Err(x);
-            }
-        };
-        match self.dictionaries() {
-            Ok(dicts) => Ok(Begun { run_id, dicts }),
-            Err(x) => {
-                let _ = self.abort(run_id, &x.to_string());
-                Err(x)
-            }
+    fn commit(&mut self) -> Result<(), StoreError> {
+        self.in_tx = false;
+        self.run("COMMIT")
+    }
+
+    fn rollback(&mut self) {
+        if self.in_tx {
+            let _ = self.client.batch_execute("ROLLBACK");
+            self.in_tx = false;
         }
     }
 
-    fn write_month(
+    fn execute(&mut self, sql: &str, params: &[Value<'_>]) -> Result<u64, StoreError> {
+        let st = self.statement(sql)?;
+        let params: Vec<Param<'_>> = params.iter().map(|v| Param(*v)).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        self.client.execute(&st, &refs).map_err(|e| pg_err(&self.location, &self.secrets, &e))
+    }
+
+    fn query(
         &mut self,
-        run_id: i64,
-        month: Month,
-        meta: &RunMeta,
-        mut data: MonthData,
-    ) -> Result<RunRecord, StoreError> {
-        let counts = data.prepare()?;
-        let location = self.location.clone();
-        let e = |x| pg_err(&location, "committing the month", x);
-        let io = |x: std::io::Error| StoreError::db(format!("committing the month into {location}"), x);
-        let m = month.yyyymm() as i32;
-        let mut tx = self.client.transaction().map_err(e)?;
-        let (committed, latest) = committed(&mut tx, month).map_err(e)?;
-        check_sequence(month, meta.rerun, committed.clone(), latest)?;
-        if let Some((old, _)) = committed {
-            for t in ["states", "events", "alerts"] {
-                tx.execute(&format!("DELETE FROM {t} WHERE month = $1"), &[&m]).map_err(e)?;
-            }
-            tx.execute(
-                "UPDATE runs SET status = 'replaced', note = $2 WHERE run_id = $1",
-                &[&old, &format!("replaced by run {run_id}")],
-            )
-            .map_err(e)?;
+        sql: &str,
+        params: &[Value<'_>],
+        f: &mut dyn FnMut(&dyn Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let st = self.statement(sql)?;
+        let params: Vec<Param<'_>> = params.iter().map(|v| Param(*v)).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        // All the rows in one call: the client then drives its connection once, not once per
+        // row (a month's million rows streamed one by one cost twice the time).
+        let rows = self.client.query(&st, &refs).map_err(|e| pg_err(&self.location, &self.secrets, &e))?;
+        for r in rows {
+            f(&PgRow(r))?;
         }
-        for (i, code) in &data.dicts.new_tiers {
-            tx.execute("INSERT INTO tier_codes (idx, code) VALUES ($1, $2)", &[&(*i as i32), code]).map_err(e)?;
-        }
-        for (i, code) in &data.dicts.new_entities {
-            tx.execute("INSERT INTO legal_entities (idx, code) VALUES ($1, $2)", &[&(*i as i32), code]).map_err(e)?;
-        }
-        {
-            let mut w = tx.copy_in("COPY states (month, customer_id, state) FROM STDIN BINARY").map_err(e)?;
-            let mut buf = Vec::with_capacity(1 << 20);
-            copy_header(&mut buf);
-            for (id, row) in data.states.sorted() {
-                buf.extend_from_slice(&3i16.to_be_bytes());
-                field(&mut buf, &m.to_be_bytes());
-                field(&mut buf, id.as_bytes());
-                field(&mut buf, row);
-                if buf.len() > (1 << 20) - 256 {
-                    w.write_all(&buf).map_err(io)?;
-                    buf.clear();
+        Ok(())
+    }
+
+    fn load(&mut self, table: &Table, rows: &mut RowSource<'_>) -> Result<(), StoreError> {
+        let cols: Vec<_> = table.columns.iter().filter(|c| c.ty != schema::Type::Serial).collect();
+        let names: Vec<&str> = cols.iter().map(|c| c.name).collect();
+        let types: Vec<Type> = cols.iter().map(|c| copy_type(c.ty)).collect();
+        let sql = format!("COPY {} ({}) FROM STDIN BINARY", table.name, names.join(", "));
+        let (location, secrets) = (self.location.clone(), self.secrets.clone());
+        let mut w = self.client.copy_in(&sql).map_err(|e| pg_err(&location, &secrets, &e))?;
+        let io = |e: std::io::Error| StoreError::db("", e);
+        let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
+        buf.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+        buf.extend_from_slice(&[0; 8]);
+        let mut field = Vec::new();
+        rows(&mut |row| {
+            buf.extend_from_slice(&(row.len() as i16).to_be_bytes());
+            for (v, ty) in row.iter().zip(&types) {
+                field.clear();
+                match encode(v, ty, &mut field) {
+                    Ok(IsNull::Yes) => buf.extend_from_slice(&(-1i32).to_be_bytes()),
+                    Ok(IsNull::No) => {
+                        buf.extend_from_slice(&(field.len() as i32).to_be_bytes());
+                        buf.extend_from_slice(&field);
+                    }
+                    Err(e) => {
+                        return Err(StoreError::Input(format!("a value cannot be stored in {}: {e}", table.name)));
+                    }
                 }
             }
-            buf.extend_from_slice(&(-1i16).to_be_bytes());
-            w.write_all(&buf).map_err(io)?;
-            w.finish().map_err(e)?;
-        }
-        for (table, rows) in [
-            ("events (month, customer_id, seq, kind, event)", &data.events),
-            ("alerts (month, customer_id, seq, kind, alert)", &data.alerts),
-        ] {
-            copy_json_rows(&mut tx, table, m, rows).map_err(|x| match x {
-                CopyErr::Pg(p) => e(p),
-                CopyErr::Io(i) => io(i),
-            })?;
-        }
-        if !data.rejects.is_empty() {
-            let st = tx
-                .prepare(
-                    "INSERT INTO rejects (run_id, seq, month, customer_id, category, field, record, other_record, message) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .map_err(e)?;
-            for r in &data.rejects {
-                tx.execute(
-                    &st,
-                    &[
-                        &run_id,
-                        &r.seq,
-                        &m,
-                        &r.customer_id,
-                        &r.category,
-                        &r.field,
-                        &r.record,
-                        &r.other_record,
-                        &r.message,
-                    ],
-                )
-                .map_err(e)?;
+            if buf.len() > (1 << 20) - 4096 {
+                w.write_all(&buf).map_err(io)?;
+                buf.clear();
             }
-        }
-        let now = now_utc();
-        tx.execute(
-            "INSERT INTO months (month, run_id, committed_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (month) DO UPDATE SET run_id = EXCLUDED.run_id, committed_at = EXCLUDED.committed_at",
-            &[&m, &run_id, &now],
-        )
-        .map_err(e)?;
-        let counts_json = serde_json::to_string(&counts).unwrap_or_default();
-        tx.execute(
-            "UPDATE runs SET status = 'committed', finished_at = $2, counts = $3 WHERE run_id = $1",
-            &[&run_id, &now, &counts_json],
-        )
-        .map_err(e)?;
-        tx.commit().map_err(e)?;
-        self.unlock();
-        self.read_runs(Some(run_id))?
-            .pop()
-            .ok_or_else(|| StoreError::Corrupt(format!("run {run_id} vanished after its commit")))
+            Ok(())
+        })?;
+        buf.extend_from_slice(&(-1i16).to_be_bytes());
+        w.write_all(&buf).map_err(io)?;
+        w.finish().map(|_| ()).map_err(|e| pg_err(&location, &secrets, &e))
     }
-
-    fn abort(&mut self, run_id: i64, why: &str) -> Result<(), StoreError> {
-        let r = self.client.execute(
-            "UPDATE runs SET status = 'aborted', finished_at = $2, note = $3 WHERE run_id = $1 AND status = 'running'",
-            &[&run_id, &now_utc(), &why],
-        );
-        self.unlock();
-        r.map_err(self.e("recording the aborted run"))?;
-        Ok(())
-    }
-
-    fn committed_months(&mut self) -> Result<Vec<Month>, StoreError> {
-        let rows = self
-            .client
-            .query("SELECT month FROM months ORDER BY month", &[])
-            .map_err(self.e("reading the committed months"))?;
-        let location = self.location.clone();
-        rows.iter()
-            .map(|r| {
-                month_of(i64::from(r.try_get::<_, i32>(0).map_err(|x| pg_err(&location, "reading the months", x))?))
-            })
-            .collect()
-    }
-
-    fn month_before(&mut self, month: Month) -> Result<Option<(Month, i64)>, StoreError> {
-        let location = self.location.clone();
-        let e = |x| pg_err(&location, "reading the committed months", x);
-        let row = self
-            .client
-            .query_opt(
-                "SELECT month, run_id FROM months WHERE month < $1 ORDER BY month DESC LIMIT 1",
-                &[&(month.yyyymm() as i32)],
-            )
-            .map_err(e)?;
-        match row {
-            Some(r) => {
-                let m: i32 = r.try_get(0).map_err(e)?;
-                let run: i64 = r.try_get(1).map_err(e)?;
-                Ok(Some((month_of(i64::from(m))?, run)))
-            }
-            None => Ok(None),
-        }
-    }
-
-    fn states_before(&mut self, month: Option<Month>) -> Result<Option<LatestStates>, StoreError> {
-        let location = self.location.clone();
-        let e = |x| pg_err(&location, "reading the states", x);
-        let before = month.map_or(i32::MAX, |m| m.yyyymm() as i32);
-        let Some(found) = self
-            .client
-            .query_opt(
-                "SELECT m.month, m.run_id, r.rule_book_fingerprint, r.rule_book_text FROM months m JOIN runs r ON r.run_id = m.run_id \
-                 WHERE m.month < $1 ORDER BY m.month DESC LIMIT 1",
-                &[&before],
-            )
-            .map_err(e)?
-        else {
-            return Ok(None);
-        };
-        let m: i32 = found.try_get(0).map_err(e)?;
-        let run_id: i64 = found.try_get(1).map_err(e)?;
-        let fingerprint: String = found.try_get(2).map_err(e)?;
-        let text: String = found.try_get(3).map_err(e)?;
-        let dicts = self.dictionaries()?;
-        let rows = self.client.query("SELECT customer_id, state FROM states WHERE month = $1", &[&m]).map_err(e)?;
-        let mut states = PortfolioStates::new();
-        // Room for the month's new customers too, so that adding them does not rehash every id.
-        states.reserve(rows.len() + rows.len() / 8);
-        for r in &rows {
-            let id: &str = r.try_get(0).map_err(e)?;
-            let blob: &[u8] = r.try_get(1).map_err(e)?;
-            let d = dicts.decode(id, blob)?;
-            states.insert(d.customer, d.state).map_err(|x| StoreError::Corrupt(x.to_string()))?;
-        }
-        stamp(&mut states, &fingerprint, &text)?;
-        Ok(Some(LatestStates { month: month_of(i64::from(m))?, run_id, rule_book_fingerprint: fingerprint, states }))
-    }
-
-    fn customer_history(&mut self, customer_id: &str) -> Result<CustomerHistory, StoreError> {
-        let location = self.location.clone();
-        let e = |x| pg_err(&location, "reading the customer's history", x);
-        let dicts = self.dictionaries()?;
-        let mut h = CustomerHistory::default();
-        let rows = self
-            .client
-            .query(
-                "SELECT m.month, s.state FROM months m JOIN states s ON s.month = m.month AND s.customer_id = $1 ORDER BY m.month",
-                &[&customer_id],
-            )
-            .map_err(e)?;
-        for r in &rows {
-            let month = month_of(i64::from(r.try_get::<_, i32>(0).map_err(e)?))?;
-            let d = dicts.decode(customer_id, r.try_get(1).map_err(e)?)?;
-            h.states.push(StateRow { month, customer: d.customer.into(), state: d.state, evaluated: d.evaluated });
-        }
-        let rows = self
-            .client
-            .query("SELECT event::text FROM events WHERE customer_id = $1 ORDER BY month, seq", &[&customer_id])
-            .map_err(e)?;
-        for r in &rows {
-            h.events.push(parse_json("event", r.try_get(0).map_err(e)?)?);
-        }
-        let rows = self
-            .client
-            .query("SELECT alert::text FROM alerts WHERE customer_id = $1 ORDER BY month, seq", &[&customer_id])
-            .map_err(e)?;
-        for r in &rows {
-            h.alerts.push(parse_json("alert", r.try_get(0).map_err(e)?)?);
-        }
-        Ok(h)
-    }
-
-    fn runs(&mut self) -> Result<Vec<RunRecord>, StoreError> {
-        self.read_runs(None)
-    }
-
-    fn run_rule_book(&mut self, run_id: i64) -> Result<Option<String>, StoreError> {
-        let location = self.location.clone();
-        let e = |x| pg_err(&location, "reading the run's rule book", x);
-        self.client
-            .query_opt("SELECT rule_book_text FROM runs WHERE run_id = $1", &[&run_id])
-            .map_err(e)?
-            .map(|r| r.try_get(0).map_err(e))
-            .transpose()
-    }
-
-    fn for_each_state(
-        &mut self,
-        first: Month,
-        last: Month,
-        f: &mut dyn FnMut(StateRow) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
-        let location = self.location.clone();
-        let e = |x| pg_err(&location, "reading the states", x);
-        let dicts = self.dictionaries()?;
-        for month in month_span(first, last) {
-            let rows = self
-                .client
-                .query(
-                    "SELECT customer_id, state FROM states WHERE month = $1 ORDER BY customer_id",
-                    &[&(month.yyyymm() as i32)],
-                )
-                .map_err(e)?;
-            for r in &rows {
-                let id: &str = r.try_get(0).map_err(e)?;
-                let d = dicts.decode(id, r.try_get(1).map_err(e)?)?;
-                f(StateRow { month, customer: d.customer.into(), state: d.state, evaluated: d.evaluated })?;
-            }
-        }
-        Ok(())
-    }
-
-    fn events(&mut self, first: Month, last: Month, _customer: Option<&str>) -> Result<Vec<EventRow>, StoreError> {
-        let rows = self.json_rows("event", first, last)?;
-        rows.into_iter().map(|(c, t)| Ok(EventRow { customer_id: c, event: parse_json("event", &t)? })).collect()
-    }
-
-    fn alerts(&mut self, first: Month, last: Month, _customer: Option<&str>) -> Result<Vec<AlertRow>, StoreError> {
-        let rows = self.json_rows("alert", first, last)?;
-        rows.into_iter().map(|(c, t)| Ok(AlertRow { customer_id: c, alert: parse_json("alert", &t)? })).collect()
-    }
-
-    fn rejects(&mut self, first: Month, last: Month) -> Result<Vec<RejectRow>, StoreError> {
-        let location = self.location.clone();
-        let e = |x| pg_err(&location, "reading the rejects", x);
-        let rows = self
-            .client
-            .query(
-                "SELECT r.run_id, r.month, r.seq, r.customer_id, r.category, r.field, r.record, r.other_record, r.message \
-                 FROM rejects r JOIN months m ON m.run_id = r.run_id WHERE m.month BETWEEN $1 AND $2 ORDER BY r.month, r.seq",
-                &[&(first.yyyymm() as i32), &(last.yyyymm() as i32)],
-            )
-            .map_err(e)?;
-        rows.iter()
-            .map(|r| {
-                Ok(RejectRow {
-                    run_id: r.try_get(0).map_err(e)?,
-                    month: month_of(i64::from(r.try_get::<_, i32>(1).map_err(e)?))?,
-                    seq: r.try_get(2).map_err(e)?,
-                    customer_id: r.try_get(3).map_err(e)?,
-                    category: r.try_get(4).map_err(e)?,
-                    field: r.try_get(5).map_err(e)?,
-                    record: r.try_get(6).map_err(e)?,
-                    other_record: r.try_get(7).map_err(e)?,
-                    message: r.try_get(8).map_err(e)?,
-                })
-            })
-            .collect()
-    }
-}
-
-fn month_span(first: Month, last: Month) -> impl Iterator<Item = Month> {
-    let mut next = Some(first);
-    std::iter::from_fn(move || {
-        let m = next?;
-        if m > last {
-            return None;
-        }
-        next = if m == Month::LAST { None } else { Some(m.next()) };
-        Some(m)
-    })
 }

@@ -89,6 +89,8 @@ pub enum RunStatus {
     Aborted,
     /// Found `running` by a later run after its process had died (killed, crashed).
     Abandoned,
+    /// Committed, then undone by `rollback` (the note says who and when).
+    RolledBack,
 }
 
 impl RunStatus {
@@ -100,6 +102,7 @@ impl RunStatus {
             RunStatus::Replaced => "replaced",
             RunStatus::Aborted => "aborted",
             RunStatus::Abandoned => "abandoned",
+            RunStatus::RolledBack => "rolled_back",
         }
     }
 
@@ -110,7 +113,41 @@ impl RunStatus {
             "replaced" => RunStatus::Replaced,
             "aborted" => RunStatus::Aborted,
             "abandoned" => RunStatus::Abandoned,
+            "rolled_back" => RunStatus::RolledBack,
             other => return Err(StoreError::Corrupt(format!("unknown run status `{other}`"))),
+        })
+    }
+}
+
+/// What a run does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunKind {
+    /// Evaluates and commits a month (`run`).
+    Month,
+    /// Commits a states file as a month's states (`import-states`).
+    Import,
+    /// Evaluates held customers' missing months and amends the latest month with the results
+    /// ([`crate::Store::begin_amendment`]).
+    CatchUp,
+}
+
+impl RunKind {
+    /// The code stored in `runs.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunKind::Month => "month",
+            RunKind::Import => "import",
+            RunKind::CatchUp => "catch_up",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Result<Self, StoreError> {
+        Ok(match s {
+            "month" => RunKind::Month,
+            "import" => RunKind::Import,
+            "catch_up" => RunKind::CatchUp,
+            other => return Err(StoreError::Corrupt(format!("unknown run kind `{other}`"))),
         })
     }
 }
@@ -157,8 +194,49 @@ pub struct RunRecord {
     pub counts: Option<RunCounts>,
     /// Whether it was asked as a rerun.
     pub rerun: bool,
-    /// For a replaced run, the run that replaced it; for an aborted one, why.
+    /// For a replaced run, the run that replaced it; for an aborted one, why; for a rolled
+    /// back one, who rolled it back and when; for a catch-up, the month it amends.
     pub note: Option<String>,
+    /// What the run does.
+    pub kind: RunKind,
+    /// For a catch-up, the month it amends (the latest committed month when it ran).
+    pub amends: Option<Month>,
+    /// For a catch-up, the months it evaluated.
+    pub months: Option<(Month, Month)>,
+}
+
+/// A count and a SHA-256 (lowercase hex) of a committed month's states or rows.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Tally {
+    /// How many.
+    pub count: u64,
+    /// The SHA-256 over them, in the order the store defines ([`crate::Store`]'s chain).
+    pub sha256: String,
+}
+
+/// A committed month as the chain records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthRecord {
+    /// The month.
+    pub month: Month,
+    /// The run that committed it.
+    pub run_id: i64,
+    /// When it was committed (UTC, RFC 3339).
+    pub committed_at: String,
+    /// The digest of the month before it (for the first month, the store's genesis digest).
+    pub previous: String,
+    /// Its states.
+    pub states: Tally,
+    /// The events written by its runs.
+    pub events: Tally,
+    /// The alerts written by its runs.
+    pub alerts: Tally,
+    /// The rejects written by its runs.
+    pub rejects: Tally,
+    /// Its digest, over all of the above.
+    pub digest: String,
+    /// The fingerprint of the committing run's rule book (part of the digest).
+    pub rule_book_fingerprint: String,
 }
 
 /// The states of a committed month, read back.
@@ -168,6 +246,8 @@ pub struct LatestStates {
     pub month: Month,
     /// The run that committed them.
     pub run_id: i64,
+    /// The month's digest in the chain (it changes when the month is rerun or amended).
+    pub digest: String,
     /// The fingerprint of the rule book that wrote them.
     pub rule_book_fingerprint: String,
     /// Every customer's identity and state, stamped with that rule book.
@@ -255,14 +335,125 @@ pub struct CustomerHistory {
     pub alerts: Vec<Alert>,
 }
 
-/// A URL with its password replaced by `***`.
-pub(crate) fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    let Some((auth, host)) = rest.split_once('@') else { return url.to_string() };
-    match auth.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
+/// Where the passwords of a PostgreSQL location are (byte ranges): the userinfo password of a
+/// URL (`postgres://user:secret@host`), the value of a `password=` query parameter, and of a
+/// `password=` key of a key=value connection string (quoted or not; any case).
+fn password_spans(s: &str) -> Vec<(usize, usize)> {
+    let bytes = s.as_bytes();
+    let mut spans = Vec::new();
+    if let Some(p) = s.find("://") {
+        let rest = p + 3;
+        let authority_end = s[rest..].find(['/', '?']).map_or(s.len(), |k| rest + k);
+        if let Some(at) = s[rest..authority_end].rfind('@').map(|k| rest + k)
+            && let Some(colon) = s[rest..at].find(':').map(|k| rest + k)
+        {
+            spans.push((colon + 1, at));
+        }
     }
+    let lower = s.to_ascii_lowercase();
+    let mut i = 0;
+    while let Some(found) = lower[i..].find("password") {
+        let start = i + found;
+        i = start + 1;
+        let boundary = start == 0 || matches!(bytes[start - 1], b'?' | b'&' | b' ' | b'\t' | b';' | b':');
+        let mut j = start + "password".len();
+        while j < s.len() && bytes[j] == b' ' {
+            j += 1;
+        }
+        if !boundary || j >= s.len() || bytes[j] != b'=' {
+            continue;
+        }
+        j += 1;
+        while j < s.len() && bytes[j] == b' ' {
+            j += 1;
+        }
+        let from = j;
+        if j < s.len() && bytes[j] == b'\'' {
+            // A quoted value: up to the closing quote (a backslash escapes the next character).
+            j += 1;
+            while j < s.len() && bytes[j] != b'\'' {
+                j += if bytes[j] == b'\\' { 2 } else { 1 };
+            }
+            j = (j + 1).min(s.len());
+        } else {
+            while j < s.len() && !matches!(bytes[j], b'&' | b' ' | b'\t' | b';') {
+                j += 1;
+            }
+        }
+        spans.push((from, j));
+        i = j.max(i);
+    }
+    spans.sort_unstable();
+    spans
+}
+
+/// A PostgreSQL location with every password replaced by `***`.
+pub(crate) fn redact(location: &str) -> String {
+    let mut out = String::with_capacity(location.len());
+    let mut at = 0;
+    for (from, to) in password_spans(location) {
+        if from < at {
+            continue;
+        }
+        out.push_str(&location[at..from]);
+        out.push_str("***");
+        at = to;
+    }
+    out.push_str(&location[at..]);
+    out
+}
+
+/// The passwords a location holds (as written, and unquoted), to scrub them from any message.
+pub(crate) fn secrets(location: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (from, to) in password_spans(location) {
+        let raw = &location[from..to];
+        out.push(raw.to_string());
+        let unquoted = raw.trim_matches('\'').replace("\\'", "'").replace("\\\\", "\\");
+        out.push(unquoted.clone());
+        // URL-encoded passwords reach the server decoded.
+        out.push(percent_decode(&unquoted));
+    }
+    out.retain(|s| !s.is_empty());
+    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    out.dedup();
+    out
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%'
+            && i + 2 < b.len() + 1
+            && let (Some(h), Some(l)) = (b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A message with every secret replaced by `***`.
+pub(crate) fn scrub(message: &str, secrets: &[String]) -> String {
+    let mut m = message.to_string();
+    for s in secrets {
+        if s.len() >= 3 {
+            m = m.replace(s.as_str(), "***");
+        }
+    }
+    m
+}
+
+/// A month (yyyymm) as `YYYY-MM`, or the number when it is no month.
+pub(crate) fn month_text(yyyymm: i64) -> String {
+    Month::from_yyyymm(yyyymm).map(|m| m.to_string()).unwrap_or_else(|_| yyyymm.to_string())
 }
 
 /// Now, UTC, RFC 3339 to the second. The store reads the clock for the audit (the engine
@@ -297,15 +488,46 @@ pub(crate) fn host_name() -> String {
         .unwrap_or_else(|| "unknown-host".into())
 }
 
-/// The lock message, from the holder's audit row when it is known.
-pub(crate) fn lock_message(location: &str, holder: Option<crate::backend::Holder>) -> String {
-    match holder {
-        Some((run_id, month, started, pid, host)) => format!(
-            "another run holds the store lock since {started} (pid {pid} on {host}, run {run_id} writing month {}) on {location}; nothing was written: wait for it to finish and run again",
-            Month::from_yyyymm(month).map(|m| m.to_string()).unwrap_or_else(|_| month.to_string())
-        ),
-        None => format!(
-            "another run holds the store lock on {location}; nothing was written: wait for it to finish and run again"
-        ),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_in_every_form() {
+        let cases = [
+            ("postgres://bob:s3cret@db1:5432/crm", "postgres://bob:***@db1:5432/crm"),
+            ("postgresql://bob:p%40ss@db1/crm?sslmode=disable", "postgresql://bob:***@db1/crm?sslmode=disable"),
+            (
+                "postgres://bob@db1/crm?password=s3cret&sslmode=disable",
+                "postgres://bob@db1/crm?password=***&sslmode=disable",
+            ),
+            (
+                "postgres://bob@db1/crm?sslmode=disable&PASSWORD=s3cret",
+                "postgres://bob@db1/crm?sslmode=disable&PASSWORD=***",
+            ),
+            (
+                "postgres:host=db1 user=bob password=s3cret dbname=crm",
+                "postgres:host=db1 user=bob password=*** dbname=crm",
+            ),
+            ("postgres:host=db1 password = 's3 cr\\'et' dbname=crm", "postgres:host=db1 password = *** dbname=crm"),
+            ("postgres://bob@db1/crm", "postgres://bob@db1/crm"),
+            ("crm-tiering.db", "crm-tiering.db"),
+            ("postgres:host=db1 user=passwordless dbname=crm", "postgres:host=db1 user=passwordless dbname=crm"),
+        ];
+        for (given, shown) in cases {
+            assert_eq!(redact(given), shown, "{given}");
+        }
+        let s = secrets("postgresql://bob:p%40ss@db1/crm");
+        assert!(s.contains(&"p%40ss".to_string()) && s.contains(&"p@ss".to_string()), "{s:?}");
+        let s = secrets("postgres:host=db1 password='s3 cr\\'et'");
+        assert!(s.contains(&"s3 cr'et".to_string()), "{s:?}");
+        assert_eq!(scrub("auth failed for s3 cr'et at db1", &s), "auth failed for *** at db1");
+        assert!(secrets("postgres://bob@db1/crm").is_empty());
+    }
+
+    #[test]
+    fn months_are_named_as_the_user_writes_them() {
+        assert_eq!(month_text(202403), "2024-03");
+        assert_eq!(month_text(202413), "202413");
     }
 }

@@ -4,69 +4,20 @@
 
 use std::process::Command;
 
-use crm_tiering::Month;
+mod common;
+
+use common::{commit_month, create, fresh, month};
 use crm_tiering_store::{RunStatus, Store, StoreErrorKind, synthetic};
-
-fn month(s: &str) -> Month {
-    s.parse().unwrap()
-}
-
-/// A fresh store per test: a SQLite file in a temp dir, and a fresh PostgreSQL database when a
-/// server is given.
-struct Fresh {
-    locations: Vec<String>,
-    _dir: tempfile::TempDir,
-    pg_admin: Option<(String, String)>,
-}
-
-impl Drop for Fresh {
-    fn drop(&mut self) {
-        if let Some((url, db)) = &self.pg_admin
-            && let Ok(mut c) = postgres::Client::connect(url, postgres::NoTls)
-        {
-            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
-        }
-    }
-}
-
-fn fresh(name: &str) -> Fresh {
-    let dir = tempfile::tempdir().unwrap();
-    let mut locations = vec![dir.path().join("crm-tiering.db").display().to_string()];
-    let mut pg_admin = None;
-    match std::env::var("CRMT_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => {
-            let db = format!("crmt_{name}_{}", std::process::id());
-            let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-            c.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).unwrap();
-            c.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
-            let base = url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
-            locations.push(format!("{base}/{db}"));
-            pg_admin = Some((url, db));
-        }
-        _ => println!(
-            "notice: CRMT_TEST_POSTGRES_URL is not set: {name} runs on SQLite only (scripts/postgres-test-cluster.sh starts a server)"
-        ),
-    }
-    Fresh { locations, _dir: dir, pg_admin }
-}
 
 fn fixture() -> Command {
     Command::new(env!("CARGO_BIN_EXE_crmt-store-fixture"))
-}
-
-fn commit_month(store: &mut Store, m: &str, n: usize, rerun: bool) -> crm_tiering_store::RunRecord {
-    let (engine, meta) = synthetic::default_meta(rerun).unwrap();
-    let mut w = store.begin_month(month(m), meta).unwrap();
-    let prev = w.previous_states().unwrap();
-    synthetic::write_month(&mut w, &engine, prev.as_ref().map(|p| &p.states), n).unwrap();
-    w.commit().unwrap()
 }
 
 #[test]
 fn months_round_trip_with_history_and_audit() {
     let f = fresh("round_trip");
     for loc in &f.locations {
-        let mut store = Store::open(loc).unwrap();
+        let mut store = create(loc);
         assert!(store.latest_states().unwrap().is_none());
         let r1 = commit_month(&mut store, "2024-01", 3000, false);
         let r2 = commit_month(&mut store, "2024-02", 3000, false);
@@ -86,7 +37,8 @@ fn months_round_trip_with_history_and_audit() {
         assert_eq!(before.run_id, r1.run_id);
         let mut expected = None;
         for m in ["2024-01", "2024-02"] {
-            let mut tmp = Store::open(&format!("{}.replay", f._dir.path().join("x").display())).unwrap();
+            let replay = format!("{}.replay", f.dir.path().join("x").display());
+            let mut tmp = Store::open(&replay).unwrap_or_else(|_| create(&replay));
             let (engine, meta) = synthetic::default_meta(false).unwrap();
             let mut w = tmp.begin_month(month(m), meta).unwrap();
             let prev: Option<crm_tiering::portfolio::PortfolioStates> = expected.take();
@@ -133,7 +85,7 @@ fn months_round_trip_with_history_and_audit() {
 fn the_json_view_matches_the_decoded_states() {
     let f = fresh("json_view");
     for loc in &f.locations {
-        let mut store = Store::open(loc).unwrap();
+        let mut store = create(loc);
         // Several blocks of states on SQLite (about 850 customers each).
         commit_month(&mut store, "2024-01", 2600, false);
         commit_month(&mut store, "2024-02", 2600, false);
@@ -179,7 +131,7 @@ fn the_json_view_matches_the_decoded_states() {
 fn a_committed_month_is_refused_and_a_rerun_replaces_it_with_both_runs_audited() {
     let f = fresh("rerun");
     for loc in &f.locations {
-        let mut store = Store::open(loc).unwrap();
+        let mut store = create(loc);
         let first = commit_month(&mut store, "2024-01", 1000, false);
         let (_, meta) = synthetic::default_meta(false).unwrap();
         let e = store.begin_month(month("2024-01"), meta).unwrap_err();
@@ -222,7 +174,7 @@ fn a_committed_month_is_refused_and_a_rerun_replaces_it_with_both_runs_audited()
 fn a_dropped_writer_leaves_nothing_and_is_audited_as_aborted() {
     let f = fresh("dropped");
     for loc in &f.locations {
-        let mut store = Store::open(loc).unwrap();
+        let mut store = create(loc);
         commit_month(&mut store, "2024-01", 200, false);
         {
             let (engine, meta) = synthetic::default_meta(false).unwrap();
@@ -240,7 +192,7 @@ fn a_dropped_writer_leaves_nothing_and_is_audited_as_aborted() {
 fn a_second_writer_fails_at_once_with_the_lock_message() {
     let f = fresh("lock");
     for loc in &f.locations {
-        let mut a = Store::open(loc).unwrap();
+        let mut a = create(loc);
         let mut b = Store::open(loc).unwrap();
         let (_, meta) = synthetic::default_meta(false).unwrap();
         let w = a.begin_month(month("2024-01"), meta.clone()).unwrap();
@@ -263,7 +215,7 @@ fn a_second_writer_fails_at_once_with_the_lock_message() {
 fn two_concurrent_processes_exactly_one_commits() {
     let f = fresh("two_processes");
     for loc in &f.locations {
-        drop(Store::open(loc).unwrap());
+        drop(create(loc));
         let spawn = || fixture().args([loc.as_str(), "2024-01", "2000", "--hold-ms", "1500"]).output();
         let (a, b) = std::thread::scope(|s| {
             let a = s.spawn(spawn);
@@ -291,7 +243,7 @@ fn a_read_only_store_file_is_refused_and_unchanged() {
     let path = dir.path().join("ro.db");
     let loc = path.display().to_string();
     {
-        let mut store = Store::open(&loc).unwrap();
+        let mut store = create(&loc);
         commit_month(&mut store, "2024-01", 100, false);
     }
     let before = std::fs::read(&path).unwrap();
@@ -309,7 +261,7 @@ fn other_schema_versions_and_other_databases_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.db");
     let loc = path.display().to_string();
-    drop(Store::open(&loc).unwrap());
+    drop(create(&loc));
     let set = |v: &str| {
         let c = rusqlite::Connection::open(&path).unwrap();
         c.execute("UPDATE meta SET value = ?1 WHERE key = 'schema_version'", [v]).unwrap();
@@ -317,11 +269,11 @@ fn other_schema_versions_and_other_databases_are_refused() {
     set("99");
     let e = Store::open(&loc).unwrap_err();
     assert_eq!(e.kind(), StoreErrorKind::Schema);
-    assert!(e.to_string().contains("schema version 99, newer than this tool's 2"), "{e}");
+    assert!(e.to_string().contains("schema version 99, newer than this tool's 3"), "{e}");
     set("0");
     let e = Store::open(&loc).unwrap_err();
-    assert!(e.to_string().contains("schema version 0, older than this tool's 2"), "{e}");
-    set("2");
+    assert!(e.to_string().contains("schema version 0, older than this tool's 3"), "{e}");
+    set("3");
     drop(Store::open(&loc).unwrap());
 
     let other = dir.path().join("other.db");
@@ -332,11 +284,11 @@ fn other_schema_versions_and_other_databases_are_refused() {
     if let Ok(url) = std::env::var("CRMT_TEST_POSTGRES_URL") {
         let f = fresh("schema");
         let pg = &f.locations[1];
-        drop(Store::open(pg).unwrap());
+        drop(create(pg));
         let mut c = postgres::Client::connect(pg, postgres::NoTls).unwrap();
         c.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'", &[]).unwrap();
         let e = Store::open(pg).unwrap_err();
-        assert!(e.to_string().contains("newer than this tool's 2"), "{e}");
+        assert!(e.to_string().contains("newer than this tool's 3"), "{e}");
         assert!(!e.to_string().contains(&url) || !url.contains(':'), "no password in messages");
     }
 }
@@ -345,7 +297,7 @@ fn other_schema_versions_and_other_databases_are_refused() {
 fn states_read_before_the_lock_are_used_only_when_still_the_latest() {
     let f = fresh("read_before");
     for loc in &f.locations {
-        let mut store = Store::open(loc).unwrap();
+        let mut store = create(loc);
         let r1 = commit_month(&mut store, "2024-01", 300, false);
         let mut reader = Store::open(loc).unwrap();
         let read = reader.states_before(month("2024-02")).unwrap().unwrap();
@@ -383,12 +335,29 @@ fn all_states(store: &mut Store, first: &str, last: &str) -> Vec<crm_tiering_sto
     rows
 }
 
+/// Takes a SQLite store back from schema 3 to the tables of schema 2: without the chain, the
+/// portfolio id, the run kinds and the rows' runs (the version number is left to the caller).
+fn downgrade_from_3(c: &rusqlite::Connection) {
+    c.execute_batch(
+        "ALTER TABLE events DROP COLUMN run_id; ALTER TABLE alerts DROP COLUMN run_id; \
+         ALTER TABLE runs DROP COLUMN kind; ALTER TABLE runs DROP COLUMN amends; \
+         ALTER TABLE runs DROP COLUMN first_month; ALTER TABLE runs DROP COLUMN last_month; \
+         ALTER TABLE months DROP COLUMN previous; ALTER TABLE months DROP COLUMN states_count; \
+         ALTER TABLE months DROP COLUMN states_sha256; ALTER TABLE months DROP COLUMN events_count; \
+         ALTER TABLE months DROP COLUMN events_sha256; ALTER TABLE months DROP COLUMN alerts_count; \
+         ALTER TABLE months DROP COLUMN alerts_sha256; ALTER TABLE months DROP COLUMN rejects_count; \
+         ALTER TABLE months DROP COLUMN rejects_sha256; ALTER TABLE months DROP COLUMN digest; \
+         DELETE FROM meta WHERE key IN ('portfolio_id', 'head_month', 'head_digest');",
+    )
+    .unwrap();
+}
+
 #[test]
 fn a_schema_1_sqlite_store_is_migrated_to_blocks_with_every_state() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.db");
     let loc = path.display().to_string();
-    let mut store = Store::open(&loc).unwrap();
+    let mut store = create(&loc);
     for m in ["2024-01", "2024-02", "2024-03"] {
         commit_month(&mut store, m, 2000, false);
     }
@@ -408,6 +377,7 @@ fn a_schema_1_sqlite_store_is_migrated_to_blocks_with_every_state() {
          UPDATE meta SET value = '1' WHERE key = 'schema_version';",
     )
     .unwrap();
+    downgrade_from_3(&c);
     assert_eq!(c.query_row("SELECT count(*) FROM states", [], |r| r.get::<_, i64>(0)).unwrap(), 6000);
     drop(c);
 
@@ -420,7 +390,7 @@ fn a_schema_1_sqlite_store_is_migrated_to_blocks_with_every_state() {
     drop(c);
     let e = Store::open(&backup.display().to_string()).unwrap_err();
     assert_eq!(e.kind(), StoreErrorKind::Corrupt);
-    assert!(e.to_string().contains(&format!("customer {customer} for 202402 is 63 bytes")), "{e}");
+    assert!(e.to_string().contains(&format!("customer {customer} for 2024-02 is 63 bytes")), "{e}");
     let c = rusqlite::Connection::open(&backup).unwrap();
     let version: String = c.query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0)).unwrap();
     assert_eq!(version, "1", "not migrated");
@@ -433,7 +403,7 @@ fn a_schema_1_sqlite_store_is_migrated_to_blocks_with_every_state() {
     drop(store);
     let c = rusqlite::Connection::open(&path).unwrap();
     let version: String = c.query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, "2");
+    assert_eq!(version, "3");
     let n: i64 = c.query_row("SELECT count(*) FROM states_json", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 8000);
 }
@@ -443,7 +413,7 @@ fn a_damaged_block_of_states_is_refused_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.db");
     let loc = path.display().to_string();
-    let mut store = Store::open(&loc).unwrap();
+    let mut store = create(&loc);
     commit_month(&mut store, "2024-01", 2000, false);
     drop(store);
     let c = rusqlite::Connection::open(&path).unwrap();
@@ -453,9 +423,9 @@ fn a_damaged_block_of_states_is_refused_naming_it() {
     let mut store = Store::open(&loc).unwrap();
     let e = store.latest_states().unwrap_err();
     assert_eq!(e.kind(), StoreErrorKind::Corrupt);
-    assert!(e.to_string().contains("block 1 of the states of 202401"), "{e}");
+    assert!(e.to_string().contains("block 1 of the states of 2024-01"), "{e}");
     let e = store.customer_history(&synthetic::customer_id(1500)).unwrap_err();
-    assert!(e.to_string().contains("block 1 of the states of 202401"), "{e}");
+    assert!(e.to_string().contains("block 1 of the states of 2024-01"), "{e}");
     drop(store);
 
     // A block's key that does not name its first customer would make `explain` miss the
@@ -479,7 +449,7 @@ fn random_below(max: u64, salt: u64) -> u64 {
 /// SIGKILL the writer at random points: the store always holds the previous months or the
 /// complete new one, and the next run succeeds.
 fn kill_test(loc: &str, iterations: usize, customers: usize) {
-    drop(Store::open(loc).unwrap());
+    drop(create(loc));
     // Time one undisturbed run to spread the kills over it.
     let out = fixture().args([loc, "2020-01", &customers.to_string()]).output().unwrap();
     assert!(out.status.success(), "{out:?}");
@@ -559,7 +529,7 @@ fn an_altered_stored_event_is_refused_naming_it_never_rounded() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.db");
     let loc = path.display().to_string();
-    let mut store = Store::open(&loc).unwrap();
+    let mut store = create(&loc);
     commit_month(&mut store, "2024-01", 500, false);
     assert!(!store.events(month("2024-01"), month("2024-01")).unwrap().is_empty());
     drop(store);

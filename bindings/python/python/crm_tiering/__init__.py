@@ -50,6 +50,7 @@ __all__ = [
     "SequenceError",
     "Simulation",
     "StateError",
+    "CommittedMonth",
     "Store",
     "StoreError",
     "StoreHistory",
@@ -352,29 +353,65 @@ class StoreHistory:
     alerts: Any
 
 
+@dataclass(frozen=True)
+class CommittedMonth:
+    """A month committed into a store by ``Store.commit_month``: the run's id in the store's
+    audit, the month (``"YYYY-MM"``) and its results (states, events, alerts, errors)."""
+
+    run_id: int
+    month: str
+    result: "PortfolioResult"
+
+
 class Store:
     """The month-end store the CLI's ``run`` commits into (``crates/crm-tiering-store``): a
     SQLite file or a PostgreSQL database (``postgres://user@host:port/db``).
+
+    ``Store(location)`` and ``Store.open(location)`` open an existing store and never make one:
+    a location without a store raises ``StoreError`` (kind ``missing``), an empty or cut file
+    kind ``corrupt``; ``Store.create(location)`` makes a new one (with a new portfolio id) and
+    refuses a location that holds a store or a file (kind ``exists``). ``read_only=True`` opens
+    without ever writing (a store the user cannot write opens too).
 
     Tables are Arrow (pyarrow when installed) with the columns of a ``PortfolioResult``'s:
     amounts ``decimal128(38, 2)``, months ``date32``. ``months`` is a month (``"YYYY-MM"``,
     ``datetime.date``) or a range (``"YYYY-MM..YYYY-MM"``, ``(first, last)``); by default the
     latest committed month. A single month that is not committed is an ``InputError``; a range
-    gives the committed months in it. Store failures raise ``StoreError`` (``.kind``). Reads
-    release the GIL. A ``Store`` is a context manager (``close()`` at the end).
+    gives the committed months in it. Every read checks what it reads against the store's chain
+    of months (a deleted or edited month is ``StoreError`` kind ``corrupt``). Store failures
+    raise ``StoreError`` (``.kind``). Reads release the GIL. A ``Store`` is a context manager
+    (``close()`` at the end).
 
-    >>> store = open_store("out/demo/crm-tiering.db")                  # doctest: +SKIP
+    >>> store = Store.open("out/demo/crm-tiering.db")                  # doctest: +SKIP
     >>> store.months()[-1], store.states().num_rows                    # doctest: +SKIP
-    >>> p = store.portfolio(load_rules())  # continues after the latest committed month  # doctest: +SKIP
+    >>> store.commit_month(load_rules(), "2025-01", table)             # doctest: +SKIP
     """
 
-    def __init__(self, location: Union[str, "os.PathLike[str]"], *, create: bool = False) -> None:
-        self._native = _native.Store(os.fspath(location), create=create)
+    def __init__(
+        self, location: Union[str, "os.PathLike[str]"], *, create: bool = False, read_only: bool = False
+    ) -> None:
+        self._native = _native.Store(os.fspath(location), create=create, read_only=read_only)
+
+    @classmethod
+    def open(cls, location: Union[str, "os.PathLike[str]"], *, read_only: bool = False) -> "Store":
+        """Opens the existing store at ``location`` (never makes one)."""
+        return cls(location, read_only=read_only)
+
+    @classmethod
+    def create(cls, location: Union[str, "os.PathLike[str]"]) -> "Store":
+        """Makes a new, empty store at ``location``: a SQLite file that does not exist yet, or a
+        PostgreSQL database without a store."""
+        return cls(location, create=True)
 
     @property
     def location(self) -> str:
         """The SQLite path or the PostgreSQL URL (without its password)."""
         return self._native.location
+
+    @property
+    def portfolio_id(self) -> str:
+        """The store's portfolio id: random, made when the store was created."""
+        return self._native.portfolio_id
 
     def months(self) -> List[str]:
         """The committed months, in order, as ``"YYYY-MM"``."""
@@ -382,11 +419,11 @@ class Store:
 
     def runs(self) -> Any:
         """Every run, oldest first, with its audit data: ``run_id``, ``month``, ``status``
-        (``running``, ``committed``, ``replaced``, ``aborted``, ``abandoned``), ``rerun``,
-        ``started_at``/``finished_at`` (UTC timestamps), ``pid``, ``host``, ``tool_version``,
-        ``rule_book_fingerprint``, ``inputs`` (JSON: role, path, sha256, rows), the counts
-        ``states``, ``evaluated``, ``events``, ``alerts``, ``rejects`` (null until committed),
-        ``note``."""
+        (``running``, ``committed``, ``replaced``, ``aborted``, ``abandoned``,
+        ``rolled_back``), ``rerun``, ``started_at``/``finished_at`` (UTC timestamps), ``pid``,
+        ``host``, ``tool_version``, ``rule_book_fingerprint``, ``inputs`` (JSON: role, path,
+        sha256, rows), the counts ``states``, ``evaluated``, ``events``, ``alerts``,
+        ``rejects`` (null until committed), ``note``."""
         return _table(self._native.runs())
 
     def rule_book(self, run_id: Optional[int] = None) -> Optional[RuleBook]:
@@ -431,12 +468,55 @@ class Store:
         """A ``Portfolio`` holding the latest committed states (new customers for an empty
         store), to evaluate the months after them as the CLI's ``run`` would. States written
         under another rule book raise ``StateError`` (field ``rule_book``) unless
-        ``accept_rule_change=True``. The store is not written: the portfolio is yours."""
+        ``accept_rule_change=True``. The store is not written: the portfolio is yours (to
+        commit a month, use ``commit_month``)."""
         p = Portfolio.__new__(Portfolio)
         p._native = self._native.portfolio(
             load_rules(rules), missing_months=missing_months, absent=absent, accept_rule_change=accept_rule_change
         )
         return p
+
+    def commit_month(
+        self,
+        rules: RulesLike,
+        month: Any,
+        table: Any = None,
+        *,
+        designations: Any = None,
+        daily: Any = None,
+        rerun: bool = False,
+        missing_months: str = "error",
+        absent: str = "zero",
+        accept_rule_change: bool = False,
+        skip_bad_rows: bool = False,
+        threads: int = 1,
+        explain: bool = False,
+        table_name: str = "aum",
+        designations_name: str = "designations",
+        daily_name: str = "daily",
+    ) -> CommittedMonth:
+        """Evaluates the declared ``month`` for the input tables (as ``Portfolio.evaluate_month``
+        reads them) from the store's latest committed states and commits it, the way the CLI's
+        ``run`` does: under the store's lock (another run holding it raises ``StoreError``
+        kind ``locked``), the whole month or nothing. A committed month raises kind
+        ``already_committed`` unless ``rerun=True`` (the latest month only). Customers held
+        back by bad records raise with every error and nothing is committed, unless
+        ``skip_bad_rows=True`` (they are kept as the run's rejects)."""
+        run_id, tables = self._native.commit_month(
+            load_rules(rules), month, table, designations=designations, daily=daily, rerun=rerun,
+            missing_months=missing_months, absent=absent, accept_rule_change=accept_rule_change,
+            skip_bad_rows=skip_bad_rows, threads=threads, explain=explain, table_name=table_name,
+            designations_name=designations_name, daily_name=daily_name,
+        )
+        result = _result(tables)
+        month_text = str(month) if isinstance(month, str) else f"{month:%Y-%m}"
+        return CommittedMonth(run_id, month_text, result)
+
+    def rollback(self, month: Any, *, who: Optional[str] = None) -> List[int]:
+        """Undoes the latest committed ``month`` (only the latest can be): its runs are audited
+        as ``rolled_back`` (by ``who``, default the user), its rows leave the store. Returns
+        the run ids rolled back."""
+        return self._native.rollback(month, who=who)
 
     def close(self) -> None:
         """Closes the connection; later reads raise ``ValueError``."""
@@ -452,12 +532,18 @@ class Store:
         return repr(self._native)
 
 
-def open_store(location: Union[str, "os.PathLike[str]"], *, create: bool = False) -> Store:
+def open_store(
+    location: Union[str, "os.PathLike[str]"], *, create: bool = False, read_only: bool = False
+) -> Store:
     """Opens the month-end store at ``location``: a SQLite file path (the CLI's
-    ``crm-tiering.db``) or a ``postgres://`` URL. A SQLite file that does not exist raises
-    ``StoreError`` (kind ``input``) unless ``create=True``. A store of a newer schema raises
-    ``StoreError`` (kind ``schema``)."""
-    return Store(location, create=create)
+    ``crm-tiering.db``) or a ``postgres://`` URL. A location without a store raises
+    ``StoreError`` (kind ``missing``) and is never made into one; ``create=True`` makes a new
+    store there instead (``Store.create``: kind ``exists`` when one, or any file, is there).
+    ``read_only=True`` never writes. A store of a newer schema raises ``StoreError`` (kind
+    ``schema``)."""
+    if create:
+        return Store.create(location)
+    return Store.open(location, read_only=read_only)
 
 
 def evaluate_portfolio(

@@ -224,9 +224,31 @@ class Portfolio:
 
 @final
 class Store:
-    def __new__(cls, location: str, *, create: bool = False) -> Store: ...
+    def __new__(cls, location: str, *, create: bool = False, read_only: bool = False) -> Store: ...
     @property
     def location(self) -> str: ...
+    @property
+    def portfolio_id(self) -> str: ...
+    def commit_month(
+        self,
+        rules: RuleBook,
+        month: Any,
+        table: Any = None,
+        *,
+        designations: Any = None,
+        daily: Any = None,
+        rerun: bool = False,
+        missing_months: str = "error",
+        absent: str = "zero",
+        accept_rule_change: bool = False,
+        skip_bad_rows: bool = False,
+        threads: int = 1,
+        explain: bool = False,
+        table_name: str = "aum",
+        designations_name: str = "designations",
+        daily_name: str = "daily",
+    ) -> Tuple[int, Tuple[Any, Any, Any, Any]]: ...
+    def rollback(self, month: Any, *, who: Optional[str] = None) -> list[int]: ...
     def months(self) -> list[str]: ...
     def runs(self) -> Any: ...
     def rule_book(self, run_id: Optional[int] = None) -> Optional[RuleBook]: ...

@@ -10,8 +10,8 @@
 * ``StateError``: a stored state that cannot be used (``.customer``, ``.field``).
 
 ``StoreError`` is the month-end store's (``open_store``): ``.kind`` is the store's error kind
-(``locked``, ``already_committed``, ``sequence``, ``schema``, ``read_only``, ``corrupt``,
-``input``, ``database``), ``.category`` is ``"store"``.
+(``missing``, ``exists``, ``locked``, ``already_committed``, ``sequence``, ``schema``,
+``read_only``, ``corrupt``, ``input``, ``database``), ``.category`` is ``"store"``.
 
 Every error has ``.category``, ``.customer``, ``.month`` (``"YYYY-MM"``), ``.field``, exactly
 as the core reports them (no surface rebuilds them), and for an error about a record of an
@@ -105,11 +105,13 @@ class StateError(TieringError):
 
 
 class StoreError(TieringError):
-    """The month-end store failed or refused: ``kind`` is the store's error kind (``locked``,
-    ``already_committed``, ``sequence``, ``schema`` for a newer or unknown schema or a database
-    that is not a store, ``read_only``, ``corrupt`` for stored data that does not decode,
-    ``input`` (for instance a SQLite file that does not exist), ``database`` for the database's
-    own failures: connection, disk)."""
+    """The month-end store failed or refused: ``kind`` is the store's error kind (``missing``
+    for a location without a store, which is never made into one; ``exists`` when
+    ``Store.create`` finds a store or a file; ``locked``, ``already_committed``, ``sequence``,
+    ``schema`` for a newer or unknown schema, an older one a read-only open cannot upgrade, or
+    a database that is not a store; ``read_only``; ``corrupt`` for a damaged store: a deleted or
+    edited month, state or head, a file cut short or empty; ``input`` for data the store cannot
+    keep; ``database`` for the database's own failures: connection, disk)."""
 
     category = "store"
 

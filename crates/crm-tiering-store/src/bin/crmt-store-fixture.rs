@@ -27,7 +27,10 @@ fn main() {
     };
     let result = (|| {
         let (engine, meta) = synthetic::default_meta(rerun)?;
-        let mut store = Store::open(store)?;
+        let mut store = match Store::open(store) {
+            Err(e) if e.kind() == StoreErrorKind::Missing => Store::create(store)?,
+            other => other?,
+        };
         let mut w = store.begin_month(month, meta)?;
         println!("locked run {}", w.run_id());
         let prev = w.previous_states()?;

@@ -1,27 +1,14 @@
-//! What each backend implements, and the month's data as the writer collects it.
+//! A month's data as a writer collects it, and the rules every backend shares about it.
 
 use crm_tiering::{Alert, Event, Month};
 
 use crate::StoreError;
 use crate::codec::{Dictionaries, F_EVALUATED, STATE_BYTES};
-use crate::types::{
-    AlertRow, CustomerHistory, EventRow, LatestStates, RejectRow, RunCounts, RunMeta, RunRecord, StateRow,
-};
+use crate::types::{RejectRow, RunCounts, RunMeta};
 
-/// The run that committed a month (id, finish time) and the latest committed month.
-pub(crate) type Committed = (Option<(i64, String)>, Option<i64>);
-
-/// A holder of the lock: run id, month, start, pid, host.
-pub(crate) type Holder = (i64, i64, String, i64, String);
-
-/// A run that took the lock.
-pub(crate) struct Begun {
-    pub(crate) run_id: i64,
-    pub(crate) dicts: Dictionaries,
-}
-
-/// An event or alert row: customer, order within the customer's month, kind code, JSON.
+/// An event or alert row: month, customer, order within the customer's month, kind code, JSON.
 pub(crate) struct JsonRow {
+    pub(crate) month: i64,
     pub(crate) customer_id: String,
     pub(crate) seq: i32,
     pub(crate) kind: &'static str,
@@ -97,45 +84,56 @@ pub(crate) struct MonthData {
     pub(crate) events: Vec<JsonRow>,
     pub(crate) alerts: Vec<JsonRow>,
     pub(crate) rejects: Vec<RejectRow>,
+    /// Why the month cannot be written, found while rows were given (an event of another
+    /// month, for instance): reported at the commit.
+    pub(crate) misplaced: Option<String>,
 }
 
 impl MonthData {
-    fn seq(rows: &[JsonRow], customer_id: &str) -> i32 {
+    fn seq(rows: &[JsonRow], month: i64, customer_id: &str) -> i32 {
         match rows.last() {
-            Some(last) if last.customer_id == customer_id => last.seq + 1,
+            Some(last) if last.month == month && last.customer_id == customer_id => last.seq + 1,
             _ => 0,
         }
     }
 
     pub(crate) fn push_event(&mut self, customer_id: &str, e: &Event) {
-        let seq = Self::seq(&self.events, customer_id);
+        let month = e.month.yyyymm();
+        let seq = Self::seq(&self.events, month, customer_id);
         let json = serde_json::to_string(e).unwrap_or_default();
-        self.events.push(JsonRow { customer_id: customer_id.to_string(), seq, kind: e.kind.as_str(), json });
+        self.events.push(JsonRow { month, customer_id: customer_id.to_string(), seq, kind: e.kind.as_str(), json });
     }
 
     pub(crate) fn push_alert(&mut self, customer_id: &str, a: &Alert) {
-        let seq = Self::seq(&self.alerts, customer_id);
+        let month = a.month.yyyymm();
+        let seq = Self::seq(&self.alerts, month, customer_id);
         let json = serde_json::to_string(a).unwrap_or_default();
-        self.alerts.push(JsonRow { customer_id: customer_id.to_string(), seq, kind: a.kind.as_str(), json });
+        self.alerts.push(JsonRow { month, customer_id: customer_id.to_string(), seq, kind: a.kind.as_str(), json });
     }
 
-    /// Sorts the rows by key (states by customer id, events and alerts by customer and order),
-    /// refuses a customer given twice, and counts.
+    /// Sorts the rows by key (states by customer id, events and alerts by month, customer and
+    /// order), refuses a customer given twice, and counts.
     pub(crate) fn prepare(&mut self) -> Result<RunCounts, StoreError> {
         self.states.sort()?;
-        let key = |r: &JsonRow| (r.customer_id.clone(), r.seq);
-        // Seqs restart per customer run; a customer given in two separate runs gets them renumbered.
+        // Seqs restart per customer-month; a customer given in two separate runs of rows gets
+        // them renumbered.
         for rows in [&mut self.events, &mut self.alerts] {
-            rows.sort_by(|a, b| a.customer_id.as_bytes().cmp(b.customer_id.as_bytes()).then(a.seq.cmp(&b.seq)));
-            let mut prev: Option<(String, i32)> = None;
+            rows.sort_by(|a, b| {
+                a.month
+                    .cmp(&b.month)
+                    .then(a.customer_id.as_bytes().cmp(b.customer_id.as_bytes()))
+                    .then(a.seq.cmp(&b.seq))
+            });
+            let mut prev: Option<(i64, String, i32)> = None;
             for r in rows.iter_mut() {
-                if let Some((c, s)) = &prev
+                if let Some((m, c, s)) = &prev
+                    && *m == r.month
                     && *c == r.customer_id
                     && r.seq <= *s
                 {
                     r.seq = s + 1;
                 }
-                prev = Some(key(r));
+                prev = Some((r.month, r.customer_id.clone(), r.seq));
             }
         }
         Ok(RunCounts {
@@ -148,54 +146,14 @@ impl MonthData {
     }
 }
 
-/// A database holding a store.
-///
-/// `Send` so that a [`crate::Store`] can be moved to (and used from) another thread, as the Python
-/// binding does while the GIL is released.
-pub(crate) trait Backend: Send {
-    fn begin(&mut self, month: Month, meta: &RunMeta) -> Result<Begun, StoreError>;
-    /// Writes and commits the month in one transaction (an error leaves nothing of it).
-    fn write_month(
-        &mut self,
-        run_id: i64,
-        month: Month,
-        meta: &RunMeta,
-        data: MonthData,
-    ) -> Result<RunRecord, StoreError>;
-    /// Commits the month, or records the run as aborted with the reason.
-    fn commit(&mut self, run_id: i64, month: Month, meta: &RunMeta, data: MonthData) -> Result<RunRecord, StoreError> {
-        self.write_month(run_id, month, meta, data).inspect_err(|x| {
-            let _ = self.abort(run_id, &x.to_string());
-        })
-    }
-    fn abort(&mut self, run_id: i64, why: &str) -> Result<(), StoreError>;
-    fn committed_months(&mut self) -> Result<Vec<Month>, StoreError>;
-    fn states_before(&mut self, month: Option<Month>) -> Result<Option<LatestStates>, StoreError>;
-    /// The latest committed month before `month` and the run that committed it.
-    fn month_before(&mut self, month: Month) -> Result<Option<(Month, i64)>, StoreError>;
-    fn customer_history(&mut self, customer_id: &str) -> Result<CustomerHistory, StoreError>;
-    fn runs(&mut self) -> Result<Vec<RunRecord>, StoreError>;
-    fn run_rule_book(&mut self, run_id: i64) -> Result<Option<String>, StoreError>;
-    fn for_each_state(
-        &mut self,
-        first: Month,
-        last: Month,
-        f: &mut dyn FnMut(StateRow) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError>;
-    fn events(&mut self, first: Month, last: Month, customer: Option<&str>) -> Result<Vec<EventRow>, StoreError>;
-    fn alerts(&mut self, first: Month, last: Month, customer: Option<&str>) -> Result<Vec<AlertRow>, StoreError>;
-    fn rejects(&mut self, first: Month, last: Month) -> Result<Vec<RejectRow>, StoreError>;
-}
-
-/// Checks the month against the committed months (shared by the backends). `committed` is
-/// the month's committing run when there is one; `latest` the latest committed month.
+/// Checks the month against the committed months. `committed` is the month's committing run
+/// and when it finished, when there is one; `latest` the latest committed month.
 pub(crate) fn check_sequence(
     month: Month,
     rerun: bool,
     committed: Option<(i64, String)>,
-    latest: Option<i64>,
+    latest: Option<Month>,
 ) -> Result<(), StoreError> {
-    let latest = latest.and_then(|m| Month::from_yyyymm(m).ok());
     if let Some((run, at)) = committed {
         if !rerun {
             return Err(StoreError::AlreadyCommitted(format!(

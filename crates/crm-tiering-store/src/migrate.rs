@@ -1,0 +1,183 @@
+//! Migrations from older schema versions, step by step, in one transaction under the write
+//! lock (all of it or nothing):
+//!
+//! - **1 to 2**: a SQLite store's one-row-per-customer `states` become blocks
+//!   ([`crate::blocks`]); a PostgreSQL store only changes its number.
+//! - **2 to 3**: the columns of schema 3 are added (the description in [`crate::schema`] says
+//!   which); events and alerts get the run that wrote them (the committing run of their
+//!   month); `import-states` runs are marked `import`; the store gets a portfolio id and each
+//!   committed month its record in the chain ([`crate::chain`]), computed from what it holds;
+//!   the head points at the latest month.
+
+use crm_tiering::Month;
+
+use crate::codec::STATE_BYTES;
+use crate::driver::{Value, need};
+use crate::protocol::{Chain, Db, Head, month_of};
+use crate::types::{MonthRecord, month_text, now_utc};
+use crate::{SCHEMA_VERSION, StoreError, chain, layout, schema};
+
+impl Db {
+    /// Brings the store from schema version `from` to the current one.
+    pub(crate) fn migrate(&mut self, from: i64) -> Result<(), StoreError> {
+        let what = format!("upgrading the store from schema version {from}");
+        self.lock(&what)?;
+        let r = (|| {
+            self.d.begin()?;
+            // Another process may have upgraded it while this one waited for nothing.
+            let now = self.rows(
+                "reading the schema version",
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                &[],
+                |r| Ok(need(r.text(0)?, 0)?.parse::<i64>().unwrap_or(from)),
+            )?;
+            let mut v = now.first().copied().unwrap_or(from);
+            if v == 1 {
+                self.upgrade_from_1()?;
+                v = 2;
+            }
+            if v == 2 {
+                self.upgrade_from_2()?;
+                v = 3;
+            }
+            if v == SCHEMA_VERSION {
+                self.exec(
+                    &what,
+                    "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+                    &[v.to_string().as_str().into()],
+                )?;
+            }
+            self.d.commit()
+        })();
+        if r.is_err() {
+            self.d.rollback();
+        }
+        self.d.unlock();
+        r.map_err(|e| match e {
+            StoreError::Database { context, message } if context.is_empty() => {
+                StoreError::Database { context: format!("{what} in {}", self.location()), message }
+            }
+            other => other,
+        })
+    }
+
+    /// Schema 1 kept one `states` row per customer-month; SQLite's schema 2 keeps blocks.
+    fn upgrade_from_1(&mut self) -> Result<(), StoreError> {
+        let what = "upgrading the store from schema version 1";
+        if !std::ptr::addr_eq(self.d.layout(), &layout::BLOCKS) {
+            return Ok(());
+        }
+        let dialect = self.d.dialect();
+        for s in layout::STATE_BLOCKS.create_sql(dialect) {
+            self.exec(what, &s, &[])?;
+        }
+        for s in layout::STATE_SLOTS {
+            self.exec(what, s, &[])?;
+        }
+        let months =
+            self.rows(what, "SELECT DISTINCT month FROM states ORDER BY month", &[], |r| need(r.int(0)?, 0))?;
+        for m in months {
+            let rows = self.rows(what, "SELECT customer_id, state FROM states WHERE month = ?1 ORDER BY customer_id", &[Value::Int(m)], |r| {
+                let id = need(r.text(0)?, 0)?.to_string();
+                let blob = need(r.bytes(1)?, 1)?;
+                // A row of another size cannot be carried into a block (it would be read back
+                // as a plausible state): the migration stops and changes nothing.
+                let row = <[u8; STATE_BYTES]>::try_from(blob).map_err(|_| {
+                    StoreError::Corrupt(format!(
+                        "the stored state of customer {id} for {} is {} bytes instead of {STATE_BYTES}; the store was not migrated from schema version 1 (nothing was changed)",
+                        month_text(m),
+                        blob.len()
+                    ))
+                })?;
+                Ok((id, row))
+            })?;
+            let mut it = rows.iter().map(|(id, row)| (id.as_str(), row));
+            let layout = self.d.layout();
+            layout.write(&mut *self.d, m, &mut it)?;
+        }
+        self.exec(what, "DROP VIEW states_json", &[])?;
+        self.exec(what, "DROP TABLE states", &[])?;
+        self.exec(what, &layout::states_view_sql(), &[])?;
+        let view = dialect.view.view_sql();
+        self.exec(what, &view, &[])?;
+        Ok(())
+    }
+
+    /// Schema 3: the chain, and the run of every row.
+    fn upgrade_from_2(&mut self) -> Result<(), StoreError> {
+        let what = "upgrading the store from schema version 2";
+        let dialect = self.d.dialect();
+        for t in schema::TABLES {
+            for s in t.upgrade_sql(dialect, 2) {
+                self.exec(what, &s, &[])?;
+            }
+        }
+        for t in ["events", "alerts"] {
+            self.exec(
+                what,
+                &format!("UPDATE {t} SET run_id = (SELECT m.run_id FROM months m WHERE m.month = {t}.month)"),
+                &[],
+            )?;
+        }
+        let runs = self.rows(what, "SELECT run_id, inputs FROM runs", &[], |r| {
+            Ok((need(r.int(0)?, 0)?, need(r.text(1)?, 1)?.to_string()))
+        })?;
+        for (id, inputs) in runs {
+            let files = crate::data::parse_inputs(&inputs)?;
+            if !files.is_empty() && files.iter().all(|f| f.role == "states") {
+                self.exec(what, "UPDATE runs SET kind = 'import' WHERE run_id = ?1", &[Value::Int(id)])?;
+            }
+        }
+        let portfolio = chain::new_portfolio_id();
+        let mut c = Chain {
+            portfolio: portfolio.clone(),
+            months: Vec::new(),
+            head: Head { month: None, digest: chain::genesis(&portfolio) },
+        };
+        let months: Vec<(Month, i64, String, String)> = self.rows(
+            what,
+            "SELECT m.month, m.run_id, m.committed_at, r.rule_book_fingerprint FROM months m LEFT JOIN runs r ON r.run_id = m.run_id ORDER BY m.month",
+            &[],
+            |r| {
+                let month = month_of(need(r.int(0)?, 0)?)?;
+                let run = need(r.int(1)?, 1)?;
+                let fp = r.text(3)?.map(str::to_string).ok_or_else(|| {
+                    StoreError::Corrupt(format!("month {month} was committed by run {run}, which is not in the audit; the store was not upgraded (nothing was changed)"))
+                })?;
+                Ok((month, run, need(r.text(2)?, 2)?.to_string(), fp))
+            },
+        )?;
+        for (month, run_id, committed_at, fp) in months {
+            let mut h = chain::StatesHasher::default();
+            let layout = self.d.layout();
+            layout.read(&mut *self.d, month.yyyymm(), false, &mut |id, row| {
+                h.add(id, row);
+                Ok(())
+            })?;
+            let m = month.yyyymm();
+            let [events, alerts, rejects] =
+                self.row_tallies(&[crate::protocol::Writer { run_id, first: m, last: m }])?;
+            let record = MonthRecord {
+                month,
+                run_id,
+                committed_at,
+                previous: c.previous_digest(month),
+                states: h.finish(),
+                events,
+                alerts,
+                rejects,
+                digest: String::new(),
+                rule_book_fingerprint: fp,
+            };
+            let record = self.put_record(&Chain { months: Vec::new(), ..c.clone() }, record)?;
+            c.months.push(record);
+        }
+        if c.months.is_empty() {
+            self.set_meta("head_month", "")?;
+            self.set_meta("head_digest", &c.head.digest)?;
+        }
+        self.set_meta("portfolio_id", &portfolio)?;
+        self.set_meta("migrated_at", &now_utc())?;
+        Ok(())
+    }
+}
