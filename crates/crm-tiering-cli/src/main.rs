@@ -10,6 +10,7 @@
 #![allow(clippy::print_stdout)]
 
 mod bench;
+mod catch_up;
 mod check_rules;
 mod demo;
 mod exit;
@@ -44,8 +45,10 @@ Exit codes (for the scheduler):
      (with --skip-bad-rows, records of identified customers hold them back instead)
   5  the engine rejected some customers (for example a month out of sequence with the prior
      states): all of them are listed on stderr and nothing is written
-  6  completed with --skip-bad-rows, but some customers were held back: listed on stderr and
-     kept in the store (`export` writes them to rejects.csv)
+  6  completed, but some customers were held back: with --skip-bad-rows, those of bad records;
+     and, without it too, customers held since an earlier month and awaiting a catch-up
+     (`run --catch-up`): listed on stderr and kept in the store (`export` writes them to
+     rejects.csv), each with a held_back alert
   7  another run holds the store's lock: nothing was written; run again when it is done
   8  the month is committed already (give --rerun to replace it) or is out of order with the
      committed months (before the latest one): nothing was written

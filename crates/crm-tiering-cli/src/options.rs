@@ -46,8 +46,13 @@ pub(crate) struct PortfolioArgs {
     /// --absent instead of being held back as a missing file. Repeat for several.
     #[arg(long = "empty-entity", value_name = "CODE")]
     empty_entities: Vec<String>,
+    /// A catch-up run (SPEC §15.7): evaluate the declared month(s), at or before the store's
+    /// latest, for the customers held back in them only, from their corrected records; the
+    /// store keeps it as an amendment of its latest month.
+    #[arg(long)]
+    catch_up: bool,
     /// Any portfolio option as KEY=VALUE (absent, rule_book_change, threads, allow_empty_month,
-    /// empty_entities, catch_up), applied after the flags above.
+    /// empty_entities, catch_up, min_records), applied after the flags above.
     #[arg(long = "option", value_name = "KEY=VALUE")]
     options: Vec<String>,
     /// Worker threads for the evaluation (default: all cores).
@@ -70,6 +75,7 @@ impl PortfolioArgs {
             ),
             ("allow_empty_month".into(), self.allow_empty_month.to_string()),
             ("empty_entities".into(), self.empty_entities.join(",")),
+            ("catch_up".into(), self.catch_up.to_string()),
         ];
         for o in &self.options {
             let (k, v) = o.split_once('=').ok_or_else(|| {

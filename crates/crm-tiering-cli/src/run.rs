@@ -109,6 +109,11 @@ pub(crate) fn run_command(args: &RunArgs) -> Result<Exit, Failure> {
         rerun: args.rerun,
         create_store: args.create_store,
     };
+    if config.options.catch_up {
+        let report = crate::catch_up::catch_up(&book, inputs, &config)?;
+        print!("{}", report.render(&args.store));
+        return Ok(report.exit());
+    }
     let report = execute(&book, &source, inputs, read_before, &config)?;
     if !args.quiet {
         print!("{}", report.summary.render());
@@ -261,7 +266,7 @@ impl PortfolioSink for StreamSink {
 }
 
 /// Stops a run that cannot go on: every error on stderr, nothing written.
-fn stop(errors: &[RecordError], what: &str) -> Failure {
+pub(crate) fn stop(errors: &[RecordError], what: &str) -> Failure {
     for e in errors {
         eprintln!("error: {}", describe(e));
     }
@@ -269,7 +274,7 @@ fn stop(errors: &[RecordError], what: &str) -> Failure {
 }
 
 /// The failure for held customers without `--skip-bad-rows`.
-fn held_failure<'e>(held: impl Iterator<Item = &'e RecordError>) -> Failure {
+pub(crate) fn held_failure<'e>(held: impl Iterator<Item = &'e RecordError>) -> Failure {
     let mut n = 0;
     let mut bad_input = false;
     for e in held {
@@ -338,7 +343,7 @@ fn snapshot_states(
 }
 
 /// The input files of a run, with their digests, for the audit.
-fn audit_inputs(inputs: &[(String, std::path::PathBuf, u64)]) -> Result<Vec<InputFile>, Failure> {
+pub(crate) fn audit_inputs(inputs: &[(String, std::path::PathBuf, u64)]) -> Result<Vec<InputFile>, Failure> {
     inputs.iter().map(|(role, path, rows)| cli_store::digest(role, path, *rows)).collect()
 }
 
@@ -384,6 +389,7 @@ pub(crate) fn execute(
     for (_, e) in &held {
         eprintln!("rejected: {}", describe(e));
     }
+    print_catch_up_hint(&held, config);
     let exit = if held.is_empty() { Exit::Ok } else { Exit::Rejects };
     Ok(RunReport { summary, exit, committed })
 }
@@ -431,7 +437,7 @@ fn commit_months<'scope, 'env: 'scope>(
         if let Err(f) = engine.evaluate_portfolio_with(&mut copy, months, &extract, options, &mut held) {
             return Err(abort_with(writer, stop(&f.errors, "error(s) stop the run")));
         }
-        if !held.0.is_empty() {
+        if held.0.iter().any(|e| e.behind_since().is_none()) {
             return Err(abort_with(writer, held_failure(held.0.iter())));
         }
     }
@@ -473,7 +479,9 @@ fn commit_months<'scope, 'env: 'scope>(
         if month != w.month() {
             break Err((Some(w), Some(Failure::internal("the evaluation and the store disagree on the month"))));
         }
-        if !results.held.is_empty() && !config.skip_bad_rows {
+        // Customers held since an earlier month (awaiting a catch-up) do not stop a month: their
+        // standing stays frozen, with a held_back alert each month (SPEC §15.7).
+        if results.held.iter().any(|e| e.behind_since().is_none()) && !config.skip_bad_rows {
             break Err((Some(w), Some(held_failure(results.held.iter()))));
         }
         let Some(snapshot) = snapshot else {
@@ -523,6 +531,22 @@ fn commit_months<'scope, 'env: 'scope>(
         Err(e) => return Err(failure(e)),
     }
     Ok((states, sink))
+}
+
+/// For customers held back since earlier months: the command that catches them up.
+fn print_catch_up_hint(held: &[(Month, RecordError)], config: &RunConfig<'_>) {
+    let mut missing: Vec<Month> = held.iter().filter_map(|(_, e)| e.behind_since()).collect();
+    missing.sort();
+    missing.dedup();
+    let (Some(first), Some(_)) = (missing.first(), missing.last()) else { return };
+    let n = held.iter().filter(|(_, e)| e.behind_since().is_some()).count();
+    // They miss every month from then to the latest committed, this run's last month.
+    let last = config.months.last();
+    let months = if *first == last { first.to_string() } else { format!("{first}..{last}") };
+    eprintln!(
+        "note: {n} customer(s) are held back since an earlier month, their standing frozen (a held_back alert each month); catch them up with their corrected records: crm-tiering run --catch-up --month {months} --aum FILE... --store {}",
+        cli_store::shown(config.store)
+    );
 }
 
 /// A failure after some months of a range were committed says which.

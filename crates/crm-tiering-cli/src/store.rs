@@ -222,6 +222,53 @@ fn render_history(location: &str, portfolio: &str, head: &str, runs: &[crm_tieri
     s
 }
 
+/// An import refuses whatever a run would refuse of the states (issue 18): a month with no next
+/// month, a month other than the one the states are after, and every state the evaluation of
+/// the next month would refuse (a kind the book does not tier, a tier the book does not know or
+/// map, an inconsistent state), each listed with its customer.
+fn check_import(
+    book: &crm_tiering::RuleBook,
+    states: &crm_tiering::portfolio::PortfolioStates,
+    file: &Path,
+    month: Month,
+) -> Result<(), Failure> {
+    if month == Month::LAST {
+        return Err(Failure::new(Exit::Usage, format!("{}: {month} has no next month to evaluate", file.display())));
+    }
+    if let Some(latest) = states.latest_month()
+        && latest != month
+    {
+        return Err(Failure::new(
+            Exit::Usage,
+            format!(
+                "{}: the states are after {latest} (the latest month a customer was evaluated), not {month}: give --month {latest} or leave it out; nothing was written",
+                file.display()
+            ),
+        ));
+    }
+    let engine = crm_tiering::Engine::new(book.clone());
+    let errors: Vec<crm_tiering::portfolio::RecordError> = states
+        .iter()
+        .filter_map(|(c, s)| engine.check_state(c, s, month.next()).err())
+        .map(|e| crm_tiering::portfolio::RecordError::at(e, None))
+        .collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    for e in &errors {
+        eprintln!("error: {}", crate::run::describe(e));
+    }
+    Err(Failure::new(
+        Exit::BadInput,
+        format!(
+            "{}: {} state(s) a run of {} would refuse; nothing was written",
+            file.display(),
+            errors.len(),
+            month.next()
+        ),
+    ))
+}
+
 /// `crm-tiering import-states FILE`: a checked states file becomes the store's starting point,
 /// committed as the states after `month` (default: the latest month a customer was evaluated)
 /// by a run of its own.
@@ -259,6 +306,7 @@ pub(crate) fn import_states_command(
             ));
         }
     };
+    check_import(&book, &states, file, month)?;
     let mut meta = run_meta(&book, vec![digest("states", file, states.len() as u64)?])?;
     meta.rerun = rerun;
     let mut store = open(location, create)?;

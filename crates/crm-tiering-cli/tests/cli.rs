@@ -778,7 +778,8 @@ fn demo_generates_runs_and_reproduces_by_hand() {
 fn help_documents_the_exit_codes() {
     let o = cli(&["run", "--help"]);
     assert_eq!(code(&o), 0);
-    assert!(stdout(&o).contains("6  completed with --skip-bad-rows"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("6  completed, but some customers were held back"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("--catch-up"), "{}", stdout(&o));
     let o = cli(&["run", "--out"]);
     assert_eq!(code(&o), 2);
 }

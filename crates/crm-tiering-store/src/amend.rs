@@ -3,7 +3,7 @@
 //! head, so nothing chains on it: its states are replaced and its record (states checksum,
 //! rows digests, digest) recomputed, in one transaction under the lock.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use crm_tiering::Month;
 
@@ -72,10 +72,11 @@ impl Db {
             return Err(crate::protocol::changed(head, &chain.head));
         };
         // A customer-month has its events from one evaluation: a customer the month already
-        // has events or alerts of was not held back in it.
-        for (table, rows) in [("events", &data.events), ("alerts", &data.alerts)] {
-            let mut seen = HashSet::new();
-            for r in rows.iter() {
+        // has events or alerts of was not held back in it. Its `held_back` alerts (the month it
+        // was held, SPEC §15.7) stay beside the catch-up's rows, which are numbered after them.
+        for (table, rows) in [("events", &mut data.events), ("alerts", &mut data.alerts)] {
+            let mut next_seq: HashMap<(i64, String), i32> = HashMap::new();
+            for r in rows.iter_mut() {
                 if r.month < first.yyyymm() || r.month > last.yyyymm() {
                     return Err(StoreError::Input(format!(
                         "the catch-up of {first}..{last} was given {table} of {} (customer {}); nothing was written",
@@ -83,20 +84,29 @@ impl Db {
                         r.customer_id
                     )));
                 }
-                if !seen.insert((r.month, r.customer_id.as_str())) {
+                let key = (r.month, r.customer_id.clone());
+                if let Some(offset) = next_seq.get(&key) {
+                    r.seq += offset;
                     continue;
                 }
-                let sql = format!("SELECT count(*) FROM {table} WHERE month = ?1 AND customer_id = ?2");
-                let n = self.rows(what, &sql, &[Value::Int(r.month), r.customer_id.as_str().into()], |x| {
-                    Ok(x.int(0)?.unwrap_or(0))
+                let params = [Value::Int(r.month), r.customer_id.as_str().into()];
+                let sql = format!(
+                    "SELECT count(*), coalesce(max(seq) + 1, 0), coalesce(sum(CASE WHEN kind = 'held_back' THEN 1 ELSE 0 END), 0) FROM {table} WHERE month = ?1 AND customer_id = ?2"
+                );
+                let found = self.rows(what, &sql, &params, |x| {
+                    Ok((x.int(0)?.unwrap_or(0), x.int(1)?.unwrap_or(0), x.int(2)?.unwrap_or(0)))
                 })?;
-                if n.first().is_some_and(|n| *n > 0) {
+                let (n, after, held_back) = found.first().copied().unwrap_or((0, 0, 0));
+                if n > held_back {
                     return Err(StoreError::Input(format!(
                         "customer {} already has {table} in {}: a catch-up writes only customers held back in the months it evaluates; nothing was written",
                         r.customer_id,
                         crate::types::month_text(r.month)
                     )));
                 }
+                let offset = i32::try_from(after).unwrap_or(i32::MAX);
+                r.seq += offset;
+                next_seq.insert(key, offset);
             }
         }
         let layout = self.d.layout();

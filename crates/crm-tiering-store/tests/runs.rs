@@ -6,7 +6,7 @@
 mod common;
 
 use common::{commit_rows, create, engine, evaluate, fresh, month};
-use crm_tiering::portfolio::{Absent, MonthRange, PortfolioOptions};
+use crm_tiering::portfolio::{MonthRange, PortfolioOptions};
 use crm_tiering_store::{RunKind, RunStatus, Store, StoreErrorKind};
 
 /// `n` customers' records of a month (ids c001...), AUM around the entry threshold.
@@ -168,7 +168,7 @@ fn a_catch_up_amends_the_latest_month_and_a_rollback_takes_it_back() {
         // The catch-up: c3's corrected February and March, from March's states.
         let range: MonthRange = "2024-02..2024-03".parse().unwrap();
         let catch_up = [("2024-02", "c3", "1100000"), ("2024-03", "c3", "270000")];
-        let hold = PortfolioOptions { absent: Absent::Hold, ..PortfolioOptions::default() };
+        let hold = PortfolioOptions { catch_up: true, ..PortfolioOptions::default() };
         let mut w = store.begin_amendment(range, meta.clone()).unwrap();
         assert_eq!(w.amends(), month("2024-03"));
         let mut states = w.latest_states().unwrap().states;

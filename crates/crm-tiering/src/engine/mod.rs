@@ -104,6 +104,27 @@ impl Engine {
         Ok(MonthOutcome { month, aum, state, events, alerts })
     }
 
+    /// Checks a customer's stored state as evaluating `next` (the month after the state's) would:
+    /// its kind is one the book tiers, a rule set and version are in force, its tier codes are
+    /// the version's (or mapped by its `tier_map`) and it is consistent (SPEC §6.1). What an
+    /// import of states refuses, so that a store never starts from states a run would refuse.
+    ///
+    /// # Errors
+    /// The error the evaluation of `next` would report for the state.
+    pub fn check_state(
+        &self,
+        customer: CustomerRef<'_>,
+        state: &CustomerState,
+        next: Month,
+    ) -> Result<(), TieringError> {
+        if !self.book.tiers_kind(customer.kind) {
+            return Err(self.book.kind_not_tiered(customer.id, customer.kind, Some(next)));
+        }
+        let set = self.book.select(customer.legal_entity, customer.kind)?;
+        let version = self.book.version_for(set, next, customer.id)?;
+        plan(version, customer.id, state, next, None).map(|_| ())
+    }
+
     /// Replays a customer's history from a starting state, month by month.
     ///
     /// The result has one outcome per month of `history`, each equal to what

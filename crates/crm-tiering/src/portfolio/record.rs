@@ -64,6 +64,18 @@ impl RecordError {
     pub fn field(&self) -> Option<&str> {
         self.error.field()
     }
+
+    /// For a customer held back because an earlier month was not caught up (SPEC §15.7): the
+    /// first month it misses, which a catch-up run must evaluate for it.
+    pub fn behind_since(&self) -> Option<Month> {
+        match &self.error {
+            TieringError::Sequence(s) => match **s {
+                crate::error::SequenceError::Behind { missing, .. } => Some(missing),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for RecordError {
