@@ -75,7 +75,8 @@ impl ColumnRole {
         matches!(self, ColumnRole::Aum | ColumnRole::ComponentAverage(_) | ColumnRole::Balance)
     }
 
-    fn name(&self) -> &str {
+    /// The role's name: `month`, `customer_id`, ..., or a component's code.
+    pub fn name(&self) -> &str {
         match self {
             ColumnRole::Month => "month",
             ColumnRole::CustomerId => "customer_id",
