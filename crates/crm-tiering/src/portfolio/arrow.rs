@@ -161,6 +161,30 @@ fn is_integer(t: &DataType) -> bool {
     )
 }
 
+/// An Arrow type as the Arrow libraries write it in Python: `int64`, `double`,
+/// `decimal128(20, 2)`, `timestamp[ns, tz=UTC]`.
+fn type_name(t: &DataType) -> String {
+    let unit = |u: &TimeUnit| match u {
+        TimeUnit::Second => "s",
+        TimeUnit::Millisecond => "ms",
+        TimeUnit::Microsecond => "us",
+        TimeUnit::Nanosecond => "ns",
+    };
+    match t {
+        DataType::Float16 => "halffloat".into(),
+        DataType::Float32 => "float".into(),
+        DataType::Float64 => "double".into(),
+        DataType::Utf8 => "string".into(),
+        DataType::LargeUtf8 => "large_string".into(),
+        DataType::Decimal128(p, s) => format!("decimal128({p}, {s})"),
+        DataType::Decimal256(p, s) => format!("decimal256({p}, {s})"),
+        DataType::Timestamp(u, None) => format!("timestamp[{}]", unit(u)),
+        DataType::Timestamp(u, Some(tz)) => format!("timestamp[{}, tz={tz}]", unit(u)),
+        DataType::Dictionary(k, v) => format!("dictionary<values={}, indices={}>", type_name(v), type_name(k)),
+        t => t.to_string().to_lowercase(),
+    }
+}
+
 fn per_day(unit: TimeUnit) -> i64 {
     match unit {
         TimeUnit::Second => 86_400,
@@ -199,10 +223,11 @@ fn plan(cols: &Columns, i: usize, field: &Field) -> Result<Plan, (String, bool)>
     };
     let ok = |how| Ok(Plan { how, dictionary });
     let refuse = |message: String| Err((message, false));
+    let shown = type_name(t);
     if let Some(freq) = period_freq(field) {
         return match role {
             Some(ColumnRole::Month) if freq == "M" && matches!(t, DataType::Int64 | DataType::Int32) => ok(How::Period),
-            Some(ColumnRole::Month) if freq == "M" => refuse(format!("column `{name}` holds periods stored as {t}")),
+            Some(ColumnRole::Month) if freq == "M" => refuse(format!("column `{name}` holds periods stored as {shown}")),
             Some(ColumnRole::Month) => refuse(format!(
                 "column `{name}` holds periods of frequency `{freq}`: a month column takes monthly periods (Period[M]) only"
             )),
@@ -214,17 +239,17 @@ fn plan(cols: &Columns, i: usize, field: &Field) -> Result<Plan, (String, bool)>
             Err((Columns::float_amount_message(base), true))
         }
         DataType::Float16 | DataType::Float32 | DataType::Float64 => {
-            refuse(format!("column `{name}` is written as binary floating-point numbers ({t}): write it as a string"))
+            refuse(format!("column `{name}` is written as binary floating-point numbers ({shown}): write it as a string"))
         }
         DataType::Boolean => refuse(format!("column `{name}` holds booleans: write it as a string")),
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null => ok(How::Text),
         t if fen && is_integer(t) => ok(How::Fen),
         t if fen => refuse(format!(
-            "column `{name}` is {t}: a `_fen` column holds whole fen (分), as integers or strings of digits"
+            "column `{name}` is {shown}: a `_fen` column holds whole fen (分), as integers or strings of digits"
         )),
         DataType::Decimal128(_, s) | DataType::Decimal256(_, s) if amount => ok(How::Decimal(*s)),
         t if amount && is_integer(t) => refuse(Columns::integer_amount_message(name)),
-        t if amount => refuse(format!("column `{name}` is {t}: write amounts as decimals or strings")),
+        t if amount => refuse(format!("column `{name}` is {shown}: write amounts as decimals or strings")),
         t if is_integer(t) && matches!(role, Some(ColumnRole::Month | ColumnRole::Date | ColumnRole::Months)) => {
             ok(How::Integer)
         }
@@ -245,10 +270,10 @@ fn plan(cols: &Columns, i: usize, field: &Field) -> Result<Plan, (String, bool)>
         }
         t if is_integer(t) && matches!(role, Some(ColumnRole::CustomerId | ColumnRole::LegalEntity)) => {
             refuse(format!(
-                "column `{name}` holds integers ({t}): write ids and codes as strings (an integer loses leading zeros)"
+                "column `{name}` holds integers ({shown}): write ids and codes as strings (an integer loses leading zeros)"
             ))
         }
-        t => refuse(format!("column `{name}` is {t}: write it as a string")),
+        t => refuse(format!("column `{name}` is {shown}: write it as a string")),
     }
 }
 
