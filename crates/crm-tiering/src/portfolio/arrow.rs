@@ -227,7 +227,9 @@ fn plan(cols: &Columns, i: usize, field: &Field) -> Result<Plan, (String, bool)>
     if let Some(freq) = period_freq(field) {
         return match role {
             Some(ColumnRole::Month) if freq == "M" && matches!(t, DataType::Int64 | DataType::Int32) => ok(How::Period),
-            Some(ColumnRole::Month) if freq == "M" => refuse(format!("column `{name}` holds periods stored as {shown}")),
+            Some(ColumnRole::Month) if freq == "M" => {
+                refuse(format!("column `{name}` holds periods stored as {shown}"))
+            }
             Some(ColumnRole::Month) => refuse(format!(
                 "column `{name}` holds periods of frequency `{freq}`: a month column takes monthly periods (Period[M]) only"
             )),
@@ -238,18 +240,18 @@ fn plan(cols: &Columns, i: usize, field: &Field) -> Result<Plan, (String, bool)>
         DataType::Float16 | DataType::Float32 | DataType::Float64 if amount => {
             Err((Columns::float_amount_message(base), true))
         }
-        DataType::Float16 | DataType::Float32 | DataType::Float64 => {
-            refuse(format!("column `{name}` is written as binary floating-point numbers ({shown}): write it as a string"))
-        }
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => refuse(format!(
+            "column `{name}` is written as binary floating-point numbers ({shown}): write it as a string"
+        )),
         DataType::Boolean => refuse(format!("column `{name}` holds booleans: write it as a string")),
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null => ok(How::Text),
         t if fen && is_integer(t) => ok(How::Fen),
-        t if fen => refuse(format!(
+        _ if fen => refuse(format!(
             "column `{name}` is {shown}: a `_fen` column holds whole fen (分), as integers or strings of digits"
         )),
         DataType::Decimal128(_, s) | DataType::Decimal256(_, s) if amount => ok(How::Decimal(*s)),
         t if amount && is_integer(t) => refuse(Columns::integer_amount_message(name)),
-        t if amount => refuse(format!("column `{name}` is {shown}: write amounts as decimals or strings")),
+        _ if amount => refuse(format!("column `{name}` is {shown}: write amounts as decimals or strings")),
         t if is_integer(t) && matches!(role, Some(ColumnRole::Month | ColumnRole::Date | ColumnRole::Months)) => {
             ok(How::Integer)
         }
@@ -273,7 +275,7 @@ fn plan(cols: &Columns, i: usize, field: &Field) -> Result<Plan, (String, bool)>
                 "column `{name}` holds integers ({shown}): write ids and codes as strings (an integer loses leading zeros)"
             ))
         }
-        t => refuse(format!("column `{name}` is {shown}: write it as a string")),
+        _ => refuse(format!("column `{name}` is {shown}: write it as a string")),
     }
 }
 

@@ -2,7 +2,7 @@
 //! bytes present before anything is reserved.
 
 use bytes::Bytes;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::errors::ParquetError;
 use parquet::file::reader::{ChunkReader, Length};
 
@@ -59,9 +59,12 @@ impl<R: ChunkReader> ChunkReader for CheckedChunks<R> {
 /// `first_row`, calling `each` with the columns and every row's cells; returns the number of
 /// rows read.
 ///
-/// The file is read through [`CheckedChunks`] and in batches of 1,024 rows; room for the AUM
+/// The columns' Arrow types are those of the file's Parquet schema (an Arrow schema embedded in
+/// its footer is not read). The file is read through [`CheckedChunks`] and in batches of 1,024
+/// rows, every column chunk checked to lie within the file first; room for the AUM
 /// records is reserved for the row count the footer claims only up to one record per byte of
-/// the file (a row count the data cannot hold is never reserved).
+/// the file (a row count the data cannot hold is never reserved), and a file whose data holds
+/// another number of rows than its footer claims is refused as damaged.
 ///
 /// ```
 /// use crm_tiering::RuleBook;
@@ -77,8 +80,32 @@ impl<R: ChunkReader> ChunkReader for CheckedChunks<R> {
 ///
 /// # Errors
 /// [`TableError::Data`] for a file that is not Parquet or is damaged (naming the table, the
-/// file); [`TableError::Columns`] and [`TableError::Type`] as [`TableReader::new`].
+/// file); [`TableError::Columns`] and [`TableError::Type`] as [`TableReader::new`]. After an
+/// error `extract` may hold some of the file's rows: the run must not go on.
 pub fn read_parquet<R: ChunkReader + 'static>(
+    book: &RuleBook,
+    kind: TableKind,
+    name: &str,
+    file: R,
+    first_row: u64,
+    extract: &mut Extract,
+    each: impl FnMut(&Columns, &[Cell<'_>]),
+) -> Result<u64, TableError> {
+    // The Parquet decoder has panicked on damaged pages (an out-of-bounds bitmap of definition
+    // levels, found by the parquet_input fuzz target): such a file is refused as damaged, like
+    // any other, rather than ending the process.
+    let read = std::panic::AssertUnwindSafe(|| read_unguarded(book, kind, name, file, first_row, extract, each));
+    std::panic::catch_unwind(read).unwrap_or_else(|_| {
+        Err(TableError::Data {
+            table: name.to_string(),
+            message: "not a readable Parquet file: its pages cannot be decoded (the file is damaged)".to_string(),
+        })
+    })
+}
+
+/// [`read_parquet`] without the guard against the decoder's panics.
+#[allow(clippy::too_many_arguments)]
+fn read_unguarded<R: ChunkReader + 'static>(
     book: &RuleBook,
     kind: TableKind,
     name: &str,
@@ -93,7 +120,10 @@ pub fn read_parquet<R: ChunkReader + 'static>(
     };
     let file = CheckedChunks::new(file);
     let len = file.len;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(damaged)?;
+    // The columns' types are the Parquet schema's: the Arrow schema a writer may embed in the
+    // footer is a second description, not read (nor trusted).
+    let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
+    let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options).map_err(damaged)?;
     let meta = builder.metadata().clone();
     let claimed = meta.file_metadata().num_rows();
     let groups: Option<i64> =
@@ -103,6 +133,25 @@ pub fn read_parquet<R: ChunkReader + 'static>(
             "the footer claims {claimed} rows, its row groups {}",
             groups.map_or_else(|| "a count that is not one".to_string(), |g| g.to_string())
         ))));
+    }
+    // Every column chunk within the file before the reader asks for one (the reader assumes
+    // offsets and lengths that are not negative).
+    for (g, group) in meta.row_groups().iter().enumerate() {
+        for (c, column) in group.columns().iter().enumerate() {
+            let start = column.dictionary_page_offset().unwrap_or_else(|| column.data_page_offset());
+            let length = column.compressed_size();
+            let inside = u64::try_from(start)
+                .ok()
+                .zip(u64::try_from(length).ok())
+                .and_then(|(s, l)| s.checked_add(l))
+                .is_some_and(|end| end <= len);
+            if !inside || column.num_values() < 0 {
+                return Err(damaged(ParquetError::General(format!(
+                    "row group {g}, column {c} claims {length} bytes at offset {start} ({} values), but the file has {len} bytes",
+                    column.num_values()
+                ))));
+            }
+        }
     }
     let mut reader = TableReader::new(book, kind, name, builder.schema(), first_row)?;
     if kind == TableKind::Aum {
@@ -118,6 +167,10 @@ pub fn read_parquet<R: ChunkReader + 'static>(
         reader.push_batch_with(extract, &batch, &mut each)?;
     }
     let rows = reader.next_row() - first_row;
+    if i64::try_from(rows).ok() != Some(claimed) {
+        // A footer whose count the data does not hold: the rows read may not be the file's.
+        return Err(damaged(ParquetError::General(format!("the footer claims {claimed} rows, the data holds {rows}"))));
+    }
     reader.finish(extract);
     Ok(rows)
 }
