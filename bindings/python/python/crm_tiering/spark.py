@@ -406,7 +406,7 @@ def _partition_options(plan_options: Dict[str, Any], entities: List[str]) -> Dic
     return options
 
 
-def _portfolio_checks(book: Any, aum: Any, months: str, options: Dict[str, Any]) -> List[str]:
+def _portfolio_checks(book: Any, aum: Any, columns: List[str], months: str, options: Dict[str, Any]) -> List[str]:
     """The checks of the whole portfolio a partition cannot make, on the driver: a declared
     month without any AUM record is refused (the core's error, raised here: the core runs them
     over one row per distinct month of the DataFrame), unless ``allow_empty_month``. Returns the
@@ -414,7 +414,7 @@ def _portfolio_checks(book: Any, aum: Any, months: str, options: Dict[str, Any])
     partition holds, rather than evaluates at zero, the customers of an entity it lacks)."""
     from pyspark.sql import functions as F
 
-    roles = dict(zip(ct._native._column_roles(book, "aum", list(aum.columns)), aum.columns))
+    roles = dict(zip(ct._native._column_roles(book, "aum", columns), columns))
     month_col, entity_col = roles.get("month"), roles.get("legal_entity")
     if not options.get("allow_empty_month"):
         if month_col is None:
@@ -605,7 +605,7 @@ def evaluate(
     p, dry = _run(plan, book, aum_schema.empty_table(), empty_des, [], dry_options)
     dry_tables = _present(dry, None, p.to_states_text())
     plan.out_types = {name: _struct_of(dry_tables[name].schema) for name in OUTPUTS}
-    entities = _portfolio_checks(book, aum, months_text, plan.options)
+    entities = _portfolio_checks(book, aum, aum_cols, months_text, plan.options)
     plan.options = _partition_options(plan.options, entities)
 
     def q(c: str) -> Any:
