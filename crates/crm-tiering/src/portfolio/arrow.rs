@@ -797,6 +797,164 @@ mod tests {
         assert_eq!(civil(-1), (1969, 12, 31));
     }
 
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use arrow_array::types::Int32Type;
+    use arrow_array::{
+        BooleanArray, Date64Array, Decimal256Array, DictionaryArray, Float64Array, Int64Array, StringArray,
+        TimestampMillisecondArray,
+    };
+    use arrow_schema::Field;
+
+    use crate::portfolio::{Extract, TableKind};
+
+    fn batch(columns: Vec<(Field, ArrayRef)>) -> RecordBatch {
+        let (fields, arrays): (Vec<Field>, Vec<ArrayRef>) = columns.into_iter().unzip();
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap_or_else(|e| unreachable!("{e}"))
+    }
+
+    fn field(name: &str, a: &ArrayRef) -> Field {
+        Field::new(name, a.data_type().clone(), true)
+    }
+
+    /// Reads a batch as an AUM table: (customer id, month, aum) of each row read, and the
+    /// (customer, field) of each rejected one.
+    #[allow(clippy::type_complexity)]
+    fn read(b: &RecordBatch) -> Result<(Vec<(String, Option<String>, String)>, Vec<(String, String)>), TableError> {
+        let book = RuleBook::default_book().unwrap_or_else(|e| unreachable!("{e}"));
+        let mut x = Extract::new(&book);
+        let mut r = TableReader::new(&book, TableKind::Aum, "t", &b.schema(), 0)?;
+        r.push_batch(&mut x, b)?;
+        r.finish(&mut x);
+        let rows = x
+            .rows()
+            .iter()
+            .map(|r| (r.customer_id().to_string(), r.month().map(|m| m.to_string()), format!("{:?}", r.aum())))
+            .collect();
+        let held = x
+            .rejected()
+            .chain(x.fatal())
+            .map(|e| (e.customer().unwrap_or_default().to_string(), e.field().unwrap_or_default().to_string()))
+            .collect();
+        Ok((rows, held))
+    }
+
+    fn ids() -> ArrayRef {
+        Arc::new(StringArray::from(vec!["c1", "c2"]))
+    }
+
+    #[test]
+    fn dictionaries_periods_and_wide_decimals() {
+        let keys = arrow_array::Int32Array::from(vec![1, 0]);
+        let dict: ArrayRef =
+            Arc::new(DictionaryArray::<Int32Type>::try_new(keys, ids()).unwrap_or_else(|e| unreachable!("{e}")));
+        let wide: ArrayRef = Arc::new(
+            Decimal256Array::from(vec![arrow_buffer::i256::from_i128(25_000_000), arrow_buffer::i256::from_i128(1)])
+                .with_precision_and_scale(40, 2)
+                .unwrap_or_else(|e| unreachable!("{e}")),
+        );
+        let ordinals: ArrayRef = Arc::new(Int64Array::from(vec![648, 649]));
+        let meta = HashMap::from([
+            ("ARROW:extension:name".to_string(), "pandas.period".to_string()),
+            ("ARROW:extension:metadata".to_string(), r#"{"freq":"M"}"#.to_string()),
+        ]);
+        let period = field("month", &ordinals).with_metadata(meta.clone());
+        let b = batch(vec![
+            (field("customer_id", &dict), dict),
+            (period, ordinals.clone()),
+            (field("aum", &wide), wide.clone()),
+        ]);
+        let (rows, held) = read(&b).unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(held.is_empty(), "{held:?}");
+        let got: Vec<(&str, Option<&str>)> = rows.iter().map(|(c, m, _)| (c.as_str(), m.as_deref())).collect();
+        assert_eq!(got, [("c2", Some("2024-01")), ("c1", Some("2024-02"))]);
+        assert!(rows[0].2.contains("250000.00"), "{rows:?}");
+        // A daily period is refused, naming the frequency.
+        let mut daily = meta;
+        daily.insert("ARROW:extension:metadata".into(), r#"{"freq":"D"}"#.into());
+        let b = batch(vec![
+            (field("customer_id", &ids()), ids()),
+            (field("month", &ordinals).with_metadata(daily), ordinals),
+            (field("aum", &wide), wide),
+        ]);
+        let err = read(&b).unwrap_err();
+        assert_eq!(err.column(), Some("month"));
+        assert!(err.to_string().contains("frequency `D`"), "{err}");
+    }
+
+    #[test]
+    fn refused_types_name_the_table_and_the_column() {
+        let floats: ArrayRef = Arc::new(Float64Array::from(vec![1.0, 2.0]));
+        let keys = arrow_array::Int32Array::from(vec![0, 1]);
+        let float_dict: ArrayRef = Arc::new(
+            DictionaryArray::<Int32Type>::try_new(keys, floats.clone()).unwrap_or_else(|e| unreachable!("{e}")),
+        );
+        let bools: ArrayRef = Arc::new(BooleanArray::from(vec![true, false]));
+        let zoned: ArrayRef = Arc::new(TimestampMillisecondArray::from(vec![0, 0]).with_timezone("Asia/Shanghai"));
+        let ints: ArrayRef = Arc::new(Int64Array::from(vec![1, 2]));
+        let text: ArrayRef = Arc::new(StringArray::from(vec!["1", "2"]));
+        let cases: Vec<(&str, ArrayRef, &str, bool)> = vec![
+            ("aum", floats, "binary floating-point", true),
+            ("aum", float_dict, "binary floating-point", true),
+            ("aum", bools.clone(), "booleans", false),
+            ("aum", ints.clone(), "aum_fen", false),
+            ("customer_kind", bools, "booleans", false),
+            ("month", zoned, "timezone-aware timestamps (Asia/Shanghai)", false),
+            ("customer_id", ints, "holds integers (int64)", false),
+        ];
+        for (name, array, says, float) in cases {
+            let mut columns = vec![(field("aum", &text), text.clone())];
+            if name == "aum" {
+                columns.clear();
+            }
+            if name != "customer_id" {
+                columns.push((field("customer_id", &ids()), ids()));
+            }
+            columns.push((field(name, &array), array));
+            let err = read(&batch(columns)).unwrap_err();
+            let TableError::Type { table, column, float_amount, message } = &err else { unreachable!("{err:?}") };
+            assert_eq!((table.as_str(), column.as_str(), *float_amount), ("t", name, float), "{err}");
+            assert!(message.contains(says) && err.to_string().starts_with("table `t`: column"), "{err}");
+        }
+    }
+
+    #[test]
+    fn dates_timestamps_and_a_month_column_of_something_else() {
+        let day = 86_400_000;
+        let dates: ArrayRef = Arc::new(Date64Array::from(vec![19_783 * day, 19_782 * day]));
+        let naive: ArrayRef = Arc::new(TimestampMillisecondArray::from(vec![19_783 * day + 1, -1]));
+        let aum: ArrayRef = Arc::new(StringArray::from(vec!["1", "2"]));
+        for months in [dates, naive] {
+            let b = batch(vec![
+                (field("customer_id", &ids()), ids()),
+                (field("month", &months), months),
+                (field("aum", &aum), aum.clone()),
+            ]);
+            let (rows, held) = read(&b).unwrap_or_else(|e| unreachable!("{e}"));
+            assert!(held.is_empty());
+            let got: Vec<Option<String>> = rows.into_iter().map(|r| r.1).collect();
+            assert!(
+                got == [Some("2024-03".into()), Some("2024-02".into())]
+                    || got == [Some("2024-03".into()), Some("1969-12".into())],
+                "{got:?}"
+            );
+        }
+        // Integers that are not months, throughout: the run stops, naming the column.
+        let ordinals: ArrayRef = Arc::new(Int64Array::from(vec![648, 649]));
+        let b = batch(vec![
+            (field("customer_id", &ids()), ids()),
+            (field("month", &ordinals), ordinals),
+            (field("aum", &aum), aum),
+        ]);
+        let (rows, held) = read(&b).unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(rows.is_empty());
+        assert_eq!(
+            held,
+            [("c1".into(), "month".into()), ("c2".into(), "month".into()), (String::new(), "month".into())]
+        );
+    }
+
     #[test]
     fn negative_scales_and_wide_values() {
         let text = |a: Amount| match a {
