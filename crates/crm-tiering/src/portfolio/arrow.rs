@@ -422,7 +422,10 @@ fn prepare(col: &ArrayRef, values: &ArrayRef, plan: Plan, buf: &mut Buffers) -> 
             DataType::Decimal128(..) if s >= 0 && !plan.dictionary => {
                 let a = values.as_primitive::<Decimal128Type>();
                 let scale = u32::from(s.unsigned_abs());
-                for i in 0..n {
+                // Only a value beyond 64 bits (or more than 28 decimals) may need its text: one
+                // pass that does nothing else for the usual column.
+                let wide = scale > 28 || a.values().iter().any(|v| v.unsigned_abs() >> 64 != 0);
+                for i in (0..n).filter(|_| wide) {
                     if !a.is_null(i) && decimal(a.value(i), scale).is_none() {
                         buf.beyond.push((i, format!("{}e-{s}", a.value(i))));
                     }
@@ -757,14 +760,18 @@ impl TableReader {
         let mut start = 0;
         while start < n {
             let rows = CHUNK.min(n - start);
-            all.clear();
-            all.resize(rows * width, Cell::Text(""));
+            // Every cell is written by its column's fill: the buffer is only sized.
+            if all.len() != rows * width {
+                all.clear();
+                all.resize(rows * width, Cell::Text(""));
+            }
             for (i, c) in columns.iter().enumerate() {
                 c.fill(&mut all, i, width, start);
             }
             for cells in all.chunks_exact(width) {
                 each(&self.cols, cells);
-                extract.push_values(&self.name, &self.cols, self.next_row, cells);
+                // Amounts are typed only in amount columns (the plans): no text to make.
+                extract.push_typed(&self.name, &self.cols, self.next_row, cells);
                 self.next_row += 1;
             }
             start += rows;

@@ -868,6 +868,13 @@ impl Extract {
         self.push_row(table, cols, row, cells.as_slice());
     }
 
+    /// [`Extract::push_values`] for cells whose amounts are all in amount columns (the typed
+    /// reader's, by its plans): read as they are, with no look for amounts elsewhere.
+    #[inline]
+    pub(crate) fn push_typed(&mut self, table: &str, cols: &Columns, row: u64, cells: &[Cell<'_>]) {
+        self.push_row(table, cols, row, cells);
+    }
+
     /// Room for `additional` more AUM records, for a reader that knows how many are coming.
     pub fn reserve(&mut self, additional: usize) {
         self.records.reserve(additional);
