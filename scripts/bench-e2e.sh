@@ -129,7 +129,9 @@ log "converting $M2 ($ROWS rows) to Parquet"
 run_logged convert "$PY" "$WORK/duck.py" convert "$WORK/m2.csv" "$WORK/m2.parquet"
 
 log "committing $M1 into the base store"
-run_logged base "$BIN" run --month "$M1" --aum "$WORK/m1.csv" --store "$WORK/base.db" --create-store --quiet
+# The demo's customers are personal and corporate: its rule book tiers both.
+RULES=$ROOT/rules-spec/demo-rules.toml
+run_logged base "$BIN" run --month "$M1" --aum "$WORK/m1.csv" --store "$WORK/base.db" --create-store --rules "$RULES" --quiet
 rm -f "$WORK/m1.csv"
 
 # --- 4. the timed runs ----------------------------------------------------------------------
@@ -161,7 +163,7 @@ crmt() { # crmt FORMAT INPUT [THREADS]
     local threads=${3:-1} name="crm-tiering-$1"
     [ "$threads" = 1 ] || name="$name-t$threads"
     fresh_store
-    timed "$name" "$BIN" run --month "$M2" --aum "$2" --store "$WORK/run.db" \
+    timed "$name" "$BIN" run --month "$M2" --aum "$2" --store "$WORK/run.db" --rules "$RULES" \
         --threads "$threads" --quiet
 }
 

@@ -28,6 +28,9 @@ trap pg_test_cluster_stop EXIT
 step "Rust: tests (unit, properties, conformance vectors, CLI end to end, store on SQLite and PostgreSQL, doctests)"
 cargo test --workspace --locked
 
+step "Fuzz: parquet_input, a short coverage-guided run from its seeds (fuzz/README.md)"
+bash fuzz/run-parquet-input.sh 5
+
 step "Rust: the example month-end batch"
 cargo run -q --locked -p crm-tiering --example monthly_batch | tail -n 1
 

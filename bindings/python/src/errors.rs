@@ -130,3 +130,18 @@ pub(crate) fn input_error(
 ) -> PyErr {
     tiering_error(&crm_tiering::InputError::new(customer.unwrap_or(""), month, field, message).into())
 }
+
+/// The `InputError` of a portfolio option the core's parser refuses (an unknown key, a value
+/// the key does not take): the core's message, the key as the field.
+pub(crate) fn option_error(py: Python<'_>, e: &crm_tiering::portfolio::OptionError) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let d = PyDict::new(py);
+        d.set_item("customer", None::<String>)?;
+        d.set_item("month", None::<String>)?;
+        d.set_item("field", &e.key)?;
+        d.set_item("record", None::<String>)?;
+        d.set_item("other_record", None::<String>)?;
+        Ok(PyErr::from_value(make(py, "InputError", &e.to_string(), &d)?))
+    };
+    build().unwrap_or_else(|err| err)
+}

@@ -9,6 +9,7 @@
 
 mod convert;
 mod errors;
+mod options;
 mod portfolio;
 mod reader;
 mod store;
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crm_tiering::portfolio::PortfolioFailure;
-use crm_tiering::portfolio::{PortfolioOptions, RuleBookChange, TableKind};
+use crm_tiering::portfolio::{PortfolioOptions, TableKind};
 use crm_tiering::{Customer, CustomerRef, CustomerState, Engine, Month, MonthInput, MonthOutcome};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -33,9 +34,10 @@ use crate::types::{PyAlert, PyCustomerState, PyEngine, PyEvent, PyMonthOutcome, 
 use crate::writers::month_days;
 
 /// Replays a history table (`customer_id`, `month`, `aum`, ...) from empty states, over
-/// `months` (by default the table's first to last month).
+/// `months` (by default the table's first to last month), with the portfolio options
+/// `options` (the core's keys).
 #[pyfunction]
-#[pyo3(signature = (rules, history, *, months=None, designations=None, missing_months="error", absent="zero", explain=false, threads=1))]
+#[pyo3(signature = (rules, history, *, months=None, designations=None, missing_months="error", explain=false, **options))]
 #[allow(clippy::too_many_arguments)]
 fn replay_table(
     py: Python<'_>,
@@ -44,22 +46,21 @@ fn replay_table(
     months: Option<&Bound<'_, PyAny>>,
     designations: Option<&Bound<'_, PyAny>>,
     missing_months: &str,
-    absent: &str,
     explain: bool,
-    threads: usize,
+    options: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Tables4> {
-    let mut p = PyPortfolio::new(py, rules, missing_months, absent)?;
-    p.evaluate_history(py, history, months, designations, explain, threads, None, false, "aum", "designations")
+    let mut p = PyPortfolio::new(py, rules, missing_months, None)?;
+    p.evaluate_history(py, history, months, designations, explain, "aum", "designations", options)
 }
 
 /// The same history under two rule books (the core's `portfolio::simulate`): per month and
 /// effective tier the counts under each, and the customer-months whose effective tier differs.
 /// From `states` (a `Portfolio`'s states; new customers when none), over `months` (by default
-/// the table's first to last month).
+/// the table's first to last month), with the portfolio options `options` (the core's keys).
 #[pyfunction]
 #[pyo3(signature = (
     rules_a, rules_b, history, *, months=None, designations=None, daily=None, states=None,
-    missing_months="error", absent="zero", accept_rule_change=false, threads=1
+    missing_months="error", **options
 ))]
 #[allow(clippy::too_many_arguments)]
 fn simulate(
@@ -72,11 +73,9 @@ fn simulate(
     daily: Option<&Bound<'_, PyAny>>,
     states: Option<PyRef<'_, PyPortfolio>>,
     missing_months: &str,
-    absent: &str,
-    accept_rule_change: bool,
-    threads: usize,
+    options: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<(PyTable, PyTable)> {
-    let opts = options(py, missing_months)?;
+    let opts = crate::types::options(py, missing_months)?;
     let months = months.map(extract_months).transpose()?;
     let mut tables = vec![InputTable::from_py(history, TableKind::Aum, "aum")?];
     if let Some(d) = daily.filter(|d| !d.is_none()) {
@@ -88,13 +87,9 @@ fn simulate(
     let a = Engine::with_options((*rules_a.book).clone(), opts);
     let b = Engine::with_options((*rules_b.book).clone(), opts);
     let states = states.map(|p| p.states.clone()).unwrap_or_default();
-    let options = PortfolioOptions {
-        absent: absent.parse().map_err(|e: String| errors::input_error(py, None, None, "absent", &e))?,
-        rule_book_change: if accept_rule_change { RuleBookChange::Accept } else { RuleBookChange::Refuse },
-        threads: threads.max(1),
-        ..PortfolioOptions::default()
-    };
-    let result = py.detach(move || simulate_tables(&a, &b, &tables, months, &states, &options));
+    let mut portfolio_options = PortfolioOptions::default();
+    crate::options::apply(py, &mut portfolio_options, options)?;
+    let result = py.detach(move || simulate_tables(&a, &b, &tables, months, &states, &portfolio_options));
     result.map(|[c, d]| (c, d)).map_err(|e| e.into_py(py))
 }
 
@@ -121,7 +116,7 @@ fn explain_table(
 ) -> PyResult<PyTable> {
     let engine = Engine::with_options((*rules.book).clone(), options(py, missing_months)?);
     let tables = [InputTable::from_py(table, TableKind::Aum, "history")?];
-    let extract = read_all(&engine, &tables).map_err(|e| RunError::from(e).into_py(py))?;
+    let extract = read_all(&engine, &tables, &mut reader::check_signals).map_err(|e| RunError::from(e).into_py(py))?;
     if !extract.fatal().is_empty() {
         return Err(errors::failure(py, &PortfolioFailure { errors: extract.fatal().to_vec() }));
     }
@@ -252,7 +247,7 @@ fn _bench_rust_batch<'py>(
     let engine = Engine::new((*rules.book).clone());
     let result = py.detach(move || -> Result<(f64, usize, usize, usize), RunError> {
         let vectors = |tables: &[InputTable]| -> Result<(Vec<Customer>, Vec<MonthInput>), RunError> {
-            let extract = read_all(&engine, tables)?;
+            let extract = read_all(&engine, tables, &mut || Ok(()))?;
             Ok(extract
                 .rows()
                 .iter()
@@ -331,7 +326,7 @@ fn _bench_phases<'py>(
         let options = PortfolioOptions::default();
         let range = |m| MonthRange::single(m).map_err(RunError::NoMonths);
         let start = Instant::now();
-        let x1 = read_all(&engine, &t1)?;
+        let x1 = read_all(&engine, &t1, &mut || Ok(()))?;
         let mut states = PortfolioStates::new();
         engine.evaluate_portfolio_with(&mut states, range(m1)?, &x1, &options, &mut Null)?;
         let first = start.elapsed().as_secs_f64();
@@ -346,7 +341,7 @@ fn _bench_phases<'py>(
         let mut ids = writers::IdColumn::default();
         ids.of(&with_tables);
         let start = Instant::now();
-        let x2 = read_all(&engine, &t2)?;
+        let x2 = read_all(&engine, &t2, &mut || Ok(()))?;
         let read = start.elapsed().as_secs_f64();
         let start = Instant::now();
         engine.evaluate_portfolio_with(&mut states, range(m2)?, &x2, &options, &mut Null)?;
@@ -398,6 +393,24 @@ fn _bench_phases<'py>(
     Ok(d)
 }
 
+/// The role of each column of a table's header, as the core resolves it (`month`,
+/// `customer_id`, `legal_entity`, ..., a component's code): the Spark driver finds the columns
+/// of its whole-portfolio checks with it. Raises the core's error for a header that does not
+/// resolve.
+#[pyfunction]
+fn _column_roles(py: Python<'_>, rules: &PyRuleBook, kind: &str, headers: Vec<String>) -> PyResult<Vec<String>> {
+    use crm_tiering::portfolio::Columns;
+    let kind = match kind {
+        "aum" => TableKind::Aum,
+        "daily" => TableKind::Daily,
+        "designations" => TableKind::Designations,
+        other => return Err(errors::input_error(py, None, None, "kind", &format!("`{other}` is not a table kind"))),
+    };
+    let refs: Vec<&str> = headers.iter().map(String::as_str).collect();
+    let cols = Columns::resolve(&rules.book, kind, &refs).map_err(|e| errors::tiering_error(&e))?;
+    Ok((0..cols.width()).map(|i| cols.role(i).map_or("", |r| r.name()).to_string()).collect())
+}
+
 /// Parses an amount exactly (for tests and helpers): returns a `decimal.Decimal`.
 #[pyfunction]
 fn parse_amount<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
@@ -422,6 +435,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_bench_rust_batch, m)?)?;
     m.add_function(wrap_pyfunction!(_bench_phases, m)?)?;
     m.add_function(wrap_pyfunction!(parse_amount, m)?)?;
+    m.add_function(wrap_pyfunction!(_column_roles, m)?)?;
     m.add("STATE_SCHEMA_VERSION", crm_tiering::STATE_SCHEMA_VERSION)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -6,16 +6,18 @@ use std::sync::Arc;
 
 use arrow_schema::ArrowError;
 use crm_tiering::portfolio::{
-    Absent, Extract, MonthRange, PortfolioFailure, PortfolioOptions, PortfolioStates, RuleBookChange, Simulation,
-    TableKind, simulate,
+    Extract, MonthRange, PortfolioFailure, PortfolioOptions, PortfolioSink, PortfolioStates, RecordError,
+    RuleBookChange, Simulation, TableKind, simulate,
 };
-use crm_tiering::{Customer, CustomerKind, Engine, Month, StateError, TieringError};
+use crm_tiering::{Alert, Customer, CustomerKind, CustomerRef, CustomerState, Decimal, Engine, Event, Month};
+use crm_tiering::{StateError, TieringError};
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use pyo3_arrow::PyTable;
 
 use crate::convert::{check_customer_id, extract_months};
 use crate::errors::{failure, input_error, record_error, tiering_error};
-use crate::reader::{InputTable, ReadError, read_table};
+use crate::reader::{InputTable, ReadError, check_signals, read_table};
 use crate::types::{PyCustomerState, PyRuleBook, options};
 use crate::writers::{Codes, IdColumn, TablesSink, simulation_tables};
 
@@ -28,11 +30,17 @@ pub(crate) enum RunError {
     /// No declared months and none in the table.
     NoMonths(String),
     Arrow(String),
+    /// Ctrl-C: while reading (nothing evaluated, no tables), or after whole months were
+    /// applied (their tables, raised with the interrupt as its `result`).
+    Interrupted(PyErr, Option<Box<[PyTable; 4]>>),
 }
 
 impl From<ReadError> for RunError {
     fn from(e: ReadError) -> Self {
-        RunError::Read(e)
+        match e {
+            ReadError::Interrupted(e) => RunError::Interrupted(e, None),
+            e => RunError::Read(e),
+        }
     }
 }
 
@@ -55,20 +63,83 @@ impl RunError {
             RunError::Failure(f) => failure(py, &f),
             RunError::NoMonths(m) => input_error(py, None, None, "month", &m),
             RunError::Arrow(m) => pyo3::exceptions::PyRuntimeError::new_err(format!("arrow: {m}")),
+            RunError::Interrupted(e, None) => e,
+            RunError::Interrupted(e, Some(tables)) => {
+                let [a, b, c, d] = *tables;
+                let attach = || -> PyResult<()> {
+                    let result = (a, b, c, d).into_pyobject(py)?;
+                    e.value(py).setattr("result", result)?;
+                    Ok(())
+                };
+                match attach() {
+                    Ok(()) => e,
+                    Err(other) => other,
+                }
+            }
         }
     }
 }
 
 /// Reads the tables into one extract (the one reader), with room for one record per row of
 /// the AUM tables.
-pub(crate) fn read_all(engine: &Engine, tables: &[InputTable]) -> Result<Extract, ReadError> {
+/// `interrupt` is called between slices of rows (Ctrl-C).
+pub(crate) fn read_all(
+    engine: &Engine,
+    tables: &[InputTable],
+    interrupt: &mut dyn FnMut() -> PyResult<()>,
+) -> Result<Extract, ReadError> {
     let book = engine.rule_book();
     let mut extract = Extract::new(book);
     extract.reserve(tables.iter().filter(|t| t.kind == TableKind::Aum).map(InputTable::rows).sum());
     for t in tables {
-        read_table(book, t, &mut extract)?;
+        read_table(book, t, &mut extract, interrupt)?;
     }
     Ok(extract)
+}
+
+/// A sink that passes everything to the tables and checks for an interrupt (Ctrl-C) before
+/// each month after the first: an interrupt stops the run after the whole months applied.
+struct Interruptible<'s> {
+    tables: &'s mut TablesSink,
+    interrupt: Option<PyErr>,
+}
+
+impl PortfolioSink for Interruptible<'_> {
+    fn begin_month(&mut self, month: Month) {
+        self.tables.begin_month(month);
+    }
+    fn event(&mut self, month: Month, index: usize, customer: CustomerRef<'_>, event: &Event) {
+        self.tables.event(month, index, customer, event);
+    }
+    fn alert(&mut self, month: Month, index: usize, customer: CustomerRef<'_>, alert: &Alert) {
+        self.tables.alert(month, index, customer, alert);
+    }
+    fn evaluated(
+        &mut self,
+        month: Month,
+        index: usize,
+        customer: CustomerRef<'_>,
+        aum: Decimal,
+        has_record: bool,
+        state: &CustomerState,
+    ) {
+        self.tables.evaluated(month, index, customer, aum, has_record, state);
+    }
+    fn held(&mut self, month: Month, index: Option<usize>, error: &RecordError) {
+        self.tables.held(month, index, error);
+    }
+    fn end_month(&mut self, month: Month) {
+        self.tables.end_month(month);
+    }
+    fn proceed(&mut self, _next: Month) -> bool {
+        match check_signals() {
+            Ok(()) => true,
+            Err(e) => {
+                self.interrupt = Some(e);
+                false
+            }
+        }
+    }
 }
 
 /// The months a history covers when the caller declares none: its first to its last dated
@@ -88,10 +159,6 @@ pub(crate) fn months_of(extract: &Extract) -> Result<Option<MonthRange>, RunErro
     }
 }
 
-fn absent_of(py: Python<'_>, absent: &str) -> PyResult<Absent> {
-    absent.parse().map_err(|e: String| input_error(py, None, None, "absent", &e))
-}
-
 /// A portfolio of customers whose states are kept between months, keyed by customer id.
 #[pyclass(module = "crm_tiering._native", name = "Portfolio")]
 pub(crate) struct PyPortfolio {
@@ -101,21 +168,29 @@ pub(crate) struct PyPortfolio {
     /// whenever `states` is replaced).
     ids: IdColumn,
     codes: Codes,
-    absent: Absent,
+    /// The options of every run (the constructor's), which a run's own options override.
+    defaults: PortfolioOptions,
     /// The caller accepted states written under another rule book (`from_states_text`).
     accept_rule_change: bool,
 }
 
 impl PyPortfolio {
-    fn build(py: Python<'_>, rules: &PyRuleBook, missing_months: &str, absent: &str) -> PyResult<Self> {
+    fn build(
+        py: Python<'_>,
+        rules: &PyRuleBook,
+        missing_months: &str,
+        defaults: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
         let engine = Engine::with_options((*rules.book).clone(), options(py, missing_months)?);
         let codes = Codes::of(&[engine.rule_book()]);
+        let mut options = PortfolioOptions::default();
+        crate::options::apply(py, &mut options, defaults)?;
         Ok(PyPortfolio {
             engine: Arc::new(engine),
             states: PortfolioStates::new(),
             ids: IdColumn::default(),
             codes,
-            absent: absent_of(py, absent)?,
+            defaults: options,
             accept_rule_change: false,
         })
     }
@@ -131,7 +206,21 @@ impl PyPortfolio {
         states: PortfolioStates,
         accept_rule_change: bool,
     ) -> PyResult<Self> {
-        let mut p = Self::build(py, rules, missing_months, absent)?;
+        let defaults = PyDict::new(py);
+        defaults.set_item("absent", absent)?;
+        Self::with_states_options(py, rules, missing_months, Some(&defaults), states, accept_rule_change)
+    }
+
+    /// [`PyPortfolio::with_states`] with the portfolio options of every run.
+    pub(crate) fn with_states_options(
+        py: Python<'_>,
+        rules: &PyRuleBook,
+        missing_months: &str,
+        defaults: Option<&Bound<'_, PyDict>>,
+        states: PortfolioStates,
+        accept_rule_change: bool,
+    ) -> PyResult<Self> {
+        let mut p = Self::build(py, rules, missing_months, defaults)?;
         p.states = states;
         p.ids.clear();
         let book = p.engine.rule_book();
@@ -149,51 +238,57 @@ impl PyPortfolio {
         Ok(p)
     }
 
-    /// Runs the core's portfolio month over `tables` with the GIL released.
-    #[allow(clippy::too_many_arguments)]
+    /// Runs the core's portfolio month over `tables` with the GIL released, with the
+    /// portfolio's options and the run's own (`options`) over them.
+    ///
+    /// Ctrl-C is honoured between slices of rows while reading (nothing changes: the interrupt
+    /// is raised) and between the months of a range (the months evaluated stay applied, and
+    /// the interrupt is raised with their tables as its `result`); an interrupt during the
+    /// month's evaluation is raised after it, with its tables.
     fn run(
         &mut self,
         py: Python<'_>,
         months: Option<MonthRange>,
         tables: Vec<InputTable>,
         explain: bool,
-        threads: usize,
-        absent: Option<&str>,
-        accept_rule_change: bool,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Tables4> {
-        let options = PortfolioOptions {
-            absent: match absent {
-                Some(a) => absent_of(py, a)?,
-                None => self.absent,
-            },
-            rule_book_change: if accept_rule_change || self.accept_rule_change {
-                RuleBookChange::Accept
-            } else {
-                RuleBookChange::Refuse
-            },
-            threads: threads.max(1),
-            ..PortfolioOptions::default()
-        };
+        let mut opts = self.defaults.clone();
+        crate::options::apply(py, &mut opts, options)?;
+        if self.accept_rule_change {
+            opts.rule_book_change = RuleBookChange::Accept;
+        }
         let records: usize = tables.iter().map(InputTable::rows).sum();
         let (rows, joining) = (records.max(self.states.len()), records.saturating_sub(self.states.len()));
         let (engine, states, ids, codes) = (&self.engine, &mut self.states, &mut self.ids, self.codes.clone());
         let result = py.detach(move || -> Result<[PyTable; 4], RunError> {
-            let extract = read_all(engine, &tables)?;
+            let extract = read_all(engine, &tables, &mut check_signals)?;
             let mut sink = TablesSink::new(rows, joining, explain, codes);
             let months = match months {
                 Some(m) => Some(m),
                 None => months_of(&extract)?,
             };
+            let mut interrupt = None;
             if let Some(months) = months {
-                engine.evaluate_portfolio_with(states, months, &extract, &options, &mut sink)?;
+                let mut guarded = Interruptible { tables: &mut sink, interrupt: None };
+                engine.evaluate_portfolio_with(states, months, &extract, &opts, &mut guarded)?;
+                interrupt = guarded.interrupt.or_else(|| check_signals().err());
             }
             drop(extract);
-            Ok(sink.finish(ids, states)?)
+            let tables = sink.finish(ids, states)?;
+            match interrupt {
+                Some(e) => Err(RunError::Interrupted(e, Some(Box::new(tables)))),
+                None => Ok(tables),
+            }
         });
         match result {
             Ok([a, b, c, d]) => {
                 self.accept_rule_change = false;
                 Ok((a, b, c, d))
+            }
+            Err(e @ RunError::Interrupted(_, Some(_))) => {
+                self.accept_rule_change = false;
+                Err(e.into_py(py))
             }
             Err(e) => Err(e.into_py(py)),
         }
@@ -225,18 +320,26 @@ fn inputs<'py>(
 
 #[pymethods]
 impl PyPortfolio {
+    /// A portfolio over new customers; `options` are the portfolio options of every run (the
+    /// core's keys, SPEC §15), which a run's own options override.
     #[new]
-    #[pyo3(signature = (rules, *, missing_months="error", absent="zero"))]
-    pub(crate) fn new(py: Python<'_>, rules: &PyRuleBook, missing_months: &str, absent: &str) -> PyResult<Self> {
-        Self::build(py, rules, missing_months, absent)
+    #[pyo3(signature = (rules, *, missing_months="error", **options))]
+    pub(crate) fn new(
+        py: Python<'_>,
+        rules: &PyRuleBook,
+        missing_months: &str,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
+        Self::build(py, rules, missing_months, options)
     }
 
     /// Evaluates a declared month (`"YYYY-MM"`, a date, or a range `"YYYY-MM..YYYY-MM"`) for
-    /// the AUM `table`, the `designations` and the `daily` balances. Returns the states,
+    /// the AUM `table`, the `designations` and the `daily` balances, with the portfolio
+    /// options `options` (the core's keys, given to its parser as text). Returns the states,
     /// events, alerts and errors tables.
     #[pyo3(signature = (
-        month, table=None, *, designations=None, daily=None, explain=false, threads=1, absent=None,
-        accept_rule_change=false, table_name="aum", designations_name="designations", daily_name="daily"
+        month, table=None, *, designations=None, daily=None, explain=false, table_name="aum",
+        designations_name="designations", daily_name="daily", **options
     ))]
     #[allow(clippy::too_many_arguments)]
     fn evaluate_month(
@@ -247,23 +350,21 @@ impl PyPortfolio {
         designations: Option<&Bound<'_, PyAny>>,
         daily: Option<&Bound<'_, PyAny>>,
         explain: bool,
-        threads: usize,
-        absent: Option<&str>,
-        accept_rule_change: bool,
         table_name: &str,
         designations_name: &str,
         daily_name: &str,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Tables4> {
         let months = extract_months(month)?;
         let tables = inputs(table, table_name, designations, designations_name, daily, daily_name)?;
-        self.run(py, Some(months), tables, explain, threads, absent, accept_rule_change)
+        self.run(py, Some(months), tables, explain, options)
     }
 
     /// Evaluates a history table (with a `month` column) over `months`, by default its first
     /// to its last month.
     #[pyo3(signature = (
-        history, *, months=None, designations=None, explain=false, threads=1, absent=None,
-        accept_rule_change=false, table_name="aum", designations_name="designations"
+        history, *, months=None, designations=None, explain=false, table_name="aum",
+        designations_name="designations", **options
     ))]
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn evaluate_history(
@@ -273,15 +374,13 @@ impl PyPortfolio {
         months: Option<&Bound<'_, PyAny>>,
         designations: Option<&Bound<'_, PyAny>>,
         explain: bool,
-        threads: usize,
-        absent: Option<&str>,
-        accept_rule_change: bool,
         table_name: &str,
         designations_name: &str,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Tables4> {
         let months = months.map(extract_months).transpose()?;
         let tables = inputs(Some(history), table_name, designations, designations_name, None, "daily")?;
-        self.run(py, months, tables, explain, threads, absent, accept_rule_change)
+        self.run(py, months, tables, explain, options)
     }
 
     /// A customer's current state, if the portfolio knows the customer.
@@ -352,18 +451,18 @@ impl PyPortfolio {
     /// Reads states written by `to_states_text` (or by the CLI, C or Java). States written
     /// under another rule book are refused unless `accept_rule_change`.
     #[staticmethod]
-    #[pyo3(signature = (rules, text, *, missing_months="error", absent="zero", accept_rule_change=false, name="states"))]
+    #[pyo3(signature = (rules, text, *, missing_months="error", accept_rule_change=false, name="states", **options))]
     fn from_states_text(
         py: Python<'_>,
         rules: &PyRuleBook,
         text: &str,
         missing_months: &str,
-        absent: &str,
         accept_rule_change: bool,
         name: &str,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let states = PortfolioStates::from_jsonl(text, name).map_err(|e| record_error(py, &e))?;
-        Self::with_states(py, rules, missing_months, absent, states, accept_rule_change)
+        Self::with_states_options(py, rules, missing_months, options, states, accept_rule_change)
     }
 
     fn __len__(&self) -> usize {
@@ -386,7 +485,7 @@ pub(crate) fn simulate_tables(
     states: &PortfolioStates,
     options: &PortfolioOptions,
 ) -> Result<[PyTable; 2], RunError> {
-    let (xa, xb) = (read_all(a, tables)?, read_all(b, tables)?);
+    let (xa, xb) = (read_all(a, tables, &mut check_signals)?, read_all(b, tables, &mut check_signals)?);
     let months = match months {
         Some(m) => m,
         None => match months_of(&xa)? {

@@ -337,7 +337,7 @@ impl PyStore {
         self.with(py, move |s| {
             let mut w = s.begin_month(month, meta)?;
             let mut states = w.previous_states()?.map(|l| l.states).unwrap_or_default();
-            let extract = match read_all(&engine, &tables) {
+            let extract = match read_all(&engine, &tables, &mut crate::reader::check_signals) {
                 Ok(x) => x,
                 Err(e) => {
                     let _ = w.abort("an input table cannot be read");

@@ -262,3 +262,53 @@ def test_row_column_and_date_months(spark, rules):
         assert_same(r.to_arrow(), want)
     finally:
         r.unpersist()
+
+
+def test_an_empty_month_is_refused_as_in_the_single_process_path(spark, rules):
+    """A declared month without any AUM record: the core's InputError (field month) on the
+    driver, the same as the single-process path's, whether the DataFrame is empty or holds
+    only other months; allow_empty_month=True (an option given through) lets it run."""
+    empty = pa.table({"customer_id": pa.array([], pa.string()), "month": pa.array([], pa.string()),
+                      "aum": pa.array([], pa.string())})
+    other = pa.table({"customer_id": ["a"], "month": ["2024-02"], "aum": ["1"]})
+    for table in (empty, other):
+        with pytest.raises(ct.InputError) as single_info:
+            ct.Portfolio(rules).evaluate_month("2024-01", table)
+        with pytest.raises(ct.InputError) as spark_info:
+            cts.evaluate_month(rules, cts._create(spark, table), month="2024-01", partitions=2)
+        a, b = single_info.value, spark_info.value
+        assert (b.field, b.month, str(b)) == (a.field, a.month, str(a)) == ("month", "2024-01", str(a))
+        assert "no AUM record for 2024-01" in str(b)
+    r = cts.evaluate_month(rules, cts._create(spark, other), month="2024-01", partitions=2, allow_empty_month=True)
+    try:
+        got = r.to_arrow()
+        assert got["states"].num_rows == 0
+        assert got["errors"].column("field").to_pylist() == ["month"]  # the February row, held
+    finally:
+        r.unpersist()
+
+
+def test_legal_entities_are_the_whole_portfolios(spark, rules):
+    """A legal entity with one record in the month: its other customers are evaluated at zero
+    in every partition, as in the whole portfolio; an entity without any record holds its
+    customers (field legal_entity) in both paths."""
+    ids = [f"62{i:08d}" for i in range(40)]
+    entities = ["620101" if i % 2 else "620102" for i in range(40)]
+    jan = pa.table({"customer_id": ids, "legal_entity": entities, "aum": ["250000"] * 40})
+    p = ct.Portfolio(rules)
+    p.evaluate_month("2024-01", jan)
+    text = p.to_states_text()
+    feb = pa.table({"customer_id": [ids[1]], "legal_entity": ["620101"], "aum": ["600000"]})
+    want, _ = single(rules, feb, "2024-02", text=text)
+    assert sorted(set(want["errors"].column("field").to_pylist())) == ["legal_entity"]
+    assert want["errors"].num_rows == 20 and want["states"].num_rows == 20
+    stored = cts.states_dataframe(spark, text, rules)
+    r = cts.evaluate_month(rules, cts._create(spark, feb), month="2024-02", states=stored, partitions=4)
+    try:
+        got = r.to_arrow()
+        # The held customers' messages count the entity's customers of their partition.
+        drop = lambda t: t.drop_columns(["message"])  # noqa: E731
+        assert_same({**got, "errors": drop(got["errors"])}, {**want, "errors": drop(want["errors"])})
+        assert all("legal entity `620102`" in m for m in got["errors"].column("message").to_pylist())
+    finally:
+        r.unpersist()

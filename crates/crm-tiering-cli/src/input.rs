@@ -131,8 +131,18 @@ impl Inputs {
             cells = recycle_cells(c);
             refs = recycle(r);
         })?;
-        if matches!(table.state, State::Header) {
-            self.file_errors.push(file_error(&table.name, 1, "header", "the file is empty: expected a header line"));
+        match &table.state {
+            State::Header => {
+                self.file_errors.push(file_error(
+                    &table.name,
+                    1,
+                    "header",
+                    "the file is empty: expected a header line",
+                ));
+            }
+            // A month (date) column none of whose cells is one stops the run (the core's rule).
+            State::Records(r) => self.extract.end_table(&table.name, &r.cols),
+            State::Broken => {}
         }
         Ok(table.rows)
     }

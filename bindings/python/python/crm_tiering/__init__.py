@@ -174,8 +174,8 @@ class PortfolioResult:
 
     @classmethod
     def read_parquet(cls, directory: Union[str, "os.PathLike[str]"]) -> "PortfolioResult":
-        """Reads the tables written by ``write_parquet`` (or by a Spark job writing the same
-        columns) back as pyarrow tables; a table missing from the directory is empty."""
+        """Reads the tables written by ``write_parquet`` back as pyarrow tables; a missing
+        directory or table raises ``FileNotFoundError`` naming it."""
         return read_parquet(directory)
 
 
@@ -184,19 +184,35 @@ _RESULT_TABLES = ("states", "events", "alerts", "errors")
 
 def read_parquet(directory: Union[str, "os.PathLike[str]"]) -> PortfolioResult:
     """States, events, alerts and errors from ``<directory>/<name>.parquet`` as pyarrow tables
-    (``PortfolioResult.write_parquet`` writes them); a missing file gives an empty table."""
-    import pyarrow as pa
+    (``PortfolioResult.write_parquet`` writes all four). A missing directory or file raises
+    ``FileNotFoundError`` naming it: a missing table is never read as an empty one."""
     import pyarrow.parquet as pq
 
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"no such directory of result tables: {os.fspath(directory)}")
     tables = []
     for name in _RESULT_TABLES:
         path = os.path.join(directory, f"{name}.parquet")
-        tables.append(pq.read_table(path) if os.path.exists(path) else pa.table({}))
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"no such result table: {path} (write_parquet writes all four)")
+        tables.append(pq.read_table(path))
     return PortfolioResult(*tables)
 
 
 def _result(tables: Tuple[Any, Any, Any, Any]) -> PortfolioResult:
     return PortfolioResult(*(_table(t) for t in tables))
+
+
+def _run(call: Any, *args: Any, **kwargs: Any) -> PortfolioResult:
+    """A native portfolio run as a ``PortfolioResult``; a ``KeyboardInterrupt`` raised after
+    whole months were applied carries their tables as a ``PortfolioResult`` in ``.result``."""
+    try:
+        return _result(call(*args, **kwargs))
+    except KeyboardInterrupt as e:
+        tables = getattr(e, "result", None)
+        if isinstance(tables, tuple):
+            e.result = _result(tables)
+        raise
 
 
 class Portfolio:
@@ -213,8 +229,10 @@ class Portfolio:
     >>> text = p.to_states_text()                # checked, keyed by id # doctest: +SKIP
     """
 
-    def __init__(self, rules: RulesLike = None, *, missing_months: str = "error", absent: str = "zero") -> None:
-        self._native = _native.Portfolio(load_rules(rules), missing_months=missing_months, absent=absent)
+    def __init__(
+        self, rules: RulesLike = None, *, missing_months: str = "error", absent: str = "zero", **options: Any
+    ) -> None:
+        self._native = _native.Portfolio(load_rules(rules), missing_months=missing_months, absent=absent, **options)
 
     @classmethod
     def from_states_text(
@@ -226,17 +244,18 @@ class Portfolio:
         absent: str = "zero",
         accept_rule_change: bool = False,
         name: str = "states",
+        **options: Any,
     ) -> "Portfolio":
         """A portfolio from states written by ``to_states_text`` (or by the CLI, C or Java).
 
         The text is checked (header, count, SHA-256): a cut or altered text raises
         ``StateError`` naming its line (``.record == (name, line)``). States written under
         another rule book raise ``StateError`` unless ``accept_rule_change=True`` (retired
-        tiers mapped with ``tier_map``)."""
+        tiers mapped with ``tier_map``). ``options`` are the portfolio options of every run."""
         p = cls.__new__(cls)
         p._native = _native.Portfolio.from_states_text(
             load_rules(rules), text, missing_months=missing_months, absent=absent,
-            accept_rule_change=accept_rule_change, name=name,
+            accept_rule_change=accept_rule_change, name=name, **options,
         )
         return p
 
@@ -249,6 +268,7 @@ class Portfolio:
         missing_months: str = "error",
         absent: str = "zero",
         accept_rule_change: bool = False,
+        **options: Any,
     ) -> "Portfolio":
         """A portfolio from a states file: the ``states.jsonl`` the CLI's ``run`` writes, or
         ``to_states_text()`` saved. Errors name the file and line (``.record == (path, line)``)."""
@@ -256,7 +276,7 @@ class Portfolio:
             text = f.read()
         return cls.from_states_text(
             rules, text, missing_months=missing_months, absent=absent,
-            accept_rule_change=accept_rule_change, name=os.fspath(path),
+            accept_rule_change=accept_rule_change, name=os.fspath(path), **options,
         )
 
     def to_states_text(self) -> str:
@@ -276,12 +296,10 @@ class Portfolio:
         designations: Any = None,
         daily: Any = None,
         explain: bool = False,
-        threads: int = 1,
-        absent: Optional[str] = None,
-        accept_rule_change: bool = False,
         table_name: str = "aum",
         designations_name: str = "designations",
         daily_name: str = "daily",
+        **options: Any,
     ) -> PortfolioResult:
         """Evaluates the declared ``month`` (``"YYYY-MM"``, a ``datetime.date``, or a range
         ``"YYYY-MM..YYYY-MM"``) for the AUM ``table`` (``customer_id`` and ``aum`` or
@@ -290,15 +308,26 @@ class Portfolio:
         ``tier``, ``months``) and the ``daily`` balances. Headers may be English or Chinese,
         as the CLI reads them. Records are reported as ``(table_name, row)``, rows 0-based.
 
+        ``options`` are the core's portfolio options (SPEC §15), over the portfolio's own:
+        ``absent`` (``"zero"``, ``"hold"``, ``"error"``), ``threads``, ``allow_empty_month``,
+        ``empty_entities`` (a list of legal entity codes), ``catch_up``, ``rule_book_change``
+        (or ``accept_rule_change=True``); each is given to the core's one parser as text
+        (``True`` as ``true``, a list joined with commas), so an unknown key or value raises
+        the core's message as ``InputError`` naming the key.
+
         The GIL is released while the engine works; ``threads`` > 1 splits the batch. Raises
         (with every error in ``.errors``, the states unchanged) when a record names no usable
-        customer or the states were written under another rule book."""
-        return _result(
-            self._native.evaluate_month(
-                month, table, designations=designations, daily=daily, explain=explain, threads=threads,
-                absent=absent, accept_rule_change=accept_rule_change, table_name=table_name,
-                designations_name=designations_name, daily_name=daily_name,
-            )
+        customer, the states were written under another rule book, the month has no AUM
+        record at all (``InputError``, field ``month``; ``allow_empty_month=True`` when it is
+        really empty) or is not the month after the portfolio's latest (``SequenceError``).
+
+        Ctrl-C: while the tables are read the portfolio is unchanged and ``KeyboardInterrupt``
+        is raised; once a month is evaluated it stays applied, and the interrupt is raised
+        after the whole months applied (between the months of a range) with their tables as a
+        ``PortfolioResult`` in its ``.result``."""
+        return _run(
+            self._native.evaluate_month, month, table, designations=designations, daily=daily, explain=explain,
+            table_name=table_name, designations_name=designations_name, daily_name=daily_name, **options,
         )
 
     def evaluate_history(
@@ -308,17 +337,14 @@ class Portfolio:
         months: Any = None,
         designations: Any = None,
         explain: bool = False,
-        threads: int = 1,
-        absent: Optional[str] = None,
-        accept_rule_change: bool = False,
+        **options: Any,
     ) -> PortfolioResult:
         """Evaluates a long history table (with a ``month`` column) over ``months`` (a range
-        ``"YYYY-MM..YYYY-MM"``; by default the table's first to last month), months ascending."""
-        return _result(
-            self._native.evaluate_history(
-                history, months=months, designations=designations, explain=explain, threads=threads,
-                absent=absent, accept_rule_change=accept_rule_change,
-            )
+        ``"YYYY-MM..YYYY-MM"``; by default the table's first to last month), months ascending.
+        ``options`` as for ``evaluate_month``."""
+        return _run(
+            self._native.evaluate_history, history, months=months, designations=designations, explain=explain,
+            **options,
         )
 
     def state(self, customer_id: str) -> Optional[CustomerState]:
@@ -554,16 +580,13 @@ def evaluate_portfolio(
     designations: Any = None,
     daily: Any = None,
     missing_months: str = "error",
-    absent: str = "zero",
     explain: bool = False,
-    threads: int = 1,
+    **options: Any,
 ) -> PortfolioResult:
     """Evaluates one portfolio month: with a ``Portfolio``, from its states (which it keeps);
-    with rules, from new customers' states."""
-    portfolio = rules if isinstance(rules, Portfolio) else Portfolio(rules, missing_months=missing_months, absent=absent)
-    return portfolio.evaluate_month(
-        month, table, designations=designations, daily=daily, explain=explain, threads=threads
-    )
+    with rules, from new customers' states. ``options`` as for ``Portfolio.evaluate_month``."""
+    portfolio = rules if isinstance(rules, Portfolio) else Portfolio(rules, missing_months=missing_months)
+    return portfolio.evaluate_month(month, table, designations=designations, daily=daily, explain=explain, **options)
 
 
 def replay_portfolio(
@@ -573,18 +596,15 @@ def replay_portfolio(
     months: Any = None,
     designations: Any = None,
     missing_months: str = "error",
-    absent: str = "zero",
     explain: bool = False,
-    threads: int = 1,
+    **options: Any,
 ) -> PortfolioResult:
     """Replays a long history table (``customer_id``, ``month``, ``aum`` or component columns,
     ...) from new customers' states over ``months`` (by default the table's first to last
-    month)."""
-    return _result(
-        _native.replay_table(
-            load_rules(rules), history, months=months, designations=designations,
-            missing_months=missing_months, absent=absent, explain=explain, threads=threads,
-        )
+    month). ``options`` as for ``Portfolio.evaluate_month``."""
+    return _run(
+        _native.replay_table, load_rules(rules), history, months=months, designations=designations,
+        missing_months=missing_months, explain=explain, **options,
     )
 
 
@@ -628,14 +648,13 @@ def simulate(
     daily: Any = None,
     states: Optional[Portfolio] = None,
     missing_months: str = "error",
-    absent: str = "zero",
-    accept_rule_change: bool = False,
-    threads: int = 1,
+    **options: Any,
 ) -> Simulation:
     """Replays the same history table under two rule books, from the same starting ``states``
     (a ``Portfolio``; new customers by default), over ``months`` (by default the table's first
     to last month), and reports per month how many customers stand at each effective tier
-    under each book, and who changes: how a bank sizes a rule change.
+    under each book, and who changes: how a bank sizes a rule change. ``options`` as for
+    ``Portfolio.evaluate_month``.
 
     >>> sim = simulate(rules, rules.with_tier_minimum("gold", "300000"), history)  # doctest: +SKIP
     """
@@ -645,8 +664,7 @@ def simulate(
     native_states = states._native if isinstance(states, Portfolio) else states
     counts, changes = _native.simulate(
         load_rules(rules_a), load_rules(rules_b), history, months=months, designations=designations, daily=daily,
-        states=native_states, missing_months=missing_months, absent=absent,
-        accept_rule_change=accept_rule_change, threads=threads,
+        states=native_states, missing_months=missing_months, **options,
     )
     return Simulation(_table(counts), _table(changes))
 

@@ -12,6 +12,9 @@ _MonthsLike = Union[_MonthLike, Tuple[_MonthLike, _MonthLike], Sequence[_MonthLi
 _Amount = Union[decimal.Decimal, str, int]
 _CustomerLike = Union[str, Mapping[str, Any]]
 _InputLike = Union[_Amount, Mapping[str, Any]]
+# A portfolio option's value (SPEC 15): given to the core's one parser as text (a bool as
+# true/false, an int in decimal, a list joined with commas).
+_Option = Union[str, bool, int, Sequence[str], None]
 
 STATE_SCHEMA_VERSION: int
 __version__: str
@@ -173,7 +176,7 @@ class Engine:
 
 @final
 class Portfolio:
-    def __new__(cls, rules: RuleBook, *, missing_months: str = "error", absent: str = "zero") -> Portfolio: ...
+    def __new__(cls, rules: RuleBook, *, missing_months: str = "error", **options: _Option) -> Portfolio: ...
     def evaluate_month(
         self,
         month: _MonthsLike,
@@ -182,12 +185,10 @@ class Portfolio:
         designations: Any = None,
         daily: Any = None,
         explain: bool = False,
-        threads: int = 1,
-        absent: Optional[str] = None,
-        accept_rule_change: bool = False,
         table_name: str = "aum",
         designations_name: str = "designations",
         daily_name: str = "daily",
+        **options: _Option,
     ) -> Tuple[Any, Any, Any, Any]: ...
     def evaluate_history(
         self,
@@ -196,11 +197,9 @@ class Portfolio:
         months: Optional[_MonthsLike] = None,
         designations: Any = None,
         explain: bool = False,
-        threads: int = 1,
-        absent: Optional[str] = None,
-        accept_rule_change: bool = False,
         table_name: str = "aum",
         designations_name: str = "designations",
+        **options: _Option,
     ) -> Tuple[Any, Any, Any, Any]: ...
     def state(self, customer_id: str) -> Optional[CustomerState]: ...
     def set_state(
@@ -216,9 +215,9 @@ class Portfolio:
         text: str,
         *,
         missing_months: str = "error",
-        absent: str = "zero",
         accept_rule_change: bool = False,
         name: str = "states",
+        **options: _Option,
     ) -> Portfolio: ...
     def __len__(self) -> int: ...
 
@@ -274,9 +273,8 @@ def replay_table(
     months: Optional[_MonthsLike] = None,
     designations: Any = None,
     missing_months: str = "error",
-    absent: str = "zero",
     explain: bool = False,
-    threads: int = 1,
+    **options: _Option,
 ) -> Tuple[Any, Any, Any, Any]: ...
 def simulate(
     rules_a: RuleBook,
@@ -288,9 +286,7 @@ def simulate(
     daily: Any = None,
     states: Optional[Portfolio] = None,
     missing_months: str = "error",
-    absent: str = "zero",
-    accept_rule_change: bool = False,
-    threads: int = 1,
+    **options: _Option,
 ) -> Tuple[Any, Any]: ...
 def explain_outcomes(outcomes: Sequence[MonthOutcome]) -> Any: ...
 def explain_table(
@@ -308,3 +304,4 @@ def _bench_phases(
     rules: RuleBook, month1: _MonthLike, table1: Any, month2: _MonthLike, table2: Any
 ) -> dict[str, Any]: ...
 def parse_amount(value: _Amount) -> decimal.Decimal: ...
+def _column_roles(rules: RuleBook, kind: str, headers: Sequence[str]) -> list[str]: ...

@@ -355,19 +355,27 @@ def _months_text(months: Any) -> str:
 class _Plan:
     rules_json: str
     months: str
-    absent: str
     missing_months: str
-    accept_rule_change: bool
     explain: bool
-    threads: int
+    options: Dict[str, Any]
     header: Dict[str, Any]
     aum_type: pa.DataType
     designations_type: Optional[pa.DataType]
     out_types: Dict[str, pa.DataType]
 
 
-def _run(plan: _Plan, rules: Any, aum: pa.Table, designations: Optional[pa.Table], lines: List[Tuple[str, str]]) -> Any:
-    """One partition through the core, as the single-process path runs the whole portfolio."""
+def _run(
+    plan: _Plan,
+    rules: Any,
+    aum: pa.Table,
+    designations: Optional[pa.Table],
+    lines: List[Tuple[str, str]],
+    options: Optional[Dict[str, Any]] = None,
+) -> Any:
+    """One partition through the core, as the single-process path runs the whole portfolio,
+    with the run's options (``options``: the plan's unless given)."""
+    options = dict(plan.options if options is None else options)
+    accept = bool(options.pop("accept_rule_change", False)) or options.get("rule_book_change") == "accept"
     if lines:
         rule_books = {b for b, _ in lines}
         if len(rule_books) > 1:
@@ -375,22 +383,60 @@ def _run(plan: _Plan, rules: Any, aum: pa.Table, designations: Optional[pa.Table
                 f"stored states carry {len(rule_books)} rule books", field="rule_book", customer=None, month=None
             )
         text = _checked_text(plan.header, rule_books.pop(), [s for _, s in lines])
-        p = ct.Portfolio.from_states_text(
-            rules,
-            text,
-            missing_months=plan.missing_months,
-            absent=plan.absent,
-            accept_rule_change=plan.accept_rule_change,
-        )
+        p = ct.Portfolio.from_states_text(rules, text, missing_months=plan.missing_months, accept_rule_change=accept)
     else:
-        p = ct.Portfolio(rules, missing_months=plan.missing_months, absent=plan.absent)
-    kwargs: Dict[str, Any] = {"designations": designations, "explain": plan.explain}
-    if plan.accept_rule_change:
-        kwargs["accept_rule_change"] = True
-    if plan.threads != 1:
-        kwargs["threads"] = plan.threads
-    result = p.evaluate_month(plan.months, aum, **kwargs)
+        p = ct.Portfolio(rules, missing_months=plan.missing_months)
+    if accept:
+        options["rule_book_change"] = "accept"
+    result = p.evaluate_month(plan.months, aum, designations=designations, explain=plan.explain, **options)
     return p, result
+
+
+def _partition_options(plan_options: Dict[str, Any], entities: List[str]) -> Dict[str, Any]:
+    """A partition's options: the whole portfolio's month was checked on the driver (so a
+    partition's empty month is not refused), and the legal entities with records somewhere in
+    the portfolio are declared to the partition, whose customers of them without a record then
+    follow the absent policy as in the whole portfolio (SPEC §15.6)."""
+    options = dict(plan_options)
+    options["allow_empty_month"] = True
+    declared = options.get("empty_entities") or []
+    if isinstance(declared, str):
+        declared = [e for e in declared.split(",") if e]
+    options["empty_entities"] = sorted(set(declared) | set(entities))
+    return options
+
+
+def _portfolio_checks(book: Any, aum: Any, columns: List[str], months: str, options: Dict[str, Any]) -> List[str]:
+    """The checks of the whole portfolio a partition cannot make, on the driver: a declared
+    month without any AUM record is refused (the core's error, raised here: the core runs them
+    over one row per distinct month of the DataFrame), unless ``allow_empty_month``. Returns the
+    legal entities that have an AUM record (single-month runs; none for a range, so that a
+    partition holds, rather than evaluates at zero, the customers of an entity it lacks)."""
+    from pyspark.sql import functions as F
+
+    roles = dict(zip(ct._native._column_roles(book, "aum", columns), columns))
+    month_col, entity_col = roles.get("month"), roles.get("legal_entity")
+    if not options.get("allow_empty_month"):
+        if month_col is None:
+            present = pa.table({"customer_id": pa.array([], pa.string()), "aum": pa.array([], pa.string())})
+            if aum.limit(1).count():
+                present = pa.table({"customer_id": ["_"], "aum": ["0"]})
+        else:
+            cells = to_arrow(aum.select(F.col(f"`{month_col}`")).distinct())
+            n = cells.num_rows
+            present = pa.table(
+                {month_col: cells.column(0), "customer_id": pa.array([f"_{k}" for k in range(n)], pa.string()),
+                 "aum": pa.array(["0"] * n, pa.string())}
+            )
+        # The core's own rule and message; the throwaway portfolio is never kept.
+        ct.Portfolio(book, missing_months="treat_as_zero").evaluate_month(months, present)
+    if entity_col is None or ".." in months:
+        return []
+    rows = aum.select(F.col(f"`{entity_col}`").cast("string").alias("e")).distinct().collect()
+    return sorted(r["e"] for r in rows if r["e"])
+
+
+
 
 
 def _rename_error(err: Any, rows: Dict[str, Any]) -> Any:
@@ -499,28 +545,30 @@ def evaluate(
     months: Any,
     designations: Any = None,
     states: Any = None,
-    absent: str = "zero",
     missing_months: str = "error",
-    accept_rule_change: bool = False,
     explain: bool = False,
     partitions: Optional[int] = None,
     customer_column: str = "customer_id",
     row_column: Optional[str] = None,
     designations_row_column: Optional[str] = None,
     storage_level: Any = None,
-    threads: int = 1,
+    **options: Any,
 ) -> SparkResult:
     """Evaluates the declared ``months`` (one month or a range ``"YYYY-MM..YYYY-MM"``) over Spark
     DataFrames: ``aum`` (the columns the single-process tables take: ``customer_id``, ``aum`` or
     component columns, ``month``, ``legal_entity``, ``customer_kind``...), ``designations``, and
     the stored ``states`` (``customer_id``, ``rule_book``, ``state``: ``stored_states`` of a
-    previous run, or ``states_dataframe``). Options as in ``Portfolio.evaluate_month``.
+    previous run, or ``states_dataframe``). ``options`` are the core's portfolio options, as in
+    ``Portfolio.evaluate_month`` (``absent``, ``threads``, ``allow_empty_month``,
+    ``empty_entities``, ``catch_up``, ``accept_rule_change``...).
 
     ``partitions`` (default: the context's default parallelism) is the number of customer-hash
     partitions, one task each; size them so that a task's records fit a Python worker's memory.
     The evaluation runs once, now, into a persisted DataFrame (``storage_level``, default
     MEMORY_AND_DISK) from which the five outputs are read. Raises as the single-process path
-    when a record names no usable customer or the stored states' rule book is refused."""
+    when a record names no usable customer, the stored states' rule book is refused, or a
+    declared month has no AUM record at all (checked on the driver over the whole DataFrame:
+    ``InputError``, field ``month``, the core's message)."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
@@ -542,22 +590,23 @@ def evaluate(
     plan = _Plan(
         rules_json=book.to_json(),
         months=months_text,
-        absent=absent,
         missing_months=missing_months,
-        accept_rule_change=accept_rule_change,
         explain=explain,
-        threads=threads,
+        options=dict(options),
         header=_header_template(book),
         aum_type=_struct_of(aum_schema),
         designations_type=_struct_of(des_schema) if des_schema is not None else None,
         out_types={},
     )
     # A dry run on empty tables: header and option errors raise here, as in the single-process
-    # path, and gives the output schemas.
+    # path, and gives the output schemas (an empty month is the driver's check below).
     empty_des = des_schema.empty_table() if des_schema is not None else None
-    p, dry = _run(plan, book, aum_schema.empty_table(), empty_des, [])
+    dry_options = dict(plan.options, allow_empty_month=True)
+    p, dry = _run(plan, book, aum_schema.empty_table(), empty_des, [], dry_options)
     dry_tables = _present(dry, None, p.to_states_text())
     plan.out_types = {name: _struct_of(dry_tables[name].schema) for name in OUTPUTS}
+    entities = _portfolio_checks(book, aum, aum_cols, months_text, plan.options)
+    plan.options = _partition_options(plan.options, entities)
 
     def q(c: str) -> Any:
         return F.col(f"`{c}`")

@@ -75,7 +75,8 @@ impl ColumnRole {
         matches!(self, ColumnRole::Aum | ColumnRole::ComponentAverage(_) | ColumnRole::Balance)
     }
 
-    fn name(&self) -> &str {
+    /// The role's name: `month`, `customer_id`, ..., or a component's code.
+    pub fn name(&self) -> &str {
         match self {
             ColumnRole::Month => "month",
             ColumnRole::CustomerId => "customer_id",
@@ -139,6 +140,8 @@ pub struct Columns {
     pub(crate) components: Vec<(usize, std::sync::Arc<str>)>,
     /// Amount columns named `<name>_fen`: they hold integer fen (分).
     fen: Vec<bool>,
+    /// The headers, as given (trimmed).
+    names: Vec<Box<str>>,
 }
 
 impl Columns {
@@ -172,6 +175,7 @@ impl Columns {
             slots: [None; 12],
             components: Vec::new(),
             fen: Vec::new(),
+            names: Vec::new(),
         };
         for (i, raw) in headers.iter().enumerate() {
             let full = raw.trim().trim_start_matches('\u{feff}');
@@ -235,6 +239,7 @@ impl Columns {
                 ));
             }
             cols.fen.push(fen);
+            cols.names.push(full.into());
             if let ColumnRole::ComponentAverage(code) = &role {
                 cols.components.push((i, std::sync::Arc::from(code.as_str())));
             }
@@ -306,6 +311,12 @@ impl Columns {
         format!(
             "column `{name}` is written as binary floating-point numbers: write it as a decimal (DECIMAL(p, 2)) or a string so that it stays exact, or as integer fen in a column named `{name}_fen`"
         )
+    }
+
+    /// The header of column `i`, as given (without surrounding spaces or a byte-order mark);
+    /// empty past the last column.
+    pub fn name(&self, i: usize) -> &str {
+        self.names.get(i).map_or("", |n| n)
     }
 
     /// The number of columns.

@@ -63,7 +63,9 @@ impl Engine {
     /// - a known customer without an AUM record follows `options.absent`; under the default
     ///   `zero`, the customers of a legal entity that has no AUM record at all are held back (a
     ///   missing file) unless the entity is declared in `options.empty_entities`;
-    /// - the states are stamped with the rule book's fingerprint.
+    /// - the states are stamped with the rule book's fingerprint;
+    /// - a sink whose [`PortfolioSink::proceed`] says no stops the run after the whole months
+    ///   evaluated before it.
     ///
     /// # Errors
     /// [`PortfolioFailure`], with nothing evaluated and `states` unchanged, when the extract has
@@ -84,7 +86,10 @@ impl Engine {
         self.check_run(states, months, extract, options)?;
         let placement = Placement::new(self.rule_book(), states, months, extract, !options.catch_up)?;
         let mut run = Run::start(self, states, months, extract, options, placement)?;
-        for m in months.months() {
+        for (k, m) in months.months().enumerate() {
+            if k > 0 && !sink.proceed(m) {
+                break;
+            }
             run.month(m, sink)?;
         }
         states.set_rule_book(self.rule_book());

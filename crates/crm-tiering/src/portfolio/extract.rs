@@ -314,6 +314,27 @@ pub struct Extract {
     scratch: Vec<(usize, Decimal)>,
     /// Whether the record being read is a designation (its rejects are not AUM records).
     rejecting_designation: bool,
+    /// The month (or date) cells of the table being read: how many read, and the first that
+    /// did not (row and text), for [`Extract::end_table`].
+    month_cells: MonthCells,
+}
+
+/// The month (or date) cells of a table: whether the column holds months at all.
+#[derive(Debug, Clone, Default)]
+struct MonthCells {
+    read: u64,
+    unread: u64,
+    first_unread: Option<(u64, String)>,
+}
+
+impl MonthCells {
+    /// A cell that is not a month (a date).
+    fn unread(&mut self, row: u64, why: &str) {
+        self.unread += 1;
+        if self.first_unread.is_none() {
+            self.first_unread = Some((row, why.to_string()));
+        }
+    }
 }
 
 fn date(text: &str) -> Option<NaiveDate> {
@@ -847,9 +868,52 @@ impl Extract {
         self.push_row(table, cols, row, cells.as_slice());
     }
 
+    /// [`Extract::push_values`] for cells whose amounts are all in amount columns (the typed
+    /// reader's, by its plans): read as they are, with no look for amounts elsewhere.
+    #[inline]
+    pub(crate) fn push_typed(&mut self, table: &str, cols: &Columns, row: u64, cells: &[Cell<'_>]) {
+        self.push_row(table, cols, row, cells);
+    }
+
     /// Room for `additional` more AUM records, for a reader that knows how many are coming.
     pub fn reserve(&mut self, additional: usize) {
         self.records.reserve(additional);
+    }
+
+    /// Ends a table read under `cols` (every reader calls it after a table's last row): a
+    /// month column (a `date` column of daily balances) none of whose cells is a month (a
+    /// date) is not a column of bad records but a column of something else — `2024/01`, a
+    /// period's ordinal, a number — so the whole run stops, naming the table and the column
+    /// (SPEC §15.4); a column with some months holds only the customers of the bad cells.
+    ///
+    /// ```
+    /// use crm_tiering::RuleBook;
+    /// use crm_tiering::portfolio::{Columns, Extract, TableKind};
+    /// let book = RuleBook::default_book()?;
+    /// let cols = Columns::resolve(&book, TableKind::Aum, &["月份", "customer_id", "aum"])?;
+    /// let mut extract = Extract::new(&book);
+    /// extract.push_cells("aum.csv", &cols, 2, &["2024/03", "c1", "250000"]);
+    /// extract.push_cells("aum.csv", &cols, 3, &["2024/03", "c2", "250000"]);
+    /// extract.end_table("aum.csv", &cols);
+    /// let stop = &extract.fatal()[0];
+    /// assert_eq!((stop.field(), stop.record.as_ref().map(|r| r.row)), (Some("月份"), Some(2)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn end_table(&mut self, table: &str, cols: &Columns) {
+        let cells = std::mem::take(&mut self.month_cells);
+        let column = match cols.kind {
+            TableKind::Aum | TableKind::Designations => cols.column(&ColumnRole::Month),
+            TableKind::Daily => cols.column(&ColumnRole::Date),
+        };
+        let (Some(column), 0, Some((row, why))) = (column, cells.read, cells.first_unread) else { return };
+        let name = cols.name(column);
+        let what = if cols.kind == TableKind::Daily { "date" } else { "month" };
+        let message = format!(
+            "column `{name}` of table `{table}` holds no {what}: none of its {} cells reads as one (the first: {why}); nothing was evaluated",
+            cells.unread
+        );
+        let at = Some(RecordRef { table: table.to_string(), row });
+        self.fatal.push(RecordError::at(InputError::new("", None, name, message), at));
     }
 
     fn push_row<C: Cells + ?Sized>(&mut self, table: &str, cols: &Columns, row: u64, cells: &C) {
@@ -871,9 +935,14 @@ impl Extract {
             match text {
                 None => Ok(None),
                 Some(t) => match t.parse::<Month>() {
-                    Ok(m) => Ok(Some(m)),
+                    Ok(m) => {
+                        this.month_cells.read += 1;
+                        Ok(Some(m))
+                    }
                     Err(e) => {
-                        this.reject(table, row, Some(id), None, field, e.to_string());
+                        let message = e.to_string();
+                        this.month_cells.unread(row, &message);
+                        this.reject(table, row, Some(id), None, field, message);
                         Err(())
                     }
                 },
@@ -940,8 +1009,10 @@ impl Extract {
                 let text = cell(&ColumnRole::Date).unwrap_or_default();
                 let Some(day) = date(text) else {
                     let message = format!("`{text}` is not a date: expected YYYY-MM-DD or YYYYMMDD");
+                    self.month_cells.unread(row, &message);
                     return self.reject(table, row, Some(id), None, "date", message);
                 };
+                self.month_cells.read += 1;
                 let month = Month::from_date(day).ok();
                 let component = cell(&ColumnRole::Component).unwrap_or_default();
                 let column = cols.column(&ColumnRole::Balance).unwrap_or_default();

@@ -17,6 +17,8 @@
 //!
 //! [`Engine::evaluate_portfolio`]: crate::Engine::evaluate_portfolio
 
+#[cfg(feature = "arrow")]
+pub mod arrow;
 mod columns;
 mod control;
 mod evaluate;

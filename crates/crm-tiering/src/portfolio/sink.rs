@@ -34,6 +34,14 @@ pub trait PortfolioSink {
     fn held(&mut self, month: Month, index: Option<usize>, error: &RecordError);
     /// A month ends.
     fn end_month(&mut self, _month: Month) {}
+
+    /// Whether the run goes on with month `next` of a range, asked before every month after
+    /// the first. A sink that answers no stops the run after the months already evaluated:
+    /// they stay applied, whole, and the states are stamped as after any run (a binding
+    /// honouring an interrupt between months). Yes by default.
+    fn proceed(&mut self, _next: Month) -> bool {
+        true
+    }
 }
 
 /// A customer evaluated in a month.
