@@ -178,12 +178,17 @@ fn generate(dir: &Path, spec: &DemoSpec, start: Month, book: &RuleBook) -> Resul
         .first()
         .and_then(|s| s.versions.last())
         .is_some_and(|v| COMPONENTS.iter().all(|c| v.aum.component(c).is_some()));
-    let tiers: Vec<String> = book
-        .rule_sets()
-        .first()
-        .and_then(|s| s.versions.last())
-        .map(|v| v.tiers.iter().map(|t| t.code.to_string()).collect())
-        .unwrap_or_default();
+    // The tiers a designation may name: those of the customer's own rule set (personal and
+    // corporate customers are tiered by different sets of the demo book).
+    let tiers_of = |kind: crm_tiering::CustomerKind| -> Vec<String> {
+        book.select(None, kind)
+            .ok()
+            .and_then(|id| book.rule_set(id).versions.last())
+            .map(|v| v.tiers.iter().map(|t| t.code.to_string()).collect())
+            .unwrap_or_default()
+    };
+    let personal_tiers = tiers_of(crm_tiering::CustomerKind::Personal);
+    let corporate_tiers = tiers_of(crm_tiering::CustomerKind::Corporate);
 
     let mut staging = Staging::new(dir)?;
     let mut aum = staging.create("aum-monthly.csv")?;
@@ -237,6 +242,7 @@ fn generate(dir: &Path, spec: &DemoSpec, start: Month, book: &RuleBook) -> Resul
             }
             aum.line(&line)?;
             // A few special VIPs (特殊VIP): designated by the branch, some revoked later.
+            let tiers = if c.corporate { &corporate_tiers } else { &personal_tiers };
             if m + 2 < spec.months && rng.chance(1) && !tiers.is_empty() {
                 let tier = if rng.chance(300) { tiers.get(1).cloned().unwrap_or_default() } else { String::new() };
                 let months = if rng.chance(500) { 6 } else { 12 };
