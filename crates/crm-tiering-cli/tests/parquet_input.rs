@@ -121,6 +121,7 @@ fn the_cli_reads_with_the_cores_type_policy() {
         ok.to_str().unwrap(),
         "--store",
         d.path().join("ok.db").to_str().unwrap(),
+        "--create-store",
     ]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{err}");
