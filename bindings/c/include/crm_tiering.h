@@ -1616,6 +1616,23 @@ enum crmt_result crmt_extract_push_cells(struct crmt_extract *extract,
                                          size_t count);
 
 /**
+ * Ends a table of text cells pushed with `crmt_extract_push_cells` under `columns`: when its
+ * month (or date) column held no cell that reads as one (`2024/01` throughout, a number of
+ * months since 1970), the run is refused as a whole, naming the table and column (SPEC §15.4),
+ * instead of every customer being held back. Call it after the last row of each table, as the
+ * CLI and Python do.
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT`, `CRMT_INVALID_UTF8` (`table`), `CRMT_INVALID_ARGUMENT` (a handle).
+ *
+ * # Safety
+ * `extract` and `columns` are live; `table` is NUL-terminated. Not synchronized (`extract`).
+ */
+enum crmt_result crmt_extract_end_table(struct crmt_extract *extract,
+                                        const char *table,
+                                        const struct crmt_columns *columns);
+
+/**
  * Adds a typed AUM record: the month's total AUM in fen for a customer. `legal_entity` NULL or
  * empty keeps the stored one; `kind` `CRMT_KIND_KEEP` keeps the stored kind; `month` 0 means
  * the declared month (a one-month run). Same checks and reporting as

@@ -327,6 +327,23 @@ static void test_designations(void) {
             tier_err++;
     }
     CHECK(month_err == 1 && tier_err == 1, "errors: month %d tier %d (of %zu)", month_err, tier_err, n);
+    /* A month column of which no cell reads as a month refuses the run, naming the column. */
+    {
+        crmt_extract *bad = NULL;
+        crmt_extract_new(book, &bad);
+        const char *hs[] = {"月份", "customer_id", "aum"};
+        crmt_columns *mc = NULL;
+        CHECK(crmt_columns_resolve(book, CRMT_TABLE_AUM, hs, 3, &mc) == CRMT_OK, "%s", last_message());
+        const char *r0[] = {"2024/03", "c1", "250000"}, *r1[] = {"2024/03", "c2", "250000"};
+        crmt_extract_push_cells(bad, "slashes", mc, 0, r0, 3);
+        crmt_extract_push_cells(bad, "slashes", mc, 1, r1, 3);
+        CHECK(crmt_extract_end_table(bad, "slashes", mc) == CRMT_OK, "%s", last_message());
+        CHECK(crmt_evaluate_portfolio(book, p, 202402, 0, bad, NULL, r) == CRMT_PORTFOLIO_REFUSED, "no month");
+        CHECK(strcmp(last_field(), "月份") == 0, "field %s", last_field());
+        CHECK(crmt_extract_end_table(bad, NULL, mc) == CRMT_NULL_ARGUMENT, "table");
+        crmt_columns_free(mc);
+        crmt_extract_free(bad);
+    }
     /* Revoked the next month. */
     crmt_extract_free(x);
     crmt_extract_new(book, &x);
@@ -886,6 +903,7 @@ static void run_portfolio_vector(const char *name, const cJSON *v) {
                 free(cells);
                 row++;
             }
+            CHECK(crmt_extract_end_table(x, table, cols) == CRMT_OK, "end table: %s", last_message());
             crmt_columns_free(cols);
         }
         const cJSON *expected = cJSON_GetObjectItemCaseSensitive(r, "expected");

@@ -221,6 +221,32 @@ pub unsafe extern "C" fn crmt_extract_push_cells(
     })
 }
 
+/// Ends a table of text cells pushed with `crmt_extract_push_cells` under `columns`: when its
+/// month (or date) column held no cell that reads as one (`2024/01` throughout, a number of
+/// months since 1970), the run is refused as a whole, naming the table and column (SPEC §15.4),
+/// instead of every customer being held back. Call it after the last row of each table, as the
+/// CLI and Python do.
+///
+/// # Errors
+/// `CRMT_NULL_ARGUMENT`, `CRMT_INVALID_UTF8` (`table`), `CRMT_INVALID_ARGUMENT` (a handle).
+///
+/// # Safety
+/// `extract` and `columns` are live; `table` is NUL-terminated. Not synchronized (`extract`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn crmt_extract_end_table(
+    extract: *mut crmt_extract,
+    table: *const c_char,
+    columns: *const crmt_columns,
+) -> crmt_result {
+    guard(|| {
+        // SAFETY: per the contract.
+        let (x, table, cols) =
+            unsafe { (handle_mut(extract, "extract")?, c_str(table, "table")?, handle(columns, "columns")?) };
+        x.extract.end_table(table, &cols.columns);
+        Ok(())
+    })
+}
+
 /// Adds a typed AUM record: the month's total AUM in fen for a customer. `legal_entity` NULL or
 /// empty keeps the stored one; `kind` `CRMT_KIND_KEEP` keeps the stored kind; `month` 0 means
 /// the declared month (a one-month run). Same checks and reporting as

@@ -870,6 +870,7 @@ impl Extract {
 
     /// [`Extract::push_values`] for cells whose amounts are all in amount columns (the typed
     /// reader's, by its plans): read as they are, with no look for amounts elsewhere.
+    #[cfg(feature = "arrow")]
     #[inline]
     pub(crate) fn push_typed(&mut self, table: &str, cols: &Columns, row: u64, cells: &[Cell<'_>]) {
         self.push_row(table, cols, row, cells);

@@ -110,6 +110,7 @@ interface CrmtLibrary extends Library {
     void crmt_columns_free(Pointer columns);
     int crmt_extract_new(Pointer book, PointerByReference out);
     int crmt_extract_push_cells(Pointer extract, byte[] table, Pointer columns, long row, Pointer cells, long count);
+    int crmt_extract_end_table(Pointer extract, byte[] table, Pointer columns);
     int crmt_extract_push_total_fen(Pointer extract, byte[] table, long row, byte[] id, byte[] legalEntity, int kind,
             int month, long aumFen);
     int crmt_extract_push_grant(Pointer extract, byte[] table, long row, byte[] id, int month, byte[] tier, int months);

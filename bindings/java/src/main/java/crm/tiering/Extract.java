@@ -105,6 +105,8 @@ public final class Extract implements AutoCloseable {
                     Tiering.check(CrmtLibrary.C.crmt_extract_push_cells(p[1], t, cols.getValue(), k, cells, row.size()));
                     Reference.reachabilityFence(cellKeep);
                 }
+                // A month column none of whose cells reads as a month refuses the run (SPEC §15.4).
+                Tiering.check(CrmtLibrary.C.crmt_extract_end_table(p[1], t, cols.getValue()));
             } finally {
                 CrmtLibrary.C.crmt_columns_free(cols.getValue());
             }
