@@ -52,6 +52,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     return out
 
 
+def demo_rules(demo: pathlib.Path) -> "ct.RuleBook":
+    """The demo's rule book (the default personal rules and a corporate rule set)."""
+    return ct.load_rules(demo / "input" / "rules.toml")
+
+
 def cli_run(demo: pathlib.Path, months: list, store: str, work: pathlib.Path) -> None:
     """The CLI's `run` of `months` over the demo's inputs cut to those months (a record dated
     outside the declared months holds its customer back)."""
@@ -68,7 +73,7 @@ def cli_run(demo: pathlib.Path, months: list, store: str, work: pathlib.Path) ->
     span = months[0] if len(months) == 1 else f"{months[0]}..{months[-1]}"
     run_cli(
         "run", "--quiet", "--month", span, "--aum", files[0], "--designations", files[1], "--store", store,
-        "--create-store",
+        "--create-store", "--rules", str(demo / "input" / "rules.toml"),
     )
 
 
@@ -139,15 +144,15 @@ def test_months_runs_and_schema(demo):
     assert [month_text(m) for m in runs.column("month").to_pylist()] == MONTHS
     assert runs.schema.field("started_at").type == pa.timestamp("s", tz="UTC")
     assert all(n > 0 for n in runs.column("states").to_pylist())
-    assert runs.column("rule_book_fingerprint").to_pylist()[0] == ct.load_rules().fingerprint
-    assert store.rule_book().fingerprint == ct.load_rules().fingerprint
+    assert runs.column("rule_book_fingerprint").to_pylist()[0] == demo_rules(demo).fingerprint
+    assert store.rule_book().fingerprint == demo_rules(demo).fingerprint
     states = store.states()
     assert states.num_rows == runs.column("states").to_pylist()[-1]
     assert states.schema.field("aum").type == pa.decimal128(38, 2)
     assert states.schema.field("month").type == pa.date32()
     assert set(states.column("month").to_pylist()) == {datetime.date(2023, 4, 1)}
     # The same columns and types as a Portfolio's states table.
-    p = ct.Portfolio(ct.load_rules())
+    p = ct.Portfolio(demo_rules(demo))
     r = p.evaluate_month("2023-01", pa.table({"customer_id": ["c1"], "aum": pa.array([Decimal("250000.00")], pa.decimal128(20, 2))}))
     assert states.schema == r.states.schema
     everything = store.states(("2023-01", "2023-04"))
@@ -211,7 +216,7 @@ def check_portfolio_continues(location: str, demo: pathlib.Path, tmp_path: pathl
     """A store holding 2023-01..03 written by the CLI; the Portfolio from it evaluates 2023-04
     and gives what the CLI's run of 2023-04 commits."""
     cli_run(demo, MONTHS[:3], location, tmp_path / "inputs")
-    rules = ct.load_rules()
+    rules = demo_rules(demo)
     with ct.open_store(location) as store:
         assert store.months() == MONTHS[:3]
         p = store.portfolio(rules)
@@ -287,7 +292,7 @@ def test_errors(demo, tmp_path):
     assert not (tmp_path / "missing.db").exists()
     empty = ct.open_store(tmp_path / "new.db", create=True)
     assert empty.months() == [] and empty.states().num_rows == 0 and empty.rule_book() is None
-    assert len(empty.portfolio(ct.load_rules())) == 0
+    assert len(empty.portfolio(demo_rules(demo))) == 0
     assert len(empty.portfolio_id) == 32
     # `create` never takes over a store, or any file.
     with pytest.raises(ct.StoreError) as e:
@@ -346,7 +351,7 @@ def test_a_read_only_store_opens_read_only(demo, tmp_path):
         assert store.months() == MONTHS
         assert store.states().num_rows == ct.Store.open(demo / "crm-tiering.db", read_only=True).states().num_rows
         with pytest.raises(ct.StoreError) as e:
-            store.commit_month(ct.load_rules(), "2023-05", pa.table({"customer_id": ["c1"], "aum": ["1.00"]}))
+            store.commit_month(demo_rules(demo), "2023-05", pa.table({"customer_id": ["c1"], "aum": ["1.00"]}))
         assert e.value.kind == "read_only"
         store.close()
         assert copy.read_bytes() == before
@@ -362,7 +367,7 @@ def test_commit_month_commits_what_the_cli_run_commits(demo, tmp_path):
     shutil.copy(location, mine)
     cli_run(demo, MONTHS[3:], location, tmp_path / "inputs")
     store = ct.Store.open(mine)
-    rules = ct.load_rules()
+    rules = demo_rules(demo)
     done = store.commit_month(
         rules, "2023-04", cells_of_month(demo / "input" / "aum-monthly.csv", "2023-04"),
         designations=cells_of_month(demo / "input" / "designations.csv", "2023-04"),
