@@ -336,6 +336,7 @@ pub(crate) fn demo_command(
         months,
         skip_bad_rows: false,
         options: PortfolioOptions { threads: thread_count(threads), ..PortfolioOptions::default() },
+        min_coverage: crm_tiering::Decimal::new(8, 1),
         rerun: false,
         create_store,
     };

@@ -2,6 +2,7 @@
 //! `--option KEY=VALUE` for any, all read by the core's one parser (`PortfolioOptions::set`).
 
 use clap::{Args, ValueEnum};
+use crm_tiering::Decimal;
 use crm_tiering::portfolio::PortfolioOptions;
 
 use crate::exit::{Exit, Failure};
@@ -51,8 +52,26 @@ pub(crate) struct PortfolioArgs {
     /// store keeps it as an amendment of its latest month.
     #[arg(long)]
     catch_up: bool,
+    /// The number of AUM records the --aum/--daily files must hold together (the core system's
+    /// control total); a run whose files hold another number is refused (exit code 4).
+    #[arg(long, value_name = "N", conflicts_with = "control")]
+    control_rows: Option<String>,
+    /// The amount the AUM records must add up to (the core system's control total); a run whose
+    /// records add up to another amount is refused (exit code 4).
+    #[arg(long, value_name = "AMOUNT", conflicts_with = "control")]
+    control_aum: Option<String>,
+    /// The control totals in a trailer file the core system writes: lines `rows=N` and
+    /// `aum=AMOUNT` (either or both; `#` starts a comment).
+    #[arg(long, value_name = "FILE")]
+    control: Option<std::path::PathBuf>,
+    /// Refuse a month whose files list AUM records of fewer customers than this share of the
+    /// customers evaluated from a record in the store's latest month (a file cut short or
+    /// missing; exit code 4). 0 turns the check off.
+    #[arg(long, value_name = "SHARE", default_value = "0.8")]
+    min_coverage: Decimal,
     /// Any portfolio option as KEY=VALUE (absent, rule_book_change, threads, allow_empty_month,
-    /// empty_entities, catch_up, min_records), applied after the flags above.
+    /// empty_entities, catch_up, min_records, control_rows, control_aum), applied after the
+    /// flags above.
     #[arg(long = "option", value_name = "KEY=VALUE")]
     options: Vec<String>,
     /// Worker threads for the evaluation (default: all cores).
@@ -77,6 +96,11 @@ impl PortfolioArgs {
             ("empty_entities".into(), self.empty_entities.join(",")),
             ("catch_up".into(), self.catch_up.to_string()),
         ];
+        if let Some(path) = &self.control {
+            pairs.extend(read_control(path)?);
+        }
+        let flags = [("control_rows", &self.control_rows), ("control_aum", &self.control_aum)];
+        pairs.extend(flags.into_iter().filter_map(|(k, v)| Some((k.to_string(), v.clone()?))));
         for o in &self.options {
             let (k, v) = o.split_once('=').ok_or_else(|| {
                 Failure::new(Exit::Usage, format!("--option {o}: expected KEY=VALUE, such as allow_empty_month=true"))
@@ -86,4 +110,58 @@ impl PortfolioArgs {
         PortfolioOptions::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .map_err(|e| Failure::new(Exit::Usage, format!("{e}")))
     }
+
+    /// The `--min-coverage` share.
+    ///
+    /// # Errors
+    /// A usage failure (exit 2) for a share outside 0..=1.
+    pub(crate) fn min_coverage(&self) -> Result<Decimal, Failure> {
+        if (Decimal::ZERO..=Decimal::ONE).contains(&self.min_coverage) {
+            Ok(self.min_coverage)
+        } else {
+            let message = format!("--min-coverage {}: expected a share from 0 to 1, such as 0.8", self.min_coverage);
+            Err(Failure::new(Exit::Usage, message))
+        }
+    }
+}
+
+/// Sets `min_records` from the customers evaluated from a record in the store's month before
+/// (`share` of them, rounded down; SPEC §15.6), unless it was given as an option.
+pub(crate) fn apply_coverage(options: &mut PortfolioOptions, share: Decimal, with_record: u64) {
+    if options.min_records == 0 {
+        let n = (share * Decimal::from(with_record)).floor();
+        options.min_records = u64::try_from(n).unwrap_or(0);
+    }
+}
+
+/// The control totals of a trailer file: lines `rows=N` and `aum=AMOUNT`, blank lines and `#`
+/// comments ignored; each value is read by the core's option parser.
+fn read_control(path: &std::path::Path) -> Result<Vec<(String, String)>, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| crate::exit::io_error(Exit::Usage, path, "read", &e))?;
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let bad = |why: &str| Failure::new(Exit::BadInput, format!("{}:{}: {why}", path.display(), n + 1));
+        let (key, value) = line.split_once('=').ok_or_else(|| bad("expected rows=N or aum=AMOUNT"))?;
+        let key = match key.trim() {
+            "rows" => "control_rows",
+            "aum" => "control_aum",
+            other => return Err(bad(&format!("`{other}` is not a control total: expected rows or aum"))),
+        };
+        if pairs.iter().any(|(k, _)| k == key) {
+            return Err(bad("a control total given twice"));
+        }
+        PortfolioOptions::default().set(key, value.trim()).map_err(|e| bad(&e.to_string()))?;
+        pairs.push((key.to_string(), value.trim().to_string()));
+    }
+    if pairs.is_empty() {
+        return Err(Failure::new(
+            Exit::BadInput,
+            format!("{}: no control total (expected lines rows=N and aum=AMOUNT)", path.display()),
+        ));
+    }
+    Ok(pairs)
 }

@@ -55,6 +55,9 @@ pub(crate) struct RunConfig<'a> {
     pub(crate) months: MonthRange,
     pub(crate) skip_bad_rows: bool,
     pub(crate) options: PortfolioOptions,
+    /// `--min-coverage`: the share of the month before's customers with a record a month
+    /// must have (SPEC §15.6).
+    pub(crate) min_coverage: Decimal,
     /// Replace the first month when it is committed already.
     pub(crate) rerun: bool,
     /// Create the store when there is none.
@@ -106,6 +109,7 @@ pub(crate) fn run_command(args: &RunArgs) -> Result<Exit, Failure> {
         months: args.month,
         skip_bad_rows: args.skip_bad_rows,
         options,
+        min_coverage: args.portfolio.min_coverage()?,
         rerun: args.rerun,
         create_store: args.create_store,
     };
@@ -410,13 +414,16 @@ fn commit_months<'scope, 'env: 'scope>(
     committed: &mut Vec<(Month, i64)>,
 ) -> Result<(PortfolioStates, StreamSink), Failure> {
     let months = config.months;
-    let options = &config.options;
+    let mut options = config.options.clone();
     let mut first_meta = meta.clone();
     first_meta.rerun = config.rerun;
     // The lock: a second run fails here at once.
     let mut writer = store.begin_month(months.first(), first_meta).map_err(failure)?;
     let mut states = match (writer.previous_states_read_before(read_before), imported) {
-        (Ok(Some(latest)), None) => latest.states,
+        (Ok(Some(latest)), None) => {
+            crate::options::apply_coverage(&mut options, config.min_coverage, latest.with_record);
+            latest.states
+        }
         (Ok(None), None) => PortfolioStates::new(),
         (Ok(None), Some(file)) => file,
         (Ok(Some(latest)), Some(_)) => {
@@ -434,7 +441,7 @@ fn commit_months<'scope, 'env: 'scope>(
     if multi && !config.skip_bad_rows {
         let mut copy = states.clone();
         let mut held = HeldOnly::default();
-        if let Err(f) = engine.evaluate_portfolio_with(&mut copy, months, &extract, options, &mut held) {
+        if let Err(f) = engine.evaluate_portfolio_with(&mut copy, months, &extract, &options, &mut held) {
             return Err(abort_with(writer, stop(&f.errors, "error(s) stop the run")));
         }
         if held.0.iter().any(|e| e.behind_since().is_none()) {
@@ -459,7 +466,7 @@ fn commit_months<'scope, 'env: 'scope>(
     };
     let handle = scope.spawn(move || {
         let mut sink = sink;
-        let r = engine.evaluate_portfolio_with(&mut states, months, &extract, options, &mut sink);
+        let r = engine.evaluate_portfolio_with(&mut states, months, &extract, &options, &mut sink);
         drop(extract);
         sink.tx = None;
         sink.progress.finish();

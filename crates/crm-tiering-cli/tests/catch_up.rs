@@ -6,40 +6,12 @@
 //! it away with the month.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
+use common::{cli, code, err, month_file, out, p};
 use serde_json::Value;
-
-fn cli(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_crm-tiering")).args(args).output().unwrap()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-fn month_file(dir: &Path, name: &str, rows: &[(&str, &str, &str)]) -> String {
-    let mut text = String::from("month,customer_id,aum\n");
-    for (m, id, aum) in rows {
-        text.push_str(&format!("{m},{id},{aum}\n"));
-    }
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    p(&path).to_string()
-}
 
 /// The states of the store's latest month, by id.
 fn states(store: &str, month: &str, dir: &Path) -> Vec<Value> {

@@ -291,8 +291,10 @@ fn a_killed_run_leaves_the_previous_or_the_complete_month() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let n = 30_000;
-    for (k, m) in ["2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-06"].iter().enumerate() {
-        month_csv(&d.join(format!("{m}.csv")), m, n, k as u32 + 1);
+    // A month for each round and the final run, should every kill come after its commit.
+    for k in 1..=8u32 {
+        let m = format!("2024-{k:02}");
+        month_csv(&d.join(format!("{m}.csv")), &m, n, k);
     }
     let db = d.join("kill.db");
     let clock = Instant::now();

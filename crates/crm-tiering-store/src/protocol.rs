@@ -888,11 +888,18 @@ impl Db {
                 states
             };
             let states = std::cell::RefCell::new(fresh());
+            let with_record = std::cell::Cell::new(0_u64);
             db.month_states_fast(
                 &r,
-                &mut || *states.borrow_mut() = fresh(),
+                &mut || {
+                    *states.borrow_mut() = fresh();
+                    with_record.set(0);
+                },
                 &mut |id, row| {
                     let d = dicts.decode(id, row)?;
+                    if matches!(d.evaluated, Some((_, true))) {
+                        with_record.set(with_record.get() + 1);
+                    }
                     let insert = states.borrow_mut().insert(d.customer, d.state);
                     insert.map(|_| ()).map_err(|x| StoreError::Corrupt(x.to_string()))
                 },
@@ -907,6 +914,7 @@ impl Db {
                 digest: r.digest.clone(),
                 rule_book_fingerprint: r.rule_book_fingerprint.clone(),
                 states,
+                with_record: with_record.get(),
             }))
         })
     }

@@ -252,6 +252,9 @@ pub struct LatestStates {
     pub rule_book_fingerprint: String,
     /// Every customer's identity and state, stamped with that rule book.
     pub states: PortfolioStates,
+    /// How many customers were evaluated from an AUM record in that month (what a month far
+    /// smaller than the last is measured against, SPEC §15.6; 0 for imported states).
+    pub with_record: u64,
 }
 
 /// A stored customer-month.

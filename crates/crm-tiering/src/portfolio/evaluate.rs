@@ -115,41 +115,7 @@ impl Engine {
             let error = StateError::RuleBookChanged { found: found.to_string(), expected: book.fingerprint().into() };
             return Err(RecordError::at(error, None).into());
         }
-        if !options.allow_empty_month {
-            let single = (months.first() == months.last()).then_some(months.first());
-            let empty: Vec<RecordError> = months
-                .months()
-                .filter(|&m| !extract.has_aum_record(m, single))
-                .map(|m| {
-                    let message = format!(
-                        "the extract has no AUM record for {m} (declared month {months}): every stored customer would be evaluated at zero AUM; nothing was evaluated (check the files, or declare the month empty with allow_empty_month)"
-                    );
-                    RecordError::at(InputError::new("", Some(m), "month", message), None)
-                })
-                .collect();
-            if !empty.is_empty() {
-                return Err(PortfolioFailure { errors: empty });
-            }
-        }
-        if options.min_records > 0 && !options.catch_up {
-            let single = (months.first() == months.last()).then_some(months.first());
-            let small: Vec<RecordError> = months
-                .months()
-                .filter_map(|m| {
-                    let n = extract.customers_with_records(m, single) as u64;
-                    (n < options.min_records).then(|| {
-                        let message = format!(
-                            "the extract has AUM records of {n} customer(s) for {m}, fewer than the {} expected (min_records): a file may be cut short or missing; nothing was evaluated",
-                            options.min_records
-                        );
-                        RecordError::at(InputError::new("", Some(m), "month", message), None)
-                    })
-                })
-                .collect();
-            if !small.is_empty() {
-                return Err(PortfolioFailure { errors: small });
-            }
-        }
+        super::control::check_extract(extract, months, options)?;
         self.check_sequence(states, months, options)
     }
 

@@ -67,6 +67,8 @@ pub enum RuleBookChange {
 /// | `empty_entities` | legal entity codes, comma-separated | none |
 /// | `catch_up` | `true`, `false` | `false` |
 /// | `min_records` | a number of customers | 0 (no check) |
+/// | `control_rows` | the number of AUM records the extract must have | none (no check) |
+/// | `control_aum` | the amount the extract's AUM records must add up to | none (no check) |
 ///
 /// ```
 /// use crm_tiering::portfolio::{Absent, PortfolioOptions};
@@ -101,6 +103,14 @@ pub struct PortfolioOptions {
     /// The CLI sets it from the store (a share of the customers with a record in the latest
     /// committed month).
     pub min_records: u64,
+    /// The number of AUM records the extract must have (a core system's control total; SPEC
+    /// §15.6): a run whose extract has another number is refused as a whole.
+    pub control_rows: Option<u64>,
+    /// The amount the extract's AUM records must add up to ([`Extract::aum_sum`]; SPEC
+    /// §15.6): a run whose extract adds up to another amount, or cannot be summed, is refused.
+    ///
+    /// [`Extract::aum_sum`]: super::Extract::aum_sum
+    pub control_aum: Option<rust_decimal::Decimal>,
 }
 
 impl Default for PortfolioOptions {
@@ -113,6 +123,8 @@ impl Default for PortfolioOptions {
             empty_entities: Vec::new(),
             catch_up: false,
             min_records: 0,
+            control_rows: None,
+            control_aum: None,
         }
     }
 }
@@ -132,8 +144,17 @@ pub struct OptionError {
 
 impl PortfolioOptions {
     /// The keys [`PortfolioOptions::set`] takes, in the order of the table above.
-    pub const KEYS: &'static [&'static str] =
-        &["absent", "rule_book_change", "threads", "allow_empty_month", "empty_entities", "catch_up", "min_records"];
+    pub const KEYS: &'static [&'static str] = &[
+        "absent",
+        "rule_book_change",
+        "threads",
+        "allow_empty_month",
+        "empty_entities",
+        "catch_up",
+        "min_records",
+        "control_rows",
+        "control_aum",
+    ];
 
     /// Sets one option from its text, as every surface gives it.
     ///
@@ -159,10 +180,17 @@ impl PortfolioOptions {
             "allow_empty_month" => self.allow_empty_month = flag(value).map_err(error)?,
             "catch_up" => self.catch_up = flag(value).map_err(error)?,
             "min_records" => {
-                self.min_records = match value.parse::<u64>() {
-                    Ok(n) if value.bytes().all(|b| b.is_ascii_digit()) => n,
-                    _ => return Err(error(format!("`{value}` is not a number of customers"))),
-                }
+                self.min_records =
+                    count(value).ok_or_else(|| error(format!("`{value}` is not a number of customers")))?;
+            }
+            "control_rows" => {
+                self.control_rows =
+                    Some(count(value).ok_or_else(|| error(format!("`{value}` is not a number of records")))?);
+            }
+            "control_aum" => {
+                let amount = crate::money::parse_amount(value)
+                    .map_err(|e| error(format!("`{value}` is not an amount ({e})")))?;
+                self.control_aum = Some(amount);
             }
             "empty_entities" => {
                 let mut entities = Vec::new();
@@ -194,6 +222,11 @@ impl PortfolioOptions {
     pub(crate) fn declared_empty(&self, legal_entity: &str) -> bool {
         self.empty_entities.iter().any(|e| e == legal_entity)
     }
+}
+
+/// A count in plain decimal digits.
+fn count(value: &str) -> Option<u64> {
+    value.bytes().all(|b| b.is_ascii_digit()).then(|| value.parse().ok()).flatten()
 }
 
 /// `true` or `false`, exactly.
