@@ -6,45 +6,13 @@
 //! `CRMT_TEST_POSTGRES_URL` is set.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout)]
 
-use std::fmt::Write as _;
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
+
+use common::{bin, cli, code, err, month_csv, out, p};
 use std::time::{Duration, Instant};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_crm-tiering"))
-}
-
-fn cli(args: &[&str]) -> Output {
-    bin().args(args).output().expect("the binary runs")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-/// A month of `n` customers (ids c0000001...), AUM around the entry threshold.
-fn month_csv(path: &Path, month: &str, n: u32, seed: u32) {
-    let mut s = String::with_capacity(n as usize * 40);
-    s.push_str("month,customer_id,legal_entity,aum\n");
-    for i in 1..=n {
-        let aum = 150_000 + (i.wrapping_mul(7919).wrapping_add(seed * 104_729) % 120_000);
-        let _ = writeln!(s, "{month},c{i:07},620101,{aum}.{:02}", i % 100);
-    }
-    std::fs::write(path, s).unwrap();
-}
 
 struct Stores {
     dir: tempfile::TempDir,

@@ -3,9 +3,13 @@
 //! (`scripts/postgres-test-cluster.sh` starts a server).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout)]
 
+mod common;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
+
+use common::{bin, cli, code, err, month_csv, out, p};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,41 +17,6 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Decimal128Type;
 use arrow_array::{Array, ArrayRef, Decimal128Array, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_crm-tiering"))
-}
-
-fn cli(args: &[&str]) -> Output {
-    bin().args(args).output().expect("the binary runs")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-/// A month of `n` customers (ids c0000001...), AUM around the entry threshold.
-fn month_csv(path: &Path, month: &str, n: u32, seed: u32) {
-    let mut s = String::with_capacity(n as usize * 40);
-    s.push_str("month,customer_id,legal_entity,aum\n");
-    for i in 1..=n {
-        let aum = 150_000 + (i.wrapping_mul(7919).wrapping_add(seed * 104_729) % 120_000);
-        let _ = writeln!(s, "{month},c{i:07},620101,{aum}.{:02}", i % 100);
-    }
-    std::fs::write(path, s).unwrap();
-}
 
 /// The store locations of a test: a SQLite file, and a fresh PostgreSQL database when a server
 /// is given.

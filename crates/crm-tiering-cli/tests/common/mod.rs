@@ -1,17 +1,23 @@
 //! What the CLI's end-to-end tests share: running the binary and writing small month files.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Command, Output};
 
-/// Runs the CLI with `args` and waits for it.
-pub(crate) fn cli(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_crm-tiering")).args(args).output().unwrap()
+/// The CLI, as a command to configure.
+pub(crate) fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_crm-tiering"))
 }
 
-/// The exit code.
+/// Runs the CLI with `args` and waits for it.
+pub(crate) fn cli(args: &[&str]) -> Output {
+    bin().args(args).output().expect("the binary runs")
+}
+
+/// The exit code (-1 for a process ended by a signal).
 pub(crate) fn code(o: &Output) -> i32 {
-    o.status.code().unwrap()
+    o.status.code().unwrap_or(-1)
 }
 
 /// The standard error, as text.
@@ -38,4 +44,15 @@ pub(crate) fn month_file(dir: &Path, name: &str, rows: &[(&str, &str, &str)]) ->
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     p(&path).to_string()
+}
+
+/// A month of `n` customers (ids c0000001...), AUM around the entry threshold.
+pub(crate) fn month_csv(path: &Path, month: &str, n: u32, seed: u32) {
+    let mut s = String::with_capacity(n as usize * 40);
+    s.push_str("month,customer_id,legal_entity,aum\n");
+    for i in 1..=n {
+        let aum = 150_000 + (i.wrapping_mul(7919).wrapping_add(seed * 104_729) % 120_000);
+        let _ = writeln!(s, "{month},c{i:07},620101,{aum}.{:02}", i % 100);
+    }
+    std::fs::write(path, s).unwrap();
 }
