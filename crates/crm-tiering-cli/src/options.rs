@@ -96,9 +96,6 @@ impl PortfolioArgs {
             ("empty_entities".into(), self.empty_entities.join(",")),
             ("catch_up".into(), self.catch_up.to_string()),
         ];
-        if let Some(path) = &self.control {
-            pairs.extend(read_control(path)?);
-        }
         let flags = [("control_rows", &self.control_rows), ("control_aum", &self.control_aum)];
         pairs.extend(flags.into_iter().filter_map(|(k, v)| Some((k.to_string(), v.clone()?))));
         for o in &self.options {
@@ -107,8 +104,17 @@ impl PortfolioArgs {
             })?;
             pairs.push((k.to_string(), v.to_string()));
         }
-        PortfolioOptions::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .map_err(|e| Failure::new(Exit::Usage, format!("{e}")))
+        let mut options = PortfolioOptions::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .map_err(|e| Failure::new(Exit::Usage, format!("{e}")))?;
+        if let Some(path) = &self.control {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| crate::exit::io_error(Exit::Usage, path, "read", &e))?;
+            options.set_control_trailer(&text).map_err(|(line, why)| {
+                let at = if line > 0 { format!(":{line}") } else { String::new() };
+                Failure::new(Exit::BadInput, format!("{}{at}: {why}", path.display()))
+            })?;
+        }
+        Ok(options)
     }
 
     /// The `--min-coverage` share.
@@ -132,36 +138,4 @@ pub(crate) fn apply_coverage(options: &mut PortfolioOptions, share: Decimal, wit
         let n = (share * Decimal::from(with_record)).floor();
         options.min_records = u64::try_from(n).unwrap_or(0);
     }
-}
-
-/// The control totals of a trailer file: lines `rows=N` and `aum=AMOUNT`, blank lines and `#`
-/// comments ignored; each value is read by the core's option parser.
-fn read_control(path: &std::path::Path) -> Result<Vec<(String, String)>, Failure> {
-    let text = std::fs::read_to_string(path).map_err(|e| crate::exit::io_error(Exit::Usage, path, "read", &e))?;
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
-        }
-        let bad = |why: &str| Failure::new(Exit::BadInput, format!("{}:{}: {why}", path.display(), n + 1));
-        let (key, value) = line.split_once('=').ok_or_else(|| bad("expected rows=N or aum=AMOUNT"))?;
-        let key = match key.trim() {
-            "rows" => "control_rows",
-            "aum" => "control_aum",
-            other => return Err(bad(&format!("`{other}` is not a control total: expected rows or aum"))),
-        };
-        if pairs.iter().any(|(k, _)| k == key) {
-            return Err(bad("a control total given twice"));
-        }
-        PortfolioOptions::default().set(key, value.trim()).map_err(|e| bad(&e.to_string()))?;
-        pairs.push((key.to_string(), value.trim().to_string()));
-    }
-    if pairs.is_empty() {
-        return Err(Failure::new(
-            Exit::BadInput,
-            format!("{}: no control total (expected lines rows=N and aum=AMOUNT)", path.display()),
-        ));
-    }
-    Ok(pairs)
 }

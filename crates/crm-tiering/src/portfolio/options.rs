@@ -218,6 +218,48 @@ impl PortfolioOptions {
         Ok(options)
     }
 
+    /// Sets the control totals from the text of a trailer file a core system writes beside its
+    /// extract (SPEC §15.6): lines `rows=N` and `aum=AMOUNT`, either or both, blank lines and
+    /// `#` comments ignored.
+    ///
+    /// ```
+    /// use crm_tiering::portfolio::PortfolioOptions;
+    /// let mut options = PortfolioOptions::default();
+    /// options.set_control_trailer("# from the core system\nrows=2\naum=450000.50\n")?;
+    /// assert_eq!(options.control_rows, Some(2));
+    /// assert!(options.set_control_trailer("count=2").is_err());
+    /// # Ok::<(), (usize, String)>(())
+    /// ```
+    ///
+    /// # Errors
+    /// The 1-based line and what is wrong with it (0 for a trailer without a total): a line
+    /// that is not a total, a total given twice, or a value the option does not take.
+    pub fn set_control_trailer(&mut self, text: &str) -> Result<(), (usize, String)> {
+        let mut seen: Vec<&str> = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let bad = |why: String| (n + 1, why);
+            let (key, value) = line.split_once('=').ok_or_else(|| bad("expected rows=N or aum=AMOUNT".into()))?;
+            let key = match key.trim() {
+                "rows" => "control_rows",
+                "aum" => "control_aum",
+                other => return Err(bad(format!("`{other}` is not a control total: expected rows or aum"))),
+            };
+            if seen.contains(&key) {
+                return Err(bad("a control total given twice".into()));
+            }
+            seen.push(key);
+            self.set(key, value.trim()).map_err(|e| bad(e.to_string()))?;
+        }
+        if seen.is_empty() {
+            return Err((0, "no control total (expected lines rows=N and aum=AMOUNT)".into()));
+        }
+        Ok(())
+    }
+
     /// Whether a legal entity was declared to have no records.
     pub(crate) fn declared_empty(&self, legal_entity: &str) -> bool {
         self.empty_entities.iter().any(|e| e == legal_entity)
