@@ -37,6 +37,7 @@ mod migrate;
 mod pg;
 mod protocol;
 mod read;
+mod replay;
 mod results;
 mod schema;
 mod sqlite;
@@ -51,6 +52,7 @@ use crm_tiering::{Alert, CustomerIdentity, CustomerState, Decimal, Event, Month,
 
 pub use codec::{STATE_BYTES, STATE_ENCODING};
 pub use driver::OpenMode;
+pub use replay::StoredRange;
 pub use results::{EvaluatedAum, MonthResults};
 pub use types::{
     AlertRow, CustomerHistory, EventRow, InputFile, LatestStates, MonthRecord, RejectRow, RunCounts, RunKind, RunMeta,

@@ -36,6 +36,6 @@ pub use columns::{ColumnRole, Columns, TableKind};
 pub use extract::{AumRow, AumRowIter, AumRows, Cell, DesignationRow, Extract};
 pub use options::{Absent, MAX_THREADS, MonthRange, OptionError, PortfolioOptions, RuleBookChange};
 pub use record::{MAX_CUSTOMER_ID_BYTES, PortfolioFailure, RecordError, RecordRef, validate_customer_id};
-pub use simulate::{Simulation, TierChange, TierCount, simulate};
+pub use simulate::{BaselineDifference, CommittedCount, Simulation, TierChange, TierCount, simulate};
 pub use sink::{Evaluated, PortfolioMonth, PortfolioOutcome, PortfolioSink};
 pub use states::{PortfolioStates, STATES_FORMAT_VERSION};

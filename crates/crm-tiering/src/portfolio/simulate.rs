@@ -71,6 +71,68 @@ pub struct Simulation {
     pub held_b: Vec<(Month, RecordError)>,
 }
 
+/// How many customers a committed month evaluated at one effective tier: what replaying the
+/// month under the rule book that committed it should give again (SPEC §15.9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommittedCount {
+    /// The evaluated month.
+    pub month: Month,
+    /// The effective tier; none for customers who are not VIPs.
+    pub tier: Option<TierCode>,
+    /// Customers evaluated at that tier (customers held back are not counted).
+    pub count: u64,
+}
+
+/// A month and tier where the replay under rule book A does not give the committed count: the
+/// simulation's baseline is not what was committed (SPEC §15.9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BaselineDifference {
+    /// The evaluated month.
+    pub month: Month,
+    /// The effective tier; none for customers who are not VIPs.
+    pub tier: Option<TierCode>,
+    /// Customers at that tier in the committed month.
+    pub committed: u64,
+    /// Customers at that tier when the month is replayed under rule book A.
+    pub replayed: u64,
+}
+
+impl Simulation {
+    /// The months and tiers where book A's counts differ from the `committed` ones, by month
+    /// and then in the order of [`Simulation::counts`] (tiers only committed come last); empty
+    /// when the baseline is what was committed.
+    ///
+    /// ```
+    /// use crm_tiering::portfolio::{CommittedCount, Simulation, TierCount};
+    /// let month = "2024-03".parse()?;
+    /// let sim = Simulation {
+    ///     counts: vec![TierCount { month, tier: None, count_a: 5, count_b: 6 }],
+    ///     ..Simulation::default()
+    /// };
+    /// let committed = [CommittedCount { month, tier: None, count: 4 }];
+    /// let d = sim.baseline_differences(&committed);
+    /// assert_eq!((d[0].committed, d[0].replayed), (4, 5));
+    /// assert!(sim.baseline_differences(&[CommittedCount { month, tier: None, count: 5 }]).is_empty());
+    /// # Ok::<(), crm_tiering::TieringError>(())
+    /// ```
+    pub fn baseline_differences(&self, committed: &[CommittedCount]) -> Vec<BaselineDifference> {
+        let mut rows: Vec<BaselineDifference> = self
+            .counts
+            .iter()
+            .map(|c| BaselineDifference { month: c.month, tier: c.tier, committed: 0, replayed: c.count_a })
+            .collect();
+        for c in committed {
+            match rows.iter_mut().find(|r| r.month == c.month && r.tier == c.tier) {
+                Some(r) => r.committed += c.count,
+                None => rows.push(BaselineDifference { month: c.month, tier: c.tier, committed: c.count, replayed: 0 }),
+            }
+        }
+        rows.retain(|r| r.committed != r.replayed);
+        rows.sort_by_key(|r| r.month);
+        rows
+    }
+}
+
 /// The tier codes of two books, in order: the rank of each tier in the counts.
 struct Ranks {
     tiers: Vec<TierCode>,
