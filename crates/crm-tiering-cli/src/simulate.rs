@@ -2,18 +2,24 @@
 //! same prior states, under two rule books (the core's `portfolio::simulate`, which Python's
 //! `simulate` also calls): per month the customers at each effective tier under each book
 //! (`counts.csv`) and every customer-month whose effective tier differs (`changes.csv`).
+//!
+//! With `--store` the months are the store's committed ones (SPEC §15.9): the store gives the
+//! starting states, the AUM, the designations and the held customers in one read, rule book A
+//! defaults to the one that committed the last month, and where A's replay does not give the
+//! committed counts the difference is written to `baseline.csv` and the exit code is 6.
 
 use std::path::PathBuf;
 
 use clap::Args;
-use crm_tiering::portfolio::{Simulation, simulate};
-use crm_tiering::{Decimal, Engine};
+use crm_tiering::portfolio::{BaselineDifference, PortfolioOptions, Simulation, simulate};
+use crm_tiering::{Decimal, Engine, RuleBook};
 
 use crate::exit::{Exit, Failure};
 use crate::input::{self, InputFiles, Inputs};
 use crate::options::PortfolioArgs;
 use crate::output::Staging;
 use crate::run::{describe, display_dir};
+use crate::store::{failure, open_read_only, shown};
 use crate::text::csv_field;
 use crate::{ReadArgs, load_rules};
 
@@ -21,12 +27,15 @@ use crate::{ReadArgs, load_rules};
 pub(crate) const COUNTS_HEADER: &str = "month,tier,count_a,count_b,delta";
 /// The header of changes.csv (the columns of Python's `Simulation.changes`).
 pub(crate) const CHANGES_HEADER: &str = "customer_id,month,aum,tier_a,tier_b,status_a,status_b";
+/// The header of baseline.csv (the columns of Python's `Simulation.baseline`).
+pub(crate) const BASELINE_HEADER: &str = "month,tier,committed,replayed";
 
 #[derive(Debug, Clone, Args)]
 pub(crate) struct SimulateArgs {
-    /// The current rule book, A (TOML or JSON).
-    #[arg(long, value_name = "FILE")]
-    rules_a: PathBuf,
+    /// The current rule book, A (TOML or JSON); with --store, by default the one that
+    /// committed the last month.
+    #[arg(long, value_name = "FILE", required_unless_present = "store")]
+    rules_a: Option<PathBuf>,
     /// The rule book to size, B (TOML or JSON).
     #[arg(long, value_name = "FILE")]
     rules_b: PathBuf,
@@ -35,19 +44,24 @@ pub(crate) struct SimulateArgs {
     #[arg(long, value_name = "YYYY-MM[..YYYY-MM]")]
     month: crm_tiering::portfolio::MonthRange,
     /// Monthly AUM file(s), as for `run`.
-    #[arg(long, num_args = 1.., value_name = "FILE")]
+    #[arg(long, num_args = 1.., value_name = "FILE", conflicts_with = "store")]
     aum: Vec<PathBuf>,
     /// Daily balance file(s), as for `run`.
-    #[arg(long, num_args = 1.., value_name = "FILE")]
+    #[arg(long, num_args = 1.., value_name = "FILE", conflicts_with = "store")]
     daily: Vec<PathBuf>,
     /// Special VIP designations, as for `run`.
-    #[arg(long, num_args = 1.., value_name = "FILE")]
+    #[arg(long, num_args = 1.., value_name = "FILE", conflicts_with = "store")]
     designations: Vec<PathBuf>,
     /// Starting states (a run's states.jsonl), used by both books; without it every customer
     /// starts not enrolled. They must have been written under rule book A unless
     /// --accept-rule-change; under B they are always accepted (the change is the point).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "store")]
     states: Option<PathBuf>,
+    /// Replay the store's committed months instead of files: its states before the first
+    /// month, and each month's AUM, designations and held customers as committed. Rule book
+    /// A's replay is checked against the committed counts (baseline.csv).
+    #[arg(long, value_name = "LOCATION")]
+    store: Option<String>,
     /// Output directory: counts.csv and changes.csv (created when missing).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
@@ -89,8 +103,22 @@ fn check(inputs: &Inputs) -> Result<(), Failure> {
 }
 
 pub(crate) fn simulate_command(args: &SimulateArgs) -> Result<Exit, Failure> {
-    let (book_a, _) = load_rules(Some(&args.rules_a))?;
     let (book_b, _) = load_rules(Some(&args.rules_b))?;
+    let options = args.portfolio.options()?;
+    match (&args.store, &args.rules_a) {
+        (Some(location), _) => from_store(args, location, book_b, &options),
+        (None, Some(rules_a)) => from_files(args, rules_a, book_b, &options),
+        (None, None) => Err(Failure::new(Exit::Usage, "give rule book A with --rules-a FILE, or a store with --store")),
+    }
+}
+
+fn from_files(
+    args: &SimulateArgs,
+    rules_a: &std::path::Path,
+    book_b: RuleBook,
+    options: &PortfolioOptions,
+) -> Result<Exit, Failure> {
+    let (book_a, _) = load_rules(Some(rules_a))?;
     if args.aum.is_empty() && args.daily.is_empty() {
         return Err(Failure::new(Exit::Usage, "give the months' AUM with --aum FILE or --daily FILE"));
     }
@@ -107,22 +135,74 @@ pub(crate) fn simulate_command(args: &SimulateArgs) -> Result<Exit, Failure> {
     check(&inputs_a)?;
     let inputs_b = input::load(&book_b, &files(None))?;
     check(&inputs_b)?;
-    let options = args.portfolio.options()?;
     let (a, b) = (Engine::new(book_a), Engine::new(book_b));
-    let sim = simulate((&a, &inputs_a.extract), (&b, &inputs_b.extract), &inputs_a.states, args.month, &options)
+    let sim = simulate((&a, &inputs_a.extract), (&b, &inputs_b.extract), &inputs_a.states, args.month, options)
         .map_err(|f| stop(&f.errors))?;
-    write(&sim, args)?;
-    print!("{}", render(&sim));
+    write(&sim, None, args)?;
+    Ok(report(&sim, &[], args))
+}
+
+/// The store's committed months replayed under A (by default the book that committed the last
+/// month) and B, from the states before them (SPEC §15.9).
+fn from_store(
+    args: &SimulateArgs,
+    location: &str,
+    book_b: RuleBook,
+    options: &PortfolioOptions,
+) -> Result<Exit, Failure> {
+    let mut store = open_read_only(location)?;
+    let stored = store.stored_range(args.month).map_err(|e| match e.kind() {
+        // A month the store does not have is the user's range, not a fault of the store.
+        crm_tiering_store::StoreErrorKind::Input => Failure::new(Exit::Usage, e.to_string()),
+        _ => failure(e),
+    })?;
+    let book_a = match &args.rules_a {
+        Some(path) => load_rules(Some(path))?.0,
+        None => RuleBook::from_str_auto(&stored.rule_book).map_err(|e| {
+            Failure::new(Exit::Damaged, format!("the rule book stored with {} does not load: {e}", shown(location)))
+        })?,
+    };
+    let fingerprint = book_a.fingerprint();
+    for (month, committed_under) in &stored.rule_books {
+        if *committed_under != fingerprint {
+            eprintln!(
+                "note: {month} was committed under another rule book (fingerprint {committed_under}) than rules A ({fingerprint})"
+            );
+        }
+    }
+    let start = stored.start.as_ref().map(|s| s.states.clone()).unwrap_or_default();
+    let (a, b) = (Engine::new(book_a), Engine::new(book_b));
+    let sim = simulate((&a, &stored.extract), (&b, &stored.extract), &start, args.month, options)
+        .map_err(|f| stop(&f.errors))?;
+    let baseline = sim.baseline_differences(&stored.committed);
+    write(&sim, Some(&baseline), args)?;
+    Ok(report(&sim, &baseline, args))
+}
+
+/// Prints the counts, the customers held back and the baseline differences; the exit code.
+fn report(sim: &Simulation, baseline: &[BaselineDifference], args: &SimulateArgs) -> Exit {
+    print!("{}", render(sim));
     for (book, held) in [("A", &sim.held_a), ("B", &sim.held_b)] {
         for (_, e) in held {
             eprintln!("held back under rules {book}: {}", describe(e));
         }
     }
-    println!("counts.csv and changes.csv written to {}", display_dir(&args.out));
-    Ok(if sim.held_a.is_empty() && sim.held_b.is_empty() { Exit::Ok } else { Exit::Rejects })
+    for d in baseline {
+        eprintln!(
+            "warning: {} {}: the store committed {} customer(s), rules A replays {}: the baseline is not what was committed",
+            d.month,
+            d.tier.map_or_else(|| "(not VIP)".to_string(), |t| t.to_string()),
+            d.committed,
+            d.replayed
+        );
+    }
+    let files =
+        if args.store.is_some() { "counts.csv, changes.csv and baseline.csv" } else { "counts.csv and changes.csv" };
+    println!("{files} written to {}", display_dir(&args.out));
+    if sim.held_a.is_empty() && sim.held_b.is_empty() && baseline.is_empty() { Exit::Ok } else { Exit::Rejects }
 }
 
-fn write(sim: &Simulation, args: &SimulateArgs) -> Result<(), Failure> {
+fn write(sim: &Simulation, baseline: Option<&[BaselineDifference]>, args: &SimulateArgs) -> Result<(), Failure> {
     let mut staging = Staging::new(&args.out)?;
     let mut counts = staging.create("counts.csv")?;
     counts.line(COUNTS_HEADER)?;
@@ -145,6 +225,14 @@ fn write(sim: &Simulation, args: &SimulateArgs) -> Result<(), Failure> {
         ))?;
     }
     changes.finish()?;
+    if let Some(baseline) = baseline {
+        let mut file = staging.create("baseline.csv")?;
+        file.line(BASELINE_HEADER)?;
+        for d in baseline {
+            file.line(&format!("{},{},{},{}", d.month, opt(d.tier), d.committed, d.replayed))?;
+        }
+        file.finish()?;
+    }
     staging.commit()
 }
 
