@@ -13,6 +13,7 @@ mod options;
 mod portfolio;
 mod reader;
 mod store;
+mod store_tables;
 mod types;
 mod writers;
 

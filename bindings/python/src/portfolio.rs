@@ -195,23 +195,9 @@ impl PyPortfolio {
         })
     }
 
-    /// A portfolio over `states` (read from a states text or a store), stamped with the rule
-    /// book that wrote them: states of another rule book are refused (`StateError`, field
-    /// `rule_book`) unless `accept_rule_change`.
-    pub(crate) fn with_states(
-        py: Python<'_>,
-        rules: &PyRuleBook,
-        missing_months: &str,
-        absent: &str,
-        states: PortfolioStates,
-        accept_rule_change: bool,
-    ) -> PyResult<Self> {
-        let defaults = PyDict::new(py);
-        defaults.set_item("absent", absent)?;
-        Self::with_states_options(py, rules, missing_months, Some(&defaults), states, accept_rule_change)
-    }
-
-    /// [`PyPortfolio::with_states`] with the portfolio options of every run.
+    /// A portfolio over `states` (read from a states text or a store) with the portfolio
+    /// options of every run, stamped with the rule book that wrote them: states of another
+    /// rule book are refused (`StateError`, field `rule_book`) unless `accept_rule_change`.
     pub(crate) fn with_states_options(
         py: Python<'_>,
         rules: &PyRuleBook,

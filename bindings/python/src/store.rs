@@ -9,12 +9,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use arrow_array::ArrayRef;
-use arrow_array::builder::{
-    BooleanBuilder, Date32Builder, Int64Builder, StringBuilder, TimestampSecondBuilder, UInt64Builder,
-};
 use arrow_schema::ArrowError;
-use crm_tiering::portfolio::{MonthRange, PortfolioStates};
+use crm_tiering::portfolio::{MonthRange, PortfolioStates, simulate};
 use crm_tiering::{Month, RuleBook};
 use crm_tiering_store::{OpenMode, RunStatus, Store, StoreError, StoreErrorKind};
 use pyo3::prelude::*;
@@ -31,8 +27,9 @@ use crate::convert::{check_customer_id, extract_month, extract_months};
 use crate::errors::{failure, input_error, make};
 use crate::portfolio::{PyPortfolio, Tables4, read_all};
 use crate::reader::{InputTable, ReadError};
+use crate::store_tables::{baseline_table, rejects_table, runs_table};
 use crate::types::{PyRuleBook, options};
-use crate::writers::{Codes, IdColumn, RowTables, TablesSink, month_days};
+use crate::writers::{Codes, IdColumn, RowTables, TablesSink};
 
 /// The `kind` attribute of a `StoreError`.
 fn kind_name(k: StoreErrorKind) -> &'static str {
@@ -67,6 +64,8 @@ enum Fail {
     NotCommitted(Month, Vec<Month>),
     /// A customer the store has no row of.
     NoCustomer(String),
+    /// A range of months the store does not hold whole.
+    Range(String),
     Closed,
     /// An input table that cannot be read.
     Read(ReadError),
@@ -113,6 +112,7 @@ impl Fail {
                 "customer_id",
                 "the store holds no state, event or alert of the customer",
             ),
+            Fail::Range(why) => input_error(py, None, None, "months", &why),
             Fail::Closed => pyo3::exceptions::PyValueError::new_err("the store is closed"),
             Fail::Read(e) => e.into_py(),
             Fail::Run(f) => failure(py, &f),
@@ -525,20 +525,63 @@ impl PyStore {
     }
 
     /// A `Portfolio` over the latest committed states (new customers for an empty store),
-    /// evaluating the months after them under `rules`. States written under another rule
-    /// book are refused (`StateError`, field `rule_book`) unless `accept_rule_change`.
-    #[pyo3(signature = (rules, *, missing_months="error", absent="zero", accept_rule_change=false))]
+    /// evaluating the months after them under `rules`, with `options` (the portfolio options,
+    /// as `Portfolio` takes them) for every run. States written under another rule book are
+    /// refused (`StateError`, field `rule_book`) unless `accept_rule_change`.
+    #[pyo3(signature = (rules, *, missing_months="error", accept_rule_change=false, **options))]
     fn portfolio(
         &self,
         py: Python<'_>,
         rules: &PyRuleBook,
         missing_months: &str,
-        absent: &str,
         accept_rule_change: bool,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyPortfolio> {
         let latest = self.with(py, |s| Ok(s.latest_states()?))?;
         let states = latest.map(|l| l.states).unwrap_or_else(PortfolioStates::new);
-        PyPortfolio::with_states(py, rules, missing_months, absent, states, accept_rule_change)
+        PyPortfolio::with_states_options(py, rules, missing_months, options, states, accept_rule_change)
+    }
+
+    /// Replays the committed `months` under rule book A (`rules_a`; by default the book that
+    /// committed the last of them) and `rules_b`, from the states before them, with the AUM,
+    /// designations and held customers the store holds (SPEC §15.9): the counts and changes
+    /// tables of `simulate`, and the baseline differences (where A's replay is not what was
+    /// committed). A month of the range that is not committed is an `InputError`.
+    #[pyo3(signature = (rules_b, months, *, rules_a=None, missing_months="error", **options))]
+    fn simulate(
+        &self,
+        py: Python<'_>,
+        rules_b: &PyRuleBook,
+        months: &Bound<'_, PyAny>,
+        rules_a: Option<&PyRuleBook>,
+        missing_months: &str,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<(PyTable, PyTable, PyTable)> {
+        let range = extract_months(months)?;
+        let engine_options = crate::types::options(py, missing_months)?;
+        let mut portfolio_options = PortfolioOptions::default();
+        crate::options::apply(py, &mut portfolio_options, options)?;
+        let stored = self.with(py, move |s| {
+            s.stored_range(range).map_err(|e| match e.kind() {
+                StoreErrorKind::Input => Fail::Range(e.to_string()),
+                _ => Fail::Store(e),
+            })
+        })?;
+        let book_a = match rules_a {
+            Some(r) => (*r.book).clone(),
+            None => RuleBook::from_str_auto(&stored.rule_book).map_err(crate::errors::py_err)?,
+        };
+        let a = Engine::with_options(book_a, engine_options);
+        let b = Engine::with_options((*rules_b.book).clone(), engine_options);
+        let result = py.detach(move || -> Result<(PyTable, PyTable, PyTable), Fail> {
+            let start = stored.start.as_ref().map(|s| s.states.clone()).unwrap_or_default();
+            let sim = simulate((&a, &stored.extract), (&b, &stored.extract), &start, range, &portfolio_options)
+                .map_err(Fail::Run)?;
+            let [counts, changes] = crate::writers::simulation_tables(&sim)?;
+            let baseline = baseline_table(&sim.baseline_differences(&stored.committed))?;
+            Ok((counts, changes, baseline))
+        });
+        result.map_err(|e| e.into_py(py))
     }
 
     /// Closes the connection; any later read raises `ValueError`.
@@ -553,96 +596,4 @@ impl PyStore {
     fn __repr__(&self) -> String {
         format!("Store({:?})", self.location)
     }
-}
-
-fn columns(cols: Vec<(&str, ArrayRef)>) -> Result<PyTable, ArrowError> {
-    crate::writers::table(crate::writers::batch(cols)?)
-}
-
-/// Seconds since 1970 of a store timestamp (UTC, RFC 3339).
-fn timestamp(s: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp())
-}
-
-/// The runs table: one row per run with its audit data.
-fn runs_table(runs: &[crm_tiering_store::RunRecord]) -> Result<PyTable, ArrowError> {
-    let n = runs.len();
-    let s = || StringBuilder::with_capacity(n, n * 16);
-    let u = || UInt64Builder::with_capacity(n);
-    let ts = || TimestampSecondBuilder::with_capacity(n).with_timezone("UTC");
-    let (mut run_id, mut pid) = (Int64Builder::with_capacity(n), Int64Builder::with_capacity(n));
-    let mut month = Date32Builder::with_capacity(n);
-    let (mut status, mut host, mut tool, mut fp, mut inputs, mut note) = (s(), s(), s(), s(), s(), s());
-    let (mut started, mut finished) = (ts(), ts());
-    let (mut states, mut evaluated, mut events, mut alerts, mut rejects) = (u(), u(), u(), u(), u());
-    let mut rerun = BooleanBuilder::with_capacity(n);
-    for r in runs {
-        run_id.append_value(r.run_id);
-        month.append_value(month_days(r.month));
-        status.append_value(r.status.as_str());
-        rerun.append_value(r.rerun);
-        started.append_option(timestamp(&r.started_at));
-        finished.append_option(r.finished_at.as_deref().and_then(timestamp));
-        pid.append_value(r.pid);
-        host.append_value(&r.host);
-        tool.append_value(&r.tool_version);
-        fp.append_value(&r.rule_book_fingerprint);
-        inputs.append_value(serde_json::to_string(&r.inputs).map_err(|e| ArrowError::ExternalError(Box::new(e)))?);
-        states.append_option(r.counts.map(|c| c.states));
-        evaluated.append_option(r.counts.map(|c| c.evaluated));
-        events.append_option(r.counts.map(|c| c.events));
-        alerts.append_option(r.counts.map(|c| c.alerts));
-        rejects.append_option(r.counts.map(|c| c.rejects));
-        note.append_option(r.note.as_deref());
-    }
-    columns(vec![
-        ("run_id", Arc::new(run_id.finish())),
-        ("month", Arc::new(month.finish())),
-        ("status", Arc::new(status.finish())),
-        ("rerun", Arc::new(rerun.finish())),
-        ("started_at", Arc::new(started.finish())),
-        ("finished_at", Arc::new(finished.finish())),
-        ("pid", Arc::new(pid.finish())),
-        ("host", Arc::new(host.finish())),
-        ("tool_version", Arc::new(tool.finish())),
-        ("rule_book_fingerprint", Arc::new(fp.finish())),
-        ("inputs", Arc::new(inputs.finish())),
-        ("states", Arc::new(states.finish())),
-        ("evaluated", Arc::new(evaluated.finish())),
-        ("events", Arc::new(events.finish())),
-        ("alerts", Arc::new(alerts.finish())),
-        ("rejects", Arc::new(rejects.finish())),
-        ("note", Arc::new(note.finish())),
-    ])
-}
-
-/// The rejects table: one row per customer held back or record refused by a committing run.
-fn rejects_table(rows: &[crm_tiering_store::RejectRow]) -> Result<PyTable, ArrowError> {
-    let n = rows.len();
-    let s = || StringBuilder::with_capacity(n, n * 16);
-    let (mut customer, mut category, mut field, mut message, mut record, mut other) = (s(), s(), s(), s(), s(), s());
-    let mut month = Date32Builder::with_capacity(n);
-    let (mut run_id, mut seq) = (Int64Builder::with_capacity(n), Int64Builder::with_capacity(n));
-    for r in rows {
-        customer.append_option(r.customer_id.as_deref());
-        month.append_value(month_days(r.month));
-        run_id.append_value(r.run_id);
-        seq.append_value(r.seq);
-        category.append_value(&r.category);
-        field.append_option(r.field.as_deref());
-        message.append_value(&r.message);
-        record.append_option(r.record.as_deref());
-        other.append_option(r.other_record.as_deref());
-    }
-    columns(vec![
-        ("customer_id", Arc::new(customer.finish())),
-        ("month", Arc::new(month.finish())),
-        ("run_id", Arc::new(run_id.finish())),
-        ("seq", Arc::new(seq.finish())),
-        ("category", Arc::new(category.finish())),
-        ("field", Arc::new(field.finish())),
-        ("message", Arc::new(message.finish())),
-        ("record", Arc::new(record.finish())),
-        ("other_record", Arc::new(other.finish())),
-    ])
 }

@@ -261,9 +261,18 @@ class Store:
         rules: RuleBook,
         *,
         missing_months: str = "error",
-        absent: str = "zero",
         accept_rule_change: bool = False,
+        **options: _Option,
     ) -> Portfolio: ...
+    def simulate(
+        self,
+        rules_b: RuleBook,
+        months: _MonthsLike,
+        *,
+        rules_a: Optional[RuleBook] = None,
+        missing_months: str = "error",
+        **options: _Option,
+    ) -> Tuple[Any, Any, Any]: ...
     def close(self) -> None: ...
 
 def replay_table(

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crm_tiering::{CustomerKind, RuleBook, RuleBookFile, RuleError};
+use crm_tiering::{CustomerKind, RuleBook, VersionSelection};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -174,25 +174,14 @@ impl PyRuleBook {
     #[pyo3(signature = (tier, min_aum, *, rule_set=None, effective_from=None))]
     fn with_tier_minimum(
         &self,
-        py: Python<'_>,
         tier: &str,
         min_aum: &Bound<'_, PyAny>,
         rule_set: Option<&str>,
         effective_from: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let amount = extract_amount(min_aum, "min_aum")?;
-        let mut file = self.book.source().clone();
-        let mut found = 0;
-        for v in versions(py, &mut file, rule_set, effective_from)?.into_iter().map(|(_, v)| v) {
-            for t in v.tiers.iter_mut().filter(|t| t.code == tier) {
-                t.min_aum = amount;
-                found += 1;
-            }
-        }
-        if found == 0 {
-            return Err(input_error(py, None, None, "tier", &format!("no selected version has a tier `{tier}`")));
-        }
-        Ok(PyRuleBook { book: Arc::new(RuleBook::from_file(file).map_err(py_err)?) })
+        let book = self.book.with_tier_minimum(tier, amount, selection(rule_set, effective_from)?).map_err(py_err)?;
+        Ok(PyRuleBook { book: Arc::new(book) })
     }
 
     /// A new book with setting `name` (a field of a rule version: `watch_months`,
@@ -203,36 +192,14 @@ impl PyRuleBook {
     #[pyo3(signature = (name, value, *, rule_set=None, effective_from=None))]
     fn with_setting(
         &self,
-        py: Python<'_>,
         name: &str,
         value: &Bound<'_, PyAny>,
         rule_set: Option<&str>,
         effective_from: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        if matches!(name, "tiers" | "effective_from") {
-            return Err(input_error(
-                py,
-                None,
-                None,
-                name,
-                "not a setting: use with_tier_minimum for tiers, or edit to_dict() for the versions",
-            ));
-        }
         let value = py_to_json(value, name)?;
-        let mut file = self.book.source().clone();
-        for (at, v) in versions(py, &mut file, rule_set, effective_from)? {
-            let mut obj = serde_json::to_value(&*v).map_err(|e| PyValueError::new_err(e.to_string()))?;
-            let known = obj.get(name).is_some() || matches!(name, "special_vip_default_tier" | "tier_map");
-            if !known {
-                return Err(input_error(py, None, None, name, &format!("`{name}` is not a setting of a rule version")));
-            }
-            if let Some(o) = obj.as_object_mut() {
-                o.insert(name.to_string(), value.clone());
-            }
-            *v = serde_json::from_value(obj)
-                .map_err(|e| py_err(RuleError::new(format!("{at}.{name}"), e.to_string()).into()))?;
-        }
-        Ok(PyRuleBook { book: Arc::new(RuleBook::from_file(file).map_err(py_err)?) })
+        let book = self.book.with_setting(name, &value, selection(rule_set, effective_from)?).map_err(py_err)?;
+        Ok(PyRuleBook { book: Arc::new(book) })
     }
 
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
@@ -248,35 +215,11 @@ impl PyRuleBook {
     }
 }
 
-/// The versions of a book file selected by rule set name and effective month, with their field
-/// paths; an error when the selection is empty.
-fn versions<'f>(
-    py: Python<'_>,
-    file: &'f mut RuleBookFile,
-    rule_set: Option<&str>,
+/// The versions a rule edit applies to (the core's [`VersionSelection`]): every version, or
+/// those of rule set `rule_set` and in force from `effective_from`.
+fn selection<'a>(
+    rule_set: Option<&'a str>,
     effective_from: Option<&Bound<'_, PyAny>>,
-) -> PyResult<Vec<(String, &'f mut crm_tiering::RuleVersionFile)>> {
-    let from = effective_from.map(extract_month).transpose()?;
-    let mut out = Vec::new();
-    for (i, set) in file.rule_sets.iter_mut().enumerate() {
-        if rule_set.is_some_and(|n| n != set.name) {
-            continue;
-        }
-        for (j, v) in set.versions.iter_mut().enumerate() {
-            if from.is_some_and(|m| m != v.effective_from) {
-                continue;
-            }
-            out.push((format!("rule_sets[{i}].versions[{j}]"), v));
-        }
-    }
-    if out.is_empty() {
-        let what = match (rule_set, from) {
-            (Some(n), Some(m)) => format!("rule set `{n}` has no version effective from {m}"),
-            (Some(n), None) => format!("the book has no rule set `{n}`"),
-            (None, Some(m)) => format!("no version is effective from {m}"),
-            (None, None) => "the book has no versions".to_string(),
-        };
-        return Err(input_error(py, None, None, if rule_set.is_some() { "rule_set" } else { "effective_from" }, &what));
-    }
-    Ok(out)
+) -> PyResult<VersionSelection<'a>> {
+    Ok(VersionSelection { rule_set, effective_from: effective_from.map(extract_month).transpose()? })
 }
