@@ -1,4 +1,4 @@
-//! The compact state (issue 12): interned tier codes, whole-fen peaks and `u16` month counts
+//! The state's compact values: interned tier codes, whole-fen peaks and `u16` month counts
 //! behave like the values they stand for.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 

@@ -1,4 +1,4 @@
-//! Compact events and alerts (issue 12): amounts kept in whole fen, `effective_from` derived from
+//! Events and alerts hold amounts in whole fen and derive `effective_from` from
 //! the month. Their JSON is unchanged, and reading JSON refuses what the compact form cannot
 //! hold instead of rounding it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
