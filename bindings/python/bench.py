@@ -19,7 +19,8 @@ included), the first month at most 2x a later month. The phases also give the sa
 in Rust (reader + portfolio month with the four table writers), so the binding's own cost is
 python-table against that.
 
-Build the wheel with `maturin build --release` first.
+Build the wheel with `maturin build --release --features bench` first: the `_bench_*` helpers
+are compiled only with that feature, never into a shipped wheel.
 Usage: python bench.py [N] [LOOP_SAMPLE] [THREADS...]   (default: 1000000 20000 1 2)
 """
 
@@ -32,6 +33,9 @@ import pyarrow as pa
 
 import crm_tiering as ct
 from crm_tiering import _native
+
+if not hasattr(_native, "_bench_phases"):
+    sys.exit("bench.py needs the benchmark helpers: build the wheel with `maturin build --release --features bench`")
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 SAMPLE = int(sys.argv[2]) if len(sys.argv) > 2 else 20_000
