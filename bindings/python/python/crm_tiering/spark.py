@@ -274,6 +274,126 @@ class SparkResult:
         self._combined.unpersist()
 
 
+@dataclass
+class _Inputs:
+    """The input DataFrames with their ``_row`` column, and the columns and Arrow schemas of the
+    records the tasks read (the row columns left out)."""
+
+    aum: Any
+    aum_cols: List[str]
+    aum_schema: pa.Schema
+    designations: Any = None
+    des_cols: Optional[List[str]] = None
+    des_schema: Optional[pa.Schema] = None
+
+
+def _inputs(aum: Any, designations: Any, row_column: Optional[str], designations_row_column: Optional[str]) -> _Inputs:
+    """``aum`` and ``designations`` numbered (``_with_row``: one counting job each unless a row
+    column is given), with the columns and schemas of their records."""
+    aum_in = _with_row(aum, row_column)
+    aum_cols = [c for c in aum.columns if c != row_column]
+    aum_schema = pa.schema([f for f in _arrow_schema(aum) if f.name in aum_cols])
+    inputs = _Inputs(aum_in, aum_cols, aum_schema)
+    if designations is not None:
+        inputs.designations = _with_row(designations, designations_row_column)
+        inputs.des_cols = [c for c in designations.columns if c != designations_row_column]
+        inputs.des_schema = pa.schema([f for f in _arrow_schema(designations) if f.name in inputs.des_cols])
+    return inputs
+
+
+def _plan_of(
+    book: Any, inputs: _Inputs, months_text: str, missing_months: str, explain: bool, options: Dict[str, Any]
+) -> _Plan:
+    """The plan shipped to every task, its output types found by a dry run on empty tables:
+    header and option errors raise here, as in the single-process path (an empty month is the
+    driver's check, ``_portfolio_checks``)."""
+    des_schema = inputs.des_schema
+    plan = _Plan(
+        rules_json=book.to_json(),
+        months=months_text,
+        missing_months=missing_months,
+        explain=explain,
+        options=dict(options),
+        header=_header_template(book),
+        aum_type=_struct_of(inputs.aum_schema),
+        designations_type=_struct_of(des_schema) if des_schema is not None else None,
+        out_types={},
+    )
+    empty_des = des_schema.empty_table() if des_schema is not None else None
+    dry_options = dict(plan.options, allow_empty_month=True)
+    p, dry = _run(plan, book, inputs.aum_schema.empty_table(), empty_des, [], dry_options)
+    dry_tables = _present(dry, None, p.to_states_text())
+    plan.out_types = {name: _struct_of(dry_tables[name].schema) for name in OUTPUTS}
+    return plan
+
+
+def _combined(plan: _Plan, inputs: _Inputs, states: Any, customer_column: str) -> Any:
+    """The tagged input: the AUM records, the designations and the stored states in one
+    DataFrame (``_cid``, ``_src``, ``_row`` and one struct column per source)."""
+    from pyspark.sql import functions as F
+
+    def q(c: str) -> Any:
+        return F.col(f"`{c}`")
+
+    cid = F.col(f"`{customer_column}`").cast("string")
+    parts = [
+        inputs.aum.select(
+            cid.alias("_cid"), F.lit(_SRC_AUM).cast("byte").alias("_src"), "_row", F.struct(*[q(c) for c in inputs.aum_cols]).alias("_aum")
+        )
+    ]
+    if inputs.designations is not None:
+        parts.append(
+            inputs.designations.select(
+                cid.alias("_cid"),
+                F.lit(_SRC_DESIGNATIONS).cast("byte").alias("_src"),
+                "_row",
+                F.struct(*[q(c) for c in inputs.des_cols or []]).alias("_designations"),
+            )
+        )
+    if states is not None:
+        parts.append(
+            states.select(
+                F.col("customer_id").cast("string").alias("_cid"),
+                F.lit(_SRC_STATES).cast("byte").alias("_src"),
+                F.lit(0).cast("long").alias("_row"),
+                F.struct(F.col("customer_id"), F.col("rule_book"), F.col("state")).alias("_stored"),
+            )
+        )
+    combined = parts[0]
+    for other in parts[1:]:
+        combined = combined.unionByName(other, allowMissingColumns=True)
+    if "_designations" not in combined.columns and plan.designations_type is not None:
+        combined = combined.withColumn("_designations", F.lit(None).cast(_spark_type(plan.designations_type)))
+    if "_stored" not in combined.columns:
+        combined = combined.withColumn("_stored", F.lit(None).cast(_spark_type(_struct_of(_STORED_SCHEMA))))
+    return combined
+
+
+def _out_schema(plan: _Plan) -> Any:
+    """The Spark schema of the tasks' tagged output: ``_out`` (which output a row is), one struct
+    column per output, ``_fatal`` (a task's pickled errors)."""
+    from pyspark.sql import types as T
+
+    return T.StructType(
+        [T.StructField("_out", T.ByteType(), False)]
+        + [T.StructField(name, _spark_type(plan.out_types[name]), True) for name in OUTPUTS]
+        + [T.StructField("_fatal", T.BinaryType(), True)]
+    )
+
+
+def _fatal_error(fatal: List[Any]) -> Exception:
+    """The exception the single-process path raises, from the tasks' fatal rows: the first error
+    (records in DataFrame order) with every partition's errors in ``.errors``."""
+    errors = [e for row in fatal for e in pickle.loads(row["_fatal"])]
+    order = {"aum": 0, "designations": 1}
+    errors.sort(key=lambda e: (order.get(e.record[0], 2), e.record[1]) if e.record else (3, 0))
+    first = errors[0]
+    message = first.message + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
+    attrs = dict(first._attrs)
+    attrs["errors"] = errors
+    return type(first)(message, **attrs)
+
+
 def evaluate(
     rules: Any,
     aum: Any,
@@ -314,92 +434,19 @@ def evaluate(
     spark = aum.sparkSession
     months_text = _months_text(months)
 
-    aum_in = _with_row(aum, row_column)
-    aum_cols = [c for c in aum.columns if c != row_column]
-    aum_schema = pa.schema([f for f in _arrow_schema(aum) if f.name in aum_cols])
-    des_in = des_cols = des_schema = None
-    if designations is not None:
-        des_in = _with_row(designations, designations_row_column)
-        des_cols = [c for c in designations.columns if c != designations_row_column]
-        des_schema = pa.schema([f for f in _arrow_schema(designations) if f.name in des_cols])
-
-    plan = _Plan(
-        rules_json=book.to_json(),
-        months=months_text,
-        missing_months=missing_months,
-        explain=explain,
-        options=dict(options),
-        header=_header_template(book),
-        aum_type=_struct_of(aum_schema),
-        designations_type=_struct_of(des_schema) if des_schema is not None else None,
-        out_types={},
-    )
-    # A dry run on empty tables: header and option errors raise here, as in the single-process
-    # path, and gives the output schemas (an empty month is the driver's check below).
-    empty_des = des_schema.empty_table() if des_schema is not None else None
-    dry_options = dict(plan.options, allow_empty_month=True)
-    p, dry = _run(plan, book, aum_schema.empty_table(), empty_des, [], dry_options)
-    dry_tables = _present(dry, None, p.to_states_text())
-    plan.out_types = {name: _struct_of(dry_tables[name].schema) for name in OUTPUTS}
-    entities = _portfolio_checks(book, aum, aum_cols, months_text, plan.options)
+    inputs = _inputs(aum, designations, row_column, designations_row_column)
+    plan = _plan_of(book, inputs, months_text, missing_months, explain, options)
+    entities = _portfolio_checks(book, aum, inputs.aum_cols, months_text, plan.options)
     plan.options = _partition_options(plan.options, entities)
 
-    def q(c: str) -> Any:
-        return F.col(f"`{c}`")
-
-    cid = F.col(f"`{customer_column}`").cast("string")
-    parts = [
-        aum_in.select(
-            cid.alias("_cid"), F.lit(_SRC_AUM).cast("byte").alias("_src"), "_row", F.struct(*[q(c) for c in aum_cols]).alias("_aum")
-        )
-    ]
-    if des_in is not None:
-        parts.append(
-            des_in.select(
-                cid.alias("_cid"),
-                F.lit(_SRC_DESIGNATIONS).cast("byte").alias("_src"),
-                "_row",
-                F.struct(*[q(c) for c in des_cols]).alias("_designations"),
-            )
-        )
-    if states is not None:
-        parts.append(
-            states.select(
-                F.col("customer_id").cast("string").alias("_cid"),
-                F.lit(_SRC_STATES).cast("byte").alias("_src"),
-                F.lit(0).cast("long").alias("_row"),
-                F.struct(F.col("customer_id"), F.col("rule_book"), F.col("state")).alias("_stored"),
-            )
-        )
-    combined = parts[0]
-    for other in parts[1:]:
-        combined = combined.unionByName(other, allowMissingColumns=True)
-    if "_designations" not in combined.columns and plan.designations_type is not None:
-        combined = combined.withColumn("_designations", F.lit(None).cast(_spark_type(plan.designations_type)))
-    if "_stored" not in combined.columns:
-        combined = combined.withColumn("_stored", F.lit(None).cast(_spark_type(_struct_of(_STORED_SCHEMA))))
-
-    from pyspark.sql import types as T
-
-    out_schema = T.StructType(
-        [T.StructField("_out", T.ByteType(), False)]
-        + [T.StructField(name, _spark_type(plan.out_types[name]), True) for name in OUTPUTS]
-        + [T.StructField("_fatal", T.BinaryType(), True)]
-    )
+    combined = _combined(plan, inputs, states, customer_column)
     n = partitions or spark.sparkContext.defaultParallelism
-    result = combined.repartition(n, "_cid").mapInArrow(_task(plan), out_schema)
+    result = combined.repartition(n, "_cid").mapInArrow(_task(plan), _out_schema(plan))
     result = result.persist(storage_level or StorageLevel.MEMORY_AND_DISK)
     fatal = result.where(F.col("_out") == _FATAL).select("_fatal").collect()
     if fatal:
         result.unpersist()
-        errors = [e for row in fatal for e in pickle.loads(row["_fatal"])]
-        order = {"aum": 0, "designations": 1}
-        errors.sort(key=lambda e: (order.get(e.record[0], 2), e.record[1]) if e.record else (3, 0))
-        first = errors[0]
-        message = first.message + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
-        attrs = dict(first._attrs)
-        attrs["errors"] = errors
-        raise type(first)(message, **attrs)
+        raise _fatal_error(fatal)
     frames = {
         name: result.where(F.col("_out") == kind).select(f"{name}.*") for kind, name in enumerate(OUTPUTS)
     }
