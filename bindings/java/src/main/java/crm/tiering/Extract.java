@@ -91,7 +91,7 @@ public final class Extract implements AutoCloseable {
             }
         }
         List<Memory> keep = new ArrayList<>();
-        Memory headers = RuleBook.strings(Objects.requireNonNull(header, "header"), "header", keep);
+        Memory headers = NativeArgs.strings(Objects.requireNonNull(header, "header"), "header", keep);
         NativeHandle book = rules.nativeHandle();
         Pointer[] p = NativeHandle.enter(book, handle);
         try {
@@ -101,7 +101,7 @@ public final class Extract implements AutoCloseable {
                 for (int k = 0; k < rows.size(); k++) {
                     List<String> row = rows.get(k);
                     List<Memory> cellKeep = new ArrayList<>();
-                    Memory cells = RuleBook.strings(row, "rows[" + k + "]", cellKeep);
+                    Memory cells = NativeArgs.strings(row, "rows[" + k + "]", cellKeep);
                     Tiering.check(CrmtLibrary.C.crmt_extract_push_cells(p[1], t, cols.getValue(), k, cells, row.size()));
                     Reference.reachabilityFence(cellKeep);
                 }

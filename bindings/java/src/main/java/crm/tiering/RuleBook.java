@@ -1,12 +1,10 @@
 package crm.tiering;
 
 import com.sun.jna.Memory;
-import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import com.sun.jna.ptr.IntByReference;
 import com.sun.jna.ptr.LongByReference;
 import com.sun.jna.ptr.PointerByReference;
-import java.io.ByteArrayOutputStream;
 import java.lang.ref.Reference;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
@@ -100,17 +98,6 @@ public final class RuleBook implements AutoCloseable {
         return handle;
     }
 
-    /** The native {@code crmt_customer}; the returned memory keeps the strings alive. */
-    private static Memory[] customer(Customer c) {
-        Memory id = Tiering.nativeString(c.id(), "customer.id");
-        Memory entity = c.legalEntity() == null ? null : Tiering.nativeString(c.legalEntity(), "customer.legalEntity");
-        Memory s = new Memory(24);
-        s.setPointer(0, id);
-        s.setPointer(8, entity);
-        s.setInt(16, c.kind() == Customer.Kind.CORPORATE ? 1 : 0);
-        return new Memory[] {s, id, entity};
-    }
-
     interface Call {
         int run(Pointer book, Pointer customer, Pointer state, int month, PointerByReference out);
     }
@@ -119,7 +106,7 @@ public final class RuleBook implements AutoCloseable {
         Objects.requireNonNull(customer, "customer");
         Objects.requireNonNull(prior, "prior");
         int yyyymm = Tiering.yyyymm(month, "month");
-        Memory[] cust = customer(customer);
+        Memory[] cust = NativeArgs.customer(customer);
         Pointer book = handle.enter();
         try {
             return evaluate(book, cust, prior, month, yyyymm, call);
@@ -257,8 +244,8 @@ public final class RuleBook implements AutoCloseable {
         }
         int yyyymm = Tiering.yyyymm(month, "month");
         List<Memory> keep = new ArrayList<>();
-        Memory codes = components.isEmpty() ? null : strings(components, "components", keep);
-        Memory amounts = longs(fen.length == 0 ? new long[1] : fen);
+        Memory codes = components.isEmpty() ? null : NativeArgs.strings(components, "components", keep);
+        Memory amounts = NativeArgs.longs(fen.length == 0 ? new long[1] : fen);
         Memory aum = new Memory(24);
         aum.setLong(0, components.size());
         aum.setPointer(8, codes);
@@ -266,12 +253,12 @@ public final class RuleBook implements AutoCloseable {
         CrmtLibrary c = CrmtLibrary.C;
         NativeHandle sh = states.nativeHandle();
         Pointer[] p = NativeHandle.enter(handle, sh);
-        Columns cols = null;
+        NativeArgs.Columns cols = null;
         try {
             // The columns cached with the states are read and written under the states' lock.
-            cols = (Columns) states.columnsFor(customers);
+            cols = (NativeArgs.Columns) states.columnsFor(customers);
             if (cols == null) {
-                cols = Columns.of(customers);
+                cols = NativeArgs.Columns.of(customers);
                 states.remember(customers, cols);
             }
             Pointer batch = states.batch();
@@ -305,20 +292,6 @@ public final class RuleBook implements AutoCloseable {
     }
 
     /**
-     * A native array of C strings ({@code const char *const *}), each checked by
-     * {@link Tiering#cString} and named {@code what[i]}; {@code keep} keeps them alive.
-     */
-    static Memory strings(List<String> values, String what, List<Memory> keep) {
-        Memory array = new Memory((long) Native.POINTER_SIZE * Math.max(1, values.size()));
-        for (int i = 0; i < values.size(); i++) {
-            Memory m = Tiering.nativeString(values.get(i), what + "[" + i + "]");
-            keep.add(m);
-            array.setPointer((long) i * Native.POINTER_SIZE, m);
-        }
-        return array;
-    }
-
-    /**
      * As {@link #evaluateBatch(YearMonth, List, long[], BatchStates, int)} with exact amounts.
      *
      * @throws IllegalArgumentException for an amount that is not a whole number of fen
@@ -330,64 +303,6 @@ public final class RuleBook implements AutoCloseable {
             fen[i] = Tiering.fen(aums.get(i));
         }
         return evaluateBatch(month, customers, fen, states, threads);
-    }
-
-    /** A batch's customers as native columns ({@code crmt_batch_customers} and its arrays). */
-    private static final class Columns {
-        final Memory struct;
-        /** The arrays the struct points to, kept reachable with it. */
-        final Memory[] arrays;
-
-        private Columns(Memory struct, Memory[] arrays) {
-            this.struct = struct;
-            this.arrays = arrays;
-        }
-
-        static Columns of(List<Customer> customers) {
-            int n = customers.size();
-            ByteArrayOutputStream ids = new ByteArrayOutputStream(n * 12);
-            ByteArrayOutputStream entities = new ByteArrayOutputStream();
-            long[] idOffsets = new long[n + 1];
-            long[] entityOffsets = new long[n + 1];
-            byte[] kinds = new byte[Math.max(n, 1)];
-            boolean anyEntity = false;
-            for (int i = 0; i < n; i++) {
-                Customer c = customers.get(i);
-                ids.writeBytes(Tiering.noNul(c.id(), "customers[" + i + "].id"));
-                idOffsets[i + 1] = ids.size();
-                if (c.legalEntity() != null) {
-                    anyEntity = true;
-                    entities.writeBytes(Tiering.noNul(c.legalEntity(), "customers[" + i + "].legalEntity"));
-                }
-                entityOffsets[i + 1] = entities.size();
-                kinds[i] = (byte) (c.kind() == Customer.Kind.CORPORATE ? 1 : 0);
-            }
-            Memory idMem = bytes(ids.toByteArray());
-            Memory idOff = longs(idOffsets);
-            Memory entMem = anyEntity ? bytes(entities.toByteArray()) : null;
-            Memory entOff = anyEntity ? longs(entityOffsets) : null;
-            Memory kindMem = bytes(kinds);
-            Memory struct = new Memory(48);
-            struct.setLong(0, n);
-            struct.setPointer(8, idMem);
-            struct.setPointer(16, idOff);
-            struct.setPointer(24, entMem);
-            struct.setPointer(32, entOff);
-            struct.setPointer(40, kindMem);
-            return new Columns(struct, new Memory[] {idMem, idOff, entMem, entOff, kindMem});
-        }
-    }
-
-    private static Memory bytes(byte[] b) {
-        Memory m = new Memory(Math.max(b.length, 1));
-        m.write(0, b, 0, b.length);
-        return m;
-    }
-
-    private static Memory longs(long[] v) {
-        Memory m = new Memory(8L * Math.max(v.length, 1));
-        m.write(0, v, 0, v.length);
-        return m;
     }
 
     /**

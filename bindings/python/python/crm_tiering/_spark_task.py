@@ -1,0 +1,151 @@
+"""What runs in a Spark task of ``crm_tiering.spark``: the plan shipped to every task (the rule
+book's JSON text, the months, the options, the input and output types), the run of one
+partition through the core, and the task that tags its outputs (or its fatal errors) for the
+driver.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+import crm_tiering as ct
+
+from ._spark_tables import OUTPUTS, _checked_text, _present
+
+# The tagged input (one DataFrame of the three sources) and the tagged output.
+_SRC_STATES, _SRC_AUM, _SRC_DESIGNATIONS = 0, 1, 2
+_FATAL = len(OUTPUTS)
+_BATCH_ROWS = 65536
+
+
+@dataclass
+class _Plan:
+    rules_json: str
+    months: str
+    missing_months: str
+    explain: bool
+    options: Dict[str, Any]
+    header: Dict[str, Any]
+    aum_type: pa.DataType
+    designations_type: Optional[pa.DataType]
+    out_types: Dict[str, pa.DataType]
+
+
+def _run(
+    plan: _Plan,
+    rules: Any,
+    aum: pa.Table,
+    designations: Optional[pa.Table],
+    lines: List[Tuple[str, str]],
+    options: Optional[Dict[str, Any]] = None,
+) -> Any:
+    """One partition through the core, as the single-process path runs the whole portfolio,
+    with the run's options (``options``: the plan's unless given)."""
+    options = dict(plan.options if options is None else options)
+    accept = bool(options.pop("accept_rule_change", False)) or options.get("rule_book_change") == "accept"
+    if lines:
+        rule_books = {b for b, _ in lines}
+        if len(rule_books) > 1:
+            raise ct.StateError(
+                f"stored states carry {len(rule_books)} rule books", field="rule_book", customer=None, month=None
+            )
+        text = _checked_text(plan.header, rule_books.pop(), [s for _, s in lines])
+        p = ct.Portfolio.from_states_text(rules, text, missing_months=plan.missing_months, accept_rule_change=accept)
+    else:
+        p = ct.Portfolio(rules, missing_months=plan.missing_months)
+    if accept:
+        options["rule_book_change"] = "accept"
+    result = p.evaluate_month(plan.months, aum, designations=designations, explain=plan.explain, **options)
+    return p, result
+
+
+def _partition_options(plan_options: Dict[str, Any], entities: List[str]) -> Dict[str, Any]:
+    """A partition's options: the whole portfolio's month was checked on the driver (so a
+    partition's empty month is not refused), and the legal entities with records somewhere in
+    the portfolio are declared to the partition, whose customers of them without a record then
+    follow the absent policy as in the whole portfolio (SPEC §15.6)."""
+    options = dict(plan_options)
+    options["allow_empty_month"] = True
+    declared = options.get("empty_entities") or []
+    if isinstance(declared, str):
+        declared = [e for e in declared.split(",") if e]
+    options["empty_entities"] = sorted(set(declared) | set(entities))
+    return options
+
+
+def _rename_error(err: Any, rows: Dict[str, Any]) -> Any:
+    attrs = dict(err._attrs)
+    message = err.message
+    for key in ("record", "other_record"):
+        rec = attrs.get(key)
+        if rec is not None and rec[0] in rows:
+            table, local = rec[0], int(rec[1])
+            glob = int(rows[table][local].as_py())
+            attrs[key] = (table, glob)
+            message = message.replace(f"{table}:{local}:", f"{table}:{glob}:", 1)
+    attrs.pop("errors", None)
+    return type(err)(message, **attrs)
+
+
+def _part(table: pa.Table, src: int, column: str, child_type: pa.DataType) -> Tuple[pa.Table, Any]:
+    sel = table.filter(pc.equal(table.column("_src"), src))
+    sel = sel.take(pc.sort_indices(sel.column("_row")))
+    children = sel.column(column).flatten() if sel.num_rows else [pa.array([], f.type) for f in child_type]
+    names = [f.name for f in child_type]
+    return pa.Table.from_arrays(children, names=names), sel.column("_row").combine_chunks()
+
+
+def _task(plan: _Plan) -> Any:
+    out_struct = {k: plan.out_types[k] for k in OUTPUTS}
+
+    def batch(kind: int, table: Optional[pa.Table] = None, fatal: Optional[bytes] = None) -> pa.RecordBatch:
+        n = table.num_rows if table is not None else 1
+        arrays: List[Any] = [pa.array([kind] * n, pa.int8())]
+        for i, name in enumerate(OUTPUTS):
+            t = out_struct[name]
+            if i == kind and table is not None:
+                arrays.append(pa.StructArray.from_arrays([c.combine_chunks() for c in table.columns], fields=list(t)))
+            else:
+                arrays.append(pa.nulls(n, t))
+        arrays.append(pa.array([fatal] * n, pa.binary()))
+        return pa.RecordBatch.from_arrays(arrays, names=["_out", *OUTPUTS, "_fatal"])
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        batches = list(batches)
+        if not batches or sum(b.num_rows for b in batches) == 0:
+            return
+        table = pa.Table.from_batches(batches)
+        rules = ct.RuleBook.from_str(plan.rules_json)  # once per task
+        aum, aum_rows = _part(table, _SRC_AUM, "_aum", plan.aum_type)
+        rows = {"aum": aum_rows}
+        designations = None
+        if plan.designations_type is not None:
+            designations, des_rows = _part(table, _SRC_DESIGNATIONS, "_designations", plan.designations_type)
+            rows["designations"] = des_rows
+        st = table.filter(pc.equal(table.column("_src"), _SRC_STATES))
+        if st.num_rows:
+            st = st.take(pc.sort_indices(st, [("_cid", "ascending")]))
+            stored = st.column("_stored").flatten()
+            lines = list(zip(stored[1].to_pylist(), stored[2].to_pylist()))
+        else:
+            lines = []
+        del table, batches
+        try:
+            p, result = _run(plan, rules, aum, designations, lines)
+        except ct.TieringError as e:
+            errs = [_rename_error(x, rows) for x in e.errors]
+            yield batch(_FATAL, None, pickle.dumps(errs))
+            return
+        tables = _present(result, rows, p.to_states_text())
+        for kind, name in enumerate(OUTPUTS):
+            t = tables[name].select([f.name for f in out_struct[name]])
+            t = t.cast(pa.schema(list(out_struct[name])))
+            for b in t.to_batches(max_chunksize=_BATCH_ROWS):
+                yield batch(kind, pa.Table.from_batches([b]))
+
+    return run
