@@ -111,121 +111,10 @@ fn run_scenario(name: &str, args: &BenchArgs, customers_n: u64, threads: usize) 
     let start: Month = Month::new(2024, 1).map_err(|e| Failure::internal(e.to_string()))?;
     let mut rng = Rng::new(42);
     let (units, elapsed) = match name {
-        "month" => {
-            let cs = customers(customers_n);
-            let mut w = wealth(&mut rng, customers_n);
-            let mut states = vec![CustomerState::default(); cs.len()];
-            // A warm-up month so that states hold tiers, watches and exit counters.
-            let inputs = month_inputs(&mut rng, &mut w);
-            let warm = engine.evaluate_batch_parallel(start, &cs, &inputs, &mut states, 2).map_err(engine_error)?;
-            drop(warm);
-            let inputs = month_inputs(&mut rng, &mut w);
-            drop(w);
-            let clock = Instant::now();
-            let out = engine
-                .evaluate_batch_parallel(start.next(), &cs, &inputs, &mut states, threads)
-                .map_err(engine_error)?;
-            let elapsed = clock.elapsed();
-            if !out.errors.is_empty() {
-                return Err(Failure::internal(format!("{} customers failed", out.errors.len())));
-            }
-            (customers_n, elapsed)
-        }
-        "month-lean" => {
-            // The same month as "month", held the way a memory-conscious core system holds it:
-            // ids in one buffer borrowed as `CustomerRef`s, AUMs as fen, inputs made on demand.
-            let per = customers_n.div_ceil(ENTITIES.len() as u64).max(1);
-            let mut ids = String::with_capacity(customers_n as usize * 10);
-            let mut ends = Vec::with_capacity(customers_n as usize);
-            for i in 0..customers_n {
-                ids.push_str(&format!("62{i:08}"));
-                ends.push(ids.len());
-            }
-            let cs: Vec<CustomerRef> = (0..customers_n as usize)
-                .map(|i| CustomerRef {
-                    id: &ids[if i == 0 { 0 } else { ends[i - 1] }..ends[i]],
-                    legal_entity: Some(ENTITIES[(i as u64 / per) as usize % ENTITIES.len()]),
-                    kind: CustomerKind::Personal,
-                })
-                .collect();
-            drop(ends);
-            let mut w = wealth(&mut rng, customers_n);
-            let mut states = vec![CustomerState::default(); cs.len()];
-            let mut warm = BatchOutcome::default();
-            engine
-                .evaluate_batch_with(start, &cs, &mut states, |i| Ok(MonthInput::total(from_fen(w[i]))), &mut warm)
-                .map_err(engine_error)?;
-            drop(warm);
-            for x in w.iter_mut() {
-                *x = *x * (1000 + rng.range(-60, 60)) / 1000;
-            }
-            let input = |i: usize| Ok(MonthInput::total(from_fen(w[i])));
-            let clock = Instant::now();
-            let parts = engine
-                .evaluate_batch_parallel_with(start.next(), &cs, &mut states, input, threads, BatchOutcome::default)
-                .map_err(engine_error)?;
-            let elapsed = clock.elapsed();
-            let failed: usize = parts.iter().map(|p| p.errors.len()).sum();
-            if failed > 0 {
-                return Err(Failure::internal(format!("{failed} customers failed")));
-            }
-            (customers_n, elapsed)
-        }
-        "replay" => {
-            let n = args.replay_customers;
-            let cs = customers(n);
-            let mut w = wealth(&mut rng, n);
-            let mut states = vec![CustomerState::default(); cs.len()];
-            let mut total = Duration::ZERO;
-            for m in 0..args.replay_months {
-                let inputs = month_inputs(&mut rng, &mut w);
-                let clock = Instant::now();
-                let out = engine
-                    .evaluate_batch_parallel(start.plus(m as i32), &cs, &inputs, &mut states, threads)
-                    .map_err(engine_error)?;
-                total += clock.elapsed();
-                if !out.errors.is_empty() {
-                    return Err(Failure::internal(format!("{} customers failed", out.errors.len())));
-                }
-            }
-            (n * u64::from(args.replay_months), total)
-        }
-        "daily" => {
-            let n = args.daily_customers;
-            let book = engine.rule_book();
-            let version = book
-                .rule_sets()
-                .first()
-                .and_then(|s| s.version_for(start))
-                .ok_or_else(|| Failure::internal("the default book has no version for 2024-01"))?;
-            let days = start.days() as usize;
-            let codes = ["demand_deposit", "time_deposit", "wealth_product"];
-            let inputs: Vec<AumInput> = (0..n)
-                .map(|_| {
-                    AumInput::Daily(
-                        codes
-                            .iter()
-                            .map(|c| ComponentDaily {
-                                component: (*c).to_string(),
-                                balances: (0..days)
-                                    .map(|_| (!rng.chance(30)).then(|| from_fen(rng.below(50_000_000) as i64)))
-                                    .collect(),
-                            })
-                            .collect(),
-                    )
-                })
-                .collect();
-            let clock = Instant::now();
-            let mut check = crm_tiering::Decimal::ZERO;
-            for input in &inputs {
-                check += version.aum.compute(input, start, "bench").map_err(|e| Failure::internal(e.to_string()))?;
-            }
-            let elapsed = clock.elapsed();
-            if check.is_zero() {
-                return Err(Failure::internal("the daily AUM benchmark computed nothing"));
-            }
-            (n * codes.len() as u64 * days as u64, elapsed)
-        }
+        "month" => month_scenario(&engine, start, &mut rng, customers_n, threads)?,
+        "month-lean" => month_lean_scenario(&engine, start, &mut rng, customers_n, threads)?,
+        "replay" => replay_scenario(&engine, start, &mut rng, args, threads)?,
+        "daily" => daily_scenario(&engine, start, &mut rng, args)?,
         other => return Err(Failure::new(Exit::Usage, format!("unknown benchmark scenario `{other}`"))),
     };
     Ok(Measurement {
@@ -236,6 +125,146 @@ fn run_scenario(name: &str, args: &BenchArgs, customers_n: u64, threads: usize) 
         seconds: elapsed.as_secs_f64(),
         peak_rss_kib: peak_rss_kib(),
     })
+}
+
+/// The "month" scenario: a month of `n` customers through the parallel batch, after a warm-up
+/// month.
+fn month_scenario(
+    engine: &Engine,
+    start: Month,
+    rng: &mut Rng,
+    customers_n: u64,
+    threads: usize,
+) -> Result<(u64, Duration), Failure> {
+    let cs = customers(customers_n);
+    let mut w = wealth(rng, customers_n);
+    let mut states = vec![CustomerState::default(); cs.len()];
+    // A warm-up month so that states hold tiers, watches and exit counters.
+    let inputs = month_inputs(rng, &mut w);
+    let warm = engine.evaluate_batch_parallel(start, &cs, &inputs, &mut states, 2).map_err(engine_error)?;
+    drop(warm);
+    let inputs = month_inputs(rng, &mut w);
+    drop(w);
+    let clock = Instant::now();
+    let out = engine.evaluate_batch_parallel(start.next(), &cs, &inputs, &mut states, threads).map_err(engine_error)?;
+    let elapsed = clock.elapsed();
+    if !out.errors.is_empty() {
+        return Err(Failure::internal(format!("{} customers failed", out.errors.len())));
+    }
+    Ok((customers_n, elapsed))
+}
+
+/// The "month-lean" scenario: the same month, its customers borrowed and AUMs in fen.
+fn month_lean_scenario(
+    engine: &Engine,
+    start: Month,
+    rng: &mut Rng,
+    customers_n: u64,
+    threads: usize,
+) -> Result<(u64, Duration), Failure> {
+    // The same month as "month", held the way a memory-conscious core system holds it:
+    // ids in one buffer borrowed as `CustomerRef`s, AUMs as fen, inputs made on demand.
+    let per = customers_n.div_ceil(ENTITIES.len() as u64).max(1);
+    let mut ids = String::with_capacity(customers_n as usize * 10);
+    let mut ends = Vec::with_capacity(customers_n as usize);
+    for i in 0..customers_n {
+        ids.push_str(&format!("62{i:08}"));
+        ends.push(ids.len());
+    }
+    let cs: Vec<CustomerRef> = (0..customers_n as usize)
+        .map(|i| CustomerRef {
+            id: &ids[if i == 0 { 0 } else { ends[i - 1] }..ends[i]],
+            legal_entity: Some(ENTITIES[(i as u64 / per) as usize % ENTITIES.len()]),
+            kind: CustomerKind::Personal,
+        })
+        .collect();
+    drop(ends);
+    let mut w = wealth(rng, customers_n);
+    let mut states = vec![CustomerState::default(); cs.len()];
+    let mut warm = BatchOutcome::default();
+    engine
+        .evaluate_batch_with(start, &cs, &mut states, |i| Ok(MonthInput::total(from_fen(w[i]))), &mut warm)
+        .map_err(engine_error)?;
+    drop(warm);
+    for x in w.iter_mut() {
+        *x = *x * (1000 + rng.range(-60, 60)) / 1000;
+    }
+    let input = |i: usize| Ok(MonthInput::total(from_fen(w[i])));
+    let clock = Instant::now();
+    let parts = engine
+        .evaluate_batch_parallel_with(start.next(), &cs, &mut states, input, threads, BatchOutcome::default)
+        .map_err(engine_error)?;
+    let elapsed = clock.elapsed();
+    let failed: usize = parts.iter().map(|p| p.errors.len()).sum();
+    if failed > 0 {
+        return Err(Failure::internal(format!("{failed} customers failed")));
+    }
+    Ok((customers_n, elapsed))
+}
+
+/// The "replay" scenario: months of customers evaluated one after another.
+fn replay_scenario(
+    engine: &Engine,
+    start: Month,
+    rng: &mut Rng,
+    args: &BenchArgs,
+    threads: usize,
+) -> Result<(u64, Duration), Failure> {
+    let n = args.replay_customers;
+    let cs = customers(n);
+    let mut w = wealth(rng, n);
+    let mut states = vec![CustomerState::default(); cs.len()];
+    let mut total = Duration::ZERO;
+    for m in 0..args.replay_months {
+        let inputs = month_inputs(rng, &mut w);
+        let clock = Instant::now();
+        let out = engine
+            .evaluate_batch_parallel(start.plus(m as i32), &cs, &inputs, &mut states, threads)
+            .map_err(engine_error)?;
+        total += clock.elapsed();
+        if !out.errors.is_empty() {
+            return Err(Failure::internal(format!("{} customers failed", out.errors.len())));
+        }
+    }
+    Ok((n * u64::from(args.replay_months), total))
+}
+
+/// The "daily" scenario: the AUM of daily balances computed.
+fn daily_scenario(engine: &Engine, start: Month, rng: &mut Rng, args: &BenchArgs) -> Result<(u64, Duration), Failure> {
+    let n = args.daily_customers;
+    let book = engine.rule_book();
+    let version = book
+        .rule_sets()
+        .first()
+        .and_then(|s| s.version_for(start))
+        .ok_or_else(|| Failure::internal("the default book has no version for 2024-01"))?;
+    let days = start.days() as usize;
+    let codes = ["demand_deposit", "time_deposit", "wealth_product"];
+    let inputs: Vec<AumInput> = (0..n)
+        .map(|_| {
+            AumInput::Daily(
+                codes
+                    .iter()
+                    .map(|c| ComponentDaily {
+                        component: (*c).to_string(),
+                        balances: (0..days)
+                            .map(|_| (!rng.chance(30)).then(|| from_fen(rng.below(50_000_000) as i64)))
+                            .collect(),
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    let clock = Instant::now();
+    let mut check = crm_tiering::Decimal::ZERO;
+    for input in &inputs {
+        check += version.aum.compute(input, start, "bench").map_err(|e| Failure::internal(e.to_string()))?;
+    }
+    let elapsed = clock.elapsed();
+    if check.is_zero() {
+        return Err(Failure::internal("the daily AUM benchmark computed nothing"));
+    }
+    Ok((n * codes.len() as u64 * days as u64, elapsed))
 }
 
 pub(crate) fn bench_command(args: &BenchArgs) -> Result<Exit, Failure> {

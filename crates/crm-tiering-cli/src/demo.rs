@@ -6,7 +6,7 @@
 //! same files on every machine.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crm_tiering::{Month, RuleBook, from_fen};
 
@@ -288,36 +288,11 @@ pub(crate) fn demo_command(
     // The demo portfolio has personal and corporate customers: without --rules it is tiered by
     // the demo rule book (the default personal rules and a corporate rule set), written beside
     // its inputs so that the run by hand uses the same book.
-    let demo_rules = input_dir.join("rules.toml");
-    let rules = match rules {
-        Some(r) => r.to_path_buf(),
-        None => {
-            std::fs::create_dir_all(&input_dir)
-                .map_err(|e| crate::exit::io_error(Exit::Internal, &input_dir, "create the input directory", &e))?;
-            std::fs::write(&demo_rules, DEMO_RULES_TOML)
-                .map_err(|e| crate::exit::io_error(Exit::Internal, &demo_rules, "write the demo rule book", &e))?;
-            demo_rules.clone()
-        }
-    };
+    let rules = rules_file(rules, &input_dir)?;
     let (book, source) = load_rules(Some(&rules))?;
     // The demo's own store is made anew with its inputs; a store given with --store is used as
     // it is (made when missing; its months must not be committed yet).
-    let default_store = out.join("crm-tiering.db");
-    let (location, create_store) = match store {
-        Some(s) => (s.to_string(), true),
-        None => {
-            for suffix in ["", "-wal", "-shm"] {
-                let p = std::path::PathBuf::from(format!("{}{suffix}", default_store.display()));
-                if p.exists() {
-                    std::fs::remove_file(&p)
-                        .map_err(|e| crate::exit::io_error(Exit::Internal, &p, "remove the previous demo store", &e))?;
-                }
-            }
-            let location = default_store.display().to_string();
-            crm_tiering_store::Store::create(&location).map_err(crate::store::failure)?;
-            (location, false)
-        }
-    };
+    let (location, create_store) = demo_store(store, out)?;
     generate(&input_dir, &spec, start, &book)?;
     let generated = clock.elapsed();
     let aum = vec![input_dir.join("aum-monthly.csv")];
@@ -352,23 +327,65 @@ pub(crate) fn demo_command(
     );
     println!("inputs:  {}  (aum-monthly.csv, designations.csv)", display_dir(&input_dir));
     print_committed(&report, &location);
-    let store_arg = if location.contains(' ') { format!("'{location}'") } else { location.clone() };
+    print_by_hand(out, &location, months, &rules, &aum[0], &designations[0]);
+    Ok(report.exit)
+}
+
+/// The demo's rule book file: the one given, or the demo rule book written beside its inputs
+/// (so that the run by hand uses the same book).
+fn rules_file(rules: Option<&Path>, input_dir: &Path) -> Result<PathBuf, Failure> {
+    let demo_rules = input_dir.join("rules.toml");
+    Ok(match rules {
+        Some(r) => r.to_path_buf(),
+        None => {
+            std::fs::create_dir_all(input_dir)
+                .map_err(|e| crate::exit::io_error(Exit::Internal, input_dir, "create the input directory", &e))?;
+            std::fs::write(&demo_rules, DEMO_RULES_TOML)
+                .map_err(|e| crate::exit::io_error(Exit::Internal, &demo_rules, "write the demo rule book", &e))?;
+            demo_rules
+        }
+    })
+}
+
+/// The demo's store and whether the run is to create it: the one given with --store (made
+/// when missing), or the demo's own in `out`, made anew.
+fn demo_store(store: Option<&str>, out: &Path) -> Result<(String, bool), Failure> {
+    let default_store = out.join("crm-tiering.db");
+    Ok(match store {
+        Some(s) => (s.to_string(), true),
+        None => {
+            for suffix in ["", "-wal", "-shm"] {
+                let p = std::path::PathBuf::from(format!("{}{suffix}", default_store.display()));
+                if p.exists() {
+                    std::fs::remove_file(&p)
+                        .map_err(|e| crate::exit::io_error(Exit::Internal, &p, "remove the previous demo store", &e))?;
+                }
+            }
+            let location = default_store.display().to_string();
+            crm_tiering_store::Store::create(&location).map_err(crate::store::failure)?;
+            (location, false)
+        }
+    })
+}
+
+/// Prints the commands that do by hand what the demo did, and read what it committed.
+fn print_by_hand(out: &Path, location: &str, months: MonthRange, rules: &Path, aum: &Path, designations: &Path) {
+    let store_arg = if location.contains(' ') { format!("'{location}'") } else { location.to_string() };
     println!("\nthe same run by hand (into a new store):");
     println!(
         "  crm-tiering run --month {months} --rules {} --aum {} --designations {} --store NEW.db --create-store",
         rules.display(),
-        aum[0].display(),
-        designations[0].display(),
+        aum.display(),
+        designations.display(),
     );
     println!("the runs and their audit data:\n  crm-tiering history --store {store_arg}");
     println!(
         "every output as files:\n  crm-tiering export --month {months} --format csv --store {store_arg} --out {}",
         out.join("export").display()
     );
-    if let Some(id) = storied_customer(&location, months) {
+    if let Some(id) = storied_customer(location, months) {
         println!("one customer's story:\n  crm-tiering explain --customer {id} --store {store_arg}");
     }
-    Ok(report.exit)
 }
 
 /// The file that marks a directory as a demo's output, so that a later demo may replace it.

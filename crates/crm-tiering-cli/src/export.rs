@@ -17,6 +17,7 @@ use arrow_schema::{DataType, Field, Schema};
 use clap::ValueEnum;
 use crm_tiering::portfolio::MonthRange;
 use crm_tiering::{Decimal, RuleBook};
+use crm_tiering_store::Store;
 use parquet::arrow::ArrowWriter;
 
 use crate::exit::{Exit, Failure};
@@ -321,8 +322,25 @@ pub(crate) fn export_command(
     out: &Path,
 ) -> Result<Exit, Failure> {
     let mut store = open_read_only(location)?;
+    let committed = committed_in(&mut store, months)?;
+    let mut staging = Staging::new(out)?;
+    let written = if format == Format::Jsonl {
+        export_jsonl(&mut store, &committed, months, &mut staging)?
+    } else {
+        export_tables(&mut store, months, format, bom, &mut staging)?
+    };
+    staging.commit()?;
+    let dir = crate::run::display_dir(out);
+    for (name, rows) in &written {
+        println!("{dir}{name}: {rows} row(s)");
+    }
+    Ok(Exit::Ok)
+}
+
+/// The store's committed months, when every month of `months` is one of them: a range is never
+/// exported short of a month.
+fn committed_in(store: &mut Store, months: MonthRange) -> Result<Vec<crm_tiering::Month>, Failure> {
     let committed = store.committed_months().map_err(failure)?;
-    // Every month asked for, or nothing: a range is never exported short of a month.
     let missing: Vec<crm_tiering::Month> = months.months().filter(|m| !committed.contains(m)).collect();
     if !missing.is_empty() {
         let held = if committed.is_empty() {
@@ -340,151 +358,186 @@ pub(crate) fn export_command(
             ),
         ));
     }
+    Ok(committed)
+}
+
+/// The JSON Lines export: each month's states text, and the events and alerts. Returns each
+/// file written with its rows.
+fn export_jsonl(
+    store: &mut Store,
+    committed: &[crm_tiering::Month],
+    months: MonthRange,
+    staging: &mut Staging,
+) -> Result<Vec<(String, u64)>, Failure> {
     let (first, last) = (months.first(), months.last());
-    let mut staging = Staging::new(out)?;
     let mut written: Vec<(String, u64)> = Vec::new();
-    if format == Format::Jsonl {
-        for m in committed.iter().filter(|m| months.contains(**m)) {
-            let Some(latest) = store.states_before(m.plus(1)).map_err(failure)? else { continue };
-            let text = store.run_rule_book(latest.run_id).map_err(failure)?.unwrap_or_default();
-            let book = RuleBook::from_str_auto(&text)
-                .map_err(|e| Failure::internal(format!("the rule book of run {}: {e}", latest.run_id)))?;
-            let name = format!("states-{m}.jsonl");
-            staging.write(&name, &latest.states.to_jsonl(&book))?;
-            written.push((name, latest.states.len() as u64));
-        }
-        let mut ev = staging.create("events.jsonl")?;
-        let events = store.events(first, last).map_err(failure)?;
-        for e in &events {
-            let line = EventLine {
-                customer_id: e.customer_id.clone(),
-                legal_entity: None,
-                event: e.event,
-                kind_zh: e.event.kind.name_zh().into(),
-                reason_zh: e.event.reason.name_zh().into(),
-            };
-            ev.line(&serde_json::to_string(&line).map_err(|e| Failure::internal(e.to_string()))?)?;
-        }
-        ev.finish()?;
-        written.push(("events.jsonl".into(), events.len() as u64));
-        let mut al = staging.create("alerts.jsonl")?;
-        let alerts = store.alerts(first, last).map_err(failure)?;
-        for a in &alerts {
-            let line = AlertLine {
-                customer_id: a.customer_id.clone(),
-                legal_entity: None,
-                alert: a.alert,
-                kind_zh: a.alert.kind.name_zh().into(),
-            };
-            al.line(&serde_json::to_string(&line).map_err(|e| Failure::internal(e.to_string()))?)?;
-        }
-        al.finish()?;
-        written.push(("alerts.jsonl".into(), alerts.len() as u64));
-    } else {
-        let ext = if format == Format::Csv { "csv" } else { "parquet" };
-        let mut t = Table::new(&mut staging, "states", STATES, format, bom)?;
-        let mut error: Option<Failure> = None;
-        let mut f = |r: crm_tiering_store::StateRow| {
-            let s = r.state;
-            let row = vec![
-                text(r.month),
-                text(&r.customer.id),
-                opt_text(r.customer.legal_entity.as_ref()),
-                text(r.customer.kind.as_str()),
-                Cell::Bool(Some(r.evaluated.is_some())),
-                Cell::Bool(r.evaluated.map(|e| e.1)),
-                Cell::Amount(r.evaluated.map(|e| e.0)),
-                text(s.status.as_str()),
-                opt_text(s.tier),
-                opt_text(s.effective_tier),
-                opt_text(s.watch.map(|w| w.since)),
-                int(s.watch.map(|w| w.short_months)),
-                opt_text(s.watch.and_then(|w| w.best_tier)),
-                Cell::Amount(s.watch.map(|w| w.peak_aum())),
-                opt_text(s.below_entry.map(|b| b.since)),
-                int(s.below_entry.map(|b| b.months)),
-                Cell::Amount(s.below_entry.map(|b| b.peak_aum())),
-                int(Some(s.retention_months_left)),
-                opt_text(s.special.map(|v| v.tier)),
-                opt_text(s.special.map(|v| v.first_month)),
-                opt_text(s.special.map(|v| v.last_month)),
-                opt_text(s.last_month),
-            ];
-            if error.is_none()
-                && let Err(e) = t.push(row)
-            {
-                error = Some(e);
-            }
-            Ok(())
+    for m in committed.iter().filter(|m| months.contains(**m)) {
+        let Some(latest) = store.states_before(m.plus(1)).map_err(failure)? else { continue };
+        let text = store.run_rule_book(latest.run_id).map_err(failure)?.unwrap_or_default();
+        let book = RuleBook::from_str_auto(&text)
+            .map_err(|e| Failure::internal(format!("the rule book of run {}: {e}", latest.run_id)))?;
+        let name = format!("states-{m}.jsonl");
+        staging.write(&name, &latest.states.to_jsonl(&book))?;
+        written.push((name, latest.states.len() as u64));
+    }
+    let mut ev = staging.create("events.jsonl")?;
+    let events = store.events(first, last).map_err(failure)?;
+    for e in &events {
+        let line = EventLine {
+            customer_id: e.customer_id.clone(),
+            legal_entity: None,
+            event: e.event,
+            kind_zh: e.event.kind.name_zh().into(),
+            reason_zh: e.event.reason.name_zh().into(),
         };
-        store.for_each_state(first, last, &mut f).map_err(failure)?;
-        if let Some(e) = error {
-            return Err(e);
-        }
-        written.push((format!("states.{ext}"), t.finish()?));
-
-        let mut t = Table::new(&mut staging, "events", EVENTS, format, bom)?;
-        for e in store.events(first, last).map_err(failure)? {
-            let ev = e.event;
-            let x = ev.evidence;
-            t.push(vec![
-                text(ev.month),
-                text(&e.customer_id),
-                text(ev.effective_from()),
-                text(ev.kind.as_str()),
-                text(ev.kind.name_zh()),
-                opt_text(ev.from_tier),
-                opt_text(ev.to_tier),
-                text(ev.reason.as_str()),
-                text(ev.reason.name_zh()),
-                Cell::Amount(Some(x.aum())),
-                Cell::Amount(x.threshold()),
-                opt_text(x.window_from),
-                int(x.window_months),
-                Cell::Amount(x.peak_aum()),
-                text(ev.explain()),
-            ])?;
-        }
-        written.push((format!("events.{ext}"), t.finish()?));
-
-        let mut t = Table::new(&mut staging, "alerts", ALERTS, format, bom)?;
-        for a in store.alerts(first, last).map_err(failure)? {
-            let al = a.alert;
-            t.push(vec![
-                text(al.month),
-                text(&a.customer_id),
-                text(al.kind.as_str()),
-                text(al.kind.name_zh()),
-                opt_text(al.tier),
-                int(al.months_counted),
-                int(al.months_left),
-                Cell::Amount(al.aum()),
-                Cell::Amount(al.threshold()),
-                Cell::Amount(al.gap()),
-            ])?;
-        }
-        written.push((format!("alerts.{ext}"), t.finish()?));
-
-        let mut t = Table::new(&mut staging, "rejects", REJECTS, format, bom)?;
-        for r in store.rejects(first, last).map_err(failure)? {
-            t.push(vec![
-                text(r.month),
-                Cell::Int(Some(r.run_id)),
-                Cell::Int(Some(r.seq)),
-                Cell::Text(r.customer_id),
-                text(r.category),
-                Cell::Text(r.field),
-                Cell::Text(r.record),
-                Cell::Text(r.other_record),
-                text(r.message),
-            ])?;
-        }
-        written.push((format!("rejects.{ext}"), t.finish()?));
+        ev.line(&serde_json::to_string(&line).map_err(|e| Failure::internal(e.to_string()))?)?;
     }
-    staging.commit()?;
-    let dir = crate::run::display_dir(out);
-    for (name, rows) in &written {
-        println!("{dir}{name}: {rows} row(s)");
+    ev.finish()?;
+    written.push(("events.jsonl".into(), events.len() as u64));
+    let mut al = staging.create("alerts.jsonl")?;
+    let alerts = store.alerts(first, last).map_err(failure)?;
+    for a in &alerts {
+        let line = AlertLine {
+            customer_id: a.customer_id.clone(),
+            legal_entity: None,
+            alert: a.alert,
+            kind_zh: a.alert.kind.name_zh().into(),
+        };
+        al.line(&serde_json::to_string(&line).map_err(|e| Failure::internal(e.to_string()))?)?;
     }
-    Ok(Exit::Ok)
+    al.finish()?;
+    written.push(("alerts.jsonl".into(), alerts.len() as u64));
+    Ok(written)
+}
+
+/// The tables export (CSV or Parquet): states, events, alerts and rejects. Returns each file
+/// written with its rows.
+fn export_tables(
+    store: &mut Store,
+    months: MonthRange,
+    format: Format,
+    bom: bool,
+    staging: &mut Staging,
+) -> Result<Vec<(String, u64)>, Failure> {
+    let (first, last) = (months.first(), months.last());
+    let mut written: Vec<(String, u64)> = Vec::new();
+    let ext = if format == Format::Csv { "csv" } else { "parquet" };
+    let mut t = Table::new(staging, "states", STATES, format, bom)?;
+    let mut error: Option<Failure> = None;
+    let mut f = |r: crm_tiering_store::StateRow| {
+        if error.is_none()
+            && let Err(e) = t.push(state_row(r))
+        {
+            error = Some(e);
+        }
+        Ok(())
+    };
+    store.for_each_state(first, last, &mut f).map_err(failure)?;
+    if let Some(e) = error {
+        return Err(e);
+    }
+    written.push((format!("states.{ext}"), t.finish()?));
+
+    let mut t = Table::new(staging, "events", EVENTS, format, bom)?;
+    for e in store.events(first, last).map_err(failure)? {
+        t.push(event_row(e))?;
+    }
+    written.push((format!("events.{ext}"), t.finish()?));
+
+    let mut t = Table::new(staging, "alerts", ALERTS, format, bom)?;
+    for a in store.alerts(first, last).map_err(failure)? {
+        t.push(alert_row(a))?;
+    }
+    written.push((format!("alerts.{ext}"), t.finish()?));
+
+    let mut t = Table::new(staging, "rejects", REJECTS, format, bom)?;
+    for r in store.rejects(first, last).map_err(failure)? {
+        t.push(reject_row(r))?;
+    }
+    written.push((format!("rejects.{ext}"), t.finish()?));
+    Ok(written)
+}
+
+/// A row of the states table ([`STATES`]).
+fn state_row(r: crm_tiering_store::StateRow) -> Vec<Cell> {
+    let s = r.state;
+    vec![
+        text(r.month),
+        text(&r.customer.id),
+        opt_text(r.customer.legal_entity.as_ref()),
+        text(r.customer.kind.as_str()),
+        Cell::Bool(Some(r.evaluated.is_some())),
+        Cell::Bool(r.evaluated.map(|e| e.1)),
+        Cell::Amount(r.evaluated.map(|e| e.0)),
+        text(s.status.as_str()),
+        opt_text(s.tier),
+        opt_text(s.effective_tier),
+        opt_text(s.watch.map(|w| w.since)),
+        int(s.watch.map(|w| w.short_months)),
+        opt_text(s.watch.and_then(|w| w.best_tier)),
+        Cell::Amount(s.watch.map(|w| w.peak_aum())),
+        opt_text(s.below_entry.map(|b| b.since)),
+        int(s.below_entry.map(|b| b.months)),
+        Cell::Amount(s.below_entry.map(|b| b.peak_aum())),
+        int(Some(s.retention_months_left)),
+        opt_text(s.special.map(|v| v.tier)),
+        opt_text(s.special.map(|v| v.first_month)),
+        opt_text(s.special.map(|v| v.last_month)),
+        opt_text(s.last_month),
+    ]
+}
+
+/// A row of the events table ([`EVENTS`]).
+fn event_row(e: crm_tiering_store::EventRow) -> Vec<Cell> {
+    let ev = e.event;
+    let x = ev.evidence;
+    vec![
+        text(ev.month),
+        text(&e.customer_id),
+        text(ev.effective_from()),
+        text(ev.kind.as_str()),
+        text(ev.kind.name_zh()),
+        opt_text(ev.from_tier),
+        opt_text(ev.to_tier),
+        text(ev.reason.as_str()),
+        text(ev.reason.name_zh()),
+        Cell::Amount(Some(x.aum())),
+        Cell::Amount(x.threshold()),
+        opt_text(x.window_from),
+        int(x.window_months),
+        Cell::Amount(x.peak_aum()),
+        text(ev.explain()),
+    ]
+}
+
+/// A row of the alerts table ([`ALERTS`]).
+fn alert_row(a: crm_tiering_store::AlertRow) -> Vec<Cell> {
+    let al = a.alert;
+    vec![
+        text(al.month),
+        text(&a.customer_id),
+        text(al.kind.as_str()),
+        text(al.kind.name_zh()),
+        opt_text(al.tier),
+        int(al.months_counted),
+        int(al.months_left),
+        Cell::Amount(al.aum()),
+        Cell::Amount(al.threshold()),
+        Cell::Amount(al.gap()),
+    ]
+}
+
+/// A row of the rejects table ([`REJECTS`]).
+fn reject_row(r: crm_tiering_store::RejectRow) -> Vec<Cell> {
+    vec![
+        text(r.month),
+        Cell::Int(Some(r.run_id)),
+        Cell::Int(Some(r.seq)),
+        Cell::Text(r.customer_id),
+        text(r.category),
+        Cell::Text(r.field),
+        Cell::Text(r.record),
+        Cell::Text(r.other_record),
+        text(r.message),
+    ]
 }

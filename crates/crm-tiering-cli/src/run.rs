@@ -6,20 +6,23 @@
 //! bounded channel; the calling thread holds the store's lock and writes each month with a
 //! `MonthWriter` while the next month is evaluated. Before the first month the lock is taken
 //! and the prior states are read from the store; after each commit the next month's writer is
-//! begun at once.
+//! begun at once. The evaluation's sink, which sends each month, is in `run/stream.rs`.
+
+mod stream;
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use crm_tiering::portfolio::{MonthRange, PortfolioOptions, PortfolioSink, PortfolioStates, RecordError};
-use crm_tiering::{Alert, Customer, CustomerRef, CustomerState, Decimal, Engine, Event, Month, RuleBook, TierCode};
+use crm_tiering::portfolio::{MonthRange, PortfolioOptions, PortfolioStates, RecordError};
+use crm_tiering::{Alert, Customer, CustomerState, Decimal, Engine, Event, Month, RuleBook};
 use crm_tiering_store::{EvaluatedAum, InputFile, LatestStates, MonthResults, MonthWriter, RunMeta, Store};
 use serde::{Deserialize, Serialize};
 
+use self::stream::{HeldOnly, MonthOut, StreamSink};
 use crate::exit::{Exit, Failure};
 use crate::input::{self, InputFiles, Inputs};
 use crate::progress::Progress;
 use crate::store::{self as cli_store, failure};
-use crate::summary::{Entities, MonthSummary, MonthTally, RunSummary};
+use crate::summary::{Entities, RunSummary};
 use crate::{RunArgs, load_rules};
 
 /// An event as written by `export --format jsonl` (events.jsonl).
@@ -159,116 +162,6 @@ pub(crate) fn describe(e: &RecordError) -> String {
     }
 }
 
-/// One evaluated month, sent from the evaluation thread to the writing thread.
-struct MonthOut {
-    month: Month,
-    results: MonthResults,
-    /// Every customer's identity and state after the month, by index; none for the range's
-    /// last month, whose states are the evaluation's final states.
-    snapshot: Option<Vec<Option<(Customer, CustomerState)>>>,
-}
-
-/// Collects each month for the writer, and the summary.
-struct StreamSink {
-    tx: Option<SyncSender<MonthOut>>,
-    last: Month,
-    current: Option<MonthOut>,
-    /// Each customer's identity and latest state, by index (ranges of several months only).
-    shadow: Option<Vec<Option<(Customer, CustomerState)>>>,
-    entities: Entities,
-    tally: Option<MonthTally>,
-    months: Vec<MonthSummary>,
-    /// Each customer's effective tier before the month being evaluated, by index.
-    before: Vec<Option<TierCode>>,
-    /// Every held customer or refused record: (month, error).
-    held: Vec<(Month, RecordError)>,
-    progress: Progress,
-    done: usize,
-}
-
-impl PortfolioSink for StreamSink {
-    fn begin_month(&mut self, month: Month) {
-        self.progress.set(self.done, &month.to_string());
-        self.tally = Some(MonthTally::new(month));
-        let mut results = MonthResults::new(month);
-        results.evaluated.reserve(self.before.len());
-        self.current = Some(MonthOut { month, results, snapshot: None });
-    }
-
-    fn event(&mut self, _month: Month, index: usize, _c: CustomerRef<'_>, ev: &Event) {
-        if let Some(t) = &mut self.tally {
-            t.event(ev.kind);
-        }
-        if let Some(m) = &mut self.current {
-            m.results.events.push((index, *ev));
-        }
-    }
-
-    fn alert(&mut self, _month: Month, index: usize, _c: CustomerRef<'_>, al: &Alert) {
-        if let Some(t) = &mut self.tally {
-            t.alert(al.kind);
-        }
-        if let Some(m) = &mut self.current {
-            m.results.alerts.push((index, *al));
-        }
-    }
-
-    fn evaluated(
-        &mut self,
-        _month: Month,
-        index: usize,
-        c: CustomerRef<'_>,
-        aum: Decimal,
-        has_record: bool,
-        s: &CustomerState,
-    ) {
-        if index >= self.before.len() {
-            self.before.resize(index + 1, None);
-        }
-        let before = std::mem::replace(&mut self.before[index], s.effective_tier);
-        if let Some(t) = &mut self.tally {
-            t.evaluated(&mut self.entities, c, before, s, has_record);
-        }
-        if let Some(m) = &mut self.current {
-            m.results.evaluated.push(EvaluatedAum { index: index as u32, aum, has_record });
-        }
-        if let Some(shadow) = &mut self.shadow {
-            if index >= shadow.len() {
-                shadow.resize(index + 1, None);
-            }
-            shadow[index] = Some((Customer::from(c), *s));
-        }
-    }
-
-    fn held(&mut self, month: Month, _index: Option<usize>, error: &RecordError) {
-        if let Some(t) = &mut self.tally {
-            t.held();
-        }
-        if let Some(m) = &mut self.current {
-            m.results.held.push(error.clone());
-        }
-        self.held.push((month, error.clone()));
-    }
-
-    fn end_month(&mut self, month: Month) {
-        if let Some(t) = self.tally.take() {
-            self.months.push(t.finish(&self.entities));
-        }
-        self.done += 1;
-        if let Some(mut results) = self.current.take() {
-            if month != self.last {
-                results.snapshot = self.shadow.clone();
-            }
-            // The writer gone (it failed): the evaluation finishes without sending.
-            if let Some(tx) = &self.tx
-                && tx.send(results).is_err()
-            {
-                self.tx = None;
-            }
-        }
-    }
-}
-
 /// Stops a run that cannot go on: every error on stderr, nothing written.
 pub(crate) fn stop(errors: &[RecordError], what: &str) -> Failure {
     for e in errors {
@@ -297,19 +190,6 @@ pub(crate) fn held_failure<'e>(held: impl Iterator<Item = &'e RecordError>) -> F
             "{n} {what}; nothing was written (correct the inputs, or give --skip-bad-rows to hold those customers back, commit the others and keep the rejects in the store)"
         ),
     )
-}
-
-/// Only the held customers (the dry pass over a range).
-#[derive(Default)]
-struct HeldOnly(Vec<RecordError>);
-
-impl PortfolioSink for HeldOnly {
-    fn event(&mut self, _: Month, _: usize, _: CustomerRef<'_>, _: &Event) {}
-    fn alert(&mut self, _: Month, _: usize, _: CustomerRef<'_>, _: &Alert) {}
-    fn evaluated(&mut self, _: Month, _: usize, _: CustomerRef<'_>, _: Decimal, _: bool, _: &CustomerState) {}
-    fn held(&mut self, _: Month, _: Option<usize>, error: &RecordError) {
-        self.0.push(error.clone());
-    }
 }
 
 /// Gives up the month being written (recorded as `aborted` with the reason) and returns the
@@ -419,34 +299,18 @@ fn commit_months<'scope, 'env: 'scope>(
     first_meta.rerun = config.rerun;
     // The lock: a second run fails here at once.
     let mut writer = store.begin_month(months.first(), first_meta).map_err(failure)?;
-    let mut states = match (writer.previous_states_read_before(read_before), imported) {
-        (Ok(Some(latest)), None) => {
-            crate::options::apply_coverage(&mut options, config.min_coverage, latest.with_record);
-            latest.states
-        }
-        (Ok(None), None) => PortfolioStates::new(),
-        (Ok(None), Some(file)) => file,
-        (Ok(Some(latest)), Some(_)) => {
-            let message = format!(
-                "--states imports a starting point into a store without committed months, but this store holds the states after {}; nothing was written (leave --states out: the run goes on from the store)",
-                latest.month
-            );
-            return Err(abort_with(writer, Failure::new(Exit::Usage, message)));
-        }
-        (Err(e), _) => return Err(abort_with(writer, failure(e))),
+    let mut states = match starting_states(&mut writer, read_before, imported, &mut options, config) {
+        Ok(states) => states,
+        Err(f) => return Err(abort_with(writer, f)),
     };
     let multi = months.first() != months.last();
     // A range is checked whole before its first month is committed: a bad record in a later
     // month must not leave the earlier months committed.
-    if multi && !config.skip_bad_rows {
-        let mut copy = states.clone();
-        let mut held = HeldOnly::default();
-        if let Err(f) = engine.evaluate_portfolio_with(&mut copy, months, &extract, &options, &mut held) {
-            return Err(abort_with(writer, stop(&f.errors, "error(s) stop the run")));
-        }
-        if held.0.iter().any(|e| e.behind_since().is_none()) {
-            return Err(abort_with(writer, held_failure(held.0.iter())));
-        }
+    if multi
+        && !config.skip_bad_rows
+        && let Err(f) = check_range(engine, &states, months, &extract, &options)
+    {
+        return Err(abort_with(writer, f));
     }
 
     let shadow = multi.then(|| states.iter().map(|(c, s)| Some((Customer::from(c), *s))).collect::<Vec<_>>());
@@ -472,49 +336,14 @@ fn commit_months<'scope, 'env: 'scope>(
         sink.progress.finish();
         (r, states, sink)
     });
-    // The writer of the month being received: begun before the evaluation for the first
-    // month, right after each commit for the next.
     // A month of a range is committed and the next begun without letting another run in
     // between (the store checks that the month before is still the one this run committed).
-    let mut w = writer;
-    let outcome: Result<(MonthWriter<'_>, MonthResults), (Option<MonthWriter<'_>>, Option<Failure>)> = loop {
-        let Ok(out) = rx.recv() else {
-            // Nothing (more) came: the evaluation failed as a whole.
-            break Err((Some(w), None));
-        };
-        let MonthOut { month, mut results, snapshot } = out;
-        if month != w.month() {
-            break Err((Some(w), Some(Failure::internal("the evaluation and the store disagree on the month"))));
-        }
-        // Customers held since an earlier month (awaiting a catch-up) do not stop a month: their
-        // standing stays frozen, with a held_back alert each month (SPEC §15.7).
-        if results.held.iter().any(|e| e.behind_since().is_none()) && !config.skip_bad_rows {
-            break Err((Some(w), Some(held_failure(results.held.iter()))));
-        }
-        let Some(snapshot) = snapshot else {
-            break Ok((w, results));
-        };
-        let month_states = match snapshot_states(&snapshot, &mut results) {
-            Ok(s) => s,
-            Err(f) => break Err((Some(w), Some(f))),
-        };
-        drop(snapshot);
-        match w.commit_and_continue(&month_states, &results, meta.clone()) {
-            Ok((run, next)) => {
-                committed.push((month, run.run_id));
-                match next {
-                    Ok(next) => w = next,
-                    Err(e) => break Err((None, Some(failure(e)))),
-                }
-            }
-            Err(e) => break Err((None, Some(failure(e)))),
-        }
-    };
+    let outcome = receive_months(&rx, writer, meta, config, committed);
     drop(rx);
     let joined = handle.join();
     let (w, results) = match outcome {
-        Ok(x) => x,
-        Err((writer, error)) => {
+        Received::Last(w, results) => (w, results),
+        Received::Stopped(writer, error) => {
             let e = match (error, &joined) {
                 (Some(e), _) => e,
                 (None, Ok((Err(f), _, _))) => stop(&f.errors, "error(s) stop the run"),
@@ -538,6 +367,113 @@ fn commit_months<'scope, 'env: 'scope>(
         Err(e) => return Err(failure(e)),
     }
     Ok((states, sink))
+}
+
+/// The states the run starts from: the store's before its first month (read before the lock
+/// when still the latest; `options` get the coverage they had), or the imported ones into a
+/// store without committed months.
+fn starting_states(
+    writer: &mut MonthWriter<'_>,
+    read_before: Option<LatestStates>,
+    imported: Option<PortfolioStates>,
+    options: &mut PortfolioOptions,
+    config: &RunConfig<'_>,
+) -> Result<PortfolioStates, Failure> {
+    match (writer.previous_states_read_before(read_before), imported) {
+        (Ok(Some(latest)), None) => {
+            crate::options::apply_coverage(options, config.min_coverage, latest.with_record);
+            Ok(latest.states)
+        }
+        (Ok(None), None) => Ok(PortfolioStates::new()),
+        (Ok(None), Some(file)) => Ok(file),
+        (Ok(Some(latest)), Some(_)) => {
+            let message = format!(
+                "--states imports a starting point into a store without committed months, but this store holds the states after {}; nothing was written (leave --states out: the run goes on from the store)",
+                latest.month
+            );
+            Err(Failure::new(Exit::Usage, message))
+        }
+        (Err(e), _) => Err(failure(e)),
+    }
+}
+
+/// Evaluates a range whole on a copy of the states: an error, or a customer held back in it
+/// (not awaiting a catch-up), stops the run before its first month is committed.
+fn check_range(
+    engine: &Engine,
+    states: &PortfolioStates,
+    months: MonthRange,
+    extract: &crm_tiering::portfolio::Extract,
+    options: &PortfolioOptions,
+) -> Result<(), Failure> {
+    let mut copy = states.clone();
+    let mut held = HeldOnly::default();
+    if let Err(f) = engine.evaluate_portfolio_with(&mut copy, months, extract, options, &mut held) {
+        return Err(stop(&f.errors, "error(s) stop the run"));
+    }
+    if held.0.iter().any(|e| e.behind_since().is_none()) {
+        return Err(held_failure(held.0.iter()));
+    }
+    Ok(())
+}
+
+/// How [`receive_months`] ended.
+enum Received<'w> {
+    /// The last month came: its writer and results, committed once the evaluation is joined.
+    Last(MonthWriter<'w>, MonthResults),
+    /// It stopped: the writer still to abort (none when a commit failed) and the failure (none
+    /// when the evaluation failed as a whole).
+    Stopped(Option<MonthWriter<'w>>, Option<Failure>),
+}
+
+/// Receives the evaluated months and commits each but the last, beginning the next month
+/// right after each commit.
+fn receive_months<'w>(
+    rx: &Receiver<MonthOut>,
+    writer: MonthWriter<'w>,
+    meta: &RunMeta,
+    config: &RunConfig<'_>,
+    committed: &mut Vec<(Month, i64)>,
+) -> Received<'w> {
+    // The writer of the month being received: begun before the evaluation for the first
+    // month, right after each commit for the next.
+    let mut w = writer;
+    loop {
+        let Ok(out) = rx.recv() else {
+            // Nothing (more) came: the evaluation failed as a whole.
+            break Received::Stopped(Some(w), None);
+        };
+        let MonthOut { month, mut results, snapshot } = out;
+        if month != w.month() {
+            break Received::Stopped(
+                Some(w),
+                Some(Failure::internal("the evaluation and the store disagree on the month")),
+            );
+        }
+        // Customers held since an earlier month (awaiting a catch-up) do not stop a month: their
+        // standing stays frozen, with a held_back alert each month (SPEC §15.7).
+        if results.held.iter().any(|e| e.behind_since().is_none()) && !config.skip_bad_rows {
+            break Received::Stopped(Some(w), Some(held_failure(results.held.iter())));
+        }
+        let Some(snapshot) = snapshot else {
+            break Received::Last(w, results);
+        };
+        let month_states = match snapshot_states(&snapshot, &mut results) {
+            Ok(s) => s,
+            Err(f) => break Received::Stopped(Some(w), Some(f)),
+        };
+        drop(snapshot);
+        match w.commit_and_continue(&month_states, &results, meta.clone()) {
+            Ok((run, next)) => {
+                committed.push((month, run.run_id));
+                match next {
+                    Ok(next) => w = next,
+                    Err(e) => break Received::Stopped(None, Some(failure(e))),
+                }
+            }
+            Err(e) => break Received::Stopped(None, Some(failure(e))),
+        }
+    }
 }
 
 /// For customers held back since earlier months: the command that catches them up.

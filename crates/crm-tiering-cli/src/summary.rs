@@ -285,6 +285,14 @@ impl RunSummary {
         s.push_str(&t.render());
         let Some(m) = self.months.last() else { return s };
 
+        self.render_standing(&mut s, m);
+        self.render_migration(&mut s, m);
+        self.render_events(&mut s, m);
+        s
+    }
+
+    /// The standing per legal entity after the last month `m`.
+    fn render_standing(&self, s: &mut String, m: &MonthSummary) {
         let _ =
             writeln!(s, "\nStanding per legal entity (法人机构) after {}, effective {}:", m.month, m.effective_from);
         let mut head: Vec<String> = vec!["legal entity".into(), "customers".into()];
@@ -310,7 +318,10 @@ impl RunSummary {
         t.row(entity_row("total 合计".into(), &total, &statuses, &self.tiers));
         s.push_str(&t.render());
         let _ = writeln!(s, "(tier columns count the effective tier: the rated tier or an active special VIP tier)");
+    }
 
+    /// The effective tier migration of the last month `m`.
+    fn render_migration(&self, s: &mut String, m: &MonthSummary) {
         let _ = writeln!(
             s,
             "\nEffective tier migration {} -> {} (rows: before, columns: after):",
@@ -336,7 +347,10 @@ impl RunSummary {
             t.row(row);
         }
         s.push_str(&t.render());
+    }
 
+    /// The events and alerts of the last month `m` and of the whole run.
+    fn render_events(&self, s: &mut String, m: &MonthSummary) {
         let _ = writeln!(s, "\nEvents ({}; whole run):", m.month);
         let mut t = Table::new(&["event", "", "this month", "whole run"]);
         for k in EventKind::ALL {
@@ -357,7 +371,6 @@ impl RunSummary {
             }
         }
         s.push_str(&t.render());
-        s
     }
 }
 

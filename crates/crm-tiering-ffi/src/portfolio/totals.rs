@@ -5,6 +5,7 @@
 
 use std::ffi::c_char;
 
+use crm_tiering::portfolio::Extract;
 use crm_tiering::{AumInput, from_fen};
 
 use crate::args::{bytes, c_str, slice};
@@ -99,7 +100,25 @@ pub unsafe extern "C" fn crmt_extract_push_totals_fen(
         let months = if months.is_null() { None } else { Some(unsafe { slice(months, count, "months", "count") }?) };
         // SAFETY: `count` entries per the contract.
         let amounts = unsafe { slice(amounts_fen, count, "amounts_fen", "count") }?;
+        let totals = Totals { id_data, id_offsets: io, entities, kinds, months, amounts };
+        totals.record(&mut x.extract, table, first_row, count)
+    })
+}
 
+/// The columns of a call, every one checked before anything is recorded.
+struct Totals<'a> {
+    id_data: &'a [u8],
+    id_offsets: &'a [usize],
+    /// The legal entities' bytes and offsets, when given.
+    entities: Option<(&'a [u8], &'a [usize])>,
+    kinds: Option<&'a [i8]>,
+    months: Option<&'a [i32]>,
+    amounts: &'a [i64],
+}
+
+impl Totals<'_> {
+    /// Records the `count` rows, numbered from `first_row`.
+    fn record(&self, extract: &mut Extract, table: &str, first_row: u64, count: usize) -> Result<(), Failure> {
         // Rows are numbered from `first_row`: they must not wrap past the largest row number.
         if first_row.checked_add(count as u64).is_none() {
             return Err(Failure::new(
@@ -108,62 +127,68 @@ pub unsafe extern "C" fn crmt_extract_push_totals_fen(
             )
             .field("first_row"));
         }
-        let id_text = column(id_data, io);
-        let entity_text = entities.map(|(d, o)| column(d, o));
+        let id_text = column(self.id_data, self.id_offsets);
+        let entity_text = self.entities.map(|(d, o)| column(d, o));
         for i in 0..count {
-            let row = first_row + i as u64;
-            let Some(id) = entry(id_text, id_data, io, i) else {
-                x.extract.reject(table, row, None, None, "customer_id", "the customer id is not valid UTF-8");
-                continue;
-            };
-            let entity = match entities {
-                None => None,
-                Some((d, o)) => match entry(entity_text.flatten(), d, o, i) {
-                    Some(e) => Some(e),
-                    None => {
-                        x.extract.reject(
-                            table,
-                            row,
-                            Some(id),
-                            None,
-                            "legal_entity",
-                            "the legal entity is not valid UTF-8",
-                        );
-                        continue;
-                    }
-                },
-            };
-            let month = match months.map_or(0, |m| m[i]) {
-                0 => None,
-                m => match parse_month(m) {
-                    Ok(m) => Some(m),
-                    Err(f) => {
-                        x.extract.reject(table, row, Some(id), None, "month", f.message);
-                        continue;
-                    }
-                },
-            };
-            let kind = match kinds.map_or(-1, |k| k[i]) {
-                -1 => None,
-                k => {
-                    // The message is the per-row push's for the same kind (widened as C would).
-                    let kind = u32::from_ne_bytes(i32::from(k).to_ne_bytes());
-                    match customer_kind(kind, id) {
-                        Ok(k) => Some(k),
-                        Err(f) => {
-                            x.extract.reject(table, row, Some(id), month, "customer_kind", f.message);
-                            continue;
-                        }
-                    }
-                }
-            };
-            let fen = amounts[i];
-            if fen == crate::CRMT_NO_AMOUNT {
-                x.extract.reject(table, row, Some(id), month, "aum", "the AUM is empty (CRMT_NO_AMOUNT)");
-                continue;
-            }
-            x.extract.push_aum(table, row, id, entity, kind, month, AumInput::Total(from_fen(fen)));
+            self.record_row(extract, table, first_row + i as u64, i, id_text, entity_text.flatten());
         }
         Ok(())
-    })
+    }
+
+    /// Records row `i` as `crmt_extract_push_total_fen` would, or rejects it. `id_text` and
+    /// `entity_text` are the whole columns when they are valid UTF-8 ([`column`]).
+    fn record_row(
+        &self,
+        extract: &mut Extract,
+        table: &str,
+        row: u64,
+        i: usize,
+        id_text: Option<&str>,
+        entity_text: Option<&str>,
+    ) {
+        let Some(id) = entry(id_text, self.id_data, self.id_offsets, i) else {
+            extract.reject(table, row, None, None, "customer_id", "the customer id is not valid UTF-8");
+            return;
+        };
+        let entity = match self.entities {
+            None => None,
+            Some((d, o)) => match entry(entity_text, d, o, i) {
+                Some(e) => Some(e),
+                None => {
+                    extract.reject(table, row, Some(id), None, "legal_entity", "the legal entity is not valid UTF-8");
+                    return;
+                }
+            },
+        };
+        let month = match self.months.map_or(0, |m| m[i]) {
+            0 => None,
+            m => match parse_month(m) {
+                Ok(m) => Some(m),
+                Err(f) => {
+                    extract.reject(table, row, Some(id), None, "month", f.message);
+                    return;
+                }
+            },
+        };
+        let kind = match self.kinds.map_or(-1, |k| k[i]) {
+            -1 => None,
+            k => {
+                // The message is the per-row push's for the same kind (widened as C would).
+                let kind = u32::from_ne_bytes(i32::from(k).to_ne_bytes());
+                match customer_kind(kind, id) {
+                    Ok(k) => Some(k),
+                    Err(f) => {
+                        extract.reject(table, row, Some(id), month, "customer_kind", f.message);
+                        return;
+                    }
+                }
+            }
+        };
+        let fen = self.amounts[i];
+        if fen == crate::CRMT_NO_AMOUNT {
+            extract.reject(table, row, Some(id), month, "aum", "the AUM is empty (CRMT_NO_AMOUNT)");
+            return;
+        }
+        extract.push_aum(table, row, id, entity, kind, month, AumInput::Total(from_fen(fen)));
+    }
 }

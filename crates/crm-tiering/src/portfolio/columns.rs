@@ -115,6 +115,60 @@ fn normalize(header: &str) -> String {
     header.trim().to_lowercase().replace([' ', '-'], "_")
 }
 
+/// An input error about a table's header, naming the column as its field.
+fn input_error(field: &str, message: String) -> TieringError {
+    InputError::new("", None, field, message).into()
+}
+
+/// The component columns an AUM table may have, by code or Chinese name, each with its code
+/// (none for the other tables).
+fn component_names(book: &RuleBook, kind: TableKind) -> FxHashMap<String, String> {
+    let mut components: FxHashMap<String, String> = FxHashMap::default();
+    if kind == TableKind::Aum {
+        for set in book.rule_sets() {
+            for v in &set.versions {
+                for c in v.aum.components() {
+                    components.entry(c.code.clone()).or_insert_with(|| c.code.clone());
+                    if !c.name_zh.is_empty() {
+                        components.entry(c.name_zh.clone()).or_insert_with(|| c.code.clone());
+                    }
+                }
+            }
+        }
+    }
+    components
+}
+
+/// The columns a table of `kind` takes, for the message about an unknown one.
+fn expected_columns(kind: TableKind, components: &FxHashMap<String, String>) -> String {
+    match kind {
+        TableKind::Aum => {
+            let mut codes: Vec<&str> = components.iter().filter(|(k, v)| k == v).map(|(k, _)| k.as_str()).collect();
+            codes.sort_unstable();
+            format!(
+                "month, customer_id, legal_entity, legal_entity_name, customer_kind, and either aum or component codes of the rule book ({})",
+                codes.join(", ")
+            )
+        }
+        TableKind::Daily => {
+            "date, customer_id, legal_entity, legal_entity_name, customer_kind, component, balance".into()
+        }
+        TableKind::Designations => "customer_id, month, action, tier, months".into(),
+    }
+}
+
+/// Whether a column of `role` belongs in a table of `kind`.
+fn belongs(role: &ColumnRole, kind: TableKind) -> bool {
+    matches!(
+        (role, kind),
+        (ColumnRole::CustomerId | ColumnRole::LegalEntity | ColumnRole::LegalEntityName, _)
+            | (ColumnRole::CustomerKind, TableKind::Aum | TableKind::Daily)
+            | (ColumnRole::Month | ColumnRole::Aum | ColumnRole::ComponentAverage(_), TableKind::Aum)
+            | (ColumnRole::Date | ColumnRole::Component | ColumnRole::Balance, TableKind::Daily)
+            | (ColumnRole::Month | ColumnRole::Action | ColumnRole::Tier | ColumnRole::Months, TableKind::Designations)
+    )
+}
+
 /// The columns of a table: each header resolved to its role, every role named once.
 ///
 /// ```
@@ -154,20 +208,7 @@ impl Columns {
     /// one role or component, a missing required column, or an `aum` column together with
     /// component columns.
     pub fn resolve(book: &RuleBook, kind: TableKind, headers: &[&str]) -> Result<Self, TieringError> {
-        let err = |field: &str, message: String| -> TieringError { InputError::new("", None, field, message).into() };
-        let mut components: FxHashMap<String, String> = FxHashMap::default();
-        if kind == TableKind::Aum {
-            for set in book.rule_sets() {
-                for v in &set.versions {
-                    for c in v.aum.components() {
-                        components.entry(c.code.clone()).or_insert_with(|| c.code.clone());
-                        if !c.name_zh.is_empty() {
-                            components.entry(c.name_zh.clone()).or_insert_with(|| c.code.clone());
-                        }
-                    }
-                }
-            }
-        }
+        let components = component_names(book, kind);
         let mut cols = Columns {
             kind,
             roles: Vec::new(),
@@ -191,25 +232,11 @@ impl Columns {
                 .map(|(_, r)| r.clone())
                 .or_else(|| components.get(h).map(|code| ColumnRole::ComponentAverage(code.clone())));
             let Some(role) = role else {
-                let expected = match kind {
-                    TableKind::Aum => {
-                        let mut codes: Vec<&str> =
-                            components.iter().filter(|(k, v)| k == v).map(|(k, _)| k.as_str()).collect();
-                        codes.sort_unstable();
-                        format!(
-                            "month, customer_id, legal_entity, legal_entity_name, customer_kind, and either aum or component codes of the rule book ({})",
-                            codes.join(", ")
-                        )
-                    }
-                    TableKind::Daily => {
-                        "date, customer_id, legal_entity, legal_entity_name, customer_kind, component, balance".into()
-                    }
-                    TableKind::Designations => "customer_id, month, action, tier, months".into(),
-                };
-                return Err(err(h, format!("unknown column (expected {expected})")));
+                let expected = expected_columns(kind, &components);
+                return Err(input_error(h, format!("unknown column (expected {expected})")));
             };
             if let Some(&first) = cols.by_role.get(&role) {
-                return Err(err(
+                return Err(input_error(
                     h,
                     format!(
                         "column `{h}` names `{}` like column `{}` before it: each is named once",
@@ -218,62 +245,66 @@ impl Columns {
                     ),
                 ));
             }
-            let usable = matches!(
-                (&role, kind),
-                (ColumnRole::CustomerId | ColumnRole::LegalEntity | ColumnRole::LegalEntityName, _)
-                    | (ColumnRole::CustomerKind, TableKind::Aum | TableKind::Daily)
-                    | (ColumnRole::Month | ColumnRole::Aum | ColumnRole::ComponentAverage(_), TableKind::Aum)
-                    | (ColumnRole::Date | ColumnRole::Component | ColumnRole::Balance, TableKind::Daily)
-                    | (
-                        ColumnRole::Month | ColumnRole::Action | ColumnRole::Tier | ColumnRole::Months,
-                        TableKind::Designations
-                    )
-            );
-            if !usable {
-                return Err(err(h, format!("column `{h}` ({}) does not belong in this table", role.name())));
+            if !belongs(&role, kind) {
+                return Err(input_error(h, format!("column `{h}` ({}) does not belong in this table", role.name())));
             }
-            if fen && !matches!(role, ColumnRole::Aum | ColumnRole::Balance | ColumnRole::ComponentAverage(_)) {
-                return Err(err(
+            if fen && !role.is_amount() {
+                return Err(input_error(
                     full,
                     format!("column `{full}`: only amount columns (aum, balance, the components) can hold integer fen"),
                 ));
             }
-            cols.fen.push(fen);
-            cols.names.push(full.into());
-            if let ColumnRole::ComponentAverage(code) = &role {
-                cols.components.push((i, std::sync::Arc::from(code.as_str())));
-            }
-            if let Some(slot) = role.slot() {
-                cols.slots[slot] = Some(i);
-            }
-            cols.by_role.insert(role.clone(), i);
-            cols.roles.push(Some(role));
+            cols.add_column(i, full, fen, role);
         }
-        let required: &[ColumnRole] = match kind {
+        cols.check_complete()?;
+        Ok(cols)
+    }
+
+    /// Adds column `i`, named `full`, of a role not yet named.
+    fn add_column(&mut self, i: usize, full: &str, fen: bool, role: ColumnRole) {
+        self.fen.push(fen);
+        self.names.push(full.into());
+        if let ColumnRole::ComponentAverage(code) = &role {
+            self.components.push((i, std::sync::Arc::from(code.as_str())));
+        }
+        if let Some(slot) = role.slot() {
+            self.slots[slot] = Some(i);
+        }
+        self.by_role.insert(role.clone(), i);
+        self.roles.push(Some(role));
+    }
+
+    /// Checks that the table has its required columns, and (an AUM table) either an `aum`
+    /// column or component columns.
+    fn check_complete(&self) -> Result<(), TieringError> {
+        let required: &[ColumnRole] = match self.kind {
             TableKind::Aum => &[ColumnRole::CustomerId],
             TableKind::Daily => &[ColumnRole::Date, ColumnRole::CustomerId, ColumnRole::Component, ColumnRole::Balance],
             TableKind::Designations => &[ColumnRole::CustomerId, ColumnRole::Month, ColumnRole::Action],
         };
         for r in required {
-            if !cols.by_role.contains_key(r) {
-                return Err(err(r.name(), format!("the table has no `{}` column", r.name())));
+            if !self.by_role.contains_key(r) {
+                return Err(input_error(r.name(), format!("the table has no `{}` column", r.name())));
             }
         }
-        if kind == TableKind::Aum {
-            match (cols.by_role.contains_key(&ColumnRole::Aum), cols.components.is_empty()) {
+        if self.kind == TableKind::Aum {
+            match (self.by_role.contains_key(&ColumnRole::Aum), self.components.is_empty()) {
                 (true, false) => {
-                    return Err(err(
+                    return Err(input_error(
                         "aum",
                         "the table has both an `aum` column and component columns: give one or the other".into(),
                     ));
                 }
                 (false, true) => {
-                    return Err(err("aum", "the table has neither an `aum` column nor component columns".into()));
+                    return Err(input_error(
+                        "aum",
+                        "the table has neither an `aum` column nor component columns".into(),
+                    ));
                 }
                 _ => {}
             }
         }
-        Ok(cols)
+        Ok(())
     }
 
     /// The role of column `i` (none past the last column).
