@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 started=$(date +%s)
 
+step "Shape: no source file over 600 lines, no function over 100 (scripts/check-shape.py)"
+python3 scripts/check-shape.py
+
 step "Rust: formatting"
 cargo fmt --all -- --check
 
