@@ -91,7 +91,11 @@ fn page(data: &ReportData, managers: Option<(&managers::Assignment, &Path)>) -> 
     html.push_str(&near_threshold(data));
     html.push_str("<h2>客户经理工作清单 Alert work-list per account manager</h2>\n");
     match managers {
-        Some((assignment, path)) => html.push_str(&managers::section(data, assignment, &path.display().to_string())),
+        Some((assignment, path)) => {
+            // The file's name only: the page does not change with where the file lies.
+            let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+            html.push_str(&managers::section(data, assignment, &name));
+        }
         None => html.push_str(
             "<p class=\"note\">未提供客户经理分配文件,本节从略。No assignment file given (--managers FILE, CSV customer_id,manager): this section is left out.</p>\n",
         ),
@@ -207,7 +211,7 @@ fn migration(data: &ReportData) -> String {
         kept.iter().filter_map(|&i| data.tiers.get(i)).map(|t| (t.zh.clone(), t.en.clone())).collect();
     let matrix: Vec<Vec<u64>> = kept.iter().map(|&i| kept.iter().map(|&j| cell(i, j)).collect()).collect();
     let title = format!("迁移矩阵 Migration matrix {previous} → {}", data.month);
-    let axes = (format!("行 rows: {previous}"), format!("列 columns: {}", data.month));
+    let axes = (format!("行 rows: {previous} ↓"), format!("列 columns: {} →", data.month));
     html.push_str(&svg::heat_map(&title, &labels, &matrix, (&axes.0, &axes.1)));
     if kept.len() < n {
         html.push_str(

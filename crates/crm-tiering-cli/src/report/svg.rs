@@ -184,9 +184,10 @@ pub(crate) fn heat_map(title: &str, labels: &[(String, String)], matrix: &[Vec<u
     let n = labels.len();
     let max = matrix.iter().flatten().copied().max().unwrap_or(0);
     let w = lw + cell_w * n as f64 + 16.0;
-    let h = head + cell_h * n as f64 + 30.0;
+    let h = head + cell_h * n as f64 + 8.0;
     let mut out = open(w, h, title);
     text(&mut out, lw + cell_w * n as f64 * 0.5, 14.0, "middle", " font-weight=\"600\"", axes.1);
+    text(&mut out, lw - 8.0, head - 8.0, "end", " font-weight=\"600\"", axes.0);
     for (j, (zh, en)) in labels.iter().enumerate() {
         let x = lw + cell_w * (j as f64 + 0.5);
         text(&mut out, x, head - 22.0, "middle", "", zh);
@@ -218,7 +219,6 @@ pub(crate) fn heat_map(title: &str, labels: &[(String, String)], matrix: &[Vec<u
             text(&mut out, x + cell_w * 0.5, y + cell_h * 0.5 + 4.0, "middle", &extra, &count(v));
         }
     }
-    text(&mut out, 8.0, h - 10.0, "start", " font-weight=\"600\"", axes.0);
     out.push_str("</svg>\n");
     out
 }
