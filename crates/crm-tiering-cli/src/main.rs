@@ -120,7 +120,7 @@ enum Command {
     #[command(after_long_help = EXIT_CODES)]
     Rollback(RollbackArgs),
     /// Upgrades a store written by an older crm-tiering to this tool's schema (the read-only
-    /// commands `explain`, `history` and `export` never do; `run` does it on its way).
+    /// commands `explain`, `history`, `export` and `report` never do; `run` does it on its way).
     Migrate(StoreArgs),
     /// Sizes a rule change: replays the same extract over the declared months, from the same
     /// prior states, under rule books A and B; writes counts.csv (customers per month and

@@ -65,7 +65,7 @@ fn write_atomically(out: &Path, page: &str) -> Result<(), Failure> {
         std::fs::File::create(&tmp).and_then(|mut f| f.write_all(page.as_bytes()).and_then(|()| f.sync_all()));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
-        return Err(io_error(Exit::Internal, &tmp, "write the report", &e));
+        return Err(io_error(Exit::Internal, out, "write the report", &e));
     }
     std::fs::rename(&tmp, out).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
