@@ -3,8 +3,9 @@
 //! The subcommands are thin layers over the `crm-tiering` core crate: `run` evaluates a
 //! portfolio month by month from delimited extracts, `demo` generates a realistic seeded
 //! portfolio and runs it, `explain` tells one customer's story from a run's outputs,
-//! `simulate` sizes a rule change under two rule books, `check-rules` validates a rule book and
-//! `bench` measures the engine. The operator's guide is
+//! `simulate` sizes a rule change under two rule books, `report` draws a committed month as a
+//! self-contained HTML page, `check-rules` validates a rule book and `bench` measures the
+//! engine. The operator's guide is
 //! `crates/crm-tiering-cli/README.md`.
 // A command-line tool prints its results.
 #![allow(clippy::print_stdout)]
@@ -21,6 +22,7 @@ mod options;
 mod output;
 mod parquet_in;
 mod progress;
+mod report;
 mod run;
 mod simulate;
 mod store;
@@ -100,6 +102,13 @@ enum Command {
     /// or CSV, or the checked states text (JSON Lines) that `import-states` reads. Opens the
     /// store read-only.
     Export(ExportArgs),
+    /// Draws a picture of a committed month as one self-contained HTML file (月度报告): the
+    /// tier distribution per legal entity, the migration from the month before as a heat map,
+    /// the tier counts over the committed months, the events and alerts by kind, the
+    /// near-threshold customers and, with --managers, an alert work-list per account manager.
+    /// The charts are inline SVG: the page needs no network access. Opens the store read-only;
+    /// the same store gives the same file.
+    Report(ReportArgs),
     /// Loads a checked states file (a states.jsonl) into the store as the starting point: the
     /// states after --month (default: the latest month a customer was evaluated), committed
     /// by a run of its own.
@@ -111,7 +120,7 @@ enum Command {
     #[command(after_long_help = EXIT_CODES)]
     Rollback(RollbackArgs),
     /// Upgrades a store written by an older crm-tiering to this tool's schema (the read-only
-    /// commands `explain`, `history` and `export` never do; `run` does it on its way).
+    /// commands `explain`, `history`, `export` and `report` never do; `run` does it on its way).
     Migrate(StoreArgs),
     /// Sizes a rule change: replays the same extract over the declared months, from the same
     /// prior states, under rule books A and B; writes counts.csv (customers per month and
@@ -287,6 +296,24 @@ struct ExportArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+struct ReportArgs {
+    /// The month `YYYY-MM` to report: a committed month of the store.
+    #[arg(long, value_name = "YYYY-MM")]
+    month: crm_tiering::Month,
+    /// The store (SQLite path or `postgres://` URL).
+    #[arg(long, value_name = "PATH|URL", default_value = store::DEFAULT_STORE)]
+    store: String,
+    /// The HTML file to write (replaced when it exists).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Account manager assignment (客户经理): a UTF-8 CSV of `customer_id,manager` (a header line
+    /// naming those columns is optional). Adds an alert work-list per manager; without it that
+    /// section is left out.
+    #[arg(long, value_name = "FILE")]
+    managers: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
 struct ImportStatesArgs {
     /// The checked states file (a states.jsonl written by `export --format jsonl` or an older
     /// crm-tiering run).
@@ -356,6 +383,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::explain_command(&args.customer, &args.store),
         Command::History(args) => store::history_command(&args.store, args.json),
         Command::Export(args) => export::export_command(&args.store, args.month, args.format, args.bom, &args.out),
+        Command::Report(args) => report::report_command(&args.store, args.month, &args.out, args.managers.as_deref()),
         Command::ImportStates(args) => store::import_states_command(
             &args.store,
             &args.file,
