@@ -42,4 +42,7 @@ for suite in bindings/c/run-tests.sh bindings/java/run-tests.sh bindings/python/
   bash "$suite"
 done
 
+step "The month report in headless Chromium (scripts/report-browser-check.sh)"
+bash scripts/report-browser-check.sh
+
 printf '\nall test suites passed in %ss\n' "$(( $(date +%s) - started ))"
