@@ -113,7 +113,7 @@ impl Simulation {
     /// let d = sim.baseline_differences(&committed);
     /// assert_eq!((d[0].committed, d[0].replayed), (4, 5));
     /// assert!(sim.baseline_differences(&[CommittedCount { month, tier: None, count: 5 }]).is_empty());
-    /// # Ok::<(), crm_tiering::TieringError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn baseline_differences(&self, committed: &[CommittedCount]) -> Vec<BaselineDifference> {
         let mut rows: Vec<BaselineDifference> = self
