@@ -59,7 +59,7 @@ thread_local! {
 
 fn slot_text(slot: NonZeroU16) -> Option<&'static str> {
     let n = usize::from(slot.get());
-    SLOTS[n / CHUNK].get()?.get(n % CHUNK)?.get().copied()
+    SLOTS.get(n / CHUNK)?.get()?.get(n % CHUNK)?.get().copied()
 }
 
 /// The most distinct codes input (states, designations, anything but rule books) may add to
@@ -100,7 +100,10 @@ fn intern(code: &str, origin: Origin) -> Result<NonZeroU16, ParseError> {
                     .and_then(NonZeroU16::new)
                     .ok_or(ParseError::TooManyTierCodes(code.to_string()))?;
                 let n = usize::from(slot.get());
-                let chunk = SLOTS[n / CHUNK].get_or_init(|| (0..CHUNK).map(|_| OnceLock::new()).collect());
+                let chunk = SLOTS
+                    .get(n / CHUNK)
+                    .ok_or(ParseError::TooManyTierCodes(code.to_string()))?
+                    .get_or_init(|| (0..CHUNK).map(|_| OnceLock::new()).collect());
                 let text: &'static str = Box::leak(code.into());
                 let entry = chunk.get(n % CHUNK).ok_or(ParseError::TooManyTierCodes(code.to_string()))?;
                 // The lock is held and the slot is new, so the entry is empty.

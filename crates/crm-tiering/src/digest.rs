@@ -9,13 +9,18 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Lowercase hex of bytes.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 15)]));
+        s.push(hex_digit(b >> 4));
+        s.push(hex_digit(b & 15));
     }
     s
+}
+
+/// The lowercase hex digit of the low nibble of `n`.
+fn hex_digit(n: u8) -> char {
+    let n = n & 15;
+    char::from(if n < 10 { b'0' + n } else { b'a' + (n - 10) })
 }
 
 /// A running SHA-256, for checksums of text written piece by piece.

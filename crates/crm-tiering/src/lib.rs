@@ -28,6 +28,14 @@
 //!
 //! The shape of the crate is explained in `DESIGN.md`.
 #![forbid(unsafe_code)]
+#![warn(
+    clippy::too_many_lines,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    clippy::allow_attributes_without_reason
+)]
 
 mod aum;
 mod code;

@@ -34,6 +34,11 @@ pub(crate) fn above_max(amount: Decimal) -> bool {
 /// in 4- and 8-byte pieces and copied at once in 16 bytes makes the copy wait for the writes
 /// (a store-forwarding stall), once per customer on the batch's hot path.
 #[inline(always)]
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "0 <= fen <= MAX_FEN < 2^57 (fen_of): the low word and the high word are exact"
+)]
 pub(crate) fn plain_fen(amount: &Decimal) -> Option<(i128, Decimal)> {
     let fen = fen_of(amount)?;
     // 0 <= fen < 2^57: the high word is zero.
@@ -97,8 +102,9 @@ fn parse_general(t: &str) -> Option<Decimal> {
 #[inline]
 fn parse_short(t: &str) -> Option<Decimal> {
     let b = t.as_bytes();
-    let (negative, digits) = match b.first()? {
-        b'-' => (true, &b[1..]),
+    let (negative, digits) = match b {
+        [] => return None,
+        [b'-', rest @ ..] => (true, rest),
         _ => (false, b),
     };
     // 18 digits at most (19 bytes with the point): the mantissa fits in an i64.
@@ -108,27 +114,32 @@ fn parse_short(t: &str) -> Option<Decimal> {
     }
     let mut mantissa: i64 = 0;
     let mut i = 0;
-    while i < n && digits[i].is_ascii_digit() {
-        mantissa = mantissa * 10 + i64::from(digits[i] - b'0');
+    while let Some(&d) = digits.get(i)
+        && d.is_ascii_digit()
+    {
+        mantissa = mantissa * 10 + i64::from(d - b'0');
         i += 1;
     }
     let scale = if i == n {
         0
     } else {
         // A point with digits on both sides, then digits only.
-        if digits[i] != b'.' || i == 0 || i + 1 == n {
+        if digits.get(i) != Some(&b'.') || i == 0 || i + 1 == n {
             return None;
         }
         i += 1;
         let fraction = i;
-        while i < n && digits[i].is_ascii_digit() {
-            mantissa = mantissa * 10 + i64::from(digits[i] - b'0');
+        while let Some(&d) = digits.get(i)
+            && d.is_ascii_digit()
+        {
+            mantissa = mantissa * 10 + i64::from(d - b'0');
             i += 1;
         }
         if i != n {
             return None;
         }
-        (n - fraction) as u32
+        // At most 17 fraction digits: never out of range (None would leave it to the general reader).
+        u32::try_from(n - fraction).ok()?
     };
     if negative && mantissa == 0 {
         return None;

@@ -43,10 +43,12 @@ impl Month {
     /// # Errors
     /// When the month number is not 1 to 12 or the year is outside 1900 to 9999.
     pub fn new(year: i32, month: u32) -> Result<Self, ParseError> {
-        if !(1..=12).contains(&month) || !(Self::MIN_YEAR..=Self::MAX_YEAR).contains(&year) {
-            return Err(ParseError::Month(format!("{year:04}-{month:02}")));
+        match i32::try_from(month) {
+            Ok(m @ 1..=12) if (Self::MIN_YEAR..=Self::MAX_YEAR).contains(&year) => {
+                Ok(Month::from_index(year * 12 + m - 1))
+            }
+            _ => Err(ParseError::Month(format!("{year:04}-{month:02}"))),
         }
-        Ok(Month::from_index(year * 12 + month as i32 - 1))
     }
 
     /// The month with a given `year * 12 + month - 1` index, saturating at the ends of the
@@ -152,17 +154,16 @@ impl FromStr for Month {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || ParseError::Month(s.to_string());
         let b = s.as_bytes();
-        let (y, m) = match b.len() {
-            7 if b[4] == b'-' => (&b[..4], &b[5..]),
-            6 => (&b[..4], &b[4..]),
+        let (y, m) = match *b {
+            [y0, y1, y2, y3, b'-', m0, m1] | [y0, y1, y2, y3, m0, m1] => ([y0, y1, y2, y3], [m0, m1]),
             _ => return Err(bad()),
         };
-        if !y.iter().chain(m).all(u8::is_ascii_digit) {
+        if !y.iter().chain(&m).all(u8::is_ascii_digit) {
             return Err(bad());
         }
         let digits = |d: &[u8]| d.iter().fold(0i32, |n, c| n * 10 + i32::from(c - b'0'));
-        let month = u32::try_from(digits(m)).map_err(|_| bad())?;
-        Month::new(digits(y), month).map_err(|_| bad())
+        let month = u32::try_from(digits(&m)).map_err(|_| bad())?;
+        Month::new(digits(&y), month).map_err(|_| bad())
     }
 }
 

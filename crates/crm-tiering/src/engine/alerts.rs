@@ -19,12 +19,12 @@ pub(super) fn alerts<S: Sink + ?Sized>(
     sink: &mut S,
 ) {
     let alert = |kind, tier: Option<TierCode>| Alert::new(month, kind, tier, aum_fen);
-    if let (Some(w), Some(t)) = (s.watch, rated) {
+    if let (Some(w), Some(t)) = (s.watch, rated.and_then(|t| v.tiers.get(t))) {
         let counted = u32::from(w.short_months);
         sink.alert(
             alert(AlertKind::WatchActive, s.tier)
-                .with_months(Some(counted), v.tiers[t].watch_months.saturating_sub(counted))
-                .with_threshold(v.tiers[t].min_fen),
+                .with_months(Some(counted), t.watch_months.saturating_sub(counted))
+                .with_threshold(t.min_fen),
         );
     }
     if let (Some(run), Some(_)) = (s.below_entry, rated) {
@@ -43,7 +43,8 @@ pub(super) fn alerts<S: Sink + ?Sized>(
         );
     }
     if let Some(sp) = s.special {
-        let left = (sp.last_month.months_since(month.next()) + 1).max(0) as u32;
+        // Months left, 0 once past the last month.
+        let left = u32::try_from(sp.last_month.months_since(month.next()) + 1).unwrap_or(0);
         if left <= v.settings.special_vip_notice_months {
             sink.alert(alert(AlertKind::SpecialExpiring, Some(sp.tier)).with_months(None, left));
         }
@@ -61,8 +62,10 @@ pub(super) fn alerts<S: Sink + ?Sized>(
                         .with_gap(n.min_fen.saturating_sub(aum_fen)),
                 );
             }
-            let cur = &v.tiers[t];
-            if v.meets_key(key, cur) && key < cur.band_above_key {
+            if let Some(cur) = v.tiers.get(t)
+                && v.meets_key(key, cur)
+                && key < cur.band_above_key
+            {
                 sink.alert(
                     alert(AlertKind::DowngradeRisk, Some(cur.code))
                         .with_threshold(cur.min_fen)

@@ -190,7 +190,12 @@ impl Engine {
     ) -> Result<BatchOutcome, TieringError> {
         check_lengths(month, customers.len(), Some(inputs.len()), states.len())?;
         let mut out = BatchOutcome::with_capacity(customers.len());
-        self.evaluate_batch_with(month, customers, states, |i| Ok(&inputs[i]), &mut out)?;
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "check_lengths made inputs as long as states; the batch asks for i < states.len()"
+        )]
+        let input = |i: usize| -> Result<&MonthInput, TieringError> { Ok(&inputs[i]) };
+        self.evaluate_batch_with(month, customers, states, input, &mut out)?;
         Ok(out)
     }
 
@@ -233,7 +238,12 @@ impl Engine {
         S: BatchSink + ?Sized,
     {
         check_lengths(month, customers.len(), None, states.len())?;
-        self.batch_chunk(month, |k| &customers[k], states, 0, &mut input, sink);
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "check_lengths made customers as long as states; batch_chunk asks for k < states.len()"
+        )]
+        let customer = |k: usize| &customers[k];
+        self.batch_chunk(month, customer, states, 0, &mut input, sink);
         Ok(())
     }
 
@@ -274,14 +284,13 @@ impl Engine {
         threads: usize,
     ) -> Result<BatchOutcome, TieringError> {
         check_lengths(month, customers.len(), Some(inputs.len()), states.len())?;
-        let parts = self.evaluate_batch_parallel_with(
-            month,
-            customers,
-            states,
-            |i| Ok(&inputs[i]),
-            threads,
-            BatchOutcome::default,
-        )?;
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "check_lengths made inputs as long as states; the batch asks for i < states.len()"
+        )]
+        let input = |i: usize| -> Result<&MonthInput, TieringError> { Ok(&inputs[i]) };
+        let parts =
+            self.evaluate_batch_parallel_with(month, customers, states, input, threads, BatchOutcome::default)?;
         let mut parts = parts.into_iter();
         let mut out = parts.next().unwrap_or_default();
         for part in parts {
@@ -319,7 +328,12 @@ impl Engine {
         let threads = threads.clamp(1, 1024);
         if threads == 1 || customers.len() < 2 * threads {
             let mut sink = new_sink();
-            self.batch_chunk(month, |k| &customers[k], states, 0, &mut |i| input(i), &mut sink);
+            #[expect(
+                clippy::indexing_slicing,
+                reason = "check_lengths made customers as long as states; batch_chunk asks for k < states.len()"
+            )]
+            let customer = |k: usize| &customers[k];
+            self.batch_chunk(month, customer, states, 0, &mut |i| input(i), &mut sink);
             return Ok(vec![sink]);
         }
         let chunk = customers.len().div_ceil(threads);
@@ -332,7 +346,9 @@ impl Engine {
                 .map(|(n, (c, s))| {
                     scope.spawn(move || {
                         let mut sink = new_sink();
-                        self.batch_chunk(month, |k| &c[k], s, n * chunk, &mut |i| input(i), &mut sink);
+                        #[expect(clippy::indexing_slicing, reason = "c and s are the same chunk of two slices of one length; batch_chunk asks for k < s.len()")]
+                        let customer = |k: usize| &c[k];
+                        self.batch_chunk(month, customer, s, n * chunk, &mut |i| input(i), &mut sink);
                         sink
                     })
                 })
@@ -370,6 +386,10 @@ impl Engine {
         let mut last: Option<(C, RuleSetId, &RuleVersion)> = None;
         for (offset, state) in states.iter_mut().enumerate() {
             let i = base + offset;
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "check_lengths allowed at most u32::MAX customers, and i < base + states.len() <= their number"
+            )]
             let index = i as u32;
             let customer = customer(offset);
             let kind = customer.kind();

@@ -100,7 +100,12 @@ fn special_plan(
     let current = match state.special {
         Some(sp) => {
             let rank = resolve(v, customer, Some(sp.tier), month)?.unwrap_or(0);
-            Some((SpecialVip { tier: v.tiers[rank].code, ..sp }, rank))
+            #[expect(
+                clippy::indexing_slicing,
+                reason = "resolve gives a rank of v.tiers (Some for Some), so the 0 is never used"
+            )]
+            let tier = v.tiers[rank].code;
+            Some((SpecialVip { tier, ..sp }, rank))
         }
         None => None,
     };
@@ -138,7 +143,7 @@ fn special_plan(
                 )
             })?;
             let months = months.unwrap_or(v.settings.special_vip_months);
-            if months == 0 || months > 120 {
+            let Some(span) = i32::try_from(months).ok().filter(|m| (1..=120).contains(m)) else {
                 return Err(InputError::new(
                     customer,
                     Some(month),
@@ -146,10 +151,10 @@ fn special_plan(
                     format!("a designation lasts 1 to 120 months, got {months}"),
                 )
                 .into());
-            }
+            };
             // A designation never runs past 9999-12, the last month there is: one that would
             // is refused rather than cut short (SPEC §7.2).
-            if Month::LAST.months_since(next) < months as i32 - 1 {
+            if Month::LAST.months_since(next) < span - 1 {
                 return Err(InputError::new(
                     customer,
                     Some(month),
@@ -158,7 +163,7 @@ fn special_plan(
                 )
                 .into());
             }
-            let new = SpecialVip { tier, first_month: next, last_month: next.plus(months as i32 - 1) };
+            let new = SpecialVip { tier, first_month: next, last_month: next.plus(span - 1) };
             SpecialPlan::Grant { expired, replaced: kept.map(|(sp, _)| sp), new: (new, rank) }
         }
     };

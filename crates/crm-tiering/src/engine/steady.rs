@@ -88,8 +88,9 @@ pub(super) fn steady<S: Sink + ?Sized>(
     };
     s.effective_tier = s.tier;
     s.last_month = Some(month);
-    // 0 <= fen <= MAX_FEN (`plain_fen`): the cast is exact.
-    alerts(v, s, month, fen as i64, key, rated, sink);
+    #[expect(clippy::cast_possible_truncation, reason = "0 <= fen <= MAX_FEN < i64::MAX, checked by plain_fen")]
+    let fen = fen as i64;
+    alerts(v, s, month, fen, key, rated, sink);
     Some(aum)
 }
 

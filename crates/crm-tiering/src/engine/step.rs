@@ -10,7 +10,7 @@ use crate::code::TierCode;
 use crate::event::{Event, EventKind, Evidence, Reason};
 use crate::money::to_fen;
 use crate::month::Month;
-use crate::rules::{DowngradeTarget, RuleVersion};
+use crate::rules::{DowngradeTarget, RuleVersion, Tier};
 use crate::state::{BelowEntryRun, CustomerState, SpecialVip, Status, Watch};
 
 /// What every rule of a month's step reads: the version, the month and its AUM, and the
@@ -31,12 +31,21 @@ struct Ranks {
 }
 
 impl MonthContext<'_> {
+    /// The tier at `rank`.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "every rank a step handles is a rank of self.v: resolved by plan, qualifying (qualifying_rank_key), or below one of those and at least 0"
+    )]
+    fn tier(&self, rank: usize) -> &Tier {
+        &self.v.tiers[rank]
+    }
+
     fn code(&self, rank: usize) -> TierCode {
-        self.v.tiers[rank].code
+        self.tier(rank).code
     }
 
     fn min_fen(&self, rank: usize) -> i64 {
-        self.v.tiers[rank].min_fen
+        self.tier(rank).min_fen
     }
 
     fn event(
@@ -244,7 +253,7 @@ fn short_of_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks,
         }
     };
     ranks.watch_best = watch_best_after(ranks.watch_best, m.qualifies);
-    if u32::from(w.short_months) < m.v.tiers[t].watch_months {
+    if u32::from(w.short_months) < m.tier(t).watch_months {
         s.watch = Some(w);
         return;
     }
@@ -328,7 +337,8 @@ fn special_event(
     reason: Reason,
     sp: SpecialVip,
 ) -> Event {
-    let months = (sp.last_month.months_since(sp.first_month) + 1).max(0) as u32;
+    // A designation's length, 0 if its months were ever reversed.
+    let months = u32::try_from(sp.last_month.months_since(sp.first_month) + 1).unwrap_or(0);
     Event {
         month: m.month,
         kind,

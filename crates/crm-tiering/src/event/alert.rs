@@ -80,7 +80,7 @@ impl Alert {
     /// An alert that a customer was held back in `month`: its standing `tier` is frozen, and
     /// the months since `last_month` (this one included) were not evaluated.
     pub fn held_back(month: Month, tier: Option<TierCode>, last_month: Option<Month>) -> Self {
-        let counted = last_month.map(|l| month.months_since(l).max(1) as u32);
+        let counted = last_month.map(|l| u32::try_from(month.months_since(l)).map_or(1, |n| n.max(1)));
         Alert {
             month,
             kind: AlertKind::HeldBack,

@@ -17,6 +17,11 @@ impl PackedFen {
     pub(super) const NONE: PackedFen = PackedFen::new(i64::MIN);
 
     #[inline(always)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "the low 32 bits of fen as they are: cutting the amount in two halves is the point"
+    )]
     pub(super) const fn new(fen: i64) -> Self {
         PackedFen { low: fen as u32, high: (fen >> 32) as i32 }
     }

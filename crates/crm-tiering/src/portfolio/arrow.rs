@@ -222,8 +222,9 @@ impl TableReader {
             return Err(TableError::Data { table: self.name.clone(), message });
         }
         let values: Vec<ArrayRef> = batch.columns().iter().zip(&self.plans).map(|(c, p)| values_of(c, *p)).collect();
-        for (i, buf) in self.buffers.iter_mut().enumerate() {
-            if let Err(e) = prepare(batch.column(i), &values[i], self.plans[i], buf) {
+        // One buffer, plan and value array per column.
+        for (i, ((buf, v), &plan)) in self.buffers.iter_mut().zip(&values).zip(&self.plans).enumerate() {
+            if let Err(e) = prepare(batch.column(i), v, plan, buf) {
                 let message = format!("column `{}`: {e}", self.cols.name(i));
                 return Err(TableError::Data { table: self.name.clone(), message });
             }
@@ -276,6 +277,7 @@ mod parquet_file;
 pub use parquet_file::{CheckedChunks, read_parquet};
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, reason = "tests index rows they have just checked")]
 mod tests {
     use super::*;
 
@@ -302,7 +304,7 @@ mod tests {
 
     /// Reads a batch as an AUM table: (customer id, month, aum) of each row read, and the
     /// (customer, field) of each rejected one.
-    #[allow(clippy::type_complexity)]
+    #[expect(clippy::type_complexity, reason = "a test's rows and rejects, spelled out where they are read")]
     fn read(b: &RecordBatch) -> Result<(Vec<(String, Option<String>, String)>, Vec<(String, String)>), TableError> {
         let book = RuleBook::default_book().unwrap_or_else(|e| unreachable!("{e}"));
         let mut x = Extract::new(&book);

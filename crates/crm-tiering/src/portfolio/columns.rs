@@ -241,7 +241,7 @@ impl Columns {
                     format!(
                         "column `{h}` names `{}` like column `{}` before it: each is named once",
                         role.name(),
-                        headers[first].trim()
+                        headers.get(first).map_or("", |h| h.trim())
                     ),
                 ));
             }
@@ -267,8 +267,8 @@ impl Columns {
         if let ColumnRole::ComponentAverage(code) = &role {
             self.components.push((i, std::sync::Arc::from(code.as_str())));
         }
-        if let Some(slot) = role.slot() {
-            self.slots[slot] = Some(i);
+        if let Some(slot) = role.slot().and_then(|slot| self.slots.get_mut(slot)) {
+            *slot = Some(i);
         }
         self.by_role.insert(role.clone(), i);
         self.roles.push(Some(role));
@@ -358,7 +358,7 @@ impl Columns {
     /// The column of a role.
     pub fn column(&self, role: &ColumnRole) -> Option<usize> {
         match role.slot() {
-            Some(slot) => self.slots[slot],
+            Some(slot) => self.slots.get(slot).copied().flatten(),
             None => self.by_role.get(role).copied(),
         }
     }

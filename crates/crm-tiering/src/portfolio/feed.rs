@@ -36,15 +36,13 @@ pub(super) fn evaluate_active<'e>(
 ) -> BatchOutcome {
     let customers: Vec<CustomerRef<'_>> =
         active.iter().map(|&i| identities.get(i as usize).unwrap_or(NO_CUSTOMER)).collect();
+    #[expect(clippy::indexing_slicing, reason = "active holds indices of states (Run::select's, from 0..states.len())")]
     let mut subset: Vec<CustomerState> = active.iter().map(|&i| states[i as usize]).collect();
-    let parts = engine.evaluate_batch_parallel_with(
-        month,
-        &customers,
-        &mut subset,
-        |k| Ok::<_, TieringError>(input(active[k] as usize, &customers[k])),
-        threads,
-        BatchOutcome::default,
-    );
+    // The batch asks for k < subset.len() = active.len() = customers.len().
+    #[expect(clippy::indexing_slicing, reason = "k < subset.len(), which is active.len() and customers.len()")]
+    let made = |k: usize| Ok::<_, TieringError>(input(active[k] as usize, &customers[k]));
+    let parts =
+        engine.evaluate_batch_parallel_with(month, &customers, &mut subset, made, threads, BatchOutcome::default);
     drop(customers);
     let mut out = BatchOutcome::with_capacity(active.len());
     match parts {
@@ -59,14 +57,18 @@ pub(super) fn evaluate_active<'e>(
         Err(error) => {
             // Only a failed worker thread gets here: every customer is held back.
             out.aums = vec![Decimal::ZERO; active.len()];
-            out.errors = (0..active.len() as u32)
-                .map(|index| crate::engine::BatchError { index, error: error.clone() })
+            // The batch's indices are u32 (it refuses more customers).
+            out.errors = (0..=u32::MAX)
+                .zip(active)
+                .map(|(index, _)| crate::engine::BatchError { index, error: error.clone() })
                 .collect();
             return out;
         }
     }
-    for (k, &i) in active.iter().enumerate() {
-        states[i as usize] = subset[k];
+    for (&i, state) in active.iter().zip(subset) {
+        if let Some(stored) = states.get_mut(i as usize) {
+            *stored = state;
+        }
     }
     out
 }

@@ -340,12 +340,15 @@ impl MonthRange {
         (0..=n).map(move |k| first.plus(k))
     }
 
+    /// The number of months (as many as [`MonthRange::months`] gives; `new` makes `last` no
+    /// earlier than `first`).
     pub(super) fn len(&self) -> usize {
-        self.last.months_since(self.first) as usize + 1
+        usize::try_from(self.last.months_since(self.first)).map_or(0, |n| n + 1)
     }
 
-    pub(super) fn offset(&self, m: Month) -> usize {
-        m.months_since(self.first) as usize
+    /// The offset of a month from the first, `None` for a month before it.
+    pub(super) fn offset(&self, m: Month) -> Option<usize> {
+        usize::try_from(m.months_since(self.first)).ok()
     }
 }
 

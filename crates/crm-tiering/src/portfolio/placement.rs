@@ -19,6 +19,13 @@ use crate::rules::RuleBook;
 /// No record (an index that is never a row's).
 pub(super) const NONE: u32 = u32::MAX;
 
+/// An index as the placement keeps it: [`Placement::new`] refuses extracts whose customers,
+/// records or designations could reach [`NONE`], so every index it makes fits below it (the
+/// `NONE` of the fallback is never met).
+fn index(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(NONE)
+}
+
 /// Why and from when a customer is held back.
 struct Hold {
     from: Month,
@@ -64,26 +71,28 @@ impl<'x> Ids<'x> {
     fn of(&mut self, states: &PortfolioStates, id: &'x str) -> u32 {
         if self.cursor < states.len() && states.identities.id(self.cursor) == id {
             self.cursor += 1;
-            return (self.cursor - 1) as u32;
+            return index(self.cursor - 1);
         }
         if !states.is_empty()
             && let Some(i) = states.index_of(id)
         {
             self.cursor = i + 1;
-            return i as u32;
+            return index(i);
         }
         let names = &mut self.names;
         let h = FxBuildHasher.hash_one(id);
-        let j = match self.new.entry(h, |&j| names[j as usize] == id, |&j| FxBuildHasher.hash_one(names[j as usize])) {
+        // Every entry of the table is an index into `names`: `unwrap_or_default` is never taken.
+        let name = |names: &[&'x str], j: u32| names.get(j as usize).copied().unwrap_or_default();
+        let j = match self.new.entry(h, |&j| name(names, j) == id, |&j| FxBuildHasher.hash_one(name(names, j))) {
             Entry::Occupied(e) => *e.get(),
             Entry::Vacant(e) => {
-                let j = names.len() as u32;
+                let j = index(names.len());
                 e.insert(j);
                 names.push(id);
                 j
             }
         };
-        (self.known + j as usize) as u32
+        index(self.known + j as usize)
     }
 }
 
@@ -131,6 +140,18 @@ impl<'x> Placement<'x> {
         join_new: bool,
     ) -> Result<Self, PortfolioFailure> {
         let known = states.len();
+        // Each reject, record and designation may name a new customer: all of them and the
+        // stored ones must have indices below `NONE`.
+        let most = [extract.rejects.len(), extract.records.len(), extract.designations.len()]
+            .into_iter()
+            .try_fold(known, usize::checked_add);
+        if most.is_none_or(|n| n >= NONE as usize) {
+            let message = format!("the run holds at most {} customers, records and designations", NONE - 1);
+            let error = InputError::new("", Some(months.first()), "records", message);
+            return Err(PortfolioFailure {
+                errors: vec![RecordError { error: error.into(), record: None, other_record: None }],
+            });
+        }
         // Room for every record's customer to be new when the extract has more records than
         // there are stored customers (a first month), so that the map does not grow by doubling.
         let expect_new = extract.records.len().saturating_sub(known);
@@ -182,7 +203,7 @@ impl<'x> Draft<'x, '_> {
         let (extract, months) = (self.extract, self.months);
         let single = (months.len() == 1).then_some(months.first());
         let mut undated = Vec::new();
-        for (k, r) in extract.records.iter().enumerate() {
+        for ((k, r), owner) in extract.records.iter().enumerate().zip(self.row_customer.iter_mut()) {
             let id = extract.id_of(r);
             let c = self.ids.of(self.states, id);
             let Some(m) = r.month.or(single) else {
@@ -204,8 +225,10 @@ impl<'x> Draft<'x, '_> {
                 self.holds.add(c, m, true, located(error, extract.record(r.table, r.row)));
                 continue;
             }
-            self.row_customer[k] = c;
-            self.month_rows[months.offset(m)].push(k as u32);
+            *owner = c;
+            if let Some(rows) = months.offset(m).and_then(|o| self.month_rows.get_mut(o)) {
+                rows.push(index(k));
+            }
         }
         if undated.is_empty() { Ok(()) } else { Err(PortfolioFailure { errors: undated }) }
     }
@@ -213,7 +236,7 @@ impl<'x> Draft<'x, '_> {
     /// Dates every designation: one outside the months holds its customer.
     fn date_designations(&mut self) {
         let (extract, months) = (self.extract, self.months);
-        for (k, d) in extract.designations.iter().enumerate() {
+        for ((k, d), owner) in extract.designations.iter().enumerate().zip(self.designation_customer.iter_mut()) {
             let c = self.ids.of(self.states, &d.customer_id);
             if !months.contains(d.month) {
                 let message = format!("the designation is dated {}, outside the declared month(s) {months}", d.month);
@@ -221,8 +244,10 @@ impl<'x> Draft<'x, '_> {
                 self.holds.add(c, months.first(), false, located(error, extract.record(d.table, d.row)));
                 continue;
             }
-            self.designation_customer[k] = c;
-            self.month_designations[months.offset(d.month)].push(k as u32);
+            *owner = c;
+            if let Some(list) = months.offset(d.month).and_then(|o| self.month_designations.get_mut(o)) {
+                list.push(index(k));
+            }
         }
     }
 
@@ -235,44 +260,41 @@ impl<'x> Draft<'x, '_> {
         let mut first_seen: Vec<(u32, u32, u64)> = vec![NOT_SEEN; self.ids.names.len()];
         let mut seen = Seen::new(total, !extract.records.is_empty());
         let mut seen_designation = Seen::new(total, !extract.designations.is_empty());
-        let record_at = |k: u32| {
-            let r = &extract.records[k as usize];
-            (r.table, r.row, extract.id_of(r))
-        };
+        // The month lists hold indices of the extract's own records and designations (made by
+        // `date_records` and `date_designations`): the defaults are never taken.
+        let record_at =
+            |k: u32| extract.records.get(k as usize).map_or((0, 0, ""), |r| (r.table, r.row, extract.id_of(r)));
         let designation_at = |k: u32| {
-            let d = &extract.designations[k as usize];
-            (d.table, d.row, d.customer_id.as_str())
+            extract.designations.get(k as usize).map_or((0, 0, ""), |d| (d.table, d.row, d.customer_id.as_str()))
         };
-        for offset in 0..months.len() {
-            let m = months.first().plus(offset as i32);
-            let kept = seen.dedup(&self.month_rows[offset], &mut self.row_customer, offset, |k, f| {
+        let lists = self.month_rows.iter_mut().zip(self.month_designations.iter_mut());
+        for ((offset, m), (rows, designations)) in months.months().enumerate().zip(lists) {
+            let kept = seen.dedup(rows, &mut self.row_customer, offset, |k, f| {
                 duplicate(extract, m, "record", "customer_id", record_at(k), record_at(f))
             });
-            let kept_designations = seen_designation.dedup(
-                &self.month_designations[offset],
-                &mut self.designation_customer,
-                offset,
-                |k, f| duplicate(extract, m, "designation", "special", designation_at(k), designation_at(f)),
-            );
+            let kept_designations =
+                seen_designation.dedup(designations, &mut self.designation_customer, offset, |k, f| {
+                    duplicate(extract, m, "designation", "special", designation_at(k), designation_at(f))
+                });
             for (c, error) in kept.1.into_iter().chain(kept_designations.1) {
                 self.holds.add(c, m, true, error);
             }
             let mut first = |list: &[u32], owner: &[u32], at: &dyn Fn(u32) -> (u32, u64, &'x str)| {
                 for &k in list {
-                    let c = owner[k as usize] as usize;
-                    if c >= known {
+                    // New customers only (`c >= known`), each with its slot in `first_seen`.
+                    let new = owner.get(k as usize).and_then(|&c| (c as usize).checked_sub(known));
+                    if let Some(f) = new.and_then(|j| first_seen.get_mut(j)) {
                         let (t, r, _) = at(k);
-                        let f = &mut first_seen[c - known];
-                        if (offset as u32, t, r) < *f {
-                            *f = (offset as u32, t, r);
+                        if (index(offset), t, r) < *f {
+                            *f = (index(offset), t, r);
                         }
                     }
                 }
             };
             first(&kept.0, &self.row_customer, &record_at);
             first(&kept_designations.0, &self.designation_customer, &designation_at);
-            self.month_rows[offset] = kept.0;
-            self.month_designations[offset] = kept_designations.0;
+            *rows = kept.0;
+            *designations = kept_designations.0;
         }
         first_seen
     }
@@ -282,31 +304,44 @@ impl<'x> Draft<'x, '_> {
     fn finish(mut self, first_seen: &[(u32, u32, u64)], join_new: bool) -> Placement<'x> {
         let (months, known) = (self.months, self.ids.known);
         // Usually the ids were met in that order already, and the check is all it costs.
-        let mut order: Vec<u32> =
-            (0..first_seen.len() as u32).filter(|&j| join_new && first_seen[j as usize] != NOT_SEEN).collect();
-        if !order.is_sorted_by_key(|&j| first_seen[j as usize]) {
-            order.sort_by_key(|&j| first_seen[j as usize]);
+        let seen_at = |j: &u32| first_seen.get(*j as usize).copied().unwrap_or(NOT_SEEN);
+        let mut order: Vec<u32> = (0..index(first_seen.len())).filter(|j| join_new && seen_at(j) != NOT_SEEN).collect();
+        if !order.is_sorted_by_key(seen_at) {
+            order.sort_by_key(seen_at);
         }
         let mut final_of_new = vec![NONE; self.ids.names.len()];
         let mut joining = Vec::new();
         for j in order {
             let j = j as usize;
-            let m = months.first().plus(first_seen[j].0 as i32);
-            if self.holds.map.get(&((known + j) as u32)).is_some_and(|h| h.from <= m) {
+            // `first_seen`, `names` and `final_of_new` have one entry per new customer.
+            let (Some(&(offset, _, _)), Some(&name)) = (first_seen.get(j), self.ids.names.get(j)) else {
+                continue;
+            };
+            // An offset into the months (at most 9999 years of them), never above i32::MAX.
+            let m = months.first().plus(i32::try_from(offset).unwrap_or(i32::MAX));
+            if self.holds.map.get(&index(known + j)).is_some_and(|h| h.from <= m) {
                 continue;
             }
-            final_of_new[j] = (known + joining.len()) as u32;
-            joining.push((self.ids.names[j], m));
+            if let Some(f) = final_of_new.get_mut(j) {
+                *f = index(known + joining.len());
+            }
+            joining.push((name, m));
         }
-        let final_of = |c: u32| if c == NONE || (c as usize) < known { c } else { final_of_new[c as usize - known] };
+        let final_of = |c: u32| {
+            if c == NONE || (c as usize) < known {
+                c
+            } else {
+                final_of_new.get(c as usize - known).copied().unwrap_or(NONE)
+            }
+        };
         for c in self.row_customer.iter_mut().chain(self.designation_customer.iter_mut()) {
             *c = final_of(*c);
         }
         for list in &mut self.month_rows {
-            list.retain(|&k| self.row_customer[k as usize] != NONE);
+            list.retain(|&k| self.row_customer.get(k as usize).is_some_and(|&c| c != NONE));
         }
         for list in &mut self.month_designations {
-            list.retain(|&k| self.designation_customer[k as usize] != NONE);
+            list.retain(|&k| self.designation_customer.get(k as usize).is_some_and(|&c| c != NONE));
         }
         let mut holds: Vec<(Option<usize>, Month, RecordError)> = std::mem::take(&mut self.holds.map)
             .into_iter()
@@ -357,14 +392,17 @@ impl Seen {
         let mut kept = Vec::with_capacity(records.len());
         let mut held = Vec::new();
         for &k in records {
-            let c = owner[k as usize] as usize;
-            if self.month[c] == offset as u32 {
-                held.push((c as u32, duplicate(k, self.first[c])));
-                owner[k as usize] = NONE;
+            // `k` is a record of the month and its owner a customer below `customers`.
+            let Some(o) = owner.get_mut(k as usize) else { continue };
+            let c = *o as usize;
+            let (Some(month), Some(first)) = (self.month.get_mut(c), self.first.get_mut(c)) else { continue };
+            if *month == index(offset) {
+                held.push((index(c), duplicate(k, *first)));
+                *o = NONE;
                 continue;
             }
-            self.month[c] = offset as u32;
-            self.first[c] = k;
+            *month = index(offset);
+            *first = k;
             kept.push(k);
         }
         (kept, held)

@@ -115,14 +115,17 @@ impl<'r> Run<'r> {
             row_of: vec![NONE; n],
             designation_of: vec![NONE; n],
         };
-        for (j, (_, m)) in joining.iter().enumerate() {
-            who.joins[known + j] = *m;
+        for (joins, (_, m)) in who.joins.iter_mut().skip(known).zip(&joining) {
+            *joins = *m;
         }
         let mut unjoined = Vec::new();
         for (c, from, error) in holds {
             match c {
+                // A final index, below `n`.
                 Some(i) => {
-                    who.held_from[i] = Some(from);
+                    if let Some(held_from) = who.held_from.get_mut(i) {
+                        *held_from = Some(from);
+                    }
                     who.hold_error.insert(i, error);
                 }
                 None => unjoined.push((from, error)),
@@ -166,14 +169,19 @@ impl<'r> Run<'r> {
     /// missing ones keep them (SPEC §15.5). A catch-up run keeps the stored identities: its
     /// records are older than them.
     fn begin_records(&mut self, m: Month) -> Result<(), PortfolioFailure> {
+        // The placement's lists: records of the extract, each of a customer of the states.
         let offset = self.months.offset(m);
-        for &k in &self.month_rows[offset] {
-            let i = self.row_customer[k as usize] as usize;
-            self.who.row_of[i] = k;
+        for &k in offset.and_then(|o| self.month_rows.get(o)).into_iter().flatten() {
+            let (Some(&i), Some(r)) = (self.row_customer.get(k as usize), self.extract.records.get(k as usize)) else {
+                continue;
+            };
+            let i = i as usize;
+            if let Some(row) = self.who.row_of.get_mut(i) {
+                *row = k;
+            }
             if self.options.catch_up {
                 continue;
             }
-            let r = &self.extract.records[k as usize];
             let ids = &mut self.states.identities;
             // Usually the same entity as stored: nothing to change then.
             if let Some(e) = self.extract.entity_of(r)
@@ -186,25 +194,33 @@ impl<'r> Run<'r> {
                 ids.set_kind(i, kind);
             }
         }
-        for &k in &self.month_designations[offset] {
-            self.who.designation_of[self.designation_customer[k as usize] as usize] = k;
-        }
+        note(
+            &mut self.who.designation_of,
+            offset.and_then(|o| self.month_designations.get(o)),
+            &self.designation_customer,
+            |k| k,
+        );
         Ok(())
     }
 
     fn end_records(&mut self, m: Month) {
         let offset = self.months.offset(m);
-        for &k in &self.month_rows[offset] {
-            self.who.row_of[self.row_customer[k as usize] as usize] = NONE;
-        }
-        for &k in &self.month_designations[offset] {
-            self.who.designation_of[self.designation_customer[k as usize] as usize] = NONE;
-        }
+        note(&mut self.who.row_of, offset.and_then(|o| self.month_rows.get(o)), &self.row_customer, |_| NONE);
+        note(
+            &mut self.who.designation_of,
+            offset.and_then(|o| self.month_designations.get(o)),
+            &self.designation_customer,
+            |_| NONE,
+        );
     }
 
     /// The customers evaluated this month, in order; every other customer of the month is
     /// reported held back (once) and gets its `held_back` alert, or is left alone (a catch-up
     /// run's customers that are not due).
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "i < n = states.len(), and who's vectors have one entry per customer of the states (Run::new)"
+    )]
     fn select(&mut self, m: Month, sink: &mut dyn PortfolioSink) -> Vec<u32> {
         let uncovered = self.uncovered_entities(m);
         let gaps_filled = self.engine.options().missing_months == MissingMonths::TreatAsZero;
@@ -235,7 +251,8 @@ impl<'r> Run<'r> {
                 self.report_held(m, i, &state, sink);
                 continue;
             }
-            active.push(i as u32);
+            // Customer indices are below u32::MAX (the placement's, checked by Placement::new).
+            active.push(u32::try_from(i).unwrap_or(NONE));
         }
         active
     }
@@ -262,7 +279,7 @@ impl<'r> Run<'r> {
             let error = SequenceError::Behind { customer: id.to_string(), last, missing: last.next(), got: m };
             return Some(Some(RecordError::at(error, record)));
         }
-        if self.who.row_of[i] != NONE {
+        if self.who.row_of.get(i).is_some_and(|&k| k != NONE) {
             return None;
         }
         let absent = |message: String| Some(Some(RecordError::at(InputError::new(id, Some(m), "aum", message), None)));
@@ -293,20 +310,29 @@ impl<'r> Run<'r> {
         }
         let mut covered = vec![false; ids.entity_slots()];
         let mut counts = vec![0u32; ids.entity_slots()];
-        for i in 0..self.states.len() {
+        let who = &self.who;
+        // One entry per customer in each (Run::new).
+        let customers = who.row_of.iter().zip(&who.held_from).zip(&who.joins).take(self.states.len());
+        for (i, ((&row, &held_from), &joins)) in customers.enumerate() {
+            // Slots of entities of the identities, below entity_slots().
             let slot = ids.entity_slot_at(i) as usize;
-            if self.who.row_of[i] != NONE || self.who.held_from[i] == Some(m) {
-                covered[slot] = true;
-            } else if self.who.joins[i] <= m && self.who.held_from[i].is_none() {
-                counts[slot] += 1;
+            if row != NONE || held_from == Some(m) {
+                if let Some(c) = covered.get_mut(slot) {
+                    *c = true;
+                }
+            } else if joins <= m
+                && held_from.is_none()
+                && let Some(n) = counts.get_mut(slot)
+            {
+                *n += 1;
             }
         }
         if counts.iter().zip(&covered).any(|(&n, &c)| n > 0 && !c) {
             self.covered_by_other_records(m, &mut covered);
         }
-        for (slot, count) in counts.iter_mut().enumerate() {
-            let declared = ids.entity_name(slot as u32).is_none_or(|e| self.options.declared_empty(e));
-            if covered[slot] || declared {
+        for ((slot, count), &covered) in (0..=u32::MAX).zip(counts.iter_mut()).zip(&covered) {
+            let declared = ids.entity_name(slot).is_none_or(|e| self.options.declared_empty(e));
+            if covered || declared {
                 *count = 0;
             }
         }
@@ -339,8 +365,10 @@ impl<'r> Run<'r> {
     /// Reports a held customer: its hold, the first time, then this month's `held_back` alert.
     fn report_held(&mut self, m: Month, i: usize, state: &CustomerState, sink: &mut dyn PortfolioSink) {
         let customer = self.states.identities.get(i).unwrap_or(NO_CUSTOMER);
-        if !self.who.reported[i] {
-            self.who.reported[i] = true;
+        if let Some(reported) = self.who.reported.get_mut(i)
+            && !*reported
+        {
+            *reported = true;
             if let Some(e) = self.who.hold_error.get(&i) {
                 sink.held(m, Some(i), e);
             }
@@ -356,11 +384,12 @@ impl<'r> Run<'r> {
         let sums = FenSums::new(book, m, extract.fen_codes());
         let (row_of, designation_of) = (&who.row_of, &who.designation_of);
         let input = |i: usize, c: &CustomerRef<'_>| {
-            let special = match designation_of[i] {
+            // `i` is a customer of the states, with its entry in both (Run::new).
+            let special = match designation_of.get(i).copied().unwrap_or(NONE) {
                 NONE => None,
                 d => extract.designations.get(d as usize).map(|d| d.change),
             };
-            match (row_of[i], special) {
+            match (row_of.get(i).copied().unwrap_or(NONE), special) {
                 (NONE, None) => Cow::Borrowed(&NOTHING_HELD),
                 (NONE, Some(_)) => Cow::Owned(MonthInput { aum: AumInput::Total(Decimal::ZERO), special }),
                 (k, special) => extract.input_of(k as usize, sums.slots(book, c), special),
@@ -384,8 +413,8 @@ impl<'r> Run<'r> {
             let made = |k: usize| Ok::<_, TieringError>(input(k, &customer(k)));
             if let Err(error) = engine.evaluate_batch_by(m, customer, &mut states.states, made, &mut forward) {
                 // Beyond 4 billion customers only: every customer is held back.
-                for k in 0..active.len() {
-                    forward.error(k as u32, error.clone());
+                for (k, _) in (0..=u32::MAX).zip(active) {
+                    forward.error(k, error.clone());
                 }
             }
         } else {
@@ -432,18 +461,24 @@ impl<'a> Forward<'a> {
     /// Feeds collected results, in customer order, as the batch would have streamed them.
     fn replay(&mut self, out: &BatchOutcome, states: &[CustomerState]) {
         let (mut e, mut a, mut x) = (0, 0, 0);
-        for (k, &i) in self.active.iter().enumerate() {
-            let k32 = k as u32;
-            while e < out.events.len() && out.events[e].index == k32 {
-                self.event(k32, &out.events[e].event);
+        // The batch's indices are u32 (it refuses more customers).
+        for (k32, (k, &i)) in (0..=u32::MAX).zip(self.active.iter().enumerate()) {
+            while let Some(event) = out.events.get(e)
+                && event.index == k32
+            {
+                self.event(k32, &event.event);
                 e += 1;
             }
-            while a < out.alerts.len() && out.alerts[a].index == k32 {
-                self.alert(k32, &out.alerts[a].alert);
+            while let Some(alert) = out.alerts.get(a)
+                && alert.index == k32
+            {
+                self.alert(k32, &alert.alert);
                 a += 1;
             }
-            if x < out.errors.len() && out.errors[x].index == k32 {
-                let error = out.errors[x].error.clone();
+            if let Some(failed) = out.errors.get(x)
+                && failed.index == k32
+            {
+                let error = failed.error.clone();
                 match states.get(i as usize) {
                     Some(state) => self.error_with_state(k32, error, state),
                     None => self.error(k32, error),
@@ -505,6 +540,16 @@ impl BatchSink for Forward<'_> {
         if let Some((i, customer)) = self.customer(k) {
             let alert = Alert::held_back(self.month, state.effective_tier, state.last_month);
             self.sink.alert(self.month, i, customer, &alert);
+        }
+    }
+}
+
+/// Notes `value(k)` for the customer of each record `k` of a month's list in `of` (records and
+/// customers are the placement's, all in range).
+fn note(of: &mut [u32], list: Option<&Vec<u32>>, owner: &[u32], value: impl Fn(u32) -> u32) {
+    for &k in list.into_iter().flatten() {
+        if let Some(slot) = owner.get(k as usize).and_then(|&i| of.get_mut(i as usize)) {
+            *slot = value(k);
         }
     }
 }

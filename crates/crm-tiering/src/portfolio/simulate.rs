@@ -32,7 +32,9 @@ pub struct TierCount {
 impl TierCount {
     /// `count_b - count_a`.
     pub fn delta(&self) -> i64 {
-        self.count_b as i64 - self.count_a as i64
+        let d = i128::from(self.count_b) - i128::from(self.count_a);
+        // Counts of customers, far below 2^63: the difference always fits.
+        i64::try_from(d).unwrap_or(if d < 0 { i64::MIN } else { i64::MAX })
     }
 }
 
@@ -218,13 +220,16 @@ impl PortfolioSink for Pass<'_> {
         self.held.push((month, error.clone()));
     }
     fn evaluated(&mut self, m: Month, index: usize, c: CustomerRef<'_>, aum: Decimal, _: bool, s: &CustomerState) {
-        let offset = m.months_since(self.months.first()) as usize;
+        // Months of the range only: `usize::MAX` (no row) is never taken.
+        let offset = self.months.offset(m).unwrap_or(usize::MAX);
         let rank = self.ranks.rank(s.effective_tier);
         if let Some(month) = self.counts.get_mut(offset) {
             if month.len() <= rank {
                 month.resize(rank + 1, 0);
             }
-            month[rank] += 1;
+            if let Some(n) = month.get_mut(rank) {
+                *n += 1;
+            }
         }
         let standing = Standing { tier: s.effective_tier, status: s.status };
         if let Some(record) = &mut self.record
@@ -233,7 +238,9 @@ impl PortfolioSink for Pass<'_> {
             if month.len() <= index {
                 month.resize(index + 1, None);
             }
-            month[index] = Some(standing);
+            if let Some(at) = month.get_mut(index) {
+                *at = Some(standing);
+            }
         }
         if let Some(cmp) = &mut self.compare {
             let a = cmp.standing_a(offset, index, c.id).unwrap_or(Standing { tier: None, status: Status::NotEnrolled });
@@ -322,8 +329,8 @@ pub fn simulate(
     let (counts_b, held_b) = (pass_b.counts, pass_b.held);
     let changes = pass_b.compare.map(|c| c.changes).unwrap_or_default();
     let mut counts = Vec::new();
-    for (offset, m) in months.months().enumerate() {
-        let (ca, cb) = (&counts_a[offset], &counts_b[offset]);
+    // One row of counts per month in each pass.
+    for ((m, ca), cb) in months.months().zip(&counts_a).zip(&counts_b) {
         for rank in 0..ca.len().max(cb.len()) {
             let (x, y) = (ca.get(rank).copied().unwrap_or(0), cb.get(rank).copied().unwrap_or(0));
             if x + y > 0 {

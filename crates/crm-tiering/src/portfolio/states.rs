@@ -288,9 +288,9 @@ impl PortfolioStates {
     /// # Errors
     /// [`TieringError::Input`] on field `customer_id` when the customer is not stored.
     pub fn replace(&mut self, id: &str, state: CustomerState) -> Result<(), TieringError> {
-        match self.index_of(id) {
-            Some(i) => {
-                self.states[i] = state;
+        match self.index_of(id).and_then(|i| self.states.get_mut(i)) {
+            Some(stored) => {
+                *stored = state;
                 Ok(())
             }
             None => {

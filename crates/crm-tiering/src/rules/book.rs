@@ -175,8 +175,11 @@ impl RuleBook {
     }
 
     /// A rule set by id.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "a book has at least one rule set (compile refuses none) and the index is clamped to the last; ids are only made by `select` on this book"
+    )]
     pub fn rule_set(&self, id: RuleSetId) -> &RuleSet {
-        // Ids are only made by `select` on this book.
         &self.rule_sets[id.index().min(self.rule_sets.len().saturating_sub(1))]
     }
 
@@ -216,7 +219,10 @@ impl RuleBook {
             }
         }
         match best {
-            Some((_, i)) => Ok(RuleSetId(i as u32)),
+            Some((_, i)) => match u32::try_from(i) {
+                Ok(i) => Ok(RuleSetId(i)),
+                Err(_) => Err(RuleError::new("rule_sets", "a rule book holds at most 4294967295 rule sets").into()),
+            },
             None => Err(RuleError::new(
                 "rule_sets",
                 format!(
@@ -285,7 +291,7 @@ fn customer_kinds(file: &RuleBookFile) -> Result<Vec<CustomerKind>, RuleError> {
         return Err(RuleError::new("customer_kinds", "a rule book tiers at least one customer kind"));
     }
     for (i, k) in listed.iter().enumerate() {
-        if listed[..i].contains(k) {
+        if listed.iter().take(i).any(|l| l == k) {
             return Err(RuleError::new(format!("customer_kinds[{i}]"), format!("{k} is listed twice")));
         }
     }

@@ -54,16 +54,15 @@ pub(super) fn compile(file: &RuleBookFile) -> Result<Vec<RuleSet>, RuleError> {
         for (j, v) in s.versions.iter().enumerate() {
             versions.push(compile_version(v, &format!("{at}.versions[{j}]"))?);
         }
-        let mut order: Vec<usize> = (0..versions.len()).collect();
-        order.sort_by_key(|&j| versions[j].effective_from);
+        let mut order: Vec<(usize, _)> = versions.iter().map(|v| v.effective_from).enumerate().collect();
+        order.sort_by_key(|&(_, from)| from);
         for w in order.windows(2) {
-            if versions[w[0]].effective_from == versions[w[1]].effective_from {
+            if let [(a, from_a), (b, from_b)] = *w
+                && from_a == from_b
+            {
                 return Err(RuleError::new(
-                    format!("{at}.versions[{}].effective_from", w[1]),
-                    format!(
-                        "versions {} and {} overlap: both take effect in {}",
-                        w[0], w[1], versions[w[1]].effective_from
-                    ),
+                    format!("{at}.versions[{b}].effective_from"),
+                    format!("versions {a} and {b} overlap: both take effect in {from_b}"),
                 ));
             }
         }
@@ -88,10 +87,10 @@ fn months(value: i64, field: String, max: i64) -> Result<u32, RuleError> {
     if value <= 0 {
         return Err(RuleError::new(field, format!("duration must be at least 1 month, got {value}")));
     }
-    if value > max {
-        return Err(RuleError::new(field, format!("duration must be at most {max} months, got {value}")));
+    match u32::try_from(value) {
+        Ok(months) if value <= max => Ok(months),
+        _ => Err(RuleError::new(field, format!("duration must be at most {max} months, got {value}"))),
     }
-    Ok(value as u32)
 }
 
 fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleError> {
@@ -121,7 +120,11 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
             }
             code
         }
-        None => tiers[0].code,
+        // `v.tiers` is not empty (checked above), nor is `tiers` then.
+        None => tiers
+            .first()
+            .map(|t| t.code)
+            .ok_or_else(|| RuleError::new(format!("{at}.tiers"), "a version needs at least one tier"))?,
     };
     let tier_map = compile_tier_map(v, at, &tiers)?;
     let settings = Settings {
@@ -244,7 +247,7 @@ mod tests {
     #[test]
     fn default_book_loads() {
         let book = RuleBook::default_book().unwrap();
-        let v = book.rule_sets()[0].version_for("2030-01".parse().unwrap()).unwrap();
+        let v = book.rule_sets().first().unwrap().version_for("2030-01".parse().unwrap()).unwrap();
         assert_eq!(v.tiers.len(), 4);
         assert_eq!(v.entry_threshold(), Decimal::new(20_000_000, 2));
         assert_eq!(v.settings.exit_after_months, 6);

@@ -189,7 +189,6 @@ mod tests {
     use crate::rules::CustomerKind;
 
     #[test]
-    #[allow(clippy::unwrap_used)]
     fn the_counted_rank_is_the_highest_tier_met() {
         let book = RuleBook::default_book().unwrap();
         let set = book.select(None, CustomerKind::Personal).unwrap();

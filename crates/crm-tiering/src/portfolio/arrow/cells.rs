@@ -100,15 +100,19 @@ impl<'b> Cells<'b> {
         let rows = out.chunks_exact_mut(width).enumerate();
         match (self.keys, &self.column) {
             (Some(keys), c) => rows.for_each(|(j, r)| {
-                r[column] = match keys.get(start + j).copied().flatten() {
-                    Some(key) => c.cell_at(key),
-                    None => Cell::Text(""),
-                }
+                set(
+                    r,
+                    column,
+                    match keys.get(start + j).copied().flatten() {
+                        Some(key) => c.cell_at(key),
+                        None => Cell::Text(""),
+                    },
+                );
             }),
             (None, Column::Utf8(a)) => {
                 rows.for_each(|(j, r)| {
                     let k = start + j;
-                    r[column] = Cell::Text(if a.is_null(k) { "" } else { a.value(k) })
+                    set(r, column, Cell::Text(if a.is_null(k) { "" } else { a.value(k) }));
                 });
             }
             (None, Column::Decimal128 { array, scale, beyond }) => {
@@ -116,7 +120,7 @@ impl<'b> Cells<'b> {
                 let values = array.values().get(start..).unwrap_or_default();
                 for ((j, r), v) in rows.zip(values.iter()) {
                     let k = start + j;
-                    r[column] = if nulls.is_some_and(|n| n.is_null(k)) {
+                    let cell = if nulls.is_some_and(|n| n.is_null(k)) {
                         Cell::Text("")
                     } else {
                         match decimal(*v, *scale) {
@@ -124,10 +128,19 @@ impl<'b> Cells<'b> {
                             None => Cell::Text(beyond_text(beyond, k)),
                         }
                     };
+                    set(r, column, cell);
                 }
             }
-            (None, c) => rows.for_each(|(j, r)| r[column] = c.cell_at(start + j)),
+            (None, c) => rows.for_each(|(j, r)| set(r, column, c.cell_at(start + j))),
         }
+    }
+}
+
+/// Writes cell `column` of a row (`column` is below the table's width, the length of each row).
+#[inline(always)]
+fn set<'b>(row: &mut [Cell<'b>], column: usize, cell: Cell<'b>) {
+    if let Some(at) = row.get_mut(column) {
+        *at = cell;
     }
 }
 

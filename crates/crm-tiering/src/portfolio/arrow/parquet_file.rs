@@ -104,7 +104,6 @@ pub fn read_parquet<R: ChunkReader + 'static>(
 }
 
 /// [`read_parquet`] without the guard against the decoder's panics.
-#[allow(clippy::too_many_arguments)]
 fn read_unguarded<R: ChunkReader + 'static>(
     book: &RuleBook,
     kind: TableKind,

@@ -17,6 +17,11 @@ use super::policy::{How, Plan};
 use crate::money::from_fen;
 
 /// The civil date of a day count since 1970-01-01 (H. Hinnant's algorithm).
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "0 <= doy <= 365 and 0 <= mp <= 11 by the algorithm: the day is 1 to 31, the month 1 to 12"
+)]
 fn civil(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -43,6 +48,10 @@ pub(super) enum Amount {
 
 /// The decimal of an unscaled value at a scale (0 to 28), when one can hold it.
 #[inline]
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "magnitude >> 64 == 0 is checked: the two low words are the magnitude"
+)]
 pub(super) fn decimal(value: i128, scale: u32) -> Option<Decimal> {
     let magnitude = value.unsigned_abs();
     if magnitude >> 64 == 0 && scale <= 28 {

@@ -17,19 +17,19 @@ impl Extract {
     /// The input of a record kept as given.
     pub(super) fn general_of(&self, r: &Record) -> Option<&MonthInput> {
         match r.form {
-            AumForm::General => self.general.get(r.aum_at as usize),
+            AumForm::General => self.general.get(usize::try_from(r.aum_at).ok()?),
             AumForm::Fen | AumForm::Total => None,
         }
     }
 
     /// The fen entries of a record kept in fen: (code index, fen).
     fn fen_entries(&self, r: &Record) -> impl Iterator<Item = (usize, i64)> + '_ {
-        let (at, len) = match r.form {
-            AumForm::Fen => (r.aum_at as usize, r.aum_len as usize),
-            AumForm::Total | AumForm::General => (0, 0),
+        let range = match r.form {
+            AumForm::Fen => usize::try_from(r.aum_at).map_or(0..0, |at| at..at + r.aum_len as usize),
+            AumForm::Total | AumForm::General => 0..0,
         };
-        let codes = self.fen_codes.get(at..at + len).unwrap_or_default();
-        let amounts = self.fen_amounts.get(at..at + len).unwrap_or_default();
+        let codes = self.fen_codes.get(range.clone()).unwrap_or_default();
+        let amounts = self.fen_amounts.get(range).unwrap_or_default();
         codes.iter().zip(amounts).map(|(&c, &fen)| (usize::from(c), fen))
     }
 
@@ -45,7 +45,7 @@ impl Extract {
                     .collect(),
             ),
             AumForm::Total => AumInput::Total(total_of(r.aum_at, r.aum_len)),
-            AumForm::General => self.general.get(r.aum_at as usize).map(|i| i.aum.clone()).unwrap_or_default(),
+            AumForm::General => self.general_of(r).map(|i| i.aum.clone()).unwrap_or_default(),
         }
     }
 
@@ -70,7 +70,7 @@ impl Extract {
             return Cow::Owned(MonthInput { aum: AumInput::default(), special });
         };
         let aum = match r.form {
-            AumForm::General => match (self.general.get(r.aum_at as usize), special) {
+            AumForm::General => match (self.general_of(r), special) {
                 (Some(input), None) => return Cow::Borrowed(input),
                 (Some(input), Some(_)) => input.aum.clone(),
                 (None, _) => AumInput::default(),
@@ -197,14 +197,20 @@ impl Extract {
         if let Some(last) = self.tables.last()
             && last == name
         {
-            return (self.tables.len() - 1) as u32;
+            return table_index(self.tables.len() - 1);
         }
         if let Some(i) = self.tables.iter().rposition(|t| t == name) {
-            return i as u32;
+            return table_index(i);
         }
         self.tables.push(name.to_string());
-        (self.tables.len() - 1) as u32
+        table_index(self.tables.len() - 1)
     }
+}
+
+/// A table's index as records keep it. One table is a file or a record batch read: never
+/// 2^32 of them; `u32::MAX` would name no table (its records' table name would read empty).
+fn table_index(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 /// A total kept as its mantissa and scale ([`AumForm::Total`]): the same decimal.

@@ -116,7 +116,7 @@ fn cell_amount(cols: &Columns, column: usize, text: &str) -> Result<Decimal, Str
 pub(super) fn date(text: &str) -> Option<NaiveDate> {
     let b = text.as_bytes();
     let fmt = match b.len() {
-        10 if b[4] == b'-' && b[7] == b'-' => "%Y-%m-%d",
+        10 if b.get(4) == Some(&b'-') && b.get(7) == Some(&b'-') => "%Y-%m-%d",
         8 if b.iter().all(u8::is_ascii_digit) => "%Y%m%d",
         _ => return None,
     };

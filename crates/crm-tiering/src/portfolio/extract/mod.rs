@@ -231,8 +231,8 @@ impl Extract {
 
     /// The customer id of a record.
     pub(crate) fn id_of(&self, r: &Record) -> &str {
-        let at = r.id_at as usize;
-        self.ids.get(at..at + r.id_len as usize).unwrap_or_default()
+        let Ok(at) = usize::try_from(r.id_at) else { return "" };
+        self.ids.get(at..at + usize::from(r.id_len)).unwrap_or_default()
     }
 
     /// The legal entity of a record.
@@ -247,6 +247,7 @@ pub(crate) fn located(error: impl Into<TieringError>, record: RecordRef) -> Reco
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, reason = "tests index their own fixed-size fixtures")]
 mod tests {
     use proptest::prelude::*;
     use rust_decimal::Decimal;

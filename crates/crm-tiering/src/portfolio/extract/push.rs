@@ -72,7 +72,7 @@ impl Extract {
     ///
     /// Component averages of two decimals, not negative and within the maximum amount (the
     /// usual record), and totals are kept in integer fen; anything else is kept as given.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(clippy::too_many_arguments, reason = "a record's cells, as typed readers hold them apart")]
     pub fn push_aum(
         &mut self,
         table: &str,
@@ -115,7 +115,7 @@ impl Extract {
     }
 
     /// Adds an admitted record whose figures are stored.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(clippy::too_many_arguments, reason = "a record's cells, as the readers hold them apart")]
     pub(super) fn push_record(
         &mut self,
         table: &str,
@@ -145,7 +145,7 @@ impl Extract {
     }
 
     /// Adds one daily balance (`None`: no balance that day).
-    #[allow(clippy::too_many_arguments)]
+    #[expect(clippy::too_many_arguments, reason = "a daily balance's cells, as typed readers hold them apart")]
     pub fn push_daily(
         &mut self,
         table: &str,
@@ -197,24 +197,25 @@ impl Extract {
             r.kind = r.kind.or(kind);
         }
         let general = match r.form {
-            AumForm::General => self.general.get_mut(r.aum_at as usize),
+            AumForm::General => usize::try_from(r.aum_at).ok().and_then(|at| self.general.get_mut(at)),
             AumForm::Fen | AumForm::Total => None,
         };
         let Some(MonthInput { aum: AumInput::Daily(series), .. }) = general else { return };
-        let s = match series.iter().position(|s| s.component == component) {
-            Some(k) => &mut series[k],
+        let k = match series.iter().position(|s| s.component == component) {
+            Some(k) => k,
             None => {
                 series.push(ComponentDaily { component: component.to_string(), balances: vec![None; days] });
-                let last = series.len() - 1;
-                &mut series[last]
+                series.len() - 1
             }
         };
-        if s.balances[slot].is_some() {
+        // `k` is a component of the series, `slot` a day of its month: both always there.
+        let Some(at) = series.get_mut(k).and_then(|s| s.balances.get_mut(slot)) else { return };
+        if at.is_some() {
             let message = format!("a second balance of component `{component}` for {day}");
             self.reject(table, row, Some(customer_id), Some(month), "balance", message);
             return;
         }
-        s.balances[slot] = balance;
+        *at = balance;
     }
 
     /// Room for `additional` more AUM records, for a reader that knows how many are coming.
