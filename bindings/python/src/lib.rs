@@ -121,10 +121,15 @@ fn explain_table(
     if !extract.fatal().is_empty() {
         return Err(errors::failure(py, &PortfolioFailure { errors: extract.fatal().to_vec() }));
     }
+    // The distinct customers in table order, only when none is named (one pass, hashed: a
+    // table of millions of rows is read once).
     let mut ids: Vec<&str> = Vec::new();
-    for r in extract.rows() {
-        if !ids.contains(&r.customer_id()) {
-            ids.push(r.customer_id());
+    if customer.is_none() {
+        let mut seen = std::collections::HashSet::new();
+        for r in extract.rows() {
+            if seen.insert(r.customer_id()) {
+                ids.push(r.customer_id());
+            }
         }
     }
     let id = match (customer, ids.as_slice()) {

@@ -1,6 +1,7 @@
 """Portfolio tables through the Arrow PyCapsule interface: pyarrow, pandas and polars."""
 
 import datetime
+import pathlib
 import random
 from decimal import Decimal
 
@@ -461,3 +462,33 @@ def test_typed_and_text_amounts_give_the_same_rows(rules):
     assert "b" not in rows and a.errors.num_rows == 0
     assert rows["a"]["aum"] == Decimal("180000.00") and rows["d"]["effective_tier"] == "private"
     assert rows["d"]["watch_months"] == 1  # below its tier in February: the watch starts
+
+
+def test_states_tables_carry_legal_entity_and_customer_kind(tmp_path):
+    """Per-法人机构 counts need no join: the states of a run and of a store carry each customer's
+    legal entity and kind (the demo rule book tiers both kinds)."""
+    rules = ct.load_rules(pathlib.Path(__file__).resolve().parents[3] / "rules-spec" / "demo-rules.toml")
+    table = pa.table(
+        {
+            "customer_id": ["p1", "p2", "c1", "x1"],
+            "legal_entity": ["620101", "620201", "620101", None],
+            "customer_kind": ["personal", "personal", "corporate", "personal"],
+            "aum": ["250000", "90000", "3000000", "600000"],
+        }
+    )
+    r = ct.Portfolio(rules).evaluate_month("2024-01", table)
+    rows = {s["customer_id"]: (s["legal_entity"], s["customer_kind"]) for s in r.states.to_pylist()}
+    assert rows == {
+        "p1": ("620101", "personal"),
+        "p2": ("620201", "personal"),
+        "c1": ("620101", "corporate"),
+        "x1": (None, "personal"),
+    }
+    assert pa.types.is_dictionary(r.states.schema.field("legal_entity").type)
+    store = ct.Store.create(tmp_path / "s.db")
+    store.commit_month(rules, "2024-01", table)
+    stored = {s["customer_id"]: (s["legal_entity"], s["customer_kind"]) for s in store.states().to_pylist()}
+    assert stored == rows
+    counts = r.states.group_by("legal_entity").aggregate([("customer_id", "count")]).to_pylist()
+    assert {c["legal_entity"]: c["customer_id_count"] for c in counts} == {"620101": 2, "620201": 1, None: 1}
+    store.close()

@@ -2,20 +2,23 @@
 
 use std::sync::Arc;
 
-use arrow_array::types::{Date32Type, Decimal128Type, Int8Type, Int16Type, UInt32Type};
-use arrow_array::{ArrayRef, RecordBatch, StringArray};
+use arrow_array::types::{Date32Type, Decimal128Type, Int8Type, Int16Type, Int32Type, UInt32Type};
+use arrow_array::{ArrayRef, DictionaryArray, RecordBatch, StringArray};
 use arrow_schema::ArrowError;
-use crm_tiering::{Customer, CustomerRef, CustomerState, Decimal, Month, Status};
+use crm_tiering::{Customer, CustomerKind, CustomerRef, CustomerState, Decimal, Month, Status};
 
 use super::codes::{Codes, coded, position, tiers, values};
 use super::columns::{Bools, Col, Days, amounts, array, batch, fen, month_days};
 use super::ids::Ids;
 
 const STATUSES: [Status; 3] = Status::ALL;
+const KINDS: [CustomerKind; 2] = CustomerKind::ALL;
 
 /// The states table: one row per customer evaluated in a month.
 pub(super) struct StatesWriter {
     pub(super) ids: Ids,
+    entities: Entities,
+    kind: Col<Int8Type>,
     days: Days,
     month: Col<Date32Type>,
     aum: Col<Decimal128Type>,
@@ -36,6 +39,8 @@ impl StatesWriter {
     pub(super) fn new(n: usize, indexed: bool) -> Self {
         StatesWriter {
             ids: Ids::new(n, indexed),
+            entities: Entities::with_capacity(n),
+            kind: Col::with_capacity(n),
             days: Days::default(),
             month: Col::with_capacity(n),
             aum: Col::with_capacity(n),
@@ -64,6 +69,8 @@ impl StatesWriter {
         s: &CustomerState,
     ) {
         self.ids.indexed(index, c.id);
+        self.entities.push(c.legal_entity);
+        self.kind.push(position(&KINDS, c.kind));
         self.values(codes, m, Some((aum, record)), s);
     }
 
@@ -78,6 +85,8 @@ impl StatesWriter {
         s: &CustomerState,
     ) {
         self.ids.named(&c.id);
+        self.entities.push(c.legal_entity.as_deref());
+        self.kind.push(position(&KINDS, c.kind));
         self.values(codes, m, evaluated, s);
     }
 
@@ -105,8 +114,11 @@ impl StatesWriter {
             values(STATUSES.iter().map(|s| s.as_str())),
             values(STATUSES.iter().map(|s| s.name_zh())),
         )?;
+        let kind = DictionaryArray::<Int8Type>::try_new(self.kind.finish()?, values(KINDS.iter().map(|k| k.as_str())))?;
         batch(vec![
             ("customer_id", Arc::new(ids)),
+            ("legal_entity", self.entities.finish()?),
+            ("customer_kind", Arc::new(kind)),
             ("month", array(self.month)?),
             ("aum", amounts(self.aum)?),
             ("has_record", self.has_record.finish()?),
@@ -121,5 +133,36 @@ impl StatesWriter {
             ("special_tier", tiers(self.special_tier, tier_values)?),
             ("special_until", array(self.special_until)?),
         ])
+    }
+}
+
+/// The legal entity column: each entity once, as a dictionary (a portfolio has a few dozen).
+struct Entities {
+    keys: Col<Int32Type>,
+    names: Vec<String>,
+    index: std::collections::HashMap<String, i32>,
+}
+
+impl Entities {
+    fn with_capacity(n: usize) -> Self {
+        Entities { keys: Col::with_capacity(n), names: Vec::new(), index: Default::default() }
+    }
+
+    fn push(&mut self, entity: Option<&str>) {
+        let key = entity.map(|e| match self.index.get(e) {
+            Some(&k) => k,
+            None => {
+                let k = i32::try_from(self.names.len()).unwrap_or(i32::MAX);
+                self.names.push(e.to_string());
+                self.index.insert(e.to_string(), k);
+                k
+            }
+        });
+        self.keys.push_opt(key);
+    }
+
+    fn finish(self) -> Result<ArrayRef, ArrowError> {
+        let names: ArrayRef = Arc::new(StringArray::from_iter_values(self.names));
+        Ok(Arc::new(DictionaryArray::<Int32Type>::try_new(self.keys.finish()?, names)?))
     }
 }
