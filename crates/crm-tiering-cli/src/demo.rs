@@ -303,7 +303,7 @@ pub(crate) fn demo_command(
         daily: &[],
         designations: &designations,
         encoding: Encoding::Utf8,
-        delimiter: ',',
+        delimiter: crate::Delimiter(Some(',')),
     };
     let inputs = input::load(&book, &files)?;
     let config = RunConfig {

@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use crm_tiering::RuleBook;
 use crm_tiering::portfolio::{ColumnRole, Columns, Extract, PortfolioStates, RecordError, TableKind};
 
-use crate::Encoding;
 use crate::exit::{Exit, Failure};
 use crate::text;
+use crate::{Delimiter, Encoding};
 
 /// The input files of a run.
 pub(crate) struct InputFiles<'a> {
@@ -23,8 +23,10 @@ pub(crate) struct InputFiles<'a> {
     pub(crate) aum: &'a [PathBuf],
     pub(crate) daily: &'a [PathBuf],
     pub(crate) designations: &'a [PathBuf],
+    /// The encoding of every file, or `auto` (each file's own).
     pub(crate) encoding: Encoding,
-    pub(crate) delimiter: char,
+    /// The delimiter of every file, or `auto` (each file's own, from its header).
+    pub(crate) delimiter: Delimiter,
 }
 
 /// Everything a run evaluates.
@@ -114,16 +116,22 @@ impl Inputs {
         kind: TableKind,
         files: &InputFiles<'_>,
     ) -> Result<u64, Failure> {
+        let encoding = match files.encoding {
+            Encoding::Auto => text::detect(path)?,
+            e => e,
+        };
         let mut table = Table {
             name: path.display().to_string(),
             kind,
             state: State::Header,
             rows: 0,
             names: EntityNames::default(),
+            encoding,
+            delimiter: files.delimiter.0.unwrap_or(','),
         };
         let mut cells: Vec<Cow<'static, str>> = Vec::new();
         let mut refs: Vec<&'static str> = Vec::new();
-        text::for_each_line(path, files.encoding, |line| {
+        text::for_each_line(path, encoding, |line| {
             // One buffer of cells and one of their texts serve every line.
             let mut c = recycle_cells(std::mem::take(&mut cells));
             let mut r = recycle(std::mem::take(&mut refs));
@@ -157,6 +165,10 @@ struct Table {
     /// Data lines read.
     rows: u64,
     names: EntityNames,
+    /// The file's encoding (never `auto`: detected when asked).
+    encoding: Encoding,
+    /// The file's delimiter (found in the header when asked).
+    delimiter: char,
 }
 
 /// Where the reading of a table is.
@@ -203,7 +215,7 @@ impl Table {
         self.rows += 1;
         let name = self.name.as_str();
         if line.lossy
-            && let Some(msg) = text::undecodable(l, files.encoding)
+            && let Some(msg) = text::undecodable(l, self.encoding)
         {
             // Which bytes were lost is unknown (a lost byte can be a delimiter), so the
             // customer cannot be identified with confidence: the run stops.
@@ -212,9 +224,9 @@ impl Table {
         }
         // `cells` lives as long as the line, `refs` only as long as this call.
         let mut texts = recycle(std::mem::take(refs));
-        if !text::split_unquoted(l, files.delimiter, &mut texts) {
+        if !text::split_unquoted(l, self.delimiter, &mut texts) {
             texts.clear();
-            if let Err(e) = text::split(l, files.delimiter, cells) {
+            if let Err(e) = text::split(l, self.delimiter, cells) {
                 // The cells before the broken one are intact: the customer is held back when
                 // its id is among them.
                 let id = resolved.id.and_then(|i| cells.get(i)).map(|c| c.as_ref());
@@ -236,7 +248,7 @@ impl Table {
 
     /// Resolves the header line; none (with the file error recorded) when it is unusable.
     fn header<'l>(
-        &self,
+        &mut self,
         inputs: &mut Inputs,
         book: &RuleBook,
         files: &InputFiles<'_>,
@@ -244,15 +256,28 @@ impl Table {
         cells: &mut Vec<Cow<'l, str>>,
     ) -> Option<Resolved> {
         let (number, h) = (line.number, line.text);
-        if let Some(msg) = text::undecodable(h, files.encoding) {
+        if let Some(msg) = text::undecodable(h, self.encoding) {
             inputs.file_errors.push(file_error(&self.name, number, "header", msg));
             return None;
         }
-        if let Err(e) = text::split(h, files.delimiter, cells) {
+        if files.delimiter.0.is_none() {
+            match text::header_delimiter(h) {
+                Ok(d) => self.delimiter = d,
+                Err(e) => {
+                    inputs.file_errors.push(file_error(&self.name, number, "header", e));
+                    return None;
+                }
+            }
+        }
+        if files.encoding == Encoding::Auto || files.delimiter.0.is_none() {
+            let shown = if self.delimiter == '\t' { "tab".to_string() } else { format!("`{}`", self.delimiter) };
+            eprintln!("note: {}: read as {}, fields delimited by {shown}", self.name, self.encoding.name());
+        }
+        if let Err(e) = text::split(h, self.delimiter, cells) {
             inputs.file_errors.push(file_error(&self.name, number, "header", e));
             return None;
         }
-        if cells.len() == 1 && files.delimiter != ',' && h.contains(',') {
+        if cells.len() == 1 && self.delimiter != ',' && h.contains(',') {
             let msg = "the header has one column: is --delimiter right?";
             inputs.file_errors.push(file_error(&self.name, number, "header", msg));
             return None;

@@ -144,27 +144,48 @@ pub(crate) enum Encoding {
     Utf8,
     /// GBK / GB18030, as many core-banking extracts are written.
     Gbk,
+    /// Each file by itself: UTF-8 when it starts with a byte-order mark or its first 64 KiB
+    /// are valid UTF-8, GBK otherwise (a later line that is not valid in the encoding chosen
+    /// is an error naming its line, as always); the choice is printed.
+    Auto,
+}
+
+impl Encoding {
+    /// The name, as `--encoding` spells it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "utf-8",
+            Encoding::Gbk => "gbk",
+            Encoding::Auto => "auto",
+        }
+    }
 }
 
 /// Options for reading delimited input files.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ReadArgs {
-    /// Encoding of the input files.
+    /// Encoding of the input files (`auto`: each file by itself).
     #[arg(long, value_enum, default_value_t = Encoding::Utf8)]
     encoding: Encoding,
-    /// Field delimiter of the input files: a single character, or `tab`.
+    /// Field delimiter of the input files: a single character, `tab`, or `auto` (each file's
+    /// from its header: the one of `,` tab `|` `;` it holds most of).
     #[arg(long, default_value = ",", value_parser = parse_delimiter)]
-    delimiter: char,
+    delimiter: Delimiter,
 }
 
-fn parse_delimiter(s: &str) -> Result<char, String> {
+/// A field delimiter: a character, or none for `auto` (each file's own, from its header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Delimiter(pub(crate) Option<char>);
+
+fn parse_delimiter(s: &str) -> Result<Delimiter, String> {
     match s {
-        "tab" | "\\t" | "\t" => Ok('\t'),
+        "auto" => Ok(Delimiter(None)),
+        "tab" | "\\t" | "\t" => Ok(Delimiter(Some('\t'))),
         _ => {
             let mut chars = s.chars();
             match (chars.next(), chars.next()) {
-                (Some(c), None) if c != '"' && c != '\n' && c != '\r' => Ok(c),
-                _ => Err(format!("`{s}` is not a delimiter: give one character such as `,`, `|` or `tab`")),
+                (Some(c), None) if c != '"' && c != '\n' && c != '\r' => Ok(Delimiter(Some(c))),
+                _ => Err(format!("`{s}` is not a delimiter: give one character such as `,`, `|`, `tab`, or `auto`")),
             }
         }
     }

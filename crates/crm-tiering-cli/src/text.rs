@@ -31,6 +31,55 @@ pub(crate) fn decode(mut bytes: Vec<u8>, encoding: Encoding) -> String {
                 t => t.into_owned(),
             }
         }
+        // Resolved per file before anything is decoded (`detect`); read as UTF-8 otherwise.
+        Encoding::Auto => decode(bytes, Encoding::Utf8),
+    }
+}
+
+/// The encoding of a file for `--encoding auto`: UTF-8 when it starts with a byte-order mark
+/// or its first 64 KiB are valid UTF-8 (a character cut at the end of them counts as valid),
+/// GBK otherwise.
+///
+/// # Errors
+/// A usage failure when the file cannot be read.
+pub(crate) fn detect(path: &Path) -> Result<Encoding, Failure> {
+    use std::io::Read as _;
+    let failed = |e: &std::io::Error| io_error(Exit::Usage, path, "read the input file", e);
+    let mut head = Vec::with_capacity(1 << 16);
+    let file = std::fs::File::open(path).map_err(|e| failed(&e))?;
+    file.take(1 << 16).read_to_end(&mut head).map_err(|e| failed(&e))?;
+    if head.starts_with(BOM) {
+        return Ok(Encoding::Utf8);
+    }
+    Ok(match std::str::from_utf8(&head) {
+        Ok(_) => Encoding::Utf8,
+        // Only an incomplete character at the very end: UTF-8 cut by the 64 KiB.
+        Err(e) if e.error_len().is_none() => Encoding::Utf8,
+        Err(_) => Encoding::Gbk,
+    })
+}
+
+/// The delimiter of a header line for `--delimiter auto`: the one of `,`, tab, `|` and `;` it
+/// holds most of (`,` when it holds none: a one-column header).
+///
+/// # Errors
+/// The message when two of them are as frequent (the header does not say which).
+pub(crate) fn header_delimiter(header: &str) -> Result<char, String> {
+    let counts: Vec<(char, usize)> =
+        [',', '\t', '|', ';'].iter().map(|&d| (d, header.chars().filter(|&c| c == d).count())).collect();
+    let most = counts.iter().map(|c| c.1).max().unwrap_or(0);
+    let at_most: Vec<char> = counts.iter().filter(|c| c.1 == most && most > 0).map(|c| c.0).collect();
+    match at_most.as_slice() {
+        [] => Ok(','),
+        [one] => Ok(*one),
+        many => {
+            let shown: Vec<String> =
+                many.iter().map(|&d| if d == '\t' { "tab".to_string() } else { format!("`{d}`") }).collect();
+            Err(format!(
+                "the header holds as many {} as each other: give the delimiter with --delimiter",
+                shown.join(" and ")
+            ))
+        }
     }
 }
 
@@ -138,7 +187,10 @@ pub(crate) fn lines(text: &str) -> impl Iterator<Item = (u32, &str)> {
 /// Why a line cannot be split into fields.
 pub(crate) fn undecodable(line: &str, encoding: Encoding) -> Option<String> {
     line.contains('\u{FFFD}').then(|| match encoding {
-        Encoding::Utf8 => "the line is not valid UTF-8 (for GBK extracts give --encoding gbk)".to_string(),
+        Encoding::Utf8 | Encoding::Auto => {
+            "the line is not valid UTF-8 (for GBK extracts give --encoding gbk, or --encoding auto for each file's own)"
+                .to_string()
+        }
         Encoding::Gbk => "the line is not valid GBK text".to_string(),
     })
 }

@@ -257,6 +257,71 @@ fn run_feeds_states_forward_and_explains_a_customer() {
 }
 
 #[test]
+fn reads_each_file_in_its_own_encoding_and_delimiter() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // The core system's GBK extract delimited by `|`, and a UTF-8 designation file by `,`.
+    let text = "月份|客户号|法人机构号|法人机构名称|客户类型|活期存款|定期存款\n\
+                202403|6221000001|620301|金昌|个人|120000.50|400000\n\
+                202403|6221000002|620301|金昌|个人|1000|2000\n";
+    let (gbk, _, unmappable) = encoding_rs::GBK.encode(text);
+    assert!(!unmappable);
+    std::fs::write(d.join("aum-gbk.txt"), &gbk).unwrap();
+    std::fs::write(
+        d.join("designations.csv"),
+        "customer_id,month,action,tier,months\n6221000002,202403,grant,白金卡,6\n",
+    )
+    .unwrap();
+    let out = d.join("out");
+    let args = |encoding: &str, delimiter: &str, out: &std::path::Path| {
+        run_out(&[
+            "run",
+            "--month",
+            "2024-03",
+            "--aum",
+            p(&d.join("aum-gbk.txt")),
+            "--designations",
+            p(&d.join("designations.csv")),
+            "--encoding",
+            encoding,
+            "--delimiter",
+            delimiter,
+            "--rules",
+            DEMO_RULES,
+            "--out",
+            p(out),
+        ])
+    };
+    let o = args("auto", "auto", &out);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("aum-gbk.txt: read as gbk, fields delimited by `|`"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("designations.csv: read as utf-8, fields delimited by `,`"), "{}", stderr(&o));
+    assert!(stdout(&o).contains("620301 金昌"), "{}", stdout(&o));
+    let states = states_file(&out.join("states.jsonl"));
+    assert_eq!(state_of(&states, "6221000001")["tier"], "platinum");
+    assert_eq!(state_of(&states, "6221000002")["special"]["tier"], "platinum");
+
+    // One encoding for both, as before: the UTF-8 file's Chinese is not GBK text.
+    let o = args("gbk", "auto", &d.join("out-gbk"));
+    assert_ne!(code(&o), 0, "{}", stderr(&o));
+    // A header that holds as many of two delimiters is not guessed.
+    std::fs::write(d.join("odd.csv"), "month,customer_id|aum\n2024-03,c1|250000\n").unwrap();
+    let o = run_out(&[
+        "run",
+        "--month",
+        "2024-03",
+        "--aum",
+        p(&d.join("odd.csv")),
+        "--delimiter",
+        "auto",
+        "--out",
+        p(&d.join("o3")),
+    ]);
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    assert!(stderr(&o).contains("the header holds as many `,` and `|` as each other"), "{}", stderr(&o));
+}
+
+#[test]
 fn reads_a_gbk_extract_with_chinese_headers() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
