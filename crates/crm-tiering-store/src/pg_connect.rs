@@ -176,6 +176,12 @@ pub(crate) fn connect(conninfo: &str, shown: &str, secrets: &mut Vec<String>) ->
     let tls = tls(&mut config, &own, &var)?;
     config.connect(tls).map_err(|e| {
         let mut why = reason(&e, secrets);
+        if config.get_password().is_none() && why.contains("password missing") {
+            why.push_str(
+                "; the server asks for a password: give it in the location, in PGPASSWORD or in the password \
+                 file (PGPASSFILE, ~/.pgpass)",
+            );
+        }
         if let Some(note) = note {
             why.push_str(&format!("; {note}"));
         }
