@@ -506,3 +506,95 @@ fn export_parquet_and_csv_equal_the_store_and_import_states_round_trips() {
         }
     }
 }
+
+/// The libpq environment, given to the binary only (the test process's own is left alone):
+/// PGPASSWORD, PGPASSFILE and `~/.pgpass` for a role that must give a password, PGSSLMODE and
+/// PGSSLROOTCERT for TLS; a failed connection exits 1 as before, no password shown.
+#[test]
+fn the_libpq_environment_gives_the_password_and_the_tls_checks() {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let (Some(admin), Some(ca), Some(other), Some(group)) = (
+        var("CRMT_TEST_POSTGRES_URL"),
+        var("CRMT_TEST_POSTGRES_CA"),
+        var("CRMT_TEST_POSTGRES_OTHER_CA"),
+        var("CRMT_TEST_POSTGRES_PASSWORD_GROUP"),
+    ) else {
+        println!(
+            "notice: CRMT_TEST_POSTGRES_URL, _CA, _OTHER_CA or _PASSWORD_GROUP is not set: the libpq environment \
+             test is skipped (scripts/postgres-test-cluster.sh sets them)"
+        );
+        return;
+    };
+    let s = stores("libpq_env");
+    let (url, db) = (s.locations[1].clone(), s.pg.as_ref().unwrap().1.clone());
+    let (secret, wrong) = ("Cli-Env-S3cret", "Wr0ng-Cli-Passw0rd");
+    let role = format!("crmt_pw_cli_{}", std::process::id());
+    let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+    c.batch_execute(&format!(
+        "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN PASSWORD '{secret}' IN ROLE {group}; \
+         ALTER DATABASE {db} OWNER TO {role}"
+    ))
+    .unwrap();
+    let user = url.split_once("://").unwrap().1.split_once('@').unwrap().0.to_string();
+    let as_role = url.replacen(&format!("{user}@"), &format!("{role}@"), 1);
+    let home = s.dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = bin();
+        for k in ["PGPASSWORD", "PGPASSFILE", "PGSSLMODE", "PGSSLROOTCERT", "PGUSER"] {
+            cmd.env_remove(k);
+        }
+        // No ~/.pgpass nor ~/.postgresql of the machine's.
+        cmd.env("HOME", &home).envs(env.iter().copied()).args(args).output().unwrap()
+    };
+    let pgpass = |path: &Path, text: &str, mode: u32| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(path, text).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    let history = ["history", "--store", as_role.as_str()];
+    let refused = |o: &std::process::Output, reason: &str| {
+        assert_eq!(code(o), 1, "{}", err(o));
+        assert!(err(o).contains(reason), "`{reason}` not in: {}", err(o));
+        for text in [err(o), out(o)] {
+            assert!(!text.contains(secret) && !text.contains(wrong), "a password in: {text}");
+        }
+    };
+
+    // PGPASSWORD.
+    let o = run(&["init", "--store", &as_role], &[("PGPASSWORD", secret)]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    refused(&run(&history, &[]), "password");
+    // PGPASSFILE, then ~/.pgpass; PGPASSWORD comes first.
+    let file = s.dir.path().join("pgpass");
+    pgpass(&file, &format!("127.0.0.1:*:{db}:{role}:{secret}\n"), 0o600);
+    let o = run(&history, &[("PGPASSFILE", p(&file))]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    refused(&run(&history, &[("PGPASSFILE", p(&file)), ("PGPASSWORD", wrong)]), "password authentication failed");
+    pgpass(&home.join(".pgpass"), &format!("*:*:*:{role}:{secret}\n"), 0o600);
+    let o = run(&history, &[]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    // A password file the group or others may read is ignored, and the error says so.
+    pgpass(&home.join(".pgpass"), &format!("*:*:*:{role}:{secret}\n"), 0o644);
+    refused(&run(&history, &[]), "chmod 0600");
+    pgpass(&home.join(".pgpass"), &format!("*:*:*:{role}:{secret}\n"), 0o600);
+
+    // PGSSLMODE and PGSSLROOTCERT; the location's sslmode comes first.
+    let (ca, other) = (ca.as_str(), other.as_str());
+    let o = run(&history, &tls("verify-full", ca));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    refused(&run(&history, &tls("verify-full", other)), "certificate verify failed");
+    refused(&run(&history, &tls("verify-ca", "/nonexistent/ca.pem")), "/nonexistent/ca.pem does not exist");
+    let o = run(&["history", "--store", &format!("{as_role}?sslmode=disable")], &tls("verify-full", other));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let o = run(&history, &[("PGSSLMODE", "require")]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+
+    drop(s);
+    let _ = c.batch_execute(&format!("DROP ROLE IF EXISTS {role}"));
+}
+
+/// PGSSLMODE and PGSSLROOTCERT.
+fn tls<'a>(mode: &'a str, root: &'a str) -> [(&'a str, &'a str); 2] {
+    [("PGSSLMODE", mode), ("PGSSLROOTCERT", root)]
+}

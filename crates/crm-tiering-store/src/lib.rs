@@ -37,6 +37,8 @@ mod layout;
 mod location;
 mod migrate;
 mod pg;
+mod pg_connect;
+mod pgpass;
 mod protocol;
 mod read;
 mod replay;

@@ -8,14 +8,14 @@ use std::io::Write;
 
 use postgres::error::SqlState;
 use postgres::types::{FromSql, IsNull, ToSql, Type};
-use postgres::{Client, NoTls, Statement};
+use postgres::{Client, Statement};
 
-use crate::StoreError;
 use crate::dialect::{Dialect, POSTGRES};
 use crate::driver::{Backend, Driver, OpenMode, Row, RowSource, Value};
 use crate::layout::{ROWS, StateLayout};
 use crate::schema::{self, Table};
 use crate::types::{redact, scrub, secrets};
+use crate::{StoreError, pg_connect};
 
 /// `postgres://` and `postgresql://` URLs, and `postgres:` followed by a key=value
 /// connection string (`postgres:host=db1 dbname=crm user=batch`).
@@ -41,7 +41,7 @@ pub(crate) struct Postgres {
 /// The driver's reason, whole: the server's message (with its detail and hint), or the
 /// client's error and every cause under it ("connection refused", "password authentication
 /// failed for user ...", "database ... does not exist"), never a password.
-fn reason(e: &postgres::Error, secrets: &[String]) -> String {
+pub(crate) fn reason(e: &postgres::Error, secrets: &[String]) -> String {
     let text = match e.as_db_error() {
         Some(db) => {
             let mut m = db.message().to_string();
@@ -85,13 +85,12 @@ fn pg_err(location: &str, secrets: &[String], e: &postgres::Error) -> StoreError
 impl Postgres {
     fn open(location: &str, mode: OpenMode) -> Result<Self, StoreError> {
         let shown = redact(location);
-        let secrets = secrets(location);
+        let mut secrets = secrets(location);
         let conninfo = match location.strip_prefix("postgres:") {
             Some(kv) if !kv.starts_with("//") => kv,
             _ => location,
         };
-        let mut client = Client::connect(conninfo, NoTls)
-            .map_err(|e| StoreError::db(format!("connecting to the store {shown}"), reason(&e, &secrets)))?;
+        let mut client = pg_connect::connect(conninfo, &shown, &mut secrets)?;
         if mode == OpenMode::ReadOnly {
             client
                 .batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
