@@ -4,7 +4,9 @@
 # looks on the classpath when -Djna.library.path does not have it) and the POM under
 # META-INF/maven/io.github.crmtiering/crm-tiering/, so that a bank can install it into its own
 # Maven repository (bindings/java/README.md). VERSION is the workspace's (Cargo.toml).
-# Env: PROFILE (default dist: release, stripped; see Cargo.toml), CARGO_TARGET_DIR.
+# Env: PROFILE (default dist: release, stripped; see Cargo.toml), CARGO_TARGET_DIR,
+#      GLIBC (e.g. 2.17: the library is linked by zig for that glibc and later, with
+#      scripts/zig-tools.sh, and refused if it needs a newer one; default: this machine's glibc).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -30,12 +32,28 @@ if [ "$pom_version" != "$version" ]; then
     exit 1
 fi
 
-echo "== cargo build --profile $profile -p crm-tiering-ffi"
-(cd "$root" && cargo build -q --locked --profile "$profile" -p crm-tiering-ffi)
 dir="$profile"
 [ "$profile" = dev ] && dir=debug
-so="$target/$dir/libcrm_tiering_ffi.so"
+if [ -n "${GLIBC:-}" ]; then
+    source "$root/scripts/zig-tools.sh"
+    zig_tools "${TOOLS_VENV:-$target/zig-tools}"
+    triple=x86_64-unknown-linux-gnu
+    echo "== cargo zigbuild --profile $profile -p crm-tiering-ffi --target $triple.$GLIBC"
+    (cd "$root" && cargo zigbuild -q --locked --profile "$profile" -p crm-tiering-ffi --target "$triple.$GLIBC")
+    so="$target/$triple/$dir/libcrm_tiering_ffi.so"
+else
+    echo "== cargo build --profile $profile -p crm-tiering-ffi"
+    (cd "$root" && cargo build -q --locked --profile "$profile" -p crm-tiering-ffi)
+    so="$target/$dir/libcrm_tiering_ffi.so"
+fi
 [ -f "$so" ] || { echo "build-jar.sh: $so was not built" >&2; exit 1; }
+command -v objdump >/dev/null || { echo "build-jar.sh: objdump is missing (apt-get install binutils)" >&2; exit 1; }
+newest="$(objdump -T "$so" | { grep -o 'GLIBC_[0-9.]*' || true; } | sort -Vu | tail -n 1)"
+newest="${newest#GLIBC_}"
+if [ -n "${GLIBC:-}" ] && [ "$(printf '%s\n%s\n' "$newest" "$GLIBC" | sort -V | tail -n 1)" != "$GLIBC" ]; then
+    echo "build-jar.sh: $so needs glibc $newest, newer than GLIBC=$GLIBC" >&2
+    exit 1
+fi
 
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
@@ -58,4 +76,4 @@ jar --create --file "$jarfile" --manifest "$stage/manifest.txt" -C "$stage" crm 
 for entry in linux-x86-64/libcrm_tiering_ffi.so "META-INF/maven/$group/$artifact/pom.xml" crm/tiering/RuleBook.class; do
     jar tf "$jarfile" | grep -qx "$entry" || { echo "build-jar.sh: $entry is missing from $jarfile" >&2; exit 1; }
 done
-echo "built $jarfile ($(du -k "$jarfile" | cut -f1) KiB, native library from $so)"
+echo "built $jarfile ($(du -k "$jarfile" | cut -f1) KiB, native library from $so, needs glibc $newest)"
