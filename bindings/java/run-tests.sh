@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tests of the Java binding: builds the native library and the jar, runs every conformance
-# vector and the API cases through JNA, the boundary tests (BoundaryTests), then the Java
-# example. Installs what it needs on Debian.
+# vector and the API cases through JNA, the boundary tests (BoundaryTests), the Java example,
+# then the distributable jar (build-jar.sh) from a clean directory (jar-test.sh). Installs what it
+# needs on Debian.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -34,3 +35,5 @@ RUST_BACKTRACE=0 java -Djna.library.path="$target/debug" -cp "$target/java/test-
     crm.tiering.BoundaryTests
 echo "== Java example"
 "$root/examples/java/run.sh"
+echo "== the distributable jar, from a clean directory (build-jar.sh, jar-test.sh)"
+"$here/jar-test.sh"

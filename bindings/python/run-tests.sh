@@ -12,7 +12,9 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
-"$VENV/bin/python" -m pip install -q maturin pytest pandas polars pyarrow matplotlib mypy "pyspark>=3.5"
+# The versions are pinned in constraints.txt (the developers' venv), so a new release of a test
+# tool cannot change what the tests run on.
+"$VENV/bin/python" -m pip install -q -c "$HERE/constraints.txt" maturin pytest pandas polars pyarrow matplotlib mypy "pyspark>=3.5"
 # PySpark (tests/test_spark.py, examples/spark) runs on Java 17.
 if [ -z "${JAVA_HOME:-}" ] && [ -d /usr/lib/jvm/java-17-openjdk-amd64 ]; then
   export JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64

@@ -327,6 +327,7 @@ pub(crate) fn demo_command(
     );
     println!("inputs:  {}  (aum-monthly.csv, designations.csv)", display_dir(&input_dir));
     print_committed(&report, &location);
+<<<<<<< HEAD
     print_by_hand(out, &location, months, &rules, &aum[0], &designations[0]);
     Ok(report.exit)
 }
@@ -377,14 +378,40 @@ fn print_by_hand(out: &Path, location: &str, months: MonthRange, rules: &Path, a
         rules.display(),
         aum.display(),
         designations.display(),
-    );
-    println!("the runs and their audit data:\n  crm-tiering history --store {store_arg}");
+=======
+    print_by_hand(months, &rules, &aum[0], &designations[0], &location, out);
+    Ok(report.exit)
+}
+
+/// "The same run by hand" and the commands that read the demo's store, as a person can paste
+/// them: `crm-tiering` when that is this binary on PATH, otherwise the binary's full path; every
+/// path quoted for the shell when it needs to be.
+fn print_by_hand(months: MonthRange, rules: &Path, aum: &Path, designations: &Path, location: &str, out: &Path) {
+    let program = crate::invocation::program();
+    let store_arg = crate::invocation::shell_word(location);
+    let path = crate::invocation::shell_path;
+    println!("\nthe same run by hand (into a new store):");
     println!(
-        "every output as files:\n  crm-tiering export --month {months} --format csv --store {store_arg} --out {}",
-        out.join("export").display()
+        "  {program} run --month {months} --rules {} --aum {} --designations {} --store NEW.db --create-store",
+        path(rules),
+        path(aum),
+        path(designations),
+>>>>>>> packaging
+    );
+    println!("the runs and their audit data:\n  {program} history --store {store_arg}");
+    println!(
+        "every output as files:\n  {program} export --month {months} --format csv --store {store_arg} --out {}",
+        path(&out.join("export"))
     );
     if let Some(id) = storied_customer(location, months) {
+<<<<<<< HEAD
         println!("one customer's story:\n  crm-tiering explain --customer {id} --store {store_arg}");
+=======
+        println!(
+            "one customer's story:\n  {program} explain --customer {} --store {store_arg}",
+            crate::invocation::shell_word(&id)
+        );
+>>>>>>> packaging
     }
 }
 

@@ -18,6 +18,7 @@ mod exit;
 mod explain;
 mod export;
 mod input;
+mod invocation;
 mod options;
 mod output;
 mod parquet_in;

@@ -487,7 +487,8 @@ fn print_catch_up_hint(held: &[(Month, RecordError)], config: &RunConfig<'_>) {
     let last = config.months.last();
     let months = if *first == last { first.to_string() } else { format!("{first}..{last}") };
     eprintln!(
-        "note: {n} customer(s) are held back since an earlier month, their standing frozen (a held_back alert each month); catch them up with their corrected records: crm-tiering run --catch-up --month {months} --aum FILE... --store {}",
+        "note: {n} customer(s) are held back since an earlier month, their standing frozen (a held_back alert each month); catch them up with their corrected records: {} run --catch-up --month {months} --aum FILE... --store {}",
+        crate::invocation::program(),
         cli_store::shown(config.store)
     );
 }
