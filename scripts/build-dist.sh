@@ -24,7 +24,7 @@ zig_tools "$tools"
 rustup target list --installed 2>/dev/null | grep -qx "$triple" || rustup target add "$triple"
 
 echo "== cargo zigbuild --profile dist -p crm-tiering-cli --target $triple.$glibc"
-(cd "$root" && cargo zigbuild --locked --profile dist -p crm-tiering-cli --target "$triple.$glibc")
+(cd "$root" && cargo zigbuild --locked --profile dist -p crm-tiering-cli --features vendored-openssl --target "$triple.$glibc")
 bin="$CARGO_TARGET_DIR/$triple/dist/crm-tiering"
 [ -x "$bin" ] || { echo "build-dist.sh: $bin was not built" >&2; exit 1; }
 built=$(( $(date +%s) - started ))

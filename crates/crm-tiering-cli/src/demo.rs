@@ -327,8 +327,7 @@ pub(crate) fn demo_command(
     );
     println!("inputs:  {}  (aum-monthly.csv, designations.csv)", display_dir(&input_dir));
     print_committed(&report, &location);
-<<<<<<< HEAD
-    print_by_hand(out, &location, months, &rules, &aum[0], &designations[0]);
+    print_by_hand(months, &rules, &aum[0], &designations[0], &location, out);
     Ok(report.exit)
 }
 
@@ -369,20 +368,6 @@ fn demo_store(store: Option<&str>, out: &Path) -> Result<(String, bool), Failure
     })
 }
 
-/// Prints the commands that do by hand what the demo did, and read what it committed.
-fn print_by_hand(out: &Path, location: &str, months: MonthRange, rules: &Path, aum: &Path, designations: &Path) {
-    let store_arg = if location.contains(' ') { format!("'{location}'") } else { location.to_string() };
-    println!("\nthe same run by hand (into a new store):");
-    println!(
-        "  crm-tiering run --month {months} --rules {} --aum {} --designations {} --store NEW.db --create-store",
-        rules.display(),
-        aum.display(),
-        designations.display(),
-=======
-    print_by_hand(months, &rules, &aum[0], &designations[0], &location, out);
-    Ok(report.exit)
-}
-
 /// "The same run by hand" and the commands that read the demo's store, as a person can paste
 /// them: `crm-tiering` when that is this binary on PATH, otherwise the binary's full path; every
 /// path quoted for the shell when it needs to be.
@@ -396,7 +381,6 @@ fn print_by_hand(months: MonthRange, rules: &Path, aum: &Path, designations: &Pa
         path(rules),
         path(aum),
         path(designations),
->>>>>>> packaging
     );
     println!("the runs and their audit data:\n  {program} history --store {store_arg}");
     println!(
@@ -404,14 +388,10 @@ fn print_by_hand(months: MonthRange, rules: &Path, aum: &Path, designations: &Pa
         path(&out.join("export"))
     );
     if let Some(id) = storied_customer(location, months) {
-<<<<<<< HEAD
-        println!("one customer's story:\n  crm-tiering explain --customer {id} --store {store_arg}");
-=======
         println!(
             "one customer's story:\n  {program} explain --customer {} --store {store_arg}",
             crate::invocation::shell_word(&id)
         );
->>>>>>> packaging
     }
 }
 
