@@ -8,6 +8,13 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 started=$(date +%s)
 
+step "Build prerequisites: OpenSSL's headers and pkg-config (PostgreSQL over TLS)"
+if ! pkg-config --exists openssl 2>/dev/null; then
+  sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq libssl-dev pkg-config
+fi
+
 step "Shape: no source file over 600 lines, no function over 100 (scripts/check-shape.py)"
 python3 scripts/check-shape.py
 
