@@ -115,12 +115,27 @@ def _remap_rows(errors: pa.Table, rows: Dict[str, Any]) -> pa.Table:
     return errors
 
 
+_ID_PREFIX = '{"customer_id":"'
+
+
+def _line_customer_id(line: str) -> str:
+    """The customer id of a states-text line. The core writes ``{"customer_id":"<id>",...``
+    first: the id is read from there when it has no escape, else the line is parsed as JSON
+    (parsing every line was a quarter of a Spark task's Python time)."""
+    if line.startswith(_ID_PREFIX):
+        end = line.find('"', len(_ID_PREFIX))
+        cid = line[len(_ID_PREFIX) : end]
+        if end > 0 and "\\" not in cid:
+            return cid
+    return str(json.loads(line)["customer_id"])
+
+
 def _stored_rows(text: str) -> pa.Table:
     """The lines of a checked states text as rows (customer_id, rule_book, state)."""
     lines = text.split("\n")
     header = json.loads(lines[0])
     body = [line for line in lines[1:] if line and not line.startswith('{"end_of_states"')]
-    ids = [json.loads(line)["customer_id"] for line in body]
+    ids = [_line_customer_id(line) for line in body]
     return pa.table(
         {"customer_id": ids, "rule_book": [header["rule_book"]] * len(body), "state": body}, schema=_STORED_SCHEMA
     )

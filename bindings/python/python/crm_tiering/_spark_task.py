@@ -10,6 +10,7 @@ import pickle
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -94,7 +95,9 @@ def _rename_error(err: Any, rows: Dict[str, Any]) -> Any:
 
 def _part(table: pa.Table, src: int, column: str, child_type: pa.DataType) -> Tuple[pa.Table, Any]:
     sel = table.filter(pc.equal(table.column("_src"), src))
-    sel = sel.take(pc.sort_indices(sel.column("_row")))
+    rows = sel.column("_row")
+    if sel.num_rows > 1 and not pc.all(pc.greater_equal(rows.slice(1), rows.slice(0, sel.num_rows - 1))).as_py():
+        sel = sel.take(pc.sort_indices(rows))  # the shuffle keeps each map task's order: often sorted already
     children = sel.column(column).flatten() if sel.num_rows else [pa.array([], f.type) for f in child_type]
     names = [f.name for f in child_type]
     return pa.Table.from_arrays(children, names=names), sel.column("_row").combine_chunks()
@@ -103,16 +106,18 @@ def _part(table: pa.Table, src: int, column: str, child_type: pa.DataType) -> Tu
 def _task(plan: _Plan) -> Any:
     out_struct = {k: plan.out_types[k] for k in OUTPUTS}
 
-    def batch(kind: int, table: Optional[pa.Table] = None, fatal: Optional[bytes] = None) -> pa.RecordBatch:
-        n = table.num_rows if table is not None else 1
-        arrays: List[Any] = [pa.array([kind] * n, pa.int8())]
+    def batch(kind: int, rows: Optional[pa.RecordBatch] = None, fatal: Optional[bytes] = None) -> pa.RecordBatch:
+        n = rows.num_rows if rows is not None else 1
+        # numpy, not Python lists, and the batch's own arrays (a chunked column's combine_chunks
+        # copies): the two cost a third of a task's Python time
+        arrays: List[Any] = [pa.array(np.full(n, kind, dtype=np.int8))]
         for i, name in enumerate(OUTPUTS):
             t = out_struct[name]
-            if i == kind and table is not None:
-                arrays.append(pa.StructArray.from_arrays([c.combine_chunks() for c in table.columns], fields=list(t)))
+            if i == kind and rows is not None:
+                arrays.append(pa.StructArray.from_arrays(rows.columns, fields=list(t)))
             else:
                 arrays.append(pa.nulls(n, t))
-        arrays.append(pa.array([fatal] * n, pa.binary()))
+        arrays.append(pa.array([fatal], pa.binary()) if fatal is not None else pa.nulls(n, pa.binary()))
         return pa.RecordBatch.from_arrays(arrays, names=["_out", *OUTPUTS, "_fatal"])
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -146,6 +151,6 @@ def _task(plan: _Plan) -> Any:
             t = tables[name].select([f.name for f in out_struct[name]])
             t = t.cast(pa.schema(list(out_struct[name])))
             for b in t.to_batches(max_chunksize=_BATCH_ROWS):
-                yield batch(kind, pa.Table.from_batches([b]))
+                yield batch(kind, b)
 
     return run
