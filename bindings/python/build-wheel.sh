@@ -23,9 +23,11 @@ echo "== tools: maturin, ziglang, auditwheel in $TOOLS (versions from constraint
 [ -x "$TOOLS/bin/python" ] || "$PY" -m venv "$TOOLS"
 "$TOOLS/bin/python" -m pip install -q -c "$HERE/constraints.txt" maturin ziglang auditwheel
 
-echo "== maturin build --release --zig --compatibility manylinux2014 --features vendored-openssl"
+# The dist profile (release, stripped) as scripts/build-dist.sh builds the CLI: the two share
+# their compiled dependencies. OpenSSL is built in and linked statically (vendored-openssl).
+echo "== maturin build --profile dist --zig --compatibility manylinux2014 --features vendored-openssl"
 rm -f "$OUT"/crm_tiering-*.whl
-(cd "$HERE" && PATH="$TOOLS/bin:$PATH" "$TOOLS/bin/maturin" build --release --zig \
+(cd "$HERE" && PATH="$TOOLS/bin:$PATH" "$TOOLS/bin/maturin" build --profile dist --zig \
     --compatibility manylinux2014 --features vendored-openssl --out "$OUT" --interpreter "$TOOLS/bin/python")
 wheels=("$OUT"/crm_tiering-*.whl)
 [ "${#wheels[@]}" -eq 1 ] && [ -f "${wheels[0]}" ] || { echo "build-wheel.sh: expected one wheel in $OUT" >&2; exit 1; }
