@@ -52,4 +52,13 @@ done
 step "The month report in headless Chromium (scripts/report-browser-check.sh)"
 bash scripts/report-browser-check.sh
 
+step "The CLI to ship: stripped, linked for glibc 2.17, run once (scripts/build-dist.sh)"
+bash scripts/build-dist.sh
+
+step "The wheel to ship: manylinux2014, checked by auditwheel, installed with [spark] in a clean venv (bindings/python/build-wheel.sh)"
+bash bindings/python/build-wheel.sh
+
+step "Spark standalone: a master and two workers on 127.0.0.1 run the example with that wheel (examples/spark/cluster-test.sh)"
+WHEEL="$(ls target/wheels-dist/crm_tiering-*.whl)" VENV="$PWD/.venv" bash examples/spark/cluster-test.sh
+
 printf '\nall test suites passed in %ss\n' "$(( $(date +%s) - started ))"
