@@ -957,7 +957,10 @@ public final class BoundaryTests {
                             failedCalls.incrementAndGet();
                         }
                     }
-                    // The concurrent close: wait until T1's last run holds the lock (or a while), then close.
+                    // The concurrent close: once both adders are done with the last month (a slow
+                    // adder on a loaded machine must not meet a closed extract), wait until T1's last run
+                    // holds the lock (or a while), then close.
+                    added[STRESS_MONTHS].await();
                     long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
                     NativeHandle h = a == 0 ? run.nativeHandle() : x[STRESS_MONTHS].nativeHandle();
                     while (!h.isLocked() && evaluated[STRESS_MONTHS].getCount() > 0 && System.nanoTime() < until) {
@@ -1016,6 +1019,8 @@ public final class BoundaryTests {
                         f.get(300, TimeUnit.SECONDS);
                     } catch (TimeoutException e) {
                         problems.add("a stress thread hangs (deadlock?)");
+                        // What the other threads met first: a thread that died leaves the others waiting.
+                        problems.forEach(p -> System.err.println("problem: " + p));
                         Thread.getAllStackTraces().forEach((t, st) -> System.err.println(t + " " + Arrays.toString(st)));
                         System.err.println("FAIL [stress] hangs");
                         System.exit(2);
