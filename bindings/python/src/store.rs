@@ -574,7 +574,8 @@ impl PyStore {
         let a = Engine::with_options(book_a, engine_options);
         let b = Engine::with_options((*rules_b.book).clone(), engine_options);
         let result = py.detach(move || -> Result<(PyTable, PyTable, PyTable), Fail> {
-            let start = stored.start.as_ref().map(|s| s.states.clone()).unwrap_or_default();
+            let mut stored = stored;
+            let start = stored.start.take().map(|s| s.states).unwrap_or_default();
             let sim = simulate((&a, &stored.extract), (&b, &stored.extract), &start, range, &portfolio_options)
                 .map_err(Fail::Run)?;
             let [counts, changes] = crate::writers::simulation_tables(&sim)?;

@@ -151,7 +151,7 @@ fn from_store(
     options: &PortfolioOptions,
 ) -> Result<Exit, Failure> {
     let mut store = open_read_only(location)?;
-    let stored = store.stored_range(args.month).map_err(|e| match e.kind() {
+    let mut stored = store.stored_range(args.month).map_err(|e| match e.kind() {
         // A month the store does not have is the user's range, not a fault of the store.
         crm_tiering_store::StoreErrorKind::Input => Failure::new(Exit::Usage, e.to_string()),
         _ => failure(e),
@@ -170,7 +170,7 @@ fn from_store(
             );
         }
     }
-    let start = stored.start.as_ref().map(|s| s.states.clone()).unwrap_or_default();
+    let start = stored.start.take().map(|s| s.states).unwrap_or_default();
     let (a, b) = (Engine::new(book_a), Engine::new(book_b));
     let sim = simulate((&a, &stored.extract), (&b, &stored.extract), &start, args.month, options)
         .map_err(|f| stop(&f.errors))?;

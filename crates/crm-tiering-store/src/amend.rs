@@ -58,16 +58,8 @@ impl Db {
         mut data: MonthData,
         head: &Head,
     ) -> Result<(RunRecord, Head), StoreError> {
-        let counts = data.prepare()?;
-        if let Some(m) = &data.misplaced {
-            return Err(StoreError::Input(m.clone()));
-        }
         let what = "committing the amendment";
-        self.d.begin().map_err(self.ctx(what))?;
-        let chain = self.chain()?;
-        if chain.head != *head {
-            return Err(crate::protocol::changed(head, &chain.head));
-        }
+        let (counts, chain) = self.begin_commit(&mut data, head, what)?;
         let Some(record) = chain.record(latest).cloned() else {
             return Err(crate::protocol::changed(head, &chain.head));
         };

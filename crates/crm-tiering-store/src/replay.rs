@@ -92,8 +92,9 @@ struct RangeReader {
     committed: Vec<CommittedCount>,
     /// Each customer's designation before the month being read.
     special: HashMap<String, SpecialVip>,
-    /// The month being read and the customer's place in it (the record's row).
+    /// The month being read, its table name, and the customer's place in it (the record's row).
     month: Option<Month>,
+    table: String,
     row: u64,
 }
 
@@ -102,30 +103,38 @@ impl RangeReader {
         let special = start
             .map(|s| s.states.iter().filter_map(|(c, st)| st.special.map(|sp| (c.id.to_string(), sp))).collect())
             .unwrap_or_default();
-        RangeReader { extract: Extract::default(), committed: Vec::new(), special, month: None, row: 0 }
+        RangeReader {
+            extract: Extract::default(),
+            committed: Vec::new(),
+            special,
+            month: None,
+            table: String::new(),
+            row: 0,
+        }
     }
 
     fn row(&mut self, r: StateRow) {
         if self.month != Some(r.month) {
             self.month = Some(r.month);
+            self.table = format!("stored {}", r.month);
             self.row = 0;
         }
         self.row += 1;
-        let table = format!("stored {}", r.month);
+        let table = self.table.as_str();
         let id = r.customer.id.as_str();
         let Some((aum, with_record)) = r.evaluated else {
             let why = format!(
                 "held back in the committed month {}: what it would be evaluated from is not stored, so the replay holds it back too",
                 r.month
             );
-            self.extract.reject(&table, self.row, Some(id), Some(r.month), "month", why);
+            self.extract.reject(table, self.row, Some(id), Some(r.month), "month", why);
             return;
         };
-        self.count(r.month, r.state.effective_tier);
+        count(&mut self.committed, r.month, r.state.effective_tier);
         if with_record {
             let entity = r.customer.legal_entity.as_deref();
             self.extract.push_aum(
-                &table,
+                table,
                 self.row,
                 id,
                 entity,
@@ -136,19 +145,20 @@ impl RangeReader {
         }
         let before = self.special.get(id).copied();
         if let Some(change) = designation(r.month, before, &r.state) {
-            self.extract.push_designation(&table, self.row, id, r.month, change);
+            self.extract.push_designation(table, self.row, id, r.month, change);
         }
         match r.state.special {
             Some(sp) => self.special.insert(id.to_string(), sp),
             None => self.special.remove(id),
         };
     }
+}
 
-    fn count(&mut self, month: Month, tier: Option<TierCode>) {
-        match self.committed.iter_mut().rev().take_while(|c| c.month == month).find(|c| c.tier == tier) {
-            Some(c) => c.count += 1,
-            None => self.committed.push(CommittedCount { month, tier, count: 1 }),
-        }
+/// Counts one customer at `tier` in `month` (the month's counts are the last ones).
+fn count(committed: &mut Vec<CommittedCount>, month: Month, tier: Option<TierCode>) {
+    match committed.iter_mut().rev().take_while(|c| c.month == month).find(|c| c.tier == tier) {
+        Some(c) => c.count += 1,
+        None => committed.push(CommittedCount { month, tier, count: 1 }),
     }
 }
 

@@ -183,6 +183,27 @@ impl Db {
         Ok(())
     }
 
+    /// What every commit does first: prepares the rows (refusing any given for another month),
+    /// begins the transaction and checks that the head is still the one the run began from.
+    /// Returns the run's counts and the chain as it stands.
+    pub(crate) fn begin_commit(
+        &mut self,
+        data: &mut MonthData,
+        head: &Head,
+        what: &str,
+    ) -> Result<(crate::types::RunCounts, super::Chain), StoreError> {
+        let counts = data.prepare()?;
+        if let Some(m) = &data.misplaced {
+            return Err(StoreError::Input(m.clone()));
+        }
+        self.d.begin().map_err(self.ctx(what))?;
+        let chain = self.chain()?;
+        if chain.head != *head {
+            return Err(changed(head, &chain.head));
+        }
+        Ok((counts, chain))
+    }
+
     /// Commits a month: in one transaction, under the lock, after checking that the head is
     /// still the one the run began from. `keep_lock` holds the lock for the next month of a
     /// range.
@@ -194,16 +215,8 @@ impl Db {
         mut data: MonthData,
         head: &Head,
     ) -> Result<(RunRecord, Head), StoreError> {
-        let counts = data.prepare()?;
-        if let Some(m) = &data.misplaced {
-            return Err(StoreError::Input(m.clone()));
-        }
         let what = "committing the month";
-        self.d.begin().map_err(self.ctx(what))?;
-        let chain = self.chain()?;
-        if chain.head != *head {
-            return Err(changed(head, &chain.head));
-        }
+        let (counts, chain) = self.begin_commit(&mut data, head, what)?;
         let committed = chain.record(month).cloned();
         check_sequence(
             month,
