@@ -84,7 +84,8 @@ pub(crate) struct StoredBlock<'a> {
     month: i64,
     block: i64,
     ends: &'a [u8],
-    ids: &'a [u8],
+    /// The ids, one after the other (checked: each ends on a character boundary).
+    ids: &'a str,
     states: &'a [u8],
     customers: usize,
 }
@@ -116,13 +117,20 @@ impl<'a> StoredBlock<'a> {
         if states.len() != STATE_BYTES * n {
             return Err(bad(format!("{} bytes of states for {n} customers", states.len())));
         }
+        // One check of the whole buffer: the ids are UTF-8 each when it is and every end falls
+        // on a character boundary.
+        let ids = std::str::from_utf8(ids).map_err(|e| {
+            let at = e.valid_up_to();
+            let k = (0..n).find(|&k| usize::from(u16::from_be_bytes([ends[2 * k], ends[2 * k + 1]])) > at);
+            bad(format!("the id of customer {} is not UTF-8", k.unwrap_or(n)))
+        })?;
         let mut last = 0usize;
         for k in 0..n {
             let end = usize::from(u16::from_be_bytes([ends[2 * k], ends[2 * k + 1]]));
             if end <= last || end > ids.len() {
                 return Err(bad(format!("the id of customer {k} ends at {end}")));
             }
-            if std::str::from_utf8(&ids[last..end]).is_err() {
+            if !ids.is_char_boundary(end) {
                 return Err(bad(format!("the id of customer {k} is not UTF-8")));
             }
             last = end;
@@ -145,7 +153,7 @@ impl<'a> StoredBlock<'a> {
     /// The id of customer `k` (checked UTF-8 in [`StoredBlock::new`]).
     pub(crate) fn id(&self, k: usize) -> &'a str {
         let start = if k == 0 { 0 } else { self.end(k - 1) };
-        std::str::from_utf8(&self.ids[start..self.end(k)]).unwrap_or_default()
+        self.ids.get(start..self.end(k)).unwrap_or_default()
     }
 
     /// The encoded state of customer `k`.
@@ -275,6 +283,22 @@ mod tests {
         assert!(s.is_ok_and(|s| s.check_order(None).is_err()));
     }
 
+    #[test]
+    fn ids_that_are_not_utf8_are_refused_naming_the_customer() {
+        let states = [0u8; 2 * STATE_BYTES];
+        // Customer 1's id holds a lone continuation byte.
+        let bad_byte = StoredBlock::new(202401, 3, 2, &[0, 2, 0, 4], b"c1\x80x", &states);
+        // Customer 0's id ends inside the two bytes of `é`: each part alone is not UTF-8.
+        let split = StoredBlock::new(202401, 3, 2, &[0, 2, 0, 4], "cé1".as_bytes(), &states);
+        for (r, customer) in [(bad_byte, 1), (split, 0)] {
+            match r {
+                Err(e) => {
+                    assert!(e.to_string().contains(&format!("the id of customer {customer} is not UTF-8")), "{e}")
+                }
+                Ok(_) => panic!("accepted an id that is not UTF-8"),
+            }
+        }
+    }
     proptest::proptest! {
         /// Whatever a damaged or altered store holds, reading a block gives an error or a
         /// block whose every id, state and lookup can be read: never a panic.

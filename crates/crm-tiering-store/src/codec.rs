@@ -51,8 +51,8 @@ pub(crate) const F_EVALUATED: u8 = 32;
 /// `legal_entities`. Index 0 means none; new entries are inserted with the month.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Dictionaries {
+    /// The tier codes by index - 1 (a few, at most 255: found by a scan).
     tiers: Vec<TierCode>,
-    tier_index: HashMap<TierCode, u8>,
     entities: Vec<String>,
     entity_index: HashMap<String, u32>,
     /// Entries added since loading: (index, code).
@@ -69,7 +69,6 @@ impl Dictionaries {
             if i != d.tiers.len() as i64 + 1 {
                 return Err(StoreError::Corrupt(format!("tier_codes: index {i} out of sequence")));
             }
-            d.tier_index.insert(t, i as u8);
             d.tiers.push(t);
         }
         for (i, code) in entities {
@@ -84,13 +83,13 @@ impl Dictionaries {
 
     fn tier(&mut self, t: Option<TierCode>) -> Result<u8, StoreError> {
         let Some(t) = t else { return Ok(0) };
-        if let Some(&i) = self.tier_index.get(&t) {
-            return Ok(i);
+        if let Some(at) = self.tiers.iter().position(|&x| x == t) {
+            // At most 255 codes are kept (below): the index fits.
+            return Ok(u8::try_from(at + 1).unwrap_or(u8::MAX));
         }
         let i = u8::try_from(self.tiers.len() + 1)
             .map_err(|_| StoreError::Input("more than 255 distinct tier codes in one store".into()))?;
         self.tiers.push(t);
-        self.tier_index.insert(t, i);
         self.new_tiers.push((i64::from(i), t.as_str().to_string()));
         Ok(i)
     }
