@@ -2,7 +2,7 @@
 Run each path in its own process:
 
     python examples/spark/bench.py single out/bench/input out/bench/single 2023-01..2023-12
-    python examples/spark/bench.py spark  out/bench/input out/bench/spark  2023-01..2023-12 [partitions]
+    python examples/spark/bench.py spark  out/bench/input out/bench/spark  2023-01..2023-12 [partitions] [--direct]
     PYSPARK_PYTHON=./environment/bin/python python examples/spark/bench.py spark \
         out/bench/input out/bench/spark 2023-01..2023-12 8 \
         --master spark://127.0.0.1:7177 --archives /tmp/tiering_env.tar.gz#environment
@@ -89,7 +89,7 @@ def _ms(text):
     return t.timestamp() * 1000
 
 
-def spark(inp, out, months, partitions, master="local[2]", archives=None):
+def spark(inp, out, months, partitions, master="local[2]", archives=None, direct=False):
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
@@ -114,13 +114,20 @@ def spark(inp, out, months, partitions, master="local[2]", archives=None):
     t0 = time.perf_counter()
     aum = s.read.parquet(f"{inp}/aum").where(in_months)
     des = s.read.parquet(f"{inp}/designations").where(in_months)
-    r = cts.replay(ct.load_rules(), aum, months=months, designations=des, partitions=partitions,
-                   row_column="row", designations_row_column="row")
-    t1 = time.perf_counter()
-    r.write_parquet(out)
-    t2 = time.perf_counter()
+    if direct:  # the tasks write the outputs themselves: one job, nothing persisted
+        rows = cts.evaluate_to_parquet(ct.load_rules(), aum, out, months=months, designations=des,
+                                       partitions=partitions, row_column="row", designations_row_column="row")
+        t1 = t2 = time.perf_counter()
+        n = rows["states"]
+    else:
+        r = cts.replay(ct.load_rules(), aum, months=months, designations=des, partitions=partitions,
+                       row_column="row", designations_row_column="row")
+        t1 = time.perf_counter()
+        r.write_parquet(out)
+        t2 = time.perf_counter()
+        n = r.states.count()
+        r.unpersist()
     stages = stage_times(s.sparkContext)
-    n = r.states.count()
     records = s.read.parquet(f"{inp}/aum").where(in_months).count()
     print(f"spark {master}, {cores} cores, {partitions} partitions: {records} records; read+evaluate {t1 - t0:.1f} s, "
           f"write {t2 - t1:.1f} s, total {t2 - t0:.1f} s; states {n} rows")
@@ -128,7 +135,6 @@ def spark(inp, out, months, partitions, master="local[2]", archives=None):
     print("stage  tasks   wall s  task s  shuffle read MB  write MB  name")
     for sid, name, tasks, wall, run, rd, wr in stages:
         print(f"{sid:5d} {tasks:6d} {wall:8.1f} {run:7.1f} {rd:16.1f} {wr:9.1f}  {name}")
-    r.unpersist()
     s.stop()
 
 
@@ -143,11 +149,13 @@ def main():
     ap.add_argument("partitions", nargs="?", type=int, default=8)
     ap.add_argument("--master", default="local[2]")
     ap.add_argument("--archives", help="spark.archives, e.g. /tmp/tiering_env.tar.gz#environment")
+    ap.add_argument("--direct", action="store_true",
+                    help="evaluate_to_parquet (the tasks write the outputs) instead of replay + write_parquet")
     a = ap.parse_args()
     if a.mode == "single":
         single(a.input, a.output, a.months)
     else:
-        spark(a.input, a.output, a.months, a.partitions, a.master, a.archives)
+        spark(a.input, a.output, a.months, a.partitions, a.master, a.archives, a.direct)
 
 
 if __name__ == "__main__":

@@ -312,3 +312,41 @@ def test_legal_entities_are_the_whole_portfolios(spark, rules):
         assert all("legal entity `620102`" in m for m in got["errors"].column("message").to_pylist())
     finally:
         r.unpersist()
+
+
+def test_evaluate_to_parquet_writes_what_the_spark_result_holds(spark, rules, history, designations, tmp_path):
+    """The tasks' own Parquet files hold, output by output, the single-process path's tables:
+    read back by Spark itself, in Spark's types; every partition's file is committed once."""
+    want, _ = single(rules, history, "2024-01..2024-06", designations, explain=True)
+    df = cts._create(spark, history)
+    des = cts._create(spark, designations)
+    out = tmp_path / "out"
+    rows = cts.evaluate_to_parquet(
+        rules, df, str(out), months="2024-01..2024-06", designations=des, explain=True, partitions=5
+    )
+    assert rows == {name: want[name].num_rows for name in cts.OUTPUTS}
+    assert not (out / "_temporary").exists()
+    for name in cts.OUTPUTS:
+        files = sorted(p.name for p in (out / name).iterdir())
+        assert "_SUCCESS" in files and len([f for f in files if f.endswith(".parquet")]) <= 5, files
+        back = cts._sorted(name, cts.to_arrow(spark.read.parquet(str(out / name))))
+        assert back.schema == want[name].schema, (name, back.schema, want[name].schema)
+        assert back.equals(want[name]), name
+    assert spark.read.parquet(str(out / "states")).schema["month"].dataType.simpleString() == "date"
+
+
+def test_evaluate_to_parquet_writes_nothing_when_errors_stop_the_run(spark, rules, history, tmp_path):
+    bad = pa.concat_tables(
+        [history, pa.table({"customer_id": pa.array([None], pa.string()), "month": ["2024-03"], "legal_entity": [""], "aum": ["2"]})]
+    )
+    with pytest.raises(ct.InputError) as single_info:
+        ct.Portfolio(rules).evaluate_month("2024-01..2024-06", bad)
+    out = tmp_path / "out"
+    with pytest.raises(ct.InputError) as spark_info:
+        cts.evaluate_to_parquet(rules, cts._create(spark, bad), str(out), months="2024-01..2024-06", partitions=3)
+    assert str(spark_info.value) == str(single_info.value)
+    assert not out.exists() or sorted(p.name for p in out.iterdir()) == []
+    # an existing output is refused under mode="error" before anything runs
+    (out / "states").mkdir(parents=True)
+    with pytest.raises(FileExistsError):
+        cts.evaluate_to_parquet(rules, cts._create(spark, history), str(out), months="2024-01..2024-06", mode="error")

@@ -103,6 +103,40 @@ def _part(table: pa.Table, src: int, column: str, child_type: pa.DataType) -> Tu
     return pa.Table.from_arrays(children, names=names), sel.column("_row").combine_chunks()
 
 
+def _evaluate_partition(plan: _Plan, batches: Iterator[pa.RecordBatch]) -> Any:
+    """One task's partition through the core: none for an empty partition, the pickled errors
+    (``bytes``) when they stop the run, else each output's table in its Spark-ready schema."""
+    batches = list(batches)
+    if not batches or sum(b.num_rows for b in batches) == 0:
+        return None
+    table = pa.Table.from_batches(batches)
+    rules = ct.RuleBook.from_str(plan.rules_json)  # once per task
+    aum, aum_rows = _part(table, _SRC_AUM, "_aum", plan.aum_type)
+    rows = {"aum": aum_rows}
+    designations = None
+    if plan.designations_type is not None:
+        designations, des_rows = _part(table, _SRC_DESIGNATIONS, "_designations", plan.designations_type)
+        rows["designations"] = des_rows
+    st = table.filter(pc.equal(table.column("_src"), _SRC_STATES))
+    if st.num_rows:
+        st = st.take(pc.sort_indices(st, [("_cid", "ascending")]))
+        stored = st.column("_stored").flatten()
+        lines = list(zip(stored[1].to_pylist(), stored[2].to_pylist()))
+    else:
+        lines = []
+    del table, batches
+    try:
+        p, result = _run(plan, rules, aum, designations, lines)
+    except ct.TieringError as e:
+        return pickle.dumps([_rename_error(x, rows) for x in e.errors])
+    tables = _present(result, rows, p.to_states_text())
+    out = {}
+    for name in OUTPUTS:
+        schema = pa.schema(list(plan.out_types[name]))
+        out[name] = tables[name].select(schema.names).cast(schema)
+    return out
+
+
 def _task(plan: _Plan) -> Any:
     out_struct = {k: plan.out_types[k] for k in OUTPUTS}
 
@@ -121,36 +155,52 @@ def _task(plan: _Plan) -> Any:
         return pa.RecordBatch.from_arrays(arrays, names=["_out", *OUTPUTS, "_fatal"])
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        batches = list(batches)
-        if not batches or sum(b.num_rows for b in batches) == 0:
+        out = _evaluate_partition(plan, batches)
+        if out is None:
             return
-        table = pa.Table.from_batches(batches)
-        rules = ct.RuleBook.from_str(plan.rules_json)  # once per task
-        aum, aum_rows = _part(table, _SRC_AUM, "_aum", plan.aum_type)
-        rows = {"aum": aum_rows}
-        designations = None
-        if plan.designations_type is not None:
-            designations, des_rows = _part(table, _SRC_DESIGNATIONS, "_designations", plan.designations_type)
-            rows["designations"] = des_rows
-        st = table.filter(pc.equal(table.column("_src"), _SRC_STATES))
-        if st.num_rows:
-            st = st.take(pc.sort_indices(st, [("_cid", "ascending")]))
-            stored = st.column("_stored").flatten()
-            lines = list(zip(stored[1].to_pylist(), stored[2].to_pylist()))
-        else:
-            lines = []
-        del table, batches
-        try:
-            p, result = _run(plan, rules, aum, designations, lines)
-        except ct.TieringError as e:
-            errs = [_rename_error(x, rows) for x in e.errors]
-            yield batch(_FATAL, None, pickle.dumps(errs))
+        if isinstance(out, bytes):
+            yield batch(_FATAL, None, out)
             return
-        tables = _present(result, rows, p.to_states_text())
         for kind, name in enumerate(OUTPUTS):
-            t = tables[name].select([f.name for f in out_struct[name]])
-            t = t.cast(pa.schema(list(out_struct[name])))
-            for b in t.to_batches(max_chunksize=_BATCH_ROWS):
+            for b in out[name].to_batches(max_chunksize=_BATCH_ROWS):
                 yield batch(kind, b)
+
+    return run
+
+
+# What a writing task reports: its partition, and per output the file it wrote and its rows, or
+# its pickled errors.
+_WRITTEN_SCHEMA = pa.schema(
+    [("part", pa.int32()), ("output", pa.string()), ("file", pa.string()), ("rows", pa.int64()), ("fatal", pa.binary())]
+)
+
+
+def _write_task(plan: _Plan, staging: str) -> Any:
+    """A task that writes its partition's outputs as Parquet files under ``staging`` (a
+    directory of its own per task attempt, so that a retried or speculative attempt never meets
+    another's files) and reports them; the driver commits the files of the attempts Spark kept."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import pyarrow.fs as pafs
+        import pyarrow.parquet as pq
+        from pyspark import TaskContext
+
+        ctx = TaskContext.get()
+        part, attempt = ctx.partitionId(), ctx.taskAttemptId()
+        out = _evaluate_partition(plan, batches)
+        if out is None:
+            return
+        if isinstance(out, bytes):
+            yield pa.RecordBatch.from_pylist([{"part": part, "fatal": out}], schema=_WRITTEN_SCHEMA)
+            return
+        fs, base = pafs.FileSystem.from_uri(staging)
+        folder = f"{base}/{attempt}"
+        fs.create_dir(folder, recursive=True)
+        report = []
+        for name in OUTPUTS:
+            file = f"{folder}/{name}.parquet"
+            pq.write_table(out[name], file, filesystem=fs)
+            report.append({"part": part, "output": name, "file": file, "rows": out[name].num_rows})
+        yield pa.RecordBatch.from_pylist(report, schema=_WRITTEN_SCHEMA)
 
     return run

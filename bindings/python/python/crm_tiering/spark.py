@@ -4,6 +4,8 @@
 >>> r = cts.replay(rules, history_df, months="2023-01..2023-12",           # doctest: +SKIP
 ...                designations=designations_df, states=stored_df)
 >>> r.states.write.parquet(...); r.stored_states.write.parquet(...)       # doctest: +SKIP
+>>> cts.evaluate_to_parquet(rules, history_df, "hdfs:///tiering/2023-12",  # doctest: +SKIP
+...                         months="2023-01..2023-12")
 
 How it runs. The AUM records, the designations and the stored states are tagged, put in one
 DataFrame and repartitioned by customer id (``repartition(n, customer_id)``), so a customer's
@@ -44,6 +46,7 @@ first to last month", would need a pass over the data and lets a stray row decid
 
 from __future__ import annotations
 
+import os
 import pickle
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
@@ -65,6 +68,7 @@ from ._spark_tables import (
 )
 from ._spark_task import (
     _FATAL,
+    _WRITTEN_SCHEMA,
     _SRC_AUM,
     _SRC_DESIGNATIONS,
     _SRC_STATES,
@@ -72,6 +76,7 @@ from ._spark_task import (
     _Plan,
     _run,
     _task,
+    _write_task,
 )
 
 __all__ = [
@@ -79,7 +84,9 @@ __all__ = [
     "canonical",
     "evaluate",
     "evaluate_month",
+    "evaluate_to_parquet",
     "replay",
+    "sort_output",
     "states_dataframe",
     "states_text",
     "to_arrow",
@@ -99,6 +106,12 @@ def canonical(result: Any, portfolio: Any = None, *, rows: Optional[Dict[str, An
 # ---------------------------------------------------------------------------------------------
 # States text
 # ---------------------------------------------------------------------------------------------
+
+
+def sort_output(name: str, table: Any) -> pa.Table:
+    """An output's Arrow table (``name`` one of ``OUTPUTS``) in canonical order, as ``to_arrow``
+    and ``canonical`` give them: e.g. the files ``evaluate_to_parquet`` wrote, read back."""
+    return _sorted(name, pa.table(table))
 
 
 def states_text(stored: Any, rules: Any = None) -> str:
@@ -394,6 +407,38 @@ def _fatal_error(fatal: List[Any]) -> Exception:
     return type(first)(message, **attrs)
 
 
+def _partitioned(
+    rules: Any,
+    aum: Any,
+    months: Any,
+    designations: Any,
+    states: Any,
+    missing_months: str,
+    explain: bool,
+    partitions: Optional[int],
+    customer_column: str,
+    row_column: Optional[str],
+    designations_row_column: Optional[str],
+    options: Dict[str, Any],
+) -> Any:
+    """The plan and the tagged input repartitioned by customer: what both ``evaluate`` and
+    ``evaluate_to_parquet`` hand to their tasks (the driver's checks done)."""
+    if months is None:
+        raise TypeError("months must be declared (a month or a range 'YYYY-MM..YYYY-MM')")
+    book = ct.load_rules(rules)
+    spark = aum.sparkSession
+    months_text = _months_text(months)
+
+    inputs = _inputs(aum, designations, row_column, designations_row_column)
+    plan = _plan_of(book, inputs, months_text, missing_months, explain, options)
+    entities = _portfolio_checks(book, aum, inputs.aum_cols, months_text, plan.options)
+    plan.options = _partition_options(plan.options, entities)
+
+    combined = _combined(plan, inputs, states, customer_column)
+    n = partitions or spark.sparkContext.defaultParallelism
+    return plan, combined.repartition(n, "_cid")
+
+
 def evaluate(
     rules: Any,
     aum: Any,
@@ -424,24 +469,16 @@ def evaluate(
     MEMORY_AND_DISK) from which the five outputs are read. Raises as the single-process path
     when a record names no usable customer, the stored states' rule book is refused, or a
     declared month has no AUM record at all (checked on the driver over the whole DataFrame:
-    ``InputError``, field ``month``, the core's message)."""
+    ``InputError``, field ``month``, the core's message). To write the outputs as Parquet and
+    nothing else, ``evaluate_to_parquet`` costs much less."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    if months is None:
-        raise TypeError("months must be declared (a month or a range 'YYYY-MM..YYYY-MM')")
-    book = ct.load_rules(rules)
-    spark = aum.sparkSession
-    months_text = _months_text(months)
-
-    inputs = _inputs(aum, designations, row_column, designations_row_column)
-    plan = _plan_of(book, inputs, months_text, missing_months, explain, options)
-    entities = _portfolio_checks(book, aum, inputs.aum_cols, months_text, plan.options)
-    plan.options = _partition_options(plan.options, entities)
-
-    combined = _combined(plan, inputs, states, customer_column)
-    n = partitions or spark.sparkContext.defaultParallelism
-    result = combined.repartition(n, "_cid").mapInArrow(_task(plan), _out_schema(plan))
+    plan, tagged = _partitioned(
+        rules, aum, months, designations, states, missing_months, explain, partitions, customer_column,
+        row_column, designations_row_column, options,
+    )
+    result = tagged.mapInArrow(_task(plan), _out_schema(plan))
     result = result.persist(storage_level or StorageLevel.MEMORY_AND_DISK)
     fatal = result.where(F.col("_out") == _FATAL).select("_fatal").collect()
     if fatal:
@@ -451,6 +488,92 @@ def evaluate(
         name: result.where(F.col("_out") == kind).select(f"{name}.*") for kind, name in enumerate(OUTPUTS)
     }
     return SparkResult(**frames, _combined=result)
+
+
+def evaluate_to_parquet(
+    rules: Any,
+    aum: Any,
+    path: str,
+    *,
+    months: Any,
+    designations: Any = None,
+    states: Any = None,
+    missing_months: str = "error",
+    explain: bool = False,
+    partitions: Optional[int] = None,
+    customer_column: str = "customer_id",
+    row_column: Optional[str] = None,
+    designations_row_column: Optional[str] = None,
+    mode: str = "overwrite",
+    **options: Any,
+) -> Dict[str, int]:
+    """``evaluate``, writing the five outputs as Parquet under ``path/<name>`` (the files and
+    types ``SparkResult.write_parquet`` writes: read them back with ``spark.read.parquet``), and
+    returning each output's row count.
+
+    Each task writes its partition's outputs with pyarrow straight from the core's Arrow tables
+    (no conversion to Spark rows, nothing persisted) into a staging folder of its own attempt,
+    ``path/_temporary``; the driver then moves the files of the attempts Spark kept to
+    ``path/<name>/part-NNNNN.parquet`` and writes ``path/<name>/_SUCCESS``, as Spark does. ``path`` is any location
+    pyarrow's filesystems open (a local path that the executors share, ``hdfs://``, ``s3://``).
+    When errors stop the run, nothing is written (the staging folder is removed) and the same
+    exception as ``evaluate``'s is raised. ``mode``: ``overwrite`` (the outputs already under
+    ``path`` are replaced) or ``error`` (a ``path`` that holds any output is refused)."""
+    import pyarrow.fs as pafs
+    import pyarrow.parquet as pq
+
+    if mode not in ("overwrite", "error"):
+        raise ValueError(f"mode must be 'overwrite' or 'error', not {mode!r}")
+    if "://" not in path:
+        path = os.path.abspath(path)  # the executors' working folders are not the driver's
+    fs, base = pafs.FileSystem.from_uri(path)
+    base = base.rstrip("/")
+    if mode == "error":
+        for name in OUTPUTS:
+            if fs.get_file_info(f"{base}/{name}").type != pafs.FileType.NotFound:
+                raise FileExistsError(f"{path}: output {name} exists (mode='error')")
+    plan, tagged = _partitioned(
+        rules, aum, months, designations, states, missing_months, explain, partitions, customer_column,
+        row_column, designations_row_column, options,
+    )
+    staging = f"{base}/_temporary"
+    fs.create_dir(staging, recursive=True)
+    uri = path.rstrip("/") + "/_temporary"
+    try:
+        written = tagged.mapInArrow(_write_task(plan, uri), _spark_schema(_WRITTEN_SCHEMA)).collect()
+        fatal = [r for r in written if r["fatal"] is not None]
+        if fatal:
+            raise _fatal_error([{"_fatal": r["fatal"]} for r in fatal])
+        rows = _commit_files(fs, base, plan, written, pq)
+    finally:
+        fs.delete_dir(staging)
+    return rows
+
+
+def _spark_schema(schema: pa.Schema) -> Any:
+    from pyspark.sql import types as T
+
+    return T.StructType([T.StructField(f.name, _spark_type(f.type), True) for f in schema])
+
+
+def _commit_files(fs: Any, base: str, plan: _Plan, written: List[Any], pq: Any) -> Dict[str, int]:
+    """Moves the tasks' files to ``base/<name>/part-NNNNN.parquet`` (the outputs there before
+    removed), an empty file with the output's schema where no task had rows; returns the rows of
+    each output."""
+    rows = {name: 0 for name in OUTPUTS}
+    for name in OUTPUTS:
+        fs.delete_dir_contents(f"{base}/{name}", missing_dir_ok=True)
+        fs.create_dir(f"{base}/{name}", recursive=True)
+    for r in sorted(written, key=lambda r: (r["output"], r["part"])):
+        fs.move(r["file"], f"{base}/{r['output']}/part-{r['part']:05d}.parquet")
+        rows[r["output"]] += r["rows"]
+    for name in OUTPUTS:
+        if not any(r["output"] == name for r in written):
+            schema = pa.schema(list(plan.out_types[name]))
+            pq.write_table(schema.empty_table(), f"{base}/{name}/part-00000.parquet", filesystem=fs)
+        with fs.open_output_stream(f"{base}/{name}/_SUCCESS"):
+            pass
+    return rows
 
 
 def evaluate_month(rules: Any, aum: Any, *, month: Any, **options: Any) -> SparkResult:
