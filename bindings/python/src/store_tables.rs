@@ -10,6 +10,7 @@ use arrow_array::builder::{
 use arrow_schema::ArrowError;
 use crm_tiering::TierCode;
 use crm_tiering::portfolio::BaselineDifference;
+use crm_tiering::portfolio::arrow::tables::{Reject, RejectsTable};
 use pyo3_arrow::PyTable;
 
 use crate::writers::month_days;
@@ -75,35 +76,24 @@ pub(crate) fn runs_table(runs: &[crm_tiering_store::RunRecord]) -> Result<PyTabl
     ])
 }
 
-/// The rejects table: one row per customer held back or record refused by a committing run.
+/// The rejects table: one row per customer held back or record refused by a committing run
+/// (the core's, the CLI's `rejects.parquet` too).
 pub(crate) fn rejects_table(rows: &[crm_tiering_store::RejectRow]) -> Result<PyTable, ArrowError> {
-    let n = rows.len();
-    let s = || StringBuilder::with_capacity(n, n * 16);
-    let (mut customer, mut category, mut field, mut message, mut record, mut other) = (s(), s(), s(), s(), s(), s());
-    let mut month = Date32Builder::with_capacity(n);
-    let (mut run_id, mut seq) = (Int64Builder::with_capacity(n), Int64Builder::with_capacity(n));
+    let mut t = RejectsTable::default();
     for r in rows {
-        customer.append_option(r.customer_id.as_deref());
-        month.append_value(month_days(r.month));
-        run_id.append_value(r.run_id);
-        seq.append_value(r.seq);
-        category.append_value(&r.category);
-        field.append_option(r.field.as_deref());
-        message.append_value(&r.message);
-        record.append_option(r.record.as_deref());
-        other.append_option(r.other_record.as_deref());
+        t.push(&Reject {
+            month: r.month,
+            run_id: r.run_id,
+            seq: r.seq,
+            customer_id: r.customer_id.as_deref(),
+            category: &r.category,
+            field: r.field.as_deref(),
+            record: r.record.as_deref(),
+            other_record: r.other_record.as_deref(),
+            message: &r.message,
+        });
     }
-    columns(vec![
-        ("customer_id", Arc::new(customer.finish())),
-        ("month", Arc::new(month.finish())),
-        ("run_id", Arc::new(run_id.finish())),
-        ("seq", Arc::new(seq.finish())),
-        ("category", Arc::new(category.finish())),
-        ("field", Arc::new(field.finish())),
-        ("message", Arc::new(message.finish())),
-        ("record", Arc::new(record.finish())),
-        ("other_record", Arc::new(other.finish())),
-    ])
+    crate::writers::table(t.finish()?)
 }
 
 /// The baseline differences of a simulation from a store: `month`, `tier`, `committed`,

@@ -191,7 +191,7 @@ def test_months_are_dates_in_every_output_table(rules):
     t = pa.table({"customer_id": ["a", "b"], "month": ["2024-01", "2024-01"], "aum": ["480000", "x"]})
     r = ct.replay_portfolio(rules, t)
     cols = {
-        "states": ("month", "special_until"),
+        "states": ("month", "watch_since", "below_entry_since", "special_first_month", "special_last_month", "last_month"),
         "events": ("month", "effective_from", "window_from"),
         "alerts": ("month",),
         "errors": ("month", "reported_in"),

@@ -108,17 +108,17 @@ def state_key(row: dict) -> tuple:
     return (
         month_text(row["month"]), row["customer_id"], cell(row["aum"]),
         "" if row["has_record"] is None else str(row["has_record"]).lower(),
-        row["status"], cell(row["tier"]), cell(row["effective_tier"]), str(row["watch_months"]),
-        str(row["below_entry_months"]), str(row["retention_months_left"]), cell(row["special_tier"]),
-        cell(month_text(row["special_until"])),
+        row["status"], cell(row["tier"]), cell(row["effective_tier"]), cell(row["watch_short_months"]),
+        cell(row["below_entry_months"]), str(row["retention_months_left"]), cell(row["special_tier"]),
+        cell(month_text(row["special_last_month"])),
     )
 
 
 def export_state_key(row: dict) -> tuple:
     return (
         row["month"], row["customer_id"], row["aum"], row["has_record"] if row["evaluated"] == "true" else "",
-        row["status"], row["tier"], row["effective_tier"], row["watch_short_months"] or "0",
-        row["below_entry_months"] or "0", row["retention_months_left"], row["special_tier"], row["special_last_month"],
+        row["status"], row["tier"], row["effective_tier"], row["watch_short_months"],
+        row["below_entry_months"], row["retention_months_left"], row["special_tier"], row["special_last_month"],
     )
 
 
@@ -178,7 +178,7 @@ def test_events_and_alerts_of_a_range(demo, tmp_path):
     events = store.events("2023-02..2023-03", explain=True)
     assert events.num_rows > 0
     assert sorted(event_key(r) for r in events.to_pylist()) == sorted(export_event_key(r) for r in exported["events"])
-    assert {r["explain"] for r in events.to_pylist()} == {r["explanation"] for r in exported["events"]}
+    assert {r["explanation"] for r in events.to_pylist()} == {r["explanation"] for r in exported["events"]}
     alerts = store.alerts("2023-02..2023-03")
     assert sorted((month_text(r["month"]), r["customer_id"], r["kind"]) for r in alerts.to_pylist()) == sorted(
         (r["month"], r["customer_id"], r["kind"]) for r in exported["alerts"]
@@ -189,6 +189,37 @@ def test_events_and_alerts_of_a_range(demo, tmp_path):
     with pytest.raises(ct.InputError) as e:
         store.events("2024-01")
     assert e.value.field == "month" and "2023-01..2023-04" in str(e.value)
+
+
+def test_parquet_export_is_the_tables_of_the_binding(demo, tmp_path):
+    """The CLI's Parquet export and the binding's tables are one schema per table (SPEC §15,
+    "Output tables"), with the same values row for row."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    location = str(demo / "crm-tiering.db")
+    store = ct.open_store(location)
+    out = tmp_path / "parquet"
+    run_cli("export", "--month", "2023-02..2023-03", "--format", "parquet", "--store", location, "--out", str(out))
+    mine = {
+        "states": store.states("2023-02..2023-03"),
+        "events": store.events("2023-02..2023-03", explain=True),
+        "alerts": store.alerts("2023-02..2023-03"),
+        "rejects": store.rejects("2023-02..2023-03"),
+    }
+    for name, table in mine.items():
+        path = out / f"{name}.parquet"
+        assert pq.read_schema(path) == table.schema, (name, pq.read_schema(path), table.schema)
+        exported = pq.read_table(path)
+        assert exported.num_rows == table.num_rows and (name == "rejects" or table.num_rows > 0), name
+        assert exported.to_pylist() == table.to_pylist(), name
+    states = pq.read_table(out / "states.parquet")
+    assert states.schema.field("month").type == pa.date32()
+    assert states.schema.field("aum").type == pa.decimal128(38, 2)
+    assert pa.types.is_dictionary(states.schema.field("legal_entity").type)
+    # A portfolio's own tables have the same schemas (events without explanations too).
+    p = ct.Portfolio(demo_rules(demo))
+    r = p.evaluate_month("2023-01", pa.table({"customer_id": ["c1"], "aum": ["2500000"]}))
+    for name in ("states", "events", "alerts"):
+        assert getattr(r, name).schema == pq.read_schema(out / f"{name}.parquet"), name
 
 
 def test_one_customers_history(demo):
@@ -204,7 +235,7 @@ def test_one_customers_history(demo):
     all_states = store.states("2023-01..2023-04").to_pylist()
     assert h.states.to_pylist() == [r for r in all_states if r["customer_id"] == customer]
     assert [event_key(r) for r in h.events.to_pylist()] == [event_key(r) for r in everything if r["customer_id"] == customer]
-    assert all(r["explain"] for r in h.events.to_pylist())
+    assert all(r["explanation"] for r in h.events.to_pylist())
     alerts = [r for r in store.alerts("2023-01..2023-04").to_pylist() if r["customer_id"] == customer]
     assert h.alerts.to_pylist() == alerts
     with pytest.raises(ct.InputError) as e:

@@ -76,8 +76,8 @@ def test_portfolio_matches_customer_by_customer(rules, history):
                 out.state.effective_tier,
             )
             assert g["aum"] == out.aum and isinstance(g["aum"], Decimal)
-            assert g["watch_months"] == out.state.watch_months
-            assert [(e["kind"], e["from_tier"], e["to_tier"], e["reason"], e["explain"]) for e in got_events.get(cid, [])] == [
+            assert (g["watch_short_months"] or 0) == out.state.watch_months
+            assert [(e["kind"], e["from_tier"], e["to_tier"], e["reason"], e["explanation"]) for e in got_events.get(cid, [])] == [
                 (e.kind, e.from_tier, e.to_tier, e.reason, e.explain()) for e in out.events
             ]
             assert p.state(cid) == out.state
@@ -284,7 +284,7 @@ def test_designations_table(rules):
     d = pa.table({"customer_id": ["a"], "month": ["2024-01"], "action": ["grant"], "tier": ["diamond"], "months": ["12"]})
     r = ct.Portfolio(rules).evaluate_month("2024-01", t, designations=d)
     s = {x["customer_id"]: x for x in r.states.to_pylist()}
-    assert s["a"]["effective_tier"] == "diamond" and s["a"]["special_until"] == datetime.date(2025, 1, 1)
+    assert s["a"]["effective_tier"] == "diamond" and s["a"]["special_last_month"] == datetime.date(2025, 1, 1)
     assert s["b"]["effective_tier"] is None
     assert r.events.to_pylist()[0]["kind"] == "special_granted"
     # A designation dated another month holds its customer back, naming the record.
@@ -458,10 +458,10 @@ def test_typed_and_text_amounts_give_the_same_rows(rules):
     for name in ("states", "events", "alerts", "errors"):
         assert getattr(a, name).to_pylist() == getattr(b, name).to_pylist(), name
     rows = {r["customer_id"]: r for r in a.states.to_pylist()}
-    assert rows["c"]["special_tier"] == "platinum" and rows["c"]["special_until"] is not None
+    assert rows["c"]["special_tier"] == "platinum" and rows["c"]["special_last_month"] is not None
     assert "b" not in rows and a.errors.num_rows == 0
     assert rows["a"]["aum"] == Decimal("180000.00") and rows["d"]["effective_tier"] == "private"
-    assert rows["d"]["watch_months"] == 1  # below its tier in February: the watch starts
+    assert rows["d"]["watch_short_months"] == 1  # below its tier in February: the watch starts
 
 
 def test_states_tables_carry_legal_entity_and_customer_kind(tmp_path):

@@ -1,24 +1,22 @@
 //! `crm-tiering export`: a committed month or range of months out of the store, as Parquet, CSV
 //! or JSON Lines files: states, events, alerts and rejects.
 //!
-//! Months are `YYYY-MM` strings in every format; amounts are `Decimal128(38, 2)` in Parquet and
-//! plain decimals in CSV; tier, status and kind codes are strings. CSV is UTF-8 (with a
-//! byte-order mark when `--bom` is given, so that Excel reads Chinese text), and text cells are
-//! neutralised against formulas. Files are written under temporary names and renamed into place
-//! when every file is written.
+//! Parquet files are the core's output tables (SPEC §15, "Output tables", the Python binding's
+//! tables too: [`parquet`]): months `date32` (the month's first day), amounts
+//! `decimal128(38, 2)`, codes dictionary strings. CSV has the same column names (less the
+//! states' `status_zh` and `is_vip` and the events' `tier`), months as `YYYY-MM`, amounts as plain
+//! decimals; it is UTF-8 (with a byte-order mark when `--bom` is given, so that Excel reads
+//! Chinese text), and text cells are neutralised against formulas. Files are written under
+//! temporary names and renamed into place when every file is written.
 
-use std::fs::File;
+mod parquet;
+
 use std::path::Path;
-use std::sync::Arc;
 
-use arrow_array::builder::{BooleanBuilder, Decimal128Builder, Int64Builder, StringBuilder};
-use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Schema};
 use clap::ValueEnum;
 use crm_tiering::portfolio::MonthRange;
 use crm_tiering::{Decimal, RuleBook};
 use crm_tiering_store::Store;
-use parquet::arrow::ArrowWriter;
 
 use crate::exit::{Exit, Failure};
 use crate::output::{OutFile, Staging};
@@ -36,14 +34,6 @@ pub(crate) enum Format {
     /// The checked states text of each month (states-YYYY-MM.jsonl, the format `import-states`
     /// reads), and events.jsonl, alerts.jsonl.
     Jsonl,
-}
-
-#[derive(Clone, Copy)]
-enum Kind {
-    Text,
-    Amount,
-    Int,
-    Bool,
 }
 
 enum Cell {
@@ -65,238 +55,94 @@ fn int(v: Option<impl Into<i64>>) -> Cell {
     Cell::Int(v.map(Into::into))
 }
 
-/// A table being written in one format.
-enum Sink {
-    Csv { file: OutFile, line: String },
-    Parquet { writer: Box<ArrowWriter<File>>, schema: Arc<Schema>, rows: Vec<Vec<Cell>>, kinds: Vec<Kind> },
-}
-
-const BATCH: usize = 65_536;
-
+/// A CSV table being written.
 struct Table {
-    sink: Sink,
+    file: OutFile,
+    line: String,
     rows: u64,
 }
 
 impl Table {
-    fn new(
-        staging: &mut Staging,
-        name: &str,
-        cols: &[(&str, Kind)],
-        format: Format,
-        bom: bool,
-    ) -> Result<Self, Failure> {
-        let sink = match format {
-            Format::Csv | Format::Jsonl => {
-                let mut file = staging.create(&format!("{name}.csv"))?;
-                let header: Vec<&str> = cols.iter().map(|c| c.0).collect();
-                let head = format!("{}{}", if bom { "\u{feff}" } else { "" }, header.join(","));
-                file.line(&head)?;
-                Sink::Csv { file, line: String::new() }
-            }
-            Format::Parquet => {
-                let fields: Vec<Field> = cols
-                    .iter()
-                    .map(|(n, k)| {
-                        let t = match k {
-                            Kind::Text => DataType::Utf8,
-                            Kind::Amount => DataType::Decimal128(38, 2),
-                            Kind::Int => DataType::Int64,
-                            Kind::Bool => DataType::Boolean,
-                        };
-                        Field::new(*n, t, true)
-                    })
-                    .collect();
-                let schema = Arc::new(Schema::new(fields));
-                let file = staging.create(&format!("{name}.parquet"))?;
-                let f = file.into_file()?;
-                let writer = ArrowWriter::try_new(f, schema.clone(), None)
-                    .map_err(|e| Failure::internal(format!("{name}.parquet: {e}")))?;
-                Sink::Parquet {
-                    writer: Box::new(writer),
-                    schema,
-                    rows: Vec::new(),
-                    kinds: cols.iter().map(|c| c.1).collect(),
-                }
-            }
-        };
-        Ok(Table { sink, rows: 0 })
+    fn new(staging: &mut Staging, name: &str, cols: &[&str], bom: bool) -> Result<Self, Failure> {
+        let mut file = staging.create(&format!("{name}.csv"))?;
+        let head = format!("{}{}", if bom { "\u{feff}" } else { "" }, cols.join(","));
+        file.line(&head)?;
+        Ok(Table { file, line: String::new(), rows: 0 })
     }
 
     fn push(&mut self, row: Vec<Cell>) -> Result<(), Failure> {
         self.rows += 1;
-        match &mut self.sink {
-            Sink::Csv { file, line } => {
-                line.clear();
-                for (i, c) in row.iter().enumerate() {
-                    if i > 0 {
-                        line.push(',');
-                    }
-                    match c {
-                        Cell::Text(Some(s)) => line.push_str(&csv_field(s)),
-                        Cell::Amount(Some(d)) => line.push_str(&d.to_string()),
-                        Cell::Int(Some(v)) => line.push_str(&v.to_string()),
-                        Cell::Bool(Some(b)) => line.push_str(if *b { "true" } else { "false" }),
-                        _ => {}
-                    }
-                }
-                file.line(line)
+        let line = &mut self.line;
+        line.clear();
+        for (i, c) in row.iter().enumerate() {
+            if i > 0 {
+                line.push(',');
             }
-            Sink::Parquet { rows, .. } => {
-                rows.push(row);
-                if rows.len() >= BATCH { self.flush() } else { Ok(()) }
+            match c {
+                Cell::Text(Some(s)) => line.push_str(&csv_field(s)),
+                Cell::Amount(Some(d)) => line.push_str(&d.to_string()),
+                Cell::Int(Some(v)) => line.push_str(&v.to_string()),
+                Cell::Bool(Some(b)) => line.push_str(if *b { "true" } else { "false" }),
+                _ => {}
             }
         }
+        self.file.line(line)
     }
 
-    fn flush(&mut self) -> Result<(), Failure> {
-        let Sink::Parquet { writer, schema, rows, kinds } = &mut self.sink else { return Ok(()) };
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(kinds.len());
-        for (i, k) in kinds.iter().enumerate() {
-            let cells = rows.iter().map(|r| r.get(i));
-            let a: ArrayRef = match k {
-                Kind::Text => {
-                    let mut b = StringBuilder::new();
-                    for c in cells {
-                        match c {
-                            Some(Cell::Text(Some(s))) => b.append_value(s),
-                            _ => b.append_null(),
-                        }
-                    }
-                    Arc::new(b.finish())
-                }
-                Kind::Amount => {
-                    let mut b = Decimal128Builder::new();
-                    for c in cells {
-                        match c {
-                            Some(Cell::Amount(Some(d))) => b.append_value(fen(*d)?),
-                            _ => b.append_null(),
-                        }
-                    }
-                    Arc::new(b.finish().with_precision_and_scale(38, 2).map_err(|e| Failure::internal(e.to_string()))?)
-                }
-                Kind::Int => {
-                    let mut b = Int64Builder::new();
-                    for c in cells {
-                        match c {
-                            Some(Cell::Int(Some(v))) => b.append_value(*v),
-                            _ => b.append_null(),
-                        }
-                    }
-                    Arc::new(b.finish())
-                }
-                Kind::Bool => {
-                    let mut b = BooleanBuilder::new();
-                    for c in cells {
-                        match c {
-                            Some(Cell::Bool(Some(v))) => b.append_value(*v),
-                            _ => b.append_null(),
-                        }
-                    }
-                    Arc::new(b.finish())
-                }
-            };
-            arrays.push(a);
-        }
-        let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| Failure::internal(e.to_string()))?;
-        writer.write(&batch).map_err(|e| Failure::internal(format!("cannot write Parquet: {e}")))?;
-        rows.clear();
-        Ok(())
-    }
-
-    fn finish(mut self) -> Result<u64, Failure> {
-        self.flush()?;
-        let rows = self.rows;
-        match self.sink {
-            Sink::Csv { file, .. } => file.finish()?,
-            Sink::Parquet { writer, .. } => {
-                writer.close().map_err(|e| Failure::internal(format!("cannot write Parquet: {e}")))?;
-            }
-        }
-        Ok(rows)
+    fn finish(self) -> Result<u64, Failure> {
+        self.file.finish()?;
+        Ok(self.rows)
     }
 }
 
-/// An amount as a Decimal128 at scale 2 (every stored amount is whole fen).
-fn fen(d: Decimal) -> Result<i128, Failure> {
-    let mut x = d;
-    x.rescale(2);
-    if x != d {
-        return Err(Failure::internal(format!("amount {d} has more than 2 decimals")));
-    }
-    Ok(x.mantissa())
-}
-
-const STATES: &[(&str, Kind)] = &[
-    ("month", Kind::Text),
-    ("customer_id", Kind::Text),
-    ("legal_entity", Kind::Text),
-    ("customer_kind", Kind::Text),
-    ("evaluated", Kind::Bool),
-    ("has_record", Kind::Bool),
-    ("aum", Kind::Amount),
-    ("status", Kind::Text),
-    ("tier", Kind::Text),
-    ("effective_tier", Kind::Text),
-    ("watch_since", Kind::Text),
-    ("watch_short_months", Kind::Int),
-    ("watch_best_tier", Kind::Text),
-    ("watch_peak_aum", Kind::Amount),
-    ("below_entry_since", Kind::Text),
-    ("below_entry_months", Kind::Int),
-    ("below_entry_peak_aum", Kind::Amount),
-    ("retention_months_left", Kind::Int),
-    ("special_tier", Kind::Text),
-    ("special_first_month", Kind::Text),
-    ("special_last_month", Kind::Text),
-    ("last_month", Kind::Text),
+const STATES: &[&str] = &[
+    "month",
+    "customer_id",
+    "legal_entity",
+    "customer_kind",
+    "evaluated",
+    "has_record",
+    "aum",
+    "status",
+    "tier",
+    "effective_tier",
+    "watch_since",
+    "watch_short_months",
+    "watch_best_tier",
+    "watch_peak_aum",
+    "below_entry_since",
+    "below_entry_months",
+    "below_entry_peak_aum",
+    "retention_months_left",
+    "special_tier",
+    "special_first_month",
+    "special_last_month",
+    "last_month",
 ];
 
-const EVENTS: &[(&str, Kind)] = &[
-    ("month", Kind::Text),
-    ("customer_id", Kind::Text),
-    ("effective_from", Kind::Text),
-    ("kind", Kind::Text),
-    ("kind_zh", Kind::Text),
-    ("from_tier", Kind::Text),
-    ("to_tier", Kind::Text),
-    ("reason", Kind::Text),
-    ("reason_zh", Kind::Text),
-    ("aum", Kind::Amount),
-    ("threshold", Kind::Amount),
-    ("window_from", Kind::Text),
-    ("window_months", Kind::Int),
-    ("peak_aum", Kind::Amount),
-    ("explanation", Kind::Text),
+const EVENTS: &[&str] = &[
+    "month",
+    "customer_id",
+    "effective_from",
+    "kind",
+    "kind_zh",
+    "from_tier",
+    "to_tier",
+    "reason",
+    "reason_zh",
+    "aum",
+    "threshold",
+    "window_from",
+    "window_months",
+    "peak_aum",
+    "explanation",
 ];
 
-const ALERTS: &[(&str, Kind)] = &[
-    ("month", Kind::Text),
-    ("customer_id", Kind::Text),
-    ("kind", Kind::Text),
-    ("kind_zh", Kind::Text),
-    ("tier", Kind::Text),
-    ("months_counted", Kind::Int),
-    ("months_left", Kind::Int),
-    ("aum", Kind::Amount),
-    ("threshold", Kind::Amount),
-    ("gap", Kind::Amount),
-];
+const ALERTS: &[&str] =
+    &["month", "customer_id", "kind", "kind_zh", "tier", "months_counted", "months_left", "aum", "threshold", "gap"];
 
-const REJECTS: &[(&str, Kind)] = &[
-    ("month", Kind::Text),
-    ("run_id", Kind::Int),
-    ("seq", Kind::Int),
-    ("customer_id", Kind::Text),
-    ("category", Kind::Text),
-    ("field", Kind::Text),
-    ("record", Kind::Text),
-    ("other_record", Kind::Text),
-    ("message", Kind::Text),
-];
+const REJECTS: &[&str] =
+    &["month", "run_id", "seq", "customer_id", "category", "field", "record", "other_record", "message"];
 
 /// Months as runs of consecutive months: `2024-01..2024-03, 2024-06`.
 pub(crate) fn spans(months: &[crm_tiering::Month]) -> String {
@@ -324,10 +170,10 @@ pub(crate) fn export_command(
     let mut store = open_read_only(location)?;
     let committed = committed_in(&mut store, months)?;
     let mut staging = Staging::new(out)?;
-    let written = if format == Format::Jsonl {
-        export_jsonl(&mut store, &committed, months, &mut staging)?
-    } else {
-        export_tables(&mut store, months, format, bom, &mut staging)?
+    let written = match format {
+        Format::Jsonl => export_jsonl(&mut store, &committed, months, &mut staging)?,
+        Format::Csv => export_csv(&mut store, months, bom, &mut staging)?,
+        Format::Parquet => parquet::export_parquet(&mut store, months, &mut staging)?,
     };
     staging.commit()?;
     let dir = crate::run::display_dir(out);
@@ -410,19 +256,16 @@ fn export_jsonl(
     Ok(written)
 }
 
-/// The tables export (CSV or Parquet): states, events, alerts and rejects. Returns each file
-/// written with its rows.
-fn export_tables(
+/// The CSV export: states, events, alerts and rejects. Returns each file written with its rows.
+fn export_csv(
     store: &mut Store,
     months: MonthRange,
-    format: Format,
     bom: bool,
     staging: &mut Staging,
 ) -> Result<Vec<(String, u64)>, Failure> {
     let (first, last) = (months.first(), months.last());
     let mut written: Vec<(String, u64)> = Vec::new();
-    let ext = if format == Format::Csv { "csv" } else { "parquet" };
-    let mut t = Table::new(staging, "states", STATES, format, bom)?;
+    let mut t = Table::new(staging, "states", STATES, bom)?;
     let mut error: Option<Failure> = None;
     let mut f = |r: crm_tiering_store::StateRow| {
         if error.is_none()
@@ -436,25 +279,25 @@ fn export_tables(
     if let Some(e) = error {
         return Err(e);
     }
-    written.push((format!("states.{ext}"), t.finish()?));
+    written.push(("states.csv".into(), t.finish()?));
 
-    let mut t = Table::new(staging, "events", EVENTS, format, bom)?;
+    let mut t = Table::new(staging, "events", EVENTS, bom)?;
     for e in store.events(first, last).map_err(failure)? {
         t.push(event_row(e))?;
     }
-    written.push((format!("events.{ext}"), t.finish()?));
+    written.push(("events.csv".into(), t.finish()?));
 
-    let mut t = Table::new(staging, "alerts", ALERTS, format, bom)?;
+    let mut t = Table::new(staging, "alerts", ALERTS, bom)?;
     for a in store.alerts(first, last).map_err(failure)? {
         t.push(alert_row(a))?;
     }
-    written.push((format!("alerts.{ext}"), t.finish()?));
+    written.push(("alerts.csv".into(), t.finish()?));
 
-    let mut t = Table::new(staging, "rejects", REJECTS, format, bom)?;
+    let mut t = Table::new(staging, "rejects", REJECTS, bom)?;
     for r in store.rejects(first, last).map_err(failure)? {
         t.push(reject_row(r))?;
     }
-    written.push((format!("rejects.{ext}"), t.finish()?));
+    written.push(("rejects.csv".into(), t.finish()?));
     Ok(written)
 }
 

@@ -16,7 +16,17 @@ import crm_tiering as ct
 
 # The outputs, in the order of the tasks' tagged output.
 OUTPUTS = ("states", "events", "alerts", "errors", "stored_states")
-_MONTH_COLUMNS = {"month", "effective_from", "window_from", "special_until", "reported_in", "last_month"}
+_MONTH_COLUMNS = {
+    "month",
+    "effective_from",
+    "window_from",
+    "watch_since",
+    "below_entry_since",
+    "special_first_month",
+    "special_last_month",
+    "reported_in",
+    "last_month",
+}
 _SORT_KEYS = {
     "states": ["customer_id", "month"],
     "events": ["customer_id", "month", "seq"],

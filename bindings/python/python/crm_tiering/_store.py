@@ -15,7 +15,7 @@ from . import Portfolio, PortfolioResult, RuleBook, RulesLike, Simulation, _nati
 class StoreHistory:
     """One customer's history across the committed months of a store (``Store.history``):
     ``states`` (one row per committed month the customer has a state in), ``events`` (with
-    their ``explain`` text) and ``alerts``, with the columns of a ``PortfolioResult``'s."""
+    their ``explanation`` text) and ``alerts``, with the columns of a ``PortfolioResult``'s."""
 
     states: Any
     events: Any
@@ -107,7 +107,7 @@ class Store:
         return _table(self._native.states(months))
 
     def events(self, months: Any = None, *, explain: bool = False) -> Any:
-        """The events of the committed ``months`` (``explain=True`` fills the ``explain``
+        """The events of the committed ``months`` (``explain=True`` fills the ``explanation``
         column with each event's English line)."""
         return _table(self._native.events(months, explain=explain))
 

@@ -1,51 +1,34 @@
-//! The writers of the output tables: one per table (states, events, alerts, errors), fed by
-//! the core's portfolio month through [`PortfolioSink`], and the simulation's counts.
+//! The output tables of the binding, fed by the core's portfolio month through
+//! [`PortfolioSink`] ([`TablesSink`]) or by rows read back from a store ([`RowTables`]).
 //!
-//! Code columns (status, tiers, event and alert kinds, reasons) are dictionary columns over the
-//! rule book's codes, months are `date32` (the month's first day: `datetime.date` in Python),
-//! amounts `decimal128(38, 2)`.
-//!
-//! Columns are filled into plain vectors with room for the expected rows, and each becomes an
-//! Arrow array without a copy; a validity bitmap is only built once a column meets a null. The
-//! states table's `customer_id` is the portfolio's [`IdColumn`] (every customer's id, kept
-//! between months) or a selection of it: a month that evaluates every customer shares it
-//! without copying an id.
-//!
-//! One module per table written ([`states`], [`events`], [`alerts`], [`errors`], and the
-//! simulation's in [`simulation`]); the column builders they share are in [`columns`], the
-//! dictionaries of the code columns in [`codes`], the `customer_id` columns in [`ids`]. This
-//! module puts the writers together: [`TablesSink`] (a portfolio run) and [`RowTables`] (rows
-//! read back from a store).
+//! The states, events and alerts tables are the core's
+//! ([`crm_tiering::portfolio::arrow::tables`], SPEC §15 "Output tables"): the same schema as the
+//! CLI's Parquet export. Months are `date32` (the month's first day: `datetime.date` in
+//! Python), amounts `decimal128(38, 2)`, codes dictionary strings over the rule book's codes.
+//! The errors table ([`errors`]) and the simulation's ([`simulation`]) are the binding's own;
+//! their column helpers are in [`columns`].
 
-mod alerts;
-mod codes;
 mod columns;
 mod errors;
-mod events;
-mod ids;
 mod simulation;
-mod states;
 
 use arrow_schema::ArrowError;
+use crm_tiering::portfolio::arrow::tables::{AlertsTable, EventsTable, StatesTable};
 use crm_tiering::portfolio::{PortfolioSink, PortfolioStates, RecordError};
 use crm_tiering::{Alert, Customer, CustomerRef, CustomerState, Decimal, Event, Month};
 use pyo3_arrow::PyTable;
 
-use self::alerts::AlertsWriter;
-pub(crate) use self::codes::Codes;
 pub(crate) use self::columns::{batch, month_days, table};
 use self::errors::ErrorsWriter;
-use self::events::EventsWriter;
-pub(crate) use self::ids::IdColumn;
 pub(crate) use self::simulation::simulation_tables;
-use self::states::StatesWriter;
+pub(crate) use crm_tiering::portfolio::arrow::tables::{IdColumn, TierCodes as Codes};
 
 /// The four result tables of a portfolio run: states, events, alerts, errors.
 pub(crate) struct TablesSink {
     codes: Codes,
-    states: StatesWriter,
-    events: EventsWriter,
-    alerts: AlertsWriter,
+    states: StatesTable,
+    events: EventsTable,
+    alerts: AlertsTable,
     errors: ErrorsWriter,
 }
 
@@ -55,9 +38,9 @@ impl TablesSink {
     pub(crate) fn new(rows: usize, joining: usize, explain: bool, codes: Codes) -> Self {
         TablesSink {
             codes,
-            states: StatesWriter::new(rows, true),
-            events: EventsWriter::new(rows / 4 + joining + 16, explain, true),
-            alerts: AlertsWriter::new(rows / 4 + 16, true),
+            states: StatesTable::indexed(rows),
+            events: EventsTable::indexed(rows / 4 + joining + 16, explain),
+            alerts: AlertsTable::indexed(rows / 4 + 16),
             errors: ErrorsWriter::default(),
         }
     }
@@ -65,14 +48,12 @@ impl TablesSink {
     /// The four tables; the customers' ids are taken from `ids`, the column of the ids of
     /// `customers` (the portfolio's states after the run).
     pub(crate) fn finish(self, ids: &mut IdColumn, customers: &PortfolioStates) -> Result<[PyTable; 4], ArrowError> {
-        let tier_values = self.codes.values();
-        let needed =
-            self.states.ids.needs_all() || self.events.customer.needs_all() || self.alerts.customer.needs_all();
+        let needed = self.states.needs_ids() || self.events.needs_ids() || self.alerts.needs_ids();
         let all = if needed { Some(ids.of(customers)) } else { None };
         Ok([
-            table(self.states.finish(&tier_values, all)?)?,
-            table(self.events.finish(&tier_values, all)?)?,
-            table(self.alerts.finish(&tier_values, all)?)?,
+            table(self.states.finish(&self.codes, all)?)?,
+            table(self.events.finish(&self.codes, all)?)?,
+            table(self.alerts.finish(&self.codes, all)?)?,
             table(self.errors.finish()?)?,
         ])
     }
@@ -80,12 +61,10 @@ impl TablesSink {
 
 impl PortfolioSink for TablesSink {
     fn event(&mut self, _month: Month, index: usize, customer: CustomerRef<'_>, event: &Event) {
-        self.events.customer.indexed(index, customer.id);
-        self.events.row(&mut self.codes, event);
+        self.events.push_indexed(&mut self.codes, (index, customer.id), event);
     }
     fn alert(&mut self, _month: Month, index: usize, customer: CustomerRef<'_>, alert: &Alert) {
-        self.alerts.customer.indexed(index, customer.id);
-        self.alerts.row(&mut self.codes, alert);
+        self.alerts.push_indexed(&mut self.codes, (index, customer.id), alert);
     }
     fn evaluated(
         &mut self,
@@ -96,7 +75,7 @@ impl PortfolioSink for TablesSink {
         has_record: bool,
         s: &CustomerState,
     ) {
-        self.states.indexed(&mut self.codes, m, (index, c), aum, has_record, s);
+        self.states.push_indexed(&mut self.codes, m, (index, c), (aum, has_record), s);
     }
     fn held(&mut self, m: Month, _index: Option<usize>, error: &RecordError) {
         self.errors.row(Some(m), error);
@@ -107,9 +86,9 @@ impl PortfolioSink for TablesSink {
 /// columns as [`TablesSink`]'s.
 pub(crate) struct RowTables {
     codes: Codes,
-    states: StatesWriter,
-    events: EventsWriter,
-    alerts: AlertsWriter,
+    states: StatesTable,
+    events: EventsTable,
+    alerts: AlertsTable,
 }
 
 impl RowTables {
@@ -117,34 +96,31 @@ impl RowTables {
     pub(crate) fn new(states: usize, events: usize, alerts: usize, explain: bool, codes: Codes) -> Self {
         RowTables {
             codes,
-            states: StatesWriter::new(states, false),
-            events: EventsWriter::new(events, explain, false),
-            alerts: AlertsWriter::new(alerts, false),
+            states: StatesTable::new(states),
+            events: EventsTable::new(events, explain),
+            alerts: AlertsTable::new(alerts),
         }
     }
 
     /// A customer's state after month `m`; `evaluated` none for a customer held back.
     pub(crate) fn state(&mut self, m: Month, c: &Customer, evaluated: Option<(Decimal, bool)>, s: &CustomerState) {
-        self.states.named(&mut self.codes, m, c, evaluated, s);
+        self.states.push(&mut self.codes, m, c.borrowed(), evaluated, s);
     }
 
     pub(crate) fn event(&mut self, customer_id: &str, e: &Event) {
-        self.events.customer.named(customer_id);
-        self.events.row(&mut self.codes, e);
+        self.events.push(&mut self.codes, customer_id, e);
     }
 
     pub(crate) fn alert(&mut self, customer_id: &str, a: &Alert) {
-        self.alerts.customer.named(customer_id);
-        self.alerts.row(&mut self.codes, a);
+        self.alerts.push(&mut self.codes, customer_id, a);
     }
 
     /// The states, events and alerts tables.
     pub(crate) fn finish(self) -> Result<[PyTable; 3], ArrowError> {
-        let tier_values = self.codes.values();
         Ok([
-            table(self.states.finish(&tier_values, None)?)?,
-            table(self.events.finish(&tier_values, None)?)?,
-            table(self.alerts.finish(&tier_values, None)?)?,
+            table(self.states.finish(&self.codes, None)?)?,
+            table(self.events.finish(&self.codes, None)?)?,
+            table(self.alerts.finish(&self.codes, None)?)?,
         ])
     }
 }

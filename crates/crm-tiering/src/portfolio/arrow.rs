@@ -41,6 +41,7 @@
 
 mod cells;
 mod policy;
+pub mod tables;
 mod values;
 
 use arrow_array::{ArrayRef, RecordBatch};

@@ -1,23 +1,39 @@
 //! The `customer_id` columns: the portfolio's [`IdColumn`] (every customer's id, kept between
 //! months) and each table's [`Ids`] (ids copied, or customers' indices resolved against it).
 
+use crate::portfolio::PortfolioStates;
 use arrow_array::builder::StringBuilder;
 use arrow_array::{Array, StringArray};
 use arrow_schema::ArrowError;
-use crm_tiering::portfolio::PortfolioStates;
 
 /// The customer ids of a portfolio's states, in the states' order, as one Arrow column kept
 /// between months: customers only ever join at the end, so the column is extended, and the
 /// states table of a month that evaluates every customer is this column itself (no id copied).
+/// The tables built with indexed rows ([`StatesTable::indexed`](super::StatesTable::indexed))
+/// take their ids from it.
+///
+/// ```
+/// use crm_tiering::{Customer, CustomerState};
+/// use crm_tiering::portfolio::PortfolioStates;
+/// use arrow_array::Array;
+/// use crm_tiering::portfolio::arrow::tables::IdColumn;
+/// let mut states = PortfolioStates::new();
+/// states.insert(Customer::personal("c1"), CustomerState::default())?;
+/// let mut ids = IdColumn::default();
+/// assert_eq!(ids.of(&states).value(0), "c1");
+/// states.insert(Customer::personal("c2"), CustomerState::default())?;
+/// assert_eq!(ids.of(&states).len(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Default)]
-pub(crate) struct IdColumn {
+pub struct IdColumn {
     ids: Option<StringArray>,
 }
 
 impl IdColumn {
     /// The column for `customers`: the kept one when it still is their ids' prefix (checked at
     /// its last id), extended with the customers that joined since; else built anew.
-    pub(crate) fn of(&mut self, customers: &PortfolioStates) -> &StringArray {
+    pub fn of(&mut self, customers: &PortfolioStates) -> &StringArray {
         let n = customers.len();
         let kept = match self.ids.take() {
             Some(a) if a.len() == n && a.null_count() == 0 && same_last(&a, customers) => a,
@@ -46,7 +62,7 @@ impl IdColumn {
     }
 
     /// Forgets the column (the states were replaced).
-    pub(crate) fn clear(&mut self) {
+    pub fn clear(&mut self) {
         self.ids = None;
     }
 }
@@ -67,7 +83,7 @@ fn select(all: &StringArray, index: &[u32]) -> Result<StringArray, ArrowError> {
         if i >= n {
             return Err(ArrowError::InvalidArgumentError(format!("customer index {i} of {n}")));
         }
-        bytes += all.value_length(i) as usize;
+        bytes += usize::try_from(all.value_length(i)).unwrap_or(0);
     }
     let mut b = StringBuilder::with_capacity(index.len(), bytes);
     for &i in index {
@@ -80,7 +96,7 @@ fn select(all: &StringArray, index: &[u32]) -> Result<StringArray, ArrowError> {
 /// customers' indices in the portfolio's states, resolved against its [`IdColumn`] when
 /// finished (one copy, from one buffer, rather than one per row from each customer; none at
 /// all for a run of consecutive customers, the states of a month that evaluates everyone).
-pub(super) enum Ids {
+pub(crate) enum Ids {
     Text(StringBuilder),
     /// Consecutive customers so far: `len` of them from `first`.
     Run {
@@ -92,7 +108,7 @@ pub(super) enum Ids {
 }
 
 impl Ids {
-    pub(super) fn new(n: usize, indexed: bool) -> Self {
+    pub(crate) fn new(n: usize, indexed: bool) -> Self {
         if indexed {
             Ids::Run { first: 0, len: 0, capacity: n }
         } else {
@@ -102,7 +118,7 @@ impl Ids {
 
     /// The row of the customer at `index`, whose id is `id`.
     #[inline]
-    pub(super) fn indexed(&mut self, index: usize, id: &str) {
+    pub(crate) fn indexed(&mut self, index: usize, id: &str) {
         match self {
             Ids::Run { first, len, .. } if *len == 0 => {
                 *first = index;
@@ -127,7 +143,7 @@ impl Ids {
     }
 
     /// A row of a customer known by its id only.
-    pub(super) fn named(&mut self, id: &str) {
+    pub(crate) fn named(&mut self, id: &str) {
         match self {
             Ids::Text(b) => b.append_value(id),
             // A column of indexed rows is never given named ones: an index `finish` refuses.
@@ -137,7 +153,7 @@ impl Ids {
     }
 
     /// Whether `finish` needs the column of every customer's id.
-    pub(super) fn needs_all(&self) -> bool {
+    pub(crate) fn needs_all(&self) -> bool {
         match self {
             Ids::Text(_) => false,
             Ids::Run { len, .. } => *len > 0,
@@ -146,7 +162,7 @@ impl Ids {
     }
 
     /// The column; indexed ids are resolved against `all`, the column of every customer's id.
-    pub(super) fn finish(self, all: Option<&StringArray>) -> Result<StringArray, ArrowError> {
+    pub(crate) fn finish(self, all: Option<&StringArray>) -> Result<StringArray, ArrowError> {
         match (self, all) {
             (Ids::Text(mut b), _) => Ok(b.finish()),
             (Ids::Run { len: 0, .. }, _) => Ok(StringArray::from(Vec::<&str>::new())),

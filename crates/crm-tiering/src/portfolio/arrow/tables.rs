@@ -1,0 +1,184 @@
+//! The output tables as Arrow record batches, one schema each (SPEC §15, "Output tables"):
+//! states, events, alerts and rejects. The CLI's Parquet export and the Python binding's tables
+//! are built here, so a table has the same columns, names and types on every surface.
+//!
+//! The column names are those of the CLI's CSV export (the states table adds `status_zh` and
+//! `is_vip`, the events table `tier`); the types:
+//!
+//! | values | Arrow type |
+//! |---|---|
+//! | months (`month`, `effective_from`, `*_since`, `special_*_month`, ...) | `date32`, the month's first day |
+//! | amounts | `decimal128(38, 2)`: exact fen |
+//! | codes (status, tiers, kinds, reasons, their Chinese names, `legal_entity`) | `dictionary<int32, utf8>` |
+//! | `customer_id`, texts | `utf8` |
+//! | counts of months | `int64` |
+//! | flags | `bool` |
+//!
+//! A column that always has a value is not nullable. The states table holds every part of a
+//! customer's state (the watch, the run below entry, the special designation), so a state can
+//! be read back from its row.
+
+mod alerts;
+mod codes;
+mod columns;
+mod events;
+mod ids;
+mod rejects;
+mod states;
+
+use std::sync::Arc;
+
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+
+pub use self::alerts::AlertsTable;
+pub use self::codes::TierCodes;
+pub use self::columns::month_days;
+pub use self::events::EventsTable;
+pub use self::ids::IdColumn;
+pub use self::rejects::{Reject, RejectsTable};
+pub use self::states::StatesTable;
+
+/// The kinds of values of the output columns, each one Arrow type.
+#[derive(Clone, Copy)]
+enum Type {
+    /// `date32`: the month's first day.
+    Month,
+    /// `utf8`.
+    Text,
+    /// `dictionary<int32, utf8>`.
+    Code,
+    /// `decimal128(38, 2)`.
+    Amount,
+    /// `int64`.
+    Count,
+    /// `bool`.
+    Flag,
+}
+
+use Type::{Amount, Code, Count, Flag, Month, Text};
+
+/// A column: its name, its type, and whether it may be null.
+type Column = (&'static str, Type, bool);
+
+const STATES: &[Column] = &[
+    ("month", Month, false),
+    ("customer_id", Text, false),
+    ("legal_entity", Code, true),
+    ("customer_kind", Code, false),
+    ("evaluated", Flag, false),
+    ("has_record", Flag, true),
+    ("aum", Amount, true),
+    ("status", Code, false),
+    ("status_zh", Code, false),
+    ("tier", Code, true),
+    ("effective_tier", Code, true),
+    ("is_vip", Flag, false),
+    ("watch_since", Month, true),
+    ("watch_short_months", Count, true),
+    ("watch_best_tier", Code, true),
+    ("watch_peak_aum", Amount, true),
+    ("below_entry_since", Month, true),
+    ("below_entry_months", Count, true),
+    ("below_entry_peak_aum", Amount, true),
+    ("retention_months_left", Count, false),
+    ("special_tier", Code, true),
+    ("special_first_month", Month, true),
+    ("special_last_month", Month, true),
+    ("last_month", Month, true),
+];
+
+const EVENTS: &[Column] = &[
+    ("month", Month, false),
+    ("customer_id", Text, false),
+    ("effective_from", Month, false),
+    ("kind", Code, false),
+    ("kind_zh", Code, false),
+    ("tier", Code, true),
+    ("from_tier", Code, true),
+    ("to_tier", Code, true),
+    ("reason", Code, false),
+    ("reason_zh", Code, false),
+    ("aum", Amount, false),
+    ("threshold", Amount, true),
+    ("window_from", Month, true),
+    ("window_months", Count, true),
+    ("peak_aum", Amount, true),
+    ("explanation", Text, true),
+];
+
+const ALERTS: &[Column] = &[
+    ("month", Month, false),
+    ("customer_id", Text, false),
+    ("kind", Code, false),
+    ("kind_zh", Code, false),
+    ("tier", Code, true),
+    ("months_counted", Count, true),
+    ("months_left", Count, true),
+    ("aum", Amount, true),
+    ("threshold", Amount, true),
+    ("gap", Amount, true),
+];
+
+const REJECTS: &[Column] = &[
+    ("month", Month, false),
+    ("run_id", Count, false),
+    ("seq", Count, false),
+    ("customer_id", Text, true),
+    ("category", Text, false),
+    ("field", Text, true),
+    ("record", Text, true),
+    ("other_record", Text, true),
+    ("message", Text, false),
+];
+
+fn data_type(t: Type) -> DataType {
+    match t {
+        Month => DataType::Date32,
+        Text => DataType::Utf8,
+        Code => DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+        Amount => DataType::Decimal128(38, 2),
+        Count => DataType::Int64,
+        Flag => DataType::Boolean,
+    }
+}
+
+fn schema(columns: &[Column]) -> SchemaRef {
+    Arc::new(Schema::new(
+        columns.iter().map(|&(name, t, nullable)| Field::new(name, data_type(t), nullable)).collect::<Vec<_>>(),
+    ))
+}
+
+/// The states table: one row per customer and month, the state after the month
+/// ([`StatesTable`]).
+///
+/// ```
+/// use arrow_schema::DataType;
+/// use crm_tiering::portfolio::arrow::tables::states_schema;
+/// let s = states_schema();
+/// assert_eq!(s.field_with_name("month")?.data_type(), &DataType::Date32);
+/// assert_eq!(s.field_with_name("aum")?.data_type(), &DataType::Decimal128(38, 2));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn states_schema() -> SchemaRef {
+    schema(STATES)
+}
+
+/// The events table: one row per event ([`EventsTable`]).
+pub fn events_schema() -> SchemaRef {
+    schema(EVENTS)
+}
+
+/// The alerts table: one row per alert ([`AlertsTable`]).
+pub fn alerts_schema() -> SchemaRef {
+    schema(ALERTS)
+}
+
+/// The rejects table of a store: one row per customer held back or record refused by a
+/// committing run ([`RejectsTable`]).
+pub fn rejects_schema() -> SchemaRef {
+    schema(REJECTS)
+}
+
+#[cfg(test)]
+#[path = "tables/tests.rs"]
+mod tests;

@@ -1,0 +1,117 @@
+//! The alerts table's builder ([`AlertsTable`]).
+
+use std::sync::Arc;
+
+use arrow_array::types::{Date32Type, Int32Type, Int64Type};
+use arrow_array::{ArrayRef, RecordBatch, StringArray};
+use arrow_schema::ArrowError;
+
+use super::codes::{TierCodes, coded, position, tiers, values};
+use super::columns::{Amounts, Col, array, month_days};
+use super::ids::Ids;
+use crate::event::{Alert, AlertKind};
+
+/// The alerts table ([`alerts_schema`](super::alerts_schema)) filled row by row: one row per
+/// alert, in the order given.
+///
+/// ```
+/// use crm_tiering::portfolio::arrow::tables::{AlertsTable, TierCodes, alerts_schema};
+/// let batch = AlertsTable::new(0).finish(&TierCodes::default(), None)?;
+/// assert_eq!((batch.schema(), batch.num_rows()), (alerts_schema(), 0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct AlertsTable {
+    ids: Ids,
+    month: Col<Date32Type>,
+    kind: Col<Int32Type>,
+    tier: Col<Int32Type>,
+    counted: Col<Int64Type>,
+    left: Col<Int64Type>,
+    aum: Amounts,
+    threshold: Amounts,
+    gap: Amounts,
+}
+
+impl AlertsTable {
+    /// A table of about `rows` alerts, given with their customers' ids ([`AlertsTable::push`]).
+    pub fn new(rows: usize) -> Self {
+        Self::with_ids(Ids::new(rows, false), rows)
+    }
+
+    /// A table of about `rows` alerts, given with their customers' indices in a portfolio's
+    /// states ([`AlertsTable::push_indexed`]).
+    pub fn indexed(rows: usize) -> Self {
+        Self::with_ids(Ids::new(rows, true), rows)
+    }
+
+    fn with_ids(ids: Ids, n: usize) -> Self {
+        AlertsTable {
+            ids,
+            month: Col::with_capacity(n),
+            kind: Col::with_capacity(n),
+            tier: Col::with_capacity(n),
+            counted: Col::with_capacity(n),
+            left: Col::with_capacity(n),
+            aum: Amounts::with_capacity(n),
+            threshold: Amounts::with_capacity(n),
+            gap: Amounts::with_capacity(n),
+        }
+    }
+
+    /// An alert of the customer `customer_id`.
+    pub fn push(&mut self, codes: &mut TierCodes, customer_id: &str, a: &Alert) {
+        self.ids.named(customer_id);
+        self.row(codes, a);
+    }
+
+    /// An alert of the customer at `index` in a portfolio's states, whose id is `customer_id`
+    /// (a table made by [`AlertsTable::indexed`]).
+    pub fn push_indexed(&mut self, codes: &mut TierCodes, (index, customer_id): (usize, &str), a: &Alert) {
+        self.ids.indexed(index, customer_id);
+        self.row(codes, a);
+    }
+
+    fn row(&mut self, codes: &mut TierCodes, a: &Alert) {
+        self.month.push(month_days(a.month));
+        self.kind.push(position(AlertKind::ALL, a.kind));
+        self.tier.push_opt(codes.opt_key(a.tier));
+        self.counted.push_opt(a.months_counted.map(i64::from));
+        self.left.push_opt(a.months_left.map(i64::from));
+        self.aum.push_fen(a.aum_fen());
+        self.threshold.push_fen(a.threshold_fen());
+        self.gap.push_fen(a.gap_fen());
+    }
+
+    /// Whether [`AlertsTable::finish`] needs the column of every customer's id (rows were
+    /// given by index).
+    pub fn needs_ids(&self) -> bool {
+        self.ids.needs_all()
+    }
+
+    /// The table, its tier column over `codes`; rows given by index take their ids from
+    /// `ids`, the portfolio's [`IdColumn`](super::IdColumn).
+    ///
+    /// # Errors
+    ///
+    /// Rows given by index without `ids`, or with an index beyond it.
+    pub fn finish(self, codes: &TierCodes, ids: Option<&StringArray>) -> Result<RecordBatch, ArrowError> {
+        let (kind, kind_zh) = coded(
+            self.kind,
+            values(AlertKind::ALL.iter().map(|k| k.as_str())),
+            values(AlertKind::ALL.iter().map(|k| k.name_zh())),
+        )?;
+        let columns: Vec<ArrayRef> = vec![
+            array(self.month)?,
+            Arc::new(self.ids.finish(ids)?),
+            kind,
+            kind_zh,
+            tiers(self.tier, &codes.values())?,
+            array(self.counted)?,
+            array(self.left)?,
+            self.aum.finish()?,
+            self.threshold.finish()?,
+            self.gap.finish()?,
+        ];
+        RecordBatch::try_new(super::alerts_schema(), columns)
+    }
+}
