@@ -242,6 +242,10 @@ typedef enum crmt_event_kind {
    * special_revoked (特殊VIP撤销).
    */
   CRMT_EVENT_SPECIAL_REVOKED = 10,
+  /**
+   * watch_labelled (关注): a two-stage watch reached the rule book's `label_after`.
+   */
+  CRMT_EVENT_WATCH_LABELLED = 11,
 } crmt_event_kind;
 
 /**

@@ -72,7 +72,11 @@ pub(crate) fn render(book: &RuleBook, source: &str) -> String {
                     tier.name_zh.clone(),
                     tier.name_en.clone(),
                     tier.min_aum.to_string(),
-                    tier.watch_months.to_string(),
+                    match tier.label_after {
+                        // A two-stage watch: labelled 关注 after this many short months.
+                        Some(label) => format!("{} (关注 after {label})", tier.watch_months),
+                        None => tier.watch_months.to_string(),
+                    },
                 ]);
             }
             s.push_str(&t.render());

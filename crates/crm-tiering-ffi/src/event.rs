@@ -35,6 +35,8 @@ pub enum crmt_event_kind {
     CRMT_EVENT_SPECIAL_EXPIRED = 9,
     /// special_revoked (特殊VIP撤销).
     CRMT_EVENT_SPECIAL_REVOKED = 10,
+    /// watch_labelled (关注): a two-stage watch reached the rule book's `label_after`.
+    CRMT_EVENT_WATCH_LABELLED = 11,
 }
 
 /// Why an event happened (codes: `crmt_reason_code`).
@@ -170,6 +172,7 @@ fn event_kind(k: EventKind) -> crmt_event_kind {
         EventKind::SpecialGranted => CRMT_EVENT_SPECIAL_GRANTED,
         EventKind::SpecialExpired => CRMT_EVENT_SPECIAL_EXPIRED,
         EventKind::SpecialRevoked => CRMT_EVENT_SPECIAL_REVOKED,
+        EventKind::WatchLabelled => CRMT_EVENT_WATCH_LABELLED,
     }
 }
 

@@ -15,12 +15,17 @@ use proptest::prelude::*;
 use proptest::test_runner::Config;
 
 /// Two versions of one rule set: `silver` of the first is mapped to `gold` of the second. The
-/// second has its own exit length, and its own watch length for `private`.
-fn book(strict: bool, band: &str, exit_after: u32, private_watch: u32) -> RuleBook {
-    let tiers = |list: &[(&str, i64)], watch: u32| -> String {
+/// second has its own exit length, its own watch length for `private`, and, with `label`, a
+/// two-stage watch (`label_after`) for the tiers below `private` (whose watch is 3).
+fn book(strict: bool, band: &str, exit_after: u32, private_watch: u32, label: Option<u32>) -> RuleBook {
+    let tiers = |list: &[(&str, i64)], watch: u32, label: Option<u32>| -> String {
         list.iter()
             .map(|(c, m)| {
-                let w = if *c == "private" { format!("watch_months = {watch}\n") } else { String::new() };
+                let w = if *c == "private" {
+                    format!("watch_months = {watch}\n")
+                } else {
+                    label.map(|l| format!("label_after = {l}\n")).unwrap_or_default()
+                };
                 format!("[[rule_sets.versions.tiers]]\ncode = \"{c}\"\nmin_aum = \"{m}\"\n{w}")
             })
             .collect()
@@ -32,10 +37,11 @@ fn book(strict: bool, band: &str, exit_after: u32, private_watch: u32) -> RuleBo
          [[rule_sets.versions]]\neffective_from = \"2024-01\"\nthreshold_comparison = \"{comparison}\"\n\
          near_threshold_band = \"{band}\"\nexit_after_months = {exit_after}\n\
          [rule_sets.versions.tier_map]\nsilver = \"gold\"\n{}",
-        tiers(&[("silver", 200_000), ("platinum", 500_000), ("diamond", 1_000_000), ("private", 3_000_000)], 3),
+        tiers(&[("silver", 200_000), ("platinum", 500_000), ("diamond", 1_000_000), ("private", 3_000_000)], 3, None),
         tiers(
             &[("gold", 200_000), ("platinum", 500_000), ("diamond", 1_000_000), ("private", 3_000_000)],
-            private_watch
+            private_watch,
+            label
         ),
     );
     RuleBook::from_toml_str(&text).unwrap()
@@ -184,10 +190,11 @@ proptest! {
         fill in any::<bool>(),
         exit_after in prop::sample::select(vec![1u32, 2, 3, 6]),
         private_watch in prop::sample::select(vec![1u32, 2, 6]),
+        label in prop::sample::select(vec![None, Some(1u32), Some(2)]),
         customers in prop::collection::vec((state(), input()), 1..64),
     ) {
         let missing_months = if fill { MissingMonths::TreatAsZero } else { MissingMonths::Error };
-        let engine = Engine::with_options(book(strict, band, exit_after, private_watch), EngineOptions { missing_months });
+        let engine = Engine::with_options(book(strict, band, exit_after, private_watch, label), EngineOptions { missing_months });
         let ids: Vec<Customer> = (0..customers.len()).map(|i| Customer::personal(format!("c{i}"))).collect();
         let inputs: Vec<MonthInput> = customers.iter().map(|(_, i)| i.clone()).collect();
         let mut states: Vec<CustomerState> = customers.iter().map(|(s, _)| *s).collect();

@@ -32,7 +32,7 @@
 //!   above the lowest tier a watch must already run (starting one is `watch_started`): the
 //!   step's own `watch_extended` adds a short month and keeps the larger peak, and
 //!   `watch_best_after` the higher best tier; the short months must stay below t's
-//!   `watch_months` (else a downgrade). The status stays rated, the tier code is rewritten to
+//!   `watch_months` (else a downgrade) and must not reach its `label_after` (the 关注 label). The status stays rated, the tier code is rewritten to
 //!   itself, the designation stays none, the effective tier becomes the earned tier (none when
 //!   not enrolled), and the last month becomes this month;
 //! - alerts (SPEC §11): the same function as the full path's, on the same new state (watch and
@@ -129,7 +129,10 @@ fn running(
         None => None,
     };
     let extended = watch_extended(w, aum_fen);
-    if u32::from(extended.short_months) >= v.tiers.get(t)?.watch_months {
+    let tier = v.tiers.get(t)?;
+    // Reaching the watch length is a downgrade, reaching `label_after` the 关注 label: events.
+    let short = u32::from(extended.short_months);
+    if short >= tier.watch_months || tier.label_after == Some(short) {
         return None;
     }
     let best_tier = match watch_best_after(best, q) {

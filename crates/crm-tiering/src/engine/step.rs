@@ -254,6 +254,16 @@ fn short_of_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks,
     };
     ranks.watch_best = watch_best_after(ranks.watch_best, m.qualifies);
     if u32::from(w.short_months) < m.tier(t).watch_months {
+        // §19.4: a two-stage watch is labelled 关注 when its short months reach `label_after`
+        // (below the watch length: the label comes before the downgrade).
+        if m.tier(t).label_after == Some(u32::from(w.short_months)) {
+            let evidence = Evidence::fen(m.aum_fen, Some(m.min_fen(t))).window(
+                w.since,
+                u32::from(w.short_months),
+                Some(w.peak_aum_fen),
+            );
+            sink.event(m.event(EventKind::WatchLabelled, Some(t), None, Reason::ShortOfTier, evidence));
+        }
         s.watch = Some(w);
         return;
     }

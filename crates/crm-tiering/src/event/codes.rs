@@ -66,6 +66,8 @@ code_enum! {
         SpecialExpired = "special_expired" / "特殊VIP到期",
         /// A special VIP designation was revoked (特殊VIP撤销).
         SpecialRevoked = "special_revoked" / "特殊VIP撤销",
+        /// A two-stage watch reached `label_after` short months: shown as 关注 from next month.
+        WatchLabelled = "watch_labelled" / "关注",
     }
 }
 

@@ -106,9 +106,14 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
     }
     let key_scale = 2 + band.normalize().scale();
     let watch_default = months(v.watch_months, format!("{at}.watch_months"), 120)?;
+    let label_default = match v.label_after {
+        Some(l) => Some(months(l, format!("{at}.label_after"), 120)?),
+        None => None,
+    };
     let mut tiers: Vec<Tier> = Vec::with_capacity(v.tiers.len());
     for (k, t) in v.tiers.iter().enumerate() {
-        let tier = compile_tier(v, t, &format!("{at}.tiers[{k}]"), &tiers, watch_default, key_scale)?;
+        let watch = WatchDefaults { months: watch_default, label_after: label_default, at };
+        let tier = compile_tier(v, t, &format!("{at}.tiers[{k}]"), &tiers, &watch, key_scale)?;
         tiers.push(tier);
     }
     let special_vip_default_tier = match &v.special_vip_default_tier {
@@ -132,6 +137,7 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
         exit_after_months: months(v.exit_after_months, format!("{at}.exit_after_months"), 120)?,
         retention_months: months(v.retention_months, format!("{at}.retention_months"), 120)?,
         watch_months: watch_default,
+        label_after: label_default,
         downgrade_target: v.downgrade_target,
         special_vip_months: months(v.special_vip_months, format!("{at}.special_vip_months"), 120)?,
         special_vip_default_tier,
@@ -158,7 +164,7 @@ fn compile_tier(
     t: &TierFile,
     tat: &str,
     below: &[Tier],
-    watch_default: u32,
+    watch_default: &WatchDefaults<'_>,
     key_scale: u32,
 ) -> Result<Tier, RuleError> {
     let min_error = |message: String| RuleError::new(format!("{tat}.min_aum"), message);
@@ -189,8 +195,9 @@ fn compile_tier(
     }
     let watch = match t.watch_months {
         Some(w) => months(w, format!("{tat}.watch_months"), 120)?,
-        None => watch_default,
+        None => watch_default.months,
     };
+    let label_after = label_after(t, tat, watch, watch_default)?;
     let min = crate::money::to_fen_scale(t.min_aum);
     let min_fen = crate::money::to_fen(min)
         .ok_or_else(|| min_error(format!("minimum AUM {min} is not a whole number of fen")))?;
@@ -202,11 +209,42 @@ fn compile_tier(
         min_aum: min,
         min_fen,
         watch_months: watch,
+        label_after,
         qualify_key: decimal_key(min, key_scale)
             + i128::from(v.threshold_comparison == ThresholdComparison::GreaterThan),
         band_below_key: decimal_key(min * (Decimal::ONE - band), key_scale),
         band_above_key: decimal_key(min * (Decimal::ONE + band), key_scale),
     })
+}
+
+/// The version's watch settings a tier inherits, and the version's field path.
+struct WatchDefaults<'a> {
+    months: u32,
+    label_after: Option<u32>,
+    at: &'a str,
+}
+
+/// A tier's `label_after` (its own, else the version's): 1 to 120 and below the tier's watch
+/// length, so that the label comes before the downgrade (SPEC §19.4); the error names the field
+/// that set it.
+fn label_after(t: &TierFile, tat: &str, watch: u32, defaults: &WatchDefaults<'_>) -> Result<Option<u32>, RuleError> {
+    let (label, field) = match t.label_after {
+        Some(l) => (months(l, format!("{tat}.label_after"), 120)?, format!("{tat}.label_after")),
+        None => match defaults.label_after {
+            Some(l) => (l, format!("{}.label_after", defaults.at)),
+            None => return Ok(None),
+        },
+    };
+    if label >= watch {
+        return Err(RuleError::new(
+            field,
+            format!(
+                "a watch is labelled 关注 after 1 short month or more and before its downgrade: label_after {label} is not below tier `{}`'s watch of {watch} months",
+                t.code
+            ),
+        ));
+    }
+    Ok(Some(label))
 }
 
 /// A version's `tier_map`: each retired code to a tier of the version (SPEC §8.3).

@@ -24,6 +24,9 @@ pub struct Tier {
     pub(crate) min_fen: i64,
     /// Consecutive short months before a downgrade from this tier.
     pub watch_months: u32,
+    /// Short months after which a watch of this tier is labelled 关注 (SPEC §19.4), always below
+    /// `watch_months`; none: a one-stage watch.
+    pub label_after: Option<u32>,
     /// The smallest comparison key that qualifies: `min_aum` as an integer at the version's
     /// comparison scale, plus one when the comparison is strict (keys are exact integers, so
     /// `key > min` is `key >= min + 1`).
@@ -47,6 +50,9 @@ pub struct Settings {
     pub retention_months: u32,
     /// Default watch length.
     pub watch_months: u32,
+    /// Default short months after which a watch is labelled 关注; none: one-stage watches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_after: Option<u32>,
     /// Where a downgrade lands.
     pub downgrade_target: DowngradeTarget,
     /// Months a special VIP designation lasts.

@@ -62,6 +62,10 @@ pub struct RuleVersionFile {
     /// Consecutive short months of a downgrade watch (default 3; tiers may override).
     #[serde(default = "defaults::watch_months", deserialize_with = "whole::deserialize")]
     pub watch_months: i64,
+    /// Short months after which a watch is labelled 关注 (a two-stage watch, SPEC §19.4), below
+    /// the watch length; none (default): the watch has one stage. Tiers may override.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole::deserialize_option")]
+    pub label_after: Option<i64>,
     /// `highest_in_window` (default), `last_month` or `one_down`.
     #[serde(default)]
     pub downgrade_target: DowngradeTarget,
@@ -105,6 +109,10 @@ pub struct TierFile {
     /// Watch length for this tier when it differs from the version's.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole::deserialize_option")]
     pub watch_months: Option<i64>,
+    /// Short months after which a watch of this tier is labelled 关注, when it differs from the
+    /// version's `label_after`.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole::deserialize_option")]
+    pub label_after: Option<i64>,
 }
 
 mod defaults {
