@@ -57,6 +57,12 @@ pub(crate) fn render(book: &RuleBook, source: &str) -> String {
                 st.watch_months,
                 st.downgrade_target.as_str()
             );
+            if let Some(months) = &st.assessment_months {
+                let list: Vec<String> = months.iter().map(u32::to_string).collect();
+                let what =
+                    if st.assess_upgrades { "downgrades, exits, entries and upgrades" } else { "downgrades and exits" };
+                let _ = writeln!(s, "    assessed in months {} of the year: {what} take effect then", list.join(", "));
+            }
             let _ = writeln!(
                 s,
                 "    special VIP {} months at {} by default, notice {} months; near-threshold band {}",

@@ -15,9 +15,17 @@ use proptest::prelude::*;
 use proptest::test_runner::Config;
 
 /// Two versions of one rule set: `silver` of the first is mapped to `gold` of the second. The
-/// second has its own exit length, its own watch length for `private`, and, with `label`, a
-/// two-stage watch (`label_after`) for the tiers below `private` (whose watch is 3).
-fn book(strict: bool, band: &str, exit_after: u32, private_watch: u32, label: Option<u32>) -> RuleBook {
+/// second has its own exit length, its own watch length for `private`, with `label` a two-stage
+/// watch (`label_after`) for the tiers below `private` (whose watch is 3), and with `assess`
+/// assessment months (and, when `assess_upgrades`, entries and upgrades waiting for them).
+fn book(
+    strict: bool,
+    band: &str,
+    exit_after: u32,
+    private_watch: u32,
+    label: Option<u32>,
+    assess: (&str, bool),
+) -> RuleBook {
     let tiers = |list: &[(&str, i64)], watch: u32, label: Option<u32>| -> String {
         list.iter()
             .map(|(c, m)| {
@@ -31,11 +39,15 @@ fn book(strict: bool, band: &str, exit_after: u32, private_watch: u32, label: Op
             .collect()
     };
     let comparison = if strict { "greater_than" } else { "at_least" };
+    let assessment = match assess {
+        ("", _) => String::new(),
+        (months, upgrades) => format!("assessment_months = {months}\nassess_upgrades = {upgrades}\n"),
+    };
     let text = format!(
         "format_version = 1\n[[rule_sets]]\nname = \"p\"\n\
          [[rule_sets.versions]]\neffective_from = \"2000-01\"\n{}\
          [[rule_sets.versions]]\neffective_from = \"2024-01\"\nthreshold_comparison = \"{comparison}\"\n\
-         near_threshold_band = \"{band}\"\nexit_after_months = {exit_after}\n\
+         near_threshold_band = \"{band}\"\nexit_after_months = {exit_after}\n{assessment}\
          [rule_sets.versions.tier_map]\nsilver = \"gold\"\n{}",
         tiers(&[("silver", 200_000), ("platinum", 500_000), ("diamond", 1_000_000), ("private", 3_000_000)], 3, None),
         tiers(
@@ -191,10 +203,11 @@ proptest! {
         exit_after in prop::sample::select(vec![1u32, 2, 3, 6]),
         private_watch in prop::sample::select(vec![1u32, 2, 6]),
         label in prop::sample::select(vec![None, Some(1u32), Some(2)]),
+        assess in prop::sample::select(vec![("", false), ("[3, 9]", false), ("[3, 9]", true), ("[6]", true)]),
         customers in prop::collection::vec((state(), input()), 1..64),
     ) {
         let missing_months = if fill { MissingMonths::TreatAsZero } else { MissingMonths::Error };
-        let engine = Engine::with_options(book(strict, band, exit_after, private_watch, label), EngineOptions { missing_months });
+        let engine = Engine::with_options(book(strict, band, exit_after, private_watch, label, assess), EngineOptions { missing_months });
         let ids: Vec<Customer> = (0..customers.len()).map(|i| Customer::personal(format!("c{i}"))).collect();
         let inputs: Vec<MonthInput> = customers.iter().map(|(_, i)| i.clone()).collect();
         let mut states: Vec<CustomerState> = customers.iter().map(|(s, _)| *s).collect();

@@ -113,7 +113,8 @@ pub(super) fn step(
 /// SPEC §5.1 Entry (纳入): a month at or above the entry threshold rates the customer at the
 /// highest tier it qualifies for, from the next month.
 fn entry(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, sink: &mut dyn Sink) {
-    if let Some(r) = m.qualifies {
+    // §19.4: with `assess_upgrades`, an entry waits for an assessment month.
+    if let Some(r) = m.qualifies.filter(|_| m.v.upgrades_in(m.month)) {
         let evidence = Evidence::fen(m.aum_fen, Some(m.min_fen(r)));
         sink.event(m.event(EventKind::Entered, None, Some(r), Reason::MetTierMinimum, evidence));
         s.status = Status::Rated;
@@ -123,7 +124,9 @@ fn entry(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, sink: &
 
 /// SPEC §5.7 Retention (已退未评级) and re-entry, and §5.8 the full exit when retention runs out.
 fn retention(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, sink: &mut dyn Sink) {
-    if let Some(r) = m.qualifies {
+    // §19.4: with `assess_upgrades`, a re-entry waits for an assessment month (the retention
+    // runs out meanwhile as usual).
+    if let Some(r) = m.qualifies.filter(|_| m.v.upgrades_in(m.month)) {
         let evidence = Evidence::fen(m.aum_fen, Some(m.min_fen(r)));
         sink.event(m.event(EventKind::ReEntered, ranks.earned, Some(r), Reason::MetTierMinimum, evidence));
         s.status = Status::Rated;
@@ -148,7 +151,8 @@ fn rated(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, sink: &
     let t = ranks.earned.unwrap_or(0);
     s.below_entry = count_below_entry(m, s.below_entry);
     match s.below_entry {
-        Some(run) if u32::from(run.months) >= m.v.settings.exit_after_months => {
+        // §19.4: an exit takes effect in an assessment month; until then the counter runs on.
+        Some(run) if u32::from(run.months) >= m.v.settings.exit_after_months && m.v.assesses(m.month) => {
             exit_to_retention(m, s, ranks, t, run, sink)
         }
         _ if m.qualifies.is_some_and(|r| r >= t) => met_tier(m, s, ranks, t, sink),
@@ -234,7 +238,8 @@ fn met_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, t: u
         sink.event(m.event(EventKind::WatchCleared, Some(t), Some(t), Reason::MetTierMinimum, evidence));
         ranks.watch_best = None;
     }
-    if r > t {
+    // §19.4: with `assess_upgrades`, an upgrade waits for an assessment month.
+    if r > t && m.v.upgrades_in(m.month) {
         let evidence = Evidence::fen(m.aum_fen, Some(m.min_fen(r)));
         sink.event(m.event(EventKind::Upgraded, Some(t), Some(r), Reason::MetTierMinimum, evidence));
         ranks.earned = Some(r);
@@ -253,7 +258,8 @@ fn short_of_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks,
         }
     };
     ranks.watch_best = watch_best_after(ranks.watch_best, m.qualifies);
-    if u32::from(w.short_months) < m.tier(t).watch_months {
+    // §19.4: a downgrade takes effect in an assessment month; until then the watch runs on.
+    if u32::from(w.short_months) < m.tier(t).watch_months || !m.v.assesses(m.month) {
         // §19.4: a two-stage watch is labelled 关注 when its short months reach `label_after`
         // (below the watch length: the label comes before the downgrade).
         if m.tier(t).label_after == Some(u32::from(w.short_months)) {

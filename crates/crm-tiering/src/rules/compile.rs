@@ -132,6 +132,7 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
             .ok_or_else(|| RuleError::new(format!("{at}.tiers"), "a version needs at least one tier"))?,
     };
     let tier_map = compile_tier_map(v, at, &tiers)?;
+    let (assessment_months, assessment_mask) = assessment_months(v, at)?;
     let settings = Settings {
         threshold_comparison: v.threshold_comparison,
         exit_after_months: months(v.exit_after_months, format!("{at}.exit_after_months"), 120)?,
@@ -139,6 +140,8 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
         watch_months: watch_default,
         label_after: label_default,
         downgrade_target: v.downgrade_target,
+        assessment_months,
+        assess_upgrades: v.assess_upgrades,
         special_vip_months: months(v.special_vip_months, format!("{at}.special_vip_months"), 120)?,
         special_vip_default_tier,
         special_vip_notice_months: months(v.special_vip_notice_months, format!("{at}.special_vip_notice_months"), 120)?,
@@ -153,7 +156,39 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
         aum,
         key_scale,
         fen_key_factor: 10i128.pow(key_scale - 2),
+        assessment_mask,
     })
+}
+
+/// A version's `assessment_months` (SPEC §19.4): months of the year, each once, at least one,
+/// ascending as compiled, with their bit mask; `assess_upgrades` needs them.
+fn assessment_months(v: &RuleVersionFile, at: &str) -> Result<(Option<Vec<u32>>, u16), RuleError> {
+    let field = format!("{at}.assessment_months");
+    let Some(list) = &v.assessment_months else {
+        if v.assess_upgrades {
+            return Err(RuleError::new(
+                format!("{at}.assess_upgrades"),
+                "assess_upgrades makes entries and upgrades wait for the assessment months: give assessment_months",
+            ));
+        }
+        return Ok((None, 0));
+    };
+    if list.is_empty() {
+        return Err(RuleError::new(field, "give at least one month of the year (1 to 12), or leave the field out"));
+    }
+    let mut mask = 0u16;
+    for &m in list {
+        let month = u32::try_from(m)
+            .ok()
+            .filter(|m| (1..=12).contains(m))
+            .ok_or_else(|| RuleError::new(&field, format!("{m} is not a month of the year: expected 1 to 12")))?;
+        if mask & (1 << month) != 0 {
+            return Err(RuleError::new(&field, format!("month {month} is listed twice")));
+        }
+        mask |= 1 << month;
+    }
+    let months = (1..=12u32).filter(|m| mask & (1 << m) != 0).collect();
+    Ok((Some(months), mask))
 }
 
 /// One tier of a version (at field path `tat`), checked against the tiers below it: its code

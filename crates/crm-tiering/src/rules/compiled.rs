@@ -55,6 +55,13 @@ pub struct Settings {
     pub label_after: Option<u32>,
     /// Where a downgrade lands.
     pub downgrade_target: DowngradeTarget,
+    /// The months of the year in which downgrades and exits take effect, ascending; none:
+    /// every month.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assessment_months: Option<Vec<u32>>,
+    /// Whether entries, re-entries and upgrades wait for the assessment months too.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub assess_upgrades: bool,
     /// Months a special VIP designation lasts.
     pub special_vip_months: u32,
     /// Tier of a designation that names none.
@@ -84,6 +91,8 @@ pub struct RuleVersion {
     pub(super) key_scale: u32,
     /// `10^(key_scale - 2)`: turns an amount in fen into a comparison key.
     pub(super) fen_key_factor: i128,
+    /// The assessment months as bits (bit m for month m of the year); 0: every month.
+    pub(super) assessment_mask: u16,
 }
 
 impl RuleVersion {
@@ -117,6 +126,20 @@ impl RuleVersion {
     #[inline(always)]
     pub(crate) fn qualifying_rank_key(&self, key: i128) -> Option<usize> {
         self.tiers.iter().map(|t| usize::from(key >= t.qualify_key)).sum::<usize>().checked_sub(1)
+    }
+
+    /// Whether downgrades and exits take effect in `month` (SPEC §19.4): every month, unless
+    /// the version lists assessment months.
+    #[inline]
+    pub fn assesses(&self, month: Month) -> bool {
+        self.assessment_mask == 0 || self.assessment_mask & (1 << month.month()) != 0
+    }
+
+    /// Whether entries, re-entries and upgrades take effect in `month`: every month, unless the
+    /// version has `assess_upgrades` and `month` is not an assessment month.
+    #[inline]
+    pub fn upgrades_in(&self, month: Month) -> bool {
+        !self.settings.assess_upgrades || self.assesses(month)
     }
 
     /// The tier with this code, as an index into [`RuleVersion::tiers`].

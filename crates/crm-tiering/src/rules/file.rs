@@ -69,6 +69,14 @@ pub struct RuleVersionFile {
     /// `highest_in_window` (default), `last_month` or `one_down`.
     #[serde(default)]
     pub downgrade_target: DowngradeTarget,
+    /// Months of the year (1-12) in which downgrades and exits take effect (SPEC §19.4); none
+    /// (default): every month.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole::deserialize_list")]
+    pub assessment_months: Option<Vec<i64>>,
+    /// Whether entries, re-entries and upgrades wait for the assessment months too (default
+    /// false).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub assess_upgrades: bool,
     /// Months a special VIP designation lasts (default 12).
     #[serde(default = "defaults::special_vip_months", deserialize_with = "whole::deserialize")]
     pub special_vip_months: i64,
@@ -197,6 +205,30 @@ mod whole {
 
     pub(super) fn deserialize_option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
         d.deserialize_any(V).map(Some)
+    }
+
+    pub(super) fn deserialize_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<i64>>, D::Error> {
+        struct L;
+        impl<'de> Visitor<'de> for L {
+            type Value = Vec<i64>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of whole numbers")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<i64>, A::Error> {
+                struct One(i64);
+                impl<'de> serde::Deserialize<'de> for One {
+                    fn deserialize<D2: Deserializer<'de>>(d: D2) -> Result<Self, D2::Error> {
+                        d.deserialize_any(V).map(One)
+                    }
+                }
+                let mut out = Vec::new();
+                while let Some(One(v)) = seq.next_element()? {
+                    out.push(v);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_seq(L).map(Some)
     }
 
     pub(super) fn deserialize_u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
