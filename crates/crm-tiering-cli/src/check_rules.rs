@@ -57,6 +57,12 @@ pub(crate) fn render(book: &RuleBook, source: &str) -> String {
                 st.watch_months,
                 st.downgrade_target.as_str()
             );
+            if st.upgrade_timing == crm_tiering::UpgradeTiming::SameMonth {
+                let _ = writeln!(
+                    s,
+                    "    entries, re-entries and upgrades take effect in the month that qualified (same_month)"
+                );
+            }
             if let Some(months) = &st.assessment_months {
                 let list: Vec<String> = months.iter().map(u32::to_string).collect();
                 let what =

@@ -66,7 +66,7 @@ pub use month::Month;
 pub use parse::ParseError;
 pub use rules::{
     CustomerKind, DEFAULT_RULES_TOML, DowngradeTarget, RULE_FORMAT_VERSION, RuleBook, RuleBookFile, RuleSet,
-    RuleSetFile, RuleSetId, RuleVersion, RuleVersionFile, Settings, ThresholdComparison, Tier, TierFile,
+    RuleSetFile, RuleSetId, RuleVersion, RuleVersionFile, Settings, ThresholdComparison, Tier, TierFile, UpgradeTiming,
     VersionSelection,
 };
 pub use rust_decimal::Decimal;

@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use crm_tiering::{
-    Alert, AlertKind, BatchAlert, BatchEvent, Customer, CustomerState, Engine, Event, EventKind, MonthInput, RuleBook,
-    parse_amount,
+    Alert, AlertKind, BatchAlert, BatchEvent, Customer, CustomerState, Engine, Event, EventKind, Month, MonthInput,
+    RuleBook, parse_amount,
 };
 use serde_json::{Value, json};
 
@@ -95,4 +95,37 @@ fn alert_json_with_an_amount_finer_than_fen_is_refused() {
     text["gap"] = json!("0.001");
     let err = serde_json::from_value::<Alert>(text).unwrap_err().to_string();
     assert!(err.contains("alert gap 0.001 is not a whole number of fen"), "{err}");
+}
+
+#[test]
+fn same_month_timing_dates_entries_and_upgrades_in_their_month_only() {
+    let mut file = RuleBook::default_book().unwrap().source().clone();
+    file.rule_sets[0].versions[0].upgrade_timing = crm_tiering::UpgradeTiming::SameMonth;
+    let engine = Engine::new(RuleBook::from_file(file).unwrap());
+    let c = Customer::personal("c1");
+    let mut state = CustomerState::default();
+    let mut events = Vec::new();
+    let mut month: Month = "2024-01".parse().unwrap();
+    for aum in ["600000", "1200000", "100", "100", "100"] {
+        let out = engine.evaluate(&c, &state, month, &MonthInput::total(parse_amount(aum).unwrap())).unwrap();
+        state = out.state;
+        events.extend(out.events);
+        month = month.next();
+    }
+    let by_kind = |k: EventKind| events.iter().find(|e| e.kind == k).unwrap();
+    for k in [EventKind::Entered, EventKind::Upgraded] {
+        let e = by_kind(k);
+        assert_eq!(e.effective_from(), e.month, "{e:?}");
+        let text = serde_json::to_value(e).unwrap();
+        assert_eq!(text["effective_from"], json!(e.month.to_string()));
+        assert_eq!(serde_json::from_value::<Event>(text).unwrap(), *e);
+    }
+    let watch = by_kind(EventKind::WatchStarted); // 2024-03 is short of diamond
+    assert_eq!(watch.effective_from(), watch.month.next());
+    // Only an entry, re-entry or upgrade may take effect in its month: read back, any other
+    // kind dated so is refused.
+    let mut text = serde_json::to_value(watch).unwrap();
+    text["effective_from"] = json!(watch.month.to_string());
+    let err = serde_json::from_value::<Event>(text).unwrap_err().to_string();
+    assert!(err.contains("is not the month after its month"), "{err}");
 }

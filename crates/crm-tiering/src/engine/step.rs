@@ -7,10 +7,10 @@ use super::alerts::alerts;
 use super::plan::{Plan, SpecialPlan};
 use super::sink::Sink;
 use crate::code::TierCode;
-use crate::event::{Event, EventKind, Evidence, Reason};
+use crate::event::{Event, EventKind, Evidence, Reason, may_take_effect_same_month};
 use crate::money::to_fen;
 use crate::month::Month;
-use crate::rules::{DowngradeTarget, RuleVersion, Tier};
+use crate::rules::{DowngradeTarget, RuleVersion, Tier, UpgradeTiming};
 use crate::state::{BelowEntryRun, CustomerState, SpecialVip, Status, Watch};
 
 /// What every rule of a month's step reads: the version, the month and its AUM, and the
@@ -56,8 +56,11 @@ impl MonthContext<'_> {
         reason: Reason,
         evidence: Evidence,
     ) -> Event {
+        // §19.4: under `same_month`, an entry, re-entry or upgrade takes effect in its month.
+        let same_month = self.v.settings.upgrade_timing == UpgradeTiming::SameMonth && may_take_effect_same_month(kind);
         Event {
             month: self.month,
+            same_month,
             kind,
             from_tier: from.map(|r| self.code(r)),
             to_tier: to.map(|r| self.code(r)),
@@ -356,6 +359,7 @@ fn special_event(
     // A designation's length, 0 if its months were ever reversed.
     let months = u32::try_from(sp.last_month.months_since(sp.first_month) + 1).unwrap_or(0);
     Event {
+        same_month: false,
         month: m.month,
         kind,
         from_tier: from,

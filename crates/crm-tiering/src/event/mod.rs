@@ -12,3 +12,4 @@ pub use alert::Alert;
 pub use codes::{AlertKind, EventKind, Reason};
 pub use evidence::Evidence;
 pub use record::Event;
+pub(crate) use record::may_take_effect_same_month;

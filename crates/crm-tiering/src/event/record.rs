@@ -10,7 +10,8 @@ use crate::code::TierCode;
 use crate::month::Month;
 
 /// A change of standing, with its reason and evidence. It takes effect the month after its
-/// month ([`Event::effective_from`]).
+/// month ([`Event::effective_from`]), or, for an entry, re-entry or upgrade under a rule book
+/// with `upgrade_timing = "same_month"`, in its month itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(into = "EventJson", try_from = "EventJson")]
 pub struct Event {
@@ -26,6 +27,14 @@ pub struct Event {
     pub reason: Reason,
     /// The figures.
     pub evidence: Evidence,
+    /// Whether it takes effect in its month itself (an entry, re-entry or upgrade under
+    /// `upgrade_timing = "same_month"`, SPEC §19.4) rather than the month after.
+    pub same_month: bool,
+}
+
+/// The kinds that may take effect in their month (`upgrade_timing = "same_month"`).
+pub(crate) fn may_take_effect_same_month(kind: EventKind) -> bool {
+    matches!(kind, EventKind::Entered | EventKind::ReEntered | EventKind::Upgraded)
 }
 
 /// The JSON form of [`Event`] (SPEC §14), with its `effective_from`.
@@ -60,13 +69,15 @@ impl TryFrom<EventJson> for Event {
     type Error = String;
 
     fn try_from(e: EventJson) -> Result<Self, String> {
-        if e.month == Month::LAST || e.effective_from != e.month.next() {
+        let same_month = e.effective_from == e.month && may_take_effect_same_month(e.kind);
+        if !same_month && (e.month == Month::LAST || e.effective_from != e.month.next()) {
             return Err(format!(
-                "event effective_from {} is not the month after its month {}",
+                "event effective_from {} is not the month after its month {} (nor, for an entry, re-entry or upgrade, the month itself)",
                 e.effective_from, e.month
             ));
         }
         Ok(Event {
+            same_month,
             month: e.month,
             kind: e.kind,
             from_tier: e.from_tier,
@@ -78,9 +89,10 @@ impl TryFrom<EventJson> for Event {
 }
 
 impl Event {
-    /// The month it takes effect: the month after [`Event::month`].
+    /// The month it takes effect: the month after [`Event::month`], or the month itself when
+    /// [`Event::same_month`].
     pub fn effective_from(&self) -> Month {
-        self.month.next()
+        if self.same_month { self.month } else { self.month.next() }
     }
 
     /// One line explaining the event, in English.

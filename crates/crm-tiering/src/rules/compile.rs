@@ -142,6 +142,7 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
         downgrade_target: v.downgrade_target,
         assessment_months,
         assess_upgrades: v.assess_upgrades,
+        upgrade_timing: v.upgrade_timing,
         special_vip_months: months(v.special_vip_months, format!("{at}.special_vip_months"), 120)?,
         special_vip_default_tier,
         special_vip_notice_months: months(v.special_vip_notice_months, format!("{at}.special_vip_notice_months"), 120)?,

@@ -4,7 +4,7 @@
 use rust_decimal::Decimal;
 
 use super::compile::decimal_key;
-use super::{CustomerKind, DowngradeTarget, ThresholdComparison};
+use super::{CustomerKind, DowngradeTarget, ThresholdComparison, UpgradeTiming};
 use crate::aum::Composition;
 use crate::code::TierCode;
 use crate::month::Month;
@@ -62,6 +62,9 @@ pub struct Settings {
     /// Whether entries, re-entries and upgrades wait for the assessment months too.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub assess_upgrades: bool,
+    /// When entries, re-entries and upgrades take effect.
+    #[serde(skip_serializing_if = "UpgradeTiming::is_next_month")]
+    pub upgrade_timing: UpgradeTiming,
     /// Months a special VIP designation lasts.
     pub special_vip_months: u32,
     /// Tier of a designation that names none.

@@ -4,7 +4,7 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::{CustomerKind, DowngradeTarget, ThresholdComparison};
+use super::{CustomerKind, DowngradeTarget, ThresholdComparison, UpgradeTiming};
 use crate::aum::{AumFile, ComponentFile, Divisor, MissingDay, Rounding, RoundingLevel};
 use crate::money::serde_amount as amount;
 use crate::month::Month;
@@ -73,6 +73,10 @@ pub struct RuleVersionFile {
     /// (default): every month.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole::deserialize_list")]
     pub assessment_months: Option<Vec<i64>>,
+    /// When entries, re-entries and upgrades take effect: `next_month` (default) or
+    /// `same_month` (SPEC §19.4).
+    #[serde(default, skip_serializing_if = "UpgradeTiming::is_next_month")]
+    pub upgrade_timing: UpgradeTiming,
     /// Whether entries, re-entries and upgrades wait for the assessment months too (default
     /// false).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -98,6 +98,24 @@ pub enum DowngradeTarget {
     OneDown,
 }
 
+/// When an entry, re-entry or upgrade takes effect (SPEC §19.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum UpgradeTiming {
+    /// From the month after the month that qualified (SPEC §5.1, §5.2; default).
+    #[default]
+    NextMonth,
+    /// From the month that qualified itself (CCB's OCRM).
+    SameMonth,
+}
+
+impl UpgradeTiming {
+    /// Whether this is the default, `next_month` (rule files leave it out).
+    pub fn is_next_month(&self) -> bool {
+        *self == UpgradeTiming::NextMonth
+    }
+}
+
 impl DowngradeTarget {
     /// The code used in rule files.
     pub fn as_str(self) -> &'static str {
