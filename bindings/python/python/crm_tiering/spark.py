@@ -241,24 +241,32 @@ def _portfolio_checks(book: Any, aum: Any, columns: List[str], months: str, opti
 
     roles = dict(zip(ct._native._column_roles(book, "aum", columns), columns))
     month_col, entity_col = roles.get("month"), roles.get("legal_entity")
-    if not options.get("allow_empty_month"):
+    check_months = not options.get("allow_empty_month")
+    want_entities = entity_col is not None and ".." not in months
+    # One pass over the DataFrame for both: its distinct (month, legal entity) pairs.
+    picks = []
+    if check_months and month_col is not None:
+        picks.append(F.col(f"`{month_col}`").alias("m"))
+    if want_entities:
+        picks.append(F.col(f"`{entity_col}`").cast("string").alias("e"))
+    pairs = to_arrow(aum.select(*picks).distinct()) if picks else None
+    if check_months:
         if month_col is None:
             present = pa.table({"customer_id": pa.array([], pa.string()), "aum": pa.array([], pa.string())})
             if aum.limit(1).count():
                 present = pa.table({"customer_id": ["_"], "aum": ["0"]})
         else:
-            cells = to_arrow(aum.select(F.col(f"`{month_col}`")).distinct())
-            n = cells.num_rows
+            cells = pairs.column("m").unique()
+            n = len(cells)
             present = pa.table(
-                {month_col: cells.column(0), "customer_id": pa.array([f"_{k}" for k in range(n)], pa.string()),
+                {month_col: cells, "customer_id": pa.array([f"_{k}" for k in range(n)], pa.string()),
                  "aum": pa.array(["0"] * n, pa.string())}
             )
         # The core's own rule and message; the throwaway portfolio is never kept.
         ct.Portfolio(book, missing_months="treat_as_zero").evaluate_month(months, present)
-    if entity_col is None or ".." in months:
+    if not want_entities:
         return []
-    rows = aum.select(F.col(f"`{entity_col}`").cast("string").alias("e")).distinct().collect()
-    return sorted(r["e"] for r in rows if r["e"])
+    return sorted({e for e in pairs.column("e").to_pylist() if e})
 
 
 @dataclass
