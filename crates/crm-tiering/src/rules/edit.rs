@@ -23,7 +23,7 @@ impl RuleBook {
     /// A new book with setting `name` (a field of a rule version: `watch_months`,
     /// `exit_after_months`, `retention_months`, `downgrade_target`, `near_threshold_band`,
     /// `threshold_comparison`, `special_vip_months`, `special_vip_default_tier`, `tier_map`,
-    /// ...) set to `value` (as the rule file's JSON writes it) in the selected versions. This
+    /// `label_after`, `assessment_months`, `upgrade_timing`, ...) set to `value` (as the rule file's JSON writes it) in the selected versions. This
     /// book is unchanged.
     ///
     /// ```
@@ -33,6 +33,11 @@ impl RuleBook {
     /// let longer = book.with_setting("watch_months", &serde_json::json!(6), VersionSelection::default())?;
     /// assert_eq!(longer.rule_sets()[0].versions[0].settings.watch_months, 6);
     /// assert!(book.with_setting("tiers", &serde_json::json!([]), VersionSelection::default()).is_err());
+    /// // Settings a book leaves out until set (`label_after`, `assessment_months`, ...) too:
+    /// let half_yearly = book.with_setting("assessment_months", &serde_json::json!([12, 6]), VersionSelection::default())?;
+    /// assert_eq!(half_yearly.rule_sets()[0].versions[0].settings.assessment_months, Some(vec![6, 12]));
+    /// let label = book.with_setting("label_after", &serde_json::json!(3), VersionSelection::default());
+    /// assert!(label.unwrap_err().to_string().contains("label_after 3 is not below"));
     /// # Ok::<(), crm_tiering::TieringError>(())
     /// ```
     ///
@@ -53,7 +58,7 @@ impl RuleBook {
         let mut file = self.source().clone();
         for (at, v) in selected(&mut file, selection)? {
             let mut obj = serde_json::to_value(&*v).map_err(|e| RuleError::new(&at, e.to_string()))?;
-            let known = obj.get(name).is_some() || matches!(name, "special_vip_default_tier" | "tier_map");
+            let known = obj.get(name).is_some() || super::file::SETTINGS_LEFT_OUT_WHEN_UNSET.contains(&name);
             let Some(fields) = obj.as_object_mut().filter(|_| known) else {
                 return Err(
                     InputError::new("", None, name, format!("`{name}` is not a setting of a rule version")).into()

@@ -44,6 +44,12 @@ pub struct RuleSetFile {
     pub versions: Vec<RuleVersionFile>,
 }
 
+/// The settings of a version that its file form leaves out when they are not set (so that a book
+/// without them keeps its fingerprint): settings all the same, for edits such as
+/// [`RuleBook::with_setting`](crate::RuleBook::with_setting).
+pub(crate) const SETTINGS_LEFT_OUT_WHEN_UNSET: &[&str] =
+    &["special_vip_default_tier", "tier_map", "label_after", "assessment_months", "assess_upgrades", "upgrade_timing"];
+
 /// A rule version as written in a file; missing settings take their defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
