@@ -32,9 +32,10 @@
 //!   above the lowest tier a watch must already run (starting one is `watch_started`): the
 //!   step's own `watch_extended` adds a short month and keeps the larger peak, and
 //!   `watch_best_after` the higher best tier; the short months must stay below t's
-//!   `watch_months` (else a downgrade) and must not reach its `label_after` (the 关注 label). The status stays rated, the tier code is rewritten to
-//!   itself, the designation stays none, the effective tier becomes the earned tier (none when
-//!   not enrolled), and the last month becomes this month;
+//!   `watch_months` (else a downgrade) and must not reach its `label_after` (the 关注 label).
+//!   The status stays rated, the tier code is rewritten to itself, the designation stays none,
+//!   the effective tier becomes the earned tier (none when not enrolled), and the last month
+//!   becomes this month;
 //! - alerts (SPEC §11): the same function as the full path's, on the same new state (watch and
 //!   exit counter included, for `watch_active` and `exit_risk`), AUM, key and rated tier.
 
