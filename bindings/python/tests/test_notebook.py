@@ -112,6 +112,26 @@ def test_rule_book_edits_are_values(rules):
     assert [(c["tier"], c["count_a"], c["count_b"]) for c in sim.counts.to_pylist()] == [(None, 0, 1), ("gold", 2, 1)]
 
 
+def test_watch_stages_and_timing_are_settings_to_simulate(rules):
+    """SPEC 19.4's settings through with_setting: the values a book leaves out until set, lists
+    included, reach the core and change the outcome the way the vectors pin it."""
+    staged = rules.with_setting("label_after", 1)
+    assert staged.settings()["label_after"] == 1 and "label_after" not in rules.settings()
+    assert [t.get("label_after") for t in staged.tiers()] == [1, 1, 1, 1]
+    s = ct.evaluate(staged, "c1", "2024-01", "600000").state
+    out = ct.evaluate(staged, "c1", "2024-02", "300000", state=s)
+    assert [e.kind for e in out.events] == ["watch_started", "watch_labelled"]
+    assert [e.kind for e in ct.evaluate(rules, "c1", "2024-02", "300000", state=s).events] == ["watch_started"]
+    half_yearly = rules.with_setting("assessment_months", [12, 6])
+    assert half_yearly.settings()["assessment_months"] == [6, 12]
+    same_month = rules.with_setting("upgrade_timing", "same_month")
+    (entered,) = ct.evaluate(same_month, "c2", "2024-03", "250000").events
+    assert entered.effective_from == entered.month == "2024-03"
+    with pytest.raises(ct.RuleFileError) as info:
+        rules.with_setting("label_after", 3)  # not below the 3-month watch
+    assert "label_after" in (info.value.field or "")
+
+
 def test_one_argument_order_with_keyword_only_options(rules):
     s = ct.evaluate(rules, "c1", "2024-01", "250000").state
     with pytest.raises(TypeError):

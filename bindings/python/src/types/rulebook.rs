@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use crm_tiering::{CustomerKind, RuleBook, VersionSelection};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::convert::{extract_amount, extract_month, json_to_py, py_to_json, to_py_decimal, to_value};
 use crate::errors::{input_error, py_err};
@@ -130,12 +130,17 @@ impl PyRuleBook {
             d.set_item("name_en", &t.name_en)?;
             d.set_item("min_aum", to_py_decimal(py, t.min_aum)?)?;
             d.set_item("watch_months", t.watch_months)?;
+            if let Some(label) = t.label_after {
+                d.set_item("label_after", label)?;
+            }
             list.append(d)?;
         }
         Ok(list)
     }
 
-    /// The settings in force: months of watch, exit and retention, downgrade target, bands.
+    /// The settings in force: months of watch, exit and retention, downgrade target, bands, and
+    /// the settings a book leaves out until set (`label_after`, `assessment_months`, ...) when
+    /// it sets them: the core's settings, named as in the rule file.
     #[pyo3(signature = (month=None, legal_entity=None, kind="personal"))]
     fn settings<'py>(
         &self,
@@ -145,25 +150,21 @@ impl PyRuleBook {
         kind: &str,
     ) -> PyResult<Bound<'py, PyDict>> {
         let v = self.version(py, month, legal_entity, kind)?;
-        let s = &v.settings;
         let d = PyDict::new(py);
         d.set_item("effective_from", v.effective_from.to_string())?;
-        d.set_item(
-            "threshold_comparison",
-            match s.threshold_comparison {
-                crm_tiering::ThresholdComparison::AtLeast => "at_least",
-                crm_tiering::ThresholdComparison::GreaterThan => "greater_than",
-            },
-        )?;
         d.set_item("entry_threshold", to_py_decimal(py, v.entry_threshold())?)?;
-        d.set_item("exit_after_months", s.exit_after_months)?;
-        d.set_item("retention_months", s.retention_months)?;
-        d.set_item("watch_months", s.watch_months)?;
-        d.set_item("downgrade_target", s.downgrade_target.as_str())?;
-        d.set_item("special_vip_months", s.special_vip_months)?;
-        d.set_item("special_vip_default_tier", s.special_vip_default_tier.as_str())?;
-        d.set_item("special_vip_notice_months", s.special_vip_notice_months)?;
-        d.set_item("near_threshold_band", to_py_decimal(py, s.near_threshold_band)?)?;
+        // The core's settings as one serialisable struct (the rule file's names; a setting a
+        // book leaves out until set is absent), not listed key by key here; its one amount as
+        // a Decimal.
+        let Value::Object(settings) = to_value(&v.settings)? else {
+            return Err(PyRuntimeError::new_err("the settings do not serialize as an object"));
+        };
+        for (key, value) in &settings {
+            match (key.as_str(), value) {
+                ("near_threshold_band", _) => d.set_item(key, to_py_decimal(py, v.settings.near_threshold_band)?)?,
+                _ => d.set_item(key, json_to_py(py, value)?)?,
+            }
+        }
         Ok(d)
     }
 
