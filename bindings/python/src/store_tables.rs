@@ -10,7 +10,7 @@ use arrow_array::builder::{
 use arrow_schema::ArrowError;
 use crm_tiering::TierCode;
 use crm_tiering::portfolio::BaselineDifference;
-use crm_tiering::portfolio::arrow::tables::{Reject, RejectsTable};
+use crm_tiering::portfolio::arrow::tables::RejectsTable;
 use pyo3_arrow::PyTable;
 
 use crate::writers::month_days;
@@ -81,17 +81,7 @@ pub(crate) fn runs_table(runs: &[crm_tiering_store::RunRecord]) -> Result<PyTabl
 pub(crate) fn rejects_table(rows: &[crm_tiering_store::RejectRow]) -> Result<PyTable, ArrowError> {
     let mut t = RejectsTable::default();
     for r in rows {
-        t.push(&Reject {
-            month: r.month,
-            run_id: r.run_id,
-            seq: r.seq,
-            customer_id: r.customer_id.as_deref(),
-            category: &r.category,
-            field: r.field.as_deref(),
-            record: r.record.as_deref(),
-            other_record: r.other_record.as_deref(),
-            message: &r.message,
-        });
+        t.push(&r.as_reject());
     }
     crate::writers::table(t.finish()?)
 }

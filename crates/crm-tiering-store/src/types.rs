@@ -311,6 +311,24 @@ pub struct RejectRow {
     pub message: String,
 }
 
+#[cfg(feature = "arrow")]
+impl RejectRow {
+    /// The reject as a row of the core's rejects table (SPEC §15.10), borrowing its texts.
+    pub fn as_reject(&self) -> crm_tiering::portfolio::arrow::tables::Reject<'_> {
+        crm_tiering::portfolio::arrow::tables::Reject {
+            month: self.month,
+            run_id: self.run_id,
+            seq: self.seq,
+            customer_id: self.customer_id.as_deref(),
+            category: &self.category,
+            field: self.field.as_deref(),
+            record: self.record.as_deref(),
+            other_record: self.other_record.as_deref(),
+            message: &self.message,
+        }
+    }
+}
+
 impl RejectRow {
     pub(crate) fn from_error(month: Month, run_id: i64, seq: i64, e: &RecordError) -> Self {
         RejectRow {

@@ -548,7 +548,7 @@ def evaluate_to_parquet(
     fs.create_dir(staging, recursive=True)
     uri = path.rstrip("/") + "/_temporary"
     try:
-        written = tagged.mapInArrow(_write_task(plan, uri), _spark_schema(_WRITTEN_SCHEMA)).collect()
+        written = tagged.mapInArrow(_write_task(plan, uri), _spark_type(_struct_of(_WRITTEN_SCHEMA))).collect()
         fatal = [r for r in written if r["fatal"] is not None]
         if fatal:
             raise _fatal_error([{"_fatal": r["fatal"]} for r in fatal])
@@ -556,12 +556,6 @@ def evaluate_to_parquet(
     finally:
         fs.delete_dir(staging)
     return rows
-
-
-def _spark_schema(schema: pa.Schema) -> Any:
-    from pyspark.sql import types as T
-
-    return T.StructType([T.StructField(f.name, _spark_type(f.type), True) for f in schema])
 
 
 def _commit_files(fs: Any, base: str, plan: _Plan, written: List[Any], pq: Any) -> Dict[str, int]:

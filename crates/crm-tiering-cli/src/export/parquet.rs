@@ -8,8 +8,8 @@ use arrow_array::RecordBatch;
 use arrow_schema::{ArrowError, SchemaRef};
 use crm_tiering::portfolio::MonthRange;
 use crm_tiering::portfolio::arrow::tables::{
-    AlertsTable, EventsTable, Reject, RejectsTable, StatesTable, TierCodes, alerts_schema, events_schema,
-    rejects_schema, states_schema,
+    AlertsTable, EventsTable, RejectsTable, StatesTable, TierCodes, alerts_schema, events_schema, rejects_schema,
+    states_schema,
 };
 use crm_tiering_store::Store;
 use parquet::arrow::ArrowWriter;
@@ -85,17 +85,7 @@ pub(super) fn export_parquet(
     for chunk in store.rejects(first, last).map_err(failure)?.chunks(BATCH) {
         let mut table = RejectsTable::default();
         for r in chunk {
-            table.push(&Reject {
-                month: r.month,
-                run_id: r.run_id,
-                seq: r.seq,
-                customer_id: r.customer_id.as_deref(),
-                category: &r.category,
-                field: r.field.as_deref(),
-                record: r.record.as_deref(),
-                other_record: r.other_record.as_deref(),
-                message: &r.message,
-            });
+            table.push(&r.as_reject());
         }
         file.write(table.finish())?;
     }
