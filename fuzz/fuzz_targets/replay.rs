@@ -31,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
             _ => 1,
         };
         let next = if state.last_month.is_some() { month.plus(step) } else { month };
-        let input = MonthInput { aum: AumInput::Total(from_fen(fen)), special };
+        let input = MonthInput { aum: AumInput::Total(from_fen(fen)), special, measures: Default::default() };
         match engine.evaluate(&customer, &state, next, &input) {
             Ok(out) => {
                 assert_eq!(CustomerState::from_json(&out.state.to_json()).ok(), Some(out.state));

@@ -53,7 +53,7 @@ fn _bench_rust_batch<'py>(
                         legal_entity: r.legal_entity().map(str::to_string),
                         kind: r.kind().unwrap_or_default(),
                     };
-                    (c, MonthInput { aum: r.aum().into_owned(), special: None })
+                    (c, MonthInput { aum: r.aum().into_owned(), special: None, measures: Default::default() })
                 })
                 .unzip())
         };

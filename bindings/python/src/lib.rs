@@ -168,7 +168,7 @@ fn explain_table(
     let mut state = initial.map(|s| s.state).unwrap_or_default();
     let mut outcomes = Vec::with_capacity(rows.len());
     for r in rows {
-        let input = MonthInput { aum: r.aum().into_owned(), special: None };
+        let input = MonthInput { aum: r.aum().into_owned(), special: None, measures: Default::default() };
         let month = r.month().unwrap_or(Month::LAST);
         let o = engine.evaluate(&who, &state, month, &input).map_err(errors::py_err)?;
         state = o.state;

@@ -242,7 +242,7 @@ pub unsafe extern "C" fn crmt_evaluate_averages(
                 let amount = parse_amount(text).map_err(|_| amount_failure(&c.id, month, code, text))?;
                 list.push(ComponentAmount { component: code.into(), amount });
             }
-            Ok(MonthInput { aum: AumInput::Averages(list), special: None })
+            Ok(MonthInput { aum: AumInput::Averages(list), special: None, measures: Default::default() })
         })
     }
 }

@@ -49,7 +49,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         months
             .entry(month)
             .or_default()
-            .push((customer, MonthInput { aum: AumInput::Averages(components), special: None }));
+            .push((customer, MonthInput { aum: AumInput::Averages(components), special: None, measures: Default::default() }));
     }
 
     // The state store: in a core system, a table keyed by customer id.

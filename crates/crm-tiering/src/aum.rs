@@ -43,7 +43,12 @@ pub enum Rounding {
 }
 
 impl Rounding {
-    fn strategy(self) -> RoundingStrategy {
+    /// Whether this is the default, `half_up` (rule files leave it out).
+    pub fn is_half_up(&self) -> bool {
+        *self == Rounding::HalfUp
+    }
+
+    pub(crate) fn strategy(self) -> RoundingStrategy {
         match self {
             Rounding::HalfUp => RoundingStrategy::MidpointAwayFromZero,
             Rounding::HalfEven => RoundingStrategy::MidpointNearestEven,

@@ -233,3 +233,91 @@ impl<'de> Deserialize<'de> for TierCode {
         TierCode::new(&s).map_err(serde::de::Error::custom)
     }
 }
+
+/// A measure code from the rule book, such as `aum` or `loan_balance` (SPEC §19.1).
+///
+/// Codes are 1 to 40 characters of `a-z`, `0-9` and `_` (a measure's code is also the name of
+/// its input column). Like [`TierCode`], a `MeasureCode` is a 2-byte handle to the code kept
+/// once per process, so events and alerts that name the measure which decided them stay small
+/// plain values.
+///
+/// ```
+/// use crm_tiering::MeasureCode;
+/// let loans: MeasureCode = "loan_balance".parse()?;
+/// assert_eq!(loans.as_str(), "loan_balance");
+/// assert!("Loan Balance".parse::<MeasureCode>().is_err());
+/// # Ok::<(), crm_tiering::ParseError>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct MeasureCode {
+    slot: NonZeroU16,
+}
+
+impl MeasureCode {
+    /// The longest code accepted.
+    pub const MAX_LEN: usize = 40;
+
+    /// Parses and validates a code read from input (an event or alert read back).
+    ///
+    /// # Errors
+    /// [`ParseError::MeasureCode`] when the code is empty, longer than 40 characters, or has a
+    /// character other than `a-z`, `0-9` or `_`; [`ParseError::TooManyInputTierCodes`] or
+    /// [`ParseError::TooManyTierCodes`] when the process's table of codes is full (measure and
+    /// tier codes share it).
+    pub fn new(code: &str) -> Result<Self, ParseError> {
+        Self::interned(code, Origin::Input)
+    }
+
+    /// A rule book's code: not bounded by [`TierCode::MAX_FROM_INPUT`].
+    pub(crate) fn register(code: &str) -> Result<Self, ParseError> {
+        Self::interned(code, Origin::RuleBook)
+    }
+
+    fn interned(code: &str, origin: Origin) -> Result<Self, ParseError> {
+        let b = code.as_bytes();
+        let ok = !b.is_empty()
+            && b.len() <= Self::MAX_LEN
+            && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_');
+        if !ok {
+            return Err(ParseError::MeasureCode(code.to_string()));
+        }
+        Ok(MeasureCode { slot: intern(code, origin)? })
+    }
+
+    /// The code as text.
+    pub fn as_str(&self) -> &'static str {
+        slot_text(self.slot).unwrap_or("")
+    }
+}
+
+impl FromStr for MeasureCode {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        MeasureCode::new(s)
+    }
+}
+
+impl fmt::Display for MeasureCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for MeasureCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl Serialize for MeasureCode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for MeasureCode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        MeasureCode::new(&s).map_err(serde::de::Error::custom)
+    }
+}

@@ -54,7 +54,7 @@ pub use aum::{
     AumFile, AumInput, Component, ComponentAmount, ComponentDaily, ComponentFile, Composition, Divisor, MissingDay,
     Rounding, RoundingLevel,
 };
-pub use code::TierCode;
+pub use code::{MeasureCode, TierCode};
 pub use engine::{
     BatchAlert, BatchError, BatchEvent, BatchOutcome, BatchSink, Customer, CustomerIdentity, CustomerRef, Engine,
     EngineOptions, MissingMonths, MonthInput, MonthOutcome, SpecialChange,
@@ -65,6 +65,7 @@ pub use money::{MAX_AMOUNT, from_fen, parse_amount, to_fen};
 pub use month::Month;
 pub use parse::ParseError;
 pub use rules::{
+    Absent, Criterion, CriterionFile, Measure, MeasureFile, Qualify, QualifyFile, Window,
     CustomerKind, DEFAULT_RULES_TOML, DowngradeTarget, RULE_FORMAT_VERSION, RuleBook, RuleBookFile, RuleSet,
     RuleSetFile, RuleSetId, RuleVersion, RuleVersionFile, Settings, ThresholdComparison, Tier, TierFile, UpgradeTiming,
     VersionSelection,

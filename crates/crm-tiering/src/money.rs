@@ -233,6 +233,29 @@ pub(crate) mod serde_amount {
     }
 
     /// A list of optional amounts (daily balances), each a string or an integer, or null.
+    /// Amounts by name, such as a month's measure values.
+    pub(crate) mod map {
+        use std::collections::BTreeMap;
+
+        use rust_decimal::Decimal;
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        #[derive(Deserialize)]
+        struct One(#[serde(deserialize_with = "super::deserialize")] Decimal);
+
+        #[derive(Serialize)]
+        struct Out<'a>(#[serde(serialize_with = "super::serialize")] &'a Decimal);
+
+        pub(crate) fn serialize<S: Serializer>(v: &BTreeMap<String, Decimal>, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_map(v.iter().map(|(k, d)| (k, Out(d))))
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Decimal>, D::Error> {
+            let v: BTreeMap<String, One> = BTreeMap::deserialize(d)?;
+            Ok(v.into_iter().map(|(k, One(x))| (k, x)).collect())
+        }
+    }
+
     pub(crate) mod option_list {
         use rust_decimal::Decimal;
         use serde::{Deserialize, Deserializer, Serialize, Serializer};

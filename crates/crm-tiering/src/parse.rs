@@ -13,6 +13,9 @@ pub enum ParseError {
     /// Not a valid tier or component code.
     #[error("`{0}` is not a valid code: expected 1 to 16 characters of a-z, 0-9, `_` or `-`")]
     Code(String),
+    /// Not a valid measure code.
+    #[error("`{0}` is not a valid measure code: expected 1 to 40 characters of a-z, 0-9 or `_`")]
+    MeasureCode(String),
     /// A valid tier code that could not be kept: the process already holds the most distinct
     /// tier codes it can ([`TierCode::MAX_DISTINCT`](crate::TierCode::MAX_DISTINCT)).
     #[error("tier code `{0}` cannot be kept: this process already holds 65535 distinct tier codes")]

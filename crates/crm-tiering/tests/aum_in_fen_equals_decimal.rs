@@ -42,7 +42,7 @@ fn input(list: &[(usize, Decimal)], force_general: bool) -> MonthInput {
     if force_general {
         amounts.push(ComponentAmount { component: CODES[0].clone(), amount: Decimal::new(0, 3) });
     }
-    MonthInput { aum: AumInput::Averages(amounts), special: None }
+    MonthInput { aum: AumInput::Averages(amounts), special: None, measures: Default::default() }
 }
 
 proptest! {

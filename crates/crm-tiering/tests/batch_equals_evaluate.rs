@@ -189,7 +189,7 @@ fn input() -> impl Strategy<Value = MonthInput> {
     let grant = (prop::option::of(0usize..4), prop::option::of(1u32..5))
         .prop_map(|(t, months)| SpecialChange::Grant { tier: t.map(|t| CODES[t].parse().unwrap()), months });
     (aum(), prop::option::weighted(0.06, prop_oneof![grant, Just(SpecialChange::Revoke)]))
-        .prop_map(|(a, special)| MonthInput { aum: AumInput::Total(a), special })
+        .prop_map(|(a, special)| MonthInput { aum: AumInput::Total(a), special, measures: Default::default() })
 }
 
 proptest! {

@@ -32,8 +32,8 @@ fn history(aums: &[&str]) -> (Vec<Event>, Vec<Alert>) {
 
 #[test]
 fn batch_records_carry_no_padding() {
-    assert!(size_of::<BatchEvent>() <= 52, "{}", size_of::<BatchEvent>());
-    assert!(size_of::<BatchAlert>() <= 52, "{}", size_of::<BatchAlert>());
+    assert!(size_of::<BatchEvent>() <= 64, "{}", size_of::<BatchEvent>());
+    assert!(size_of::<BatchAlert>() <= 64, "{}", size_of::<BatchAlert>());
 }
 
 #[test]

@@ -138,5 +138,5 @@ pub(crate) fn extract_input(obj: &Bound<'_, PyAny>) -> PyResult<MonthInput> {
             ));
         }
     };
-    Ok(MonthInput { aum, special })
+    Ok(MonthInput { aum, special, measures: Default::default() })
 }

@@ -183,7 +183,7 @@ impl Averages<'_> {
             .filter(|(f, _)| **f != crate::CRMT_NO_AMOUNT)
             .map(|(f, code)| ComponentAmount { component: code.clone(), amount: from_fen(*f) })
             .collect();
-        MonthInput { aum: AumInput::Averages(items), special: None }
+        MonthInput { aum: AumInput::Averages(items), special: None, measures: Default::default() }
     }
 }
 

@@ -4,11 +4,15 @@ use super::sink::Sink;
 use crate::code::TierCode;
 use crate::event::{Alert, AlertKind};
 use crate::month::Month;
-use crate::rules::RuleVersion;
+use crate::rules::{Criterion, RuleVersion, Tier};
 use crate::state::{CustomerState, Status};
 
 /// The alerts of a customer after its step (SPEC §11).
 #[inline(always)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the month's figures as the step and the steady path hold them apart: AUM in fen, its key, and the measured values"
+)]
 pub(super) fn alerts<S: Sink + ?Sized>(
     v: &RuleVersion,
     s: &CustomerState,
@@ -16,31 +20,30 @@ pub(super) fn alerts<S: Sink + ?Sized>(
     aum_fen: i64,
     key: i128,
     rated: Option<usize>,
+    values: &[i64],
     sink: &mut S,
 ) {
     let alert = |kind, tier: Option<TierCode>| Alert::new(month, kind, tier, aum_fen);
+    // The threshold of tier `t` (by criteria: the criterion that decided, SPEC §19.3).
+    let threshold = |a: Alert, t: &Tier, met: bool| match v.deciding_criterion(t, values, met) {
+        Some(c) => a.with_threshold(c.min_fen).measured(c.measure, c.value(values)),
+        None => a.with_threshold(t.min_fen),
+    };
+    let entry = v.tiers.first();
     if let (Some(w), Some(t)) = (s.watch, rated.and_then(|t| v.tiers.get(t))) {
         let counted = u32::from(w.short_months);
-        sink.alert(
-            alert(AlertKind::WatchActive, s.tier)
-                .with_months(Some(counted), t.watch_months.saturating_sub(counted))
-                .with_threshold(t.min_fen),
-        );
+        let a = alert(AlertKind::WatchActive, s.tier).with_months(Some(counted), t.watch_months.saturating_sub(counted));
+        sink.alert(threshold(a, t, false));
     }
-    if let (Some(run), Some(_)) = (s.below_entry, rated) {
+    if let (Some(run), Some(_), Some(e)) = (s.below_entry, rated, entry) {
         let counted = u32::from(run.months);
-        sink.alert(
-            alert(AlertKind::ExitRisk, s.tier)
-                .with_months(Some(counted), v.settings.exit_after_months.saturating_sub(counted))
-                .with_threshold(v.entry_threshold_fen()),
-        );
+        let a = alert(AlertKind::ExitRisk, s.tier)
+            .with_months(Some(counted), v.settings.exit_after_months.saturating_sub(counted));
+        sink.alert(threshold(a, e, false));
     }
-    if s.status == Status::Retained {
-        sink.alert(
-            alert(AlertKind::InRetention, s.tier)
-                .with_months(None, u32::from(s.retention_months_left))
-                .with_threshold(v.entry_threshold_fen()),
-        );
+    if let (Status::Retained, Some(e)) = (s.status, entry) {
+        let a = alert(AlertKind::InRetention, s.tier).with_months(None, u32::from(s.retention_months_left));
+        sink.alert(threshold(a, e, false));
     }
     if let Some(sp) = s.special {
         // Months left, 0 once past the last month.
@@ -49,7 +52,17 @@ pub(super) fn alerts<S: Sink + ?Sized>(
             sink.alert(alert(AlertKind::SpecialExpiring, Some(sp.tier)).with_months(None, left));
         }
     }
-    // Near-threshold (临界) bands.
+    if v.by_criteria {
+        criteria_bands(v, month, aum_fen, rated, values, sink);
+    } else {
+        bands(v, month, aum_fen, key, rated, sink);
+    }
+}
+
+/// The near-threshold (临界) bands of a version whose tiers qualify by one AUM minimum.
+#[inline(always)]
+fn bands<S: Sink + ?Sized>(v: &RuleVersion, month: Month, aum_fen: i64, key: i128, rated: Option<usize>, sink: &mut S) {
+    let alert = |kind, tier: Option<TierCode>| Alert::new(month, kind, tier, aum_fen);
     match rated {
         Some(t) => {
             if let Some(n) = v.tiers.get(t + 1)
@@ -83,6 +96,47 @@ pub(super) fn alerts<S: Sink + ?Sized>(
                         .with_threshold(e.min_fen)
                         .with_gap(e.min_fen.saturating_sub(aum_fen)),
                 );
+            }
+        }
+    }
+}
+
+/// The near-threshold bands of a version whose tiers qualify by criteria (SPEC §19.3): each
+/// alert names the criterion nearest its minimum, with the gap in that measure's units.
+fn criteria_bands<S: Sink + ?Sized>(
+    v: &RuleVersion,
+    month: Month,
+    aum_fen: i64,
+    rated: Option<usize>,
+    values: &[i64],
+    sink: &mut S,
+) {
+    let key = |fen: i64| v.fen_key(i128::from(fen));
+    let alert = |kind, t: &Tier, c: &Criterion, gap: i64| {
+        Alert::new(month, kind, Some(t.code), aum_fen)
+            .with_threshold(c.min_fen)
+            .with_gap(gap)
+            .measured(c.measure, c.value(values))
+    };
+    let below = |kind, t: &Tier| {
+        let c = t.qualify.as_ref().filter(|_| !v.tier_met(t, values))?.within_band_below(key, values)?;
+        Some(alert(kind, t, c, c.min_fen.saturating_sub(c.value(values))))
+    };
+    match rated {
+        Some(r) => {
+            if let Some(a) = v.tiers.get(r + 1).and_then(|n| below(AlertKind::UpgradeOpportunity, n)) {
+                sink.alert(a);
+            }
+            if let Some(cur) = v.tiers.get(r)
+                && let Some(q) = cur.qualify.as_ref().filter(|_| v.tier_met(cur, values))
+                && let Some(c) = q.within_band_above(key, values)
+            {
+                sink.alert(alert(AlertKind::DowngradeRisk, cur, c, c.value(values).saturating_sub(c.min_fen)));
+            }
+        }
+        None => {
+            if let Some(a) = v.tiers.first().and_then(|e| below(AlertKind::PotentialVip, e)) {
+                sink.alert(a);
             }
         }
     }

@@ -1,5 +1,7 @@
 //! A customer's input for a month, the engine's options, and one month's outcome.
 
+use std::collections::BTreeMap;
+
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -34,12 +36,17 @@ pub struct MonthInput {
     /// A special VIP designation change, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub special: Option<SpecialChange>,
+    /// The values of the measures the rules declare besides `aum` (SPEC §19.1), by measure
+    /// code, such as `{"loan_balance": "6500000"}`. A measure not given follows its `absent`;
+    /// a code the rules in force do not declare is an input error.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", with = "crate::money::serde_amount::map")]
+    pub measures: BTreeMap<String, Decimal>,
 }
 
 impl MonthInput {
     /// An input with the month's AUM already computed and no designation change.
     pub fn total(aum: Decimal) -> Self {
-        MonthInput { aum: AumInput::Total(aum), special: None }
+        MonthInput { aum: AumInput::Total(aum), special: None, measures: Default::default() }
     }
 }
 

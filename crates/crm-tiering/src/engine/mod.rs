@@ -189,9 +189,10 @@ impl Engine {
             }
         }
         let aum = version.aum.compute(&input.aum, month, customer)?;
+        let values = version.measure_values(aum, &input.measures, customer, month)?;
         let Some(from) = fill_from else {
             let plan = plan(version, customer, state, month, input.special.as_ref())?;
-            step(version, state, month, aum, plan, sink);
+            step(version, state, month, aum, plan, &values, sink);
             return Ok(aum);
         };
         // Gap months with zero AUM: run on a copy, and buffer their output, so that an error
@@ -204,11 +205,11 @@ impl Engine {
         while m < month {
             let v = self.book.version_for(set, m, customer)?;
             let p = plan(v, customer, &copy, m, None)?;
-            step(v, &mut copy, m, crate::money::from_fen(0), p, &mut buffer);
+            step(v, &mut copy, m, crate::money::from_fen(0), p, &v.zero_values(), &mut buffer);
             m = m.next();
         }
         let p = plan(version, customer, &copy, month, input.special.as_ref())?;
-        step(version, &mut copy, month, aum, p, &mut buffer);
+        step(version, &mut copy, month, aum, p, &values, &mut buffer);
         *state = copy;
         for e in events {
             sink.event(e);

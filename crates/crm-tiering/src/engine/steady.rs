@@ -63,7 +63,7 @@ pub(super) fn steady<S: Sink + ?Sized>(
     input: &MonthInput,
     sink: &mut S,
 ) -> Option<Decimal> {
-    let (fen, aum) = plain_month(s, month, input)?;
+    let (fen, aum) = plain_month(v, s, month, input)?;
     let key = v.fen_key(fen);
     let q = v.qualifying_rank_key(key);
     let rated = match s.status {
@@ -91,7 +91,7 @@ pub(super) fn steady<S: Sink + ?Sized>(
     s.last_month = Some(month);
     #[expect(clippy::cast_possible_truncation, reason = "0 <= fen <= MAX_FEN < i64::MAX, checked by plain_fen")]
     let fen = fen as i64;
-    alerts(v, s, month, fen, key, rated, sink);
+    alerts(v, s, month, fen, key, rated, &[], sink);
     Some(aum)
 }
 
@@ -157,18 +157,20 @@ pub(super) fn plain(
     month: Month,
     input: &MonthInput,
 ) -> Option<(Decimal, Plan)> {
-    let (_, aum) = plain_month(s, month, input)?;
+    let (_, aum) = plain_month(v, s, month, input)?;
     Some((aum, plan(v, customer, s, month, None).ok()?))
 }
 
 /// The checks both short paths make (SPEC §6.1): a `Total` at the fen scale, not negative
 /// (nor a negative zero, which the full path gives back as it came) and within `MAX_AMOUNT`; no
 /// designation and no designation change; not [`Month::LAST`]; the month after the last, or
-/// the initial state. The AUM as its fen and as a decimal, or `None`.
+/// the initial state; no measure but AUM (SPEC §19.1). The AUM as its fen and as a decimal, or
+/// `None`.
 #[inline(always)]
-fn plain_month(s: &CustomerState, month: Month, input: &MonthInput) -> Option<(i128, Decimal)> {
+fn plain_month(v: &RuleVersion, s: &CustomerState, month: Month, input: &MonthInput) -> Option<(i128, Decimal)> {
     let AumInput::Total(aum) = &input.aum else { return None };
-    if input.special.is_some() || s.special.is_some() || month == Month::LAST {
+    if input.special.is_some() || s.special.is_some() || month == Month::LAST || v.measured() || !input.measures.is_empty()
+    {
         return None;
     }
     let follows = match s.last_month {

@@ -20,8 +20,11 @@ struct MonthContext<'a> {
     month: Month,
     /// The AUM in fen, for the evidence, the peaks of the watch and the exit counter.
     aum_fen: i64,
-    /// The rank of the highest tier the month's AUM qualifies for (SPEC §3).
+    /// The rank of the highest tier the month qualifies for (SPEC §3, §19.3).
     qualifies: Option<usize>,
+    /// The month's measured values in fen, AUM first, for a version that qualifies tiers by
+    /// criteria (SPEC §19.3); empty otherwise.
+    values: &'a [i64],
 }
 
 /// The tiers a step changes: the earned tier and the best tier of the watch's months, as ranks.
@@ -44,8 +47,27 @@ impl MonthContext<'_> {
         self.tier(rank).code
     }
 
-    fn min_fen(&self, rank: usize) -> i64 {
-        self.tier(rank).min_fen
+    /// The evidence of a month that met tier `rank`: its AUM and the tier's minimum, or, by
+    /// criteria, the criterion that decided (SPEC §19.3).
+    fn met_evidence(&self, rank: usize) -> Evidence {
+        self.criterion_evidence(rank, true)
+    }
+
+    /// The evidence of a month short of tier `rank`: its AUM and the tier's minimum, or, by
+    /// criteria, the unmet criterion nearest its minimum.
+    fn short_evidence(&self, rank: usize) -> Evidence {
+        self.criterion_evidence(rank, false)
+    }
+
+    fn criterion_evidence(&self, rank: usize, met: bool) -> Evidence {
+        let t = self.tier(rank);
+        if !self.v.by_criteria {
+            return Evidence::fen(self.aum_fen, Some(t.min_fen));
+        }
+        match self.v.deciding_criterion(t, self.values, met) {
+            Some(c) => Evidence::fen(self.aum_fen, Some(c.min_fen)).measured(c.measure, c.value(self.values)),
+            None => Evidence::fen(self.aum_fen, Some(t.min_fen)).measured(self.v.aum_code, self.aum_fen),
+        }
     }
 
     fn event(
@@ -79,6 +101,7 @@ pub(super) fn step(
     month: Month,
     aum: Decimal,
     plan: Plan,
+    values: &[i64],
     sink: &mut dyn Sink,
 ) {
     // AUMs reach the step rounded to the fen and within `MAX_AMOUNT` (SPEC §16), so the
@@ -91,7 +114,8 @@ pub(super) fn step(
     } else {
         (v.key(aum), to_fen(aum).unwrap_or(saturated))
     };
-    let m = MonthContext { v, month, aum_fen, qualifies: v.qualifying_rank_key(key) };
+    let qualifies = if v.by_criteria { v.qualifying_rank_by(values) } else { v.qualifying_rank_key(key) };
+    let m = MonthContext { v, month, aum_fen, qualifies, values };
     let mut ranks = Ranks { earned: plan.earned, watch_best: plan.watch_best };
     match s.status {
         Status::NotEnrolled => entry(&m, s, &mut ranks, sink),
@@ -110,7 +134,7 @@ pub(super) fn step(
     let earned_rated = if s.status == Status::Rated { ranks.earned } else { None };
     s.effective_tier = earned_rated.max(special).map(|r| m.code(r));
     s.last_month = Some(month);
-    alerts(v, s, month, aum_fen, key, earned_rated, sink);
+    alerts(v, s, month, aum_fen, key, earned_rated, values, sink);
 }
 
 /// SPEC §5.1 Entry (纳入): a month at or above the entry threshold rates the customer at the
@@ -118,7 +142,7 @@ pub(super) fn step(
 fn entry(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, sink: &mut dyn Sink) {
     // §19.4: with `assess_upgrades`, an entry waits for an assessment month.
     if let Some(r) = m.qualifies.filter(|_| m.v.upgrades_in(m.month)) {
-        let evidence = Evidence::fen(m.aum_fen, Some(m.min_fen(r)));
+        let evidence = m.met_evidence(r);
         sink.event(m.event(EventKind::Entered, None, Some(r), Reason::MetTierMinimum, evidence));
         s.status = Status::Rated;
         ranks.earned = Some(r);
@@ -130,7 +154,7 @@ fn retention(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, sin
     // §19.4: with `assess_upgrades`, a re-entry waits for an assessment month (the retention
     // runs out meanwhile as usual).
     if let Some(r) = m.qualifies.filter(|_| m.v.upgrades_in(m.month)) {
-        let evidence = Evidence::fen(m.aum_fen, Some(m.min_fen(r)));
+        let evidence = m.met_evidence(r);
         sink.event(m.event(EventKind::ReEntered, ranks.earned, Some(r), Reason::MetTierMinimum, evidence));
         s.status = Status::Rated;
         s.retention_months_left = 0;
@@ -139,7 +163,7 @@ fn retention(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, sin
     }
     s.retention_months_left = s.retention_months_left.saturating_sub(1);
     if s.retention_months_left == 0 {
-        let evidence = Evidence::fen(m.aum_fen, Some(m.v.entry_threshold_fen()));
+        let evidence = m.short_evidence(0);
         sink.event(m.event(EventKind::FullyExited, ranks.earned, None, Reason::RetentionEnded, evidence));
         s.status = Status::NotEnrolled;
         ranks.earned = None;
@@ -214,7 +238,7 @@ fn exit_to_retention(
     run: BelowEntryRun,
     sink: &mut dyn Sink,
 ) {
-    let evidence = Evidence::fen(m.aum_fen, Some(m.v.entry_threshold_fen())).window(
+    let evidence = m.short_evidence(0).window(
         run.since,
         u32::from(run.months),
         Some(run.peak_aum_fen),
@@ -233,17 +257,13 @@ fn exit_to_retention(
 fn met_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, t: usize, sink: &mut dyn Sink) {
     let r = m.qualifies.unwrap_or(t);
     if let Some(w) = s.watch.take() {
-        let evidence = Evidence::fen(m.aum_fen, Some(m.min_fen(t))).window(
-            w.since,
-            u32::from(w.short_months),
-            Some(w.peak_aum_fen),
-        );
+        let evidence = m.met_evidence(t).window(w.since, u32::from(w.short_months), Some(w.peak_aum_fen));
         sink.event(m.event(EventKind::WatchCleared, Some(t), Some(t), Reason::MetTierMinimum, evidence));
         ranks.watch_best = None;
     }
     // §19.4: with `assess_upgrades`, an upgrade waits for an assessment month.
     if r > t && m.v.upgrades_in(m.month) {
-        let evidence = Evidence::fen(m.aum_fen, Some(m.min_fen(r)));
+        let evidence = m.met_evidence(r);
         sink.event(m.event(EventKind::Upgraded, Some(t), Some(r), Reason::MetTierMinimum, evidence));
         ranks.earned = Some(r);
     }
@@ -255,7 +275,7 @@ fn short_of_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks,
     let w = match s.watch {
         Some(w) => watch_extended(w, m.aum_fen),
         None => {
-            let evidence = Evidence::fen(m.aum_fen, Some(m.min_fen(t)));
+            let evidence = m.short_evidence(t);
             sink.event(m.event(EventKind::WatchStarted, Some(t), None, Reason::ShortOfTier, evidence));
             Watch { since: m.month, short_months: 1, best_tier: None, peak_aum_fen: m.aum_fen }
         }
@@ -266,7 +286,7 @@ fn short_of_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks,
         // §19.4: a two-stage watch is labelled 关注 when its short months reach `label_after`
         // (below the watch length: the label comes before the downgrade).
         if m.tier(t).label_after == Some(u32::from(w.short_months)) {
-            let evidence = Evidence::fen(m.aum_fen, Some(m.min_fen(t))).window(
+            let evidence = m.short_evidence(t).window(
                 w.since,
                 u32::from(w.short_months),
                 Some(w.peak_aum_fen),
@@ -278,7 +298,7 @@ fn short_of_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks,
     }
     let (target, reason) = downgrade_target(m, ranks.watch_best, t);
     let evidence =
-        Evidence::fen(m.aum_fen, Some(m.min_fen(t))).window(w.since, u32::from(w.short_months), Some(w.peak_aum_fen));
+        m.short_evidence(t).window(w.since, u32::from(w.short_months), Some(w.peak_aum_fen));
     sink.event(m.event(EventKind::Downgraded, Some(t), Some(target), reason, evidence));
     ranks.earned = Some(target);
     s.watch = None;
@@ -303,7 +323,7 @@ fn downgrade_target(m: &MonthContext<'_>, watch_best: Option<usize>, t: usize) -
 /// version in which this tier had a tier below it ends here (decision 15).
 fn short_of_lowest_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, t: usize, sink: &mut dyn Sink) {
     if let Some(w) = s.watch.take() {
-        let evidence = Evidence::fen(m.aum_fen, Some(m.min_fen(t))).window(
+        let evidence = m.short_evidence(t).window(
             w.since,
             u32::from(w.short_months),
             Some(w.peak_aum_fen),

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::codes::AlertKind;
 use super::fen::{PackedFen, fen_field_opt};
-use crate::code::TierCode;
+use crate::code::{MeasureCode, TierCode};
 use crate::money::from_fen;
 use crate::month::Month;
 
@@ -41,6 +41,10 @@ pub struct Alert {
     aum: PackedFen,
     threshold: PackedFen,
     gap: PackedFen,
+    /// The measure of the criterion the alert is about, in a rule book that qualifies tiers by
+    /// criteria (SPEC §19.3); `threshold` and `gap` are then in that measure's units.
+    pub measure: Option<MeasureCode>,
+    measure_value: PackedFen,
 }
 
 impl Alert {
@@ -55,6 +59,8 @@ impl Alert {
             aum: PackedFen::new(aum_fen),
             threshold: PackedFen::NONE,
             gap: PackedFen::NONE,
+            measure: None,
+            measure_value: PackedFen::NONE,
         }
     }
 
@@ -77,6 +83,23 @@ impl Alert {
         self
     }
 
+    /// With the criterion it is about: its measure and the value it had (in fen).
+    pub(crate) fn measured(mut self, measure: MeasureCode, value_fen: i64) -> Self {
+        self.measure = Some(measure);
+        self.measure_value = PackedFen::new(value_fen);
+        self
+    }
+
+    /// The value of [`Alert::measure`] this month, when the alert names a measure.
+    pub fn measure_value(&self) -> Option<Decimal> {
+        self.measure_value.get_opt().map(from_fen)
+    }
+
+    /// [`Alert::measure_value`] in fen.
+    pub fn measure_value_fen(&self) -> Option<i64> {
+        self.measure_value.get_opt()
+    }
+
     /// An alert that a customer was held back in `month`: its standing `tier` is frozen, and
     /// the months since `last_month` (this one included) were not evaluated.
     pub fn held_back(month: Month, tier: Option<TierCode>, last_month: Option<Month>) -> Self {
@@ -90,6 +113,8 @@ impl Alert {
             aum: PackedFen::NONE,
             threshold: PackedFen::NONE,
             gap: PackedFen::NONE,
+            measure: None,
+            measure_value: PackedFen::NONE,
         }
     }
 
@@ -137,6 +162,8 @@ impl fmt::Debug for Alert {
             .field("aum", &self.aum())
             .field("threshold", &self.threshold())
             .field("gap", &self.gap())
+            .field("measure", &self.measure)
+            .field("measure_value", &self.measure_value())
             .finish()
     }
 }
@@ -158,6 +185,10 @@ struct AlertJson {
     threshold: Option<Decimal>,
     #[serde(default, with = "rust_decimal::serde::str_option", skip_serializing_if = "Option::is_none")]
     gap: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    measure: Option<MeasureCode>,
+    #[serde(default, with = "rust_decimal::serde::str_option", skip_serializing_if = "Option::is_none")]
+    measure_value: Option<Decimal>,
 }
 
 impl From<Alert> for AlertJson {
@@ -171,6 +202,8 @@ impl From<Alert> for AlertJson {
             aum: a.aum(),
             threshold: a.threshold(),
             gap: a.gap(),
+            measure: a.measure,
+            measure_value: a.measure_value(),
         }
     }
 }
@@ -188,6 +221,8 @@ impl TryFrom<AlertJson> for Alert {
             aum: PackedFen::opt(fen_field_opt("alert aum", a.aum)?),
             threshold: PackedFen::opt(fen_field_opt("alert threshold", a.threshold)?),
             gap: PackedFen::opt(fen_field_opt("alert gap", a.gap)?),
+            measure: a.measure,
+            measure_value: PackedFen::opt(fen_field_opt("alert measure_value", a.measure_value)?),
         })
     }
 }

@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::fen::{PackedFen, fen_field, fen_field_opt};
+use crate::code::MeasureCode;
 use crate::money::from_fen;
 use crate::month::Month;
 
@@ -34,6 +35,10 @@ pub struct Evidence {
     pub window_from: Option<Month>,
     /// Months in that window.
     pub window_months: Option<u32>,
+    /// The measure of the criterion that decided, in a rule book that qualifies tiers by
+    /// criteria (SPEC §19.3); `threshold` is then that criterion's minimum.
+    pub measure: Option<MeasureCode>,
+    measure_value: PackedFen,
 }
 
 impl Evidence {
@@ -44,7 +49,26 @@ impl Evidence {
             peak_aum: PackedFen::NONE,
             window_from: None,
             window_months: None,
+            measure: None,
+            measure_value: PackedFen::NONE,
         }
+    }
+
+    /// With the criterion that decided: its measure, and the value it had (in fen).
+    pub(crate) fn measured(mut self, measure: MeasureCode, value_fen: i64) -> Self {
+        self.measure = Some(measure);
+        self.measure_value = PackedFen::new(value_fen);
+        self
+    }
+
+    /// The value of the measure that decided ([`Evidence::measure`]), when there is one.
+    pub fn measure_value(&self) -> Option<Decimal> {
+        self.measure_value.get_opt().map(from_fen)
+    }
+
+    /// [`Evidence::measure_value`] in fen.
+    pub fn measure_value_fen(&self) -> Option<i64> {
+        self.measure_value.get_opt()
     }
 
     pub(crate) fn window(mut self, from: Month, months: u32, peak_fen: Option<i64>) -> Self {
@@ -93,6 +117,8 @@ impl fmt::Debug for Evidence {
             .field("window_from", &self.window_from)
             .field("window_months", &self.window_months)
             .field("peak_aum", &self.peak_aum())
+            .field("measure", &self.measure)
+            .field("measure_value", &self.measure_value())
             .finish()
     }
 }
@@ -110,6 +136,10 @@ struct EvidenceJson {
     window_months: Option<u32>,
     #[serde(default, with = "rust_decimal::serde::str_option", skip_serializing_if = "Option::is_none")]
     peak_aum: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    measure: Option<MeasureCode>,
+    #[serde(default, with = "rust_decimal::serde::str_option", skip_serializing_if = "Option::is_none")]
+    measure_value: Option<Decimal>,
 }
 
 impl From<Evidence> for EvidenceJson {
@@ -120,6 +150,8 @@ impl From<Evidence> for EvidenceJson {
             window_from: e.window_from,
             window_months: e.window_months,
             peak_aum: e.peak_aum(),
+            measure: e.measure,
+            measure_value: e.measure_value(),
         }
     }
 }
@@ -134,6 +166,8 @@ impl TryFrom<EvidenceJson> for Evidence {
             peak_aum: PackedFen::opt(fen_field_opt("evidence peak_aum", e.peak_aum)?),
             window_from: e.window_from,
             window_months: e.window_months,
+            measure: e.measure,
+            measure_value: PackedFen::opt(fen_field_opt("evidence measure_value", e.measure_value)?),
         })
     }
 }

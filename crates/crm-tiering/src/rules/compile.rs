@@ -5,6 +5,8 @@ use std::collections::HashSet;
 use rust_decimal::Decimal;
 
 use super::file::{RuleBookFile, RuleVersionFile, TierFile};
+use super::measure::{KeyRules, Measure, Qualify, compile_measures, compile_qualify};
+use crate::code::MeasureCode;
 use super::{RULE_FORMAT_VERSION, RuleSet, RuleVersion, Settings, ThresholdComparison, Tier};
 use crate::aum::Composition;
 use crate::code::TierCode;
@@ -110,11 +112,22 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
         Some(l) => Some(months(l, format!("{at}.label_after"), 120)?),
         None => None,
     };
+    let components: Vec<&str> = v.aum.components.iter().map(|c| c.code.as_str()).collect();
+    let measures = compile_measures(&v.measures, &components, at)?;
     let mut tiers: Vec<Tier> = Vec::with_capacity(v.tiers.len());
     for (k, t) in v.tiers.iter().enumerate() {
         let watch = WatchDefaults { months: watch_default, label_after: label_default, at };
-        let tier = compile_tier(v, t, &format!("{at}.tiers[{k}]"), &tiers, &watch, key_scale)?;
+        let keys = KeyRules { comparison: v.threshold_comparison, band, key_scale };
+        let tier = compile_tier(t, &format!("{at}.tiers[{k}]"), &tiers, &watch, &keys, &measures)?;
         tiers.push(tier);
+    }
+    let by_criteria = tiers.iter().any(|t| t.qualify.is_some());
+    let aum_code = MeasureCode::register("aum").map_err(|e| RuleError::new(at, e.to_string()))?;
+    if by_criteria {
+        for t in tiers.iter_mut().filter(|t| t.qualify.is_none()) {
+            let keys = (t.qualify_key, t.band_below_key, t.band_above_key);
+            t.qualify = Some(Qualify::of_min_aum(aum_code, t.min_aum, t.min_fen, keys));
+        }
     }
     let special_vip_default_tier = match &v.special_vip_default_tier {
         Some(c) => {
@@ -158,6 +171,9 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
         key_scale,
         fen_key_factor: 10i128.pow(key_scale - 2),
         assessment_mask,
+        measures,
+        by_criteria,
+        aum_code,
     })
 }
 
@@ -194,63 +210,90 @@ fn assessment_months(v: &RuleVersionFile, at: &str) -> Result<(Option<Vec<u32>>,
 
 /// One tier of a version (at field path `tat`), checked against the tiers below it: its code
 /// (not theirs), its minimum (above 0, within the maximum amount, whole fen, above the last
-/// one's) and its watch length, with the integer keys the hot path compares (SPEC §3).
+/// one's) or its criteria (SPEC §19.3), and its watch length, with the integer keys the hot
+/// path compares (SPEC §3).
 fn compile_tier(
-    v: &RuleVersionFile,
     t: &TierFile,
     tat: &str,
     below: &[Tier],
     watch_default: &WatchDefaults<'_>,
-    key_scale: u32,
+    keys: &KeyRules,
+    measures: &[Measure],
 ) -> Result<Tier, RuleError> {
-    let min_error = |message: String| RuleError::new(format!("{tat}.min_aum"), message);
     let code = TierCode::register(&t.code).map_err(|e| RuleError::new(format!("{tat}.code"), e.to_string()))?;
     if below.iter().any(|p| p.code == code) {
         return Err(RuleError::new(format!("{tat}.code"), format!("duplicate tier code `{code}`")));
-    }
-    if t.min_aum <= Decimal::ZERO {
-        return Err(min_error(format!("minimum AUM must be above 0, got {}", t.min_aum)));
-    }
-    if t.min_aum > crate::money::MAX_AMOUNT {
-        return Err(min_error(format!(
-            "minimum AUM {} is above the maximum amount {}",
-            t.min_aum,
-            crate::money::MAX_AMOUNT
-        )));
-    }
-    if t.min_aum.scale() > 2 && t.min_aum != t.min_aum.round_dp(2) {
-        return Err(min_error(format!("minimum AUM {} has more decimals than fen", t.min_aum)));
-    }
-    if let Some(prev) = below.last()
-        && t.min_aum <= prev.min_aum
-    {
-        return Err(min_error(format!(
-            "tier thresholds must ascend: `{code}` minimum {} is not above `{}` minimum {}",
-            t.min_aum, prev.code, prev.min_aum
-        )));
     }
     let watch = match t.watch_months {
         Some(w) => months(w, format!("{tat}.watch_months"), 120)?,
         None => watch_default.months,
     };
     let label_after = label_after(t, tat, watch, watch_default)?;
-    let min = crate::money::to_fen_scale(t.min_aum);
-    let min_fen = crate::money::to_fen(min)
-        .ok_or_else(|| min_error(format!("minimum AUM {min} is not a whole number of fen")))?;
-    let band = v.near_threshold_band;
-    Ok(Tier {
+    let mut tier = Tier {
         code,
         name_zh: t.name_zh.clone(),
         name_en: t.name_en.clone(),
-        min_aum: min,
-        min_fen,
+        min_aum: Decimal::ZERO,
+        min_fen: 0,
         watch_months: watch,
         label_after,
-        qualify_key: decimal_key(min, key_scale)
-            + i128::from(v.threshold_comparison == ThresholdComparison::GreaterThan),
-        band_below_key: decimal_key(min * (Decimal::ONE - band), key_scale),
-        band_above_key: decimal_key(min * (Decimal::ONE + band), key_scale),
-    })
+        qualify: None,
+        qualify_key: i128::MAX,
+        band_below_key: i128::MAX,
+        band_above_key: i128::MAX,
+    };
+    match &t.qualify {
+        Some(q) => {
+            if !t.min_aum.is_zero() {
+                return Err(RuleError::new(
+                    format!("{tat}.min_aum"),
+                    "a tier qualifies by `min_aum` or by `qualify`, not both: write the AUM minimum as a criterion",
+                ));
+            }
+            tier.qualify = Some(compile_qualify(q, measures, keys, &format!("{tat}.qualify"))?);
+        }
+        None => set_min_aum(&mut tier, t.min_aum, &format!("{tat}.min_aum"), keys)?,
+    }
+    if let (Some(prev), Some((measure, mine))) = (below.last(), tier.single_criterion())
+        && let Some((prev_measure, prev_min)) = prev.single_criterion()
+        && measure == prev_measure
+        && mine <= prev_min
+    {
+        let field = if tier.qualify.is_some() { format!("{tat}.qualify") } else { format!("{tat}.min_aum") };
+        return Err(RuleError::new(
+            field,
+            format!(
+                "tier thresholds must ascend: `{code}` minimum {mine} is not above `{}` minimum {prev_min}",
+                prev.code
+            ),
+        ));
+    }
+    Ok(tier)
+}
+
+/// A tier's `min_aum` (at field path `field`): above 0, within the maximum amount, whole fen.
+fn set_min_aum(tier: &mut Tier, min_aum: Decimal, field: &str, keys: &KeyRules) -> Result<(), RuleError> {
+    let min_error = |message: String| RuleError::new(field, message);
+    if min_aum <= Decimal::ZERO {
+        return Err(min_error(format!(
+            "minimum AUM must be above 0, got {min_aum} (a tier needs `min_aum` or `qualify`)"
+        )));
+    }
+    if min_aum > crate::money::MAX_AMOUNT {
+        return Err(min_error(format!("minimum AUM {min_aum} is above the maximum amount {}", crate::money::MAX_AMOUNT)));
+    }
+    if min_aum.scale() > 2 && min_aum != min_aum.round_dp(2) {
+        return Err(min_error(format!("minimum AUM {min_aum} has more decimals than fen")));
+    }
+    let min = crate::money::to_fen_scale(min_aum);
+    tier.min_fen =
+        crate::money::to_fen(min).ok_or_else(|| min_error(format!("minimum AUM {min} is not a whole number of fen")))?;
+    tier.min_aum = min;
+    tier.qualify_key =
+        decimal_key(min, keys.key_scale) + i128::from(keys.comparison == ThresholdComparison::GreaterThan);
+    tier.band_below_key = decimal_key(min * (Decimal::ONE - keys.band), keys.key_scale);
+    tier.band_above_key = decimal_key(min * (Decimal::ONE + keys.band), keys.key_scale);
+    Ok(())
 }
 
 /// The version's watch settings a tier inherits, and the version's field path.

@@ -4,6 +4,8 @@
 use rust_decimal::Decimal;
 
 use super::compile::decimal_key;
+use super::measure::{Criterion, Measure, Qualify, Window};
+use crate::code::MeasureCode;
 use super::{CustomerKind, DowngradeTarget, ThresholdComparison, UpgradeTiming};
 use crate::aum::Composition;
 use crate::code::TierCode;
@@ -18,7 +20,7 @@ pub struct Tier {
     pub name_zh: String,
     /// English display name (Gold).
     pub name_en: String,
-    /// Minimum AUM, at fen scale.
+    /// Minimum AUM, at fen scale; 0 for a tier that qualifies by [`Tier::qualify`].
     pub min_aum: Decimal,
     /// `min_aum` in fen.
     pub(crate) min_fen: i64,
@@ -27,6 +29,8 @@ pub struct Tier {
     /// Short months after which a watch of this tier is labelled 关注 (SPEC §19.4), always below
     /// `watch_months`; none: a one-stage watch.
     pub label_after: Option<u32>,
+    /// The criteria the tier qualifies by instead of `min_aum` (SPEC §19.3).
+    pub qualify: Option<Qualify>,
     /// The smallest comparison key that qualifies: `min_aum` as an integer at the version's
     /// comparison scale, plus one when the comparison is strict (keys are exact integers, so
     /// `key > min` is `key >= min + 1`).
@@ -35,6 +39,20 @@ pub struct Tier {
     pub(crate) band_below_key: i128,
     /// Upper edge of the near-threshold band, `min_aum * (1 + band)`, as a comparison key.
     pub(crate) band_above_key: i128,
+}
+
+impl Tier {
+    /// The tier's one criterion, when it qualifies by one: `min_aum` (AUM over this month), or a
+    /// `qualify` of a single criterion. Minimums must ascend among tiers with the same one.
+    pub(super) fn single_criterion(&self) -> Option<((usize, Window), Decimal)> {
+        match &self.qualify {
+            None => Some(((0, Window::Month), self.min_aum)),
+            Some(Qualify { criteria, .. }) => match criteria.as_slice() {
+                [c] => Some(((c.index, c.window), c.min)),
+                _ => None,
+            },
+        }
+    }
 }
 
 /// The settings of a rule version (all the numbers of the rules). Serialized with the field
@@ -96,6 +114,14 @@ pub struct RuleVersion {
     pub(super) fen_key_factor: i128,
     /// The assessment months as bits (bit m for month m of the year); 0: every month.
     pub(super) assessment_mask: u16,
+    /// The measures declared besides `aum` (SPEC §19.1); measure `i` of a criterion is
+    /// `measures[i - 1]`, and 0 is `aum`.
+    pub measures: Vec<Measure>,
+    /// Whether some tier qualifies by criteria: the step then asks [`RuleVersion::qualifying_rank_by`]
+    /// rather than comparing one key.
+    pub(crate) by_criteria: bool,
+    /// The code `aum`, named by the evidence of a version that qualifies by criteria.
+    pub(crate) aum_code: MeasureCode,
 }
 
 impl RuleVersion {
@@ -131,6 +157,38 @@ impl RuleVersion {
         self.tiers.iter().map(|t| usize::from(key >= t.qualify_key)).sum::<usize>().checked_sub(1)
     }
 
+    /// Whether tier `t` is met by a month's measured values in fen (`values[0]` is AUM).
+    #[inline]
+    pub(crate) fn tier_met(&self, t: &Tier, values: &[i64]) -> bool {
+        match &t.qualify {
+            None => self.fen_key(i128::from(values.first().copied().unwrap_or(0))) >= t.qualify_key,
+            Some(q) => q.met(|fen| self.fen_key(i128::from(fen)), values),
+        }
+    }
+
+    /// Whether the version reads measures besides one AUM minimum per tier (it declares
+    /// measures or qualifies tiers by criteria): the batch's short paths leave it to the step.
+    #[inline]
+    pub(crate) fn measured(&self) -> bool {
+        self.by_criteria || !self.measures.is_empty()
+    }
+
+    /// The criterion that decided whether tier `t` is met (SPEC §19.3): when `met`, the
+    /// deciding met criterion; otherwise the unmet criterion nearest its minimum (or, when the
+    /// values meet the tier, the nearest of all). None for a tier without criteria.
+    pub(crate) fn deciding_criterion<'t>(&self, t: &'t Tier, values: &[i64], met: bool) -> Option<&'t Criterion> {
+        let q = t.qualify.as_ref()?;
+        let key = |fen: i64| self.fen_key(i128::from(fen));
+        let decided = if met { q.deciding_met(key, values) } else { q.deciding_unmet(key, values) };
+        decided.or_else(|| super::measure::nearest(q.criteria.iter(), values))
+    }
+
+    /// The qualifying tier of a month by criteria (SPEC §19.3): the highest tier whose
+    /// qualification its measured values meet.
+    pub(crate) fn qualifying_rank_by(&self, values: &[i64]) -> Option<usize> {
+        self.tiers.iter().rposition(|t| self.tier_met(t, values))
+    }
+
     /// Whether downgrades and exits take effect in `month` (SPEC §19.4): every month, unless
     /// the version lists assessment months.
     #[inline]
@@ -158,14 +216,9 @@ impl RuleVersion {
             .or_else(|| self.tier_map.iter().find(|(from, _)| *from == code).and_then(|(_, to)| self.rank_of(*to)))
     }
 
-    /// The entry threshold: the lowest tier's minimum.
+    /// The entry threshold: the lowest tier's minimum AUM (0 when it qualifies by criteria).
     pub fn entry_threshold(&self) -> Decimal {
         self.tiers.first().map(|t| t.min_aum).unwrap_or_default()
-    }
-
-    /// [`RuleVersion::entry_threshold`] in fen.
-    pub(crate) fn entry_threshold_fen(&self) -> i64 {
-        self.tiers.first().map_or(0, |t| t.min_fen)
     }
 
     /// Whether an AUM qualifies for a tier's minimum under this version's comparison.

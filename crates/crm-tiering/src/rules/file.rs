@@ -4,6 +4,7 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::measure::{MeasureFile, QualifyFile};
 use super::{CustomerKind, DowngradeTarget, ThresholdComparison, UpgradeTiming};
 use crate::aum::{AumFile, ComponentFile, Divisor, MissingDay, Rounding, RoundingLevel};
 use crate::money::serde_amount as amount;
@@ -107,6 +108,9 @@ pub struct RuleVersionFile {
     /// AUM composition; the default personal composition when omitted.
     #[serde(default = "defaults::aum")]
     pub aum: AumFile,
+    /// Measures besides `aum` that tiers may qualify by (SPEC §19.1); none by default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub measures: Vec<MeasureFile>,
 }
 
 /// A tier as written in a file.
@@ -121,9 +125,13 @@ pub struct TierFile {
     /// English display name, such as Gold.
     #[serde(default)]
     pub name_en: String,
-    /// Minimum monthly daily-average AUM (CNY), as a decimal string.
-    #[serde(with = "amount")]
+    /// Minimum monthly daily-average AUM (CNY), as a decimal string; 0 (left out) when the
+    /// tier qualifies by `qualify` instead.
+    #[serde(default, with = "amount", skip_serializing_if = "Decimal::is_zero")]
     pub min_aum: Decimal,
+    /// Criteria the tier qualifies by instead of `min_aum` (SPEC §19.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qualify: Option<QualifyFile>,
     /// Watch length for this tier when it differs from the version's.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole::deserialize_option")]
     pub watch_months: Option<i64>,

@@ -15,6 +15,7 @@ mod compile;
 mod compiled;
 mod edit;
 mod file;
+mod measure;
 
 use std::fmt;
 
@@ -24,6 +25,7 @@ pub use book::RuleBook;
 pub use compiled::{RuleSet, RuleSetId, RuleVersion, Settings, Tier};
 pub use edit::VersionSelection;
 pub use file::{RuleBookFile, RuleSetFile, RuleVersionFile, TierFile};
+pub use measure::{Absent, Criterion, CriterionFile, Measure, MeasureFile, Qualify, QualifyFile, Window};
 
 /// The rule file format version this library reads.
 pub const RULE_FORMAT_VERSION: u32 = 1;

@@ -67,7 +67,7 @@ impl Extract {
         special: Option<SpecialChange>,
     ) -> Cow<'_, MonthInput> {
         let Some(r) = self.records.get(k) else {
-            return Cow::Owned(MonthInput { aum: AumInput::default(), special });
+            return Cow::Owned(MonthInput { aum: AumInput::default(), special, measures: Default::default() });
         };
         let aum = match r.form {
             AumForm::General => match (self.general_of(r), special) {
@@ -81,7 +81,7 @@ impl Extract {
                 None => self.aum_of(r),
             },
         };
-        Cow::Owned(MonthInput { aum, special })
+        Cow::Owned(MonthInput { aum, special, measures: Default::default() })
     }
 
     /// The index of a legal entity, interned.
@@ -188,7 +188,7 @@ impl Extract {
     }
 
     pub(super) fn store_general(&mut self, aum: AumInput) -> (AumForm, u64, u32) {
-        self.general.push(MonthInput { aum, special: None });
+        self.general.push(MonthInput { aum, special: None, measures: Default::default() });
         (AumForm::General, (self.general.len() - 1) as u64, 0)
     }
 

@@ -1,0 +1,404 @@
+//! Measures and criteria (SPEC §19.1, §19.3): the figures besides AUM a version declares, and
+//! the qualifications of its tiers over them, in their file and compiled forms.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::compile::decimal_key;
+use super::ThresholdComparison;
+use crate::aum::Rounding;
+use crate::code::MeasureCode;
+use crate::error::{InputError, RuleError};
+use crate::money::serde_amount as amount;
+use crate::money::{MAX_AMOUNT, round_fen, to_fen};
+use crate::month::Month;
+
+/// What a record that gives no value for a measure means (SPEC §19.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Absent {
+    /// No value is a value of 0 (no loan is a loan balance of 0; the default).
+    #[default]
+    Zero,
+    /// No value is an input error on the measure: the customer is held back.
+    Error,
+}
+
+impl Absent {
+    fn is_zero(&self) -> bool {
+        *self == Absent::Zero
+    }
+}
+
+/// A measure as written in a rule file (`versions[j].measures[]`, RULES.md §2.7): one amount
+/// per customer-month read from the column named by its code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasureFile {
+    /// The code, also the input column's name, such as `loan_balance`.
+    pub code: String,
+    /// Chinese display name, such as 个贷资产.
+    #[serde(default)]
+    pub name_zh: String,
+    /// English display name, such as Personal loan balance.
+    #[serde(default)]
+    pub name_en: String,
+    /// What a record without a value means: `zero` (default) or `error`.
+    #[serde(default, skip_serializing_if = "Absent::is_zero")]
+    pub absent: Absent,
+    /// How a value with more decimals than fen is rounded (default `half_up`).
+    #[serde(default, skip_serializing_if = "Rounding::is_half_up")]
+    pub rounding: Rounding,
+}
+
+/// The window a criterion reads its measure over (SPEC §19.2). Only this month is built so
+/// far; the rolling and calendar windows are refused by name until the state keeps history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Window {
+    /// The evaluated month's value.
+    #[default]
+    Month,
+}
+
+impl Window {
+    /// The code used in rule files and evidence.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Window::Month => "month",
+        }
+    }
+
+    fn is_month(&self) -> bool {
+        *self == Window::Month
+    }
+}
+
+/// A criterion as written in a rule file: `{measure, window, min}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CriterionFile {
+    /// The measure's code: `aum` or one the version declares.
+    pub measure: String,
+    /// The window (default `month`).
+    #[serde(default, skip_serializing_if = "Window::is_month")]
+    pub window: Window,
+    /// The minimum, as a decimal string.
+    #[serde(with = "amount")]
+    pub min: Decimal,
+}
+
+/// A tier's qualification as written in a rule file: exactly one of `any_of` and `all_of`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QualifyFile {
+    /// Met when any of these criteria is met.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub any_of: Vec<CriterionFile>,
+    /// Met when every one of these criteria is met.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub all_of: Vec<CriterionFile>,
+}
+
+/// A measure a version declares besides `aum`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measure {
+    /// Its code and input column.
+    pub code: MeasureCode,
+    /// Chinese display name.
+    pub name_zh: String,
+    /// English display name.
+    pub name_en: String,
+    /// What a record without a value means.
+    pub absent: Absent,
+    /// How a value with more decimals than fen is rounded.
+    pub rounding: Rounding,
+}
+
+/// One criterion of a tier's qualification, compiled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Criterion {
+    /// The measure it reads.
+    pub measure: MeasureCode,
+    /// The measure's index: 0 is `aum`, `i` the version's `measures[i - 1]`.
+    pub(crate) index: usize,
+    /// The window it reads the measure over.
+    pub window: Window,
+    /// The minimum, at fen scale.
+    pub min: Decimal,
+    /// The minimum in fen.
+    pub(crate) min_fen: i64,
+    /// The smallest comparison key that meets it (as a tier's `qualify_key`).
+    pub(crate) qualify_key: i128,
+    /// Lower edge of its near-threshold band, as a comparison key.
+    pub(crate) band_below_key: i128,
+    /// Upper edge of its near-threshold band, as a comparison key.
+    pub(crate) band_above_key: i128,
+}
+
+/// A tier's qualification by criteria (SPEC §19.3).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Qualify {
+    /// `true`: every criterion must be met (`all_of`); `false`: any one (`any_of`).
+    pub all: bool,
+    /// The criteria, in the book's order (never empty).
+    pub criteria: Vec<Criterion>,
+}
+
+/// Compiles a version's measures (at field path `at`): codes valid, not `aum`, unique, and no
+/// component of the AUM composition (every input column belongs to one figure).
+pub(super) fn compile_measures(
+    files: &[MeasureFile],
+    aum_components: &[&str],
+    at: &str,
+) -> Result<Vec<Measure>, RuleError> {
+    let mut out: Vec<Measure> = Vec::with_capacity(files.len());
+    for (i, m) in files.iter().enumerate() {
+        let field = format!("{at}.measures[{i}].code");
+        let code = MeasureCode::register(&m.code).map_err(|e| RuleError::new(&field, e.to_string()))?;
+        if m.code == "aum" {
+            return Err(RuleError::new(field, "`aum` is measure 0 of every version: declare only the others"));
+        }
+        if out.iter().any(|o| o.code == code) {
+            return Err(RuleError::new(field, format!("duplicate measure code `{code}`")));
+        }
+        if aum_components.contains(&m.code.as_str()) {
+            return Err(RuleError::new(
+                field,
+                format!("`{code}` is a component of the AUM composition: a column belongs to one figure"),
+            ));
+        }
+        out.push(Measure {
+            code,
+            name_zh: m.name_zh.clone(),
+            name_en: m.name_en.clone(),
+            absent: m.absent,
+            rounding: m.rounding,
+        });
+    }
+    Ok(out)
+}
+
+/// What a criterion's keys are computed with: the version's comparison, band and key scale.
+pub(super) struct KeyRules {
+    pub(super) comparison: ThresholdComparison,
+    pub(super) band: Decimal,
+    pub(super) key_scale: u32,
+}
+
+/// Compiles a tier's qualification (at field path `qat`, the tier's `qualify`).
+pub(super) fn compile_qualify(
+    q: &QualifyFile,
+    measures: &[Measure],
+    keys: &KeyRules,
+    qat: &str,
+) -> Result<Qualify, RuleError> {
+    let (all, files, list_at) = match (q.any_of.is_empty(), q.all_of.is_empty()) {
+        (false, true) => (false, &q.any_of, format!("{qat}.any_of")),
+        (true, false) => (true, &q.all_of, format!("{qat}.all_of")),
+        (true, true) => return Err(RuleError::new(qat, "a qualification needs criteria in `any_of` or `all_of`")),
+        (false, false) => return Err(RuleError::new(qat, "a qualification has `any_of` or `all_of`, not both")),
+    };
+    let mut criteria = Vec::with_capacity(files.len());
+    for (k, c) in files.iter().enumerate() {
+        criteria.push(compile_criterion(c, measures, keys, &format!("{list_at}[{k}]"))?);
+    }
+    Ok(Qualify { all, criteria })
+}
+
+fn compile_criterion(
+    c: &CriterionFile,
+    measures: &[Measure],
+    keys: &KeyRules,
+    cat: &str,
+) -> Result<Criterion, RuleError> {
+    let index = if c.measure == "aum" {
+        0
+    } else {
+        let Some(i) = measures.iter().position(|m| m.code.as_str() == c.measure) else {
+            return Err(RuleError::new(
+                format!("{cat}.measure"),
+                format!("measure `{}` is not `aum` nor one this version declares in `measures`", c.measure),
+            ));
+        };
+        i + 1
+    };
+    let measure = MeasureCode::register(&c.measure).map_err(|e| RuleError::new(format!("{cat}.measure"), e.to_string()))?;
+    let min = c.min;
+    let min_error = |message: String| RuleError::new(format!("{cat}.min"), message);
+    if min <= Decimal::ZERO {
+        return Err(min_error(format!("a criterion's minimum must be above 0, got {min}")));
+    }
+    if min > crate::money::MAX_AMOUNT {
+        return Err(min_error(format!("minimum {min} is above the maximum amount {}", crate::money::MAX_AMOUNT)));
+    }
+    if min != min.round_dp(2) {
+        return Err(min_error(format!("minimum {min} has more decimals than fen")));
+    }
+    let min = crate::money::to_fen_scale(min);
+    let min_fen = crate::money::to_fen(min).ok_or_else(|| min_error(format!("minimum {min} is not whole fen")))?;
+    let strict = i128::from(keys.comparison == ThresholdComparison::GreaterThan);
+    Ok(Criterion {
+        measure,
+        index,
+        window: c.window,
+        min,
+        min_fen,
+        qualify_key: decimal_key(min, keys.key_scale) + strict,
+        band_below_key: decimal_key(min * (Decimal::ONE - keys.band), keys.key_scale),
+        band_above_key: decimal_key(min * (Decimal::ONE + keys.band), keys.key_scale),
+    })
+}
+
+impl Criterion {
+    /// The criterion's value among a month's measured values in fen (`values[0]` is AUM, and
+    /// `values[i]` measure `i`; a value not given is 0).
+    #[inline]
+    pub(crate) fn value(&self, values: &[i64]) -> i64 {
+        values.get(self.index).copied().unwrap_or(0)
+    }
+
+    /// Whether the value's comparison key meets the minimum.
+    #[inline]
+    pub(crate) fn met(&self, key: i128) -> bool {
+        key >= self.qualify_key
+    }
+
+    /// Its distance from its minimum relative to the minimum, as a fraction `(|v - min|, min)`.
+    fn distance(&self, values: &[i64]) -> (i128, i128) {
+        let v = i128::from(self.value(values));
+        let min = i128::from(self.min_fen);
+        ((v - min).abs(), min)
+    }
+}
+
+impl Qualify {
+    /// Whether the qualification is met, given each value's comparison key.
+    #[inline]
+    pub(crate) fn met(&self, key: impl Fn(i64) -> i128, values: &[i64]) -> bool {
+        let met = |c: &Criterion| c.met(key(c.value(values)));
+        if self.all { self.criteria.iter().all(met) } else { self.criteria.iter().any(met) }
+    }
+
+    /// The criterion that decided a met qualification (SPEC §19.3): under `any_of` the first
+    /// met criterion, under `all_of` the one nearest its minimum (the first on a tie).
+    pub(crate) fn deciding_met(&self, key: impl Fn(i64) -> i128, values: &[i64]) -> Option<&Criterion> {
+        let mut met = self.criteria.iter().filter(|c| c.met(key(c.value(values))));
+        if self.all { nearest(met, values) } else { met.next() }
+    }
+
+    /// The criterion that decided an unmet qualification: the unmet criterion nearest its
+    /// minimum (the first on a tie).
+    pub(crate) fn deciding_unmet(&self, key: impl Fn(i64) -> i128, values: &[i64]) -> Option<&Criterion> {
+        nearest(self.criteria.iter().filter(|c| !c.met(key(c.value(values)))), values)
+    }
+}
+
+/// The criterion whose value is nearest its minimum relative to the minimum (the first on a
+/// tie): the one a customer is closest to losing or to gaining.
+pub(crate) fn nearest<'a>(criteria: impl Iterator<Item = &'a Criterion>, values: &[i64]) -> Option<&'a Criterion> {
+    let mut best: Option<(&Criterion, (i128, i128))> = None;
+    for c in criteria {
+        let (gap, min) = c.distance(values);
+        // gap / min < best_gap / best_min, with positive minimums: cross-multiplied exactly
+        // (fen below 2^63, so the products stay below 2^126).
+        if best.is_none_or(|(_, (bg, bm))| gap * bm < bg * min) {
+            best = Some((c, (gap, min)));
+        }
+    }
+    best.map(|(c, _)| c)
+}
+
+impl Qualify {
+    /// The `min_aum` of a tier as a qualification of one criterion, AUM over this month, for a
+    /// version in which other tiers qualify by criteria: every tier of it then has criteria.
+    pub(super) fn of_min_aum(aum: MeasureCode, min: Decimal, min_fen: i64, keys: (i128, i128, i128)) -> Self {
+        let (qualify_key, band_below_key, band_above_key) = keys;
+        let criterion =
+            Criterion { measure: aum, index: 0, window: Window::Month, min, min_fen, qualify_key, band_below_key, band_above_key };
+        Qualify { all: false, criteria: vec![criterion] }
+    }
+
+    /// The criterion an upgrade-opportunity (or potential-VIP) alert names for a qualification
+    /// the values do not meet (SPEC §19.3): under `any_of` when some unmet criterion is within
+    /// its band below, under `all_of` when every unmet one is; the nearest of them.
+    pub(crate) fn within_band_below(&self, key: impl Fn(i64) -> i128, values: &[i64]) -> Option<&Criterion> {
+        let unmet = || self.criteria.iter().filter(|c| !c.met(key(c.value(values))));
+        let near = |c: &&Criterion| key(c.value(values)) >= c.band_below_key;
+        if self.all && !unmet().all(|c| near(&c)) {
+            return None;
+        }
+        nearest(unmet().filter(near), values)
+    }
+
+    /// The criterion a downgrade-risk alert names for a met qualification: under `any_of` when
+    /// every met criterion is within its band above, under `all_of` when any criterion is; the
+    /// nearest of them.
+    pub(crate) fn within_band_above(&self, key: impl Fn(i64) -> i128, values: &[i64]) -> Option<&Criterion> {
+        let met = || self.criteria.iter().filter(|c| c.met(key(c.value(values))));
+        let near = |c: &&Criterion| key(c.value(values)) < c.band_above_key;
+        if !self.all && !met().all(|c| near(&c)) {
+            return None;
+        }
+        nearest(met().filter(near), values)
+    }
+}
+
+impl super::RuleVersion {
+    /// A month's measured values in fen for the step (SPEC §19.1): AUM first, then each
+    /// declared measure's value from `given` (rounded to the fen by the measure's rounding), or
+    /// its absent value. Empty for a version that reads AUM alone.
+    ///
+    /// # Errors
+    /// An [`InputError`] on field `measures.<code>` for a code the version does not declare, a
+    /// negative value or one above [`MAX_AMOUNT`], and a missing value of a measure whose
+    /// `absent` is `error`.
+    pub(crate) fn measure_values(
+        &self,
+        aum: Decimal,
+        given: &BTreeMap<String, Decimal>,
+        customer: &str,
+        month: Month,
+    ) -> Result<Vec<i64>, InputError> {
+        let err = |code: &str, message: String| InputError::new(customer, Some(month), format!("measures.{code}"), message);
+        if let Some(code) = given.keys().find(|k| !self.measures.iter().any(|m| m.code.as_str() == k.as_str())) {
+            let declared: Vec<&str> = self.measures.iter().map(|m| m.code.as_str()).collect();
+            let declared = if declared.is_empty() { "none".to_string() } else { declared.join(", ") };
+            return Err(err(code, format!("measure `{code}` is not declared by the rules in force (declared: {declared})")));
+        }
+        if !self.measured() {
+            return Ok(Vec::new());
+        }
+        let mut values = Vec::with_capacity(self.measures.len() + 1);
+        values.push(to_fen(aum).ok_or_else(|| err("aum", format!("AUM {aum} is not whole fen")))?);
+        for m in &self.measures {
+            let code = m.code.as_str();
+            let fen = match given.get(code) {
+                Some(v) if v.is_sign_negative() && !v.is_zero() => {
+                    return Err(err(code, format!("amount {v} is negative")));
+                }
+                Some(v) => {
+                    let rounded = round_fen(*v, m.rounding.strategy());
+                    match to_fen(rounded).filter(|_| rounded <= MAX_AMOUNT) {
+                        Some(fen) => fen,
+                        None => return Err(err(code, format!("amount {v} is above the maximum amount {MAX_AMOUNT}"))),
+                    }
+                }
+                None if m.absent == Absent::Error => {
+                    return Err(err(code, format!("no value for measure `{code}`, whose rules say `absent = \"error\"`")));
+                }
+                None => 0,
+            };
+            values.push(fen);
+        }
+        Ok(values)
+    }
+
+    /// The measured values of a month filled under `treat_as_zero` (SPEC §2.4): every measure
+    /// at 0, AUM included.
+    pub(crate) fn zero_values(&self) -> Vec<i64> {
+        if self.measured() { vec![0; self.measures.len() + 1] } else { Vec::new() }
+    }
+}
