@@ -845,7 +845,9 @@ uint32_t crmt_abi_version(void);
  * `CRMT_INVALID_UTF8` (a component code), `CRMT_INVALID_ARGUMENT` (decreasing offsets, or a
  * number of states other than `count`). Per-customer failures (invalid UTF-8 in an id, an
  * unknown kind, the engine's input, sequence, state and rule errors) are in `errors_out`.
- * `CRMT_INVALID_ARGUMENT` with field `states` when the ids are not those `states` are bound to.
+ * `CRMT_INVALID_ARGUMENT` with field `states` when the ids are not those `states` are bound to,
+ * and with field `book` when the rule book declares measures besides AUM (SPEC §19.1), which
+ * this batch does not carry (`crmt_evaluate_json` does).
  *
  * # Safety
  * `book` is a live rule book; `customers` and `aum` point to valid descriptions whose arrays

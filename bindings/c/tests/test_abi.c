@@ -289,13 +289,54 @@ static void run_vector_single(const char *name, const cJSON *v) {
     end();
 }
 
+/* Whether some version of a vector's rules declares measures besides AUM (SPEC §19.1). */
+static int declares_measures(const cJSON *v) {
+    const cJSON *set, *version;
+    cJSON_ArrayForEach(set, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(v, "rules"), "rule_sets")) {
+        cJSON_ArrayForEach(version, cJSON_GetObjectItemCaseSensitive(set, "versions")) {
+            if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(version, "measures")) > 0) return 1;
+        }
+    }
+    return 0;
+}
+
+/* The columnar batch carries AUM alone: it refuses a book that reads other measures, rather
+ * than tier every customer as if they were absent. */
+static void batch_refuses_measures(const char *name, const cJSON *v) {
+    char label[512];
+    snprintf(label, sizeof label, "batch refuses %s", name);
+    begin(label);
+    char *rules = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(v, "rules"));
+    crmt_rulebook *book = NULL;
+    CHECK(crmt_rulebook_from_json((const uint8_t *)rules, strlen(rules), &book) == CRMT_OK, "rules");
+    free(rules);
+    const char ids[] = "c1";
+    size_t id_off[2] = {0, 2};
+    crmt_batch_customers customers = {1, ids, id_off, NULL, NULL, NULL};
+    int64_t amounts[1] = {100000000};
+    crmt_batch_aum aum = {0, NULL, amounts};
+    crmt_states *states = NULL;
+    CHECK(crmt_states_new(1, &states) == CRMT_OK, "states");
+    crmt_result errors[1];
+    crmt_batch *batch = NULL;
+    crmt_result rc = crmt_evaluate_batch(book, 202401, &customers, &aum, states, 1, errors, &batch);
+    CHECK(rc == CRMT_INVALID_ARGUMENT, "expected invalid argument, got %s", crmt_result_name(rc));
+    CHECK(strcmp(last_field(), "book") == 0, "field `%s`", last_field());
+    crmt_batch_free(batch);
+    crmt_states_free(states);
+    crmt_rulebook_free(book);
+    end();
+}
+
 /* Whether every month of a vector has a total AUM with at most two decimals and no special. */
 static int totals_only(const cJSON *v) {
     if (cJSON_GetObjectItemCaseSensitive(v, "expect_rules_error")) return 0;
+    if (declares_measures(v)) return 0;
     const cJSON *m;
     cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(v, "months")) {
         const cJSON *input = cJSON_GetObjectItemCaseSensitive(m, "input");
         if (cJSON_GetObjectItemCaseSensitive(input, "special")) return 0;
+        if (cJSON_GetObjectItemCaseSensitive(input, "measures")) return 0;
         const char *total = str_or(cJSON_GetObjectItemCaseSensitive(input, "aum"), "total", NULL);
         int ok;
         if (!total) return 0;
@@ -426,6 +467,7 @@ static void run_vectors(const char *dir) {
         if (v) {
             run_vector_single(list[i]->d_name, v);
             if (totals_only(v)) run_vector_batch(list[i]->d_name, v);
+            if (declares_measures(v)) batch_refuses_measures(list[i]->d_name, v);
         }
         cJSON_Delete(v);
         free(text);

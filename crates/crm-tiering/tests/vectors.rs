@@ -25,6 +25,10 @@ fn resolve_rules(vector: &Value) -> Value {
     if let Some(rules) = vector.get("rules").filter(|_| vector.get("rules_patch").is_none()) {
         return rules.clone();
     }
+    if let Some(book) = vector.get("gallery").and_then(Value::as_str) {
+        let text = std::fs::read_to_string(vectors_dir().join("..").join(book)).unwrap();
+        return serde_json::to_value(RuleBook::from_toml_str(&text).unwrap().source()).unwrap();
+    }
     let book = RuleBook::default_book().unwrap();
     let mut rules = serde_json::to_value(book.source()).unwrap();
     let Some(patch) = vector.get("rules_patch") else { return rules };

@@ -47,7 +47,8 @@ pub(crate) fn options(py: Python<'_>, missing_months: &str) -> PyResult<EngineOp
 /// conformance vectors' nested form (`{"aum": {"total": "200000"}, "special": {"action":
 /// "grant"}}`) or the plain form: `aum` (an amount) or component codes with amounts
 /// (`{"time_deposit": "150000", "wealth_product": "60000"}`), plus optionally `grant` (a mapping
-/// with optional `tier` and `months`, or `True`) or `revoke` (`True`), or the nested `special`.
+/// with optional `tier` and `months`, or `True`) or `revoke` (`True`), or the nested `special`,
+/// and `measures`, the values of the rule book's other measures (`{"loan_balance": "6500000"}`).
 pub(crate) fn extract_input(obj: &Bound<'_, PyAny>) -> PyResult<MonthInput> {
     let py = obj.py();
     let Ok(d) = obj.cast::<PyDict>() else {
@@ -73,10 +74,19 @@ pub(crate) fn extract_input(obj: &Bound<'_, PyAny>) -> PyResult<MonthInput> {
     let mut total = None;
     let mut components = Vec::new();
     let mut special: Option<SpecialChange> = None;
+    let mut measures = std::collections::BTreeMap::new();
     for (k, v) in d.iter() {
         let key: String = k.extract().map_err(|_| PyTypeError::new_err("a month input's keys are str"))?;
         match key.as_str() {
             "aum" => total = Some(extract_amount(&v, "aum")?),
+            "measures" => {
+                let m = v.cast::<PyDict>().map_err(|_| bad("measures", "`measures` is a mapping of measure codes to amounts"))?;
+                for (mk, mv) in m.iter() {
+                    let code: String = mk.extract().map_err(|_| PyTypeError::new_err("measure codes are str"))?;
+                    let amount = extract_amount(&mv, &format!("measures.{code}"))?;
+                    measures.insert(code, amount);
+                }
+            }
             "special" => {
                 let value = py_to_json(&v, "special")?;
                 special = Some(
@@ -138,5 +148,5 @@ pub(crate) fn extract_input(obj: &Bound<'_, PyAny>) -> PyResult<MonthInput> {
             ));
         }
     };
-    Ok(MonthInput { aum, special, measures: Default::default() })
+    Ok(MonthInput { aum, special, measures })
 }

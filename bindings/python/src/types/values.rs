@@ -219,6 +219,16 @@ impl PyEvent {
     fn window_months(&self) -> Option<u32> {
         self.event.evidence.window_months
     }
+    /// The measure of the criterion that decided (a rule book that qualifies by criteria).
+    #[getter]
+    fn measure(&self) -> Option<&'static str> {
+        self.event.evidence.measure.map(|m| m.as_str())
+    }
+    /// That measure's value this month.
+    #[getter]
+    fn measure_value<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        to_py_decimal_opt(py, self.event.evidence.measure_value())
+    }
     /// One line explaining the event, in English.
     fn explain(&self) -> String {
         self.event.explain()
@@ -289,6 +299,16 @@ impl PyAlert {
     #[getter]
     fn gap<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         to_py_decimal_opt(py, self.alert.gap())
+    }
+    /// The measure of the criterion the alert is about (a rule book that qualifies by criteria).
+    #[getter]
+    fn measure(&self) -> Option<&'static str> {
+        self.alert.measure.map(|m| m.as_str())
+    }
+    /// That measure's value this month.
+    #[getter]
+    fn measure_value<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        to_py_decimal_opt(py, self.alert.measure_value())
     }
     /// The alert as a dict (the JSON form).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {

@@ -128,7 +128,9 @@ where
 /// `CRMT_INVALID_UTF8` (a component code), `CRMT_INVALID_ARGUMENT` (decreasing offsets, or a
 /// number of states other than `count`). Per-customer failures (invalid UTF-8 in an id, an
 /// unknown kind, the engine's input, sequence, state and rule errors) are in `errors_out`.
-/// `CRMT_INVALID_ARGUMENT` with field `states` when the ids are not those `states` are bound to.
+/// `CRMT_INVALID_ARGUMENT` with field `states` when the ids are not those `states` are bound to,
+/// and with field `book` when the rule book declares measures besides AUM (SPEC §19.1), which
+/// this batch does not carry (`crmt_evaluate_json` does).
 ///
 /// # Safety
 /// `book` is a live rule book; `customers` and `aum` point to valid descriptions whose arrays
@@ -261,6 +263,17 @@ unsafe fn run_batch(
         (handle(book, "book")?, arg(customers, "customers")?, arg(aum, "aum")?, handle_mut(states, "states")?)
     };
     let month = parse_month(month)?;
+    // The columnar batch carries AUM alone: a book that also reads other measures would see
+    // them all absent, a plausible wrong tier, so it is refused (SPEC §19.1).
+    if let Some(code) = book.engine.rule_book().measure_codes().first() {
+        return Err(Failure::new(
+            crmt_result::CRMT_INVALID_ARGUMENT,
+            format!(
+                "the rule book declares measure `{code}`, which the columnar batch does not carry: evaluate its customers with crmt_evaluate_json or a portfolio"
+            ),
+        )
+        .field("book"));
+    }
     let n = c.count;
     // The count first: `count + 1` offsets must be an array (SIZE_MAX is refused here).
     byte_size::<usize>(n.saturating_add(1), "customers.id_offsets", "customers.count")?;

@@ -169,6 +169,18 @@ impl RuleBook {
         self.rule_sets.iter().any(|s| s.legal_entity.is_some())
     }
 
+    /// The codes of the measures some version of the book declares besides `aum` (SPEC §19.1),
+    /// in order of first declaration, each once.
+    pub fn measure_codes(&self) -> Vec<crate::MeasureCode> {
+        let mut codes = Vec::new();
+        for m in self.rule_sets.iter().flat_map(|s| &s.versions).flat_map(|v| &v.measures) {
+            if !codes.contains(&m.code) {
+                codes.push(m.code);
+            }
+        }
+        codes
+    }
+
     /// The rule sets.
     pub fn rule_sets(&self) -> &[RuleSet] {
         &self.rule_sets
