@@ -80,7 +80,8 @@ impl Window {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CriterionFile {
-    /// The measure's code: `aum` or one the version declares.
+    /// The measure's code: `aum` (default) or one the version declares.
+    #[serde(default = "aum_code")]
     pub measure: String,
     /// The window (default `month`).
     #[serde(default, skip_serializing_if = "Window::is_month")]
@@ -88,6 +89,10 @@ pub struct CriterionFile {
     /// The minimum, as a decimal string.
     #[serde(with = "amount")]
     pub min: Decimal,
+}
+
+fn aum_code() -> String {
+    "aum".to_string()
 }
 
 /// A tier's qualification as written in a rule file: exactly one of `any_of` and `all_of`.
