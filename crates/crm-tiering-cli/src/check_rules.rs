@@ -77,13 +77,14 @@ pub(crate) fn render(book: &RuleBook, source: &str) -> String {
                 st.special_vip_notice_months,
                 st.near_threshold_band
             );
-            let mut t = Table::new(&["    tier", "中文", "English", "minimum AUM", "watch months"]);
+            let qualifies = if v.tiers.iter().any(|t| t.qualify.is_some()) { "qualifies by" } else { "minimum AUM" };
+            let mut t = Table::new(&["    tier", "中文", "English", qualifies, "watch months"]);
             for tier in &v.tiers {
                 t.row(vec![
                     format!("    {}", tier.code),
                     tier.name_zh.clone(),
                     tier.name_en.clone(),
-                    tier.min_aum.to_string(),
+                    qualification(tier),
                     match tier.label_after {
                         // A two-stage watch: labelled 关注 after this many short months.
                         Some(label) => format!("{} (关注 after {label})", tier.watch_months),
@@ -92,6 +93,7 @@ pub(crate) fn render(book: &RuleBook, source: &str) -> String {
                 ]);
             }
             s.push_str(&t.render());
+            measure_lines(&mut s, v);
             if !v.tier_map.is_empty() {
                 let map: Vec<String> = v.tier_map.iter().map(|(a, b)| format!("{a} -> {b}")).collect();
                 let _ = writeln!(s, "    tier map: {}", map.join(", "));
@@ -119,6 +121,42 @@ pub(crate) fn render(book: &RuleBook, source: &str) -> String {
         }
     }
     s
+}
+
+/// One line per measure a version declares besides AUM (SPEC §19.1).
+fn measure_lines(s: &mut String, v: &crm_tiering::RuleVersion) {
+    use std::fmt::Write as _;
+    for m in &v.measures {
+        let _ = writeln!(
+            s,
+            "    measure {} ({} / {}): read from column `{}`, absent: {}, rounding {}",
+            m.code,
+            m.name_zh,
+            m.name_en,
+            m.code,
+            code(&m.absent),
+            code(&m.rounding)
+        );
+    }
+}
+
+/// A tier's qualification: its minimum AUM, or its criteria (SPEC §19.3) such as
+/// `any of: aum >= 6000000.00, loan_balance >= 6000000.00`.
+fn qualification(tier: &crm_tiering::Tier) -> String {
+    let Some(q) = &tier.qualify else { return tier.min_aum.to_string() };
+    let criteria: Vec<String> = q
+        .criteria
+        .iter()
+        .map(|c| {
+            let window = if c.window == crm_tiering::Window::Month {
+                String::new()
+            } else {
+                format!(" over {}", c.window.as_str())
+            };
+            format!("{}{window} >= {}", c.measure, c.min)
+        })
+        .collect();
+    format!("{}: {}", if q.all { "all of" } else { "any of" }, criteria.join(", "))
 }
 
 /// The snake_case code of a setting, as written in rule files.

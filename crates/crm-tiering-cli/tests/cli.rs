@@ -775,6 +775,29 @@ fn check_rules_prints_the_tiers_or_names_the_broken_field() {
     // A run refuses an invalid rule book with the same exit code.
     let o = run_out(&["run", "--month", "2024-01", "--rules", p(&broken), "--aum", p(&broken), "--out", p(dir.path())]);
     assert_eq!(code(&o), 3);
+
+    // A book with measures shows each tier's criteria and each measure's column (SPEC §19).
+    let o =
+        cli(&["check-rules", concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules-spec/gallery/cebbank-private.toml")]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    for expected in
+        ["any of: aum >= 6000000.00, loan_balance >= 6000000.00", "read from column `loan_balance`", "absent: zero"]
+    {
+        assert!(text.contains(expected), "missing {expected} in\n{text}");
+    }
+    // A criterion naming no declared measure names the field.
+    let gallery =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules-spec/gallery/cebbank-private.toml"))
+            .unwrap();
+    std::fs::write(&broken, gallery.replace("measure = \"loan_balance\"", "measure = \"loan_balanse\"")).unwrap();
+    let o = cli(&["check-rules", p(&broken)]);
+    assert_eq!(code(&o), 3);
+    assert!(
+        stderr(&o).contains("tiers[3].qualify.any_of[1].measure") && stderr(&o).contains("loan_balanse"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

@@ -46,10 +46,10 @@ fn main() -> Result<(), Box<dyn Error>> {
             .collect::<Result<Vec<_>, crm_tiering::ParseError>>()
             .map_err(|e| at(&e.to_string()))?;
         let month: Month = month.parse().map_err(|e: crm_tiering::ParseError| at(&e.to_string()))?;
-        months
-            .entry(month)
-            .or_default()
-            .push((customer, MonthInput { aum: AumInput::Averages(components), special: None, measures: Default::default() }));
+        months.entry(month).or_default().push((
+            customer,
+            MonthInput { aum: AumInput::Averages(components), special: None, measures: Default::default() },
+        ));
     }
 
     // The state store: in a core system, a table keyed by customer id.

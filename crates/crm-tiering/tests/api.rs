@@ -54,7 +54,11 @@ fn batch_accounts_for_every_customer() {
             special: None,
             measures: Default::default(),
         },
-        MonthInput { aum: AumInput::Total(parse_amount("10").unwrap()), special: Some(SpecialChange::Revoke), measures: Default::default() },
+        MonthInput {
+            aum: AumInput::Total(parse_amount("10").unwrap()),
+            special: Some(SpecialChange::Revoke),
+            measures: Default::default(),
+        },
         MonthInput::total(parse_amount("3000000").unwrap()),
     ];
     let mut states = vec![CustomerState::default(); 5];

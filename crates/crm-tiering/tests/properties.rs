@@ -100,7 +100,14 @@ fn inputs(h: &[(i64, Option<(usize, u32)>)], scale: i64) -> Vec<(Month, MonthInp
                 tier: Some(CODES[t].parse().unwrap()),
                 months: Some(months),
             });
-            (start.plus(i as i32), MonthInput { aum: crm_tiering::AumInput::Total(from_fen(fen * scale)), special, measures: Default::default() })
+            (
+                start.plus(i as i32),
+                MonthInput {
+                    aum: crm_tiering::AumInput::Total(from_fen(fen * scale)),
+                    special,
+                    measures: Default::default(),
+                },
+            )
         })
         .collect()
 }

@@ -43,6 +43,20 @@ pub(crate) fn options(py: Python<'_>, missing_months: &str) -> PyResult<EngineOp
     Ok(EngineOptions { missing_months })
 }
 
+/// Reads a month input's `measures`: a mapping of measure codes to exact amounts.
+fn extract_measures(v: &Bound<'_, PyAny>) -> PyResult<std::collections::BTreeMap<String, crm_tiering::Decimal>> {
+    let m = v.cast::<PyDict>().map_err(|_| {
+        input_error(v.py(), None, None, "measures", "`measures` is a mapping of measure codes to amounts")
+    })?;
+    let mut out = std::collections::BTreeMap::new();
+    for (mk, mv) in m.iter() {
+        let code: String = mk.extract().map_err(|_| PyTypeError::new_err("measure codes are str"))?;
+        let amount = extract_amount(&mv, &format!("measures.{code}"))?;
+        out.insert(code, amount);
+    }
+    Ok(out)
+}
+
 /// Reads a month's input: an amount (the month's AUM), or a mapping. A mapping is either the
 /// conformance vectors' nested form (`{"aum": {"total": "200000"}, "special": {"action":
 /// "grant"}}`) or the plain form: `aum` (an amount) or component codes with amounts
@@ -79,14 +93,7 @@ pub(crate) fn extract_input(obj: &Bound<'_, PyAny>) -> PyResult<MonthInput> {
         let key: String = k.extract().map_err(|_| PyTypeError::new_err("a month input's keys are str"))?;
         match key.as_str() {
             "aum" => total = Some(extract_amount(&v, "aum")?),
-            "measures" => {
-                let m = v.cast::<PyDict>().map_err(|_| bad("measures", "`measures` is a mapping of measure codes to amounts"))?;
-                for (mk, mv) in m.iter() {
-                    let code: String = mk.extract().map_err(|_| PyTypeError::new_err("measure codes are str"))?;
-                    let amount = extract_amount(&mv, &format!("measures.{code}"))?;
-                    measures.insert(code, amount);
-                }
-            }
+            "measures" => measures = extract_measures(&v)?,
             "special" => {
                 let value = py_to_json(&v, "special")?;
                 special = Some(

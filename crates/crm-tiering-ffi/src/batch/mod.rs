@@ -242,6 +242,21 @@ fn bind(st: &mut crmt_states, ids: &[u8], o: &[usize]) -> Result<(), Failure> {
     }
 }
 
+/// The columnar batch carries AUM alone: a book that also reads other measures would see them
+/// all absent, a plausible wrong tier, so it is refused (SPEC §19.1).
+fn refuse_measures(book: &crmt_rulebook) -> Result<(), Failure> {
+    match book.engine.rule_book().measure_codes().first() {
+        None => Ok(()),
+        Some(code) => Err(Failure::new(
+            crmt_result::CRMT_INVALID_ARGUMENT,
+            format!(
+                "the rule book declares measure `{code}`, which the columnar batch does not carry: evaluate its customers with crmt_evaluate_json or a portfolio"
+            ),
+        )
+        .field("book")),
+    }
+}
+
 /// The batch evaluation behind both entry points.
 ///
 /// # Safety
@@ -263,17 +278,7 @@ unsafe fn run_batch(
         (handle(book, "book")?, arg(customers, "customers")?, arg(aum, "aum")?, handle_mut(states, "states")?)
     };
     let month = parse_month(month)?;
-    // The columnar batch carries AUM alone: a book that also reads other measures would see
-    // them all absent, a plausible wrong tier, so it is refused (SPEC §19.1).
-    if let Some(code) = book.engine.rule_book().measure_codes().first() {
-        return Err(Failure::new(
-            crmt_result::CRMT_INVALID_ARGUMENT,
-            format!(
-                "the rule book declares measure `{code}`, which the columnar batch does not carry: evaluate its customers with crmt_evaluate_json or a portfolio"
-            ),
-        )
-        .field("book"));
-    }
+    refuse_measures(book)?;
     let n = c.count;
     // The count first: `count + 1` offsets must be an array (SIZE_MAX is refused here).
     byte_size::<usize>(n.saturating_add(1), "customers.id_offsets", "customers.count")?;

@@ -32,7 +32,8 @@ pub(super) fn alerts<S: Sink + ?Sized>(
     let entry = v.tiers.first();
     if let (Some(w), Some(t)) = (s.watch, rated.and_then(|t| v.tiers.get(t))) {
         let counted = u32::from(w.short_months);
-        let a = alert(AlertKind::WatchActive, s.tier).with_months(Some(counted), t.watch_months.saturating_sub(counted));
+        let a =
+            alert(AlertKind::WatchActive, s.tier).with_months(Some(counted), t.watch_months.saturating_sub(counted));
         sink.alert(threshold(a, t, false));
     }
     if let (Some(run), Some(_), Some(e)) = (s.below_entry, rated, entry) {

@@ -169,7 +169,11 @@ pub(super) fn plain(
 #[inline(always)]
 fn plain_month(v: &RuleVersion, s: &CustomerState, month: Month, input: &MonthInput) -> Option<(i128, Decimal)> {
     let AumInput::Total(aum) = &input.aum else { return None };
-    if input.special.is_some() || s.special.is_some() || month == Month::LAST || v.measured() || !input.measures.is_empty()
+    if input.special.is_some()
+        || s.special.is_some()
+        || month == Month::LAST
+        || v.measured()
+        || !input.measures.is_empty()
     {
         return None;
     }

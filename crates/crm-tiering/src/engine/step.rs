@@ -238,11 +238,7 @@ fn exit_to_retention(
     run: BelowEntryRun,
     sink: &mut dyn Sink,
 ) {
-    let evidence = m.short_evidence(0).window(
-        run.since,
-        u32::from(run.months),
-        Some(run.peak_aum_fen),
-    );
+    let evidence = m.short_evidence(0).window(run.since, u32::from(run.months), Some(run.peak_aum_fen));
     sink.event(m.event(EventKind::ExitedToRetention, Some(t), None, Reason::BelowEntryRun, evidence));
     s.status = Status::Retained;
     // Rule books allow at most 120 months.
@@ -286,19 +282,14 @@ fn short_of_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks,
         // §19.4: a two-stage watch is labelled 关注 when its short months reach `label_after`
         // (below the watch length: the label comes before the downgrade).
         if m.tier(t).label_after == Some(u32::from(w.short_months)) {
-            let evidence = m.short_evidence(t).window(
-                w.since,
-                u32::from(w.short_months),
-                Some(w.peak_aum_fen),
-            );
+            let evidence = m.short_evidence(t).window(w.since, u32::from(w.short_months), Some(w.peak_aum_fen));
             sink.event(m.event(EventKind::WatchLabelled, Some(t), None, Reason::ShortOfTier, evidence));
         }
         s.watch = Some(w);
         return;
     }
     let (target, reason) = downgrade_target(m, ranks.watch_best, t);
-    let evidence =
-        m.short_evidence(t).window(w.since, u32::from(w.short_months), Some(w.peak_aum_fen));
+    let evidence = m.short_evidence(t).window(w.since, u32::from(w.short_months), Some(w.peak_aum_fen));
     sink.event(m.event(EventKind::Downgraded, Some(t), Some(target), reason, evidence));
     ranks.earned = Some(target);
     s.watch = None;
@@ -323,11 +314,7 @@ fn downgrade_target(m: &MonthContext<'_>, watch_best: Option<usize>, t: usize) -
 /// version in which this tier had a tier below it ends here (decision 15).
 fn short_of_lowest_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, t: usize, sink: &mut dyn Sink) {
     if let Some(w) = s.watch.take() {
-        let evidence = m.short_evidence(t).window(
-            w.since,
-            u32::from(w.short_months),
-            Some(w.peak_aum_fen),
-        );
+        let evidence = m.short_evidence(t).window(w.since, u32::from(w.short_months), Some(w.peak_aum_fen));
         sink.event(m.event(EventKind::WatchCleared, Some(t), Some(t), Reason::NoLowerTier, evidence));
         ranks.watch_best = None;
     }

@@ -391,7 +391,11 @@ impl<'r> Run<'r> {
             };
             match (row_of.get(i).copied().unwrap_or(NONE), special) {
                 (NONE, None) => Cow::Borrowed(&NOTHING_HELD),
-                (NONE, Some(_)) => Cow::Owned(MonthInput { aum: AumInput::Total(Decimal::ZERO), special, measures: Default::default() }),
+                (NONE, Some(_)) => Cow::Owned(MonthInput {
+                    aum: AumInput::Total(Decimal::ZERO),
+                    special,
+                    measures: Default::default(),
+                }),
                 (k, special) => extract.input_of(k as usize, sums.slots(book, c), special),
             }
         };

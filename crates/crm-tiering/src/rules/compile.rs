@@ -6,9 +6,9 @@ use rust_decimal::Decimal;
 
 use super::file::{RuleBookFile, RuleVersionFile, TierFile};
 use super::measure::{KeyRules, Measure, Qualify, compile_measures, compile_qualify};
-use crate::code::MeasureCode;
 use super::{RULE_FORMAT_VERSION, RuleSet, RuleVersion, Settings, ThresholdComparison, Tier};
 use crate::aum::Composition;
+use crate::code::MeasureCode;
 use crate::code::TierCode;
 use crate::error::RuleError;
 
@@ -280,14 +280,17 @@ fn set_min_aum(tier: &mut Tier, min_aum: Decimal, field: &str, keys: &KeyRules) 
         )));
     }
     if min_aum > crate::money::MAX_AMOUNT {
-        return Err(min_error(format!("minimum AUM {min_aum} is above the maximum amount {}", crate::money::MAX_AMOUNT)));
+        return Err(min_error(format!(
+            "minimum AUM {min_aum} is above the maximum amount {}",
+            crate::money::MAX_AMOUNT
+        )));
     }
     if min_aum.scale() > 2 && min_aum != min_aum.round_dp(2) {
         return Err(min_error(format!("minimum AUM {min_aum} has more decimals than fen")));
     }
     let min = crate::money::to_fen_scale(min_aum);
-    tier.min_fen =
-        crate::money::to_fen(min).ok_or_else(|| min_error(format!("minimum AUM {min} is not a whole number of fen")))?;
+    tier.min_fen = crate::money::to_fen(min)
+        .ok_or_else(|| min_error(format!("minimum AUM {min} is not a whole number of fen")))?;
     tier.min_aum = min;
     tier.qualify_key =
         decimal_key(min, keys.key_scale) + i128::from(keys.comparison == ThresholdComparison::GreaterThan);

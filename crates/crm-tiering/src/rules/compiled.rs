@@ -5,9 +5,9 @@ use rust_decimal::Decimal;
 
 use super::compile::decimal_key;
 use super::measure::{Criterion, Measure, Qualify, Window};
-use crate::code::MeasureCode;
 use super::{CustomerKind, DowngradeTarget, ThresholdComparison, UpgradeTiming};
 use crate::aum::Composition;
+use crate::code::MeasureCode;
 use crate::code::TierCode;
 use crate::month::Month;
 

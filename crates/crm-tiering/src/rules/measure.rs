@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::compile::decimal_key;
 use super::ThresholdComparison;
+use super::compile::decimal_key;
 use crate::aum::Rounding;
 use crate::code::MeasureCode;
 use crate::error::{InputError, RuleError};
@@ -230,7 +230,8 @@ fn compile_criterion(
         };
         i + 1
     };
-    let measure = MeasureCode::register(&c.measure).map_err(|e| RuleError::new(format!("{cat}.measure"), e.to_string()))?;
+    let measure =
+        MeasureCode::register(&c.measure).map_err(|e| RuleError::new(format!("{cat}.measure"), e.to_string()))?;
     let min = c.min;
     let min_error = |message: String| RuleError::new(format!("{cat}.min"), message);
     if min <= Decimal::ZERO {
@@ -321,8 +322,16 @@ impl Qualify {
     /// version in which other tiers qualify by criteria: every tier of it then has criteria.
     pub(super) fn of_min_aum(aum: MeasureCode, min: Decimal, min_fen: i64, keys: (i128, i128, i128)) -> Self {
         let (qualify_key, band_below_key, band_above_key) = keys;
-        let criterion =
-            Criterion { measure: aum, index: 0, window: Window::Month, min, min_fen, qualify_key, band_below_key, band_above_key };
+        let criterion = Criterion {
+            measure: aum,
+            index: 0,
+            window: Window::Month,
+            min,
+            min_fen,
+            qualify_key,
+            band_below_key,
+            band_above_key,
+        };
         Qualify { all: false, criteria: vec![criterion] }
     }
 
@@ -367,11 +376,15 @@ impl super::RuleVersion {
         customer: &str,
         month: Month,
     ) -> Result<Vec<i64>, InputError> {
-        let err = |code: &str, message: String| InputError::new(customer, Some(month), format!("measures.{code}"), message);
+        let err =
+            |code: &str, message: String| InputError::new(customer, Some(month), format!("measures.{code}"), message);
         if let Some(code) = given.keys().find(|k| !self.measures.iter().any(|m| m.code.as_str() == k.as_str())) {
             let declared: Vec<&str> = self.measures.iter().map(|m| m.code.as_str()).collect();
             let declared = if declared.is_empty() { "none".to_string() } else { declared.join(", ") };
-            return Err(err(code, format!("measure `{code}` is not declared by the rules in force (declared: {declared})")));
+            return Err(err(
+                code,
+                format!("measure `{code}` is not declared by the rules in force (declared: {declared})"),
+            ));
         }
         if !self.measured() {
             return Ok(Vec::new());
@@ -392,7 +405,10 @@ impl super::RuleVersion {
                     }
                 }
                 None if m.absent == Absent::Error => {
-                    return Err(err(code, format!("no value for measure `{code}`, whose rules say `absent = \"error\"`")));
+                    return Err(err(
+                        code,
+                        format!("no value for measure `{code}`, whose rules say `absent = \"error\"`"),
+                    ));
                 }
                 None => 0,
             };
