@@ -47,8 +47,9 @@
 
 /**
  * The ABI version: bumped on any incompatible change to a function or type of the header.
+ * 2: `crmt_event` and `crmt_alert` end with the measure that decided (SPEC §19.3).
  */
-#define CRMT_ABI_VERSION 1
+#define CRMT_ABI_VERSION 2
 
 /**
  * The "no amount" marker of `int64_t` fen fields (`INT64_MIN`).
@@ -69,6 +70,16 @@
  * The size of the code fields of returned structs: the longest code and its NUL.
  */
 #define CRMT_CODE_SIZE 17
+
+/**
+ * The longest measure code, in bytes (SPEC §19.1).
+ */
+#define CRMT_MEASURE_CODE_LEN 40
+
+/**
+ * The size of the measure code fields of returned structs: the longest code and its NUL.
+ */
+#define CRMT_MEASURE_CODE_SIZE 41
 
 /**
  * Personal customers (个人客户): value of `crmt_customer.kind`.
@@ -559,6 +570,15 @@ typedef struct crmt_event {
    * Highest AUM in that window.
    */
   int64_t peak_aum_fen;
+  /**
+   * The value of the measure that decided (`measure`), `CRMT_NO_AMOUNT` when none.
+   */
+  int64_t measure_value_fen;
+  /**
+   * The measure of the criterion that decided, in a rule book that qualifies by criteria
+   * (SPEC §19.3), empty otherwise; `threshold_fen` is then that criterion's minimum.
+   */
+  char measure[CRMT_MEASURE_CODE_SIZE];
 } crmt_event;
 
 /**
@@ -601,6 +621,15 @@ typedef struct crmt_alert {
    * Distance to the threshold.
    */
   int64_t gap_fen;
+  /**
+   * The value of the measure the alert is about (`measure`), `CRMT_NO_AMOUNT` when none.
+   */
+  int64_t measure_value_fen;
+  /**
+   * The measure of the criterion the alert is about, in a rule book that qualifies by
+   * criteria (SPEC §19.3), empty otherwise; `threshold_fen` and `gap_fen` are then in its units.
+   */
+  char measure[CRMT_MEASURE_CODE_SIZE];
 } crmt_alert;
 
 /**

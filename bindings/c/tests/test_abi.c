@@ -155,6 +155,11 @@ static void check_structs(const cJSON *expected, const crmt_event *ev, size_t ne
         } else {
             CHECK(ev[i].threshold_fen == CRMT_NO_AMOUNT, "%s: event %zu threshold none", month, i);
         }
+        /* The measure that decided (SPEC §19.3): its code, and its value when there is one. */
+        CHECK(strcmp(ev[i].measure, str_or(evidence, "measure", "")) == 0, "%s: event %zu measure", month, i);
+        const char *mv = str_or(evidence, "measure_value", NULL);
+        CHECK(mv ? ev[i].measure_value_fen == fen_of(mv, &ok) : ev[i].measure_value_fen == CRMT_NO_AMOUNT,
+              "%s: event %zu measure_value", month, i);
         i++;
     }
     i = 0;
@@ -172,6 +177,10 @@ static void check_structs(const cJSON *expected, const crmt_event *ev, size_t ne
             int64_t g = fen_of(gap, &ok);
             CHECK(!ok || al[i].gap_fen == g, "%s: alert %zu gap", month, i);
         }
+        CHECK(strcmp(al[i].measure, str_or(e, "measure", "")) == 0, "%s: alert %zu measure", month, i);
+        const char *mv = str_or(e, "measure_value", NULL);
+        CHECK(mv ? al[i].measure_value_fen == fen_of(mv, &ok) : al[i].measure_value_fen == CRMT_NO_AMOUNT,
+              "%s: alert %zu measure_value", month, i);
         i++;
     }
 }

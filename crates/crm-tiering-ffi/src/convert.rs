@@ -14,6 +14,19 @@ pub(crate) fn fen(amount: Decimal) -> i64 {
 
 /// A code in a fixed NUL-terminated field (empty when none).
 #[inline]
+/// A measure code as a NUL-terminated field, empty when none.
+pub(crate) fn measure_field(code: Option<crm_tiering::MeasureCode>) -> [c_char; crate::CRMT_MEASURE_CODE_SIZE] {
+    let mut out = [0 as c_char; crate::CRMT_MEASURE_CODE_SIZE];
+    if let Some(c) = code {
+        let b = c.as_str().as_bytes();
+        let n = b.len().min(crate::CRMT_MEASURE_CODE_LEN);
+        for (o, b) in out.iter_mut().zip(b.iter().take(n)) {
+            *o = *b as c_char;
+        }
+    }
+    out
+}
+
 pub(crate) fn code_field(code: Option<TierCode>) -> [c_char; crate::CRMT_CODE_SIZE] {
     let mut out = [0 as c_char; crate::CRMT_CODE_SIZE];
     if let Some(c) = code {

@@ -6,8 +6,8 @@ use std::sync::OnceLock;
 
 use crm_tiering::{Alert, AlertKind, Event, EventKind, Month, Reason};
 
-use crate::convert::code_field;
-use crate::{CRMT_CODE_SIZE, CRMT_NO_AMOUNT};
+use crate::convert::{code_field, measure_field};
+use crate::{CRMT_CODE_SIZE, CRMT_MEASURE_CODE_SIZE, CRMT_NO_AMOUNT};
 
 /// What happened to a customer's standing (codes: `crmt_event_kind_code`).
 #[repr(C)]
@@ -121,6 +121,11 @@ pub struct crmt_event {
     pub window_months: u32,
     /// Highest AUM in that window.
     pub peak_aum_fen: i64,
+    /// The value of the measure that decided (`measure`), `CRMT_NO_AMOUNT` when none.
+    pub measure_value_fen: i64,
+    /// The measure of the criterion that decided, in a rule book that qualifies by criteria
+    /// (SPEC §19.3), empty otherwise; `threshold_fen` is then that criterion's minimum.
+    pub measure: [c_char; CRMT_MEASURE_CODE_SIZE],
 }
 
 /// An alert as a plain struct; conventions as `crmt_event`; counts are -1 when none.
@@ -145,6 +150,11 @@ pub struct crmt_alert {
     pub threshold_fen: i64,
     /// Distance to the threshold.
     pub gap_fen: i64,
+    /// The value of the measure the alert is about (`measure`), `CRMT_NO_AMOUNT` when none.
+    pub measure_value_fen: i64,
+    /// The measure of the criterion the alert is about, in a rule book that qualifies by
+    /// criteria (SPEC §19.3), empty otherwise; `threshold_fen` and `gap_fen` are then in its units.
+    pub measure: [c_char; CRMT_MEASURE_CODE_SIZE],
 }
 
 #[inline]
@@ -225,6 +235,8 @@ pub(crate) fn event_struct(index: u32, e: &Event) -> crmt_event {
         window_from: e.evidence.window_from.map_or(0, month_int),
         window_months: e.evidence.window_months.unwrap_or(0),
         peak_aum_fen: e.evidence.peak_aum_fen().unwrap_or(CRMT_NO_AMOUNT),
+        measure_value_fen: e.evidence.measure_value_fen().unwrap_or(CRMT_NO_AMOUNT),
+        measure: measure_field(e.evidence.measure),
     }
 }
 
@@ -240,6 +252,8 @@ pub(crate) fn alert_struct(index: u32, a: &Alert) -> crmt_alert {
         aum_fen: a.aum_fen().unwrap_or(CRMT_NO_AMOUNT),
         threshold_fen: a.threshold_fen().unwrap_or(CRMT_NO_AMOUNT),
         gap_fen: a.gap_fen().unwrap_or(CRMT_NO_AMOUNT),
+        measure_value_fen: a.measure_value_fen().unwrap_or(CRMT_NO_AMOUNT),
+        measure: measure_field(a.measure),
     }
 }
 

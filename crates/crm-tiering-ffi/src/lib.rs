@@ -102,7 +102,8 @@ pub use rulebook::*;
 pub use state::*;
 
 /// The ABI version: bumped on any incompatible change to a function or type of the header.
-pub const CRMT_ABI_VERSION: u32 = 1;
+/// 2: `crmt_event` and `crmt_alert` end with the measure that decided (SPEC §19.3).
+pub const CRMT_ABI_VERSION: u32 = 2;
 
 /// The "no amount" marker of `int64_t` fen fields (`INT64_MIN`).
 pub const CRMT_NO_AMOUNT: i64 = i64::MIN;
@@ -115,6 +116,12 @@ pub const CRMT_CODE_LEN: usize = 16;
 
 /// The size of the code fields of returned structs: the longest code and its NUL.
 pub const CRMT_CODE_SIZE: usize = 17;
+
+/// The longest measure code, in bytes (SPEC §19.1).
+pub const CRMT_MEASURE_CODE_LEN: usize = 40;
+
+/// The size of the measure code fields of returned structs: the longest code and its NUL.
+pub const CRMT_MEASURE_CODE_SIZE: usize = 41;
 
 /// The library version, such as `"0.1.0"`: a static NUL-terminated string, never freed.
 ///

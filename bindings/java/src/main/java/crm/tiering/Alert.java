@@ -16,6 +16,10 @@ import java.time.YearMonth;
  * @param aum the month's AUM
  * @param threshold the threshold concerned, or null
  * @param gap the distance to the threshold, or null
+ * @param measure the measure of the criterion the alert is about, in a rule book that qualifies
+ *     tiers by criteria (then {@code threshold} and {@code gap} are in its units), or null
+ * @param measureValue that measure's value this month, or null
  */
 public record Alert(int customerIndex, String kind, String kindZh, YearMonth month, String tier,
-        Integer monthsCounted, Integer monthsLeft, BigDecimal aum, BigDecimal threshold, BigDecimal gap) {}
+        Integer monthsCounted, Integer monthsLeft, BigDecimal aum, BigDecimal threshold, BigDecimal gap,
+        String measure, BigDecimal measureValue) {}

@@ -19,7 +19,10 @@ import java.time.YearMonth;
  * @param windowFrom the first month of the deciding window, or null
  * @param windowMonths the months in that window (0 when none)
  * @param peakAum the highest AUM in that window, or null
+ * @param measure the measure of the criterion that decided, in a rule book that qualifies tiers
+ *     by criteria (then {@code threshold} is that criterion's minimum), or null
+ * @param measureValue that measure's value this month, or null
  */
 public record Event(int customerIndex, String kind, String kindZh, String reason, YearMonth month,
         YearMonth effectiveFrom, String fromTier, String toTier, BigDecimal aum, BigDecimal threshold,
-        YearMonth windowFrom, int windowMonths, BigDecimal peakAum) {}
+        YearMonth windowFrom, int windowMonths, BigDecimal peakAum, String measure, BigDecimal measureValue) {}

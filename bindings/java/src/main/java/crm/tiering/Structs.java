@@ -12,9 +12,10 @@ import java.util.List;
  * those of the C header (checked against JNA's layout rules by the tests).
  */
 final class Structs {
-    static final int EVENT_SIZE = 88;
-    static final int ALERT_SIZE = 64;
+    static final int EVENT_SIZE = 144;
+    static final int ALERT_SIZE = 120;
     private static final int CODE_SIZE = 17;
+    private static final int MEASURE_CODE_SIZE = 41;
 
     private Structs() {}
 
@@ -24,8 +25,12 @@ final class Structs {
         private String[] text = new String[0];
 
         String get(ByteBuffer b, int at) {
+            return get(b, at, CODE_SIZE);
+        }
+
+        String get(ByteBuffer b, int at, int size) {
             int len = 0;
-            while (len < CODE_SIZE && b.get(at + len) != 0) {
+            while (len < size && b.get(at + len) != 0) {
                 len++;
             }
             if (len == 0) {
@@ -102,7 +107,8 @@ final class Structs {
             out.add(new Event(b.getInt(o), at(EVENT_CODES, kind), at(EVENT_ZH, kind), at(REASONS, b.getInt(o + 8)),
                     months.get(b.getInt(o + 12)), months.get(b.getInt(o + 16)), codes.get(b, o + 20),
                     codes.get(b, o + 37), Tiering.amount(b.getLong(o + 56)), Tiering.amount(b.getLong(o + 64)),
-                    months.get(b.getInt(o + 72)), b.getInt(o + 76), Tiering.amount(b.getLong(o + 80))));
+                    months.get(b.getInt(o + 72)), b.getInt(o + 76), Tiering.amount(b.getLong(o + 80)),
+                    codes.get(b, o + 96, MEASURE_CODE_SIZE), Tiering.amount(b.getLong(o + 88))));
         }
         return out;
     }
@@ -120,7 +126,8 @@ final class Structs {
             out.add(new Alert(b.getInt(o), at(ALERT_CODES, kind), at(ALERT_ZH, kind), months.get(b.getInt(o + 8)),
                     codes.get(b, o + 12), counted < 0 ? null : counted, left < 0 ? null : left,
                     Tiering.amount(b.getLong(o + 40)), Tiering.amount(b.getLong(o + 48)),
-                    Tiering.amount(b.getLong(o + 56))));
+                    Tiering.amount(b.getLong(o + 56)), codes.get(b, o + 72, MEASURE_CODE_SIZE),
+                    Tiering.amount(b.getLong(o + 64))));
         }
         return out;
     }

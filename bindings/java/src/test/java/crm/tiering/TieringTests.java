@@ -148,6 +148,10 @@ public final class TieringTests {
                                 monthText + ": effective_from");
                         Map<String, Object> ev = obj(e.get("evidence"));
                         check(new BigDecimal((String) ev.get("aum")).compareTo(got2.aum()) == 0, monthText + ": aum");
+                        check(java.util.Objects.equals(ev.get("measure"), got2.measure()), monthText + ": measure");
+                        Object mv = ev.get("measure_value");
+                        check(mv == null ? got2.measureValue() == null
+                                : new BigDecimal((String) mv).compareTo(got2.measureValue()) == 0, monthText + ": measure_value");
                     }
                     List<Object> alerts = list(expected.get("alerts"));
                     check(alerts.size() == r.alerts().size(), monthText + ": " + r.alerts().size() + " alerts");
@@ -162,6 +166,7 @@ public final class TieringTests {
                         Object gap = a.get("gap");
                         check(gap == null ? got2.gap() == null : new BigDecimal((String) gap).compareTo(got2.gap()) == 0,
                                 monthText + ": gap");
+                        check(java.util.Objects.equals(a.get("measure"), got2.measure()), monthText + ": alert measure");
                     }
                 }
                 state = r.state();
@@ -184,7 +189,7 @@ public final class TieringTests {
 
     /** JNA's layout of the C structs, to check the offsets Structs reads. */
     @Structure.FieldOrder({"customer_index", "kind", "reason", "month", "effective_from", "from_tier", "to_tier",
-            "aum_fen", "threshold_fen", "window_from", "window_months", "peak_aum_fen"})
+            "aum_fen", "threshold_fen", "window_from", "window_months", "peak_aum_fen", "measure_value_fen", "measure"})
     public static class CEvent extends Structure {
         public int customer_index;
         public int kind;
@@ -198,6 +203,8 @@ public final class TieringTests {
         public int window_from;
         public int window_months;
         public long peak_aum_fen;
+        public long measure_value_fen;
+        public byte[] measure = new byte[41];
 
         int offset(String field) {
             return fieldOffset(field);
@@ -206,7 +213,7 @@ public final class TieringTests {
 
     /** JNA's layout of {@code crmt_alert}. */
     @Structure.FieldOrder({"customer_index", "kind", "month", "tier", "months_counted", "months_left", "aum_fen",
-            "threshold_fen", "gap_fen"})
+            "threshold_fen", "gap_fen", "measure_value_fen", "measure"})
     public static class CAlert extends Structure {
         public int customer_index;
         public int kind;
@@ -217,6 +224,8 @@ public final class TieringTests {
         public long aum_fen;
         public long threshold_fen;
         public long gap_fen;
+        public long measure_value_fen;
+        public byte[] measure = new byte[41];
 
         int offset(String field) {
             return fieldOffset(field);
@@ -233,6 +242,8 @@ public final class TieringTests {
                     "event offsets");
             check(a.size() == Structs.ALERT_SIZE, "alert size " + a.size());
             check(a.offset("months_counted") == 32 && a.offset("aum_fen") == 40, "alert offsets");
+            check(e.offset("measure_value_fen") == 88 && e.offset("measure") == 96, "event measure offsets");
+            check(a.offset("measure_value_fen") == 64 && a.offset("measure") == 72, "alert measure offsets");
         });
         run("evaluate, then sequence errors", () -> {
             try (RuleBook rb = RuleBook.fromToml(defaultRules)) {
@@ -399,7 +410,7 @@ public final class TieringTests {
                             for (Event e : r.events()) {
                                 expected.add(new Event(i, e.kind(), e.kindZh(), e.reason(), e.month(),
                                         e.effectiveFrom(), e.fromTier(), e.toTier(), e.aum(), e.threshold(),
-                                        e.windowFrom(), e.windowMonths(), e.peakAum()));
+                                        e.windowFrom(), e.windowMonths(), e.peakAum(), e.measure(), e.measureValue()));
                             }
                         } catch (TieringException.Input e) {
                             errors++;
@@ -444,7 +455,7 @@ public final class TieringTests {
                         for (Event e : r.events()) {
                             expectedEvents.add(new Event(i, e.kind(), e.kindZh(), e.reason(), e.month(), e.effectiveFrom(),
                                     e.fromTier(), e.toTier(), e.aum(), e.threshold(), e.windowFrom(), e.windowMonths(),
-                                    e.peakAum()));
+                                    e.peakAum(), e.measure(), e.measureValue()));
                         }
                         check(b.aum(i).equals(r.aum()), "aum " + i);
                     }
