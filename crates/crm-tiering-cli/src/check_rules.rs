@@ -127,14 +127,24 @@ pub(crate) fn render(book: &RuleBook, source: &str) -> String {
 fn measure_lines(s: &mut String, v: &crm_tiering::RuleVersion) {
     use std::fmt::Write as _;
     for m in &v.measures {
+        let source = match &m.composition {
+            Some(c) => {
+                let parts: Vec<String> = c
+                    .components()
+                    .iter()
+                    .filter(|c| c.included)
+                    .map(|c| format!("{} x {}", c.code, c.weight))
+                    .collect();
+                format!("composed of {} (or its total in column `{}`)", parts.join(" + "), m.code)
+            }
+            None => format!("read from column `{}`, absent: {}", m.code, code(&m.absent)),
+        };
         let _ = writeln!(
             s,
-            "    measure {} ({} / {}): read from column `{}`, absent: {}, rounding {}",
+            "    measure {} ({} / {}): {source}, rounding {}",
             m.code,
             m.name_zh,
             m.name_en,
-            m.code,
-            code(&m.absent),
             code(&m.rounding)
         );
     }

@@ -236,6 +236,25 @@ impl Composition {
         })
     }
 
+    /// This composition with other weights (SPEC §19.1, a composed measure): each listed
+    /// component `(code, included, weight)` takes the given inclusion and weight, and every other
+    /// component is left out; averaging and missing days stay this composition's, the rounding
+    /// is `rounding`.
+    pub(crate) fn reweighted(&self, listed: &[(String, bool, Decimal)], rounding: Rounding) -> Self {
+        let mut c = self.clone();
+        for comp in &mut c.components {
+            match listed.iter().find(|(code, ..)| *code == comp.code) {
+                Some((_, included, weight)) => {
+                    comp.included = *included;
+                    comp.weight = *weight;
+                }
+                None => comp.included = false,
+            }
+        }
+        c.rounding = rounding;
+        c
+    }
+
     /// The component catalogue.
     pub fn components(&self) -> &[Component] {
         &self.components

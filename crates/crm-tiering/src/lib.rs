@@ -65,9 +65,10 @@ pub use money::{MAX_AMOUNT, from_fen, parse_amount, to_fen};
 pub use month::Month;
 pub use parse::ParseError;
 pub use rules::{
-    Absent, Criterion, CriterionFile, CustomerKind, DEFAULT_RULES_TOML, DowngradeTarget, Measure, MeasureFile, Qualify,
-    QualifyFile, RULE_FORMAT_VERSION, RuleBook, RuleBookFile, RuleSet, RuleSetFile, RuleSetId, RuleVersion,
-    RuleVersionFile, Settings, ThresholdComparison, Tier, TierFile, UpgradeTiming, VersionSelection, Window,
+    Absent, Criterion, CriterionFile, CustomerKind, DEFAULT_RULES_TOML, DowngradeTarget, Measure, MeasureComponentFile,
+    MeasureFile, Qualify, QualifyFile, RULE_FORMAT_VERSION, RuleBook, RuleBookFile, RuleSet, RuleSetFile, RuleSetId,
+    RuleVersion, RuleVersionFile, Settings, ThresholdComparison, Tier, TierFile, UpgradeTiming, VersionSelection,
+    Window,
 };
 pub use rust_decimal::Decimal;
 pub use state::{BelowEntryRun, CustomerState, STATE_SCHEMA_VERSION, SpecialVip, Status, Watch};

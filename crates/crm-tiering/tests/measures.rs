@@ -160,3 +160,75 @@ fn the_rule_book_checks_measures_and_criteria() {
         other => panic!("{other:?}"),
     }
 }
+
+const WEIGHTED: &str = r#"
+format_version = 1
+[[rule_sets]]
+name = "personal"
+[[rule_sets.versions]]
+effective_from = "2024-01"
+[[rule_sets.versions.measures]]
+code = "weighted_aum"
+components = [{ code = "time_deposit", weight = "1" }, { code = "wealth_product", weight = "0.5" }]
+[[rule_sets.versions.tiers]]
+code = "gold"
+qualify = { any_of = [{ measure = "weighted_aum", min = "200000" }] }
+[[rule_sets.versions.tiers]]
+code = "diamond"
+min_aum = "1000000"
+"#;
+
+fn averages(items: &[(&str, &str)]) -> MonthInput {
+    let list = items
+        .iter()
+        .map(|(c, a)| crm_tiering::ComponentAmount { component: (*c).into(), amount: parse_amount(a).unwrap() })
+        .collect();
+    MonthInput { aum: crm_tiering::AumInput::Averages(list), special: None, measures: BTreeMap::new() }
+}
+
+#[test]
+fn a_composed_measure_weighs_the_aum_components() {
+    let e = Engine::new(RuleBook::from_toml_str(WEIGHTED).unwrap());
+    let (c, s, m) = (Customer::personal("c1"), CustomerState::default(), "2024-01".parse().unwrap());
+    // AUM 300,000 (unweighted); weighted 100,000 + 200,000 x 0.5 = 200,000: gold.
+    let out = e.evaluate(&c, &s, m, &averages(&[("time_deposit", "100000"), ("wealth_product", "200000")])).unwrap();
+    assert_eq!(out.aum.to_string(), "300000.00");
+    assert_eq!(out.state.tier.unwrap().as_str(), "gold");
+    let ev = out.events[0].evidence;
+    assert_eq!(
+        (ev.measure.unwrap().as_str(), ev.measure_value().unwrap().to_string()),
+        ("weighted_aum", "200000.00".into())
+    );
+    // A component it leaves out (demand deposits) counts toward AUM only: weighted 199,999.99.
+    let out = e
+        .evaluate(
+            &c,
+            &s,
+            m,
+            &averages(&[("time_deposit", "99999.99"), ("wealth_product", "200000"), ("demand_deposit", "900000")]),
+        )
+        .unwrap();
+    assert_eq!(out.state.tier.unwrap().as_str(), "diamond");
+    let out = e.evaluate(&c, &s, m, &averages(&[("time_deposit", "99999.99"), ("wealth_product", "200000")])).unwrap();
+    assert_eq!(out.state.tier, None);
+    // Its own total is taken as given; AUM as a total without it, or both forms, are errors.
+    let mut total = MonthInput::total(parse_amount("10").unwrap());
+    total.measures.insert("weighted_aum".into(), parse_amount("250000").unwrap());
+    assert_eq!(e.evaluate(&c, &s, m, &total).unwrap().state.tier.unwrap().as_str(), "gold");
+    for input in [MonthInput::total(parse_amount("10").unwrap()), {
+        let mut both = averages(&[("time_deposit", "1")]);
+        both.measures.insert("weighted_aum".into(), parse_amount("1").unwrap());
+        both
+    }] {
+        match e.evaluate(&c, &s, m, &input) {
+            Err(TieringError::Input(err)) => assert_eq!(err.field, "measures.weighted_aum", "{err}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    // Its components must be the AUM composition's.
+    let bad = WEIGHTED.replace("code = \"wealth_product\"", "code = \"bitcoin\"");
+    match RuleBook::from_toml_str(&bad) {
+        Err(TieringError::Rules(err)) => assert!(err.field.ends_with("measures[0].components[1].code"), "{err}"),
+        other => panic!("{other:?}"),
+    }
+}

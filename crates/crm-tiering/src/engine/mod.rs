@@ -189,7 +189,7 @@ impl Engine {
             }
         }
         let aum = version.aum.compute(&input.aum, month, customer)?;
-        let values = version.measure_values(aum, &input.measures, customer, month)?;
+        let values = version.measure_values(aum, input, customer, month)?;
         let Some(from) = fill_from else {
             let plan = plan(version, customer, state, month, input.special.as_ref())?;
             step(version, state, month, aum, plan, &values, sink);

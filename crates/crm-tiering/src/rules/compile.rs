@@ -112,8 +112,8 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
         Some(l) => Some(months(l, format!("{at}.label_after"), 120)?),
         None => None,
     };
-    let components: Vec<&str> = v.aum.components.iter().map(|c| c.code.as_str()).collect();
-    let measures = compile_measures(&v.measures, &components, at)?;
+    let aum = Composition::compile(&v.aum, &format!("{at}.aum"))?;
+    let measures = compile_measures(&v.measures, &aum, at)?;
     let mut tiers: Vec<Tier> = Vec::with_capacity(v.tiers.len());
     for (k, t) in v.tiers.iter().enumerate() {
         let watch = WatchDefaults { months: watch_default, label_after: label_default, at };
@@ -161,7 +161,6 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
         special_vip_notice_months: months(v.special_vip_notice_months, format!("{at}.special_vip_notice_months"), 120)?,
         near_threshold_band: band,
     };
-    let aum = Composition::compile(&v.aum, &format!("{at}.aum"))?;
     Ok(RuleVersion {
         effective_from: v.effective_from,
         tiers,

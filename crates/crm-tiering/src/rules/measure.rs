@@ -1,15 +1,14 @@
 //! Measures and criteria (SPEC §19.1, §19.3): the figures besides AUM a version declares, and
 //! the qualifications of its tiers over them, in their file and compiled forms.
 
-use std::collections::BTreeMap;
-
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::ThresholdComparison;
 use super::compile::decimal_key;
-use crate::aum::Rounding;
+use crate::aum::{AumInput, Composition, Rounding};
 use crate::code::MeasureCode;
+use crate::engine::MonthInput;
 use crate::error::{InputError, RuleError};
 use crate::money::serde_amount as amount;
 use crate::money::{MAX_AMOUNT, round_fen, to_fen};
@@ -51,6 +50,34 @@ pub struct MeasureFile {
     /// How a value with more decimals than fen is rounded (default `half_up`).
     #[serde(default, skip_serializing_if = "Rounding::is_half_up")]
     pub rounding: Rounding,
+    /// For a composed measure, the components of the version's AUM composition it sums with
+    /// its own weights (a weighted AUM, 兴业's 综合金融资产); none: the measure is read from its
+    /// column.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<MeasureComponentFile>,
+}
+
+/// A component of a composed measure: a component code of the version's AUM composition, with
+/// the measure's inclusion and weight.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasureComponentFile {
+    /// A component code of the version's `aum` composition.
+    pub code: String,
+    /// Whether it counts toward the measure (default true).
+    #[serde(default = "yes")]
+    pub included: bool,
+    /// Its weight from 0 to 10 (default 1), such as a product coefficient.
+    #[serde(default = "one", with = "amount")]
+    pub weight: Decimal,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn one() -> Decimal {
+    Decimal::ONE
 }
 
 /// The window a criterion reads its measure over (SPEC §19.2). Only this month is built so
@@ -120,6 +147,9 @@ pub struct Measure {
     pub absent: Absent,
     /// How a value with more decimals than fen is rounded.
     pub rounding: Rounding,
+    /// For a composed measure, the AUM composition with the measure's weights; none: read from
+    /// its column.
+    pub composition: Option<Composition>,
 }
 
 /// One criterion of a tier's qualification, compiled.
@@ -154,11 +184,7 @@ pub struct Qualify {
 
 /// Compiles a version's measures (at field path `at`): codes valid, not `aum`, unique, and no
 /// component of the AUM composition (every input column belongs to one figure).
-pub(super) fn compile_measures(
-    files: &[MeasureFile],
-    aum_components: &[&str],
-    at: &str,
-) -> Result<Vec<Measure>, RuleError> {
+pub(super) fn compile_measures(files: &[MeasureFile], aum: &Composition, at: &str) -> Result<Vec<Measure>, RuleError> {
     let mut out: Vec<Measure> = Vec::with_capacity(files.len());
     for (i, m) in files.iter().enumerate() {
         let field = format!("{at}.measures[{i}].code");
@@ -169,21 +195,55 @@ pub(super) fn compile_measures(
         if out.iter().any(|o| o.code == code) {
             return Err(RuleError::new(field, format!("duplicate measure code `{code}`")));
         }
-        if aum_components.contains(&m.code.as_str()) {
+        if aum.component(&m.code).is_some() {
             return Err(RuleError::new(
                 field,
                 format!("`{code}` is a component of the AUM composition: a column belongs to one figure"),
             ));
         }
+        let composition = composed(m, aum, &format!("{at}.measures[{i}].components"))?;
         out.push(Measure {
             code,
             name_zh: m.name_zh.clone(),
             name_en: m.name_en.clone(),
             absent: m.absent,
             rounding: m.rounding,
+            composition,
         });
     }
     Ok(out)
+}
+
+/// A composed measure's composition (at field path `at`): its components are components of the
+/// AUM composition, each once, weights from 0 to 10, at least one included.
+fn composed(m: &MeasureFile, aum: &Composition, at: &str) -> Result<Option<Composition>, RuleError> {
+    if m.components.is_empty() {
+        return Ok(None);
+    }
+    let mut listed: Vec<(String, bool, Decimal)> = Vec::with_capacity(m.components.len());
+    for (k, c) in m.components.iter().enumerate() {
+        let field = format!("{at}[{k}]");
+        if aum.component(&c.code).is_none() {
+            return Err(RuleError::new(
+                format!("{field}.code"),
+                format!("`{}` is not a component of the version's AUM composition", c.code),
+            ));
+        }
+        if listed.iter().any(|(code, ..)| *code == c.code) {
+            return Err(RuleError::new(format!("{field}.code"), format!("component `{}` is listed twice", c.code)));
+        }
+        if c.weight < Decimal::ZERO || c.weight > Decimal::TEN {
+            return Err(RuleError::new(
+                format!("{field}.weight"),
+                format!("weight must be from 0 to 10, got {}", c.weight),
+            ));
+        }
+        listed.push((c.code.clone(), c.included, c.weight));
+    }
+    if !listed.iter().any(|(_, included, _)| *included) {
+        return Err(RuleError::new(at, "at least one component must be included"));
+    }
+    Ok(Some(aum.reweighted(&listed, m.rounding)))
 }
 
 /// What a criterion's keys are computed with: the version's comparison, band and key scale.
@@ -372,10 +432,11 @@ impl super::RuleVersion {
     pub(crate) fn measure_values(
         &self,
         aum: Decimal,
-        given: &BTreeMap<String, Decimal>,
+        input: &MonthInput,
         customer: &str,
         month: Month,
     ) -> Result<Vec<i64>, InputError> {
+        let given = &input.measures;
         let err =
             |code: &str, message: String| InputError::new(customer, Some(month), format!("measures.{code}"), message);
         if let Some(code) = given.keys().find(|k| !self.measures.iter().any(|m| m.code.as_str() == k.as_str())) {
@@ -393,6 +454,10 @@ impl super::RuleVersion {
         values.push(to_fen(aum).ok_or_else(|| err("aum", format!("AUM {aum} is not whole fen")))?);
         for m in &self.measures {
             let code = m.code.as_str();
+            if let Some(c) = &m.composition {
+                values.push(composed_value(c, m, given.get(code), input, customer, month)?);
+                continue;
+            }
             let fen = match given.get(code) {
                 Some(v) if v.is_sign_negative() && !v.is_zero() => {
                     return Err(err(code, format!("amount {v} is negative")));
@@ -416,7 +481,48 @@ impl super::RuleVersion {
         }
         Ok(values)
     }
+}
 
+/// A composed measure's value in fen (SPEC §19.1): its own total when the record gives one,
+/// else computed from the record's AUM components with the measure's weights. A record with
+/// neither (AUM given as a total), or with both, is an input error: a composed measure is never
+/// taken as absent, since its components were simply not given.
+fn composed_value(
+    c: &Composition,
+    m: &Measure,
+    total: Option<&Decimal>,
+    input: &MonthInput,
+    customer: &str,
+    month: Month,
+) -> Result<i64, InputError> {
+    let code = m.code.as_str();
+    let field = format!("measures.{code}");
+    let err = |message: String| InputError::new(customer, Some(month), field.clone(), message);
+    let by_components = !matches!(input.aum, AumInput::Total(_));
+    let value = match (total, by_components) {
+        (Some(_), true) => {
+            return Err(err(format!(
+                "the record gives both `{code}`'s total and the components it is composed of: give one or the other"
+            )));
+        }
+        (Some(t), false) => c.compute(&AumInput::Total(*t), month, customer),
+        (None, true) => c.compute(&input.aum, month, customer),
+        (None, false) => {
+            return Err(err(format!(
+                "`{code}` is composed from the AUM components, but the record gives AUM as a total: give `{code}`'s own total or the components"
+            )));
+        }
+    };
+    let value = value.map_err(|mut e| {
+        if e.field == "aum" {
+            e.field = field.clone();
+        }
+        e
+    })?;
+    to_fen(value).ok_or_else(|| err(format!("{code} {value} is not whole fen")))
+}
+
+impl super::RuleVersion {
     /// The measured values of a month filled under `treat_as_zero` (SPEC §2.4): every measure
     /// at 0, AUM included.
     pub(crate) fn zero_values(&self) -> Vec<i64> {

@@ -25,7 +25,9 @@ pub use book::RuleBook;
 pub use compiled::{RuleSet, RuleSetId, RuleVersion, Settings, Tier};
 pub use edit::VersionSelection;
 pub use file::{RuleBookFile, RuleSetFile, RuleVersionFile, TierFile};
-pub use measure::{Absent, Criterion, CriterionFile, Measure, MeasureFile, Qualify, QualifyFile, Window};
+pub use measure::{
+    Absent, Criterion, CriterionFile, Measure, MeasureComponentFile, MeasureFile, Qualify, QualifyFile, Window,
+};
 
 /// The rule file format version this library reads.
 pub const RULE_FORMAT_VERSION: u32 = 1;
