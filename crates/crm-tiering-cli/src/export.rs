@@ -136,10 +136,24 @@ const EVENTS: &[&str] = &[
     "window_months",
     "peak_aum",
     "explanation",
+    "measure",
+    "measure_value",
 ];
 
-const ALERTS: &[&str] =
-    &["month", "customer_id", "kind", "kind_zh", "tier", "months_counted", "months_left", "aum", "threshold", "gap"];
+const ALERTS: &[&str] = &[
+    "month",
+    "customer_id",
+    "kind",
+    "kind_zh",
+    "tier",
+    "months_counted",
+    "months_left",
+    "aum",
+    "threshold",
+    "gap",
+    "measure",
+    "measure_value",
+];
 
 const REJECTS: &[&str] =
     &["month", "run_id", "seq", "customer_id", "category", "field", "record", "other_record", "message"];
@@ -350,6 +364,8 @@ fn event_row(e: crm_tiering_store::EventRow) -> Vec<Cell> {
         int(x.window_months),
         Cell::Amount(x.peak_aum()),
         text(ev.explain()),
+        opt_text(x.measure),
+        Cell::Amount(x.measure_value()),
     ]
 }
 
@@ -367,6 +383,8 @@ fn alert_row(a: crm_tiering_store::AlertRow) -> Vec<Cell> {
         Cell::Amount(al.aum()),
         Cell::Amount(al.threshold()),
         Cell::Amount(al.gap()),
+        opt_text(al.measure),
+        Cell::Amount(al.measure_value()),
     ]
 }
 

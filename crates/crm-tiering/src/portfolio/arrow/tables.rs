@@ -104,6 +104,8 @@ const EVENTS: &[Column] = &[
     ("window_months", Count, true),
     ("peak_aum", Amount, true),
     ("explanation", Text, true),
+    ("measure", Code, true),
+    ("measure_value", Amount, true),
 ];
 
 const ALERTS: &[Column] = &[
@@ -117,6 +119,8 @@ const ALERTS: &[Column] = &[
     ("aum", Amount, true),
     ("threshold", Amount, true),
     ("gap", Amount, true),
+    ("measure", Code, true),
+    ("measure_value", Amount, true),
 ];
 
 const REJECTS: &[Column] = &[

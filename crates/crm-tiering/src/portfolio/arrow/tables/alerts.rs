@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use arrow_array::builder::StringDictionaryBuilder;
 use arrow_array::types::{Date32Type, Int32Type, Int64Type};
 use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_schema::ArrowError;
@@ -30,6 +31,9 @@ pub struct AlertsTable {
     aum: Amounts,
     threshold: Amounts,
     gap: Amounts,
+    /// The measure the alert is about (SPEC §19.3) and its value.
+    measure: StringDictionaryBuilder<Int32Type>,
+    measure_value: Amounts,
 }
 
 impl AlertsTable {
@@ -55,6 +59,8 @@ impl AlertsTable {
             aum: Amounts::with_capacity(n),
             threshold: Amounts::with_capacity(n),
             gap: Amounts::with_capacity(n),
+            measure: StringDictionaryBuilder::new(),
+            measure_value: Amounts::with_capacity(n),
         }
     }
 
@@ -80,6 +86,8 @@ impl AlertsTable {
         self.aum.push_fen(a.aum_fen());
         self.threshold.push_fen(a.threshold_fen());
         self.gap.push_fen(a.gap_fen());
+        self.measure.append_option(a.measure.map(|m| m.as_str()));
+        self.measure_value.push_fen(a.measure_value_fen());
     }
 
     /// Whether [`AlertsTable::finish`] needs the column of every customer's id (rows were
@@ -94,7 +102,7 @@ impl AlertsTable {
     /// # Errors
     ///
     /// Rows given by index without `ids`, or with an index beyond it.
-    pub fn finish(self, codes: &TierCodes, ids: Option<&StringArray>) -> Result<RecordBatch, ArrowError> {
+    pub fn finish(mut self, codes: &TierCodes, ids: Option<&StringArray>) -> Result<RecordBatch, ArrowError> {
         let (kind, kind_zh) = coded(
             self.kind,
             values(AlertKind::ALL.iter().map(|k| k.as_str())),
@@ -111,6 +119,8 @@ impl AlertsTable {
             self.aum.finish()?,
             self.threshold.finish()?,
             self.gap.finish()?,
+            Arc::new(self.measure.finish()),
+            self.measure_value.finish()?,
         ];
         RecordBatch::try_new(super::alerts_schema(), columns)
     }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::StringBuilder;
+use arrow_array::builder::{StringBuilder, StringDictionaryBuilder};
 use arrow_array::types::{Date32Type, Int32Type, Int64Type};
 use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_schema::ArrowError;
@@ -38,6 +38,9 @@ pub struct EventsTable {
     window_from: Col<Date32Type>,
     window_months: Col<Int64Type>,
     peak: Amounts,
+    /// The measure that decided (SPEC §19.3) and its value.
+    measure: StringDictionaryBuilder<Int32Type>,
+    measure_value: Amounts,
 }
 
 impl EventsTable {
@@ -69,6 +72,8 @@ impl EventsTable {
             window_from: Col::with_capacity(n),
             window_months: Col::with_capacity(n),
             peak: Amounts::with_capacity(n),
+            measure: StringDictionaryBuilder::new(),
+            measure_value: Amounts::with_capacity(n),
         }
     }
 
@@ -98,6 +103,8 @@ impl EventsTable {
         self.window_from.push_opt(e.evidence.window_from.map(month_days));
         self.window_months.push_opt(e.evidence.window_months.map(i64::from));
         self.peak.push_fen(e.evidence.peak_aum_fen());
+        self.measure.append_option(e.evidence.measure.map(|m| m.as_str()));
+        self.measure_value.push_fen(e.evidence.measure_value_fen());
         if let Some(text) = &mut self.explanation {
             text.append_value(e.explain());
         }
@@ -149,6 +156,8 @@ impl EventsTable {
             array(self.window_months)?,
             self.peak.finish()?,
             Arc::new(explanation),
+            Arc::new(self.measure.finish()),
+            self.measure_value.finish()?,
         ];
         RecordBatch::try_new(super::events_schema(), columns)
     }
