@@ -9,7 +9,7 @@
 //! | role | read | refused |
 //! |---|---|---|
 //! | ids and codes (`customer_id`, `legal_entity`, `legal_entity_name`, `customer_kind`, `component`, `action`, `tier`) | strings (`utf8`, `large_utf8`, `utf8_view`), dictionary-encoded strings, all-null | integers (an id loses its leading zeros), anything else |
-//! | amounts (`aum`, component columns, `balance`) | strings (plain decimals, SPEC §16), `decimal128`/`decimal256` of any precision and scale (a negative scale too: `123` at scale −2 is 12300) | floats (a dictionary of floats too: pandas categoricals), booleans, integers — except in a column named `<name>_fen`, which holds whole fen as integers or digit strings |
+//! | amounts (`aum`, component columns, measure columns, `balance`) | strings (plain decimals, SPEC §16), `decimal128`/`decimal256` of any precision and scale (a negative scale too: `123` at scale −2 is 12300) | floats (a dictionary of floats too: pandas categoricals), booleans, integers — except in a column named `<name>_fen`, which holds whole fen as integers or digit strings |
 //! | `month` | strings (`YYYY-MM`, `YYYYMM`), integers (`202403`), dates, zone-less timestamps (the month of their calendar date), pandas `Period[M]` (extension `pandas.period`, `freq` `M`) | timezone-aware timestamps (the month depends on the zone), periods of another frequency, floats, booleans |
 //! | `date` (daily balances) | strings (`YYYY-MM-DD`, `YYYYMMDD`), integers (`20240301`), dates, zone-less timestamps | timezone-aware timestamps, floats, booleans |
 //! | `months` (a designation's length) | strings, integers | anything else |

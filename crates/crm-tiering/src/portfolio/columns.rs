@@ -1,6 +1,6 @@
 //! The columns of an input table: which header names what, resolved once for every surface.
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use rust_decimal::Decimal;
 
@@ -48,6 +48,8 @@ pub enum ColumnRole {
     Months,
     /// A component's monthly daily average, by the component's code.
     ComponentAverage(String),
+    /// A measure's value for the month (SPEC §19.1), by the measure's code.
+    Measure(String),
 }
 
 impl ColumnRole {
@@ -66,16 +68,16 @@ impl ColumnRole {
             ColumnRole::Action => 9,
             ColumnRole::Tier => 10,
             ColumnRole::Months => 11,
-            ColumnRole::ComponentAverage(_) => return None,
+            ColumnRole::ComponentAverage(_) | ColumnRole::Measure(_) => return None,
         })
     }
 
-    /// Whether the column holds amounts (`aum`, a component, `balance`).
+    /// Whether the column holds amounts (`aum`, a component, a measure, `balance`).
     pub(crate) fn is_amount(&self) -> bool {
-        matches!(self, ColumnRole::Aum | ColumnRole::ComponentAverage(_) | ColumnRole::Balance)
+        matches!(self, ColumnRole::Aum | ColumnRole::ComponentAverage(_) | ColumnRole::Measure(_) | ColumnRole::Balance)
     }
 
-    /// The role's name: `month`, `customer_id`, ..., or a component's code.
+    /// The role's name: `month`, `customer_id`, ..., or a component's or measure's code.
     pub fn name(&self) -> &str {
         match self {
             ColumnRole::Month => "month",
@@ -90,7 +92,7 @@ impl ColumnRole {
             ColumnRole::Action => "action",
             ColumnRole::Tier => "tier",
             ColumnRole::Months => "months",
-            ColumnRole::ComponentAverage(code) => code,
+            ColumnRole::ComponentAverage(code) | ColumnRole::Measure(code) => code,
         }
     }
 }
@@ -139,14 +141,35 @@ fn component_names(book: &RuleBook, kind: TableKind) -> FxHashMap<String, String
     components
 }
 
+/// The measure columns an AUM table may have: the codes of the measures any version of the
+/// book declares (none for the other tables, and none for a book without measures).
+fn measure_codes(book: &RuleBook, kind: TableKind) -> FxHashSet<String> {
+    let mut codes = FxHashSet::default();
+    if kind == TableKind::Aum {
+        for set in book.rule_sets() {
+            for v in &set.versions {
+                codes.extend(v.measures.iter().map(|m| m.code.to_string()));
+            }
+        }
+    }
+    codes
+}
+
 /// The columns a table of `kind` takes, for the message about an unknown one.
-fn expected_columns(kind: TableKind, components: &FxHashMap<String, String>) -> String {
+fn expected_columns(kind: TableKind, components: &FxHashMap<String, String>, measures: &FxHashSet<String>) -> String {
     match kind {
         TableKind::Aum => {
             let mut codes: Vec<&str> = components.iter().filter(|(k, v)| k == v).map(|(k, _)| k.as_str()).collect();
             codes.sort_unstable();
+            let mut measures: Vec<&str> = measures.iter().map(String::as_str).collect();
+            measures.sort_unstable();
+            let measures = if measures.is_empty() {
+                String::new()
+            } else {
+                format!(", and measure codes ({})", measures.join(", "))
+            };
             format!(
-                "month, customer_id, legal_entity, legal_entity_name, customer_kind, and either aum or component codes of the rule book ({})",
+                "month, customer_id, legal_entity, legal_entity_name, customer_kind, and either aum or component codes of the rule book ({}){measures}",
                 codes.join(", ")
             )
         }
@@ -163,7 +186,10 @@ fn belongs(role: &ColumnRole, kind: TableKind) -> bool {
         (role, kind),
         (ColumnRole::CustomerId | ColumnRole::LegalEntity | ColumnRole::LegalEntityName, _)
             | (ColumnRole::CustomerKind, TableKind::Aum | TableKind::Daily)
-            | (ColumnRole::Month | ColumnRole::Aum | ColumnRole::ComponentAverage(_), TableKind::Aum)
+            | (
+                ColumnRole::Month | ColumnRole::Aum | ColumnRole::ComponentAverage(_) | ColumnRole::Measure(_),
+                TableKind::Aum
+            )
             | (ColumnRole::Date | ColumnRole::Component | ColumnRole::Balance, TableKind::Daily)
             | (ColumnRole::Month | ColumnRole::Action | ColumnRole::Tier | ColumnRole::Months, TableKind::Designations)
     )
@@ -192,6 +218,8 @@ pub struct Columns {
     slots: [Option<usize>; 12],
     /// Component average columns: (column, component code), in column order.
     pub(crate) components: Vec<(usize, std::sync::Arc<str>)>,
+    /// Measure columns: (column, measure code), in column order.
+    pub(crate) measures: Vec<(usize, std::sync::Arc<str>)>,
     /// Amount columns named `<name>_fen`: they hold integer fen (分).
     fen: Vec<bool>,
     /// The headers, as given (trimmed).
@@ -200,8 +228,9 @@ pub struct Columns {
 
 impl Columns {
     /// Resolves a header against the rule book: role names in English or Chinese, component
-    /// columns by code or Chinese name (AUM tables only). Columns whose role the table does not
-    /// use (`legal_entity_name`, say) are kept but ignored.
+    /// columns by code or Chinese name and measure columns by the code of a measure some
+    /// version of the book declares (SPEC §19.1; AUM tables only). Columns whose role the
+    /// table does not use (`legal_entity_name`, say) are kept but ignored.
     ///
     /// # Errors
     /// [`TieringError::Input`] naming the column (field) for an unknown column, two columns of
@@ -209,12 +238,14 @@ impl Columns {
     /// component columns.
     pub fn resolve(book: &RuleBook, kind: TableKind, headers: &[&str]) -> Result<Self, TieringError> {
         let components = component_names(book, kind);
+        let measures = measure_codes(book, kind);
         let mut cols = Columns {
             kind,
             roles: Vec::new(),
             by_role: FxHashMap::default(),
             slots: [None; 12],
             components: Vec::new(),
+            measures: Vec::new(),
             fen: Vec::new(),
             names: Vec::new(),
         };
@@ -230,9 +261,10 @@ impl Columns {
                 .iter()
                 .find(|(names, _)| names.contains(&n.as_str()))
                 .map(|(_, r)| r.clone())
-                .or_else(|| components.get(h).map(|code| ColumnRole::ComponentAverage(code.clone())));
+                .or_else(|| components.get(h).map(|code| ColumnRole::ComponentAverage(code.clone())))
+                .or_else(|| measures.get(h).map(|code| ColumnRole::Measure(code.clone())));
             let Some(role) = role else {
-                let expected = expected_columns(kind, &components);
+                let expected = expected_columns(kind, &components, &measures);
                 return Err(input_error(h, format!("unknown column (expected {expected})")));
             };
             if let Some(&first) = cols.by_role.get(&role) {
@@ -251,7 +283,9 @@ impl Columns {
             if fen && !role.is_amount() {
                 return Err(input_error(
                     full,
-                    format!("column `{full}`: only amount columns (aum, balance, the components) can hold integer fen"),
+                    format!(
+                        "column `{full}`: only amount columns (aum, balance, the components, the measures) can hold integer fen"
+                    ),
                 ));
             }
             cols.add_column(i, full, fen, role);
@@ -264,8 +298,10 @@ impl Columns {
     fn add_column(&mut self, i: usize, full: &str, fen: bool, role: ColumnRole) {
         self.fen.push(fen);
         self.names.push(full.into());
-        if let ColumnRole::ComponentAverage(code) = &role {
-            self.components.push((i, std::sync::Arc::from(code.as_str())));
+        match &role {
+            ColumnRole::ComponentAverage(code) => self.components.push((i, std::sync::Arc::from(code.as_str()))),
+            ColumnRole::Measure(code) => self.measures.push((i, std::sync::Arc::from(code.as_str()))),
+            _ => {}
         }
         if let Some(slot) = role.slot().and_then(|slot| self.slots.get_mut(slot)) {
             *slot = Some(i);
@@ -371,5 +407,10 @@ impl Columns {
     /// Whether the table carries component averages rather than a total.
     pub fn has_components(&self) -> bool {
         !self.components.is_empty()
+    }
+
+    /// Whether the table has measure columns (SPEC §19.1).
+    pub fn has_measures(&self) -> bool {
+        !self.measures.is_empty()
     }
 }

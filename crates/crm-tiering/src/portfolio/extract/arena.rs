@@ -55,11 +55,12 @@ impl Extract {
         &self.codes
     }
 
-    /// The month input of record `k` for the evaluation, with a designation change: component
-    /// averages kept in fen are summed here with `slots` (the [`FenSlot`] of each code of
-    /// [`Extract::fen_codes`] under the customer's composition, when known) and given as the
-    /// total they make, which the engine takes as is; whatever the sum in fen cannot decide is
-    /// given as the averages themselves, for the engine's general computation.
+    /// The month input of record `k` for the evaluation, with a designation change and the
+    /// record's measure values (none for a book without measures): component averages kept in
+    /// fen are summed here with `slots` (the [`FenSlot`] of each code of [`Extract::fen_codes`]
+    /// under the customer's composition, when known) and given as the total they make, which
+    /// the engine takes as is; whatever the sum in fen cannot decide is given as the averages
+    /// themselves, for the engine's general computation.
     pub(crate) fn input_of(
         &self,
         k: usize,
@@ -69,10 +70,12 @@ impl Extract {
         let Some(r) = self.records.get(k) else {
             return Cow::Owned(MonthInput { aum: AumInput::default(), special, measures: Default::default() });
         };
+        // Empty (no allocation, no look-up) for a book without measures.
+        let measures = self.measures_of(k);
         let aum = match r.form {
             AumForm::General => match (self.general_of(r), special) {
-                (Some(input), None) => return Cow::Borrowed(input),
-                (Some(input), Some(_)) => input.aum.clone(),
+                (Some(input), None) if measures.is_empty() => return Cow::Borrowed(input),
+                (Some(input), _) => input.aum.clone(),
                 (None, _) => AumInput::default(),
             },
             AumForm::Total => AumInput::Total(total_of(r.aum_at, r.aum_len)),
@@ -81,7 +84,7 @@ impl Extract {
                 None => self.aum_of(r),
             },
         };
-        Cow::Owned(MonthInput { aum, special, measures: Default::default() })
+        Cow::Owned(MonthInput { aum, special, measures })
     }
 
     /// The index of a legal entity, interned.

@@ -3,11 +3,13 @@
 //!
 //! The [`Extract`] and its compact record are defined here; the work on them is split by job:
 //! `arena` stores records compactly (ids end to end, entities and codes interned, amounts in
-//! fen), `push` adds typed records and rejects bad ones, `cells` parses text and typed cells,
-//! `read` reads a row of cells under a header, and `rows` gives the records back as views.
+//! fen), `measures` keeps the measure values records give, `push` adds typed records and
+//! rejects bad ones, `cells` parses text and typed cells, `read` reads a row of cells under a
+//! header, and `rows` gives the records back as views.
 
 mod arena;
 mod cells;
+mod measures;
 mod push;
 mod read;
 mod rows;
@@ -135,6 +137,8 @@ pub struct Extract {
     fen_amounts: Vec<i64>,
     /// The inputs of the records not kept in fen, as given.
     general: Vec<MonthInput>,
+    /// The measure values the records give (SPEC §19.1): empty for a book without measures.
+    measures: measures::MeasureArena,
     pub(crate) designations: Vec<DesignationRow>,
     pub(crate) rejects: Vec<Reject>,
     pub(crate) fatal: Vec<RecordError>,

@@ -133,6 +133,7 @@ impl Extract {
         // Admitted ids have at most `MAX_CUSTOMER_ID_BYTES` bytes.
         let id_len = u8::try_from(customer_id.len()).unwrap_or(u8::MAX);
         self.records.push(Record { row, id_at, aum_at, table, entity, aum_len, month, id_len, kind, form });
+        self.store_pending_measures(self.records.len() - 1);
     }
 
     /// Adds a typed designation.

@@ -23,8 +23,8 @@ impl Extract {
 
     /// Reads a row of cells under a resolved header, some of them typed: what a columnar file
     /// (Parquet, Arrow) holds. A [`Cell::Text`] is read exactly as [`Extract::push_cells`] reads
-    /// it; a [`Cell::Amount`] in an amount column (`aum`, a component, `balance`) is that
-    /// amount, with no text in between, and in any other column reads as its decimal text.
+    /// it; a [`Cell::Amount`] in an amount column (`aum`, a component, a measure, `balance`) is
+    /// that amount, with no text in between, and in any other column reads as its decimal text.
     ///
     /// ```
     /// use crm_tiering::{AumInput, RuleBook, from_fen};
@@ -167,10 +167,23 @@ impl Extract {
         }
     }
 
-    /// Reads the cells of an AUM record: component averages, or a total.
+    /// Reads the cells of an AUM record: its measure values (SPEC §19.1), then component
+    /// averages or a total.
     fn push_aum_cells<C: Cells + ?Sized>(&mut self, at: &At<'_>, cols: &Columns, cells: &C) {
-        let At { table, row, id, entity, kind } = *at;
         let Ok(month) = self.month_cell(at, text_of(cols, cells, &ColumnRole::Month), "month") else { return };
+        if !cols.has_measures() {
+            return self.push_aum_figures(at, month, cols, cells);
+        }
+        if self.read_measures((at.table, at.row, at.id), month, cols, cells) {
+            self.push_aum_figures(at, month, cols, cells);
+        }
+        // Stored with the record when it was pushed; dropped when it was rejected.
+        self.drop_pending_measures();
+    }
+
+    /// Reads the AUM figures of an AUM record: component averages, or a total.
+    fn push_aum_figures<C: Cells + ?Sized>(&mut self, at: &At<'_>, month: Option<Month>, cols: &Columns, cells: &C) {
+        let At { table, row, id, entity, kind } = *at;
         if cols.has_components() {
             return self.push_component_cells(at, month, cols, cells);
         }

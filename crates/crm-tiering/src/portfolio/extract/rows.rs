@@ -2,7 +2,10 @@
 //! ([`AumRows`]) and an iterator over them ([`AumRowIter`]).
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt;
+
+use rust_decimal::Decimal;
 
 use super::{AumForm, Extract, Record};
 use crate::aum::AumInput;
@@ -29,6 +32,8 @@ use crate::rules::CustomerKind;
 #[derive(Clone, Copy)]
 pub struct AumRow<'x> {
     extract: &'x Extract,
+    /// The record's index in the extract.
+    index: usize,
     record: &'x Record,
 }
 
@@ -73,6 +78,13 @@ impl<'x> AumRow<'x> {
         }
     }
 
+    /// The values of the measures the record gives (SPEC §19.1), by measure code, exactly as
+    /// given; a measure whose cell is empty is not in it (its `absent` applies). Empty, with no
+    /// allocation, for a table without measure columns.
+    pub fn measures(&self) -> BTreeMap<String, Decimal> {
+        self.extract.measures_of(self.index)
+    }
+
     /// Whether the extract keeps the figures in integer fen (component averages of two
     /// decimals, or a total) rather than as given; either way [`AumRow::aum`] gives them back
     /// exactly and the evaluation is the same.
@@ -90,6 +102,7 @@ impl PartialEq for AumRow<'_> {
             && self.kind() == other.kind()
             && self.month() == other.month()
             && self.aum() == other.aum()
+            && self.measures() == other.measures()
     }
 }
 
@@ -103,6 +116,7 @@ impl fmt::Debug for AumRow<'_> {
             .field("kind", &self.kind())
             .field("month", &self.month())
             .field("aum", &self.aum())
+            .field("measures", &self.measures())
             .finish()
     }
 }
@@ -126,12 +140,12 @@ impl<'x> AumRows<'x> {
 
     /// Record `i`, in reading order.
     pub fn get(&self, i: usize) -> Option<AumRow<'x>> {
-        self.extract.records.get(i).map(|record| AumRow { extract: self.extract, record })
+        self.extract.records.get(i).map(|record| AumRow { extract: self.extract, index: i, record })
     }
 
     /// The records, in reading order.
     pub fn iter(&self) -> AumRowIter<'x> {
-        AumRowIter { extract: self.extract, records: self.extract.records.iter() }
+        AumRowIter { extract: self.extract, records: self.extract.records.iter().enumerate() }
     }
 }
 
@@ -159,13 +173,13 @@ impl fmt::Debug for AumRows<'_> {
 #[derive(Clone)]
 pub struct AumRowIter<'x> {
     extract: &'x Extract,
-    records: std::slice::Iter<'x, Record>,
+    records: std::iter::Enumerate<std::slice::Iter<'x, Record>>,
 }
 
 impl<'x> Iterator for AumRowIter<'x> {
     type Item = AumRow<'x>;
     fn next(&mut self) -> Option<AumRow<'x>> {
-        self.records.next().map(|record| AumRow { extract: self.extract, record })
+        self.records.next().map(|(index, record)| AumRow { extract: self.extract, index, record })
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.records.size_hint()
@@ -174,7 +188,7 @@ impl<'x> Iterator for AumRowIter<'x> {
 
 impl DoubleEndedIterator for AumRowIter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.records.next_back().map(|record| AumRow { extract: self.extract, record })
+        self.records.next_back().map(|(index, record)| AumRow { extract: self.extract, index, record })
     }
 }
 

@@ -1,0 +1,112 @@
+//! The measure values of an [`Extract`]'s records (SPEC §19.1): read from a record's measure
+//! columns, kept exactly as given (decimals, never floats) beside the records, and handed to
+//! the evaluation as [`MonthInput::measures`](crate::engine::MonthInput::measures).
+//!
+//! A book without measures has no measure columns: nothing is read, stored or looked up for
+//! its records, and a record's measures are an empty map (which does not allocate).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+
+use super::Extract;
+use super::cells::{Cells, cell_amount_at};
+use crate::month::Month;
+use crate::portfolio::columns::Columns;
+
+/// The measure values of the records that give any, records in reading order.
+#[derive(Debug, Clone, Default)]
+pub(super) struct MeasureArena {
+    /// The measure codes, interned: a value's code is an index into them.
+    codes: Vec<Arc<str>>,
+    /// The values, record after record: (code index, value as given).
+    values: Vec<(u16, Decimal)>,
+    /// The records that give values: (record index, first value), by record index; a record's
+    /// values end where the next one's begin.
+    spans: Vec<(usize, usize)>,
+    /// The values of the record being read, until it is stored.
+    pending: Vec<(u16, Decimal)>,
+}
+
+impl MeasureArena {
+    /// The index of a measure code, interned; none past `u16::MAX` codes (never: a book
+    /// declares far fewer).
+    fn code(&mut self, code: &Arc<str>) -> Option<u16> {
+        if let Some(i) = self.codes.iter().position(|c| Arc::ptr_eq(c, code) || **c == **code) {
+            return u16::try_from(i).ok();
+        }
+        let i = u16::try_from(self.codes.len()).ok()?;
+        self.codes.push(code.clone());
+        Some(i)
+    }
+
+    /// The values of record `k`, by code index.
+    fn of(&self, k: usize) -> &[(u16, Decimal)] {
+        let Ok(at) = self.spans.binary_search_by_key(&k, |&(record, _)| record) else { return &[] };
+        let start = self.spans.get(at).map_or(0, |&(_, start)| start);
+        let end = self.spans.get(at + 1).map_or(self.values.len(), |&(_, start)| start);
+        self.values.get(start..end).unwrap_or_default()
+    }
+}
+
+impl Extract {
+    /// Reads the measure cells of an AUM record into the pending values: an empty cell gives
+    /// no value (the measure's `absent` applies); a cell that is not an amount rejects the
+    /// record, naming the measure's column (`false`).
+    pub(super) fn read_measures<C: Cells + ?Sized>(
+        &mut self,
+        (table, row, id): (&str, u64, &str),
+        month: Option<Month>,
+        cols: &Columns,
+        cells: &C,
+    ) -> bool {
+        self.measures.pending.clear();
+        for (i, code) in &cols.measures {
+            match cell_amount_at(cols, cells, *i) {
+                Ok(Some(value)) => {
+                    let Some(c) = self.measures.code(code) else { continue };
+                    self.measures.pending.push((c, value));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.measures.pending.clear();
+                    self.reject(table, row, Some(id), month, code, e);
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Stores the pending measure values (if any) as record `k`'s, the record just pushed.
+    #[inline]
+    pub(super) fn store_pending_measures(&mut self, k: usize) {
+        if self.measures.pending.is_empty() {
+            return;
+        }
+        let arena = &mut self.measures;
+        arena.spans.push((k, arena.values.len()));
+        arena.values.append(&mut arena.pending);
+    }
+
+    /// Drops the pending measure values of a record that was not pushed.
+    #[inline]
+    pub(super) fn drop_pending_measures(&mut self) {
+        self.measures.pending.clear();
+    }
+
+    /// The measure values of record `k`, by measure code: empty (no allocation) when it gives
+    /// none.
+    pub(super) fn measures_of(&self, k: usize) -> BTreeMap<String, Decimal> {
+        if self.measures.spans.is_empty() {
+            return BTreeMap::new();
+        }
+        let codes = &self.measures.codes;
+        self.measures
+            .of(k)
+            .iter()
+            .filter_map(|&(c, value)| Some((codes.get(usize::from(c))?.to_string(), value)))
+            .collect()
+    }
+}
