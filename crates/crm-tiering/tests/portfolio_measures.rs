@@ -240,3 +240,80 @@ fn an_undeclared_column_is_refused_naming_it() {
         .unwrap_err();
     assert_eq!(err.field(), Some("loan_balance"));
 }
+
+/// A book whose lower tier qualifies on a weighted AUM composed from the components (SPEC
+/// §19.1, 兴业's 日均综合金融资产).
+const WEIGHTED: &str = r#"
+format_version = 1
+[[rule_sets]]
+name = "default"
+[[rule_sets.versions]]
+effective_from = "2000-01"
+[[rule_sets.versions.measures]]
+code = "weighted_aum"
+components = [{ code = "demand_deposit", weight = "0.5" }, { code = "time_deposit", weight = "1.5" }]
+[[rule_sets.versions.tiers]]
+code = "gold"
+qualify = { any_of = [{ measure = "weighted_aum", min = "200000" }] }
+[[rule_sets.versions.tiers]]
+code = "diamond"
+min_aum = "1000000"
+[rule_sets.versions.aum]
+[[rule_sets.versions.aum.components]]
+code = "demand_deposit"
+group = "deposits"
+[[rule_sets.versions.aum.components]]
+code = "time_deposit"
+group = "deposits"
+"#;
+
+#[test]
+fn a_composed_measure_is_weighed_from_the_components_through_the_portfolio() {
+    let book = RuleBook::from_toml_str(WEIGHTED).unwrap();
+    let engine = Engine::new(book.clone());
+    let mut extract = Extract::new(&book);
+    // Components (which the extract would otherwise sum in fen into the AUM), a total with the
+    // measure's own total, and a total without it (held: the measure cannot be weighed).
+    read_csv(
+        &book,
+        &mut extract,
+        "components.csv",
+        "month,customer_id,demand_deposit,time_deposit\n\
+         2024-03,c1,300000,40000\n\
+         2024-03,c2,100000,100000\n",
+    );
+    read_csv(
+        &book,
+        &mut extract,
+        "totals.csv",
+        "month,customer_id,aum,weighted_aum\n2024-03,c3,10,250000\n2024-03,c4,10,\n",
+    );
+    let mut states = PortfolioStates::new();
+    let out = engine
+        .evaluate_portfolio(&mut states, "2024-03".parse().unwrap(), &extract, &PortfolioOptions::default())
+        .unwrap();
+    let month = &out.months[0];
+    let comps = |d: &str, t: &str| {
+        AumInput::Averages(vec![
+            crm_tiering::ComponentAmount { component: "demand_deposit".into(), amount: amount(d) },
+            crm_tiering::ComponentAmount { component: "time_deposit".into(), amount: amount(t) },
+        ])
+    };
+    // c1: AUM 340,000, weighted 150,000 + 60,000 = 210,000: gold. c2: weighted 200,000: gold.
+    for (id, input, tier) in [
+        ("c1", input(comps("300000", "40000"), &[]), "gold"),
+        ("c2", input(comps("100000", "100000"), &[]), "gold"),
+        ("c3", input(total("10"), &[("weighted_aum", "250000")]), "gold"),
+    ] {
+        let want = reference(&engine, id, &input);
+        let i = states.index_of(id).unwrap();
+        let got = month.evaluated.iter().find(|e| e.index == i).unwrap();
+        assert_eq!((got.aum, got.state), (want.aum, want.state), "{id}");
+        assert_eq!(got.state.tier.unwrap().as_str(), tier, "{id}");
+        let events: Vec<_> = month.events.iter().filter(|(k, _)| *k == i).map(|(_, e)| *e).collect();
+        assert_eq!(events, want.events, "{id}");
+    }
+    let held: Vec<String> = month.held.iter().map(|h| format!("{h:?}")).collect();
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert!(held[0].contains("c4") && held[0].contains("measures.weighted_aum"), "{held:?}");
+}

@@ -86,14 +86,22 @@ pub(super) struct FenSums {
 
 impl FenSums {
     pub(super) fn new(book: &RuleBook, month: Month, codes: &[Arc<str>]) -> Self {
+        // A version with a measure composed from the AUM components (SPEC §19.1) needs the
+        // components themselves, not the AUM's total: its customers get no table.
+        let composes = |v: &crate::RuleVersion| v.measures.iter().any(|m| m.composition.is_some());
         let by_set: Vec<Option<Vec<FenSlot>>> = book
             .rule_sets()
             .iter()
-            .map(|set| set.version_for(month).map(|v| codes.iter().map(|c| v.aum.fen_slot(c)).collect()))
+            .map(|set| {
+                set.version_for(month)
+                    .filter(|v| !composes(v))
+                    .map(|v| codes.iter().map(|c| v.aum.fen_slot(c)).collect())
+            })
             .collect();
+        let any_composes = book.rule_sets().iter().filter_map(|set| set.version_for(month)).any(composes);
         let mut tables = by_set.iter().flatten();
         let uniform = match tables.next() {
-            Some(first) if tables.all(|t| t == first) => Some(first.clone()),
+            Some(first) if !any_composes && tables.all(|t| t == first) => Some(first.clone()),
             _ => None,
         };
         FenSums { uniform, by_set }
