@@ -91,7 +91,7 @@ fn month_parquet(path: &Path) {
 fn reference(engine: &Engine, id: &str, aum: &str, loan: Option<&str>) -> crm_tiering::MonthOutcome {
     let measures: BTreeMap<String, Decimal> =
         loan.map(|l| ("loan_balance".to_string(), amount(l))).into_iter().collect();
-    let input = MonthInput { aum: AumInput::Total(amount(aum)), special: None, measures };
+    let input = MonthInput { aum: AumInput::Total(amount(aum)), special: None, measures: measures.into() };
     engine.evaluate(&Customer::personal(id), &CustomerState::default(), "2024-03".parse().unwrap(), &input).unwrap()
 }
 

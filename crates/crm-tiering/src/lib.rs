@@ -57,7 +57,7 @@ pub use aum::{
 pub use code::{MeasureCode, TierCode};
 pub use engine::{
     BatchAlert, BatchError, BatchEvent, BatchOutcome, BatchSink, Customer, CustomerIdentity, CustomerRef, Engine,
-    EngineOptions, MissingMonths, MonthInput, MonthOutcome, SpecialChange,
+    EngineOptions, Measures, MissingMonths, MonthInput, MonthOutcome, SpecialChange,
 };
 pub use error::{InputError, RuleError, SequenceError, StateError, TieringError};
 pub use event::{Alert, AlertKind, Event, EventKind, Evidence, Reason};

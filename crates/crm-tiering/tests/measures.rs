@@ -26,7 +26,7 @@ qualify = { all_of = [{ measure = "aum", min = "500000" }, { measure = "points",
 fn input(aum: &str, points: Option<&str>) -> MonthInput {
     let mut i = MonthInput::total(parse_amount(aum).unwrap());
     if let Some(p) = points {
-        i.measures.insert("points".into(), parse_amount(p).unwrap());
+        i.measures.insert("points", parse_amount(p).unwrap());
     }
     i
 }
@@ -153,7 +153,7 @@ fn the_rule_book_checks_measures_and_criteria() {
     }
     // A measure given to a book that does not declare it is an input error naming it.
     let mut i = MonthInput::total(parse_amount("1").unwrap());
-    i.measures = BTreeMap::from([("loan_balance".to_string(), parse_amount("1").unwrap())]);
+    i.measures = BTreeMap::from([("loan_balance".to_string(), parse_amount("1").unwrap())]).into();
     let e = Engine::new(RuleBook::default_book().unwrap());
     match e.evaluate(&Customer::personal("c1"), &CustomerState::default(), "2024-01".parse().unwrap(), &i) {
         Err(TieringError::Input(err)) => assert_eq!(err.field, "measures.loan_balance"),
@@ -183,7 +183,7 @@ fn averages(items: &[(&str, &str)]) -> MonthInput {
         .iter()
         .map(|(c, a)| crm_tiering::ComponentAmount { component: (*c).into(), amount: parse_amount(a).unwrap() })
         .collect();
-    MonthInput { aum: crm_tiering::AumInput::Averages(list), special: None, measures: BTreeMap::new() }
+    MonthInput { aum: crm_tiering::AumInput::Averages(list), special: None, measures: Default::default() }
 }
 
 #[test]
@@ -213,11 +213,11 @@ fn a_composed_measure_weighs_the_aum_components() {
     assert_eq!(out.state.tier, None);
     // Its own total is taken as given; AUM as a total without it, or both forms, are errors.
     let mut total = MonthInput::total(parse_amount("10").unwrap());
-    total.measures.insert("weighted_aum".into(), parse_amount("250000").unwrap());
+    total.measures.insert("weighted_aum", parse_amount("250000").unwrap());
     assert_eq!(e.evaluate(&c, &s, m, &total).unwrap().state.tier.unwrap().as_str(), "gold");
     for input in [MonthInput::total(parse_amount("10").unwrap()), {
         let mut both = averages(&[("time_deposit", "1")]);
-        both.measures.insert("weighted_aum".into(), parse_amount("1").unwrap());
+        both.measures.insert("weighted_aum", parse_amount("1").unwrap());
         both
     }] {
         match e.evaluate(&c, &s, m, &input) {

@@ -79,7 +79,7 @@ fn reference(engine: &Engine, id: &str, input: &MonthInput) -> crm_tiering::Mont
 
 fn input(aum: AumInput, measures: &[(&str, &str)]) -> MonthInput {
     let measures: BTreeMap<String, _> = measures.iter().map(|(c, v)| (c.to_string(), amount(v))).collect();
-    MonthInput { aum, special: None, measures }
+    MonthInput { aum, special: None, measures: measures.into() }
 }
 
 fn total(v: &str) -> AumInput {

@@ -155,5 +155,5 @@ pub(crate) fn extract_input(obj: &Bound<'_, PyAny>) -> PyResult<MonthInput> {
             ));
         }
     };
-    Ok(MonthInput { aum, special, measures })
+    Ok(MonthInput { aum, special, measures: measures.into() })
 }

@@ -25,9 +25,8 @@ pub(super) fn alerts<S: Sink + ?Sized>(
 ) {
     let alert = |kind, tier: Option<TierCode>| Alert::new(month, kind, tier, aum_fen);
     // The threshold of tier `t` (by criteria: the criterion that decided, SPEC §19.3).
-    let threshold = |a: Alert, t: &Tier, met: bool| match v.deciding_criterion(t, values, met) {
-        Some(c) => a.with_threshold(c.min_fen).measured(c.measure, c.value(values)),
-        None => a.with_threshold(t.min_fen),
+    let threshold = |a: Alert, t: &Tier, met: bool| {
+        if v.by_criteria { criterion_threshold(v, a, t, values, met) } else { a.with_threshold(t.min_fen) }
     };
     let entry = v.tiers.first();
     if let (Some(w), Some(t)) = (s.watch, rated.and_then(|t| v.tiers.get(t))) {
@@ -57,6 +56,16 @@ pub(super) fn alerts<S: Sink + ?Sized>(
         criteria_bands(v, month, aum_fen, rated, values, sink);
     } else {
         bands(v, month, aum_fen, key, rated, sink);
+    }
+}
+
+/// An alert's threshold in a version that qualifies by criteria: the criterion that decided
+/// (out of the default book's line).
+#[inline(never)]
+fn criterion_threshold(v: &RuleVersion, a: Alert, t: &Tier, values: &[i64], met: bool) -> Alert {
+    match v.deciding_criterion(t, values, met) {
+        Some(c) => a.with_threshold(c.min_fen).measured(c.measure, c.value(values)),
+        None => a.with_threshold(t.min_fen),
     }
 }
 

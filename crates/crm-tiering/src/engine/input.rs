@@ -39,8 +39,82 @@ pub struct MonthInput {
     /// The values of the measures the rules declare besides `aum` (SPEC §19.1), by measure
     /// code, such as `{"loan_balance": "6500000"}`. A measure not given follows its `absent`;
     /// a code the rules in force do not declare is an input error.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", with = "crate::money::serde_amount::map")]
-    pub measures: BTreeMap<String, Decimal>,
+    #[serde(default, skip_serializing_if = "Measures::is_empty")]
+    pub measures: Measures,
+}
+
+/// The values of a month's measures besides AUM, by measure code (SPEC §19.1): a map that takes
+/// one pointer in a [`MonthInput`] when empty (the default book's every input), so that adding
+/// measures did not widen the batch's inputs.
+///
+/// ```
+/// use crm_tiering::{Measures, parse_amount};
+/// let mut m = Measures::default();
+/// assert!(m.is_empty());
+/// m.insert("loan_balance", parse_amount("6500000")?);
+/// assert_eq!(m.get("loan_balance").map(|v| v.to_string()).as_deref(), Some("6500000"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[expect(
+    clippy::box_collection,
+    reason = "the box is the point: one pointer in every MonthInput instead of a map's 24 bytes (the churn batch ran 8% slower with the map inline)"
+)]
+pub struct Measures(Option<Box<BTreeMap<String, Decimal>>>);
+
+impl Measures {
+    /// No measure has a value.
+    pub const EMPTY: Measures = Measures(None);
+
+    /// Whether no measure has a value.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.0.as_ref().is_none_or(|m| m.is_empty())
+    }
+
+    /// The number of measures with a value.
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |m| m.len())
+    }
+
+    /// Sets a measure's value, returning the one it replaces.
+    pub fn insert(&mut self, code: impl Into<String>, value: Decimal) -> Option<Decimal> {
+        self.0.get_or_insert_with(Box::default).insert(code.into(), value)
+    }
+
+    /// A measure's value.
+    pub fn get(&self, code: &str) -> Option<&Decimal> {
+        self.0.as_ref()?.get(code)
+    }
+
+    /// The measures with a value, by code.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Decimal)> {
+        self.0.iter().flat_map(|m| m.iter())
+    }
+}
+
+impl From<BTreeMap<String, Decimal>> for Measures {
+    fn from(m: BTreeMap<String, Decimal>) -> Self {
+        if m.is_empty() { Measures(None) } else { Measures(Some(Box::new(m))) }
+    }
+}
+
+impl FromIterator<(String, Decimal)> for Measures {
+    fn from_iter<T: IntoIterator<Item = (String, Decimal)>>(iter: T) -> Self {
+        BTreeMap::from_iter(iter).into()
+    }
+}
+
+impl Serialize for Measures {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        crate::money::serde_amount::map::serialize(self.0.as_deref().unwrap_or(&BTreeMap::new()), s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Measures {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::money::serde_amount::map::deserialize(d).map(Measures::from)
+    }
 }
 
 impl MonthInput {

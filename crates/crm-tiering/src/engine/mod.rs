@@ -18,7 +18,7 @@ use rust_decimal::Decimal;
 
 pub use batch::{BatchAlert, BatchError, BatchEvent, BatchOutcome, BatchSink};
 pub use customer::{Customer, CustomerIdentity, CustomerRef};
-pub use input::{EngineOptions, MissingMonths, MonthInput, MonthOutcome, SpecialChange};
+pub use input::{EngineOptions, Measures, MissingMonths, MonthInput, MonthOutcome, SpecialChange};
 use plan::plan;
 use sink::{Sink, VecSink};
 use step::step;

@@ -49,21 +49,27 @@ impl MonthContext<'_> {
 
     /// The evidence of a month that met tier `rank`: its AUM and the tier's minimum, or, by
     /// criteria, the criterion that decided (SPEC §19.3).
+    #[inline(always)]
     fn met_evidence(&self, rank: usize) -> Evidence {
-        self.criterion_evidence(rank, true)
+        if self.v.by_criteria { self.criterion_evidence(rank, true) } else { self.min_evidence(rank) }
     }
 
     /// The evidence of a month short of tier `rank`: its AUM and the tier's minimum, or, by
     /// criteria, the unmet criterion nearest its minimum.
+    #[inline(always)]
     fn short_evidence(&self, rank: usize) -> Evidence {
-        self.criterion_evidence(rank, false)
+        if self.v.by_criteria { self.criterion_evidence(rank, false) } else { self.min_evidence(rank) }
     }
 
+    #[inline(always)]
+    fn min_evidence(&self, rank: usize) -> Evidence {
+        Evidence::fen(self.aum_fen, Some(self.tier(rank).min_fen))
+    }
+
+    /// The evidence of a version that qualifies by criteria (out of the default book's line).
+    #[inline(never)]
     fn criterion_evidence(&self, rank: usize, met: bool) -> Evidence {
         let t = self.tier(rank);
-        if !self.v.by_criteria {
-            return Evidence::fen(self.aum_fen, Some(t.min_fen));
-        }
         match self.v.deciding_criterion(t, self.values, met) {
             Some(c) => Evidence::fen(self.aum_fen, Some(c.min_fen)).measured(c.measure, c.value(self.values)),
             None => Evidence::fen(self.aum_fen, Some(t.min_fen)).measured(self.v.aum_code, self.aum_fen),

@@ -22,7 +22,7 @@ pub(super) const NO_CUSTOMER: CustomerRef<'static> =
 /// The input of a customer with a designation but no AUM record, or of an absent one under
 /// `Absent::Zero`: nothing held.
 pub(super) static NOTHING_HELD: MonthInput =
-    MonthInput { aum: AumInput::Total(Decimal::ZERO), special: None, measures: std::collections::BTreeMap::new() };
+    MonthInput { aum: AumInput::Total(Decimal::ZERO), special: None, measures: crate::engine::Measures::EMPTY };
 
 /// Runs the batch over the active customers (indices into the states) on `threads` threads,
 /// or over a part of the portfolio, and collects the results; the states are updated in place.

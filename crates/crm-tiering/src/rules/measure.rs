@@ -439,7 +439,9 @@ impl super::RuleVersion {
         let given = &input.measures;
         let err =
             |code: &str, message: String| InputError::new(customer, Some(month), format!("measures.{code}"), message);
-        if let Some(code) = given.keys().find(|k| !self.measures.iter().any(|m| m.code.as_str() == k.as_str())) {
+        if let Some((code, _)) =
+            given.iter().find(|(k, _)| !self.measures.iter().any(|m| m.code.as_str() == k.as_str()))
+        {
             let declared: Vec<&str> = self.measures.iter().map(|m| m.code.as_str()).collect();
             let declared = if declared.is_empty() { "none".to_string() } else { declared.join(", ") };
             return Err(err(

@@ -84,7 +84,7 @@ impl Extract {
                 None => self.aum_of(r),
             },
         };
-        Cow::Owned(MonthInput { aum, special, measures })
+        Cow::Owned(MonthInput { aum, special, measures: measures.into() })
     }
 
     /// The index of a legal entity, interned.
