@@ -4,6 +4,10 @@
 //! cargo run --release -p crm-tiering --example batch_bench -- [customers] [months] [threads]
 //! ```
 //! Prints customer-months per second; defaults: 1,000,000 customers, 12 months, 1 thread.
+//! `MEASURES=1`: the default book with two measures besides AUM (SPEC §19), `loan_balance` and
+//! `points`, 私行级 qualifying by AUM or loans and 钻石卡 by AUM and points together, every input
+//! carrying both values (built before the timing, as the AUMs are): the cost of a measured book
+//! per customer-month beside the default book's.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout, missing_docs)]
 
 use std::time::Instant;
@@ -24,7 +28,27 @@ fn main() {
     let n = args.first().copied().unwrap_or(1_000_000);
     let months = args.get(1).copied().unwrap_or(12);
     let threads = args.get(2).copied().unwrap_or(1);
-    let engine = Engine::new(RuleBook::default_book().unwrap());
+    let measured = std::env::var_os("MEASURES").is_some();
+    let book = if measured {
+        let text = crm_tiering::DEFAULT_RULES_TOML
+            .replace(
+                "min_aum = \"3000000\"",
+                "qualify = { any_of = [{ min = \"3000000\" }, { measure = \"loan_balance\", min = \"3000000\" }] }",
+            )
+            .replace(
+                "min_aum = \"1000000\"",
+                "qualify = { all_of = [{ min = \"1000000\" }, { measure = \"points\", min = \"100\" }] }",
+            )
+            .replace(
+                "[[rule_sets.versions.tiers]]\ncode = \"gold\"",
+                "[[rule_sets.versions.measures]]\ncode = \"loan_balance\"\n\n[[rule_sets.versions.measures]]\ncode = \"points\"\n\n[[rule_sets.versions.tiers]]\ncode = \"gold\"",
+            );
+        RuleBook::from_toml_str(&text).unwrap()
+    } else {
+        RuleBook::default_book().unwrap()
+    };
+    assert_eq!(book.measure_codes().len(), if measured { 2 } else { 0 });
+    let engine = Engine::new(book);
     let customers: Vec<Customer> = (0..n).map(|i| Customer::personal(format!("{i:010}"))).collect();
     let mut states = vec![CustomerState::default(); n];
     let mut seed = 42u64;
@@ -50,7 +74,12 @@ fn main() {
             .iter()
             .map(|b| {
                 let drift = if steady { 0 } else { (next(&mut seed) % 61) as i64 - 30 };
-                MonthInput::total(from_fen(b + b * drift / 100))
+                let mut input = MonthInput::total(from_fen(b + b * drift / 100));
+                if measured {
+                    input.measures.insert("loan_balance", from_fen(b * 2 * (next(&mut seed) % 2) as i64));
+                    input.measures.insert("points", from_fen((next(&mut seed) % 300) as i64 * 100));
+                }
+                input
             })
             .collect();
         let t = Instant::now();

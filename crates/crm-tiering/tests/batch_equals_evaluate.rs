@@ -17,7 +17,9 @@ use proptest::test_runner::Config;
 /// Two versions of one rule set: `silver` of the first is mapped to `gold` of the second. The
 /// second has its own exit length, its own watch length for `private`, with `label` a two-stage
 /// watch (`label_after`) for the tiers below `private` (whose watch is 3), and with `assess`
-/// assessment months (and, when `assess_upgrades`, entries and upgrades waiting for them).
+/// assessment months (and, when `assess_upgrades`, entries and upgrades waiting for them);
+/// when `measured`, it declares `loan_balance` and `points` (whose absence is an error), and
+/// `private` qualifies by AUM or loans, `diamond` by AUM and points together (SPEC §19).
 fn book(
     strict: bool,
     band: &str,
@@ -25,8 +27,9 @@ fn book(
     private_watch: u32,
     label: Option<u32>,
     assess: (&str, bool),
+    measured: bool,
 ) -> RuleBook {
-    let tiers = |list: &[(&str, i64)], watch: u32, label: Option<u32>| -> String {
+    let tiers = |list: &[(&str, i64)], watch: u32, label: Option<u32>, measured: bool| -> String {
         list.iter()
             .map(|(c, m)| {
                 let w = if *c == "private" {
@@ -34,9 +37,23 @@ fn book(
                 } else {
                     label.map(|l| format!("label_after = {l}\n")).unwrap_or_default()
                 };
-                format!("[[rule_sets.versions.tiers]]\ncode = \"{c}\"\nmin_aum = \"{m}\"\n{w}")
+                let qualify = match (*c, measured) {
+                    ("private", true) => format!(
+                        "qualify = {{ any_of = [{{ min = \"{m}\" }}, {{ measure = \"loan_balance\", min = \"{m}\" }}] }}"
+                    ),
+                    ("diamond", true) => {
+                        format!("qualify = {{ all_of = [{{ min = \"{m}\" }}, {{ measure = \"points\", min = \"100\" }}] }}")
+                    }
+                    _ => format!("min_aum = \"{m}\""),
+                };
+                format!("[[rule_sets.versions.tiers]]\ncode = \"{c}\"\n{qualify}\n{w}")
             })
             .collect()
+    };
+    let measures = if measured {
+        "[[rule_sets.versions.measures]]\ncode = \"loan_balance\"\n[[rule_sets.versions.measures]]\ncode = \"points\"\nabsent = \"error\"\n"
+    } else {
+        ""
     };
     let comparison = if strict { "greater_than" } else { "at_least" };
     let assessment = match assess {
@@ -48,12 +65,18 @@ fn book(
          [[rule_sets.versions]]\neffective_from = \"2000-01\"\n{}\
          [[rule_sets.versions]]\neffective_from = \"2024-01\"\nthreshold_comparison = \"{comparison}\"\n\
          near_threshold_band = \"{band}\"\nexit_after_months = {exit_after}\n{assessment}\
-         [rule_sets.versions.tier_map]\nsilver = \"gold\"\n{}",
-        tiers(&[("silver", 200_000), ("platinum", 500_000), ("diamond", 1_000_000), ("private", 3_000_000)], 3, None),
+         [rule_sets.versions.tier_map]\nsilver = \"gold\"\n{measures}{}",
+        tiers(
+            &[("silver", 200_000), ("platinum", 500_000), ("diamond", 1_000_000), ("private", 3_000_000)],
+            3,
+            None,
+            false
+        ),
         tiers(
             &[("gold", 200_000), ("platinum", 500_000), ("diamond", 1_000_000), ("private", 3_000_000)],
             private_watch,
-            label
+            label,
+            measured
         ),
     );
     RuleBook::from_toml_str(&text).unwrap()
@@ -188,8 +211,24 @@ impl NegativeZero for Decimal {
 fn input() -> impl Strategy<Value = MonthInput> {
     let grant = (prop::option::of(0usize..4), prop::option::of(1u32..5))
         .prop_map(|(t, months)| SpecialChange::Grant { tier: t.map(|t| CODES[t].parse().unwrap()), months });
-    (aum(), prop::option::weighted(0.06, prop_oneof![grant, Just(SpecialChange::Revoke)]))
-        .prop_map(|(a, special)| MonthInput { aum: AumInput::Total(a), special, measures: Default::default() })
+    // Measures: the loan balance often at AUM's edges, points usually given, around 100.
+    let points = prop_oneof![8 => (0i64..30_000).prop_map(from_fen), 1 => Just(Decimal::new(100, 0)), 1 => Just(Decimal::new(-1, 0))];
+    (
+        aum(),
+        prop::option::weighted(0.06, prop_oneof![grant, Just(SpecialChange::Revoke)]),
+        prop::option::weighted(0.5, aum()),
+        prop::option::weighted(0.9, points),
+    )
+        .prop_map(|(a, special, loans, points)| {
+            let mut input = MonthInput { aum: AumInput::Total(a), special, measures: Default::default() };
+            if let Some(l) = loans {
+                input.measures.insert("loan_balance", l);
+            }
+            if let Some(p) = points {
+                input.measures.insert("points", p);
+            }
+            input
+        })
 }
 
 proptest! {
@@ -204,11 +243,23 @@ proptest! {
         private_watch in prop::sample::select(vec![1u32, 2, 6]),
         label in prop::sample::select(vec![None, Some(1u32), Some(2)]),
         assess in prop::sample::select(vec![("", false), ("[3, 9]", false), ("[3, 9]", true), ("[6]", true)]),
+        measured in prop::bool::weighted(0.7),
         customers in prop::collection::vec((state(), input()), 1..64),
     ) {
         let missing_months = if fill { MissingMonths::TreatAsZero } else { MissingMonths::Error };
-        let engine = Engine::with_options(book(strict, band, exit_after, private_watch, label, assess), EngineOptions { missing_months });
+        let engine = Engine::with_options(book(strict, band, exit_after, private_watch, label, assess, measured), EngineOptions { missing_months });
         let ids: Vec<Customer> = (0..customers.len()).map(|i| Customer::personal(format!("c{i}"))).collect();
+        // A book without measures sees them in one input of eight (an error either way).
+        let customers: Vec<(CustomerState, MonthInput)> = customers
+            .into_iter()
+            .enumerate()
+            .map(|(k, (s, mut i))| {
+                if !measured && k % 8 != 0 {
+                    i.measures = Default::default();
+                }
+                (s, i)
+            })
+            .collect();
         let inputs: Vec<MonthInput> = customers.iter().map(|(_, i)| i.clone()).collect();
         let mut states: Vec<CustomerState> = customers.iter().map(|(s, _)| *s).collect();
         let mut out = BatchOutcome::default();

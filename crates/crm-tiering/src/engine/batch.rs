@@ -12,7 +12,7 @@ use super::step::step;
 use crate::error::{InputError, TieringError};
 use crate::event::{Alert, Event};
 use crate::month::Month;
-use crate::rules::{RuleSetId, RuleVersion};
+use crate::rules::{FAST_VALUES, RuleSetId, RuleVersion};
 use crate::state::CustomerState;
 
 /// An event of a batch, with the index of its customer in the batch.
@@ -384,6 +384,8 @@ impl Engine {
         // some rule set selects by it.
         let by_entity = self.book.selects_by_legal_entity();
         let mut last: Option<(C, RuleSetId, &RuleVersion)> = None;
+        // The measured values of the short paths (SPEC §19.1), AUM first.
+        let mut buf = [0i64; FAST_VALUES];
         for (offset, state) in states.iter_mut().enumerate() {
             let i = base + offset;
             #[expect(
@@ -426,14 +428,15 @@ impl Engine {
             };
             // Most customers' months change nothing but the month: no plan, no step. Their
             // AUM goes to the sink straight from the fast path's registers.
-            if let Some(aum) = steady(version, state, month, input, &mut Indexed { index, sink: &mut *sink }) {
+            if let Some(aum) = steady(version, state, month, input, &mut buf, &mut Indexed { index, sink: &mut *sink })
+            {
                 sink.evaluated(index, aum, state);
                 continue;
             }
             // Most of the others emit events but need no gap and no designation change: `plan`
             // and the step, without the full evaluation's general checks.
-            if let Some((aum, plan)) = plain(version, customer.id(), state, month, input) {
-                step(version, state, month, aum, plan, &[], &mut Indexed { index, sink: &mut *sink });
+            if let Some((aum, plan, values)) = plain(version, customer.id(), state, month, input, &mut buf) {
+                step(version, state, month, aum, plan, values, &mut Indexed { index, sink: &mut *sink });
                 sink.evaluated(index, aum, state);
                 continue;
             }

@@ -49,7 +49,7 @@ use super::step::{below_entry_after, watch_best_after, watch_extended};
 use crate::aum::AumInput;
 use crate::money::plain_fen;
 use crate::month::Month;
-use crate::rules::RuleVersion;
+use crate::rules::{FAST_VALUES, RuleVersion};
 use crate::state::{BelowEntryRun, CustomerState, Status, Watch};
 
 /// Evaluates a steady month in place, sends its alerts to `sink` and returns its AUM; or
@@ -61,11 +61,14 @@ pub(super) fn steady<S: Sink + ?Sized>(
     s: &mut CustomerState,
     month: Month,
     input: &MonthInput,
+    buf: &mut [i64; FAST_VALUES],
     sink: &mut S,
 ) -> Option<Decimal> {
-    let (fen, aum) = plain_month(v, s, month, input)?;
+    let (fen, aum) = plain_month(s, month, input)?;
+    #[expect(clippy::cast_possible_truncation, reason = "0 <= fen <= MAX_FEN < i64::MAX, checked by plain_fen")]
+    let values = v.fast_values(fen as i64, &input.measures, buf)?;
     let key = v.fen_key(fen);
-    let q = v.qualifying_rank_key(key);
+    let q = if v.by_criteria { v.qualifying_rank_by(values) } else { v.qualifying_rank_key(key) };
     let rated = match s.status {
         Status::NotEnrolled => {
             if s.tier.is_some() || s.watch.is_some() || q.is_some() {
@@ -91,7 +94,7 @@ pub(super) fn steady<S: Sink + ?Sized>(
     s.last_month = Some(month);
     #[expect(clippy::cast_possible_truncation, reason = "0 <= fen <= MAX_FEN < i64::MAX, checked by plain_fen")]
     let fen = fen as i64;
-    alerts(v, s, month, fen, key, rated, &[], sink);
+    alerts(v, s, month, fen, key, rated, values, sink);
     Some(aum)
 }
 
@@ -150,31 +153,29 @@ fn running(
 /// does what the full path does. `None` (`plan`'s errors included, which the full path then
 /// reports) leaves the month to the full path, having changed nothing.
 #[inline(always)]
-pub(super) fn plain(
+pub(super) fn plain<'b>(
     v: &RuleVersion,
     customer: &str,
     s: &CustomerState,
     month: Month,
     input: &MonthInput,
-) -> Option<(Decimal, Plan)> {
-    let (_, aum) = plain_month(v, s, month, input)?;
-    Some((aum, plan(v, customer, s, month, None).ok()?))
+    buf: &'b mut [i64; FAST_VALUES],
+) -> Option<(Decimal, Plan, &'b [i64])> {
+    let (fen, aum) = plain_month(s, month, input)?;
+    #[expect(clippy::cast_possible_truncation, reason = "0 <= fen <= MAX_FEN < i64::MAX, checked by plain_fen")]
+    let values = v.fast_values(fen as i64, &input.measures, buf)?;
+    Some((aum, plan(v, customer, s, month, None).ok()?, values))
 }
 
 /// The checks both short paths make (SPEC §6.1): a `Total` at the fen scale, not negative
 /// (nor a negative zero, which the full path gives back as it came) and within `MAX_AMOUNT`; no
 /// designation and no designation change; not [`Month::LAST`]; the month after the last, or
-/// the initial state; no measure but AUM (SPEC §19.1). The AUM as its fen and as a decimal, or
-/// `None`.
+/// the initial state. The AUM as its fen and as a decimal, or `None`. (The measures, SPEC
+/// §19.1, are [`RuleVersion::fast_values`]'.)
 #[inline(always)]
-fn plain_month(v: &RuleVersion, s: &CustomerState, month: Month, input: &MonthInput) -> Option<(i128, Decimal)> {
+fn plain_month(s: &CustomerState, month: Month, input: &MonthInput) -> Option<(i128, Decimal)> {
     let AumInput::Total(aum) = &input.aum else { return None };
-    if input.special.is_some()
-        || s.special.is_some()
-        || month == Month::LAST
-        || v.measured()
-        || !input.measures.is_empty()
-    {
+    if input.special.is_some() || s.special.is_some() || month == Month::LAST {
         return None;
     }
     let follows = match s.last_month {

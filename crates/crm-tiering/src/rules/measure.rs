@@ -485,6 +485,20 @@ impl super::RuleVersion {
     }
 }
 
+/// The most measured values (AUM and the declared measures) the batch's short paths hold.
+pub(crate) const FAST_VALUES: usize = 16;
+
+/// An amount of at most two decimals, not negative, within [`MAX_AMOUNT`], in fen: what needs
+/// no rounding and no check.
+#[inline]
+fn whole_fen(v: &Decimal) -> Option<i64> {
+    if v.is_sign_negative() || v.scale() > 2 {
+        return None;
+    }
+    let fen = v.mantissa().checked_mul(10i128.pow(2 - v.scale()))?;
+    i64::try_from(fen).ok().filter(|&f| f <= crate::money::MAX_FEN)
+}
+
 /// A composed measure's value in fen (SPEC §19.1): its own total when the record gives one,
 /// else computed from the record's AUM components with the measure's weights. A record with
 /// neither (AUM given as a total), or with both, is an input error: a composed measure is never
@@ -525,6 +539,55 @@ fn composed_value(
 }
 
 impl super::RuleVersion {
+    /// [`RuleVersion::measure_values`](super::RuleVersion) for the batch's short paths, with no
+    /// allocation: the values in `buf` when every given value is whole fen within the bounds and
+    /// declared, every measure read from a column (not composed) and none of `absent = "error"`
+    /// missing, and the version has at most [`FAST_VALUES`] − 1 measures; otherwise `None`, and
+    /// the full path computes them (and reports what is wrong). Empty for a version that reads
+    /// AUM alone and an input that gives no measure.
+    #[inline(always)]
+    pub(crate) fn fast_values<'b>(
+        &self,
+        aum_fen: i64,
+        given: &crate::engine::Measures,
+        buf: &'b mut [i64; FAST_VALUES],
+    ) -> Option<&'b [i64]> {
+        if !self.measured() {
+            return if given.is_empty() { Some(&buf[..0]) } else { None };
+        }
+        self.fill_fast_values(aum_fen, given, buf)
+    }
+
+    #[inline(never)]
+    fn fill_fast_values<'b>(
+        &self,
+        aum_fen: i64,
+        given: &crate::engine::Measures,
+        buf: &'b mut [i64; FAST_VALUES],
+    ) -> Option<&'b [i64]> {
+        let n = self.measures.len() + 1;
+        let (first, rest) = buf.get_mut(..n)?.split_first_mut()?;
+        *first = aum_fen;
+        let mut found = 0;
+        for (m, slot) in self.measures.iter().zip(rest.iter_mut()) {
+            if m.composition.is_some() {
+                return None;
+            }
+            *slot = match given.get(m.code.as_str()) {
+                Some(v) => {
+                    found += 1;
+                    whole_fen(v)?
+                }
+                None if m.absent == Absent::Error => return None,
+                None => 0,
+            };
+        }
+        if found != given.len() {
+            return None;
+        }
+        buf.get(..n)
+    }
+
     /// The measured values of a month filled under `treat_as_zero` (SPEC §2.4): every measure
     /// at 0, AUM included.
     pub(crate) fn zero_values(&self) -> Vec<i64> {

@@ -25,6 +25,7 @@ pub use book::RuleBook;
 pub use compiled::{RuleSet, RuleSetId, RuleVersion, Settings, Tier};
 pub use edit::VersionSelection;
 pub use file::{RuleBookFile, RuleSetFile, RuleVersionFile, TierFile};
+pub(crate) use measure::FAST_VALUES;
 pub use measure::{
     Absent, Criterion, CriterionFile, Measure, MeasureComponentFile, MeasureFile, Qualify, QualifyFile, Window,
 };
