@@ -91,7 +91,11 @@ fn month_parquet(path: &Path) {
 fn reference(engine: &Engine, id: &str, aum: &str, loan: Option<&str>) -> crm_tiering::MonthOutcome {
     let measures: BTreeMap<String, Decimal> =
         loan.map(|l| ("loan_balance".to_string(), amount(l))).into_iter().collect();
-    let input = MonthInput { aum: AumInput::Total(amount(aum)), special: None, measures: measures.into() };
+    let input = MonthInput {
+        aum: AumInput::Total(amount(aum)),
+        special: None,
+        measures: measures.iter().map(|(c, v)| (c.parse().unwrap(), *v)).collect(),
+    };
     engine.evaluate(&Customer::personal(id), &CustomerState::default(), "2024-03".parse().unwrap(), &input).unwrap()
 }
 
@@ -152,13 +156,13 @@ fn measure_columns_take_the_type_policy_of_amounts() {
     let (result, x) =
         read(vec![("customer_id", ids()), ("aum", aum()), ("loan_balance", decimals(&[Some(650), None]))]);
     assert_eq!(result.unwrap(), 2);
-    let measures: Vec<BTreeMap<String, Decimal>> = x.rows().iter().map(|r| r.measures()).collect();
+    let measures: Vec<BTreeMap<String, Decimal>> = x.rows().iter().map(|r| r.measures().to_map()).collect();
     assert_eq!(measures, [BTreeMap::from([("loan_balance".to_string(), amount("6.50"))]), BTreeMap::new()]);
     // Integer fen in a `_fen` column.
     let fen: ArrayRef = Arc::new(Int64Array::from(vec![Some(650), None]));
     let (result, x) = read(vec![("customer_id", ids()), ("aum", aum()), ("loan_balance_fen", fen)]);
     assert_eq!(result.unwrap(), 2);
-    assert_eq!(x.rows().get(0).unwrap().measures()["loan_balance"], amount("6.50"));
+    assert_eq!(x.rows().get(0).unwrap().measures().to_map()["loan_balance"], amount("6.50"));
     // Floats and integers without `_fen` are refused, naming the column.
     let floats: ArrayRef = Arc::new(Float64Array::from(vec![6.5, 1.0]));
     let (result, _) = read(vec![("customer_id", ids()), ("aum", aum()), ("loan_balance", floats)]);

@@ -76,8 +76,10 @@ fn main() {
                 let drift = if steady { 0 } else { (next(&mut seed) % 61) as i64 - 30 };
                 let mut input = MonthInput::total(from_fen(b + b * drift / 100));
                 if measured {
-                    input.measures.insert("loan_balance", from_fen(b * 2 * (next(&mut seed) % 2) as i64));
-                    input.measures.insert("points", from_fen((next(&mut seed) % 300) as i64 * 100));
+                    input
+                        .measures
+                        .insert("loan_balance".parse().unwrap(), from_fen(b * 2 * (next(&mut seed) % 2) as i64));
+                    input.measures.insert("points".parse().unwrap(), from_fen((next(&mut seed) % 300) as i64 * 100));
                 }
                 input
             })

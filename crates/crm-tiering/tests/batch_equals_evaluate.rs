@@ -222,10 +222,10 @@ fn input() -> impl Strategy<Value = MonthInput> {
         .prop_map(|(a, special, loans, points)| {
             let mut input = MonthInput { aum: AumInput::Total(a), special, measures: Default::default() };
             if let Some(l) = loans {
-                input.measures.insert("loan_balance", l);
+                input.measures.insert("loan_balance".parse().unwrap(), l);
             }
             if let Some(p) = points {
-                input.measures.insert("points", p);
+                input.measures.insert("points".parse().unwrap(), p);
             }
             input
         })

@@ -2,8 +2,6 @@
 //! absent policies, the batch agreeing with single evaluations, and the rule book's checks.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::collections::BTreeMap;
-
 use crm_tiering::{Customer, CustomerState, Engine, MonthInput, RuleBook, TieringError, parse_amount};
 
 const BOOK: &str = r#"
@@ -26,7 +24,7 @@ qualify = { all_of = [{ measure = "aum", min = "500000" }, { measure = "points",
 fn input(aum: &str, points: Option<&str>) -> MonthInput {
     let mut i = MonthInput::total(parse_amount(aum).unwrap());
     if let Some(p) = points {
-        i.measures.insert("points", parse_amount(p).unwrap());
+        i.measures.insert("points".parse().unwrap(), parse_amount(p).unwrap());
     }
     i
 }
@@ -153,7 +151,7 @@ fn the_rule_book_checks_measures_and_criteria() {
     }
     // A measure given to a book that does not declare it is an input error naming it.
     let mut i = MonthInput::total(parse_amount("1").unwrap());
-    i.measures = BTreeMap::from([("loan_balance".to_string(), parse_amount("1").unwrap())]).into();
+    i.measures.insert("loan_balance".parse().unwrap(), parse_amount("1").unwrap());
     let e = Engine::new(RuleBook::default_book().unwrap());
     match e.evaluate(&Customer::personal("c1"), &CustomerState::default(), "2024-01".parse().unwrap(), &i) {
         Err(TieringError::Input(err)) => assert_eq!(err.field, "measures.loan_balance"),
@@ -213,11 +211,11 @@ fn a_composed_measure_weighs_the_aum_components() {
     assert_eq!(out.state.tier, None);
     // Its own total is taken as given; AUM as a total without it, or both forms, are errors.
     let mut total = MonthInput::total(parse_amount("10").unwrap());
-    total.measures.insert("weighted_aum", parse_amount("250000").unwrap());
+    total.measures.insert("weighted_aum".parse().unwrap(), parse_amount("250000").unwrap());
     assert_eq!(e.evaluate(&c, &s, m, &total).unwrap().state.tier.unwrap().as_str(), "gold");
     for input in [MonthInput::total(parse_amount("10").unwrap()), {
         let mut both = averages(&[("time_deposit", "1")]);
-        both.measures.insert("weighted_aum", parse_amount("1").unwrap());
+        both.measures.insert("weighted_aum".parse().unwrap(), parse_amount("1").unwrap());
         both
     }] {
         match e.evaluate(&c, &s, m, &input) {

@@ -79,7 +79,7 @@ fn reference(engine: &Engine, id: &str, input: &MonthInput) -> crm_tiering::Mont
 
 fn input(aum: AumInput, measures: &[(&str, &str)]) -> MonthInput {
     let measures: BTreeMap<String, _> = measures.iter().map(|(c, v)| (c.to_string(), amount(v))).collect();
-    MonthInput { aum, special: None, measures: measures.into() }
+    MonthInput { aum, special: None, measures: measures.iter().map(|(c, v)| (c.parse().unwrap(), *v)).collect() }
 }
 
 fn total(v: &str) -> AumInput {
@@ -113,7 +113,7 @@ fn a_loan_balance_column_qualifies_through_the_portfolio_as_through_evaluate() {
          2024-03,c6,100000,,\n\
          2024-03,c7,100000.123,,600000000\n",
     );
-    let rows: Vec<BTreeMap<String, _>> = extract.rows().iter().map(|r| r.measures()).collect();
+    let rows: Vec<BTreeMap<String, _>> = extract.rows().iter().map(|r| r.measures().to_map()).collect();
     assert_eq!(rows[0], BTreeMap::from([("loan_balance".to_string(), amount("6500000"))]));
     assert!(rows[1].is_empty(), "an empty cell is no value");
     assert_eq!(rows[4], BTreeMap::from([("loan_balance".to_string(), amount("6500000.00"))]));

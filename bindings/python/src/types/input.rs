@@ -44,14 +44,17 @@ pub(crate) fn options(py: Python<'_>, missing_months: &str) -> PyResult<EngineOp
 }
 
 /// Reads a month input's `measures`: a mapping of measure codes to exact amounts.
-fn extract_measures(v: &Bound<'_, PyAny>) -> PyResult<std::collections::BTreeMap<String, crm_tiering::Decimal>> {
+fn extract_measures(v: &Bound<'_, PyAny>) -> PyResult<crm_tiering::Measures> {
     let m = v.cast::<PyDict>().map_err(|_| {
         input_error(v.py(), None, None, "measures", "`measures` is a mapping of measure codes to amounts")
     })?;
-    let mut out = std::collections::BTreeMap::new();
+    let mut out = crm_tiering::Measures::default();
     for (mk, mv) in m.iter() {
         let code: String = mk.extract().map_err(|_| PyTypeError::new_err("measure codes are str"))?;
-        let amount = extract_amount(&mv, &format!("measures.{code}"))?;
+        let field = format!("measures.{code}");
+        let amount = extract_amount(&mv, &field)?;
+        let code = crm_tiering::MeasureCode::new(&code)
+            .map_err(|e| input_error(v.py(), None, None, &field, &e.to_string()))?;
         out.insert(code, amount);
     }
     Ok(out)
@@ -88,7 +91,7 @@ pub(crate) fn extract_input(obj: &Bound<'_, PyAny>) -> PyResult<MonthInput> {
     let mut total = None;
     let mut components = Vec::new();
     let mut special: Option<SpecialChange> = None;
-    let mut measures = std::collections::BTreeMap::new();
+    let mut measures = crm_tiering::Measures::default();
     for (k, v) in d.iter() {
         let key: String = k.extract().map_err(|_| PyTypeError::new_err("a month input's keys are str"))?;
         match key.as_str() {
@@ -155,5 +158,5 @@ pub(crate) fn extract_input(obj: &Bound<'_, PyAny>) -> PyResult<MonthInput> {
             ));
         }
     };
-    Ok(MonthInput { aum, special, measures: measures.into() })
+    Ok(MonthInput { aum, special, measures })
 }

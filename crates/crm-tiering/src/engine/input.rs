@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::aum::AumInput;
-use crate::code::TierCode;
+use crate::code::{MeasureCode, TierCode};
 use crate::event::{Alert, Event};
 use crate::month::Month;
 use crate::state::CustomerState;
@@ -43,24 +43,22 @@ pub struct MonthInput {
     pub measures: Measures,
 }
 
-/// The values of a month's measures besides AUM, by measure code (SPEC §19.1): a map that takes
-/// one pointer in a [`MonthInput`] when empty (the default book's every input), so that adding
-/// measures did not widen the batch's inputs.
+/// The values of a month's measures besides AUM, by measure code (SPEC §19.1): a small map
+/// that takes one pointer in a [`MonthInput`] when empty (the default book's every input), so
+/// that adding measures did not widen the batch's inputs, and whose codes are interned
+/// [`MeasureCode`]s, so that the batch finds a value without comparing text.
 ///
 /// ```
-/// use crm_tiering::{Measures, parse_amount};
+/// use crm_tiering::{MeasureCode, Measures, parse_amount};
+/// let loans: MeasureCode = "loan_balance".parse()?;
 /// let mut m = Measures::default();
 /// assert!(m.is_empty());
-/// m.insert("loan_balance", parse_amount("6500000")?);
-/// assert_eq!(m.get("loan_balance").map(|v| v.to_string()).as_deref(), Some("6500000"));
+/// m.insert(loans, parse_amount("6500000")?);
+/// assert_eq!(m.get(loans).map(|v| v.to_string()).as_deref(), Some("6500000"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-#[expect(
-    clippy::box_collection,
-    reason = "the box is the point: one pointer in every MonthInput instead of a map's 24 bytes (the churn batch ran 8% slower with the map inline)"
-)]
-pub struct Measures(Option<Box<BTreeMap<String, Decimal>>>);
+pub struct Measures(Option<Box<[(MeasureCode, Decimal)]>>);
 
 impl Measures {
     /// No measure has a value.
@@ -73,47 +71,69 @@ impl Measures {
     }
 
     /// The number of measures with a value.
+    #[inline]
     pub fn len(&self) -> usize {
         self.0.as_ref().map_or(0, |m| m.len())
     }
 
     /// Sets a measure's value, returning the one it replaces.
-    pub fn insert(&mut self, code: impl Into<String>, value: Decimal) -> Option<Decimal> {
-        self.0.get_or_insert_with(Box::default).insert(code.into(), value)
+    pub fn insert(&mut self, code: MeasureCode, value: Decimal) -> Option<Decimal> {
+        let mut list: Vec<(MeasureCode, Decimal)> = self.0.take().map(Vec::from).unwrap_or_default();
+        let old = match list.iter().position(|(c, _)| *c == code) {
+            Some(i) => list.get_mut(i).map(|(_, v)| std::mem::replace(v, value)),
+            None => {
+                // Kept in the order of the codes' text: equal maps compare equal and serialize
+                // alike whatever order their values were set in.
+                let at = list.iter().position(|(c, _)| c.as_str() > code.as_str()).unwrap_or(list.len());
+                list.insert(at, (code, value));
+                None
+            }
+        };
+        self.0 = Some(list.into_boxed_slice());
+        old
     }
 
     /// A measure's value.
-    pub fn get(&self, code: &str) -> Option<&Decimal> {
-        self.0.as_ref()?.get(code)
+    #[inline]
+    pub fn get(&self, code: MeasureCode) -> Option<&Decimal> {
+        self.0.as_ref()?.iter().find(|(c, _)| *c == code).map(|(_, v)| v)
     }
 
-    /// The measures with a value, by code.
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &Decimal)> {
-        self.0.iter().flat_map(|m| m.iter())
+    /// The values by code text, as the JSON form shows them.
+    pub fn to_map(&self) -> BTreeMap<String, Decimal> {
+        self.iter().map(|(c, v)| (c.as_str().to_string(), *v)).collect()
+    }
+
+    /// The measures with a value, in the order of their codes' text.
+    pub fn iter(&self) -> impl Iterator<Item = (MeasureCode, &Decimal)> {
+        self.0.iter().flat_map(|m| m.iter()).map(|(c, v)| (*c, v))
     }
 }
 
-impl From<BTreeMap<String, Decimal>> for Measures {
-    fn from(m: BTreeMap<String, Decimal>) -> Self {
-        if m.is_empty() { Measures(None) } else { Measures(Some(Box::new(m))) }
-    }
-}
-
-impl FromIterator<(String, Decimal)> for Measures {
-    fn from_iter<T: IntoIterator<Item = (String, Decimal)>>(iter: T) -> Self {
-        BTreeMap::from_iter(iter).into()
+impl FromIterator<(MeasureCode, Decimal)> for Measures {
+    fn from_iter<T: IntoIterator<Item = (MeasureCode, Decimal)>>(iter: T) -> Self {
+        let mut m = Measures::EMPTY;
+        for (c, v) in iter {
+            m.insert(c, v);
+        }
+        m
     }
 }
 
 impl Serialize for Measures {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        crate::money::serde_amount::map::serialize(self.0.as_deref().unwrap_or(&BTreeMap::new()), s)
+        crate::money::serde_amount::map::serialize(&self.to_map(), s)
     }
 }
 
 impl<'de> Deserialize<'de> for Measures {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::money::serde_amount::map::deserialize(d).map(Measures::from)
+        let map = crate::money::serde_amount::map::deserialize(d)?;
+        let mut out = Measures::EMPTY;
+        for (code, v) in map {
+            out.insert(MeasureCode::new(&code).map_err(serde::de::Error::custom)?, v);
+        }
+        Ok(out)
     }
 }
 

@@ -439,9 +439,8 @@ impl super::RuleVersion {
         let given = &input.measures;
         let err =
             |code: &str, message: String| InputError::new(customer, Some(month), format!("measures.{code}"), message);
-        if let Some((code, _)) =
-            given.iter().find(|(k, _)| !self.measures.iter().any(|m| m.code.as_str() == k.as_str()))
-        {
+        if let Some((code, _)) = given.iter().find(|(k, _)| !self.measures.iter().any(|m| m.code == *k)) {
+            let code = code.as_str();
             let declared: Vec<&str> = self.measures.iter().map(|m| m.code.as_str()).collect();
             let declared = if declared.is_empty() { "none".to_string() } else { declared.join(", ") };
             return Err(err(
@@ -457,10 +456,10 @@ impl super::RuleVersion {
         for m in &self.measures {
             let code = m.code.as_str();
             if let Some(c) = &m.composition {
-                values.push(composed_value(c, m, given.get(code), input, customer, month)?);
+                values.push(composed_value(c, m, given.get(m.code), input, customer, month)?);
                 continue;
             }
-            let fen = match given.get(code) {
+            let fen = match given.get(m.code) {
                 Some(v) if v.is_sign_negative() && !v.is_zero() => {
                     return Err(err(code, format!("amount {v} is negative")));
                 }
@@ -573,7 +572,7 @@ impl super::RuleVersion {
             if m.composition.is_some() {
                 return None;
             }
-            *slot = match given.get(m.code.as_str()) {
+            *slot = match given.get(m.code) {
                 Some(v) => {
                     found += 1;
                     whole_fen(v)?

@@ -84,7 +84,7 @@ impl Extract {
                 None => self.aum_of(r),
             },
         };
-        Cow::Owned(MonthInput { aum, special, measures: measures.into() })
+        Cow::Owned(MonthInput { aum, special, measures })
     }
 
     /// The index of a legal entity, interned.

@@ -5,13 +5,14 @@
 //! A book without measures has no measure columns: nothing is read, stored or looked up for
 //! its records, and a record's measures are an empty map (which does not allocate).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
 use super::Extract;
 use super::cells::{Cells, cell_amount_at};
+use crate::code::MeasureCode;
+use crate::engine::Measures;
 use crate::month::Month;
 use crate::portfolio::columns::Columns;
 
@@ -19,7 +20,7 @@ use crate::portfolio::columns::Columns;
 #[derive(Debug, Clone, Default)]
 pub(super) struct MeasureArena {
     /// The measure codes, interned: a value's code is an index into them.
-    codes: Vec<Arc<str>>,
+    codes: Vec<MeasureCode>,
     /// The values, record after record: (code index, value as given).
     values: Vec<(u16, Decimal)>,
     /// The records that give values: (record index, first value), by record index; a record's
@@ -33,11 +34,13 @@ impl MeasureArena {
     /// The index of a measure code, interned; none past `u16::MAX` codes (never: a book
     /// declares far fewer).
     fn code(&mut self, code: &Arc<str>) -> Option<u16> {
-        if let Some(i) = self.codes.iter().position(|c| Arc::ptr_eq(c, code) || **c == **code) {
+        if let Some(i) = self.codes.iter().position(|c| c.as_str() == &**code) {
             return u16::try_from(i).ok();
         }
         let i = u16::try_from(self.codes.len()).ok()?;
-        self.codes.push(code.clone());
+        // A column resolves as a measure only when the book declares it, and the book's codes
+        // are registered: interning finds it.
+        self.codes.push(MeasureCode::new(code).ok()?);
         Some(i)
     }
 
@@ -65,7 +68,13 @@ impl Extract {
         for (i, code) in &cols.measures {
             match cell_amount_at(cols, cells, *i) {
                 Ok(Some(value)) => {
-                    let Some(c) = self.measures.code(code) else { continue };
+                    let Some(c) = self.measures.code(code) else {
+                        // Never: a measure column names a code the book registered. Refused
+                        // rather than dropped, should it ever happen.
+                        self.measures.pending.clear();
+                        self.reject(table, row, Some(id), month, code, "the measure code cannot be kept");
+                        return false;
+                    };
                     self.measures.pending.push((c, value));
                 }
                 Ok(None) => {}
@@ -98,15 +107,11 @@ impl Extract {
 
     /// The measure values of record `k`, by measure code: empty (no allocation) when it gives
     /// none.
-    pub(super) fn measures_of(&self, k: usize) -> BTreeMap<String, Decimal> {
+    pub(super) fn measures_of(&self, k: usize) -> Measures {
         if self.measures.spans.is_empty() {
-            return BTreeMap::new();
+            return Measures::EMPTY;
         }
         let codes = &self.measures.codes;
-        self.measures
-            .of(k)
-            .iter()
-            .filter_map(|&(c, value)| Some((codes.get(usize::from(c))?.to_string(), value)))
-            .collect()
+        self.measures.of(k).iter().filter_map(|&(c, value)| Some((*codes.get(usize::from(c))?, value))).collect()
     }
 }

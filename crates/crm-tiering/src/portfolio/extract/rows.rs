@@ -2,10 +2,7 @@
 //! ([`AumRows`]) and an iterator over them ([`AumRowIter`]).
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::fmt;
-
-use rust_decimal::Decimal;
 
 use super::{AumForm, Extract, Record};
 use crate::aum::AumInput;
@@ -81,7 +78,7 @@ impl<'x> AumRow<'x> {
     /// The values of the measures the record gives (SPEC §19.1), by measure code, exactly as
     /// given; a measure whose cell is empty is not in it (its `absent` applies). Empty, with no
     /// allocation, for a table without measure columns.
-    pub fn measures(&self) -> BTreeMap<String, Decimal> {
+    pub fn measures(&self) -> crate::engine::Measures {
         self.extract.measures_of(self.index)
     }
 
