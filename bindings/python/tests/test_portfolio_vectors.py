@@ -62,6 +62,8 @@ def _event(row):
         "window_from": _m(row["window_from"]),
         "window_months": row["window_months"],
         "peak_aum": None if row["peak_aum"] is None else str(row["peak_aum"]),
+        "measure": row["measure"],
+        "measure_value": None if row["measure_value"] is None else str(row["measure_value"]),
     }
     return _drop_none(
         {
@@ -87,6 +89,8 @@ def _alert(row):
             "aum": None if row["aum"] is None else str(row["aum"]),
             "threshold": None if row["threshold"] is None else str(row["threshold"]),
             "gap": None if row["gap"] is None else str(row["gap"]),
+            "measure": row["measure"],
+            "measure_value": None if row["measure_value"] is None else str(row["measure_value"]),
         }
     )
 
