@@ -45,3 +45,16 @@ def test_an_undeclared_measure_is_an_input_error_naming_it():
 def test_a_float_measure_value_is_refused():
     with pytest.raises(TypeError):
         engine().evaluate("c1", "2024-01", {"aum": "1000000", "measures": {"loan_balance": 6500000.0}})
+
+
+def test_a_what_if_on_the_loan_threshold():
+    book = ct.RuleBook.from_str(BOOK)
+    (private,) = [t for t in book.tiers() if t["code"] == "private"]
+    assert private["qualify"]["any_of"][1] == {"measure": "loan_balance", "window": "month", "min": decimal.Decimal("6000000.00")}
+    lower = book.with_criterion_minimum("private", "loan_balance", "5000000")
+    month = {"aum": "1000000", "measures": {"loan_balance": "5500000"}}
+    assert ct.Engine(book).evaluate("c1", "2024-01", month).state.tier == "platinum"
+    assert ct.Engine(lower).evaluate("c1", "2024-01", month).state.tier == "private"
+    with pytest.raises(ct.InputError) as info:
+        book.with_criterion_minimum("gold", "loan_balance", "1")
+    assert info.value.field == "measure"

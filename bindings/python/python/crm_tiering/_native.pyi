@@ -38,6 +38,15 @@ class RuleBook:
     def with_tier_minimum(
         self, tier: str, min_aum: _Amount, *, rule_set: Optional[str] = None, effective_from: Optional[_MonthLike] = None
     ) -> RuleBook: ...
+    def with_criterion_minimum(
+        self,
+        tier: str,
+        measure: str,
+        min: _Amount,
+        *,
+        rule_set: Optional[str] = None,
+        effective_from: Optional[_MonthLike] = None,
+    ) -> RuleBook: ...
     def with_setting(
         self, name: str, value: Any, *, rule_set: Optional[str] = None, effective_from: Optional[_MonthLike] = None
     ) -> RuleBook: ...

@@ -133,6 +133,20 @@ impl PyRuleBook {
             if let Some(label) = t.label_after {
                 d.set_item("label_after", label)?;
             }
+            // A tier that qualifies by criteria (SPEC §19.3): `min_aum` is 0, `qualify` says how.
+            if let Some(q) = t.qualify.as_ref().filter(|_| t.min_aum.is_zero()) {
+                let criteria = PyList::empty(py);
+                for c in &q.criteria {
+                    let cd = PyDict::new(py);
+                    cd.set_item("measure", c.measure.as_str())?;
+                    cd.set_item("window", c.window.as_str())?;
+                    cd.set_item("min", to_py_decimal(py, c.min)?)?;
+                    criteria.append(cd)?;
+                }
+                let qd = PyDict::new(py);
+                qd.set_item(if q.all { "all_of" } else { "any_of" }, criteria)?;
+                d.set_item("qualify", qd)?;
+            }
             list.append(d)?;
         }
         Ok(list)
@@ -182,6 +196,27 @@ impl PyRuleBook {
     ) -> PyResult<Self> {
         let amount = extract_amount(min_aum, "min_aum")?;
         let book = self.book.with_tier_minimum(tier, amount, selection(rule_set, effective_from)?).map_err(py_err)?;
+        Ok(PyRuleBook { book: Arc::new(book) })
+    }
+
+    /// A new book with the minimum of tier `tier`'s criterion on `measure` (`aum` or a measure the
+    /// book declares, SPEC §19.3) set to `min` (a `Decimal`, str or int), as
+    /// [`with_tier_minimum`] does for `min_aum`: a what-if on a loan threshold, say. An
+    /// `InputError` on `measure` when the tier has no criterion on it; this book is unchanged.
+    #[pyo3(signature = (tier, measure, min, *, rule_set=None, effective_from=None))]
+    fn with_criterion_minimum(
+        &self,
+        tier: &str,
+        measure: &str,
+        min: &Bound<'_, PyAny>,
+        rule_set: Option<&str>,
+        effective_from: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let amount = extract_amount(min, "min")?;
+        let book = self
+            .book
+            .with_criterion_minimum(tier, measure, amount, selection(rule_set, effective_from)?)
+            .map_err(py_err)?;
         Ok(PyRuleBook { book: Arc::new(book) })
     }
 

@@ -96,6 +96,59 @@ impl RuleBook {
         }
         RuleBook::from_file(file)
     }
+
+    /// A new book with the minimum of tier `tier`'s criterion on `measure` (SPEC §19.3) set to
+    /// `min` in the selected versions: every criterion on that measure in the tier's `qualify`,
+    /// or, for `aum` and a tier that qualifies by `min_aum`, its minimum AUM. A what-if on a loan
+    /// threshold, say. This book is unchanged.
+    ///
+    /// ```
+    /// use crm_tiering::{RuleBook, VersionSelection, parse_amount};
+    /// let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules-spec/gallery/cebbank-private.toml"))?;
+    /// let book = RuleBook::from_toml_str(&text)?;
+    /// let lower = book.with_criterion_minimum("private", "loan_balance", parse_amount("5000000")?, VersionSelection::default())?;
+    /// let private = &lower.rule_sets()[0].versions[0].tiers[3];
+    /// assert_eq!(private.qualify.as_ref().unwrap().criteria[1].min.to_string(), "5000000.00");
+    /// assert!(book.with_criterion_minimum("gold", "loan_balance", parse_amount("1")?, VersionSelection::default()).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`TieringError::Input`] on field `measure` when no selected version has the tier with a
+    /// criterion on `measure`, or on the selection as [`RuleBook::with_setting`];
+    /// [`TieringError::Rules`] when the edited book is invalid.
+    pub fn with_criterion_minimum(
+        &self,
+        tier: &str,
+        measure: &str,
+        min: Decimal,
+        selection: VersionSelection<'_>,
+    ) -> Result<RuleBook, TieringError> {
+        let mut file = self.source().clone();
+        let mut found = 0;
+        for (_, v) in selected(&mut file, selection)? {
+            for t in v.tiers.iter_mut().filter(|t| t.code == tier) {
+                match &mut t.qualify {
+                    Some(q) => {
+                        for c in q.any_of.iter_mut().chain(q.all_of.iter_mut()).filter(|c| c.measure == measure) {
+                            c.min = min;
+                            found += 1;
+                        }
+                    }
+                    None if measure == "aum" => {
+                        t.min_aum = min;
+                        found += 1;
+                    }
+                    None => {}
+                }
+            }
+        }
+        if found == 0 {
+            let why = format!("no selected version has a tier `{tier}` with a criterion on `{measure}`");
+            return Err(InputError::new("", None, "measure", why).into());
+        }
+        RuleBook::from_file(file)
+    }
 }
 
 /// The selected versions of a book file, with their field paths; an error when there are none.
