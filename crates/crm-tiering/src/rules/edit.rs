@@ -5,7 +5,7 @@
 use rust_decimal::Decimal;
 
 use super::RuleBook;
-use super::file::{RuleBookFile, RuleVersionFile};
+use super::file::{RuleBookFile, RuleVersionFile, TierFile};
 use crate::error::{InputError, RuleError, TieringError};
 use crate::month::Month;
 
@@ -83,18 +83,11 @@ impl RuleBook {
         min_aum: Decimal,
         selection: VersionSelection<'_>,
     ) -> Result<RuleBook, TieringError> {
-        let mut file = self.source().clone();
-        let mut found = 0;
-        for (_, v) in selected(&mut file, selection)? {
-            for t in v.tiers.iter_mut().filter(|t| t.code == tier) {
-                t.min_aum = min_aum;
-                found += 1;
-            }
-        }
-        if found == 0 {
-            return Err(InputError::new("", None, "tier", format!("no selected version has a tier `{tier}`")).into());
-        }
-        RuleBook::from_file(file)
+        let why = || format!("no selected version has a tier `{tier}`");
+        self.with_tiers_edited(tier, selection, ("tier", &why), |t| {
+            t.min_aum = min_aum;
+            1
+        })
     }
 
     /// A new book with the minimum of tier `tier`'s criterion on `measure` (SPEC §19.3) set to
@@ -124,28 +117,42 @@ impl RuleBook {
         min: Decimal,
         selection: VersionSelection<'_>,
     ) -> Result<RuleBook, TieringError> {
+        let why = || format!("no selected version has a tier `{tier}` with a criterion on `{measure}`");
+        self.with_tiers_edited(tier, selection, ("measure", &why), |t| match &mut t.qualify {
+            Some(q) => {
+                let mut n = 0;
+                for c in q.any_of.iter_mut().chain(q.all_of.iter_mut()).filter(|c| c.measure == measure) {
+                    c.min = min;
+                    n += 1;
+                }
+                n
+            }
+            None if measure == "aum" => {
+                t.min_aum = min;
+                1
+            }
+            None => 0,
+        })
+    }
+
+    /// A new book with `edit` applied to tier `tier` of the selected versions; `edit` returns
+    /// how many values it set, and none set in all is an input error on `field` saying `why`.
+    fn with_tiers_edited(
+        &self,
+        tier: &str,
+        selection: VersionSelection<'_>,
+        (field, why): (&str, &dyn Fn() -> String),
+        mut edit: impl FnMut(&mut TierFile) -> usize,
+    ) -> Result<RuleBook, TieringError> {
         let mut file = self.source().clone();
         let mut found = 0;
         for (_, v) in selected(&mut file, selection)? {
             for t in v.tiers.iter_mut().filter(|t| t.code == tier) {
-                match &mut t.qualify {
-                    Some(q) => {
-                        for c in q.any_of.iter_mut().chain(q.all_of.iter_mut()).filter(|c| c.measure == measure) {
-                            c.min = min;
-                            found += 1;
-                        }
-                    }
-                    None if measure == "aum" => {
-                        t.min_aum = min;
-                        found += 1;
-                    }
-                    None => {}
-                }
+                found += edit(t);
             }
         }
         if found == 0 {
-            let why = format!("no selected version has a tier `{tier}` with a criterion on `{measure}`");
-            return Err(InputError::new("", None, "measure", why).into());
+            return Err(InputError::new("", None, field, why()).into());
         }
         RuleBook::from_file(file)
     }
