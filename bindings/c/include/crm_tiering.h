@@ -500,7 +500,10 @@ typedef struct crmt_batch_customers {
  * With `component_count` 0, `amounts_fen` has one entry per customer: the month's AUM. With
  * `component_count` k > 0, `components` names k components of the rule book's catalogue and
  * `amounts_fen` is a row-major `count x k` matrix of monthly daily averages (customer `i`'s
- * amount of component `j` at `i * k + j`); `CRMT_NO_AMOUNT` leaves a component out.
+ * amount of component `j` at `i * k + j`); `CRMT_NO_AMOUNT` leaves a component out. A column
+ * may instead name a measure the rule book declares (SPEC §19.1, such as `loan_balance`): its
+ * entries are that measure's values, `CRMT_NO_AMOUNT` for none (the measure's `absent` then
+ * applies). A batch of totals carries no measure: a book that declares measures is refused.
  */
 typedef struct crmt_batch_aum {
   /**
@@ -875,8 +878,9 @@ uint32_t crmt_abi_version(void);
  * number of states other than `count`). Per-customer failures (invalid UTF-8 in an id, an
  * unknown kind, the engine's input, sequence, state and rule errors) are in `errors_out`.
  * `CRMT_INVALID_ARGUMENT` with field `states` when the ids are not those `states` are bound to,
- * and with field `book` when the rule book declares measures besides AUM (SPEC §19.1), which
- * this batch does not carry (`crmt_evaluate_json` does).
+ * and with field `book` for a batch of totals under a rule book that declares measures besides
+ * AUM (SPEC §19.1): a batch of components carries them as columns named by their codes
+ * (`CRMT_NO_AMOUNT`: no value, the measure's `absent` applies).
  *
  * # Safety
  * `book` is a live rule book; `customers` and `aum` point to valid descriptions whose arrays

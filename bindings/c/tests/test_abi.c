@@ -309,7 +309,7 @@ static int declares_measures(const cJSON *v) {
     return 0;
 }
 
-/* The columnar batch carries AUM alone: it refuses a book that reads other measures, rather
+/* A batch of totals carries AUM alone: it refuses a book that reads other measures, rather
  * than tier every customer as if they were absent. */
 static void batch_refuses_measures(const char *name, const cJSON *v) {
     char label[512];
@@ -331,6 +331,45 @@ static void batch_refuses_measures(const char *name, const cJSON *v) {
     crmt_result rc = crmt_evaluate_batch(book, 202401, &customers, &aum, states, 1, errors, &batch);
     CHECK(rc == CRMT_INVALID_ARGUMENT, "expected invalid argument, got %s", crmt_result_name(rc));
     CHECK(strcmp(last_field(), "book") == 0, "field `%s`", last_field());
+    crmt_batch_free(batch);
+    crmt_states_free(states);
+    crmt_rulebook_free(book);
+    end();
+}
+
+/* A batch of components carries a measure as a column named by its code (SPEC §19.1): the 光大
+ * gallery book, private banking by AUM or loans. */
+static void test_batch_measure_columns(const char *vectors) {
+    begin("batch with a measure column");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/../gallery/cebbank-private.toml", vectors);
+    size_t len = 0;
+    char *text = read_file(path, &len);
+    crmt_rulebook *book = NULL;
+    CHECK(text && crmt_rulebook_from_toml((const uint8_t *)text, len, &book) == CRMT_OK, "book: %s", last_message());
+    free(text);
+    const char ids[] = "c1c2";
+    size_t id_off[] = {0, 2, 4};
+    crmt_batch_customers customers = {2, ids, id_off, NULL, NULL, NULL};
+    const char *codes[] = {"demand_deposit", "loan_balance"};
+    /* c1: 1,000,000 of deposits and a loan of 6,500,000; c2: the same deposits, no loan value. */
+    int64_t amounts[] = {100000000, 650000000, 100000000, CRMT_NO_AMOUNT};
+    crmt_batch_aum aum = {2, codes, amounts};
+    crmt_states *states = NULL;
+    CHECK(crmt_states_new(2, &states) == CRMT_OK, "states");
+    crmt_result errors[2];
+    crmt_batch *batch = NULL;
+    CHECK(crmt_evaluate_batch(book, 202401, &customers, &aum, states, 1, errors, &batch) == CRMT_OK, "%s", last_message());
+    size_t nev = 0;
+    const crmt_event *ev = batch ? crmt_batch_events(batch, &nev) : NULL;
+    CHECK(nev == 2, "%zu events", nev);
+    if (nev == 2) {
+        CHECK(strcmp(ev[0].to_tier, "private") == 0 && strcmp(ev[0].measure, "loan_balance") == 0 &&
+                  ev[0].measure_value_fen == 650000000 && ev[0].aum_fen == 100000000,
+              "c1 enters private by its loan: %s %s", ev[0].to_tier, ev[0].measure);
+        CHECK(strcmp(ev[1].to_tier, "platinum") == 0 && strcmp(ev[1].measure, "aum") == 0, "c2 platinum by AUM: %s",
+              ev[1].to_tier);
+    }
     crmt_batch_free(batch);
     crmt_states_free(states);
     crmt_rulebook_free(book);
@@ -1074,6 +1113,7 @@ int main(int argc, char **argv) {
     test_batch_chunks();
     test_threads();
     run_vectors(dir);
+    test_batch_measure_columns(dir);
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

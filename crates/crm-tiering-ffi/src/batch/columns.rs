@@ -43,7 +43,10 @@ pub struct crmt_batch_customers {
 /// With `component_count` 0, `amounts_fen` has one entry per customer: the month's AUM. With
 /// `component_count` k > 0, `components` names k components of the rule book's catalogue and
 /// `amounts_fen` is a row-major `count x k` matrix of monthly daily averages (customer `i`'s
-/// amount of component `j` at `i * k + j`); `CRMT_NO_AMOUNT` leaves a component out.
+/// amount of component `j` at `i * k + j`); `CRMT_NO_AMOUNT` leaves a component out. A column
+/// may instead name a measure the rule book declares (SPEC §19.1, such as `loan_balance`): its
+/// entries are that measure's values, `CRMT_NO_AMOUNT` for none (the measure's `absent` then
+/// applies). A batch of totals carries no measure: a book that declares measures is refused.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct crmt_batch_aum {
@@ -167,9 +170,11 @@ pub(super) fn unreadable(i: usize) -> TieringError {
     InputError::new("", None, "id", format!("record {i} is unreadable")).into()
 }
 
-/// A component's monthly daily averages, one row of the `count x k` matrix per customer.
+/// A component's monthly daily averages, one row of the `count x k` matrix per customer; a
+/// column that names a measure of the book carries that measure's values instead (SPEC §19.1).
 pub(super) struct Averages<'a> {
     pub(super) codes: Vec<std::sync::Arc<str>>,
+    pub(super) measures: Vec<Option<crm_tiering::MeasureCode>>,
     pub(super) amounts: &'a [i64],
 }
 
@@ -177,13 +182,18 @@ impl Averages<'_> {
     pub(super) fn input(&self, i: usize) -> MonthInput {
         let k = self.codes.len();
         let row = &self.amounts[i * k..(i + 1) * k];
-        let items = row
-            .iter()
-            .zip(&self.codes)
-            .filter(|(f, _)| **f != crate::CRMT_NO_AMOUNT)
-            .map(|(f, code)| ComponentAmount { component: code.clone(), amount: from_fen(*f) })
-            .collect();
-        MonthInput { aum: AumInput::Averages(items), special: None, measures: Default::default() }
+        let mut measures = crm_tiering::Measures::default();
+        let mut items = Vec::with_capacity(k);
+        for ((f, code), measure) in row.iter().zip(&self.codes).zip(&self.measures) {
+            match (*f == crate::CRMT_NO_AMOUNT, measure) {
+                (true, _) => {}
+                (false, Some(m)) => {
+                    measures.insert(*m, from_fen(*f));
+                }
+                (false, None) => items.push(ComponentAmount { component: code.clone(), amount: from_fen(*f) }),
+            }
+        }
+        MonthInput { aum: AumInput::Averages(items), special: None, measures }
     }
 }
 

@@ -129,8 +129,9 @@ where
 /// number of states other than `count`). Per-customer failures (invalid UTF-8 in an id, an
 /// unknown kind, the engine's input, sequence, state and rule errors) are in `errors_out`.
 /// `CRMT_INVALID_ARGUMENT` with field `states` when the ids are not those `states` are bound to,
-/// and with field `book` when the rule book declares measures besides AUM (SPEC §19.1), which
-/// this batch does not carry (`crmt_evaluate_json` does).
+/// and with field `book` for a batch of totals under a rule book that declares measures besides
+/// AUM (SPEC §19.1): a batch of components carries them as columns named by their codes
+/// (`CRMT_NO_AMOUNT`: no value, the measure's `absent` applies).
 ///
 /// # Safety
 /// `book` is a live rule book; `customers` and `aum` point to valid descriptions whose arrays
@@ -242,19 +243,60 @@ fn bind(st: &mut crmt_states, ids: &[u8], o: &[usize]) -> Result<(), Failure> {
     }
 }
 
-/// The columnar batch carries AUM alone: a book that also reads other measures would see them
-/// all absent, a plausible wrong tier, so it is refused (SPEC §19.1).
+/// A batch of totals carries AUM alone: a book that also reads other measures would see them
+/// all absent, a plausible wrong tier, so it is refused (SPEC §19.1); a batch of components
+/// carries them as columns named by their codes.
 fn refuse_measures(book: &crmt_rulebook) -> Result<(), Failure> {
     match book.engine.rule_book().measure_codes().first() {
         None => Ok(()),
         Some(code) => Err(Failure::new(
             crmt_result::CRMT_INVALID_ARGUMENT,
             format!(
-                "the rule book declares measure `{code}`, which the columnar batch does not carry: evaluate its customers with crmt_evaluate_json or a portfolio"
+                "the rule book declares measure `{code}`, which a batch of totals does not carry: give the AUM as components with a column for each measure, or evaluate with crmt_evaluate_json or a portfolio"
             ),
         )
         .field("book")),
     }
+}
+
+/// The component columns of a batch of components (`a.component_count` > 0) for `n`
+/// customers: each named once by the core's one rule for columns, a column that names a
+/// measure of the book carrying that measure (SPEC §19.1).
+///
+/// # Safety
+/// As `crmt_evaluate_batch` for `a`.
+unsafe fn component_averages<'a>(engine: &Engine, a: &crmt_batch_aum, n: usize) -> Result<Averages<'a>, Failure> {
+    let k = a.component_count;
+    // SAFETY: `component_count` entries per the contract.
+    let pointers = unsafe { slice(a.components, k, "aum.components", "aum.component_count") }?;
+    let mut codes = vec_for(k, "aum.components", "aum.component_count")?;
+    for (j, p) in pointers.iter().enumerate() {
+        // SAFETY: NUL-terminated strings per the contract.
+        codes.push(std::sync::Arc::<str>::from(unsafe { c_str(*p, &format!("aum.components[{j}]")) }?));
+    }
+    // Each component named once, by the core's one rule for columns (a code given twice,
+    // or a code and its Chinese name, is refused rather than summed).
+    let mut headers: Vec<&str> = vec_for(k.saturating_add(1), "aum.components", "aum.component_count")?;
+    headers.extend(std::iter::once("customer_id").chain(codes.iter().map(|c| &**c)));
+    let resolved =
+        crm_tiering::portfolio::Columns::resolve(engine.rule_book(), crm_tiering::portfolio::TableKind::Aum, &headers)?;
+    // A column that names a measure the book declares carries that measure (SPEC §19.1).
+    let measures: Vec<Option<crm_tiering::MeasureCode>> = (0..k)
+        .map(|j| match resolved.role(j + 1) {
+            Some(crm_tiering::portfolio::ColumnRole::Measure(code)) => crm_tiering::MeasureCode::new(code).ok(),
+            _ => None,
+        })
+        .collect();
+    let total = n.checked_mul(k).ok_or_else(|| {
+        Failure::new(
+            crmt_result::CRMT_INVALID_ARGUMENT,
+            format!("`aum.component_count` is {k}: {n} customers x {k} amounts are more than any array can hold"),
+        )
+        .field("aum.component_count")
+    })?;
+    // SAFETY: `count * component_count` entries per the contract.
+    let amounts = unsafe { slice(a.amounts_fen, total, "aum.amounts_fen", "aum.component_count") }?;
+    Ok(Averages { codes, measures, amounts })
 }
 
 /// The batch evaluation behind both entry points.
@@ -278,7 +320,9 @@ unsafe fn run_batch(
         (handle(book, "book")?, arg(customers, "customers")?, arg(aum, "aum")?, handle_mut(states, "states")?)
     };
     let month = parse_month(month)?;
-    refuse_measures(book)?;
+    if a.component_count == 0 {
+        refuse_measures(book)?;
+    }
     let n = c.count;
     // The count first: `count + 1` offsets must be an array (SIZE_MAX is refused here).
     byte_size::<usize>(n.saturating_add(1), "customers.id_offsets", "customers.count")?;
@@ -319,29 +363,8 @@ unsafe fn run_batch(
         let input = |i: usize| Ok(MonthInput::total(from_fen(totals[i])));
         evaluate(engine, month, &columns, states, scratch, threads, input, out)
     } else {
-        let k = a.component_count;
-        // SAFETY: `component_count` entries per the contract.
-        let pointers = unsafe { slice(a.components, k, "aum.components", "aum.component_count") }?;
-        let mut codes = vec_for(k, "aum.components", "aum.component_count")?;
-        for (j, p) in pointers.iter().enumerate() {
-            // SAFETY: NUL-terminated strings per the contract.
-            codes.push(std::sync::Arc::<str>::from(unsafe { c_str(*p, &format!("aum.components[{j}]")) }?));
-        }
-        // Each component named once, by the core's one rule for columns (a code given twice,
-        // or a code and its Chinese name, is refused rather than summed).
-        let mut headers: Vec<&str> = vec_for(k.saturating_add(1), "aum.components", "aum.component_count")?;
-        headers.extend(std::iter::once("customer_id").chain(codes.iter().map(|c| &**c)));
-        crm_tiering::portfolio::Columns::resolve(engine.rule_book(), crm_tiering::portfolio::TableKind::Aum, &headers)?;
-        let total = n.checked_mul(k).ok_or_else(|| {
-            Failure::new(
-                crmt_result::CRMT_INVALID_ARGUMENT,
-                format!("`aum.component_count` is {k}: {n} customers x {k} amounts are more than any array can hold"),
-            )
-            .field("aum.component_count")
-        })?;
-        // SAFETY: `count * component_count` entries per the contract.
-        let amounts = unsafe { slice(a.amounts_fen, total, "aum.amounts_fen", "aum.component_count") }?;
-        let averages = Averages { codes, amounts };
+        // SAFETY: per the contract.
+        let averages = unsafe { component_averages(engine, a, n) }?;
         let input = |i: usize| Ok(averages.input(i));
         evaluate(engine, month, &columns, states, scratch, threads, input, out)
     };
