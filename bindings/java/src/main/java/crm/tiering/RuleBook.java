@@ -209,7 +209,9 @@ public final class RuleBook implements AutoCloseable {
      * {@code time_deposit}) in fen, row by row: customer {@code i}'s amount of component {@code j} at
      * {@code i * components.size() + j}; {@link #NO_AMOUNT} leaves that component out for that
      * customer. An amount the rules reject (a negative one, say) is that customer's error, naming the
-     * component as its field.
+     * component as its field. A column may instead name a measure the rule book declares besides AUM
+     * (such as {@code loan_balance}): its entries are that measure's values, {@link #NO_AMOUNT} for
+     * none. (A batch of totals carries no measure, and refuses a book that declares some.)
      *
      * @param month the month
      * @param components the component codes, the columns of {@code averagesFen}; at least one

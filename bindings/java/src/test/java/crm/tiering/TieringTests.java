@@ -365,6 +365,21 @@ public final class TieringTests {
                 }
             }
         });
+        run("batch with a measure column: private banking by loans (the 光大 gallery book)", () -> {
+            String toml = Files.readString(rulesDir.resolve("gallery").resolve("cebbank-private.toml"));
+            try (RuleBook rb = RuleBook.fromToml(toml); BatchStates s = BatchStates.create(2)) {
+                List<Customer> two = List.of(Customer.personal("l1"), Customer.personal("l2"));
+                long[] fen = {100_000_000L, 650_000_000L, 100_000_000L, RuleBook.NO_AMOUNT};
+                BatchResult b = rb.evaluateBatch(YearMonth.of(2024, 1), two, List.of("demand_deposit", "loan_balance"), fen, s, 1);
+                check(b.errors().isEmpty(), "errors " + b.errors());
+                check(b.events().size() == 2, b.events().size() + " events");
+                Event e1 = b.events().get(0);
+                check("private".equals(e1.toTier()) && "loan_balance".equals(e1.measure())
+                        && new BigDecimal("6500000.00").equals(e1.measureValue()), "l1: " + e1);
+                check("platinum".equals(b.events().get(1).toTier()) && "aum".equals(b.events().get(1).measure()),
+                        "l2: " + b.events().get(1));
+            }
+        });
         run("batch of component averages agrees with single evaluations, on 1 and 2 threads", () -> {
             List<String> components = List.of("time_deposit", "demand_deposit", "wealth_product");
             int n = 40;
