@@ -94,6 +94,10 @@ pub(crate) fn explain(customer: &str, store: &mut Store) -> Result<String, Failu
             if let Some(g) = al.gap() {
                 let _ = write!(d, ", gap {g} to {}", al.threshold().map(|t| t.to_string()).unwrap_or_default());
             }
+            // The measure the alert is about, in a book by criteria (SPEC §19.3).
+            if let (Some(m), Some(v)) = (al.measure.filter(|m| m.as_str() != "aum"), al.measure_value()) {
+                let _ = write!(d, " ({m} {v})");
+            }
             let _ = writeln!(story, "{d}");
         }
     }

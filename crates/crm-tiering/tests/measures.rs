@@ -230,3 +230,34 @@ fn a_composed_measure_weighs_the_aum_components() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn the_explanation_names_the_measure_that_decided() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules-spec/gallery/cebbank-private.toml"))
+            .unwrap();
+    let e = Engine::new(RuleBook::from_toml_str(&text).unwrap());
+    let mut i = MonthInput::total(parse_amount("1000000").unwrap());
+    i.measures.insert("loan_balance".parse().unwrap(), parse_amount("6500000").unwrap());
+    let out = e.evaluate(&Customer::personal("c1"), &CustomerState::default(), "2024-01".parse().unwrap(), &i).unwrap();
+    let text = out.events[0].explain();
+    assert!(
+        text.contains("loan_balance 6500000.00 (AUM 1000000.00) met the minimum 6000000.00"),
+        "an entry by loans must not read as one by AUM: {text}"
+    );
+    // A book without measures explains as before.
+    let d = Engine::new(RuleBook::default_book().unwrap());
+    let out = d
+        .evaluate(
+            &Customer::personal("c1"),
+            &CustomerState::default(),
+            "2024-01".parse().unwrap(),
+            &MonthInput::total(parse_amount("250000").unwrap()),
+        )
+        .unwrap();
+    assert!(
+        out.events[0].explain().ends_with(": AUM 250000.00 met the minimum 200000.00"),
+        "{}",
+        out.events[0].explain()
+    );
+}

@@ -134,13 +134,19 @@ impl Event {
         };
         let e = &self.evidence;
         let threshold = e.threshold().map(|t| t.to_string()).unwrap_or_default();
+        // The figure that decided: AUM, or the measure of the criterion that decided (SPEC
+        // §19.3), whose threshold the evidence holds.
+        let (figure, of) = match (e.measure.filter(|m| m.as_str() != "aum"), e.measure_value()) {
+            (Some(m), Some(v)) => (format!("{m} {v} (AUM {})", e.aum()), format!(" of {m}")),
+            _ => (format!("AUM {}", e.aum()), String::new()),
+        };
         let _ = match self.reason {
-            Reason::MetTierMinimum => write!(s, ": AUM {} met the minimum {threshold}", e.aum()),
-            Reason::ShortOfTier => write!(s, ": AUM {} is short of the minimum {threshold}", e.aum()),
+            Reason::MetTierMinimum => write!(s, ": {figure} met the minimum {threshold}"),
+            Reason::ShortOfTier => write!(s, ": {figure} is short of the minimum {threshold}"),
             Reason::NoLowerTier => write!(s, ": the tier has no tier below it under the rules in force"),
             Reason::HighestInWindow | Reason::LastMonth | Reason::OneDown | Reason::LowestTierFloor => write!(
                 s,
-                ": {} consecutive months short of {threshold} since {} (peak AUM {}), target rule {}",
+                ": {} consecutive months short of {threshold}{of} since {} (peak AUM {}), target rule {}",
                 e.window_months.unwrap_or(0),
                 e.window_from.map(|m| m.to_string()).unwrap_or_default(),
                 e.peak_aum().unwrap_or_default(),
@@ -148,12 +154,12 @@ impl Event {
             ),
             Reason::BelowEntryRun => write!(
                 s,
-                ": {} consecutive months below the entry threshold {threshold} since {} (peak AUM {})",
+                ": {} consecutive months below the entry threshold {threshold}{of} since {} (peak AUM {})",
                 e.window_months.unwrap_or(0),
                 e.window_from.map(|m| m.to_string()).unwrap_or_default(),
                 e.peak_aum().unwrap_or_default()
             ),
-            Reason::RetentionEnded => write!(s, ": retention ended with AUM {} below {threshold}", e.aum()),
+            Reason::RetentionEnded => write!(s, ": retention ended with {figure} below {threshold}"),
             Reason::Designated => write!(
                 s,
                 ": designated for {} months from {}",
