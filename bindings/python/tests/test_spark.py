@@ -350,3 +350,28 @@ def test_evaluate_to_parquet_writes_nothing_when_errors_stop_the_run(spark, rule
     (out / "states").mkdir(parents=True)
     with pytest.raises(FileExistsError):
         cts.evaluate_to_parquet(rules, cts._create(spark, history), str(out), months="2024-01..2024-06", mode="error")
+
+
+def test_a_measure_column_reaches_the_tasks(spark):
+    """The 光大 gallery book: a ``loan_balance`` column (SPEC §19.1) is carried to the tasks and
+    read by the core there, so Spark tiers by loans as the single process does."""
+    from conftest import VECTORS
+
+    book = ct.load_rules(str(VECTORS.parent / "gallery" / "cebbank-private.toml"))
+    t = pa.table(
+        {
+            "month": ["2024-03"] * 4,
+            "customer_id": ["m1", "m2", "m3", "m4"],
+            "aum": [Decimal("1000000"), Decimal("1000000"), Decimal("7000000"), Decimal("250000")],
+            "loan_balance": [Decimal("6500000"), None, Decimal("0"), Decimal("6000000")],
+        }
+    )
+    want, _ = single(book, t, "2024-03")
+    tiers = dict(zip(want["states"].column("customer_id").to_pylist(), want["states"].column("tier").to_pylist()))
+    assert tiers == {"m1": "private", "m2": "platinum", "m3": "private", "m4": "private"}
+    assert want["events"].column("measure").to_pylist()[0] == "loan_balance"
+    r = cts.replay(book, cts._create(spark, t), months="2024-03", partitions=2)
+    try:
+        assert_same(r.to_arrow(), want)
+    finally:
+        r.unpersist()
