@@ -261,3 +261,18 @@ fn the_explanation_names_the_measure_that_decided() {
         out.events[0].explain()
     );
 }
+
+#[test]
+fn the_qualifying_rank_of_an_aum_reads_the_criteria() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules-spec/gallery/cebbank-private.toml"))
+            .unwrap();
+    let book = RuleBook::from_toml_str(&text).unwrap();
+    let v = &book.rule_sets()[0].versions[0];
+    // 私人银行 qualifies by criteria (its min_aum is 0): an AUM of 1,000,000 alone is platinum,
+    // 6,000,000 private, 100 nothing.
+    let rank = |a: &str| v.qualifying_rank(parse_amount(a).unwrap()).map(|r| v.tiers[r].code.as_str());
+    assert_eq!(rank("1000000"), Some("platinum"));
+    assert_eq!(rank("6000000"), Some("private"));
+    assert_eq!(rank("100"), None);
+}

@@ -230,8 +230,14 @@ impl RuleVersion {
         }
     }
 
-    /// The qualifying tier of a month: the highest tier whose minimum the AUM meets.
+    /// The qualifying tier of a month: the highest tier whose minimum the AUM meets. In a
+    /// version whose tiers qualify by criteria (SPEC §19.3), the highest tier whose criteria the
+    /// AUM meets with every other measure at 0 (a tier that needs another measure is not met).
     pub fn qualifying_rank(&self, aum: Decimal) -> Option<usize> {
+        if self.by_criteria {
+            let fen = crate::money::to_fen(crate::money::round_fen(aum, self.aum.rounding.strategy()));
+            return fen.and_then(|fen| self.qualifying_rank_by(&[fen]));
+        }
         self.tiers.iter().rposition(|t| self.meets(aum, t.min_aum))
     }
 }
