@@ -11,7 +11,9 @@
 #        MASTER_PORT (7177), MASTER_UI (8180), WORKER_UI (8181: the second worker takes the next
 #        port), PARTITIONS (default 4), NEGATIVE (1: also show that executors without
 #        PYSPARK_PYTHON fail, "No module named ..."; 0 to skip), ARCHIVE (an already packed
-#        environment to ship instead of packing one), KEEP (1: keep WORK).
+#        environment to ship instead of packing one), KEEP (1: keep WORK), JOB_LIMIT (600: seconds
+#        the job may take before its state is shown and it is submitted once more; a second
+#        hang fails the test), NEGATIVE_LIMIT (300).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -22,6 +24,8 @@ MASTER_UI="${MASTER_UI:-8180}"
 WORKER_UI="${WORKER_UI:-8181}"
 PARTITIONS="${PARTITIONS:-4}"
 NEGATIVE="${NEGATIVE:-1}"
+JOB_LIMIT="${JOB_LIMIT:-600}"
+NEGATIVE_LIMIT="${NEGATIVE_LIMIT:-300}"
 if [ -z "${JAVA_HOME:-}" ] && [ -d /usr/lib/jvm/java-17-openjdk-amd64 ]; then
   export JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64
 fi
@@ -40,10 +44,25 @@ cleanup() {
   local rc=$?
   for pid in "${PIDS[@]}"; do kill "$pid" 2> /dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2> /dev/null || true; done
-  if [ "${KEEP:-0}" != 1 ]; then rm -rf "$WORK"; fi
+  # An executor the workers' end left running may still be writing its directory: once more.
+  if [ "${KEEP:-0}" != 1 ]; then rm -rf "$WORK" 2> /dev/null || { sleep 3; rm -rf "$WORK" || true; }; fi
   exit "$rc"
 }
 trap cleanup EXIT INT TERM
+
+# What a submission that did not finish was doing: the driver's last lines, the master's and
+# workers' last lines, each executor's last lines and the Python processes still running.
+hung_diagnostics() {
+  echo "   -- driver (last 40 lines)"; tail -n 40 "$WORK/spark.log" 2> /dev/null | sed 's/^/   /'
+  echo "   -- job output"; sed 's/^/   /' "$WORK/job.log" 2> /dev/null
+  for f in "$SPARK_LOG_DIR"/*.log; do echo "   -- $(basename "$f") (last 15 lines)"; tail -n 15 "$f" | sed 's/^/   /'; done
+  for f in "$WORK"/worker*/app-*/*/stderr; do
+    [ -f "$f" ] || continue
+    echo "   -- executor ${f#"$WORK"/} (last 15 lines)"; tail -n 15 "$f" | sed 's/^/   /'
+  done
+  echo "   -- processes"; ps -eo pid,stat,etime,rss,args --sort=start_time | grep -E "pyspark|environment/bin/python|spark" | grep -v grep | cut -c1-160 | sed 's/^/   /'
+  df -h "$WORK" | sed 's/^/   /'
+}
 start=$SECONDS
 
 echo "== wheel"
@@ -107,7 +126,7 @@ JOB=("$HERE/tiering_job.py" --input "$WORK/input" --months 2023-01..2023-12 --pa
 
 if [ "$NEGATIVE" = 1 ]; then
   echo "== without PYSPARK_PYTHON (the executors' own python3): expected to fail"
-  if env -u PYSPARK_PYTHON PYSPARK_DRIVER_PYTHON="$PY" PYTHONPATH="$WORK/driver" "${SUBMIT[@]}" \
+  if env -u PYSPARK_PYTHON PYSPARK_DRIVER_PYTHON="$PY" PYTHONPATH="$WORK/driver" timeout --kill-after=30 "$NEGATIVE_LIMIT" "${SUBMIT[@]}" \
       "${JOB[@]}" --output "$WORK/output-negative" > "$WORK/negative.log" 2>&1; then
     echo "   it ran: python3 on this machine has crm_tiering and pyarrow, so this shows nothing"
   else
@@ -118,10 +137,26 @@ fi
 
 echo "== spark-submit to $MASTER: the venv archive as ./environment, PYSPARK_PYTHON=./environment/bin/python"
 t0=$SECONDS
-PYSPARK_PYTHON=./environment/bin/python PYSPARK_DRIVER_PYTHON="$PY" PYTHONPATH="$WORK/driver" "${SUBMIT[@]}" \
-  --archives "$ARCHIVE#environment" \
-  "${JOB[@]}" --output "$WORK/output" --check > "$WORK/job.log" 2> "$WORK/spark.log" \
-  || { cat "$WORK/job.log"; tail -50 "$WORK/spark.log"; exit 1; }
+submit() {
+  rm -rf "$WORK/output"
+  PYSPARK_PYTHON=./environment/bin/python PYSPARK_DRIVER_PYTHON="$PY" PYTHONPATH="$WORK/driver" \
+    timeout --kill-after=30 "$JOB_LIMIT" "${SUBMIT[@]}" --archives "$ARCHIVE#environment" \
+    "${JOB[@]}" --output "$WORK/output" --check > "$WORK/job.log" 2> "$WORK/spark.log"
+}
+rc=0
+submit || rc=$?
+if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+  # A submission that does not finish must fail this test with what Spark was doing, not hold
+  # the test command until CI's limit. A second one shows whether the hang was the cluster's.
+  echo "   the job did not finish in $JOB_LIMIT s (the run is 45-60 s on 2 cores); what Spark was doing:"
+  hung_diagnostics
+  mv "$WORK/spark.log" "$WORK/spark-hung.log"
+  echo "== spark-submit again, once"
+  rc=0
+  submit || rc=$?
+  [ "$rc" = 0 ] && echo "   the second submission finished: the first one's hang is reported above"
+fi
+[ "$rc" = 0 ] || { echo "   spark-submit failed (exit $rc)"; cat "$WORK/job.log"; tail -50 "$WORK/spark.log"; exit 1; }
 grep -v "Warning\|^ *$" "$WORK/job.log" | sed 's/^/   /'  # pyspark's pandas >= 3 FutureWarning left out
 for t in states events alerts errors stored_states; do
   ls "$WORK/output/$t"/*.parquet > /dev/null || { echo "missing output $t"; exit 1; }
