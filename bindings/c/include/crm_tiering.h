@@ -446,7 +446,8 @@ typedef struct crmt_portfolio_result crmt_portfolio_result;
 typedef struct crmt_rulebook crmt_rulebook;
 
 /**
- * One customer's state between monthly evaluations. Not synchronized.
+ * One customer's state between monthly evaluations, with the history its rule book's
+ * windows read (SPEC §19.5; empty for a book without windows). Not synchronized.
  */
 typedef struct crmt_state crmt_state;
 
@@ -1328,7 +1329,8 @@ const struct crmt_alert *crmt_outcome_alerts(const struct crmt_outcome *outcome,
 const struct crmt_state *crmt_outcome_state(const struct crmt_outcome *outcome);
 
 /**
- * The outcome as JSON, `{"aum", "state", "events", "alerts"}`, exactly the values of the
+ * The outcome as JSON, `{"aum", "state", "events", "alerts"}` (and `"history"` under a rule
+ * book with windows), exactly the values of the
  * conformance vectors' `expected`, in a new buffer released with `crmt_buffer_free`.
  *
  * # Errors
@@ -2093,8 +2095,9 @@ void crmt_rulebook_free(struct crmt_rulebook *book);
 enum crmt_result crmt_state_new(struct crmt_state **out);
 
 /**
- * Reads a state written by `crmt_state_to_bytes` (versioned JSON). Zero bytes (or only
- * whitespace) give a new customer's state. Released with `crmt_state_free`.
+ * Reads a state written by `crmt_state_to_bytes` (versioned JSON, with the customer's history
+ * when its rule book's windows keep one). Zero bytes (or only whitespace) give a new
+ * customer's state. Released with `crmt_state_free`.
  *
  * # Errors
  * `CRMT_NULL_ARGUMENT`, `CRMT_INVALID_UTF8`, `CRMT_STATE_ERROR` (malformed, or another schema
@@ -2106,8 +2109,9 @@ enum crmt_result crmt_state_new(struct crmt_state **out);
 enum crmt_result crmt_state_from_bytes(const uint8_t *data, size_t len, struct crmt_state **out);
 
 /**
- * Serializes a state (versioned JSON, one line, UTF-8) into a new buffer the caller stores
- * in its own database and releases with `crmt_buffer_free`.
+ * Serializes a state (versioned JSON, one line, UTF-8; a `history` member carries the months a
+ * rule book's windows read, SPEC §19.5) into a new buffer the caller stores in its own
+ * database and releases with `crmt_buffer_free`.
  *
  * # Errors
  * `CRMT_NULL_ARGUMENT`.
@@ -2173,7 +2177,8 @@ enum crmt_result crmt_states_new(size_t count, struct crmt_states **out);
 size_t crmt_states_len(const struct crmt_states *states);
 
 /**
- * Serializes state `index` into a new buffer released with `crmt_buffer_free`.
+ * Serializes state `index` (as `crmt_state_to_bytes`, with its history under a rule book with
+ * windows) into a new buffer released with `crmt_buffer_free`.
  *
  * # Errors
  * `CRMT_NULL_ARGUMENT`, `CRMT_INDEX_OUT_OF_RANGE`.

@@ -165,13 +165,14 @@ fn explain_table(
         legal_entity: last.legal_entity().map(str::to_string),
         kind: last.kind().unwrap_or_default(),
     };
-    let mut state = initial.map(|s| s.state).unwrap_or_default();
+    let (mut state, mut past) = initial.map(|s| (s.state, s.history.clone())).unwrap_or_default();
     let mut outcomes = Vec::with_capacity(rows.len());
     for r in rows {
         let input = MonthInput { aum: r.aum().into_owned(), special: None, measures: Default::default() };
         let month = r.month().unwrap_or(Month::LAST);
-        let o = engine.evaluate(&who, &state, month, &input).map_err(errors::py_err)?;
+        let o = engine.evaluate_with_history(&who, &state, &past, month, &input).map_err(errors::py_err)?;
         state = o.state;
+        past.clone_from(&o.history);
         outcomes.push(o);
     }
     let list: Vec<&MonthOutcome> = outcomes.iter().collect();

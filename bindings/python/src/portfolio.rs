@@ -371,7 +371,9 @@ impl PyPortfolio {
 
     /// A customer's current state, if the portfolio knows the customer.
     fn state(&self, customer_id: &str) -> Option<PyCustomerState> {
-        self.states.get(customer_id).map(|(_, s)| PyCustomerState { state: *s })
+        let i = self.states.index_of(customer_id)?;
+        let state = *self.states.states().get(i)?;
+        Some(PyCustomerState { state, history: self.states.history(i) })
     }
 
     /// Sets a customer's state (for instance one stored by the bank's core system).
@@ -391,9 +393,16 @@ impl PyPortfolio {
         // Replacing a customer keeps its place: rebuild the states in order.
         if self.states.get(customer_id).is_some() {
             let mut next = PortfolioStates::new();
-            for (c, s) in self.states.iter() {
-                let (c, s) = if c.id == customer_id { (customer.borrowed(), state.state) } else { (c, *s) };
-                next.insert(c, s).map_err(|e| tiering_error(&e))?;
+            for (i, (c, s)) in self.states.iter().enumerate() {
+                let (c, s, h) = if c.id == customer_id {
+                    (customer.borrowed(), state.state, state.history.clone())
+                } else {
+                    (c, *s, self.states.history(i))
+                };
+                let at = next.insert(c, s).map_err(|e| tiering_error(&e))?;
+                if !h.is_empty() {
+                    next.set_history(at, &h).map_err(|e| tiering_error(&e))?;
+                }
             }
             if let Some(fp) = self.states.rule_book()
                 && fp == self.engine.rule_book().fingerprint()
@@ -404,7 +413,10 @@ impl PyPortfolio {
             self.ids.clear();
             return Ok(());
         }
-        self.states.insert(customer, state.state).map_err(|e| tiering_error(&e))?;
+        let at = self.states.insert(customer, state.state).map_err(|e| tiering_error(&e))?;
+        if !state.history.is_empty() {
+            self.states.set_history(at, &state.history).map_err(|e| tiering_error(&e))?;
+        }
         Ok(())
     }
 

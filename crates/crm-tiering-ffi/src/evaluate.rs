@@ -118,12 +118,14 @@ unsafe fn run(
     input: &MonthInput,
     out: *mut *mut crmt_outcome,
 ) -> Result<(), Failure> {
-    let outcome = book.engine.evaluate(customer, &state.state, month, input)?;
+    let outcome = book.engine.evaluate_with_history(customer, &state.state, &state.history, month, input)?;
     state.state = outcome.state;
+    state.history.clone_from(&outcome.history);
     if !out.is_null() {
         let events = outcome.events.iter().map(|e| event_struct(0, e)).collect();
         let alerts = outcome.alerts.iter().map(|a| alert_struct(0, a)).collect();
-        let value = crmt_outcome { state: crmt_state { state: outcome.state }, outcome, events, alerts };
+        let lent = crmt_state { state: outcome.state, history: outcome.history.clone() };
+        let value = crmt_outcome { state: lent, outcome, events, alerts };
         // SAFETY: per the contract.
         unsafe { put_handle(out, value, "out") }?;
     }
@@ -356,7 +358,8 @@ pub unsafe extern "C" fn crmt_outcome_state(outcome: *const crmt_outcome) -> *co
     unsafe { read_value(outcome, "outcome", std::ptr::null(), |o| &o.state as *const crmt_state) }
 }
 
-/// The outcome as JSON, `{"aum", "state", "events", "alerts"}`, exactly the values of the
+/// The outcome as JSON, `{"aum", "state", "events", "alerts"}` (and `"history"` under a rule
+/// book with windows), exactly the values of the
 /// conformance vectors' `expected`, in a new buffer released with `crmt_buffer_free`.
 ///
 /// # Errors
@@ -369,12 +372,7 @@ pub unsafe extern "C" fn crmt_outcome_to_json(outcome: *const crmt_outcome, out:
     guard(|| {
         // SAFETY: per the contract.
         let o = unsafe { handle(outcome, "outcome") }?;
-        let value = serde_json::json!({
-            "aum": o.outcome.aum.to_string(),
-            "state": o.outcome.state,
-            "events": o.outcome.events,
-            "alerts": o.outcome.alerts,
-        });
+        let value = o.outcome.to_json_value();
         // SAFETY: per the contract.
         unsafe { put_handle(out, crmt_buffer::new(value.to_string().into_bytes()), "out") }
     })

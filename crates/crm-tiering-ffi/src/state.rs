@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use crm_tiering::{CustomerRef, CustomerState, Status};
+use crm_tiering::{CustomerRef, CustomerState, Histories, History, Status};
 
 use crate::CRMT_CODE_SIZE;
 use crate::args::{bytes, put, utf8, vec_for};
@@ -13,9 +13,11 @@ use crate::convert::code_field;
 use crate::details::Failure;
 use crate::handle::{Handle, Kind, free_handle, handle, handle_mut, put_handle, read_value};
 
-/// One customer's state between monthly evaluations. Not synchronized.
+/// One customer's state between monthly evaluations, with the history its rule book's
+/// windows read (SPEC §19.5; empty for a book without windows). Not synchronized.
 pub struct crmt_state {
     pub(crate) state: CustomerState,
+    pub(crate) history: History,
 }
 
 /// The states of a batch's customers, for `crmt_evaluate_batch`: made new
@@ -25,6 +27,8 @@ pub struct crmt_state {
 /// states are keyed by id in a `crmt_portfolio`. Not synchronized.
 pub struct crmt_states {
     pub(crate) states: Vec<CustomerState>,
+    /// The customers' histories under a rule book with windows (SPEC §19.5), beside `states`.
+    pub(crate) histories: Histories,
     /// The ids of the first batch (concatenated, and their ends), once bound.
     pub(crate) bound: Option<(Vec<u8>, Vec<usize>)>,
     /// The borrowed identities of the last batch over these states, emptied: memory the next
@@ -40,7 +44,7 @@ impl Handle for crmt_states {
 
 impl crmt_states {
     fn new(states: Vec<CustomerState>) -> Self {
-        crmt_states { states, bound: None, scratch: Default::default() }
+        crmt_states { states, histories: Histories::new(), bound: None, scratch: Default::default() }
     }
 }
 
@@ -107,12 +111,13 @@ pub(crate) fn info(s: &CustomerState) -> crmt_state_info {
 }
 
 /// Reads a state from its serialized bytes; empty bytes are a new customer's state.
-pub(crate) fn parse_state(data: &[u8], name: &str) -> Result<CustomerState, Failure> {
+pub(crate) fn parse_state(data: &[u8], name: &str) -> Result<crmt_state, Failure> {
     if data.iter().all(u8::is_ascii_whitespace) {
-        return Ok(CustomerState::default());
+        return Ok(crmt_state { state: CustomerState::default(), history: History::new() });
     }
     let text = utf8(data, name)?;
-    CustomerState::from_json(text).map_err(|e| Failure::from(e).field(name))
+    let (state, history) = CustomerState::from_json_with_history(text).map_err(|e| Failure::from(e).field(name))?;
+    Ok(crmt_state { state, history })
 }
 
 /// A new customer's state: not enrolled, never evaluated. Released with `crmt_state_free`.
@@ -125,11 +130,12 @@ pub(crate) fn parse_state(data: &[u8], name: &str) -> Result<CustomerState, Fail
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn crmt_state_new(out: *mut *mut crmt_state) -> crmt_result {
     // SAFETY: per the contract.
-    guard(|| unsafe { put_handle(out, crmt_state { state: CustomerState::default() }, "out") })
+    guard(|| unsafe { put_handle(out, crmt_state { state: CustomerState::default(), history: History::new() }, "out") })
 }
 
-/// Reads a state written by `crmt_state_to_bytes` (versioned JSON). Zero bytes (or only
-/// whitespace) give a new customer's state. Released with `crmt_state_free`.
+/// Reads a state written by `crmt_state_to_bytes` (versioned JSON, with the customer's history
+/// when its rule book's windows keep one). Zero bytes (or only whitespace) give a new
+/// customer's state. Released with `crmt_state_free`.
 ///
 /// # Errors
 /// `CRMT_NULL_ARGUMENT`, `CRMT_INVALID_UTF8`, `CRMT_STATE_ERROR` (malformed, or another schema
@@ -143,12 +149,13 @@ pub unsafe extern "C" fn crmt_state_from_bytes(data: *const u8, len: usize, out:
         // SAFETY: per the contract.
         let state = parse_state(unsafe { bytes(data, len, "data", "len") }?, "data")?;
         // SAFETY: per the contract.
-        unsafe { put_handle(out, crmt_state { state }, "out") }
+        unsafe { put_handle(out, state, "out") }
     })
 }
 
-/// Serializes a state (versioned JSON, one line, UTF-8) into a new buffer the caller stores
-/// in its own database and releases with `crmt_buffer_free`.
+/// Serializes a state (versioned JSON, one line, UTF-8; a `history` member carries the months a
+/// rule book's windows read, SPEC §19.5) into a new buffer the caller stores in its own
+/// database and releases with `crmt_buffer_free`.
 ///
 /// # Errors
 /// `CRMT_NULL_ARGUMENT`.
@@ -161,7 +168,7 @@ pub unsafe extern "C" fn crmt_state_to_bytes(state: *const crmt_state, out: *mut
         // SAFETY: per the contract.
         let s = unsafe { handle(state, "state") }?;
         // SAFETY: per the contract.
-        unsafe { put_handle(out, crmt_buffer::new(s.state.to_json().into_bytes()), "out") }
+        unsafe { put_handle(out, crmt_buffer::new(s.state.to_json_with_history(&s.history).into_bytes()), "out") }
     })
 }
 
@@ -178,7 +185,7 @@ pub unsafe extern "C" fn crmt_state_clone(state: *const crmt_state, out: *mut *m
         // SAFETY: per the contract.
         let s = unsafe { handle(state, "state") }?;
         // SAFETY: per the contract.
-        unsafe { put_handle(out, crmt_state { state: s.state }, "out") }
+        unsafe { put_handle(out, crmt_state { state: s.state, history: s.history.clone() }, "out") }
     })
 }
 
@@ -255,7 +262,8 @@ fn at(s: &mut crmt_states, index: usize) -> Result<&mut CustomerState, Failure> 
     })
 }
 
-/// Serializes state `index` into a new buffer released with `crmt_buffer_free`.
+/// Serializes state `index` (as `crmt_state_to_bytes`, with its history under a rule book with
+/// windows) into a new buffer released with `crmt_buffer_free`.
 ///
 /// # Errors
 /// `CRMT_NULL_ARGUMENT`, `CRMT_INDEX_OUT_OF_RANGE`.
@@ -271,7 +279,8 @@ pub unsafe extern "C" fn crmt_states_get_bytes(
     guard(|| {
         // SAFETY: per the contract.
         let s = unsafe { handle_mut(states, "states") }?;
-        let json = at(s, index)?.to_json();
+        let state = *at(s, index)?;
+        let json = state.to_json_with_history(&s.histories.get(index));
         // SAFETY: per the contract.
         unsafe { put_handle(out, crmt_buffer::new(json.into_bytes()), "out") }
     })

@@ -43,6 +43,7 @@ mod digest;
 mod engine;
 mod error;
 mod event;
+mod history;
 mod money;
 mod month;
 mod parse;
@@ -61,14 +62,15 @@ pub use engine::{
 };
 pub use error::{InputError, RuleError, SequenceError, StateError, TieringError};
 pub use event::{Alert, AlertKind, Event, EventKind, Evidence, Reason};
+pub use history::{Histories, History, HistoryLayout};
 pub use money::{MAX_AMOUNT, from_fen, parse_amount, to_fen};
 pub use month::Month;
 pub use parse::ParseError;
 pub use rules::{
-    Absent, Criterion, CriterionFile, CustomerKind, DEFAULT_RULES_TOML, DowngradeTarget, Measure, MeasureComponentFile,
-    MeasureFile, Qualify, QualifyFile, RULE_FORMAT_VERSION, RuleBook, RuleBookFile, RuleSet, RuleSetFile, RuleSetId,
-    RuleVersion, RuleVersionFile, Settings, ThresholdComparison, Tier, TierFile, UpgradeTiming, VersionSelection,
-    Window,
+    Absent, Criterion, CriterionFile, CustomerKind, DEFAULT_RULES_TOML, DowngradeTarget, MAX_WINDOW_MONTHS, Measure,
+    MeasureComponentFile, MeasureFile, Qualify, QualifyFile, RULE_FORMAT_VERSION, RuleBook, RuleBookFile, RuleSet,
+    RuleSetFile, RuleSetId, RuleVersion, RuleVersionFile, Settings, ThresholdComparison, Tier, TierFile, UpgradeTiming,
+    VersionSelection, Window,
 };
 pub use rust_decimal::Decimal;
 pub use state::{BelowEntryRun, CustomerState, STATE_SCHEMA_VERSION, SpecialVip, Status, Watch};

@@ -87,6 +87,16 @@ fn alert_summary(a: &Alert) -> String {
     s
 }
 
+/// What decided an event or alert by criteria: `measure[@window]=value` (SPEC §19.3).
+fn decided_summary(
+    measure: &Option<crm_tiering::MeasureCode>,
+    window: Option<crm_tiering::Window>,
+    value: Option<crm_tiering::Decimal>,
+) -> Option<String> {
+    let window = window.map(|w| format!("@{w}")).unwrap_or_default();
+    Some(format!("{}{window}={}", measure.as_ref()?, value?))
+}
+
 fn error_category(e: &TieringError) -> &'static str {
     match e {
         TieringError::Rules(_) => "rules",
@@ -97,7 +107,8 @@ fn error_category(e: &TieringError) -> &'static str {
 }
 
 /// Checks the hand-written expectations of one month; returns the mismatches.
-fn check_expect(expect: &Value, state: &CustomerState, events: &[Event], alerts: &[Alert]) -> Vec<String> {
+fn check_expect(expect: &Value, out: &crm_tiering::MonthOutcome) -> Vec<String> {
+    let (state, events, alerts) = (&out.state, &out.events, &out.alerts);
     let mut bad = Vec::new();
     let obj = expect.as_object().unwrap();
     let tier = |t: Option<crm_tiering::TierCode>| t.map_or(Value::Null, |t| Value::String(t.to_string()));
@@ -113,6 +124,23 @@ fn check_expect(expect: &Value, state: &CustomerState, events: &[Event], alerts:
             "special_until" => state.special.map_or(Value::Null, |s| json!(s.last_month.to_string())),
             "events" => json!(events.iter().map(event_summary).collect::<Vec<_>>()),
             "alerts" => json!(alerts.iter().map(alert_summary).collect::<Vec<_>>()),
+            "decided" => json!(
+                events
+                    .iter()
+                    .filter_map(|e| decided_summary(
+                        &e.evidence.measure,
+                        e.evidence.measure_window,
+                        e.evidence.measure_value()
+                    ))
+                    .collect::<Vec<_>>()
+            ),
+            "alerts_decided" => json!(
+                alerts
+                    .iter()
+                    .filter_map(|a| decided_summary(&a.measure, a.measure_window, a.measure_value()))
+                    .collect::<Vec<_>>()
+            ),
+            "history" => serde_json::from_str::<Value>(&out.history.to_json()).unwrap(),
             "aum" => continue,
             other => {
                 bad.push(format!("unknown expect key `{other}`"));
@@ -162,19 +190,20 @@ fn run_vector(path: &Path, update: bool) -> Result<Option<Value>, String> {
         None | Some(Value::Null) => CustomerState::default(),
         Some(s) => serde_json::from_value(s.clone()).map_err(|e| format!("initial_state: {e}"))?,
     };
+    let mut history = crm_tiering::History::new();
     let mut problems = Vec::new();
     let months = vector["months"].as_array_mut().ok_or("no months")?;
     for (i, m) in months.iter_mut().enumerate() {
         let month: Month = serde_json::from_value(m["month"].clone()).map_err(|e| format!("months[{i}].month: {e}"))?;
         let input: MonthInput =
             serde_json::from_value(m["input"].clone()).map_err(|e| format!("months[{i}].input: {e}"))?;
-        match engine.evaluate(&customer, &state, month, &input) {
+        match engine.evaluate_with_history(&customer, &state, &history, month, &input) {
             Ok(out) => {
                 if m.get("expect_error").is_some() {
                     problems.push(format!("{month}: expected an error, got none"));
                 }
                 if let Some(expect) = m.get("expect") {
-                    for p in check_expect(expect, &out.state, &out.events, &out.alerts) {
+                    for p in check_expect(expect, &out) {
                         problems.push(format!("{month}: {p}"));
                     }
                     if let Some(want) = expect.get("aum")
@@ -185,12 +214,7 @@ fn run_vector(path: &Path, update: bool) -> Result<Option<Value>, String> {
                 } else {
                     problems.push(format!("{month}: no hand-written `expect`"));
                 }
-                let full = json!({
-                    "aum": out.aum.to_string(),
-                    "state": out.state,
-                    "events": out.events,
-                    "alerts": out.alerts,
-                });
+                let full = out.to_json_value();
                 if update {
                     m["expected"] = full;
                 } else if m.get("expected") != Some(&full) {
@@ -201,6 +225,7 @@ fn run_vector(path: &Path, update: bool) -> Result<Option<Value>, String> {
                     ));
                 }
                 state = out.state;
+                history.clone_from(&out.history);
             }
             Err(e) => match m.get("expect_error") {
                 Some(want) => {

@@ -54,8 +54,8 @@ impl PyEngine {
         let customer = extract_customer(customer)?;
         let month = extract_month(month)?;
         let input = extract_input(input)?;
-        let prior = state.map(|s| s.state).unwrap_or_default();
-        let outcome = self.engine.evaluate(&customer, &prior, month, &input).map_err(py_err)?;
+        let (prior, history) = state.map(|s| (s.state, s.history.clone())).unwrap_or_default();
+        let outcome = self.engine.evaluate_with_history(&customer, &prior, &history, month, &input).map_err(py_err)?;
         Ok(PyMonthOutcome { outcome })
     }
 
@@ -79,7 +79,7 @@ impl PyEngine {
             }
             Err(_) => history.clone(),
         };
-        let mut state = initial.map(|s| s.state).unwrap_or_default();
+        let (mut state, mut past) = initial.map(|s| (s.state, s.history.clone())).unwrap_or_default();
         let mut out: Vec<PyMonthOutcome> = Vec::new();
         let fail = |err: PyErr, out: Vec<PyMonthOutcome>| -> PyErr {
             let value = err.value(py);
@@ -116,9 +116,10 @@ impl PyEngine {
                 Ok(i) => i,
                 Err(e) => return Err(fail(in_month(py, e, &customer.id, Some(month)), out)),
             };
-            match self.engine.evaluate(&customer, &state, month, &input) {
+            match self.engine.evaluate_with_history(&customer, &state, &past, month, &input) {
                 Ok(outcome) => {
                     state = outcome.state;
+                    past.clone_from(&outcome.history);
                     out.push(PyMonthOutcome { outcome });
                 }
                 Err(e) => return Err(fail(py_err(e), out)),

@@ -1,8 +1,7 @@
 //! States, events, alerts and one month's outcome as Python values.
 
-use crm_tiering::{Alert, CustomerState, Event, MonthOutcome};
+use crm_tiering::{Alert, CustomerState, Event, History, MonthOutcome};
 use pyo3::prelude::*;
-use serde_json::json;
 
 use crate::convert::{json_to_py, py_to_json, to_py_decimal, to_py_decimal_opt, to_value};
 use crate::errors::py_err;
@@ -12,6 +11,8 @@ use crate::errors::py_err;
 #[derive(Clone)]
 pub(crate) struct PyCustomerState {
     pub(crate) state: CustomerState,
+    /// The months the rule book's windows read (SPEC §19.5), empty without windows.
+    pub(crate) history: History,
 }
 
 /// A Python-style repr of an optional value: `'gold'` or `None`.
@@ -28,13 +29,14 @@ impl PyCustomerState {
     /// A new customer's state: not enrolled, never evaluated.
     #[new]
     fn new() -> Self {
-        PyCustomerState { state: CustomerState::default() }
+        PyCustomerState { state: CustomerState::default(), history: History::new() }
     }
 
-    /// Reads a state written by `to_json`.
+    /// Reads a state written by `to_json` (with its `history` when it has one).
     #[staticmethod]
     fn from_json(text: &str) -> PyResult<Self> {
-        Ok(PyCustomerState { state: CustomerState::from_json(text).map_err(py_err)? })
+        let (state, history) = CustomerState::from_json_with_history(text).map_err(py_err)?;
+        Ok(PyCustomerState { state, history })
     }
 
     /// Reads a state from a dict shaped like its JSON form.
@@ -43,9 +45,30 @@ impl PyCustomerState {
         Self::from_json(&py_to_json(data, "state")?.to_string())
     }
 
-    /// The state as JSON with its schema version.
+    /// The state as JSON with its schema version, and a `history` member under a rule book
+    /// whose windows read earlier months.
     fn to_json(&self) -> String {
-        self.state.to_json()
+        self.state.to_json_with_history(&self.history)
+    }
+
+    /// The months the rule book's windows read, by measure, newest first: `{"aum":
+    /// [Decimal, None, ...]}` (empty without windows, SPEC §19.5).
+    #[getter]
+    fn history<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let d = pyo3::types::PyDict::new(py);
+        for code in self.history.measures() {
+            let months: PyResult<Vec<Bound<'py, PyAny>>> = self
+                .history
+                .months(code)
+                .into_iter()
+                .map(|m| match m {
+                    Some(v) => to_py_decimal(py, v),
+                    None => Ok(py.None().into_bound(py)),
+                })
+                .collect();
+            d.set_item(code.as_str(), months?)?;
+        }
+        Ok(d.into_any())
     }
 
     /// The state as a dict (the JSON form).
@@ -120,11 +143,11 @@ impl PyCustomerState {
     }
 
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
-        Ok((slf.get_type().getattr("from_json")?, (slf.get().state.to_json(),)))
+        Ok((slf.get_type().getattr("from_json")?, (slf.get().state.to_json_with_history(&slf.get().history),)))
     }
 
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other.cast::<PyCustomerState>().is_ok_and(|o| o.get().state == self.state)
+        other.cast::<PyCustomerState>().is_ok_and(|o| o.get().state == self.state && o.get().history == self.history)
     }
 
     fn __repr__(&self) -> String {
@@ -343,7 +366,7 @@ impl PyMonthOutcome {
     /// The new state, effective for the next month.
     #[getter]
     fn state(&self) -> PyCustomerState {
-        PyCustomerState { state: self.outcome.state }
+        PyCustomerState { state: self.outcome.state, history: self.outcome.history.clone() }
     }
     /// What changed.
     #[getter]
@@ -355,16 +378,10 @@ impl PyMonthOutcome {
     fn alerts(&self) -> Vec<PyAlert> {
         self.outcome.alerts.iter().map(|a| PyAlert { alert: *a }).collect()
     }
-    /// `{"aum", "state", "events", "alerts"}` exactly as the conformance vectors write them.
+    /// `{"aum", "state", "events", "alerts"}` (and `"history"` under a rule book with
+    /// windows) exactly as the conformance vectors write them.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let o = &self.outcome;
-        let v = json!({
-            "aum": o.aum.to_string(),
-            "state": to_value(&o.state)?,
-            "events": to_value(&o.events)?,
-            "alerts": to_value(&o.alerts)?,
-        });
-        json_to_py(py, &v)
+        json_to_py(py, &self.outcome.to_json_value())
     }
     fn __repr__(&self) -> String {
         let o = &self.outcome;

@@ -13,7 +13,7 @@ pub use result::*;
 use std::borrow::Borrow;
 use std::sync::Mutex;
 
-use crm_tiering::{CustomerRef, CustomerState, Engine, Month, MonthInput, TieringError, from_fen};
+use crm_tiering::{CustomerRef, CustomerState, Engine, Histories, Month, MonthInput, TieringError, from_fen};
 
 use crate::args::{arg, byte_size, bytes, c_str, slice, slice_mut, vec_for};
 use crate::boundary::{WorkerPanic, enter_worker, guard, worker_failure};
@@ -43,7 +43,7 @@ fn evaluate<I, F>(
     engine: &Engine,
     month: Month,
     columns: &Columns<'_>,
-    states: &mut [CustomerState],
+    (states, histories): (&mut [CustomerState], &mut Histories),
     scratch: &mut Vec<CustomerRef<'static>>,
     threads: usize,
     input: F,
@@ -56,7 +56,17 @@ where
     let n = states.len();
     let mut rejected = Vec::new();
     let mut refs = recycle(std::mem::take(scratch));
-    if threads > 1 {
+    if !engine.rule_book().history_layout().is_empty() {
+        // A book with windows (SPEC §19.5): the histories go with the states, on this thread.
+        columns.read(0..n, &mut refs, &mut rejected);
+        let rejected = rejected.as_slice();
+        let checked = |i: usize| match rejected.binary_search_by_key(&(i as u32), |(r, _)| *r) {
+            Ok(_) => Err(unreadable(i)),
+            Err(_) => input(i),
+        };
+        let mut sink = Collect { out: &mut *out, base: 0, rejected };
+        engine.evaluate_batch_with_history(month, &refs, (states, histories), checked, &mut sink)?;
+    } else if threads > 1 {
         columns.read(0..n, &mut refs, &mut rejected);
         let rejected = rejected.as_slice();
         let checked = |i: usize| {
@@ -356,7 +366,7 @@ unsafe fn run_batch(
     let columns = Columns { ids, id_offsets, entities, kinds };
 
     let threads = threads.min(crate::CRMT_MAX_THREADS);
-    let (engine, states, scratch) = (&book.engine, &mut st.states, &mut st.scratch);
+    let (engine, states, scratch) = (&book.engine, (&mut st.states[..], &mut st.histories), &mut st.scratch);
     let result = if a.component_count == 0 {
         // SAFETY: `count` entries per the contract.
         let totals = unsafe { slice(a.amounts_fen, n, "aum.amounts_fen", "customers.count") }?;

@@ -176,7 +176,10 @@ pub unsafe extern "C" fn crmt_portfolio_insert(
         // SAFETY: per the contract.
         let st = parse_state(unsafe { bytes(state, state_len, "state", "state_len") }?, "state")?;
         let customer = CustomerRef { id, legal_entity: entity.filter(|e| !e.is_empty()), kind };
-        let i = p.states.insert(customer, st).map_err(Failure::from)?;
+        let i = p.states.insert(customer, st.state).map_err(Failure::from)?;
+        if !st.history.is_empty() {
+            p.states.set_history(i, &st.history).map_err(Failure::from)?;
+        }
         if !index.is_null() {
             // SAFETY: per the contract.
             unsafe { put(index, i, "index") }?;
@@ -313,7 +316,7 @@ pub unsafe extern "C" fn crmt_portfolio_state_bytes(
         // SAFETY: per the contract.
         let p = unsafe { handle(portfolio, "portfolio") }?;
         entry(&p.states, index)?;
-        let json = p.states.states()[index].to_json();
+        let json = p.states.states()[index].to_json_with_history(&p.states.history(index));
         // SAFETY: per the contract.
         unsafe { put_handle(out, crmt_buffer::new(json.into_bytes()), "out") }
     })

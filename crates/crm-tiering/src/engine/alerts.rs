@@ -64,7 +64,7 @@ pub(super) fn alerts<S: Sink + ?Sized>(
 #[inline(never)]
 fn criterion_threshold(v: &RuleVersion, a: Alert, t: &Tier, values: &[i64], met: bool) -> Alert {
     match v.deciding_criterion(t, values, met) {
-        Some(c) => a.with_threshold(c.min_fen).measured(c.measure, c.value(values)),
+        Some(c) => a.with_threshold(c.min_fen).measured(c.measure, c.window, c.value(values)),
         None => a.with_threshold(t.min_fen),
     }
 }
@@ -123,10 +123,11 @@ fn criteria_bands<S: Sink + ?Sized>(
 ) {
     let key = |fen: i64| v.fen_key(i128::from(fen));
     let alert = |kind, t: &Tier, c: &Criterion, gap: i64| {
-        Alert::new(month, kind, Some(t.code), aum_fen)
-            .with_threshold(c.min_fen)
-            .with_gap(gap)
-            .measured(c.measure, c.value(values))
+        Alert::new(month, kind, Some(t.code), aum_fen).with_threshold(c.min_fen).with_gap(gap).measured(
+            c.measure,
+            c.window,
+            c.value(values),
+        )
     };
     let below = |kind, t: &Tier| {
         let c = t.qualify.as_ref().filter(|_| !v.tier_met(t, values))?.within_band_below(key, values)?;

@@ -243,18 +243,54 @@ impl Engine {
             reason = "check_lengths made customers as long as states; batch_chunk asks for k < states.len()"
         )]
         let customer = |k: usize| &customers[k];
-        self.batch_chunk(month, customer, states, 0, &mut input, sink);
+        self.batch_chunk(month, customer, (states, &mut []), 0, &mut input, sink);
+        Ok(())
+    }
+
+    /// [`Engine::evaluate_batch_with`] under a rule book whose criteria read windows (SPEC
+    /// §19.2): `histories` holds the customers' histories beside `states` (index `i` is
+    /// customer `i`'s) and is brought to the book's layout first. Under a book without windows
+    /// it stays empty and this is [`Engine::evaluate_batch_with`]; a book with windows
+    /// evaluated by [`Engine::evaluate_batch_with`] instead holds back every customer that has
+    /// earlier months, on field `history`.
+    ///
+    /// # Errors
+    /// As [`Engine::evaluate_batch_with`].
+    pub fn evaluate_batch_with_history<C, I, F, S>(
+        &self,
+        month: Month,
+        customers: &[C],
+        (states, histories): (&mut [CustomerState], &mut crate::Histories),
+        mut input: F,
+        sink: &mut S,
+    ) -> Result<(), TieringError>
+    where
+        C: CustomerIdentity,
+        I: std::borrow::Borrow<MonthInput>,
+        F: FnMut(usize) -> Result<I, TieringError>,
+        S: BatchSink + ?Sized,
+    {
+        check_lengths(month, customers.len(), None, states.len())?;
+        let history = histories.conformed(&self.book, states.len());
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "check_lengths made customers as long as states; batch_chunk asks for k < states.len()"
+        )]
+        let customer = |k: usize| &customers[k];
+        self.batch_chunk(month, customer, (states, history), 0, &mut input, sink);
         Ok(())
     }
 
     /// [`Engine::evaluate_batch_with`] over customers given by `customer(index)` instead of a
     /// slice: the portfolio month's, whose identities are stored apart from its states, so
-    /// that no vector of them is made.
+    /// that no vector of them is made. `history` holds the customers' histories, one
+    /// [`HistoryLayout::stride`](crate::HistoryLayout::stride) after another (empty for a book
+    /// without windows).
     pub(crate) fn evaluate_batch_by<C, G, I, F, S>(
         &self,
         month: Month,
         customer: G,
-        states: &mut [CustomerState],
+        (states, history): (&mut [CustomerState], &mut [i64]),
         mut input: F,
         sink: &mut S,
     ) -> Result<(), TieringError>
@@ -266,7 +302,7 @@ impl Engine {
         S: BatchSink + ?Sized,
     {
         check_lengths(month, states.len(), None, states.len())?;
-        self.batch_chunk(month, customer, states, 0, &mut input, sink);
+        self.batch_chunk(month, customer, (states, history), 0, &mut input, sink);
         Ok(())
     }
 
@@ -333,7 +369,7 @@ impl Engine {
                 reason = "check_lengths made customers as long as states; batch_chunk asks for k < states.len()"
             )]
             let customer = |k: usize| &customers[k];
-            self.batch_chunk(month, customer, states, 0, &mut |i| input(i), &mut sink);
+            self.batch_chunk(month, customer, (states, &mut []), 0, &mut |i| input(i), &mut sink);
             return Ok(vec![sink]);
         }
         let chunk = customers.len().div_ceil(threads);
@@ -348,7 +384,7 @@ impl Engine {
                         let mut sink = new_sink();
                         #[expect(clippy::indexing_slicing, reason = "c and s are the same chunk of two slices of one length; batch_chunk asks for k < s.len()")]
                         let customer = |k: usize| &c[k];
-                        self.batch_chunk(month, customer, s, n * chunk, &mut |i| input(i), &mut sink);
+                        self.batch_chunk(month, customer, (s, &mut []), n * chunk, &mut |i| input(i), &mut sink);
                         sink
                     })
                 })
@@ -363,12 +399,14 @@ impl Engine {
     }
 
     /// Evaluates one consecutive chunk of a batch; `customer(k)` is its `k`th customer and
-    /// `base` the index of its first in the batch.
+    /// `base` the index of its first in the batch. `history` holds the chunk's histories, or is
+    /// empty when the caller keeps none (the public batches: a book with windows then
+    /// evaluates only new customers, and holds back the others, SPEC §19.5).
     fn batch_chunk<C, G, I, F, S>(
         &self,
         month: Month,
         customer: G,
-        states: &mut [CustomerState],
+        (states, history): (&mut [CustomerState], &mut [i64]),
         base: usize,
         input: &mut F,
         sink: &mut S,
@@ -386,6 +424,8 @@ impl Engine {
         let mut last: Option<(C, RuleSetId, &RuleVersion)> = None;
         // The measured values of the short paths (SPEC §19.1), AUM first.
         let mut buf = [0i64; FAST_VALUES];
+        // A book with windows: each customer's history, or a new customer's empty one.
+        let (stride, mut fresh) = (self.book.history_layout().stride(), self.book.history_layout().fresh());
         for (offset, state) in states.iter_mut().enumerate() {
             let i = base + offset;
             #[expect(
@@ -426,6 +466,12 @@ impl Engine {
                     continue;
                 }
             };
+            if stride > 0 {
+                let past = history.get_mut(offset * stride..(offset + 1) * stride);
+                let selected = (set, version);
+                self.with_history(selected, customer.id(), (state, past, &mut fresh), month, input, index, sink);
+                continue;
+            }
             // Most customers' months change nothing but the month: no plan, no step. Their
             // AUM goes to the sink straight from the fast path's registers.
             if let Some(aum) = steady(version, state, month, input, &mut buf, &mut Indexed { index, sink: &mut *sink })
@@ -445,7 +491,7 @@ impl Engine {
                 set,
                 version,
                 customer.id(),
-                state,
+                (state, &mut []),
                 month,
                 input,
                 &mut Indexed { index, sink: &mut *sink },
@@ -454,6 +500,40 @@ impl Engine {
                 Ok(aum) => sink.evaluated(index, aum, state),
                 Err(error) => sink.error_with_state(index, error, state),
             }
+        }
+    }
+}
+
+impl Engine {
+    /// One customer of a batch under a book with windows (SPEC §19.5): evaluated with its
+    /// history `past`, or, without one, as a new customer with `fresh` (emptied here); a
+    /// customer with earlier months and no history is held back.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the batch loop's per-customer values, each one it holds apart"
+    )]
+    fn with_history<S: BatchSink + ?Sized>(
+        &self,
+        (set, version): (RuleSetId, &RuleVersion),
+        customer: &str,
+        (state, past, fresh): (&mut CustomerState, Option<&mut [i64]>, &mut [i64]),
+        month: Month,
+        input: &MonthInput,
+        index: u32,
+        sink: &mut S,
+    ) {
+        let past = match past {
+            Some(past) => past,
+            None if state.last_month.is_none() => {
+                fresh.fill(crate::rules::NO_VALUE);
+                fresh
+            }
+            None => return sink.error_with_state(index, super::history_needed(customer, month), state),
+        };
+        let mut indexed = Indexed { index, sink: &mut *sink };
+        match self.evaluate_into(set, version, customer, (state, past), month, input, &mut indexed) {
+            Ok(aum) => sink.evaluated(index, aum, state),
+            Err(error) => sink.error_with_state(index, error, state),
         }
     }
 }

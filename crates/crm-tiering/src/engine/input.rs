@@ -172,8 +172,30 @@ pub struct MonthOutcome {
     pub aum: Decimal,
     /// The new state, effective for the next month.
     pub state: CustomerState,
+    /// The customer's history after this month, for the next month's evaluation with
+    /// [`Engine::evaluate_with_history`](crate::Engine::evaluate_with_history): empty under a
+    /// rule book without windows (SPEC §19.5).
+    pub history: crate::History,
     /// What changed (including those of gap months filled with zero AUM).
     pub events: Vec<Event>,
     /// Notices for the account manager.
     pub alerts: Vec<Alert>,
+}
+
+impl MonthOutcome {
+    /// The outcome as JSON, `{"aum", "state", "events", "alerts"}` and `"history"` when not
+    /// empty: exactly the values of the conformance vectors' `expected`, as every binding
+    /// shows them.
+    pub fn to_json_value(&self) -> serde_json::Value {
+        let mut value = serde_json::json!({
+            "aum": self.aum.to_string(),
+            "state": self.state,
+            "events": self.events,
+            "alerts": self.alerts,
+        });
+        if let (Some(map), false) = (value.as_object_mut(), self.history.is_empty()) {
+            map.insert("history".into(), serde_json::to_value(self.history.to_map()).unwrap_or_default());
+        }
+        value
+    }
 }

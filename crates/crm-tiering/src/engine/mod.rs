@@ -24,6 +24,7 @@ use sink::{Sink, VecSink};
 use step::step;
 
 use crate::error::{InputError, SequenceError, TieringError};
+use crate::history::History;
 use crate::month::Month;
 use crate::rules::{RuleBook, RuleSetId, RuleVersion};
 use crate::state::CustomerState;
@@ -84,11 +85,51 @@ impl Engine {
         month: Month,
         input: &MonthInput,
     ) -> Result<MonthOutcome, TieringError> {
+        if !self.book.history_layout().is_empty() && prior.last_month.is_some() {
+            return Err(history_needed(&customer.id, month));
+        }
+        self.evaluate_with_history(customer, prior, &History::new(), month, input)
+    }
+
+    /// [`Engine::evaluate`] for a rule book whose criteria read windows (SPEC §19.2): the
+    /// customer's history comes in beside its state, and the outcome's
+    /// [`history`](MonthOutcome::history) goes with its state to the next month. For a book
+    /// without windows the history stays empty and this is [`Engine::evaluate`].
+    ///
+    /// ```
+    /// use crm_tiering::{Customer, CustomerState, Engine, History, MonthInput, RuleBook, parse_amount};
+    /// let mut text = crm_tiering::DEFAULT_RULES_TOML.replace("min_aum = \"200000\"", "qualify = { any_of = [{ window = \"avg_3\", min = \"200000\" }] }");
+    /// # assert!(text.contains("avg_3"));
+    /// let engine = Engine::new(RuleBook::from_toml_str(&text)?);
+    /// let c = Customer::personal("6221000001");
+    /// let (mut state, mut history) = (CustomerState::default(), History::new());
+    /// for (month, aum) in [("2024-01", "300000"), ("2024-02", "50000")] {
+    ///     let o = engine.evaluate_with_history(&c, &state, &history, month.parse()?, &MonthInput::total(parse_amount(aum)?))?;
+    ///     (state, history) = (o.state, o.history);
+    /// }
+    /// // February's two-month average, (300,000 x 31 + 50,000 x 29) / 60 = 179,166.67: short.
+    /// assert_eq!(state.below_entry_months(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Engine::evaluate`].
+    pub fn evaluate_with_history(
+        &self,
+        customer: &Customer,
+        prior: &CustomerState,
+        history: &History,
+        month: Month,
+        input: &MonthInput,
+    ) -> Result<MonthOutcome, TieringError> {
         if !self.book.tiers_kind(customer.kind) {
             return Err(self.book.kind_not_tiered(&customer.id, customer.kind, Some(month)));
         }
         let set = self.book.select(customer.legal_entity.as_deref(), customer.kind)?;
         let mut state = *prior;
+        let layout = self.book.history_layout();
+        let mut past = layout.fresh();
+        layout.fill(history, &mut past);
         let mut events = Vec::new();
         let mut alerts = Vec::new();
         let version = self.book.version_for(set, month, &customer.id)?;
@@ -96,12 +137,13 @@ impl Engine {
             set,
             version,
             &customer.id,
-            &mut state,
+            (&mut state, &mut past),
             month,
             input,
             &mut VecSink { events: &mut events, alerts: &mut alerts },
         )?;
-        Ok(MonthOutcome { month, aum, state, events, alerts })
+        let history = layout.to_history(&past);
+        Ok(MonthOutcome { month, aum, state, history, events, alerts })
     }
 
     /// Checks a customer's stored state as evaluating `next` (the month after the state's) would:
@@ -139,10 +181,12 @@ impl Engine {
         history: &[(Month, MonthInput)],
     ) -> Result<Vec<MonthOutcome>, TieringError> {
         let mut state = *initial;
+        let mut past = History::new();
         let mut out = Vec::with_capacity(history.len());
         for (month, input) in history {
-            let o = self.evaluate(customer, &state, *month, input)?;
+            let o = self.evaluate_with_history(customer, &state, &past, *month, input)?;
             state = o.state;
+            past.clone_from(&o.history);
             out.push(o);
         }
         Ok(out)
@@ -159,7 +203,7 @@ impl Engine {
         set: RuleSetId,
         version: &RuleVersion,
         customer: &str,
-        state: &mut CustomerState,
+        (state, history): (&mut CustomerState, &mut [i64]),
         month: Month,
         input: &MonthInput,
         sink: &mut dyn Sink,
@@ -189,15 +233,24 @@ impl Engine {
             }
         }
         let aum = version.aum.compute(&input.aum, month, customer)?;
-        let values = version.measure_values(aum, input, customer, month)?;
+        let mut values = version.measure_values(aum, input, customer, month)?;
+        let layout = self.book.history_layout();
+        let aum_fen = crate::money::to_fen(aum).unwrap_or(0);
         let Some(from) = fill_from else {
             let plan = plan(version, customer, state, month, input.special.as_ref())?;
-            step(version, state, month, aum, plan, &values, sink);
+            if !layout.is_empty() {
+                layout.window_values(version, history, month, &mut values);
+                step(version, state, month, aum, plan, &values, sink);
+                layout.push(version, history, aum_fen, &values);
+            } else {
+                step(version, state, month, aum, plan, &values, sink);
+            }
             return Ok(aum);
         };
         // Gap months with zero AUM: run on a copy, and buffer their output, so that an error
-        // in any month leaves the state and the sink untouched.
+        // in any month leaves the state, the history and the sink untouched.
         let mut copy = *state;
+        let mut past = history.to_vec();
         let mut events = Vec::new();
         let mut alerts = Vec::new();
         let mut buffer = VecSink { events: &mut events, alerts: &mut alerts };
@@ -205,12 +258,18 @@ impl Engine {
         while m < month {
             let v = self.book.version_for(set, m, customer)?;
             let p = plan(v, customer, &copy, m, None)?;
-            step(v, &mut copy, m, crate::money::from_fen(0), p, &v.zero_values(), &mut buffer);
+            let mut zeros = v.zero_values();
+            layout.window_values(v, &past, m, &mut zeros);
+            step(v, &mut copy, m, crate::money::from_fen(0), p, &zeros, &mut buffer);
+            layout.push(v, &mut past, 0, &zeros);
             m = m.next();
         }
         let p = plan(version, customer, &copy, month, input.special.as_ref())?;
+        layout.window_values(version, &past, month, &mut values);
         step(version, &mut copy, month, aum, p, &values, &mut buffer);
+        layout.push(version, &mut past, aum_fen, &values);
         *state = copy;
+        history.copy_from_slice(&past);
         for e in events {
             sink.event(e);
         }
@@ -219,4 +278,17 @@ impl Engine {
         }
         Ok(aum)
     }
+}
+
+/// The error of a customer with earlier months evaluated without its history under a rule
+/// book whose windows read them (SPEC §19.5): its tier would be judged on this month alone.
+#[cold]
+pub(crate) fn history_needed(customer: &str, month: Month) -> TieringError {
+    InputError::new(
+        customer,
+        Some(month),
+        "history",
+        "the rules' windows read the customer's earlier months, but no history came with its state: evaluate it with the history its last evaluation gave",
+    )
+    .into()
 }

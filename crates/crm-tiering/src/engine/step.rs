@@ -71,8 +71,12 @@ impl MonthContext<'_> {
     fn criterion_evidence(&self, rank: usize, met: bool) -> Evidence {
         let t = self.tier(rank);
         match self.v.deciding_criterion(t, self.values, met) {
-            Some(c) => Evidence::fen(self.aum_fen, Some(c.min_fen)).measured(c.measure, c.value(self.values)),
-            None => Evidence::fen(self.aum_fen, Some(t.min_fen)).measured(self.v.aum_code, self.aum_fen),
+            Some(c) => Evidence::fen(self.aum_fen, Some(c.min_fen)).measured(c.measure, c.window, c.value(self.values)),
+            None => Evidence::fen(self.aum_fen, Some(t.min_fen)).measured(
+                self.v.aum_code,
+                crate::rules::Window::Month,
+                self.aum_fen,
+            ),
         }
     }
 

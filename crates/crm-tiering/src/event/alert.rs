@@ -10,6 +10,7 @@ use super::fen::{PackedFen, fen_field_opt};
 use crate::code::{MeasureCode, TierCode};
 use crate::money::from_fen;
 use crate::month::Month;
+use crate::rules::Window;
 
 /// A notice for the account manager, about the month the new state is effective for.
 /// Amounts are whole fen (SPEC §16); they are read as decimals ([`Alert::aum`]) or as fen
@@ -44,6 +45,8 @@ pub struct Alert {
     /// The measure of the criterion the alert is about, in a rule book that qualifies tiers by
     /// criteria (SPEC §19.3); `threshold` and `gap` are then in that measure's units.
     pub measure: Option<MeasureCode>,
+    /// The window the measure was read over, when not the evaluated month alone (SPEC §19.2).
+    pub measure_window: Option<Window>,
     measure_value: PackedFen,
 }
 
@@ -60,6 +63,7 @@ impl Alert {
             threshold: PackedFen::NONE,
             gap: PackedFen::NONE,
             measure: None,
+            measure_window: None,
             measure_value: PackedFen::NONE,
         }
     }
@@ -83,9 +87,10 @@ impl Alert {
         self
     }
 
-    /// With the criterion it is about: its measure and the value it had (in fen).
-    pub(crate) fn measured(mut self, measure: MeasureCode, value_fen: i64) -> Self {
+    /// With the criterion it is about: its measure and window, and the value it had (in fen).
+    pub(crate) fn measured(mut self, measure: MeasureCode, window: Window, value_fen: i64) -> Self {
         self.measure = Some(measure);
+        self.measure_window = Some(window).filter(|w| !w.is_month());
         self.measure_value = PackedFen::new(value_fen);
         self
     }
@@ -114,6 +119,7 @@ impl Alert {
             threshold: PackedFen::NONE,
             gap: PackedFen::NONE,
             measure: None,
+            measure_window: None,
             measure_value: PackedFen::NONE,
         }
     }
@@ -163,6 +169,7 @@ impl fmt::Debug for Alert {
             .field("threshold", &self.threshold())
             .field("gap", &self.gap())
             .field("measure", &self.measure)
+            .field("measure_window", &self.measure_window)
             .field("measure_value", &self.measure_value())
             .finish()
     }
@@ -187,6 +194,8 @@ struct AlertJson {
     gap: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     measure: Option<MeasureCode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    measure_window: Option<Window>,
     #[serde(default, with = "rust_decimal::serde::str_option", skip_serializing_if = "Option::is_none")]
     measure_value: Option<Decimal>,
 }
@@ -203,6 +212,7 @@ impl From<Alert> for AlertJson {
             threshold: a.threshold(),
             gap: a.gap(),
             measure: a.measure,
+            measure_window: a.measure_window,
             measure_value: a.measure_value(),
         }
     }
@@ -222,6 +232,7 @@ impl TryFrom<AlertJson> for Alert {
             threshold: PackedFen::opt(fen_field_opt("alert threshold", a.threshold)?),
             gap: PackedFen::opt(fen_field_opt("alert gap", a.gap)?),
             measure: a.measure,
+            measure_window: a.measure_window.filter(|w| !w.is_month()),
             measure_value: PackedFen::opt(fen_field_opt("alert measure_value", a.measure_value)?),
         })
     }

@@ -9,6 +9,7 @@ use super::fen::{PackedFen, fen_field, fen_field_opt};
 use crate::code::MeasureCode;
 use crate::money::from_fen;
 use crate::month::Month;
+use crate::rules::Window;
 
 /// The figures that decided an event. Amounts are whole fen (SPEC §16); they are read as
 /// decimals ([`Evidence::aum`]) or as fen ([`Evidence::aum_fen`]).
@@ -38,6 +39,8 @@ pub struct Evidence {
     /// The measure of the criterion that decided, in a rule book that qualifies tiers by
     /// criteria (SPEC §19.3); `threshold` is then that criterion's minimum.
     pub measure: Option<MeasureCode>,
+    /// The window the measure was read over, when not the evaluated month alone (SPEC §19.2).
+    pub measure_window: Option<Window>,
     measure_value: PackedFen,
 }
 
@@ -50,13 +53,15 @@ impl Evidence {
             window_from: None,
             window_months: None,
             measure: None,
+            measure_window: None,
             measure_value: PackedFen::NONE,
         }
     }
 
-    /// With the criterion that decided: its measure, and the value it had (in fen).
-    pub(crate) fn measured(mut self, measure: MeasureCode, value_fen: i64) -> Self {
+    /// With the criterion that decided: its measure and window, and the value it had (in fen).
+    pub(crate) fn measured(mut self, measure: MeasureCode, window: Window, value_fen: i64) -> Self {
         self.measure = Some(measure);
+        self.measure_window = Some(window).filter(|w| !w.is_month());
         self.measure_value = PackedFen::new(value_fen);
         self
     }
@@ -118,6 +123,7 @@ impl fmt::Debug for Evidence {
             .field("window_months", &self.window_months)
             .field("peak_aum", &self.peak_aum())
             .field("measure", &self.measure)
+            .field("measure_window", &self.measure_window)
             .field("measure_value", &self.measure_value())
             .finish()
     }
@@ -138,6 +144,8 @@ struct EvidenceJson {
     peak_aum: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     measure: Option<MeasureCode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    measure_window: Option<Window>,
     #[serde(default, with = "rust_decimal::serde::str_option", skip_serializing_if = "Option::is_none")]
     measure_value: Option<Decimal>,
 }
@@ -151,6 +159,7 @@ impl From<Evidence> for EvidenceJson {
             window_months: e.window_months,
             peak_aum: e.peak_aum(),
             measure: e.measure,
+            measure_window: e.measure_window,
             measure_value: e.measure_value(),
         }
     }
@@ -167,6 +176,7 @@ impl TryFrom<EvidenceJson> for Evidence {
             window_from: e.window_from,
             window_months: e.window_months,
             measure: e.measure,
+            measure_window: e.measure_window.filter(|w| !w.is_month()),
             measure_value: PackedFen::opt(fen_field_opt("evidence measure_value", e.measure_value)?),
         })
     }

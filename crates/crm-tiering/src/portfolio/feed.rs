@@ -28,7 +28,7 @@ pub(super) static NOTHING_HELD: MonthInput =
 /// or over a part of the portfolio, and collects the results; the states are updated in place.
 pub(super) fn evaluate_active<'e>(
     engine: &Engine,
-    states: &mut [CustomerState],
+    (states, history): (&mut [CustomerState], &mut [i64]),
     identities: &Identities,
     month: Month,
     active: &[u32],
@@ -42,6 +42,31 @@ pub(super) fn evaluate_active<'e>(
     // The batch asks for k < subset.len() = active.len() = customers.len().
     #[expect(clippy::indexing_slicing, reason = "k < subset.len(), which is active.len() and customers.len()")]
     let made = |k: usize| Ok::<_, TieringError>(input(active[k] as usize, &customers[k]));
+    let stride = engine.rule_book().history_layout().stride();
+    if stride > 0 {
+        // A book with windows (SPEC §19.5): the active customers' histories go with their
+        // states, on one thread.
+        let mut past: Vec<i64> = Vec::with_capacity(active.len() * stride);
+        for &i in active {
+            past.extend_from_slice(history.get(i as usize * stride..(i as usize + 1) * stride).unwrap_or(&[]));
+        }
+        let mut out = BatchOutcome::with_capacity(active.len());
+        #[expect(clippy::indexing_slicing, reason = "the batch asks for k < subset.len() = customers.len()")]
+        let customer = |k: usize| customers[k];
+        let result = engine.evaluate_batch_by(month, customer, (&mut subset, &mut past), made, &mut out);
+        if let Err(error) = result {
+            return all_held(active, &error);
+        }
+        for ((&i, state), p) in active.iter().zip(subset).zip(past.chunks_exact(stride)) {
+            if let Some(stored) = states.get_mut(i as usize) {
+                *stored = state;
+            }
+            if let Some(h) = history.get_mut(i as usize * stride..(i as usize + 1) * stride) {
+                h.copy_from_slice(p);
+            }
+        }
+        return out;
+    }
     let parts =
         engine.evaluate_batch_parallel_with(month, &customers, &mut subset, made, threads, BatchOutcome::default);
     drop(customers);
@@ -55,22 +80,26 @@ pub(super) fn evaluate_active<'e>(
                 out.aums.extend(p.aums);
             }
         }
-        Err(error) => {
-            // Only a failed worker thread gets here: every customer is held back.
-            out.aums = vec![Decimal::ZERO; active.len()];
-            // The batch's indices are u32 (it refuses more customers).
-            out.errors = (0..=u32::MAX)
-                .zip(active)
-                .map(|(index, _)| crate::engine::BatchError { index, error: error.clone() })
-                .collect();
-            return out;
-        }
+        // Only a failed worker thread gets here: every customer is held back.
+        Err(error) => return all_held(active, &error),
     }
     for (&i, state) in active.iter().zip(subset) {
         if let Some(stored) = states.get_mut(i as usize) {
             *stored = state;
         }
     }
+    out
+}
+
+/// Every active customer held back with `error`.
+fn all_held(active: &[u32], error: &TieringError) -> BatchOutcome {
+    let mut out = BatchOutcome::with_capacity(active.len());
+    out.aums = vec![Decimal::ZERO; active.len()];
+    // The batch's indices are u32 (it refuses more customers).
+    out.errors = (0..=u32::MAX)
+        .zip(active)
+        .map(|(index, _)| crate::engine::BatchError { index, error: error.clone() })
+        .collect();
     out
 }
 

@@ -24,6 +24,7 @@ mod control;
 mod evaluate;
 mod extract;
 mod feed;
+mod history;
 mod options;
 mod placement;
 mod record;

@@ -409,13 +409,17 @@ impl<'r> Run<'r> {
             reported: &mut who.reported,
             sink,
         };
-        if self.options.threads <= 1 && active.len() == states.states.len() {
+        let customers = states.states.len();
+        let history = states.history.conformed(book, customers);
+        if self.options.threads <= 1 && active.len() == customers {
             // The whole portfolio on one thread (the usual month): in place, each result
             // streamed to the sink as it is made, no vector of customers or results.
             let identities = &states.identities;
             let customer = |k: usize| identities.get(k).unwrap_or(NO_CUSTOMER);
             let made = |k: usize| Ok::<_, TieringError>(input(k, &customer(k)));
-            if let Err(error) = engine.evaluate_batch_by(m, customer, &mut states.states, made, &mut forward) {
+            if let Err(error) =
+                engine.evaluate_batch_by(m, customer, (&mut states.states, &mut *history), made, &mut forward)
+            {
                 // Beyond 4 billion customers only: every customer is held back.
                 for (k, _) in (0..=u32::MAX).zip(active) {
                     forward.error(k, error.clone());
@@ -423,7 +427,8 @@ impl<'r> Run<'r> {
             }
         } else {
             let threads = self.options.threads;
-            let outcome = evaluate_active(engine, &mut states.states, forward.identities, m, active, input, threads);
+            let outcome =
+                evaluate_active(engine, (&mut states.states, history), forward.identities, m, active, input, threads);
             forward.replay(&outcome, &states.states);
         }
     }

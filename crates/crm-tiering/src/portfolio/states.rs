@@ -47,6 +47,8 @@ pub struct PortfolioStates {
     /// Customer indices by id; the ids themselves live once, in `identities`.
     index: HashTable<u32>,
     rule_book: Option<String>,
+    /// The customers' histories for the windows of the book that evaluated them (SPEC §19.5).
+    pub(crate) history: crate::history::Histories,
 }
 
 impl PartialEq for PortfolioStates {
@@ -55,6 +57,7 @@ impl PartialEq for PortfolioStates {
             && self.customers().eq(other.customers())
             && self.states == other.states
             && self.rule_book == other.rule_book
+            && self.same_history(other)
     }
 }
 
@@ -190,6 +193,9 @@ struct Line<'a> {
     #[serde(default)]
     customer_kind: CustomerKind,
     state: CustomerState,
+    /// The history by measure, newest month first (SPEC §19.5); left out when empty.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    history: std::collections::BTreeMap<String, Vec<Option<String>>>,
 }
 
 /// The last line: the count and the SHA-256 of every byte before it.
@@ -380,12 +386,13 @@ impl PortfolioStates {
             out.push('\n');
         };
         push(&mut out, serde_json::to_string(&header).unwrap_or_default());
-        for (c, s) in self.iter() {
+        for (i, (c, s)) in self.iter().enumerate() {
             let line = Line {
                 customer_id: Cow::Borrowed(c.id),
                 legal_entity: c.legal_entity.map(Cow::Borrowed),
                 customer_kind: c.kind,
                 state: *s,
+                history: self.history(i).to_map(),
             };
             push(&mut out, serde_json::to_string(&line).unwrap_or_default());
         }
@@ -474,7 +481,11 @@ impl PortfolioStates {
                 legal_entity: line.legal_entity.as_deref(),
                 kind: line.customer_kind,
             };
-            out.insert(customer, line.state).map_err(|e| RecordError::at(e, at(row)))?;
+            let i = out.insert(customer, line.state).map_err(|e| RecordError::at(e, at(row)))?;
+            if !line.history.is_empty() {
+                let history = crate::History::from_map(line.history).map_err(|e| RecordError::at(e, at(row)))?;
+                out.set_history(i, &history).map_err(|e| RecordError::at(e, at(row)))?;
+            }
         }
         Ok(out)
     }

@@ -5,6 +5,7 @@ use std::path::Path;
 use super::compile::compile;
 use super::{CustomerKind, DEFAULT_RULES_TOML, RuleBookFile, RuleSet, RuleSetId, RuleVersion};
 use crate::error::{InputError, RuleError, TieringError};
+use crate::history::HistoryLayout;
 use crate::month::Month;
 
 /// A validated rule book. Immutable, `Send + Sync`, cheap to share behind an `Arc`.
@@ -26,6 +27,8 @@ pub struct RuleBook {
     rule_sets: Vec<RuleSet>,
     source: RuleBookFile,
     fingerprint: String,
+    /// What each customer's history keeps for the windows of every version (SPEC §19.5).
+    history: HistoryLayout,
 }
 
 impl RuleBook {
@@ -103,7 +106,14 @@ impl RuleBook {
         let rule_sets = compile(&file)?;
         let kinds = customer_kinds(&file)?;
         let fingerprint = crate::digest::sha256_hex(serde_json::to_string(&file).unwrap_or_default().as_bytes());
-        Ok(RuleBook { name: file.name.clone(), kinds, rule_sets, source: file, fingerprint })
+        let history = HistoryLayout::of_versions(rule_sets.iter().flat_map(|s| s.versions.iter()));
+        Ok(RuleBook { name: file.name.clone(), kinds, rule_sets, source: file, fingerprint, history })
+    }
+
+    /// What each customer's history keeps for the book's windows (SPEC §19.5): empty for a
+    /// book without windows.
+    pub fn history_layout(&self) -> &HistoryLayout {
+        &self.history
     }
 
     /// The customer kinds the book tiers (`customer_kinds`, SPEC §9).

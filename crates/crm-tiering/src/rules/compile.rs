@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use rust_decimal::Decimal;
 
 use super::file::{RuleBookFile, RuleVersionFile, TierFile};
-use super::measure::{KeyRules, Measure, Qualify, compile_measures, compile_qualify};
+use super::measure::{KeyRules, Measure, Qualify, compile_measures, compile_qualify, window_slots};
 use super::{RULE_FORMAT_VERSION, RuleSet, RuleVersion, Settings, ThresholdComparison, Tier};
 use crate::aum::Composition;
 use crate::code::MeasureCode;
@@ -129,6 +129,7 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
             t.qualify = Some(Qualify::of_min_aum(aum_code, t.min_aum, t.min_fen, keys));
         }
     }
+    let windows = window_slots(&mut tiers, measures.len() + 1);
     let special_vip_default_tier = match &v.special_vip_default_tier {
         Some(c) => {
             let field = format!("{at}.special_vip_default_tier");
@@ -173,6 +174,7 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
         measures,
         by_criteria,
         aum_code,
+        windows,
     })
 }
 

@@ -4,7 +4,8 @@
 use rust_decimal::Decimal;
 
 use super::compile::decimal_key;
-use super::measure::{Criterion, Measure, Qualify, Window};
+use super::measure::{Criterion, Measure, Qualify};
+use super::window::Window;
 use super::{CustomerKind, DowngradeTarget, ThresholdComparison, UpgradeTiming};
 use crate::aum::Composition;
 use crate::code::MeasureCode;
@@ -122,6 +123,9 @@ pub struct RuleVersion {
     pub(crate) by_criteria: bool,
     /// The code `aum`, named by the evidence of a version that qualifies by criteria.
     pub(crate) aum_code: MeasureCode,
+    /// The measures over windows other than `month` its criteria read (SPEC §19.2): their
+    /// values follow the measured values, `values[measures.len() + 1 + i]` for slot `i`.
+    pub(crate) windows: Vec<super::WindowSlot>,
 }
 
 impl RuleVersion {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ThresholdComparison;
 use super::compile::decimal_key;
+use super::window::{Window, WindowSlot};
 use crate::aum::{AumInput, Composition, Rounding};
 use crate::code::MeasureCode;
 use crate::engine::MonthInput;
@@ -78,29 +79,6 @@ fn yes() -> bool {
 
 fn one() -> Decimal {
     Decimal::ONE
-}
-
-/// The window a criterion reads its measure over (SPEC §19.2). Only this month is built so
-/// far; the rolling and calendar windows are refused by name until the state keeps history.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Window {
-    /// The evaluated month's value.
-    #[default]
-    Month,
-}
-
-impl Window {
-    /// The code used in rule files and evidence.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Window::Month => "month",
-        }
-    }
-
-    fn is_month(&self) -> bool {
-        *self == Window::Month
-    }
 }
 
 /// A criterion as written in a rule file: `{measure, window, min}`.
@@ -316,6 +294,22 @@ fn compile_criterion(
         band_below_key: decimal_key(min * (Decimal::ONE - keys.band), keys.key_scale),
         band_above_key: decimal_key(min * (Decimal::ONE + keys.band), keys.key_scale),
     })
+}
+
+/// Gives every criterion that reads a window other than `month` the index of its window's
+/// value, after the version's `values` measured values (AUM and the declared measures), one
+/// [`WindowSlot`] per measure and window; the slots, in that order.
+pub(super) fn window_slots(tiers: &mut [super::Tier], values: usize) -> Vec<WindowSlot> {
+    let mut slots: Vec<WindowSlot> = Vec::new();
+    let criteria = tiers.iter_mut().filter_map(|t| t.qualify.as_mut()).flat_map(|q| q.criteria.iter_mut());
+    for c in criteria.filter(|c| !c.window.is_month()) {
+        let at = slots.iter().position(|s| s.measure == c.index && s.window == c.window).unwrap_or_else(|| {
+            slots.push(WindowSlot { code: c.measure, measure: c.index, window: c.window });
+            slots.len() - 1
+        });
+        c.index = values + at;
+    }
+    slots
 }
 
 impl Criterion {

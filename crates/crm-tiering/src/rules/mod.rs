@@ -16,6 +16,7 @@ mod compiled;
 mod edit;
 mod file;
 mod measure;
+mod window;
 
 use std::fmt;
 
@@ -26,9 +27,9 @@ pub use compiled::{RuleSet, RuleSetId, RuleVersion, Settings, Tier};
 pub use edit::VersionSelection;
 pub use file::{RuleBookFile, RuleSetFile, RuleVersionFile, TierFile};
 pub(crate) use measure::FAST_VALUES;
-pub use measure::{
-    Absent, Criterion, CriterionFile, Measure, MeasureComponentFile, MeasureFile, Qualify, QualifyFile, Window,
-};
+pub use measure::{Absent, Criterion, CriterionFile, Measure, MeasureComponentFile, MeasureFile, Qualify, QualifyFile};
+pub use window::{MAX_WINDOW_MONTHS, Window};
+pub(crate) use window::{NO_VALUE, WindowSlot};
 
 /// The rule file format version this library reads.
 pub const RULE_FORMAT_VERSION: u32 = 1;

@@ -1,0 +1,190 @@
+//! Windows (SPEC §19.2): the months a criterion combines its measure over, and the value it
+//! reads from this month's figure and the customer's history.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::aum::Rounding;
+use crate::code::MeasureCode;
+use crate::month::Month;
+
+/// The longest rolling window, in months.
+pub const MAX_WINDOW_MONTHS: u8 = 24;
+
+/// The window a criterion reads its measure over (SPEC §19.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Window {
+    /// The evaluated month's value (`month`, the default).
+    #[default]
+    Month,
+    /// The day-weighted average of the evaluated month and the k − 1 before it (`avg_k`).
+    Avg(u8),
+    /// The highest value of the evaluated month and the k − 1 before it (`max_k`).
+    Max(u8),
+    /// The day-weighted average of the calendar quarter before the evaluated month's.
+    PrevQuarter,
+    /// The day-weighted average of the calendar half-year before the evaluated month's.
+    PrevHalf,
+}
+
+/// The codes of the rolling windows, by k (2 to 24; 0 and 1 unused).
+const AVG: [&str; 25] = [
+    "", "", "avg_2", "avg_3", "avg_4", "avg_5", "avg_6", "avg_7", "avg_8", "avg_9", "avg_10", "avg_11", "avg_12",
+    "avg_13", "avg_14", "avg_15", "avg_16", "avg_17", "avg_18", "avg_19", "avg_20", "avg_21", "avg_22", "avg_23",
+    "avg_24",
+];
+const MAX: [&str; 25] = [
+    "", "", "max_2", "max_3", "max_4", "max_5", "max_6", "max_7", "max_8", "max_9", "max_10", "max_11", "max_12",
+    "max_13", "max_14", "max_15", "max_16", "max_17", "max_18", "max_19", "max_20", "max_21", "max_22", "max_23",
+    "max_24",
+];
+
+impl Window {
+    /// The code used in rule files and evidence: `month`, `avg_6`, `max_3`, `prev_quarter`,
+    /// `prev_half`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Window::Month => "month",
+            Window::Avg(k) => AVG.get(usize::from(k)).copied().unwrap_or(""),
+            Window::Max(k) => MAX.get(usize::from(k)).copied().unwrap_or(""),
+            Window::PrevQuarter => "prev_quarter",
+            Window::PrevHalf => "prev_half",
+        }
+    }
+
+    /// Whether this is the default, `month` (rule files leave it out).
+    pub fn is_month(&self) -> bool {
+        *self == Window::Month
+    }
+
+    /// How many months before the evaluated one the window may read: the history it needs
+    /// (SPEC §19.5).
+    pub fn look_back(self) -> usize {
+        match self {
+            Window::Month => 0,
+            Window::Avg(k) | Window::Max(k) => usize::from(k).saturating_sub(1),
+            Window::PrevQuarter => 5,
+            Window::PrevHalf => 11,
+        }
+    }
+
+    /// The window's months for evaluated month `m`, as months back from `m` (0 is `m`), first
+    /// and last inclusive.
+    fn offsets(self, m: Month) -> (usize, usize) {
+        let of_year = m.month() as usize - 1;
+        match self {
+            Window::Month => (0, 0),
+            Window::Avg(k) | Window::Max(k) => (0, usize::from(k).saturating_sub(1)),
+            Window::PrevQuarter => (of_year % 3 + 1, of_year % 3 + 3),
+            Window::PrevHalf => (of_year % 6 + 1, of_year % 6 + 6),
+        }
+    }
+}
+
+impl fmt::Display for Window {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Window {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let rolling = |k: &str, make: fn(u8) -> Window| match k.parse::<u8>() {
+            Ok(k) if (2..=MAX_WINDOW_MONTHS).contains(&k) => Ok(make(k)),
+            _ => Err(format!("window `{s}` needs k from 2 to {MAX_WINDOW_MONTHS}, such as `avg_6`")),
+        };
+        match s {
+            "month" => Ok(Window::Month),
+            "prev_quarter" => Ok(Window::PrevQuarter),
+            "prev_half" => Ok(Window::PrevHalf),
+            _ => match (s.strip_prefix("avg_"), s.strip_prefix("max_")) {
+                (Some(k), _) => rolling(k, Window::Avg),
+                (_, Some(k)) => rolling(k, Window::Max),
+                _ => Err(format!(
+                    "unknown window `{s}`: expected `month`, `avg_k`, `max_k` (k from 2 to {MAX_WINDOW_MONTHS}), `prev_quarter` or `prev_half`"
+                )),
+            },
+        }
+    }
+}
+
+impl Serialize for Window {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Window {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// No value for a month in a customer's history: a month before the customer's first, or one
+/// whose rules did not declare the measure (SPEC §19.2, fewer months).
+pub(crate) const NO_VALUE: i64 = i64::MIN;
+
+/// A measure over a window that some criterion of a version reads: its value is computed once
+/// per month into the measured values after the version's measures.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct WindowSlot {
+    /// The measure's code.
+    pub(crate) code: MeasureCode,
+    /// The measure's index among the month's measured values (0 is AUM).
+    pub(crate) measure: usize,
+    /// The window.
+    pub(crate) window: Window,
+}
+
+impl WindowSlot {
+    /// The window's value in fen for evaluated month `m`: `this` is m's value, and `past[j]`
+    /// the value of month m − 1 − j (or [`NO_VALUE`]). Averages weigh each month by its days
+    /// under the divisor; a window with no month with a value is 0, which meets no criterion
+    /// (every minimum is above 0).
+    pub(crate) fn value(
+        &self,
+        m: Month,
+        this: i64,
+        past: &[i64],
+        days_of: impl Fn(Month) -> u32,
+        rounding: Rounding,
+    ) -> i64 {
+        let (first, last) = self.window.offsets(m);
+        let mut sum: i128 = 0;
+        let mut days: i128 = 0;
+        let mut max: Option<i64> = None;
+        for back in first..=last {
+            let value = if back == 0 { this } else { past.get(back - 1).copied().unwrap_or(NO_VALUE) };
+            if value == NO_VALUE {
+                continue;
+            }
+            let month = m.plus(-i32::try_from(back).unwrap_or(0));
+            let d = i128::from(days_of(month));
+            sum += i128::from(value) * d;
+            days += d;
+            max = Some(max.map_or(value, |x| x.max(value)));
+        }
+        match self.window {
+            Window::Max(_) => max.unwrap_or(0),
+            _ if days == 0 => 0,
+            _ => average(sum, days, rounding),
+        }
+    }
+}
+
+/// `sum / days` rounded to the fen with `rounding`.
+fn average(sum: i128, days: i128, rounding: Rounding) -> i64 {
+    // Fen below 2^63 times at most 24 months of 31 days: within a decimal's 96 bits.
+    let (Ok(sum), Ok(days)) = (Decimal::try_from_i128_with_scale(sum, 0), Decimal::try_from_i128_with_scale(days, 0))
+    else {
+        return 0;
+    };
+    (sum / days).round_dp_with_strategy(0, rounding.strategy()).to_i64().unwrap_or(0)
+}
