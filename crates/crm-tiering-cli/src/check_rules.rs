@@ -32,6 +32,11 @@ pub(crate) fn render(book: &RuleBook, source: &str) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
     let _ = writeln!(s, "{source}: valid rule book \"{}\" with {} rule set(s)", book.name(), book.rule_sets().len());
+    // What each customer's history keeps for the book's windows (SPEC §19.5).
+    let kept: Vec<String> = book.history_layout().measures().map(|(m, n)| format!("{m} {n} months")).collect();
+    if !kept.is_empty() {
+        let _ = writeln!(s, "history kept beside each state for the windows: {}", kept.join(", "));
+    }
     for set in book.rule_sets() {
         let selector = match (&set.legal_entity, set.customer_kind) {
             (None, None) => "default rule set".to_string(),

@@ -95,8 +95,10 @@ pub(crate) fn explain(customer: &str, store: &mut Store) -> Result<String, Failu
                 let _ = write!(d, ", gap {g} to {}", al.threshold().map(|t| t.to_string()).unwrap_or_default());
             }
             // The measure the alert is about, in a book by criteria (SPEC §19.3).
-            if let (Some(m), Some(v)) = (al.measure.filter(|m| m.as_str() != "aum"), al.measure_value()) {
-                let _ = write!(d, " ({m} {v})");
+            let measure = al.measure.filter(|m| m.as_str() != "aum" || al.measure_window.is_some());
+            if let (Some(m), Some(v)) = (measure, al.measure_value()) {
+                let over = al.measure_window.map(|w| format!(" over {w}")).unwrap_or_default();
+                let _ = write!(d, " ({m}{over} {v})");
             }
             let _ = writeln!(story, "{d}");
         }

@@ -138,6 +138,7 @@ const EVENTS: &[&str] = &[
     "explanation",
     "measure",
     "measure_value",
+    "measure_window",
 ];
 
 const ALERTS: &[&str] = &[
@@ -153,6 +154,7 @@ const ALERTS: &[&str] = &[
     "gap",
     "measure",
     "measure_value",
+    "measure_window",
 ];
 
 const REJECTS: &[&str] =
@@ -366,6 +368,7 @@ fn event_row(e: crm_tiering_store::EventRow) -> Vec<Cell> {
         text(ev.explain()),
         opt_text(x.measure),
         Cell::Amount(x.measure_value()),
+        opt_text(x.measure_window),
     ]
 }
 
@@ -385,6 +388,7 @@ fn alert_row(a: crm_tiering_store::AlertRow) -> Vec<Cell> {
         Cell::Amount(al.gap()),
         opt_text(al.measure),
         Cell::Amount(al.measure_value()),
+        opt_text(al.measure_window),
     ]
 }
 

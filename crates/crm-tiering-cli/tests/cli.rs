@@ -786,6 +786,14 @@ fn check_rules_prints_the_tiers_or_names_the_broken_field() {
     {
         assert!(text.contains(expected), "missing {expected} in\n{text}");
     }
+    // A book with windows shows them and the history each state keeps (SPEC §19.2, §19.5).
+    let o = cli(&["check-rules", concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules-spec/gallery/citic-private.toml")]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    for expected in
+        ["any of: aum over prev_quarter >= 6000000.00", "history kept beside each state for the windows: aum 5 months"]
+    {
+        assert!(stdout(&o).contains(expected), "missing {expected} in\n{}", stdout(&o));
+    }
     // A criterion naming no declared measure names the field.
     let gallery =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules-spec/gallery/cebbank-private.toml"))

@@ -383,13 +383,17 @@ fn migrate_brings_the_previous_releases_store_forward_and_it_exports_the_same() 
             let name = e.unwrap().file_name().to_string_lossy().into_owned();
             let got = std::fs::read_to_string(x.join(&name)).unwrap();
             let expected = std::fs::read_to_string(data.join(&name)).unwrap();
-            // The events and alerts tables have since gained two last columns, the measure that
-            // decided and its value (SPEC §19.3), empty for a book without measures: everything
-            // before them is the previous release's export.
+            // The events and alerts tables have since gained three last columns, the measure that
+            // decided, its value and its window (SPEC §19.3), empty for a book without measures:
+            // everything before them is the previous release's export.
             let got = if format == "csv" && (name == "events.csv" || name == "alerts.csv") {
                 let lines: Vec<&str> = got
                     .lines()
-                    .map(|l| l.strip_suffix(",measure,measure_value").or_else(|| l.strip_suffix(",,")).unwrap_or(l))
+                    .map(|l| {
+                        l.strip_suffix(",measure,measure_value,measure_window")
+                            .or_else(|| l.strip_suffix(",,,"))
+                            .unwrap_or(l)
+                    })
                     .collect();
                 lines.join("\n") + "\n"
             } else {

@@ -252,6 +252,12 @@ impl PyEvent {
     fn measure_value<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         to_py_decimal_opt(py, self.event.evidence.measure_value())
     }
+    /// The window that measure was read over (`avg_6`, `prev_quarter`, ...), none for the
+    /// evaluated month alone.
+    #[getter]
+    fn measure_window(&self) -> Option<&'static str> {
+        self.event.evidence.measure_window.map(|w| w.as_str())
+    }
     /// One line explaining the event, in English.
     fn explain(&self) -> String {
         self.event.explain()
@@ -332,6 +338,11 @@ impl PyAlert {
     #[getter]
     fn measure_value<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         to_py_decimal_opt(py, self.alert.measure_value())
+    }
+    /// The window that measure was read over, none for the evaluated month alone.
+    #[getter]
+    fn measure_window(&self) -> Option<&'static str> {
+        self.alert.measure_window.map(|w| w.as_str())
     }
     /// The alert as a dict (the JSON form).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {

@@ -136,8 +136,13 @@ impl Event {
         let threshold = e.threshold().map(|t| t.to_string()).unwrap_or_default();
         // The figure that decided: AUM, or the measure of the criterion that decided (SPEC
         // §19.3), whose threshold the evidence holds.
-        let (figure, of) = match (e.measure.filter(|m| m.as_str() != "aum"), e.measure_value()) {
-            (Some(m), Some(v)) => (format!("{m} {v} (AUM {})", e.aum()), format!(" of {m}")),
+        // A measure read over a window names it: `aum over prev_quarter 6029670.33`.
+        let measure = e.measure.filter(|m| m.as_str() != "aum" || e.measure_window.is_some());
+        let (figure, of) = match (measure, e.measure_value()) {
+            (Some(m), Some(v)) => {
+                let over = e.measure_window.map(|w| format!(" over {w}")).unwrap_or_default();
+                (format!("{m}{over} {v} (AUM {})", e.aum()), format!(" of {m}{over}"))
+            }
             _ => (format!("AUM {}", e.aum()), String::new()),
         };
         let _ = match self.reason {

@@ -106,6 +106,7 @@ const EVENTS: &[Column] = &[
     ("explanation", Text, true),
     ("measure", Code, true),
     ("measure_value", Amount, true),
+    ("measure_window", Code, true),
 ];
 
 const ALERTS: &[Column] = &[
@@ -121,6 +122,7 @@ const ALERTS: &[Column] = &[
     ("gap", Amount, true),
     ("measure", Code, true),
     ("measure_value", Amount, true),
+    ("measure_window", Code, true),
 ];
 
 const REJECTS: &[Column] = &[

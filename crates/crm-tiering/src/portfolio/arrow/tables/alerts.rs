@@ -34,6 +34,8 @@ pub struct AlertsTable {
     /// The measure the alert is about (SPEC §19.3) and its value.
     measure: StringDictionaryBuilder<Int32Type>,
     measure_value: Amounts,
+    /// The window it was read over, when not the month alone (SPEC §19.2).
+    measure_window: StringDictionaryBuilder<Int32Type>,
 }
 
 impl AlertsTable {
@@ -61,6 +63,7 @@ impl AlertsTable {
             gap: Amounts::with_capacity(n),
             measure: StringDictionaryBuilder::new(),
             measure_value: Amounts::with_capacity(n),
+            measure_window: StringDictionaryBuilder::new(),
         }
     }
 
@@ -88,6 +91,7 @@ impl AlertsTable {
         self.gap.push_fen(a.gap_fen());
         self.measure.append_option(a.measure.map(|m| m.as_str()));
         self.measure_value.push_fen(a.measure_value_fen());
+        self.measure_window.append_option(a.measure_window.map(|w| w.as_str()));
     }
 
     /// Whether [`AlertsTable::finish`] needs the column of every customer's id (rows were
@@ -121,6 +125,7 @@ impl AlertsTable {
             self.gap.finish()?,
             Arc::new(self.measure.finish()),
             self.measure_value.finish()?,
+            Arc::new(self.measure_window.finish()),
         ];
         RecordBatch::try_new(super::alerts_schema(), columns)
     }

@@ -41,6 +41,8 @@ pub struct EventsTable {
     /// The measure that decided (SPEC §19.3) and its value.
     measure: StringDictionaryBuilder<Int32Type>,
     measure_value: Amounts,
+    /// The window it was read over, when not the month alone (SPEC §19.2).
+    measure_window: StringDictionaryBuilder<Int32Type>,
 }
 
 impl EventsTable {
@@ -74,6 +76,7 @@ impl EventsTable {
             peak: Amounts::with_capacity(n),
             measure: StringDictionaryBuilder::new(),
             measure_value: Amounts::with_capacity(n),
+            measure_window: StringDictionaryBuilder::new(),
         }
     }
 
@@ -105,6 +108,7 @@ impl EventsTable {
         self.peak.push_fen(e.evidence.peak_aum_fen());
         self.measure.append_option(e.evidence.measure.map(|m| m.as_str()));
         self.measure_value.push_fen(e.evidence.measure_value_fen());
+        self.measure_window.append_option(e.evidence.measure_window.map(|w| w.as_str()));
         if let Some(text) = &mut self.explanation {
             text.append_value(e.explain());
         }
@@ -158,6 +162,7 @@ impl EventsTable {
             Arc::new(explanation),
             Arc::new(self.measure.finish()),
             self.measure_value.finish()?,
+            Arc::new(self.measure_window.finish()),
         ];
         RecordBatch::try_new(super::events_schema(), columns)
     }
