@@ -311,6 +311,10 @@ typedef enum crmt_reason {
    * no_lower_tier.
    */
   CRMT_REASON_NO_LOWER_TIER = 11,
+  /**
+   * highest_over.
+   */
+  CRMT_REASON_HIGHEST_OVER = 12,
 } crmt_reason;
 
 /**

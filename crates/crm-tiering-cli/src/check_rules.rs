@@ -27,16 +27,25 @@ pub(crate) fn check_rules_command(path: &Path) -> Result<Exit, Failure> {
     Ok(Exit::Ok)
 }
 
+/// What each customer's history keeps for the book's windows (SPEC §19.5), when anything.
+fn history_line(s: &mut String, book: &RuleBook) {
+    use std::fmt::Write as _;
+    let layout = book.history_layout();
+    let mut kept: Vec<String> = layout.measures().map(|(m, n)| format!("{m} {n} months")).collect();
+    if layout.tier_months() > 0 {
+        kept.push(format!("qualified tier {} months", layout.tier_months()));
+    }
+    if !kept.is_empty() {
+        let _ = writeln!(s, "history kept beside each state for the windows: {}", kept.join(", "));
+    }
+}
+
 /// The rule book as text: rule sets, versions, settings, tiers and AUM components.
 pub(crate) fn render(book: &RuleBook, source: &str) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
     let _ = writeln!(s, "{source}: valid rule book \"{}\" with {} rule set(s)", book.name(), book.rule_sets().len());
-    // What each customer's history keeps for the book's windows (SPEC §19.5).
-    let kept: Vec<String> = book.history_layout().measures().map(|(m, n)| format!("{m} {n} months")).collect();
-    if !kept.is_empty() {
-        let _ = writeln!(s, "history kept beside each state for the windows: {}", kept.join(", "));
-    }
+    history_line(&mut s, book);
     for set in book.rule_sets() {
         let selector = match (&set.legal_entity, set.customer_kind) {
             (None, None) => "default rule set".to_string(),
@@ -60,7 +69,10 @@ pub(crate) fn render(book: &RuleBook, source: &str) -> String {
                 st.exit_after_months,
                 st.retention_months,
                 st.watch_months,
-                st.downgrade_target.as_str()
+                match st.downgrade_window {
+                    Some(k) => format!("{} over {k} months", st.downgrade_target.as_str()),
+                    None => st.downgrade_target.as_str().to_string(),
+                }
             );
             if st.upgrade_timing == crm_tiering::UpgradeTiming::SameMonth {
                 let _ = writeln!(

@@ -67,6 +67,8 @@ pub enum crmt_reason {
     CRMT_REASON_REVOKED = 10,
     /// no_lower_tier.
     CRMT_REASON_NO_LOWER_TIER = 11,
+    /// highest_over.
+    CRMT_REASON_HIGHEST_OVER = 12,
 }
 
 /// What an account manager is told about (codes: `crmt_alert_kind_code`).
@@ -202,6 +204,7 @@ fn reason(r: Reason) -> crmt_reason {
         Reason::ValidityEnded => CRMT_REASON_VALIDITY_ENDED,
         Reason::Revoked => CRMT_REASON_REVOKED,
         Reason::NoLowerTier => CRMT_REASON_NO_LOWER_TIER,
+        Reason::HighestOver => CRMT_REASON_HIGHEST_OVER,
     }
 }
 

@@ -159,6 +159,17 @@ impl TierCode {
         Self::interned(code, Origin::RuleBook)
     }
 
+    /// The code's slot in the process's table, as a history keeps it (SPEC §19.5).
+    pub(crate) fn slot(self) -> i64 {
+        i64::from(self.slot.get())
+    }
+
+    /// The code at `slot` of the process's table, none for a slot no code holds.
+    pub(crate) fn from_slot(slot: i64) -> Option<Self> {
+        let slot = NonZeroU16::new(u16::try_from(slot).ok()?)?;
+        slot_text(slot).map(|_| TierCode { slot })
+    }
+
     fn interned(code: &str, origin: Origin) -> Result<Self, ParseError> {
         let b = code.as_bytes();
         let ok = !b.is_empty()

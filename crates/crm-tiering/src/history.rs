@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use crate::code::MeasureCode;
+use crate::code::{MeasureCode, TierCode};
 use crate::error::{StateError, TieringError};
 use crate::money::{from_fen, to_fen};
 use crate::month::Month;
@@ -23,13 +23,16 @@ use crate::state::CustomerState;
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HistoryLayout {
     measures: Vec<(MeasureCode, usize)>,
+    /// The months of qualified tiers kept for `highest_over` (SPEC §19.4), after the measures.
+    tiers: usize,
     stride: usize,
 }
 
 impl HistoryLayout {
     /// The layout of the windows of `versions`.
-    pub(crate) fn of_versions<'v>(versions: impl Iterator<Item = &'v RuleVersion>) -> Self {
+    pub(crate) fn of_versions<'v>(versions: impl Iterator<Item = &'v RuleVersion> + Clone) -> Self {
         let mut measures: Vec<(MeasureCode, usize)> = Vec::new();
+        let tiers = versions.clone().filter_map(|v| v.settings.downgrade_window).max().map_or(0, |k| k as usize - 1);
         for slot in versions.flat_map(|v| v.windows.iter()) {
             let depth = slot.window.look_back();
             match measures.iter_mut().find(|(code, _)| *code == slot.code) {
@@ -37,9 +40,13 @@ impl HistoryLayout {
                 None => measures.push((slot.code, depth)),
             }
         }
+        HistoryLayout::new(measures, tiers)
+    }
+
+    fn new(mut measures: Vec<(MeasureCode, usize)>, tiers: usize) -> Self {
         measures.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
-        let stride = measures.iter().map(|(_, d)| d).sum();
-        HistoryLayout { measures, stride }
+        let stride = measures.iter().map(|(_, d)| d).sum::<usize>() + tiers;
+        HistoryLayout { measures, tiers, stride }
     }
 
     /// This layout with room for every month of `history` too: the union of their measures,
@@ -52,9 +59,7 @@ impl HistoryLayout {
                 None => measures.push((*code, months.len())),
             }
         }
-        measures.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
-        let stride = measures.iter().map(|(_, d)| d).sum();
-        HistoryLayout { measures, stride }
+        HistoryLayout::new(measures, self.tiers.max(history.tiers.len()))
     }
 
     /// The values one customer keeps: 0 for a book without windows.
@@ -70,6 +75,23 @@ impl HistoryLayout {
     /// The measures kept and how many months of each, in layout order.
     pub fn measures(&self) -> impl Iterator<Item = (MeasureCode, usize)> + '_ {
         self.measures.iter().copied()
+    }
+
+    /// How many months of qualified tiers are kept for `highest_over` (0 without it).
+    pub fn tier_months(&self) -> usize {
+        self.tiers
+    }
+
+    /// Where the tiers' months are in a customer's slice.
+    fn tier_range(&self) -> std::ops::Range<usize> {
+        self.stride - self.tiers..self.stride
+    }
+
+    /// The qualified tiers of the `n` months before the evaluated one that `history` keeps,
+    /// newest first (months with none left out).
+    pub(crate) fn recent_tiers<'h>(&self, history: &'h [i64], n: usize) -> impl Iterator<Item = TierCode> + 'h {
+        let months = history.get(self.tier_range()).unwrap_or(&[]);
+        months.iter().take(n).filter_map(|&slot| TierCode::from_slot(slot))
     }
 
     /// Where `code`'s months are: `(offset, months)`.
@@ -109,7 +131,13 @@ impl HistoryLayout {
     /// Records an evaluated month in `history`: each kept measure's months move back one, and
     /// the month's value (`aum_fen`, or the version's measured value of that code; none when
     /// the version does not declare it) becomes the newest.
-    pub(crate) fn push(&self, v: &RuleVersion, history: &mut [i64], aum_fen: i64, values: &[i64]) {
+    pub(crate) fn push(
+        &self,
+        v: &RuleVersion,
+        history: &mut [i64],
+        (aum_fen, q): (i64, Option<TierCode>),
+        values: &[i64],
+    ) {
         let mut offset = 0;
         for &(code, depth) in &self.measures {
             let value = if code == v.aum_code {
@@ -131,6 +159,14 @@ impl HistoryLayout {
             }
             offset += depth;
         }
+        if let Some(months) = history.get_mut(self.tier_range())
+            && !months.is_empty()
+        {
+            months.rotate_right(1);
+            if let Some(newest) = months.first_mut() {
+                *newest = q.map_or(NO_VALUE, TierCode::slot);
+            }
+        }
     }
 
     /// A customer's history slice in this layout as a [`History`].
@@ -144,6 +180,10 @@ impl HistoryLayout {
                 out.measures.push((code, months.get(..=last).unwrap_or(&[]).to_vec()));
             }
             offset += depth;
+        }
+        let tiers = slice.get(self.tier_range()).unwrap_or(&[]);
+        if let Some(last) = tiers.iter().rposition(|&v| v != NO_VALUE) {
+            out.tiers = tiers.get(..=last).unwrap_or(&[]).to_vec();
         }
         out
     }
@@ -161,6 +201,11 @@ impl HistoryLayout {
                 }
             }
         }
+        if let Some(dest) = slice.get_mut(self.tier_range()) {
+            for (d, s) in dest.iter_mut().zip(&history.tiers) {
+                *d = *s;
+            }
+        }
     }
 }
 
@@ -170,6 +215,8 @@ impl HistoryLayout {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct History {
     measures: Vec<(MeasureCode, Vec<i64>)>,
+    /// The qualified tiers of the months, newest first, as code slots (`highest_over`).
+    tiers: Vec<i64>,
 }
 
 impl History {
@@ -180,7 +227,29 @@ impl History {
 
     /// Whether no month has a value.
     pub fn is_empty(&self) -> bool {
-        self.measures.is_empty()
+        self.measures.is_empty() && self.tiers.is_empty()
+    }
+
+    /// The tiers the months qualified for, newest first (`None`: no tier, or no month), kept
+    /// for `downgrade_target = "highest_over"` (SPEC §19.4).
+    pub fn tiers(&self) -> Vec<Option<TierCode>> {
+        self.tiers.iter().map(|&slot| TierCode::from_slot(slot)).collect()
+    }
+
+    /// Sets the tiers the months qualified for, newest first (at most 23).
+    ///
+    /// # Errors
+    /// [`StateError::Malformed`] for more than 23 months.
+    pub fn set_tiers(&mut self, tiers: &[Option<TierCode>]) -> Result<(), TieringError> {
+        if tiers.len() > MAX_MONTHS {
+            let why = format!("{} months of tiers, more than the {MAX_MONTHS} any window reads", tiers.len());
+            return Err(StateError::Malformed(format!("history: {why}")).into());
+        }
+        self.tiers = tiers.iter().map(|t| t.map_or(NO_VALUE, TierCode::slot)).collect();
+        while self.tiers.last() == Some(&NO_VALUE) {
+            self.tiers.pop();
+        }
+        Ok(())
     }
 
     /// The measures with months, in code order.
@@ -240,7 +309,15 @@ impl History {
 
     pub(crate) fn to_map(&self) -> BTreeMap<String, Vec<Option<String>>> {
         let amount = |v: i64| (v != NO_VALUE).then(|| from_fen(v).to_string());
-        self.measures.iter().map(|(c, m)| (c.as_str().to_string(), m.iter().map(|&v| amount(v)).collect())).collect()
+        let mut map: BTreeMap<String, Vec<Option<String>>> = self
+            .measures
+            .iter()
+            .map(|(c, m)| (c.as_str().to_string(), m.iter().map(|&v| amount(v)).collect()))
+            .collect();
+        if !self.tiers.is_empty() {
+            map.insert(TIERS_KEY.to_string(), self.tiers().iter().map(|t| t.map(|t| t.to_string())).collect());
+        }
+        map
     }
 
     /// Reads the JSON form of [`History::to_json`].
@@ -256,6 +333,12 @@ impl History {
     pub(crate) fn from_map(map: BTreeMap<String, Vec<Option<String>>>) -> Result<Self, TieringError> {
         let mut out = History::default();
         for (code, months) in map {
+            if code == TIERS_KEY {
+                let tiers: Result<Vec<Option<TierCode>>, _> =
+                    months.iter().map(|t| t.as_deref().map(TierCode::new).transpose()).collect();
+                out.set_tiers(&tiers.map_err(|e| StateError::Malformed(format!("history: tier: {e}")))?)?;
+                continue;
+            }
             let code: MeasureCode =
                 code.parse().map_err(|e| StateError::Malformed(format!("history: measure `{code}`: {e}")))?;
             let mut values = Vec::with_capacity(months.len());
@@ -373,6 +456,9 @@ impl CustomerState {
         Ok((CustomerState::from_json(&value.to_string())?, history))
     }
 }
+
+/// The key of the qualified tiers in a history's JSON (a code no measure may have).
+pub(crate) const TIERS_KEY: &str = "tier";
 
 /// The most months before the evaluated one any window reads (`avg_24`, `max_24`).
 const MAX_MONTHS: usize = 23;

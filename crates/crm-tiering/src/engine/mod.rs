@@ -234,17 +234,9 @@ impl Engine {
         }
         let aum = version.aum.compute(&input.aum, month, customer)?;
         let mut values = version.measure_values(aum, input, customer, month)?;
-        let layout = self.book.history_layout();
-        let aum_fen = crate::money::to_fen(aum).unwrap_or(0);
         let Some(from) = fill_from else {
             let plan = plan(version, customer, state, month, input.special.as_ref())?;
-            if !layout.is_empty() {
-                layout.window_values(version, history, month, &mut values);
-                step(version, state, month, aum, plan, &values, sink);
-                layout.push(version, history, aum_fen, &values);
-            } else {
-                step(version, state, month, aum, plan, &values, sink);
-            }
+            self.step_with_history(version, customer, (state, history), (month, aum), plan, &mut values, sink)?;
             return Ok(aum);
         };
         // Gap months with zero AUM: run on a copy, and buffer their output, so that an error
@@ -258,16 +250,20 @@ impl Engine {
         while m < month {
             let v = self.book.version_for(set, m, customer)?;
             let p = plan(v, customer, &copy, m, None)?;
-            let mut zeros = v.zero_values();
-            layout.window_values(v, &past, m, &mut zeros);
-            step(v, &mut copy, m, crate::money::from_fen(0), p, &zeros, &mut buffer);
-            layout.push(v, &mut past, 0, &zeros);
+            let zero = crate::money::from_fen(0);
+            self.step_with_history(
+                v,
+                customer,
+                (&mut copy, &mut past),
+                (m, zero),
+                p,
+                &mut v.zero_values(),
+                &mut buffer,
+            )?;
             m = m.next();
         }
         let p = plan(version, customer, &copy, month, input.special.as_ref())?;
-        layout.window_values(version, &past, month, &mut values);
-        step(version, &mut copy, month, aum, p, &values, &mut buffer);
-        layout.push(version, &mut past, aum_fen, &values);
+        self.step_with_history(version, customer, (&mut copy, &mut past), (month, aum), p, &mut values, &mut buffer)?;
         *state = copy;
         history.copy_from_slice(&past);
         for e in events {
@@ -277,6 +273,43 @@ impl Engine {
             sink.alert(a);
         }
         Ok(aum)
+    }
+
+    /// One month's step that reads and records the customer's history (SPEC §19.5): the
+    /// windows' values after the month's measured `values`, the downgrade window's best tier
+    /// (`highest_over`), the step, then the month recorded. Without a history (a book without
+    /// windows) only the step.
+    ///
+    /// # Errors
+    /// A state error for a tier of the history the version neither has nor maps, before
+    /// anything changed.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the step's arguments and the customer's history, each one the callers hold apart"
+    )]
+    fn step_with_history(
+        &self,
+        v: &RuleVersion,
+        customer: &str,
+        (state, history): (&mut CustomerState, &mut [i64]),
+        (month, aum): (Month, Decimal),
+        mut plan: plan::Plan,
+        values: &mut Vec<i64>,
+        sink: &mut dyn Sink,
+    ) -> Result<(), TieringError> {
+        let layout = self.book.history_layout();
+        if layout.is_empty() {
+            step(v, state, month, aum, plan, values, sink);
+            return Ok(());
+        }
+        layout.window_values(v, history, month, values);
+        if let Some(k) = v.settings.downgrade_window {
+            plan.over_best = plan::highest_of(v, customer, layout.recent_tiers(history, k as usize - 1), month)?;
+        }
+        step(v, state, month, aum, plan, values, sink);
+        let q = v.qualifying_code(aum, values);
+        layout.push(v, history, (crate::money::to_fen(aum).unwrap_or(0), q), values);
+        Ok(())
     }
 }
 

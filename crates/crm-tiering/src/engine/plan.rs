@@ -14,6 +14,9 @@ pub(super) struct Plan {
     pub(super) earned: Option<usize>,
     /// The watch's best tier's rank.
     pub(super) watch_best: Option<usize>,
+    /// With `highest_over` (SPEC §19.4): the highest rank qualified in the months before this
+    /// one that the downgrade window reads (set from the history, never by [`plan`]).
+    pub(super) over_best: Option<usize>,
     /// The special designation after expiry and the month's change, with its tier's rank.
     pub(super) special: SpecialPlan,
 }
@@ -49,6 +52,24 @@ fn resolve(
     }
 }
 
+/// The highest rank of `tiers` (the months a downgrade window reads, SPEC §19.4) in `v`,
+/// through its tier map.
+///
+/// # Errors
+/// A state error for a tier the version neither has nor maps.
+pub(super) fn highest_of(
+    v: &RuleVersion,
+    customer: &str,
+    tiers: impl Iterator<Item = TierCode>,
+    month: Month,
+) -> Result<Option<usize>, TieringError> {
+    let mut best = None;
+    for t in tiers {
+        best = best.max(resolve(v, customer, Some(t), month)?);
+    }
+    Ok(best)
+}
+
 #[inline(always)]
 pub(super) fn plan(
     v: &RuleVersion,
@@ -80,10 +101,10 @@ pub(super) fn plan(
     };
     if state.special.is_none() && change.is_none() {
         // Most customers of a portfolio: no designation, nothing to change.
-        return Ok(Plan { earned, watch_best, special: SpecialPlan::Keep(None) });
+        return Ok(Plan { earned, watch_best, over_best: None, special: SpecialPlan::Keep(None) });
     }
     let special = special_plan(v, customer, state, month, change)?;
-    Ok(Plan { earned, watch_best, special })
+    Ok(Plan { earned, watch_best, over_best: None, special })
 }
 
 /// SPEC §7: the designation after expiry and the month's change (grant or revoke), checked.

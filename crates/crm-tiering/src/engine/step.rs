@@ -31,6 +31,8 @@ struct MonthContext<'a> {
 struct Ranks {
     earned: Option<usize>,
     watch_best: Option<usize>,
+    /// The best rank of the downgrade window's earlier months (`highest_over`).
+    over_best: Option<usize>,
 }
 
 impl MonthContext<'_> {
@@ -126,7 +128,7 @@ pub(super) fn step(
     };
     let qualifies = if v.by_criteria { v.qualifying_rank_by(values) } else { v.qualifying_rank_key(key) };
     let m = MonthContext { v, month, aum_fen, qualifies, values };
-    let mut ranks = Ranks { earned: plan.earned, watch_best: plan.watch_best };
+    let mut ranks = Ranks { earned: plan.earned, watch_best: plan.watch_best, over_best: plan.over_best };
     match s.status {
         Status::NotEnrolled => entry(&m, s, &mut ranks, sink),
         Status::Retained => retention(&m, s, &mut ranks, sink),
@@ -298,7 +300,7 @@ fn short_of_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks,
         s.watch = Some(w);
         return;
     }
-    let (target, reason) = downgrade_target(m, ranks.watch_best, t);
+    let (target, reason) = downgrade_target(m, ranks, t);
     let evidence = m.short_evidence(t).window(w.since, u32::from(w.short_months), Some(w.peak_aum_fen));
     sink.event(m.event(EventKind::Downgraded, Some(t), Some(target), reason, evidence));
     ranks.earned = Some(target);
@@ -308,9 +310,11 @@ fn short_of_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks,
 
 /// SPEC §5.5 The downgrade target: by `downgrade_target`, at most one tier below the current
 /// one, and the lowest tier when the rule gives none (decision 3).
-fn downgrade_target(m: &MonthContext<'_>, watch_best: Option<usize>, t: usize) -> (usize, Reason) {
+fn downgrade_target(m: &MonthContext<'_>, ranks: &Ranks, t: usize) -> (usize, Reason) {
     let (target, reason) = match m.v.settings.downgrade_target {
-        DowngradeTarget::HighestInWindow => (watch_best, Reason::HighestInWindow),
+        DowngradeTarget::HighestInWindow => (ranks.watch_best, Reason::HighestInWindow),
+        // §19.4: the highest of this month and the window's earlier months.
+        DowngradeTarget::HighestOver => (ranks.over_best.max(m.qualifies), Reason::HighestOver),
         DowngradeTarget::LastMonth => (m.qualifies, Reason::LastMonth),
         DowngradeTarget::OneDown => (Some(t - 1), Reason::OneDown),
     };

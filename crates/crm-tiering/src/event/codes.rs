@@ -84,6 +84,9 @@ code_enum! {
         LastMonth = "last_month" / "关注期满,降入末月达到的等级",
         /// A full watch ended; the target is one tier down.
         OneDown = "one_down" / "关注期满,降一级",
+        /// A full watch ended; the target is the highest tier qualified over the downgrade
+        /// window's months (SPEC §19.4).
+        HighestOver = "highest_over" / "关注期满,降入近期达到的最高等级",
         /// A full watch ended with no tier qualified; the lowest tier is the floor (exit is the
         /// exit rule's job).
         LowestTierFloor = "lowest_tier_floor" / "关注期满,保底最低等级",

@@ -149,7 +149,11 @@ impl Event {
             Reason::MetTierMinimum => write!(s, ": {figure} met the minimum {threshold}"),
             Reason::ShortOfTier => write!(s, ": {figure} is short of the minimum {threshold}"),
             Reason::NoLowerTier => write!(s, ": the tier has no tier below it under the rules in force"),
-            Reason::HighestInWindow | Reason::LastMonth | Reason::OneDown | Reason::LowestTierFloor => write!(
+            Reason::HighestInWindow
+            | Reason::LastMonth
+            | Reason::OneDown
+            | Reason::HighestOver
+            | Reason::LowestTierFloor => write!(
                 s,
                 ": {} consecutive months short of {threshold}{of} since {} (peak AUM {}), target rule {}",
                 e.window_months.unwrap_or(0),

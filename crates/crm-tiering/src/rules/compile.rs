@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 
 use super::file::{RuleBookFile, RuleVersionFile, TierFile};
 use super::measure::{KeyRules, Measure, Qualify, compile_measures, compile_qualify, window_slots};
-use super::{RULE_FORMAT_VERSION, RuleSet, RuleVersion, Settings, ThresholdComparison, Tier};
+use super::{DowngradeTarget, RULE_FORMAT_VERSION, RuleSet, RuleVersion, Settings, ThresholdComparison, Tier};
 use crate::aum::Composition;
 use crate::code::MeasureCode;
 use crate::code::TierCode;
@@ -95,6 +95,28 @@ fn months(value: i64, field: String, max: i64) -> Result<u32, RuleError> {
     }
 }
 
+/// A version's `downgrade_window` (SPEC §19.4): 2-24 months, given exactly when the target is
+/// `highest_over`.
+fn downgrade_window(v: &RuleVersionFile, at: &str) -> Result<Option<u32>, RuleError> {
+    let field = format!("{at}.downgrade_window");
+    match (v.downgrade_target, v.downgrade_window) {
+        (DowngradeTarget::HighestOver, Some(k)) if (2..=i64::from(crate::rules::MAX_WINDOW_MONTHS)).contains(&k) => {
+            Ok(u32::try_from(k).ok())
+        }
+        (DowngradeTarget::HighestOver, Some(k)) => {
+            Err(RuleError::new(field, format!("downgrade_window must be from 2 to 24 months, got {k}")))
+        }
+        (DowngradeTarget::HighestOver, None) => Err(RuleError::new(
+            field,
+            "downgrade_target `highest_over` needs `downgrade_window`, the months it looks over (2 to 24)",
+        )),
+        (_, Some(_)) => {
+            Err(RuleError::new(field, "downgrade_window is read only with downgrade_target `highest_over`"))
+        }
+        (_, None) => Ok(None),
+    }
+}
+
 fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleError> {
     if v.tiers.is_empty() {
         return Err(RuleError::new(format!("{at}.tiers"), "a version needs at least one tier"));
@@ -154,6 +176,7 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
         watch_months: watch_default,
         label_after: label_default,
         downgrade_target: v.downgrade_target,
+        downgrade_window: downgrade_window(v, at)?,
         assessment_months,
         assess_upgrades: v.assess_upgrades,
         upgrade_timing: v.upgrade_timing,

@@ -74,6 +74,9 @@ pub struct Settings {
     pub label_after: Option<u32>,
     /// Where a downgrade lands.
     pub downgrade_target: DowngradeTarget,
+    /// With `highest_over`, the months whose highest qualified tier a downgrade lands on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub downgrade_window: Option<u32>,
     /// The months of the year in which downgrades and exits take effect, ascending; none:
     /// every month.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -185,6 +188,14 @@ impl RuleVersion {
         let key = |fen: i64| self.fen_key(i128::from(fen));
         let decided = if met { q.deciding_met(key, values) } else { q.deciding_unmet(key, values) };
         decided.or_else(|| super::measure::nearest(q.criteria.iter(), values))
+    }
+
+    /// The code of the tier a month qualifies for (SPEC §3.3, §19.3), from its AUM and its
+    /// measured values, as a history records it (SPEC §19.5).
+    pub(crate) fn qualifying_code(&self, aum: Decimal, values: &[i64]) -> Option<crate::code::TierCode> {
+        let rank =
+            if self.by_criteria { self.qualifying_rank_by(values) } else { self.qualifying_rank_key(self.key(aum)) };
+        self.tiers.get(rank?).map(|t| t.code)
     }
 
     /// The qualifying tier of a month by criteria (SPEC §19.3): the highest tier whose

@@ -73,9 +73,13 @@ pub struct RuleVersionFile {
     /// the watch length; none (default): the watch has one stage. Tiers may override.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole::deserialize_option")]
     pub label_after: Option<i64>,
-    /// `highest_in_window` (default), `last_month` or `one_down`.
+    /// `highest_in_window` (default), `last_month`, `one_down` or `highest_over`.
     #[serde(default)]
     pub downgrade_target: DowngradeTarget,
+    /// With `highest_over`: the months (2-24) whose highest qualified tier a downgrade lands
+    /// on, the evaluated month and those before it (SPEC §19.4).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole::deserialize_option")]
+    pub downgrade_window: Option<i64>,
     /// Months of the year (1-12) in which downgrades and exits take effect (SPEC §19.4); none
     /// (default): every month.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole::deserialize_list")]

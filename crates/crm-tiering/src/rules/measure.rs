@@ -170,6 +170,12 @@ pub(super) fn compile_measures(files: &[MeasureFile], aum: &Composition, at: &st
         if m.code == "aum" {
             return Err(RuleError::new(field, "`aum` is measure 0 of every version: declare only the others"));
         }
+        if m.code == crate::history::TIERS_KEY {
+            return Err(RuleError::new(
+                field,
+                "`tier` is reserved: a customer's history keeps its qualified tiers under it",
+            ));
+        }
         if out.iter().any(|o| o.code == code) {
             return Err(RuleError::new(field, format!("duplicate measure code `{code}`")));
         }

@@ -102,6 +102,9 @@ pub enum DowngradeTarget {
     LastMonth,
     /// One tier below the current one.
     OneDown,
+    /// The highest tier qualified in the evaluated month and the `downgrade_window` − 1 months
+    /// before it (SPEC §19.4; CCB's OCRM).
+    HighestOver,
 }
 
 /// When an entry, re-entry or upgrade takes effect (SPEC §19.4).
@@ -129,6 +132,7 @@ impl DowngradeTarget {
             DowngradeTarget::HighestInWindow => "highest_in_window",
             DowngradeTarget::LastMonth => "last_month",
             DowngradeTarget::OneDown => "one_down",
+            DowngradeTarget::HighestOver => "highest_over",
         }
     }
 }
