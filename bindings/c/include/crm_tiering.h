@@ -48,8 +48,9 @@
 /**
  * The ABI version: bumped on any incompatible change to a function or type of the header.
  * 2: `crmt_event` and `crmt_alert` end with the measure that decided (SPEC §19.3).
+ * 3: and then with that measure's window (SPEC §19.2).
  */
-#define CRMT_ABI_VERSION 2
+#define CRMT_ABI_VERSION 3
 
 /**
  * The "no amount" marker of `int64_t` fen fields (`INT64_MIN`).
@@ -80,6 +81,11 @@
  * The size of the measure code fields of returned structs: the longest code and its NUL.
  */
 #define CRMT_MEASURE_CODE_SIZE 41
+
+/**
+ * The size of the window code fields of returned structs (`prev_quarter` and its NUL fit).
+ */
+#define CRMT_WINDOW_CODE_SIZE 16
 
 /**
  * Personal customers (个人客户): value of `crmt_customer.kind`.
@@ -587,6 +593,11 @@ typedef struct crmt_event {
    * (SPEC §19.3), empty otherwise; `threshold_fen` is then that criterion's minimum.
    */
   char measure[CRMT_MEASURE_CODE_SIZE];
+  /**
+   * The window that measure was read over (`avg_6`, `prev_quarter`, ...; SPEC §19.2), empty
+   * for the evaluated month alone.
+   */
+  char measure_window[CRMT_WINDOW_CODE_SIZE];
 } crmt_event;
 
 /**
@@ -638,6 +649,10 @@ typedef struct crmt_alert {
    * criteria (SPEC §19.3), empty otherwise; `threshold_fen` and `gap_fen` are then in its units.
    */
   char measure[CRMT_MEASURE_CODE_SIZE];
+  /**
+   * The window that measure was read over (SPEC §19.2), empty for the evaluated month alone.
+   */
+  char measure_window[CRMT_WINDOW_CODE_SIZE];
 } crmt_alert;
 
 /**

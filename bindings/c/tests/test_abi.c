@@ -157,6 +157,7 @@ static void check_structs(const cJSON *expected, const crmt_event *ev, size_t ne
         }
         /* The measure that decided (SPEC §19.3): its code, and its value when there is one. */
         CHECK(strcmp(ev[i].measure, str_or(evidence, "measure", "")) == 0, "%s: event %zu measure", month, i);
+        CHECK(strcmp(ev[i].measure_window, str_or(evidence, "measure_window", "")) == 0, "%s: event %zu window", month, i);
         const char *mv = str_or(evidence, "measure_value", NULL);
         CHECK(mv ? ev[i].measure_value_fen == fen_of(mv, &ok) : ev[i].measure_value_fen == CRMT_NO_AMOUNT,
               "%s: event %zu measure_value", month, i);
@@ -178,6 +179,7 @@ static void check_structs(const cJSON *expected, const crmt_event *ev, size_t ne
             CHECK(!ok || al[i].gap_fen == g, "%s: alert %zu gap", month, i);
         }
         CHECK(strcmp(al[i].measure, str_or(e, "measure", "")) == 0, "%s: alert %zu measure", month, i);
+        CHECK(strcmp(al[i].measure_window, str_or(e, "measure_window", "")) == 0, "%s: alert %zu window", month, i);
         const char *mv = str_or(e, "measure_value", NULL);
         CHECK(mv ? al[i].measure_value_fen == fen_of(mv, &ok) : al[i].measure_value_fen == CRMT_NO_AMOUNT,
               "%s: alert %zu measure_value", month, i);

@@ -15,6 +15,18 @@ pub(crate) fn fen(amount: Decimal) -> i64 {
 /// A code in a fixed NUL-terminated field (empty when none).
 #[inline]
 /// A measure code as a NUL-terminated field, empty when none.
+/// A window's code as a NUL-terminated field, empty for none (the month alone).
+pub(crate) fn window_field(window: Option<crm_tiering::Window>) -> [c_char; crate::CRMT_WINDOW_CODE_SIZE] {
+    let mut out = [0 as c_char; crate::CRMT_WINDOW_CODE_SIZE];
+    if let Some(w) = window {
+        let b = w.as_str().as_bytes();
+        for (o, b) in out.iter_mut().zip(b.iter().take(crate::CRMT_WINDOW_CODE_SIZE - 1)) {
+            *o = *b as c_char;
+        }
+    }
+    out
+}
+
 pub(crate) fn measure_field(code: Option<crm_tiering::MeasureCode>) -> [c_char; crate::CRMT_MEASURE_CODE_SIZE] {
     let mut out = [0 as c_char; crate::CRMT_MEASURE_CODE_SIZE];
     if let Some(c) = code {

@@ -6,8 +6,8 @@ use std::sync::OnceLock;
 
 use crm_tiering::{Alert, AlertKind, Event, EventKind, Month, Reason};
 
-use crate::convert::{code_field, measure_field};
-use crate::{CRMT_CODE_SIZE, CRMT_MEASURE_CODE_SIZE, CRMT_NO_AMOUNT};
+use crate::convert::{code_field, measure_field, window_field};
+use crate::{CRMT_CODE_SIZE, CRMT_MEASURE_CODE_SIZE, CRMT_NO_AMOUNT, CRMT_WINDOW_CODE_SIZE};
 
 /// What happened to a customer's standing (codes: `crmt_event_kind_code`).
 #[repr(C)]
@@ -128,6 +128,9 @@ pub struct crmt_event {
     /// The measure of the criterion that decided, in a rule book that qualifies by criteria
     /// (SPEC §19.3), empty otherwise; `threshold_fen` is then that criterion's minimum.
     pub measure: [c_char; CRMT_MEASURE_CODE_SIZE],
+    /// The window that measure was read over (`avg_6`, `prev_quarter`, ...; SPEC §19.2), empty
+    /// for the evaluated month alone.
+    pub measure_window: [c_char; CRMT_WINDOW_CODE_SIZE],
 }
 
 /// An alert as a plain struct; conventions as `crmt_event`; counts are -1 when none.
@@ -157,6 +160,8 @@ pub struct crmt_alert {
     /// The measure of the criterion the alert is about, in a rule book that qualifies by
     /// criteria (SPEC §19.3), empty otherwise; `threshold_fen` and `gap_fen` are then in its units.
     pub measure: [c_char; CRMT_MEASURE_CODE_SIZE],
+    /// The window that measure was read over (SPEC §19.2), empty for the evaluated month alone.
+    pub measure_window: [c_char; CRMT_WINDOW_CODE_SIZE],
 }
 
 #[inline]
@@ -240,6 +245,7 @@ pub(crate) fn event_struct(index: u32, e: &Event) -> crmt_event {
         peak_aum_fen: e.evidence.peak_aum_fen().unwrap_or(CRMT_NO_AMOUNT),
         measure_value_fen: e.evidence.measure_value_fen().unwrap_or(CRMT_NO_AMOUNT),
         measure: measure_field(e.evidence.measure),
+        measure_window: window_field(e.evidence.measure_window),
     }
 }
 
@@ -257,6 +263,7 @@ pub(crate) fn alert_struct(index: u32, a: &Alert) -> crmt_alert {
         gap_fen: a.gap_fen().unwrap_or(CRMT_NO_AMOUNT),
         measure_value_fen: a.measure_value_fen().unwrap_or(CRMT_NO_AMOUNT),
         measure: measure_field(a.measure),
+        measure_window: window_field(a.measure_window),
     }
 }
 

@@ -103,7 +103,8 @@ pub use state::*;
 
 /// The ABI version: bumped on any incompatible change to a function or type of the header.
 /// 2: `crmt_event` and `crmt_alert` end with the measure that decided (SPEC §19.3).
-pub const CRMT_ABI_VERSION: u32 = 2;
+/// 3: and then with that measure's window (SPEC §19.2).
+pub const CRMT_ABI_VERSION: u32 = 3;
 
 /// The "no amount" marker of `int64_t` fen fields (`INT64_MIN`).
 pub const CRMT_NO_AMOUNT: i64 = i64::MIN;
@@ -122,6 +123,9 @@ pub const CRMT_MEASURE_CODE_LEN: usize = 40;
 
 /// The size of the measure code fields of returned structs: the longest code and its NUL.
 pub const CRMT_MEASURE_CODE_SIZE: usize = 41;
+
+/// The size of the window code fields of returned structs (`prev_quarter` and its NUL fit).
+pub const CRMT_WINDOW_CODE_SIZE: usize = 16;
 
 /// The library version, such as `"0.1.0"`: a static NUL-terminated string, never freed.
 ///

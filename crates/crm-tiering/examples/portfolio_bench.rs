@@ -3,16 +3,24 @@
 //! the bare batch (`evaluate_batch_with` over borrowed ids) on the same data.
 //!
 //! `cargo run --release -p crm-tiering --example portfolio_bench -- 1000000`
+//!
+//! `RULES=rules-spec/gallery/citic-private.toml` (any rule book file) runs it under that book:
+//! a book with windows keeps every customer's history beside its state (SPEC §19.5), and the
+//! bare batch then carries the histories too (`evaluate_batch_with_history`).
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
 use std::time::Instant;
 
 use crm_tiering::portfolio::{Extract, PortfolioOptions, PortfolioStates};
-use crm_tiering::{AumInput, BatchOutcome, CustomerRef, Engine, MonthInput, RuleBook, from_fen};
+use crm_tiering::{AumInput, BatchOutcome, CustomerRef, Engine, Histories, MonthInput, RuleBook, from_fen};
 
 fn main() {
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
-    let engine = Engine::new(RuleBook::default_book().unwrap());
+    let book = match std::env::var("RULES") {
+        Ok(path) => RuleBook::from_path(path).unwrap(),
+        Err(_) => RuleBook::default_book().unwrap(),
+    };
+    let engine = Engine::new(book);
     let ids: Vec<String> = (0..n).map(|i| format!("62{i:010}")).collect();
     // A realistic spread: most customers far below entry, a few percent VIPs.
     let fen = |i: usize, month: u64| -> i64 {
@@ -50,18 +58,17 @@ fn main() {
         s.last_month = Some(months[0]);
     }
     let mut first = vec![crm_tiering::CustomerState::default(); n];
+    let mut histories = Histories::new();
     let mut sink = BatchOutcome::default();
-    engine
-        .evaluate_batch_with(months[0], &refs, &mut first, |i| Ok(MonthInput::total(from_fen(fen(i, 0)))), &mut sink)
-        .unwrap();
+    let input = |k: u64| move |i: usize| Ok::<_, crm_tiering::TieringError>(MonthInput::total(from_fen(fen(i, k))));
+    engine.evaluate_batch_with_history(months[0], &refs, (&mut first, &mut histories), input(0), &mut sink).unwrap();
     let t = Instant::now();
     let mut sink = BatchOutcome::default();
-    engine
-        .evaluate_batch_with(months[1], &refs, &mut first, |i| Ok(MonthInput::total(from_fen(fen(i, 1)))), &mut sink)
-        .unwrap();
+    engine.evaluate_batch_with_history(months[1], &refs, (&mut first, &mut histories), input(1), &mut sink).unwrap();
     let batch = t.elapsed();
+    assert!(sink.errors.is_empty(), "{:?}", sink.errors.first());
     let (build, eval) = times[1];
-    println!("{n} customers, 1 thread");
+    println!("{n} customers, 1 thread, rule book \"{}\"", engine.rule_book().name());
     println!("  first month (every customer joins): {:>8.3} s", times[0].1.as_secs_f64());
     println!("  first / second month:         {:>8.2}x", times[0].1.as_secs_f64() / eval.as_secs_f64());
     println!("second month:");

@@ -19,7 +19,8 @@ import java.time.YearMonth;
  * @param measure the measure of the criterion the alert is about, in a rule book that qualifies
  *     tiers by criteria (then {@code threshold} and {@code gap} are in its units), or null
  * @param measureValue that measure's value this month, or null
+ * @param measureWindow the window that measure was read over, or null for the evaluated month alone
  */
 public record Alert(int customerIndex, String kind, String kindZh, YearMonth month, String tier,
         Integer monthsCounted, Integer monthsLeft, BigDecimal aum, BigDecimal threshold, BigDecimal gap,
-        String measure, BigDecimal measureValue) {}
+        String measure, BigDecimal measureValue, String measureWindow) {}

@@ -90,7 +90,10 @@ public final class CustomerState {
         return bytes.clone();
     }
 
-    /** The JSON text to store (empty for {@link #NEW}). */
+    /**
+     * The JSON text to store (empty for {@link #NEW}): the state, with a {@code history} member
+     * under a rule book whose windows read earlier months (SPEC §19.5), so store all of it.
+     */
     public String toJson() {
         return new String(bytes, StandardCharsets.UTF_8);
     }

@@ -22,7 +22,10 @@ import java.time.YearMonth;
  * @param measure the measure of the criterion that decided, in a rule book that qualifies tiers
  *     by criteria (then {@code threshold} is that criterion's minimum), or null
  * @param measureValue that measure's value this month, or null
+ * @param measureWindow the window that measure was read over, such as {@code prev_quarter}, or null
+ *     for the evaluated month alone
  */
 public record Event(int customerIndex, String kind, String kindZh, String reason, YearMonth month,
         YearMonth effectiveFrom, String fromTier, String toTier, BigDecimal aum, BigDecimal threshold,
-        YearMonth windowFrom, int windowMonths, BigDecimal peakAum, String measure, BigDecimal measureValue) {}
+        YearMonth windowFrom, int windowMonths, BigDecimal peakAum, String measure, BigDecimal measureValue,
+        String measureWindow) {}

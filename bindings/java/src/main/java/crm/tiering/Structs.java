@@ -12,10 +12,11 @@ import java.util.List;
  * those of the C header (checked against JNA's layout rules by the tests).
  */
 final class Structs {
-    static final int EVENT_SIZE = 144;
-    static final int ALERT_SIZE = 120;
+    static final int EVENT_SIZE = 160;
+    static final int ALERT_SIZE = 136;
     private static final int CODE_SIZE = 17;
     private static final int MEASURE_CODE_SIZE = 41;
+    private static final int WINDOW_CODE_SIZE = 16;
 
     private Structs() {}
 
@@ -108,7 +109,8 @@ final class Structs {
                     months.get(b.getInt(o + 12)), months.get(b.getInt(o + 16)), codes.get(b, o + 20),
                     codes.get(b, o + 37), Tiering.amount(b.getLong(o + 56)), Tiering.amount(b.getLong(o + 64)),
                     months.get(b.getInt(o + 72)), b.getInt(o + 76), Tiering.amount(b.getLong(o + 80)),
-                    codes.get(b, o + 96, MEASURE_CODE_SIZE), Tiering.amount(b.getLong(o + 88))));
+                    codes.get(b, o + 96, MEASURE_CODE_SIZE), Tiering.amount(b.getLong(o + 88)),
+                    codes.get(b, o + 137, WINDOW_CODE_SIZE)));
         }
         return out;
     }
@@ -127,7 +129,7 @@ final class Structs {
                     codes.get(b, o + 12), counted < 0 ? null : counted, left < 0 ? null : left,
                     Tiering.amount(b.getLong(o + 40)), Tiering.amount(b.getLong(o + 48)),
                     Tiering.amount(b.getLong(o + 56)), codes.get(b, o + 72, MEASURE_CODE_SIZE),
-                    Tiering.amount(b.getLong(o + 64))));
+                    Tiering.amount(b.getLong(o + 64)), codes.get(b, o + 113, WINDOW_CODE_SIZE)));
         }
         return out;
     }

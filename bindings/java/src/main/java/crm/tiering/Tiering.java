@@ -12,7 +12,7 @@ import java.util.Objects;
 /** Library facts and the conversions shared by the binding's classes. */
 public final class Tiering {
     /** The ABI version this binding was written for ({@code CRMT_ABI_VERSION}). */
-    public static final int ABI_VERSION = 2;
+    public static final int ABI_VERSION = 3;
 
     /** {@code CRMT_NO_AMOUNT}: "no amount" in fen fields. */
     static final long NO_AMOUNT = Long.MIN_VALUE;

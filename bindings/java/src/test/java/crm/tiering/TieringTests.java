@@ -154,6 +154,8 @@ public final class TieringTests {
                         Map<String, Object> ev = obj(e.get("evidence"));
                         check(new BigDecimal((String) ev.get("aum")).compareTo(got2.aum()) == 0, monthText + ": aum");
                         check(java.util.Objects.equals(ev.get("measure"), got2.measure()), monthText + ": measure");
+                        check(java.util.Objects.equals(ev.get("measure_window"), got2.measureWindow()),
+                                monthText + ": measure_window");
                         Object mv = ev.get("measure_value");
                         check(mv == null ? got2.measureValue() == null
                                 : new BigDecimal((String) mv).compareTo(got2.measureValue()) == 0, monthText + ": measure_value");
@@ -172,6 +174,8 @@ public final class TieringTests {
                         check(gap == null ? got2.gap() == null : new BigDecimal((String) gap).compareTo(got2.gap()) == 0,
                                 monthText + ": gap");
                         check(java.util.Objects.equals(a.get("measure"), got2.measure()), monthText + ": alert measure");
+                        check(java.util.Objects.equals(a.get("measure_window"), got2.measureWindow()),
+                                monthText + ": alert measure_window");
                     }
                 }
                 state = r.state();
@@ -194,7 +198,8 @@ public final class TieringTests {
 
     /** JNA's layout of the C structs, to check the offsets Structs reads. */
     @Structure.FieldOrder({"customer_index", "kind", "reason", "month", "effective_from", "from_tier", "to_tier",
-            "aum_fen", "threshold_fen", "window_from", "window_months", "peak_aum_fen", "measure_value_fen", "measure"})
+            "aum_fen", "threshold_fen", "window_from", "window_months", "peak_aum_fen", "measure_value_fen", "measure",
+            "measure_window"})
     public static class CEvent extends Structure {
         public int customer_index;
         public int kind;
@@ -210,6 +215,7 @@ public final class TieringTests {
         public long peak_aum_fen;
         public long measure_value_fen;
         public byte[] measure = new byte[41];
+        public byte[] measure_window = new byte[16];
 
         int offset(String field) {
             return fieldOffset(field);
@@ -218,7 +224,7 @@ public final class TieringTests {
 
     /** JNA's layout of {@code crmt_alert}. */
     @Structure.FieldOrder({"customer_index", "kind", "month", "tier", "months_counted", "months_left", "aum_fen",
-            "threshold_fen", "gap_fen", "measure_value_fen", "measure"})
+            "threshold_fen", "gap_fen", "measure_value_fen", "measure", "measure_window"})
     public static class CAlert extends Structure {
         public int customer_index;
         public int kind;
@@ -231,6 +237,7 @@ public final class TieringTests {
         public long gap_fen;
         public long measure_value_fen;
         public byte[] measure = new byte[41];
+        public byte[] measure_window = new byte[16];
 
         int offset(String field) {
             return fieldOffset(field);
@@ -249,6 +256,7 @@ public final class TieringTests {
             check(a.offset("months_counted") == 32 && a.offset("aum_fen") == 40, "alert offsets");
             check(e.offset("measure_value_fen") == 88 && e.offset("measure") == 96, "event measure offsets");
             check(a.offset("measure_value_fen") == 64 && a.offset("measure") == 72, "alert measure offsets");
+            check(e.offset("measure_window") == 137 && a.offset("measure_window") == 113, "window offsets");
         });
         run("evaluate, then sequence errors", () -> {
             try (RuleBook rb = RuleBook.fromToml(defaultRules)) {
@@ -430,7 +438,8 @@ public final class TieringTests {
                             for (Event e : r.events()) {
                                 expected.add(new Event(i, e.kind(), e.kindZh(), e.reason(), e.month(),
                                         e.effectiveFrom(), e.fromTier(), e.toTier(), e.aum(), e.threshold(),
-                                        e.windowFrom(), e.windowMonths(), e.peakAum(), e.measure(), e.measureValue()));
+                                        e.windowFrom(), e.windowMonths(), e.peakAum(), e.measure(), e.measureValue(),
+                                        e.measureWindow()));
                             }
                         } catch (TieringException.Input e) {
                             errors++;
@@ -475,7 +484,7 @@ public final class TieringTests {
                         for (Event e : r.events()) {
                             expectedEvents.add(new Event(i, e.kind(), e.kindZh(), e.reason(), e.month(), e.effectiveFrom(),
                                     e.fromTier(), e.toTier(), e.aum(), e.threshold(), e.windowFrom(), e.windowMonths(),
-                                    e.peakAum(), e.measure(), e.measureValue()));
+                                    e.peakAum(), e.measure(), e.measureValue(), e.measureWindow()));
                         }
                         check(b.aum(i).equals(r.aum()), "aum " + i);
                     }
