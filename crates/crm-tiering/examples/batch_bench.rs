@@ -7,7 +7,9 @@
 //! `MEASURES=1`: the default book with two measures besides AUM (SPEC §19), `loan_balance` and
 //! `points`, 私行级 qualifying by AUM or loans and 钻石卡 by AUM and points together, every input
 //! carrying both values (built before the timing, as the AUMs are): the cost of a measured book
-//! per customer-month beside the default book's.
+//! per customer-month beside the default book's. `WINDOW=1` (with `MEASURES=1`): 钻石卡's AUM
+//! criterion reads the 6-month average (`avg_6`, SPEC §19.2), so each state keeps 5 months of
+//! AUM beside it and the batch carries the histories (`evaluate_batch_with_history`, 1 thread).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout, missing_docs)]
 
 use std::time::Instant;
@@ -29,6 +31,8 @@ fn main() {
     let months = args.get(1).copied().unwrap_or(12);
     let threads = args.get(2).copied().unwrap_or(1);
     let measured = std::env::var_os("MEASURES").is_some();
+    let window = std::env::var_os("WINDOW").is_some();
+    assert!(!window || (measured && threads == 1), "WINDOW=1 needs MEASURES=1 and 1 thread");
     let book = if measured {
         let text = crm_tiering::DEFAULT_RULES_TOML
             .replace(
@@ -37,7 +41,11 @@ fn main() {
             )
             .replace(
                 "min_aum = \"1000000\"",
-                "qualify = { all_of = [{ min = \"1000000\" }, { measure = \"points\", min = \"100\" }] }",
+                if window {
+                    "qualify = { all_of = [{ window = \"avg_6\", min = \"1000000\" }, { measure = \"points\", min = \"100\" }] }"
+                } else {
+                    "qualify = { all_of = [{ min = \"1000000\" }, { measure = \"points\", min = \"100\" }] }"
+                },
             )
             .replace(
                 "[[rule_sets.versions.tiers]]\ncode = \"gold\"",
@@ -51,6 +59,7 @@ fn main() {
     let engine = Engine::new(book);
     let customers: Vec<Customer> = (0..n).map(|i| Customer::personal(format!("{i:010}"))).collect();
     let mut states = vec![CustomerState::default(); n];
+    let mut histories = crm_tiering::Histories::new();
     let mut seed = 42u64;
     // A base wealth per customer (log-uniform from 1,000 to 10,000,000 CNY, in fen), and a
     // monthly drift of up to +-30%.
@@ -85,9 +94,17 @@ fn main() {
             })
             .collect();
         let t = Instant::now();
-        let out = engine
-            .evaluate_batch_parallel(start_month.plus(m as i32), &customers, &inputs, &mut states, threads)
-            .unwrap();
+        let month = start_month.plus(m as i32);
+        let out = if window {
+            let mut out = crm_tiering::BatchOutcome::with_capacity(n);
+            let input = |i: usize| Ok::<_, crm_tiering::TieringError>(&inputs[i]);
+            engine
+                .evaluate_batch_with_history(month, &customers, (&mut states, &mut histories), input, &mut out)
+                .unwrap();
+            out
+        } else {
+            engine.evaluate_batch_parallel(month, &customers, &inputs, &mut states, threads).unwrap()
+        };
         let dt = t.elapsed();
         total += dt;
         events += out.events.len();

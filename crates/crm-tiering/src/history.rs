@@ -116,16 +116,30 @@ impl HistoryLayout {
     /// the one before `m`.
     pub(crate) fn window_values(&self, v: &RuleVersion, history: &[i64], m: Month, values: &mut Vec<i64>) {
         let measured = values.len();
-        for slot in &v.windows {
+        values.resize(measured + v.windows.len(), 0);
+        self.window_values_into(v, history, m, values, measured);
+    }
+
+    /// [`HistoryLayout::window_values`] into `values[measured..]`, which has room for them.
+    pub(crate) fn window_values_into(
+        &self,
+        v: &RuleVersion,
+        history: &[i64],
+        m: Month,
+        values: &mut [i64],
+        measured: usize,
+    ) {
+        for (k, slot) in v.windows.iter().enumerate() {
             let this = values.get(slot.measure).copied().unwrap_or(0);
             let past = self.find(slot.code).and_then(|(at, n)| history.get(at..at + n)).unwrap_or(&[]);
             let rounding = match slot.measure.checked_sub(1).and_then(|i| v.measures.get(i)) {
                 Some(measure) => measure.rounding,
                 None => v.aum.rounding,
             };
-            values.push(slot.value(m, this, past, |month| v.aum.days(month), rounding));
+            if let Some(out) = values.get_mut(measured + k) {
+                *out = slot.value(m, this, past, |month| v.aum.days(month), rounding);
+            }
         }
-        debug_assert_eq!(values.len(), measured + v.windows.len());
     }
 
     /// Records an evaluated month in `history`: each kept measure's months move back one, and

@@ -7,7 +7,7 @@ use super::Engine;
 use super::customer::{Customer, CustomerIdentity};
 use super::input::MonthInput;
 use super::sink::Sink;
-use super::steady::{plain, steady};
+use super::steady::{plain, plain_with_history, steady};
 use super::step::step;
 use crate::error::{InputError, TieringError};
 use crate::event::{Alert, Event};
@@ -467,9 +467,8 @@ impl Engine {
                 }
             };
             if stride > 0 {
-                let past = history.get_mut(offset * stride..(offset + 1) * stride);
-                let selected = (set, version);
-                self.with_history(selected, customer.id(), (state, past, &mut fresh), month, input, index, sink);
+                let past = (history.get_mut(offset * stride..(offset + 1) * stride), &mut fresh[..], &mut buf);
+                self.with_history((set, version), customer.id(), state, past, month, input, index, sink);
                 continue;
             }
             // Most customers' months change nothing but the month: no plan, no step. Their
@@ -482,7 +481,7 @@ impl Engine {
             // Most of the others emit events but need no gap and no designation change: `plan`
             // and the step, without the full evaluation's general checks.
             if let Some((aum, plan, values)) = plain(version, customer.id(), state, month, input, &mut buf) {
-                step(version, state, month, aum, plan, values, &mut Indexed { index, sink: &mut *sink });
+                let _ = step(version, state, month, aum, plan, values, &mut Indexed { index, sink: &mut *sink });
                 sink.evaluated(index, aum, state);
                 continue;
             }
@@ -513,7 +512,8 @@ impl Engine {
         &self,
         (set, version): (RuleSetId, &RuleVersion),
         customer: &str,
-        (state, past, fresh): (&mut CustomerState, Option<&mut [i64]>, &mut [i64]),
+        state: &mut CustomerState,
+        (past, fresh, buf): (Option<&mut [i64]>, &mut [i64], &mut [i64; FAST_VALUES]),
         month: Month,
         input: &MonthInput,
         index: u32,
@@ -527,6 +527,13 @@ impl Engine {
             }
             None => return sink.error_with_state(index, super::history_needed(customer, month), state),
         };
+        let mut indexed = Indexed { index, sink: &mut *sink };
+        // Most months take the short path: no gap, no designation, values in whole fen.
+        let layout = self.book.history_layout();
+        if let Some(aum) = plain_with_history(layout, version, customer, (state, past), month, input, buf, &mut indexed)
+        {
+            return sink.evaluated(index, aum, state);
+        }
         let mut indexed = Indexed { index, sink: &mut *sink };
         match self.evaluate_into(set, version, customer, (state, past), month, input, &mut indexed) {
             Ok(aum) => sink.evaluated(index, aum, state),

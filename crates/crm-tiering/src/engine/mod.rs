@@ -299,15 +299,14 @@ impl Engine {
     ) -> Result<(), TieringError> {
         let layout = self.book.history_layout();
         if layout.is_empty() {
-            step(v, state, month, aum, plan, values, sink);
+            let _ = step(v, state, month, aum, plan, values, sink);
             return Ok(());
         }
         layout.window_values(v, history, month, values);
         if let Some(k) = v.settings.downgrade_window {
             plan.over_best = plan::highest_of(v, customer, layout.recent_tiers(history, k as usize - 1), month)?;
         }
-        step(v, state, month, aum, plan, values, sink);
-        let q = v.qualifying_code(aum, values);
+        let q = step(v, state, month, aum, plan, values, sink).and_then(|r| v.tiers.get(r)).map(|t| t.code);
         layout.push(v, history, (crate::money::to_fen(aum).unwrap_or(0), q), values);
         Ok(())
     }

@@ -67,6 +67,20 @@ pub(super) fn steady<S: Sink + ?Sized>(
     let (fen, aum) = plain_month(s, month, input)?;
     #[expect(clippy::cast_possible_truncation, reason = "0 <= fen <= MAX_FEN < i64::MAX, checked by plain_fen")]
     let values = v.fast_values(fen as i64, &input.measures, buf)?;
+    steady_month(v, s, month, (fen, aum), values, sink).map(|(aum, _)| aum)
+}
+
+/// [`steady`] once the month's checks are made and its values known (`values`: the measured
+/// values, then the windows' for a book with windows).
+#[inline(always)]
+fn steady_month<S: Sink + ?Sized>(
+    v: &RuleVersion,
+    s: &mut CustomerState,
+    month: Month,
+    (fen, aum): (i128, Decimal),
+    values: &[i64],
+    sink: &mut S,
+) -> Option<(Decimal, Option<usize>)> {
     let key = v.fen_key(fen);
     let q = if v.by_criteria { v.qualifying_rank_by(values) } else { v.qualifying_rank_key(key) };
     let rated = match s.status {
@@ -95,7 +109,7 @@ pub(super) fn steady<S: Sink + ?Sized>(
     #[expect(clippy::cast_possible_truncation, reason = "0 <= fen <= MAX_FEN < i64::MAX, checked by plain_fen")]
     let fen = fen as i64;
     alerts(v, s, month, fen, key, rated, values, sink);
-    Some(aum)
+    Some((aum, q))
 }
 
 /// A rated month at tier `t` (a rank of `v`) with qualifying rank `q`, as the step takes it
@@ -165,6 +179,48 @@ pub(super) fn plain<'b>(
     #[expect(clippy::cast_possible_truncation, reason = "0 <= fen <= MAX_FEN < i64::MAX, checked by plain_fen")]
     let values = v.fast_values(fen as i64, &input.measures, buf)?;
     Some((aum, plan(v, customer, s, month, None).ok()?, values))
+}
+
+/// [`steady`], else [`plain`], for a book whose criteria read windows (SPEC §19.2, §19.5): the
+/// month's measured values and then its windows' values in `buf`, the downgrade window's best tier
+/// (`highest_over`) in the plan, the step, and the month recorded in the customer's history
+/// `past`, as `Engine::step_with_history` does on the full path. `None` (too many values for
+/// `buf`, a tier of the history the version does not resolve, or any of `plain`'s reasons)
+/// leaves the month to the full path, having changed nothing.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the batch's per-customer values and the history's layout, each one the batch holds apart"
+)]
+#[inline]
+pub(super) fn plain_with_history(
+    layout: &crate::history::HistoryLayout,
+    v: &RuleVersion,
+    customer: &str,
+    (s, past): (&mut CustomerState, &mut [i64]),
+    month: Month,
+    input: &MonthInput,
+    buf: &mut [i64; FAST_VALUES],
+    sink: &mut dyn Sink,
+) -> Option<Decimal> {
+    let (fen, aum) = plain_month(s, month, input)?;
+    let aum_fen = i64::try_from(fen).ok()?;
+    let measured = v.fast_values(aum_fen, &input.measures, buf)?.len();
+    let values = buf.get_mut(..measured + v.windows.len())?;
+    layout.window_values_into(v, past, month, values, measured);
+    // A steady month (no event) changes no tier: `highest_over` is not asked.
+    let code = |q: Option<usize>| q.and_then(|r| v.tiers.get(r)).map(|t| t.code);
+    if let Some((aum, q)) = steady_month(v, s, month, (fen, aum), values, sink) {
+        layout.push(v, past, (aum_fen, code(q)), values);
+        return Some(aum);
+    }
+    let mut plan = plan(v, customer, s, month, None).ok()?;
+    if let Some(k) = v.settings.downgrade_window {
+        let months = layout.recent_tiers(past, k as usize - 1);
+        plan.over_best = super::plan::highest_of(v, customer, months, month).ok()?;
+    }
+    let q = super::step::step(v, s, month, aum, plan, values, sink);
+    layout.push(v, past, (aum_fen, code(q)), values);
+    Some(aum)
 }
 
 /// The checks both short paths make (SPEC §6.1): a `Total` at the fen scale, not negative

@@ -105,7 +105,7 @@ impl MonthContext<'_> {
 }
 
 /// One month of one customer (SPEC §6.2): the status's transitions, the special VIP overlay,
-/// then the alerts.
+/// then the alerts. Returns the month's qualifying rank (what a history records, SPEC §19.5).
 #[inline(always)]
 pub(super) fn step(
     v: &RuleVersion,
@@ -115,7 +115,7 @@ pub(super) fn step(
     plan: Plan,
     values: &[i64],
     sink: &mut dyn Sink,
-) {
+) -> Option<usize> {
     // AUMs reach the step rounded to the fen and within `MAX_AMOUNT` (SPEC §16), so the
     // conversion is exact; the saturation is never reached. At the fen scale the key and the
     // fen come from one read of the mantissa.
@@ -147,6 +147,7 @@ pub(super) fn step(
     s.effective_tier = earned_rated.max(special).map(|r| m.code(r));
     s.last_month = Some(month);
     alerts(v, s, month, aum_fen, key, earned_rated, values, sink);
+    qualifies
 }
 
 /// SPEC §5.1 Entry (纳入): a month at or above the entry threshold rates the customer at the

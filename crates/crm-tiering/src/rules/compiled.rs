@@ -190,14 +190,6 @@ impl RuleVersion {
         decided.or_else(|| super::measure::nearest(q.criteria.iter(), values))
     }
 
-    /// The code of the tier a month qualifies for (SPEC §3.3, §19.3), from its AUM and its
-    /// measured values, as a history records it (SPEC §19.5).
-    pub(crate) fn qualifying_code(&self, aum: Decimal, values: &[i64]) -> Option<crate::code::TierCode> {
-        let rank =
-            if self.by_criteria { self.qualifying_rank_by(values) } else { self.qualifying_rank_key(self.key(aum)) };
-        self.tiers.get(rank?).map(|t| t.code)
-    }
-
     /// The qualifying tier of a month by criteria (SPEC §19.3): the highest tier whose
     /// qualification its measured values meet.
     pub(crate) fn qualifying_rank_by(&self, values: &[i64]) -> Option<usize> {

@@ -4,8 +4,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::aum::Rounding;
@@ -179,12 +177,43 @@ impl WindowSlot {
     }
 }
 
-/// `sum / days` rounded to the fen with `rounding`.
+/// `sum / days` rounded to the whole fen with `rounding`, in integers (exact: `days` > 0).
 fn average(sum: i128, days: i128, rounding: Rounding) -> i64 {
-    // Fen below 2^63 times at most 24 months of 31 days: within a decimal's 96 bits.
-    let (Ok(sum), Ok(days)) = (Decimal::try_from_i128_with_scale(sum, 0), Decimal::try_from_i128_with_scale(days, 0))
-    else {
-        return 0;
+    let (q, r) = (sum.abs() / days, sum.abs() % days);
+    let up = match rounding {
+        Rounding::HalfUp => 2 * r >= days,
+        Rounding::HalfEven => 2 * r > days || (2 * r == days && q % 2 == 1),
     };
-    (sum / days).round_dp_with_strategy(0, rounding.strategy()).to_i64().unwrap_or(0)
+    let q = if up { q + 1 } else { q };
+    i64::try_from(if sum < 0 { -q } else { q }).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Rounding, Window, average};
+
+    #[test]
+    fn averages_round_to_the_fen_as_the_measure_says() {
+        // 5 / 2 = 2.5: half up gives 3, half even 2; 7 / 2 = 3.5: both give 4.
+        assert_eq!(average(5, 2, Rounding::HalfUp), 3);
+        assert_eq!(average(5, 2, Rounding::HalfEven), 2);
+        assert_eq!(average(7, 2, Rounding::HalfEven), 4);
+        // Below zero, away from zero for half up, to even for half even.
+        assert_eq!(average(-5, 2, Rounding::HalfUp), -3);
+        assert_eq!(average(-5, 2, Rounding::HalfEven), -2);
+        // SPEC §19.6: (580,000,000 x 31 + 620,000,000 x 29 + 610,000,000 x 31) / 91 fen.
+        assert_eq!(average(54_870_000_000, 91, Rounding::HalfUp), 602_967_033);
+    }
+
+    #[test]
+    fn windows_parse_from_their_codes_and_refuse_others() {
+        for (code, w) in [("month", Window::Month), ("avg_6", Window::Avg(6)), ("max_24", Window::Max(24))] {
+            assert_eq!(code.parse::<Window>().as_ref(), Ok(&w));
+            assert_eq!(w.as_str(), code);
+        }
+        assert_eq!("prev_half".parse::<Window>().map(Window::look_back), Ok(11));
+        for bad in ["avg_1", "avg_25", "max_", "quarter", "avg_x"] {
+            assert!(bad.parse::<Window>().is_err(), "{bad}");
+        }
+    }
 }
