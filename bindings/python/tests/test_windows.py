@@ -73,3 +73,9 @@ def test_a_portfolio_carried_through_its_states_text_gives_one_runs_result():
     assert carried.to_states_text() == whole.to_states_text()
     assert whole.state("p1").tier == "private"
     assert whole.state("p1").history["aum"][0] == D("2000000.00")
+
+
+def test_the_entry_threshold_is_none_when_the_lowest_tier_reads_a_window():
+    star = (VECTORS.parent / "gallery" / "icbc-star.toml").read_text(encoding="utf-8")
+    assert ct.RuleBook.from_str(star).settings()["entry_threshold"] is None
+    assert ct.RuleBook.from_str(BOOK).settings()["entry_threshold"] == D("200000.00")

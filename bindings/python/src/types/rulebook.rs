@@ -166,7 +166,8 @@ impl PyRuleBook {
         let v = self.version(py, month, legal_entity, kind)?;
         let d = PyDict::new(py);
         d.set_item("effective_from", v.effective_from.to_string())?;
-        d.set_item("entry_threshold", to_py_decimal(py, v.entry_threshold())?)?;
+        // None when the lowest tier qualifies by other criteria than this month's AUM.
+        d.set_item("entry_threshold", v.entry_threshold().map(|t| to_py_decimal(py, t)).transpose()?)?;
         // The core's settings as one serialisable struct (the rule file's names; a setting a
         // book leaves out until set is absent), not listed key by key here; its one amount as
         // a Decimal.

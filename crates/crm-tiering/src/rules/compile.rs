@@ -393,7 +393,7 @@ mod tests {
         let book = RuleBook::default_book().unwrap();
         let v = book.rule_sets().first().unwrap().version_for("2030-01".parse().unwrap()).unwrap();
         assert_eq!(v.tiers.len(), 4);
-        assert_eq!(v.entry_threshold(), Decimal::new(20_000_000, 2));
+        assert_eq!(v.entry_threshold(), Some(Decimal::new(20_000_000, 2)));
         assert_eq!(v.settings.exit_after_months, 6);
         assert_eq!(v.aum.components().len(), 8);
         let again = RuleBook::from_json_str(&book.to_json()).unwrap();

@@ -223,9 +223,14 @@ impl RuleVersion {
             .or_else(|| self.tier_map.iter().find(|(from, _)| *from == code).and_then(|(_, to)| self.rank_of(*to)))
     }
 
-    /// The entry threshold: the lowest tier's minimum AUM (0 when it qualifies by criteria).
-    pub fn entry_threshold(&self) -> Decimal {
-        self.tiers.first().map(|t| t.min_aum).unwrap_or_default()
+    /// The entry threshold: the lowest tier's minimum AUM over the month; none when the lowest
+    /// tier qualifies by other criteria (SPEC §19.3: its qualification is then the entry).
+    pub fn entry_threshold(&self) -> Option<Decimal> {
+        let lowest = self.tiers.first()?;
+        match lowest.single_criterion() {
+            Some(((0, Window::Month), min)) => Some(min),
+            _ => None,
+        }
     }
 
     /// Whether an AUM qualifies for a tier's minimum under this version's comparison.
