@@ -155,25 +155,21 @@ impl WindowSlot {
         rounding: Rounding,
     ) -> i64 {
         let (first, last) = self.window.offsets(m);
-        let mut sum: i128 = 0;
-        let mut days: i128 = 0;
-        let mut max: Option<i64> = None;
-        for back in first..=last {
+        // The window's months with a value, as (months back, value).
+        let months = (first..=last).filter_map(|back| {
             let value = if back == 0 { this } else { past.get(back - 1).copied().unwrap_or(NO_VALUE) };
-            if value == NO_VALUE {
-                continue;
-            }
-            let month = m.plus(-i32::try_from(back).unwrap_or(0));
-            let d = i128::from(days_of(month));
+            (value != NO_VALUE).then_some((back, value))
+        });
+        if let Window::Max(_) = self.window {
+            return months.map(|(_, v)| v).max().unwrap_or(0);
+        }
+        let (mut sum, mut days) = (0i128, 0i128);
+        for (back, value) in months {
+            let d = i128::from(days_of(m.plus(-i32::try_from(back).unwrap_or(0))));
             sum += i128::from(value) * d;
             days += d;
-            max = Some(max.map_or(value, |x| x.max(value)));
         }
-        match self.window {
-            Window::Max(_) => max.unwrap_or(0),
-            _ if days == 0 => 0,
-            _ => average(sum, days, rounding),
-        }
+        if days == 0 { 0 } else { average(sum, days, rounding) }
     }
 }
 
