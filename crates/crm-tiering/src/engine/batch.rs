@@ -508,10 +508,7 @@ impl Engine {
     /// One customer of a batch under a book with windows (SPEC §19.5): evaluated with its
     /// history `past`, or, without one, as a new customer with `fresh` (emptied here); a
     /// customer with earlier months and no history is held back.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "the batch loop's per-customer values, each one it holds apart"
-    )]
+    #[expect(clippy::too_many_arguments, reason = "the batch loop's per-customer values, each one it holds apart")]
     fn with_history<S: BatchSink + ?Sized>(
         &self,
         (set, version): (RuleSetId, &RuleVersion),
