@@ -56,8 +56,10 @@ impl Db {
                             r.month, r.states.count
                         )));
                     }
-                    check_history(id, row, history)
-                        .map_err(|e| StoreError::Corrupt(format!("the states of {}: {e}", r.month)))?;
+                    check_history(id, row, history).map_err(|e| match e {
+                        StoreError::Corrupt(m) => StoreError::Corrupt(format!("the states of {}: {m}", r.month)),
+                        other => other,
+                    })?;
                     h.add(id, row, history);
                     f(id, row, history)
                 })
