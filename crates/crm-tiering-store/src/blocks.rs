@@ -445,7 +445,7 @@ mod tests {
 
     /// Blocks of `rows` where every `every`-th customer has a history of `len` bytes.
     fn blocks_with_histories(rows: &[(String, [u8; STATE_BYTES])], every: usize, len: usize) -> Vec<Block> {
-        let text = |i: usize| (i % every == 0).then(|| format!("{{\"aum\":[\"{}\"]}}", "9".repeat(len - 12)));
+        let text = |i: usize| i.is_multiple_of(every).then(|| format!("{{\"aum\":[\"{}\"]}}", "9".repeat(len - 12)));
         let texts: Vec<Option<String>> = (0..rows.len()).map(text).collect();
         let mut out = Vec::new();
         let items = rows.iter().zip(&texts).map(|((id, row), h)| (id.as_str(), row, h.as_deref()));
@@ -473,15 +473,15 @@ mod tests {
         let input = rows(3000, 10);
         for (every, len) in [(1, 20), (7, 300), (1000, 40), (1, 2000)] {
             let bs = blocks_with_histories(&input, every, len);
-            let mut k_all = 0;
+            let mut k_all = 0usize;
             for (i, b) in bs.iter().enumerate() {
                 assert!(b.ids.len() + b.id_ends.len() + b.states.len() + b.histories.len() <= BLOCK_BYTES);
                 let s = StoredBlock::new(202401, i as i64, b.customers as i64, &b.id_ends, &b.ids, &b.states)?
                     .with_histories((!b.histories.is_empty()).then_some(b.histories.as_slice()))?;
                 for k in 0..s.len() {
                     let h = s.history(k);
-                    assert_eq!(h.is_some(), k_all % every == 0, "customer {k_all} of every {every}");
-                    assert_eq!(h.map_or(0, str::len), if k_all % every == 0 { len } else { 0 });
+                    assert_eq!(h.is_some(), k_all.is_multiple_of(every), "customer {k_all} of every {every}");
+                    assert_eq!(h.map_or(0, str::len), if k_all.is_multiple_of(every) { len } else { 0 });
                     k_all += 1;
                 }
             }
