@@ -311,8 +311,9 @@ pub(crate) fn import_states_command(
     meta.rerun = rerun;
     let mut store = open(location, create)?;
     let mut w = store.begin_import(month, meta).map_err(failure)?;
-    for (c, s) in states.iter() {
-        if let Err(e) = w.state(c, s, None) {
+    for (i, (c, s)) in states.iter().enumerate() {
+        // The history the states file carries (SPEC §19.5) goes into the store with the state.
+        if let Err(e) = w.state_with_history(c, s, None, &states.history(i)) {
             let _ = w.abort(&e.to_string());
             return Err(failure(e));
         }

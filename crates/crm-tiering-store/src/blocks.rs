@@ -13,11 +13,13 @@
 //! | `id_ends` | for each customer, where its id ends in `ids`: a big-endian `u16` each |
 //! | `ids` | the customer ids, UTF-8, one after the other without separators |
 //! | `states` | the 64-byte states ([`crate::codec`]), one after the other |
+//! | `histories` | null when no customer of the block has a history (a book without windows); else, for each customer, its history's length in bytes (a big-endian `u32`, 0 for none) and its JSON (`History::to_json`, SPEC §19.5) |
 //!
 //! A block holds at most [`BLOCK_CUSTOMERS`] customers and [`BLOCK_BYTES`] bytes of ids, id
-//! ends and states, so that it fills one 64 KiB database page (a new store's page size) and
-//! the SQL view `states`, which unnests the blocks into one row per customer-month like the
-//! PostgreSQL backend's table, reads each block in place rather than copying it per customer.
+//! ends, states and histories, so that it fills one 64 KiB database page (a new store's page
+//! size) and the SQL view `states`, which unnests the blocks into one row per customer-month
+//! like the PostgreSQL backend's table, reads each block in place rather than copying it per
+//! customer. (The view gives the states only: a customer's history is read by the store.)
 
 use crate::StoreError;
 use crate::codec::STATE_BYTES;
@@ -36,28 +38,59 @@ pub(crate) struct Block {
     pub(crate) id_ends: Vec<u8>,
     pub(crate) ids: Vec<u8>,
     pub(crate) states: Vec<u8>,
+    /// The customers' histories, framed (see the module); empty when none has one.
+    pub(crate) histories: Vec<u8>,
 }
 
-/// Cuts states sorted by customer id into blocks, calling `f` with each block's number and
-/// contents (one block buffer, reused).
+impl Block {
+    /// The bytes `history` adds to the block's histories: its frame, and the empty frames of
+    /// the customers before it when it is the block's first history.
+    fn history_bytes(&self, history: Option<&str>) -> usize {
+        match history {
+            None if self.histories.is_empty() => 0,
+            None => 4,
+            Some(h) if self.histories.is_empty() => 4 * (self.customers + 1) + h.len(),
+            Some(h) => 4 + h.len(),
+        }
+    }
+
+    fn push_history(&mut self, history: Option<&str>) {
+        if history.is_none() && self.histories.is_empty() {
+            return;
+        }
+        if self.histories.is_empty() {
+            self.histories.resize(4 * self.customers, 0);
+        }
+        let h = history.unwrap_or_default();
+        // A history is a few hundred bytes at most (23 months of a few measures).
+        let len = u32::try_from(h.len()).unwrap_or(u32::MAX);
+        self.histories.extend_from_slice(&len.to_be_bytes());
+        self.histories.extend_from_slice(h.as_bytes());
+    }
+}
+
+/// Cuts states sorted by customer id, each with its history (JSON, none when empty), into
+/// blocks, calling `f` with each block's number and contents (one block buffer, reused).
 ///
 /// # Errors
 /// What `f` returns.
 pub(crate) fn for_each_block<'a, 'b, E>(
-    states: impl IntoIterator<Item = (&'a str, &'b [u8; STATE_BYTES])>,
+    states: impl IntoIterator<Item = (&'a str, &'b [u8; STATE_BYTES], Option<&'a str>)>,
     mut f: impl FnMut(i64, &Block) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut b = Block::default();
     let mut number = 0i64;
-    for (id, row) in states {
-        let bytes = b.ids.len() + b.id_ends.len() + b.states.len();
-        if b.customers == BLOCK_CUSTOMERS || bytes + id.len() + 2 + STATE_BYTES > BLOCK_BYTES {
+    for (id, row, history) in states {
+        let bytes = b.ids.len() + b.id_ends.len() + b.states.len() + b.histories.len();
+        let adds = id.len() + 2 + STATE_BYTES + b.history_bytes(history);
+        if b.customers > 0 && (b.customers == BLOCK_CUSTOMERS || bytes + adds > BLOCK_BYTES) {
             f(number, &b)?;
             number += 1;
             b.customers = 0;
             b.id_ends.clear();
             b.ids.clear();
             b.states.clear();
+            b.histories.clear();
         }
         if b.customers == 0 {
             b.first_customer.clear();
@@ -71,6 +104,7 @@ pub(crate) fn for_each_block<'a, 'b, E>(
         let end = u16::try_from(b.ids.len()).unwrap_or(u16::MAX);
         b.id_ends.extend_from_slice(&end.to_be_bytes());
         b.states.extend_from_slice(row);
+        b.push_history(history);
         b.customers += 1;
     }
     if b.customers > 0 {
@@ -88,6 +122,8 @@ pub(crate) struct StoredBlock<'a> {
     ids: &'a str,
     states: &'a [u8],
     customers: usize,
+    /// Each customer's history, by index; empty when the block has none.
+    histories: Vec<Option<&'a str>>,
 }
 
 impl<'a> StoredBlock<'a> {
@@ -138,7 +174,57 @@ impl<'a> StoredBlock<'a> {
         if last != ids.len() {
             return Err(bad(format!("{} bytes of ids, {last} used", ids.len())));
         }
-        Ok(StoredBlock { month, block, ends, ids, states, customers: n })
+        Ok(StoredBlock { month, block, ends, ids, states, customers: n, histories: Vec::new() })
+    }
+
+    /// The block with its `histories` column (null when no customer of the block has a
+    /// history), checked against its customers.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming the month, block and customer when the histories do not
+    /// frame one history per customer or a history is not UTF-8.
+    pub(crate) fn with_histories(mut self, histories: Option<&'a [u8]>) -> Result<Self, StoreError> {
+        if let Some(h) = histories {
+            self.histories = self.split_histories(h).map_err(|why| {
+                StoreError::Corrupt(format!(
+                    "block {} of the states of {}: {why}",
+                    self.block,
+                    crate::types::month_text(self.month)
+                ))
+            })?;
+        }
+        Ok(self)
+    }
+
+    /// Each customer's history from the block's framed histories.
+    fn split_histories(&self, mut h: &'a [u8]) -> Result<Vec<Option<&'a str>>, String> {
+        let mut out = Vec::with_capacity(self.customers);
+        for k in 0..self.customers {
+            let who = self.id(k);
+            let Some((len, rest)) = h.split_first_chunk::<4>() else {
+                return Err(format!("the histories end before customer {who}'s"));
+            };
+            let len = u32::from_be_bytes(*len) as usize;
+            let Some((text, rest)) = rest.split_at_checked(len) else {
+                return Err(format!("the history of customer {who} runs past the end of the histories"));
+            };
+            h = rest;
+            if len == 0 {
+                out.push(None);
+                continue;
+            }
+            let text = std::str::from_utf8(text).map_err(|_| format!("the history of customer {who} is not UTF-8"))?;
+            out.push(Some(text));
+        }
+        if !h.is_empty() {
+            return Err(format!("{} bytes of histories after the last customer's", h.len()));
+        }
+        Ok(out)
+    }
+
+    /// The history of customer `k` (its JSON), none when it has none.
+    pub(crate) fn history(&self, k: usize) -> Option<&'a str> {
+        self.histories.get(k).copied().flatten()
     }
 
     /// How many customers the block holds.
@@ -222,7 +308,7 @@ mod tests {
 
     fn blocks(rows: &[(String, [u8; STATE_BYTES])]) -> Vec<Block> {
         let mut out = Vec::new();
-        let r: Result<(), ()> = for_each_block(rows.iter().map(|(id, row)| (id.as_str(), row)), |n, b| {
+        let r: Result<(), ()> = for_each_block(rows.iter().map(|(id, row)| (id.as_str(), row, None)), |n, b| {
             assert_eq!(n as usize, out.len());
             out.push(Block {
                 first_customer: b.first_customer.clone(),
@@ -230,6 +316,7 @@ mod tests {
                 id_ends: b.id_ends.clone(),
                 ids: b.ids.clone(),
                 states: b.states.clone(),
+                histories: b.histories.clone(),
             });
             Ok(())
         });
@@ -354,5 +441,79 @@ mod tests {
             assert_eq!(s.find(miss), None, "{miss}");
         }
         Ok(())
+    }
+
+    /// Blocks of `rows` where every `every`-th customer has a history of `len` bytes.
+    fn blocks_with_histories(rows: &[(String, [u8; STATE_BYTES])], every: usize, len: usize) -> Vec<Block> {
+        let text = |i: usize| i.is_multiple_of(every).then(|| format!("{{\"aum\":[\"{}\"]}}", "9".repeat(len - 12)));
+        let texts: Vec<Option<String>> = (0..rows.len()).map(text).collect();
+        let mut out = Vec::new();
+        let items = rows.iter().zip(&texts).map(|((id, row), h)| (id.as_str(), row, h.as_deref()));
+        let r: Result<(), ()> = for_each_block(items, |_, b| {
+            out.push(Block { histories: b.histories.clone(), ..blocks_one(b) });
+            Ok(())
+        });
+        assert!(r.is_ok());
+        out
+    }
+
+    fn blocks_one(b: &Block) -> Block {
+        Block {
+            first_customer: b.first_customer.clone(),
+            customers: b.customers,
+            id_ends: b.id_ends.clone(),
+            ids: b.ids.clone(),
+            states: b.states.clone(),
+            histories: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn histories_round_trip_by_customer_and_count_toward_the_block() -> Result<(), StoreError> {
+        let input = rows(3000, 10);
+        for (every, len) in [(1, 20), (7, 300), (1000, 40), (1, 2000)] {
+            let bs = blocks_with_histories(&input, every, len);
+            let mut k_all = 0usize;
+            for (i, b) in bs.iter().enumerate() {
+                assert!(b.ids.len() + b.id_ends.len() + b.states.len() + b.histories.len() <= BLOCK_BYTES);
+                let s = StoredBlock::new(202401, i as i64, b.customers as i64, &b.id_ends, &b.ids, &b.states)?
+                    .with_histories((!b.histories.is_empty()).then_some(b.histories.as_slice()))?;
+                for k in 0..s.len() {
+                    let h = s.history(k);
+                    assert_eq!(h.is_some(), k_all.is_multiple_of(every), "customer {k_all} of every {every}");
+                    assert_eq!(h.map_or(0, str::len), if k_all.is_multiple_of(every) { len } else { 0 });
+                    k_all += 1;
+                }
+            }
+            assert_eq!(k_all, input.len());
+        }
+        // A block none of whose customers has a history keeps no histories (stored null).
+        assert!(blocks(&input).iter().all(|b| b.histories.is_empty()));
+        Ok(())
+    }
+
+    #[test]
+    fn damaged_histories_are_refused_naming_the_customer() {
+        let b = &blocks_with_histories(&rows(3, 2), 1, 20)[0];
+        let s = || StoredBlock::new(202401, 7, 3, &b.id_ends, &b.ids, &b.states);
+        let mut not_utf8 = b.histories.clone();
+        not_utf8[4 + 24 + 4 + 3] = 0xff;
+        let mut long = b.histories.clone();
+        long[24 + 2] = 1;
+        let cases: [(&[u8], &str); 4] = [
+            (&b.histories[..50], "the histories end before customer 02's"),
+            (&long, "the history of customer 01 runs past the end"),
+            (&not_utf8, "the history of customer 01 is not UTF-8"),
+            (&[b.histories.as_slice(), &[0]].concat(), "1 bytes of histories after the last customer's"),
+        ];
+        for (h, says) in cases {
+            match s().and_then(|s| s.with_histories(Some(h))) {
+                Err(e) => {
+                    assert!(e.to_string().contains("block 7 of the states of 2024-01"), "{e}");
+                    assert!(e.to_string().contains(says), "{e}");
+                }
+                Ok(_) => panic!("accepted damaged histories"),
+            }
+        }
     }
 }

@@ -9,7 +9,10 @@
 //!   [`month_digest`]). The store's **head** (`meta`: `head_month`, `head_digest`) names the
 //!   latest month and its digest.
 //! - The **states checksum** is the SHA-256 over the month's states in customer id order, each
-//!   as its id's length (big-endian `u16`), its id and its 64-byte encoded state.
+//!   as its id's length (big-endian `u16`), its id and its 64-byte encoded state, followed, for
+//!   a customer with a history (SPEC §19.5; its state's flag 64 says so), by the history's
+//!   length (big-endian `u32`) and its JSON. A month without histories (a book without
+//!   windows, every month before schema 4) sums as it always did.
 //! - The **rows digests** cover the events, alerts and rejects written by the runs of the
 //!   month (its committing run and the catch-up runs that amended it), run by run in run id
 //!   order, each row as [`RowsHasher`] takes it.
@@ -104,11 +107,16 @@ impl Default for StatesHasher {
 }
 
 impl StatesHasher {
-    pub(crate) fn add(&mut self, id: &str, row: &[u8]) {
+    pub(crate) fn add(&mut self, id: &str, row: &[u8], history: Option<&str>) {
         let len = u16::try_from(id.len()).unwrap_or(u16::MAX);
         self.buf.extend_from_slice(&len.to_be_bytes());
         self.buf.extend_from_slice(id.as_bytes());
         self.buf.extend_from_slice(row);
+        if let Some(h) = history {
+            let len = u32::try_from(h.len()).unwrap_or(u32::MAX);
+            self.buf.extend_from_slice(&len.to_be_bytes());
+            self.buf.extend_from_slice(h.as_bytes());
+        }
         self.count += 1;
         if self.buf.len() >= BATCH {
             self.flush();
@@ -246,9 +254,18 @@ mod tests {
         }
         assert_ne!(month_digest("other", &r), d);
         let mut s = StatesHasher::default();
-        s.add("ab", &[1; 64]);
+        s.add("ab", &[1; 64], None);
         let mut s2 = StatesHasher::default();
-        s2.add("a", &[1; 64]);
+        s2.add("a", &[1; 64], None);
         assert_ne!(s.finish(), s2.finish());
+        // A history is summed with its state: dropping or editing it changes the checksum.
+        let sum = |h: Option<&str>| {
+            let mut s = StatesHasher::default();
+            s.add("a", &[1; 64], h);
+            s.finish()
+        };
+        let with = sum(Some(r#"{"aum":["1.00"]}"#));
+        assert_ne!(with, sum(None));
+        assert_ne!(with, sum(Some(r#"{"aum":["2.00"]}"#)));
     }
 }

@@ -7,7 +7,7 @@
 //! | 0 | 1 | encoding version (1) |
 //! | 1 | 1 | status: 0 not_enrolled, 1 rated, 2 retained |
 //! | 2 | 1 | customer kind: 0 personal, 1 corporate |
-//! | 3 | 1 | flags: 1 watch, 2 below_entry, 4 special, 8 last_month, 16 has_record, 32 evaluated |
+//! | 3 | 1 | flags: 1 watch, 2 below_entry, 4 special, 8 last_month, 16 has_record, 32 evaluated, 64 history |
 //! | 4 | 1 | tier (index into `tier_codes`, 0 none) |
 //! | 5 | 1 | effective tier (index, 0 none) |
 //! | 6 | 1 | watch best tier (index, 0 none) |
@@ -25,12 +25,16 @@
 //! | 48 | 8 | below-entry run peak AUM in fen |
 //! | 56 | 4 | special VIP first month, yyyymm |
 //! | 60 | 4 | special VIP last month, yyyymm |
+//!
+//! Flag 64 says that the customer has a history (SPEC §19.5), stored beside the state
+//! ([`crate::layout`]): a history missing where the flag says there is one, or there where it
+//! says none, is damage, never an empty history.
 
 use std::collections::HashMap;
 
 use crm_tiering::{
-    BelowEntryRun, CustomerIdentity, CustomerKind, CustomerRef, CustomerState, Decimal, Month, SpecialVip, Status,
-    TierCode, Watch, from_fen, to_fen,
+    BelowEntryRun, CustomerIdentity, CustomerKind, CustomerRef, CustomerState, Decimal, History, Month, SpecialVip,
+    Status, TierCode, Watch, from_fen, to_fen,
 };
 
 use crate::StoreError;
@@ -46,6 +50,24 @@ pub(crate) const F_SPECIAL: u8 = 4;
 pub(crate) const F_LAST: u8 = 8;
 pub(crate) const F_HAS_RECORD: u8 = 16;
 pub(crate) const F_EVALUATED: u8 = 32;
+pub(crate) const F_HISTORY: u8 = 64;
+
+/// Checks that a stored history is there exactly when the stored state says it is.
+///
+/// # Errors
+/// [`StoreError::Corrupt`] naming the customer.
+pub(crate) fn check_history(id: &str, row: &[u8], history: Option<&str>) -> Result<(), StoreError> {
+    let flagged = row.get(3).is_some_and(|f| f & F_HISTORY != 0);
+    match (flagged, history.is_some()) {
+        (true, false) => Err(StoreError::Corrupt(format!(
+            "the stored state of customer {id} has a history but none is stored with it: histories were deleted"
+        ))),
+        (false, true) => Err(StoreError::Corrupt(format!(
+            "a history is stored with customer {id} whose stored state has none: histories were added or edited"
+        ))),
+        _ => Ok(()),
+    }
+}
 
 /// Tier codes and legal entities as small indexes, as stored in `tier_codes` and
 /// `legal_entities`. Index 0 means none; new entries are inserted with the month.
@@ -129,12 +151,14 @@ impl Dictionaries {
     }
 
     /// Encodes a customer-month. `evaluated` is the month's AUM and whether the customer had a
-    /// record, when it was evaluated (none when it was held).
+    /// record, when it was evaluated (none when it was held); `history` whether a history is
+    /// stored with it.
     pub(crate) fn encode(
         &mut self,
         customer: impl CustomerIdentity,
         s: &CustomerState,
         evaluated: Option<(Decimal, bool)>,
+        history: bool,
     ) -> Result<[u8; STATE_BYTES], StoreError> {
         let mut b = [0u8; STATE_BYTES];
         let who = || customer.id().to_string();
@@ -148,7 +172,7 @@ impl Dictionaries {
             CustomerKind::Personal => 0,
             CustomerKind::Corporate => 1,
         };
-        let mut flags = 0u8;
+        let mut flags = if history { F_HISTORY } else { 0 };
         b[4] = self.tier(s.tier)?;
         b[5] = self.tier(s.effective_tier)?;
         put_u32(&mut b, 8, self.entity(customer.legal_entity())?);
@@ -187,12 +211,24 @@ impl Dictionaries {
         Ok(b)
     }
 
-    /// Decodes what [`Dictionaries::encode`] wrote.
-    pub(crate) fn decode<'a>(&'a self, id: &'a str, b: &[u8]) -> Result<Decoded<'a>, StoreError> {
+    /// Decodes what [`Dictionaries::encode`] wrote, with the history stored beside it.
+    pub(crate) fn decode<'a>(
+        &'a self,
+        id: &'a str,
+        b: &[u8],
+        history: Option<&str>,
+    ) -> Result<Decoded<'a>, StoreError> {
         let bad = |why: &str| StoreError::Corrupt(format!("the stored state of customer {id}: {why}"));
         if b.len() != STATE_BYTES {
             return Err(bad(&format!("{} bytes instead of {STATE_BYTES}", b.len())));
         }
+        check_history(id, b, history)?;
+        let history = match history {
+            Some(text) => History::from_json(text).map_err(|e| {
+                StoreError::Corrupt(format!("the stored history of customer {id} does not read back: {e}"))
+            })?,
+            None => History::new(),
+        };
         if b[0] != STATE_ENCODING {
             return Err(bad(&format!("encoding version {} is not supported", b[0])));
         }
@@ -242,7 +278,7 @@ impl Dictionaries {
         };
         let customer = CustomerRef { id, legal_entity: self.entity_at(get_u32(b, 8))?, kind };
         let evaluated = (flags & F_EVALUATED != 0).then(|| (from_fen(get_i64(b, 16)), flags & F_HAS_RECORD != 0));
-        Ok(Decoded { customer, state, evaluated })
+        Ok(Decoded { customer, state, evaluated, history })
     }
 }
 
@@ -252,6 +288,8 @@ pub(crate) struct Decoded<'a> {
     pub(crate) customer: CustomerRef<'a>,
     pub(crate) state: CustomerState,
     pub(crate) evaluated: Option<(Decimal, bool)>,
+    /// The history after the month (empty when none is stored).
+    pub(crate) history: History,
 }
 
 fn fen(a: Decimal, who: impl Fn() -> String) -> Result<i64, StoreError> {
@@ -409,15 +447,37 @@ mod tests {
             crm_tiering::Customer { id: "c1".into(), legal_entity: Some("le01".into()), kind: CustomerKind::Corporate };
         let mut d = Dictionaries::default();
         let aum = crm_tiering::parse_amount("999999999999999.99")?;
-        let b = d.encode(&c, &s, Some((aum, true)))?;
-        let back = d.decode("c1", &b)?;
+        let b = d.encode(&c, &s, Some((aum, true)), false)?;
+        let back = d.decode("c1", &b, None)?;
         assert_eq!(back.state, s);
         assert_eq!(back.customer, c.borrowed());
         assert_eq!(back.evaluated, Some((aum, true)));
-        let empty = d.encode(crm_tiering::Customer::personal("c2"), &CustomerState::default(), None)?;
-        let back = d.decode("c2", &empty)?;
+        let empty = d.encode(crm_tiering::Customer::personal("c2"), &CustomerState::default(), None, false)?;
+        let back = d.decode("c2", &empty, None)?;
         assert_eq!(back.state, CustomerState::default());
         assert_eq!(back.evaluated, None);
+        assert!(back.history.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn a_history_decodes_with_its_state_and_is_never_silently_lost() -> Result<(), Box<dyn std::error::Error>> {
+        let mut d = Dictionaries::default();
+        let s = CustomerState::default();
+        let mut h = History::new();
+        h.set_months("aum".parse()?, &[Some(crm_tiering::parse_amount("6100000")?), None])?;
+        let text = h.to_json();
+        let with = d.encode(crm_tiering::Customer::personal("c1"), &s, None, true)?;
+        let without = d.encode(crm_tiering::Customer::personal("c1"), &s, None, false)?;
+        assert_eq!(with[3], without[3] | F_HISTORY);
+        assert_eq!(d.decode("c1", &with, Some(&text))?.history, h);
+        // Missing, unexpected and damaged histories are errors naming the customer.
+        for (row, history) in [(&with, None), (&without, Some(text.as_str())), (&with, Some(r#"{"aum":["x"]}"#))] {
+            match d.decode("c1", row, history) {
+                Err(e) => assert!(e.to_string().contains("customer c1"), "{e}"),
+                Ok(x) => panic!("decoded {x:?}"),
+            }
+        }
         Ok(())
     }
 }

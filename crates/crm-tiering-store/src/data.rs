@@ -3,7 +3,7 @@
 use crm_tiering::{Alert, Event, Month};
 
 use crate::StoreError;
-use crate::codec::{Dictionaries, F_EVALUATED, STATE_BYTES};
+use crate::codec::{Dictionaries, F_EVALUATED, F_HISTORY, STATE_BYTES};
 use crate::types::{RejectRow, RunCounts, RunMeta};
 
 /// An event or alert row: month, customer, order within the customer's month, kind code, JSON.
@@ -22,6 +22,9 @@ pub(crate) struct StateRows {
     ids: String,
     ends: Vec<u32>,
     rows: Vec<[u8; STATE_BYTES]>,
+    /// The histories (JSON) of the customers that have one, by index in `rows` (increasing):
+    /// none for a book without windows.
+    histories: Vec<(u32, String)>,
     /// Indexes in customer id order (after `sort`).
     order: Vec<u32>,
 }
@@ -33,16 +36,30 @@ impl StateRows {
         self.ids.reserve(12 * customers);
     }
 
-    /// Adds a customer's row.
+    /// Adds a customer's row and its history (JSON; none when empty), marking the row with
+    /// whether it has one.
     ///
     /// # Errors
     /// [`StoreError::Input`] beyond `u32::MAX` customers or bytes of ids.
-    pub(crate) fn push(&mut self, customer_id: &str, row: [u8; STATE_BYTES]) -> Result<(), StoreError> {
+    pub(crate) fn push(
+        &mut self,
+        customer_id: &str,
+        mut row: [u8; STATE_BYTES],
+        history: Option<String>,
+    ) -> Result<(), StoreError> {
         self.ids.push_str(customer_id);
         let too_many =
             || StoreError::Input("more than 4 GiB of customer ids or 4 billion customers in one month".into());
         self.ends.push(u32::try_from(self.ids.len()).map_err(|_| too_many())?);
-        self.order.push(u32::try_from(self.rows.len()).map_err(|_| too_many())?);
+        let index = u32::try_from(self.rows.len()).map_err(|_| too_many())?;
+        self.order.push(index);
+        match history {
+            Some(h) => {
+                row[3] |= F_HISTORY;
+                self.histories.push((index, h));
+            }
+            None => row[3] &= !F_HISTORY,
+        }
         self.rows.push(row);
         Ok(())
     }
@@ -70,9 +87,19 @@ impl StateRows {
         Ok(())
     }
 
-    /// The (customer id, row) pairs, in customer id order once sorted.
-    pub(crate) fn sorted(&self) -> impl Iterator<Item = (&str, &[u8; STATE_BYTES])> + '_ {
-        self.order.iter().map(|&i| (self.id(i), &self.rows[i as usize]))
+    /// The history of row `i`, when it has one.
+    fn history(&self, i: u32) -> Option<&str> {
+        let row = &self.rows[i as usize];
+        if row[3] & F_HISTORY == 0 {
+            return None;
+        }
+        let at = self.histories.binary_search_by_key(&i, |(k, _)| *k).ok()?;
+        self.histories.get(at).map(|(_, h)| h.as_str())
+    }
+
+    /// The (customer id, row, history) triples, in customer id order once sorted.
+    pub(crate) fn sorted(&self) -> impl Iterator<Item = (&str, &[u8; STATE_BYTES], Option<&str>)> + '_ {
+        self.order.iter().map(|&i| (self.id(i), &self.rows[i as usize], self.history(i)))
     }
 }
 

@@ -77,8 +77,9 @@ pub enum OpenMode {
 /// Opens a connection to a location.
 pub(crate) type Open = fn(&str, OpenMode) -> Result<Box<dyn Driver>, StoreError>;
 
-/// Called with each stored state: the customer id and the encoded state.
-pub(crate) type StateFn<'a> = dyn FnMut(&str, &[u8]) -> Result<(), StoreError> + 'a;
+/// Called with each stored state: the customer id, the encoded state, and the history stored
+/// with it (`History::to_json`; none when the customer has none).
+pub(crate) type StateFn<'a> = dyn FnMut(&str, &[u8], Option<&str>) -> Result<(), StoreError> + 'a;
 
 /// Rows handed to [`Driver::load`]: called with a function that takes one row.
 pub(crate) type RowSource<'a> =

@@ -24,7 +24,7 @@ pub fn frame(customers: i64, id_ends: &[u8], ids: &[u8], states: &[u8]) -> Vec<u
 /// The framed first block the store would write for `rows` (ids in order, encoded states).
 pub fn block_of(rows: &[(String, [u8; STATE_BYTES])]) -> Vec<u8> {
     let mut out = Vec::new();
-    let _ = for_each_block(rows.iter().map(|(id, row)| (id.as_str(), row)), |k, b| {
+    let _ = for_each_block(rows.iter().map(|(id, row)| (id.as_str(), row, None)), |k, b| {
         if k == 0 {
             out = frame(b.customers as i64, &b.id_ends, &b.ids, &b.states);
         }
@@ -64,8 +64,8 @@ pub fn decode_block(data: &[u8]) -> Result<usize, StoreError> {
         if block.find(id) != Some(k) {
             return Err(StoreError::Corrupt(format!("customer {id} is not found at its place")));
         }
-        checksum.add(id, block.state(k));
-        let _ = dicts.decode(id, block.state(k));
+        checksum.add(id, block.state(k), block.history(k));
+        let _ = dicts.decode(id, block.state(k), block.history(k));
     }
     Ok(checksum.finish().count as usize)
 }

@@ -2,6 +2,10 @@
 //! 850 customers per row, [`crate::blocks`]) and [`ROWS`] (PostgreSQL: one row per customer,
 //! loaded with `COPY`). Both give the same `states` relation (`month`, `customer_id`,
 //! `state`) to SQL, a table or a view, and the same rows, in customer id order, to the store.
+//!
+//! Each customer-month's history (SPEC §19.5, `History::to_json`) is kept beside its state,
+//! in the same row: a `histories` column of the blocks, a `history` column of the rows, null
+//! where there is none (a book without windows keeps none, so its months store nothing more).
 
 use crate::StoreError;
 use crate::blocks::{BLOCK_CUSTOMERS, StoredBlock, for_each_block};
@@ -9,21 +13,23 @@ use crate::codec::STATE_BYTES;
 use crate::dialect::Dialect;
 use crate::driver::{Driver, StateFn, Value, need};
 
-/// Called with a month (yyyymm) and a customer's encoded state that month.
-pub(crate) type MonthStateFn<'a> = dyn FnMut(i64, &[u8]) -> Result<(), StoreError> + 'a;
-use crate::schema::{Column, Table, Type};
+/// Called with a month (yyyymm) and a customer's encoded state and history that month.
+pub(crate) type MonthStateFn<'a> = dyn FnMut(i64, &[u8], Option<&str>) -> Result<(), StoreError> + 'a;
+use crate::schema::{Column, Table, Type, added};
+
+/// A month's encoded states to write, in customer id order, each with its history (JSON,
+/// none when empty).
+pub(crate) type StateRowsIter<'a, 'r> = dyn Iterator<Item = (&'r str, &'r [u8; STATE_BYTES], Option<&'r str>)> + 'a;
 
 /// How a month's states are kept.
 pub(crate) trait StateLayout: Sync {
     /// The statements that create its tables and the `states` relation.
     fn create_sql(&self, dialect: &Dialect) -> Vec<String>;
-    /// Writes a month's encoded states, given in customer id order.
-    fn write(
-        &self,
-        d: &mut dyn Driver,
-        month: i64,
-        rows: &mut dyn Iterator<Item = (&str, &[u8; STATE_BYTES])>,
-    ) -> Result<(), StoreError>;
+    /// The statements that bring its tables from schema version `from` to the current one
+    /// (the columns added since), run before a migration's steps read or write the states.
+    fn upgrade_sql(&self, dialect: &Dialect, from: i64) -> Vec<String>;
+    /// Writes a month's encoded states and histories, given in customer id order.
+    fn write(&self, d: &mut dyn Driver, month: i64, rows: &mut StateRowsIter<'_, '_>) -> Result<(), StoreError>;
     /// Reads a month's states in customer id order, each id after the one before. With `fast`,
     /// a layout may read in the order the rows lie and stop at the first row out of id order,
     /// returning false: the caller then reads again without `fast`.
@@ -52,6 +58,7 @@ pub(crate) const STATE_BLOCKS: Table = Table {
         col("id_ends", Type::Bytes),
         col("ids", Type::Bytes),
         col("states", Type::Bytes),
+        added("histories", Type::Bytes, 4),
     ],
     key: &["month", "block"],
     unique: &[&["month", "first_customer"]],
@@ -62,7 +69,12 @@ pub(crate) const STATE_BLOCKS: Table = Table {
 /// One row per customer-month.
 pub(crate) const STATES: Table = Table {
     name: "states",
-    columns: &[col("month", Type::Int), col("customer_id", Type::Key), col("state", Type::Bytes)],
+    columns: &[
+        col("month", Type::Int),
+        col("customer_id", Type::Key),
+        col("state", Type::Bytes),
+        added("history", Type::Text, 4),
+    ],
     key: &["month", "customer_id"],
     unique: &[],
     indexes: &[],
@@ -100,8 +112,8 @@ fn corrupt_block(month: i64, block: i64, why: impl std::fmt::Display) -> StoreEr
     StoreError::Corrupt(format!("block {block} of the states of {}: {why}", crate::types::month_text(month)))
 }
 
-/// A block from a row (`block`, `first_customer`, `customers`, `id_ends`, `ids`, `states` from
-/// column `at`), checked whole, its first id against its key.
+/// A block from a row (`block`, `first_customer`, `customers`, `id_ends`, `ids`, `states`,
+/// `histories` from column `at`), checked whole, its first id against its key.
 fn stored_block<'r>(r: &'r dyn crate::driver::Row, month: i64, at: usize) -> Result<StoredBlock<'r>, StoreError> {
     let block = need(r.int(at)?, at)?;
     let named = |e: StoreError| match e {
@@ -112,7 +124,8 @@ fn stored_block<'r>(r: &'r dyn crate::driver::Row, month: i64, at: usize) -> Res
     let customers = r.int(at + 2).and_then(|v| need(v, at + 2)).map_err(named)?;
     let blob =
         |k: usize| -> Result<&'r [u8], StoreError> { r.bytes(at + k).and_then(|v| need(v, at + k)).map_err(named) };
-    let stored = StoredBlock::new(month, block, customers, blob(3)?, blob(4)?, blob(5)?)?;
+    let histories = r.bytes(at + 6)?;
+    let stored = StoredBlock::new(month, block, customers, blob(3)?, blob(4)?, blob(5)?)?.with_histories(histories)?;
     if stored.id(0) != first {
         return Err(corrupt_block(
             month,
@@ -131,12 +144,12 @@ impl StateLayout for Blocks {
         out
     }
 
-    fn write(
-        &self,
-        d: &mut dyn Driver,
-        month: i64,
-        rows: &mut dyn Iterator<Item = (&str, &[u8; STATE_BYTES])>,
-    ) -> Result<(), StoreError> {
+    fn upgrade_sql(&self, dialect: &Dialect, from: i64) -> Vec<String> {
+        // Schema 1 had no blocks: its migration makes them as they are now.
+        if from < 2 { Vec::new() } else { STATE_BLOCKS.upgrade_sql(dialect, from) }
+    }
+
+    fn write(&self, d: &mut dyn Driver, month: i64, rows: &mut StateRowsIter<'_, '_>) -> Result<(), StoreError> {
         d.load(&STATE_BLOCKS, &mut |push| {
             for_each_block(&mut *rows, |k, b| {
                 push(&[
@@ -147,6 +160,7 @@ impl StateLayout for Blocks {
                     Value::Bytes(&b.id_ends),
                     Value::Bytes(&b.ids),
                     Value::Bytes(&b.states),
+                    if b.histories.is_empty() { Value::Null } else { Value::Bytes(&b.histories) },
                 ])
             })
         })
@@ -156,7 +170,7 @@ impl StateLayout for Blocks {
         let mut expected = 0i64;
         let mut last: Option<String> = None;
         d.query(
-            "SELECT block, first_customer, customers, id_ends, ids, states FROM state_blocks WHERE month = ?1 ORDER BY block",
+            "SELECT block, first_customer, customers, id_ends, ids, states, histories FROM state_blocks WHERE month = ?1 ORDER BY block",
             &[Value::Int(month)],
             &mut |r| {
                 let block = stored_block(r, month, 0)?;
@@ -169,7 +183,7 @@ impl StateLayout for Blocks {
                 }
                 block.check_order(last.as_deref())?;
                 for k in 0..block.len() {
-                    f(block.id(k), block.state(k))?;
+                    f(block.id(k), block.state(k), block.history(k))?;
                 }
                 expected += 1;
                 last = Some(block.id(block.len() - 1).to_string());
@@ -197,7 +211,7 @@ impl StateLayout for Blocks {
         // CROSS JOIN keeps `months` the outer loop: per month, the one block whose first
         // customer is the last at or before the id (the `UNIQUE (month, first_customer)` index).
         d.query(
-            "SELECT m.month, b.block, b.first_customer, b.customers, b.id_ends, b.ids, b.states FROM months m CROSS JOIN state_blocks b \
+            "SELECT m.month, b.block, b.first_customer, b.customers, b.id_ends, b.ids, b.states, b.histories FROM months m CROSS JOIN state_blocks b \
              ON b.month = m.month AND b.first_customer = \
              (SELECT max(first_customer) FROM state_blocks x WHERE x.month = m.month AND x.first_customer <= ?1) \
              ORDER BY m.month",
@@ -206,7 +220,7 @@ impl StateLayout for Blocks {
                 let month = need(r.int(0)?, 0)?;
                 let block = stored_block(r, month, 1)?;
                 match block.find(customer_id) {
-                    Some(k) => f(month, block.state(k)),
+                    Some(k) => f(month, block.state(k), block.history(k)),
                     None => Ok(()),
                 }
             },
@@ -219,15 +233,15 @@ impl StateLayout for Rows {
         STATES.create_sql(dialect)
     }
 
-    fn write(
-        &self,
-        d: &mut dyn Driver,
-        month: i64,
-        rows: &mut dyn Iterator<Item = (&str, &[u8; STATE_BYTES])>,
-    ) -> Result<(), StoreError> {
+    fn upgrade_sql(&self, dialect: &Dialect, from: i64) -> Vec<String> {
+        // Schema 1's table had the columns of schema 2.
+        STATES.upgrade_sql(dialect, from.max(2))
+    }
+
+    fn write(&self, d: &mut dyn Driver, month: i64, rows: &mut StateRowsIter<'_, '_>) -> Result<(), StoreError> {
         d.load(&STATES, &mut |push| {
-            for (id, row) in &mut *rows {
-                push(&[Value::Int(month), Value::Text(id), Value::Bytes(row)])?;
+            for (id, row, history) in &mut *rows {
+                push(&[Value::Int(month), Value::Text(id), Value::Bytes(row), history.into()])?;
             }
             Ok(())
         })
@@ -240,17 +254,21 @@ impl StateLayout for Rows {
         if fast {
             // A month is loaded in id order, and a scan gives its rows as they lie: in that
             // order unless the table's space was reused (after a rerun or a rollback).
-            d.query("SELECT customer_id, state FROM states WHERE month = ?1", &[Value::Int(month)], &mut |r| {
-                let id = need(r.text(0)?, 0)?;
-                if !in_order || (!first && last.as_bytes() >= id.as_bytes()) {
-                    in_order = false;
-                    return Ok(());
-                }
-                first = false;
-                last.clear();
-                last.push_str(id);
-                f(id, need(r.bytes(1)?, 1)?)
-            })?;
+            d.query(
+                "SELECT customer_id, state, history FROM states WHERE month = ?1",
+                &[Value::Int(month)],
+                &mut |r| {
+                    let id = need(r.text(0)?, 0)?;
+                    if !in_order || (!first && last.as_bytes() >= id.as_bytes()) {
+                        in_order = false;
+                        return Ok(());
+                    }
+                    first = false;
+                    last.clear();
+                    last.push_str(id);
+                    f(id, need(r.bytes(1)?, 1)?, r.text(2)?)
+                },
+            )?;
             return Ok(in_order);
         }
         let key_order = d.dialect().key_order;
@@ -258,7 +276,7 @@ impl StateLayout for Rows {
             d.execute(before, &[])?;
         }
         let read = d.query(
-            "SELECT customer_id, state FROM states WHERE month = ?1 ORDER BY customer_id",
+            "SELECT customer_id, state, history FROM states WHERE month = ?1 ORDER BY customer_id",
             &[Value::Int(month)],
             &mut |r| {
                 let id = need(r.text(0)?, 0)?;
@@ -271,7 +289,7 @@ impl StateLayout for Rows {
                 first = false;
                 last.clear();
                 last.push_str(id);
-                f(id, need(r.bytes(1)?, 1)?)
+                f(id, need(r.bytes(1)?, 1)?, r.text(2)?)
             },
         );
         if let Some((_, after)) = key_order {
@@ -291,9 +309,9 @@ impl StateLayout for Rows {
 
     fn customer(&self, d: &mut dyn Driver, customer_id: &str, f: &mut MonthStateFn<'_>) -> Result<(), StoreError> {
         d.query(
-            "SELECT m.month, s.state FROM months m JOIN states s ON s.month = m.month AND s.customer_id = ?1 ORDER BY m.month",
+            "SELECT m.month, s.state, s.history FROM months m JOIN states s ON s.month = m.month AND s.customer_id = ?1 ORDER BY m.month",
             &[Value::Text(customer_id)],
-            &mut |r| f(need(r.int(0)?, 0)?, need(r.bytes(1)?, 1)?),
+            &mut |r| f(need(r.int(0)?, 0)?, need(r.bytes(1)?, 1)?, r.text(2)?),
         )
     }
 }

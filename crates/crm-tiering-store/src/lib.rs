@@ -71,7 +71,7 @@ use data::MonthData;
 use protocol::{Db, Head};
 
 /// The schema version this library writes and reads (older ones are migrated).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The head of a store's chain: its latest committed month and that month's digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -339,7 +339,7 @@ impl Store {
         self.db.snapshot(|db| {
             let chain = db.chain()?;
             for r in &chain.months {
-                db.month_states(r, &mut |_, _| Ok(()))?;
+                db.month_states(r, &mut |_, _, _| Ok(()))?;
                 db.verify_rows(r)?;
             }
             Ok(chain.months)

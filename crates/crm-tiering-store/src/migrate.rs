@@ -1,5 +1,7 @@
 //! Migrations from older schema versions, step by step, in one transaction under the write
-//! lock (all of it or nothing):
+//! lock (all of it or nothing). The states' tables of the layout get the columns added since
+//! the store's version first ([`crate::layout::StateLayout::upgrade_sql`]), since every step
+//! reads and writes the states as the layout keeps them now:
 //!
 //! - **1 to 2**: a SQLite store's one-row-per-customer `states` become blocks
 //!   ([`crate::blocks`]); a PostgreSQL store only changes its number.
@@ -8,6 +10,11 @@
 //!   month); `import-states` runs are marked `import`; the store gets a portfolio id and each
 //!   committed month its record in the chain ([`crate::chain`]), computed from what it holds;
 //!   the head points at the latest month.
+//! - **3 to 4**: each customer-month's history (SPEC §19.5) is kept beside its state: the
+//!   blocks' `histories` column (SQLite), the rows' `history` column (PostgreSQL), added null.
+//!   A store of schema 3 kept no history, so every customer's is empty: a book's windows start
+//!   from the first month evaluated after the migration (SPEC §19.2's fewer months). Null
+//!   histories leave the states' checksums, and so the chain, as they were.
 
 use crm_tiering::Month;
 
@@ -32,6 +39,12 @@ impl Db {
                 |r| Ok(need(r.text(0)?, 0)?.parse::<i64>().unwrap_or(from)),
             )?;
             let mut v = now.first().copied().unwrap_or(from);
+            if v < SCHEMA_VERSION {
+                let dialect = self.d.dialect();
+                for s in self.d.layout().upgrade_sql(dialect, v) {
+                    self.exec(&what, &s, &[])?;
+                }
+            }
             if v == 1 {
                 self.upgrade_from_1()?;
                 v = 2;
@@ -39,6 +52,10 @@ impl Db {
             if v == 2 {
                 self.upgrade_from_2()?;
                 v = 3;
+            }
+            if v == 3 {
+                // The histories' columns were added above, null: nothing else changes.
+                v = 4;
             }
             if v == SCHEMA_VERSION {
                 self.exec(
@@ -91,7 +108,7 @@ impl Db {
                 })?;
                 Ok((id, row))
             })?;
-            let mut it = rows.iter().map(|(id, row)| (id.as_str(), row));
+            let mut it = rows.iter().map(|(id, row)| (id.as_str(), row, None));
             let layout = self.d.layout();
             layout.write(&mut *self.d, m, &mut it)?;
         }
@@ -150,8 +167,8 @@ impl Db {
         for (month, run_id, committed_at, fp) in months {
             let mut h = chain::StatesHasher::default();
             let layout = self.d.layout();
-            layout.read(&mut *self.d, month.yyyymm(), false, &mut |id, row| {
-                h.add(id, row);
+            layout.read(&mut *self.d, month.yyyymm(), false, &mut |id, row, history| {
+                h.add(id, row, history);
                 Ok(())
             })?;
             let m = month.yyyymm();

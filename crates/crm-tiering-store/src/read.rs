@@ -25,14 +25,15 @@ impl Db {
             let c = db.ctx("reading the customer's history");
             let mut found: Vec<i64> = Vec::new();
             layout
-                .customer(&mut *db.d, customer_id, &mut |m, row| {
-                    let d = dicts.decode(customer_id, row)?;
+                .customer(&mut *db.d, customer_id, &mut |m, row, history| {
+                    let d = dicts.decode(customer_id, row, history)?;
                     found.push(m);
                     h.states.push(StateRow {
                         month: crate::protocol::month_of(m)?,
                         customer: d.customer.into(),
                         state: d.state,
                         evaluated: d.evaluated,
+                        history: d.history,
                     });
                     Ok(())
                 })
@@ -87,9 +88,15 @@ impl Db {
             let dicts = db.dictionaries()?;
             for r in chain.months.iter().filter(|r| r.month >= first && r.month <= last) {
                 let month = r.month;
-                db.month_states(r, &mut |id, row| {
-                    let d = dicts.decode(id, row)?;
-                    f(StateRow { month, customer: d.customer.into(), state: d.state, evaluated: d.evaluated })
+                db.month_states(r, &mut |id, row, history| {
+                    let d = dicts.decode(id, row, history)?;
+                    f(StateRow {
+                        month,
+                        customer: d.customer.into(),
+                        state: d.state,
+                        evaluated: d.evaluated,
+                        history: d.history,
+                    })
                 })?;
             }
             Ok(())

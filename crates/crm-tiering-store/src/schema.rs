@@ -65,7 +65,7 @@ const fn opt(name: &'static str, ty: Type) -> Column {
 }
 
 /// A column added by schema version `since`, null in the rows that were there before.
-const fn added(name: &'static str, ty: Type, since: i64) -> Column {
+pub(crate) const fn added(name: &'static str, ty: Type, since: i64) -> Column {
     Column { name, ty, null: true, default: None, references: None, since }
 }
 

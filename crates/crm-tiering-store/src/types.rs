@@ -4,7 +4,7 @@ use std::io::Read;
 use std::path::Path;
 
 use crm_tiering::portfolio::{PortfolioStates, RecordError};
-use crm_tiering::{Alert, Customer, CustomerState, Decimal, Event, Month};
+use crm_tiering::{Alert, Customer, CustomerState, Decimal, Event, History, Month};
 use serde::{Deserialize, Serialize};
 
 use crate::StoreError;
@@ -268,6 +268,8 @@ pub struct StateRow {
     pub state: CustomerState,
     /// The month's AUM and whether the customer had a record; none when it was held.
     pub evaluated: Option<(Decimal, bool)>,
+    /// The customer's history after the month (SPEC §19.5): empty for a book without windows.
+    pub history: History,
 }
 
 /// A stored event.

@@ -5,7 +5,7 @@
 use std::fmt;
 
 use crm_tiering::portfolio::{PortfolioStates, RecordError};
-use crm_tiering::{Alert, CustomerIdentity, CustomerState, Decimal, Event, Month};
+use crm_tiering::{Alert, CustomerIdentity, CustomerState, Decimal, Event, History, Month};
 
 #[cfg(doc)]
 use crate::StoreErrorKind;
@@ -31,7 +31,7 @@ impl fmt::Debug for MonthWriter<'_> {
 }
 
 /// The encoded rows of a portfolio's customers after a month: each with the month's AUM when
-/// it was evaluated.
+/// it was evaluated, and its history (SPEC §19.5) when it has one.
 fn push_states(
     data: &mut MonthData,
     states: &PortfolioStates,
@@ -45,12 +45,14 @@ fn push_states(
         }
     }
     data.states.reserve(states.len());
-    for ((c, s), a) in states.iter().zip(aum) {
-        let mut row = data.dicts.encode(c, s, a)?;
+    for (i, ((c, s), a)) in states.iter().zip(aum).enumerate() {
+        let history = states.history(i);
+        let history = (!history.is_empty()).then(|| history.to_json());
+        let mut row = data.dicts.encode(c, s, a, history.is_some())?;
         if a.is_none() {
             keep(c.id, &mut row);
         }
-        data.states.push(c.id, row)?;
+        data.states.push(c.id, row, history)?;
     }
     Ok(())
 }
@@ -121,7 +123,8 @@ impl<'a> MonthWriter<'a> {
     }
 
     /// A customer's state after the month. `evaluated` is the month's AUM and whether the
-    /// customer had a record, for a customer that was evaluated; none for one held back.
+    /// customer had a record, for a customer that was evaluated; none for one held back. The
+    /// customer has no history: see [`MonthWriter::state_with_history`].
     ///
     /// # Errors
     /// [`StoreErrorKind::Input`] for an amount that is not whole fen (a customer given twice
@@ -132,8 +135,25 @@ impl<'a> MonthWriter<'a> {
         state: &CustomerState,
         evaluated: Option<(Decimal, bool)>,
     ) -> Result<(), StoreError> {
-        let row = self.data.dicts.encode(&customer, state, evaluated)?;
-        self.data.states.push(customer.id(), row)
+        self.state_with_history(customer, state, evaluated, &History::new())
+    }
+
+    /// [`MonthWriter::state`] with the customer's history after the month (SPEC §19.5: what
+    /// the windows of the book that evaluated it read next month; empty for a book without
+    /// windows), stored beside the state.
+    ///
+    /// # Errors
+    /// As [`MonthWriter::state`].
+    pub fn state_with_history(
+        &mut self,
+        customer: impl CustomerIdentity,
+        state: &CustomerState,
+        evaluated: Option<(Decimal, bool)>,
+        history: &History,
+    ) -> Result<(), StoreError> {
+        let history = (!history.is_empty()).then(|| history.to_json());
+        let row = self.data.dicts.encode(&customer, state, evaluated, history.is_some())?;
+        self.data.states.push(customer.id(), row, history)
     }
 
     fn check_month(&mut self, month: Month, what: &str) {

@@ -7,7 +7,7 @@ use std::process::Command;
 mod common;
 
 use common::{commit_month, create, fresh, month};
-use crm_tiering_store::{RunStatus, Store, StoreErrorKind, synthetic};
+use crm_tiering_store::{RunStatus, SCHEMA_VERSION, Store, StoreErrorKind, synthetic};
 
 fn fixture() -> Command {
     Command::new(env!("CARGO_BIN_EXE_crmt-store-fixture"))
@@ -269,11 +269,11 @@ fn other_schema_versions_and_other_databases_are_refused() {
     set("99");
     let e = Store::open(&loc).unwrap_err();
     assert_eq!(e.kind(), StoreErrorKind::Schema);
-    assert!(e.to_string().contains("schema version 99, newer than this tool's 3"), "{e}");
+    assert!(e.to_string().contains(&format!("schema version 99, newer than this tool's {SCHEMA_VERSION}")), "{e}");
     set("0");
     let e = Store::open(&loc).unwrap_err();
-    assert!(e.to_string().contains("schema version 0, older than this tool's 3"), "{e}");
-    set("3");
+    assert!(e.to_string().contains(&format!("schema version 0, older than this tool's {SCHEMA_VERSION}")), "{e}");
+    set(&SCHEMA_VERSION.to_string());
     drop(Store::open(&loc).unwrap());
 
     let other = dir.path().join("other.db");
@@ -288,7 +288,7 @@ fn other_schema_versions_and_other_databases_are_refused() {
         let mut c = postgres::Client::connect(pg, postgres::NoTls).unwrap();
         c.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'", &[]).unwrap();
         let e = Store::open(pg).unwrap_err();
-        assert!(e.to_string().contains("newer than this tool's 3"), "{e}");
+        assert!(e.to_string().contains(&format!("newer than this tool's {SCHEMA_VERSION}")), "{e}");
         assert!(!e.to_string().contains(&url) || !url.contains(':'), "no password in messages");
     }
 }
@@ -403,7 +403,7 @@ fn a_schema_1_sqlite_store_is_migrated_to_blocks_with_every_state() {
     drop(store);
     let c = rusqlite::Connection::open(&path).unwrap();
     let version: String = c.query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, "3");
+    assert_eq!(version, SCHEMA_VERSION.to_string());
     let n: i64 = c.query_row("SELECT count(*) FROM states_json", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 8000);
 }

@@ -114,7 +114,7 @@ impl Db {
             .write(
                 &mut *self.d,
                 month.yyyymm(),
-                &mut data.states.sorted().inspect(|(id, row)| states.add(id, &row[..])),
+                &mut data.states.sorted().inspect(|(id, row, history)| states.add(id, &row[..], *history)),
             )
             .map_err(c)?;
         let mut tallies: [Tally; 3] = Default::default();

@@ -209,7 +209,7 @@ pub(crate) fn lock_message(location: &str, holder: Option<(i64, i64, String, i64
 /// The encoded states of a month as a map from id, to merge an amendment into.
 pub(crate) fn month_rows(db: &mut Db, r: &MonthRecord) -> Result<HashMap<String, [u8; STATE_BYTES]>, StoreError> {
     let mut out = HashMap::new();
-    db.month_states(r, &mut |id, row| {
+    db.month_states(r, &mut |id, row, _| {
         let row = <[u8; STATE_BYTES]>::try_from(row)
             .map_err(|_| StoreError::Corrupt(format!("the stored state of customer {id} is {} bytes", row.len())))?;
         out.insert(id.to_string(), row);

@@ -6,7 +6,7 @@ use crm_tiering::portfolio::PortfolioStates;
 
 use super::{Chain, Db, RUN_COLUMNS, month_of, short};
 use crate::chain::StatesHasher;
-use crate::codec::Dictionaries;
+use crate::codec::{Dictionaries, check_history};
 use crate::data::{parse_counts, parse_inputs};
 use crate::driver::{Value, need};
 use crate::types::{LatestStates, MonthRecord, RejectRow, RunKind, RunRecord, RunStatus};
@@ -49,15 +49,19 @@ impl Db {
             let mut h = StatesHasher::default();
             let c = self.ctx("reading the states");
             let whole = layout
-                .read(&mut *self.d, r.month.yyyymm(), fast, &mut |id, row| {
+                .read(&mut *self.d, r.month.yyyymm(), fast, &mut |id, row, history| {
                     if h.count() >= r.states.count {
                         return Err(StoreError::Corrupt(format!(
                             "the states of {}: more than the {} customers the month records",
                             r.month, r.states.count
                         )));
                     }
-                    h.add(id, row);
-                    f(id, row)
+                    check_history(id, row, history).map_err(|e| match e {
+                        StoreError::Corrupt(m) => StoreError::Corrupt(format!("the states of {}: {m}", r.month)),
+                        other => other,
+                    })?;
+                    h.add(id, row, history);
+                    f(id, row, history)
                 })
                 .map_err(c)?;
             if !whole {
@@ -110,13 +114,17 @@ impl Db {
                     *states.borrow_mut() = fresh();
                     with_record.set(0);
                 },
-                &mut |id, row| {
-                    let d = dicts.decode(id, row)?;
+                &mut |id, row, history| {
+                    let d = dicts.decode(id, row, history)?;
                     if matches!(d.evaluated, Some((_, true))) {
                         with_record.set(with_record.get() + 1);
                     }
-                    let insert = states.borrow_mut().insert(d.customer, d.state);
-                    insert.map(|_| ()).map_err(|x| StoreError::Corrupt(x.to_string()))
+                    let mut states = states.borrow_mut();
+                    let i = states.insert(d.customer, d.state).map_err(|x| StoreError::Corrupt(x.to_string()))?;
+                    if !d.history.is_empty() {
+                        states.set_history(i, &d.history).map_err(|x| StoreError::Corrupt(x.to_string()))?;
+                    }
+                    Ok(())
                 },
                 true,
             )?;
