@@ -11,42 +11,11 @@ mod common;
 use std::path::Path;
 use std::process::{Output, Stdio};
 
-use common::{bin, cli, code, err, month_csv, out, p};
+use common::{Stores, bin, cli, code, err, month_csv, out, p};
 use std::time::{Duration, Instant};
 
-struct Stores {
-    dir: tempfile::TempDir,
-    locations: Vec<String>,
-    pg: Option<(String, String)>,
-}
-
-impl Drop for Stores {
-    fn drop(&mut self) {
-        if let Some((url, db)) = &self.pg
-            && let Ok(mut c) = postgres::Client::connect(url, postgres::NoTls)
-        {
-            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
-        }
-    }
-}
-
 fn stores(name: &str) -> Stores {
-    let dir = tempfile::tempdir().unwrap();
-    let mut locations = vec![dir.path().join("crm-tiering.db").display().to_string()];
-    let mut pg = None;
-    match std::env::var("CRMT_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => {
-            let db = format!("crmt_id_{name}_{}", std::process::id());
-            let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-            c.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).unwrap();
-            c.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
-            let base = url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
-            locations.push(format!("{base}/{db}"));
-            pg = Some((url, db));
-        }
-        _ => println!("notice: CRMT_TEST_POSTGRES_URL is not set: {name} runs on SQLite only"),
-    }
-    Stores { dir, locations, pg }
+    common::stores("crmt_id", name)
 }
 
 fn sql(loc: &str, statements: &str) {

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{bin, cli, code, err, month_csv, out, p};
+use common::{Stores, bin, cli, code, err, month_csv, out, p};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,41 +17,8 @@ use arrow_array::{Array, ArrayRef, Decimal128Array, Float64Array, Int64Array, Re
 use arrow_schema::{DataType, Field, Schema};
 use crm_tiering::portfolio::arrow::tables;
 
-/// The store locations of a test: a SQLite file, and a fresh PostgreSQL database when a server
-/// is given.
-struct Stores {
-    dir: tempfile::TempDir,
-    locations: Vec<String>,
-    pg: Option<(String, String)>,
-}
-
-impl Drop for Stores {
-    fn drop(&mut self) {
-        if let Some((url, db)) = &self.pg
-            && let Ok(mut c) = postgres::Client::connect(url, postgres::NoTls)
-        {
-            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
-        }
-    }
-}
-
 fn stores(name: &str) -> Stores {
-    let dir = tempfile::tempdir().unwrap();
-    let mut locations = vec![dir.path().join("crm-tiering.db").display().to_string()];
-    let mut pg = None;
-    match std::env::var("CRMT_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => {
-            let db = format!("crmt_cli_{name}_{}", std::process::id());
-            let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-            c.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).unwrap();
-            c.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
-            let base = url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
-            locations.push(format!("{base}/{db}"));
-            pg = Some((url, db));
-        }
-        _ => println!("notice: CRMT_TEST_POSTGRES_URL is not set: {name} runs on SQLite only"),
-    }
-    Stores { dir, locations, pg }
+    common::stores("crmt_cli", name)
 }
 
 /// The committed states of a month, as the checked states text.

@@ -14,40 +14,6 @@ use common::{cli, code, err, month_file, p};
 const CITIC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules-spec/gallery/citic-private.toml");
 const MONTHS: [&str; 4] = ["2024-01", "2024-02", "2024-03", "2024-04"];
 
-/// Store locations: a SQLite file, and a fresh PostgreSQL database when a server is given.
-struct Stores {
-    locations: Vec<String>,
-    pg: Option<(String, String)>,
-}
-
-impl Drop for Stores {
-    fn drop(&mut self) {
-        if let Some((url, db)) = &self.pg
-            && let Ok(mut c) = postgres::Client::connect(url, postgres::NoTls)
-        {
-            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
-        }
-    }
-}
-
-fn stores(dir: &Path, name: &str) -> Stores {
-    let mut locations = vec![dir.join(format!("{name}.db")).display().to_string()];
-    let mut pg = None;
-    match std::env::var("CRMT_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => {
-            let db = format!("crmt_cli_{name}_{}", std::process::id());
-            let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-            c.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).unwrap();
-            c.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
-            let base = url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
-            locations.push(format!("{base}/{db}"));
-            pg = Some((url, db));
-        }
-        _ => println!("notice: CRMT_TEST_POSTGRES_URL is not set: {name} runs on SQLite only"),
-    }
-    Stores { locations, pg }
-}
-
 /// Each month's AUM: p001 is SPEC §19.6's customer (a first quarter of 6,029,670.33 on
 /// average, an April of 5,900,000 alone), p002 lacks February, the others stay below.
 fn month_rows(m: &str) -> Vec<(String, String, String)> {
@@ -110,7 +76,7 @@ fn month_by_month_through_the_store_equals_one_continuous_run() {
     let expected = states_text(&whole, "2024-04", &d.join("whole"));
     assert_eq!(customer(&expected, "p001")["state"]["effective_tier"], "private", "{expected}");
 
-    let s = stores(d, "windows");
+    let s = common::stores("crmt_cli", "windows");
     for (k, store) in s.locations.iter().enumerate() {
         for (i, m) in MONTHS.iter().enumerate() {
             run(store, m, &files[i..=i], i == 0);

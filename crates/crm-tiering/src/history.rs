@@ -429,10 +429,8 @@ impl Histories {
         }
         *self = Histories { layout: layout.clone(), values };
     }
-}
 
-impl Histories {
-    /// The `customers` histories in the layout of `book`'s windows, for the portfolio month:
+    /// The `customers` histories in the layout of `book`'s windows, for an evaluation:
     /// histories kept in another layout are carried over by measure code.
     pub fn conformed(&mut self, book: &RuleBook, customers: usize) -> &mut [i64] {
         self.relayout(book.history_layout(), customers);

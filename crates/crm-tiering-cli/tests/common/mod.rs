@@ -1,5 +1,6 @@
-//! What the CLI's end-to-end tests share: running the binary and writing small month files.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+//! What the CLI's end-to-end tests share: running the binary, writing small month files, and
+//! the stores a test runs on.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout, missing_docs)]
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -55,4 +56,42 @@ pub(crate) fn month_csv(path: &Path, month: &str, n: u32, seed: u32) {
         let _ = writeln!(s, "{month},c{i:07},620101,{aum}.{:02}", i % 100);
     }
     std::fs::write(path, s).unwrap();
+}
+
+/// The store locations of a test: a SQLite file in its own directory, and a fresh PostgreSQL
+/// database when `CRMT_TEST_POSTGRES_URL` names a server (dropped with the value).
+pub(crate) struct Stores {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) locations: Vec<String>,
+    pub(crate) pg: Option<(String, String)>,
+}
+
+impl Drop for Stores {
+    fn drop(&mut self) {
+        if let Some((url, db)) = &self.pg
+            && let Ok(mut c) = postgres::Client::connect(url, postgres::NoTls)
+        {
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+        }
+    }
+}
+
+/// [`Stores`] for the test `name`; the PostgreSQL database is `{prefix}_{name}_{pid}`.
+pub(crate) fn stores(prefix: &str, name: &str) -> Stores {
+    let dir = tempfile::tempdir().unwrap();
+    let mut locations = vec![dir.path().join("crm-tiering.db").display().to_string()];
+    let mut pg = None;
+    match std::env::var("CRMT_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => {
+            let db = format!("{prefix}_{name}_{}", std::process::id());
+            let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            c.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).unwrap();
+            c.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
+            let base = url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
+            locations.push(format!("{base}/{db}"));
+            pg = Some((url, db));
+        }
+        _ => println!("notice: CRMT_TEST_POSTGRES_URL is not set: {name} runs on SQLite only"),
+    }
+    Stores { dir, locations, pg }
 }

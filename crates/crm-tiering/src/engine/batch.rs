@@ -237,14 +237,7 @@ impl Engine {
         F: FnMut(usize) -> Result<I, TieringError>,
         S: BatchSink + ?Sized,
     {
-        check_lengths(month, customers.len(), None, states.len())?;
-        #[expect(
-            clippy::indexing_slicing,
-            reason = "check_lengths made customers as long as states; batch_chunk asks for k < states.len()"
-        )]
-        let customer = |k: usize| &customers[k];
-        self.batch_chunk(month, customer, (states, &mut []), 0, &mut input, sink);
-        Ok(())
+        self.batch_over(month, customers, (states, &mut []), &mut input, sink)
     }
 
     /// [`Engine::evaluate_batch_with`] under a rule book whose criteria read windows (SPEC
@@ -270,14 +263,32 @@ impl Engine {
         F: FnMut(usize) -> Result<I, TieringError>,
         S: BatchSink + ?Sized,
     {
-        check_lengths(month, customers.len(), None, states.len())?;
         let history = histories.conformed(&self.book, states.len());
+        self.batch_over(month, customers, (states, history), &mut input, sink)
+    }
+
+    /// The batch over a slice of customers with their states and histories (empty: none kept).
+    fn batch_over<C, I, F, S>(
+        &self,
+        month: Month,
+        customers: &[C],
+        (states, history): (&mut [CustomerState], &mut [i64]),
+        input: &mut F,
+        sink: &mut S,
+    ) -> Result<(), TieringError>
+    where
+        C: CustomerIdentity,
+        I: std::borrow::Borrow<MonthInput>,
+        F: FnMut(usize) -> Result<I, TieringError>,
+        S: BatchSink + ?Sized,
+    {
+        check_lengths(month, customers.len(), None, states.len())?;
         #[expect(
             clippy::indexing_slicing,
             reason = "check_lengths made customers as long as states; batch_chunk asks for k < states.len()"
         )]
         let customer = |k: usize| &customers[k];
-        self.batch_chunk(month, customer, (states, history), 0, &mut input, sink);
+        self.batch_chunk(month, customer, (states, history), 0, input, sink);
         Ok(())
     }
 

@@ -276,9 +276,8 @@ impl Engine {
     }
 
     /// One month's step that reads and records the customer's history (SPEC §19.5): the
-    /// windows' values after the month's measured `values`, the downgrade window's best tier
-    /// (`highest_over`), the step, then the month recorded. Without a history (a book without
-    /// windows) only the step.
+    /// windows' values after the month's measured `values`, then [`step_recorded`]. Without a
+    /// history (a book without windows) only the step.
     ///
     /// # Errors
     /// A state error for a tier of the history the version neither has nor maps, before
@@ -293,7 +292,7 @@ impl Engine {
         customer: &str,
         (state, history): (&mut CustomerState, &mut [i64]),
         (month, aum): (Month, Decimal),
-        mut plan: plan::Plan,
+        plan: plan::Plan,
         values: &mut Vec<i64>,
         sink: &mut dyn Sink,
     ) -> Result<(), TieringError> {
@@ -303,13 +302,38 @@ impl Engine {
             return Ok(());
         }
         layout.window_values(v, history, month, values);
-        if let Some(k) = v.settings.downgrade_window {
-            plan.over_best = plan::highest_of(v, customer, layout.recent_tiers(history, k as usize - 1), month)?;
-        }
-        let q = step(v, state, month, aum, plan, values, sink).and_then(|r| v.tiers.get(r)).map(|t| t.code);
-        layout.push(v, history, (crate::money::to_fen(aum).unwrap_or(0), q), values);
-        Ok(())
+        step_recorded(layout, v, customer, (state, history), (month, aum), plan, values, sink)
     }
+}
+
+/// The step of a month whose window values follow its measured `values`, recorded in the
+/// customer's `history` (SPEC §19.5): the downgrade window's best tier (`highest_over`) in the
+/// plan, the step, then the month's values and qualified tier recorded. The full path and the
+/// batch's short path both end here.
+///
+/// # Errors
+/// A state error for a tier of the history the version neither has nor maps, before anything
+/// changed.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the step's arguments and the customer's history, each one the callers hold apart"
+)]
+fn step_recorded(
+    layout: &crate::history::HistoryLayout,
+    v: &RuleVersion,
+    customer: &str,
+    (state, history): (&mut CustomerState, &mut [i64]),
+    (month, aum): (Month, Decimal),
+    mut plan: plan::Plan,
+    values: &[i64],
+    sink: &mut dyn Sink,
+) -> Result<(), TieringError> {
+    if let Some(k) = v.settings.downgrade_window {
+        plan.over_best = plan::highest_of(v, customer, layout.recent_tiers(history, k as usize - 1), month)?;
+    }
+    let q = step(v, state, month, aum, plan, values, sink).and_then(|r| v.tiers.get(r)).map(|t| t.code);
+    layout.push(v, history, (crate::money::to_fen(aum).unwrap_or(0), q), values);
+    Ok(())
 }
 
 /// The error of a customer with earlier months evaluated without its history under a rule

@@ -184,7 +184,7 @@ pub(super) fn plain<'b>(
 /// [`steady`], else [`plain`], for a book whose criteria read windows (SPEC §19.2, §19.5): the
 /// month's measured values and then its windows' values in `buf`, the downgrade window's best tier
 /// (`highest_over`) in the plan, the step, and the month recorded in the customer's history
-/// `past`, as `Engine::step_with_history` does on the full path. `None` (too many values for
+/// `past` (`step_recorded`, as the full path). `None` (too many values for
 /// `buf`, a tier of the history the version does not resolve, or any of `plain`'s reasons)
 /// leaves the month to the full path, having changed nothing.
 #[expect(
@@ -208,18 +208,12 @@ pub(super) fn plain_with_history(
     let values = buf.get_mut(..measured + v.windows.len())?;
     layout.window_values_into(v, past, month, values, measured);
     // A steady month (no event) changes no tier: `highest_over` is not asked.
-    let code = |q: Option<usize>| q.and_then(|r| v.tiers.get(r)).map(|t| t.code);
     if let Some((aum, q)) = steady_month(v, s, month, (fen, aum), values, sink) {
-        layout.push(v, past, (aum_fen, code(q)), values);
+        layout.push(v, past, (aum_fen, q.and_then(|r| v.tiers.get(r)).map(|t| t.code)), values);
         return Some(aum);
     }
-    let mut plan = plan(v, customer, s, month, None).ok()?;
-    if let Some(k) = v.settings.downgrade_window {
-        let months = layout.recent_tiers(past, k as usize - 1);
-        plan.over_best = super::plan::highest_of(v, customer, months, month).ok()?;
-    }
-    let q = super::step::step(v, s, month, aum, plan, values, sink);
-    layout.push(v, past, (aum_fen, code(q)), values);
+    let plan = plan(v, customer, s, month, None).ok()?;
+    super::step_recorded(layout, v, customer, (s, past), (month, aum), plan, values, sink).ok()?;
     Some(aum)
 }
 

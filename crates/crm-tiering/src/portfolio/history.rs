@@ -1,11 +1,10 @@
-//! The portfolio's histories (SPEC §19.5): beside the states, in a [`Histories`] table.
+//! The portfolio's histories (SPEC §19.5): beside the states, in a
+//! [`Histories`](crate::Histories) table.
 
 use crate::error::TieringError;
 use crate::history::History;
 
 use super::PortfolioStates;
-#[cfg(doc)]
-use crate::history::Histories;
 
 impl PortfolioStates {
     /// The customer's history at `index` (SPEC §19.5): the months before its next evaluation
