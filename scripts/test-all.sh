@@ -5,8 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step prints the free disk: a CI machine's disk is not large, and a full disk fails far
+# from its cause.
+step() { printf '\n==> %s   [%s free]\n' "$*" "$(df -h --output=avail . | tail -n 1 | tr -d ' ')"; }
 started=$(date +%s)
+# A clean clone builds once: no incremental caches (gigabytes) and no pip cache beside the venvs.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+export PIP_NO_CACHE_DIR="${PIP_NO_CACHE_DIR:-1}"
 
 step "Build prerequisites: OpenSSL's headers and pkg-config (PostgreSQL over TLS)"
 if ! pkg-config --exists openssl 2>/dev/null; then
