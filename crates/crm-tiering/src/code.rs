@@ -193,58 +193,6 @@ impl TierCode {
     }
 }
 
-impl PartialOrd for TierCode {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for TierCode {
-    /// By text, as the codes read.
-    fn cmp(&self, other: &Self) -> Ordering {
-        if self.slot == other.slot { Ordering::Equal } else { self.as_str().cmp(other.as_str()) }
-    }
-}
-
-impl Hash for TierCode {
-    /// By text, so hashes do not depend on the order codes were first seen.
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl FromStr for TierCode {
-    type Err = ParseError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        TierCode::new(s)
-    }
-}
-
-impl fmt::Display for TierCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl fmt::Debug for TierCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", self.as_str())
-    }
-}
-
-impl Serialize for TierCode {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for TierCode {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = std::borrow::Cow::<str>::deserialize(deserializer)?;
-        TierCode::new(&s).map_err(serde::de::Error::custom)
-    }
-}
-
 /// A measure code from the rule book, such as `aum` or `loan_balance` (SPEC §19.1).
 ///
 /// Codes are 1 to 40 characters of `a-z`, `0-9` and `_` (a measure's code is also the name of
@@ -301,34 +249,63 @@ impl MeasureCode {
     }
 }
 
-impl FromStr for MeasureCode {
-    type Err = ParseError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        MeasureCode::new(s)
-    }
+/// The traits both interned codes share, each by the code's text: ordering and hashing (so
+/// results never depend on the order codes were first seen), parsing (`FromStr` validates as
+/// `new` does), display, debug and serde (a string).
+macro_rules! interned_code_traits {
+    ($($code:ident),+) => {$(
+        impl PartialOrd for $code {
+            fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+
+        impl Ord for $code {
+            /// By text, as the codes read.
+            fn cmp(&self, other: &Self) -> Ordering {
+                if self.slot == other.slot { Ordering::Equal } else { self.as_str().cmp(other.as_str()) }
+            }
+        }
+
+        impl Hash for $code {
+            /// By text, so hashes do not depend on the order codes were first seen.
+            fn hash<H: Hasher>(&self, state: &mut H) {
+                self.as_str().hash(state);
+            }
+        }
+
+        impl FromStr for $code {
+            type Err = ParseError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $code::new(s)
+            }
+        }
+
+        impl fmt::Display for $code {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl fmt::Debug for $code {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{:?}", self.as_str())
+            }
+        }
+
+        impl Serialize for $code {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $code {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let s = std::borrow::Cow::<str>::deserialize(deserializer)?;
+                $code::new(&s).map_err(serde::de::Error::custom)
+            }
+        }
+    )+};
 }
 
-impl fmt::Display for MeasureCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl fmt::Debug for MeasureCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", self.as_str())
-    }
-}
-
-impl Serialize for MeasureCode {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for MeasureCode {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = std::borrow::Cow::<str>::deserialize(deserializer)?;
-        MeasureCode::new(&s).map_err(serde::de::Error::custom)
-    }
-}
+interned_code_traits!(TierCode, MeasureCode);
