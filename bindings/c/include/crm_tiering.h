@@ -360,6 +360,16 @@ typedef enum crmt_alert_kind {
    * frozen at `tier`; `aum_fen` is `CRMT_NO_AMOUNT`.
    */
   CRMT_ALERT_HELD_BACK = 7,
+  /**
+   * drop_pct (大幅下降): a warning (SPEC §22); `measure_value` fell below `threshold`, the
+   * share the rule keeps of the measure's value over `measure_window`.
+   */
+  CRMT_ALERT_DROP_PCT = 8,
+  /**
+   * below_for (持续低于): a warning (SPEC §22); the measure's highest over `measure_window`
+   * (`max_k`, k = `months_counted`) is below `threshold`.
+   */
+  CRMT_ALERT_BELOW_FOR = 9,
 } crmt_alert_kind;
 
 /**

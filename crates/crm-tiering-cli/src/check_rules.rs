@@ -111,6 +111,7 @@ pub(crate) fn render(book: &RuleBook, source: &str) -> String {
             }
             s.push_str(&t.render());
             measure_lines(&mut s, v);
+            warning_lines(&mut s, v);
             if !v.tier_map.is_empty() {
                 let map: Vec<String> = v.tier_map.iter().map(|(a, b)| format!("{a} -> {b}")).collect();
                 let _ = writeln!(s, "    tier map: {}", map.join(", "));
@@ -141,6 +142,35 @@ pub(crate) fn render(book: &RuleBook, source: &str) -> String {
 }
 
 /// One line per measure a version declares besides AUM (SPEC §19.1).
+/// The version's warnings (SPEC §22), one line each.
+fn warning_lines(s: &mut String, v: &crm_tiering::RuleVersion) {
+    use std::fmt::Write as _;
+    for w in &v.warnings {
+        let rule = match w.kind {
+            crm_tiering::WarningKind::DropPct => {
+                format!("drop_pct: {} more than {}% below its {}", w.measure, w.percent, w.window)
+            }
+            crm_tiering::WarningKind::BelowFor => format!(
+                "below_for: {} below {} in each of {} months",
+                w.measure,
+                crm_tiering::from_fen(w.amount_fen),
+                w.months
+            ),
+        };
+        let tier = w.min_tier.map(|t| format!(", tier {t} and above")).unwrap_or_default();
+        let role = match w.role {
+            crm_tiering::WarningRole::Manager => "manager",
+            crm_tiering::WarningRole::Branch => "branch",
+        };
+        let _ = writeln!(
+            s,
+            "    warning {}{rule}{tier}; to the {role}, open {} month(s)",
+            if w.name_zh.is_empty() { String::new() } else { format!("{} ", w.name_zh) },
+            w.lifetime_months
+        );
+    }
+}
+
 fn measure_lines(s: &mut String, v: &crm_tiering::RuleVersion) {
     use std::fmt::Write as _;
     for m in &v.measures {

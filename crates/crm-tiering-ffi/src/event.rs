@@ -92,6 +92,12 @@ pub enum crmt_alert_kind {
     /// held_back (暂停评级): the portfolio month did not evaluate the customer; its standing is
     /// frozen at `tier`; `aum_fen` is `CRMT_NO_AMOUNT`.
     CRMT_ALERT_HELD_BACK = 7,
+    /// drop_pct (大幅下降): a warning (SPEC §22); `measure_value` fell below `threshold`, the
+    /// share the rule keeps of the measure's value over `measure_window`.
+    CRMT_ALERT_DROP_PCT = 8,
+    /// below_for (持续低于): a warning (SPEC §22); the measure's highest over `measure_window`
+    /// (`max_k`, k = `months_counted`) is below `threshold`.
+    CRMT_ALERT_BELOW_FOR = 9,
 }
 
 /// An event as a plain struct. Codes are NUL-terminated (empty when none), months are
@@ -225,6 +231,8 @@ fn alert_kind(k: AlertKind) -> crmt_alert_kind {
         AlertKind::PotentialVip => CRMT_ALERT_POTENTIAL_VIP,
         AlertKind::DowngradeRisk => CRMT_ALERT_DOWNGRADE_RISK,
         AlertKind::HeldBack => CRMT_ALERT_HELD_BACK,
+        AlertKind::DropPct => CRMT_ALERT_DROP_PCT,
+        AlertKind::BelowFor => CRMT_ALERT_BELOW_FOR,
     }
 }
 

@@ -70,7 +70,7 @@ pub use rules::{
     Absent, Criterion, CriterionFile, CustomerKind, DEFAULT_RULES_TOML, DowngradeTarget, MAX_WINDOW_MONTHS, Measure,
     MeasureComponentFile, MeasureFile, Qualify, QualifyFile, RULE_FORMAT_VERSION, RuleBook, RuleBookFile, RuleSet,
     RuleSetFile, RuleSetId, RuleVersion, RuleVersionFile, Settings, ThresholdComparison, Tier, TierFile, UpgradeTiming,
-    VersionSelection, Window,
+    VersionSelection, Warning, WarningFile, WarningKind, WarningRole, Window,
 };
 pub use rust_decimal::Decimal;
 pub use state::{BelowEntryRun, CustomerState, STATE_SCHEMA_VERSION, SpecialVip, Status, Watch};

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use crm_tiering::{
-    Alert, Customer, CustomerState, Engine, EngineOptions, Event, Month, MonthInput, RuleBook, TieringError,
+    Alert, AlertKind, Customer, CustomerState, Engine, EngineOptions, Event, Month, MonthInput, RuleBook, TieringError,
 };
 use serde_json::{Value, json};
 
@@ -138,6 +138,19 @@ fn check_expect(expect: &Value, out: &crm_tiering::MonthOutcome) -> Vec<String> 
                 alerts
                     .iter()
                     .filter_map(|a| decided_summary(&a.measure, a.measure_window, a.measure_value()))
+                    .collect::<Vec<_>>()
+            ),
+            // A warning's evidence (SPEC §22.3): `kind measure@window=value<threshold`.
+            "warnings" => json!(
+                alerts
+                    .iter()
+                    .filter(|a| matches!(a.kind, AlertKind::DropPct | AlertKind::BelowFor))
+                    .map(|a| format!(
+                        "{} {}<{}",
+                        a.kind,
+                        decided_summary(&a.measure, a.measure_window, a.measure_value()).unwrap_or_default(),
+                        a.threshold().map(|t| t.to_string()).unwrap_or_default()
+                    ))
                     .collect::<Vec<_>>()
             ),
             "history" => serde_json::from_str::<Value>(&out.history.to_json()).unwrap(),

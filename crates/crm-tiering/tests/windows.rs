@@ -8,12 +8,17 @@
 
 use crm_tiering::portfolio::{Columns, Extract, PortfolioOptions, PortfolioStates, RuleBookChange, TableKind};
 use crm_tiering::{
-    BatchOutcome, Customer, CustomerKind, CustomerRef, CustomerState, Engine, Histories, History, MonthInput, RuleBook,
-    TieringError, parse_amount,
+    AlertKind, BatchOutcome, Customer, CustomerKind, CustomerRef, CustomerState, Engine, Histories, History,
+    MonthInput, RuleBook, TieringError, parse_amount,
 };
 
-/// 中信's book (the previous quarter for 私人银行) with a gold tier on the 3-month maximum.
+/// 中信's book (the previous quarter for 私人银行) with a gold tier on the 3-month maximum, and
+/// two warnings (SPEC §22): a 30% fall against last month, and 3 months below 200,000 for
+/// customers rated 钻石 or above.
 fn book() -> RuleBook {
+    let warnings = "\n[[rule_sets.versions.warnings]]\nkind = \"drop_pct\"\nwindow = \"prev_1\"\npercent = \"30\"\n\
+                    [[rule_sets.versions.warnings]]\nkind = \"below_for\"\namount = \"200000\"\nmonths = 3\n\
+                    min_tier = \"diamond\"\nlifetime_months = 2\n";
     let text =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules-spec/gallery/citic-private.toml"))
             .unwrap()
@@ -21,7 +26,7 @@ fn book() -> RuleBook {
                 "min_aum = \"200000\"",
                 "qualify = { any_of = [{ measure = \"aum\", window = \"max_3\", min = \"200000\" }] }",
             );
-    RuleBook::from_toml_str(&text).unwrap()
+    RuleBook::from_toml_str(&(text + warnings)).unwrap()
 }
 
 /// A deterministic AUM in yuan for customer `c` in month `k`: around every threshold, with
@@ -63,13 +68,14 @@ fn extract_of(book: &RuleBook, customers: usize, k: usize) -> Extract {
 #[test]
 fn the_portfolio_month_gives_what_each_customers_own_history_gives() {
     let book = book();
-    assert_eq!(book.history_layout().stride(), 5, "prev_quarter reads 5 months back, max_3 2");
+    assert_eq!(book.history_layout().stride(), 5, "prev_quarter reads 5 months back, max_3 2, prev_1 1");
     let engine = Engine::new(book.clone());
     let customers = 60;
     for threads in [1, 3] {
         let options = PortfolioOptions { threads, ..PortfolioOptions::default() };
         let mut states = PortfolioStates::new();
         let mut reference: Vec<(CustomerState, History)> = vec![Default::default(); customers];
+        let mut warned = std::collections::HashSet::new();
         for (k, month) in MONTHS.iter().enumerate() {
             let extract = extract_of(&book, customers, k);
             let out = engine.evaluate_portfolio(&mut states, month.parse().unwrap(), &extract, &options).unwrap();
@@ -93,8 +99,15 @@ fn the_portfolio_month_gives_what_each_customers_own_history_gives() {
                 assert_eq!(states.history(i), want.history, "{id} {month} threads {threads}");
                 let events: Vec<_> = m.events.iter().filter(|(x, _)| *x == i).map(|(_, e)| *e).collect();
                 assert_eq!(events, want.events, "{id} {month}");
+                let alerts: Vec<_> = m.alerts.iter().filter(|(x, _)| *x == i).map(|(_, a)| *a).collect();
+                assert_eq!(alerts, want.alerts, "{id} {month}");
+                warned.extend(want.alerts.iter().map(|a| a.kind));
                 *kept = (want.state, want.history);
             }
+        }
+        // Both warnings fired somewhere, so the portfolio month's warnings were compared.
+        for kind in [AlertKind::DropPct, AlertKind::BelowFor] {
+            assert!(warned.contains(&kind), "no {kind} warning");
         }
         // Some customer became private on a quarter, so the windows were exercised.
         let private = states.states().iter().filter(|s| s.tier.is_some_and(|t| t.as_str() == "private")).count();

@@ -4,7 +4,7 @@ use super::sink::Sink;
 use crate::code::TierCode;
 use crate::event::{Alert, AlertKind};
 use crate::month::Month;
-use crate::rules::{Criterion, RuleVersion, Tier};
+use crate::rules::{Criterion, NO_VALUE, RuleVersion, Tier, WarningKind};
 use crate::state::{CustomerState, Status};
 
 /// The alerts of a customer after its step (SPEC §11).
@@ -57,6 +57,64 @@ pub(super) fn alerts<S: Sink + ?Sized>(
     } else {
         bands(v, month, aum_fen, key, rated, sink);
     }
+    if !v.warnings.is_empty() {
+        warnings(v, s, month, aum_fen, values, sink);
+    }
+}
+
+/// The alerts of the version's warnings that fire this month (SPEC §22.2, §22.3), in the order
+/// the version lists them.
+#[inline(never)]
+fn warnings<S: Sink + ?Sized>(
+    v: &RuleVersion,
+    s: &CustomerState,
+    month: Month,
+    aum_fen: i64,
+    values: &[i64],
+    sink: &mut S,
+) {
+    let rank = s.effective_tier.and_then(|t| v.rank_of(t));
+    for w in &v.warnings {
+        if w.min_rank.is_some_and(|min| rank.is_none_or(|r| r < min)) {
+            continue;
+        }
+        let value = values.get(w.value).copied().unwrap_or(0);
+        let windowed = values.get(w.windowed).copied().unwrap_or(NO_VALUE);
+        let alert = |kind| Alert::new(month, kind, s.effective_tier, aum_fen);
+        let lifetime = w.lifetime_months;
+        match w.kind {
+            WarningKind::DropPct => {
+                // v < w × (1 − p / 100), exactly: v × 10,000 < w × kept.
+                if windowed > 0 && i128::from(value) * 10_000 < i128::from(windowed) * i128::from(w.kept) {
+                    let threshold = half_up(i128::from(windowed) * i128::from(w.kept), 10_000);
+                    sink.alert(
+                        alert(AlertKind::DropPct)
+                            .with_threshold(threshold)
+                            .with_gap(threshold.saturating_sub(value))
+                            .measured(w.measure, w.window, value)
+                            .with_months(None, lifetime),
+                    );
+                }
+            }
+            WarningKind::BelowFor => {
+                if windowed != NO_VALUE && windowed < w.amount_fen {
+                    sink.alert(
+                        alert(AlertKind::BelowFor)
+                            .with_threshold(w.amount_fen)
+                            .with_gap(w.amount_fen.saturating_sub(windowed))
+                            .measured(w.measure, w.window, windowed)
+                            .with_months(Some(w.months), lifetime),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// `n / d` (d > 0) rounded half away from zero, in fen.
+fn half_up(n: i128, d: i128) -> i64 {
+    let q = (n.abs() + d / 2) / d;
+    i64::try_from(if n < 0 { -q } else { q }).unwrap_or(0)
 }
 
 /// An alert's threshold in a version that qualifies by criteria: the criterion that decided

@@ -128,5 +128,11 @@ code_enum! {
         /// was not evaluated this month; `months_counted` months have not been evaluated
         /// since its last evaluated month (SPEC §15.7). No AUM.
         HeldBack = "held_back" / "暂停评级",
+        /// A `drop_pct` warning (SPEC §22): the measure fell more than the rule's percent below
+        /// its value over the rule's window.
+        DropPct = "drop_pct" / "大幅下降",
+        /// A `below_for` warning (SPEC §22): the measure was below the rule's amount in each of
+        /// the rule's months.
+        BelowFor = "below_for" / "持续低于",
     }
 }

@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use rust_decimal::Decimal;
 
 use super::file::{RuleBookFile, RuleVersionFile, TierFile};
-use super::measure::{KeyRules, Measure, Qualify, compile_measures, compile_qualify, window_slots};
+use super::measure::{KeyRules, Measure, Qualify, compile_measures, compile_qualify};
+use super::warning::compile_warnings;
+use super::window::window_slots;
 use super::{DowngradeTarget, RULE_FORMAT_VERSION, RuleSet, RuleVersion, Settings, ThresholdComparison, Tier};
 use crate::aum::Composition;
 use crate::code::MeasureCode;
@@ -151,7 +153,8 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
             t.qualify = Some(Qualify::of_min_aum(aum_code, t.min_aum, t.min_fen, keys));
         }
     }
-    let windows = window_slots(&mut tiers, measures.len() + 1);
+    let mut windows = window_slots(&mut tiers, measures.len() + 1);
+    let warnings = compile_warnings(&v.warnings, &measures, &tiers, &mut windows, (measures.len() + 1, at))?;
     let special_vip_default_tier = match &v.special_vip_default_tier {
         Some(c) => {
             let field = format!("{at}.special_vip_default_tier");
@@ -198,6 +201,7 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
         by_criteria,
         aum_code,
         windows,
+        warnings,
     })
 }
 

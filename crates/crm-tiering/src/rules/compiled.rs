@@ -129,6 +129,8 @@ pub struct RuleVersion {
     /// The measures over windows other than `month` its criteria read (SPEC §19.2): their
     /// values follow the measured values, `values[measures.len() + 1 + i]` for slot `i`.
     pub(crate) windows: Vec<super::WindowSlot>,
+    /// The warnings (SPEC §22), in the order listed.
+    pub warnings: Vec<super::Warning>,
 }
 
 impl RuleVersion {
@@ -177,7 +179,7 @@ impl RuleVersion {
     /// measures or qualifies tiers by criteria): the batch's short paths leave it to the step.
     #[inline]
     pub(crate) fn measured(&self) -> bool {
-        self.by_criteria || !self.measures.is_empty()
+        self.by_criteria || !self.measures.is_empty() || !self.warnings.is_empty()
     }
 
     /// The criterion that decided whether tier `t` is met (SPEC §19.3): when `met`, the

@@ -5,6 +5,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::measure::{MeasureFile, QualifyFile};
+use super::warning::WarningFile;
 use super::{CustomerKind, DowngradeTarget, ThresholdComparison, UpgradeTiming};
 use crate::aum::{AumFile, ComponentFile, Divisor, MissingDay, Rounding, RoundingLevel};
 use crate::money::serde_amount as amount;
@@ -115,6 +116,9 @@ pub struct RuleVersionFile {
     /// Measures besides `aum` that tiers may qualify by (SPEC §19.1); none by default.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub measures: Vec<MeasureFile>,
+    /// Warnings about abnormal changes of a measure (SPEC §22); none by default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<WarningFile>,
 }
 
 /// A tier as written in a file.
@@ -194,7 +198,7 @@ mod defaults {
 }
 
 /// Serde for whole numbers (months, versions) in rule files, with messages that name no type.
-mod whole {
+pub(super) mod whole {
     use std::fmt;
 
     use serde::Deserializer;
@@ -221,7 +225,7 @@ mod whole {
         }
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    pub(in crate::rules) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
         d.deserialize_any(V)
     }
 

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ThresholdComparison;
 use super::compile::decimal_key;
-use super::window::{Window, WindowSlot};
+use super::window::Window;
 use crate::aum::{AumInput, Composition, Rounding};
 use crate::code::MeasureCode;
 use crate::engine::MonthInput;
@@ -257,23 +257,31 @@ pub(super) fn compile_qualify(
     Ok(Qualify { all, criteria })
 }
 
+/// The index of measure `code` among a month's measured values: 0 for `aum`, `i + 1` for the
+/// version's declared measure `i`.
+///
+/// # Errors
+/// A rule error at `field` for a measure the version does not declare.
+pub(super) fn measure_index(code: &str, measures: &[Measure], field: &str) -> Result<usize, RuleError> {
+    if code == "aum" {
+        return Ok(0);
+    }
+    match measures.iter().position(|m| m.code.as_str() == code) {
+        Some(i) => Ok(i + 1),
+        None => Err(RuleError::new(
+            field,
+            format!("measure `{code}` is not `aum` nor one this version declares in `measures`"),
+        )),
+    }
+}
+
 fn compile_criterion(
     c: &CriterionFile,
     measures: &[Measure],
     keys: &KeyRules,
     cat: &str,
 ) -> Result<Criterion, RuleError> {
-    let index = if c.measure == "aum" {
-        0
-    } else {
-        let Some(i) = measures.iter().position(|m| m.code.as_str() == c.measure) else {
-            return Err(RuleError::new(
-                format!("{cat}.measure"),
-                format!("measure `{}` is not `aum` nor one this version declares in `measures`", c.measure),
-            ));
-        };
-        i + 1
-    };
+    let index = measure_index(&c.measure, measures, &format!("{cat}.measure"))?;
     let measure =
         MeasureCode::register(&c.measure).map_err(|e| RuleError::new(format!("{cat}.measure"), e.to_string()))?;
     let min = c.min;
@@ -300,22 +308,6 @@ fn compile_criterion(
         band_below_key: decimal_key(min * (Decimal::ONE - keys.band), keys.key_scale),
         band_above_key: decimal_key(min * (Decimal::ONE + keys.band), keys.key_scale),
     })
-}
-
-/// Gives every criterion that reads a window other than `month` the index of its window's
-/// value, after the version's `values` measured values (AUM and the declared measures), one
-/// [`WindowSlot`] per measure and window; the slots, in that order.
-pub(super) fn window_slots(tiers: &mut [super::Tier], values: usize) -> Vec<WindowSlot> {
-    let mut slots: Vec<WindowSlot> = Vec::new();
-    let criteria = tiers.iter_mut().filter_map(|t| t.qualify.as_mut()).flat_map(|q| q.criteria.iter_mut());
-    for c in criteria.filter(|c| !c.window.is_month()) {
-        let at = slots.iter().position(|s| s.measure == c.index && s.window == c.window).unwrap_or_else(|| {
-            slots.push(WindowSlot { code: c.measure, measure: c.index, window: c.window });
-            slots.len() - 1
-        });
-        c.index = values + at;
-    }
-    slots
 }
 
 impl Criterion {

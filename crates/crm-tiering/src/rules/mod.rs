@@ -16,6 +16,7 @@ mod compiled;
 mod edit;
 mod file;
 mod measure;
+mod warning;
 mod window;
 
 use std::fmt;
@@ -28,6 +29,7 @@ pub use edit::VersionSelection;
 pub use file::{RuleBookFile, RuleSetFile, RuleVersionFile, TierFile};
 pub(crate) use measure::FAST_VALUES;
 pub use measure::{Absent, Criterion, CriterionFile, Measure, MeasureComponentFile, MeasureFile, Qualify, QualifyFile};
+pub use warning::{Warning, WarningFile, WarningKind, WarningRole};
 pub use window::{MAX_WINDOW_MONTHS, Window};
 pub(crate) use window::{NO_VALUE, WindowSlot};
 

@@ -23,13 +23,16 @@ pub enum Window {
     Avg(u8),
     /// The highest value of the evaluated month and the k − 1 before it (`max_k`).
     Max(u8),
+    /// The day-weighted average of the k months before the evaluated month (`prev_k`;
+    /// `prev_1` is last month).
+    Prev(u8),
     /// The day-weighted average of the calendar quarter before the evaluated month's.
     PrevQuarter,
     /// The day-weighted average of the calendar half-year before the evaluated month's.
     PrevHalf,
 }
 
-/// The codes of the rolling windows, by k (2 to 24; 0 and 1 unused).
+/// The codes of the rolling windows, by k (2 to 24, and 1 for `prev_1`; 0 unused).
 const AVG: [&str; 25] = [
     "", "", "avg_2", "avg_3", "avg_4", "avg_5", "avg_6", "avg_7", "avg_8", "avg_9", "avg_10", "avg_11", "avg_12",
     "avg_13", "avg_14", "avg_15", "avg_16", "avg_17", "avg_18", "avg_19", "avg_20", "avg_21", "avg_22", "avg_23",
@@ -40,15 +43,21 @@ const MAX: [&str; 25] = [
     "max_13", "max_14", "max_15", "max_16", "max_17", "max_18", "max_19", "max_20", "max_21", "max_22", "max_23",
     "max_24",
 ];
+const PREV: [&str; 25] = [
+    "", "prev_1", "prev_2", "prev_3", "prev_4", "prev_5", "prev_6", "prev_7", "prev_8", "prev_9", "prev_10", "prev_11",
+    "prev_12", "prev_13", "prev_14", "prev_15", "prev_16", "prev_17", "prev_18", "prev_19", "prev_20", "prev_21",
+    "prev_22", "prev_23", "prev_24",
+];
 
 impl Window {
-    /// The code used in rule files and evidence: `month`, `avg_6`, `max_3`, `prev_quarter`,
-    /// `prev_half`.
+    /// The code used in rule files and evidence: `month`, `avg_6`, `max_3`, `prev_1`,
+    /// `prev_quarter`, `prev_half`.
     pub fn as_str(self) -> &'static str {
         match self {
             Window::Month => "month",
             Window::Avg(k) => AVG.get(usize::from(k)).copied().unwrap_or(""),
             Window::Max(k) => MAX.get(usize::from(k)).copied().unwrap_or(""),
+            Window::Prev(k) => PREV.get(usize::from(k)).copied().unwrap_or(""),
             Window::PrevQuarter => "prev_quarter",
             Window::PrevHalf => "prev_half",
         }
@@ -65,6 +74,7 @@ impl Window {
         match self {
             Window::Month => 0,
             Window::Avg(k) | Window::Max(k) => usize::from(k).saturating_sub(1),
+            Window::Prev(k) => usize::from(k),
             Window::PrevQuarter => 5,
             Window::PrevHalf => 11,
         }
@@ -77,6 +87,7 @@ impl Window {
         match self {
             Window::Month => (0, 0),
             Window::Avg(k) | Window::Max(k) => (0, usize::from(k).saturating_sub(1)),
+            Window::Prev(k) => (1, usize::from(k)),
             Window::PrevQuarter => (of_year % 3 + 1, of_year % 3 + 3),
             Window::PrevHalf => (of_year % 6 + 1, of_year % 6 + 6),
         }
@@ -93,19 +104,20 @@ impl FromStr for Window {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let rolling = |k: &str, make: fn(u8) -> Window| match k.parse::<u8>() {
-            Ok(k) if (2..=MAX_WINDOW_MONTHS).contains(&k) => Ok(make(k)),
-            _ => Err(format!("window `{s}` needs k from 2 to {MAX_WINDOW_MONTHS}, such as `avg_6`")),
+        let rolling = |k: &str, least: u8, make: fn(u8) -> Window| match k.parse::<u8>() {
+            Ok(k) if (least..=MAX_WINDOW_MONTHS).contains(&k) => Ok(make(k)),
+            _ => Err(format!("window `{s}` needs k from {least} to {MAX_WINDOW_MONTHS}, such as `avg_6`")),
         };
         match s {
             "month" => Ok(Window::Month),
             "prev_quarter" => Ok(Window::PrevQuarter),
             "prev_half" => Ok(Window::PrevHalf),
-            _ => match (s.strip_prefix("avg_"), s.strip_prefix("max_")) {
-                (Some(k), _) => rolling(k, Window::Avg),
-                (_, Some(k)) => rolling(k, Window::Max),
+            _ => match (s.strip_prefix("avg_"), s.strip_prefix("max_"), s.strip_prefix("prev_")) {
+                (Some(k), _, _) => rolling(k, 2, Window::Avg),
+                (_, Some(k), _) => rolling(k, 2, Window::Max),
+                (_, _, Some(k)) => rolling(k, 1, Window::Prev),
                 _ => Err(format!(
-                    "unknown window `{s}`: expected `month`, `avg_k`, `max_k` (k from 2 to {MAX_WINDOW_MONTHS}), `prev_quarter` or `prev_half`"
+                    "unknown window `{s}`: expected `month`, `avg_k`, `max_k` (k from 2 to {MAX_WINDOW_MONTHS}), `prev_k` (k from 1), `prev_quarter` or `prev_half`"
                 )),
             },
         }
@@ -139,6 +151,9 @@ pub(crate) struct WindowSlot {
     pub(crate) measure: usize,
     /// The window.
     pub(crate) window: Window,
+    /// Whether the value needs every month of the window (a `below_for` warning, SPEC §22.2):
+    /// with a month missing it is [`NO_VALUE`].
+    pub(crate) complete: bool,
 }
 
 impl WindowSlot {
@@ -155,9 +170,13 @@ impl WindowSlot {
         rounding: Rounding,
     ) -> i64 {
         let (first, last) = self.window.offsets(m);
+        let value_back = |back: usize| if back == 0 { this } else { past.get(back - 1).copied().unwrap_or(NO_VALUE) };
+        if self.complete && (first..=last).any(|back| value_back(back) == NO_VALUE) {
+            return NO_VALUE;
+        }
         // The window's months with a value, as (months back, value).
         let months = (first..=last).filter_map(|back| {
-            let value = if back == 0 { this } else { past.get(back - 1).copied().unwrap_or(NO_VALUE) };
+            let value = value_back(back);
             (value != NO_VALUE).then_some((back, value))
         });
         if let Window::Max(_) = self.window {
@@ -171,6 +190,27 @@ impl WindowSlot {
         }
         if days == 0 { 0 } else { average(sum, days, rounding) }
     }
+}
+
+/// Gives every criterion that reads a window other than `month` the index of its window's
+/// value, after the version's `values` measured values (AUM and the declared measures), one
+/// [`WindowSlot`] per measure and window; the slots, in that order.
+pub(super) fn window_slots(tiers: &mut [super::Tier], values: usize) -> Vec<WindowSlot> {
+    let mut slots: Vec<WindowSlot> = Vec::new();
+    let criteria = tiers.iter_mut().filter_map(|t| t.qualify.as_mut()).flat_map(|q| q.criteria.iter_mut());
+    for c in criteria.filter(|c| !c.window.is_month()) {
+        c.index = values
+            + slot_of(&mut slots, WindowSlot { code: c.measure, measure: c.index, window: c.window, complete: false });
+    }
+    slots
+}
+
+/// The index of `slot` among `slots`, added when new.
+pub(super) fn slot_of(slots: &mut Vec<WindowSlot>, slot: WindowSlot) -> usize {
+    slots.iter().position(|s| *s == slot).unwrap_or_else(|| {
+        slots.push(slot);
+        slots.len() - 1
+    })
 }
 
 /// `sum / days` rounded to the whole fen with `rounding`, in integers (exact: `days` > 0).
@@ -203,12 +243,18 @@ mod tests {
 
     #[test]
     fn windows_parse_from_their_codes_and_refuse_others() {
-        for (code, w) in [("month", Window::Month), ("avg_6", Window::Avg(6)), ("max_24", Window::Max(24))] {
+        for (code, w) in [
+            ("month", Window::Month),
+            ("avg_6", Window::Avg(6)),
+            ("max_24", Window::Max(24)),
+            ("prev_1", Window::Prev(1)),
+        ] {
             assert_eq!(code.parse::<Window>().as_ref(), Ok(&w));
             assert_eq!(w.as_str(), code);
         }
         assert_eq!("prev_half".parse::<Window>().map(Window::look_back), Ok(11));
-        for bad in ["avg_1", "avg_25", "max_", "quarter", "avg_x"] {
+        assert_eq!("prev_3".parse::<Window>().map(Window::look_back), Ok(3));
+        for bad in ["avg_1", "avg_25", "max_", "quarter", "avg_x", "prev_0", "prev_25"] {
             assert!(bad.parse::<Window>().is_err(), "{bad}");
         }
     }

@@ -1,0 +1,256 @@
+//! Warnings (SPEC §22): rule-book rules that tell an account manager about an abnormal change of
+//! a customer's measure this month, as they are written and as they are compiled.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::Tier;
+use super::file::whole;
+use super::measure::{Measure, measure_index};
+use super::window::{MAX_WINDOW_MONTHS, Window, WindowSlot, slot_of};
+use crate::code::{MeasureCode, TierCode};
+use crate::error::RuleError;
+use crate::money::serde_amount as amount;
+use crate::money::{MAX_AMOUNT, to_fen};
+
+/// What a warning watches for (SPEC §22.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningKind {
+    /// The month's value fell more than `percent` below the window's (大幅下降).
+    DropPct,
+    /// Each of the last `months` months was below `amount` (持续低于).
+    BelowFor,
+}
+
+/// Who acts on a warning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningRole {
+    /// The customer's account manager (客户经理), the default.
+    #[default]
+    Manager,
+    /// The branch (网点 / 支行).
+    Branch,
+}
+
+/// A warning as written in a rule file (`[[rule_sets.versions.warnings]]`, SPEC §22.1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarningFile {
+    /// `drop_pct` or `below_for`.
+    pub kind: WarningKind,
+    /// Chinese display name, such as 资产大幅下降.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name_zh: String,
+    /// The measure it reads: `aum` (the default) or one the version declares.
+    #[serde(default = "aum", skip_serializing_if = "is_aum")]
+    pub measure: String,
+    /// `drop_pct`: the window the month is compared against (not `month`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Window>,
+    /// `drop_pct`: the fall in percent, above 0 and below 100, at most 2 decimals.
+    #[serde(default, with = "amount", skip_serializing_if = "Decimal::is_zero")]
+    pub percent: Decimal,
+    /// `below_for`: the amount each month is below (above 0, whole fen).
+    #[serde(default, with = "amount", skip_serializing_if = "Decimal::is_zero")]
+    pub amount: Decimal,
+    /// `below_for`: the months (2 to 24).
+    #[serde(default, skip_serializing_if = "is_zero", deserialize_with = "whole::deserialize")]
+    pub months: i64,
+    /// Only customers whose tier is at or above this one; every customer when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_tier: Option<String>,
+    /// Who acts: `manager` (default) or `branch`.
+    #[serde(default, skip_serializing_if = "is_manager")]
+    pub role: WarningRole,
+    /// Months the alert stays open (its `months_left`), 1 to 12, default 1.
+    #[serde(default = "one", skip_serializing_if = "is_one", deserialize_with = "whole::deserialize")]
+    pub lifetime_months: i64,
+}
+
+fn aum() -> String {
+    "aum".into()
+}
+fn is_aum(s: &str) -> bool {
+    s == "aum"
+}
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+fn one() -> i64 {
+    1
+}
+fn is_one(n: &i64) -> bool {
+    *n == 1
+}
+fn is_manager(r: &WarningRole) -> bool {
+    *r == WarningRole::Manager
+}
+
+/// A compiled warning of a version (SPEC §22).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Warning {
+    /// What it watches for.
+    pub kind: WarningKind,
+    /// Its display name.
+    pub name_zh: String,
+    /// The measure it reads.
+    pub measure: MeasureCode,
+    /// `drop_pct`: the window compared against; `below_for`: `max_k` over its months.
+    pub window: Window,
+    /// `drop_pct`: the fall in percent; zero for `below_for`.
+    pub percent: Decimal,
+    /// `below_for`: the amount in fen; zero for `drop_pct`.
+    pub amount_fen: i64,
+    /// `below_for`: the months; zero for `drop_pct`.
+    pub months: u32,
+    /// The lowest tier it applies to, when limited.
+    pub min_tier: Option<TierCode>,
+    /// Who acts.
+    pub role: WarningRole,
+    /// Months the alert stays open.
+    pub lifetime_months: u32,
+    /// The measure's index among the month's measured values (0 is AUM).
+    pub(crate) value: usize,
+    /// The index of the window's value among the month's values.
+    pub(crate) windowed: usize,
+    /// `drop_pct`: 10,000 − 100 × percent, the share of the window's value kept, in basis
+    /// points of a percent (exact: the percent has at most 2 decimals).
+    pub(crate) kept: i64,
+    /// The rank of `min_tier` in the version's tiers.
+    pub(crate) min_rank: Option<usize>,
+}
+
+/// Compiles a version's warnings at field path `at` (the version), adding the windows they read
+/// to `slots` (whose values follow the `values` measured values).
+pub(super) fn compile_warnings(
+    files: &[WarningFile],
+    measures: &[Measure],
+    tiers: &[Tier],
+    slots: &mut Vec<WindowSlot>,
+    (values, at): (usize, &str),
+) -> Result<Vec<Warning>, RuleError> {
+    let mut warnings: Vec<Warning> = Vec::with_capacity(files.len());
+    for (k, f) in files.iter().enumerate() {
+        let wat = format!("{at}.warnings[{k}]");
+        let w = compile_warning(f, measures, tiers, slots, (values, &wat))?;
+        if warnings.iter().any(|o| o.kind == w.kind && o.measure == w.measure && o.window == w.window) {
+            return Err(RuleError::new(
+                wat,
+                format!(
+                    "a version holds one `{}` warning per measure and window; `{}` over `{}` is listed twice",
+                    kind_code(w.kind),
+                    w.measure,
+                    w.window
+                ),
+            ));
+        }
+        warnings.push(w);
+    }
+    Ok(warnings)
+}
+
+fn kind_code(kind: WarningKind) -> &'static str {
+    match kind {
+        WarningKind::DropPct => "drop_pct",
+        WarningKind::BelowFor => "below_for",
+    }
+}
+
+fn compile_warning(
+    f: &WarningFile,
+    measures: &[Measure],
+    tiers: &[Tier],
+    slots: &mut Vec<WindowSlot>,
+    (values, wat): (usize, &str),
+) -> Result<Warning, RuleError> {
+    let field = |name: &str| format!("{wat}.{name}");
+    let value = measure_index(&f.measure, measures, &field("measure"))?;
+    let measure = MeasureCode::register(&f.measure).map_err(|e| RuleError::new(field("measure"), e.to_string()))?;
+    let unused = |name: &str, given: bool| {
+        if given {
+            Err(RuleError::new(field(name), format!("a `{}` warning takes no `{name}`", kind_code(f.kind))))
+        } else {
+            Ok(())
+        }
+    };
+    let (window, kept, amount_fen, months) = match f.kind {
+        WarningKind::DropPct => {
+            unused("amount", !f.amount.is_zero())?;
+            unused("months", f.months != 0)?;
+            let window = match f.window {
+                Some(w) if !w.is_month() => w,
+                _ => {
+                    return Err(RuleError::new(
+                        field("window"),
+                        "a `drop_pct` warning needs the window it compares against, such as `prev_1` (not `month`)",
+                    ));
+                }
+            };
+            let p = f.percent;
+            if p <= Decimal::ZERO || p >= Decimal::ONE_HUNDRED || p != p.round_dp(2) {
+                return Err(RuleError::new(
+                    field("percent"),
+                    format!("percent must be above 0 and below 100, with at most 2 decimals, got {p}"),
+                ));
+            }
+            // 10,000 − 100·p in basis points: whole, as p has at most 2 decimals.
+            let kept = to_fen(Decimal::ONE_HUNDRED - p).unwrap_or(0);
+            (window, kept, 0, 0)
+        }
+        WarningKind::BelowFor => {
+            unused("window", f.window.is_some())?;
+            unused("percent", !f.percent.is_zero())?;
+            let months =
+                u8::try_from(f.months).ok().filter(|k| (2..=MAX_WINDOW_MONTHS).contains(k)).ok_or_else(|| {
+                    RuleError::new(
+                        field("months"),
+                        format!("months must be from 2 to {MAX_WINDOW_MONTHS}, got {}", f.months),
+                    )
+                })?;
+            let a = f.amount;
+            if a <= Decimal::ZERO || a > MAX_AMOUNT || a != a.round_dp(2) {
+                return Err(RuleError::new(
+                    field("amount"),
+                    format!("amount must be above 0, at most {MAX_AMOUNT}, in whole fen, got {a}"),
+                ));
+            }
+            (Window::Max(months), 0, to_fen(a).unwrap_or(0), u32::from(months))
+        }
+    };
+    let complete = f.kind == WarningKind::BelowFor;
+    let windowed = values + slot_of(slots, WindowSlot { code: measure, measure: value, window, complete });
+    let (min_tier, min_rank) = match &f.min_tier {
+        None => (None, None),
+        Some(code) => {
+            let at = tiers.iter().position(|t| t.code.as_str() == code.as_str());
+            let rank = at.ok_or_else(|| {
+                RuleError::new(field("min_tier"), format!("tier `{code}` is not in this version's tiers"))
+            })?;
+            (tiers.get(rank).map(|t| t.code), Some(rank))
+        }
+    };
+    let lifetime_months = u32::try_from(f.lifetime_months).ok().filter(|n| (1..=12).contains(n)).ok_or_else(|| {
+        RuleError::new(
+            field("lifetime_months"),
+            format!("lifetime_months must be from 1 to 12, got {}", f.lifetime_months),
+        )
+    })?;
+    Ok(Warning {
+        kind: f.kind,
+        name_zh: f.name_zh.clone(),
+        measure,
+        window,
+        percent: f.percent,
+        amount_fen,
+        months,
+        min_tier,
+        role: f.role,
+        lifetime_months,
+        value,
+        windowed,
+        kept,
+        min_rank,
+    })
+}
