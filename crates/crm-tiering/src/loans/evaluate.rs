@@ -260,6 +260,7 @@ fn classify(settings: &LoanSettings, c: &Checked<'_>, last: Option<&LoanMemory>)
 /// The signals of one loan, in number order (SPEC §21.5).
 fn loan_signals(settings: &LoanSettings, customer: &str, month: Month, r: &LoanResult, out: &mut Vec<LoanSignal>) {
     let held = r.upgrade == Upgrade::Held;
+    let clean = |kind: LoanSignalKind| kind == LoanSignalKind::UpgradeHeldByCleanWindow;
     let floor_boundary = settings.boundary(r.floor);
     let signals = [
         (LoanSignalKind::Overdue, r.overdue_days > 0, None),
@@ -288,8 +289,8 @@ fn loan_signals(settings: &LoanSettings, customer: &str, month: Month, r: &LoanR
                 floor: r.floor,
                 bank: r.bank,
                 effective: r.effective,
-                clean_months: Some(r.clean_months).filter(|_| held),
-                clean_periods: Some(r.clean_periods).filter(|_| held),
+                clean_months: Some(r.clean_months).filter(|_| clean(kind)),
+                clean_periods: Some(r.clean_periods).filter(|_| clean(kind)),
             });
         }
     }
