@@ -103,6 +103,8 @@ struct Checked<'a> {
 /// ```
 ///
 /// # Errors
+/// [`LoanError::Rules`] when the settings do not pass [`LoanSettings::validate`] (settings
+/// built in code are checked as those read from TOML are);
 /// [`LoanError::Behind`] or [`LoanError::Gap`] when `month` does not follow the state's month;
 /// [`LoanError::Input`] for a record of another customer or month, an empty loan id, negative
 /// overdue days, an unknown class text or an expected-loss ratio outside 0–1 (the first bad
@@ -115,6 +117,7 @@ pub fn evaluate_loans(
     state: &LoanState,
     loans: &[LoanMonth],
 ) -> Result<LoanOutcome, LoanError> {
+    settings.validate()?;
     check_sequence(customer, month, state)?;
     let mut checked = loans.iter().map(|l| check_record(customer, month, l)).collect::<Result<Vec<_>, _>>()?;
     checked.sort_by(|a, b| a.loan_id.cmp(b.loan_id));
@@ -293,5 +296,49 @@ fn loan_signals(settings: &LoanSettings, customer: &str, month: Month, r: &LoanR
                 clean_periods: Some(r.clean_periods).filter(|_| clean(kind)),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(days: i64) -> LoanMonth {
+        LoanMonth {
+            customer_id: "c1".into(),
+            loan_id: "L1".into(),
+            month: "2024-03".parse().unwrap(),
+            principal_overdue_days: days,
+            interest_overdue_days: 0,
+            bank_class: "正常".into(),
+            expected_loss: None,
+            repayment_due: false,
+        }
+    }
+
+    #[test]
+    fn settings_built_in_code_are_checked() {
+        let settings = LoanSettings { doubtful_after_days: 400, ..LoanSettings::default() };
+        let r = record(10);
+        let e = evaluate_loans(&settings, "c1", r.month, &LoanState::default(), &[r]).unwrap_err();
+        assert_eq!((e.category(), e.field()), ("rules", Some("loss_after_days")));
+    }
+
+    #[test]
+    fn days_too_large_are_an_input_error() {
+        let r = record(i64::from(u32::MAX) + 1);
+        let e = evaluate_loans(&LoanSettings::default(), "c1", r.month, &LoanState::default(), &[r]).unwrap_err();
+        assert_eq!(e.field(), Some("principal_overdue_days"));
+        assert!(e.to_string().contains("out of range"), "{e}");
+    }
+
+    #[test]
+    fn record_json_names_no_rust_type() {
+        let text = r#"{"customer_id":"c1","loan_id":"L1","month":"2024-03","principal_overdue_days":1.5,"interest_overdue_days":0,"bank_class":"1"}"#;
+        let e = serde_json::from_str::<LoanMonth>(text).unwrap_err().to_string();
+        assert!(e.starts_with("expected a whole number, got 1.5"), "{e}");
+        let state = r#"{"month":"2024-03","loans":{"L1":{"floor":"normal","bank":"normal","effective":"normal","clean_months":-1,"clean_periods":0}}}"#;
+        let e = serde_json::from_str::<LoanState>(state).unwrap_err().to_string();
+        assert!(e.starts_with("expected a whole number from 0, got -1"), "{e}");
     }
 }

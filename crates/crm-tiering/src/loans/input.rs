@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::class::LoanClass;
+use super::whole;
 use crate::month::Month;
 
 /// One loan's record for one month, as the warehouse gives it. Checked by
@@ -22,8 +23,10 @@ pub struct LoanMonth {
     /// The month the record is about (its month-end).
     pub month: Month,
     /// Days the principal is overdue at month-end (0 when none is).
+    #[serde(deserialize_with = "whole::i64")]
     pub principal_overdue_days: i64,
     /// Days interest is overdue at month-end (0 when none is).
+    #[serde(deserialize_with = "whole::i64")]
     pub interest_overdue_days: i64,
     /// The bank's own class: a code (`special_mention`), a Chinese name (`关注`) or a number
     /// (1 正常 to 5 损失).
@@ -50,9 +53,11 @@ pub struct LoanMemory {
     pub effective: LoanClass,
     /// Consecutive clean months up to last month (a clean month has zero principal and
     /// interest overdue days).
+    #[serde(deserialize_with = "whole::u32")]
     pub clean_months: u32,
     /// Consecutive clean repayment periods up to last month (clean months with a repayment
     /// due), reset by any month that is not clean.
+    #[serde(deserialize_with = "whole::u32")]
     pub clean_periods: u32,
 }
 

@@ -10,6 +10,7 @@ mod evaluate;
 mod input;
 mod settings;
 mod signal;
+mod whole;
 
 pub use class::{LoanClass, Trend, Upgrade};
 pub use error::LoanError;
