@@ -61,9 +61,9 @@ impl LoanClass {
     }
 
     /// Reads a bank's class text: the code (`substandard`), the Chinese name (`次级`) or the
-    /// number (`3`), surrounding spaces ignored; `None` for anything else.
+    /// number (`3`), exactly as written (no trimming, no case folding, as every code of SPEC
+    /// §16); `None` for anything else.
     pub fn from_text(text: &str) -> Option<Self> {
-        let text = text.trim();
         LoanClass::ALL.into_iter().find(|c| c.as_str() == text || c.name_zh() == text || c.number().to_string() == text)
     }
 
@@ -162,7 +162,8 @@ mod tests {
         for c in LoanClass::ALL {
             assert_eq!(LoanClass::from_text(c.as_str()), Some(c));
             assert_eq!(LoanClass::from_text(c.name_zh()), Some(c));
-            assert_eq!(LoanClass::from_text(&format!(" {} ", c.number())), Some(c));
+            assert_eq!(LoanClass::from_text(&c.number().to_string()), Some(c));
+            assert_eq!(LoanClass::from_text(&format!(" {}", c.as_str())), None);
         }
         assert_eq!(LoanClass::from_text("pass"), None);
         assert_eq!(LoanClass::from_text("6"), None);

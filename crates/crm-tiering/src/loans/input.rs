@@ -29,7 +29,7 @@ pub struct LoanMonth {
     #[serde(deserialize_with = "whole::i64")]
     pub interest_overdue_days: i64,
     /// The bank's own class: a code (`special_mention`), a Chinese name (`关注`) or a number
-    /// (1 正常 to 5 损失).
+    /// (1 正常 to 5 损失), exactly as written.
     pub bank_class: String,
     /// The expected-loss ratio (0 to 1), when the bank gives one: carried into the result as
     /// evidence; it does not move the floor.
