@@ -44,6 +44,7 @@ mod engine;
 mod error;
 mod event;
 mod history;
+mod loans;
 mod money;
 mod month;
 mod parse;
@@ -63,6 +64,10 @@ pub use engine::{
 pub use error::{InputError, RuleError, SequenceError, StateError, TieringError};
 pub use event::{Alert, AlertKind, Event, EventKind, Evidence, Reason};
 pub use history::{Histories, History, HistoryLayout};
+pub use loans::{
+    CleanRule, LoanClass, LoanError, LoanMemory, LoanMonth, LoanOutcome, LoanResult, LoanSettings, LoanSignal,
+    LoanSignalKind, LoanState, Trend, Upgrade, evaluate_loans,
+};
 pub use money::{MAX_AMOUNT, from_fen, parse_amount, to_fen};
 pub use month::Month;
 pub use parse::ParseError;
