@@ -10,7 +10,7 @@ use crm_tiering::Month;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ContributionError {
     /// A rule book that cannot be read or used: `field` is its key path (`stages[1].driver`).
-    #[error("rule book: {field}: {message}")]
+    #[error("rule book: {}{message}", field_prefix(field))]
     Rules {
         /// The key, as a path from the top of the book (empty for the whole book).
         field: String,
@@ -108,6 +108,10 @@ pub enum ContributionError {
         /// What was computed.
         what: String,
     },
+}
+
+fn field_prefix(field: &str) -> String {
+    if field.is_empty() { String::new() } else { format!("{field}: ") }
 }
 
 fn column_suffix(column: &Option<String>) -> String {

@@ -70,7 +70,15 @@ impl RuleBook {
         let book: file::BookFile = serde_path_to_error::deserialize(toml::Deserializer::new(text)).map_err(|e| {
             let path = e.path().to_string();
             let field = if path == "." { String::new() } else { path };
-            ContributionError::rules(field, e.inner().message().trim().to_string())
+            let message = e.inner().message().trim().to_string();
+            match e.inner().span() {
+                Some(span) => {
+                    let before = text.get(..span.start).unwrap_or(text);
+                    let line = before.matches('\n').count() + 1;
+                    ContributionError::rules(field, format!("line {line}: {message}"))
+                }
+                None => ContributionError::rules(field, message),
+            }
         })?;
         let mut errors = Vec::new();
         if book.basis != 360 && book.basis != 365 {
