@@ -97,10 +97,10 @@ impl FtpTable {
 pub(crate) fn check_rate(value: Decimal, record: &str, field: &str, non_negative: bool) -> Option<ContributionError> {
     let message = if value.scale() > MAX_RATE_DECIMALS {
         format!("{value} has more than {MAX_RATE_DECIMALS} decimals")
+    } else if non_negative && ((value.is_sign_negative() && !value.is_zero()) || value > Decimal::ONE) {
+        format!("{value} is not a rate: expected a fraction from 0 to 1 (0.0235 is 2.35%)")
     } else if value.abs() > Decimal::ONE {
-        format!("{value} is not a rate: expected a fraction between -1 and 1 (0.0235 is 2.35%)")
-    } else if non_negative && value.is_sign_negative() && !value.is_zero() {
-        format!("{value} is negative")
+        format!("{value} is not a rate: expected a fraction from -1 to 1 (0.0235 is 2.35%)")
     } else {
         return None;
     };

@@ -16,7 +16,8 @@ pub use readers::{
 struct Table<'a> {
     name: &'a str,
     columns: BTreeMap<&'a str, usize>,
-    rows: Vec<(usize, Vec<String>)>,
+    /// Each line: its number, and its cells or why they cannot be read.
+    rows: Vec<(usize, Result<Vec<String>, ContributionError>)>,
 }
 
 /// One row being read: its cells by column, and the errors found so far.
@@ -29,7 +30,8 @@ struct Row<'t, 'a> {
 
 impl<'a> Table<'a> {
     /// Splits the text into a header and rows; checks the header against the table's
-    /// required and optional columns.
+    /// required and optional columns (a bad header stops the table; a bad line is reported
+    /// with the others when the table is read).
     fn parse(name: &'a str, text: &'a str, required: &[&str], optional: &[&str]) -> Result<Self, ContributionErrors> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).enumerate();
@@ -61,13 +63,12 @@ impl<'a> Table<'a> {
             if l.is_empty() {
                 continue;
             }
-            match split(l) {
-                Some(cells) if cells.len() == columns.len() => rows.push((i + 1, cells)),
-                Some(cells) => {
-                    errors.push(error(i + 1, None, format!("{} cells, expected {}", cells.len(), columns.len())));
-                }
-                None => errors.push(error(i + 1, None, "an unterminated quoted cell".into())),
-            }
+            let cells = match split(l) {
+                Some(cells) if cells.len() == columns.len() => Ok(cells),
+                Some(cells) => Err(error(i + 1, None, format!("{} cells, expected {}", cells.len(), columns.len()))),
+                None => Err(error(i + 1, None, "an unterminated quoted cell".into())),
+            };
+            rows.push((i + 1, cells));
         }
         if errors.is_empty() { Ok(Table { name, columns, rows }) } else { Err(ContributionErrors(errors)) }
     }
@@ -77,6 +78,13 @@ impl<'a> Table<'a> {
         let mut out = Vec::new();
         let mut errors = Vec::new();
         for (line, cells) in &self.rows {
+            let cells = match cells {
+                Ok(cells) => cells,
+                Err(e) => {
+                    errors.push(e.clone());
+                    continue;
+                }
+            };
             let mut row = Row { table: self, line: *line, cells, errors: Vec::new() };
             let value = read(&mut row);
             match value {

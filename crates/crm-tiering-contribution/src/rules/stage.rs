@@ -78,14 +78,11 @@ pub(super) fn compile(stages: &[StageFile]) -> Result<Vec<Stage>, Vec<Contributi
             Err(e) => errors.extend(e),
         }
     }
-    for (i, stage) in out.iter().enumerate() {
-        if let Driver::CostCentres { weights } = &stage.driver {
-            for target in weights.keys() {
-                let later = out.iter().skip(i + 1).any(|s| &s.pool == target);
-                if !later {
-                    let message = format!("pool {target} is allocated by no later stage, so its share would be lost");
-                    errors.push(ContributionError::rules(format!("stages[{i}].weights.{target}"), message));
-                }
+    for (i, s) in stages.iter().enumerate() {
+        for target in s.weights.iter().flat_map(|w| w.keys()) {
+            if !stages.iter().skip(i + 1).any(|later| &later.pool == target) {
+                let message = format!("pool {target} is allocated by no later stage, so its share would be lost");
+                errors.push(ContributionError::rules(format!("stages[{i}].weights.{target}"), message));
             }
         }
     }
