@@ -3,6 +3,7 @@
 //! line and error is compared. A list given in `expected` must match the computed list in
 //! length and order; within an entry, every field given is compared (amounts as exact text,
 //! rates and quantities by value).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
