@@ -40,8 +40,7 @@ pub(crate) enum Lookup {
 }
 
 impl FtpTable {
-    /// Builds a table from its entries; `where_` names each entry for errors (a rule book key
-    /// or a CSV line).
+    /// Builds a table from its entries (errors name an entry by its position, from 1).
     ///
     /// # Errors
     /// Every entry with a rate out of range and every repeated product, term and month.

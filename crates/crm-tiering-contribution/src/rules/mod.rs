@@ -188,5 +188,13 @@ fn ftp_table(ftp: &file::FtpFile, dir: Option<&Path>) -> Result<FtpTable, Vec<Co
     if named.is_empty() {
         return Err(vec![ContributionError::rules("ftp", "the rate table has no rate: give `rates` or a `file`")]);
     }
-    FtpTable::build(named.iter().map(|(n, r)| (n.clone(), r)))
+    FtpTable::build(named.iter().map(|(n, r)| (n.clone(), r))).map_err(|errors| {
+        let inline = |e: ContributionError| match e {
+            ContributionError::Record { record, field, message } if record.starts_with("ftp.rates[") => {
+                ContributionError::rules(format!("{record}.{field}"), message)
+            }
+            other => other,
+        };
+        errors.into_iter().map(inline).collect()
+    })
 }
