@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crm_tiering::{Decimal, Month};
 
-use crate::error::ContributionError;
+use crate::error::{ContributionError, ContributionErrors};
 use crate::fen::MAX_RATE_DECIMALS;
 
 /// One rate of the table: from `effective` on, until the next entry of the same product and
@@ -44,8 +44,9 @@ impl FtpTable {
     ///
     /// # Errors
     /// Every entry with a rate out of range and every repeated product, term and month.
-    pub fn new(rates: &[FtpRate]) -> Result<Self, Vec<ContributionError>> {
+    pub fn new(rates: &[FtpRate]) -> Result<Self, ContributionErrors> {
         Self::build(rates.iter().enumerate().map(|(i, r)| (format!("ftp rate {}", i + 1), r)))
+            .map_err(ContributionErrors)
     }
 
     pub(crate) fn build<'a>(
