@@ -66,3 +66,16 @@ rates = [
         "rule book: ftp.rates[1].effective: product demand, term none already has a rate effective 2024-01"
     );
 }
+
+#[test]
+fn messages_name_no_rust_types() {
+    let e = RuleBook::from_toml_str("basis = \"360\"\n[ftp]\nrates = []\n").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "rule book: basis: line 1: invalid type: string \"360\", expected a day-count basis, the integer 360 or 365"
+    );
+    let e = RuleBook::from_toml_str("basis = 360\nrounding = \"up\"\n[ftp]\nrates = []\n").unwrap_err();
+    assert_eq!(e.to_string(), "rule book: rounding: line 2: unknown variant `up`, expected `half_up` or `half_even`");
+    let e = RuleBook::from_toml_str("basis = 360\n[ftp]\nrates = []\n").unwrap_err();
+    assert_eq!(e.to_string(), "rule book: ftp: the rate table has no rate: give `rates` or a `file`");
+}

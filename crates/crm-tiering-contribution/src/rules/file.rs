@@ -40,11 +40,34 @@ impl<'de> Deserialize<'de> for DecimalValue {
     }
 }
 
+/// The day-count basis as written: an integer (checked to be 360 or 365 when compiled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Basis(pub(crate) i64);
+
+impl<'de> Deserialize<'de> for Basis {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Basis;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a day-count basis, the integer 360 or 365")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Basis, E> {
+                Ok(Basis(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Basis, E> {
+                Ok(Basis(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
 /// The whole book.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BookFile {
-    pub(crate) basis: u32,
+    pub(crate) basis: Basis,
     #[serde(default)]
     pub(crate) rounding: Rounding,
     pub(crate) ftp: FtpFile,

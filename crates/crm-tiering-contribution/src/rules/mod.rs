@@ -81,12 +81,15 @@ impl RuleBook {
             }
         })?;
         let mut errors = Vec::new();
-        if book.basis != 360 && book.basis != 365 {
-            errors.push(ContributionError::rules(
-                "basis",
-                format!("{} is not a day-count basis: expected 360 or 365", book.basis),
-            ));
-        }
+        let basis = match book.basis.0 {
+            360 => 360,
+            365 => 365,
+            other => {
+                let message = format!("{other} is not a day-count basis: expected 360 or 365");
+                errors.push(ContributionError::rules("basis", message));
+                365
+            }
+        };
         let ftp = ftp_table(&book.ftp, dir).unwrap_or_else(|e| {
             errors.extend(e);
             FtpTable::default()
@@ -109,7 +112,7 @@ impl RuleBook {
         if !errors.is_empty() {
             return Err(ContributionErrors(errors));
         }
-        Ok(RuleBook { basis: book.basis, rounding: book.rounding, ftp, stages, provision, capital_rate })
+        Ok(RuleBook { basis, rounding: book.rounding, ftp, stages, provision, capital_rate })
     }
 
     /// The day-count basis, 360 or 365.
