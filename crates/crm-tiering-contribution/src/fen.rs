@@ -18,9 +18,10 @@ pub enum Rounding {
 /// The most decimals a rate, risk weight, share or coefficient may have.
 pub(crate) const MAX_RATE_DECIMALS: u32 = 10;
 
-/// An amount as integer fen, when it has at most two decimals and lies within
-/// `-MAX_AMOUNT ..= MAX_AMOUNT`.
+/// An amount as integer fen, when it is a whole number of fen (`100.000` is; `0.005` is not)
+/// and lies within `-MAX_AMOUNT ..= MAX_AMOUNT`.
 pub(crate) fn amount_fen(amount: Decimal) -> Option<i128> {
+    let amount = if amount.scale() > 2 { amount.normalize() } else { amount };
     if amount.scale() > 2 || amount.abs() > MAX_AMOUNT {
         return None;
     }
@@ -31,7 +32,9 @@ pub(crate) fn amount_fen(amount: Decimal) -> Option<i128> {
     Some(m)
 }
 
-/// Integer fen as a decimal with two decimals.
+/// Integer fen as a decimal with two decimals. Every figure is a sum of amounts bounded by
+/// `MAX_AMOUNT` (and products of them with rates of at most 20), far inside a decimal's 28
+/// digits; the saturation is never reached.
 pub(crate) fn fen_decimal(fen: i128) -> Decimal {
     Decimal::try_from_i128_with_scale(fen, 2).unwrap_or(Decimal::MAX)
 }
@@ -110,6 +113,7 @@ mod tests {
     fn amounts_to_fen() {
         assert_eq!(amount_fen(Decimal::new(15, 1)), Some(150));
         assert_eq!(amount_fen(Decimal::new(15, 3)), None);
+        assert_eq!(amount_fen(Decimal::new(1500, 3)), Some(150));
         assert_eq!(fen_decimal(150).to_string(), "1.50");
     }
 }

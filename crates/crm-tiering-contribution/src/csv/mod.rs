@@ -15,7 +15,7 @@ pub use readers::{
 /// A parsed table: its columns and rows of cells, each row with its line number.
 struct Table<'a> {
     name: &'a str,
-    columns: BTreeMap<&'a str, usize>,
+    columns: BTreeMap<String, usize>,
     /// Each line: its number, and its cells or why they cannot be read.
     rows: Vec<(usize, Result<Vec<String>, ContributionError>)>,
 }
@@ -46,15 +46,18 @@ impl<'a> Table<'a> {
         };
         let mut columns = BTreeMap::new();
         let mut errors = Vec::new();
-        for (i, c) in header.split(',').enumerate() {
+        let Some(names) = split(header) else {
+            return Err(error(1, None, "an unterminated quoted cell".into()).into());
+        };
+        for (i, c) in names.iter().map(String::as_str).enumerate() {
             if !required.contains(&c) && !optional.contains(&c) {
                 errors.push(error(1, Some(c.to_string()), "not a column of this table".into()));
-            } else if columns.insert(c, i).is_some() {
+            } else if columns.insert(c.to_string(), i).is_some() {
                 errors.push(error(1, Some(c.to_string()), "the column appears twice".into()));
             }
         }
         for c in required {
-            if !columns.contains_key(c) {
+            if !columns.contains_key(*c) {
                 errors.push(error(1, Some((*c).to_string()), "a required column is missing".into()));
             }
         }
@@ -176,7 +179,15 @@ fn split(line: &str) -> Option<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
-    use super::split;
+    use super::{Table, split};
+
+    #[test]
+    fn a_bom_crlf_and_quoted_header() {
+        let text = "\u{feff}\"month\",customer,amount\r\n2024-03,\"c,1\",1.00\r\n\r\n";
+        let t = Table::parse("fees", text, &["month", "customer", "amount"], &[]).unwrap();
+        let rows = t.read(|r| Some((r.text("customer"), r.line))).unwrap();
+        assert_eq!(rows, vec![("c,1".to_string(), 2)]);
+    }
 
     #[test]
     fn quoted_cells() {
