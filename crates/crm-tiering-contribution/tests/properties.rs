@@ -103,7 +103,7 @@ rates = [
 [[stages]]
 pool = "head_office"
 driver = "cost_centres"
-weights = { counter = "2", it = "1.5" }
+weights = { counter = "COUNTER", it = "IT" }
 [[stages]]
 pool = "counter"
 driver = "quantity"
@@ -128,7 +128,8 @@ fn month_case() -> impl Strategy<Value = (RuleBook, Inputs)> {
         0u8..4,
     );
     let pools = (0i64..100_000_000, 0i64..1_000_000, 0i64..10_000, 0i64..10_000);
-    (prop::collection::vec(customer, 1..12), pools).prop_map(|(customers, (head, counter, it, ops))| {
+    let weights = (1i64..100_000, 0u32..4, 0i64..100_000, 0u32..4);
+    (prop::collection::vec(customer, 1..12), pools, weights).prop_map(|(customers, (head, counter, it, ops), w)| {
         let month: Month = "2024-03".parse().unwrap();
         let mut inputs = Inputs::default();
         for (i, (deposit, loan, minutes, cuts, managers_from)) in customers.into_iter().enumerate() {
@@ -182,6 +183,10 @@ fn month_case() -> impl Strategy<Value = (RuleBook, Inputs)> {
         for (pool, fen) in [("head_office", head), ("counter", counter), ("it", it), ("ops", ops)] {
             inputs.cost_pools.push(CostPool { month, cost_centre: pool.into(), amount: Decimal::new(fen, 2) });
         }
-        (RuleBook::from_toml_str(BOOK).unwrap(), inputs)
+        // Random weights for the pool-to-pool stage (the counter's never zero).
+        let book = BOOK
+            .replace("COUNTER", &Decimal::new(w.0, w.1).to_string())
+            .replace("IT", &Decimal::new(w.2, w.3).to_string());
+        (RuleBook::from_toml_str(&book).unwrap(), inputs)
     })
 }
