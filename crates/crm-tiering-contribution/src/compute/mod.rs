@@ -1,0 +1,208 @@
+//! The computation of a contribution month (SPEC §20.3–§20.6): the checks, the account-month
+//! pass, fees and direct costs, the allocation stages, then the roll-ups.
+
+mod stages;
+
+use std::collections::BTreeMap;
+
+use crm_tiering::Month;
+
+use crate::error::{ContributionError, ContributionErrors};
+use crate::fen::{amount_fen, fen_decimal, prorate};
+use crate::ftp::Lookup;
+use crate::inputs::{AccountMonth, Inputs, Side};
+use crate::lineage::{
+    CAPITAL, Contribution, CustomerMonth, DIRECT, FEES, Fen, Figures, INTEREST_ASSET, INTEREST_LIABILITY, LineKind,
+    LineageLine, PoolAmount, RISK,
+};
+use crate::rules::RuleBook;
+
+/// One customer's figures while they are computed.
+#[derive(Default)]
+pub(crate) struct CustomerFigures<'a> {
+    pub(crate) fen: Fen,
+    pub(crate) by_pool: Vec<PoolAmount>,
+    pub(crate) lines: Vec<LineageLine>,
+    /// The home branch: the account with the largest balance (ties: the smaller account id).
+    pub(crate) home: Option<(i128, &'a str, &'a str, &'a str)>,
+}
+
+/// The customers of the month, by id.
+pub(crate) type Customers<'a> = BTreeMap<&'a str, CustomerFigures<'a>>;
+
+/// The run's book, month and inputs.
+pub(crate) struct Run<'a> {
+    pub(crate) book: &'a RuleBook,
+    pub(crate) month: Month,
+    pub(crate) inputs: &'a Inputs,
+}
+
+/// Computes a contribution month: every customer with an account-month in `month`, its
+/// figures and lineage, the allocation stages with their conservation checks, and the
+/// roll-ups by account manager, branch and legal entity.
+///
+/// # Errors
+/// Every bad record (SPEC §20.8) and every rate gap, unknown product, zero driver total or
+/// missing coefficient, as [`ContributionErrors`]; nothing is returned in part.
+pub fn compute(book: &RuleBook, month: Month, inputs: &Inputs) -> Result<Contribution, ContributionErrors> {
+    let errors = crate::validate::validate(book, month, inputs);
+    if !errors.is_empty() {
+        return Err(ContributionErrors(errors));
+    }
+    let run = Run { book, month, inputs };
+    let mut customers: Customers<'_> = BTreeMap::new();
+    let mut branches: BTreeMap<(&str, &str), Fen> = BTreeMap::new();
+    let mut ordered: Vec<&AccountMonth> = inputs.account_months.iter().collect();
+    ordered.sort_by(|a, b| (&a.customer, &a.account).cmp(&(&b.customer, &b.account)));
+    let mut errors = Vec::new();
+    for a in ordered {
+        if let Err(e) = account_lines(&run, a, &mut customers, &mut branches) {
+            errors.push(e);
+        }
+    }
+    customer_lines(inputs, &mut customers);
+    let stages = stages::run_stages(&run, &mut customers).unwrap_or_else(|e| {
+        errors.extend(e);
+        Vec::new()
+    });
+    if !errors.is_empty() {
+        return Err(ContributionErrors(errors));
+    }
+    for c in customers.values() {
+        if let Some((_, _, legal_entity, branch)) = c.home {
+            let slot = branches.entry((legal_entity, branch)).or_default();
+            for i in [FEES, crate::lineage::ALLOCATED, DIRECT] {
+                if let (Some(s), Some(v)) = (slot.get_mut(i), c.fen.get(i)) {
+                    *s += v;
+                }
+            }
+        }
+    }
+    let (managers, unassigned) = crate::rollup::managers(&customers, &inputs.assignments)?;
+    let (branches, legal_entities) = crate::rollup::branches(&customers, &branches)?;
+    let mut out_customers = Vec::with_capacity(customers.len());
+    let mut lineage = Vec::new();
+    for (id, mut c) in customers {
+        c.lines.sort_by_key(|l| l.kind);
+        lineage.append(&mut c.lines);
+        out_customers.push(CustomerMonth {
+            customer: id.to_string(),
+            figures: Figures::from_fen(&c.fen),
+            allocated_by_pool: c.by_pool,
+        });
+    }
+    Ok(Contribution {
+        month,
+        customers: out_customers,
+        lineage,
+        managers,
+        unassigned: Figures::from_fen(&unassigned),
+        branches,
+        legal_entities,
+        stages,
+    })
+}
+
+/// An account-month's interest line, and its risk cost and capital charge lines.
+fn account_lines<'a>(
+    run: &Run<'_>,
+    a: &'a AccountMonth,
+    customers: &mut Customers<'a>,
+    branches: &mut BTreeMap<(&'a str, &'a str), Fen>,
+) -> Result<(), ContributionError> {
+    let book = run.book;
+    let ftp = match book.ftp().lookup(&a.product, &a.term, run.month) {
+        Lookup::Rate(r) => r,
+        Lookup::Gap => {
+            return Err(ContributionError::RateGap {
+                account: a.account.clone(),
+                product: a.product.clone(),
+                term: a.term.clone(),
+                month: run.month,
+            });
+        }
+        Lookup::Unknown => {
+            return Err(ContributionError::UnknownProduct {
+                account: a.account.clone(),
+                product: a.product.clone(),
+                term: a.term.clone(),
+            });
+        }
+    };
+    let balance = amount_fen(a.average_balance).unwrap_or(0);
+    let days = a.days.unwrap_or_else(|| run.month.days());
+    let too_large = || ContributionError::TooLarge { what: format!("account {}", a.account) };
+    let (spread, index, kind) = match a.side {
+        Side::Asset => (a.customer_rate - ftp, INTEREST_ASSET, LineKind::InterestAsset),
+        Side::Liability => (ftp - a.customer_rate, INTEREST_LIABILITY, LineKind::InterestLiability),
+    };
+    let interest = prorate(balance, &[spread], days, book.basis(), book.rounding()).ok_or_else(too_large)?;
+    let base = |kind: LineKind, amount: i128| {
+        let mut line = LineageLine::new(&a.customer, kind, fen_decimal(amount));
+        line.account = Some(a.account.clone());
+        line.product = Some(a.product.clone());
+        line.balance = Some(a.average_balance);
+        line.days = Some(days);
+        line
+    };
+    let mut line = base(kind, interest);
+    line.ftp_rate = Some(ftp);
+    line.customer_rate = Some(a.customer_rate);
+    let mut lines = vec![(index, interest, line)];
+    if let Some(rate) = a.loan_class.and_then(|c| book.provision_rate(c)) {
+        let cost = prorate(balance, &[rate], days, book.basis(), book.rounding()).ok_or_else(too_large)?;
+        let mut line = base(LineKind::RiskCost, -cost);
+        line.rate = Some(rate);
+        lines.push((RISK, cost, line));
+    }
+    if let (Some(rate), Some(weight)) = (book.capital_rate(), a.risk_weight) {
+        let cost = prorate(balance, &[weight, rate], days, book.basis(), book.rounding()).ok_or_else(too_large)?;
+        let mut line = base(LineKind::CapitalCharge, -cost);
+        line.rate = Some(rate);
+        line.risk_weight = Some(weight);
+        lines.push((CAPITAL, cost, line));
+    }
+    let c = customers.entry(a.customer.as_str()).or_default();
+    let branch = branches.entry((a.legal_entity.as_str(), a.branch.as_str())).or_default();
+    for (i, amount, line) in lines {
+        if let (Some(s), Some(b)) = (c.fen.get_mut(i), branch.get_mut(i)) {
+            *s += amount;
+            *b += amount;
+        }
+        c.lines.push(line);
+    }
+    // Accounts come in id order: a later account is home only with a larger balance.
+    if c.home.is_none_or(|(b, ..)| balance > b) {
+        c.home = Some((balance, a.account.as_str(), a.legal_entity.as_str(), a.branch.as_str()));
+    }
+    Ok(())
+}
+
+/// Fees and direct costs, in input order (their customers have account-months: validated).
+fn customer_lines<'a>(inputs: &'a Inputs, customers: &mut Customers<'a>) {
+    for f in &inputs.fees {
+        if let Some(c) = customers.get_mut(f.customer.as_str()) {
+            let fen = amount_fen(f.amount).unwrap_or(0);
+            c.fen[FEES] += fen;
+            let mut line = LineageLine::new(&f.customer, LineKind::Fee, fen_decimal(fen));
+            line.product.clone_from(&f.product);
+            c.lines.push(line);
+        }
+    }
+    for d in &inputs.direct_costs {
+        if let Some(c) = customers.get_mut(d.customer.as_str()) {
+            let fen = amount_fen(d.amount).unwrap_or(0);
+            c.fen[DIRECT] += fen;
+            let mut line = LineageLine::new(&d.customer, LineKind::DirectCost, fen_decimal(-fen));
+            line.item = Some(d.item.clone());
+            c.lines.push(line);
+        }
+    }
+}
+
+/// The sum of fen components.
+pub(crate) fn add(a: &mut Fen, b: &Fen) {
+    for (x, y) in a.iter_mut().zip(b) {
+        *x += y;
+    }
+}

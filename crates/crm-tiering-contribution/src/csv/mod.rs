@@ -1,0 +1,198 @@
+//! CSV tables of the inputs (SPEC §20.7): a header of column names, then one record a line;
+//! comma-separated, a cell may be double-quoted (`""` for a quote inside), cells read exactly
+//! as written. Errors name the table, the line (the header is line 1) and the column.
+
+mod readers;
+
+use std::collections::BTreeMap;
+
+use crate::error::{ContributionError, ContributionErrors};
+pub use readers::{
+    read_account_months, read_activities, read_assignments, read_cost_pools, read_direct_costs, read_fees,
+    read_ftp_rates,
+};
+
+/// A parsed table: its columns and rows of cells, each row with its line number.
+struct Table<'a> {
+    name: &'a str,
+    columns: BTreeMap<String, usize>,
+    /// Each line: its number, and its cells or why they cannot be read.
+    rows: Vec<(usize, Result<Vec<String>, ContributionError>)>,
+}
+
+/// One row being read: its cells by column, and the errors found so far.
+struct Row<'t, 'a> {
+    table: &'t Table<'a>,
+    line: usize,
+    cells: &'t [String],
+    errors: Vec<ContributionError>,
+}
+
+impl<'a> Table<'a> {
+    /// Splits the text into a header and rows; checks the header against the table's
+    /// required and optional columns (a bad header stops the table; a bad line is reported
+    /// with the others when the table is read).
+    fn parse(name: &'a str, text: &'a str, required: &[&str], optional: &[&str]) -> Result<Self, ContributionErrors> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).enumerate();
+        let error = |line: usize, column: Option<String>, message: String| ContributionError::Table {
+            table: name.to_string(),
+            line,
+            column,
+            message,
+        };
+        let Some((_, header)) = lines.next().filter(|(_, h)| !h.is_empty()) else {
+            return Err(error(1, None, "no header: expected the columns' names".into()).into());
+        };
+        let mut columns = BTreeMap::new();
+        let mut errors = Vec::new();
+        let Some(names) = split(header) else {
+            return Err(error(1, None, "an unterminated quoted cell".into()).into());
+        };
+        for (i, c) in names.iter().map(String::as_str).enumerate() {
+            if !required.contains(&c) && !optional.contains(&c) {
+                errors.push(error(1, Some(c.to_string()), "not a column of this table".into()));
+            } else if columns.insert(c.to_string(), i).is_some() {
+                errors.push(error(1, Some(c.to_string()), "the column appears twice".into()));
+            }
+        }
+        for c in required {
+            if !columns.contains_key(*c) {
+                errors.push(error(1, Some((*c).to_string()), "a required column is missing".into()));
+            }
+        }
+        let mut rows = Vec::new();
+        for (i, l) in lines {
+            if l.is_empty() {
+                continue;
+            }
+            let cells = match split(l) {
+                Some(cells) if cells.len() == columns.len() => Ok(cells),
+                Some(cells) => Err(error(i + 1, None, format!("{} cells, expected {}", cells.len(), columns.len()))),
+                None => Err(error(i + 1, None, "an unterminated quoted cell".into())),
+            };
+            rows.push((i + 1, cells));
+        }
+        if errors.is_empty() { Ok(Table { name, columns, rows }) } else { Err(ContributionErrors(errors)) }
+    }
+
+    /// Reads every row with `read`, collecting every row's errors.
+    fn read<T>(&self, read: impl Fn(&mut Row<'_, 'a>) -> Option<T>) -> Result<Vec<T>, ContributionErrors> {
+        let mut out = Vec::new();
+        let mut errors = Vec::new();
+        for (line, cells) in &self.rows {
+            let cells = match cells {
+                Ok(cells) => cells,
+                Err(e) => {
+                    errors.push(e.clone());
+                    continue;
+                }
+            };
+            let mut row = Row { table: self, line: *line, cells, errors: Vec::new() };
+            let value = read(&mut row);
+            match value {
+                Some(v) if row.errors.is_empty() => out.push(v),
+                _ => errors.append(&mut row.errors),
+            }
+        }
+        if errors.is_empty() { Ok(out) } else { Err(ContributionErrors(errors)) }
+    }
+}
+
+impl Row<'_, '_> {
+    /// The cell of a column (empty when the table has no such column).
+    fn cell(&self, column: &str) -> &str {
+        self.table.columns.get(column).and_then(|i| self.cells.get(*i)).map_or("", String::as_str)
+    }
+
+    /// A required cell: a non-empty text.
+    fn text(&mut self, column: &str) -> String {
+        let t = self.cell(column).to_string();
+        if t.is_empty() {
+            self.fail(column, "empty: a value is required".into());
+        }
+        t
+    }
+
+    /// An optional cell: `None` when empty.
+    fn optional(&self, column: &str) -> Option<String> {
+        Some(self.cell(column).to_string()).filter(|t| !t.is_empty())
+    }
+
+    /// A cell parsed by `parse` (required), or an error naming what was expected.
+    fn parsed<T>(&mut self, column: &str, expected: &str, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
+        let t = self.cell(column).to_string();
+        let value = parse(&t);
+        if value.is_none() {
+            self.fail(column, format!("`{t}` is not {expected}"));
+        }
+        value
+    }
+
+    /// An optional cell parsed by `parse`: `None` when empty, an error when unreadable.
+    fn parsed_optional<T>(
+        &mut self,
+        column: &str,
+        expected: &str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Option<Option<T>> {
+        if self.cell(column).is_empty() {
+            return Some(None);
+        }
+        self.parsed(column, expected, parse).map(Some)
+    }
+
+    fn fail(&mut self, column: &str, message: String) {
+        self.errors.push(ContributionError::Table {
+            table: self.table.name.to_string(),
+            line: self.line,
+            column: Some(column.to_string()),
+            message,
+        });
+    }
+}
+
+/// Splits a line into cells: commas outside double quotes; `None` for an unterminated quote.
+fn split(line: &str) -> Option<Vec<String>> {
+    let mut cells = Vec::new();
+    let mut cell = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (false, ',') => cells.push(std::mem::take(&mut cell)),
+            (false, '"') if cell.is_empty() => quoted = true,
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                cell.push('"');
+            }
+            (true, '"') => quoted = false,
+            _ => cell.push(c),
+        }
+    }
+    if quoted {
+        return None;
+    }
+    cells.push(cell);
+    Some(cells)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Table, split};
+
+    #[test]
+    fn a_bom_crlf_and_quoted_header() {
+        let text = "\u{feff}\"month\",customer,amount\r\n2024-03,\"c,1\",1.00\r\n\r\n";
+        let t = Table::parse("fees", text, &["month", "customer", "amount"], &[]).unwrap();
+        let rows = t.read(|r| Some((r.text("customer"), r.line))).unwrap();
+        assert_eq!(rows, vec![("c,1".to_string(), 2)]);
+    }
+
+    #[test]
+    fn quoted_cells() {
+        assert_eq!(split("a,\"b,c\",\"d\"\"e\"").unwrap(), vec!["a", "b,c", "d\"e"]);
+        assert_eq!(split("a,,").unwrap(), vec!["a", "", ""]);
+        assert!(split("a,\"b").is_none());
+    }
+}

@@ -1,0 +1,173 @@
+//! The checks of every input record before anything is computed (SPEC §20.8): each names the
+//! record and the field; a run with any failure computes nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crm_tiering::{Decimal, MAX_AMOUNT, Month};
+
+use crate::error::ContributionError;
+use crate::fen::{MAX_RATE_DECIMALS, amount_fen};
+use crate::ftp::check_rate;
+use crate::inputs::{AccountMonth, Assignment, Inputs, Role, Side};
+use crate::rules::RuleBook;
+
+/// Every record error of the inputs, in input order.
+pub(crate) fn validate(book: &RuleBook, month: Month, inputs: &Inputs) -> Vec<ContributionError> {
+    let mut errors = Vec::new();
+    let mut accounts = BTreeSet::new();
+    let mut customers = BTreeSet::new();
+    for a in &inputs.account_months {
+        account_month(a, month, &mut errors);
+        customers.insert(a.customer.as_str());
+        if !accounts.insert(a.account.as_str()) {
+            errors.push(ContributionError::DuplicateAccountMonth { account: a.account.clone(), month: a.month });
+        }
+    }
+    let mut check = Check { month, customers: &customers, errors };
+    for f in &inputs.fees {
+        let record = format!("fee of customer {}", f.customer);
+        check.of_month(&record, f.month);
+        check.customer(&record, &f.customer);
+        check.amount(&record, "amount", f.amount, true);
+    }
+    let mut pools = BTreeSet::new();
+    for p in &inputs.cost_pools {
+        let record = format!("pool {}", p.cost_centre);
+        check.of_month(&record, p.month);
+        check.amount(&record, "amount", p.amount, false);
+        if !pools.insert(p.cost_centre.as_str()) {
+            check.fail(&record, "cost_centre", "the pool appears more than once in the month".into());
+        }
+        if !book.stages().iter().any(|s| s.pool == p.cost_centre) {
+            check.fail(&record, "cost_centre", "no stage of the rule book allocates this pool".into());
+        }
+    }
+    for a in &inputs.activities {
+        let record = format!("activity {} of customer {}", a.quantity, a.customer);
+        check.of_month(&record, a.month);
+        check.customer(&record, &a.customer);
+        if a.value.is_sign_negative() && !a.value.is_zero() {
+            check.fail(&record, "value", format!("{} is negative", a.value));
+        } else if a.value.scale() > MAX_RATE_DECIMALS || a.value > MAX_AMOUNT {
+            check.fail(
+                &record,
+                "value",
+                format!("{} is beyond {MAX_RATE_DECIMALS} decimals or the largest amount", a.value),
+            );
+        }
+    }
+    for d in &inputs.direct_costs {
+        let record = format!("direct cost {} of customer {}", d.item, d.customer);
+        check.of_month(&record, d.month);
+        check.customer(&record, &d.customer);
+        check.amount(&record, "amount", d.amount, true);
+    }
+    assignments(&inputs.assignments, &mut check);
+    check.errors
+}
+
+struct Check<'a> {
+    month: Month,
+    customers: &'a BTreeSet<&'a str>,
+    errors: Vec<ContributionError>,
+}
+
+impl Check<'_> {
+    fn fail(&mut self, record: &str, field: &str, message: String) {
+        self.errors.push(ContributionError::record(record, field, message));
+    }
+
+    fn of_month(&mut self, record: &str, month: Month) {
+        if month != self.month {
+            self.fail(record, "month", format!("{month} is not the month computed, {}", self.month));
+        }
+    }
+
+    fn customer(&mut self, record: &str, customer: &str) {
+        if !self.customers.contains(customer) {
+            self.fail(record, "customer", format!("{customer} has no account-month in {}", self.month));
+        }
+    }
+
+    fn amount(&mut self, record: &str, field: &str, amount: Decimal, signed: bool) {
+        if let Some(message) = amount_problem(amount, signed) {
+            self.fail(record, field, message);
+        }
+    }
+}
+
+/// What is wrong with an amount, if anything: more than two decimals, beyond the largest
+/// amount, or negative where it may not be.
+fn amount_problem(amount: Decimal, signed: bool) -> Option<String> {
+    if !signed && amount.is_sign_negative() && !amount.is_zero() {
+        Some(format!("{amount} is negative"))
+    } else if amount_fen(amount).is_none() {
+        Some(format!("{amount} is not an amount: at most two decimals, at most {MAX_AMOUNT}"))
+    } else {
+        None
+    }
+}
+
+fn account_month(a: &AccountMonth, month: Month, errors: &mut Vec<ContributionError>) {
+    let record = format!("account {}", a.account);
+    let mut fail = |field: &str, message: String| errors.push(ContributionError::record(&record, field, message));
+    for (field, value) in [("account", &a.account), ("customer", &a.customer), ("product", &a.product)] {
+        if value.is_empty() {
+            fail(field, "empty: a value is required".into());
+        }
+    }
+    if a.month != month {
+        fail("month", format!("{} is not the month computed, {month}", a.month));
+    }
+    if let Some(message) = amount_problem(a.average_balance, false) {
+        fail("average_balance", message);
+    }
+    if let Some(ContributionError::Record { message, .. }) = check_rate(a.customer_rate, "", "", false) {
+        fail("customer_rate", message);
+    }
+    if let Some(d) = a.days.filter(|d| !(1..=31).contains(d)) {
+        fail("days", format!("{d} is not a day count of a month: expected 1 to 31"));
+    }
+    if a.loan_class.is_some() && a.side == Side::Liability {
+        fail("loan_class", "a liability has no loan class".into());
+    }
+    if let Some(w) = a.risk_weight
+        && ((w.is_sign_negative() && !w.is_zero()) || w > Decimal::from(20) || w.scale() > MAX_RATE_DECIMALS)
+    {
+        fail("risk_weight", format!("{w} is not a risk weight: expected a fraction from 0 to 20 (1 is 100%)"));
+    }
+}
+
+fn assignments(assignments: &[Assignment], check: &mut Check<'_>) {
+    let mut by_customer: BTreeMap<&str, Vec<&Assignment>> = BTreeMap::new();
+    for a in assignments {
+        let record = format!("customer {} manager {}", a.customer, a.manager);
+        check.customer(&record, &a.customer);
+        if a.share <= Decimal::ZERO || a.share > Decimal::ONE_HUNDRED || a.share.scale() > MAX_RATE_DECIMALS {
+            check.fail(
+                &record,
+                "share",
+                format!("{} is not a share: expected a percentage above 0, at most 100", a.share),
+            );
+        }
+        by_customer.entry(a.customer.as_str()).or_default().push(a);
+    }
+    for (customer, list) in by_customer {
+        let total: Decimal = list.iter().map(|a| a.share).sum();
+        if total != Decimal::ONE_HUNDRED {
+            check.errors.push(ContributionError::Shares {
+                customer: customer.to_string(),
+                total: total.normalize().to_string(),
+            });
+        }
+        let leads = list.iter().filter(|a| a.role == Role::Lead).count();
+        if leads != 1 {
+            let message = format!("{leads} lead managers (主办): expected exactly one");
+            check.fail(&format!("customer {customer}"), "role", message);
+        }
+        let managers: BTreeSet<&str> = list.iter().map(|a| a.manager.as_str()).collect();
+        if managers.len() != list.len() {
+            check.fail(&format!("customer {customer}"), "manager", "a manager is assigned more than once".into());
+        }
+    }
+}
