@@ -19,6 +19,8 @@
 //! periods as the text a CSV extract would hold — so every record check (ids, amounts, months,
 //! kinds) is the core's, the same as for text. A refused type stops the table
 //! ([`TableError::Type`], naming the table and the column) before any row is read.
+//! [`ColumnReader`] reads one column of another crate's table (the contribution inputs) under
+//! the policy of a role, so those tables take and refuse the same types.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -40,6 +42,7 @@
 //! ```
 
 mod cells;
+mod column;
 mod policy;
 pub mod tables;
 mod values;
@@ -48,6 +51,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Schema};
 
 use self::cells::{Cells, Column, recycle};
+pub use self::column::ColumnReader;
 use self::policy::{Plan, plan};
 use self::values::{Buffers, prepare, values_of};
 use super::columns::{Columns, TableKind};

@@ -94,9 +94,16 @@ fn period_freq(field: &Field) -> Option<String> {
 /// The type policy: how column `i` is read, or why it cannot be (the message, and whether the
 /// column holds float amounts).
 pub(super) fn plan(cols: &Columns, i: usize, field: &Field) -> Result<Plan, (String, bool)> {
-    let name = cols.name(i);
-    let fen = cols.is_fen(i);
-    let role = cols.role(i);
+    plan_role(cols.name(i), cols.role(i), cols.is_fen(i), field)
+}
+
+/// [`plan`] of a column named `name` of `role` (`fen`: an amount column named `<name>_fen`).
+pub(super) fn plan_role(
+    name: &str,
+    role: Option<&ColumnRole>,
+    fen: bool,
+    field: &Field,
+) -> Result<Plan, (String, bool)> {
     let amount = role.is_some_and(ColumnRole::is_amount);
     // The amount's name without its `_fen`, for the messages that suggest one.
     let base = if fen { name.strip_suffix("_fen").unwrap_or(name) } else { name };
