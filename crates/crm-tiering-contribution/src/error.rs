@@ -29,6 +29,19 @@ pub enum ContributionError {
         /// What is wrong.
         message: String,
     },
+    /// An Arrow table (feature `arrow`) whose columns cannot be read (`row` is `None`: the
+    /// message names the column) or a row whose cell cannot be.
+    #[error("{table}{}: {message}", row_suffix(*row, column))]
+    Arrow {
+        /// The table (the kind of input, or the caller's name for it).
+        table: String,
+        /// The row, counting from 0 over the table's batches; `None` for the whole column.
+        row: Option<usize>,
+        /// The column, when one column is at fault.
+        column: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
     /// A record with a bad value: `record` names it (`account A1`, `customer C1`,
     /// `pool counter_ops`), `field` the field.
     #[error("{record}: {field}: {message}")]
@@ -112,6 +125,10 @@ pub enum ContributionError {
 
 fn field_prefix(field: &str) -> String {
     if field.is_empty() { String::new() } else { format!("{field}: ") }
+}
+
+fn row_suffix(row: Option<usize>, column: &Option<String>) -> String {
+    row.map_or_else(String::new, |r| format!(" row {r}{}", column_suffix(column)))
 }
 
 fn column_suffix(column: &Option<String>) -> String {

@@ -80,6 +80,18 @@ impl FtpTable {
         }
     }
 
+    /// Every entry, by product, term bucket and effective month.
+    pub fn rates(&self) -> impl Iterator<Item = FtpRate> + '_ {
+        self.rates.iter().flat_map(|((product, term), by_month)| {
+            by_month.iter().map(|(effective, rate)| FtpRate {
+                product: product.clone(),
+                term: term.clone(),
+                effective: *effective,
+                rate: *rate,
+            })
+        })
+    }
+
     /// The number of entries.
     #[must_use]
     pub fn len(&self) -> usize {

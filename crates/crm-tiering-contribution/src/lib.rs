@@ -38,6 +38,8 @@
 )]
 
 mod allocate;
+#[cfg(feature = "arrow")]
+pub mod arrow;
 mod compute;
 mod csv;
 mod error;

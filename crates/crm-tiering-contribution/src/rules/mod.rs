@@ -133,6 +133,13 @@ impl RuleBook {
         &self.ftp
     }
 
+    /// The same book with another FTP rate table: what an analyst's what-if on transfer
+    /// prices runs (the basis, rounding, stages, provision and capital are kept).
+    #[must_use]
+    pub fn with_ftp(&self, ftp: FtpTable) -> RuleBook {
+        RuleBook { ftp, ..self.clone() }
+    }
+
     /// The allocation stages, in the order they run.
     #[must_use]
     pub fn stages(&self) -> &[Stage] {
