@@ -145,3 +145,93 @@ pub(crate) fn option_error(py: Python<'_>, e: &crm_tiering::portfolio::OptionErr
     };
     build().unwrap_or_else(|err| err)
 }
+
+/// The parts of a contribution error, as `ContributionError`'s attributes.
+#[derive(Default)]
+struct Parts<'a> {
+    kind: &'static str,
+    table: Option<&'a str>,
+    row: Option<usize>,
+    line: Option<usize>,
+    subject: Option<String>,
+    field: Option<&'a str>,
+    customer: Option<&'a str>,
+    month: Option<String>,
+}
+
+fn parts(e: &crm_tiering_contribution::ContributionError) -> Parts<'_> {
+    use crm_tiering_contribution::ContributionError as E;
+    let of = |kind, subject: String, field| Parts { kind, subject: Some(subject), field, ..Parts::default() };
+    match e {
+        E::Rules { field, .. } => {
+            Parts { kind: "rules", field: Some(field.as_str()).filter(|f| !f.is_empty()), ..Parts::default() }
+        }
+        E::Table { table, line, column, .. } => {
+            Parts { kind: "table", table: Some(table), line: Some(*line), field: column.as_deref(), ..Parts::default() }
+        }
+        E::Arrow { table, row, column, .. } => {
+            Parts { kind: "table", table: Some(table), row: *row, field: column.as_deref(), ..Parts::default() }
+        }
+        E::Record { record, field, .. } => of("record", record.clone(), Some(field)),
+        E::RateGap { account, month, .. } => {
+            Parts { month: Some(month.to_string()), ..of("rate_gap", format!("account {account}"), Some("product")) }
+        }
+        E::UnknownProduct { account, .. } => of("unknown_product", format!("account {account}"), Some("product")),
+        E::DuplicateAccountMonth { account, month } => {
+            Parts { month: Some(month.to_string()), ..of("duplicate", format!("account {account}"), Some("account")) }
+        }
+        E::Shares { customer, .. } => {
+            Parts { customer: Some(customer), ..of("shares", format!("customer {customer}"), Some("share")) }
+        }
+        E::ZeroDriver { pool, .. } => of("zero_driver", format!("pool {pool}"), Some("driver")),
+        E::Conservation { what, .. } => of("conservation", what.clone(), None),
+        E::TooLarge { what } => of("too_large", what.clone(), None),
+    }
+}
+
+/// The attributes of one contribution error: `kind`, `table`, `row` (0-based, an Arrow
+/// table's), `line` (a CSV table's), `subject` (the record: `account a1`, `customer c1`,
+/// `pool counter`), `field`, `customer`, `month`, and `record` as `(table, row)` for a row of
+/// an input table.
+fn contribution_attrs<'py>(
+    py: Python<'py>,
+    e: &crm_tiering_contribution::ContributionError,
+) -> PyResult<Bound<'py, PyDict>> {
+    let p = parts(e);
+    let d = PyDict::new(py);
+    d.set_item("kind", p.kind)?;
+    d.set_item("table", p.table)?;
+    d.set_item("row", p.row)?;
+    d.set_item("line", p.line)?;
+    d.set_item("subject", p.subject)?;
+    d.set_item("field", p.field)?;
+    d.set_item("customer", p.customer)?;
+    d.set_item("month", p.month)?;
+    let record = match (p.table, p.row) {
+        (Some(t), Some(r)) => {
+            Some(PyTuple::new(py, [t.into_pyobject(py)?.into_any(), r.into_pyobject(py)?.into_any()])?)
+        }
+        _ => None,
+    };
+    d.set_item("record", record)?;
+    d.set_item("other_record", None::<String>)?;
+    Ok(d)
+}
+
+/// The exception of a contribution run or rule book that failed: a `ContributionError` with
+/// the first error's attributes and every error, each a `ContributionError`, in `.errors`.
+pub(crate) fn contribution_error(py: Python<'_>, e: &crm_tiering_contribution::ContributionErrors) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let all = PyList::empty(py);
+        for one in e.errors() {
+            all.append(make(py, "ContributionError", &one.to_string(), &contribution_attrs(py, one)?)?)?;
+        }
+        let d = match e.errors().first() {
+            Some(first) => contribution_attrs(py, first)?,
+            None => PyDict::new(py),
+        };
+        d.set_item("errors", all)?;
+        Ok(PyErr::from_value(make(py, "ContributionError", &e.to_string(), &d)?))
+    };
+    build().unwrap_or_else(|err| err)
+}

@@ -9,6 +9,7 @@
 
 #[cfg(feature = "bench")]
 mod bench;
+mod contribution;
 mod convert;
 mod errors;
 mod options;
@@ -269,6 +270,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyEngine>()?;
     m.add_class::<PyPortfolio>()?;
     m.add_class::<store::PyStore>()?;
+    m.add_class::<contribution::PyContributionRules>()?;
+    m.add_class::<contribution::PyContributionResult>()?;
+    m.add_function(wrap_pyfunction!(contribution::contribution_compute, m)?)?;
     m.add_function(wrap_pyfunction!(replay_table, m)?)?;
     m.add_function(wrap_pyfunction!(simulate, m)?)?;
     m.add_function(wrap_pyfunction!(explain_outcomes, m)?)?;

@@ -31,13 +31,22 @@ from ._native import (
     MonthOutcome,
     RuleBook,
 )
-from .errors import InputError, RuleFileError, SequenceError, StateError, StoreError, TieringError
+from .errors import (
+    ContributionError,
+    InputError,
+    RuleFileError,
+    SequenceError,
+    StateError,
+    StoreError,
+    TieringError,
+)
 
 __version__: str = _native.__version__
 
 __all__ = [
     "STATE_SCHEMA_VERSION",
     "Alert",
+    "ContributionError",
     "CustomerState",
     "Engine",
     "Event",

@@ -9,6 +9,10 @@
   ``.last_month``, ``.expected_month``);
 * ``StateError``: a stored state that cannot be used (``.customer``, ``.field``).
 
+``ContributionError`` is the customer contribution's (``crm_tiering.contribution``): a rule book,
+a table or a run that failed, with ``.kind``, ``.table``, ``.row``, ``.line``, ``.subject`` and
+``.field`` (below), every error of the run in ``.errors``.
+
 ``StoreError`` is the month-end store's (``open_store``): ``.kind`` is the store's error kind
 (``missing``, ``exists``, ``locked``, ``already_committed``, ``sequence``, ``schema``,
 ``read_only``, ``corrupt``, ``input``, ``database``), ``.category`` is ``"store"``.
@@ -27,7 +31,9 @@ from __future__ import annotations
 
 from typing import Any, List, Optional, Tuple
 
-__all__ = ["TieringError", "RuleFileError", "InputError", "SequenceError", "StateError", "StoreError"]
+__all__ = [
+    "TieringError", "RuleFileError", "InputError", "SequenceError", "StateError", "StoreError", "ContributionError",
+]
 
 
 class TieringError(Exception):
@@ -118,3 +124,28 @@ class StoreError(TieringError):
     def __init__(self, message: str, **attrs: Any) -> None:
         super().__init__(message, **attrs)
         self.kind: Optional[str] = attrs.get("kind")
+
+
+class ContributionError(TieringError, ValueError):
+    """A contribution rule book, input table or run that failed (SPEC 20.8): nothing is
+    computed in part. The exception carries its first error's attributes and every error in
+    ``.errors``, each a ``ContributionError`` with:
+
+    * ``kind``: ``rules`` (the rule book; ``field`` is the key path), ``table`` (an input
+      table's column or cell: ``table``, ``row`` counted from 0 over the table, ``field`` the
+      column), ``record`` (a record's value: ``subject`` such as ``"account a1"``, ``field``),
+      ``rate_gap``, ``unknown_product``, ``duplicate``, ``shares`` (``customer``),
+      ``zero_driver``, ``conservation``, ``too_large``;
+    * ``table``, ``row``, ``line`` (a CSV table's line or ``None``), ``subject``, ``field``;
+    * ``record``: ``(table, row)`` for an error about a row of an input table.
+    """
+
+    category = "contribution"
+
+    def __init__(self, message: str, **attrs: Any) -> None:
+        super().__init__(message, **attrs)
+        self.kind: Optional[str] = attrs.get("kind")
+        self.table: Optional[str] = attrs.get("table")
+        self.row: Optional[int] = attrs.get("row")
+        self.line: Optional[int] = attrs.get("line")
+        self.subject: Optional[str] = attrs.get("subject")
