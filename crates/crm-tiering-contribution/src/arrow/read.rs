@@ -131,9 +131,14 @@ pub(super) fn read_table<T>(
     let mut first = 0;
     for batch in batches {
         let same = batch.schema().fields().len() == schema.fields().len()
-            && batch.schema().fields().iter().zip(schema.fields()).all(|(a, b)| a.name() == b.name());
+            && batch
+                .schema()
+                .fields()
+                .iter()
+                .zip(schema.fields())
+                .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
         if !same {
-            let message = "the table's batches have different columns".to_string();
+            let message = "the table's batches have different columns or types".to_string();
             return Err(error(table, None, None, message).into());
         }
         let mut columns: Vec<Option<Column<'_>>> = specs.iter().map(|_| None).collect();
