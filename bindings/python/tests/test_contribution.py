@@ -248,3 +248,16 @@ def test_rules_errors_and_pandas_input(rules, tmp_path):
     with pytest.raises(TypeError):
         rules.with_ftp_shift(0.001)
     assert pd is not None
+
+
+def test_polars_fen_columns_and_integer_months(rules):
+    pl = pytest.importorskip("polars")
+    accounts = pl.from_arrow(accounts_table())
+    # Fees as whole fen in a `_fen` column, the month as the integer 202403: 120.00 for c1.
+    fees = pl.DataFrame({"month": [202403], "customer": ["c1"], "amount_fen": [12000]})
+    r = compute(rules, "2024-03", accounts, fees=fees)
+    assert r.customer("c1")["fees"] == D("120.00")
+    # An integer amount outside a `_fen` column is refused (yuan or fen is never guessed).
+    with pytest.raises(ContributionError) as e:
+        compute(rules, "2024-03", accounts, fees=pl.DataFrame({"month": ["2024-03"], "customer": ["c1"], "amount": [12000]}))
+    assert (e.value.table, e.value.field) == ("fees", "amount") and "amount_fen" in str(e.value)
