@@ -1,0 +1,168 @@
+//! Benchmark of a whole contribution run over files (issue 21, "Performance"): read the rule
+//! book and the CSV tables, compute (every stage checked to conserve its pool to the fen),
+//! check that the lineage sums to the customers' net contribution, and write the customers,
+//! managers, branches and lineage as CSV files.
+//!
+//! ```text
+//! cargo run --release -p crm-tiering-contribution --example contribution_data -- 1000000 10 /tmp/cd
+//! cargo run --release -p crm-tiering-contribution --example contribution_bench -- /tmp/cd /tmp/cd-out
+//! ```
+//! Prints each phase's seconds and the peak resident memory (`VmHWM`) to standard error.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout, missing_docs)]
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use crm_tiering::Decimal;
+use crm_tiering_contribution::{
+    Contribution, ContributionErrors, Figures, Inputs, RuleBook, compute, read_account_months, read_activities,
+    read_assignments, read_cost_pools, read_direct_costs, read_fees,
+};
+
+fn read(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("read {name}: {e}"))
+}
+
+fn ok<T>(what: &str, r: Result<Vec<T>, ContributionErrors>) -> Vec<T> {
+    r.unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
+fn inputs(dir: &Path) -> Inputs {
+    Inputs {
+        account_months: ok("accounts", read_account_months("accounts.csv", &read(dir, "accounts.csv"))),
+        fees: ok("fees", read_fees("fees.csv", &read(dir, "fees.csv"))),
+        cost_pools: ok("pools", read_cost_pools("pools.csv", &read(dir, "pools.csv"))),
+        activities: ok("activities", read_activities("activities.csv", &read(dir, "activities.csv"))),
+        direct_costs: ok("direct costs", read_direct_costs("direct_costs.csv", &read(dir, "direct_costs.csv"))),
+        assignments: ok("assignments", read_assignments("assignments.csv", &read(dir, "assignments.csv"))),
+    }
+}
+
+const FIGURES: &str = "interest_asset,interest_liability,fees,allocated_costs,direct_costs,risk_cost,\
+                       capital_charge,net_contribution";
+
+fn figures(w: &mut impl Write, f: &Figures) -> std::io::Result<()> {
+    writeln!(
+        w,
+        "{},{},{},{},{},{},{},{}",
+        f.interest_asset,
+        f.interest_liability,
+        f.fees,
+        f.allocated_costs,
+        f.direct_costs,
+        f.risk_cost,
+        f.capital_charge,
+        f.net_contribution
+    )
+}
+
+fn create(dir: &Path, name: &str) -> BufWriter<File> {
+    BufWriter::with_capacity(1 << 20, File::create(dir.join(name)).expect("create an output file"))
+}
+
+fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(String::new, |v| v.to_string())
+}
+
+fn write(out: &Path, result: &Contribution) -> std::io::Result<()> {
+    std::fs::create_dir_all(out)?;
+    let mut w = create(out, "customers.csv");
+    writeln!(w, "customer,{FIGURES}")?;
+    for c in &result.customers {
+        write!(w, "{},", c.customer)?;
+        figures(&mut w, &c.figures)?;
+    }
+    w.flush()?;
+    let mut w = create(out, "managers.csv");
+    writeln!(w, "manager,customers,{FIGURES}")?;
+    for m in &result.managers {
+        write!(w, "{},{},", m.manager, m.customers)?;
+        figures(&mut w, &m.figures)?;
+    }
+    w.flush()?;
+    let mut w = create(out, "branches.csv");
+    writeln!(w, "legal_entity,branch,{FIGURES}")?;
+    for b in &result.branches {
+        write!(w, "{},{},", b.legal_entity, b.branch)?;
+        figures(&mut w, &b.figures)?;
+    }
+    w.flush()?;
+    let mut w = create(out, "lineage.csv");
+    writeln!(
+        w,
+        "customer,kind,account,pool,stage,product,item,balance,ftp_rate,customer_rate,rate,risk_weight,days,\
+         driver_quantity,driver_total,amount"
+    )?;
+    for l in &result.lineage {
+        writeln!(
+            w,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            l.customer,
+            l.kind.as_str(),
+            opt(l.account.as_ref()),
+            opt(l.pool.as_ref()),
+            opt(l.stage),
+            opt(l.product.as_ref()),
+            opt(l.item.as_ref()),
+            opt(l.balance),
+            opt(l.ftp_rate),
+            opt(l.customer_rate),
+            opt(l.rate),
+            opt(l.risk_weight),
+            opt(l.days),
+            opt(l.driver_quantity),
+            opt(l.driver_total),
+            l.amount
+        )?;
+    }
+    w.flush()
+}
+
+/// The lineage sums to the customers' net contribution, in total and for each customer.
+fn check_lineage(result: &Contribution) {
+    let mut lines = result.lineage.iter().peekable();
+    for c in &result.customers {
+        let mut sum = Decimal::ZERO;
+        while let Some(l) = lines.next_if(|l| l.customer == c.customer) {
+            sum += l.amount;
+        }
+        assert_eq!(sum, c.figures.net_contribution, "customer {}'s lineage", c.customer);
+    }
+    assert!(lines.next().is_none(), "lineage of no customer");
+}
+
+fn peak_rss() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status.lines().find(|l| l.starts_with("VmHWM")).unwrap_or("VmHWM: ?").split_whitespace().skip(1).collect()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let dir = Path::new(args.first().map_or("contribution-data", String::as_str)).to_path_buf();
+    let out = Path::new(args.get(1).map_or("contribution-out", String::as_str)).to_path_buf();
+    let start = Instant::now();
+    let book = RuleBook::from_path(&dir.join("book.toml")).unwrap_or_else(|e| panic!("book: {e}"));
+    let inputs = inputs(&dir);
+    let read_s = start.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let result = compute(&book, "2024-03".parse().expect("month"), &inputs).unwrap_or_else(|e| panic!("compute: {e}"));
+    let compute_s = t.elapsed().as_secs_f64();
+    drop(inputs);
+    let t = Instant::now();
+    check_lineage(&result);
+    let check_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    write(&out, &result).expect("write the outputs");
+    let write_s = t.elapsed().as_secs_f64();
+    eprintln!(
+        "{} account-month lines, {} customers, {} lineage lines: read {read_s:.2}s, compute {compute_s:.2}s, \
+         check {check_s:.2}s, write {write_s:.2}s, total {:.2}s, peak RSS {}",
+        result.lineage.iter().filter(|l| l.account.is_some()).count(),
+        result.customers.len(),
+        result.lineage.len(),
+        start.elapsed().as_secs_f64(),
+        peak_rss()
+    );
+}
