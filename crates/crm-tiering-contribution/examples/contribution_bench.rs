@@ -62,8 +62,12 @@ fn create(dir: &Path, name: &str) -> BufWriter<File> {
     BufWriter::with_capacity(1 << 20, File::create(dir.join(name)).expect("create an output file"))
 }
 
-fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
-    v.map_or_else(String::new, |v| v.to_string())
+/// A comma, then the value if there is one.
+fn cell(w: &mut impl Write, v: Option<impl std::fmt::Display>) -> std::io::Result<()> {
+    match v {
+        Some(v) => write!(w, ",{v}"),
+        None => w.write_all(b","),
+    }
 }
 
 fn write(out: &Path, result: &Contribution) -> std::io::Result<()> {
@@ -96,26 +100,19 @@ fn write(out: &Path, result: &Contribution) -> std::io::Result<()> {
          driver_quantity,driver_total,amount"
     )?;
     for l in &result.lineage {
-        writeln!(
-            w,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            l.customer,
-            l.kind.as_str(),
-            opt(l.account.as_ref()),
-            opt(l.pool.as_ref()),
-            opt(l.stage),
-            opt(l.product.as_ref()),
-            opt(l.item.as_ref()),
-            opt(l.balance),
-            opt(l.ftp_rate),
-            opt(l.customer_rate),
-            opt(l.rate),
-            opt(l.risk_weight),
-            opt(l.days),
-            opt(l.driver_quantity),
-            opt(l.driver_total),
-            l.amount
-        )?;
+        write!(w, "{},{}", l.customer, l.kind.as_str())?;
+        cell(&mut w, l.account.as_ref())?;
+        cell(&mut w, l.pool.as_ref())?;
+        cell(&mut w, l.stage)?;
+        cell(&mut w, l.product.as_ref())?;
+        cell(&mut w, l.item.as_ref())?;
+        for v in [l.balance, l.ftp_rate, l.customer_rate, l.rate, l.risk_weight] {
+            cell(&mut w, v)?;
+        }
+        cell(&mut w, l.days)?;
+        cell(&mut w, l.driver_quantity)?;
+        cell(&mut w, l.driver_total)?;
+        writeln!(w, ",{}", l.amount)?;
     }
     w.flush()
 }

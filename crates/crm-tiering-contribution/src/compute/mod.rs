@@ -50,16 +50,29 @@ pub fn compute(book: &RuleBook, month: Month, inputs: &Inputs) -> Result<Contrib
         return Err(ContributionErrors(errors));
     }
     let run = Run { book, month, inputs };
-    let mut customers: Customers<'_> = BTreeMap::new();
     let mut branches: BTreeMap<(&str, &str), Fen> = BTreeMap::new();
     let mut ordered: Vec<&AccountMonth> = inputs.account_months.iter().collect();
-    ordered.sort_by(|a, b| (&a.customer, &a.account).cmp(&(&b.customer, &b.account)));
+    // Extracts usually come sorted: checking is linear, sorting is not.
+    if !ordered.is_sorted_by(|a, b| sort_key(a) <= sort_key(b)) {
+        ordered.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+    }
     let mut errors = Vec::new();
+    // Accounts come grouped by customer, so each customer's figures are built in turn and the
+    // map is built from the sorted list at once.
+    let mut grouped: Vec<(&str, CustomerFigures<'_>)> = Vec::new();
+    let mut branch = BranchSum::default();
     for a in ordered {
-        if let Err(e) = account_lines(&run, a, &mut customers, &mut branches) {
+        if grouped.last().is_none_or(|(id, _)| *id != a.customer) {
+            grouped.push((a.customer.as_str(), CustomerFigures::default()));
+        }
+        if let Some((_, c)) = grouped.last_mut()
+            && let Err(e) = account_lines(&run, a, c, branch.at(&mut branches, a))
+        {
             errors.push(e);
         }
     }
+    branch.flush(&mut branches);
+    let mut customers: Customers<'_> = grouped.into_iter().collect();
     customer_lines(inputs, &mut customers);
     let stages = stages::run_stages(&run, &mut customers).unwrap_or_else(|e| {
         errors.extend(e);
@@ -81,7 +94,7 @@ pub fn compute(book: &RuleBook, month: Month, inputs: &Inputs) -> Result<Contrib
     let (managers, unassigned) = crate::rollup::managers(&customers, &inputs.assignments)?;
     let (branches, legal_entities) = crate::rollup::branches(&customers, &branches)?;
     let mut out_customers = Vec::with_capacity(customers.len());
-    let mut lineage = Vec::new();
+    let mut lineage = Vec::with_capacity(customers.values().map(|c| c.lines.len()).sum());
     for (id, mut c) in customers {
         c.lines.sort_by_key(|l| l.kind);
         lineage.append(&mut c.lines);
@@ -107,8 +120,8 @@ pub fn compute(book: &RuleBook, month: Month, inputs: &Inputs) -> Result<Contrib
 fn account_lines<'a>(
     run: &Run<'_>,
     a: &'a AccountMonth,
-    customers: &mut Customers<'a>,
-    branches: &mut BTreeMap<(&'a str, &'a str), Fen>,
+    c: &mut CustomerFigures<'a>,
+    branch: &mut Fen,
 ) -> Result<(), ContributionError> {
     let book = run.book;
     let ftp = match book.ftp().lookup(&a.product, &a.term, run.month) {
@@ -162,8 +175,6 @@ fn account_lines<'a>(
         line.risk_weight = Some(weight);
         lines.push((CAPITAL, cost, line));
     }
-    let c = customers.entry(a.customer.as_str()).or_default();
-    let branch = branches.entry((a.legal_entity.as_str(), a.branch.as_str())).or_default();
     for (i, amount, line) in lines {
         if let (Some(s), Some(b)) = (c.fen.get_mut(i), branch.get_mut(i)) {
             *s += amount;
@@ -176,6 +187,39 @@ fn account_lines<'a>(
         c.home = Some((balance, a.account.as_str(), a.legal_entity.as_str(), a.branch.as_str()));
     }
     Ok(())
+}
+
+/// The order account-months are computed in: by customer, then account.
+fn sort_key(a: &AccountMonth) -> (&str, &str) {
+    (&a.customer, &a.account)
+}
+
+/// The running sum of one branch's account lines: consecutive account-months mostly share a
+/// branch, so the branch map is looked up when the branch changes.
+#[derive(Default)]
+struct BranchSum<'a> {
+    key: Option<(&'a str, &'a str)>,
+    fen: Fen,
+}
+
+impl<'a> BranchSum<'a> {
+    /// The sum for the account-month's branch (the previous branch's sum added to the map).
+    fn at(&mut self, branches: &mut BTreeMap<(&'a str, &'a str), Fen>, a: &'a AccountMonth) -> &mut Fen {
+        let key = (a.legal_entity.as_str(), a.branch.as_str());
+        if self.key != Some(key) {
+            self.flush(branches);
+            self.key = Some(key);
+        }
+        &mut self.fen
+    }
+
+    /// Adds the running sum to its branch's.
+    fn flush(&mut self, branches: &mut BTreeMap<(&'a str, &'a str), Fen>) {
+        if let Some(key) = self.key.take() {
+            add(branches.entry(key).or_default(), &self.fen);
+        }
+        self.fen = Fen::default();
+    }
 }
 
 /// Fees and direct costs, in input order (their customers have account-months: validated).
