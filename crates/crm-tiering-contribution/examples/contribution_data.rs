@@ -32,7 +32,8 @@ fn below(seed: &mut u64, n: u64) -> u64 {
 
 /// Products: name, term bucket, side, the FTP rates effective 2023-01, 2024-01 and 2024-06
 /// (after the month: never in force), and the customer rate's range in basis points × 100.
-const PRODUCTS: [(&str, &str, &str, [&str; 3], (u64, u64)); 7] = [
+type Product = (&'static str, &'static str, &'static str, [&'static str; 3], (u64, u64));
+const PRODUCTS: [Product; 7] = [
     ("demand", "none", "liability", ["0.0190", "0.0175", "0.0160"], (10, 35)),
     ("time", "3m", "liability", ["0.0205", "0.0195", "0.0180"], (110, 160)),
     ("time", "1y", "liability", ["0.0240", "0.0225", "0.0210"], (150, 200)),
