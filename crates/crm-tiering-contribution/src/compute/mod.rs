@@ -1,6 +1,7 @@
 //! The computation of a contribution month (SPEC §20.3–§20.6): the checks, the account-month
 //! pass, fees and direct costs, the allocation stages, then the roll-ups.
 
+mod pending;
 mod stages;
 
 use std::collections::BTreeMap;
@@ -8,21 +9,23 @@ use std::collections::BTreeMap;
 use crm_tiering::Month;
 
 use crate::error::{ContributionError, ContributionErrors};
-use crate::fen::{amount_fen, fen_decimal, prorate};
+use crate::fen::{amount_fen, prorate};
 use crate::ftp::Lookup;
 use crate::inputs::{AccountMonth, Inputs, Side};
 use crate::lineage::{
     CAPITAL, Contribution, CustomerMonth, DIRECT, FEES, Fen, Figures, INTEREST_ASSET, INTEREST_LIABILITY, LineKind,
-    LineageLine, PoolAmount, RISK,
+    PoolAmount, RISK,
 };
 use crate::rules::RuleBook;
+use crm_tiering::Decimal;
+use pending::Pending;
 
 /// One customer's figures while they are computed.
 #[derive(Default)]
 pub(crate) struct CustomerFigures<'a> {
     pub(crate) fen: Fen,
     pub(crate) by_pool: Vec<PoolAmount>,
-    pub(crate) lines: Vec<LineageLine>,
+    pub(crate) lines: Vec<Pending<'a>>,
     /// The home branch: the account with the largest balance (ties: the smaller account id).
     pub(crate) home: Option<(i128, &'a str, &'a str, &'a str)>,
 }
@@ -96,8 +99,8 @@ pub fn compute(book: &RuleBook, month: Month, inputs: &Inputs) -> Result<Contrib
     let mut out_customers = Vec::with_capacity(customers.len());
     let mut lineage = Vec::with_capacity(customers.values().map(|c| c.lines.len()).sum());
     for (id, mut c) in customers {
-        c.lines.sort_by_key(|l| l.kind);
-        lineage.append(&mut c.lines);
+        c.lines.sort_by_key(Pending::kind);
+        lineage.extend(c.lines.iter().map(|p| p.line(id, book)));
         out_customers.push(CustomerMonth {
             customer: id.to_string(),
             figures: Figures::from_fen(&c.fen),
@@ -150,37 +153,35 @@ fn account_lines<'a>(
         Side::Liability => (ftp - a.customer_rate, INTEREST_LIABILITY, LineKind::InterestLiability),
     };
     let interest = prorate(balance, &[spread], days, book.basis(), book.rounding()).ok_or_else(too_large)?;
-    let base = |kind: LineKind, amount: i128| {
-        let mut line = LineageLine::new(&a.customer, kind, fen_decimal(amount));
-        line.account = Some(a.account.clone());
-        line.product = Some(a.product.clone());
-        line.balance = Some(a.average_balance);
-        line.days = Some(days);
-        line
-    };
-    let mut line = base(kind, interest);
-    line.ftp_rate = Some(ftp);
-    line.customer_rate = Some(a.customer_rate);
-    let mut lines = vec![(index, interest, line)];
-    if let Some(rate) = a.loan_class.and_then(|c| book.provision_rate(c)) {
-        let cost = prorate(balance, &[rate], days, book.basis(), book.rounding()).ok_or_else(too_large)?;
-        let mut line = base(LineKind::RiskCost, -cost);
-        line.rate = Some(rate);
-        lines.push((RISK, cost, line));
-    }
-    if let (Some(rate), Some(weight)) = (book.capital_rate(), a.risk_weight) {
-        let cost = prorate(balance, &[weight, rate], days, book.basis(), book.rounding()).ok_or_else(too_large)?;
-        let mut line = base(LineKind::CapitalCharge, -cost);
-        line.rate = Some(rate);
-        line.risk_weight = Some(weight);
-        lines.push((CAPITAL, cost, line));
-    }
-    for (i, amount, line) in lines {
+    let account = |kind: LineKind, amount: i128, rate: Decimal| Pending::Account { a, kind, amount, days, rate };
+    let mut add = |i: usize, amount: i128, line: Pending<'a>| {
         if let (Some(s), Some(b)) = (c.fen.get_mut(i), branch.get_mut(i)) {
             *s += amount;
             *b += amount;
         }
         c.lines.push(line);
+    };
+    // Each amount is computed before any is added: an account beyond exact arithmetic adds
+    // nothing.
+    let risk = match a.loan_class.and_then(|c| book.provision_rate(c)) {
+        Some(rate) => {
+            Some((rate, prorate(balance, &[rate], days, book.basis(), book.rounding()).ok_or_else(too_large)?))
+        }
+        None => None,
+    };
+    let capital = match (book.capital_rate(), a.risk_weight) {
+        (Some(rate), Some(weight)) => {
+            let cost = prorate(balance, &[weight, rate], days, book.basis(), book.rounding()).ok_or_else(too_large)?;
+            Some((rate, cost))
+        }
+        _ => None,
+    };
+    add(index, interest, account(kind, interest, ftp));
+    if let Some((rate, cost)) = risk {
+        add(RISK, cost, account(LineKind::RiskCost, -cost, rate));
+    }
+    if let Some((rate, cost)) = capital {
+        add(CAPITAL, cost, account(LineKind::CapitalCharge, -cost, rate));
     }
     // Accounts come in id order: a later account is home only with a larger balance.
     if c.home.is_none_or(|(b, ..)| balance > b) {
@@ -244,18 +245,14 @@ fn customer_lines<'a>(inputs: &'a Inputs, customers: &mut Customers<'a>) {
         if let Some(c) = customers.get_mut(f.customer.as_str()) {
             let fen = amount_fen(f.amount).unwrap_or(0);
             c.fen[FEES] += fen;
-            let mut line = LineageLine::new(&f.customer, LineKind::Fee, fen_decimal(fen));
-            line.product.clone_from(&f.product);
-            c.lines.push(line);
+            c.lines.push(Pending::Fee { f, fen });
         }
     }
     for d in &inputs.direct_costs {
         if let Some(c) = customers.get_mut(d.customer.as_str()) {
             let fen = amount_fen(d.amount).unwrap_or(0);
             c.fen[DIRECT] += fen;
-            let mut line = LineageLine::new(&d.customer, LineKind::DirectCost, fen_decimal(-fen));
-            line.item = Some(d.item.clone());
-            c.lines.push(line);
+            c.lines.push(Pending::Direct { d, fen });
         }
     }
 }

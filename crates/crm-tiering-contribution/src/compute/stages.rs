@@ -7,12 +7,13 @@ use std::iter::Peekable;
 
 use crm_tiering::Decimal;
 
+use super::pending::Pending;
 use super::{CustomerFigures, Customers, Run};
 use crate::allocate::{SplitError, split_fen};
 use crate::error::ContributionError;
 use crate::fen::fen_decimal;
 use crate::inputs::{AccountMonth, Activity};
-use crate::lineage::{ALLOCATED, LineKind, LineageLine, PoolAmount, StageOutcome};
+use crate::lineage::{ALLOCATED, PoolAmount, StageOutcome};
 use crate::rules::{Dimension, Driver, Stage};
 
 /// Runs every stage in order; adds each customer's shares to its figures and lineage.
@@ -87,12 +88,7 @@ fn run_stage<'a>(
             if share != 0 {
                 c.by_pool.push(PoolAmount { pool: stage.pool.clone(), amount: fen_decimal(share) });
             }
-            let mut line = LineageLine::new(target, LineKind::AllocatedCost, fen_decimal(-share));
-            line.pool = Some(stage.pool.clone());
-            line.stage = Some(number);
-            line.driver_quantity = Some(*quantity);
-            line.driver_total = Some(total);
-            c.lines.push(line);
+            c.lines.push(Pending::Allocated { stage: number, quantity: *quantity, total, share });
         }
     }
     Ok(outcome)
