@@ -17,8 +17,8 @@ use std::time::Instant;
 
 use crm_tiering::Decimal;
 use crm_tiering_contribution::{
-    Contribution, ContributionErrors, Figures, Inputs, RuleBook, compute, read_account_months, read_activities,
-    read_assignments, read_cost_pools, read_direct_costs, read_fees,
+    Contribution, ContributionErrors, Figures, Inputs, LineageLine, RuleBook, compute_streaming, read_account_months,
+    read_activities, read_assignments, read_cost_pools, read_direct_costs, read_fees,
 };
 
 fn read(dir: &Path, name: &str) -> String {
@@ -93,41 +93,66 @@ fn write(out: &Path, result: &Contribution) -> std::io::Result<()> {
         figures(&mut w, &b.figures)?;
     }
     w.flush()?;
-    let mut w = create(out, "lineage.csv");
-    writeln!(
-        w,
-        "customer,kind,account,pool,stage,product,item,balance,ftp_rate,customer_rate,rate,risk_weight,days,\
-         driver_quantity,driver_total,amount"
-    )?;
-    for l in &result.lineage {
-        write!(w, "{},{}", l.customer, l.kind.as_str())?;
-        cell(&mut w, l.account.as_ref())?;
-        cell(&mut w, l.pool.as_ref())?;
-        cell(&mut w, l.stage)?;
-        cell(&mut w, l.product.as_ref())?;
-        cell(&mut w, l.item.as_ref())?;
-        for v in [l.balance, l.ftp_rate, l.customer_rate, l.rate, l.risk_weight] {
-            cell(&mut w, v)?;
-        }
-        cell(&mut w, l.days)?;
-        cell(&mut w, l.driver_quantity)?;
-        cell(&mut w, l.driver_total)?;
-        writeln!(w, ",{}", l.amount)?;
-    }
-    w.flush()
+    Ok(())
 }
 
-/// The lineage sums to the customers' net contribution, in total and for each customer.
-fn check_lineage(result: &Contribution) {
-    let mut lines = result.lineage.iter().peekable();
-    for c in &result.customers {
-        let mut sum = Decimal::ZERO;
-        while let Some(l) = lines.next_if(|l| l.customer == c.customer) {
-            sum += l.amount;
-        }
-        assert_eq!(sum, c.figures.net_contribution, "customer {}'s lineage", c.customer);
+/// Writes lineage lines to `lineage.csv` as they come, and sums each customer's lines.
+struct LineageWriter {
+    w: BufWriter<File>,
+    /// Each customer's id and the sum of its lines, in the order they came.
+    sums: Vec<(String, Decimal)>,
+    error: Option<std::io::Error>,
+}
+
+impl LineageWriter {
+    fn new(out: &Path) -> Self {
+        std::fs::create_dir_all(out).expect("create the out dir");
+        let mut w = create(out, "lineage.csv");
+        writeln!(
+            w,
+            "customer,kind,account,pool,stage,product,item,balance,ftp_rate,customer_rate,rate,risk_weight,days,\
+             driver_quantity,driver_total,amount"
+        )
+        .expect("write the lineage header");
+        LineageWriter { w, sums: Vec::new(), error: None }
     }
-    assert!(lines.next().is_none(), "lineage of no customer");
+
+    fn line(&mut self, l: &LineageLine) {
+        match self.sums.last_mut() {
+            Some((c, sum)) if *c == l.customer => *sum += l.amount,
+            _ => self.sums.push((l.customer.clone(), l.amount)),
+        }
+        if self.error.is_none()
+            && let Err(e) = write_line(&mut self.w, l)
+        {
+            self.error = Some(e);
+        }
+    }
+}
+
+fn write_line(w: &mut impl Write, l: &LineageLine) -> std::io::Result<()> {
+    write!(w, "{},{}", l.customer, l.kind.as_str())?;
+    cell(w, l.account.as_ref())?;
+    cell(w, l.pool.as_ref())?;
+    cell(w, l.stage)?;
+    cell(w, l.product.as_ref())?;
+    cell(w, l.item.as_ref())?;
+    for v in [l.balance, l.ftp_rate, l.customer_rate, l.rate, l.risk_weight] {
+        cell(w, v)?;
+    }
+    cell(w, l.days)?;
+    cell(w, l.driver_quantity)?;
+    cell(w, l.driver_total)?;
+    writeln!(w, ",{}", l.amount)
+}
+
+/// The lineage sums to each customer's net contribution, customer by customer.
+fn check_lineage(result: &Contribution, sums: &[(String, Decimal)]) {
+    assert_eq!(sums.len(), result.customers.len(), "customers with lineage");
+    for (c, (id, sum)) in result.customers.iter().zip(sums) {
+        assert_eq!(&c.customer, id, "the lineage's order");
+        assert_eq!(*sum, c.figures.net_contribution, "customer {}'s lineage", c.customer);
+    }
 }
 
 fn peak_rss() -> String {
@@ -144,21 +169,25 @@ fn main() {
     let inputs = inputs(&dir);
     let read_s = start.elapsed().as_secs_f64();
     let t = Instant::now();
-    let result = compute(&book, "2024-03".parse().expect("month"), &inputs).unwrap_or_else(|e| panic!("compute: {e}"));
+    let mut lineage = LineageWriter::new(&out);
+    let month = "2024-03".parse().expect("month");
+    let result =
+        compute_streaming(&book, month, &inputs, |l| lineage.line(&l)).unwrap_or_else(|e| panic!("compute: {e}"));
+    if let Some(e) = lineage.error.take() {
+        panic!("write the lineage: {e}");
+    }
+    lineage.w.flush().expect("write the lineage");
     let compute_s = t.elapsed().as_secs_f64();
     drop(inputs);
     let t = Instant::now();
-    check_lineage(&result);
-    let check_s = t.elapsed().as_secs_f64();
-    let t = Instant::now();
+    check_lineage(&result, &lineage.sums);
     write(&out, &result).expect("write the outputs");
     let write_s = t.elapsed().as_secs_f64();
+    let lines = lineage.sums.len();
     eprintln!(
-        "{} account-month lines, {} customers, {} lineage lines: read {read_s:.2}s, compute {compute_s:.2}s, \
-         check {check_s:.2}s, write {write_s:.2}s, total {:.2}s, peak RSS {}",
-        result.lineage.iter().filter(|l| l.account.is_some()).count(),
-        result.customers.len(),
-        result.lineage.len(),
+        "{} customers with lineage: read {read_s:.2}s, compute and write the lineage {compute_s:.2}s, \
+         check and write the rest {write_s:.2}s, total {:.2}s, peak RSS {}",
+        lines,
         start.elapsed().as_secs_f64(),
         peak_rss()
     );

@@ -4,7 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use crm_tiering_contribution::{
-    Inputs, RuleBook, compute, read_account_months, read_activities, read_assignments, read_cost_pools, read_fees,
+    Inputs, RuleBook, compute, compute_streaming, read_account_months, read_activities, read_assignments,
+    read_cost_pools, read_fees,
 };
 
 const BOOK: &str = r#"
@@ -109,4 +110,25 @@ fn grouped_and_interleaved_inputs_agree() {
         let sum: crm_tiering::Decimal = grouped.explain(&c.customer).map(|l| l.amount).sum();
         assert_eq!(sum, c.figures.net_contribution, "{}", c.customer);
     }
+}
+
+#[test]
+fn streaming_hands_over_the_lineage_in_order() {
+    let book = RuleBook::from_toml_str(BOOK).unwrap();
+    let month = "2024-03".parse().unwrap();
+    let inputs = inputs(&[5, 0, 4, 2, 7, 3, 1, 6]);
+    let whole = compute(&book, month, &inputs).unwrap();
+    let mut lines = Vec::new();
+    let mut streamed = compute_streaming(&book, month, &inputs, |l| lines.push(l)).unwrap();
+    assert!(streamed.lineage.is_empty());
+    assert!(lines.len() > 10);
+    assert_eq!(lines, whole.lineage);
+    streamed.lineage = lines;
+    assert_eq!(streamed, whole);
+    // A month that does not compute hands over no line.
+    let mut bad = inputs.clone();
+    bad.account_months[0].product = "unknown".into();
+    let mut called = 0;
+    assert!(compute_streaming(&book, month, &bad, |_| called += 1).is_err());
+    assert_eq!(called, 0);
 }

@@ -14,7 +14,7 @@ use crate::ftp::Lookup;
 use crate::inputs::{AccountMonth, Inputs, Side};
 use crate::lineage::{
     CAPITAL, Contribution, CustomerMonth, DIRECT, FEES, Fen, Figures, INTEREST_ASSET, INTEREST_LIABILITY, LineKind,
-    PoolAmount, RISK,
+    LineageLine, PoolAmount, RISK,
 };
 use crate::rules::RuleBook;
 use crm_tiering::Decimal;
@@ -48,6 +48,64 @@ pub(crate) struct Run<'a> {
 /// Every bad record (SPEC §20.8) and every rate gap, unknown product, zero driver total or
 /// missing coefficient, as [`ContributionErrors`]; nothing is returned in part.
 pub fn compute(book: &RuleBook, month: Month, inputs: &Inputs) -> Result<Contribution, ContributionErrors> {
+    let mut lineage = Vec::new();
+    let mut result = run(book, month, inputs, &mut lineage)?;
+    result.lineage = lineage;
+    Ok(result)
+}
+
+/// Computes as [`compute`] does, but hands each lineage line to `line` as it is made, in the
+/// lineage's order, instead of keeping them: the result's `lineage` is empty. A store that
+/// writes the lines as they come holds none of them, which is most of a month's memory. No
+/// line is handed over unless the whole month computes.
+///
+/// # Errors
+/// As [`compute`]; `line` is then never called.
+pub fn compute_streaming(
+    book: &RuleBook,
+    month: Month,
+    inputs: &Inputs,
+    line: impl FnMut(LineageLine),
+) -> Result<Contribution, ContributionErrors> {
+    run(book, month, inputs, &mut Stream(line))
+}
+
+/// Where the lineage lines go: a list, or a caller's function.
+trait Lines {
+    /// Room for `n` more lines.
+    fn reserve(&mut self, n: usize);
+    /// The next line.
+    fn push(&mut self, line: LineageLine);
+}
+
+impl Lines for Vec<LineageLine> {
+    fn reserve(&mut self, n: usize) {
+        self.reserve_exact(n);
+    }
+
+    fn push(&mut self, line: LineageLine) {
+        Vec::push(self, line);
+    }
+}
+
+/// Lines handed to a function.
+struct Stream<F>(F);
+
+impl<F: FnMut(LineageLine)> Lines for Stream<F> {
+    fn reserve(&mut self, _: usize) {}
+
+    fn push(&mut self, line: LineageLine) {
+        (self.0)(line);
+    }
+}
+
+/// The computation, the lineage lines going to `lines`.
+fn run(
+    book: &RuleBook,
+    month: Month,
+    inputs: &Inputs,
+    lines: &mut dyn Lines,
+) -> Result<Contribution, ContributionErrors> {
     let errors = crate::validate::validate(book, month, inputs);
     if !errors.is_empty() {
         return Err(ContributionErrors(errors));
@@ -97,10 +155,12 @@ pub fn compute(book: &RuleBook, month: Month, inputs: &Inputs) -> Result<Contrib
     let (managers, unassigned) = crate::rollup::managers(&customers, &inputs.assignments)?;
     let (branches, legal_entities) = crate::rollup::branches(&customers, &branches)?;
     let mut out_customers = Vec::with_capacity(customers.len());
-    let mut lineage = Vec::with_capacity(customers.values().map(|c| c.lines.len()).sum());
+    lines.reserve(customers.values().map(|c| c.lines.len()).sum());
     for (id, mut c) in customers {
         c.lines.sort_by_key(Pending::kind);
-        lineage.extend(c.lines.iter().map(|p| p.line(id, book)));
+        for p in &c.lines {
+            lines.push(p.line(id, book));
+        }
         out_customers.push(CustomerMonth {
             customer: id.to_string(),
             figures: Figures::from_fen(&c.fen),
@@ -110,7 +170,7 @@ pub fn compute(book: &RuleBook, month: Month, inputs: &Inputs) -> Result<Contrib
     Ok(Contribution {
         month,
         customers: out_customers,
-        lineage,
+        lineage: Vec::new(),
         managers,
         unassigned: Figures::from_fen(&unassigned),
         branches,
