@@ -71,6 +71,11 @@ pub(crate) fn split_fen(amount: i128, targets: &[(&str, Decimal)]) -> Result<Vec
         return Err(SplitError::ZeroTotal);
     }
     let whole = amount.checked_abs().ok_or(SplitError::TooLarge)?;
+    if let [w] = weights.as_slice() {
+        // One target: its share is the whole amount (as the general path gives it).
+        whole.checked_mul(*w).ok_or(SplitError::TooLarge)?;
+        return Ok(vec![amount]);
+    }
     let mut shares = Vec::with_capacity(targets.len());
     let mut remainders = Vec::with_capacity(targets.len());
     for (i, w) in weights.iter().enumerate() {

@@ -25,7 +25,9 @@ pub struct FtpRate {
 /// The table, checked: no two entries of one product, term bucket and month.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FtpTable {
-    rates: BTreeMap<(String, String), BTreeMap<Month, Decimal>>,
+    /// By product, then term bucket, then effective month (nested, so a lookup by `&str`
+    /// needs no allocation).
+    rates: BTreeMap<String, BTreeMap<String, BTreeMap<Month, Decimal>>>,
 }
 
 /// What a lookup finds.
@@ -59,7 +61,7 @@ impl FtpTable {
                 errors.push(e);
                 continue;
             }
-            let slot = table.rates.entry((r.product.clone(), r.term.clone())).or_default();
+            let slot = table.rates.entry(r.product.clone()).or_default().entry(r.term.clone()).or_default();
             if slot.insert(r.effective, r.rate).is_some() {
                 errors.push(ContributionError::record(
                     name,
@@ -74,7 +76,7 @@ impl FtpTable {
     /// The rate in force for a product and term bucket in a month: the entry with the latest
     /// effective month on or before it.
     pub(crate) fn lookup(&self, product: &str, term: &str, month: Month) -> Lookup {
-        match self.rates.get(&(product.to_string(), term.to_string())) {
+        match self.rates.get(product).and_then(|terms| terms.get(term)) {
             None => Lookup::Unknown,
             Some(by_month) => by_month.range(..=month).next_back().map_or(Lookup::Gap, |(_, r)| Lookup::Rate(*r)),
         }
@@ -95,7 +97,7 @@ impl FtpTable {
     /// The number of entries.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.rates.values().map(BTreeMap::len).sum()
+        self.rates.values().flat_map(BTreeMap::values).map(BTreeMap::len).sum()
     }
 
     /// Whether the table has no entry.

@@ -52,7 +52,7 @@ mod rules;
 mod validate;
 
 pub use allocate::largest_remainder;
-pub use compute::compute;
+pub use compute::{compute, compute_streaming};
 pub use csv::{
     read_account_months, read_activities, read_assignments, read_cost_pools, read_direct_costs, read_fees,
     read_ftp_rates,

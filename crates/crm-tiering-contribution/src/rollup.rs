@@ -35,17 +35,20 @@ pub(crate) fn managers(
             add(&mut unassigned, &c.fen);
             continue;
         };
-        for (manager, _) in targets {
-            managers.entry(manager).or_default().0 += 1;
-        }
+        let mut parts = vec![Fen::default(); targets.len()];
         for (i, amount) in c.fen.iter().enumerate() {
             let split = split_fen(*amount, targets)
                 .map_err(|_| ContributionError::TooLarge { what: format!("customer {id}'s manager shares") })?;
-            for ((manager, _), part) in targets.iter().zip(split) {
-                if let Some(v) = managers.entry(manager).or_default().1.get_mut(i) {
-                    *v += part;
+            for (fen, part) in parts.iter_mut().zip(split) {
+                if let Some(v) = fen.get_mut(i) {
+                    *v = part;
                 }
             }
+        }
+        for ((manager, _), fen) in targets.iter().zip(&parts) {
+            let slot = managers.entry(manager).or_default();
+            slot.0 += 1;
+            add(&mut slot.1, fen);
         }
     }
     let mut sum = unassigned;

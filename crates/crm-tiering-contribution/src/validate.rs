@@ -1,7 +1,7 @@
 //! The checks of every input record before anything is computed (SPEC §20.8): each names the
 //! record and the field; a run with any failure computes nothing.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crm_tiering::{Decimal, MAX_AMOUNT, Month};
 
@@ -14,11 +14,16 @@ use crate::rules::RuleBook;
 /// Every record error of the inputs, in input order.
 pub(crate) fn validate(book: &RuleBook, month: Month, inputs: &Inputs) -> Vec<ContributionError> {
     let mut errors = Vec::new();
-    let mut accounts = BTreeSet::new();
-    let mut customers = BTreeSet::new();
+    // Hash sets: only membership is asked of them.
+    let mut accounts = HashSet::with_capacity(inputs.account_months.len());
+    let mut customers = HashSet::new();
+    let mut previous = None;
     for a in &inputs.account_months {
         account_month(a, month, &mut errors);
-        customers.insert(a.customer.as_str());
+        if previous != Some(a.customer.as_str()) {
+            customers.insert(a.customer.as_str());
+            previous = Some(a.customer.as_str());
+        }
         if !accounts.insert(a.account.as_str()) {
             errors.push(ContributionError::DuplicateAccountMonth { account: a.account.clone(), month: a.month });
         }
@@ -68,7 +73,7 @@ pub(crate) fn validate(book: &RuleBook, month: Month, inputs: &Inputs) -> Vec<Co
 
 struct Check<'a> {
     month: Month,
-    customers: &'a BTreeSet<&'a str>,
+    customers: &'a HashSet<&'a str>,
     errors: Vec<ContributionError>,
 }
 
@@ -109,8 +114,9 @@ fn amount_problem(amount: Decimal, signed: bool) -> Option<String> {
 }
 
 fn account_month(a: &AccountMonth, month: Month, errors: &mut Vec<ContributionError>) {
-    let record = format!("account {}", a.account);
-    let mut fail = |field: &str, message: String| errors.push(ContributionError::record(&record, field, message));
+    let mut fail = |field: &str, message: String| {
+        errors.push(ContributionError::record(format!("account {}", a.account), field, message));
+    };
     for (field, value) in [("account", &a.account), ("customer", &a.customer), ("product", &a.product)] {
         if value.is_empty() {
             fail(field, "empty: a value is required".into());

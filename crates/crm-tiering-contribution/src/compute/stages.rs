@@ -2,15 +2,18 @@
 //! shares by largest remainder, and the conservation check.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::IterMut;
+use std::iter::Peekable;
 
 use crm_tiering::Decimal;
 
-use super::{Customers, Run};
+use super::pending::Pending;
+use super::{CustomerFigures, Customers, Run};
 use crate::allocate::{SplitError, split_fen};
 use crate::error::ContributionError;
 use crate::fen::fen_decimal;
 use crate::inputs::{AccountMonth, Activity};
-use crate::lineage::{ALLOCATED, LineKind, LineageLine, PoolAmount, StageOutcome};
+use crate::lineage::{ALLOCATED, PoolAmount, StageOutcome};
 use crate::rules::{Dimension, Driver, Stage};
 
 /// Runs every stage in order; adds each customer's shares to its figures and lineage.
@@ -74,21 +77,18 @@ fn run_stage<'a>(
         targets: shares.iter().filter(|s| **s != 0).count(),
         to_pools: Vec::new(),
     };
+    // Customer targets come in id order, as the customers do: walk both together.
+    let mut cursor = customers.iter_mut().peekable();
     for ((target, quantity), share) in targets.iter().zip(shares) {
         if matches!(stage.driver, Driver::CostCentres { .. }) {
             *pools.entry(target).or_default() += share;
             outcome.to_pools.push(PoolAmount { pool: (*target).to_string(), amount: fen_decimal(share) });
-        } else if let Some(c) = customers.get_mut(*target) {
+        } else if let Some(c) = seek(&mut cursor, target) {
             c.fen[ALLOCATED] += share;
             if share != 0 {
                 c.by_pool.push(PoolAmount { pool: stage.pool.clone(), amount: fen_decimal(share) });
             }
-            let mut line = LineageLine::new(target, LineKind::AllocatedCost, fen_decimal(-share));
-            line.pool = Some(stage.pool.clone());
-            line.stage = Some(number);
-            line.driver_quantity = Some(*quantity);
-            line.driver_total = Some(total);
-            c.lines.push(line);
+            c.lines.push(Pending::Allocated { stage: number, quantity: *quantity, total, share });
         }
     }
     Ok(outcome)
@@ -105,8 +105,19 @@ fn quantities<'a>(
     let too_large = |customer: &str| ContributionError::TooLarge {
         what: format!("customer {customer}'s driver quantity (stage {number})"),
     };
+    // The current customer's sum: records mostly come grouped by customer, so the map is
+    // looked up when the customer changes (the additions are the same, in the same order).
+    let mut current: Option<(&'a str, Decimal)> = None;
     let mut add = |customer: &'a str, value: Option<Decimal>, errors: &mut Vec<ContributionError>| {
-        let slot = q.entry(customer).or_default();
+        let slot = match &mut current {
+            Some((c, slot)) if *c == customer => slot,
+            _ => {
+                if let Some((c, sum)) = current.take() {
+                    q.insert(c, sum);
+                }
+                &mut current.insert((customer, q.get(customer).copied().unwrap_or_default())).1
+            }
+        };
         match value.and_then(|v| exact_add(*slot, v)) {
             Some(sum) => *slot = sum,
             None => errors.push(too_large(customer)),
@@ -131,9 +142,21 @@ fn quantities<'a>(
             }
         }
         Driver::Coefficients { quantity: None, side, keys, table } => {
+            // The table keyed by borrowed text, so an account's key is looked up unallocated.
+            let borrowed: BTreeMap<Vec<&str>, Decimal> =
+                table.iter().map(|(k, v)| (k.iter().map(String::as_str).collect(), *v)).collect();
+            let mut key = Vec::with_capacity(keys.len());
             for a in accounts.filter(|a| side.is_none_or(|s| a.side == s)) {
-                let key = keys.iter().map(|d| Some(account_key(a, *d).to_string())).collect::<Option<Vec<_>>>();
-                match coefficient(table, key, number, &format!("account {}", a.account), keys) {
+                key.clear();
+                key.extend(keys.iter().map(|d| account_key(a, *d)));
+                let found = match borrowed.get(&key) {
+                    Some(c) => Ok(*c),
+                    None => {
+                        let owned = Some(key.iter().map(|k| (*k).to_string()).collect());
+                        coefficient(table, owned, number, &format!("account {}", a.account), keys)
+                    }
+                };
+                match found {
                     Ok(c) => add(&a.customer, Some(c), &mut errors),
                     Err(e) => errors.push(e),
                 }
@@ -151,7 +174,21 @@ fn quantities<'a>(
         }
         Driver::CostCentres { .. } => {}
     }
+    if let Some((c, sum)) = current {
+        q.insert(c, sum);
+    }
     if errors.is_empty() { Ok(q) } else { Err(errors) }
+}
+
+/// The customer `target`, advancing `cursor` (in id order) past the customers before it.
+fn seek<'c, 'a: 'c>(
+    cursor: &mut Peekable<IterMut<'c, &'a str, CustomerFigures<'a>>>,
+    target: &str,
+) -> Option<&'c mut CustomerFigures<'a>> {
+    while cursor.peek().is_some_and(|(id, _)| **id < target) {
+        cursor.next();
+    }
+    cursor.next_if(|(id, _)| **id == target).map(|(_, c)| c)
 }
 
 fn coefficient(

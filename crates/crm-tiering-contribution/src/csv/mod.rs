@@ -4,6 +4,7 @@
 
 mod readers;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::error::{ContributionError, ContributionErrors};
@@ -12,19 +13,20 @@ pub use readers::{
     read_ftp_rates,
 };
 
-/// A parsed table: its columns and rows of cells, each row with its line number.
+/// A table with a checked header: its columns, and the lines after the header, split into
+/// cells one line at a time as the table is read (no line's cells are kept).
 struct Table<'a> {
     name: &'a str,
     columns: BTreeMap<String, usize>,
-    /// Each line: its number, and its cells or why they cannot be read.
-    rows: Vec<(usize, Result<Vec<String>, ContributionError>)>,
+    /// The text after the header line (the header is line 1).
+    body: &'a str,
 }
 
 /// One row being read: its cells by column, and the errors found so far.
 struct Row<'t, 'a> {
     table: &'t Table<'a>,
     line: usize,
-    cells: &'t [String],
+    cells: &'t [Cow<'a, str>],
     errors: Vec<ContributionError>,
 }
 
@@ -34,7 +36,7 @@ impl<'a> Table<'a> {
     /// with the others when the table is read).
     fn parse(name: &'a str, text: &'a str, required: &[&str], optional: &[&str]) -> Result<Self, ContributionErrors> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).enumerate();
+        let mut lines = lines(text).enumerate();
         let error = |line: usize, column: Option<String>, message: String| ContributionError::Table {
             table: name.to_string(),
             line,
@@ -46,10 +48,11 @@ impl<'a> Table<'a> {
         };
         let mut columns = BTreeMap::new();
         let mut errors = Vec::new();
-        let Some(names) = split(header) else {
+        let mut names = Vec::new();
+        if !split(header, &mut names) {
             return Err(error(1, None, "an unterminated quoted cell".into()).into());
-        };
-        for (i, c) in names.iter().map(String::as_str).enumerate() {
+        }
+        for (i, c) in names.iter().map(|c| c.as_ref()).enumerate() {
             if !required.contains(&c) && !optional.contains(&c) {
                 errors.push(error(1, Some(c.to_string()), "not a column of this table".into()));
             } else if columns.insert(c.to_string(), i).is_some() {
@@ -61,34 +64,31 @@ impl<'a> Table<'a> {
                 errors.push(error(1, Some((*c).to_string()), "a required column is missing".into()));
             }
         }
-        let mut rows = Vec::new();
-        for (i, l) in lines {
-            if l.is_empty() {
-                continue;
-            }
-            let cells = match split(l) {
-                Some(cells) if cells.len() == columns.len() => Ok(cells),
-                Some(cells) => Err(error(i + 1, None, format!("{} cells, expected {}", cells.len(), columns.len()))),
-                None => Err(error(i + 1, None, "an unterminated quoted cell".into())),
-            };
-            rows.push((i + 1, cells));
-        }
-        if errors.is_empty() { Ok(Table { name, columns, rows }) } else { Err(ContributionErrors(errors)) }
+        let body = text.split_once('\n').map_or("", |(_, rest)| rest);
+        if errors.is_empty() { Ok(Table { name, columns, body }) } else { Err(ContributionErrors(errors)) }
     }
 
     /// Reads every row with `read`, collecting every row's errors.
     fn read<T>(&self, read: impl Fn(&mut Row<'_, 'a>) -> Option<T>) -> Result<Vec<T>, ContributionErrors> {
         let mut out = Vec::new();
         let mut errors = Vec::new();
-        for (line, cells) in &self.rows {
-            let cells = match cells {
-                Ok(cells) => cells,
-                Err(e) => {
-                    errors.push(e.clone());
-                    continue;
-                }
+        let mut cells = Vec::with_capacity(self.columns.len());
+        for (i, l) in lines(self.body).enumerate() {
+            let line = i + 2;
+            if l.is_empty() {
+                continue;
+            }
+            let problem = match split(l, &mut cells) {
+                true if cells.len() == self.columns.len() => None,
+                true => Some(format!("{} cells, expected {}", cells.len(), self.columns.len())),
+                false => Some("an unterminated quoted cell".into()),
             };
-            let mut row = Row { table: self, line: *line, cells, errors: Vec::new() };
+            if let Some(message) = problem {
+                let table = self.name.to_string();
+                errors.push(ContributionError::Table { table, line, column: None, message });
+                continue;
+            }
+            let mut row = Row { table: self, line, cells: &cells, errors: Vec::new() };
             let value = read(&mut row);
             match value {
                 Some(v) if row.errors.is_empty() => out.push(v),
@@ -99,10 +99,15 @@ impl<'a> Table<'a> {
     }
 }
 
+/// The lines of a text, each without its `\r\n` or `\n`.
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l))
+}
+
 impl Row<'_, '_> {
     /// The cell of a column (empty when the table has no such column).
     fn cell(&self, column: &str) -> &str {
-        self.table.columns.get(column).and_then(|i| self.cells.get(*i)).map_or("", String::as_str)
+        self.table.columns.get(column).and_then(|i| self.cells.get(*i)).map_or("", |c| c.as_ref())
     }
 
     /// A required cell: a non-empty text.
@@ -121,9 +126,9 @@ impl Row<'_, '_> {
 
     /// A cell parsed by `parse` (required), or an error naming what was expected.
     fn parsed<T>(&mut self, column: &str, expected: &str, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
-        let t = self.cell(column).to_string();
-        let value = parse(&t);
+        let value = parse(self.cell(column));
         if value.is_none() {
+            let t = self.cell(column).to_string();
             self.fail(column, format!("`{t}` is not {expected}"));
         }
         value
@@ -152,15 +157,20 @@ impl Row<'_, '_> {
     }
 }
 
-/// Splits a line into cells: commas outside double quotes; `None` for an unterminated quote.
-fn split(line: &str) -> Option<Vec<String>> {
-    let mut cells = Vec::new();
+/// Splits a line into `cells`: commas outside double quotes; `false` for an unterminated
+/// quote. A line without quotes is split into borrowed cells.
+fn split<'a>(line: &'a str, cells: &mut Vec<Cow<'a, str>>) -> bool {
+    cells.clear();
+    if !line.contains('"') {
+        cells.extend(line.split(',').map(Cow::Borrowed));
+        return true;
+    }
     let mut cell = String::new();
     let mut chars = line.chars().peekable();
     let mut quoted = false;
     while let Some(c) = chars.next() {
         match (quoted, c) {
-            (false, ',') => cells.push(std::mem::take(&mut cell)),
+            (false, ',') => cells.push(Cow::Owned(std::mem::take(&mut cell))),
             (false, '"') if cell.is_empty() => quoted = true,
             (true, '"') if chars.peek() == Some(&'"') => {
                 chars.next();
@@ -171,10 +181,10 @@ fn split(line: &str) -> Option<Vec<String>> {
         }
     }
     if quoted {
-        return None;
+        return false;
     }
-    cells.push(cell);
-    Some(cells)
+    cells.push(Cow::Owned(cell));
+    true
 }
 
 #[cfg(test)]
@@ -189,10 +199,15 @@ mod tests {
         assert_eq!(rows, vec![("c,1".to_string(), 2)]);
     }
 
+    fn cells(line: &str) -> Option<Vec<String>> {
+        let mut cells = Vec::new();
+        split(line, &mut cells).then(|| cells.into_iter().map(|c| c.into_owned()).collect())
+    }
+
     #[test]
     fn quoted_cells() {
-        assert_eq!(split("a,\"b,c\",\"d\"\"e\"").unwrap(), vec!["a", "b,c", "d\"e"]);
-        assert_eq!(split("a,,").unwrap(), vec!["a", "", ""]);
-        assert!(split("a,\"b").is_none());
+        assert_eq!(cells("a,\"b,c\",\"d\"\"e\"").unwrap(), vec!["a", "b,c", "d\"e"]);
+        assert_eq!(cells("a,,").unwrap(), vec!["a", "", ""]);
+        assert!(cells("a,\"b").is_none());
     }
 }
