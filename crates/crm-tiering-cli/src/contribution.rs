@@ -28,40 +28,49 @@ pub(crate) struct ContributionArgs {
     /// The contribution rule book (TOML, SPEC §20.2): day-count basis, rounding, FTP rates (or
     /// `ftp.file`, a CSV beside the book), allocation stages, provision and capital rates.
     #[arg(long, value_name = "FILE")]
-    rules: PathBuf,
+    pub(crate) rules: PathBuf,
     /// The month computed (`YYYY-MM`): every record of every file must be of this month.
     #[arg(long, value_name = "YYYY-MM")]
-    month: Month,
+    pub(crate) month: Month,
     /// Account-months (CSV): `month,customer,account,product,side,average_balance,
     /// customer_rate,branch,legal_entity` and optional `term,days,loan_class,risk_weight`.
     #[arg(long, value_name = "FILE")]
-    accounts: PathBuf,
+    pub(crate) accounts: PathBuf,
     /// Fee income (CSV): `month,customer,amount` and optional `product`.
     #[arg(long, value_name = "FILE")]
-    fees: Option<PathBuf>,
+    pub(crate) fees: Option<PathBuf>,
     /// Cost pools (CSV): `month,cost_centre,amount`; each is allocated by a stage of the book.
     #[arg(long, value_name = "FILE")]
-    cost_pools: Option<PathBuf>,
+    pub(crate) cost_pools: Option<PathBuf>,
     /// Activity quantities for the drivers (CSV): `month,customer,quantity,value` and optional
     /// `product,channel,branch`.
     #[arg(long, value_name = "FILE")]
-    activities: Option<PathBuf>,
+    pub(crate) activities: Option<PathBuf>,
     /// Costs charged directly to customers (CSV): `month,customer,item,amount`.
     #[arg(long, value_name = "FILE")]
-    direct_costs: Option<PathBuf>,
+    pub(crate) direct_costs: Option<PathBuf>,
     /// Account manager assignments (CSV): `customer,manager,role,share` (role 主办/lead or
     /// 协办/assisting, share in percent; a customer's shares sum to 100).
     #[arg(long, value_name = "FILE")]
-    assignments: Option<PathBuf>,
+    pub(crate) assignments: Option<PathBuf>,
     /// Output directory for customers.csv, managers.csv, branches.csv, legal_entities.csv,
     /// lineage.csv and stages.csv (created when missing; the files are written under temporary
     /// names and renamed into place only when all are written).
     #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
+    /// Also write the month into this month-end store (a SQLite path or `postgres://` URL, made
+    /// by `init`) beside the tiering months: the customers' figures, the account managers'
+    /// roll-up and the lineage, in one transaction. `explain --customer` then shows them.
+    #[arg(long, value_name = "PATH|URL")]
+    pub(crate) store: Option<String>,
+    /// Replace the contribution month when the store holds it already (without it, a stored
+    /// month is refused with exit code 8 and nothing is written).
+    #[arg(long)]
+    pub(crate) rerun: bool,
     /// Print this customer's lines (kind, account or pool, product, rates, driver quantity and
     /// share, amount) and net contribution.
     #[arg(long, value_name = "CUSTOMER")]
-    explain: Option<String>,
+    pub(crate) explain: Option<String>,
 }
 
 /// The input files of a run, with their text kept for locating record errors.
@@ -83,10 +92,15 @@ pub(crate) fn contribution_command(args: &ContributionArgs) -> Result<Exit, Fail
             format!("customer `{customer}` has no account-month in {}; nothing was written", args.month),
         ));
     }
+    // The files are staged first, the store written next, and the files renamed into place
+    // last: a store that refuses the month (stored already, locked) leaves no files behind.
     let staged = match &args.out {
         Some(dir) => Some(files::write_all(dir, &book, &result, &inputs)?),
         None => None,
     };
+    if let Some(location) = &args.store {
+        store_month(location, args, &result, &inputs)?;
+    }
     if let Some(staging) = staged {
         staging.commit()?;
     }
@@ -101,6 +115,25 @@ pub(crate) fn contribution_command(args: &ContributionArgs) -> Result<Exit, Fail
     }
     println!("{}", summary(&result, &inputs, started));
     Ok(Exit::Ok)
+}
+
+/// Writes the month into the store.
+fn store_month(location: &str, args: &ContributionArgs, result: &Contribution, inputs: &Inputs) -> Result<(), Failure> {
+    let mut store = crate::store::open(location, false)?;
+    let meta = crm_tiering_store::ContributionMeta {
+        tool_version: crate::store::tool_version(),
+        rule_book_text: read_utf8(&args.rules)?,
+        rerun: args.rerun,
+        unassigned_customers: u64::try_from(files::unassigned_customers(result, inputs)).unwrap_or(u64::MAX),
+    };
+    store.write_contribution(result, &meta).map_err(crate::store::failure)?;
+    println!(
+        "stored the contribution month {} in {}{}",
+        result.month,
+        store.location(),
+        if args.rerun { " (replacing it when it was there)" } else { "" }
+    );
+    Ok(())
 }
 
 /// Reads the rule book; its errors are an invalid rule book (exit code 3), each listed.

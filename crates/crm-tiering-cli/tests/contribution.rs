@@ -217,3 +217,67 @@ fn every_bad_cell_and_share_is_listed() {
         err(&o)
     );
 }
+
+/// One integer from SQL on a store's database.
+fn sql_int(loc: &str, query: &str) -> i64 {
+    if loc.starts_with("postgres") {
+        let mut c = postgres::Client::connect(loc, postgres::NoTls).unwrap();
+        let r = c.query_one(query, &[]).unwrap();
+        r.try_get::<_, i64>(0).or_else(|_| r.try_get::<_, i32>(0).map(i64::from)).unwrap()
+    } else {
+        let c = rusqlite::Connection::open(loc).unwrap();
+        c.query_row(query, [], |r| r.get(0)).unwrap()
+    }
+}
+
+#[test]
+fn the_store_keeps_the_month_explain_shows_it_after_the_tiering_story_and_a_rerun_replaces_it() {
+    let s = common::stores("crmt_contrib", "explain");
+    let m = Month::new(ACCOUNTS);
+    for loc in &s.locations {
+        let o = cli(&["init", "--store", loc]);
+        assert_eq!(code(&o), 0, "{}", err(&o));
+        let aum =
+            common::month_file(&m.root, "aum.csv", &[("2024-03", "c1", "600000.00"), ("2024-03", "c2", "1000.00")]);
+        let o = cli(&["run", "--month", "2024-03", "--aum", &aum, "--store", loc, "--quiet"]);
+        assert_eq!(code(&o), 0, "{}", err(&o));
+        let before = out(&cli(&["explain", "--customer", "c1", "--store", loc]));
+
+        let o = m.run(&["--store", loc]);
+        assert_eq!(code(&o), 0, "{}", err(&o));
+        assert!(out(&o).contains("stored the contribution month 2024-03"), "{}", out(&o));
+        let o = cli(&["explain", "--customer", "c1", "--store", loc]);
+        assert_eq!(code(&o), 0, "{}", err(&o));
+        let story = out(&o);
+        // The tiering story is as it was; the contribution follows it.
+        assert!(story.starts_with(&before), "{before}\n---\n{story}");
+        let rest = &story[before.len()..];
+        assert!(rest.contains("Contribution 贡献度 (1 stored month(s))"), "{rest}");
+        assert!(rest.contains("2024-03: net contribution 244.45"), "{rest}");
+        assert!(rest.contains("pool ops (stage 2)"), "{rest}");
+        assert!(rest.contains("120000 / 216000"), "{rest}");
+        // c3 has no tiering month: its contribution alone.
+        let o = cli(&["explain", "--customer", "c3", "--store", loc]);
+        assert_eq!(code(&o), 0, "{}", err(&o));
+        assert!(out(&o).contains("2024-03: net contribution 15.33"), "{}", out(&o));
+
+        // A second run of the month is refused without --rerun: nothing written, no files.
+        std::fs::write(m.root.join("fees.csv"), "month,customer,amount\n2024-03,c1,80.00\n2024-03,c2,10.00\n").unwrap();
+        let out_dir = m.root.join(format!("out-{}", loc.len()));
+        let o = m.run(&["--store", loc, "--out", p(&out_dir)]);
+        assert_eq!(code(&o), 8, "{}", err(&o));
+        assert!(err(&o).contains("give --rerun to replace it"), "{}", err(&o));
+        assert!(std::fs::read_dir(&out_dir).map(|d| d.count()).unwrap_or(0) == 0, "no files written");
+        let o = m.run(&["--store", loc, "--rerun", "--out", p(&out_dir)]);
+        assert_eq!(code(&o), 0, "{}", err(&o));
+        assert!(out_dir.join("customers.csv").is_file());
+        let story = out(&cli(&["explain", "--customer", "c1", "--store", loc]));
+        // c1's fee 50.00 → 80.00: 244.45 + 30.00.
+        assert!(story.contains("2024-03: net contribution 274.45"), "{story}");
+        assert!(!story.contains("244.45"), "{story}");
+        assert_eq!(sql_int(loc, "SELECT count(*) FROM contribution_lineage"), 14);
+        assert_eq!(sql_int(loc, "SELECT count(*) FROM contribution_customers"), 3);
+        assert_eq!(sql_int(loc, "SELECT net_contribution FROM contribution_customers WHERE customer_id = 'c1'"), 27445);
+        std::fs::write(m.root.join("fees.csv"), FEES).unwrap();
+    }
+}

@@ -38,6 +38,7 @@
 )]
 
 mod allocate;
+mod codes;
 mod compute;
 mod csv;
 mod error;
