@@ -15,6 +15,7 @@ mod catch_up;
 mod check_rules;
 mod contribution;
 mod demo;
+mod demo_contribution;
 mod exit;
 mod explain;
 mod export;
@@ -284,6 +285,12 @@ struct DemoArgs {
     /// Worker threads for the evaluation (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Also generate a contribution dataset (贡献度: deposit and loan accounts, an FTP rate
+    /// table, fees, cost pools and their drivers, account manager assignments) for the
+    /// customers of the last month, with the rule book rules-spec/contribution-demo.toml, and
+    /// compute that month into contribution/ and the demo's store.
+    #[arg(long)]
+    contribution: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -406,7 +413,13 @@ fn main() -> ExitCode {
         Command::Migrate(args) => store::migrate_command(&args.store),
         Command::Demo(args) => demo::demo_command(
             &args.out,
-            demo::DemoSpec { customers: args.customers, months: args.months, start: args.start, seed: args.seed },
+            demo::DemoSpec {
+                customers: args.customers,
+                months: args.months,
+                start: args.start,
+                seed: args.seed,
+                contribution: args.contribution,
+            },
             args.rules.as_deref(),
             args.threads,
             args.store.as_deref(),
