@@ -92,6 +92,18 @@ pub(crate) fn contribution_command(args: &ContributionArgs) -> Result<Exit, Fail
             format!("customer `{customer}` has no account-month in {}; nothing was written", args.month),
         ));
     }
+    // The stages are checked again from the outputs: what reached customers and pools is
+    // each pool's amount (the computation checked it too; a difference is a fault, not a
+    // figure).
+    if let Some(s) = files::stage_rows(&result).into_iter().find(|s| !s.conserved) {
+        return Err(Failure::internal(format!(
+            "stage {} (pool {}): {} allocated of {}; nothing was written",
+            s.stage,
+            s.pool,
+            files::amount(s.allocated),
+            files::amount(s.amount)
+        )));
+    }
     // The files are staged first, the store written next, and the files renamed into place
     // last: a store that refuses the month (stored already, locked) leaves no files behind.
     let staged = match &args.out {
@@ -119,7 +131,8 @@ pub(crate) fn contribution_command(args: &ContributionArgs) -> Result<Exit, Fail
 
 /// Writes the month into the store.
 fn store_month(location: &str, args: &ContributionArgs, result: &Contribution, inputs: &Inputs) -> Result<(), Failure> {
-    let mut store = crate::store::open(location, false)?;
+    // Never made here: a missing store is an error naming `init`.
+    let mut store = crm_tiering_store::Store::open(location).map_err(crate::store::failure)?;
     let meta = crm_tiering_store::ContributionMeta {
         tool_version: crate::store::tool_version(),
         rule_book_text: read_utf8(&args.rules)?,

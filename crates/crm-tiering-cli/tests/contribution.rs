@@ -235,6 +235,12 @@ fn the_store_keeps_the_month_explain_shows_it_after_the_tiering_story_and_a_reru
     let s = common::stores("crmt_contrib", "explain");
     let m = Month::new(ACCOUNTS);
     for loc in &s.locations {
+        // No store yet: never made here; an error naming `init`, and no files.
+        let none = m.root.join(format!("none-{}", loc.len()));
+        let o = m.run(&["--store", loc, "--out", p(&none)]);
+        assert_eq!(code(&o), 2, "{}", err(&o));
+        assert!(err(&o).contains("crm-tiering init --store"), "{}", err(&o));
+        assert!(std::fs::read_dir(&none).map(|d| d.count()).unwrap_or(0) == 0, "no files written");
         let o = cli(&["init", "--store", loc]);
         assert_eq!(code(&o), 0, "{}", err(&o));
         let aum =
