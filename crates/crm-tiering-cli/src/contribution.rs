@@ -32,8 +32,9 @@ pub(crate) struct ContributionArgs {
     /// The month computed (`YYYY-MM`): every record of every file must be of this month.
     #[arg(long, value_name = "YYYY-MM")]
     pub(crate) month: Month,
-    /// Account-months (CSV): `month,customer,account,product,side,average_balance,
-    /// customer_rate,branch,legal_entity` and optional `term,days,loan_class,risk_weight`.
+    /// Account-months (CSV): columns month, customer, account, product, side,
+    /// average_balance, customer_rate, branch, legal_entity and optional term, days,
+    /// loan_class, risk_weight.
     #[arg(long, value_name = "FILE")]
     pub(crate) accounts: PathBuf,
     /// Fee income (CSV): `month,customer,amount` and optional `product`.

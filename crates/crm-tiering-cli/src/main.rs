@@ -136,8 +136,9 @@ enum Command {
     /// book and CSV extracts (account-months, fees, cost pools, activities, direct costs,
     /// account manager assignments) and writes the customers' figures, the roll-ups by account
     /// manager, branch and legal entity, the lineage and the allocation stages as CSV files into
-    /// --out (all or none). With --explain, prints one customer's lines. Bad records are listed
-    /// with file, line and field (exit code 4) and nothing is written.
+    /// --out (all or none); with --store, also into the month-end store beside the tiering
+    /// months. With --explain, prints one customer's lines. Bad records are listed with file,
+    /// line and field (exit code 4) and nothing is written.
     #[command(after_long_help = EXIT_CODES)]
     Contribution(contribution::ContributionArgs),
     /// Validates a rule book and prints its tiers and settings, or its error.

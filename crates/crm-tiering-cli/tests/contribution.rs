@@ -287,3 +287,18 @@ fn the_store_keeps_the_month_explain_shows_it_after_the_tiering_story_and_a_reru
         std::fs::write(m.root.join("fees.csv"), FEES).unwrap();
     }
 }
+
+#[test]
+fn a_bad_rule_book_is_exit_3_and_a_missing_file_exit_2() {
+    let m = Month::new(ACCOUNTS);
+    std::fs::write(m.root.join("book.toml"), BOOK.replace("basis = 360", "basis = 300")).unwrap();
+    let o = m.run(&[]);
+    assert_eq!(code(&o), 3, "{}", err(&o));
+    let book = m.path("book.toml");
+    assert!(err(&o).contains(&format!("{book}: rule book: basis: 300 is not a day-count basis")), "{}", err(&o));
+    std::fs::write(m.root.join("book.toml"), BOOK).unwrap();
+    std::fs::remove_file(m.root.join("fees.csv")).unwrap();
+    let o = m.run(&[]);
+    assert_eq!(code(&o), 2, "{}", err(&o));
+    assert!(err(&o).contains("fees.csv: cannot read"), "{}", err(&o));
+}
