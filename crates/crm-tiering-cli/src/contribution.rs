@@ -6,7 +6,7 @@
 //! A run with any bad record writes nothing: every error is listed on stderr with the file and
 //! line of the record it is about.
 
-mod files;
+pub(crate) mod files;
 mod lines;
 mod locate;
 

@@ -284,6 +284,15 @@ fn the_store_keeps_the_month_explain_shows_it_after_the_tiering_story_and_a_reru
         assert_eq!(sql_int(loc, "SELECT count(*) FROM contribution_lineage"), 14);
         assert_eq!(sql_int(loc, "SELECT count(*) FROM contribution_customers"), 3);
         assert_eq!(sql_int(loc, "SELECT net_contribution FROM contribution_customers WHERE customer_id = 'c1'"), 27445);
+        // `export --format csv` writes the stored month as the command wrote its files.
+        let x = m.root.join(format!("export-{}", loc.len()));
+        let o = cli(&["export", "--month", "2024-03", "--format", "csv", "--store", loc, "--out", p(&x)]);
+        assert_eq!(code(&o), 0, "{}", err(&o));
+        assert_eq!(read(&x, "contribution_lineage.csv"), read(&out_dir, "lineage.csv"));
+        assert_eq!(read(&x, "contribution_managers.csv"), read(&out_dir, "managers.csv"));
+        let customers = read(&x, "contribution_customers.csv");
+        assert!(customers.contains("\n2024-03,c1,300.00,150.00,80.00,55.55,0.00,200.00,0.00,274.45\n"), "{customers}");
+        assert!(out(&o).contains("contribution_customers.csv: 3 row(s)"), "{}", out(&o));
         std::fs::write(m.root.join("fees.csv"), FEES).unwrap();
     }
 }

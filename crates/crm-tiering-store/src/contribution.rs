@@ -148,6 +148,31 @@ pub struct ContributionMeta {
     pub unassigned_customers: u64,
 }
 
+/// A customer's figures of a stored contribution month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCustomer {
+    /// The month.
+    pub month: Month,
+    /// The customer.
+    pub customer: String,
+    /// Its figures.
+    pub figures: Figures,
+}
+
+/// An account manager's roll-up of a stored contribution month; manager `""` holds the
+/// customers without a manager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredManager {
+    /// The month.
+    pub month: Month,
+    /// The manager (`""`: the customers without one).
+    pub manager: String,
+    /// The customers the manager has a share of.
+    pub customers: u64,
+    /// The figures.
+    pub figures: Figures,
+}
+
 /// A customer's stored contribution of one month: its figures and its lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredContribution {
@@ -329,9 +354,7 @@ impl Db {
         )?;
         let lines = self.rows(
             &what,
-            "SELECT month, kind, account, pool, stage, product, item, balance, ftp_rate, customer_rate, rate, \
-             risk_weight, days, driver_quantity, driver_total, amount FROM contribution_lineage \
-             WHERE customer_id = ?1 ORDER BY month, seq",
+            &format!("SELECT {LINE_COLUMNS} FROM contribution_lineage WHERE customer_id = ?1 ORDER BY month, seq"),
             &[customer.into()],
             |r| Ok((month_of(need(r.int(0)?, 0)?)?, line_of(r, customer)?)),
         )?;
@@ -344,6 +367,70 @@ impl Db {
             })
             .collect())
     }
+}
+
+/// The columns of a lineage line as [`line_of`] reads them.
+const LINE_COLUMNS: &str = "month, kind, account, pool, stage, product, item, balance, ftp_rate, customer_rate, rate, \
+     risk_weight, days, driver_quantity, driver_total, amount, customer_id";
+
+impl Db {
+    fn contribution_range(&mut self, first: Month, last: Month) -> Result<ContributionRange, StoreError> {
+        let what = format!("reading the contribution months {first}..{last}");
+        let range = [Value::Int(first.yyyymm()), Value::Int(last.yyyymm())];
+        let customers = self.rows(
+            &what,
+            &format!(
+                "SELECT month, {}, customer_id FROM contribution_customers WHERE month BETWEEN ?1 AND ?2 \
+                 ORDER BY month, customer_id",
+                FIGURES.join(", ")
+            ),
+            &range,
+            |r| {
+                let month = month_of(need(r.int(0)?, 0)?)?;
+                Ok(StoredCustomer { month, customer: need(r.text(9)?, 9)?.to_string(), figures: figures_of(r, 1)? })
+            },
+        )?;
+        let managers = self.rows(
+            &what,
+            &format!(
+                "SELECT month, {}, manager, customers FROM contribution_managers WHERE month BETWEEN ?1 AND ?2 \
+                 ORDER BY month, CASE WHEN manager = '' THEN 1 ELSE 0 END, manager",
+                FIGURES.join(", ")
+            ),
+            &range,
+            |r| {
+                let month = month_of(need(r.int(0)?, 0)?)?;
+                let customers = u64::try_from(need(r.int(10)?, 10)?)
+                    .map_err(|_| StoreError::Corrupt("a stored manager's customer count is negative".into()))?;
+                let manager = need(r.text(9)?, 9)?.to_string();
+                Ok(StoredManager { month, manager, customers, figures: figures_of(r, 1)? })
+            },
+        )?;
+        let lineage = self.rows(
+            &what,
+            &format!(
+                "SELECT {LINE_COLUMNS} FROM contribution_lineage WHERE month BETWEEN ?1 AND ?2 \
+                 ORDER BY month, customer_id, seq"
+            ),
+            &range,
+            |r| {
+                let customer = need(r.text(16)?, 16)?.to_string();
+                Ok((month_of(need(r.int(0)?, 0)?)?, line_of(r, &customer)?))
+            },
+        )?;
+        Ok(ContributionRange { customers, managers, lineage })
+    }
+}
+
+/// The stored contribution of a range of months, in key order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ContributionRange {
+    /// Each customer-month's figures, by month and customer.
+    pub customers: Vec<StoredCustomer>,
+    /// Each manager-month's roll-up, by month and manager (the customers without one last).
+    pub managers: Vec<StoredManager>,
+    /// Each lineage line with its month, by month, customer and line.
+    pub lineage: Vec<(Month, LineageLine)>,
 }
 
 /// The managers' rows in fen, and the customers without a manager as manager `''` when there
@@ -418,6 +505,16 @@ impl Store {
                 |r| month_of(need(r.int(0)?, 0)?),
             )
         })
+    }
+
+    /// The stored contribution of the months `first..=last` (those stored among them): the
+    /// customers' figures, the managers' roll-ups and the lineage, from one snapshot.
+    ///
+    /// # Errors
+    /// [`crate::StoreErrorKind::Database`], [`crate::StoreErrorKind::Corrupt`] for a stored
+    /// value that cannot be read back.
+    pub fn contribution_range(&mut self, first: Month, last: Month) -> Result<ContributionRange, StoreError> {
+        self.db.snapshot(|db| db.contribution_range(first, last))
     }
 
     /// A customer's stored contribution, month by month: figures and lines.

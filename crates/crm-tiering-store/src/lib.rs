@@ -57,7 +57,7 @@ use crm_tiering::portfolio::{MonthRange, PortfolioStates};
 use crm_tiering::{Month, RuleBook};
 
 pub use codec::{STATE_BYTES, STATE_ENCODING};
-pub use contribution::{ContributionMeta, StoredContribution};
+pub use contribution::{ContributionMeta, ContributionRange, StoredContribution, StoredCustomer, StoredManager};
 pub use driver::OpenMode;
 pub use error::{StoreError, StoreErrorKind};
 pub use location::StoreLocation;

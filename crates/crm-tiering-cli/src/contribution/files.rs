@@ -24,7 +24,7 @@ pub(crate) const FIGURES: [&str; 8] = [
 ];
 
 /// The columns of lineage.csv.
-const LINEAGE: [&str; 17] = [
+pub(crate) const LINEAGE: [&str; 17] = [
     "month",
     "customer",
     "kind",
