@@ -13,6 +13,7 @@ use crm_tiering::{Month, RuleBook, from_fen};
 use crate::exit::{Exit, Failure};
 use crm_tiering::portfolio::{MonthRange, PortfolioOptions};
 
+use crate::demo_contribution::Holding;
 use crate::input::{self, InputFiles};
 use crate::output::Staging;
 use crate::run::{RunConfig, display_dir, execute, print_committed};
@@ -24,6 +25,8 @@ pub(crate) struct DemoSpec {
     pub(crate) months: u32,
     pub(crate) start: String,
     pub(crate) seed: u64,
+    /// Also generate and compute a contribution month (`--contribution`).
+    pub(crate) contribution: bool,
 }
 
 /// splitmix64: a tiny, well-mixed, deterministic generator.
@@ -169,8 +172,29 @@ fn seasonal(month: u32, salaried: bool) -> i64 {
     }
 }
 
-/// Writes the demo inputs: aum-monthly.csv and designations.csv.
-fn generate(dir: &Path, spec: &DemoSpec, start: Month, book: &RuleBook) -> Result<(), Failure> {
+/// Appends a customer-month's AUM cells: by component (the profile's shares, the remainder in
+/// demand deposits) or one total.
+fn aum_cells(line: &mut String, total: i64, profile: usize, components: bool) {
+    if components {
+        let shares = &PROFILES[profile];
+        let parts: Vec<i64> = shares.iter().map(|s| total * s / 1000).collect();
+        let rest = total - parts.iter().sum::<i64>();
+        for (i, p) in parts.iter().enumerate() {
+            let v = if i == 0 { p + rest } else { *p };
+            if shares[i] == 0 && i != 0 {
+                line.push(',');
+            } else {
+                let _ = write!(line, ",{}", from_fen(v));
+            }
+        }
+    } else {
+        let _ = write!(line, ",{}", from_fen(total));
+    }
+}
+
+/// Writes the demo inputs: aum-monthly.csv and designations.csv. Returns the customers present
+/// in the last month, for the contribution month.
+fn generate(dir: &Path, spec: &DemoSpec, start: Month, book: &RuleBook) -> Result<Vec<Holding>, Failure> {
     let mut rng = Rng::new(spec.seed);
     let mut people: Vec<Customer> = (0..spec.customers).map(|_| new_customer(&mut rng, spec.months)).collect();
     let components = book
@@ -205,6 +229,7 @@ fn generate(dir: &Path, spec: &DemoSpec, start: Month, book: &RuleBook) -> Resul
     let mut designations = staging.create("designations.csv")?;
     designations.line("customer_id,month,action,tier,months")?;
     let mut line = String::with_capacity(200);
+    let mut holdings = Vec::new();
     for m in 0..spec.months {
         let month = start.plus(m as i32);
         for (k, c) in people.iter_mut().enumerate() {
@@ -222,24 +247,20 @@ fn generate(dir: &Path, spec: &DemoSpec, start: Month, book: &RuleBook) -> Resul
             }
             let total = c.wealth * (1000 + seasonal(month.month(), c.salaried)) / 1000;
             let (code, name) = (ENTITIES[c.entity].0, ENTITIES[c.entity].1);
+            if m + 1 == spec.months {
+                let deposits = (PROFILES[c.profile][0], PROFILES[c.profile][1]);
+                holdings.push(Holding {
+                    id: format!("62{id:08}"),
+                    entity: code,
+                    corporate: c.corporate,
+                    total,
+                    deposits,
+                });
+            }
             line.clear();
             let kind = if c.corporate { "corporate" } else { "personal" };
             let _ = write!(line, "{month},62{id:08},{code},{name},{kind}");
-            if components {
-                let shares = &PROFILES[c.profile];
-                let parts: Vec<i64> = shares.iter().map(|s| total * s / 1000).collect();
-                let rest = total - parts.iter().sum::<i64>();
-                for (i, p) in parts.iter().enumerate() {
-                    let v = if i == 0 { p + rest } else { *p };
-                    if shares[i] == 0 && i != 0 {
-                        line.push(',');
-                    } else {
-                        let _ = write!(line, ",{}", from_fen(v));
-                    }
-                }
-            } else {
-                let _ = write!(line, ",{}", from_fen(total));
-            }
+            aum_cells(&mut line, total, c.profile, components);
             aum.line(&line)?;
             // A few special VIPs (特殊VIP): designated by the branch, some revoked later.
             let tiers = if c.corporate { &corporate_tiers } else { &personal_tiers };
@@ -260,7 +281,8 @@ fn generate(dir: &Path, spec: &DemoSpec, start: Month, book: &RuleBook) -> Resul
     }
     aum.finish()?;
     designations.finish()?;
-    staging.commit()
+    staging.commit()?;
+    Ok(holdings)
 }
 
 /// The demo rule book: `rules-spec/demo-rules.toml`.
@@ -293,7 +315,7 @@ pub(crate) fn demo_command(
     // The demo's own store is made anew with its inputs; a store given with --store is used as
     // it is (made when missing; its months must not be committed yet).
     let (location, create_store) = demo_store(store, out)?;
-    generate(&input_dir, &spec, start, &book)?;
+    let holdings = generate(&input_dir, &spec, start, &book)?;
     let generated = clock.elapsed();
     let aum = vec![input_dir.join("aum-monthly.csv")];
     let designations = vec![input_dir.join("designations.csv")];
@@ -328,6 +350,12 @@ pub(crate) fn demo_command(
     println!("inputs:  {}  (aum-monthly.csv, designations.csv)", display_dir(&input_dir));
     print_committed(&report, &location);
     print_by_hand(months, &rules, &aum[0], &designations[0], &location, out);
+    if spec.contribution {
+        let exit = crate::demo_contribution::run(out, spec.seed, start, last, &holdings, &location)?;
+        if report.exit == Exit::Ok {
+            return Ok(exit);
+        }
+    }
     Ok(report.exit)
 }
 

@@ -29,6 +29,10 @@ fn names(store: &mut Store) -> Vec<TierName> {
 /// The story of one customer, as printed.
 pub(crate) fn explain(customer: &str, store: &mut Store) -> Result<String, Failure> {
     let history = store.customer_history(customer).map_err(failure)?;
+    let contribution = store.customer_contribution(customer).map_err(failure)?;
+    if history.states.is_empty() && !contribution.is_empty() {
+        return Ok(contribution_story(customer, &contribution));
+    }
     if history.states.is_empty() {
         return Err(Failure::new(
             Exit::Usage,
@@ -109,5 +113,20 @@ pub(crate) fn explain(customer: &str, store: &mut Store) -> Result<String, Failu
         story.push_str("  (none)\n");
     }
     s.push_str(&story);
+    if !contribution.is_empty() {
+        s.push('\n');
+        s.push_str(&contribution_story(customer, &contribution));
+    }
     Ok(s)
+}
+
+/// The customer's stored contribution months (SPEC §20): each month's lines and net.
+fn contribution_story(customer: &str, months: &[crm_tiering_store::StoredContribution]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "Contribution 贡献度 ({} stored month(s)):", months.len());
+    for m in months {
+        let _ = writeln!(s, "\n{}: net contribution {:.2}", m.month, m.figures.net_contribution);
+        s.push_str(&crate::contribution::render_lines(customer, &m.lines));
+    }
+    s
 }

@@ -9,6 +9,7 @@
 //! Chinese text), and text cells are neutralised against formulas. Files are written under
 //! temporary names and renamed into place when every file is written.
 
+mod contribution;
 mod parquet;
 
 use std::path::Path;
@@ -272,7 +273,8 @@ fn export_jsonl(
     Ok(written)
 }
 
-/// The CSV export: states, events, alerts and rejects. Returns each file written with its rows.
+/// The CSV export: states, events, alerts and rejects, and the contribution months stored in
+/// the range. Returns each file written with its rows.
 fn export_csv(
     store: &mut Store,
     months: MonthRange,
@@ -314,6 +316,7 @@ fn export_csv(
         t.push(reject_row(r))?;
     }
     written.push(("rejects.csv".into(), t.finish()?));
+    written.extend(contribution::export_contribution(store, months, bom, staging)?);
     Ok(written)
 }
 

@@ -40,6 +40,7 @@
 mod allocate;
 #[cfg(feature = "arrow")]
 pub mod arrow;
+mod codes;
 mod compute;
 mod csv;
 mod error;

@@ -27,6 +27,7 @@ mod amend;
 mod blocks;
 mod chain;
 mod codec;
+mod contribution;
 mod data;
 mod dialect;
 mod driver;
@@ -56,6 +57,7 @@ use crm_tiering::portfolio::{MonthRange, PortfolioStates};
 use crm_tiering::{Month, RuleBook};
 
 pub use codec::{STATE_BYTES, STATE_ENCODING};
+pub use contribution::{ContributionMeta, ContributionRange, StoredContribution, StoredCustomer, StoredManager};
 pub use driver::OpenMode;
 pub use error::{StoreError, StoreErrorKind};
 pub use location::StoreLocation;
@@ -71,7 +73,7 @@ use data::MonthData;
 use protocol::{Db, Head};
 
 /// The schema version this library writes and reads (older ones are migrated).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The head of a store's chain: its latest committed month and that month's digest.
 #[derive(Debug, Clone, PartialEq, Eq)]

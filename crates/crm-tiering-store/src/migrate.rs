@@ -15,6 +15,9 @@
 //!   A store of schema 3 kept no history, so every customer's is empty: a book's windows start
 //!   from the first month evaluated after the migration (SPEC §19.2's fewer months). Null
 //!   histories leave the states' checksums, and so the chain, as they were.
+//! - **4 to 5**: the contribution tables (SPEC §20, [`crate::contribution`]) are created,
+//!   empty: `contribution_months`, `contribution_customers`, `contribution_managers`,
+//!   `contribution_lineage`. Nothing else changes.
 
 use crm_tiering::Month;
 
@@ -56,6 +59,10 @@ impl Db {
             if v == 3 {
                 // The histories' columns were added above, null: nothing else changes.
                 v = 4;
+            }
+            if v == 4 {
+                self.create_contribution_tables(&what)?;
+                v = 5;
             }
             if v == SCHEMA_VERSION {
                 self.exec(

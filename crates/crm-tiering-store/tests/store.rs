@@ -335,8 +335,9 @@ fn all_states(store: &mut Store, first: &str, last: &str) -> Vec<crm_tiering_sto
     rows
 }
 
-/// Takes a SQLite store back from schema 3 to the tables of schema 2: without the chain, the
-/// portfolio id, the run kinds and the rows' runs (the version number is left to the caller).
+/// Takes a SQLite store back from schema 3 (or later) to the tables of schema 2: without the
+/// chain, the portfolio id, the run kinds, the rows' runs and the contribution tables of schema
+/// 5 (the version number is left to the caller).
 fn downgrade_from_3(c: &rusqlite::Connection) {
     c.execute_batch(
         "ALTER TABLE events DROP COLUMN run_id; ALTER TABLE alerts DROP COLUMN run_id; \
@@ -347,7 +348,9 @@ fn downgrade_from_3(c: &rusqlite::Connection) {
          ALTER TABLE months DROP COLUMN events_sha256; ALTER TABLE months DROP COLUMN alerts_count; \
          ALTER TABLE months DROP COLUMN alerts_sha256; ALTER TABLE months DROP COLUMN rejects_count; \
          ALTER TABLE months DROP COLUMN rejects_sha256; ALTER TABLE months DROP COLUMN digest; \
-         DELETE FROM meta WHERE key IN ('portfolio_id', 'head_month', 'head_digest');",
+         DELETE FROM meta WHERE key IN ('portfolio_id', 'head_month', 'head_digest'); \
+         DROP TABLE contribution_lineage; DROP TABLE contribution_managers; \
+         DROP TABLE contribution_customers; DROP TABLE contribution_months;",
     )
     .unwrap();
 }

@@ -1,0 +1,263 @@
+//! `crm-tiering contribution`: a customer contribution month (客户贡献度, SPEC §20) from CSV
+//! extracts and a contribution rule book, written as CSV files (customers, managers, branches,
+//! legal entities, lineage, stages) and, with `--store`, into the month-end store; `--explain`
+//! prints one customer's lines.
+//!
+//! A run with any bad record writes nothing: every error is listed on stderr with the file and
+//! line of the record it is about.
+
+pub(crate) mod files;
+mod lines;
+mod locate;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::Args;
+use crm_tiering::{Decimal, Month};
+use crm_tiering_contribution::{Contribution, ContributionError, ContributionErrors, Inputs, RuleBook, compute};
+
+use crate::exit::{Exit, Failure};
+use crate::text::read_utf8;
+
+pub(crate) use lines::render_lines;
+
+/// Arguments of `crm-tiering contribution`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ContributionArgs {
+    /// The contribution rule book (TOML, SPEC §20.2): day-count basis, rounding, FTP rates (or
+    /// `ftp.file`, a CSV beside the book), allocation stages, provision and capital rates.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) rules: PathBuf,
+    /// The month computed (`YYYY-MM`): every record of every file must be of this month.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub(crate) month: Month,
+    /// Account-months (CSV): columns month, customer, account, product, side,
+    /// average_balance, customer_rate, branch, legal_entity and optional term, days,
+    /// loan_class, risk_weight.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) accounts: PathBuf,
+    /// Fee income (CSV): `month,customer,amount` and optional `product`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) fees: Option<PathBuf>,
+    /// Cost pools (CSV): `month,cost_centre,amount`; each is allocated by a stage of the book.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) cost_pools: Option<PathBuf>,
+    /// Activity quantities for the drivers (CSV): `month,customer,quantity,value` and optional
+    /// `product,channel,branch`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) activities: Option<PathBuf>,
+    /// Costs charged directly to customers (CSV): `month,customer,item,amount`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) direct_costs: Option<PathBuf>,
+    /// Account manager assignments (CSV): `customer,manager,role,share` (role 主办/lead or
+    /// 协办/assisting, share in percent; a customer's shares sum to 100).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) assignments: Option<PathBuf>,
+    /// Output directory for customers.csv, managers.csv, branches.csv, legal_entities.csv,
+    /// lineage.csv and stages.csv (created when missing; the files are written under temporary
+    /// names and renamed into place only when all are written).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
+    /// Also write the month into this month-end store (a SQLite path or `postgres://` URL, made
+    /// by `init`) beside the tiering months: the customers' figures, the account managers'
+    /// roll-up and the lineage, in one transaction. `explain --customer` then shows them.
+    #[arg(long, value_name = "PATH|URL")]
+    pub(crate) store: Option<String>,
+    /// Replace the contribution month when the store holds it already (without it, a stored
+    /// month is refused with exit code 8 and nothing is written).
+    #[arg(long)]
+    pub(crate) rerun: bool,
+    /// Print this customer's lines (kind, account or pool, product, rates, driver quantity and
+    /// share, amount) and net contribution.
+    #[arg(long, value_name = "CUSTOMER")]
+    pub(crate) explain: Option<String>,
+}
+
+/// The input files of a run, with their text kept for locating record errors.
+pub(crate) struct Sources {
+    tables: Vec<locate::Source>,
+}
+
+/// `crm-tiering contribution`.
+pub(crate) fn contribution_command(args: &ContributionArgs) -> Result<Exit, Failure> {
+    let started = Instant::now();
+    let book = load_book(&args.rules)?;
+    let (inputs, sources) = read_inputs(args)?;
+    let result = compute(&book, args.month, &inputs).map_err(|e| bad_input(&e, &sources, &args.rules))?;
+    if let Some(customer) = &args.explain
+        && result.customer(customer).is_none()
+    {
+        return Err(Failure::new(
+            Exit::Usage,
+            format!("customer `{customer}` has no account-month in {}; nothing was written", args.month),
+        ));
+    }
+    // The stages are checked again from the outputs: what reached customers and pools is
+    // each pool's amount (the computation checked it too; a difference is a fault, not a
+    // figure).
+    if let Some(s) = files::stage_rows(&result).into_iter().find(|s| !s.conserved) {
+        return Err(Failure::internal(format!(
+            "stage {} (pool {}): {} allocated of {}; nothing was written",
+            s.stage,
+            s.pool,
+            files::amount(s.allocated),
+            files::amount(s.amount)
+        )));
+    }
+    // The files are staged first, the store written next, and the files renamed into place
+    // last: a store that refuses the month (stored already, locked) leaves no files behind.
+    let staged = match &args.out {
+        Some(dir) => Some(files::write_all(dir, &book, &result, &inputs)?),
+        None => None,
+    };
+    if let Some(location) = &args.store {
+        store_month(location, args, &result, &inputs)?;
+    }
+    if let Some(staging) = staged {
+        staging.commit()?;
+    }
+    if let Some(customer) = &args.explain {
+        print!("{}", render_lines(customer, result.explain(customer)));
+    }
+    if let Some(dir) = &args.out {
+        println!(
+            "wrote customers.csv, managers.csv, branches.csv, legal_entities.csv, lineage.csv and stages.csv to {}",
+            dir.display()
+        );
+    }
+    println!("{}", summary(&result, &inputs, started));
+    Ok(Exit::Ok)
+}
+
+/// Writes the month into the store.
+fn store_month(location: &str, args: &ContributionArgs, result: &Contribution, inputs: &Inputs) -> Result<(), Failure> {
+    // Never made here: a missing store is an error naming `init`.
+    let mut store = crm_tiering_store::Store::open(location).map_err(crate::store::failure)?;
+    let meta = crm_tiering_store::ContributionMeta {
+        tool_version: crate::store::tool_version(),
+        rule_book_text: read_utf8(&args.rules)?,
+        rerun: args.rerun,
+        unassigned_customers: u64::try_from(files::unassigned_customers(result, inputs)).unwrap_or(u64::MAX),
+    };
+    store.write_contribution(result, &meta).map_err(crate::store::failure)?;
+    println!(
+        "stored the contribution month {} in {}{}",
+        result.month,
+        store.location(),
+        if args.rerun { " (replacing it when it was there)" } else { "" }
+    );
+    Ok(())
+}
+
+/// Reads the rule book; its errors are an invalid rule book (exit code 3), each listed.
+pub(crate) fn load_book(path: &Path) -> Result<RuleBook, Failure> {
+    RuleBook::from_path(path).map_err(|e| {
+        for error in e.errors() {
+            eprintln!("error: {}: {error}", path.display());
+        }
+        Failure::new(Exit::Rules, format!("{}: invalid contribution rule book; nothing was written", path.display()))
+    })
+}
+
+/// Reads every input file; the errors of every table are listed (exit code 4).
+fn read_inputs(args: &ContributionArgs) -> Result<(Inputs, Sources), Failure> {
+    let mut inputs = Inputs::default();
+    let mut tables = Vec::new();
+    let mut errors: Vec<ContributionError> = Vec::new();
+    let mut read = |path: Option<&PathBuf>, kind: locate::Kind| -> Result<(), Failure> {
+        let Some(path) = path else { return Ok(()) };
+        let text = read_utf8(path)?;
+        let name = path.display().to_string();
+        use crm_tiering_contribution as c;
+        let keys = |v: Vec<[&str; 2]>| -> Vec<Vec<String>> {
+            v.into_iter().map(|k| k.iter().map(|s| (*s).to_string()).collect()).collect()
+        };
+        let outcome = match kind {
+            locate::Kind::Accounts => c::read_account_months(&name, &text).map(|r| {
+                let k = keys(r.iter().map(|a| [a.account.as_str(), a.customer.as_str()]).collect());
+                inputs.account_months = r;
+                k
+            }),
+            locate::Kind::Fees => c::read_fees(&name, &text).map(|r| {
+                let k = keys(r.iter().map(|f| [f.customer.as_str(), ""]).collect());
+                inputs.fees = r;
+                k
+            }),
+            locate::Kind::CostPools => c::read_cost_pools(&name, &text).map(|r| {
+                let k = keys(r.iter().map(|p| [p.cost_centre.as_str(), ""]).collect());
+                inputs.cost_pools = r;
+                k
+            }),
+            locate::Kind::Activities => c::read_activities(&name, &text).map(|r| {
+                let k = keys(r.iter().map(|a| [a.quantity.as_str(), a.customer.as_str()]).collect());
+                inputs.activities = r;
+                k
+            }),
+            locate::Kind::DirectCosts => c::read_direct_costs(&name, &text).map(|r| {
+                let k = keys(r.iter().map(|d| [d.item.as_str(), d.customer.as_str()]).collect());
+                inputs.direct_costs = r;
+                k
+            }),
+            locate::Kind::Assignments => c::read_assignments(&name, &text).map(|r| {
+                let k = keys(r.iter().map(|a| [a.customer.as_str(), a.manager.as_str()]).collect());
+                inputs.assignments = r;
+                k
+            }),
+        };
+        match outcome {
+            Ok(keys) => tables.push(locate::Source::new(kind, name, &text, keys)),
+            Err(e) => errors.extend(e.0),
+        }
+        Ok(())
+    };
+    read(Some(&args.accounts), locate::Kind::Accounts)?;
+    read(args.fees.as_ref(), locate::Kind::Fees)?;
+    read(args.cost_pools.as_ref(), locate::Kind::CostPools)?;
+    read(args.activities.as_ref(), locate::Kind::Activities)?;
+    read(args.direct_costs.as_ref(), locate::Kind::DirectCosts)?;
+    read(args.assignments.as_ref(), locate::Kind::Assignments)?;
+    if !errors.is_empty() {
+        for e in &errors {
+            eprintln!("error: {e}");
+        }
+        return Err(Failure::new(
+            Exit::BadInput,
+            format!("{} error(s) in the input files; nothing was written", errors.len()),
+        ));
+    }
+    Ok((inputs, Sources { tables }))
+}
+
+/// The failure of a computation that returned errors: each is listed with the file and line of
+/// its record (exit code 4; a rule book problem found by the run is 3).
+fn bad_input(errors: &ContributionErrors, sources: &Sources, book: &Path) -> Failure {
+    let mut rules = false;
+    for e in errors.errors() {
+        if matches!(e, ContributionError::Rules { .. }) {
+            rules = true;
+            eprintln!("error: {}: {e}", book.display());
+        } else {
+            eprintln!("error: {}", locate::describe(e, &sources.tables));
+        }
+    }
+    let exit = if rules { Exit::Rules } else { Exit::BadInput };
+    Failure::new(exit, format!("{} error(s) in the inputs; nothing was written", errors.errors().len()))
+}
+
+/// The closing line: customers, account-months, the net total, the stages conserved, the time.
+fn summary(result: &Contribution, inputs: &Inputs, started: Instant) -> String {
+    let net: Decimal = result.customers.iter().map(|c| c.figures.net_contribution).sum();
+    let stages = files::stage_rows(result);
+    let conserved = stages.iter().filter(|s| s.conserved).count();
+    format!(
+        "contribution {}: {} customers, {} account-months, net contribution {}, {}/{} stages conserved, {:.2} s",
+        result.month,
+        result.customers.len(),
+        inputs.account_months.len(),
+        files::amount(net),
+        conserved,
+        stages.len(),
+        started.elapsed().as_secs_f64()
+    )
+}

@@ -1,0 +1,285 @@
+//! The CSV files of a contribution month: UTF-8, a header row, months as `YYYY-MM`, amounts as
+//! plain decimals with two places, text cells neutralised against formulas. Written under
+//! temporary names and renamed into place only when every file is written.
+
+use std::path::Path;
+
+use crm_tiering::Decimal;
+use crm_tiering_contribution::{Contribution, Driver, Figures, Inputs, LineageLine, RuleBook};
+
+use crate::exit::Failure;
+use crate::output::Staging;
+use crate::text::csv_field;
+
+/// The figure columns of a customer, manager, branch or legal entity, in this order.
+pub(crate) const FIGURES: [&str; 8] = [
+    "interest_asset",
+    "interest_liability",
+    "fees",
+    "allocated_costs",
+    "direct_costs",
+    "risk_cost",
+    "capital_charge",
+    "net_contribution",
+];
+
+/// The columns of lineage.csv.
+pub(crate) const LINEAGE: [&str; 17] = [
+    "month",
+    "customer",
+    "kind",
+    "account",
+    "pool",
+    "stage",
+    "product",
+    "item",
+    "balance",
+    "ftp_rate",
+    "customer_rate",
+    "rate",
+    "risk_weight",
+    "days",
+    "driver_quantity",
+    "driver_total",
+    "amount",
+];
+
+/// An amount with two places.
+pub(crate) fn amount(d: Decimal) -> String {
+    format!("{:.2}", d)
+}
+
+/// A figure set's eight cells.
+pub(crate) fn figure_cells(f: &Figures) -> Vec<String> {
+    [
+        f.interest_asset,
+        f.interest_liability,
+        f.fees,
+        f.allocated_costs,
+        f.direct_costs,
+        f.risk_cost,
+        f.capital_charge,
+        f.net_contribution,
+    ]
+    .into_iter()
+    .map(amount)
+    .collect()
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| csv_field(&v.to_string()).into_owned()).unwrap_or_default()
+}
+
+/// A lineage line's cells (without the month), as lineage.csv and the store keep them.
+pub(crate) fn lineage_cells(l: &LineageLine) -> Vec<String> {
+    vec![
+        csv_field(&l.customer).into_owned(),
+        l.kind.as_str().to_string(),
+        opt(l.account.as_deref()),
+        opt(l.pool.as_deref()),
+        opt(l.stage),
+        opt(l.product.as_deref()),
+        opt(l.item.as_deref()),
+        l.balance.map(amount).unwrap_or_default(),
+        opt(l.ftp_rate),
+        opt(l.customer_rate),
+        opt(l.rate),
+        opt(l.risk_weight),
+        opt(l.days),
+        opt(l.driver_quantity),
+        opt(l.driver_total),
+        amount(l.amount),
+    ]
+}
+
+/// The name of a stage's driver, as the book writes it.
+pub(crate) fn driver_name(d: &Driver) -> &'static str {
+    match d {
+        Driver::Accounts { .. } => "accounts",
+        Driver::Balances { .. } => "balances",
+        Driver::Quantity { .. } => "quantity",
+        Driver::Coefficients { .. } => "coefficients",
+        Driver::CostCentres { .. } => "cost_centres",
+    }
+}
+
+/// What a stage did, checked against the lineage: its pool's amount, what reached customers
+/// (their allocated-cost lines of the stage) and other pools, and whether the two agree.
+pub(crate) struct StageRow {
+    pub(crate) stage: usize,
+    pub(crate) pool: String,
+    pub(crate) amount: Decimal,
+    pub(crate) driver_total: Decimal,
+    pub(crate) targets: usize,
+    pub(crate) allocated: Decimal,
+    pub(crate) to_pools: String,
+    pub(crate) conserved: bool,
+}
+
+/// Each stage's row: the allocated amount is recounted from the lineage and the pool-to-pool
+/// moves, so `conserved` is a check of the output, not a copy of the computation's.
+pub(crate) fn stage_rows(result: &Contribution) -> Vec<StageRow> {
+    result
+        .stages
+        .iter()
+        .map(|s| {
+            let to_customers: Decimal =
+                result.lineage.iter().filter(|l| l.stage == Some(s.stage)).map(|l| -l.amount).sum();
+            let to_pools: Decimal = s.to_pools.iter().map(|p| p.amount).sum();
+            let allocated = to_customers + to_pools;
+            StageRow {
+                stage: s.stage,
+                pool: s.pool.clone(),
+                amount: s.amount,
+                driver_total: s.driver_total,
+                targets: s.targets,
+                allocated,
+                to_pools: s
+                    .to_pools
+                    .iter()
+                    .map(|p| format!("{}:{}", p.pool, amount(p.amount)))
+                    .collect::<Vec<_>>()
+                    .join(";"),
+                conserved: allocated == s.amount,
+            }
+        })
+        .collect()
+}
+
+/// The pools allocated to customers, in stage order: a column each in customers.csv.
+fn customer_pools(book: &RuleBook) -> Vec<String> {
+    book.stages().iter().filter(|s| !matches!(s.driver, Driver::CostCentres { .. })).map(|s| s.pool.clone()).collect()
+}
+
+fn write(staging: &mut Staging, name: &str, head: &[String], rows: &[Vec<String>]) -> Result<(), Failure> {
+    let mut f = staging.create(name)?;
+    f.line(&head.iter().map(|h| csv_field(h).into_owned()).collect::<Vec<_>>().join(","))?;
+    for r in rows {
+        f.line(&r.join(","))?;
+    }
+    f.finish()
+}
+
+fn head(first: &[&str], rest: &[&str]) -> Vec<String> {
+    first.iter().chain(rest).map(|s| (*s).to_string()).collect()
+}
+
+/// Writes the six files into `dir` (created when missing) under temporary names: committing
+/// the staging renames them all into place; dropping it removes them.
+pub(crate) fn write_all(
+    dir: &Path,
+    book: &RuleBook,
+    result: &Contribution,
+    inputs: &Inputs,
+) -> Result<Staging, Failure> {
+    let month = result.month.to_string();
+    let mut staging = Staging::new(dir)?;
+    let pools = customer_pools(book);
+    let mut customers_head = head(&["month", "customer"], &FIGURES);
+    customers_head.extend(pools.iter().map(|p| format!("allocated_{p}")));
+    let customers: Vec<Vec<String>> = result
+        .customers
+        .iter()
+        .map(|c| {
+            let mut row = vec![month.clone(), csv_field(&c.customer).into_owned()];
+            row.extend(figure_cells(&c.figures));
+            row.extend(pools.iter().map(|p| {
+                amount(c.allocated_by_pool.iter().find(|a| &a.pool == p).map_or(Decimal::ZERO, |a| a.amount))
+            }));
+            row
+        })
+        .collect();
+    write(&mut staging, "customers.csv", &customers_head, &customers)?;
+    write(
+        &mut staging,
+        "managers.csv",
+        &head(&["month", "manager", "customers"], &FIGURES),
+        &manager_rows(result, inputs),
+    )?;
+    let branches: Vec<Vec<String>> = result
+        .branches
+        .iter()
+        .map(|b| {
+            let mut row =
+                vec![month.clone(), csv_field(&b.legal_entity).into_owned(), csv_field(&b.branch).into_owned()];
+            row.extend(figure_cells(&b.figures));
+            row
+        })
+        .collect();
+    write(&mut staging, "branches.csv", &head(&["month", "legal_entity", "branch"], &FIGURES), &branches)?;
+    let entities: Vec<Vec<String>> = result
+        .legal_entities
+        .iter()
+        .map(|e| {
+            let mut row = vec![month.clone(), csv_field(&e.legal_entity).into_owned()];
+            row.extend(figure_cells(&e.figures));
+            row
+        })
+        .collect();
+    write(&mut staging, "legal_entities.csv", &head(&["month", "legal_entity"], &FIGURES), &entities)?;
+    let lineage: Vec<Vec<String>> = result
+        .lineage
+        .iter()
+        .map(|l| {
+            let mut row = vec![month.clone()];
+            row.extend(lineage_cells(l));
+            row
+        })
+        .collect();
+    write(&mut staging, "lineage.csv", &head(&LINEAGE, &[]), &lineage)?;
+    write(&mut staging, "stages.csv", &head(&STAGES, &[]), &stage_cells(book, result))?;
+    Ok(staging)
+}
+
+const STAGES: [&str; 10] =
+    ["month", "stage", "pool", "driver", "amount", "driver_total", "targets", "allocated", "to_pools", "conserved"];
+
+fn stage_cells(book: &RuleBook, result: &Contribution) -> Vec<Vec<String>> {
+    let month = result.month.to_string();
+    stage_rows(result)
+        .into_iter()
+        .map(|s| {
+            let driver = book.stages().get(s.stage.saturating_sub(1)).map_or("", |st| driver_name(&st.driver));
+            vec![
+                month.clone(),
+                s.stage.to_string(),
+                csv_field(&s.pool).into_owned(),
+                driver.to_string(),
+                amount(s.amount),
+                s.driver_total.to_string(),
+                s.targets.to_string(),
+                amount(s.allocated),
+                csv_field(&s.to_pools).into_owned(),
+                s.conserved.to_string(),
+            ]
+        })
+        .collect()
+}
+
+/// managers.csv's rows: each manager, then the customers without one (an empty manager), when
+/// there are any.
+fn manager_rows(result: &Contribution, inputs: &Inputs) -> Vec<Vec<String>> {
+    let month = result.month.to_string();
+    let mut rows: Vec<Vec<String>> = result
+        .managers
+        .iter()
+        .map(|m| {
+            let mut row = vec![month.clone(), csv_field(&m.manager).into_owned(), m.customers.to_string()];
+            row.extend(figure_cells(&m.figures));
+            row
+        })
+        .collect();
+    let unassigned = unassigned_customers(result, inputs);
+    if unassigned > 0 {
+        let mut row = vec![month, String::new(), unassigned.to_string()];
+        row.extend(figure_cells(&result.unassigned));
+        rows.push(row);
+    }
+    rows
+}
+
+/// The number of customers without an account manager.
+pub(crate) fn unassigned_customers(result: &Contribution, inputs: &Inputs) -> usize {
+    let assigned: std::collections::BTreeSet<&str> = inputs.assignments.iter().map(|a| a.customer.as_str()).collect();
+    result.customers.iter().filter(|c| !assigned.contains(c.customer.as_str())).count()
+}

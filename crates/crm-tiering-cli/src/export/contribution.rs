@@ -1,0 +1,78 @@
+//! The contribution months (SPEC §20) of an export: when the store holds contribution months
+//! in the range, `export --format csv` also writes contribution_customers.csv,
+//! contribution_managers.csv and contribution_lineage.csv, in the columns of the
+//! `contribution` command's customers.csv (without the by-pool columns), managers.csv and
+//! lineage.csv.
+
+use crm_tiering::portfolio::MonthRange;
+use crm_tiering_store::Store;
+
+use crate::contribution::files::{FIGURES, LINEAGE, figure_cells, lineage_cells};
+use crate::exit::Failure;
+use crate::output::Staging;
+use crate::store::failure;
+use crate::text::csv_field;
+
+fn write(staging: &mut Staging, name: &str, head: &[&str], bom: bool, rows: Vec<Vec<String>>) -> Result<u64, Failure> {
+    let mut f = staging.create(name)?;
+    f.line(&format!("{}{}", if bom { "\u{feff}" } else { "" }, head.join(",")))?;
+    for r in &rows {
+        f.line(&r.join(","))?;
+    }
+    f.finish()?;
+    Ok(rows.len() as u64)
+}
+
+/// Writes the three files when the store holds a contribution month in `months`; returns
+/// each file written with its rows (none otherwise).
+pub(super) fn export_contribution(
+    store: &mut Store,
+    months: MonthRange,
+    bom: bool,
+    staging: &mut Staging,
+) -> Result<Vec<(String, u64)>, Failure> {
+    let stored = store.contribution_months().map_err(failure)?;
+    if !stored.iter().any(|m| months.contains(*m)) {
+        return Ok(Vec::new());
+    }
+    let range = store.contribution_range(months.first(), months.last()).map_err(failure)?;
+    let customers = range
+        .customers
+        .iter()
+        .map(|c| {
+            let mut row = vec![c.month.to_string(), csv_field(&c.customer).into_owned()];
+            row.extend(figure_cells(&c.figures));
+            row
+        })
+        .collect();
+    let managers = range
+        .managers
+        .iter()
+        .map(|m| {
+            let mut row = vec![m.month.to_string(), csv_field(&m.manager).into_owned(), m.customers.to_string()];
+            row.extend(figure_cells(&m.figures));
+            row
+        })
+        .collect();
+    let lineage = range
+        .lineage
+        .iter()
+        .map(|(month, l)| {
+            let mut row = vec![month.to_string()];
+            row.extend(lineage_cells(l));
+            row
+        })
+        .collect();
+    let head = |first: &[&'static str]| -> Vec<&'static str> { first.iter().chain(FIGURES.iter()).copied().collect() };
+    Ok(vec![
+        (
+            "contribution_customers.csv".into(),
+            write(staging, "contribution_customers.csv", &head(&["month", "customer"]), bom, customers)?,
+        ),
+        (
+            "contribution_managers.csv".into(),
+            write(staging, "contribution_managers.csv", &head(&["month", "manager", "customers"]), bom, managers)?,
+        ),
+        ("contribution_lineage.csv".into(), write(staging, "contribution_lineage.csv", &LINEAGE, bom, lineage)?),
+    ])
+}
