@@ -84,12 +84,14 @@ impl FtpTable {
 
     /// Every entry, by product, term bucket and effective month.
     pub fn rates(&self) -> impl Iterator<Item = FtpRate> + '_ {
-        self.rates.iter().flat_map(|((product, term), by_month)| {
-            by_month.iter().map(|(effective, rate)| FtpRate {
-                product: product.clone(),
-                term: term.clone(),
-                effective: *effective,
-                rate: *rate,
+        self.rates.iter().flat_map(|(product, terms)| {
+            terms.iter().flat_map(move |(term, by_month)| {
+                by_month.iter().map(move |(effective, rate)| FtpRate {
+                    product: product.clone(),
+                    term: term.clone(),
+                    effective: *effective,
+                    rate: *rate,
+                })
             })
         })
     }
