@@ -7,8 +7,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::class::LoanClass;
-use super::whole;
 use crate::month::Month;
+use crate::rules::whole;
 
 /// One loan's record for one month, as the warehouse gives it. Checked by
 /// [`evaluate_loans`](crate::evaluate_loans): days must be 0 or more, the class a known class
@@ -23,10 +23,10 @@ pub struct LoanMonth {
     /// The month the record is about (its month-end).
     pub month: Month,
     /// Days the principal is overdue at month-end (0 when none is).
-    #[serde(deserialize_with = "whole::i64")]
+    #[serde(deserialize_with = "whole::deserialize")]
     pub principal_overdue_days: i64,
     /// Days interest is overdue at month-end (0 when none is).
-    #[serde(deserialize_with = "whole::i64")]
+    #[serde(deserialize_with = "whole::deserialize")]
     pub interest_overdue_days: i64,
     /// The bank's own class: a code (`special_mention`), a Chinese name (`关注`) or a number
     /// (1 正常 to 5 损失), exactly as written.
@@ -53,11 +53,11 @@ pub struct LoanMemory {
     pub effective: LoanClass,
     /// Consecutive clean months up to last month (a clean month has zero principal and
     /// interest overdue days).
-    #[serde(deserialize_with = "whole::u32")]
+    #[serde(deserialize_with = "whole::deserialize_u32")]
     pub clean_months: u32,
     /// Consecutive clean repayment periods up to last month (clean months with a repayment
     /// due), reset by any month that is not clean.
-    #[serde(deserialize_with = "whole::u32")]
+    #[serde(deserialize_with = "whole::deserialize_u32")]
     pub clean_periods: u32,
 }
 

@@ -10,7 +10,6 @@ mod evaluate;
 mod input;
 mod settings;
 mod signal;
-mod whole;
 
 pub use class::{LoanClass, Trend, Upgrade};
 pub use error::LoanError;

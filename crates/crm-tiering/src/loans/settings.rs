@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::class::LoanClass;
 use super::error::LoanError;
-use super::whole;
 use crate::error::RuleError;
+use crate::rules::whole;
 
 /// How the two clean-window lengths combine (SPEC §21.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -37,26 +37,26 @@ pub enum CleanRule {
 #[serde(default, deny_unknown_fields)]
 pub struct LoanSettings {
     /// Past this many overdue days a loan is at least 关注 (default 0: any overdue day).
-    #[serde(deserialize_with = "whole::u32")]
+    #[serde(deserialize_with = "whole::deserialize_u32")]
     pub special_mention_after_days: u32,
     /// Past this many overdue days a loan is at least 次级 (default 90).
-    #[serde(deserialize_with = "whole::u32")]
+    #[serde(deserialize_with = "whole::deserialize_u32")]
     pub substandard_after_days: u32,
     /// Past this many overdue days a loan is at least 可疑 (default 270).
-    #[serde(deserialize_with = "whole::u32")]
+    #[serde(deserialize_with = "whole::deserialize_u32")]
     pub doubtful_after_days: u32,
     /// Past this many overdue days a loan is 损失 (default 360).
-    #[serde(deserialize_with = "whole::u32")]
+    #[serde(deserialize_with = "whole::deserialize_u32")]
     pub loss_after_days: u32,
     /// The `approaching_non_performing` signal starts this many days before the 次级 boundary
     /// (default 30: from 61 days to 90); 0 turns it off.
-    #[serde(deserialize_with = "whole::u32")]
+    #[serde(deserialize_with = "whole::deserialize_u32")]
     pub approaching_days: u32,
     /// Consecutive clean months an upgrade out of non-performing needs (default 6).
-    #[serde(deserialize_with = "whole::u32")]
+    #[serde(deserialize_with = "whole::deserialize_u32")]
     pub clean_months: u32,
     /// Consecutive clean repayment periods an upgrade out of non-performing needs (default 2).
-    #[serde(deserialize_with = "whole::u32")]
+    #[serde(deserialize_with = "whole::deserialize_u32")]
     pub clean_periods: u32,
     /// How the two lengths combine (default `longer`: both).
     pub clean_rule: CleanRule,

@@ -197,8 +197,9 @@ mod defaults {
     }
 }
 
-/// Serde for whole numbers (months, versions) in rule files, with messages that name no type.
-pub(super) mod whole {
+/// Serde for whole numbers (months, versions, days) in rule files, loan settings and records,
+/// with messages that name no type.
+pub(crate) mod whole {
     use std::fmt;
 
     use serde::Deserializer;
@@ -225,7 +226,7 @@ pub(super) mod whole {
         }
     }
 
-    pub(in crate::rules) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
         d.deserialize_any(V)
     }
 
@@ -257,7 +258,7 @@ pub(super) mod whole {
         d.deserialize_seq(L).map(Some)
     }
 
-    pub(super) fn deserialize_u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    pub(crate) fn deserialize_u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
         let v = d.deserialize_any(V)?;
         u32::try_from(v).map_err(|_| de::Error::custom(format!("expected a whole number from 0, got {v}")))
     }

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 pub use book::RuleBook;
 pub use compiled::{RuleSet, RuleSetId, RuleVersion, Settings, Tier};
 pub use edit::VersionSelection;
+pub(crate) use file::whole;
 pub use file::{RuleBookFile, RuleSetFile, RuleVersionFile, TierFile};
 pub(crate) use measure::FAST_VALUES;
 pub use measure::{Absent, Criterion, CriterionFile, Measure, MeasureComponentFile, MeasureFile, Qualify, QualifyFile};
