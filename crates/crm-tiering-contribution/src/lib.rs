@@ -48,6 +48,7 @@ mod fen;
 mod ftp;
 mod inputs;
 mod lineage;
+mod records;
 mod rollup;
 mod rules;
 mod validate;

@@ -58,22 +58,15 @@
 mod read;
 mod write;
 
-use arrow_array::RecordBatch;
-use arrow_schema::Schema;
-use crm_tiering::Month;
-
 use self::read::Kind::{Count, Money, Month as M, Number, Text};
 use self::read::{Spec, read_table};
 use crate::error::ContributionErrors;
 use crate::ftp::FtpRate;
-use crate::inputs::{AccountMonth, Activity, Assignment, CostPool, DirectCost, Fee, LoanClass, Role, Side};
+use crate::inputs::{AccountMonth, Activity, Assignment, CostPool, DirectCost, Fee};
+use crate::records;
+use arrow_array::RecordBatch;
+use arrow_schema::Schema;
 pub use write::{branches_table, customers_table, legal_entities_table, lineage_table, managers_table, stages_table};
-
-const MONTH: &str = "a month (YYYY-MM)";
-
-fn month(t: &str) -> Option<Month> {
-    t.parse().ok()
-}
 
 const ACCOUNT_MONTHS: &[Spec] = &[
     ("month", M, true),
@@ -103,33 +96,7 @@ pub fn read_account_months(
     schema: &Schema,
     batches: &[RecordBatch],
 ) -> Result<Vec<AccountMonth>, ContributionErrors> {
-    read_table(table, schema, batches, ACCOUNT_MONTHS, |r| {
-        let month = r.parsed("month", MONTH, month);
-        let (customer, account, product) = (r.text("customer"), r.text("account"), r.text("product"));
-        let term = r.optional("term").unwrap_or_else(|| "none".to_string());
-        let side = r.parsed("side", "asset or liability", Side::parse);
-        let average_balance = r.decimal("average_balance");
-        let customer_rate = r.decimal("customer_rate");
-        let days = r.parsed_optional("days", "a day count", |t| t.parse::<u32>().ok());
-        let (branch, legal_entity) = (r.text("branch"), r.text("legal_entity"));
-        let loan_class = r.parsed_optional("loan_class", "a loan class", LoanClass::parse);
-        let risk_weight = r.decimal_optional("risk_weight");
-        Some(AccountMonth {
-            month: month?,
-            customer,
-            account,
-            product,
-            term,
-            side: side?,
-            average_balance: average_balance?,
-            customer_rate: customer_rate?,
-            days: days?,
-            branch,
-            legal_entity,
-            loan_class: loan_class?,
-            risk_weight: risk_weight?,
-        })
-    })
+    read_table(table, schema, batches, ACCOUNT_MONTHS, |r| records::account_month(r))
 }
 
 /// Reads FTP rates: `product`, `term`, `effective` (a month), `rate` (a fraction).
@@ -142,12 +109,7 @@ pub fn read_ftp_rates(
     batches: &[RecordBatch],
 ) -> Result<Vec<FtpRate>, ContributionErrors> {
     let specs = [("product", Text, true), ("term", Text, true), ("effective", M, true), ("rate", Number, true)];
-    read_table(table, schema, batches, &specs, |r| {
-        let (product, term) = (r.text("product"), r.text("term"));
-        let effective = r.parsed("effective", MONTH, month);
-        let rate = r.decimal("rate");
-        Some(FtpRate { product, term, effective: effective?, rate: rate? })
-    })
+    read_table(table, schema, batches, &specs, |r| records::ftp_rate(r))
 }
 
 /// Reads fees: `month`, `customer`, `amount`; optional `product`.
@@ -156,13 +118,7 @@ pub fn read_ftp_rates(
 /// Every column that cannot be read, or every cell that cannot, by row and column.
 pub fn read_fees(table: &str, schema: &Schema, batches: &[RecordBatch]) -> Result<Vec<Fee>, ContributionErrors> {
     let specs = [("month", M, true), ("customer", Text, true), ("product", Text, false), ("amount", Money, true)];
-    read_table(table, schema, batches, &specs, |r| {
-        let month = r.parsed("month", MONTH, month);
-        let customer = r.text("customer");
-        let product = r.optional("product");
-        let amount = r.decimal("amount");
-        Some(Fee { month: month?, customer, product, amount: amount? })
-    })
+    read_table(table, schema, batches, &specs, |r| records::fee(r))
 }
 
 /// Reads cost pools: `month`, `cost_centre`, `amount`.
@@ -175,12 +131,7 @@ pub fn read_cost_pools(
     batches: &[RecordBatch],
 ) -> Result<Vec<CostPool>, ContributionErrors> {
     let specs = [("month", M, true), ("cost_centre", Text, true), ("amount", Money, true)];
-    read_table(table, schema, batches, &specs, |r| {
-        let month = r.parsed("month", MONTH, month);
-        let cost_centre = r.text("cost_centre");
-        let amount = r.decimal("amount");
-        Some(CostPool { month: month?, cost_centre, amount: amount? })
-    })
+    read_table(table, schema, batches, &specs, |r| records::cost_pool(r))
 }
 
 /// Reads activity quantities: `month`, `customer`, `quantity`, `value`; optional `product`,
@@ -202,13 +153,7 @@ pub fn read_activities(
         ("channel", Text, false),
         ("branch", Text, false),
     ];
-    read_table(table, schema, batches, &specs, |r| {
-        let month = r.parsed("month", MONTH, month);
-        let (customer, quantity) = (r.text("customer"), r.text("quantity"));
-        let (product, channel, branch) = (r.optional("product"), r.optional("channel"), r.optional("branch"));
-        let value = r.decimal("value");
-        Some(Activity { month: month?, customer, quantity, product, channel, branch, value: value? })
-    })
+    read_table(table, schema, batches, &specs, |r| records::activity(r))
 }
 
 /// Reads direct costs: `month`, `customer`, `item`, `amount`.
@@ -221,12 +166,7 @@ pub fn read_direct_costs(
     batches: &[RecordBatch],
 ) -> Result<Vec<DirectCost>, ContributionErrors> {
     let specs = [("month", M, true), ("customer", Text, true), ("item", Text, true), ("amount", Money, true)];
-    read_table(table, schema, batches, &specs, |r| {
-        let month = r.parsed("month", MONTH, month);
-        let (customer, item) = (r.text("customer"), r.text("item"));
-        let amount = r.decimal("amount");
-        Some(DirectCost { month: month?, customer, item, amount: amount? })
-    })
+    read_table(table, schema, batches, &specs, |r| records::direct_cost(r))
 }
 
 /// Reads account manager assignments: `customer`, `manager`, `role` (`lead` / 主办,
@@ -240,12 +180,7 @@ pub fn read_assignments(
     batches: &[RecordBatch],
 ) -> Result<Vec<Assignment>, ContributionErrors> {
     let specs = [("customer", Text, true), ("manager", Text, true), ("role", Text, true), ("share", Number, true)];
-    read_table(table, schema, batches, &specs, |r| {
-        let (customer, manager) = (r.text("customer"), r.text("manager"));
-        let role = r.parsed("role", "lead (主办) or assisting (协办)", Role::parse);
-        let share = r.decimal("share");
-        Some(Assignment { customer, manager, role: role?, share: share? })
-    })
+    read_table(table, schema, batches, &specs, |r| records::assignment(r))
 }
 
 #[cfg(test)]

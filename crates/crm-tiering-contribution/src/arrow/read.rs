@@ -9,6 +9,7 @@ use crm_tiering::portfolio::{Cell, ColumnRole};
 use crm_tiering::{Decimal, from_fen, parse_amount};
 
 use crate::error::{ContributionError, ContributionErrors};
+use crate::records::Fields;
 
 /// What a column holds, and so which role's type policy it is read under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,9 +191,11 @@ impl<'b> Row<'_, 'b> {
     fn fail(&mut self, column: &str, message: String) {
         self.errors.push(error(self.table, Some(self.row), Some(column), message));
     }
+}
 
+impl Fields for Row<'_, '_> {
     /// A required text.
-    pub(super) fn text(&mut self, column: &str) -> String {
+    fn text(&mut self, column: &str) -> String {
         match self.cell(column) {
             Some((_, Cell::Text(t))) if !t.is_empty() => t.to_string(),
             Some((c, _)) => {
@@ -205,7 +208,7 @@ impl<'b> Row<'_, 'b> {
     }
 
     /// An optional text: `None` when null or empty (or the table has no such column).
-    pub(super) fn optional(&self, column: &str) -> Option<String> {
+    fn optional(&self, column: &str) -> Option<String> {
         match self.cell(column) {
             Some((_, Cell::Text(t))) if !t.is_empty() => Some(t.to_string()),
             _ => None,
@@ -214,7 +217,7 @@ impl<'b> Row<'_, 'b> {
 
     /// An optional text cell parsed by `parse`: `None` when null or empty, an error naming
     /// what was expected when unreadable.
-    pub(super) fn parsed_optional<T>(
+    fn parsed_optional<T>(
         &mut self,
         column: &str,
         expected: &str,
@@ -232,7 +235,7 @@ impl<'b> Row<'_, 'b> {
     }
 
     /// A required text cell parsed by `parse`.
-    pub(super) fn parsed<T>(&mut self, column: &str, expected: &str, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
+    fn parsed<T>(&mut self, column: &str, expected: &str, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
         match self.parsed_optional(column, expected, parse) {
             Some(Some(v)) => Some(v),
             Some(None) => {
@@ -246,7 +249,7 @@ impl<'b> Row<'_, 'b> {
 
     /// An optional decimal: typed (trailing zeros beyond the fen dropped: a column's scale is
     /// its type's, not the writer's), a string, or whole fen in a `_fen` column.
-    pub(super) fn decimal_optional(&mut self, column: &str) -> Option<Option<Decimal>> {
+    fn decimal_optional(&mut self, column: &str) -> Option<Option<Decimal>> {
         let (name, fen, cell) = match self.cell(column) {
             Some((c, cell)) => (c.name.to_string(), c.fen, cell),
             None => return Some(None),
@@ -272,7 +275,7 @@ impl<'b> Row<'_, 'b> {
     }
 
     /// A required decimal.
-    pub(super) fn decimal(&mut self, column: &str) -> Option<Decimal> {
+    fn decimal(&mut self, column: &str) -> Option<Decimal> {
         match self.decimal_optional(column) {
             Some(Some(d)) => Some(d),
             Some(None) => {

@@ -7,7 +7,10 @@ mod readers;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use crm_tiering::{Decimal, parse_amount};
+
 use crate::error::{ContributionError, ContributionErrors};
+use crate::records::Fields;
 pub use readers::{
     read_account_months, read_activities, read_assignments, read_cost_pools, read_direct_costs, read_fees,
     read_ftp_rates,
@@ -110,6 +113,17 @@ impl Row<'_, '_> {
         self.table.columns.get(column).and_then(|i| self.cells.get(*i)).map_or("", |c| c.as_ref())
     }
 
+    fn fail(&mut self, column: &str, message: String) {
+        self.errors.push(ContributionError::Table {
+            table: self.table.name.to_string(),
+            line: self.line,
+            column: Some(column.to_string()),
+            message,
+        });
+    }
+}
+
+impl Fields for Row<'_, '_> {
     /// A required cell: a non-empty text.
     fn text(&mut self, column: &str) -> String {
         let t = self.cell(column).to_string();
@@ -147,13 +161,12 @@ impl Row<'_, '_> {
         self.parsed(column, expected, parse).map(Some)
     }
 
-    fn fail(&mut self, column: &str, message: String) {
-        self.errors.push(ContributionError::Table {
-            table: self.table.name.to_string(),
-            line: self.line,
-            column: Some(column.to_string()),
-            message,
-        });
+    fn decimal_optional(&mut self, column: &str) -> Option<Option<Decimal>> {
+        self.parsed_optional(column, "a decimal number", |t| parse_amount(t).ok())
+    }
+
+    fn decimal(&mut self, column: &str) -> Option<Decimal> {
+        self.parsed(column, "a decimal number", |t| parse_amount(t).ok())
     }
 }
 
@@ -190,6 +203,7 @@ fn split<'a>(line: &'a str, cells: &mut Vec<Cow<'a, str>>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::{Table, split};
+    use crate::records::Fields;
 
     #[test]
     fn a_bom_crlf_and_quoted_header() {

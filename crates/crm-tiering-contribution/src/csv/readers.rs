@@ -1,22 +1,10 @@
 //! One reader a table: its columns and the typed record each line makes.
 
-use crm_tiering::{Decimal, Month, parse_amount};
-
 use super::Table;
 use crate::error::ContributionErrors;
 use crate::ftp::FtpRate;
-use crate::inputs::{AccountMonth, Activity, Assignment, CostPool, DirectCost, Fee, LoanClass, Role, Side};
-
-const DECIMAL: &str = "a decimal number";
-const MONTH: &str = "a month (YYYY-MM)";
-
-fn decimal(t: &str) -> Option<Decimal> {
-    parse_amount(t).ok()
-}
-
-fn month(t: &str) -> Option<Month> {
-    t.parse().ok()
-}
+use crate::inputs::{AccountMonth, Activity, Assignment, CostPool, DirectCost, Fee};
+use crate::records;
 
 /// Reads account-months: columns `month`, `customer`, `account`, `product`, `side` (`asset`
 /// / 资产, `liability` / 负债), `average_balance`, `customer_rate`, `branch`, `legal_entity`;
@@ -38,33 +26,7 @@ pub fn read_account_months(table: &str, text: &str) -> Result<Vec<AccountMonth>,
         "legal_entity",
     ];
     let t = Table::parse(table, text, &required, &["term", "days", "loan_class", "risk_weight"])?;
-    t.read(|r| {
-        let month = r.parsed("month", MONTH, month);
-        let (customer, account, product) = (r.text("customer"), r.text("account"), r.text("product"));
-        let term = r.optional("term").unwrap_or_else(|| "none".to_string());
-        let side = r.parsed("side", "asset or liability", Side::parse);
-        let average_balance = r.parsed("average_balance", DECIMAL, decimal);
-        let customer_rate = r.parsed("customer_rate", DECIMAL, decimal);
-        let days = r.parsed_optional("days", "a day count", |t| t.parse::<u32>().ok());
-        let (branch, legal_entity) = (r.text("branch"), r.text("legal_entity"));
-        let loan_class = r.parsed_optional("loan_class", "a loan class", LoanClass::parse);
-        let risk_weight = r.parsed_optional("risk_weight", DECIMAL, decimal);
-        Some(AccountMonth {
-            month: month?,
-            customer,
-            account,
-            product,
-            term,
-            side: side?,
-            average_balance: average_balance?,
-            customer_rate: customer_rate?,
-            days: days?,
-            branch,
-            legal_entity,
-            loan_class: loan_class?,
-            risk_weight: risk_weight?,
-        })
-    })
+    t.read(|r| records::account_month(r))
 }
 
 /// Reads FTP rates: columns `product`, `term`, `effective` (a month), `rate` (a fraction).
@@ -73,12 +35,7 @@ pub fn read_account_months(table: &str, text: &str) -> Result<Vec<AccountMonth>,
 /// Every header problem, or every cell that cannot be read, by line and column.
 pub fn read_ftp_rates(table: &str, text: &str) -> Result<Vec<FtpRate>, ContributionErrors> {
     let t = Table::parse(table, text, &["product", "term", "effective", "rate"], &[])?;
-    t.read(|r| {
-        let (product, term) = (r.text("product"), r.text("term"));
-        let effective = r.parsed("effective", MONTH, month);
-        let rate = r.parsed("rate", DECIMAL, decimal);
-        Some(FtpRate { product, term, effective: effective?, rate: rate? })
-    })
+    t.read(|r| records::ftp_rate(r))
 }
 
 /// Reads fees: columns `month`, `customer`, `amount`; optional `product`.
@@ -87,13 +44,7 @@ pub fn read_ftp_rates(table: &str, text: &str) -> Result<Vec<FtpRate>, Contribut
 /// Every header problem, or every cell that cannot be read, by line and column.
 pub fn read_fees(table: &str, text: &str) -> Result<Vec<Fee>, ContributionErrors> {
     let t = Table::parse(table, text, &["month", "customer", "amount"], &["product"])?;
-    t.read(|r| {
-        let month = r.parsed("month", MONTH, month);
-        let customer = r.text("customer");
-        let product = r.optional("product");
-        let amount = r.parsed("amount", DECIMAL, decimal);
-        Some(Fee { month: month?, customer, product, amount: amount? })
-    })
+    t.read(|r| records::fee(r))
 }
 
 /// Reads cost pools: columns `month`, `cost_centre`, `amount`.
@@ -102,12 +53,7 @@ pub fn read_fees(table: &str, text: &str) -> Result<Vec<Fee>, ContributionErrors
 /// Every header problem, or every cell that cannot be read, by line and column.
 pub fn read_cost_pools(table: &str, text: &str) -> Result<Vec<CostPool>, ContributionErrors> {
     let t = Table::parse(table, text, &["month", "cost_centre", "amount"], &[])?;
-    t.read(|r| {
-        let month = r.parsed("month", MONTH, month);
-        let cost_centre = r.text("cost_centre");
-        let amount = r.parsed("amount", DECIMAL, decimal);
-        Some(CostPool { month: month?, cost_centre, amount: amount? })
-    })
+    t.read(|r| records::cost_pool(r))
 }
 
 /// Reads activity quantities: columns `month`, `customer`, `quantity`, `value`; optional
@@ -117,13 +63,7 @@ pub fn read_cost_pools(table: &str, text: &str) -> Result<Vec<CostPool>, Contrib
 /// Every header problem, or every cell that cannot be read, by line and column.
 pub fn read_activities(table: &str, text: &str) -> Result<Vec<Activity>, ContributionErrors> {
     let t = Table::parse(table, text, &["month", "customer", "quantity", "value"], &["product", "channel", "branch"])?;
-    t.read(|r| {
-        let month = r.parsed("month", MONTH, month);
-        let (customer, quantity) = (r.text("customer"), r.text("quantity"));
-        let (product, channel, branch) = (r.optional("product"), r.optional("channel"), r.optional("branch"));
-        let value = r.parsed("value", DECIMAL, decimal);
-        Some(Activity { month: month?, customer, quantity, product, channel, branch, value: value? })
-    })
+    t.read(|r| records::activity(r))
 }
 
 /// Reads direct costs: columns `month`, `customer`, `item`, `amount`.
@@ -132,12 +72,7 @@ pub fn read_activities(table: &str, text: &str) -> Result<Vec<Activity>, Contrib
 /// Every header problem, or every cell that cannot be read, by line and column.
 pub fn read_direct_costs(table: &str, text: &str) -> Result<Vec<DirectCost>, ContributionErrors> {
     let t = Table::parse(table, text, &["month", "customer", "item", "amount"], &[])?;
-    t.read(|r| {
-        let month = r.parsed("month", MONTH, month);
-        let (customer, item) = (r.text("customer"), r.text("item"));
-        let amount = r.parsed("amount", DECIMAL, decimal);
-        Some(DirectCost { month: month?, customer, item, amount: amount? })
-    })
+    t.read(|r| records::direct_cost(r))
 }
 
 /// Reads account manager assignments: columns `customer`, `manager`, `role` (`lead` / 主办,
@@ -147,10 +82,5 @@ pub fn read_direct_costs(table: &str, text: &str) -> Result<Vec<DirectCost>, Con
 /// Every header problem, or every cell that cannot be read, by line and column.
 pub fn read_assignments(table: &str, text: &str) -> Result<Vec<Assignment>, ContributionErrors> {
     let t = Table::parse(table, text, &["customer", "manager", "role", "share"], &[])?;
-    t.read(|r| {
-        let (customer, manager) = (r.text("customer"), r.text("manager"));
-        let role = r.parsed("role", "lead (主办) or assisting (协办)", Role::parse);
-        let share = r.parsed("share", DECIMAL, decimal);
-        Some(Assignment { customer, manager, role: role?, share: share? })
-    })
+    t.read(|r| records::assignment(r))
 }
