@@ -137,14 +137,9 @@ fn py_table(b: &RecordBatch) -> PyResult<PyTable> {
 
 fn figures<'py>(py: Python<'py>, f: &Figures) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    d.set_item("interest_asset", to_py_decimal(py, f.interest_asset)?)?;
-    d.set_item("interest_liability", to_py_decimal(py, f.interest_liability)?)?;
-    d.set_item("fees", to_py_decimal(py, f.fees)?)?;
-    d.set_item("allocated_costs", to_py_decimal(py, f.allocated_costs)?)?;
-    d.set_item("direct_costs", to_py_decimal(py, f.direct_costs)?)?;
-    d.set_item("risk_cost", to_py_decimal(py, f.risk_cost)?)?;
-    d.set_item("capital_charge", to_py_decimal(py, f.capital_charge)?)?;
-    d.set_item("net_contribution", to_py_decimal(py, f.net_contribution)?)?;
+    for (name, value) in Figures::NAMES.into_iter().zip(f.values()) {
+        d.set_item(name, to_py_decimal(py, value)?)?;
+    }
     Ok(d)
 }
 

@@ -137,11 +137,60 @@ pub(crate) const DIRECT: usize = 4;
 pub(crate) const RISK: usize = 5;
 pub(crate) const CAPITAL: usize = 6;
 
-/// The components' names, for errors.
-pub(crate) const COMPONENTS: [&str; 7] =
-    ["interest_asset", "interest_liability", "fees", "allocated_costs", "direct_costs", "risk_cost", "capital_charge"];
-
 impl Figures {
+    /// The figures' names, also their column names in every output (CSV files, Arrow tables,
+    /// the store, Python): the seven components in [`Fen`] order, then the net.
+    pub const NAMES: [&'static str; 8] = [
+        "interest_asset",
+        "interest_liability",
+        "fees",
+        "allocated_costs",
+        "direct_costs",
+        "risk_cost",
+        "capital_charge",
+        "net_contribution",
+    ];
+
+    /// The figures in [`Figures::NAMES`] order.
+    #[must_use]
+    pub fn values(&self) -> [Decimal; 8] {
+        [
+            self.interest_asset,
+            self.interest_liability,
+            self.fees,
+            self.allocated_costs,
+            self.direct_costs,
+            self.risk_cost,
+            self.capital_charge,
+            self.net_contribution,
+        ]
+    }
+
+    /// Figures from their values in [`Figures::NAMES`] order (as read back from an output).
+    #[must_use]
+    pub fn from_values(v: [Decimal; 8]) -> Figures {
+        let [
+            interest_asset,
+            interest_liability,
+            fees,
+            allocated_costs,
+            direct_costs,
+            risk_cost,
+            capital_charge,
+            net_contribution,
+        ] = v;
+        Figures {
+            interest_asset,
+            interest_liability,
+            fees,
+            allocated_costs,
+            direct_costs,
+            risk_cost,
+            capital_charge,
+            net_contribution,
+        }
+    }
+
     /// Figures from fen components.
     pub(crate) fn from_fen(f: &Fen) -> Figures {
         let [ia, il, fees, alloc, direct, risk, capital] = *f;

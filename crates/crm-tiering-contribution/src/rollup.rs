@@ -12,7 +12,7 @@ use crate::compute::{Customers, add};
 use crate::error::{ContributionError, ContributionErrors};
 use crate::fen::fen_decimal;
 use crate::inputs::Assignment;
-use crate::lineage::{BranchFigures, COMPONENTS, Fen, Figures, LegalEntityFigures, ManagerFigures};
+use crate::lineage::{BranchFigures, Fen, Figures, LegalEntityFigures, ManagerFigures};
 
 /// The managers' figures, by manager id, and the figures of customers without a manager.
 ///
@@ -98,7 +98,7 @@ pub(crate) fn branches(
 }
 
 fn conserve(what: &str, parts: &Fen, whole: &Fen) -> Result<(), ContributionError> {
-    for ((p, w), name) in parts.iter().zip(whole).zip(COMPONENTS) {
+    for ((p, w), name) in parts.iter().zip(whole).zip(Figures::NAMES) {
         if p != w {
             return Err(ContributionError::Conservation {
                 what: format!("{what}, {name}"),

@@ -30,16 +30,7 @@ const fn opt(name: &'static str, ty: Type) -> Column {
 }
 
 /// The figure columns (fen), in [`Figures`] order.
-const FIGURES: [&str; 8] = [
-    "interest_asset",
-    "interest_liability",
-    "fees",
-    "allocated_costs",
-    "direct_costs",
-    "risk_cost",
-    "capital_charge",
-    "net_contribution",
-];
+const FIGURES: [&str; 8] = Figures::NAMES;
 
 /// The contribution months stored: when, by which tool and rule book, and their counts.
 pub(crate) const MONTHS: Table = Table {
@@ -189,35 +180,19 @@ fn fen(d: Decimal, what: &str) -> Result<i64, StoreError> {
 }
 
 fn figure_fen(f: &Figures, who: &str) -> Result<[i64; 8], StoreError> {
-    let v = [
-        f.interest_asset,
-        f.interest_liability,
-        f.fees,
-        f.allocated_costs,
-        f.direct_costs,
-        f.risk_cost,
-        f.capital_charge,
-        f.net_contribution,
-    ];
     let mut out = [0i64; 8];
-    for ((o, d), name) in out.iter_mut().zip(v).zip(FIGURES) {
+    for ((o, d), name) in out.iter_mut().zip(f.values()).zip(FIGURES) {
         *o = fen(d, &format!("{who}: {name}"))?;
     }
     Ok(out)
 }
 
 fn figures_of(r: &dyn Row, first: usize) -> Result<Figures, StoreError> {
-    let v = |i: usize| -> Result<Decimal, StoreError> { Ok(from_fen(need(r.int(first + i)?, first + i)?)) };
-    Ok(Figures {
-        interest_asset: v(0)?,
-        interest_liability: v(1)?,
-        fees: v(2)?,
-        allocated_costs: v(3)?,
-        direct_costs: v(4)?,
-        risk_cost: v(5)?,
-        capital_charge: v(6)?,
-        net_contribution: v(7)?,
-    })
+    let mut values = [Decimal::ZERO; 8];
+    for (i, v) in values.iter_mut().enumerate() {
+        *v = from_fen(need(r.int(first + i)?, first + i)?);
+    }
+    Ok(Figures::from_values(values))
 }
 
 fn decimal(r: &dyn Row, i: usize) -> Result<Option<Decimal>, StoreError> {

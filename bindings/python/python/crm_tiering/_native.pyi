@@ -17,6 +17,7 @@ _InputLike = Union[_Amount, Mapping[str, Any]]
 _Option = Union[str, bool, int, Sequence[str], None]
 
 STATE_SCHEMA_VERSION: int
+CONTRIBUTION_FIGURES: list[str]
 __version__: str
 
 @final

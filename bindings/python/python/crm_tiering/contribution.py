@@ -58,16 +58,8 @@ from .errors import ContributionError
 
 __all__ = ["Contribution", "ContributionError", "ContributionRules", "WhatIf", "compute", "what_if"]
 
-FIGURES = (
-    "interest_asset",
-    "interest_liability",
-    "fees",
-    "allocated_costs",
-    "direct_costs",
-    "risk_cost",
-    "capital_charge",
-    "net_contribution",
-)
+# The figures' names, in order: the core's (``Figures::NAMES``).
+FIGURES = tuple(_native.CONTRIBUTION_FIGURES)
 
 
 def _arrow(obj: Any) -> Any:

@@ -12,16 +12,7 @@ use crate::output::Staging;
 use crate::text::csv_field;
 
 /// The figure columns of a customer, manager, branch or legal entity, in this order.
-pub(crate) const FIGURES: [&str; 8] = [
-    "interest_asset",
-    "interest_liability",
-    "fees",
-    "allocated_costs",
-    "direct_costs",
-    "risk_cost",
-    "capital_charge",
-    "net_contribution",
-];
+pub(crate) const FIGURES: [&str; 8] = Figures::NAMES;
 
 /// The columns of lineage.csv.
 pub(crate) const LINEAGE: [&str; 17] = [
@@ -51,19 +42,7 @@ pub(crate) fn amount(d: Decimal) -> String {
 
 /// A figure set's eight cells.
 pub(crate) fn figure_cells(f: &Figures) -> Vec<String> {
-    [
-        f.interest_asset,
-        f.interest_liability,
-        f.fees,
-        f.allocated_costs,
-        f.direct_costs,
-        f.risk_cost,
-        f.capital_charge,
-        f.net_contribution,
-    ]
-    .into_iter()
-    .map(amount)
-    .collect()
+    f.values().into_iter().map(amount).collect()
 }
 
 fn opt<T: ToString>(v: Option<T>) -> String {

@@ -20,9 +20,6 @@ const RATE: u32 = 10;
 /// The scale of driver quantities and totals: a quantity's ten decimals times a coefficient's.
 const DRIVER: u32 = 20;
 
-/// One of the figures.
-type Part = fn(&Figures) -> Decimal;
-
 /// A table being built: its name, rows and columns (name, values, nullable).
 struct Batch {
     table: &'static str,
@@ -88,18 +85,8 @@ impl Batch {
 
     /// The eight figures' columns.
     fn figures<'a>(&mut self, figures: impl Iterator<Item = &'a Figures> + Clone) -> Result<(), ContributionError> {
-        let parts: [(&'static str, Part); 8] = [
-            ("interest_asset", |f| f.interest_asset),
-            ("interest_liability", |f| f.interest_liability),
-            ("fees", |f| f.fees),
-            ("allocated_costs", |f| f.allocated_costs),
-            ("direct_costs", |f| f.direct_costs),
-            ("risk_cost", |f| f.risk_cost),
-            ("capital_charge", |f| f.capital_charge),
-            ("net_contribution", |f| f.net_contribution),
-        ];
-        for (name, part) in parts {
-            self.decimal(name, MONEY, figures.clone().map(|f| Some(part(f))), false)?;
+        for (k, name) in Figures::NAMES.into_iter().enumerate() {
+            self.decimal(name, MONEY, figures.clone().map(|f| f.values().get(k).copied()), false)?;
         }
         Ok(())
     }
