@@ -139,7 +139,8 @@ pub(crate) const CAPITAL: usize = 6;
 
 impl Figures {
     /// The figures' names, also their column names in every output (CSV files, Arrow tables,
-    /// the store, Python): the seven components in [`Fen`] order, then the net.
+    /// the store, Python): the seven components (interest on assets and on liabilities, fees, allocated and direct
+    /// costs, risk cost, capital charge), then the net.
     pub const NAMES: [&'static str; 8] = [
         "interest_asset",
         "interest_liability",
