@@ -184,7 +184,12 @@ fn measure_lines(s: &mut String, v: &crm_tiering::RuleVersion) {
                     .collect();
                 format!("composed of {} (or its total in column `{}`)", parts.join(" + "), m.code)
             }
-            None => format!("read from column `{}`, absent: {}", m.code, code(&m.absent)),
+            None => format!(
+                "read from column `{}`, absent: {}{}",
+                m.code,
+                code(&m.absent),
+                if m.signed { ", may be below zero (signed)" } else { "" }
+            ),
         };
         let _ = writeln!(
             s,

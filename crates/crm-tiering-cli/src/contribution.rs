@@ -82,9 +82,7 @@ pub(crate) struct Sources {
 /// `crm-tiering contribution`.
 pub(crate) fn contribution_command(args: &ContributionArgs) -> Result<Exit, Failure> {
     let started = Instant::now();
-    let book = load_book(&args.rules)?;
-    let (inputs, sources) = read_inputs(args)?;
-    let result = compute(&book, args.month, &inputs).map_err(|e| bad_input(&e, &sources, &args.rules))?;
+    let (book, inputs, result) = compute_month(args)?;
     if let Some(customer) = &args.explain
         && result.customer(customer).is_none()
     {
@@ -93,18 +91,6 @@ pub(crate) fn contribution_command(args: &ContributionArgs) -> Result<Exit, Fail
             format!("customer `{customer}` has no account-month in {}; nothing was written", args.month),
         ));
     }
-    // The stages are checked again from the outputs: what reached customers and pools is
-    // each pool's amount (the computation checked it too; a difference is a fault, not a
-    // figure).
-    if let Some(s) = files::stage_rows(&result).into_iter().find(|s| !s.conserved) {
-        return Err(Failure::internal(format!(
-            "stage {} (pool {}): {} allocated of {}; nothing was written",
-            s.stage,
-            s.pool,
-            files::amount(s.allocated),
-            files::amount(s.amount)
-        )));
-    }
     // The files are staged first, the store written next, and the files renamed into place
     // last: a store that refuses the month (stored already, locked) leaves no files behind.
     let staged = match &args.out {
@@ -112,7 +98,9 @@ pub(crate) fn contribution_command(args: &ContributionArgs) -> Result<Exit, Fail
         None => None,
     };
     if let Some(location) = &args.store {
-        store_month(location, args, &result, &inputs)?;
+        // Never made here: a missing store is an error naming `init`.
+        let store = crm_tiering_store::Store::open(location).map_err(crate::store::failure)?;
+        store_month(store, args, &result, &inputs)?;
     }
     if let Some(staging) = staged {
         staging.commit()?;
@@ -130,10 +118,43 @@ pub(crate) fn contribution_command(args: &ContributionArgs) -> Result<Exit, Fail
     Ok(Exit::Ok)
 }
 
-/// Writes the month into the store.
-fn store_month(location: &str, args: &ContributionArgs, result: &Contribution, inputs: &Inputs) -> Result<(), Failure> {
-    // Never made here: a missing store is an error naming `init`.
-    let mut store = crm_tiering_store::Store::open(location).map_err(crate::store::failure)?;
+/// Reads the rule book and the input files and computes the month (SPEC §20), nothing
+/// written: the `contribution` command's work before its outputs, and `run`'s with a
+/// contribution month (SPEC §20.11).
+///
+/// # Errors
+/// An invalid rule book (exit code 3), the input files' record errors, each listed with its
+/// file and line (exit code 4), and a stage that the outputs show not conserved (a fault).
+pub(crate) fn compute_month(args: &ContributionArgs) -> Result<(RuleBook, Inputs, Contribution), Failure> {
+    let book = load_book(&args.rules)?;
+    let (inputs, sources) = read_inputs(args)?;
+    let result = compute(&book, args.month, &inputs).map_err(|e| bad_input(&e, &sources, &args.rules))?;
+    // The stages are checked again from the outputs: what reached customers and pools is
+    // each pool's amount (the computation checked it too; a difference is a fault, not a
+    // figure).
+    if let Some(s) = files::stage_rows(&result).into_iter().find(|s| !s.conserved) {
+        return Err(Failure::internal(format!(
+            "stage {} (pool {}): {} allocated of {}; nothing was written",
+            s.stage,
+            s.pool,
+            files::amount(s.allocated),
+            files::amount(s.amount)
+        )));
+    }
+    Ok((book, inputs, result))
+}
+
+/// Writes the month into the store (in one transaction; a stored month is replaced only with
+/// `--rerun`).
+///
+/// # Errors
+/// The store's refusal (the month stored already, exit code 8) or failure.
+pub(crate) fn store_month(
+    mut store: crm_tiering_store::Store,
+    args: &ContributionArgs,
+    result: &Contribution,
+    inputs: &Inputs,
+) -> Result<(), Failure> {
     let meta = crm_tiering_store::ContributionMeta {
         tool_version: crate::store::tool_version(),
         rule_book_text: read_utf8(&args.rules)?,
@@ -246,7 +267,8 @@ fn bad_input(errors: &ContributionErrors, sources: &Sources, book: &Path) -> Fai
 }
 
 /// The closing line: customers, account-months, the net total, the stages conserved, the time.
-fn summary(result: &Contribution, inputs: &Inputs, started: Instant) -> String {
+/// The month's one-line summary.
+pub(crate) fn summary(result: &Contribution, inputs: &Inputs, started: Instant) -> String {
     let net: Decimal = result.customers.iter().map(|c| c.figures.net_contribution).sum();
     let stages = files::stage_rows(result);
     let conserved = stages.iter().filter(|s| s.conserved).count();

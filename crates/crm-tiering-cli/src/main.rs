@@ -252,6 +252,8 @@ pub(crate) struct RunArgs {
     skip_bad_rows: bool,
     #[command(flatten)]
     portfolio: options::PortfolioArgs,
+    #[command(flatten)]
+    contribution: run::contribution::RunContributionArgs,
     /// Print only the committed months, not the summary.
     #[arg(long, short)]
     quiet: bool,

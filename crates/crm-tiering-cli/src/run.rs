@@ -8,6 +8,7 @@
 //! and the prior states are read from the store; after each commit the next month's writer is
 //! begun at once. The evaluation's sink, which sends each month, is in `run/stream.rs`.
 
+pub(crate) mod contribution;
 mod stream;
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -106,7 +107,9 @@ pub(crate) fn run_command(args: &RunArgs) -> Result<Exit, Failure> {
     } else {
         (input::load(&book, &files), None)
     };
-    let inputs = inputs?;
+    let mut inputs = inputs?;
+    let contribution =
+        contribution::supply(&args.contribution, (args.month, &args.store, args.rerun), &book, &mut inputs.extract)?;
     let config = RunConfig {
         store: &args.store,
         months: args.month,
@@ -117,14 +120,23 @@ pub(crate) fn run_command(args: &RunArgs) -> Result<Exit, Failure> {
         create_store: args.create_store,
     };
     if config.options.catch_up {
+        if contribution.is_some() {
+            return Err(Failure::new(Exit::Usage, "a catch-up run takes no contribution month; nothing was written"));
+        }
         let report = crate::catch_up::catch_up(&book, inputs, &config)?;
         print!("{}", report.render(&args.store));
         return Ok(report.exit());
     }
     let report = execute(&book, &source, inputs, read_before, &config)?;
+    if let Some(c) = &contribution {
+        c.store(args.create_store)?;
+    }
     if !args.quiet {
         print!("{}", report.summary.render());
         println!();
+        if let Some(c) = &contribution {
+            println!("{}", c.summary());
+        }
     }
     print_committed(&report, args.store.as_str());
     Ok(report.exit)

@@ -311,3 +311,99 @@ fn a_bad_rule_book_is_exit_3_and_a_missing_file_exit_2() {
     assert_eq!(code(&o), 2, "{}", err(&o));
     assert!(err(&o).contains("fees.csv: cannot read"), "{}", err(&o));
 }
+
+/// The tiering book of `rules-spec/contribution-tiering.toml` (金卡 by AUM **or** a month's net
+/// contribution of 200.00, SPEC §20.11); without `measure`, the default book, which has no
+/// such measure.
+fn tiering_book(measure: bool) -> String {
+    let name = if measure { "contribution-tiering.toml" } else { "default-rules.toml" };
+    format!("{}/../../rules-spec/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The contribution month's files under the names `run --contribution-inputs` reads.
+fn inputs_dir(m: &Month) -> String {
+    let dir = m.root.join("inputs");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, text) in [
+        ("accounts.csv", ACCOUNTS),
+        ("fees.csv", FEES),
+        ("cost-pools.csv", POOLS),
+        ("direct-costs.csv", DIRECT),
+        ("assignments.csv", ASSIGNMENTS),
+    ] {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    p(&dir).to_string()
+}
+
+#[test]
+fn run_tiers_by_the_contribution_computed_in_the_same_run() {
+    let s = common::stores("crmt_contrib", "run");
+    let m = Month::new(ACCOUNTS);
+    let book = tiering_book(true);
+    let inputs = inputs_dir(&m);
+    // c1 (AUM 100,000.00, net contribution 244.45) reaches 金卡 by contribution; c2 (67.22) does
+    // not; c4 has no accounts (no value: absent is zero) and reaches 金卡 by AUM; c3 has a
+    // contribution but no tiering record.
+    let aum = common::month_file(
+        &m.root,
+        "aum.csv",
+        &[("2024-03", "c1", "100000.00"), ("2024-03", "c2", "100000.00"), ("2024-03", "c4", "300000.00")],
+    );
+    let contribution = ["--contribution-rules", &m.path("book.toml"), "--contribution-inputs", &inputs];
+    for loc in &s.locations {
+        let run = |month: &str, rules: &str, aum: &str, extra: &[&str]| {
+            let mut a = vec!["run", "--month", month, "--aum", aum, "--rules", rules, "--store", loc.as_str()];
+            a.extend_from_slice(&contribution);
+            a.extend_from_slice(extra);
+            cli(&a)
+        };
+        // Refused before anything is written: a range, a book without the measure, a record
+        // giving the measure itself, a bad contribution record.
+        let o = run("2024-03..2024-04", &book, &aum, &["--create-store"]);
+        assert_eq!(code(&o), 2, "{}", err(&o));
+        assert!(err(&o).contains("a contribution month needs a single --month"), "{}", err(&o));
+        let o = run("2024-03", &tiering_book(false), &aum, &["--create-store"]);
+        assert_eq!(code(&o), 3, "{}", err(&o));
+        assert!(err(&o).contains("declares no measure `contribution`"), "{}", err(&o));
+        let both = m.root.join("both.csv");
+        std::fs::write(&both, "month,customer_id,aum,contribution\n2024-03,c1,100000.00,5.00\n").unwrap();
+        let o = run("2024-03", &book, p(&both), &["--create-store"]);
+        assert_eq!(code(&o), 4, "{}", err(&o));
+        assert!(err(&o).contains("customer `c1`") && err(&o).contains("measures.contribution"), "{}", err(&o));
+        std::fs::write(m.root.join("inputs/accounts.csv"), ACCOUNTS.replace("36000.00", "-36000.00")).unwrap();
+        let o = run("2024-03", &book, &aum, &["--create-store"]);
+        assert_eq!(code(&o), 4, "{}", err(&o));
+        assert!(err(&o).contains("accounts.csv") && err(&o).contains("line 5"), "{}", err(&o));
+        std::fs::write(m.root.join("inputs/accounts.csv"), ACCOUNTS).unwrap();
+        let o = cli(&["explain", "--customer", "c1", "--store", loc]);
+        assert_ne!(code(&o), 0, "nothing was stored: {}", out(&o));
+
+        let o = run("2024-03", &book, &aum, &["--create-store"]);
+        assert_eq!(code(&o), 0, "{}", err(&o));
+        let text = out(&o);
+        assert!(text.contains("measure `contribution` given to 2 tiering record(s)"), "{text}");
+        assert!(text.contains("1 contribution customer(s) without a tiering record"), "{text}");
+        assert!(text.contains("stored the contribution month 2024-03"), "{text}");
+        let story = out(&cli(&["explain", "--customer", "c1", "--store", loc]));
+        assert!(story.contains("contribution 244.45 (AUM 100000.00) met the minimum 200.00"), "{story}");
+        assert!(story.contains("2024-03: net contribution 244.45"), "{story}");
+        let x = m.root.join(format!("run-export-{}", loc.len()));
+        let o = cli(&["export", "--month", "2024-03", "--format", "csv", "--store", loc, "--out", p(&x)]);
+        assert_eq!(code(&o), 0, "{}", err(&o));
+        let events = read(&x, "events.csv");
+        let entered: Vec<&str> = events.lines().filter(|l| l.contains("entered")).collect();
+        assert_eq!(entered.len(), 2, "{events}");
+        assert!(entered.iter().any(|l| l.contains(",c1,") && l.contains("contribution")), "{events}");
+        assert!(entered.iter().any(|l| l.contains(",c4,")), "{events}");
+        assert_eq!(sql_int(loc, "SELECT net_contribution FROM contribution_customers WHERE customer_id = 'c1'"), 24445);
+
+        // The month again: the stored contribution month refuses it without --rerun, before the
+        // tiering month; with --rerun both are replaced.
+        let o = run("2024-03", &book, &aum, &[]);
+        assert_eq!(code(&o), 8, "{}", err(&o));
+        assert!(err(&o).contains("contribution month 2024-03 already"), "{}", err(&o));
+        let o = run("2024-03", &book, &aum, &["--rerun"]);
+        assert_eq!(code(&o), 0, "{}", err(&o));
+    }
+}

@@ -317,3 +317,59 @@ fn a_composed_measure_is_weighed_from_the_components_through_the_portfolio() {
     assert_eq!(held.len(), 1, "{held:?}");
     assert!(held[0].contains("c4") && held[0].contains("measures.weighted_aum"), "{held:?}");
 }
+
+/// SPEC §20.11: values computed beside the extract (a contribution month) are given to the
+/// records of their month as a measure, and the portfolio evaluates them as it evaluates the
+/// same values read from a column; the records of other months keep theirs; a rule set in force
+/// that does not declare the measure, and a record that gives it itself, are refused with
+/// nothing changed.
+#[test]
+fn supplied_values_are_evaluated_as_a_column_of_the_month() {
+    let book = book();
+    let engine = Engine::new(book.clone());
+    let csv = "month,customer_id,aum\n2024-03,c1,1000000\n2024-03,c2,1000000\n2024-03,c3,250000\n";
+    let march = "2024-03".parse().unwrap();
+    let loans = BTreeMap::from([("c1", amount("6500000")), ("c3", amount("5999999.99")), ("c9", amount("1"))]);
+    let mut extract = Extract::new(&book);
+    read_csv(&book, &mut extract, "aum.csv", csv);
+    read_csv(&book, &mut extract, "april.csv", "month,customer_id,aum,loan_balance\n2024-04,c1,1000000,7000000\n");
+    let given = extract.supply_measure(&book, "loan_balance", march, |id| loans.get(id).copied()).unwrap();
+    assert_eq!(given, 2, "c1 and c3 have records; c9 has none");
+    let measures: Vec<BTreeMap<String, _>> = extract.rows().iter().map(|r| r.measures().to_map()).collect();
+    assert_eq!(measures[0], BTreeMap::from([("loan_balance".to_string(), amount("6500000"))]));
+    assert!(measures[1].is_empty(), "no value for c2: its absent applies");
+    assert_eq!(measures[3], BTreeMap::from([("loan_balance".to_string(), amount("7000000"))]), "April's own");
+
+    let mut extract = Extract::new(&book);
+    read_csv(&book, &mut extract, "aum.csv", csv);
+    extract.supply_measure(&book, "loan_balance", march, |id| loans.get(id).copied()).unwrap();
+    // The same values as a column give the same month.
+    let mut column = Extract::new(&book);
+    let with = "month,customer_id,aum,loan_balance\n2024-03,c1,1000000,6500000\n2024-03,c2,1000000,\n2024-03,c3,250000,5999999.99\n";
+    read_csv(&book, &mut column, "aum.csv", with);
+    let month = |x: &Extract| {
+        let mut states = PortfolioStates::new();
+        let range = "2024-03".parse().unwrap();
+        let out = engine.evaluate_portfolio(&mut states, range, x, &PortfolioOptions::default()).unwrap();
+        let m = &out.months[0];
+        let tiers: Vec<_> = m.evaluated.iter().map(|e| e.state.tier.map(|t| t.to_string())).collect();
+        (tiers, m.events.iter().map(|(_, e)| *e).collect::<Vec<_>>())
+    };
+    let (tiers, events) = month(&extract);
+    assert_eq!(tiers, [Some("private".to_string()), Some("gold".to_string()), Some("gold".to_string())]);
+    assert_eq!((tiers, events), month(&column));
+
+    // A record that gives the measure itself: two sources, refused naming the customer.
+    let e = column.supply_measure(&book, "loan_balance", march, |_| None).unwrap_err();
+    assert_eq!((e.customer(), e.field()), (Some("c1"), Some("measures.loan_balance")));
+    // A book whose corporate set does not declare it: refused naming that set.
+    let two = RULES.to_string() + "\n[[rule_sets]]\nname = \"corporate\"\ncustomer_kind = \"corporate\"\n\n[[rule_sets.versions]]\neffective_from = \"2000-01\"\n\n[[rule_sets.versions.tiers]]\ncode = \"corp_gold\"\nmin_aum = \"1000000\"\n";
+    let two = RuleBook::from_toml_str(&two).unwrap();
+    let mut x = Extract::new(&two);
+    read_csv(&two, &mut x, "aum.csv", csv);
+    let e = x.supply_measure(&two, "loan_balance", march, |_| None).unwrap_err();
+    assert_eq!((e.category(), e.field()), ("rules", Some("rule_sets[1].measures")));
+    assert!(e.to_string().contains("rule set `corporate`"), "{e}");
+    let e = x.supply_measure(&two, "points", march, |_| None).unwrap_err();
+    assert_eq!((e.category(), e.field()), ("rules", Some("measures")));
+}

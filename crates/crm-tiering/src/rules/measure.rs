@@ -2,115 +2,17 @@
 //! the qualifications of its tiers over them, in their file and compiled forms.
 
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 
 use super::ThresholdComparison;
 use super::compile::decimal_key;
+pub use super::measure_file::{Absent, CriterionFile, MeasureComponentFile, MeasureFile, QualifyFile};
 use super::window::Window;
 use crate::aum::{AumInput, Composition, Rounding};
 use crate::code::MeasureCode;
 use crate::engine::MonthInput;
 use crate::error::{InputError, RuleError};
-use crate::money::serde_amount as amount;
 use crate::money::{MAX_AMOUNT, round_fen, to_fen};
 use crate::month::Month;
-
-/// What a record that gives no value for a measure means (SPEC §19.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Absent {
-    /// No value is a value of 0 (no loan is a loan balance of 0; the default).
-    #[default]
-    Zero,
-    /// No value is an input error on the measure: the customer is held back.
-    Error,
-}
-
-impl Absent {
-    fn is_zero(&self) -> bool {
-        *self == Absent::Zero
-    }
-}
-
-/// A measure as written in a rule file (`versions[j].measures[]`, RULES.md §2.7): one amount
-/// per customer-month read from the column named by its code.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MeasureFile {
-    /// The code, also the input column's name, such as `loan_balance`.
-    pub code: String,
-    /// Chinese display name, such as 个贷资产.
-    #[serde(default)]
-    pub name_zh: String,
-    /// English display name, such as Personal loan balance.
-    #[serde(default)]
-    pub name_en: String,
-    /// What a record without a value means: `zero` (default) or `error`.
-    #[serde(default, skip_serializing_if = "Absent::is_zero")]
-    pub absent: Absent,
-    /// How a value with more decimals than fen is rounded (default `half_up`).
-    #[serde(default, skip_serializing_if = "Rounding::is_half_up")]
-    pub rounding: Rounding,
-    /// For a composed measure, the components of the version's AUM composition it sums with
-    /// its own weights (a weighted AUM, 兴业's 综合金融资产); none: the measure is read from its
-    /// column.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub components: Vec<MeasureComponentFile>,
-}
-
-/// A component of a composed measure: a component code of the version's AUM composition, with
-/// the measure's inclusion and weight.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MeasureComponentFile {
-    /// A component code of the version's `aum` composition.
-    pub code: String,
-    /// Whether it counts toward the measure (default true).
-    #[serde(default = "yes")]
-    pub included: bool,
-    /// Its weight from 0 to 10 (default 1), such as a product coefficient.
-    #[serde(default = "one", with = "amount")]
-    pub weight: Decimal,
-}
-
-fn yes() -> bool {
-    true
-}
-
-fn one() -> Decimal {
-    Decimal::ONE
-}
-
-/// A criterion as written in a rule file: `{measure, window, min}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CriterionFile {
-    /// The measure's code: `aum` (default) or one the version declares.
-    #[serde(default = "aum_code")]
-    pub measure: String,
-    /// The window (default `month`).
-    #[serde(default, skip_serializing_if = "Window::is_month")]
-    pub window: Window,
-    /// The minimum, as a decimal string.
-    #[serde(with = "amount")]
-    pub min: Decimal,
-}
-
-fn aum_code() -> String {
-    "aum".to_string()
-}
-
-/// A tier's qualification as written in a rule file: exactly one of `any_of` and `all_of`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct QualifyFile {
-    /// Met when any of these criteria is met.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub any_of: Vec<CriterionFile>,
-    /// Met when every one of these criteria is met.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub all_of: Vec<CriterionFile>,
-}
 
 /// A measure a version declares besides `aum`.
 #[derive(Debug, Clone, PartialEq)]
@@ -125,6 +27,8 @@ pub struct Measure {
     pub absent: Absent,
     /// How a value with more decimals than fen is rounded.
     pub rounding: Rounding,
+    /// Whether a value may be below zero.
+    pub signed: bool,
     /// For a composed measure, the AUM composition with the measure's weights; none: read from
     /// its column.
     pub composition: Option<Composition>,
@@ -186,12 +90,19 @@ pub(super) fn compile_measures(files: &[MeasureFile], aum: &Composition, at: &st
             ));
         }
         let composition = composed(m, aum, &format!("{at}.measures[{i}].components"))?;
+        if m.signed && composition.is_some() {
+            return Err(RuleError::new(
+                format!("{at}.measures[{i}].signed"),
+                "a composed measure is never below zero: `signed` is for a measure read from its column",
+            ));
+        }
         out.push(Measure {
             code,
             name_zh: m.name_zh.clone(),
             name_en: m.name_en.clone(),
             absent: m.absent,
             rounding: m.rounding,
+            signed: m.signed,
             composition,
         });
     }
@@ -452,14 +363,17 @@ impl super::RuleVersion {
                 continue;
             }
             let fen = match given.get(m.code) {
-                Some(v) if v.is_sign_negative() && !v.is_zero() => {
-                    return Err(err(code, format!("amount {v} is negative")));
+                Some(v) if v.is_sign_negative() && !v.is_zero() && !m.signed => {
+                    return Err(err(
+                        code,
+                        format!("amount {v} is negative (a measure below zero is declared `signed`)"),
+                    ));
                 }
                 Some(v) => {
                     let rounded = round_fen(*v, m.rounding.strategy());
-                    match to_fen(rounded).filter(|_| rounded <= MAX_AMOUNT) {
+                    match to_fen(rounded).filter(|_| rounded.abs() <= MAX_AMOUNT) {
                         Some(fen) => fen,
-                        None => return Err(err(code, format!("amount {v} is above the maximum amount {MAX_AMOUNT}"))),
+                        None => return Err(err(code, format!("amount {v} is beyond the maximum amount {MAX_AMOUNT}"))),
                     }
                 }
                 None if m.absent == Absent::Error => {
@@ -479,15 +393,15 @@ impl super::RuleVersion {
 /// The most measured values (AUM and the declared measures) the batch's short paths hold.
 pub(crate) const FAST_VALUES: usize = 16;
 
-/// An amount of at most two decimals, not negative, within [`MAX_AMOUNT`], in fen: what needs
-/// no rounding and no check.
+/// An amount of at most two decimals, not negative (unless `signed`), within [`MAX_AMOUNT`] of
+/// zero, in fen: what needs no rounding and no check.
 #[inline]
-fn whole_fen(v: &Decimal) -> Option<i64> {
-    if v.is_sign_negative() || v.scale() > 2 {
+fn whole_fen(v: &Decimal, signed: bool) -> Option<i64> {
+    if (v.is_sign_negative() && !signed) || v.scale() > 2 {
         return None;
     }
     let fen = v.mantissa().checked_mul(10i128.pow(2 - v.scale()))?;
-    i64::try_from(fen).ok().filter(|&f| f <= crate::money::MAX_FEN)
+    i64::try_from(fen).ok().filter(|&f| f.abs() <= crate::money::MAX_FEN)
 }
 
 /// A composed measure's value in fen (SPEC §19.1): its own total when the record gives one,
@@ -567,7 +481,7 @@ impl super::RuleVersion {
             *slot = match given.get(m.code) {
                 Some(v) => {
                     found += 1;
-                    whole_fen(v)?
+                    whole_fen(v, m.signed)?
                 }
                 None if m.absent == Absent::Error => return None,
                 None => 0,

@@ -16,6 +16,7 @@ mod compiled;
 mod edit;
 mod file;
 mod measure;
+mod measure_file;
 mod warning;
 mod window;
 

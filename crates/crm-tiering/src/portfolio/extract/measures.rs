@@ -13,8 +13,10 @@ use super::Extract;
 use super::cells::{Cells, cell_amount_at};
 use crate::code::MeasureCode;
 use crate::engine::Measures;
+use crate::error::{InputError, RuleError, TieringError};
 use crate::month::Month;
 use crate::portfolio::columns::Columns;
+use crate::rules::RuleBook;
 
 /// The measure values of the records that give any, records in reading order.
 #[derive(Debug, Clone, Default)]
@@ -113,5 +115,96 @@ impl Extract {
         }
         let codes = &self.measures.codes;
         self.measures.of(k).iter().filter_map(|&(c, value)| Some((*codes.get(usize::from(c))?, value))).collect()
+    }
+}
+
+impl Extract {
+    /// Gives measure `code` to the records of `month` from values computed beside the extract
+    /// (SPEC §20.11: a contribution month as a tiering measure): the record of customer `c`
+    /// gets `value_of(c)`. A record for which it gives none has no value, and the measure's
+    /// `absent` applies in the evaluation. A record without a month (a table without a month
+    /// column) counts as of `month`; records of other months are left as they are. Returns how
+    /// many records got a value.
+    ///
+    /// ```
+    /// use crm_tiering::{Decimal, RuleBook};
+    /// use crm_tiering::portfolio::{Columns, Extract, TableKind};
+    /// let book = RuleBook::from_toml_str(&crm_tiering::DEFAULT_RULES_TOML.replace(
+    ///     "[[rule_sets.versions.tiers]]\ncode = \"gold\"",
+    ///     "[[rule_sets.versions.measures]]\ncode = \"contribution\"\n\n[[rule_sets.versions.tiers]]\ncode = \"gold\"",
+    /// ))?;
+    /// let cols = Columns::resolve(&book, TableKind::Aum, &["month", "customer_id", "aum"])?;
+    /// let mut extract = Extract::new(&book);
+    /// extract.push_cells("aum.csv", &cols, 2, &["2024-03", "c1", "250000"]);
+    /// extract.push_cells("aum.csv", &cols, 3, &["2024-03", "c2", "12000"]);
+    /// let month = "2024-03".parse()?;
+    /// let given = extract.supply_measure(&book, "contribution", month, |id| {
+    ///     (id == "c1").then(|| Decimal::new(164027, 2))
+    /// })?;
+    /// assert_eq!(given, 1);
+    /// // Twice is a second source for the same value: refused, naming the customer.
+    /// let again = extract.supply_measure(&book, "contribution", month, |_| None);
+    /// assert_eq!(again.unwrap_err().field(), Some("measures.contribution"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Nothing is changed when it fails:
+    /// - a rules error on `measures` when `book` declares no measure `code`, and on
+    ///   `rule_sets[i].measures` when a rule set's version in force for `month` does not;
+    /// - an input error naming the customer, the month and `measures.<code>` when a record of
+    ///   `month` gives the measure already (from its own column): two sources for one value.
+    pub fn supply_measure(
+        &mut self,
+        book: &RuleBook,
+        code: &str,
+        month: Month,
+        mut value_of: impl FnMut(&str) -> Option<Decimal>,
+    ) -> Result<usize, TieringError> {
+        if !book.measure_codes().iter().any(|c| c.as_str() == code) {
+            return Err(RuleError::new("measures", format!("the rule book declares no measure `{code}`")).into());
+        }
+        // Every customer of the month gets the value, whichever rule set tiers it: each set's
+        // version in force declares the measure, or the values would be refused customer by
+        // customer as undeclared.
+        for (i, set) in book.rule_sets().iter().enumerate() {
+            if let Some(v) = set.version_for(month)
+                && !v.measures.iter().any(|m| m.code.as_str() == code)
+            {
+                let message = format!(
+                    "rule set `{}` (version from {}) does not declare measure `{code}`, which is given to every customer of {month}: declare it there too (a measure no criterion reads changes no tier)",
+                    set.name, v.effective_from
+                );
+                return Err(RuleError::new(format!("rule_sets[{i}].measures"), message).into());
+            }
+        }
+        let Some(c) = self.measures.code(&Arc::from(code)) else {
+            return Err(RuleError::new("measures", format!("the measure `{code}` cannot be kept")).into());
+        };
+        let (mut values, mut spans, mut given) = (Vec::new(), Vec::new(), 0);
+        for (k, r) in self.records.iter().enumerate() {
+            let old = self.measures.of(k);
+            let mut supplied = None;
+            if r.month.is_none_or(|m| m == month) {
+                let id = self.id_of(r);
+                if old.iter().any(|&(x, _)| x == c) {
+                    let message = "is given twice: by the input's column and by the values supplied for the month";
+                    return Err(InputError::new(id, Some(month), format!("measures.{code}"), message).into());
+                }
+                supplied = value_of(id);
+            }
+            if old.is_empty() && supplied.is_none() {
+                continue;
+            }
+            spans.push((k, values.len()));
+            values.extend_from_slice(old);
+            if let Some(v) = supplied {
+                values.push((c, v));
+                given += 1;
+            }
+        }
+        self.measures.values = values;
+        self.measures.spans = spans;
+        Ok(given)
     }
 }
