@@ -337,16 +337,17 @@ fn bind(st: &mut crmt_states, ids: &[u8], o: &[usize]) -> Result<(), Failure> {
     }
 }
 
-/// A batch of totals carries AUM alone: a book that also reads other measures would see them
-/// all absent, a plausible wrong tier, so it is refused (SPEC §19.1); a batch of components
-/// carries them as columns named by their codes.
+/// A batch of totals without measure values carries AUM alone: a book that also reads other
+/// measures would see them all absent, a plausible wrong tier, so it is refused (SPEC §19.1);
+/// `crmt_evaluate_batch_with_measures` gives their values beside the totals, and a batch of
+/// components carries them as columns named by their codes.
 fn refuse_measures(book: &crmt_rulebook) -> Result<(), Failure> {
     match book.engine.rule_book().measure_codes().first() {
         None => Ok(()),
         Some(code) => Err(Failure::new(
             crmt_result::CRMT_INVALID_ARGUMENT,
             format!(
-                "the rule book declares measure `{code}`, which a batch of totals does not carry: give the AUM as components with a column for each measure, or evaluate with crmt_evaluate_json or a portfolio"
+                "the rule book declares measure `{code}`, which this batch of totals does not carry: give the measures' values with crmt_evaluate_batch_with_measures, or the AUM as components with a column for each measure"
             ),
         )
         .field("book")),
