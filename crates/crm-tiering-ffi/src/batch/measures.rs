@@ -138,3 +138,163 @@ pub(crate) unsafe fn measure_columns<'a>(
     let values = unsafe { slice(m.values_fen, total, "measures.values_fen", count_name) }?;
     Ok(Some(MeasureColumns { codes: measures, values, count }))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::{CStr, c_char};
+
+    use super::crmt_measure_columns;
+    use crate::code::crmt_result;
+    use crate::{CRMT_NO_AMOUNT, crmt_batch_aum, crmt_batch_customers};
+
+    /// A book with two measures: private banking by AUM, loans or points.
+    const BOOK: &str = r#"
+format_version = 1
+name = "two measures"
+[[rule_sets]]
+name = "personal"
+[[rule_sets.versions]]
+effective_from = "2020-01"
+[[rule_sets.versions.measures]]
+code = "loan_balance"
+name_zh = "贷款余额"
+name_en = "Loan balance"
+[[rule_sets.versions.measures]]
+code = "points"
+name_zh = "积分"
+name_en = "Points"
+[[rule_sets.versions.tiers]]
+code = "gold"
+name_zh = "金卡"
+name_en = "Gold"
+min_aum = "200000"
+[[rule_sets.versions.tiers]]
+code = "private"
+name_zh = "私人银行"
+name_en = "Private"
+qualify = { any_of = [
+    { measure = "aum", min = "6000000" },
+    { measure = "loan_balance", min = "6000000" },
+    { measure = "points", min = "100000" },
+] }
+"#;
+
+    fn text(code: &[c_char]) -> String {
+        // SAFETY: the library writes NUL-terminated codes into its structs.
+        unsafe { CStr::from_ptr(code.as_ptr()) }.to_string_lossy().into_owned()
+    }
+
+    /// Each customer's tier and deciding measure, from a batch or a portfolio run.
+    fn decided(events: &[crate::crmt_event]) -> Vec<(String, String)> {
+        events.iter().map(|e| (text(&e.to_tier), text(&e.measure))).collect()
+    }
+
+    /// Three customers, two measures column after column: c0 a loan, c1 points, c2 neither (its
+    /// AUM gives gold). A layout read row by row would give c1 and c2 other customers' values.
+    #[test]
+    fn each_record_reads_its_own_value_of_each_measure() {
+        let mut book = std::ptr::null_mut();
+        // SAFETY: valid text and out-pointer.
+        assert_eq!(
+            unsafe { crate::crmt_rulebook_from_toml(BOOK.as_ptr(), BOOK.len(), &mut book) },
+            crmt_result::CRMT_OK
+        );
+        let ids = b"c0c1c2";
+        let offsets = [0usize, 2, 4, 6];
+        let customers = crmt_batch_customers {
+            count: 3,
+            ids: ids.as_ptr().cast(),
+            id_offsets: offsets.as_ptr(),
+            legal_entities: std::ptr::null(),
+            legal_entity_offsets: std::ptr::null(),
+            kinds: std::ptr::null(),
+        };
+        let totals = [30_000_000_i64; 3];
+        let aum = crmt_batch_aum { component_count: 0, components: std::ptr::null(), amounts_fen: totals.as_ptr() };
+        let codes = [c"loan_balance".as_ptr(), c"points".as_ptr()];
+        let values = [650_000_000, CRMT_NO_AMOUNT, CRMT_NO_AMOUNT, CRMT_NO_AMOUNT, 20_000_000, CRMT_NO_AMOUNT];
+        let measures = crmt_measure_columns { measure_count: 2, measures: codes.as_ptr(), values_fen: values.as_ptr() };
+        let want = [("private", "loan_balance"), ("private", "points"), ("gold", "aum")]
+            .map(|(t, m)| (t.to_string(), m.to_string()))
+            .to_vec();
+
+        let (mut states, mut batch) = (std::ptr::null_mut(), std::ptr::null_mut());
+        let mut count = 0;
+        // SAFETY: live handles, columns of 3 customers, 2 x 3 values.
+        unsafe {
+            assert_eq!(crate::crmt_states_new(3, &mut states), crmt_result::CRMT_OK);
+            let rc = crate::crmt_evaluate_batch_with_measures(
+                book,
+                202401,
+                &customers,
+                &aum,
+                &measures,
+                states,
+                1,
+                std::ptr::null_mut(),
+                &mut batch,
+            );
+            assert_eq!(rc, crmt_result::CRMT_OK);
+            let events = crate::crmt_batch_events(batch, &mut count);
+            assert_eq!(decided(std::slice::from_raw_parts(events, count)), want, "batch");
+            crate::crmt_batch_free(batch);
+            crate::crmt_states_free(states);
+        }
+
+        let (mut x, mut p, mut r) = (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
+        // SAFETY: live handles, columns of 3 records, 2 x 3 values.
+        unsafe {
+            assert_eq!(crate::crmt_extract_new(book, &mut x), crmt_result::CRMT_OK);
+            assert_eq!(crate::crmt_portfolio_new(&mut p), crmt_result::CRMT_OK);
+            assert_eq!(crate::crmt_portfolio_result_new(&mut r), crmt_result::CRMT_OK);
+            let rc = crate::crmt_extract_push_totals_with_measures_fen(
+                x,
+                book,
+                c"aum".as_ptr(),
+                1,
+                3,
+                ids.as_ptr().cast(),
+                offsets.as_ptr(),
+                std::ptr::null(),
+                std::ptr::null(),
+                std::ptr::null(),
+                std::ptr::null(),
+                totals.as_ptr(),
+                &measures,
+            );
+            assert_eq!(rc, crmt_result::CRMT_OK);
+            let rc = crate::crmt_evaluate_portfolio(book, p, 202401, 0, x, std::ptr::null(), r);
+            assert_eq!(rc, crmt_result::CRMT_OK);
+            let events = crate::crmt_portfolio_result_events(r, &mut count);
+            assert_eq!(decided(std::slice::from_raw_parts(events, count)), want, "extract");
+            crate::crmt_portfolio_result_free(r);
+            crate::crmt_portfolio_free(p);
+            crate::crmt_extract_free(x);
+        }
+
+        // A measure given both as a component column and in the measure columns is refused.
+        let components = [c"demand_deposit".as_ptr(), c"points".as_ptr()];
+        let matrix = [30_000_000_i64, 1, 30_000_000, 1, 30_000_000, 1];
+        let aum = crmt_batch_aum { component_count: 2, components: components.as_ptr(), amounts_fen: matrix.as_ptr() };
+        // SAFETY: as above.
+        unsafe {
+            assert_eq!(crate::crmt_states_new(3, &mut states), crmt_result::CRMT_OK);
+            let rc = crate::crmt_evaluate_batch_with_measures(
+                book,
+                202401,
+                &customers,
+                &aum,
+                &measures,
+                states,
+                1,
+                std::ptr::null_mut(),
+                &mut batch,
+            );
+            assert_eq!(rc, crmt_result::CRMT_INVALID_ARGUMENT);
+            let field = crate::details::with_last(|l| l.and_then(|f| f.field.clone())).unwrap_or_default();
+            assert_eq!(field, "measures.measures");
+            crate::crmt_states_free(states);
+            crate::crmt_rulebook_free(book);
+        }
+    }
+}
