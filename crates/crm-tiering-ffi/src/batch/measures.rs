@@ -189,112 +189,123 @@ qualify = { any_of = [
         events.iter().map(|e| (text(&e.to_tier), text(&e.measure))).collect()
     }
 
-    /// Three customers, two measures column after column: c0 a loan, c1 points, c2 neither (its
-    /// AUM gives gold). A layout read row by row would give c1 and c2 other customers' values.
-    #[test]
-    fn each_record_reads_its_own_value_of_each_measure() {
+    /// The book, and the columns of three customers with two measures column after column: c0 a
+    /// loan, c1 points, c2 neither (its AUM gives gold).
+    fn with_columns(f: impl FnOnce(*mut crate::crmt_rulebook, &crmt_batch_customers, &crmt_measure_columns)) {
         let mut book = std::ptr::null_mut();
         // SAFETY: valid text and out-pointer.
-        assert_eq!(
-            unsafe { crate::crmt_rulebook_from_toml(BOOK.as_ptr(), BOOK.len(), &mut book) },
-            crmt_result::CRMT_OK
-        );
-        let ids = b"c0c1c2";
-        let offsets = [0usize, 2, 4, 6];
+        let rc = unsafe { crate::crmt_rulebook_from_toml(BOOK.as_ptr(), BOOK.len(), &mut book) };
+        assert_eq!(rc, crmt_result::CRMT_OK);
         let customers = crmt_batch_customers {
             count: 3,
-            ids: ids.as_ptr().cast(),
-            id_offsets: offsets.as_ptr(),
+            ids: IDS.as_ptr().cast(),
+            id_offsets: OFFSETS.as_ptr(),
             legal_entities: std::ptr::null(),
             legal_entity_offsets: std::ptr::null(),
             kinds: std::ptr::null(),
         };
-        let totals = [30_000_000_i64; 3];
-        let aum = crmt_batch_aum { component_count: 0, components: std::ptr::null(), amounts_fen: totals.as_ptr() };
         let codes = [c"loan_balance".as_ptr(), c"points".as_ptr()];
         let values = [650_000_000, CRMT_NO_AMOUNT, CRMT_NO_AMOUNT, CRMT_NO_AMOUNT, 20_000_000, CRMT_NO_AMOUNT];
         let measures = crmt_measure_columns { measure_count: 2, measures: codes.as_ptr(), values_fen: values.as_ptr() };
-        let want = [("private", "loan_balance"), ("private", "points"), ("gold", "aum")]
-            .map(|(t, m)| (t.to_string(), m.to_string()))
-            .to_vec();
+        f(book, &customers, &measures);
+        // SAFETY: made above.
+        unsafe { crate::crmt_rulebook_free(book) };
+    }
 
-        let (mut states, mut batch) = (std::ptr::null_mut(), std::ptr::null_mut());
-        let mut count = 0;
+    const IDS: &[u8] = b"c0c1c2";
+    const OFFSETS: [usize; 4] = [0, 2, 4, 6];
+    const TOTALS: [i64; 3] = [30_000_000; 3];
+
+    /// What each customer should get: a layout read row by row would give c1 and c2 other
+    /// customers' values.
+    fn want() -> Vec<(String, String)> {
+        [("private", "loan_balance"), ("private", "points"), ("gold", "aum")]
+            .map(|(t, m)| (t.to_string(), m.to_string()))
+            .to_vec()
+    }
+
+    /// A batch of totals under the book, with `aum` and the measure columns: its result code, and
+    /// each customer's tier and deciding measure.
+    fn batch(
+        book: *mut crate::crmt_rulebook,
+        customers: &crmt_batch_customers,
+        aum: &crmt_batch_aum,
+        measures: &crmt_measure_columns,
+    ) -> (crmt_result, Vec<(String, String)>) {
+        let (mut states, mut batch, mut count) = (std::ptr::null_mut(), std::ptr::null_mut(), 0);
         // SAFETY: live handles, columns of 3 customers, 2 x 3 values.
         unsafe {
             assert_eq!(crate::crmt_states_new(3, &mut states), crmt_result::CRMT_OK);
+            let null = std::ptr::null_mut();
             let rc = crate::crmt_evaluate_batch_with_measures(
-                book,
-                202401,
-                &customers,
-                &aum,
-                &measures,
-                states,
-                1,
-                std::ptr::null_mut(),
-                &mut batch,
+                book, 202401, customers, aum, measures, states, 1, null, &mut batch,
             );
-            assert_eq!(rc, crmt_result::CRMT_OK);
             let events = crate::crmt_batch_events(batch, &mut count);
-            assert_eq!(decided(std::slice::from_raw_parts(events, count)), want, "batch");
+            let got = if count == 0 { Vec::new() } else { decided(std::slice::from_raw_parts(events, count)) };
             crate::crmt_batch_free(batch);
             crate::crmt_states_free(states);
+            (rc, got)
         }
+    }
 
-        let (mut x, mut p, mut r) = (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
-        // SAFETY: live handles, columns of 3 records, 2 x 3 values.
-        unsafe {
-            assert_eq!(crate::crmt_extract_new(book, &mut x), crmt_result::CRMT_OK);
-            assert_eq!(crate::crmt_portfolio_new(&mut p), crmt_result::CRMT_OK);
-            assert_eq!(crate::crmt_portfolio_result_new(&mut r), crmt_result::CRMT_OK);
-            let rc = crate::crmt_extract_push_totals_with_measures_fen(
-                x,
-                book,
-                c"aum".as_ptr(),
-                1,
-                3,
-                ids.as_ptr().cast(),
-                offsets.as_ptr(),
-                std::ptr::null(),
-                std::ptr::null(),
-                std::ptr::null(),
-                std::ptr::null(),
-                totals.as_ptr(),
-                &measures,
-            );
-            assert_eq!(rc, crmt_result::CRMT_OK);
-            let rc = crate::crmt_evaluate_portfolio(book, p, 202401, 0, x, std::ptr::null(), r);
-            assert_eq!(rc, crmt_result::CRMT_OK);
-            let events = crate::crmt_portfolio_result_events(r, &mut count);
-            assert_eq!(decided(std::slice::from_raw_parts(events, count)), want, "extract");
-            crate::crmt_portfolio_result_free(r);
-            crate::crmt_portfolio_free(p);
-            crate::crmt_extract_free(x);
-        }
+    #[test]
+    fn each_customer_of_a_batch_reads_its_own_value_of_each_measure() {
+        with_columns(|book, customers, measures| {
+            let aum = crmt_batch_aum { component_count: 0, components: std::ptr::null(), amounts_fen: TOTALS.as_ptr() };
+            assert_eq!(batch(book, customers, &aum, measures), (crmt_result::CRMT_OK, want()));
+        });
+    }
 
-        // A measure given both as a component column and in the measure columns is refused.
-        let components = [c"demand_deposit".as_ptr(), c"points".as_ptr()];
-        let matrix = [30_000_000_i64, 1, 30_000_000, 1, 30_000_000, 1];
-        let aum = crmt_batch_aum { component_count: 2, components: components.as_ptr(), amounts_fen: matrix.as_ptr() };
-        // SAFETY: as above.
-        unsafe {
-            assert_eq!(crate::crmt_states_new(3, &mut states), crmt_result::CRMT_OK);
-            let rc = crate::crmt_evaluate_batch_with_measures(
-                book,
-                202401,
-                &customers,
-                &aum,
-                &measures,
-                states,
-                1,
-                std::ptr::null_mut(),
-                &mut batch,
-            );
-            assert_eq!(rc, crmt_result::CRMT_INVALID_ARGUMENT);
+    #[test]
+    fn a_measure_given_as_a_component_column_and_a_measure_column_is_refused() {
+        with_columns(|book, customers, measures| {
+            let components = [c"demand_deposit".as_ptr(), c"points".as_ptr()];
+            let matrix = [30_000_000_i64, 1, 30_000_000, 1, 30_000_000, 1];
+            let aum =
+                crmt_batch_aum { component_count: 2, components: components.as_ptr(), amounts_fen: matrix.as_ptr() };
+            assert_eq!(batch(book, customers, &aum, measures).0, crmt_result::CRMT_INVALID_ARGUMENT);
             let field = crate::details::with_last(|l| l.and_then(|f| f.field.clone())).unwrap_or_default();
             assert_eq!(field, "measures.measures");
-            crate::crmt_states_free(states);
-            crate::crmt_rulebook_free(book);
-        }
+        });
+    }
+
+    #[test]
+    fn each_record_of_a_bulk_push_reads_its_own_value_of_each_measure() {
+        with_columns(|book, customers, measures| {
+            let (mut x, mut p, mut r, mut count) =
+                (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut(), 0);
+            // SAFETY: live handles, columns of 3 records, 2 x 3 values.
+            unsafe {
+                assert_eq!(crate::crmt_extract_new(book, &mut x), crmt_result::CRMT_OK);
+                assert_eq!(crate::crmt_portfolio_new(&mut p), crmt_result::CRMT_OK);
+                assert_eq!(crate::crmt_portfolio_result_new(&mut r), crmt_result::CRMT_OK);
+                let (ids, offsets) = (customers.ids, customers.id_offsets);
+                let rc = crate::crmt_extract_push_totals_with_measures_fen(
+                    x,
+                    book,
+                    c"aum".as_ptr(),
+                    1,
+                    3,
+                    ids,
+                    offsets,
+                    std::ptr::null(),
+                    std::ptr::null(),
+                    std::ptr::null(),
+                    std::ptr::null(),
+                    TOTALS.as_ptr(),
+                    measures,
+                );
+                assert_eq!(rc, crmt_result::CRMT_OK);
+                assert_eq!(
+                    crate::crmt_evaluate_portfolio(book, p, 202401, 0, x, std::ptr::null(), r),
+                    crmt_result::CRMT_OK
+                );
+                let events = crate::crmt_portfolio_result_events(r, &mut count);
+                assert_eq!(decided(std::slice::from_raw_parts(events, count)), want());
+                crate::crmt_portfolio_result_free(r);
+                crate::crmt_portfolio_free(p);
+                crate::crmt_extract_free(x);
+            }
+        });
     }
 }
