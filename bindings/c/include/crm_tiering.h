@@ -524,7 +524,8 @@ typedef struct crmt_batch_customers {
  * amount of component `j` at `i * k + j`); `CRMT_NO_AMOUNT` leaves a component out. A column
  * may instead name a measure the rule book declares (SPEC §19.1, such as `loan_balance`): its
  * entries are that measure's values, `CRMT_NO_AMOUNT` for none (the measure's `absent` then
- * applies). A batch of totals carries no measure: a book that declares measures is refused.
+ * applies). A batch of totals gives measures beside the totals (`crmt_measure_columns`, with
+ * `crmt_evaluate_batch_with_measures`); without them, a book that declares measures is refused.
  */
 typedef struct crmt_batch_aum {
   /**
@@ -540,6 +541,32 @@ typedef struct crmt_batch_aum {
    */
   const int64_t *amounts_fen;
 } crmt_batch_aum;
+
+/**
+ * Values of measures a rule book declares besides AUM (SPEC §19.1, such as `loan_balance` or
+ * `points`), one column per measure, for the records (customers) of a call.
+ *
+ * `measures` names `measure_count` measures, each one the rule book declares (in some
+ * version); `values_fen` holds their columns one after the other, each with one entry per
+ * record: record `i`'s value of measure `j` is `values_fen[j * count + i]`, where `count` is
+ * the call's number of records. `CRMT_NO_AMOUNT` gives no value: the measure's `absent`
+ * applies, as for a measure the call does not name. Values are amounts in fen, exact.
+ */
+typedef struct crmt_measure_columns {
+  /**
+   * The number of measures (columns); 0 names none.
+   */
+  size_t measure_count;
+  /**
+   * `measure_count` NUL-terminated measure codes; NULL when `measure_count` is 0.
+   */
+  const char *const *measures;
+  /**
+   * `measure_count * count` values in fen, measure after measure; NULL when `measure_count`
+   * is 0.
+   */
+  const int64_t *values_fen;
+} crmt_measure_columns;
 
 /**
  * An event as a plain struct. Codes are NUL-terminated (empty when none), months are
@@ -909,8 +936,9 @@ uint32_t crmt_abi_version(void);
  * unknown kind, the engine's input, sequence, state and rule errors) are in `errors_out`.
  * `CRMT_INVALID_ARGUMENT` with field `states` when the ids are not those `states` are bound to,
  * and with field `book` for a batch of totals under a rule book that declares measures besides
- * AUM (SPEC §19.1): a batch of components carries them as columns named by their codes
- * (`CRMT_NO_AMOUNT`: no value, the measure's `absent` applies).
+ * AUM (SPEC §19.1): `crmt_evaluate_batch_with_measures` gives their values beside the totals,
+ * and a batch of components carries them as columns named by their codes (`CRMT_NO_AMOUNT`: no
+ * value, the measure's `absent` applies).
  *
  * # Safety
  * `book` is a live rule book; `customers` and `aum` point to valid descriptions whose arrays
@@ -959,6 +987,64 @@ enum crmt_result crmt_evaluate_batch_into(const struct crmt_rulebook *book,
                                           size_t threads,
                                           enum crmt_result *errors_out,
                                           struct crmt_batch *batch);
+
+/**
+ * As `crmt_evaluate_batch`, with the values of measures the rule book declares besides AUM
+ * (SPEC §19.1, such as `loan_balance` or `points`) beside the amounts: customer `i`'s value of
+ * measure `j` is `measures->values_fen[j * customers->count + i]`, `CRMT_NO_AMOUNT` for none.
+ * A measure without a value, or not named, follows its `absent` (as in `crmt_evaluate_json`):
+ * the call is the caller's statement that these are the measures it has. This is how a batch of
+ * totals tiers under a book that declares measures; a batch of components may give measures
+ * here too (or as its columns, not both). `measures` NULL is `crmt_evaluate_batch` exactly.
+ *
+ * A value is the measure's as given: a negative value, or one above the maximum amount, is that
+ * customer's input error (field `measures.<code>`), reported in `errors_out` as any other.
+ *
+ * # Errors
+ * As `crmt_evaluate_batch`, except that a batch of totals is not refused for the book's
+ * measures when `measures` is given; and for the measure columns: `CRMT_INPUT_ERROR` with the
+ * field naming the code for a code the book declares in no version (the core's error for an
+ * unknown column), a code given twice, or one that names no measure; `CRMT_NULL_ARGUMENT`,
+ * `CRMT_INVALID_UTF8` (a code); `CRMT_INVALID_ARGUMENT` for a count no array can hold, or (field
+ * `measures.measures`) a measure given both as a component column and here. Nothing is
+ * evaluated then and `states` are unchanged.
+ *
+ * # Safety
+ * As `crmt_evaluate_batch`; `measures` is NULL or a valid description whose `measures` holds
+ * `measure_count` NUL-terminated strings and whose `values_fen` holds
+ * `measure_count * customers->count` values.
+ * Thread rules: as `crmt_evaluate_batch`; `measures` is only read during the call.
+ */
+enum crmt_result crmt_evaluate_batch_with_measures(const struct crmt_rulebook *book,
+                                                   int32_t month,
+                                                   const struct crmt_batch_customers *customers,
+                                                   const struct crmt_batch_aum *aum,
+                                                   const struct crmt_measure_columns *measures,
+                                                   struct crmt_states *states,
+                                                   size_t threads,
+                                                   enum crmt_result *errors_out,
+                                                   struct crmt_batch **out);
+
+/**
+ * As `crmt_evaluate_batch_with_measures`, writing the result into an existing batch handle as
+ * `crmt_evaluate_batch_into` does (its memory reused; left empty on failure).
+ *
+ * # Errors
+ * As `crmt_evaluate_batch_with_measures`, and `CRMT_NULL_ARGUMENT` when `batch` is NULL.
+ *
+ * # Safety
+ * As `crmt_evaluate_batch_with_measures`; `batch` is a live batch used by no other thread.
+ * Thread rules: as `crmt_evaluate_batch_into`.
+ */
+enum crmt_result crmt_evaluate_batch_with_measures_into(const struct crmt_rulebook *book,
+                                                        int32_t month,
+                                                        const struct crmt_batch_customers *customers,
+                                                        const struct crmt_batch_aum *aum,
+                                                        const struct crmt_measure_columns *measures,
+                                                        struct crmt_states *states,
+                                                        size_t threads,
+                                                        enum crmt_result *errors_out,
+                                                        struct crmt_batch *batch);
 
 /**
  * The batch's events, `*count` plain structs in customer order, owned by the batch (valid
@@ -1820,6 +1906,45 @@ enum crmt_result crmt_extract_push_totals_fen(struct crmt_extract *extract,
                                               const int8_t *kinds,
                                               const int32_t *months,
                                               const int64_t *amounts_fen);
+
+/**
+ * As `crmt_extract_push_totals_fen`, with the values of measures the rule book declares besides
+ * AUM (SPEC §19.1, such as `loan_balance` or `points`): record `i`'s value of measure `j` is
+ * `measures->values_fen[j * count + i]`, `CRMT_NO_AMOUNT` for none. A measure without a value,
+ * or not named, follows its `absent` in the evaluation, as an empty measure cell of a text
+ * table does. `book` is the rule book the extract was made with: the codes are resolved
+ * against it as a header's measure columns are. `measures` NULL records exactly what
+ * `crmt_extract_push_totals_fen` records. A value is kept as given: a negative one (or one
+ * above the maximum amount) is that customer's input error in the evaluation (field
+ * `measures.<code>`), a value of a measure the rules in force that month do not declare too.
+ * The single-row form is this call with `count` 1.
+ *
+ * # Errors
+ * As `crmt_extract_push_totals_fen`, and for the measure columns (nothing is recorded then):
+ * `CRMT_INPUT_ERROR` with the field naming the code for a code the book declares in no version
+ * (the core's error for an unknown column), a code given twice or one that names no measure;
+ * `CRMT_NULL_ARGUMENT` (`book`, a code, `measures.values_fen` with `count` and `measure_count`
+ * above 0), `CRMT_INVALID_UTF8` (a code), `CRMT_INVALID_ARGUMENT` (a count no array can hold).
+ *
+ * # Safety
+ * As `crmt_extract_push_totals_fen`; `book` is live; `measures` is NULL or a valid
+ * description whose `measures` holds `measure_count` NUL-terminated strings and whose
+ * `values_fen` holds `measure_count * count` values, only read during the call.
+ * Thread rules: as `crmt_extract_push_totals_fen`; `book` may be shared.
+ */
+enum crmt_result crmt_extract_push_totals_with_measures_fen(struct crmt_extract *extract,
+                                                            const struct crmt_rulebook *book,
+                                                            const char *table,
+                                                            uint64_t first_row,
+                                                            size_t count,
+                                                            const char *ids,
+                                                            const size_t *id_offsets,
+                                                            const char *legal_entities,
+                                                            const size_t *legal_entity_offsets,
+                                                            const int8_t *kinds,
+                                                            const int32_t *months,
+                                                            const int64_t *amounts_fen,
+                                                            const struct crmt_measure_columns *measures);
 
 /**
  * New options with the defaults (absent customers at zero AUM, states of another rule book

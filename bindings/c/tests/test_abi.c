@@ -1,7 +1,8 @@
 /*
  * C tests of the crm-tiering ABI: every conformance vector of rules-spec/vectors/ (single
  * evaluations compared structurally with the vectors' expected JSON, plus struct accessors and
- * the batch entry point), and the misuse cases (NULL, bad UTF-8, bad amounts, bad months,
+ * the batch entry point; the vectors whose book declares measures through the totals paths with
+ * measure values too: the batch and a portfolio fed by the extract's bulk push), and the misuse cases (NULL, bad UTF-8, bad amounts, bad months,
  * out-of-order months, buffers too small, the panic boundary, frees of NULL).
  *
  * Usage: test_abi <rules-spec/vectors directory>
@@ -378,15 +379,107 @@ static void test_batch_measure_columns(const char *vectors) {
     end();
 }
 
-/* Whether every month of a vector has a total AUM with at most two decimals and no special. */
-static int totals_only(const cJSON *v) {
+/* The most measures a month of a vector gives, for the runners of totals with measures. */
+enum { MAX_MEASURES = 8 };
+
+/* Totals with measures (crmt_measure_columns), by the batch and by the extract's bulk push: each
+ * customer's value is its own (c1 a loan of 6,500,000, c2 none), and a code the book does not
+ * declare, or that names no measure, refuses the call naming it. */
+static void test_totals_with_measures(const char *vectors) {
+    begin("totals with measures");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/../gallery/cebbank-private.toml", vectors);
+    size_t len = 0;
+    char *text = read_file(path, &len);
+    crmt_rulebook *book = NULL;
+    CHECK(text && crmt_rulebook_from_toml((const uint8_t *)text, len, &book) == CRMT_OK, "book: %s", last_message());
+    free(text);
+    const char ids[] = "c1c2";
+    size_t id_off[] = {0, 2, 4};
+    crmt_batch_customers customers = {2, ids, id_off, NULL, NULL, NULL};
+    int64_t totals[] = {100000000, 100000000};
+    crmt_batch_aum aum = {0, NULL, totals};
+    const char *codes[] = {"loan_balance"};
+    int64_t values[] = {650000000, CRMT_NO_AMOUNT};
+    crmt_measure_columns measures = {1, codes, values};
+    crmt_states *states = NULL;
+    CHECK(crmt_states_new(2, &states) == CRMT_OK, "states");
+    crmt_result errors[2];
+    crmt_batch *batch = NULL;
+    const char *unknown[] = {"mortgage"}, *not_measure[] = {"month"}, *null_code[] = {NULL};
+    crmt_measure_columns bad = {1, unknown, values};
+    crmt_result rc = crmt_evaluate_batch_with_measures(book, 202401, &customers, &aum, &bad, states, 1, errors, &batch);
+    CHECK(rc == CRMT_INPUT_ERROR && strcmp(last_field(), "mortgage") == 0 && strstr(last_message(), "mortgage") &&
+              batch == NULL,
+          "unknown code: %s `%s` %s", crmt_result_name(rc), last_field(), last_message());
+    bad.measures = not_measure;
+    rc = crmt_evaluate_batch_with_measures(book, 202401, &customers, &aum, &bad, states, 1, errors, &batch);
+    CHECK(rc == CRMT_INPUT_ERROR && strcmp(last_field(), "month") == 0, "not a measure: %s `%s`",
+          crmt_result_name(rc), last_field());
+    bad.measures = null_code;
+    rc = crmt_evaluate_batch_with_measures(book, 202401, &customers, &aum, &bad, states, 1, errors, &batch);
+    CHECK(rc == CRMT_NULL_ARGUMENT, "null code: %s", crmt_result_name(rc));
+    /* NULL measures is crmt_evaluate_batch: the book's measures refuse a batch of totals. */
+    rc = crmt_evaluate_batch_with_measures(book, 202401, &customers, &aum, NULL, states, 1, errors, &batch);
+    CHECK(rc == CRMT_INVALID_ARGUMENT && strcmp(last_field(), "book") == 0, "null measures: %s", crmt_result_name(rc));
+    rc = crmt_evaluate_batch_with_measures(book, 202401, &customers, &aum, &measures, states, 1, errors, &batch);
+    CHECK(rc == CRMT_OK, "batch: %s", last_message());
+    size_t nev = 0;
+    const crmt_event *ev = batch ? crmt_batch_events(batch, &nev) : NULL;
+    CHECK(nev == 2 && strcmp(ev[0].to_tier, "private") == 0 && strcmp(ev[0].measure, "loan_balance") == 0 &&
+              ev[0].measure_value_fen == 650000000 && strcmp(ev[1].to_tier, "platinum") == 0,
+          "batch: c1 private by its loan, c2 platinum by AUM (%zu events)", nev);
+    crmt_batch_free(batch);
+    crmt_states_free(states);
+
+    crmt_extract *x = NULL;
+    crmt_portfolio *p = NULL;
+    crmt_portfolio_result *r = NULL;
+    CHECK(crmt_extract_new(book, &x) == CRMT_OK && crmt_portfolio_new(&p) == CRMT_OK &&
+              crmt_portfolio_result_new(&r) == CRMT_OK, "handles");
+    bad.measures = unknown;
+    rc = crmt_extract_push_totals_with_measures_fen(x, book, "aum", 1, 2, ids, id_off, NULL, NULL, NULL, NULL, totals, &bad);
+    CHECK(rc == CRMT_INPUT_ERROR && strcmp(last_field(), "mortgage") == 0, "extract, unknown code: %s `%s`",
+          crmt_result_name(rc), last_field());
+    rc = crmt_extract_push_totals_with_measures_fen(x, NULL, "aum", 1, 2, ids, id_off, NULL, NULL, NULL, NULL, totals,
+                                                    &measures);
+    CHECK(rc == CRMT_NULL_ARGUMENT, "extract, null book: %s", crmt_result_name(rc));
+    rc = crmt_extract_push_totals_with_measures_fen(x, book, "aum", 1, 2, ids, id_off, NULL, NULL, NULL, NULL, totals,
+                                                    &measures);
+    CHECK(rc == CRMT_OK, "extract: %s", last_message());
+    /* Nothing was recorded by the refused pushes: c1 and c2 have one record each. */
+    CHECK(crmt_evaluate_portfolio(book, p, 202401, 0, x, NULL, r) == CRMT_OK, "evaluate: %s", last_message());
+    ev = crmt_portfolio_result_events(r, &nev);
+    CHECK(nev == 2 && strcmp(ev[0].to_tier, "private") == 0 && strcmp(ev[0].measure, "loan_balance") == 0 &&
+              strcmp(ev[1].to_tier, "platinum") == 0 && strcmp(ev[1].measure, "aum") == 0,
+          "extract: c1 private by its loan, c2 platinum by AUM (%zu events)", nev);
+    crmt_portfolio_result_free(r);
+    crmt_portfolio_free(p);
+    crmt_extract_free(x);
+    crmt_rulebook_free(book);
+    end();
+}
+
+/* Whether every month of a vector has a total AUM with at most two decimals and no special:
+ * with `measures`, measure values (at most MAX_MEASURES, each with at most two decimals) are
+ * allowed too; without, neither given measures nor a book that declares some. */
+static int totals_input(const cJSON *v, int measures) {
     if (cJSON_GetObjectItemCaseSensitive(v, "expect_rules_error")) return 0;
-    if (declares_measures(v)) return 0;
+    if (!measures && declares_measures(v)) return 0;
     const cJSON *m;
     cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(v, "months")) {
         const cJSON *input = cJSON_GetObjectItemCaseSensitive(m, "input");
         if (cJSON_GetObjectItemCaseSensitive(input, "special")) return 0;
-        if (cJSON_GetObjectItemCaseSensitive(input, "measures")) return 0;
+        const cJSON *given = cJSON_GetObjectItemCaseSensitive(input, "measures");
+        if (given && !measures) return 0;
+        if (cJSON_GetArraySize(given) > MAX_MEASURES) return 0;
+        const cJSON *e;
+        cJSON_ArrayForEach(e, given) {
+            int ok;
+            if (!cJSON_IsString(e)) return 0;
+            fen_of(e->valuestring, &ok);
+            if (!ok) return 0;
+        }
         const char *total = str_or(cJSON_GetObjectItemCaseSensitive(input, "aum"), "total", NULL);
         int ok;
         if (!total) return 0;
@@ -396,10 +489,41 @@ static int totals_only(const cJSON *v) {
     return 1;
 }
 
-/* A vector of totals through the batch entry point: the vector's customer and two copies. */
-static void run_vector_batch(const char *name, const cJSON *v) {
+/* Measure columns for `n` records from a month's input: the codes it gives, each value repeated
+ * for every record (`values` holds MAX_MEASURES * n entries). */
+static crmt_measure_columns month_measures(const cJSON *input, size_t n, const char **codes, int64_t *values) {
+    size_t k = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(input, "measures")) {
+        if (k == MAX_MEASURES) break;
+        int ok;
+        int64_t fen = fen_of(e->valuestring, &ok);
+        codes[k] = e->string;
+        for (size_t i = 0; i < n; i++) values[k * n + i] = fen;
+        k++;
+    }
+    return (crmt_measure_columns){k, codes, values};
+}
+
+/* A month whose expected error is a measure the book does not declare: the totals paths refuse
+ * the call as a whole (CRMT_INPUT_ERROR, the field naming the code) where a single evaluation
+ * fails the customer (field `measures.<code>`). True when the call was refused so. */
+static int refused_measure(crmt_result rc, const cJSON *m, const char *month_text) {
+    const cJSON *want_error = cJSON_GetObjectItemCaseSensitive(m, "expect_error");
+    if (rc == CRMT_OK || !want_error) return 0;
+    char field[256];
+    snprintf(field, sizeof field, "measures.%s", last_field());
+    CHECK(rc == category_code(str_or(want_error, "category", "")) && rc == CRMT_INPUT_ERROR,
+          "%s: refused with %s", month_text, crmt_result_name(rc));
+    CHECK(strcmp(field, str_or(want_error, "field", "")) == 0, "%s: field `%s` (%s)", month_text, field, last_message());
+    return 1;
+}
+
+/* A vector of totals through the batch entry point: the vector's customer and two copies; with
+ * `measured`, through crmt_evaluate_batch_with_measures with each month's measure values. */
+static void run_vector_batch(const char *name, const cJSON *v, int measured) {
     char label[512];
-    snprintf(label, sizeof label, "batch %s", name);
+    snprintf(label, sizeof label, "%s %s", measured ? "batch of totals and measures" : "batch", name);
     begin(label);
     char *rules = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(v, "rules"));
     crmt_rulebook *book = NULL;
@@ -450,7 +574,17 @@ static void run_vector_batch(const char *name, const cJSON *v) {
         crmt_batch_aum aum = {0, NULL, amounts};
         crmt_result errors[N];
         crmt_batch *batch = NULL;
-        crmt_result rc = crmt_evaluate_batch(book, month_of(month_text), &customers, &aum, states, 1, errors, &batch);
+        const char *codes[MAX_MEASURES];
+        int64_t values[MAX_MEASURES * N];
+        crmt_measure_columns measures = month_measures(cJSON_GetObjectItemCaseSensitive(m, "input"), N, codes, values);
+        crmt_result rc =
+            measured ? crmt_evaluate_batch_with_measures(book, month_of(month_text), &customers, &aum, &measures, states,
+                                                         1, errors, &batch)
+                     : crmt_evaluate_batch(book, month_of(month_text), &customers, &aum, states, 1, errors, &batch);
+        if (measured && refused_measure(rc, m, month_text)) {
+            CHECK(batch == NULL, "%s: no batch when refused", month_text);
+            continue;
+        }
         CHECK(rc == CRMT_OK, "%s: batch %s", month_text, last_message());
         const cJSON *want_error = cJSON_GetObjectItemCaseSensitive(m, "expect_error");
         const cJSON *expected = cJSON_GetObjectItemCaseSensitive(m, "expected");
@@ -461,6 +595,12 @@ static void run_vector_batch(const char *name, const cJSON *v) {
             char msg[512];
             CHECK(crmt_batch_error_message(batch, 1, msg, sizeof msg, NULL) == CRMT_OK && strstr(msg, id) != NULL,
                   "%s: message `%s` names the customer", month_text, msg);
+            const char *want_field = str_or(want_error, "field", NULL);
+            char field[256] = "";
+            CHECK(!measured || !want_field ||
+                      (crmt_batch_error_field(batch, 2, field, sizeof field, NULL) == CRMT_OK &&
+                       strcmp(field, want_field) == 0),
+                  "%s: field `%s`, expected `%s`", month_text, field, want_field);
         } else if (expected) {
             size_t nev = 0, nal = 0;
             const crmt_event *ev = crmt_batch_events(batch, &nev);
@@ -502,6 +642,148 @@ static void run_vector_batch(const char *name, const cJSON *v) {
     end();
 }
 
+/* The state (its history detached into `*history`) the portfolio holds for `id`; NULL when it
+ * holds none. */
+static cJSON *portfolio_state(const crmt_portfolio *p, const char *id, cJSON **history) {
+    crmt_portfolio_entry entry;
+    *history = NULL;
+    if (crmt_portfolio_find(p, id, &entry) != CRMT_OK) return NULL;
+    crmt_buffer *b = NULL;
+    if (crmt_portfolio_state_bytes(p, entry.index, &b) != CRMT_OK) return NULL;
+    cJSON *state = cJSON_Parse((const char *)crmt_buffer_data(b));
+    crmt_buffer_free(b);
+    *history = cJSON_DetachItemFromObjectCaseSensitive(state, "history");
+    return state;
+}
+
+/* A month's expected outcome against a portfolio run: each customer's events and alerts (in
+ * portfolio order, picked out by index), its state and the history its windows read. */
+static void check_portfolio_month(const cJSON *expected, const crmt_portfolio_result *r, const crmt_portfolio *p,
+                                  const char *const *ids, size_t n, const char *month_text) {
+    size_t nev = 0, nal = 0, nerr = 0;
+    const crmt_event *ev = crmt_portfolio_result_events(r, &nev);
+    const crmt_alert *al = crmt_portfolio_result_alerts(r, &nal);
+    crmt_portfolio_result_errors(r, &nerr);
+    CHECK(nerr == 0, "%s: %zu record errors", month_text, nerr);
+    for (size_t i = 0; i < n; i++) {
+        crmt_portfolio_entry entry;
+        CHECK(crmt_portfolio_find(p, ids[i], &entry) == CRMT_OK, "%s: `%s` in the portfolio", month_text, ids[i]);
+        crmt_event mine_ev[16];
+        crmt_alert mine_al[16];
+        size_t ne = 0, na = 0;
+        for (size_t k = 0; k < nev && ne < 16; k++)
+            if (ev[k].customer_index == entry.index) mine_ev[ne++] = ev[k];
+        for (size_t k = 0; k < nal && na < 16; k++)
+            if (al[k].customer_index == entry.index) mine_al[na++] = al[k];
+        check_structs(expected, mine_ev, ne, mine_al, na, month_text);
+        cJSON *history = NULL;
+        cJSON *state = portfolio_state(p, ids[i], &history);
+        const cJSON *want_history = cJSON_GetObjectItemCaseSensitive(expected, "history");
+        CHECK((history == NULL && want_history == NULL) || cJSON_Compare(want_history, history, 1),
+              "%s: history of `%s`", month_text, ids[i]);
+        CHECK(state && cJSON_Compare(cJSON_GetObjectItemCaseSensitive(expected, "state"), state, 1), "%s: state of `%s`",
+              month_text, ids[i]);
+        cJSON_Delete(history);
+        cJSON_Delete(state);
+    }
+}
+
+/* A month's expected error against a portfolio run: each customer held back with the error's
+ * category and field, its state unchanged (a customer new to the portfolio joins it with a
+ * state that has evaluated no month). */
+static void check_portfolio_error(const cJSON *want_error, const crmt_portfolio_result *r, const crmt_portfolio *p,
+                                  char *const *before, const char *const *ids, size_t n, const char *month_text) {
+    size_t nerr = 0;
+    const crmt_record_error *errors = crmt_portfolio_result_errors(r, &nerr);
+    CHECK(nerr == n, "%s: %zu record errors", month_text, nerr);
+    crmt_result want = category_code(str_or(want_error, "category", ""));
+    const char *field = str_or(want_error, "field", "");
+    for (size_t k = 0; k < nerr; k++) {
+        CHECK(errors[k].code == want && strcmp(errors[k].field, field) == 0, "%s: error %zu %s `%s`", month_text, k,
+              crmt_result_name(errors[k].code), errors[k].field);
+    }
+    for (size_t i = 0; i < n; i++) {
+        cJSON *history = NULL;
+        cJSON *state = portfolio_state(p, ids[i], &history);
+        char *now = state ? cJSON_PrintUnformatted(state) : NULL;
+        int fresh = state && cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(state, "last_month"));
+        CHECK(before[i] ? now && strcmp(now, before[i]) == 0 : now == NULL || fresh,
+              "%s: state of `%s` changed on error: %s", month_text, ids[i], now ? now : "none");
+        free(now);
+        cJSON_Delete(history);
+        cJSON_Delete(state);
+    }
+}
+
+/* A vector of totals with measures through a portfolio month by month: each month an extract of
+ * the vector's customer and a copy, pushed in one crmt_extract_push_totals_with_measures_fen. */
+static void run_vector_extract(const char *name, const cJSON *v) {
+    char label[512];
+    snprintf(label, sizeof label, "extract of totals and measures %s", name);
+    begin(label);
+    char *rules = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(v, "rules"));
+    crmt_rulebook *book = NULL;
+    CHECK(crmt_rulebook_from_json((const uint8_t *)rules, strlen(rules), &book) == CRMT_OK, "rules");
+    free(rules);
+    const cJSON *cust = cJSON_GetObjectItemCaseSensitive(v, "customer");
+    const char *id = str_or(cust, "id", "");
+    const char *entity = str_or(cust, "legal_entity", "");
+    int8_t kind = strcmp(str_or(cust, "kind", "personal"), "corporate") == 0 ? CRMT_KIND_CORPORATE : CRMT_KIND_PERSONAL;
+    enum { N = 2 };
+    char copy[128], ids[256], entities[256];
+    snprintf(copy, sizeof copy, "%s-copy", id);
+    const char *names[N] = {id, copy};
+    size_t idl = strlen(id), el = strlen(entity);
+    if (idl > 100 || el > 100) { end(); crmt_rulebook_free(book); return; }
+    snprintf(ids, sizeof ids, "%s%s", id, copy);
+    snprintf(entities, sizeof entities, "%s%s", entity, entity);
+    size_t id_off[N + 1] = {0, idl, idl + strlen(copy)}, entity_off[N + 1] = {0, el, 2 * el};
+    int8_t kinds[N] = {kind, kind};
+    crmt_portfolio *p = NULL;
+    crmt_portfolio_result *r = NULL;
+    CHECK(crmt_portfolio_new(&p) == CRMT_OK && crmt_portfolio_result_new(&r) == CRMT_OK, "portfolio");
+    const cJSON *m;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(v, "months")) {
+        if (!book || !p || !r) break;
+        const char *month_text = str_or(m, "month", "");
+        const cJSON *input = cJSON_GetObjectItemCaseSensitive(m, "input");
+        int ok;
+        int64_t fen = fen_of(str_or(cJSON_GetObjectItemCaseSensitive(input, "aum"), "total", "x"), &ok);
+        int64_t amounts[N] = {fen, fen};
+        const char *codes[MAX_MEASURES];
+        int64_t values[MAX_MEASURES * N];
+        crmt_measure_columns measures = month_measures(input, N, codes, values);
+        char *before[N];
+        for (size_t i = 0; i < N; i++) {
+            cJSON *history = NULL;
+            cJSON *state = portfolio_state(p, names[i], &history);
+            before[i] = state ? cJSON_PrintUnformatted(state) : NULL;
+            cJSON_Delete(history);
+            cJSON_Delete(state);
+        }
+        crmt_extract *x = NULL;
+        CHECK(crmt_extract_new(book, &x) == CRMT_OK, "extract");
+        crmt_result rc = crmt_extract_push_totals_with_measures_fen(x, book, "aum", 1, N, ids, id_off,
+                                                                    el ? entities : NULL, el ? entity_off : NULL,
+                                                                    kinds, NULL, amounts, &measures);
+        if (!refused_measure(rc, m, month_text)) {
+            CHECK(rc == CRMT_OK, "%s: push %s", month_text, last_message());
+            rc = crmt_evaluate_portfolio(book, p, month_of(month_text), 0, x, NULL, r);
+            CHECK(rc == CRMT_OK, "%s: evaluate %s %s", month_text, crmt_result_name(rc), last_message());
+            const cJSON *want_error = cJSON_GetObjectItemCaseSensitive(m, "expect_error");
+            const cJSON *expected = cJSON_GetObjectItemCaseSensitive(m, "expected");
+            if (rc == CRMT_OK && want_error) check_portfolio_error(want_error, r, p, before, names, N, month_text);
+            else if (rc == CRMT_OK && expected) check_portfolio_month(expected, r, p, names, N, month_text);
+        }
+        for (size_t i = 0; i < N; i++) free(before[i]);
+        crmt_extract_free(x);
+    }
+    crmt_portfolio_result_free(r);
+    crmt_portfolio_free(p);
+    crmt_rulebook_free(book);
+    end();
+}
+
 static int json_file(const struct dirent *e) {
     size_t n = strlen(e->d_name);
     return n > 5 && strcmp(e->d_name + n - 5, ".json") == 0;
@@ -523,8 +805,12 @@ static void run_vectors(const char *dir) {
         end();
         if (v) {
             run_vector_single(list[i]->d_name, v);
-            if (totals_only(v)) run_vector_batch(list[i]->d_name, v);
+            if (totals_input(v, 0)) run_vector_batch(list[i]->d_name, v, 0);
             if (declares_measures(v)) batch_refuses_measures(list[i]->d_name, v);
+            if (declares_measures(v) && totals_input(v, 1)) {
+                run_vector_batch(list[i]->d_name, v, 1);
+                run_vector_extract(list[i]->d_name, v);
+            }
         }
         cJSON_Delete(v);
         free(text);
@@ -1123,6 +1409,7 @@ int main(int argc, char **argv) {
     test_threads();
     run_vectors(dir);
     test_batch_measure_columns(dir);
+    test_totals_with_measures(dir);
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -46,7 +46,8 @@ pub struct crmt_batch_customers {
 /// amount of component `j` at `i * k + j`); `CRMT_NO_AMOUNT` leaves a component out. A column
 /// may instead name a measure the rule book declares (SPEC §19.1, such as `loan_balance`): its
 /// entries are that measure's values, `CRMT_NO_AMOUNT` for none (the measure's `absent` then
-/// applies). A batch of totals carries no measure: a book that declares measures is refused.
+/// applies). A batch of totals gives measures beside the totals (`crmt_measure_columns`, with
+/// `crmt_evaluate_batch_with_measures`); without them, a book that declares measures is refused.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct crmt_batch_aum {
@@ -185,15 +186,26 @@ impl Averages<'_> {
         let mut measures = crm_tiering::Measures::default();
         let mut items = Vec::with_capacity(k);
         for ((f, code), measure) in row.iter().zip(&self.codes).zip(&self.measures) {
-            match (*f == crate::CRMT_NO_AMOUNT, measure) {
-                (true, _) => {}
-                (false, Some(m)) => {
-                    measures.insert(*m, from_fen(*f));
-                }
-                (false, None) => items.push(ComponentAmount { component: code.clone(), amount: from_fen(*f) }),
+            match measure {
+                Some(m) => super::measures::insert_fen(&mut measures, *m, *f),
+                None if *f == crate::CRMT_NO_AMOUNT => {}
+                None => items.push(ComponentAmount { component: code.clone(), amount: from_fen(*f) }),
             }
         }
         MonthInput { aum: AumInput::Averages(items), special: None, measures }
+    }
+
+    /// Refuses a measure given both as a column of the matrix and in `measures`: its value is
+    /// given once.
+    pub(super) fn refuse_repeated(&self, measures: &super::MeasureColumns<'_>) -> Result<(), Failure> {
+        match self.measures.iter().flatten().find(|c| measures.codes().contains(c)) {
+            None => Ok(()),
+            Some(code) => Err(Failure::new(
+                crmt_result::CRMT_INVALID_ARGUMENT,
+                format!("measure `{code}` is given twice: as a column of `aum.components` and in `measures`"),
+            )
+            .field("measures.measures")),
+        }
     }
 }
 

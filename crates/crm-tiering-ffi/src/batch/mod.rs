@@ -4,10 +4,13 @@
 //! caller's customer and amount columns, `result` is the result handle and the sink that fills it.
 
 mod columns;
+mod measures;
 mod result;
 
 pub use columns::{crmt_batch_aum, crmt_batch_customers};
 pub(crate) use columns::{offsets, text_at};
+pub use measures::crmt_measure_columns;
+pub(crate) use measures::{MeasureColumns, measure_columns};
 pub use result::*;
 
 use std::borrow::Borrow;
@@ -15,7 +18,7 @@ use std::sync::Mutex;
 
 use crm_tiering::{CustomerRef, CustomerState, Engine, Histories, Month, MonthInput, TieringError, from_fen};
 
-use crate::args::{arg, byte_size, bytes, c_str, slice, slice_mut, vec_for};
+use crate::args::{arg, byte_size, bytes, slice, slice_mut, vec_for};
 use crate::boundary::{WorkerPanic, enter_worker, guard, worker_failure};
 use crate::code::crmt_result;
 use crate::details::Failure;
@@ -140,8 +143,9 @@ where
 /// unknown kind, the engine's input, sequence, state and rule errors) are in `errors_out`.
 /// `CRMT_INVALID_ARGUMENT` with field `states` when the ids are not those `states` are bound to,
 /// and with field `book` for a batch of totals under a rule book that declares measures besides
-/// AUM (SPEC §19.1): a batch of components carries them as columns named by their codes
-/// (`CRMT_NO_AMOUNT`: no value, the measure's `absent` applies).
+/// AUM (SPEC §19.1): `crmt_evaluate_batch_with_measures` gives their values beside the totals,
+/// and a batch of components carries them as columns named by their codes (`CRMT_NO_AMOUNT`: no
+/// value, the measure's `absent` applies).
 ///
 /// # Safety
 /// `book` is a live rule book; `customers` and `aum` point to valid descriptions whose arrays
@@ -162,7 +166,7 @@ pub unsafe extern "C" fn crmt_evaluate_batch(
     guard(|| {
         let mut batch = crmt_batch::default();
         // SAFETY: forwarded contract.
-        unsafe { run_batch(book, month, customers, aum, states, threads, errors_out, &mut batch) }?;
+        unsafe { run_batch(book, month, (customers, aum, std::ptr::null()), states, threads, errors_out, &mut batch) }?;
         if !out.is_null() {
             // SAFETY: writable per the contract.
             unsafe { put_handle(out, batch, "out") }?;
@@ -211,7 +215,87 @@ pub unsafe extern "C" fn crmt_evaluate_batch_into(
         // SAFETY: per the contract.
         let batch = unsafe { handle_mut(batch, "batch") }?;
         // SAFETY: forwarded contract.
-        unsafe { run_batch(book, month, customers, aum, states, threads, errors_out, batch) }
+        unsafe { run_batch(book, month, (customers, aum, std::ptr::null()), states, threads, errors_out, batch) }
+    })
+}
+
+/// As `crmt_evaluate_batch`, with the values of measures the rule book declares besides AUM
+/// (SPEC §19.1, such as `loan_balance` or `points`) beside the amounts: customer `i`'s value of
+/// measure `j` is `measures->values_fen[j * customers->count + i]`, `CRMT_NO_AMOUNT` for none.
+/// A measure without a value, or not named, follows its `absent` (as in `crmt_evaluate_json`):
+/// the call is the caller's statement that these are the measures it has. This is how a batch of
+/// totals tiers under a book that declares measures; a batch of components may give measures
+/// here too (or as its columns, not both). `measures` NULL is `crmt_evaluate_batch` exactly.
+///
+/// A value is the measure's as given: a negative value, or one above the maximum amount, is that
+/// customer's input error (field `measures.<code>`), reported in `errors_out` as any other.
+///
+/// # Errors
+/// As `crmt_evaluate_batch`, except that a batch of totals is not refused for the book's
+/// measures when `measures` is given; and for the measure columns: `CRMT_INPUT_ERROR` with the
+/// field naming the code for a code the book declares in no version (the core's error for an
+/// unknown column), a code given twice, or one that names no measure; `CRMT_NULL_ARGUMENT`,
+/// `CRMT_INVALID_UTF8` (a code); `CRMT_INVALID_ARGUMENT` for a count no array can hold, or (field
+/// `measures.measures`) a measure given both as a component column and here. Nothing is
+/// evaluated then and `states` are unchanged.
+///
+/// # Safety
+/// As `crmt_evaluate_batch`; `measures` is NULL or a valid description whose `measures` holds
+/// `measure_count` NUL-terminated strings and whose `values_fen` holds
+/// `measure_count * customers->count` values.
+/// Thread rules: as `crmt_evaluate_batch`; `measures` is only read during the call.
+#[allow(clippy::too_many_arguments)]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn crmt_evaluate_batch_with_measures(
+    book: *const crmt_rulebook,
+    month: i32,
+    customers: *const crmt_batch_customers,
+    aum: *const crmt_batch_aum,
+    measures: *const crmt_measure_columns,
+    states: *mut crmt_states,
+    threads: usize,
+    errors_out: *mut crmt_result,
+    out: *mut *mut crmt_batch,
+) -> crmt_result {
+    guard(|| {
+        let mut batch = crmt_batch::default();
+        // SAFETY: forwarded contract.
+        unsafe { run_batch(book, month, (customers, aum, measures), states, threads, errors_out, &mut batch) }?;
+        if !out.is_null() {
+            // SAFETY: writable per the contract.
+            unsafe { put_handle(out, batch, "out") }?;
+        }
+        Ok(())
+    })
+}
+
+/// As `crmt_evaluate_batch_with_measures`, writing the result into an existing batch handle as
+/// `crmt_evaluate_batch_into` does (its memory reused; left empty on failure).
+///
+/// # Errors
+/// As `crmt_evaluate_batch_with_measures`, and `CRMT_NULL_ARGUMENT` when `batch` is NULL.
+///
+/// # Safety
+/// As `crmt_evaluate_batch_with_measures`; `batch` is a live batch used by no other thread.
+/// Thread rules: as `crmt_evaluate_batch_into`.
+#[allow(clippy::too_many_arguments)]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn crmt_evaluate_batch_with_measures_into(
+    book: *const crmt_rulebook,
+    month: i32,
+    customers: *const crmt_batch_customers,
+    aum: *const crmt_batch_aum,
+    measures: *const crmt_measure_columns,
+    states: *mut crmt_states,
+    threads: usize,
+    errors_out: *mut crmt_result,
+    batch: *mut crmt_batch,
+) -> crmt_result {
+    guard(|| {
+        // SAFETY: per the contract.
+        let batch = unsafe { handle_mut(batch, "batch") }?;
+        // SAFETY: forwarded contract.
+        unsafe { run_batch(book, month, (customers, aum, measures), states, threads, errors_out, batch) }
     })
 }
 
@@ -253,16 +337,17 @@ fn bind(st: &mut crmt_states, ids: &[u8], o: &[usize]) -> Result<(), Failure> {
     }
 }
 
-/// A batch of totals carries AUM alone: a book that also reads other measures would see them
-/// all absent, a plausible wrong tier, so it is refused (SPEC §19.1); a batch of components
-/// carries them as columns named by their codes.
+/// A batch of totals without measure values carries AUM alone: a book that also reads other
+/// measures would see them all absent, a plausible wrong tier, so it is refused (SPEC §19.1);
+/// `crmt_evaluate_batch_with_measures` gives their values beside the totals, and a batch of
+/// components carries them as columns named by their codes.
 fn refuse_measures(book: &crmt_rulebook) -> Result<(), Failure> {
     match book.engine.rule_book().measure_codes().first() {
         None => Ok(()),
         Some(code) => Err(Failure::new(
             crmt_result::CRMT_INVALID_ARGUMENT,
             format!(
-                "the rule book declares measure `{code}`, which a batch of totals does not carry: give the AUM as components with a column for each measure, or evaluate with crmt_evaluate_json or a portfolio"
+                "the rule book declares measure `{code}`, which this batch of totals does not carry: give the measures' values with crmt_evaluate_batch_with_measures, or the AUM as components with a column for each measure"
             ),
         )
         .field("book")),
@@ -277,13 +362,10 @@ fn refuse_measures(book: &crmt_rulebook) -> Result<(), Failure> {
 /// As `crmt_evaluate_batch` for `a`.
 unsafe fn component_averages<'a>(engine: &Engine, a: &crmt_batch_aum, n: usize) -> Result<Averages<'a>, Failure> {
     let k = a.component_count;
-    // SAFETY: `component_count` entries per the contract.
-    let pointers = unsafe { slice(a.components, k, "aum.components", "aum.component_count") }?;
+    // SAFETY: `component_count` NUL-terminated codes per the contract.
+    let texts = unsafe { measures::column_codes(a.components, k, "aum.components", "aum.component_count") }?;
     let mut codes = vec_for(k, "aum.components", "aum.component_count")?;
-    for (j, p) in pointers.iter().enumerate() {
-        // SAFETY: NUL-terminated strings per the contract.
-        codes.push(std::sync::Arc::<str>::from(unsafe { c_str(*p, &format!("aum.components[{j}]")) }?));
-    }
+    codes.extend(texts.into_iter().map(std::sync::Arc::<str>::from));
     // Each component named once, by the core's one rule for columns (a code given twice,
     // or a code and its Chinese name, is refused rather than summed).
     let mut headers: Vec<&str> = vec_for(k.saturating_add(1), "aum.components", "aum.component_count")?;
@@ -317,8 +399,7 @@ unsafe fn component_averages<'a>(engine: &Engine, a: &crmt_batch_aum, n: usize) 
 unsafe fn run_batch(
     book: *const crmt_rulebook,
     month: i32,
-    customers: *const crmt_batch_customers,
-    aum: *const crmt_batch_aum,
+    (customers, aum, measures): (*const crmt_batch_customers, *const crmt_batch_aum, *const crmt_measure_columns),
     states: *mut crmt_states,
     threads: usize,
     errors_out: *mut crmt_result,
@@ -330,7 +411,7 @@ unsafe fn run_batch(
         (handle(book, "book")?, arg(customers, "customers")?, arg(aum, "aum")?, handle_mut(states, "states")?)
     };
     let month = parse_month(month)?;
-    if a.component_count == 0 {
+    if a.component_count == 0 && measures.is_null() {
         refuse_measures(book)?;
     }
     let n = c.count;
@@ -362,6 +443,8 @@ unsafe fn run_batch(
         // SAFETY: `count` entries when not NULL, per the contract.
         Some(unsafe { slice(c.kinds, n, "customers.kinds", "customers.count") }?)
     };
+    // SAFETY: NULL or `count` values a measure per the contract.
+    let measured = unsafe { measure_columns(book.engine.rule_book(), measures, n, "customers.count") }?;
     bind(st, ids, id_offsets)?;
     let columns = Columns { ids, id_offsets, entities, kinds };
 
@@ -370,12 +453,29 @@ unsafe fn run_batch(
     let result = if a.component_count == 0 {
         // SAFETY: `count` entries per the contract.
         let totals = unsafe { slice(a.amounts_fen, n, "aum.amounts_fen", "customers.count") }?;
-        let input = |i: usize| Ok(MonthInput::total(from_fen(totals[i])));
-        evaluate(engine, month, &columns, states, scratch, threads, input, out)
+        match &measured {
+            None => {
+                let input = |i: usize| Ok(MonthInput::total(from_fen(totals[i])));
+                evaluate(engine, month, &columns, states, scratch, threads, input, out)
+            }
+            Some(m) => {
+                let input = |i: usize| Ok(MonthInput { measures: m.of(i), ..MonthInput::total(from_fen(totals[i])) });
+                evaluate(engine, month, &columns, states, scratch, threads, input, out)
+            }
+        }
     } else {
         // SAFETY: per the contract.
         let averages = unsafe { component_averages(engine, a, n) }?;
-        let input = |i: usize| Ok(averages.input(i));
+        if let Some(m) = &measured {
+            averages.refuse_repeated(m)?;
+        }
+        let input = |i: usize| {
+            let mut input = averages.input(i);
+            if let Some(m) = &measured {
+                m.add(i, &mut input.measures);
+            }
+            Ok(input)
+        };
         evaluate(engine, month, &columns, states, scratch, threads, input, out)
     };
     if let Err(e) = result {

@@ -1,7 +1,8 @@
 //! Typed totals pushed in bulk: a chunk of customers' month totals in one call, from columns laid
 //! out as the batch takes them (ids and legal entities as concatenated bytes with offsets, one
-//! kind, month and amount per customer). Each row is recorded exactly as
-//! `crmt_extract_push_total_fen` records it; only the crossing of the boundary is shared.
+//! kind, month and amount per customer, and the values of the book's measures when given). Each
+//! row is recorded exactly as `crmt_extract_push_total_fen` records it; only the crossing of the
+//! boundary is shared.
 
 use std::ffi::c_char;
 
@@ -9,13 +10,14 @@ use crm_tiering::portfolio::Extract;
 use crm_tiering::{AumInput, from_fen};
 
 use crate::args::{bytes, c_str, slice};
-use crate::batch::{offsets, text_at};
+use crate::batch::{MeasureColumns, crmt_measure_columns, measure_columns, offsets, text_at};
 use crate::boundary::guard;
 use crate::code::crmt_result;
 use crate::details::Failure;
 use crate::evaluate::{customer_kind, parse_month};
-use crate::handle::handle_mut;
+use crate::handle::{handle, handle_mut};
 use crate::portfolio::extract::crmt_extract;
+use crate::rulebook::crmt_rulebook;
 
 /// The text of a column entry: `Some` when it is UTF-8. `text` is the whole column checked at
 /// once when it is valid; otherwise each entry is checked alone.
@@ -80,29 +82,111 @@ pub unsafe extern "C" fn crmt_extract_push_totals_fen(
     months: *const i32,
     amounts_fen: *const i64,
 ) -> crmt_result {
+    let columns = Columns { ids, id_offsets, legal_entities, legal_entity_offsets, kinds, months, amounts_fen };
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { push_totals(extract, table, first_row, count, columns, None) })
+}
+
+/// As `crmt_extract_push_totals_fen`, with the values of measures the rule book declares besides
+/// AUM (SPEC §19.1, such as `loan_balance` or `points`): record `i`'s value of measure `j` is
+/// `measures->values_fen[j * count + i]`, `CRMT_NO_AMOUNT` for none. A measure without a value,
+/// or not named, follows its `absent` in the evaluation, as an empty measure cell of a text
+/// table does. `book` is the rule book the extract was made with: the codes are resolved
+/// against it as a header's measure columns are. `measures` NULL records exactly what
+/// `crmt_extract_push_totals_fen` records. A value is kept as given: a negative one (or one
+/// above the maximum amount) is that customer's input error in the evaluation (field
+/// `measures.<code>`), a value of a measure the rules in force that month do not declare too.
+/// The single-row form is this call with `count` 1.
+///
+/// # Errors
+/// As `crmt_extract_push_totals_fen`, and for the measure columns (nothing is recorded then):
+/// `CRMT_INPUT_ERROR` with the field naming the code for a code the book declares in no version
+/// (the core's error for an unknown column), a code given twice or one that names no measure;
+/// `CRMT_NULL_ARGUMENT` (`book`, a code, `measures.values_fen` with `count` and `measure_count`
+/// above 0), `CRMT_INVALID_UTF8` (a code), `CRMT_INVALID_ARGUMENT` (a count no array can hold).
+///
+/// # Safety
+/// As `crmt_extract_push_totals_fen`; `book` is live; `measures` is NULL or a valid
+/// description whose `measures` holds `measure_count` NUL-terminated strings and whose
+/// `values_fen` holds `measure_count * count` values, only read during the call.
+/// Thread rules: as `crmt_extract_push_totals_fen`; `book` may be shared.
+#[allow(clippy::too_many_arguments)]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn crmt_extract_push_totals_with_measures_fen(
+    extract: *mut crmt_extract,
+    book: *const crmt_rulebook,
+    table: *const c_char,
+    first_row: u64,
+    count: usize,
+    ids: *const c_char,
+    id_offsets: *const usize,
+    legal_entities: *const c_char,
+    legal_entity_offsets: *const usize,
+    kinds: *const i8,
+    months: *const i32,
+    amounts_fen: *const i64,
+    measures: *const crmt_measure_columns,
+) -> crmt_result {
+    let columns = Columns { ids, id_offsets, legal_entities, legal_entity_offsets, kinds, months, amounts_fen };
     guard(|| {
         // SAFETY: per the contract.
-        let (x, table) = unsafe { (handle_mut(extract, "extract")?, c_str(table, "table")?) };
-        // Every column is checked before anything is recorded.
-        let io = offsets(id_offsets, count, "id_offsets", "count")?;
-        // SAFETY: readable up to the last offset per the contract.
-        let id_data = unsafe { bytes(ids.cast(), io[count], "ids", "id_offsets") }?;
-        let entities = if legal_entities.is_null() {
-            None
-        } else {
-            let o = offsets(legal_entity_offsets, count, "legal_entity_offsets", "count")?;
-            // SAFETY: readable up to the last offset per the contract.
-            Some((unsafe { bytes(legal_entities.cast(), o[count], "legal_entities", "legal_entity_offsets") }?, o))
-        };
-        // SAFETY: `count` entries when not NULL, per the contract.
-        let kinds = if kinds.is_null() { None } else { Some(unsafe { slice(kinds, count, "kinds", "count") }?) };
-        // SAFETY: as above.
-        let months = if months.is_null() { None } else { Some(unsafe { slice(months, count, "months", "count") }?) };
-        // SAFETY: `count` entries per the contract.
-        let amounts = unsafe { slice(amounts_fen, count, "amounts_fen", "count") }?;
-        let totals = Totals { id_data, id_offsets: io, entities, kinds, months, amounts };
-        totals.record(&mut x.extract, table, first_row, count)
+        let book = unsafe { handle(book, "book") }?;
+        // SAFETY: forwarded contract.
+        unsafe { push_totals(extract, table, first_row, count, columns, Some((book, measures))) }
     })
+}
+
+/// The caller's column pointers of a bulk push, not yet checked.
+struct Columns {
+    ids: *const c_char,
+    id_offsets: *const usize,
+    legal_entities: *const c_char,
+    legal_entity_offsets: *const usize,
+    kinds: *const i8,
+    months: *const i32,
+    amounts_fen: *const i64,
+}
+
+/// Checks every column of a bulk push (`measures`: the book and the measure columns, when
+/// given), then records the rows.
+///
+/// # Safety
+/// As `crmt_extract_push_totals_with_measures_fen`.
+unsafe fn push_totals(
+    extract: *mut crmt_extract,
+    table: *const c_char,
+    first_row: u64,
+    count: usize,
+    columns: Columns,
+    measures: Option<(&crmt_rulebook, *const crmt_measure_columns)>,
+) -> Result<(), Failure> {
+    let Columns { ids, id_offsets, legal_entities, legal_entity_offsets, kinds, months, amounts_fen } = columns;
+    // SAFETY: per the contract.
+    let (x, table) = unsafe { (handle_mut(extract, "extract")?, c_str(table, "table")?) };
+    // Every column is checked before anything is recorded.
+    let io = offsets(id_offsets, count, "id_offsets", "count")?;
+    // SAFETY: readable up to the last offset per the contract.
+    let id_data = unsafe { bytes(ids.cast(), io[count], "ids", "id_offsets") }?;
+    let entities = if legal_entities.is_null() {
+        None
+    } else {
+        let o = offsets(legal_entity_offsets, count, "legal_entity_offsets", "count")?;
+        // SAFETY: readable up to the last offset per the contract.
+        Some((unsafe { bytes(legal_entities.cast(), o[count], "legal_entities", "legal_entity_offsets") }?, o))
+    };
+    // SAFETY: `count` entries when not NULL, per the contract.
+    let kinds = if kinds.is_null() { None } else { Some(unsafe { slice(kinds, count, "kinds", "count") }?) };
+    // SAFETY: as above.
+    let months = if months.is_null() { None } else { Some(unsafe { slice(months, count, "months", "count") }?) };
+    // SAFETY: `count` entries per the contract.
+    let amounts = unsafe { slice(amounts_fen, count, "amounts_fen", "count") }?;
+    let measures = match measures {
+        // SAFETY: NULL or `count` values a measure per the contract.
+        Some((book, m)) => unsafe { measure_columns(book.engine.rule_book(), m, count, "count") }?,
+        None => None,
+    };
+    let totals = Totals { id_data, id_offsets: io, entities, kinds, months, amounts, measures };
+    totals.record(&mut x.extract, table, first_row, count)
 }
 
 /// The columns of a call, every one checked before anything is recorded.
@@ -114,6 +198,8 @@ struct Totals<'a> {
     kinds: Option<&'a [i8]>,
     months: Option<&'a [i32]>,
     amounts: &'a [i64],
+    /// The values of the book's measures, when given.
+    measures: Option<MeasureColumns<'a>>,
 }
 
 impl Totals<'_> {
@@ -189,6 +275,10 @@ impl Totals<'_> {
             extract.reject(table, row, Some(id), month, "aum", "the AUM is empty (CRMT_NO_AMOUNT)");
             return;
         }
-        extract.push_aum(table, row, id, entity, kind, month, AumInput::Total(from_fen(fen)));
+        let aum = AumInput::Total(from_fen(fen));
+        match &self.measures {
+            None => extract.push_aum(table, row, id, entity, kind, month, aum),
+            Some(m) => extract.push_aum_with_measures(table, row, id, entity, kind, month, aum, &m.of(i)),
+        }
     }
 }

@@ -11,12 +11,13 @@ use rust_decimal::Decimal;
 
 use super::Extract;
 use super::cells::{Cells, cell_amount_at};
+use crate::aum::AumInput;
 use crate::code::MeasureCode;
 use crate::engine::Measures;
 use crate::error::{InputError, RuleError, TieringError};
 use crate::month::Month;
 use crate::portfolio::columns::Columns;
-use crate::rules::RuleBook;
+use crate::rules::{CustomerKind, RuleBook};
 
 /// The measure values of the records that give any, records in reading order.
 #[derive(Debug, Clone, Default)]
@@ -39,10 +40,18 @@ impl MeasureArena {
         if let Some(i) = self.codes.iter().position(|c| c.as_str() == &**code) {
             return u16::try_from(i).ok();
         }
-        let i = u16::try_from(self.codes.len()).ok()?;
         // A column resolves as a measure only when the book declares it, and the book's codes
         // are registered: interning finds it.
-        self.codes.push(MeasureCode::new(code).ok()?);
+        self.intern(MeasureCode::new(code).ok()?)
+    }
+
+    /// The index of an interned measure code; none past `u16::MAX` codes.
+    fn intern(&mut self, code: MeasureCode) -> Option<u16> {
+        if let Some(i) = self.codes.iter().position(|c| *c == code) {
+            return u16::try_from(i).ok();
+        }
+        let i = u16::try_from(self.codes.len()).ok()?;
+        self.codes.push(code);
         Some(i)
     }
 
@@ -56,6 +65,51 @@ impl MeasureArena {
 }
 
 impl Extract {
+    /// Adds a typed AUM record with its measure values (SPEC §19.1), kept as given: the
+    /// record [`Extract::push_aum`] adds, whose evaluation reads `measures` as a text record's
+    /// measure columns are read. A measure without a value follows its `absent`; a value of a
+    /// measure the rules in force do not declare fails the customer's evaluation, as any
+    /// input's does.
+    ///
+    /// ```
+    /// use crm_tiering::{AumInput, MeasureCode, Measures, RuleBook, from_fen};
+    /// use crm_tiering::portfolio::Extract;
+    /// let book = RuleBook::default_book()?;
+    /// let mut extract = Extract::new(&book);
+    /// let loans: MeasureCode = "loan_balance".parse()?;
+    /// let measures: Measures = [(loans, from_fen(650_000_000))].into_iter().collect();
+    /// let aum = AumInput::Total(from_fen(100_000_000));
+    /// extract.push_aum_with_measures("aum", 1, "c1", None, None, None, aum, &measures);
+    /// assert_eq!(extract.rows().get(0).map(|r| r.measures()), Some(measures));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[expect(clippy::too_many_arguments, reason = "a record's cells, as typed readers hold them apart")]
+    pub fn push_aum_with_measures(
+        &mut self,
+        table: &str,
+        row: u64,
+        customer_id: &str,
+        legal_entity: Option<&str>,
+        kind: Option<CustomerKind>,
+        month: Option<Month>,
+        aum: AumInput,
+        measures: &Measures,
+    ) {
+        self.measures.pending.clear();
+        for (code, value) in measures.iter() {
+            let Some(c) = self.measures.intern(code) else {
+                // Never: a book declares far fewer codes. Refused rather than dropped.
+                self.measures.pending.clear();
+                self.reject(table, row, Some(customer_id), month, code.as_str(), "the measure code cannot be kept");
+                return;
+            };
+            self.measures.pending.push((c, *value));
+        }
+        self.push_aum(table, row, customer_id, legal_entity, kind, month, aum);
+        // Stored with the record when it was pushed; dropped when it was rejected.
+        self.drop_pending_measures();
+    }
+
     /// Reads the measure cells of an AUM record into the pending values: an empty cell gives
     /// no value (the measure's `absent` applies); a cell that is not an amount rejects the
     /// record, naming the measure's column (`false`).

@@ -24,6 +24,10 @@ final class CrmtDirect {
             long[] idOffsets, byte[] legalEntities, long[] legalEntityOffsets, byte[] kinds, int[] months,
             long[] amountsFen);
 
+    static native int crmt_extract_push_totals_with_measures_fen(Pointer extract, Pointer book, byte[] table,
+            long firstRow, long count, byte[] ids, long[] idOffsets, byte[] legalEntities, long[] legalEntityOffsets,
+            byte[] kinds, int[] months, long[] amountsFen, Pointer measures);
+
     static native int crmt_evaluate_portfolio_with_options(Pointer book, Pointer portfolio, int first, int last,
             Pointer extract, Pointer options, Pointer result);
 

@@ -76,6 +76,8 @@ interface CrmtLibrary extends Library {
     int crmt_batch_new(PointerByReference out);
     int crmt_evaluate_batch_into(Pointer book, int month, Pointer customers, Pointer aum, Pointer states, long threads,
             Pointer errorsOut, Pointer batch);
+    int crmt_evaluate_batch_with_measures_into(Pointer book, int month, Pointer customers, Pointer aum,
+            Pointer measures, Pointer states, long threads, Pointer errorsOut, Pointer batch);
     Pointer crmt_batch_events(Pointer batch, LongByReference count);
     Pointer crmt_batch_alerts(Pointer batch, LongByReference count);
     Pointer crmt_batch_aums_fen(Pointer batch, LongByReference count);

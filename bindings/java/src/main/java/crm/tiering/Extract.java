@@ -204,6 +204,32 @@ public final class Extract implements AutoCloseable {
      */
     public Extract addTotals(String table, long firstRow, int count, byte[] ids, long[] idOffsets, byte[] legalEntities,
             long[] legalEntityOffsets, byte[] kinds, int[] months, long[] fen) {
+        return push(table, firstRow, count, ids, idOffsets, legalEntities, legalEntityOffsets, kinds, months, fen,
+                null);
+    }
+
+    /**
+     * As {@link #addTotals(String, long, int, byte[], long[], byte[], long[], byte[], int[], long[])},
+     * with the values of measures the rule book declares besides AUM (SPEC §19.1) beside the totals:
+     * record {@code i}'s value of measure {@code j} is {@code measures} column {@code j}, entry
+     * {@code i} (its columns hold {@code count} values each). A measure without a value, or not
+     * named, follows its {@code absent} in the evaluation; a negative value is that customer's error
+     * (field {@code measures.<code>}), reported by the evaluation.
+     *
+     * @throws TieringException for a code the rule book does not declare or that names no measure
+     *     (category {@code input}, the field naming the code): nothing is added
+     * @throws IndexOutOfBoundsException as the form without measures, and when a measure column is
+     *     shorter than {@code count}
+     */
+    public Extract addTotals(String table, long firstRow, int count, byte[] ids, long[] idOffsets, byte[] legalEntities,
+            long[] legalEntityOffsets, byte[] kinds, int[] months, long[] fen, MeasureColumns measures) {
+        return push(table, firstRow, count, ids, idOffsets, legalEntities, legalEntityOffsets, kinds, months, fen,
+                Objects.requireNonNull(measures, "measures"));
+    }
+
+    /** The bulk push of totals, with measures when not null. */
+    private Extract push(String table, long firstRow, int count, byte[] ids, long[] idOffsets, byte[] legalEntities,
+            long[] legalEntityOffsets, byte[] kinds, int[] months, long[] fen, MeasureColumns measures) {
         byte[] t = Tiering.cString(table, "table");
         Tiering.row(firstRow, "firstRow");
         if (count < 0) {
@@ -231,12 +257,35 @@ public final class Extract implements AutoCloseable {
             checkLength(months.length, count, "months");
         }
         checkLength(fen.length, count, "fen");
+        if (measures != null) {
+            return pushMeasured(t, firstRow, count, ids, idOffsets, legalEntities, legalEntityOffsets, kinds, months,
+                    fen, measures);
+        }
         Pointer x = handle.enter();
         try {
             Tiering.check(CrmtDirect.crmt_extract_push_totals_fen(x, t, firstRow, count, ids, idOffsets,
                     legalEntities, legalEntities == null ? null : legalEntityOffsets, kinds, months, fen));
         } finally {
             handle.exit();
+        }
+        return this;
+    }
+
+    /** The native push of checked totals with measures, under the extract's and the rule book's locks. */
+    private Extract pushMeasured(byte[] t, long firstRow, int count, byte[] ids, long[] idOffsets,
+            byte[] legalEntities, long[] legalEntityOffsets, byte[] kinds, int[] months, long[] fen,
+            MeasureColumns measures) {
+        List<Memory> keep = new ArrayList<>();
+        Memory m = measures.struct(count, keep);
+        NativeHandle book = rules.nativeHandle();
+        Pointer[] p = NativeHandle.enter(handle, book);
+        try {
+            Tiering.check(CrmtDirect.crmt_extract_push_totals_with_measures_fen(p[0], p[1], t, firstRow, count, ids,
+                    idOffsets, legalEntities, legalEntities == null ? null : legalEntityOffsets, kinds, months, fen,
+                    m));
+        } finally {
+            NativeHandle.exit(handle, book);
+            Reference.reachabilityFence(keep);
         }
         return this;
     }
@@ -253,6 +302,16 @@ public final class Extract implements AutoCloseable {
      */
     public Extract addTotals(String table, long firstRow, String[] ids, String[] legalEntities, byte[] kinds,
             int[] months, long[] fen) {
+        return addTotals(table, firstRow, ids, legalEntities, kinds, months, fen, null);
+    }
+
+    /**
+     * As {@link #addTotals(String, long, String[], String[], byte[], int[], long[])}, with measure
+     * values as {@link #addTotals(String, long, int, byte[], long[], byte[], long[], byte[], int[],
+     * long[], MeasureColumns)} takes them ({@code null}: none, the form without measures).
+     */
+    public Extract addTotals(String table, long firstRow, String[] ids, String[] legalEntities, byte[] kinds,
+            int[] months, long[] fen, MeasureColumns measures) {
         int n = Objects.requireNonNull(ids, "ids").length;
         if (legalEntities != null) {
             checkLength(legalEntities.length, n, "legalEntities");
@@ -261,7 +320,7 @@ public final class Extract implements AutoCloseable {
         byte[] idBytes = utf8Column(ids, n, idOffsets, "ids");
         long[] entityOffsets = legalEntities == null ? null : new long[n + 1];
         byte[] entityBytes = legalEntities == null ? null : utf8Column(legalEntities, n, entityOffsets, "legalEntities");
-        return addTotals(table, firstRow, n, idBytes, idOffsets, entityBytes, entityOffsets, kinds, months, fen);
+        return push(table, firstRow, n, idBytes, idOffsets, entityBytes, entityOffsets, kinds, months, fen, measures);
     }
 
     /**

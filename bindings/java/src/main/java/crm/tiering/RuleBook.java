@@ -199,7 +199,31 @@ public final class RuleBook implements AutoCloseable {
         if (Objects.requireNonNull(aumFen, "aumFen").length != n) {
             throw new IllegalArgumentException("`aumFen` has " + aumFen.length + " amounts for " + n + " customers");
         }
-        return batch(month, customers, List.of(), aumFen, states, threads);
+        return batch(month, customers, List.of(), aumFen, null, states, threads);
+    }
+
+    /**
+     * As {@link #evaluateBatch(YearMonth, List, long[], BatchStates, int)}, with the values of
+     * measures the rule book declares besides AUM beside the totals (SPEC §19.1, such as the 光大
+     * book's {@code loan_balance} or ICBC's {@code points}): customer {@code i}'s value of measure
+     * {@code j} is {@code measures} column {@code j}, entry {@code i}. A measure without a value, or
+     * not named, follows its {@code absent}. This is how a batch of totals tiers under a book that
+     * declares measures (without them, such a book is refused). A negative value is that customer's
+     * error (field {@code measures.<code>}).
+     *
+     * @param measures the measure columns, one value per customer each
+     * @throws TieringException for a code the rule book does not declare or that names no measure
+     *     (category {@code input}, the field naming the code): nothing is evaluated
+     * @throws IndexOutOfBoundsException when a measure column is shorter than the customers
+     */
+    public BatchResult evaluateBatch(YearMonth month, List<Customer> customers, long[] aumFen,
+            MeasureColumns measures, BatchStates states, int threads) {
+        int n = customers.size();
+        if (Objects.requireNonNull(aumFen, "aumFen").length != n) {
+            throw new IllegalArgumentException("`aumFen` has " + aumFen.length + " amounts for " + n + " customers");
+        }
+        return batch(month, customers, List.of(), aumFen, Objects.requireNonNull(measures, "measures"), states,
+                threads);
     }
 
     /**
@@ -211,7 +235,7 @@ public final class RuleBook implements AutoCloseable {
      * customer. An amount the rules reject (a negative one, say) is that customer's error, naming the
      * component as its field. A column may instead name a measure the rule book declares besides AUM
      * (such as {@code loan_balance}): its entries are that measure's values, {@link #NO_AMOUNT} for
-     * none. (A batch of totals carries no measure, and refuses a book that declares some.)
+     * none. (A batch of totals gives measures as {@link MeasureColumns}.)
      *
      * @param month the month
      * @param components the component codes, the columns of {@code averagesFen}; at least one
@@ -231,14 +255,14 @@ public final class RuleBook implements AutoCloseable {
             throw new IllegalArgumentException("`averagesFen` has " + averagesFen.length + " amounts for " + n
                     + " customers x " + k + " components");
         }
-        return batch(month, customers, components, averagesFen, states, threads);
+        return batch(month, customers, components, averagesFen, null, states, threads);
     }
 
     /** "No amount" in a matrix of component averages ({@code CRMT_NO_AMOUNT}). */
     public static final long NO_AMOUNT = Tiering.NO_AMOUNT;
 
     private BatchResult batch(YearMonth month, List<Customer> customers, List<String> components, long[] fen,
-            BatchStates states, int threads) {
+            MeasureColumns measures, BatchStates states, int threads) {
         Objects.requireNonNull(states, "states");
         if (threads < 0) {
             throw new IllegalArgumentException("`threads` " + threads
@@ -252,6 +276,7 @@ public final class RuleBook implements AutoCloseable {
         aum.setLong(0, components.size());
         aum.setPointer(8, codes);
         aum.setPointer(16, amounts);
+        Memory measured = measures == null ? null : measures.struct(customers.size(), keep);
         CrmtLibrary c = CrmtLibrary.C;
         NativeHandle sh = states.nativeHandle();
         Pointer[] p = NativeHandle.enter(handle, sh);
@@ -264,7 +289,10 @@ public final class RuleBook implements AutoCloseable {
                 states.remember(customers, cols);
             }
             Pointer batch = states.batch();
-            Tiering.check(c.crmt_evaluate_batch_into(p[0], yyyymm, cols.struct, aum, p[1], threads, null, batch));
+            Tiering.check(measured == null
+                    ? c.crmt_evaluate_batch_into(p[0], yyyymm, cols.struct, aum, p[1], threads, null, batch)
+                    : c.crmt_evaluate_batch_with_measures_into(p[0], yyyymm, cols.struct, aum, measured, p[1],
+                            threads, null, batch));
             LongByReference count = new LongByReference();
             List<Event> events = Structs.events(c.crmt_batch_events(batch, count), count.getValue());
             List<Alert> alerts = Structs.alerts(c.crmt_batch_alerts(batch, count), count.getValue());

@@ -140,43 +140,7 @@ public final class TieringTests {
                     Object wantHistory = expected.get("history");
                     check(wantHistory == null ? history == null : Json.same(wantHistory, history), monthText + ": history");
                     check(Json.same(expected.get("state"), stateJson), monthText + ": state");
-                    List<Object> events = list(expected.get("events"));
-                    check(events.size() == r.events().size(), monthText + ": " + r.events().size() + " events");
-                    for (int k = 0; k < Math.min(events.size(), r.events().size()); k++) {
-                        Map<String, Object> e = obj(events.get(k));
-                        Event got2 = r.events().get(k);
-                        check(e.get("kind").equals(got2.kind()), monthText + ": event kind " + got2.kind());
-                        check(e.get("reason").equals(got2.reason()), monthText + ": reason " + got2.reason());
-                        check(java.util.Objects.equals(e.get("to_tier"), got2.toTier()), monthText + ": to_tier");
-                        check(java.util.Objects.equals(e.get("from_tier"), got2.fromTier()), monthText + ": from_tier");
-                        check(YearMonth.parse((String) e.get("effective_from")).equals(got2.effectiveFrom()),
-                                monthText + ": effective_from");
-                        Map<String, Object> ev = obj(e.get("evidence"));
-                        check(new BigDecimal((String) ev.get("aum")).compareTo(got2.aum()) == 0, monthText + ": aum");
-                        check(java.util.Objects.equals(ev.get("measure"), got2.measure()), monthText + ": measure");
-                        check(java.util.Objects.equals(ev.get("measure_window"), got2.measureWindow()),
-                                monthText + ": measure_window");
-                        Object mv = ev.get("measure_value");
-                        check(mv == null ? got2.measureValue() == null
-                                : new BigDecimal((String) mv).compareTo(got2.measureValue()) == 0, monthText + ": measure_value");
-                    }
-                    List<Object> alerts = list(expected.get("alerts"));
-                    check(alerts.size() == r.alerts().size(), monthText + ": " + r.alerts().size() + " alerts");
-                    for (int k = 0; k < Math.min(alerts.size(), r.alerts().size()); k++) {
-                        Map<String, Object> a = obj(alerts.get(k));
-                        Alert got2 = r.alerts().get(k);
-                        check(a.get("kind").equals(got2.kind()), monthText + ": alert kind " + got2.kind());
-                        Object left = a.get("months_left");
-                        check(left == null ? got2.monthsLeft() == null
-                                : got2.monthsLeft() != null && ((BigDecimal) left).intValue() == got2.monthsLeft(),
-                                monthText + ": months_left");
-                        Object gap = a.get("gap");
-                        check(gap == null ? got2.gap() == null : new BigDecimal((String) gap).compareTo(got2.gap()) == 0,
-                                monthText + ": gap");
-                        check(java.util.Objects.equals(a.get("measure"), got2.measure()), monthText + ": alert measure");
-                        check(java.util.Objects.equals(a.get("measure_window"), got2.measureWindow()),
-                                monthText + ": alert measure_window");
-                    }
+                    checkEventsAlerts(expected, r.events(), r.alerts(), monthText);
                 }
                 state = r.state();
             } catch (TieringException e) {
@@ -190,6 +154,232 @@ public final class TieringTests {
                     }
                     if (!(e instanceof TieringException.Rules)) {
                         check(customer.id().equals(e.customer()), monthText + ": error names `" + e.customer() + "`");
+                    }
+                }
+            }
+        }
+    }
+
+    /** A month's events and alerts against the expected JSON's (kind, reason, tiers, evidence, measure). */
+    private static void checkEventsAlerts(Map<String, Object> expected, List<Event> evs, List<Alert> als,
+            String monthText) {
+        List<Object> events = list(expected.get("events"));
+        check(events.size() == evs.size(), monthText + ": " + evs.size() + " events");
+        for (int k = 0; k < Math.min(events.size(), evs.size()); k++) {
+            Map<String, Object> e = obj(events.get(k));
+            Event got2 = evs.get(k);
+            check(e.get("kind").equals(got2.kind()), monthText + ": event kind " + got2.kind());
+            check(e.get("reason").equals(got2.reason()), monthText + ": reason " + got2.reason());
+            check(java.util.Objects.equals(e.get("to_tier"), got2.toTier()), monthText + ": to_tier");
+            check(java.util.Objects.equals(e.get("from_tier"), got2.fromTier()), monthText + ": from_tier");
+            check(YearMonth.parse((String) e.get("effective_from")).equals(got2.effectiveFrom()),
+                    monthText + ": effective_from");
+            Map<String, Object> ev = obj(e.get("evidence"));
+            check(new BigDecimal((String) ev.get("aum")).compareTo(got2.aum()) == 0, monthText + ": aum");
+            check(java.util.Objects.equals(ev.get("measure"), got2.measure()), monthText + ": measure");
+            check(java.util.Objects.equals(ev.get("measure_window"), got2.measureWindow()),
+                    monthText + ": measure_window");
+            Object mv = ev.get("measure_value");
+            check(mv == null ? got2.measureValue() == null
+                    : new BigDecimal((String) mv).compareTo(got2.measureValue()) == 0, monthText + ": measure_value");
+        }
+        List<Object> alerts = list(expected.get("alerts"));
+        check(alerts.size() == als.size(), monthText + ": " + als.size() + " alerts");
+        for (int k = 0; k < Math.min(alerts.size(), als.size()); k++) {
+            Map<String, Object> a = obj(alerts.get(k));
+            Alert got2 = als.get(k);
+            check(a.get("kind").equals(got2.kind()), monthText + ": alert kind " + got2.kind());
+            Object left = a.get("months_left");
+            check(left == null ? got2.monthsLeft() == null
+                    : got2.monthsLeft() != null && ((BigDecimal) left).intValue() == got2.monthsLeft(),
+                    monthText + ": months_left");
+            Object gap = a.get("gap");
+            check(gap == null ? got2.gap() == null : new BigDecimal((String) gap).compareTo(got2.gap()) == 0,
+                    monthText + ": gap");
+            check(java.util.Objects.equals(a.get("measure"), got2.measure()), monthText + ": alert measure");
+            check(java.util.Objects.equals(a.get("measure_window"), got2.measureWindow()),
+                    monthText + ": alert measure_window");
+        }
+    }
+
+    /** Whether some version of a vector's rules declares measures besides AUM (SPEC §19.1). */
+    private static boolean declaresMeasures(Map<String, Object> v) {
+        for (Object set : list(obj(v.get("rules")).get("rule_sets"))) {
+            for (Object version : list(obj(set).get("versions"))) {
+                if (!list(obj(version).get("measures")).isEmpty()) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** An amount in whole fen; null when it has more than two decimals. */
+    private static Long fenOf(Object amount) {
+        try {
+            return new BigDecimal((String) amount).movePointRight(2).longValueExact();
+        } catch (ArithmeticException | ClassCastException | NullPointerException | NumberFormatException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Whether a vector can run through the totals paths with measures: a book that declares
+     * measures, no initial state, and every month a total and measure values in whole fen, no special.
+     */
+    private static boolean totalsWithMeasures(Map<String, Object> v) {
+        if (v.get("expect_rules_error") != null || v.get("initial_state") != null || v.get("options") != null
+                || !declaresMeasures(v)) {
+            return false;
+        }
+        for (Object mo : list(v.get("months"))) {
+            Map<String, Object> input = obj(obj(mo).get("input"));
+            if (input.get("special") != null || fenOf(obj(input.get("aum")).get("total")) == null) {
+                return false;
+            }
+            Map<String, Object> given = obj(input.get("measures"));
+            if (given != null && given.values().stream().anyMatch(x -> fenOf(x) == null)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A month's measure values as columns for {@code n} records, each value repeated. */
+    private static MeasureColumns monthMeasures(Map<String, Object> input, int n) {
+        Map<String, Object> given = obj(input.get("measures"));
+        List<String> codes = given == null ? List.of() : List.copyOf(given.keySet());
+        long[] values = new long[codes.size() * n];
+        for (int j = 0; j < codes.size(); j++) {
+            java.util.Arrays.fill(values, j * n, (j + 1) * n, fenOf(given.get(codes.get(j))));
+        }
+        return new MeasureColumns(codes, values);
+    }
+
+    /**
+     * A call refused as a whole for a measure the book does not declare, where the vector expects
+     * the customer's error on field {@code measures.<code>}.
+     */
+    private static void checkRefused(TieringException e, Map<String, Object> wantError, String monthText) {
+        check(wantError != null, monthText + ": unexpected refusal: " + e.getMessage());
+        if (wantError != null) {
+            check("input".equals(category(e)) && wantError.get("category").equals("input"),
+                    monthText + ": refused as " + category(e));
+            check(("measures." + e.field()).equals(wantError.get("field")), monthText + ": field " + e.field());
+        }
+    }
+
+    /** A vector of totals with measures through the batch: the vector's customer and a copy. */
+    private static void batchWithMeasures(Map<String, Object> v) {
+        Map<String, Object> c = obj(v.get("customer"));
+        Customer customer = new Customer((String) c.get("id"), (String) c.get("legal_entity"),
+                "corporate".equals(c.get("kind")) ? Customer.Kind.CORPORATE : Customer.Kind.PERSONAL);
+        List<Customer> customers = List.of(customer, customer);
+        try (RuleBook rb = RuleBook.fromJson(Json.write(v.get("rules"))); BatchStates states = BatchStates.create(2)) {
+            for (Object mo : list(v.get("months"))) {
+                Map<String, Object> m = obj(mo);
+                String monthText = (String) m.get("month");
+                Map<String, Object> input = obj(m.get("input"));
+                long fen = fenOf(obj(input.get("aum")).get("total"));
+                Map<String, Object> wantError = obj(m.get("expect_error"));
+                BatchResult b;
+                try {
+                    b = rb.evaluateBatch(YearMonth.parse(monthText), customers, new long[] {fen, fen},
+                            monthMeasures(input, 2), states, 1);
+                } catch (TieringException e) {
+                    checkRefused(e, wantError, monthText);
+                    continue;
+                }
+                if (wantError != null) {
+                    check(b.errors().size() == 2, monthText + ": " + b.errors().size() + " errors");
+                    for (CustomerError e : b.errors()) {
+                        check(category(e.toException(customer.id())).equals(wantError.get("category"))
+                                && java.util.Objects.equals(wantError.get("field"), e.field()),
+                                monthText + ": error " + e);
+                    }
+                    continue;
+                }
+                Map<String, Object> expected = obj(m.get("expected"));
+                check(b.errors().isEmpty(), monthText + ": errors " + b.errors());
+                for (int i = 0; i < 2 && expected != null; i++) {
+                    int k = i;
+                    checkEventsAlerts(expected, b.events().stream().filter(e -> e.customerIndex() == k).toList(),
+                            b.alerts().stream().filter(a -> a.customerIndex() == k).toList(), monthText);
+                    checkState(expected, states.get(i), monthText);
+                }
+            }
+        }
+    }
+
+    /** A state, and the history its windows read, against a month's expected ones. */
+    private static void checkState(Map<String, Object> expected, CustomerState state, String monthText) {
+        Map<String, Object> stateJson = new java.util.LinkedHashMap<>(obj(Json.parse(state.toJson())));
+        Object history = stateJson.remove("history");
+        Object wantHistory = expected.get("history");
+        check(wantHistory == null ? history == null : Json.same(wantHistory, history), monthText + ": history");
+        check(Json.same(expected.get("state"), stateJson), monthText + ": state " + stateJson);
+    }
+
+    /**
+     * A vector of totals with measures through a portfolio month by month: each month an extract of
+     * the vector's customer and a copy, added in one bulk call.
+     */
+    private static void extractWithMeasures(Map<String, Object> v) {
+        Map<String, Object> c = obj(v.get("customer"));
+        String id = (String) c.get("id");
+        String entity = (String) c.get("legal_entity");
+        String[] ids = {id, id + "-copy"};
+        byte kind = (byte) ("corporate".equals(c.get("kind")) ? 1 : 0);
+        try (RuleBook rb = RuleBook.fromJson(Json.write(v.get("rules"))); PortfolioStates states = PortfolioStates.create()) {
+            for (Object mo : list(v.get("months"))) {
+                Map<String, Object> m = obj(mo);
+                String monthText = (String) m.get("month");
+                Map<String, Object> input = obj(m.get("input"));
+                long fen = fenOf(obj(input.get("aum")).get("total"));
+                Map<String, Object> wantError = obj(m.get("expect_error"));
+                Map<String, java.util.Optional<CustomerState>> before = new java.util.HashMap<>();
+                for (String i : ids) {
+                    before.put(i, states.get(i));
+                }
+                try (Extract x = new Extract(rb)) {
+                    try {
+                        x.addTotals("aum", 1, ids, entity == null ? null : new String[] {entity, entity},
+                                new byte[] {kind, kind}, null, new long[] {fen, fen}, monthMeasures(input, 2));
+                    } catch (TieringException e) {
+                        checkRefused(e, wantError, monthText);
+                        continue;
+                    }
+                    PortfolioResult r = rb.evaluatePortfolio(states, YearMonth.parse(monthText), x,
+                            PortfolioOptions.DEFAULT);
+                    if (wantError != null) {
+                        check(r.errors().size() == 2, monthText + ": " + r.errors().size() + " errors");
+                        for (RecordError e : r.errors()) {
+                            check(e.category().equals(wantError.get("category"))
+                                    && java.util.Objects.equals(wantError.get("field"), e.field()),
+                                    monthText + ": error " + e);
+                        }
+                        for (String i : ids) {
+                            // A customer new to the portfolio joins it with a state that evaluated no month.
+                            String now = states.get(i).map(CustomerState::toJson).orElse(null);
+                            String was = before.get(i).map(CustomerState::toJson).orElse(null);
+                            check(was == null ? now == null || obj(Json.parse(now)).get("last_month") == null
+                                    : was.equals(now), monthText + ": state of " + i + " changed on error");
+                        }
+                        continue;
+                    }
+                    Map<String, Object> expected = obj(m.get("expected"));
+                    check(r.errors().isEmpty(), monthText + ": errors " + r.errors());
+                    for (String i : ids) {
+                        if (expected == null) {
+                            break;
+                        }
+                        checkEventsAlerts(expected,
+                                r.events().stream().filter(e -> e.customerId().equals(i))
+                                        .map(PortfolioResult.CustomerEvent::event).toList(),
+                                r.alerts().stream().filter(a -> a.customerId().equals(i))
+                                        .map(PortfolioResult.CustomerAlert::alert).toList(), monthText);
+                        check(states.get(i).isPresent(), monthText + ": " + i + " in the portfolio");
+                        states.get(i).ifPresent(st -> checkState(expected, st, monthText));
                     }
                 }
             }
@@ -393,6 +583,48 @@ public final class TieringTests {
                         "l2: " + b.events().get(1));
             }
         });
+        run("totals with measures: each customer's own value, an unknown code refused (the 光大 book)", () -> {
+            String toml = Files.readString(rulesDir.resolve("gallery").resolve("cebbank-private.toml"));
+            try (RuleBook rb = RuleBook.fromToml(toml); BatchStates s = BatchStates.create(2);
+                    PortfolioStates ps = PortfolioStates.create(); Extract x = new Extract(rb)) {
+                List<Customer> two = List.of(Customer.personal("l1"), Customer.personal("l2"));
+                long[] totals = {100_000_000L, 100_000_000L};
+                MeasureColumns loans = new MeasureColumns(List.of("loan_balance"),
+                        new long[] {650_000_000L, RuleBook.NO_AMOUNT});
+                MeasureColumns unknown = new MeasureColumns(List.of("mortgage"), new long[] {1L, 1L});
+                try {
+                    rb.evaluateBatch(YearMonth.of(2024, 1), two, totals, unknown, s, 1);
+                    check(false, "unknown measure accepted by the batch");
+                } catch (TieringException.Input e) {
+                    check("mortgage".equals(e.field()) && e.getMessage().contains("mortgage"), e.getMessage());
+                }
+                try {
+                    rb.evaluateBatch(YearMonth.of(2024, 1), two, totals,
+                            new MeasureColumns(List.of("loan_balance"), new long[1]), s, 1);
+                    check(false, "a short measure column accepted");
+                } catch (IndexOutOfBoundsException e) {
+                    check(e.getMessage().contains("valuesFen"), e.getMessage());
+                }
+                BatchResult b = rb.evaluateBatch(YearMonth.of(2024, 1), two, totals, loans, s, 1);
+                check(b.errors().isEmpty() && b.events().size() == 2, "batch: " + b.events() + b.errors());
+                check(b.events().size() == 2 && "private".equals(b.events().get(0).toTier())
+                        && "loan_balance".equals(b.events().get(0).measure())
+                        && "platinum".equals(b.events().get(1).toTier()), "batch: " + b.events());
+                String[] ids = {"l1", "l2"};
+                try {
+                    x.addTotals("aum", 1, ids, null, null, null, totals, unknown);
+                    check(false, "unknown measure accepted by the extract");
+                } catch (TieringException.Input e) {
+                    check("mortgage".equals(e.field()), e.getMessage());
+                }
+                x.addTotals("aum", 1, ids, null, null, null, totals, loans);
+                PortfolioResult r = rb.evaluatePortfolio(ps, YearMonth.of(2024, 1), x, PortfolioOptions.DEFAULT);
+                check(r.errors().isEmpty() && r.events().size() == 2, "extract: " + r.events() + r.errors());
+                check(r.events().size() == 2 && "private".equals(r.events().get(0).event().toTier())
+                        && "l1".equals(r.events().get(0).customerId())
+                        && "platinum".equals(r.events().get(1).event().toTier()), "extract: " + r.events());
+            }
+        });
         run("batch of component averages agrees with single evaluations, on 1 and 2 threads", () -> {
             List<String> components = List.of("time_deposit", "demand_deposit", "wealth_product");
             int n = 40;
@@ -530,6 +762,11 @@ public final class TieringTests {
         run("vectors folder", () -> check(!vectors.isEmpty(), "no vectors in " + dir));
         for (Path p : vectors) {
             run("vector " + p.getFileName(), () -> vector(p));
+            Map<String, Object> v = obj(Json.parse(Files.readString(p, StandardCharsets.UTF_8)));
+            if (totalsWithMeasures(v)) {
+                run("batch of totals and measures " + p.getFileName(), () -> batchWithMeasures(v));
+                run("extract of totals and measures " + p.getFileName(), () -> extractWithMeasures(v));
+            }
         }
         System.out.println(passed + " passed, " + failed + " failed");
         System.exit(failed == 0 ? 0 : 1);
