@@ -293,6 +293,33 @@ fn the_store_keeps_the_month_explain_shows_it_after_the_tiering_story_and_a_reru
         let customers = read(&x, "contribution_customers.csv");
         assert!(customers.contains("\n2024-03,c1,300.00,150.00,80.00,55.55,0.00,200.00,0.00,274.45\n"), "{customers}");
         assert!(out(&o).contains("contribution_customers.csv: 3 row(s)"), "{}", out(&o));
+        // `export --format parquet` writes the same three tables, in the crate's Arrow columns.
+        let q = m.root.join(format!("export-parquet-{}", loc.len()));
+        let o = cli(&["export", "--month", "2024-03", "--format", "parquet", "--store", loc, "--out", p(&q)]);
+        assert_eq!(code(&o), 0, "{}", err(&o));
+        let rows = |name: &str| {
+            let f = std::fs::File::open(q.join(name)).unwrap();
+            let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f).unwrap();
+            reader.build().unwrap().map(Result::unwrap).collect::<Vec<_>>()
+        };
+        let count = |name: &str| rows(name).iter().map(arrow_array::RecordBatch::num_rows).sum::<usize>();
+        assert_eq!(count("contribution_customers.parquet"), 3);
+        let mut c1 = Vec::new();
+        for b in rows("contribution_customers.parquet") {
+            let ids = b
+                .column_by_name("customer")
+                .unwrap()
+                .as_any()
+                .downcast_ref::<arrow_array::StringArray>()
+                .unwrap()
+                .clone();
+            let net = b.column_by_name("net_contribution").unwrap();
+            let net = net.as_any().downcast_ref::<arrow_array::Decimal128Array>().unwrap();
+            c1.extend((0..b.num_rows()).filter(|&i| ids.value(i) == "c1").map(|i| (net.value(i), net.scale())));
+        }
+        assert_eq!(c1, [(27445, 2)], "the stored 274.45, exactly");
+        assert_eq!(count("contribution_lineage.parquet"), 14);
+        assert_eq!(count("contribution_managers.parquet"), read(&x, "contribution_managers.csv").lines().count() - 1);
         std::fs::write(m.root.join("fees.csv"), FEES).unwrap();
     }
 }

@@ -2,10 +2,13 @@
 //! in the range, `export --format csv` also writes contribution_customers.csv,
 //! contribution_managers.csv and contribution_lineage.csv, in the columns of the
 //! `contribution` command's customers.csv (without the by-pool columns), managers.csv and
-//! lineage.csv.
+//! lineage.csv; `export --format parquet` writes the same three tables as Parquet, in the
+//! columns of the contribution crate's Arrow tables (Python's `crm_tiering.contribution`).
 
+use arrow_array::RecordBatch;
 use crm_tiering::portfolio::MonthRange;
-use crm_tiering_store::Store;
+use crm_tiering_contribution::arrow::{customer_rows_table, lineage_rows_table, manager_rows_table};
+use crm_tiering_store::{ContributionRange, Store};
 
 use crate::contribution::files::{FIGURES, LINEAGE, figure_cells, lineage_cells};
 use crate::exit::Failure;
@@ -31,11 +34,7 @@ pub(super) fn export_contribution(
     bom: bool,
     staging: &mut Staging,
 ) -> Result<Vec<(String, u64)>, Failure> {
-    let stored = store.contribution_months().map_err(failure)?;
-    if !stored.iter().any(|m| months.contains(*m)) {
-        return Ok(Vec::new());
-    }
-    let range = store.contribution_range(months.first(), months.last()).map_err(failure)?;
+    let Some(range) = stored_range(store, months)? else { return Ok(Vec::new()) };
     let customers = range
         .customers
         .iter()
@@ -74,5 +73,39 @@ pub(super) fn export_contribution(
             write(staging, "contribution_managers.csv", &head(&["month", "manager", "customers"]), bom, managers)?,
         ),
         ("contribution_lineage.csv".into(), write(staging, "contribution_lineage.csv", &LINEAGE, bom, lineage)?),
+    ])
+}
+
+/// The stored contribution months in `months`, none when the range holds none.
+fn stored_range(store: &mut Store, months: MonthRange) -> Result<Option<ContributionRange>, Failure> {
+    let stored = store.contribution_months().map_err(failure)?;
+    if !stored.iter().any(|m| months.contains(*m)) {
+        return Ok(None);
+    }
+    store.contribution_range(months.first(), months.last()).map(Some).map_err(failure)
+}
+
+/// The three tables of [`export_contribution`] as record batches, by file name, for the
+/// Parquet export (none when the store holds no contribution month in `months`).
+pub(super) fn contribution_batches(
+    store: &mut Store,
+    months: MonthRange,
+) -> Result<Vec<(&'static str, RecordBatch)>, Failure> {
+    let Some(range) = stored_range(store, months)? else { return Ok(Vec::new()) };
+    let table = |name: &str, t: Result<RecordBatch, crm_tiering_contribution::ContributionError>| {
+        t.map_err(|e| Failure::internal(format!("{name}: {e}")))
+    };
+    let customers = range.customers.iter().map(|c| (c.month, c.customer.as_str(), &c.figures));
+    let managers = range
+        .managers
+        .iter()
+        .map(|m| (m.month, m.manager.as_str(), usize::try_from(m.customers).unwrap_or(usize::MAX), &m.figures));
+    Ok(vec![
+        ("contribution_customers.parquet", table("contribution_customers", customer_rows_table(customers))?),
+        ("contribution_managers.parquet", table("contribution_managers", manager_rows_table(managers))?),
+        (
+            "contribution_lineage.parquet",
+            table("contribution_lineage", lineage_rows_table(range.lineage.iter().map(|(m, l)| (*m, l))))?,
+        ),
     ])
 }

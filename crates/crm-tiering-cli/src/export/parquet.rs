@@ -90,6 +90,11 @@ pub(super) fn export_parquet(
         file.write(table.finish())?;
     }
     written.push(file.finish()?);
+    for (name, batch) in super::contribution::contribution_batches(store, months)? {
+        let mut file = ParquetFile::create(staging, name, batch.schema())?;
+        file.write(Ok(batch))?;
+        written.push(file.finish()?);
+    }
     Ok(written)
 }
 

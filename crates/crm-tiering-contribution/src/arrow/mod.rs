@@ -66,7 +66,10 @@ use crate::inputs::{AccountMonth, Activity, Assignment, CostPool, DirectCost, Fe
 use crate::records;
 use arrow_array::RecordBatch;
 use arrow_schema::Schema;
-pub use write::{branches_table, customers_table, legal_entities_table, lineage_table, managers_table, stages_table};
+pub use write::{
+    branches_table, customer_rows_table, customers_table, legal_entities_table, lineage_rows_table, lineage_table,
+    manager_rows_table, managers_table, stages_table,
+};
 
 const ACCOUNT_MONTHS: &[Spec] = &[
     ("month", M, true),

@@ -11,7 +11,7 @@ use crm_tiering::portfolio::arrow::tables::month_days;
 use crm_tiering::{Decimal, Month};
 
 use crate::error::ContributionError;
-use crate::lineage::{Contribution, Figures};
+use crate::lineage::{Contribution, Figures, LineageLine};
 
 /// The scale of money columns.
 const MONEY: u32 = 2;
@@ -36,8 +36,13 @@ fn unscaled(d: Decimal, scale: u32) -> Option<i128> {
 
 impl Batch {
     fn new(table: &'static str, rows: usize, month: Month) -> Self {
-        let months: ArrayRef = Arc::new(Date32Array::from(vec![month_days(month); rows]));
-        Batch { table, rows, columns: vec![("month", months, false)] }
+        Self::of_months(table, std::iter::repeat_n(month, rows))
+    }
+
+    /// A table whose row `i` is of the `i`-th month (several months: a store's range).
+    fn of_months(table: &'static str, months: impl Iterator<Item = Month>) -> Self {
+        let months: Date32Array = months.map(month_days).collect::<Vec<_>>().into();
+        Batch { table, rows: months.len(), columns: vec![("month", Arc::new(months), false)] }
     }
 
     fn text<'a>(&mut self, name: &'static str, values: impl Iterator<Item = Option<&'a str>>, nullable: bool) {
@@ -111,9 +116,20 @@ impl Batch {
 /// # Errors
 /// A value that does not fit its column exactly (never expected: figures are whole fen).
 pub fn customers_table(c: &Contribution) -> Result<RecordBatch, ContributionError> {
-    let mut b = Batch::new("customers", c.customers.len(), c.month);
-    b.text("customer", c.customers.iter().map(|x| Some(x.customer.as_str())), false);
-    b.figures(c.customers.iter().map(|x| &x.figures))?;
+    customer_rows_table(c.customers.iter().map(|x| (c.month, x.customer.as_str(), &x.figures)))
+}
+
+/// [`customers_table`]'s columns for rows of any months, `(month, customer, figures)` in the
+/// order given: the customers of a store's range of months (`export --format parquet`).
+///
+/// # Errors
+/// A value that does not fit its column exactly (never expected: figures are whole fen).
+pub fn customer_rows_table<'a>(
+    rows: impl Iterator<Item = (Month, &'a str, &'a Figures)> + Clone,
+) -> Result<RecordBatch, ContributionError> {
+    let mut b = Batch::of_months("customers", rows.clone().map(|r| r.0));
+    b.text("customer", rows.clone().map(|r| Some(r.1)), false);
+    b.figures(rows.map(|r| r.2))?;
     b.finish()
 }
 
@@ -124,10 +140,21 @@ pub fn customers_table(c: &Contribution) -> Result<RecordBatch, ContributionErro
 /// # Errors
 /// A value that does not fit its column exactly (never expected).
 pub fn managers_table(c: &Contribution) -> Result<RecordBatch, ContributionError> {
-    let mut b = Batch::new("managers", c.managers.len(), c.month);
-    b.text("manager", c.managers.iter().map(|x| Some(x.manager.as_str())), false);
-    b.count("customers", c.managers.iter().map(|x| Some(x.customers)), false);
-    b.figures(c.managers.iter().map(|x| &x.figures))?;
+    manager_rows_table(c.managers.iter().map(|x| (c.month, x.manager.as_str(), x.customers, &x.figures)))
+}
+
+/// [`managers_table`]'s columns for rows of any months, `(month, manager, customers, figures)`
+/// in the order given (a store's range keeps the customers without a manager as manager `""`).
+///
+/// # Errors
+/// A value that does not fit its column exactly (never expected).
+pub fn manager_rows_table<'a>(
+    rows: impl Iterator<Item = (Month, &'a str, usize, &'a Figures)> + Clone,
+) -> Result<RecordBatch, ContributionError> {
+    let mut b = Batch::of_months("managers", rows.clone().map(|r| r.0));
+    b.text("manager", rows.clone().map(|r| Some(r.1)), false);
+    b.count("customers", rows.clone().map(|r| Some(r.2)), false);
+    b.figures(rows.map(|r| r.3))?;
     b.finish()
 }
 
@@ -164,24 +191,35 @@ pub fn legal_entities_table(c: &Contribution) -> Result<RecordBatch, Contributio
 /// # Errors
 /// A driver quantity or total beyond `decimal128(38, 20)` (never expected).
 pub fn lineage_table(c: &Contribution) -> Result<RecordBatch, ContributionError> {
-    let l = &c.lineage;
-    let mut b = Batch::new("lineage", l.len(), c.month);
-    b.text("customer", l.iter().map(|x| Some(x.customer.as_str())), false);
-    b.text("kind", l.iter().map(|x| Some(x.kind.as_str())), false);
-    b.text("account", l.iter().map(|x| x.account.as_deref()), true);
-    b.text("pool", l.iter().map(|x| x.pool.as_deref()), true);
-    b.count("stage", l.iter().map(|x| x.stage), true);
-    b.text("product", l.iter().map(|x| x.product.as_deref()), true);
-    b.text("item", l.iter().map(|x| x.item.as_deref()), true);
-    b.decimal("balance", MONEY, l.iter().map(|x| x.balance), true)?;
-    b.decimal("ftp_rate", RATE, l.iter().map(|x| x.ftp_rate), true)?;
-    b.decimal("customer_rate", RATE, l.iter().map(|x| x.customer_rate), true)?;
-    b.decimal("rate", RATE, l.iter().map(|x| x.rate), true)?;
-    b.decimal("risk_weight", RATE, l.iter().map(|x| x.risk_weight), true)?;
-    b.count("days", l.iter().map(|x| x.days.and_then(|d| usize::try_from(d).ok())), true);
-    b.decimal("driver_quantity", DRIVER, l.iter().map(|x| x.driver_quantity), true)?;
-    b.decimal("driver_total", DRIVER, l.iter().map(|x| x.driver_total), true)?;
-    b.decimal("amount", MONEY, l.iter().map(|x| Some(x.amount)), false)?;
+    lineage_rows_table(c.lineage.iter().map(|l| (c.month, l)))
+}
+
+/// [`lineage_table`]'s columns for lines of any months, `(month, line)` in the order given: the
+/// lineage of a store's range of months.
+///
+/// # Errors
+/// A driver quantity or total beyond `decimal128(38, 20)` (never expected).
+pub fn lineage_rows_table<'a>(
+    rows: impl Iterator<Item = (Month, &'a LineageLine)> + Clone,
+) -> Result<RecordBatch, ContributionError> {
+    let mut b = Batch::of_months("lineage", rows.clone().map(|r| r.0));
+    let l = rows.map(|r| r.1);
+    b.text("customer", l.clone().map(|x| Some(x.customer.as_str())), false);
+    b.text("kind", l.clone().map(|x| Some(x.kind.as_str())), false);
+    b.text("account", l.clone().map(|x| x.account.as_deref()), true);
+    b.text("pool", l.clone().map(|x| x.pool.as_deref()), true);
+    b.count("stage", l.clone().map(|x| x.stage), true);
+    b.text("product", l.clone().map(|x| x.product.as_deref()), true);
+    b.text("item", l.clone().map(|x| x.item.as_deref()), true);
+    b.decimal("balance", MONEY, l.clone().map(|x| x.balance), true)?;
+    b.decimal("ftp_rate", RATE, l.clone().map(|x| x.ftp_rate), true)?;
+    b.decimal("customer_rate", RATE, l.clone().map(|x| x.customer_rate), true)?;
+    b.decimal("rate", RATE, l.clone().map(|x| x.rate), true)?;
+    b.decimal("risk_weight", RATE, l.clone().map(|x| x.risk_weight), true)?;
+    b.count("days", l.clone().map(|x| x.days.and_then(|d| usize::try_from(d).ok())), true);
+    b.decimal("driver_quantity", DRIVER, l.clone().map(|x| x.driver_quantity), true)?;
+    b.decimal("driver_total", DRIVER, l.clone().map(|x| x.driver_total), true)?;
+    b.decimal("amount", MONEY, l.map(|x| Some(x.amount)), false)?;
     b.finish()
 }
 
