@@ -128,6 +128,9 @@ impl PortfolioSink for Interruptible<'_> {
     fn held(&mut self, month: Month, index: Option<usize>, error: &RecordError) {
         self.tables.held(month, index, error);
     }
+    fn after_month(&mut self, month: Month, states: &PortfolioStates) {
+        self.tables.after_month(month, states);
+    }
     fn end_month(&mut self, month: Month) {
         self.tables.end_month(month);
     }

@@ -17,10 +17,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use pyo3_arrow::PyTable;
 
-use crm_tiering::portfolio::{
-    Absent, PortfolioFailure, PortfolioOptions, PortfolioSink, RecordError, RuleBookChange, TableKind,
-};
-use crm_tiering::{Alert, CustomerRef, CustomerState, Decimal, Engine, Event};
+use crm_tiering::Engine;
+use crm_tiering::portfolio::{Absent, PortfolioFailure, PortfolioOptions, RuleBookChange, TableKind};
 use crm_tiering_store::{MonthResults, RunMeta};
 
 use crate::convert::{check_customer_id, extract_month, extract_months};
@@ -29,7 +27,7 @@ use crate::portfolio::{PyPortfolio, Tables4, read_all};
 use crate::reader::{InputTable, ReadError};
 use crate::store_tables::{baseline_table, rejects_table, runs_table};
 use crate::types::{PyRuleBook, options};
-use crate::writers::{Codes, IdColumn, RowTables, TablesSink};
+use crate::writers::{Codes, IdColumn, RowTables, TablesSink, Tee};
 
 /// The `kind` attribute of a `StoreError`.
 fn kind_name(k: StoreErrorKind) -> &'static str {
@@ -172,36 +170,6 @@ fn codes_for(store: &mut Store, range: Option<MonthRange>) -> Result<Codes, Fail
     }
     let refs: Vec<&RuleBook> = books.iter().collect();
     Ok(Codes::of(&refs))
-}
-
-/// Forwards a portfolio month's results to the result tables and to what the store takes.
-struct Tee<'a>(&'a mut TablesSink, &'a mut MonthResults);
-
-impl PortfolioSink for Tee<'_> {
-    fn begin_month(&mut self, m: Month) {
-        self.0.begin_month(m);
-        self.1.begin_month(m);
-    }
-    fn event(&mut self, m: Month, i: usize, c: CustomerRef<'_>, e: &Event) {
-        self.0.event(m, i, c, e);
-        self.1.event(m, i, c, e);
-    }
-    fn alert(&mut self, m: Month, i: usize, c: CustomerRef<'_>, a: &Alert) {
-        self.0.alert(m, i, c, a);
-        self.1.alert(m, i, c, a);
-    }
-    fn evaluated(&mut self, m: Month, i: usize, c: CustomerRef<'_>, aum: Decimal, has: bool, s: &CustomerState) {
-        self.0.evaluated(m, i, c, aum, has, s);
-        self.1.evaluated(m, i, c, aum, has, s);
-    }
-    fn held(&mut self, m: Month, i: Option<usize>, e: &RecordError) {
-        self.0.held(m, i, e);
-        self.1.held(m, i, e);
-    }
-    fn end_month(&mut self, m: Month) {
-        self.0.end_month(m);
-        self.1.end_month(m);
-    }
 }
 
 /// The input tables of a month, each named.
@@ -435,7 +403,7 @@ impl PyStore {
             let mut t = RowTables::new(usize::try_from(rows).unwrap_or(0).min(1 << 26), 0, 0, false, codes);
             if let Some(r) = range {
                 s.for_each_state(r.first(), r.last(), &mut |row| {
-                    t.state(row.month, &row.customer, row.evaluated, &row.state);
+                    t.state(row.month, &row.customer, row.evaluated, (&row.state, &row.history));
                     Ok(())
                 })?;
             }
@@ -511,7 +479,7 @@ impl PyStore {
             let codes = codes_for(s, None)?;
             let mut t = RowTables::new(h.states.len(), h.events.len(), h.alerts.len(), true, codes);
             for r in &h.states {
-                t.state(r.month, &r.customer, r.evaluated, &r.state);
+                t.state(r.month, &r.customer, r.evaluated, (&r.state, &r.history));
             }
             for e in &h.events {
                 t.event(&id, e);

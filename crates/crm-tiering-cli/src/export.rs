@@ -119,6 +119,7 @@ const STATES: &[&str] = &[
     "special_first_month",
     "special_last_month",
     "last_month",
+    "history",
 ];
 
 const EVENTS: &[&str] = &[
@@ -346,6 +347,7 @@ fn state_row(r: crm_tiering_store::StateRow) -> Vec<Cell> {
         opt_text(s.special.map(|v| v.first_month)),
         opt_text(s.special.map(|v| v.last_month)),
         opt_text(s.last_month),
+        Cell::Text(r.history.to_cell()),
     ]
 }
 

@@ -14,7 +14,7 @@ mod stream;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use crm_tiering::portfolio::{MonthRange, PortfolioOptions, PortfolioStates, RecordError};
-use crm_tiering::{Alert, Customer, CustomerState, Decimal, Engine, Event, Month, RuleBook};
+use crm_tiering::{Alert, Customer, CustomerState, Decimal, Engine, Event, History, Month, RuleBook};
 use crm_tiering_store::{EvaluatedAum, InputFile, LatestStates, MonthResults, MonthWriter, RunMeta, Store};
 use serde::{Deserialize, Serialize};
 
@@ -212,10 +212,11 @@ fn abort_with(w: MonthWriter<'_>, f: Failure) -> Failure {
 }
 
 /// The states of a month of a range, from the evaluation's snapshot of every customer after
-/// it, with `results` re-indexed to them (a customer the snapshot does not hold has no state
-/// that month).
+/// it and their `histories` (SPEC §19.5), with `results` re-indexed to them (a customer the
+/// snapshot does not hold has no state that month).
 fn snapshot_states(
     snapshot: &[Option<(Customer, CustomerState)>],
+    histories: &[(usize, History)],
     results: &mut MonthResults,
 ) -> Result<PortfolioStates, Failure> {
     let mut states = PortfolioStates::new();
@@ -228,6 +229,11 @@ fn snapshot_states(
         });
     }
     let at = |i: usize| index.get(i).copied().flatten();
+    for (i, h) in histories {
+        if let Some(k) = at(*i) {
+            states.set_history(k, h).map_err(|e| Failure::internal(e.to_string()))?;
+        }
+    }
     results.events = results.events.iter().filter_map(|(i, e)| Some((at(*i)?, *e))).collect();
     results.alerts = results.alerts.iter().filter_map(|(i, a)| Some((at(*i)?, *a))).collect();
     results.evaluated = results
@@ -455,7 +461,7 @@ fn receive_months<'w>(
             // Nothing (more) came: the evaluation failed as a whole.
             break Received::Stopped(Some(w), None);
         };
-        let MonthOut { month, mut results, snapshot } = out;
+        let MonthOut { month, mut results, snapshot, histories } = out;
         if month != w.month() {
             break Received::Stopped(
                 Some(w),
@@ -470,11 +476,11 @@ fn receive_months<'w>(
         let Some(snapshot) = snapshot else {
             break Received::Last(w, results);
         };
-        let month_states = match snapshot_states(&snapshot, &mut results) {
+        let month_states = match snapshot_states(&snapshot, &histories, &mut results) {
             Ok(s) => s,
             Err(f) => break Received::Stopped(Some(w), Some(f)),
         };
-        drop(snapshot);
+        drop((snapshot, histories));
         match w.commit_and_continue(&month_states, &results, meta.clone()) {
             Ok((run, next)) => {
                 committed.push((month, run.run_id));

@@ -425,26 +425,10 @@ fn export_parquet_and_csv_equal_the_store_and_import_states_round_trips() {
         assert_eq!(rows.len(), 600);
         assert!(rows[0].starts_with("2024-01,'=c0000,兰州0,personal,true,true,"), "{}", rows[0]);
         // The Parquet tables: the core's schemas, and row for row the CSV's values.
-        for (t, schema, extra) in [
-            ("states", tables::states_schema(), &["status_zh", "is_vip"][..]),
-            ("events", tables::events_schema(), &["tier"][..]),
-            ("alerts", tables::alerts_schema(), &[][..]),
-            ("rejects", tables::rejects_schema(), &[][..]),
-        ] {
-            let csv = std::fs::read_to_string(cx.join(format!("{t}.csv"))).unwrap();
-            let csv = csv.trim_start_matches('\u{feff}');
-            let (header, batches) = parquet_table(&px.join(format!("{t}.parquet")));
-            assert_eq!(header.fields(), schema.fields(), "{t}: the core's schema");
-            let as_csv = parquet_as_csv(&batches, csv.lines().next().unwrap(), extra);
-            assert_eq!(as_csv.len(), csv.lines().count() - 1, "{t}: rows");
-            for (got, want) in as_csv.iter().zip(csv.lines().skip(1)) {
-                assert_eq!(got, want, "{t}");
-            }
-            if t == "states" {
-                assert_eq!(as_csv.len(), 600);
-                assert_eq!(header.field_with_name("month").unwrap().data_type(), &DataType::Date32);
-            }
-        }
+        assert_eq!(parquet_equals_csv(&px, &cx), 600);
+        let (header, _) = parquet_table(&px.join("states.parquet"));
+        assert_eq!(header.field_with_name("month").unwrap().data_type(), &DataType::Date32);
+        assert!(csv.lines().skip(1).all(|l| l.ends_with(",")), "no history kept: the last cell is empty");
         // The checked states text round-trips through import-states into a new store.
         let jx = d.join("jx");
         let states = states_text(store, "2024-03", &jx);
@@ -458,6 +442,104 @@ fn export_parquet_and_csv_equal_the_store_and_import_states_round_trips() {
         for sub in ["px", "cx", "jx", "jy", "imported.db"] {
             let _ = std::fs::remove_dir_all(d.join(sub));
             let _ = std::fs::remove_file(d.join(sub));
+        }
+    }
+}
+
+/// Asserts that each Parquet table of `px` has the core's schema and, row for row, the values
+/// of the CSV table of `cx`; returns the states' rows.
+fn parquet_equals_csv(px: &Path, cx: &Path) -> usize {
+    let mut states = 0;
+    for (t, schema, extra) in [
+        ("states", tables::states_schema(), &["status_zh", "is_vip"][..]),
+        ("events", tables::events_schema(), &["tier"][..]),
+        ("alerts", tables::alerts_schema(), &[][..]),
+        ("rejects", tables::rejects_schema(), &[][..]),
+    ] {
+        let csv = std::fs::read_to_string(cx.join(format!("{t}.csv"))).unwrap();
+        let csv = csv.trim_start_matches('\u{feff}');
+        let (header, batches) = parquet_table(&px.join(format!("{t}.parquet")));
+        assert_eq!(header.fields(), schema.fields(), "{t}: the core's schema");
+        let as_csv = parquet_as_csv(&batches, csv.lines().next().unwrap(), extra);
+        assert_eq!(as_csv.len(), csv.lines().count() - 1, "{t}: rows");
+        for (got, want) in as_csv.iter().zip(csv.lines().skip(1)) {
+            assert_eq!(got, want, "{t}");
+        }
+        if t == "states" {
+            states = as_csv.len();
+        }
+    }
+    states
+}
+
+const CITIC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules-spec/gallery/citic-private.toml");
+
+/// A book with windows (the 中信 gallery book: 私人银行 by `prev_quarter`, SPEC §19.2) over four
+/// months: the `history` cell of each exported state, in CSV and in Parquet, is the `history`
+/// member of the customer's line of the checked states text (SPEC §15.10, §19.5).
+#[test]
+fn export_of_a_book_with_windows_carries_each_history_in_csv_and_parquet() {
+    let s = stores("export_windows");
+    let d = s.dir.path();
+    let aum = d.join("aum.csv");
+    let mut text = String::from("month,customer_id,aum\n");
+    for (k, m) in ["2024-01", "2024-02", "2024-03", "2024-04"].iter().enumerate() {
+        for i in 0..40u32 {
+            // Every seventh customer lacks February; the amounts straddle 私人银行's 6,000,000.
+            if k == 1 && i % 7 == 0 {
+                continue;
+            }
+            let a = 4_000_000 + (i * 104_729 + k as u32 * 7_919) % 4_000_000;
+            let _ = writeln!(text, "{m},w{i:03},{a}.{:02}", (i + k as u32) % 100);
+        }
+    }
+    std::fs::write(&aum, text).unwrap();
+    for store in &s.locations {
+        let range = "2024-01..2024-04";
+        let o = cli(&["run", "--rules", CITIC, "--create-store", "--month", range, "--aum", p(&aum), "--store", store]);
+        assert_eq!(code(&o), 0, "{}", err(&o));
+        let (px, cx) = (d.join("wpx"), d.join("wcx"));
+        for (format, dir) in [("parquet", &px), ("csv", &cx)] {
+            let o =
+                cli(&["export", "--month", "2024-03..2024-04", "--format", format, "--store", store, "--out", p(dir)]);
+            assert_eq!(code(&o), 0, "{}", err(&o));
+        }
+        assert_eq!(parquet_equals_csv(&px, &cx), 80);
+        let (_, batches) = parquet_table(&px.join("states.parquet"));
+        let csv = std::fs::read_to_string(cx.join("states.csv")).unwrap();
+        let mut lines = csv.lines().skip(1);
+        // Each month's states text, by customer.
+        let mut texts = std::collections::HashMap::new();
+        for m in ["2024-03", "2024-04"] {
+            let text = states_text(store, m, &d.join(format!("wj-{m}")));
+            for l in text.lines() {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                if let Some(id) = v["customer_id"].as_str() {
+                    texts.insert((m.to_string(), id.to_string()), v);
+                }
+            }
+        }
+        let mut kept = 0;
+        for b in &batches {
+            let ids = b.column_by_name("customer_id").unwrap().as_any().downcast_ref::<StringArray>().unwrap();
+            let history = b.column_by_name("history").unwrap().as_any().downcast_ref::<StringArray>().unwrap();
+            let months = b.column_by_name("month").unwrap();
+            let months = arrow_cast::display::ArrayFormatter::try_new(months.as_ref(), &Default::default()).unwrap();
+            for row in 0..b.num_rows() {
+                let (id, month) = (ids.value(row), months.value(row).to_string());
+                let month = month.strip_suffix("-01").unwrap();
+                let member = &texts[&(month.to_string(), id.to_string())]["history"];
+                assert!(!member.is_null(), "{month} {id}: a customer of a book with windows keeps a history");
+                assert!(!history.is_null(row), "{month} {id}: the history cell");
+                assert_eq!(history.value(row), member.to_string(), "{month} {id}: the states text's history");
+                let csv_line = lines.next().unwrap();
+                assert!(csv_line.ends_with(&format!(",{}", csv_field(history.value(row)))), "{csv_line}");
+                kept += 1;
+            }
+        }
+        assert_eq!(kept, 80);
+        for sub in ["wpx", "wcx", "wj-2024-03", "wj-2024-04"] {
+            let _ = std::fs::remove_dir_all(d.join(sub));
         }
     }
 }

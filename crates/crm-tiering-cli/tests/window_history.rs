@@ -107,6 +107,10 @@ fn month_by_month_through_the_store_equals_one_continuous_run() {
             states_text(&other, "2024-03", &d.join(format!("imported-x-{k}"))),
             states_text(store, "2024-03", &march)
         );
+        // A month inside the continuous run's range was stored with its histories too.
+        let whole_march = states_text(&whole, "2024-03", &d.join(format!("whole-march-{k}")));
+        assert!(customer(&whole_march, "p001")["history"]["aum"].is_array(), "{whole_march}");
+        assert_eq!(whole_march, states_text(store, "2024-03", &march), "the range's March");
         run(&other, "2024-04", &files[3..], false);
         let imported = states_text(&other, "2024-04", &d.join(format!("imported-y-{k}")));
         assert_eq!(customer(&imported, "p001")["state"]["effective_tier"], "private", "{other}: {imported}");

@@ -321,6 +321,22 @@ impl History {
         serde_json::to_string(&self.to_map()).unwrap_or_default()
     }
 
+    /// The history as the output tables' `history` cell (SPEC §15.10): the text of
+    /// [`History::to_json`], the `history` member of the state's JSON, or none when the history
+    /// is empty (a book without windows, a new customer).
+    ///
+    /// ```
+    /// use crm_tiering::{Decimal, History};
+    /// let mut h = History::new();
+    /// assert_eq!(h.to_cell(), None);
+    /// h.set_months("aum".parse()?, &[Some(Decimal::new(580_000_000, 2)), None, Some(Decimal::ONE)])?;
+    /// assert_eq!(h.to_cell().as_deref(), Some(r#"{"aum":["5800000.00",null,"1.00"]}"#));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_cell(&self) -> Option<String> {
+        (!self.is_empty()).then(|| self.to_json())
+    }
+
     pub(crate) fn to_map(&self) -> BTreeMap<String, Vec<Option<String>>> {
         let amount = |v: i64| (v != NO_VALUE).then(|| from_fen(v).to_string());
         let mut map: BTreeMap<String, Vec<Option<String>>> = self

@@ -15,7 +15,8 @@ mod simulation;
 use arrow_schema::ArrowError;
 use crm_tiering::portfolio::arrow::tables::{AlertsTable, EventsTable, StatesTable};
 use crm_tiering::portfolio::{PortfolioSink, PortfolioStates, RecordError};
-use crm_tiering::{Alert, Customer, CustomerRef, CustomerState, Decimal, Event, Month};
+use crm_tiering::{Alert, Customer, CustomerRef, CustomerState, Decimal, Event, History, Month};
+use crm_tiering_store::MonthResults;
 use pyo3_arrow::PyTable;
 
 pub(crate) use self::columns::{batch, month_days, table};
@@ -80,6 +81,43 @@ impl PortfolioSink for TablesSink {
     fn held(&mut self, m: Month, _index: Option<usize>, error: &RecordError) {
         self.errors.row(Some(m), error);
     }
+    fn after_month(&mut self, _month: Month, states: &PortfolioStates) {
+        self.states.histories(states);
+    }
+}
+
+/// Forwards a portfolio month's results to the result tables and to what the store takes.
+pub(crate) struct Tee<'a>(pub(crate) &'a mut TablesSink, pub(crate) &'a mut MonthResults);
+
+impl PortfolioSink for Tee<'_> {
+    fn begin_month(&mut self, m: Month) {
+        self.0.begin_month(m);
+        self.1.begin_month(m);
+    }
+    fn event(&mut self, m: Month, i: usize, c: CustomerRef<'_>, e: &Event) {
+        self.0.event(m, i, c, e);
+        self.1.event(m, i, c, e);
+    }
+    fn alert(&mut self, m: Month, i: usize, c: CustomerRef<'_>, a: &Alert) {
+        self.0.alert(m, i, c, a);
+        self.1.alert(m, i, c, a);
+    }
+    fn evaluated(&mut self, m: Month, i: usize, c: CustomerRef<'_>, aum: Decimal, has: bool, s: &CustomerState) {
+        self.0.evaluated(m, i, c, aum, has, s);
+        self.1.evaluated(m, i, c, aum, has, s);
+    }
+    fn held(&mut self, m: Month, i: Option<usize>, e: &RecordError) {
+        self.0.held(m, i, e);
+        self.1.held(m, i, e);
+    }
+    fn after_month(&mut self, m: Month, states: &PortfolioStates) {
+        self.0.after_month(m, states);
+        self.1.after_month(m, states);
+    }
+    fn end_month(&mut self, m: Month) {
+        self.0.end_month(m);
+        self.1.end_month(m);
+    }
 }
 
 /// The states, events and alerts tables of rows read back from a store (`store.rs`): the same
@@ -102,9 +140,16 @@ impl RowTables {
         }
     }
 
-    /// A customer's state after month `m`; `evaluated` none for a customer held back.
-    pub(crate) fn state(&mut self, m: Month, c: &Customer, evaluated: Option<(Decimal, bool)>, s: &CustomerState) {
-        self.states.push(&mut self.codes, m, c.borrowed(), evaluated, s);
+    /// A customer's state and history after month `m`; `evaluated` none for a customer held
+    /// back.
+    pub(crate) fn state(
+        &mut self,
+        m: Month,
+        c: &Customer,
+        evaluated: Option<(Decimal, bool)>,
+        state: (&CustomerState, &History),
+    ) {
+        self.states.push(&mut self.codes, m, c.borrowed(), evaluated, state);
     }
 
     pub(crate) fn event(&mut self, customer_id: &str, e: &Event) {

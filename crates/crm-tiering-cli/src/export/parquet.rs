@@ -113,7 +113,7 @@ fn export_states(
         if error.is_some() {
             return Ok(());
         }
-        table.push(codes, r.month, r.customer.borrowed(), r.evaluated, &r.state);
+        table.push(codes, r.month, r.customer.borrowed(), r.evaluated, (&r.state, &r.history));
         rows += 1;
         if rows == BATCH {
             let full = std::mem::replace(&mut table, StatesTable::new(BATCH));

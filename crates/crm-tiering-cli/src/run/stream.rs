@@ -4,8 +4,8 @@
 
 use std::sync::mpsc::SyncSender;
 
-use crm_tiering::portfolio::{PortfolioSink, RecordError};
-use crm_tiering::{Alert, Customer, CustomerRef, CustomerState, Decimal, Event, Month, TierCode};
+use crm_tiering::portfolio::{PortfolioSink, PortfolioStates, RecordError};
+use crm_tiering::{Alert, Customer, CustomerRef, CustomerState, Decimal, Event, History, Month, TierCode};
 use crm_tiering_store::{EvaluatedAum, MonthResults};
 
 use crate::progress::Progress;
@@ -18,6 +18,9 @@ pub(super) struct MonthOut {
     /// Every customer's identity and state after the month, by index; none for the range's
     /// last month, whose states are the evaluation's final states.
     pub(super) snapshot: Option<Vec<Option<(Customer, CustomerState)>>>,
+    /// The histories after the month (SPEC §19.5) of the snapshot's customers that keep one,
+    /// by index (a book with windows; none for the range's last month, as the snapshot).
+    pub(super) histories: Vec<(usize, History)>,
 }
 
 /// Collects each month for the writer, and the summary.
@@ -44,7 +47,7 @@ impl PortfolioSink for StreamSink {
         self.tally = Some(MonthTally::new(month));
         let mut results = MonthResults::new(month);
         results.evaluated.reserve(self.before.len());
-        self.current = Some(MonthOut { month, results, snapshot: None });
+        self.current = Some(MonthOut { month, results, snapshot: None, histories: Vec::new() });
     }
 
     fn event(&mut self, _month: Month, index: usize, _c: CustomerRef<'_>, ev: &Event) {
@@ -100,6 +103,20 @@ impl PortfolioSink for StreamSink {
             m.results.held.push(error.clone());
         }
         self.held.push((month, error.clone()));
+    }
+
+    fn after_month(&mut self, month: Month, states: &PortfolioStates) {
+        let (Some(shadow), Some(current)) = (&self.shadow, &mut self.current) else { return };
+        if month == self.last {
+            return;
+        }
+        current.histories = shadow
+            .iter()
+            .enumerate()
+            .filter(|(_, entry)| entry.is_some())
+            .map(|(i, _)| (i, states.history(i)))
+            .filter(|(_, h)| !h.is_empty())
+            .collect();
     }
 
     fn end_month(&mut self, month: Month) {

@@ -161,6 +161,7 @@ impl<'r> Run<'r> {
         let active = self.select(m, sink);
         self.evaluate(m, &active, sink);
         self.end_records(m);
+        sink.after_month(m, self.states);
         sink.end_month(m);
         Ok(())
     }

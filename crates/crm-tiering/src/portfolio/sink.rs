@@ -4,6 +4,7 @@
 use rust_decimal::Decimal;
 
 use super::record::RecordError;
+use super::states::PortfolioStates;
 use crate::engine::CustomerRef;
 use crate::event::{Alert, Event};
 use crate::month::Month;
@@ -32,6 +33,10 @@ pub trait PortfolioSink {
     /// A customer is held back from this month on (state kept, nothing emitted), or a record
     /// was refused; `index` is none for a customer the states do not hold.
     fn held(&mut self, month: Month, index: Option<usize>, error: &RecordError);
+    /// The month's evaluation is over: `states` are the portfolio's states after it, with
+    /// each customer's history (SPEC §19.5; a sink writing the states table takes the month's
+    /// histories from them). Called just before [`PortfolioSink::end_month`].
+    fn after_month(&mut self, _month: Month, _states: &PortfolioStates) {}
     /// A month ends.
     fn end_month(&mut self, _month: Month) {}
 

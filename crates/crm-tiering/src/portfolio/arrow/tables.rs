@@ -15,8 +15,10 @@
 //! | flags | `bool` |
 //!
 //! A column that always has a value is not nullable. The states table holds every part of a
-//! customer's state (the watch, the run below entry, the special designation), so a state can
-//! be read back from its row.
+//! customer's state (the watch, the run below entry, the special designation) and, last, its
+//! `history` (SPEC §19.5) as the JSON text the state's JSON carries
+//! ([`History::to_cell`](crate::History::to_cell); null when the state keeps none), so a state
+//! can be read back from its row.
 
 mod alerts;
 mod codes;
@@ -85,6 +87,7 @@ const STATES: &[Column] = &[
     ("special_first_month", Month, true),
     ("special_last_month", Month, true),
     ("last_month", Month, true),
+    ("history", Text, true),
 ];
 
 const EVENTS: &[Column] = &[

@@ -152,6 +152,15 @@ impl Ids {
         }
     }
 
+    /// The index in the portfolio's states of the customer of `row`, for rows given by index.
+    pub(crate) fn index(&self, row: usize) -> Option<usize> {
+        match self {
+            Ids::Run { first, len, .. } => (row < *len).then(|| first + row),
+            Ids::Index(v) => v.get(row).filter(|&&i| i != u32::MAX).map(|&i| i as usize),
+            Ids::Text(_) => None,
+        }
+    }
+
     /// Whether `finish` needs the column of every customer's id.
     pub(crate) fn needs_all(&self) -> bool {
         match self {

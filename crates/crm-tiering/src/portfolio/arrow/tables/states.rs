@@ -3,16 +3,19 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use arrow_array::builder::StringBuilder;
 use arrow_array::types::{Date32Type, Int32Type, Int64Type};
-use arrow_array::{ArrayRef, DictionaryArray, RecordBatch, StringArray};
-use arrow_schema::ArrowError;
+use arrow_array::{ArrayRef, DictionaryArray, RecordBatch, StringArray, new_null_array};
+use arrow_schema::{ArrowError, DataType};
 use rust_decimal::Decimal;
 
 use super::codes::{TierCodes, code, coded, position, tiers, values};
 use super::columns::{Amounts, Bools, Col, Days, array, month_days};
 use super::ids::Ids;
 use crate::engine::CustomerRef;
+use crate::history::History;
 use crate::month::Month;
+use crate::portfolio::PortfolioStates;
 use crate::rules::CustomerKind;
 use crate::state::{CustomerState, Status};
 
@@ -20,15 +23,17 @@ const STATUSES: [Status; 3] = Status::ALL;
 const KINDS: [CustomerKind; 2] = CustomerKind::ALL;
 
 /// The states table ([`states_schema`](super::states_schema)) filled row by row: one row per
-/// customer and month, the customer's state after the month.
+/// customer and month, the customer's state after the month and its history (the `history`
+/// column: [`History::to_cell`]).
 ///
 /// ```
-/// use crm_tiering::{Customer, CustomerState, Month};
+/// use crm_tiering::{Customer, CustomerState, History, Month};
 /// use crm_tiering::portfolio::arrow::tables::{StatesTable, TierCodes, states_schema};
 /// let mut codes = TierCodes::default();
 /// let mut table = StatesTable::new(1);
 /// let m: Month = "2024-03".parse()?;
-/// table.push(&mut codes, m, Customer::personal("c1").borrowed(), None, &CustomerState::default());
+/// let customer = Customer::personal("c1");
+/// table.push(&mut codes, m, customer.borrowed(), None, (&CustomerState::default(), &History::new()));
 /// let batch = table.finish(&codes, None)?;
 /// assert_eq!(batch.schema(), states_schema());
 /// assert_eq!(batch.num_rows(), 1);
@@ -59,6 +64,8 @@ pub struct StatesTable {
     special_first: Col<Date32Type>,
     special_last: Col<Date32Type>,
     last_month: Col<Date32Type>,
+    history: HistoryTexts,
+    rows: usize,
 }
 
 impl StatesTable {
@@ -100,26 +107,31 @@ impl StatesTable {
             special_first: Col::with_capacity(n),
             special_last: Col::with_capacity(n),
             last_month: Col::with_capacity(n),
+            history: HistoryTexts::default(),
+            rows: 0,
         }
     }
 
-    /// The row of `customer` after month `m`: `evaluated` is the month's AUM and whether the
-    /// customer had a record, none for a customer held back (its state then is the one it
-    /// had).
+    /// The row of `customer` after month `m`, its state and history: `evaluated` is the
+    /// month's AUM and whether the customer had a record, none for a customer held back (its
+    /// state then is the one it had).
     pub fn push(
         &mut self,
         codes: &mut TierCodes,
         m: Month,
         customer: CustomerRef<'_>,
         evaluated: Option<(Decimal, bool)>,
-        state: &CustomerState,
+        (state, history): (&CustomerState, &History),
     ) {
         self.ids.named(customer.id);
+        self.history.pad(self.rows);
+        self.history.push(history.to_cell());
         self.row(codes, m, customer, evaluated, state);
     }
 
     /// The row of the customer at `index` in a portfolio's states (a table made by
-    /// [`StatesTable::indexed`]), evaluated in month `m` with `aum`, `has_record`.
+    /// [`StatesTable::indexed`]), evaluated in month `m` with `aum`, `has_record`. Its history
+    /// is taken from the states after the month ([`StatesTable::histories`]).
     #[inline]
     pub fn push_indexed(
         &mut self,
@@ -164,6 +176,21 @@ impl StatesTable {
         self.special_first.push_opt(s.special.map(|x| month_days(x.first_month)));
         self.special_last.push_opt(s.special.map(|x| month_days(x.last_month)));
         self.last_month.push_opt(s.last_month.map(month_days));
+        self.rows += 1;
+    }
+
+    /// The histories of the rows pushed by index since the last call, from `states`, the
+    /// portfolio's states after the month of those rows (SPEC §19.5): a month's rows are given
+    /// their histories before the next month is evaluated. Nothing is kept for a portfolio
+    /// without histories (a book without windows): those rows' cells are null.
+    pub fn histories(&mut self, states: &PortfolioStates) {
+        if states.history.is_empty() {
+            return self.history.pad(self.rows);
+        }
+        for row in self.history.rows..self.rows {
+            let text = self.ids.index(row).and_then(|i| states.history(i).to_cell());
+            self.history.push(text);
+        }
     }
 
     /// Whether [`StatesTable::finish`] needs the column of every customer's id (rows were
@@ -211,8 +238,51 @@ impl StatesTable {
             array(self.special_first)?,
             array(self.special_last)?,
             array(self.last_month)?,
+            self.history.finish(self.rows),
         ];
         RecordBatch::try_new(super::states_schema(), columns)
+    }
+}
+
+/// The `history` column: each row's history text, null for none. Nothing is held while
+/// every cell is null (a book without windows): the builder starts at the first history.
+#[derive(Default)]
+struct HistoryTexts {
+    rows: usize,
+    texts: Option<StringBuilder>,
+}
+
+impl HistoryTexts {
+    fn push(&mut self, text: Option<String>) {
+        match (text, &mut self.texts) {
+            (None, None) => {}
+            (None, Some(b)) => b.append_null(),
+            (Some(t), Some(b)) => b.append_value(t),
+            (Some(t), None) => {
+                let mut b = StringBuilder::new();
+                b.append_nulls(self.rows);
+                b.append_value(t);
+                self.texts = Some(b);
+            }
+        }
+        self.rows += 1;
+    }
+
+    /// Null cells up to `rows` rows.
+    fn pad(&mut self, rows: usize) {
+        if let Some(b) = &mut self.texts {
+            b.append_nulls(rows.saturating_sub(self.rows));
+        }
+        self.rows = self.rows.max(rows);
+    }
+
+    /// The column of `rows` rows, those without a history given null.
+    fn finish(mut self, rows: usize) -> ArrayRef {
+        self.pad(rows);
+        match self.texts {
+            Some(mut b) => Arc::new(b.finish()),
+            None => new_null_array(&DataType::Utf8, rows),
+        }
     }
 }
 

@@ -113,18 +113,19 @@ fn every_part_of_a_state_is_read_back_from_its_row() {
         ..CustomerState::default()
     };
     let states = [full_state(), CustomerState::default(), retained];
+    let none = crate::History::new();
     let mut codes = TierCodes::default();
     let mut table = StatesTable::new(3);
     let entity = CustomerRef { id: "c1", legal_entity: Some("0101"), kind: CustomerKind::Corporate };
-    table.push(&mut codes, m("2024-03"), entity, Some((Decimal::new(123_456, 2), true)), &states[0]);
+    table.push(&mut codes, m("2024-03"), entity, Some((Decimal::new(123_456, 2), true)), (&states[0], &none));
     let personal = CustomerRef { id: "c2", legal_entity: None, kind: CustomerKind::Personal };
-    table.push(&mut codes, m("2024-03"), personal, None, &states[1]);
+    table.push(&mut codes, m("2024-03"), personal, None, (&states[1], &none));
     table.push(
         &mut codes,
         m("2024-03"),
         CustomerRef { id: "c3", ..personal },
         Some((Decimal::ZERO, false)),
-        &states[2],
+        (&states[2], &none),
     );
     let b = table.finish(&codes, None).unwrap();
     assert_eq!(b.schema(), states_schema());
@@ -144,6 +145,73 @@ fn every_part_of_a_state_is_read_back_from_its_row() {
     assert_eq!(flags("evaluated"), [Some(true), Some(false), Some(true)]);
     assert_eq!(flags("has_record"), [Some(true), None, Some(false)]);
     assert_eq!(flags("is_vip"), [Some(true), Some(false), Some(false)]);
+    assert_eq!(b.column_by_name("history").unwrap().null_count(), 3, "no history kept: null cells");
+}
+
+/// A history of `aum` months (yuan, newest first; none: a month without a value).
+fn history(aum: &[Option<i64>], tiers: &[Option<&str>]) -> crate::History {
+    let mut h = crate::History::new();
+    let months: Vec<Option<Decimal>> = aum.iter().map(|a| a.map(Decimal::from)).collect();
+    h.set_months("aum".parse().unwrap(), &months).unwrap();
+    h.set_tiers(&tiers.iter().map(|x| x.map(t)).collect::<Vec<_>>()).unwrap();
+    h
+}
+
+/// The `history` column's cells, read back as histories (an empty one for a null cell).
+fn histories_at(b: &RecordBatch) -> Vec<crate::History> {
+    let col = b.column_by_name("history").unwrap().as_string::<i32>();
+    col.iter().map(|c| c.map(|text| crate::History::from_json(text).unwrap()).unwrap_or_default()).collect()
+}
+
+#[test]
+fn each_row_carries_its_history_as_the_state_json_member() {
+    let kept = [
+        crate::History::new(),
+        history(&[Some(5_800_000), None, Some(6_100_000)], &[Some("gold"), None]),
+        history(&[Some(1)], &[]),
+    ];
+    let mut codes = TierCodes::default();
+    let mut table = StatesTable::new(3);
+    for (id, h) in ["a", "b", "c"].into_iter().zip(&kept) {
+        let c = CustomerRef { id, legal_entity: None, kind: CustomerKind::Personal };
+        table.push(&mut codes, m("2024-03"), c, None, (&full_state(), h));
+    }
+    let b = table.finish(&codes, None).unwrap();
+    assert_eq!(histories_at(&b), kept);
+    let col = b.column_by_name("history").unwrap().as_string::<i32>();
+    assert!(col.is_null(0), "an empty history is a null cell");
+    // The cell is the `history` member of the state's JSON, text for text.
+    let json: serde_json::Value = serde_json::from_str(&full_state().to_json_with_history(&kept[1])).unwrap();
+    assert_eq!(Some(col.value(1).to_string()), json.get("history").map(ToString::to_string));
+}
+
+#[test]
+fn indexed_rows_take_their_histories_from_the_states_after_the_month() {
+    let mut states = crate::portfolio::PortfolioStates::new();
+    for id in ["a", "b", "c"] {
+        states.insert(crate::Customer::personal(id), CustomerState::default()).unwrap();
+    }
+    let mut codes = TierCodes::default();
+    let mut table = StatesTable::indexed(4);
+    let push = |table: &mut StatesTable, codes: &mut TierCodes, states: &crate::portfolio::PortfolioStates, i| {
+        let c = states.customer(i).unwrap();
+        table.push_indexed(codes, m("2024-03"), (i, c), (Decimal::ONE, true), &full_state());
+    };
+    // A month without histories kept: null cells.
+    push(&mut table, &mut codes, &states, 1);
+    table.histories(&states);
+    let (h0, h2) = (history(&[Some(7)], &[]), history(&[Some(8), Some(9)], &[Some("gold")]));
+    states.set_history(0, &h0).unwrap();
+    states.set_history(2, &h2).unwrap();
+    for i in [2, 0, 1] {
+        push(&mut table, &mut codes, &states, i);
+    }
+    table.histories(&states);
+    states.set_history(2, &h0).unwrap();
+    table.histories(&states); // nothing new: the rows keep the month's histories
+    let mut ids = IdColumn::default();
+    let b = table.finish(&codes, Some(ids.of(&states))).unwrap();
+    assert_eq!(histories_at(&b), [crate::History::new(), h2, h0, crate::History::new()]);
 }
 
 #[test]
@@ -151,7 +219,13 @@ fn an_amount_that_is_not_whole_fen_stops_the_table() {
     let mut codes = TierCodes::default();
     let mut table = StatesTable::new(1);
     let c = CustomerRef { id: "c1", legal_entity: None, kind: CustomerKind::Personal };
-    table.push(&mut codes, m("2024-03"), c, Some((Decimal::new(1_001, 3), true)), &CustomerState::default());
+    table.push(
+        &mut codes,
+        m("2024-03"),
+        c,
+        Some((Decimal::new(1_001, 3), true)),
+        (&CustomerState::default(), &crate::History::new()),
+    );
     let e = table.finish(&codes, None).unwrap_err().to_string();
     assert!(e.contains("1.001"), "{e}");
 }
