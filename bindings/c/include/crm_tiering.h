@@ -263,6 +263,11 @@ typedef enum crmt_event_kind {
    * watch_labelled (关注): a two-stage watch reached the rule book's `label_after`.
    */
   CRMT_EVENT_WATCH_LABELLED = 11,
+  /**
+   * upgrade_paused (暂停升级): an entry, re-entry or upgrade held by the rule book's
+   * `pause_upgrades_while` measure (SPEC §21.8).
+   */
+  CRMT_EVENT_UPGRADE_PAUSED = 12,
 } crmt_event_kind;
 
 /**
@@ -321,6 +326,10 @@ typedef enum crmt_reason {
    * highest_over.
    */
   CRMT_REASON_HIGHEST_OVER = 12,
+  /**
+   * paused_by_measure (SPEC §21.8).
+   */
+  CRMT_REASON_PAUSED_BY_MEASURE = 13,
 } crmt_reason;
 
 /**

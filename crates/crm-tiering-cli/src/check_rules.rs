@@ -74,18 +74,7 @@ pub(crate) fn render(book: &RuleBook, source: &str) -> String {
                     None => st.downgrade_target.as_str().to_string(),
                 }
             );
-            if st.upgrade_timing == crm_tiering::UpgradeTiming::SameMonth {
-                let _ = writeln!(
-                    s,
-                    "    entries, re-entries and upgrades take effect in the month that qualified (same_month)"
-                );
-            }
-            if let Some(months) = &st.assessment_months {
-                let list: Vec<String> = months.iter().map(u32::to_string).collect();
-                let what =
-                    if st.assess_upgrades { "downgrades, exits, entries and upgrades" } else { "downgrades and exits" };
-                let _ = writeln!(s, "    assessed in months {} of the year: {what} take effect then", list.join(", "));
-            }
+            timing_lines(&mut s, v);
             let _ = writeln!(
                 s,
                 "    special VIP {} months at {} by default, notice {} months; near-threshold band {}",
@@ -139,6 +128,28 @@ pub(crate) fn render(book: &RuleBook, source: &str) -> String {
         }
     }
     s
+}
+
+/// The version's timing lines: same-month upgrades, the upgrade pause (SPEC §21.8) and the
+/// assessment months (SPEC §19.4), each when set.
+fn timing_lines(s: &mut String, v: &crm_tiering::RuleVersion) {
+    use std::fmt::Write as _;
+    let st = &v.settings;
+    if st.upgrade_timing == crm_tiering::UpgradeTiming::SameMonth {
+        let _ =
+            writeln!(s, "    entries, re-entries and upgrades take effect in the month that qualified (same_month)");
+    }
+    if let Some(code) = v.pause_upgrades_while() {
+        let _ = writeln!(
+            s,
+            "    entries, re-entries and upgrades paused while {code} is above zero (upgrade_paused, SPEC §21.8)"
+        );
+    }
+    if let Some(months) = &st.assessment_months {
+        let list: Vec<String> = months.iter().map(u32::to_string).collect();
+        let what = if st.assess_upgrades { "downgrades, exits, entries and upgrades" } else { "downgrades and exits" };
+        let _ = writeln!(s, "    assessed in months {} of the year: {what} take effect then", list.join(", "));
+    }
 }
 
 /// One line per measure a version declares besides AUM (SPEC §19.1).

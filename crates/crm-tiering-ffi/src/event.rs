@@ -37,6 +37,9 @@ pub enum crmt_event_kind {
     CRMT_EVENT_SPECIAL_REVOKED = 10,
     /// watch_labelled (关注): a two-stage watch reached the rule book's `label_after`.
     CRMT_EVENT_WATCH_LABELLED = 11,
+    /// upgrade_paused (暂停升级): an entry, re-entry or upgrade held by the rule book's
+    /// `pause_upgrades_while` measure (SPEC §21.8).
+    CRMT_EVENT_UPGRADE_PAUSED = 12,
 }
 
 /// Why an event happened (codes: `crmt_reason_code`).
@@ -69,6 +72,8 @@ pub enum crmt_reason {
     CRMT_REASON_NO_LOWER_TIER = 11,
     /// highest_over.
     CRMT_REASON_HIGHEST_OVER = 12,
+    /// paused_by_measure (SPEC §21.8).
+    CRMT_REASON_PAUSED_BY_MEASURE = 13,
 }
 
 /// What an account manager is told about (codes: `crmt_alert_kind_code`).
@@ -196,6 +201,7 @@ fn event_kind(k: EventKind) -> crmt_event_kind {
         EventKind::SpecialExpired => CRMT_EVENT_SPECIAL_EXPIRED,
         EventKind::SpecialRevoked => CRMT_EVENT_SPECIAL_REVOKED,
         EventKind::WatchLabelled => CRMT_EVENT_WATCH_LABELLED,
+        EventKind::UpgradePaused => CRMT_EVENT_UPGRADE_PAUSED,
     }
 }
 
@@ -216,6 +222,7 @@ fn reason(r: Reason) -> crmt_reason {
         Reason::Revoked => CRMT_REASON_REVOKED,
         Reason::NoLowerTier => CRMT_REASON_NO_LOWER_TIER,
         Reason::HighestOver => CRMT_REASON_HIGHEST_OVER,
+        Reason::PausedByMeasure => CRMT_REASON_PAUSED_BY_MEASURE,
     }
 }
 

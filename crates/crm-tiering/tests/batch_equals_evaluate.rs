@@ -19,7 +19,8 @@ use proptest::test_runner::Config;
 /// watch (`label_after`) for the tiers below `private` (whose watch is 3), and with `assess`
 /// assessment months (and, when `assess_upgrades`, entries and upgrades waiting for them);
 /// when `measured`, it declares `loan_balance` and `points` (whose absence is an error), and
-/// `private` qualifies by AUM or loans, `diamond` by AUM and points together (SPEC §19).
+/// `private` qualifies by AUM or loans, `diamond` by AUM and points together (SPEC §19); a
+/// `strict` measured book also pauses upgrades while the loan balance is above zero (SPEC §21.8).
 fn book(
     strict: bool,
     band: &str,
@@ -55,6 +56,7 @@ fn book(
     } else {
         ""
     };
+    let pause = if measured && strict { "pause_upgrades_while = \"loan_balance\"\n" } else { "" };
     let comparison = if strict { "greater_than" } else { "at_least" };
     let assessment = match assess {
         ("", _) => String::new(),
@@ -64,7 +66,7 @@ fn book(
         "format_version = 1\n[[rule_sets]]\nname = \"p\"\n\
          [[rule_sets.versions]]\neffective_from = \"2000-01\"\n{}\
          [[rule_sets.versions]]\neffective_from = \"2024-01\"\nthreshold_comparison = \"{comparison}\"\n\
-         near_threshold_band = \"{band}\"\nexit_after_months = {exit_after}\n{assessment}\
+         near_threshold_band = \"{band}\"\nexit_after_months = {exit_after}\n{assessment}{pause}\
          [rule_sets.versions.tier_map]\nsilver = \"gold\"\n{measures}{}",
         tiers(
             &[("silver", 200_000), ("platinum", 500_000), ("diamond", 1_000_000), ("private", 3_000_000)],

@@ -82,6 +82,21 @@ impl MonthContext<'_> {
         }
     }
 
+    /// SPEC §21.8: whether the version's pause measure holds a change from `from` to tier `to`
+    /// this month (its value is above zero); emits `upgrade_paused` when it does.
+    #[inline]
+    fn paused(&self, from: Option<usize>, to: usize, sink: &mut dyn Sink) -> bool {
+        let Some((code, i)) = self.v.pause else { return false };
+        let value = self.values.get(i).copied().unwrap_or(0);
+        if value <= 0 {
+            return false;
+        }
+        let threshold = self.met_evidence(to).threshold_fen();
+        let evidence = Evidence::fen(self.aum_fen, threshold).measured(code, crate::rules::Window::Month, value);
+        sink.event(self.event(EventKind::UpgradePaused, from, Some(to), Reason::PausedByMeasure, evidence));
+        true
+    }
+
     fn event(
         &self,
         kind: EventKind,
@@ -153,8 +168,9 @@ pub(super) fn step(
 /// SPEC §5.1 Entry (纳入): a month at or above the entry threshold rates the customer at the
 /// highest tier it qualifies for, from the next month.
 fn entry(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, sink: &mut dyn Sink) {
-    // §19.4: with `assess_upgrades`, an entry waits for an assessment month.
-    if let Some(r) = m.qualifies.filter(|_| m.v.upgrades_in(m.month)) {
+    // §19.4: with `assess_upgrades`, an entry waits for an assessment month; §21.8: the pause
+    // holds it.
+    if let Some(r) = m.qualifies.filter(|&r| m.v.upgrades_in(m.month) && !m.paused(None, r, sink)) {
         let evidence = m.met_evidence(r);
         sink.event(m.event(EventKind::Entered, None, Some(r), Reason::MetTierMinimum, evidence));
         s.status = Status::Rated;
@@ -165,8 +181,8 @@ fn entry(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, sink: &
 /// SPEC §5.7 Retention (已退未评级) and re-entry, and §5.8 the full exit when retention runs out.
 fn retention(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, sink: &mut dyn Sink) {
     // §19.4: with `assess_upgrades`, a re-entry waits for an assessment month (the retention
-    // runs out meanwhile as usual).
-    if let Some(r) = m.qualifies.filter(|_| m.v.upgrades_in(m.month)) {
+    // runs out meanwhile as usual); §21.8: the pause holds it.
+    if let Some(r) = m.qualifies.filter(|&r| m.v.upgrades_in(m.month) && !m.paused(ranks.earned, r, sink)) {
         let evidence = m.met_evidence(r);
         sink.event(m.event(EventKind::ReEntered, ranks.earned, Some(r), Reason::MetTierMinimum, evidence));
         s.status = Status::Rated;
@@ -270,8 +286,9 @@ fn met_tier(m: &MonthContext<'_>, s: &mut CustomerState, ranks: &mut Ranks, t: u
         sink.event(m.event(EventKind::WatchCleared, Some(t), Some(t), Reason::MetTierMinimum, evidence));
         ranks.watch_best = None;
     }
-    // §19.4: with `assess_upgrades`, an upgrade waits for an assessment month.
-    if r > t && m.v.upgrades_in(m.month) {
+    // §19.4: with `assess_upgrades`, an upgrade waits for an assessment month; §21.8: the
+    // pause holds it.
+    if r > t && m.v.upgrades_in(m.month) && !m.paused(Some(t), r, sink) {
         let evidence = m.met_evidence(r);
         sink.event(m.event(EventKind::Upgraded, Some(t), Some(r), Reason::MetTierMinimum, evidence));
         ranks.earned = Some(r);

@@ -68,6 +68,9 @@ code_enum! {
         SpecialRevoked = "special_revoked" / "特殊VIP撤销",
         /// A two-stage watch reached `label_after` short months: shown as 关注 from next month.
         WatchLabelled = "watch_labelled" / "关注",
+        /// An entry, re-entry or upgrade the month would make was held: the version's
+        /// `pause_upgrades_while` measure is above zero (SPEC §21.8).
+        UpgradePaused = "upgrade_paused" / "暂停升级",
     }
 }
 
@@ -103,6 +106,9 @@ code_enum! {
         /// The watched tier has no tier below it any more (a newer rule version made it the
         /// lowest): the watch ends, and only the exit rule applies.
         NoLowerTier = "no_lower_tier" / "已是最低等级,解除关注",
+        /// The version's `pause_upgrades_while` measure (a non-performing loan balance) is above
+        /// zero: the upgrade is held (SPEC §21.8).
+        PausedByMeasure = "paused_by_measure" / "不良贷款期间暂停升级",
     }
 }
 

@@ -130,6 +130,9 @@ impl Event {
             EventKind::SpecialGranted => {
                 write!(s, "special VIP at {} from {}", tier(self.to_tier), self.effective_from())
             }
+            EventKind::UpgradePaused => {
+                write!(s, "upgrade paused ({} to {})", tier(self.from_tier), tier(self.to_tier))
+            }
             _ => write!(s, "{} ({})", self.kind.as_str().replace('_', " "), tier(self.from_tier.or(self.to_tier))),
         };
         let e = &self.evidence;
@@ -177,6 +180,9 @@ impl Event {
             ),
             Reason::ValidityEnded => write!(s, ": validity ended"),
             Reason::Revoked => write!(s, ": revoked"),
+            Reason::PausedByMeasure => {
+                write!(s, ": {figure} is above zero, which pauses upgrades (the minimum {threshold} was met)")
+            }
         };
         s
     }

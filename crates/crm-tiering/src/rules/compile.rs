@@ -119,6 +119,25 @@ fn downgrade_window(v: &RuleVersionFile, at: &str) -> Result<Option<u32>, RuleEr
     }
 }
 
+/// A version's `pause_upgrades_while` (SPEC §21.8): a measure it declares, not `aum`, with its
+/// index among the month's measured values.
+fn pause_measure(
+    v: &RuleVersionFile,
+    measures: &[Measure],
+    at: &str,
+) -> Result<Option<(MeasureCode, usize)>, RuleError> {
+    let Some(code) = &v.pause_upgrades_while else { return Ok(None) };
+    let field = format!("{at}.pause_upgrades_while");
+    let index = super::measure::measure_index(code, measures, &field)?;
+    match index.checked_sub(1).and_then(|i| measures.get(i)) {
+        Some(m) => Ok(Some((m.code, index))),
+        None => Err(RuleError::new(
+            field,
+            "the pause reads a measure the version declares (such as a non-performing loan balance), not `aum`",
+        )),
+    }
+}
+
 fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleError> {
     if v.tiers.is_empty() {
         return Err(RuleError::new(format!("{at}.tiers"), "a version needs at least one tier"));
@@ -188,6 +207,7 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
         special_vip_notice_months: months(v.special_vip_notice_months, format!("{at}.special_vip_notice_months"), 120)?,
         near_threshold_band: band,
     };
+    let pause = pause_measure(v, &measures, at)?;
     Ok(RuleVersion {
         effective_from: v.effective_from,
         tiers,
@@ -202,6 +222,7 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
         aum_code,
         windows,
         warnings,
+        pause,
     })
 }
 

@@ -131,6 +131,9 @@ pub struct RuleVersion {
     pub(crate) windows: Vec<super::WindowSlot>,
     /// The warnings (SPEC §22), in the order listed.
     pub warnings: Vec<super::Warning>,
+    /// The measure whose value above zero holds entries, re-entries and upgrades (SPEC §21.8),
+    /// with its index among the month's measured values.
+    pub(crate) pause: Option<(MeasureCode, usize)>,
 }
 
 impl RuleVersion {
@@ -173,6 +176,12 @@ impl RuleVersion {
             None => self.fen_key(i128::from(values.first().copied().unwrap_or(0))) >= t.qualify_key,
             Some(q) => q.met(|fen| self.fen_key(i128::from(fen)), values),
         }
+    }
+
+    /// The measure whose value above zero holds entries, re-entries and upgrades (SPEC §21.8),
+    /// when the version sets `pause_upgrades_while`.
+    pub fn pause_upgrades_while(&self) -> Option<MeasureCode> {
+        self.pause.map(|(code, _)| code)
     }
 
     /// Whether the version reads measures besides one AUM minimum per tier (it declares

@@ -49,8 +49,15 @@ pub struct RuleSetFile {
 /// The settings of a version that its file form leaves out when they are not set (so that a book
 /// without them keeps its fingerprint): settings all the same, for edits such as
 /// [`RuleBook::with_setting`](crate::RuleBook::with_setting).
-pub(crate) const SETTINGS_LEFT_OUT_WHEN_UNSET: &[&str] =
-    &["special_vip_default_tier", "tier_map", "label_after", "assessment_months", "assess_upgrades", "upgrade_timing"];
+pub(crate) const SETTINGS_LEFT_OUT_WHEN_UNSET: &[&str] = &[
+    "special_vip_default_tier",
+    "tier_map",
+    "label_after",
+    "assessment_months",
+    "assess_upgrades",
+    "upgrade_timing",
+    "pause_upgrades_while",
+];
 
 /// A rule version as written in a file; missing settings take their defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,6 +100,11 @@ pub struct RuleVersionFile {
     /// false).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub assess_upgrades: bool,
+    /// A measure of this version (such as a non-performing loan balance): in a month where its
+    /// value is above zero, entries, re-entries and upgrades are held (SPEC §21.8); none
+    /// (default): never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause_upgrades_while: Option<String>,
     /// Months a special VIP designation lasts (default 12).
     #[serde(default = "defaults::special_vip_months", deserialize_with = "whole::deserialize")]
     pub special_vip_months: i64,
