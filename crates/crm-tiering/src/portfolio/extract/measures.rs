@@ -215,9 +215,9 @@ impl Extract {
         month: Month,
         mut value_of: impl FnMut(&str) -> Option<Decimal>,
     ) -> Result<usize, TieringError> {
-        if !book.measure_codes().iter().any(|c| c.as_str() == code) {
+        let Some(declared) = book.measure_codes().into_iter().find(|c| c.as_str() == code) else {
             return Err(RuleError::new("measures", format!("the rule book declares no measure `{code}`")).into());
-        }
+        };
         // Every customer of the month gets the value, whichever rule set tiers it: each set's
         // version in force declares the measure, or the values would be refused customer by
         // customer as undeclared.
@@ -232,7 +232,7 @@ impl Extract {
                 return Err(RuleError::new(format!("rule_sets[{i}].measures"), message).into());
             }
         }
-        let Some(c) = self.measures.code(&Arc::from(code)) else {
+        let Some(c) = self.measures.intern(declared) else {
             return Err(RuleError::new("measures", format!("the measure `{code}` cannot be kept")).into());
         };
         let (mut values, mut spans, mut given) = (Vec::new(), Vec::new(), 0);
