@@ -238,7 +238,7 @@ impl PyPortfolio {
         &mut self,
         py: Python<'_>,
         months: Option<MonthRange>,
-        tables: Vec<InputTable>,
+        (tables, supplied): (Vec<InputTable>, Vec<Supplied>),
         explain: bool,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Tables4> {
@@ -251,12 +251,13 @@ impl PyPortfolio {
         let (rows, joining) = (records.max(self.states.len()), records.saturating_sub(self.states.len()));
         let (engine, states, ids, codes) = (&self.engine, &mut self.states, &mut self.ids, self.codes.clone());
         let result = py.detach(move || -> Result<[PyTable; 4], RunError> {
-            let extract = read_all(engine, &tables, &mut check_signals)?;
+            let mut extract = read_all(engine, &tables, &mut check_signals)?;
             let mut sink = TablesSink::new(rows, joining, explain, codes);
             let months = match months {
                 Some(m) => Some(m),
                 None => months_of(&extract)?,
             };
+            supply(engine.rule_book(), &mut extract, months, &supplied)?;
             let mut interrupt = None;
             if let Some(months) = months {
                 let mut guarded = Interruptible { tables: &mut sink, interrupt: None };
@@ -282,6 +283,55 @@ impl PyPortfolio {
             Err(e) => Err(e.into_py(py)),
         }
     }
+}
+
+/// Values of a measure computed beside the tables (SPEC §20.11): the code, and each
+/// customer's value.
+type Supplied = (String, std::collections::HashMap<String, Decimal>);
+
+/// `measures={"contribution": {"c1": Decimal("244.45"), ...}}` as exact values (never floats).
+fn supplied_measures(measures: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<Supplied>> {
+    let mut out = Vec::new();
+    for (code, values) in measures.into_iter().flat_map(|m| m.iter()) {
+        let code: String = code.extract()?;
+        let values = values.cast::<PyDict>().map_err(|_| {
+            pyo3::exceptions::PyTypeError::new_err(format!("measures[{code:?}] must be a dict of customer id to value"))
+        })?;
+        let mut map = std::collections::HashMap::with_capacity(values.len());
+        for (id, value) in values.iter() {
+            let id: String = id.extract()?;
+            let what = format!("measures[{code:?}][{id:?}]");
+            map.insert(id, crate::convert::extract_amount(&value, &what)?);
+        }
+        out.push((code, map));
+    }
+    Ok(out)
+}
+
+/// Gives the supplied values to the records of the run's one month through the core
+/// (`Extract::supply_measure`: its refusals are the run's errors).
+fn supply(
+    book: &crm_tiering::RuleBook,
+    extract: &mut Extract,
+    months: Option<MonthRange>,
+    supplied: &[Supplied],
+) -> Result<(), RunError> {
+    if supplied.is_empty() {
+        return Ok(());
+    }
+    let month = match months {
+        Some(m) if m.first() == m.last() => m.first(),
+        _ => {
+            let e = crm_tiering::InputError::new("", None, "measures", "values supplied for a measure need one month");
+            return Err(PortfolioFailure::from(RecordError::at(e, None)).into());
+        }
+    };
+    for (code, values) in supplied {
+        extract
+            .supply_measure(book, code, month, |id| values.get(id).copied())
+            .map_err(|e| PortfolioFailure::from(RecordError::at(e, None)))?;
+    }
+    Ok(())
 }
 
 /// The input tables of a run: the AUM table, designations and daily balances, each named.
@@ -324,11 +374,12 @@ impl PyPortfolio {
 
     /// Evaluates a declared month (`"YYYY-MM"`, a date, or a range `"YYYY-MM..YYYY-MM"`) for
     /// the AUM `table`, the `designations` and the `daily` balances, with the portfolio
-    /// options `options` (the core's keys, given to its parser as text). Returns the states,
-    /// events, alerts and errors tables.
+    /// options `options` (the core's keys, given to its parser as text), and `measures`: per
+    /// measure code, each customer's value computed beside the tables (SPEC §20.11), given to
+    /// the month's records by the core. Returns the states, events, alerts and errors tables.
     #[pyo3(signature = (
         month, table=None, *, designations=None, daily=None, explain=false, table_name="aum",
-        designations_name="designations", daily_name="daily", **options
+        designations_name="designations", daily_name="daily", measures=None, **options
     ))]
     #[allow(clippy::too_many_arguments)]
     fn evaluate_month(
@@ -342,11 +393,13 @@ impl PyPortfolio {
         table_name: &str,
         designations_name: &str,
         daily_name: &str,
+        measures: Option<&Bound<'_, PyDict>>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Tables4> {
         let months = extract_months(month)?;
         let tables = inputs(table, table_name, designations, designations_name, daily, daily_name)?;
-        self.run(py, Some(months), tables, explain, options)
+        let supplied = supplied_measures(measures)?;
+        self.run(py, Some(months), (tables, supplied), explain, options)
     }
 
     /// Evaluates a history table (with a `month` column) over `months`, by default its first
@@ -369,7 +422,7 @@ impl PyPortfolio {
     ) -> PyResult<Tables4> {
         let months = months.map(extract_months).transpose()?;
         let tables = inputs(Some(history), table_name, designations, designations_name, None, "daily")?;
-        self.run(py, months, tables, explain, options)
+        self.run(py, months, (tables, Vec::new()), explain, options)
     }
 
     /// A customer's current state, if the portfolio knows the customer.

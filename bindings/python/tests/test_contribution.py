@@ -261,3 +261,33 @@ def test_polars_fen_columns_and_integer_months(rules):
     with pytest.raises(ContributionError) as e:
         compute(rules, "2024-03", accounts, fees=pl.DataFrame({"month": ["2024-03"], "customer": ["c1"], "amount": [12000]}))
     assert (e.value.table, e.value.field) == ("fees", "amount") and "amount_fen" in str(e.value)
+
+
+def test_a_tiering_book_reads_the_net_contribution_as_a_measure(result):
+    """SPEC 20.11: the month's net contribution given to the tiering book's `contribution`
+    measure; 金卡 by AUM or 200.00 of it (rules-spec/contribution-tiering.toml)."""
+    import os
+
+    import crm_tiering as ct
+
+    spec = os.path.join(os.path.dirname(__file__), "..", "..", "..", "rules-spec")
+    net = result.net_contribution()
+    # c1: 1,463.89 + 258.33 (interest) + 120.00 (fee) - 66.67 (counter, 2 of 3 accounts, the
+    # remainder fen) = 1,775.55; c2: 73.19 - 33.33 - 10.00 = 29.86.
+    assert net == {"c1": D("1775.55"), "c2": D("29.86")}
+    aum = pa.table({"customer_id": ["c1", "c2", "c3"], "aum": ["100000", "100000", "300000"]})
+    book = ct.load_rules(os.path.join(spec, "contribution-tiering.toml"))
+    out = ct.evaluate_portfolio(book, "2024-03", aum, measures={"contribution": net})
+    tiers = dict(zip(out.states.column("customer_id").to_pylist(), out.states.column("tier").to_pylist()))
+    assert tiers == {"c1": "gold", "c2": None, "c3": "gold"}
+    events = out.events.to_pylist()
+    c1 = [e for e in events if e["customer_id"] == "c1"]
+    assert [(e["kind"], e["measure"], e["measure_value"]) for e in c1] == [("entered", "contribution", D("1775.55"))]
+    # Refused with nothing evaluated: a book without the measure, a table giving it too, a range.
+    with pytest.raises(TieringError, match="declares no measure `contribution`"):
+        ct.evaluate_portfolio(ct.load_rules(None), "2024-03", aum, measures={"contribution": net})
+    both = aum.append_column("contribution", pa.array(["1", "2", "3"]))
+    with pytest.raises(TieringError, match="measures.contribution"):
+        ct.evaluate_portfolio(book, "2024-03", both, measures={"contribution": net})
+    with pytest.raises(TypeError):
+        ct.evaluate_portfolio(book, "2024-03", aum, measures={"contribution": {"c1": 1775.55}})

@@ -308,6 +308,7 @@ class Portfolio:
         table_name: str = "aum",
         designations_name: str = "designations",
         daily_name: str = "daily",
+        measures: Optional[Mapping[str, Mapping[str, Any]]] = None,
         **options: Any,
     ) -> PortfolioResult:
         """Evaluates the declared ``month`` (``"YYYY-MM"``, a ``datetime.date``, or a range
@@ -324,6 +325,12 @@ class Portfolio:
         (``True`` as ``true``, a list joined with commas), so an unknown key or value raises
         the core's message as ``InputError`` naming the key.
 
+        ``measures`` gives a measure's values computed beside the tables, per customer id
+        (``{"contribution": contribution.net_contribution()}``, SPEC §20.11): the core gives each
+        record of the (single) month its customer's value; a customer without one has none
+        (the measure's ``absent`` applies). A book or rule set that does not declare the
+        measure, or a table that gives it in a column too, raises with nothing evaluated.
+
         The GIL is released while the engine works; ``threads`` > 1 splits the batch. Raises
         (with every error in ``.errors``, the states unchanged) when a record names no usable
         customer, the states were written under another rule book, the month has no AUM
@@ -336,7 +343,8 @@ class Portfolio:
         ``PortfolioResult`` in its ``.result``."""
         return _run(
             self._native.evaluate_month, month, table, designations=designations, daily=daily, explain=explain,
-            table_name=table_name, designations_name=designations_name, daily_name=daily_name, **options,
+            table_name=table_name, designations_name=designations_name, daily_name=daily_name,
+            measures=None if measures is None else {str(k): dict(v) for k, v in measures.items()}, **options,
         )
 
     def evaluate_history(
@@ -386,12 +394,16 @@ def evaluate_portfolio(
     daily: Any = None,
     missing_months: str = "error",
     explain: bool = False,
+    measures: Optional[Mapping[str, Mapping[str, Any]]] = None,
     **options: Any,
 ) -> PortfolioResult:
     """Evaluates one portfolio month: with a ``Portfolio``, from its states (which it keeps);
-    with rules, from new customers' states. ``options`` as for ``Portfolio.evaluate_month``."""
+    with rules, from new customers' states. ``measures`` and ``options`` as for
+    ``Portfolio.evaluate_month``."""
     portfolio = rules if isinstance(rules, Portfolio) else Portfolio(rules, missing_months=missing_months)
-    return portfolio.evaluate_month(month, table, designations=designations, daily=daily, explain=explain, **options)
+    return portfolio.evaluate_month(
+        month, table, designations=designations, daily=daily, explain=explain, measures=measures, **options
+    )
 
 
 def replay_portfolio(

@@ -212,6 +212,7 @@ class Portfolio:
         table_name: str = "aum",
         designations_name: str = "designations",
         daily_name: str = "daily",
+        measures: Optional[Dict[str, Dict[str, Any]]] = None,
         **options: _Option,
     ) -> Tuple[Any, Any, Any, Any]: ...
     def evaluate_history(

@@ -97,6 +97,13 @@ class Contribution:
         """The figures of the customers without an account manager."""
         return dict(self._native.unassigned)
 
+    def net_contribution(self) -> Dict[str, Decimal]:
+        """Each customer's net contribution, by customer id: the values to give a tiering book's
+        ``contribution`` measure (``Portfolio.evaluate_month(..., measures={"contribution":
+        c.net_contribution()})``, SPEC §20.11)."""
+        t = self.customers
+        return dict(zip(t.column("customer").to_pylist(), t.column("net_contribution").to_pylist()))
+
     def customer(self, customer: str) -> Optional[Dict[str, Decimal]]:
         """A customer's figures, or ``None`` when it has none this month."""
         return self._native.customer(str(customer))  # type: ignore[no-any-return]
