@@ -100,7 +100,7 @@ pub(crate) fn contribution_command(args: &ContributionArgs) -> Result<Exit, Fail
     if let Some(location) = &args.store {
         // Never made here: a missing store is an error naming `init`.
         let store = crm_tiering_store::Store::open(location).map_err(crate::store::failure)?;
-        store_month(store, args, &result, &inputs)?;
+        println!("{}", store_month(store, args, &result, &inputs)?);
     }
     if let Some(staging) = staged {
         staging.commit()?;
@@ -145,7 +145,7 @@ pub(crate) fn compute_month(args: &ContributionArgs) -> Result<(RuleBook, Inputs
 }
 
 /// Writes the month into the store (in one transaction; a stored month is replaced only with
-/// `--rerun`).
+/// `--rerun`); returns the line that says so.
 ///
 /// # Errors
 /// The store's refusal (the month stored already, exit code 8) or failure.
@@ -154,7 +154,7 @@ pub(crate) fn store_month(
     args: &ContributionArgs,
     result: &Contribution,
     inputs: &Inputs,
-) -> Result<(), Failure> {
+) -> Result<String, Failure> {
     let meta = crm_tiering_store::ContributionMeta {
         tool_version: crate::store::tool_version(),
         rule_book_text: read_utf8(&args.rules)?,
@@ -162,13 +162,12 @@ pub(crate) fn store_month(
         unassigned_customers: u64::try_from(files::unassigned_customers(result, inputs)).unwrap_or(u64::MAX),
     };
     store.write_contribution(result, &meta).map_err(crate::store::failure)?;
-    println!(
+    Ok(format!(
         "stored the contribution month {} in {}{}",
         result.month,
         store.location(),
         if args.rerun { " (replacing it when it was there)" } else { "" }
-    );
-    Ok(())
+    ))
 }
 
 /// Reads the rule book; its errors are an invalid rule book (exit code 3), each listed.

@@ -128,14 +128,15 @@ pub(crate) fn run_command(args: &RunArgs) -> Result<Exit, Failure> {
         return Ok(report.exit());
     }
     let report = execute(&book, &source, inputs, read_before, &config)?;
-    if let Some(c) = &contribution {
-        c.store(args.create_store)?;
-    }
+    let stored = match &contribution {
+        Some(c) => Some(c.store(args.create_store)?),
+        None => None,
+    };
     if !args.quiet {
         print!("{}", report.summary.render());
         println!();
-        if let Some(c) = &contribution {
-            println!("{}", c.summary());
+        if let (Some(c), Some(stored)) = (&contribution, stored) {
+            println!("{}\n{stored}", c.summary());
         }
     }
     print_committed(&report, args.store.as_str());

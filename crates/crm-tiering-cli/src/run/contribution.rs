@@ -89,13 +89,14 @@ pub(crate) fn supply(
 }
 
 impl RunContribution {
-    /// Writes the contribution month into the store, once the tiering month is committed.
+    /// Writes the contribution month into the store, once the tiering month is committed;
+    /// returns the line that says so.
     ///
     /// # Errors
     /// The store's failure: the tiering month stays committed, and the message says how to
     /// store the contribution month on its own.
-    pub(crate) fn store(&self, create: bool) -> Result<(), Failure> {
-        let Some(location) = &self.args.store else { return Ok(()) };
+    pub(crate) fn store(&self, create: bool) -> Result<String, Failure> {
+        let Some(location) = &self.args.store else { return Ok(String::new()) };
         let stored = crate::store::open(location, create)
             .and_then(|store| contribution::store_month(store, &self.args, &self.result, &self.inputs));
         stored.map_err(|f| {
