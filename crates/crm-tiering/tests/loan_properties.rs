@@ -165,3 +165,24 @@ proptest! {
         }
     }
 }
+
+/// SPEC §21.2: a tiering book's `[loans]` table gives its loan settings (the defaults without
+/// one), checked with the book: a field out of order refuses the book naming it.
+#[test]
+fn a_rule_book_carries_its_loan_settings() {
+    let with =
+        format!("{}\n[loans]\nsubstandard_after_days = 60\napproaching_days = 10\n", crm_tiering::DEFAULT_RULES_TOML);
+    let book = crm_tiering::RuleBook::from_toml_str(&with).unwrap();
+    let settings = book.loan_settings();
+    assert_eq!((settings.floor(60), settings.floor(61)), (LoanClass::SpecialMention, LoanClass::Substandard));
+    assert!(settings.approaching(51) && !settings.approaching(50));
+    let default = crm_tiering::RuleBook::default_book().unwrap();
+    assert_eq!(default.loan_settings(), LoanSettings::default());
+    assert_ne!(book.fingerprint(), default.fingerprint(), "the settings are part of the rules");
+    let bad = format!("{}\n[loans]\nloss_after_days = 100\n", crm_tiering::DEFAULT_RULES_TOML);
+    let e = crm_tiering::RuleBook::from_toml_str(&bad).unwrap_err();
+    assert_eq!(e.field(), Some("loans.loss_after_days"), "{e}");
+    let unknown = format!("{}\n[loans]\nsubstandard_days = 100\n", crm_tiering::DEFAULT_RULES_TOML);
+    let e = crm_tiering::RuleBook::from_toml_str(&unknown).unwrap_err();
+    assert!(e.to_string().contains("substandard_days"), "{e}");
+}

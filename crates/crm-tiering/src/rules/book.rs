@@ -105,9 +105,24 @@ impl RuleBook {
     pub fn from_file(file: RuleBookFile) -> Result<Self, TieringError> {
         let rule_sets = compile(&file)?;
         let kinds = customer_kinds(&file)?;
+        if let Some(loans) = file.loans {
+            loans.validate().map_err(|e| match e {
+                crate::loans::LoanError::Rules(mut r) => {
+                    r.field = format!("loans.{}", r.field);
+                    r
+                }
+                other => RuleError::new("loans", other.to_string()),
+            })?;
+        }
         let fingerprint = crate::digest::sha256_hex(serde_json::to_string(&file).unwrap_or_default().as_bytes());
         let history = HistoryLayout::of_versions(rule_sets.iter().flat_map(|s| s.versions.iter()));
         Ok(RuleBook { name: file.name.clone(), kinds, rule_sets, source: file, fingerprint, history })
+    }
+
+    /// The loan classification settings of the book's `[loans]` table (SPEC §21.2), the 2023
+    /// rules' defaults when it has none.
+    pub fn loan_settings(&self) -> crate::loans::LoanSettings {
+        self.source.loans.unwrap_or_default()
     }
 
     /// What each customer's history keeps for the book's windows (SPEC §19.5): empty for a

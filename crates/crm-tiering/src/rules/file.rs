@@ -28,6 +28,10 @@ pub struct RuleBookFile {
     pub customer_kinds: Option<Vec<CustomerKind>>,
     /// The rule sets: exactly one without selectors (the default), and overrides.
     pub rule_sets: Vec<RuleSetFile>,
+    /// The loan classification settings (`[loans]`, SPEC §21.2: the floor's day boundaries, the
+    /// approaching and clean windows); absent: the 2023 rules' defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loans: Option<crate::loans::LoanSettings>,
 }
 
 /// A rule set as written in a file.
