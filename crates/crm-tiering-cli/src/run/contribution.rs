@@ -36,7 +36,7 @@ pub(crate) struct RunContributionArgs {
     #[arg(long, value_name = "DIR", requires = "contribution_rules")]
     pub(crate) contribution_inputs: Option<PathBuf>,
     /// The tiering rule book's measure that the net contribution feeds.
-    #[arg(long, value_name = "CODE", default_value = "contribution")]
+    #[arg(long, value_name = "CODE", default_value = "contribution", requires = "contribution_rules")]
     pub(crate) contribution_measure: String,
 }
 
