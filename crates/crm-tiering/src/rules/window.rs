@@ -81,8 +81,8 @@ impl Window {
     }
 
     /// The window's months for evaluated month `m`, as months back from `m` (0 is `m`), first
-    /// and last inclusive.
-    fn offsets(self, m: Month) -> (usize, usize) {
+    /// and last inclusive (last at most [`MAX_WINDOW_MONTHS`]).
+    pub(crate) fn offsets(self, m: Month) -> (usize, usize) {
         let of_year = m.month() as usize - 1;
         match self {
             Window::Month => (0, 0),
@@ -143,7 +143,7 @@ pub(crate) const NO_VALUE: i64 = i64::MIN;
 
 /// A measure over a window that some criterion of a version reads: its value is computed once
 /// per month into the measured values after the version's measures.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct WindowSlot {
     /// The measure's code.
     pub(crate) code: MeasureCode,
@@ -156,26 +156,42 @@ pub(crate) struct WindowSlot {
     pub(crate) complete: bool,
 }
 
+/// What a window's value needs of its evaluated month, whoever the customer: the months it
+/// reads as months back (first and last inclusive, [`Window::offsets`]) and each one's days
+/// under the divisor, by months back. Made once per month (a batch's), not per customer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct WindowMonth {
+    first: usize,
+    last: usize,
+    days: [u32; MAX_WINDOW_MONTHS as usize + 1],
+}
+
+impl WindowMonth {
+    /// `window`'s months for evaluated month `m`, with `days_of` each month's divisor.
+    pub(crate) fn new(window: Window, m: Month, days_of: impl Fn(Month) -> u32) -> Self {
+        let (first, last) = window.offsets(m);
+        let mut days = [0; MAX_WINDOW_MONTHS as usize + 1];
+        for (back, d) in days.iter_mut().enumerate().take(last + 1).skip(first) {
+            *d = days_of(m.plus(-i32::try_from(back).unwrap_or(0)));
+        }
+        WindowMonth { first, last, days }
+    }
+}
+
 impl WindowSlot {
-    /// The window's value in fen for evaluated month `m`: `this` is m's value, and `past[j]`
-    /// the value of month m − 1 − j (or [`NO_VALUE`]). Averages weigh each month by its days
-    /// under the divisor; a window with no month with a value is 0, which meets no criterion
-    /// (every minimum is above 0).
-    pub(crate) fn value(
-        &self,
-        m: Month,
-        this: i64,
-        past: &[i64],
-        days_of: impl Fn(Month) -> u32,
-        rounding: Rounding,
-    ) -> i64 {
-        let (first, last) = self.window.offsets(m);
+    /// The window's value in fen for the evaluated month of `at`: `this` is that month's value,
+    /// and `past[j]` the value of the month 1 + j before it (or [`NO_VALUE`]). Averages weigh
+    /// each month by its days under the divisor; a window with no month with a value is 0,
+    /// which meets no criterion (every minimum is above 0).
+    #[inline]
+    pub(crate) fn value(&self, at: &WindowMonth, this: i64, past: &[i64], rounding: Rounding) -> i64 {
         let value_back = |back: usize| if back == 0 { this } else { past.get(back - 1).copied().unwrap_or(NO_VALUE) };
-        if self.complete && (first..=last).any(|back| value_back(back) == NO_VALUE) {
+        let backs = at.first..=at.last;
+        if self.complete && backs.clone().any(|back| value_back(back) == NO_VALUE) {
             return NO_VALUE;
         }
         // The window's months with a value, as (months back, value).
-        let months = (first..=last).filter_map(|back| {
+        let months = backs.filter_map(|back| {
             let value = value_back(back);
             (value != NO_VALUE).then_some((back, value))
         });
@@ -184,7 +200,7 @@ impl WindowSlot {
         }
         let (mut sum, mut days) = (0i128, 0i128);
         for (back, value) in months {
-            let d = i128::from(days_of(m.plus(-i32::try_from(back).unwrap_or(0))));
+            let d = i128::from(at.days.get(back).copied().unwrap_or(0));
             sum += i128::from(value) * d;
             days += d;
         }
@@ -213,9 +229,13 @@ pub(super) fn slot_of(slots: &mut Vec<WindowSlot>, slot: WindowSlot) -> usize {
     })
 }
 
-/// `sum / days` rounded to the whole fen with `rounding`, in integers (exact: `days` > 0).
+/// `sum / days` rounded to the whole fen with `rounding`, in integers (exact: `days` > 0). In
+/// 64 bits when the sum fits, as any month's balances do (a 128-bit division is a call).
 fn average(sum: i128, days: i128, rounding: Rounding) -> i64 {
-    let (q, r) = (sum.abs() / days, sum.abs() % days);
+    let (q, r) = match (u64::try_from(sum.unsigned_abs()), u64::try_from(days)) {
+        (Ok(s), Ok(d)) => (i128::from(s / d), i128::from(s % d)),
+        _ => (sum.abs() / days, sum.abs() % days),
+    };
     let up = match rounding {
         Rounding::HalfUp => 2 * r >= days,
         Rounding::HalfEven => 2 * r > days || (2 * r == days && q % 2 == 1),
