@@ -560,6 +560,7 @@ impl Engine {
 
 /// Version `v`'s windows for `month` in `layout`, from `cache` when they are the last version's,
 /// else made and cached: a batch's customers mostly share one version.
+#[inline]
 fn month_windows<'c, 'v>(
     cache: &'c mut Option<(&'v RuleVersion, MonthWindows<'v>)>,
     layout: &'v HistoryLayout,

@@ -124,15 +124,12 @@ impl MonthWindows<'_> {
     }
 }
 
-/// Moves `months` back one and puts `value` first (nothing for no months).
+/// Moves `months` back one and puts `value` first (nothing for no months): a loop of moves,
+/// where a slice rotation of a few months costs two copies through a buffer.
 #[inline]
 fn shift_in(months: Option<&mut [i64]>, value: i64) {
-    if let Some(months) = months
-        && !months.is_empty()
-    {
-        months.rotate_right(1);
-        if let Some(newest) = months.first_mut() {
-            *newest = value;
-        }
+    let mut carry = value;
+    for month in months.into_iter().flatten() {
+        carry = std::mem::replace(month, carry);
     }
 }

@@ -185,26 +185,27 @@ impl WindowSlot {
     /// which meets no criterion (every minimum is above 0).
     #[inline]
     pub(crate) fn value(&self, at: &WindowMonth, this: i64, past: &[i64], rounding: Rounding) -> i64 {
-        let value_back = |back: usize| if back == 0 { this } else { past.get(back - 1).copied().unwrap_or(NO_VALUE) };
-        let backs = at.first..=at.last;
-        if self.complete && backs.clone().any(|back| value_back(back) == NO_VALUE) {
+        // The window's months as (value, days), this month first when the window reads it;
+        // month m − b is `past[b − 1]`.
+        let days = |back: usize| at.days.get(back).copied().unwrap_or(0);
+        let this_month = (at.first == 0).then(|| (this, days(0)));
+        let earlier =
+            (at.first.max(1)..=at.last).map(|back| (past.get(back - 1).copied().unwrap_or(NO_VALUE), days(back)));
+        let window = this_month.into_iter().chain(earlier);
+        if self.complete && window.clone().any(|(value, _)| value == NO_VALUE) {
             return NO_VALUE;
         }
-        // The window's months with a value, as (months back, value).
-        let months = backs.filter_map(|back| {
-            let value = value_back(back);
-            (value != NO_VALUE).then_some((back, value))
-        });
+        // The window's months with a value.
+        let months = window.filter(|&(value, _)| value != NO_VALUE);
         if let Window::Max(_) = self.window {
-            return months.map(|(_, v)| v).max().unwrap_or(0);
+            return months.map(|(value, _)| value).max().unwrap_or(0);
         }
-        let (mut sum, mut days) = (0i128, 0i128);
-        for (back, value) in months {
-            let d = i128::from(at.days.get(back).copied().unwrap_or(0));
-            sum += i128::from(value) * d;
-            days += d;
+        let (mut sum, mut total) = (0i128, 0i128);
+        for (value, d) in months {
+            sum += i128::from(value) * i128::from(d);
+            total += i128::from(d);
         }
-        if days == 0 { 0 } else { average(sum, days, rounding) }
+        if total == 0 { 0 } else { average(sum, total, rounding) }
     }
 }
 
@@ -259,6 +260,11 @@ mod tests {
         assert_eq!(average(-5, 2, Rounding::HalfEven), -2);
         // SPEC §19.6: (580,000,000 x 31 + 620,000,000 x 29 + 610,000,000 x 31) / 91 fen.
         assert_eq!(average(54_870_000_000, 91, Rounding::HalfUp), 602_967_033);
+        // Halves in 64 bits and beyond them (the 128-bit division) round alike.
+        for (sum, q) in [((1i128 << 63) + 2, 1i64 << 61), ((1i128 << 64) + 2, 1i64 << 62)] {
+            assert_eq!(average(sum, 4, Rounding::HalfUp), q + 1);
+            assert_eq!(average(sum, 4, Rounding::HalfEven), q);
+        }
     }
 
     #[test]
