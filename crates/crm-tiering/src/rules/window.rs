@@ -157,15 +157,13 @@ pub(crate) struct WindowSlot {
 }
 
 /// What a window's value needs of its evaluated month, whoever the customer: the months it
-/// reads as months back (first and last inclusive, [`Window::offsets`]), each one's days
-/// under the divisor, by months back, and the divisor of a window with every month, by its
-/// [`Reciprocal`]. Made once per month (a batch's), not per customer.
+/// reads as months back (first and last inclusive, [`Window::offsets`]) and each one's days
+/// under the divisor, by months back. Made once per month (a batch's), not per customer.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct WindowMonth {
     first: usize,
     last: usize,
     days: [u32; MAX_WINDOW_MONTHS as usize + 1],
-    full: Reciprocal,
 }
 
 impl WindowMonth {
@@ -176,41 +174,45 @@ impl WindowMonth {
         for (back, d) in days.iter_mut().enumerate().take(last + 1).skip(first) {
             *d = days_of(m.plus(-i32::try_from(back).unwrap_or(0)));
         }
-        let full = Reciprocal::new(days.iter().map(|&d| u64::from(d)).sum());
-        WindowMonth { first, last, days, full }
+        WindowMonth { first, last, days }
     }
 }
 
-/// A divisor `d` of at most 1,024 (a window's days: at most 25 months of 31) with
-/// `m = ⌈2^64 / d⌉`, which divides without a division instruction (tens of cycles a customer)
-/// any `n < 2^54` (any window of balances up to 10^14 CNY): `⌊n / d⌋ = ⌊n·m / 2^64⌋` exactly,
-/// since `m = 2^64/d + e` with `0 ≤ e < 1` adds `n·e / 2^64 < 2^-10 ≤ 1/d` to `n/d = q + r/d`,
-/// `r ≤ d − 1`, which stays below `q + 1`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Reciprocal {
-    d: u64,
-    m: u64,
+/// The largest divisor with a reciprocal: a window's days are at most 25 months of 31.
+const MAX_DIVISOR: usize = 1 << 10;
+/// The dividends a reciprocal divides: any window of balances up to 10^14 CNY.
+const MAX_DIVIDEND: u64 = 1 << 54;
+
+/// `m = ⌈2^64 / d⌉` for each divisor `d` from 2 to [`MAX_DIVISOR`] (0 for 0 and 1), which
+/// divides without a division instruction (tens of cycles a customer) any `n <`
+/// [`MAX_DIVIDEND`]: `⌊n / d⌋ = ⌊n·m / 2^64⌋` exactly, since `m = 2^64/d + e` with `0 ≤ e < 1`
+/// adds `n·e / 2^64 < 2^-10 ≤ 1/d` to `n/d = q + r/d`, `r ≤ d − 1`, which stays below `q + 1`.
+static RECIPROCALS: [u64; MAX_DIVISOR + 1] = reciprocals();
+
+#[expect(
+    clippy::indexing_slicing,
+    reason = "d ≤ MAX_DIVISOR, the table's last index (no checked access in a const fn)"
+)]
+const fn reciprocals() -> [u64; MAX_DIVISOR + 1] {
+    let mut table = [0; MAX_DIVISOR + 1];
+    let mut d = 2;
+    while d <= MAX_DIVISOR {
+        // ⌊(2^64 − 1) / d⌋ + 1 = ⌈2^64 / d⌉, whether or not d divides 2^64.
+        table[d] = u64::MAX / d as u64 + 1;
+        d += 1;
+    }
+    table
 }
 
-impl Reciprocal {
-    const MAX_DIVISOR: u64 = 1 << 10;
-    const MAX_DIVIDEND: u64 = 1 << 54;
-
-    /// The reciprocal of `d`; a divisor out of its range (0, 1, above 1,024) has none, and
-    /// divides by the instruction.
-    fn new(d: u64) -> Self {
-        let m = if (2..=Self::MAX_DIVISOR).contains(&d) { (u64::MAX / d) + 1 } else { 0 };
-        Reciprocal { d, m }
-    }
-
-    /// `(n / d, n % d)`, by the reciprocal when `d` is this divisor and `n` in its range.
-    #[inline]
-    fn div_rem(self, n: u64, d: u64) -> (u64, u64) {
-        if d == self.d && self.m != 0 && n < Self::MAX_DIVIDEND {
-            let q = u64::try_from((u128::from(n) * u128::from(self.m)) >> 64).unwrap_or(0);
-            return (q, n - q * d);
+/// `(n / d, n % d)` (`d` > 0), by [`RECIPROCALS`] when `d` and `n` are in their range.
+#[inline]
+fn div_rem(n: u64, d: u64) -> (u64, u64) {
+    match usize::try_from(d).ok().and_then(|i| RECIPROCALS.get(i)) {
+        Some(&m) if m != 0 && n < MAX_DIVIDEND => {
+            let q = u64::try_from((u128::from(n) * u128::from(m)) >> 64).unwrap_or(0);
+            (q, n - q * d)
         }
-        (n / d, n % d)
+        _ => (n / d, n % d),
     }
 }
 
@@ -241,7 +243,7 @@ impl WindowSlot {
             sum += i128::from(value) * i128::from(d);
             total += i128::from(d);
         }
-        if total == 0 { 0 } else { average(sum, total, rounding, at.full) }
+        if total == 0 { 0 } else { average(sum, total, rounding) }
     }
 }
 
@@ -268,11 +270,12 @@ pub(super) fn slot_of(slots: &mut Vec<WindowSlot>, slot: WindowSlot) -> usize {
 
 /// `sum / days` rounded to the whole fen with `rounding`, in integers (exact: `days` > 0). In
 /// 64 bits when the sum fits, as any month's balances do (a 128-bit division is a call), and by
-/// `full`'s reciprocal when `days` is its divisor.
-fn average(sum: i128, days: i128, rounding: Rounding, full: Reciprocal) -> i64 {
+/// a reciprocal when it can ([`div_rem`]).
+#[inline]
+fn average(sum: i128, days: i128, rounding: Rounding) -> i64 {
     let (q, r) = match (u64::try_from(sum.unsigned_abs()), u64::try_from(days)) {
         (Ok(s), Ok(d)) => {
-            let (q, r) = full.div_rem(s, d);
+            let (q, r) = div_rem(s, d);
             (i128::from(q), i128::from(r))
         }
         _ => (sum.abs() / days, sum.abs() % days),
@@ -287,56 +290,43 @@ fn average(sum: i128, days: i128, rounding: Rounding, full: Reciprocal) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{Reciprocal, Rounding, Window, average};
-
-    fn average_(sum: i128, days: i128, rounding: Rounding) -> i64 {
-        average(sum, days, rounding, Reciprocal::new(0))
-    }
+    use super::{MAX_DIVIDEND, MAX_DIVISOR, Rounding, Window, average, div_rem};
 
     #[test]
     fn averages_round_to_the_fen_as_the_measure_says() {
         // 5 / 2 = 2.5: half up gives 3, half even 2; 7 / 2 = 3.5: both give 4.
-        assert_eq!(average_(5, 2, Rounding::HalfUp), 3);
-        assert_eq!(average_(5, 2, Rounding::HalfEven), 2);
-        assert_eq!(average_(7, 2, Rounding::HalfEven), 4);
+        assert_eq!(average(5, 2, Rounding::HalfUp), 3);
+        assert_eq!(average(5, 2, Rounding::HalfEven), 2);
+        assert_eq!(average(7, 2, Rounding::HalfEven), 4);
         // Below zero, away from zero for half up, to even for half even.
-        assert_eq!(average_(-5, 2, Rounding::HalfUp), -3);
-        assert_eq!(average_(-5, 2, Rounding::HalfEven), -2);
+        assert_eq!(average(-5, 2, Rounding::HalfUp), -3);
+        assert_eq!(average(-5, 2, Rounding::HalfEven), -2);
         // SPEC §19.6: (580,000,000 x 31 + 620,000,000 x 29 + 610,000,000 x 31) / 91 fen.
-        assert_eq!(average_(54_870_000_000, 91, Rounding::HalfUp), 602_967_033);
+        assert_eq!(average(54_870_000_000, 91, Rounding::HalfUp), 602_967_033);
         // Halves in 64 bits and beyond them (the 128-bit division) round alike.
         for (sum, q) in [((1i128 << 63) + 2, 1i64 << 61), ((1i128 << 64) + 2, 1i64 << 62)] {
-            assert_eq!(average_(sum, 4, Rounding::HalfUp), q + 1);
-            assert_eq!(average_(sum, 4, Rounding::HalfEven), q);
+            assert_eq!(average(sum, 4, Rounding::HalfUp), q + 1);
+            assert_eq!(average(sum, 4, Rounding::HalfEven), q);
         }
     }
 
     #[test]
     fn a_reciprocal_divides_as_the_division_does() {
-        // Every divisor a window can have, and dividends about each end of the range and
-        // spread over it (a splitmix sequence), around multiples of the divisor.
+        // Every divisor with a reciprocal, and dividends about each end of the range and spread
+        // over it (a splitmix sequence), around multiples of the divisor.
         let mut seed = 7u64;
-        for d in 2..=Reciprocal::MAX_DIVISOR {
-            let r = Reciprocal::new(d);
+        for d in 1..=MAX_DIVISOR as u64 + 1 {
             for k in 0..64 {
                 seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-                let spread = (seed ^ (seed >> 31)).wrapping_mul(0xBF58_476D_1CE4_E5B9) % Reciprocal::MAX_DIVIDEND;
-                let edge = Reciprocal::MAX_DIVIDEND - 1 - k;
-                for n in [k, edge, spread, spread - spread % d, (spread - spread % d).saturating_sub(1)] {
-                    assert_eq!(r.div_rem(n, d), (n / d, n % d), "{n} / {d}");
+                let spread = (seed ^ (seed >> 31)).wrapping_mul(0xBF58_476D_1CE4_E5B9) % MAX_DIVIDEND;
+                let edge = MAX_DIVIDEND - 1 - k;
+                let multiple = spread - spread % d;
+                for n in [k, edge, spread, multiple, multiple.saturating_sub(1), multiple + d - 1] {
+                    assert_eq!(div_rem(n, d), (n / d, n % d), "{n} / {d}");
                 }
             }
-            // Another divisor, or a dividend past the range, divides by the instruction.
-            assert_eq!(r.div_rem(u64::MAX, d), (u64::MAX / d, u64::MAX % d));
-            assert_eq!(r.div_rem(1000, d + 1), (1000 / (d + 1), 1000 % (d + 1)));
-        }
-        // The average of a full window rounds alike by either way.
-        let full = Reciprocal::new(181);
-        for sum in [54_870_000_000i128, 181 * 7 + 90, 181 * 7 + 91, (1 << 54) - 1, 1 << 54] {
-            assert_eq!(
-                average(sum, 181, Rounding::HalfEven, full),
-                average(sum, 181, Rounding::HalfEven, Reciprocal::new(0))
-            );
+            // A dividend past the range divides by the instruction.
+            assert_eq!(div_rem(u64::MAX, d), (u64::MAX / d, u64::MAX % d));
         }
     }
 
