@@ -436,9 +436,8 @@ impl Engine {
         let mut last: Option<(C, RuleSetId, &RuleVersion)> = None;
         // The measured values of the short paths (SPEC §19.1), AUM first.
         let mut buf = [0i64; FAST_VALUES];
-        // A book with windows: each customer's history, or a new customer's empty one.
+        // A book with windows: histories (a new customer's `fresh`), the last version's windows.
         let (stride, mut fresh) = (self.book.history_layout().stride(), self.book.history_layout().fresh());
-        // And the windows of the last version met for this month: made once, not per customer.
         let mut windows: Option<(&RuleVersion, MonthWindows<'_>)> = None;
         for (offset, state) in states.iter_mut().enumerate() {
             let i = base + offset;
@@ -482,8 +481,7 @@ impl Engine {
             };
             if stride > 0 {
                 let past = (history.get_mut(offset * stride..(offset + 1) * stride), &mut fresh[..], &mut buf);
-                let w = month_windows(&mut windows, self.book.history_layout(), version, month);
-                self.with_history((set, version, w), customer.id(), state, past, month, input, index, sink);
+                self.with_history((set, version, &mut windows), customer.id(), state, past, month, input, index, sink);
                 continue;
             }
             // Most customers' months change nothing but the month: no plan, no step. Their
@@ -521,12 +519,12 @@ impl Engine {
 impl Engine {
     /// One customer of a batch under a book with windows (SPEC §19.5): evaluated with its
     /// history `past`, or, without one, as a new customer with `fresh` (emptied here); a
-    /// customer with earlier months and no history is held back. `windows` are `version`'s for
-    /// `month`.
+    /// customer with earlier months and no history is held back. `windows` holds the windows of
+    /// the last version the batch met for `month` ([`month_windows`]).
     #[expect(clippy::too_many_arguments, reason = "the batch loop's per-customer values, each one it holds apart")]
-    fn with_history<S: BatchSink + ?Sized>(
-        &self,
-        (set, version, windows): (RuleSetId, &RuleVersion, &MonthWindows<'_>),
+    fn with_history<'e, S: BatchSink + ?Sized>(
+        &'e self,
+        (set, version, windows): (RuleSetId, &'e RuleVersion, &mut Option<(&'e RuleVersion, MonthWindows<'e>)>),
         customer: &str,
         state: &mut CustomerState,
         (past, fresh, buf): (Option<&mut [i64]>, &mut [i64], &mut [i64; FAST_VALUES]),
@@ -545,6 +543,7 @@ impl Engine {
         };
         let mut indexed = Indexed { index, sink: &mut *sink };
         // Most months take the short path: no gap, no designation, values in whole fen.
+        let windows = month_windows(windows, self.book.history_layout(), version, month);
         if let Some(aum) =
             plain_with_history(windows, version, customer, (state, past), month, input, buf, &mut indexed)
         {
