@@ -14,9 +14,12 @@ use rust_decimal::Decimal;
 use crate::code::{MeasureCode, TierCode};
 use crate::error::{StateError, TieringError};
 use crate::money::{from_fen, to_fen};
-use crate::month::Month;
 use crate::rules::{NO_VALUE, RuleBook, RuleVersion};
 use crate::state::CustomerState;
+
+mod month;
+
+pub(crate) use month::MonthWindows;
 
 /// Where each windowed measure's months sit in a customer's history slice: the measures any
 /// version of a rule book reads over a window, each with the longest look-back of its windows.
@@ -109,78 +112,6 @@ impl HistoryLayout {
     /// A new customer's history: no month has a value.
     pub(crate) fn fresh(&self) -> Vec<i64> {
         vec![NO_VALUE; self.stride]
-    }
-
-    /// Appends the values of `v`'s windows for month `m` to `values` (the month's measured
-    /// values, AUM first), reading the months before `m` from `history`, whose newest month is
-    /// the one before `m`.
-    pub(crate) fn window_values(&self, v: &RuleVersion, history: &[i64], m: Month, values: &mut Vec<i64>) {
-        let measured = values.len();
-        values.resize(measured + v.windows.len(), 0);
-        self.window_values_into(v, history, m, values, measured);
-    }
-
-    /// [`HistoryLayout::window_values`] into `values[measured..]`, which has room for them.
-    pub(crate) fn window_values_into(
-        &self,
-        v: &RuleVersion,
-        history: &[i64],
-        m: Month,
-        values: &mut [i64],
-        measured: usize,
-    ) {
-        for (k, slot) in v.windows.iter().enumerate() {
-            let this = values.get(slot.measure).copied().unwrap_or(0);
-            let past = self.find(slot.code).and_then(|(at, n)| history.get(at..at + n)).unwrap_or(&[]);
-            let rounding = match slot.measure.checked_sub(1).and_then(|i| v.measures.get(i)) {
-                Some(measure) => measure.rounding,
-                None => v.aum.rounding,
-            };
-            if let Some(out) = values.get_mut(measured + k) {
-                *out = slot.value(m, this, past, |month| v.aum.days(month), rounding);
-            }
-        }
-    }
-
-    /// Records an evaluated month in `history`: each kept measure's months move back one, and
-    /// the month's value (`aum_fen`, or the version's measured value of that code; none when
-    /// the version does not declare it) becomes the newest.
-    pub(crate) fn push(
-        &self,
-        v: &RuleVersion,
-        history: &mut [i64],
-        (aum_fen, q): (i64, Option<TierCode>),
-        values: &[i64],
-    ) {
-        let mut offset = 0;
-        for &(code, depth) in &self.measures {
-            let value = if code == v.aum_code {
-                aum_fen
-            } else {
-                v.measures
-                    .iter()
-                    .position(|m| m.code == code)
-                    .and_then(|i| values.get(i + 1).copied())
-                    .unwrap_or(NO_VALUE)
-            };
-            if let Some(months) = history.get_mut(offset..offset + depth)
-                && !months.is_empty()
-            {
-                months.rotate_right(1);
-                if let Some(newest) = months.first_mut() {
-                    *newest = value;
-                }
-            }
-            offset += depth;
-        }
-        if let Some(months) = history.get_mut(self.tier_range())
-            && !months.is_empty()
-        {
-            months.rotate_right(1);
-            if let Some(newest) = months.first_mut() {
-                *newest = q.map_or(NO_VALUE, TierCode::slot);
-            }
-        }
     }
 
     /// A customer's history slice in this layout as a [`History`].

@@ -11,6 +11,7 @@ use super::steady::{plain, plain_with_history, steady};
 use super::step::step;
 use crate::error::{InputError, TieringError};
 use crate::event::{Alert, Event};
+use crate::history::{HistoryLayout, MonthWindows};
 use crate::month::Month;
 use crate::rules::{FAST_VALUES, RuleSetId, RuleVersion};
 use crate::state::CustomerState;
@@ -435,8 +436,9 @@ impl Engine {
         let mut last: Option<(C, RuleSetId, &RuleVersion)> = None;
         // The measured values of the short paths (SPEC §19.1), AUM first.
         let mut buf = [0i64; FAST_VALUES];
-        // A book with windows: each customer's history, or a new customer's empty one.
+        // A book with windows: histories (a new customer's `fresh`), the last version's windows.
         let (stride, mut fresh) = (self.book.history_layout().stride(), self.book.history_layout().fresh());
+        let mut windows: Option<(&RuleVersion, MonthWindows<'_>)> = None;
         for (offset, state) in states.iter_mut().enumerate() {
             let i = base + offset;
             #[expect(
@@ -479,7 +481,7 @@ impl Engine {
             };
             if stride > 0 {
                 let past = (history.get_mut(offset * stride..(offset + 1) * stride), &mut fresh[..], &mut buf);
-                self.with_history((set, version), customer.id(), state, past, month, input, index, sink);
+                self.with_history((set, version, &mut windows), customer.id(), state, past, month, input, index, sink);
                 continue;
             }
             // Most customers' months change nothing but the month: no plan, no step. Their
@@ -517,11 +519,12 @@ impl Engine {
 impl Engine {
     /// One customer of a batch under a book with windows (SPEC §19.5): evaluated with its
     /// history `past`, or, without one, as a new customer with `fresh` (emptied here); a
-    /// customer with earlier months and no history is held back.
+    /// customer with earlier months and no history is held back. `windows` holds the windows of
+    /// the last version the batch met for `month` ([`month_windows`]).
     #[expect(clippy::too_many_arguments, reason = "the batch loop's per-customer values, each one it holds apart")]
-    fn with_history<S: BatchSink + ?Sized>(
-        &self,
-        (set, version): (RuleSetId, &RuleVersion),
+    fn with_history<'e, S: BatchSink + ?Sized>(
+        &'e self,
+        (set, version, windows): (RuleSetId, &'e RuleVersion, &mut Option<(&'e RuleVersion, MonthWindows<'e>)>),
         customer: &str,
         state: &mut CustomerState,
         (past, fresh, buf): (Option<&mut [i64]>, &mut [i64], &mut [i64; FAST_VALUES]),
@@ -540,8 +543,9 @@ impl Engine {
         };
         let mut indexed = Indexed { index, sink: &mut *sink };
         // Most months take the short path: no gap, no designation, values in whole fen.
-        let layout = self.book.history_layout();
-        if let Some(aum) = plain_with_history(layout, version, customer, (state, past), month, input, buf, &mut indexed)
+        let windows = month_windows(windows, self.book.history_layout(), version, month);
+        if let Some(aum) =
+            plain_with_history(windows, version, customer, (state, past), month, input, buf, &mut indexed)
         {
             return sink.evaluated(index, aum, state);
         }
@@ -551,6 +555,21 @@ impl Engine {
             Err(error) => sink.error_with_state(index, error, state),
         }
     }
+}
+
+/// Version `v`'s windows for `month` in `layout`, from `cache` when they are the last version's,
+/// else made and cached: a batch's customers mostly share one version.
+#[inline]
+fn month_windows<'c, 'v>(
+    cache: &'c mut Option<(&'v RuleVersion, MonthWindows<'v>)>,
+    layout: &'v HistoryLayout,
+    v: &'v RuleVersion,
+    month: Month,
+) -> &'c MonthWindows<'v> {
+    if cache.as_ref().is_some_and(|(cached, _)| !std::ptr::eq(*cached, v)) {
+        *cache = None;
+    }
+    &cache.get_or_insert_with(|| (v, layout.month_windows(v, month))).1
 }
 
 // A batch holds one of these per event and per alert, in fresh memory the first month

@@ -301,8 +301,9 @@ impl Engine {
             let _ = step(v, state, month, aum, plan, values, sink);
             return Ok(());
         }
-        layout.window_values(v, history, month, values);
-        step_recorded(layout, v, customer, (state, history), (month, aum), plan, values, sink)
+        let windows = layout.month_windows(v, month);
+        windows.values(history, values);
+        step_recorded(&windows, v, customer, (state, history), (month, aum), plan, values, sink)
     }
 }
 
@@ -319,7 +320,7 @@ impl Engine {
     reason = "the step's arguments and the customer's history, each one the callers hold apart"
 )]
 fn step_recorded(
-    layout: &crate::history::HistoryLayout,
+    windows: &crate::history::MonthWindows<'_>,
     v: &RuleVersion,
     customer: &str,
     (state, history): (&mut CustomerState, &mut [i64]),
@@ -329,10 +330,10 @@ fn step_recorded(
     sink: &mut dyn Sink,
 ) -> Result<(), TieringError> {
     if let Some(k) = v.settings.downgrade_window {
-        plan.over_best = plan::highest_of(v, customer, layout.recent_tiers(history, k as usize - 1), month)?;
+        plan.over_best = plan::highest_of(v, customer, windows.recent_tiers(history, k as usize - 1), month)?;
     }
     let q = step(v, state, month, aum, plan, values, sink).and_then(|r| v.tiers.get(r)).map(|t| t.code);
-    layout.push(v, history, (crate::money::to_fen(aum).unwrap_or(0), q), values);
+    windows.push(history, (crate::money::to_fen(aum).unwrap_or(0), q), values);
     Ok(())
 }
 

@@ -184,16 +184,16 @@ pub(super) fn plain<'b>(
 /// [`steady`], else [`plain`], for a book whose criteria read windows (SPEC §19.2, §19.5): the
 /// month's measured values and then its windows' values in `buf`, the downgrade window's best tier
 /// (`highest_over`) in the plan, the step, and the month recorded in the customer's history
-/// `past` (`step_recorded`, as the full path). `None` (too many values for
+/// `past` (`step_recorded`, as the full path); `windows` are `v`'s for `month`. `None` (too many values for
 /// `buf`, a tier of the history the version does not resolve, or any of `plain`'s reasons)
 /// leaves the month to the full path, having changed nothing.
 #[expect(
     clippy::too_many_arguments,
-    reason = "the batch's per-customer values and the history's layout, each one the batch holds apart"
+    reason = "the batch's per-customer values and the version's windows for the month, each one the batch holds apart"
 )]
 #[inline]
 pub(super) fn plain_with_history(
-    layout: &crate::history::HistoryLayout,
+    windows: &crate::history::MonthWindows<'_>,
     v: &RuleVersion,
     customer: &str,
     (s, past): (&mut CustomerState, &mut [i64]),
@@ -205,15 +205,15 @@ pub(super) fn plain_with_history(
     let (fen, aum) = plain_month(s, month, input)?;
     let aum_fen = i64::try_from(fen).ok()?;
     let measured = v.fast_values(aum_fen, &input.measures, buf)?.len();
-    let values = buf.get_mut(..measured + v.windows.len())?;
-    layout.window_values_into(v, past, month, values, measured);
+    let values = buf.get_mut(..measured + windows.len())?;
+    windows.values_into(past, values, measured);
     // A steady month (no event) changes no tier: `highest_over` is not asked.
     if let Some((aum, q)) = steady_month(v, s, month, (fen, aum), values, sink) {
-        layout.push(v, past, (aum_fen, q.and_then(|r| v.tiers.get(r)).map(|t| t.code)), values);
+        windows.push(past, (aum_fen, q.and_then(|r| v.tiers.get(r)).map(|t| t.code)), values);
         return Some(aum);
     }
     let plan = plan(v, customer, s, month, None).ok()?;
-    super::step_recorded(layout, v, customer, (s, past), (month, aum), plan, values, sink).ok()?;
+    super::step_recorded(windows, v, customer, (s, past), (month, aum), plan, values, sink).ok()?;
     Some(aum)
 }
 

@@ -215,7 +215,7 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
         tier_map,
         aum,
         key_scale,
-        fen_key_factor: 10i128.pow(key_scale - 2),
+        fen_key_factor: 10i64.pow(key_scale - 2),
         assessment_mask,
         measures,
         by_criteria,

@@ -114,8 +114,9 @@ pub struct RuleVersion {
     /// Thresholds and band edges are compared as integers at this scale (2 plus the band's
     /// decimals), so the hot path never rescales decimals.
     pub(super) key_scale: u32,
-    /// `10^(key_scale - 2)`: turns an amount in fen into a comparison key.
-    pub(super) fen_key_factor: i128,
+    /// `10^(key_scale - 2)`, at most 10^4: turns an amount in fen into a comparison key. In 64
+    /// bits, so that a key of a fen value in 64 bits is one multiplication.
+    pub(super) fen_key_factor: i64,
     /// The assessment months as bits (bit m for month m of the year); 0: every month.
     pub(super) assessment_mask: u16,
     /// The measures declared besides `aum` (SPEC §19.1); measure `i` of a criterion is
@@ -150,7 +151,7 @@ impl RuleVersion {
     pub(crate) fn fen_key(&self, fen: i128) -> i128 {
         // |fen| < 2^96 (a decimal's mantissa) and the factor is at most 10^4: the product
         // cannot overflow.
-        fen * self.fen_key_factor
+        fen * i128::from(self.fen_key_factor)
     }
 
     /// Whether a comparison key meets a tier's minimum.

@@ -394,14 +394,21 @@ impl super::RuleVersion {
 pub(crate) const FAST_VALUES: usize = 16;
 
 /// An amount of at most two decimals, not negative (unless `signed`), within [`MAX_AMOUNT`] of
-/// zero, in fen: what needs no rounding and no check.
+/// zero, in fen: what needs no rounding and no check. (In 64 bits: a mantissa beyond them is
+/// beyond the maximum too.)
 #[inline]
 fn whole_fen(v: &Decimal, signed: bool) -> Option<i64> {
-    if (v.is_sign_negative() && !signed) || v.scale() > 2 {
+    if v.is_sign_negative() && !signed {
         return None;
     }
-    let fen = v.mantissa().checked_mul(10i128.pow(2 - v.scale()))?;
-    i64::try_from(fen).ok().filter(|&f| f.abs() <= crate::money::MAX_FEN)
+    let mantissa = i64::try_from(v.mantissa()).ok()?;
+    let fen = match v.scale() {
+        0 => mantissa.checked_mul(100)?,
+        1 => mantissa.checked_mul(10)?,
+        2 => mantissa,
+        _ => return None,
+    };
+    (fen.checked_abs()? <= crate::money::MAX_FEN).then_some(fen)
 }
 
 /// A composed measure's value in fen (SPEC §19.1): its own total when the record gives one,

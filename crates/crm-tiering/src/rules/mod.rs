@@ -33,7 +33,7 @@ pub(crate) use measure::FAST_VALUES;
 pub use measure::{Absent, Criterion, CriterionFile, Measure, MeasureComponentFile, MeasureFile, Qualify, QualifyFile};
 pub use warning::{Warning, WarningFile, WarningKind, WarningRole};
 pub use window::{MAX_WINDOW_MONTHS, Window};
-pub(crate) use window::{NO_VALUE, WindowSlot};
+pub(crate) use window::{NO_VALUE, WindowMonth, WindowSlot};
 
 /// The rule file format version this library reads.
 pub const RULE_FORMAT_VERSION: u32 = 1;

@@ -81,8 +81,8 @@ impl Window {
     }
 
     /// The window's months for evaluated month `m`, as months back from `m` (0 is `m`), first
-    /// and last inclusive.
-    fn offsets(self, m: Month) -> (usize, usize) {
+    /// and last inclusive (last at most [`MAX_WINDOW_MONTHS`]).
+    pub(crate) fn offsets(self, m: Month) -> (usize, usize) {
         let of_year = m.month() as usize - 1;
         match self {
             Window::Month => (0, 0),
@@ -143,7 +143,7 @@ pub(crate) const NO_VALUE: i64 = i64::MIN;
 
 /// A measure over a window that some criterion of a version reads: its value is computed once
 /// per month into the measured values after the version's measures.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct WindowSlot {
     /// The measure's code.
     pub(crate) code: MeasureCode,
@@ -156,39 +156,94 @@ pub(crate) struct WindowSlot {
     pub(crate) complete: bool,
 }
 
+/// What a window's value needs of its evaluated month, whoever the customer: the months it
+/// reads as months back (first and last inclusive, [`Window::offsets`]) and each one's days
+/// under the divisor, by months back. Made once per month (a batch's), not per customer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct WindowMonth {
+    first: usize,
+    last: usize,
+    days: [u32; MAX_WINDOW_MONTHS as usize + 1],
+}
+
+impl WindowMonth {
+    /// `window`'s months for evaluated month `m`, with `days_of` each month's divisor.
+    pub(crate) fn new(window: Window, m: Month, days_of: impl Fn(Month) -> u32) -> Self {
+        let (first, last) = window.offsets(m);
+        let mut days = [0; MAX_WINDOW_MONTHS as usize + 1];
+        for (back, d) in days.iter_mut().enumerate().take(last + 1).skip(first) {
+            *d = days_of(m.plus(-i32::try_from(back).unwrap_or(0)));
+        }
+        WindowMonth { first, last, days }
+    }
+}
+
+/// The largest divisor with a reciprocal: a window's days are at most 25 months of 31.
+const MAX_DIVISOR: usize = 1 << 10;
+/// The dividends a reciprocal divides: any window of balances up to 10^14 CNY.
+const MAX_DIVIDEND: u64 = 1 << 54;
+
+/// `m = ⌈2^64 / d⌉` for each divisor `d` from 2 to [`MAX_DIVISOR`] (0 for 0 and 1), which
+/// divides without a division instruction (tens of cycles a customer) any `n <`
+/// [`MAX_DIVIDEND`]: `⌊n / d⌋ = ⌊n·m / 2^64⌋` exactly, since `m = 2^64/d + e` with `0 ≤ e < 1`
+/// adds `n·e / 2^64 < 2^-10 ≤ 1/d` to `n/d = q + r/d`, `r ≤ d − 1`, which stays below `q + 1`.
+static RECIPROCALS: [u64; MAX_DIVISOR + 1] = reciprocals();
+
+#[expect(
+    clippy::indexing_slicing,
+    reason = "d ≤ MAX_DIVISOR, the table's last index (no checked access in a const fn)"
+)]
+const fn reciprocals() -> [u64; MAX_DIVISOR + 1] {
+    let mut table = [0; MAX_DIVISOR + 1];
+    let mut d = 2;
+    while d <= MAX_DIVISOR {
+        // ⌊(2^64 − 1) / d⌋ + 1 = ⌈2^64 / d⌉, whether or not d divides 2^64.
+        table[d] = u64::MAX / d as u64 + 1;
+        d += 1;
+    }
+    table
+}
+
+/// `(n / d, n % d)` (`d` > 0), by [`RECIPROCALS`] when `d` and `n` are in their range.
+#[inline]
+fn div_rem(n: u64, d: u64) -> (u64, u64) {
+    match usize::try_from(d).ok().and_then(|i| RECIPROCALS.get(i)) {
+        Some(&m) if m != 0 && n < MAX_DIVIDEND => {
+            let q = u64::try_from((u128::from(n) * u128::from(m)) >> 64).unwrap_or(0);
+            (q, n - q * d)
+        }
+        _ => (n / d, n % d),
+    }
+}
+
 impl WindowSlot {
-    /// The window's value in fen for evaluated month `m`: `this` is m's value, and `past[j]`
-    /// the value of month m − 1 − j (or [`NO_VALUE`]). Averages weigh each month by its days
-    /// under the divisor; a window with no month with a value is 0, which meets no criterion
-    /// (every minimum is above 0).
-    pub(crate) fn value(
-        &self,
-        m: Month,
-        this: i64,
-        past: &[i64],
-        days_of: impl Fn(Month) -> u32,
-        rounding: Rounding,
-    ) -> i64 {
-        let (first, last) = self.window.offsets(m);
-        let value_back = |back: usize| if back == 0 { this } else { past.get(back - 1).copied().unwrap_or(NO_VALUE) };
-        if self.complete && (first..=last).any(|back| value_back(back) == NO_VALUE) {
+    /// The window's value in fen for the evaluated month of `at`: `this` is that month's value,
+    /// and `past[j]` the value of the month 1 + j before it (or [`NO_VALUE`]). Averages weigh
+    /// each month by its days under the divisor; a window with no month with a value is 0,
+    /// which meets no criterion (every minimum is above 0).
+    #[inline]
+    pub(crate) fn value(&self, at: &WindowMonth, this: i64, past: &[i64], rounding: Rounding) -> i64 {
+        // The window's months as (value, days), this month first when the window reads it;
+        // month m − b is `past[b − 1]`.
+        let days = |back: usize| at.days.get(back).copied().unwrap_or(0);
+        let this_month = (at.first == 0).then(|| (this, days(0)));
+        let earlier =
+            (at.first.max(1)..=at.last).map(|back| (past.get(back - 1).copied().unwrap_or(NO_VALUE), days(back)));
+        let window = this_month.into_iter().chain(earlier);
+        if self.complete && window.clone().any(|(value, _)| value == NO_VALUE) {
             return NO_VALUE;
         }
-        // The window's months with a value, as (months back, value).
-        let months = (first..=last).filter_map(|back| {
-            let value = value_back(back);
-            (value != NO_VALUE).then_some((back, value))
-        });
+        // The window's months with a value.
+        let months = window.filter(|&(value, _)| value != NO_VALUE);
         if let Window::Max(_) = self.window {
-            return months.map(|(_, v)| v).max().unwrap_or(0);
+            return months.map(|(value, _)| value).max().unwrap_or(0);
         }
-        let (mut sum, mut days) = (0i128, 0i128);
-        for (back, value) in months {
-            let d = i128::from(days_of(m.plus(-i32::try_from(back).unwrap_or(0))));
-            sum += i128::from(value) * d;
-            days += d;
+        let (mut sum, mut total) = (0i128, 0i128);
+        for (value, d) in months {
+            sum += i128::from(value) * i128::from(d);
+            total += i128::from(d);
         }
-        if days == 0 { 0 } else { average(sum, days, rounding) }
+        if total == 0 { 0 } else { average(sum, total, rounding) }
     }
 }
 
@@ -213,9 +268,18 @@ pub(super) fn slot_of(slots: &mut Vec<WindowSlot>, slot: WindowSlot) -> usize {
     })
 }
 
-/// `sum / days` rounded to the whole fen with `rounding`, in integers (exact: `days` > 0).
+/// `sum / days` rounded to the whole fen with `rounding`, in integers (exact: `days` > 0). In
+/// 64 bits when the sum fits, as any month's balances do (a 128-bit division is a call), and by
+/// a reciprocal when it can ([`div_rem`]).
+#[inline]
 fn average(sum: i128, days: i128, rounding: Rounding) -> i64 {
-    let (q, r) = (sum.abs() / days, sum.abs() % days);
+    let (q, r) = match (u64::try_from(sum.unsigned_abs()), u64::try_from(days)) {
+        (Ok(s), Ok(d)) => {
+            let (q, r) = div_rem(s, d);
+            (i128::from(q), i128::from(r))
+        }
+        _ => (sum.abs() / days, sum.abs() % days),
+    };
     let up = match rounding {
         Rounding::HalfUp => 2 * r >= days,
         Rounding::HalfEven => 2 * r > days || (2 * r == days && q % 2 == 1),
@@ -226,7 +290,7 @@ fn average(sum: i128, days: i128, rounding: Rounding) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{Rounding, Window, average};
+    use super::{MAX_DIVIDEND, MAX_DIVISOR, Rounding, Window, average, div_rem};
 
     #[test]
     fn averages_round_to_the_fen_as_the_measure_says() {
@@ -239,6 +303,31 @@ mod tests {
         assert_eq!(average(-5, 2, Rounding::HalfEven), -2);
         // SPEC §19.6: (580,000,000 x 31 + 620,000,000 x 29 + 610,000,000 x 31) / 91 fen.
         assert_eq!(average(54_870_000_000, 91, Rounding::HalfUp), 602_967_033);
+        // Halves in 64 bits and beyond them (the 128-bit division) round alike.
+        for (sum, q) in [((1i128 << 63) + 2, 1i64 << 61), ((1i128 << 64) + 2, 1i64 << 62)] {
+            assert_eq!(average(sum, 4, Rounding::HalfUp), q + 1);
+            assert_eq!(average(sum, 4, Rounding::HalfEven), q);
+        }
+    }
+
+    #[test]
+    fn a_reciprocal_divides_as_the_division_does() {
+        // Every divisor with a reciprocal, and dividends about each end of the range and spread
+        // over it (a splitmix sequence), around multiples of the divisor.
+        let mut seed = 7u64;
+        for d in 1..=MAX_DIVISOR as u64 + 1 {
+            for k in 0..64 {
+                seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                let spread = (seed ^ (seed >> 31)).wrapping_mul(0xBF58_476D_1CE4_E5B9) % MAX_DIVIDEND;
+                let edge = MAX_DIVIDEND - 1 - k;
+                let multiple = spread - spread % d;
+                for n in [k, edge, spread, multiple, multiple.saturating_sub(1), multiple + d - 1] {
+                    assert_eq!(div_rem(n, d), (n / d, n % d), "{n} / {d}");
+                }
+            }
+            // A dividend past the range divides by the instruction.
+            assert_eq!(div_rem(u64::MAX, d), (u64::MAX / d, u64::MAX % d));
+        }
     }
 
     #[test]
