@@ -506,3 +506,22 @@ impl super::RuleVersion {
         if self.measured() { vec![0; self.measures.len() + 1] } else { Vec::new() }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::whole_fen;
+    use rust_decimal::Decimal;
+
+    #[test]
+    fn whole_fen_keeps_the_sign_only_of_a_signed_measure() {
+        let d = |m: i64, s: u32| Decimal::new(m, s);
+        assert_eq!(whole_fen(&d(-12_345, 2), true), Some(-12_345));
+        assert_eq!(whole_fen(&d(-12_345, 2), false), None, "the full path reports it");
+        assert_eq!(whole_fen(&d(-7, 0), true), Some(-700));
+        assert_eq!(whole_fen(&d(-7, 1), true), Some(-70));
+        assert_eq!(whole_fen(&d(-1, 3), true), None, "more than fen: the full path rounds");
+        let beyond = -(crate::money::MAX_FEN + 1);
+        assert_eq!(whole_fen(&d(beyond, 2), true), None, "below -MAX_AMOUNT");
+        assert_eq!(whole_fen(&d(-crate::money::MAX_FEN, 2), true), Some(-crate::money::MAX_FEN));
+    }
+}
