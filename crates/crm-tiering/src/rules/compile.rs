@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use rust_decimal::Decimal;
 
-use super::file::{RuleBookFile, RuleVersionFile, TierFile};
+use super::file::{RuleBookFile, RuleSetFile, RuleVersionFile, TierFile};
 use super::measure::{KeyRules, Measure, Qualify, compile_measures, compile_qualify};
 use super::warning::compile_warnings;
 use super::window::window_slots;
@@ -51,32 +51,7 @@ pub(super) fn compile(file: &RuleBookFile) -> Result<Vec<RuleSet>, RuleError> {
                 format!("rule set `{}` has the same legal entity and customer kind as an earlier one", s.name),
             ));
         }
-        if s.versions.is_empty() {
-            return Err(RuleError::new(format!("{at}.versions"), "a rule set needs at least one version"));
-        }
-        let mut versions = Vec::with_capacity(s.versions.len());
-        for (j, v) in s.versions.iter().enumerate() {
-            versions.push(compile_version(v, &format!("{at}.versions[{j}]"))?);
-        }
-        let mut order: Vec<(usize, _)> = versions.iter().map(|v| v.effective_from).enumerate().collect();
-        order.sort_by_key(|&(_, from)| from);
-        for w in order.windows(2) {
-            if let [(a, from_a), (b, from_b)] = *w
-                && from_a == from_b
-            {
-                return Err(RuleError::new(
-                    format!("{at}.versions[{b}].effective_from"),
-                    format!("versions {a} and {b} overlap: both take effect in {from_b}"),
-                ));
-            }
-        }
-        versions.sort_by_key(|v| v.effective_from);
-        sets.push(RuleSet {
-            name: s.name.clone(),
-            legal_entity: s.legal_entity.clone(),
-            customer_kind: s.customer_kind,
-            versions,
-        });
+        sets.push(compile_set(s, &at)?);
     }
     if !sets.iter().any(|s| s.legal_entity.is_none() && s.customer_kind.is_none()) {
         return Err(RuleError::new(
@@ -84,7 +59,82 @@ pub(super) fn compile(file: &RuleBookFile) -> Result<Vec<RuleSet>, RuleError> {
             "a rule book needs a default rule set, one without `legal_entity` and `customer_kind`",
         ));
     }
+    sets.extend(entity_sets(file)?);
     Ok(sets)
+}
+
+/// Compiles a rule set's versions (at field path `at`): none may take effect in the same month.
+fn compile_set(s: &RuleSetFile, at: &str) -> Result<RuleSet, RuleError> {
+    if s.versions.is_empty() {
+        return Err(RuleError::new(format!("{at}.versions"), "a rule set needs at least one version"));
+    }
+    let mut versions = Vec::with_capacity(s.versions.len());
+    for (j, v) in s.versions.iter().enumerate() {
+        versions.push(compile_version(v, &format!("{at}.versions[{j}]"))?);
+    }
+    let mut order: Vec<(usize, _)> = versions.iter().map(|v| v.effective_from).enumerate().collect();
+    order.sort_by_key(|&(_, from)| from);
+    for w in order.windows(2) {
+        if let [(a, from_a), (b, from_b)] = *w
+            && from_a == from_b
+        {
+            return Err(RuleError::new(
+                format!("{at}.versions[{b}].effective_from"),
+                format!("versions {a} and {b} overlap: both take effect in {from_b}"),
+            ));
+        }
+    }
+    versions.sort_by_key(|v| v.effective_from);
+    Ok(RuleSet { name: s.name.clone(), legal_entity: s.legal_entity.clone(), customer_kind: s.customer_kind, versions })
+}
+
+/// SPEC §22.4: for each legal entity a warning of a set without `legal_entity` names, a copy of
+/// every such set selecting that legal entity (so that selection among them is unchanged), its
+/// warnings as they apply there. A legal entity with a rule set of its own takes no override:
+/// its warnings are written there.
+fn entity_sets(file: &RuleBookFile) -> Result<Vec<RuleSet>, RuleError> {
+    let general: Vec<(usize, &RuleSetFile)> =
+        file.rule_sets.iter().enumerate().filter(|(_, s)| s.legal_entity.is_none()).collect();
+    let mut entities: std::collections::BTreeMap<&str, String> = std::collections::BTreeMap::new();
+    for (i, s) in &general {
+        for (j, v) in s.versions.iter().enumerate() {
+            for (k, w) in v.warnings.iter().enumerate() {
+                for e in w.legal_entities.keys() {
+                    entities
+                        .entry(e)
+                        .or_insert_with(|| format!("rule_sets[{i}].versions[{j}].warnings[{k}].legal_entities.{e}"));
+                }
+            }
+        }
+    }
+    for (i, s) in file.rule_sets.iter().enumerate().filter(|(_, s)| s.legal_entity.is_some()) {
+        for (j, v) in s.versions.iter().enumerate() {
+            if let Some(k) = v.warnings.iter().position(|w| !w.legal_entities.is_empty()) {
+                return Err(RuleError::new(
+                    format!("rule_sets[{i}].versions[{j}].warnings[{k}].legal_entities"),
+                    "the rule set selects one legal entity: its warnings take no overrides by legal entity",
+                ));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (entity, at) in entities {
+        if let Some(own) = file.rule_sets.iter().find(|s| s.legal_entity.as_deref() == Some(entity)) {
+            return Err(RuleError::new(
+                at,
+                format!("legal entity `{entity}` has a rule set of its own (`{}`): write its warnings there", own.name),
+            ));
+        }
+        for (i, s) in &general {
+            let mut copy = RuleSetFile { legal_entity: Some(entity.to_string()), ..(*s).clone() };
+            copy.name = format!("{} ({entity})", s.name);
+            for v in &mut copy.versions {
+                v.warnings = v.warnings.iter().filter_map(|w| w.in_entity(entity)).collect();
+            }
+            out.push(compile_set(&copy, &format!("rule_sets[{i}]"))?);
+        }
+    }
+    Ok(out)
 }
 
 fn months(value: i64, field: String, max: i64) -> Result<u32, RuleError> {

@@ -1,6 +1,8 @@
 //! Warnings (SPEC §22): rule-book rules that tell an account manager about an abnormal change of
 //! a customer's measure this month, as they are written and as they are compiled.
 
+use std::collections::BTreeMap;
+
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -67,6 +69,64 @@ pub struct WarningFile {
     /// Months the alert stays open (its `months_left`), 1 to 12, default 1.
     #[serde(default = "one", skip_serializing_if = "is_one", deserialize_with = "whole::deserialize")]
     pub lifetime_months: i64,
+    /// Per legal entity (法人机构号), the settings that differ there (SPEC §22.4).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub legal_entities: BTreeMap<String, WarningOverride>,
+}
+
+/// What a legal entity changes of a warning (SPEC §22.4): each setting given replaces the
+/// warning's there; `off` turns the warning off there.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarningOverride {
+    /// `drop_pct`: the fall in percent there.
+    #[serde(default, with = "amount", skip_serializing_if = "Decimal::is_zero")]
+    pub percent: Decimal,
+    /// `below_for`: the amount there.
+    #[serde(default, with = "amount", skip_serializing_if = "Decimal::is_zero")]
+    pub amount: Decimal,
+    /// `below_for`: the months there.
+    #[serde(default, skip_serializing_if = "is_zero", deserialize_with = "whole::deserialize")]
+    pub months: i64,
+    /// The lowest tier it applies to there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_tier: Option<String>,
+    /// Who acts there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<WarningRole>,
+    /// Months the alert stays open there.
+    #[serde(default, skip_serializing_if = "is_zero", deserialize_with = "whole::deserialize")]
+    pub lifetime_months: i64,
+    /// The warning does not apply there.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub off: bool,
+}
+
+impl WarningFile {
+    /// The warning as it applies in legal entity `entity`: its override's settings in place of
+    /// its own, none when the override turns it off; without overrides either way.
+    pub(crate) fn in_entity(&self, entity: &str) -> Option<WarningFile> {
+        let mut w = WarningFile { legal_entities: BTreeMap::new(), ..self.clone() };
+        let Some(o) = self.legal_entities.get(entity) else { return Some(w) };
+        if o.off {
+            return None;
+        }
+        if !o.percent.is_zero() {
+            w.percent = o.percent;
+        }
+        if !o.amount.is_zero() {
+            w.amount = o.amount;
+        }
+        if o.months != 0 {
+            w.months = o.months;
+        }
+        if o.lifetime_months != 0 {
+            w.lifetime_months = o.lifetime_months;
+        }
+        w.min_tier = o.min_tier.clone().or(w.min_tier);
+        w.role = o.role.unwrap_or(w.role);
+        Some(w)
+    }
 }
 
 fn aum() -> String {
@@ -135,6 +195,17 @@ pub(super) fn compile_warnings(
     for (k, f) in files.iter().enumerate() {
         let wat = format!("{at}.warnings[{k}]");
         let w = compile_warning(f, measures, tiers, slots, (values, &wat))?;
+        // Each legal entity's form is checked here, naming its own fields (its windows are the
+        // legal entity's rule set's, SPEC §22.4).
+        for entity in f.legal_entities.keys() {
+            let eat = format!("{wat}.legal_entities.{entity}");
+            if entity.trim().is_empty() {
+                return Err(RuleError::new(eat, "legal entity is empty"));
+            }
+            if let Some(there) = f.in_entity(entity) {
+                compile_warning(&there, measures, tiers, &mut slots.clone(), (values, &eat))?;
+            }
+        }
         if warnings.iter().any(|o| o.kind == w.kind && o.measure == w.measure && o.window == w.window) {
             return Err(RuleError::new(
                 wat,
