@@ -379,6 +379,11 @@ typedef enum crmt_alert_kind {
    * (`max_k`, k = `months_counted`) is below `threshold`.
    */
   CRMT_ALERT_BELOW_FOR = 9,
+  /**
+   * large_flow (大额变动): a warning (SPEC §22.5); a day's total balance moved by
+   * `measure_value`, more than `threshold`, from the day before.
+   */
+  CRMT_ALERT_LARGE_FLOW = 10,
 } crmt_alert_kind;
 
 /**

@@ -152,7 +152,6 @@ fn timing_lines(s: &mut String, v: &crm_tiering::RuleVersion) {
     }
 }
 
-/// One line per measure a version declares besides AUM (SPEC §19.1).
 /// The version's warnings (SPEC §22), one line each.
 fn warning_lines(s: &mut String, v: &crm_tiering::RuleVersion) {
     use std::fmt::Write as _;
@@ -166,6 +165,10 @@ fn warning_lines(s: &mut String, v: &crm_tiering::RuleVersion) {
                 w.measure,
                 crm_tiering::from_fen(w.amount_fen),
                 w.months
+            ),
+            crm_tiering::WarningKind::LargeFlow => format!(
+                "large_flow: the daily balances' total moving by more than {} in a day",
+                crm_tiering::from_fen(w.amount_fen)
             ),
         };
         let tier = w.min_tier.map(|t| format!(", tier {t} and above")).unwrap_or_default();
@@ -182,6 +185,7 @@ fn warning_lines(s: &mut String, v: &crm_tiering::RuleVersion) {
     }
 }
 
+/// One line per measure a version declares besides AUM (SPEC §19.1).
 fn measure_lines(s: &mut String, v: &crm_tiering::RuleVersion) {
     use std::fmt::Write as _;
     for m in &v.measures {

@@ -103,6 +103,9 @@ pub enum crmt_alert_kind {
     /// below_for (持续低于): a warning (SPEC §22); the measure's highest over `measure_window`
     /// (`max_k`, k = `months_counted`) is below `threshold`.
     CRMT_ALERT_BELOW_FOR = 9,
+    /// large_flow (大额变动): a warning (SPEC §22.5); a day's total balance moved by
+    /// `measure_value`, more than `threshold`, from the day before.
+    CRMT_ALERT_LARGE_FLOW = 10,
 }
 
 /// An event as a plain struct. Codes are NUL-terminated (empty when none), months are
@@ -240,6 +243,7 @@ fn alert_kind(k: AlertKind) -> crmt_alert_kind {
         AlertKind::HeldBack => CRMT_ALERT_HELD_BACK,
         AlertKind::DropPct => CRMT_ALERT_DROP_PCT,
         AlertKind::BelowFor => CRMT_ALERT_BELOW_FOR,
+        AlertKind::LargeFlow => CRMT_ALERT_LARGE_FLOW,
     }
 }
 

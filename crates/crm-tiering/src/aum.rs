@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{InputError, RuleError};
 use crate::money::serde_amount as amount;
-use crate::money::{MAX_AMOUNT, MAX_FEN, fen_of, round_fen};
+use crate::money::{MAX_AMOUNT, MAX_FEN, fen_of, round_fen, to_fen};
 use crate::month::Month;
 
 /// The divisor of a monthly daily average.
@@ -423,6 +423,33 @@ impl Composition {
             Some(c) if c.weight == Decimal::ONE => FenSlot::Add,
             Some(_) => FenSlot::General,
         }
+    }
+
+    /// The largest change of the total balance from one day to the next (SPEC §22.5), in fen:
+    /// each day's total the included components' balances times their weights (a missing day
+    /// as `missing_day` says), rounded half up at the end. None when the input is not daily
+    /// balances, or has fewer than two days.
+    pub(crate) fn largest_daily_change(&self, input: &AumInput) -> Option<i64> {
+        let AumInput::Daily(list) = input else { return None };
+        let days = list.iter().map(|s| s.balances.len()).max().filter(|&n| n >= 2)?;
+        let mut totals = vec![Decimal::ZERO; days];
+        for series in list {
+            let Some(c) = self.component(&series.component).filter(|c| c.included) else { continue };
+            let mut last = Decimal::ZERO;
+            for (total, b) in totals.iter_mut().zip(&series.balances) {
+                let day = match (b, self.missing_day) {
+                    (Some(v), _) => {
+                        last = *v;
+                        *v
+                    }
+                    (None, MissingDay::Zero) => Decimal::ZERO,
+                    (None, MissingDay::CarryForward) => last,
+                };
+                *total = total.checked_add(day.checked_mul(c.weight)?)?;
+            }
+        }
+        let largest = totals.windows(2).filter_map(|w| w.get(1)?.checked_sub(*w.first()?)).map(|d| d.abs()).max()?;
+        to_fen(round_fen(largest, RoundingStrategy::MidpointAwayFromZero))
     }
 
     fn day_sum(

@@ -144,7 +144,7 @@ fn check_expect(expect: &Value, out: &crm_tiering::MonthOutcome) -> Vec<String> 
             "warnings" => json!(
                 alerts
                     .iter()
-                    .filter(|a| matches!(a.kind, AlertKind::DropPct | AlertKind::BelowFor))
+                    .filter(|a| matches!(a.kind, AlertKind::DropPct | AlertKind::BelowFor | AlertKind::LargeFlow))
                     .map(|a| format!(
                         "{} {}<{}",
                         a.kind,

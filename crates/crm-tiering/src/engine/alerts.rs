@@ -96,6 +96,17 @@ fn warnings<S: Sink + ?Sized>(
                     );
                 }
             }
+            WarningKind::LargeFlow => {
+                if value != NO_VALUE && value > w.amount_fen {
+                    sink.alert(
+                        alert(AlertKind::LargeFlow)
+                            .with_threshold(w.amount_fen)
+                            .with_gap(value.saturating_sub(w.amount_fen))
+                            .measured(w.measure, w.window, value)
+                            .with_months(None, lifetime),
+                    );
+                }
+            }
             WarningKind::BelowFor => {
                 if windowed != NO_VALUE && windowed < w.amount_fen {
                     sink.alert(

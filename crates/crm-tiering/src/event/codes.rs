@@ -140,5 +140,8 @@ code_enum! {
         /// A `below_for` warning (SPEC §22): the measure was below the rule's amount in each of
         /// the rule's months.
         BelowFor = "below_for" / "持续低于",
+        /// A `large_flow` warning (SPEC §22.5): a day's total balance moved by more than the
+        /// rule's amount from the day before.
+        LargeFlow = "large_flow" / "大额变动",
     }
 }

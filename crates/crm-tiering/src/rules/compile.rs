@@ -222,8 +222,12 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
             t.qualify = Some(Qualify::of_min_aum(aum_code, t.min_aum, t.min_fen, keys));
         }
     }
-    let mut windows = window_slots(&mut tiers, measures.len() + 1);
-    let warnings = compile_warnings(&v.warnings, &measures, &tiers, &mut windows, (measures.len() + 1, at))?;
+    // A `large_flow` warning reads the month's largest daily change, a value after the measured
+    // ones (SPEC §22.5); the windows' values follow.
+    let daily_change = v.warnings.iter().any(|w| w.kind == super::WarningKind::LargeFlow);
+    let values = measures.len() + 1 + usize::from(daily_change);
+    let mut windows = window_slots(&mut tiers, values);
+    let warnings = compile_warnings(&v.warnings, &measures, &tiers, &mut windows, (values, at))?;
     let special_vip_default_tier = match &v.special_vip_default_tier {
         Some(c) => {
             let field = format!("{at}.special_vip_default_tier");
@@ -273,6 +277,7 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
         windows,
         warnings,
         pause,
+        daily_change,
     })
 }
 

@@ -135,6 +135,9 @@ pub struct RuleVersion {
     /// The measure whose value above zero holds entries, re-entries and upgrades (SPEC §21.8),
     /// with its index among the month's measured values.
     pub(crate) pause: Option<(MeasureCode, usize)>,
+    /// Whether a `large_flow` warning reads the month's largest daily change (SPEC §22.5): the
+    /// value after the measured ones.
+    pub(crate) daily_change: bool,
 }
 
 impl RuleVersion {

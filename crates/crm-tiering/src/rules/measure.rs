@@ -386,6 +386,9 @@ impl super::RuleVersion {
             };
             values.push(fen);
         }
+        if self.daily_change {
+            values.push(self.aum.largest_daily_change(&input.aum).unwrap_or(super::NO_VALUE));
+        }
         Ok(values)
     }
 }
@@ -477,6 +480,10 @@ impl super::RuleVersion {
         given: &crate::engine::Measures,
         buf: &'b mut [i64; FAST_VALUES],
     ) -> Option<&'b [i64]> {
+        // The largest daily change (SPEC §22.5) needs the daily balances: the full path.
+        if self.daily_change {
+            return None;
+        }
         let n = self.measures.len() + 1;
         let (first, rest) = buf.get_mut(..n)?.split_first_mut()?;
         *first = aum_fen;
@@ -503,7 +510,15 @@ impl super::RuleVersion {
     /// The measured values of a month filled under `treat_as_zero` (SPEC §2.4): every measure
     /// at 0, AUM included.
     pub(crate) fn zero_values(&self) -> Vec<i64> {
-        if self.measured() { vec![0; self.measures.len() + 1] } else { Vec::new() }
+        if !self.measured() {
+            return Vec::new();
+        }
+        let mut values = vec![0; self.measures.len() + 1];
+        if self.daily_change {
+            // A filled month has no days: no daily change.
+            values.push(super::NO_VALUE);
+        }
+        values
     }
 }
 

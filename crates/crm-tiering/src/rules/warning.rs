@@ -23,6 +23,9 @@ pub enum WarningKind {
     DropPct,
     /// Each of the last `months` months was below `amount` (持续低于).
     BelowFor,
+    /// A day's total balance moved by more than `amount` from the day before, read from the
+    /// month's daily balances (大额变动, SPEC §22.5).
+    LargeFlow,
 }
 
 /// Who acts on a warning.
@@ -222,10 +225,22 @@ pub(super) fn compile_warnings(
     Ok(warnings)
 }
 
+/// An amount above 0, at most `MAX_AMOUNT`, in whole fen, in fen.
+fn positive_fen(a: Decimal, field: &str) -> Result<i64, RuleError> {
+    if a <= Decimal::ZERO || a > MAX_AMOUNT || a != a.round_dp(2) {
+        return Err(RuleError::new(
+            field,
+            format!("amount must be above 0, at most {MAX_AMOUNT}, in whole fen, got {a}"),
+        ));
+    }
+    Ok(to_fen(a).unwrap_or(0))
+}
+
 fn kind_code(kind: WarningKind) -> &'static str {
     match kind {
         WarningKind::DropPct => "drop_pct",
         WarningKind::BelowFor => "below_for",
+        WarningKind::LargeFlow => "large_flow",
     }
 }
 
@@ -237,8 +252,58 @@ fn compile_warning(
     (values, wat): (usize, &str),
 ) -> Result<Warning, RuleError> {
     let field = |name: &str| format!("{wat}.{name}");
-    let value = measure_index(&f.measure, measures, &field("measure"))?;
+    let mut value = measure_index(&f.measure, measures, &field("measure"))?;
     let measure = MeasureCode::register(&f.measure).map_err(|e| RuleError::new(field("measure"), e.to_string()))?;
+    let (window, kept, amount_fen, months) = kind_settings(f, measures, &mut value, wat)?;
+    let complete = f.kind == WarningKind::BelowFor;
+    let windowed = match f.kind {
+        WarningKind::LargeFlow => value,
+        _ => values + slot_of(slots, WindowSlot { code: measure, measure: value, window, complete }),
+    };
+    let (min_tier, min_rank) = match &f.min_tier {
+        None => (None, None),
+        Some(code) => {
+            let at = tiers.iter().position(|t| t.code.as_str() == code.as_str());
+            let rank = at.ok_or_else(|| {
+                RuleError::new(field("min_tier"), format!("tier `{code}` is not in this version's tiers"))
+            })?;
+            (tiers.get(rank).map(|t| t.code), Some(rank))
+        }
+    };
+    let lifetime_months = u32::try_from(f.lifetime_months).ok().filter(|n| (1..=12).contains(n)).ok_or_else(|| {
+        RuleError::new(
+            field("lifetime_months"),
+            format!("lifetime_months must be from 1 to 12, got {}", f.lifetime_months),
+        )
+    })?;
+    Ok(Warning {
+        kind: f.kind,
+        name_zh: f.name_zh.clone(),
+        measure,
+        window,
+        percent: f.percent,
+        amount_fen,
+        months,
+        min_tier,
+        role: f.role,
+        lifetime_months,
+        value,
+        windowed,
+        kept,
+        min_rank,
+    })
+}
+
+/// What a warning's kind reads (at field path `wat`): its window, the share `drop_pct` keeps,
+/// the amount in fen and the months; `value` becomes the index of what it reads when that is
+/// not a measure (the largest daily change of `large_flow`).
+fn kind_settings(
+    f: &WarningFile,
+    measures: &[Measure],
+    value: &mut usize,
+    wat: &str,
+) -> Result<(Window, i64, i64, u32), RuleError> {
+    let field = |name: &str| format!("{wat}.{name}");
     let unused = |name: &str, given: bool| {
         if given {
             Err(RuleError::new(field(name), format!("a `{}` warning takes no `{name}`", kind_code(f.kind))))
@@ -246,7 +311,7 @@ fn compile_warning(
             Ok(())
         }
     };
-    let (window, kept, amount_fen, months) = match f.kind {
+    Ok(match f.kind {
         WarningKind::DropPct => {
             unused("amount", !f.amount.is_zero())?;
             unused("months", f.months != 0)?;
@@ -280,48 +345,21 @@ fn compile_warning(
                         format!("months must be from 2 to {MAX_WINDOW_MONTHS}, got {}", f.months),
                     )
                 })?;
-            let a = f.amount;
-            if a <= Decimal::ZERO || a > MAX_AMOUNT || a != a.round_dp(2) {
+            (Window::Max(months), 0, positive_fen(f.amount, &field("amount"))?, u32::from(months))
+        }
+        WarningKind::LargeFlow => {
+            unused("window", f.window.is_some())?;
+            unused("percent", !f.percent.is_zero())?;
+            unused("months", f.months != 0)?;
+            if *value != 0 {
                 return Err(RuleError::new(
-                    field("amount"),
-                    format!("amount must be above 0, at most {MAX_AMOUNT}, in whole fen, got {a}"),
+                    field("measure"),
+                    "a `large_flow` warning reads the daily balances of the AUM composition: its measure is `aum`",
                 ));
             }
-            (Window::Max(months), 0, to_fen(a).unwrap_or(0), u32::from(months))
+            // The month's largest daily change follows the measured values (SPEC §22.5).
+            *value = measures.len() + 1;
+            (Window::Month, 0, positive_fen(f.amount, &field("amount"))?, 0)
         }
-    };
-    let complete = f.kind == WarningKind::BelowFor;
-    let windowed = values + slot_of(slots, WindowSlot { code: measure, measure: value, window, complete });
-    let (min_tier, min_rank) = match &f.min_tier {
-        None => (None, None),
-        Some(code) => {
-            let at = tiers.iter().position(|t| t.code.as_str() == code.as_str());
-            let rank = at.ok_or_else(|| {
-                RuleError::new(field("min_tier"), format!("tier `{code}` is not in this version's tiers"))
-            })?;
-            (tiers.get(rank).map(|t| t.code), Some(rank))
-        }
-    };
-    let lifetime_months = u32::try_from(f.lifetime_months).ok().filter(|n| (1..=12).contains(n)).ok_or_else(|| {
-        RuleError::new(
-            field("lifetime_months"),
-            format!("lifetime_months must be from 1 to 12, got {}", f.lifetime_months),
-        )
-    })?;
-    Ok(Warning {
-        kind: f.kind,
-        name_zh: f.name_zh.clone(),
-        measure,
-        window,
-        percent: f.percent,
-        amount_fen,
-        months,
-        min_tier,
-        role: f.role,
-        lifetime_months,
-        value,
-        windowed,
-        kept,
-        min_rank,
     })
 }
