@@ -363,7 +363,8 @@ fn supplied_values_are_evaluated_as_a_column_of_the_month() {
     let e = column.supply_measure(&book, "loan_balance", march, |_| None).unwrap_err();
     assert_eq!((e.customer(), e.field()), (Some("c1"), Some("measures.loan_balance")));
     // A book whose corporate set does not declare it: refused naming that set.
-    let two = RULES.to_string() + "\n[[rule_sets]]\nname = \"corporate\"\ncustomer_kind = \"corporate\"\n\n[[rule_sets.versions]]\neffective_from = \"2000-01\"\n\n[[rule_sets.versions.tiers]]\ncode = \"corp_gold\"\nmin_aum = \"1000000\"\n";
+    let two = RULES.to_string()
+        + "\n[[rule_sets]]\nname = \"corporate\"\ncustomer_kind = \"corporate\"\n\n[[rule_sets.versions]]\neffective_from = \"2000-01\"\n\n[[rule_sets.versions.tiers]]\ncode = \"corp_gold\"\nmin_aum = \"1000000\"\n";
     let two = RuleBook::from_toml_str(&two).unwrap();
     let mut x = Extract::new(&two);
     read_csv(&two, &mut x, "aum.csv", csv);
