@@ -139,7 +139,7 @@ pub unsafe extern "C" fn crmt_contribution_compute(
         if out.is_null() {
             return Err(Failure::null("out"));
         }
-        // SAFETY (each text below): NULL or NUL-terminated per the contract.
+        // SAFETY: NULL or NUL-terminated per the contract (each text below likewise).
         let book = unsafe { c_str(book_toml, "book_toml") }?;
         let month = parse_month(month)?;
         let texts = Texts {

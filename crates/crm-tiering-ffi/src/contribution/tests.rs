@@ -47,7 +47,7 @@ fn text(f: impl FnOnce(*mut c_char, usize) -> crmt_result) -> String {
 fn a_month_is_read_back_by_customer_in_fen_and_as_json() {
     let (code, c) = run(BOOK, ACCOUNTS, Some("month,cost_centre,amount\n2024-03,counter,0.05\n"));
     assert_eq!(code, crmt_result::CRMT_OK);
-    // SAFETY (every call below): a live handle, writable outputs.
+    // SAFETY: a live handle (until freed below, then only looked up), writable outputs.
     unsafe {
         assert_eq!(crmt_contribution_month(c), 202403);
         assert_eq!(crmt_contribution_customer_count(c), 2);
