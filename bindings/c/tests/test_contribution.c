@@ -17,6 +17,7 @@
  */
 #define _DEFAULT_SOURCE
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,6 +250,28 @@ static void test_misuse(const cJSON *first) {
           "no out");
     CHECK(c == NULL, "a refused call gave a handle");
     CHECK(crmt_contribution_figure_name(CRMT_CONTRIBUTION_FIGURES) == NULL, "a name past the end");
+    end();
+
+    begin("an index past the end, a freed handle, a double free: refused, never read");
+    CHECK(crmt_contribution_compute(book, 202403, accounts, NULL, NULL, NULL, NULL, NULL, &c) == CRMT_OK, "compute");
+    size_t n = crmt_contribution_customer_count(c);
+    crmt_contribution_figures f;
+    char id[64];
+    CHECK(crmt_contribution_customer_figures(c, n, &f) == CRMT_INDEX_OUT_OF_RANGE, "figures past the end");
+    CHECK(crmt_contribution_customer_id(c, SIZE_MAX, id, sizeof id, NULL) == CRMT_INDEX_OUT_OF_RANGE, "SIZE_MAX");
+    CHECK(crmt_contribution_customer_figures(c, 0, NULL) == CRMT_NULL_ARGUMENT, "no out");
+    crmt_contribution_free(c);
+    crmt_buffer *json = NULL;
+    CHECK(crmt_contribution_customer_count(c) == 0 && crmt_last_error_code() == CRMT_INVALID_ARGUMENT, "count");
+    CHECK(crmt_contribution_customer_figures(c, 0, &f) == CRMT_INVALID_ARGUMENT, "figures of a freed month");
+    CHECK(crmt_contribution_manager_figures(c, 0, NULL, &f) == CRMT_INVALID_ARGUMENT, "managers of a freed month");
+    CHECK(crmt_contribution_to_json(c, &json) == CRMT_INVALID_ARGUMENT && json == NULL, "json of a freed month");
+    crmt_contribution_free(c);
+    CHECK(crmt_last_error_code() == CRMT_INVALID_ARGUMENT, "a double free is refused");
+    char field[64];
+    crmt_last_error_field(field, sizeof field, NULL);
+    CHECK(strcmp(field, "contribution") == 0, "field `%s`", field);
+    crmt_contribution_free(NULL);
     end();
 }
 
