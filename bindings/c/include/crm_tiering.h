@@ -32,10 +32,10 @@
  * parameter) and never read; a _free of one frees nothing. The limit: once the allocator gives a
  * freed handle's address to a new handle of the same kind, a stale pointer is that new handle.
  *
- * Threads: any function may be called from any thread. A crmt_rulebook (and crmt_columns) is
- * immutable and may be shared by any number of threads; every other handle is used by one
- * thread at a time, and is not freed while another thread uses it (the handle checks do not
- * make that safe).
+ * Threads: any function may be called from any thread. A crmt_rulebook (and crmt_columns, and
+ * crmt_contribution) is immutable and may be shared by any number of threads; every other
+ * handle is used by one thread at a time, and is not freed while another thread uses it (the
+ * handle checks do not make that safe).
  */
 
 #ifndef CRM_TIERING_H

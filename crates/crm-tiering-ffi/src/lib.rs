@@ -48,9 +48,10 @@
 //!   printed on the host's stderr. The library's panic hook (installed once, on the first
 //!   call) passes panics outside the library's calls on to the hook it found.
 //! - **Threads**: a `crmt_rulebook` is immutable and may be shared by any number of threads.
-//!   `crmt_columns` and `crmt_contribution` are immutable once made. `crmt_state`, `crmt_states`, `crmt_outcome`,
-//!   `crmt_batch`, `crmt_portfolio`, `crmt_extract`, `crmt_portfolio_result` and `crmt_buffer` are
-//!   not synchronized: one thread at a time per handle.
+//!   `crmt_columns` and `crmt_contribution` are immutable once made (read by any number of
+//!   threads). `crmt_state`, `crmt_states`, `crmt_outcome`, `crmt_batch`, `crmt_portfolio`,
+//!   `crmt_extract`, `crmt_portfolio_result` and `crmt_buffer` are not synchronized: one thread
+//!   at a time per handle.
 //! - **Portfolio month**: stored states are keyed by customer id (`crmt_portfolio`); a month's
 //!   records (`crmt_extract`) meet them by id in `crmt_evaluate_portfolio`, never by position.
 #![allow(non_camel_case_types)]
