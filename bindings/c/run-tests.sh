@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tests of the C ABI: the header check and the crate's Rust tests, the C test suites (every
 # conformance vector and the misuse cases; the portfolio month and every portfolio vector; the
-# guarantees against misuse: handle checks, error details, silent panics, impossible counts) plain,
+# guarantees against misuse: handle checks, error details, silent panics, impossible counts; the
+# contribution month and every contribution vector) plain,
 # under AddressSanitizer and under valgrind,
 # and the C example. Runs from any directory; installs what it needs on Debian.
 set -euo pipefail
@@ -36,6 +37,9 @@ cflags=(-std=c11 -Wall -Wextra -Werror -g -I"$here/include")
 libs=("$lib" -lcjson -lpthread -ldl -lm)
 vectors="$root/rules-spec/vectors"
 pvectors="$root/rules-spec/portfolio-vectors"
+# The contribution vectors are TOML: written as one JSON list for the C test to read.
+cvectors="$out/contribution-vectors.json"
+python3 "$root/scripts/contribution-vectors-json.py" "$root/rules-spec/contribution-vectors" "$cvectors"
 export CRMT_DEFAULT_RULES="$root/rules-spec/default-rules.toml"
 export RUST_BACKTRACE=0
 
@@ -51,6 +55,8 @@ gcc "${cflags[@]}" "$here/tests/test_portfolio.c" -o "$out/test_portfolio" "${li
 "$out/test_portfolio" "$pvectors"
 gcc "${cflags[@]}" "$here/tests/test_guarantees.c" -o "$out/test_guarantees" "${libs[@]}"
 "$out/test_guarantees"
+gcc "${cflags[@]}" "$here/tests/test_contribution.c" -o "$out/test_contribution" "${libs[@]}"
+"$out/test_contribution" "$cvectors"
 
 echo "== C tests (AddressSanitizer)"
 gcc "${cflags[@]}" -fsanitize=address -fno-omit-frame-pointer "$here/tests/test_abi.c" -o "$out/test_abi_asan" "${libs[@]}"
@@ -60,6 +66,8 @@ ASAN_OPTIONS=detect_leaks=1 "$out/test_portfolio_asan" "$pvectors"
 gcc "${cflags[@]}" -fsanitize=address -fno-omit-frame-pointer "$here/tests/test_guarantees.c" -o "$out/test_guarantees_asan" "${libs[@]}"
 # A count memory cannot hold is refused after the allocator says no: let it say no.
 ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 "$out/test_guarantees_asan"
+gcc "${cflags[@]}" -fsanitize=address -fno-omit-frame-pointer "$here/tests/test_contribution.c" -o "$out/test_contribution_asan" "${libs[@]}"
+ASAN_OPTIONS=detect_leaks=1 "$out/test_contribution_asan" "$cvectors"
 
 echo "== C tests (valgrind)"
 valgrind -q --leak-check=full --suppressions="$here/tests/valgrind.supp" --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1 \
@@ -68,6 +76,8 @@ valgrind -q --leak-check=full --suppressions="$here/tests/valgrind.supp" --error
     "$out/test_portfolio" "$pvectors"
 valgrind -q --leak-check=full --suppressions="$here/tests/valgrind.supp" --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1 \
     "$out/test_guarantees"
+valgrind -q --leak-check=full --suppressions="$here/tests/valgrind.supp" --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1 \
+    "$out/test_contribution" "$cvectors"
 
 echo "== C example"
 "$root/examples/c/run.sh"

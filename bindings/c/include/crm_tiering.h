@@ -32,10 +32,10 @@
  * parameter) and never read; a _free of one frees nothing. The limit: once the allocator gives a
  * freed handle's address to a new handle of the same kind, a stale pointer is that new handle.
  *
- * Threads: any function may be called from any thread. A crmt_rulebook (and crmt_columns) is
- * immutable and may be shared by any number of threads; every other handle is used by one
- * thread at a time, and is not freed while another thread uses it (the handle checks do not
- * make that safe).
+ * Threads: any function may be called from any thread. A crmt_rulebook (and crmt_columns, and
+ * crmt_contribution) is immutable and may be shared by any number of threads; every other
+ * handle is used by one thread at a time, and is not freed while another thread uses it (the
+ * handle checks do not make that safe).
  */
 
 #ifndef CRM_TIERING_H
@@ -131,6 +131,11 @@
  * Absent customers are errors: each is held back and reported.
  */
 #define CRMT_ABSENT_ERROR 2
+
+/**
+ * How many figures a `crmt_contribution_figures` holds: the seven components and the net.
+ */
+#define CRMT_CONTRIBUTION_FIGURES 8
 
 /**
  * The result of a call. The values are stable: new codes may be added, none renumbered.
@@ -438,6 +443,13 @@ typedef struct crmt_buffer crmt_buffer;
  * component named once. Immutable once made; released with `crmt_columns_free`.
  */
 typedef struct crmt_columns crmt_columns;
+
+/**
+ * A computed contribution month (SPEC §20): every customer's figures, the account managers'
+ * and branches' roll-ups, the allocation stages and the lineage. Immutable: read it from any
+ * number of threads at once; free it once no thread reads it.
+ */
+typedef struct crmt_contribution crmt_contribution;
 
 /**
  * A month's (or a range's) records: AUM rows, daily balances and designations, each checked
@@ -904,6 +916,21 @@ typedef struct crmt_record_error {
    */
   uint64_t other_row;
 } crmt_record_error;
+
+/**
+ * A set of contribution figures (a customer's, a manager's, the unassigned customers') in fen
+ * (`int64_t` minor units: 164027 is 1640.27), in the order of their names:
+ * `fen[i]` is the figure `crmt_contribution_figure_name(i)` names (`interest_asset`,
+ * `interest_liability`, `fees`, `allocated_costs`, `direct_costs`, `risk_cost`,
+ * `capital_charge`, `net_contribution`, SPEC §20.4: costs positive, the net income less
+ * costs). The names are the library's, the columns of every other output, never restated.
+ */
+typedef struct crmt_contribution_figures {
+  /**
+   * The figures, in fen, in the order of `crmt_contribution_figure_name`.
+   */
+  int64_t fen[CRMT_CONTRIBUTION_FIGURES];
+} crmt_contribution_figures;
 
 #ifdef __cplusplus
 extern "C" {
@@ -2381,6 +2408,190 @@ enum crmt_result crmt_states_get_info(struct crmt_states *states,
  * No other thread uses `states` during or after the call.
  */
 void crmt_states_free(struct crmt_states *states);
+
+/**
+ * Computes the contribution month `month` (`year * 100 + month`) from a rule book in TOML
+ * text (SPEC §20.2; an `[ftp] file` cannot be read here: give the rates inline) and the input
+ * tables as CSV text (SPEC §20.7: a header line of column names, then a record a line).
+ * `account_months_csv` is required; each other table is NULL when not given. In error
+ * messages the tables are named `account_months`, `fees`, `cost_pools`, `activities`,
+ * `direct_costs` and `assignments`.
+ *
+ * On success `*out` receives a new handle, owned by the caller and released with
+ * `crmt_contribution_free`; read it with `crmt_contribution_customer_count`,
+ * `crmt_contribution_customer_id`, `crmt_contribution_customer_figures`, the managers' readers
+ * and `crmt_contribution_to_json`.
+ *
+ * # Errors
+ * - `CRMT_NULL_ARGUMENT` (`book_toml`, `account_months_csv`, `out`), `CRMT_INVALID_UTF8`
+ *   naming the parameter, `CRMT_INVALID_MONTH`.
+ * - A month with errors gives no handle and no figures (SPEC §20.8): `CRMT_RULES_ERROR` when
+ *   the first error is the rule book's, `CRMT_INPUT_ERROR` otherwise (a table's cell or line, a
+ *   record, a missing FTP rate, manager shares, a zero driver total, a conservation fault).
+ *   The errors are found in order: the book's, then each table's (in the order of the
+ *   parameters), then, only when there is none, the computation's. Decision: the details
+ *   are the **first** error's (`crmt_last_error_field`: its field or column;
+ *   `crmt_last_error_record`: its table and line, the header line 1;
+ *   `crmt_last_error_customer`: for manager shares), and `crmt_last_error_message` holds
+ *   **every** error's message, one a line, the first first: its first line is the first
+ *   error's message.
+ *
+ * # Safety
+ * Each text is NULL or NUL-terminated and readable for the call; `out` is writable.
+ * Thread-safe: no state is shared between calls.
+ */
+enum crmt_result crmt_contribution_compute(const char *book_toml,
+                                           int32_t month,
+                                           const char *account_months_csv,
+                                           const char *fees_csv,
+                                           const char *cost_pools_csv,
+                                           const char *activities_csv,
+                                           const char *direct_costs_csv,
+                                           const char *assignments_csv,
+                                           struct crmt_contribution **out);
+
+/**
+ * Frees a contribution month. NULL is ignored. A pointer that is not a live
+ * `crmt_contribution` (freed already, another kind of handle) is refused: nothing is freed, and
+ * the thread's error details say why (`CRMT_INVALID_ARGUMENT`, field `contribution`). Otherwise
+ * keeps the error details.
+ *
+ * # Safety
+ * No other thread uses `contribution` during or after the call.
+ */
+void crmt_contribution_free(struct crmt_contribution *contribution);
+
+/**
+ * The name of figure `index` of a `crmt_contribution_figures` (`"interest_asset"` for 0 ...
+ * `"net_contribution"` for 7): a static string, never freed; NULL for an index from
+ * `CRMT_CONTRIBUTION_FIGURES` on.
+ *
+ * Thread-safe.
+ */
+const char *crmt_contribution_figure_name(size_t index);
+
+/**
+ * The month computed, `year * 100 + month`; 0 when `contribution` is NULL or not a live handle
+ * (then recorded in the error details).
+ *
+ * # Safety
+ * `contribution` is NULL or a live contribution month. Thread-safe (the handle is immutable).
+ */
+int32_t crmt_contribution_month(const struct crmt_contribution *contribution);
+
+/**
+ * How many customers the month has (each with an account-month); 0 when `contribution` is NULL
+ * or not a live handle (then recorded in the error details). Customers are in id order (bytes).
+ *
+ * # Safety
+ * `contribution` is NULL or a live contribution month. Thread-safe (the handle is immutable).
+ */
+size_t crmt_contribution_customer_count(const struct crmt_contribution *contribution);
+
+/**
+ * How many account managers have a share of a customer; 0 when `contribution` is NULL or not
+ * a live handle (then recorded in the error details). Managers are in id order (bytes).
+ *
+ * # Safety
+ * `contribution` is NULL or a live contribution month. Thread-safe (the handle is immutable).
+ */
+size_t crmt_contribution_manager_count(const struct crmt_contribution *contribution);
+
+/**
+ * Writes the id of the customer at `index` (from 0, in id order) into `buf`. Buffer rules as
+ * `crmt_error_message`.
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT`, `CRMT_INVALID_ARGUMENT` (not a live handle), `CRMT_INDEX_OUT_OF_RANGE`,
+ * `CRMT_BUFFER_TOO_SMALL`.
+ *
+ * # Safety
+ * `contribution` is live; `buf` is NULL or writable for `len` bytes; `written` is NULL or
+ * writable. Thread-safe (the handle is immutable).
+ */
+enum crmt_result crmt_contribution_customer_id(const struct crmt_contribution *contribution,
+                                               size_t index,
+                                               char *buf,
+                                               size_t len,
+                                               size_t *written);
+
+/**
+ * The figures of the customer at `index` (from 0, in id order), in fen, into `*out`.
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT`, `CRMT_INVALID_ARGUMENT` (not a live handle), `CRMT_INDEX_OUT_OF_RANGE`.
+ *
+ * # Safety
+ * `contribution` is live; `out` is writable. Thread-safe (the handle is immutable).
+ */
+enum crmt_result crmt_contribution_customer_figures(const struct crmt_contribution *contribution,
+                                                    size_t index,
+                                                    struct crmt_contribution_figures *out);
+
+/**
+ * Writes the id of the account manager at `index` (from 0, in id order) into `buf`. Buffer
+ * rules as `crmt_error_message`.
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT`, `CRMT_INVALID_ARGUMENT` (not a live handle), `CRMT_INDEX_OUT_OF_RANGE`,
+ * `CRMT_BUFFER_TOO_SMALL`.
+ *
+ * # Safety
+ * As `crmt_contribution_customer_id`.
+ */
+enum crmt_result crmt_contribution_manager_id(const struct crmt_contribution *contribution,
+                                              size_t index,
+                                              char *buf,
+                                              size_t len,
+                                              size_t *written);
+
+/**
+ * The roll-up of the account manager at `index` (from 0, in id order, SPEC §20.6): into
+ * `*customers` (when not NULL) how many customers it has a share of, into `*out` its figures
+ * in fen (each customer's components split by the manager's share, the net from them).
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT` (`contribution`, `out`), `CRMT_INVALID_ARGUMENT` (not a live handle),
+ * `CRMT_INDEX_OUT_OF_RANGE`.
+ *
+ * # Safety
+ * `contribution` is live; `customers` is NULL or writable; `out` is writable. Thread-safe (the
+ * handle is immutable).
+ */
+enum crmt_result crmt_contribution_manager_figures(const struct crmt_contribution *contribution,
+                                                   size_t index,
+                                                   size_t *customers,
+                                                   struct crmt_contribution_figures *out);
+
+/**
+ * The figures of the customers without an account manager (`unassigned`, SPEC §20.6: the
+ * managers plus these are the customers), in fen, into `*out`.
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT`, `CRMT_INVALID_ARGUMENT` (not a live handle).
+ *
+ * # Safety
+ * `contribution` is live; `out` is writable. Thread-safe (the handle is immutable).
+ */
+enum crmt_result crmt_contribution_unassigned(const struct crmt_contribution *contribution,
+                                              struct crmt_contribution_figures *out);
+
+/**
+ * The whole month as JSON text (UTF-8) in a new buffer released with `crmt_buffer_free`: every
+ * output of SPEC §20.6 (`month`, `customers`, `managers`, `unassigned`, `branches`,
+ * `legal_entities`, `stages`, `lineage`), each entry keyed by its output columns, amounts,
+ * rates and quantities as decimal texts (exact; never JSON numbers), what a line lacks as
+ * `null`. The form is the contribution crate's (`Contribution::to_json`), the same for every
+ * binding.
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT`, `CRMT_INVALID_ARGUMENT` (not a live handle).
+ *
+ * # Safety
+ * `contribution` is live; `out` is writable. Thread-safe (the handle is immutable).
+ */
+enum crmt_result crmt_contribution_to_json(const struct crmt_contribution *contribution,
+                                           struct crmt_buffer **out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -161,32 +161,28 @@ struct Parts<'a> {
 
 fn parts(e: &crm_tiering_contribution::ContributionError) -> Parts<'_> {
     use crm_tiering_contribution::ContributionError as E;
-    let of = |kind, subject: String, field| Parts { kind, subject: Some(subject), field, ..Parts::default() };
-    match e {
-        E::Rules { field, .. } => {
-            Parts { kind: "rules", field: Some(field.as_str()).filter(|f| !f.is_empty()), ..Parts::default() }
+    let of = |kind, subject: String| Parts { kind, subject: Some(subject), ..Parts::default() };
+    let p = match e {
+        E::Rules { .. } => Parts { kind: "rules", ..Parts::default() },
+        E::Table { table, line, .. } => {
+            Parts { kind: "table", table: Some(table), line: Some(*line), ..Parts::default() }
         }
-        E::Table { table, line, column, .. } => {
-            Parts { kind: "table", table: Some(table), line: Some(*line), field: column.as_deref(), ..Parts::default() }
-        }
-        E::Arrow { table, row, column, .. } => {
-            Parts { kind: "table", table: Some(table), row: *row, field: column.as_deref(), ..Parts::default() }
-        }
-        E::Record { record, field, .. } => of("record", record.clone(), Some(field)),
+        E::Arrow { table, row, .. } => Parts { kind: "table", table: Some(table), row: *row, ..Parts::default() },
+        E::Record { record, .. } => of("record", record.clone()),
         E::RateGap { account, month, .. } => {
-            Parts { month: Some(month.to_string()), ..of("rate_gap", format!("account {account}"), Some("product")) }
+            Parts { month: Some(month.to_string()), ..of("rate_gap", format!("account {account}")) }
         }
-        E::UnknownProduct { account, .. } => of("unknown_product", format!("account {account}"), Some("product")),
+        E::UnknownProduct { account, .. } => of("unknown_product", format!("account {account}")),
         E::DuplicateAccountMonth { account, month } => {
-            Parts { month: Some(month.to_string()), ..of("duplicate", format!("account {account}"), Some("account")) }
+            Parts { month: Some(month.to_string()), ..of("duplicate", format!("account {account}")) }
         }
-        E::Shares { customer, .. } => {
-            Parts { customer: Some(customer), ..of("shares", format!("customer {customer}"), Some("share")) }
-        }
-        E::ZeroDriver { pool, .. } => of("zero_driver", format!("pool {pool}"), Some("driver")),
-        E::Conservation { what, .. } => of("conservation", what.clone(), None),
-        E::TooLarge { what } => of("too_large", what.clone(), None),
-    }
+        E::Shares { customer, .. } => of("shares", format!("customer {customer}")),
+        E::ZeroDriver { pool, .. } => of("zero_driver", format!("pool {pool}")),
+        E::Conservation { what, .. } => of("conservation", what.clone()),
+        E::TooLarge { what } => of("too_large", what.clone()),
+    };
+    // The field and customer are the crate's (one mapping for every binding).
+    Parts { field: e.field(), customer: e.customer(), ..p }
 }
 
 /// The attributes of one contribution error: `kind`, `table`, `row` (0-based, an Arrow

@@ -141,6 +141,50 @@ impl ContributionError {
         ContributionError::Record { record: record.into(), field: field.into(), message: message.into() }
     }
 
+    /// The field the error is about: a rule book's key path (`stages[1].driver`), a table's
+    /// column, a record's field, `product` for a missing FTP rate, `account` for a duplicate,
+    /// `share` for manager shares, `driver` for a zero driver total; `None` when none (a whole
+    /// book or line, a conservation fault).
+    #[must_use]
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ContributionError::Rules { field, .. } => Some(field.as_str()).filter(|f| !f.is_empty()),
+            ContributionError::Table { column, .. } | ContributionError::Arrow { column, .. } => column.as_deref(),
+            ContributionError::Record { field, .. } => Some(field),
+            ContributionError::RateGap { .. } | ContributionError::UnknownProduct { .. } => Some("product"),
+            ContributionError::DuplicateAccountMonth { .. } => Some("account"),
+            ContributionError::Shares { .. } => Some("share"),
+            ContributionError::ZeroDriver { .. } => Some("driver"),
+            ContributionError::Conservation { .. } | ContributionError::TooLarge { .. } => None,
+        }
+    }
+
+    /// The table and line (a CSV table's, the header line 1) or row (an Arrow table's, from 0)
+    /// the error is about; `None` for an error of no table record.
+    #[must_use]
+    pub fn table_record(&self) -> Option<(&str, usize)> {
+        match self {
+            ContributionError::Table { table, line, .. } => Some((table, *line)),
+            ContributionError::Arrow { table, row: Some(row), .. } => Some((table, *row)),
+            _ => None,
+        }
+    }
+
+    /// The customer the error is about, when it names one as such (manager shares).
+    #[must_use]
+    pub fn customer(&self) -> Option<&str> {
+        match self {
+            ContributionError::Shares { customer, .. } => Some(customer),
+            _ => None,
+        }
+    }
+
+    /// Whether the error is the rule book's (the rest are the inputs').
+    #[must_use]
+    pub fn is_rules(&self) -> bool {
+        matches!(self, ContributionError::Rules { .. })
+    }
+
     /// A rule book error.
     pub(crate) fn rules(field: impl Into<String>, message: impl Into<String>) -> Self {
         ContributionError::Rules { field: field.into(), message: message.into() }

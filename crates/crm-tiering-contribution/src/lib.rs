@@ -47,6 +47,7 @@ mod error;
 mod fen;
 mod ftp;
 mod inputs;
+mod json;
 mod lineage;
 mod records;
 mod rollup;

@@ -212,6 +212,38 @@ fn run(case: &toml::Table) -> Result<Contribution, Vec<String>> {
     compute(&book, month, &inputs).map_err(|e| e.0.iter().map(ToString::to_string).collect())
 }
 
+/// The JSON form (`Contribution::to_json`) holds every list with the same values: each
+/// field of each entry (the pool lists aside, whose form differs), absent fields as `null`.
+fn json_problems(c: &Contribution, lists: &BTreeMap<&'static str, Vec<Fields>>) -> Vec<String> {
+    let doc: serde_json::Value = serde_json::from_str(&c.to_json()).expect("to_json gives JSON");
+    let mut problems = Vec::new();
+    if doc["month"] != c.month.to_string().as_str() {
+        problems.push(format!("json month: {}", doc["month"]));
+    }
+    for (name, entries) in lists {
+        let json: Vec<&serde_json::Value> = match &doc[*name] {
+            serde_json::Value::Array(a) => a.iter().collect(),
+            one => vec![one],
+        };
+        if json.len() != entries.len() {
+            problems.push(format!("json {name}: {} entries, not {}", json.len(), entries.len()));
+            continue;
+        }
+        for (i, (j, e)) in json.iter().zip(entries).enumerate() {
+            for (k, v) in e.iter().filter(|(k, _)| !["by_pool", "to_pools"].contains(&k.as_str())) {
+                let got = match &j[k.as_str()] {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                if &got != v {
+                    problems.push(format!("json {name}[{i}].{k}: {got}, not {v}"));
+                }
+            }
+        }
+    }
+    problems
+}
+
 fn check(path: &Path) -> Vec<String> {
     let source = std::fs::read_to_string(path).expect("readable vector");
     let case: toml::Table = toml::from_str(&source).expect("a vector is TOML");
@@ -235,6 +267,7 @@ fn check(path: &Path) -> Vec<String> {
             if expected.is_empty() {
                 problems.push("nothing expected".into());
             }
+            problems.extend(json_problems(&c, &lists));
             problems
         }
     }

@@ -13,7 +13,7 @@
 //!   need no NUL. Invalid UTF-8 gives [`crmt_result::CRMT_INVALID_UTF8`].
 //! - **Ownership**: every handle (`crmt_rulebook`, `crmt_state`, `crmt_states`, `crmt_outcome`,
 //!   `crmt_batch`, `crmt_portfolio`, `crmt_columns`, `crmt_extract`, `crmt_portfolio_result`,
-//!   `crmt_buffer`) is created by the library and released by its `_free`
+//!   `crmt_contribution`, `crmt_buffer`) is created by the library and released by its `_free`
 //!   function, which accepts NULL. Pointers returned by accessors borrow from their handle and
 //!   stay valid until that handle is freed or changed. Static strings (codes, names, the
 //!   version) are never freed. The caller never calls `free()` on library memory.
@@ -48,9 +48,10 @@
 //!   printed on the host's stderr. The library's panic hook (installed once, on the first
 //!   call) passes panics outside the library's calls on to the hook it found.
 //! - **Threads**: a `crmt_rulebook` is immutable and may be shared by any number of threads.
-//!   `crmt_columns` is immutable once made. `crmt_state`, `crmt_states`, `crmt_outcome`,
-//!   `crmt_batch`, `crmt_portfolio`, `crmt_extract`, `crmt_portfolio_result` and `crmt_buffer` are
-//!   not synchronized: one thread at a time per handle.
+//!   `crmt_columns` and `crmt_contribution` are immutable once made (read by any number of
+//!   threads). `crmt_state`, `crmt_states`, `crmt_outcome`, `crmt_batch`, `crmt_portfolio`,
+//!   `crmt_extract`, `crmt_portfolio_result` and `crmt_buffer` are not synchronized: one thread
+//!   at a time per handle.
 //! - **Portfolio month**: stored states are keyed by customer id (`crmt_portfolio`); a month's
 //!   records (`crmt_extract`) meet them by id in `crmt_evaluate_portfolio`, never by position.
 #![allow(non_camel_case_types)]
@@ -90,10 +91,13 @@ mod portfolio;
 mod rulebook;
 // One customer's state, and the batch's states.
 mod state;
+// The contribution month (SPEC §20).
+mod contribution;
 
 pub use batch::*;
 pub use buffer::*;
 pub use code::crmt_result;
+pub use contribution::*;
 pub use error::*;
 pub use evaluate::*;
 pub use event::*;

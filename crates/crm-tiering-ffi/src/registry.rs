@@ -31,9 +31,10 @@ pub(crate) enum Kind {
     Extract,
     PortfolioResult,
     Options,
+    Contribution,
 }
 
-const KINDS: usize = 11;
+const KINDS: usize = 12;
 
 impl Kind {
     pub(crate) const ALL: [Kind; KINDS] = [
@@ -48,6 +49,7 @@ impl Kind {
         Kind::Extract,
         Kind::PortfolioResult,
         Kind::Options,
+        Kind::Contribution,
     ];
 
     /// The C type's name, for messages.
@@ -64,6 +66,7 @@ impl Kind {
             Kind::Extract => "crmt_extract",
             Kind::PortfolioResult => "crmt_portfolio_result",
             Kind::Options => "crmt_options",
+            Kind::Contribution => "crmt_contribution",
         }
     }
 }

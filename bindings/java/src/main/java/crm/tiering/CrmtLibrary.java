@@ -135,4 +135,18 @@ interface CrmtLibrary extends Library {
     void crmt_options_free(Pointer options);
     int crmt_evaluate_portfolio_with_options(Pointer book, Pointer portfolio, int first, int last, Pointer extract,
             Pointer options, Pointer result);
+
+    int crmt_contribution_compute(byte[] book, int month, byte[] accountMonths, byte[] fees, byte[] costPools,
+            byte[] activities, byte[] directCosts, byte[] assignments, PointerByReference out);
+    void crmt_contribution_free(Pointer contribution);
+    Pointer crmt_contribution_figure_name(long index);
+    int crmt_contribution_month(Pointer contribution);
+    long crmt_contribution_customer_count(Pointer contribution);
+    long crmt_contribution_manager_count(Pointer contribution);
+    int crmt_contribution_customer_id(Pointer contribution, long index, byte[] buf, long len, LongByReference written);
+    int crmt_contribution_customer_figures(Pointer contribution, long index, Pointer out);
+    int crmt_contribution_manager_id(Pointer contribution, long index, byte[] buf, long len, LongByReference written);
+    int crmt_contribution_manager_figures(Pointer contribution, long index, LongByReference customers, Pointer out);
+    int crmt_contribution_unassigned(Pointer contribution, Pointer out);
+    int crmt_contribution_to_json(Pointer contribution, PointerByReference out);
 }

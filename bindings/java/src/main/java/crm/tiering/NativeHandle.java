@@ -17,8 +17,8 @@ import java.util.function.Consumer;
  *       handle once and marks it closed: later calls throw {@link IllegalStateException}; closing
  *       again does nothing, from any thread.
  *   <li>A call that uses several handles locks them in one global order, {@link #RULE_BOOK},
- *       {@link #PORTFOLIO_STATES}, {@link #EXTRACT}, {@link #PORTFOLIO_RUN}, {@link #BATCH_STATES}
- *       ({@link #enter(NativeHandle...)} sorts them), and no code of the binding takes a handle of
+ *       {@link #PORTFOLIO_STATES}, {@link #EXTRACT}, {@link #PORTFOLIO_RUN}, {@link #BATCH_STATES},
+ *       {@link #CONTRIBUTION} ({@link #enter(NativeHandle...)} sorts them), and no code of the binding takes a handle of
  *       a lower rank while it holds one of a higher rank: two calls cannot wait for each other.
  * </ul>
  *
@@ -31,6 +31,7 @@ final class NativeHandle {
     static final int EXTRACT = 2;
     static final int PORTFOLIO_RUN = 3;
     static final int BATCH_STATES = 4;
+    static final int CONTRIBUTION = 5;
 
     private final String what;
     private final String closedMessage;
