@@ -21,6 +21,7 @@ mod explain;
 mod export;
 mod input;
 mod invocation;
+mod loans;
 mod options;
 mod output;
 mod parquet_in;
@@ -141,6 +142,14 @@ enum Command {
     /// line and field (exit code 4) and nothing is written.
     #[command(after_long_help = EXIT_CODES)]
     Contribution(contribution::ContributionArgs),
+    /// Classifies a month's loans (五级分类, SPEC §21) from the warehouse's loan-month records and
+    /// the customers' loan states after the month before, under the rule book's `[loans]`
+    /// settings: the regulatory floor by overdue days, the effective class and its clean window,
+    /// and the signals (逾期, 临近不良, 不良贷款, 分类宽于监管底线, 不良上调观察期未满). Writes
+    /// customers.csv, signals.csv and loan-states.jsonl into --out (all or none); bad records are
+    /// listed with file, line and field (exit code 4) and nothing is written.
+    #[command(after_long_help = EXIT_CODES)]
+    Loans(loans::LoansArgs),
     /// Validates a rule book and prints its tiers and settings, or its error.
     CheckRules(CheckRulesArgs),
     /// Measures the engine: batch evaluation of 1M and 10M customers, a 24-month replay of 1M
@@ -441,6 +450,7 @@ fn main() -> ExitCode {
         ),
         Command::Simulate(args) => simulate::simulate_command(&args),
         Command::Contribution(args) => contribution::contribution_command(&args),
+        Command::Loans(args) => loans::loans_command(&args),
         Command::CheckRules(args) => check_rules::check_rules_command(&args.file),
         Command::Bench(args) => bench::bench_command(&args),
     };
