@@ -186,7 +186,9 @@ fn read_states(path: &Path) -> Result<BTreeMap<String, LoanState>, Failure> {
 /// place only when all are written.
 fn write_outputs(dir: &Path, outcomes: &[LoanOutcome]) -> Result<(), Failure> {
     let mut staging = Staging::new(dir)?;
-    let mut customers = String::from("month,customer_id,loans,worst,worst_zh,trend,has_non_performing\n");
+    // `non_performing` (1 or 0) is a measure column `run --measure non_performing=customers.csv`
+    // reads, for a book that pauses upgrades while it is above zero (SPEC §21.8).
+    let mut customers = String::from("month,customer_id,loans,worst,worst_zh,trend,non_performing\n");
     let mut signals = String::from(
         "month,customer_id,loan_id,number,signal,signal_zh,overdue_days,boundary,floor,bank,effective,clean_months,clean_periods\n",
     );
@@ -201,7 +203,7 @@ fn write_outputs(dir: &Path, outcomes: &[LoanOutcome]) -> Result<(), Failure> {
             text(o.worst.map(|c| c.as_str().to_string())),
             text(o.worst.map(|c| c.name_zh().to_string())),
             text(o.trend.map(|t| t.as_str().to_string())),
-            o.has_non_performing
+            u8::from(o.has_non_performing)
         ));
         for s in &o.signals {
             signals.push_str(&format!(

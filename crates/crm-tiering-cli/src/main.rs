@@ -263,6 +263,8 @@ pub(crate) struct RunArgs {
     portfolio: options::PortfolioArgs,
     #[command(flatten)]
     contribution: run::contribution::RunContributionArgs,
+    #[command(flatten)]
+    measures: run::measures::RunMeasureArgs,
     /// Print only the committed months, not the summary.
     #[arg(long, short)]
     quiet: bool,

@@ -9,6 +9,7 @@
 //! begun at once. The evaluation's sink, which sends each month, is in `run/stream.rs`.
 
 pub(crate) mod contribution;
+pub(crate) mod measures;
 mod stream;
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -108,6 +109,7 @@ pub(crate) fn run_command(args: &RunArgs) -> Result<Exit, Failure> {
         (input::load(&book, &files), None)
     };
     let mut inputs = inputs?;
+    measures::supply(&args.measures, args.month, &book, &mut inputs.extract)?;
     let contribution =
         contribution::supply(&args.contribution, (args.month, &args.store, args.rerun), &book, &mut inputs.extract)?;
     let config = RunConfig {

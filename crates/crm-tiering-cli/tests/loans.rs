@@ -82,7 +82,7 @@ fn floors_at_the_boundary_days_and_the_state_carries_over() {
     assert_eq!(code(&o), 0, "{}", err(&o));
     let signals = read(&o2, "signals.csv");
     assert!(signals.contains("2024-04,b91,L1,2205,upgrade_held_by_clean_window,不良上调观察期未满,0,,normal,special_mention,substandard,1,1"), "{signals}");
-    assert!(read(&o2, "customers.csv").contains("2024-04,b90,0,,,,false"), "{}", read(&o2, "customers.csv"));
+    assert!(read(&o2, "customers.csv").contains("2024-04,b90,0,,,,0"), "{}", read(&o2, "customers.csv"));
     let may = write(d, "may.csv", "b91,L1,2024-05,0,0,关注,true\n");
     let o = cli(&["loans", "--month", "2024-05", "--loans", &may, "--states", p(&states), "--out", p(&d.join("o3"))]);
     assert_eq!(code(&o), 4, "{}", err(&o));
@@ -129,4 +129,68 @@ fn bad_records_are_listed_with_their_line_and_field_and_nothing_is_written() {
     assert_eq!(code(&o), 4, "{}", err(&o));
     assert!(err(&o).contains("cells.csv line 2: field `principal_overdue_days`: `1.5`"), "{}", err(&o));
     assert!(err(&o).contains("cells.csv line 3: field `repayment_due`: `maybe`"), "{}", err(&o));
+}
+
+/// SPEC §21.8 end to end: `loans` writes each customer's `non_performing` (1 or 0), `run
+/// --measure non_performing=customers.csv` gives it to a book that pauses upgrades while it is
+/// above zero: the customer with a non-performing loan is not enrolled, with `upgrade_paused`.
+#[test]
+fn a_non_performing_loan_pauses_the_entry_in_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let loans = write(d, "loans.csv", "c1,L1,2024-03,91,0,次级,false\nc2,L2,2024-03,0,0,正常,true\n");
+    let o = cli(&["loans", "--month", "2024-03", "--loans", &loans, "--out", p(&d.join("l"))]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let flags = d.join("l").join("customers.csv");
+    let book = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules-spec/default-rules.toml"))
+        .unwrap()
+        .replace(
+            "[[rule_sets.versions.tiers]]\ncode = \"gold\"",
+            "[[rule_sets.versions.measures]]\ncode = \"non_performing\"\n\n[[rule_sets.versions.tiers]]\ncode = \"gold\"",
+        )
+        .replace("near_threshold_band = \"0.10\"", "near_threshold_band = \"0.10\"\npause_upgrades_while = \"non_performing\"");
+    let rules = d.join("rules.toml");
+    std::fs::write(&rules, book).unwrap();
+    let aum = common::month_file(
+        d,
+        "aum.csv",
+        &[("2024-03", "c1", "300000"), ("2024-03", "c2", "300000"), ("2024-03", "c3", "300000")],
+    );
+    let store = d.join("s.db");
+    let measure = format!("non_performing={}", p(&flags));
+    let run = |month: &str, measure: &str| {
+        cli(&[
+            "run",
+            "--month",
+            month,
+            "--aum",
+            &aum,
+            "--rules",
+            p(&rules),
+            "--store",
+            p(&store),
+            "--create-store",
+            "--measure",
+            measure,
+        ])
+    };
+    let o = run("2024-03..2024-04", &measure);
+    assert_eq!(code(&o), 2, "{}", err(&o));
+    let o = run("2024-03", &format!("points={}", p(&flags)));
+    assert_eq!(code(&o), 4, "the file has no `points` column: {}", err(&o));
+    let o = run("2024-03", &measure);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let x = d.join("x");
+    let o = cli(&["export", "--month", "2024-03", "--format", "csv", "--store", p(&store), "--out", p(&x)]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let events = read(&x, "events.csv");
+    let kinds: Vec<(&str, &str)> = events
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            (c[1], c[3])
+        })
+        .collect();
+    assert_eq!(kinds, [("c1", "upgrade_paused"), ("c2", "entered"), ("c3", "entered")], "{events}");
 }
