@@ -389,6 +389,16 @@ typedef enum crmt_alert_kind {
    * `measure_value`, more than `threshold`, from the day before.
    */
   CRMT_ALERT_LARGE_FLOW = 10,
+  /**
+   * dormant (睡眠): a warning (SPEC §22.6); `measure_value` days without customer-initiated
+   * activity, at least `threshold`.
+   */
+  CRMT_ALERT_DORMANT = 11,
+  /**
+   * reactivated (重新激活): a warning (SPEC §22.6); last month's `measure_value` days without
+   * activity were at least `threshold`, this month there was activity.
+   */
+  CRMT_ALERT_REACTIVATED = 12,
 } crmt_alert_kind;
 
 /**

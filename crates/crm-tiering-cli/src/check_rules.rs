@@ -166,6 +166,18 @@ fn warning_lines(s: &mut String, v: &crm_tiering::RuleVersion) {
                 crm_tiering::from_fen(w.amount_fen),
                 w.months
             ),
+            crm_tiering::WarningKind::Dormant => format!(
+                "dormant: {} at least {} days with AUM at most {}",
+                w.measure,
+                w.days,
+                crm_tiering::from_fen(w.amount_fen)
+            ),
+            crm_tiering::WarningKind::Reactivated => format!(
+                "reactivated: {} at least {} days last month, below this month, with AUM at least {}",
+                w.measure,
+                w.days,
+                crm_tiering::from_fen(w.amount_fen)
+            ),
             crm_tiering::WarningKind::LargeFlow => format!(
                 "large_flow: the daily balances' total moving by more than {} in a day",
                 crm_tiering::from_fen(w.amount_fen)

@@ -106,6 +106,12 @@ pub enum crmt_alert_kind {
     /// large_flow (大额变动): a warning (SPEC §22.5); a day's total balance moved by
     /// `measure_value`, more than `threshold`, from the day before.
     CRMT_ALERT_LARGE_FLOW = 10,
+    /// dormant (睡眠): a warning (SPEC §22.6); `measure_value` days without customer-initiated
+    /// activity, at least `threshold`.
+    CRMT_ALERT_DORMANT = 11,
+    /// reactivated (重新激活): a warning (SPEC §22.6); last month's `measure_value` days without
+    /// activity were at least `threshold`, this month there was activity.
+    CRMT_ALERT_REACTIVATED = 12,
 }
 
 /// An event as a plain struct. Codes are NUL-terminated (empty when none), months are
@@ -244,6 +250,8 @@ fn alert_kind(k: AlertKind) -> crmt_alert_kind {
         AlertKind::DropPct => CRMT_ALERT_DROP_PCT,
         AlertKind::BelowFor => CRMT_ALERT_BELOW_FOR,
         AlertKind::LargeFlow => CRMT_ALERT_LARGE_FLOW,
+        AlertKind::Dormant => CRMT_ALERT_DORMANT,
+        AlertKind::Reactivated => CRMT_ALERT_REACTIVATED,
     }
 }
 

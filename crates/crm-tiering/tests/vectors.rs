@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use crm_tiering::{
-    Alert, AlertKind, Customer, CustomerState, Engine, EngineOptions, Event, Month, MonthInput, RuleBook, TieringError,
+    Alert, Customer, CustomerState, Engine, EngineOptions, Event, Month, MonthInput, RuleBook, TieringError,
 };
 use serde_json::{Value, json};
 
@@ -144,7 +144,7 @@ fn check_expect(expect: &Value, out: &crm_tiering::MonthOutcome) -> Vec<String> 
             "warnings" => json!(
                 alerts
                     .iter()
-                    .filter(|a| matches!(a.kind, AlertKind::DropPct | AlertKind::BelowFor | AlertKind::LargeFlow))
+                    .filter(|a| a.kind.is_warning())
                     .map(|a| format!(
                         "{} {}<{}",
                         a.kind,

@@ -107,6 +107,21 @@ fn warnings<S: Sink + ?Sized>(
                     );
                 }
             }
+            WarningKind::Dormant => {
+                let days = i64::from(w.days) * 100;
+                if value >= days && aum_fen <= w.amount_fen {
+                    let dormant = alert(AlertKind::Dormant).with_threshold(days).with_gap(value.saturating_sub(days));
+                    sink.alert(dormant.measured(w.measure, w.window, value).with_months(None, lifetime));
+                }
+            }
+            WarningKind::Reactivated => {
+                let days = i64::from(w.days) * 100;
+                if windowed != NO_VALUE && windowed >= days && value < days && aum_fen >= w.amount_fen {
+                    let back =
+                        alert(AlertKind::Reactivated).with_threshold(days).with_gap(windowed.saturating_sub(days));
+                    sink.alert(back.measured(w.measure, w.window, windowed).with_months(None, lifetime));
+                }
+            }
             WarningKind::BelowFor => {
                 if windowed != NO_VALUE && windowed < w.amount_fen {
                     sink.alert(

@@ -143,5 +143,26 @@ code_enum! {
         /// A `large_flow` warning (SPEC §22.5): a day's total balance moved by more than the
         /// rule's amount from the day before.
         LargeFlow = "large_flow" / "大额变动",
+        /// A `dormant` warning (SPEC §22.6): no customer-initiated activity for the rule's days,
+        /// with AUM at most its amount.
+        Dormant = "dormant" / "睡眠",
+        /// A `reactivated` warning (SPEC §22.6): dormant last month, active this month with AUM
+        /// at least the rule's amount.
+        Reactivated = "reactivated" / "重新激活",
+    }
+}
+
+impl AlertKind {
+    /// Whether the alert is a warning of the rule book's (SPEC §22) rather than one of the
+    /// alerts every book gives (SPEC §11).
+    pub fn is_warning(self) -> bool {
+        matches!(
+            self,
+            AlertKind::DropPct
+                | AlertKind::BelowFor
+                | AlertKind::LargeFlow
+                | AlertKind::Dormant
+                | AlertKind::Reactivated
+        )
     }
 }

@@ -26,6 +26,11 @@ pub enum WarningKind {
     /// A day's total balance moved by more than `amount` from the day before, read from the
     /// month's daily balances (大额变动, SPEC §22.5).
     LargeFlow,
+    /// No customer-initiated activity for at least `days` days, with AUM at most `amount`
+    /// (睡眠, SPEC §22.6).
+    Dormant,
+    /// Dormant last month, active this month with AUM at least `amount` (重新激活, SPEC §22.6).
+    Reactivated,
 }
 
 /// Who acts on a warning.
@@ -63,6 +68,9 @@ pub struct WarningFile {
     /// `below_for`: the months (2 to 24).
     #[serde(default, skip_serializing_if = "is_zero", deserialize_with = "whole::deserialize")]
     pub months: i64,
+    /// `dormant`, `reactivated`: the days without customer-initiated activity (1 to 3,660).
+    #[serde(default, skip_serializing_if = "is_zero", deserialize_with = "whole::deserialize")]
+    pub days: i64,
     /// Only customers whose tier is at or above this one; every customer when left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_tier: Option<String>,
@@ -100,6 +108,9 @@ pub struct WarningOverride {
     /// Months the alert stays open there.
     #[serde(default, skip_serializing_if = "is_zero", deserialize_with = "whole::deserialize")]
     pub lifetime_months: i64,
+    /// `dormant`, `reactivated`: the days there.
+    #[serde(default, skip_serializing_if = "is_zero", deserialize_with = "whole::deserialize")]
+    pub days: i64,
     /// The warning does not apply there.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub off: bool,
@@ -125,6 +136,9 @@ impl WarningFile {
         }
         if o.lifetime_months != 0 {
             w.lifetime_months = o.lifetime_months;
+        }
+        if o.days != 0 {
+            w.days = o.days;
         }
         w.min_tier = o.min_tier.clone().or(w.min_tier);
         w.role = o.role.unwrap_or(w.role);
@@ -166,8 +180,10 @@ pub struct Warning {
     pub percent: Decimal,
     /// `below_for`: the amount in fen; zero for `drop_pct`.
     pub amount_fen: i64,
-    /// `below_for`: the months; zero for `drop_pct`.
+    /// `below_for`: the months; zero otherwise.
     pub months: u32,
+    /// `dormant`, `reactivated`: the days without customer-initiated activity; zero otherwise.
+    pub days: u32,
     /// The lowest tier it applies to, when limited.
     pub min_tier: Option<TierCode>,
     /// Who acts.
@@ -241,6 +257,8 @@ fn kind_code(kind: WarningKind) -> &'static str {
         WarningKind::DropPct => "drop_pct",
         WarningKind::BelowFor => "below_for",
         WarningKind::LargeFlow => "large_flow",
+        WarningKind::Dormant => "dormant",
+        WarningKind::Reactivated => "reactivated",
     }
 }
 
@@ -255,9 +273,13 @@ fn compile_warning(
     let mut value = measure_index(&f.measure, measures, &field("measure"))?;
     let measure = MeasureCode::register(&f.measure).map_err(|e| RuleError::new(field("measure"), e.to_string()))?;
     let (window, kept, amount_fen, months) = kind_settings(f, measures, &mut value, wat)?;
+    let (days, months) = match f.kind {
+        WarningKind::Dormant | WarningKind::Reactivated => (months, 0),
+        _ => (0, months),
+    };
     let complete = f.kind == WarningKind::BelowFor;
     let windowed = match f.kind {
-        WarningKind::LargeFlow => value,
+        WarningKind::LargeFlow | WarningKind::Dormant => value,
         _ => values + slot_of(slots, WindowSlot { code: measure, measure: value, window, complete }),
     };
     let (min_tier, min_rank) = match &f.min_tier {
@@ -284,6 +306,7 @@ fn compile_warning(
         percent: f.percent,
         amount_fen,
         months,
+        days,
         min_tier,
         role: f.role,
         lifetime_months,
@@ -312,6 +335,9 @@ fn kind_settings(
         }
     };
     Ok(match f.kind {
+        WarningKind::DropPct | WarningKind::BelowFor | WarningKind::LargeFlow if f.days != 0 => {
+            return Err(RuleError::new(field("days"), format!("a `{}` warning takes no `days`", kind_code(f.kind))));
+        }
         WarningKind::DropPct => {
             unused("amount", !f.amount.is_zero())?;
             unused("months", f.months != 0)?;
@@ -360,6 +386,26 @@ fn kind_settings(
             // The month's largest daily change follows the measured values (SPEC §22.5).
             *value = measures.len() + 1;
             (Window::Month, 0, positive_fen(f.amount, &field("amount"))?, 0)
+        }
+        WarningKind::Dormant | WarningKind::Reactivated => {
+            unused("window", f.window.is_some())?;
+            unused("percent", !f.percent.is_zero())?;
+            unused("months", f.months != 0)?;
+            if *value == 0 {
+                return Err(RuleError::new(
+                    field("measure"),
+                    format!(
+                        "a `{}` warning reads a declared measure of days without customer-initiated activity (such as `days_inactive`), not `aum`",
+                        kind_code(f.kind)
+                    ),
+                ));
+            }
+            let days = u32::try_from(f.days)
+                .ok()
+                .filter(|d| (1..=3660).contains(d))
+                .ok_or_else(|| RuleError::new(field("days"), format!("days must be from 1 to 3660, got {}", f.days)))?;
+            let window = if f.kind == WarningKind::Reactivated { Window::Prev(1) } else { Window::Month };
+            (window, 0, positive_fen(f.amount, &field("amount"))?, days)
         }
     })
 }
