@@ -399,6 +399,11 @@ typedef enum crmt_alert_kind {
    * activity were at least `threshold`, this month there was activity.
    */
   CRMT_ALERT_REACTIVATED = 12,
+  /**
+   * maturity_not_reinvested (到期未续存): a warning (SPEC §22.7); `measure_value` of principal
+   * matured and not reinvested, at least `threshold`.
+   */
+  CRMT_ALERT_MATURITY_NOT_REINVESTED = 13,
 } crmt_alert_kind;
 
 /**

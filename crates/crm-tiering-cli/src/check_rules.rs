@@ -166,6 +166,9 @@ fn warning_lines(s: &mut String, v: &crm_tiering::RuleVersion) {
                 crm_tiering::from_fen(w.amount_fen),
                 w.months
             ),
+            crm_tiering::WarningKind::MaturityNotReinvested => {
+                format!("maturity_not_reinvested: {} at least {}", w.measure, crm_tiering::from_fen(w.amount_fen))
+            }
             crm_tiering::WarningKind::Dormant => format!(
                 "dormant: {} at least {} days with AUM at most {}",
                 w.measure,

@@ -112,6 +112,9 @@ pub enum crmt_alert_kind {
     /// reactivated (重新激活): a warning (SPEC §22.6); last month's `measure_value` days without
     /// activity were at least `threshold`, this month there was activity.
     CRMT_ALERT_REACTIVATED = 12,
+    /// maturity_not_reinvested (到期未续存): a warning (SPEC §22.7); `measure_value` of principal
+    /// matured and not reinvested, at least `threshold`.
+    CRMT_ALERT_MATURITY_NOT_REINVESTED = 13,
 }
 
 /// An event as a plain struct. Codes are NUL-terminated (empty when none), months are
@@ -252,6 +255,7 @@ fn alert_kind(k: AlertKind) -> crmt_alert_kind {
         AlertKind::LargeFlow => CRMT_ALERT_LARGE_FLOW,
         AlertKind::Dormant => CRMT_ALERT_DORMANT,
         AlertKind::Reactivated => CRMT_ALERT_REACTIVATED,
+        AlertKind::MaturityNotReinvested => CRMT_ALERT_MATURITY_NOT_REINVESTED,
     }
 }
 

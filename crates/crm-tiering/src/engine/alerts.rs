@@ -107,6 +107,14 @@ fn warnings<S: Sink + ?Sized>(
                     );
                 }
             }
+            WarningKind::MaturityNotReinvested => {
+                if value >= w.amount_fen {
+                    let left = alert(AlertKind::MaturityNotReinvested)
+                        .with_threshold(w.amount_fen)
+                        .with_gap(value.saturating_sub(w.amount_fen));
+                    sink.alert(left.measured(w.measure, w.window, value).with_months(None, lifetime));
+                }
+            }
             WarningKind::Dormant => {
                 let days = i64::from(w.days) * 100;
                 if value >= days && aum_fen <= w.amount_fen {

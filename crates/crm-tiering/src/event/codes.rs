@@ -149,6 +149,9 @@ code_enum! {
         /// A `reactivated` warning (SPEC §22.6): dormant last month, active this month with AUM
         /// at least the rule's amount.
         Reactivated = "reactivated" / "重新激活",
+        /// A `maturity_not_reinvested` warning (SPEC §22.7): principal matured in the month and
+        /// not reinvested reached the rule's amount.
+        MaturityNotReinvested = "maturity_not_reinvested" / "到期未续存",
     }
 }
 
@@ -163,6 +166,7 @@ impl AlertKind {
                 | AlertKind::LargeFlow
                 | AlertKind::Dormant
                 | AlertKind::Reactivated
+                | AlertKind::MaturityNotReinvested
         )
     }
 }

@@ -31,6 +31,9 @@ pub enum WarningKind {
     Dormant,
     /// Dormant last month, active this month with AUM at least `amount` (重新激活, SPEC §22.6).
     Reactivated,
+    /// A declared measure of principal matured and not reinvested in the month at least
+    /// `amount` (到期未续存, SPEC §22.7).
+    MaturityNotReinvested,
 }
 
 /// Who acts on a warning.
@@ -259,6 +262,7 @@ fn kind_code(kind: WarningKind) -> &'static str {
         WarningKind::LargeFlow => "large_flow",
         WarningKind::Dormant => "dormant",
         WarningKind::Reactivated => "reactivated",
+        WarningKind::MaturityNotReinvested => "maturity_not_reinvested",
     }
 }
 
@@ -279,7 +283,7 @@ fn compile_warning(
     };
     let complete = f.kind == WarningKind::BelowFor;
     let windowed = match f.kind {
-        WarningKind::LargeFlow | WarningKind::Dormant => value,
+        WarningKind::LargeFlow | WarningKind::Dormant | WarningKind::MaturityNotReinvested => value,
         _ => values + slot_of(slots, WindowSlot { code: measure, measure: value, window, complete }),
     };
     let (min_tier, min_rank) = match &f.min_tier {
@@ -335,7 +339,9 @@ fn kind_settings(
         }
     };
     Ok(match f.kind {
-        WarningKind::DropPct | WarningKind::BelowFor | WarningKind::LargeFlow if f.days != 0 => {
+        WarningKind::DropPct | WarningKind::BelowFor | WarningKind::LargeFlow | WarningKind::MaturityNotReinvested
+            if f.days != 0 =>
+        {
             return Err(RuleError::new(field("days"), format!("a `{}` warning takes no `days`", kind_code(f.kind))));
         }
         WarningKind::DropPct => {
@@ -385,6 +391,18 @@ fn kind_settings(
             }
             // The month's largest daily change follows the measured values (SPEC §22.5).
             *value = measures.len() + 1;
+            (Window::Month, 0, positive_fen(f.amount, &field("amount"))?, 0)
+        }
+        WarningKind::MaturityNotReinvested => {
+            unused("window", f.window.is_some())?;
+            unused("percent", !f.percent.is_zero())?;
+            unused("months", f.months != 0)?;
+            if *value == 0 {
+                return Err(RuleError::new(
+                    field("measure"),
+                    "a `maturity_not_reinvested` warning reads a declared measure of principal matured and not reinvested (such as `matured_not_reinvested`), not `aum`",
+                ));
+            }
             (Window::Month, 0, positive_fen(f.amount, &field("amount"))?, 0)
         }
         WarningKind::Dormant | WarningKind::Reactivated => {
