@@ -324,6 +324,25 @@ fn compile_warning(
 /// What a warning's kind reads (at field path `wat`): its window, the share `drop_pct` keeps,
 /// the amount in fen and the months; `value` becomes the index of what it reads when that is
 /// not a measure (the largest daily change of `large_flow`).
+/// Refuses, naming the first, the settings among `names` that `f`'s kind does not read.
+fn takes_none(f: &WarningFile, wat: &str, names: &[&str]) -> Result<(), RuleError> {
+    for &name in names {
+        let given = match name {
+            "window" => f.window.is_some(),
+            "percent" => !f.percent.is_zero(),
+            "amount" => !f.amount.is_zero(),
+            "months" => f.months != 0,
+            "days" => f.days != 0,
+            _ => false,
+        };
+        if given {
+            let message = format!("a `{}` warning takes no `{name}`", kind_code(f.kind));
+            return Err(RuleError::new(format!("{wat}.{name}"), message));
+        }
+    }
+    Ok(())
+}
+
 fn kind_settings(
     f: &WarningFile,
     measures: &[Measure],
@@ -331,22 +350,10 @@ fn kind_settings(
     wat: &str,
 ) -> Result<(Window, i64, i64, u32), RuleError> {
     let field = |name: &str| format!("{wat}.{name}");
-    let unused = |name: &str, given: bool| {
-        if given {
-            Err(RuleError::new(field(name), format!("a `{}` warning takes no `{name}`", kind_code(f.kind))))
-        } else {
-            Ok(())
-        }
-    };
+    let unused = |names: &[&str]| takes_none(f, wat, names);
     Ok(match f.kind {
-        WarningKind::DropPct | WarningKind::BelowFor | WarningKind::LargeFlow | WarningKind::MaturityNotReinvested
-            if f.days != 0 =>
-        {
-            return Err(RuleError::new(field("days"), format!("a `{}` warning takes no `days`", kind_code(f.kind))));
-        }
         WarningKind::DropPct => {
-            unused("amount", !f.amount.is_zero())?;
-            unused("months", f.months != 0)?;
+            unused(&["amount", "months", "days"])?;
             let window = match f.window {
                 Some(w) if !w.is_month() => w,
                 _ => {
@@ -368,8 +375,7 @@ fn kind_settings(
             (window, kept, 0, 0)
         }
         WarningKind::BelowFor => {
-            unused("window", f.window.is_some())?;
-            unused("percent", !f.percent.is_zero())?;
+            unused(&["window", "percent", "days"])?;
             let months =
                 u8::try_from(f.months).ok().filter(|k| (2..=MAX_WINDOW_MONTHS).contains(k)).ok_or_else(|| {
                     RuleError::new(
@@ -380,9 +386,7 @@ fn kind_settings(
             (Window::Max(months), 0, positive_fen(f.amount, &field("amount"))?, u32::from(months))
         }
         WarningKind::LargeFlow => {
-            unused("window", f.window.is_some())?;
-            unused("percent", !f.percent.is_zero())?;
-            unused("months", f.months != 0)?;
+            unused(&["window", "percent", "months", "days"])?;
             if *value != 0 {
                 return Err(RuleError::new(
                     field("measure"),
@@ -394,9 +398,7 @@ fn kind_settings(
             (Window::Month, 0, positive_fen(f.amount, &field("amount"))?, 0)
         }
         WarningKind::MaturityNotReinvested => {
-            unused("window", f.window.is_some())?;
-            unused("percent", !f.percent.is_zero())?;
-            unused("months", f.months != 0)?;
+            unused(&["window", "percent", "months", "days"])?;
             if *value == 0 {
                 return Err(RuleError::new(
                     field("measure"),
@@ -406,9 +408,7 @@ fn kind_settings(
             (Window::Month, 0, positive_fen(f.amount, &field("amount"))?, 0)
         }
         WarningKind::Dormant | WarningKind::Reactivated => {
-            unused("window", f.window.is_some())?;
-            unused("percent", !f.percent.is_zero())?;
-            unused("months", f.months != 0)?;
+            unused(&["window", "percent", "months"])?;
             if *value == 0 {
                 return Err(RuleError::new(
                     field("measure"),
