@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
 /// The exception class of a category.
-fn class_of(category: &str) -> &'static str {
+pub(crate) fn class_of(category: &str) -> &'static str {
     match category {
         "rules" => "RuleFileError",
         "input" => "InputError",

@@ -12,6 +12,7 @@ mod bench;
 mod contribution;
 mod convert;
 mod errors;
+mod loans;
 mod options;
 mod portfolio;
 mod reader;
@@ -273,6 +274,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<contribution::PyContributionRules>()?;
     m.add_class::<contribution::PyContributionResult>()?;
     m.add_function(wrap_pyfunction!(contribution::contribution_compute, m)?)?;
+    m.add_function(wrap_pyfunction!(loans::loans_evaluate, m)?)?;
     m.add("CONTRIBUTION_FIGURES", crm_tiering_contribution::Figures::NAMES.to_vec())?;
     m.add_function(wrap_pyfunction!(replay_table, m)?)?;
     m.add_function(wrap_pyfunction!(simulate, m)?)?;

@@ -1,0 +1,109 @@
+"""Loan classification signals (五级分类, SPEC §21) for a month of loan records.
+
+``classify(rules, month, loans, states=None)`` classifies every customer of the month's loan
+records (and every customer of ``states``, whose loans may have closed) from its state after the
+month before, under the rule book's ``[loans]`` settings: the regulatory floor by overdue days,
+the effective class with its clean window, and the signals (逾期, 临近不良, 不良贷款,
+分类宽于监管底线, 不良上调观察期未满). Every rule and check is the core's; this module groups the
+rows and builds the tables. A bad record raises ``InputError`` naming the customer, loan and
+field; a state that does not follow (a skipped month) ``SequenceError``; nothing is returned in
+part.
+"""
+
+import datetime
+import json
+from decimal import Decimal
+from typing import Any, Dict, List, Mapping, Optional
+
+from . import _native, load_rules
+
+__all__ = ["LoanMonth", "classify"]
+
+
+def _rows(loans: Any) -> List[Dict[str, Any]]:
+    if isinstance(loans, list):
+        return [dict(r) for r in loans]
+    if hasattr(loans, "to_pylist"):
+        return list(loans.to_pylist())
+    import pyarrow as pa
+
+    return list(pa.table(loans).to_pylist())
+
+
+def _month_text(value: Any) -> Any:
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return f"{value.year:04d}-{value.month:02d}"
+    return value
+
+
+def _record(row: Mapping[str, Any]) -> Dict[str, Any]:
+    record = {k: v for k, v in row.items() if v is not None}
+    if "month" in record:
+        record["month"] = _month_text(record["month"])
+    if isinstance(record.get("expected_loss"), (Decimal, str)):
+        record["expected_loss"] = str(record["expected_loss"])
+    elif "expected_loss" in record:
+        raise TypeError("expected_loss must be a Decimal or a decimal string, never a float")
+    return record
+
+
+class LoanMonth:
+    """A classified month: ``customers`` and ``signals`` as pyarrow tables, ``states`` (the
+    customers' states for the next month, by id) and ``outcomes`` (each customer's outcome as
+    the core writes it, decimals as ``Decimal``)."""
+
+    def __init__(self, month: str, outcomes: Dict[str, Dict[str, Any]]) -> None:
+        import pyarrow as pa
+
+        self.month = month
+        self.outcomes = outcomes
+        self.states: Dict[str, Any] = {c: o["state"] for c, o in outcomes.items()}
+        ids = list(outcomes)
+        self.customers = pa.table(
+            {
+                "month": [month] * len(ids),
+                "customer_id": ids,
+                "loans": pa.array([len(outcomes[c]["loans"]) for c in ids], pa.int64()),
+                "worst": [outcomes[c].get("worst") for c in ids],
+                "trend": [outcomes[c].get("trend") for c in ids],
+                "non_performing": pa.array([int(outcomes[c]["has_non_performing"]) for c in ids], pa.int64()),
+            }
+        )
+        signals = [s for c in ids for s in outcomes[c]["signals"]]
+        columns = ["loan_id", "kind", "overdue_days", "boundary", "floor", "bank", "effective"]
+        self.signals = pa.table(
+            {
+                "month": [month] * len(signals),
+                "customer_id": [s["customer_id"] for s in signals],
+                **{k: [s.get(k) for s in signals] for k in columns},
+            }
+        )
+
+    def __repr__(self) -> str:
+        return f"LoanMonth(month={self.month!r}, customers={self.customers.num_rows}, signals={self.signals.num_rows})"
+
+
+def classify(rules: Any, month: Any, loans: Any, states: Optional[Mapping[str, Any]] = None) -> LoanMonth:
+    """Classifies a month's loans (see the module's documentation). ``loans``: rows with
+    ``customer_id``, ``loan_id``, ``month``, ``principal_overdue_days``,
+    ``interest_overdue_days``, ``bank_class`` and optional ``expected_loss`` (a ``Decimal``) and
+    ``repayment_due`` (a pyarrow table, anything ``pyarrow.table`` takes, or a list of dicts);
+    ``states``: the ``states`` of the month before's ``LoanMonth``."""
+    book = rules if isinstance(rules, _native.RuleBook) else load_rules(rules)
+    month_text = _month_text(month)
+    by_customer: Dict[str, List[Dict[str, Any]]] = {}
+    for row in _rows(loans):
+        by_customer.setdefault(str(row.get("customer_id")), []).append(_record(row))
+    states = dict(states or {})
+    outcomes: Dict[str, Dict[str, Any]] = {}
+    for customer in sorted(set(by_customer) | set(states)):
+        state = states.get(customer)
+        text = _native.loans_evaluate(
+            book,
+            customer,
+            month_text,
+            json.dumps(by_customer.get(customer, [])),
+            None if state is None else json.dumps(state),
+        )
+        outcomes[customer] = json.loads(text, parse_float=Decimal)
+    return LoanMonth(str(month_text), outcomes)
