@@ -19,53 +19,7 @@
 
 #include "crm_tiering.h"
 
-static int passed = 0;
-static int failed = 0;
-static int check_failed = 0; /* failures inside the current case */
-static const char *current = "";
-
-#define CHECK(cond, ...)                                                   \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            check_failed++;                                                \
-            fprintf(stderr, "FAIL %s:%d [%s] %s: ", __FILE__, __LINE__,   \
-                    current, #cond);                                       \
-            fprintf(stderr, __VA_ARGS__);                                  \
-            fputc('\n', stderr);                                           \
-        }                                                                  \
-    } while (0)
-
-static void begin(const char *name) {
-    current = name;
-    check_failed = 0;
-}
-
-static void end(void) {
-    if (check_failed == 0) {
-        passed++;
-    } else {
-        failed++;
-    }
-}
-
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) {
-        buf[n] = 0;
-        if (len) *len = (size_t)n;
-    }
-    return buf;
-}
+#include "harness.h"
 
 /* The thread's last error field, message and customer, in static buffers. */
 static const char *last_field(void) {

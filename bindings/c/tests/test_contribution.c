@@ -26,47 +26,7 @@
 
 #include "crm_tiering.h"
 
-static int passed = 0;
-static int failed = 0;
-static int check_failed = 0;
-static const char *current = "";
-
-#define CHECK(cond, ...)                                                 \
-    do {                                                                 \
-        if (!(cond)) {                                                   \
-            check_failed++;                                              \
-            fprintf(stderr, "FAIL %s:%d [%s] %s: ", __FILE__, __LINE__, \
-                    current, #cond);                                     \
-            fprintf(stderr, __VA_ARGS__);                                \
-            fputc('\n', stderr);                                         \
-        }                                                                \
-    } while (0)
-
-static void begin(const char *name) {
-    current = name;
-    check_failed = 0;
-}
-
-static void end(void) {
-    if (check_failed == 0) passed++;
-    else failed++;
-}
-
-static char *read_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) buf[n] = 0;
-    return buf;
-}
+#include "harness.h"
 
 /* The whole message of the last failure (every error, one a line), malloc'd. */
 static char *last_message(void) {
@@ -277,7 +237,7 @@ static void test_misuse(const cJSON *first) {
 
 int main(int argc, char **argv) {
     const char *path = argc > 1 ? argv[1] : "contribution-vectors.json";
-    char *text = read_file(path);
+    char *text = read_file(path, NULL);
     cJSON *cases = text ? cJSON_Parse(text) : NULL;
     begin("contribution vectors");
     CHECK(cJSON_GetArraySize(cases) > 0, "no vectors in %s", path);

@@ -25,31 +25,7 @@
 
 #include "crm_tiering.h"
 
-static int passed = 0;
-static int failed = 0;
-static int check_failed = 0;
-static const char *current = "";
-
-#define CHECK(cond, ...)                                                 \
-    do {                                                                 \
-        if (!(cond)) {                                                   \
-            check_failed++;                                              \
-            fprintf(stderr, "FAIL %s:%d [%s] %s: ", __FILE__, __LINE__, \
-                    current, #cond);                                     \
-            fprintf(stderr, __VA_ARGS__);                                \
-            fputc('\n', stderr);                                         \
-        }                                                                \
-    } while (0)
-
-static void begin(const char *name) {
-    current = name;
-    check_failed = 0;
-}
-
-static void end(void) {
-    if (check_failed == 0) passed++;
-    else failed++;
-}
+#include "harness.h"
 
 static const char *last_field(void) {
     static char buf[256];

@@ -18,47 +18,7 @@
 
 #include "crm_tiering.h"
 
-static int passed = 0;
-static int failed = 0;
-static int check_failed = 0;
-static const char *current = "";
-
-#define CHECK(cond, ...)                                                 \
-    do {                                                                 \
-        if (!(cond)) {                                                   \
-            check_failed++;                                              \
-            fprintf(stderr, "FAIL %s:%d [%s] %s: ", __FILE__, __LINE__, \
-                    current, #cond);                                     \
-            fprintf(stderr, __VA_ARGS__);                                \
-            fputc('\n', stderr);                                         \
-        }                                                                \
-    } while (0)
-
-static void begin(const char *name) {
-    current = name;
-    check_failed = 0;
-}
-
-static void end(void) {
-    if (check_failed == 0) passed++;
-    else failed++;
-}
-
-static char *read_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) buf[n] = 0;
-    return buf;
-}
+#include "harness.h"
 
 static const char *last_message(void) {
     static char buf[2048];
@@ -1008,7 +968,7 @@ static void run_portfolio_vectors(const char *dir) {
     for (int i = 0; i < n; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
-        char *text = read_file(path);
+        char *text = read_file(path, NULL);
         cJSON *v = text ? cJSON_Parse(text) : NULL;
         if (!v) {
             begin(names[i]->d_name);
