@@ -1,5 +1,11 @@
 package crm.tiering;
 
+import static crm.tiering.Cases.check;
+import static crm.tiering.Cases.failed;
+import static crm.tiering.Cases.passed;
+import static crm.tiering.Cases.problems;
+import static crm.tiering.Cases.run;
+
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,38 +28,8 @@ import java.util.Map;
  * <p>Usage: {@code java ... crm.tiering.ContributionTests contribution-vectors.json}
  */
 public final class ContributionTests {
-    private static int passed;
-    private static int failed;
-    private static final List<String> problems = new ArrayList<>();
 
     private ContributionTests() {}
-
-    interface Case {
-        void run() throws Exception;
-    }
-
-    private static void run(String name, Case c) {
-        problems.clear();
-        try {
-            c.run();
-        } catch (Throwable t) {
-            problems.add("threw " + t);
-        }
-        if (problems.isEmpty()) {
-            passed++;
-        } else {
-            failed++;
-            for (String p : problems) {
-                System.err.println("FAIL [" + name + "] " + p);
-            }
-        }
-    }
-
-    private static void check(boolean ok, String what) {
-        if (!ok) {
-            problems.add(what);
-        }
-    }
 
     @SuppressWarnings("unchecked")
     private static Map<String, Object> obj(Object o) {

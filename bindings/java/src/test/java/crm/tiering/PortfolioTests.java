@@ -1,5 +1,11 @@
 package crm.tiering;
 
+import static crm.tiering.Cases.check;
+import static crm.tiering.Cases.failed;
+import static crm.tiering.Cases.passed;
+import static crm.tiering.Cases.problems;
+import static crm.tiering.Cases.run;
+
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
@@ -21,9 +27,6 @@ import java.util.stream.Stream;
  * <p>Usage: {@code java ... crm.tiering.PortfolioTests rules-spec/portfolio-vectors}
  */
 public final class PortfolioTests {
-    private static int passed;
-    private static int failed;
-    private static final List<String> problems = new ArrayList<>();
     /** The folder of the rule books (rules-spec/). */
     private static Path rulesDir = Path.of("rules-spec");
     private static final YearMonth JAN = YearMonth.of(2024, 1);
@@ -31,33 +34,6 @@ public final class PortfolioTests {
     private static final YearMonth MAR = YearMonth.of(2024, 3);
 
     private PortfolioTests() {}
-
-    private static void check(boolean ok, String what) {
-        if (!ok) {
-            problems.add(what);
-        }
-    }
-
-    interface Case {
-        void run() throws Exception;
-    }
-
-    private static void run(String name, Case c) {
-        problems.clear();
-        try {
-            c.run();
-        } catch (Throwable t) {
-            problems.add("threw " + t);
-        }
-        if (problems.isEmpty()) {
-            passed++;
-        } else {
-            failed++;
-            for (String p : problems) {
-                System.err.println("FAIL [" + name + "] " + p);
-            }
-        }
-    }
 
     private static final String[] IDS = {"c1", "c2", "c3", "c4", "c5"};
     private static final String[] JAN_AUM = {"250000", "600000", "1", "1200000", "210000"};

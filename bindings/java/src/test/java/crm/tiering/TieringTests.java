@@ -1,5 +1,11 @@
 package crm.tiering;
 
+import static crm.tiering.Cases.check;
+import static crm.tiering.Cases.failed;
+import static crm.tiering.Cases.passed;
+import static crm.tiering.Cases.problems;
+import static crm.tiering.Cases.run;
+
 import com.sun.jna.Structure;
 import java.io.IOException;
 import java.math.BigDecimal;
@@ -19,40 +25,10 @@ import java.util.stream.Stream;
  * <p>Usage: {@code java -Djna.library.path=target/debug -cp ... crm.tiering.TieringTests rules-spec/vectors}
  */
 public final class TieringTests {
-    private static int passed;
-    private static int failed;
-    private static final List<String> problems = new ArrayList<>();
     /** The folder of the rule books (rules-spec/). */
     private static Path rulesDir = Path.of("rules-spec");
 
     private TieringTests() {}
-
-    private static void check(boolean ok, String what) {
-        if (!ok) {
-            problems.add(what);
-        }
-    }
-
-    interface Case {
-        void run() throws Exception;
-    }
-
-    private static void run(String name, Case c) {
-        problems.clear();
-        try {
-            c.run();
-        } catch (Throwable t) {
-            problems.add("threw " + t);
-        }
-        if (problems.isEmpty()) {
-            passed++;
-        } else {
-            failed++;
-            for (String p : problems) {
-                System.err.println("FAIL [" + name + "] " + p);
-            }
-        }
-    }
 
     @SuppressWarnings("unchecked")
     private static Map<String, Object> obj(Object o) {
