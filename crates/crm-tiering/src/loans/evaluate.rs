@@ -118,6 +118,11 @@ pub fn evaluate_loans(
     loans: &[LoanMonth],
 ) -> Result<LoanOutcome, LoanError> {
     settings.validate()?;
+    // SPEC §21.6: a customer must be identifiable, as in a portfolio month (§15.2).
+    if let Err(e) = crate::portfolio::validate_customer_id(customer) {
+        let loan = loans.first().map_or("", |l| l.loan_id.as_str());
+        return Err(LoanError::input(customer, loan, month, "customer_id", e.to_string()));
+    }
     check_sequence(customer, month, state)?;
     let mut checked = loans.iter().map(|l| check_record(customer, month, l)).collect::<Result<Vec<_>, _>>()?;
     checked.sort_by(|a, b| a.loan_id.cmp(b.loan_id));
