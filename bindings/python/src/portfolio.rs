@@ -328,7 +328,7 @@ fn supply(
     };
     for (code, values) in supplied {
         extract
-            .supply_measure(book, code, month, |id| values.get(id).copied())
+            .supply_measure(book, code, month, values)
             .map_err(|e| PortfolioFailure::from(RecordError::at(e, None)))?;
     }
     Ok(())

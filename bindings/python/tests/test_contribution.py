@@ -291,3 +291,6 @@ def test_a_tiering_book_reads_the_net_contribution_as_a_measure(result):
         ct.evaluate_portfolio(book, "2024-03", both, measures={"contribution": net})
     with pytest.raises(TypeError):
         ct.evaluate_portfolio(book, "2024-03", aum, measures={"contribution": {"c1": 1775.55}})
+    # Ids that match no record (written otherwise): refused, never every record at zero.
+    with pytest.raises(TieringError, match="none of the 1 customers"):
+        ct.evaluate_portfolio(book, "2024-03", aum, measures={"contribution": {"C000001": D("1")}})

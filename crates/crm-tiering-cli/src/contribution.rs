@@ -238,13 +238,7 @@ fn read_inputs(args: &ContributionArgs) -> Result<(Inputs, Sources), Failure> {
     read(args.direct_costs.as_ref(), locate::Kind::DirectCosts)?;
     read(args.assignments.as_ref(), locate::Kind::Assignments)?;
     if !errors.is_empty() {
-        for e in &errors {
-            eprintln!("error: {e}");
-        }
-        return Err(Failure::new(
-            Exit::BadInput,
-            format!("{} error(s) in the input files; nothing was written", errors.len()),
-        ));
+        return Err(crate::exit::listed(Exit::BadInput, &errors, "error(s) in the input files"));
     }
     Ok((inputs, Sources { tables }))
 }

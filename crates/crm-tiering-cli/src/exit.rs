@@ -57,6 +57,14 @@ impl Failure {
     }
 }
 
+/// Lists `errors` on stderr, one a line, and fails with `exit`: "N `what`; nothing was written".
+pub(crate) fn listed(exit: Exit, errors: &[impl std::fmt::Display], what: &str) -> Failure {
+    for e in errors {
+        eprintln!("error: {e}");
+    }
+    Failure::new(exit, format!("{} {what}; nothing was written", errors.len()))
+}
+
 /// An I/O error on a file, with its path.
 pub(crate) fn io_error(exit: Exit, path: &std::path::Path, what: &str, e: &std::io::Error) -> Failure {
     Failure::new(exit, format!("{}: cannot {what}: {e}", path.display()))

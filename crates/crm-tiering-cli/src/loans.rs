@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use crm_tiering::{LoanMonth, LoanOutcome, LoanState, Month, evaluate_loans};
 
-use crate::exit::{Exit, Failure};
+use crate::exit::{Exit, Failure, listed};
 use crate::output::Staging;
 use crate::text::{csv_field, read_utf8, split};
 
@@ -82,13 +82,7 @@ pub(crate) fn loans_command(args: &LoansArgs) -> Result<Exit, Failure> {
         }
     }
     if !errors.is_empty() {
-        for e in &errors {
-            eprintln!("error: {e}");
-        }
-        return Err(Failure::new(
-            Exit::BadInput,
-            format!("{} customer(s) cannot be classified; nothing was written", errors.len()),
-        ));
+        return Err(listed(Exit::BadInput, &errors, "customer(s) cannot be classified"));
     }
     write_outputs(&args.out, &outcomes)?;
     println!("{}", summary(args.month, &outcomes));
@@ -117,10 +111,7 @@ fn read_records(path: &Path, name: &str) -> Result<Vec<(u64, LoanMonth)>, Failur
         }
     }
     if !errors.is_empty() {
-        for e in &errors {
-            eprintln!("error: {e}");
-        }
-        return Err(Failure::new(Exit::BadInput, format!("{} bad loan record(s); nothing was written", errors.len())));
+        return Err(listed(Exit::BadInput, &errors, "bad loan record(s)"));
     }
     Ok(records)
 }

@@ -178,6 +178,11 @@ fn a_non_performing_loan_pauses_the_entry_in_run() {
     assert_eq!(code(&o), 2, "{}", err(&o));
     let o = run("2024-03", &format!("points={}", p(&flags)));
     assert_eq!(code(&o), 4, "the file has no `points` column: {}", err(&o));
+    let other_ids = d.join("other.csv");
+    std::fs::write(&other_ids, "customer_id,non_performing\nC000001,1\n").unwrap();
+    let o = run("2024-03", &format!("non_performing={}", p(&other_ids)));
+    assert_eq!(code(&o), 4, "ids that match no record: {}", err(&o));
+    assert!(err(&o).contains("none of the 1 customers"), "{}", err(&o));
     let o = run("2024-03", &measure);
     assert_eq!(code(&o), 0, "{}", err(&o));
     let x = d.join("x");

@@ -329,11 +329,12 @@ fn supplied_values_are_evaluated_as_a_column_of_the_month() {
     let engine = Engine::new(book.clone());
     let csv = "month,customer_id,aum\n2024-03,c1,1000000\n2024-03,c2,1000000\n2024-03,c3,250000\n";
     let march = "2024-03".parse().unwrap();
-    let loans = BTreeMap::from([("c1", amount("6500000")), ("c3", amount("5999999.99")), ("c9", amount("1"))]);
+    let loans =
+        std::collections::HashMap::from([("c1", amount("6500000")), ("c3", amount("5999999.99")), ("c9", amount("1"))]);
     let mut extract = Extract::new(&book);
     read_csv(&book, &mut extract, "aum.csv", csv);
     read_csv(&book, &mut extract, "april.csv", "month,customer_id,aum,loan_balance\n2024-04,c1,1000000,7000000\n");
-    let given = extract.supply_measure(&book, "loan_balance", march, |id| loans.get(id).copied()).unwrap();
+    let given = extract.supply_measure(&book, "loan_balance", march, &loans).unwrap();
     assert_eq!(given, 2, "c1 and c3 have records; c9 has none");
     let measures: Vec<BTreeMap<String, _>> = extract.rows().iter().map(|r| r.measures().to_map()).collect();
     assert_eq!(measures[0], BTreeMap::from([("loan_balance".to_string(), amount("6500000"))]));
@@ -342,7 +343,7 @@ fn supplied_values_are_evaluated_as_a_column_of_the_month() {
 
     let mut extract = Extract::new(&book);
     read_csv(&book, &mut extract, "aum.csv", csv);
-    extract.supply_measure(&book, "loan_balance", march, |id| loans.get(id).copied()).unwrap();
+    extract.supply_measure(&book, "loan_balance", march, &loans).unwrap();
     // The same values as a column give the same month.
     let mut column = Extract::new(&book);
     let with = "month,customer_id,aum,loan_balance\n2024-03,c1,1000000,6500000\n2024-03,c2,1000000,\n2024-03,c3,250000,5999999.99\n";
@@ -360,7 +361,7 @@ fn supplied_values_are_evaluated_as_a_column_of_the_month() {
     assert_eq!((tiers, events), month(&column));
 
     // A record that gives the measure itself: two sources, refused naming the customer.
-    let e = column.supply_measure(&book, "loan_balance", march, |_| None).unwrap_err();
+    let e = column.supply_measure(&book, "loan_balance", march, &loans).unwrap_err();
     assert_eq!((e.customer(), e.field()), (Some("c1"), Some("measures.loan_balance")));
     // A book whose corporate set does not declare it: refused naming that set.
     let two = RULES.to_string()
@@ -368,9 +369,18 @@ fn supplied_values_are_evaluated_as_a_column_of_the_month() {
     let two = RuleBook::from_toml_str(&two).unwrap();
     let mut x = Extract::new(&two);
     read_csv(&two, &mut x, "aum.csv", csv);
-    let e = x.supply_measure(&two, "loan_balance", march, |_| None).unwrap_err();
+    let e = x.supply_measure(&two, "loan_balance", march, &loans).unwrap_err();
     assert_eq!((e.category(), e.field()), ("rules", Some("rule_sets[1].measures")));
     assert!(e.to_string().contains("rule set `corporate`"), "{e}");
-    let e = x.supply_measure(&two, "points", march, |_| None).unwrap_err();
+    let e = x.supply_measure(&two, "points", march, &loans).unwrap_err();
     assert_eq!((e.category(), e.field()), ("rules", Some("measures")));
+    // Values none of whose customers has a record (ids written otherwise): refused, never every
+    // record at its absent value.
+    let mut only_c2 = Extract::new(&book);
+    read_csv(&book, &mut only_c2, "aum.csv", "month,customer_id,aum\n2024-03,c2,1000000\n");
+    let e = only_c2.supply_measure(&book, "loan_balance", march, &loans).unwrap_err();
+    assert_eq!((e.category(), e.field()), ("input", Some("measures.loan_balance")));
+    assert!(e.to_string().contains("none of the 3 customers"), "{e}");
+    let nothing = std::collections::HashMap::<&str, rust_decimal::Decimal>::new();
+    assert_eq!(only_c2.supply_measure(&book, "loan_balance", march, &nothing).unwrap(), 0);
 }

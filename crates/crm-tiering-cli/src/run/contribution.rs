@@ -75,15 +75,11 @@ pub(crate) fn supply(
     let (_, inputs, result) = contribution::compute_month(&args)?;
     let net: HashMap<&str, Decimal> =
         result.customers.iter().map(|c| (c.customer.as_str(), c.figures.net_contribution)).collect();
-    let mut matched = 0usize;
     let given = extract
-        .supply_measure(book, &flags.contribution_measure, month, |id| {
-            let value = net.get(id).copied();
-            matched += usize::from(value.is_some());
-            value
-        })
+        .supply_measure(book, &flags.contribution_measure, month, &net)
         .map_err(|e| refused(&e, &flags.contribution_measure))?;
-    let without_record = net.len().saturating_sub(matched);
+    // One record a customer in the month: the customers given a value are the records.
+    let without_record = net.len().saturating_sub(given);
     let measure = flags.contribution_measure.clone();
     Ok(Some(RunContribution { args, inputs, result, measure, given, without_record, started }))
 }

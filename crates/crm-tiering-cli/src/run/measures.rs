@@ -48,7 +48,7 @@ pub(crate) fn supply(
             ));
         }
         let values = read_values(Path::new(file), code, months.first())?;
-        extract.supply_measure(book, code, months.first(), |id| values.get(id).copied()).map_err(|e| {
+        extract.supply_measure(book, code, months.first(), &values).map_err(|e| {
             let exit = if e.category() == "rules" { Exit::Rules } else { Exit::BadInput };
             Failure::new(exit, format!("--measure {flag}: {e}; nothing was written"))
         })?;
@@ -90,10 +90,7 @@ fn read_values(path: &Path, code: &str, month: Month) -> Result<HashMap<String, 
         }
     }
     if !errors.is_empty() {
-        for e in &errors {
-            eprintln!("error: {e}");
-        }
-        return Err(bad(format!("{} bad line(s)", errors.len())));
+        return Err(crate::exit::listed(Exit::BadInput, &errors, &format!("bad line(s) in {name}")));
     }
     Ok(values)
 }

@@ -5,6 +5,9 @@
 //! A book without measures has no measure columns: nothing is read, stored or looked up for
 //! its records, and a record's measures are an empty map (which does not allocate).
 
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
@@ -175,12 +178,13 @@ impl Extract {
 impl Extract {
     /// Gives measure `code` to the records of `month` from values computed beside the extract
     /// (SPEC §20.11: a contribution month as a tiering measure): the record of customer `c`
-    /// gets `value_of(c)`. A record for which it gives none has no value, and the measure's
-    /// `absent` applies in the evaluation. A record without a month (a table without a month
-    /// column) counts as of `month`; records of other months are left as they are. Returns how
-    /// many records got a value.
+    /// gets `values[c]`. A record without one has no value, and the measure's `absent` applies
+    /// in the evaluation. A record without a month (a table without a month column) counts as
+    /// of `month`; records of other months are left as they are. Returns how many records got
+    /// a value.
     ///
     /// ```
+    /// use std::collections::HashMap;
     /// use crm_tiering::{Decimal, RuleBook};
     /// use crm_tiering::portfolio::{Columns, Extract, TableKind};
     /// let book = RuleBook::from_toml_str(&crm_tiering::DEFAULT_RULES_TOML.replace(
@@ -192,13 +196,16 @@ impl Extract {
     /// extract.push_cells("aum.csv", &cols, 2, &["2024-03", "c1", "250000"]);
     /// extract.push_cells("aum.csv", &cols, 3, &["2024-03", "c2", "12000"]);
     /// let month = "2024-03".parse()?;
-    /// let given = extract.supply_measure(&book, "contribution", month, |id| {
-    ///     (id == "c1").then(|| Decimal::new(164027, 2))
-    /// })?;
-    /// assert_eq!(given, 1);
+    /// let values = HashMap::from([("c1", Decimal::new(164027, 2)), ("c9", Decimal::ONE)]);
+    /// assert_eq!(extract.supply_measure(&book, "contribution", month, &values)?, 1);
     /// // Twice is a second source for the same value: refused, naming the customer.
-    /// let again = extract.supply_measure(&book, "contribution", month, |_| None);
+    /// let again = extract.supply_measure(&book, "contribution", month, &values);
     /// assert_eq!(again.unwrap_err().field(), Some("measures.contribution"));
+    /// // Values none of whose customers has a record: the ids do not match; refused.
+    /// let elsewhere = HashMap::from([("C000001", Decimal::ONE)]);
+    /// let mut fresh = Extract::new(&book);
+    /// fresh.push_cells("aum.csv", &cols, 2, &["2024-03", "c1", "250000"]);
+    /// assert!(fresh.supply_measure(&book, "contribution", month, &elsewhere).is_err());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
@@ -207,13 +214,16 @@ impl Extract {
     /// - a rules error on `measures` when `book` declares no measure `code`, and on
     ///   `rule_sets[i].measures` when a rule set's version in force for `month` does not;
     /// - an input error naming the customer, the month and `measures.<code>` when a record of
-    ///   `month` gives the measure already (from its own column): two sources for one value.
-    pub fn supply_measure(
+    ///   `month` gives the measure already (from its own column): two sources for one value;
+    /// - an input error on `measures.<code>` when `values` is not empty and none of its
+    ///   customers has a record of `month`: the two name their customers differently (or are
+    ///   of different months), and every record would silently take the measure's `absent`.
+    pub fn supply_measure<K: Borrow<str> + Eq + Hash>(
         &mut self,
         book: &RuleBook,
         code: &str,
         month: Month,
-        mut value_of: impl FnMut(&str) -> Option<Decimal>,
+        values: &HashMap<K, Decimal>,
     ) -> Result<usize, TieringError> {
         let Some(declared) = book.measure_codes().into_iter().find(|c| c.as_str() == code) else {
             return Err(RuleError::new("measures", format!("the rule book declares no measure `{code}`")).into());
@@ -235,7 +245,7 @@ impl Extract {
         let Some(c) = self.measures.intern(declared) else {
             return Err(RuleError::new("measures", format!("the measure `{code}` cannot be kept")).into());
         };
-        let (mut values, mut spans, mut given) = (Vec::new(), Vec::new(), 0);
+        let (mut kept, mut spans, mut given) = (Vec::new(), Vec::new(), 0);
         for (k, r) in self.records.iter().enumerate() {
             let old = self.measures.of(k);
             let mut supplied = None;
@@ -245,19 +255,26 @@ impl Extract {
                     let message = "is given twice: by the input's column and by the values supplied for the month";
                     return Err(InputError::new(id, Some(month), format!("measures.{code}"), message).into());
                 }
-                supplied = value_of(id);
+                supplied = values.get(id).copied();
             }
             if old.is_empty() && supplied.is_none() {
                 continue;
             }
-            spans.push((k, values.len()));
-            values.extend_from_slice(old);
+            spans.push((k, kept.len()));
+            kept.extend_from_slice(old);
             if let Some(v) = supplied {
-                values.push((c, v));
+                kept.push((c, v));
                 given += 1;
             }
         }
-        self.measures.values = values;
+        if given == 0 && !values.is_empty() {
+            let message = format!(
+                "none of the {} customers given a value has a record of {month}: the values and the records name their customers differently, or are of other months",
+                values.len()
+            );
+            return Err(InputError::new("", Some(month), format!("measures.{code}"), message).into());
+        }
+        self.measures.values = kept;
         self.measures.spans = spans;
         Ok(given)
     }
