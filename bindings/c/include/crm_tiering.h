@@ -273,6 +273,11 @@ typedef enum crmt_event_kind {
    * `pause_upgrades_while` measure (SPEC §21.8).
    */
   CRMT_EVENT_UPGRADE_PAUSED = 12,
+  /**
+   * stage_changed (生命周期阶段变化): the lifecycle stage changed (SPEC §23.2); the event's
+   * `from_tier` and `to_tier` hold the stage codes.
+   */
+  CRMT_EVENT_STAGE_CHANGED = 13,
 } crmt_event_kind;
 
 /**
@@ -335,6 +340,10 @@ typedef enum crmt_reason {
    * paused_by_measure (SPEC §21.8).
    */
   CRMT_REASON_PAUSED_BY_MEASURE = 13,
+  /**
+   * stage_rule (SPEC §23.2).
+   */
+  CRMT_REASON_STAGE_RULE = 14,
 } crmt_reason;
 
 /**

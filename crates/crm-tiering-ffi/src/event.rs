@@ -40,6 +40,9 @@ pub enum crmt_event_kind {
     /// upgrade_paused (暂停升级): an entry, re-entry or upgrade held by the rule book's
     /// `pause_upgrades_while` measure (SPEC §21.8).
     CRMT_EVENT_UPGRADE_PAUSED = 12,
+    /// stage_changed (生命周期阶段变化): the lifecycle stage changed (SPEC §23.2); the event's
+    /// `from_tier` and `to_tier` hold the stage codes.
+    CRMT_EVENT_STAGE_CHANGED = 13,
 }
 
 /// Why an event happened (codes: `crmt_reason_code`).
@@ -74,6 +77,8 @@ pub enum crmt_reason {
     CRMT_REASON_HIGHEST_OVER = 12,
     /// paused_by_measure (SPEC §21.8).
     CRMT_REASON_PAUSED_BY_MEASURE = 13,
+    /// stage_rule (SPEC §23.2).
+    CRMT_REASON_STAGE_RULE = 14,
 }
 
 /// What an account manager is told about (codes: `crmt_alert_kind_code`).
@@ -214,6 +219,7 @@ fn event_kind(k: EventKind) -> crmt_event_kind {
         EventKind::SpecialRevoked => CRMT_EVENT_SPECIAL_REVOKED,
         EventKind::WatchLabelled => CRMT_EVENT_WATCH_LABELLED,
         EventKind::UpgradePaused => CRMT_EVENT_UPGRADE_PAUSED,
+        EventKind::StageChanged => CRMT_EVENT_STAGE_CHANGED,
     }
 }
 
@@ -235,6 +241,7 @@ fn reason(r: Reason) -> crmt_reason {
         Reason::NoLowerTier => CRMT_REASON_NO_LOWER_TIER,
         Reason::HighestOver => CRMT_REASON_HIGHEST_OVER,
         Reason::PausedByMeasure => CRMT_REASON_PAUSED_BY_MEASURE,
+        Reason::StageRule => CRMT_REASON_STAGE_RULE,
     }
 }
 

@@ -14,6 +14,7 @@ use rust_decimal::Decimal;
 use crate::code::{MeasureCode, TierCode};
 use crate::error::{StateError, TieringError};
 use crate::money::{from_fen, to_fen};
+use crate::month::Month;
 use crate::rules::{NO_VALUE, RuleBook, RuleVersion};
 use crate::state::CustomerState;
 
@@ -28,6 +29,8 @@ pub struct HistoryLayout {
     measures: Vec<(MeasureCode, usize)>,
     /// The months of qualified tiers kept for `highest_over` (SPEC §19.4), after the measures.
     tiers: usize,
+    /// Whether the lifecycle stage and its first month are kept (SPEC §23.2), last.
+    stage: bool,
     stride: usize,
 }
 
@@ -36,6 +39,7 @@ impl HistoryLayout {
     pub(crate) fn of_versions<'v>(versions: impl Iterator<Item = &'v RuleVersion> + Clone) -> Self {
         let mut measures: Vec<(MeasureCode, usize)> = Vec::new();
         let tiers = versions.clone().filter_map(|v| v.settings.downgrade_window).max().map_or(0, |k| k as usize - 1);
+        let stage = versions.clone().any(|v| v.lifecycle.is_some());
         for slot in versions.flat_map(|v| v.windows.iter()) {
             let depth = slot.window.look_back();
             match measures.iter_mut().find(|(code, _)| *code == slot.code) {
@@ -43,13 +47,13 @@ impl HistoryLayout {
                 None => measures.push((slot.code, depth)),
             }
         }
-        HistoryLayout::new(measures, tiers)
+        HistoryLayout::new(measures, tiers, stage)
     }
 
-    fn new(mut measures: Vec<(MeasureCode, usize)>, tiers: usize) -> Self {
+    fn new(mut measures: Vec<(MeasureCode, usize)>, tiers: usize, stage: bool) -> Self {
         measures.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
-        let stride = measures.iter().map(|(_, d)| d).sum::<usize>() + tiers;
-        HistoryLayout { measures, tiers, stride }
+        let stride = measures.iter().map(|(_, d)| d).sum::<usize>() + tiers + STAGE_SLOTS * usize::from(stage);
+        HistoryLayout { measures, tiers, stage, stride }
     }
 
     /// This layout with room for every month of `history` too: the union of their measures,
@@ -62,7 +66,7 @@ impl HistoryLayout {
                 None => measures.push((*code, months.len())),
             }
         }
-        HistoryLayout::new(measures, self.tiers.max(history.tiers.len()))
+        HistoryLayout::new(measures, self.tiers.max(history.tiers.len()), self.stage || history.stage.is_some())
     }
 
     /// The values one customer keeps: 0 for a book without windows.
@@ -87,7 +91,30 @@ impl HistoryLayout {
 
     /// Where the tiers' months are in a customer's slice.
     fn tier_range(&self) -> std::ops::Range<usize> {
-        self.stride - self.tiers..self.stride
+        let end = self.stride - STAGE_SLOTS * usize::from(self.stage);
+        end - self.tiers..end
+    }
+
+    /// Where the lifecycle stage and its first month are in a customer's slice (empty when the
+    /// layout keeps no stage).
+    pub(crate) fn stage_range(&self) -> std::ops::Range<usize> {
+        if self.stage { self.stride - STAGE_SLOTS..self.stride } else { self.stride..self.stride }
+    }
+
+    /// The lifecycle stage a customer's slice keeps, with its first month (SPEC §23.2).
+    pub(crate) fn stage_of(&self, slice: &[i64]) -> Option<(TierCode, Month)> {
+        match slice.get(self.stage_range()) {
+            Some(&[code, since]) => Some((TierCode::from_slot(code)?, Month::from_yyyymm(since).ok()?)),
+            _ => None,
+        }
+    }
+
+    /// Keeps `stage` (with its first month) in a customer's slice; nothing when the layout
+    /// keeps no stage.
+    pub(crate) fn set_stage(&self, slice: &mut [i64], stage: Option<(TierCode, Month)>) {
+        if let Some([code, since]) = slice.get_mut(self.stage_range()).and_then(|s| <&mut [i64; 2]>::try_from(s).ok()) {
+            (*code, *since) = stage.map_or((NO_VALUE, NO_VALUE), |(c, m)| (c.slot(), m.yyyymm()));
+        }
     }
 
     /// The qualified tiers of the `n` months before the evaluated one that `history` keeps,
@@ -130,6 +157,7 @@ impl HistoryLayout {
         if let Some(last) = tiers.iter().rposition(|&v| v != NO_VALUE) {
             out.tiers = tiers.get(..=last).unwrap_or(&[]).to_vec();
         }
+        out.stage = self.stage_of(slice);
         out
     }
 
@@ -151,6 +179,7 @@ impl HistoryLayout {
                 *d = *s;
             }
         }
+        self.set_stage(slice, history.stage);
     }
 }
 
@@ -162,6 +191,8 @@ pub struct History {
     measures: Vec<(MeasureCode, Vec<i64>)>,
     /// The qualified tiers of the months, newest first, as code slots (`highest_over`).
     tiers: Vec<i64>,
+    /// The lifecycle stage after the last month and its first month (SPEC §23.2).
+    stage: Option<(TierCode, Month)>,
 }
 
 impl History {
@@ -172,7 +203,18 @@ impl History {
 
     /// Whether no month has a value.
     pub fn is_empty(&self) -> bool {
-        self.measures.is_empty() && self.tiers.is_empty()
+        self.measures.is_empty() && self.tiers.is_empty() && self.stage.is_none()
+    }
+
+    /// The lifecycle stage after the last evaluated month and the month it began (SPEC §23.2);
+    /// none for a book without a lifecycle or a customer without a stage yet.
+    pub fn stage(&self) -> Option<(TierCode, Month)> {
+        self.stage
+    }
+
+    /// Sets the lifecycle stage and the month it began.
+    pub fn set_stage(&mut self, stage: Option<(TierCode, Month)>) {
+        self.stage = stage;
     }
 
     /// The tiers the months qualified for, newest first (`None`: no tier, or no month), kept
@@ -278,6 +320,9 @@ impl History {
         if !self.tiers.is_empty() {
             map.insert(TIERS_KEY.to_string(), self.tiers().iter().map(|t| t.map(|t| t.to_string())).collect());
         }
+        if let Some((code, since)) = self.stage {
+            map.insert(STAGE_KEY.to_string(), vec![Some(code.to_string()), Some(since.to_string())]);
+        }
         map
     }
 
@@ -294,6 +339,10 @@ impl History {
     pub(crate) fn from_map(map: BTreeMap<String, Vec<Option<String>>>) -> Result<Self, TieringError> {
         let mut out = History::default();
         for (code, months) in map {
+            if code == STAGE_KEY {
+                out.stage = Some(stage_of_cell(&months)?);
+                continue;
+            }
             if code == TIERS_KEY {
                 let tiers: Result<Vec<Option<TierCode>>, _> =
                     months.iter().map(|t| t.as_deref().map(TierCode::new).transpose()).collect();
@@ -418,6 +467,24 @@ impl CustomerState {
 
 /// The key of the qualified tiers in a history's JSON (a code no measure may have).
 pub(crate) const TIERS_KEY: &str = "tier";
+
+/// The key of the lifecycle stage in a history's JSON, `[code, first month]` (a code no measure
+/// may have).
+pub(crate) const STAGE_KEY: &str = "stage";
+
+/// The values a kept stage takes in a customer's slice: its code and its first month.
+const STAGE_SLOTS: usize = 2;
+
+/// The stage of a history's JSON: `[code, "YYYY-MM"]`.
+fn stage_of_cell(cell: &[Option<String>]) -> Result<(TierCode, Month), TieringError> {
+    let bad = |why: String| StateError::Malformed(format!("history: stage: {why}"));
+    let [Some(code), Some(since)] = cell else {
+        return Err(bad("expected [code, first month]".into()).into());
+    };
+    let code = TierCode::new(code).map_err(|e| bad(e.to_string()))?;
+    let since: Month = since.parse().map_err(|e: crate::parse::ParseError| bad(e.to_string()))?;
+    Ok((code, since))
+}
 
 /// The most months before the evaluated one any window reads (`avg_24`, `max_24`).
 const MAX_MONTHS: usize = 23;

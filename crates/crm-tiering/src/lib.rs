@@ -72,9 +72,10 @@ pub use money::{MAX_AMOUNT, from_fen, parse_amount, to_fen};
 pub use month::Month;
 pub use parse::ParseError;
 pub use rules::{
-    Absent, Criterion, CriterionFile, CustomerKind, DEFAULT_RULES_TOML, DowngradeTarget, MAX_WINDOW_MONTHS, Measure,
-    MeasureComponentFile, MeasureFile, Qualify, QualifyFile, RULE_FORMAT_VERSION, RuleBook, RuleBookFile, RuleSet,
-    RuleSetFile, RuleSetId, RuleVersion, RuleVersionFile, Settings, ThresholdComparison, Tier, TierFile, UpgradeTiming,
+    Absent, Criterion, CriterionFile, CustomerKind, DEFAULT_RULES_TOML, DowngradeTarget, Lifecycle, LifecycleFile,
+    MAX_WINDOW_MONTHS, Measure, MeasureComponentFile, MeasureFile, Qualify, QualifyFile, RULE_FORMAT_VERSION, RuleBook,
+    RuleBookFile, RuleSet, RuleSetFile, RuleSetId, RuleVersion, RuleVersionFile, STANDARD_LIFECYCLE_TOML, Settings,
+    Stage, StageFile, StageRule, StageTest, StageTestFile, ThresholdComparison, Tier, TierFile, UpgradeTiming,
     VersionSelection, Warning, WarningFile, WarningKind, WarningRole, Window,
 };
 pub use rust_decimal::Decimal;

@@ -84,9 +84,8 @@ fn warnings<S: Sink + ?Sized>(
         let lifetime = w.lifetime_months;
         match w.kind {
             WarningKind::DropPct => {
-                // v < w × (1 − p / 100), exactly: v × 10,000 < w × kept.
-                if windowed > 0 && i128::from(value) * 10_000 < i128::from(windowed) * i128::from(w.kept) {
-                    let threshold = half_up(i128::from(windowed) * i128::from(w.kept), 10_000);
+                if below_share(value, windowed, w.kept) {
+                    let threshold = share_of(windowed, w.kept);
                     sink.alert(
                         alert(AlertKind::DropPct)
                             .with_threshold(threshold)
@@ -143,6 +142,22 @@ fn warnings<S: Sink + ?Sized>(
             }
         }
     }
+}
+
+/// Whether `value` is below `share` basis points of a positive `window` (SPEC §22.2, §23.1):
+/// v < w × share / 10,000, exactly, as v × 10,000 < w × share.
+pub(super) fn below_share(value: i64, window: i64, share: i64) -> bool {
+    window > 0 && i128::from(value) * 10_000 < i128::from(window) * i128::from(share)
+}
+
+/// Whether `value` is above `share` basis points of a positive `window` (SPEC §23.1).
+pub(super) fn above_share(value: i64, window: i64, share: i64) -> bool {
+    window > 0 && i128::from(value) * 10_000 > i128::from(window) * i128::from(share)
+}
+
+/// `share` basis points of `window`, rounded half up to the fen: a percentage test's threshold.
+pub(super) fn share_of(window: i64, share: i64) -> i64 {
+    half_up(i128::from(window) * i128::from(share), 10_000)
 }
 
 /// `n / d` (d > 0) rounded half away from zero, in fen.

@@ -9,6 +9,7 @@ mod alerts;
 mod batch;
 mod customer;
 mod input;
+mod lifecycle;
 mod plan;
 mod sink;
 mod steady;
@@ -333,7 +334,11 @@ fn step_recorded(
         plan.over_best = plan::highest_of(v, customer, windows.recent_tiers(history, k as usize - 1), month)?;
     }
     let q = step(v, state, month, aum, plan, values, sink).and_then(|r| v.tiers.get(r)).map(|t| t.code);
-    windows.push(history, (crate::money::to_fen(aum).unwrap_or(0), q), values);
+    let aum_fen = crate::money::to_fen(aum).unwrap_or(0);
+    if let Some(lifecycle) = &v.lifecycle {
+        lifecycle::advance(lifecycle, windows.layout(), history, (month, aum_fen), values, sink);
+    }
+    windows.push(history, (aum_fen, q), values);
     Ok(())
 }
 

@@ -71,6 +71,9 @@ code_enum! {
         /// An entry, re-entry or upgrade the month would make was held: the version's
         /// `pause_upgrades_while` measure is above zero (SPEC §21.8).
         UpgradePaused = "upgrade_paused" / "暂停升级",
+        /// The customer's lifecycle stage changed (SPEC §23.2): `from_tier` and `to_tier` hold
+        /// the stages (decision 43).
+        StageChanged = "stage_changed" / "生命周期阶段变化",
     }
 }
 
@@ -109,6 +112,8 @@ code_enum! {
         /// The version's `pause_upgrades_while` measure (a non-performing loan balance) is above
         /// zero: the upgrade is held (SPEC §21.8).
         PausedByMeasure = "paused_by_measure" / "不良贷款期间暂停升级",
+        /// The first stage of the version's lifecycle whose rules hold this month (SPEC §23.2).
+        StageRule = "stage_rule" / "满足生命周期阶段条件",
     }
 }
 

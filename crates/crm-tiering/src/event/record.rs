@@ -133,6 +133,15 @@ impl Event {
             EventKind::UpgradePaused => {
                 write!(s, "upgrade paused ({} to {})", tier(self.from_tier), tier(self.to_tier))
             }
+            EventKind::StageChanged => {
+                write!(
+                    s,
+                    "lifecycle stage {} to {} from {}",
+                    tier(self.from_tier),
+                    tier(self.to_tier),
+                    self.effective_from()
+                )
+            }
             _ => write!(s, "{} ({})", self.kind.as_str().replace('_', " "), tier(self.from_tier.or(self.to_tier))),
         };
         let e = &self.evidence;
@@ -180,10 +189,22 @@ impl Event {
             ),
             Reason::ValidityEnded => write!(s, ": validity ended"),
             Reason::Revoked => write!(s, ": revoked"),
+            Reason::StageRule => match (e.measure, e.threshold()) {
+                (Some(_), Some(t)) => write!(s, ": {figure} against {t}{}", held_for(e)),
+                _ => write!(s, ": no other stage's rules held{}", held_for(e)),
+            },
             Reason::PausedByMeasure => {
                 write!(s, ": {figure} is above zero, which pauses upgrades (the minimum {threshold} was met)")
             }
         };
         s
+    }
+}
+
+/// ", after N months in the stage since M" of a `stage_changed` event, when it had a stage.
+fn held_for(e: &Evidence) -> String {
+    match (e.window_from, e.window_months) {
+        (Some(from), Some(n)) => format!(" (after {n} months in the stage since {from})"),
+        _ => String::new(),
     }
 }

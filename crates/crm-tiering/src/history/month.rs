@@ -95,6 +95,12 @@ impl MonthWindows<'_> {
         }
     }
 
+    /// The layout the windows read.
+    #[inline]
+    pub(crate) fn layout(&self) -> &HistoryLayout {
+        self.layout
+    }
+
     /// How many window values the version has.
     #[inline]
     pub(crate) fn len(&self) -> usize {

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use rust_decimal::Decimal;
 
 use super::file::{RuleBookFile, RuleSetFile, RuleVersionFile, TierFile};
+use super::lifecycle::compile_lifecycle;
 use super::measure::{KeyRules, Measure, Qualify, compile_measures, compile_qualify};
 use super::warning::compile_warnings;
 use super::window::window_slots;
@@ -228,6 +229,10 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
     let values = measures.len() + 1 + usize::from(daily_change);
     let mut windows = window_slots(&mut tiers, values);
     let warnings = compile_warnings(&v.warnings, &measures, &tiers, &mut windows, (values, at))?;
+    let lifecycle = match &v.lifecycle {
+        Some(l) => Some(compile_lifecycle(l, &measures, &tiers, &mut windows, (values, at))?),
+        None => None,
+    };
     let special_vip_default_tier = match &v.special_vip_default_tier {
         Some(c) => {
             let field = format!("{at}.special_vip_default_tier");
@@ -276,6 +281,7 @@ fn compile_version(v: &RuleVersionFile, at: &str) -> Result<RuleVersion, RuleErr
         aum_code,
         windows,
         warnings,
+        lifecycle,
         pause,
         daily_change,
     })

@@ -132,6 +132,8 @@ pub struct RuleVersion {
     pub(crate) windows: Vec<super::WindowSlot>,
     /// The warnings (SPEC §22), in the order listed.
     pub warnings: Vec<super::Warning>,
+    /// The lifecycle stages (SPEC §23), when the version has them.
+    pub lifecycle: Option<super::Lifecycle>,
     /// The measure whose value above zero holds entries, re-entries and upgrades (SPEC §21.8),
     /// with its index among the month's measured values.
     pub(crate) pause: Option<(MeasureCode, usize)>,
@@ -192,7 +194,7 @@ impl RuleVersion {
     /// measures or qualifies tiers by criteria): the batch's short paths leave it to the step.
     #[inline]
     pub(crate) fn measured(&self) -> bool {
-        self.by_criteria || !self.measures.is_empty() || !self.warnings.is_empty()
+        self.by_criteria || !self.measures.is_empty() || !self.warnings.is_empty() || self.lifecycle.is_some()
     }
 
     /// The criterion that decided whether tier `t` is met (SPEC §19.3): when `met`, the

@@ -135,6 +135,10 @@ pub struct RuleVersionFile {
     /// Warnings about abnormal changes of a measure (SPEC §22); none by default.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<WarningFile>,
+    /// Lifecycle stages (SPEC §23); none by default, the standard stages when the table is
+    /// given without `stages`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<super::lifecycle::LifecycleFile>,
 }
 
 /// A tier as written in a file.

@@ -80,6 +80,12 @@ pub(super) fn compile_measures(files: &[MeasureFile], aum: &Composition, at: &st
                 "`tier` is reserved: a customer's history keeps its qualified tiers under it",
             ));
         }
+        if m.code == crate::history::STAGE_KEY {
+            return Err(RuleError::new(
+                field,
+                "`stage` is reserved: a customer's history keeps its lifecycle stage under it",
+            ));
+        }
         if out.iter().any(|o| o.code == code) {
             return Err(RuleError::new(field, format!("duplicate measure code `{code}`")));
         }

@@ -15,6 +15,7 @@ mod compile;
 mod compiled;
 mod edit;
 mod file;
+mod lifecycle;
 mod measure;
 mod measure_file;
 mod warning;
@@ -29,6 +30,9 @@ pub use compiled::{RuleSet, RuleSetId, RuleVersion, Settings, Tier};
 pub use edit::VersionSelection;
 pub(crate) use file::whole;
 pub use file::{RuleBookFile, RuleSetFile, RuleVersionFile, TierFile};
+pub use lifecycle::{
+    Lifecycle, LifecycleFile, STANDARD_LIFECYCLE_TOML, Stage, StageFile, StageRule, StageTest, StageTestFile,
+};
 pub(crate) use measure::FAST_VALUES;
 pub use measure::{Absent, Criterion, CriterionFile, Measure, MeasureComponentFile, MeasureFile, Qualify, QualifyFile};
 pub use warning::{Warning, WarningFile, WarningKind, WarningRole};

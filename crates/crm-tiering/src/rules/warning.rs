@@ -245,7 +245,7 @@ pub(super) fn compile_warnings(
 }
 
 /// An amount above 0, at most `MAX_AMOUNT`, in whole fen, in fen.
-fn positive_fen(a: Decimal, field: &str) -> Result<i64, RuleError> {
+pub(super) fn positive_fen(a: Decimal, field: &str) -> Result<i64, RuleError> {
     if a <= Decimal::ZERO || a > MAX_AMOUNT || a != a.round_dp(2) {
         return Err(RuleError::new(
             field,
