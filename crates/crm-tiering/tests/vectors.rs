@@ -204,13 +204,18 @@ fn run_vector(path: &Path, update: bool) -> Result<Option<Value>, String> {
         Some(s) => serde_json::from_value(s.clone()).map_err(|e| format!("initial_state: {e}"))?,
     };
     let mut history = crm_tiering::History::new();
+    let mut batch = (state, crm_tiering::Histories::new());
     let mut problems = Vec::new();
     let months = vector["months"].as_array_mut().ok_or("no months")?;
     for (i, m) in months.iter_mut().enumerate() {
         let month: Month = serde_json::from_value(m["month"].clone()).map_err(|e| format!("months[{i}].month: {e}"))?;
         let input: MonthInput =
             serde_json::from_value(m["input"].clone()).map_err(|e| format!("months[{i}].input: {e}"))?;
-        match engine.evaluate_with_history(&customer, &state, &history, month, &input) {
+        let single = engine.evaluate_with_history(&customer, &state, &history, month, &input);
+        for p in batch_agrees(&engine, &customer, &mut batch, (month, &input), &single) {
+            problems.push(format!("{month}: batch path: {p}"));
+        }
+        match single {
             Ok(out) => {
                 if m.get("expect_error").is_some() {
                     problems.push(format!("{month}: expected an error, got none"));
@@ -270,6 +275,41 @@ fn run_vector(path: &Path, update: bool) -> Result<Option<Value>, String> {
         return Err("no resolved `rules` (run with UPDATE_VECTORS=1)".into());
     }
     Ok(None)
+}
+
+/// Runs the month through the batch path too (a batch of the one customer, with its state and
+/// history as the batch kept them) and lists where it differs from the single-customer path:
+/// the steady and plain short paths must give what the full step gives.
+fn batch_agrees(
+    engine: &Engine,
+    customer: &Customer,
+    (state, histories): &mut (CustomerState, crm_tiering::Histories),
+    (month, input): (Month, &MonthInput),
+    single: &Result<crm_tiering::MonthOutcome, TieringError>,
+) -> Vec<String> {
+    let mut outcome = crm_tiering::BatchOutcome::default();
+    let states = std::slice::from_mut(state);
+    let customers = std::slice::from_ref(customer);
+    engine.evaluate_batch_with_history(month, customers, (states, histories), |_| Ok(input), &mut outcome).unwrap();
+    let mut bad = Vec::new();
+    match single {
+        Ok(out) => {
+            let events: Vec<Event> = outcome.events.iter().map(|e| e.event).collect();
+            let alerts: Vec<Alert> = outcome.alerts.iter().map(|a| a.alert).collect();
+            if !outcome.errors.is_empty() {
+                bad.push(format!("unexpected errors {:?}", outcome.errors));
+            }
+            if events != out.events || alerts != out.alerts {
+                bad.push(format!("events {events:?} alerts {alerts:?}"));
+            }
+            if *state != out.state || histories.get(0) != out.history {
+                bad.push(format!("state {} history {}", state.to_json(), histories.get(0).to_json()));
+            }
+        }
+        Err(_) if outcome.errors.is_empty() => bad.push("no error".into()),
+        Err(_) => {}
+    }
+    bad
 }
 
 #[test]

@@ -8,17 +8,17 @@
 
 use crm_tiering::portfolio::{Columns, Extract, PortfolioOptions, PortfolioStates, RuleBookChange, TableKind};
 use crm_tiering::{
-    AlertKind, BatchOutcome, Customer, CustomerKind, CustomerRef, CustomerState, Engine, Histories, History,
+    AlertKind, BatchOutcome, Customer, CustomerKind, CustomerRef, CustomerState, Engine, EventKind, Histories, History,
     MonthInput, RuleBook, TieringError, parse_amount,
 };
 
 /// 中信's book (the previous quarter for 私人银行) with a gold tier on the 3-month maximum, and
 /// two warnings (SPEC §22): a 30% fall against last month, and 3 months below 200,000 for
-/// customers rated 钻石 or above.
+/// customers rated 钻石 or above; and the standard lifecycle stages (SPEC §23).
 fn book() -> RuleBook {
     let warnings = "\n[[rule_sets.versions.warnings]]\nkind = \"drop_pct\"\nwindow = \"prev_1\"\npercent = \"30\"\n\
                     [[rule_sets.versions.warnings]]\nkind = \"below_for\"\namount = \"200000\"\nmonths = 3\n\
-                    min_tier = \"diamond\"\nlifetime_months = 2\n";
+                    min_tier = \"diamond\"\nlifetime_months = 2\n[rule_sets.versions.lifecycle]\n";
     let text =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules-spec/gallery/citic-private.toml"))
             .unwrap()
@@ -68,7 +68,11 @@ fn extract_of(book: &RuleBook, customers: usize, k: usize) -> Extract {
 #[test]
 fn the_portfolio_month_gives_what_each_customers_own_history_gives() {
     let book = book();
-    assert_eq!(book.history_layout().stride(), 5, "prev_quarter reads 5 months back, max_3 2, prev_1 1");
+    assert_eq!(
+        book.history_layout().stride(),
+        7,
+        "prev_quarter reads 5 months back, max_3 2, prev_1 1, avg_3 2; the stage and its first month 2"
+    );
     let engine = Engine::new(book.clone());
     let customers = 60;
     for threads in [1, 3] {
@@ -76,6 +80,7 @@ fn the_portfolio_month_gives_what_each_customers_own_history_gives() {
         let mut states = PortfolioStates::new();
         let mut reference: Vec<(CustomerState, History)> = vec![Default::default(); customers];
         let mut warned = std::collections::HashSet::new();
+        let mut staged = std::collections::HashSet::new();
         for (k, month) in MONTHS.iter().enumerate() {
             let extract = extract_of(&book, customers, k);
             let out = engine.evaluate_portfolio(&mut states, month.parse().unwrap(), &extract, &options).unwrap();
@@ -102,6 +107,8 @@ fn the_portfolio_month_gives_what_each_customers_own_history_gives() {
                 let alerts: Vec<_> = m.alerts.iter().filter(|(x, _)| *x == i).map(|(_, a)| *a).collect();
                 assert_eq!(alerts, want.alerts, "{id} {month}");
                 warned.extend(want.alerts.iter().map(|a| a.kind));
+                staged
+                    .extend(want.events.iter().filter(|e| e.kind == EventKind::StageChanged).filter_map(|e| e.to_tier));
                 *kept = (want.state, want.history);
             }
         }
@@ -109,6 +116,8 @@ fn the_portfolio_month_gives_what_each_customers_own_history_gives() {
         for kind in [AlertKind::DropPct, AlertKind::BelowFor] {
             assert!(warned.contains(&kind), "no {kind} warning");
         }
+        // Customers went through several lifecycle stages, so the stages were compared too.
+        assert!(staged.len() >= 4, "stages reached: {staged:?}");
         // Some customer became private on a quarter, so the windows were exercised.
         let private = states.states().iter().filter(|s| s.tier.is_some_and(|t| t.as_str() == "private")).count();
         assert!(private > 0, "no customer is private");

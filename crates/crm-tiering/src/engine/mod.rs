@@ -334,12 +334,25 @@ fn step_recorded(
         plan.over_best = plan::highest_of(v, customer, windows.recent_tiers(history, k as usize - 1), month)?;
     }
     let q = step(v, state, month, aum, plan, values, sink).and_then(|r| v.tiers.get(r)).map(|t| t.code);
-    let aum_fen = crate::money::to_fen(aum).unwrap_or(0);
+    record_month(windows, v, history, (month, crate::money::to_fen(aum).unwrap_or(0), q), values, sink);
+    Ok(())
+}
+
+/// After a month's step, full or steady: the lifecycle stage of the month (SPEC §23.2), then the
+/// month's values and qualified tier `q` recorded in the customer's `history` (SPEC §19.5).
+#[inline]
+fn record_month(
+    windows: &crate::history::MonthWindows<'_>,
+    v: &RuleVersion,
+    history: &mut [i64],
+    (month, aum_fen, q): (Month, i64, Option<crate::code::TierCode>),
+    values: &[i64],
+    sink: &mut dyn Sink,
+) {
     if let Some(lifecycle) = &v.lifecycle {
         lifecycle::advance(lifecycle, windows.layout(), history, (month, aum_fen), values, sink);
     }
     windows.push(history, (aum_fen, q), values);
-    Ok(())
 }
 
 /// The error of a customer with earlier months evaluated without its history under a rule

@@ -209,7 +209,8 @@ pub(super) fn plain_with_history(
     windows.values_into(past, values, measured);
     // A steady month (no event) changes no tier: `highest_over` is not asked.
     if let Some((aum, q)) = steady_month(v, s, month, (fen, aum), values, sink) {
-        windows.push(past, (aum_fen, q.and_then(|r| v.tiers.get(r)).map(|t| t.code)), values);
+        let q = q.and_then(|r| v.tiers.get(r)).map(|t| t.code);
+        super::record_month(windows, v, past, (month, aum_fen, q), values, sink);
         return Some(aum);
     }
     let plan = plan(v, customer, s, month, None).ok()?;
