@@ -119,6 +119,8 @@ const STATES: &[&str] = &[
     "special_first_month",
     "special_last_month",
     "last_month",
+    "stage",
+    "stage_since",
     "history",
 ];
 
@@ -347,6 +349,8 @@ fn state_row(r: crm_tiering_store::StateRow) -> Vec<Cell> {
         opt_text(s.special.map(|v| v.first_month)),
         opt_text(s.special.map(|v| v.last_month)),
         opt_text(s.last_month),
+        opt_text(r.history.stage().map(|(stage, _)| stage)),
+        opt_text(r.history.stage().map(|(_, since)| since)),
         Cell::Text(r.history.to_cell()),
     ]
 }

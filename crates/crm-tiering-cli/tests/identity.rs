@@ -367,11 +367,14 @@ fn migrate_brings_the_previous_releases_store_forward_and_it_exports_the_same() 
                     .collect();
                 lines.join("\n") + "\n"
             } else if format == "csv" && name == "states.csv" {
-                // The states table has since gained a last column, the history (SPEC §15.10),
-                // empty for a book without windows.
+                // The states table has since gained three last columns, the lifecycle stage, its
+                // first month (SPEC §23.2) and the history (SPEC §15.10), empty for a book without
+                // windows or a lifecycle.
                 let lines: Vec<&str> = got
                     .lines()
-                    .map(|l| l.strip_suffix(",history").or_else(|| l.strip_suffix(',')).unwrap_or(l))
+                    .map(|l| {
+                        l.strip_suffix(",stage,stage_since,history").or_else(|| l.strip_suffix(",,,")).unwrap_or(l)
+                    })
                     .collect();
                 lines.join("\n") + "\n"
             } else {

@@ -10,6 +10,11 @@
 //! per customer-month beside the default book's. `WINDOW=1` (with `MEASURES=1`): 钻石卡's AUM
 //! criterion reads the 6-month average (`avg_6`, SPEC §19.2), so each state keeps 5 months of
 //! AUM beside it and the batch carries the histories (`evaluate_batch_with_history`, 1 thread).
+//! `WARNINGS=1` (alone): the default book with every warning kind of SPEC §22 enabled
+//! (`drop_pct` against last month, `below_for` 3 months, `large_flow`, `dormant`,
+//! `reactivated`, `maturity_not_reinvested`, with the `days_inactive` and
+//! `matured_not_reinvested` measures every input carries); `LIFECYCLE=1` adds the standard
+//! lifecycle stages (SPEC §23) to either book. Both keep histories, 1 thread.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout, missing_docs)]
 
 use std::time::Instant;
@@ -33,7 +38,16 @@ fn main() {
     let measured = std::env::var_os("MEASURES").is_some();
     let window = std::env::var_os("WINDOW").is_some();
     assert!(!window || (measured && threads == 1), "WINDOW=1 needs MEASURES=1 and 1 thread");
-    let book = if measured {
+    let warned = std::env::var_os("WARNINGS").is_some();
+    let staged = std::env::var_os("LIFECYCLE").is_some();
+    assert!(!(warned && measured), "WARNINGS=1 is the default book with warnings: leave MEASURES out");
+    assert!(!(warned || staged) || threads == 1, "WARNINGS=1 and LIFECYCLE=1 keep histories: 1 thread");
+    let lifecycle = if staged { "\n[rule_sets.versions.lifecycle]\n" } else { "" };
+    let book = if warned {
+        RuleBook::from_toml_str(&format!("{}{WARNINGS_BOOK}{lifecycle}", crm_tiering::DEFAULT_RULES_TOML)).unwrap()
+    } else if staged && !measured {
+        RuleBook::from_toml_str(&format!("{}{lifecycle}", crm_tiering::DEFAULT_RULES_TOML)).unwrap()
+    } else if measured {
         let text = crm_tiering::DEFAULT_RULES_TOML
             .replace(
                 "min_aum = \"3000000\"",
@@ -51,11 +65,12 @@ fn main() {
                 "[[rule_sets.versions.tiers]]\ncode = \"gold\"",
                 "[[rule_sets.versions.measures]]\ncode = \"loan_balance\"\n\n[[rule_sets.versions.measures]]\ncode = \"points\"\n\n[[rule_sets.versions.tiers]]\ncode = \"gold\"",
             );
-        RuleBook::from_toml_str(&text).unwrap()
+        RuleBook::from_toml_str(&(text + lifecycle)).unwrap()
     } else {
         RuleBook::default_book().unwrap()
     };
-    assert_eq!(book.measure_codes().len(), if measured { 2 } else { 0 });
+    assert_eq!(book.measure_codes().len(), if measured || warned { 2 } else { 0 });
+    let window = window || warned || staged;
     let engine = Engine::new(book);
     let customers: Vec<Customer> = (0..n).map(|i| Customer::personal(format!("{i:010}"))).collect();
     let mut states = vec![CustomerState::default(); n];
@@ -89,6 +104,13 @@ fn main() {
                         .measures
                         .insert("loan_balance".parse().unwrap(), from_fen(b * 2 * (next(&mut seed) % 2) as i64));
                     input.measures.insert("points".parse().unwrap(), from_fen((next(&mut seed) % 300) as i64 * 100));
+                }
+                if warned {
+                    // Days without activity: mostly recent, some past the dormancy line.
+                    let days = if next(&mut seed) % 20 == 0 { 200 } else { (next(&mut seed) % 60) as i64 };
+                    input.measures.insert("days_inactive".parse().unwrap(), from_fen(days * 100));
+                    let matured = if next(&mut seed) % 50 == 0 { b / 2 } else { 0 };
+                    input.measures.insert("matured_not_reinvested".parse().unwrap(), from_fen(matured));
                 }
                 input
             })
@@ -125,3 +147,44 @@ fn main() {
         cm / total.as_secs_f64() / 1e6
     );
 }
+
+/// The warnings of `WARNINGS=1`, every kind (SPEC §22), appended to the default book's version.
+const WARNINGS_BOOK: &str = r#"
+[[rule_sets.versions.measures]]
+code = "days_inactive"
+
+[[rule_sets.versions.measures]]
+code = "matured_not_reinvested"
+
+[[rule_sets.versions.warnings]]
+kind = "drop_pct"
+window = "prev_1"
+percent = "30"
+
+[[rule_sets.versions.warnings]]
+kind = "below_for"
+amount = "200000"
+months = 3
+min_tier = "gold"
+
+[[rule_sets.versions.warnings]]
+kind = "large_flow"
+amount = "500000"
+
+[[rule_sets.versions.warnings]]
+kind = "dormant"
+measure = "days_inactive"
+days = 180
+amount = "100"
+
+[[rule_sets.versions.warnings]]
+kind = "reactivated"
+measure = "days_inactive"
+days = 180
+amount = "50000"
+
+[[rule_sets.versions.warnings]]
+kind = "maturity_not_reinvested"
+measure = "matured_not_reinvested"
+amount = "50000"
+"#;

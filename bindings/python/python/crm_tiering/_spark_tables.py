@@ -26,6 +26,7 @@ _MONTH_COLUMNS = {
     "special_last_month",
     "reported_in",
     "last_month",
+    "stage_since",
 }
 _SORT_KEYS = {
     "states": ["customer_id", "month"],

@@ -20,7 +20,7 @@ pub(super) fn advance<S: Sink + ?Sized>(
     values: &[i64],
     sink: &mut S,
 ) {
-    // A stage the lifecycle does not have (a renamed stage, decision 44) is no stage.
+    // A stage the lifecycle does not have (a renamed stage, decision 49) is no stage.
     let before = layout.stage_of(history).filter(|(code, _)| lifecycle.stage(*code).is_some());
     let held = |stage: &Stage| match (before, stage.max_months) {
         (Some((code, since)), Some(max)) if code == stage.code => {

@@ -72,7 +72,7 @@ code_enum! {
         /// `pause_upgrades_while` measure is above zero (SPEC §21.8).
         UpgradePaused = "upgrade_paused" / "暂停升级",
         /// The customer's lifecycle stage changed (SPEC §23.2): `from_tier` and `to_tier` hold
-        /// the stages (decision 43).
+        /// the stages (decision 48).
         StageChanged = "stage_changed" / "生命周期阶段变化",
     }
 }

@@ -87,6 +87,8 @@ const STATES: &[Column] = &[
     ("special_first_month", Month, true),
     ("special_last_month", Month, true),
     ("last_month", Month, true),
+    ("stage", Code, true),
+    ("stage_since", Month, true),
     ("history", Text, true),
 ];
 

@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 use super::codes::{TierCodes, code, coded, position, tiers, values};
 use super::columns::{Amounts, Bools, Col, Days, array, month_days};
 use super::ids::Ids;
+use crate::code::TierCode;
 use crate::engine::CustomerRef;
 use crate::history::History;
 use crate::month::Month;
@@ -64,6 +65,7 @@ pub struct StatesTable {
     special_first: Col<Date32Type>,
     special_last: Col<Date32Type>,
     last_month: Col<Date32Type>,
+    stages: Stages,
     history: HistoryTexts,
     rows: usize,
 }
@@ -107,6 +109,7 @@ impl StatesTable {
             special_first: Col::with_capacity(n),
             special_last: Col::with_capacity(n),
             last_month: Col::with_capacity(n),
+            stages: Stages::default(),
             history: HistoryTexts::default(),
             rows: 0,
         }
@@ -126,6 +129,8 @@ impl StatesTable {
         self.ids.named(customer.id);
         self.history.pad(self.rows);
         self.history.push(history.to_cell());
+        self.stages.pad(self.rows);
+        self.stages.push(history.stage());
         self.row(codes, m, customer, evaluated, state);
     }
 
@@ -185,11 +190,13 @@ impl StatesTable {
     /// without histories (a book without windows): those rows' cells are null.
     pub fn histories(&mut self, states: &PortfolioStates) {
         if states.history.is_empty() {
+            self.stages.pad(self.rows);
             return self.history.pad(self.rows);
         }
         for row in self.history.rows..self.rows {
-            let text = self.ids.index(row).and_then(|i| states.history(i).to_cell());
-            self.history.push(text);
+            let history = self.ids.index(row).map(|i| states.history(i));
+            self.stages.push(history.as_ref().and_then(History::stage));
+            self.history.push(history.and_then(|h| h.to_cell()));
         }
     }
 
@@ -238,8 +245,10 @@ impl StatesTable {
             array(self.special_first)?,
             array(self.special_last)?,
             array(self.last_month)?,
-            self.history.finish(self.rows),
         ];
+        let mut columns = columns;
+        let (stage, since) = self.stages.finish(self.rows)?;
+        columns.extend([stage, since, self.history.finish(self.rows)]);
         RecordBatch::try_new(super::states_schema(), columns)
     }
 }
@@ -282,6 +291,70 @@ impl HistoryTexts {
         match self.texts {
             Some(mut b) => Arc::new(b.finish()),
             None => new_null_array(&DataType::Utf8, rows),
+        }
+    }
+}
+
+/// The `stage` and `stage_since` columns (SPEC §23.2): each row's lifecycle stage and the month
+/// it began, null for none; each stage code once, as a dictionary. Nothing is held while every
+/// row has none (a book without a lifecycle).
+#[derive(Default)]
+struct Stages {
+    rows: usize,
+    kept: Option<(Col<Int32Type>, Col<Date32Type>)>,
+    codes: Vec<TierCode>,
+}
+
+impl Stages {
+    fn push(&mut self, stage: Option<(TierCode, Month)>) {
+        match (stage, &mut self.kept) {
+            (None, None) => {}
+            (None, Some((keys, since))) => {
+                keys.push_opt(None);
+                since.push_opt(None);
+            }
+            (Some((code, month)), _) => {
+                let key = match self.codes.iter().position(|c| *c == code) {
+                    Some(k) => k,
+                    None => {
+                        self.codes.push(code);
+                        self.codes.len() - 1
+                    }
+                };
+                let rows = self.rows;
+                let (keys, since) = self.kept.get_or_insert_with(|| {
+                    let (mut keys, mut since) = (Col::with_capacity(rows), Col::with_capacity(rows));
+                    for _ in 0..rows {
+                        keys.push_opt(None);
+                        since.push_opt(None);
+                    }
+                    (keys, since)
+                });
+                keys.push(i32::try_from(key).unwrap_or(i32::MAX));
+                since.push(month_days(month));
+            }
+        }
+        self.rows += 1;
+    }
+
+    /// Null cells up to `rows` rows.
+    fn pad(&mut self, rows: usize) {
+        while self.rows < rows {
+            self.push(None);
+        }
+    }
+
+    fn finish(mut self, rows: usize) -> Result<(ArrayRef, ArrayRef), ArrowError> {
+        self.pad(rows);
+        let names: ArrayRef = Arc::new(StringArray::from_iter_values(self.codes.iter().map(|c| c.as_str())));
+        match self.kept {
+            Some((keys, since)) => {
+                Ok((Arc::new(DictionaryArray::<Int32Type>::try_new(keys.finish()?, names)?), array(since)?))
+            }
+            None => {
+                let code = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+                Ok((new_null_array(&code, rows), new_null_array(&DataType::Date32, rows)))
+            }
         }
     }
 }

@@ -283,3 +283,55 @@ fn every_table_is_built_to_its_schema() {
     assert_eq!(codes.opt_key(Some(t("gold"))), Some(0));
     assert_eq!(codes.len(), 2);
 }
+
+/// The `stage` and `stage_since` cells (SPEC §23.2): none for a row whose history keeps no stage.
+fn stages_at(b: &RecordBatch) -> Vec<Option<(String, Month)>> {
+    (0..b.num_rows()).map(|row| Some((code_at(b, "stage", row)?, month_at(b, "stage_since", row).unwrap()))).collect()
+}
+
+#[test]
+fn each_row_carries_its_lifecycle_stage_in_both_push_paths() {
+    let staged = |code: &str, since: &str| {
+        let mut h = crate::History::new();
+        h.set_stage(Some((code.parse().unwrap(), m(since))));
+        h
+    };
+    let kept = [crate::History::new(), staged("mature", "2024-01"), staged("churned", "2023-11")];
+    let want = [None, Some(("mature".to_string(), m("2024-01"))), Some(("churned".to_string(), m("2023-11")))];
+    let mut codes = TierCodes::default();
+    let mut table = StatesTable::new(3);
+    for (id, h) in ["a", "b", "c"].into_iter().zip(&kept) {
+        let c = CustomerRef { id, legal_entity: None, kind: CustomerKind::Personal };
+        table.push(&mut codes, m("2024-03"), c, None, (&full_state(), h));
+    }
+    assert_eq!(stages_at(&table.finish(&codes, None).unwrap()), want);
+    // By index: the stages of the states after the month, and none before any is kept.
+    let mut states = crate::portfolio::PortfolioStates::new();
+    for id in ["a", "b", "c"] {
+        states.insert(crate::Customer::personal(id), CustomerState::default()).unwrap();
+    }
+    let mut table = StatesTable::indexed(4);
+    let push = |table: &mut StatesTable, codes: &mut TierCodes, states: &crate::portfolio::PortfolioStates, i| {
+        let c = states.customer(i).unwrap();
+        table.push_indexed(codes, m("2024-03"), (i, c), (Decimal::ONE, true), &full_state());
+    };
+    push(&mut table, &mut codes, &states, 0);
+    table.histories(&states);
+    for (i, h) in kept.iter().enumerate() {
+        states.set_history(i, h).unwrap();
+    }
+    for i in [2, 1, 0] {
+        push(&mut table, &mut codes, &states, i);
+    }
+    table.histories(&states);
+    let mut ids = IdColumn::default();
+    let b = table.finish(&codes, Some(ids.of(&states))).unwrap();
+    assert_eq!(stages_at(&b), [None, want[2].clone(), want[1].clone(), None]);
+    // A table with no stage at all has the columns, null.
+    let mut table = StatesTable::new(1);
+    let c = CustomerRef { id: "a", legal_entity: None, kind: CustomerKind::Personal };
+    table.push(&mut codes, m("2024-03"), c, None, (&full_state(), &kept[0]));
+    let b = table.finish(&codes, None).unwrap();
+    assert_eq!(b.schema(), states_schema());
+    assert_eq!(stages_at(&b), [None]);
+}
