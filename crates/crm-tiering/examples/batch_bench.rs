@@ -107,9 +107,9 @@ fn main() {
                 }
                 if warned {
                     // Days without activity: mostly recent, some past the dormancy line.
-                    let days = if next(&mut seed) % 20 == 0 { 200 } else { (next(&mut seed) % 60) as i64 };
+                    let days = if next(&mut seed).is_multiple_of(20) { 200 } else { (next(&mut seed) % 60) as i64 };
                     input.measures.insert("days_inactive".parse().unwrap(), from_fen(days * 100));
-                    let matured = if next(&mut seed) % 50 == 0 { b / 2 } else { 0 };
+                    let matured = if next(&mut seed).is_multiple_of(50) { b / 2 } else { 0 };
                     input.measures.insert("matured_not_reinvested".parse().unwrap(), from_fen(matured));
                 }
                 input
