@@ -532,6 +532,13 @@ static void test_misuse(void) {
     CHECK(crmt_loan_result_expected_loss(out, 0, ratio, sizeof ratio, NULL) == CRMT_OK &&
               strcmp(ratio, "0.125") == 0, "ratio `%s`", ratio);
     CHECK(crmt_loan_result_loan_id(out, 1, ratio, sizeof ratio, NULL) == CRMT_INDEX_OUT_OF_RANGE, "loan 1");
+    CHECK(crmt_loan_result_customer_id(out, 0, ratio, SIZE_MAX, NULL) == CRMT_INVALID_ARGUMENT, "len SIZE_MAX");
+    crmt_loan_states *states = NULL;
+    CHECK(crmt_loan_states_from_jsonl((const uint8_t *)"", SIZE_MAX / 2, &states) == CRMT_INVALID_ARGUMENT &&
+              strcmp(last_field(), "len") == 0 && states == NULL, "states of SIZE_MAX / 2 bytes");
+    CHECK(crmt_loan_states_from_jsonl(NULL, 0, &states) == CRMT_OK && crmt_loan_states_count(states) == 0,
+          "no text is no state");
+    crmt_loan_states_free(states);
     CHECK(crmt_loan_result_customer_id(out, SIZE_MAX, ratio, sizeof ratio, NULL) == CRMT_INDEX_OUT_OF_RANGE,
           "SIZE_MAX");
     CHECK(strcmp(crmt_loan_class_code(0), "") == 0 && strcmp(crmt_loan_signal_kind_code(2206), "") == 0,
