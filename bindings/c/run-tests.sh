@@ -2,7 +2,8 @@
 # Tests of the C ABI: the header check and the crate's Rust tests, the C test suites (every
 # conformance vector and the misuse cases; the portfolio month and every portfolio vector; the
 # guarantees against misuse: handle checks, error details, silent panics, impossible counts; the
-# contribution month and every contribution vector) plain,
+# contribution month and every contribution vector; the loan classification and every loan
+# vector) plain,
 # under AddressSanitizer and under valgrind,
 # and the C example. Runs from any directory; installs what it needs on Debian.
 set -euo pipefail
@@ -37,6 +38,7 @@ cflags=(-std=c11 -Wall -Wextra -Werror -g -I"$here/include")
 libs=("$lib" -lcjson -lpthread -ldl -lm)
 vectors="$root/rules-spec/vectors"
 pvectors="$root/rules-spec/portfolio-vectors"
+lvectors="$root/rules-spec/loan-vectors"
 # The contribution vectors are TOML: written as one JSON list for the C test to read.
 cvectors="$out/contribution-vectors.json"
 python3 "$root/scripts/contribution-vectors-json.py" "$root/rules-spec/contribution-vectors" "$cvectors"
@@ -57,6 +59,8 @@ gcc "${cflags[@]}" "$here/tests/test_guarantees.c" -o "$out/test_guarantees" "${
 "$out/test_guarantees"
 gcc "${cflags[@]}" "$here/tests/test_contribution.c" -o "$out/test_contribution" "${libs[@]}"
 "$out/test_contribution" "$cvectors"
+gcc "${cflags[@]}" "$here/tests/test_loans.c" -o "$out/test_loans" "${libs[@]}"
+"$out/test_loans" "$lvectors"
 
 echo "== C tests (AddressSanitizer)"
 gcc "${cflags[@]}" -fsanitize=address -fno-omit-frame-pointer "$here/tests/test_abi.c" -o "$out/test_abi_asan" "${libs[@]}"
@@ -68,6 +72,8 @@ gcc "${cflags[@]}" -fsanitize=address -fno-omit-frame-pointer "$here/tests/test_
 ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 "$out/test_guarantees_asan"
 gcc "${cflags[@]}" -fsanitize=address -fno-omit-frame-pointer "$here/tests/test_contribution.c" -o "$out/test_contribution_asan" "${libs[@]}"
 ASAN_OPTIONS=detect_leaks=1 "$out/test_contribution_asan" "$cvectors"
+gcc "${cflags[@]}" -fsanitize=address -fno-omit-frame-pointer "$here/tests/test_loans.c" -o "$out/test_loans_asan" "${libs[@]}"
+ASAN_OPTIONS=detect_leaks=1 "$out/test_loans_asan" "$lvectors"
 
 echo "== C tests (valgrind)"
 valgrind -q --leak-check=full --suppressions="$here/tests/valgrind.supp" --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1 \
@@ -78,6 +84,8 @@ valgrind -q --leak-check=full --suppressions="$here/tests/valgrind.supp" --error
     "$out/test_guarantees"
 valgrind -q --leak-check=full --suppressions="$here/tests/valgrind.supp" --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1 \
     "$out/test_contribution" "$cvectors"
+valgrind -q --leak-check=full --suppressions="$here/tests/valgrind.supp" --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1 \
+    "$out/test_loans" "$lvectors"
 
 echo "== C example"
 "$root/examples/c/run.sh"

@@ -32,8 +32,9 @@
  * parameter) and never read; a _free of one frees nothing. The limit: once the allocator gives a
  * freed handle's address to a new handle of the same kind, a stale pointer is that new handle.
  *
- * Threads: any function may be called from any thread. A crmt_rulebook (and crmt_columns, and
- * crmt_contribution) is immutable and may be shared by any number of threads; every other
+ * Threads: any function may be called from any thread. A crmt_rulebook (and crmt_columns,
+ * crmt_contribution, crmt_loan_states and crmt_loan_result) is immutable and may be shared by
+ * any number of threads; every other
  * handle is used by one thread at a time, and is not freed while another thread uses it (the
  * handle checks do not make that safe).
  */
@@ -136,6 +137,12 @@
  * How many figures a `crmt_contribution_figures` holds: the seven components and the net.
  */
 #define CRMT_CONTRIBUTION_FIGURES 8
+
+/**
+ * "None" in the `int64_t` fields of `crmt_loan_signal` (`boundary`, `clean_months`,
+ * `clean_periods`).
+ */
+#define CRMT_LOAN_NO_VALUE -1
 
 /**
  * The result of a call. The values are stable: new codes may be added, none renumbered.
@@ -434,6 +441,111 @@ typedef enum crmt_status {
 } crmt_status;
 
 /**
+ * A loan class (五级分类, SPEC §21.1), valued by its stable number, kindest first (codes:
+ * `crmt_loan_class_code`). A class is non-performing (不良) from `CRMT_LOAN_CLASS_SUBSTANDARD`.
+ */
+typedef enum crmt_loan_class {
+  /**
+   * No class: a customer without loans this month has no worst class.
+   */
+  CRMT_LOAN_CLASS_NONE = 0,
+  /**
+   * normal (正常).
+   */
+  CRMT_LOAN_CLASS_NORMAL = 1,
+  /**
+   * special_mention (关注).
+   */
+  CRMT_LOAN_CLASS_SPECIAL_MENTION = 2,
+  /**
+   * substandard (次级), non-performing.
+   */
+  CRMT_LOAN_CLASS_SUBSTANDARD = 3,
+  /**
+   * doubtful (可疑), non-performing.
+   */
+  CRMT_LOAN_CLASS_DOUBTFUL = 4,
+  /**
+   * loss (损失), non-performing.
+   */
+  CRMT_LOAN_CLASS_LOSS = 5,
+} crmt_loan_class;
+
+/**
+ * A customer's worst class against last month's (SPEC §21.4; codes: `crmt_loan_trend_code`).
+ */
+typedef enum crmt_loan_trend {
+  /**
+   * No trend: the customer has no loan this month.
+   */
+  CRMT_LOAN_TREND_NONE = 0,
+  /**
+   * worse (恶化).
+   */
+  CRMT_LOAN_TREND_WORSE = 1,
+  /**
+   * same (持平).
+   */
+  CRMT_LOAN_TREND_SAME = 2,
+  /**
+   * better (好转).
+   */
+  CRMT_LOAN_TREND_BETTER = 3,
+  /**
+   * new (新增): the customer had no loan last month.
+   */
+  CRMT_LOAN_TREND_NEW = 4,
+} crmt_loan_trend;
+
+/**
+ * Whether a loan leaves non-performing this month (SPEC §21.3; codes:
+ * `crmt_loan_upgrade_code`).
+ */
+typedef enum crmt_loan_upgrade {
+  /**
+   * none: no upgrade out of non-performing is at stake.
+   */
+  CRMT_LOAN_UPGRADE_NONE = 0,
+  /**
+   * allowed: the clean window is met, the loan leaves non-performing.
+   */
+  CRMT_LOAN_UPGRADE_ALLOWED = 1,
+  /**
+   * held: the clean window is not met, the effective class is held at 次级.
+   */
+  CRMT_LOAN_UPGRADE_HELD = 2,
+} crmt_loan_upgrade;
+
+/**
+ * The kind of a loan signal, valued by its stable number (SPEC §21.5; codes:
+ * `crmt_loan_signal_kind_code`). New kinds are appended with the next number; none is
+ * renumbered.
+ */
+typedef enum crmt_loan_signal_kind {
+  /**
+   * overdue (逾期): principal or interest is overdue.
+   */
+  CRMT_LOAN_SIGNAL_OVERDUE = 2201,
+  /**
+   * approaching_non_performing (临近不良): the overdue days are in the approaching window.
+   */
+  CRMT_LOAN_SIGNAL_APPROACHING_NON_PERFORMING = 2202,
+  /**
+   * non_performing (不良贷款): the effective class is non-performing.
+   */
+  CRMT_LOAN_SIGNAL_NON_PERFORMING = 2203,
+  /**
+   * bank_class_kinder_than_floor (分类宽于监管底线): the bank's class is kinder than the floor.
+   */
+  CRMT_LOAN_SIGNAL_BANK_CLASS_KINDER_THAN_FLOOR = 2204,
+  /**
+   * upgrade_held_by_clean_window (不良上调观察期未满): an upgrade out of non-performing waits for
+   * the clean window.
+   */
+  CRMT_LOAN_SIGNAL_UPGRADE_HELD_BY_CLEAN_WINDOW = 2205,
+} crmt_loan_signal_kind;
+
+/**
  * What to do when a customer's months skip one (values of `crmt_rulebook_with_missing_months`).
  */
 typedef enum crmt_missing_months {
@@ -481,6 +593,27 @@ typedef struct crmt_contribution crmt_contribution;
  * synchronized; released with `crmt_extract_free`.
  */
 typedef struct crmt_extract crmt_extract;
+
+/**
+ * The loan-month records of a month (SPEC §21.1), in the order pushed: the input of
+ * `crmt_loans_evaluate`. Made by `crmt_loan_records_new`, filled by `crmt_loan_records_push`,
+ * freed by `crmt_loan_records_free`. Not synchronized: one thread at a time.
+ */
+typedef struct crmt_loan_records crmt_loan_records;
+
+/**
+ * A classified loan month (SPEC §21): every customer's outcome in id order (bytes), its loans
+ * by loan id and its signals, as C structs and as the core's outcomes. Immutable: read it from
+ * any number of threads at once; free it once no thread reads it.
+ */
+typedef struct crmt_loan_result crmt_loan_result;
+
+/**
+ * Customers' loan states after the month before, by customer id (SPEC §21.1): the text
+ * `crmt_loan_result_states_jsonl` writes (the CLI's `loan-states.jsonl`). Immutable once made:
+ * read it from any number of threads at once; free it once no thread reads it.
+ */
+typedef struct crmt_loan_states crmt_loan_states;
 
 /**
  * Options of `crmt_evaluate_portfolio_with_options`, set by key. Made by `crmt_options_new`
@@ -955,6 +1088,147 @@ typedef struct crmt_contribution_figures {
    */
   int64_t fen[CRMT_CONTRIBUTION_FIGURES];
 } crmt_contribution_figures;
+
+/**
+ * A customer's loan month (SPEC §21.4): its loans are `loans[first_loan ..
+ * first_loan + loan_count]` of `crmt_loan_result_loans` (by loan id), its signals
+ * `signals[first_signal .. first_signal + signal_count]` of `crmt_loan_result_signals` (by
+ * loan id, then number). Its id: `crmt_loan_result_customer_id`.
+ */
+typedef struct crmt_loan_customer {
+  /**
+   * The index of its first loan.
+   */
+  size_t first_loan;
+  /**
+   * How many loans it has this month (0: its loans all closed).
+   */
+  size_t loan_count;
+  /**
+   * The index of its first signal.
+   */
+  size_t first_signal;
+  /**
+   * How many signals it has.
+   */
+  size_t signal_count;
+  /**
+   * The worst effective class of its loans; `CRMT_LOAN_CLASS_NONE` without loans.
+   */
+  enum crmt_loan_class worst;
+  /**
+   * The worst class against last month's; `CRMT_LOAN_TREND_NONE` without loans.
+   */
+  enum crmt_loan_trend trend;
+  /**
+   * Whether the worst class is non-performing (不良): what the upgrade pause reads.
+   */
+  bool has_non_performing;
+} crmt_loan_customer;
+
+/**
+ * One loan's classification for the month (SPEC §21.2, §21.3). Its id:
+ * `crmt_loan_result_loan_id`; its expected-loss ratio: `crmt_loan_result_expected_loss`.
+ */
+typedef struct crmt_loan {
+  /**
+   * The index of its customer in `crmt_loan_result_customers`.
+   */
+  size_t customer_index;
+  /**
+   * Days the principal is overdue.
+   */
+  uint32_t principal_overdue_days;
+  /**
+   * Days interest is overdue.
+   */
+  uint32_t interest_overdue_days;
+  /**
+   * The larger of the two: what the floor reads.
+   */
+  uint32_t overdue_days;
+  /**
+   * The regulatory floor from the overdue days.
+   */
+  enum crmt_loan_class floor;
+  /**
+   * The bank's own class.
+   */
+  enum crmt_loan_class bank;
+  /**
+   * The effective class: the worse of floor and bank, held at 次级 while an upgrade out of
+   * non-performing waits for the clean window.
+   */
+  enum crmt_loan_class effective;
+  /**
+   * Whether the loan leaves non-performing this month, or is held.
+   */
+  enum crmt_loan_upgrade upgrade;
+  /**
+   * Consecutive clean months, this month included.
+   */
+  uint32_t clean_months;
+  /**
+   * Consecutive clean repayment periods, this month included.
+   */
+  uint32_t clean_periods;
+  /**
+   * Whether the bank's class is kinder than the floor.
+   */
+  bool bank_kinder_than_floor;
+  /**
+   * Whether the record gave an expected-loss ratio.
+   */
+  bool has_expected_loss;
+} crmt_loan;
+
+/**
+ * A loan signal with its evidence (SPEC §21.5). `boundary`, `clean_months` and
+ * `clean_periods` are `CRMT_LOAN_NO_VALUE` (-1) when the signal has none (the clean counters
+ * are given for `CRMT_LOAN_SIGNAL_UPGRADE_HELD_BY_CLEAN_WINDOW` only).
+ */
+typedef struct crmt_loan_signal {
+  /**
+   * The index of its customer in `crmt_loan_result_customers`.
+   */
+  size_t customer_index;
+  /**
+   * The index of its loan in `crmt_loan_result_loans`.
+   */
+  size_t loan_index;
+  /**
+   * What it is about: its stable number (codes: `crmt_loan_signal_kind_code`).
+   */
+  enum crmt_loan_signal_kind kind;
+  /**
+   * The loan's overdue days.
+   */
+  uint32_t overdue_days;
+  /**
+   * The day boundary concerned, in days; `CRMT_LOAN_NO_VALUE` when none.
+   */
+  int64_t boundary;
+  /**
+   * The regulatory floor.
+   */
+  enum crmt_loan_class floor;
+  /**
+   * The bank's class.
+   */
+  enum crmt_loan_class bank;
+  /**
+   * The effective class.
+   */
+  enum crmt_loan_class effective;
+  /**
+   * Consecutive clean months so far; `CRMT_LOAN_NO_VALUE` when none.
+   */
+  int64_t clean_months;
+  /**
+   * Consecutive clean repayment periods so far; `CRMT_LOAN_NO_VALUE` when none.
+   */
+  int64_t clean_periods;
+} crmt_loan_signal;
 
 #ifdef __cplusplus
 extern "C" {
@@ -2616,6 +2890,307 @@ enum crmt_result crmt_contribution_unassigned(const struct crmt_contribution *co
  */
 enum crmt_result crmt_contribution_to_json(const struct crmt_contribution *contribution,
                                            struct crmt_buffer **out);
+
+/**
+ * The stable code of a loan class, such as `"substandard"`; `""` for `CRMT_LOAN_CLASS_NONE` or
+ * an unknown value. Static, never freed. Thread-safe.
+ */
+const char *crmt_loan_class_code(int class_value);
+
+/**
+ * The Chinese name of a loan class, such as `"次级"`; `""` for `CRMT_LOAN_CLASS_NONE` or an
+ * unknown value. Static, never freed. Thread-safe.
+ */
+const char *crmt_loan_class_name_zh(int class_value);
+
+/**
+ * The stable code of a trend, such as `"worse"`; `""` for `CRMT_LOAN_TREND_NONE` or an unknown
+ * value. Static, never freed. Thread-safe.
+ */
+const char *crmt_loan_trend_code(int trend_value);
+
+/**
+ * The Chinese name of a trend, such as `"恶化"`; `""` for `CRMT_LOAN_TREND_NONE` or an unknown
+ * value. Static, never freed. Thread-safe.
+ */
+const char *crmt_loan_trend_name_zh(int trend_value);
+
+/**
+ * The stable code of an upgrade status: `"none"`, `"allowed"` or `"held"`; `""` for an unknown
+ * value. Static, never freed. Thread-safe.
+ */
+const char *crmt_loan_upgrade_code(int upgrade_value);
+
+/**
+ * The stable code of a loan signal kind, such as `"non_performing"` for 2203; `""` for an
+ * unknown value. Static, never freed. Thread-safe.
+ */
+const char *crmt_loan_signal_kind_code(int kind);
+
+/**
+ * The Chinese name of a loan signal kind, such as `"不良贷款"` for 2203; `""` for an unknown
+ * value. Static, never freed. Thread-safe.
+ */
+const char *crmt_loan_signal_kind_name_zh(int kind);
+
+/**
+ * Makes an empty set of loan-month records. `*out` receives a new handle, owned by the caller
+ * and released with `crmt_loan_records_free`.
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT` (`out`).
+ *
+ * # Safety
+ * `out` is writable. Thread-safe.
+ */
+enum crmt_result crmt_loan_records_new(struct crmt_loan_records **out);
+
+/**
+ * Adds one loan-month record (SPEC §21.1): the customer, the loan, the month the record is
+ * about (`year * 100 + month`), the principal and interest overdue days at month-end, the
+ * bank's own class as text (`substandard`, `次级` or `3`, exactly as written), the
+ * expected-loss ratio as decimal text (`"0.35"`; NULL: none) and whether a scheduled repayment
+ * fell due in the month. The record takes the next index (from 0): `crmt_loan_records_count`
+ * before the call.
+ *
+ * Only what cannot be held is refused here; every rule of the record (the customer and month
+ * evaluated, an empty loan id, negative days, an unknown class, a ratio outside 0 to 1, a loan
+ * twice) is the core's, checked by `crmt_loans_evaluate`, whose error names the record's index.
+ *
+ * # Errors
+ * Nothing is added on an error; the details name the field and the record (table `loans`, row
+ * the index it would have had; `crmt_last_error_record`):
+ * - `CRMT_NULL_ARGUMENT` (`records`, `customer_id`, `loan_id`, `bank_class`),
+ *   `CRMT_INVALID_ARGUMENT` (`records` not a live handle);
+ * - `CRMT_INVALID_UTF8` naming the field; `CRMT_INVALID_MONTH` (field `month`);
+ * - `CRMT_INVALID_AMOUNT` (field `expected_loss`): not a plain decimal number (SPEC §16).
+ *
+ * # Safety
+ * `records` is a live handle used by no other thread during the call; each text is NULL or
+ * NUL-terminated and readable for the call.
+ */
+enum crmt_result crmt_loan_records_push(struct crmt_loan_records *records,
+                                        const char *customer_id,
+                                        const char *loan_id,
+                                        int32_t month,
+                                        int64_t principal_overdue_days,
+                                        int64_t interest_overdue_days,
+                                        const char *bank_class,
+                                        const char *expected_loss,
+                                        bool repayment_due);
+
+/**
+ * How many records have been pushed; 0 when `records` is NULL or not a live handle (then
+ * recorded in the error details).
+ *
+ * # Safety
+ * `records` is NULL or a live handle used by no other thread during the call.
+ */
+size_t crmt_loan_records_count(const struct crmt_loan_records *records);
+
+/**
+ * Frees a set of loan-month records. NULL is ignored. A pointer that is not a live
+ * `crmt_loan_records` (freed already, another kind of handle) is refused: nothing is freed, and
+ * the thread's error details say why (`CRMT_INVALID_ARGUMENT`, field `records`). Otherwise keeps
+ * the error details.
+ *
+ * # Safety
+ * No other thread uses `records` during or after the call.
+ */
+void crmt_loan_records_free(struct crmt_loan_records *records);
+
+/**
+ * Reads customers' loan states from JSON Lines (`len` bytes of UTF-8, no NUL needed): one line
+ * a customer, `{"customer_id": "c1", "state": {"month": "2024-05", "loans": {...}}}`, as
+ * `crmt_loan_result_states_jsonl` and the CLI's `loans` command write them; blank lines are
+ * skipped, an empty text is no state. `*out` receives a new handle, owned by the caller and
+ * released with `crmt_loan_states_free`.
+ *
+ * # Errors
+ * - `CRMT_NULL_ARGUMENT` (`data` with a length, `out`), `CRMT_INVALID_UTF8` (`data`).
+ * - `CRMT_STATE_ERROR` for a line that is not a loan state, or a customer listed twice: the
+ *   message names the line (`states line 3: customer `c1` is listed twice`), the details' record
+ *   is table `states`, row the line (from 1), the customer when known, field `state`.
+ *
+ * # Safety
+ * `data` is readable for `len` bytes; `out` is writable. Thread-safe.
+ */
+enum crmt_result crmt_loan_states_from_jsonl(const uint8_t *data,
+                                             size_t len,
+                                             struct crmt_loan_states **out);
+
+/**
+ * How many customers the states hold; 0 when `states` is NULL or not a live handle (then
+ * recorded in the error details).
+ *
+ * # Safety
+ * `states` is NULL or a live handle. Thread-safe (the handle is immutable).
+ */
+size_t crmt_loan_states_count(const struct crmt_loan_states *states);
+
+/**
+ * Frees loan states. NULL is ignored. A pointer that is not a live `crmt_loan_states` is
+ * refused: nothing is freed, and the thread's error details say why (`CRMT_INVALID_ARGUMENT`,
+ * field `states`). Otherwise keeps the error details.
+ *
+ * # Safety
+ * No other thread uses `states` during or after the call.
+ */
+void crmt_loan_states_free(struct crmt_loan_states *states);
+
+/**
+ * Classifies every customer of a month's loans (SPEC §21): each customer with a record in
+ * `records`, and each customer of `states` (NULL: none) whose loans may all have closed, in id
+ * order (bytes), from its state after the month before (none: a customer never evaluated),
+ * under `book`'s `[loans]` settings (SPEC §21.2: the 2023 rules without the table). Every rule
+ * is the core's `evaluate_loans`, one customer at a time.
+ *
+ * On success `*out` receives a new `crmt_loan_result`, owned by the caller and released with
+ * `crmt_loan_result_free`: read its customers, loans and signals as structs, the ids and
+ * expected losses as text, and the states for the next month with
+ * `crmt_loan_result_states_jsonl`.
+ *
+ * # Errors
+ * - `CRMT_NULL_ARGUMENT` (`book`, `records`, `out`), `CRMT_INVALID_ARGUMENT` (a handle not
+ *   live), `CRMT_INVALID_MONTH`.
+ * - A month with errors gives no result (all or nothing, as the CLI's `loans`): every
+ *   customer is checked, and the code is the first error's category in customer order:
+ *   `CRMT_INPUT_ERROR` (a record: its customer or month not the one evaluated, an empty loan
+ *   id, negative days, an unknown class, a ratio outside 0 to 1, a loan twice; an unusable
+ *   customer id), `CRMT_SEQUENCE_ERROR` (the month does not follow the customer's state), or
+ *   `CRMT_RULES_ERROR`. The details are the first error's: customer, month, field
+ *   (`principal_overdue_days`, `bank_class`, ... or `month`), and the record
+ *   (`crmt_last_error_record`: table `loans`, row its index in the order pushed, from 0; for
+ *   a loan given twice the second record, the first in `crmt_last_error_other_record`; none
+ *   for a sequence error). `crmt_last_error_message` holds every error's message (SPEC
+ *   §21.6's), one a line, the first first.
+ *
+ * # Safety
+ * `book`, `records` are live handles, `states` NULL or a live handle, none changed by another
+ * thread during the call; `out` is writable. Thread-safe otherwise.
+ */
+enum crmt_result crmt_loans_evaluate(const struct crmt_rulebook *book,
+                                     int32_t month,
+                                     const struct crmt_loan_records *records,
+                                     const struct crmt_loan_states *states,
+                                     struct crmt_loan_result **out);
+
+/**
+ * Frees a loan month's result. NULL is ignored. A pointer that is not a live
+ * `crmt_loan_result` is refused: nothing is freed, and the thread's error details say why
+ * (`CRMT_INVALID_ARGUMENT`, field `result`). Otherwise keeps the error details.
+ *
+ * # Safety
+ * No other thread uses `result` during or after the call.
+ */
+void crmt_loan_result_free(struct crmt_loan_result *result);
+
+/**
+ * The month classified, `year * 100 + month`; 0 when `result` is NULL or not a live handle
+ * (then recorded in the error details).
+ *
+ * # Safety
+ * `result` is NULL or a live handle. Thread-safe (the handle is immutable).
+ */
+int32_t crmt_loan_result_month(const struct crmt_loan_result *result);
+
+/**
+ * The customers, in id order (bytes), owned by the result; their number into `*count` (when
+ * not NULL). NULL and 0 when `result` is NULL or not a live handle (then recorded in the error
+ * details).
+ *
+ * # Safety
+ * `result` is NULL or a live handle; `count` is NULL or writable. Thread-safe (the handle is
+ * immutable); the array lives as long as the result.
+ */
+const struct crmt_loan_customer *crmt_loan_result_customers(const struct crmt_loan_result *result,
+                                                            size_t *count);
+
+/**
+ * Every customer's loans, customer after customer, each customer's by loan id; as
+ * `crmt_loan_result_customers`.
+ *
+ * # Safety
+ * As `crmt_loan_result_customers`.
+ */
+const struct crmt_loan *crmt_loan_result_loans(const struct crmt_loan_result *result,
+                                               size_t *count);
+
+/**
+ * Every customer's signals, customer after customer, each customer's by loan id, then number;
+ * as `crmt_loan_result_customers`.
+ *
+ * # Safety
+ * As `crmt_loan_result_customers`.
+ */
+const struct crmt_loan_signal *crmt_loan_result_signals(const struct crmt_loan_result *result,
+                                                        size_t *count);
+
+/**
+ * Writes the id of the customer at `index` of `crmt_loan_result_customers` into `buf`. Buffer
+ * rules as `crmt_error_message`.
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT`, `CRMT_INVALID_ARGUMENT` (not a live handle), `CRMT_INDEX_OUT_OF_RANGE`,
+ * `CRMT_BUFFER_TOO_SMALL`.
+ *
+ * # Safety
+ * `result` is live; `buf` is NULL or writable for `len` bytes; `written` is NULL or writable.
+ * Thread-safe (the handle is immutable).
+ */
+enum crmt_result crmt_loan_result_customer_id(const struct crmt_loan_result *result,
+                                              size_t index,
+                                              char *buf,
+                                              size_t len,
+                                              size_t *written);
+
+/**
+ * Writes the id of the loan at `index` of `crmt_loan_result_loans` into `buf`. Buffer rules
+ * as `crmt_error_message`.
+ *
+ * # Errors
+ * As `crmt_loan_result_customer_id`.
+ *
+ * # Safety
+ * As `crmt_loan_result_customer_id`.
+ */
+enum crmt_result crmt_loan_result_loan_id(const struct crmt_loan_result *result,
+                                          size_t index,
+                                          char *buf,
+                                          size_t len,
+                                          size_t *written);
+
+/**
+ * Writes the expected-loss ratio of the loan at `index` of `crmt_loan_result_loans` into `buf`
+ * as decimal text, exactly as given (`"0.35"`); an empty text when the record gave none
+ * (`has_expected_loss` false). Buffer rules as `crmt_error_message`.
+ *
+ * # Errors
+ * As `crmt_loan_result_customer_id`.
+ *
+ * # Safety
+ * As `crmt_loan_result_customer_id`.
+ */
+enum crmt_result crmt_loan_result_expected_loss(const struct crmt_loan_result *result,
+                                                size_t index,
+                                                char *buf,
+                                                size_t len,
+                                                size_t *written);
+
+/**
+ * The customers' loan states after the month, for the next month's `crmt_loan_states_from_jsonl`,
+ * as JSON Lines text (UTF-8) in a new buffer released with `crmt_buffer_free`: one line a
+ * customer in id order, `{"customer_id": ..., "state": {...}}`, the core's form (the CLI's
+ * `loan-states.jsonl`).
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT`, `CRMT_INVALID_ARGUMENT` (not a live handle).
+ *
+ * # Safety
+ * `result` is live; `out` is writable. Thread-safe (the handle is immutable).
+ */
+enum crmt_result crmt_loan_result_states_jsonl(const struct crmt_loan_result *result,
+                                               struct crmt_buffer **out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use crm_tiering::{LoanMonth, LoanOutcome, LoanState, Month, evaluate_loans};
+use crm_tiering::{LoanMonth, LoanOutcome, LoanState, Month, evaluate_loans, read_loan_states, write_loan_states};
 
 use crate::exit::{Exit, Failure, listed};
 use crate::output::Staging;
@@ -149,28 +149,13 @@ fn record(cells: &[std::borrow::Cow<'_, str>], index: &[Option<usize>]) -> Resul
     })
 }
 
-/// One line of loan-states.jsonl: a customer's state after its month.
-#[derive(serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StateLine {
-    customer_id: String,
-    state: LoanState,
-}
-
-/// Reads loan-states.jsonl; a line that does not read, or a customer twice, stops the run.
+/// Reads loan-states.jsonl (the core's form); a line that does not read, or a customer twice,
+/// stops the run.
 fn read_states(path: &Path) -> Result<BTreeMap<String, LoanState>, Failure> {
     let text = read_utf8(path)?;
-    let mut out = BTreeMap::new();
-    for (k, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let at = |m: String| {
-            Failure::new(Exit::BadInput, format!("{} line {}: {m}; nothing was written", path.display(), k + 1))
-        };
-        let s: StateLine = serde_json::from_str(line).map_err(|e| at(format!("not a loan state: {e}")))?;
-        if out.insert(s.customer_id.clone(), s.state).is_some() {
-            return Err(at(format!("customer `{}` is listed twice", s.customer_id)));
-        }
-    }
-    Ok(out)
+    read_loan_states(&text).map_err(|e| {
+        Failure::new(Exit::BadInput, format!("{} line {}: {}; nothing was written", path.display(), e.line, e.message))
+    })
 }
 
 /// Writes customers.csv, signals.csv and loan-states.jsonl under temporary names, renamed into
@@ -183,7 +168,6 @@ fn write_outputs(dir: &Path, outcomes: &[LoanOutcome]) -> Result<(), Failure> {
     let mut signals = String::from(
         "month,customer_id,loan_id,number,signal,signal_zh,overdue_days,boundary,floor,bank,effective,clean_months,clean_periods\n",
     );
-    let mut states = String::new();
     let text = |v: Option<String>| v.unwrap_or_default();
     for o in outcomes {
         let id = csv_field(&o.customer_id);
@@ -213,10 +197,8 @@ fn write_outputs(dir: &Path, outcomes: &[LoanOutcome]) -> Result<(), Failure> {
                 text(s.clean_periods.map(|n| n.to_string()))
             ));
         }
-        let line = StateLine { customer_id: o.customer_id.clone(), state: o.state.clone() };
-        states.push_str(&serde_json::to_string(&line).map_err(|e| Failure::internal(format!("loan state: {e}")))?);
-        states.push('\n');
     }
+    let states = write_loan_states(outcomes.iter().map(|o| (o.customer_id.as_str(), &o.state)));
     staging.write("customers.csv", &customers)?;
     staging.write("signals.csv", &signals)?;
     staging.write("loan-states.jsonl", &states)?;

@@ -13,7 +13,8 @@
 //!   need no NUL. Invalid UTF-8 gives [`crmt_result::CRMT_INVALID_UTF8`].
 //! - **Ownership**: every handle (`crmt_rulebook`, `crmt_state`, `crmt_states`, `crmt_outcome`,
 //!   `crmt_batch`, `crmt_portfolio`, `crmt_columns`, `crmt_extract`, `crmt_portfolio_result`,
-//!   `crmt_contribution`, `crmt_buffer`) is created by the library and released by its `_free`
+//!   `crmt_contribution`, `crmt_loan_records`, `crmt_loan_states`, `crmt_loan_result`,
+//!   `crmt_buffer`) is created by the library and released by its `_free`
 //!   function, which accepts NULL. Pointers returned by accessors borrow from their handle and
 //!   stay valid until that handle is freed or changed. Static strings (codes, names, the
 //!   version) are never freed. The caller never calls `free()` on library memory.
@@ -48,10 +49,11 @@
 //!   printed on the host's stderr. The library's panic hook (installed once, on the first
 //!   call) passes panics outside the library's calls on to the hook it found.
 //! - **Threads**: a `crmt_rulebook` is immutable and may be shared by any number of threads.
-//!   `crmt_columns` and `crmt_contribution` are immutable once made (read by any number of
-//!   threads). `crmt_state`, `crmt_states`, `crmt_outcome`, `crmt_batch`, `crmt_portfolio`,
-//!   `crmt_extract`, `crmt_portfolio_result` and `crmt_buffer` are not synchronized: one thread
-//!   at a time per handle.
+//!   `crmt_columns`, `crmt_contribution`, `crmt_loan_states` and `crmt_loan_result` are
+//!   immutable once made (read by any number of threads). `crmt_state`, `crmt_states`,
+//!   `crmt_outcome`, `crmt_batch`, `crmt_portfolio`, `crmt_extract`, `crmt_portfolio_result`,
+//!   `crmt_loan_records` and `crmt_buffer` are not synchronized: one thread at a time per
+//!   handle.
 //! - **Portfolio month**: stored states are keyed by customer id (`crmt_portfolio`); a month's
 //!   records (`crmt_extract`) meet them by id in `crmt_evaluate_portfolio`, never by position.
 #![allow(non_camel_case_types)]
@@ -93,6 +95,8 @@ mod rulebook;
 mod state;
 // The contribution month (SPEC §20).
 mod contribution;
+// Loan classification signals (SPEC §21).
+mod loans;
 
 pub use batch::*;
 pub use buffer::*;
@@ -101,6 +105,7 @@ pub use contribution::*;
 pub use error::*;
 pub use evaluate::*;
 pub use event::*;
+pub use loans::*;
 pub use portfolio::*;
 pub use rulebook::*;
 pub use state::*;

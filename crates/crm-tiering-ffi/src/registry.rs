@@ -32,9 +32,12 @@ pub(crate) enum Kind {
     PortfolioResult,
     Options,
     Contribution,
+    LoanRecords,
+    LoanStates,
+    LoanResult,
 }
 
-const KINDS: usize = 12;
+const KINDS: usize = 15;
 
 impl Kind {
     pub(crate) const ALL: [Kind; KINDS] = [
@@ -50,6 +53,9 @@ impl Kind {
         Kind::PortfolioResult,
         Kind::Options,
         Kind::Contribution,
+        Kind::LoanRecords,
+        Kind::LoanStates,
+        Kind::LoanResult,
     ];
 
     /// The C type's name, for messages.
@@ -67,6 +73,9 @@ impl Kind {
             Kind::PortfolioResult => "crmt_portfolio_result",
             Kind::Options => "crmt_options",
             Kind::Contribution => "crmt_contribution",
+            Kind::LoanRecords => "crmt_loan_records",
+            Kind::LoanStates => "crmt_loan_states",
+            Kind::LoanResult => "crmt_loan_result",
         }
     }
 }

@@ -66,7 +66,7 @@ pub use event::{Alert, AlertKind, Event, EventKind, Evidence, Reason};
 pub use history::{Histories, History, HistoryLayout};
 pub use loans::{
     CleanRule, LoanClass, LoanError, LoanMemory, LoanMonth, LoanOutcome, LoanResult, LoanSettings, LoanSignal,
-    LoanSignalKind, LoanState, Trend, Upgrade, evaluate_loans,
+    LoanSignalKind, LoanState, LoanStatesError, Trend, Upgrade, evaluate_loans, read_loan_states, write_loan_states,
 };
 pub use money::{MAX_AMOUNT, from_fen, parse_amount, to_fen};
 pub use month::Month;

@@ -10,6 +10,7 @@ mod evaluate;
 mod input;
 mod settings;
 mod signal;
+mod states;
 
 pub use class::{LoanClass, Trend, Upgrade};
 pub use error::LoanError;
@@ -17,3 +18,4 @@ pub use evaluate::{LoanOutcome, LoanResult, evaluate_loans};
 pub use input::{LoanMemory, LoanMonth, LoanState};
 pub use settings::{CleanRule, LoanSettings};
 pub use signal::{LoanSignal, LoanSignalKind};
+pub use states::{LoanStatesError, read_loan_states, write_loan_states};

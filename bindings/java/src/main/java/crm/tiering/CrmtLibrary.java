@@ -149,4 +149,27 @@ interface CrmtLibrary extends Library {
     int crmt_contribution_manager_figures(Pointer contribution, long index, LongByReference customers, Pointer out);
     int crmt_contribution_unassigned(Pointer contribution, Pointer out);
     int crmt_contribution_to_json(Pointer contribution, PointerByReference out);
+
+    Pointer crmt_loan_class_code(int value);
+    Pointer crmt_loan_class_name_zh(int value);
+    Pointer crmt_loan_trend_code(int value);
+    Pointer crmt_loan_upgrade_code(int value);
+    Pointer crmt_loan_signal_kind_code(int kind);
+    Pointer crmt_loan_signal_kind_name_zh(int kind);
+    int crmt_loan_records_new(PointerByReference out);
+    int crmt_loan_records_push(Pointer records, byte[] customerId, byte[] loanId, int month, long principalOverdueDays,
+            long interestOverdueDays, byte[] bankClass, byte[] expectedLoss, boolean repaymentDue);
+    void crmt_loan_records_free(Pointer records);
+    int crmt_loan_states_from_jsonl(byte[] data, long len, PointerByReference out);
+    void crmt_loan_states_free(Pointer states);
+    int crmt_loans_evaluate(Pointer book, int month, Pointer records, Pointer states, PointerByReference out);
+    int crmt_loan_result_month(Pointer result);
+    Pointer crmt_loan_result_customers(Pointer result, LongByReference count);
+    Pointer crmt_loan_result_loans(Pointer result, LongByReference count);
+    Pointer crmt_loan_result_signals(Pointer result, LongByReference count);
+    int crmt_loan_result_customer_id(Pointer result, long index, byte[] buf, long len, LongByReference written);
+    int crmt_loan_result_loan_id(Pointer result, long index, byte[] buf, long len, LongByReference written);
+    int crmt_loan_result_expected_loss(Pointer result, long index, byte[] buf, long len, LongByReference written);
+    int crmt_loan_result_states_jsonl(Pointer result, PointerByReference out);
+    void crmt_loan_result_free(Pointer result);
 }
