@@ -257,14 +257,14 @@ impl Books {
         let Some(run_id) = self.records.iter().find(|r| r.month == month).map(|r| r.run_id) else {
             return Ok(None);
         };
-        if !self.by_run.contains_key(&run_id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.by_run.entry(run_id) {
             let book = match store.run_rule_book(run_id).map_err(failure)? {
                 None => None,
                 Some(text) => Some(RuleBook::from_str_auto(&text).map_err(|e| {
                     Failure::internal(format!("the rule book of run {run_id} does not load: {e}; nothing was written"))
                 })?),
             };
-            self.by_run.insert(run_id, book);
+            slot.insert(book);
         }
         Ok(self.by_run.get(&run_id).and_then(Option::as_ref))
     }

@@ -1,5 +1,6 @@
 //! Alert severity, how long an alert is open, its explanation line and the warning that gave
 //! it (SPEC §11.1, §22.3).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use crm_tiering::{
     Alert, AlertKind, Customer, CustomerState, DEFAULT_RULES_TOML, Engine, History, Month, MonthInput, RuleBook,
