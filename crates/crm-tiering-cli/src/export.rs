@@ -167,6 +167,8 @@ const ALERTS: &[&str] = &[
     "measure",
     "measure_value",
     "measure_window",
+    "severity",
+    "severity_zh",
 ];
 
 const REJECTS: &[&str] =
@@ -404,6 +406,8 @@ fn alert_row(a: crm_tiering_store::AlertRow) -> Vec<Cell> {
         opt_text(al.measure),
         Cell::Amount(al.measure_value()),
         opt_text(al.measure_window),
+        text(al.severity().as_str()),
+        text(al.severity().name_zh()),
     ]
 }
 
