@@ -167,6 +167,8 @@ def test_event_and_alert_views(rules):
     assert "upgrade_opportunity" in kinds
     up = next(a for a in out.alerts if a.kind == "upgrade_opportunity")
     assert up.gap == Decimal("20000.00") and up.tier == "platinum" and up.kind_zh == "临界升级"
+    # A near-threshold band is low (SPEC §11.1), from the core.
+    assert (up.severity, up.severity_zh) == ("low", "低")
 
 
 def test_explain_tells_the_story(rules):

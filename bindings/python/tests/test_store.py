@@ -183,6 +183,15 @@ def test_events_and_alerts_of_a_range(demo, tmp_path):
     assert sorted((month_text(r["month"]), r["customer_id"], r["kind"]) for r in alerts.to_pylist()) == sorted(
         (r["month"], r["customer_id"], r["kind"]) for r in exported["alerts"]
     )
+    # The severity (SPEC §11.1) is the core's, in the table and in the CSV export alike.
+    def severity_key(r: dict) -> tuple:
+        return (month_text(r["month"]), r["customer_id"], r["kind"], r["months_left"] or 0, r["severity"], r["severity_zh"])
+
+    assert sorted(severity_key(r) for r in alerts.to_pylist()) == sorted(
+        (r["month"], r["customer_id"], r["kind"], int(r["months_left"] or 0), r["severity"], r["severity_zh"])
+        for r in exported["alerts"]
+    )
+    assert {r["severity"] for r in alerts.to_pylist()} >= {"medium", "low"}
     assert store.rejects("2023-02..2023-03").num_rows == len(exported["rejects"])
     # A range gives the committed months in it; a single month must be committed.
     assert store.events("2022-01..2023-01").num_rows == store.events("2023-01").num_rows

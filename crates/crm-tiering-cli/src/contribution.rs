@@ -8,7 +8,7 @@
 
 pub(crate) mod files;
 mod lines;
-mod locate;
+pub(crate) mod locate;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

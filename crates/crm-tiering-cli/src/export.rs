@@ -37,27 +37,29 @@ pub(crate) enum Format {
     Jsonl,
 }
 
-enum Cell {
+/// A cell of a CSV table: text (neutralised against formulas), an amount, a count or a flag;
+/// none is an empty cell.
+pub(crate) enum Cell {
     Text(Option<String>),
     Amount(Option<Decimal>),
     Int(Option<i64>),
     Bool(Option<bool>),
 }
 
-fn text(s: impl ToString) -> Cell {
+pub(crate) fn text(s: impl ToString) -> Cell {
     Cell::Text(Some(s.to_string()))
 }
 
-fn opt_text<T: ToString>(v: Option<T>) -> Cell {
+pub(crate) fn opt_text<T: ToString>(v: Option<T>) -> Cell {
     Cell::Text(v.map(|v| v.to_string()))
 }
 
-fn int(v: Option<impl Into<i64>>) -> Cell {
+pub(crate) fn int(v: Option<impl Into<i64>>) -> Cell {
     Cell::Int(v.map(Into::into))
 }
 
 /// A CSV table being written.
-struct Table {
+pub(crate) struct Table {
     file: OutFile,
     line: String,
     rows: u64,
@@ -65,13 +67,20 @@ struct Table {
 
 impl Table {
     fn new(staging: &mut Staging, name: &str, cols: &[&str], bom: bool) -> Result<Self, Failure> {
-        let mut file = staging.create(&format!("{name}.csv"))?;
+        Table::file(staging, &format!("{name}.csv"), cols, bom)
+    }
+
+    /// The table written to the file `file_name` of the staging directory: its header line of
+    /// `cols` (after a byte-order mark when `bom`).
+    pub(crate) fn file(staging: &mut Staging, file_name: &str, cols: &[&str], bom: bool) -> Result<Self, Failure> {
+        let mut file = staging.create(file_name)?;
         let head = format!("{}{}", if bom { "\u{feff}" } else { "" }, cols.join(","));
         file.line(&head)?;
         Ok(Table { file, line: String::new(), rows: 0 })
     }
 
-    fn push(&mut self, row: Vec<Cell>) -> Result<(), Failure> {
+    /// Writes a row.
+    pub(crate) fn push(&mut self, row: Vec<Cell>) -> Result<(), Failure> {
         self.rows += 1;
         let line = &mut self.line;
         line.clear();
@@ -90,7 +99,8 @@ impl Table {
         self.file.line(line)
     }
 
-    fn finish(self) -> Result<u64, Failure> {
+    /// Closes the file; gives the rows written.
+    pub(crate) fn finish(self) -> Result<u64, Failure> {
         self.file.finish()?;
         Ok(self.rows)
     }
@@ -159,6 +169,8 @@ const ALERTS: &[&str] = &[
     "measure",
     "measure_value",
     "measure_window",
+    "severity",
+    "severity_zh",
 ];
 
 const REJECTS: &[&str] =
@@ -398,6 +410,8 @@ fn alert_row(a: crm_tiering_store::AlertRow) -> Vec<Cell> {
         opt_text(al.measure),
         Cell::Amount(al.measure_value()),
         opt_text(al.measure_window),
+        text(al.severity().as_str()),
+        text(al.severity().name_zh()),
     ]
 }
 

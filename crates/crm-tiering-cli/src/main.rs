@@ -4,7 +4,8 @@
 //! portfolio month by month from delimited extracts, `demo` generates a realistic seeded
 //! portfolio and runs it, `explain` tells one customer's story from a run's outputs,
 //! `simulate` sizes a rule change under two rule books, `report` draws a committed month as a
-//! self-contained HTML page, `contribution` computes a customer contribution month,
+//! self-contained HTML page, `worklist` writes the account managers' work-list of a month,
+//! `contribution` computes a customer contribution month,
 //! `check-rules` validates a rule book and `bench` measures the engine. The operator's guide is
 //! `crates/crm-tiering-cli/README.md`.
 // A command-line tool prints its results.
@@ -32,6 +33,7 @@ mod simulate;
 mod store;
 mod summary;
 mod text;
+mod worklist;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -113,6 +115,16 @@ enum Command {
     /// The charts are inline SVG: the page needs no network access. Opens the store read-only;
     /// the same store gives the same file.
     Report(ReportArgs),
+    /// Writes the account managers' work-list of a committed month (客户经理工作清单) as one CSV
+    /// file: every alert open in the month (its alerts, and the warnings of earlier months still
+    /// open), one row per manager, customer and alert, sorted by manager, severity (高 high
+    /// first) and customer, with the alert's evidence and its explanation line. Managers come
+    /// from the contribution's assignments file (customer,manager,role,share); a warning whose
+    /// rule goes to the branch is listed once with role branch; customers with alerts and no
+    /// manager are listed under an empty manager_id and counted on stderr. Opens the store
+    /// read-only; the file is written whole or not at all.
+    #[command(after_long_help = EXIT_CODES)]
+    Worklist(worklist::WorklistArgs),
     /// Loads a checked states file (a states.jsonl) into the store as the starting point: the
     /// states after --month (default: the latest month a customer was evaluated), committed
     /// by a run of its own.
@@ -442,6 +454,7 @@ fn main() -> ExitCode {
         Command::History(args) => store::history_command(&args.store, args.json),
         Command::Export(args) => export::export_command(&args.store, args.month, args.format, args.bom, &args.out),
         Command::Report(args) => report::report_command(&args.store, args.month, &args.out, args.managers.as_deref()),
+        Command::Worklist(args) => worklist::worklist_command(&args),
         Command::ImportStates(args) => store::import_states_command(
             &args.store,
             &args.file,

@@ -32,5 +32,8 @@ mod tests {
             assert_eq!(LineKind::parse(k.as_str()), Some(k));
         }
         assert_eq!(LineKind::parse("interest"), None);
+        for r in [crate::Role::Lead, crate::Role::Assisting] {
+            assert_eq!((crate::Role::parse(r.as_str()), crate::Role::parse(r.name_zh())), (Some(r), Some(r)));
+        }
     }
 }

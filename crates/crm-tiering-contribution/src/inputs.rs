@@ -101,6 +101,24 @@ impl Role {
             _ => None,
         }
     }
+
+    /// The code: `lead` or `assisting` ([`Role::parse`] reads it back).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Lead => "lead",
+            Role::Assisting => "assisting",
+        }
+    }
+
+    /// The Chinese name: 主办 or 协办 ([`Role::parse`] reads it back).
+    #[must_use]
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Role::Lead => "主办",
+            Role::Assisting => "协办",
+        }
+    }
 }
 
 /// One account in one month: the unit of the interest contribution, the risk cost and the

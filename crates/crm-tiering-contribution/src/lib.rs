@@ -69,6 +69,7 @@ pub use lineage::{
     PoolAmount, StageOutcome,
 };
 pub use rules::{Dimension, Driver, RuleBook, Stage};
+pub use validate::check_assignments;
 
 /// The crate's README, whose examples run as doctests.
 #[cfg(doctest)]

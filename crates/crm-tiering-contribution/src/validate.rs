@@ -145,35 +145,74 @@ fn account_month(a: &AccountMonth, month: Month, errors: &mut Vec<ContributionEr
 }
 
 fn assignments(assignments: &[Assignment], check: &mut Check<'_>) {
+    for a in assignments {
+        check.customer(&assignment_record(a), &a.customer);
+        check.errors.extend(share_error(a));
+    }
+    check.errors.extend(customer_errors(assignments));
+}
+
+/// The checks of account manager assignments that need no account-month (SPEC §20.6): each
+/// share above 0 and at most 100, and per customer shares summing to exactly 100, exactly one
+/// lead (主办) and no manager twice. Errors in the order a contribution run gives them (each
+/// record's share, then each customer by id), naming the customer (and manager) and the field;
+/// none for good assignments.
+///
+/// ```
+/// use crm_tiering_contribution::{check_assignments, read_assignments};
+/// let a = read_assignments("assignments.csv", "customer,manager,role,share\nc1,m1,主办,60\nc1,m2,主办,30\n")?;
+/// let errors: Vec<String> = check_assignments(&a).iter().map(ToString::to_string).collect();
+/// assert_eq!(errors, ["customer c1: manager shares sum to 90%, not 100%",
+///     "customer c1: role: 2 lead managers (主办): expected exactly one"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn check_assignments(assignments: &[Assignment]) -> Vec<ContributionError> {
+    let mut errors: Vec<ContributionError> = assignments.iter().filter_map(share_error).collect();
+    errors.extend(customer_errors(assignments));
+    errors
+}
+
+/// The record an assignment's errors name: `customer c1 manager m1`.
+fn assignment_record(a: &Assignment) -> String {
+    format!("customer {} manager {}", a.customer, a.manager)
+}
+
+/// An assignment's share out of range.
+fn share_error(a: &Assignment) -> Option<ContributionError> {
+    (a.share <= Decimal::ZERO || a.share > Decimal::ONE_HUNDRED || a.share.scale() > MAX_RATE_DECIMALS).then(|| {
+        ContributionError::record(
+            assignment_record(a),
+            "share",
+            format!("{} is not a share: expected a percentage above 0, at most 100", a.share),
+        )
+    })
+}
+
+/// Per customer, by id: the shares' sum, the leads and managers named twice.
+fn customer_errors(assignments: &[Assignment]) -> Vec<ContributionError> {
+    let mut errors = Vec::new();
     let mut by_customer: BTreeMap<&str, Vec<&Assignment>> = BTreeMap::new();
     for a in assignments {
-        let record = format!("customer {} manager {}", a.customer, a.manager);
-        check.customer(&record, &a.customer);
-        if a.share <= Decimal::ZERO || a.share > Decimal::ONE_HUNDRED || a.share.scale() > MAX_RATE_DECIMALS {
-            check.fail(
-                &record,
-                "share",
-                format!("{} is not a share: expected a percentage above 0, at most 100", a.share),
-            );
-        }
         by_customer.entry(a.customer.as_str()).or_default().push(a);
     }
     for (customer, list) in by_customer {
         let total: Decimal = list.iter().map(|a| a.share).sum();
         if total != Decimal::ONE_HUNDRED {
-            check.errors.push(ContributionError::Shares {
+            errors.push(ContributionError::Shares {
                 customer: customer.to_string(),
                 total: total.normalize().to_string(),
             });
         }
+        let record = format!("customer {customer}");
         let leads = list.iter().filter(|a| a.role == Role::Lead).count();
         if leads != 1 {
             let message = format!("{leads} lead managers (主办): expected exactly one");
-            check.fail(&format!("customer {customer}"), "role", message);
+            errors.push(ContributionError::record(&record, "role", message));
         }
         let managers: BTreeSet<&str> = list.iter().map(|a| a.manager.as_str()).collect();
         if managers.len() != list.len() {
-            check.fail(&format!("customer {customer}"), "manager", "a manager is assigned more than once".into());
+            errors.push(ContributionError::record(&record, "manager", "a manager is assigned more than once"));
         }
     }
+    errors
 }

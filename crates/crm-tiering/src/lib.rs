@@ -62,7 +62,7 @@ pub use engine::{
     EngineOptions, Measures, MissingMonths, MonthInput, MonthOutcome, SpecialChange,
 };
 pub use error::{InputError, RuleError, SequenceError, StateError, TieringError};
-pub use event::{Alert, AlertKind, Event, EventKind, Evidence, Reason};
+pub use event::{Alert, AlertKind, Event, EventKind, Evidence, Reason, Severity};
 pub use history::{Histories, History, HistoryLayout};
 pub use loans::{
     CleanRule, LoanClass, LoanError, LoanMemory, LoanMonth, LoanOutcome, LoanResult, LoanSettings, LoanSignal,

@@ -344,6 +344,16 @@ impl PyAlert {
     fn measure_window(&self) -> Option<&'static str> {
         self.alert.measure_window.map(|w| w.as_str())
     }
+    /// How soon to act (SPEC §11.1): `high`, `medium` or `low`, the core's `Alert::severity`.
+    #[getter]
+    fn severity(&self) -> &'static str {
+        self.alert.severity().as_str()
+    }
+    /// The severity's Chinese name: 高, 中 or 低.
+    #[getter]
+    fn severity_zh(&self) -> &'static str {
+        self.alert.severity().name_zh()
+    }
     /// The alert as a dict (the JSON form).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_py(py, &to_value(&self.alert)?)

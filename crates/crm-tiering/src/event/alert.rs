@@ -5,7 +5,7 @@ use std::fmt;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::codes::AlertKind;
+use super::codes::{AlertKind, Severity};
 use super::fen::{PackedFen, fen_field_opt};
 use crate::code::{MeasureCode, TierCode};
 use crate::money::from_fen;
@@ -154,6 +154,88 @@ impl Alert {
     /// The gap in fen.
     pub fn gap_fen(&self) -> Option<i64> {
         self.gap.get_opt()
+    }
+}
+
+impl Alert {
+    /// How soon the account manager must act (SPEC §11.1): the kind's severity
+    /// ([`AlertKind::severity`]), except that a countdown (`watch_active`, `exit_risk`,
+    /// `in_retention`) with at most one month left is `high`: the next month's evaluation can
+    /// make the downgrade, the exit or the full exit.
+    ///
+    /// ```
+    /// use crm_tiering::{AlertKind, Customer, CustomerState, Engine, MonthInput, RuleBook, Severity, parse_amount};
+    /// let engine = Engine::new(RuleBook::default_book()?);
+    /// let out = engine.evaluate(&Customer::personal("c1"), &CustomerState::default(),
+    ///     "2024-01".parse()?, &MonthInput::total(parse_amount("190000")?))?;
+    /// assert_eq!(out.alerts[0].kind, AlertKind::PotentialVip);
+    /// assert_eq!(out.alerts[0].severity(), Severity::Low);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn severity(&self) -> Severity {
+        if self.kind.is_countdown() && self.months_left.is_some_and(|n| n <= 1) {
+            Severity::High
+        } else {
+            self.kind.severity()
+        }
+    }
+
+    /// The last month the alert is open (SPEC §11.1): a warning (SPEC §22) stays open for its
+    /// `months_left` (the rule's `lifetime_months`), from its month on; every other alert is
+    /// about its own month only (it is given again each month its condition lasts).
+    pub fn open_until(&self) -> Month {
+        match self.months_left {
+            Some(n) if self.kind.is_warning() && n > 1 => {
+                // `plus` stops at the last month there is.
+                self.month.plus(i32::try_from(n - 1).unwrap_or(i32::MAX))
+            }
+            _ => self.month,
+        }
+    }
+
+    /// Whether the alert is open in `month`: from its month to [`Alert::open_until`].
+    pub fn is_open_in(&self, month: Month) -> bool {
+        self.month <= month && month <= self.open_until()
+    }
+
+    /// One line explaining the alert, tiers by code: see [`Alert::explain_with`].
+    pub fn explain(&self) -> String {
+        self.explain_with(|t| t.to_string())
+    }
+
+    /// One line explaining the alert, as `explain` prints it: the month, the kind and its
+    /// Chinese name, the tier (as `tier` shows a code), the months left, the gap to the
+    /// threshold, and the measure over its window with its value when the alert is about a
+    /// measure other than the month's AUM.
+    ///
+    /// ```
+    /// use crm_tiering::{Customer, CustomerState, Engine, MonthInput, RuleBook, parse_amount};
+    /// let engine = Engine::new(RuleBook::default_book()?);
+    /// let out = engine.evaluate(&Customer::personal("c1"), &CustomerState::default(),
+    ///     "2024-01".parse()?, &MonthInput::total(parse_amount("190000")?))?;
+    /// assert_eq!(out.alerts[0].explain_with(|t| format!("金卡 {t}")),
+    ///     "2024-01: alert potential_vip [潜在VIP] tier 金卡 gold, gap 10000.00 to 200000.00");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn explain_with(&self, tier: impl Fn(TierCode) -> String) -> String {
+        use std::fmt::Write as _;
+        let mut d = format!("{}: alert {} [{}]", self.month, self.kind, self.kind.name_zh());
+        if let Some(t) = self.tier {
+            let _ = write!(d, " tier {}", tier(t));
+        }
+        if let Some(n) = self.months_left {
+            let _ = write!(d, ", {n} month(s) left");
+        }
+        if let Some(g) = self.gap() {
+            let _ = write!(d, ", gap {g} to {}", self.threshold().map(|t| t.to_string()).unwrap_or_default());
+        }
+        // The measure the alert is about, in a book by criteria (SPEC §19.3) or a warning's.
+        let measure = self.measure.filter(|m| m.as_str() != "aum" || self.measure_window.is_some());
+        if let (Some(m), Some(v)) = (measure, self.measure_value()) {
+            let over = self.measure_window.map(|w| format!(" over {w}")).unwrap_or_default();
+            let _ = write!(d, " ({m}{over} {v})");
+        }
+        d
     }
 }
 

@@ -160,7 +160,60 @@ code_enum! {
     }
 }
 
+code_enum! {
+    /// How soon an account manager must act on an alert (SPEC §11.1): the order of a work-list,
+    /// most urgent first ([`Severity::rank`]).
+    Severity {
+        /// Act this month: the next month's evaluation can take the customer's standing away
+        /// (a downgrade, an exit, the end of retention), or a warning with a deadline or a
+        /// risk of its own (睡眠, 重新激活, 到期未续存).
+        High = "high" / "高",
+        /// Act soon: a standing under way to a loss with months to go, an abnormal change, an
+        /// expiring designation, a customer held back.
+        Medium = "medium" / "中",
+        /// Worth a call: a near-threshold band (临界升级, 临界降级, 潜在VIP), where nothing counts
+        /// yet.
+        Low = "low" / "低",
+    }
+}
+
+impl Severity {
+    /// The place in a work-list: 0 for `high`, 1 for `medium`, 2 for `low`.
+    pub fn rank(self) -> u8 {
+        match self {
+            Severity::High => 0,
+            Severity::Medium => 1,
+            Severity::Low => 2,
+        }
+    }
+}
+
 impl AlertKind {
+    /// The kind's severity (SPEC §11.1). A countdown (`watch_active`, `exit_risk`,
+    /// `in_retention`) is `high` once one month is left: ask [`Alert::severity`](super::Alert::severity)
+    /// of an alert, which applies that rule.
+    pub fn severity(self) -> Severity {
+        match self {
+            AlertKind::Dormant | AlertKind::Reactivated | AlertKind::MaturityNotReinvested => Severity::High,
+            AlertKind::WatchActive
+            | AlertKind::ExitRisk
+            | AlertKind::InRetention
+            | AlertKind::SpecialExpiring
+            | AlertKind::HeldBack
+            | AlertKind::DropPct
+            | AlertKind::BelowFor
+            | AlertKind::LargeFlow => Severity::Medium,
+            AlertKind::UpgradeOpportunity | AlertKind::DowngradeRisk | AlertKind::PotentialVip => Severity::Low,
+        }
+    }
+
+    /// Whether the kind counts down to a loss of standing (`watch_active`, `exit_risk`,
+    /// `in_retention`): its `months_left` are the months before the downgrade, the exit or
+    /// the full exit.
+    pub fn is_countdown(self) -> bool {
+        matches!(self, AlertKind::WatchActive | AlertKind::ExitRisk | AlertKind::InRetention)
+    }
+
     /// Whether the alert is a warning of the rule book's (SPEC §22) rather than one of the
     /// alerts every book gives (SPEC §11).
     pub fn is_warning(self) -> bool {

@@ -9,7 +9,7 @@ mod fen;
 mod record;
 
 pub use alert::Alert;
-pub use codes::{AlertKind, EventKind, Reason};
+pub use codes::{AlertKind, EventKind, Reason, Severity};
 pub use evidence::Evidence;
 pub use record::Event;
 pub(crate) use record::may_take_effect_same_month;

@@ -6,12 +6,14 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::Tier;
 use super::file::whole;
 use super::measure::{Measure, measure_index};
 use super::window::{MAX_WINDOW_MONTHS, Window, WindowSlot, slot_of};
+use super::{RuleBook, RuleVersion, Tier};
 use crate::code::{MeasureCode, TierCode};
-use crate::error::RuleError;
+use crate::engine::Customer;
+use crate::error::{RuleError, TieringError};
+use crate::event::{Alert, AlertKind};
 use crate::money::serde_amount as amount;
 use crate::money::{MAX_AMOUNT, to_fen};
 
@@ -146,6 +148,77 @@ impl WarningFile {
         w.min_tier = o.min_tier.clone().or(w.min_tier);
         w.role = o.role.unwrap_or(w.role);
         Some(w)
+    }
+}
+
+impl WarningKind {
+    /// The kind of the alert a warning of this kind gives (SPEC §22.3).
+    pub fn alert_kind(self) -> AlertKind {
+        match self {
+            WarningKind::DropPct => AlertKind::DropPct,
+            WarningKind::BelowFor => AlertKind::BelowFor,
+            WarningKind::LargeFlow => AlertKind::LargeFlow,
+            WarningKind::Dormant => AlertKind::Dormant,
+            WarningKind::Reactivated => AlertKind::Reactivated,
+            WarningKind::MaturityNotReinvested => AlertKind::MaturityNotReinvested,
+        }
+    }
+}
+
+impl WarningRole {
+    /// The code as the rule book writes it: `manager` or `branch`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WarningRole::Manager => "manager",
+            WarningRole::Branch => "branch",
+        }
+    }
+
+    /// The Chinese name: 客户经理 or 网点.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            WarningRole::Manager => "客户经理",
+            WarningRole::Branch => "网点",
+        }
+    }
+}
+
+impl Warning {
+    /// The most months a warning's alert stays open (`lifetime_months`, SPEC §22.1).
+    pub const MAX_LIFETIME_MONTHS: u32 = 12;
+}
+
+impl RuleVersion {
+    /// The warning of this version that gave `alert` (SPEC §22.3): the one of the alert's kind,
+    /// measure and window, which a version holds at most once (decision 38); none for an alert
+    /// that is not a warning's, or that no warning of the version gives.
+    pub fn warning_of(&self, alert: &Alert) -> Option<&Warning> {
+        if !alert.kind.is_warning() {
+            return None;
+        }
+        self.warnings.iter().find(|w| {
+            w.kind.alert_kind() == alert.kind
+                && alert.measure == Some(w.measure)
+                && alert.measure_window == Some(w.window).filter(|w| !w.is_month())
+        })
+    }
+}
+
+impl RuleBook {
+    /// The warning that gave `alert` to `customer` (SPEC §22.3): the customer's rule set
+    /// (§9, a legal entity's overrides of §22.4 included), its version in force in the
+    /// alert's month, and that version's warning of the alert's kind, measure and window.
+    /// None for an alert that is not a warning's (SPEC §11) or that no such warning gives.
+    ///
+    /// # Errors
+    /// [`TieringError::Rules`] when no rule set applies to the customer, and
+    /// [`TieringError::Input`] when none of its versions is in force in the alert's month.
+    pub fn warning_of(&self, customer: &Customer, alert: &Alert) -> Result<Option<&Warning>, TieringError> {
+        if !alert.kind.is_warning() {
+            return Ok(None);
+        }
+        let set = self.select(customer.legal_entity.as_deref(), customer.kind)?;
+        Ok(self.version_for(set, alert.month, &customer.id)?.warning_of(alert))
     }
 }
 
@@ -296,12 +369,15 @@ fn compile_warning(
             (tiers.get(rank).map(|t| t.code), Some(rank))
         }
     };
-    let lifetime_months = u32::try_from(f.lifetime_months).ok().filter(|n| (1..=12).contains(n)).ok_or_else(|| {
-        RuleError::new(
-            field("lifetime_months"),
-            format!("lifetime_months must be from 1 to 12, got {}", f.lifetime_months),
-        )
-    })?;
+    let lifetime_months = u32::try_from(f.lifetime_months)
+        .ok()
+        .filter(|n| (1..=Warning::MAX_LIFETIME_MONTHS).contains(n))
+        .ok_or_else(|| {
+            RuleError::new(
+                field("lifetime_months"),
+                format!("lifetime_months must be from 1 to 12, got {}", f.lifetime_months),
+            )
+        })?;
     Ok(Warning {
         kind: f.kind,
         name_zh: f.name_zh.clone(),

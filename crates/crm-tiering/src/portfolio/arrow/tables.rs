@@ -128,6 +128,8 @@ const ALERTS: &[Column] = &[
     ("measure", Code, true),
     ("measure_value", Amount, true),
     ("measure_window", Code, true),
+    ("severity", Code, false),
+    ("severity_zh", Code, false),
 ];
 
 const REJECTS: &[Column] = &[

@@ -10,7 +10,7 @@ use arrow_schema::ArrowError;
 use super::codes::{TierCodes, coded, position, tiers, values};
 use super::columns::{Amounts, Col, array, month_days};
 use super::ids::Ids;
-use crate::event::{Alert, AlertKind};
+use crate::event::{Alert, AlertKind, Severity};
 
 /// The alerts table ([`alerts_schema`](super::alerts_schema)) filled row by row: one row per
 /// alert, in the order given.
@@ -36,6 +36,8 @@ pub struct AlertsTable {
     measure_value: Amounts,
     /// The window it was read over, when not the month alone (SPEC §19.2).
     measure_window: StringDictionaryBuilder<Int32Type>,
+    /// How soon to act (SPEC §11.1), `Alert::severity`.
+    severity: Col<Int32Type>,
 }
 
 impl AlertsTable {
@@ -64,6 +66,7 @@ impl AlertsTable {
             measure: StringDictionaryBuilder::new(),
             measure_value: Amounts::with_capacity(n),
             measure_window: StringDictionaryBuilder::new(),
+            severity: Col::with_capacity(n),
         }
     }
 
@@ -92,6 +95,7 @@ impl AlertsTable {
         self.measure.append_option(a.measure.map(|m| m.as_str()));
         self.measure_value.push_fen(a.measure_value_fen());
         self.measure_window.append_option(a.measure_window.map(|w| w.as_str()));
+        self.severity.push(position(Severity::ALL, a.severity()));
     }
 
     /// Whether [`AlertsTable::finish`] needs the column of every customer's id (rows were
@@ -112,6 +116,11 @@ impl AlertsTable {
             values(AlertKind::ALL.iter().map(|k| k.as_str())),
             values(AlertKind::ALL.iter().map(|k| k.name_zh())),
         )?;
+        let (severity, severity_zh) = coded(
+            self.severity,
+            values(Severity::ALL.iter().map(|s| s.as_str())),
+            values(Severity::ALL.iter().map(|s| s.name_zh())),
+        )?;
         let columns: Vec<ArrayRef> = vec![
             array(self.month)?,
             Arc::new(self.ids.finish(ids)?),
@@ -126,6 +135,8 @@ impl AlertsTable {
             Arc::new(self.measure.finish()),
             self.measure_value.finish()?,
             Arc::new(self.measure_window.finish()),
+            severity,
+            severity_zh,
         ];
         RecordBatch::try_new(super::alerts_schema(), columns)
     }

@@ -335,3 +335,32 @@ fn each_row_carries_its_lifecycle_stage_in_both_push_paths() {
     assert_eq!(b.schema(), states_schema());
     assert_eq!(stages_at(&b), [None]);
 }
+
+#[test]
+fn each_alert_row_carries_its_severity() {
+    use crate::event::{Alert, AlertKind};
+    let alert = |kind: AlertKind, left: Option<u32>| {
+        let left = left.map(|n| format!(",\"months_left\":{n}")).unwrap_or_default();
+        serde_json::from_str::<Alert>(&format!("{{\"month\":\"2024-03\",\"kind\":\"{kind}\"{left}}}")).unwrap()
+    };
+    let alerts = [
+        alert(AlertKind::ExitRisk, Some(1)),
+        alert(AlertKind::ExitRisk, Some(2)),
+        alert(AlertKind::PotentialVip, None),
+        alert(AlertKind::Dormant, Some(3)),
+    ];
+    let mut codes = TierCodes::default();
+    let mut table = AlertsTable::new(alerts.len());
+    for a in &alerts {
+        table.push(&mut codes, "c1", a);
+    }
+    let b = table.finish(&codes, None).unwrap();
+    let got: Vec<(Option<String>, Option<String>)> =
+        (0..alerts.len()).map(|r| (code_at(&b, "severity", r), code_at(&b, "severity_zh", r))).collect();
+    let want: Vec<(Option<String>, Option<String>)> = alerts
+        .iter()
+        .map(|a| (Some(a.severity().as_str().to_string()), Some(a.severity().name_zh().to_string())))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(got.iter().map(|g| g.0.as_deref().unwrap()).collect::<Vec<_>>(), ["high", "medium", "low", "high"]);
+}
