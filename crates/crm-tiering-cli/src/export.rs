@@ -1,5 +1,6 @@
 //! `crm-tiering export`: a committed month or range of months out of the store, as Parquet, CSV
-//! or JSON Lines files: states, events, alerts and rejects.
+//! or JSON Lines files: states, events, alerts and rejects, and the contribution months
+//! ([`contribution`]) and loan months ([`loans`]) stored in the range.
 //!
 //! Parquet files are the core's output tables (SPEC §15, "Output tables", the Python binding's
 //! tables too: [`parquet`]): months `date32` (the month's first day), amounts

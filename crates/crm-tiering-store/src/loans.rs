@@ -191,9 +191,12 @@ fn checked(month: Month, outcomes: &[LoanOutcome]) -> Result<Vec<&LoanOutcome>, 
     let mut sorted: Vec<&LoanOutcome> = outcomes.iter().collect();
     sorted.sort_by(|a, b| a.customer_id.cmp(&b.customer_id));
     if let Some(o) = sorted.iter().find(|o| o.month != month || o.state.month != Some(month)) {
+        let of = if o.month == month { "its state after the month" } else { "its outcome" };
+        let when = if o.month == month { o.state.month.map(|m| m.to_string()) } else { Some(o.month.to_string()) };
         return Err(StoreError::Input(format!(
-            "customer {}'s loan outcome is of month {}, not {month}; nothing was written",
-            o.customer_id, o.month
+            "customer {}'s loan month: {of} is of month {}, not {month}; nothing was written",
+            o.customer_id,
+            when.as_deref().unwrap_or("none")
         )));
     }
     if let Some(w) = sorted.windows(2).find(|w| w.first().map(|o| &o.customer_id) == w.get(1).map(|o| &o.customer_id)) {

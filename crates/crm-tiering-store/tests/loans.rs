@@ -152,7 +152,17 @@ fn a_stored_month_is_replaced_only_on_a_rerun_and_months_go_in_order() {
         // Outcomes of another month, or a customer twice: nothing is written.
         let e = store.write_loan_month(month("2024-05"), &m3, &meta(false)).unwrap_err();
         assert_eq!(e.kind(), StoreErrorKind::Input, "{e}");
-        assert!(e.to_string().contains("customer c1's loan outcome is of month 2024-03, not 2024-05"), "{e}");
+        assert!(
+            e.to_string().contains("customer c1's loan month: its outcome is of month 2024-03, not 2024-05"),
+            "{e}"
+        );
+        let mut stale = fixed.clone();
+        stale[1].state.month = Some(month("2024-03"));
+        let e = store.write_loan_month(month("2024-04"), &stale, &meta(true)).unwrap_err();
+        assert!(
+            e.to_string().contains("customer c2's loan month: its state after the month is of month 2024-03"),
+            "{e}"
+        );
         let mut twice = fixed.clone();
         twice.push(fixed[0].clone());
         let e = store.write_loan_month(month("2024-04"), &twice, &meta(true)).unwrap_err();
