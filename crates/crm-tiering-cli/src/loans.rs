@@ -71,6 +71,9 @@ const COLUMNS: [&str; 8] = [
     "repayment_due",
 ];
 
+/// Customers' loan states by customer id.
+type States = BTreeMap<String, LoanState>;
+
 /// `crm-tiering loans`.
 pub(crate) fn loans_command(args: &LoansArgs) -> Result<Exit, Failure> {
     let (book, _) = crate::load_rules(args.rules.as_deref())?;
@@ -79,7 +82,7 @@ pub(crate) fn loans_command(args: &LoansArgs) -> Result<Exit, Failure> {
     let records = read_records(&args.loans, &name)?;
     // Never made here: a missing store is an error naming `init`.
     let mut store = args.store.as_deref().map(Store::open).transpose().map_err(crate::store::failure)?;
-    let states = prior_states(args, store.as_mut())?;
+    let (states, read_from) = prior_states(args, store.as_mut())?;
     let mut by_customer: BTreeMap<&str, Vec<&(u64, LoanMonth)>> = BTreeMap::new();
     for r in &records {
         by_customer.entry(r.1.customer_id.as_str()).or_default().push(r);
@@ -108,7 +111,7 @@ pub(crate) fn loans_command(args: &LoansArgs) -> Result<Exit, Failure> {
     // last: a store that refuses the month (stored already, locked) leaves no files behind.
     let staged = args.out.as_deref().map(|dir| stage_outputs(dir, &outcomes)).transpose()?;
     if let Some(store) = &mut store {
-        let meta = LoanMeta { tool_version: crate::store::tool_version(), settings, rerun: args.rerun };
+        let meta = LoanMeta { tool_version: crate::store::tool_version(), settings, rerun: args.rerun, read_from };
         store.write_loan_month(args.month, &outcomes, &meta).map_err(crate::store::failure)?;
         println!(
             "stored the loan month {} in {}{}",
@@ -125,9 +128,10 @@ pub(crate) fn loans_command(args: &LoansArgs) -> Result<Exit, Failure> {
 }
 
 /// The states the month is classified from: the store's (its latest loan month before the
-/// month), else the `--states` file, else none. A `--states` file beside a store that holds a
-/// loan month before the month is refused: two sources of one month's states would be a guess.
-fn prior_states(args: &LoansArgs, store: Option<&mut Store>) -> Result<BTreeMap<String, LoanState>, Failure> {
+/// month), else the `--states` file, else none; with the stored month and digest they came
+/// from. A `--states` file beside a store that holds a loan month before the month is refused:
+/// two sources of one month's states would be a guess.
+fn prior_states(args: &LoansArgs, store: Option<&mut Store>) -> Result<(States, Option<(Month, String)>), Failure> {
     let stored = match store {
         Some(store) => store.loan_states_before(args.month).map_err(crate::store::failure)?,
         None => None,
@@ -143,9 +147,9 @@ fn prior_states(args: &LoansArgs, store: Option<&mut Store>) -> Result<BTreeMap<
                 args.month
             ),
         )),
-        (Some(stored), None) => Ok(stored.states),
-        (None, Some(path)) => read_states(path),
-        (None, None) => Ok(BTreeMap::new()),
+        (Some(stored), None) => Ok((stored.states, Some((stored.month, stored.digest)))),
+        (None, Some(path)) => Ok((read_states(path)?, None)),
+        (None, None) => Ok((BTreeMap::new(), None)),
     }
 }
 

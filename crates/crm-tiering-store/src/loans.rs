@@ -8,15 +8,15 @@
 //! ([`Store::loan_states_before`]); they are not part of the tiering months' chain: a loan
 //! month can be written before, after or without its tiering month.
 
-use std::collections::{BTreeMap, HashMap};
-use std::str::FromStr;
+mod read;
 
-use crm_tiering::{
-    Decimal, LoanClass, LoanOutcome, LoanResult, LoanSettings, LoanSignal, LoanSignalKind, LoanState, Month, Trend,
-    Upgrade,
-};
+use std::collections::BTreeMap;
 
-use crate::driver::{Row, Value, need};
+use crm_tiering::{LoanClass, LoanOutcome, LoanSettings, LoanState, Month, Trend};
+use sha2::{Digest, Sha256};
+
+use crate::chain::hex;
+use crate::driver::{Value, need};
 use crate::protocol::{Db, month_of};
 use crate::schema::{Column, Table, Type};
 use crate::types::now_utc;
@@ -42,6 +42,7 @@ pub(crate) const MONTHS: Table = Table {
         col("loans", Type::BigInt),
         col("signals", Type::BigInt),
         col("non_performing_customers", Type::BigInt),
+        col("states_sha256", Type::Text),
     ],
     key: &["month"],
     unique: &[],
@@ -137,6 +138,10 @@ pub struct LoanMeta {
     pub settings: LoanSettings,
     /// Replace the month when it is the latest stored (without it, a stored month is refused).
     pub rerun: bool,
+    /// The stored states the month was classified from: [`StoredLoanStates::month`] and
+    /// [`StoredLoanStates::digest`] of [`Store::loan_states_before`], none when the store gave
+    /// none. The write checks, under the lock, that they are still the states before the month.
+    pub read_from: Option<(Month, String)>,
 }
 
 /// The loan states a month reads: the states after the latest stored loan month before it.
@@ -146,40 +151,24 @@ pub struct StoredLoanStates {
     pub month: Month,
     /// Each customer's state, by customer id.
     pub states: BTreeMap<String, LoanState>,
+    /// The SHA-256 of the states (hex), as stored with the month and checked on this read.
+    pub digest: String,
 }
 
-fn class_of(t: &str) -> Result<LoanClass, StoreError> {
-    LoanClass::ALL
-        .into_iter()
-        .find(|c| c.as_str() == t)
-        .ok_or_else(|| StoreError::Corrupt(format!("a stored loan class `{t}` is not a class")))
-}
-
-fn trend_of(t: &str) -> Result<Trend, StoreError> {
-    [Trend::Worse, Trend::Same, Trend::Better, Trend::New]
-        .into_iter()
-        .find(|c| c.as_str() == t)
-        .ok_or_else(|| StoreError::Corrupt(format!("a stored loan trend `{t}` is not a trend")))
-}
-
-fn upgrade_of(t: &str) -> Result<Upgrade, StoreError> {
-    [Upgrade::None, Upgrade::Allowed, Upgrade::Held]
-        .into_iter()
-        .find(|c| c.as_str() == t)
-        .ok_or_else(|| StoreError::Corrupt(format!("a stored loan upgrade `{t}` is not an upgrade status")))
-}
-
-/// A stored day count or counter (0 to `u32::MAX`).
-fn days(r: &dyn Row, i: usize) -> Result<Option<u32>, StoreError> {
-    r.int(i)?
-        .map(|v| {
-            u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("a stored loan day count ({v}) is out of range")))
-        })
-        .transpose()
-}
-
-fn text_of(r: &dyn Row, i: usize) -> Result<&str, StoreError> {
-    need(r.text(i)?, i)
+/// The SHA-256 (hex) of a month's loan states in customer order: each customer's id and its
+/// state's JSON, a line each. The JSON is the core's, made again from the state read, so the
+/// digest does not depend on how the database keeps JSON (PostgreSQL's `jsonb` rewrites it).
+fn states_digest<'a>(states: impl Iterator<Item = (&'a str, &'a LoanState)>) -> Result<String, StoreError> {
+    let mut h = Sha256::new();
+    for (id, state) in states {
+        let json = serde_json::to_string(state)
+            .map_err(|e| StoreError::Input(format!("customer {id}'s loan state cannot be written: {e}")))?;
+        h.update(id.as_bytes());
+        h.update(b"\n");
+        h.update(json.as_bytes());
+        h.update(b"\n");
+    }
+    Ok(hex(&h.finalize()))
 }
 
 fn count(n: usize) -> i64 {
@@ -249,6 +238,25 @@ impl Db {
                 }
                 _ => {}
             }
+            let before = self.rows(
+                &what,
+                "SELECT month, states_sha256 FROM loan_months WHERE month < ?1 ORDER BY month DESC LIMIT 1",
+                &[m.into()],
+                |r| Ok((month_of(need(r.int(0)?, 0)?)?, need(r.text(1)?, 1)?.to_string())),
+            )?;
+            if before.first() != meta.read_from.as_ref() {
+                let name = |b: Option<&(Month, String)>| {
+                    b.map_or_else(
+                        || "no loan month".to_string(),
+                        |(m, d)| format!("{m} (states {})", d.get(..12).unwrap_or(d)),
+                    )
+                };
+                return Err(StoreError::Sequence(format!(
+                    "the loan month {month} was classified from {} but the store now holds {} before it (another run wrote or replaced a loan month in between); nothing was written: run it again",
+                    name(meta.read_from.as_ref()),
+                    name(before.first())
+                )));
+            }
             self.insert_loans(&what, m, &sorted, &meta.tool_version, &settings)?;
             self.d.commit()
         })();
@@ -274,6 +282,7 @@ impl Db {
         let signals: usize = sorted.iter().map(|o| o.signals.len()).sum();
         let npl = sorted.iter().filter(|o| o.has_non_performing).count();
         let written = now_utc();
+        let digest = states_digest(sorted.iter().map(|o| (o.customer_id.as_str(), &o.state)))?;
         self.load(what, &MONTHS, &mut |put| {
             put(&[
                 Value::Int(m),
@@ -284,6 +293,7 @@ impl Db {
                 Value::Int(count(loans)),
                 Value::Int(count(signals)),
                 Value::Int(count(npl)),
+                Value::Text(&digest),
             ])
         })?;
         self.load(what, &CUSTOMERS, &mut |put| {
@@ -357,161 +367,6 @@ impl Db {
             Ok(())
         })
     }
-
-    /// The states after the latest stored loan month before `month`.
-    fn loan_states_before(&mut self, month: Month) -> Result<Option<StoredLoanStates>, StoreError> {
-        let what = format!("reading the loan states before {month}");
-        let latest =
-            self.rows(&what, "SELECT max(month) FROM loan_months WHERE month < ?1", &[month.yyyymm().into()], |r| {
-                r.int(0)
-            })?;
-        let Some(m) = latest.first().copied().flatten() else { return Ok(None) };
-        let stored = month_of(m)?;
-        let mut states = BTreeMap::new();
-        self.each(&what, "SELECT customer_id, state FROM loan_states WHERE month = ?1", &[m.into()], &mut |r| {
-            let id = text_of(r, 0)?;
-            states.insert(id.to_string(), state_of(text_of(r, 1)?, id, stored)?);
-            Ok(())
-        })?;
-        Ok(Some(StoredLoanStates { month: stored, states }))
-    }
-
-    /// The outcomes of the rows `filter` selects (on `month` and `customer_id`), by month and
-    /// customer.
-    fn loan_outcomes(
-        &mut self,
-        what: &str,
-        filter: &str,
-        params: &[Value<'_>],
-    ) -> Result<Vec<LoanOutcome>, StoreError> {
-        type Key = (i64, String);
-        let key = |r: &dyn Row| -> Result<Key, StoreError> { Ok((need(r.int(0)?, 0)?, text_of(r, 1)?.to_string())) };
-        let mut loans: HashMap<Key, Vec<LoanResult>> = HashMap::new();
-        self.each(
-            what,
-            &format!("SELECT {RESULT_COLUMNS} FROM loan_results WHERE {filter} ORDER BY month, customer_id, loan_id"),
-            params,
-            &mut |r| {
-                loans.entry(key(r)?).or_default().push(result_of(r)?);
-                Ok(())
-            },
-        )?;
-        let mut signals: HashMap<Key, Vec<LoanSignal>> = HashMap::new();
-        self.each(
-            what,
-            &format!("SELECT {SIGNAL_COLUMNS} FROM loan_signals WHERE {filter} ORDER BY month, customer_id, seq"),
-            params,
-            &mut |r| {
-                signals.entry(key(r)?).or_default().push(signal_of(r)?);
-                Ok(())
-            },
-        )?;
-        let mut states: HashMap<Key, LoanState> = HashMap::new();
-        self.each(
-            what,
-            &format!("SELECT month, customer_id, state FROM loan_states WHERE {filter}"),
-            params,
-            &mut |r| {
-                let (m, id) = key(r)?;
-                let state = state_of(text_of(r, 2)?, &id, month_of(m)?)?;
-                states.insert((m, id), state);
-                Ok(())
-            },
-        )?;
-        let mut out = Vec::new();
-        self.each(
-            what,
-            &format!(
-                "SELECT month, customer_id, worst, trend, non_performing FROM loan_customers WHERE {filter} \
-                 ORDER BY month, customer_id"
-            ),
-            params,
-            &mut |r| {
-                let k = key(r)?;
-                let month = month_of(k.0)?;
-                let state = states.remove(&k).ok_or_else(|| {
-                    StoreError::Corrupt(format!("customer {}'s loan month {month} has no stored loan state", k.1))
-                })?;
-                out.push(LoanOutcome {
-                    month,
-                    loans: loans.remove(&k).unwrap_or_default(),
-                    worst: r.text(2)?.map(class_of).transpose()?,
-                    trend: r.text(3)?.map(trend_of).transpose()?,
-                    has_non_performing: need(r.int(4)?, 4)? != 0,
-                    signals: signals.remove(&k).unwrap_or_default(),
-                    state,
-                    customer_id: k.1,
-                });
-                Ok(())
-            },
-        )?;
-        Ok(out)
-    }
-}
-
-/// The columns of a loan's result as [`result_of`] reads them.
-const RESULT_COLUMNS: &str = "month, customer_id, loan_id, principal_overdue_days, interest_overdue_days, \
-     overdue_days, floor, bank, effective, bank_kinder_than_floor, upgrade, clean_months, clean_periods, expected_loss";
-
-/// The columns of a signal as [`signal_of`] reads them.
-const SIGNAL_COLUMNS: &str = "month, customer_id, loan_id, kind, overdue_days, boundary, floor, bank, effective, \
-     clean_months, clean_periods";
-
-fn result_of(r: &dyn Row) -> Result<LoanResult, StoreError> {
-    let day = |i: usize| -> Result<u32, StoreError> { need(days(r, i)?, i) };
-    let expected_loss = r
-        .text(13)?
-        .map(|t| {
-            Decimal::from_str(t)
-                .map_err(|_| StoreError::Corrupt(format!("a stored expected-loss ratio `{t}` is not a decimal")))
-        })
-        .transpose()?;
-    Ok(LoanResult {
-        loan_id: text_of(r, 2)?.to_string(),
-        principal_overdue_days: day(3)?,
-        interest_overdue_days: day(4)?,
-        overdue_days: day(5)?,
-        floor: class_of(text_of(r, 6)?)?,
-        bank: class_of(text_of(r, 7)?)?,
-        effective: class_of(text_of(r, 8)?)?,
-        bank_kinder_than_floor: need(r.int(9)?, 9)? != 0,
-        upgrade: upgrade_of(text_of(r, 10)?)?,
-        clean_months: day(11)?,
-        clean_periods: day(12)?,
-        expected_loss,
-    })
-}
-
-fn signal_of(r: &dyn Row) -> Result<LoanSignal, StoreError> {
-    let kind = text_of(r, 3)?;
-    Ok(LoanSignal {
-        customer_id: text_of(r, 1)?.to_string(),
-        month: month_of(need(r.int(0)?, 0)?)?,
-        loan_id: text_of(r, 2)?.to_string(),
-        kind: LoanSignalKind::from_code(kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("a stored loan signal `{kind}` is not a signal")))?,
-        overdue_days: need(days(r, 4)?, 4)?,
-        boundary: days(r, 5)?,
-        floor: class_of(text_of(r, 6)?)?,
-        bank: class_of(text_of(r, 7)?)?,
-        effective: class_of(text_of(r, 8)?)?,
-        clean_months: days(r, 9)?,
-        clean_periods: days(r, 10)?,
-    })
-}
-
-/// A stored loan state, which must be of the month it is stored under.
-fn state_of(json: &str, customer: &str, month: Month) -> Result<LoanState, StoreError> {
-    let state: LoanState = serde_json::from_str(json).map_err(|e| {
-        StoreError::Corrupt(format!("customer {customer}'s stored loan state after {month} does not read: {e}"))
-    })?;
-    if state.month != Some(month) {
-        return Err(StoreError::Corrupt(format!(
-            "customer {customer}'s stored loan state after {month} is of month {}",
-            state.month.map_or_else(|| "none".to_string(), |m| m.to_string())
-        )));
-    }
-    Ok(state)
 }
 
 impl Store {
@@ -535,50 +390,5 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.writable()?;
         self.db.write_loans(month, outcomes, meta)
-    }
-
-    /// The loan months stored, in order.
-    ///
-    /// # Errors
-    /// [`crate::StoreErrorKind::Database`], [`crate::StoreErrorKind::Corrupt`].
-    pub fn loan_months(&mut self) -> Result<Vec<Month>, StoreError> {
-        self.db.snapshot(|db| {
-            db.rows("reading the loan months", "SELECT month FROM loan_months ORDER BY month", &[], |r| {
-                month_of(need(r.int(0)?, 0)?)
-            })
-        })
-    }
-
-    /// The customers' loan states after the latest stored loan month before `month` (none
-    /// when no loan month before it is stored): what `month` is classified from.
-    ///
-    /// # Errors
-    /// [`crate::StoreErrorKind::Database`]; [`crate::StoreErrorKind::Corrupt`] for a stored
-    /// state that does not read or is not of its month.
-    pub fn loan_states_before(&mut self, month: Month) -> Result<Option<StoredLoanStates>, StoreError> {
-        self.db.snapshot(|db| db.loan_states_before(month))
-    }
-
-    /// A customer's stored loan months, in order: each month's summary, loans, signals and
-    /// state after it, as [`crm_tiering::evaluate_loans`] gave them.
-    ///
-    /// # Errors
-    /// [`crate::StoreErrorKind::Database`], [`crate::StoreErrorKind::Corrupt`] for a stored
-    /// value that cannot be read back.
-    pub fn customer_loans(&mut self, customer: &str) -> Result<Vec<LoanOutcome>, StoreError> {
-        let what = format!("reading customer {customer}'s loan months");
-        self.db.snapshot(|db| db.loan_outcomes(&what, "customer_id = ?1", &[customer.into()]))
-    }
-
-    /// The stored loan months `first..=last` (those stored among them), every customer's
-    /// outcome by month and customer, from one snapshot.
-    ///
-    /// # Errors
-    /// [`crate::StoreErrorKind::Database`], [`crate::StoreErrorKind::Corrupt`] for a stored
-    /// value that cannot be read back.
-    pub fn loan_range(&mut self, first: Month, last: Month) -> Result<Vec<LoanOutcome>, StoreError> {
-        let what = format!("reading the loan months {first}..{last}");
-        let range = [Value::Int(first.yyyymm()), Value::Int(last.yyyymm())];
-        self.db.snapshot(|db| db.loan_outcomes(&what, "month BETWEEN ?1 AND ?2", &range))
     }
 }

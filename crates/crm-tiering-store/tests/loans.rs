@@ -11,10 +11,28 @@ use std::collections::BTreeMap;
 
 use common::{commit_month, create, fresh, is_pg, month, sql, sql_int};
 use crm_tiering::{LoanClass, LoanMonth, LoanOutcome, LoanSettings, LoanSignalKind, LoanState, Trend, evaluate_loans};
-use crm_tiering_store::{LoanMeta, SCHEMA_VERSION, Store, StoreErrorKind};
+use crm_tiering_store::{LoanMeta, SCHEMA_VERSION, Store, StoreError, StoreErrorKind};
 
+/// The audit data of a month classified from the store's states before `m`.
+fn meta_for(store: &mut Store, m: &str, rerun: bool) -> LoanMeta {
+    let read_from = store.loan_states_before(month(m)).unwrap().map(|s| (s.month, s.digest));
+    LoanMeta { tool_version: "crm-tiering-store tests".into(), settings: LoanSettings::default(), rerun, read_from }
+}
+
+/// Writes `outcomes` as the month `m` classified from the store's states before it.
+fn write_after(store: &mut Store, m: &str, outcomes: &[LoanOutcome], rerun: bool) -> Result<(), StoreError> {
+    let meta = meta_for(store, m, rerun);
+    store.write_loan_month(month(m), outcomes, &meta)
+}
+
+/// The audit data of a month classified without stored states.
 fn meta(rerun: bool) -> LoanMeta {
-    LoanMeta { tool_version: "crm-tiering-store tests".into(), settings: LoanSettings::default(), rerun }
+    LoanMeta {
+        tool_version: "crm-tiering-store tests".into(),
+        settings: LoanSettings::default(),
+        rerun,
+        read_from: None,
+    }
 }
 
 fn record(customer: &str, loan: &str, m: &str, days: i64, bank: &str, loss: Option<&str>) -> LoanMonth {
@@ -95,7 +113,10 @@ fn a_loan_month_is_read_back_as_classified_and_the_next_month_goes_on_from_its_s
         assert_eq!(before.month, month("2024-03"));
         assert_eq!(before.states, states_of(&m3));
         let m4 = april(&before.states, 100);
-        store.write_loan_month(month("2024-04"), &m4, &meta(false)).unwrap();
+        let e = store.write_loan_month(month("2024-04"), &m4, &meta(false)).unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::Sequence, "{e}");
+        assert!(e.to_string().contains("was classified from no loan month but the store now holds 2024-03"), "{e}");
+        write_after(&mut store, "2024-04", &m4, false).unwrap();
         assert_eq!(store.loan_months().unwrap(), vec![month("2024-03"), month("2024-04")]);
 
         let c1 = store.customer_loans("c1").unwrap();
@@ -129,16 +150,26 @@ fn a_stored_month_is_replaced_only_on_a_rerun_and_months_go_in_order() {
         let mut store = create(loc);
         let m3 = march();
         store.write_loan_month(month("2024-03"), &m3, &meta(false)).unwrap();
+        // April read March's states, then another run replaced March: April is refused.
+        let stale = meta_for(&mut store, "2024-04", false);
         let states = store.loan_states_before(month("2024-04")).unwrap().unwrap().states;
-        store.write_loan_month(month("2024-04"), &april(&states, 100), &meta(false)).unwrap();
+        let mut other = m3.clone();
+        other.pop();
+        store.write_loan_month(month("2024-03"), &other, &meta(true)).unwrap();
+        let e = store.write_loan_month(month("2024-04"), &april(&states, 100), &stale).unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::Sequence, "{e}");
+        assert!(e.to_string().contains("was classified from 2024-03 (states "), "{e}");
+        assert!(store.loan_months().unwrap().len() == 1);
+        store.write_loan_month(month("2024-03"), &m3, &meta(true)).unwrap();
+        write_after(&mut store, "2024-04", &april(&states, 100), false).unwrap();
 
         let fixed = april(&states, 10);
-        let e = store.write_loan_month(month("2024-04"), &fixed, &meta(false)).unwrap_err();
+        let e = write_after(&mut store, "2024-04", &fixed, false).unwrap_err();
         assert_eq!(e.kind(), StoreErrorKind::AlreadyCommitted, "{e}");
         assert!(e.to_string().contains("the loan month 2024-04 is in"), "{e}");
         assert_eq!(store.customer_loans("c2").unwrap()[1].worst, Some(LoanClass::Substandard));
 
-        store.write_loan_month(month("2024-04"), &fixed, &meta(true)).unwrap();
+        write_after(&mut store, "2024-04", &fixed, true).unwrap();
         assert_eq!(store.customer_loans("c2").unwrap()[1].worst, Some(LoanClass::SpecialMention));
         assert_eq!(sql_int(loc, "SELECT count(*) FROM loan_months"), 2);
         assert_eq!(sql_int(loc, "SELECT count(*) FROM loan_customers WHERE month = 202404"), 3);
@@ -158,14 +189,14 @@ fn a_stored_month_is_replaced_only_on_a_rerun_and_months_go_in_order() {
         );
         let mut stale = fixed.clone();
         stale[1].state.month = Some(month("2024-03"));
-        let e = store.write_loan_month(month("2024-04"), &stale, &meta(true)).unwrap_err();
+        let e = write_after(&mut store, "2024-04", &stale, true).unwrap_err();
         assert!(
             e.to_string().contains("customer c2's loan month: its state after the month is of month 2024-03"),
             "{e}"
         );
         let mut twice = fixed.clone();
         twice.push(fixed[0].clone());
-        let e = store.write_loan_month(month("2024-04"), &twice, &meta(true)).unwrap_err();
+        let e = write_after(&mut store, "2024-04", &twice, true).unwrap_err();
         assert_eq!(e.kind(), StoreErrorKind::Input, "{e}");
         assert_eq!(store.loan_months().unwrap().len(), 2);
         assert_eq!(store.loan_range(month("2024-04"), month("2024-04")).unwrap(), fixed);
@@ -178,6 +209,17 @@ fn a_damaged_loan_state_is_an_error_not_a_fresh_customer() {
     for loc in &f.locations {
         let mut store = create(loc);
         store.write_loan_month(month("2024-03"), &march(), &meta(false)).unwrap();
+        // A state of its month, but not the one written: the checksum finds it.
+        let c3 = sql_int(loc, "SELECT count(*) FROM loan_states WHERE customer_id = 'c3'");
+        assert_eq!(c3, 1);
+        let fresh_state = r#"{"month": "2024-03", "loans": {}}"#;
+        sql(loc, &format!("UPDATE loan_states SET state = '{fresh_state}' WHERE customer_id = 'c2'"));
+        let e = store.loan_states_before(month("2024-04")).unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::Corrupt, "{e}");
+        assert!(
+            e.to_string().contains("the loan states after 2024-03 (3 customer(s)) do not match their checksum"),
+            "{e}"
+        );
         let other = r#"{"month": "2024-02", "loans": {}}"#;
         sql(loc, &format!("UPDATE loan_states SET state = '{other}' WHERE customer_id = 'c1'"));
         let e = store.loan_states_before(month("2024-04")).unwrap_err();
