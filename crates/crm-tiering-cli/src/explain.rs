@@ -1,5 +1,5 @@
 //! `crm-tiering explain`: one customer's month-by-month story across every committed month of
-//! the store.
+//! the store, then its stored contribution months (SPEC §20) and loan months (SPEC §21.10).
 
 use std::fmt::Write as _;
 
@@ -30,14 +30,15 @@ fn names(store: &mut Store) -> Vec<TierName> {
 pub(crate) fn explain(customer: &str, store: &mut Store) -> Result<String, Failure> {
     let history = store.customer_history(customer).map_err(failure)?;
     let contribution = store.customer_contribution(customer).map_err(failure)?;
-    if history.states.is_empty() && !contribution.is_empty() {
-        return Ok(contribution_story(customer, &contribution));
-    }
+    let loans = store.customer_loans(customer).map_err(failure)?;
     if history.states.is_empty() {
-        return Err(Failure::new(
-            Exit::Usage,
-            format!("customer `{customer}` is not in any committed month of {}", store.location()),
-        ));
+        if contribution.is_empty() && loans.is_empty() {
+            return Err(Failure::new(
+                Exit::Usage,
+                format!("customer `{customer}` is not in any committed month of {}", store.location()),
+            ));
+        }
+        return Ok(stored_stories(customer, &contribution, &loans, String::new()));
     }
     let names = names(store);
     let tier = |code: Option<&str>| -> String {
@@ -113,11 +114,30 @@ pub(crate) fn explain(customer: &str, store: &mut Store) -> Result<String, Failu
         story.push_str("  (none)\n");
     }
     s.push_str(&story);
+    Ok(stored_stories(customer, &contribution, &loans, s))
+}
+
+/// `s` followed by the customer's stored contribution months and loan months (those it has),
+/// each after a blank line.
+fn stored_stories(
+    customer: &str,
+    contribution: &[crm_tiering_store::StoredContribution],
+    loans: &[crm_tiering::LoanOutcome],
+    mut s: String,
+) -> String {
     if !contribution.is_empty() {
-        s.push('\n');
-        s.push_str(&contribution_story(customer, &contribution));
+        if !s.is_empty() {
+            s.push('\n');
+        }
+        s.push_str(&contribution_story(customer, contribution));
     }
-    Ok(s)
+    if !loans.is_empty() {
+        if !s.is_empty() {
+            s.push('\n');
+        }
+        s.push_str(&crate::loans::loan_story(loans));
+    }
+    s
 }
 
 /// The customer's stored contribution months (SPEC §20): each month's lines and net.

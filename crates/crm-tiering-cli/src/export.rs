@@ -1,5 +1,6 @@
 //! `crm-tiering export`: a committed month or range of months out of the store, as Parquet, CSV
-//! or JSON Lines files: states, events, alerts and rejects.
+//! or JSON Lines files: states, events, alerts and rejects, and the contribution months
+//! ([`contribution`]) and loan months ([`loans`]) stored in the range.
 //!
 //! Parquet files are the core's output tables (SPEC §15, "Output tables", the Python binding's
 //! tables too: [`parquet`]): months `date32` (the month's first day), amounts
@@ -10,6 +11,7 @@
 //! temporary names and renamed into place when every file is written.
 
 mod contribution;
+mod loans;
 mod parquet;
 
 use std::path::Path;
@@ -205,7 +207,10 @@ pub(crate) fn export_command(
     let written = match format {
         Format::Jsonl => export_jsonl(&mut store, &committed, months, &mut staging)?,
         Format::Csv => export_csv(&mut store, months, bom, &mut staging)?,
-        Format::Parquet => parquet::export_parquet(&mut store, months, &mut staging)?,
+        Format::Parquet => {
+            loans::note_parquet(&mut store, months)?;
+            parquet::export_parquet(&mut store, months, &mut staging)?
+        }
     };
     staging.commit()?;
     let dir = crate::run::display_dir(out);
@@ -239,8 +244,8 @@ fn committed_in(store: &mut Store, months: MonthRange) -> Result<Vec<crm_tiering
     Ok(committed)
 }
 
-/// The JSON Lines export: each month's states text, and the events and alerts. Returns each
-/// file written with its rows.
+/// The JSON Lines export: each month's states text, the events and alerts, and each stored
+/// loan month's states. Returns each file written with its rows.
 fn export_jsonl(
     store: &mut Store,
     committed: &[crm_tiering::Month],
@@ -285,11 +290,12 @@ fn export_jsonl(
     }
     al.finish()?;
     written.push(("alerts.jsonl".into(), alerts.len() as u64));
+    written.extend(loans::export_loan_states(store, months, staging)?);
     Ok(written)
 }
 
-/// The CSV export: states, events, alerts and rejects, and the contribution months stored in
-/// the range. Returns each file written with its rows.
+/// The CSV export: states, events, alerts and rejects, and the contribution and loan months
+/// stored in the range. Returns each file written with its rows.
 fn export_csv(
     store: &mut Store,
     months: MonthRange,
@@ -332,6 +338,7 @@ fn export_csv(
     }
     written.push(("rejects.csv".into(), t.finish()?));
     written.extend(contribution::export_contribution(store, months, bom, staging)?);
+    written.extend(loans::export_loans_csv(store, months, bom, staging)?);
     Ok(written)
 }
 

@@ -1,18 +1,26 @@
 //! `crm-tiering loans`: a month's loan classification signals (五级分类, SPEC §21) from the
 //! warehouse's loan-month records and the customers' loan states after the month before, under
 //! the settings of the rule book's `[loans]` table (SPEC §21.2). Writes customers.csv,
-//! signals.csv and loan-states.jsonl (the states the next month reads), all or none: any bad
-//! record is listed with its file, line and field, and nothing is written.
+//! signals.csv and loan-states.jsonl (the states the next month reads) into `--out`, and with
+//! `--store` the month into the month-end store (SPEC §21.10), whose states the next month then
+//! reads without a states file; all or none: any bad record is listed with its file, line and
+//! field, and nothing is written anywhere.
+
+pub(crate) mod files;
+mod story;
+
+pub(crate) use story::loan_story;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use crm_tiering::{LoanMonth, LoanOutcome, LoanState, Month, evaluate_loans, read_loan_states, write_loan_states};
+use crm_tiering_store::{LoanMeta, Store};
 
 use crate::exit::{Exit, Failure, listed};
 use crate::output::Staging;
-use crate::text::{csv_field, read_utf8, split};
+use crate::text::{read_utf8, split};
 
 /// Arguments of `crm-tiering loans`.
 #[derive(Debug, Clone, Args)]
@@ -26,16 +34,29 @@ pub(crate) struct LoansArgs {
     #[arg(long, value_name = "FILE")]
     loans: PathBuf,
     /// The customers' loan states after the month before: the loan-states.jsonl of that month's
-    /// run (none: every customer starts without loans).
+    /// run (none: every customer starts without loans, or, with --store, the states of the
+    /// store's latest loan month before --month). With --store, only for a store that holds no
+    /// loan month before --month (the states the store starts from).
     #[arg(long, value_name = "FILE")]
     states: Option<PathBuf>,
     /// The rule book whose `[loans]` table holds the settings (default as for `run`; without
     /// the table, the 2023 rules' defaults).
     #[arg(long, value_name = "FILE")]
     rules: Option<PathBuf>,
-    /// Output directory for customers.csv, signals.csv and loan-states.jsonl.
-    #[arg(long, value_name = "DIR")]
-    out: PathBuf,
+    /// Output directory for customers.csv, signals.csv and loan-states.jsonl (at least one of
+    /// --out and --store).
+    #[arg(long, value_name = "DIR", required_unless_present = "store")]
+    out: Option<PathBuf>,
+    /// Also write the month into this month-end store (a SQLite path or `postgres://` URL, made
+    /// by `init`): each customer's summary, each loan's classes, the signals and the states
+    /// after the month, in one transaction; the month's states are read from the store's
+    /// latest loan month before it. `explain --customer` and `export` then show them.
+    #[arg(long, value_name = "PATH|URL")]
+    store: Option<String>,
+    /// Replace the loan month when it is the store's latest (without it, a stored month is
+    /// refused with exit code 8 and nothing is written).
+    #[arg(long, requires = "store")]
+    rerun: bool,
 }
 
 /// The columns of a loan-month record, as the header names them.
@@ -50,16 +71,18 @@ const COLUMNS: [&str; 8] = [
     "repayment_due",
 ];
 
+/// Customers' loan states by customer id.
+type States = BTreeMap<String, LoanState>;
+
 /// `crm-tiering loans`.
 pub(crate) fn loans_command(args: &LoansArgs) -> Result<Exit, Failure> {
     let (book, _) = crate::load_rules(args.rules.as_deref())?;
     let settings = book.loan_settings();
     let name = args.loans.display().to_string();
     let records = read_records(&args.loans, &name)?;
-    let states = match &args.states {
-        Some(path) => read_states(path)?,
-        None => BTreeMap::new(),
-    };
+    // Never made here: a missing store is an error naming `init`.
+    let mut store = args.store.as_deref().map(Store::open).transpose().map_err(crate::store::failure)?;
+    let (states, read_from) = prior_states(args, store.as_mut())?;
     let mut by_customer: BTreeMap<&str, Vec<&(u64, LoanMonth)>> = BTreeMap::new();
     for r in &records {
         by_customer.entry(r.1.customer_id.as_str()).or_default().push(r);
@@ -84,9 +107,50 @@ pub(crate) fn loans_command(args: &LoansArgs) -> Result<Exit, Failure> {
     if !errors.is_empty() {
         return Err(listed(Exit::BadInput, &errors, "customer(s) cannot be classified"));
     }
-    write_outputs(&args.out, &outcomes)?;
+    // The files are staged first, the store written next, and the files renamed into place
+    // last: a store that refuses the month (stored already, locked) leaves no files behind.
+    let staged = args.out.as_deref().map(|dir| stage_outputs(dir, &outcomes)).transpose()?;
+    if let Some(store) = &mut store {
+        let meta = LoanMeta { tool_version: crate::store::tool_version(), settings, rerun: args.rerun, read_from };
+        store.write_loan_month(args.month, &outcomes, &meta).map_err(crate::store::failure)?;
+        println!(
+            "stored the loan month {} in {}{}",
+            args.month,
+            store.location(),
+            if args.rerun { " (replacing it when it was there)" } else { "" }
+        );
+    }
+    if let Some(staging) = staged {
+        staging.commit()?;
+    }
     println!("{}", summary(args.month, &outcomes));
     Ok(Exit::Ok)
+}
+
+/// The states the month is classified from: the store's (its latest loan month before the
+/// month), else the `--states` file, else none; with the stored month and digest they came
+/// from. A `--states` file beside a store that holds a loan month before the month is refused:
+/// two sources of one month's states would be a guess.
+fn prior_states(args: &LoansArgs, store: Option<&mut Store>) -> Result<(States, Option<(Month, String)>), Failure> {
+    let stored = match store {
+        Some(store) => store.loan_states_before(args.month).map_err(crate::store::failure)?,
+        None => None,
+    };
+    match (stored, &args.states) {
+        (Some(stored), Some(path)) => Err(Failure::new(
+            Exit::Usage,
+            format!(
+                "--states {} was given, but {} holds the loan month {} before {}, whose states the month reads; nothing was written: leave out --states (a states file only starts a store without loan months)",
+                path.display(),
+                crate::store::shown(args.store.as_deref().unwrap_or_default()),
+                stored.month,
+                args.month
+            ),
+        )),
+        (Some(stored), None) => Ok((stored.states, Some((stored.month, stored.digest)))),
+        (None, Some(path)) => Ok((read_states(path)?, None)),
+        (None, None) => Ok((BTreeMap::new(), None)),
+    }
 }
 
 /// Reads the loan-month records, each with its line; every bad cell is listed (exit code 4).
@@ -159,50 +223,23 @@ fn read_states(path: &Path) -> Result<BTreeMap<String, LoanState>, Failure> {
 }
 
 /// Writes customers.csv, signals.csv and loan-states.jsonl under temporary names, renamed into
-/// place only when all are written.
-fn write_outputs(dir: &Path, outcomes: &[LoanOutcome]) -> Result<(), Failure> {
+/// place when the staging is committed.
+fn stage_outputs(dir: &Path, outcomes: &[LoanOutcome]) -> Result<Staging, Failure> {
     let mut staging = Staging::new(dir)?;
-    // `non_performing` (1 or 0) is a measure column `run --measure non_performing=customers.csv`
-    // reads, for a book that pauses upgrades while it is above zero (SPEC §21.8).
-    let mut customers = String::from("month,customer_id,loans,worst,worst_zh,trend,non_performing\n");
-    let mut signals = String::from(
-        "month,customer_id,loan_id,number,signal,signal_zh,overdue_days,boundary,floor,bank,effective,clean_months,clean_periods\n",
-    );
-    let text = |v: Option<String>| v.unwrap_or_default();
+    let (mut customers, mut signals) = (format!("{}\n", files::CUSTOMERS), format!("{}\n", files::SIGNALS));
     for o in outcomes {
-        let id = csv_field(&o.customer_id);
-        customers.push_str(&format!(
-            "{},{id},{},{},{},{},{}\n",
-            o.month,
-            o.loans.len(),
-            text(o.worst.map(|c| c.as_str().to_string())),
-            text(o.worst.map(|c| c.name_zh().to_string())),
-            text(o.trend.map(|t| t.as_str().to_string())),
-            u8::from(o.has_non_performing)
-        ));
+        customers.push_str(&files::customer_line(o));
+        customers.push('\n');
         for s in &o.signals {
-            signals.push_str(&format!(
-                "{},{id},{},{},{},{},{},{},{},{},{},{},{}\n",
-                s.month,
-                csv_field(&s.loan_id),
-                s.kind.number(),
-                s.kind.as_str(),
-                s.kind.name_zh(),
-                s.overdue_days,
-                text(s.boundary.map(|b| b.to_string())),
-                s.floor.as_str(),
-                s.bank.as_str(),
-                s.effective.as_str(),
-                text(s.clean_months.map(|n| n.to_string())),
-                text(s.clean_periods.map(|n| n.to_string()))
-            ));
+            signals.push_str(&files::signal_line(s));
+            signals.push('\n');
         }
     }
     let states = write_loan_states(outcomes.iter().map(|o| (o.customer_id.as_str(), &o.state)));
     staging.write("customers.csv", &customers)?;
     staging.write("signals.csv", &signals)?;
     staging.write("loan-states.jsonl", &states)?;
-    staging.commit()
+    Ok(staging)
 }
 
 /// The run's one line: customers, loans, non-performing customers and signals by kind.

@@ -98,15 +98,17 @@ enum Command {
     /// eight legal entities), writes its input files, runs it and prints the summary.
     Demo(DemoArgs),
     /// Tells one customer's story across every committed month of the store: AUM, standing,
-    /// and each event with its reason and evidence, and the alerts. Opens the store read-only.
+    /// and each event with its reason and evidence, and the alerts; then its stored contribution
+    /// months and loan months (classes and signals month by month). Opens the store read-only.
     Explain(ExplainArgs),
     /// Lists the store's runs with their audit data: month, status, times, tool version, rule
     /// book fingerprint, input files with SHA-256 and row counts, counts; and the store's
     /// portfolio id and latest month. Opens the store read-only.
     History(HistoryArgs),
     /// Writes committed months out of the store: states, events, alerts and rejects as Parquet
-    /// or CSV, or the checked states text (JSON Lines) that `import-states` reads. Opens the
-    /// store read-only.
+    /// or CSV, or the checked states text (JSON Lines) that `import-states` reads; and the
+    /// stored contribution and loan months of the range (loan months: CSV, and their states as
+    /// JSON Lines). Opens the store read-only.
     Export(ExportArgs),
     /// Draws a picture of a committed month as one self-contained HTML file (月度报告): the
     /// tier distribution per legal entity, the migration from the month before as a heat map,
@@ -158,8 +160,9 @@ enum Command {
     /// the customers' loan states after the month before, under the rule book's `[loans]`
     /// settings: the regulatory floor by overdue days, the effective class and its clean window,
     /// and the signals (逾期, 临近不良, 不良贷款, 分类宽于监管底线, 不良上调观察期未满). Writes
-    /// customers.csv, signals.csv and loan-states.jsonl into --out (all or none); bad records are
-    /// listed with file, line and field (exit code 4) and nothing is written.
+    /// customers.csv, signals.csv and loan-states.jsonl into --out, and with --store the month
+    /// into the month-end store, whose states the next month then reads (all or none); bad
+    /// records are listed with file, line and field (exit code 4) and nothing is written.
     #[command(after_long_help = EXIT_CODES)]
     Loans(loans::LoansArgs),
     /// Validates a rule book and prints its tiers and settings, or its error.

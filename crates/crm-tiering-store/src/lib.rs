@@ -35,6 +35,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod layout;
+mod loans;
 mod location;
 mod migrate;
 mod pg;
@@ -60,6 +61,7 @@ pub use codec::{STATE_BYTES, STATE_ENCODING};
 pub use contribution::{ContributionMeta, ContributionRange, StoredContribution, StoredCustomer, StoredManager};
 pub use driver::OpenMode;
 pub use error::{StoreError, StoreErrorKind};
+pub use loans::{LoanMeta, StoredLoanStates};
 pub use location::StoreLocation;
 pub use replay::StoredRange;
 pub use results::{EvaluatedAum, MonthResults};
@@ -73,7 +75,7 @@ use data::MonthData;
 use protocol::{Db, Head};
 
 /// The schema version this library writes and reads (older ones are migrated).
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// The head of a store's chain: its latest committed month and that month's digest.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,6 +18,10 @@
 //! - **4 to 5**: the contribution tables (SPEC §20, [`crate::contribution`]) are created,
 //!   empty: `contribution_months`, `contribution_customers`, `contribution_managers`,
 //!   `contribution_lineage`. Nothing else changes.
+//! - **5 to 6**: the loan tables (SPEC §21.10, [`crate::loans`]) are created, empty:
+//!   `loan_months`, `loan_customers`, `loan_results`, `loan_signals`, `loan_states`. Nothing
+//!   else changes: the tiering months, their chain and the contribution months stay as they
+//!   were.
 
 use crm_tiering::Month;
 
@@ -63,6 +67,10 @@ impl Db {
             if v == 4 {
                 self.create_contribution_tables(&what)?;
                 v = 5;
+            }
+            if v == 5 {
+                self.create_loan_tables(&what)?;
+                v = 6;
             }
             if v == SCHEMA_VERSION {
                 self.exec(

@@ -92,10 +92,11 @@ fn a_schema_4_store_migrates_to_the_contribution_tables() {
         let mut store = create(loc);
         commit_month(&mut store, "2024-03", 20, false);
         drop(store);
-        // What schema 4 was: the same store without the contribution tables.
+        // What schema 4 was: the same store without the contribution (and loan) tables.
         sql(
             loc,
-            "DROP TABLE contribution_lineage; DROP TABLE contribution_managers; DROP TABLE contribution_customers; \
+            "DROP TABLE loan_states; DROP TABLE loan_signals; DROP TABLE loan_results; DROP TABLE loan_customers; \
+             DROP TABLE loan_months; DROP TABLE contribution_lineage; DROP TABLE contribution_managers; DROP TABLE contribution_customers; \
              DROP TABLE contribution_months; UPDATE meta SET value = '4' WHERE key = 'schema_version';",
         );
         let e = Store::open_read_only(loc).unwrap_err();
@@ -103,7 +104,7 @@ fn a_schema_4_store_migrates_to_the_contribution_tables() {
         let mut store = Store::open(loc).unwrap();
         let v = format!("SELECT count(*) FROM meta WHERE key = 'schema_version' AND value = '{SCHEMA_VERSION}'");
         assert_eq!(sql_int(loc, &v), 1);
-        assert_eq!(SCHEMA_VERSION, 5);
+        assert_eq!(SCHEMA_VERSION, 6);
         assert_eq!(store.verify().unwrap().len(), 1);
         assert!(store.contribution_months().unwrap().is_empty());
         store.write_contribution(&month("12.34"), &meta(false)).unwrap();

@@ -350,7 +350,9 @@ fn downgrade_from_3(c: &rusqlite::Connection) {
          ALTER TABLE months DROP COLUMN rejects_sha256; ALTER TABLE months DROP COLUMN digest; \
          DELETE FROM meta WHERE key IN ('portfolio_id', 'head_month', 'head_digest'); \
          DROP TABLE contribution_lineage; DROP TABLE contribution_managers; \
-         DROP TABLE contribution_customers; DROP TABLE contribution_months;",
+         DROP TABLE contribution_customers; DROP TABLE contribution_months; \
+         DROP TABLE loan_states; DROP TABLE loan_signals; DROP TABLE loan_results; \
+         DROP TABLE loan_customers; DROP TABLE loan_months;",
     )
     .unwrap();
 }

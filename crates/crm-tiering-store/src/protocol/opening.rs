@@ -62,6 +62,7 @@ impl Db {
             let mut names: Vec<&str> = schema::TABLES.iter().map(|t| t.name).collect();
             names.extend(["states", "state_blocks", "states_json"]);
             names.extend(crate::contribution::TABLES.iter().map(|t| t.name));
+            names.extend(crate::loans::TABLES.iter().map(|t| t.name));
             for n in names {
                 if self.table_exists(n)? {
                     return Err(StoreError::Exists(format!(
@@ -72,6 +73,7 @@ impl Db {
             let dialect = self.d.dialect();
             let mut ddl: Vec<String> = schema::TABLES.iter().flat_map(|t| t.create_sql(dialect)).collect();
             ddl.extend(crate::contribution::TABLES.iter().flat_map(|t| t.create_sql(dialect)));
+            ddl.extend(crate::loans::TABLES.iter().flat_map(|t| t.create_sql(dialect)));
             ddl.extend(self.d.layout().create_sql(dialect));
             ddl.push(dialect.view.view_sql());
             for s in &ddl {
