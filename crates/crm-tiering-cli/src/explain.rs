@@ -89,23 +89,7 @@ pub(crate) fn explain(customer: &str, store: &mut Store) -> Result<String, Failu
             let _ = writeln!(story, "  {}  [{} / {}]", e.explain(), e.kind.name_zh(), e.reason.name_zh());
         }
         for al in history.alerts.iter().filter(|a| a.month == r.month) {
-            let mut d = format!("  {}: alert {} [{}]", al.month, al.kind, al.kind.name_zh());
-            if let Some(t) = al.tier {
-                let _ = write!(d, " tier {}", tier(Some(t.as_str())));
-            }
-            if let Some(n) = al.months_left {
-                let _ = write!(d, ", {n} month(s) left");
-            }
-            if let Some(g) = al.gap() {
-                let _ = write!(d, ", gap {g} to {}", al.threshold().map(|t| t.to_string()).unwrap_or_default());
-            }
-            // The measure the alert is about, in a book by criteria (SPEC §19.3).
-            let measure = al.measure.filter(|m| m.as_str() != "aum" || al.measure_window.is_some());
-            if let (Some(m), Some(v)) = (measure, al.measure_value()) {
-                let over = al.measure_window.map(|w| format!(" over {w}")).unwrap_or_default();
-                let _ = write!(d, " ({m}{over} {v})");
-            }
-            let _ = writeln!(story, "{d}");
+            let _ = writeln!(story, "  {}", al.explain_with(|t| tier(Some(t.as_str()))));
         }
     }
     s.push_str(&t.render());
