@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use crm_tiering::{LoanMonth, LoanOutcome, LoanState, Month, evaluate_loans};
+use crm_tiering::{LoanMonth, LoanOutcome, LoanSettings, LoanState, Month, evaluate_loans};
 
 use crate::exit::{Exit, Failure, listed};
 use crate::output::Staging;
@@ -53,13 +53,31 @@ const COLUMNS: [&str; 8] = [
 /// `crm-tiering loans`.
 pub(crate) fn loans_command(args: &LoansArgs) -> Result<Exit, Failure> {
     let (book, _) = crate::load_rules(args.rules.as_deref())?;
-    let settings = book.loan_settings();
-    let name = args.loans.display().to_string();
-    let records = read_records(&args.loans, &name)?;
     let states = match &args.states {
         Some(path) => read_states(path)?,
         None => BTreeMap::new(),
     };
+    let outcomes = classify_file(&book.loan_settings(), args.month, &args.loans, &states)?;
+    write_outputs(&args.out, &outcomes)?;
+    println!("{}", summary(args.month, &outcomes));
+    Ok(Exit::Ok)
+}
+
+/// Classifies a month from a loan-month CSV file and the customers' loan states after the month
+/// before: every customer with a record or a state, in id order. `loans` and `demo` both call
+/// it, so the demo's loan months are what the command gives.
+///
+/// # Errors
+/// A file that cannot be read (usage), a bad record (every one listed with its line and field)
+/// or a customer the core refuses (every one listed), exit code 4; nothing is classified then.
+pub(crate) fn classify_file(
+    settings: &LoanSettings,
+    month: Month,
+    path: &Path,
+    states: &BTreeMap<String, LoanState>,
+) -> Result<Vec<LoanOutcome>, Failure> {
+    let name = path.display().to_string();
+    let records = read_records(path, &name)?;
     let mut by_customer: BTreeMap<&str, Vec<&(u64, LoanMonth)>> = BTreeMap::new();
     for r in &records {
         by_customer.entry(r.1.customer_id.as_str()).or_default().push(r);
@@ -70,7 +88,7 @@ pub(crate) fn loans_command(args: &LoansArgs) -> Result<Exit, Failure> {
     for id in customers {
         let rows = by_customer.get(id).map(Vec::as_slice).unwrap_or_default();
         let loans: Vec<LoanMonth> = rows.iter().map(|r| r.1.clone()).collect();
-        match evaluate_loans(&settings, id, args.month, states.get(id).unwrap_or(&empty), &loans) {
+        match evaluate_loans(settings, id, month, states.get(id).unwrap_or(&empty), &loans) {
             Ok(outcome) => outcomes.push(outcome),
             Err(e) => {
                 let line = e.loan().and_then(|l| rows.iter().find(|r| r.1.loan_id == l)).map(|r| r.0);
@@ -84,9 +102,7 @@ pub(crate) fn loans_command(args: &LoansArgs) -> Result<Exit, Failure> {
     if !errors.is_empty() {
         return Err(listed(Exit::BadInput, &errors, "customer(s) cannot be classified"));
     }
-    write_outputs(&args.out, &outcomes)?;
-    println!("{}", summary(args.month, &outcomes));
-    Ok(Exit::Ok)
+    Ok(outcomes)
 }
 
 /// Reads the loan-month records, each with its line; every bad cell is listed (exit code 4).
@@ -175,7 +191,10 @@ fn read_states(path: &Path) -> Result<BTreeMap<String, LoanState>, Failure> {
 
 /// Writes customers.csv, signals.csv and loan-states.jsonl under temporary names, renamed into
 /// place only when all are written.
-fn write_outputs(dir: &Path, outcomes: &[LoanOutcome]) -> Result<(), Failure> {
+///
+/// # Errors
+/// A file that cannot be written (exit code 1); nothing is renamed into place then.
+pub(crate) fn write_outputs(dir: &Path, outcomes: &[LoanOutcome]) -> Result<(), Failure> {
     let mut staging = Staging::new(dir)?;
     // `non_performing` (1 or 0) is a measure column `run --measure non_performing=customers.csv`
     // reads, for a book that pauses upgrades while it is above zero (SPEC §21.8).
@@ -224,7 +243,7 @@ fn write_outputs(dir: &Path, outcomes: &[LoanOutcome]) -> Result<(), Failure> {
 }
 
 /// The run's one line: customers, loans, non-performing customers and signals by kind.
-fn summary(month: Month, outcomes: &[LoanOutcome]) -> String {
+pub(crate) fn summary(month: Month, outcomes: &[LoanOutcome]) -> String {
     let loans: usize = outcomes.iter().map(|o| o.loans.len()).sum();
     let npl = outcomes.iter().filter(|o| o.has_non_performing).count();
     let mut kinds: BTreeMap<u16, (&str, usize)> = BTreeMap::new();

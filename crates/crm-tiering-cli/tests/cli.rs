@@ -833,7 +833,7 @@ fn demo_generates_runs_and_reproduces_by_hand() {
         .filter(|n| !n.ends_with("-wal") && !n.ends_with("-shm"))
         .collect();
     names.sort();
-    assert_eq!(names, [".crm-tiering-demo", "crm-tiering.db", "input", "x"]);
+    assert_eq!(names, [".crm-tiering-demo", "crm-tiering.db", "input", "loans", "x"]);
 
     // The printed command gives the same states, in a store of its own.
     let again = dir.path().join("again.db");
@@ -845,6 +845,8 @@ fn demo_generates_runs_and_reproduces_by_hand() {
         p(&out.join("input/rules.toml")),
         "--aum",
         p(&out.join("input/aum-monthly.csv")),
+        "--daily",
+        p(&out.join("input/daily-balances.csv")),
         "--designations",
         p(&out.join("input/designations.csv")),
         "--store",
