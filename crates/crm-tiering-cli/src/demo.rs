@@ -170,8 +170,9 @@ pub(crate) struct Generated {
 fn generate(dir: &Path, out: &Path, spec: &DemoSpec, start: Month, book: &RuleBook) -> Result<Generated, Failure> {
     let mut rng = Rng::new(spec.seed);
     let mut people: Vec<Customer> = (0..spec.customers).map(|_| new_customer(&mut rng, spec.months)).collect();
-    // The warning inputs draw from streams of their own: the balances are drawn as before.
+    remove_earlier(dir, out)?;
     let mut staging = Staging::new(dir)?;
+    // The warning inputs draw from streams of their own: the balances are drawn as before.
     let mut life = Rng::new(spec.seed ^ 0x4143_5449_5649_5459);
     let mut activity: Vec<Activity> =
         people.iter().map(|c| Activity::new(&mut life, spec.months, c.corporate)).collect();
@@ -257,6 +258,23 @@ fn generate(dir: &Path, out: &Path, spec: &DemoSpec, start: Month, book: &RuleBo
     designations.finish()?;
     staging.commit()?;
     Ok(Generated { holdings, daily: large_flows.then(|| dir.join("daily-balances.csv")), loans })
+}
+
+/// Removes an earlier demo's loan months and daily balances (`out` is the demo's own), so that
+/// none of a longer or other demo is left beside this one's.
+fn remove_earlier(dir: &Path, out: &Path) -> Result<(), Failure> {
+    for loans in [dir.join("loans"), out.join("loans")] {
+        if loans.is_dir() {
+            std::fs::remove_dir_all(&loans)
+                .map_err(|e| crate::exit::io_error(Exit::Internal, &loans, "remove the earlier demo's loans", &e))?;
+        }
+    }
+    let daily = dir.join("daily-balances.csv");
+    if daily.is_file() {
+        std::fs::remove_file(&daily)
+            .map_err(|e| crate::exit::io_error(Exit::Internal, &daily, "remove the earlier demo's file", &e))?;
+    }
+    Ok(())
 }
 
 /// The demo rule book: `rules-spec/demo-rules.toml`.

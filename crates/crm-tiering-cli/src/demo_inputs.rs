@@ -41,7 +41,8 @@ const MEASURES: [&str; 3] = ["days_inactive", "matured_not_reinvested", "non_per
 /// The legal entity (嘉峪关) whose core system exports daily balances in the demo's last months.
 pub(crate) const DAILY_ENTITY: &str = "620201";
 
-/// The last months of the demo whose balances 嘉峪关 exports day by day.
+/// The last months of the demo whose balances 嘉峪关 exports day by day (in a demo of more
+/// months than these).
 pub(crate) const DAILY_MONTHS: u32 = 2;
 
 /// A customer's customer-initiated activity: when it stops (the customer falls asleep, its money
@@ -154,7 +155,11 @@ impl MonthFiles {
         let measures: Vec<&str> =
             MEASURES.iter().copied().filter(|m| declared.iter().any(|d| d.as_str() == *m)).collect();
         let versions = || book.rule_sets().iter().flat_map(|s| &s.versions);
-        let large_flows = components && versions().flat_map(|v| &v.warnings).any(|w| w.kind == WarningKind::LargeFlow);
+        // A demo of DAILY_MONTHS months or fewer stays monthly (as the two-month extract of
+        // scripts/bench-e2e.sh was).
+        let large_flows = components
+            && spec.months > DAILY_MONTHS
+            && versions().flat_map(|v| &v.warnings).any(|w| w.kind == WarningKind::LargeFlow);
         let mut aum = staging.create("aum-monthly.csv")?;
         let mut header = String::from("month,customer_id,legal_entity,legal_entity_name,customer_kind");
         for c in if components { COMPONENTS } else { &["aum"] } {

@@ -1,7 +1,8 @@
 //! The demo's loan book (五级分类, SPEC §21): farm and business loans of about 8% of the personal
-//! and 30% of the corporate customers, most of them current, some falling overdue (a few repaid
-//! after a while, the rest crossing 90, 270 and 360 days), some of those kept by the bank at a
-//! class kinder than the regulatory floor (a secured loan held at 关注 past 90 days). Each month
+//! and 30% of the corporate customers (business owners borrow more), most of them current, 15%
+//! falling overdue within the demo's months (most settled, some only after 90 days, the rest
+//! crossing 90, 270 and 360 days until written off), a quarter of those kept by the bank at a
+//! class kinder than the regulatory floor (a secured loan held at 关注 up to 180 days). Each month
 //! is written as a `crm-tiering loans` CSV file and classified by the same code as that command
 //! ([`crate::loans::classify_file`]), from the loan states of the month before, into
 //! `loans/<month>/`.

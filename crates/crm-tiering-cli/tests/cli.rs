@@ -867,9 +867,14 @@ fn demo_generates_runs_and_reproduces_by_hand() {
     assert!(stdout(&o).contains("entered at"), "{}", stdout(&o));
     assert!(stdout(&o).contains("6 committed month(s), 2023-01 to 2023-06"), "{}", stdout(&o));
 
-    // A demo again makes its store anew.
+    // A demo again makes its store anew, and leaves none of the earlier demo's loan months and
+    // daily balances (a two-month demo has no daily month).
+    assert!(out.join("loans/2023-06").is_dir() && out.join("input/daily-balances.csv").is_file());
     let o = cli(&["demo", "--out", p(&out), "--customers", "200", "--months", "2"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(out.join("loans/2023-02").is_dir() && out.join("input/loans/2023-02.csv").is_file());
+    assert!(!out.join("loans/2023-03").exists() && !out.join("input/loans/2023-03.csv").exists());
+    assert!(!out.join("input/daily-balances.csv").exists());
 }
 
 #[test]
