@@ -164,7 +164,7 @@ pub(crate) struct Generated {
 }
 
 /// Writes the demo inputs: aum-monthly.csv (with the measure columns the book declares),
-/// designations.csv, daily-balances.csv (嘉峪关's last months, when the book warns of large
+/// designations.csv, daily-balances.csv (嘉峪关's last month, when the book warns of large
 /// flows) and the loan book month by month (`input/loans/<month>.csv`, classified into
 /// `loans/<month>/`, each customer's `non_performing` going into its AUM row).
 fn generate(dir: &Path, out: &Path, spec: &DemoSpec, start: Month, book: &RuleBook) -> Result<Generated, Failure> {

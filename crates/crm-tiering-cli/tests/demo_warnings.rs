@@ -41,15 +41,15 @@ fn the_demo_shows_every_warning_kind_and_loan_signal_from_inputs_it_writes() {
     assert_eq!(code(&o), 0, "{}", err(&o));
     let printed = out(&o);
 
-    // The inputs: the measure columns beside the AUM, 嘉峪关's daily balances in the last two
-    // months (and no monthly row of it there), a loans file per month.
+    // The inputs: the measure columns beside the AUM, 嘉峪关's daily balances in the last month
+    // (and no monthly row of it there), a loans file per month.
     let input = demo.join("input");
     let aum = read(&input.join("aum-monthly.csv"));
     let header = aum.lines().next().unwrap();
     assert!(header.ends_with(",days_inactive,matured_not_reinvested,non_performing"), "{header}");
     let daily = read(&input.join("daily-balances.csv"));
     let daily_months: BTreeSet<&str> = daily.lines().skip(1).map(|l| l.get(..7).unwrap()).collect();
-    assert_eq!(daily_months.into_iter().collect::<Vec<_>>(), ["2023-11", "2023-12"]);
+    assert_eq!(daily_months.into_iter().collect::<Vec<_>>(), ["2023-12"]);
     assert!(daily.lines().skip(1).all(|l| l.split(',').nth(2) == Some("620201")));
     assert!(!aum.lines().any(|l| l.starts_with("2023-12,") && l.split(',').nth(2) == Some("620201")));
     for m in months(12) {
