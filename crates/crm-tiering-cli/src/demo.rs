@@ -5,15 +5,16 @@
 //! [`crm_tiering::from_fen`]. The generator is a small splitmix64, so the same seed gives the
 //! same files on every machine.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crm_tiering::{Month, RuleBook, from_fen};
+use crm_tiering::{Month, RuleBook};
 
 use crate::exit::{Exit, Failure};
 use crm_tiering::portfolio::{MonthRange, PortfolioOptions};
 
 use crate::demo_contribution::Holding;
+use crate::demo_inputs::{Activity, CustomerMonth, DAILY_ENTITY, MonthFiles, PROFILES, matured_not_reinvested};
+use crate::demo_loans::{Borrower, Borrowing, LoanBook};
 use crate::input::{self, InputFiles};
 use crate::output::Staging;
 use crate::run::{RunConfig, display_dir, execute, print_committed};
@@ -72,26 +73,6 @@ const ENTITIES: &[(&str, &str, u64)] = &[
     ("620621", "民勤", 7),
     ("620722", "民乐", 7),
     ("620802", "崆峒", 16),
-];
-
-/// The default book's AUM components, and each profile's shares of a customer's AUM (per mille).
-const COMPONENTS: &[&str] = &[
-    "demand_deposit",
-    "time_deposit",
-    "cert_treasury",
-    "wealth_product",
-    "securities_fund",
-    "treasury_bond",
-    "gold",
-    "cts_margin",
-];
-const PROFILES: &[[i64; 8]] = &[
-    // Savers: deposits and certificate bonds (most rural customers).
-    [300, 620, 80, 0, 0, 0, 0, 0],
-    // Mixed: deposits and wealth-management products.
-    [200, 400, 0, 250, 100, 0, 50, 0],
-    // Investors: funds, bonds and a securities account's margin.
-    [100, 150, 0, 300, 200, 100, 0, 150],
 ];
 
 struct Customer {
@@ -172,36 +153,40 @@ fn seasonal(month: u32, salaried: bool) -> i64 {
     }
 }
 
-/// Appends a customer-month's AUM cells: by component (the profile's shares, the remainder in
-/// demand deposits) or one total.
-fn aum_cells(line: &mut String, total: i64, profile: usize, components: bool) {
-    if components {
-        let shares = &PROFILES[profile];
-        let parts: Vec<i64> = shares.iter().map(|s| total * s / 1000).collect();
-        let rest = total - parts.iter().sum::<i64>();
-        for (i, p) in parts.iter().enumerate() {
-            let v = if i == 0 { p + rest } else { *p };
-            if shares[i] == 0 && i != 0 {
-                line.push(',');
-            } else {
-                let _ = write!(line, ",{}", from_fen(v));
-            }
-        }
-    } else {
-        let _ = write!(line, ",{}", from_fen(total));
-    }
+/// What `generate` wrote besides the AUM and designations.
+pub(crate) struct Generated {
+    /// The customers present in the last month, for the contribution month.
+    pub(crate) holdings: Vec<Holding>,
+    /// The daily balances file, when the book warns of large flows.
+    pub(crate) daily: Option<PathBuf>,
+    /// The loan book, classified month by month.
+    pub(crate) loans: LoanBook,
 }
 
-/// Writes the demo inputs: aum-monthly.csv and designations.csv. Returns the customers present
-/// in the last month, for the contribution month.
-fn generate(dir: &Path, spec: &DemoSpec, start: Month, book: &RuleBook) -> Result<Vec<Holding>, Failure> {
+/// Writes the demo inputs: aum-monthly.csv (with the measure columns the book declares),
+/// designations.csv, daily-balances.csv (嘉峪关's last month, when the book warns of large
+/// flows) and the loan book month by month (`input/loans/<month>.csv`, classified into
+/// `loans/<month>/`, each customer's `non_performing` going into its AUM row).
+fn generate(dir: &Path, out: &Path, spec: &DemoSpec, start: Month, book: &RuleBook) -> Result<Generated, Failure> {
     let mut rng = Rng::new(spec.seed);
     let mut people: Vec<Customer> = (0..spec.customers).map(|_| new_customer(&mut rng, spec.months)).collect();
-    let components = book
-        .rule_sets()
-        .first()
-        .and_then(|s| s.versions.last())
-        .is_some_and(|v| COMPONENTS.iter().all(|c| v.aum.component(c).is_some()));
+    remove_earlier(dir, out)?;
+    let mut staging = Staging::new(dir)?;
+    // The warning inputs draw from streams of their own: the balances are drawn as before.
+    let mut life = Rng::new(spec.seed ^ 0x4143_5449_5649_5459);
+    let mut activity: Vec<Activity> =
+        people.iter().map(|c| Activity::new(&mut life, spec.months, c.corporate)).collect();
+    let mut files = MonthFiles::new(&mut staging, book, spec)?;
+    let large_flows = files.daily();
+    let borrowers: Vec<Borrowing> = people
+        .iter()
+        .map(|c| Borrowing {
+            outside: ENTITIES[c.entity].0 == DAILY_ENTITY && large_flows,
+            corporate: c.corporate,
+            wealthy: c.wealth >= 15_000_000,
+        })
+        .collect();
+    let mut loans = LoanBook::new(spec.seed, &borrowers, spec.months, book.loan_settings());
     // The tiers a designation may name: those of the customer's own rule set (personal and
     // corporate customers are tiered by different sets of the demo book).
     let tiers_of = |kind: crm_tiering::CustomerKind| -> Vec<String> {
@@ -214,38 +199,29 @@ fn generate(dir: &Path, spec: &DemoSpec, start: Month, book: &RuleBook) -> Resul
     let personal_tiers = tiers_of(crm_tiering::CustomerKind::Personal);
     let corporate_tiers = tiers_of(crm_tiering::CustomerKind::Corporate);
 
-    let mut staging = Staging::new(dir)?;
-    let mut aum = staging.create("aum-monthly.csv")?;
-    let mut header = String::from("month,customer_id,legal_entity,legal_entity_name,customer_kind");
-    if components {
-        for c in COMPONENTS {
-            header.push(',');
-            header.push_str(c);
-        }
-    } else {
-        header.push_str(",aum");
-    }
-    aum.line(&header)?;
     let mut designations = staging.create("designations.csv")?;
     designations.line("customer_id,month,action,tier,months")?;
-    let mut line = String::with_capacity(200);
     let mut holdings = Vec::new();
     for m in 0..spec.months {
         let month = start.plus(m as i32);
-        for (k, c) in people.iter_mut().enumerate() {
+        let standing = loans.month(m, month, &dir.join("loans"), &out.join("loans"), people.len())?;
+        for (k, (c, act)) in people.iter_mut().zip(activity.iter_mut()).enumerate() {
             let id = k as u64 + 1;
             let drift = if (c.drift_from..c.drift_until).contains(&m) { c.drift } else { c.trend };
             let noise = rng.range(-30, 30);
             c.wealth = (c.wealth * (1000 + drift + noise) / 1000).max(0);
+            let asleep = act.month(&mut life, m, i64::from(month.days()), &mut c.wealth, c.salaried);
             // Someone who drifted to almost nothing sometimes rebuilds (a new job, a sale).
-            if c.wealth < 100_000 && rng.chance(8) {
+            if !asleep && c.wealth < 100_000 && rng.chance(8) {
                 c.wealth = 5_000_000 + rng.below(30_000_000) as i64;
             }
             let present = m >= c.joins && !(c.away_from..c.away_until).contains(&m) && m < c.leaves_at;
             if !present {
                 continue;
             }
-            let total = c.wealth * (1000 + seasonal(month.month(), c.salaried)) / 1000;
+            let total = if asleep { c.wealth } else { c.wealth * (1000 + seasonal(month.month(), c.salaried)) / 1000 };
+            let matured = if asleep { 0 } else { matured_not_reinvested(&mut life, total, &PROFILES[c.profile]) };
+            c.wealth = (c.wealth - matured).max(0);
             let (code, name) = (ENTITIES[c.entity].0, ENTITIES[c.entity].1);
             if m + 1 == spec.months {
                 let deposits = (PROFILES[c.profile][0], PROFILES[c.profile][1]);
@@ -257,11 +233,10 @@ fn generate(dir: &Path, spec: &DemoSpec, start: Month, book: &RuleBook) -> Resul
                     deposits,
                 });
             }
-            line.clear();
             let kind = if c.corporate { "corporate" } else { "personal" };
-            let _ = write!(line, "{month},62{id:08},{code},{name},{kind}");
-            aum_cells(&mut line, total, c.profile, components);
-            aum.line(&line)?;
+            let customer = CustomerMonth { month, id, entity: (code, name), kind, total, shares: &PROFILES[c.profile] };
+            let borrower = standing.get(k).copied().unwrap_or(Borrower::None);
+            files.write(m, &customer, act.days(), matured, borrower)?;
             // A few special VIPs (特殊VIP): designated by the branch, some revoked later.
             let tiers = if c.corporate { &corporate_tiers } else { &personal_tiers };
             if m + 2 < spec.months && rng.chance(1) && !tiers.is_empty() {
@@ -279,10 +254,27 @@ fn generate(dir: &Path, spec: &DemoSpec, start: Month, book: &RuleBook) -> Resul
             }
         }
     }
-    aum.finish()?;
+    files.finish()?;
     designations.finish()?;
     staging.commit()?;
-    Ok(holdings)
+    Ok(Generated { holdings, daily: large_flows.then(|| dir.join("daily-balances.csv")), loans })
+}
+
+/// Removes an earlier demo's loan months and daily balances (`out` is the demo's own), so that
+/// none of a longer or other demo is left beside this one's.
+fn remove_earlier(dir: &Path, out: &Path) -> Result<(), Failure> {
+    for loans in [dir.join("loans"), out.join("loans")] {
+        if loans.is_dir() {
+            std::fs::remove_dir_all(&loans)
+                .map_err(|e| crate::exit::io_error(Exit::Internal, &loans, "remove the earlier demo's loans", &e))?;
+        }
+    }
+    let daily = dir.join("daily-balances.csv");
+    if daily.is_file() {
+        std::fs::remove_file(&daily)
+            .map_err(|e| crate::exit::io_error(Exit::Internal, &daily, "remove the earlier demo's file", &e))?;
+    }
+    Ok(())
 }
 
 /// The demo rule book: `rules-spec/demo-rules.toml`.
@@ -315,14 +307,15 @@ pub(crate) fn demo_command(
     // The demo's own store is made anew with its inputs; a store given with --store is used as
     // it is (made when missing; its months must not be committed yet).
     let (location, create_store) = demo_store(store, out)?;
-    let holdings = generate(&input_dir, &spec, start, &book)?;
-    let generated = clock.elapsed();
+    let generated = generate(&input_dir, out, &spec, start, &book)?;
+    let generated_in = clock.elapsed();
     let aum = vec![input_dir.join("aum-monthly.csv")];
     let designations = vec![input_dir.join("designations.csv")];
+    let daily: Vec<PathBuf> = generated.daily.iter().cloned().collect();
     let files = InputFiles {
         states: None,
         aum: &aum,
-        daily: &[],
+        daily: &daily,
         designations: &designations,
         encoding: Encoding::Utf8,
         delimiter: crate::Delimiter(Some(',')),
@@ -339,24 +332,56 @@ pub(crate) fn demo_command(
     };
     let report = execute(&book, &source, inputs, None, &config)?;
     print!("{}", report.summary.render());
+    print_warnings(&report, &generated.loans);
     println!(
         "\ndemo: {} customers x {} months generated in {:.1}s, run and committed in {:.1}s (seed {})",
         spec.customers,
         spec.months,
-        generated.as_secs_f64(),
-        (clock.elapsed() - generated).as_secs_f64(),
+        generated_in.as_secs_f64(),
+        (clock.elapsed() - generated_in).as_secs_f64(),
         spec.seed
     );
-    println!("inputs:  {}  (aum-monthly.csv, designations.csv)", display_dir(&input_dir));
+    let daily_name = if daily.is_empty() { "" } else { ", daily-balances.csv" };
+    println!("inputs:  {}  (aum-monthly.csv, designations.csv{daily_name}, loans/)", display_dir(&input_dir));
+    println!(
+        "loans:   {}  (each month's customers.csv, signals.csv, loan-states.jsonl)",
+        display_dir(&out.join("loans"))
+    );
     print_committed(&report, &location);
-    print_by_hand(months, &rules, &aum[0], &designations[0], &location, out);
+    let by_hand = ByHand { months, rules: &rules, aum: &aum[0], daily: daily.first(), designations: &designations[0] };
+    print_by_hand(&by_hand, &location, out);
+    crate::demo_loans::print_by_hand(
+        &crate::invocation::program(),
+        months.first(),
+        months.last(),
+        &rules,
+        &input_dir.join("loans"),
+        &out.join("loans"),
+    );
     if spec.contribution {
-        let exit = crate::demo_contribution::run(out, spec.seed, start, last, &holdings, &location)?;
+        let exit = crate::demo_contribution::run(out, spec.seed, start, last, &generated.holdings, &location)?;
         if report.exit == Exit::Ok {
             return Ok(exit);
         }
     }
     Ok(report.exit)
+}
+
+/// The last month's warnings by kind (SPEC §22), its paused upgrades and its loan signals by
+/// kind (SPEC §21.5).
+fn print_warnings(report: &crate::run::RunReport, loans: &LoanBook) {
+    let Some(last) = report.summary.months.last() else { return };
+    let kinds = ["drop_pct", "below_for", "large_flow", "dormant", "reactivated", "maturity_not_reinvested"];
+    let counts: Vec<String> =
+        kinds.iter().map(|k| format!("{k} {}", last.alerts.get(*k).copied().unwrap_or(0))).collect();
+    println!("\nwarnings {}: {}", last.month, counts.join(", "));
+    let paused = last.events.get("upgrade_paused").copied().unwrap_or(0);
+    println!("upgrades paused by a non-performing loan {}: {paused}", last.month);
+    let staged = last.events.get("stage_changed").copied().unwrap_or(0);
+    println!("lifecycle stage changes {} (stage_changed, SPEC §23): {staged}", last.month);
+    if let Some(line) = loans.summary() {
+        println!("{line}");
+    }
 }
 
 /// The demo's rule book file: the one given, or the demo rule book written beside its inputs
@@ -396,19 +421,32 @@ fn demo_store(store: Option<&str>, out: &Path) -> Result<(String, bool), Failure
     })
 }
 
+/// The files of the run by hand.
+struct ByHand<'a> {
+    months: MonthRange,
+    rules: &'a Path,
+    aum: &'a Path,
+    daily: Option<&'a PathBuf>,
+    designations: &'a Path,
+}
+
 /// "The same run by hand" and the commands that read the demo's store, as a person can paste
 /// them: `crm-tiering` when that is this binary on PATH, otherwise the binary's full path; every
 /// path quoted for the shell when it needs to be.
-fn print_by_hand(months: MonthRange, rules: &Path, aum: &Path, designations: &Path, location: &str, out: &Path) {
+fn print_by_hand(files: &ByHand<'_>, location: &str, out: &Path) {
     let program = crate::invocation::program();
     let store_arg = crate::invocation::shell_word(location);
     let path = crate::invocation::shell_path;
-    println!("\nthe same run by hand (into a new store):");
+    let months = files.months;
+    let daily = files.daily.map(|d| format!(" --daily {}", path(d))).unwrap_or_default();
     println!(
-        "  {program} run --month {months} --rules {} --aum {} --designations {} --store NEW.db --create-store",
-        path(rules),
-        path(aum),
-        path(designations),
+        "\nthe same run by hand (into a new store; aum-monthly.csv's non_performing is each month's loans/<month>/customers.csv):"
+    );
+    println!(
+        "  {program} run --month {months} --rules {} --aum {}{daily} --designations {} --store NEW.db --create-store",
+        path(files.rules),
+        path(files.aum),
+        path(files.designations),
     );
     println!("the runs and their audit data:\n  {program} history --store {store_arg}");
     println!(

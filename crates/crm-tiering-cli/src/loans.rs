@@ -15,7 +15,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use crm_tiering::{LoanMonth, LoanOutcome, LoanState, Month, evaluate_loans, read_loan_states, write_loan_states};
+use crm_tiering::{
+    LoanMonth, LoanOutcome, LoanSettings, LoanState, Month, evaluate_loans, read_loan_states, write_loan_states,
+};
 use crm_tiering_store::{LoanMeta, Store};
 
 use crate::exit::{Exit, Failure, listed};
@@ -78,35 +80,10 @@ type States = BTreeMap<String, LoanState>;
 pub(crate) fn loans_command(args: &LoansArgs) -> Result<Exit, Failure> {
     let (book, _) = crate::load_rules(args.rules.as_deref())?;
     let settings = book.loan_settings();
-    let name = args.loans.display().to_string();
-    let records = read_records(&args.loans, &name)?;
     // Never made here: a missing store is an error naming `init`.
     let mut store = args.store.as_deref().map(Store::open).transpose().map_err(crate::store::failure)?;
     let (states, read_from) = prior_states(args, store.as_mut())?;
-    let mut by_customer: BTreeMap<&str, Vec<&(u64, LoanMonth)>> = BTreeMap::new();
-    for r in &records {
-        by_customer.entry(r.1.customer_id.as_str()).or_default().push(r);
-    }
-    let customers: BTreeSet<&str> = by_customer.keys().copied().chain(states.keys().map(String::as_str)).collect();
-    let (mut outcomes, mut errors) = (Vec::with_capacity(customers.len()), Vec::new());
-    let empty = LoanState::default();
-    for id in customers {
-        let rows = by_customer.get(id).map(Vec::as_slice).unwrap_or_default();
-        let loans: Vec<LoanMonth> = rows.iter().map(|r| r.1.clone()).collect();
-        match evaluate_loans(&settings, id, args.month, states.get(id).unwrap_or(&empty), &loans) {
-            Ok(outcome) => outcomes.push(outcome),
-            Err(e) => {
-                let line = e.loan().and_then(|l| rows.iter().find(|r| r.1.loan_id == l)).map(|r| r.0);
-                errors.push(match line {
-                    Some(line) => format!("{name} line {line}: {e}"),
-                    None => e.to_string(),
-                });
-            }
-        }
-    }
-    if !errors.is_empty() {
-        return Err(listed(Exit::BadInput, &errors, "customer(s) cannot be classified"));
-    }
+    let outcomes = classify_file(&settings, args.month, &args.loans, &states)?;
     // The files are staged first, the store written next, and the files renamed into place
     // last: a store that refuses the month (stored already, locked) leaves no files behind.
     let staged = args.out.as_deref().map(|dir| stage_outputs(dir, &outcomes)).transpose()?;
@@ -125,6 +102,57 @@ pub(crate) fn loans_command(args: &LoansArgs) -> Result<Exit, Failure> {
     }
     println!("{}", summary(args.month, &outcomes));
     Ok(Exit::Ok)
+}
+
+/// Classifies a month from a loan-month CSV file and the customers' loan states after the month
+/// before: every customer with a record or a state, in id order. `loans` and `demo` both call
+/// it, so the demo's loan months are what the command gives.
+///
+/// # Errors
+/// A file that cannot be read (usage), a bad record (every one listed with its line and field)
+/// or a customer the core refuses (every one listed), exit code 4; nothing is classified then.
+pub(crate) fn classify_file(
+    settings: &LoanSettings,
+    month: Month,
+    path: &Path,
+    states: &States,
+) -> Result<Vec<LoanOutcome>, Failure> {
+    let name = path.display().to_string();
+    let records = read_records(path, &name)?;
+    let mut by_customer: BTreeMap<&str, Vec<&(u64, LoanMonth)>> = BTreeMap::new();
+    for r in &records {
+        by_customer.entry(r.1.customer_id.as_str()).or_default().push(r);
+    }
+    let customers: BTreeSet<&str> = by_customer.keys().copied().chain(states.keys().map(String::as_str)).collect();
+    let (mut outcomes, mut errors) = (Vec::with_capacity(customers.len()), Vec::new());
+    let empty = LoanState::default();
+    for id in customers {
+        let rows = by_customer.get(id).map(Vec::as_slice).unwrap_or_default();
+        let loans: Vec<LoanMonth> = rows.iter().map(|r| r.1.clone()).collect();
+        match evaluate_loans(settings, id, month, states.get(id).unwrap_or(&empty), &loans) {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(e) => {
+                let line = e.loan().and_then(|l| rows.iter().find(|r| r.1.loan_id == l)).map(|r| r.0);
+                errors.push(match line {
+                    Some(line) => format!("{name} line {line}: {e}"),
+                    None => e.to_string(),
+                });
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(listed(Exit::BadInput, &errors, "customer(s) cannot be classified"));
+    }
+    Ok(outcomes)
+}
+
+/// Writes customers.csv, signals.csv and loan-states.jsonl into `dir`, renamed into place only
+/// when all are written.
+///
+/// # Errors
+/// A file that cannot be written (exit code 1); nothing is renamed into place then.
+pub(crate) fn write_outputs(dir: &Path, outcomes: &[LoanOutcome]) -> Result<(), Failure> {
+    stage_outputs(dir, outcomes)?.commit()
 }
 
 /// The states the month is classified from: the store's (its latest loan month before the
@@ -243,7 +271,7 @@ fn stage_outputs(dir: &Path, outcomes: &[LoanOutcome]) -> Result<Staging, Failur
 }
 
 /// The run's one line: customers, loans, non-performing customers and signals by kind.
-fn summary(month: Month, outcomes: &[LoanOutcome]) -> String {
+pub(crate) fn summary(month: Month, outcomes: &[LoanOutcome]) -> String {
     let loans: usize = outcomes.iter().map(|o| o.loans.len()).sum();
     let npl = outcomes.iter().filter(|o| o.has_non_performing).count();
     let mut kinds: BTreeMap<u16, (&str, usize)> = BTreeMap::new();

@@ -17,6 +17,8 @@ mod check_rules;
 mod contribution;
 mod demo;
 mod demo_contribution;
+mod demo_inputs;
+mod demo_loans;
 mod exit;
 mod explain;
 mod export;
@@ -95,7 +97,8 @@ enum Command {
     #[command(after_long_help = EXIT_CODES)]
     Run(RunArgs),
     /// Generates a realistic seeded portfolio (by default 100,000 customers over 24 months across
-    /// eight legal entities), writes its input files, runs it and prints the summary.
+    /// eight legal entities), writes its input files (with the early warnings' inputs and a loan
+    /// book classified month by month as `loans` does), runs it and prints the summary.
     Demo(DemoArgs),
     /// Tells one customer's story across every committed month of the store: AUM, standing,
     /// and each event with its reason and evidence, and the alerts; then its stored contribution

@@ -833,7 +833,7 @@ fn demo_generates_runs_and_reproduces_by_hand() {
         .filter(|n| !n.ends_with("-wal") && !n.ends_with("-shm"))
         .collect();
     names.sort();
-    assert_eq!(names, [".crm-tiering-demo", "crm-tiering.db", "input", "x"]);
+    assert_eq!(names, [".crm-tiering-demo", "crm-tiering.db", "input", "loans", "x"]);
 
     // The printed command gives the same states, in a store of its own.
     let again = dir.path().join("again.db");
@@ -845,6 +845,8 @@ fn demo_generates_runs_and_reproduces_by_hand() {
         p(&out.join("input/rules.toml")),
         "--aum",
         p(&out.join("input/aum-monthly.csv")),
+        "--daily",
+        p(&out.join("input/daily-balances.csv")),
         "--designations",
         p(&out.join("input/designations.csv")),
         "--store",
@@ -865,9 +867,14 @@ fn demo_generates_runs_and_reproduces_by_hand() {
     assert!(stdout(&o).contains("entered at"), "{}", stdout(&o));
     assert!(stdout(&o).contains("6 committed month(s), 2023-01 to 2023-06"), "{}", stdout(&o));
 
-    // A demo again makes its store anew.
+    // A demo again makes its store anew, and leaves none of the earlier demo's loan months and
+    // daily balances (a two-month demo has no daily month).
+    assert!(out.join("loans/2023-06").is_dir() && out.join("input/daily-balances.csv").is_file());
     let o = cli(&["demo", "--out", p(&out), "--customers", "200", "--months", "2"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(out.join("loans/2023-02").is_dir() && out.join("input/loans/2023-02.csv").is_file());
+    assert!(!out.join("loans/2023-03").exists() && !out.join("input/loans/2023-03.csv").exists());
+    assert!(!out.join("input/daily-balances.csv").exists());
 }
 
 #[test]

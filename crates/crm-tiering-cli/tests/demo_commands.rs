@@ -29,7 +29,8 @@ fn demo_then_commands(dir: &Path, path: &str) -> Vec<String> {
     let text = String::from_utf8_lossy(&o.stdout).into_owned();
     assert_eq!(o.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&o.stderr));
     let commands = printed_commands(&text);
-    assert!((3..=4).contains(&commands.len()), "run, history, export (explain): {text}");
+    assert!((5..=6).contains(&commands.len()), "run, history, export (explain), two loan months: {text}");
+    assert!(commands.iter().filter(|c| c.contains(" loans --month ")).count() == 2, "{text}");
     for (k, command) in commands.iter().enumerate() {
         let cwd = dir.join(format!("paste-{k}"));
         std::fs::create_dir(&cwd).unwrap();
