@@ -75,10 +75,8 @@ fn the_demo_shows_every_warning_kind_and_loan_signal_from_inputs_it_writes() {
     // reached over the year, and the states table says where each customer stands.
     let events = read(&export.join("events.csv"));
     let header: Vec<&str> = events.lines().next().unwrap().split(',').collect();
-    let (kind, to) = (
-        header.iter().position(|c| *c == "kind").unwrap(),
-        header.iter().position(|c| *c == "to_tier").unwrap(),
-    );
+    let (kind, to) =
+        (header.iter().position(|c| *c == "kind").unwrap(), header.iter().position(|c| *c == "to_tier").unwrap());
     let stages: std::collections::BTreeSet<&str> = events
         .lines()
         .skip(1)
