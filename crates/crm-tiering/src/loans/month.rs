@@ -107,6 +107,7 @@ fn records_named(
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, reason = "tests index outcomes and errors whose count they check")]
 mod tests {
     use super::*;
 
