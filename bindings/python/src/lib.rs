@@ -274,7 +274,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<contribution::PyContributionRules>()?;
     m.add_class::<contribution::PyContributionResult>()?;
     m.add_function(wrap_pyfunction!(contribution::contribution_compute, m)?)?;
-    m.add_function(wrap_pyfunction!(loans::loans_evaluate, m)?)?;
+    m.add_function(wrap_pyfunction!(loans::loans_evaluate_month, m)?)?;
     m.add("CONTRIBUTION_FIGURES", crm_tiering_contribution::Figures::NAMES.to_vec())?;
     m.add_function(wrap_pyfunction!(replay_table, m)?)?;
     m.add_function(wrap_pyfunction!(simulate, m)?)?;

@@ -1,8 +1,10 @@
-//! Loan classification (SPEC §21) for Python: one customer's month in the core's JSON forms, so
-//! that `crm_tiering.loans` only groups rows and builds tables; every rule and check is the
-//! core's `evaluate_loans`.
+//! Loan classification (SPEC §21) for Python: a month's loans in the core's JSON forms, so that
+//! `crm_tiering.loans` only converts rows and builds tables; the grouping by customer and every
+//! rule and check are the core's `evaluate_loan_month`.
 
-use crm_tiering::{LoanError, LoanMonth, LoanState, evaluate_loans};
+use std::collections::BTreeMap;
+
+use crm_tiering::{LoanError, LoanMonth, LoanState, evaluate_loan_month};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -10,32 +12,39 @@ use crate::convert::extract_months;
 use crate::errors::make;
 use crate::types::PyRuleBook;
 
-/// Classifies `customer`'s loans of `month` (a JSON list of loan-month records) from its state
-/// after the month before (JSON, none: a customer without loans), under `rules`' `[loans]`
-/// settings; returns the outcome as JSON (classes, trend, signals and the next state). The GIL
-/// is released while the core works.
+/// Classifies a month's loans (SPEC §21.9: `loans` a JSON list of loan-month records, `states`
+/// a JSON object of the customers' states after the month before by id, none: no customer has
+/// one) under `rules`' `[loans]` settings; returns the outcomes in customer-id order as a JSON
+/// list (classes, trend, signals and the next state). The GIL is released while the core works.
+///
+/// # Errors
+/// A month with errors returns nothing: the first refused customer's error (in id order) is
+/// raised (`InputError`, `SequenceError`, `RuleFileError`) with its customer, month, field and
+/// loan; `RuleFileError` (field `loans` or `state`) for JSON that is not records or states.
 #[pyfunction]
-#[pyo3(signature = (rules, customer, month, loans, state=None))]
-pub(crate) fn loans_evaluate(
+#[pyo3(signature = (rules, month, loans, states=None))]
+pub(crate) fn loans_evaluate_month(
     py: Python<'_>,
     rules: &PyRuleBook,
-    customer: &str,
     month: &Bound<'_, PyAny>,
     loans: &str,
-    state: Option<&str>,
+    states: Option<&str>,
 ) -> PyResult<String> {
     let months = extract_months(month)?;
     let month = months.first();
     let bad = |field: &str, e: String| loan_error(py, &LoanError::Rules(crm_tiering::RuleError::new(field, e)));
     let records: Vec<LoanMonth> = serde_json::from_str(loans).map_err(|e| bad("loans", e.to_string()))?;
-    let state: LoanState = match state {
+    let states: BTreeMap<String, LoanState> = match states {
         Some(s) => serde_json::from_str(s).map_err(|e| bad("state", e.to_string()))?,
-        None => LoanState::default(),
+        None => BTreeMap::new(),
     };
     let settings = rules.book.loan_settings();
-    let outcome = py.detach(|| evaluate_loans(&settings, customer, month, &state, &records));
-    let outcome = outcome.map_err(|e| loan_error(py, &e))?;
-    serde_json::to_string(&outcome).map_err(|e| bad("outcome", e.to_string()))
+    let outcomes = py.detach(|| evaluate_loan_month(&settings, month, &records, &states));
+    let outcomes = outcomes.map_err(|errors| match errors.0.first() {
+        Some(first) => loan_error(py, &first.error),
+        None => bad("loans", errors.to_string()),
+    })?;
+    serde_json::to_string(&outcomes).map_err(|e| bad("outcome", e.to_string()))
 }
 
 /// The exception of a loan error: the class of its category (`InputError`, `SequenceError`,

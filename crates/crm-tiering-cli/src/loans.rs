@@ -11,12 +11,12 @@ mod story;
 
 pub(crate) use story::loan_story;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use crm_tiering::{
-    LoanMonth, LoanOutcome, LoanSettings, LoanState, Month, evaluate_loans, read_loan_states, write_loan_states,
+    LoanMonth, LoanOutcome, LoanSettings, LoanState, Month, evaluate_loan_month, read_loan_states, write_loan_states,
 };
 use crm_tiering_store::{LoanMeta, Store};
 
@@ -119,30 +119,19 @@ pub(crate) fn classify_file(
 ) -> Result<Vec<LoanOutcome>, Failure> {
     let name = path.display().to_string();
     let records = read_records(path, &name)?;
-    let mut by_customer: BTreeMap<&str, Vec<&(u64, LoanMonth)>> = BTreeMap::new();
-    for r in &records {
-        by_customer.entry(r.1.customer_id.as_str()).or_default().push(r);
-    }
-    let customers: BTreeSet<&str> = by_customer.keys().copied().chain(states.keys().map(String::as_str)).collect();
-    let (mut outcomes, mut errors) = (Vec::with_capacity(customers.len()), Vec::new());
-    let empty = LoanState::default();
-    for id in customers {
-        let rows = by_customer.get(id).map(Vec::as_slice).unwrap_or_default();
-        let loans: Vec<LoanMonth> = rows.iter().map(|r| r.1.clone()).collect();
-        match evaluate_loans(settings, id, month, states.get(id).unwrap_or(&empty), &loans) {
-            Ok(outcome) => outcomes.push(outcome),
-            Err(e) => {
-                let line = e.loan().and_then(|l| rows.iter().find(|r| r.1.loan_id == l)).map(|r| r.0);
-                errors.push(match line {
-                    Some(line) => format!("{name} line {line}: {e}"),
-                    None => e.to_string(),
-                });
-            }
-        }
-    }
-    if !errors.is_empty() {
-        return Err(listed(Exit::BadInput, &errors, "customer(s) cannot be classified"));
-    }
+    let (lines, loans): (Vec<u64>, Vec<LoanMonth>) = records.into_iter().unzip();
+    let outcomes = evaluate_loan_month(settings, month, &loans, states).map_err(|errors| {
+        let errors: Vec<String> = errors
+            .0
+            .iter()
+            // A loan given twice is named by its first record's line.
+            .map(|e| match e.other_record.or(e.record).and_then(|i| lines.get(i)) {
+                Some(line) => format!("{name} line {line}: {}", e.error),
+                None => e.error.to_string(),
+            })
+            .collect();
+        listed(Exit::BadInput, &errors, "customer(s) cannot be classified")
+    })?;
     Ok(outcomes)
 }
 

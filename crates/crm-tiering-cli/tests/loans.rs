@@ -131,6 +131,31 @@ fn bad_records_are_listed_with_their_line_and_field_and_nothing_is_written() {
     assert!(err(&o).contains("cells.csv line 3: field `repayment_due`: `maybe`"), "{}", err(&o));
 }
 
+/// SPEC §21.9, decision 52: a loan given twice is named by its first record's line, a bad
+/// record of a loan given twice by its own line.
+#[test]
+fn a_loan_given_twice_names_its_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let month = write(
+        d,
+        "twice.csv",
+        "c1,L1,2024-03,0,0,正常,true\nc1,L1,2024-03,0,0,正常,true\nc2,L2,2024-03,0,0,正常,true\nc2,L2,2024-03,-3,0,正常,true\n",
+    );
+    let o = cli(&["loans", "--month", "2024-03", "--loans", &month, "--out", p(&d.join("o"))]);
+    assert_eq!(code(&o), 4, "{}", err(&o));
+    let e = err(&o);
+    assert!(
+        e.contains("twice.csv line 2: invalid loan record for customer `c1`, loan `L1`") && e.contains("two records"),
+        "{e}"
+    );
+    assert!(
+        e.contains("twice.csv line 5: invalid loan record for customer `c2`, loan `L2`") && e.contains("negative"),
+        "{e}"
+    );
+    assert!(!d.join("o").exists());
+}
+
 /// SPEC §21.8 end to end: `loans` writes each customer's `non_performing` (1 or 0), `run
 /// --measure non_performing=customers.csv` gives it to a book that pauses upgrades while it is
 /// above zero: the customer with a non-performing loan is not enrolled, with `upgrade_paused`.

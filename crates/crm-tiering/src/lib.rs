@@ -65,8 +65,9 @@ pub use error::{InputError, RuleError, SequenceError, StateError, TieringError};
 pub use event::{Alert, AlertKind, Event, EventKind, Evidence, Reason, Severity};
 pub use history::{Histories, History, HistoryLayout};
 pub use loans::{
-    CleanRule, LoanClass, LoanError, LoanMemory, LoanMonth, LoanOutcome, LoanResult, LoanSettings, LoanSignal,
-    LoanSignalKind, LoanState, LoanStatesError, Trend, Upgrade, evaluate_loans, read_loan_states, write_loan_states,
+    CleanRule, LoanClass, LoanError, LoanMemory, LoanMonth, LoanMonthError, LoanMonthErrors, LoanOutcome, LoanResult,
+    LoanSettings, LoanSignal, LoanSignalKind, LoanState, LoanStatesError, Trend, Upgrade, evaluate_loan_month,
+    evaluate_loans, read_loan_states, write_loan_states,
 };
 pub use money::{MAX_AMOUNT, from_fen, parse_amount, to_fen};
 pub use month::Month;

@@ -372,8 +372,8 @@ class ContributionResult:
     def customer(self, customer: str) -> Optional[Dict[str, decimal.Decimal]]: ...
     def explain(self, customer: str) -> List[Dict[str, Any]]: ...
 
-def loans_evaluate(
-    rules: RuleBook, customer: str, month: _MonthLike, loans: str, state: Optional[str] = None
+def loans_evaluate_month(
+    rules: RuleBook, month: _MonthLike, loans: str, states: Optional[str] = None
 ) -> str: ...
 def contribution_compute(
     rules: ContributionRules,

@@ -4,8 +4,8 @@
 records (and every customer of ``states``, whose loans may have closed) from its state after the
 month before, under the rule book's ``[loans]`` settings: the regulatory floor by overdue days,
 the effective class with its clean window, and the signals (逾期, 临近不良, 不良贷款,
-分类宽于监管底线, 不良上调观察期未满). Every rule and check is the core's; this module groups the
-rows and builds the tables. A bad record raises ``InputError`` naming the customer, loan and
+分类宽于监管底线, 不良上调观察期未满). The grouping by customer and every rule and check are the
+core's (``evaluate_loan_month``); this module converts the rows and builds the tables. A bad record raises ``InputError`` naming the customer, loan and
 field; a state that does not follow (a skipped month) ``SequenceError``; nothing is returned in
 part.
 """
@@ -91,19 +91,13 @@ def classify(rules: Any, month: Any, loans: Any, states: Optional[Mapping[str, A
     ``states``: the ``states`` of the month before's ``LoanMonth``."""
     book = rules if isinstance(rules, _native.RuleBook) else load_rules(rules)
     month_text = _month_text(month)
-    by_customer: Dict[str, List[Dict[str, Any]]] = {}
-    for row in _rows(loans):
-        by_customer.setdefault(str(row.get("customer_id")), []).append(_record(row))
-    states = dict(states or {})
-    outcomes: Dict[str, Dict[str, Any]] = {}
-    for customer in sorted(set(by_customer) | set(states)):
-        state = states.get(customer)
-        text = _native.loans_evaluate(
-            book,
-            customer,
-            month_text,
-            json.dumps(by_customer.get(customer, [])),
-            None if state is None else json.dumps(state),
-        )
-        outcomes[customer] = json.loads(text, parse_float=Decimal)
+    records = [_record(row) for row in _rows(loans)]
+    text = _native.loans_evaluate_month(
+        book,
+        month_text,
+        json.dumps(records),
+        None if states is None else json.dumps(dict(states)),
+    )
+    listed = json.loads(text, parse_float=Decimal)
+    outcomes: Dict[str, Dict[str, Any]] = {o["customer_id"]: o for o in listed}
     return LoanMonth(str(month_text), outcomes)

@@ -1,10 +1,10 @@
 //! `crmt_loans_evaluate`: a month's loan records and the states of the month before, classified
-//! customer by customer by the core's `evaluate_loans` under the rule book's `[loans]` settings,
+//! by the core's `evaluate_loan_month` (SPEC §21.9) under the rule book's `[loans]` settings,
 //! into a `crmt_loan_result`; a refused month's failure names the first error's record.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use crm_tiering::{LoanError, LoanMonth, LoanOutcome, LoanSettings, LoanState, Month, evaluate_loans};
+use crm_tiering::{LoanMonthError, LoanMonthErrors, LoanOutcome, Month, evaluate_loan_month};
 
 use super::codes::{class, class_or_none, signal_kind, trend, upgrade};
 use super::input::{crmt_loan_records, crmt_loan_states};
@@ -95,37 +95,11 @@ impl crmt_loan_result {
     }
 }
 
-/// The records of each customer, by id, each with its index in the order pushed.
-type ByCustomer<'a> = BTreeMap<&'a str, Vec<(usize, &'a LoanMonth)>>;
-
-/// The record an error names, and for a duplicate the first record of the loan: the record the
-/// core checked and refused, found by checking the customer's records of that loan one by one.
-fn records_named(
-    e: &LoanError,
-    settings: &LoanSettings,
-    month: Month,
-    rows: &[(usize, &LoanMonth)],
-) -> (Option<usize>, Option<usize>) {
-    let Some(loan) = e.loan() else { return (None, None) };
-    let mut of_loan = rows.iter().filter(|(_, r)| r.loan_id == loan);
-    if let LoanError::Duplicate { .. } = e {
-        let first = of_loan.next().map(|r| r.0);
-        return (of_loan.next().map(|r| r.0), first);
-    }
-    let customer = e.customer().unwrap_or_default();
-    let alone = |r: &LoanMonth| {
-        evaluate_loans(settings, customer, month, &LoanState::default(), std::slice::from_ref(r)).err().as_ref()
-            == Some(e)
-    };
-    let named = rows.iter().filter(|(_, r)| r.loan_id == loan).find(|(_, r)| alone(r)).or_else(|| rows.first());
-    (named.map(|r| r.0), None)
-}
-
 /// The failure of a refused month: the first error's category and details, every error's
 /// message one a line (customers in id order).
-fn failure(errors: Vec<(LoanError, Option<usize>, Option<usize>)>) -> Failure {
-    let message = errors.iter().map(|(e, _, _)| e.to_string()).collect::<Vec<_>>().join("\n");
-    let Some((first, row, other)) = errors.into_iter().next() else {
+fn failure(errors: LoanMonthErrors) -> Failure {
+    let message = errors.to_string();
+    let Some(LoanMonthError { error: first, record: row, other_record: other }) = errors.0.into_iter().next() else {
         return Failure::new(crmt_result::CRMT_INPUT_ERROR, "the loan month failed");
     };
     let code = match first.category() {
@@ -191,30 +165,9 @@ pub unsafe extern "C" fn crmt_loans_evaluate(
             return Err(Failure::null("out"));
         }
         let settings = book.engine.rule_book().loan_settings();
-        let mut by_customer: ByCustomer<'_> = BTreeMap::new();
-        for (i, r) in records.records.iter().enumerate() {
-            by_customer.entry(r.customer_id.as_str()).or_default().push((i, r));
-        }
-        let stated = states.into_iter().flat_map(|s| s.states.keys().map(String::as_str));
-        let customers: BTreeSet<&str> = by_customer.keys().copied().chain(stated).collect();
-        let (mut outcomes, mut errors) = (Vec::with_capacity(customers.len()), Vec::new());
-        let empty = LoanState::default();
-        for id in customers {
-            let rows = by_customer.get(id).map(Vec::as_slice).unwrap_or_default();
-            let loans: Vec<LoanMonth> = rows.iter().map(|r| r.1.clone()).collect();
-            let state = states.and_then(|s| s.states.get(id)).unwrap_or(&empty);
-            match evaluate_loans(&settings, id, month, state, &loans) {
-                Ok(o) if errors.is_empty() => outcomes.push(o),
-                Ok(_) => {}
-                Err(e) => {
-                    let (row, other) = records_named(&e, &settings, month, rows);
-                    errors.push((e, row, other));
-                }
-            }
-        }
-        if !errors.is_empty() {
-            return Err(failure(errors));
-        }
+        let empty = BTreeMap::new();
+        let states = states.map_or(&empty, |s| &s.states);
+        let outcomes = evaluate_loan_month(&settings, month, &records.records, states).map_err(failure)?;
         // SAFETY: `out` is writable per the contract.
         unsafe { put_handle(out, crmt_loan_result::new(month, outcomes), "out") }
     })
