@@ -486,12 +486,13 @@ impl super::RuleVersion {
         given: &crate::engine::Measures,
         buf: &'b mut [i64; FAST_VALUES],
     ) -> Option<&'b [i64]> {
-        // The largest daily change (SPEC §22.5) needs the daily balances: the full path.
-        if self.daily_change {
-            return None;
-        }
-        let n = self.measures.len() + 1;
+        // The short paths take only a month given as a total (`plain_month`), which has no
+        // daily change (SPEC §22.5): its value after the measures is none, as the full path's.
+        let n = self.measures.len() + 1 + usize::from(self.daily_change);
         let (first, rest) = buf.get_mut(..n)?.split_first_mut()?;
+        if let (true, Some(last)) = (self.daily_change, rest.last_mut()) {
+            *last = super::NO_VALUE;
+        }
         *first = aum_fen;
         let mut found = 0;
         for (m, slot) in self.measures.iter().zip(rest.iter_mut()) {
