@@ -87,7 +87,9 @@ def test_ctrl_c_between_months_keeps_whole_months_and_their_tables():
         assert len(p) == 0  # interrupted while reading: nothing applied
         return
     months = sorted({f"{d:%Y-%m}" for d in applied.states.column("month").to_pylist()})
-    assert months == MONTHS[: len(months)] and len(months) < len(MONTHS)
+    # On a loaded machine the interrupt can land after the last month was applied, while the
+    # call builds its tables: every month is then whole and applied, which is still the property.
+    assert months == MONTHS[: len(months)] and 0 < len(months) <= len(MONTHS)
     assert applied.states.num_rows == N * len(months)
     # The states are exactly those of the months applied, evaluated without an interrupt.
     reference = ct.Portfolio(rules)
