@@ -41,6 +41,10 @@ def convert_aum(src, dst, rows_per_file):
     writer, part, rows, total = None, 0, 0, 0
     for batch in reader:
         t = pa.Table.from_batches([batch])
+        # The AUM extract only: the demo also writes its book's measure columns (days_inactive,
+        # matured_not_reinvested, non_performing), which the default book the job reads does not
+        # declare (an undeclared column stops a table, SPEC §19.1).
+        t = t.select([c for c in t.column_names if c in TEXT or c in COMPONENTS])
         t = t.append_column("row", pa.array(range(total, total + t.num_rows), pa.int64()))
         t = t.set_column(t.column_names.index("month"), "month", month_dates(t.column("month")))
         if writer is None or rows >= rows_per_file:

@@ -149,7 +149,7 @@ fn the_same_seed_gives_the_same_warning_and_loan_inputs() {
     let dir = tempfile::tempdir().unwrap();
     let run = |name: &str, seed: &str| {
         let demo = dir.path().join(name);
-        let o = cli(&["demo", "--out", p(&demo), "--customers", "1500", "--months", "4", "--seed", seed]);
+        let o = cli(&["demo", "--out", p(&demo), "--customers", "1500", "--months", "5", "--seed", seed]);
         assert_eq!(code(&o), 0, "{}", err(&o));
         let mut files = vec![read(&demo.join("input/aum-monthly.csv")), read(&demo.join("input/daily-balances.csv"))];
         for m in months(4) {
