@@ -9,6 +9,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* The last error's message and field (the library's thread-local details), for checks. Needs
+ * crm_tiering.h included first. */
+static inline const char *last_message(void) {
+    static char buf[4096];
+    crmt_last_error_message(buf, sizeof buf, NULL);
+    return buf;
+}
+static inline const char *last_field(void) {
+    static char buf[256];
+    crmt_last_error_field(buf, sizeof buf, NULL);
+    return buf;
+}
+
 static int passed = 0;
 static int failed = 0;
 static int check_failed = 0; /* failures inside the current case */

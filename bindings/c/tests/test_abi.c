@@ -22,16 +22,6 @@
 #include "harness.h"
 
 /* The thread's last error field, message and customer, in static buffers. */
-static const char *last_field(void) {
-    static char buf[256];
-    crmt_last_error_field(buf, sizeof buf, NULL);
-    return buf;
-}
-static const char *last_message(void) {
-    static char buf[1024];
-    crmt_last_error_message(buf, sizeof buf, NULL);
-    return buf;
-}
 static const char *last_customer(void) {
     static char buf[256];
     crmt_last_error_customer(buf, sizeof buf, NULL);

@@ -29,7 +29,7 @@
 #include "harness.h"
 
 /* The whole message of the last failure (every error, one a line), malloc'd. */
-static char *last_message(void) {
+static char *whole_message(void) {
     size_t n = 0;
     crmt_last_error_message(NULL, 0, &n);
     char *buf = malloc(n + 1);
@@ -135,7 +135,7 @@ static void compare_errors(const cJSON *want, crmt_result code) {
     crmt_result category =
         first && strncmp(first->valuestring, "rule book", 9) == 0 ? CRMT_RULES_ERROR : CRMT_INPUT_ERROR;
     CHECK(code == category, "expected %s, got %s", crmt_result_name(category), crmt_result_name(code));
-    char *message = last_message();
+    char *message = whole_message();
     char *line = message;
     int i = 0;
     const cJSON *e = NULL;
@@ -171,7 +171,7 @@ static void run_vector(const cJSON *v) {
         CHECK(c == NULL, "a failed month gave a handle");
         compare_errors(errors, code);
     } else if (code != CRMT_OK) {
-        char *message = last_message();
+        char *message = whole_message();
         CHECK(0, "failed with %s: %s", crmt_result_name(code), message);
         free(message);
     } else {

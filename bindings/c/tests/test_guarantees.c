@@ -27,17 +27,7 @@
 
 #include "harness.h"
 
-static const char *last_field(void) {
-    static char buf[256];
-    crmt_last_error_field(buf, sizeof buf, NULL);
-    return buf;
-}
 
-static const char *last_message(void) {
-    static char buf[2048];
-    crmt_last_error_message(buf, sizeof buf, NULL);
-    return buf;
-}
 
 /* The thread's error details, all of them, to compare before and after a call. */
 typedef struct details {

@@ -31,16 +31,6 @@
 
 #include "harness.h"
 
-static const char *last_message(void) {
-    static char buf[4096];
-    crmt_last_error_message(buf, sizeof buf, NULL);
-    return buf;
-}
-static const char *last_field(void) {
-    static char buf[256];
-    crmt_last_error_field(buf, sizeof buf, NULL);
-    return buf;
-}
 
 static const char *text_of(const cJSON *v, const char *key) {
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(v, key);

@@ -20,16 +20,6 @@
 
 #include "harness.h"
 
-static const char *last_message(void) {
-    static char buf[2048];
-    crmt_last_error_message(buf, sizeof buf, NULL);
-    return buf;
-}
-static const char *last_field(void) {
-    static char buf[256];
-    crmt_last_error_field(buf, sizeof buf, NULL);
-    return buf;
-}
 
 static crmt_rulebook *default_book(void) {
     crmt_rulebook *b = NULL;
