@@ -291,10 +291,12 @@ impl<'r> Run<'r> {
             }
             Absent::Zero => {
                 let slot = self.states.identities.entity_slot_at(i);
-                let count = uncovered.count(slot)?;
+                uncovered.count(slot)?;
                 let entity = self.states.identities.entity_name(slot).unwrap_or_default();
+                // No count of the held customers in the text: a partitioned run (Spark) sees its
+                // own share of them, and must give every customer the same error.
                 let message = format!(
-                    "the month's extract has no AUM record of legal entity `{entity}`: its {count} customer(s) without a record are held back rather than evaluated at zero (is its file missing? if none of them held anything, declare the entity in empty_entities)"
+                    "the month's extract has no AUM record of legal entity `{entity}`: its customers without a record are held back rather than evaluated at zero (is its file missing? if none of them held anything, declare the entity in empty_entities)"
                 );
                 Some(Some(RecordError::at(InputError::new(id, Some(m), "legal_entity", message), None)))
             }
