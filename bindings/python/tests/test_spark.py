@@ -1,14 +1,12 @@
 """crm_tiering.spark: the Spark path gives exactly the single-process path's results.
 
-One SparkSession (local[2]) for the module; a generated portfolio of a few thousand customers
+One SparkSession (local[2]) for every Spark module (conftest.py); a generated portfolio of a few thousand customers
 over six months with held customers (bad amounts, duplicates, rows out of the months), absent
 customers, designations and new customers.
 """
 
 import datetime
-import os
 import random
-import sys
 from decimal import Decimal
 
 import pytest
@@ -23,29 +21,6 @@ from crm_tiering import spark as cts  # noqa: E402
 
 MONTHS = [f"2024-{m:02d}" for m in range(1, 7)]
 N = 3000
-
-
-@pytest.fixture(scope="module")
-def spark():
-    if not os.environ.get("JAVA_HOME") and os.path.isdir("/usr/lib/jvm/java-17-openjdk-amd64"):
-        os.environ["JAVA_HOME"] = "/usr/lib/jvm/java-17-openjdk-amd64"
-    os.environ["PYSPARK_PYTHON"] = sys.executable  # executors import this venv's crm_tiering
-    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
-    from pyspark.sql import SparkSession
-
-    s = (
-        SparkSession.builder.master("local[2]")
-        .appName("crm-tiering-tests")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
-        .getOrCreate()
-    )
-    s.sparkContext.setLogLevel("ERROR")
-    yield s
-    s.stop()
 
 
 def make_history(n=N, seed=11):

@@ -55,6 +55,8 @@ import pyarrow as pa
 
 import crm_tiering as ct
 
+# A month's loan classification (_spark_loans), beside the portfolio month.
+from ._spark_loans import LoanSparkResult, classify_loans
 # The outputs' Arrow tables and the partitions' states texts (_spark_tables), and what runs in
 # a task (_spark_task); this module is the driver's side.
 from ._spark_tables import (
@@ -80,8 +82,10 @@ from ._spark_task import (
 )
 
 __all__ = [
+    "LoanSparkResult",
     "SparkResult",
     "canonical",
+    "classify_loans",
     "evaluate",
     "evaluate_month",
     "evaluate_to_parquet",
