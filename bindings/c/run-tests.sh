@@ -3,7 +3,7 @@
 # conformance vector and the misuse cases; the portfolio month and every portfolio vector; the
 # guarantees against misuse: handle checks, error details, silent panics, impossible counts; the
 # contribution month and every contribution vector; the loan classification and every loan
-# vector) plain,
+# vector; the alerts' severity against SPEC §11.1's table) plain,
 # under AddressSanitizer and under valgrind,
 # and the C example. Runs from any directory; installs what it needs on Debian.
 set -euo pipefail
@@ -61,6 +61,8 @@ gcc "${cflags[@]}" "$here/tests/test_contribution.c" -o "$out/test_contribution"
 "$out/test_contribution" "$cvectors"
 gcc "${cflags[@]}" "$here/tests/test_loans.c" -o "$out/test_loans" "${libs[@]}"
 "$out/test_loans" "$lvectors"
+gcc "${cflags[@]}" "$here/tests/test_severity.c" -o "$out/test_severity" "${libs[@]}"
+"$out/test_severity"
 
 echo "== C tests (AddressSanitizer)"
 gcc "${cflags[@]}" -fsanitize=address -fno-omit-frame-pointer "$here/tests/test_abi.c" -o "$out/test_abi_asan" "${libs[@]}"
@@ -74,6 +76,8 @@ gcc "${cflags[@]}" -fsanitize=address -fno-omit-frame-pointer "$here/tests/test_
 ASAN_OPTIONS=detect_leaks=1 "$out/test_contribution_asan" "$cvectors"
 gcc "${cflags[@]}" -fsanitize=address -fno-omit-frame-pointer "$here/tests/test_loans.c" -o "$out/test_loans_asan" "${libs[@]}"
 ASAN_OPTIONS=detect_leaks=1 "$out/test_loans_asan" "$lvectors"
+gcc "${cflags[@]}" -fsanitize=address -fno-omit-frame-pointer "$here/tests/test_severity.c" -o "$out/test_severity_asan" "${libs[@]}"
+ASAN_OPTIONS=detect_leaks=1 "$out/test_severity_asan"
 
 echo "== C tests (valgrind)"
 valgrind -q --leak-check=full --suppressions="$here/tests/valgrind.supp" --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1 \
@@ -86,6 +90,8 @@ valgrind -q --leak-check=full --suppressions="$here/tests/valgrind.supp" --error
     "$out/test_contribution" "$cvectors"
 valgrind -q --leak-check=full --suppressions="$here/tests/valgrind.supp" --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1 \
     "$out/test_loans" "$lvectors"
+valgrind -q --leak-check=full --suppressions="$here/tests/valgrind.supp" --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1 \
+    "$out/test_severity"
 
 echo "== C example"
 "$root/examples/c/run.sh"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tests of the Java binding: builds the native library and the jar, runs every conformance
 # vector and the API cases through JNA, every contribution vector (ContributionTests), every
-# loan vector (LoanTests), the
+# loan vector (LoanTests), the alerts' severity against SPEC §11.1's table (SeverityTests), the
 # boundary tests (BoundaryTests), the Java example,
 # then the distributable jar (build-jar.sh) from a clean directory (jar-test.sh). Installs what it
 # needs on Debian.
@@ -39,6 +39,9 @@ RUST_BACKTRACE=0 java -Djna.library.path="$target/debug" -cp "$target/java/test-
 echo "== Java loan classification tests (every loan vector)"
 RUST_BACKTRACE=0 java -Djna.library.path="$target/debug" -cp "$target/java/test-classes:$target/java/crm-tiering.jar:/usr/share/java/jna.jar" \
     crm.tiering.LoanTests "$root/rules-spec/loan-vectors"
+echo "== Java alert severity tests (SPEC §11.1)"
+RUST_BACKTRACE=0 java -Djna.library.path="$target/debug" -cp "$target/java/test-classes:$target/java/crm-tiering.jar:/usr/share/java/jna.jar" \
+    crm.tiering.SeverityTests
 echo "== Java boundary tests (checks before the native call, thread model, 4-thread stress)"
 RUST_BACKTRACE=0 java -Djna.library.path="$target/debug" -cp "$target/java/test-classes:$target/java/crm-tiering.jar:/usr/share/java/jna.jar" \
     crm.tiering.BoundaryTests

@@ -423,6 +423,26 @@ typedef enum crmt_alert_kind {
 } crmt_alert_kind;
 
 /**
+ * How soon an account manager must act on an alert (SPEC §11.1), valued by its place in a
+ * work-list, most urgent first: the core's `Severity::rank` (codes: `crmt_severity_code`).
+ * The values are stable.
+ */
+typedef enum crmt_severity {
+  /**
+   * high (高): act this month.
+   */
+  CRMT_SEVERITY_HIGH = 0,
+  /**
+   * medium (中): act soon.
+   */
+  CRMT_SEVERITY_MEDIUM = 1,
+  /**
+   * low (低): worth a call.
+   */
+  CRMT_SEVERITY_LOW = 2,
+} crmt_severity;
+
+/**
  * Where a customer stands in VIP management.
  */
 typedef enum crmt_status {
@@ -1644,6 +1664,40 @@ const char *crmt_alert_kind_code(int kind);
  * Static, never freed. Thread-safe.
  */
 const char *crmt_alert_kind_name_zh(int kind);
+
+/**
+ * Stores in `*out` the severity of `*alert` (SPEC §11.1): the severity of its kind, except
+ * that a countdown (`CRMT_ALERT_WATCH_ACTIVE`, `CRMT_ALERT_EXIT_RISK`,
+ * `CRMT_ALERT_IN_RETENTION`) with `months_left` at most 1 (and not -1) is
+ * `CRMT_SEVERITY_HIGH`. The rule is the engine's (`Alert::severity`); only the alert's `kind`
+ * and `months_left` are read. Any `crmt_alert` the library filled (an outcome's, a batch's, a
+ * portfolio result's) has a severity; one the caller filled is checked.
+ *
+ * `alert` is borrowed for the call; nothing is allocated or kept. On failure `*out` is
+ * unchanged.
+ *
+ * # Errors
+ * `CRMT_NULL_ARGUMENT` (field `alert` or `out`); `CRMT_INVALID_ARGUMENT` for a `kind` that is no
+ * `crmt_alert_kind` value (field `alert.kind`), a `months_left` below -1 (field
+ * `alert.months_left`), or an `alert` not aligned for its type (field `alert`).
+ *
+ * # Safety
+ * `alert` is NULL or points to a readable `crmt_alert`; `out` is NULL or writable.
+ * Thread-safe: `*alert` is only read.
+ */
+enum crmt_result crmt_alert_severity(const struct crmt_alert *alert, enum crmt_severity *out);
+
+/**
+ * The stable code of a severity: `"high"`, `"medium"` or `"low"`; `""` for an unknown value.
+ * Static, never freed. Thread-safe.
+ */
+const char *crmt_severity_code(int severity_value);
+
+/**
+ * The Chinese name of a severity: `"高"`, `"中"` or `"低"`; `""` for an unknown value. Static,
+ * never freed. Thread-safe.
+ */
+const char *crmt_severity_name_zh(int severity_value);
 
 /**
  * Evaluates one customer's month from the month's AUM in fen.

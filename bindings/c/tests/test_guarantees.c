@@ -164,6 +164,8 @@ static void test_details_survive_frees_and_accessors(void) {
         KEEPS(crmt_version());
         KEEPS(crmt_event_kind_code(CRMT_EVENT_ENTERED));
         KEEPS(crmt_alert_kind_name_zh(CRMT_ALERT_EXIT_RISK));
+        KEEPS(crmt_severity_code(CRMT_SEVERITY_HIGH));
+        KEEPS(crmt_severity_name_zh(CRMT_SEVERITY_LOW));
         /* The value accessors. */
         KEEPS(crmt_buffer_data(h.buffer));
         KEEPS(crmt_buffer_len(h.buffer));

@@ -246,7 +246,7 @@ fn reason(r: Reason) -> crmt_reason {
 }
 
 #[inline]
-fn alert_kind(k: AlertKind) -> crmt_alert_kind {
+pub(crate) fn alert_kind(k: AlertKind) -> crmt_alert_kind {
     use crmt_alert_kind::*;
     match k {
         AlertKind::WatchActive => CRMT_ALERT_WATCH_ACTIVE,
@@ -307,7 +307,7 @@ pub(crate) fn alert_struct(index: u32, a: &Alert) -> crmt_alert {
 
 /// NUL-terminated copies of an enum's codes or names, made once and indexed by the C value.
 /// The C values are the ABI's own (stable whatever order the core declares its variants in).
-fn text_table<T: Copy>(
+pub(crate) fn text_table<T: Copy>(
     table: &'static OnceLock<Vec<CString>>,
     all: &[T],
     c_value: impl Fn(T) -> usize,

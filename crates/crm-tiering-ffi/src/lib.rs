@@ -83,6 +83,8 @@ mod batch;
 mod error;
 // Events and alerts as C values, their codes and names.
 mod event;
+// An alert's severity (SPEC §11.1).
+mod severity;
 // One customer's month.
 mod evaluate;
 // The library-owned buffer.
@@ -108,6 +110,7 @@ pub use event::*;
 pub use loans::*;
 pub use portfolio::*;
 pub use rulebook::*;
+pub use severity::*;
 pub use state::*;
 
 /// The ABI version: bumped on any incompatible change to a function or type of the header.

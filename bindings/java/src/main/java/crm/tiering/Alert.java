@@ -23,4 +23,19 @@ import java.time.YearMonth;
  */
 public record Alert(int customerIndex, String kind, String kindZh, YearMonth month, String tier,
         Integer monthsCounted, Integer monthsLeft, BigDecimal aum, BigDecimal threshold, BigDecimal gap,
-        String measure, BigDecimal measureValue, String measureWindow) {}
+        String measure, BigDecimal measureValue, String measureWindow) {
+    /**
+     * How soon the account manager must act (SPEC §11.1), by the library's rule
+     * ({@code crmt_alert_severity}, the engine's {@code Alert::severity}) on the alert's
+     * {@code kind} and {@code monthsLeft}: the kind's severity, except that a countdown
+     * ({@code watch_active}, {@code exit_risk}, {@code in_retention}) with at most one month left
+     * is {@link Severity#HIGH}. Any alert the library gave has one.
+     *
+     * @throws TieringException.Argument code {@code CRMT_INVALID_ARGUMENT} for an alert made in
+     *     Java with a kind that is no alert kind of the library (field {@code kind}) or a negative
+     *     {@code monthsLeft} (field {@code monthsLeft}; none is null)
+     */
+    public Severity severity() {
+        return Structs.severity(kind, monthsLeft);
+    }
+}

@@ -65,6 +65,9 @@ interface CrmtLibrary extends Library {
     Pointer crmt_reason_code(int reason);
     Pointer crmt_alert_kind_code(int kind);
     Pointer crmt_alert_kind_name_zh(int kind);
+    int crmt_alert_severity(Pointer alert, IntByReference out);
+    Pointer crmt_severity_code(int severity);
+    Pointer crmt_severity_name_zh(int severity);
 
     int crmt_states_new(long count, PointerByReference out);
     long crmt_states_len(Pointer states);

@@ -1,6 +1,8 @@
 package crm.tiering;
 
+import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
+import com.sun.jna.ptr.IntByReference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -113,6 +115,35 @@ final class Structs {
                     codes.get(b, o + 137, WINDOW_CODE_SIZE)));
         }
         return out;
+    }
+
+    /**
+     * The severity of an alert of kind {@code kind} (a code) with {@code monthsLeft}, asked of the
+     * library ({@code crmt_alert_severity}) with a {@code crmt_alert} holding the two.
+     */
+    static Severity severity(String kind, Integer monthsLeft) {
+        int value = -1;
+        for (int i = 0; i < ALERT_CODES.length && value < 0; i++) {
+            if (!ALERT_CODES[i].isEmpty() && ALERT_CODES[i].equals(kind)) {
+                value = i;
+            }
+        }
+        if (value < 0) {
+            throw new TieringException.Argument(Tiering.INVALID_ARGUMENT, "alert kind `" + kind
+                    + "` is not an alert kind of the library", "", "kind", null);
+        }
+        if (monthsLeft != null && monthsLeft < 0) {
+            throw new TieringException.Argument(Tiering.INVALID_ARGUMENT, "`monthsLeft` is " + monthsLeft
+                    + ": a count of months is 0 or more, or null for none", "", "monthsLeft", null);
+        }
+        try (Memory alert = new Memory(ALERT_SIZE)) {
+            alert.clear();
+            alert.setInt(4, value);
+            alert.setInt(36, monthsLeft == null ? -1 : monthsLeft);
+            IntByReference out = new IntByReference();
+            Tiering.check(CrmtLibrary.C.crmt_alert_severity(alert, out));
+            return Severity.fromC(out.getValue());
+        }
     }
 
     static List<Alert> alerts(Pointer p, long count) {
