@@ -207,10 +207,7 @@ pub(crate) fn export_command(
     let written = match format {
         Format::Jsonl => export_jsonl(&mut store, &committed, months, &mut staging)?,
         Format::Csv => export_csv(&mut store, months, bom, &mut staging)?,
-        Format::Parquet => {
-            loans::note_parquet(&mut store, months)?;
-            parquet::export_parquet(&mut store, months, &mut staging)?
-        }
+        Format::Parquet => parquet::export_parquet(&mut store, months, &mut staging)?,
     };
     staging.commit()?;
     let dir = crate::run::display_dir(out);
