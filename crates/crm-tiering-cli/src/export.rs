@@ -30,7 +30,8 @@ use crate::text::csv_field;
 /// Export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
-    /// Apache Parquet: states, events, alerts, rejects (.parquet).
+    /// Apache Parquet: states, events, alerts, rejects, and the stored contribution and loan months
+    /// (.parquet).
     Parquet,
     /// CSV, UTF-8: states, events, alerts, rejects (.csv).
     Csv,
