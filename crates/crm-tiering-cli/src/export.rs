@@ -36,7 +36,8 @@ pub(crate) enum Format {
     /// CSV, UTF-8: states, events, alerts, rejects (.csv).
     Csv,
     /// The checked states text of each month (states-YYYY-MM.jsonl, the format `import-states`
-    /// reads), and events.jsonl, alerts.jsonl.
+    /// reads), and events.jsonl, alerts.jsonl; the stored contribution months' customers
+    /// (contribution-YYYY-MM.jsonl) and loan months' states (loan-states-YYYY-MM.jsonl).
     Jsonl,
 }
 
@@ -242,8 +243,8 @@ fn committed_in(store: &mut Store, months: MonthRange) -> Result<Vec<crm_tiering
     Ok(committed)
 }
 
-/// The JSON Lines export: each month's states text, the events and alerts, and each stored
-/// loan month's states. Returns each file written with its rows.
+/// The JSON Lines export: each month's states text, the events and alerts, each stored
+/// contribution month's customers and each stored loan month's states. Returns each file written with its rows.
 fn export_jsonl(
     store: &mut Store,
     committed: &[crm_tiering::Month],
@@ -288,6 +289,7 @@ fn export_jsonl(
     }
     al.finish()?;
     written.push(("alerts.jsonl".into(), alerts.len() as u64));
+    written.extend(contribution::export_contribution_jsonl(store, months, staging)?);
     written.extend(loans::export_loan_states(store, months, staging)?);
     Ok(written)
 }
