@@ -25,7 +25,7 @@ use crate::convert::{check_customer_id, extract_month, extract_months};
 use crate::errors::{failure, input_error, make};
 use crate::portfolio::{PyPortfolio, Tables4, read_all};
 use crate::reader::{InputTable, ReadError};
-use crate::store_tables::{baseline_table, rejects_table, runs_table};
+use crate::store_tables::{baseline_table, loan_month_missing, loan_tables, rejects_table, runs_table};
 use crate::types::{PyRuleBook, options};
 use crate::writers::{Codes, IdColumn, RowTables, TablesSink, Tee};
 
@@ -463,6 +463,34 @@ impl PyStore {
                 None => Vec::new(),
             };
             Ok(rejects_table(&rows)?)
+        })
+    }
+
+    /// The stored loan months (SPEC §21.10), in order, as `"YYYY-MM"`.
+    fn loan_months(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        Ok(self.with(py, |s| Ok(s.loan_months()?))?.iter().map(Month::to_string).collect())
+    }
+
+    /// The customers, loans and signals tables (the core's loan tables, SPEC §21.11) of the
+    /// stored loan `months` (by default the latest stored loan month; a single month must be
+    /// stored, a range gives the stored loan months in it).
+    #[pyo3(signature = (months=None))]
+    fn loans(&self, py: Python<'_>, months: Option<&Bound<'_, PyAny>>) -> PyResult<(PyTable, PyTable, PyTable)> {
+        let months = Months::of(months)?;
+        self.with(py, move |s| {
+            let stored = s.loan_months()?;
+            let range = match months {
+                Months::Latest => stored.last().map(|&m| (m, m)),
+                Months::Given(r) if r.first() == r.last() && !stored.contains(&r.first()) => {
+                    return Err(Fail::Range(loan_month_missing(r.first(), &stored)));
+                }
+                Months::Given(r) => Some((r.first(), r.last())),
+            };
+            let outcomes = match range {
+                Some((first, last)) => s.loan_range(first, last)?,
+                None => Vec::new(),
+            };
+            Ok(loan_tables(&outcomes)?)
         })
     }
 

@@ -1,5 +1,5 @@
-//! The store's audit tables for Python: the runs, the rejects, and a simulation's baseline
-//! differences (`Store.simulate`), as Arrow tables.
+//! The store's audit tables for Python: the runs, the rejects, a simulation's baseline
+//! differences (`Store.simulate`) and the stored loan months (`Store.loans`), as Arrow tables.
 
 use std::sync::Arc;
 
@@ -8,9 +8,10 @@ use arrow_array::builder::{
     BooleanBuilder, Date32Builder, Int64Builder, StringBuilder, TimestampSecondBuilder, UInt64Builder,
 };
 use arrow_schema::ArrowError;
-use crm_tiering::TierCode;
 use crm_tiering::portfolio::BaselineDifference;
 use crm_tiering::portfolio::arrow::tables::RejectsTable;
+use crm_tiering::portfolio::arrow::tables::{loan_customers_table, loan_results_table, loan_signals_table};
+use crm_tiering::{LoanOutcome, Month, TierCode};
 use pyo3_arrow::PyTable;
 
 use crate::writers::month_days;
@@ -105,4 +106,21 @@ pub(crate) fn baseline_table(rows: &[BaselineDifference]) -> Result<PyTable, Arr
         ("committed", Arc::new(committed.finish())),
         ("replayed", Arc::new(replayed.finish())),
     ])
+}
+
+/// The loan months' customers, results and signals tables: the core's loan tables (the CLI's
+/// `loan_*.parquet` too).
+pub(crate) fn loan_tables(outcomes: &[LoanOutcome]) -> Result<(PyTable, PyTable, PyTable), ArrowError> {
+    let t = crate::writers::table;
+    Ok((t(loan_customers_table(outcomes)?)?, t(loan_results_table(outcomes)?)?, t(loan_signals_table(outcomes)?)?))
+}
+
+/// Why a single loan month cannot be read: it is not stored.
+pub(crate) fn loan_month_missing(month: Month, stored: &[Month]) -> String {
+    let held = match stored {
+        [] => "the store has no loan month".to_string(),
+        [one] => format!("the store holds the loan month {one} only"),
+        [first, .., last] => format!("the store holds {} loan months, {first}..{last}", stored.len()),
+    };
+    format!("loan month {month} is not stored in the store ({held})")
 }

@@ -30,12 +30,14 @@ use crate::text::csv_field;
 /// Export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
-    /// Apache Parquet: states, events, alerts, rejects (.parquet).
+    /// Apache Parquet: states, events, alerts, rejects, and the stored contribution and loan months
+    /// (.parquet).
     Parquet,
     /// CSV, UTF-8: states, events, alerts, rejects (.csv).
     Csv,
     /// The checked states text of each month (states-YYYY-MM.jsonl, the format `import-states`
-    /// reads), and events.jsonl, alerts.jsonl.
+    /// reads), and events.jsonl, alerts.jsonl; the stored contribution months' customers
+    /// (contribution-YYYY-MM.jsonl) and loan months' states (loan-states-YYYY-MM.jsonl).
     Jsonl,
 }
 
@@ -207,10 +209,7 @@ pub(crate) fn export_command(
     let written = match format {
         Format::Jsonl => export_jsonl(&mut store, &committed, months, &mut staging)?,
         Format::Csv => export_csv(&mut store, months, bom, &mut staging)?,
-        Format::Parquet => {
-            loans::note_parquet(&mut store, months)?;
-            parquet::export_parquet(&mut store, months, &mut staging)?
-        }
+        Format::Parquet => parquet::export_parquet(&mut store, months, &mut staging)?,
     };
     staging.commit()?;
     let dir = crate::run::display_dir(out);
@@ -244,8 +243,8 @@ fn committed_in(store: &mut Store, months: MonthRange) -> Result<Vec<crm_tiering
     Ok(committed)
 }
 
-/// The JSON Lines export: each month's states text, the events and alerts, and each stored
-/// loan month's states. Returns each file written with its rows.
+/// The JSON Lines export: each month's states text, the events and alerts, each stored
+/// contribution month's customers and each stored loan month's states. Returns each file written with its rows.
 fn export_jsonl(
     store: &mut Store,
     committed: &[crm_tiering::Month],
@@ -290,6 +289,7 @@ fn export_jsonl(
     }
     al.finish()?;
     written.push(("alerts.jsonl".into(), alerts.len() as u64));
+    written.extend(contribution::export_contribution_jsonl(store, months, staging)?);
     written.extend(loans::export_loan_states(store, months, staging)?);
     Ok(written)
 }

@@ -63,6 +63,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreHistory",
+    "StoreLoans",
     "TieringError",
     "evaluate",
     "evaluate_portfolio",
@@ -546,4 +547,4 @@ def _is_cells(obj: Any) -> bool:
 
 
 # The store's classes live in their own module; imported last, as they build on the above.
-from ._store import CommittedMonth, Store, StoreHistory, open_store  # noqa: E402
+from ._store import CommittedMonth, Store, StoreHistory, StoreLoans, open_store  # noqa: E402

@@ -23,6 +23,22 @@ class StoreHistory:
 
 
 @dataclass(frozen=True)
+class StoreLoans:
+    """The stored loan months of a store (``Store.loans``, SPEC §21.10–§21.11), the core's loan
+    tables: ``customers`` (``month``, ``customer_id``, ``loans``, ``worst``, ``worst_zh``,
+    ``trend``, ``non_performing``), ``results`` (one row per loan: the overdue days, ``floor``,
+    ``bank``, ``effective`` with their Chinese names, ``bank_kinder_than_floor``, ``upgrade``,
+    the clean counters and ``expected_loss`` as ``decimal128(38, 28)``) and ``signals`` (one row
+    per signal: ``number``, ``signal``, ``signal_zh``, ``overdue_days``, ``boundary``, the
+    classes and an ``upgrade_held_by_clean_window`` signal's clean counters). The columns of
+    the CLI's ``export``'s ``loan_*.csv`` and ``loan_*.parquet``."""
+
+    customers: Any
+    results: Any
+    signals: Any
+
+
+@dataclass(frozen=True)
 class CommittedMonth:
     """A month committed into a store by ``Store.commit_month``: the run's id in the store's
     audit, the month (``"YYYY-MM"``) and its results (states, events, alerts, errors)."""
@@ -120,6 +136,20 @@ class Store:
         ``customer_id``, ``month``, ``run_id``, ``seq``, ``category``, ``field``, ``message``,
         ``record`` and ``other_record`` (``file:line``, as the CLI names them)."""
         return _table(self._native.rejects(months))
+
+    def loan_months(self) -> List[str]:
+        """The stored loan months (written by the CLI's ``loans --store``), in order, as
+        ``"YYYY-MM"``. Loan months are not in the tiering chain: a store may hold loan months
+        without their tiering months, and the other way round."""
+        return self._native.loan_months()
+
+    def loans(self, months: Any = None) -> StoreLoans:
+        """The stored loan ``months`` (by default the latest stored loan month; a single month
+        that is not stored is an ``InputError``, a range gives the stored loan months in it):
+        each customer's, loan's and signal's row, as ``StoreLoans``. The stored states after
+        each month are checked as they are read (a damaged store raises ``StoreError`` kind
+        ``corrupt``)."""
+        return StoreLoans(*(_table(t) for t in self._native.loans(months)))
 
     def history(self, customer_id: str) -> StoreHistory:
         """One customer's states, events and alerts across every committed month. A customer
@@ -237,6 +267,6 @@ def open_store(
     return Store.open(location, read_only=read_only)
 
 
-for _cls in (StoreHistory, CommittedMonth, Store):
+for _cls in (StoreHistory, StoreLoans, CommittedMonth, Store):
     _cls.__module__ = "crm_tiering"
 open_store.__module__ = "crm_tiering"

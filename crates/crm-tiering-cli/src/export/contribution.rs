@@ -3,12 +3,15 @@
 //! contribution_managers.csv and contribution_lineage.csv, in the columns of the
 //! `contribution` command's customers.csv (without the by-pool columns), managers.csv and
 //! lineage.csv; `export --format parquet` writes the same three tables as Parquet, in the
-//! columns of the contribution crate's Arrow tables (Python's `crm_tiering.contribution`).
+//! columns of the contribution crate's Arrow tables (Python's `crm_tiering.contribution`);
+//! `export --format jsonl` writes each month's customers as `contribution-YYYY-MM.jsonl`, one
+//! JSON object per customer-month with its figures as decimal strings.
 
 use arrow_array::RecordBatch;
 use crm_tiering::portfolio::MonthRange;
+use crm_tiering_contribution::Figures;
 use crm_tiering_contribution::arrow::{customer_rows_table, lineage_rows_table, manager_rows_table};
-use crm_tiering_store::{ContributionRange, Store};
+use crm_tiering_store::{ContributionRange, Store, StoredCustomer};
 
 use crate::contribution::files::{FIGURES, LINEAGE, figure_cells, lineage_cells};
 use crate::exit::Failure;
@@ -108,4 +111,42 @@ pub(super) fn contribution_batches(
             table("contribution_lineage", lineage_rows_table(range.lineage.iter().map(|(m, l)| (*m, l))))?,
         ),
     ])
+}
+
+/// A customer-month as one JSON object: `month`, `customer`, then the eight figures in
+/// [`Figures::NAMES`] order, each a decimal string with two places (the CSV file's text).
+fn customer_json(c: &StoredCustomer) -> Result<String, Failure> {
+    let quoted = |s: &str| serde_json::to_string(s).map_err(|e| Failure::internal(e.to_string()));
+    let mut fields =
+        vec![format!("\"month\":{}", quoted(&c.month.to_string())?), format!("\"customer\":{}", quoted(&c.customer)?)];
+    for (name, cell) in Figures::NAMES.iter().zip(figure_cells(&c.figures)) {
+        fields.push(format!("\"{name}\":{}", quoted(&cell)?));
+    }
+    Ok(format!("{{{}}}", fields.join(",")))
+}
+
+/// Writes `contribution-YYYY-MM.jsonl` for each stored contribution month in `months` (one
+/// line per customer, by id); returns each file written with its rows.
+pub(super) fn export_contribution_jsonl(
+    store: &mut Store,
+    months: MonthRange,
+    staging: &mut Staging,
+) -> Result<Vec<(String, u64)>, Failure> {
+    let Some(range) = stored_range(store, months)? else { return Ok(Vec::new()) };
+    let mut written = Vec::new();
+    let mut rest = range.customers.as_slice();
+    while let Some(first) = rest.first() {
+        let n = rest.iter().take_while(|c| c.month == first.month).count();
+        let (month, tail) = rest.split_at(n);
+        let mut text = String::new();
+        for c in month {
+            text.push_str(&customer_json(c)?);
+            text.push('\n');
+        }
+        let name = format!("contribution-{}.jsonl", first.month);
+        staging.write(&name, &text)?;
+        written.push((name, n as u64));
+        rest = tail;
+    }
+    Ok(written)
 }

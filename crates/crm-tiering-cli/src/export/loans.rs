@@ -2,11 +2,15 @@
 //! `export --format csv` also writes loan_customers.csv and loan_signals.csv, in the columns of
 //! the `loans` command's customers.csv and signals.csv, and loan_results.csv, each loan's
 //! classes; `export --format jsonl` writes each loan month's states as
-//! `loan-states-YYYY-MM.jsonl`, the `loans --states` file of the month after. Parquet has no
-//! loan tables yet: a Parquet export of a range holding loan months says so on stderr.
+//! `loan-states-YYYY-MM.jsonl`, the `loans --states` file of the month after; `export --format
+//! parquet` writes loan_customers.parquet, loan_results.parquet and loan_signals.parquet, the
+//! core's loan tables (the same columns as the CSV files; Python's `Store.loans` too).
 
+use arrow_array::RecordBatch;
+use arrow_schema::ArrowError;
 use crm_tiering::LoanOutcome;
 use crm_tiering::portfolio::MonthRange;
+use crm_tiering::portfolio::arrow::tables::{loan_customers_table, loan_results_table, loan_signals_table};
 use crm_tiering_store::Store;
 
 use crate::exit::Failure;
@@ -76,20 +80,16 @@ pub(super) fn export_loan_states(
     Ok(written)
 }
 
-/// Says on stderr that a Parquet export leaves out the loan months of its range.
-pub(super) fn note_parquet(store: &mut Store, months: MonthRange) -> Result<(), Failure> {
-    let stored: Vec<String> = store
-        .loan_months()
-        .map_err(failure)?
-        .into_iter()
-        .filter(|m| months.contains(*m))
-        .map(|m| m.to_string())
-        .collect();
-    if !stored.is_empty() {
-        eprintln!(
-            "note: the loan months {} are not in the Parquet files (no Parquet loan tables yet): `--format csv` writes them",
-            stored.join(", ")
-        );
-    }
-    Ok(())
+/// The three loan tables of the stored loan months in `months` as the core builds them
+/// ([`crm_tiering::portfolio::arrow::tables`]), by file name, for the Parquet export (none when
+/// the store holds no loan month in `months`).
+pub(super) fn loan_batches(store: &mut Store, months: MonthRange) -> Result<Vec<(&'static str, RecordBatch)>, Failure> {
+    let Some(outcomes) = stored(store, months)? else { return Ok(Vec::new()) };
+    let table =
+        |name: &str, t: Result<RecordBatch, ArrowError>| t.map_err(|e| Failure::internal(format!("{name}: {e}")));
+    Ok(vec![
+        ("loan_customers.parquet", table("loan_customers", loan_customers_table(&outcomes))?),
+        ("loan_results.parquet", table("loan_results", loan_results_table(&outcomes))?),
+        ("loan_signals.parquet", table("loan_signals", loan_signals_table(&outcomes))?),
+    ])
 }

@@ -49,8 +49,8 @@ impl ParquetFile {
     }
 }
 
-/// The Parquet export of `months`: states, events, alerts and rejects. Returns each file
-/// written with its rows.
+/// The Parquet export of `months`: states, events, alerts and rejects, and the contribution
+/// and loan months stored in the range. Returns each file written with its rows.
 pub(super) fn export_parquet(
     store: &mut Store,
     months: MonthRange,
@@ -90,7 +90,9 @@ pub(super) fn export_parquet(
         file.write(table.finish())?;
     }
     written.push(file.finish()?);
-    for (name, batch) in super::contribution::contribution_batches(store, months)? {
+    let mut batches = super::contribution::contribution_batches(store, months)?;
+    batches.extend(super::loans::loan_batches(store, months)?);
+    for (name, batch) in batches {
         let mut file = ParquetFile::create(staging, name, batch.schema())?;
         file.write(Ok(batch))?;
         written.push(file.finish()?);

@@ -1,5 +1,6 @@
 //! The output tables as Arrow record batches, one schema each (SPEC §15, "Output tables"):
-//! states, events, alerts and rejects. The CLI's Parquet export and the Python binding's tables
+//! states, events, alerts and rejects, and a loan month's customers, loans and signals
+//! ([`loan_customers_table`] ..., SPEC §21.11). The CLI's Parquet export and the Python binding's tables
 //! are built here, so a table has the same columns, names and types on every surface.
 //!
 //! The column names are those of the CLI's CSV export (the states table adds `status_zh` and
@@ -13,6 +14,7 @@
 //! | `customer_id`, texts | `utf8` |
 //! | counts of months | `int64` |
 //! | flags | `bool` |
+//! | ratios (the loans' `expected_loss`) | `decimal128(38, 28)` |
 //!
 //! A column that always has a value is not nullable. The states table holds every part of a
 //! customer's state (the watch, the run below entry, the special designation) and, last, its
@@ -25,6 +27,7 @@ mod codes;
 mod columns;
 mod events;
 mod ids;
+mod loans;
 mod rejects;
 mod states;
 
@@ -37,6 +40,10 @@ pub use self::codes::TierCodes;
 pub use self::columns::month_days;
 pub use self::events::EventsTable;
 pub use self::ids::IdColumn;
+pub use self::loans::{
+    loan_customers_schema, loan_customers_table, loan_results_schema, loan_results_table, loan_signals_schema,
+    loan_signals_table,
+};
 pub use self::rejects::{Reject, RejectsTable};
 pub use self::states::StatesTable;
 
@@ -55,9 +62,17 @@ enum Type {
     Count,
     /// `bool`.
     Flag,
+    /// `decimal128(38, 28)`: a ratio (the loans' expected loss), exact for every ratio from 0
+    /// to 1 the core takes (28 decimals at most).
+    Ratio,
 }
 
-use Type::{Amount, Code, Count, Flag, Month, Text};
+/// The scale of ratio columns ([`Type::Ratio`]): `rust_decimal`'s most decimals.
+const RATIO_SCALE: u32 = 28;
+/// [`RATIO_SCALE`] as Arrow writes a decimal's scale.
+const RATIO_SCALE_ARROW: i8 = 28;
+
+use Type::{Amount, Code, Count, Flag, Month, Ratio, Text};
 
 /// A column: its name, its type, and whether it may be null.
 type Column = (&'static str, Type, bool);
@@ -152,6 +167,7 @@ fn data_type(t: Type) -> DataType {
         Amount => DataType::Decimal128(38, 2),
         Count => DataType::Int64,
         Flag => DataType::Boolean,
+        Ratio => DataType::Decimal128(38, RATIO_SCALE_ARROW),
     }
 }
 
