@@ -24,6 +24,7 @@ import pyarrow as pa
 from . import _native, load_rules
 from . import errors as _errors
 from . import loans as _loans
+from ._spark_task import _tagged
 
 # Which output a row of the tasks' tagged output is.
 _CUSTOMERS, _SIGNALS, _STATES, _FATAL = 0, 1, 2, 3
@@ -128,18 +129,10 @@ def _seq(customers: Any) -> pa.Array:
 
 
 def _task(rules_json: str, month: str) -> Any:
-    structs = _struct_types()
+    outputs = [(name, t) for (name, _), t in zip(_OUTPUTS, _struct_types())]
 
     def batch(kind: int, rows: Optional[pa.RecordBatch] = None, fatal: Optional[bytes] = None) -> pa.RecordBatch:
-        n = rows.num_rows if rows is not None else 1
-        arrays: List[Any] = [pa.array(np.full(n, kind, dtype=np.int8))]
-        for i, t in enumerate(structs):
-            if i == kind and rows is not None:
-                arrays.append(pa.StructArray.from_arrays(rows.columns, fields=list(t)))
-            else:
-                arrays.append(pa.nulls(n, t))
-        arrays.append(pa.array([fatal], pa.binary()) if fatal is not None else pa.nulls(n, pa.binary()))
-        return pa.RecordBatch.from_arrays(arrays, names=["_out", *(name for name, _ in _OUTPUTS), "_fatal"])
+        return _tagged(outputs, kind, rows, fatal)
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         out = _classify_partition(rules_json, month, list(batches))

@@ -148,22 +148,31 @@ def _evaluate_partition(plan: _Plan, batches: Iterator[pa.RecordBatch]) -> Any:
     return out
 
 
+def _tagged(
+    outputs: List[Tuple[str, pa.DataType]], kind: int, rows: Optional[pa.RecordBatch] = None, fatal: Optional[bytes] = None
+) -> pa.RecordBatch:
+    """A batch of a task's tagged output: ``_out`` (which output), one struct column per output
+    of ``outputs`` (name, struct type; only output ``kind``'s holds ``rows``) and ``_fatal`` (a
+    task's pickled errors, in a batch of one row). The loan month's tasks (_spark_loans) use it
+    too."""
+    n = rows.num_rows if rows is not None else 1
+    # numpy, not Python lists, and the batch's own arrays (a chunked column's combine_chunks
+    # copies): the two cost a third of a task's Python time
+    arrays: List[Any] = [pa.array(np.full(n, kind, dtype=np.int8))]
+    for i, (_, t) in enumerate(outputs):
+        if i == kind and rows is not None:
+            arrays.append(pa.StructArray.from_arrays(rows.columns, fields=list(t)))
+        else:
+            arrays.append(pa.nulls(n, t))
+    arrays.append(pa.array([fatal], pa.binary()) if fatal is not None else pa.nulls(n, pa.binary()))
+    return pa.RecordBatch.from_arrays(arrays, names=["_out", *(name for name, _ in outputs), "_fatal"])
+
+
 def _task(plan: _Plan) -> Any:
-    out_struct = {k: plan.out_types[k] for k in OUTPUTS}
+    outputs = [(k, plan.out_types[k]) for k in OUTPUTS]
 
     def batch(kind: int, rows: Optional[pa.RecordBatch] = None, fatal: Optional[bytes] = None) -> pa.RecordBatch:
-        n = rows.num_rows if rows is not None else 1
-        # numpy, not Python lists, and the batch's own arrays (a chunked column's combine_chunks
-        # copies): the two cost a third of a task's Python time
-        arrays: List[Any] = [pa.array(np.full(n, kind, dtype=np.int8))]
-        for i, name in enumerate(OUTPUTS):
-            t = out_struct[name]
-            if i == kind and rows is not None:
-                arrays.append(pa.StructArray.from_arrays(rows.columns, fields=list(t)))
-            else:
-                arrays.append(pa.nulls(n, t))
-        arrays.append(pa.array([fatal], pa.binary()) if fatal is not None else pa.nulls(n, pa.binary()))
-        return pa.RecordBatch.from_arrays(arrays, names=["_out", *OUTPUTS, "_fatal"])
+        return _tagged(outputs, kind, rows, fatal)
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         out = _evaluate_partition(plan, batches)
