@@ -7,15 +7,19 @@ use std::collections::BTreeMap;
 use crm_tiering::{LoanError, LoanMonth, LoanState, evaluate_loan_month};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use pyo3_arrow::PyTable;
 
 use crate::convert::extract_months;
 use crate::errors::make;
+use crate::store_tables::loan_tables;
 use crate::types::PyRuleBook;
 
 /// Classifies a month's loans (SPEC §21.9: `loans` a JSON list of loan-month records, `states`
 /// a JSON object of the customers' states after the month before by id, none: no customer has
 /// one) under `rules`' `[loans]` settings; returns the outcomes in customer-id order as a JSON
-/// list (classes, trend, signals and the next state). The GIL is released while the core works.
+/// list (classes, trend, signals and the next state) and the core's loan tables of them
+/// (customers, results, signals: SPEC §21.11, the tables `Store.loans` and the CLI's Parquet
+/// export give). The GIL is released while the core works.
 ///
 /// # Errors
 /// A month with errors returns nothing: the first refused customer's error (in id order) is
@@ -29,7 +33,7 @@ pub(crate) fn loans_evaluate_month(
     month: &Bound<'_, PyAny>,
     loans: &str,
     states: Option<&str>,
-) -> PyResult<String> {
+) -> PyResult<(String, PyTable, PyTable, PyTable)> {
     let months = extract_months(month)?;
     let month = months.first();
     let bad = |field: &str, e: String| loan_error(py, &LoanError::Rules(crm_tiering::RuleError::new(field, e)));
@@ -44,7 +48,9 @@ pub(crate) fn loans_evaluate_month(
         Some(first) => loan_error(py, &first.error),
         None => bad("loans", errors.to_string()),
     })?;
-    serde_json::to_string(&outcomes).map_err(|e| bad("outcome", e.to_string()))
+    let text = serde_json::to_string(&outcomes).map_err(|e| bad("outcome", e.to_string()))?;
+    let (customers, results, signals) = loan_tables(&outcomes).map_err(|e| bad("outcome", e.to_string()))?;
+    Ok((text, customers, results, signals))
 }
 
 /// The exception of a loan error: the class of its category (`InputError`, `SequenceError`,

@@ -31,15 +31,15 @@ def test_floors_signals_and_the_next_month():
     worst = dict(zip(march.customers.column("customer_id").to_pylist(), march.customers.column("worst").to_pylist()))
     assert worst == {"b361": "loss", "b90": "special_mention", "b91": "substandard", "ok": "normal"}
     npl = dict(zip(march.customers.column("customer_id").to_pylist(), march.customers.column("non_performing").to_pylist()))
-    assert npl == {"b361": 1, "b90": 0, "b91": 1, "ok": 0}
-    kinds = {(s["customer_id"], s["kind"]) for s in march.signals.to_pylist()}
+    assert npl == {"b361": True, "b90": False, "b91": True, "ok": False}
+    kinds = {(s["customer_id"], s["signal"]) for s in march.signals.to_pylist()}
     assert ("b90", "approaching_non_performing") in kinds and ("b91", "non_performing") in kinds
     assert not any(c == "ok" for c, _ in kinds)
     # April from March's states: b91 clean but held at 次级 by the clean window; b90's loan closes.
     april = classify(rules, datetime.date(2024, 4, 1), [row("b91", "L1", 0, month="2024-04")], states=march.states)
     held = [s for s in april.signals.to_pylist() if s["customer_id"] == "b91"]
     # Held at 次级, it is still non-performing, and the hold has its own signal (2203, 2205).
-    assert [(s["kind"], s["effective"]) for s in held] == [
+    assert [(s["signal"], s["effective"]) for s in held] == [
         ("non_performing", "substandard"),
         ("upgrade_held_by_clean_window", "substandard"),
     ]

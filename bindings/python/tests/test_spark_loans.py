@@ -55,11 +55,12 @@ def table(rows):
     ]))
 
 
-def single(month):
-    """The single-process month's tables in the Spark result's schemas and order."""
-    from crm_tiering._spark_loans import _tables
+def single(rules, month):
+    """The single-process month's outputs in the Spark result's schemas (the core's tables are
+    in the canonical order already)."""
+    from crm_tiering._spark_loans import _schemas, _tables
 
-    return {name: t.sort_by([("customer_id", "ascending")]) if name != "signals" else t for name, t in _tables(month).items()}
+    return _tables(month, _schemas(rules, month.month))
 
 
 def test_a_loan_month_and_the_next_over_spark_equal_the_single_process_path(spark):
@@ -69,8 +70,8 @@ def test_a_loan_month_and_the_next_over_spark_equal_the_single_process_path(spar
     got = cts.classify_loans(rules, cts._create(spark, table(march_rows)), month="2024-03", partitions=4)
     try:
         march_spark = got.to_arrow()
-        want = single(march)
-        for name in ("customers", "signals", "states"):
+        want = single(rules, march)
+        for name in ("customers", "results", "signals", "states"):
             assert march_spark[name].equals(want[name]), name
         assert march_spark["signals"].num_rows > 0 and len(set(march_spark["customers"].column("worst").to_pylist())) >= 4
         # April: a tenth of the customers' loans closed (in the states only), the others go on.
@@ -81,8 +82,8 @@ def test_a_loan_month_and_the_next_over_spark_equal_the_single_process_path(spar
             rules, cts._create(spark, table(april_rows)), month="2024-04", states=got.states, partitions=3
         )
         april_spark = april_got.to_arrow()
-        for name in ("customers", "signals", "states"):
-            assert april_spark[name].equals(single(april)[name]), name
+        for name in ("customers", "results", "signals", "states"):
+            assert april_spark[name].equals(single(rules, april)[name]), name
         assert closed <= set(april_spark["customers"].column("customer_id").to_pylist())
         april_got.unpersist()
     finally:

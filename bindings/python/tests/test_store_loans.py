@@ -131,6 +131,9 @@ def test_the_demos_loan_months_read_back_as_classify_gives_them(tmp_path):
         latest = store.loans()
         assert {month_of(d) for d in latest.customers.column("month").to_pylist()} == {months[-1]}
         assert latest.customers.num_rows == len(classified[months[-1]].outcomes)
+        # classify's tables are the same core tables: equal to the stored month's, cell for cell.
+        for name in ("customers", "results", "signals"):
+            assert getattr(latest, name).equals(getattr(classified[months[-1]], name)), name
 
 
 def write_loans(path: pathlib.Path, rows: list) -> pathlib.Path:

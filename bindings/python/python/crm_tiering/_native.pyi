@@ -376,7 +376,7 @@ class ContributionResult:
 
 def loans_evaluate_month(
     rules: RuleBook, month: _MonthLike, loans: str, states: Optional[str] = None
-) -> str: ...
+) -> Tuple[str, Any, Any, Any]: ...
 def contribution_compute(
     rules: ContributionRules,
     month: _MonthLike,

@@ -27,47 +27,55 @@ from . import loans as _loans
 from ._spark_task import _tagged
 
 # Which output a row of the tasks' tagged output is.
-_CUSTOMERS, _SIGNALS, _STATES, _FATAL = 0, 1, 2, 3
+_CUSTOMERS, _RESULTS, _SIGNALS, _STATES, _FATAL = 0, 1, 2, 3, 4
+_NAMES = ("customers", "results", "signals", "states")
 _BATCH_ROWS = 65536
+_STATES_SCHEMA = pa.schema([("customer_id", pa.string()), ("state", pa.string())])
 
-# The tables of ``loans.LoanMonth``, typed once here so that every partition (an empty column
-# included) gives Spark the same schema.
-CUSTOMERS_SCHEMA = pa.schema(
-    [("month", pa.string()), ("customer_id", pa.string()), ("loans", pa.int64()), ("worst", pa.string()),
-     ("trend", pa.string()), ("non_performing", pa.int64())]
-)
-SIGNALS_SCHEMA = pa.schema(
-    [("month", pa.string()), ("customer_id", pa.string()), ("loan_id", pa.string()), ("kind", pa.string()),
-     ("overdue_days", pa.int64()), ("boundary", pa.int64()), ("floor", pa.string()), ("bank", pa.string()),
-     ("effective", pa.string())]
-)
-STATES_SCHEMA = pa.schema([("customer_id", pa.string()), ("state", pa.string())])
-_OUTPUTS = (("customers", CUSTOMERS_SCHEMA), ("signals", SIGNALS_SCHEMA), ("states", STATES_SCHEMA))
+
+def _plain(schema: pa.Schema) -> pa.Schema:
+    """A core table's schema with its dictionary columns (codes, Chinese names) as plain
+    strings: Spark has no dictionary type."""
+    return pa.schema(
+        [pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type, f.nullable) for f in schema]
+    )
+
+
+def _schemas(book: Any, month: str) -> List[pa.Schema]:
+    """The four outputs' schemas: the core's loan tables' (those of an empty month, so that
+    they are the core's, never restated here), dictionaries as strings, and the states'."""
+    empty = _loans.classify(book, month, [])
+    return [_plain(t.schema) for t in (empty.customers, empty.results, empty.signals)] + [_STATES_SCHEMA]
 
 
 @dataclass
 class LoanSparkResult:
-    """A classified loan month as DataFrames: ``customers`` and ``signals`` (the columns of
-    ``loans.LoanMonth``'s tables, months as ``"YYYY-MM"`` text as there; ``signals`` has one
-    more column, ``seq``: the signal's position among its customer's, in the core's order) and ``states`` (``customer_id``, ``state``: the customer's
+    """A classified loan month as DataFrames: ``customers``, ``results`` and ``signals`` (the
+    core's loan tables of SPEC §21.11, as ``loans.classify`` gives them, codes and Chinese
+    names as strings; ``signals`` has one more column, ``seq``: the signal's position among its
+    customer's, in the core's order) and ``states`` (``customer_id``, ``state``: the customer's
     loan state as JSON text, the ``states`` of the next month's ``classify_loans``), over one
     persisted evaluation (``unpersist()`` when done)."""
 
     customers: Any
+    results: Any
     signals: Any
     states: Any
     _result: Any
+    _schemas: List[pa.Schema]
 
     def to_arrow(self) -> Dict[str, pa.Table]:
-        """Every output collected as an Arrow table sorted as the single-process path gives it
-        (``customer_id``; signals in the core's order within a customer); small results."""
+        """Every output collected as an Arrow table in the single-process path's order
+        (customer id; a customer's loans by loan id, its signals in the core's order), in the
+        core's schemas (non-null columns included) without ``seq``; small results."""
         from .spark import to_arrow
 
+        keys = {"results": ["loan_id"], "signals": ["seq"]}
         out = {}
-        for name, schema in _OUTPUTS:
+        for name, schema in zip(_NAMES, self._schemas):
             table = to_arrow(getattr(self, name))
-            keys = [("customer_id", "ascending")] + ([("seq", "ascending")] if "seq" in table.column_names else [])
-            out[name] = table.sort_by(keys).select(schema.names).cast(schema)
+            order = [(k, "ascending") for k in ["customer_id", *keys.get(name, [])]]
+            out[name] = table.sort_by(order).select(schema.names).cast(schema)
         return out
 
     def unpersist(self) -> None:
@@ -75,23 +83,21 @@ class LoanSparkResult:
         self._result.unpersist()
 
 
-def _tables(month: Any) -> Dict[str, pa.Table]:
-    """A ``LoanMonth``'s three tables in the schemas above; signals keep the core's order."""
+def _tables(month: Any, schemas: List[pa.Schema]) -> Dict[str, pa.Table]:
+    """A ``LoanMonth``'s outputs in the Spark schemas: its three tables (in the core's order)
+    and its states, by customer id."""
     ids = sorted(month.states)
     states = pa.table(
         {"customer_id": pa.array(ids, pa.string()),
          "state": pa.array([json.dumps(month.states[c], sort_keys=True) for c in ids], pa.string())}
     )
-    return {
-        "customers": month.customers.select(CUSTOMERS_SCHEMA.names).cast(CUSTOMERS_SCHEMA),
-        "signals": month.signals.select(SIGNALS_SCHEMA.names).cast(SIGNALS_SCHEMA),
-        "states": states,
-    }
+    tables = (month.customers, month.results, month.signals, states)
+    return {name: t.cast(schema) for name, t, schema in zip(_NAMES, tables, schemas)}
 
 
-def _classify_partition(rules_json: str, month: str, batches: List[pa.RecordBatch]) -> Any:
+def _classify_partition(rules_json: str, month: str, schemas: List[pa.Schema], batches: List[pa.RecordBatch]) -> Any:
     """One task's partition through the core: none when empty, the pickled first error
-    (``bytes``) when the month is refused, else the three tables."""
+    (``bytes``) when the month is refused, else the four outputs."""
     if not batches or sum(b.num_rows for b in batches) == 0:
         return None
     table = pa.Table.from_batches(batches)
@@ -103,15 +109,17 @@ def _classify_partition(rules_json: str, month: str, batches: List[pa.RecordBatc
         if s == 1
     }
     try:
-        return _tables(_loans.classify(_native.RuleBook.from_str(rules_json), month, records, states))
+        month_out = _loans.classify(_native.RuleBook.from_str(rules_json), month, records, states)
     except _errors.TieringError as e:
         return pickle.dumps(e)
+    return _tables(month_out, schemas)
 
 
-def _struct_types() -> List[pa.DataType]:
-    """The tasks' output columns: each table as a struct, the signals with their ``seq``."""
-    signals = pa.struct(list(SIGNALS_SCHEMA) + [pa.field("seq", pa.int32())])
-    return [pa.struct(list(CUSTOMERS_SCHEMA)), signals, pa.struct(list(STATES_SCHEMA))]
+def _struct_types(schemas: List[pa.Schema]) -> List[pa.DataType]:
+    """The tasks' output columns: each output as a struct, the signals with their ``seq``."""
+    types = [pa.struct(list(schema)) for schema in schemas]
+    types[_SIGNALS] = pa.struct(list(schemas[_SIGNALS]) + [pa.field("seq", pa.int32())])
+    return types
 
 
 def _seq(customers: Any) -> pa.Array:
@@ -128,22 +136,22 @@ def _seq(customers: Any) -> pa.Array:
     return pa.array(index - first, pa.int32())
 
 
-def _task(rules_json: str, month: str) -> Any:
-    outputs = [(name, t) for (name, _), t in zip(_OUTPUTS, _struct_types())]
+def _task(rules_json: str, month: str, schemas: List[pa.Schema]) -> Any:
+    outputs = list(zip(_NAMES, _struct_types(schemas)))
 
     def batch(kind: int, rows: Optional[pa.RecordBatch] = None, fatal: Optional[bytes] = None) -> pa.RecordBatch:
         return _tagged(outputs, kind, rows, fatal)
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        out = _classify_partition(rules_json, month, list(batches))
+        out = _classify_partition(rules_json, month, schemas, list(batches))
         if out is None:
             return
         if isinstance(out, bytes):
             yield batch(_FATAL, None, out)
             return
-        for kind, (name, _) in enumerate(_OUTPUTS):
+        for kind, name in enumerate(_NAMES):
             table = out[name]
-            if name == "signals":
+            if kind == _SIGNALS:
                 table = table.append_column("seq", _seq(table.column("customer_id")))
             for b in table.to_batches(max_chunksize=_BATCH_ROWS):
                 yield batch(kind, b)
@@ -151,14 +159,14 @@ def _task(rules_json: str, month: str) -> Any:
     return run
 
 
-def _out_schema() -> Any:
+def _out_schema(schemas: List[pa.Schema]) -> Any:
     from pyspark.sql import types as T
 
     from .spark import _spark_type
 
     return T.StructType(
         [T.StructField("_out", T.ByteType(), False)]
-        + [T.StructField(name, _spark_type(t), True) for (name, _), t in zip(_OUTPUTS, _struct_types())]
+        + [T.StructField(name, _spark_type(t), True) for name, t in zip(_NAMES, _struct_types(schemas))]
         + [T.StructField("_fatal", T.BinaryType(), True)]
     )
 
@@ -220,12 +228,13 @@ def classify_loans(
     month_text = _loans._month_text(month)
     spark = loans.sparkSession
     n = partitions or spark.sparkContext.defaultParallelism
+    schemas = _schemas(book, str(month_text))
     tagged = _combined(loans, states, customer_column).repartition(n, "_cid")
-    result = tagged.mapInArrow(_task(book.to_json(), str(month_text)), _out_schema())
+    result = tagged.mapInArrow(_task(book.to_json(), str(month_text), schemas), _out_schema(schemas))
     result = result.persist(storage_level or StorageLevel.MEMORY_AND_DISK)
     fatal = result.where(F.col("_out") == _FATAL).select("_fatal").collect()
     if fatal:
         result.unpersist()
         raise _first_error(fatal)
-    frames = {name: result.where(F.col("_out") == kind).select(f"{name}.*") for kind, (name, _) in enumerate(_OUTPUTS)}
-    return LoanSparkResult(**frames, _result=result)
+    frames = {name: result.where(F.col("_out") == kind).select(f"{name}.*") for kind, name in enumerate(_NAMES)}
+    return LoanSparkResult(**frames, _result=result, _schemas=schemas)

@@ -5,9 +5,10 @@ records (and every customer of ``states``, whose loans may have closed) from its
 month before, under the rule book's ``[loans]`` settings: the regulatory floor by overdue days,
 the effective class with its clean window, and the signals (逾期, 临近不良, 不良贷款,
 分类宽于监管底线, 不良上调观察期未满). The grouping by customer and every rule and check are the
-core's (``evaluate_loan_month``); this module converts the rows and builds the tables. A bad record raises ``InputError`` naming the customer, loan and
-field; a state that does not follow (a skipped month) ``SequenceError``; nothing is returned in
-part.
+core's (``evaluate_loan_month``), and so are the tables (SPEC §21.11: those ``Store.loans`` and
+the CLI's Parquet export give); this module only converts the rows. A bad record raises
+``InputError`` naming the customer, loan and field; a state that does not follow (a skipped
+month) ``SequenceError``; nothing is returned in part.
 """
 
 import datetime
@@ -15,7 +16,7 @@ import json
 from decimal import Decimal
 from typing import Any, Dict, List, Mapping, Optional
 
-from . import _native, load_rules
+from . import _native, _table, load_rules
 
 __all__ = ["LoanMonth", "classify"]
 
@@ -48,36 +49,17 @@ def _record(row: Mapping[str, Any]) -> Dict[str, Any]:
 
 
 class LoanMonth:
-    """A classified month: ``customers`` and ``signals`` as pyarrow tables, ``states`` (the
-    customers' states for the next month, by id) and ``outcomes`` (each customer's outcome as
-    the core writes it, decimals as ``Decimal``)."""
+    """A classified month: ``customers``, ``results`` (one row per loan) and ``signals`` as
+    pyarrow tables, the core's loan tables (SPEC §21.11: the tables ``Store.loans`` and the
+    CLI's Parquet export give, months as ``date32``, codes with their Chinese names),
+    ``states`` (the customers' states for the next month, by id) and ``outcomes`` (each
+    customer's outcome as the core writes it, decimals as ``Decimal``)."""
 
-    def __init__(self, month: str, outcomes: Dict[str, Dict[str, Any]]) -> None:
-        import pyarrow as pa
-
+    def __init__(self, month: str, outcomes: Dict[str, Dict[str, Any]], tables: Any) -> None:
         self.month = month
         self.outcomes = outcomes
         self.states: Dict[str, Any] = {c: o["state"] for c, o in outcomes.items()}
-        ids = list(outcomes)
-        self.customers = pa.table(
-            {
-                "month": [month] * len(ids),
-                "customer_id": ids,
-                "loans": pa.array([len(outcomes[c]["loans"]) for c in ids], pa.int64()),
-                "worst": [outcomes[c].get("worst") for c in ids],
-                "trend": [outcomes[c].get("trend") for c in ids],
-                "non_performing": pa.array([int(outcomes[c]["has_non_performing"]) for c in ids], pa.int64()),
-            }
-        )
-        signals = [s for c in ids for s in outcomes[c]["signals"]]
-        columns = ["loan_id", "kind", "overdue_days", "boundary", "floor", "bank", "effective"]
-        self.signals = pa.table(
-            {
-                "month": [month] * len(signals),
-                "customer_id": [s["customer_id"] for s in signals],
-                **{k: [s.get(k) for s in signals] for k in columns},
-            }
-        )
+        self.customers, self.results, self.signals = (_table(t) for t in tables)
 
     def __repr__(self) -> str:
         return f"LoanMonth(month={self.month!r}, customers={self.customers.num_rows}, signals={self.signals.num_rows})"
@@ -92,7 +74,7 @@ def classify(rules: Any, month: Any, loans: Any, states: Optional[Mapping[str, A
     book = rules if isinstance(rules, _native.RuleBook) else load_rules(rules)
     month_text = _month_text(month)
     records = [_record(row) for row in _rows(loans)]
-    text = _native.loans_evaluate_month(
+    text, *tables = _native.loans_evaluate_month(
         book,
         month_text,
         json.dumps(records),
@@ -100,4 +82,4 @@ def classify(rules: Any, month: Any, loans: Any, states: Optional[Mapping[str, A
     )
     listed = json.loads(text, parse_float=Decimal)
     outcomes: Dict[str, Dict[str, Any]] = {o["customer_id"]: o for o in listed}
-    return LoanMonth(str(month_text), outcomes)
+    return LoanMonth(str(month_text), outcomes, tables)
