@@ -65,17 +65,18 @@ def _run(
     return p, result
 
 
-def _partition_options(plan_options: Dict[str, Any], entities: List[str]) -> Dict[str, Any]:
+def _partition_options(plan_options: Dict[str, Any], covered: List[str]) -> Dict[str, Any]:
     """A partition's options: the whole portfolio's month was checked on the driver (so a
     partition's empty month is not refused), and the legal entities with records somewhere in
-    the portfolio are declared to the partition, whose customers of them without a record then
-    follow the absent policy as in the whole portfolio (SPEC §15.6)."""
+    the portfolio, month by month (``covered``: ``MONTH:ENTITY``), are declared to the
+    partition, whose customers of them without a record then follow the absent policy as in the
+    whole portfolio (SPEC §15.6)."""
     options = dict(plan_options)
     options["allow_empty_month"] = True
-    declared = options.get("empty_entities") or []
+    declared = options.get("covered_entities") or []
     if isinstance(declared, str):
         declared = [e for e in declared.split(",") if e]
-    options["empty_entities"] = sorted(set(declared) | set(entities))
+    options["covered_entities"] = sorted(set(declared) | set(covered))
     return options
 
 

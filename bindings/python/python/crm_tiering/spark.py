@@ -55,6 +55,9 @@ import pyarrow as pa
 
 import crm_tiering as ct
 
+# The driver's checks of the whole portfolio (_spark_checks).
+from ._spark_checks import _months_text, _portfolio_checks
+
 # A month's loan classification (_spark_loans), beside the portfolio month.
 from ._spark_loans import LoanSparkResult, classify_loans
 # The outputs' Arrow tables and the partitions' states texts (_spark_tables), and what runs in
@@ -217,60 +220,6 @@ def _with_row(df: Any, row_column: Optional[str]) -> Any:
     offset = F.element_at(F.array(*[F.lit(o).cast("long") for o in offsets]), F.col("_pid") + 1)
     local = F.col("_mid").bitwiseAND(F.lit((1 << 33) - 1))
     return tagged.withColumn("_row", offset + local).drop("_pid", "_mid")
-
-
-def _months_text(months: Any) -> str:
-    """``"YYYY-MM"``, ``"YYYY-MM..YYYY-MM"``, a date or a ``(first, last)`` pair, as text the
-    tasks pass to the core unchanged."""
-    import datetime
-
-    def one(m: Any) -> str:
-        if isinstance(m, datetime.date):
-            return f"{m.year:04d}-{m.month:02d}"
-        return str(m)
-
-    if isinstance(months, (tuple, list)):
-        first, last = months
-        return f"{one(first)}..{one(last)}"
-    return one(months)
-
-
-def _portfolio_checks(book: Any, aum: Any, columns: List[str], months: str, options: Dict[str, Any]) -> List[str]:
-    """The checks of the whole portfolio a partition cannot make, on the driver: a declared
-    month without any AUM record is refused (the core's error, raised here: the core runs them
-    over one row per distinct month of the DataFrame), unless ``allow_empty_month``. Returns the
-    legal entities that have an AUM record (single-month runs; none for a range, so that a
-    partition holds, rather than evaluates at zero, the customers of an entity it lacks)."""
-    from pyspark.sql import functions as F
-
-    roles = dict(zip(ct._native._column_roles(book, "aum", columns), columns))
-    month_col, entity_col = roles.get("month"), roles.get("legal_entity")
-    check_months = not options.get("allow_empty_month")
-    want_entities = entity_col is not None and ".." not in months
-    # One pass over the DataFrame for both: its distinct (month, legal entity) pairs.
-    picks = []
-    if check_months and month_col is not None:
-        picks.append(F.col(f"`{month_col}`").alias("m"))
-    if want_entities:
-        picks.append(F.col(f"`{entity_col}`").cast("string").alias("e"))
-    pairs = to_arrow(aum.select(*picks).distinct()) if picks else None
-    if check_months:
-        if month_col is None:
-            present = pa.table({"customer_id": pa.array([], pa.string()), "aum": pa.array([], pa.string())})
-            if aum.limit(1).count():
-                present = pa.table({"customer_id": ["_"], "aum": ["0"]})
-        else:
-            cells = pairs.column("m").unique()
-            n = len(cells)
-            present = pa.table(
-                {month_col: cells, "customer_id": pa.array([f"_{k}" for k in range(n)], pa.string()),
-                 "aum": pa.array(["0"] * n, pa.string())}
-            )
-        # The core's own rule and message; the throwaway portfolio is never kept.
-        ct.Portfolio(book, missing_months="treat_as_zero").evaluate_month(months, present)
-    if not want_entities:
-        return []
-    return sorted({e for e in pairs.column("e").to_pylist() if e})
 
 
 @dataclass

@@ -65,6 +65,7 @@ pub enum RuleBookChange {
 /// | `threads` | 1 to 256 | 1 |
 /// | `allow_empty_month` | `true`, `false` | `false` |
 /// | `empty_entities` | legal entity codes, comma-separated | none |
+/// | `covered_entities` | `YYYY-MM:entity` pairs, comma-separated | none |
 /// | `catch_up` | `true`, `false` | `false` |
 /// | `min_records` | a number of customers | 0 (no check) |
 /// | `control_rows` | the number of AUM records the extract must have | none (no check) |
@@ -77,6 +78,10 @@ pub enum RuleBookChange {
 /// options.set("empty_entities", "620101,620102")?;
 /// assert_eq!(options.absent, Absent::Hold);
 /// assert_eq!(options.empty_entities, ["620101", "620102"]);
+/// options.set("covered_entities", "2024-03:620101,2024-04:620101")?;
+/// assert_eq!(options.covered_entities.len(), 2);
+/// assert!(options.set("covered_entities", "620101").is_err()); // no month
+/// assert!(options.set("covered_entities", "2024-13:620101").is_err()); // no such month
 /// assert!(options.set("absnet", "hold").is_err()); // names the unknown key
 /// # Ok::<(), crm_tiering::portfolio::OptionError>(())
 /// ```
@@ -95,6 +100,10 @@ pub struct PortfolioOptions {
     /// Legal entities declared to have no AUM record this month: their stored customers follow
     /// the absent policy instead of being held back as a missing file (SPEC §15.6).
     pub empty_entities: Vec<String>,
+    /// Legal entities with an AUM record in a month in another part of a partitioned run
+    /// (Spark's tasks): in that month their customers without a record follow the absent policy
+    /// as in the whole portfolio, instead of being held back as a missing file (SPEC §15.6).
+    pub covered_entities: Vec<(Month, String)>,
     /// A catch-up run (SPEC §15.7): only the stored customers whose next month is the month
     /// evaluated (held back earlier) are evaluated; every other record is left alone.
     pub catch_up: bool,
@@ -121,6 +130,7 @@ impl Default for PortfolioOptions {
             threads: 1,
             allow_empty_month: false,
             empty_entities: Vec::new(),
+            covered_entities: Vec::new(),
             catch_up: false,
             min_records: 0,
             control_rows: None,
@@ -150,6 +160,7 @@ impl PortfolioOptions {
         "threads",
         "allow_empty_month",
         "empty_entities",
+        "covered_entities",
         "catch_up",
         "min_records",
         "control_rows",
@@ -200,6 +211,19 @@ impl PortfolioOptions {
                     entities.push(e.to_string());
                 }
                 self.empty_entities = entities;
+            }
+            "covered_entities" => {
+                let mut covered = Vec::new();
+                for pair in value.split(',').filter(|p| !p.is_empty()) {
+                    let (month, entity) = pair
+                        .split_once(':')
+                        .ok_or_else(|| error(format!("`{pair}` is not MONTH:ENTITY (for example 2024-03:620101)")))?;
+                    let month = month.parse::<Month>().map_err(|e| error(format!("`{pair}`: {e}")))?;
+                    crate::portfolio::validate_customer_id(entity)
+                        .map_err(|x| error(x.to_string().replace("customer id", "legal entity code")))?;
+                    covered.push((month, entity.to_string()));
+                }
+                self.covered_entities = covered;
             }
             _ => return Err(error(format!("unknown option: expected one of {}", Self::KEYS.join(", ")))),
         }
@@ -263,6 +287,12 @@ impl PortfolioOptions {
     /// Whether a legal entity was declared to have no records.
     pub(crate) fn declared_empty(&self, legal_entity: &str) -> bool {
         self.empty_entities.iter().any(|e| e == legal_entity)
+    }
+
+    /// Whether a legal entity was declared to have an AUM record in month `m` elsewhere in a
+    /// partitioned run.
+    pub(crate) fn covered_elsewhere(&self, m: Month, legal_entity: &str) -> bool {
+        self.covered_entities.iter().any(|(month, e)| *month == m && e == legal_entity)
     }
 }
 

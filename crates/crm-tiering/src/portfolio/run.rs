@@ -334,7 +334,9 @@ impl<'r> Run<'r> {
             self.covered_by_other_records(m, &mut covered);
         }
         for ((slot, count), &covered) in (0..=u32::MAX).zip(counts.iter_mut()).zip(&covered) {
-            let declared = ids.entity_name(slot).is_none_or(|e| self.options.declared_empty(e));
+            let declared = ids
+                .entity_name(slot)
+                .is_none_or(|e| self.options.declared_empty(e) || self.options.covered_elsewhere(m, e));
             if covered || declared {
                 *count = 0;
             }
