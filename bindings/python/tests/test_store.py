@@ -20,28 +20,12 @@ from decimal import Decimal
 import pytest
 
 import crm_tiering as ct
+from cli_runner import run_cli
 
 pa = pytest.importorskip("pyarrow")
 
-REPO = pathlib.Path(__file__).resolve().parents[3]
 CUSTOMERS = 2000
 MONTHS = ["2023-01", "2023-02", "2023-03", "2023-04"]
-
-
-def _cli() -> pathlib.Path:
-    target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
-    exe = target / "debug" / "crm-tiering"
-    if not exe.exists():
-        if shutil.which("cargo") is None:
-            pytest.skip(f"the crm-tiering CLI is not built ({exe}) and cargo is not available to build it")
-        subprocess.run(["cargo", "build", "-q", "-p", "crm-tiering-cli"], cwd=REPO, check=True)
-    return exe
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    r = subprocess.run([str(_cli()), *args], capture_output=True, text=True)
-    assert r.returncode == 0, f"crm-tiering {' '.join(args)} exited {r.returncode}:\n{r.stdout}\n{r.stderr}"
-    return r
 
 
 @pytest.fixture(scope="module")

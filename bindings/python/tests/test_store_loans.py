@@ -8,37 +8,19 @@ from __future__ import annotations
 
 import csv
 import datetime
-import os
 import pathlib
-import shutil
-import subprocess
 from decimal import Decimal
 
 import pytest
 
 import crm_tiering as ct
+from cli_runner import run_cli
 from crm_tiering.loans import classify
 
 pa = pytest.importorskip("pyarrow")
 
-REPO = pathlib.Path(__file__).resolve().parents[3]
 HEADER = ["customer_id", "loan_id", "month", "principal_overdue_days", "interest_overdue_days", "bank_class",
           "expected_loss", "repayment_due"]
-
-
-def _cli() -> pathlib.Path:
-    target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
-    exe = target / "debug" / "crm-tiering"
-    if not exe.exists():
-        if shutil.which("cargo") is None:
-            pytest.skip(f"the crm-tiering CLI is not built ({exe}) and cargo is not available to build it")
-        subprocess.run(["cargo", "build", "-q", "-p", "crm-tiering-cli"], cwd=REPO, check=True)
-    return exe
-
-
-def run_cli(*args: str) -> None:
-    r = subprocess.run([str(_cli()), *args], capture_output=True, text=True)
-    assert r.returncode == 0, f"crm-tiering {' '.join(args)} exited {r.returncode}:\n{r.stdout}\n{r.stderr}"
 
 
 def records(path: pathlib.Path) -> list:
