@@ -26,9 +26,9 @@ from . import errors as _errors
 from . import loans as _loans
 from ._spark_task import _tagged
 
-# Which output a row of the tasks' tagged output is.
-_CUSTOMERS, _RESULTS, _SIGNALS, _STATES, _FATAL = 0, 1, 2, 3, 4
+# The outputs, in the order of the tasks' tagged output (`_out`); a task's errors come after.
 _NAMES = ("customers", "results", "signals", "states")
+_SIGNALS, _FATAL = _NAMES.index("signals"), len(_NAMES)
 _BATCH_ROWS = 65536
 _STATES_SCHEMA = pa.schema([("customer_id", pa.string()), ("state", pa.string())])
 

@@ -16,6 +16,9 @@ import java.util.List;
 final class Structs {
     static final int EVENT_SIZE = 160;
     static final int ALERT_SIZE = 136;
+    /** Where a {@code crmt_alert}'s {@code kind} and {@code months_left} are. */
+    private static final int ALERT_KIND_AT = 4;
+    private static final int ALERT_MONTHS_LEFT_AT = 36;
     private static final int CODE_SIZE = 17;
     private static final int MEASURE_CODE_SIZE = 41;
     private static final int WINDOW_CODE_SIZE = 16;
@@ -138,8 +141,8 @@ final class Structs {
         }
         try (Memory alert = new Memory(ALERT_SIZE)) {
             alert.clear();
-            alert.setInt(4, value);
-            alert.setInt(36, monthsLeft == null ? -1 : monthsLeft);
+            alert.setInt(ALERT_KIND_AT, value);
+            alert.setInt(ALERT_MONTHS_LEFT_AT, monthsLeft == null ? -1 : monthsLeft);
             IntByReference out = new IntByReference();
             Tiering.check(CrmtLibrary.C.crmt_alert_severity(alert, out));
             return Severity.fromC(out.getValue());
@@ -153,9 +156,9 @@ final class Structs {
         List<Alert> out = new ArrayList<>((int) count);
         for (int k = 0; k < count; k++) {
             int o = k * ALERT_SIZE;
-            int kind = b.getInt(o + 4);
+            int kind = b.getInt(o + ALERT_KIND_AT);
             int counted = b.getInt(o + 32);
-            int left = b.getInt(o + 36);
+            int left = b.getInt(o + ALERT_MONTHS_LEFT_AT);
             out.add(new Alert(b.getInt(o), at(ALERT_CODES, kind), at(ALERT_ZH, kind), months.get(b.getInt(o + 8)),
                     codes.get(b, o + 12), counted < 0 ? null : counted, left < 0 ? null : left,
                     Tiering.amount(b.getLong(o + 40)), Tiering.amount(b.getLong(o + 48)),
