@@ -7,8 +7,22 @@ cd "$(dirname "$0")/.."
 
 # Each step prints the free disk: a CI machine's disk is not large, and a full disk fails far
 # from its cause.
-step() { printf '\n==> %s   [%s free]\n' "$*" "$(df -h --output=avail . | tail -n 1 | tr -d ' ')"; }
+# Each step also prints the seconds since the start, and the end lists what each step took: a CI
+# run near its time limit shows where the minutes went.
 started=$(date +%s)
+step_names=(); step_starts=()
+step() {
+  step_names+=("$*"); step_starts+=("$(date +%s)")
+  printf '\n==> %s   [%s free, %ss]\n' "$*" "$(df -h --output=avail . | tail -n 1 | tr -d ' ')" \
+    "$(( $(date +%s) - started ))"
+}
+step_times() {
+  local i end
+  for i in "${!step_names[@]}"; do
+    end="${step_starts[$((i + 1))]:-$(date +%s)}"
+    printf '%6ss  %s\n' "$(( end - step_starts[i] ))" "${step_names[$i]:0:90}"
+  done
+}
 # A clean clone builds once: no incremental caches (gigabytes) and no pip cache beside the venvs.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 export PIP_NO_CACHE_DIR="${PIP_NO_CACHE_DIR:-1}"
@@ -38,7 +52,13 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 step "PostgreSQL: a throwaway cluster for the store and CLI tests"
 source scripts/postgres-test-cluster.sh
 pg_test_cluster_start
-trap pg_test_cluster_stop EXIT
+# On a failure, the steps' times up to the failing one are listed too.
+on_exit() {
+  local rc=$?
+  pg_test_cluster_stop
+  if [ "$rc" -ne 0 ]; then printf '\nthe steps (the last one failed):\n'; step_times; fi
+}
+trap on_exit EXIT
 
 step "Rust: tests (unit, properties, conformance vectors, CLI end to end, store on SQLite and PostgreSQL, doctests)"
 cargo test --workspace --locked
@@ -66,4 +86,6 @@ bash bindings/python/build-wheel.sh
 step "Spark standalone: a master and two workers on 127.0.0.1 run the example with that wheel (examples/spark/cluster-test.sh)"
 WHEEL="$(ls target/wheels-dist/crm_tiering-*.whl)" VENV="$PWD/.venv" bash examples/spark/cluster-test.sh
 
+printf '\nthe steps:\n'
+step_times
 printf '\nall test suites passed in %ss\n' "$(( $(date +%s) - started ))"
