@@ -254,6 +254,14 @@ fn _column_roles(py: Python<'_>, rules: &PyRuleBook, kind: &str, headers: Vec<St
     Ok((0..cols.width()).map(|i| cols.role(i).map_or("", |r| r.name()).to_string()).collect())
 }
 
+/// A month's text as the core reads a record's month cell (SPEC §2.1: `YYYY-MM` or `YYYYMM`),
+/// written `YYYY-MM`; none for a text that is not a month. The Spark driver keeps with it the
+/// (month, legal entity) pairs of a range whose month the core can read.
+#[pyfunction]
+fn _month_text(text: &str) -> Option<String> {
+    text.parse::<crm_tiering::Month>().ok().map(|m| m.to_string())
+}
+
 /// Parses an amount exactly (for tests and helpers): returns a `decimal.Decimal`.
 #[pyfunction]
 fn parse_amount<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
@@ -284,6 +292,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     bench::register(m)?;
     m.add_function(wrap_pyfunction!(parse_amount, m)?)?;
     m.add_function(wrap_pyfunction!(_column_roles, m)?)?;
+    m.add_function(wrap_pyfunction!(_month_text, m)?)?;
     m.add("STATE_SCHEMA_VERSION", crm_tiering::STATE_SCHEMA_VERSION)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

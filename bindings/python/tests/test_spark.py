@@ -289,15 +289,18 @@ def test_legal_entities_are_the_whole_portfolios(spark, rules):
         r.unpersist()
 
 
-def test_legal_entities_are_the_whole_portfolios_month_by_month_in_a_range(spark, rules):
+@pytest.mark.parametrize("jan, feb", [("2024-01", "2024-02"), ("202401", "202402")])
+def test_legal_entities_are_the_whole_portfolios_month_by_month_in_a_range(spark, rules, jan, feb):
     """A replay of two months: in February, one customer of 620101 has a record and none of
     620102 has; every partition evaluates 620101's others at zero and holds 620102's, as the
     whole portfolio does (the driver declares each month's entities with records to the tasks:
-    option covered_entities), though most partitions have no 620101 record in February."""
+    option covered_entities), though most partitions have no 620101 record in February. The
+    months are written either way the core reads them (SPEC §2.1): the driver reads them with
+    the core."""
     ids = [f"62{i:08d}" for i in range(40)]
     entities = ["620101" if i % 2 else "620102" for i in range(40)]
     history = pa.table({
-        "month": ["2024-01"] * 40 + ["2024-02"],
+        "month": [jan] * 40 + [feb],
         "customer_id": ids + [ids[1]],
         "legal_entity": entities + ["620101"],
         "aum": ["250000"] * 40 + ["600000"],

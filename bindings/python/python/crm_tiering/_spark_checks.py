@@ -1,16 +1,11 @@
 """The driver's side of a Spark portfolio month before its tasks run (``spark.py``): the
 declared months as text, and the checks of the whole portfolio that a partition cannot make."""
 
-import re
 from typing import Any, Dict, List
 
 import pyarrow as pa
 
 import crm_tiering as ct
-
-# A month's text, as the core reads it (SPEC §2.1).
-_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
-
 
 def _months_text(months: Any) -> str:
     """``"YYYY-MM"``, ``"YYYY-MM..YYYY-MM"``, a date or a ``(first, last)`` pair, as text the
@@ -70,7 +65,8 @@ def _portfolio_checks(book: Any, aum: Any, columns: List[str], months: str, opti
         # A single month: every record is the month's (the core reads one without a month, or
         # with one it cannot read, as the declared month's).
         return sorted({f"{months}:{e}" for e in entities if e})
-    # A range: the pairs whose month is a month (a record whose month cannot be read covers no
-    # month, as in the core).
-    texts = [_months_text(m) for m in pairs.column("m").to_pylist()] if month_col is not None else []
-    return sorted({f"{m}:{e}" for m, e in zip(texts, entities) if e and _MONTH.fullmatch(m)})
+    # A range: the pairs whose month the core reads as a month (a record whose month cannot be
+    # read covers no month, as in the core), the month read by the core itself.
+    cells = pairs.column("m").to_pylist() if month_col is not None else []
+    months_read = [ct._native._month_text(_months_text(m)) for m in cells]
+    return sorted({f"{m}:{e}" for m, e in zip(months_read, entities) if e and m})
