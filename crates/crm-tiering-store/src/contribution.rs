@@ -202,25 +202,12 @@ fn decimal(r: &dyn Row, i: usize) -> Result<Option<Decimal>, StoreError> {
 }
 
 impl Db {
-    /// Creates the contribution tables (a new store, or the migration to schema 5).
-    pub(crate) fn create_contribution_tables(&mut self, what: &str) -> Result<(), StoreError> {
-        let dialect = self.d.dialect();
-        for t in TABLES {
-            for s in t.create_sql(dialect) {
-                self.exec(what, &s, &[])?;
-            }
-        }
-        Ok(())
-    }
-
     fn write_contribution(&mut self, c: &Contribution, meta: &ContributionMeta) -> Result<(), StoreError> {
         let what = format!("writing the contribution month {}", c.month);
-        self.lock(&what)?;
-        let r = (|| {
-            self.d.begin()?;
+        self.locked_transaction(&what, |db| {
             let m = c.month.yyyymm();
             let stored =
-                self.rows(&what, "SELECT count(*) FROM contribution_months WHERE month = ?1", &[m.into()], |r| {
+                db.rows(&what, "SELECT count(*) FROM contribution_months WHERE month = ?1", &[m.into()], |r| {
                     Ok(r.int(0)?.unwrap_or(0))
                 })?;
             if stored.first().is_some_and(|n| *n > 0) {
@@ -228,24 +215,13 @@ impl Db {
                     return Err(StoreError::AlreadyCommitted(format!(
                         "the contribution month {} is in {} already: give --rerun to replace it; nothing was written",
                         c.month,
-                        self.location()
+                        db.location()
                     )));
                 }
-                for t in TABLES {
-                    self.exec(&what, &format!("DELETE FROM {} WHERE month = ?1", t.name), &[m.into()])?;
-                }
+                db.delete_month(&what, TABLES, m)?;
             }
-            self.insert_contribution(&what, c, meta)?;
-            self.d.commit()
-        })();
-        if r.is_err() {
-            self.d.rollback();
-        }
-        self.d.unlock();
-        if r.is_ok() {
-            self.d.after_commit();
-        }
-        r.map_err(self.ctx(&format!("writing the contribution month {}", c.month)))
+            db.insert_contribution(&what, c, meta)
+        })
     }
 
     fn insert_contribution(&mut self, what: &str, c: &Contribution, meta: &ContributionMeta) -> Result<(), StoreError> {

@@ -196,49 +196,34 @@ fn checked(month: Month, outcomes: &[LoanOutcome]) -> Result<Vec<&LoanOutcome>, 
 }
 
 impl Db {
-    /// Creates the loan tables (a new store, or the migration to schema 6).
-    pub(crate) fn create_loan_tables(&mut self, what: &str) -> Result<(), StoreError> {
-        let dialect = self.d.dialect();
-        for t in TABLES {
-            for s in t.create_sql(dialect) {
-                self.exec(what, &s, &[])?;
-            }
-        }
-        Ok(())
-    }
-
     fn write_loans(&mut self, month: Month, outcomes: &[LoanOutcome], meta: &LoanMeta) -> Result<(), StoreError> {
         let what = format!("writing the loan month {month}");
         let sorted = checked(month, outcomes)?;
         let settings = serde_json::to_string(&meta.settings)
             .map_err(|e| StoreError::Input(format!("the loan settings cannot be written: {e}")))?;
-        self.lock(&what)?;
-        let r = (|| {
-            self.d.begin()?;
+        self.locked_transaction(&what, |db| {
             let m = month.yyyymm();
-            let latest = self.rows(&what, "SELECT max(month) FROM loan_months", &[], |r| r.int(0))?;
+            let latest = db.rows(&what, "SELECT max(month) FROM loan_months", &[], |r| r.int(0))?;
             match latest.first().copied().flatten() {
                 Some(l) if l > m => {
                     return Err(StoreError::Sequence(format!(
                         "the loan month {month} is before {}, the latest stored in {}: loan months are written in order, each from the states of the one before (a later month was classified from this month's states); nothing was written",
                         month_of(l)?,
-                        self.location()
+                        db.location()
                     )));
                 }
                 Some(l) if l == m && !meta.rerun => {
                     return Err(StoreError::AlreadyCommitted(format!(
                         "the loan month {month} is in {} already: give --rerun to replace it; nothing was written",
-                        self.location()
+                        db.location()
                     )));
                 }
                 Some(l) if l == m => {
-                    for t in TABLES {
-                        self.exec(&what, &format!("DELETE FROM {} WHERE month = ?1", t.name), &[m.into()])?;
-                    }
+                    db.delete_month(&what, TABLES, m)?;
                 }
                 _ => {}
             }
-            let before = self.rows(
+            let before = db.rows(
                 &what,
                 "SELECT month, states_sha256 FROM loan_months WHERE month < ?1 ORDER BY month DESC LIMIT 1",
                 &[m.into()],
@@ -257,17 +242,8 @@ impl Db {
                     name(before.first())
                 )));
             }
-            self.insert_loans(&what, m, &sorted, &meta.tool_version, &settings)?;
-            self.d.commit()
-        })();
-        if r.is_err() {
-            self.d.rollback();
-        }
-        self.d.unlock();
-        if r.is_ok() {
-            self.d.after_commit();
-        }
-        r.map_err(self.ctx(&what))
+            db.insert_loans(&what, m, &sorted, &meta.tool_version, &settings)
+        })
     }
 
     fn insert_loans(

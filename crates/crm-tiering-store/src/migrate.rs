@@ -65,11 +65,11 @@ impl Db {
                 v = 4;
             }
             if v == 4 {
-                self.create_contribution_tables(&what)?;
+                self.create_tables(&what, crate::contribution::TABLES)?;
                 v = 5;
             }
             if v == 5 {
-                self.create_loan_tables(&what)?;
+                self.create_tables(&what, crate::loans::TABLES)?;
                 v = 6;
             }
             if v == SCHEMA_VERSION {

@@ -109,6 +109,50 @@ impl Db {
         }
     }
 
+    /// Creates `tables` (a new store, or the migration that adds them).
+    pub(crate) fn create_tables(&mut self, what: &str, tables: &[&Table]) -> Result<(), StoreError> {
+        let dialect = self.d.dialect();
+        for t in tables {
+            for s in t.create_sql(dialect) {
+                self.exec(what, &s, &[])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes month `m`'s (yyyymm) rows of `tables`, each keyed by its `month` column.
+    pub(crate) fn delete_month(&mut self, what: &str, tables: &[&Table], m: i64) -> Result<(), StoreError> {
+        for t in tables {
+            self.exec(what, &format!("DELETE FROM {} WHERE month = ?1", t.name), &[m.into()])?;
+        }
+        Ok(())
+    }
+
+    /// Runs `body` in one transaction under the store's write lock: committed when it returns
+    /// `Ok`, rolled back otherwise (all of it or nothing); the lock released either way. A
+    /// database error is named as `what`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Locked`] when another writer holds the lock; `body`'s error; a database
+    /// error of the transaction.
+    pub(crate) fn locked_transaction(
+        &mut self,
+        what: &str,
+        body: impl FnOnce(&mut Self) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.lock(what)?;
+        let r = self.d.begin().and_then(|_| body(self)).and_then(|()| self.d.commit());
+        if r.is_err() {
+            self.d.rollback();
+        }
+        self.d.unlock();
+        if r.is_ok() {
+            self.d.after_commit();
+        }
+        r.map_err(self.ctx(what))
+    }
+
     pub(crate) fn exec(&mut self, what: &str, sql: &str, params: &[Value<'_>]) -> Result<u64, StoreError> {
         let c = self.ctx(what);
         self.d.execute(sql, params).map_err(c)
