@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crm_tiering::{Month, RuleBook};
-use crm_tiering_store::{InputFile, RunKind, RunMeta, RunStatus, Store, StoreError, StoreErrorKind};
+use crm_tiering_store::{InputFile, MonthRecord, RunKind, RunMeta, RunStatus, Store, StoreError, StoreErrorKind};
 
 use crate::exit::{Exit, Failure};
 
@@ -37,6 +37,24 @@ pub(crate) fn exit_of(kind: StoreErrorKind) -> Exit {
 /// A store error as a failure with its exit code.
 pub(crate) fn failure(e: StoreError) -> Failure {
     Failure::new(exit_of(e.kind()), e.to_string())
+}
+
+/// The failure for a month `store` has not committed, naming it and `committed` (the store's
+/// months): no `output` (a report, a work-list) was written.
+pub(crate) fn not_committed(store: &Store, month: Month, committed: &[MonthRecord], output: &str) -> Failure {
+    let committed: Vec<Month> = committed.iter().map(|r| r.month).collect();
+    let held = if committed.is_empty() {
+        "it has no committed month".to_string()
+    } else {
+        format!("its committed months are {}", crate::export::spans(&committed))
+    };
+    Failure::new(
+        Exit::Usage,
+        format!(
+            "month {month} is not committed in {} ({held}); no {output} was written: give a committed month",
+            store.location()
+        ),
+    )
 }
 
 /// Opens the store at `location` (a SQLite path or a `postgres://` URL) for writing; when there

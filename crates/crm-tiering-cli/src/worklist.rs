@@ -21,7 +21,7 @@ use crate::contribution::locate;
 use crate::exit::{Exit, Failure, listed};
 use crate::export::{Cell, Table, int, opt_text, text};
 use crate::output::Staging;
-use crate::store::{failure, open_read_only};
+use crate::store::{failure, not_committed, open_read_only};
 use crate::summary::tier_names;
 use crate::text::read_utf8;
 
@@ -301,7 +301,7 @@ fn collect(
 ) -> Result<(Vec<Row>, Counts), Failure> {
     let records = store.months().map_err(failure)?;
     if !records.iter().any(|r| r.month == month) {
-        return Err(not_committed(store, month, &records));
+        return Err(not_committed(store, month, &records, "work-list"));
     }
     let open = open_alerts(store, month)?;
     let wanted: BTreeSet<String> = open.iter().map(|(c, _)| c.clone()).collect();
@@ -393,21 +393,4 @@ fn write(args: &WorklistArgs, rows: &[Row]) -> Result<u64, Failure> {
     let written = t.finish()?;
     staging.commit()?;
     Ok(written)
-}
-
-/// The failure for a month the store has not committed, naming the committed months.
-fn not_committed(store: &Store, month: Month, records: &[MonthRecord]) -> Failure {
-    let committed: Vec<Month> = records.iter().map(|r| r.month).collect();
-    let held = if committed.is_empty() {
-        "it has no committed month".to_string()
-    } else {
-        format!("its committed months are {}", crate::export::spans(&committed))
-    };
-    Failure::new(
-        Exit::Usage,
-        format!(
-            "month {month} is not committed in {} ({held}); no work-list was written: give a committed month",
-            store.location()
-        ),
-    )
 }

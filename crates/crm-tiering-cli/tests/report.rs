@@ -169,7 +169,11 @@ fn a_month_not_committed_is_a_usage_error() {
     let file = dir.path().join("r.html");
     let o = cli(&["report", "--month", "2023-05", "--store", p(&store), "--out", p(&file)]);
     assert_eq!(code(&o), 2, "{}", err(&o));
-    assert!(err(&o).contains("month 2023-05 is not committed"), "{}", err(&o));
+    assert!(
+        err(&o).contains("month 2023-05 is not committed") && err(&o).contains("no report was written"),
+        "{}",
+        err(&o)
+    );
     assert!(err(&o).contains("its committed months are 2023-01..2023-03"), "{}", err(&o));
     assert!(!file.exists());
     // No store there: a usage error too, and nothing written.

@@ -219,6 +219,12 @@ fn a_month_the_store_has_not_committed_is_refused() {
     let a = assignments(dir.path(), ASSIGNMENTS);
     let o = cli(&["worklist", "--month", "2024-04", "--store", p(&store), "--assignments", p(&a), "--out", p(&file)]);
     assert_eq!(code(&o), 2, "{}", err(&o));
-    assert!(err(&o).contains("month 2024-04 is not committed") && err(&o).contains("2024-01..2024-03"), "{}", err(&o));
+    assert!(
+        err(&o).contains("month 2024-04 is not committed")
+            && err(&o).contains("2024-01..2024-03")
+            && err(&o).contains("no work-list was written"),
+        "{}",
+        err(&o)
+    );
     assert!(!file.exists());
 }

@@ -9,8 +9,8 @@ use crm_tiering::{Alert, AlertKind, EventKind, Month, RuleBook, TierCode};
 use crm_tiering_store::{MonthRecord, StateRow, Store};
 use rustc_hash::FxHashMap as HashMap;
 
-use crate::exit::{Exit, Failure};
-use crate::store::failure;
+use crate::exit::Failure;
+use crate::store::{failure, not_committed};
 use crate::summary::tier_names;
 
 /// The alert kinds of the near-threshold table (临界客户).
@@ -144,7 +144,7 @@ impl Tally {
 pub(crate) fn read(store: &mut Store, month: Month) -> Result<ReportData, Failure> {
     let months = store.months().map_err(failure)?;
     let Some(record) = months.iter().find(|r| r.month == month).cloned() else {
-        return Err(not_committed(store, month, &months));
+        return Err(not_committed(store, month, &months, "report"));
     };
     let previous = months.iter().map(|r| r.month).filter(|m| *m < month).max();
     let first = months.first().map_or(month, |r| r.month);
@@ -231,21 +231,4 @@ fn tier_axis(book: Option<&RuleBook>, tally: &Tally) -> Vec<TierLabel> {
         }
     }
     tiers
-}
-
-/// The failure for a month the store has not committed, naming it and the committed months.
-fn not_committed(store: &Store, month: Month, months: &[MonthRecord]) -> Failure {
-    let committed: Vec<Month> = months.iter().map(|r| r.month).collect();
-    let held = if committed.is_empty() {
-        "it has no committed month".to_string()
-    } else {
-        format!("its committed months are {}", crate::export::spans(&committed))
-    };
-    Failure::new(
-        Exit::Usage,
-        format!(
-            "month {month} is not committed in {} ({held}); no report was written: give a committed month",
-            store.location()
-        ),
-    )
 }
