@@ -77,9 +77,6 @@ pub(crate) struct Identities {
     kinds: Vec<CustomerKind>,
     entities: Vec<Box<str>>,
     entity_slots: FxHashMap<Box<str>, u32>,
-    /// The slot [`Identities::entity_slot`] last answered (0: none yet): customers come
-    /// entity by entity, so it is the usual answer, found without hashing.
-    last_slot: u32,
 }
 
 impl Identities {
@@ -114,11 +111,7 @@ impl Identities {
     /// Beyond 4 billion distinct legal entities.
     fn entity_slot(&mut self, legal_entity: Option<&str>) -> Result<u32, TieringError> {
         let Some(e) = legal_entity else { return Ok(0) };
-        if self.entity_name(self.last_slot) == Some(e) {
-            return Ok(self.last_slot);
-        }
         if let Some(&k) = self.entity_slots.get(e) {
-            self.last_slot = k;
             return Ok(k);
         }
         let k = u32::try_from(self.entities.len() + 1).map_err(|_| {
@@ -126,7 +119,6 @@ impl Identities {
         })?;
         self.entities.push(e.into());
         self.entity_slots.insert(e.into(), k);
-        self.last_slot = k;
         Ok(k)
     }
 
