@@ -30,12 +30,11 @@
 //! ([`crate::layout`]): a history missing where the flag says there is one, or there where it
 //! says none, is damage, never an empty history.
 
-use std::collections::HashMap;
-
 use crm_tiering::{
     BelowEntryRun, CustomerIdentity, CustomerKind, CustomerRef, CustomerState, Decimal, History, Month, SpecialVip,
     Status, TierCode, Watch, from_fen, to_fen,
 };
+use rustc_hash::FxHashMap;
 
 use crate::StoreError;
 
@@ -76,7 +75,8 @@ pub(crate) struct Dictionaries {
     /// The tier codes by index - 1 (a few, at most 255: found by a scan).
     tiers: Vec<TierCode>,
     entities: Vec<String>,
-    entity_index: HashMap<String, u32>,
+    /// Each legal entity's index (FxHash: looked up for every customer written).
+    entity_index: FxHashMap<String, u32>,
     /// Entries added since loading: (index, code).
     pub(crate) new_tiers: Vec<(i64, String)>,
     pub(crate) new_entities: Vec<(i64, String)>,

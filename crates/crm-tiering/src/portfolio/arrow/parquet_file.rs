@@ -8,6 +8,10 @@ use parquet::file::reader::{ChunkReader, Length};
 
 use super::{Cell, Columns, Extract, RuleBook, TableError, TableKind, TableReader};
 
+/// Rows decoded at a time: large enough that the decoder's work per batch (its arrays, its
+/// levels) is spread over many rows, small enough that a batch stays in the cache.
+const BATCH_ROWS: usize = 8192;
+
 /// A Parquet file's bytes (a [`std::fs::File`], [`bytes::Bytes`]) whose every read is checked
 /// against the file's length first: a footer, a row group or a page claiming more bytes than
 /// the file holds is an error, never an allocation of what it claims.
@@ -60,7 +64,7 @@ impl<R: ChunkReader> ChunkReader for CheckedChunks<R> {
 /// rows read.
 ///
 /// The columns' Arrow types are those of the file's Parquet schema (an Arrow schema embedded in
-/// its footer is not read). The file is read through [`CheckedChunks`] and in batches of 1,024
+/// its footer is not read). The file is read through [`CheckedChunks`] and in batches of 8,192
 /// rows, every column chunk checked to lie within the file first; room for the AUM
 /// records is reserved for the row count the footer claims only up to one record per byte of
 /// the file (a row count the data cannot hold is never reserved), and a file whose data holds
@@ -157,7 +161,7 @@ fn read_unguarded<R: ChunkReader + 'static>(
         let rows = u64::try_from(claimed).unwrap_or(0).min(len);
         extract.reserve(usize::try_from(rows).unwrap_or(0));
     }
-    let batches = builder.with_batch_size(1024).build().map_err(damaged)?;
+    let batches = builder.with_batch_size(BATCH_ROWS).build().map_err(damaged)?;
     for batch in batches {
         let batch = batch.map_err(|e| TableError::Data {
             table: name.to_string(),

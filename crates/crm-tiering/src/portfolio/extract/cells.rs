@@ -87,6 +87,8 @@ pub(super) fn cell_amount_at<C: Cells + ?Sized>(
 pub(super) fn trim_cr(text: &str) -> &str {
     match (text.as_bytes().first(), text.as_bytes().last()) {
         (Some(a), Some(z)) if *a != b'\r' && *z != b'\r' => text,
+        // An empty cell (a null amount, the usual gap of a typed table) at once too.
+        (None, _) => text,
         _ => text.trim_matches('\r'),
     }
 }
