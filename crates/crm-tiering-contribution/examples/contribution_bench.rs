@@ -162,9 +162,11 @@ fn check_lineage(result: &Contribution, sums: &[(String, Decimal)]) {
     }
 }
 
-fn peak_rss() -> String {
+/// A figure of `/proc/self/status` (`VmHWM`: the peak resident memory; `VmRSS`: the current).
+fn status(key: &str) -> String {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status.lines().find(|l| l.starts_with("VmHWM")).unwrap_or("VmHWM: ?").split_whitespace().skip(1).collect()
+    let line = status.lines().find(|l| l.starts_with(key)).unwrap_or("? ?");
+    line.split_whitespace().skip(1).collect()
 }
 
 fn main() {
@@ -183,6 +185,7 @@ fn main() {
     };
     let inputs = inputs(&dir, list);
     let read_s = start.elapsed().as_secs_f64();
+    let read_rss = status("VmRSS");
     let t = Instant::now();
     let mut lineage = LineageWriter::new(&out);
     let month = "2024-03".parse().expect("month");
@@ -205,10 +208,10 @@ fn main() {
     let write_s = t.elapsed().as_secs_f64();
     let lines = lineage.sums.len();
     eprintln!(
-        "{} customers with lineage: read {read_s:.2}s, compute and write the lineage {compute_s:.2}s, \
+        "{} customers with lineage: read {read_s:.2}s (resident {read_rss}), compute and write the lineage {compute_s:.2}s, \
          check and write the rest {write_s:.2}s, total {:.2}s, peak RSS {}",
         lines,
         start.elapsed().as_secs_f64(),
-        peak_rss()
+        status("VmHWM")
     );
 }

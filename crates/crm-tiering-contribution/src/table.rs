@@ -63,7 +63,7 @@ impl Symbols {
     }
 }
 
-/// One account-month: ids as numbers, the rest as read.
+/// One account-month: ids as numbers, the decimals packed, the rest as read (64 bytes).
 #[derive(Debug, Clone, Copy)]
 struct Row {
     month: Month,
@@ -72,12 +72,60 @@ struct Row {
     term: u32,
     branch: u32,
     legal_entity: u32,
+    /// The day count, when `has_days`.
+    days: u32,
+    /// The average balance, the customer rate and the risk weight, packed.
+    decimals: [Packed; 3],
     side: Side,
     loan_class: Option<LoanClass>,
-    days: Option<u32>,
-    average_balance: Decimal,
-    customer_rate: Decimal,
-    risk_weight: Option<Decimal>,
+    has_days: bool,
+}
+
+/// A decimal in 10 bytes: its mantissa and scale when the mantissa fits 64 bits and the two
+/// give back the very same decimal, else its index among the table's wide decimals; or none.
+#[derive(Debug, Clone, Copy)]
+struct Packed {
+    bits: [u8; 8],
+    scale: u8,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    None,
+    Narrow,
+    Wide,
+}
+
+impl Packed {
+    /// `d` packed (a wide one added to `wide`).
+    fn new(d: Option<Decimal>, wide: &mut Vec<Decimal>) -> Packed {
+        let Some(d) = d else { return Packed { bits: [0; 8], scale: 0, kind: Kind::None } };
+        let narrow = i64::try_from(d.mantissa()).ok().and_then(|m| u8::try_from(d.scale()).ok().map(|s| (m, s)));
+        if let Some((m, scale)) = narrow {
+            let packed = Packed { bits: m.to_le_bytes(), scale, kind: Kind::Narrow };
+            // Exactly the same decimal back (a negative zero is kept wide).
+            if packed.narrow().is_some_and(|back| back.serialize() == d.serialize()) {
+                return packed;
+            }
+        }
+        let index = u64::try_from(wide.len()).unwrap_or(u64::MAX);
+        wide.push(d);
+        Packed { bits: index.to_le_bytes(), scale: 0, kind: Kind::Wide }
+    }
+
+    fn narrow(self) -> Option<Decimal> {
+        Decimal::try_from_i128_with_scale(i128::from(i64::from_le_bytes(self.bits)), u32::from(self.scale)).ok()
+    }
+
+    /// The decimal (`wide` the table's wide decimals).
+    fn get(self, wide: &[Decimal]) -> Option<Decimal> {
+        match self.kind {
+            Kind::None => None,
+            Kind::Narrow => self.narrow(),
+            Kind::Wide => usize::try_from(u64::from_le_bytes(self.bits)).ok().and_then(|i| wide.get(i)).copied(),
+        }
+    }
 }
 
 /// An account-month as the computation reads it: its fields borrowed from the table, and its
@@ -100,7 +148,7 @@ pub(crate) struct AccountRef<'a> {
     pub(crate) risk_weight: Option<Decimal>,
 }
 
-/// A month's account-months held compactly: about 100 bytes each with its account id, where an
+/// A month's account-months held compactly: about 80 bytes each with its account id, where an
 /// [`AccountMonth`] with its six texts takes about 400. The same records as a list of
 /// [`AccountMonth`]s, in the same order, computed the same: [`compute_table_streaming`]
 /// computes a month from a table; [`AccountMonthTable::read_csv`] reads one from a CSV file
@@ -110,6 +158,8 @@ pub(crate) struct AccountRef<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct AccountMonthTable {
     rows: Vec<Row>,
+    /// The decimals that do not pack narrow.
+    wide: Vec<Decimal>,
     accounts: Texts,
     customers: Texts,
     symbols: Symbols,
@@ -166,12 +216,12 @@ impl AccountMonthTable {
             term,
             branch,
             legal_entity,
+            days: a.days.unwrap_or(0),
+            decimals: [Some(a.average_balance), Some(a.customer_rate), a.risk_weight]
+                .map(|d| Packed::new(d, &mut self.wide)),
             side: a.side,
             loan_class: a.loan_class,
-            days: a.days,
-            average_balance: a.average_balance,
-            customer_rate: a.customer_rate,
-            risk_weight: a.risk_weight,
+            has_days: a.days.is_some(),
         });
         Ok(())
     }
@@ -228,6 +278,8 @@ impl AccountMonthTable {
         let r = self.rows.get(index)?;
         let row = u32::try_from(index).ok()?;
         let name = |id| self.symbols.names.get(id);
+        // Packed exactly: a balance and a rate are always there.
+        let [balance, rate, weight] = r.decimals.map(|d| d.get(&self.wide));
         Some(AccountRef {
             row,
             month: r.month,
@@ -236,18 +288,46 @@ impl AccountMonthTable {
             product: name(r.product),
             term: name(r.term),
             side: r.side,
-            average_balance: r.average_balance,
-            customer_rate: r.customer_rate,
-            days: r.days,
+            average_balance: balance?,
+            customer_rate: rate?,
+            days: r.has_days.then_some(r.days),
             branch: name(r.branch),
             legal_entity: name(r.legal_entity),
             loan_class: r.loan_class,
-            risk_weight: r.risk_weight,
+            risk_weight: weight,
         })
     }
 
     /// Every account-month, in order.
     pub(crate) fn rows(&self) -> impl Iterator<Item = AccountRef<'_>> + '_ {
         (0..self.rows.len()).filter_map(|i| self.row(i))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_pack_exactly() {
+        let mut wide = Vec::new();
+        let texts =
+            ["0", "0.00", "-0.00", "1269687.62", "-3.5", "0.012048", "9223372036854775807", "9223372036854775808"];
+        let mut values: Vec<Decimal> = texts.iter().map(|t| t.parse().unwrap()).collect();
+        values.extend([Decimal::MAX, Decimal::MIN, Decimal::new(1, 28), -Decimal::ZERO]);
+        let expected =
+            values.iter().filter(|d| i64::try_from(d.mantissa()).is_err() || (d.is_zero() && d.is_sign_negative()));
+        let expected = expected.count();
+        for d in values {
+            let p = Packed::new(Some(d), &mut wide);
+            let back = p.get(&wide).unwrap();
+            assert_eq!(back.serialize(), d.serialize(), "{d}");
+            assert_eq!(back.to_string(), d.to_string());
+        }
+        // The negative zeros and the mantissas beyond 64 bits are kept wide.
+        assert_eq!(wide.len(), expected);
+        assert!(expected >= 3);
+        assert!(Packed::new(None, &mut wide).get(&wide).is_none());
+        assert_eq!(std::mem::size_of::<Row>(), 64);
     }
 }

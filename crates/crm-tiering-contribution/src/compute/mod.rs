@@ -36,8 +36,32 @@ pub(crate) struct CustomerFigures {
     pub(crate) home: Option<(i128, u32)>,
 }
 
-/// The customers of the month, by id.
-pub(crate) type Customers<'a> = BTreeMap<&'a str, CustomerFigures>;
+/// The customers of the month, in id order (each once): the account-months are computed by
+/// customer in that order, so the list is built in order, without a map's nodes.
+pub(crate) struct Customers<'a>(Vec<(&'a str, CustomerFigures)>);
+
+impl<'a> Customers<'a> {
+    /// A customer's figures.
+    pub(crate) fn get_mut(&mut self, id: &str) -> Option<&mut CustomerFigures> {
+        let i = self.0.binary_search_by(|(c, _)| (*c).cmp(id)).ok()?;
+        self.0.get_mut(i).map(|(_, c)| c)
+    }
+
+    /// Each customer with its figures, in id order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&'a str, &CustomerFigures)> + '_ {
+        self.0.iter().map(|(id, c)| (*id, c))
+    }
+
+    /// Each customer with its figures to change, in id order.
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (&'a str, &mut CustomerFigures)> + '_ {
+        self.0.iter_mut().map(|(id, c)| (*id, c))
+    }
+
+    /// The customers' figures, in id order.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &CustomerFigures> + '_ {
+        self.0.iter().map(|(_, c)| c)
+    }
+}
 
 /// The run's book, month and inputs (the account-months as a table).
 pub(crate) struct Run<'a> {
@@ -186,7 +210,7 @@ fn run(run: &Run<'_>, lines: &mut dyn Lines) -> Result<Contribution, Contributio
         grouped.push((first.customer, c));
     }
     branch.flush(&mut branches);
-    let mut customers: Customers<'_> = grouped.into_iter().collect();
+    let mut customers = Customers(grouped);
     customer_lines(inputs, &mut customers);
     let stages = stages::run_stages(run, &mut customers).unwrap_or_else(|e| {
         errors.extend(e);
@@ -230,11 +254,11 @@ fn lineage(
     lines: &mut dyn Lines,
 ) -> Result<Vec<CustomerMonth>, ContributionError> {
     let totals: Vec<Decimal> = stages.iter().map(|s| s.driver_total).collect();
-    let mut out = Vec::with_capacity(customers.len());
+    let mut out = Vec::with_capacity(customers.0.len());
     let account_lines: usize = run.accounts.rows().map(|a| account_line_count(run.book, &a)).sum();
     lines.reserve(customers.values().map(|c| c.lines.len()).sum::<usize>() + account_lines);
     let mut pending = Vec::new();
-    for (id, c) in customers {
+    for (id, c) in customers.0 {
         pending.clear();
         for a in c.accounts.clone().filter_map(|p| order.at(p)) {
             account_amounts(run, &a)?.lines(a.row, &mut pending);

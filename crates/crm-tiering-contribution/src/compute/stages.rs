@@ -2,7 +2,6 @@
 //! shares by largest remainder, and the conservation check.
 
 use std::collections::BTreeMap;
-use std::collections::btree_map::IterMut;
 use std::iter::Peekable;
 
 use crm_tiering::Decimal;
@@ -183,14 +182,14 @@ fn quantities<'a>(
 }
 
 /// The customer `target`, advancing `cursor` (in id order) past the customers before it.
-fn seek<'c, 'a: 'c>(
-    cursor: &mut Peekable<IterMut<'c, &'a str, CustomerFigures>>,
+fn seek<'a, 'c>(
+    cursor: &mut Peekable<impl Iterator<Item = (&'a str, &'c mut CustomerFigures)>>,
     target: &str,
 ) -> Option<&'c mut CustomerFigures> {
-    while cursor.peek().is_some_and(|(id, _)| **id < target) {
+    while cursor.peek().is_some_and(|(id, _)| *id < target) {
         cursor.next();
     }
-    cursor.next_if(|(id, _)| **id == target).map(|(_, c)| c)
+    cursor.next_if(|(id, _)| *id == target).map(|(_, c)| c)
 }
 
 fn coefficient(
