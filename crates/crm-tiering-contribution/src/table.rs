@@ -298,6 +298,12 @@ impl AccountMonthTable {
         })
     }
 
+    /// The account-month's customer and account: the order it is computed in.
+    pub(crate) fn key(&self, index: usize) -> Option<(&str, &str)> {
+        let r = self.rows.get(index)?;
+        Some((self.customers.get(r.customer), self.accounts.get(u32::try_from(index).ok()?)))
+    }
+
     /// Every account-month, in order.
     pub(crate) fn rows(&self) -> impl Iterator<Item = AccountRef<'_>> + '_ {
         (0..self.rows.len()).filter_map(|i| self.row(i))

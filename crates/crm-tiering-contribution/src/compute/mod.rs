@@ -126,15 +126,15 @@ pub fn compute_table_streaming(
 
 /// Where the lineage lines go: a list, or a caller's function.
 trait Lines {
-    /// Room for `n` more lines.
-    fn reserve(&mut self, n: usize);
+    /// Room for `n()` more lines (counted only for a list).
+    fn reserve(&mut self, n: &dyn Fn() -> usize);
     /// The next line.
     fn push(&mut self, line: LineageLine);
 }
 
 impl Lines for Vec<LineageLine> {
-    fn reserve(&mut self, n: usize) {
-        self.reserve_exact(n);
+    fn reserve(&mut self, n: &dyn Fn() -> usize) {
+        self.reserve_exact(n());
     }
 
     fn push(&mut self, line: LineageLine) {
@@ -146,7 +146,7 @@ impl Lines for Vec<LineageLine> {
 struct Stream<F>(F);
 
 impl<F: FnMut(LineageLine)> Lines for Stream<F> {
-    fn reserve(&mut self, _: usize) {}
+    fn reserve(&mut self, _: &dyn Fn() -> usize) {}
 
     fn push(&mut self, line: LineageLine) {
         (self.0)(line);
@@ -163,11 +163,11 @@ pub(crate) struct Order<'a> {
 
 impl<'a> Order<'a> {
     fn new(accounts: &'a AccountMonthTable) -> Self {
-        if accounts.rows().is_sorted_by(|a, b| sort_key(a) <= sort_key(b)) {
+        if (0..accounts.len()).map(|i| accounts.key(i)).is_sorted() {
             return Order { accounts, rows: None };
         }
         let mut rows: Vec<u32> = (0..accounts.len()).filter_map(|i| u32::try_from(i).ok()).collect();
-        let key = |r: &u32| usize::try_from(*r).ok().and_then(|r| accounts.row(r)).map(|a| (a.customer, a.account));
+        let key = |r: &u32| usize::try_from(*r).ok().and_then(|r| accounts.key(r));
         rows.sort_by(|a, b| key(a).cmp(&key(b)));
         Order { accounts, rows: Some(rows) }
     }
@@ -255,8 +255,10 @@ fn lineage(
 ) -> Result<Vec<CustomerMonth>, ContributionError> {
     let totals: Vec<Decimal> = stages.iter().map(|s| s.driver_total).collect();
     let mut out = Vec::with_capacity(customers.0.len());
-    let account_lines: usize = run.accounts.rows().map(|a| account_line_count(run.book, &a)).sum();
-    lines.reserve(customers.values().map(|c| c.lines.len()).sum::<usize>() + account_lines);
+    lines.reserve(&|| {
+        let accounts: usize = run.accounts.rows().map(|a| account_line_count(run.book, &a)).sum();
+        customers.values().map(|c| c.lines.len()).sum::<usize>() + accounts
+    });
     let mut pending = Vec::new();
     for (id, c) in customers.0 {
         pending.clear();
@@ -399,11 +401,6 @@ fn account_line_count(book: &RuleBook, a: &AccountRef<'_>) -> usize {
     let risk = a.loan_class.is_some_and(|c| book.provision_rate(c).is_some());
     let capital = a.risk_weight.is_some() && book.capital_rate().is_some();
     1 + usize::from(risk) + usize::from(capital)
-}
-
-/// The order account-months are computed in: by customer, then account.
-fn sort_key<'a>(a: &AccountRef<'a>) -> (&'a str, &'a str) {
-    (a.customer, a.account)
 }
 
 /// The running sum of one branch's account lines: consecutive account-months mostly share a

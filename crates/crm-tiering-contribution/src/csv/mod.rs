@@ -22,7 +22,9 @@ pub use readers::{
 /// cells one line at a time as the table is read (no line's cells are kept).
 struct Table<'a> {
     name: &'a str,
-    columns: BTreeMap<String, usize>,
+    /// Each column's name and cell index (a few), found by a scan that
+    /// compares lengths first (a map compares the bytes of every name on the way).
+    columns: Vec<(String, usize)>,
     /// The text after the header line (the header is line 1).
     body: &'a str,
 }
@@ -77,6 +79,7 @@ impl<'a> Table<'a> {
                 errors.push(error(1, Some((*c).to_string()), "a required column is missing".into()));
             }
         }
+        let columns = columns.into_iter().collect();
         if errors.is_empty() { Ok(Table { name, columns, body: "" }) } else { Err(ContributionErrors(errors)) }
     }
 
@@ -188,7 +191,8 @@ fn lines(text: &str) -> impl Iterator<Item = &str> {
 impl Row<'_> {
     /// The cell of a column (empty when the table has no such column).
     fn cell(&self, column: &str) -> &str {
-        self.table.columns.get(column).and_then(|i| self.cells.get(*i)).map_or("", |c| c.as_ref())
+        let index = self.table.columns.iter().find(|(name, _)| name == column).map(|(_, i)| *i);
+        index.and_then(|i| self.cells.get(i)).map_or("", |c| c.as_ref())
     }
 
     fn fail(&mut self, column: &str, message: String) {
