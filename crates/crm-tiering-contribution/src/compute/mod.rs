@@ -153,11 +153,11 @@ impl<F: FnMut(LineageLine)> Lines for Stream<F> {
     }
 }
 
-/// The order account-months are computed in: by customer, then account. `None` when the
-/// table is in that order already (extracts usually come sorted: checking is linear, sorting
-/// is not).
-pub(crate) struct Order<'a> {
+/// The order account-months are computed in: by customer, then account.
+struct Order<'a> {
     accounts: &'a AccountMonthTable,
+    /// The rows in that order; `None` when the table is in that order already (extracts
+    /// usually come sorted: checking is linear, sorting is not).
     rows: Option<Vec<u32>>,
 }
 
@@ -192,8 +192,8 @@ fn run(run: &Run<'_>, lines: &mut dyn Lines) -> Result<Contribution, Contributio
     let mut branches: BTreeMap<(&str, &str), Fen> = BTreeMap::new();
     let order = Order::new(run.accounts);
     let mut errors = Vec::new();
-    // Accounts come grouped by customer, so each customer's figures are built in turn and the
-    // map is built from the sorted list at once.
+    // Accounts come grouped by customer, so each customer's figures are built in turn, and
+    // the customers come in id order.
     let mut grouped: Vec<(&str, CustomerFigures)> = Vec::new();
     let mut branch = BranchSum::default();
     let mut p = 0;

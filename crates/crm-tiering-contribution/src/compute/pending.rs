@@ -100,3 +100,11 @@ impl Pending {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_kept_line_is_small() {
+        assert_eq!(std::mem::size_of::<super::Pending>(), 44);
+    }
+}
