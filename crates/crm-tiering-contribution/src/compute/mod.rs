@@ -10,7 +10,7 @@ use std::ops::Range;
 use crm_tiering::Month;
 
 use crate::error::{ContributionError, ContributionErrors};
-use crate::fen::{amount_fen, prorate};
+use crate::fen::{amount_fen, fen_decimal, prorate};
 use crate::ftp::Lookup;
 use crate::inputs::{Inputs, Side};
 use crate::lineage::{
@@ -26,8 +26,8 @@ use pending::{Amount, Pending};
 #[derive(Default)]
 pub(crate) struct CustomerFigures {
     pub(crate) fen: Fen,
-    pub(crate) by_pool: Vec<PoolAmount>,
-    /// The fee, direct cost and stage share lines (account lines are made at the end).
+    /// The fee, direct cost and stage share lines (account lines are made at the end; the
+    /// allocated costs by pool are read from the stage shares then).
     pub(crate) lines: Vec<Pending>,
     /// The customer's account-months: positions in the run's order.
     pub(crate) accounts: Range<u32>,
@@ -273,10 +273,24 @@ fn lineage(
         out.push(CustomerMonth {
             customer: id.to_string(),
             figures: Figures::from_fen(&c.fen),
-            allocated_by_pool: c.by_pool,
+            allocated_by_pool: by_pool(run, &c.lines),
         });
     }
     Ok(out)
+}
+
+/// A customer's allocated costs by pool, in stage order: its stage shares that are not zero.
+fn by_pool(run: &Run<'_>, lines: &[Pending]) -> Vec<PoolAmount> {
+    let pool = |stage: u32| usize::try_from(stage).ok().and_then(|s| run.book.stages().get(s.wrapping_sub(1)));
+    lines
+        .iter()
+        .filter_map(|p| match *p {
+            Pending::Allocated { stage, share, .. } if share.get() != 0 => {
+                pool(stage).map(|s| PoolAmount { pool: s.pool.clone(), amount: fen_decimal(share.get()) })
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// What an account-month contributes: its interest, and its risk cost and capital charge

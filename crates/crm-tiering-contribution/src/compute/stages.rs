@@ -85,9 +85,6 @@ fn run_stage<'a>(
             outcome.to_pools.push(PoolAmount { pool: (*target).to_string(), amount: fen_decimal(share) });
         } else if let Some(c) = seek(&mut cursor, target) {
             c.fen[ALLOCATED] += share;
-            if share != 0 {
-                c.by_pool.push(PoolAmount { pool: stage.pool.clone(), amount: fen_decimal(share) });
-            }
             let stage = u32::try_from(number).unwrap_or(u32::MAX);
             c.lines.push(Pending::Allocated { stage, quantity: *quantity, share: Amount::new(share) });
         }
