@@ -7,6 +7,9 @@
 //! cargo run --release -p crm-tiering-contribution --example contribution_data -- 1000000 10 /tmp/cd
 //! cargo run --release -p crm-tiering-contribution --example contribution_bench -- /tmp/cd /tmp/cd-out
 //! ```
+//! The account-months are read line by line into an [`AccountMonthTable`]; with a third
+//! argument `list`, into a list of `AccountMonth`s from the whole file's text, as `compute`
+//! takes them (the same outputs).
 //! Prints each phase's seconds and the peak resident memory (`VmHWM`) to standard error.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout, missing_docs)]
 
@@ -17,8 +20,9 @@ use std::time::Instant;
 
 use crm_tiering::Decimal;
 use crm_tiering_contribution::{
-    Contribution, ContributionErrors, Figures, Inputs, LineageLine, RuleBook, compute_streaming, read_account_months,
-    read_activities, read_assignments, read_cost_pools, read_direct_costs, read_fees,
+    AccountMonthTable, Contribution, ContributionErrors, Figures, Inputs, LineageLine, RuleBook, compute_streaming,
+    compute_table_streaming, read_account_months, read_activities, read_assignments, read_cost_pools,
+    read_direct_costs, read_fees,
 };
 
 fn read(dir: &Path, name: &str) -> String {
@@ -29,9 +33,12 @@ fn ok<T>(what: &str, r: Result<Vec<T>, ContributionErrors>) -> Vec<T> {
     r.unwrap_or_else(|e| panic!("{what}: {e}"))
 }
 
-fn inputs(dir: &Path) -> Inputs {
+/// The inputs besides the account-months (read with them when `list`).
+fn inputs(dir: &Path, list: bool) -> Inputs {
+    let account_months =
+        if list { ok("accounts", read_account_months("accounts.csv", &read(dir, "accounts.csv"))) } else { Vec::new() };
     Inputs {
-        account_months: ok("accounts", read_account_months("accounts.csv", &read(dir, "accounts.csv"))),
+        account_months,
         fees: ok("fees", read_fees("fees.csv", &read(dir, "fees.csv"))),
         cost_pools: ok("pools", read_cost_pools("pools.csv", &read(dir, "pools.csv"))),
         activities: ok("activities", read_activities("activities.csv", &read(dir, "activities.csv"))),
@@ -155,9 +162,11 @@ fn check_lineage(result: &Contribution, sums: &[(String, Decimal)]) {
     }
 }
 
-fn peak_rss() -> String {
+/// A figure of `/proc/self/status` (`VmHWM`: the peak resident memory; `VmRSS`: the current).
+fn status(key: &str) -> String {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status.lines().find(|l| l.starts_with("VmHWM")).unwrap_or("VmHWM: ?").split_whitespace().skip(1).collect()
+    let line = status.lines().find(|l| l.starts_with(key)).unwrap_or("? ?");
+    line.split_whitespace().skip(1).collect()
 }
 
 fn main() {
@@ -166,29 +175,43 @@ fn main() {
     let out = Path::new(args.get(1).map_or("contribution-out", String::as_str)).to_path_buf();
     let start = Instant::now();
     let book = RuleBook::from_path(&dir.join("book.toml")).unwrap_or_else(|e| panic!("book: {e}"));
-    let inputs = inputs(&dir);
+    let list = args.get(2).is_some_and(|a| a == "list");
+    let table = if list {
+        AccountMonthTable::new()
+    } else {
+        let file = File::open(dir.join("accounts.csv")).expect("open accounts.csv");
+        let reader = std::io::BufReader::with_capacity(1 << 20, file);
+        AccountMonthTable::read_csv("accounts.csv", reader).unwrap_or_else(|e| panic!("accounts: {e}"))
+    };
+    let inputs = inputs(&dir, list);
     let read_s = start.elapsed().as_secs_f64();
+    let read_rss = status("VmRSS");
     let t = Instant::now();
     let mut lineage = LineageWriter::new(&out);
     let month = "2024-03".parse().expect("month");
-    let result =
-        compute_streaming(&book, month, &inputs, |l| lineage.line(&l)).unwrap_or_else(|e| panic!("compute: {e}"));
+    let result = if list {
+        compute_streaming(&book, month, &inputs, |l| lineage.line(&l))
+    } else {
+        compute_table_streaming(&book, month, &table, &inputs, |l| lineage.line(&l))
+    };
+    let result = result.unwrap_or_else(|e| panic!("compute: {e}"));
     if let Some(e) = lineage.error.take() {
         panic!("write the lineage: {e}");
     }
     lineage.w.flush().expect("write the lineage");
     let compute_s = t.elapsed().as_secs_f64();
     drop(inputs);
+    drop(table);
     let t = Instant::now();
     check_lineage(&result, &lineage.sums);
     write(&out, &result).expect("write the outputs");
     let write_s = t.elapsed().as_secs_f64();
     let lines = lineage.sums.len();
     eprintln!(
-        "{} customers with lineage: read {read_s:.2}s, compute and write the lineage {compute_s:.2}s, \
+        "{} customers with lineage: read {read_s:.2}s (resident {read_rss}), compute and write the lineage {compute_s:.2}s, \
          check and write the rest {write_s:.2}s, total {:.2}s, peak RSS {}",
         lines,
         start.elapsed().as_secs_f64(),
-        peak_rss()
+        status("VmHWM")
     );
 }

@@ -52,10 +52,11 @@ mod lineage;
 mod records;
 mod rollup;
 mod rules;
+mod table;
 mod validate;
 
 pub use allocate::largest_remainder;
-pub use compute::{compute, compute_streaming};
+pub use compute::{compute, compute_streaming, compute_table_streaming};
 pub use csv::{
     read_account_months, read_activities, read_assignments, read_cost_pools, read_direct_costs, read_fees,
     read_ftp_rates,
@@ -69,6 +70,7 @@ pub use lineage::{
     PoolAmount, StageOutcome,
 };
 pub use rules::{Dimension, Driver, RuleBook, Stage};
+pub use table::AccountMonthTable;
 pub use validate::check_assignments;
 
 /// The crate's README, whose examples run as doctests.

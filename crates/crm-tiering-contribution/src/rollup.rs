@@ -29,7 +29,7 @@ pub(crate) fn managers(
     let mut managers: BTreeMap<&str, (usize, Fen)> = BTreeMap::new();
     let mut unassigned = Fen::default();
     let mut total = Fen::default();
-    for (id, c) in customers {
+    for (id, c) in customers.iter() {
         add(&mut total, &c.fen);
         let Some(targets) = shares.get(id) else {
             add(&mut unassigned, &c.fen);

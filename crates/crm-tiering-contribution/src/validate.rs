@@ -8,25 +8,44 @@ use crm_tiering::{Decimal, MAX_AMOUNT, Month};
 use crate::error::ContributionError;
 use crate::fen::{MAX_RATE_DECIMALS, amount_fen};
 use crate::ftp::check_rate;
-use crate::inputs::{AccountMonth, Assignment, Inputs, Role, Side};
+use crate::inputs::{Assignment, Inputs, Role, Side};
 use crate::rules::RuleBook;
+use crate::table::{AccountMonthTable, AccountRef};
 
 /// Every record error of the inputs, in input order.
-pub(crate) fn validate(book: &RuleBook, month: Month, inputs: &Inputs) -> Vec<ContributionError> {
+pub(crate) fn validate(
+    book: &RuleBook,
+    month: Month,
+    inputs: &Inputs,
+    table: &AccountMonthTable,
+) -> Vec<ContributionError> {
     let mut errors = Vec::new();
     // Hash sets: only membership is asked of them.
-    let mut accounts = HashSet::with_capacity(inputs.account_months.len());
     let mut customers = HashSet::new();
     let mut previous = None;
-    for a in &inputs.account_months {
-        account_month(a, month, &mut errors);
-        if previous != Some(a.customer.as_str()) {
-            customers.insert(a.customer.as_str());
-            previous = Some(a.customer.as_str());
+    // Accounts in increasing order are distinct: the set of accounts seen is built only when
+    // one comes out of order.
+    let mut accounts: Option<HashSet<&str>> = None;
+    let mut last: Option<&str> = None;
+    for (i, a) in table.rows().enumerate() {
+        account_month(&a, month, &mut errors);
+        if previous != Some(a.customer) {
+            customers.insert(a.customer);
+            previous = Some(a.customer);
         }
-        if !accounts.insert(a.account.as_str()) {
-            errors.push(ContributionError::DuplicateAccountMonth { account: a.account.clone(), month: a.month });
+        let duplicate = match &mut accounts {
+            Some(seen) => !seen.insert(a.account),
+            None if last.is_none_or(|l| l < a.account) => false,
+            None => {
+                let mut seen = HashSet::with_capacity(table.len());
+                seen.extend(table.rows().take(i).map(|r| r.account));
+                !accounts.insert(seen).insert(a.account)
+            }
+        };
+        if duplicate {
+            errors.push(ContributionError::DuplicateAccountMonth { account: a.account.to_string(), month: a.month });
         }
+        last = Some(a.account);
     }
     let mut check = Check { month, customers: &customers, errors };
     for f in &inputs.fees {
@@ -113,11 +132,11 @@ fn amount_problem(amount: Decimal, signed: bool) -> Option<String> {
     }
 }
 
-fn account_month(a: &AccountMonth, month: Month, errors: &mut Vec<ContributionError>) {
+fn account_month(a: &AccountRef<'_>, month: Month, errors: &mut Vec<ContributionError>) {
     let mut fail = |field: &str, message: String| {
         errors.push(ContributionError::record(format!("account {}", a.account), field, message));
     };
-    for (field, value) in [("account", &a.account), ("customer", &a.customer), ("product", &a.product)] {
+    for (field, value) in [("account", a.account), ("customer", a.customer), ("product", a.product)] {
         if value.is_empty() {
             fail(field, "empty: a value is required".into());
         }

@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use crm_tiering_contribution::{
-    Inputs, RuleBook, compute, compute_streaming, read_account_months, read_activities, read_assignments,
-    read_cost_pools, read_fees,
+    AccountMonthTable, Inputs, RuleBook, compute, compute_streaming, compute_table_streaming, read_account_months,
+    read_activities, read_assignments, read_cost_pools, read_fees,
 };
 
 const BOOK: &str = r#"
@@ -131,4 +131,29 @@ fn streaming_hands_over_the_lineage_in_order() {
     let mut called = 0;
     assert!(compute_streaming(&book, month, &bad, |_| called += 1).is_err());
     assert_eq!(called, 0);
+}
+
+#[test]
+fn a_table_read_line_by_line_computes_as_the_list() {
+    let book = RuleBook::from_toml_str(BOOK).unwrap();
+    let month = "2024-03".parse().unwrap();
+    for order in [[0, 1, 2, 3, 4, 5, 6, 7], [5, 0, 4, 2, 7, 3, 1, 6]] {
+        let mut inputs = inputs(&order);
+        let whole = compute(&book, month, &inputs).unwrap();
+        let mut text = format!("{HEADER}\r\n");
+        for i in order {
+            text.push_str(ACCOUNTS[i]);
+            text.push_str("\r\n");
+        }
+        let table = AccountMonthTable::read_csv("accounts.csv", text.as_bytes()).unwrap();
+        assert_eq!(table.len(), inputs.account_months.len());
+        // Given both ways, the account-months are refused, naming the field.
+        let both = compute_table_streaming(&book, month, &table, &inputs, |_| {}).unwrap_err();
+        assert_eq!(both.errors()[0].field(), Some("account_months"), "{both}");
+        inputs.account_months.clear();
+        let mut lines = Vec::new();
+        let mut tabled = compute_table_streaming(&book, month, &table, &inputs, |l| lines.push(l)).unwrap();
+        tabled.lineage = lines;
+        assert_eq!(tabled, whole, "order {order:?}");
+    }
 }

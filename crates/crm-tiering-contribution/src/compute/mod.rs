@@ -5,39 +5,70 @@ mod pending;
 mod stages;
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use crm_tiering::Month;
 
 use crate::error::{ContributionError, ContributionErrors};
-use crate::fen::{amount_fen, prorate};
+use crate::fen::{amount_fen, fen_decimal, prorate};
 use crate::ftp::Lookup;
-use crate::inputs::{AccountMonth, Inputs, Side};
+use crate::inputs::{Inputs, Side};
 use crate::lineage::{
     CAPITAL, Contribution, CustomerMonth, DIRECT, FEES, Fen, Figures, INTEREST_ASSET, INTEREST_LIABILITY, LineKind,
-    LineageLine, PoolAmount, RISK,
+    LineageLine, PoolAmount, RISK, StageOutcome,
 };
 use crate::rules::RuleBook;
+use crate::table::{AccountMonthTable, AccountRef};
 use crm_tiering::Decimal;
-use pending::Pending;
+use pending::{Amount, Pending};
 
 /// One customer's figures while they are computed.
 #[derive(Default)]
-pub(crate) struct CustomerFigures<'a> {
+pub(crate) struct CustomerFigures {
     pub(crate) fen: Fen,
-    pub(crate) by_pool: Vec<PoolAmount>,
-    pub(crate) lines: Vec<Pending<'a>>,
-    /// The home branch: the account with the largest balance (ties: the smaller account id).
-    pub(crate) home: Option<(i128, &'a str, &'a str, &'a str)>,
+    /// The fee, direct cost and stage share lines (account lines are made at the end; the
+    /// allocated costs by pool are read from the stage shares then).
+    pub(crate) lines: Vec<Pending>,
+    /// The customer's account-months: positions in the run's order.
+    pub(crate) accounts: Range<u32>,
+    /// The home branch: the row of the account with the largest balance (ties: the smaller
+    /// account id), and that balance.
+    pub(crate) home: Option<(i128, u32)>,
 }
 
-/// The customers of the month, by id.
-pub(crate) type Customers<'a> = BTreeMap<&'a str, CustomerFigures<'a>>;
+/// The customers of the month, in id order (each once): the account-months are computed by
+/// customer in that order, so the list is built in order, without a map's nodes.
+pub(crate) struct Customers<'a>(Vec<(&'a str, CustomerFigures)>);
 
-/// The run's book, month and inputs.
+impl<'a> Customers<'a> {
+    /// A customer's figures.
+    pub(crate) fn get_mut(&mut self, id: &str) -> Option<&mut CustomerFigures> {
+        let i = self.0.binary_search_by(|(c, _)| (*c).cmp(id)).ok()?;
+        self.0.get_mut(i).map(|(_, c)| c)
+    }
+
+    /// Each customer with its figures, in id order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&'a str, &CustomerFigures)> + '_ {
+        self.0.iter().map(|(id, c)| (*id, c))
+    }
+
+    /// Each customer with its figures to change, in id order.
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (&'a str, &mut CustomerFigures)> + '_ {
+        self.0.iter_mut().map(|(id, c)| (*id, c))
+    }
+
+    /// The customers' figures, in id order.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &CustomerFigures> + '_ {
+        self.0.iter().map(|(_, c)| c)
+    }
+}
+
+/// The run's book, month and inputs (the account-months as a table).
 pub(crate) struct Run<'a> {
     pub(crate) book: &'a RuleBook,
     pub(crate) month: Month,
     pub(crate) inputs: &'a Inputs,
+    pub(crate) accounts: &'a AccountMonthTable,
 }
 
 /// Computes a contribution month: every customer with an account-month in `month`, its
@@ -48,8 +79,9 @@ pub(crate) struct Run<'a> {
 /// Every bad record (SPEC §20.8) and every rate gap, unknown product, zero driver total or
 /// missing coefficient, as [`ContributionErrors`]; nothing is returned in part.
 pub fn compute(book: &RuleBook, month: Month, inputs: &Inputs) -> Result<Contribution, ContributionErrors> {
+    let accounts = AccountMonthTable::from_account_months(&inputs.account_months)?;
     let mut lineage = Vec::new();
-    let mut result = run(book, month, inputs, &mut lineage)?;
+    let mut result = run(&Run { book, month, inputs, accounts: &accounts }, &mut lineage)?;
     result.lineage = lineage;
     Ok(result)
 }
@@ -67,20 +99,42 @@ pub fn compute_streaming(
     inputs: &Inputs,
     line: impl FnMut(LineageLine),
 ) -> Result<Contribution, ContributionErrors> {
-    run(book, month, inputs, &mut Stream(line))
+    let accounts = AccountMonthTable::from_account_months(&inputs.account_months)?;
+    run(&Run { book, month, inputs, accounts: &accounts }, &mut Stream(line))
+}
+
+/// Computes as [`compute_streaming`] does, the account-months given as a table (the rest of
+/// the inputs in `inputs`, whose own `account_months` must be empty): the same computation,
+/// without a list of account-months in memory.
+///
+/// # Errors
+/// As [`compute`]; [`ContributionError::Record`] on field `account_months` when `inputs` has
+/// account-months too. `line` is then never called.
+pub fn compute_table_streaming(
+    book: &RuleBook,
+    month: Month,
+    accounts: &AccountMonthTable,
+    inputs: &Inputs,
+    line: impl FnMut(LineageLine),
+) -> Result<Contribution, ContributionErrors> {
+    if !inputs.account_months.is_empty() {
+        let message = "given both as a table and as a list: expected the table alone";
+        return Err(ContributionError::record("inputs", "account_months", message).into());
+    }
+    run(&Run { book, month, inputs, accounts }, &mut Stream(line))
 }
 
 /// Where the lineage lines go: a list, or a caller's function.
 trait Lines {
-    /// Room for `n` more lines.
-    fn reserve(&mut self, n: usize);
+    /// Room for `n()` more lines (counted only for a list).
+    fn reserve(&mut self, n: &dyn Fn() -> usize);
     /// The next line.
     fn push(&mut self, line: LineageLine);
 }
 
 impl Lines for Vec<LineageLine> {
-    fn reserve(&mut self, n: usize) {
-        self.reserve_exact(n);
+    fn reserve(&mut self, n: &dyn Fn() -> usize) {
+        self.reserve_exact(n());
     }
 
     fn push(&mut self, line: LineageLine) {
@@ -92,50 +146,73 @@ impl Lines for Vec<LineageLine> {
 struct Stream<F>(F);
 
 impl<F: FnMut(LineageLine)> Lines for Stream<F> {
-    fn reserve(&mut self, _: usize) {}
+    fn reserve(&mut self, _: &dyn Fn() -> usize) {}
 
     fn push(&mut self, line: LineageLine) {
         (self.0)(line);
     }
 }
 
+/// The order account-months are computed in: by customer, then account.
+struct Order<'a> {
+    accounts: &'a AccountMonthTable,
+    /// The rows in that order; `None` when the table is in that order already (extracts
+    /// usually come sorted: checking is linear, sorting is not).
+    rows: Option<Vec<u32>>,
+}
+
+impl<'a> Order<'a> {
+    fn new(accounts: &'a AccountMonthTable) -> Self {
+        if (0..accounts.len()).map(|i| accounts.key(i)).is_sorted() {
+            return Order { accounts, rows: None };
+        }
+        let mut rows: Vec<u32> = (0..accounts.len()).filter_map(|i| u32::try_from(i).ok()).collect();
+        let key = |r: &u32| usize::try_from(*r).ok().and_then(|r| accounts.key(r));
+        rows.sort_by(|a, b| key(a).cmp(&key(b)));
+        Order { accounts, rows: Some(rows) }
+    }
+
+    /// The account-month at position `p`.
+    fn at(&self, p: u32) -> Option<AccountRef<'a>> {
+        let row = match &self.rows {
+            Some(rows) => *rows.get(usize::try_from(p).ok()?)?,
+            None => p,
+        };
+        self.accounts.row(usize::try_from(row).ok()?)
+    }
+}
+
 /// The computation, the lineage lines going to `lines`.
-fn run(
-    book: &RuleBook,
-    month: Month,
-    inputs: &Inputs,
-    lines: &mut dyn Lines,
-) -> Result<Contribution, ContributionErrors> {
-    let errors = crate::validate::validate(book, month, inputs);
+fn run(run: &Run<'_>, lines: &mut dyn Lines) -> Result<Contribution, ContributionErrors> {
+    let (book, inputs, month) = (run.book, run.inputs, run.month);
+    let errors = crate::validate::validate(book, month, inputs, run.accounts);
     if !errors.is_empty() {
         return Err(ContributionErrors(errors));
     }
-    let run = Run { book, month, inputs };
     let mut branches: BTreeMap<(&str, &str), Fen> = BTreeMap::new();
-    let mut ordered: Vec<&AccountMonth> = inputs.account_months.iter().collect();
-    // Extracts usually come sorted: checking is linear, sorting is not.
-    if !ordered.is_sorted_by(|a, b| sort_key(a) <= sort_key(b)) {
-        ordered.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
-    }
+    let order = Order::new(run.accounts);
     let mut errors = Vec::new();
-    // Accounts come grouped by customer, so each customer's figures are built in turn and the
-    // map is built from the sorted list at once.
-    let mut grouped: Vec<(&str, CustomerFigures<'_>)> = Vec::new();
+    // Accounts come grouped by customer, so each customer's figures are built in turn, and
+    // the customers come in id order.
+    let mut grouped: Vec<(&str, CustomerFigures)> = Vec::new();
     let mut branch = BranchSum::default();
-    for accounts in ordered.chunk_by(|a, b| a.customer == b.customer) {
-        let Some(first) = accounts.first() else { continue };
-        let mut c = CustomerFigures { lines: Vec::with_capacity(line_estimate(book, accounts)), ..Default::default() };
-        for a in accounts {
-            if let Err(e) = account_lines(&run, a, &mut c, branch.at(&mut branches, a)) {
+    let mut p = 0;
+    while let Some(first) = order.at(p) {
+        let mut c = CustomerFigures { lines: Vec::with_capacity(line_estimate(book)), ..Default::default() };
+        let start = p;
+        while let Some(a) = order.at(p).filter(|a| a.customer == first.customer) {
+            if let Err(e) = account_lines(run, &a, &mut c, branch.at(&mut branches, &a)) {
                 errors.push(e);
             }
+            p += 1;
         }
-        grouped.push((first.customer.as_str(), c));
+        c.accounts = start..p;
+        grouped.push((first.customer, c));
     }
     branch.flush(&mut branches);
-    let mut customers: Customers<'_> = grouped.into_iter().collect();
+    let mut customers = Customers(grouped);
     customer_lines(inputs, &mut customers);
-    let stages = stages::run_stages(&run, &mut customers).unwrap_or_else(|e| {
+    let stages = stages::run_stages(run, &mut customers).unwrap_or_else(|e| {
         errors.extend(e);
         Vec::new()
     });
@@ -143,8 +220,8 @@ fn run(
         return Err(ContributionErrors(errors));
     }
     for c in customers.values() {
-        if let Some((_, _, legal_entity, branch)) = c.home {
-            let slot = branches.entry((legal_entity, branch)).or_default();
+        if let Some(home) = c.home.and_then(|(_, row)| run.accounts.row(usize::try_from(row).ok()?)) {
+            let slot = branches.entry((home.legal_entity, home.branch)).or_default();
             for i in [FEES, crate::lineage::ALLOCATED, DIRECT] {
                 if let (Some(s), Some(v)) = (slot.get_mut(i), c.fen.get(i)) {
                     *s += v;
@@ -154,19 +231,7 @@ fn run(
     }
     let (managers, unassigned) = crate::rollup::managers(&customers, &inputs.assignments)?;
     let (branches, legal_entities) = crate::rollup::branches(&customers, &branches)?;
-    let mut out_customers = Vec::with_capacity(customers.len());
-    lines.reserve(customers.values().map(|c| c.lines.len()).sum());
-    for (id, mut c) in customers {
-        c.lines.sort_by_key(Pending::kind);
-        for p in &c.lines {
-            lines.push(p.line(id, book));
-        }
-        out_customers.push(CustomerMonth {
-            customer: id.to_string(),
-            figures: Figures::from_fen(&c.fen),
-            allocated_by_pool: c.by_pool,
-        });
-    }
+    let out_customers = lineage(run, &order, customers, &stages, lines)?;
     Ok(Contribution {
         month,
         customers: out_customers,
@@ -179,29 +244,106 @@ fn run(
     })
 }
 
-/// An account-month's interest line, and its risk cost and capital charge lines.
-fn account_lines<'a>(
+/// Each customer's lineage lines, in order, to `lines` (its account lines made again, by the
+/// computation that summed them), and its figures.
+fn lineage(
     run: &Run<'_>,
-    a: &'a AccountMonth,
-    c: &mut CustomerFigures<'a>,
-    branch: &mut Fen,
-) -> Result<(), ContributionError> {
+    order: &Order<'_>,
+    customers: Customers<'_>,
+    stages: &[StageOutcome],
+    lines: &mut dyn Lines,
+) -> Result<Vec<CustomerMonth>, ContributionError> {
+    let totals: Vec<Decimal> = stages.iter().map(|s| s.driver_total).collect();
+    let mut out = Vec::with_capacity(customers.0.len());
+    lines.reserve(&|| {
+        let accounts: usize = run.accounts.rows().map(|a| account_line_count(run.book, &a)).sum();
+        customers.values().map(|c| c.lines.len()).sum::<usize>() + accounts
+    });
+    let mut pending = Vec::new();
+    for (id, c) in customers.0 {
+        pending.clear();
+        for a in c.accounts.clone().filter_map(|p| order.at(p)) {
+            account_amounts(run, &a)?.lines(a.row, &mut pending);
+        }
+        pending.extend_from_slice(&c.lines);
+        pending.sort_by_key(Pending::kind);
+        for p in &pending {
+            lines.push(p.line(id, run, &totals));
+        }
+        out.push(CustomerMonth {
+            customer: id.to_string(),
+            figures: Figures::from_fen(&c.fen),
+            allocated_by_pool: by_pool(run, &c.lines),
+        });
+    }
+    Ok(out)
+}
+
+/// A customer's allocated costs by pool, in stage order: its stage shares that are not zero.
+fn by_pool(run: &Run<'_>, lines: &[Pending]) -> Vec<PoolAmount> {
+    let pool = |stage: u32| usize::try_from(stage).ok().and_then(|s| run.book.stages().get(s.wrapping_sub(1)));
+    lines
+        .iter()
+        .filter_map(|p| match *p {
+            Pending::Allocated { stage, share, .. } if share.get() != 0 => {
+                pool(stage).map(|s| PoolAmount { pool: s.pool.clone(), amount: fen_decimal(share.get()) })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// What an account-month contributes: its interest, and its risk cost and capital charge
+/// (each with its rate) when it has them.
+struct AccountAmounts {
+    ftp: Decimal,
+    days: u32,
+    /// The interest's figure, line kind and amount.
+    interest: (usize, LineKind, i128),
+    risk: Option<(Decimal, i128)>,
+    capital: Option<(Decimal, i128)>,
+}
+
+impl AccountAmounts {
+    /// The account-month's lines, in the order they are summed.
+    fn lines(&self, row: u32, out: &mut Vec<Pending>) {
+        let line = |kind, amount: i128, rate| Pending::Account {
+            row,
+            kind,
+            amount: Amount::new(amount),
+            days: self.days,
+            rate,
+        };
+        let (_, kind, interest) = self.interest;
+        out.push(line(kind, interest, self.ftp));
+        if let Some((rate, cost)) = self.risk {
+            out.push(line(LineKind::RiskCost, -cost, rate));
+        }
+        if let Some((rate, cost)) = self.capital {
+            out.push(line(LineKind::CapitalCharge, -cost, rate));
+        }
+    }
+}
+
+/// An account-month's amounts (SPEC §20.3, §20.4). Each amount is computed before any is
+/// added: an account beyond exact arithmetic adds nothing.
+fn account_amounts(run: &Run<'_>, a: &AccountRef<'_>) -> Result<AccountAmounts, ContributionError> {
     let book = run.book;
-    let ftp = match book.ftp().lookup(&a.product, &a.term, run.month) {
+    let ftp = match book.ftp().lookup(a.product, a.term, run.month) {
         Lookup::Rate(r) => r,
         Lookup::Gap => {
             return Err(ContributionError::RateGap {
-                account: a.account.clone(),
-                product: a.product.clone(),
-                term: a.term.clone(),
+                account: a.account.to_string(),
+                product: a.product.to_string(),
+                term: a.term.to_string(),
                 month: run.month,
             });
         }
         Lookup::Unknown => {
             return Err(ContributionError::UnknownProduct {
-                account: a.account.clone(),
-                product: a.product.clone(),
-                term: a.term.clone(),
+                account: a.account.to_string(),
+                product: a.product.to_string(),
+                term: a.term.to_string(),
             });
         }
     };
@@ -213,16 +355,6 @@ fn account_lines<'a>(
         Side::Liability => (ftp - a.customer_rate, INTEREST_LIABILITY, LineKind::InterestLiability),
     };
     let interest = prorate(balance, &[spread], days, book.basis(), book.rounding()).ok_or_else(too_large)?;
-    let account = |kind: LineKind, amount: i128, rate: Decimal| Pending::Account { a, kind, amount, days, rate };
-    let mut add = |i: usize, amount: i128, line: Pending<'a>| {
-        if let (Some(s), Some(b)) = (c.fen.get_mut(i), branch.get_mut(i)) {
-            *s += amount;
-            *b += amount;
-        }
-        c.lines.push(line);
-    };
-    // Each amount is computed before any is added: an account beyond exact arithmetic adds
-    // nothing.
     let risk = match a.loan_class.and_then(|c| book.provision_rate(c)) {
         Some(rate) => {
             Some((rate, prorate(balance, &[rate], days, book.basis(), book.rounding()).ok_or_else(too_large)?))
@@ -236,39 +368,53 @@ fn account_lines<'a>(
         }
         _ => None,
     };
-    add(index, interest, account(kind, interest, ftp));
-    if let Some((rate, cost)) = risk {
-        add(RISK, cost, account(LineKind::RiskCost, -cost, rate));
+    Ok(AccountAmounts { ftp, days, interest: (index, kind, interest), risk, capital })
+}
+
+/// An account-month's amounts added to its customer's figures and its branch's sums.
+fn account_lines(
+    run: &Run<'_>,
+    a: &AccountRef<'_>,
+    c: &mut CustomerFigures,
+    branch: &mut Fen,
+) -> Result<(), ContributionError> {
+    let amounts = account_amounts(run, a)?;
+    let mut add = |i: usize, amount: i128| {
+        if let (Some(s), Some(b)) = (c.fen.get_mut(i), branch.get_mut(i)) {
+            *s += amount;
+            *b += amount;
+        }
+    };
+    let (index, _, interest) = amounts.interest;
+    add(index, interest);
+    if let Some((_, cost)) = amounts.risk {
+        add(RISK, cost);
     }
-    if let Some((rate, cost)) = capital {
-        add(CAPITAL, cost, account(LineKind::CapitalCharge, -cost, rate));
+    if let Some((_, cost)) = amounts.capital {
+        add(CAPITAL, cost);
     }
     // Accounts come in id order: a later account is home only with a larger balance.
-    if c.home.is_none_or(|(b, ..)| balance > b) {
-        c.home = Some((balance, a.account.as_str(), a.legal_entity.as_str(), a.branch.as_str()));
+    let balance = amount_fen(a.average_balance).unwrap_or(0);
+    if c.home.is_none_or(|(b, _)| balance > b) {
+        c.home = Some((balance, a.row));
     }
     Ok(())
 }
 
-/// A customer's lineage lines, as far as they can be counted before they are made: one for
-/// each account, its risk cost and capital charge lines, and one for each customer stage and
-/// one more (a fee, say). Enough room, reserved at once, spares the copies of a growing list.
-fn line_estimate(book: &RuleBook, accounts: &[&AccountMonth]) -> usize {
-    let account_lines: usize = accounts
-        .iter()
-        .map(|a| {
-            let risk = a.loan_class.is_some_and(|c| book.provision_rate(c).is_some());
-            let capital = a.risk_weight.is_some() && book.capital_rate().is_some();
-            1 + usize::from(risk) + usize::from(capital)
-        })
-        .sum();
+/// A customer's kept lineage lines, as far as they can be counted before they are made: one
+/// for each customer stage and one more (a fee, say). Enough room, reserved at once, spares
+/// the copies of a growing list.
+fn line_estimate(book: &RuleBook) -> usize {
     let stages = book.stages().iter().filter(|s| !matches!(s.driver, crate::rules::Driver::CostCentres { .. }));
-    account_lines + stages.count() + 1
+    stages.count() + 1
 }
 
-/// The order account-months are computed in: by customer, then account.
-fn sort_key(a: &AccountMonth) -> (&str, &str) {
-    (&a.customer, &a.account)
+/// An account-month's lineage lines: its interest, and its risk cost and capital charge when
+/// the book has their rates.
+fn account_line_count(book: &RuleBook, a: &AccountRef<'_>) -> usize {
+    let risk = a.loan_class.is_some_and(|c| book.provision_rate(c).is_some());
+    let capital = a.risk_weight.is_some() && book.capital_rate().is_some();
+    1 + usize::from(risk) + usize::from(capital)
 }
 
 /// The running sum of one branch's account lines: consecutive account-months mostly share a
@@ -281,8 +427,8 @@ struct BranchSum<'a> {
 
 impl<'a> BranchSum<'a> {
     /// The sum for the account-month's branch (the previous branch's sum added to the map).
-    fn at(&mut self, branches: &mut BTreeMap<(&'a str, &'a str), Fen>, a: &'a AccountMonth) -> &mut Fen {
-        let key = (a.legal_entity.as_str(), a.branch.as_str());
+    fn at(&mut self, branches: &mut BTreeMap<(&'a str, &'a str), Fen>, a: &AccountRef<'a>) -> &mut Fen {
+        let key = (a.legal_entity, a.branch);
         if self.key != Some(key) {
             self.flush(branches);
             self.key = Some(key);
@@ -300,19 +446,17 @@ impl<'a> BranchSum<'a> {
 }
 
 /// Fees and direct costs, in input order (their customers have account-months: validated).
-fn customer_lines<'a>(inputs: &'a Inputs, customers: &mut Customers<'a>) {
-    for f in &inputs.fees {
-        if let Some(c) = customers.get_mut(f.customer.as_str()) {
-            let fen = amount_fen(f.amount).unwrap_or(0);
-            c.fen[FEES] += fen;
-            c.lines.push(Pending::Fee { f, fen });
+fn customer_lines(inputs: &Inputs, customers: &mut Customers<'_>) {
+    for (i, f) in inputs.fees.iter().enumerate() {
+        if let (Some(c), Ok(index)) = (customers.get_mut(f.customer.as_str()), u32::try_from(i)) {
+            c.fen[FEES] += amount_fen(f.amount).unwrap_or(0);
+            c.lines.push(Pending::Fee { index });
         }
     }
-    for d in &inputs.direct_costs {
-        if let Some(c) = customers.get_mut(d.customer.as_str()) {
-            let fen = amount_fen(d.amount).unwrap_or(0);
-            c.fen[DIRECT] += fen;
-            c.lines.push(Pending::Direct { d, fen });
+    for (i, d) in inputs.direct_costs.iter().enumerate() {
+        if let (Some(c), Ok(index)) = (customers.get_mut(d.customer.as_str()), u32::try_from(i)) {
+            c.fen[DIRECT] += amount_fen(d.amount).unwrap_or(0);
+            c.lines.push(Pending::Direct { index });
         }
     }
 }

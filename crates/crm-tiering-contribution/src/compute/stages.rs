@@ -2,19 +2,19 @@
 //! shares by largest remainder, and the conservation check.
 
 use std::collections::BTreeMap;
-use std::collections::btree_map::IterMut;
 use std::iter::Peekable;
 
 use crm_tiering::Decimal;
 
-use super::pending::Pending;
+use super::pending::{Amount, Pending};
 use super::{CustomerFigures, Customers, Run};
 use crate::allocate::{SplitError, split_fen};
 use crate::error::ContributionError;
 use crate::fen::fen_decimal;
-use crate::inputs::{AccountMonth, Activity};
+use crate::inputs::Activity;
 use crate::lineage::{ALLOCATED, PoolAmount, StageOutcome};
 use crate::rules::{Dimension, Driver, Stage};
+use crate::table::AccountRef;
 
 /// Runs every stage in order; adds each customer's shares to its figures and lineage.
 pub(super) fn run_stages(
@@ -85,10 +85,8 @@ fn run_stage<'a>(
             outcome.to_pools.push(PoolAmount { pool: (*target).to_string(), amount: fen_decimal(share) });
         } else if let Some(c) = seek(&mut cursor, target) {
             c.fen[ALLOCATED] += share;
-            if share != 0 {
-                c.by_pool.push(PoolAmount { pool: stage.pool.clone(), amount: fen_decimal(share) });
-            }
-            c.lines.push(Pending::Allocated { stage: number, quantity: *quantity, total, share });
+            let stage = u32::try_from(number).unwrap_or(u32::MAX);
+            c.lines.push(Pending::Allocated { stage, quantity: *quantity, share: Amount::new(share) });
         }
     }
     Ok(outcome)
@@ -123,17 +121,17 @@ fn quantities<'a>(
             None => errors.push(too_large(customer)),
         }
     };
-    let accounts = run.inputs.account_months.iter();
+    let accounts = run.accounts.rows();
     let activities = |name: &'a str| run.inputs.activities.iter().filter(move |a| a.quantity == name);
     match driver {
         Driver::Accounts { side } => {
             for a in accounts.filter(|a| side.is_none_or(|s| a.side == s)) {
-                add(&a.customer, Some(Decimal::ONE), &mut errors);
+                add(a.customer, Some(Decimal::ONE), &mut errors);
             }
         }
         Driver::Balances { side } => {
             for a in accounts.filter(|a| side.is_none_or(|s| a.side == s)) {
-                add(&a.customer, Some(a.average_balance), &mut errors);
+                add(a.customer, Some(a.average_balance), &mut errors);
             }
         }
         Driver::Quantity { name } => {
@@ -148,7 +146,7 @@ fn quantities<'a>(
             let mut key = Vec::with_capacity(keys.len());
             for a in accounts.filter(|a| side.is_none_or(|s| a.side == s)) {
                 key.clear();
-                key.extend(keys.iter().map(|d| account_key(a, *d)));
+                key.extend(keys.iter().map(|d| account_key(&a, *d)));
                 let found = match borrowed.get(&key) {
                     Some(c) => Ok(*c),
                     None => {
@@ -157,7 +155,7 @@ fn quantities<'a>(
                     }
                 };
                 match found {
-                    Ok(c) => add(&a.customer, Some(c), &mut errors),
+                    Ok(c) => add(a.customer, Some(c), &mut errors),
                     Err(e) => errors.push(e),
                 }
             }
@@ -181,14 +179,14 @@ fn quantities<'a>(
 }
 
 /// The customer `target`, advancing `cursor` (in id order) past the customers before it.
-fn seek<'c, 'a: 'c>(
-    cursor: &mut Peekable<IterMut<'c, &'a str, CustomerFigures<'a>>>,
+fn seek<'a, 'c>(
+    cursor: &mut Peekable<impl Iterator<Item = (&'a str, &'c mut CustomerFigures)>>,
     target: &str,
-) -> Option<&'c mut CustomerFigures<'a>> {
-    while cursor.peek().is_some_and(|(id, _)| **id < target) {
+) -> Option<&'c mut CustomerFigures> {
+    while cursor.peek().is_some_and(|(id, _)| *id < target) {
         cursor.next();
     }
-    cursor.next_if(|(id, _)| **id == target).map(|(_, c)| c)
+    cursor.next_if(|(id, _)| *id == target).map(|(_, c)| c)
 }
 
 fn coefficient(
@@ -213,11 +211,11 @@ fn coefficient(
     })
 }
 
-fn account_key(a: &AccountMonth, d: Dimension) -> &str {
+fn account_key<'a>(a: &AccountRef<'a>, d: Dimension) -> &'a str {
     match d {
-        Dimension::Product => &a.product,
-        Dimension::Branch => &a.branch,
-        Dimension::LegalEntity => &a.legal_entity,
+        Dimension::Product => a.product,
+        Dimension::Branch => a.branch,
+        Dimension::LegalEntity => a.legal_entity,
         // Refused by the book for account-month coefficients.
         Dimension::Channel => "",
     }

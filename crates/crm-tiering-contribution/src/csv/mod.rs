@@ -6,11 +6,13 @@ mod readers;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::io::BufRead;
 
 use crm_tiering::{Decimal, parse_amount};
 
 use crate::error::{ContributionError, ContributionErrors};
 use crate::records::Fields;
+pub(crate) use readers::read_account_months_with;
 pub use readers::{
     read_account_months, read_activities, read_assignments, read_cost_pools, read_direct_costs, read_fees,
     read_ftp_rates,
@@ -20,16 +22,18 @@ pub use readers::{
 /// cells one line at a time as the table is read (no line's cells are kept).
 struct Table<'a> {
     name: &'a str,
-    columns: BTreeMap<String, usize>,
+    /// Each column's name and cell index (a few), found by a scan that
+    /// compares lengths first (a map compares the bytes of every name on the way).
+    columns: Vec<(String, usize)>,
     /// The text after the header line (the header is line 1).
     body: &'a str,
 }
 
 /// One row being read: its cells by column, and the errors found so far.
-struct Row<'t, 'a> {
-    table: &'t Table<'a>,
+struct Row<'t> {
+    table: &'t Table<'t>,
     line: usize,
-    cells: &'t [Cow<'a, str>],
+    cells: &'t [Cow<'t, str>],
     errors: Vec<ContributionError>,
 }
 
@@ -38,17 +42,25 @@ impl<'a> Table<'a> {
     /// required and optional columns (a bad header stops the table; a bad line is reported
     /// with the others when the table is read).
     fn parse(name: &'a str, text: &'a str, required: &[&str], optional: &[&str]) -> Result<Self, ContributionErrors> {
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let mut lines = lines(text).enumerate();
+        let header = lines(text).next().unwrap_or("");
+        let mut table = Table::header(name, header, required, optional)?;
+        table.body = text.split_once('\n').map_or("", |(_, rest)| rest);
+        Ok(table)
+    }
+
+    /// A table of the header line (its body empty), checked against the table's required and
+    /// optional columns.
+    fn header(name: &'a str, header: &str, required: &[&str], optional: &[&str]) -> Result<Self, ContributionErrors> {
+        let header = header.strip_prefix('\u{feff}').unwrap_or(header);
         let error = |line: usize, column: Option<String>, message: String| ContributionError::Table {
             table: name.to_string(),
             line,
             column,
             message,
         };
-        let Some((_, header)) = lines.next().filter(|(_, h)| !h.is_empty()) else {
+        if header.is_empty() {
             return Err(error(1, None, "no header: expected the columns' names".into()).into());
-        };
+        }
         let mut columns = BTreeMap::new();
         let mut errors = Vec::new();
         let mut names = Vec::new();
@@ -67,39 +79,108 @@ impl<'a> Table<'a> {
                 errors.push(error(1, Some((*c).to_string()), "a required column is missing".into()));
             }
         }
-        let body = text.split_once('\n').map_or("", |(_, rest)| rest);
-        if errors.is_empty() { Ok(Table { name, columns, body }) } else { Err(ContributionErrors(errors)) }
+        let columns = columns.into_iter().collect();
+        if errors.is_empty() { Ok(Table { name, columns, body: "" }) } else { Err(ContributionErrors(errors)) }
     }
 
     /// Reads every row with `read`, collecting every row's errors.
-    fn read<T>(&self, read: impl Fn(&mut Row<'_, 'a>) -> Option<T>) -> Result<Vec<T>, ContributionErrors> {
+    fn read<T>(&self, read: impl Fn(&mut Row<'_>) -> Option<T>) -> Result<Vec<T>, ContributionErrors> {
         let mut out = Vec::new();
         let mut errors = Vec::new();
         let mut cells = Vec::with_capacity(self.columns.len());
         for (i, l) in lines(self.body).enumerate() {
-            let line = i + 2;
-            if l.is_empty() {
-                continue;
-            }
-            let problem = match split(l, &mut cells) {
-                true if cells.len() == self.columns.len() => None,
-                true => Some(format!("{} cells, expected {}", cells.len(), self.columns.len())),
-                false => Some("an unterminated quoted cell".into()),
-            };
-            if let Some(message) = problem {
-                let table = self.name.to_string();
-                errors.push(ContributionError::Table { table, line, column: None, message });
-                continue;
-            }
-            let mut row = Row { table: self, line, cells: &cells, errors: Vec::new() };
-            let value = read(&mut row);
-            match value {
-                Some(v) if row.errors.is_empty() => out.push(v),
-                _ => errors.append(&mut row.errors),
+            match self.line(i + 2, l, &mut cells, &read) {
+                Ok(Some(v)) if errors.is_empty() => out.push(v),
+                Ok(_) => {}
+                Err(mut e) => errors.append(&mut e),
             }
         }
         if errors.is_empty() { Ok(out) } else { Err(ContributionErrors(errors)) }
     }
+
+    /// The record of line `line` (its text `l`), `None` for an empty line, or the line's
+    /// errors.
+    fn line<'l, T>(
+        &self,
+        line: usize,
+        l: &'l str,
+        cells: &mut Vec<Cow<'l, str>>,
+        read: &impl Fn(&mut Row<'_>) -> Option<T>,
+    ) -> Result<Option<T>, Vec<ContributionError>> {
+        if l.is_empty() {
+            return Ok(None);
+        }
+        let problem = match split(l, cells) {
+            true if cells.len() == self.columns.len() => None,
+            true => Some(format!("{} cells, expected {}", cells.len(), self.columns.len())),
+            false => Some("an unterminated quoted cell".into()),
+        };
+        if let Some(message) = problem {
+            return Err(vec![ContributionError::Table { table: self.name.to_string(), line, column: None, message }]);
+        }
+        let mut row = Row { table: self, line, cells, errors: Vec::new() };
+        let value = read(&mut row);
+        match value {
+            Some(v) if row.errors.is_empty() => Ok(Some(v)),
+            _ => Err(row.errors),
+        }
+    }
+}
+
+/// Reads a table from `reader` one line at a time (a line `\n`- or `\r\n`-terminated, as
+/// [`Table::parse`] splits a text), handing each record to `each`; every line's errors are
+/// collected, and records after the first error are not handed over.
+fn read_lines<T>(
+    name: &str,
+    mut reader: impl BufRead,
+    (required, optional): (&[&str], &[&str]),
+    read: impl Fn(&mut Row<'_>) -> Option<T>,
+    mut each: impl FnMut(T) -> Result<(), ContributionError>,
+) -> Result<(), ContributionErrors> {
+    let mut buf = Vec::new();
+    let table = match next_line(name, 1, &mut reader, &mut buf)? {
+        Some(header) => Table::header(name, header, required, optional)?,
+        None => Table::header(name, "", required, optional)?,
+    };
+    let mut errors = Vec::new();
+    for line in 2.. {
+        let l = match next_line(name, line, &mut reader, &mut buf) {
+            Ok(Some(l)) => l,
+            Ok(None) => break,
+            Err(e) => {
+                // The rest of the file is not read past a line that cannot be.
+                errors.push(e);
+                break;
+            }
+        };
+        let mut cells = Vec::with_capacity(table.columns.len());
+        match table.line(line, l, &mut cells, &read) {
+            Ok(Some(v)) if errors.is_empty() => each(v).unwrap_or_else(|e| errors.push(e)),
+            Ok(_) => {}
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(ContributionErrors(errors)) }
+}
+
+/// The next line of `reader` without its `\n` or `\r\n`, `None` at the end; an error names
+/// the line that is not UTF-8 or cannot be read.
+fn next_line<'b>(
+    name: &str,
+    line: usize,
+    reader: &mut impl BufRead,
+    buf: &'b mut Vec<u8>,
+) -> Result<Option<&'b str>, ContributionError> {
+    buf.clear();
+    let error = |message: String| ContributionError::Table { table: name.to_string(), line, column: None, message };
+    match reader.read_until(b'\n', buf) {
+        Ok(0) => return Ok(None),
+        Ok(_) => {}
+        Err(e) => return Err(error(format!("cannot be read: {e}"))),
+    }
+    let text = std::str::from_utf8(buf).map_err(|_| error("not UTF-8 text".into()))?;
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    Ok(Some(text.strip_suffix('\r').unwrap_or(text)))
 }
 
 /// The lines of a text, each without its `\r\n` or `\n`.
@@ -107,10 +188,11 @@ fn lines(text: &str) -> impl Iterator<Item = &str> {
     text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l))
 }
 
-impl Row<'_, '_> {
+impl Row<'_> {
     /// The cell of a column (empty when the table has no such column).
     fn cell(&self, column: &str) -> &str {
-        self.table.columns.get(column).and_then(|i| self.cells.get(*i)).map_or("", |c| c.as_ref())
+        let index = self.table.columns.iter().find(|(name, _)| name == column).map(|(_, i)| *i);
+        index.and_then(|i| self.cells.get(i)).map_or("", |c| c.as_ref())
     }
 
     fn fail(&mut self, column: &str, message: String) {
@@ -123,7 +205,7 @@ impl Row<'_, '_> {
     }
 }
 
-impl Fields for Row<'_, '_> {
+impl Fields for Row<'_> {
     /// A required cell: a non-empty text.
     fn text(&mut self, column: &str) -> String {
         let t = self.cell(column).to_string();

@@ -1,7 +1,9 @@
 //! One reader a table: its columns and the typed record each line makes.
 
+use std::io::BufRead;
+
 use super::Table;
-use crate::error::ContributionErrors;
+use crate::error::{ContributionError, ContributionErrors};
 use crate::ftp::FtpRate;
 use crate::inputs::{AccountMonth, Activity, Assignment, CostPool, DirectCost, Fee};
 use crate::records;
@@ -14,20 +16,27 @@ use crate::records;
 /// # Errors
 /// Every header problem, or every cell that cannot be read, by line and column.
 pub fn read_account_months(table: &str, text: &str) -> Result<Vec<AccountMonth>, ContributionErrors> {
-    let required = [
-        "month",
-        "customer",
-        "account",
-        "product",
-        "side",
-        "average_balance",
-        "customer_rate",
-        "branch",
-        "legal_entity",
-    ];
-    let t = Table::parse(table, text, &required, &["term", "days", "loan_class", "risk_weight"])?;
+    let (required, optional) = ACCOUNT_MONTH_COLUMNS;
+    let t = Table::parse(table, text, &required, &optional)?;
     t.read(|r| records::account_month(r))
 }
+
+/// Reads account-months as [`read_account_months`] does, from `reader` one line at a time,
+/// handing each to `each` (none after the first error).
+pub(crate) fn read_account_months_with(
+    table: &str,
+    reader: impl BufRead,
+    each: impl FnMut(AccountMonth) -> Result<(), ContributionError>,
+) -> Result<(), ContributionErrors> {
+    let (required, optional) = ACCOUNT_MONTH_COLUMNS;
+    super::read_lines(table, reader, (&required, &optional), |r| records::account_month(r), each)
+}
+
+/// The account-months' required and optional columns.
+const ACCOUNT_MONTH_COLUMNS: ([&str; 9], [&str; 4]) = (
+    ["month", "customer", "account", "product", "side", "average_balance", "customer_rate", "branch", "legal_entity"],
+    ["term", "days", "loan_class", "risk_weight"],
+);
 
 /// Reads FTP rates: columns `product`, `term`, `effective` (a month), `rate` (a fraction).
 ///
