@@ -254,7 +254,7 @@ fn _column_roles(py: Python<'_>, rules: &PyRuleBook, kind: &str, headers: Vec<St
     Ok((0..cols.width()).map(|i| cols.role(i).map_or("", |r| r.name()).to_string()).collect())
 }
 
-/// A month's text as the core reads a record's month cell (SPEC §2.1: `YYYY-MM` or `YYYYMM`),
+/// A month's text as the core reads a record's month cell (SPEC §16: `YYYY-MM` or `YYYYMM`),
 /// written `YYYY-MM`; none for a text that is not a month. The Spark driver keeps with it the
 /// (month, legal entity) pairs of a range whose month the core can read.
 #[pyfunction]

@@ -295,7 +295,7 @@ def test_legal_entities_are_the_whole_portfolios_month_by_month_in_a_range(spark
     620102 has; every partition evaluates 620101's others at zero and holds 620102's, as the
     whole portfolio does (the driver declares each month's entities with records to the tasks:
     option covered_entities), though most partitions have no 620101 record in February. The
-    months are written either way the core reads them (SPEC §2.1): the driver reads them with
+    months are written either way the core reads them (SPEC §16): the driver reads them with
     the core."""
     ids = [f"62{i:08d}" for i in range(40)]
     entities = ["620101" if i % 2 else "620102" for i in range(40)]

@@ -296,6 +296,8 @@ fn by_pool(run: &Run<'_>, lines: &[Pending]) -> Vec<PoolAmount> {
 /// What an account-month contributes: its interest, and its risk cost and capital charge
 /// (each with its rate) when it has them.
 struct AccountAmounts {
+    /// The average balance in fen.
+    balance: i128,
     ftp: Decimal,
     days: u32,
     /// The interest's figure, line kind and amount.
@@ -368,7 +370,7 @@ fn account_amounts(run: &Run<'_>, a: &AccountRef<'_>) -> Result<AccountAmounts, 
         }
         _ => None,
     };
-    Ok(AccountAmounts { ftp, days, interest: (index, kind, interest), risk, capital })
+    Ok(AccountAmounts { balance, ftp, days, interest: (index, kind, interest), risk, capital })
 }
 
 /// An account-month's amounts added to its customer's figures and its branch's sums.
@@ -394,9 +396,8 @@ fn account_lines(
         add(CAPITAL, cost);
     }
     // Accounts come in id order: a later account is home only with a larger balance.
-    let balance = amount_fen(a.average_balance).unwrap_or(0);
-    if c.home.is_none_or(|(b, _)| balance > b) {
-        c.home = Some((balance, a.row));
+    if c.home.is_none_or(|(b, _)| amounts.balance > b) {
+        c.home = Some((amounts.balance, a.row));
     }
     Ok(())
 }
