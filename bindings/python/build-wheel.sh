@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the wheel a bank installs on its servers: manylinux2014 (glibc 2.17) x86_64, abi3
-# (CPython 3.9+), linked with zig (`maturin build --release --zig --compatibility manylinux2014`),
+# (CPython 3.9+), linked with zig for glibc 2.17 through cargo-zigbuild, as the CLI's ship build
+# (scripts/build-dist.sh) is: maturin runs cargo as scripts/zig-cargo.sh, so the two builds share
+# their compiled dependencies instead of rebuilding each other's (see that file);
 # then checks it with `auditwheel show` (the platform tag must be manylinux2014 /
 # manylinux_2_17), and installs it with the `spark` extra into a fresh venv in a temporary
 # directory, where `crm_tiering.spark` evaluates a month on Spark local[1].
@@ -19,16 +21,20 @@ PY="${PYTHON:-python3}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 started=$(date +%s)
 
-echo "== tools: maturin, ziglang, auditwheel in $TOOLS (versions from constraints.txt)"
-[ -x "$TOOLS/bin/python" ] || "$PY" -m venv "$TOOLS"
-"$TOOLS/bin/python" -m pip install -q -c "$HERE/constraints.txt" maturin ziglang auditwheel
+source "$ROOT/scripts/zig-tools.sh"
+zig_tools "$TOOLS"
+echo "== tools: maturin, auditwheel in $TOOLS (versions from constraints.txt)"
+"$TOOLS/bin/python" -m pip install -q -c "$HERE/constraints.txt" maturin auditwheel
 
-# The dist profile (release, stripped) as scripts/build-dist.sh builds the CLI: the two share
-# their compiled dependencies. OpenSSL is built in and linked statically (vendored-openssl).
-echo "== maturin build --profile dist --zig --compatibility manylinux2014 --features vendored-openssl"
+# The dist profile (release, stripped), the same features of every shared dependency
+# (crates/crm-tiering-workspace-hack) and the same linker as scripts/build-dist.sh builds the
+# CLI with: the two share their compiled dependencies. OpenSSL is built in and linked statically
+# (vendored-openssl).
+echo "== maturin build --profile dist --compatibility manylinux2014 --features vendored-openssl, cargo-zigbuild linking for glibc 2.17"
 rm -f "$OUT"/crm_tiering-*.whl
-(cd "$HERE" && PATH="$TOOLS/bin:$PATH" "$TOOLS/bin/maturin" build --profile dist --zig \
-    --compatibility manylinux2014 --features vendored-openssl --out "$OUT" --interpreter "$TOOLS/bin/python")
+(cd "$HERE" && CARGO="$ROOT/scripts/zig-cargo.sh" ZIG_GLIBC=2.17 "$TOOLS/bin/maturin" build \
+    --profile dist --target x86_64-unknown-linux-gnu --compatibility manylinux2014 \
+    --features vendored-openssl --out "$OUT" --interpreter "$TOOLS/bin/python")
 wheels=("$OUT"/crm_tiering-*.whl)
 [ "${#wheels[@]}" -eq 1 ] && [ -f "${wheels[0]}" ] || { echo "build-wheel.sh: expected one wheel in $OUT" >&2; exit 1; }
 wheel="${wheels[0]}"

@@ -13,7 +13,8 @@
 #        PYSPARK_PYTHON fail, "No module named ..."; 0 to skip), ARCHIVE (an already packed
 #        environment to ship instead of packing one), KEEP (1: keep WORK), JOB_LIMIT (600: seconds
 #        the job may take before its state is shown and it is submitted once more; a second
-#        hang fails the test), NEGATIVE_LIMIT (300).
+#        hang fails the test), NEGATIVE_LIMIT (300), CLI (a built crm-tiering binary to make the
+#        demo portfolio with; default: cargo run --release, a release build of the CLI).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -94,7 +95,8 @@ fi
 echo "   $(du -h "$ARCHIVE" | cut -f1) $ARCHIVE"
 
 echo "== demo portfolio ($CUSTOMERS customers x 12 months) as Parquet"
-(cd "$ROOT" && cargo run -q --release -p crm-tiering-cli -- \
+if [ -n "${CLI:-}" ]; then CLI_RUN=("$CLI"); else CLI_RUN=(cargo run -q --release -p crm-tiering-cli --); fi
+(cd "$ROOT" && "${CLI_RUN[@]}" \
   demo --customers "$CUSTOMERS" --months 12 --start 2023-01 --out "$WORK/demo" > "$WORK/demo.log")
 "$PY" "$HERE/make_parquet.py" "$WORK/demo/input" "$WORK/input" --rows-per-file 50000
 rm -rf "$WORK/demo"
