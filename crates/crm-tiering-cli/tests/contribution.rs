@@ -202,6 +202,26 @@ fn a_negative_balance_is_named_by_file_line_and_field_and_nothing_is_written() {
 }
 
 #[test]
+fn an_accounts_line_not_utf8_is_named_and_a_missing_file_is_usage() {
+    // The account-months are read line by line: a line that is not UTF-8 is bad input, named
+    // by file and line; the lines before it are not computed.
+    let m = Month::new(ACCOUNTS);
+    let mut bytes = ACCOUNTS.as_bytes().to_vec();
+    bytes.extend_from_slice(b"2024-03,c\xff,a9,demand,,liability,1.00,0.0030,30,b1,le1,\n");
+    std::fs::write(m.root.join("accounts.csv"), bytes).unwrap();
+    let out_dir = m.root.join("out");
+    let o = m.run(&["--out", p(&out_dir)]);
+    assert_eq!(code(&o), 4, "{}", err(&o));
+    let line = ACCOUNTS.lines().count() + 1;
+    assert!(err(&o).contains(&format!("{} line {line}: not UTF-8 text", m.path("accounts.csv"))), "{}", err(&o));
+    assert!(!out_dir.exists() || std::fs::read_dir(&out_dir).unwrap().next().is_none());
+    std::fs::remove_file(m.root.join("accounts.csv")).unwrap();
+    let o = m.run(&[]);
+    assert_eq!(code(&o), 2, "{}", err(&o));
+    assert!(err(&o).contains(&format!("{}: cannot read", m.path("accounts.csv"))), "{}", err(&o));
+}
+
+#[test]
 fn every_bad_cell_and_share_is_listed() {
     let m = Month::new(&ACCOUNTS.replace("c2,a2,demand,,liability", "c2,a2,demand,,deposit"));
     let o = m.run(&[]);

@@ -130,7 +130,14 @@ fn customer_pools(book: &RuleBook) -> Vec<String> {
     book.stages().iter().filter(|s| !matches!(s.driver, Driver::CostCentres { .. })).map(|s| s.pool.clone()).collect()
 }
 
-fn write(staging: &mut Staging, name: &str, head: &[String], rows: &[Vec<String>]) -> Result<(), Failure> {
+/// Writes a file's header and rows, each row made as it is written (a month's lineage is
+/// never held as text).
+fn write(
+    staging: &mut Staging,
+    name: &str,
+    head: &[String],
+    rows: impl IntoIterator<Item = Vec<String>>,
+) -> Result<(), Failure> {
     let mut f = staging.create(name)?;
     f.line(&head.iter().map(|h| csv_field(h).into_owned()).collect::<Vec<_>>().join(","))?;
     for r in rows {
@@ -156,57 +163,41 @@ pub(crate) fn write_all(
     let pools = customer_pools(book);
     let mut customers_head = head(&["month", "customer"], &FIGURES);
     customers_head.extend(pools.iter().map(|p| format!("allocated_{p}")));
-    let customers: Vec<Vec<String>> = result
-        .customers
-        .iter()
-        .map(|c| {
+    let customers =
+        result.customers.iter().map(|c| {
             let mut row = vec![month.clone(), csv_field(&c.customer).into_owned()];
             row.extend(figure_cells(&c.figures));
             row.extend(pools.iter().map(|p| {
                 amount(c.allocated_by_pool.iter().find(|a| &a.pool == p).map_or(Decimal::ZERO, |a| a.amount))
             }));
             row
-        })
-        .collect();
-    write(&mut staging, "customers.csv", &customers_head, &customers)?;
+        });
+    write(&mut staging, "customers.csv", &customers_head, customers)?;
     write(
         &mut staging,
         "managers.csv",
         &head(&["month", "manager", "customers"], &FIGURES),
-        &manager_rows(result, inputs),
+        manager_rows(result, inputs),
     )?;
-    let branches: Vec<Vec<String>> = result
-        .branches
-        .iter()
-        .map(|b| {
-            let mut row =
-                vec![month.clone(), csv_field(&b.legal_entity).into_owned(), csv_field(&b.branch).into_owned()];
-            row.extend(figure_cells(&b.figures));
-            row
-        })
-        .collect();
-    write(&mut staging, "branches.csv", &head(&["month", "legal_entity", "branch"], &FIGURES), &branches)?;
-    let entities: Vec<Vec<String>> = result
-        .legal_entities
-        .iter()
-        .map(|e| {
-            let mut row = vec![month.clone(), csv_field(&e.legal_entity).into_owned()];
-            row.extend(figure_cells(&e.figures));
-            row
-        })
-        .collect();
-    write(&mut staging, "legal_entities.csv", &head(&["month", "legal_entity"], &FIGURES), &entities)?;
-    let lineage: Vec<Vec<String>> = result
-        .lineage
-        .iter()
-        .map(|l| {
-            let mut row = vec![month.clone()];
-            row.extend(lineage_cells(l));
-            row
-        })
-        .collect();
-    write(&mut staging, "lineage.csv", &head(&LINEAGE, &[]), &lineage)?;
-    write(&mut staging, "stages.csv", &head(&STAGES, &[]), &stage_cells(book, result))?;
+    let branches = result.branches.iter().map(|b| {
+        let mut row = vec![month.clone(), csv_field(&b.legal_entity).into_owned(), csv_field(&b.branch).into_owned()];
+        row.extend(figure_cells(&b.figures));
+        row
+    });
+    write(&mut staging, "branches.csv", &head(&["month", "legal_entity", "branch"], &FIGURES), branches)?;
+    let entities = result.legal_entities.iter().map(|e| {
+        let mut row = vec![month.clone(), csv_field(&e.legal_entity).into_owned()];
+        row.extend(figure_cells(&e.figures));
+        row
+    });
+    write(&mut staging, "legal_entities.csv", &head(&["month", "legal_entity"], &FIGURES), entities)?;
+    let lineage = result.lineage.iter().map(|l| {
+        let mut row = vec![month.clone()];
+        row.extend(lineage_cells(l));
+        row
+    });
+    write(&mut staging, "lineage.csv", &head(&LINEAGE, &[]), lineage)?;
+    write(&mut staging, "stages.csv", &head(&STAGES, &[]), stage_cells(book, result))?;
     Ok(staging)
 }
 
