@@ -17,6 +17,7 @@ use clap::Args;
 use crm_tiering::{Decimal, Month};
 use crm_tiering_contribution::{
     AccountMonthTable, Contribution, ContributionError, ContributionErrors, Inputs, RuleBook, compute_table,
+    compute_table_streaming,
 };
 
 use crate::exit::{Exit, Failure};
@@ -95,16 +96,12 @@ pub(crate) struct Computed {
 
 /// `crm-tiering contribution`.
 pub(crate) fn contribution_command(args: &ContributionArgs) -> Result<Exit, Failure> {
+    if args.store.is_none() {
+        return streamed(args);
+    }
     let started = Instant::now();
     let Computed { book, inputs, result, account_months } = compute_month(args)?;
-    if let Some(customer) = &args.explain
-        && result.customer(customer).is_none()
-    {
-        return Err(Failure::new(
-            Exit::Usage,
-            format!("customer `{customer}` has no account-month in {}; nothing was written", args.month),
-        ));
-    }
+    explained(args, &result)?;
     // The files are staged first, the store written next, and the files renamed into place
     // last: a store that refuses the month (stored already, locked) leaves no files behind.
     let staged = match &args.out {
@@ -122,14 +119,79 @@ pub(crate) fn contribution_command(args: &ContributionArgs) -> Result<Exit, Fail
     if let Some(customer) = &args.explain {
         print!("{}", render_lines(customer, result.explain(customer)));
     }
+    wrote(args);
+    println!("{}", summary(&result, account_months, &files::stage_rows(&result), started));
+    Ok(Exit::Ok)
+}
+
+/// The command without a store: the lineage goes to lineage.csv as the computation hands it
+/// over (only the explained customer's lines are kept), so a month's lineage is never held.
+/// The same files, checks and messages as with a store.
+fn streamed(args: &ContributionArgs) -> Result<Exit, Failure> {
+    let started = Instant::now();
+    let book = load_book(&args.rules)?;
+    let (accounts, inputs, sources) = read_inputs(args)?;
+    let mut out = files::LineageOut::new(args.out.as_deref(), args.month);
+    let mut lines = Vec::new();
+    let result = compute_table_streaming(&book, args.month, &accounts, &inputs, |l| {
+        out.push(&l);
+        if args.explain.as_ref() == Some(&l.customer) {
+            lines.push(l);
+        }
+    })
+    .map_err(|e| bad_input(&e, &sources, &accounts, &args.rules))?;
+    let account_months = accounts.len();
+    drop(accounts);
+    let stages = files::stage_rows_counted(&result, &out.to_customers);
+    conserved(&stages)?;
+    explained(args, &result)?;
+    let staged = out.finish()?;
+    if let Some(mut staging) = staged {
+        files::write_rest(&mut staging, &book, &result, &inputs, &stages)?;
+        staging.commit()?;
+    }
+    if let Some(customer) = &args.explain {
+        print!("{}", render_lines(customer, &lines));
+    }
+    wrote(args);
+    println!("{}", summary(&result, account_months, &stages, started));
+    Ok(Exit::Ok)
+}
+
+/// Refuses an `--explain` customer without an account-month in the month (nothing written).
+fn explained(args: &ContributionArgs, result: &Contribution) -> Result<(), Failure> {
+    match &args.explain {
+        Some(customer) if result.customer(customer).is_none() => Err(Failure::new(
+            Exit::Usage,
+            format!("customer `{customer}` has no account-month in {}; nothing was written", args.month),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The line naming the files written, when there were.
+fn wrote(args: &ContributionArgs) {
     if let Some(dir) = &args.out {
         println!(
             "wrote customers.csv, managers.csv, branches.csv, legal_entities.csv, lineage.csv and stages.csv to {}",
             dir.display()
         );
     }
-    println!("{}", summary(&result, account_months, started));
-    Ok(Exit::Ok)
+}
+
+/// Every stage conserved, as the outputs show it (what reached customers and pools is each
+/// pool's amount: the computation checked it too; a difference is a fault, not a figure).
+fn conserved(stages: &[files::StageRow]) -> Result<(), Failure> {
+    match stages.iter().find(|s| !s.conserved) {
+        Some(s) => Err(Failure::internal(format!(
+            "stage {} (pool {}): {} allocated of {}; nothing was written",
+            s.stage,
+            s.pool,
+            files::amount(s.allocated),
+            files::amount(s.amount)
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Reads the rule book and the input files and computes the month (SPEC §20), nothing
@@ -150,18 +212,8 @@ pub(crate) fn compute_month(args: &ContributionArgs) -> Result<Computed, Failure
         .map_err(|e| bad_input(&e, &sources, &accounts, &args.rules))?;
     let account_months = accounts.len();
     drop(accounts);
-    // The stages are checked again from the outputs: what reached customers and pools is
-    // each pool's amount (the computation checked it too; a difference is a fault, not a
-    // figure).
-    if let Some(s) = files::stage_rows(&result).into_iter().find(|s| !s.conserved) {
-        return Err(Failure::internal(format!(
-            "stage {} (pool {}): {} allocated of {}; nothing was written",
-            s.stage,
-            s.pool,
-            files::amount(s.allocated),
-            files::amount(s.amount)
-        )));
-    }
+    // The stages are checked again from the outputs.
+    conserved(&files::stage_rows(&result))?;
     Ok(Computed { book, inputs, result, account_months })
 }
 
@@ -294,9 +346,13 @@ fn bad_input(errors: &ContributionErrors, sources: &Sources, accounts: &AccountM
 
 /// The closing line: customers, account-months, the net total, the stages conserved, the time.
 /// The month's one-line summary.
-pub(crate) fn summary(result: &Contribution, account_months: usize, started: Instant) -> String {
+pub(crate) fn summary(
+    result: &Contribution,
+    account_months: usize,
+    stages: &[files::StageRow],
+    started: Instant,
+) -> String {
     let net: Decimal = result.customers.iter().map(|c| c.figures.net_contribution).sum();
-    let stages = files::stage_rows(result);
     let conserved = stages.iter().filter(|s| s.conserved).count();
     format!(
         "contribution {}: {} customers, {} account-months, net contribution {}, {}/{} stages conserved, {:.2} s",

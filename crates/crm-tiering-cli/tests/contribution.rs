@@ -180,9 +180,11 @@ fn explains_a_customer() {
     }
     let net = text.lines().find(|l| l.starts_with("net contribution")).unwrap();
     assert!(net.ends_with("244.45"), "{net}");
-    let o = m.run(&["--explain", "nobody"]);
+    let none = m.root.join("none");
+    let o = m.run(&["--explain", "nobody", "--out", p(&none)]);
     assert_eq!(code(&o), 2, "{}", err(&o));
     assert!(err(&o).contains("customer `nobody` has no account-month in 2024-03"), "{}", err(&o));
+    assert!(!none.exists(), "nothing written, not even the directory");
 }
 
 #[test]
@@ -297,6 +299,13 @@ fn the_store_keeps_the_month_explain_shows_it_after_the_tiering_story_and_a_reru
         let o = m.run(&["--store", loc, "--rerun", "--out", p(&out_dir)]);
         assert_eq!(code(&o), 0, "{}", err(&o));
         assert!(out_dir.join("customers.csv").is_file());
+        // Without a store the lineage goes to its file as it is made: the same six files.
+        let streamed = m.root.join(format!("streamed-{}", loc.len()));
+        let o = m.run(&["--out", p(&streamed)]);
+        assert_eq!(code(&o), 0, "{}", err(&o));
+        for f in ["customers.csv", "managers.csv", "branches.csv", "legal_entities.csv", "lineage.csv", "stages.csv"] {
+            assert_eq!(read(&streamed, f), read(&out_dir, f), "{f}");
+        }
         let story = out(&cli(&["explain", "--customer", "c1", "--store", loc]));
         // c1's fee 50.00 → 80.00: 244.45 + 30.00.
         assert!(story.contains("2024-03: net contribution 274.45"), "{story}");

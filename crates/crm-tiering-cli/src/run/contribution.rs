@@ -109,7 +109,12 @@ impl RunContribution {
     pub(crate) fn summary(&self) -> String {
         format!(
             "{}; measure `{}` given to {} tiering record(s){}",
-            contribution::summary(&self.result, self.account_months, self.started),
+            contribution::summary(
+                &self.result,
+                self.account_months,
+                &contribution::files::stage_rows(&self.result),
+                self.started
+            ),
             self.measure,
             self.given,
             match self.without_record {
