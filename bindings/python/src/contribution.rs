@@ -10,8 +10,8 @@ use arrow_schema::{ArrowError, Schema, SchemaRef};
 use crm_tiering::Decimal;
 use crm_tiering_contribution::arrow as tables;
 use crm_tiering_contribution::{
-    Contribution, ContributionError, ContributionErrors, Figures, FtpRate, FtpTable, Inputs, LineageLine, RuleBook,
-    compute,
+    AccountMonthTable, Contribution, ContributionError, ContributionErrors, Figures, FtpRate, FtpTable, Inputs,
+    LineageLine, RuleBook, compute_table,
 };
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -240,7 +240,9 @@ fn read<T>(t: Option<&Table>, reader: Reader<T>, errors: &mut Vec<ContributionEr
 }
 
 /// Computes a contribution month from Arrow tables (anything with the Arrow PyCapsule
-/// interface): reading, computing and writing the output tables with the GIL released.
+/// interface): reading, computing and writing the output tables with the GIL released. The
+/// account-months are read row by row into the crate's compact table (not a list of records)
+/// and computed from it, as the CLI does.
 #[pyfunction]
 #[pyo3(signature = (rules, month, accounts, *, fees=None, cost_pools=None, activities=None, direct_costs=None, assignments=None))]
 #[allow(clippy::too_many_arguments, reason = "one argument a table, as the Python API has them")]
@@ -265,8 +267,14 @@ pub(crate) fn contribution_compute(
     let book = rules.book.clone();
     let run = move || -> Result<PyContributionResult, ContributionErrors> {
         let mut errors = Vec::new();
+        let table = tables::read_account_month_table(accounts.name, &accounts.schema, &accounts.batches)
+            .unwrap_or_else(|e| {
+                errors.extend(e.0);
+                AccountMonthTable::new()
+            });
+        drop(accounts);
         let inputs = Inputs {
-            account_months: read(Some(&accounts), tables::read_account_months, &mut errors),
+            account_months: Vec::new(),
             fees: read(fees.as_ref(), tables::read_fees, &mut errors),
             cost_pools: read(pools.as_ref(), tables::read_cost_pools, &mut errors),
             activities: read(activities.as_ref(), tables::read_activities, &mut errors),
@@ -276,7 +284,8 @@ pub(crate) fn contribution_compute(
         if !errors.is_empty() {
             return Err(ContributionErrors(errors));
         }
-        let result = compute(&book, month, &inputs)?;
+        let result = compute_table(&book, month, &table, &inputs)?;
+        drop(table);
         let one = ContributionErrors::from;
         let tables = [
             tables::customers_table(&result).map_err(one)?,

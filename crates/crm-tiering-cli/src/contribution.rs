@@ -15,7 +15,10 @@ use std::time::Instant;
 
 use clap::Args;
 use crm_tiering::{Decimal, Month};
-use crm_tiering_contribution::{Contribution, ContributionError, ContributionErrors, Inputs, RuleBook, compute};
+use crm_tiering_contribution::{
+    AccountMonthTable, Contribution, ContributionError, ContributionErrors, Inputs, RuleBook, compute_table,
+    compute_table_streaming,
+};
 
 use crate::exit::{Exit, Failure};
 use crate::text::read_utf8;
@@ -74,23 +77,31 @@ pub(crate) struct ContributionArgs {
     pub(crate) explain: Option<String>,
 }
 
-/// The input files of a run, with their text kept for locating record errors.
+/// The input files of a run, with each record's line and keys kept for locating record errors
+/// (the account-months' lines are found again in their file only when an error needs them).
 pub(crate) struct Sources {
     tables: Vec<locate::Source>,
+    /// The account-months' file: its path and its name in messages.
+    accounts: (PathBuf, String),
+}
+
+/// A computed month: its book, its inputs other than the account-months, its result, and how
+/// many account-months it had.
+pub(crate) struct Computed {
+    pub(crate) book: RuleBook,
+    pub(crate) inputs: Inputs,
+    pub(crate) result: Contribution,
+    pub(crate) account_months: usize,
 }
 
 /// `crm-tiering contribution`.
 pub(crate) fn contribution_command(args: &ContributionArgs) -> Result<Exit, Failure> {
-    let started = Instant::now();
-    let (book, inputs, result) = compute_month(args)?;
-    if let Some(customer) = &args.explain
-        && result.customer(customer).is_none()
-    {
-        return Err(Failure::new(
-            Exit::Usage,
-            format!("customer `{customer}` has no account-month in {}; nothing was written", args.month),
-        ));
+    if args.store.is_none() {
+        return streamed(args);
     }
+    let started = Instant::now();
+    let Computed { book, inputs, result, account_months } = compute_month(args)?;
+    explained(args, &result)?;
     // The files are staged first, the store written next, and the files renamed into place
     // last: a store that refuses the month (stored already, locked) leaves no files behind.
     let staged = match &args.out {
@@ -108,40 +119,102 @@ pub(crate) fn contribution_command(args: &ContributionArgs) -> Result<Exit, Fail
     if let Some(customer) = &args.explain {
         print!("{}", render_lines(customer, result.explain(customer)));
     }
+    wrote(args);
+    println!("{}", summary(&result, account_months, &files::stage_rows(&result), started));
+    Ok(Exit::Ok)
+}
+
+/// The command without a store: the lineage goes to lineage.csv as the computation hands it
+/// over (only the explained customer's lines are kept), so a month's lineage is never held.
+/// The same files, checks and messages as with a store.
+fn streamed(args: &ContributionArgs) -> Result<Exit, Failure> {
+    let started = Instant::now();
+    let book = load_book(&args.rules)?;
+    let (accounts, inputs, sources) = read_inputs(args)?;
+    let mut out = files::LineageOut::new(args.out.as_deref(), args.month);
+    let mut lines = Vec::new();
+    let result = compute_table_streaming(&book, args.month, &accounts, &inputs, |l| {
+        out.push(&l);
+        if args.explain.as_ref() == Some(&l.customer) {
+            lines.push(l);
+        }
+    })
+    .map_err(|e| bad_input(&e, &sources, &accounts, &args.rules))?;
+    let account_months = accounts.len();
+    drop(accounts);
+    let stages = files::stage_rows_counted(&result, &out.to_customers);
+    conserved(&stages)?;
+    explained(args, &result)?;
+    let staged = out.finish()?;
+    if let Some(mut staging) = staged {
+        files::write_rest(&mut staging, &book, &result, &inputs, &stages)?;
+        staging.commit()?;
+    }
+    if let Some(customer) = &args.explain {
+        print!("{}", render_lines(customer, &lines));
+    }
+    wrote(args);
+    println!("{}", summary(&result, account_months, &stages, started));
+    Ok(Exit::Ok)
+}
+
+/// Refuses an `--explain` customer without an account-month in the month (nothing written).
+fn explained(args: &ContributionArgs, result: &Contribution) -> Result<(), Failure> {
+    match &args.explain {
+        Some(customer) if result.customer(customer).is_none() => Err(Failure::new(
+            Exit::Usage,
+            format!("customer `{customer}` has no account-month in {}; nothing was written", args.month),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The line naming the files written, when there were.
+fn wrote(args: &ContributionArgs) {
     if let Some(dir) = &args.out {
         println!(
             "wrote customers.csv, managers.csv, branches.csv, legal_entities.csv, lineage.csv and stages.csv to {}",
             dir.display()
         );
     }
-    println!("{}", summary(&result, &inputs, started));
-    Ok(Exit::Ok)
+}
+
+/// Every stage conserved, as the outputs show it (what reached customers and pools is each
+/// pool's amount: the computation checked it too; a difference is a fault, not a figure).
+fn conserved(stages: &[files::StageRow]) -> Result<(), Failure> {
+    match stages.iter().find(|s| !s.conserved) {
+        Some(s) => Err(Failure::internal(format!(
+            "stage {} (pool {}): {} allocated of {}; nothing was written",
+            s.stage,
+            s.pool,
+            files::amount(s.allocated),
+            files::amount(s.amount)
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Reads the rule book and the input files and computes the month (SPEC §20), nothing
 /// written: the `contribution` command's work before its outputs, and `run`'s with a
 /// contribution month (SPEC §20.11).
 ///
+/// The account-months are read line by line into an [`AccountMonthTable`] (the file is never
+/// held, nor a list of records) and computed from it ([`compute_table`]); the table is let go
+/// once the month is computed.
+///
 /// # Errors
 /// An invalid rule book (exit code 3), the input files' record errors, each listed with its
 /// file and line (exit code 4), and a stage that the outputs show not conserved (a fault).
-pub(crate) fn compute_month(args: &ContributionArgs) -> Result<(RuleBook, Inputs, Contribution), Failure> {
+pub(crate) fn compute_month(args: &ContributionArgs) -> Result<Computed, Failure> {
     let book = load_book(&args.rules)?;
-    let (inputs, sources) = read_inputs(args)?;
-    let result = compute(&book, args.month, &inputs).map_err(|e| bad_input(&e, &sources, &args.rules))?;
-    // The stages are checked again from the outputs: what reached customers and pools is
-    // each pool's amount (the computation checked it too; a difference is a fault, not a
-    // figure).
-    if let Some(s) = files::stage_rows(&result).into_iter().find(|s| !s.conserved) {
-        return Err(Failure::internal(format!(
-            "stage {} (pool {}): {} allocated of {}; nothing was written",
-            s.stage,
-            s.pool,
-            files::amount(s.allocated),
-            files::amount(s.amount)
-        )));
-    }
-    Ok((book, inputs, result))
+    let (accounts, inputs, sources) = read_inputs(args)?;
+    let result = compute_table(&book, args.month, &accounts, &inputs)
+        .map_err(|e| bad_input(&e, &sources, &accounts, &args.rules))?;
+    let account_months = accounts.len();
+    drop(accounts);
+    // The stages are checked again from the outputs.
+    conserved(&files::stage_rows(&result))?;
+    Ok(Computed { book, inputs, result, account_months })
 }
 
 /// Writes the month into the store (in one transaction; a stored month is replaced only with
@@ -180,11 +253,23 @@ pub(crate) fn load_book(path: &Path) -> Result<RuleBook, Failure> {
     })
 }
 
+/// Reads the account-months' file line by line into a table (a file that cannot be opened is
+/// a usage error, exit code 2, as for the other files).
+fn read_accounts(path: &Path, name: &str) -> Result<Result<AccountMonthTable, ContributionErrors>, Failure> {
+    let file = std::fs::File::open(path).map_err(|e| crate::exit::io_error(Exit::Usage, path, "read", &e))?;
+    Ok(AccountMonthTable::read_csv(name, std::io::BufReader::with_capacity(1 << 16, file)))
+}
+
 /// Reads every input file; the errors of every table are listed (exit code 4).
-fn read_inputs(args: &ContributionArgs) -> Result<(Inputs, Sources), Failure> {
+fn read_inputs(args: &ContributionArgs) -> Result<(AccountMonthTable, Inputs, Sources), Failure> {
     let mut inputs = Inputs::default();
     let mut tables = Vec::new();
     let mut errors: Vec<ContributionError> = Vec::new();
+    let accounts_name = args.accounts.display().to_string();
+    let accounts = read_accounts(&args.accounts, &accounts_name)?.unwrap_or_else(|e| {
+        errors.extend(e.0);
+        AccountMonthTable::new()
+    });
     let mut read = |path: Option<&PathBuf>, kind: locate::Kind| -> Result<(), Failure> {
         let Some(path) = path else { return Ok(()) };
         let text = read_utf8(path)?;
@@ -194,11 +279,8 @@ fn read_inputs(args: &ContributionArgs) -> Result<(Inputs, Sources), Failure> {
             v.into_iter().map(|k| k.iter().map(|s| (*s).to_string()).collect()).collect()
         };
         let outcome = match kind {
-            locate::Kind::Accounts => c::read_account_months(&name, &text).map(|r| {
-                let k = keys(r.iter().map(|a| [a.account.as_str(), a.customer.as_str()]).collect());
-                inputs.account_months = r;
-                k
-            }),
+            // Read into a table before, line by line.
+            locate::Kind::Accounts => return Ok(()),
             locate::Kind::Fees => c::read_fees(&name, &text).map(|r| {
                 let k = keys(r.iter().map(|f| [f.customer.as_str(), ""]).collect());
                 inputs.fees = r;
@@ -231,7 +313,6 @@ fn read_inputs(args: &ContributionArgs) -> Result<(Inputs, Sources), Failure> {
         }
         Ok(())
     };
-    read(Some(&args.accounts), locate::Kind::Accounts)?;
     read(args.fees.as_ref(), locate::Kind::Fees)?;
     read(args.cost_pools.as_ref(), locate::Kind::CostPools)?;
     read(args.activities.as_ref(), locate::Kind::Activities)?;
@@ -240,19 +321,23 @@ fn read_inputs(args: &ContributionArgs) -> Result<(Inputs, Sources), Failure> {
     if !errors.is_empty() {
         return Err(crate::exit::listed(Exit::BadInput, &errors, "error(s) in the input files"));
     }
-    Ok((inputs, Sources { tables }))
+    Ok((accounts, inputs, Sources { tables, accounts: (args.accounts.clone(), accounts_name) }))
 }
 
 /// The failure of a computation that returned errors: each is listed with the file and line of
 /// its record (exit code 4; a rule book problem found by the run is 3).
-fn bad_input(errors: &ContributionErrors, sources: &Sources, book: &Path) -> Failure {
+fn bad_input(errors: &ContributionErrors, sources: &Sources, accounts: &AccountMonthTable, book: &Path) -> Failure {
     let mut rules = false;
+    let (path, name) = &sources.accounts;
+    let found = locate::accounts_source(path, name, accounts, errors.errors());
+    let mut tables: Vec<&locate::Source> = sources.tables.iter().collect();
+    tables.extend(found.as_ref());
     for e in errors.errors() {
         if matches!(e, ContributionError::Rules { .. }) {
             rules = true;
             eprintln!("error: {}: {e}", book.display());
         } else {
-            eprintln!("error: {}", locate::describe(e, &sources.tables));
+            eprintln!("error: {}", locate::describe(e, &tables));
         }
     }
     let exit = if rules { Exit::Rules } else { Exit::BadInput };
@@ -261,15 +346,19 @@ fn bad_input(errors: &ContributionErrors, sources: &Sources, book: &Path) -> Fai
 
 /// The closing line: customers, account-months, the net total, the stages conserved, the time.
 /// The month's one-line summary.
-pub(crate) fn summary(result: &Contribution, inputs: &Inputs, started: Instant) -> String {
+pub(crate) fn summary(
+    result: &Contribution,
+    account_months: usize,
+    stages: &[files::StageRow],
+    started: Instant,
+) -> String {
     let net: Decimal = result.customers.iter().map(|c| c.figures.net_contribution).sum();
-    let stages = files::stage_rows(result);
     let conserved = stages.iter().filter(|s| s.conserved).count();
     format!(
         "contribution {}: {} customers, {} account-months, net contribution {}, {}/{} stages conserved, {:.2} s",
         result.month,
         result.customers.len(),
-        inputs.account_months.len(),
+        account_months,
         files::amount(net),
         conserved,
         stages.len(),

@@ -12,6 +12,9 @@ pub(crate) struct Staging {
     dir: PathBuf,
     files: Vec<(PathBuf, PathBuf)>,
     committed: bool,
+    /// Whether the directory was made here (removed again, when empty, if nothing is
+    /// committed).
+    created: bool,
 }
 
 /// One output file being written.
@@ -44,8 +47,9 @@ impl OutFile {
 impl Staging {
     /// Creates the output directory when missing.
     pub(crate) fn new(dir: &Path) -> Result<Self, Failure> {
+        let created = !dir.exists();
         std::fs::create_dir_all(dir).map_err(|e| io_error(Exit::Internal, dir, "create the output directory", &e))?;
-        Ok(Staging { dir: dir.to_path_buf(), files: Vec::new(), committed: false })
+        Ok(Staging { dir: dir.to_path_buf(), files: Vec::new(), committed: false, created })
     }
 
     /// Opens an output file under its temporary name.
@@ -79,6 +83,10 @@ impl Drop for Staging {
         if !self.committed {
             for (tmp, _) in &self.files {
                 let _ = std::fs::remove_file(tmp);
+            }
+            if self.created {
+                // Only an empty directory is removed.
+                let _ = std::fs::remove_dir(&self.dir);
             }
         }
     }

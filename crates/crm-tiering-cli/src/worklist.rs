@@ -177,8 +177,8 @@ fn read_assignment_file(path: &Path) -> Result<BTreeMap<String, Vec<Assignment>>
     let errors = check_assignments(&assignments);
     if !errors.is_empty() {
         let keys = assignments.iter().map(|a| vec![a.customer.clone(), a.manager.clone()]).collect();
-        let sources = [locate::Source::new(locate::Kind::Assignments, name, &text, keys)];
-        let described: Vec<String> = errors.iter().map(|e| locate::describe(e, &sources)).collect();
+        let source = locate::Source::new(locate::Kind::Assignments, name, &text, keys);
+        let described: Vec<String> = errors.iter().map(|e| locate::describe(e, &[&source])).collect();
         return Err(listed(Exit::BadInput, &described, what));
     }
     let mut by_customer: BTreeMap<String, Vec<Assignment>> = BTreeMap::new();

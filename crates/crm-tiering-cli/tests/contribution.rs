@@ -180,9 +180,11 @@ fn explains_a_customer() {
     }
     let net = text.lines().find(|l| l.starts_with("net contribution")).unwrap();
     assert!(net.ends_with("244.45"), "{net}");
-    let o = m.run(&["--explain", "nobody"]);
+    let none = m.root.join("none");
+    let o = m.run(&["--explain", "nobody", "--out", p(&none)]);
     assert_eq!(code(&o), 2, "{}", err(&o));
     assert!(err(&o).contains("customer `nobody` has no account-month in 2024-03"), "{}", err(&o));
+    assert!(!none.exists(), "nothing written, not even the directory");
 }
 
 #[test]
@@ -199,6 +201,26 @@ fn a_negative_balance_is_named_by_file_line_and_field_and_nothing_is_written() {
     assert!(e.contains("nothing was written"), "{e}");
     let left: Vec<_> = std::fs::read_dir(&out_dir).map(|d| d.flatten().collect()).unwrap_or_default();
     assert!(left.is_empty(), "no output files: {left:?}");
+}
+
+#[test]
+fn an_accounts_line_not_utf8_is_named_and_a_missing_file_is_usage() {
+    // The account-months are read line by line: a line that is not UTF-8 is bad input, named
+    // by file and line; the lines before it are not computed.
+    let m = Month::new(ACCOUNTS);
+    let mut bytes = ACCOUNTS.as_bytes().to_vec();
+    bytes.extend_from_slice(b"2024-03,c\xff,a9,demand,,liability,1.00,0.0030,30,b1,le1,\n");
+    std::fs::write(m.root.join("accounts.csv"), bytes).unwrap();
+    let out_dir = m.root.join("out");
+    let o = m.run(&["--out", p(&out_dir)]);
+    assert_eq!(code(&o), 4, "{}", err(&o));
+    let line = ACCOUNTS.lines().count() + 1;
+    assert!(err(&o).contains(&format!("{} line {line}: not UTF-8 text", m.path("accounts.csv"))), "{}", err(&o));
+    assert!(!out_dir.exists() || std::fs::read_dir(&out_dir).unwrap().next().is_none());
+    std::fs::remove_file(m.root.join("accounts.csv")).unwrap();
+    let o = m.run(&[]);
+    assert_eq!(code(&o), 2, "{}", err(&o));
+    assert!(err(&o).contains(&format!("{}: cannot read", m.path("accounts.csv"))), "{}", err(&o));
 }
 
 #[test]
@@ -277,6 +299,13 @@ fn the_store_keeps_the_month_explain_shows_it_after_the_tiering_story_and_a_reru
         let o = m.run(&["--store", loc, "--rerun", "--out", p(&out_dir)]);
         assert_eq!(code(&o), 0, "{}", err(&o));
         assert!(out_dir.join("customers.csv").is_file());
+        // Without a store the lineage goes to its file as it is made: the same six files.
+        let streamed = m.root.join(format!("streamed-{}", loc.len()));
+        let o = m.run(&["--out", p(&streamed)]);
+        assert_eq!(code(&o), 0, "{}", err(&o));
+        for f in ["customers.csv", "managers.csv", "branches.csv", "legal_entities.csv", "lineage.csv", "stages.csv"] {
+            assert_eq!(read(&streamed, f), read(&out_dir, f), "{f}");
+        }
         let story = out(&cli(&["explain", "--customer", "c1", "--store", loc]));
         // c1's fee 50.00 → 80.00: 244.45 + 30.00.
         assert!(story.contains("2024-03: net contribution 274.45"), "{story}");

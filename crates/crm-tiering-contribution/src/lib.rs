@@ -56,7 +56,7 @@ mod table;
 mod validate;
 
 pub use allocate::largest_remainder;
-pub use compute::{compute, compute_streaming, compute_table_streaming};
+pub use compute::{compute, compute_streaming, compute_table, compute_table_streaming};
 pub use csv::{
     read_account_months, read_activities, read_assignments, read_cost_pools, read_direct_costs, read_fees,
     read_ftp_rates,

@@ -259,6 +259,13 @@ impl AccountMonthTable {
         })
     }
 
+    /// The account id of the account-month at `index` (counting from 0, in the order added).
+    #[must_use]
+    pub fn account(&self, index: usize) -> Option<&str> {
+        self.rows.get(index)?;
+        Some(self.accounts.get(u32::try_from(index).ok()?))
+    }
+
     /// Reads account-months from a CSV file (the columns and errors of
     /// [`read_account_months`](crate::read_account_months)) line by line, holding one line at
     /// a time; `table` names the file in errors.

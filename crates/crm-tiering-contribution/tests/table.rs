@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use crm_tiering_contribution::{
-    AccountMonth, AccountMonthTable, ContributionError, ContributionErrors, Inputs, RuleBook, compute,
+    AccountMonth, AccountMonthTable, ContributionError, ContributionErrors, Inputs, RuleBook, compute, compute_table,
     compute_table_streaming, read_account_months,
 };
 
@@ -104,4 +104,35 @@ fn duplicate_accounts_in_any_order() {
         let rest = Inputs::default();
         assert_eq!(found(compute_table_streaming(&book, month, &table, &rest, |_| {})), duplicates, "{accounts:?}");
     }
+}
+
+#[test]
+fn compute_table_is_compute() {
+    let book = RuleBook::from_toml_str(
+        "basis = 365\n[ftp]\nrates = [{ product = \"demand\", term = \"none\", effective = \"2024-01\", rate = \"0.02\" }]\n\
+         [[stages]]\npool = \"counter\"\ndriver = \"accounts\"",
+    )
+    .unwrap();
+    let month = "2024-03".parse().unwrap();
+    let text = "month,customer,account,product,side,average_balance,customer_rate,branch,legal_entity\n\
+                2024-03,c2,a3,demand,liability,73000.00,0.0030,b1,le1\n\
+                2024-03,c1,a1,demand,liability,365000.00,0.0030,b1,le1\n\
+                2024-03,c1,a2,demand,liability,1000.10,0.0010,b2,le1\n";
+    let pools =
+        crm_tiering_contribution::read_cost_pools("pools.csv", "month,cost_centre,amount\n2024-03,counter,100.01\n")
+            .unwrap();
+    let list = Inputs {
+        account_months: read_account_months("accounts.csv", text).unwrap(),
+        cost_pools: pools.clone(),
+        ..Inputs::default()
+    };
+    let expected = compute(&book, month, &list).unwrap();
+    assert_eq!(expected.lineage.len(), 5);
+    let table = AccountMonthTable::read_csv("accounts.csv", text.as_bytes()).unwrap();
+    assert_eq!((table.account(0), table.account(2), table.account(3)), (Some("a3"), Some("a2"), None));
+    let rest = Inputs { cost_pools: pools, ..Inputs::default() };
+    assert_eq!(compute_table(&book, month, &table, &rest).unwrap(), expected);
+    // The account-months given twice are refused.
+    let err = compute_table(&book, month, &table, &list).unwrap_err();
+    assert!(err.to_string().contains("account_months"), "{err}");
 }

@@ -2,13 +2,14 @@
 //! plain decimals with two places, text cells neutralised against formulas. Written under
 //! temporary names and renamed into place only when every file is written.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use crm_tiering::Decimal;
 use crm_tiering_contribution::{Contribution, Driver, Figures, Inputs, LineageLine, RuleBook};
 
 use crate::exit::Failure;
-use crate::output::Staging;
+use crate::output::{OutFile, Staging};
 use crate::text::csv_field;
 
 /// The figure columns of a customer, manager, branch or legal entity, in this order.
@@ -95,15 +96,33 @@ pub(crate) struct StageRow {
     pub(crate) conserved: bool,
 }
 
+/// What reached customers by stage: the sum of the stage share lines (costs, so negated).
+pub(crate) type ToCustomers = BTreeMap<usize, Decimal>;
+
+/// Adds a lineage line to what reached customers by stage.
+fn count(to_customers: &mut ToCustomers, l: &LineageLine) {
+    if let Some(stage) = l.stage {
+        *to_customers.entry(stage).or_default() -= l.amount;
+    }
+}
+
 /// Each stage's row: the allocated amount is recounted from the lineage and the pool-to-pool
 /// moves, so `conserved` is a check of the output, not a copy of the computation's.
 pub(crate) fn stage_rows(result: &Contribution) -> Vec<StageRow> {
+    let mut to_customers = ToCustomers::new();
+    for l in &result.lineage {
+        count(&mut to_customers, l);
+    }
+    stage_rows_counted(result, &to_customers)
+}
+
+/// Each stage's row, what reached customers counted from the lineage lines as they passed.
+pub(crate) fn stage_rows_counted(result: &Contribution, to_customers: &ToCustomers) -> Vec<StageRow> {
     result
         .stages
         .iter()
         .map(|s| {
-            let to_customers: Decimal =
-                result.lineage.iter().filter(|l| l.stage == Some(s.stage)).map(|l| -l.amount).sum();
+            let to_customers = to_customers.get(&s.stage).copied().unwrap_or_default();
             let to_pools: Decimal = s.to_pools.iter().map(|p| p.amount).sum();
             let allocated = to_customers + to_pools;
             StageRow {
@@ -130,13 +149,25 @@ fn customer_pools(book: &RuleBook) -> Vec<String> {
     book.stages().iter().filter(|s| !matches!(s.driver, Driver::CostCentres { .. })).map(|s| s.pool.clone()).collect()
 }
 
-fn write(staging: &mut Staging, name: &str, head: &[String], rows: &[Vec<String>]) -> Result<(), Failure> {
+/// Writes a file's header and rows, each row made as it is written (a month's lineage is
+/// never held as text).
+fn write(
+    staging: &mut Staging,
+    name: &str,
+    head: &[String],
+    rows: impl IntoIterator<Item = Vec<String>>,
+) -> Result<(), Failure> {
     let mut f = staging.create(name)?;
-    f.line(&head.iter().map(|h| csv_field(h).into_owned()).collect::<Vec<_>>().join(","))?;
+    f.line(&header_line(head))?;
     for r in rows {
         f.line(&r.join(","))?;
     }
     f.finish()
+}
+
+/// A file's header line.
+fn header_line(head: &[String]) -> String {
+    head.iter().map(|h| csv_field(h).into_owned()).collect::<Vec<_>>().join(",")
 }
 
 fn head(first: &[&str], rest: &[&str]) -> Vec<String> {
@@ -151,72 +182,134 @@ pub(crate) fn write_all(
     result: &Contribution,
     inputs: &Inputs,
 ) -> Result<Staging, Failure> {
-    let month = result.month.to_string();
     let mut staging = Staging::new(dir)?;
+    let month = result.month.to_string();
+    let lineage = result.lineage.iter().map(|l| {
+        let mut row = vec![month.clone()];
+        row.extend(lineage_cells(l));
+        row
+    });
+    write(&mut staging, "lineage.csv", &head(&LINEAGE, &[]), lineage)?;
+    write_rest(&mut staging, book, result, inputs, &stage_rows(result))?;
+    Ok(staging)
+}
+
+/// lineage.csv written as the computation hands the lines over (a month's lineage is never
+/// held), and what reached customers by stage counted from them. The output directory and the
+/// file are made at the first line (the computation hands none over unless the whole month
+/// computes), under a temporary name as the other files.
+pub(crate) struct LineageOut {
+    dir: Option<PathBuf>,
+    month: String,
+    staged: Option<(Staging, OutFile)>,
+    pub(crate) to_customers: ToCustomers,
+    failed: Option<Failure>,
+}
+
+impl LineageOut {
+    /// Lines of `month` to lineage.csv in `dir`, or only counted when there is no `dir`.
+    pub(crate) fn new(dir: Option<&Path>, month: crm_tiering::Month) -> Self {
+        LineageOut {
+            dir: dir.map(Path::to_path_buf),
+            month: month.to_string(),
+            staged: None,
+            to_customers: ToCustomers::new(),
+            failed: None,
+        }
+    }
+
+    /// The next line: counted, and written unless a write failed before.
+    pub(crate) fn push(&mut self, l: &LineageLine) {
+        count(&mut self.to_customers, l);
+        if self.failed.is_none()
+            && let Err(e) = self.write(l)
+        {
+            self.failed = Some(e);
+        }
+    }
+
+    fn staged(&mut self) -> Result<Option<&mut (Staging, OutFile)>, Failure> {
+        let Some(dir) = &self.dir else { return Ok(None) };
+        if self.staged.is_none() {
+            let mut staging = Staging::new(dir)?;
+            let mut f = staging.create("lineage.csv")?;
+            f.line(&header_line(&head(&LINEAGE, &[])))?;
+            self.staged = Some((staging, f));
+        }
+        Ok(self.staged.as_mut())
+    }
+
+    fn write(&mut self, l: &LineageLine) -> Result<(), Failure> {
+        let month = self.month.clone();
+        let Some((_, f)) = self.staged()? else { return Ok(()) };
+        let mut row = vec![month];
+        row.extend(lineage_cells(l));
+        f.line(&row.join(","))
+    }
+
+    /// The staging with lineage.csv written (`None` without a directory), or the first write's
+    /// failure.
+    pub(crate) fn finish(mut self) -> Result<Option<Staging>, Failure> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
+        self.staged()?;
+        match self.staged.take() {
+            Some((staging, f)) => {
+                f.finish()?;
+                Ok(Some(staging))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+/// Writes customers.csv, managers.csv, branches.csv, legal_entities.csv and stages.csv (the
+/// stages' rows given) into the staging.
+pub(crate) fn write_rest(
+    staging: &mut Staging,
+    book: &RuleBook,
+    result: &Contribution,
+    inputs: &Inputs,
+    stages: &[StageRow],
+) -> Result<(), Failure> {
+    let month = result.month.to_string();
     let pools = customer_pools(book);
     let mut customers_head = head(&["month", "customer"], &FIGURES);
     customers_head.extend(pools.iter().map(|p| format!("allocated_{p}")));
-    let customers: Vec<Vec<String>> = result
-        .customers
-        .iter()
-        .map(|c| {
+    let customers =
+        result.customers.iter().map(|c| {
             let mut row = vec![month.clone(), csv_field(&c.customer).into_owned()];
             row.extend(figure_cells(&c.figures));
             row.extend(pools.iter().map(|p| {
                 amount(c.allocated_by_pool.iter().find(|a| &a.pool == p).map_or(Decimal::ZERO, |a| a.amount))
             }));
             row
-        })
-        .collect();
-    write(&mut staging, "customers.csv", &customers_head, &customers)?;
-    write(
-        &mut staging,
-        "managers.csv",
-        &head(&["month", "manager", "customers"], &FIGURES),
-        &manager_rows(result, inputs),
-    )?;
-    let branches: Vec<Vec<String>> = result
-        .branches
-        .iter()
-        .map(|b| {
-            let mut row =
-                vec![month.clone(), csv_field(&b.legal_entity).into_owned(), csv_field(&b.branch).into_owned()];
-            row.extend(figure_cells(&b.figures));
-            row
-        })
-        .collect();
-    write(&mut staging, "branches.csv", &head(&["month", "legal_entity", "branch"], &FIGURES), &branches)?;
-    let entities: Vec<Vec<String>> = result
-        .legal_entities
-        .iter()
-        .map(|e| {
-            let mut row = vec![month.clone(), csv_field(&e.legal_entity).into_owned()];
-            row.extend(figure_cells(&e.figures));
-            row
-        })
-        .collect();
-    write(&mut staging, "legal_entities.csv", &head(&["month", "legal_entity"], &FIGURES), &entities)?;
-    let lineage: Vec<Vec<String>> = result
-        .lineage
-        .iter()
-        .map(|l| {
-            let mut row = vec![month.clone()];
-            row.extend(lineage_cells(l));
-            row
-        })
-        .collect();
-    write(&mut staging, "lineage.csv", &head(&LINEAGE, &[]), &lineage)?;
-    write(&mut staging, "stages.csv", &head(&STAGES, &[]), &stage_cells(book, result))?;
-    Ok(staging)
+        });
+    write(staging, "customers.csv", &customers_head, customers)?;
+    write(staging, "managers.csv", &head(&["month", "manager", "customers"], &FIGURES), manager_rows(result, inputs))?;
+    let branches = result.branches.iter().map(|b| {
+        let mut row = vec![month.clone(), csv_field(&b.legal_entity).into_owned(), csv_field(&b.branch).into_owned()];
+        row.extend(figure_cells(&b.figures));
+        row
+    });
+    write(staging, "branches.csv", &head(&["month", "legal_entity", "branch"], &FIGURES), branches)?;
+    let entities = result.legal_entities.iter().map(|e| {
+        let mut row = vec![month.clone(), csv_field(&e.legal_entity).into_owned()];
+        row.extend(figure_cells(&e.figures));
+        row
+    });
+    write(staging, "legal_entities.csv", &head(&["month", "legal_entity"], &FIGURES), entities)?;
+    write(staging, "stages.csv", &head(&STAGES, &[]), stage_cells(book, result, stages))
 }
 
 const STAGES: [&str; 10] =
     ["month", "stage", "pool", "driver", "amount", "driver_total", "targets", "allocated", "to_pools", "conserved"];
 
-fn stage_cells(book: &RuleBook, result: &Contribution) -> Vec<Vec<String>> {
+fn stage_cells(book: &RuleBook, result: &Contribution, stages: &[StageRow]) -> Vec<Vec<String>> {
     let month = result.month.to_string();
-    stage_rows(result)
-        .into_iter()
+    stages
+        .iter()
         .map(|s| {
             let driver = book.stages().get(s.stage.saturating_sub(1)).map_or("", |st| driver_name(&st.driver));
             vec![

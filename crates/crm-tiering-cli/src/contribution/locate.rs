@@ -2,7 +2,11 @@
 //! `pool counter`, `customer c1 manager m1`); the command adds the file and line(s) it was read
 //! from, so that a message names file, line and field.
 
-use crm_tiering_contribution::ContributionError;
+use std::collections::HashSet;
+use std::io::BufRead;
+use std::path::Path;
+
+use crm_tiering_contribution::{AccountMonthTable, ContributionError};
 
 /// The kind of an input table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,9 +91,51 @@ fn record_of(e: &ContributionError) -> Option<(Kind, Vec<String>)> {
     }
 }
 
+/// The account-months' file as a source of the errors' accounts alone: the file is read again,
+/// line by line, for the lines of its records (numbered as [`Source::new`] numbers them), and
+/// each record's account is the table's row of the same position. `None` when no error names
+/// an account, or when the file cannot be read again or no longer has the table's records
+/// (an error is then printed without its line, never with a wrong one).
+pub(crate) fn accounts_source(
+    path: &Path,
+    name: &str,
+    table: &AccountMonthTable,
+    errors: &[ContributionError],
+) -> Option<Source> {
+    let wanted: HashSet<String> = errors
+        .iter()
+        .filter_map(record_of)
+        .filter(|(kind, _)| *kind == Kind::Accounts)
+        .filter_map(|(_, keys)| keys.into_iter().next())
+        .collect();
+    if wanted.is_empty() {
+        return None;
+    }
+    let mut reader = std::io::BufReader::new(std::fs::File::open(path).ok()?);
+    let mut buf = Vec::new();
+    let (mut line, mut row, mut records) = (0_usize, 0_usize, Vec::new());
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf).ok()? == 0 {
+            break;
+        }
+        line += 1;
+        let l = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        if line == 1 || l.strip_suffix(b"\r").unwrap_or(l).is_empty() {
+            continue;
+        }
+        let account = table.account(row)?;
+        if wanted.contains(account) {
+            records.push((line, vec![account.to_string()]));
+        }
+        row += 1;
+    }
+    (row == table.len()).then(|| Source { kind: Kind::Accounts, name: name.to_string(), records })
+}
+
 /// An error as printed: `FILE line N: ` (or `lines N, M`) before the message, when its record
 /// was read from a file.
-pub(crate) fn describe(e: &ContributionError, sources: &[Source]) -> String {
+pub(crate) fn describe(e: &ContributionError, sources: &[&Source]) -> String {
     let Some((kind, keys)) = record_of(e) else { return e.to_string() };
     let Some(source) = sources.iter().find(|s| s.kind == kind) else { return e.to_string() };
     let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
@@ -116,6 +162,33 @@ mod tests {
             field: "amount".into(),
             message: "0.001 is not an amount".into(),
         };
-        assert_eq!(describe(&e, &[s]), "fees.csv line 4: fee of customer y: amount: 0.001 is not an amount");
+        assert_eq!(describe(&e, &[&s]), "fees.csv line 4: fee of customer y: amount: 0.001 is not an amount");
+    }
+}
+
+#[cfg(test)]
+mod account_tests {
+    use super::*;
+
+    #[test]
+    fn account_lines_found_again_in_the_file() {
+        let text = "\u{feff}month,customer,account,product,side,average_balance,customer_rate,branch,legal_entity\r\n\
+                    2024-03,c1,a1,demand,liability,1.00,0.01,b1,le1\r\n\r\n\
+                    2024-03,c1,a2,demand,liability,1.00,0.01,b1,le1\n\
+                    2024-03,c2,a2,demand,liability,1.00,0.01,b1,le1";
+        let dir = std::env::temp_dir().join(format!("crmt-locate-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("accounts.csv");
+        std::fs::write(&path, text).unwrap();
+        let table = AccountMonthTable::read_csv("accounts.csv", text.as_bytes()).unwrap();
+        let e = ContributionError::Record { record: "account a2".into(), field: "side".into(), message: "x".into() };
+        let other = ContributionError::Record { record: "pool p".into(), field: "amount".into(), message: "y".into() };
+        assert!(accounts_source(&path, "accounts.csv", &table, std::slice::from_ref(&other)).is_none());
+        let s = accounts_source(&path, "accounts.csv", &table, &[e.clone(), other]).unwrap();
+        assert_eq!(describe(&e, &[&s]), "accounts.csv lines 4, 5: account a2: side: x");
+        // A file that no longer has the table's records: no line rather than a wrong one.
+        std::fs::write(&path, text.replace("2024-03,c2,a2,demand,liability,1.00,0.01,b1,le1", "")).unwrap();
+        assert!(accounts_source(&path, "accounts.csv", &table, std::slice::from_ref(&e)).is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -45,6 +45,7 @@ pub(crate) struct RunContribution {
     args: ContributionArgs,
     inputs: Inputs,
     result: Contribution,
+    account_months: usize,
     measure: String,
     /// The tiering records that got a value.
     given: usize,
@@ -72,7 +73,7 @@ pub(crate) fn supply(
     let month = single_month(months)?;
     let args = contribution_args(rules, dir, month, store, rerun)?;
     refuse_stored(store, month, rerun)?;
-    let (_, inputs, result) = contribution::compute_month(&args)?;
+    let contribution::Computed { inputs, result, account_months, .. } = contribution::compute_month(&args)?;
     let net: HashMap<&str, Decimal> =
         result.customers.iter().map(|c| (c.customer.as_str(), c.figures.net_contribution)).collect();
     let given = extract
@@ -81,7 +82,7 @@ pub(crate) fn supply(
     // One record a customer in the month: the customers given a value are the records.
     let without_record = net.len().saturating_sub(given);
     let measure = flags.contribution_measure.clone();
-    Ok(Some(RunContribution { args, inputs, result, measure, given, without_record, started }))
+    Ok(Some(RunContribution { args, inputs, result, account_months, measure, given, without_record, started }))
 }
 
 impl RunContribution {
@@ -108,7 +109,12 @@ impl RunContribution {
     pub(crate) fn summary(&self) -> String {
         format!(
             "{}; measure `{}` given to {} tiering record(s){}",
-            contribution::summary(&self.result, &self.inputs, self.started),
+            contribution::summary(
+                &self.result,
+                self.account_months,
+                &contribution::files::stage_rows(&self.result),
+                self.started
+            ),
             self.measure,
             self.given,
             match self.without_record {

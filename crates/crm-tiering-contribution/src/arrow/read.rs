@@ -126,8 +126,25 @@ pub(super) fn read_table<T>(
     specs: &[Spec],
     read: impl Fn(&mut Row<'_, '_>) -> Option<T>,
 ) -> Result<Vec<T>, ContributionErrors> {
-    let mut found = resolve(table, schema, specs)?;
     let mut out = Vec::new();
+    read_table_with(table, schema, batches, specs, read, |v| {
+        out.push(v);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Reads every row of a table as [`read_table`] does, handing each record to `each` in order
+/// instead of keeping them (none after the first error; an error of `each` is the row's).
+pub(super) fn read_table_with<T>(
+    table: &str,
+    schema: &Schema,
+    batches: &[RecordBatch],
+    specs: &[Spec],
+    read: impl Fn(&mut Row<'_, '_>) -> Option<T>,
+    mut each: impl FnMut(T) -> Result<(), ContributionError>,
+) -> Result<(), ContributionErrors> {
+    let mut found = resolve(table, schema, specs)?;
     let mut errors = Vec::new();
     let mut first = 0;
     for batch in batches {
@@ -153,13 +170,17 @@ pub(super) fn read_table<T>(
         for k in 0..batch.num_rows() {
             let mut row = Row { table, specs, row: first + k, k, columns: &columns, errors: Vec::new() };
             match read(&mut row) {
-                Some(v) if row.errors.is_empty() => out.push(v),
+                Some(v) if row.errors.is_empty() => {
+                    if errors.is_empty() {
+                        each(v).unwrap_or_else(|e| errors.push(e));
+                    }
+                }
                 _ => errors.append(&mut row.errors),
             }
         }
         first += batch.num_rows();
     }
-    if errors.is_empty() { Ok(out) } else { Err(ContributionErrors(errors)) }
+    if errors.is_empty() { Ok(()) } else { Err(ContributionErrors(errors)) }
 }
 
 /// A column's cells in one batch.

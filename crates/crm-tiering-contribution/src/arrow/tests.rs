@@ -187,3 +187,30 @@ fn columns_unknown_missing_and_integer_ids() {
     assert_eq!(got[1], "direct_costs: column `colour` is not a column of this table");
     assert_eq!(got[2], "direct_costs: column `item` is required and missing");
 }
+
+#[test]
+fn the_account_month_table_holds_the_records_or_the_errors_of_the_list() {
+    let b = accounts();
+    let list = read_account_months("account_months", &b.schema(), &[b.clone(), b.clone()]).unwrap();
+    let table = read_account_month_table("account_months", &b.schema(), &[b.clone(), b.clone()]).unwrap();
+    assert_eq!(table.len(), 4);
+    assert_eq!((0..table.len()).map(|i| table.get(i).unwrap()).collect::<Vec<_>>(), list);
+    assert_eq!(table.account(1), Some("a2"));
+    assert!(table.account(4).is_none());
+    // A bad cell in the second batch: the same errors, and no table.
+    let schema = b.schema();
+    let columns: Vec<(&str, ArrayRef)> = schema
+        .fields()
+        .iter()
+        .zip(b.columns())
+        .map(|(f, c)| {
+            let c = if f.name() == "customer" { text(&[Some("c1"), None]) } else { c.clone() };
+            (f.name().as_str(), c)
+        })
+        .collect();
+    let bad = batch(columns);
+    let batches = [b.clone(), bad];
+    let list = read_account_months("account_months", &schema, &batches).unwrap_err();
+    assert_eq!(list.to_string(), "account_months row 3, column customer: null or empty: a value is required");
+    assert_eq!(read_account_month_table("account_months", &schema, &batches).unwrap_err(), list);
+}

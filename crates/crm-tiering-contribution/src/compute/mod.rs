@@ -103,6 +103,35 @@ pub fn compute_streaming(
     run(&Run { book, month, inputs, accounts: &accounts }, &mut Stream(line))
 }
 
+/// Computes as [`compute`] does (the lineage kept in the result), the account-months given as
+/// a table (the rest of the inputs in `inputs`, whose own `account_months` must be empty): the
+/// same computation, without a list of account-months in memory.
+///
+/// # Errors
+/// As [`compute`]; [`ContributionError::Record`] on field `account_months` when `inputs` has
+/// account-months too.
+pub fn compute_table(
+    book: &RuleBook,
+    month: Month,
+    accounts: &AccountMonthTable,
+    inputs: &Inputs,
+) -> Result<Contribution, ContributionErrors> {
+    only_table(inputs)?;
+    let mut lineage = Vec::new();
+    let mut result = run(&Run { book, month, inputs, accounts }, &mut lineage)?;
+    result.lineage = lineage;
+    Ok(result)
+}
+
+/// Refuses inputs that give account-months as a list beside a table.
+fn only_table(inputs: &Inputs) -> Result<(), ContributionErrors> {
+    if inputs.account_months.is_empty() {
+        return Ok(());
+    }
+    let message = "given both as a table and as a list: expected the table alone";
+    Err(ContributionError::record("inputs", "account_months", message).into())
+}
+
 /// Computes as [`compute_streaming`] does, the account-months given as a table (the rest of
 /// the inputs in `inputs`, whose own `account_months` must be empty): the same computation,
 /// without a list of account-months in memory.
@@ -117,10 +146,7 @@ pub fn compute_table_streaming(
     inputs: &Inputs,
     line: impl FnMut(LineageLine),
 ) -> Result<Contribution, ContributionErrors> {
-    if !inputs.account_months.is_empty() {
-        let message = "given both as a table and as a list: expected the table alone";
-        return Err(ContributionError::record("inputs", "account_months", message).into());
-    }
+    only_table(inputs)?;
     run(&Run { book, month, inputs, accounts }, &mut Stream(line))
 }
 
