@@ -23,8 +23,12 @@ source "$root/scripts/zig-tools.sh"
 zig_tools "$tools"
 rustup target list --installed 2>/dev/null | grep -qx "$triple" || rustup target add "$triple"
 
-echo "== cargo zigbuild --profile dist -p crm-tiering-cli --target $triple.$glibc"
-(cd "$root" && cargo zigbuild --locked --profile dist -p crm-tiering-cli --features vendored-openssl --target "$triple.$glibc")
+# With crm-tiering-workspace-hack beside it: cargo unifies the features of the packages one
+# invocation builds, so the CLI's dependencies get the feature set the wheel's build asks too
+# (bindings/python/build-wheel.sh then finds them compiled; see that crate's Cargo.toml).
+echo "== cargo zigbuild --profile dist -p crm-tiering-cli -p crm-tiering-workspace-hack --target $triple.$glibc"
+(cd "$root" && cargo zigbuild --locked --profile dist -p crm-tiering-cli -p crm-tiering-workspace-hack \
+    --features crm-tiering-cli/vendored-openssl --target "$triple.$glibc")
 bin="$CARGO_TARGET_DIR/$triple/dist/crm-tiering"
 [ -x "$bin" ] || { echo "build-dist.sh: $bin was not built" >&2; exit 1; }
 built=$(( $(date +%s) - started ))

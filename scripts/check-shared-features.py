@@ -14,7 +14,9 @@ from collections import defaultdict
 
 TARGET = "x86_64-unknown-linux-gnu"
 BUILDS = {
-    "the CLI": ["-p", "crm-tiering-cli", "--features", "vendored-openssl"],
+    # As scripts/build-dist.sh builds it: beside the workspace hack (features unified).
+    "the CLI": ["-p", "crm-tiering-cli", "-p", "crm-tiering-workspace-hack",
+                "--features", "crm-tiering-cli/vendored-openssl"],
     "the Python extension": ["-p", "crm-tiering-python", "--features", "vendored-openssl"],
 }
 
