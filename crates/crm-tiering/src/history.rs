@@ -418,7 +418,9 @@ impl Histories {
             return;
         }
         let mut values = vec![NO_VALUE; customers * layout.stride()];
-        if layout.stride() > 0 {
+        // A layout that keeps nothing (the first month, or a book without windows before) has
+        // no month to carry over: every history is empty, as `values` already says.
+        if layout.stride() > 0 && !self.layout.is_empty() {
             for (i, dest) in values.chunks_exact_mut(layout.stride()).enumerate() {
                 layout.fill(&self.get(i), dest);
             }

@@ -78,12 +78,14 @@ fn warnings<S: Sink + ?Sized>(
         if w.min_rank.is_some_and(|min| rank.is_none_or(|r| r < min)) {
             continue;
         }
-        let value = values.get(w.value).copied().unwrap_or(0);
-        let windowed = values.get(w.windowed).copied().unwrap_or(NO_VALUE);
+        // Each kind reads what it compares: the month's value, the window's, or both.
+        let value = || values.get(w.value).copied().unwrap_or(0);
+        let windowed = || values.get(w.windowed).copied().unwrap_or(NO_VALUE);
         let alert = |kind| Alert::new(month, kind, s.effective_tier, aum_fen);
         let lifetime = w.lifetime_months;
         match w.kind {
             WarningKind::DropPct => {
+                let (value, windowed) = (value(), windowed());
                 if below_share(value, windowed, w.kept) {
                     let threshold = share_of(windowed, w.kept);
                     sink.alert(
@@ -96,6 +98,7 @@ fn warnings<S: Sink + ?Sized>(
                 }
             }
             WarningKind::LargeFlow => {
+                let value = value();
                 if value != NO_VALUE && value > w.amount_fen {
                     sink.alert(
                         alert(AlertKind::LargeFlow)
@@ -107,6 +110,7 @@ fn warnings<S: Sink + ?Sized>(
                 }
             }
             WarningKind::MaturityNotReinvested => {
+                let value = value();
                 if value >= w.amount_fen {
                     let left = alert(AlertKind::MaturityNotReinvested)
                         .with_threshold(w.amount_fen)
@@ -115,21 +119,22 @@ fn warnings<S: Sink + ?Sized>(
                 }
             }
             WarningKind::Dormant => {
-                let days = i64::from(w.days) * 100;
+                let (value, days) = (value(), i64::from(w.days) * 100);
                 if value >= days && aum_fen <= w.amount_fen {
                     let dormant = alert(AlertKind::Dormant).with_threshold(days).with_gap(value.saturating_sub(days));
                     sink.alert(dormant.measured(w.measure, w.window, value).with_months(None, lifetime));
                 }
             }
             WarningKind::Reactivated => {
-                let days = i64::from(w.days) * 100;
-                if windowed != NO_VALUE && windowed >= days && value < days && aum_fen >= w.amount_fen {
+                let (windowed, days) = (windowed(), i64::from(w.days) * 100);
+                if windowed != NO_VALUE && windowed >= days && value() < days && aum_fen >= w.amount_fen {
                     let back =
                         alert(AlertKind::Reactivated).with_threshold(days).with_gap(windowed.saturating_sub(days));
                     sink.alert(back.measured(w.measure, w.window, windowed).with_months(None, lifetime));
                 }
             }
             WarningKind::BelowFor => {
+                let windowed = windowed();
                 if windowed != NO_VALUE && windowed < w.amount_fen {
                     sink.alert(
                         alert(AlertKind::BelowFor)

@@ -35,9 +35,11 @@ struct Slot {
 pub(crate) struct MonthWindows<'l> {
     layout: &'l HistoryLayout,
     slots: Vec<Slot>,
-    /// For each measure the layout keeps, in layout order: its months in a customer's slice and
-    /// the source of the newest.
-    records: Vec<(std::ops::Range<usize>, Source)>,
+    /// For each measure the layout keeps with months, in layout order: where its newest month
+    /// is in a customer's slice, and where that month comes from.
+    records: Vec<(usize, Source)>,
+    /// Where the qualified tiers' months are in a customer's slice.
+    tiers: std::ops::Range<usize>,
 }
 
 impl HistoryLayout {
@@ -60,16 +62,17 @@ impl HistoryLayout {
         let records = self
             .measures
             .iter()
+            .filter(|&&(_, depth)| depth > 0)
             .map(|&(code, _)| {
                 let source = if code == v.aum_code {
                     Source::Aum
                 } else {
                     v.measures.iter().position(|m| m.code == code).map_or(Source::Nothing, |i| Source::Measured(i + 1))
                 };
-                (range(code), source)
+                (range(code).start, source)
             })
             .collect();
-        MonthWindows { layout: self, slots, records }
+        MonthWindows { layout: self, slots, records, tiers: self.tier_range() }
     }
 }
 
@@ -83,15 +86,16 @@ impl MonthWindows<'_> {
         self.values_into(history, values, measured);
     }
 
-    /// [`MonthWindows::values`] into `values[measured..]`, which has room for them.
-    #[inline]
+    /// [`MonthWindows::values`] into `values[measured..]`, which has room for them. Out of
+    /// the batch's line: inlined there, its loops ran short of registers.
+    #[inline(never)]
     pub(crate) fn values_into(&self, history: &[i64], values: &mut [i64], measured: usize) {
-        for (k, s) in self.slots.iter().enumerate() {
-            let this = values.get(s.slot.measure).copied().unwrap_or(0);
+        // A window reads a measured value (before `measured`) and writes its own (after).
+        let Some((measured, windows)) = values.split_at_mut_checked(measured) else { return };
+        for (out, s) in windows.iter_mut().zip(&self.slots) {
+            let this = measured.get(s.slot.measure).copied().unwrap_or(0);
             let past = history.get(s.past.clone()).unwrap_or(&[]);
-            if let Some(out) = values.get_mut(measured + k) {
-                *out = s.slot.value(&s.at, this, past, s.rounding);
-            }
+            *out = s.slot.value(&s.at, this, past, s.rounding);
         }
     }
 
@@ -116,26 +120,37 @@ impl MonthWindows<'_> {
     /// Records the evaluated month in `history`: each kept measure's months move back one, and
     /// the month's value (`aum_fen`, or the version's measured value of that code; none when
     /// the version does not declare it) becomes the newest; so does its qualified tier `q`.
-    #[inline]
+    /// Out of the batch's line, as [`MonthWindows::values_into`].
+    #[inline(never)]
     pub(crate) fn push(&self, history: &mut [i64], (aum_fen, q): (i64, Option<TierCode>), values: &[i64]) {
-        for (months, source) in &self.records {
-            let value = match *source {
+        // The measures' months and the tiers' lie end to end from the slice's start: moving the
+        // whole run back one moves each one's months back one, and each one's first month,
+        // then holding the last of the one before, is written below.
+        if let Some(kept) = history.get_mut(..self.tiers.end) {
+            shift_in(kept, NO_VALUE);
+        }
+        for &(at, source) in &self.records {
+            let value = match source {
                 Source::Aum => aum_fen,
                 Source::Measured(i) => values.get(i).copied().unwrap_or(NO_VALUE),
                 Source::Nothing => NO_VALUE,
             };
-            shift_in(history.get_mut(months.clone()), value);
+            if let Some(newest) = history.get_mut(at) {
+                *newest = value;
+            }
         }
-        shift_in(history.get_mut(self.layout.tier_range()), q.map_or(NO_VALUE, TierCode::slot));
+        if let (false, Some(newest)) = (self.tiers.is_empty(), history.get_mut(self.tiers.start)) {
+            *newest = q.map_or(NO_VALUE, TierCode::slot);
+        }
     }
 }
 
-/// Moves `months` back one and puts `value` first (nothing for no months): a loop of moves,
-/// where a slice rotation of a few months costs two copies through a buffer.
+/// Moves `months` back one and puts `value` first: a loop of moves, where a slice rotation of
+/// a few months costs two copies through a buffer.
 #[inline]
-fn shift_in(months: Option<&mut [i64]>, value: i64) {
+fn shift_in(months: &mut [i64], value: i64) {
     let mut carry = value;
-    for month in months.into_iter().flatten() {
+    for month in months {
         carry = std::mem::replace(month, carry);
     }
 }

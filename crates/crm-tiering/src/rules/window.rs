@@ -157,12 +157,13 @@ pub(crate) struct WindowSlot {
 }
 
 /// What a window's value needs of its evaluated month, whoever the customer: the months it
-/// reads as months back (first and last inclusive, [`Window::offsets`]) and each one's days
-/// under the divisor, by months back. Made once per month (a batch's), not per customer.
+/// reads as months back (the first, [`Window::offsets`], and how many) and each one's days
+/// under the divisor, in that order. Made once per month (a batch's), not per customer.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct WindowMonth {
     first: usize,
-    last: usize,
+    len: usize,
+    /// `days[k]`: the days of the month `first + k` back.
     days: [u32; MAX_WINDOW_MONTHS as usize + 1],
 }
 
@@ -171,10 +172,11 @@ impl WindowMonth {
     pub(crate) fn new(window: Window, m: Month, days_of: impl Fn(Month) -> u32) -> Self {
         let (first, last) = window.offsets(m);
         let mut days = [0; MAX_WINDOW_MONTHS as usize + 1];
-        for (back, d) in days.iter_mut().enumerate().take(last + 1).skip(first) {
+        let len = (last + 1).saturating_sub(first).min(days.len());
+        for (back, d) in (first..).zip(days.iter_mut().take(len)) {
             *d = days_of(m.plus(-i32::try_from(back).unwrap_or(0)));
         }
-        WindowMonth { first, last, days }
+        WindowMonth { first, len, days }
     }
 }
 
@@ -223,25 +225,54 @@ impl WindowSlot {
     /// which meets no criterion (every minimum is above 0).
     #[inline]
     pub(crate) fn value(&self, at: &WindowMonth, this: i64, past: &[i64], rounding: Rounding) -> i64 {
-        // The window's months as (value, days), this month first when the window reads it;
-        // month m − b is `past[b − 1]`.
-        let days = |back: usize| at.days.get(back).copied().unwrap_or(0);
-        let this_month = (at.first == 0).then(|| (this, days(0)));
-        let earlier =
-            (at.first.max(1)..=at.last).map(|back| (past.get(back - 1).copied().unwrap_or(NO_VALUE), days(back)));
-        let window = this_month.into_iter().chain(earlier);
-        if self.complete && window.clone().any(|(value, _)| value == NO_VALUE) {
-            return NO_VALUE;
+        // Month m − b is `past[b − 1]`, and `this` when the window reads the evaluated month.
+        let month = |back: usize| if back == 0 { this } else { past.get(back - 1).copied().unwrap_or(NO_VALUE) };
+        // A window of one month (`prev_1`, a warning's last month) is that month's value: its
+        // average divides the value times its days by those days, exactly.
+        if at.len == 1 && at.days.first().is_some_and(|&d| d > 0) {
+            return match month(at.first) {
+                NO_VALUE if self.complete => NO_VALUE,
+                NO_VALUE => 0,
+                value => value,
+            };
         }
-        // The window's months with a value.
-        let months = window.filter(|&(value, _)| value != NO_VALUE);
+        self.over_months(at, this, past, rounding)
+    }
+
+    /// [`WindowSlot::value`] over the window's months one by one: out of its callers' line,
+    /// whose loops over the windows it crowded out of registers.
+    #[inline(never)]
+    fn over_months(&self, at: &WindowMonth, this: i64, past: &[i64], rounding: Rounding) -> i64 {
+        // One pass, newest month first: the evaluated month when the window reads it, then the
+        // months before it from `past` (month m − b is `past[b − 1]`). Months with no value are
+        // left out, or make the whole value none when it needs every month.
+        let (mut sum, mut total, mut max, mut any) = (0i128, 0i128, NO_VALUE, false);
+        let mut add = |value: i64, d: u32| {
+            if value != NO_VALUE {
+                any = true;
+                max = max.max(value);
+                sum += i128::from(value) * i128::from(d);
+                total += i128::from(d);
+            }
+        };
+        let mut days = at.days.get(..at.len).unwrap_or(&[]);
+        if let (0, Some((&d, rest))) = (at.first, days.split_first()) {
+            if this == NO_VALUE && self.complete {
+                return NO_VALUE;
+            }
+            add(this, d);
+            days = rest;
+        }
+        let earlier = past.get(at.first.saturating_sub(1)..).unwrap_or(&[]);
+        for (k, &d) in days.iter().enumerate() {
+            let value = earlier.get(k).copied().unwrap_or(NO_VALUE);
+            if value == NO_VALUE && self.complete {
+                return NO_VALUE;
+            }
+            add(value, d);
+        }
         if let Window::Max(_) = self.window {
-            return months.map(|(value, _)| value).max().unwrap_or(0);
-        }
-        let (mut sum, mut total) = (0i128, 0i128);
-        for (value, d) in months {
-            sum += i128::from(value) * i128::from(d);
-            total += i128::from(d);
+            return if any { max } else { 0 };
         }
         if total == 0 { 0 } else { average(sum, total, rounding) }
     }
