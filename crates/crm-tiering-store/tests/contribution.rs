@@ -132,7 +132,7 @@ fn dump(loc: &str) -> (i64, i64, i64, i64, i64) {
         sql_int(loc, "SELECT count(*) FROM contribution_customers"),
         sql_int(loc, "SELECT count(*) FROM contribution_managers"),
         sql_int(loc, "SELECT count(*) FROM contribution_lineage"),
-        sql_int(loc, "SELECT coalesce(sum(amount), 0) FROM contribution_lineage"),
+        sql_int(loc, "SELECT CAST(coalesce(sum(amount), 0) AS BIGINT) FROM contribution_lineage"),
     )
 }
 
