@@ -16,8 +16,8 @@ use std::time::Instant;
 use clap::Args;
 use crm_tiering::{Decimal, Month};
 use crm_tiering_contribution::{
-    AccountMonthTable, Contribution, ContributionError, ContributionErrors, Inputs, RuleBook, compute_table,
-    compute_table_streaming,
+    AccountMonthTable, Contribution, ContributionError, ContributionErrors, Inputs, LineageLine, RuleBook,
+    compute_table, compute_table_streaming,
 };
 
 use crate::exit::{Exit, Failure};
@@ -85,77 +85,124 @@ pub(crate) struct Sources {
     accounts: (PathBuf, String),
 }
 
-/// A computed month: its book, its inputs other than the account-months, its result, and how
+/// A computed month: its inputs other than the account-months, its result, and how
 /// many account-months it had.
 pub(crate) struct Computed {
-    pub(crate) book: RuleBook,
     pub(crate) inputs: Inputs,
     pub(crate) result: Contribution,
     pub(crate) account_months: usize,
 }
 
-/// `crm-tiering contribution`.
+/// `crm-tiering contribution`: the lineage goes to lineage.csv and, with `--store`, into the
+/// store as the computation hands it over (only the explained customer's lines are kept), so a
+/// month's lineage is never held.
 pub(crate) fn contribution_command(args: &ContributionArgs) -> Result<Exit, Failure> {
-    if args.store.is_none() {
-        return streamed(args);
-    }
-    let started = Instant::now();
-    let Computed { book, inputs, result, account_months } = compute_month(args)?;
-    explained(args, &result)?;
-    // The files are staged first, the store written next, and the files renamed into place
-    // last: a store that refuses the month (stored already, locked) leaves no files behind.
-    let staged = match &args.out {
-        Some(dir) => Some(files::write_all(dir, &book, &result, &inputs)?),
-        None => None,
-    };
-    if let Some(location) = &args.store {
-        // Never made here: a missing store is an error naming `init`.
-        let store = crm_tiering_store::Store::open(location).map_err(crate::store::failure)?;
-        println!("{}", store_month(store, args, &result, &inputs)?);
-    }
-    if let Some(staging) = staged {
-        staging.commit()?;
-    }
-    if let Some(customer) = &args.explain {
-        print!("{}", render_lines(customer, result.explain(customer)));
-    }
-    wrote(args);
-    println!("{}", summary(&result, account_months, &files::stage_rows(&result), started));
-    Ok(Exit::Ok)
-}
-
-/// The command without a store: the lineage goes to lineage.csv as the computation hands it
-/// over (only the explained customer's lines are kept), so a month's lineage is never held.
-/// The same files, checks and messages as with a store.
-fn streamed(args: &ContributionArgs) -> Result<Exit, Failure> {
     let started = Instant::now();
     let book = load_book(&args.rules)?;
     let (accounts, inputs, sources) = read_inputs(args)?;
-    let mut out = files::LineageOut::new(args.out.as_deref(), args.month);
-    let mut lines = Vec::new();
-    let result = compute_table_streaming(&book, args.month, &accounts, &inputs, |l| {
-        out.push(&l);
-        if args.explain.as_ref() == Some(&l.customer) {
-            lines.push(l);
+    let month = MonthRun { args, book: &book, inputs: &inputs, sources: &sources };
+    // The files are staged first, the store written next (the computation inside its
+    // transaction), and the files renamed into place last: a store that refuses the month
+    // (stored already, locked) leaves no files behind.
+    let mut done = match &args.store {
+        None => month.compute(accounts, |_| {})?,
+        Some(location) => {
+            let (done, line) = month.store(location, accounts)?;
+            println!("{line}");
+            done
         }
-    })
-    .map_err(|e| bad_input(&e, &sources, &accounts, &args.rules))?;
-    let account_months = accounts.len();
-    drop(accounts);
-    let stages = files::stage_rows_counted(&result, &out.to_customers);
-    conserved(&stages)?;
-    explained(args, &result)?;
-    let staged = out.finish()?;
-    if let Some(mut staging) = staged {
-        files::write_rest(&mut staging, &book, &result, &inputs, &stages)?;
+    };
+    if let Some(staging) = done.staged.take() {
         staging.commit()?;
     }
     if let Some(customer) = &args.explain {
-        print!("{}", render_lines(customer, &lines));
+        print!("{}", render_lines(customer, &done.explained));
     }
     wrote(args);
-    println!("{}", summary(&result, account_months, &stages, started));
+    println!("{}", summary(&done.result, done.account_months, &done.stages, started));
     Ok(Exit::Ok)
+}
+
+/// What a month is computed from (its account-months aside).
+struct MonthRun<'a> {
+    args: &'a ContributionArgs,
+    book: &'a RuleBook,
+    inputs: &'a Inputs,
+    sources: &'a Sources,
+}
+
+/// A month computed with its lineage streamed: the result (without lineage), the stages'
+/// rows counted from the lines as they passed, the staged files (lineage.csv and the rest),
+/// the explained customer's lines and the number of account-months.
+struct Streamed {
+    result: Contribution,
+    stages: Vec<files::StageRow>,
+    staged: Option<crate::output::Staging>,
+    explained: Vec<crm_tiering_contribution::LineageLine>,
+    account_months: usize,
+}
+
+impl std::borrow::Borrow<Contribution> for Streamed {
+    fn borrow(&self) -> &Contribution {
+        &self.result
+    }
+}
+
+impl MonthRun<'_> {
+    /// Computes the month, each lineage line handed to `also` and to lineage.csv as it is
+    /// made; the stages checked from the lines, the other files staged.
+    fn compute(&self, accounts: AccountMonthTable, mut also: impl FnMut(&LineageLine)) -> Result<Streamed, Failure> {
+        let args = self.args;
+        let mut out = files::LineageOut::new(args.out.as_deref(), args.month);
+        let mut explained_lines = Vec::new();
+        let result = compute_table_streaming(self.book, args.month, &accounts, self.inputs, |l| {
+            also(&l);
+            out.push(&l);
+            if args.explain.as_ref() == Some(&l.customer) {
+                explained_lines.push(l);
+            }
+        })
+        .map_err(|e| bad_input(&e, self.sources, &accounts, &args.rules))?;
+        let account_months = accounts.len();
+        drop(accounts);
+        let stages = files::stage_rows_counted(&result, &out.to_customers);
+        conserved(&stages)?;
+        explained(args, &result)?;
+        let staged = match out.finish()? {
+            Some(mut staging) => {
+                files::write_rest(&mut staging, self.book, &result, self.inputs, &stages)?;
+                Some(staging)
+            }
+            None => None,
+        };
+        Ok(Streamed { result, stages, staged, explained: explained_lines, account_months })
+    }
+
+    /// Computes the month inside the store's transaction, each lineage line inserted as it is
+    /// made ([`crm_tiering_store::Store::write_contribution_streaming`]): any failure, of the
+    /// inputs, the checks, the files or the store, leaves nothing of the month stored. Returns
+    /// the month and the line that says it is stored.
+    fn store(&self, location: &str, accounts: AccountMonthTable) -> Result<(Streamed, String), Failure> {
+        let args = self.args;
+        // Never made here: a missing store is an error naming `init`.
+        let mut store = crm_tiering_store::Store::open(location).map_err(crate::store::failure)?;
+        let meta = crm_tiering_store::ContributionMeta {
+            tool_version: crate::store::tool_version(),
+            rule_book_text: read_utf8(&args.rules)?,
+            rerun: args.rerun,
+            // Not read by a streamed write: counted once the month is computed, below.
+            unassigned_customers: 0,
+        };
+        let done = store.write_contribution_streaming(args.month, &meta, |sink| {
+            let done = self.compute(accounts, |l| sink.push(l))?;
+            let unassigned = files::unassigned_customers(&done.result, self.inputs);
+            Ok::<_, Failure>(crm_tiering_store::StreamedContribution {
+                contribution: done,
+                unassigned_customers: u64::try_from(unassigned).unwrap_or(u64::MAX),
+            })
+        })?;
+        Ok((done, stored_line(&store, args)))
+    }
 }
 
 /// Refuses an `--explain` customer without an account-month in the month (nothing written).
@@ -214,7 +261,7 @@ pub(crate) fn compute_month(args: &ContributionArgs) -> Result<Computed, Failure
     drop(accounts);
     // The stages are checked again from the outputs.
     conserved(&files::stage_rows(&result))?;
-    Ok(Computed { book, inputs, result, account_months })
+    Ok(Computed { inputs, result, account_months })
 }
 
 /// Writes the month into the store (in one transaction; a stored month is replaced only with
@@ -235,12 +282,17 @@ pub(crate) fn store_month(
         unassigned_customers: u64::try_from(files::unassigned_customers(result, inputs)).unwrap_or(u64::MAX),
     };
     store.write_contribution(result, &meta).map_err(crate::store::failure)?;
-    Ok(format!(
+    Ok(stored_line(&store, args))
+}
+
+/// The line that says the month is stored.
+fn stored_line(store: &crm_tiering_store::Store, args: &ContributionArgs) -> String {
+    format!(
         "stored the contribution month {} in {}{}",
-        result.month,
+        args.month,
         store.location(),
         if args.rerun { " (replacing it when it was there)" } else { "" }
-    ))
+    )
 }
 
 /// Reads the rule book; its errors are an invalid rule book (exit code 3), each listed.

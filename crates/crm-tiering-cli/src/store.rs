@@ -346,3 +346,11 @@ pub(crate) fn import_states_command(
     );
     Ok(Exit::Ok)
 }
+
+/// A store's error as the command's failure (its exit code by its kind), for the store's
+/// functions that return the caller's own error type.
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        failure(e)
+    }
+}

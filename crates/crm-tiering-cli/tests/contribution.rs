@@ -306,6 +306,19 @@ fn the_store_keeps_the_month_explain_shows_it_after_the_tiering_story_and_a_reru
         for f in ["customers.csv", "managers.csv", "branches.csv", "legal_entities.csv", "lineage.csv", "stages.csv"] {
             assert_eq!(read(&streamed, f), read(&out_dir, f), "{f}");
         }
+        // A rerun that fails once its lineage is inserted (the explained customer is found
+        // missing after the computation) leaves the stored month as it was, and no files.
+        let lines = sql_int(loc, "SELECT count(*) FROM contribution_lineage");
+        let fees = std::fs::read_to_string(m.root.join("fees.csv")).unwrap();
+        std::fs::write(m.root.join("fees.csv"), "month,customer,amount\n2024-03,c1,999.00\n2024-03,c2,10.00\n")
+            .unwrap();
+        let failed = m.root.join(format!("failed-{}", loc.len()));
+        let o = m.run(&["--store", loc, "--rerun", "--explain", "nobody", "--out", p(&failed)]);
+        assert_eq!(code(&o), 2, "{}", err(&o));
+        assert!(err(&o).contains("customer `nobody` has no account-month"), "{}", err(&o));
+        assert!(!failed.exists());
+        std::fs::write(m.root.join("fees.csv"), fees).unwrap();
+        assert_eq!(sql_int(loc, "SELECT count(*) FROM contribution_lineage"), lines);
         let story = out(&cli(&["explain", "--customer", "c1", "--store", loc]));
         // c1's fee 50.00 → 80.00: 244.45 + 30.00.
         assert!(story.contains("2024-03: net contribution 274.45"), "{story}");

@@ -21,6 +21,10 @@ use crate::schema::{Column, Table, Type};
 use crate::types::now_utc;
 use crate::{Store, StoreError};
 
+mod write;
+
+pub use write::{LineageSink, StreamedContribution};
+
 const fn col(name: &'static str, ty: Type) -> Column {
     Column { name, ty, null: false, default: None, references: None, since: 5 }
 }
@@ -202,29 +206,16 @@ fn decimal(r: &dyn Row, i: usize) -> Result<Option<Decimal>, StoreError> {
 }
 
 impl Db {
-    fn write_contribution(&mut self, c: &Contribution, meta: &ContributionMeta) -> Result<(), StoreError> {
-        let what = format!("writing the contribution month {}", c.month);
-        self.locked_transaction(&what, |db| {
-            let m = c.month.yyyymm();
-            let stored =
-                db.rows(&what, "SELECT count(*) FROM contribution_months WHERE month = ?1", &[m.into()], |r| {
-                    Ok(r.int(0)?.unwrap_or(0))
-                })?;
-            if stored.first().is_some_and(|n| *n > 0) {
-                if !meta.rerun {
-                    return Err(StoreError::AlreadyCommitted(format!(
-                        "the contribution month {} is in {} already: give --rerun to replace it; nothing was written",
-                        c.month,
-                        db.location()
-                    )));
-                }
-                db.delete_month(&what, TABLES, m)?;
-            }
-            db.insert_contribution(&what, c, meta)
-        })
-    }
-
-    fn insert_contribution(&mut self, what: &str, c: &Contribution, meta: &ContributionMeta) -> Result<(), StoreError> {
+    /// The month's figure rows (the months row with `lines`, the customers, the managers),
+    /// after its lineage.
+    fn insert_figures(
+        &mut self,
+        what: &str,
+        c: &Contribution,
+        meta: &ContributionMeta,
+        unassigned: u64,
+        lines: i64,
+    ) -> Result<(), StoreError> {
         let m = c.month.yyyymm();
         let mut net = 0i64;
         let mut customers = Vec::with_capacity(c.customers.len());
@@ -233,7 +224,6 @@ impl Db {
             net += f[7];
             customers.push((cm.customer.as_str(), f));
         }
-        let lines = i64::try_from(c.lineage.len()).unwrap_or(i64::MAX);
         let (count, written) = (i64::try_from(customers.len()).unwrap_or(i64::MAX), now_utc());
         let head = [m.into(), Value::Text(&written), (&meta.tool_version).into(), (&meta.rule_book_text).into()];
         let tail = [count.into(), lines.into(), net.into()];
@@ -246,47 +236,12 @@ impl Db {
             }
             Ok(())
         })?;
-        let managers = manager_rows(c, meta.unassigned_customers)?;
+        let managers = manager_rows(c, unassigned)?;
         self.load(what, &MANAGERS, &mut |put| {
             for (manager, n, f) in &managers {
                 let mut row = vec![Value::Int(m), Value::Text(manager), Value::Int(*n)];
                 row.extend(f.iter().map(|v| Value::Int(*v)));
                 put(&row)?;
-            }
-            Ok(())
-        })?;
-        self.load(what, &LINEAGE, &mut |put| {
-            let mut seq = 0i64;
-            let mut last: Option<&str> = None;
-            for l in &c.lineage {
-                seq = if last == Some(l.customer.as_str()) { seq + 1 } else { 1 };
-                last = Some(l.customer.as_str());
-                let text = |d: Option<Decimal>| d.map(|d| d.to_string());
-                let (ftp, rate_c, rate, weight) =
-                    (text(l.ftp_rate), text(l.customer_rate), text(l.rate), text(l.risk_weight));
-                let (quantity, total) = (text(l.driver_quantity), text(l.driver_total));
-                let balance = l.balance.map(|b| fen(b, &format!("customer {}: balance", l.customer))).transpose()?;
-                let amount = fen(l.amount, &format!("customer {}: amount", l.customer))?;
-                put(&[
-                    Value::Int(m),
-                    Value::Text(&l.customer),
-                    Value::Int(seq),
-                    Value::Text(l.kind.as_str()),
-                    l.account.as_deref().into(),
-                    l.pool.as_deref().into(),
-                    l.stage.and_then(|s| i64::try_from(s).ok()).into(),
-                    l.product.as_deref().into(),
-                    l.item.as_deref().into(),
-                    balance.into(),
-                    ftp.as_deref().into(),
-                    rate_c.as_deref().into(),
-                    rate.as_deref().into(),
-                    weight.as_deref().into(),
-                    l.days.map(i64::from).into(),
-                    quantity.as_deref().into(),
-                    total.as_deref().into(),
-                    Value::Int(amount),
-                ])?;
             }
             Ok(())
         })
@@ -428,19 +383,26 @@ impl Store {
     /// Writes a contribution month (SPEC §20) beside the tiering months: every customer's
     /// figures, the managers' roll-up and the lineage, in one transaction under the write lock.
     /// A month stored already is replaced when `meta.rerun` is set, and refused otherwise.
+    /// The lineage goes through the same insert as [`Store::write_contribution_streaming`]'s.
     ///
     /// # Errors
     /// [`crate::StoreErrorKind::AlreadyCommitted`] for a month stored already without
     /// `rerun`; [`crate::StoreErrorKind::Locked`] when another run holds the lock;
-    /// [`crate::StoreErrorKind::ReadOnly`]; [`crate::StoreErrorKind::Database`]. Nothing is
-    /// written on any error.
+    /// [`crate::StoreErrorKind::ReadOnly`]; [`crate::StoreErrorKind::Input`] for an amount that
+    /// is not a whole number of fen; [`crate::StoreErrorKind::Database`]. Nothing is written on
+    /// any error.
     pub fn write_contribution(
         &mut self,
         contribution: &Contribution,
         meta: &ContributionMeta,
     ) -> Result<(), StoreError> {
-        self.writable()?;
-        self.db.write_contribution(contribution, meta)
+        self.write_contribution_streaming(contribution.month, meta, |sink| {
+            for l in &contribution.lineage {
+                sink.push(l);
+            }
+            Ok::<_, StoreError>(StreamedContribution { contribution, unassigned_customers: meta.unassigned_customers })
+        })
+        .map(|_| ())
     }
 
     /// The contribution months stored, in order.

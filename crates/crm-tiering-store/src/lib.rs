@@ -58,7 +58,10 @@ use crm_tiering::portfolio::{MonthRange, PortfolioStates};
 use crm_tiering::{Month, RuleBook};
 
 pub use codec::{STATE_BYTES, STATE_ENCODING};
-pub use contribution::{ContributionMeta, ContributionRange, StoredContribution, StoredCustomer, StoredManager};
+pub use contribution::{
+    ContributionMeta, ContributionRange, LineageSink, StoredContribution, StoredCustomer, StoredManager,
+    StreamedContribution,
+};
 pub use driver::OpenMode;
 pub use error::{StoreError, StoreErrorKind};
 pub use loans::{LoanMeta, StoredLoanStates};

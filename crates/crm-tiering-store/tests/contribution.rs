@@ -111,3 +111,115 @@ fn a_schema_4_store_migrates_to_the_contribution_tables() {
         assert_eq!(store.contribution_months().unwrap().len(), 1);
     }
 }
+
+/// A caller's own error, or the store's.
+#[derive(Debug)]
+enum Streamed {
+    Bad(String),
+    Store(crm_tiering_store::StoreError),
+}
+
+impl From<crm_tiering_store::StoreError> for Streamed {
+    fn from(e: crm_tiering_store::StoreError) -> Self {
+        Streamed::Store(e)
+    }
+}
+
+/// The month's lineage, customers and managers as rows, in key order.
+fn dump(loc: &str) -> (i64, i64, i64, i64, i64) {
+    (
+        sql_int(loc, "SELECT count(*) FROM contribution_months"),
+        sql_int(loc, "SELECT count(*) FROM contribution_customers"),
+        sql_int(loc, "SELECT count(*) FROM contribution_managers"),
+        sql_int(loc, "SELECT count(*) FROM contribution_lineage"),
+        sql_int(loc, "SELECT CAST(coalesce(sum(amount), 0) AS BIGINT) FROM contribution_lineage"),
+    )
+}
+
+#[test]
+fn a_streamed_contribution_month_is_stored_as_the_whole_one_and_a_failure_part_way_leaves_nothing() {
+    let f = fresh("contribution_streamed");
+    for loc in &f.locations {
+        let mut store = create(loc);
+        let c = month("12.34");
+        // A bad record found after lines were inserted: nothing of the month is written.
+        let e = store
+            .write_contribution_streaming(c.month, &meta(false), |sink| {
+                for l in &c.lineage {
+                    sink.push(l);
+                }
+                assert_eq!(sink.lines(), c.lineage.len() as u64);
+                Err::<crm_tiering_store::StreamedContribution<&Contribution>, _>(Streamed::Bad("a bad record".into()))
+            })
+            .unwrap_err();
+        assert!(matches!(&e, Streamed::Bad(m) if m == "a bad record"), "{e:?}");
+        assert_eq!(dump(loc), (0, 0, 0, 0, 0));
+        assert!(store.contribution_months().unwrap().is_empty());
+
+        // Streamed, the month is the whole result's.
+        let back = store
+            .write_contribution_streaming(c.month, &meta(false), |sink| {
+                for l in &c.lineage {
+                    sink.push(l);
+                }
+                Ok::<_, Streamed>(crm_tiering_store::StreamedContribution { contribution: &c, unassigned_customers: 1 })
+            })
+            .unwrap();
+        assert_eq!(back, &c);
+        let streamed = (dump(loc), store.contribution_range(c.month, c.month).unwrap());
+        store.write_contribution(&c, &meta(true)).unwrap();
+        assert_eq!((dump(loc), store.contribution_range(c.month, c.month).unwrap()), streamed);
+        assert_eq!(streamed.0, (1, 2, 2, 3, 57034 + 4650));
+
+        // A re-run that fails part way leaves the stored month as it was: a caller's error
+        // after the old month was deleted and new lines inserted, and a line the store refuses.
+        let other = month("1.00");
+        let e = store
+            .write_contribution_streaming(other.month, &meta(true), |sink| {
+                for l in &other.lineage {
+                    sink.push(l);
+                }
+                Err::<crm_tiering_store::StreamedContribution<&Contribution>, _>(Streamed::Bad("late".into()))
+            })
+            .unwrap_err();
+        assert!(matches!(e, Streamed::Bad(_)), "{e:?}");
+        let mut odd = other.lineage[0].clone();
+        odd.amount = "0.001".parse().unwrap();
+        let e = store
+            .write_contribution_streaming(other.month, &meta(true), |sink| {
+                sink.push(&other.lineage[0]);
+                sink.push(&odd);
+                assert!(sink.failed());
+                sink.push(&other.lineage[1]);
+                assert_eq!(sink.lines(), 1);
+                Ok::<_, Streamed>(crm_tiering_store::StreamedContribution {
+                    contribution: &other,
+                    unassigned_customers: 1,
+                })
+            })
+            .unwrap_err();
+        match e {
+            Streamed::Store(e) => {
+                assert_eq!(e.kind(), StoreErrorKind::Input, "{e}");
+                assert!(e.to_string().contains("is not a whole number of fen"), "{e}");
+            }
+            Streamed::Bad(m) => panic!("{m}"),
+        }
+        assert_eq!((dump(loc), store.contribution_range(c.month, c.month).unwrap()), streamed);
+
+        // A month stored already is refused before the computation runs.
+        let mut ran = false;
+        let e = store
+            .write_contribution_streaming(other.month, &meta(false), |_| {
+                ran = true;
+                Ok::<_, Streamed>(crm_tiering_store::StreamedContribution {
+                    contribution: &other,
+                    unassigned_customers: 1,
+                })
+            })
+            .unwrap_err();
+        assert!(matches!(&e, Streamed::Store(e) if e.kind() == StoreErrorKind::AlreadyCommitted), "{e:?}");
+        assert!(!ran);
+        assert_eq!(dump(loc).0, 1);
+    }
+}

@@ -174,26 +174,6 @@ fn head(first: &[&str], rest: &[&str]) -> Vec<String> {
     first.iter().chain(rest).map(|s| (*s).to_string()).collect()
 }
 
-/// Writes the six files into `dir` (created when missing) under temporary names: committing
-/// the staging renames them all into place; dropping it removes them.
-pub(crate) fn write_all(
-    dir: &Path,
-    book: &RuleBook,
-    result: &Contribution,
-    inputs: &Inputs,
-) -> Result<Staging, Failure> {
-    let mut staging = Staging::new(dir)?;
-    let month = result.month.to_string();
-    let lineage = result.lineage.iter().map(|l| {
-        let mut row = vec![month.clone()];
-        row.extend(lineage_cells(l));
-        row
-    });
-    write(&mut staging, "lineage.csv", &head(&LINEAGE, &[]), lineage)?;
-    write_rest(&mut staging, book, result, inputs, &stage_rows(result))?;
-    Ok(staging)
-}
-
 /// lineage.csv written as the computation hands the lines over (a month's lineage is never
 /// held), and what reached customers by stage counted from them. The output directory and the
 /// file are made at the first line (the computation hands none over unless the whole month
