@@ -179,14 +179,16 @@ pub struct StoredContribution {
     pub lines: Vec<LineageLine>,
 }
 
-fn fen(d: Decimal, what: &str) -> Result<i64, StoreError> {
-    to_fen(d).ok_or_else(|| StoreError::Input(format!("{what}: {d} is not a whole number of fen")))
+/// An amount in fen; `what` names it in the error, made only when there is one (the lineage
+/// stores millions of lines a month).
+fn fen(d: Decimal, what: impl FnOnce() -> String) -> Result<i64, StoreError> {
+    to_fen(d).ok_or_else(|| StoreError::Input(format!("{}: {d} is not a whole number of fen", what())))
 }
 
-fn figure_fen(f: &Figures, who: &str) -> Result<[i64; 8], StoreError> {
+fn figure_fen(f: &Figures, who: impl Fn() -> String) -> Result<[i64; 8], StoreError> {
     let mut out = [0i64; 8];
     for ((o, d), name) in out.iter_mut().zip(f.values()).zip(FIGURES) {
-        *o = fen(d, &format!("{who}: {name}"))?;
+        *o = fen(d, || format!("{}: {name}", who()))?;
     }
     Ok(out)
 }
@@ -220,7 +222,7 @@ impl Db {
         let mut net = 0i64;
         let mut customers = Vec::with_capacity(c.customers.len());
         for cm in &c.customers {
-            let f = figure_fen(&cm.figures, &format!("customer {}", cm.customer))?;
+            let f = figure_fen(&cm.figures, || format!("customer {}", cm.customer))?;
             net += f[7];
             customers.push((cm.customer.as_str(), f));
         }
@@ -345,11 +347,11 @@ fn manager_rows(c: &Contribution, unassigned: u64) -> Result<Vec<(String, i64, [
     let mut out = Vec::with_capacity(c.managers.len() + 1);
     for ManagerFigures { manager, customers, figures } in &c.managers {
         let n = i64::try_from(*customers).unwrap_or(i64::MAX);
-        out.push((manager.clone(), n, figure_fen(figures, &format!("manager {manager}"))?));
+        out.push((manager.clone(), n, figure_fen(figures, || format!("manager {manager}"))?));
     }
     if unassigned > 0 {
         let n = i64::try_from(unassigned).unwrap_or(i64::MAX);
-        out.push((String::new(), n, figure_fen(&c.unassigned, "customers without a manager")?));
+        out.push((String::new(), n, figure_fen(&c.unassigned, || "customers without a manager".to_string())?));
     }
     Ok(out)
 }

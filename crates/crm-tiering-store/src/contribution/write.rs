@@ -75,8 +75,8 @@ impl LineageSink<'_> {
         let text = |d: Option<Decimal>| d.map(|d| d.to_string());
         let (ftp, rate_c, rate, weight) = (text(l.ftp_rate), text(l.customer_rate), text(l.rate), text(l.risk_weight));
         let (quantity, total) = (text(l.driver_quantity), text(l.driver_total));
-        let balance = l.balance.map(|b| fen(b, &format!("customer {}: balance", l.customer))).transpose()?;
-        let amount = fen(l.amount, &format!("customer {}: amount", l.customer))?;
+        let balance = l.balance.map(|b| fen(b, || format!("customer {}: balance", l.customer))).transpose()?;
+        let amount = fen(l.amount, || format!("customer {}: amount", l.customer))?;
         (self.put)(&[
             Value::Int(self.month),
             Value::Text(&l.customer),
