@@ -220,11 +220,13 @@ impl LineageOut {
     }
 
     fn write(&mut self, l: &LineageLine) -> Result<(), Failure> {
-        let month = self.month.clone();
+        // Without a directory the line is only counted: no text made for it.
+        if self.dir.is_none() {
+            return Ok(());
+        }
+        let line = format!("{},{}", self.month, lineage_cells(l).join(","));
         let Some((_, f)) = self.staged()? else { return Ok(()) };
-        let mut row = vec![month];
-        row.extend(lineage_cells(l));
-        f.line(&row.join(","))
+        f.line(&line)
     }
 
     /// The staging with lineage.csv written (`None` without a directory), or the first write's
